@@ -1,0 +1,28 @@
+// The wasm module's export list. Everything here is a plain function over linear memory;
+// see memory.ts for the layout and src/wasm/ for the JS side.
+import { ARGS, ioBase, ensureIoCapacity } from "./memory";
+
+/** Replaces AssemblyScript's imported `abort` so the module has no imports; traps instead. */
+export function abortTrap(message: usize, fileName: usize, line: u32, column: u32): void {
+  unreachable();
+}
+
+/** Address of the fixed argument block. */
+export function args_ptr(): usize {
+  return ARGS;
+}
+
+/** Address of the I/O arena. */
+export function io_base(): usize {
+  return ioBase();
+}
+
+/** Grows memory so the I/O arena holds `bytes`; 1 on success, 0 if memory cannot grow. */
+export function io_reserve(bytes: u32): i32 {
+  return ensureIoCapacity(<usize>bytes) ? 1 : 0;
+}
+
+// Ed25519: keygen, sign, verify (assembly/ed25519.ts).
+export * from "./ed25519";
+// RFC 8785 canonical JSON and one-call envelope verification (assembly/json/).
+export * from "./json/exports";

@@ -1,0 +1,1 @@
+// RFC 8785 exports; filled in by the canonical JSON work.

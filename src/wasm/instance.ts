@@ -1,0 +1,137 @@
+// Owns the one WebAssembly instance: lazy synchronous instantiation from the embedded bytes,
+// async `init()` for hosts that refuse large synchronous compiles, `init(module)` for edge
+// hosts that forbid compiling from bytes, and trap containment.
+//
+// The module has no imports and allocates nothing per call (stub runtime, fixed scratch), so
+// a single instance per JS realm serves every caller. Each module of src/ declares the exports
+// it uses as an interface and reads them through `coreExports<T>()`.
+import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
+import { WasmCoreError } from "../errors.js";
+
+/** The exports every part of the library relies on (see assembly/index.ts). */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  args_ptr(): number;
+  io_base(): number;
+  io_reserve(bytes: number): number;
+}
+
+/** Anything `init` accepts: a compiled module, or the raw .wasm bytes. */
+export type WasmSource = WebAssembly.Module | BufferSource;
+
+let compiled: WebAssembly.Module | undefined;
+let current: CoreExports | undefined;
+let heap: Uint8Array = new Uint8Array(0);
+let argsPtr = 0;
+let ioBase = 0;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const B = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
+  if (B) {
+    const buf = B.from(text, "base64");
+    return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+  }
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function adopt(instance: WebAssembly.Instance): CoreExports {
+  const x = instance.exports as unknown as CoreExports;
+  current = x;
+  heap = new Uint8Array(x.memory.buffer);
+  argsPtr = x.args_ptr();
+  ioBase = x.io_base();
+  return x;
+}
+
+/** Instantiates synchronously (once). Pass a module or bytes to use them instead of the embedded ones. */
+export function initSync(source?: WasmSource): CoreExports {
+  if (current) return current;
+  try {
+    compiled =
+      source instanceof WebAssembly.Module
+        ? source
+        : (compiled ?? new WebAssembly.Module(source ?? decodeBase64(CHIO_WASM_BASE64)));
+    return adopt(new WebAssembly.Instance(compiled, {}));
+  } catch (cause) {
+    throw new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core: ${String(cause)}`, { cause });
+  }
+}
+
+/**
+ * Instantiates asynchronously. Call it once at start-up in browsers whose main thread refuses
+ * synchronous compilation of modules over 4 KiB; afterwards every API works synchronously.
+ */
+export async function init(source?: WasmSource): Promise<void> {
+  if (current) return;
+  try {
+    const mod =
+      source instanceof WebAssembly.Module
+        ? source
+        : (compiled ?? (await WebAssembly.compile(source ?? decodeBase64(CHIO_WASM_BASE64))));
+    compiled = mod;
+    if (!current) adopt(await WebAssembly.instantiate(mod, {}));
+  } catch (cause) {
+    throw new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core: ${String(cause)}`, { cause });
+  }
+}
+
+/** The live exports, instantiating on first use. */
+export function coreExports<T extends CoreExports = CoreExports>(): T {
+  return (current ?? initSync()) as T;
+}
+
+/** A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
+export function heapU8(): Uint8Array {
+  const x = current ?? initSync();
+  if (heap.buffer !== x.memory.buffer) heap = new Uint8Array(x.memory.buffer);
+  return heap;
+}
+
+/** Address of the fixed argument block (assembly/memory.ts ARGS). */
+export function argsBase(): number {
+  if (!current) initSync();
+  return argsPtr;
+}
+
+/** Address of the I/O arena. */
+export function ioArenaBase(): number {
+  if (!current) initSync();
+  return ioBase;
+}
+
+/**
+ * Ensures the I/O arena can hold `bytes` bytes. Throws WasmCoreError("WASM_OUT_OF_MEMORY")
+ * if linear memory cannot grow that far.
+ */
+export function reserveIo(bytes: number): void {
+  const x = current ?? initSync();
+  if (x.io_reserve(bytes >>> 0) !== 1 || bytes > 0x7fff0000) {
+    throw new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
+  }
+}
+
+/**
+ * Runs `fn` against the core. A trap (which validated input should never cause) is turned into
+ * WasmCoreError("WASM_TRAP") and the instance is dropped, so the next call starts clean and no
+ * half-written scratch state survives.
+ */
+export function guarded<R>(fn: () => R): R {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof WebAssembly.RuntimeError) {
+      resetInstance();
+      throw new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${cause.message}`, { cause });
+    }
+    throw cause;
+  }
+}
+
+/** Drops the live instance; the next call re-instantiates from the cached compiled module. */
+export function resetInstance(): void {
+  current = undefined;
+  heap = new Uint8Array(0);
+}
