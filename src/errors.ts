@@ -44,3 +44,30 @@ export class WasmCoreError extends Error {
     this.code = code;
   }
 }
+
+/** Codes for input that is not valid I-JSON (RFC 7493) or cannot be canonicalized (RFC 8785). */
+export type CanonicalJsonErrorCode =
+  | "INVALID_JSON" //        syntax error (includes NaN/Infinity literals, which the grammar excludes)
+  | "TRAILING_DATA" //       anything but whitespace after the top-level value
+  | "INVALID_UTF8" //        malformed UTF-8 in the input bytes
+  | "LONE_SURROGATE" //      unpaired UTF-16 surrogate, raw or via \uD8xx escapes
+  | "DUPLICATE_KEY" //       the same member name twice in one object (RFC 8785 §3.1, I-JSON §2.3)
+  | "TOO_DEEP" //            nesting deeper than the configured limit
+  | "TOO_LARGE" //           input (or output) larger than the configured limit
+  | "NUMBER_OUT_OF_RANGE" // a literal that overflows binary64 (e.g. 1e400)
+  | "NON_FINITE_NUMBER" //   NaN or ±Infinity in a JS value
+  | "UNSUPPORTED_TYPE" //    undefined, function, symbol, or another non-JSON JS value
+  | "CYCLE"; //              a JS object graph that refers to itself
+
+/** Thrown by the canonical JSON APIs; `code` says which rule the input broke. */
+export class CanonicalJsonError extends Error {
+  readonly code: CanonicalJsonErrorCode;
+  /** Byte offset in the input where the problem was found, when known. */
+  readonly offset: number | undefined;
+  constructor(code: CanonicalJsonErrorCode, message: string, offset?: number) {
+    super(message);
+    this.name = "CanonicalJsonError";
+    this.code = code;
+    this.offset = offset;
+  }
+}
