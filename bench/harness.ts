@@ -1,0 +1,137 @@
+// Benchmark harness on benchmark.js. The machine this runs on is shared and noisy, so every
+// case of a group is measured in several interleaved rounds (A B C, A B C, ...): noise hits
+// all contenders alike. We report, per case, the median time per operation over all samples
+// benchmark.js collected, and, per round, the ratio to the group's baseline; the ratio shown is
+// the median of those per-round ratios.
+import Benchmark from "benchmark";
+
+export interface Case {
+  name: string;
+  /** One operation. Must be monomorphic and keep its result alive (see `keep`). */
+  fn?: () => void;
+  /** An asynchronous operation (measured with benchmark.js's deferred mode). */
+  asyncFn?: () => Promise<unknown>;
+}
+
+export interface Group {
+  title: string;
+  /** Name of the case every ratio is taken against (time of case / time of baseline). */
+  baseline: string;
+  cases: Case[];
+}
+
+export interface CaseResult {
+  group: string;
+  name: string;
+  medianMicros: number;
+  opsPerSec: number;
+  /** Median over rounds of (this case's median time / baseline's median time) in that round. */
+  timeRatioToBaseline: number;
+  minRatio: number;
+  maxRatio: number;
+  samples: number;
+  rmePercent: number;
+}
+
+/** Sink for results so V8 cannot drop the measured work. */
+export let sink = 0;
+export function keep(value: unknown): void {
+  sink = (sink + (value ? 1 : 0)) | 0;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function measure(c: Case, maxTime: number): Promise<{ samples: number[]; rme: number }> {
+  return new Promise((resolve, reject) => {
+    const asyncFn = c.asyncFn;
+    const bench = asyncFn
+      ? new Benchmark(c.name, {
+          defer: true,
+          maxTime,
+          minSamples: 5,
+          fn: (deferred: { resolve(): void }) => {
+            asyncFn().then(() => deferred.resolve(), reject);
+          },
+        })
+      : new Benchmark(c.name, c.fn!, { maxTime, minSamples: 5, initCount: 1 });
+    bench.on("complete", () => {
+      if (bench.error) reject(bench.error);
+      // stats.sample holds seconds per operation, one entry per sample.
+      else resolve({ samples: bench.stats.sample.slice(), rme: bench.stats.rme });
+    });
+    bench.run({ async: !!asyncFn });
+  });
+}
+
+export async function runGroup(
+  group: Group,
+  options: { rounds: number; maxTime: number; warmupMs: number },
+): Promise<CaseResult[]> {
+  // Warm-up: let V8 tier wasm and JS up before anything is timed.
+  for (const c of group.cases) {
+    const end = Date.now() + options.warmupMs;
+    while (Date.now() < end) {
+      for (let i = 0; i < 16; i++) {
+        if (c.asyncFn) await c.asyncFn();
+        else c.fn!();
+      }
+    }
+  }
+  const samples = new Map<string, number[]>(group.cases.map((c) => [c.name, []]));
+  const rmes = new Map<string, number[]>(group.cases.map((c) => [c.name, []]));
+  const ratios = new Map<string, number[]>(group.cases.map((c) => [c.name, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    // Rotate the starting case each round so no case always runs first.
+    const order = group.cases.map((_, i) => group.cases[(i + round) % group.cases.length]);
+    const roundMedian = new Map<string, number>();
+    for (const c of order) {
+      const { samples: s, rme } = await measure(c, options.maxTime);
+      samples.get(c.name)!.push(...s);
+      rmes.get(c.name)!.push(rme);
+      roundMedian.set(c.name, median(s));
+    }
+    const base = roundMedian.get(group.baseline)!;
+    for (const c of group.cases) ratios.get(c.name)!.push(roundMedian.get(c.name)! / base);
+  }
+  return group.cases.map((c) => {
+    const m = median(samples.get(c.name)!);
+    const r = ratios.get(c.name)!;
+    return {
+      group: group.title,
+      name: c.name,
+      medianMicros: m * 1e6,
+      opsPerSec: 1 / m,
+      timeRatioToBaseline: median(r),
+      minRatio: Math.min(...r),
+      maxRatio: Math.max(...r),
+      samples: samples.get(c.name)!.length,
+      rmePercent: median(rmes.get(c.name)!),
+    };
+  });
+}
+
+function fmtOps(x: number): string {
+  return Math.round(x).toLocaleString("en-US");
+}
+function fmtMicros(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+/** One Markdown table for all groups. */
+export function formatTable(results: CaseResult[], baselines: Map<string, string>): string {
+  const lines = [
+    "| group | implementation | median µs/op | ops/s | time vs baseline (median, min–max over rounds) | baseline |",
+    "|---|---|---:|---:|---|---|",
+  ];
+  for (const r of results) {
+    lines.push(
+      `| ${r.group} | ${r.name} | ${fmtMicros(r.medianMicros)} | ${fmtOps(r.opsPerSec)} | ` +
+        `${r.timeRatioToBaseline.toFixed(2)}× (${r.minRatio.toFixed(2)}–${r.maxRatio.toFixed(2)}) | ${baselines.get(r.group)} |`,
+    );
+  }
+  return lines.join("\n");
+}

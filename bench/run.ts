@@ -1,0 +1,44 @@
+// `npm run bench`: one run, one table. Builds every group, measures each in interleaved rounds,
+// prints a Markdown table and writes bench/results/latest.json.
+//   npm run bench                 all groups
+//   npm run bench -- verify sign  only groups whose title contains one of the words
+//   BENCH_ROUNDS=3 BENCH_MAX_TIME=1 npm run bench   (defaults: 3 rounds, 1 s per case per round)
+import { writeFileSync, mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatTable, runGroup, type CaseResult, type Group } from "./harness.js";
+import { ed25519Groups } from "./ed25519.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const maxTime = Number(process.env.BENCH_MAX_TIME ?? 1);
+const filters = process.argv.slice(2).map((s) => s.toLowerCase());
+
+const groups: Group[] = [...(await ed25519Groups())];
+const selected = groups.filter((g) => filters.length === 0 || filters.some((f) => g.title.toLowerCase().includes(f)));
+
+const results: CaseResult[] = [];
+for (const group of selected) {
+  process.stderr.write(`measuring ${group.title} (${group.cases.length} cases × ${rounds} rounds)…\n`);
+  const rows = await runGroup(group, { rounds, maxTime, warmupMs: 300 });
+  for (const r of rows) process.stderr.write(`  ${r.name}: ${r.medianMicros.toFixed(2)} µs/op, ${r.timeRatioToBaseline.toFixed(2)}× baseline\n`);
+  results.push(...rows);
+}
+
+const baselines = new Map(selected.map((g) => [g.title, g.baseline]));
+const table = formatTable(results, baselines);
+console.log(table);
+const cpu = os.cpus()[0]?.model ?? "unknown";
+console.log(`\n${os.cpus().length} × ${cpu}, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
+  `${rounds} interleaved rounds of ${maxTime} s per case. Ratios are time per op relative to the group's baseline (lower is faster).`);
+
+mkdirSync(path.join(here, "results"), { recursive: true });
+writeFileSync(
+  path.join(here, "results", "latest.json"),
+  JSON.stringify(
+    { date: new Date().toISOString(), node: process.version, cpu, cores: os.cpus().length, loadavg: os.loadavg(), rounds, maxTimeSeconds: maxTime, results },
+    null,
+    2,
+  ) + "\n",
+);
