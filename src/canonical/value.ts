@@ -1,0 +1,472 @@
+// RFC 8785 (JSON Canonicalization Scheme) of JavaScript values, in plain TypeScript.
+//
+// This is the "typed path" of chio's canonical.rs (chio-spec §3.1): a value already in memory is
+// written as canonical JSON. Text input goes through src/canonical/json.ts instead.
+//
+// Output rules (RFC 8785 §3.2):
+// * objects: members sorted by the UTF-16 code units of their names (§3.2.3); JavaScript's `<` on
+//   strings is exactly that order; no whitespace anywhere (§3.2.1);
+// * strings (§3.2.2.2): only `"`, `\` and U+0000–U+001F are escaped, with the short forms
+//   \b \f \n \r \t and lowercase \u00xx for the other controls. Everything else, including DEL,
+//   C1 controls (U+007F–U+009F), U+2028/2029 and astral characters, is written raw. (Older chio
+//   Rust kernels escape U+007F–U+009F; chio vector corpus a1486dbd pins that, 483bf3f1 pins RFC.)
+// * numbers (§3.2.2.3): ECMAScript Number::toString, i.e. `String(x)`; -0 becomes "0";
+// * BigInt (an extension, as chio's Rust writes its i64/u64 exactly): decimal digits, no rounding.
+//
+// JavaScript-specific semantics, chosen to match JSON.stringify where JSON.stringify is safe:
+// * `toJSON(key)` is called once per value, as JSON.stringify does (ECMA-262 SerializeJSONProperty
+//   step 2), with the member name or the array index as a string ("" at the top level). Its result
+//   is not asked for toJSON again (the npm `canonicalize` package loops until no toJSON is left).
+//   BigInt primitives are not asked for toJSON: they are always written as exact digits.
+// * Boxed Number/String/Boolean/BigInt objects are written as their primitive value.
+// * Other objects contribute their own enumerable string-keyed properties (Object.keys), read
+//   through getters if any. So a Date is written via Date.prototype.toJSON (an ISO string or
+//   null); Map, Set, WeakMap, RegExp, Error and class instances without own properties become
+//   `{}`; typed arrays become `{"0":…,"1":…}` like JSON.stringify. Symbol keys are ignored.
+// * Arrays are read by index 0…length-1; their other properties are ignored.
+//
+// Fail-closed differences from JSON.stringify (CanonicalJsonError codes):
+// * `undefined`, functions and symbols are rejected wherever they appear (UNSUPPORTED_TYPE),
+//   including as object member values and array holes, where JSON.stringify would silently drop
+//   the member or write null: a signature must never cover less than the caller passed in.
+// * NaN and ±Infinity → NON_FINITE_NUMBER (JSON.stringify writes null).
+// * A string or member name containing an unpaired UTF-16 surrogate → LONE_SURROGATE (it has no
+//   UTF-8 encoding; RFC 8785 §3.2.2.2 requires valid Unicode).
+// * Nesting deeper than `maxDepth` containers (default 64, like the text path) → TOO_DEEP.
+// * An object that contains itself → CYCLE. Cycles are found when the depth limit is crossed
+//   (there is no per-object bookkeeping on the fast path), so the error is raised only after
+//   `maxDepth` levels have been walked, and a cycle longer than `maxDepth` objects is reported as
+//   TOO_DEEP (which is also true of it). A value referenced twice without a cycle is fine.
+import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../errors.js";
+
+/** Options for {@link canonicalize} and {@link canonicalBytes}. */
+export interface CanonicalizeOptions {
+  /**
+   * Largest number of nested arrays/objects accepted (the top-level container counts as 1).
+   * Default 64. Must be an integer from 0 to 1000; the upper bound keeps the recursive walk far
+   * from the JavaScript engine's stack limit.
+   */
+  maxDepth?: number;
+}
+
+const DEFAULT_MAX_DEPTH = 64;
+/** Upper bound for `maxDepth`: each level costs a few stack frames, and V8's default stack (~1 MB) must never overflow. */
+export const MAX_DEPTH_LIMIT = 1000;
+
+/**
+ * RFC 8785 canonical JSON text of `value`.
+ * @throws CanonicalJsonError with code UNSUPPORTED_TYPE, NON_FINITE_NUMBER, LONE_SURROGATE, TOO_DEEP or CYCLE.
+ * @throws InvalidTypeError / InvalidLengthError for a bad `maxDepth`.
+ * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
+ */
+export function canonicalize(value: unknown, options?: CanonicalizeOptions): string {
+  const walk: Walk = { maxDepth: resolveMaxDepth(options), ancestors: [] };
+  return valueText(value, "", 0, walk);
+}
+
+/**
+ * UTF-8 bytes of {@link canonicalize}(value), produced directly without an intermediate string.
+ * These are the bytes to sign or hash.
+ * @throws as {@link canonicalize}.
+ */
+export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): Uint8Array {
+  const walk: Walk = { maxDepth: resolveMaxDepth(options), ancestors: [] };
+  // The sink's buffer is reused between calls; a nested call (from a toJSON) gets its own.
+  const sink = idleSink ?? new ByteSink();
+  idleSink = undefined;
+  sink.pos = 0;
+  try {
+    writeValue(sink, value, "", 0, walk);
+    return sink.buf.slice(0, sink.pos);
+  } finally {
+    sink.release();
+    idleSink = sink;
+  }
+}
+
+function resolveMaxDepth(options: CanonicalizeOptions | undefined): number {
+  if (options === undefined) return DEFAULT_MAX_DEPTH;
+  if (options === null || typeof options !== "object") {
+    throw new InvalidTypeError("options must be an object");
+  }
+  const maxDepth = options.maxDepth;
+  if (maxDepth === undefined) return DEFAULT_MAX_DEPTH;
+  if (typeof maxDepth !== "number" || !Number.isInteger(maxDepth)) {
+    throw new InvalidTypeError(`maxDepth must be an integer, got ${String(maxDepth)}`);
+  }
+  if (maxDepth < 0 || maxDepth > MAX_DEPTH_LIMIT) {
+    throw new InvalidLengthError(`maxDepth must be between 0 and ${MAX_DEPTH_LIMIT}, got ${maxDepth}`);
+  }
+  return maxDepth;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by both writers: the walk state, value resolution and errors.
+
+/** Per-call state. `ancestors[i]` is the container at depth i on the current path (stale beyond). */
+interface Walk {
+  readonly maxDepth: number;
+  readonly ancestors: object[];
+}
+
+type MemberKey = string | number;
+
+/** Records `container` as the ancestor at `depth`, after checking the depth limit. */
+function enterContainer(container: object, depth: number, walk: Walk): void {
+  if (depth >= walk.maxDepth) throw depthOrCycleError(container, depth, walk);
+  walk.ancestors[depth] = container;
+}
+
+/** Called when the limit is crossed: a repeated object on the path means the graph is cyclic. */
+function depthOrCycleError(container: object, depth: number, walk: Walk): CanonicalJsonError {
+  const onPath = new Set<object>([container]);
+  for (let i = 0; i < depth; i++) {
+    const ancestor = walk.ancestors[i]!;
+    if (onPath.has(ancestor)) {
+      return new CanonicalJsonError("CYCLE", "the value contains itself (circular reference)");
+    }
+    onPath.add(ancestor);
+  }
+  return new CanonicalJsonError("TOO_DEEP", `nesting exceeds maxDepth (${walk.maxDepth})`);
+}
+
+function describeKey(key: MemberKey): string {
+  return typeof key === "number" ? `array element ${key}` : key === "" ? "top-level value" : `member ${JSON.stringify(key)}`;
+}
+
+function unsupportedTypeError(value: unknown, key: MemberKey): CanonicalJsonError {
+  const what = value === undefined ? "undefined" : typeof value;
+  return new CanonicalJsonError("UNSUPPORTED_TYPE", `${describeKey(key)} is ${what}, which has no JSON form`);
+}
+
+function nonFiniteError(value: number, key: MemberKey): CanonicalJsonError {
+  return new CanonicalJsonError("NON_FINITE_NUMBER", `${describeKey(key)} is ${value}, which JSON cannot represent`);
+}
+
+function loneSurrogateError(index: number): CanonicalJsonError {
+  return new CanonicalJsonError("LONE_SURROGATE", `string has an unpaired UTF-16 surrogate at index ${index}`);
+}
+
+/** Calls value.toJSON(key) when present, like JSON.stringify; otherwise returns the value. */
+function applyToJSON(value: object, key: MemberKey): unknown {
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON !== "function") return value;
+  return toJSON.call(value, typeof key === "number" ? String(key) : key);
+}
+
+/**
+ * For an object that is neither an array nor a plain object, the primitive a boxed
+ * Number/String/Boolean/BigInt stands for (JSON.stringify's SerializeJSONProperty step 4),
+ * or the object itself.
+ */
+function unboxPrimitive(value: object): unknown {
+  if (value instanceof Number) return Number(value);
+  if (value instanceof String) return String(value);
+  if (value instanceof Boolean) return Boolean.prototype.valueOf.call(value);
+  if (value instanceof BigInt) return BigInt.prototype.valueOf.call(value);
+  return value;
+}
+
+function isPlainRecord(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Sorts member names by UTF-16 code units (RFC 8785 §3.2.3). Small objects dominate real
+ * documents, and an insertion sort with `<` beats Array.prototype.sort's setup cost there.
+ */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 12) {
+    keys.sort(); // the default comparator compares UTF-16 code units
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text writer (canonicalize).
+
+function valueText(value: unknown, key: MemberKey, depth: number, walk: Walk): string {
+  switch (typeof value) {
+    case "string":
+      return stringText(value);
+    case "number":
+      if (value - value !== 0) throw nonFiniteError(value, key); // NaN and ±Infinity (x - x is NaN)
+      return String(value); // ECMAScript Number::toString; String(-0) is "0"
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      if (value === null) return "null";
+      return containerText(applyToJSON(value, key), key, depth, walk);
+    case "bigint":
+      return value.toString();
+    case "function":
+      // A function with a toJSON method is serialized through it, as by JSON.stringify.
+      if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+        return containerText(applyToJSON(value, key), key, depth, walk);
+      }
+      throw unsupportedTypeError(value, key);
+    default:
+      throw unsupportedTypeError(value, key);
+  }
+}
+
+/** Writes a value that has already had its toJSON chance. */
+function containerText(value: unknown, key: MemberKey, depth: number, walk: Walk): string {
+  if (typeof value !== "object" || value === null) {
+    if (typeof value === "function") throw unsupportedTypeError(value, key);
+    return valueText(value, key, depth, walk);
+  }
+  if (Array.isArray(value)) return arrayText(value, depth, walk);
+  if (!isPlainRecord(value)) {
+    const primitive = unboxPrimitive(value);
+    if (primitive !== value) return valueText(primitive, key, depth, walk);
+  }
+  return objectText(value as Record<string, unknown>, depth, walk);
+}
+
+function arrayText(array: readonly unknown[], depth: number, walk: Walk): string {
+  enterContainer(array, depth, walk);
+  const n = array.length;
+  if (n === 0) return "[]";
+  const childDepth = depth + 1;
+  let text = "[" + valueText(array[0], 0, childDepth, walk);
+  for (let i = 1; i < n; i++) text += "," + valueText(array[i], i, childDepth, walk);
+  return text + "]";
+}
+
+function objectText(object: Record<string, unknown>, depth: number, walk: Walk): string {
+  enterContainer(object, depth, walk);
+  const keys = Object.keys(object);
+  const n = keys.length;
+  if (n === 0) return "{}";
+  sortKeys(keys);
+  const childDepth = depth + 1;
+  let text = "{";
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    if (i > 0) text += ",";
+    text += stringText(key) + ":" + valueText(object[key], key, childDepth, walk);
+  }
+  return text + "}";
+}
+
+/**
+ * Quoted string. Most strings need no escape and contain no surrogate, and a regular expression
+ * scan (compiled by the engine) decides that faster than a charCodeAt loop for all but tiny strings.
+ */
+const ESCAPE_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function stringText(s: string): string {
+  if (!ESCAPE_OR_SURROGATE.test(s)) return '"' + s + '"';
+  assertWellFormed(s);
+  // For well-formed strings JSON.stringify escapes exactly the RFC 8785 set (ECMA-262
+  // QuoteJSONString: " \ \b \f \n \r \t, other controls as lowercase \u00xx).
+  return JSON.stringify(s);
+}
+
+function assertWellFormed(s: string): void {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if ((c & 0xf800) !== 0xd800) continue; // not a surrogate
+    if (c <= 0xdbff && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      i++; // high surrogate followed by a low one: a valid pair
+      continue;
+    }
+    throw loneSurrogateError(i);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte writer (canonicalBytes): UTF-8 straight into a reused buffer.
+
+class ByteSink {
+  buf = new Uint8Array(1024);
+  pos = 0;
+
+  /** Makes room for `extra` more bytes. */
+  reserve(extra: number): void {
+    const need = this.pos + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.buf.subarray(0, this.pos));
+    this.buf = grown;
+  }
+
+  /** Appends an ASCII-only string (numbers, literals). */
+  ascii(text: string): void {
+    const n = text.length;
+    this.reserve(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  /** Drops an oversized buffer after a huge document so one call does not pin memory. */
+  release(): void {
+    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(1024);
+  }
+}
+
+let idleSink: ByteSink | undefined = new ByteSink();
+
+const HEX = "0123456789abcdef";
+
+/**
+ * Writes `s` as a quoted, escaped JSON string in UTF-8, rejecting unpaired surrogates.
+ * Each UTF-16 code unit yields at most 6 bytes (`\u001f`), so one reserve covers the string.
+ */
+function writeString(sink: ByteSink, s: string): void {
+  const n = s.length;
+  sink.reserve(n * 6 + 2);
+  const buf = sink.buf;
+  let pos = sink.pos;
+  buf[pos++] = 0x22;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        buf[pos++] = c;
+        continue;
+      }
+      buf[pos++] = 0x5c; // backslash
+      switch (c) {
+        case 0x22: buf[pos++] = 0x22; break; // \"
+        case 0x5c: buf[pos++] = 0x5c; break; // \\
+        case 0x08: buf[pos++] = 0x62; break; // \b
+        case 0x0c: buf[pos++] = 0x66; break; // \f
+        case 0x0a: buf[pos++] = 0x6e; break; // \n
+        case 0x0d: buf[pos++] = 0x72; break; // \r
+        case 0x09: buf[pos++] = 0x74; break; // \t
+        default: // other C0 controls: \u00xx, lowercase hex (RFC 8785 §3.2.2.2)
+          buf[pos++] = 0x75;
+          buf[pos++] = 0x30;
+          buf[pos++] = 0x30;
+          buf[pos++] = HEX.charCodeAt(c >> 4);
+          buf[pos++] = HEX.charCodeAt(c & 15);
+      }
+    } else if (c < 0x800) {
+      buf[pos++] = 0xc0 | (c >> 6);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    } else if ((c & 0xf800) !== 0xd800) {
+      buf[pos++] = 0xe0 | (c >> 12);
+      buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    } else {
+      const low = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || (low & 0xfc00) !== 0xdc00) throw loneSurrogateError(i);
+      i++;
+      c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+      buf[pos++] = 0xf0 | (c >> 18);
+      buf[pos++] = 0x80 | ((c >> 12) & 0x3f);
+      buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[pos++] = 0x80 | (c & 0x3f);
+    }
+  }
+  buf[pos++] = 0x22;
+  sink.pos = pos;
+}
+
+function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: number, walk: Walk): void {
+  switch (typeof value) {
+    case "string":
+      writeString(sink, value);
+      return;
+    case "number":
+      if (value - value !== 0) throw nonFiniteError(value, key);
+      sink.ascii(String(value));
+      return;
+    case "boolean":
+      sink.ascii(value ? "true" : "false");
+      return;
+    case "object":
+      if (value === null) sink.ascii("null");
+      else writeResolved(sink, applyToJSON(value, key), key, depth, walk);
+      return;
+    case "bigint":
+      sink.ascii(value.toString());
+      return;
+    case "function":
+      if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+        writeResolved(sink, applyToJSON(value, key), key, depth, walk);
+        return;
+      }
+      throw unsupportedTypeError(value, key);
+    default:
+      throw unsupportedTypeError(value, key);
+  }
+}
+
+function writeResolved(sink: ByteSink, value: unknown, key: MemberKey, depth: number, walk: Walk): void {
+  if (typeof value !== "object" || value === null) {
+    if (typeof value === "function") throw unsupportedTypeError(value, key);
+    writeValue(sink, value, key, depth, walk);
+    return;
+  }
+  if (Array.isArray(value)) {
+    writeArray(sink, value, depth, walk);
+    return;
+  }
+  if (!isPlainRecord(value)) {
+    const primitive = unboxPrimitive(value);
+    if (primitive !== value) {
+      writeValue(sink, primitive, key, depth, walk);
+      return;
+    }
+  }
+  writeObject(sink, value as Record<string, unknown>, depth, walk);
+}
+
+function writeArray(sink: ByteSink, array: readonly unknown[], depth: number, walk: Walk): void {
+  enterContainer(array, depth, walk);
+  const n = array.length;
+  const childDepth = depth + 1;
+  sink.reserve(1);
+  sink.buf[sink.pos++] = 0x5b; // [
+  for (let i = 0; i < n; i++) {
+    if (i > 0) {
+      sink.reserve(1);
+      sink.buf[sink.pos++] = 0x2c; // ,
+    }
+    writeValue(sink, array[i], i, childDepth, walk);
+  }
+  sink.reserve(1);
+  sink.buf[sink.pos++] = 0x5d; // ]
+}
+
+function writeObject(sink: ByteSink, object: Record<string, unknown>, depth: number, walk: Walk): void {
+  enterContainer(object, depth, walk);
+  const keys = Object.keys(object);
+  const n = keys.length;
+  sortKeys(keys);
+  const childDepth = depth + 1;
+  sink.reserve(1);
+  sink.buf[sink.pos++] = 0x7b; // {
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    if (i > 0) {
+      sink.reserve(1);
+      sink.buf[sink.pos++] = 0x2c; // ,
+    }
+    writeString(sink, key);
+    sink.reserve(1);
+    sink.buf[sink.pos++] = 0x3a; // :
+    writeValue(sink, object[key], key, childDepth, walk);
+  }
+  sink.reserve(1);
+  sink.buf[sink.pos++] = 0x7d; // }
+}
