@@ -4,3 +4,4 @@ export type { WasmSource } from "./wasm/instance.js";
 export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, CanonicalJsonError } from "./errors.js";
 export type { CanonicalJsonErrorCode } from "./errors.js";
 export { bytesToHex, hexToBytes } from "./bytes.js";
+export { canonicalize, canonicalBytes } from "./canonical/value.js";
