@@ -1,0 +1,128 @@
+// The challenge body one kernel signs (Rust `HandshakeChallenge`, chio-spec.md §1.A/§1.C).
+// What is signed is the RFC 8785 canonical JSON of this object alone: keys sorted
+// (localKernelId < nonce < remoteKernelId < schema < timestamp), the timestamp as exact decimal
+// digits (u64), no prefix, no prehash.
+import { canonicalBytes } from "../canonical/value.js";
+import { InvalidTypeError } from "../errors.js";
+import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
+import { handshakeErrors } from "./errors.js";
+import { expectWireTimestamp } from "./time.js";
+import { serdeString, serdeU64 } from "./wire.js";
+
+// Module-private: lets the envelope parser reuse the canonical bytes the wasm verifier rebuilt
+// and signed-checked for these exact fields, instead of canonicalizing a second time. Not
+// exported from the package, because bytes that do not match the fields would bypass verification.
+let attachCanonicalBytes: (fields: HandshakeChallengeFields, canonical: Uint8Array) => HandshakeChallenge;
+
+/** @internal A challenge whose canonical bytes were produced and verified by the wasm envelope verifier. */
+export function challengeWithVerifiedBytes(fields: HandshakeChallengeFields, canonical: Uint8Array): HandshakeChallenge {
+  return attachCanonicalBytes(fields, canonical);
+}
+
+/** The five challenge fields, in the order serde writes them. */
+export interface HandshakeChallengeFields {
+  schema: string;
+  localKernelId: string;
+  remoteKernelId: string;
+  nonce: string;
+  /** Unix seconds. A number (safe integer) or, above 2^53−1, an exact bigint up to u64::MAX. */
+  timestamp: number | bigint;
+}
+
+/** An immutable handshake challenge. */
+export class HandshakeChallenge implements HandshakeChallengeFields {
+  readonly schema: string;
+  readonly localKernelId: string;
+  readonly remoteKernelId: string;
+  readonly nonce: string;
+  readonly timestamp: number | bigint;
+  #canonical: Uint8Array | undefined;
+
+  /**
+   * From explicit fields (any schema; the schema is checked when verifying).
+   * @throws InvalidTypeError for non-string fields, InvalidTimeError for a bad timestamp.
+   */
+  constructor(fields: HandshakeChallengeFields) {
+    this.schema = expectString(fields.schema, "schema");
+    this.localKernelId = expectString(fields.localKernelId, "localKernelId");
+    this.remoteKernelId = expectString(fields.remoteKernelId, "remoteKernelId");
+    this.nonce = expectString(fields.nonce, "nonce");
+    this.timestamp = expectWireTimestamp(fields.timestamp, "timestamp");
+    Object.freeze(this);
+  }
+
+  /** Rust `HandshakeChallenge::new`: the current schema and the given addressing, nonce and time. */
+  static create(localKernelId: string, remoteKernelId: string, nonce: string, timestamp: number | bigint): HandshakeChallenge {
+    return new HandshakeChallenge({ schema: FEDERATION_HANDSHAKE_SCHEMA, localKernelId, remoteKernelId, nonce, timestamp });
+  }
+
+  static {
+    attachCanonicalBytes = (fields, canonical) => {
+      const challenge = new HandshakeChallenge(fields);
+      challenge.#canonical = canonical.slice();
+      return challenge;
+    };
+  }
+
+  /**
+   * The signed bytes: RFC 8785 canonical UTF-8 JSON of the challenge (a copy).
+   * @throws PeerHandshakeError CANONICAL_JSON if a string holds a lone surrogate.
+   */
+  canonicalBytes(): Uint8Array {
+    if (this.#canonical === undefined) {
+      try {
+        this.#canonical = canonicalBytes({
+          schema: this.schema,
+          localKernelId: this.localKernelId,
+          remoteKernelId: this.remoteKernelId,
+          nonce: this.nonce,
+          timestamp: typeof this.timestamp === "bigint" ? this.timestamp : BigInt(this.timestamp),
+        });
+      } catch (cause) {
+        throw handshakeErrors.canonicalJson(cause instanceof Error ? cause.message : String(cause), cause);
+      }
+    }
+    return this.#canonical.slice();
+  }
+
+  /** Field-by-field equality (Rust derives PartialEq). */
+  equals(other: HandshakeChallenge): boolean {
+    return (
+      other instanceof HandshakeChallenge &&
+      this.schema === other.schema &&
+      this.localKernelId === other.localKernelId &&
+      this.remoteKernelId === other.remoteKernelId &&
+      this.nonce === other.nonce &&
+      BigInt(this.timestamp) === BigInt(other.timestamp)
+    );
+  }
+
+  /**
+   * Plain object in serde field order. JSON.stringify of it is the Rust wire form when the
+   * timestamp is a number; a bigint timestamp (> 2^53−1) makes JSON.stringify throw rather than
+   * round, so use toJSONText() for those.
+   */
+  toJSON(): HandshakeChallengeFields {
+    return {
+      schema: this.schema,
+      localKernelId: this.localKernelId,
+      remoteKernelId: this.remoteKernelId,
+      nonce: this.nonce,
+      timestamp: this.timestamp,
+    };
+  }
+
+  /** serde_json compact text, byte-identical to a Rust kernel's, for any timestamp. */
+  toJSONText(): string {
+    return (
+      `{"schema":${serdeString(this.schema)},"localKernelId":${serdeString(this.localKernelId)},` +
+      `"remoteKernelId":${serdeString(this.remoteKernelId)},"nonce":${serdeString(this.nonce)},` +
+      `"timestamp":${serdeU64(this.timestamp)}}`
+    );
+  }
+}
+
+function expectString(value: unknown, name: string): string {
+  if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
+  return value;
+}

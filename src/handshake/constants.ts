@@ -1,0 +1,34 @@
+// Protocol constants of the chio federation kernel handshake (trust_establishment.rs, V0;
+// chio-spec.md §1.A), plus the defaults of the hardening this port adds on top.
+
+/** The only challenge schema a chio V0 kernel accepts (`FEDERATION_HANDSHAKE_SCHEMA`). */
+export const FEDERATION_HANDSHAKE_SCHEMA = "chio.federation-kernel-handshake.v1";
+
+/** Default pin lifetime: twelve hours (`DEFAULT_ROTATION_WINDOW_SECS` = 12 * 60 * 60). */
+export const DEFAULT_ROTATION_WINDOW_SECS = 43200;
+
+/** Default tolerated clock skew, in either direction: five minutes (`DEFAULT_HANDSHAKE_MAX_SKEW_SECS`). */
+export const DEFAULT_HANDSHAKE_MAX_SKEW_SECS = 300;
+
+/**
+ * Largest envelope, in UTF-8 bytes, accepted as text or bytes (and the bound on the summed
+ * string lengths of an envelope given as an object). The reference has no limit; a real
+ * envelope is about 400 bytes, so 64 KiB leaves room for long ids while bounding the work an
+ * unauthenticated sender can cause (protocol-anchors.md §8 item 12).
+ */
+export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
+
+/** Default number of (peer, nonce) entries the replay cache remembers before evicting the oldest. */
+export const DEFAULT_REPLAY_CACHE_ENTRIES = 10_000;
+
+/**
+ * Default bound on the summed length (UTF-16 code units) of the peer ids and nonces the replay
+ * cache holds, so a pinned peer sending very long nonces cannot grow memory without limit.
+ */
+export const DEFAULT_REPLAY_CACHE_KEY_UNITS = 4 * 1024 * 1024;
+
+/**
+ * u64::MAX, the largest `timestamp` a chio kernel can put on the wire (serde `u64`). Values
+ * above Number.MAX_SAFE_INTEGER are carried as bigint so they stay exact.
+ */
+export const U64_MAX = (1n << 64n) - 1n;

@@ -1,0 +1,331 @@
+// The envelope one kernel sends the other (Rust `PeerHandshakeEnvelope`): the challenge, the
+// key it claims to sign with, and the signature over the challenge's canonical bytes.
+//
+// Two ways in, one rule set (serde `deny_unknown_fields`, camelCase; chio-spec.md §1.C):
+// - JSON text or UTF-8 bytes go through `verifyEnvelopeBytes`, which parses, rebuilds the
+//   canonical challenge and verifies the signature in ONE wasm call, and only then decodes the
+//   strings ("verify before parse"). So text becomes an envelope only once its signature holds.
+// - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
+//   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
+import { verifyEnvelopeBytes } from "../canonical/envelope.js";
+import { InvalidTypeError } from "../errors.js";
+import { challengeWithVerifiedBytes, HandshakeChallenge, type HandshakeChallengeFields } from "./challenge.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, U64_MAX } from "./constants.js";
+import { handshakeErrors, PeerHandshakeError } from "./errors.js";
+import { publicKeyFromDecodedBytes, PublicKey, Signature, type HandshakeSigner } from "./keys.js";
+import { expectWireTimestamp } from "./time.js";
+import { hasLoneSurrogate, serdeString } from "./wire.js";
+
+/** Options for reading and verifying an envelope. */
+export interface EnvelopeVerifyOptions {
+  /** Refuse small-order declared keys with WEAK_PUBLIC_KEY before checking the signature. Default true. */
+  rejectWeakKeys?: boolean;
+}
+
+/** Options for PeerHandshakeEnvelope.fromJSON. */
+export interface EnvelopeParseOptions extends EnvelopeVerifyOptions {
+  /** Largest accepted input in UTF-8 bytes (text/bytes) or summed string length (objects). Default 64 KiB. */
+  maxBytes?: number;
+}
+
+/** The envelope's JSON shape (PeerHandshakeEnvelope on the wire), keys in serde order. */
+export interface PeerHandshakeEnvelopeJson {
+  challenge: HandshakeChallengeFields;
+  declaredPublicKey: string;
+  signature: string;
+}
+
+// Envelopes whose signature this library has already checked, and whether weak keys were
+// refused at the time. Instances are immutable, so the verdict cannot go out of date.
+const verifiedEnvelopes = new WeakMap<PeerHandshakeEnvelope, { weakKeysRefused: boolean }>();
+
+/** An immutable handshake envelope. */
+export class PeerHandshakeEnvelope {
+  readonly challenge: HandshakeChallenge;
+  readonly declaredPublicKey: PublicKey;
+  readonly signature: Signature;
+
+  constructor(challenge: HandshakeChallenge, declaredPublicKey: PublicKey, signature: Signature) {
+    if (!(challenge instanceof HandshakeChallenge)) throw new InvalidTypeError("challenge must be a HandshakeChallenge");
+    if (!(declaredPublicKey instanceof PublicKey)) throw new InvalidTypeError("declaredPublicKey must be a PublicKey");
+    if (!(signature instanceof Signature)) throw new InvalidTypeError("signature must be a Signature");
+    this.challenge = challenge;
+    this.declaredPublicKey = declaredPublicKey;
+    this.signature = signature;
+    Object.freeze(this);
+  }
+
+  /**
+   * Rust `PeerHandshakeEnvelope::sign`: builds the challenge from `localKernelId` to
+   * `remoteKernelId`, signs its canonical bytes and declares the signer's public key.
+   * @throws PeerHandshakeError CANONICAL_JSON (a string with a lone surrogate) or SIGNING_FAILED
+   * (the signer threw or returned something that is not a Signature); InvalidTypeError /
+   * InvalidTimeError for bad arguments.
+   */
+  static sign(
+    localKernelId: string,
+    remoteKernelId: string,
+    nonce: string,
+    timestamp: number | bigint,
+    signer: HandshakeSigner,
+  ): PeerHandshakeEnvelope {
+    const challenge = HandshakeChallenge.create(localKernelId, remoteKernelId, nonce, timestamp);
+    const bytes = challenge.canonicalBytes();
+    if (signer === null || typeof signer !== "object" || !(signer.publicKey instanceof PublicKey)) {
+      throw new InvalidTypeError("signer must be a Keypair or another HandshakeSigner with a PublicKey");
+    }
+    let signature: unknown;
+    try {
+      signature = signer.sign(bytes);
+    } catch (cause) {
+      throw handshakeErrors.signingFailed(cause instanceof Error ? cause.message : String(cause), cause);
+    }
+    if (!(signature instanceof Signature)) {
+      throw handshakeErrors.signingFailed("signer did not return a Signature");
+    }
+    return new PeerHandshakeEnvelope(challenge, signer.publicKey, signature);
+  }
+
+  /**
+   * Reads an envelope. Text and bytes are parsed and verified in one wasm call and come back
+   * only if the signature holds; an object is checked for shape only (call verifySignature or
+   * acceptEnvelope next). Unknown members, missing members, wrong types, bad hex, keys that are
+   * not curve points, lone surrogates and oversize input are MALFORMED_ENVELOPE.
+   * @throws PeerHandshakeError MALFORMED_ENVELOPE; for text/bytes also UNSUPPORTED_SCHEMA,
+   * WEAK_PUBLIC_KEY, INVALID_SIGNATURE.
+   */
+  static fromJSON(input: string | Uint8Array | object, options: EnvelopeParseOptions = {}): PeerHandshakeEnvelope {
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
+    if (typeof input === "string" || input instanceof Uint8Array) {
+      return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true);
+    }
+    return readEnvelopeObject(input, maxBytes);
+  }
+
+  /**
+   * Rust `verify_signature`, in its order: schema (UNSUPPORTED_SCHEMA), then, new here, a
+   * small-order declared key (WEAK_PUBLIC_KEY, unless `rejectWeakKeys: false`), then the
+   * canonical bytes (CANONICAL_JSON), then Ed25519 with chio's rule (INVALID_SIGNATURE).
+   * Says nothing about addressing, time or trust; acceptEnvelope checks those.
+   */
+  verifySignature(options: EnvelopeVerifyOptions = {}): void {
+    const rejectWeakKeys = options.rejectWeakKeys ?? true;
+    const known = verifiedEnvelopes.get(this);
+    if (known) {
+      // The signature already held; only the weak-key rule may be stricter now.
+      if (rejectWeakKeys && !known.weakKeysRefused && this.declaredPublicKey.isSmallOrder()) {
+        throw handshakeErrors.weakPublicKey(this.declaredPublicKey.toHex());
+      }
+      return;
+    }
+    if (this.challenge.schema !== FEDERATION_HANDSHAKE_SCHEMA) throw handshakeErrors.unsupportedSchema(this.challenge.schema);
+    if (rejectWeakKeys && this.declaredPublicKey.isSmallOrder()) {
+      throw handshakeErrors.weakPublicKey(this.declaredPublicKey.toHex());
+    }
+    const bytes = this.challenge.canonicalBytes();
+    if (!this.declaredPublicKey.verify(bytes, this.signature)) throw handshakeErrors.invalidSignature();
+    verifiedEnvelopes.set(this, { weakKeysRefused: rejectWeakKeys });
+  }
+
+  /** Field-by-field equality. */
+  equals(other: PeerHandshakeEnvelope): boolean {
+    return (
+      other instanceof PeerHandshakeEnvelope &&
+      this.challenge.equals(other.challenge) &&
+      this.declaredPublicKey.equals(other.declaredPublicKey) &&
+      this.signature.equals(other.signature)
+    );
+  }
+
+  /**
+   * Plain object in serde field order; JSON.stringify of it is byte-identical to a Rust
+   * kernel's serde_json::to_string (for timestamps up to 2^53−1; see toJSONText).
+   */
+  toJSON(): PeerHandshakeEnvelopeJson {
+    return {
+      challenge: this.challenge.toJSON(),
+      declaredPublicKey: this.declaredPublicKey.toHex(),
+      signature: this.signature.toHex(),
+    };
+  }
+
+  /** serde_json compact text, byte-identical to a Rust kernel's, for any u64 timestamp. */
+  toJSONText(): string {
+    return (
+      `{"challenge":${this.challenge.toJSONText()},"declaredPublicKey":${serdeString(this.declaredPublicKey.toHex())},` +
+      `"signature":${serdeString(this.signature.toHex())}}`
+    );
+  }
+}
+
+/** @internal Whether weak keys were refused when this envelope's signature was verified, or undefined if never verified. */
+export function verifiedWeakKeyPolicy(envelope: PeerHandshakeEnvelope): boolean | undefined {
+  return verifiedEnvelopes.get(envelope)?.weakKeysRefused;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text and bytes: one wasm call parses, canonicalizes and verifies.
+
+function readVerifiedEnvelopeText(input: string | Uint8Array, maxBytes: number, rejectWeakKeys: boolean): PeerHandshakeEnvelope {
+  const verdict = verifyEnvelopeBytes(input, { maxBytes, zip215: false, rejectWeakKeys });
+  if (!verdict.ok) {
+    switch (verdict.code) {
+      case "UNSUPPORTED_SCHEMA":
+        throw handshakeErrors.unsupportedSchema(recoverField(input, (e) => e.challenge.schema) ?? "<unreadable>");
+      case "WEAK_PUBLIC_KEY":
+        throw handshakeErrors.weakPublicKey(
+          recoverField(input, (e) => normalizeWireHex(e.declaredPublicKey)) ?? "<unreadable>",
+        );
+      case "INVALID_SIGNATURE":
+        throw handshakeErrors.invalidSignature();
+      default:
+        throw handshakeErrors.malformedEnvelope(verdict.message);
+    }
+  }
+  const { challenge, declaredPublicKey, signature, canonicalChallenge } = verdict.envelope;
+  const envelope = new PeerHandshakeEnvelope(
+    challengeWithVerifiedBytes(
+      {
+        schema: challenge.schema,
+        localKernelId: challenge.localKernelId,
+        remoteKernelId: challenge.remoteKernelId,
+        nonce: challenge.nonce,
+        timestamp: challenge.timestamp,
+      },
+      canonicalChallenge,
+    ),
+    publicKeyFromDecodedBytes(declaredPublicKey),
+    Signature.fromBytes(signature),
+  );
+  verifiedEnvelopes.set(envelope, { weakKeysRefused: rejectWeakKeys });
+  return envelope;
+}
+
+/**
+ * The wasm verdict for UNSUPPORTED_SCHEMA / WEAK_PUBLIC_KEY carries no field values, but the
+ * reference's messages name the schema / key. The input has already passed the strict wasm
+ * parse at this point, so JSON.parse reads it safely (numbers may round, but only strings are read).
+ */
+function recoverField(input: string | Uint8Array, pick: (envelope: any) => unknown): string | undefined {
+  try {
+    const text = typeof input === "string" ? input : new TextDecoder("utf-8", { fatal: true }).decode(input);
+    const value = pick(JSON.parse(text));
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function normalizeWireHex(hex: unknown): string | undefined {
+  if (typeof hex !== "string") return undefined;
+  return (hex.startsWith("0x") ? hex.slice(2) : hex).toLowerCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects: serde's rules, checked in JS.
+
+const ENVELOPE_FIELDS = ["challenge", "declaredPublicKey", "signature"] as const;
+const CHALLENGE_FIELDS = ["schema", "localKernelId", "remoteKernelId", "nonce", "timestamp"] as const;
+
+function readEnvelopeObject(input: unknown, maxBytes: number): PeerHandshakeEnvelope {
+  if (input instanceof PeerHandshakeEnvelope) return input;
+  const budget = { remaining: maxBytes };
+  const record = expectRecord(input, "envelope", ENVELOPE_FIELDS);
+  const challenge = readChallenge(record.challenge, budget);
+  const declaredPublicKey = readWireValue(record.declaredPublicKey, "declaredPublicKey", budget, PublicKey);
+  const signature = readWireValue(record.signature, "signature", budget, Signature);
+  return new PeerHandshakeEnvelope(challenge, declaredPublicKey, signature);
+}
+
+function readChallenge(value: unknown, budget: { remaining: number }): HandshakeChallenge {
+  if (value instanceof HandshakeChallenge) {
+    for (const name of ["schema", "localKernelId", "remoteKernelId", "nonce"] as const) readString(value[name], name, budget);
+    return value;
+  }
+  const record = expectRecord(value, "challenge", CHALLENGE_FIELDS);
+  return new HandshakeChallenge({
+    schema: readString(record.schema, "schema", budget),
+    localKernelId: readString(record.localKernelId, "localKernelId", budget),
+    remoteKernelId: readString(record.remoteKernelId, "remoteKernelId", budget),
+    nonce: readString(record.nonce, "nonce", budget),
+    timestamp: readTimestamp(record.timestamp),
+  });
+}
+
+/** A plain object with exactly `fields` as own keys, or MALFORMED_ENVELOPE in serde's words. */
+function expectRecord<K extends string>(value: unknown, what: string, fields: readonly K[]): Record<K, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw handshakeErrors.malformedEnvelope(`${what}: invalid type: ${describeJson(value)}, expected struct`);
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw handshakeErrors.malformedEnvelope(`${what}: expected a plain JSON object`);
+  }
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key !== "string" || !(fields as readonly string[]).includes(key)) {
+      throw handshakeErrors.malformedEnvelope(
+        `${what}: unknown field \`${String(key)}\`, expected one of ${fields.map((f) => `\`${f}\``).join(", ")}`,
+      );
+    }
+  }
+  const out = {} as Record<K, unknown>;
+  for (const field of fields) {
+    const descriptor = Object.getOwnPropertyDescriptor(value, field);
+    if (descriptor === undefined) throw handshakeErrors.malformedEnvelope(`${what}: missing field \`${field}\``);
+    if (!("value" in descriptor)) throw handshakeErrors.malformedEnvelope(`${what}: field \`${field}\` is an accessor`);
+    out[field] = descriptor.value;
+  }
+  return out;
+}
+
+function readString(value: unknown, name: string, budget: { remaining: number }): string {
+  if (typeof value !== "string") {
+    throw handshakeErrors.malformedEnvelope(`${name}: invalid type: ${describeJson(value)}, expected a string`);
+  }
+  budget.remaining -= value.length; // UTF-16 units never exceed UTF-8 bytes
+  if (budget.remaining < 0) throw handshakeErrors.malformedEnvelope("envelope exceeds the size limit");
+  if (hasLoneSurrogate(value)) throw handshakeErrors.malformedEnvelope(`${name}: contains a lone UTF-16 surrogate`);
+  return value;
+}
+
+/** serde u64: a non-negative integer up to u64::MAX; kept exact (bigint above 2^53−1). */
+function readTimestamp(value: unknown): number | bigint {
+  if (typeof value === "number") {
+    if (!Number.isInteger(value) || value < 0) {
+      throw handshakeErrors.malformedEnvelope(`timestamp: invalid value: ${value}, expected u64`);
+    }
+    if (Number.isSafeInteger(value)) return value;
+    const exact = BigInt(value); // an integral double converts exactly
+    if (exact > U64_MAX) throw handshakeErrors.malformedEnvelope(`timestamp: invalid value: ${value}, expected u64`);
+    return expectWireTimestamp(exact, "timestamp");
+  }
+  if (typeof value === "bigint") {
+    if (value < 0n || value > U64_MAX) throw handshakeErrors.malformedEnvelope(`timestamp: invalid value: ${value}, expected u64`);
+    return expectWireTimestamp(value, "timestamp");
+  }
+  throw handshakeErrors.malformedEnvelope(`timestamp: invalid type: ${describeJson(value)}, expected u64`);
+}
+
+function readWireValue<T extends PublicKey | Signature>(
+  value: unknown,
+  name: string,
+  budget: { remaining: number },
+  kind: { fromHex(hex: string): T; prototype: T },
+): T {
+  if (value instanceof (kind as unknown as new () => T)) return value as T;
+  const hex = readString(value, name, budget);
+  try {
+    return kind.fromHex(hex);
+  } catch (cause) {
+    if (cause instanceof PeerHandshakeError) throw cause;
+    throw handshakeErrors.malformedEnvelope(`${name}: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+  }
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "sequence";
+  if (typeof value === "number" || typeof value === "bigint") return `number ${value}`;
+  if (typeof value === "string") return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
+  return typeof value === "object" ? "map" : typeof value;
+}

@@ -1,0 +1,32 @@
+// The chio federation kernel trust handshake: everything the package exports from this folder.
+export {
+  FEDERATION_HANDSHAKE_SCHEMA,
+  DEFAULT_ROTATION_WINDOW_SECS,
+  DEFAULT_HANDSHAKE_MAX_SKEW_SECS,
+  DEFAULT_MAX_ENVELOPE_BYTES,
+  DEFAULT_REPLAY_CACHE_ENTRIES,
+  DEFAULT_REPLAY_CACHE_KEY_UNITS,
+} from "./constants.js";
+export { PeerHandshakeError, InvalidTimeError, InvalidConfigError, InvalidPublicKeyError } from "./errors.js";
+export type { PeerHandshakeErrorCode, PeerHandshakeErrorDetails } from "./errors.js";
+export { PublicKey, Signature, Keypair } from "./keys.js";
+export type { HandshakeSigner } from "./keys.js";
+export { HandshakeChallenge } from "./challenge.js";
+export type { HandshakeChallengeFields } from "./challenge.js";
+export { PeerHandshakeEnvelope } from "./envelope.js";
+export type { PeerHandshakeEnvelopeJson, EnvelopeParseOptions, EnvelopeVerifyOptions } from "./envelope.js";
+export { FederationPeer } from "./peer.js";
+export type { FederationPeerJson, FederationPeerFields } from "./peer.js";
+export { ReplayCache } from "./replay-cache.js";
+export type { ReplayCacheLimits } from "./replay-cache.js";
+export { KernelTrustExchange } from "./exchange.js";
+export type {
+  KernelTrustExchangeConfig,
+  KernelTrustExchangeOptions,
+  HandshakeHardening,
+  HandshakeEvent,
+  HandshakeEventHandler,
+  EnvelopeInput,
+} from "./exchange.js";
+export { InMemoryPeerStore } from "../stores/memory.js";
+export type { FederationPeerStore, MaybePromise } from "../stores/types.js";

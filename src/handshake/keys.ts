@@ -1,0 +1,205 @@
+// Ed25519 key and signature value types with chio's wire form (chio-spec.md §3.2):
+// a public key is 32 bytes shown as bare lowercase hex (64 chars), a signature 64 bytes (R‖S)
+// as bare lowercase hex (128 chars). Parsing accepts what chio's `from_hex` accepts: either
+// case, one optional leading "0x". A public key must decode as a curve point (dalek
+// `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
+import { ed25519, isSmallOrderPublicKey, isValidPublicKey } from "../ed25519.js";
+import { bytesToHex, equalBytes, expectBytes, hexToBytes } from "../bytes.js";
+import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { InvalidPublicKeyError } from "./errors.js";
+
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+const PUBLIC_KEY_BYTES = 32;
+const SIGNATURE_BYTES = 64;
+const SEED_BYTES = 32;
+
+/** Decodes chio wire hex of exactly `bytes` bytes; checks the length before decoding anything. */
+function decodeWireHex(hex: unknown, bytes: number, name: string): Uint8Array {
+  if (typeof hex !== "string") throw new InvalidTypeError(`${name} must be a hex string, got ${typeof hex}`);
+  const digits = hex.startsWith("0x") ? hex.length - 2 : hex.length;
+  if (digits !== bytes * 2) {
+    throw new InvalidLengthError(`${name} must be ${bytes * 2} hex digits (${bytes} bytes), got ${digits}`);
+  }
+  return hexToBytes(hex, { allowPrefix: true });
+}
+
+// Module-private door for bytes already proven to decode as a point (the wasm envelope parser
+// and key derivation check that), so the public factories can always validate.
+let wrapDecodedPublicKey: (bytes: Uint8Array) => PublicKey;
+
+/** @internal Not exported from the package: wraps bytes that are known to decode as a point. */
+export function publicKeyFromDecodedBytes(bytes: Uint8Array): PublicKey {
+  return wrapDecodedPublicKey(bytes);
+}
+
+/** An Ed25519 public key that decodes as a curve point. Immutable. */
+export class PublicKey {
+  readonly #bytes: Uint8Array;
+  #hex: string | undefined;
+
+  private constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /**
+   * Wraps 32 bytes (copied). @throws InvalidTypeError / InvalidLengthError on a wrong argument,
+   * InvalidPublicKeyError (code INVALID_PUBLIC_KEY) if the bytes do not decode as a point.
+   */
+  static fromBytes(bytes: Uint8Array): PublicKey {
+    expectBytes(bytes, PUBLIC_KEY_BYTES, "public key");
+    if (!isValidPublicKey(bytes)) {
+      throw new InvalidPublicKeyError(`public key ${bytesToHex(bytes)} does not decode as an Ed25519 point`);
+    }
+    return new PublicKey(bytes.slice());
+  }
+
+  /** Parses 64 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX / INVALID_PUBLIC_KEY. */
+  static fromHex(hex: string): PublicKey {
+    return PublicKey.fromBytes(decodeWireHex(hex, PUBLIC_KEY_BYTES, "public key"));
+  }
+
+  static {
+    wrapDecodedPublicKey = (bytes) => new PublicKey(bytes.slice());
+  }
+
+  /** A copy of the 32 encoded bytes. */
+  toBytes(): Uint8Array {
+    return this.#bytes.slice();
+  }
+
+  /** Bare lowercase hex, 64 chars: chio's `PublicKey::to_hex()` for Ed25519. */
+  toHex(): string {
+    return (this.#hex ??= bytesToHex(this.#bytes));
+  }
+
+  /** Same encoded bytes (dalek `VerifyingKey` equality compares the compressed encoding). */
+  equals(other: PublicKey): boolean {
+    return other instanceof PublicKey && equalBytes(this.#bytes, other.#bytes);
+  }
+
+  /** True for the eight points of order dividing 8, including the identity ("weak" keys). */
+  isSmallOrder(): boolean {
+    return isSmallOrderPublicKey(this.#bytes);
+  }
+
+  /** Checks an Ed25519 signature with chio's rule (dalek `verify`: S < L, cofactorless). */
+  verify(message: Uint8Array, signature: Signature): boolean {
+    return ed25519.verify(signature.toBytes(), message, this.#bytes);
+  }
+
+  /** JSON form is the bare hex string, as serde writes chio's `PublicKey`. */
+  toJSON(): string {
+    return this.toHex();
+  }
+
+  toString(): string {
+    return this.toHex();
+  }
+
+  [INSPECT](): string {
+    return `PublicKey(${this.toHex()})`;
+  }
+}
+
+/** A 64-byte Ed25519 signature (R‖S). Never rejected on value; S < L is checked at verify time. */
+export class Signature {
+  readonly #bytes: Uint8Array;
+
+  private constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /** Wraps 64 bytes (copied). @throws InvalidTypeError / InvalidLengthError. */
+  static fromBytes(bytes: Uint8Array): Signature {
+    expectBytes(bytes, SIGNATURE_BYTES, "signature");
+    return new Signature(bytes.slice());
+  }
+
+  /** Parses 128 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX. */
+  static fromHex(hex: string): Signature {
+    return new Signature(decodeWireHex(hex, SIGNATURE_BYTES, "signature"));
+  }
+
+  toBytes(): Uint8Array {
+    return this.#bytes.slice();
+  }
+
+  /** Bare lowercase hex, 128 chars. */
+  toHex(): string {
+    return bytesToHex(this.#bytes);
+  }
+
+  equals(other: Signature): boolean {
+    return other instanceof Signature && equalBytes(this.#bytes, other.#bytes);
+  }
+
+  toJSON(): string {
+    return this.toHex();
+  }
+
+  toString(): string {
+    return this.toHex();
+  }
+
+  [INSPECT](): string {
+    return `Signature(${this.toHex()})`;
+  }
+}
+
+/**
+ * What the handshake needs from a signing key: the public key it declares and a signature over
+ * the canonical challenge bytes. `Keypair` is the in-process implementation; an HSM or KMS
+ * wrapper can implement the same shape (chio's `SigningBackend`). A throw becomes SIGNING_FAILED.
+ */
+export interface HandshakeSigner {
+  readonly publicKey: PublicKey;
+  sign(message: Uint8Array): Signature;
+}
+
+/**
+ * An Ed25519 signing key (RFC 8032 §5.1.5 32-byte seed). The seed is held in a private field
+ * and never appears in toJSON, toString or util.inspect output.
+ */
+export class Keypair implements HandshakeSigner {
+  readonly #seed: Uint8Array;
+  readonly publicKey: PublicKey;
+
+  private constructor(seed: Uint8Array) {
+    this.#seed = seed;
+    // A seed always yields a valid point, so no decode check is needed.
+    this.publicKey = publicKeyFromDecodedBytes(ed25519.getPublicKey(seed));
+  }
+
+  /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */
+  static fromSeed(seed: Uint8Array): Keypair {
+    expectBytes(seed, SEED_BYTES, "seed");
+    return new Keypair(seed.slice());
+  }
+
+  /** A fresh key from the platform CSPRNG (crypto.getRandomValues). */
+  static generate(): Keypair {
+    return new Keypair(ed25519.utils.randomSecretKey());
+  }
+
+  /** Deterministic pure Ed25519 signature (RFC 8032 §5.1.6) over `message`. */
+  sign(message: Uint8Array): Signature {
+    return Signature.fromBytes(ed25519.sign(message, this.#seed));
+  }
+
+  /** A copy of the secret seed, for callers that must persist a generated key. Handle with care. */
+  seedBytes(): Uint8Array {
+    return this.#seed.slice();
+  }
+
+  toJSON(): { publicKey: string } {
+    return { publicKey: this.publicKey.toHex() };
+  }
+
+  toString(): string {
+    return `Keypair(publicKey=${this.publicKey.toHex()})`;
+  }
+
+  [INSPECT](): string {
+    return `Keypair { publicKey: ${this.publicKey.toHex()} }`;
+  }
+}

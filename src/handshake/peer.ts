@@ -1,0 +1,95 @@
+// A pinned federation peer (Rust `FederationPeer`, V0 fields; chio-spec.md §1.A). JSON keys in
+// serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
+import { InvalidTypeError } from "../errors.js";
+import { PublicKey } from "./keys.js";
+import { expectUnixSeconds } from "./time.js";
+
+/** The JSON shape of a pinned peer. */
+export interface FederationPeerJson {
+  kernelId: string;
+  publicKey: string;
+  establishedAt: number;
+  rotationDue: number;
+}
+
+/** Fields for constructing a peer; the key may be given as a PublicKey or its hex. */
+export interface FederationPeerFields {
+  kernelId: string;
+  publicKey: PublicKey | string;
+  establishedAt: number;
+  rotationDue: number;
+}
+
+const PEER_FIELDS = ["kernelId", "publicKey", "establishedAt", "rotationDue"];
+
+/** An immutable pin. Times are unix seconds (safe integers). */
+export class FederationPeer {
+  readonly kernelId: string;
+  readonly publicKey: PublicKey;
+  /** When the peer was last pinned by a successful handshake. */
+  readonly establishedAt: number;
+  /** From this second on the pin is stale and `resolve` refuses it. */
+  readonly rotationDue: number;
+
+  /** @throws InvalidTypeError, InvalidTimeError, or the PublicKey parse errors. */
+  constructor(fields: FederationPeerFields) {
+    if (fields === null || typeof fields !== "object") throw new InvalidTypeError("peer fields must be an object");
+    if (typeof fields.kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+    this.kernelId = fields.kernelId;
+    this.publicKey = fields.publicKey instanceof PublicKey ? fields.publicKey : PublicKey.fromHex(fields.publicKey);
+    this.establishedAt = expectUnixSeconds(fields.establishedAt, "establishedAt");
+    this.rotationDue = expectUnixSeconds(fields.rotationDue, "rotationDue");
+    Object.freeze(this);
+  }
+
+  /**
+   * Reads a peer from JSON text or a parsed object, with serde's `deny_unknown_fields`.
+   * Accepts only the V0 fields. @throws InvalidTypeError on bad shape, InvalidTimeError on bad times.
+   */
+  static fromJSON(input: string | FederationPeerJson): FederationPeer {
+    let value: unknown = input;
+    if (typeof input === "string") {
+      try {
+        value = JSON.parse(input);
+      } catch (cause) {
+        throw new InvalidTypeError(`peer JSON does not parse: ${(cause as Error).message}`);
+      }
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new InvalidTypeError("peer must be a JSON object");
+    }
+    for (const key of Object.keys(value)) {
+      if (!PEER_FIELDS.includes(key)) throw new InvalidTypeError(`peer: unknown field \`${key}\``);
+    }
+    for (const key of PEER_FIELDS) {
+      if (!(key in value)) throw new InvalidTypeError(`peer: missing field \`${key}\``);
+    }
+    return new FederationPeer(value as FederationPeerFields);
+  }
+
+  /** Rust `is_fresh`: `now < rotationDue` (strict). */
+  isFresh(now: number): boolean {
+    return expectUnixSeconds(now, "now") < this.rotationDue;
+  }
+
+  /** All four fields equal (Rust derives PartialEq); what compare-and-set compares. */
+  equals(other: FederationPeer | undefined | null): boolean {
+    return (
+      other instanceof FederationPeer &&
+      this.kernelId === other.kernelId &&
+      this.publicKey.equals(other.publicKey) &&
+      this.establishedAt === other.establishedAt &&
+      this.rotationDue === other.rotationDue
+    );
+  }
+
+  /** Plain object in serde field order; JSON.stringify of it is the Rust wire form. */
+  toJSON(): FederationPeerJson {
+    return {
+      kernelId: this.kernelId,
+      publicKey: this.publicKey.toHex(),
+      establishedAt: this.establishedAt,
+      rotationDue: this.rotationDue,
+    };
+  }
+}

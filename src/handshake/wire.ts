@@ -1,0 +1,29 @@
+// The JSON text a Rust kernel writes for handshake structs: serde_json's compact formatter,
+// fields in struct declaration order (serde derive order), no whitespace.
+//
+// String escaping: serde_json (ser.rs, the `ESCAPE` table and `CharEscape::AsciiControl`)
+// escapes `"` and `\`, writes \b \t \n \f \r in short form, other U+0000–U+001F as \u00xx with
+// lowercase hex digits, and writes everything else raw, including DEL, C1 controls, U+2028/2029
+// and astral characters. ECMAScript's JSON.stringify (QuoteJSONString, ES2019 "well-formed
+// JSON.stringify") does exactly the same for every well-formed string; the two differ only for
+// lone surrogates, which JSON.stringify writes as \udxxx and which Rust strings cannot hold.
+// Handshake values never contain lone surrogates: the parsers refuse them (MALFORMED_ENVELOPE)
+// and signing refuses them (CANONICAL_JSON), so JSON.stringify is serde_json here.
+// test/handshake-envelope.test.ts checks this against a transcription of serde_json's table for
+// every BMP code point.
+
+/** True if `text` holds an unpaired UTF-16 surrogate (not representable in UTF-8 or Rust). */
+export function hasLoneSurrogate(text: string): boolean {
+  // In /u mode a valid pair is one code point, so \p{Cs} matches only unpaired halves.
+  return /\p{Cs}/u.test(text);
+}
+
+/** serde_json's compact form of a string that has no lone surrogate (see above). */
+export function serdeString(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** serde_json's form of a u64: exact decimal digits, whether the value is a number or a bigint. */
+export function serdeU64(value: number | bigint): string {
+  return typeof value === "bigint" ? value.toString() : String(value);
+}
