@@ -1,1 +1,215 @@
-// Ed25519 (RFC 8032 §5.1) exports; filled in by the Ed25519 core work.
+// Ed25519 (RFC 8032 §5.1.5 key generation, §5.1.6 signing, §5.1.7 verification) and the wasm
+// exports used by src/ed25519.ts. ABI (see memory.ts): secret seed at ARGS+ARG_SECRET, public
+// key at ARGS+ARG_PUBLIC_KEY, signature R||S at ARGS+ARG_SIGNATURE, message at ioBase().
+//
+// Verification rules (chio-spec §3.2):
+//   default  = ed25519-dalek 2.x `verify` = OpenSSL (node:crypto): S < L; A decoded with y taken
+//              mod p; k = SHA-512(R || A as given || M) mod L; R' = [S]B - [k]A encoded
+//              canonically and compared byte for byte with R (cofactorless). Small-order A and
+//              R are accepted.
+//   zip215   = @noble/curves default: S < L; A and R decoded with y taken mod p; accept iff
+//              [8](R - R') is the neutral element (cofactored).
+//
+// Signing and key generation are constant time (see group.ts / scalar.ts) and wipe every
+// secret intermediate before returning. Verification is variable time (public inputs).
+import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_RESULT, ioBase } from "./memory";
+import { sha512_init, sha512_update, sha512_final, sha512_wipe, sha512_oneshot } from "./sha512";
+import { sc_reduce, sc_muladd, sc_is_canonical, sc_wipe_scratch } from "./curve25519/scalar";
+import {
+  P3_BYTES, P2_BYTES, ge_frombytes_vartime, ge_tobytes, ge_p3_neg, ge_scalarmult_base,
+  ge_double_scalarmult_vartime, ge_p3_to_cached, ge_sub, ge_p1p1_to_p2, ge_mul_by_cofactor_vartime,
+  ge_is_neutral_vartime, ge_wipe_scratch,
+} from "./curve25519/group";
+import {
+  fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523, fe_wipe_scratch,
+} from "./curve25519/field";
+
+export { sha512 } from "./sha512";
+
+// ---------------------------------------------------------------------------------------------
+// Scratch.
+
+const EXPANDED: usize = memory.data(64, 16); //    SHA-512(seed): scalar a (clamped) || prefix
+const NONCE: usize = memory.data(64, 16); //       SHA-512(prefix || M), then r = that mod L
+const CHALLENGE: usize = memory.data(64, 16); //   SHA-512(R || A || M), then k = that mod L
+const POINT_A: usize = memory.data(160, 16);
+const POINT_R: usize = memory.data(160, 16);
+const POINT_CHECK: usize = memory.data(160, 16);
+const POINT_DIFF: usize = memory.data(160, 16);
+const CACHED_TMP: usize = memory.data(160, 16);
+const P2_TMP: usize = memory.data(120, 16);
+const ENCODED: usize = memory.data(32, 16);
+
+/** Zeroes every place a secret (seed, expanded key, nonce, partial sums) may have touched. */
+function wipe_secrets(): void {
+  memory.fill(ARGS + ARG_SECRET, 0, 32);
+  memory.fill(EXPANDED, 0, 64);
+  memory.fill(NONCE, 0, 64);
+  memory.fill(CHALLENGE, 0, 64);
+  memory.fill(POINT_R, 0, P3_BYTES);
+  memory.fill(POINT_A, 0, P3_BYTES);
+  sha512_wipe();
+  sc_wipe_scratch();
+  ge_wipe_scratch();
+  fe_wipe_scratch();
+}
+
+/** EXPANDED = SHA-512(seed) with the scalar half clamped (RFC 8032 §5.1.5 steps 1-2); pk = [a]B encoded. */
+function expand_and_derive_public_key(seed: usize, publicKeyOut: usize): void {
+  sha512_oneshot(EXPANDED, seed, 32);
+  store<u8>(EXPANDED, load<u8>(EXPANDED) & 248);
+  store<u8>(EXPANDED + 31, (load<u8>(EXPANDED + 31) & 127) | 64);
+  ge_scalarmult_base(POINT_A, EXPANDED);
+  ge_tobytes(publicKeyOut, POINT_A);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AS-internal API (also used by assembly/json/).
+
+/**
+ * Verifies an Ed25519 signature (64 bytes at sigPtr) on msgLen bytes at msgPtr under the
+ * 32-byte public key at pkPtr. zip215 = false: dalek/OpenSSL rule; true: ZIP-215 / noble rule
+ * (see the file header). Variable time; never traps on any input bytes.
+ */
+export function verifySignature(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool): bool {
+  const sPtr = sigPtr + 32;
+  if (!sc_is_canonical(sPtr)) return false; //                          §5.1.7 step 1: S < L
+  if (!ge_frombytes_vartime(POINT_A, pkPtr)) return false;
+  if (zip215 && !ge_frombytes_vartime(POINT_R, sigPtr)) return false;
+  // k = SHA-512(R || A || M) mod L, over the bytes exactly as given (§5.1.7 step 2).
+  sha512_init();
+  sha512_update(sigPtr, 32);
+  sha512_update(pkPtr, 32);
+  sha512_update(msgPtr, msgLen);
+  sha512_final(CHALLENGE);
+  sc_reduce(CHALLENGE, CHALLENGE);
+  // R' = [S]B - [k]A = [k](-A) + [S]B
+  ge_p3_neg(POINT_A, POINT_A);
+  ge_double_scalarmult_vartime(POINT_CHECK, CHALLENGE, POINT_A, sPtr);
+  if (!zip215) {
+    ge_tobytes(ENCODED, POINT_CHECK);
+    return memory.compare(ENCODED, sigPtr, 32) == 0;
+  }
+  // [8](R - R') == O
+  ge_p3_to_cached(CACHED_TMP, POINT_CHECK);
+  ge_sub(POINT_DIFF, POINT_R, CACHED_TMP);
+  ge_p1p1_to_p2(P2_TMP, POINT_DIFF);
+  ge_mul_by_cofactor_vartime(P2_TMP, P2_TMP);
+  return ge_is_neutral_vartime(P2_TMP);
+}
+
+/**
+ * Classifies the 32-byte public key at pkPtr: -1 if it does not decode (dalek
+ * `VerifyingKey::from_bytes` rule, as in verification), 1 if the point has small order ([8]A
+ * is the neutral element; the 8 torsion points, in any encoding that decodes), 0 otherwise.
+ */
+export function inspectPublicKey(pkPtr: usize): i32 {
+  if (!ge_frombytes_vartime(POINT_A, pkPtr)) return -1;
+  ge_mul_by_cofactor_vartime(P2_TMP, POINT_A);
+  return ge_is_neutral_vartime(P2_TMP) ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wasm exports.
+
+/** Public key (ARGS+ARG_PUBLIC_KEY) from the 32-byte seed at ARGS+ARG_SECRET (RFC 8032 §5.1.5). Wipes the seed. */
+export function ed25519_public_key(): void {
+  expand_and_derive_public_key(ARGS + ARG_SECRET, ARGS + ARG_PUBLIC_KEY);
+  wipe_secrets();
+}
+
+/**
+ * Signs msgLen bytes at ioBase() with the seed at ARGS+ARG_SECRET (RFC 8032 §5.1.6). The
+ * public key is derived from the seed here (never taken from the caller) and also written to
+ * ARGS+ARG_PUBLIC_KEY; the signature goes to ARGS+ARG_SIGNATURE. Wipes every secret.
+ */
+export function ed25519_sign(msgLen: u32): void {
+  const msg = ioBase();
+  const len = <usize>msgLen;
+  const pk = ARGS + ARG_PUBLIC_KEY;
+  const sig = ARGS + ARG_SIGNATURE;
+  expand_and_derive_public_key(ARGS + ARG_SECRET, pk);
+  // r = SHA-512(prefix || M) mod L (step 2)
+  sha512_init();
+  sha512_update(EXPANDED + 32, 32);
+  sha512_update(msg, len);
+  sha512_final(NONCE);
+  sc_reduce(NONCE, NONCE);
+  // R = [r]B (step 3)
+  ge_scalarmult_base(POINT_R, NONCE);
+  ge_tobytes(sig, POINT_R);
+  // k = SHA-512(R || A || M) mod L (step 4)
+  sha512_init();
+  sha512_update(sig, 32);
+  sha512_update(pk, 32);
+  sha512_update(msg, len);
+  sha512_final(CHALLENGE);
+  sc_reduce(CHALLENGE, CHALLENGE);
+  // S = (r + k * s) mod L (step 5)
+  sc_muladd(sig + 32, CHALLENGE, EXPANDED, NONCE);
+  wipe_secrets();
+}
+
+/** 1 if the signature at ARGS+ARG_SIGNATURE on msgLen bytes at ioBase() verifies under ARGS+ARG_PUBLIC_KEY; mode 0 = default, 1 = zip215. */
+export function ed25519_verify(msgLen: u32, mode: i32): i32 {
+  return verifySignature(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, mode == 1) ? 1 : 0;
+}
+
+/** inspectPublicKey on ARGS+ARG_PUBLIC_KEY. */
+export function ed25519_inspect_public_key(): i32 {
+  return inspectPublicKey(ARGS + ARG_PUBLIC_KEY);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test-only exports (test/field.test.ts): field and scalar operations on 32-byte encodings.
+// Inputs at ARGS+ARG_RESULT+0, +32, +64; output at ARGS+ARG_RESULT+256.
+
+const TEST_IN: usize = ARGS + ARG_RESULT;
+const TEST_OUT: usize = ARGS + ARG_RESULT + 256;
+const TEST_FE: usize = memory.data(3 * 40, 16);
+
+/** out = a * b mod p */
+export function test_fe_mul(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_frombytes(TEST_FE + 40, TEST_IN + 32);
+  fe_mul(TEST_FE + 80, TEST_FE, TEST_FE + 40);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = a^2 mod p, then (mode 1) 2a^2 */
+export function test_fe_sq(mode: i32): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  if (mode == 1) fe_sq2(TEST_FE + 80, TEST_FE);
+  else fe_sq(TEST_FE + 80, TEST_FE);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = 1/a mod p */
+export function test_fe_invert(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_invert(TEST_FE + 80, TEST_FE);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = a^((p-5)/8) mod p */
+export function test_fe_pow22523(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_pow22523(TEST_FE + 80, TEST_FE);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = a mod p (decode then canonical encode; bit 255 ignored) */
+export function test_fe_roundtrip(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_tobytes(TEST_OUT, TEST_FE);
+}
+
+/** out = (64-byte input) mod L */
+export function test_sc_reduce(): void {
+  sc_reduce(TEST_OUT, TEST_IN);
+}
+
+/** out = (a * b + c) mod L */
+export function test_sc_muladd(): void {
+  sc_muladd(TEST_OUT, TEST_IN, TEST_IN + 32, TEST_IN + 64);
+}

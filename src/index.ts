@@ -5,3 +5,4 @@ export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, C
 export type { CanonicalJsonErrorCode } from "./errors.js";
 export { bytesToHex, hexToBytes } from "./bytes.js";
 export { canonicalize, canonicalBytes } from "./canonical/value.js";
+export { ed25519 } from "./ed25519.js";

@@ -1,0 +1,190 @@
+// Arithmetic modulo the group order L = 2^252 + 27742317777372353535851937790883648493
+// (RFC 8032 §5.1), for the scalars of Ed25519: reducing the 64-byte SHA-512 outputs (§5.1.6
+// step 2 and 4, §5.1.7 step 2) and computing S = (r + k*s) mod L (§5.1.6 step 5).
+//
+// Scalars are little-endian byte strings. Internally a scalar is split into signed 21-bit limbs
+// held in i64 (the radix of ref10's sc_reduce), so that a limb times a constant below 2^21
+// stays far inside 64 bits. Reduction uses 2^252 = -c (mod L), c = L - 2^252 < 2^125: a limb at
+// position i >= 12 (weight 2^(21i) = 2^(21(i-12)) * 2^252) is folded into positions i-12..i-7
+// by subtracting its product with the six 21-bit digits of c.
+//
+// sc_reduce and sc_muladd are constant time: fixed loop bounds, arithmetic shifts for carries,
+// and a mask (not a branch) for the final conditional correction. sc_is_canonical is variable
+// time and only ever sees public data (the S half of a signature).
+
+// Digits of c = L - 2^252 in radix 2^21 (c = sum C_k 2^(21k)); re-derived in test/field.test.ts.
+const C0: i64 = 1430509;
+const C1: i64 = 1626855;
+const C2: i64 = 1442968;
+const C3: i64 = 997804;
+const C4: i64 = 1960495;
+const C5: i64 = 683900;
+
+/** L, little-endian. */
+const L_BYTES: usize = memory.data<u8>([
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+]);
+
+const LIMB_BITS: i64 = 21;
+const LIMB_MASK: i64 = (1 << 21) - 1;
+const HALF_LIMB: i64 = 1 << 20;
+
+// Working limbs (up to 25 used) and the three 13-limb operands of sc_muladd.
+const LIMBS: usize = memory.data(32 * 8, 16);
+const OPERANDS: usize = memory.data(3 * 13 * 8, 16);
+
+/** Zeroes the scalar module's scratch (it holds secret scalars while signing). */
+export function sc_wipe_scratch(): void {
+  memory.fill(LIMBS, 0, 32 * 8);
+  memory.fill(OPERANDS, 0, 3 * 13 * 8);
+}
+
+// @ts-ignore: decorator
+@inline function limb(base: usize, i: i32): i64 {
+  return load<i64>(base + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function set_limb(base: usize, i: i32, v: i64): void {
+  store<i64>(base + (<usize>i << 3), v);
+}
+
+/** Splits the `bytes`-byte little-endian integer at s into `count` 21-bit limbs at dst (last limb takes the rest). */
+function load_limbs(dst: usize, s: usize, bytes: u32, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const bit = <u32>i * 21;
+    let byte = bit >> 3;
+    if (byte > bytes - 8) byte = bytes - 8; // never read past the input
+    let v = <i64>(load<u64>(s + <usize>byte) >> <u64>(bit - (byte << 3)));
+    if (i < count - 1) v &= LIMB_MASK;
+    set_limb(dst, i, v);
+  }
+}
+
+/** Rounding carry from limb `from` up to limb `to - 1` into `to`: leaves limbs from..to-1 in [-2^20, 2^20). */
+function carry_round(a: usize, from: i32, to: i32): void {
+  for (let j = from; j < to; j++) {
+    const v = limb(a, j);
+    const c = (v + HALF_LIMB) >> LIMB_BITS;
+    set_limb(a, j, v - (c << LIMB_BITS));
+    set_limb(a, j + 1, limb(a, j + 1) + c);
+  }
+}
+
+/** Floor carry from `from` up to `to - 1` into `to`: leaves limbs from..to-1 in [0, 2^21). */
+function carry_floor(a: usize, from: i32, to: i32): void {
+  for (let j = from; j < to; j++) {
+    const v = limb(a, j);
+    const c = v >> LIMB_BITS;
+    set_limb(a, j, v & LIMB_MASK);
+    set_limb(a, j + 1, limb(a, j + 1) + c);
+  }
+}
+
+/** Replaces limb i (i >= 12) by its equivalent -a_i * c * 2^(21(i-12)) (mod L). */
+// @ts-ignore: decorator
+@inline function fold(a: usize, i: i32): void {
+  const t = limb(a, i);
+  set_limb(a, i, 0);
+  const b = a + (<usize>(i - 12) << 3);
+  store<i64>(b, load<i64>(b) - t * C0);
+  store<i64>(b, load<i64>(b, 8) - t * C1, 8);
+  store<i64>(b, load<i64>(b, 16) - t * C2, 16);
+  store<i64>(b, load<i64>(b, 24) - t * C3, 24);
+  store<i64>(b, load<i64>(b, 32) - t * C4, 32);
+  store<i64>(b, load<i64>(b, 40) - t * C5, 40);
+}
+
+/**
+ * Reduces the value in limbs a[0..top] (limbs below `top` in about [-2^21, 2^21], a[top] below
+ * about 2^30 in magnitude) to its canonical residue mod L, written as 32 bytes at out.
+ */
+function reduce_limbs(out: usize, a: usize, top: i32): void {
+  // Fold from the top down. After each fold the carry chain normalises the limbs just written
+  // and pushes the excess into a[i-1], which is the next to be folded, so every folded limb
+  // stays below ~2^30 and every product below ~2^51.
+  for (let i = top; i >= 12; i--) {
+    fold(a, i);
+    carry_round(a, i - 12, i - 1);
+  }
+  // a[0..10] are now small, a[11] may hold ~2^30: push it into a[12] and fold twice more.
+  // After the second fold a[12] is in {-1, 0, 1}, and after it |value| < 2^251 + 2^232 < L.
+  set_limb(a, 12, 0);
+  carry_round(a, 0, 12);
+  fold(a, 12);
+  carry_round(a, 0, 12);
+  fold(a, 12);
+  carry_round(a, 0, 11);
+  // value is in (-L, L). Make the limbs 0..10 non-negative; the sign of the value is then the
+  // sign of a[11]. Add L under a mask when negative (constant time), then normalise again.
+  carry_floor(a, 0, 11);
+  const negative = limb(a, 11) >> 63; // all ones if negative, else 0
+  set_limb(a, 0, limb(a, 0) + (C0 & negative));
+  set_limb(a, 1, limb(a, 1) + (C1 & negative));
+  set_limb(a, 2, limb(a, 2) + (C2 & negative));
+  set_limb(a, 3, limb(a, 3) + (C3 & negative));
+  set_limb(a, 4, limb(a, 4) + (C4 & negative));
+  set_limb(a, 5, limb(a, 5) + (C5 & negative));
+  // 2^252 = limb 12 bit 0, i.e. bit 21 of limb 11.
+  set_limb(a, 11, limb(a, 11) + ((<i64>1 << 21) & negative));
+  carry_floor(a, 0, 11);
+  // Pack 12 limbs (252 bits + the top limb's remaining bits) into 32 bytes.
+  let acc: u64 = 0;
+  let accBits: u32 = 0;
+  let pos: usize = 0;
+  for (let i = 0; i < 12; i++) {
+    acc |= <u64>limb(a, i) << accBits;
+    accBits += 21;
+    while (accBits >= 8) {
+      store<u8>(out + pos, <u8>acc);
+      pos++;
+      acc >>= 8;
+      accBits -= 8;
+    }
+  }
+  // 12 * 21 = 252 bits: the last 4 bits of limb 11's overflow (value < L < 2^253) remain.
+  store<u8>(out + pos, <u8>acc);
+}
+
+/** out[0..32] = s[0..64] mod L (s is a little-endian 512-bit integer, e.g. a SHA-512 output). */
+export function sc_reduce(out: usize, s: usize): void {
+  load_limbs(LIMBS, s, 64, 24); // 23 limbs of 21 bits + a top limb of 29 bits
+  set_limb(LIMBS, 24, 0);
+  reduce_limbs(out, LIMBS, 23);
+}
+
+/** out[0..32] = (a * b + c) mod L, all three inputs 32-byte little-endian integers (any value below 2^256). */
+export function sc_muladd(out: usize, a: usize, b: usize, c: usize): void {
+  const A = OPERANDS, B = OPERANDS + 13 * 8, Cc = OPERANDS + 26 * 8;
+  load_limbs(A, a, 32, 13);
+  load_limbs(B, b, 32, 13);
+  load_limbs(Cc, c, 32, 13);
+  // Schoolbook product: 25 limbs, each a sum of at most 13 products below 2^42.
+  for (let k = 0; k < 25; k++) {
+    let sum: i64 = k < 13 ? limb(Cc, k) : 0;
+    const lo = k < 13 ? 0 : k - 12;
+    const hi = k < 13 ? k : 12;
+    for (let i = lo; i <= hi; i++) sum += limb(A, i) * limb(B, k - i);
+    set_limb(LIMBS, k, sum);
+  }
+  set_limb(LIMBS, 25, 0);
+  carry_floor(LIMBS, 0, 25); // now limbs < 2^21, a[25] small (product < 2^512)
+  // a[25] holds bits >= 525, which are zero for inputs below 2^256; fold from 24 after
+  // absorbing it (it is 0, kept for clarity of the bound).
+  set_limb(LIMBS, 24, limb(LIMBS, 24) + (limb(LIMBS, 25) << LIMB_BITS));
+  set_limb(LIMBS, 25, 0);
+  reduce_limbs(out, LIMBS, 24);
+}
+
+/** 1 if the 32-byte little-endian s is < L (RFC 8032 §5.1.7 step 1: reject S >= L), else 0. Variable time (public input). */
+export function sc_is_canonical(s: usize): bool {
+  // Compare from the most significant byte down against L's encoding.
+  for (let i = 31; i >= 0; i--) {
+    const x = <u32>load<u8>(s + <usize>i);
+    const y = <u32>load<u8>(L_BYTES + <usize>i);
+    if (x < y) return true;
+    if (x > y) return false;
+  }
+  return false; // s == L
+}
+

@@ -1,0 +1,180 @@
+// Ed25519 (RFC 8032 §5.1) over the WebAssembly core (assembly/ed25519.ts), with the call shapes
+// of @noble/ed25519 v3: getPublicKey(secretKey), sign(message, secretKey),
+// verify(signature, message, publicKey, { zip215 }).
+//
+// Verification rule (chio-spec §3.2): by default the one of ed25519-dalek 2.x `verify` and of
+// OpenSSL / node:crypto — S < L, cofactorless equation, R compared byte for byte, small-order
+// and non-canonical public keys accepted. `{ zip215: true }` gives the cofactored ZIP-215 rule
+// of @noble/curves' default. Callers that must refuse weak keys use isSmallOrderPublicKey().
+//
+// Signing and key generation run in constant time inside the wasm core and wipe the seed and
+// every secret intermediate from wasm memory before returning. Verification is variable time.
+import { expectBytes, assertBytes } from "./bytes.js";
+import { InvalidTypeError } from "./errors.js";
+import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "./wasm/instance.js";
+
+interface Ed25519Exports extends CoreExports {
+  ed25519_public_key(): void;
+  ed25519_sign(msgLen: number): void;
+  ed25519_verify(msgLen: number, mode: number): number;
+  ed25519_inspect_public_key(): number;
+}
+
+// Offsets in the wasm ARGS block (assembly/memory.ts).
+const ARG_PUBLIC_KEY = 0;
+const ARG_SIGNATURE = 32;
+const ARG_SECRET = 96;
+
+/** Byte lengths (RFC 8032 §5.1.5, §5.1.6). */
+export const ED25519_SECRET_KEY_BYTES = 32;
+export const ED25519_PUBLIC_KEY_BYTES = 32;
+export const ED25519_SIGNATURE_BYTES = 64;
+
+/** Options of verify(). */
+export interface VerifyOptions {
+  /** Cofactored ZIP-215 rule (@noble/curves default) instead of the dalek/OpenSSL rule. Default false. */
+  zip215?: boolean;
+}
+
+const core = (): Ed25519Exports => coreExports<Ed25519Exports>();
+
+/** Copies the message into the I/O arena (growing memory if needed); returns its length. */
+function writeMessage(message: Uint8Array): number {
+  if (message.length > 0) {
+    reserveIo(message.length);
+    heapU8().set(message, ioArenaBase());
+  }
+  return message.length;
+}
+
+/** Zeroes the seed slot in case the core trapped before its own wipe ran. */
+function wipeSeedSlot(): void {
+  try {
+    heapU8().fill(0, argsBase() + ARG_SECRET, argsBase() + ARG_SECRET + 32);
+  } catch {
+    // instance already discarded: its memory is unreachable
+  }
+}
+
+/**
+ * Public key of a 32-byte secret key (seed) (RFC 8032 §5.1.5). Constant time.
+ * @throws InvalidTypeError if secretKey is not a Uint8Array; InvalidLengthError if not 32 bytes.
+ */
+function getPublicKey(secretKey: Uint8Array): Uint8Array {
+  expectBytes(secretKey, ED25519_SECRET_KEY_BYTES, "secretKey");
+  return guarded(() => {
+    const x = core();
+    const base = argsBase();
+    heapU8().set(secretKey, base + ARG_SECRET);
+    try {
+      x.ed25519_public_key(); // wipes the seed and all intermediates
+    } finally {
+      wipeSeedSlot();
+    }
+    return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
+  });
+}
+
+/**
+ * Deterministic 64-byte signature R || S of message under a 32-byte secret key (RFC 8032
+ * §5.1.6). Constant time in the secret key.
+ * @throws InvalidTypeError if an argument is not a Uint8Array; InvalidLengthError if secretKey is not 32 bytes.
+ */
+function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  assertBytes(message, "message");
+  expectBytes(secretKey, ED25519_SECRET_KEY_BYTES, "secretKey");
+  return guarded(() => {
+    const x = core();
+    const len = writeMessage(message);
+    const base = argsBase();
+    heapU8().set(secretKey, base + ARG_SECRET);
+    try {
+      x.ed25519_sign(len);
+    } finally {
+      wipeSeedSlot();
+    }
+    return heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
+  });
+}
+
+/**
+ * Checks a 64-byte signature of message under a 32-byte public key (RFC 8032 §5.1.7, chio
+ * rule; see the file header). Returns false for any well-formed but invalid input (including
+ * S >= L and keys that do not decode). Variable time (public inputs).
+ * @throws InvalidTypeError / InvalidLengthError on wrong argument types or lengths.
+ */
+function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options?: VerifyOptions): boolean {
+  expectBytes(signature, ED25519_SIGNATURE_BYTES, "signature");
+  assertBytes(message, "message");
+  expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
+  let zip215 = false;
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+    if (options.zip215 !== undefined && typeof options.zip215 !== "boolean") {
+      throw new InvalidTypeError("options.zip215 must be a boolean");
+    }
+    zip215 = options.zip215 === true;
+  }
+  return guarded(() => {
+    const x = core();
+    const len = writeMessage(message);
+    const heap = heapU8();
+    const base = argsBase();
+    heap.set(publicKey, base + ARG_PUBLIC_KEY);
+    heap.set(signature, base + ARG_SIGNATURE);
+    return x.ed25519_verify(len, zip215 ? 1 : 0) === 1;
+  });
+}
+
+function inspect(publicKey: Uint8Array): number {
+  expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
+  return guarded(() => {
+    const x = core();
+    heapU8().set(publicKey, argsBase() + ARG_PUBLIC_KEY);
+    return x.ed25519_inspect_public_key();
+  });
+}
+
+/**
+ * True if the 32 bytes decode to a curve point under the verification rule (as dalek's
+ * `VerifyingKey::from_bytes`: y taken mod p). Small-order points count as valid.
+ * @throws InvalidTypeError / InvalidLengthError on wrong type or length.
+ */
+export function isValidPublicKey(publicKey: Uint8Array): boolean {
+  return inspect(publicKey) >= 0;
+}
+
+/**
+ * True if the key decodes to one of the 8 points of small order (order dividing 8, including
+ * the neutral element), in any encoding that decodes. Such keys let anyone forge signatures
+ * that the default rule accepts. False for other points and for bytes that do not decode.
+ * @throws InvalidTypeError / InvalidLengthError on wrong type or length.
+ */
+export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
+  return inspect(publicKey) === 1;
+}
+
+/** 32 random bytes from globalThis.crypto.getRandomValues, usable as a secret key. */
+function randomSecretKey(): Uint8Array {
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (!c || typeof c.getRandomValues !== "function") {
+    throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
+  }
+  return c.getRandomValues(new Uint8Array(ED25519_SECRET_KEY_BYTES));
+}
+
+/** Ed25519 with the @noble/ed25519 v3 call shapes. The async twins give the same results. */
+export const ed25519 = {
+  getPublicKey,
+  sign,
+  verify,
+  getPublicKeyAsync: async (secretKey: Uint8Array): Promise<Uint8Array> => getPublicKey(secretKey),
+  signAsync: async (message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> => sign(message, secretKey),
+  verifyAsync: async (
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+    options?: VerifyOptions,
+  ): Promise<boolean> => verify(signature, message, publicKey, options),
+  utils: { randomSecretKey },
+} as const;
