@@ -1,0 +1,194 @@
+// RFC 8785 (JCS) canonicalization of JSON *text*, running in the WebAssembly core
+// (assembly/json/transcoder.ts): one copy in, one call, one slice out.
+//
+// Semantics (see the transcoder for details):
+//  * Input is UTF-8 JSON text (RFC 8259). A leading byte-order mark is rejected (INVALID_JSON):
+//    RFC 8259 §8.1 forbids adding one, and we do not guess.
+//  * Output is the RFC 8785 canonical UTF-8: members sorted by UTF-16 code units, no
+//    whitespace, minimal string escaping, numbers in ECMAScript form.
+//  * Integer literals (no fraction, no exponent) that fit in i64/u64 are kept exactly as
+//    written (chio's Rust canonicalizer does the same), except `-0` → `0`; every other number
+//    goes through the nearest double. 9007199254740993 therefore stays 9007199254740993, where
+//    strict JCS would print 9007199254740992.
+//  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
+//    surrogates and numbers that overflow binary64 are errors.
+import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
+import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
+
+/** Options for {@link canonicalizeJson}. */
+export interface CanonicalizeJsonOptions {
+  /** Maximum container nesting (default 64; values above 100000 are clamped to 100000). */
+  maxDepth?: number;
+  /** Maximum input size in UTF-8 bytes (default 1 MiB = 1048576). */
+  maxBytes?: number;
+  /** Maximum output size in bytes (default: limited only by WebAssembly memory). */
+  maxOutputBytes?: number;
+  /**
+   * Escape U+007F–U+009F as \u007f…\u009f, as older chio Rust kernels do (`char::is_control`;
+   * chio vectors a1486dbd). Default false: RFC 8785 writes them raw (chio vectors 483bf3f1).
+   */
+  escapeDelAndC1?: boolean;
+}
+
+interface JsonCoreExports extends CoreExports {
+  json_canonicalize(inputLength: number, maxDepth: number, flags: number, maxOutput: number): number;
+}
+
+export const DEFAULT_MAX_DEPTH = 64;
+export const DEFAULT_MAX_BYTES = 1048576;
+/** The transcoder's explicit stack makes any depth safe; this clamp only bounds its arena use. */
+const DEPTH_CLAMP = 100000;
+/** Largest input the arena layout can address (it needs roughly 12× the input). */
+const BYTES_CLAMP = 0x08000000;
+const FLAG_ESCAPE_DEL_AND_C1 = 1;
+const ARG_RESULT = 192;
+
+// Status codes of assembly/json/status.ts, in order.
+const STATUS_CODES: readonly CanonicalJsonErrorCode[] = [
+  "INVALID_JSON", // placeholder for 0 (never used as an error)
+  "INVALID_JSON",
+  "TRAILING_DATA",
+  "INVALID_UTF8",
+  "LONE_SURROGATE",
+  "DUPLICATE_KEY",
+  "TOO_DEEP",
+  "TOO_LARGE",
+  "NUMBER_OUT_OF_RANGE",
+];
+
+const STATUS_MESSAGES: readonly string[] = [
+  "",
+  "invalid JSON",
+  "unexpected data after the top-level JSON value",
+  "invalid UTF-8",
+  "lone UTF-16 surrogate in a \\u escape",
+  "duplicate object member name",
+  "JSON nesting is deeper than maxDepth",
+  "canonical JSON output exceeds the available space",
+  "number is outside the range of an IEEE 754 double",
+];
+
+const utf8Encoder = new TextEncoder();
+
+/**
+ * Canonicalizes JSON text per RFC 8785 and returns the canonical UTF-8 bytes.
+ * @param input JSON text, as a string or as UTF-8 bytes.
+ * @throws CanonicalJsonError with code INVALID_JSON, TRAILING_DATA, INVALID_UTF8, LONE_SURROGATE,
+ *   DUPLICATE_KEY, TOO_DEEP, TOO_LARGE or NUMBER_OUT_OF_RANGE; `offset` is the UTF-8 byte
+ *   offset in the input (for string input: of its UTF-8 encoding).
+ * @throws InvalidTypeError if `input` is neither a string nor a Uint8Array, or an option has the wrong type.
+ */
+export function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeJsonOptions): Uint8Array {
+  let maxDepth = DEFAULT_MAX_DEPTH;
+  let maxBytes = DEFAULT_MAX_BYTES;
+  let maxOutput = 0xffffffff;
+  let flags = 0;
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+    if (options.maxDepth !== undefined) maxDepth = Math.min(positiveInteger(options.maxDepth, "maxDepth"), DEPTH_CLAMP);
+    if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), BYTES_CLAMP);
+    if (options.maxOutputBytes !== undefined) {
+      maxOutput = Math.min(nonNegativeInteger(options.maxOutputBytes, "maxOutputBytes"), 0xffffffff);
+    }
+    if (options.escapeDelAndC1 !== undefined) {
+      if (typeof options.escapeDelAndC1 !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
+      if (options.escapeDelAndC1) flags |= FLAG_ESCAPE_DEL_AND_C1;
+    }
+  }
+  const length = writeInput(input, maxBytes);
+  const core = coreExports<JsonCoreExports>();
+  const status = guarded(() => core.json_canonicalize(length, maxDepth, flags, maxOutput));
+  const heap = heapU8();
+  const result = argsBase() + ARG_RESULT;
+  if (status !== 0) {
+    const offset = readU32(heap, result + 8);
+    const code = STATUS_CODES[status] ?? "INVALID_JSON";
+    throw new CanonicalJsonError(code, `${STATUS_MESSAGES[status] ?? "canonicalization failed"} at byte ${offset}`, offset);
+  }
+  const start = readU32(heap, result);
+  return heap.slice(start, start + readU32(heap, result + 4));
+}
+
+/**
+ * Copies `input` into the I/O arena as UTF-8 and returns its byte length. Shared with the
+ * envelope verifier. Throws CanonicalJsonError TOO_LARGE / LONE_SURROGATE, or InvalidTypeError.
+ */
+export function writeInput(input: string | Uint8Array, maxBytes: number): number {
+  const base = ioArenaBase();
+  if (typeof input === "string") {
+    // UTF-8 needs at least one byte per UTF-16 unit, so a longer string cannot fit.
+    if (input.length > maxBytes) throw tooLarge(input.length, maxBytes);
+    const surrogate = loneSurrogateIndex(input);
+    if (surrogate >= 0) {
+      const offset = utf8Encoder.encode(input.slice(0, surrogate)).length;
+      throw new CanonicalJsonError("LONE_SURROGATE", `lone UTF-16 surrogate in the input string at byte ${offset}`, offset);
+    }
+    const capacity = input.length * 3;
+    let heap = ensureArena(base, capacity);
+    const written = utf8Encoder.encodeInto(input, heap.subarray(base, base + capacity)).written;
+    if (written > maxBytes) throw tooLarge(written, maxBytes);
+    return written;
+  }
+  if (!(input instanceof Uint8Array)) {
+    throw new InvalidTypeError(`input must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
+  }
+  const length = input.length;
+  if (length > maxBytes) throw tooLarge(length, maxBytes);
+  ensureArena(base, length).set(input, base);
+  return length;
+}
+
+function ensureArena(base: number, bytes: number): Uint8Array {
+  let heap = heapU8();
+  if (base + bytes > heap.length) {
+    try {
+      reserveIo(bytes);
+    } catch (cause) {
+      if (cause instanceof WasmCoreError) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${bytes} bytes for the input`);
+      throw cause;
+    }
+    heap = heapU8();
+  }
+  return heap;
+}
+
+function tooLarge(size: number, maxBytes: number): CanonicalJsonError {
+  return new CanonicalJsonError("TOO_LARGE", `input is larger than maxBytes (${maxBytes})`, maxBytes);
+}
+
+/** Index of the first unpaired surrogate in `text`, or -1. */
+export function loneSurrogateIndex(text: string): number {
+  const wellFormed = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof wellFormed === "function" && wellFormed.call(text)) return -1;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    if (unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    return i;
+  }
+  return -1;
+}
+
+export function readU32(heap: Uint8Array, at: number): number {
+  return (heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24)) >>> 0;
+}
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new InvalidTypeError(`${name} must be a positive integer`);
+  }
+  return value;
+}
+
+export function nonNegativeInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new InvalidTypeError(`${name} must be a non-negative integer`);
+  }
+  return value;
+}
