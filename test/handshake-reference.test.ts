@@ -86,7 +86,7 @@ test("accept_rejects_clock_skew", async () => {
   const exchangeA = new KernelTrustExchange(A, Keypair.generate()).withTrustedPeer(B, kpB.publicKey);
   const envelope = PeerHandshakeEnvelope.sign(B, A, "nonce-b", NOW + 300 + 60, kpB);
   const error = await rejectsWith(exchangeA.acceptEnvelope(envelope, B, NOW), "CLOCK_SKEW_EXCEEDED");
-  assert.equal(error.details, { envelope: NOW + 360, local: NOW, skew: 300 });
+  assert.equal(error.fields, { envelope: NOW + 360, local: NOW, skew: 300 });
   assert.is(error.message, `remote envelope timestamp ${NOW + 360} drifts from local clock ${NOW} beyond 300s`);
 });
 

@@ -1,7 +1,7 @@
 // Errors of the handshake layer. PeerHandshakeError mirrors the Rust `PeerHandshakeError`
 // (trust_establishment.rs; chio-spec.md §1.A): every variant becomes a stable `code`, the
 // message is the reference's Display text with the same facts, and the facts themselves are
-// also available, typed, in `details`. Misuse of the API (a `now` that is not a unix second, a
+// also available, typed, in `fields`. Misuse of the API (a `now` that is not a unix second, a
 // bad config value, a key that is not a curve point) gets its own small error classes, so a
 // caller can tell "the peer sent something bad" from "my code passed something bad".
 
@@ -24,7 +24,7 @@ export type PeerHandshakeErrorCode =
   | "REPLAYED_NONCE"; // new: the same (peer, nonce) accepted within twice the skew window
 
 /** The facts each code carries, named after the reference's variant fields (camelCase). */
-export interface PeerHandshakeErrorDetails {
+export interface PeerHandshakeErrorFields {
   UNSUPPORTED_SCHEMA: { schema: string };
   CANONICAL_JSON: { reason: string };
   SIGNING_FAILED: { reason: string };
@@ -45,12 +45,12 @@ export interface PeerHandshakeErrorDetails {
 /** A handshake step failed; every failure is fail-closed (nothing is pinned, nothing changes). */
 export class PeerHandshakeError<C extends PeerHandshakeErrorCode = PeerHandshakeErrorCode> extends Error {
   readonly code: C;
-  readonly details: Readonly<PeerHandshakeErrorDetails[C]>;
-  constructor(code: C, message: string, details: PeerHandshakeErrorDetails[C], options?: { cause?: unknown }) {
+  readonly fields: Readonly<PeerHandshakeErrorFields[C]>;
+  constructor(code: C, message: string, fields: PeerHandshakeErrorFields[C], options?: { cause?: unknown }) {
     super(message, options);
     this.name = "PeerHandshakeError";
     this.code = code;
-    this.details = Object.freeze({ ...details });
+    this.fields = Object.freeze({ ...fields });
   }
 }
 

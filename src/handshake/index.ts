@@ -8,7 +8,7 @@ export {
   DEFAULT_REPLAY_CACHE_KEY_UNITS,
 } from "./constants.js";
 export { PeerHandshakeError, InvalidTimeError, InvalidConfigError, InvalidPublicKeyError } from "./errors.js";
-export type { PeerHandshakeErrorCode, PeerHandshakeErrorDetails } from "./errors.js";
+export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields } from "./errors.js";
 export { PublicKey, Signature, Keypair } from "./keys.js";
 export type { HandshakeSigner } from "./keys.js";
 export { HandshakeChallenge } from "./challenge.js";
