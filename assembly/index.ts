@@ -26,3 +26,5 @@ export function io_reserve(bytes: u32): i32 {
 export * from "./ed25519";
 // RFC 8785 canonical JSON and one-call envelope verification (assembly/json/).
 export * from "./json/exports";
+// Test hooks for number formatting/parsing (assembly/json/number.ts).
+export { format_f64, parse_f64 } from "./json/number";
