@@ -5,4 +5,8 @@ export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, C
 export type { CanonicalJsonErrorCode } from "./errors.js";
 export { bytesToHex, hexToBytes } from "./bytes.js";
 export { canonicalize, canonicalBytes } from "./canonical/value.js";
+export { canonicalizeJson } from "./canonical/json.js";
+export type { CanonicalizeJsonOptions } from "./canonical/json.js";
+export { verifyEnvelopeBytes } from "./canonical/envelope.js";
+export type { EnvelopeFailureCode, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "./canonical/envelope.js";
 export { ed25519 } from "./ed25519.js";

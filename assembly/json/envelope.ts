@@ -86,6 +86,8 @@ const WORK_FACTOR: u64 = 16;
 
 // Canonical string spans, indexed by field: (address, length) including the quotes.
 const SPANS: usize = memory.data(16 * 8, 16);
+// Input address where each field's value starts, indexed by field (for error offsets).
+const VALUE_AT: usize = memory.data(16 * 4, 16);
 // Decoded key and signature (private scratch; copied to the result block only on success).
 const KEY_BYTES: usize = memory.data(32, 16);
 const SIGNATURE_BYTES: usize = memory.data(64, 16);
@@ -124,6 +126,7 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   reasonAt = base;
   memory.fill(result, 0, 160);
   memory.fill(SPANS, 0, 16 * 8);
+  memory.fill(VALUE_AT, 0, 16 * 4);
   escapeDelAndC1 = (flags & ENVELOPE_FLAG_ESCAPE_DEL_AND_C1) != 0;
   inputBase = base;
   inputEnd = base + inputLength;
@@ -146,7 +149,7 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   if (!decodeHex(FIELD_SIGNATURE, SIGNATURE_BYTES, 64)) return finishMalformed(result, 0);
   const keyKind = inspectPublicKey(KEY_BYTES);
   if (keyKind < 0) {
-    return finishMalformed(result, malformed(REASON_NOT_A_POINT, FIELD_DECLARED_PUBLIC_KEY, spanStart(FIELD_DECLARED_PUBLIC_KEY)));
+    return finishMalformed(result, malformed(REASON_NOT_A_POINT, FIELD_DECLARED_PUBLIC_KEY, valueAt(FIELD_DECLARED_PUBLIC_KEY)));
   }
 
   // Unescaped challenge strings, reported to JS (decoded there only after verification).
@@ -231,6 +234,7 @@ function parseStruct(p: usize, level: i32): usize {
       p = skipWhitespace(p + 1, end);
 
       // Member value.
+      store<u32>(VALUE_AT + (<usize>field << 2), <u32>p);
       if (field == FIELD_CHALLENGE) {
         p = parseStruct(p, 1);
       } else if (field == FIELD_TIMESTAMP) {
@@ -330,8 +334,8 @@ function equalsAscii(p: usize, length: usize, text: string): bool {
   return true;
 }
 
-function spanStart(field: u32): usize {
-  return <usize>load<u32>(SPANS + (<usize>field << 3));
+function valueAt(field: u32): usize {
+  return <usize>load<u32>(VALUE_AT + (<usize>field << 2));
 }
 
 /**
@@ -345,7 +349,7 @@ function decodeHex(field: u32, out: usize, size: usize): bool {
   let length = <usize>load<u32>(span + 4) - 2;
   let text = canonicalAt + 1;
   if (stringSpanHasBackslash(text, length)) {
-    if (!room(workTop, length)) return malformed(<u32>STATUS_TOO_LARGE, field, inputBase) != 0;
+    if (!room(workTop, length)) return malformed(<u32>STATUS_TOO_LARGE, field, valueAt(field)) != 0;
     length = unescapeCanonical(text, length, workTop);
     text = workTop;
   }
@@ -353,11 +357,11 @@ function decodeHex(field: u32, out: usize, size: usize): bool {
     text += 2;
     length -= 2;
   }
-  if ((length & 1) != 0) return malformed(REASON_BAD_HEX, field, inputBase) != 0;
+  if ((length & 1) != 0) return malformed(REASON_BAD_HEX, field, valueAt(field)) != 0;
   for (let i: usize = 0; i < length; i++) {
-    if (hexValue(<u32>load<u8>(text + i)) < 0) return malformed(REASON_BAD_HEX, field, inputBase) != 0;
+    if (hexValue(<u32>load<u8>(text + i)) < 0) return malformed(REASON_BAD_HEX, field, valueAt(field)) != 0;
   }
-  if (length != size << 1) return malformed(REASON_BAD_LENGTH, field, inputBase) != 0;
+  if (length != size << 1) return malformed(REASON_BAD_LENGTH, field, valueAt(field)) != 0;
   for (let i: usize = 0; i < size; i++) {
     const hi = hexValue(<u32>load<u8>(text + (i << 1)));
     const lo = hexValue(<u32>load<u8>(text + (i << 1) + 1));

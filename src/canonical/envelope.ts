@@ -1,0 +1,221 @@
+// One-call verification of a chio federation handshake envelope from its JSON text
+// (chio-spec.md §1.A, §1.C). Parsing (chio's serde rules), the schema and weak-key checks, the
+// canonical challenge (RFC 8785) and the Ed25519 verification all run in ONE WebAssembly call
+// (assembly/json/envelope.ts). JS decodes the challenge strings only after the signature holds.
+//
+// Bad envelopes never throw: they yield `{ ok: false, code, message, offset? }`. Only misuse
+// (wrong argument or option types) throws InvalidTypeError.
+import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
+import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
+import { nonNegativeInteger, readU32, writeInput } from "./json.js";
+
+export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
+
+export interface VerifiedEnvelope {
+  challenge: {
+    schema: string;
+    localKernelId: string;
+    remoteKernelId: string;
+    nonce: string;
+    /** A number when ≤ 2^53 − 1, otherwise an exact bigint (chio timestamps are u64). */
+    timestamp: number | bigint;
+  };
+  /** The 32 key bytes as decoded from the envelope. */
+  declaredPublicKey: Uint8Array;
+  /** The 64 signature bytes (R ‖ S). */
+  signature: Uint8Array;
+  /** The exact bytes that were verified: the RFC 8785 canonical challenge. */
+  canonicalChallenge: Uint8Array;
+}
+
+export type EnvelopeVerdict =
+  | { ok: true; envelope: VerifiedEnvelope }
+  | { ok: false; code: EnvelopeFailureCode; message: string; offset?: number };
+
+export interface VerifyEnvelopeOptions {
+  /** Largest accepted envelope in UTF-8 bytes (default 64 KiB); larger input is MALFORMED_ENVELOPE unparsed. */
+  maxBytes?: number;
+  /** Verify with the ZIP-215 (cofactored) rule instead of chio's default dalek/OpenSSL rule. Default false. */
+  zip215?: boolean;
+  /** Reject declared keys of small order (including the identity) as WEAK_PUBLIC_KEY. Default true. */
+  rejectWeakKeys?: boolean;
+  /** Rebuild the challenge with U+007F–U+009F escaped, as older chio Rust kernels sign it. Default false. */
+  escapeDelAndC1?: boolean;
+}
+
+interface EnvelopeCoreExports extends CoreExports {
+  envelope_verify(inputLength: number, flags: number): number;
+}
+
+export const DEFAULT_ENVELOPE_MAX_BYTES = 65536;
+const ARG_RESULT = 192;
+const FLAG_ZIP215 = 1;
+const FLAG_REJECT_WEAK_KEYS = 2;
+const FLAG_ESCAPE_DEL_AND_C1 = 4;
+
+// Verdicts and result layout of assembly/json/envelope.ts.
+const VERDICT_CODES: readonly (EnvelopeFailureCode | null)[] = [
+  null,
+  "MALFORMED_ENVELOPE",
+  "UNSUPPORTED_SCHEMA",
+  "WEAK_PUBLIC_KEY",
+  "INVALID_SIGNATURE",
+];
+const RESULT_REASON = 0;
+const RESULT_OFFSET = 4;
+const RESULT_FIELD = 8;
+const RESULT_STRINGS = 12;
+const RESULT_TIMESTAMP = 44;
+const RESULT_CANONICAL = 52;
+const RESULT_PUBLIC_KEY = 64;
+const RESULT_SIGNATURE = 96;
+
+const FIELD_NAMES = [
+  "the envelope",
+  "challenge",
+  "declaredPublicKey",
+  "signature",
+  "schema",
+  "localKernelId",
+  "remoteKernelId",
+  "nonce",
+  "timestamp",
+];
+
+const HANDSHAKE_SCHEMA = "chio.federation-kernel-handshake.v1";
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses and verifies a chio handshake envelope (`{challenge, declaredPublicKey, signature}`)
+ * from its JSON text, with chio's rules, in one WebAssembly call.
+ * @returns `{ ok: true, envelope }` or `{ ok: false, code, message, offset? }`; never throws for bad envelopes.
+ * @throws InvalidTypeError if `input` is not a string or Uint8Array, or an option has the wrong type.
+ */
+export function verifyEnvelopeBytes(input: Uint8Array | string, options?: VerifyEnvelopeOptions): EnvelopeVerdict {
+  let maxBytes = DEFAULT_ENVELOPE_MAX_BYTES;
+  let flags = FLAG_REJECT_WEAK_KEYS;
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+    if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), 0x01000000);
+    if (booleanOption(options.zip215, "zip215", false)) flags |= FLAG_ZIP215;
+    if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
+    if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;
+  }
+  if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+    throw new InvalidTypeError(`envelope must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
+  }
+
+  let length: number;
+  try {
+    length = writeInput(input, maxBytes);
+  } catch (error) {
+    if (error instanceof CanonicalJsonError) {
+      const why = error.code === "TOO_LARGE" ? `envelope is larger than maxBytes (${maxBytes})` : error.message;
+      return failure("MALFORMED_ENVELOPE", why, error.code === "TOO_LARGE" ? undefined : error.offset);
+    }
+    throw error;
+  }
+
+  const core = coreExports<EnvelopeCoreExports>();
+  const verdict = guarded(() => core.envelope_verify(length, flags));
+  const heap = heapU8();
+  const result = argsBase() + ARG_RESULT;
+  const code = VERDICT_CODES[verdict] ?? "MALFORMED_ENVELOPE";
+  if (verdict === 0) return { ok: true, envelope: readEnvelope(heap, result) };
+  switch (code) {
+    case "MALFORMED_ENVELOPE": {
+      const offset = readU32(heap, result + RESULT_OFFSET);
+      const why = malformedMessage(readU32(heap, result + RESULT_REASON), readU32(heap, result + RESULT_FIELD), offset);
+      return failure(code, `malformed envelope: ${why}`, offset);
+    }
+    case "UNSUPPORTED_SCHEMA": {
+      // The schema is validated UTF-8 (the parser checked it); chio's message includes it.
+      const schema = strictUtf8.decode(heap.subarray(...span(heap, result + RESULT_STRINGS)));
+      const shown = schema.length > 200 ? `${schema.slice(0, 200)}…` : schema;
+      return failure(code, `unsupported handshake schema: ${shown} (expected ${HANDSHAKE_SCHEMA})`);
+    }
+    case "WEAK_PUBLIC_KEY":
+      return failure(code, "declared public key has small order (weak key); rejected");
+    default:
+      return failure("INVALID_SIGNATURE", "remote handshake signature is invalid");
+  }
+}
+
+function failure(code: EnvelopeFailureCode, message: string, offset?: number): EnvelopeVerdict {
+  return offset === undefined ? { ok: false, code, message } : { ok: false, code, message, offset };
+}
+
+/** [start, end) of the (address, length) pair at `at`. */
+function span(heap: Uint8Array, at: number): [number, number] {
+  const start = readU32(heap, at);
+  return [start, start + readU32(heap, at + 4)];
+}
+
+function readEnvelope(heap: Uint8Array, result: number): VerifiedEnvelope {
+  const text = (index: number) => strictUtf8.decode(heap.subarray(...span(heap, result + RESULT_STRINGS + 8 * index)));
+  const [digitsStart, digitsEnd] = span(heap, result + RESULT_TIMESTAMP);
+  let digits = "";
+  for (let i = digitsStart; i < digitsEnd; i++) digits += String.fromCharCode(heap[i]);
+  const [canonicalStart, canonicalEnd] = span(heap, result + RESULT_CANONICAL);
+  return {
+    challenge: {
+      schema: text(0),
+      localKernelId: text(1),
+      remoteKernelId: text(2),
+      nonce: text(3),
+      timestamp: digits.length <= 15 ? Number(digits) : exactInteger(digits),
+    },
+    declaredPublicKey: heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
+    signature: heap.slice(result + RESULT_SIGNATURE, result + RESULT_SIGNATURE + 64),
+    canonicalChallenge: heap.slice(canonicalStart, canonicalEnd),
+  };
+}
+
+/** A number when it is a safe integer, else a bigint (chio timestamps are u64). */
+function exactInteger(digits: string): number | bigint {
+  const big = BigInt(digits);
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+function malformedMessage(reason: number, field: number, offset: number): string {
+  const name = FIELD_NAMES[field] ?? "the envelope";
+  const where = field === 0 ? "the envelope" : field <= 3 ? `\`${name}\`` : `challenge \`${name}\``;
+  switch (reason) {
+    case 1:
+      return `invalid JSON at byte ${offset}`;
+    case 2:
+      return `unexpected data after the envelope at byte ${offset}`;
+    case 3:
+      return `invalid UTF-8 at byte ${offset}`;
+    case 4:
+      return `lone UTF-16 surrogate in a \\u escape at byte ${offset}`;
+    case 7:
+      return "envelope does not fit in WebAssembly memory";
+    case 10:
+      return `${field === 0 ? "the envelope" : where} must be a JSON object (byte ${offset})`;
+    case 11:
+      return `unknown field in ${field === 0 ? "the envelope" : "the challenge"} at byte ${offset}`;
+    case 12:
+      return `duplicate field ${where} at byte ${offset}`;
+    case 13:
+      return `missing field ${where}`;
+    case 14:
+      return `${where} must be a string (byte ${offset})`;
+    case 15:
+      return `challenge \`timestamp\` must be an integer between 0 and 2^64-1 (byte ${offset})`;
+    case 16:
+      return `${where} is not valid hex`;
+    case 17:
+      return `${where} must be ${field === 2 ? "32 bytes (64 hex digits)" : "64 bytes (128 hex digits)"}`;
+    case 18:
+      return `${where} does not decode as an Ed25519 curve point`;
+    default:
+      return `unreadable envelope (reason ${reason}) at byte ${offset}`;
+  }
+}
+
+function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new InvalidTypeError(`${name} must be a boolean`);
+  return value;
+}
