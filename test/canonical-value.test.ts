@@ -389,6 +389,17 @@ test("reentrant use from toJSON does not disturb the outer call", () => {
   assert.is(both({ b: inner, a: [inner] }), `{"a":["${Buffer.from('{"a":"é","z":1}').toString("hex")}"],"b":"${Buffer.from('{"a":"é","z":1}').toString("hex")}"}`);
 });
 
+test("TOO_LARGE: text past the engine's string limit (built from one shared 1 MiB string)", () => {
+  const mebibyte = "x".repeat(1 << 20);
+  expectCode("TOO_LARGE", () => canonicalize(new Array(600).fill(mebibyte)));
+});
+
+test("escape-heavy strings grow the byte buffer while being written", () => {
+  for (const s of ["\u0001".repeat(5000), `${"é".repeat(3000)}\n${"\u001f".repeat(3000)}😀`, "\"\\".repeat(4000)]) {
+    assert.is(both([s, { [s]: s }]), referenceCanonicalize([s, { [s]: s }]));
+  }
+});
+
 test("large output grows the byte buffer; later small calls are unaffected", () => {
   const big = Array.from({ length: 5000 }, (_, i) => ({ i, s: "ü".repeat(i % 50), e: "😀\n" }));
   const text = canonicalize(big);

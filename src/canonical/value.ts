@@ -37,6 +37,9 @@
 //   (there is no per-object bookkeeping on the fast path), so the error is raised only after
 //   `maxDepth` levels have been walked, and a cycle longer than `maxDepth` objects is reported as
 //   TOO_DEEP (which is also true of it). A value referenced twice without a cycle is fine.
+// * Output the engine cannot hold (a string past V8's length limit, an unallocatable byte
+//   array) → TOO_LARGE. Exceptions thrown by the caller's own toJSON methods, getters or proxies
+//   propagate unchanged.
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../errors.js";
 
 /** Options for {@link canonicalize} and {@link canonicalBytes}. */
@@ -55,13 +58,22 @@ export const MAX_DEPTH_LIMIT = 1000;
 
 /**
  * RFC 8785 canonical JSON text of `value`.
- * @throws CanonicalJsonError with code UNSUPPORTED_TYPE, NON_FINITE_NUMBER, LONE_SURROGATE, TOO_DEEP or CYCLE.
+ * @throws CanonicalJsonError with code UNSUPPORTED_TYPE, NON_FINITE_NUMBER, LONE_SURROGATE, TOO_DEEP,
+ *   CYCLE, or TOO_LARGE (output beyond what the engine can hold in one string or byte array).
  * @throws InvalidTypeError / InvalidLengthError for a bad `maxDepth`.
  * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
 export function canonicalize(value: unknown, options?: CanonicalizeOptions): string {
   const walk: Walk = { maxDepth: resolveMaxDepth(options), ancestors: [] };
-  return valueText(value, "", 0, walk);
+  try {
+    return valueText(value, "", 0, walk);
+  } catch (error) {
+    // V8's message when a concatenation would pass its maximum string length (2^29 - 24).
+    if (error instanceof RangeError && error.message === "Invalid string length") {
+      throw new CanonicalJsonError("TOO_LARGE", "canonical text would exceed the engine's maximum string length");
+    }
+    throw error;
+  }
 }
 
 /**
@@ -322,7 +334,13 @@ class ByteSink {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    const grown = new Uint8Array(size);
+    let grown: Uint8Array;
+    try {
+      grown = new Uint8Array(size);
+    } catch {
+      // Beyond the engine's typed-array limit or out of memory (a RangeError from the engine).
+      throw new CanonicalJsonError("TOO_LARGE", `canonical output needs more than ${this.pos} bytes, which cannot be allocated`);
+    }
     grown.set(this.buf.subarray(0, this.pos));
     this.buf = grown;
   }
@@ -349,12 +367,13 @@ const HEX = "0123456789abcdef";
 
 /**
  * Writes `s` as a quoted, escaped JSON string in UTF-8, rejecting unpaired surrogates.
- * Each UTF-16 code unit yields at most 6 bytes (`\u001f`), so one reserve covers the string.
+ * Unescaped, a UTF-16 code unit takes at most 3 UTF-8 bytes (a surrogate pair takes 4 for 2),
+ * so 3 per unit is reserved up front; the rare escape (up to 6 bytes) re-reserves for the rest.
  */
 function writeString(sink: ByteSink, s: string): void {
   const n = s.length;
-  sink.reserve(n * 6 + 2);
-  const buf = sink.buf;
+  sink.reserve(n * 3 + 2);
+  let buf = sink.buf;
   let pos = sink.pos;
   buf[pos++] = 0x22;
   for (let i = 0; i < n; i++) {
@@ -364,6 +383,9 @@ function writeString(sink: ByteSink, s: string): void {
         buf[pos++] = c;
         continue;
       }
+      sink.pos = pos;
+      sink.reserve(6 + (n - i - 1) * 3 + 1); // this escape, the rest, the closing quote
+      buf = sink.buf;
       buf[pos++] = 0x5c; // backslash
       switch (c) {
         case 0x22: buf[pos++] = 0x22; break; // \"
