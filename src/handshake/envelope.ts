@@ -179,7 +179,7 @@ function readVerifiedEnvelopeText(input: string | Uint8Array, maxBytes: number, 
       case "INVALID_SIGNATURE":
         throw handshakeErrors.invalidSignature();
       default:
-        throw handshakeErrors.malformedEnvelope(verdict.message);
+        throw handshakeErrors.malformedEnvelope(verdict.message.replace(/^malformed envelope: /, ""));
     }
   }
   const { challenge, declaredPublicKey, signature, canonicalChallenge } = verdict.envelope;
