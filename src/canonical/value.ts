@@ -77,8 +77,11 @@ export function canonicalize(value: unknown, options?: CanonicalizeOptions): str
 }
 
 /**
- * UTF-8 bytes of {@link canonicalize}(value), produced directly without an intermediate string.
- * These are the bytes to sign or hash.
+ * UTF-8 bytes of {@link canonicalize}(value), produced directly without an intermediate string
+ * (measured faster than canonicalize + TextEncoder on both small and 10 KB inputs).
+ * These are the bytes to sign or hash. The result is a fresh Uint8Array that owns its
+ * ArrayBuffer (byteOffset 0): results are deliberately not views into a shared pool, although
+ * that would be faster for small outputs, because `result.buffer` would then expose other data.
  * @throws as {@link canonicalize}.
  */
 export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): Uint8Array {
