@@ -1,0 +1,452 @@
+// The protections this port adds beyond the reference, each on by default and switchable:
+// weak-key refusal, the bounded replay cache, the timestamp range, compare-and-set pinning
+// under concurrency, peersDueForRotation, and the audit event hook.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { randomBytes } from "node:crypto";
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import {
+  FederationPeer,
+  HandshakeChallenge,
+  InMemoryPeerStore,
+  KernelTrustExchange,
+  Keypair,
+  PeerHandshakeEnvelope,
+  PeerHandshakeError,
+  PublicKey,
+  ReplayCache,
+  Signature,
+  type FederationPeerStore,
+  type HandshakeEvent,
+} from "../src/handshake/index.js";
+
+const NOW = 1_800_000_000;
+const A = "kernel.org-a";
+const B = "kernel.org-b";
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<PeerHandshakeError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, PeerHandshakeError, String(error));
+    assert.is((error as PeerHandshakeError).code, code, (error as Error).message);
+    return error as PeerHandshakeError;
+  }
+  throw new assert.Assertion({ message: `expected a ${code} rejection`, operator: "rejects", expects: code, actual: "fulfilled" });
+}
+
+function pair() {
+  const kpB = Keypair.generate();
+  const exchange = new KernelTrustExchange(A, Keypair.generate()).withTrustedPeer(B, kpB.publicKey);
+  return { kpB, exchange };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An InMemoryPeerStore behind async methods that yield, counting successful writes. */
+class SlowStore implements FederationPeerStore {
+  readonly inner = new InMemoryPeerStore();
+  writes = 0;
+  async insert(peer: FederationPeer) {
+    await sleep(1);
+    this.inner.insert(peer);
+    this.writes++;
+  }
+  async get(kernelId: string) {
+    await sleep(Math.random() * 3);
+    return this.inner.get(kernelId);
+  }
+  async remove(kernelId: string) {
+    await sleep(1);
+    return this.inner.remove(kernelId);
+  }
+  async snapshot() {
+    await sleep(1);
+    return this.inner.snapshot();
+  }
+  async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer) {
+    await sleep(Math.random() * 3);
+    const wrote = this.inner.compareAndSet(kernelId, expected, next);
+    if (wrote) this.writes++;
+    return wrote;
+  }
+}
+
+/** The eight small-order encodings, derived with @noble/curves ([L]P is in the torsion subgroup). */
+function torsionEncodings(): string[] {
+  const L = noble.Point.Fn.ORDER;
+  for (;;) {
+    let point;
+    try {
+      point = noble.Point.fromBytes(randomBytes(32), true);
+    } catch {
+      continue;
+    }
+    const t = point.multiplyUnsafe(L - 1n).add(point);
+    if (t.double().double().equals(noble.Point.ZERO)) continue;
+    const out: string[] = [];
+    let q = noble.Point.ZERO;
+    for (let k = 0; k < 8; k++, q = q.add(t)) out.push(Buffer.from(q.toBytes()).toString("hex"));
+    return out;
+  }
+}
+
+// --- weak keys -------------------------------------------------------------------------------
+
+test("every small-order declared key is WEAK_PUBLIC_KEY before the signature is looked at (object, text, bytes)", async () => {
+  const { exchange } = pair();
+  const challenge = HandshakeChallenge.create(B, A, "n", NOW);
+  for (const encoding of torsionEncodings()) {
+    const envelope = new PeerHandshakeEnvelope(challenge, PublicKey.fromHex(encoding), Signature.fromBytes(new Uint8Array(64)));
+    for (const input of [envelope, envelope.toJSON(), envelope.toJSONText(), new TextEncoder().encode(envelope.toJSONText())]) {
+      await rejectsWith(exchange.acceptEnvelope(input, B, NOW), "WEAK_PUBLIC_KEY");
+    }
+    assert.throws(() => envelope.verifySignature(), (e: PeerHandshakeError) => e.code === "WEAK_PUBLIC_KEY");
+  }
+});
+
+test("with rejectWeakKeys off, an identity-key forgery passes the signature check (as in the reference) and only the anchor stops it", async () => {
+  const identity = "01" + "00".repeat(31);
+  const forged = "58" + "66".repeat(31) + "01" + "00".repeat(31); // R = B, S = 1
+  const challenge = HandshakeChallenge.create(B, A, "n", NOW);
+  // Oracle: node:crypto (OpenSSL, cofactorless like dalek) accepts this forgery too.
+  const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(identity, "hex")]);
+  const nodeAccepts = nodeVerify(null, challenge.canonicalBytes(), createPublicKey({ key: spki, format: "der", type: "spki" }), Buffer.from(forged, "hex"));
+  const envelope = new PeerHandshakeEnvelope(challenge, PublicKey.fromHex(identity), Signature.fromHex(forged));
+  const lenient = pair().exchange.withHardening({ rejectWeakKeys: false });
+  await rejectsWith(lenient.acceptEnvelope(envelope.toJSONText(), B, NOW), nodeAccepts ? "UNEXPECTED_PEER_KEY" : "INVALID_SIGNATURE");
+  await rejectsWith(lenient.acceptEnvelope(envelope.toJSON(), B, NOW), nodeAccepts ? "UNEXPECTED_PEER_KEY" : "INVALID_SIGNATURE");
+  assert.not.throws(() => PeerHandshakeEnvelope.fromJSON(envelope.toJSONText(), { rejectWeakKeys: false }));
+  // A misconfigured anchor equal to the identity would pin the forger without the hardening.
+  const misanchored = new KernelTrustExchange(A, Keypair.generate()).withTrustedPeer(B, identity).withHardening({ rejectWeakKeys: false });
+  if (nodeAccepts) assert.is((await misanchored.acceptEnvelope(envelope, B, NOW)).publicKey.toHex(), identity);
+  await rejectsWith(misanchored.withHardening({ rejectWeakKeys: true }).acceptEnvelope(envelope.toJSON(), B, NOW), "WEAK_PUBLIC_KEY");
+});
+
+test("an envelope verified leniently is re-checked for weak keys by a strict exchange", async () => {
+  const identity = "01" + "00".repeat(31);
+  const forged = "58" + "66".repeat(31) + "01" + "00".repeat(31);
+  const envelope = new PeerHandshakeEnvelope(HandshakeChallenge.create(B, A, "n", NOW), PublicKey.fromHex(identity), Signature.fromHex(forged));
+  try {
+    envelope.verifySignature({ rejectWeakKeys: false });
+  } catch {
+    return; // this verify rule refuses the forgery outright; nothing to re-check
+  }
+  const strict = new KernelTrustExchange(A, Keypair.generate()).withTrustedPeer(B, identity);
+  await rejectsWith(strict.acceptEnvelope(envelope, B, NOW), "WEAK_PUBLIC_KEY");
+});
+
+// --- replay cache ----------------------------------------------------------------------------
+
+test("a nonce is remembered for exactly 2·skew after acceptance, per peer", async () => {
+  const { kpB, exchange } = pair();
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB), B, NOW);
+  const window = 2 * 300;
+  // The same nonce in a fresh, validly timed envelope is still a replay until NOW + 600 inclusive.
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW + window, kpB), B, NOW + window), "REPLAYED_NONCE");
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW + window + 1, kpB), B, NOW + window + 1);
+  // Another nonce is fine at any time.
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 10, kpB), B, NOW + 10);
+  // The same nonce from another peer is not a replay.
+  const kpC = Keypair.generate();
+  exchange.withTrustedPeer("kernel.org-c", kpC.publicKey);
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign("kernel.org-c", A, "n2", NOW + 10, kpC), "kernel.org-c", NOW + 10);
+});
+
+test("unauthenticated or refused envelopes never enter the replay cache", async () => {
+  const { kpB, exchange } = pair();
+  const intruder = Keypair.generate();
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, intruder), B, NOW), "UNEXPECTED_PEER_KEY");
+  const tampered = { ...PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSON(), signature: "00".repeat(64) };
+  await rejectsWith(exchange.acceptEnvelope(tampered, B, NOW), "INVALID_SIGNATURE");
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW + 999, kpB), B, NOW), "CLOCK_SKEW_EXCEEDED");
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, "kernel.org-z", "n", NOW, kpB), B, NOW), "ADDRESS_MISMATCH");
+  // None of those recorded "n": the genuine envelope is accepted.
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW);
+});
+
+test("a nonce is not recorded when the pin fails, so a retry succeeds", async () => {
+  const kpB = Keypair.generate();
+  let failNext = true;
+  const inner = new InMemoryPeerStore();
+  const flaky: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet(id, expected, next) {
+      if (failNext) {
+        failNext = false;
+        throw new Error("disk full");
+      }
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: flaky }).withTrustedPeer(B, kpB.publicKey);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
+  assert.is(inner.size, 0);
+  await exchange.acceptEnvelope(envelope, B, NOW);
+  assert.is(inner.size, 1);
+});
+
+test("concurrent accepts of the same envelope: one pins, the rest are REPLAYED_NONCE", async () => {
+  const kpB = Keypair.generate();
+  const store = new SlowStore();
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store }).withTrustedPeer(B, kpB.publicKey);
+  const text = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSONText();
+  const results = await Promise.allSettled(Array.from({ length: 10 }, () => exchange.acceptEnvelope(text, B, NOW)));
+  assert.is(results.filter((r) => r.status === "fulfilled").length, 1);
+  for (const r of results) if (r.status === "rejected") assert.is((r.reason as PeerHandshakeError).code, "REPLAYED_NONCE");
+  assert.is(store.writes, 1);
+});
+
+test("ReplayCache is bounded by entries and by key length, evicting the oldest", () => {
+  const cache = new ReplayCache({ maxEntries: 3 });
+  for (const nonce of ["a", "b", "c", "d"]) {
+    assert.ok(cache.reserve(B, nonce, NOW));
+    cache.settle(B, nonce, true, NOW, NOW + 600);
+  }
+  assert.is(cache.size, 3);
+  assert.not.ok(cache.has(B, "a", NOW)); // evicted
+  for (const nonce of ["b", "c", "d"]) assert.ok(cache.has(B, nonce, NOW));
+  assert.not.ok(cache.reserve(B, "d", NOW));
+
+  const byUnits = new ReplayCache({ maxEntries: 1000, maxKeyUnits: 100 });
+  for (let i = 0; i < 10; i++) {
+    byUnits.reserve(B, `${i}`.padEnd(30, "x"), NOW);
+    byUnits.settle(B, `${i}`.padEnd(30, "x"), true, NOW, NOW + 600);
+  }
+  assert.ok(byUnits.size <= 2, `size ${byUnits.size}`); // each key is 30 + 12 + 3 units
+  assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW));
+
+  // Expired entries are dropped as new ones arrive; a failed accept records nothing.
+  const expiring = new ReplayCache();
+  expiring.reserve(B, "old", NOW);
+  expiring.settle(B, "old", true, NOW, NOW + 10);
+  expiring.reserve(B, "new", NOW + 11);
+  expiring.settle(B, "new", true, NOW + 11, NOW + 20);
+  assert.is(expiring.size, 1);
+  expiring.reserve(B, "failed", NOW);
+  assert.ok(expiring.has(B, "failed", NOW)); // in flight counts
+  expiring.settle(B, "failed", false, NOW, NOW + 10);
+  assert.not.ok(expiring.has(B, "failed", NOW));
+  // Pair encoding is unambiguous.
+  expiring.reserve("ab", "c", NOW);
+  expiring.settle("ab", "c", true, NOW, NOW + 10);
+  assert.not.ok(expiring.has("a", "bc", NOW));
+});
+
+test("replayCache: false restores the reference's behaviour (the same envelope is accepted twice)", async () => {
+  const { kpB, exchange } = pair();
+  exchange.withHardening({ replayCache: false });
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+  const first = await exchange.acceptEnvelope(envelope, B, NOW);
+  const second = await exchange.acceptEnvelope(envelope, B, NOW + 100);
+  assert.is(second.establishedAt - first.establishedAt, 100);
+});
+
+// --- timestamp range -------------------------------------------------------------------------
+
+test("timestamps above 2^53−1 are MALFORMED_ENVELOPE by default, exact u64 comparisons when allowed", async () => {
+  const kpB = Keypair.generate();
+  const now = Number.MAX_SAFE_INTEGER; // 2^53 − 1
+  const inside = 2n ** 53n + 299n; // drift 300 from now: accepted by the reference
+  const outside = 2n ** 53n + 300n; // drift 301
+  const strict = new KernelTrustExchange(A, Keypair.generate()).withTrustedPeer(B, kpB.publicKey);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", inside, kpB);
+  for (const input of [envelope, envelope.toJSONText()]) {
+    const error = await rejectsWith(strict.acceptEnvelope(input, B, now), "MALFORMED_ENVELOPE");
+    assert.match(error.message, /requireSafeTimestamps/);
+  }
+  const lenient = new KernelTrustExchange(A, Keypair.generate())
+    .withTrustedPeer(B, kpB.publicKey)
+    .withHardening({ requireSafeTimestamps: false });
+  const peer = await lenient.acceptEnvelope(envelope.toJSONText(), B, now);
+  assert.is(peer.rotationDue, Number.MAX_SAFE_INTEGER); // saturated
+  const error = await rejectsWith(lenient.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "m", outside, kpB).toJSONText(), B, now), "CLOCK_SKEW_EXCEEDED");
+  assert.is(error.fields.envelope, outside);
+  assert.is(error.message, `remote envelope timestamp ${outside} drifts from local clock ${now} beyond 300s`);
+});
+
+// --- compare-and-set pinning -----------------------------------------------------------------
+
+test("many concurrent first contacts for the same peer with an async store make exactly one pin", async () => {
+  // All N accepts read the empty entry before any of them writes (a barrier in get), then race
+  // their compare-and-set: one wins, the other N − 1 adopt the winner's pin without writing.
+  const N = 25;
+  const kpB = Keypair.generate();
+  const store = new SlowStore();
+  let waiting = 0;
+  let release!: () => void;
+  const barrier = new Promise<void>((resolve) => (release = resolve));
+  const get = store.get.bind(store);
+  store.get = async (kernelId: string) => {
+    const value = await get(kernelId);
+    if (++waiting === N) release();
+    await barrier;
+    return value;
+  };
+  const events: HandshakeEvent[] = [];
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store, onEvent: (e) => events.push(e) }).withTrustedPeer(B, kpB.publicKey);
+  const envelopes = Array.from({ length: N }, (_, i) => PeerHandshakeEnvelope.sign(B, A, `nonce-${i}`, NOW, kpB).toJSONText());
+  const peers = await Promise.all(envelopes.map((text, i) => exchange.acceptEnvelope(text, B, NOW + (i % 3))));
+  assert.is(store.writes, 1);
+  assert.is(store.inner.size, 1);
+  const stored = store.inner.get(B)!;
+  for (const peer of peers) assert.ok(peer.equals(stored)); // every caller got the one stored entry
+  const pinned = events.filter((e) => e.type === "pinned");
+  assert.is(pinned.length, N);
+  assert.is(pinned.filter((e) => e.type === "pinned" && e.written).length, 1);
+});
+
+test("with unsynchronised concurrent accepts, exactly one write creates the pin; later ones renew it", async () => {
+  const kpB = Keypair.generate();
+  const store = new SlowStore();
+  let firstPins = 0;
+  const cas = store.compareAndSet.bind(store);
+  store.compareAndSet = async (id, expected, next) => {
+    const wrote = await cas(id, expected, next);
+    if (wrote && expected === undefined) firstPins++;
+    return wrote;
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store }).withTrustedPeer(B, kpB.publicKey);
+  const results = await Promise.allSettled(
+    Array.from({ length: 25 }, (_, i) => exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, `n-${i}`, NOW, kpB), B, NOW + (i % 5))),
+  );
+  assert.is(firstPins, 1);
+  assert.is(store.inner.size, 1);
+  for (const r of results) {
+    // Each accept either pinned/adopted, or lost two races in a row and said so.
+    if (r.status === "fulfilled") assert.ok(r.value.publicKey.equals(kpB.publicKey));
+    else assert.is((r.reason as PeerHandshakeError).code, "STORE_FAILED");
+  }
+  assert.ok(results.some((r) => r.status === "fulfilled"));
+});
+
+test("a CAS loser facing a pin it cannot adopt retries once, then fails with STORE_FAILED", async () => {
+  const kpB = Keypair.generate();
+  const inner = new InMemoryPeerStore();
+  let casCalls = 0;
+  const neverWins: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: () => {
+      casCalls++;
+      return false; // someone else always wrote first
+    },
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: neverWins }).withTrustedPeer(B, kpB.publicKey);
+  const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW), "STORE_FAILED");
+  assert.is(error.fields.operation, "compareAndSet");
+  assert.match(error.message, /changed concurrently twice; pin not written/);
+  assert.is(casCalls, 2);
+  // And the nonce was not recorded: with a working store the same envelope pins.
+  exchange.withStore(inner);
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW);
+});
+
+test("a CAS loser re-checks the key against what the winner pinned", async () => {
+  // Without an anchor, a concurrent writer pinned another key (a rotation done out of band):
+  // the loser must not overwrite it with the key it was checking against.
+  const kpB = Keypair.generate();
+  const rotated = Keypair.generate();
+  const inner = new InMemoryPeerStore();
+  inner.insert(new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 1000 }));
+  const racing: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet(id, expected, next) {
+      // The winner's write lands just before ours.
+      inner.insert(new FederationPeer({ kernelId: B, publicKey: rotated.publicKey, establishedAt: NOW, rotationDue: NOW + 1000 }));
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: racing });
+  const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW), "UNEXPECTED_PEER_KEY");
+  assert.is(error.fields.expected, rotated.publicKey.toHex());
+  assert.ok(inner.get(B)!.publicKey.equals(rotated.publicKey));
+});
+
+test("compareAndSetPins: false pins with insert (last writer wins, as the reference)", async () => {
+  const kpB = Keypair.generate();
+  const store = new SlowStore();
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store, hardening: { compareAndSetPins: false } }).withTrustedPeer(B, kpB.publicKey);
+  const envelopes = Array.from({ length: 5 }, (_, i) => PeerHandshakeEnvelope.sign(B, A, `n${i}`, NOW, kpB));
+  await Promise.all(envelopes.map((e) => exchange.acceptEnvelope(e, B, NOW)));
+  assert.is(store.writes, 5);
+  assert.is(store.inner.size, 1);
+});
+
+// --- rotation planning and events ------------------------------------------------------------
+
+test("peersDueForRotation lists pins due within the horizon (stale ones included), soonest first", async () => {
+  const store = new InMemoryPeerStore();
+  const key = Keypair.generate().publicKey;
+  for (const [kernelId, rotationDue] of [["k.late", NOW + 5000], ["k.soon", NOW + 100], ["k.stale", NOW - 1], ["k.edge", NOW + 600]] as const) {
+    store.insert(new FederationPeer({ kernelId, publicKey: key, establishedAt: NOW - 43200, rotationDue }));
+  }
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store });
+  assert.equal((await exchange.peersDueForRotation(NOW, 600)).map((p) => p.kernelId), ["k.stale", "k.soon", "k.edge"]);
+  assert.equal((await exchange.peersDueForRotation(NOW, 0)).map((p) => p.kernelId), ["k.stale"]);
+  assert.is((await exchange.peersDueForRotation(NOW, Number.MAX_SAFE_INTEGER)).length, 4);
+  const clocked = new KernelTrustExchange(A, Keypair.generate(), { store, clock: () => NOW + 4401 });
+  assert.equal((await clocked.peersDueForRotation(undefined, 600)).map((p) => p.kernelId), ["k.stale", "k.soon", "k.edge", "k.late"]);
+});
+
+test("events: pinned (with the replaced pin), refused (with code), stale; a throwing handler changes nothing", async () => {
+  const events: HandshakeEvent[] = [];
+  const { kpB, exchange } = pair();
+  exchange.withEventHandler((e) => events.push(e));
+  const first = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB), B, NOW);
+  const second = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 1, kpB), B, NOW + 1);
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n3", NOW, Keypair.generate()), B, NOW), "UNEXPECTED_PEER_KEY");
+  await rejectsWith(exchange.resolve(B, second.rotationDue), "PEER_STALE");
+  await rejectsWith(exchange.resolve("kernel.org-q", NOW), "PEER_NOT_PINNED");
+  assert.equal(events.map((e) => e.type), ["pinned", "pinned", "refused", "stale", "refused"]);
+  const [p1, p2, refused, stale, notPinned] = events as any[];
+  assert.is(p1.previous, undefined);
+  assert.ok(p1.peer.equals(first));
+  assert.ok(p2.previous.equals(first));
+  assert.is(p2.nonce, "n2");
+  assert.equal([refused.operation, refused.code, refused.kernelId], ["accept", "UNEXPECTED_PEER_KEY", B]);
+  assert.ok(stale.peer.equals(second));
+  assert.equal([notPinned.operation, notPinned.code], ["resolve", "PEER_NOT_PINNED"]);
+
+  exchange.withEventHandler(() => {
+    throw new Error("audit sink down");
+  });
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n4", NOW + 2, kpB), B, NOW + 2);
+  exchange.withEventHandler(async () => {
+    throw new Error("async audit sink down");
+  });
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n5", NOW + 3, kpB), B, NOW + 3);
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n5", NOW + 3, kpB), B, NOW + 3), "REPLAYED_NONCE");
+});
+
+test("a failed accept leaves the store exactly as it was, whatever the failure", async () => {
+  const kpB = Keypair.generate();
+  const store = new SlowStore();
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store, config: { rotationWindowSecs: 1000 } }).withTrustedPeer(B, kpB.publicKey);
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "seed", NOW, kpB), B, NOW);
+  const snapshot = JSON.stringify(store.inner.snapshot());
+  const writes = store.writes;
+  const failing: Array<[unknown, string]> = [
+    [PeerHandshakeEnvelope.sign(B, A, "seed", NOW, kpB), "REPLAYED_NONCE"],
+    [PeerHandshakeEnvelope.sign(B, A, "x1", NOW, Keypair.generate()), "UNEXPECTED_PEER_KEY"],
+    [PeerHandshakeEnvelope.sign(B, A, "x2", NOW + 400, kpB), "CLOCK_SKEW_EXCEEDED"],
+    [PeerHandshakeEnvelope.sign("kernel.org-q", A, "x3", NOW, kpB), "KERNEL_ID_MISMATCH"],
+    [PeerHandshakeEnvelope.sign(B, "kernel.org-q", "x4", NOW, kpB), "ADDRESS_MISMATCH"],
+    [{ bogus: true }, "MALFORMED_ENVELOPE"],
+  ];
+  for (const [input, code] of failing) await rejectsWith(exchange.acceptEnvelope(input as object, B, NOW + 1), code);
+  assert.is(JSON.stringify(store.inner.snapshot()), snapshot);
+  assert.is(store.writes, writes);
+});
+
+test.run();
