@@ -405,7 +405,11 @@ test("large output grows the byte buffer; later small calls are unaffected", () 
   const text = canonicalize(big);
   assert.ok(text.length > 1 << 18);
   assert.equal(canonicalBytes(big), utf8.encode(text));
-  assert.equal(canonicalBytes({ b: 1, a: 2 }), utf8.encode('{"a":2,"b":1}'));
+  const small = canonicalBytes({ b: 1, a: 2 });
+  assert.equal(small, utf8.encode('{"a":2,"b":1}'));
+  // Each result owns exactly its bytes: no shared pool behind `.buffer`.
+  assert.is(small.byteOffset, 0);
+  assert.is(small.buffer.byteLength, small.length);
   assert.is(text, referenceCanonicalize(big));
 });
 
