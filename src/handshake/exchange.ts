@@ -395,7 +395,11 @@ export class KernelTrustExchange {
   async peers(): Promise<FederationPeer[]> {
     const all = await this.#storeCall("snapshot", () => this.#store.snapshot());
     if (!Array.isArray(all)) throw handshakeErrors.storeFailed("snapshot", "did not return an array");
-    return all.map((peer) => this.#checkPeer(peer, "snapshot") as FederationPeer);
+    return all.map((entry) => {
+      const peer = this.#checkPeer(entry, "snapshot");
+      if (peer === undefined) throw handshakeErrors.storeFailed("snapshot", "returned an empty entry");
+      return peer;
+    });
   }
 
   /**
