@@ -405,9 +405,17 @@ function transcodeNumber(p: usize, end: usize, o: usize): usize {
   }
   const value = parseDouble(p, length);
   if (!isFinite(value)) return fail(STATUS_NUMBER_OUT_OF_RANGE, p);
-  if (!room(o, 25)) return fail(STATUS_TOO_LARGE, p);
-  return o + writeDouble(value, o);
+  if (room(o, MAX_DOUBLE_TEXT)) return o + writeDouble(value, o);
+  // Near the end of the output budget: format aside and check the exact length.
+  const n = writeDouble(value, DOUBLE_SCRATCH);
+  if (!room(o, n)) return fail(STATUS_TOO_LARGE, p);
+  memory.copy(o, DOUBLE_SCRATCH, n);
+  return o + n;
 }
+
+/** Longest text writeDouble produces (e.g. -1.2345678901234567e-308 is 24 bytes). */
+const MAX_DOUBLE_TEXT: usize = 25;
+const DOUBLE_SCRATCH: usize = memory.data(32, 16);
 
 /** True if the decimal digits (no sign, no leading zeros) fit u64, or i64 when negative. */
 export function fitsInteger(digits: usize, count: usize, negative: bool): bool {
