@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { KernelTrustExchange, Keypair, PeerHandshakeError, type HandshakeEvent } from "../src/handshake/index.js";
+import * as chioTrust from "../src/index.js";
 
 const A = "kernel.org-a";
 const B = "kernel.org-b";
@@ -77,6 +78,24 @@ test("envelopes as UTF-8 bytes, unicode kernel ids, and a wrong peer in the midd
   } catch (error) {
     assert.is((error as PeerHandshakeError).code, "ADDRESS_MISMATCH");
   }
+});
+
+test("the package root exports the handshake surface", async () => {
+  const names = [
+    "FEDERATION_HANDSHAKE_SCHEMA", "DEFAULT_ROTATION_WINDOW_SECS", "DEFAULT_HANDSHAKE_MAX_SKEW_SECS",
+    "PublicKey", "Signature", "Keypair", "HandshakeChallenge", "PeerHandshakeEnvelope", "FederationPeer",
+    "KernelTrustExchange", "InMemoryPeerStore", "PeerHandshakeError", "ReplayCache",
+  ];
+  for (const name of names) assert.ok(name in chioTrust, name);
+  assert.is(chioTrust.DEFAULT_ROTATION_WINDOW_SECS, 43200);
+  assert.is(chioTrust.DEFAULT_HANDSHAKE_MAX_SKEW_SECS, 300);
+  // Internal doors (trusted-bytes constructors) are not exported.
+  for (const name of ["publicKeyFromDecodedBytes", "challengeWithVerifiedBytes", "verifiedWeakKeyPolicy"]) assert.not.ok(name in chioTrust, name);
+  // The root's classes are the same ones the handshake folder exports.
+  const kp = chioTrust.Keypair.generate();
+  const x = new chioTrust.KernelTrustExchange(A, kp).withTrustedPeer(B, kp.publicKey);
+  const peer = await x.acceptEnvelope(chioTrust.PeerHandshakeEnvelope.sign(B, A, "n", 1_800_000_000, kp).toJSONText(), B, 1_800_000_000);
+  assert.instance(peer, chioTrust.FederationPeer);
 });
 
 test.run();
