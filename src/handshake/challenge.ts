@@ -43,6 +43,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
    * @throws InvalidTypeError for non-string fields, InvalidTimeError for a bad timestamp.
    */
   constructor(fields: HandshakeChallengeFields) {
+    if (fields === null || typeof fields !== "object") throw new InvalidTypeError("challenge fields must be an object");
     this.schema = expectString(fields.schema, "schema");
     this.localKernelId = expectString(fields.localKernelId, "localKernelId");
     this.remoteKernelId = expectString(fields.remoteKernelId, "remoteKernelId");
