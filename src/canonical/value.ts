@@ -337,7 +337,7 @@ class ByteSink {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    let grown: Uint8Array;
+    let grown: Uint8Array<ArrayBuffer>;
     try {
       grown = new Uint8Array(size);
     } catch {
