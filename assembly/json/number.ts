@@ -967,6 +967,8 @@ let scaledIsInteger: bool = false;
  *  - any other straddle is settled by an exact big-integer comparison. Schubfach's paper
  *    proves that X is never that close to an integer, so this branch is a safety net.
  */
+// @ts-ignore: decorator
+@inline
 function scaledFloor(p2: u64, p1: u64, p0: u64, x: u64, fractionBits: i32, exactEntry: bool, k: i32, q: i32): u64 {
   const split = fractionBits - 64; // 60..63
   const floorValue = (p2 << (64 - split)) | (p1 >> split);
@@ -1125,26 +1127,74 @@ function decimalLength(value: u64): i32 {
   return estimate + 1 - <i32>(value < load<u64>(POW10_U64 + (<usize>estimate << 3)));
 }
 
-/** Writes exactly `count` decimal digits of value (zero-padded) ending at end; value < 10^count. */
+/** Writes the two ASCII digits of pair (< 100) at p. */
+// @ts-ignore: decorator
+@inline
+function writePair(p: usize, pair: u32): void {
+  store<u16>(p, load<u16>(DIGIT_PAIRS + (<usize>pair << 1)));
+}
+
+/**
+ * Writes exactly `count` decimal digits of value (zero-padded) ending at end; value < 10^count
+ * and value < 10^17. One u64 division splits off the low eight digits; the rest is u32 work,
+ * which engines turn into multiplications.
+ */
 function writeDigitsBefore(value: u64, end: usize, count: i32): void {
   let p = end;
   let remaining = count;
-  while (value >= 0x100000000) {
-    const pair = <u32>(value % 100);
-    value /= 100;
-    p -= 2;
-    store<u16>(p, load<u16>(DIGIT_PAIRS + (<usize>pair << 1)));
-    remaining -= 2;
+  if (value > 0xffffffff) {
+    const high = value / 100000000;
+    const low = <u32>(value - high * 100000000);
+    const lowHigh = low / 10000;
+    const lowLow = low - lowHigh * 10000;
+    writePair(p - 2, lowLow % 100);
+    writePair(p - 4, lowLow / 100);
+    writePair(p - 6, lowHigh % 100);
+    writePair(p - 8, lowHigh / 100);
+    p -= 8;
+    remaining -= 8;
+    value = high; // < 10^9
   }
   let small = <u32>value;
   while (remaining >= 2) {
-    const pair = small % 100;
-    small /= 100;
+    const next = small / 100;
     p -= 2;
-    store<u16>(p, load<u16>(DIGIT_PAIRS + (<usize>pair << 1)));
+    writePair(p, small - next * 100);
+    small = next;
     remaining -= 2;
   }
   if (remaining > 0) store<u8>(p - 1, <u8>(CHAR_0 + small));
+}
+
+/** Divides decimalDigits by 10 while it ends in a zero, adding one to decimalExponent each time. */
+function removeTrailingZeros(): void {
+  let digits = decimalDigits;
+  if (digits == 0) return; // not produced by shortestDecimal; guards the loops below
+  if (digits > 0xffffffff) {
+    // digits < 10^17: split off eight digits; if they are not all zero, the zeros are among them.
+    const high = digits / 100000000;
+    let low = <u32>(digits - high * 100000000);
+    if (low != 0) {
+      let zeros = 0;
+      while (low % 10 == 0) {
+        low /= 10;
+        zeros++;
+      }
+      if (zeros != 0) {
+        decimalDigits = high * load<u64>(POW10_U64 + (<usize>(8 - zeros) << 3)) + low;
+        decimalExponent += zeros;
+      }
+      return;
+    }
+    digits = high; // < 10^9
+    decimalExponent += 8;
+  }
+  let small = <u32>digits;
+  while (small % 10 == 0) {
+    small /= 10;
+    decimalExponent++;
+  }
+  decimalDigits = small;
 }
 
 /**
@@ -1165,8 +1215,10 @@ function layoutDecimal(out: usize, digits: u64, exponent: i32): usize {
     return <usize>point;
   }
   if (0 < point && point <= 21) {
+    // Write the digits one byte to the right, slide the integer part left, put the point in.
+    // (A byte loop: at most 21 bytes, cheaper than the engine's memory.copy call.)
     writeDigitsBefore(digits, out + 1 + n, n);
-    memory.copy(out, out + 1, <usize>point);
+    for (let i = 0; i < point; i++) store<u8>(out + i, load<u8>(out + i + 1));
     store<u8>(out + point, 0x2e);
     return <usize>(n + 1);
   }
@@ -1243,13 +1295,8 @@ export function writeDouble(value: f64, out: usize): usize {
     return p + n - out;
   }
   shortestDecimal(bits);
-  let digits = decimalDigits;
-  let exponent = decimalExponent;
-  while (digits % 10 == 0) {
-    digits /= 10;
-    exponent++;
-  }
-  return p + layoutDecimal(p, digits, exponent) - out;
+  removeTrailingZeros();
+  return p + layoutDecimal(p, decimalDigits, decimalExponent) - out;
 }
 
 // ---------------------------------------------------------------------------------------------
