@@ -9,13 +9,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatTable, runGroup, type CaseResult, type Group } from "./harness.js";
 import { ed25519Groups } from "./ed25519.js";
+import { canonicalGroups } from "./canonical.js";
+import { envelopeGroups } from "./envelope.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const maxTime = Number(process.env.BENCH_MAX_TIME ?? 1);
 const filters = process.argv.slice(2).map((s) => s.toLowerCase());
 
-const groups: Group[] = [...(await ed25519Groups())];
+const groups: Group[] = [...(await ed25519Groups()), ...canonicalGroups(), ...envelopeGroups()];
 const selected = groups.filter((g) => filters.length === 0 || filters.some((f) => g.title.toLowerCase().includes(f)));
 
 const results: CaseResult[] = [];
