@@ -23,14 +23,8 @@ export function formatDouble(x: number): string {
   if (!Number.isFinite(x)) {
     throw new CanonicalJsonError("NON_FINITE_NUMBER", `${String(x)} is not a JSON number (RFC 8785 §3.2.2.3)`);
   }
-  return guarded(() => {
-    const length = coreExports<NumberExports>().format_f64(x);
-    const heap = heapU8();
-    const base = ioArenaBase();
-    let text = "";
-    for (let i = 0; i < length; i++) text += String.fromCharCode(heap[base + i]);
-    return text;
-  });
+  pendingNumber = x;
+  return guarded(formatPendingNumber);
 }
 
 /**
@@ -42,12 +36,31 @@ export function formatDouble(x: number): string {
 export function parseDoubleLiteral(text: string): number {
   if (typeof text !== "string") throw new InvalidTypeError(`expected a string, got ${typeof text}`);
   if (!JSON_NUMBER.test(text)) throw new CanonicalJsonError("INVALID_JSON", `not a JSON number literal: ${JSON.stringify(text.slice(0, 40))}`, 0);
-  return guarded(() => {
-    const core = coreExports<NumberExports>();
-    reserveIo(text.length);
-    const heap = heapU8();
-    const base = ioArenaBase();
-    for (let i = 0; i < text.length; i++) heap[base + i] = text.charCodeAt(i);
-    return core.parse_f64(text.length);
-  });
+  pendingText = text;
+  return guarded(parsePendingText);
+}
+
+// Arguments for the guarded bodies below, passed through module state so that no closure is
+// allocated per call.
+let pendingNumber = 0;
+let pendingText = "";
+
+function formatPendingNumber(): string {
+  const length = coreExports<NumberExports>().format_f64(pendingNumber);
+  const heap = heapU8();
+  const base = ioArenaBase();
+  // At most 25 ASCII bytes: a char-code loop beats TextDecoder and fromCharCode.apply here.
+  let text = "";
+  for (let i = 0; i < length; i++) text += String.fromCharCode(heap[base + i]);
+  return text;
+}
+
+function parsePendingText(): number {
+  const text = pendingText;
+  const core = coreExports<NumberExports>();
+  reserveIo(text.length);
+  const heap = heapU8();
+  const base = ioArenaBase();
+  for (let i = 0; i < text.length; i++) heap[base + i] = text.charCodeAt(i);
+  return core.parse_f64(text.length);
 }
