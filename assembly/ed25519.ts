@@ -16,7 +16,7 @@ import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_RESULT, ioBase } f
 import { sha512_init, sha512_update, sha512_final, sha512_wipe, sha512_oneshot } from "./sha512";
 import { sc_reduce, sc_muladd, sc_is_canonical, sc_wipe_scratch } from "./curve25519/scalar";
 import {
-  P3_BYTES, P2_BYTES, ge_frombytes_vartime, ge_tobytes, ge_p3_neg, ge_scalarmult_base,
+  P3_BYTES, P2_BYTES, ge_frombytes_vartime, ge_tobytes, ge_tobytes_pair, ge_p3_neg, ge_scalarmult_base,
   ge_double_scalarmult_vartime, ge_p3_to_cached, ge_sub, ge_p1p1_to_p2, ge_mul_by_cofactor_vartime,
   ge_is_neutral_vartime, ge_wipe_scratch,
 } from "./curve25519/group";
@@ -54,13 +54,69 @@ function wipe_secrets(): void {
   fe_wipe_scratch();
 }
 
-/** EXPANDED = SHA-512(seed) with the scalar half clamped (RFC 8032 §5.1.5 steps 1-2); pk = [a]B encoded. */
-function expand_and_derive_public_key(seed: usize, publicKeyOut: usize): void {
+/** EXPANDED = SHA-512(seed) with the scalar half clamped (RFC 8032 §5.1.5 steps 1-2). */
+function expand_seed(seed: usize): void {
   sha512_oneshot(EXPANDED, seed, 32);
   store<u8>(EXPANDED, load<u8>(EXPANDED) & 248);
   store<u8>(EXPANDED + 31, (load<u8>(EXPANDED + 31) & 127) | 64);
-  ge_scalarmult_base(POINT_A, EXPANDED);
-  ge_tobytes(publicKeyOut, POINT_A);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public-key cache.
+//
+// Signing needs A = [a]B, which costs as much as the rest of signing, and must not take A from
+// the caller (signing one message under two different A values with the same seed reveals the
+// secret scalar). So the core remembers the public keys of the last PK_CACHE_ENTRIES seeds,
+// indexed by a tag: the first 32 bytes of SHA-512(PK_CACHE_DOMAIN || seed). The tag is a
+// one-way function of the seed, like A itself, and reveals nothing A does not (both only let
+// someone confirm a guessed seed), so the cache holds no secret and is not wiped. A hit saves
+// one base multiplication; whether a call hits is visible in its timing, which tells which key
+// was used recently, not anything about the key.
+
+const PK_CACHE_ENTRIES: usize = 4;
+const PK_CACHE: usize = memory.data(4 * 64, 16); //    per entry: tag (32) || public key (32)
+const PK_CACHE_USED: usize = memory.data(16, 16); //  u32 entries filled, u32 next slot to replace
+const PK_TAG: usize = memory.data(32, 16);
+const PK_TAG_DIGEST: usize = memory.data(64, 16);
+/** "chio-trust/ed25519/public-key-cache/v1" (38 bytes). */
+const PK_CACHE_DOMAIN: usize = memory.data<u8>([
+  0x63, 0x68, 0x69, 0x6f, 0x2d, 0x74, 0x72, 0x75, 0x73, 0x74, 0x2f, 0x65, 0x64, 0x32, 0x35, 0x35, 0x31, 0x39, 0x2f,
+  0x70, 0x75, 0x62, 0x6c, 0x69, 0x63, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x63, 0x61, 0x63, 0x68, 0x65, 0x2f, 0x76, 0x31,
+]);
+const PK_CACHE_DOMAIN_BYTES: usize = 38;
+
+/** Computes the seed's tag into PK_TAG; copies the cached public key to pkOut and returns true on a hit. */
+function pk_cache_lookup(seed: usize, pkOut: usize): bool {
+  sha512_init();
+  sha512_update(PK_CACHE_DOMAIN, PK_CACHE_DOMAIN_BYTES);
+  sha512_update(seed, 32);
+  sha512_final(PK_TAG_DIGEST);
+  memory.copy(PK_TAG, PK_TAG_DIGEST, 32);
+  memory.fill(PK_TAG_DIGEST, 0, 64);
+  const used = <usize>load<u32>(PK_CACHE_USED);
+  for (let i: usize = 0; i < used; i++) {
+    const entry = PK_CACHE + i * 64;
+    if (memory.compare(entry, PK_TAG, 32) == 0) {
+      memory.copy(pkOut, entry + 32, 32);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Remembers pk under the tag computed by the last pk_cache_lookup (round-robin replacement). */
+function pk_cache_insert(pk: usize): void {
+  let used = <usize>load<u32>(PK_CACHE_USED);
+  let slot: usize;
+  if (used < PK_CACHE_ENTRIES) {
+    slot = used;
+    store<u32>(PK_CACHE_USED, <u32>(used + 1));
+  } else {
+    slot = <usize>load<u32>(PK_CACHE_USED, 4);
+    store<u32>(PK_CACHE_USED, <u32>((slot + 1) % PK_CACHE_ENTRIES), 4);
+  }
+  memory.copy(PK_CACHE + slot * 64, PK_TAG, 32);
+  memory.copy(PK_CACHE + slot * 64 + 32, pk, 32);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,30 +170,46 @@ export function inspectPublicKey(pkPtr: usize): i32 {
 
 /** Public key (ARGS+ARG_PUBLIC_KEY) from the 32-byte seed at ARGS+ARG_SECRET (RFC 8032 §5.1.5). Wipes the seed. */
 export function ed25519_public_key(): void {
-  expand_and_derive_public_key(ARGS + ARG_SECRET, ARGS + ARG_PUBLIC_KEY);
+  const seed = ARGS + ARG_SECRET;
+  const pk = ARGS + ARG_PUBLIC_KEY;
+  if (!pk_cache_lookup(seed, pk)) {
+    expand_seed(seed);
+    ge_scalarmult_base(POINT_A, EXPANDED);
+    ge_tobytes(pk, POINT_A);
+    pk_cache_insert(pk);
+  }
   wipe_secrets();
 }
 
 /**
  * Signs msgLen bytes at ioBase() with the seed at ARGS+ARG_SECRET (RFC 8032 §5.1.6). The
- * public key is derived from the seed here (never taken from the caller) and also written to
- * ARGS+ARG_PUBLIC_KEY; the signature goes to ARGS+ARG_SIGNATURE. Wipes every secret.
+ * public key is derived from the seed (or taken from the seed-tagged cache above; never from
+ * the caller) and also written to ARGS+ARG_PUBLIC_KEY; the signature goes to
+ * ARGS+ARG_SIGNATURE. Wipes every secret.
  */
 export function ed25519_sign(msgLen: u32): void {
   const msg = ioBase();
   const len = <usize>msgLen;
+  const seed = ARGS + ARG_SECRET;
   const pk = ARGS + ARG_PUBLIC_KEY;
   const sig = ARGS + ARG_SIGNATURE;
-  expand_and_derive_public_key(ARGS + ARG_SECRET, pk);
+  const cached = pk_cache_lookup(seed, pk);
+  expand_seed(seed);
   // r = SHA-512(prefix || M) mod L (step 2)
   sha512_init();
   sha512_update(EXPANDED + 32, 32);
   sha512_update(msg, len);
   sha512_final(NONCE);
   sc_reduce(NONCE, NONCE);
-  // R = [r]B (step 3)
+  // R = [r]B (step 3); on a cache miss also A = [s]B, both encoded with one inversion
   ge_scalarmult_base(POINT_R, NONCE);
-  ge_tobytes(sig, POINT_R);
+  if (cached) {
+    ge_tobytes(sig, POINT_R);
+  } else {
+    ge_scalarmult_base(POINT_A, EXPANDED);
+    ge_tobytes_pair(pk, POINT_A, sig, POINT_R);
+    pk_cache_insert(pk);
+  }
   // k = SHA-512(R || A || M) mod L (step 4)
   sha512_init();
   sha512_update(sig, 32);

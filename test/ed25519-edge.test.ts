@@ -8,6 +8,7 @@ import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey } from "../src/ed25519.js";
+import { heapU8 } from "../src/wasm/instance.js";
 import { bytesToHex, hexToBytes } from "../src/bytes.js";
 import { InvalidLengthError, InvalidTypeError } from "../src/errors.js";
 
@@ -283,6 +284,69 @@ test("S >= L is rejected in both modes (S + L, S + 2L, S = L, L + 1, 2^256 - 1)"
     assert.not.ok(z);
   }
   assert.ok(ed25519.verify(sig, msgs[2], pk));
+});
+
+// ---- Signing internals: public-key cache and wiping ----------------------------------------
+
+test("many interleaved seeds (more than the core's public-key cache holds), incl. one-bit neighbours, match @noble/curves", () => {
+  const seeds: Uint8Array[] = [];
+  for (let i = 0; i < 6; i++) {
+    const seed = sha512(new Uint8Array([4, i])).slice(0, 32);
+    seeds.push(seed);
+    const neighbour = seed.slice();
+    neighbour[i] ^= 1 << (i % 8);
+    seeds.push(neighbour);
+  }
+  for (let round = 0; round < 3; round++) {
+    for (const [i, seed] of seeds.entries()) {
+      const msg = new Uint8Array([round, i]);
+      if ((round + i) % 3 === 0) assert.is(bytesToHex(ed25519.getPublicKey(seed)), bytesToHex(noble.getPublicKey(seed)));
+      assert.is(bytesToHex(ed25519.sign(msg, seed)), bytesToHex(noble.sign(msg, seed)), `round ${round} seed ${i}`);
+    }
+  }
+});
+
+/** Index of `needle` in `hay`, or -1. */
+function find(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+test("after getPublicKey and sign, wasm memory holds no seed, expanded key, clamped scalar or nonce", () => {
+  const seed = sha512(new TextEncoder().encode("wipe test seed")).slice(0, 32);
+  const msg = new TextEncoder().encode("wipe test message");
+  const h = sha512(seed);
+  const clamped = h.slice(0, 32);
+  clamped[0] &= 248;
+  clamped[31] &= 127;
+  clamped[31] |= 64;
+  const nonce = le(fromLE(sha512(concat(h.slice(32), msg))) % L);
+  const secrets: [string, Uint8Array][] = [
+    ["seed", seed],
+    ["SHA-512(seed) low half", h.slice(0, 32)],
+    ["clamped scalar", clamped],
+    ["prefix", h.slice(32)],
+    ["nonce r", nonce],
+    ["nonce digest", sha512(concat(h.slice(32), msg)).slice(0, 32)],
+  ];
+  const check = (when: string) => {
+    const memory = heapU8();
+    for (const [name, bytes] of secrets) assert.is(find(memory, bytes), -1, `${name} found in wasm memory after ${when}`);
+  };
+  ed25519.getPublicKey(seed);
+  check("getPublicKey");
+  const sig = ed25519.sign(msg, seed); // cache hit path
+  check("sign (cached public key)");
+  assert.is(bytesToHex(sig), bytesToHex(noble.sign(msg, seed)));
+  // the positive control: the search does find bytes that are present
+  assert.ok(find(heapU8(), sig.slice(0, 32)) >= 0, "search finds the (public) R just written");
+  // cache miss path: push the seed out of the cache with other seeds, then sign again
+  for (let i = 0; i < 6; i++) ed25519.getPublicKey(sha512(new Uint8Array([5, i])).slice(0, 32));
+  ed25519.sign(msg, seed);
+  check("sign (public key derived)");
 });
 
 // ---- API misuse: typed errors, never a trap or a wrong answer ------------------------------

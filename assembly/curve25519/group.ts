@@ -17,7 +17,7 @@
 // multiplication ge_scalarmult_base is constant time: fixed sequence of operations, table
 // entries selected by masking over all 8 candidates, negation by conditional move.
 import {
-  FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy, fe_cmov,
+  FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
   fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
 } from "./field";
 import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE_RADIX16, BASE_WNAF_WIDTH } from "./tables";
@@ -49,7 +49,6 @@ const ENC_Y: usize = memory.data(40, 16);
 // Base multiplication (secret scalars): digits, the selected entry, its negation, sums.
 const SMB_DIGITS: usize = memory.data(64, 16);
 const SMB_ENTRY: usize = memory.data(120, 16);
-const SMB_NEG: usize = memory.data(120, 16);
 const SMB_SUM: usize = memory.data(160, 16);
 const SMB_P1P1: usize = memory.data(160, 16);
 
@@ -62,7 +61,6 @@ export function ge_wipe_scratch(): void {
   memory.fill(ENC_Y, 0, 40);
   memory.fill(SMB_DIGITS, 0, 64);
   memory.fill(SMB_ENTRY, 0, NIELS_BYTES);
-  memory.fill(SMB_NEG, 0, NIELS_BYTES);
   memory.fill(SMB_SUM, 0, P3_BYTES);
   memory.fill(SMB_P1P1, 0, P3_BYTES);
 }
@@ -76,13 +74,6 @@ export function ge_p3_0(h: usize): void {
   fe_1(h + Y);
   fe_1(h + Z);
   fe_0(h + T);
-}
-
-/** h = the neutral element in niels form (1, 1, 0). */
-function ge_niels_0(h: usize): void {
-  fe_1(h);
-  fe_1(h + 40);
-  fe_0(h + 80);
 }
 
 /** r (p2) = p (p1p1): 3 multiplications. */
@@ -197,6 +188,27 @@ export function ge_msub(r: usize, p: usize, q: usize): void {
 /** s[0..32] = canonical encoding of h (p2 or p3): y with the sign of x in bit 255. */
 export function ge_tobytes(s: usize, h: usize): void {
   fe_invert(ENC_RECIP, h + Z);
+  encode_with_recip(s, h);
+}
+
+const ENC_ZZ: usize = memory.data(40, 16);
+
+/**
+ * Encodes two points with one field inversion (Montgomery's trick: 1/Z1 = Z2/(Z1 Z2),
+ * 1/Z2 = Z1/(Z1 Z2)); same results as two ge_tobytes calls. Constant time.
+ */
+export function ge_tobytes_pair(s1: usize, h1: usize, s2: usize, h2: usize): void {
+  fe_mul(ENC_ZZ, h1 + Z, h2 + Z);
+  fe_invert(ENC_ZZ, ENC_ZZ);
+  fe_mul(ENC_RECIP, ENC_ZZ, h2 + Z); //   1/Z1
+  encode_with_recip(s1, h1);
+  fe_mul(ENC_RECIP, ENC_ZZ, h1 + Z); //   1/Z2
+  encode_with_recip(s2, h2);
+  memory.fill(ENC_ZZ, 0, 40);
+}
+
+// s = encoding of h given ENC_RECIP = 1/Z.
+function encode_with_recip(s: usize, h: usize): void {
   fe_mul(ENC_X, h + X, ENC_RECIP);
   fe_mul(ENC_Y, h + Y, ENC_RECIP);
   fe_tobytes(s, ENC_Y);
@@ -271,30 +283,79 @@ export function ge_mul_by_cofactor_vartime(r: usize, p: usize): void {
 }
 
 /**
- * Loads into SMB_ENTRY the niels point digit * 256^pos * B, digit in [-8, 8], in constant time:
- * every one of the row's 8 entries is read and conditionally moved, and the sign is applied
- * with a conditional move of the negated entry (ref10 select()).
+ * Loads into SMB_ENTRY the niels point digit * 256^pos * B, digit in [-8, 8], in constant time
+ * (ref10 select()): all 8 entries of the row are read and masked into the result (held as 15
+ * 64-bit words in locals), then the sign is applied by a masked swap of y+x / y-x and a masked
+ * negation of 2dxy. No branch or address depends on the digit.
  */
 function select_base(pos: i32, digit: i32): void {
-  const negative = <u32>digit >> 31; // 1 if digit < 0
+  const negative = <u32>digit >>> 31; // 1 if digit < 0
   const magnitude = <u32>(digit - ((-(<i32>negative) & digit) << 1));
-  const t = SMB_ENTRY;
-  ge_niels_0(t);
+  // Start from the neutral element (1, 1, 0): limb 0 of y+x and of y-x is 1.
+  let w0: u64 = 1;
+  let w1: u64 = 0;
+  let w2: u64 = 0;
+  let w3: u64 = 0;
+  let w4: u64 = 0;
+  let w5: u64 = 1;
+  let w6: u64 = 0;
+  let w7: u64 = 0;
+  let w8: u64 = 0;
+  let w9: u64 = 0;
+  let w10: u64 = 0;
+  let w11: u64 = 0;
+  let w12: u64 = 0;
+  let w13: u64 = 0;
+  let w14: u64 = 0;
   const row = BASE_RADIX16 + <usize>pos * 8 * NIELS_BYTES;
   for (let j: u32 = 0; j < 8; j++) {
     const entry = row + <usize>j * NIELS_BYTES;
-    const take = ct_equal(magnitude, j + 1);
-    fe_cmov(t, entry, take);
-    fe_cmov(t + 40, entry + 40, take);
-    fe_cmov(t + 80, entry + 80, take);
+    const mask = <u64>0 - <u64>ct_equal(magnitude, j + 1);
+    w0 ^= (w0 ^ load<u64>(entry, 0)) & mask;
+    w1 ^= (w1 ^ load<u64>(entry, 8)) & mask;
+    w2 ^= (w2 ^ load<u64>(entry, 16)) & mask;
+    w3 ^= (w3 ^ load<u64>(entry, 24)) & mask;
+    w4 ^= (w4 ^ load<u64>(entry, 32)) & mask;
+    w5 ^= (w5 ^ load<u64>(entry, 40)) & mask;
+    w6 ^= (w6 ^ load<u64>(entry, 48)) & mask;
+    w7 ^= (w7 ^ load<u64>(entry, 56)) & mask;
+    w8 ^= (w8 ^ load<u64>(entry, 64)) & mask;
+    w9 ^= (w9 ^ load<u64>(entry, 72)) & mask;
+    w10 ^= (w10 ^ load<u64>(entry, 80)) & mask;
+    w11 ^= (w11 ^ load<u64>(entry, 88)) & mask;
+    w12 ^= (w12 ^ load<u64>(entry, 96)) & mask;
+    w13 ^= (w13 ^ load<u64>(entry, 104)) & mask;
+    w14 ^= (w14 ^ load<u64>(entry, 112)) & mask;
   }
-  // -(y+x, y-x, 2dxy) = (y-x, y+x, -2dxy)
-  fe_copy(SMB_NEG, t + 40);
-  fe_copy(SMB_NEG + 40, t);
-  fe_neg(SMB_NEG + 80, t + 80);
-  fe_cmov(t, SMB_NEG, negative);
-  fe_cmov(t + 40, SMB_NEG + 40, negative);
-  fe_cmov(t + 80, SMB_NEG + 80, negative);
+  const t = SMB_ENTRY;
+  store<u64>(t, w0, 0);
+  store<u64>(t, w1, 8);
+  store<u64>(t, w2, 16);
+  store<u64>(t, w3, 24);
+  store<u64>(t, w4, 32);
+  store<u64>(t, w5, 40);
+  store<u64>(t, w6, 48);
+  store<u64>(t, w7, 56);
+  store<u64>(t, w8, 64);
+  store<u64>(t, w9, 72);
+  store<u64>(t, w10, 80);
+  store<u64>(t, w11, 88);
+  store<u64>(t, w12, 96);
+  store<u64>(t, w13, 104);
+  store<u64>(t, w14, 112);
+  // -(y+x, y-x, 2dxy) = (y-x, y+x, -2dxy): masked swap, then masked negation.
+  const swapMask = <u64>0 - <u64>negative;
+  for (let i: usize = 0; i < 40; i += 8) {
+    const a = load<u64>(t + i), b = load<u64>(t + 40 + i);
+    const d = (a ^ b) & swapMask;
+    store<u64>(t + i, a ^ d);
+    store<u64>(t + 40 + i, b ^ d);
+  }
+  const negMask = -(<i32>negative);
+  for (let i: usize = 80; i < 120; i += 4) {
+    const x = load<i32>(t + i);
+    store<i32>(t + i, x ^ ((x ^ -x) & negMask));
+  }
 }
 
 /**
