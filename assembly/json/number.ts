@@ -41,7 +41,6 @@ const POW10_EXACT_MAX: i32 = 55;
  * [-324, 292]). Generated with exact BigInt arithmetic; test/number-format.test.ts recomputes
  * every entry and compares it with this source text.
  */
-// @ts-ignore: decorator
 const POW10_128: usize = memory.data<u64>([
   0xEEF453D6923BD65A, 0x113FAA2906A13B3F, // 1e-342
   0x9558B4661B6565F8, 0x4AC7CA59A424C507, // 1e-341
@@ -1357,7 +1356,10 @@ function productOfPower(w: u64, q: i32): void {
   productExponent = floorLog2Pow10(q) - 127 - lz;
 }
 
-/** Bits of the double nearest to (w * 10^q) * 2^0 computed as an upper bound: Z + w' instead of Z. */
+/**
+ * Rounding of the upper end of the product interval: with T <= beta < T + 1 (beta the exact
+ * scaled 10^q), w' * beta lies in [Z, Z + w'), so Z + w' bounds it from above.
+ */
 function roundProductUpper(): u64 {
   const z0 = product0 + normalizedMantissa;
   const c0 = <u64>(z0 < normalizedMantissa);
@@ -1512,6 +1514,10 @@ export function parseDouble(ptr: usize, len: usize): f64 {
     upperBits = roundProductUpper();
   } else if (q >= 0 && q <= POW10_EXACT_MAX) {
     upperBits = lowerBits; // exact table entry: the product is the value
+  } else if (product1 != 0xffffffffffffffff && (product1 | product0) != 0) {
+    // Adding w' < 2^64 cannot carry into z2, where the kept bits and the round bit live, and
+    // the sticky part below is nonzero for both ends: Z + w' rounds exactly like Z.
+    upperBits = lowerBits;
   } else {
     upperBits = roundProductUpper();
   }
