@@ -246,6 +246,24 @@ test("long inputs: hundreds of digits, leading zeros, a nonzero digit past the 8
   checkAll("long inputs", literals(), 14_000);
 });
 
+test("raw hook on 50,000 malformed spans: never traps, always returns a number", () => {
+  // parseDouble's contract is grammar-valid input; anything else must still be harmless.
+  const next = makeRandom(SEED ^ 0x5555);
+  const alphabet = "0123456789012345678900.eE+-x \u0000";
+  const core = coreExports<NumberExports>();
+  for (let i = 0; i < 50_000; i++) {
+    let text = "";
+    const length = next() % (i % 100 === 0 ? 2000 : 30);
+    for (let k = 0; k < length; k++) text += alphabet[next() % alphabet.length];
+    reserveIo(text.length);
+    const heap = heapU8();
+    const base = ioArenaBase();
+    for (let k = 0; k < text.length; k++) heap[base + k] = text.charCodeAt(k);
+    const value = core.parse_f64(text.length);
+    assert.type(value, "number", JSON.stringify(text));
+  }
+});
+
 test("parseDoubleLiteral: grammar check and typed errors", () => {
   assert.is(parseDoubleLiteral("1e23"), 1e23);
   assert.ok(Object.is(parseDoubleLiteral("-0"), -0));
