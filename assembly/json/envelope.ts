@@ -33,6 +33,7 @@ import {
 } from "./status";
 import { transcodeString, unescapeCanonical, skipWhitespace, stringInputEnd, stringHasEscapes, hexValue } from "./strings";
 import { utf8SequenceLength } from "./utf8";
+import { copyBytes } from "./copy";
 import { scanNumber, fitsInteger, numberInputEnd, numberNegative, numberIntegral, numberDigitsStart, numberDigitsEnd } from "./transcoder";
 import { verifySignature, inspectPublicKey } from "../ed25519";
 
@@ -393,7 +394,7 @@ function writeCanonicalChallenge(o: usize): usize {
   if (o == 0) return 0;
   const digits = timestampEnd - timestampStart;
   if (!room(o, digits + 1)) return 0;
-  memory.copy(o, timestampStart, digits);
+  copyBytes(o, timestampStart, digits);
   store<u8>(o + digits, 0x7d);
   return o + digits + 1;
 }
@@ -410,6 +411,6 @@ function writeSpan(o: usize, field: u32): usize {
   const from = <usize>load<u32>(span);
   const length = <usize>load<u32>(span + 4);
   if (!room(o, length)) return 0;
-  memory.copy(o, from, length);
+  copyBytes(o, from, length);
   return o + length;
 }

@@ -164,24 +164,34 @@ export function transcodeString(p: usize, end: usize, out: usize, escapeDelAndC1
       escaped = true;
       continue;
     }
-    // c >= 0x80: one well-formed UTF-8 sequence, copied raw (or C1 escaped in compatibility mode).
-    const n = utf8SequenceLength(q, end);
-    if (n == 0) return fail(STATUS_INVALID_UTF8, q);
-    if (escapeDelAndC1 && c == 0xc2 && load<u8>(q + 1) < 0xa0) {
-      o += writeUnicodeEscape(<u32>load<u8>(q + 1), o); // U+0080–U+009F: second byte equals the code point
-      escaped = true;
-    } else if (n == 2) {
-      store<u16>(o, load<u16>(q));
-      o += 2;
-    } else if (n == 3) {
-      store<u16>(o, load<u16>(q));
-      store<u8>(o + 2, load<u8>(q + 2));
-      o += 3;
-    } else {
-      store<u32>(o, load<u32>(q));
-      o += 4;
+    // c >= 0x80: a run of well-formed UTF-8 sequences, copied raw (C1 escaped in compatibility
+    // mode). Handled in this inner loop so non-ASCII text does not bounce through the fast path
+    // once per character.
+    while (true) {
+      const n = utf8SequenceLength(q, end);
+      if (n == 0) return fail(STATUS_INVALID_UTF8, q);
+      if (n == 2) {
+        if (escapeDelAndC1 && c == 0xc2 && load<u8>(q + 1) < 0xa0) {
+          o += writeUnicodeEscape(<u32>load<u8>(q + 1), o); // U+0080–U+009F: second byte equals the code point
+          escaped = true;
+        } else {
+          store<u16>(o, load<u16>(q));
+          o += 2;
+        }
+      } else if (n == 3) {
+        store<u16>(o, load<u16>(q));
+        store<u8>(o + 2, load<u8>(q + 2));
+        o += 3;
+      } else {
+        store<u32>(o, load<u32>(q));
+        o += 4;
+      }
+      q += n;
+      if (q >= end) break;
+      c = load<u8>(q);
+      if (c < 0x80) break;
+      if (!room(o, 6)) return fail(STATUS_TOO_LARGE, q);
     }
-    q += n;
   }
   return 0; // unreachable: the loop exits only through returns
 }

@@ -46,6 +46,7 @@ import {
 } from "./status";
 import { transcodeString, unescapeCanonical, skipWhitespace, stringInputEnd, stringHasEscapes } from "./strings";
 import { utf8SequenceLength } from "./utf8";
+import { copyBytes } from "./copy";
 import {
   RECORD_SIZE,
   REC_KEY_PTR,
@@ -294,7 +295,7 @@ function closeObject(frame: usize, o: usize): usize {
           store<u8>(t, 0x2c);
           t++;
         }
-        memory.copy(t, from, length);
+        copyBytes(t, from, length);
         t += length;
       }
       memory.copy(contentStart, o, contentLength);
@@ -399,7 +400,7 @@ function transcodeNumber(p: usize, end: usize, o: usize): usize {
         return o + 1;
       }
       if (!room(o, length)) return fail(STATUS_TOO_LARGE, p);
-      memory.copy(o, p, length);
+      copyBytes(o, p, length);
       return o + length;
     }
   }
@@ -409,7 +410,7 @@ function transcodeNumber(p: usize, end: usize, o: usize): usize {
   // Near the end of the output budget: format aside and check the exact length.
   const n = writeDouble(value, DOUBLE_SCRATCH);
   if (!room(o, n)) return fail(STATUS_TOO_LARGE, p);
-  memory.copy(o, DOUBLE_SCRATCH, n);
+  copyBytes(o, DOUBLE_SCRATCH, n);
   return o + n;
 }
 
