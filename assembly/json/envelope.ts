@@ -11,8 +11,10 @@
 // values, as the verifier re-serializes the struct) and the Ed25519 check over it, all in this
 // one call.
 //
-// Deliberately stricter than serde in one respect: serde would also accept a struct written as
-// a JSON array of its fields in declaration order; we accept only objects (fail closed).
+// Deliberately stricter than chio in two respects (both fail closed): serde would also accept a
+// struct written as a JSON array of its fields in declaration order, and chio's key/signature
+// parser accepts `p256:`/`p384:`/`hybrid:` forms (which then fail verification); we accept only
+// objects and Ed25519 hex, so those are MALFORMED_ENVELOPE here.
 //
 // Arena: the input at ioBase(), then a work area for canonical strings, unescaped values and
 // the canonical challenge (bounded by the input size, see WORK_FACTOR).

@@ -3,6 +3,11 @@
 // canonical challenge (RFC 8785) and the Ed25519 verification all run in ONE WebAssembly call
 // (assembly/json/envelope.ts). JS decodes the challenge strings only after the signature holds.
 //
+// Differences from chio's Rust, all failing closed: a struct written as a JSON array (which serde
+// would accept) is MALFORMED_ENVELOPE; keys/signatures with chio's `p256:`/`p384:`/`hybrid:`
+// prefixes are MALFORMED_ENVELOPE (chio parses them and then fails verification with
+// InvalidSignature, as the handshake only verifies Ed25519).
+//
 // Bad envelopes never throw: they yield `{ ok: false, code, message, offset? }`. Only misuse
 // (wrong argument or option types) throws InvalidTypeError.
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
@@ -33,7 +38,7 @@ export type EnvelopeVerdict =
   | { ok: false; code: EnvelopeFailureCode; message: string; offset?: number };
 
 export interface VerifyEnvelopeOptions {
-  /** Largest accepted envelope in UTF-8 bytes (default 64 KiB); larger input is MALFORMED_ENVELOPE unparsed. */
+  /** Largest accepted envelope in UTF-8 bytes (default 64 KiB, clamped to 16 MiB); larger input is MALFORMED_ENVELOPE unparsed. */
   maxBytes?: number;
   /** Verify with the ZIP-215 (cofactored) rule instead of chio's default dalek/OpenSSL rule. Default false. */
   zip215?: boolean;

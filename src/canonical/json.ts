@@ -19,7 +19,7 @@ import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type Co
 export interface CanonicalizeJsonOptions {
   /** Maximum container nesting (default 64; values above 100000 are clamped to 100000). */
   maxDepth?: number;
-  /** Maximum input size in UTF-8 bytes (default 1 MiB = 1048576). */
+  /** Maximum input size in UTF-8 bytes (default 1 MiB = 1048576; values above 128 MiB are clamped to 128 MiB). */
   maxBytes?: number;
   /** Maximum output size in bytes (default: limited only by WebAssembly memory). */
   maxOutputBytes?: number;
