@@ -345,6 +345,60 @@ test("misuse: wrong input and option types throw InvalidTypeError", () => {
   assert.is(publicApi.canonicalizeJson, canonicalizeJson);
 });
 
+test("differential fuzz vs JSON.parse: 30,000 mutated texts; grammar errors agree, accepted texts canonicalize like the oracle", () => {
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  const seeds = [
+    '{"a":[1,-2.5e3,true,false,null,{"b":"x\\u00e9\\n"}],"c":{},"d":[],"e":"\\ud83d\\ude02"}',
+    '[{"k":0.1},{"k":-0},["s", "\\"", 1e5, 123456789]]',
+    ' { "z" : { "y" : [ 1 , 2 ] } , "x" : "é€😂" } ',
+  ].map((t) => utf8.encode(t));
+  const alphabet = utf8.encode('{}[]:,"\\ 0123456789-+.eEtrufalsn\nux\u00e9\u20ac\u{1f602}');
+  let seed = 12345;
+  const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  let accepted = 0;
+  for (let i = 0; i < 30000; i++) {
+    let bytes = Array.from(seeds[i % seeds.length]);
+    for (let m = 0; m <= random(3); m++) {
+      const at = random(bytes.length + 1);
+      const op = random(4);
+      const b = random(16) === 0 ? random(256) : alphabet[random(alphabet.length)];
+      if (op === 0) bytes.splice(at, 1);
+      else if (op === 1) bytes.splice(at, 0, b);
+      else bytes[Math.min(at, bytes.length - 1)] = b;
+    }
+    const input = new Uint8Array(bytes);
+    let oracle: { ok: true; value: unknown } | { ok: false } = { ok: false };
+    try {
+      oracle = { ok: true, value: JSON.parse(strict.decode(input)) };
+    } catch {}
+    let ours: Uint8Array | undefined;
+    let code = "";
+    try {
+      ours = canonicalizeJson(input);
+    } catch (error) {
+      assert.instance(error, CanonicalJsonError);
+      code = (error as CanonicalJsonError).code;
+    }
+    const shown = Buffer.from(input).toString();
+    if (!oracle.ok) {
+      assert.ok(code !== "", `accepted text JSON.parse rejects: ${shown}`);
+      // BOM aside (TextDecoder strips it), every syntax/UTF-8 failure is ours too.
+      continue;
+    }
+    if (ours === undefined) {
+      // JSON.parse accepts these; I-JSON / RFC 8785 rules reject them.
+      assert.ok(["LONE_SURROGATE", "DUPLICATE_KEY", "NUMBER_OUT_OF_RANGE", "INVALID_JSON"].includes(code), `${code} for ${shown}`);
+      if (code === "INVALID_JSON") assert.is(input[0], 0xef, `INVALID_JSON only for a BOM that TextDecoder stripped: ${shown}`);
+      continue;
+    }
+    accepted++;
+    const expected = referenceCanonicalize(oracle.value);
+    if (!/\d{16,}/.test(shown)) assert.is(text.decode(ours), expected, shown); // long integers stay exact by design
+  }
+  assert.ok(accepted > 1000, `only ${accepted} accepted`);
+  assertStillWorks();
+});
+
 // ---------------------------------------------------------------------------------------------
 // Property test: 200,000 random JSON texts vs the npm canonicalize package and canonicalBytes
 // ---------------------------------------------------------------------------------------------
