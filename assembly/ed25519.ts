@@ -14,14 +14,14 @@
 // secret intermediate before returning. Verification is variable time (public inputs).
 import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_RESULT, ioBase } from "./memory";
 import { sha512_init, sha512_update, sha512_final, sha512_wipe, sha512_oneshot } from "./sha512";
-import { sc_reduce, sc_muladd, sc_is_canonical, sc_wipe_scratch } from "./curve25519/scalar";
+import { sc_reduce, sc_muladd, sc_is_canonical, sc_wipe_scratch, sc_half_size_vartime } from "./curve25519/scalar";
 import {
   P3_BYTES, P2_BYTES, ge_frombytes_vartime, ge_tobytes, ge_tobytes_pair, ge_p3_neg, ge_scalarmult_base,
-  ge_double_scalarmult_vartime, ge_p3_to_cached, ge_sub, ge_p1p1_to_p2, ge_mul_by_cofactor_vartime,
+  ge_double_scalarmult_vartime, ge_triple_scalarmult_vartime, ge_p3_to_cached, ge_sub, ge_p1p1_to_p3, ge_mul_by_cofactor_vartime,
   ge_is_neutral_vartime, ge_wipe_scratch,
 } from "./curve25519/group";
 import {
-  fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523, fe_wipe_scratch,
+  fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523, fe_iszero, fe_wipe_scratch,
 } from "./curve25519/field";
 
 export { sha512 } from "./sha512";
@@ -38,7 +38,7 @@ const POINT_CHECK: usize = memory.data(160, 16);
 const POINT_DIFF: usize = memory.data(160, 16);
 const CACHED_TMP: usize = memory.data(160, 16);
 const P2_TMP: usize = memory.data(120, 16);
-const ENCODED: usize = memory.data(32, 16);
+const P1P1_TMP: usize = memory.data(160, 16);
 
 /** Zeroes every place a secret (seed, expanded key, nonce, partial sums) may have touched. */
 function wipe_secrets(): void {
@@ -128,10 +128,34 @@ function pk_cache_insert(pk: usize): void {
  * (see the file header). Variable time; never traps on any input bytes.
  */
 export function verifySignature(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool): bool {
+  return verify_impl(sigPtr, msgPtr, msgLen, pkPtr, zip215, true);
+}
+
+const HALF_U: usize = memory.data(32, 16);
+const HALF_V: usize = memory.data(32, 16);
+const HALF_B: usize = memory.data(32, 16);
+const ZERO_SCALAR: usize = memory.data(32, 16);
+
+/** true if the 32 bytes at s are the canonical encoding of the point already decoded into P (p3). */
+function is_canonical_encoding(s: usize, P: usize): bool {
+  // y < p = 2^255 - 19: y >= p only if bytes 1..30 are 0xff, byte 31 is 0x7f (sign masked) and byte 0 >= 0xed.
+  let yAtLeastP = (load<u8>(s + 31) & 0x7f) == 0x7f && load<u8>(s) >= 0xed;
+  for (let i: usize = 1; i < 31; i++) if (load<u8>(s + i) != 0xff) yAtLeastP = false;
+  if (yAtLeastP) return false;
+  // x = 0 is encoded with sign bit 0 (RFC 8032 §5.1.2).
+  if ((load<u8>(s + 31) >> 7) != 0 && fe_iszero(P) != 0) return false;
+  return true;
+}
+
+function verify_impl(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool, halfSize: bool): bool {
   const sPtr = sigPtr + 32;
   if (!sc_is_canonical(sPtr)) return false; //                          §5.1.7 step 1: S < L
   if (!ge_frombytes_vartime(POINT_A, pkPtr)) return false;
-  if (zip215 && !ge_frombytes_vartime(POINT_R, sigPtr)) return false;
+  // R' = [S]B - [k]A is always a point with a canonical encoding, so under the byte-compare rule
+  // only R that decodes and is canonically encoded can match, and then "encoding of R' equals
+  // R" is the same as "R' = R as points". ZIP-215 decodes R with the same (lenient) rule.
+  if (!ge_frombytes_vartime(POINT_R, sigPtr)) return false;
+  if (!zip215 && !is_canonical_encoding(sigPtr, POINT_R)) return false;
   // k = SHA-512(R || A || M) mod L, over the bytes exactly as given (§5.1.7 step 2).
   sha512_init();
   sha512_update(sigPtr, 32);
@@ -139,19 +163,28 @@ export function verifySignature(sigPtr: usize, msgPtr: usize, msgLen: usize, pkP
   sha512_update(msgPtr, msgLen);
   sha512_final(CHALLENGE);
   sc_reduce(CHALLENGE, CHALLENGE);
-  // R' = [S]B - [k]A = [k](-A) + [S]B
-  ge_p3_neg(POINT_A, POINT_A);
-  ge_double_scalarmult_vartime(POINT_CHECK, CHALLENGE, POINT_A, sPtr);
-  if (!zip215) {
-    ge_tobytes(ENCODED, POINT_CHECK);
-    return memory.compare(ENCODED, sigPtr, 32) == 0;
+  // Check X = [S]B - [k]A - R = O (default) or [8]X = O (zip215).
+  const sign = halfSize ? sc_half_size_vartime(HALF_U, HALF_V, CHALLENGE) : 0;
+  if (sign != 0) {
+    // With u = v k (mod 8L), w = |v| odd: [w]X = [w S mod L]B - [sign u]A - [w]R, and
+    // [w]X = O iff X = O (also after multiplying by 8), since gcd(w, 8L) = 1.
+    sc_muladd(HALF_B, HALF_V, sPtr, ZERO_SCALAR);
+    if (sign > 0) ge_p3_neg(POINT_A, POINT_A);
+    ge_p3_neg(POINT_R, POINT_R);
+    ge_triple_scalarmult_vartime(POINT_CHECK, HALF_U, POINT_A, HALF_V, POINT_R, HALF_B);
+  } else {
+    // Full-length path: X = [k](-A) + [S]B - R.
+    ge_p3_neg(POINT_A, POINT_A);
+    ge_double_scalarmult_vartime(POINT_DIFF, CHALLENGE, POINT_A, sPtr);
+    ge_p3_to_cached(CACHED_TMP, POINT_R);
+    ge_sub(P1P1_TMP, POINT_DIFF, CACHED_TMP);
+    ge_p1p1_to_p3(POINT_CHECK, P1P1_TMP);
   }
-  // [8](R - R') == O
-  ge_p3_to_cached(CACHED_TMP, POINT_CHECK);
-  ge_sub(POINT_DIFF, POINT_R, CACHED_TMP);
-  ge_p1p1_to_p2(P2_TMP, POINT_DIFF);
-  ge_mul_by_cofactor_vartime(P2_TMP, P2_TMP);
-  return ge_is_neutral_vartime(P2_TMP);
+  if (zip215) {
+    ge_mul_by_cofactor_vartime(P2_TMP, POINT_CHECK);
+    return ge_is_neutral_vartime(P2_TMP);
+  }
+  return ge_is_neutral_vartime(POINT_CHECK);
 }
 
 /**
@@ -222,9 +255,15 @@ export function ed25519_sign(msgLen: u32): void {
   wipe_secrets();
 }
 
-/** 1 if the signature at ARGS+ARG_SIGNATURE on msgLen bytes at ioBase() verifies under ARGS+ARG_PUBLIC_KEY; mode 0 = default, 1 = zip215. */
+/**
+ * 1 if the signature at ARGS+ARG_SIGNATURE on msgLen bytes at ioBase() verifies under
+ * ARGS+ARG_PUBLIC_KEY, else 0. mode bit 0: zip215 rule. mode bit 1 (tests only): force the
+ * full-length multiplication instead of the half-size one (same results, slower).
+ */
 export function ed25519_verify(msgLen: u32, mode: i32): i32 {
-  return verifySignature(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, mode == 1) ? 1 : 0;
+  const zip215 = (mode & 1) != 0;
+  const halfSize = (mode & 2) == 0;
+  return verify_impl(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, zip215, halfSize) ? 1 : 0;
 }
 
 /** inspectPublicKey on ARGS+ARG_PUBLIC_KEY. */
@@ -279,6 +318,11 @@ export function test_fe_roundtrip(): void {
 /** out = (64-byte input) mod L */
 export function test_sc_reduce(): void {
   sc_reduce(TEST_OUT, TEST_IN);
+}
+
+/** out = u, out+32 = |v| with u = v k (mod 8L), v odd; returns sign of v (0: not found). k at input+0. */
+export function test_sc_half_size(): i32 {
+  return sc_half_size_vartime(TEST_OUT, TEST_OUT + 32, TEST_IN);
 }
 
 /** out = (a * b + c) mod L */

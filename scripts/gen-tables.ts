@@ -94,14 +94,21 @@ function rows(values: number[], perLine: number): string {
 export const BASE_WNAF_WIDTH = 8;
 export const BASE_WNAF_ENTRIES = 1 << (BASE_WNAF_WIDTH - 2);
 
-export function generateTablesSource(): string {
-  const odd: number[] = [];
-  const twoB = add(BASE, BASE);
-  let m = BASE;
+/** Niels forms of P, 3P, ..., (2 * BASE_WNAF_ENTRIES - 1)P. */
+function oddMultiples(p: Affine): number[] {
+  const out: number[] = [];
+  const twoP = add(p, p);
+  let m = p;
   for (let i = 0; i < BASE_WNAF_ENTRIES; i++) {
-    odd.push(...niels(m));
-    m = add(m, twoB);
+    out.push(...niels(m));
+    m = add(m, twoP);
   }
+  return out;
+}
+
+export function generateTablesSource(): string {
+  const odd = oddMultiples(BASE);
+  const odd128 = oddMultiples(multiply(BASE, 2n ** 128n));
   // Signing table: RADIX16[i][j] = (j + 1) * 256^i * B, i < 32, j < 8.
   const radix: number[] = [];
   let row = BASE;
@@ -130,6 +137,11 @@ export const FE_SQRTM1: usize = memory.data<i32>([${limbs(SQRT_M1).join(", ")}],
 export const BASE_WNAF_WIDTH: i32 = ${BASE_WNAF_WIDTH};
 export const BASE_ODD_MULTIPLES: usize = memory.data<i32>([
 ${rows(odd, 10)}
+], 16);
+
+/** Odd multiples (2i+1) * 2^128 * B for i < ${BASE_WNAF_ENTRIES}: for the high half of the B scalar in the half-size verification. */
+export const BASE128_ODD_MULTIPLES: usize = memory.data<i32>([
+${rows(odd128, 10)}
 ], 16);
 
 /** RADIX16[i][j] = (j+1) * 256^i * B for i < 32, j < 8: the fixed-window signing table (8 entries of 120 bytes per row). */

@@ -3,13 +3,15 @@
 //   @noble/curves ed25519.verify(sig, msg, pk, { zip215: true }) — our { zip215: true }.
 // Random seeds and messages of length 0..4096; for every signature four verification cases:
 // the valid signature, one flipped bit, S + L (malleated), and the key of another signer.
-// KEYS x MESSAGES_PER_KEY x 4 >= 20,000 verification cases per run.
+// KEYS x MESSAGES_PER_KEY x 4 >= 20,000 verification cases per run (every 8th also through the
+// core's full-length fallback multiplication).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { ed25519 } from "../src/ed25519.js";
 import { bytesToHex } from "../src/bytes.js";
+import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
 
 const KEYS = 250;
 const MESSAGES_PER_KEY = 20;
@@ -40,6 +42,17 @@ function nobleZip215(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean 
   } catch {
     return false; // noble throws on some undecodable inputs; that is a rejection
   }
+}
+
+/** The core's full-length verification path (ed25519_verify mode bit 1, test-only); see the edge tests. */
+function fullLengthVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
+  const x = coreExports<CoreExports & { ed25519_verify(len: number, mode: number): number }>();
+  reserveIo(msg.length);
+  const heap = heapU8();
+  heap.set(msg, ioArenaBase());
+  heap.set(pk, argsBase());
+  heap.set(sig, argsBase() + 32);
+  return x.ed25519_verify(msg.length, 2 | (zip215 ? 1 : 0)) === 1;
 }
 
 type Signer = { seed: Uint8Array; pk: Uint8Array; nodePriv: KeyObject; nodePub: KeyObject };
@@ -87,6 +100,11 @@ test(`${KEYS} keys x ${MESSAGES_PER_KEY} messages x 4 cases: sign, keygen, verif
             `${what}: ours ${ours} / node ${theirs}, ours zip215 ${oursZip} / noble ${nobles}; ` +
               `sig ${bytesToHex(s)} pk ${bytesToHex(pk)} msg ${bytesToHex(msg)}`,
           );
+        }
+        if (cases % 8 === 0) {
+          // every 8th case also through the full-length multiplication (the fallback path)
+          assert.is(fullLengthVerify(s, msg, pk, false), theirs, `${what}: full-length path vs node`);
+          assert.is(fullLengthVerify(s, msg, pk, true), nobles, `${what}: full-length path vs noble`);
         }
         if (ours) accepted++;
       }

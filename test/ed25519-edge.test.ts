@@ -8,7 +8,7 @@ import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey } from "../src/ed25519.js";
-import { heapU8 } from "../src/wasm/instance.js";
+import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
 import { bytesToHex, hexToBytes } from "../src/bytes.js";
 import { InvalidLengthError, InvalidTypeError } from "../src/errors.js";
 
@@ -50,12 +50,28 @@ function nobleZip215(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean 
     return false;
   }
 }
-/** Asserts both modes agree with their oracles; returns [default, zip215]. */
+/**
+ * The core's verification with the half-size multiplication disabled (ed25519_verify mode bit
+ * 1, test-only): the full-length [S]B - [k]A path, used when no short decomposition exists.
+ */
+function fullLengthVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
+  const x = coreExports<CoreExports & { ed25519_verify(len: number, mode: number): number }>();
+  reserveIo(msg.length);
+  const heap = heapU8();
+  heap.set(msg, ioArenaBase());
+  heap.set(pk, argsBase());
+  heap.set(sig, argsBase() + 32);
+  return x.ed25519_verify(msg.length, 2 | (zip215 ? 1 : 0)) === 1;
+}
+
+/** Asserts both modes (and both multiplication paths) agree with their oracles; returns [default, zip215]. */
 function agree(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, what: string): [boolean, boolean] {
   const d = ed25519.verify(sig, msg, pk);
   const z = ed25519.verify(sig, msg, pk, { zip215: true });
   assert.is(d, nodeAccepts(sig, msg, pk), `${what}: default mode vs node:crypto`);
   assert.is(z, nobleZip215(sig, msg, pk), `${what}: zip215 mode vs @noble/curves`);
+  assert.is(fullLengthVerify(sig, msg, pk, false), d, `${what}: full-length path, default mode`);
+  assert.is(fullLengthVerify(sig, msg, pk, true), z, `${what}: full-length path, zip215 mode`);
   return [d, z];
 }
 

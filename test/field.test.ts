@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { argsBase, coreExports, heapU8, type CoreExports } from "../src/wasm/instance.js";
 import { D, L, P, SQRT_M1, limbs, mod, pow } from "../scripts/gen-tables.js";
 
@@ -16,6 +17,7 @@ interface TestExports extends CoreExports {
   test_fe_roundtrip(): void;
   test_sc_reduce(): void;
   test_sc_muladd(): void;
+  test_sc_half_size(): number;
 }
 const x = () => coreExports<TestExports>();
 const IN = () => argsBase() + 192;
@@ -143,6 +145,43 @@ test("sc_muladd matches BigInt ((a*b + c) mod L) for 256-bit inputs", () => {
     }),
     runs,
   );
+});
+
+test("sc_half_size_vartime: u = v k (mod 8L), v odd, |u|, |v| < 2^250 or 'not found' (vs BigInt)", () => {
+  // Returns the sign of v, or 0 when k is degenerate (e.g. 32 k = -8 mod 8L) and no short pair
+  // exists; verification then takes the full-length path.
+  const check = (k: bigint): { found: boolean; bits: number } => {
+    put([k]);
+    const sign = x().test_sc_half_size();
+    if (sign === 0) return { found: false, bits: 256 };
+    assert.ok(sign === 1 || sign === -1, `k = ${k}: sign`);
+    const u = out32();
+    const w = fromLE(heapU8().slice(OUT() + 32, OUT() + 64));
+    const v = sign > 0 ? w : -w;
+    assert.is(mod(u - v * k, 8n * L), 0n, `k = ${k}: u = v k mod 8L`);
+    assert.is(w & 1n, 1n, `k = ${k}: v odd`);
+    assert.ok(u < 2n ** 250n && w < 2n ** 250n, `k = ${k}: within the contract`);
+    return { found: true, bits: Math.max(u.toString(2).length, w.toString(2).length) };
+  };
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: L - 1n }), (k) => {
+      check(k);
+      return true;
+    }),
+    { numRuns: 3000 },
+  );
+  for (const k of [0n, 1n, 2n, 3n, 2n ** 128n - 1n, 2n ** 128n, 2n ** 128n + 1n, L - 1n, L - 2n, (L - 1n) / 2n, 2n ** 252n, 8n, 2n ** 127n * 3n]) {
+    check(k); // L - 1, for instance, is degenerate (8L = 8 (L - 1) + 8) and may report "not found"
+  }
+  // Challenges are uniform hash outputs: then a pair of about 128 bits is always found.
+  let over = 0;
+  for (let i = 0; i < 3000; i++) {
+    const k = fromLE(new Uint8Array(randomBytes(64))) % L;
+    const { found, bits } = check(k);
+    assert.ok(found, `random k = ${k} found`);
+    if (bits > 132) over++;
+  }
+  assert.ok(over < 30, `${over} of 3000 random k gave a pair above 2^132`);
 });
 
 test("curve constants re-derived from their definitions", () => {

@@ -20,7 +20,7 @@ import {
   FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
   fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
 } from "./field";
-import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE_RADIX16, BASE_WNAF_WIDTH } from "./tables";
+import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE128_ODD_MULTIPLES, BASE_RADIX16, BASE_WNAF_WIDTH } from "./tables";
 
 // Field-element offsets inside a point.
 const X: usize = 0;
@@ -451,6 +451,42 @@ function wnaf_vartime(out: usize, s: usize, w: i32): void {
   }
 }
 
+/** table[i] = (2i+1) P in cached form, i < 8 (the width-5 wNAF digits of a per-call point). */
+function odd_multiples_cached(table: usize, P: usize): void {
+  ge_p3_to_cached(table, P);
+  ge_p2_dbl(DSM_T, P);
+  ge_p1p1_to_p3(DSM_A2, DSM_T);
+  for (let i: usize = 1; i < 8; i++) {
+    ge_add(DSM_T, DSM_A2, table + (i - 1) * CACHED_BYTES);
+    ge_p1p1_to_p3(DSM_U, DSM_T);
+    ge_p3_to_cached(table + i * CACHED_BYTES, DSM_U);
+  }
+}
+
+// Adds digit * (odd multiple from a cached table) to the p1p1 accumulator in DSM_T.
+// @ts-ignore: decorator
+@inline function add_cached_digit(table: usize, digit: i32): void {
+  if (digit > 0) {
+    ge_p1p1_to_p3(DSM_U, DSM_T);
+    ge_add(DSM_T, DSM_U, table + <usize>(digit >> 1) * CACHED_BYTES);
+  } else if (digit < 0) {
+    ge_p1p1_to_p3(DSM_U, DSM_T);
+    ge_sub(DSM_T, DSM_U, table + <usize>((-digit) >> 1) * CACHED_BYTES);
+  }
+}
+
+// Same for an affine (niels) table.
+// @ts-ignore: decorator
+@inline function add_niels_digit(table: usize, digit: i32): void {
+  if (digit > 0) {
+    ge_p1p1_to_p3(DSM_U, DSM_T);
+    ge_madd(DSM_T, DSM_U, table + <usize>(digit >> 1) * NIELS_BYTES);
+  } else if (digit < 0) {
+    ge_p1p1_to_p3(DSM_U, DSM_T);
+    ge_msub(DSM_T, DSM_U, table + <usize>((-digit) >> 1) * NIELS_BYTES);
+  }
+}
+
 /**
  * r (p3) = [a]A + [b]B, for 32-byte scalars a, b < 2^253 and A in p3 form (Straus–Shamir: one
  * shared doubling chain, width-5 wNAF over per-call odd multiples of A in cached form,
@@ -459,39 +495,58 @@ function wnaf_vartime(out: usize, s: usize, w: i32): void {
 export function ge_double_scalarmult_vartime(r: usize, a: usize, A: usize, b: usize): void {
   wnaf_vartime(NAF_A, a, A_WNAF_WIDTH);
   wnaf_vartime(NAF_B, b, BASE_WNAF_WIDTH);
-
-  // A_TABLE[i] = (2i+1) A
-  ge_p3_to_cached(A_TABLE, A);
-  ge_p2_dbl(DSM_T, A);
-  ge_p1p1_to_p3(DSM_A2, DSM_T);
-  for (let i: usize = 1; i < 8; i++) {
-    ge_add(DSM_T, DSM_A2, A_TABLE + (i - 1) * CACHED_BYTES);
-    ge_p1p1_to_p3(DSM_U, DSM_T);
-    ge_p3_to_cached(A_TABLE + i * CACHED_BYTES, DSM_U);
-  }
-
+  odd_multiples_cached(A_TABLE, A);
   ge_p3_0(r);
   let i = 255;
   while (i >= 0 && load<i8>(NAF_A + <usize>i) == 0 && load<i8>(NAF_B + <usize>i) == 0) i--;
   if (i < 0) return;
   for (; i >= 0; i--) {
     ge_p2_dbl(DSM_T, r);
-    const da = <i32>load<i8>(NAF_A + <usize>i);
-    const db = <i32>load<i8>(NAF_B + <usize>i);
-    if (da > 0) {
-      ge_p1p1_to_p3(DSM_U, DSM_T);
-      ge_add(DSM_T, DSM_U, A_TABLE + <usize>(da >> 1) * CACHED_BYTES);
-    } else if (da < 0) {
-      ge_p1p1_to_p3(DSM_U, DSM_T);
-      ge_sub(DSM_T, DSM_U, A_TABLE + <usize>((-da) >> 1) * CACHED_BYTES);
-    }
-    if (db > 0) {
-      ge_p1p1_to_p3(DSM_U, DSM_T);
-      ge_madd(DSM_T, DSM_U, BASE_ODD_MULTIPLES + <usize>(db >> 1) * NIELS_BYTES);
-    } else if (db < 0) {
-      ge_p1p1_to_p3(DSM_U, DSM_T);
-      ge_msub(DSM_T, DSM_U, BASE_ODD_MULTIPLES + <usize>((-db) >> 1) * NIELS_BYTES);
-    }
+    add_cached_digit(A_TABLE, <i32>load<i8>(NAF_A + <usize>i));
+    add_niels_digit(BASE_ODD_MULTIPLES, <i32>load<i8>(NAF_B + <usize>i));
+    if (i > 0) ge_p1p1_to_p2(r, DSM_T);
+  }
+  ge_p1p1_to_p3(r, DSM_T);
+}
+
+const NAF_C: usize = memory.data(256, 16);
+const NAF_D: usize = memory.data(256, 16);
+const C_TABLE: usize = memory.data(8 * 160, 16);
+const HALF_LO: usize = memory.data(32, 16);
+const HALF_HI: usize = memory.data(32, 16);
+
+/**
+ * r (p3) = [a]A + [c]C + [b]B for 32-byte scalars a, c below 2^250 and b < 2^253, A and C in
+ * p3 form: the half-size verification equation (see scalar.ts sc_half_size_vartime). b is
+ * split as b_lo + 2^128 b_hi over the generated tables of B and 2^128 B, so the shared
+ * doubling chain is only as long as the longest of a, c, b_lo, b_hi (~128 for verification).
+ * Variable time: inputs must be public.
+ */
+export function ge_triple_scalarmult_vartime(r: usize, a: usize, A: usize, c: usize, C: usize, b: usize): void {
+  memory.copy(HALF_LO, b, 16);
+  memory.fill(HALF_LO + 16, 0, 16);
+  memory.copy(HALF_HI, b + 16, 16);
+  memory.fill(HALF_HI + 16, 0, 16);
+  wnaf_vartime(NAF_A, a, A_WNAF_WIDTH);
+  wnaf_vartime(NAF_C, c, A_WNAF_WIDTH);
+  wnaf_vartime(NAF_B, HALF_LO, BASE_WNAF_WIDTH);
+  wnaf_vartime(NAF_D, HALF_HI, BASE_WNAF_WIDTH);
+  odd_multiples_cached(A_TABLE, A);
+  odd_multiples_cached(C_TABLE, C);
+  ge_p3_0(r);
+  let i = 255;
+  while (
+    i >= 0 &&
+    load<i8>(NAF_A + <usize>i) == 0 && load<i8>(NAF_C + <usize>i) == 0 &&
+    load<i8>(NAF_B + <usize>i) == 0 && load<i8>(NAF_D + <usize>i) == 0
+  ) i--;
+  if (i < 0) return;
+  for (; i >= 0; i--) {
+    ge_p2_dbl(DSM_T, r);
+    add_cached_digit(A_TABLE, <i32>load<i8>(NAF_A + <usize>i));
+    add_cached_digit(C_TABLE, <i32>load<i8>(NAF_C + <usize>i));
+    add_niels_digit(BASE_ODD_MULTIPLES, <i32>load<i8>(NAF_B + <usize>i));
+    add_niels_digit(BASE128_ODD_MULTIPLES, <i32>load<i8>(NAF_D + <usize>i));
     if (i > 0) ge_p1p1_to_p2(r, DSM_T);
   }
   ge_p1p1_to_p3(r, DSM_T);

@@ -188,3 +188,137 @@ export function sc_is_canonical(s: usize): bool {
   return false; // s == L
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Half-size decomposition of the verification challenge (variable time, public data only).
+//
+// Verification checks X = [S]B - [k]A - R = O. With integers u, v such that u = v k (mod 8L)
+// and |u|, |v| about 2^128, [v]X = [v S mod L]B - [u]A - [v]R exactly, for any A and R of the
+// full group (whose order divides 8L), and if v is odd (so gcd(v, 8L) = 1) [v]X = O iff X = O.
+// The right-hand side needs only ~128 doublings instead of ~253. (Same idea as T. Pornin,
+// "Optimized Lattice Basis Reduction In Dimension 2, and Fast Schnorr and EdDSA Signature
+// Verification", 2020, but with modulus 8L so that torsion components are handled exactly.)
+//
+// (u, v) comes from the extended Euclidean algorithm on (8L, k), stopped at the first
+// remainder below 2^128: each step keeps r_i = s_i k (mod 8L), and |s_i| <= 8L / r_(i-1).
+// Integers are 4 little-endian u64 words (two's complement for the s_i, mod 2^256).
+
+/** 8L, little-endian. */
+const EIGHT_L: usize = memory.data<u8>([
+  0x68, 0x9f, 0xae, 0xe7, 0xd2, 0x18, 0x93, 0xc0, 0xb2, 0xe6, 0xbc, 0x17, 0xf5, 0xce, 0xf7, 0xa6,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80,
+]);
+const LAT: usize = memory.data(7 * 32, 16);
+
+/** Number of significant bits of the unsigned 256-bit a (4 little-endian u64 words). */
+function mp_bitlen(a: usize): i32 {
+  for (let i = 3; i >= 0; i--) {
+    const w = load<u64>(a + (<usize>i << 3));
+    if (w != 0) return (i << 6) + 64 - <i32>clz<u64>(w);
+  }
+  return 0;
+}
+
+// Word i of (b << sh) where sh = 64 q + bits, 0 <= bits < 64.
+// @ts-ignore: decorator
+@inline function shifted_word(b: usize, i: i32, q: i32, bits: u64): u64 {
+  const j = i - q;
+  if (j < 0) return 0;
+  let w = load<u64>(b + (<usize>j << 3)) << bits;
+  if (j >= 1 && bits != 0) w |= load<u64>(b + (<usize>(j - 1) << 3)) >> (64 - bits);
+  return w;
+}
+
+/**
+ * a -= b << sh (mod 2^256), in one pass. If onlyIfNoBorrow, a is left unchanged when the
+ * result would be negative (a < b << sh as unsigned); returns whether a was changed.
+ */
+function mp_sub_shifted(a: usize, b: usize, sh: i32, onlyIfNoBorrow: bool): bool {
+  const q = sh >> 6;
+  const bits = <u64>(sh & 63);
+  let borrow: u64 = 0;
+  let d0: u64, d1: u64, d2: u64, d3: u64, x: u64, t: u64, y: u64;
+  x = load<u64>(a); t = shifted_word(b, 0, q, bits);
+  y = x - t; d0 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
+  x = load<u64>(a, 8); t = shifted_word(b, 1, q, bits);
+  y = x - t; d1 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
+  x = load<u64>(a, 16); t = shifted_word(b, 2, q, bits);
+  y = x - t; d2 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
+  x = load<u64>(a, 24); t = shifted_word(b, 3, q, bits);
+  y = x - t; d3 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
+  if (onlyIfNoBorrow && borrow != 0) return false;
+  store<u64>(a, d0);
+  store<u64>(a, d1, 8);
+  store<u64>(a, d2, 16);
+  store<u64>(a, d3, 24);
+  return true;
+}
+
+/** Replaces the two's complement v by |v|; returns 1 if v was >= 0, -1 if negative. */
+function abs_in_place(v: usize): i32 {
+  if ((load<u64>(v, 24) >> 63) == 0) return 1;
+  const t = LAT + 192;
+  memory.fill(t, 0, 32);
+  mp_sub_shifted(t, v, 0, false);
+  memory.copy(v, t, 32);
+  return -1;
+}
+
+/** Bit length of |v| for the two's complement v. */
+function abs_bitlen(v: usize): i32 {
+  if ((load<u64>(v, 24) >> 63) == 0) return mp_bitlen(v);
+  const t = LAT + 192;
+  memory.fill(t, 0, 32);
+  mp_sub_shifted(t, v, 0, false);
+  return mp_bitlen(t);
+}
+
+/**
+ * From the 32-byte scalar k < L, writes u (32 bytes, u >= 0) to uOut and |v| to vOut with
+ * u = v k (mod 8L) and v odd; returns 1 if v > 0, -1 if v < 0, or 0 if no pair with both
+ * below 2^250 was found (then the caller must use the full-length computation).
+ */
+export function sc_half_size_vartime(uOut: usize, vOut: usize, k: usize): i32 {
+  let r0 = LAT, r1 = LAT + 32, s0 = LAT + 64, s1 = LAT + 96;
+  memory.copy(r0, EIGHT_L, 32);
+  memory.copy(r1, k, 32);
+  memory.fill(s0, 0, 32);
+  memory.fill(s1, 0, 32);
+  store<u8>(s1, 1);
+  let len1 = mp_bitlen(r1);
+  while (len1 > 128) {
+    // r0 <- r0 mod r1, s0 <- s0 - q s1, by binary long division
+    for (let sh = mp_bitlen(r0) - len1; sh >= 0; sh--) {
+      if (mp_sub_shifted(r0, r1, sh, true)) mp_sub_shifted(s0, s1, sh, false);
+    }
+    let x = r0; r0 = r1; r1 = x;
+    x = s0; s0 = s1; s1 = x;
+    len1 = mp_bitlen(r1);
+  }
+  // v must be odd. Consecutive s_i are coprime, so if s1 is even, s0 is odd, and so is the next
+  // s2 = s0 - q s1 (r2 = r0 mod r1 < 2^128, |s2| about 8L / r1). Take whichever of (r0, s0),
+  // (r2, s2) is shorter; both are valid.
+  let u = r1, v = s1;
+  if ((load<u8>(s1) & 1) == 0) {
+    const r2 = LAT + 128, s2 = LAT + 160;
+    memory.copy(r2, r0, 32);
+    memory.copy(s2, s0, 32);
+    if (mp_bitlen(r1) > 0) {
+      for (let sh = mp_bitlen(r2) - mp_bitlen(r1); sh >= 0; sh--) {
+        if (mp_sub_shifted(r2, r1, sh, true)) mp_sub_shifted(s2, s1, sh, false);
+      }
+    }
+    const len0 = max<i32>(mp_bitlen(r0), abs_bitlen(s0));
+    const len2 = max<i32>(mp_bitlen(r2), abs_bitlen(s2));
+    if (len2 <= len0) {
+      u = r2; v = s2;
+    } else {
+      u = r0; v = s0;
+    }
+  }
+  const sign = abs_in_place(v);
+  if (mp_bitlen(u) > 250 || mp_bitlen(v) > 250) return 0;
+  memory.copy(uOut, u, 32);
+  memory.copy(vOut, v, 32);
+  return sign;
+}
