@@ -17,7 +17,7 @@ import { sha512_init, sha512_update, sha512_final, sha512_wipe, sha512_oneshot }
 import { sc_reduce, sc_muladd, sc_is_canonical, sc_wipe_scratch, sc_half_size_vartime } from "./curve25519/scalar";
 import {
   P3_BYTES, P2_BYTES, ge_frombytes_vartime, ge_tobytes, ge_tobytes_pair, ge_p3_neg, ge_scalarmult_base,
-  ge_double_scalarmult_vartime, ge_triple_scalarmult_vartime, ge_p3_to_cached, ge_sub, ge_p1p1_to_p3, ge_mul_by_cofactor_vartime,
+  ge_double_scalarmult_vartime, ge_triple_scalarmult_vartime, ge_odd_multiples_cached, ge_p3_to_cached, ge_sub, ge_p1p1_to_p3, ge_mul_by_cofactor_vartime,
   ge_is_neutral_vartime, ge_wipe_scratch,
 } from "./curve25519/group";
 import {
@@ -147,10 +147,48 @@ function is_canonical_encoding(s: usize, P: usize): bool {
   return true;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Decoded-public-key cache (verification). Public keys are public: the cache keeps, for the last
+// VK_CACHE_ENTRIES distinct 32-byte encodings that decoded, the point and its width-5 table of
+// odd multiples, which saves the square root and 7 additions when a key is seen again.
+
+const VK_CACHE_ENTRIES: usize = 4;
+const VK_POINT: usize = 32; //   offset of the decoded point (p3) in an entry
+const VK_TABLE: usize = 192; //  offset of the odd-multiples table (ODD_MULTIPLES_BYTES)
+const VK_ENTRY_BYTES: usize = 192 + 8 * 160;
+const VK_CACHE: usize = memory.data(4 * (192 + 8 * 160), 16);
+const VK_CACHE_USED: usize = memory.data(16, 16); // u32 entries filled, u32 next slot to replace
+
+/** Cache entry for the public key at pkPtr (decoding it on a miss), or 0 if it does not decode. */
+function decoded_public_key(pkPtr: usize): usize {
+  const used = <usize>load<u32>(VK_CACHE_USED);
+  for (let i: usize = 0; i < used; i++) {
+    const entry = VK_CACHE + i * VK_ENTRY_BYTES;
+    if (memory.compare(entry, pkPtr, 32) == 0) return entry;
+  }
+  if (!ge_frombytes_vartime(POINT_A, pkPtr)) return 0;
+  let slot: usize;
+  if (used < VK_CACHE_ENTRIES) {
+    slot = used;
+    store<u32>(VK_CACHE_USED, <u32>(used + 1));
+  } else {
+    slot = <usize>load<u32>(VK_CACHE_USED, 4);
+    store<u32>(VK_CACHE_USED, <u32>((slot + 1) % VK_CACHE_ENTRIES), 4);
+  }
+  const entry = VK_CACHE + slot * VK_ENTRY_BYTES;
+  memory.copy(entry, pkPtr, 32);
+  memory.copy(entry + VK_POINT, POINT_A, P3_BYTES);
+  ge_odd_multiples_cached(entry + VK_TABLE, POINT_A);
+  return entry;
+}
+
+const R_TABLE: usize = memory.data(8 * 160, 16);
+
 function verify_impl(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool, halfSize: bool): bool {
   const sPtr = sigPtr + 32;
   if (!sc_is_canonical(sPtr)) return false; //                          §5.1.7 step 1: S < L
-  if (!ge_frombytes_vartime(POINT_A, pkPtr)) return false;
+  const key = decoded_public_key(pkPtr);
+  if (key == 0) return false;
   // R' = [S]B - [k]A is always a point with a canonical encoding, so under the byte-compare rule
   // only R that decodes and is canonically encoded can match, and then "encoding of R' equals
   // R" is the same as "R' = R as points". ZIP-215 decodes R with the same (lenient) rule.
@@ -169,12 +207,11 @@ function verify_impl(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, 
     // With u = v k (mod 8L), w = |v| odd: [w]X = [w S mod L]B - [sign u]A - [w]R, and
     // [w]X = O iff X = O (also after multiplying by 8), since gcd(w, 8L) = 1.
     sc_muladd(HALF_B, HALF_V, sPtr, ZERO_SCALAR);
-    if (sign > 0) ge_p3_neg(POINT_A, POINT_A);
-    ge_p3_neg(POINT_R, POINT_R);
-    ge_triple_scalarmult_vartime(POINT_CHECK, HALF_U, POINT_A, HALF_V, POINT_R, HALF_B);
+    ge_odd_multiples_cached(R_TABLE, POINT_R);
+    ge_triple_scalarmult_vartime(POINT_CHECK, HALF_U, key + VK_TABLE, sign > 0, HALF_V, R_TABLE, true, HALF_B);
   } else {
     // Full-length path: X = [k](-A) + [S]B - R.
-    ge_p3_neg(POINT_A, POINT_A);
+    ge_p3_neg(POINT_A, key + VK_POINT);
     ge_double_scalarmult_vartime(POINT_DIFF, CHALLENGE, POINT_A, sPtr);
     ge_p3_to_cached(CACHED_TMP, POINT_R);
     ge_sub(P1P1_TMP, POINT_DIFF, CACHED_TMP);
@@ -193,8 +230,9 @@ function verify_impl(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, 
  * is the neutral element; the 8 torsion points, in any encoding that decodes), 0 otherwise.
  */
 export function inspectPublicKey(pkPtr: usize): i32 {
-  if (!ge_frombytes_vartime(POINT_A, pkPtr)) return -1;
-  ge_mul_by_cofactor_vartime(P2_TMP, POINT_A);
+  const key = decoded_public_key(pkPtr);
+  if (key == 0) return -1;
+  ge_mul_by_cofactor_vartime(P2_TMP, key + VK_POINT);
   return ge_is_neutral_vartime(P2_TMP) ? 1 : 0;
 }
 

@@ -201,6 +201,29 @@ test("identity key: non-canonical encoding y = p + 1 also forges under node and 
   assert.ok(d && z);
 });
 
+test("decoded-key cache: interleaved keys (more than it holds, two encodings of one point, undecodable ones) vs oracles", () => {
+  const seeds = Array.from({ length: 6 }, (_, i) => sha512(new Uint8Array([6, i])).slice(0, 32));
+  const keys = seeds.map((seed) => ed25519.getPublicKey(seed));
+  const identityCanonical = le(1n);
+  const identityNonCanonical = le(P + 1n);
+  const undecodable = le(2n); // y = 2 is not on the curve (checked below against noble)
+  assert.throws(() => Point.fromBytes(undecodable, true));
+  const forgery = concat(Point.BASE.multiply(99n).toBytes(), le(99n));
+  for (let round = 0; round < 4; round++) {
+    for (const [i, seed] of seeds.entries()) {
+      const msg = new Uint8Array([round, i]);
+      const sig = ed25519.sign(msg, seed);
+      agree(sig, msg, keys[i], `round ${round} key ${i}`);
+      agree(sig, msg, keys[(i + round + 1) % keys.length], `round ${round} wrong key`);
+      if (i % 2 === 0) {
+        agree(forgery, msg, identityCanonical, "identity key");
+        agree(forgery, msg, identityNonCanonical, "identity key, y = p + 1");
+        agree(sig, msg, undecodable, "undecodable key");
+      }
+    }
+  }
+});
+
 // ---- Signatures built by hand (RFC 8032 §5.1.6 with BigInt + @noble/hashes) ----------------
 
 function expandSeed(seed: Uint8Array): { a: bigint; prefix: Uint8Array; A: NPoint } {

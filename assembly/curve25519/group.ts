@@ -451,8 +451,11 @@ function wnaf_vartime(out: usize, s: usize, w: i32): void {
   }
 }
 
-/** table[i] = (2i+1) P in cached form, i < 8 (the width-5 wNAF digits of a per-call point). */
-function odd_multiples_cached(table: usize, P: usize): void {
+/** Bytes of a table made by ge_odd_multiples_cached. */
+export const ODD_MULTIPLES_BYTES: usize = 8 * 160;
+
+/** table[i] = (2i+1) P in cached form, i < 8: the width-5 wNAF table of a per-call point P (p3). */
+export function ge_odd_multiples_cached(table: usize, P: usize): void {
   ge_p3_to_cached(table, P);
   ge_p2_dbl(DSM_T, P);
   ge_p1p1_to_p3(DSM_A2, DSM_T);
@@ -463,9 +466,11 @@ function odd_multiples_cached(table: usize, P: usize): void {
   }
 }
 
-// Adds digit * (odd multiple from a cached table) to the p1p1 accumulator in DSM_T.
+// Adds digit * (odd multiple from a cached table) to the p1p1 accumulator in DSM_T; with
+// negate, subtracts it (i.e. uses the table of -P).
 // @ts-ignore: decorator
-@inline function add_cached_digit(table: usize, digit: i32): void {
+@inline function add_cached_digit(table: usize, digit: i32, negate: bool): void {
+  if (negate) digit = -digit;
   if (digit > 0) {
     ge_p1p1_to_p3(DSM_U, DSM_T);
     ge_add(DSM_T, DSM_U, table + <usize>(digit >> 1) * CACHED_BYTES);
@@ -495,14 +500,14 @@ function odd_multiples_cached(table: usize, P: usize): void {
 export function ge_double_scalarmult_vartime(r: usize, a: usize, A: usize, b: usize): void {
   wnaf_vartime(NAF_A, a, A_WNAF_WIDTH);
   wnaf_vartime(NAF_B, b, BASE_WNAF_WIDTH);
-  odd_multiples_cached(A_TABLE, A);
+  ge_odd_multiples_cached(A_TABLE, A);
   ge_p3_0(r);
   let i = 255;
   while (i >= 0 && load<i8>(NAF_A + <usize>i) == 0 && load<i8>(NAF_B + <usize>i) == 0) i--;
   if (i < 0) return;
   for (; i >= 0; i--) {
     ge_p2_dbl(DSM_T, r);
-    add_cached_digit(A_TABLE, <i32>load<i8>(NAF_A + <usize>i));
+    add_cached_digit(A_TABLE, <i32>load<i8>(NAF_A + <usize>i), false);
     add_niels_digit(BASE_ODD_MULTIPLES, <i32>load<i8>(NAF_B + <usize>i));
     if (i > 0) ge_p1p1_to_p2(r, DSM_T);
   }
@@ -511,18 +516,20 @@ export function ge_double_scalarmult_vartime(r: usize, a: usize, A: usize, b: us
 
 const NAF_C: usize = memory.data(256, 16);
 const NAF_D: usize = memory.data(256, 16);
-const C_TABLE: usize = memory.data(8 * 160, 16);
 const HALF_LO: usize = memory.data(32, 16);
 const HALF_HI: usize = memory.data(32, 16);
 
 /**
- * r (p3) = [a]A + [c]C + [b]B for 32-byte scalars a, c below 2^250 and b < 2^253, A and C in
- * p3 form: the half-size verification equation (see scalar.ts sc_half_size_vartime). b is
- * split as b_lo + 2^128 b_hi over the generated tables of B and 2^128 B, so the shared
- * doubling chain is only as long as the longest of a, c, b_lo, b_hi (~128 for verification).
+ * r (p3) = [a](±A) + [c](±C) + [b]B for 32-byte scalars a, c below 2^250 and b < 2^253, with A
+ * and C given by their ge_odd_multiples_cached tables (negated when aNeg / cNeg): the
+ * half-size verification equation (see scalar.ts sc_half_size_vartime). b is split as
+ * b_lo + 2^128 b_hi over the generated tables of B and 2^128 B, so the shared doubling chain
+ * is only as long as the longest of a, c, b_lo, b_hi (~128 for verification).
  * Variable time: inputs must be public.
  */
-export function ge_triple_scalarmult_vartime(r: usize, a: usize, A: usize, c: usize, C: usize, b: usize): void {
+export function ge_triple_scalarmult_vartime(
+  r: usize, a: usize, aTable: usize, aNeg: bool, c: usize, cTable: usize, cNeg: bool, b: usize,
+): void {
   memory.copy(HALF_LO, b, 16);
   memory.fill(HALF_LO + 16, 0, 16);
   memory.copy(HALF_HI, b + 16, 16);
@@ -531,8 +538,6 @@ export function ge_triple_scalarmult_vartime(r: usize, a: usize, A: usize, c: us
   wnaf_vartime(NAF_C, c, A_WNAF_WIDTH);
   wnaf_vartime(NAF_B, HALF_LO, BASE_WNAF_WIDTH);
   wnaf_vartime(NAF_D, HALF_HI, BASE_WNAF_WIDTH);
-  odd_multiples_cached(A_TABLE, A);
-  odd_multiples_cached(C_TABLE, C);
   ge_p3_0(r);
   let i = 255;
   while (
@@ -543,8 +548,8 @@ export function ge_triple_scalarmult_vartime(r: usize, a: usize, A: usize, c: us
   if (i < 0) return;
   for (; i >= 0; i--) {
     ge_p2_dbl(DSM_T, r);
-    add_cached_digit(A_TABLE, <i32>load<i8>(NAF_A + <usize>i));
-    add_cached_digit(C_TABLE, <i32>load<i8>(NAF_C + <usize>i));
+    add_cached_digit(aTable, <i32>load<i8>(NAF_A + <usize>i), aNeg);
+    add_cached_digit(cTable, <i32>load<i8>(NAF_C + <usize>i), cNeg);
     add_niels_digit(BASE_ODD_MULTIPLES, <i32>load<i8>(NAF_B + <usize>i));
     add_niels_digit(BASE128_ODD_MULTIPLES, <i32>load<i8>(NAF_D + <usize>i));
     if (i > 0) ge_p1p1_to_p2(r, DSM_T);
