@@ -5,6 +5,8 @@
 // sha512_update(ptr, len), then sha512_final(out). The context can hold secret data (the
 // signing key expansion and the nonce prefix), so signing wipes it with sha512_wipe().
 // Straight-line code with no data-dependent branches or indices: constant time in the data.
+// (Values held in wasm locals may be spilled to the native stack by the engine; only linear
+// memory can be wiped from here.)
 import { ARGS, ARG_DIGEST, ioBase } from "./memory";
 
 /** Round constants: first 64 bits of the fractional parts of the cube roots of the first 80 primes (FIPS 180-4 §4.2.3). */
@@ -44,8 +46,6 @@ const CTX_BUF: usize = CTX + 64;
 const CTX_TOTAL: usize = CTX + 192;
 const CTX_FILL: usize = CTX + 200;
 const CTX_BYTES: usize = 208;
-// Message schedule W[0..80].
-const SCHEDULE: usize = memory.data(80 * 8, 16);
 
 /** Starts a new hash. */
 export function sha512_init(): void {
@@ -63,34 +63,112 @@ export function sha512_init(): void {
 // @ts-ignore: decorator
 @inline function small_sigma1(x: u64): u64 { return rotr<u64>(x, 19) ^ rotr<u64>(x, 61) ^ (x >> 6); }
 
-/** Processes one 128-byte block at p (FIPS 180-4 §6.4.2). */
+/**
+ * Processes one 128-byte block at p (FIPS 180-4 §6.4.2). The 16-word message schedule lives in
+ * locals and is extended in place (W[t] = sigma1(W[t-2]) + W[t-7] + sigma0(W[t-15]) + W[t-16],
+ * indices mod 16); the eight working variables rotate by renaming, 16 rounds per iteration.
+ */
 function compress(p: usize): void {
-  const w = SCHEDULE;
-  for (let t: usize = 0; t < 16; t++) store<u64>(w + (t << 3), bswap<u64>(load<u64>(p + (t << 3))));
-  for (let t: usize = 16; t < 80; t++) {
-    const x = w + (t << 3);
-    store<u64>(x, small_sigma1(load<u64>(x - 16)) + load<u64>(x - 56) + small_sigma0(load<u64>(x - 120)) + load<u64>(x - 128));
-  }
+  let w0 = bswap<u64>(load<u64>(p, 0));
+  let w1 = bswap<u64>(load<u64>(p, 8));
+  let w2 = bswap<u64>(load<u64>(p, 16));
+  let w3 = bswap<u64>(load<u64>(p, 24));
+  let w4 = bswap<u64>(load<u64>(p, 32));
+  let w5 = bswap<u64>(load<u64>(p, 40));
+  let w6 = bswap<u64>(load<u64>(p, 48));
+  let w7 = bswap<u64>(load<u64>(p, 56));
+  let w8 = bswap<u64>(load<u64>(p, 64));
+  let w9 = bswap<u64>(load<u64>(p, 72));
+  let w10 = bswap<u64>(load<u64>(p, 80));
+  let w11 = bswap<u64>(load<u64>(p, 88));
+  let w12 = bswap<u64>(load<u64>(p, 96));
+  let w13 = bswap<u64>(load<u64>(p, 104));
+  let w14 = bswap<u64>(load<u64>(p, 112));
+  let w15 = bswap<u64>(load<u64>(p, 120));
   let a = load<u64>(CTX_H), b = load<u64>(CTX_H, 8), c = load<u64>(CTX_H, 16), d = load<u64>(CTX_H, 24);
   let e = load<u64>(CTX_H, 32), f = load<u64>(CTX_H, 40), g = load<u64>(CTX_H, 48), h = load<u64>(CTX_H, 56);
-  // Eight rounds per iteration with the variables rotated by renaming instead of moving.
-  for (let t: usize = 0; t < 640; t += 64) {
-    const kw = K + t, ww = w + t;
-    h += big_sigma1(e) + ((e & f) ^ (~e & g)) + load<u64>(kw) + load<u64>(ww);
+  {
+    h += big_sigma1(e) + ((e & f) ^ (~e & g)) + load<u64>(K, 0) + w0;
     d += h; h += big_sigma0(a) + ((a & b) ^ (a & c) ^ (b & c));
-    g += big_sigma1(d) + ((d & e) ^ (~d & f)) + load<u64>(kw, 8) + load<u64>(ww, 8);
+    g += big_sigma1(d) + ((d & e) ^ (~d & f)) + load<u64>(K, 8) + w1;
     c += g; g += big_sigma0(h) + ((h & a) ^ (h & b) ^ (a & b));
-    f += big_sigma1(c) + ((c & d) ^ (~c & e)) + load<u64>(kw, 16) + load<u64>(ww, 16);
+    f += big_sigma1(c) + ((c & d) ^ (~c & e)) + load<u64>(K, 16) + w2;
     b += f; f += big_sigma0(g) + ((g & h) ^ (g & a) ^ (h & a));
-    e += big_sigma1(b) + ((b & c) ^ (~b & d)) + load<u64>(kw, 24) + load<u64>(ww, 24);
+    e += big_sigma1(b) + ((b & c) ^ (~b & d)) + load<u64>(K, 24) + w3;
     a += e; e += big_sigma0(f) + ((f & g) ^ (f & h) ^ (g & h));
-    d += big_sigma1(a) + ((a & b) ^ (~a & c)) + load<u64>(kw, 32) + load<u64>(ww, 32);
+    d += big_sigma1(a) + ((a & b) ^ (~a & c)) + load<u64>(K, 32) + w4;
     h += d; d += big_sigma0(e) + ((e & f) ^ (e & g) ^ (f & g));
-    c += big_sigma1(h) + ((h & a) ^ (~h & b)) + load<u64>(kw, 40) + load<u64>(ww, 40);
+    c += big_sigma1(h) + ((h & a) ^ (~h & b)) + load<u64>(K, 40) + w5;
     g += c; c += big_sigma0(d) + ((d & e) ^ (d & f) ^ (e & f));
-    b += big_sigma1(g) + ((g & h) ^ (~g & a)) + load<u64>(kw, 48) + load<u64>(ww, 48);
+    b += big_sigma1(g) + ((g & h) ^ (~g & a)) + load<u64>(K, 48) + w6;
     f += b; b += big_sigma0(c) + ((c & d) ^ (c & e) ^ (d & e));
-    a += big_sigma1(f) + ((f & g) ^ (~f & h)) + load<u64>(kw, 56) + load<u64>(ww, 56);
+    a += big_sigma1(f) + ((f & g) ^ (~f & h)) + load<u64>(K, 56) + w7;
+    e += a; a += big_sigma0(b) + ((b & c) ^ (b & d) ^ (c & d));
+    h += big_sigma1(e) + ((e & f) ^ (~e & g)) + load<u64>(K, 64) + w8;
+    d += h; h += big_sigma0(a) + ((a & b) ^ (a & c) ^ (b & c));
+    g += big_sigma1(d) + ((d & e) ^ (~d & f)) + load<u64>(K, 72) + w9;
+    c += g; g += big_sigma0(h) + ((h & a) ^ (h & b) ^ (a & b));
+    f += big_sigma1(c) + ((c & d) ^ (~c & e)) + load<u64>(K, 80) + w10;
+    b += f; f += big_sigma0(g) + ((g & h) ^ (g & a) ^ (h & a));
+    e += big_sigma1(b) + ((b & c) ^ (~b & d)) + load<u64>(K, 88) + w11;
+    a += e; e += big_sigma0(f) + ((f & g) ^ (f & h) ^ (g & h));
+    d += big_sigma1(a) + ((a & b) ^ (~a & c)) + load<u64>(K, 96) + w12;
+    h += d; d += big_sigma0(e) + ((e & f) ^ (e & g) ^ (f & g));
+    c += big_sigma1(h) + ((h & a) ^ (~h & b)) + load<u64>(K, 104) + w13;
+    g += c; c += big_sigma0(d) + ((d & e) ^ (d & f) ^ (e & f));
+    b += big_sigma1(g) + ((g & h) ^ (~g & a)) + load<u64>(K, 112) + w14;
+    f += b; b += big_sigma0(c) + ((c & d) ^ (c & e) ^ (d & e));
+    a += big_sigma1(f) + ((f & g) ^ (~f & h)) + load<u64>(K, 120) + w15;
+    e += a; a += big_sigma0(b) + ((b & c) ^ (b & d) ^ (c & d));
+  }
+  for (let kk = K + 128; kk < K + 640; kk += 128) {
+    w0 += small_sigma1(w14) + w9 + small_sigma0(w1);
+    h += big_sigma1(e) + ((e & f) ^ (~e & g)) + load<u64>(kk, 0) + w0;
+    d += h; h += big_sigma0(a) + ((a & b) ^ (a & c) ^ (b & c));
+    w1 += small_sigma1(w15) + w10 + small_sigma0(w2);
+    g += big_sigma1(d) + ((d & e) ^ (~d & f)) + load<u64>(kk, 8) + w1;
+    c += g; g += big_sigma0(h) + ((h & a) ^ (h & b) ^ (a & b));
+    w2 += small_sigma1(w0) + w11 + small_sigma0(w3);
+    f += big_sigma1(c) + ((c & d) ^ (~c & e)) + load<u64>(kk, 16) + w2;
+    b += f; f += big_sigma0(g) + ((g & h) ^ (g & a) ^ (h & a));
+    w3 += small_sigma1(w1) + w12 + small_sigma0(w4);
+    e += big_sigma1(b) + ((b & c) ^ (~b & d)) + load<u64>(kk, 24) + w3;
+    a += e; e += big_sigma0(f) + ((f & g) ^ (f & h) ^ (g & h));
+    w4 += small_sigma1(w2) + w13 + small_sigma0(w5);
+    d += big_sigma1(a) + ((a & b) ^ (~a & c)) + load<u64>(kk, 32) + w4;
+    h += d; d += big_sigma0(e) + ((e & f) ^ (e & g) ^ (f & g));
+    w5 += small_sigma1(w3) + w14 + small_sigma0(w6);
+    c += big_sigma1(h) + ((h & a) ^ (~h & b)) + load<u64>(kk, 40) + w5;
+    g += c; c += big_sigma0(d) + ((d & e) ^ (d & f) ^ (e & f));
+    w6 += small_sigma1(w4) + w15 + small_sigma0(w7);
+    b += big_sigma1(g) + ((g & h) ^ (~g & a)) + load<u64>(kk, 48) + w6;
+    f += b; b += big_sigma0(c) + ((c & d) ^ (c & e) ^ (d & e));
+    w7 += small_sigma1(w5) + w0 + small_sigma0(w8);
+    a += big_sigma1(f) + ((f & g) ^ (~f & h)) + load<u64>(kk, 56) + w7;
+    e += a; a += big_sigma0(b) + ((b & c) ^ (b & d) ^ (c & d));
+    w8 += small_sigma1(w6) + w1 + small_sigma0(w9);
+    h += big_sigma1(e) + ((e & f) ^ (~e & g)) + load<u64>(kk, 64) + w8;
+    d += h; h += big_sigma0(a) + ((a & b) ^ (a & c) ^ (b & c));
+    w9 += small_sigma1(w7) + w2 + small_sigma0(w10);
+    g += big_sigma1(d) + ((d & e) ^ (~d & f)) + load<u64>(kk, 72) + w9;
+    c += g; g += big_sigma0(h) + ((h & a) ^ (h & b) ^ (a & b));
+    w10 += small_sigma1(w8) + w3 + small_sigma0(w11);
+    f += big_sigma1(c) + ((c & d) ^ (~c & e)) + load<u64>(kk, 80) + w10;
+    b += f; f += big_sigma0(g) + ((g & h) ^ (g & a) ^ (h & a));
+    w11 += small_sigma1(w9) + w4 + small_sigma0(w12);
+    e += big_sigma1(b) + ((b & c) ^ (~b & d)) + load<u64>(kk, 88) + w11;
+    a += e; e += big_sigma0(f) + ((f & g) ^ (f & h) ^ (g & h));
+    w12 += small_sigma1(w10) + w5 + small_sigma0(w13);
+    d += big_sigma1(a) + ((a & b) ^ (~a & c)) + load<u64>(kk, 96) + w12;
+    h += d; d += big_sigma0(e) + ((e & f) ^ (e & g) ^ (f & g));
+    w13 += small_sigma1(w11) + w6 + small_sigma0(w14);
+    c += big_sigma1(h) + ((h & a) ^ (~h & b)) + load<u64>(kk, 104) + w13;
+    g += c; c += big_sigma0(d) + ((d & e) ^ (d & f) ^ (e & f));
+    w14 += small_sigma1(w12) + w7 + small_sigma0(w15);
+    b += big_sigma1(g) + ((g & h) ^ (~g & a)) + load<u64>(kk, 112) + w14;
+    f += b; b += big_sigma0(c) + ((c & d) ^ (c & e) ^ (d & e));
+    w15 += small_sigma1(w13) + w8 + small_sigma0(w0);
+    a += big_sigma1(f) + ((f & g) ^ (~f & h)) + load<u64>(kk, 120) + w15;
     e += a; a += big_sigma0(b) + ((b & c) ^ (b & d) ^ (c & d));
   }
   store<u64>(CTX_H, load<u64>(CTX_H) + a);
@@ -146,10 +224,9 @@ export function sha512_final(out: usize): void {
   for (let i: usize = 0; i < 64; i += 8) store<u64>(out + i, bswap<u64>(load<u64>(CTX_H + i)));
 }
 
-/** Zeroes the context and the message schedule. */
+/** Zeroes the context (the message schedule lives in locals only). */
 export function sha512_wipe(): void {
   memory.fill(CTX, 0, CTX_BYTES);
-  memory.fill(SCHEDULE, 0, 80 * 8);
 }
 
 /** Hashes len bytes at p into out (one-shot). */
