@@ -254,6 +254,66 @@ function mp_sub_shifted(a: usize, b: usize, sh: i32, onlyIfNoBorrow: bool): bool
   return true;
 }
 
+/**
+ * One step of the extended Euclidean algorithm by binary long division, with all four numbers
+ * in locals: r0 <- r0 mod r1 and s0 <- s0 - q s1 (mod 2^256), q = floor(r0 / r1); r1 > 0.
+ */
+function divide_step(r0p: usize, r1p: usize, s0p: usize, s1p: usize): void {
+  let r0 = load<u64>(r0p), r1 = load<u64>(r0p, 8), r2 = load<u64>(r0p, 16), r3 = load<u64>(r0p, 24);
+  const a0 = load<u64>(r1p), a1 = load<u64>(r1p, 8), a2 = load<u64>(r1p, 16), a3 = load<u64>(r1p, 24);
+  let s0 = load<u64>(s0p), s1 = load<u64>(s0p, 8), s2 = load<u64>(s0p, 16), s3 = load<u64>(s0p, 24);
+  const b0 = load<u64>(s1p), b1 = load<u64>(s1p, 8), b2 = load<u64>(s1p, 16), b3 = load<u64>(s1p, 24);
+  const len1 = mp_bitlen(r1p);
+  for (let sh = mp_bitlen(r0p) - len1; sh >= 0; sh--) {
+    const q = sh >> 6;
+    const bits = <u64>(sh & 63);
+    // (a << bits) word by word; (x >> 1) >> (63 - bits) is x >> (64 - bits), and 0 when bits = 0
+    const z0 = a0 << bits;
+    const z1 = (a1 << bits) | ((a0 >> 1) >> (63 - bits));
+    const z2 = (a2 << bits) | ((a1 >> 1) >> (63 - bits));
+    const z3 = (a3 << bits) | ((a2 >> 1) >> (63 - bits));
+    const t0 = q == 0 ? z0 : 0;
+    const t1 = q == 0 ? z1 : q == 1 ? z0 : 0;
+    const t2 = q == 0 ? z2 : q == 1 ? z1 : q == 2 ? z0 : 0;
+    const t3 = q == 0 ? z3 : q == 1 ? z2 : q == 2 ? z1 : z0;
+    // trial r - t with borrow
+    const d0 = r0 - t0;
+    let borrow = <u64>(r0 < t0);
+    let y = r1 - t1;
+    const d1 = y - borrow;
+    borrow = <u64>(r1 < t1) | <u64>(y < borrow);
+    y = r2 - t2;
+    const d2 = y - borrow;
+    borrow = <u64>(r2 < t2) | <u64>(y < borrow);
+    y = r3 - t3;
+    const d3 = y - borrow;
+    borrow = <u64>(r3 < t3) | <u64>(y < borrow);
+    if (borrow != 0) continue;
+    r0 = d0; r1 = d1; r2 = d2; r3 = d3;
+    // s -= b << sh (mod 2^256)
+    const e0 = b0 << bits;
+    const e1 = (b1 << bits) | ((b0 >> 1) >> (63 - bits));
+    const e2 = (b2 << bits) | ((b1 >> 1) >> (63 - bits));
+    const e3 = (b3 << bits) | ((b2 >> 1) >> (63 - bits));
+    const u0 = q == 0 ? e0 : 0;
+    const u1 = q == 0 ? e1 : q == 1 ? e0 : 0;
+    const u2 = q == 0 ? e2 : q == 1 ? e1 : q == 2 ? e0 : 0;
+    const u3 = q == 0 ? e3 : q == 1 ? e2 : q == 2 ? e1 : e0;
+    const n0 = s0 - u0;
+    borrow = <u64>(s0 < u0);
+    y = s1 - u1;
+    const n1 = y - borrow;
+    borrow = <u64>(s1 < u1) | <u64>(y < borrow);
+    y = s2 - u2;
+    const n2 = y - borrow;
+    borrow = <u64>(s2 < u2) | <u64>(y < borrow);
+    s3 = s3 - u3 - borrow;
+    s0 = n0; s1 = n1; s2 = n2;
+  }
+  store<u64>(r0p, r0); store<u64>(r0p, r1, 8); store<u64>(r0p, r2, 16); store<u64>(r0p, r3, 24);
+  store<u64>(s0p, s0); store<u64>(s0p, s1, 8); store<u64>(s0p, s2, 16); store<u64>(s0p, s3, 24);
+}
+
 /** Replaces the two's complement v by |v|; returns 1 if v was >= 0, -1 if negative. */
 function abs_in_place(v: usize): i32 {
   if ((load<u64>(v, 24) >> 63) == 0) return 1;
@@ -287,10 +347,7 @@ export function sc_half_size_vartime(uOut: usize, vOut: usize, k: usize): i32 {
   store<u8>(s1, 1);
   let len1 = mp_bitlen(r1);
   while (len1 > 128) {
-    // r0 <- r0 mod r1, s0 <- s0 - q s1, by binary long division
-    for (let sh = mp_bitlen(r0) - len1; sh >= 0; sh--) {
-      if (mp_sub_shifted(r0, r1, sh, true)) mp_sub_shifted(s0, s1, sh, false);
-    }
+    divide_step(r0, r1, s0, s1);
     let x = r0; r0 = r1; r1 = x;
     x = s0; s0 = s1; s1 = x;
     len1 = mp_bitlen(r1);
@@ -303,11 +360,7 @@ export function sc_half_size_vartime(uOut: usize, vOut: usize, k: usize): i32 {
     const r2 = LAT + 128, s2 = LAT + 160;
     memory.copy(r2, r0, 32);
     memory.copy(s2, s0, 32);
-    if (mp_bitlen(r1) > 0) {
-      for (let sh = mp_bitlen(r2) - mp_bitlen(r1); sh >= 0; sh--) {
-        if (mp_sub_shifted(r2, r1, sh, true)) mp_sub_shifted(s2, s1, sh, false);
-      }
-    }
+    if (mp_bitlen(r1) > 0) divide_step(r2, r1, s2, s1);
     const len0 = max<i32>(mp_bitlen(r0), abs_bitlen(s0));
     const len2 = max<i32>(mp_bitlen(r2), abs_bitlen(s2));
     if (len2 <= len0) {
