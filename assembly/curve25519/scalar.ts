@@ -100,14 +100,15 @@ function carry_floor(a: usize, from: i32, to: i32): void {
  * about 2^30 in magnitude) to its canonical residue mod L, written as 32 bytes at out.
  */
 function reduce_limbs(out: usize, a: usize, top: i32): void {
-  // Fold from the top down. After each fold the carry chain normalises the limbs just written
-  // and pushes the excess into a[i-1], which is the next to be folded, so every folded limb
-  // stays below ~2^30 and every product below ~2^51.
-  for (let i = top; i >= 12; i--) {
-    fold(a, i);
-    carry_round(a, i - 12, i - 1);
-  }
-  // a[0..10] are now small, a[11] may hold ~2^30: push it into a[12] and fold twice more.
+  // Fold in two rounds with one carry chain each (bounds as in ref10's sc_reduce): limbs
+  // 18..top are below ~2^29 and land in 6..17 as sums of at most 7 products below 2^50;
+  // after the chain, limbs 12..16 are in [-2^20, 2^20) and limb 17 below ~2^33, so folding
+  // 17..12 adds products below 2^54 to limbs 0..10.
+  for (let i = top; i >= 18; i--) fold(a, i);
+  carry_round(a, 6, 17);
+  for (let i = 17; i >= 12; i--) fold(a, i);
+  carry_round(a, 0, 11);
+  // a[0..10] are now small, a[11] may hold ~2^36: push it into a[12] and fold twice more.
   // After the second fold a[12] is in {-1, 0, 1}, and after it |value| < 2^251 + 2^232 < L.
   set_limb(a, 12, 0);
   carry_round(a, 0, 12);
