@@ -333,7 +333,8 @@ test("NUMBER_OUT_OF_RANGE: literals that overflow binary64 (I-JSON)", () => {
 });
 
 test("misuse: wrong input and option types throw InvalidTypeError", () => {
-  for (const input of [null, undefined, 42, {}, [], new ArrayBuffer(2), new DataView(new ArrayBuffer(2)), new Uint16Array(2)]) {
+  const proxiedBytes = new Proxy(new Uint8Array(2), {}); // passes instanceof; its length getter throws a plain TypeError
+  for (const input of [null, undefined, 42, {}, [], new ArrayBuffer(2), new DataView(new ArrayBuffer(2)), new Uint16Array(2), proxiedBytes]) {
     assert.throws(() => canonicalizeJson(input as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE");
   }
   for (const options of [{ maxDepth: 0 }, { maxDepth: 1.5 }, { maxDepth: "64" }, { maxBytes: -1 }, { maxBytes: NaN }, { escapeDelAndC1: 1 }, { maxOutputBytes: -5 }, "x", null]) {

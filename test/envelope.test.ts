@@ -409,7 +409,8 @@ test("MALFORMED_ENVELOPE: syntax, trailing data, invalid UTF-8, lone surrogates,
 });
 
 test("misuse throws InvalidTypeError; bad envelopes never throw", () => {
-  for (const input of [null, undefined, 5, {}, [], new ArrayBuffer(4), new DataView(new ArrayBuffer(4))]) {
+  // A Proxy of a Uint8Array passes instanceof, but its length getter throws a plain TypeError.
+  for (const input of [null, undefined, 5, {}, [], new ArrayBuffer(4), new DataView(new ArrayBuffer(4)), new Proxy(new Uint8Array(4), {})]) {
     assert.throws(() => verifyEnvelopeBytes(input as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE");
   }
   for (const options of [{ zip215: "yes" }, { rejectWeakKeys: 0 }, { maxBytes: -1 }, { maxBytes: 1.5 }, { escapeDelAndC1: null }, "x", null]) {

@@ -12,7 +12,7 @@
 // (wrong argument or option types) throws InvalidTypeError.
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
-import { nonNegativeInteger, readU32, writeInput } from "./json.js";
+import { isUint8Array, nonNegativeInteger, readU32, writeInput } from "./json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -106,7 +106,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
     if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
     if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;
   }
-  if (typeof input !== "string" && !(input instanceof Uint8Array)) {
+  if (typeof input !== "string" && !isUint8Array(input)) {
     throw new InvalidTypeError(`envelope must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
   }
 

@@ -129,13 +129,22 @@ export function writeInput(input: string | Uint8Array, maxBytes: number): number
     if (written > maxBytes) throw tooLarge(written, maxBytes);
     return written;
   }
-  if (!(input instanceof Uint8Array)) {
+  if (!isUint8Array(input)) {
     throw new InvalidTypeError(`input must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
   }
   const length = input.length;
   if (length > maxBytes) throw tooLarge(length, maxBytes);
   ensureArena(base, length).set(input, base);
   return length;
+}
+
+/**
+ * True for a real Uint8Array (Buffer included). A Proxy around one passes `instanceof` but its
+ * `length` getter throws a TypeError on the proxy, so views are recognised by their internal
+ * slot (ArrayBuffer.isView, which runs no traps) before instanceof is asked.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && value instanceof Uint8Array;
 }
 
 function ensureArena(base: number, bytes: number): Uint8Array {
