@@ -191,6 +191,30 @@ test("MALFORMED_ENVELOPE through acceptEnvelope (object, text, bytes, wrong inpu
   await unchanged();
 });
 
+test("MALFORMED_ENVELOPE for exotic objects: proxies whose traps throw, revoked proxies, proxied bytes", async () => {
+  const { exchange, kpB, unchanged } = await setup();
+  const good = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSON();
+  const boom = () => {
+    throw new Error("trap");
+  };
+  const revoked = Proxy.revocable({ ...good }, {});
+  revoked.revoke();
+  const inputs: object[] = [
+    new Proxy({ ...good }, { ownKeys: boom }),
+    new Proxy({ ...good }, { getPrototypeOf: boom }),
+    new Proxy({ ...good }, { getOwnPropertyDescriptor: boom }),
+    { ...good, challenge: new Proxy({ ...good.challenge }, { ownKeys: boom }) },
+    revoked.proxy,
+    new Proxy(new TextEncoder().encode(JSON.stringify(good)), {}),
+  ];
+  for (const input of inputs) {
+    const error = await rejectsWith(exchange.acceptEnvelope(input, B, NOW), "MALFORMED_ENVELOPE");
+    assert.match(error.message, /^remote handshake envelope is malformed: /);
+    assert.throws(() => PeerHandshakeEnvelope.fromJSON(input), (e: unknown) => e instanceof PeerHandshakeError && e.code === "MALFORMED_ENVELOPE");
+  }
+  await unchanged();
+});
+
 test("WEAK_PUBLIC_KEY (the identity key, with a signature forged for it)", async () => {
   const identity = "01" + "00".repeat(31);
   const { exchange, unchanged } = await setup();

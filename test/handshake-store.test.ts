@@ -129,6 +129,12 @@ for (const mode of ["sync", "async"] as const) {
   });
 }
 
+/** A proxy trap that throws when the exchange reads the array (as a broken driver's result might). */
+function throwingArrayTrap(target: FederationPeer[], key: string | symbol): unknown {
+  if (key === "map" || key === "length" || key === Symbol.iterator) throw new Error("trap");
+  return Reflect.get(target, key);
+}
+
 test("store results that are not peers are STORE_FAILED", async () => {
   const kpB = Keypair.generate();
   const base = { insert() {}, remove() {}, snapshot: () => [], compareAndSet: () => true };
@@ -139,6 +145,7 @@ test("store results that are not peers are STORE_FAILED", async () => {
     [{ get: () => undefined, compareAndSet: () => "yes" as unknown as boolean }, (x) => x.acceptEnvelope(envelope, B, NOW), "compareAndSet"],
     [{ get: () => undefined, snapshot: () => "many" as unknown as FederationPeer[] }, (x) => x.peers(), "snapshot"],
     [{ get: () => undefined, snapshot: () => [null as unknown as FederationPeer] }, (x) => x.peers(), "snapshot"],
+    [{ get: () => undefined, snapshot: () => new Proxy([peerB], { get: throwingArrayTrap }) }, (x) => x.peers(), "snapshot"],
   ];
   for (const [override, call, operation] of bad) {
     const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: { ...base, ...override } as FederationPeerStore }).withTrustedPeer(B, kpB.publicKey);

@@ -8,6 +8,7 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { verifyEnvelopeBytes } from "../canonical/envelope.js";
+import { isUint8Array } from "../canonical/json.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, U64_MAX } from "./constants.js";
@@ -96,10 +97,17 @@ export class PeerHandshakeEnvelope {
    */
   static fromJSON(input: string | Uint8Array | object, options: EnvelopeParseOptions = {}): PeerHandshakeEnvelope {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
-    if (typeof input === "string" || input instanceof Uint8Array) {
+    if (typeof input === "string" || isUint8Array(input)) {
       return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true);
     }
-    return readEnvelopeObject(input, maxBytes);
+    try {
+      return readEnvelopeObject(input, maxBytes);
+    } catch (cause) {
+      // A Proxy's traps (or a revoked Proxy) can throw anywhere while the object is read; the
+      // peer's input is malformed either way, and must not surface as an untyped error.
+      if (cause instanceof PeerHandshakeError) throw cause;
+      throw handshakeErrors.malformedEnvelope(`envelope object cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+    }
   }
 
   /**

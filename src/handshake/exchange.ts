@@ -394,8 +394,15 @@ export class KernelTrustExchange {
   /** Every pin (fresh or stale), in no particular order. */
   async peers(): Promise<FederationPeer[]> {
     const all = await this.#storeCall("snapshot", () => this.#store.snapshot());
-    if (!Array.isArray(all)) throw handshakeErrors.storeFailed("snapshot", "did not return an array");
-    return all.map((entry) => {
+    let entries: unknown[];
+    try {
+      // Array.isArray is true for a Proxy of an array, whose traps may throw while it is copied.
+      if (!Array.isArray(all)) throw new TypeError("did not return an array");
+      entries = Array.from(all as unknown[]);
+    } catch (cause) {
+      throw handshakeErrors.storeFailed("snapshot", cause instanceof Error ? cause.message : String(cause), cause);
+    }
+    return entries.map((entry) => {
       const peer = this.#checkPeer(entry, "snapshot");
       if (peer === undefined) throw handshakeErrors.storeFailed("snapshot", "returned an empty entry");
       return peer;
