@@ -10,8 +10,17 @@
 //   zip215   = @noble/curves default: S < L; A and R decoded with y taken mod p; accept iff
 //              [8](R - R') is the neutral element (cofactored).
 //
+// How verification computes it: both rules reduce to X = [S]B - [k]A - R being the neutral
+// element (default; R must then also be canonically encoded, as R' always is) or of order
+// dividing 8 (zip215). The core checks [w]X with a half-size decomposition w k = u (mod 8L)
+// (scalar.ts sc_half_size_vartime, group.ts ge_triple_scalarmult_vartime): ~128 doublings
+// instead of ~253, exact for points with torsion components. Decoded public keys are cached.
+//
 // Signing and key generation are constant time (see group.ts / scalar.ts) and wipe every
-// secret intermediate before returning. Verification is variable time (public inputs).
+// secret intermediate from linear memory before returning (values the engine keeps in
+// registers or spills to its native stack are beyond reach). The public key used while
+// signing is derived from the seed or taken from a cache indexed by a one-way tag of the seed,
+// never from the caller. Verification is variable time (public inputs).
 import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_RESULT, ioBase } from "./memory";
 import { sha512_init, sha512_update, sha512_final, sha512_wipe, sha512_oneshot } from "./sha512";
 import { sc_reduce, sc_muladd, sc_is_canonical, sc_wipe_scratch, sc_half_size_vartime } from "./curve25519/scalar";

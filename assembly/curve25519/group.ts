@@ -12,10 +12,12 @@
 // A point is a `usize` address of consecutive field elements (40 bytes each) in static memory.
 // A p3 address is also a valid p2 address (same first three elements).
 //
-// Constant-time functions: everything except those whose names end in `_vartime` and
-// ge_frombytes (which decodes public keys and signature R values only). The signing base
-// multiplication ge_scalarmult_base is constant time: fixed sequence of operations, table
-// entries selected by masking over all 8 candidates, negation by conditional move.
+// Constant time: everything whose name does not end in `_vartime`. The `_vartime` functions
+// (decoding, the verification multiplications, cofactor and neutral-element checks) take
+// public data only. The signing base multiplication ge_scalarmult_base is constant time: a
+// fixed sequence of operations, table entries selected by masking over all 8 candidates of a
+// row, negation by masked swap/negation; ge_tobytes / ge_tobytes_pair invert by a fixed
+// exponentiation.
 import {
   FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
   fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
