@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync, readdirSync } from "node:fs";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import referenceCanonicalize from "canonicalize";
 import { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "../src/canonical/value.js";
@@ -373,6 +374,20 @@ test("Date, Map, Set, boxed primitives, typed arrays, class instances, symbol ke
   for (const value of [date, new Map(), new Set(), Object(5), new Uint8Array([3, 1, 2]), new Point(2, 1), withHidden]) {
     assert.is(canonicalize(value), referenceCanonicalize(value));
   }
+});
+
+test("boxed primitives are recognised by their internal slot, as JSON.stringify does (look-alikes, other realms)", () => {
+  // Objects that only inherit from Number.prototype etc. have no [[NumberData]]: JSON.stringify writes them as {}.
+  for (const box of [Number, String, Boolean, BigInt]) {
+    const lookalike = Object.create(box.prototype);
+    assert.is(JSON.stringify(lookalike), "{}");
+    assert.is(both(lookalike), "{}");
+    assert.is(both({ [box.name]: Object.assign(Object.create(box.prototype), { v: 1 }) }), `{"${box.name}":{"v":1}}`);
+  }
+  // Boxed primitives from another realm fail `instanceof` here but hold the slot.
+  const foreign = runInNewContext('[Object(5), Object("s"), Object(true), Object(7n), new Date(0)]') as unknown[];
+  assert.is(JSON.stringify(foreign.slice(0, 3)), '[5,"s",true]');
+  assert.is(both(foreign), '[5,"s",true,7,"1970-01-01T00:00:00.000Z"]');
 });
 
 test("BigInt is written exactly; safe integers agree with the Number form", () => {

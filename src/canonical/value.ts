@@ -175,11 +175,26 @@ function applyToJSON(value: object, key: MemberKey): unknown {
  * or the object itself.
  */
 function unboxPrimitive(value: object): unknown {
-  if (value instanceof Number) return Number(value);
-  if (value instanceof String) return String(value);
-  if (value instanceof Boolean) return Boolean.prototype.valueOf.call(value);
-  if (value instanceof BigInt) return BigInt.prototype.valueOf.call(value);
+  // JSON.stringify tests the internal slot ([[NumberData]] etc.), not the prototype: an object
+  // that merely inherits from Number.prototype is an ordinary object, and a boxed number from
+  // another realm (vm, iframe) is a number. `instanceof` picks this realm's candidates cheaply;
+  // an object from another realm fails every instanceof here, so its slots are probed directly.
+  const foreign = !(value instanceof Object);
+  if ((foreign || value instanceof Number) && hasSlot(Number.prototype.valueOf, value)) return Number(value);
+  if ((foreign || value instanceof String) && hasSlot(String.prototype.valueOf, value)) return String(value);
+  if ((foreign || value instanceof Boolean) && hasSlot(Boolean.prototype.valueOf, value)) return Boolean.prototype.valueOf.call(value);
+  if ((foreign || value instanceof BigInt) && hasSlot(BigInt.prototype.valueOf, value)) return BigInt.prototype.valueOf.call(value);
   return value;
+}
+
+/** True if `value` has the internal slot that the built-in `valueOf` requires (it throws otherwise). */
+function hasSlot(valueOf: (this: object) => unknown, value: object): boolean {
+  try {
+    valueOf.call(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isPlainRecord(value: object): boolean {
