@@ -218,7 +218,16 @@ test("ReplayCache is bounded by entries and by key length, evicting the oldest",
     byUnits.reserve(B, `${i}`.padEnd(30, "x"), NOW);
     byUnits.settle(B, `${i}`.padEnd(30, "x"), true, NOW, NOW + 600);
   }
-  assert.ok(byUnits.size <= 2, `size ${byUnits.size}`); // each key is 30 + 12 + 3 units
+  assert.is(byUnits.size, 2); // each key is 3 + 12 + 30 units
+  assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW));
+  assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW));
+  // A pair longer than the whole budget cannot be remembered; it must not flush the others.
+  assert.not.ok(byUnits.fits(B, "z".repeat(100)));
+  assert.ok(byUnits.fits(B, "z".repeat(50)));
+  byUnits.reserve(B, "z".repeat(100), NOW);
+  byUnits.settle(B, "z".repeat(100), true, NOW, NOW + 600);
+  assert.is(byUnits.size, 2);
+  assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW));
   assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW));
 
   // Expired entries are dropped as new ones arrive; a failed accept records nothing.
@@ -236,6 +245,17 @@ test("ReplayCache is bounded by entries and by key length, evicting the oldest",
   expiring.reserve("ab", "c", NOW);
   expiring.settle("ab", "c", true, NOW, NOW + 10);
   assert.not.ok(expiring.has("a", "bc", NOW));
+});
+
+test("a nonce too long for the replay cache is refused (MALFORMED_ENVELOPE) instead of flushing the cache", async () => {
+  const { kpB, exchange } = pair();
+  exchange.withHardening({ replayCache: { maxKeyUnits: 200 }, maxEnvelopeBytes: 4096 });
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "short", NOW, kpB), B, NOW);
+  const long = PeerHandshakeEnvelope.sign(B, A, "n".repeat(500), NOW, kpB);
+  const error = await rejectsWith(exchange.acceptEnvelope(long, B, NOW), "MALFORMED_ENVELOPE");
+  assert.match(error.message, /replay cache/);
+  // The short nonce is still remembered.
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "short", NOW, kpB), B, NOW), "REPLAYED_NONCE");
 });
 
 test("replayCache: false restores the reference's behaviour (the same envelope is accepted twice)", async () => {

@@ -15,6 +15,7 @@
 //   6. expected key = anchor, else existing pin (even stale)  MISSING_TRUST_ANCHOR
 //   7. declared key == expected key                            UNEXPECTED_PEER_KEY
 //   8. (peer, nonce) not seen within 2·skew (new)             REPLAYED_NONCE
+//      (a nonce too long for the cache to hold                 MALFORMED_ENVELOPE)
 //   9. pin {now, now + window (saturating)} by compare-and-set STORE_FAILED
 //
 // The replay check sits after the key check, so only envelopes authenticated by the expected
@@ -299,7 +300,11 @@ export class KernelTrustExchange {
     // 5–7. Which key this peer must use: the anchor first, else the existing pin, even if stale.
     const pinned = await this.#storeGet(expectedId);
     this.#expectKey(expectedId, declaredPublicKey, pinned);
-    // 8. Replay, only now that the envelope is authenticated by the expected key.
+    // 8. Replay, only now that the envelope is authenticated by the expected key. A nonce the
+    // cache could never hold is refused rather than accepted without replay protection.
+    if (replay && !replay.fits(expectedId, challenge.nonce)) {
+      throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache (maxKeyUnits ${replay.maxKeyUnits})`);
+    }
     if (replay && !replay.reserve(expectedId, challenge.nonce, at)) throw handshakeErrors.replayedNonce(expectedId, challenge.nonce);
     // 9. Pin.
     const peer = new FederationPeer({

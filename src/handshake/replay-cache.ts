@@ -10,7 +10,9 @@
 // Memory is bounded by an entry count and by the summed key length; when either is exceeded
 // the oldest entries are evicted first. An evicted pair can be replayed again while its
 // timestamp is still within the skew window, so size the bounds above the peak handshake rate
-// times 2·skew. Only envelopes that are authenticated by the expected key are ever recorded
+// times 2·skew. A pair longer than maxKeyUnits on its own cannot be remembered at all: it is
+// never recorded (rather than evicting every other entry to make room), and the exchange
+// refuses such envelopes before pinning (see `fits`). Only envelopes that are authenticated by the expected key are ever recorded
 // (see KernelTrustExchange.acceptEnvelope), so unauthenticated traffic cannot fill the cache.
 import { DEFAULT_REPLAY_CACHE_ENTRIES, DEFAULT_REPLAY_CACHE_KEY_UNITS } from "./constants.js";
 import { InvalidConfigError } from "./errors.js";
@@ -51,6 +53,11 @@ export class ReplayCache {
     return until !== undefined && now <= until;
   }
 
+  /** False if the pair alone is longer than maxKeyUnits, so it could never be remembered. */
+  fits(peerId: string, nonce: string): boolean {
+    return pairKey(peerId, nonce).length <= this.maxKeyUnits;
+  }
+
   /** Marks the pair as in flight. Returns false if it is already remembered or in flight. */
   reserve(peerId: string, nonce: string, now: number): boolean {
     if (this.has(peerId, nonce, now)) return false;
@@ -72,6 +79,7 @@ export class ReplayCache {
   }
 
   #record(key: string, now: number, until: number): void {
+    if (key.length > this.maxKeyUnits) return; // see `fits`: recording it would evict everything else
     const previous = this.#expiry.get(key);
     if (previous !== undefined) {
       this.#expiry.delete(key);
