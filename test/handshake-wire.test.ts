@@ -206,6 +206,10 @@ test("wrong types are MALFORMED_ENVELOPE", () => {
   for (const input of [null, [], 42, "null", "[]", "", "{", utf8("{}")]) {
     expectCode(() => PeerHandshakeEnvelope.fromJSON(input as object), "MALFORMED_ENVELOPE");
   }
+  // serde_json reads `-0` as the float -0.0, which is not a u64; JSON.parse keeps it as -0.
+  const negativeZero = JSON.stringify(minimal.envelope).replace(/"timestamp":\d+/, '"timestamp":-0');
+  expectCode(() => PeerHandshakeEnvelope.fromJSON(negativeZero), "MALFORMED_ENVELOPE");
+  expectCode(() => PeerHandshakeEnvelope.fromJSON(JSON.parse(negativeZero)), "MALFORMED_ENVELOPE");
   // A timestamp above u64::MAX, as text (the object form cannot hold it exactly).
   const over = JSON.stringify(minimal.envelope).replace("1800000000", "18446744073709551616");
   expectCode(() => PeerHandshakeEnvelope.fromJSON(over), "MALFORMED_ENVELOPE");

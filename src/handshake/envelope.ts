@@ -299,7 +299,8 @@ function readString(value: unknown, name: string, budget: { remaining: number })
 /** serde u64: a non-negative integer up to u64::MAX; kept exact (bigint above 2^53−1). */
 function readTimestamp(value: unknown): number | bigint {
   if (typeof value === "number") {
-    if (!Number.isInteger(value) || value < 0) {
+    // -0 too: serde_json reads the literal `-0` as a float, which no u64 field accepts.
+    if (!Number.isInteger(value) || value < 0 || Object.is(value, -0)) {
       throw handshakeErrors.malformedEnvelope(`timestamp: invalid value: ${value}, expected u64`);
     }
     if (Number.isSafeInteger(value)) return value;
