@@ -393,6 +393,34 @@ test("a CAS loser re-checks the key against what the winner pinned", async () =>
   assert.ok(inner.get(B)!.publicKey.equals(rotated.publicKey));
 });
 
+test("after a lost race and a successful retry, the pinned event names the entry actually replaced", async () => {
+  const kpB = Keypair.generate();
+  const inner = new InMemoryPeerStore();
+  const original = new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 50, rotationDue: NOW + 1000 });
+  const winner = new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 40, rotationDue: NOW - 1 });
+  inner.insert(original);
+  let raced = false;
+  const racing: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet(id, expected, next) {
+      // Once, another writer lands a (stale, so not adoptable) pin just before ours.
+      if (!raced) inner.insert(winner);
+      raced = true;
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  const events: HandshakeEvent[] = [];
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: racing, onEvent: (e) => events.push(e) }).withTrustedPeer(B, kpB.publicKey);
+  const pinned = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW);
+  assert.ok(inner.get(B)!.equals(pinned));
+  const event = events.find((e) => e.type === "pinned") as Extract<HandshakeEvent, { type: "pinned" }>;
+  assert.ok(event.written);
+  assert.ok(event.previous?.equals(winner), `previous: ${JSON.stringify(event.previous)}`);
+});
+
 test("compareAndSetPins: false pins with insert (last writer wins, as the reference)", async () => {
   const kpB = Keypair.generate();
   const store = new SlowStore();

@@ -317,7 +317,7 @@ export class KernelTrustExchange {
     try {
       const outcome = await this.#pin(expectedId, pinned, peer, at, hardening.compareAndSetPins);
       accepted = true;
-      this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: pinned, written: outcome.written, nonce: challenge.nonce, at });
+      this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce: challenge.nonce, at });
       return outcome.peer;
     } finally {
       replay?.settle(expectedId, challenge.nonce, accepted, at, saturatingAddSeconds(at, 2 * config.maxHandshakeSkewSecs));
@@ -350,19 +350,19 @@ export class KernelTrustExchange {
     peer: FederationPeer,
     at: number,
     compareAndSet: boolean,
-  ): Promise<{ peer: FederationPeer; written: boolean }> {
+  ): Promise<{ peer: FederationPeer; written: boolean; previous: FederationPeer | undefined }> {
     if (!compareAndSet) {
       await this.#storeCall("insert", () => this.#store.insert(peer));
-      return { peer, written: true };
+      return { peer, written: true, previous: pinned };
     }
-    if (await this.#storeCas(kernelId, pinned, peer)) return { peer, written: true };
+    if (await this.#storeCas(kernelId, pinned, peer)) return { peer, written: true, previous: pinned };
     // Lost a race: look once at what the winner wrote.
     const current = await this.#storeGet(kernelId);
     if (current !== undefined && current.publicKey.equals(peer.publicKey) && current.isFresh(at)) {
-      return { peer: current, written: false };
+      return { peer: current, written: false, previous: pinned };
     }
     this.#expectKey(kernelId, peer.publicKey, current);
-    if (await this.#storeCas(kernelId, current, peer)) return { peer, written: true };
+    if (await this.#storeCas(kernelId, current, peer)) return { peer, written: true, previous: current };
     throw handshakeErrors.storeFailed(
       "compareAndSet",
       `the entry for peer ${kernelId} changed concurrently twice; pin not written`,
