@@ -73,6 +73,17 @@ class SlowStore implements FederationPeerStore {
   }
 }
 
+/** `inner` with its compareAndSet replaced, to stage races and store failures. */
+function withCompareAndSet(inner: InMemoryPeerStore, compareAndSet: FederationPeerStore["compareAndSet"]): FederationPeerStore {
+  return {
+    insert: (p) => inner.insert(p),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet,
+  };
+}
+
 /** The eight small-order encodings, derived with @noble/curves ([L]P is in the torsion subgroup). */
 function torsionEncodings(): string[] {
   const L = noble.Point.Fn.ORDER;
@@ -170,19 +181,13 @@ test("a nonce is not recorded when the pin fails, so a retry succeeds", async ()
   const kpB = Keypair.generate();
   let failNext = true;
   const inner = new InMemoryPeerStore();
-  const flaky: FederationPeerStore = {
-    insert: (p) => inner.insert(p),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet(id, expected, next) {
-      if (failNext) {
-        failNext = false;
-        throw new Error("disk full");
-      }
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+  const flaky = withCompareAndSet(inner, (id, expected, next) => {
+    if (failNext) {
+      failNext = false;
+      throw new Error("disk full");
+    }
+    return inner.compareAndSet(id, expected, next);
+  });
   const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: flaky }).withTrustedPeer(B, kpB.publicKey);
   const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
   await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
@@ -349,16 +354,10 @@ test("a CAS loser facing a pin it cannot adopt retries once, then fails with STO
   const kpB = Keypair.generate();
   const inner = new InMemoryPeerStore();
   let casCalls = 0;
-  const neverWins: FederationPeerStore = {
-    insert: (p) => inner.insert(p),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet: () => {
-      casCalls++;
-      return false; // someone else always wrote first
-    },
-  };
+  const neverWins = withCompareAndSet(inner, () => {
+    casCalls++;
+    return false; // someone else always wrote first
+  });
   const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: neverWins }).withTrustedPeer(B, kpB.publicKey);
   const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW), "STORE_FAILED");
   assert.is(error.fields.operation, "compareAndSet");
@@ -376,17 +375,11 @@ test("a CAS loser re-checks the key against what the winner pinned", async () =>
   const rotated = Keypair.generate();
   const inner = new InMemoryPeerStore();
   inner.insert(new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 1000 }));
-  const racing: FederationPeerStore = {
-    insert: (p) => inner.insert(p),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet(id, expected, next) {
-      // The winner's write lands just before ours.
-      inner.insert(new FederationPeer({ kernelId: B, publicKey: rotated.publicKey, establishedAt: NOW, rotationDue: NOW + 1000 }));
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+  const racing = withCompareAndSet(inner, (id, expected, next) => {
+    // The winner's write lands just before ours.
+    inner.insert(new FederationPeer({ kernelId: B, publicKey: rotated.publicKey, establishedAt: NOW, rotationDue: NOW + 1000 }));
+    return inner.compareAndSet(id, expected, next);
+  });
   const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: racing });
   const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW), "UNEXPECTED_PEER_KEY");
   assert.is(error.fields.expected, rotated.publicKey.toHex());
@@ -400,18 +393,12 @@ test("after a lost race and a successful retry, the pinned event names the entry
   const winner = new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 40, rotationDue: NOW - 1 });
   inner.insert(original);
   let raced = false;
-  const racing: FederationPeerStore = {
-    insert: (p) => inner.insert(p),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet(id, expected, next) {
-      // Once, another writer lands a (stale, so not adoptable) pin just before ours.
-      if (!raced) inner.insert(winner);
-      raced = true;
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+  const racing = withCompareAndSet(inner, (id, expected, next) => {
+    // Once, another writer lands a (stale, so not adoptable) pin just before ours.
+    if (!raced) inner.insert(winner);
+    raced = true;
+    return inner.compareAndSet(id, expected, next);
+  });
   const events: HandshakeEvent[] = [];
   const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: racing, onEvent: (e) => events.push(e) }).withTrustedPeer(B, kpB.publicKey);
   const pinned = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW);
