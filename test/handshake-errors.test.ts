@@ -6,6 +6,8 @@ import * as assert from "uvu/assert";
 import { createPrivateKey, sign as nodeSign } from "node:crypto";
 import canonicalize from "canonicalize";
 import {
+  DEFAULT_MAX_ENVELOPE_BYTES,
+  FEDERATION_HANDSHAKE_SCHEMA,
   HandshakeChallenge,
   KernelTrustExchange,
   Keypair,
@@ -15,31 +17,12 @@ import {
   Signature,
   type HandshakeSigner,
 } from "../src/handshake/index.js";
+import { expectCode, rejectsWith, rejectsWithCode, throwsWith } from "./helpers/assert-codes.js";
+import { DEFAULT_ENVELOPE_MAX_BYTES, verifyEnvelopeBytes } from "../src/canonical/envelope.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";
 const B = "kernel.org-b";
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<PeerHandshakeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, PeerHandshakeError, String(error));
-    assert.is((error as PeerHandshakeError).code, code, (error as Error).message);
-    return error as PeerHandshakeError;
-  }
-  throw new assert.Assertion({ message: `expected a ${code} rejection`, operator: "rejects", expects: code, actual: "fulfilled" });
-}
-
-function throwsWith(fn: () => unknown, code: string): Error & { code: string } {
-  try {
-    fn();
-  } catch (error) {
-    assert.is((error as { code?: string }).code, code, String(error));
-    return error as Error & { code: string };
-  }
-  throw new assert.Assertion({ message: `expected ${code}`, operator: "throws", expects: code, actual: "returned" });
-}
 
 /** A has B's anchor and an existing pin for B (so "store unchanged" is a real check). */
 async function setup() {
@@ -251,12 +234,7 @@ test("misuse gets typed errors: INVALID_TIME, INVALID_CONFIG, INVALID_TYPE", asy
       () => exchange.resolve(B, now as number),
       () => exchange.peersDueForRotation(now as number, 0),
     ]) {
-      try {
-        await call();
-        assert.unreachable(`now=${String(now)} accepted`);
-      } catch (error) {
-        assert.is((error as { code?: string }).code, "INVALID_TIME", String(error));
-      }
+      await rejectsWithCode(call(), "INVALID_TIME");
     }
     throwsWith(() => exchange.localEnvelope(B, "n", now as number), "INVALID_TIME");
     throwsWith(() => exchange.withConfig({ rotationWindowSecs: now as number }), "INVALID_TIME");
@@ -270,15 +248,55 @@ test("misuse gets typed errors: INVALID_TIME, INVALID_CONFIG, INVALID_TYPE", asy
   throwsWith(() => new KernelTrustExchange(A, {} as HandshakeSigner), "INVALID_TYPE");
   throwsWith(() => exchange.withStore({} as never), "INVALID_TYPE");
   throwsWith(() => exchange.localEnvelope(7 as unknown as string, "n", NOW), "INVALID_TYPE");
-  try {
-    await exchange.acceptEnvelope(envelope, 7 as unknown as string, NOW);
-    assert.unreachable();
-  } catch (error) {
-    assert.is((error as { code?: string }).code, "INVALID_TYPE");
-  }
+  await rejectsWithCode(exchange.acceptEnvelope(envelope, 7 as unknown as string, NOW), "INVALID_TYPE");
   // The default clock is the system clock in unix seconds.
   const sys = new KernelTrustExchange(A, Keypair.generate()).localEnvelope(B, "n");
   assert.ok(Math.abs(Number(sys.challenge.timestamp) - Date.now() / 1000) < 5);
+});
+
+test("the shared assertion helpers fail on the wrong code, the wrong class, or no error at all", async () => {
+  const refused = () => PeerHandshakeEnvelope.fromJSON("{}");
+  const malformed = expectCode(refused, "MALFORMED_ENVELOPE");
+  const fails = async (run: () => unknown) => {
+    try {
+      await run();
+    } catch (error) {
+      assert.instance(error, assert.Assertion);
+      return;
+    }
+    assert.unreachable("the helper accepted a mismatch");
+  };
+  await fails(() => expectCode(refused, "INVALID_SIGNATURE"));
+  await fails(() => expectCode(() => undefined, "MALFORMED_ENVELOPE"));
+  await fails(() => expectCode(() => PublicKey.fromHex("zz"), "INVALID_HEX")); // right code, not a PeerHandshakeError
+  assert.is(throwsWith(() => PublicKey.fromHex("zz"), "INVALID_LENGTH").code, "INVALID_LENGTH");
+  await fails(() => throwsWith(() => 1, "INVALID_HEX"));
+  await rejectsWith(Promise.reject(malformed), "MALFORMED_ENVELOPE");
+  await fails(() => rejectsWith(Promise.resolve(1), "MALFORMED_ENVELOPE"));
+  await fails(() => rejectsWith(Promise.reject(malformed), "STORE_FAILED"));
+  await fails(() => rejectsWithCode(Promise.resolve(1), "INVALID_TIME"));
+  await fails(() => rejectsWithCode(Promise.reject(new Error("plain")), "INVALID_TIME"));
+});
+
+test("one default size limit: verifyEnvelopeBytes and the handshake share 64 KiB and the schema constant", async () => {
+  assert.is(DEFAULT_ENVELOPE_MAX_BYTES, DEFAULT_MAX_ENVELOPE_BYTES);
+  assert.is(DEFAULT_MAX_ENVELOPE_BYTES, 64 * 1024);
+  // An envelope padded to one byte over the default is refused unparsed by both entry points.
+  const kpB = Keypair.generate();
+  const text = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSONText();
+  const oversize = text + " ".repeat(DEFAULT_MAX_ENVELOPE_BYTES + 1 - text.length);
+  const verdict = verifyEnvelopeBytes(oversize);
+  assert.is(verdict.ok ? "ok" : verdict.code, "MALFORMED_ENVELOPE");
+  expectCode(() => PeerHandshakeEnvelope.fromJSON(oversize), "MALFORMED_ENVELOPE");
+  const exact = text + " ".repeat(DEFAULT_MAX_ENVELOPE_BYTES - text.length);
+  assert.ok(verifyEnvelopeBytes(exact).ok);
+  assert.ok(PeerHandshakeEnvelope.fromJSON(exact).challenge.equals(PeerHandshakeEnvelope.fromJSON(text).challenge));
+  // The wasm verifier's own copy of the schema agrees with FEDERATION_HANDSHAKE_SCHEMA.
+  const other = verifyEnvelopeBytes(
+    JSON.stringify({ ...JSON.parse(text), challenge: { ...JSON.parse(text).challenge, schema: "x" } }),
+  );
+  assert.ok(!other.ok && other.message.endsWith(`(expected ${FEDERATION_HANDSHAKE_SCHEMA})`));
+  assert.ok(verifyEnvelopeBytes(text).ok);
 });
 
 test.run();

@@ -20,21 +20,11 @@ import {
   type FederationPeerStore,
   type HandshakeEvent,
 } from "../src/handshake/index.js";
+import { rejectsWith } from "./helpers/assert-codes.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";
 const B = "kernel.org-b";
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<PeerHandshakeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, PeerHandshakeError, String(error));
-    assert.is((error as PeerHandshakeError).code, code, (error as Error).message);
-    return error as PeerHandshakeError;
-  }
-  throw new assert.Assertion({ message: `expected a ${code} rejection`, operator: "rejects", expects: code, actual: "fulfilled" });
-}
 
 function pair() {
   const kpB = Keypair.generate();

@@ -9,26 +9,15 @@ import {
   KernelTrustExchange,
   Keypair,
   PeerHandshakeEnvelope,
-  PeerHandshakeError,
   PublicKey,
 } from "../src/handshake/index.js";
 import { InMemoryPeerStore } from "../src/stores/memory.js";
+import { rejectsWith } from "./helpers/assert-codes.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";
 const B = "kernel.org-b";
 const C = "kernel.org-c";
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<PeerHandshakeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, PeerHandshakeError);
-    assert.is((error as PeerHandshakeError).code, code, (error as Error).message);
-    return error as PeerHandshakeError;
-  }
-  throw new assert.Assertion({ message: `expected a ${code} rejection`, operator: "rejects", expects: code, actual: "fulfilled" });
-}
 
 test("constants match the reference", () => {
   assert.is(FEDERATION_HANDSHAKE_SCHEMA, "chio.federation-kernel-handshake.v1");

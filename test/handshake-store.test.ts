@@ -8,27 +8,16 @@ import {
   KernelTrustExchange,
   Keypair,
   PeerHandshakeEnvelope,
-  PeerHandshakeError,
   type FederationPeerJson,
   type FederationPeerStore,
 } from "../src/handshake/index.js";
+import { rejectsWith } from "./helpers/assert-codes.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";
 const B = "kernel.org-b";
 const key = Keypair.fromSeed(new Uint8Array(32).fill(3)).publicKey;
 const peerB = new FederationPeer({ kernelId: B, publicKey: key, establishedAt: NOW, rotationDue: NOW + 100 });
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<PeerHandshakeError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, PeerHandshakeError, String(error));
-    assert.is((error as PeerHandshakeError).code, code, (error as Error).message);
-    return error as PeerHandshakeError;
-  }
-  throw new assert.Assertion({ message: `expected a ${code} rejection`, operator: "rejects", expects: code, actual: "fulfilled" });
-}
 
 test("InMemoryPeerStore: insert overwrites by kernel id, get/remove/snapshot", () => {
   const store = new InMemoryPeerStore();

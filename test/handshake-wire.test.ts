@@ -13,9 +13,9 @@ import {
   KernelTrustExchange,
   Keypair,
   PeerHandshakeEnvelope,
-  PeerHandshakeError,
   PublicKey,
 } from "../src/handshake/index.js";
+import { expectCode } from "./helpers/assert-codes.js";
 
 const examples = JSON.parse(readFileSync(new URL("./vectors/chio/derived/handshake-examples.json", import.meta.url), "utf8")).examples;
 const minimal = examples.find((e: { name: string }) => e.name === "minimal_v1_challenge");
@@ -26,17 +26,6 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 function nodeSignHex(message: Uint8Array, seed: Uint8Array): string {
   const key = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
   return nodeSign(null, message, key).toString("hex");
-}
-
-function expectCode(fn: () => unknown, code: string): PeerHandshakeError {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, PeerHandshakeError, String(error));
-    assert.is((error as PeerHandshakeError).code, code, (error as Error).message);
-    return error as PeerHandshakeError;
-  }
-  throw new assert.Assertion({ message: `expected ${code}`, operator: "throws", expects: code, actual: "returned" });
 }
 
 /** serde_json's compact string form, transcribed from its ser.rs ESCAPE table (lowercase \u00xx). */

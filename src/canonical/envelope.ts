@@ -12,6 +12,7 @@
 // (wrong argument or option types) throws InvalidTypeError.
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA } from "../handshake/constants.js";
 import { isUint8Array, nonNegativeInteger, readU32, writeInput } from "./json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -52,7 +53,8 @@ interface EnvelopeCoreExports extends CoreExports {
   envelope_verify(inputLength: number, flags: number): number;
 }
 
-export const DEFAULT_ENVELOPE_MAX_BYTES = 65536;
+/** Default `maxBytes` (64 KiB): the handshake's DEFAULT_MAX_ENVELOPE_BYTES, of which this is an alias. */
+export const DEFAULT_ENVELOPE_MAX_BYTES = DEFAULT_MAX_ENVELOPE_BYTES;
 const ARG_RESULT = 192;
 const FLAG_ZIP215 = 1;
 const FLAG_REJECT_WEAK_KEYS = 2;
@@ -87,7 +89,6 @@ const FIELD_NAMES = [
   "timestamp",
 ];
 
-const HANDSHAKE_SCHEMA = "chio.federation-kernel-handshake.v1";
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
@@ -137,7 +138,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
       // The schema is validated UTF-8 (the parser checked it); chio's message includes it.
       const schema = strictUtf8.decode(heap.subarray(...span(heap, result + RESULT_STRINGS)));
       const shown = schema.length > 200 ? `${schema.slice(0, 200)}…` : schema;
-      return failure(code, `unsupported handshake schema: ${shown} (expected ${HANDSHAKE_SCHEMA})`);
+      return failure(code, `unsupported handshake schema: ${shown} (expected ${FEDERATION_HANDSHAKE_SCHEMA})`);
     }
     case "WEAK_PUBLIC_KEY":
       return failure(code, "declared public key has small order (weak key); rejected");

@@ -1,5 +1,9 @@
 // Protocol constants of the chio federation kernel handshake (trust_establishment.rs, V0;
 // chio-spec.md §1.A), plus the defaults of the hardening this port adds on top.
+//
+// The one TypeScript source of these values: src/canonical/envelope.ts (verifyEnvelopeBytes)
+// imports them too. The AssemblyScript verifier (assembly/json/envelope.ts) cannot import
+// TypeScript and keeps its own copy of the schema string; test/handshake-errors.test.ts checks the two agree.
 
 /** The only challenge schema a chio V0 kernel accepts (`FEDERATION_HANDSHAKE_SCHEMA`). */
 export const FEDERATION_HANDSHAKE_SCHEMA = "chio.federation-kernel-handshake.v1";
