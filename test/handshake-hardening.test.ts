@@ -20,7 +20,7 @@ import {
   type FederationPeerStore,
   type HandshakeEvent,
 } from "../src/handshake/index.js";
-import { rejectsWith } from "./helpers/assert-codes.js";
+import { rejectsWith, throwsWith } from "./helpers/assert-codes.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";
@@ -213,7 +213,7 @@ test("ReplayCache is bounded by entries and by key length, evicting the oldest",
     byUnits.reserve(B, `${i}`.padEnd(30, "x"), NOW);
     byUnits.settle(B, `${i}`.padEnd(30, "x"), true, NOW, NOW + 600);
   }
-  assert.is(byUnits.size, 2); // each key is 3 + 12 + 30 units
+  assert.is(byUnits.size, 2); // each pair is 12 + 30 units
   assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW));
   assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW));
   // A pair longer than the whole budget cannot be remembered; it must not flush the others.
@@ -240,6 +240,78 @@ test("ReplayCache is bounded by entries and by key length, evicting the oldest",
   expiring.reserve("ab", "c", NOW);
   expiring.settle("ab", "c", true, NOW, NOW + 10);
   assert.not.ok(expiring.has("a", "bc", NOW));
+});
+
+test("replay fairness: a trusted peer flooding fresh envelopes evicts only its own oldest nonces, never another peer's", async () => {
+  const C = "kernel.org-c";
+  const kpB = Keypair.generate();
+  const kpC = Keypair.generate();
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), {
+    trustedPeers: [[B, kpB.publicKey], [C, kpC.publicKey]],
+    hardening: { replayCache: { maxEntries: 64, maxEntriesPerPeer: 16 } },
+  });
+  const capturedB = PeerHandshakeEnvelope.sign(B, A, "b-1", NOW, kpB).toJSONText();
+  await exchange.acceptEnvelope(capturedB, B, NOW);
+  const firstC = PeerHandshakeEnvelope.sign(C, A, "c-0", NOW, kpC).toJSONText();
+  await exchange.acceptEnvelope(firstC, C, NOW);
+  // C floods far more fresh envelopes than the whole cache holds, all within 2·skew.
+  for (let i = 1; i <= 200; i++) {
+    await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(C, A, `c-${i}`, NOW + (i % 300), kpC), C, NOW + (i % 300));
+  }
+  // B's captured envelope is still a replay (oldest-first eviction across peers let it through).
+  await rejectsWith(exchange.acceptEnvelope(capturedB, B, NOW + 299), "REPLAYED_NONCE");
+  // The remaining limit, documented: C's own oldest nonces were evicted, so C's first envelope
+  // (still within the skew window) is accepted again.
+  await exchange.acceptEnvelope(firstC, C, NOW + 1);
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(C, A, "c-200", NOW + 200, kpC), C, NOW + 200), "REPLAYED_NONCE");
+});
+
+test("ReplayCache per-peer quotas (entries and code units); many distinct peers can still fill the total bound", () => {
+  const cache = new ReplayCache({ maxEntries: 10, maxEntriesPerPeer: 3 });
+  const remember = (peer: string, nonce: string, at = NOW) => {
+    assert.ok(cache.reserve(peer, nonce, at), `${peer}/${nonce} reservable`);
+    cache.settle(peer, nonce, true, at, at + 600);
+  };
+  remember("b", "kept");
+  for (let i = 0; i < 50; i++) remember("c", `${i}`);
+  assert.is(cache.sizeOf("c"), 3);
+  assert.is(cache.size, 4);
+  assert.ok(cache.has("b", "kept", NOW));
+  for (const nonce of ["47", "48", "49"]) assert.ok(cache.has("c", nonce, NOW));
+  assert.not.ok(cache.has("c", "46", NOW));
+  // Once their retention ends, pairs at the old end are dropped as new ones arrive.
+  remember("c", "47", NOW + 601);
+  assert.ok(cache.has("c", "47", NOW + 601));
+  assert.is(cache.size, 1);
+  remember("b", "kept-too", NOW + 601);
+  // The total bound still applies: ten other peers at full quota push out b's pair, oldest first.
+  for (let p = 0; p < 10; p++) for (let i = 0; i < 3; i++) remember(`p${p}`, `${i}`);
+  assert.is(cache.size, 10);
+  assert.not.ok(cache.has("b", "kept-too", NOW + 601));
+  assert.is(cache.sizeOf("b"), 0);
+
+  // Per-peer code units: b's long nonces evict b's own, not c's.
+  const units = new ReplayCache({ maxKeyUnits: 1000, maxKeyUnitsPerPeer: 100 });
+  units.reserve("c", "short", NOW);
+  units.settle("c", "short", true, NOW, NOW + 600);
+  for (let i = 0; i < 20; i++) {
+    const nonce = `${i}`.padEnd(40, "x"); // 41 units with the peer id "b"
+    units.reserve("b", nonce, NOW);
+    units.settle("b", nonce, true, NOW, NOW + 600);
+  }
+  assert.is(units.sizeOf("b"), 2);
+  assert.ok(units.has("c", "short", NOW));
+  assert.not.ok(units.fits("b", "y".repeat(100)));
+  assert.ok(units.fits("b", "y".repeat(99)));
+  // Defaults, and per-peer bounds clamped to the totals.
+  const defaults = new ReplayCache();
+  assert.equal([defaults.maxEntries, defaults.maxEntriesPerPeer, defaults.maxKeyUnits, defaults.maxKeyUnitsPerPeer], [10_000, 1024, 4 * 1024 * 1024, 512 * 1024]);
+  const small = new ReplayCache({ maxEntries: 5, maxKeyUnits: 50 });
+  assert.equal([small.maxEntriesPerPeer, small.maxKeyUnitsPerPeer], [5, 50]);
+  for (const bad of [0, -1, 1.5, NaN, "3"]) {
+    throwsWith(() => new ReplayCache({ maxEntriesPerPeer: bad as number }), "INVALID_CONFIG");
+    throwsWith(() => new ReplayCache({ maxKeyUnitsPerPeer: bad as number }), "INVALID_CONFIG");
+  }
 });
 
 test("a nonce too long for the replay cache is refused (MALFORMED_ENVELOPE) instead of flushing the cache", async () => {

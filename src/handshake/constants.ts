@@ -26,10 +26,20 @@ export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 export const DEFAULT_REPLAY_CACHE_ENTRIES = 10_000;
 
 /**
+ * Default number of (peer, nonce) entries the replay cache remembers for ONE peer before evicting
+ * that peer's own oldest (so one flooding peer cannot evict the others' entries). An honest
+ * kernel handshakes about once per rotation window; 1024 per 2·skew (600 s) is far above that.
+ */
+export const DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER = 1024;
+
+/**
  * Default bound on the summed length (UTF-16 code units) of the peer ids and nonces the replay
  * cache holds, so a pinned peer sending very long nonces cannot grow memory without limit.
  */
 export const DEFAULT_REPLAY_CACHE_KEY_UNITS = 4 * 1024 * 1024;
+
+/** Default bound on the summed length of one peer's remembered pairs (an eighth of the total). */
+export const DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER = 512 * 1024;
 
 /**
  * u64::MAX, the largest `timestamp` a chio kernel can put on the wire (serde `u64`). Values

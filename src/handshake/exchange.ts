@@ -52,7 +52,10 @@ export interface KernelTrustExchangeConfig {
 export interface HandshakeHardening {
   /** Refuse small-order declared keys (and the identity) before the signature check. Default true. */
   rejectWeakKeys: boolean;
-  /** Refuse a (peer, nonce) pair accepted within 2·skew; `false` disables, an object sets the bounds. Default true. */
+  /**
+   * Refuse a (peer, nonce) pair accepted within 2·skew; `false` disables, an object sets the
+   * bounds (totals and per-peer quotas; see ReplayCache for what they do and do not guarantee). Default true.
+   */
   replayCache: boolean | ReplayCacheLimits;
   /**
    * Require challenge timestamps in 0…2^53−1 (MALFORMED_ENVELOPE otherwise). When false, the full
@@ -177,7 +180,7 @@ export class KernelTrustExchange {
       if (setting === false) this.#replay = undefined;
       else if (setting === true) this.#replay = new ReplayCache();
       else if (setting !== null && typeof setting === "object") this.#replay = new ReplayCache(setting);
-      else throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits }");
+      else throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits, maxEntriesPerPeer, maxKeyUnitsPerPeer }");
       next.replayCache = setting;
     }
     this.#hardening = next;
@@ -303,7 +306,7 @@ export class KernelTrustExchange {
     // 8. Replay, only now that the envelope is authenticated by the expected key. A nonce the
     // cache could never hold is refused rather than accepted without replay protection.
     if (replay && !replay.fits(expectedId, challenge.nonce)) {
-      throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache (maxKeyUnits ${replay.maxKeyUnits})`);
+      throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})`);
     }
     if (replay && !replay.reserve(expectedId, challenge.nonce, at)) throw handshakeErrors.replayedNonce(expectedId, challenge.nonce);
     // 9. Pin.

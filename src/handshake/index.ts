@@ -6,6 +6,8 @@ export {
   DEFAULT_MAX_ENVELOPE_BYTES,
   DEFAULT_REPLAY_CACHE_ENTRIES,
   DEFAULT_REPLAY_CACHE_KEY_UNITS,
+  DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER,
+  DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
 export { PeerHandshakeError, InvalidTimeError, InvalidConfigError, InvalidPublicKeyError } from "./errors.js";
 export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields } from "./errors.js";
