@@ -15,7 +15,8 @@ import {
   PeerHandshakeEnvelope,
   PublicKey,
 } from "../src/handshake/index.js";
-import { expectCode } from "./helpers/assert-codes.js";
+import { expectCode, rejectsWith } from "./helpers/assert-codes.js";
+import { verifyEnvelopeBytes } from "../src/canonical/envelope.js";
 
 const examples = JSON.parse(readFileSync(new URL("./vectors/chio/derived/handshake-examples.json", import.meta.url), "utf8")).examples;
 const minimal = examples.find((e: { name: string }) => e.name === "minimal_v1_challenge");
@@ -256,6 +257,60 @@ test("text input is verified as it is parsed: a bad signature never becomes an e
   // The object form parses (shape only) and fails at verifySignature, in the same order.
   expectCode(() => PeerHandshakeEnvelope.fromJSON(JSON.parse(tampered)).verifySignature(), "INVALID_SIGNATURE");
   expectCode(() => PeerHandshakeEnvelope.fromJSON(JSON.parse(otherSchema)).verifySignature(), "UNSUPPORTED_SCHEMA");
+});
+
+test("UNSUPPORTED_SCHEMA / WEAK_PUBLIC_KEY from text: the wasm verdict names the schema and key; the input is never parsed twice", async () => {
+  const exchange = new KernelTrustExchange("kernel-b", Keypair.generate()).withTrustedPeer("kernel-a", Keypair.fromSeed(SEED_09).publicKey);
+  const withChallenge = (patch: object, declaredPublicKey = minimal.envelope.declaredPublicKey) =>
+    JSON.stringify({ ...minimal.envelope, declaredPublicKey, challenge: { ...minimal.envelope.challenge, ...patch } });
+  // A schema written with escapes is reported unescaped, as serde hands it to chio's check.
+  const escaped = withChallenge({ schema: "SCHEMA" }).replace('"SCHEMA"', '"chio.\\u00e9\\ud83d\\ude00.v9"');
+  // The order-2 point (0, −1), written as chio's from_hex accepts it: 0x prefix, upper case.
+  const weakKeyWire = "0x" + ("ec" + "ff".repeat(30) + "7f").toUpperCase();
+  const weak = withChallenge({}, weakKeyWire);
+  const verdicts = [verifyEnvelopeBytes(escaped), verifyEnvelopeBytes(utf8(weak))];
+  assert.equal(verdicts.map((v) => (v.ok ? "ok" : [v.code, v.schema, v.declaredPublicKeyHex])), [
+    ["UNSUPPORTED_SCHEMA", "chio.\u00e9\ud83d\ude00.v9", undefined],
+    ["WEAK_PUBLIC_KEY", undefined, "ec" + "ff".repeat(30) + "7f"],
+  ]);
+  // With JSON.parse unavailable the handshake errors still name both (no second parse of the input).
+  const realParse = JSON.parse;
+  JSON.parse = () => {
+    throw new Error("JSON.parse must not run on unverified input");
+  };
+  try {
+    for (const input of [escaped, utf8(escaped)]) {
+      const error = await rejectsWith(exchange.acceptEnvelope(input, "kernel-a", minimal.envelope.challenge.timestamp), "UNSUPPORTED_SCHEMA");
+      assert.is(error.message, "unsupported handshake schema: chio.\u00e9\ud83d\ude00.v9");
+      assert.is(error.fields.schema, "chio.\u00e9\ud83d\ude00.v9");
+    }
+    for (const input of [weak, utf8(weak)]) {
+      const error = await rejectsWith(exchange.acceptEnvelope(input, "kernel-a", minimal.envelope.challenge.timestamp), "WEAK_PUBLIC_KEY");
+      assert.is(error.fields.publicKey, "ec" + "ff".repeat(30) + "7f");
+      assert.ok(error.message.includes("ec" + "ff".repeat(30) + "7f"), error.message);
+    }
+  } finally {
+    JSON.parse = realParse;
+  }
+});
+
+test("a long unsupported schema is cut to 200 UTF-16 units (never inside a surrogate pair) in verdicts and messages, on both paths", () => {
+  const cases: [string, string][] = [
+    ["s".repeat(199) + "\u{1f600}" + "t".repeat(100), "s".repeat(199) + "…"],
+    ["\u00e9".repeat(5000), "\u00e9".repeat(200) + "…"],
+    ["x".repeat(200), "x".repeat(200)],
+    ["\u{1f600}".repeat(300), "\u{1f600}".repeat(100) + "…"],
+  ];
+  for (const [schema, shown] of cases) {
+    const envelope = { ...minimal.envelope, challenge: { ...minimal.envelope.challenge, schema } };
+    const verdict = verifyEnvelopeBytes(JSON.stringify(envelope));
+    assert.ok(!verdict.ok && verdict.schema === shown, schema.slice(0, 10));
+    assert.ok(!verdict.ok && verdict.message.startsWith(`unsupported handshake schema: ${shown} (expected`));
+    const fromText = expectCode(() => PeerHandshakeEnvelope.fromJSON(JSON.stringify(envelope)), "UNSUPPORTED_SCHEMA");
+    const fromObject = expectCode(() => PeerHandshakeEnvelope.fromJSON(envelope).verifySignature(), "UNSUPPORTED_SCHEMA");
+    assert.is(fromText.message, `unsupported handshake schema: ${shown}`);
+    assert.is(fromObject.message, fromText.message);
+  }
 });
 
 test.run();

@@ -66,10 +66,10 @@ export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: u32 = 4;
 const RESULT_REASON: usize = 0; //       malformed reason
 const RESULT_OFFSET: usize = 4; //       byte offset of the problem in the input
 const RESULT_FIELD: usize = 8; //        FIELD_* the problem concerns (0 if none)
-const RESULT_STRINGS: usize = 12; //     4 × (address, length): unescaped schema, localKernelId, remoteKernelId, nonce
+const RESULT_STRINGS: usize = 12; //     4 × (address, length): unescaped schema, localKernelId, remoteKernelId, nonce (also on UNSUPPORTED_SCHEMA)
 const RESULT_TIMESTAMP: usize = 44; //   (address, length) of the timestamp digits in the input
 const RESULT_CANONICAL: usize = 52; //   (address, length) of the canonical challenge bytes
-const RESULT_PUBLIC_KEY: usize = 64; //  32 bytes
+const RESULT_PUBLIC_KEY: usize = 64; //  32 bytes (on OK and on WEAK_PUBLIC_KEY)
 const RESULT_SIGNATURE: usize = 96; //   64 bytes
 
 // ---- Fields ----
@@ -174,7 +174,12 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   const schemaAt = <usize>load<u32>(result + RESULT_STRINGS);
   const schemaLength = <usize>load<u32>(result + RESULT_STRINGS + 4);
   if (!equalsAscii(schemaAt, schemaLength, HANDSHAKE_SCHEMA)) return ENVELOPE_UNSUPPORTED_SCHEMA;
-  if ((flags & ENVELOPE_FLAG_REJECT_WEAK_KEYS) != 0 && keyKind == 1) return ENVELOPE_WEAK_PUBLIC_KEY;
+  if ((flags & ENVELOPE_FLAG_REJECT_WEAK_KEYS) != 0 && keyKind == 1) {
+    // The declared key is public and already decoded: report it, so JS can name it in the
+    // error without parsing the (unverified) input a second time.
+    memory.copy(result + RESULT_PUBLIC_KEY, KEY_BYTES, 32);
+    return ENVELOPE_WEAK_PUBLIC_KEY;
+  }
 
   const canonical = workTop;
   const canonicalEnd = writeCanonicalChallenge(canonical);

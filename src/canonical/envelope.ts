@@ -8,8 +8,11 @@
 // prefixes are MALFORMED_ENVELOPE (chio parses them and then fails verification with
 // InvalidSignature, as the handshake only verifies Ed25519).
 //
-// Bad envelopes never throw: they yield `{ ok: false, code, message, offset? }`. Only misuse
+// Bad envelopes never throw: they yield `{ ok: false, code, message, offset? }`, plus the declared
+// `schema` (bounded) on UNSUPPORTED_SCHEMA and `declaredPublicKeyHex` on WEAK_PUBLIC_KEY, so callers
+// can name them without parsing the unverified input themselves. Only misuse
 // (wrong argument or option types) throws InvalidTypeError.
+import { bytesToHex } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA } from "../handshake/constants.js";
@@ -36,7 +39,19 @@ export interface VerifiedEnvelope {
 
 export type EnvelopeVerdict =
   | { ok: true; envelope: VerifiedEnvelope }
-  | { ok: false; code: EnvelopeFailureCode; message: string; offset?: number };
+  | {
+      ok: false;
+      code: EnvelopeFailureCode;
+      message: string;
+      offset?: number;
+      /**
+       * UNSUPPORTED_SCHEMA only: the schema the (unverified) envelope declares, for messages. At
+       * most SCHEMA_SHOWN_UNITS UTF-16 units (never splitting a surrogate pair), followed by "…" when cut.
+       */
+      schema?: string;
+      /** WEAK_PUBLIC_KEY only: the declared key as 64 lowercase hex digits. */
+      declaredPublicKeyHex?: string;
+    };
 
 export interface VerifyEnvelopeOptions {
   /** Largest accepted envelope in UTF-8 bytes (default 64 KiB, clamped to 16 MiB); larger input is MALFORMED_ENVELOPE unparsed. */
@@ -135,13 +150,22 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
       return failure(code, `malformed envelope: ${why}`, offset);
     }
     case "UNSUPPORTED_SCHEMA": {
-      // The schema is validated UTF-8 (the parser checked it); chio's message includes it.
-      const schema = strictUtf8.decode(heap.subarray(...span(heap, result + RESULT_STRINGS)));
-      const shown = schema.length > 200 ? `${schema.slice(0, 200)}…` : schema;
-      return failure(code, `unsupported handshake schema: ${shown} (expected ${FEDERATION_HANDSHAKE_SCHEMA})`);
+      // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
+      const schema = schemaPrefix(heap, ...span(heap, result + RESULT_STRINGS));
+      return {
+        ok: false,
+        code,
+        message: `unsupported handshake schema: ${schema} (expected ${FEDERATION_HANDSHAKE_SCHEMA})`,
+        schema,
+      };
     }
     case "WEAK_PUBLIC_KEY":
-      return failure(code, "declared public key has small order (weak key); rejected");
+      return {
+        ok: false,
+        code,
+        message: "declared public key has small order (weak key); rejected",
+        declaredPublicKeyHex: bytesToHex(heap.subarray(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32)),
+      };
     default:
       return failure("INVALID_SIGNATURE", "remote handshake signature is invalid");
   }
@@ -149,6 +173,31 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
 
 function failure(code: EnvelopeFailureCode, message: string, offset?: number): EnvelopeVerdict {
   return offset === undefined ? { ok: false, code, message } : { ok: false, code, message, offset };
+}
+
+/** Longest schema, in UTF-16 units, that a failure verdict (and so an error message) repeats. */
+export const SCHEMA_SHOWN_UNITS = 200;
+
+/**
+ * The schema bytes [start, end) as text, cut to SCHEMA_SHOWN_UNITS units plus "…". Only a
+ * bounded prefix is decoded (4 bytes per unit cover any text), cut back to a character boundary;
+ * the parser already checked the bytes are valid UTF-8.
+ */
+function schemaPrefix(heap: Uint8Array, start: number, end: number): string {
+  let stop = Math.min(end, start + 4 * SCHEMA_SHOWN_UNITS);
+  while (stop < end && stop > start && (heap[stop] & 0xc0) === 0x80) stop--; // not inside a sequence
+  return boundedSchema(strictUtf8.decode(heap.subarray(start, stop)), stop < end);
+}
+
+/**
+ * @internal `schema` cut to SCHEMA_SHOWN_UNITS UTF-16 units (never between the halves of a
+ * surrogate pair) with "…" appended when anything was cut; shared with the handshake's object path.
+ */
+export function boundedSchema(schema: string, cut = false): string {
+  if (schema.length <= SCHEMA_SHOWN_UNITS) return cut ? `${schema}…` : schema;
+  const last = schema.charCodeAt(SCHEMA_SHOWN_UNITS - 1);
+  const keep = last >= 0xd800 && last <= 0xdbff ? SCHEMA_SHOWN_UNITS - 1 : SCHEMA_SHOWN_UNITS;
+  return `${schema.slice(0, keep)}…`;
 }
 
 /** [start, end) of the (address, length) pair at `at`. */

@@ -7,7 +7,7 @@
 //   strings ("verify before parse"). So text becomes an envelope only once its signature holds.
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
-import { verifyEnvelopeBytes } from "../canonical/envelope.js";
+import { boundedSchema, verifyEnvelopeBytes } from "../canonical/envelope.js";
 import { isUint8Array } from "../canonical/json.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, type HandshakeChallengeFields } from "./challenge.js";
@@ -126,7 +126,10 @@ export class PeerHandshakeEnvelope {
       }
       return;
     }
-    if (this.challenge.schema !== FEDERATION_HANDSHAKE_SCHEMA) throw handshakeErrors.unsupportedSchema(this.challenge.schema);
+    if (this.challenge.schema !== FEDERATION_HANDSHAKE_SCHEMA) {
+      // Named in the message as the text path names it: cut to 200 units, so a huge schema cannot flood logs.
+      throw handshakeErrors.unsupportedSchema(boundedSchema(this.challenge.schema));
+    }
     if (rejectWeakKeys && this.declaredPublicKey.isSmallOrder()) {
       throw handshakeErrors.weakPublicKey(this.declaredPublicKey.toHex());
     }
@@ -178,12 +181,12 @@ function readVerifiedEnvelopeText(input: string | Uint8Array, maxBytes: number, 
   const verdict = verifyEnvelopeBytes(input, { maxBytes, zip215: false, rejectWeakKeys });
   if (!verdict.ok) {
     switch (verdict.code) {
+      // The verdict carries the (bounded) schema and the declared key: the unverified input is
+      // never parsed a second time.
       case "UNSUPPORTED_SCHEMA":
-        throw handshakeErrors.unsupportedSchema(recoverField(input, (e) => e.challenge.schema) ?? "<unreadable>");
+        throw handshakeErrors.unsupportedSchema(verdict.schema ?? "<unreadable>");
       case "WEAK_PUBLIC_KEY":
-        throw handshakeErrors.weakPublicKey(
-          recoverField(input, (e) => normalizeWireHex(e.declaredPublicKey)) ?? "<unreadable>",
-        );
+        throw handshakeErrors.weakPublicKey(verdict.declaredPublicKeyHex ?? "<unreadable>");
       case "INVALID_SIGNATURE":
         throw handshakeErrors.invalidSignature();
       default:
@@ -207,26 +210,6 @@ function readVerifiedEnvelopeText(input: string | Uint8Array, maxBytes: number, 
   );
   verifiedEnvelopes.set(envelope, { weakKeysRefused: rejectWeakKeys });
   return envelope;
-}
-
-/**
- * The wasm verdict for UNSUPPORTED_SCHEMA / WEAK_PUBLIC_KEY carries no field values, but the
- * reference's messages name the schema / key. The input has already passed the strict wasm
- * parse at this point, so JSON.parse reads it safely (numbers may round, but only strings are read).
- */
-function recoverField(input: string | Uint8Array, pick: (envelope: any) => unknown): string | undefined {
-  try {
-    const text = typeof input === "string" ? input : new TextDecoder("utf-8", { fatal: true }).decode(input);
-    const value = pick(JSON.parse(text));
-    return typeof value === "string" ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function normalizeWireHex(hex: unknown): string | undefined {
-  if (typeof hex !== "string") return undefined;
-  return (hex.startsWith("0x") ? hex.slice(2) : hex).toLowerCase();
 }
 
 // ---------------------------------------------------------------------------------------------
