@@ -12,6 +12,7 @@ import {
   InMemoryPeerStore,
   KernelTrustExchange,
   Keypair,
+  MAX_ENVELOPE_BYTES_LIMIT,
   PeerHandshakeEnvelope,
   PeerHandshakeError,
   PublicKey,
@@ -332,6 +333,35 @@ test("replayCache: false restores the reference's behaviour (the same envelope i
   const first = await exchange.acceptEnvelope(envelope, B, NOW);
   const second = await exchange.acceptEnvelope(envelope, B, NOW + 100);
   assert.is(second.establishedAt - first.establishedAt, 100);
+});
+
+// --- size limit ------------------------------------------------------------------------------
+
+test("maxEnvelopeBytes: one accepted range, 1 … 16 MiB, for the exchange and fromJSON, text and object paths alike", async () => {
+  const { kpB, exchange } = pair();
+  assert.is(MAX_ENVELOPE_BYTES_LIMIT, 16 * 1024 * 1024);
+  for (const bad of [MAX_ENVELOPE_BYTES_LIMIT + 1, 2 ** 53, 0, -1, 1.5, NaN, Infinity, "4096", 4096n]) {
+    const error = throwsWith(() => exchange.withHardening({ maxEnvelopeBytes: bad as number }), "INVALID_CONFIG");
+    assert.match(error.message, /maxEnvelopeBytes must be an integer in 1\.\.16777216/);
+    throwsWith(() => new KernelTrustExchange(A, kpB, { hardening: { maxEnvelopeBytes: bad as number } }), "INVALID_CONFIG");
+    const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+    for (const input of [envelope.toJSONText(), envelope.toJSON()]) {
+      throwsWith(() => PeerHandshakeEnvelope.fromJSON(input, { maxBytes: bad as number }), "INVALID_CONFIG");
+    }
+  }
+  assert.is(exchange.hardening.maxEnvelopeBytes, 64 * 1024); // unchanged by the refused settings
+  exchange.withHardening({ maxEnvelopeBytes: MAX_ENVELOPE_BYTES_LIMIT });
+  assert.is(exchange.hardening.maxEnvelopeBytes, MAX_ENVELOPE_BYTES_LIMIT);
+  // At a small limit both paths refuse one unit over and accept the exact size.
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n".repeat(100), NOW, kpB);
+  const text = envelope.toJSONText();
+  const objectUnits = [B, A, "n".repeat(100), envelope.challenge.schema, envelope.declaredPublicKey.toHex(), envelope.signature.toHex()].join("").length;
+  for (const [input, size] of [[text, text.length], [envelope.toJSON(), objectUnits]] as const) {
+    const strict = pair();
+    strict.exchange.withTrustedPeer(B, kpB.publicKey).withHardening({ maxEnvelopeBytes: size - 1 });
+    await rejectsWith(strict.exchange.acceptEnvelope(input, B, NOW), "MALFORMED_ENVELOPE");
+    await strict.exchange.withHardening({ maxEnvelopeBytes: size }).acceptEnvelope(input, B, NOW);
+  }
 });
 
 // --- timestamp range -------------------------------------------------------------------------

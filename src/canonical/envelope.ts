@@ -15,7 +15,7 @@
 import { bytesToHex } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
-import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA } from "../handshake/constants.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { isUint8Array, nonNegativeInteger, readU32, writeInput } from "./json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -54,7 +54,7 @@ export type EnvelopeVerdict =
     };
 
 export interface VerifyEnvelopeOptions {
-  /** Largest accepted envelope in UTF-8 bytes (default 64 KiB, clamped to 16 MiB); larger input is MALFORMED_ENVELOPE unparsed. */
+  /** Largest accepted envelope in UTF-8 bytes (default 64 KiB, clamped to MAX_ENVELOPE_BYTES_LIMIT = 16 MiB); larger input is MALFORMED_ENVELOPE unparsed. */
   maxBytes?: number;
   /** Verify with the ZIP-215 (cofactored) rule instead of chio's default dalek/OpenSSL rule. Default false. */
   zip215?: boolean;
@@ -117,7 +117,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
   let flags = FLAG_REJECT_WEAK_KEYS;
   if (options !== undefined) {
     if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-    if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), 0x01000000);
+    if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), MAX_ENVELOPE_BYTES_LIMIT);
     if (booleanOption(options.zip215, "zip215", false)) flags |= FLAG_ZIP215;
     if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
     if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;

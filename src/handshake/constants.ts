@@ -22,6 +22,15 @@ export const DEFAULT_HANDSHAKE_MAX_SKEW_SECS = 300;
  */
 export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 
+/**
+ * Largest `maxEnvelopeBytes` (and `maxBytes`) accepted: 16 MiB. The wasm verifier needs a work
+ * area of about 16 bytes per input byte (assembly/json/envelope.ts, WORK_FACTOR), so this keeps
+ * one call within 256 MiB of WebAssembly memory. verifyEnvelopeBytes clamps to it; the handshake
+ * refuses larger settings (InvalidConfigError) so the text and object paths enforce one range,
+ * 1 … MAX_ENVELOPE_BYTES_LIMIT.
+ */
+export const MAX_ENVELOPE_BYTES_LIMIT = 16 * 1024 * 1024;
+
 /** Default number of (peer, nonce) entries the replay cache remembers before evicting the oldest. */
 export const DEFAULT_REPLAY_CACHE_ENTRIES = 10_000;
 

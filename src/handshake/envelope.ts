@@ -11,8 +11,8 @@ import { boundedSchema, verifyEnvelopeBytes } from "../canonical/envelope.js";
 import { isUint8Array } from "../canonical/json.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, type HandshakeChallengeFields } from "./challenge.js";
-import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, U64_MAX } from "./constants.js";
-import { handshakeErrors, PeerHandshakeError } from "./errors.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
+import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
 import { publicKeyFromDecodedBytes, PublicKey, Signature, type HandshakeSigner } from "./keys.js";
 import { expectWireTimestamp } from "./time.js";
 import { hasLoneSurrogate, serdeString } from "./wire.js";
@@ -25,7 +25,10 @@ export interface EnvelopeVerifyOptions {
 
 /** Options for PeerHandshakeEnvelope.fromJSON. */
 export interface EnvelopeParseOptions extends EnvelopeVerifyOptions {
-  /** Largest accepted input in UTF-8 bytes (text/bytes) or summed string length (objects). Default 64 KiB. */
+  /**
+   * Largest accepted input in UTF-8 bytes (text/bytes) or summed string length (objects): an
+   * integer in 1 … MAX_ENVELOPE_BYTES_LIMIT (16 MiB) on both paths. Default 64 KiB.
+   */
   maxBytes?: number;
 }
 
@@ -96,7 +99,7 @@ export class PeerHandshakeEnvelope {
    * WEAK_PUBLIC_KEY, INVALID_SIGNATURE.
    */
   static fromJSON(input: string | Uint8Array | object, options: EnvelopeParseOptions = {}): PeerHandshakeEnvelope {
-    const maxBytes = options.maxBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
+    const maxBytes = options.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(options.maxBytes, "maxBytes");
     if (typeof input === "string" || isUint8Array(input)) {
       return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true);
     }
@@ -167,6 +170,18 @@ export class PeerHandshakeEnvelope {
       `"signature":${serdeString(this.signature.toHex())}}`
     );
   }
+}
+
+/**
+ * An envelope size limit in 1 … MAX_ENVELOPE_BYTES_LIMIT. The text path could not honour more
+ * (verifyEnvelopeBytes clamps there), so the object path must not either.
+ * @throws InvalidConfigError naming `name`.
+ */
+export function expectMaxEnvelopeBytes(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > MAX_ENVELOPE_BYTES_LIMIT) {
+    throw new InvalidConfigError(`${name} must be an integer in 1..${MAX_ENVELOPE_BYTES_LIMIT} (16 MiB), got ${String(value)}`);
+  }
+  return value;
 }
 
 /** @internal Whether weak keys were refused when this envelope's signature was verified, or undefined if never verified. */

@@ -34,7 +34,7 @@ import { InMemoryPeerStore } from "../stores/memory.js";
 import type { FederationPeerStore } from "../stores/types.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError, type PeerHandshakeErrorCode } from "./errors.js";
-import { PeerHandshakeEnvelope } from "./envelope.js";
+import { expectMaxEnvelopeBytes, PeerHandshakeEnvelope } from "./envelope.js";
 import { PublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
 import { ReplayCache, type ReplayCacheLimits } from "./replay-cache.js";
@@ -64,7 +64,10 @@ export interface HandshakeHardening {
   requireSafeTimestamps: boolean;
   /** Pin with store.compareAndSet (no lost or racing first pins). `false` uses insert (last writer wins, as the reference). Default true. */
   compareAndSetPins: boolean;
-  /** Largest envelope accepted, in UTF-8 bytes. Default 65536. */
+  /**
+   * Largest envelope accepted: UTF-8 bytes of text/bytes input, summed string lengths of an
+   * object. An integer in 1 … MAX_ENVELOPE_BYTES_LIMIT (16 MiB), the same range on both paths. Default 65536.
+   */
   maxEnvelopeBytes: number;
 }
 
@@ -170,11 +173,7 @@ export class KernelTrustExchange {
       if (typeof value !== "boolean") throw new InvalidConfigError(`${flag} must be a boolean`);
       next[flag] = value;
     }
-    if (hardening.maxEnvelopeBytes !== undefined) {
-      const max = hardening.maxEnvelopeBytes;
-      if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1) throw new InvalidConfigError("maxEnvelopeBytes must be a positive integer");
-      next.maxEnvelopeBytes = max;
-    }
+    if (hardening.maxEnvelopeBytes !== undefined) next.maxEnvelopeBytes = expectMaxEnvelopeBytes(hardening.maxEnvelopeBytes, "maxEnvelopeBytes");
     if (hardening.replayCache !== undefined) {
       const setting = hardening.replayCache;
       if (setting === false) this.#replay = undefined;
