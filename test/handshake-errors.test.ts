@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_ENVELOPE_BYTES,
   FEDERATION_HANDSHAKE_SCHEMA,
   HandshakeChallenge,
+  InvalidTimeError,
   KernelTrustExchange,
   Keypair,
   PeerHandshakeEnvelope,
@@ -297,6 +298,41 @@ test("one default size limit: verifyEnvelopeBytes and the handshake share 64 KiB
   );
   assert.ok(!other.ok && other.message.endsWith(`(expected ${FEDERATION_HANDSHAKE_SCHEMA})`));
   assert.ok(verifyEnvelopeBytes(text).ok);
+});
+
+test("a clock that throws or returns a bad reading is INVALID_TIME (InvalidTimeError) for every call that reads it", async () => {
+  const kpB = Keypair.generate();
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+  const failure = new Error("clock source offline");
+  const unprintable = { toString: () => { throw new Error("no"); } };
+  const clocks: [() => unknown, string, unknown][] = [
+    [() => { throw failure; }, "clock() threw: clock source offline", failure],
+    [() => { throw "down"; }, "clock() threw: down", "down"],
+    [() => { throw unprintable; }, "clock() threw: an unprintable value", unprintable],
+    [() => 1.5, "clock() must be", undefined],
+    [() => "1800000000", "clock() must be", undefined],
+    [() => -1, "clock() must be", undefined],
+    [() => NaN, "clock() must be", undefined],
+    [() => 10n, "clock() must be", undefined],
+    [() => Promise.resolve(NOW), "clock() must be", undefined],
+    [() => undefined, "clock() must be", undefined],
+  ];
+  for (const [clock, message, cause] of clocks) {
+    const exchange = new KernelTrustExchange(A, Keypair.generate(), { clock: clock as () => number }).withTrustedPeer(B, kpB.publicKey);
+    const errors = [
+      throwsWith(() => exchange.localEnvelope(B, "n"), "INVALID_TIME"),
+      await rejectsWithCode(exchange.acceptEnvelope(envelope, B), "INVALID_TIME"),
+      await rejectsWithCode(exchange.resolve(B), "INVALID_TIME"),
+      await rejectsWithCode(exchange.peersDueForRotation(undefined, 0), "INVALID_TIME"),
+    ];
+    for (const error of errors) {
+      assert.instance(error, InvalidTimeError);
+      assert.ok(error.message.startsWith(message), error.message);
+      assert.is((error as Error & { cause?: unknown }).cause, cause);
+    }
+    // An explicit `now` does not consult the clock.
+    assert.is((await exchange.acceptEnvelope(envelope, B, NOW)).establishedAt, NOW);
+  }
 });
 
 test.run();

@@ -128,8 +128,8 @@ export const handshakeErrors = {
 /** Thrown when a time argument (`now`, a timestamp to sign, a config duration) is not a valid unix-seconds integer. */
 export class InvalidTimeError extends RangeError {
   readonly code = "INVALID_TIME" as const;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "InvalidTimeError";
   }
 }

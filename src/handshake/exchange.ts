@@ -33,7 +33,7 @@ import { InvalidTypeError } from "../errors.js";
 import { InMemoryPeerStore } from "../stores/memory.js";
 import type { FederationPeerStore } from "../stores/types.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
-import { handshakeErrors, InvalidConfigError, PeerHandshakeError, type PeerHandshakeErrorCode } from "./errors.js";
+import { handshakeErrors, InvalidConfigError, InvalidTimeError, PeerHandshakeError, type PeerHandshakeErrorCode } from "./errors.js";
 import { expectMaxEnvelopeBytes, PeerHandshakeEnvelope } from "./envelope.js";
 import { PublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
@@ -204,7 +204,10 @@ export class KernelTrustExchange {
     return this;
   }
 
-  /** Sets the clock used when `now` is omitted (unix seconds). */
+  /**
+   * Sets the clock used when `now` is omitted (unix seconds). A reading that is not a safe
+   * integer ≥ 0, or a clock that throws, makes the call that needed it fail with InvalidTimeError.
+   */
   withClock(clock: () => number): this {
     if (typeof clock !== "function") throw new InvalidTypeError("clock must be a function returning unix seconds");
     this.#clock = clock;
@@ -430,9 +433,16 @@ export class KernelTrustExchange {
 
   // --- plumbing ---
 
+  /** `now`, else the clock's reading; a bad value, or a clock that throws, is InvalidTimeError. */
   #now(now: number | undefined): number {
     if (now !== undefined) return expectUnixSeconds(now, "now");
-    return expectUnixSeconds(this.#clock(), "clock()");
+    let reading: unknown;
+    try {
+      reading = this.#clock();
+    } catch (cause) {
+      throw new InvalidTimeError(`clock() threw: ${describeThrown(cause)}`, { cause });
+    }
+    return expectUnixSeconds(reading, "clock()");
   }
 
   async #storeGet(kernelId: string): Promise<FederationPeer | undefined> {
@@ -495,6 +505,15 @@ export class KernelTrustExchange {
 
   [INSPECT](): string {
     return `KernelTrustExchange { localKernelId: ${JSON.stringify(this.#localKernelId)}, config: ${JSON.stringify(this.#config)}, .. }`;
+  }
+}
+
+/** A thrown value's message, without letting a hostile toString throw again. */
+function describeThrown(cause: unknown): string {
+  try {
+    return cause instanceof Error ? cause.message : String(cause);
+  } catch {
+    return "an unprintable value";
   }
 }
 
