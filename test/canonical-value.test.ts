@@ -9,6 +9,7 @@ import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import referenceCanonicalize from "canonicalize";
 import { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "../src/canonical/value.js";
+import { canonicalizeJson } from "../src/canonical/json.js";
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../src/errors.js";
 import * as publicApi from "../src/index.js";
 
@@ -27,13 +28,13 @@ function expectCode(code: string, run: () => unknown): void {
 }
 
 /** Both entry points must fail the same way. */
-function expectBothCode(code: string, value: unknown, options?: { maxDepth?: number }): void {
+function expectBothCode(code: string, value: unknown, options?: { maxDepth?: number; escapeDelAndC1?: boolean }): void {
   expectCode(code, () => canonicalize(value, options));
   expectCode(code, () => canonicalBytes(value, options));
 }
 
 /** Both entry points, and the bytes are the UTF-8 of the text. */
-function both(value: unknown, options?: { maxDepth?: number }): string {
+function both(value: unknown, options?: { maxDepth?: number; escapeDelAndC1?: boolean }): string {
   const text = canonicalize(value, options);
   assert.equal(canonicalBytes(value, options), utf8.encode(text));
   return text;
@@ -190,6 +191,36 @@ test("chio canonical corpus a1486dbd: 20 cases match; u007f_escape DIFFERS on pu
     } else {
       assert.is(ours, c.canonical_json, c.id);
     }
+  }
+});
+
+test("escapeDelAndC1: all 21 cases of corpus a1486dbd (old chio Rust kernels), both entry points", () => {
+  const cases = chioCases("a1486dbd");
+  assert.is(cases.length, 21);
+  for (const c of cases) assert.is(both(parseJsonKeepingBigIntegers(c.input_json), { escapeDelAndC1: true }), c.canonical_json, c.id);
+  // The switch changes only U+007F–U+009F: corpus 483bf3f1's DEL/C1 literals now differ, the rest agree.
+  for (const c of chioCases("483bf3f1")) {
+    const old = both(parseJsonKeepingBigIntegers(c.input_json), { escapeDelAndC1: true });
+    if (c.id === "u007f_literal" || c.id === "u009f_literal") assert.is.not(old, c.canonical_json, c.id);
+    else assert.is(old, c.canonical_json, c.id);
+  }
+});
+
+test("escapeDelAndC1: every code unit below U+0100, in values and member names, equals canonicalizeJson's switch", () => {
+  for (let c = 0; c < 0x100; c++) {
+    const ch = String.fromCharCode(c);
+    for (const value of [ch, { [ch]: ch, "\u007f": [`a${ch}é${ch}`] }, `${"x".repeat(c % 17)}${ch}\u{1f600}`]) {
+      const oracle = canonicalizeJson(JSON.stringify(value), { escapeDelAndC1: true });
+      assert.equal(canonicalBytes(value, { escapeDelAndC1: true }), oracle, `U+${c.toString(16)}`);
+      assert.equal(utf8.encode(canonicalize(value, { escapeDelAndC1: true })), oracle, `U+${c.toString(16)} (text)`);
+    }
+  }
+  assert.is(both("\u007f\u0080\u009f\u00a0", { escapeDelAndC1: true }), '"\\u007f\\u0080\\u009f\u00a0"');
+  assert.is(both("\u007f"), '"\u007f"'); // default unchanged
+  expectBothCode("LONE_SURROGATE", "\u0080\ud800", { escapeDelAndC1: true });
+  for (const bad of [1, "yes", null]) {
+    assert.throws(() => canonicalBytes("x", { escapeDelAndC1: bad } as never), (e: unknown) => e instanceof InvalidTypeError);
+    assert.throws(() => canonicalize("x", { escapeDelAndC1: bad } as never), (e: unknown) => e instanceof InvalidTypeError);
   }
 });
 

@@ -260,7 +260,7 @@ test("text input is verified as it is parsed: a bad signature never becomes an e
 });
 
 test("UNSUPPORTED_SCHEMA / WEAK_PUBLIC_KEY from text: the wasm verdict names the schema and key; the input is never parsed twice", async () => {
-  const exchange = new KernelTrustExchange("kernel-b", Keypair.generate()).withTrustedPeer("kernel-a", Keypair.fromSeed(SEED_09).publicKey);
+  const exchange = new KernelTrustExchange("kernel.org-a", Keypair.generate()).withTrustedPeer("kernel.org-b", Keypair.fromSeed(SEED_09).publicKey);
   const withChallenge = (patch: object, declaredPublicKey = minimal.envelope.declaredPublicKey) =>
     JSON.stringify({ ...minimal.envelope, declaredPublicKey, challenge: { ...minimal.envelope.challenge, ...patch } });
   // A schema written with escapes is reported unescaped, as serde hands it to chio's check.
@@ -280,12 +280,12 @@ test("UNSUPPORTED_SCHEMA / WEAK_PUBLIC_KEY from text: the wasm verdict names the
   };
   try {
     for (const input of [escaped, utf8(escaped)]) {
-      const error = await rejectsWith(exchange.acceptEnvelope(input, "kernel-a", minimal.envelope.challenge.timestamp), "UNSUPPORTED_SCHEMA");
+      const error = await rejectsWith(exchange.acceptEnvelope(input, "kernel.org-b", minimal.envelope.challenge.timestamp), "UNSUPPORTED_SCHEMA");
       assert.is(error.message, "unsupported handshake schema: chio.\u00e9\ud83d\ude00.v9");
       assert.is(error.fields.schema, "chio.\u00e9\ud83d\ude00.v9");
     }
     for (const input of [weak, utf8(weak)]) {
-      const error = await rejectsWith(exchange.acceptEnvelope(input, "kernel-a", minimal.envelope.challenge.timestamp), "WEAK_PUBLIC_KEY");
+      const error = await rejectsWith(exchange.acceptEnvelope(input, "kernel.org-b", minimal.envelope.challenge.timestamp), "WEAK_PUBLIC_KEY");
       assert.is(error.fields.publicKey, "ec" + "ff".repeat(30) + "7f");
       assert.ok(error.message.includes("ec" + "ff".repeat(30) + "7f"), error.message);
     }
@@ -312,5 +312,88 @@ test("a long unsupported schema is cut to 200 UTF-16 units (never inside a surro
     assert.is(fromObject.message, fromText.message);
   }
 });
+
+// --- older chio kernels: DEL and C1 escaped in the signed bytes ----------------------------------
+
+/** The challenge bytes an older chio kernel signs: RFC 8785 (npm canonicalize), then U+007F–U+009F as \u00xx. */
+function legacyCanonical(challenge: object): string {
+  return canonicalize(challenge)!.replace(/[\u007f-\u009f]/g, (c) => "\\u00" + c.charCodeAt(0).toString(16));
+}
+
+test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped bytes verify only with the switch, on every path", async () => {
+  const seed = new Uint8Array(32).fill(0x42);
+  const senderKey = Keypair.fromSeed(seed).publicKey;
+  const challengeFor = (nonce: string) => ({
+    schema: "chio.federation-kernel-handshake.v1",
+    localKernelId: "kernel-old\u0085",
+    remoteKernelId: "kernel-b",
+    nonce,
+    timestamp: 1_800_000_000,
+  });
+  // Signed with node:crypto from the seed (PKCS#8), over the legacy bytes.
+  const legacyEnvelope = (nonce: string) => {
+    const challenge = challengeFor(nonce);
+    assert.ok(legacyCanonical(challenge).includes("\\u007f") && !canonicalize(challenge)!.includes("\\u007f"));
+    return { challenge, declaredPublicKey: senderKey.toHex(), signature: nodeSignHex(utf8(legacyCanonical(challenge)), seed) };
+  };
+  const exchange = (legacyControlEscapes?: boolean) =>
+    new KernelTrustExchange("kernel-b", Keypair.generate(), {
+      trustedPeers: [["kernel-old\u0085", senderKey]],
+      hardening: legacyControlEscapes === undefined ? {} : { legacyControlEscapes },
+    });
+  const inputs = (nonce: string) => {
+    const object = legacyEnvelope(nonce);
+    // The wire text carries DEL/C1 raw (serde_json) or escaped (any JSON writer); both mean the same string.
+    const raw = JSON.stringify(object);
+    const escaped = raw.replace(/[\u007f-\u009f]/g, (c) => "\\u00" + c.charCodeAt(0).toString(16).toUpperCase());
+    return [raw, escaped, utf8(raw), object, PeerHandshakeEnvelope.fromJSON(object)];
+  };
+  assert.is(exchange().hardening.legacyControlEscapes, false);
+  for (const [i, input] of inputs("n\u007f-\u0080-\u009f-\u00a0").entries()) {
+    await rejectsWith(exchange().acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
+    await rejectsWith(exchange(false).acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
+    const peer = await exchange(true).acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000);
+    assert.ok(peer.publicKey.equals(senderKey), `input ${i}`);
+  }
+  // fromJSON / verifySignature take the same switch; a verdict in one form is not reused for the other.
+  const [raw] = inputs("n\u007f");
+  expectCode(() => PeerHandshakeEnvelope.fromJSON(raw as string), "INVALID_SIGNATURE");
+  const verified = PeerHandshakeEnvelope.fromJSON(raw as string, { legacyControlEscapes: true });
+  expectCode(() => verified.verifySignature(), "INVALID_SIGNATURE");
+  verified.verifySignature({ legacyControlEscapes: true });
+  await rejectsWith(exchange().acceptEnvelope(verified, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
+  await exchange(true).acceptEnvelope(verified, "kernel-old\u0085", 1_800_000_000);
+  // The challenge still reports RFC 8785 bytes by default, and the legacy bytes on request.
+  assert.is(new TextDecoder().decode(verified.challenge.canonicalBytes()), canonicalize(challengeFor("n\u007f")));
+  assert.is(new TextDecoder().decode(verified.challenge.canonicalBytes({ legacyControlEscapes: true })), legacyCanonical(challengeFor("n\u007f")));
+  // Current kernels' envelopes: refused in legacy mode when they hold DEL/C1, accepted when they do not.
+  const rfc = (nonce: string) => {
+    const challenge = challengeFor(nonce);
+    return { challenge, declaredPublicKey: senderKey.toHex(), signature: nodeSignHex(utf8(canonicalize(challenge)!), seed) };
+  };
+  for (const input of [rfc("n\u0080"), JSON.stringify(rfc("n\u0080"))]) {
+    await rejectsWith(exchange(true).acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
+    await exchange().acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000);
+  }
+  // kernel-old\u0085 itself needs escaping, so use a plain sender for the "no DEL/C1 anywhere" case.
+  const plain = JSON.stringify(minimal.envelope);
+  for (const input of [plain, minimal.envelope]) {
+    const legacy = new KernelTrustExchange("kernel.org-a", Keypair.generate(), {
+      trustedPeers: [["kernel.org-b", Keypair.fromSeed(SEED_09).publicKey]],
+      hardening: { legacyControlEscapes: true },
+    });
+    await legacy.acceptEnvelope(input, "kernel.org-b", minimal.envelope.challenge.timestamp);
+  }
+  for (const bad of ["yes", 1, null]) {
+    expectConfig(() => exchange().withHardening({ legacyControlEscapes: bad as boolean }));
+    assert.throws(() => verified.verifySignature({ legacyControlEscapes: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
+    assert.throws(() => PeerHandshakeEnvelope.fromJSON(raw as string, { legacyControlEscapes: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
+    assert.throws(() => verified.challenge.canonicalBytes({ legacyControlEscapes: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
+  }
+});
+
+function expectConfig(fn: () => unknown): void {
+  assert.throws(fn, (e: { code?: string }) => e.code === "INVALID_CONFIG");
+}
 
 test.run();

@@ -9,7 +9,8 @@
 // * strings (§3.2.2.2): only `"`, `\` and U+0000–U+001F are escaped, with the short forms
 //   \b \f \n \r \t and lowercase \u00xx for the other controls. Everything else, including DEL,
 //   C1 controls (U+007F–U+009F), U+2028/2029 and astral characters, is written raw. (Older chio
-//   Rust kernels escape U+007F–U+009F; chio vector corpus a1486dbd pins that, 483bf3f1 pins RFC.)
+//   Rust kernels escape U+007F–U+009F; chio vector corpus a1486dbd pins that, 483bf3f1 pins RFC.
+//   The `escapeDelAndC1` option reproduces the old form, as canonicalizeJson's switch does.)
 // * numbers (§3.2.2.3): ECMAScript Number::toString, i.e. `String(x)`; -0 becomes "0";
 // * BigInt (an extension, as chio's Rust writes its i64/u64 exactly): decimal digits, no rounding.
 //
@@ -50,6 +51,12 @@ export interface CanonicalizeOptions {
    * from the JavaScript engine's stack limit.
    */
   maxDepth?: number;
+  /**
+   * Also escape U+007F–U+009F (DEL and the C1 controls) as lowercase \u00xx, as older chio Rust
+   * kernels do (compatibility only: the output is then not RFC 8785). Default false. The same
+   * switch as canonicalizeJson's, with the same output.
+   */
+  escapeDelAndC1?: boolean;
 }
 
 const DEFAULT_MAX_DEPTH = 64;
@@ -64,7 +71,7 @@ export const MAX_DEPTH_LIMIT = 1000;
  * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
 export function canonicalize(value: unknown, options?: CanonicalizeOptions): string {
-  const walk: Walk = { maxDepth: resolveMaxDepth(options), ancestors: [] };
+  const walk = newWalk(options);
   try {
     return valueText(value, "", 0, walk);
   } catch (error) {
@@ -85,7 +92,7 @@ export function canonicalize(value: unknown, options?: CanonicalizeOptions): str
  * @throws as {@link canonicalize}.
  */
 export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): Uint8Array {
-  const walk: Walk = { maxDepth: resolveMaxDepth(options), ancestors: [] };
+  const walk = newWalk(options);
   // The sink's buffer is reused between calls; a nested call (from a toJSON) gets its own.
   const sink = idleSink ?? new ByteSink();
   idleSink = undefined;
@@ -97,6 +104,13 @@ export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): U
     sink.release();
     idleSink = sink;
   }
+}
+
+function newWalk(options: CanonicalizeOptions | undefined): Walk {
+  const maxDepth = resolveMaxDepth(options);
+  const escape = options?.escapeDelAndC1;
+  if (escape !== undefined && typeof escape !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
+  return { maxDepth, ancestors: [], escapeDelAndC1: escape === true };
 }
 
 function resolveMaxDepth(options: CanonicalizeOptions | undefined): number {
@@ -122,6 +136,8 @@ function resolveMaxDepth(options: CanonicalizeOptions | undefined): number {
 interface Walk {
   readonly maxDepth: number;
   readonly ancestors: object[];
+  /** Old chio form: U+007F–U+009F escaped too (CanonicalizeOptions.escapeDelAndC1). */
+  readonly escapeDelAndC1: boolean;
 }
 
 type MemberKey = string | number;
@@ -229,7 +245,7 @@ function sortKeys(keys: string[]): void {
 function valueText(value: unknown, key: MemberKey, depth: number, walk: Walk): string {
   switch (typeof value) {
     case "string":
-      return stringText(value);
+      return walk.escapeDelAndC1 ? legacyStringText(value) : stringText(value);
     case "number":
       if (value - value !== 0) throw nonFiniteError(value, key); // NaN and ±Infinity (x - x is NaN)
       return String(value); // ECMAScript Number::toString; String(-0) is "0"
@@ -286,7 +302,7 @@ function objectText(object: Record<string, unknown>, depth: number, walk: Walk):
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     if (i > 0) text += ",";
-    text += quotedMemberName(key) + valueText(object[key], key, childDepth, walk);
+    text += (walk.escapeDelAndC1 ? legacyStringText(key) + ":" : quotedMemberName(key)) + valueText(object[key], key, childDepth, walk);
   }
   return text + "}";
 }
@@ -324,6 +340,16 @@ function stringText(s: string): string {
   // For well-formed strings JSON.stringify escapes exactly the RFC 8785 set (ECMA-262
   // QuoteJSONString: " \ \b \f \n \r \t, other controls as lowercase \u00xx).
   return JSON.stringify(s);
+}
+
+// The old chio form (escapeDelAndC1): stringText's output, with DEL and C1 escaped as well. The
+// canonical form writes them raw, so they can be found and replaced in the finished text.
+const DEL_OR_C1 = /[\u007f-\u009f]/;
+const DEL_OR_C1_ALL = /[\u007f-\u009f]/g;
+
+function legacyStringText(s: string): string {
+  const text = stringText(s);
+  return DEL_OR_C1.test(text) ? text.replace(DEL_OR_C1_ALL, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : text;
 }
 
 function assertWellFormed(s: string): void {
@@ -442,10 +468,25 @@ function writeString(sink: ByteSink, s: string): void {
   sink.pos = pos;
 }
 
+/** The old chio form of `s` (see legacyStringText), as UTF-8. A compatibility path, not tuned. */
+function writeLegacyString(sink: ByteSink, s: string): void {
+  if (!DEL_OR_C1.test(s)) {
+    writeString(sink, s);
+    return;
+  }
+  const bytes = legacyUtf8.encode(legacyStringText(s)); // well-formed: legacyStringText refuses lone surrogates
+  sink.reserve(bytes.length);
+  sink.buf.set(bytes, sink.pos);
+  sink.pos += bytes.length;
+}
+
+const legacyUtf8 = new TextEncoder();
+
 function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: number, walk: Walk): void {
   switch (typeof value) {
     case "string":
-      writeString(sink, value);
+      if (walk.escapeDelAndC1) writeLegacyString(sink, value);
+      else writeString(sink, value);
       return;
     case "number":
       if (value - value !== 0) throw nonFiniteError(value, key);
@@ -523,7 +564,8 @@ function writeObject(sink: ByteSink, object: Record<string, unknown>, depth: num
       sink.reserve(1);
       sink.buf[sink.pos++] = 0x2c; // ,
     }
-    writeString(sink, key);
+    if (walk.escapeDelAndC1) writeLegacyString(sink, key);
+    else writeString(sink, key);
     sink.reserve(1);
     sink.buf[sink.pos++] = 0x3a; // :
     writeValue(sink, object[key], key, childDepth, walk);

@@ -1,7 +1,9 @@
 // The challenge body one kernel signs (Rust `HandshakeChallenge`, chio-spec.md §1.A/§1.C).
 // What is signed is the RFC 8785 canonical JSON of this object alone: keys sorted
 // (localKernelId < nonce < remoteKernelId < schema < timestamp), the timestamp as exact decimal
-// digits (u64), no prefix, no prehash.
+// digits (u64), no prefix, no prehash. Older chio kernels also escape U+007F–U+009F in those
+// strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
+// envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes } from "../canonical/value.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
@@ -12,11 +14,32 @@ import { serdeString, serdeU64 } from "./wire.js";
 // Module-private: lets the envelope parser reuse the canonical bytes the wasm verifier rebuilt
 // and signed-checked for these exact fields, instead of canonicalizing a second time. Not
 // exported from the package, because bytes that do not match the fields would bypass verification.
-let attachCanonicalBytes: (fields: HandshakeChallengeFields, canonical: Uint8Array) => HandshakeChallenge;
+let attachCanonicalBytes: (fields: HandshakeChallengeFields, canonical: Uint8Array, legacyControlEscapes: boolean) => HandshakeChallenge;
 
-/** @internal A challenge whose canonical bytes were produced and verified by the wasm envelope verifier. */
-export function challengeWithVerifiedBytes(fields: HandshakeChallengeFields, canonical: Uint8Array): HandshakeChallenge {
-  return attachCanonicalBytes(fields, canonical);
+/**
+ * @internal A challenge whose canonical bytes were produced and verified by the wasm envelope
+ * verifier; `legacyControlEscapes` says which form they are (DEL/C1 escaped or not).
+ */
+export function challengeWithVerifiedBytes(fields: HandshakeChallengeFields, canonical: Uint8Array, legacyControlEscapes = false): HandshakeChallenge {
+  return attachCanonicalBytes(fields, canonical, legacyControlEscapes);
+}
+
+/** Options for HandshakeChallenge.canonicalBytes. */
+export interface ChallengeBytesOptions {
+  /** Escape U+007F–U+009F as \u00xx, as older chio kernels sign (not RFC 8785). Default false. */
+  legacyControlEscapes?: boolean;
+}
+
+const DEL_OR_C1 = /[\u007f-\u009f]/;
+
+/** @internal True if a string of the challenge holds U+007F–U+009F, i.e. its legacy bytes differ from the canonical ones. */
+export function hasDelOrC1(challenge: HandshakeChallengeFields): boolean {
+  return (
+    DEL_OR_C1.test(challenge.schema) ||
+    DEL_OR_C1.test(challenge.localKernelId) ||
+    DEL_OR_C1.test(challenge.remoteKernelId) ||
+    DEL_OR_C1.test(challenge.nonce)
+  );
 }
 
 /** The five challenge fields, in the order serde writes them. */
@@ -37,6 +60,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
   readonly nonce: string;
   readonly timestamp: number | bigint;
   #canonical: Uint8Array | undefined;
+  #legacyCanonical: Uint8Array | undefined;
 
   /**
    * From explicit fields (any schema; the schema is checked when verifying).
@@ -58,32 +82,49 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
   }
 
   static {
-    attachCanonicalBytes = (fields, canonical) => {
+    attachCanonicalBytes = (fields, canonical, legacyControlEscapes) => {
       const challenge = new HandshakeChallenge(fields);
-      challenge.#canonical = canonical.slice();
+      const bytes = canonical.slice();
+      // Without DEL/C1 in the strings the two forms are the same bytes.
+      const same = !hasDelOrC1(challenge);
+      if (!legacyControlEscapes || same) challenge.#canonical = bytes;
+      if (legacyControlEscapes || same) challenge.#legacyCanonical = bytes;
       return challenge;
     };
   }
 
   /**
-   * The signed bytes: RFC 8785 canonical UTF-8 JSON of the challenge (a copy).
-   * @throws PeerHandshakeError CANONICAL_JSON if a string holds a lone surrogate.
+   * The signed bytes: RFC 8785 canonical UTF-8 JSON of the challenge (a copy). With
+   * `legacyControlEscapes`, the bytes older chio kernels sign: the same, except U+007F–U+009F
+   * are escaped as \u00xx.
+   * @throws PeerHandshakeError CANONICAL_JSON if a string holds a lone surrogate; InvalidTypeError for a bad option.
    */
-  canonicalBytes(): Uint8Array {
-    if (this.#canonical === undefined) {
-      try {
-        this.#canonical = canonicalBytes({
+  canonicalBytes(options?: ChallengeBytesOptions): Uint8Array {
+    let legacy = false;
+    if (options !== undefined) {
+      if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+      const value = options.legacyControlEscapes;
+      if (value !== undefined && typeof value !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
+      legacy = value === true;
+    }
+    return (legacy ? (this.#legacyCanonical ??= this.#encode(true)) : (this.#canonical ??= this.#encode(false))).slice();
+  }
+
+  #encode(escapeDelAndC1: boolean): Uint8Array {
+    try {
+      return canonicalBytes(
+        {
           schema: this.schema,
           localKernelId: this.localKernelId,
           remoteKernelId: this.remoteKernelId,
           nonce: this.nonce,
           timestamp: typeof this.timestamp === "bigint" ? this.timestamp : BigInt(this.timestamp),
-        });
-      } catch (cause) {
-        throw handshakeErrors.canonicalJson(cause instanceof Error ? cause.message : String(cause), cause);
-      }
+        },
+        { escapeDelAndC1 },
+      );
+    } catch (cause) {
+      throw handshakeErrors.canonicalJson(cause instanceof Error ? cause.message : String(cause), cause);
     }
-    return this.#canonical.slice();
   }
 
   /** Field-by-field equality (Rust derives PartialEq). */

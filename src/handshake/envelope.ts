@@ -10,7 +10,7 @@
 import { boundedSchema, verifyEnvelopeBytes } from "../canonical/envelope.js";
 import { isUint8Array } from "../canonical/json.js";
 import { InvalidTypeError } from "../errors.js";
-import { challengeWithVerifiedBytes, HandshakeChallenge, type HandshakeChallengeFields } from "./challenge.js";
+import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
 import { publicKeyFromDecodedBytes, PublicKey, Signature, type HandshakeSigner } from "./keys.js";
@@ -21,6 +21,12 @@ import { hasLoneSurrogate, serdeString } from "./wire.js";
 export interface EnvelopeVerifyOptions {
   /** Refuse small-order declared keys with WEAK_PUBLIC_KEY before checking the signature. Default true. */
   rejectWeakKeys?: boolean;
+  /**
+   * Verify against the challenge bytes older chio kernels sign, with U+007F–U+009F escaped as
+   * \u00xx (not RFC 8785). For challenges without those characters both forms are the same
+   * bytes. Default false.
+   */
+  legacyControlEscapes?: boolean;
 }
 
 /** Options for PeerHandshakeEnvelope.fromJSON. */
@@ -39,9 +45,14 @@ export interface PeerHandshakeEnvelopeJson {
   signature: string;
 }
 
-// Envelopes whose signature this library has already checked, and whether weak keys were
-// refused at the time. Instances are immutable, so the verdict cannot go out of date.
-const verifiedEnvelopes = new WeakMap<PeerHandshakeEnvelope, { weakKeysRefused: boolean }>();
+// Envelopes whose signature this library has already checked, whether weak keys were refused at
+// the time, and which challenge bytes held (legacy DEL/C1 escapes or not). Instances are
+// immutable, so the verdict cannot go out of date.
+interface VerifiedPolicy {
+  weakKeysRefused: boolean;
+  legacyControlEscapes: boolean;
+}
+const verifiedEnvelopes = new WeakMap<PeerHandshakeEnvelope, VerifiedPolicy>();
 
 /** An immutable handshake envelope. */
 export class PeerHandshakeEnvelope {
@@ -101,7 +112,9 @@ export class PeerHandshakeEnvelope {
   static fromJSON(input: string | Uint8Array | object, options: EnvelopeParseOptions = {}): PeerHandshakeEnvelope {
     const maxBytes = options.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(options.maxBytes, "maxBytes");
     if (typeof input === "string" || isUint8Array(input)) {
-      return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true);
+      const legacy = options.legacyControlEscapes;
+      if (legacy !== undefined && typeof legacy !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
+      return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true, legacy === true);
     }
     try {
       return readEnvelopeObject(input, maxBytes);
@@ -121,8 +134,11 @@ export class PeerHandshakeEnvelope {
    */
   verifySignature(options: EnvelopeVerifyOptions = {}): void {
     const rejectWeakKeys = options.rejectWeakKeys ?? true;
+    const legacy = options.legacyControlEscapes === undefined ? false : options.legacyControlEscapes;
+    if (typeof legacy !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
     const known = verifiedEnvelopes.get(this);
-    if (known) {
+    // A verdict for the other byte form counts only when the two forms are the same bytes.
+    if (known && (known.legacyControlEscapes === legacy || !hasDelOrC1(this.challenge))) {
       // The signature already held; only the weak-key rule may be stricter now.
       if (rejectWeakKeys && !known.weakKeysRefused && this.declaredPublicKey.isSmallOrder()) {
         throw handshakeErrors.weakPublicKey(this.declaredPublicKey.toHex());
@@ -136,9 +152,9 @@ export class PeerHandshakeEnvelope {
     if (rejectWeakKeys && this.declaredPublicKey.isSmallOrder()) {
       throw handshakeErrors.weakPublicKey(this.declaredPublicKey.toHex());
     }
-    const bytes = this.challenge.canonicalBytes();
+    const bytes = this.challenge.canonicalBytes({ legacyControlEscapes: legacy });
     if (!this.declaredPublicKey.verify(bytes, this.signature)) throw handshakeErrors.invalidSignature();
-    verifiedEnvelopes.set(this, { weakKeysRefused: rejectWeakKeys });
+    verifiedEnvelopes.set(this, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes: legacy });
   }
 
   /** Field-by-field equality. */
@@ -192,8 +208,13 @@ export function verifiedWeakKeyPolicy(envelope: PeerHandshakeEnvelope): boolean 
 // ---------------------------------------------------------------------------------------------
 // Text and bytes: one wasm call parses, canonicalizes and verifies.
 
-function readVerifiedEnvelopeText(input: string | Uint8Array, maxBytes: number, rejectWeakKeys: boolean): PeerHandshakeEnvelope {
-  const verdict = verifyEnvelopeBytes(input, { maxBytes, zip215: false, rejectWeakKeys });
+function readVerifiedEnvelopeText(
+  input: string | Uint8Array,
+  maxBytes: number,
+  rejectWeakKeys: boolean,
+  legacyControlEscapes: boolean,
+): PeerHandshakeEnvelope {
+  const verdict = verifyEnvelopeBytes(input, { maxBytes, zip215: false, rejectWeakKeys, escapeDelAndC1: legacyControlEscapes });
   if (!verdict.ok) {
     switch (verdict.code) {
       // The verdict carries the (bounded) schema and the declared key: the unverified input is
@@ -219,11 +240,12 @@ function readVerifiedEnvelopeText(input: string | Uint8Array, maxBytes: number, 
         timestamp: challenge.timestamp,
       },
       canonicalChallenge,
+      legacyControlEscapes,
     ),
     publicKeyFromDecodedBytes(declaredPublicKey),
     Signature.fromBytes(signature),
   );
-  verifiedEnvelopes.set(envelope, { weakKeysRefused: rejectWeakKeys });
+  verifiedEnvelopes.set(envelope, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes });
   return envelope;
 }
 

@@ -62,6 +62,14 @@ export interface HandshakeHardening {
    * u64 range is accepted and compared exactly as bigint, as the reference does. Default true.
    */
   requireSafeTimestamps: boolean;
+  /**
+   * Verify signatures over the challenge bytes older chio kernels sign, which escape U+007F–U+009F
+   * as \u00xx (chio vector corpus a1486dbd), on the text and the object path alike. Only for
+   * interop with such kernels; challenges without those characters verify the same either way.
+   * Default false (RFC 8785 bytes, as current kernels sign). Affects verification only: this
+   * kernel's own envelopes are always signed over RFC 8785 bytes.
+   */
+  legacyControlEscapes: boolean;
   /** Pin with store.compareAndSet (no lost or racing first pins). `false` uses insert (last writer wins, as the reference). Default true. */
   compareAndSetPins: boolean;
   /**
@@ -113,6 +121,7 @@ const DEFAULT_HARDENING: HandshakeHardening = {
   requireSafeTimestamps: true,
   compareAndSetPins: true,
   maxEnvelopeBytes: DEFAULT_MAX_ENVELOPE_BYTES,
+  legacyControlEscapes: false,
 };
 
 /** Drives the mutual handshake for one local kernel. */
@@ -167,7 +176,7 @@ export class KernelTrustExchange {
   /** Turns individual hardening rules on or off. A new replayCache setting starts an empty cache. @throws InvalidConfigError. */
   withHardening(hardening: Partial<HandshakeHardening>): this {
     const next = { ...this.#hardening };
-    for (const flag of ["rejectWeakKeys", "requireSafeTimestamps", "compareAndSetPins"] as const) {
+    for (const flag of ["rejectWeakKeys", "requireSafeTimestamps", "compareAndSetPins", "legacyControlEscapes"] as const) {
       const value = hardening[flag];
       if (value === undefined) continue;
       if (typeof value !== "boolean") throw new InvalidConfigError(`${flag} must be a boolean`);
@@ -337,8 +346,9 @@ export class KernelTrustExchange {
     const envelope = PeerHandshakeEnvelope.fromJSON(input, {
       maxBytes: hardening.maxEnvelopeBytes,
       rejectWeakKeys: hardening.rejectWeakKeys,
+      legacyControlEscapes: hardening.legacyControlEscapes,
     });
-    envelope.verifySignature({ rejectWeakKeys: hardening.rejectWeakKeys });
+    envelope.verifySignature({ rejectWeakKeys: hardening.rejectWeakKeys, legacyControlEscapes: hardening.legacyControlEscapes });
     return envelope;
   }
 

@@ -15,7 +15,7 @@ export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields } from "./errors.
 export { PublicKey, Signature, Keypair } from "./keys.js";
 export type { HandshakeSigner } from "./keys.js";
 export { HandshakeChallenge } from "./challenge.js";
-export type { HandshakeChallengeFields } from "./challenge.js";
+export type { HandshakeChallengeFields, ChallengeBytesOptions } from "./challenge.js";
 export { PeerHandshakeEnvelope } from "./envelope.js";
 export type { PeerHandshakeEnvelopeJson, EnvelopeParseOptions, EnvelopeVerifyOptions } from "./envelope.js";
 export { FederationPeer } from "./peer.js";
