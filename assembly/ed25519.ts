@@ -82,8 +82,8 @@ function expand_seed(seed: usize): void {
 // one base multiplication; whether a call hits is visible in its timing, which tells which key
 // was used recently, not anything about the key.
 
-const PK_CACHE_ENTRIES: usize = 4;
-const PK_CACHE: usize = memory.data(4 * 64, 16); //    per entry: tag (32) || public key (32)
+const PK_CACHE_ENTRIES: usize = 16;
+const PK_CACHE: usize = memory.data(16 * 64, 16); //    per entry: tag (32) || public key (32)
 const PK_CACHE_USED: usize = memory.data(16, 16); //  u32 entries filled, u32 next slot to replace
 const PK_TAG: usize = memory.data(32, 16);
 const PK_TAG_DIGEST: usize = memory.data(64, 16);
@@ -161,11 +161,11 @@ function is_canonical_encoding(s: usize, P: usize): bool {
 // VK_CACHE_ENTRIES distinct 32-byte encodings that decoded, the point and its width-5 table of
 // odd multiples, which saves the square root and 7 additions when a key is seen again.
 
-const VK_CACHE_ENTRIES: usize = 4;
+const VK_CACHE_ENTRIES: usize = 16;
 const VK_POINT: usize = 32; //   offset of the decoded point (p3) in an entry
 const VK_TABLE: usize = 192; //  offset of the odd-multiples table (ODD_MULTIPLES_BYTES)
 const VK_ENTRY_BYTES: usize = 192 + 8 * 160;
-const VK_CACHE: usize = memory.data(4 * (192 + 8 * 160), 16);
+const VK_CACHE: usize = memory.data(16 * (192 + 8 * 160), 16);
 const VK_CACHE_USED: usize = memory.data(16, 16); // u32 entries filled, u32 next slot to replace
 
 /** Cache entry for the public key at pkPtr (decoding it on a miss), or 0 if it does not decode. */
