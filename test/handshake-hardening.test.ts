@@ -304,6 +304,18 @@ test("ReplayCache per-peer quotas (entries and code units); many distinct peers 
   assert.ok(units.has("c", "short", NOW));
   assert.not.ok(units.fits("b", "y".repeat(100)));
   assert.ok(units.fits("b", "y".repeat(99)));
+  // Several nonces of one peer in flight at once: each is a replay until settled; a failed one is forgotten.
+  const flight = new ReplayCache();
+  assert.ok(flight.reserve("b", "n1", NOW) && flight.reserve("b", "n2", NOW) && flight.reserve("b", "n3", NOW));
+  assert.not.ok(flight.reserve("b", "n2", NOW));
+  flight.settle("b", "n2", false, NOW, NOW + 600);
+  assert.ok(flight.has("b", "n1", NOW) && !flight.has("b", "n2", NOW) && flight.has("b", "n3", NOW));
+  flight.settle("b", "n1", true, NOW, NOW + 600);
+  flight.settle("b", "n3", false, NOW, NOW + 600);
+  assert.ok(flight.has("b", "n1", NOW) && !flight.has("b", "n3", NOW));
+  assert.ok(flight.reserve("b", "n3", NOW));
+  flight.settle("b", "n3", false, NOW, NOW + 600);
+  assert.is(flight.size, 1);
   // Defaults, and per-peer bounds clamped to the totals.
   const defaults = new ReplayCache();
   assert.equal([defaults.maxEntries, defaults.maxEntriesPerPeer, defaults.maxKeyUnits, defaults.maxKeyUnitsPerPeer], [10_000, 1024, 4 * 1024 * 1024, 512 * 1024]);

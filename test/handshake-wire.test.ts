@@ -13,10 +13,11 @@ import {
   KernelTrustExchange,
   Keypair,
   PeerHandshakeEnvelope,
+  PeerHandshakeError,
   PublicKey,
 } from "../src/handshake/index.js";
 import { expectCode, rejectsWith } from "./helpers/assert-codes.js";
-import { verifyEnvelopeBytes } from "../src/canonical/envelope.js";
+import { verifyEnvelopeBytes, verifyEnvelopeFields } from "../src/canonical/envelope.js";
 
 const examples = JSON.parse(readFileSync(new URL("./vectors/chio/derived/handshake-examples.json", import.meta.url), "utf8")).examples;
 const minimal = examples.find((e: { name: string }) => e.name === "minimal_v1_challenge");
@@ -395,5 +396,54 @@ test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped
 function expectConfig(fn: () => unknown): void {
   assert.throws(fn, (e: { code?: string }) => e.code === "INVALID_CONFIG");
 }
+
+test("accept's field-only text path agrees with verifyEnvelopeBytes and fromJSON on every outcome", async () => {
+  const compact = JSON.stringify(minimal.envelope);
+  const challenge = minimal.envelope.challenge;
+  const variants = [
+    compact,
+    compact.replace('"nonce-b"', '"nonce-c"'), // INVALID_SIGNATURE
+    compact.replace(challenge.schema, "chio.other"), // UNSUPPORTED_SCHEMA
+    compact.replace(minimal.envelope.declaredPublicKey, "01" + "00".repeat(31)), // WEAK_PUBLIC_KEY
+    compact.replace('"nonce":', '"nonce":1,"x":'), // MALFORMED_ENVELOPE
+    compact.slice(0, -1),
+    compact.replace(String(challenge.timestamp), "18446744073709551615"), // INVALID_SIGNATURE (signed over another time)
+  ];
+  for (const text of variants) {
+    for (const input of [text, utf8(text)]) {
+      for (const options of [
+        { rejectWeakKeys: true, escapeDelAndC1: false },
+        { rejectWeakKeys: false, escapeDelAndC1: true },
+      ]) {
+        const full = verifyEnvelopeBytes(input, { ...options, maxBytes: 4096 });
+        const fields = verifyEnvelopeFields(input, 4096, options.rejectWeakKeys, options.escapeDelAndC1);
+        if (full.ok && fields.ok) {
+          assert.equal(fields.envelope, { challenge: full.envelope.challenge, declaredPublicKey: full.envelope.declaredPublicKey });
+        } else {
+          assert.equal(fields, full);
+        }
+      }
+      // The exchange reports exactly what fromJSON reports for the same text.
+      const exchange = new KernelTrustExchange(challenge.remoteKernelId, Keypair.generate()).withTrustedPeer(challenge.localKernelId, Keypair.fromSeed(SEED_09).publicKey);
+      let parsed: PeerHandshakeEnvelope | Error;
+      try {
+        parsed = PeerHandshakeEnvelope.fromJSON(input);
+      } catch (error) {
+        parsed = error as Error;
+      }
+      const accepted = await exchange.acceptEnvelope(input, challenge.localKernelId, challenge.timestamp).then(
+        (peer) => peer,
+        (error: Error) => error,
+      );
+      if (parsed instanceof Error) {
+        assert.instance(accepted, Error);
+        assert.equal([(accepted as PeerHandshakeError).code, (accepted as Error).message], [(parsed as PeerHandshakeError).code, parsed.message]);
+      } else {
+        assert.not.instance(accepted, Error, String(accepted));
+        assert.ok((accepted as FederationPeer).publicKey.equals(parsed.declaredPublicKey));
+      }
+    }
+  }
+});
 
 test.run();

@@ -125,7 +125,32 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
   if (typeof input !== "string" && !isUint8Array(input)) {
     throw new InvalidTypeError(`envelope must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
   }
+  return runEnvelopeVerify(input, maxBytes, flags, true) as EnvelopeVerdict;
+}
 
+/** The challenge and key of a verified envelope: VerifiedEnvelope without the signature and canonical bytes. */
+export type VerifiedEnvelopeFields = Pick<VerifiedEnvelope, "challenge" | "declaredPublicKey">;
+
+/** The verdict of verifyEnvelopeFields. */
+export type EnvelopeFieldsVerdict = { ok: true; envelope: VerifiedEnvelopeFields } | Extract<EnvelopeVerdict, { ok: false }>;
+
+/**
+ * @internal The same verification as verifyEnvelopeBytes (chio's rules, never ZIP-215), for
+ * callers that need only the challenge and the declared key: the signature and the canonical
+ * bytes are not copied out of wasm memory. Arguments are not validated (internal callers only).
+ */
+export function verifyEnvelopeFields(
+  input: Uint8Array | string,
+  maxBytes: number,
+  rejectWeakKeys: boolean,
+  escapeDelAndC1: boolean,
+): EnvelopeFieldsVerdict {
+  const flags = (rejectWeakKeys ? FLAG_REJECT_WEAK_KEYS : 0) | (escapeDelAndC1 ? FLAG_ESCAPE_DEL_AND_C1 : 0);
+  return runEnvelopeVerify(input, Math.min(maxBytes, MAX_ENVELOPE_BYTES_LIMIT), flags, false);
+}
+
+/** One wasm call and its verdict; `full` also copies out the signature and the canonical challenge. */
+function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
   let length: number;
   try {
     length = writeInput(input, maxBytes);
@@ -142,7 +167,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
   const heap = heapU8();
   const result = argsBase() + ARG_RESULT;
   const code = VERDICT_CODES[verdict] ?? "MALFORMED_ENVELOPE";
-  if (verdict === 0) return { ok: true, envelope: readEnvelope(heap, result) };
+  if (verdict === 0) return { ok: true, envelope: full ? readEnvelope(heap, result) : readEnvelopeFields(heap, result) };
   switch (code) {
     case "MALFORMED_ENVELOPE": {
       const offset = readU32(heap, result + RESULT_OFFSET);
@@ -171,7 +196,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
   }
 }
 
-function failure(code: EnvelopeFailureCode, message: string, offset?: number): EnvelopeVerdict {
+function failure(code: EnvelopeFailureCode, message: string, offset?: number): Extract<EnvelopeVerdict, { ok: false }> {
   return offset === undefined ? { ok: false, code, message } : { ok: false, code, message, offset };
 }
 
@@ -207,23 +232,50 @@ function span(heap: Uint8Array, at: number): [number, number] {
 }
 
 function readEnvelope(heap: Uint8Array, result: number): VerifiedEnvelope {
-  const text = (index: number) => strictUtf8.decode(heap.subarray(...span(heap, result + RESULT_STRINGS + 8 * index)));
-  const [digitsStart, digitsEnd] = span(heap, result + RESULT_TIMESTAMP);
-  let digits = "";
-  for (let i = digitsStart; i < digitsEnd; i++) digits += String.fromCharCode(heap[i]);
-  const [canonicalStart, canonicalEnd] = span(heap, result + RESULT_CANONICAL);
+  const canonicalStart = readU32(heap, result + RESULT_CANONICAL);
+  const canonicalEnd = canonicalStart + readU32(heap, result + RESULT_CANONICAL + 4);
   return {
-    challenge: {
-      schema: text(0),
-      localKernelId: text(1),
-      remoteKernelId: text(2),
-      nonce: text(3),
-      timestamp: digits.length <= 15 ? Number(digits) : exactInteger(digits),
-    },
+    challenge: readChallenge(heap, result),
     declaredPublicKey: heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
     signature: heap.slice(result + RESULT_SIGNATURE, result + RESULT_SIGNATURE + 64),
     canonicalChallenge: heap.slice(canonicalStart, canonicalEnd),
   };
+}
+
+function readEnvelopeFields(heap: Uint8Array, result: number): VerifiedEnvelopeFields {
+  return {
+    challenge: readChallenge(heap, result),
+    declaredPublicKey: heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
+  };
+}
+
+function readChallenge(heap: Uint8Array, result: number): VerifiedEnvelope["challenge"] {
+  const digitsStart = readU32(heap, result + RESULT_TIMESTAMP);
+  const digitsEnd = digitsStart + readU32(heap, result + RESULT_TIMESTAMP + 4);
+  let timestamp: number | bigint;
+  if (digitsEnd - digitsStart <= 15) {
+    // Up to 15 decimal digits the running value stays below 2^53, so the arithmetic is exact.
+    timestamp = 0;
+    for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (heap[i] - 0x30);
+  } else {
+    let digits = "";
+    for (let i = digitsStart; i < digitsEnd; i++) digits += String.fromCharCode(heap[i]);
+    timestamp = exactInteger(digits);
+  }
+  return {
+    schema: challengeString(heap, result, 0),
+    localKernelId: challengeString(heap, result, 1),
+    remoteKernelId: challengeString(heap, result, 2),
+    nonce: challengeString(heap, result, 3),
+    timestamp,
+  };
+}
+
+/** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
+function challengeString(heap: Uint8Array, result: number, index: number): string {
+  const at = result + RESULT_STRINGS + 8 * index;
+  const start = readU32(heap, at);
+  return strictUtf8.decode(heap.subarray(start, start + readU32(heap, at + 4)));
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */

@@ -18,7 +18,8 @@ let attachCanonicalBytes: (fields: HandshakeChallengeFields, canonical: Uint8Arr
 
 /**
  * @internal A challenge whose canonical bytes were produced and verified by the wasm envelope
- * verifier; `legacyControlEscapes` says which form they are (DEL/C1 escaped or not).
+ * verifier; `legacyControlEscapes` says which form they are (DEL/C1 escaped or not). Takes
+ * ownership of `canonical` (the caller must hold no other reference to it).
  */
 export function challengeWithVerifiedBytes(fields: HandshakeChallengeFields, canonical: Uint8Array, legacyControlEscapes = false): HandshakeChallenge {
   return attachCanonicalBytes(fields, canonical, legacyControlEscapes);
@@ -84,11 +85,13 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
   static {
     attachCanonicalBytes = (fields, canonical, legacyControlEscapes) => {
       const challenge = new HandshakeChallenge(fields);
-      const bytes = canonical.slice();
-      // Without DEL/C1 in the strings the two forms are the same bytes.
-      const same = !hasDelOrC1(challenge);
-      if (!legacyControlEscapes || same) challenge.#canonical = bytes;
-      if (legacyControlEscapes || same) challenge.#legacyCanonical = bytes;
+      if (!legacyControlEscapes) {
+        challenge.#canonical = canonical;
+      } else {
+        challenge.#legacyCanonical = canonical;
+        // Without DEL/C1 in the strings the two forms are the same bytes.
+        if (!hasDelOrC1(challenge)) challenge.#canonical = canonical;
+      }
       return challenge;
     };
   }

@@ -7,13 +7,13 @@
 //   strings ("verify before parse"). So text becomes an envelope only once its signature holds.
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
-import { boundedSchema, verifyEnvelopeBytes } from "../canonical/envelope.js";
+import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "../canonical/envelope.js";
 import { isUint8Array } from "../canonical/json.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
-import { publicKeyFromDecodedBytes, PublicKey, Signature, type HandshakeSigner } from "./keys.js";
+import { publicKeyFromDecodedBytes, PublicKey, Signature, signatureFromOwnedBytes, type HandshakeSigner } from "./keys.js";
 import { expectWireTimestamp } from "./time.js";
 import { hasLoneSurrogate, serdeString } from "./wire.js";
 
@@ -215,38 +215,49 @@ function readVerifiedEnvelopeText(
   legacyControlEscapes: boolean,
 ): PeerHandshakeEnvelope {
   const verdict = verifyEnvelopeBytes(input, { maxBytes, zip215: false, rejectWeakKeys, escapeDelAndC1: legacyControlEscapes });
-  if (!verdict.ok) {
-    switch (verdict.code) {
-      // The verdict carries the (bounded) schema and the declared key: the unverified input is
-      // never parsed a second time.
-      case "UNSUPPORTED_SCHEMA":
-        throw handshakeErrors.unsupportedSchema(verdict.schema ?? "<unreadable>");
-      case "WEAK_PUBLIC_KEY":
-        throw handshakeErrors.weakPublicKey(verdict.declaredPublicKeyHex ?? "<unreadable>");
-      case "INVALID_SIGNATURE":
-        throw handshakeErrors.invalidSignature();
-      default:
-        throw handshakeErrors.malformedEnvelope(verdict.message.replace(/^malformed envelope: /, ""));
-    }
-  }
+  if (!verdict.ok) throw verdictError(verdict);
+  // The verdict's arrays are fresh copies out of wasm memory that nothing else holds, so they
+  // are handed over without copying again.
   const { challenge, declaredPublicKey, signature, canonicalChallenge } = verdict.envelope;
   const envelope = new PeerHandshakeEnvelope(
-    challengeWithVerifiedBytes(
-      {
-        schema: challenge.schema,
-        localKernelId: challenge.localKernelId,
-        remoteKernelId: challenge.remoteKernelId,
-        nonce: challenge.nonce,
-        timestamp: challenge.timestamp,
-      },
-      canonicalChallenge,
-      legacyControlEscapes,
-    ),
-    publicKeyFromDecodedBytes(declaredPublicKey),
-    Signature.fromBytes(signature),
+    challengeWithVerifiedBytes(challenge, canonicalChallenge, legacyControlEscapes),
+    publicKeyFromDecodedBytes(declaredPublicKey, true),
+    signatureFromOwnedBytes(signature),
   );
   verifiedEnvelopes.set(envelope, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes });
   return envelope;
+}
+
+/**
+ * @internal What acceptEnvelope needs from verified text or bytes: the same one-call
+ * verification and the same errors as fromJSON, but only the challenge fields and the declared
+ * key come back (no envelope object, no copies of the signature or the canonical bytes).
+ */
+export function readVerifiedEnvelopeFields(
+  input: string | Uint8Array,
+  maxBytes: number,
+  rejectWeakKeys: boolean,
+  legacyControlEscapes: boolean,
+): { challenge: HandshakeChallengeFields; declaredPublicKey: PublicKey } {
+  const verdict = verifyEnvelopeFields(input, maxBytes, rejectWeakKeys, legacyControlEscapes);
+  if (!verdict.ok) throw verdictError(verdict);
+  return { challenge: verdict.envelope.challenge, declaredPublicKey: publicKeyFromDecodedBytes(verdict.envelope.declaredPublicKey, true) };
+}
+
+/** The PeerHandshakeError for a failed one-call verification. */
+function verdictError(verdict: Extract<EnvelopeVerdict, { ok: false }>): PeerHandshakeError {
+  switch (verdict.code) {
+    // The verdict carries the (bounded) schema and the declared key: the unverified input is
+    // never parsed a second time.
+    case "UNSUPPORTED_SCHEMA":
+      return handshakeErrors.unsupportedSchema(verdict.schema ?? "<unreadable>");
+    case "WEAK_PUBLIC_KEY":
+      return handshakeErrors.weakPublicKey(verdict.declaredPublicKeyHex ?? "<unreadable>");
+    case "INVALID_SIGNATURE":
+      return handshakeErrors.invalidSignature();
+    default:
+      return handshakeErrors.malformedEnvelope(verdict.message.replace(/^malformed envelope: /, ""));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

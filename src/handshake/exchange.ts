@@ -34,7 +34,9 @@ import { InMemoryPeerStore } from "../stores/memory.js";
 import type { FederationPeerStore } from "../stores/types.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, InvalidTimeError, PeerHandshakeError, type PeerHandshakeErrorCode } from "./errors.js";
-import { expectMaxEnvelopeBytes, PeerHandshakeEnvelope } from "./envelope.js";
+import { expectMaxEnvelopeBytes, PeerHandshakeEnvelope, readVerifiedEnvelopeFields } from "./envelope.js";
+import type { HandshakeChallengeFields } from "./challenge.js";
+import { isUint8Array } from "../canonical/json.js";
 import { PublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
 import { ReplayCache, type ReplayCacheLimits } from "./replay-cache.js";
@@ -280,74 +282,93 @@ export class KernelTrustExchange {
   async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number): Promise<FederationPeer> {
     const at = this.#now(now);
     if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
+    // One async frame for the whole accept, and one await per store call: with an in-memory
+    // store the handshake costs little more than its signature check (bench/envelope.ts).
+    const expectedId = expectedRemoteKernelId;
+    const config = this.#config;
+    const hardening = this.#hardening;
+    const replay = this.#replay;
     try {
-      return await this.#accept(envelope, expectedRemoteKernelId, at);
+      // 1. Signature against the declared key (and, new, weak keys and timestamp range).
+      const { challenge, declaredPublicKey } = this.#authenticate(envelope, hardening);
+      if (hardening.requireSafeTimestamps && typeof challenge.timestamp === "bigint") {
+        throw handshakeErrors.malformedEnvelope(
+          `timestamp ${challenge.timestamp} is above ${Number.MAX_SAFE_INTEGER} (requireSafeTimestamps)`,
+        );
+      }
+      // 2–4. Addressing and time.
+      if (challenge.remoteKernelId !== this.#localKernelId) {
+        throw handshakeErrors.addressMismatch(challenge.remoteKernelId, this.#localKernelId);
+      }
+      if (challenge.localKernelId !== expectedId) throw handshakeErrors.kernelIdMismatch(challenge.localKernelId, expectedId);
+      if (driftExceeds(challenge.timestamp, at, config.maxHandshakeSkewSecs)) {
+        throw handshakeErrors.clockSkewExceeded(challenge.timestamp, at, config.maxHandshakeSkewSecs);
+      }
+      // 5–7. Which key this peer must use: the anchor first, else the existing pin, even if stale.
+      let found: unknown;
+      try {
+        found = await this.#store.get(expectedId);
+      } catch (cause) {
+        throw storeFailure("get", cause);
+      }
+      const pinned = this.#checkPeer(found, "get", expectedId);
+      this.#expectKey(expectedId, declaredPublicKey, pinned);
+      // 8. Replay, only now that the envelope is authenticated by the expected key. A nonce the
+      // cache could never hold is refused rather than accepted without replay protection.
+      const nonce = challenge.nonce;
+      if (replay && !replay.fits(expectedId, nonce)) {
+        throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})`);
+      }
+      if (replay && !replay.reserve(expectedId, nonce, at)) throw handshakeErrors.replayedNonce(expectedId, nonce);
+      // 9. Pin.
+      const peer = new FederationPeer({
+        kernelId: expectedId,
+        publicKey: declaredPublicKey,
+        establishedAt: at,
+        rotationDue: saturatingAddSeconds(at, config.rotationWindowSecs),
+      });
+      let accepted = false;
+      try {
+        let outcome: PinOutcome;
+        if (!hardening.compareAndSetPins) {
+          try {
+            await this.#store.insert(peer);
+          } catch (cause) {
+            throw storeFailure("insert", cause);
+          }
+          outcome = { peer, written: true, previous: pinned };
+        } else if (await this.#compareAndSet(expectedId, pinned, peer)) {
+          outcome = { peer, written: true, previous: pinned };
+        } else {
+          outcome = await this.#afterLostRace(expectedId, pinned, peer, at);
+        }
+        accepted = true;
+        if (this.#onEvent) {
+          this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
+        }
+        return outcome.peer;
+      } finally {
+        replay?.settle(expectedId, nonce, accepted, at, saturatingAddSeconds(at, 2 * config.maxHandshakeSkewSecs));
+      }
     } catch (error) {
-      if (error instanceof PeerHandshakeError) {
-        this.#emit({ type: "refused", operation: "accept", kernelId: expectedRemoteKernelId, code: error.code, message: error.message, at });
+      if (error instanceof PeerHandshakeError && this.#onEvent) {
+        this.#emit({ type: "refused", operation: "accept", kernelId: expectedId, code: error.code, message: error.message, at });
       }
       throw error;
     }
   }
 
-  async #accept(input: EnvelopeInput, expectedId: string, at: number): Promise<FederationPeer> {
-    const config = this.#config;
-    const hardening = this.#hardening;
-    const replay = this.#replay;
-
-    // 1. Signature against the declared key (and, new, weak keys and timestamp range).
-    const envelope = this.#authenticate(input, hardening);
-    const { challenge, declaredPublicKey } = envelope;
-    if (hardening.requireSafeTimestamps && typeof challenge.timestamp === "bigint") {
-      throw handshakeErrors.malformedEnvelope(
-        `timestamp ${challenge.timestamp} is above ${Number.MAX_SAFE_INTEGER} (requireSafeTimestamps)`,
-      );
-    }
-    // 2–4. Addressing and time.
-    if (challenge.remoteKernelId !== this.#localKernelId) {
-      throw handshakeErrors.addressMismatch(challenge.remoteKernelId, this.#localKernelId);
-    }
-    if (challenge.localKernelId !== expectedId) throw handshakeErrors.kernelIdMismatch(challenge.localKernelId, expectedId);
-    if (driftExceeds(challenge.timestamp, at, config.maxHandshakeSkewSecs)) {
-      throw handshakeErrors.clockSkewExceeded(challenge.timestamp, at, config.maxHandshakeSkewSecs);
-    }
-    // 5–7. Which key this peer must use: the anchor first, else the existing pin, even if stale.
-    const pinned = await this.#storeGet(expectedId);
-    this.#expectKey(expectedId, declaredPublicKey, pinned);
-    // 8. Replay, only now that the envelope is authenticated by the expected key. A nonce the
-    // cache could never hold is refused rather than accepted without replay protection.
-    if (replay && !replay.fits(expectedId, challenge.nonce)) {
-      throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})`);
-    }
-    if (replay && !replay.reserve(expectedId, challenge.nonce, at)) throw handshakeErrors.replayedNonce(expectedId, challenge.nonce);
-    // 9. Pin.
-    const peer = new FederationPeer({
-      kernelId: expectedId,
-      publicKey: declaredPublicKey,
-      establishedAt: at,
-      rotationDue: saturatingAddSeconds(at, config.rotationWindowSecs),
-    });
-    let accepted = false;
-    try {
-      const outcome = await this.#pin(expectedId, pinned, peer, at, hardening.compareAndSetPins);
-      accepted = true;
-      this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce: challenge.nonce, at });
-      return outcome.peer;
-    } finally {
-      replay?.settle(expectedId, challenge.nonce, accepted, at, saturatingAddSeconds(at, 2 * config.maxHandshakeSkewSecs));
-    }
-  }
-
-  #authenticate(input: EnvelopeInput, hardening: HandshakeHardening): PeerHandshakeEnvelope {
+  /** Step 1: the authenticated challenge and declared key (the signature has been checked). */
+  #authenticate(input: EnvelopeInput, hardening: HandshakeHardening): { challenge: HandshakeChallengeFields; declaredPublicKey: PublicKey } {
     if (input === null || input === undefined || (typeof input !== "object" && typeof input !== "string")) {
       throw handshakeErrors.malformedEnvelope(`expected an envelope object, JSON text or bytes, got ${input === null ? "null" : typeof input}`);
     }
-    // Text and bytes come back already verified (one wasm call); objects are verified here.
-    const envelope = PeerHandshakeEnvelope.fromJSON(input, {
-      maxBytes: hardening.maxEnvelopeBytes,
-      rejectWeakKeys: hardening.rejectWeakKeys,
-      legacyControlEscapes: hardening.legacyControlEscapes,
-    });
+    // Text and bytes are verified in one wasm call, exactly as fromJSON does, but only the fields
+    // this accept reads come back: the envelope itself never leaves acceptEnvelope.
+    if (typeof input === "string" || isUint8Array(input)) {
+      return readVerifiedEnvelopeFields(input, hardening.maxEnvelopeBytes, hardening.rejectWeakKeys, hardening.legacyControlEscapes);
+    }
+    const envelope = PeerHandshakeEnvelope.fromJSON(input, { maxBytes: hardening.maxEnvelopeBytes });
     envelope.verifySignature({ rejectWeakKeys: hardening.rejectWeakKeys, legacyControlEscapes: hardening.legacyControlEscapes });
     return envelope;
   }
@@ -359,25 +380,26 @@ export class KernelTrustExchange {
     if (!declared.equals(expected)) throw handshakeErrors.unexpectedPeerKey(kernelId, expected.toHex(), declared.toHex());
   }
 
-  async #pin(
-    kernelId: string,
-    pinned: FederationPeer | undefined,
-    peer: FederationPeer,
-    at: number,
-    compareAndSet: boolean,
-  ): Promise<{ peer: FederationPeer; written: boolean; previous: FederationPeer | undefined }> {
-    if (!compareAndSet) {
-      await this.#storeCall("insert", () => this.#store.insert(peer));
-      return { peer, written: true, previous: pinned };
+  /** One store.compareAndSet; whether it wrote. */
+  async #compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
+    let wrote: unknown;
+    try {
+      wrote = await this.#store.compareAndSet(kernelId, expected, next);
+    } catch (cause) {
+      throw storeFailure("compareAndSet", cause);
     }
-    if (await this.#storeCas(kernelId, pinned, peer)) return { peer, written: true, previous: pinned };
-    // Lost a race: look once at what the winner wrote.
+    if (typeof wrote !== "boolean") throw handshakeErrors.storeFailed("compareAndSet", "did not return a boolean");
+    return wrote;
+  }
+
+  /** The first compare-and-set lost a race: look once at what the winner wrote (see the file header). */
+  async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number): Promise<PinOutcome> {
     const current = await this.#storeGet(kernelId);
     if (current !== undefined && current.publicKey.equals(peer.publicKey) && current.isFresh(at)) {
       return { peer: current, written: false, previous: pinned };
     }
     this.#expectKey(kernelId, peer.publicKey, current);
-    if (await this.#storeCas(kernelId, current, peer)) return { peer, written: true, previous: current };
+    if (await this.#compareAndSet(kernelId, current, peer)) return { peer, written: true, previous: current };
     throw handshakeErrors.storeFailed(
       "compareAndSet",
       `the entry for peer ${kernelId} changed concurrently twice; pin not written`,
@@ -460,18 +482,12 @@ export class KernelTrustExchange {
     return this.#checkPeer(found, "get", kernelId);
   }
 
-  async #storeCas(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
-    const wrote = await this.#storeCall("compareAndSet", () => this.#store.compareAndSet(kernelId, expected, next));
-    if (typeof wrote !== "boolean") throw handshakeErrors.storeFailed("compareAndSet", "did not return a boolean");
-    return wrote;
-  }
-
   /** Runs one store call; any throw or rejection becomes STORE_FAILED with the cause attached. */
   async #storeCall<T>(operation: string, call: () => T | PromiseLike<T>): Promise<T> {
     try {
       return await call();
     } catch (cause) {
-      throw handshakeErrors.storeFailed(operation, cause instanceof Error ? cause.message : String(cause), cause);
+      throw storeFailure(operation, cause);
     }
   }
 
@@ -516,6 +532,18 @@ export class KernelTrustExchange {
   [INSPECT](): string {
     return `KernelTrustExchange { localKernelId: ${JSON.stringify(this.#localKernelId)}, config: ${JSON.stringify(this.#config)}, .. }`;
   }
+}
+
+/** What a pin attempt produced (see the "pinned" event). */
+interface PinOutcome {
+  peer: FederationPeer;
+  written: boolean;
+  previous: FederationPeer | undefined;
+}
+
+/** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
+function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
+  return handshakeErrors.storeFailed(operation, cause instanceof Error ? cause.message : String(cause), cause);
 }
 
 /** A thrown value's message, without letting a hostile toString throw again. */

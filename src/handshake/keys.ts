@@ -26,10 +26,19 @@ function decodeWireHex(hex: unknown, bytes: number, name: string): Uint8Array {
 // Module-private door for bytes already proven to decode as a point (the wasm envelope parser
 // and key derivation check that), so the public factories can always validate.
 let wrapDecodedPublicKey: (bytes: Uint8Array) => PublicKey;
+let wrapSignatureBytes: (bytes: Uint8Array) => Signature;
 
-/** @internal Not exported from the package: wraps bytes that are known to decode as a point. */
-export function publicKeyFromDecodedBytes(bytes: Uint8Array): PublicKey {
-  return wrapDecodedPublicKey(bytes);
+/**
+ * @internal Not exported from the package: wraps 32 bytes that are known to decode as a point;
+ * with `owned`, takes the array itself (the caller must hold no other reference to it).
+ */
+export function publicKeyFromDecodedBytes(bytes: Uint8Array, owned = false): PublicKey {
+  return wrapDecodedPublicKey(owned ? bytes : bytes.slice());
+}
+
+/** @internal Not exported from the package: wraps a fresh 64-byte array nothing else references. */
+export function signatureFromOwnedBytes(bytes: Uint8Array): Signature {
+  return wrapSignatureBytes(bytes);
 }
 
 /** An Ed25519 public key that decodes as a curve point. Immutable. */
@@ -59,7 +68,7 @@ export class PublicKey {
   }
 
   static {
-    wrapDecodedPublicKey = (bytes) => new PublicKey(bytes.slice());
+    wrapDecodedPublicKey = (bytes) => new PublicKey(bytes);
   }
 
   /** A copy of the 32 encoded bytes. */
@@ -115,6 +124,10 @@ export class Signature {
     return new Signature(bytes.slice());
   }
 
+  static {
+    wrapSignatureBytes = (bytes) => new Signature(bytes);
+  }
+
   /** Parses 128 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX. */
   static fromHex(hex: string): Signature {
     return new Signature(decodeWireHex(hex, SIGNATURE_BYTES, "signature"));
@@ -167,7 +180,7 @@ export class Keypair implements HandshakeSigner {
   private constructor(seed: Uint8Array) {
     this.#seed = seed;
     // A seed always yields a valid point, so no decode check is needed.
-    this.publicKey = publicKeyFromDecodedBytes(ed25519.getPublicKey(seed));
+    this.publicKey = publicKeyFromDecodedBytes(ed25519.getPublicKey(seed), true); // a fresh array
   }
 
   /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */

@@ -73,9 +73,10 @@ export class ReplayCache {
   readonly #peers = new Map<string, PeerNonces>();
   // Every remembered pair, oldest first (a Set keeps insertion order and deletes in O(1)).
   readonly #byAge = new Set<ReplayEntry>();
-  // Pairs whose accept is in flight (between the replay check and the pin), by peer. A second
+  // Pairs whose accept is in flight (between the replay check and the pin), by peer: the nonce
+  // itself while a peer has one in flight (the common case, no allocation), a Set beyond. A second
   // accept of the same pair meanwhile is a replay too, even though the first is not recorded yet.
-  readonly #pending = new Map<string, Set<string>>();
+  readonly #pending = new Map<string, string | Set<string>>();
   #keyUnits = 0;
 
   constructor(limits: ReplayCacheLimits = {}) {
@@ -103,7 +104,8 @@ export class ReplayCache {
 
   /** True if the pair was recorded and `now` is not past its retention, or an accept of it is in flight. */
   has(peerId: string, nonce: string, now: number): boolean {
-    if (this.#pending.get(peerId)?.has(nonce)) return true;
+    const pending = this.#pending.get(peerId);
+    if (pending !== undefined && (typeof pending === "string" ? pending === nonce : pending.has(nonce))) return true;
     const entry = this.#peers.get(peerId)?.entries.get(nonce);
     return entry !== undefined && now <= entry.until;
   }
@@ -117,7 +119,8 @@ export class ReplayCache {
   reserve(peerId: string, nonce: string, now: number): boolean {
     if (this.has(peerId, nonce, now)) return false;
     const pending = this.#pending.get(peerId);
-    if (pending === undefined) this.#pending.set(peerId, new Set([nonce]));
+    if (pending === undefined) this.#pending.set(peerId, nonce);
+    else if (typeof pending === "string") this.#pending.set(peerId, new Set([pending, nonce]));
     else pending.add(nonce);
     return true;
   }
@@ -125,7 +128,7 @@ export class ReplayCache {
   /** Ends an in-flight accept; records the pair until `rememberUntil` when the accept succeeded. */
   settle(peerId: string, nonce: string, accepted: boolean, now: number, rememberUntil: number): void {
     const pending = this.#pending.get(peerId);
-    if (pending !== undefined && pending.delete(nonce) && pending.size === 0) this.#pending.delete(peerId);
+    if (pending === nonce || (typeof pending === "object" && pending.delete(nonce) && pending.size === 0)) this.#pending.delete(peerId);
     if (accepted) this.#record(peerId, nonce, now, rememberUntil);
   }
 
