@@ -9,6 +9,7 @@ export { canonicalizeJson } from "./canonical/json.js";
 export type { CanonicalizeJsonOptions } from "./canonical/json.js";
 export { verifyEnvelopeBytes } from "./canonical/envelope.js";
 export type { EnvelopeFailureCode, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "./canonical/envelope.js";
-export { ed25519 } from "./ed25519.js";
+export { ed25519, isValidPublicKey, isSmallOrderPublicKey } from "./ed25519.js";
+export type { VerifyOptions } from "./ed25519.js";
 export { FEDERATION_HANDSHAKE_SCHEMA, DEFAULT_ROTATION_WINDOW_SECS, DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT, DEFAULT_REPLAY_CACHE_ENTRIES, DEFAULT_REPLAY_CACHE_KEY_UNITS, DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER, DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER, PeerHandshakeError, InvalidTimeError, InvalidConfigError, InvalidPublicKeyError, PublicKey, Signature, Keypair, HandshakeChallenge, PeerHandshakeEnvelope, FederationPeer, ReplayCache, KernelTrustExchange, InMemoryPeerStore } from "./handshake/index.js";
 export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields, HandshakeSigner, HandshakeChallengeFields, ChallengeBytesOptions, PeerHandshakeEnvelopeJson, EnvelopeParseOptions, EnvelopeVerifyOptions, FederationPeerJson, FederationPeerFields, ReplayCacheLimits, KernelTrustExchangeConfig, KernelTrustExchangeOptions, HandshakeHardening, HandshakeEvent, HandshakeEventHandler, EnvelopeInput, FederationPeerStore, MaybePromise } from "./handshake/index.js";
