@@ -45,13 +45,20 @@ export async function ed25519Groups(): Promise<Group[]> {
     for (const [what, ok] of checks) if (!ok) throw new Error(`benchmark sanity check failed: ${what} on fixture ${i}`);
   }
 
+  // Signatures of the first 16 messages under key 0, for the one-key rows.
+  const oneKeySignatures = messages.slice(0, 16).map((m) => nodeSignature(m, keys[0]));
+  for (let j = 0; j < 16; j++) {
+    if (!ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)) throw new Error("one-key verify sanity check failed");
+  }
+
   let i = 0;
   const next = () => (i = (i + 1) & (COUNT - 1));
   const verify: Group = {
     title: "verify (169 B)",
     baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
     cases: [
-      { name: "chio-trust (wasm)", fn: () => { const j = next(); keep(ed25519.verify(signatures[j], messages[j], keys[j].publicKey)); } },
+      { name: "chio-trust (wasm), 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.verify(signatures[j], messages[j], keys[j].publicKey)); } },
+      { name: "chio-trust (wasm), one key (decoded key cached)", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeVerify(null, messages[j], keys[j].publicKeyObject, signatures[j])); } },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_verify_detached(signatures[j], messages[j], keys[j].publicKey)); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], keys[j].publicKey)); } },
@@ -61,7 +68,8 @@ export async function ed25519Groups(): Promise<Group[]> {
     title: "sign (169 B)",
     baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
     cases: [
-      { name: "chio-trust (wasm)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[j].seed)); } },
+      { name: "chio-trust (wasm), 256 keys in rotation (derives A each call)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[j].seed)); } },
+      { name: "chio-trust (wasm), one key (A from the core's cache)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[0].seed)); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeSign(null, messages[j], keys[j].privateKeyObject)); } },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_detached(messages[j], sodiumSecretKeys[j])); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.sign(messages[j], keys[j].seed)); } },
