@@ -47,6 +47,7 @@ export function canonicalGroups(): Group[] {
         { name: "npm canonicalize(value)", fn: () => keep(canonicalizeNpm(value)) },
         { name: "chio-trust canonicalize(value) → string (TS)", fn: () => keep(canonicalize(value)) },
         { name: "chio-trust canonicalBytes(value) → UTF-8 (TS)", fn: () => keep(canonicalBytes(value)) },
+        { name: "npm canonicalize(value) + TextEncoder", fn: () => keep(encoder.encode(canonicalizeNpm(value)!)) },
         { name: "npm canonicalize(JSON.parse(text)) + TextEncoder", fn: () => keep(encoder.encode(canonicalizeNpm(JSON.parse(text))!)) },
         { name: "chio-trust canonicalizeJson(UTF-8 text) (wasm)", fn: () => keep(canonicalizeJson(textBytes)) },
       ],

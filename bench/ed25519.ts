@@ -64,6 +64,18 @@ export async function ed25519Groups(): Promise<Group[]> {
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], keys[j].publicKey)); } },
     ],
   };
+  // node has no raw "seed -> public key" or "sign with a seed" call; the fastest path imports the
+  // seed as a JWK
+  // (node derives the public key from d; x is required by the parser but ignored).
+  const jwks = keys.map((k) => ({ kty: "OKP", crv: "Ed25519", d: Buffer.from(k.seed).toString("base64url"), x: "AA" }));
+  for (let j = 0; j < 4; j++) {
+    const spki = createPublicKey(createPrivateKey({ key: jwks[j], format: "jwk" })).export({ format: "der", type: "spki" });
+    if (!Buffer.from(spki.subarray(12)).equals(keys[j].publicKey)) throw new Error("node keygen sanity check failed");
+  }
+  for (let j = 0; j < 4; j++) {
+    const sig = nodeSign(null, messages[j], createPrivateKey({ key: jwks[j], format: "jwk" }));
+    if (!Buffer.from(sig).equals(signatures[j])) throw new Error("node JWK sign sanity check failed");
+  }
   const sign: Group = {
     title: "sign (169 B)",
     baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
@@ -71,17 +83,14 @@ export async function ed25519Groups(): Promise<Group[]> {
       { name: "chio-trust (wasm), 256 keys in rotation (derives A each call)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[j].seed)); } },
       { name: "chio-trust (wasm), one key (A from the core's cache)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[0].seed)); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeSign(null, messages[j], keys[j].privateKeyObject)); } },
+      {
+        name: "node:crypto, seed → KeyObject (JWK) on every call",
+        fn: () => { const j = next(); keep(nodeSign(null, messages[j], createPrivateKey({ key: jwks[j], format: "jwk" }))); },
+      },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_detached(messages[j], sodiumSecretKeys[j])); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.sign(messages[j], keys[j].seed)); } },
     ],
   };
-  // node has no raw "seed -> public key" call; the fastest path imports the seed as a JWK
-  // (node derives the public key from d; x is required by the parser but ignored).
-  const jwks = keys.map((k) => ({ kty: "OKP", crv: "Ed25519", d: Buffer.from(k.seed).toString("base64url"), x: "AA" }));
-  for (let j = 0; j < 4; j++) {
-    const spki = createPublicKey(createPrivateKey({ key: jwks[j], format: "jwk" })).export({ format: "der", type: "spki" });
-    if (!Buffer.from(spki.subarray(12)).equals(keys[j].publicKey)) throw new Error("node keygen sanity check failed");
-  }
   const keygen: Group = {
     title: "keygen (seed → public key)",
     baseline: "node:crypto (JWK import + SPKI export)",
