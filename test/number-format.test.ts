@@ -2,56 +2,17 @@
 // ECMAScript Number::toString that RFC 8785 §3.2.2.3 prescribes, plus the published ES6 number
 // sample and an exact BigInt recomputation of the power-of-ten table.
 //
-// Random inputs come from a seeded generator; set CHIO_TEST_SEED to replay a failing run.
+// Random inputs come from a seeded generator (test/helpers/doubles.ts); set CHIO_TEST_SEED to replay a failing run.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { formatDouble } from "../src/canonical/number.js";
 import { coreExports, heapU8, ioArenaBase, type CoreExports } from "../src/wasm/instance.js";
 import { CanonicalJsonError, InvalidTypeError } from "../src/errors.js";
+import { SEED, makeRandom, fromWords, fromBits, toBits } from "./helpers/doubles.js";
 
 interface NumberExports extends CoreExports {
   format_f64(value: number): number;
-}
-
-const SEED = Number(process.env.CHIO_TEST_SEED ?? Date.now() % 2 ** 31) >>> 0;
-
-/** xoshiro128** (Blackman & Vigna), seeded through splitmix32: fast, reproducible 32-bit words. */
-function makeRandom(seed: number): () => number {
-  let z = seed >>> 0;
-  const split = (): number => {
-    z = (z + 0x9e3779b9) >>> 0;
-    let t = z;
-    t = Math.imul(t ^ (t >>> 16), 0x85ebca6b);
-    t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35);
-    return (t ^ (t >>> 16)) >>> 0;
-  };
-  let a = split(), b = split(), c = split(), d = split();
-  return () => {
-    const result = Math.imul(((Math.imul(b, 5) << 7) | (Math.imul(b, 5) >>> 25)) >>> 0, 9) >>> 0;
-    const t = b << 9;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
-    d = (d << 11) | (d >>> 21);
-    return result;
-  };
-}
-
-const f64 = new Float64Array(1);
-const words = new Uint32Array(f64.buffer); // little-endian: words[0] low, words[1] high
-const bits64 = new BigUint64Array(f64.buffer);
-
-function fromWords(high: number, low: number): number {
-  words[0] = low;
-  words[1] = high;
-  return f64[0];
-}
-function fromBits(bits: bigint): number {
-  bits64[0] = bits;
-  return f64[0];
-}
-function toBits(x: number): bigint {
-  f64[0] = x;
-  return bits64[0];
 }
 
 const core = (): NumberExports => coreExports<NumberExports>();

@@ -3,54 +3,16 @@
 // midpoints between adjacent doubles (and values a hair above or below them), the subnormal
 // and overflow boundaries, and inputs with hundreds of digits.
 //
-// Random inputs come from a seeded generator; set CHIO_TEST_SEED to replay a failing run.
+// Random inputs come from a seeded generator (test/helpers/doubles.ts); set CHIO_TEST_SEED to replay a failing run.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseDoubleLiteral } from "../src/canonical/number.js";
 import { coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
 import { CanonicalJsonError, InvalidTypeError } from "../src/errors.js";
+import { SEED, makeRandom, fromWords, fromBits, toBits } from "./helpers/doubles.js";
 
 interface NumberExports extends CoreExports {
   parse_f64(length: number): number;
-}
-
-const SEED = Number(process.env.CHIO_TEST_SEED ?? Date.now() % 2 ** 31) >>> 0;
-
-/** xoshiro128** (Blackman & Vigna), seeded through splitmix32: fast, reproducible 32-bit words. */
-function makeRandom(seed: number): () => number {
-  let z = seed >>> 0;
-  const split = (): number => {
-    z = (z + 0x9e3779b9) >>> 0;
-    let t = z;
-    t = Math.imul(t ^ (t >>> 16), 0x85ebca6b);
-    t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35);
-    return (t ^ (t >>> 16)) >>> 0;
-  };
-  let a = split(), b = split(), c = split(), d = split();
-  return () => {
-    const result = Math.imul(((Math.imul(b, 5) << 7) | (Math.imul(b, 5) >>> 25)) >>> 0, 9) >>> 0;
-    const t = b << 9;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
-    d = (d << 11) | (d >>> 21);
-    return result;
-  };
-}
-
-const f64 = new Float64Array(1);
-const words = new Uint32Array(f64.buffer);
-const bits64 = new BigUint64Array(f64.buffer);
-function fromWords(high: number, low: number): number {
-  words[0] = low;
-  words[1] = high;
-  return f64[0];
-}
-function toBits(x: number): bigint {
-  f64[0] = x;
-  return bits64[0];
-}
-function fromBits(bits: bigint): number {
-  bits64[0] = bits;
-  return f64[0];
 }
 
 /** Parses `text` in wasm through the raw hook (no grammar check) and compares with Number(text). */
