@@ -113,17 +113,24 @@ function pk_cache_lookup(seed: usize, pkOut: usize): bool {
   return false;
 }
 
+/**
+ * Slot for a new entry of a cache whose state (at `state`: u32 entries filled, u32 next slot to
+ * replace) is updated: the next free slot, then round-robin replacement once all are filled.
+ */
+function cache_next_slot(state: usize, capacity: usize): usize {
+  const used = <usize>load<u32>(state);
+  if (used < capacity) {
+    store<u32>(state, <u32>(used + 1));
+    return used;
+  }
+  const slot = <usize>load<u32>(state, 4);
+  store<u32>(state, <u32>((slot + 1) % capacity), 4);
+  return slot;
+}
+
 /** Remembers pk under the tag computed by the last pk_cache_lookup (round-robin replacement). */
 function pk_cache_insert(pk: usize): void {
-  let used = <usize>load<u32>(PK_CACHE_USED);
-  let slot: usize;
-  if (used < PK_CACHE_ENTRIES) {
-    slot = used;
-    store<u32>(PK_CACHE_USED, <u32>(used + 1));
-  } else {
-    slot = <usize>load<u32>(PK_CACHE_USED, 4);
-    store<u32>(PK_CACHE_USED, <u32>((slot + 1) % PK_CACHE_ENTRIES), 4);
-  }
+  const slot = cache_next_slot(PK_CACHE_USED, PK_CACHE_ENTRIES);
   memory.copy(PK_CACHE + slot * 64, PK_TAG, 32);
   memory.copy(PK_CACHE + slot * 64 + 32, pk, 32);
 }
@@ -176,14 +183,7 @@ function decoded_public_key(pkPtr: usize): usize {
     if (memory.compare(entry, pkPtr, 32) == 0) return entry;
   }
   if (!ge_frombytes_vartime(POINT_A, pkPtr)) return 0;
-  let slot: usize;
-  if (used < VK_CACHE_ENTRIES) {
-    slot = used;
-    store<u32>(VK_CACHE_USED, <u32>(used + 1));
-  } else {
-    slot = <usize>load<u32>(VK_CACHE_USED, 4);
-    store<u32>(VK_CACHE_USED, <u32>((slot + 1) % VK_CACHE_ENTRIES), 4);
-  }
+  const slot = cache_next_slot(VK_CACHE_USED, VK_CACHE_ENTRIES);
   const entry = VK_CACHE + slot * VK_ENTRY_BYTES;
   memory.copy(entry, pkPtr, 32);
   memory.copy(entry + VK_POINT, POINT_A, P3_BYTES);

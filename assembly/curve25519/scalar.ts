@@ -220,39 +220,15 @@ function mp_bitlen(a: usize): i32 {
   return 0;
 }
 
-// Word i of (b << sh) where sh = 64 q + bits, 0 <= bits < 64.
-// @ts-ignore: decorator
-@inline function shifted_word(b: usize, i: i32, q: i32, bits: u64): u64 {
-  const j = i - q;
-  if (j < 0) return 0;
-  let w = load<u64>(b + (<usize>j << 3)) << bits;
-  if (j >= 1 && bits != 0) w |= load<u64>(b + (<usize>(j - 1) << 3)) >> (64 - bits);
-  return w;
-}
-
-/**
- * a -= b << sh (mod 2^256), in one pass. If onlyIfNoBorrow, a is left unchanged when the
- * result would be negative (a < b << sh as unsigned); returns whether a was changed.
- */
-function mp_sub_shifted(a: usize, b: usize, sh: i32, onlyIfNoBorrow: bool): bool {
-  const q = sh >> 6;
-  const bits = <u64>(sh & 63);
-  let borrow: u64 = 0;
-  let d0: u64, d1: u64, d2: u64, d3: u64, x: u64, t: u64, y: u64;
-  x = load<u64>(a); t = shifted_word(b, 0, q, bits);
-  y = x - t; d0 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
-  x = load<u64>(a, 8); t = shifted_word(b, 1, q, bits);
-  y = x - t; d1 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
-  x = load<u64>(a, 16); t = shifted_word(b, 2, q, bits);
-  y = x - t; d2 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
-  x = load<u64>(a, 24); t = shifted_word(b, 3, q, bits);
-  y = x - t; d3 = y - borrow; borrow = <u64>(x < t) | <u64>(y < borrow);
-  if (onlyIfNoBorrow && borrow != 0) return false;
-  store<u64>(a, d0);
-  store<u64>(a, d1, 8);
-  store<u64>(a, d2, 16);
-  store<u64>(a, d3, 24);
-  return true;
+/** out = -v (mod 2^256), i.e. |v| for a negative two's complement v; out may equal v. */
+function mp_negate(out: usize, v: usize): void {
+  // -v = ~v + 1, with the +1 carried through the words.
+  let carry: u64 = 1;
+  for (let i: usize = 0; i < 32; i += 8) {
+    const w = ~load<u64>(v + i) + carry;
+    carry = <u64>(w < carry);
+    store<u64>(out + i, w);
+  }
 }
 
 /**
@@ -318,10 +294,7 @@ function divide_step(r0p: usize, r1p: usize, s0p: usize, s1p: usize): void {
 /** Replaces the two's complement v by |v|; returns 1 if v was >= 0, -1 if negative. */
 function abs_in_place(v: usize): i32 {
   if ((load<u64>(v, 24) >> 63) == 0) return 1;
-  const t = LAT + 192;
-  memory.fill(t, 0, 32);
-  mp_sub_shifted(t, v, 0, false);
-  memory.copy(v, t, 32);
+  mp_negate(v, v);
   return -1;
 }
 
@@ -329,8 +302,7 @@ function abs_in_place(v: usize): i32 {
 function abs_bitlen(v: usize): i32 {
   if ((load<u64>(v, 24) >> 63) == 0) return mp_bitlen(v);
   const t = LAT + 192;
-  memory.fill(t, 0, 32);
-  mp_sub_shifted(t, v, 0, false);
+  mp_negate(t, v);
   return mp_bitlen(t);
 }
 
