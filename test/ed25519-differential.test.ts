@@ -8,21 +8,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from "node:crypto";
-import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { ed25519 } from "../src/ed25519.js";
 import { bytesToHex } from "../src/bytes.js";
-import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
+import { L, PKCS8_PREFIX, fullLengthVerify, nobleZip215, nodePublicKey } from "./helpers/ed25519-oracles.js";
 
 const KEYS = 250;
 const MESSAGES_PER_KEY = 20;
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 
-// Node keys from raw bytes through DER (PKCS#8 / SPKI prefixes, RFC 8410); not
-// generateKeyPairSync + JWK, which can deadlock on Node 20.
-const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
-const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const nodePrivateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
-const nodePublicKey = (pk: Uint8Array) => createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pk]), format: "der", type: "spki" });
 
 function addL(sig: Uint8Array): Uint8Array {
   let s = 0n;
@@ -34,25 +27,6 @@ function addL(sig: Uint8Array): Uint8Array {
     s >>= 8n;
   }
   return out;
-}
-
-function nobleZip215(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
-  try {
-    return noble.verify(sig, msg, pk, { zip215: true });
-  } catch {
-    return false; // noble throws on some undecodable inputs; that is a rejection
-  }
-}
-
-/** The core's full-length verification path (ed25519_verify mode bit 1, test-only); see the edge tests. */
-function fullLengthVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
-  const x = coreExports<CoreExports & { ed25519_verify(len: number, mode: number): number }>();
-  reserveIo(msg.length);
-  const heap = heapU8();
-  heap.set(msg, ioArenaBase());
-  heap.set(pk, argsBase());
-  heap.set(sig, argsBase() + 32);
-  return x.ed25519_verify(msg.length, 2 | (zip215 ? 1 : 0)) === 1;
 }
 
 type Signer = { seed: Uint8Array; pk: Uint8Array; nodePriv: KeyObject; nodePub: KeyObject };

@@ -12,65 +12,20 @@
 // checked too, and every class of case must occur, so the test cannot pass vacuously.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPublicKey, randomBytes, verify as nodeVerify } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "../src/ed25519.js";
-import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
 import { bytesToHex } from "../src/bytes.js";
+import { L, P, concat, fromLE, fullLengthVerify, le, nobleZip215, nodeAccepts } from "./helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
 type NPoint = InstanceType<typeof Point>;
-const P = 2n ** 255n - 19n;
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const CASES = 4000;
 
-const le = (n: bigint, bytes = 32): Uint8Array => {
-  const out = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) {
-    out[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return out;
-};
-const fromLE = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const mod = (x: bigint, m: bigint): bigint => ((x % m) + m) % m;
 const randomScalar = (): bigint => fromLE(randomBytes(64)) % L;
 const randomInt = (n: number): number => randomBytes(4).readUInt32LE(0) % n;
-
-// ---- Oracles ---------------------------------------------------------------------------------
-
-function nodeAccepts(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
-  const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pk]), format: "der", type: "spki" });
-  return nodeVerify(null, msg, key, sig);
-}
-function nobleZip215(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
-  try {
-    return noble.verify(sig, msg, pk, { zip215: true });
-  } catch {
-    return false;
-  }
-}
-/** The core with the half-size multiplication disabled (ed25519_verify mode bit 1, test-only). */
-function fullLengthVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
-  const x = coreExports<CoreExports & { ed25519_verify(len: number, mode: number): number }>();
-  reserveIo(msg.length);
-  const heap = heapU8();
-  heap.set(msg, ioArenaBase());
-  heap.set(pk, argsBase());
-  heap.set(sig, argsBase() + 32);
-  return x.ed25519_verify(msg.length, 2 | (zip215 ? 1 : 0)) === 1;
-}
 
 // ---- The torsion subgroup and the encodings of its points --------------------------------------
 

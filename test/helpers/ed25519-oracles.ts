@@ -1,0 +1,70 @@
+// Oracles and byte helpers shared by the Ed25519 suites (test/ed25519-*.test.ts).
+//
+// Not a suite: uvu imports every file under test/, this one included, but it registers no
+// tests and never calls test.run() (see assert-codes.ts).
+import { createPublicKey, verify as nodeVerify, type KeyObject } from "node:crypto";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../../src/wasm/instance.js";
+
+/** The field prime and the group order (RFC 8032 §5.1). */
+export const P = 2n ** 255n - 19n;
+export const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/** DER prefixes (RFC 8410) for node keys from raw bytes (not generateKeyPairSync + JWK, which can deadlock on Node 20). */
+export const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+export const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+/** node:crypto public key object for any 32 bytes (OpenSSL imports them as given and decides at verify time). */
+export const nodePublicKey = (pk: Uint8Array): KeyObject =>
+  createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pk]), format: "der", type: "spki" });
+
+/** node:crypto's verdict (OpenSSL = ed25519-dalek 2.x `verify`): the default-mode oracle. */
+export function nodeAccepts(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
+  return nodeVerify(null, msg, nodePublicKey(pk), sig);
+}
+
+/** @noble/curves with { zip215: true }: the zip215-mode oracle (a throw on undecodable input is a rejection). */
+export function nobleZip215(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
+  try {
+    return noble.verify(sig, msg, pk, { zip215: true });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The core's verification with the half-size multiplication disabled (ed25519_verify mode bit
+ * 1, test-only): the full-length [S]B - [k]A path, used when no short decomposition exists.
+ */
+export function fullLengthVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
+  const x = coreExports<CoreExports & { ed25519_verify(len: number, mode: number): number }>();
+  reserveIo(msg.length);
+  const heap = heapU8();
+  heap.set(msg, ioArenaBase());
+  heap.set(pk, argsBase());
+  heap.set(sig, argsBase() + 32);
+  return x.ed25519_verify(msg.length, 2 | (zip215 ? 1 : 0)) === 1;
+}
+
+/** n as `bytes` little-endian bytes (mod 2^(8 bytes)). */
+export function le(n: bigint, bytes = 32): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
+}
+
+/** The little-endian integer in b. */
+export const fromLE = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
