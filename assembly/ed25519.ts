@@ -82,10 +82,18 @@ function expand_seed(seed: usize): void {
 // one base multiplication; whether a call hits is visible in its timing, which tells which key
 // was used recently, not anything about the key.
 
+// Each entry also carries a check value, SHA-512(PK_CHECK_DOMAIN || seed || A) truncated to 16
+// bytes, recomputed on every hit: if anything ever overwrote a cached A (a memory-safety bug
+// elsewhere in the module), signing with that wrong A next to a correct signature on the same
+// message would reveal the secret scalar, so a hit whose check fails counts as a miss and the
+// entry is dropped. The check costs one short SHA-512 per cached signature.
+
 const PK_CACHE_ENTRIES: usize = 16;
-const PK_CACHE: usize = memory.data(16 * 64, 16); //    per entry: tag (32) || public key (32)
+const PK_ENTRY_BYTES: usize = 80; //                  per entry: tag (32) || public key (32) || check (16)
+const PK_CACHE: usize = memory.data(16 * 80, 16);
 const PK_CACHE_USED: usize = memory.data(16, 16); //  u32 entries filled, u32 next slot to replace
 const PK_TAG: usize = memory.data(32, 16);
+const PK_CHECK: usize = memory.data(16, 16);
 const PK_TAG_DIGEST: usize = memory.data(64, 16);
 /** "chio-trust/ed25519/public-key-cache/v1" (38 bytes). */
 const PK_CACHE_DOMAIN: usize = memory.data<u8>([
@@ -93,8 +101,28 @@ const PK_CACHE_DOMAIN: usize = memory.data<u8>([
   0x70, 0x75, 0x62, 0x6c, 0x69, 0x63, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x63, 0x61, 0x63, 0x68, 0x65, 0x2f, 0x76, 0x31,
 ]);
 const PK_CACHE_DOMAIN_BYTES: usize = 38;
+/** "chio-trust/ed25519/public-key-check/v1" (38 bytes). */
+const PK_CHECK_DOMAIN: usize = memory.data<u8>([
+  0x63, 0x68, 0x69, 0x6f, 0x2d, 0x74, 0x72, 0x75, 0x73, 0x74, 0x2f, 0x65, 0x64, 0x32, 0x35, 0x35, 0x31, 0x39, 0x2f,
+  0x70, 0x75, 0x62, 0x6c, 0x69, 0x63, 0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x63, 0x68, 0x65, 0x63, 0x6b, 0x2f, 0x76, 0x31,
+]);
+const PK_CHECK_DOMAIN_BYTES: usize = 38;
 
-/** Computes the seed's tag into PK_TAG; copies the cached public key to pkOut and returns true on a hit. */
+/** PK_CHECK = first 16 bytes of SHA-512(PK_CHECK_DOMAIN || seed || pk). */
+function pk_check(seed: usize, pk: usize): void {
+  sha512_init();
+  sha512_update(PK_CHECK_DOMAIN, PK_CHECK_DOMAIN_BYTES);
+  sha512_update(seed, 32);
+  sha512_update(pk, 32);
+  sha512_final(PK_TAG_DIGEST);
+  memory.copy(PK_CHECK, PK_TAG_DIGEST, 16);
+  memory.fill(PK_TAG_DIGEST, 0, 64);
+}
+
+/**
+ * Computes the seed's tag into PK_TAG; on a hit whose check value still matches, copies the
+ * cached public key to pkOut and returns true. A hit that fails its check is erased.
+ */
 function pk_cache_lookup(seed: usize, pkOut: usize): bool {
   sha512_init();
   sha512_update(PK_CACHE_DOMAIN, PK_CACHE_DOMAIN_BYTES);
@@ -104,10 +132,15 @@ function pk_cache_lookup(seed: usize, pkOut: usize): bool {
   memory.fill(PK_TAG_DIGEST, 0, 64);
   const used = <usize>load<u32>(PK_CACHE_USED);
   for (let i: usize = 0; i < used; i++) {
-    const entry = PK_CACHE + i * 64;
+    const entry = PK_CACHE + i * PK_ENTRY_BYTES;
     if (memory.compare(entry, PK_TAG, 32) == 0) {
-      memory.copy(pkOut, entry + 32, 32);
-      return true;
+      pk_check(seed, entry + 32);
+      if (memory.compare(entry + 64, PK_CHECK, 16) == 0) {
+        memory.copy(pkOut, entry + 32, 32);
+        return true;
+      }
+      memory.fill(entry, 0, PK_ENTRY_BYTES);
+      return false;
     }
   }
   return false;
@@ -128,11 +161,13 @@ function cache_next_slot(state: usize, capacity: usize): usize {
   return slot;
 }
 
-/** Remembers pk under the tag computed by the last pk_cache_lookup (round-robin replacement). */
-function pk_cache_insert(pk: usize): void {
-  const slot = cache_next_slot(PK_CACHE_USED, PK_CACHE_ENTRIES);
-  memory.copy(PK_CACHE + slot * 64, PK_TAG, 32);
-  memory.copy(PK_CACHE + slot * 64 + 32, pk, 32);
+/** Remembers pk, with its check value, under the tag computed by the last pk_cache_lookup (round-robin replacement). */
+function pk_cache_insert(seed: usize, pk: usize): void {
+  pk_check(seed, pk);
+  const entry = PK_CACHE + cache_next_slot(PK_CACHE_USED, PK_CACHE_ENTRIES) * PK_ENTRY_BYTES;
+  memory.copy(entry, PK_TAG, 32);
+  memory.copy(entry + 32, pk, 32);
+  memory.copy(entry + 64, PK_CHECK, 16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +291,7 @@ export function ed25519_public_key(): void {
     expand_seed(seed);
     ge_scalarmult_base(POINT_A, EXPANDED);
     ge_tobytes(pk, POINT_A);
-    pk_cache_insert(pk);
+    pk_cache_insert(seed, pk);
   }
   wipe_secrets();
 }
@@ -288,7 +323,7 @@ export function ed25519_sign(msgLen: u32): void {
   } else {
     ge_scalarmult_base(POINT_A, EXPANDED);
     ge_tobytes_pair(pk, POINT_A, sig, POINT_R);
-    pk_cache_insert(pk);
+    pk_cache_insert(seed, pk);
   }
   // k = SHA-512(R || A || M) mod L (step 4)
   sha512_init();

@@ -5,9 +5,11 @@
 // calls and force memory.grow, which detaches the old buffer and changes its length.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, sign as nodeSign } from "node:crypto";
 import { ed25519 } from "../src/ed25519.js";
-import { coreExports, ioArenaBase, resetInstance } from "../src/wasm/instance.js";
+import { argsBase, coreExports, heapU8, ioArenaBase, resetInstance } from "../src/wasm/instance.js";
+
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
 const CALLS = 10_000;
 const MAX_MESSAGE = 1024;
@@ -46,6 +48,36 @@ test(`linear memory does not grow across ${CALLS} sign + verify calls`, () => {
   assert.is(rejected, CALLS / 5, "every signature with a flipped bit is rejected");
   assert.is(memory.buffer.byteLength, bytesBefore, "linear memory size unchanged");
   assert.ok(memory.buffer === bufferBefore, "no memory.grow (it would detach the old buffer)");
+});
+
+
+// The signing core caches seed-derived public keys (assembly/ed25519.ts). Signing with a wrong
+// public key next to a correct signature on the same message reveals the secret scalar, so a
+// cached key that was overwritten in memory must never be used: each entry carries a check value
+// and a hit that fails it is treated as a miss.
+test("a corrupted cached public key is detected and never signed with", () => {
+  resetInstance();
+  const seed = createHash("sha256").update("cache integrity seed").digest();
+  const msg = new TextEncoder().encode("signed twice");
+  const expected = nodeSign(null, msg, createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" }));
+  const publicKey = ed25519.getPublicKey(seed); // fills the cache
+  // Corrupt every copy of the public key in linear memory outside the argument block.
+  const heap = heapU8();
+  const argsStart = argsBase();
+  let corrupted = 0;
+  for (let at = 0; at + 32 <= heap.length; at++) {
+    if (at >= argsStart && at < argsStart + 512) continue;
+    if (heap[at] === publicKey[0] && Buffer.compare(heap.subarray(at, at + 32), publicKey) === 0) {
+      heap[at + 31] ^= 0x40;
+      corrupted++;
+    }
+  }
+  assert.ok(corrupted >= 1, "the cached public key was found in memory");
+  const signature = ed25519.sign(msg, seed);
+  assert.equal(Buffer.from(signature), expected);
+  assert.equal(ed25519.getPublicKey(seed), publicKey);
+  // And the cache refills: the next signature is still right.
+  assert.equal(Buffer.from(ed25519.sign(msg, seed)), expected);
 });
 
 test.run();
