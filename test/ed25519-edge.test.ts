@@ -10,10 +10,9 @@ import { ed25519, isSmallOrderPublicKey, isValidPublicKey } from "../src/ed25519
 import { heapU8 } from "../src/wasm/instance.js";
 import { bytesToHex, hexToBytes } from "../src/bytes.js";
 import { InvalidLengthError, InvalidTypeError } from "../src/errors.js";
-import { L, P, concat, fromLE, fullLengthVerify, le, nobleZip215, nodeAccepts } from "./helpers/ed25519-oracles.js";
+import { L, P, concat, encodingsOf, fromLE, fullLengthVerify, le, nobleZip215, nodeAccepts, torsionPoints, type NPoint } from "./helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
-type NPoint = InstanceType<typeof Point>;
 const msgs = ["", "a", "chio", "edge cases"].map((s) => new TextEncoder().encode(s)).concat([new Uint8Array(200).fill(7)]);
 
 /** Asserts both modes (and both multiplication paths) agree with their oracles; returns [default, zip215]. */
@@ -29,43 +28,8 @@ function agree(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, what: string): 
 
 // ---- The 8 small-order points and every 32-byte encoding of them that decodes ------------
 
-/** The torsion subgroup: [L]Q for a point Q outside the prime-order subgroup has order 8 here. */
-function torsionPoints(): NPoint[] {
-  for (let i = 0; ; i++) {
-    const candidate = sha512(new Uint8Array([i])).slice(0, 32);
-    let q: NPoint;
-    try {
-      q = Point.fromBytes(candidate, true);
-    } catch {
-      continue;
-    }
-    const t = q.multiplyUnsafe(L - 1n).add(q); // [L]Q
-    const points = [Point.ZERO];
-    let m = t;
-    while (!m.is0()) {
-      points.push(m);
-      m = m.add(t);
-    }
-    if (points.length === 8) return points;
-  }
-}
 const TORSION = torsionPoints();
 
-/** All encodings of p: y and (if < 2^255) y + p, each with sign bit 0/1 where decoding gives p. */
-function encodingsOf(p: NPoint): Uint8Array[] {
-  const { x, y } = p.toAffine();
-  const out: Uint8Array[] = [];
-  for (const yy of [y, y + P]) {
-    if (yy >= 2n ** 255n) continue;
-    for (const signBit of [0n, 1n]) {
-      if (x === 0n || (x & 1n) === signBit) {
-        const enc = le(yy | (signBit << 255n));
-        if (Point.fromBytes(enc, true).equals(p)) out.push(enc);
-      }
-    }
-  }
-  return out;
-}
 const SMALL_ORDER_ENCODINGS = TORSION.flatMap(encodingsOf);
 
 test("small-order encodings: 8 points, derived with @noble/curves; canonical ones are the known list", () => {

@@ -17,10 +17,9 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "../src/ed25519.js";
 import { bytesToHex } from "../src/bytes.js";
-import { L, P, concat, fromLE, fullLengthVerify, le, nobleZip215, nodeAccepts } from "./helpers/ed25519-oracles.js";
+import { L, concat, encodingsOf, fromLE, fullLengthVerify, le, nobleZip215, nodeAccepts, torsionPoints, type NPoint } from "./helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
-type NPoint = InstanceType<typeof Point>;
 const CASES = 4000;
 
 const mod = (x: bigint, m: bigint): bigint => ((x % m) + m) % m;
@@ -29,35 +28,8 @@ const randomInt = (n: number): number => randomBytes(4).readUInt32LE(0) % n;
 
 // ---- The torsion subgroup and the encodings of its points --------------------------------------
 
-/** [0]T .. [7]T for a point T of order 8: T = [L]Q for some Q outside the prime-order subgroup. */
-function torsionMultiples(): NPoint[] {
-  for (let i = 0; ; i++) {
-    let q: NPoint;
-    try {
-      q = Point.fromBytes(sha512(new Uint8Array([0x70, i])).slice(0, 32), true);
-    } catch {
-      continue;
-    }
-    const t = q.multiplyUnsafe(L - 1n).add(q); // [L]Q
-    const multiples = [Point.ZERO];
-    for (let m = t; !m.is0(); m = m.add(t)) multiples.push(m);
-    if (multiples.length === 8) return multiples;
-  }
-}
-const T = torsionMultiples();
+const T = torsionPoints();
 
-/** Every 32-byte string that decodes (y mod p, any sign bit that decodes) to the point p. */
-function encodingsOf(p: NPoint): Uint8Array[] {
-  const { x, y } = p.toAffine();
-  const out: Uint8Array[] = [];
-  for (const yy of [y, y + P]) {
-    if (yy >= 2n ** 255n) continue;
-    for (const signBit of [0n, 1n]) {
-      if (x === 0n || (x & 1n) === signBit) out.push(le(yy | (signBit << 255n)));
-    }
-  }
-  return out;
-}
 const T_ENCODINGS = T.map(encodingsOf);
 
 // ---- One case ----------------------------------------------------------------------------------

@@ -3,9 +3,7 @@
 // under concurrency, peersDueForRotation, and the audit event hook.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { randomBytes } from "node:crypto";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
-import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import {
   FederationPeer,
   HandshakeChallenge,
@@ -22,6 +20,7 @@ import {
   type HandshakeEvent,
 } from "../src/handshake/index.js";
 import { rejectsWith, throwsWith } from "./helpers/assert-codes.js";
+import { torsionEncodingsHex } from "./helpers/ed25519-oracles.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";
@@ -75,31 +74,12 @@ function withCompareAndSet(inner: InMemoryPeerStore, compareAndSet: FederationPe
   };
 }
 
-/** The eight small-order encodings, derived with @noble/curves ([L]P is in the torsion subgroup). */
-function torsionEncodings(): string[] {
-  const L = noble.Point.Fn.ORDER;
-  for (;;) {
-    let point;
-    try {
-      point = noble.Point.fromBytes(randomBytes(32), true);
-    } catch {
-      continue;
-    }
-    const t = point.multiplyUnsafe(L - 1n).add(point);
-    if (t.double().double().equals(noble.Point.ZERO)) continue;
-    const out: string[] = [];
-    let q = noble.Point.ZERO;
-    for (let k = 0; k < 8; k++, q = q.add(t)) out.push(Buffer.from(q.toBytes()).toString("hex"));
-    return out;
-  }
-}
-
 // --- weak keys -------------------------------------------------------------------------------
 
 test("every small-order declared key is WEAK_PUBLIC_KEY before the signature is looked at (object, text, bytes)", async () => {
   const { exchange } = pair();
   const challenge = HandshakeChallenge.create(B, A, "n", NOW);
-  for (const encoding of torsionEncodings()) {
+  for (const encoding of torsionEncodingsHex()) {
     const envelope = new PeerHandshakeEnvelope(challenge, PublicKey.fromHex(encoding), Signature.fromBytes(new Uint8Array(64)));
     for (const input of [envelope, envelope.toJSON(), envelope.toJSONText(), new TextEncoder().encode(envelope.toJSONText())]) {
       await rejectsWith(exchange.acceptEnvelope(input, B, NOW), "WEAK_PUBLIC_KEY");

@@ -8,6 +8,7 @@ import { inspect } from "node:util";
 import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { Keypair, PublicKey, Signature } from "../src/handshake/index.js";
+import { torsionEncodingsHex } from "./helpers/ed25519-oracles.js";
 
 const signing = JSON.parse(readFileSync(new URL("./vectors/chio/signing/v1.json", import.meta.url), "utf8"));
 const PK_09 = "fd1724385aa0c75b64fb78cd602fa1d991fdebf76b13c58ed702eac835e9f618";
@@ -26,25 +27,6 @@ function nodeKeys(seed: Uint8Array) {
   const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
   return { privateKey, publicKeyHex: spki.subarray(12).toString("hex") };
-}
-
-/** The eight points of order dividing 8, derived (not hard-coded): [L]P lands in the torsion subgroup. */
-function torsionEncodings(): string[] {
-  const L = noble.Point.Fn.ORDER;
-  for (;;) {
-    let point;
-    try {
-      point = noble.Point.fromBytes(randomBytes(32), true);
-    } catch {
-      continue;
-    }
-    const t = point.multiplyUnsafe(L - 1n).add(point);
-    if (t.double().double().equals(noble.Point.ZERO)) continue; // need a generator of order 8
-    const out: string[] = [];
-    let q = noble.Point.ZERO;
-    for (let k = 0; k < 8; k++, q = q.add(t)) out.push(hex(q.toBytes()));
-    return out;
-  }
 }
 
 test("the signing vectors' default seed gives chio's public key and signatures", () => {
@@ -123,7 +105,7 @@ test("PublicKey accepts exactly the encodings that decode as points (vs @noble/c
 });
 
 test("isSmallOrder is true for exactly the eight torsion points", () => {
-  const torsion = torsionEncodings();
+  const torsion = torsionEncodingsHex();
   assert.is(new Set(torsion).size, 8);
   for (const encoding of torsion) assert.ok(PublicKey.fromHex(encoding).isSmallOrder(), encoding);
   assert.not.ok(PublicKey.fromHex(PK_09).isSmallOrder());

@@ -4,6 +4,7 @@
 // tests and never calls test.run() (see assert-codes.ts).
 import { createPublicKey, verify as nodeVerify, type KeyObject } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { sha512 } from "@noble/hashes/sha2.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../../src/wasm/instance.js";
 
 /** The field prime and the group order (RFC 8032 §5.1). */
@@ -68,3 +69,46 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+// ---- The small-order (torsion) points, derived rather than hard-coded ------------------------
+
+const Point = noble.Point;
+export type NPoint = InstanceType<typeof Point>;
+
+/**
+ * [0]T, [1]T, …, [7]T for a point T of order 8: T = [L]Q for a point Q outside the prime-order
+ * subgroup (the group has order 8L, so [L]Q lies in the torsion subgroup).
+ */
+export function torsionPoints(): NPoint[] {
+  for (let i = 0; ; i++) {
+    let q: NPoint;
+    try {
+      q = Point.fromBytes(sha512(new Uint8Array([0x70, i])).slice(0, 32), true);
+    } catch {
+      continue;
+    }
+    const t = q.multiplyUnsafe(L - 1n).add(q); // [L]Q
+    const multiples = [Point.ZERO];
+    for (let m = t; !m.is0(); m = m.add(t)) multiples.push(m);
+    if (multiples.length === 8) return multiples;
+  }
+}
+
+/** Every 32-byte string that decodes (y taken mod p, any sign bit that decodes) to the point p. */
+export function encodingsOf(p: NPoint): Uint8Array[] {
+  const { x, y } = p.toAffine();
+  const out: Uint8Array[] = [];
+  for (const yy of [y, y + P]) {
+    if (yy >= 2n ** 255n) continue;
+    for (const signBit of [0n, 1n]) {
+      if (x === 0n || (x & 1n) === signBit) {
+        const encoding = le(yy | (signBit << 255n));
+        if (Point.fromBytes(encoding, true).equals(p)) out.push(encoding);
+      }
+    }
+  }
+  return out;
+}
+
+/** The canonical encodings of the eight small-order points, as lowercase hex. */
+export const torsionEncodingsHex = (): string[] => torsionPoints().map((t) => Buffer.from(t.toBytes()).toString("hex"));
