@@ -24,7 +24,9 @@ export function io_reserve(bytes: u32): i32 {
 
 // Ed25519: keygen, sign, verify (assembly/ed25519.ts).
 export * from "./ed25519";
-// RFC 8785 canonical JSON and one-call envelope verification (assembly/json/).
+// RFC 8785 canonical JSON (assembly/json/).
 export * from "./json/exports";
+// One-call verification of a chio handshake envelope (assembly/handshake/).
+export * from "./handshake/exports";
 // Test hooks for number formatting/parsing (assembly/json/number.ts).
 export { format_f64, parse_f64 } from "./json/number";

@@ -17,8 +17,8 @@ export type { VerifyOptions } from "./ed25519.js";
 export { canonicalize, canonicalBytes } from "./canonical/value.js";
 export { canonicalizeJson } from "./canonical/json.js";
 export type { CanonicalizeJsonOptions } from "./canonical/json.js";
-export { verifyEnvelopeBytes } from "./canonical/envelope.js";
-export type { EnvelopeFailureCode, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "./canonical/envelope.js";
+export { verifyEnvelopeBytes } from "./handshake/verify-envelope.js";
+export type { EnvelopeFailureCode, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "./handshake/verify-envelope.js";
 
 // The chio kernel trust handshake and its peer stores.
 export {

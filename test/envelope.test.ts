@@ -1,4 +1,4 @@
-// verifyEnvelopeBytes (src/canonical/envelope.ts → assembly/json/envelope.ts) against
+// verifyEnvelopeBytes (src/handshake/verify-envelope.ts → assembly/handshake/envelope.ts) against
 // independent oracles: the derived chio handshake example (test/vectors/chio/derived), envelopes
 // signed here with node:crypto over challenge bytes built with JSON.stringify (whose string form
 // is RFC 8785's), and @noble/curves for curve points.
@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
-import { verifyEnvelopeBytes, type EnvelopeVerdict, type VerifiedEnvelope } from "../src/canonical/envelope.js";
+import { verifyEnvelopeBytes, type EnvelopeVerdict, type VerifiedEnvelope } from "../src/handshake/verify-envelope.js";
 import { canonicalizeJson } from "../src/canonical/json.js";
 import { InvalidTypeError } from "../src/errors.js";
 import * as publicApi from "../src/index.js";

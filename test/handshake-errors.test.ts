@@ -19,7 +19,7 @@ import {
   type HandshakeSigner,
 } from "../src/handshake/index.js";
 import { expectCode, rejectsWith, rejectsWithCode, throwsWith } from "./helpers/assert-codes.js";
-import { DEFAULT_ENVELOPE_MAX_BYTES, verifyEnvelopeBytes } from "../src/canonical/envelope.js";
+import { DEFAULT_ENVELOPE_MAX_BYTES, verifyEnvelopeBytes } from "../src/handshake/verify-envelope.js";
 
 const NOW = 1_800_000_000;
 const A = "kernel.org-a";

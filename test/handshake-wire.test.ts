@@ -17,7 +17,7 @@ import {
   PublicKey,
 } from "../src/handshake/index.js";
 import { expectCode, rejectsWith } from "./helpers/assert-codes.js";
-import { verifyEnvelopeBytes, verifyEnvelopeFields } from "../src/canonical/envelope.js";
+import { verifyEnvelopeBytes, verifyEnvelopeFields } from "../src/handshake/verify-envelope.js";
 
 const examples = JSON.parse(readFileSync(new URL("./vectors/chio/derived/handshake-examples.json", import.meta.url), "utf8")).examples;
 const minimal = examples.find((e: { name: string }) => e.name === "minimal_v1_challenge");

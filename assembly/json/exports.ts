@@ -1,15 +1,13 @@
-// Wasm exports for RFC 8785 canonical JSON and one-call envelope verification.
+// Wasm exports for RFC 8785 canonical JSON.
 //
-// ABI (mirrored by src/canonical/json.ts and src/canonical/envelope.ts):
+// ABI (mirrored by src/canonical/json.ts):
 //  * JS writes the input bytes at ioBase() and passes their length.
 //  * The export returns a status code (assembly/json/status.ts; envelope codes in envelope.ts).
 //  * Results go to the ARGS result block (ARGS + ARG_RESULT) as little-endian u32 words:
 //      json_canonicalize:  [0] output address  [1] output length  [2] error byte offset
-//      envelope_verify:    see ENVELOPE_RESULT_* in envelope.ts
 import { ARGS, ARG_RESULT, ioBase } from "../memory";
 import { canonicalizeText, outputStart, outputLength, errorOffset } from "./transcoder";
 import { errorAt } from "./status";
-import { verifyEnvelopeText } from "./envelope";
 
 /**
  * Canonicalizes the `inputLength` bytes of JSON text at ioBase() (RFC 8785).
@@ -22,13 +20,4 @@ export function json_canonicalize(inputLength: u32, maxDepth: u32, flags: u32, m
   store<u32>(result + 4, <u32>outputLength);
   store<u32>(result + 8, status == 0 ? 0 : <u32>errorOffset(errorAt));
   return status;
-}
-
-/**
- * Parses and verifies the chio handshake envelope in the `inputLength` bytes at ioBase().
- * `flags`: bit 0 = zip215 verification, bit 1 = reject small-order keys, bit 2 = escape
- * U+007F–U+009F in the rebuilt challenge.
- */
-export function envelope_verify(inputLength: u32, flags: u32): i32 {
-  return verifyEnvelopeText(ioBase(), inputLength, flags, ARGS + ARG_RESULT);
 }

@@ -1,12 +1,9 @@
 // RFC 8785 canonical JSON: every entry point of src/canonical/ in one place.
 //  * value.ts    — JS values → canonical text/bytes (pure TypeScript)
 //  * json.ts     — JSON text → canonical bytes (WebAssembly transcoder)
-//  * envelope.ts — chio handshake envelope text → verified envelope (WebAssembly, one call)
 //  * number.ts   — ECMAScript number formatting / correctly rounded parsing (WebAssembly)
 export { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "./value.js";
 export type { CanonicalizeOptions } from "./value.js";
 export { canonicalizeJson, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES } from "./json.js";
 export type { CanonicalizeJsonOptions } from "./json.js";
-export { verifyEnvelopeBytes, DEFAULT_ENVELOPE_MAX_BYTES } from "./envelope.js";
-export type { EnvelopeFailureCode, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "./envelope.js";
 export { formatDouble, parseDoubleLiteral } from "./number.js";

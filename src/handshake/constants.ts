@@ -1,8 +1,8 @@
 // Protocol constants of the chio federation kernel handshake (trust_establishment.rs, V0;
 // chio-spec.md §1.A), plus the defaults of the hardening this port adds on top.
 //
-// The one TypeScript source of these values: src/canonical/envelope.ts (verifyEnvelopeBytes)
-// imports them too. The AssemblyScript verifier (assembly/json/envelope.ts) cannot import
+// The one TypeScript source of these values: src/handshake/verify-envelope.ts (verifyEnvelopeBytes)
+// imports them too. The AssemblyScript verifier (assembly/handshake/envelope.ts) cannot import
 // TypeScript and keeps its own copy of the schema string; test/handshake-errors.test.ts checks the two agree.
 
 /** The only challenge schema a chio V0 kernel accepts (`FEDERATION_HANDSHAKE_SCHEMA`). */
@@ -24,7 +24,7 @@ export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 
 /**
  * Largest `maxEnvelopeBytes` (and `maxBytes`) accepted: 16 MiB. The wasm verifier needs a work
- * area of about 16 bytes per input byte (assembly/json/envelope.ts, WORK_FACTOR), so this keeps
+ * area of about 16 bytes per input byte (assembly/handshake/envelope.ts, WORK_FACTOR), so this keeps
  * one call within 256 MiB of WebAssembly memory. verifyEnvelopeBytes clamps to it; the handshake
  * refuses larger settings (InvalidConfigError) so the text and object paths enforce one range,
  * 1 … MAX_ENVELOPE_BYTES_LIMIT.

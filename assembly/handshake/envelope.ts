@@ -32,14 +32,14 @@ import {
   setRoomLimit,
   ensureAddressable,
   align16,
-} from "./status";
-import { transcodeString, unescapeCanonical, skipWhitespace, stringInputEnd, stringHasEscapes, hexValue } from "./strings";
-import { utf8SequenceLength } from "./utf8";
-import { copyBytes } from "./copy";
-import { scanNumber, fitsInteger, numberInputEnd, numberNegative, numberIntegral, numberDigitsStart, numberDigitsEnd } from "./transcoder";
+} from "../json/status";
+import { transcodeString, unescapeCanonical, skipWhitespace, stringInputEnd, stringHasEscapes, hexValue } from "../json/strings";
+import { utf8SequenceLength } from "../json/utf8";
+import { copyBytes } from "../json/copy";
+import { scanNumber, fitsInteger, numberInputEnd, numberNegative, numberIntegral, numberDigitsStart, numberDigitsEnd } from "../json/transcoder";
 import { verifySignature, inspectPublicKey } from "../ed25519";
 
-// ---- Verdicts (returned by envelope_verify; mirrored in src/canonical/envelope.ts) ----
+// ---- Verdicts (returned by envelope_verify; mirrored in src/handshake/verify-envelope.ts) ----
 export const ENVELOPE_OK: i32 = 0;
 export const ENVELOPE_MALFORMED: i32 = 1;
 export const ENVELOPE_UNSUPPORTED_SCHEMA: i32 = 2;

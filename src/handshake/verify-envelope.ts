@@ -1,7 +1,7 @@
 // One-call verification of a chio federation handshake envelope from its JSON text
 // (chio-spec.md §1.A, §1.C). Parsing (chio's serde rules), the schema and weak-key checks, the
 // canonical challenge (RFC 8785) and the Ed25519 verification all run in ONE WebAssembly call
-// (assembly/json/envelope.ts). JS decodes the challenge strings only after the signature holds.
+// (assembly/handshake/envelope.ts). JS decodes the challenge strings only after the signature holds.
 //
 // Differences from chio's Rust, all failing closed: a struct written as a JSON array (which serde
 // would accept) is MALFORMED_ENVELOPE; keys/signatures with chio's `p256:`/`p384:`/`hybrid:`
@@ -15,8 +15,8 @@
 import { bytesToHex } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
-import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
-import { isUint8Array, nonNegativeInteger, readU32, writeInput } from "./json.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
+import { isUint8Array, nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -75,7 +75,7 @@ const FLAG_ZIP215 = 1;
 const FLAG_REJECT_WEAK_KEYS = 2;
 const FLAG_ESCAPE_DEL_AND_C1 = 4;
 
-// Verdicts and result layout of assembly/json/envelope.ts.
+// Verdicts and result layout of assembly/handshake/envelope.ts.
 const VERDICT_CODES: readonly (EnvelopeFailureCode | null)[] = [
   null,
   "MALFORMED_ENVELOPE",

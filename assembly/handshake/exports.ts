@@ -1,0 +1,16 @@
+// Wasm export for one-call verification of a chio handshake envelope (docs/protocol.md).
+//
+// ABI (mirrored by src/handshake/verify-envelope.ts): JS writes the envelope text at ioBase()
+// and passes its length; the verdict is returned and the result words go to ARGS + ARG_RESULT
+// (ENVELOPE_RESULT_* in envelope.ts).
+import { ARGS, ARG_RESULT, ioBase } from "../memory";
+import { verifyEnvelopeText } from "./envelope";
+
+/**
+ * Parses and verifies the chio handshake envelope in the `inputLength` bytes at ioBase().
+ * `flags`: bit 0 = zip215 verification, bit 1 = reject small-order keys, bit 2 = escape
+ * U+007F–U+009F in the rebuilt challenge.
+ */
+export function envelope_verify(inputLength: u32, flags: u32): i32 {
+  return verifyEnvelopeText(ioBase(), inputLength, flags, ARGS + ARG_RESULT);
+}
