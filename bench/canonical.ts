@@ -3,7 +3,7 @@
 // (TypeScript, JS values) and canonicalizeJson(text) (WebAssembly, JSON text → canonical bytes);
 // the npm package is measured on the same inputs in the same shapes.
 import canonicalizeNpm from "canonicalize";
-import { canonicalize, canonicalBytes, canonicalizeJson } from "../dist/index.js";
+import { canonicalize, canonicalBytes, canonicalizeJson } from "../dist/esm/index.js";
 import { challengeObject } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
 

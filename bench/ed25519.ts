@@ -4,7 +4,7 @@ import { createPrivateKey, createPublicKey, verify as nodeVerify, sign as nodeSi
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import sodiumModule from "libsodium-wrappers";
 import canonicalize from "canonicalize";
-import { ed25519 } from "../dist/index.js";
+import { ed25519 } from "../dist/esm/index.js";
 import { challengeObject, keyFixture, nodeSignature, seedFor, type KeyFixture } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
 

@@ -3,7 +3,7 @@
 // acceptEnvelope (in-memory store) at ≥ 0.85× raw verify throughput.
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import canonicalizeNpm from "canonicalize";
-import { ed25519, verifyEnvelopeBytes, Keypair, KernelTrustExchange } from "../dist/index.js";
+import { ed25519, verifyEnvelopeBytes, Keypair, KernelTrustExchange } from "../dist/esm/index.js";
 import { seedFor } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
 

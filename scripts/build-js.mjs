@@ -1,40 +1,84 @@
-// Bundles src/ into dist/index.js (ESM) and dist/index.cjs (CommonJS) with esbuild, then emits
-// declarations with tsc and mirrors them as .d.cts for the require branch of the exports map.
+// Builds dist/ from src/: every source file is transpiled on its own (no bundling) to ESM in
+// dist/esm/ and to CommonJS in dist/cjs/ (with a package.json that says so), and tsc writes the
+// declarations next to both. Unbundled output means every entry of the exports map shares one
+// copy of each module, so a program that imports `chio-trust` and `chio-trust/handshake` gets one
+// WebAssembly instance and one set of error classes.
+//
+// The entries themselves are declared once, in package.json's "exports": `./dist/esm/X.js` is
+// built from `src/X.ts`. This script checks that every entry's source exists, so adding an entry
+// is one line in package.json (and one in test/snapshots/exports.json, which test/exports.test.ts
+// compares with what each entry really exports).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
+const dist = path.join(root, "dist");
+
+function sourcesUnder(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...sourcesUnder(full));
+    else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(full);
+  }
+  return out;
+}
+
+/** The source file of every JS target named in package.json's exports map. */
+function entrySources(pkg) {
+  const targets = [];
+  const walk = (node) => {
+    if (typeof node === "string") targets.push(node);
+    else if (node && typeof node === "object") for (const v of Object.values(node)) walk(v);
+  };
+  walk(pkg.exports);
+  const sources = new Set();
+  for (const t of targets) {
+    const m = /^\.\/dist\/(?:esm|cjs)\/(.+)\.(?:js|d\.ts)$/.exec(t);
+    if (m) sources.add(path.join("src", `${m[1]}.ts`));
+  }
+  return [...sources];
+}
+
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+for (const source of entrySources(pkg)) {
+  if (!existsSync(path.join(root, source))) throw new Error(`package.json exports an entry built from ${source}, which does not exist`);
+}
+
+// Keep dist/chio.wasm (written by build-wasm.mjs); rebuild the rest from scratch.
+for (const sub of ["esm", "cjs", "types", "index.js", "index.cjs"]) rmSync(path.join(dist, sub), { recursive: true, force: true });
+
 const common = {
-  entryPoints: [path.join(root, "src", "index.ts")],
-  bundle: true,
+  entryPoints: sourcesUnder(path.join(root, "src")),
+  outbase: path.join(root, "src"),
+  bundle: false,
   platform: "neutral",
   target: "es2022",
   sourcemap: false,
   logLevel: "warning",
-  external: ["node:*"],
 };
-await build({ ...common, format: "esm", outfile: path.join(root, "dist", "index.js") });
-await build({ ...common, format: "cjs", outfile: path.join(root, "dist", "index.cjs") });
+await build({ ...common, format: "esm", outdir: path.join(dist, "esm") });
+await build({ ...common, format: "cjs", outdir: path.join(dist, "cjs") });
+// Inside dist/cjs, .js files (and the .d.ts beside them) are CommonJS.
+writeFileSync(path.join(dist, "cjs", "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
 
 const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
 
-// Mirror every .d.ts as .d.cts, rewriting relative ".js" specifiers to ".cjs".
-const typesDir = path.join(root, "dist", "types");
-function mirror(dir) {
-  for (const name of readdirSync(dir)) {
-    const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) mirror(full);
+function copyDeclarations(from, to) {
+  for (const name of readdirSync(from)) {
+    const full = path.join(from, name);
+    if (statSync(full).isDirectory()) copyDeclarations(full, path.join(to, name));
     else if (name.endsWith(".d.ts")) {
-      const text = readFileSync(full, "utf8").replace(/(from\s+["']\.{1,2}\/[^"']*)\.js(["'])/g, "$1.cjs$2");
-      writeFileSync(full.replace(/\.d\.ts$/, ".d.cts"), text);
+      mkdirSync(to, { recursive: true });
+      copyFileSync(full, path.join(to, name));
     }
   }
 }
-mirror(typesDir);
-console.log("dist/index.js, dist/index.cjs, dist/types/ written");
+copyDeclarations(path.join(dist, "esm"), path.join(dist, "cjs"));
+console.log("dist/esm/ (ESM), dist/cjs/ (CommonJS), with declarations, written");

@@ -1,5 +1,5 @@
 // The built package loads through both branches of the exports map, and both give the same
-// results as the source: `import` (dist/index.js) and `require` (dist/index.cjs).
+// results as the source: `import` (dist/esm/) and `require` (dist/cjs/).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
@@ -30,7 +30,7 @@ function run(args: string[], code: string) {
 }
 
 test("dist is built", () => {
-  for (const f of ["dist/index.js", "dist/index.cjs", "dist/types/index.d.ts", "dist/types/index.d.cts", "dist/chio.wasm"]) {
+  for (const f of ["dist/esm/index.js", "dist/cjs/index.js", "dist/cjs/package.json", "dist/esm/index.d.ts", "dist/cjs/index.d.ts", "dist/chio.wasm"]) {
     assert.ok(existsSync(path.join(root, f)), f);
   }
 });
