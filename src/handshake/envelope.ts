@@ -105,7 +105,14 @@ export class PeerHandshakeEnvelope {
    * Reads an envelope. Text and bytes are parsed and verified in one wasm call and come back
    * only if the signature holds; an object is checked for shape only (call verifySignature or
    * acceptEnvelope next). Unknown members, missing members, wrong types, bad hex, keys that are
-   * not curve points, lone surrogates and oversize input are MALFORMED_ENVELOPE.
+   * not curve points, lone surrogates and oversize input are MALFORMED_ENVELOPE, and so are bytes
+   * whose ArrayBuffer was detached or shrank below the view.
+   *
+   * Prefer text or bytes straight off the wire. An object (e.g. from JSON.parse) is looser: the
+   * parser has already dropped all but the last of duplicate members and turned `1.8e9` into
+   * 1800000000, both of which serde (and the text path) refuse. That cannot forge anything (the
+   * signature is checked over canonical bytes rebuilt from the values either way), but the object
+   * path accepts some texts a Rust kernel would refuse.
    * @throws PeerHandshakeError MALFORMED_ENVELOPE; for text/bytes also UNSUPPORTED_SCHEMA,
    * WEAK_PUBLIC_KEY, INVALID_SIGNATURE.
    */
