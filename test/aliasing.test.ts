@@ -185,6 +185,24 @@ test("FederationPeer and PeerHandshakeEnvelope built from reused Buffers keep th
   assert.is(PeerHandshakeEnvelope.fromJSON(envelope.toJSONText()).signature.toHex(), envelope.signature.toHex());
 });
 
+test("a Uint8Array subclass whose species hands back shared memory cannot make a kept copy a view", () => {
+  const seed = seedOf(11);
+  const shared = new Uint8Array(64);
+  class Sharing extends Uint8Array {
+    // `slice`/`subarray`/`map` build their result through the species constructor.
+    static get [Symbol.species]() {
+      return function (length: number) {
+        return new Uint8Array(shared.buffer, 0, length);
+      };
+    }
+  }
+  const key = PublicKey.fromBytes(Sharing.from(nodePublic(seed)));
+  const keypair = Keypair.fromSeed(Sharing.from(seed));
+  shared.fill(0x77);
+  assert.is(key.toHex(), hex(nodePublic(seed)));
+  assert.is(hex(keypair.seedBytes()), hex(seed));
+});
+
 test("HandshakeChallenge.canonicalBytes hands out a copy of its cached bytes (defect 9b)", () => {
   const signer = Keypair.fromSeed(seedOf(8));
   const fresh = HandshakeChallenge.create(X, LOCAL, "nonce", NOW);
