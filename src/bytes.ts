@@ -1,36 +1,118 @@
 // Argument checks and hex helpers used at every public boundary.
 import { InvalidHexError, InvalidLengthError, InvalidTypeError } from "./errors.js";
 
-/** Throws InvalidTypeError unless `value` is a Uint8Array (Buffer counts, other views do not). */
-export function assertBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) {
-    throw new InvalidTypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+// Byte arguments are recognised and measured through the %TypedArray% intrinsics, captured once
+// here, so no caller code runs while they are checked: a Proxy of a Uint8Array passes
+// `instanceof` but has no typed-array slots (its `length` getter throws a plain TypeError), a
+// DataView can be given Uint8Array.prototype, and a subclass can override `length` or `slice`.
+const TYPED_ARRAY_PROTOTYPE: object = Object.getPrototypeOf(Uint8Array.prototype);
+const typedArrayTag = intrinsicGetter(Symbol.toStringTag) as (this: unknown) => string | undefined;
+const typedArrayLength = intrinsicGetter("length") as (this: Uint8Array) => number;
+const typedArrayIncludes = Uint8Array.prototype.includes;
+
+function intrinsicGetter(key: PropertyKey): () => unknown {
+  const getter = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)?.get;
+  if (getter === undefined) throw new Error(`%TypedArray%.prototype has no ${String(key)} getter`);
+  return getter;
+}
+
+/**
+ * True for a real Uint8Array (a Buffer counts; other typed arrays, DataViews and Proxies do not),
+ * judged by its internal slot (the %TypedArray% toStringTag getter, which runs no traps) and
+ * then by `instanceof`, so an array from another realm or with a replaced prototype is refused
+ * as before. Says nothing about whether its buffer is still readable: see assertBytes.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === "Uint8Array" && value instanceof Uint8Array;
+}
+
+/** The element count of a Uint8Array from its internal slot (a subclass cannot override it). */
+export function viewLength(value: Uint8Array): number {
+  return typedArrayLength.call(value);
+}
+
+/**
+ * True if the view can no longer be read: its ArrayBuffer was detached (transferred, e.g. by
+ * structuredClone(buf, { transfer: [buf] }) or postMessage), or a resizable buffer shrank below
+ * the view's end. Such a view reports length 0, so a detached message would otherwise be read as
+ * the empty message. Only a length-0 view can be in that state, so the hot path pays one getter
+ * call; for length 0, `includes` runs the spec's ValidateTypedArray (which throws exactly for a
+ * detached or out-of-bounds view) and reads nothing. Works on Node 20, which lacks
+ * ArrayBuffer.prototype.detached.
+ */
+export function isUnreadableView(value: Uint8Array): boolean {
+  if (typedArrayLength.call(value) !== 0) return false;
+  try {
+    typedArrayIncludes.call(value, 0);
+    return false;
+  } catch {
+    return true;
   }
 }
 
-/** Checks type and exact length; returns the value typed as bytes. */
+/**
+ * Throws InvalidTypeError unless `value` is a readable Uint8Array (Buffer counts; other views,
+ * Proxies and views of detached or out-of-bounds buffers do not). Copies nothing: for bytes that
+ * go straight into wasm memory in the same synchronous call, that write is the copy.
+ */
+export function assertBytes(value: unknown, name: string): asserts value is Uint8Array {
+  if (!isUint8Array(value)) {
+    throw new InvalidTypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  }
+  if (isUnreadableView(value)) {
+    throw new InvalidTypeError(`${name} is a view of a detached or out-of-bounds ArrayBuffer`);
+  }
+}
+
+/** Checks type and exact length; returns the value typed as bytes (not a copy: see copyBytes). */
 export function expectBytes(value: unknown, length: number, name: string): Uint8Array {
   assertBytes(value, name);
-  if (value.length !== length) {
-    throw new InvalidLengthError(`${name} must be ${length} bytes, got ${value.length}`);
+  const actual = typedArrayLength.call(value);
+  if (actual !== length) {
+    throw new InvalidLengthError(`${name} must be ${length} bytes, got ${actual}`);
   }
   return value;
 }
 
+/**
+ * A private copy of `value` as a plain Uint8Array with its own ArrayBuffer, after the checks of
+ * assertBytes (and, with `length`, of expectBytes). Use it for every byte value that is kept
+ * beyond the call, and validate the copy, not the argument: `Buffer#slice` and `subarray` return
+ * views of the caller's memory (a reused or pooled Buffer would change the kept value later),
+ * and `Uint8Array.prototype.slice` builds its result through the argument's species constructor
+ * (a Buffer for a Buffer, anything at all for a hostile subclass). `set` from a typed array
+ * copies through internal slots and runs no caller code.
+ * @throws InvalidTypeError (INVALID_TYPE) / InvalidLengthError (INVALID_LENGTH).
+ */
+export function copyBytes(value: unknown, name: string, length?: number): Uint8Array {
+  assertBytes(value, name);
+  const actual = typedArrayLength.call(value);
+  if (length !== undefined && actual !== length) {
+    throw new InvalidLengthError(`${name} must be ${length} bytes, got ${actual}`);
+  }
+  const copy = new Uint8Array(actual);
+  copy.set(value);
+  return copy;
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (ArrayBuffer.isView(value)) return value.constructor.name;
-  return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;
+  if (typeof value !== "object") return typeof value;
+  // Reading `constructor` could run a Proxy trap or a getter: name only what the intrinsics tell.
+  const tag = typedArrayTag.call(value);
+  if (tag !== undefined) return tag;
+  return ArrayBuffer.isView(value) ? "DataView" : "object";
 }
 
 const HEX_DIGITS = "0123456789abcdef";
 const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => HEX_DIGITS[i >> 4] + HEX_DIGITS[i & 15]);
 
-/** Lowercase hex of `bytes`. */
+/** Lowercase hex of `bytes`. @throws InvalidTypeError unless `bytes` is a readable Uint8Array (see assertBytes). */
 export function bytesToHex(bytes: Uint8Array): string {
   assertBytes(bytes, "bytes");
   let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX_PAIRS[bytes[i]];
+  const length = typedArrayLength.call(bytes);
+  for (let i = 0; i < length; i++) out += HEX_PAIRS[bytes[i]];
   return out;
 }
 

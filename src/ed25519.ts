@@ -9,6 +9,11 @@
 //
 // Signing and key generation run in constant time inside the wasm core and wipe the seed and
 // every secret intermediate from wasm memory before returning. Verification is variable time.
+// Arguments are checked by src/bytes.ts through the typed-array intrinsics: a Proxy of a
+// Uint8Array, or a view of a detached or out-of-bounds ArrayBuffer (which reports length 0, so a
+// detached message would otherwise be signed or verified as the empty message), is
+// InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
+// synchronous call, before any caller code can run, and that write is the defensive copy.
 import { expectBytes, assertBytes } from "./bytes.js";
 import { InvalidTypeError } from "./errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "./wasm/instance.js";

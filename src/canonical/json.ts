@@ -12,6 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
+import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 
@@ -76,7 +77,8 @@ const utf8Encoder = new TextEncoder();
  * @throws CanonicalJsonError with code INVALID_JSON, TRAILING_DATA, INVALID_UTF8, LONE_SURROGATE,
  *   DUPLICATE_KEY, TOO_DEEP, TOO_LARGE or NUMBER_OUT_OF_RANGE; `offset` is the UTF-8 byte
  *   offset in the input (for string input: of its UTF-8 encoding).
- * @throws InvalidTypeError if `input` is neither a string nor a Uint8Array, or an option has the wrong type.
+ * @throws InvalidTypeError if `input` is neither a string nor a Uint8Array (a Proxy of one does
+ *   not count), if it is a view of a detached or out-of-bounds ArrayBuffer, or if an option has the wrong type.
  */
 export function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeJsonOptions): Uint8Array {
   let maxDepth = DEFAULT_MAX_DEPTH;
@@ -111,7 +113,10 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
 
 /**
  * Copies `input` into the I/O arena as UTF-8 and returns its byte length. Shared with the
- * envelope verifier. Throws CanonicalJsonError TOO_LARGE / LONE_SURROGATE, or InvalidTypeError.
+ * envelope verifier. Throws CanonicalJsonError TOO_LARGE / LONE_SURROGATE, or InvalidTypeError
+ * (not a string or Uint8Array; a detached or out-of-bounds view, which would read as empty).
+ * The bytes are validated and then copied into wasm memory in this synchronous call: that write
+ * is the defensive copy, so no JS copy is made first.
  */
 export function writeInput(input: string | Uint8Array, maxBytes: number): number {
   const base = ioArenaBase();
@@ -132,20 +137,15 @@ export function writeInput(input: string | Uint8Array, maxBytes: number): number
   if (!isUint8Array(input)) {
     throw new InvalidTypeError(`input must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
   }
-  const length = input.length;
+  if (isUnreadableView(input)) throw new InvalidTypeError("input is a view of a detached or out-of-bounds ArrayBuffer");
+  const length = viewLength(input);
   if (length > maxBytes) throw tooLarge(length, maxBytes);
   ensureArena(base, length).set(input, base);
   return length;
 }
 
-/**
- * True for a real Uint8Array (Buffer included). A Proxy around one passes `instanceof` but its
- * `length` getter throws a TypeError on the proxy, so views are recognised by their internal
- * slot (ArrayBuffer.isView, which runs no traps) before instanceof is asked.
- */
-export function isUint8Array(value: unknown): value is Uint8Array {
-  return ArrayBuffer.isView(value) && value instanceof Uint8Array;
-}
+/** Re-exported for the handshake modules: see src/bytes.ts (a Proxy of a Uint8Array is not one). */
+export { isUint8Array };
 
 function ensureArena(base: number, bytes: number): Uint8Array {
   let heap = heapU8();

@@ -110,6 +110,9 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
       if (value !== undefined && typeof value !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
       legacy = value === true;
     }
+    // A copy of the cache (defect 9b: handing out the cached array let a caller change what later
+    // calls, and verifySignature, saw). The cache holds plain Uint8Arrays made here or copied out
+    // of wasm memory, so slice() is a real copy.
     return (legacy ? (this.#legacyCanonical ??= this.#encode(true)) : (this.#canonical ??= this.#encode(false))).slice();
   }
 

@@ -8,7 +8,7 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
-import { isUint8Array } from "../canonical/json.js";
+import { isUint8Array, isUnreadableView } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
@@ -105,7 +105,14 @@ export class PeerHandshakeEnvelope {
    * Reads an envelope. Text and bytes are parsed and verified in one wasm call and come back
    * only if the signature holds; an object is checked for shape only (call verifySignature or
    * acceptEnvelope next). Unknown members, missing members, wrong types, bad hex, keys that are
-   * not curve points, lone surrogates and oversize input are MALFORMED_ENVELOPE.
+   * not curve points, lone surrogates and oversize input are MALFORMED_ENVELOPE, and so are bytes
+   * whose ArrayBuffer was detached or shrank below the view.
+   *
+   * Prefer text or bytes straight off the wire. An object (e.g. from JSON.parse) is looser: the
+   * parser has already dropped all but the last of duplicate members and turned `1.8e9` into
+   * 1800000000, both of which serde (and the text path) refuse. That cannot forge anything (the
+   * signature is checked over canonical bytes rebuilt from the values either way), but the object
+   * path accepts some texts a Rust kernel would refuse.
    * @throws PeerHandshakeError MALFORMED_ENVELOPE; for text/bytes also UNSUPPORTED_SCHEMA,
    * WEAK_PUBLIC_KEY, INVALID_SIGNATURE.
    */
@@ -208,12 +215,25 @@ export function verifiedWeakKeyPolicy(envelope: PeerHandshakeEnvelope): boolean 
 // ---------------------------------------------------------------------------------------------
 // Text and bytes: one wasm call parses, canonicalizes and verifies.
 
+/**
+ * Bytes whose ArrayBuffer was detached (transferred) or shrank below the view read as empty;
+ * from the peer's side that is an unreadable envelope, so MALFORMED_ENVELOPE, as fromJSON and
+ * acceptEnvelope report for every other unreadable input (verifyEnvelopeBytes, a lower-level
+ * API, throws InvalidTypeError for it instead).
+ */
+function expectReadableInput(input: string | Uint8Array): void {
+  if (typeof input !== "string" && isUnreadableView(input)) {
+    throw handshakeErrors.malformedEnvelope("envelope bytes are a view of a detached or out-of-bounds ArrayBuffer");
+  }
+}
+
 function readVerifiedEnvelopeText(
   input: string | Uint8Array,
   maxBytes: number,
   rejectWeakKeys: boolean,
   legacyControlEscapes: boolean,
 ): PeerHandshakeEnvelope {
+  expectReadableInput(input);
   const verdict = verifyEnvelopeBytes(input, { maxBytes, zip215: false, rejectWeakKeys, escapeDelAndC1: legacyControlEscapes });
   if (!verdict.ok) throw verdictError(verdict);
   // The verdict's arrays are fresh copies out of wasm memory that nothing else holds, so they
@@ -239,6 +259,7 @@ export function readVerifiedEnvelopeFields(
   rejectWeakKeys: boolean,
   legacyControlEscapes: boolean,
 ): { challenge: HandshakeChallengeFields; declaredPublicKey: PublicKey } {
+  expectReadableInput(input);
   const verdict = verifyEnvelopeFields(input, maxBytes, rejectWeakKeys, legacyControlEscapes);
   if (!verdict.ok) throw verdictError(verdict);
   return { challenge: verdict.envelope.challenge, declaredPublicKey: publicKeyFromDecodedBytes(verdict.envelope.declaredPublicKey, true) };

@@ -112,7 +112,14 @@ export interface KernelTrustExchangeOptions {
   onEvent?: HandshakeEventHandler;
 }
 
-/** Anything acceptEnvelope reads: an envelope, its JSON object form, JSON text or UTF-8 bytes. */
+/**
+ * Anything acceptEnvelope reads: an envelope, its JSON object form, JSON text or UTF-8 bytes.
+ * Prefer the text or bytes as received: they are read with serde's rules in wasm. An object
+ * (e.g. JSON.parse output) cannot show the duplicate members or `1.8e9`-style timestamps serde
+ * refuses (JSON.parse has folded them away), so the object path accepts some inputs the text path
+ * refuses; it cannot forge anything, as the signature covers the canonical bytes rebuilt from
+ * the values on both paths.
+ */
 export type EnvelopeInput = PeerHandshakeEnvelope | string | Uint8Array | object;
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -278,6 +285,8 @@ export class KernelTrustExchange {
    * Verifies an envelope received from `expectedRemoteKernelId` at local time `now` and pins
    * the remote key (see the file header for the exact order of checks). Resolves to the new
    * pin; rejects with PeerHandshakeError on any failed check, leaving all state unchanged.
+   * Pass the JSON text or bytes as received, not JSON.parse output: see EnvelopeInput for what
+   * the object path cannot check. Unreadable bytes (a Proxy, a detached view) are MALFORMED_ENVELOPE.
    */
   async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number): Promise<FederationPeer> {
     const at = this.#now(now);

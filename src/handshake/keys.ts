@@ -4,7 +4,7 @@
 // case, one optional leading "0x". A public key must decode as a curve point (dalek
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey } from "../ed25519.js";
-import { bytesToHex, equalBytes, expectBytes, hexToBytes } from "../bytes.js";
+import { bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
@@ -27,19 +27,27 @@ function decodeWireHex(hex: unknown, bytes: number, name: string): Uint8Array {
 // and key derivation check that), so the public factories can always validate.
 let wrapDecodedPublicKey: (bytes: Uint8Array) => PublicKey;
 let wrapSignatureBytes: (bytes: Uint8Array) => Signature;
+let signatureBytes: (signature: Signature) => Uint8Array;
 
 /**
  * @internal Not exported from the package: wraps 32 bytes that are known to decode as a point;
  * with `owned`, takes the array itself (the caller must hold no other reference to it).
  */
 export function publicKeyFromDecodedBytes(bytes: Uint8Array, owned = false): PublicKey {
-  return wrapDecodedPublicKey(owned ? bytes : bytes.slice());
+  return wrapDecodedPublicKey(owned ? bytes : copyBytes(bytes, "public key", PUBLIC_KEY_BYTES));
 }
 
 /** @internal Not exported from the package: wraps a fresh 64-byte array nothing else references. */
 export function signatureFromOwnedBytes(bytes: Uint8Array): Signature {
   return wrapSignatureBytes(bytes);
 }
+
+// Every byte value these classes keep is a private copy made by copyBytes before it is checked,
+// and every getter hands out a fresh copy (the kept arrays are always plain Uint8Arrays made
+// here or copied out of wasm memory, never a caller's Buffer, so their own `.slice()` is a real
+// copy). Why it matters: `Buffer#slice` is a view, so a key read into a reused
+// Buffer would otherwise change under its owner (one trust anchor turning into another), and a
+// seed Buffer zeroed after Keypair.fromSeed would leave the keypair signing with the zero seed.
 
 /** An Ed25519 public key that decodes as a curve point. Immutable. */
 export class PublicKey {
@@ -55,11 +63,11 @@ export class PublicKey {
    * InvalidPublicKeyError (code INVALID_PUBLIC_KEY) if the bytes do not decode as a point.
    */
   static fromBytes(bytes: Uint8Array): PublicKey {
-    expectBytes(bytes, PUBLIC_KEY_BYTES, "public key");
-    if (!isValidPublicKey(bytes)) {
-      throw new InvalidPublicKeyError(`public key ${bytesToHex(bytes)} does not decode as an Ed25519 point`);
+    const copy = copyBytes(bytes, "public key", PUBLIC_KEY_BYTES); // validate what is kept
+    if (!isValidPublicKey(copy)) {
+      throw new InvalidPublicKeyError(`public key ${bytesToHex(copy)} does not decode as an Ed25519 point`);
     }
-    return new PublicKey(bytes.slice());
+    return new PublicKey(copy);
   }
 
   /** Parses 64 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX / INVALID_PUBLIC_KEY. */
@@ -91,9 +99,14 @@ export class PublicKey {
     return isSmallOrderPublicKey(this.#bytes);
   }
 
-  /** Checks an Ed25519 signature with chio's rule (dalek `verify`: S < L, cofactorless). */
+  /**
+   * Checks an Ed25519 signature with chio's rule (dalek `verify`: S < L, cofactorless).
+   * @throws InvalidTypeError if `signature` is not a Signature or `message` not a readable Uint8Array.
+   */
   verify(message: Uint8Array, signature: Signature): boolean {
-    return ed25519.verify(signature.toBytes(), message, this.#bytes);
+    if (!(signature instanceof Signature)) throw new InvalidTypeError("signature must be a Signature");
+    // ed25519.verify copies both into wasm memory within this call, so no JS copy is needed.
+    return ed25519.verify(signatureBytes(signature), message, this.#bytes);
   }
 
   /** JSON form is the bare hex string, as serde writes chio's `PublicKey`. */
@@ -120,12 +133,12 @@ export class Signature {
 
   /** Wraps 64 bytes (copied). @throws InvalidTypeError / InvalidLengthError. */
   static fromBytes(bytes: Uint8Array): Signature {
-    expectBytes(bytes, SIGNATURE_BYTES, "signature");
-    return new Signature(bytes.slice());
+    return new Signature(copyBytes(bytes, "signature", SIGNATURE_BYTES));
   }
 
   static {
     wrapSignatureBytes = (bytes) => new Signature(bytes);
+    signatureBytes = (signature) => signature.#bytes;
   }
 
   /** Parses 128 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX. */
@@ -133,6 +146,7 @@ export class Signature {
     return new Signature(decodeWireHex(hex, SIGNATURE_BYTES, "signature"));
   }
 
+  /** A copy of the 64 bytes (R‖S). */
   toBytes(): Uint8Array {
     return this.#bytes.slice();
   }
@@ -185,8 +199,7 @@ export class Keypair implements HandshakeSigner {
 
   /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */
   static fromSeed(seed: Uint8Array): Keypair {
-    expectBytes(seed, SEED_BYTES, "seed");
-    return new Keypair(seed.slice());
+    return new Keypair(copyBytes(seed, "seed", SEED_BYTES));
   }
 
   /** A fresh key from the platform CSPRNG (crypto.getRandomValues). */
@@ -196,7 +209,7 @@ export class Keypair implements HandshakeSigner {
 
   /** Deterministic pure Ed25519 signature (RFC 8032 §5.1.6) over `message`. */
   sign(message: Uint8Array): Signature {
-    return Signature.fromBytes(ed25519.sign(message, this.#seed));
+    return wrapSignatureBytes(ed25519.sign(message, this.#seed)); // a fresh array out of wasm memory
   }
 
   /** A copy of the secret seed, for callers that must persist a generated key. Handle with care. */

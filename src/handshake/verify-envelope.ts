@@ -10,13 +10,16 @@
 //
 // Bad envelopes never throw: they yield `{ ok: false, code, message, offset? }`, plus the declared
 // `schema` (bounded) on UNSUPPORTED_SCHEMA and `declaredPublicKeyHex` on WEAK_PUBLIC_KEY, so callers
-// can name them without parsing the unverified input themselves. Only misuse
-// (wrong argument or option types) throws InvalidTypeError.
+// can name them without parsing the unverified input themselves. Only misuse throws
+// InvalidTypeError: wrong option types, or an input that is not a string or a Uint8Array (a Proxy
+// of one does not count), or a view of a detached or out-of-bounds ArrayBuffer (which would
+// otherwise read as the empty input).
 import { bytesToHex } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
-import { isUint8Array, nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
+import { isUint8Array, isUnreadableView } from "../bytes.js";
+import { nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -110,7 +113,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * Parses and verifies a chio handshake envelope (`{challenge, declaredPublicKey, signature}`)
  * from its JSON text, with chio's rules, in one WebAssembly call.
  * @returns `{ ok: true, envelope }` or `{ ok: false, code, message, offset? }`; never throws for bad envelopes.
- * @throws InvalidTypeError if `input` is not a string or Uint8Array, or an option has the wrong type.
+ * @throws InvalidTypeError if `input` is not a string or Uint8Array, is a view of a detached or
+ *   out-of-bounds ArrayBuffer, or an option has the wrong type.
  */
 export function verifyEnvelopeBytes(input: Uint8Array | string, options?: VerifyEnvelopeOptions): EnvelopeVerdict {
   let maxBytes = DEFAULT_ENVELOPE_MAX_BYTES;
@@ -122,9 +126,13 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
     if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
     if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;
   }
-  if (typeof input !== "string" && !isUint8Array(input)) {
-    throw new InvalidTypeError(`envelope must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
+  if (typeof input !== "string") {
+    if (!isUint8Array(input)) {
+      throw new InvalidTypeError(`envelope must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
+    }
+    if (isUnreadableView(input)) throw new InvalidTypeError("envelope is a view of a detached or out-of-bounds ArrayBuffer");
   }
+  // The bytes are copied into wasm memory (writeInput) in this synchronous call: that is the copy.
   return runEnvelopeVerify(input, maxBytes, flags, true) as EnvelopeVerdict;
 }
 
@@ -137,7 +145,9 @@ export type EnvelopeFieldsVerdict = { ok: true; envelope: VerifiedEnvelopeFields
 /**
  * @internal The same verification as verifyEnvelopeBytes (chio's rules, never ZIP-215), for
  * callers that need only the challenge and the declared key: the signature and the canonical
- * bytes are not copied out of wasm memory. Arguments are not validated (internal callers only).
+ * bytes are not copied out of wasm memory. Arguments are not validated (internal callers only;
+ * envelope.ts turns a detached view into MALFORMED_ENVELOPE first, and writeInput still throws
+ * InvalidTypeError for one).
  */
 export function verifyEnvelopeFields(
   input: Uint8Array | string,
