@@ -57,7 +57,8 @@ import {
   orderMembers,
   duplicateRecord,
 } from "./members";
-import { parseDouble, writeDouble } from "./number";
+import { parseDouble } from "./number-parse";
+import { writeDouble } from "./number-format";
 
 /** Largest nesting limit a caller may ask for; larger requests are clamped to it. */
 export const MAX_DEPTH_LIMIT: u32 = 100000;
