@@ -79,7 +79,14 @@ const KIND_ARRAY: u32 = 2;
 export let outputStart: usize = 0;
 export let outputLength: usize = 0;
 
+/**
+ * How far past the output budget writers may put scratch bytes (room() requests at most
+ * MAX_DOUBLE_TEXT = 25 bytes beyond what is already committed). Never part of the output.
+ */
+const OUTPUT_SLACK: u64 = 32;
+
 // Arena regions of the current run.
+let outputLimit: usize = 0; // exact end of the output budget
 let inputBase: usize = 0;
 let inputEnd: usize = 0;
 let keyTop: usize = 0;
@@ -108,7 +115,12 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
   const frames = min<u64>(<u64>maxDepth, n) + 1;
   const recordsAt = align16(stackAt + frames * <u64>FRAME_SIZE);
   const outAt = align16(recordsAt + (n / 3 + 2) * <u64>(RECORD_SIZE + 8));
+  // The budget is exact: a run succeeds iff its output is at most maxOutput bytes. Writers ask
+  // room() for a few bytes more than they end up writing (a whole 8-byte chunk, a 12-byte escape,
+  // a 25-byte number), so they may write scratch up to OUTPUT_SLACK bytes past the budget; every
+  // committed end is compared with the exact budget (see the value-end loop below).
   const outLimit = min<u64>(outAt + <u64>maxOutput, ADDRESS_CEILING);
+  const scratchLimit = min<u64>(outLimit + OUTPUT_SLACK, ADDRESS_CEILING);
   if (outAt + 64 > ADDRESS_CEILING || !ensureAddressable(outAt + 64)) {
     fail(STATUS_TOO_LARGE, base);
     return errorStatus;
@@ -119,7 +131,8 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
   stackBase = <usize>stackAt;
   recordTop = <usize>recordsAt;
   depth = 0;
-  setRoomLimit(<usize>outLimit);
+  outputLimit = <usize>outLimit;
+  setRoomLimit(<usize>scratchLimit);
 
   const end = inputEnd;
   let p = skipWhitespace(base, end);
@@ -186,6 +199,8 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
     // ---- A value just ended: commas, closing brackets, or the end of the text ----
     let expectValue = false;
     while (!expectValue) {
+      // Every value and every closing bracket passes here: hold the output to the exact budget.
+      if (o > outputLimit) return status(fail(STATUS_TOO_LARGE, p));
       p = skipWhitespace(p, end);
       if (depth == 0) {
         if (p != end) return status(fail(STATUS_TRAILING_DATA, p));
