@@ -1,13 +1,15 @@
 // canonicalizeJson's limits hold exactly (src/canonical/json.ts → assembly/json/transcoder.ts):
 // maxOutputBytes equal to the canonical length succeeds and one byte less is TOO_LARGE, for
 // output ending in every kind of token. The canonical length comes from the npm `canonicalize`
-// package (an independent RFC 8785 implementation) and TextEncoder.
+// package (an independent RFC 8785 implementation) and TextEncoder. maxDepth is bounded (1000)
+// because nested out-of-order objects cost depth × output bytes of copying: above the bound the
+// option is refused, and the worst case at the bound is still correct.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import referenceCanonicalize from "canonicalize";
 import { canonicalizeJson } from "../src/canonical/json.js";
-import { CanonicalJsonError } from "../src/errors.js";
+import { CanonicalJsonError, InvalidLengthError } from "../src/errors.js";
 
 const utf8 = new TextEncoder();
 
@@ -83,6 +85,42 @@ test("maxOutputBytes = 0 refuses every value; a limit above the size changes not
   for (const text of HANDWRITTEN.slice(0, 10)) {
     assert.equal(canonicalizeJson(text, { maxOutputBytes: oracleBytes(text).length + 1 }), oracleBytes(text));
   }
+});
+
+/** `depth` objects nested through their first member "z", each with a later member "a" that must move before it. */
+function outOfOrderNest(depth: number, innermost: string): string {
+  return '{"z":'.repeat(depth) + innermost + ',"a":0}'.repeat(depth);
+}
+
+test("maxDepth above 1000 is refused (InvalidLengthError, code INVALID_LENGTH), not clamped", () => {
+  for (const maxDepth of [1001, 5000, 100000, 2 ** 31]) {
+    let caught: unknown;
+    try {
+      canonicalizeJson("[]", { maxDepth });
+    } catch (error) {
+      caught = error;
+    }
+    assert.instance(caught, InvalidLengthError, `maxDepth ${maxDepth}`);
+    assert.is((caught as InvalidLengthError).code, "INVALID_LENGTH");
+  }
+  assert.equal(canonicalizeJson("[]", { maxDepth: 1000 }), utf8.encode("[]"));
+});
+
+test("worst case at the maximum depth: 1 MiB of nested out-of-order objects, 1000 deep, equals the oracle", () => {
+  const frame = '{"z":'.length + ',"a":0}'.length;
+  const pad = (1 << 20) - 1000 * frame - 2;
+  const text = outOfOrderNest(1000, JSON.stringify("x".repeat(pad)));
+  assert.is(text.length, 1 << 20);
+  assert.equal(canonicalizeJson(text, { maxDepth: 1000 }), oracleBytes(text));
+  assert.equal(canonicalizeJson(text, { maxDepth: 1000, maxOutputBytes: text.length }), oracleBytes(text));
+  let caught: unknown;
+  try {
+    canonicalizeJson(outOfOrderNest(1001, "0"), { maxDepth: 1000 });
+  } catch (error) {
+    caught = error;
+  }
+  assert.instance(caught, CanonicalJsonError);
+  assert.is((caught as CanonicalJsonError).code, "TOO_DEEP");
 });
 
 test.run();

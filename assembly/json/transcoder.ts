@@ -1,6 +1,6 @@
 // RFC 8785 (JCS) transcoder: UTF-8 JSON text (RFC 8259) in, canonical UTF-8 JSON out, in one
 // pass over the input with an explicit container stack (no recursion, so nesting depth is
-// bounded only by the caller's limit and the arena, never by the wasm call stack).
+// bounded by the caller's limit, at most MAX_DEPTH_LIMIT, never by the wasm call stack).
 //
 // Values are written to the output as they are parsed. Each object member's output span is
 // recorded; when the object closes, its members are checked for duplicates and, unless they
@@ -60,8 +60,13 @@ import {
 import { parseDouble } from "./number-parse";
 import { writeDouble } from "./number-format";
 
-/** Largest nesting limit a caller may ask for; larger requests are clamped to it. */
-export const MAX_DEPTH_LIMIT: u32 = 100000;
+/**
+ * Largest nesting limit; larger requests are clamped to it (src/canonical/json.ts refuses them).
+ * Closing an object whose members are out of order moves its content (closeObject), so nested
+ * out-of-order objects cost up to 2 × depth × output bytes of copying: this keeps it linear
+ * in the output with a bounded factor (README, "Canonical JSON").
+ */
+export const MAX_DEPTH_LIMIT: u32 = 1000;
 
 /** Bit in `flags`: escape U+007F–U+009F like older chio Rust kernels (see strings.ts). */
 export const FLAG_ESCAPE_DEL_AND_C1: u32 = 1;
