@@ -28,5 +28,6 @@ export * from "./ed25519";
 export * from "./json/exports";
 // One-call verification of a chio handshake envelope (assembly/handshake/).
 export * from "./handshake/exports";
-// Test hooks for number formatting/parsing (assembly/json/number.ts).
-export { format_f64, parse_f64 } from "./json/number";
+// Test hooks for number formatting/parsing (assembly/json/number-format.ts, number-parse.ts).
+export { format_f64 } from "./json/number-format";
+export { parse_f64 } from "./json/number-parse";

@@ -1,4 +1,4 @@
-// writeDouble (assembly/json/number.ts) against JavaScript's own String(x), which is the
+// writeDouble (assembly/json/number-format.ts) against JavaScript's own String(x), which is the
 // ECMAScript Number::toString that RFC 8785 §3.2.2.3 prescribes, plus the published ES6 number
 // sample and an exact BigInt recomputation of the power-of-ten table.
 //
@@ -53,9 +53,9 @@ function* neighbours(x: number, radius: number): Generator<number> {
   }
 }
 
-test("POW10_128 table in number.ts equals floor(10^j * 2^(127 - floor(log2 10^j))), recomputed with BigInt", () => {
-  const source = readFileSync(new URL("../assembly/json/number.ts", import.meta.url), "utf8");
-  const start = source.indexOf("const POW10_128: usize = memory.data<u64>([");
+test("POW10_128 table in pow10-table.ts equals floor(10^j * 2^(127 - floor(log2 10^j))), recomputed with BigInt", () => {
+  const source = readFileSync(new URL("../assembly/json/pow10-table.ts", import.meta.url), "utf8");
+  const start = source.indexOf("export const POW10_128: usize = memory.data<u64>([");
   const end = source.indexOf("]);", start);
   assert.ok(start > 0 && end > start, "table not found");
   const entries = [...source.slice(start, end).matchAll(/(0x[0-9A-F]{16}), (0x[0-9A-F]{16}), \/\/ 1e(-?\d+)/g)];

@@ -1,4 +1,4 @@
-// parseDouble (assembly/json/number.ts) against JavaScript's Number(text), which rounds decimal
+// parseDouble (assembly/json/number-parse.ts) against JavaScript's Number(text), which rounds decimal
 // literals to the nearest double, ties to even. The hard cases are built exactly with BigInt:
 // midpoints between adjacent doubles (and values a hair above or below them), the subnormal
 // and overflow boundaries, and inputs with hundreds of digits.

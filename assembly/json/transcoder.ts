@@ -1,6 +1,6 @@
 // RFC 8785 (JCS) transcoder: UTF-8 JSON text (RFC 8259) in, canonical UTF-8 JSON out, in one
 // pass over the input with an explicit container stack (no recursion, so nesting depth is
-// bounded only by the caller's limit and the arena, never by the wasm call stack).
+// bounded by the caller's limit, at most MAX_DEPTH_LIMIT, never by the wasm call stack).
 //
 // Values are written to the output as they are parsed. Each object member's output span is
 // recorded; when the object closes, its members are checked for duplicates and, unless they
@@ -57,10 +57,16 @@ import {
   orderMembers,
   duplicateRecord,
 } from "./members";
-import { parseDouble, writeDouble } from "./number";
+import { parseDouble } from "./number-parse";
+import { writeDouble } from "./number-format";
 
-/** Largest nesting limit a caller may ask for; larger requests are clamped to it. */
-export const MAX_DEPTH_LIMIT: u32 = 100000;
+/**
+ * Largest nesting limit; larger requests are clamped to it (src/canonical/json.ts refuses them).
+ * Closing an object whose members are out of order moves its content (closeObject), so nested
+ * out-of-order objects cost up to 2 × depth × output bytes of copying: this keeps it linear
+ * in the output with a bounded factor (README, "Canonical JSON").
+ */
+export const MAX_DEPTH_LIMIT: u32 = 1000;
 
 /** Bit in `flags`: escape U+007F–U+009F like older chio Rust kernels (see strings.ts). */
 export const FLAG_ESCAPE_DEL_AND_C1: u32 = 1;
@@ -78,7 +84,14 @@ const KIND_ARRAY: u32 = 2;
 export let outputStart: usize = 0;
 export let outputLength: usize = 0;
 
+/**
+ * How far past the output budget writers may put scratch bytes (room() requests at most
+ * MAX_DOUBLE_TEXT = 25 bytes beyond what is already committed). Never part of the output.
+ */
+const OUTPUT_SLACK: u64 = 32;
+
 // Arena regions of the current run.
+let outputLimit: usize = 0; // exact end of the output budget
 let inputBase: usize = 0;
 let inputEnd: usize = 0;
 let keyTop: usize = 0;
@@ -107,7 +120,12 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
   const frames = min<u64>(<u64>maxDepth, n) + 1;
   const recordsAt = align16(stackAt + frames * <u64>FRAME_SIZE);
   const outAt = align16(recordsAt + (n / 3 + 2) * <u64>(RECORD_SIZE + 8));
+  // The budget is exact: a run succeeds iff its output is at most maxOutput bytes. Writers ask
+  // room() for a few bytes more than they end up writing (a whole 8-byte chunk, a 12-byte escape,
+  // a 25-byte number), so they may write scratch up to OUTPUT_SLACK bytes past the budget; every
+  // committed end is compared with the exact budget (see the value-end loop below).
   const outLimit = min<u64>(outAt + <u64>maxOutput, ADDRESS_CEILING);
+  const scratchLimit = min<u64>(outLimit + OUTPUT_SLACK, ADDRESS_CEILING);
   if (outAt + 64 > ADDRESS_CEILING || !ensureAddressable(outAt + 64)) {
     fail(STATUS_TOO_LARGE, base);
     return errorStatus;
@@ -118,7 +136,8 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
   stackBase = <usize>stackAt;
   recordTop = <usize>recordsAt;
   depth = 0;
-  setRoomLimit(<usize>outLimit);
+  outputLimit = <usize>outLimit;
+  setRoomLimit(<usize>scratchLimit);
 
   const end = inputEnd;
   let p = skipWhitespace(base, end);
@@ -185,6 +204,8 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
     // ---- A value just ended: commas, closing brackets, or the end of the text ----
     let expectValue = false;
     while (!expectValue) {
+      // Every value and every closing bracket passes here: hold the output to the exact budget.
+      if (o > outputLimit) return status(fail(STATUS_TOO_LARGE, p));
       p = skipWhitespace(p, end);
       if (depth == 0) {
         if (p != end) return status(fail(STATUS_TRAILING_DATA, p));

@@ -13,12 +13,12 @@
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
 import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
-import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
+import { CanonicalJsonError, InvalidLengthError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 
 /** Options for {@link canonicalizeJson}. */
 export interface CanonicalizeJsonOptions {
-  /** Maximum container nesting (default 64; values above 100000 are clamped to 100000). */
+  /** Maximum container nesting (default 64, at most MAX_JSON_DEPTH = 1000; larger values are refused). */
   maxDepth?: number;
   /** Maximum input size in UTF-8 bytes (default 1 MiB = 1048576; values above 128 MiB are clamped to 128 MiB). */
   maxBytes?: number;
@@ -37,8 +37,13 @@ interface JsonCoreExports extends CoreExports {
 
 export const DEFAULT_MAX_DEPTH = 64;
 export const DEFAULT_MAX_BYTES = 1048576;
-/** The transcoder's explicit stack makes any depth safe; this clamp only bounds its arena use. */
-const DEPTH_CLAMP = 100000;
+/**
+ * Largest `maxDepth` accepted. The explicit stack would take any depth, but an object whose members
+ * need reordering moves its whole content once when it closes, so nested reordered objects cost
+ * up to 2 × depth × output bytes of copying; this bound keeps that at 2000 × the output
+ * (README, "Canonical JSON"). Same bound as canonicalize()'s MAX_DEPTH_LIMIT.
+ */
+export const MAX_JSON_DEPTH = 1000;
 /** Largest input the arena layout can address (it needs roughly 12× the input). */
 const BYTES_CLAMP = 0x08000000;
 const FLAG_ESCAPE_DEL_AND_C1 = 1;
@@ -78,7 +83,8 @@ const utf8Encoder = new TextEncoder();
  *   DUPLICATE_KEY, TOO_DEEP, TOO_LARGE or NUMBER_OUT_OF_RANGE; `offset` is the UTF-8 byte
  *   offset in the input (for string input: of its UTF-8 encoding).
  * @throws InvalidTypeError if `input` is neither a string nor a Uint8Array (a Proxy of one does
- *   not count), if it is a view of a detached or out-of-bounds ArrayBuffer, or if an option has the wrong type.
+ *   not count), if it is a view of a detached or out-of-bounds ArrayBuffer, or if an option has the wrong type;
+ *   InvalidLengthError if `maxDepth` is above MAX_JSON_DEPTH (1000).
  */
 export function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeJsonOptions): Uint8Array {
   let maxDepth = DEFAULT_MAX_DEPTH;
@@ -87,7 +93,10 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
   let flags = 0;
   if (options !== undefined) {
     if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-    if (options.maxDepth !== undefined) maxDepth = Math.min(positiveInteger(options.maxDepth, "maxDepth"), DEPTH_CLAMP);
+    if (options.maxDepth !== undefined) {
+      maxDepth = positiveInteger(options.maxDepth, "maxDepth");
+      if (maxDepth > MAX_JSON_DEPTH) throw new InvalidLengthError(`maxDepth must be at most ${MAX_JSON_DEPTH}, got ${maxDepth}`);
+    }
     if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), BYTES_CLAMP);
     if (options.maxOutputBytes !== undefined) {
       maxOutput = Math.min(nonNegativeInteger(options.maxOutputBytes, "maxOutputBytes"), 0xffffffff);

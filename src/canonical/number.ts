@@ -1,4 +1,4 @@
-// Number <-> text through the WebAssembly core (assembly/json/number.ts): the ECMAScript
+// Number <-> text through the WebAssembly core (assembly/json/number-format.ts, number-parse.ts): the ECMAScript
 // String(x) form that RFC 8785 §3.2.2.3 requires, and correctly rounded parsing of JSON number
 // literals. JavaScript already has both (String, Number); these wrappers exist so tests and
 // benchmarks can check the wasm implementations that the JSON transcoder uses internally.
