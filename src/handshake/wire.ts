@@ -1,4 +1,4 @@
-// The JSON text a Rust kernel writes for handshake structs: serde_json's compact formatter,
+// The JSON text a Rust kernel writes for handshake structs (docs/protocol.md §2): serde_json's compact formatter,
 // fields in struct declaration order (serde derive order), no whitespace.
 //
 // String escaping: serde_json (ser.rs, the `ESCAPE` table and `CharEscape::AsciiControl`)
@@ -9,7 +9,7 @@
 // lone surrogates, which JSON.stringify writes as \udxxx and which Rust strings cannot hold.
 // Handshake values never contain lone surrogates: the parsers refuse them (MALFORMED_ENVELOPE)
 // and signing refuses them (CANONICAL_JSON), so JSON.stringify is serde_json here.
-// test/handshake-envelope.test.ts checks this against a transcription of serde_json's table for
+// test/handshake-wire.test.ts checks this against a transcription of serde_json's table for
 // every BMP code point.
 import { InvalidTypeError } from "../errors.js";
 
