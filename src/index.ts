@@ -18,7 +18,14 @@ export { canonicalize, canonicalBytes } from "./canonical/value.js";
 export { canonicalizeJson } from "./canonical/json.js";
 export type { CanonicalizeJsonOptions } from "./canonical/json.js";
 export { verifyEnvelopeBytes } from "./handshake/verify-envelope.js";
-export type { EnvelopeFailureCode, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "./handshake/verify-envelope.js";
+export type {
+  EnvelopeFailureCode,
+  EnvelopeFieldPath,
+  EnvelopeProblem,
+  EnvelopeVerdict,
+  VerifiedEnvelope,
+  VerifyEnvelopeOptions,
+} from "./handshake/verify-envelope.js";
 
 // The chio kernel trust handshake and its peer stores.
 export {
@@ -48,6 +55,7 @@ export {
 export type {
   PeerHandshakeErrorCode,
   PeerHandshakeErrorFields,
+  MalformedEnvelopeProblem,
   HandshakeSigner,
   HandshakeChallengeFields,
   ChallengeBytesOptions,
@@ -60,9 +68,11 @@ export type {
   KernelTrustExchangeConfig,
   KernelTrustExchangeOptions,
   HandshakeHardening,
+  HandshakeHardeningInput,
   HandshakeEvent,
   HandshakeEventHandler,
   EnvelopeInput,
   FederationPeerStore,
   MaybePromise,
+  ReplayStore,
 } from "./handshake/index.js";

@@ -23,6 +23,7 @@ import { rejectsWith, throwsWith } from "./helpers/assert-codes.js";
 import { torsionEncodingsHex } from "./helpers/ed25519-oracles.js";
 
 const NOW = 1_800_000_000;
+const SKEW = 300;
 const A = "kernel.org-a";
 const B = "kernel.org-b";
 
@@ -121,13 +122,16 @@ test("an envelope verified leniently is re-checked for weak keys by a strict exc
 
 // --- replay cache ----------------------------------------------------------------------------
 
-test("a nonce is remembered for exactly 2·skew after acceptance, per peer", async () => {
+test("a nonce is refused while its envelope could pass the skew check (timestamp + skew), per peer", async () => {
   const { kpB, exchange } = pair();
-  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB), B, NOW);
-  const window = 2 * 300;
-  // The same nonce in a fresh, validly timed envelope is still a replay until NOW + 600 inclusive.
-  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW + window, kpB), B, NOW + window), "REPLAYED_NONCE");
-  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW + window + 1, kpB), B, NOW + window + 1);
+  const first = PeerHandshakeEnvelope.sign(B, A, "n1", NOW - 200, kpB);
+  await exchange.acceptEnvelope(first, B, NOW);
+  // The identical envelope is a replay up to its timestamp + skew inclusive; after that the skew check refuses it.
+  await rejectsWith(exchange.acceptEnvelope(first, B, NOW - 200 + 300), "REPLAYED_NONCE");
+  await rejectsWith(exchange.acceptEnvelope(first, B, NOW - 200 + 301), "CLOCK_SKEW_EXCEEDED");
+  // The same nonce in another envelope is refused while the first pair is live, and accepted after.
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW + 100, kpB), B, NOW + 100), "REPLAYED_NONCE");
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW + 101, kpB), B, NOW + 101);
   // Another nonce is fine at any time.
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 10, kpB), B, NOW + 10);
   // The same nonce from another peer is not a replay.
@@ -181,46 +185,55 @@ test("concurrent accepts of the same envelope: one pins, the rest are REPLAYED_N
 test("ReplayCache is bounded by entries and by key length, evicting the oldest", () => {
   const cache = new ReplayCache({ maxEntries: 3 });
   for (const nonce of ["a", "b", "c", "d"]) {
-    assert.ok(cache.reserve(B, nonce, NOW));
-    cache.settle(B, nonce, true, NOW, NOW + 600);
+    assert.ok(cache.reserve(B, nonce, NOW, NOW, SKEW));
+    cache.commit(B, nonce);
   }
   assert.is(cache.size, 3);
-  assert.not.ok(cache.has(B, "a", NOW)); // evicted
-  for (const nonce of ["b", "c", "d"]) assert.ok(cache.has(B, nonce, NOW));
-  assert.not.ok(cache.reserve(B, "d", NOW));
+  assert.not.ok(cache.has(B, "a", NOW, SKEW)); // evicted
+  for (const nonce of ["b", "c", "d"]) assert.ok(cache.has(B, nonce, NOW, SKEW));
+  assert.not.ok(cache.reserve(B, "d", NOW, NOW, SKEW));
 
   const byUnits = new ReplayCache({ maxEntries: 1000, maxKeyUnits: 100 });
   for (let i = 0; i < 10; i++) {
-    byUnits.reserve(B, `${i}`.padEnd(30, "x"), NOW);
-    byUnits.settle(B, `${i}`.padEnd(30, "x"), true, NOW, NOW + 600);
+    byUnits.reserve(B, `${i}`.padEnd(30, "x"), NOW, NOW, SKEW);
+    byUnits.commit(B, `${i}`.padEnd(30, "x"));
   }
   assert.is(byUnits.size, 2); // each pair is 12 + 30 units
-  assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW));
-  assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW));
+  assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW, SKEW));
+  assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW, SKEW));
   // A pair longer than the whole budget cannot be remembered; it must not flush the others.
   assert.not.ok(byUnits.fits(B, "z".repeat(100)));
   assert.ok(byUnits.fits(B, "z".repeat(50)));
-  byUnits.reserve(B, "z".repeat(100), NOW);
-  byUnits.settle(B, "z".repeat(100), true, NOW, NOW + 600);
+  byUnits.reserve(B, "z".repeat(100), NOW, NOW, SKEW);
+  byUnits.commit(B, "z".repeat(100));
   assert.is(byUnits.size, 2);
-  assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW));
-  assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW));
+  assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW, SKEW));
+  assert.ok(byUnits.has(B, "9".padEnd(30, "x"), NOW, SKEW));
 
-  // Expired entries are dropped as new ones arrive; a failed accept records nothing.
+  // A pair is live while now ≤ its timestamp + the skew asked with; past that it is no longer a
+  // replay, but it stays (within the bounds) in case a larger skew is asked with later.
   const expiring = new ReplayCache();
-  expiring.reserve(B, "old", NOW);
-  expiring.settle(B, "old", true, NOW, NOW + 10);
-  expiring.reserve(B, "new", NOW + 11);
-  expiring.settle(B, "new", true, NOW + 11, NOW + 20);
-  assert.is(expiring.size, 1);
-  expiring.reserve(B, "failed", NOW);
-  assert.ok(expiring.has(B, "failed", NOW)); // in flight counts
-  expiring.settle(B, "failed", false, NOW, NOW + 10);
-  assert.not.ok(expiring.has(B, "failed", NOW));
+  expiring.reserve(B, "old", NOW, NOW, SKEW);
+  expiring.commit(B, "old");
+  assert.ok(expiring.has(B, "old", NOW + SKEW, SKEW));
+  assert.not.ok(expiring.has(B, "old", NOW + SKEW + 1, SKEW));
+  assert.ok(expiring.has(B, "old", NOW + SKEW + 1, 3600));
+  expiring.reserve(B, "new", NOW + 311, NOW + 311, SKEW);
+  expiring.commit(B, "new");
+  assert.is(expiring.size, 2);
+  // A nonce whose pair is no longer live may be used again; it moves to the newest end.
+  assert.ok(expiring.reserve(B, "old", NOW + 400, NOW + 400, SKEW));
+  expiring.commit(B, "old");
+  assert.is(expiring.size, 2);
+  assert.ok(expiring.has(B, "old", NOW + 700, SKEW));
+  expiring.reserve(B, "failed", NOW, NOW, SKEW);
+  assert.ok(expiring.has(B, "failed", NOW, SKEW)); // in flight counts
+  expiring.release(B, "failed");
+  assert.not.ok(expiring.has(B, "failed", NOW, SKEW));
   // Pair encoding is unambiguous.
-  expiring.reserve("ab", "c", NOW);
-  expiring.settle("ab", "c", true, NOW, NOW + 10);
-  assert.not.ok(expiring.has("a", "bc", NOW));
+  expiring.reserve("ab", "c", NOW, NOW, SKEW);
+  expiring.commit("ab", "c");
+  assert.not.ok(expiring.has("a", "bc", NOW, SKEW));
 });
 
 test("replay fairness: a trusted peer flooding fresh envelopes evicts only its own oldest nonces, never another peer's", async () => {
@@ -250,51 +263,52 @@ test("replay fairness: a trusted peer flooding fresh envelopes evicts only its o
 test("ReplayCache per-peer quotas (entries and code units); many distinct peers can still fill the total bound", () => {
   const cache = new ReplayCache({ maxEntries: 10, maxEntriesPerPeer: 3 });
   const remember = (peer: string, nonce: string, at = NOW) => {
-    assert.ok(cache.reserve(peer, nonce, at), `${peer}/${nonce} reservable`);
-    cache.settle(peer, nonce, true, at, at + 600);
+    assert.ok(cache.reserve(peer, nonce, at, at, SKEW), `${peer}/${nonce} reservable`);
+    cache.commit(peer, nonce);
   };
   remember("b", "kept");
   for (let i = 0; i < 50; i++) remember("c", `${i}`);
   assert.is(cache.sizeOf("c"), 3);
   assert.is(cache.size, 4);
-  assert.ok(cache.has("b", "kept", NOW));
-  for (const nonce of ["47", "48", "49"]) assert.ok(cache.has("c", nonce, NOW));
-  assert.not.ok(cache.has("c", "46", NOW));
-  // Once their retention ends, pairs at the old end are dropped as new ones arrive.
+  assert.ok(cache.has("b", "kept", NOW, SKEW));
+  for (const nonce of ["47", "48", "49"]) assert.ok(cache.has("c", nonce, NOW, SKEW));
+  assert.not.ok(cache.has("c", "46", NOW, SKEW));
+  // A pair past its skew window is no longer live and may be remembered anew.
   remember("c", "47", NOW + 601);
-  assert.ok(cache.has("c", "47", NOW + 601));
-  assert.is(cache.size, 1);
+  assert.ok(cache.has("c", "47", NOW + 601, SKEW));
+  assert.not.ok(cache.has("c", "48", NOW + 601, SKEW));
+  assert.is(cache.size, 4);
   remember("b", "kept-too", NOW + 601);
   // The total bound still applies: ten other peers at full quota push out b's pair, oldest first.
   for (let p = 0; p < 10; p++) for (let i = 0; i < 3; i++) remember(`p${p}`, `${i}`);
   assert.is(cache.size, 10);
-  assert.not.ok(cache.has("b", "kept-too", NOW + 601));
+  assert.not.ok(cache.has("b", "kept-too", NOW + 601, SKEW));
   assert.is(cache.sizeOf("b"), 0);
 
   // Per-peer code units: b's long nonces evict b's own, not c's.
   const units = new ReplayCache({ maxKeyUnits: 1000, maxKeyUnitsPerPeer: 100 });
-  units.reserve("c", "short", NOW);
-  units.settle("c", "short", true, NOW, NOW + 600);
+  units.reserve("c", "short", NOW, NOW, SKEW);
+  units.commit("c", "short");
   for (let i = 0; i < 20; i++) {
     const nonce = `${i}`.padEnd(40, "x"); // 41 units with the peer id "b"
-    units.reserve("b", nonce, NOW);
-    units.settle("b", nonce, true, NOW, NOW + 600);
+    units.reserve("b", nonce, NOW, NOW, SKEW);
+    units.commit("b", nonce);
   }
   assert.is(units.sizeOf("b"), 2);
-  assert.ok(units.has("c", "short", NOW));
+  assert.ok(units.has("c", "short", NOW, SKEW));
   assert.not.ok(units.fits("b", "y".repeat(100)));
   assert.ok(units.fits("b", "y".repeat(99)));
   // Several nonces of one peer in flight at once: each is a replay until settled; a failed one is forgotten.
   const flight = new ReplayCache();
-  assert.ok(flight.reserve("b", "n1", NOW) && flight.reserve("b", "n2", NOW) && flight.reserve("b", "n3", NOW));
-  assert.not.ok(flight.reserve("b", "n2", NOW));
-  flight.settle("b", "n2", false, NOW, NOW + 600);
-  assert.ok(flight.has("b", "n1", NOW) && !flight.has("b", "n2", NOW) && flight.has("b", "n3", NOW));
-  flight.settle("b", "n1", true, NOW, NOW + 600);
-  flight.settle("b", "n3", false, NOW, NOW + 600);
-  assert.ok(flight.has("b", "n1", NOW) && !flight.has("b", "n3", NOW));
-  assert.ok(flight.reserve("b", "n3", NOW));
-  flight.settle("b", "n3", false, NOW, NOW + 600);
+  assert.ok(flight.reserve("b", "n1", NOW, NOW, SKEW) && flight.reserve("b", "n2", NOW, NOW, SKEW) && flight.reserve("b", "n3", NOW, NOW, SKEW));
+  assert.not.ok(flight.reserve("b", "n2", NOW, NOW, SKEW));
+  flight.release("b", "n2");
+  assert.ok(flight.has("b", "n1", NOW, SKEW) && !flight.has("b", "n2", NOW, SKEW) && flight.has("b", "n3", NOW, SKEW));
+  flight.commit("b", "n1");
+  flight.release("b", "n3");
+  assert.ok(flight.has("b", "n1", NOW, SKEW) && !flight.has("b", "n3", NOW, SKEW));
+  assert.ok(flight.reserve("b", "n3", NOW, NOW, SKEW));
+  flight.release("b", "n3");
   assert.is(flight.size, 1);
   // Defaults, and per-peer bounds clamped to the totals.
   const defaults = new ReplayCache();

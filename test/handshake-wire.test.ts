@@ -321,7 +321,7 @@ function legacyCanonical(challenge: object): string {
   return canonicalize(challenge)!.replace(/[\u007f-\u009f]/g, (c) => "\\u00" + c.charCodeAt(0).toString(16));
 }
 
-test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped bytes verify only with the switch, on every path", async () => {
+test("escapeDelAndC1 (one name on every layer): envelopes an older kernel signed over DEL/C1-escaped bytes verify only with the switch, on every path", async () => {
   const seed = new Uint8Array(32).fill(0x42);
   const senderKey = Keypair.fromSeed(seed).publicKey;
   const challengeFor = (nonce: string) => ({
@@ -337,10 +337,10 @@ test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped
     assert.ok(legacyCanonical(challenge).includes("\\u007f") && !canonicalize(challenge)!.includes("\\u007f"));
     return { challenge, declaredPublicKey: senderKey.toHex(), signature: nodeSignHex(utf8(legacyCanonical(challenge)), seed) };
   };
-  const exchange = (legacyControlEscapes?: boolean) =>
+  const exchange = (escapeDelAndC1?: boolean) =>
     new KernelTrustExchange("kernel-b", Keypair.generate(), {
       trustedPeers: [["kernel-old\u0085", senderKey]],
-      hardening: legacyControlEscapes === undefined ? {} : { legacyControlEscapes },
+      hardening: escapeDelAndC1 === undefined ? {} : { escapeDelAndC1 },
     });
   const inputs = (nonce: string) => {
     const object = legacyEnvelope(nonce);
@@ -349,7 +349,7 @@ test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped
     const escaped = raw.replace(/[\u007f-\u009f]/g, (c) => "\\u00" + c.charCodeAt(0).toString(16).toUpperCase());
     return [raw, escaped, utf8(raw), object, PeerHandshakeEnvelope.fromJSON(object)];
   };
-  assert.is(exchange().hardening.legacyControlEscapes, false);
+  assert.is(exchange().hardening.escapeDelAndC1, false);
   for (const [i, input] of inputs("n\u007f-\u0080-\u009f-\u00a0").entries()) {
     await rejectsWith(exchange().acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
     await rejectsWith(exchange(false).acceptEnvelope(input, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
@@ -359,14 +359,14 @@ test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped
   // fromJSON / verifySignature take the same switch; a verdict in one form is not reused for the other.
   const [raw] = inputs("n\u007f");
   expectCode(() => PeerHandshakeEnvelope.fromJSON(raw as string), "INVALID_SIGNATURE");
-  const verified = PeerHandshakeEnvelope.fromJSON(raw as string, { legacyControlEscapes: true });
+  const verified = PeerHandshakeEnvelope.fromJSON(raw as string, { escapeDelAndC1: true });
   expectCode(() => verified.verifySignature(), "INVALID_SIGNATURE");
-  verified.verifySignature({ legacyControlEscapes: true });
+  verified.verifySignature({ escapeDelAndC1: true });
   await rejectsWith(exchange().acceptEnvelope(verified, "kernel-old\u0085", 1_800_000_000), "INVALID_SIGNATURE");
   await exchange(true).acceptEnvelope(verified, "kernel-old\u0085", 1_800_000_000);
   // The challenge still reports RFC 8785 bytes by default, and the legacy bytes on request.
   assert.is(new TextDecoder().decode(verified.challenge.canonicalBytes()), canonicalize(challengeFor("n\u007f")));
-  assert.is(new TextDecoder().decode(verified.challenge.canonicalBytes({ legacyControlEscapes: true })), legacyCanonical(challengeFor("n\u007f")));
+  assert.is(new TextDecoder().decode(verified.challenge.canonicalBytes({ escapeDelAndC1: true })), legacyCanonical(challengeFor("n\u007f")));
   // Current kernels' envelopes: refused in legacy mode when they hold DEL/C1, accepted when they do not.
   const rfc = (nonce: string) => {
     const challenge = challengeFor(nonce);
@@ -381,16 +381,24 @@ test("legacyControlEscapes: envelopes an older kernel signed over DEL/C1-escaped
   for (const input of [plain, minimal.envelope]) {
     const legacy = new KernelTrustExchange("kernel.org-a", Keypair.generate(), {
       trustedPeers: [["kernel.org-b", Keypair.fromSeed(SEED_09).publicKey]],
-      hardening: { legacyControlEscapes: true },
+      hardening: { escapeDelAndC1: true },
     });
     await legacy.acceptEnvelope(input, "kernel.org-b", minimal.envelope.challenge.timestamp);
   }
   for (const bad of ["yes", 1, null]) {
-    expectConfig(() => exchange().withHardening({ legacyControlEscapes: bad as boolean }));
-    assert.throws(() => verified.verifySignature({ legacyControlEscapes: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
-    assert.throws(() => PeerHandshakeEnvelope.fromJSON(raw as string, { legacyControlEscapes: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
-    assert.throws(() => verified.challenge.canonicalBytes({ legacyControlEscapes: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
+    expectConfig(() => exchange().withHardening({ escapeDelAndC1: bad as boolean }));
+    assert.throws(() => verified.verifySignature({ escapeDelAndC1: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
+    assert.throws(() => PeerHandshakeEnvelope.fromJSON(raw as string, { escapeDelAndC1: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
+    assert.throws(() => verified.challenge.canonicalBytes({ escapeDelAndC1: bad as boolean }), (e: { code?: string }) => e.code === "INVALID_TYPE");
   }
+  // The deprecated alias legacyControlEscapes still works everywhere, and must agree when both are given.
+  assert.is(exchange().withHardening({ legacyControlEscapes: true }).hardening.escapeDelAndC1, true);
+  assert.not.ok("legacyControlEscapes" in exchange().hardening);
+  await exchange().withHardening({ legacyControlEscapes: true }).acceptEnvelope(verified, "kernel-old\u0085", 1_800_000_000);
+  verified.verifySignature({ legacyControlEscapes: true });
+  assert.is(new TextDecoder().decode(verified.challenge.canonicalBytes({ legacyControlEscapes: true })), legacyCanonical(challengeFor("n\u007f")));
+  expectConfig(() => exchange().withHardening({ escapeDelAndC1: true, legacyControlEscapes: false }));
+  assert.throws(() => verified.verifySignature({ escapeDelAndC1: false, legacyControlEscapes: true }), (e: { code?: string }) => e.code === "INVALID_TYPE");
 });
 
 function expectConfig(fn: () => unknown): void {

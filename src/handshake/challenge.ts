@@ -9,7 +9,7 @@ import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
 import { expectWireTimestamp } from "./time.js";
-import { serdeString, serdeU64 } from "./wire.js";
+import { readEscapeDelAndC1, serdeString, serdeU64 } from "./wire.js";
 
 // Module-private: lets the envelope parser reuse the canonical bytes the wasm verifier rebuilt
 // and signed-checked for these exact fields, instead of canonicalizing a second time. Not
@@ -27,7 +27,9 @@ export function challengeWithVerifiedBytes(fields: HandshakeChallengeFields, can
 
 /** Options for HandshakeChallenge.canonicalBytes. */
 export interface ChallengeBytesOptions {
-  /** Escape U+007F–U+009F as \u00xx, as older chio kernels sign (not RFC 8785). Default false. */
+  /** Escape U+007F–U+009F as \u00xx, as older chio kernels sign (not RFC 8785; docs/protocol.md §3). Default false. */
+  escapeDelAndC1?: boolean;
+  /** @deprecated Alias of `escapeDelAndC1`. */
   legacyControlEscapes?: boolean;
 }
 
@@ -106,9 +108,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
     let legacy = false;
     if (options !== undefined) {
       if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-      const value = options.legacyControlEscapes;
-      if (value !== undefined && typeof value !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
-      legacy = value === true;
+      legacy = readEscapeDelAndC1(options) === true;
     }
     // A copy of the cache (defect 9b: handing out the cached array let a caller change what later
     // calls, and verifySignature, saw). The cache holds plain Uint8Arrays made here or copied out

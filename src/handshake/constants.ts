@@ -1,5 +1,5 @@
-// Protocol constants of the chio federation kernel handshake (trust_establishment.rs, V0;
-// chio-spec.md §1.A), plus the defaults of the hardening this port adds on top.
+// Protocol constants of the chio federation kernel handshake (V0; docs/protocol.md §2, §6, §7),
+// plus the defaults of the hardening this port adds on top (docs/protocol.md §10).
 //
 // The one TypeScript source of these values: src/handshake/verify-envelope.ts (verifyEnvelopeBytes)
 // imports them too. The AssemblyScript verifier (assembly/handshake/envelope.ts) cannot import
@@ -18,7 +18,7 @@ export const DEFAULT_HANDSHAKE_MAX_SKEW_SECS = 300;
  * Largest envelope, in UTF-8 bytes, accepted as text or bytes (and the bound on the summed
  * string lengths of an envelope given as an object). The reference has no limit; a real
  * envelope is about 400 bytes, so 64 KiB leaves room for long ids while bounding the work an
- * unauthenticated sender can cause (protocol-anchors.md §8 item 12).
+ * unauthenticated sender can cause (docs/protocol.md §10).
  */
 export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 

@@ -15,7 +15,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_B
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
 import { publicKeyFromDecodedBytes, PublicKey, Signature, signatureFromOwnedBytes, type HandshakeSigner } from "./keys.js";
 import { expectWireTimestamp } from "./time.js";
-import { hasLoneSurrogate, serdeString } from "./wire.js";
+import { hasLoneSurrogate, readEscapeDelAndC1, serdeString } from "./wire.js";
 
 /** Options for reading and verifying an envelope. */
 export interface EnvelopeVerifyOptions {
@@ -24,8 +24,10 @@ export interface EnvelopeVerifyOptions {
   /**
    * Verify against the challenge bytes older chio kernels sign, with U+007F–U+009F escaped as
    * \u00xx (not RFC 8785). For challenges without those characters both forms are the same
-   * bytes. Default false.
+   * bytes. Default false. The same name as the canonicalizeJson option (docs/protocol.md §3).
    */
+  escapeDelAndC1?: boolean;
+  /** @deprecated Alias of `escapeDelAndC1`. */
   legacyControlEscapes?: boolean;
 }
 
@@ -119,8 +121,7 @@ export class PeerHandshakeEnvelope {
   static fromJSON(input: string | Uint8Array | object, options: EnvelopeParseOptions = {}): PeerHandshakeEnvelope {
     const maxBytes = options.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(options.maxBytes, "maxBytes");
     if (typeof input === "string" || isUint8Array(input)) {
-      const legacy = options.legacyControlEscapes;
-      if (legacy !== undefined && typeof legacy !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
+      const legacy = readEscapeDelAndC1(options);
       return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true, legacy === true);
     }
     try {
@@ -141,8 +142,7 @@ export class PeerHandshakeEnvelope {
    */
   verifySignature(options: EnvelopeVerifyOptions = {}): void {
     const rejectWeakKeys = options.rejectWeakKeys ?? true;
-    const legacy = options.legacyControlEscapes === undefined ? false : options.legacyControlEscapes;
-    if (typeof legacy !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
+    const legacy = readEscapeDelAndC1(options) ?? false;
     const known = verifiedEnvelopes.get(this);
     // A verdict for the other byte form counts only when the two forms are the same bytes.
     if (known && (known.legacyControlEscapes === legacy || !hasDelOrC1(this.challenge))) {
@@ -159,7 +159,7 @@ export class PeerHandshakeEnvelope {
     if (rejectWeakKeys && this.declaredPublicKey.isSmallOrder()) {
       throw handshakeErrors.weakPublicKey(this.declaredPublicKey.toHex());
     }
-    const bytes = this.challenge.canonicalBytes({ legacyControlEscapes: legacy });
+    const bytes = this.challenge.canonicalBytes({ escapeDelAndC1: legacy });
     if (!this.declaredPublicKey.verify(bytes, this.signature)) throw handshakeErrors.invalidSignature();
     verifiedEnvelopes.set(this, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes: legacy });
   }
@@ -277,7 +277,7 @@ function verdictError(verdict: Extract<EnvelopeVerdict, { ok: false }>): PeerHan
     case "INVALID_SIGNATURE":
       return handshakeErrors.invalidSignature();
     default:
-      return handshakeErrors.malformedEnvelope(verdict.message.replace(/^malformed envelope: /, ""));
+      return handshakeErrors.malformedEnvelope(verdict.detail ?? verdict.message, undefined, { problem: verdict.problem, field: verdict.field });
   }
 }
 

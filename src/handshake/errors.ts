@@ -1,9 +1,63 @@
-// Errors of the handshake layer. PeerHandshakeError mirrors the Rust `PeerHandshakeError`
-// (trust_establishment.rs; chio-spec.md §1.A): every variant becomes a stable `code`, the
-// message is the reference's Display text with the same facts, and the facts themselves are
-// also available, typed, in `fields`. Misuse of the API (a `now` that is not a unix second, a
+// Errors of the handshake layer. PeerHandshakeError mirrors the reference's `PeerHandshakeError`
+// (docs/protocol.md §9): every variant becomes a stable `code`, the message is the reference's
+// Display text with the same facts, and the facts themselves are also available, typed and in
+// full, in `fields`. Every string interpolated into a message goes through displayPeerText
+// (docs/protocol.md §11): much of it is chosen by the remote peer, and a message must not carry
+// 60 KB of it or a line break that forges a log line. Misuse of the API (a `now` that is not a unix second, a
 // bad config value, a key that is not a curve point) gets its own small error classes, so a
 // caller can tell "the peer sent something bad" from "my code passed something bad".
+
+import type { EnvelopeFieldPath, EnvelopeProblem } from "./verify-envelope.js";
+
+/** Longest peer-supplied text, in UTF-16 units after escaping, that a message or event repeats. */
+export const PEER_TEXT_SHOWN_UNITS = 200;
+
+// C0 controls, DEL, C1 controls, the two JS/JSON line terminators JSON leaves raw, and any
+// unpaired surrogate (the parsers refuse them in peer input; escaped here too, in case).
+const UNSAFE_FOR_DISPLAY = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" };
+
+/**
+ * `text` made safe to put in a message, a log line or an event (docs/protocol.md §11): control
+ * characters (U+0000–U+001F, U+007F–U+009F), U+2028/U+2029 and unpaired surrogates escaped
+ * JSON-style (\n, \u0085, …), then cut to `maxUnits` UTF-16 units, never inside an escape or a
+ * surrogate pair, with "…" appended when anything was cut. The result is at most maxUnits + 1 units.
+ */
+export function displayPeerText(text: string, maxUnits = PEER_TEXT_SHOWN_UNITS): string {
+  if (text.length <= maxUnits && !UNSAFE_FOR_DISPLAY.test(text)) return text;
+  let out = "";
+  for (let i = 0; i < text.length; ) {
+    const unit = text.charCodeAt(i);
+    let piece: string;
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      piece = text.slice(i, i + 2); // a surrogate pair is one character: kept whole
+      i += 2;
+    } else {
+      const unsafe = unit < 0x20 || (unit >= 0x7f && unit <= 0x9f) || unit === 0x2028 || unit === 0x2029 || (unit & 0xf800) === 0xd800;
+      piece = unsafe ? SHORT_ESCAPES[text[i]] ?? `\\u${unit.toString(16).padStart(4, "0")}` : text[i];
+      i += 1;
+    }
+    if (out.length + piece.length > maxUnits) return `${out}…`;
+    out += piece;
+  }
+  return out;
+}
+
+/** A config value for an error message, bounded and without calling user code (no toString of objects). */
+export function describeConfigValue(value: unknown): string {
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "string":
+      return JSON.stringify(displayPeerText(value, 40));
+    default:
+      return value === null ? "null" : typeof value;
+  }
+}
 
 /** Stable codes of PeerHandshakeError. The first twelve are the reference's variants. */
 export type PeerHandshakeErrorCode =
@@ -37,10 +91,22 @@ export interface PeerHandshakeErrorFields {
   MISSING_TRUST_ANCHOR: { kernelId: string };
   UNEXPECTED_PEER_KEY: { kernelId: string; expected: string; actual: string };
   STORE_FAILED: { operation: string; reason: string };
-  MALFORMED_ENVELOPE: { reason: string };
+  /**
+   * `problem` and `field` say, as data, what is wrong and where (docs/protocol.md §9); `reason`
+   * is the same for humans. Set on every MALFORMED_ENVELOPE this library raises from text or
+   * bytes, and from the exchange's own checks; an object input's structural errors may omit them.
+   */
+  MALFORMED_ENVELOPE: { reason: string; problem?: MalformedEnvelopeProblem; field?: EnvelopeFieldPath };
   WEAK_PUBLIC_KEY: { publicKey: string };
   REPLAYED_NONCE: { kernelId: string; nonce: string };
 }
+
+/**
+ * Why an envelope is malformed: the envelope parser's problems (EnvelopeProblem), plus the
+ * exchange's own: a timestamp above 2^53−1 under requireSafeTimestamps (UNSAFE_TIMESTAMP), a
+ * nonce the replay store can never hold (NONCE_TOO_LONG).
+ */
+export type MalformedEnvelopeProblem = EnvelopeProblem | "UNSAFE_TIMESTAMP" | "NONCE_TOO_LONG";
 
 /** A handshake step failed; every failure is fail-closed (nothing is pinned, nothing changes). */
 export class PeerHandshakeError<C extends PeerHandshakeErrorCode = PeerHandshakeErrorCode> extends Error {
@@ -55,25 +121,27 @@ export class PeerHandshakeError<C extends PeerHandshakeErrorCode = PeerHandshake
 }
 
 // One constructor per variant keeps each message next to its reference text. Texts are the
-// reference's `#[error(...)]` strings verbatim where the reference has the variant.
+// reference's `#[error(...)]` strings verbatim where the reference has the variant, with every
+// interpolated string shown through displayPeerText (`shown`); `fields` keep the full values.
+const shown = displayPeerText;
 export const handshakeErrors = {
   unsupportedSchema: (schema: string) =>
-    new PeerHandshakeError("UNSUPPORTED_SCHEMA", `unsupported handshake schema: ${schema}`, { schema }),
+    new PeerHandshakeError("UNSUPPORTED_SCHEMA", `unsupported handshake schema: ${shown(schema)}`, { schema }),
   canonicalJson: (reason: string, cause?: unknown) =>
-    new PeerHandshakeError("CANONICAL_JSON", `canonical JSON encoding failed: ${reason}`, { reason }, { cause }),
+    new PeerHandshakeError("CANONICAL_JSON", `canonical JSON encoding failed: ${shown(reason)}`, { reason }, { cause }),
   signingFailed: (reason: string, cause?: unknown) =>
-    new PeerHandshakeError("SIGNING_FAILED", `handshake signing failed: ${reason}`, { reason }, { cause }),
+    new PeerHandshakeError("SIGNING_FAILED", `handshake signing failed: ${shown(reason)}`, { reason }, { cause }),
   invalidSignature: () => new PeerHandshakeError("INVALID_SIGNATURE", "remote handshake signature is invalid", {}),
   addressMismatch: (addressedTo: string, actual: string) =>
     new PeerHandshakeError(
       "ADDRESS_MISMATCH",
-      `remote envelope is addressed to kernel_id ${addressedTo} but we are ${actual}`,
+      `remote envelope is addressed to kernel_id ${shown(addressedTo)} but we are ${shown(actual)}`,
       { addressedTo, actual },
     ),
   kernelIdMismatch: (declared: string, expected: string) =>
     new PeerHandshakeError(
       "KERNEL_ID_MISMATCH",
-      `remote envelope declares self as kernel_id ${declared} but we expected ${expected}`,
+      `remote envelope declares self as kernel_id ${shown(declared)} but we expected ${shown(expected)}`,
       { declared, expected },
     ),
   clockSkewExceeded: (envelope: number | bigint, local: number, skew: number) =>
@@ -83,21 +151,21 @@ export const handshakeErrors = {
       { envelope, local, skew },
     ),
   peerNotPinned: (kernelId: string) =>
-    new PeerHandshakeError("PEER_NOT_PINNED", `peer ${kernelId} is not pinned; run a handshake before resolving`, {
+    new PeerHandshakeError("PEER_NOT_PINNED", `peer ${shown(kernelId)} is not pinned; run a handshake before resolving`, {
       kernelId,
     }),
   peerStale: (kernelId: string) =>
-    new PeerHandshakeError("PEER_STALE", `peer ${kernelId} is stale and must be re-handshaked before use`, { kernelId }),
+    new PeerHandshakeError("PEER_STALE", `peer ${shown(kernelId)} is stale and must be re-handshaked before use`, { kernelId }),
   missingTrustAnchor: (kernelId: string) =>
     new PeerHandshakeError(
       "MISSING_TRUST_ANCHOR",
-      `peer ${kernelId} is not trusted for first contact; configure a trust anchor before accepting handshakes`,
+      `peer ${shown(kernelId)} is not trusted for first contact; configure a trust anchor before accepting handshakes`,
       { kernelId },
     ),
   unexpectedPeerKey: (kernelId: string, expected: string, actual: string) =>
     new PeerHandshakeError(
       "UNEXPECTED_PEER_KEY",
-      `peer ${kernelId} declared unexpected public key; expected ${expected}, got ${actual}`,
+      `peer ${shown(kernelId)} declared unexpected public key; expected ${expected}, got ${actual}`,
       { kernelId, expected, actual },
     ),
   // The reference's "trust store is poisoned and cannot service requests" covers only a
@@ -105,22 +173,27 @@ export const handshakeErrors = {
   storeFailed: (operation: string, reason: string, cause?: unknown) =>
     new PeerHandshakeError(
       "STORE_FAILED",
-      `trust store failed and cannot service requests: ${operation}: ${reason}`,
+      `trust store failed and cannot service requests: ${shown(operation)}: ${shown(reason)}`,
       { operation, reason },
       { cause },
     ),
-  malformedEnvelope: (reason: string, cause?: unknown) =>
-    new PeerHandshakeError("MALFORMED_ENVELOPE", `remote handshake envelope is malformed: ${reason}`, { reason }, { cause }),
+  malformedEnvelope: (reason: string, cause?: unknown, where?: { problem?: MalformedEnvelopeProblem; field?: EnvelopeFieldPath }) =>
+    new PeerHandshakeError(
+      "MALFORMED_ENVELOPE",
+      `remote handshake envelope is malformed: ${shown(reason)}`,
+      where?.problem === undefined ? { reason } : where.field === undefined ? { reason, problem: where.problem } : { reason, problem: where.problem, field: where.field },
+      { cause },
+    ),
   weakPublicKey: (publicKey: string) =>
     new PeerHandshakeError(
       "WEAK_PUBLIC_KEY",
-      `remote envelope declares weak public key ${publicKey} (small order); refusing before signature checks`,
+      `remote envelope declares weak public key ${shown(publicKey)} (small order); refusing before signature checks`,
       { publicKey },
     ),
   replayedNonce: (kernelId: string, nonce: string) =>
     new PeerHandshakeError(
       "REPLAYED_NONCE",
-      `peer ${kernelId} reused nonce ${JSON.stringify(nonce)} within the replay window`,
+      `peer ${shown(kernelId)} reused nonce "${shown(nonce)}" within the replay window`,
       { kernelId, nonce },
     ),
 };
@@ -137,8 +210,8 @@ export class InvalidTimeError extends RangeError {
 /** Thrown when a configuration value is out of range or of the wrong kind. */
 export class InvalidConfigError extends RangeError {
   readonly code = "INVALID_CONFIG" as const;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "InvalidConfigError";
   }
 }

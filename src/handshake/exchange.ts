@@ -1,6 +1,6 @@
 // KernelTrustExchange: one per local kernel. It owns the kernel's id and signing key, a peer
-// store, the trust anchors and a clock; it builds this kernel's envelopes and verifies and pins
-// the remote kernel's (Rust `KernelTrustExchange`, chio-spec.md §1.A).
+// store, a replay store, the trust anchors and a clock; it builds this kernel's envelopes and
+// verifies and pins the remote kernel's (the reference's `KernelTrustExchange`, docs/protocol.md §5–§8).
 //
 // acceptEnvelope runs the reference's checks in the reference's order, with this port's
 // hardening slotted in where it cannot change any reference outcome for honest traffic:
@@ -14,14 +14,17 @@
 //   5. store.get(expected)                                     STORE_FAILED
 //   6. expected key = anchor, else existing pin (even stale)  MISSING_TRUST_ANCHOR
 //   7. declared key == expected key                            UNEXPECTED_PEER_KEY
-//   8. (peer, nonce) not seen within 2·skew (new)             REPLAYED_NONCE
-//      (a nonce too long for the cache to hold                 MALFORMED_ENVELOPE)
+//   8. reserve (peer, nonce) in the replay store (new)         REPLAYED_NONCE
+//      (a nonce too long for the store to hold                  MALFORMED_ENVELOPE;
+//       a replay store that throws or rejects                   STORE_FAILED)
 //   9. pin {now, now + window (saturating)} by compare-and-set STORE_FAILED
+//  10. commit the reservation (success) or release it (any failure after step 8)
 //
 // The replay check sits after the key check, so only envelopes authenticated by the expected
-// key can touch the cache (and a forger learns nothing about which nonces a peer used). Nothing
-// is written before step 9 and nothing can fail after it, so a failed accept leaves the store
-// and the replay cache exactly as they were.
+// key can touch the replay store (and a forger learns nothing about which nonces a peer used).
+// No path pins without the nonce reserved first. The peer store is written only in step 9, and
+// a reservation whose accept fails is released, so a failed accept leaves the peer store and the
+// replay store exactly as they were (docs/protocol.md §5, §7).
 //
 // Concurrency: the pin is a compare-and-set against the entry read in step 5. If another accept
 // for the same peer wrote in between (the CAS "loser"), the loser re-reads once: if the new entry
@@ -30,10 +33,19 @@
 // new entry and tries the CAS once more, and if that also loses it fails with STORE_FAILED
 // (operation "compareAndSet") rather than overwrite a pin it has not seen.
 import { InvalidTypeError } from "../errors.js";
-import { InMemoryPeerStore } from "../stores/memory.js";
-import type { FederationPeerStore } from "../stores/types.js";
+import { InMemoryPeerStore } from "./memory-peer-store.js";
+import type { FederationPeerStore, ReplayStore } from "./ports.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
-import { handshakeErrors, InvalidConfigError, InvalidTimeError, PeerHandshakeError, type PeerHandshakeErrorCode } from "./errors.js";
+import {
+  describeConfigValue,
+  handshakeErrors,
+  InvalidConfigError,
+  InvalidTimeError,
+  PeerHandshakeError,
+  type PeerHandshakeErrorCode,
+  type PeerHandshakeErrorFields,
+} from "./errors.js";
+import { readEscapeDelAndC1 } from "./wire.js";
 import { expectMaxEnvelopeBytes, PeerHandshakeEnvelope, readVerifiedEnvelopeFields } from "./envelope.js";
 import type { HandshakeChallengeFields } from "./challenge.js";
 import { isUint8Array } from "../canonical/json.js";
@@ -55,8 +67,10 @@ export interface HandshakeHardening {
   /** Refuse small-order declared keys (and the identity) before the signature check. Default true. */
   rejectWeakKeys: boolean;
   /**
-   * Refuse a (peer, nonce) pair accepted within 2·skew; `false` disables, an object sets the
-   * bounds (totals and per-peer quotas; see ReplayCache for what they do and do not guarantee). Default true.
+   * Refuse a (peer, nonce) pair while its envelope could still pass the skew check
+   * (docs/protocol.md §7); `false` disables, `true` is a new default ReplayCache, an object sets
+   * its bounds (totals and per-peer quotas; see ReplayCache for what they do and do not
+   * guarantee). withReplayStore sets another ReplayStore. Default true.
    */
   replayCache: boolean | ReplayCacheLimits;
   /**
@@ -66,12 +80,13 @@ export interface HandshakeHardening {
   requireSafeTimestamps: boolean;
   /**
    * Verify signatures over the challenge bytes older chio kernels sign, which escape U+007F–U+009F
-   * as \u00xx (chio vector corpus a1486dbd), on the text and the object path alike. Only for
-   * interop with such kernels; challenges without those characters verify the same either way.
-   * Default false (RFC 8785 bytes, as current kernels sign). Affects verification only: this
-   * kernel's own envelopes are always signed over RFC 8785 bytes.
+   * as \u00xx (chio vector corpus a1486dbd; docs/protocol.md §3), on the text and the object path
+   * alike. The same name as the canonicalizeJson / canonicalBytes / verifyEnvelopeBytes option.
+   * Only for interop with such kernels; challenges without those characters verify the same
+   * either way. Default false (RFC 8785 bytes, as current kernels sign). Affects verification
+   * only: this kernel's own envelopes are always signed over RFC 8785 bytes.
    */
-  legacyControlEscapes: boolean;
+  escapeDelAndC1: boolean;
   /** Pin with store.compareAndSet (no lost or racing first pins). `false` uses insert (last writer wins, as the reference). Default true. */
   compareAndSetPins: boolean;
   /**
@@ -81,7 +96,20 @@ export interface HandshakeHardening {
   maxEnvelopeBytes: number;
 }
 
-/** Audit events. Handlers run synchronously; their throws and rejections are ignored. */
+/**
+ * What withHardening accepts: any subset of HandshakeHardening, plus the deprecated alias
+ * `legacyControlEscapes` of `escapeDelAndC1` (the two must agree when both are given).
+ */
+export type HandshakeHardeningInput = Partial<HandshakeHardening> & {
+  /** @deprecated Use `escapeDelAndC1`, the name every layer uses. */
+  legacyControlEscapes?: boolean;
+};
+
+/**
+ * Audit events. Handlers run synchronously; their throws and rejections are ignored. Messages
+ * show peer-supplied text bounded and escaped (docs/protocol.md §11); `fields` and `kernelId`
+ * hold the full values.
+ */
 export type HandshakeEvent =
   | {
       type: "pinned";
@@ -94,7 +122,17 @@ export type HandshakeEvent =
       nonce: string;
       at: number;
     }
-  | { type: "refused"; operation: "accept" | "resolve"; kernelId: string; code: PeerHandshakeErrorCode; message: string; at: number }
+  | {
+      type: "refused";
+      operation: "accept" | "resolve";
+      kernelId: string;
+      code: PeerHandshakeErrorCode;
+      /** The error's message: peer-supplied text in it is bounded and escaped. */
+      message: string;
+      /** The error's typed facts, in full (PeerHandshakeError.fields). */
+      fields: Readonly<PeerHandshakeErrorFields[PeerHandshakeErrorCode]>;
+      at: number;
+    }
   | { type: "stale"; kernelId: string; peer: FederationPeer; at: number };
 
 /** Handler for audit events. */
@@ -103,8 +141,10 @@ export type HandshakeEventHandler = (event: HandshakeEvent) => void;
 /** Constructor options; each has a matching builder. */
 export interface KernelTrustExchangeOptions {
   config?: Partial<KernelTrustExchangeConfig>;
-  hardening?: Partial<HandshakeHardening>;
+  hardening?: HandshakeHardeningInput;
   store?: FederationPeerStore;
+  /** The replay store (default: a ReplayCache per hardening.replayCache); see withReplayStore. */
+  replayStore?: ReplayStore;
   /** Trust anchors: kernel id → expected public key (PublicKey or hex). */
   trustedPeers?: Iterable<readonly [string, PublicKey | string]> | Readonly<Record<string, PublicKey | string>>;
   /** Unix seconds; used whenever `now` is omitted. Default Math.floor(Date.now() / 1000). */
@@ -130,7 +170,7 @@ const DEFAULT_HARDENING: HandshakeHardening = {
   requireSafeTimestamps: true,
   compareAndSetPins: true,
   maxEnvelopeBytes: DEFAULT_MAX_ENVELOPE_BYTES,
-  legacyControlEscapes: false,
+  escapeDelAndC1: false,
 };
 
 /** Drives the mutual handshake for one local kernel. */
@@ -144,13 +184,14 @@ export class KernelTrustExchange {
   #hardening: HandshakeHardening = { ...DEFAULT_HARDENING };
   #store: FederationPeerStore = new InMemoryPeerStore();
   readonly #anchors = new Map<string, PublicKey>();
-  #replay: ReplayCache | undefined = new ReplayCache();
+  #replay: ReplayStore | undefined = new ReplayCache();
   #clock: () => number = systemClockSeconds;
   #onEvent: HandshakeEventHandler | undefined;
 
   /**
    * @param localKernelId this kernel's id, compared byte for byte with incoming addressees.
    * @param keypair this kernel's signing key (a Keypair or another HandshakeSigner).
+   * @param options optional settings; undefined (or omitted) means the defaults.
    * @throws InvalidTypeError, InvalidConfigError, InvalidTimeError on bad arguments.
    */
   constructor(localKernelId: string, keypair: HandshakeSigner, options: KernelTrustExchangeOptions = {}) {
@@ -160,47 +201,94 @@ export class KernelTrustExchange {
     }
     this.#localKernelId = localKernelId;
     this.#signer = keypair;
-    if (options.config) this.withConfig(options.config);
-    if (options.hardening) this.withHardening(options.hardening);
-    if (options.store) this.withStore(options.store);
-    if (options.trustedPeers) {
-      const entries = isIterable(options.trustedPeers) ? options.trustedPeers : Object.entries(options.trustedPeers);
+    const read = readConfigObject(options, "options", [
+      "config", "hardening", "store", "replayStore", "trustedPeers", "clock", "onEvent",
+    ] as const) as KernelTrustExchangeOptions;
+    if (read.config !== undefined) this.withConfig(read.config);
+    if (read.hardening !== undefined) this.withHardening(read.hardening);
+    if (read.store !== undefined) this.withStore(read.store);
+    if (read.replayStore !== undefined) this.withReplayStore(read.replayStore);
+    if (read.trustedPeers !== undefined) {
+      const trusted: unknown = read.trustedPeers;
+      if (trusted === null || typeof trusted !== "object") throw new InvalidConfigError("trustedPeers must be an iterable of [kernelId, key] or a record");
+      const entries = isIterable(trusted) ? trusted : Object.entries(trusted as Record<string, PublicKey | string>);
       for (const [kernelId, key] of entries) this.withTrustedPeer(kernelId, key);
     }
-    if (options.clock) this.withClock(options.clock);
-    if (options.onEvent) this.withEventHandler(options.onEvent);
+    if (read.clock !== undefined) this.withClock(read.clock);
+    if (read.onEvent !== undefined) this.withEventHandler(read.onEvent);
   }
 
   // --- builders (mutate and return this; each accept reads the settings once, at its start) ---
 
-  /** Sets the rotation window and/or skew (safe integers ≥ 0). @throws InvalidTimeError. */
+  /**
+   * Sets the rotation window and/or skew (safe integers ≥ 0); omitted members keep their values.
+   * The new skew applies to replay retention too: a nonce stays refused while its envelope could
+   * pass the skew check under the skew in force (docs/protocol.md §7).
+   * @throws InvalidConfigError when `config` is not an object (undefined and null included) or
+   * cannot be read; InvalidTimeError when a value is not a safe integer ≥ 0. Nothing changes on a throw.
+   */
   withConfig(config: Partial<KernelTrustExchangeConfig>): this {
+    const read = readConfigObject(config, "config", ["rotationWindowSecs", "maxHandshakeSkewSecs"] as const);
     const next = { ...this.#config };
-    if (config.rotationWindowSecs !== undefined) next.rotationWindowSecs = expectUnixSeconds(config.rotationWindowSecs, "rotationWindowSecs");
-    if (config.maxHandshakeSkewSecs !== undefined) next.maxHandshakeSkewSecs = expectUnixSeconds(config.maxHandshakeSkewSecs, "maxHandshakeSkewSecs");
+    if (read.rotationWindowSecs !== undefined) next.rotationWindowSecs = expectUnixSeconds(read.rotationWindowSecs, "rotationWindowSecs");
+    if (read.maxHandshakeSkewSecs !== undefined) next.maxHandshakeSkewSecs = expectUnixSeconds(read.maxHandshakeSkewSecs, "maxHandshakeSkewSecs");
     this.#config = next;
     return this;
   }
 
-  /** Turns individual hardening rules on or off. A new replayCache setting starts an empty cache. @throws InvalidConfigError. */
-  withHardening(hardening: Partial<HandshakeHardening>): this {
+  /**
+   * Turns individual hardening rules on or off (docs/protocol.md §10); omitted members keep
+   * their values. A new replayCache setting starts an empty ReplayCache (or, with false, none).
+   * @throws InvalidConfigError when `hardening` is not an object (undefined and null included),
+   * cannot be read, or holds a bad value. Nothing changes on a throw.
+   */
+  withHardening(hardening: HandshakeHardeningInput): this {
+    const read = readConfigObject(hardening, "hardening", [
+      "rejectWeakKeys", "requireSafeTimestamps", "compareAndSetPins", "escapeDelAndC1", "legacyControlEscapes", "maxEnvelopeBytes", "replayCache",
+    ] as const);
     const next = { ...this.#hardening };
-    for (const flag of ["rejectWeakKeys", "requireSafeTimestamps", "compareAndSetPins", "legacyControlEscapes"] as const) {
-      const value = hardening[flag];
+    for (const flag of ["rejectWeakKeys", "requireSafeTimestamps", "compareAndSetPins"] as const) {
+      const value = read[flag];
       if (value === undefined) continue;
-      if (typeof value !== "boolean") throw new InvalidConfigError(`${flag} must be a boolean`);
+      if (typeof value !== "boolean") throw new InvalidConfigError(`${flag} must be a boolean, got ${describeConfigValue(value)}`);
       next[flag] = value;
     }
-    if (hardening.maxEnvelopeBytes !== undefined) next.maxEnvelopeBytes = expectMaxEnvelopeBytes(hardening.maxEnvelopeBytes, "maxEnvelopeBytes");
-    if (hardening.replayCache !== undefined) {
-      const setting = hardening.replayCache;
-      if (setting === false) this.#replay = undefined;
-      else if (setting === true) this.#replay = new ReplayCache();
-      else if (setting !== null && typeof setting === "object") this.#replay = new ReplayCache(setting);
+    let escape: boolean | undefined;
+    try {
+      escape = readEscapeDelAndC1(read);
+    } catch (cause) {
+      throw new InvalidConfigError((cause as Error).message, { cause });
+    }
+    if (escape !== undefined) next.escapeDelAndC1 = escape;
+    if (read.maxEnvelopeBytes !== undefined) next.maxEnvelopeBytes = expectMaxEnvelopeBytes(read.maxEnvelopeBytes, "maxEnvelopeBytes");
+    let replay = this.#replay;
+    if (read.replayCache !== undefined) {
+      const setting = read.replayCache;
+      if (setting === false) replay = undefined;
+      else if (setting === true) replay = new ReplayCache();
+      else if (setting !== null && typeof setting === "object") replay = new ReplayCache(setting);
       else throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits, maxEntriesPerPeer, maxKeyUnitsPerPeer }");
       next.replayCache = setting;
     }
+    this.#replay = replay;
     this.#hardening = next;
+    return this;
+  }
+
+  /**
+   * Replaces the replay store (default: a bounded in-memory ReplayCache) with another
+   * ReplayStore, for example one shared by several processes (docs/protocol.md §7, §8). Sets
+   * hardening.replayCache to true. @throws InvalidTypeError if `store` lacks a method.
+   */
+  withReplayStore(store: ReplayStore): this {
+    for (const method of ["reserve", "commit", "release"] as const) {
+      if (store === null || typeof store !== "object" || typeof store[method] !== "function") {
+        throw new InvalidTypeError(`replay store must implement ReplayStore (missing ${method})`);
+      }
+    }
+    if (store.fits !== undefined && typeof store.fits !== "function") throw new InvalidTypeError("replay store fits must be a function");
+    this.#replay = store;
+    this.#hardening = { ...this.#hardening, replayCache: true };
     return this;
   }
 
@@ -303,6 +391,8 @@ export class KernelTrustExchange {
       if (hardening.requireSafeTimestamps && typeof challenge.timestamp === "bigint") {
         throw handshakeErrors.malformedEnvelope(
           `timestamp ${challenge.timestamp} is above ${Number.MAX_SAFE_INTEGER} (requireSafeTimestamps)`,
+          undefined,
+          { problem: "UNSAFE_TIMESTAMP", field: "challenge.timestamp" },
         );
       }
       // 2–4. Addressing and time.
@@ -323,21 +413,18 @@ export class KernelTrustExchange {
       const pinned = this.#checkPeer(found, "get", expectedId);
       this.#expectKey(expectedId, declaredPublicKey, pinned);
       // 8. Replay, only now that the envelope is authenticated by the expected key. A nonce the
-      // cache could never hold is refused rather than accepted without replay protection.
+      // store could never hold is refused rather than accepted without replay protection.
       const nonce = challenge.nonce;
-      if (replay && !replay.fits(expectedId, nonce)) {
-        throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})`);
-      }
-      if (replay && !replay.reserve(expectedId, nonce, at)) throw handshakeErrors.replayedNonce(expectedId, nonce);
-      // 9. Pin.
-      const peer = new FederationPeer({
-        kernelId: expectedId,
-        publicKey: declaredPublicKey,
-        establishedAt: at,
-        rotationDue: saturatingAddSeconds(at, config.rotationWindowSecs),
-      });
+      if (replay) await this.#reserveNonce(replay, expectedId, nonce, challenge.timestamp, at, config.maxHandshakeSkewSecs);
+      // 9. Pin; 10. keep the reservation on success, release it on any failure.
       let accepted = false;
       try {
+        const peer = new FederationPeer({
+          kernelId: expectedId,
+          publicKey: declaredPublicKey,
+          establishedAt: at,
+          rotationDue: saturatingAddSeconds(at, config.rotationWindowSecs),
+        });
         let outcome: PinOutcome;
         if (!hardening.compareAndSetPins) {
           try {
@@ -357,11 +444,11 @@ export class KernelTrustExchange {
         }
         return outcome.peer;
       } finally {
-        replay?.settle(expectedId, nonce, accepted, at, saturatingAddSeconds(at, 2 * config.maxHandshakeSkewSecs));
+        if (replay) await settleNonce(replay, expectedId, nonce, accepted);
       }
     } catch (error) {
       if (error instanceof PeerHandshakeError && this.#onEvent) {
-        this.#emit({ type: "refused", operation: "accept", kernelId: expectedId, code: error.code, message: error.message, at });
+        this.#emit({ type: "refused", operation: "accept", kernelId: expectedId, code: error.code, message: error.message, fields: error.fields, at });
       }
       throw error;
     }
@@ -375,11 +462,49 @@ export class KernelTrustExchange {
     // Text and bytes are verified in one wasm call, exactly as fromJSON does, but only the fields
     // this accept reads come back: the envelope itself never leaves acceptEnvelope.
     if (typeof input === "string" || isUint8Array(input)) {
-      return readVerifiedEnvelopeFields(input, hardening.maxEnvelopeBytes, hardening.rejectWeakKeys, hardening.legacyControlEscapes);
+      return readVerifiedEnvelopeFields(input, hardening.maxEnvelopeBytes, hardening.rejectWeakKeys, hardening.escapeDelAndC1);
     }
     const envelope = PeerHandshakeEnvelope.fromJSON(input, { maxBytes: hardening.maxEnvelopeBytes });
-    envelope.verifySignature({ rejectWeakKeys: hardening.rejectWeakKeys, legacyControlEscapes: hardening.legacyControlEscapes });
+    envelope.verifySignature({ rejectWeakKeys: hardening.rejectWeakKeys, escapeDelAndC1: hardening.escapeDelAndC1 });
     return envelope;
+  }
+
+  /**
+   * Step 8: reserve (peer, nonce) with the envelope's own timestamp, so the pair stays refused
+   * while the envelope could pass the skew check under whatever skew is in force when a replay
+   * arrives (docs/protocol.md §7). Any throw or rejection of the store is STORE_FAILED.
+   */
+  async #reserveNonce(replay: ReplayStore, kernelId: string, nonce: string, timestamp: number | bigint, at: number, skew: number): Promise<void> {
+    let fits = true;
+    try {
+      if (replay.fits !== undefined) fits = replay.fits(kernelId, nonce) !== false;
+    } catch (cause) {
+      throw storeFailure("replay.fits", cause);
+    }
+    if (!fits) {
+      const limit = replay instanceof ReplayCache ? ` (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})` : "";
+      throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache${limit}`, undefined, {
+        problem: "NONCE_TOO_LONG",
+        field: "challenge.nonce",
+      });
+    }
+    // A bigint timestamp (only with requireSafeTimestamps off) is above every safe `now + skew`:
+    // passed as MAX_SAFE_INTEGER, it is live until evicted.
+    const stamp = typeof timestamp === "bigint" ? Number.MAX_SAFE_INTEGER : timestamp;
+    let reserved: unknown;
+    try {
+      const result = replay.reserve(kernelId, nonce, stamp, at, skew);
+      // The default ReplayCache answers synchronously: no extra await on the hot path.
+      reserved = isPromiseLike(result) ? await result : result;
+    } catch (cause) {
+      throw storeFailure("replay.reserve", cause);
+    }
+    if (reserved === false) throw handshakeErrors.replayedNonce(kernelId, nonce);
+    if (reserved !== true) {
+      // It may have reserved the pair; undo that before failing closed.
+      await settleNonce(replay, kernelId, nonce, false);
+      throw handshakeErrors.storeFailed("replay.reserve", "did not return a boolean");
+    }
   }
 
   /** Steps 6–7: the declared key must equal the anchor, else the pinned key. */
@@ -425,7 +550,7 @@ export class KernelTrustExchange {
     const peer = await this.#storeGet(kernelId);
     if (peer === undefined) {
       const error = handshakeErrors.peerNotPinned(kernelId);
-      this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, at });
+      this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
       throw error;
     }
     if (!peer.isFresh(at)) {
@@ -463,7 +588,7 @@ export class KernelTrustExchange {
   /**
    * Pins that need a new handshake soon: those with `rotationDue <= now + withinSecs`
    * (saturating), including ones already stale, ordered by deadline. Use it to re-handshake
-   * before the hard deadline (a soft threshold, protocol-anchors.md §8 item 6).
+   * before the hard deadline (a soft threshold, docs/protocol.md §6).
    */
   async peersDueForRotation(now: number | undefined, withinSecs: number): Promise<FederationPeer[]> {
     const at = this.#now(now);
@@ -548,6 +673,42 @@ interface PinOutcome {
   peer: FederationPeer;
   written: boolean;
   previous: FederationPeer | undefined;
+}
+
+/**
+ * Step 10: commit (success) or release (failure) a reservation. Neither may change the accept's
+ * outcome: a commit runs after the pin is written, and a release runs while another error is
+ * already on its way out; if either fails, the pair simply stays reserved (fail closed).
+ */
+async function settleNonce(replay: ReplayStore, kernelId: string, nonce: string, accepted: boolean): Promise<void> {
+  try {
+    const result = accepted ? replay.commit(kernelId, nonce) : replay.release(kernelId, nonce);
+    if (isPromiseLike(result)) await result;
+  } catch {
+    // See above: the pair stays held, so no replay of it can be accepted.
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/**
+ * The listed members of a settings object, read once (so a getter or Proxy trap runs once and
+ * cannot change its answer between validation and use). @throws InvalidConfigError when `value`
+ * is not an object or reading it throws.
+ */
+function readConfigObject<K extends string>(value: unknown, name: string, keys: readonly K[]): Partial<Record<K, unknown>> & Record<string, unknown> {
+  if (value === null || typeof value !== "object") {
+    throw new InvalidConfigError(`${name} must be an object, got ${describeConfigValue(value)}`);
+  }
+  const read: Record<string, unknown> = {};
+  try {
+    for (const key of keys) read[key] = (value as Record<string, unknown>)[key];
+  } catch (cause) {
+    throw new InvalidConfigError(`${name} cannot be read: ${describeThrown(cause)}`, { cause });
+  }
+  return read as Partial<Record<K, unknown>> & Record<string, unknown>;
 }
 
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */

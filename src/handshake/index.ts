@@ -11,7 +11,7 @@ export {
   DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
 export { PeerHandshakeError, InvalidTimeError, InvalidConfigError, InvalidPublicKeyError } from "./errors.js";
-export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields } from "./errors.js";
+export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields, MalformedEnvelopeProblem } from "./errors.js";
 export { PublicKey, Signature, Keypair } from "./keys.js";
 export type { HandshakeSigner } from "./keys.js";
 export { HandshakeChallenge } from "./challenge.js";
@@ -29,9 +29,10 @@ export type {
   KernelTrustExchangeConfig,
   KernelTrustExchangeOptions,
   HandshakeHardening,
+  HandshakeHardeningInput,
   HandshakeEvent,
   HandshakeEventHandler,
   EnvelopeInput,
 } from "./exchange.js";
-export { InMemoryPeerStore } from "../stores/memory.js";
-export type { FederationPeerStore, MaybePromise } from "../stores/types.js";
+export { InMemoryPeerStore } from "./memory-peer-store.js";
+export type { FederationPeerStore, MaybePromise, ReplayStore } from "./ports.js";

@@ -1,4 +1,4 @@
-// A pinned federation peer (Rust `FederationPeer`, V0 fields; chio-spec.md §1.A). JSON keys in
+// A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
 import { InvalidTypeError } from "../errors.js";
 import { PublicKey } from "./keys.js";

@@ -1,26 +1,29 @@
-// Bounded memory of recently accepted (peer, nonce) pairs.
+// Bounded memory of recently accepted (peer, nonce) pairs: the default ReplayStore
+// (src/handshake/ports.ts; docs/protocol.md §7).
 //
 // The reference does not track nonces ("replay protection belongs to the transport"), so a
-// captured envelope can be re-accepted until its timestamp leaves the skew window. An envelope
-// stamped `ts` is acceptable while |ts − now| ≤ skew; if it was first accepted at local time t0,
-// then ts ≥ t0 − skew, so a replay can succeed until now = ts + skew ≤ t0 + 2·skew. Remembering
-// each pair for twice the skew window after acceptance therefore closes that gap
-// (protocol-anchors.md §8 item 1(b); ACME's early ±5 min / 5 min design).
+// captured envelope can be re-accepted until its timestamp leaves the skew window. Each pair is
+// kept with its envelope's own timestamp `ts`, and is live while `now ≤ ts + skew` with the skew
+// passed by the caller that asks, i.e. the skew in force at that moment: exactly as long as an
+// identical replay could pass the clock-skew check. A retention computed once, when the pair was
+// accepted, would re-open replay as soon as the skew is raised (defect 6). For the same reason
+// pairs are NOT dropped just because they are past `ts + skew` today: a later, larger skew would
+// make them replayable again. They are dropped only to stay within the bounds below, oldest first.
 //
 // Memory is bounded twice:
 // - per peer, by `maxEntriesPerPeer` pairs and `maxKeyUnitsPerPeer` code units (peer id plus
 //   nonce, per pair). A peer over its quota evicts only ITS OWN oldest pairs, so one trusted peer
-//   sending many fresh envelopes within 2·skew cannot push other peers' pairs out and re-open
-//   replay of their captured envelopes. It can re-open replay of its own oldest envelopes, which
-//   only a peer handshaking faster than maxEntriesPerPeer per 2·skew (default 1024 per 600 s,
-//   where an honest kernel handshakes about once per rotation window) can cause.
+//   sending many fresh envelopes cannot push other peers' pairs out and re-open replay of their
+//   captured envelopes. It can re-open replay of its own oldest envelopes, which only a peer
+//   handshaking faster than maxEntriesPerPeer per skew window (default 1024, where an honest
+//   kernel handshakes about once per rotation window) can cause.
 // - in total, by `maxEntries` pairs and `maxKeyUnits` code units; when either is exceeded the
 //   oldest pairs of ANY peer are evicted first. The per-peer quota does not remove this bound:
 //   many distinct trusted peers, each within its quota, can together still fill the cache and
 //   evict each other's pairs (with the defaults, ten peers at their full entry quota). A pair
 //   is protected from every other peer only while maxEntries ≥ (peers) × maxEntriesPerPeer and
 //   maxKeyUnits ≥ (peers) × maxKeyUnitsPerPeer; size the bounds above the peak handshake rate
-//   times 2·skew.
+//   times the skew window.
 // An evicted pair can be replayed again while its timestamp is still within the skew window.
 // A pair longer than maxKeyUnitsPerPeer on its own cannot be remembered at all: it is never
 // recorded (rather than evicting every other entry to make room), and the exchange refuses such
@@ -33,7 +36,8 @@ import {
   DEFAULT_REPLAY_CACHE_KEY_UNITS,
   DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
-import { InvalidConfigError } from "./errors.js";
+import { describeConfigValue, InvalidConfigError } from "./errors.js";
+import type { ReplayStore } from "./ports.js";
 
 /** Bounds of a ReplayCache. */
 export interface ReplayCacheLimits {
@@ -51,8 +55,8 @@ export interface ReplayCacheLimits {
 interface ReplayEntry {
   readonly peer: PeerNonces;
   readonly nonce: string;
-  /** The last second (inclusive) to remember the pair. */
-  readonly until: number;
+  /** The timestamp of the envelope that carried the pair; live while now ≤ timestamp + skew. */
+  readonly timestamp: number;
   /** Code units charged for the pair: peer id plus nonce. */
   readonly units: number;
 }
@@ -64,7 +68,8 @@ interface PeerNonces {
   units: number;
 }
 
-export class ReplayCache {
+/** The default ReplayStore: bounded, in this process, synchronous (so `reserve` is atomic). */
+export class ReplayCache implements ReplayStore {
   readonly maxEntries: number;
   readonly maxKeyUnits: number;
   readonly maxEntriesPerPeer: number;
@@ -73,26 +78,45 @@ export class ReplayCache {
   readonly #peers = new Map<string, PeerNonces>();
   // Every remembered pair, oldest first (a Set keeps insertion order and deletes in O(1)).
   readonly #byAge = new Set<ReplayEntry>();
-  // Pairs whose accept is in flight (between the replay check and the pin), by peer: the nonce
-  // itself while a peer has one in flight (the common case, no allocation), a Set beyond. A second
-  // accept of the same pair meanwhile is a replay too, even though the first is not recorded yet.
-  readonly #pending = new Map<string, string | Set<string>>();
+  // Pairs reserved by an accept in flight (between reserve and commit/release), by peer, with
+  // their envelope timestamps. A second accept of the same pair meanwhile is a replay too, even
+  // though the first is not recorded yet. Bounded by the number of accepts in flight.
+  readonly #pending = new Map<string, Map<string, number>>();
   #keyUnits = 0;
 
+  /**
+   * @param limits the bounds; omitted (or undefined) means the defaults.
+   * @throws InvalidConfigError when `limits` is not an object, a bound is not a positive safe
+   * integer, or reading `limits` throws (a getter or a Proxy trap).
+   */
   constructor(limits: ReplayCacheLimits = {}) {
-    this.maxEntries = positiveInteger(limits.maxEntries ?? DEFAULT_REPLAY_CACHE_ENTRIES, "maxEntries");
-    this.maxKeyUnits = positiveInteger(limits.maxKeyUnits ?? DEFAULT_REPLAY_CACHE_KEY_UNITS, "maxKeyUnits");
+    if (limits === null || typeof limits !== "object") {
+      throw new InvalidConfigError(`replay cache limits must be an object, got ${limits === null ? "null" : typeof limits}`);
+    }
+    let read: ReplayCacheLimits;
+    try {
+      read = {
+        maxEntries: limits.maxEntries,
+        maxKeyUnits: limits.maxKeyUnits,
+        maxEntriesPerPeer: limits.maxEntriesPerPeer,
+        maxKeyUnitsPerPeer: limits.maxKeyUnitsPerPeer,
+      };
+    } catch (cause) {
+      throw new InvalidConfigError("replay cache limits cannot be read", { cause });
+    }
+    this.maxEntries = positiveInteger(read.maxEntries ?? DEFAULT_REPLAY_CACHE_ENTRIES, "maxEntries");
+    this.maxKeyUnits = positiveInteger(read.maxKeyUnits ?? DEFAULT_REPLAY_CACHE_KEY_UNITS, "maxKeyUnits");
     this.maxEntriesPerPeer = Math.min(
-      positiveInteger(limits.maxEntriesPerPeer ?? DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER, "maxEntriesPerPeer"),
+      positiveInteger(read.maxEntriesPerPeer ?? DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER, "maxEntriesPerPeer"),
       this.maxEntries,
     );
     this.maxKeyUnitsPerPeer = Math.min(
-      positiveInteger(limits.maxKeyUnitsPerPeer ?? DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER, "maxKeyUnitsPerPeer"),
+      positiveInteger(read.maxKeyUnitsPerPeer ?? DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER, "maxKeyUnitsPerPeer"),
       this.maxKeyUnits,
     );
   }
 
-  /** Number of remembered pairs (in-flight ones not counted). */
+  /** Number of remembered pairs, live or not (in-flight ones not counted). */
   get size(): number {
     return this.#byAge.size;
   }
@@ -102,12 +126,13 @@ export class ReplayCache {
     return this.#peers.get(peerId)?.entries.size ?? 0;
   }
 
-  /** True if the pair was recorded and `now` is not past its retention, or an accept of it is in flight. */
-  has(peerId: string, nonce: string, now: number): boolean {
-    const pending = this.#pending.get(peerId);
-    if (pending !== undefined && (typeof pending === "string" ? pending === nonce : pending.has(nonce))) return true;
+  /** True if an accept of the pair is in flight, or it was recorded and `now ≤ timestamp + skewSecs`. */
+  has(peerId: string, nonce: string, now: number, skewSecs: number): boolean {
+    if (this.#pending.get(peerId)?.has(nonce)) return true;
     const entry = this.#peers.get(peerId)?.entries.get(nonce);
-    return entry !== undefined && now <= entry.until;
+    // timestamp + skew may exceed 2^53 (a saturated timestamp); the comparison is then still
+    // "live", which is the intent, even though the sum is rounded.
+    return entry !== undefined && now <= entry.timestamp + skewSecs;
   }
 
   /** False if the pair alone is longer than maxKeyUnitsPerPeer, so it could never be remembered. */
@@ -115,31 +140,44 @@ export class ReplayCache {
     return peerId.length + nonce.length <= this.maxKeyUnitsPerPeer;
   }
 
-  /** Marks the pair as in flight. Returns false if it is already remembered or in flight. */
-  reserve(peerId: string, nonce: string, now: number): boolean {
-    if (this.has(peerId, nonce, now)) return false;
-    const pending = this.#pending.get(peerId);
-    if (pending === undefined) this.#pending.set(peerId, nonce);
-    else if (typeof pending === "string") this.#pending.set(peerId, new Set([pending, nonce]));
-    else pending.add(nonce);
+  /** Marks the pair as in flight with its envelope timestamp. Returns false if it is live or already in flight. */
+  reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
+    if (this.has(peerId, nonce, now, skewSecs)) return false;
+    let pending = this.#pending.get(peerId);
+    if (pending === undefined) {
+      pending = new Map();
+      this.#pending.set(peerId, pending);
+    }
+    pending.set(nonce, timestamp);
     return true;
   }
 
-  /** Ends an in-flight accept; records the pair until `rememberUntil` when the accept succeeded. */
-  settle(peerId: string, nonce: string, accepted: boolean, now: number, rememberUntil: number): void {
-    const pending = this.#pending.get(peerId);
-    if (pending === nonce || (typeof pending === "object" && pending.delete(nonce) && pending.size === 0)) this.#pending.delete(peerId);
-    if (accepted) this.#record(peerId, nonce, now, rememberUntil);
+  /** Ends an in-flight accept that succeeded: records the pair with its envelope timestamp. */
+  commit(peerId: string, nonce: string): void {
+    const timestamp = this.#unpend(peerId, nonce);
+    if (timestamp !== undefined) this.#record(peerId, nonce, timestamp);
   }
 
-  /** Forgets everything (for example after a key compromise is handled out of band). */
+  /** Ends an in-flight accept that failed: forgets the reservation; recorded pairs are untouched. */
+  release(peerId: string, nonce: string): void {
+    this.#unpend(peerId, nonce);
+  }
+
+  /** Forgets every recorded pair (for example after a key compromise is handled out of band). */
   clear(): void {
     this.#peers.clear();
     this.#byAge.clear();
     this.#keyUnits = 0;
   }
 
-  #record(peerId: string, nonce: string, now: number, until: number): void {
+  #unpend(peerId: string, nonce: string): number | undefined {
+    const pending = this.#pending.get(peerId);
+    const timestamp = pending?.get(nonce);
+    if (pending !== undefined && pending.delete(nonce) && pending.size === 0) this.#pending.delete(peerId);
+    return timestamp;
+  }
+
+  #record(peerId: string, nonce: string, timestamp: number): void {
     const units = peerId.length + nonce.length;
     if (units > this.maxKeyUnitsPerPeer) return; // see `fits`: recording it would evict everything else
     const previous = this.#peers.get(peerId)?.entries.get(nonce);
@@ -149,7 +187,7 @@ export class ReplayCache {
       peer = { peerId, entries: new Map(), units: 0 };
       this.#peers.set(peerId, peer);
     }
-    const entry: ReplayEntry = { peer, nonce, until, units };
+    const entry: ReplayEntry = { peer, nonce, timestamp, units };
     peer.entries.set(nonce, entry);
     peer.units += units;
     this.#byAge.add(entry);
@@ -158,15 +196,10 @@ export class ReplayCache {
     while (peer.entries.size > this.maxEntriesPerPeer || peer.units > this.maxKeyUnitsPerPeer) {
       this.#remove(peer.entries.values().next().value!);
     }
-    this.#evictGlobally(now);
-  }
-
-  #evictGlobally(now: number): void {
-    for (const entry of this.#byAge) {
-      const overBudget = this.#byAge.size > this.maxEntries || this.#keyUnits > this.maxKeyUnits;
-      // Stop at the first live entry once within bounds; expired ones at the front go anyway.
-      if (!overBudget && now <= entry.until) break;
-      this.#remove(entry);
+    // Over the totals, the oldest pairs of any peer go first.
+    for (const oldest of this.#byAge) {
+      if (this.#byAge.size <= this.maxEntries && this.#keyUnits <= this.maxKeyUnits) break;
+      this.#remove(oldest);
     }
   }
 
@@ -182,7 +215,7 @@ export class ReplayCache {
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidConfigError(`replay cache ${name} must be a positive integer, got ${String(value)}`);
+    throw new InvalidConfigError(`replay cache ${name} must be a positive integer, got ${describeConfigValue(value)}`);
   }
   return value;
 }

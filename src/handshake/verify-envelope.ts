@@ -23,6 +23,37 @@ import { nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
+/** Why an envelope is MALFORMED_ENVELOPE, as data (docs/protocol.md §9), so no caller reads the message text. */
+export type EnvelopeProblem =
+  | "INVALID_JSON"
+  | "TRAILING_DATA"
+  | "INVALID_UTF8"
+  | "LONE_SURROGATE"
+  | "TOO_LARGE"
+  | "OUT_OF_MEMORY"
+  | "NOT_AN_OBJECT"
+  | "UNKNOWN_FIELD"
+  | "DUPLICATE_FIELD"
+  | "MISSING_FIELD"
+  | "NOT_A_STRING"
+  | "BAD_TIMESTAMP"
+  | "BAD_HEX"
+  | "BAD_LENGTH"
+  | "NOT_A_CURVE_POINT"
+  | "UNREADABLE";
+
+/** Where in the envelope the problem is: the member's path (the containing object for UNKNOWN_FIELD). */
+export type EnvelopeFieldPath =
+  | "envelope"
+  | "challenge"
+  | "declaredPublicKey"
+  | "signature"
+  | "challenge.schema"
+  | "challenge.localKernelId"
+  | "challenge.remoteKernelId"
+  | "challenge.nonce"
+  | "challenge.timestamp";
+
 export interface VerifiedEnvelope {
   challenge: {
     schema: string;
@@ -47,6 +78,12 @@ export type EnvelopeVerdict =
       code: EnvelopeFailureCode;
       message: string;
       offset?: number;
+      /** MALFORMED_ENVELOPE only: what is wrong, as a stable code. */
+      problem?: EnvelopeProblem;
+      /** MALFORMED_ENVELOPE only, when the problem is in one member: its path. */
+      field?: EnvelopeFieldPath;
+      /** MALFORMED_ENVELOPE only: the message without its "malformed envelope: " prefix. */
+      detail?: string;
       /**
        * UNSUPPORTED_SCHEMA only: the schema the (unverified) envelope declares, for messages. At
        * most SCHEMA_SHOWN_UNITS UTF-16 units (never splitting a surrogate pair), followed by "…" when cut.
@@ -94,6 +131,18 @@ const RESULT_TIMESTAMP = 44;
 const RESULT_CANONICAL = 52;
 const RESULT_PUBLIC_KEY = 64;
 const RESULT_SIGNATURE = 96;
+
+// The wasm's reason numbers (assembly/handshake/envelope.ts) as problem codes, and its field
+// numbers as member paths (index = number).
+const PROBLEMS: Readonly<Record<number, EnvelopeProblem>> = {
+  1: "INVALID_JSON", 2: "TRAILING_DATA", 3: "INVALID_UTF8", 4: "LONE_SURROGATE", 7: "OUT_OF_MEMORY", 10: "NOT_AN_OBJECT",
+  11: "UNKNOWN_FIELD", 12: "DUPLICATE_FIELD", 13: "MISSING_FIELD", 14: "NOT_A_STRING", 15: "BAD_TIMESTAMP", 16: "BAD_HEX",
+  17: "BAD_LENGTH", 18: "NOT_A_CURVE_POINT",
+};
+const FIELD_PATHS: readonly EnvelopeFieldPath[] = [
+  "envelope", "challenge", "declaredPublicKey", "signature", "challenge.schema", "challenge.localKernelId",
+  "challenge.remoteKernelId", "challenge.nonce", "challenge.timestamp",
+];
 
 const FIELD_NAMES = [
   "the envelope",
@@ -167,7 +216,8 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   } catch (error) {
     if (error instanceof CanonicalJsonError) {
       const why = error.code === "TOO_LARGE" ? `envelope is larger than maxBytes (${maxBytes})` : error.message;
-      return failure("MALFORMED_ENVELOPE", why, error.code === "TOO_LARGE" ? undefined : error.offset);
+      const problem: EnvelopeProblem = error.code === "TOO_LARGE" || error.code === "LONE_SURROGATE" ? error.code : "UNREADABLE";
+      return { ...failure("MALFORMED_ENVELOPE", why, error.code === "TOO_LARGE" ? undefined : error.offset), problem, field: "envelope", detail: why };
     }
     throw error;
   }
@@ -181,8 +231,11 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   switch (code) {
     case "MALFORMED_ENVELOPE": {
       const offset = readU32(heap, result + RESULT_OFFSET);
-      const why = malformedMessage(readU32(heap, result + RESULT_REASON), readU32(heap, result + RESULT_FIELD), offset);
-      return failure(code, `malformed envelope: ${why}`, offset);
+      const reason = readU32(heap, result + RESULT_REASON);
+      const field = readU32(heap, result + RESULT_FIELD);
+      const why = malformedMessage(reason, field, offset);
+      const problem = PROBLEMS[reason] ?? "UNREADABLE";
+      return { ...failure(code, `malformed envelope: ${why}`, offset), problem, field: FIELD_PATHS[field] ?? "envelope", detail: why };
     }
     case "UNSUPPORTED_SCHEMA": {
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.

@@ -1,4 +1,4 @@
-// The JSON text a Rust kernel writes for handshake structs: serde_json's compact formatter,
+// The JSON text a Rust kernel writes for handshake structs (docs/protocol.md §2): serde_json's compact formatter,
 // fields in struct declaration order (serde derive order), no whitespace.
 //
 // String escaping: serde_json (ser.rs, the `ESCAPE` table and `CharEscape::AsciiControl`)
@@ -9,8 +9,9 @@
 // lone surrogates, which JSON.stringify writes as \udxxx and which Rust strings cannot hold.
 // Handshake values never contain lone surrogates: the parsers refuse them (MALFORMED_ENVELOPE)
 // and signing refuses them (CANONICAL_JSON), so JSON.stringify is serde_json here.
-// test/handshake-envelope.test.ts checks this against a transcription of serde_json's table for
+// test/handshake-wire.test.ts checks this against a transcription of serde_json's table for
 // every BMP code point.
+import { InvalidTypeError } from "../errors.js";
 
 /** True if `text` holds an unpaired UTF-16 surrogate (not representable in UTF-8 or Rust). */
 export function hasLoneSurrogate(text: string): boolean {
@@ -26,4 +27,20 @@ export function serdeString(text: string): string {
 /** serde_json's form of a u64: exact decimal digits, whether the value is a number or a bigint. */
 export function serdeU64(value: number | bigint): string {
   return typeof value === "bigint" ? value.toString() : String(value);
+}
+
+/**
+ * The DEL/C1 escaping switch of an options object (docs/protocol.md §3): `escapeDelAndC1`, the
+ * one name every layer uses, or its deprecated alias `legacyControlEscapes`. Undefined when
+ * neither is set. @throws InvalidTypeError when a value is not a boolean or the two disagree.
+ */
+export function readEscapeDelAndC1(options: { escapeDelAndC1?: unknown; legacyControlEscapes?: unknown }): boolean | undefined {
+  const value = options.escapeDelAndC1;
+  const alias = options.legacyControlEscapes;
+  if (value !== undefined && typeof value !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
+  if (alias !== undefined && typeof alias !== "boolean") throw new InvalidTypeError("legacyControlEscapes must be a boolean");
+  if (value !== undefined && alias !== undefined && value !== alias) {
+    throw new InvalidTypeError("escapeDelAndC1 and its deprecated alias legacyControlEscapes disagree");
+  }
+  return value ?? alias;
 }

@@ -1,0 +1,77 @@
+// The default peer store (Rust `InMemoryPeerStore`): a Map in this process. It lives in the
+// handshake layer because the exchange defaults to it; src/stores/ re-exports it and holds
+// adapters that build on the handshake, never the other way round (docs/protocol.md §8).
+import { InvalidTypeError } from "../errors.js";
+import { FederationPeer } from "./peer.js";
+import type { FederationPeerStore } from "./ports.js";
+
+/**
+ * In-memory pinned-peer store, synchronous, the default of KernelTrustExchange.
+ *
+ * NOT DURABLE: every pin is lost when the process exits, and after a restart each peer needs its
+ * trust anchor again (first contact without an anchor is refused, so this fails closed rather
+ * than falling back to trust-on-first-use). Use a store backed by a database for pins that must
+ * survive restarts. Suitable for tests and single-process deployments, as in the reference.
+ *
+ * Each method runs to completion without yielding, so compareAndSet is atomic within a JS realm.
+ */
+export class InMemoryPeerStore implements FederationPeerStore {
+  readonly #peers = new Map<string, FederationPeer>();
+
+  insert(peer: FederationPeer): void {
+    this.#peers.set(expectPeer(peer).kernelId, copyPeer(peer));
+  }
+
+  get(kernelId: string): FederationPeer | undefined {
+    const peer = this.#peers.get(expectKernelId(kernelId));
+    return peer && copyPeer(peer);
+  }
+
+  remove(kernelId: string): FederationPeer | undefined {
+    expectKernelId(kernelId);
+    const peer = this.#peers.get(kernelId);
+    this.#peers.delete(kernelId);
+    return peer && copyPeer(peer);
+  }
+
+  snapshot(): FederationPeer[] {
+    return Array.from(this.#peers.values(), copyPeer);
+  }
+
+  compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
+    expectKernelId(kernelId);
+    expectPeer(next);
+    if (next.kernelId !== kernelId) throw new InvalidTypeError(`peer ${next.kernelId} cannot be stored under ${kernelId}`);
+    const current = this.#peers.get(kernelId);
+    const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
+    if (!matches) return false;
+    this.#peers.set(kernelId, copyPeer(next));
+    return true;
+  }
+
+  /** Number of pins held. */
+  get size(): number {
+    return this.#peers.size;
+  }
+}
+
+// FederationPeer is frozen, but a copy also guards against subclasses that are not, so the
+// store never shares an object with its callers.
+function copyPeer(peer: FederationPeer): FederationPeer {
+  return new FederationPeer({
+    kernelId: peer.kernelId,
+    publicKey: peer.publicKey,
+    establishedAt: peer.establishedAt,
+    rotationDue: peer.rotationDue,
+  });
+}
+
+function expectPeer(peer: unknown): FederationPeer {
+  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError("peer must be a FederationPeer");
+  return peer;
+}
+
+function expectKernelId(kernelId: unknown): string {
+  if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+  return kernelId;
+}

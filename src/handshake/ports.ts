@@ -1,0 +1,84 @@
+// The ports of the handshake: the storage it needs, declared here by the layer that uses it
+// (docs/protocol.md §8). Adapters (the in-memory defaults in this folder, database-backed stores
+// in src/stores/ or in applications) implement them; the handshake never imports an adapter
+// outside this folder.
+//
+// FederationPeerStore is the reference's pluggable pinned-peer store, widened in two ways: every
+// method may return its result directly or as a promise, so a database-backed store fits; and
+// `compareAndSet` lets the exchange pin atomically, so two concurrent handshakes cannot both
+// "pin first" (docs/protocol.md §6).
+import type { FederationPeer } from "./peer.js";
+
+/** A value, or a promise of it. */
+export type MaybePromise<T> = T | PromiseLike<T>;
+
+/**
+ * Storage for pinned peers, keyed by kernel id.
+ *
+ * Contract:
+ * - Returned peers must not alias stored state: a caller mutating (or holding) a returned value
+ *   must never change what the store holds. FederationPeer instances are frozen, so returning
+ *   the stored instance is enough; stores that rebuild records (from rows, JSON) return new ones.
+ * - `compareAndSet(kernelId, expected, next)` writes `next` only if the current entry equals
+ *   `expected` (all four fields, see FederationPeer.equals), with `undefined` meaning "no entry",
+ *   and returns whether it wrote. It must be atomic with respect to every other write.
+ * - Any throw or rejection is reported by the exchange as PeerHandshakeError STORE_FAILED.
+ */
+export interface FederationPeerStore {
+  /** Stores `peer`, replacing any entry with the same kernel id. */
+  insert(peer: FederationPeer): MaybePromise<void>;
+  /** The entry for `kernelId`, or undefined (null is accepted as "none" too). */
+  get(kernelId: string): MaybePromise<FederationPeer | undefined | null>;
+  /** Removes and returns the entry for `kernelId`, or undefined if there was none. */
+  remove(kernelId: string): MaybePromise<FederationPeer | undefined | null>;
+  /** Every entry, in no particular order. */
+  snapshot(): MaybePromise<readonly FederationPeer[]>;
+  /** Atomic conditional write; see the contract above. */
+  compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): MaybePromise<boolean>;
+}
+
+/**
+ * Memory of the (peer, nonce) pairs this kernel has accepted, so a captured envelope cannot be
+ * accepted twice (docs/protocol.md §7). The default is the bounded in-memory ReplayCache; a
+ * store shared by several processes (a database table, a key-value store with expiry) makes
+ * replay protection hold across them.
+ *
+ * Each pair is kept with the timestamp of the envelope that carried it, not with an expiry
+ * computed when it was accepted: an identical replay carries the same timestamp and passes the
+ * exchange's clock-skew check exactly while `now ≤ timestamp + skewSecs` under the skew in force
+ * at THAT moment, so a pair is live while `now ≤ timestamp + skewSecs` with the `skewSecs` passed
+ * to the call that asks. Raising the skew later therefore keeps old pairs refused for as long as
+ * their envelopes could pass again. A store that expires entries by itself must keep each one at
+ * least until `timestamp + (largest skew it will ever be asked with)`.
+ *
+ * Protocol, per accept (the exchange calls these only after the envelope is authenticated by the
+ * expected key, docs/protocol.md §5 step 8):
+ * 1. `reserve` — one atomic step: if the pair is held (live, or reserved by an accept in flight)
+ *    return false (REPLAYED_NONCE); otherwise hold it and return true. Two concurrent accepts of
+ *    one pair: exactly one gets true.
+ * 2. then exactly one of
+ *    - `release` — the accept failed after reserving: undo the reservation so the store is as it
+ *      was before `reserve` (the same envelope may be accepted later);
+ *    - `commit` — the pin was written: keep the pair. A store that already recorded the pair in
+ *      `reserve` may do nothing here. `commit` runs after the pin is written, so its failure
+ *      cannot undo the accept; the exchange ignores it, and the pair stays held by its reservation.
+ *
+ * Timestamps above 2^53−1 (possible only with `requireSafeTimestamps: false`) are passed as
+ * Number.MAX_SAFE_INTEGER, i.e. "live until evicted". A throw or a rejection from `reserve` or
+ * `release` makes the accept fail with PeerHandshakeError STORE_FAILED (cause attached) and
+ * nothing is pinned.
+ */
+export interface ReplayStore {
+  /** Atomically holds (peerId, nonce) unless it is already held; see the protocol above. */
+  reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): MaybePromise<boolean>;
+  /** Keeps a reserved pair after a successful accept. */
+  commit(peerId: string, nonce: string): MaybePromise<void>;
+  /** Undoes a reservation whose accept failed. */
+  release(peerId: string, nonce: string): MaybePromise<void>;
+  /**
+   * Optional: false if the store could never hold this pair (for example it is longer than a
+   * per-peer bound). The exchange refuses such envelopes (MALFORMED_ENVELOPE) rather than accept
+   * them without replay protection. Must be synchronous.
+   */
+  fits?(peerId: string, nonce: string): boolean;
+}
