@@ -1,0 +1,171 @@
+// The contracts of the handshake's ports (src/handshake/ports.ts; docs/protocol.md §8) as test
+// suites that every adapter runs: the in-memory defaults here, and each database-backed store in
+// its own test file. A store passes when it behaves like the contract says, observed only
+// through the port's methods, so the same suite judges a Map, a SQLite file or a shared server.
+//
+// Usage:
+//   peerStoreConformance("SqlitePeerStore", async () => { const s = …; return { store: s, close: () => s.close() }; });
+//   replayStoreConformance("RedisReplayStore", async () => ({ store, close }));
+// Each call registers one uvu suite and runs it.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { FederationPeer, PublicKey } from "../../src/handshake/index.js";
+import type { FederationPeerStore, ReplayStore } from "../../src/handshake/ports.js";
+
+export interface Opened<S> {
+  store: S;
+  /** Ends the store (closes connections, deletes temporary files). */
+  close(): Promise<void> | void;
+}
+
+const KEY_A = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+const KEY_B = PublicKey.fromHex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+
+function peer(kernelId: string, publicKey: PublicKey, establishedAt: number, rotationDue: number): FederationPeer {
+  return new FederationPeer({ kernelId, publicKey, establishedAt, rotationDue });
+}
+
+function samePeer(actual: FederationPeer | undefined | null, expected: FederationPeer, label: string): void {
+  assert.ok(actual, `${label}: missing`);
+  assert.ok(actual instanceof FederationPeer, `${label}: not a FederationPeer`);
+  assert.ok(actual.equals(expected), `${label}: ${JSON.stringify(actual.toJSON())} != ${JSON.stringify(expected.toJSON())}`);
+}
+
+/** Registers and runs the FederationPeerStore contract against fresh stores from `open`. */
+export function peerStoreConformance(name: string, open: () => Promise<Opened<FederationPeerStore>>): void {
+  const t = suite(`${name} (FederationPeerStore contract)`);
+  const withStore = (fn: (store: FederationPeerStore) => Promise<void>) => async () => {
+    const opened = await open();
+    try {
+      await fn(opened.store);
+    } finally {
+      await opened.close();
+    }
+  };
+
+  t("insert, get, snapshot and remove round-trip every field", withStore(async (store) => {
+    const a = peer("kernel.a", KEY_A, 1_700_000_000, 1_700_086_400);
+    const b = peer("kernel.b\n\u0000\u{1F600}", KEY_B, 0, Number.MAX_SAFE_INTEGER);
+    assert.not.ok(await store.get("kernel.a"), "a fresh store is empty");
+    await store.insert(a);
+    await store.insert(b);
+    samePeer(await store.get("kernel.a"), a, "get a");
+    samePeer(await store.get(b.kernelId), b, "get b (control characters and astral id, extreme times)");
+    const all = [...(await store.snapshot())].sort((x, y) => (x.kernelId < y.kernelId ? -1 : 1));
+    assert.is(all.length, 2);
+    samePeer(all[0], a, "snapshot a");
+    samePeer(all[1], b, "snapshot b");
+    samePeer(await store.remove("kernel.a"), a, "remove returns the entry");
+    assert.not.ok(await store.get("kernel.a"), "removed");
+    assert.not.ok(await store.remove("kernel.a"), "second remove finds nothing");
+    assert.is((await store.snapshot()).length, 1);
+  }));
+
+  t("insert replaces the entry of the same kernel id", withStore(async (store) => {
+    await store.insert(peer("kernel.a", KEY_A, 10, 20));
+    const next = peer("kernel.a", KEY_B, 30, 40);
+    await store.insert(next);
+    samePeer(await store.get("kernel.a"), next, "replaced");
+    assert.is((await store.snapshot()).length, 1);
+  }));
+
+  t("compareAndSet writes only over the expected entry", withStore(async (store) => {
+    const first = peer("kernel.a", KEY_A, 10, 20);
+    assert.is(await store.compareAndSet("kernel.a", undefined, first), true, "first pin over nothing");
+    assert.is(await store.compareAndSet("kernel.a", undefined, peer("kernel.a", KEY_B, 11, 21)), false, "a second first pin loses");
+    samePeer(await store.get("kernel.a"), first, "unchanged after the lost first pin");
+    const stale = peer("kernel.a", KEY_A, 10, 19); // differs in one field only
+    assert.is(await store.compareAndSet("kernel.a", stale, peer("kernel.a", KEY_B, 12, 22)), false, "stale expectation loses");
+    samePeer(await store.get("kernel.a"), first, "unchanged after the stale expectation");
+    const second = peer("kernel.a", KEY_B, 50, 60);
+    assert.is(await store.compareAndSet("kernel.a", first, second), true, "expected entry replaced");
+    samePeer(await store.get("kernel.a"), second, "replaced");
+  }));
+
+  t("concurrent compareAndSet over the same expectation: exactly one wins", withStore(async (store) => {
+    const base = peer("kernel.race", KEY_A, 1, 2);
+    await store.insert(base);
+    const contenders = Array.from({ length: 8 }, (_, i) => peer("kernel.race", i % 2 ? KEY_A : KEY_B, 100 + i, 200 + i));
+    const results = await Promise.all(contenders.map((next) => store.compareAndSet("kernel.race", base, next)));
+    assert.is(results.filter(Boolean).length, 1, `winners: ${results}`);
+    const winner = contenders[results.indexOf(true)];
+    samePeer(await store.get("kernel.race"), winner, "the winner is stored");
+  }));
+
+  t("returned peers do not alias stored state", withStore(async (store) => {
+    const a = peer("kernel.a", KEY_A, 10, 20);
+    await store.insert(a);
+    const got = (await store.get("kernel.a"))!;
+    assert.ok(Object.isFrozen(got) || got !== a, "a returned peer is frozen or a fresh object");
+    const bytes = got.publicKey.toBytes();
+    bytes.fill(0);
+    samePeer(await store.get("kernel.a"), a, "mutating returned bytes changes nothing");
+  }));
+
+  t.run();
+}
+
+/** Registers and runs the ReplayStore contract against fresh stores from `open`. */
+export function replayStoreConformance(name: string, open: () => Promise<Opened<ReplayStore>>): void {
+  const t = suite(`${name} (ReplayStore contract)`);
+  const withStore = (fn: (store: ReplayStore) => Promise<void>) => async () => {
+    const opened = await open();
+    try {
+      await fn(opened.store);
+    } finally {
+      await opened.close();
+    }
+  };
+  const T = 1_764_000_000;
+
+  t("a committed pair is refused while now <= timestamp + skew, under the skew asked with", withStore(async (store) => {
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true);
+    await store.commit("kernel.a", "n1");
+    assert.is(await store.reserve("kernel.a", "n1", T, T + 300, 300), false, "at the edge of the window");
+    assert.is(await store.reserve("kernel.a", "n1", T, T + 601, 3600), false, "a raised skew keeps it refused (defect 6)");
+    assert.is(await store.reserve("kernel.b", "n1", T, T, 300), true, "another peer's nonce is independent");
+    await store.commit("kernel.b", "n1");
+    assert.is(await store.reserve("kernel.a", "n2", T, T, 300), true, "another nonce is independent");
+    await store.commit("kernel.a", "n2");
+  }));
+
+  t("a released reservation leaves the store as it was", withStore(async (store) => {
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true);
+    await store.release("kernel.a", "n1");
+    assert.is(await store.reserve("kernel.a", "n1", T, T + 1, 300), true, "reservable again after release");
+    await store.commit("kernel.a", "n1");
+    assert.is(await store.reserve("kernel.a", "n1", T, T + 2, 300), false);
+  }));
+
+  t("an in-flight reservation refuses a second reserve of the same pair", withStore(async (store) => {
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true);
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), false, "held while in flight");
+    await store.release("kernel.a", "n1");
+  }));
+
+  t("concurrent reserves of one pair: exactly one wins", withStore(async (store) => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.reserve("kernel.race", "nonce", T, T, 300)));
+    assert.is(results.filter((r) => r === true).length, 1, `winners: ${results}`);
+    assert.ok(results.every((r) => typeof r === "boolean"), "answers are booleans");
+  }));
+
+  t("peer ids and nonces are compared exactly (no separator confusion, case, or Unicode folding)", withStore(async (store) => {
+    const pairs: [string, string][] = [
+      ["a:b", "c"],
+      ["a", "b:c"],
+      ["A", "n"],
+      ["a", "N"],
+      ["\u00e9", "n"],
+      ["e\u0301", "n"],
+      ["a\u0000", "n"],
+      ["a", "\u0000n"],
+    ];
+    for (const [p, n] of pairs) {
+      assert.is(await store.reserve(p, n, T, T, 300), true, `${JSON.stringify([p, n])} is a fresh pair`);
+      await store.commit(p, n);
+    }
+    for (const [p, n] of pairs) assert.is(await store.reserve(p, n, T, T, 300), false, `${JSON.stringify([p, n])} is held`);
+  }));
+
+  t.run();
+}
