@@ -12,6 +12,7 @@ import { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "../src/canonical/
 import { canonicalizeJson } from "../src/canonical/json.js";
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../src/errors.js";
 import * as publicApi from "../src/index.js";
+import { scaled } from "./helpers/scale.js";
 
 const vectors = new URL("./vectors/", import.meta.url);
 const utf8 = new TextEncoder();
@@ -462,7 +463,7 @@ test("large output grows the byte buffer; later small calls are unaffected", () 
 // ---------------------------------------------------------------------------------------------
 // Property test: byte-identical to the npm `canonicalize` package on random JSON values
 
-const PROPERTY_RUNS = 200_000;
+const PROPERTY_RUNS = scaled(200_000);
 
 /** Doubles with the hard cases over-represented: subnormals, powers of ten, format boundaries. */
 const doubleArb = fc.oneof(

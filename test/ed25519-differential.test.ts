@@ -11,8 +11,9 @@ import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verif
 import { ed25519 } from "../src/ed25519.js";
 import { bytesToHex } from "../src/bytes.js";
 import { L, PKCS8_PREFIX, fullLengthVerify, nobleZip215, nodePublicKey } from "./helpers/ed25519-oracles.js";
+import { scaled } from "./helpers/scale.js";
 
-const KEYS = 250;
+const KEYS = scaled(250);
 const MESSAGES_PER_KEY = 20;
 
 const nodePrivateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });

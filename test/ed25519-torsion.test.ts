@@ -18,9 +18,10 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "../src/ed25519.js";
 import { bytesToHex } from "../src/bytes.js";
 import { L, concat, encodingsOf, fromLE, fullLengthVerify, le, nobleZip215, nodeAccepts, torsionPoints, type NPoint } from "./helpers/ed25519-oracles.js";
+import { scaled } from "./helpers/scale.js";
 
 const Point = noble.Point;
-const CASES = 4000;
+const CASES = scaled(4000);
 
 const mod = (x: bigint, m: bigint): bigint => ((x % m) + m) % m;
 const randomScalar = (): bigint => fromLE(randomBytes(64)) % L;

@@ -10,6 +10,7 @@ import { parseDoubleLiteral } from "../src/canonical/number.js";
 import { coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
 import { CanonicalJsonError, InvalidTypeError } from "../src/errors.js";
 import { SEED, makeRandom, fromWords, fromBits, toBits } from "./helpers/doubles.js";
+import { scaled } from "./helpers/scale.js";
 
 interface NumberExports extends CoreExports {
   parse_f64(length: number): number;
@@ -95,7 +96,7 @@ test("random digit strings (1-40 digits, random point) with random exponents", (
     return s.slice(0, length);
   }
   function* literals(): Generator<string> {
-    for (let i = 0; i < 350_000; i++) {
+    for (let i = 0; i < scaled(350_000); i++) {
       const length = i % 2 === 0 ? 17 + (next() % 24) : 1 + (next() % 40); // half with 17-40 digits
       const digits = digitString(length);
       const point = next() % (length + 1);
@@ -152,7 +153,7 @@ test("near the subnormal boundary, the smallest subnormal, and overflow", () => 
       yield `${anchor}${anchor.includes(".") || anchor.includes("e") ? "" : ".0"}000000000000000000000000000000000001`;
     }
     // Random 17-40 digit literals within a few ulps of each boundary.
-    for (let i = 0; i < 60_000; i++) {
+    for (let i = 0; i < scaled(60_000); i++) {
       const anchor = anchors[next() % anchors.length];
       const x = Number(anchor);
       const bits = x === 0 ? 0n : toBits(x);
@@ -213,7 +214,7 @@ test("raw hook on 50,000 malformed spans: never traps, always returns a number",
   const next = makeRandom(SEED ^ 0x5555);
   const alphabet = "0123456789012345678900.eE+-x \u0000";
   const core = coreExports<NumberExports>();
-  for (let i = 0; i < 50_000; i++) {
+  for (let i = 0; i < scaled(50_000); i++) {
     let text = "";
     const length = next() % (i % 100 === 0 ? 2000 : 30);
     for (let k = 0; k < length; k++) text += alphabet[next() % alphabet.length];
