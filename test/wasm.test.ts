@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { CHIO_WASM_BASE64, CHIO_WASM_SHA256 } from "../src/generated/chio-wasm.js";
 import { coreExports, heapU8, ioArenaBase, reserveIo, argsBase } from "../src/wasm/instance.js";
+import { ARGS_BYTES } from "../src/wasm/abi.js";
 
 test("embedded wasm matches its recorded digest and the built file", () => {
   const bytes = Buffer.from(CHIO_WASM_BASE64, "base64");
@@ -21,7 +22,7 @@ test("module has no imports", () => {
 test("I/O arena grows on demand and the heap view follows", () => {
   const x = coreExports();
   const base = ioArenaBase();
-  assert.ok(base >= argsBase() + 512);
+  assert.ok(base >= argsBase() + ARGS_BYTES);
   assert.is(base % 16, 0);
   const before = x.memory.buffer.byteLength;
   reserveIo(before + 65536);

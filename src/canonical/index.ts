@@ -1,9 +1,7 @@
 // RFC 8785 canonical JSON: every entry point of src/canonical/ in one place.
 //  * value.ts    — JS values → canonical text/bytes (pure TypeScript)
 //  * json.ts     — JSON text → canonical bytes (WebAssembly transcoder)
-//  * number.ts   — ECMAScript number formatting / correctly rounded parsing (WebAssembly)
 export { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "./value.js";
 export type { CanonicalizeOptions } from "./value.js";
 export { canonicalizeJson, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES } from "./json.js";
 export type { CanonicalizeJsonOptions } from "./json.js";
-export { formatDouble, parseDoubleLiteral } from "./number.js";
