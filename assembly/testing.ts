@@ -8,6 +8,8 @@
 import { ARGS, ARG_RESULT } from "./memory";
 import { TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "./abi";
 import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar";
+import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
+import { sign_with_seed } from "./ed25519/sign";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 
 export * from "./index";
@@ -67,4 +69,12 @@ export function test_sc_half_size(): i32 {
 /** out = (a * b + c) mod L */
 export function test_sc_muladd(): void {
   sc_muladd(TEST_OUT, TEST_IN, TEST_IN + 32, TEST_IN + 64);
+}
+
+/**
+ * ed25519_sign WITHOUT its final wipe: the state a signing call leaves when it is interrupted
+ * just before returning (test/ed25519-memory.test.ts checks the JS side wipes it then).
+ */
+export function test_sign_unwiped(msgLen: u32): void {
+  sign_with_seed(ARGS + ARG_SECRET, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, ARGS + ARG_SIGNATURE);
 }

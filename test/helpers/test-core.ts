@@ -22,16 +22,24 @@ export interface TestCoreExports {
   test_sc_reduce(): void;
   test_sc_muladd(): void;
   test_sc_half_size(): number;
+  test_sign_unwiped(msgLen: number): void;
   format_f64(value: number): number;
   parse_f64(length: number): number;
 }
 
+/** The compiled test build (e.g. for initSync of src/wasm/instance.ts, to run the library itself on it). */
+export function testModule(): WebAssembly.Module {
+  compiledTest ??= new WebAssembly.Module(readFileSync(TEST_WASM_PATH));
+  return compiledTest;
+}
+
+let compiledTest: WebAssembly.Module | undefined;
 let instance: TestCoreExports | undefined;
 let view = new Uint8Array(0);
 
 /** The test build's exports (instantiated on first use). */
 export function coreExports(): TestCoreExports {
-  instance ??= new WebAssembly.Instance(new WebAssembly.Module(readFileSync(TEST_WASM_PATH)), {}).exports as unknown as TestCoreExports;
+  instance ??= new WebAssembly.Instance(testModule(), {}).exports as unknown as TestCoreExports;
   return instance;
 }
 
