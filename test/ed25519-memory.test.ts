@@ -57,7 +57,7 @@ test(`linear memory does not grow across ${CALLS} sign + verify calls`, () => {
 });
 
 
-// The signing core caches seed-derived public keys (assembly/ed25519.ts). Signing with a wrong
+// The signing core caches seed-derived public keys (assembly/ed25519/key-cache.ts). Signing with a wrong
 // public key next to a correct signature on the same message reveals the secret scalar, so a
 // cached key that was overwritten in memory must never be used: each entry carries a check value
 // and a hit that fails it is treated as a miss.
