@@ -7,16 +7,13 @@
 // reads variable-length output from offsets that the export reports.
 //
 // Small fixed-size arguments (keys, signatures, seeds, digests) go through the ARGS block,
-// whose offsets below are part of the JS <-> wasm ABI (see src/wasm/abi.ts).
+// whose offsets are part of the JS <-> wasm ABI (assembly/abi.ts, generated into src/wasm/abi.ts).
+import { ARGS_BYTES } from "./abi";
+
+export { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_DIGEST, ARG_RESULT } from "./abi";
 
 /** 512-byte block for fixed-size arguments and results. */
-export const ARGS: usize = memory.data(512, 16);
-
-export const ARG_PUBLIC_KEY: usize = 0; //   32 bytes: public key A (in), or derived key (out)
-export const ARG_SIGNATURE: usize = 32; //  64 bytes: R || S (in for verify, out for sign)
-export const ARG_SECRET: usize = 96; //     32 bytes: RFC 8032 secret seed (wiped after use)
-export const ARG_DIGEST: usize = 128; //    64 bytes: SHA-512 output
-export const ARG_RESULT: usize = 192; //   320 bytes: per-export structured results
+export const ARGS: usize = memory.data(<i32>ARGS_BYTES, 16);
 
 const PAGE: usize = 65536;
 

@@ -1,7 +1,10 @@
-// Compiles assembly/ with pinned asc flags (asconfig.json, target "release") and embeds the
-// result as base64 in src/generated/chio-wasm.ts, with its SHA-256, so tsx, tsc and esbuild
-// all load it without a file path or loader plugin. Also copies it to dist/chio.wasm for hosts
-// that want a precompiled WebAssembly.Module.
+// Regenerates src/wasm/abi.ts from assembly/abi.ts (scripts/gen-abi.ts), compiles assembly/
+// with pinned asc flags (asconfig.json, target "release") and embeds the result as base64 in
+// src/generated/chio-wasm.ts, with its SHA-256, so tsx, tsc and esbuild all load it without a
+// file path or loader plugin. Also copies it to dist/chio.wasm for hosts that want a
+// precompiled WebAssembly.Module. Then compiles the test build (assembly/testing.ts: the
+// release exports plus test-only hooks; target "test", same flags) to build/chio.test.wasm,
+// which only test/helpers/test-core.ts loads.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
@@ -13,7 +16,13 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 const ascBin = path.join(path.dirname(require.resolve("assemblyscript/package.json")), "bin", "asc.js");
 
+execFileSync(process.execPath, ["--import", "tsx", path.join("scripts", "gen-abi.ts")], { cwd: root, stdio: "inherit" });
+
 execFileSync(process.execPath, [ascBin, "--config", "asconfig.json", "--target", "release"], {
+  cwd: root,
+  stdio: "inherit",
+});
+execFileSync(process.execPath, [ascBin, path.join("assembly", "testing.ts"), "--config", "asconfig.json", "--target", "test"], {
   cwd: root,
   stdio: "inherit",
 });

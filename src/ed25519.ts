@@ -1,4 +1,4 @@
-// Ed25519 (RFC 8032 §5.1) over the WebAssembly core (assembly/ed25519.ts), with the call shapes
+// Ed25519 (RFC 8032 §5.1) over the WebAssembly core (assembly/ed25519/), with the call shapes
 // of @noble/ed25519 v3: getPublicKey(secretKey), sign(message, secretKey),
 // verify(signature, message, publicKey, { zip215 }).
 //
@@ -16,7 +16,8 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import { expectBytes, assertBytes } from "./bytes.js";
 import { InvalidTypeError } from "./errors.js";
-import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "./wasm/instance.js";
+import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, INSPECT_NOT_A_POINT, INSPECT_SMALL_ORDER, VERIFY_MODE_ZIP215 } from "./wasm/abi.js";
 
 interface Ed25519Exports extends CoreExports {
   ed25519_public_key(): void;
@@ -24,11 +25,6 @@ interface Ed25519Exports extends CoreExports {
   ed25519_verify(msgLen: number, mode: number): number;
   ed25519_inspect_public_key(): number;
 }
-
-// Offsets in the wasm ARGS block (assembly/memory.ts).
-const ARG_PUBLIC_KEY = 0;
-const ARG_SIGNATURE = 32;
-const ARG_SECRET = 96;
 
 /** Byte lengths (RFC 8032 §5.1.5, §5.1.6). */
 export const ED25519_SECRET_KEY_BYTES = 32;
@@ -52,15 +48,6 @@ function writeMessage(message: Uint8Array): number {
   return message.length;
 }
 
-/** Zeroes the seed slot in case the core trapped before its own wipe ran. */
-function wipeSeedSlot(): void {
-  try {
-    heapU8().fill(0, argsBase() + ARG_SECRET, argsBase() + ARG_SECRET + 32);
-  } catch {
-    // instance already discarded: its memory is unreachable
-  }
-}
-
 /**
  * Public key of a 32-byte secret key (seed) (RFC 8032 §5.1.5). Constant time.
  * @throws InvalidTypeError if secretKey is not a Uint8Array; InvalidLengthError if not 32 bytes.
@@ -71,11 +58,8 @@ function getPublicKey(secretKey: Uint8Array): Uint8Array {
     const x = core();
     const base = argsBase();
     heapU8().set(secretKey, base + ARG_SECRET);
-    try {
-      x.ed25519_public_key(); // wipes the seed and all intermediates
-    } finally {
-      wipeSeedSlot();
-    }
+    // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
+    secretCall(x.ed25519_public_key, undefined);
     return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
   });
 }
@@ -93,11 +77,7 @@ function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
     const len = writeMessage(message);
     const base = argsBase();
     heapU8().set(secretKey, base + ARG_SECRET);
-    try {
-      x.ed25519_sign(len);
-    } finally {
-      wipeSeedSlot();
-    }
+    secretCall(x.ed25519_sign, len); // wipes every secret, also when the call fails
     return heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
   });
 }
@@ -127,7 +107,7 @@ function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Arra
     const base = argsBase();
     heap.set(publicKey, base + ARG_PUBLIC_KEY);
     heap.set(signature, base + ARG_SIGNATURE);
-    return x.ed25519_verify(len, zip215 ? 1 : 0) === 1;
+    return x.ed25519_verify(len, zip215 ? VERIFY_MODE_ZIP215 : 0) === 1;
   });
 }
 
@@ -146,7 +126,7 @@ function inspect(publicKey: Uint8Array): number {
  * @throws InvalidTypeError / InvalidLengthError on wrong type or length.
  */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
-  return inspect(publicKey) >= 0;
+  return inspect(publicKey) !== INSPECT_NOT_A_POINT;
 }
 
 /**
@@ -156,7 +136,7 @@ export function isValidPublicKey(publicKey: Uint8Array): boolean {
  * @throws InvalidTypeError / InvalidLengthError on wrong type or length.
  */
 export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
-  return inspect(publicKey) === 1;
+  return inspect(publicKey) === INSPECT_SMALL_ORDER;
 }
 
 /** 32 random bytes from globalThis.crypto.getRandomValues, usable as a secret key. */

@@ -1,27 +1,19 @@
 // GF(2^255-19) and mod-L arithmetic of the wasm core against BigInt, with fast-check, through
-// the test-only exports of assembly/ed25519.ts (inputs at ARGS+ARG_RESULT+0/+32/+64, output at
-// ARGS+ARG_RESULT+256). Also re-derives the curve constants used by the core.
+// the test-only exports of assembly/testing.ts (the test build, test/helpers/test-core.ts; inputs
+// at ARGS+ARG_RESULT+TEST_HOOK_INPUT +0/+32/+64, output at ARGS+ARG_RESULT+TEST_HOOK_OUTPUT).
+// Also re-derives the curve constants used by the core.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { argsBase, coreExports, heapU8, type CoreExports } from "../src/wasm/instance.js";
+import { argsBase, coreExports, heapU8 } from "./helpers/test-core.js";
+import { ARG_RESULT, TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "../src/wasm/abi.js";
 import { D, L, P, SQRT_M1, limbs, mod, pow } from "../scripts/gen-tables.js";
 
-interface TestExports extends CoreExports {
-  test_fe_mul(): void;
-  test_fe_sq(mode: number): void;
-  test_fe_invert(): void;
-  test_fe_pow22523(): void;
-  test_fe_roundtrip(): void;
-  test_sc_reduce(): void;
-  test_sc_muladd(): void;
-  test_sc_half_size(): number;
-}
-const x = () => coreExports<TestExports>();
-const IN = () => argsBase() + 192;
-const OUT = () => argsBase() + 192 + 256;
+const x = coreExports;
+const IN = () => argsBase() + ARG_RESULT + TEST_HOOK_INPUT;
+const OUT = () => argsBase() + ARG_RESULT + TEST_HOOK_OUTPUT;
 
 function toLE(n: bigint, bytes = 32): Uint8Array {
   const out = new Uint8Array(bytes);

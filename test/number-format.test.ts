@@ -6,17 +6,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { formatDouble } from "../src/canonical/number.js";
-import { coreExports, heapU8, ioArenaBase, type CoreExports } from "../src/wasm/instance.js";
+import { formatDouble } from "./helpers/number-hooks.js";
+import { coreExports, heapU8, ioArenaBase } from "./helpers/test-core.js";
 import { CanonicalJsonError, InvalidTypeError } from "../src/errors.js";
 import { SEED, makeRandom, fromWords, fromBits, toBits } from "./helpers/doubles.js";
 import { scaled } from "./helpers/scale.js";
 
-interface NumberExports extends CoreExports {
-  format_f64(value: number): number;
-}
-
-const core = (): NumberExports => coreExports<NumberExports>();
+const core = coreExports;
 
 /** Formats x in wasm and compares the bytes with String(x) without building a string. */
 function formatsLikeString(x: number): boolean {

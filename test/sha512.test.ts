@@ -4,12 +4,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash, randomBytes } from "node:crypto";
+import { ARG_DIGEST } from "../src/wasm/abi.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../src/wasm/instance.js";
 
 interface ShaExports extends CoreExports {
   sha512(len: number): void;
 }
-const ARG_DIGEST = 128;
 
 function wasmSha512(data: Uint8Array): string {
   reserveIo(data.length);

@@ -9,7 +9,7 @@
 // by subtracting its product with the six 21-bit digits of c.
 //
 // sc_reduce and sc_muladd are constant time: fixed loop bounds, arithmetic shifts for carries,
-// and a mask (not a branch) for the final conditional correction. sc_is_canonical is variable
+// and a mask (not a branch) for the final conditional correction. sc_is_canonical_vartime is variable
 // time and only ever sees public data (the S half of a signature).
 
 // Digits of c = L - 2^252 in radix 2^21 (c = sum C_k 2^(21k)); re-derived in test/field.test.ts.
@@ -178,7 +178,7 @@ export function sc_muladd(out: usize, a: usize, b: usize, c: usize): void {
 }
 
 /** 1 if the 32-byte little-endian s is < L (RFC 8032 §5.1.7 step 1: reject S >= L), else 0. Variable time (public input). */
-export function sc_is_canonical(s: usize): bool {
+export function sc_is_canonical_vartime(s: usize): bool {
   // Compare from the most significant byte down against L's encoding.
   for (let i = 31; i >= 0; i--) {
     const x = <u32>load<u8>(s + <usize>i);

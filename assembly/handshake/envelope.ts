@@ -37,50 +37,45 @@ import { transcodeString, unescapeCanonical, skipWhitespace, stringInputEnd, str
 import { utf8SequenceLength } from "../json/utf8";
 import { copyBytes } from "../json/copy";
 import { scanNumber, fitsInteger, numberInputEnd, numberNegative, numberIntegral, numberDigitsStart, numberDigitsEnd } from "../json/transcoder";
-import { verifySignature, inspectPublicKey } from "../ed25519";
+import { verify_signature_vartime, inspect_public_key_vartime } from "../ed25519/verify";
 
-// ---- Verdicts (returned by envelope_verify; mirrored in src/handshake/verify-envelope.ts) ----
-export const ENVELOPE_OK: i32 = 0;
-export const ENVELOPE_MALFORMED: i32 = 1;
-export const ENVELOPE_UNSUPPORTED_SCHEMA: i32 = 2;
-export const ENVELOPE_WEAK_PUBLIC_KEY: i32 = 3;
-export const ENVELOPE_INVALID_SIGNATURE: i32 = 4;
-
-// ---- Why an envelope is malformed (result word 0). 1…8 are the transcoder's STATUS_* codes. ----
-export const REASON_NOT_AN_OBJECT: u32 = 10; //    a struct field (or the envelope) is not a JSON object
-export const REASON_UNKNOWN_FIELD: u32 = 11; //    deny_unknown_fields
-export const REASON_DUPLICATE_FIELD: u32 = 12;
-export const REASON_MISSING_FIELD: u32 = 13;
-export const REASON_NOT_A_STRING: u32 = 14;
-export const REASON_BAD_TIMESTAMP: u32 = 15; //    not a JSON integer literal in 0…2^64−1
-export const REASON_BAD_HEX: u32 = 16; //          odd number of digits or a non-hex character
-export const REASON_BAD_LENGTH: u32 = 17; //       key not 32 bytes or signature not 64 bytes
-export const REASON_NOT_A_POINT: u32 = 18; //      declared key does not decode as a curve point
-
-// ---- Flags ----
-export const ENVELOPE_FLAG_ZIP215: u32 = 1;
-export const ENVELOPE_FLAG_REJECT_WEAK_KEYS: u32 = 2;
-export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: u32 = 4;
-
-// ---- Result block, as u32 words (little-endian) from the result address ----
-const RESULT_REASON: usize = 0; //       malformed reason
-const RESULT_OFFSET: usize = 4; //       byte offset of the problem in the input
-const RESULT_FIELD: usize = 8; //        FIELD_* the problem concerns (0 if none)
-const RESULT_STRINGS: usize = 12; //     4 × (address, length): unescaped schema, localKernelId, remoteKernelId, nonce (also on UNSUPPORTED_SCHEMA)
-const RESULT_TIMESTAMP: usize = 44; //   (address, length) of the timestamp digits in the input
-const RESULT_CANONICAL: usize = 52; //   (address, length) of the canonical challenge bytes
-const RESULT_PUBLIC_KEY: usize = 64; //  32 bytes (on OK and on WEAK_PUBLIC_KEY)
-const RESULT_SIGNATURE: usize = 96; //   64 bytes
-
-// ---- Fields ----
-const FIELD_CHALLENGE: u32 = 1;
-const FIELD_DECLARED_PUBLIC_KEY: u32 = 2;
-const FIELD_SIGNATURE: u32 = 3;
-const FIELD_SCHEMA: u32 = 4;
-const FIELD_LOCAL_KERNEL_ID: u32 = 5;
-const FIELD_REMOTE_KERNEL_ID: u32 = 6;
-const FIELD_NONCE: u32 = 7;
-const FIELD_TIMESTAMP: u32 = 8;
+// ---- Verdicts, malformed reasons, flags, result words and field codes: the JS <-> wasm ABI, declared
+// once in assembly/abi.ts (REASON_* 1…8 are the transcoder's STATUS_* codes) ----
+import {
+  ENVELOPE_OK,
+  ENVELOPE_MALFORMED,
+  ENVELOPE_UNSUPPORTED_SCHEMA,
+  ENVELOPE_WEAK_PUBLIC_KEY,
+  ENVELOPE_INVALID_SIGNATURE,
+  REASON_NOT_AN_OBJECT,
+  REASON_UNKNOWN_FIELD,
+  REASON_DUPLICATE_FIELD,
+  REASON_MISSING_FIELD,
+  REASON_NOT_A_STRING,
+  REASON_BAD_TIMESTAMP,
+  REASON_BAD_HEX,
+  REASON_BAD_LENGTH,
+  REASON_NOT_A_POINT,
+  ENVELOPE_FLAG_ZIP215,
+  ENVELOPE_FLAG_REJECT_WEAK_KEYS,
+  ENVELOPE_FLAG_ESCAPE_DEL_AND_C1,
+  ENVELOPE_RESULT_REASON as RESULT_REASON,
+  ENVELOPE_RESULT_OFFSET as RESULT_OFFSET,
+  ENVELOPE_RESULT_FIELD as RESULT_FIELD,
+  ENVELOPE_RESULT_STRINGS as RESULT_STRINGS,
+  ENVELOPE_RESULT_TIMESTAMP as RESULT_TIMESTAMP,
+  ENVELOPE_RESULT_CANONICAL as RESULT_CANONICAL,
+  ENVELOPE_RESULT_PUBLIC_KEY as RESULT_PUBLIC_KEY,
+  ENVELOPE_RESULT_SIGNATURE as RESULT_SIGNATURE,
+  ENVELOPE_FIELD_CHALLENGE as FIELD_CHALLENGE,
+  ENVELOPE_FIELD_DECLARED_PUBLIC_KEY as FIELD_DECLARED_PUBLIC_KEY,
+  ENVELOPE_FIELD_SIGNATURE as FIELD_SIGNATURE,
+  ENVELOPE_FIELD_SCHEMA as FIELD_SCHEMA,
+  ENVELOPE_FIELD_LOCAL_KERNEL_ID as FIELD_LOCAL_KERNEL_ID,
+  ENVELOPE_FIELD_REMOTE_KERNEL_ID as FIELD_REMOTE_KERNEL_ID,
+  ENVELOPE_FIELD_NONCE as FIELD_NONCE,
+  ENVELOPE_FIELD_TIMESTAMP as FIELD_TIMESTAMP,
+} from "../abi";
 
 const HANDSHAKE_SCHEMA = "chio.federation-kernel-handshake.v1";
 
@@ -150,7 +145,7 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   if (p != inputEnd) return finishMalformed(result, malformed(<u32>STATUS_TRAILING_DATA, 0, p));
   if (!decodeHex(FIELD_DECLARED_PUBLIC_KEY, KEY_BYTES, 32)) return finishMalformed(result, 0);
   if (!decodeHex(FIELD_SIGNATURE, SIGNATURE_BYTES, 64)) return finishMalformed(result, 0);
-  const keyKind = inspectPublicKey(KEY_BYTES);
+  const keyKind = inspect_public_key_vartime(KEY_BYTES);
   if (keyKind < 0) {
     return finishMalformed(result, malformed(REASON_NOT_A_POINT, FIELD_DECLARED_PUBLIC_KEY, valueAt(FIELD_DECLARED_PUBLIC_KEY)));
   }
@@ -188,7 +183,7 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   store<u32>(result + RESULT_CANONICAL, <u32>canonical);
   store<u32>(result + RESULT_CANONICAL + 4, <u32>(canonicalEnd - canonical));
   const zip215 = (flags & ENVELOPE_FLAG_ZIP215) != 0;
-  if (!verifySignature(SIGNATURE_BYTES, canonical, canonicalEnd - canonical, KEY_BYTES, zip215)) {
+  if (!verify_signature_vartime(SIGNATURE_BYTES, canonical, canonicalEnd - canonical, KEY_BYTES, zip215)) {
     return ENVELOPE_INVALID_SIGNATURE;
   }
   memory.copy(result + RESULT_PUBLIC_KEY, KEY_BYTES, 32);

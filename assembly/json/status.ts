@@ -4,17 +4,20 @@
 // Nothing here allocates: the error state and the writable end are plain wasm globals, and
 // the arena grows with memory.grow (see assembly/memory.ts for the layout).
 
-// ---- Status codes returned by the exports (mirrored in src/canonical/json.ts and envelope.ts) ----
+// ---- Status codes returned by the exports: declared in assembly/abi.ts (the JS <-> wasm ABI) ----
 
-export const STATUS_OK: i32 = 0;
-export const STATUS_INVALID_JSON: i32 = 1; //         RFC 8259 grammar violation (also NaN/Infinity, BOM)
-export const STATUS_TRAILING_DATA: i32 = 2; //        non-whitespace after the top-level value
-export const STATUS_INVALID_UTF8: i32 = 3; //         RFC 3629 §4 violation (overlong, surrogate, > U+10FFFF, truncated)
-export const STATUS_LONE_SURROGATE: i32 = 4; //       \uD800-style escape without its partner (RFC 8259 §8.2)
-export const STATUS_DUPLICATE_KEY: i32 = 5; //        same member name twice after unescaping (RFC 7493 §2.3)
-export const STATUS_TOO_DEEP: i32 = 6; //             nesting beyond the caller's limit
-export const STATUS_TOO_LARGE: i32 = 7; //            input or output beyond its limit, or memory cannot grow
-export const STATUS_NUMBER_OUT_OF_RANGE: i32 = 8; //  literal overflows binary64 (RFC 7493 §2.2)
+import { STATUS_OK } from "../abi";
+export {
+  STATUS_OK,
+  STATUS_INVALID_JSON,
+  STATUS_TRAILING_DATA,
+  STATUS_INVALID_UTF8,
+  STATUS_LONE_SURROGATE,
+  STATUS_DUPLICATE_KEY,
+  STATUS_TOO_DEEP,
+  STATUS_TOO_LARGE,
+  STATUS_NUMBER_OUT_OF_RANGE,
+} from "../abi";
 
 // ---- Error state: the first failure wins, callers return immediately after recording it ----
 

@@ -69,7 +69,7 @@ import { writeDouble } from "./number-format";
 export const MAX_DEPTH_LIMIT: u32 = 1000;
 
 /** Bit in `flags`: escape U+007F–U+009F like older chio Rust kernels (see strings.ts). */
-export const FLAG_ESCAPE_DEL_AND_C1: u32 = 1;
+import { JSON_FLAG_ESCAPE_DEL_AND_C1 as FLAG_ESCAPE_DEL_AND_C1 } from "../abi"; // the ABI (assembly/abi.ts)
 
 // Container stack entries.
 const FRAME_SIZE: usize = 16;

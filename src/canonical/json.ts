@@ -15,6 +15,7 @@
 import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
+import * as abi from "../wasm/abi.js";
 
 /** Options for {@link canonicalizeJson}. */
 export interface CanonicalizeJsonOptions {
@@ -46,33 +47,19 @@ export const DEFAULT_MAX_BYTES = 1048576;
 export const MAX_JSON_DEPTH = 1000;
 /** Largest input the arena layout can address (it needs roughly 12× the input). */
 const BYTES_CLAMP = 0x08000000;
-const FLAG_ESCAPE_DEL_AND_C1 = 1;
-const ARG_RESULT = 192;
+const { JSON_FLAG_ESCAPE_DEL_AND_C1, ARG_RESULT, JSON_RESULT_OUTPUT, JSON_RESULT_LENGTH, JSON_RESULT_ERROR_OFFSET } = abi;
 
-// Status codes of assembly/json/status.ts, in order.
-const STATUS_CODES: readonly CanonicalJsonErrorCode[] = [
-  "INVALID_JSON", // placeholder for 0 (never used as an error)
-  "INVALID_JSON",
-  "TRAILING_DATA",
-  "INVALID_UTF8",
-  "LONE_SURROGATE",
-  "DUPLICATE_KEY",
-  "TOO_DEEP",
-  "TOO_LARGE",
-  "NUMBER_OUT_OF_RANGE",
-];
-
-const STATUS_MESSAGES: readonly string[] = [
-  "",
-  "invalid JSON",
-  "unexpected data after the top-level JSON value",
-  "invalid UTF-8",
-  "lone UTF-16 surrogate in a \\u escape",
-  "duplicate object member name",
-  "JSON nesting is deeper than maxDepth",
-  "canonical JSON output exceeds the available space",
-  "number is outside the range of an IEEE 754 double",
-];
+// Status codes of the transcoder (assembly/abi.ts STATUS_*): error code and message.
+const STATUS_ERRORS = new Map<number, readonly [CanonicalJsonErrorCode, string]>([
+  [abi.STATUS_INVALID_JSON, ["INVALID_JSON", "invalid JSON"]],
+  [abi.STATUS_TRAILING_DATA, ["TRAILING_DATA", "unexpected data after the top-level JSON value"]],
+  [abi.STATUS_INVALID_UTF8, ["INVALID_UTF8", "invalid UTF-8"]],
+  [abi.STATUS_LONE_SURROGATE, ["LONE_SURROGATE", "lone UTF-16 surrogate in a \\u escape"]],
+  [abi.STATUS_DUPLICATE_KEY, ["DUPLICATE_KEY", "duplicate object member name"]],
+  [abi.STATUS_TOO_DEEP, ["TOO_DEEP", "JSON nesting is deeper than maxDepth"]],
+  [abi.STATUS_TOO_LARGE, ["TOO_LARGE", "canonical JSON output exceeds the available space"]],
+  [abi.STATUS_NUMBER_OUT_OF_RANGE, ["NUMBER_OUT_OF_RANGE", "number is outside the range of an IEEE 754 double"]],
+]);
 
 const utf8Encoder = new TextEncoder();
 
@@ -103,7 +90,7 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
     }
     if (options.escapeDelAndC1 !== undefined) {
       if (typeof options.escapeDelAndC1 !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
-      if (options.escapeDelAndC1) flags |= FLAG_ESCAPE_DEL_AND_C1;
+      if (options.escapeDelAndC1) flags |= JSON_FLAG_ESCAPE_DEL_AND_C1;
     }
   }
   const length = writeInput(input, maxBytes);
@@ -111,13 +98,13 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
   const status = guarded(() => core.json_canonicalize(length, maxDepth, flags, maxOutput));
   const heap = heapU8();
   const result = argsBase() + ARG_RESULT;
-  if (status !== 0) {
-    const offset = readU32(heap, result + 8);
-    const code = STATUS_CODES[status] ?? "INVALID_JSON";
-    throw new CanonicalJsonError(code, `${STATUS_MESSAGES[status] ?? "canonicalization failed"} at byte ${offset}`, offset);
+  if (status !== abi.STATUS_OK) {
+    const offset = readU32(heap, result + JSON_RESULT_ERROR_OFFSET);
+    const [code, message] = STATUS_ERRORS.get(status) ?? ["INVALID_JSON", "canonicalization failed"];
+    throw new CanonicalJsonError(code, `${message} at byte ${offset}`, offset);
   }
-  const start = readU32(heap, result);
-  return heap.slice(start, start + readU32(heap, result + 4));
+  const start = readU32(heap, result + JSON_RESULT_OUTPUT);
+  return heap.slice(start, start + readU32(heap, result + JSON_RESULT_LENGTH));
 }
 
 /**

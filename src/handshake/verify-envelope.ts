@@ -17,6 +17,7 @@
 import { bytesToHex } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
+import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { isUint8Array, isUnreadableView } from "../bytes.js";
 import { nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
@@ -110,51 +111,58 @@ interface EnvelopeCoreExports extends CoreExports {
 
 /** Default `maxBytes` (64 KiB): the handshake's DEFAULT_MAX_ENVELOPE_BYTES, of which this is an alias. */
 export const DEFAULT_ENVELOPE_MAX_BYTES = DEFAULT_MAX_ENVELOPE_BYTES;
-const ARG_RESULT = 192;
-const FLAG_ZIP215 = 1;
-const FLAG_REJECT_WEAK_KEYS = 2;
-const FLAG_ESCAPE_DEL_AND_C1 = 4;
+// Flags, verdicts, reasons, result words and field codes of assembly/handshake/envelope.ts (assembly/abi.ts).
+const {
+  ARG_RESULT,
+  ENVELOPE_FLAG_ZIP215: FLAG_ZIP215,
+  ENVELOPE_FLAG_REJECT_WEAK_KEYS: FLAG_REJECT_WEAK_KEYS,
+  ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: FLAG_ESCAPE_DEL_AND_C1,
+  ENVELOPE_RESULT_REASON: RESULT_REASON,
+  ENVELOPE_RESULT_OFFSET: RESULT_OFFSET,
+  ENVELOPE_RESULT_FIELD: RESULT_FIELD,
+  ENVELOPE_RESULT_STRINGS: RESULT_STRINGS,
+  ENVELOPE_RESULT_TIMESTAMP: RESULT_TIMESTAMP,
+  ENVELOPE_RESULT_CANONICAL: RESULT_CANONICAL,
+  ENVELOPE_RESULT_PUBLIC_KEY: RESULT_PUBLIC_KEY,
+  ENVELOPE_RESULT_SIGNATURE: RESULT_SIGNATURE,
+} = abi;
 
-// Verdicts and result layout of assembly/handshake/envelope.ts.
-const VERDICT_CODES: readonly (EnvelopeFailureCode | null)[] = [
-  null,
-  "MALFORMED_ENVELOPE",
-  "UNSUPPORTED_SCHEMA",
-  "WEAK_PUBLIC_KEY",
-  "INVALID_SIGNATURE",
-];
-const RESULT_REASON = 0;
-const RESULT_OFFSET = 4;
-const RESULT_FIELD = 8;
-const RESULT_STRINGS = 12;
-const RESULT_TIMESTAMP = 44;
-const RESULT_CANONICAL = 52;
-const RESULT_PUBLIC_KEY = 64;
-const RESULT_SIGNATURE = 96;
+const VERDICT_CODES = new Map<number, EnvelopeFailureCode>([
+  [abi.ENVELOPE_MALFORMED, "MALFORMED_ENVELOPE"],
+  [abi.ENVELOPE_UNSUPPORTED_SCHEMA, "UNSUPPORTED_SCHEMA"],
+  [abi.ENVELOPE_WEAK_PUBLIC_KEY, "WEAK_PUBLIC_KEY"],
+  [abi.ENVELOPE_INVALID_SIGNATURE, "INVALID_SIGNATURE"],
+]);
 
-// The wasm's reason numbers (assembly/handshake/envelope.ts) as problem codes, and its field
-// numbers as member paths (index = number).
-const PROBLEMS: Readonly<Record<number, EnvelopeProblem>> = {
-  1: "INVALID_JSON", 2: "TRAILING_DATA", 3: "INVALID_UTF8", 4: "LONE_SURROGATE", 7: "OUT_OF_MEMORY", 10: "NOT_AN_OBJECT",
-  11: "UNKNOWN_FIELD", 12: "DUPLICATE_FIELD", 13: "MISSING_FIELD", 14: "NOT_A_STRING", 15: "BAD_TIMESTAMP", 16: "BAD_HEX",
-  17: "BAD_LENGTH", 18: "NOT_A_CURVE_POINT",
-};
-const FIELD_PATHS: readonly EnvelopeFieldPath[] = [
-  "envelope", "challenge", "declaredPublicKey", "signature", "challenge.schema", "challenge.localKernelId",
-  "challenge.remoteKernelId", "challenge.nonce", "challenge.timestamp",
-];
-
-const FIELD_NAMES = [
-  "the envelope",
-  "challenge",
-  "declaredPublicKey",
-  "signature",
-  "schema",
-  "localKernelId",
-  "remoteKernelId",
-  "nonce",
-  "timestamp",
-];
+// The wasm's reason numbers (assembly/abi.ts REASON_* and STATUS_*) as problem codes, and its
+// field numbers (ENVELOPE_FIELD_*) as member paths and as names for messages.
+const PROBLEMS = new Map<number, EnvelopeProblem>([
+  [abi.STATUS_INVALID_JSON, "INVALID_JSON"],
+  [abi.STATUS_TRAILING_DATA, "TRAILING_DATA"],
+  [abi.STATUS_INVALID_UTF8, "INVALID_UTF8"],
+  [abi.STATUS_LONE_SURROGATE, "LONE_SURROGATE"],
+  [abi.STATUS_TOO_LARGE, "OUT_OF_MEMORY"],
+  [abi.REASON_NOT_AN_OBJECT, "NOT_AN_OBJECT"],
+  [abi.REASON_UNKNOWN_FIELD, "UNKNOWN_FIELD"],
+  [abi.REASON_DUPLICATE_FIELD, "DUPLICATE_FIELD"],
+  [abi.REASON_MISSING_FIELD, "MISSING_FIELD"],
+  [abi.REASON_NOT_A_STRING, "NOT_A_STRING"],
+  [abi.REASON_BAD_TIMESTAMP, "BAD_TIMESTAMP"],
+  [abi.REASON_BAD_HEX, "BAD_HEX"],
+  [abi.REASON_BAD_LENGTH, "BAD_LENGTH"],
+  [abi.REASON_NOT_A_POINT, "NOT_A_CURVE_POINT"],
+]);
+const FIELDS = new Map<number, { path: EnvelopeFieldPath; name: string }>([
+  [0, { path: "envelope", name: "the envelope" }],
+  [abi.ENVELOPE_FIELD_CHALLENGE, { path: "challenge", name: "challenge" }],
+  [abi.ENVELOPE_FIELD_DECLARED_PUBLIC_KEY, { path: "declaredPublicKey", name: "declaredPublicKey" }],
+  [abi.ENVELOPE_FIELD_SIGNATURE, { path: "signature", name: "signature" }],
+  [abi.ENVELOPE_FIELD_SCHEMA, { path: "challenge.schema", name: "schema" }],
+  [abi.ENVELOPE_FIELD_LOCAL_KERNEL_ID, { path: "challenge.localKernelId", name: "localKernelId" }],
+  [abi.ENVELOPE_FIELD_REMOTE_KERNEL_ID, { path: "challenge.remoteKernelId", name: "remoteKernelId" }],
+  [abi.ENVELOPE_FIELD_NONCE, { path: "challenge.nonce", name: "nonce" }],
+  [abi.ENVELOPE_FIELD_TIMESTAMP, { path: "challenge.timestamp", name: "timestamp" }],
+]);
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -226,16 +234,16 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   const verdict = guarded(() => core.envelope_verify(length, flags));
   const heap = heapU8();
   const result = argsBase() + ARG_RESULT;
-  const code = VERDICT_CODES[verdict] ?? "MALFORMED_ENVELOPE";
-  if (verdict === 0) return { ok: true, envelope: full ? readEnvelope(heap, result) : readEnvelopeFields(heap, result) };
+  const code = VERDICT_CODES.get(verdict) ?? "MALFORMED_ENVELOPE";
+  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(heap, result) : readEnvelopeFields(heap, result) };
   switch (code) {
     case "MALFORMED_ENVELOPE": {
       const offset = readU32(heap, result + RESULT_OFFSET);
       const reason = readU32(heap, result + RESULT_REASON);
       const field = readU32(heap, result + RESULT_FIELD);
       const why = malformedMessage(reason, field, offset);
-      const problem = PROBLEMS[reason] ?? "UNREADABLE";
-      return { ...failure(code, `malformed envelope: ${why}`, offset), problem, field: FIELD_PATHS[field] ?? "envelope", detail: why };
+      const problem = PROBLEMS.get(reason) ?? "UNREADABLE";
+      return { ...failure(code, `malformed envelope: ${why}`, offset), problem, field: FIELDS.get(field)?.path ?? "envelope", detail: why };
     }
     case "UNSUPPORTED_SCHEMA": {
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
@@ -348,36 +356,36 @@ function exactInteger(digits: string): number | bigint {
 }
 
 function malformedMessage(reason: number, field: number, offset: number): string {
-  const name = FIELD_NAMES[field] ?? "the envelope";
-  const where = field === 0 ? "the envelope" : field <= 3 ? `\`${name}\`` : `challenge \`${name}\``;
+  const name = FIELDS.get(field)?.name ?? "the envelope";
+  const where = field === 0 ? "the envelope" : field <= abi.ENVELOPE_FIELD_SIGNATURE ? `\`${name}\`` : `challenge \`${name}\``;
   switch (reason) {
-    case 1:
+    case abi.STATUS_INVALID_JSON:
       return `invalid JSON at byte ${offset}`;
-    case 2:
+    case abi.STATUS_TRAILING_DATA:
       return `unexpected data after the envelope at byte ${offset}`;
-    case 3:
+    case abi.STATUS_INVALID_UTF8:
       return `invalid UTF-8 at byte ${offset}`;
-    case 4:
+    case abi.STATUS_LONE_SURROGATE:
       return `lone UTF-16 surrogate in a \\u escape at byte ${offset}`;
-    case 7:
+    case abi.STATUS_TOO_LARGE:
       return "envelope does not fit in WebAssembly memory";
-    case 10:
+    case abi.REASON_NOT_AN_OBJECT:
       return `${field === 0 ? "the envelope" : where} must be a JSON object (byte ${offset})`;
-    case 11:
+    case abi.REASON_UNKNOWN_FIELD:
       return `unknown field in ${field === 0 ? "the envelope" : "the challenge"} at byte ${offset}`;
-    case 12:
+    case abi.REASON_DUPLICATE_FIELD:
       return `duplicate field ${where} at byte ${offset}`;
-    case 13:
+    case abi.REASON_MISSING_FIELD:
       return `missing field ${where}`;
-    case 14:
+    case abi.REASON_NOT_A_STRING:
       return `${where} must be a string (byte ${offset})`;
-    case 15:
+    case abi.REASON_BAD_TIMESTAMP:
       return `challenge \`timestamp\` must be an integer between 0 and 2^64-1 (byte ${offset})`;
-    case 16:
+    case abi.REASON_BAD_HEX:
       return `${where} is not valid hex`;
-    case 17:
-      return `${where} must be ${field === 2 ? "32 bytes (64 hex digits)" : "64 bytes (128 hex digits)"}`;
-    case 18:
+    case abi.REASON_BAD_LENGTH:
+      return `${where} must be ${field === abi.ENVELOPE_FIELD_DECLARED_PUBLIC_KEY ? "32 bytes (64 hex digits)" : "64 bytes (128 hex digits)"}`;
+    case abi.REASON_NOT_A_POINT:
       return `${where} does not decode as an Ed25519 curve point`;
     default:
       return `unreadable envelope (reason ${reason}) at byte ${offset}`;

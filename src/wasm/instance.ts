@@ -5,6 +5,14 @@
 // The module has no imports and allocates nothing per call (stub runtime, fixed scratch), so
 // a single instance per JS realm serves every caller. Each module of src/ declares the exports
 // it uses as an interface and reads them through `coreExports<T>()`.
+//
+// The instance and its linear memory never leave src/: `init`/`initSync` return nothing, and
+// this module is internal (src/index.ts re-exports only init, initSync and WasmSource). Code
+// that could write linear memory could make verification accept forgeries (for instance by
+// replacing a decoded public key in the core's cache, or the base-point tables), so reaching
+// the memory must take a deliberate import of this internal file, as the tests do.
+//
+// Offsets and codes that cross the boundary come from ./abi.ts, generated from assembly/abi.ts.
 import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
 import { WasmCoreError } from "../errors.js";
 
@@ -46,9 +54,16 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
   return x;
 }
 
-/** Instantiates synchronously (once). Pass a module or bytes to use them instead of the embedded ones. */
-export function initSync(source?: WasmSource): CoreExports {
-  if (current) return current;
+/**
+ * Instantiates synchronously (once). Pass a module or bytes to use them instead of the embedded
+ * ones. Returns nothing: the instance stays private to the library.
+ */
+export function initSync(source?: WasmSource): void {
+  if (current) return;
+  instantiateSync(source);
+}
+
+function instantiateSync(source?: WasmSource): CoreExports {
   try {
     compiled =
       source instanceof WebAssembly.Module
@@ -78,14 +93,14 @@ export async function init(source?: WasmSource): Promise<void> {
   }
 }
 
-/** The live exports, instantiating on first use. */
+/** @internal The live exports, instantiating on first use. */
 export function coreExports<T extends CoreExports = CoreExports>(): T {
-  return (current ?? initSync()) as T;
+  return (current ?? instantiateSync()) as T;
 }
 
-/** A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
+/** @internal A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
 export function heapU8(): Uint8Array {
-  const x = current ?? initSync();
+  const x = current ?? instantiateSync();
   if (heap.buffer !== x.memory.buffer) heap = new Uint8Array(x.memory.buffer);
   return heap;
 }
@@ -107,7 +122,7 @@ export function ioArenaBase(): number {
  * if linear memory cannot grow that far.
  */
 export function reserveIo(bytes: number): void {
-  const x = current ?? initSync();
+  const x = current ?? instantiateSync();
   if (x.io_reserve(bytes >>> 0) !== 1 || bytes > 0x7fff0000) {
     throw new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
   }
@@ -116,18 +131,57 @@ export function reserveIo(bytes: number): void {
 /**
  * Runs `fn` against the core. A trap (which validated input should never cause) is turned into
  * WasmCoreError("WASM_TRAP") and the instance is dropped, so the next call starts clean and no
- * half-written scratch state survives.
+ * half-written scratch state survives. Any other exception escaping `fn` other than our own
+ * WasmCoreError (e.g. a RangeError when the engine's stack runs out inside a wasm call) may
+ * also have interrupted the core mid-call, so it drops the instance too and is rethrown.
+ * Calls that hand the core a secret use secretCall() as well.
  */
 export function guarded<R>(fn: () => R): R {
   try {
     return fn();
   } catch (cause) {
     if (cause instanceof WebAssembly.RuntimeError) {
-      resetInstance();
+      wipeAndDropInstance();
       throw new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${cause.message}`, { cause });
     }
+    if (!(cause instanceof WasmCoreError)) wipeAndDropInstance();
     throw cause;
   }
+}
+
+/**
+ * Runs one wasm call that reads a secret the caller wrote into linear memory (the seed in the
+ * ARGS block). The core wipes every secret intermediate before it returns; if the call does not
+ * return normally (a trap, or an engine exception such as a stack-overflow RangeError thrown
+ * partway through), that wipe never ran, so all of linear memory is zeroed here and the
+ * instance dropped before the exception propagates.
+ */
+export function secretCall<A>(call: (arg: A) => void, arg: A): void {
+  let completed = false;
+  try {
+    call(arg);
+    completed = true;
+  } finally {
+    if (!completed) wipeAndDropInstance();
+  }
+}
+
+/**
+ * @internal Zeroes the whole linear memory of the live instance (secrets, caches, tables) and
+ * drops it; the next call re-instantiates from the cached compiled module. Uses only a native
+ * fill, so it still works when the JS stack is almost exhausted.
+ */
+export function wipeAndDropInstance(): void {
+  const x = current;
+  current = undefined;
+  if (x) {
+    try {
+      new Uint8Array(x.memory.buffer).fill(0);
+    } catch {
+      heap.fill(0); // the cached view still covers everything but memory grown since it was made
+    }
+  }
+  heap = new Uint8Array(0);
 }
 
 /** Drops the live instance; the next call re-instantiates from the cached compiled module. */

@@ -6,6 +6,7 @@ import { createPublicKey, verify as nodeVerify, type KeyObject } from "node:cryp
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../../src/wasm/instance.js";
+import { ARG_PUBLIC_KEY, ARG_SIGNATURE, VERIFY_MODE_FULL_LENGTH, VERIFY_MODE_ZIP215 } from "../../src/wasm/abi.js";
 
 /** The field prime and the group order (RFC 8032 §5.1). */
 export const P = 2n ** 255n - 19n;
@@ -34,17 +35,17 @@ export function nobleZip215(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): b
 }
 
 /**
- * The core's verification with the half-size multiplication disabled (ed25519_verify mode bit
- * 1, test-only): the full-length [S]B - [k]A path, used when no short decomposition exists.
+ * The core's verification with the half-size multiplication disabled (ed25519_verify mode
+ * VERIFY_MODE_FULL_LENGTH, test-only): the full-length [S]B - [k]A path, used when no short decomposition exists.
  */
 export function fullLengthVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
   const x = coreExports<CoreExports & { ed25519_verify(len: number, mode: number): number }>();
   reserveIo(msg.length);
   const heap = heapU8();
   heap.set(msg, ioArenaBase());
-  heap.set(pk, argsBase());
-  heap.set(sig, argsBase() + 32);
-  return x.ed25519_verify(msg.length, 2 | (zip215 ? 1 : 0)) === 1;
+  heap.set(pk, argsBase() + ARG_PUBLIC_KEY);
+  heap.set(sig, argsBase() + ARG_SIGNATURE);
+  return x.ed25519_verify(msg.length, VERIFY_MODE_FULL_LENGTH | (zip215 ? VERIFY_MODE_ZIP215 : 0)) === 1;
 }
 
 /** n as `bytes` little-endian bytes (mod 2^(8 bytes)). */

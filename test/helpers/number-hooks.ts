@@ -1,14 +1,13 @@
-// Number <-> text through the WebAssembly core (assembly/json/number-format.ts, number-parse.ts): the ECMAScript
-// String(x) form that RFC 8785 §3.2.2.3 requires, and correctly rounded parsing of JSON number
-// literals. JavaScript already has both (String, Number); these wrappers exist so tests and
-// benchmarks can check the wasm implementations that the JSON transcoder uses internally.
-import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
-import { coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
-
-interface NumberExports extends CoreExports {
-  format_f64(value: number): number;
-  parse_f64(length: number): number;
-}
+// Number <-> text through the test build of the core (format_f64 / parse_f64 hooks over
+// assembly/json/number-format.ts, number-parse.ts): the ECMAScript String(x) form that RFC 8785 §3.2.2.3 requires, and
+// correctly rounded parsing of JSON number literals. JavaScript already has both (String,
+// Number); these wrappers exist so tests can check the wasm implementations that the JSON
+// transcoder uses internally. Not part of the library (the release module has no such hooks).
+//
+// Not a suite: uvu imports every file under test/, this one included, but it registers no
+// tests and never calls test.run() (see assert-codes.ts).
+import { CanonicalJsonError, InvalidTypeError } from "../../src/errors.js";
+import { coreExports, heapU8, ioArenaBase, reserveIo } from "./test-core.js";
 
 /** RFC 8259 §6 number grammar. */
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
@@ -23,8 +22,7 @@ export function formatDouble(x: number): string {
   if (!Number.isFinite(x)) {
     throw new CanonicalJsonError("NON_FINITE_NUMBER", `${String(x)} is not a JSON number (RFC 8785 §3.2.2.3)`);
   }
-  pendingNumber = x;
-  return guarded(formatPendingNumber);
+  return formatNumber(x);
 }
 
 /**
@@ -36,17 +34,11 @@ export function formatDouble(x: number): string {
 export function parseDoubleLiteral(text: string): number {
   if (typeof text !== "string") throw new InvalidTypeError(`expected a string, got ${typeof text}`);
   if (!JSON_NUMBER.test(text)) throw new CanonicalJsonError("INVALID_JSON", `not a JSON number literal: ${JSON.stringify(text.slice(0, 40))}`, 0);
-  pendingText = text;
-  return guarded(parsePendingText);
+  return parseText(text);
 }
 
-// Arguments for the guarded bodies below, passed through module state so that no closure is
-// allocated per call.
-let pendingNumber = 0;
-let pendingText = "";
-
-function formatPendingNumber(): string {
-  const length = coreExports<NumberExports>().format_f64(pendingNumber);
+function formatNumber(x: number): string {
+  const length = coreExports().format_f64(x);
   const heap = heapU8();
   const base = ioArenaBase();
   // At most 25 ASCII bytes: a char-code loop beats TextDecoder and fromCharCode.apply here.
@@ -55,9 +47,8 @@ function formatPendingNumber(): string {
   return text;
 }
 
-function parsePendingText(): number {
-  const text = pendingText;
-  const core = coreExports<NumberExports>();
+function parseText(text: string): number {
+  const core = coreExports();
   reserveIo(text.length);
   const heap = heapU8();
   const base = ioArenaBase();

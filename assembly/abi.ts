@@ -1,0 +1,138 @@
+// The JS <-> wasm interface, written once: every offset, result word, status code, verdict,
+// reason and flag bit that crosses the module boundary. The assembly code imports these names;
+// scripts/gen-abi.ts turns this file into src/wasm/abi.ts for the TypeScript side (run by
+// scripts/build-wasm.mjs; test/abi.test.ts fails if the committed copy is stale).
+//
+// Format the generator reads: `export const NAME: type = <integer literal>;`, optionally
+// preceded by a `/** ... */` doc comment and/or followed by a `//` comment on the same line;
+// `// ----` section lines are copied as comments. Nothing else belongs in this file.
+
+// ---- ARGS block: fixed-size arguments and results (assembly/memory.ts ARGS, 512 bytes) ----
+
+/** Size of the ARGS block. */
+export const ARGS_BYTES: usize = 512;
+/** 32 bytes: public key A (in for verify/inspect, out for keygen/sign). */
+export const ARG_PUBLIC_KEY: usize = 0;
+/** 64 bytes: signature R || S (in for verify, out for sign). */
+export const ARG_SIGNATURE: usize = 32;
+/** 32 bytes: RFC 8032 secret seed (in for keygen/sign; wiped by the core before it returns). */
+export const ARG_SECRET: usize = 96;
+/** 64 bytes: SHA-512 output. */
+export const ARG_DIGEST: usize = 128;
+/** 320 bytes: per-export structured results (the *_RESULT_* words below are offsets from here). */
+export const ARG_RESULT: usize = 192;
+/** Bytes of the result area. */
+export const ARG_RESULT_BYTES: usize = 320;
+
+// ---- Ed25519 (assembly/ed25519/exports.ts) ----
+
+/** ed25519_verify mode bit: ZIP-215 (cofactored) rule instead of the dalek/OpenSSL rule. */
+export const VERIFY_MODE_ZIP215: i32 = 1;
+/** ed25519_verify mode bit (tests only): full-length multiplication instead of the half-size one. */
+export const VERIFY_MODE_FULL_LENGTH: i32 = 2;
+/** ed25519_inspect_public_key: the bytes do not decode as a curve point. */
+export const INSPECT_NOT_A_POINT: i32 = -1;
+/** ed25519_inspect_public_key: a point of order not dividing 8. */
+export const INSPECT_FULL_ORDER: i32 = 0;
+/** ed25519_inspect_public_key: one of the 8 points of small order. */
+export const INSPECT_SMALL_ORDER: i32 = 1;
+
+// ---- Canonical JSON (assembly/json/exports.ts) ----
+
+/** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */
+export const JSON_FLAG_ESCAPE_DEL_AND_C1: u32 = 1;
+/** json_canonicalize result word (u32 LE at ARG_RESULT + this): output address. */
+export const JSON_RESULT_OUTPUT: usize = 0;
+/** json_canonicalize result word: output length in bytes. */
+export const JSON_RESULT_LENGTH: usize = 4;
+/** json_canonicalize result word: byte offset of the error in the input (0 on success). */
+export const JSON_RESULT_ERROR_OFFSET: usize = 8;
+
+// ---- Status codes of the JSON transcoder (assembly/json/status.ts), returned by json_canonicalize ----
+
+export const STATUS_OK: i32 = 0;
+/** RFC 8259 grammar violation (also NaN/Infinity, BOM). */
+export const STATUS_INVALID_JSON: i32 = 1;
+/** Non-whitespace after the top-level value. */
+export const STATUS_TRAILING_DATA: i32 = 2;
+/** RFC 3629 §4 violation (overlong, surrogate, > U+10FFFF, truncated). */
+export const STATUS_INVALID_UTF8: i32 = 3;
+/** \uD800-style escape without its partner (RFC 8259 §8.2). */
+export const STATUS_LONE_SURROGATE: i32 = 4;
+/** Same member name twice after unescaping (RFC 7493 §2.3). */
+export const STATUS_DUPLICATE_KEY: i32 = 5;
+/** Nesting beyond the caller's limit. */
+export const STATUS_TOO_DEEP: i32 = 6;
+/** Input or output beyond its limit, or memory cannot grow. */
+export const STATUS_TOO_LARGE: i32 = 7;
+/** Literal overflows binary64 (RFC 7493 §2.2). */
+export const STATUS_NUMBER_OUT_OF_RANGE: i32 = 8;
+
+// ---- Handshake envelope verdicts (assembly/handshake/envelope.ts), returned by envelope_verify ----
+
+export const ENVELOPE_OK: i32 = 0;
+export const ENVELOPE_MALFORMED: i32 = 1;
+export const ENVELOPE_UNSUPPORTED_SCHEMA: i32 = 2;
+export const ENVELOPE_WEAK_PUBLIC_KEY: i32 = 3;
+export const ENVELOPE_INVALID_SIGNATURE: i32 = 4;
+
+// ---- Why an envelope is malformed (result word ENVELOPE_RESULT_REASON); 1…8 are the STATUS_* codes ----
+
+/** A struct field (or the envelope) is not a JSON object. */
+export const REASON_NOT_AN_OBJECT: u32 = 10;
+/** serde deny_unknown_fields. */
+export const REASON_UNKNOWN_FIELD: u32 = 11;
+export const REASON_DUPLICATE_FIELD: u32 = 12;
+export const REASON_MISSING_FIELD: u32 = 13;
+export const REASON_NOT_A_STRING: u32 = 14;
+/** Not a JSON integer literal in 0…2^64−1. */
+export const REASON_BAD_TIMESTAMP: u32 = 15;
+/** Odd number of digits or a non-hex character. */
+export const REASON_BAD_HEX: u32 = 16;
+/** Key not 32 bytes or signature not 64 bytes. */
+export const REASON_BAD_LENGTH: u32 = 17;
+/** Declared key does not decode as a curve point. */
+export const REASON_NOT_A_POINT: u32 = 18;
+
+// ---- envelope_verify flags ----
+
+export const ENVELOPE_FLAG_ZIP215: u32 = 1;
+export const ENVELOPE_FLAG_REJECT_WEAK_KEYS: u32 = 2;
+export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: u32 = 4;
+
+// ---- envelope_verify result block, as u32 LE words from ARG_RESULT ----
+
+/** Malformed reason (REASON_* or STATUS_*). */
+export const ENVELOPE_RESULT_REASON: usize = 0;
+/** Byte offset of the problem in the input. */
+export const ENVELOPE_RESULT_OFFSET: usize = 4;
+/** ENVELOPE_FIELD_* the problem concerns (0 if none). */
+export const ENVELOPE_RESULT_FIELD: usize = 8;
+/** 4 × (address, length): unescaped schema, localKernelId, remoteKernelId, nonce (also on UNSUPPORTED_SCHEMA). */
+export const ENVELOPE_RESULT_STRINGS: usize = 12;
+/** (address, length) of the timestamp digits in the input. */
+export const ENVELOPE_RESULT_TIMESTAMP: usize = 44;
+/** (address, length) of the canonical challenge bytes. */
+export const ENVELOPE_RESULT_CANONICAL: usize = 52;
+/** 32 bytes (on OK and on WEAK_PUBLIC_KEY). */
+export const ENVELOPE_RESULT_PUBLIC_KEY: usize = 64;
+/** 64 bytes (on OK). */
+export const ENVELOPE_RESULT_SIGNATURE: usize = 96;
+
+// ---- Envelope fields named by ENVELOPE_RESULT_FIELD (0: the envelope itself) ----
+
+export const ENVELOPE_FIELD_CHALLENGE: u32 = 1;
+export const ENVELOPE_FIELD_DECLARED_PUBLIC_KEY: u32 = 2;
+export const ENVELOPE_FIELD_SIGNATURE: u32 = 3;
+export const ENVELOPE_FIELD_SCHEMA: u32 = 4;
+export const ENVELOPE_FIELD_LOCAL_KERNEL_ID: u32 = 5;
+export const ENVELOPE_FIELD_REMOTE_KERNEL_ID: u32 = 6;
+export const ENVELOPE_FIELD_NONCE: u32 = 7;
+export const ENVELOPE_FIELD_TIMESTAMP: u32 = 8;
+
+// ---- Test-only hooks (assembly/testing.ts; in build/chio.test.wasm, never in the release module) ----
+
+/** Inputs of the test_fe_* / test_sc_* hooks: operands at ARG_RESULT + this, +32, +64. */
+export const TEST_HOOK_INPUT: usize = 0;
+/** Output of the test_fe_* / test_sc_* hooks, at ARG_RESULT + this. */
+export const TEST_HOOK_OUTPUT: usize = 256;

@@ -1,0 +1,41 @@
+// Ed25519 signing (RFC 8032 §5.1.6). Constant time in the seed; the public key is derived from
+// the seed (or taken from the seed-tagged cache in key-cache.ts), never from the caller: signing
+// one message under two different A values with the same seed reveals the secret scalar.
+import { sha512_init, sha512_update, sha512_final } from "../sha512";
+import { sc_reduce, sc_muladd } from "../curve25519/scalar";
+import { ge_scalarmult_base, ge_tobytes, ge_tobytes_pair } from "../curve25519/group";
+import { EXPANDED, NONCE, SIGN_CHALLENGE, POINT_PUBLIC, POINT_NONCE, expand_seed } from "./keygen";
+import { pk_cache_lookup, pk_cache_insert } from "./key-cache";
+
+/**
+ * Signs the `len` bytes at `msg` with the 32-byte seed at `seed`: writes the public key to `pk`
+ * and the signature R || S to `sig`. Leaves secrets in scratch: the caller wipes (keygen.ts wipe_secrets).
+ */
+export function sign_with_seed(seed: usize, msg: usize, len: usize, pk: usize, sig: usize): void {
+  const cached = pk_cache_lookup(seed, pk);
+  expand_seed(seed);
+  // r = SHA-512(prefix || M) mod L (step 2)
+  sha512_init();
+  sha512_update(EXPANDED + 32, 32);
+  sha512_update(msg, len);
+  sha512_final(NONCE);
+  sc_reduce(NONCE, NONCE);
+  // R = [r]B (step 3); on a cache miss also A = [s]B, both encoded with one inversion
+  ge_scalarmult_base(POINT_NONCE, NONCE);
+  if (cached) {
+    ge_tobytes(sig, POINT_NONCE);
+  } else {
+    ge_scalarmult_base(POINT_PUBLIC, EXPANDED);
+    ge_tobytes_pair(pk, POINT_PUBLIC, sig, POINT_NONCE);
+    pk_cache_insert(seed, pk);
+  }
+  // k = SHA-512(R || A || M) mod L (step 4)
+  sha512_init();
+  sha512_update(sig, 32);
+  sha512_update(pk, 32);
+  sha512_update(msg, len);
+  sha512_final(SIGN_CHALLENGE);
+  sc_reduce(SIGN_CHALLENGE, SIGN_CHALLENGE);
+  // S = (r + k * s) mod L (step 5)
+  sc_muladd(sig + 32, SIGN_CHALLENGE, EXPANDED, NONCE);
+}

@@ -1,0 +1,81 @@
+// Entry of the TEST build (build/chio.test.wasm, asconfig target "test"): every release export
+// (./index) plus hooks that let the test suites check internals against BigInt oracles. The
+// release module (assembly/index.ts, build/chio.wasm) does not contain these; test/wasm.test.ts
+// checks its export list. Loaded by test/helpers/test-core.ts.
+//
+// Field and scalar hooks: inputs at ARGS+ARG_RESULT+TEST_HOOK_INPUT (+0, +32, +64), output at
+// ARGS+ARG_RESULT+TEST_HOOK_OUTPUT.
+import { ARGS, ARG_RESULT } from "./memory";
+import { TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "./abi";
+import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar";
+import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
+import { sign_with_seed } from "./ed25519/sign";
+import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
+
+export * from "./index";
+// Number formatting/parsing hooks (assembly/json/number-format.ts, number-parse.ts): test/number-*.test.ts.
+export { format_f64 } from "./json/number-format";
+export { parse_f64 } from "./json/number-parse";
+
+const TEST_IN: usize = ARGS + ARG_RESULT + TEST_HOOK_INPUT;
+const TEST_OUT: usize = ARGS + ARG_RESULT + TEST_HOOK_OUTPUT;
+const TEST_FE: usize = memory.data(3 * 40, 16);
+
+/** out = a * b mod p */
+export function test_fe_mul(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_frombytes(TEST_FE + 40, TEST_IN + 32);
+  fe_mul(TEST_FE + 80, TEST_FE, TEST_FE + 40);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = a^2 mod p, then (mode 1) 2a^2 */
+export function test_fe_sq(mode: i32): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  if (mode == 1) fe_sq2(TEST_FE + 80, TEST_FE);
+  else fe_sq(TEST_FE + 80, TEST_FE);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = 1/a mod p */
+export function test_fe_invert(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_invert(TEST_FE + 80, TEST_FE);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = a^((p-5)/8) mod p */
+export function test_fe_pow22523(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_pow22523(TEST_FE + 80, TEST_FE);
+  fe_tobytes(TEST_OUT, TEST_FE + 80);
+}
+
+/** out = a mod p (decode then canonical encode; bit 255 ignored) */
+export function test_fe_roundtrip(): void {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_tobytes(TEST_OUT, TEST_FE);
+}
+
+/** out = (64-byte input) mod L */
+export function test_sc_reduce(): void {
+  sc_reduce(TEST_OUT, TEST_IN);
+}
+
+/** out = u, out+32 = |v| with u = v k (mod 8L), v odd; returns sign of v (0: not found). k at input+0. */
+export function test_sc_half_size(): i32 {
+  return sc_half_size_vartime(TEST_OUT, TEST_OUT + 32, TEST_IN);
+}
+
+/** out = (a * b + c) mod L */
+export function test_sc_muladd(): void {
+  sc_muladd(TEST_OUT, TEST_IN, TEST_IN + 32, TEST_IN + 64);
+}
+
+/**
+ * ed25519_sign WITHOUT its final wipe: the state a signing call leaves when it is interrupted
+ * just before returning (test/ed25519-memory.test.ts checks the JS side wipes it then).
+ */
+export function test_sign_unwiped(msgLen: u32): void {
+  sign_with_seed(ARGS + ARG_SECRET, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, ARGS + ARG_SIGNATURE);
+}
