@@ -1,0 +1,296 @@
+// Buffer aliasing across the public surface: every byte value the library keeps is its own copy,
+// and every byte value it hands out is a fresh copy. `Buffer#slice` is a VIEW of the caller's
+// memory, and small `Buffer.from(...)` results share one pooled ArrayBuffer, so keeping
+// `bytes.slice()` of a Buffer keeps the caller's memory. Each carrier below holds the same bytes
+// in memory the caller later overwrites; the kept value must not move. Oracles: node:crypto
+// (keys and signatures), the npm `canonicalize` package (canonical bytes).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
+import canonicalize from "canonicalize";
+import {
+  bytesToHex,
+  canonicalizeJson,
+  ed25519,
+  FederationPeer,
+  HandshakeChallenge,
+  isSmallOrderPublicKey,
+  isValidPublicKey,
+  KernelTrustExchange,
+  Keypair,
+  PeerHandshakeEnvelope,
+  PublicKey,
+  Signature,
+  verifyEnvelopeBytes,
+} from "../../src/index.js";
+import { rejectsWith } from "../helpers/assert-codes.js";
+import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+
+const NOW = 1_800_000_000;
+const X = "kernel.org-x";
+const Y = "kernel.org-y";
+const LOCAL = "kernel.org-local";
+
+const nodePrivateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+/** node:crypto's public key of a seed (the raw 32 bytes after the 12-byte SPKI prefix). */
+const nodePublic = (seed: Uint8Array): Uint8Array =>
+  new Uint8Array(createPublicKey(nodePrivateKey(seed)).export({ format: "der", type: "spki" }).subarray(12));
+const nodeSignature = (message: Uint8Array, seed: Uint8Array): Uint8Array => new Uint8Array(nodeSign(null, message, nodePrivateKey(seed)));
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+const seedOf = (fill: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (fill + 7 * i) & 0xff);
+
+/** A caller's memory holding `bytes`, and how the caller overwrites it afterwards. */
+interface Carrier {
+  name: string;
+  value: Uint8Array;
+}
+
+/**
+ * The same bytes in the shapes a Node caller passes: a pooled Buffer (Buffer.from of a small size
+ * shares Buffer.poolSize's slab), Buffer.allocUnsafe (pooled too), a Buffer sliced out of a larger
+ * one (a view), and an offset Uint8Array view into a larger ArrayBuffer.
+ */
+function carriers(bytes: Uint8Array): Carrier[] {
+  const pooled = Buffer.from(bytes);
+  assert.ok(pooled.buffer.byteLength > pooled.length, "Buffer.from of a small size is a view of the shared pool");
+  const unsafe = Buffer.allocUnsafe(bytes.length);
+  unsafe.set(bytes);
+  const big = Buffer.alloc(bytes.length + 16);
+  big.set(bytes, 5);
+  const sliced = big.slice(5, 5 + bytes.length); // Buffer#slice: a view, not a copy
+  const backing = new ArrayBuffer(bytes.length + 8);
+  const offsetView = new Uint8Array(backing, 3, bytes.length);
+  offsetView.set(bytes);
+  return [
+    { name: "pooled Buffer.from", value: pooled },
+    { name: "Buffer.allocUnsafe", value: unsafe },
+    { name: "Buffer#slice view", value: sliced },
+    { name: "offset Uint8Array view", value: offsetView },
+  ];
+}
+
+/** Overwrites the caller's memory behind `value` (all of its ArrayBuffer, not just the view). */
+function scribble(value: Uint8Array): void {
+  value.fill(0x5a);
+}
+
+test("PublicKey.fromBytes keeps a copy; toBytes hands out copies", () => {
+  const seed = seedOf(1);
+  const expected = nodePublic(seed);
+  const message = new TextEncoder().encode("message");
+  const signature = Signature.fromBytes(nodeSignature(message, seed));
+  for (const { name, value } of carriers(expected)) {
+    const key = PublicKey.fromBytes(value);
+    scribble(value);
+    assert.is(hex(key.toBytes()), hex(expected), name);
+    assert.ok(key.verify(message, signature), `${name}: still verifies under the original key`);
+    assert.ok(key.equals(PublicKey.fromBytes(expected)), name);
+    const out = key.toBytes();
+    out.fill(0);
+    assert.is(hex(key.toBytes()), hex(expected), `${name}: mutating toBytes() output`);
+    assert.is(Object.getPrototypeOf(key.toBytes()), Uint8Array.prototype, `${name}: a plain Uint8Array`);
+  }
+});
+
+test("Signature.fromBytes keeps a copy; toBytes hands out copies", () => {
+  const seed = seedOf(2);
+  const message = new TextEncoder().encode("signed");
+  const expected = nodeSignature(message, seed);
+  const key = PublicKey.fromBytes(nodePublic(seed));
+  for (const { name, value } of carriers(expected)) {
+    const signature = Signature.fromBytes(value);
+    scribble(value);
+    assert.is(hex(signature.toBytes()), hex(expected), name);
+    assert.ok(key.verify(message, signature), name);
+    signature.toBytes().fill(0);
+    assert.is(signature.toHex(), hex(expected), `${name}: mutating toBytes() output`);
+  }
+});
+
+test("Keypair.fromSeed keeps a copy; seedBytes hands out copies; signatures match node:crypto", () => {
+  const seed = seedOf(3);
+  const message = new TextEncoder().encode("hello");
+  for (const { name, value } of carriers(seed)) {
+    const keypair = Keypair.fromSeed(value);
+    scribble(value);
+    assert.is(hex(keypair.seedBytes()), hex(seed), name);
+    assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)), name);
+    keypair.seedBytes().fill(0);
+    assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)), `${name}: mutating seedBytes() output`);
+    assert.is(keypair.publicKey.toHex(), hex(nodePublic(seed)), name);
+  }
+});
+
+test("attack: zeroing the seed Buffer after Keypair.fromSeed (hygiene) does not change what the kernel signs", async () => {
+  const seed = seedOf(4);
+  const seedBuffer = Buffer.from(seed); // e.g. read from a key file
+  const keypair = Keypair.fromSeed(seedBuffer);
+  seedBuffer.fill(0); // wipe the caller's copy, as one should
+  const envelope = PeerHandshakeEnvelope.sign(X, LOCAL, "nonce-1", NOW, keypair);
+  const canonical = new TextEncoder().encode(
+    canonicalize({ schema: envelope.challenge.schema, localKernelId: X, remoteKernelId: LOCAL, nonce: "nonce-1", timestamp: NOW })!,
+  );
+  assert.is(envelope.signature.toHex(), hex(nodeSignature(canonical, seed)), "signed with the original seed");
+  const zeroSeedSignature = nodeSignature(canonical, new Uint8Array(32));
+  assert.is.not(envelope.signature.toHex(), hex(zeroSeedSignature));
+  // The peer that anchors this kernel's key accepts the envelope.
+  const peer = new KernelTrustExchange(LOCAL, Keypair.generate()).withTrustedPeer(X, PublicKey.fromBytes(nodePublic(seed)));
+  const pinned = await peer.acceptEnvelope(envelope.toJSONText(), X, NOW);
+  assert.is(pinned.publicKey.toHex(), hex(nodePublic(seed)));
+});
+
+test("attack: trust anchors read into one reused Buffer stay distinct, so Y cannot pass as X", async () => {
+  const seedX = seedOf(5);
+  const seedY = seedOf(6);
+  const keyY = Keypair.fromSeed(seedY);
+  // Anchors read one after another into the same reusable buffer (a file or socket reader).
+  const scratch = Buffer.alloc(32);
+  scratch.set(nodePublic(seedX));
+  const anchorX = PublicKey.fromBytes(scratch);
+  scratch.set(nodePublic(seedY));
+  const anchorY = PublicKey.fromBytes(scratch);
+  assert.is(anchorX.toHex(), hex(nodePublic(seedX)));
+  const exchange = new KernelTrustExchange(LOCAL, Keypair.generate()).withTrustedPeer(X, anchorX).withTrustedPeer(Y, anchorY);
+  assert.is(exchange.trustedPeers().get(X)!.toHex(), hex(nodePublic(seedX)));
+  // Y signs (validly, with its own key) an envelope that claims to come from kernel X.
+  const forged = PeerHandshakeEnvelope.sign(X, LOCAL, "nonce-x", NOW, keyY);
+  for (const input of [forged, forged.toJSON(), forged.toJSONText(), Buffer.from(forged.toJSONText())]) {
+    const error = await rejectsWith(exchange.acceptEnvelope(input, X, NOW), "UNEXPECTED_PEER_KEY");
+    assert.equal(error.fields, { kernelId: X, expected: hex(nodePublic(seedX)), actual: hex(nodePublic(seedY)) });
+  }
+  assert.equal(await exchange.peers(), [], "nothing was pinned for X");
+  // X itself and Y as itself are still accepted.
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(X, LOCAL, "nonce-x", NOW, Keypair.fromSeed(seedX)), X, NOW);
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(Y, LOCAL, "nonce-y", NOW, keyY), Y, NOW);
+  const pins = Object.fromEntries((await exchange.peers()).map((p) => [p.kernelId, p.publicKey.toHex()]));
+  assert.equal(pins, { [X]: hex(nodePublic(seedX)), [Y]: hex(nodePublic(seedY)) });
+});
+
+test("FederationPeer and PeerHandshakeEnvelope built from reused Buffers keep their values", () => {
+  const seed = seedOf(7);
+  const publicBytes = nodePublic(seed);
+  const scratch = Buffer.from(publicBytes);
+  const peer = new FederationPeer({ kernelId: X, publicKey: PublicKey.fromBytes(scratch), establishedAt: NOW, rotationDue: NOW + 60 });
+  const challenge = HandshakeChallenge.create(X, LOCAL, "n", NOW);
+  const signatureBuffer = Buffer.from(nodeSignature(challenge.canonicalBytes(), seed));
+  const envelope = new PeerHandshakeEnvelope(challenge, PublicKey.fromBytes(scratch), Signature.fromBytes(signatureBuffer));
+  scratch.fill(0xee);
+  signatureBuffer.fill(0x11);
+  assert.is(peer.publicKey.toHex(), hex(publicBytes));
+  assert.is(FederationPeer.fromJSON(JSON.parse(JSON.stringify(peer))).publicKey.toHex(), hex(publicBytes));
+  assert.is(envelope.declaredPublicKey.toHex(), hex(publicBytes));
+  envelope.verifySignature(); // the kept signature and key still match
+  envelope.signature.toBytes().fill(0);
+  envelope.declaredPublicKey.toBytes().fill(0);
+  assert.is(PeerHandshakeEnvelope.fromJSON(envelope.toJSONText()).signature.toHex(), envelope.signature.toHex());
+});
+
+test("a Uint8Array subclass whose species hands back shared memory cannot make a kept copy a view", () => {
+  const seed = seedOf(11);
+  const shared = new Uint8Array(64);
+  class Sharing extends Uint8Array {
+    // `slice`/`subarray`/`map` build their result through the species constructor.
+    static get [Symbol.species]() {
+      return function (length: number) {
+        return new Uint8Array(shared.buffer, 0, length);
+      };
+    }
+  }
+  const key = PublicKey.fromBytes(Sharing.from(nodePublic(seed)));
+  const keypair = Keypair.fromSeed(Sharing.from(seed));
+  shared.fill(0x77);
+  assert.is(key.toHex(), hex(nodePublic(seed)));
+  assert.is(hex(keypair.seedBytes()), hex(seed));
+});
+
+test("HandshakeChallenge.canonicalBytes hands out a copy of its cached bytes (defect 9b)", () => {
+  const signer = Keypair.fromSeed(seedOf(8));
+  const fresh = HandshakeChallenge.create(X, LOCAL, "nonce", NOW);
+  const verified = PeerHandshakeEnvelope.fromJSON(PeerHandshakeEnvelope.sign(X, LOCAL, "nonce", NOW, signer).toJSONText()).challenge;
+  const expected = canonicalize({ schema: fresh.schema, localKernelId: X, remoteKernelId: LOCAL, nonce: "nonce", timestamp: NOW })!;
+  for (const challenge of [fresh, verified]) {
+    for (const options of [undefined, { legacyControlEscapes: true }]) {
+      const first = challenge.canonicalBytes(options);
+      first.fill(0x20);
+      assert.is(new TextDecoder().decode(challenge.canonicalBytes(options)), expected);
+      assert.is.not(challenge.canonicalBytes(options), challenge.canonicalBytes(options), "a new array per call");
+    }
+  }
+  // And the envelope built on the challenge still verifies.
+  PeerHandshakeEnvelope.fromJSON(PeerHandshakeEnvelope.sign(X, LOCAL, "nonce", NOW, signer).toJSON()).verifySignature();
+});
+
+test("ed25519.*: inputs from any carrier are read once, outputs are fresh arrays", async () => {
+  const seed = seedOf(9);
+  const message = new TextEncoder().encode("a message long enough to not be trivially short");
+  const expectedPublic = hex(nodePublic(seed));
+  const expectedSignature = hex(nodeSignature(message, seed));
+  const seedCarriers = carriers(seed);
+  const messageCarriers = carriers(message);
+  for (let i = 0; i < seedCarriers.length; i++) {
+    const name = seedCarriers[i].name;
+    const publicKey = ed25519.getPublicKey(seedCarriers[i].value);
+    const signature = ed25519.sign(messageCarriers[i].value, seedCarriers[i].value);
+    const asyncSignature = await ed25519.signAsync(messageCarriers[i].value, seedCarriers[i].value);
+    const publicCarrier = carriers(publicKey)[i].value;
+    const signatureCarrier = carriers(signature)[i].value;
+    assert.ok(ed25519.verify(signatureCarrier, messageCarriers[i].value, publicCarrier), name);
+    assert.ok(await ed25519.verifyAsync(signatureCarrier, messageCarriers[i].value, publicCarrier), name);
+    assert.ok(isValidPublicKey(publicCarrier) && !isSmallOrderPublicKey(publicCarrier), name);
+    for (const carrier of [seedCarriers[i].value, messageCarriers[i].value]) {
+      assert.is.not(publicKey.buffer, carrier.buffer, name);
+      assert.is.not(signature.buffer, carrier.buffer, name);
+    }
+    scribble(seedCarriers[i].value);
+    scribble(messageCarriers[i].value);
+    assert.is(hex(publicKey), expectedPublic, name);
+    assert.is(hex(signature), expectedSignature, name);
+    assert.is(hex(asyncSignature), expectedSignature, name);
+    // Outputs are independent of each other and of later calls.
+    signature.fill(0);
+    assert.is(hex(ed25519.sign(message, seed)), expectedSignature, name);
+    assert.ok(nodeAccepts(ed25519.sign(message, seed), message, nodePublic(seed)), name);
+  }
+});
+
+test("verifyEnvelopeBytes and fromJSON: byte input from any carrier; the verdict's arrays are fresh", () => {
+  const seed = seedOf(10);
+  const signer = Keypair.fromSeed(seed);
+  const text = PeerHandshakeEnvelope.sign(X, LOCAL, "nonce", NOW, signer).toJSONText();
+  const utf8 = new TextEncoder().encode(text);
+  for (const { name, value } of carriers(utf8)) {
+    const verdict = verifyEnvelopeBytes(value);
+    const envelope = PeerHandshakeEnvelope.fromJSON(value);
+    assert.ok(verdict.ok, name);
+    if (!verdict.ok) continue;
+    const { declaredPublicKey, signature, canonicalChallenge } = verdict.envelope;
+    for (const out of [declaredPublicKey, signature, canonicalChallenge]) assert.is.not(out.buffer, value.buffer, name);
+    scribble(value);
+    assert.is(hex(declaredPublicKey), hex(nodePublic(seed)), name);
+    assert.is(envelope.declaredPublicKey.toHex(), hex(nodePublic(seed)), name);
+    assert.is(new TextDecoder().decode(canonicalChallenge), new TextDecoder().decode(envelope.challenge.canonicalBytes()), name);
+    declaredPublicKey.fill(0);
+    signature.fill(0);
+    canonicalChallenge.fill(0);
+    envelope.verifySignature();
+    const again = verifyEnvelopeBytes(utf8);
+    assert.ok(again.ok && hex(again.envelope.declaredPublicKey) === hex(nodePublic(seed)), name);
+  }
+});
+
+test("canonicalizeJson and bytesToHex: any carrier in, fresh output, views read only their own range", () => {
+  const json = new TextEncoder().encode('{"b":[1,2,{"d":4,"c":3}],"a":"x"}');
+  const expected = canonicalize(JSON.parse(new TextDecoder().decode(json)))!;
+  for (const { name, value } of carriers(json)) {
+    const out = canonicalizeJson(value);
+    assert.is.not(out.buffer, value.buffer, name);
+    const hexOfView = bytesToHex(value);
+    assert.is(hexOfView, hex(json), `${name}: only the view's bytes`);
+    scribble(value);
+    assert.is(new TextDecoder().decode(out), expected, name);
+    out.fill(0);
+    assert.is(new TextDecoder().decode(canonicalizeJson(json)), expected, name);
+  }
+});
+
+test.run();

@@ -1,0 +1,521 @@
+// canonicalize / canonicalBytes (src/canonical/value.ts) against independent oracles:
+// the RFC 8785 authors' test data (test/vectors/jcs), chio's canonical vector corpora
+// (test/vectors/chio/canonical), the ES6 number-formatting sample, and the npm `canonicalize`
+// package on random JSON values.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync, readdirSync } from "node:fs";
+import { runInNewContext } from "node:vm";
+import fc from "fast-check";
+import referenceCanonicalize from "canonicalize";
+import { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "../../src/canonical/value.js";
+import { canonicalizeJson } from "../../src/canonical/json.js";
+import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../../src/errors.js";
+import * as publicApi from "../../src/index.js";
+import { scaled } from "../helpers/scale.js";
+
+const vectors = new URL("../vectors/", import.meta.url);
+const utf8 = new TextEncoder();
+
+function expectCode(code: string, run: () => unknown): void {
+  try {
+    run();
+  } catch (error) {
+    assert.instance(error, CanonicalJsonError);
+    assert.is((error as CanonicalJsonError).code, code);
+    return;
+  }
+  assert.unreachable(`expected CanonicalJsonError ${code}`);
+}
+
+/** Both entry points must fail the same way. */
+function expectBothCode(code: string, value: unknown, options?: { maxDepth?: number; escapeDelAndC1?: boolean }): void {
+  expectCode(code, () => canonicalize(value, options));
+  expectCode(code, () => canonicalBytes(value, options));
+}
+
+/** Both entry points, and the bytes are the UTF-8 of the text. */
+function both(value: unknown, options?: { maxDepth?: number; escapeDelAndC1?: boolean }): string {
+  const text = canonicalize(value, options);
+  assert.equal(canonicalBytes(value, options), utf8.encode(text));
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Published vectors
+
+test("public API exports canonicalize and canonicalBytes", () => {
+  assert.is(publicApi.canonicalize, canonicalize);
+  assert.is(publicApi.canonicalBytes, canonicalBytes);
+});
+
+const jcsNames = readdirSync(new URL("jcs/input/", vectors)).filter((name) => name.endsWith(".json")).sort();
+
+test("the 6 RFC 8785 test triples (cyberphone testdata) match byte for byte", () => {
+  assert.equal(jcsNames, ["arrays.json", "french.json", "structures.json", "unicode.json", "values.json", "weird.json"]);
+  for (const name of jcsNames) {
+    const input = JSON.parse(readFileSync(new URL(`jcs/input/${name}`, vectors), "utf8"));
+    const expected = new Uint8Array(readFileSync(new URL(`jcs/output/${name}`, vectors)));
+    const hex = readFileSync(new URL(`jcs/outhex/${name.replace(".json", ".txt")}`, vectors), "utf8").trim();
+    assert.is(Buffer.from(expected).toString("hex"), hex.split(/\s+/).join(""), `${name}: output/ and outhex/ agree`);
+    assert.equal(canonicalBytes(input), expected, name);
+    assert.equal(utf8.encode(canonicalize(input)), expected, name);
+  }
+});
+
+test("ES6 number formatting sample (first 10,000 lines of es6testfile100m)", () => {
+  const lines = readFileSync(new URL("jcs/es6-numbers-sample.txt", vectors), "utf8").trimEnd().split("\n");
+  assert.is(lines.length, 10000);
+  const bits = new DataView(new ArrayBuffer(8));
+  for (const line of lines) {
+    const [hex, expected] = line.split(",");
+    bits.setBigUint64(0, BigInt(`0x${hex}`));
+    const value = bits.getFloat64(0);
+    if (canonicalize(value) !== expected) assert.unreachable(`${hex}: got ${canonicalize(value)}, want ${expected}`);
+    if (canonicalize([value]) !== `[${expected}]`) assert.unreachable(`${hex} in an array`);
+  }
+  // The byte writer formats numbers through the same path; spot-check it on the edge cases.
+  for (const line of lines.slice(0, 168)) {
+    const [hex, expected] = line.split(",");
+    bits.setBigUint64(0, BigInt(`0x${hex}`));
+    assert.equal(canonicalBytes({ n: bits.getFloat64(0) }), utf8.encode(`{"n":${expected}}`), hex);
+  }
+});
+
+/**
+ * JSON text → JS value, like JSON.parse except that integer literals beyond ±(2^53−1) become
+ * BigInt, so that chio's exact-integer vectors (u64::MAX, 2^53+1) survive parsing. Node 20's
+ * JSON.parse cannot expose the source text of a number. Test-only; inputs are trusted vectors.
+ */
+function parseJsonKeepingBigIntegers(text: string): unknown {
+  let at = 0;
+  const skipSpace = () => {
+    while (at < text.length && " \t\n\r".includes(text[at]!)) at++;
+  };
+  const parseValue = (): unknown => {
+    skipSpace();
+    const c = text[at];
+    if (c === "{") {
+      at++;
+      const object: Record<string, unknown> = {};
+      skipSpace();
+      if (text[at] === "}") return at++, object;
+      for (;;) {
+        skipSpace();
+        const key = parseValue() as string;
+        skipSpace();
+        if (text[at++] !== ":") throw new SyntaxError(`expected : at ${at}`);
+        object[key] = parseValue();
+        skipSpace();
+        const next = text[at++];
+        if (next === "}") return object;
+        if (next !== ",") throw new SyntaxError(`expected , at ${at}`);
+      }
+    }
+    if (c === "[") {
+      at++;
+      const array: unknown[] = [];
+      skipSpace();
+      if (text[at] === "]") return at++, array;
+      for (;;) {
+        array.push(parseValue());
+        skipSpace();
+        const next = text[at++];
+        if (next === "]") return array;
+        if (next !== ",") throw new SyntaxError(`expected , at ${at}`);
+      }
+    }
+    // Scalars: find the token's end, then let JSON.parse decode it (strings, literals, numbers).
+    const start = at;
+    if (c === '"') {
+      at++;
+      while (text[at] !== '"') at += text[at] === "\\" ? 2 : 1;
+      at++;
+    } else {
+      while (at < text.length && !",]} \t\n\r".includes(text[at]!)) at++;
+    }
+    const token = text.slice(start, at);
+    const decoded = JSON.parse(token);
+    if (typeof decoded === "number" && /^-?\d+$/.test(token) && !Number.isSafeInteger(decoded)) return BigInt(token);
+    return decoded;
+  };
+  const value = parseValue();
+  skipSpace();
+  if (at !== text.length) throw new SyntaxError("trailing data");
+  return value;
+}
+
+interface ChioCase {
+  id: string;
+  input_json: string;
+  canonical_json: string;
+}
+
+function chioCases(corpus: string): ChioCase[] {
+  return JSON.parse(readFileSync(new URL(`chio/canonical/${corpus}/v1.json`, vectors), "utf8")).cases;
+}
+
+test("chio canonical corpus 483bf3f1 (newest: DEL and C1 raw, per RFC 8785): all 23 cases", () => {
+  const cases = chioCases("483bf3f1");
+  assert.is(cases.length, 23);
+  for (const c of cases) {
+    const value = parseJsonKeepingBigIntegers(c.input_json);
+    assert.equal(canonicalBytes(value), utf8.encode(c.canonical_json), c.id);
+    assert.is(canonicalize(value), c.canonical_json, c.id);
+  }
+  const byId = new Map(cases.map((c) => [c.id, c]));
+  assert.is(byId.get("u007f_literal")!.canonical_json, '"\u007f"');
+  assert.is(byId.get("u009f_literal")!.canonical_json, '"\u009f"');
+  assert.is(byId.get("u001f_escape")!.canonical_json, '"\\u001f"');
+  assert.is(byId.get("u64_above_i64_max")!.canonical_json, '{"max_u64":18446744073709551615}');
+});
+
+test("chio canonical corpus manifest-03ca17ad: all 20 cases", () => {
+  const cases = chioCases("manifest-03ca17ad");
+  assert.is(cases.length, 20);
+  for (const c of cases) {
+    assert.is(canonicalize(parseJsonKeepingBigIntegers(c.input_json)), c.canonical_json, c.id);
+  }
+});
+
+test("chio canonical corpus a1486dbd: 20 cases match; u007f_escape DIFFERS on purpose", () => {
+  // a1486dbd pins old chio Rust kernels, which escape DEL as \u007f (Rust char::is_control).
+  // RFC 8785 §3.2.2.2 writes it raw, and so does the newer corpus 483bf3f1; we follow the RFC.
+  const cases = chioCases("a1486dbd");
+  assert.is(cases.length, 21);
+  for (const c of cases) {
+    const ours = canonicalize(parseJsonKeepingBigIntegers(c.input_json));
+    if (c.id === "u007f_escape") {
+      assert.is(c.canonical_json, '"\\u007f"');
+      assert.is(ours, '"\u007f"');
+      assert.is.not(ours, c.canonical_json);
+    } else {
+      assert.is(ours, c.canonical_json, c.id);
+    }
+  }
+});
+
+test("escapeDelAndC1: all 21 cases of corpus a1486dbd (old chio Rust kernels), both entry points", () => {
+  const cases = chioCases("a1486dbd");
+  assert.is(cases.length, 21);
+  for (const c of cases) assert.is(both(parseJsonKeepingBigIntegers(c.input_json), { escapeDelAndC1: true }), c.canonical_json, c.id);
+  // The switch changes only U+007F–U+009F: corpus 483bf3f1's DEL/C1 literals now differ, the rest agree.
+  for (const c of chioCases("483bf3f1")) {
+    const old = both(parseJsonKeepingBigIntegers(c.input_json), { escapeDelAndC1: true });
+    if (c.id === "u007f_literal" || c.id === "u009f_literal") assert.is.not(old, c.canonical_json, c.id);
+    else assert.is(old, c.canonical_json, c.id);
+  }
+});
+
+test("escapeDelAndC1: every code unit below U+0100, in values and member names, equals canonicalizeJson's switch", () => {
+  for (let c = 0; c < 0x100; c++) {
+    const ch = String.fromCharCode(c);
+    for (const value of [ch, { [ch]: ch, "\u007f": [`a${ch}é${ch}`] }, `${"x".repeat(c % 17)}${ch}\u{1f600}`]) {
+      const oracle = canonicalizeJson(JSON.stringify(value), { escapeDelAndC1: true });
+      assert.equal(canonicalBytes(value, { escapeDelAndC1: true }), oracle, `U+${c.toString(16)}`);
+      assert.equal(utf8.encode(canonicalize(value, { escapeDelAndC1: true })), oracle, `U+${c.toString(16)} (text)`);
+    }
+  }
+  assert.is(both("\u007f\u0080\u009f\u00a0", { escapeDelAndC1: true }), '"\\u007f\\u0080\\u009f\u00a0"');
+  assert.is(both("\u007f"), '"\u007f"'); // default unchanged
+  expectBothCode("LONE_SURROGATE", "\u0080\ud800", { escapeDelAndC1: true });
+  for (const bad of [1, "yes", null]) {
+    assert.throws(() => canonicalBytes("x", { escapeDelAndC1: bad } as never), (e: unknown) => e instanceof InvalidTypeError);
+    assert.throws(() => canonicalize("x", { escapeDelAndC1: bad } as never), (e: unknown) => e instanceof InvalidTypeError);
+  }
+});
+
+test("chio canonical.rs unit cases (chio-spec §3.1)", () => {
+  assert.is(both({ z: 1, a: 2, m: 3 }), '{"a":2,"m":3,"z":1}');
+  assert.is(both({ "\u{10437}": 1, "\ue000": 2 }), '{"\u{10437}":1,"\ue000":2}'); // U+10437 (D801 DC37) < U+E000
+  assert.is(both({ a: 3, 10: 2, 2: 1 }), '{"10":2,"2":1,"a":3}');
+  assert.is(
+    both({ a: 1, b: 0, c: -0, d: 1e21, e: 1e20, f: 0.000001, g: 1e-7 }),
+    '{"a":1,"b":0,"c":0,"d":1e+21,"e":100000000000000000000,"f":0.000001,"g":1e-7}',
+  );
+  assert.is(both({ b: "\b", backslash: "\\", ctl: "\u000f", f: "\f", quote: '"' }), '{"b":"\\b","backslash":"\\\\","ctl":"\\u000f","f":"\\f","quote":"\\""}');
+  assert.is(both(["\u2028\u2029", "😀"]), '["\u2028\u2029","😀"]');
+  assert.is(both([333333333.3333333, 1e-6, 9007199254740993n, 18446744073709551615n, -9223372036854775808n]), "[333333333.3333333,0.000001,9007199254740993,18446744073709551615,-9223372036854775808]");
+});
+
+// ---------------------------------------------------------------------------------------------
+// String escaping and key order, checked character by character
+
+test("escaping of every code unit below U+0100 and around the surrogate range", () => {
+  const shortForms: Record<number, string> = { 0x08: "\\b", 0x09: "\\t", 0x0a: "\\n", 0x0c: "\\f", 0x0d: "\\r", 0x22: '\\"', 0x5c: "\\\\" };
+  for (let c = 0; c < 0x100; c++) {
+    const ch = String.fromCharCode(c);
+    const expected = shortForms[c] ?? (c < 0x20 ? `\\u00${c.toString(16).padStart(2, "0")}` : ch);
+    assert.is(both(ch), `"${expected}"`, `U+${c.toString(16)}`);
+    assert.is(both({ [ch]: 0 }), `{"${expected}":0}`, `key U+${c.toString(16)}`);
+    assert.is(both(`a${ch}é${ch}`), `"a${expected}é${expected}"`);
+  }
+  for (const s of ["\ud7ff", "\ue000", "\uffff", "\u{10000}", "\u{10ffff}", "x\u{1f600}y\u{1f600}"]) assert.is(both(s), `"${s}"`);
+});
+
+test("keys sort by UTF-16 code units, not code points or UTF-8 bytes", () => {
+  // U+FB01 > U+1F600's high surrogate D83D; in code-point (and UTF-8) order it would come first.
+  const keys = ["\ufb01", "\u{1f600}", "a", "", "ab", "b", "\u0080", "aa", "\u00e9"];
+  const value = Object.fromEntries(keys.map((k, i) => [k, i]));
+  const sorted = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  assert.equal(sorted, ["", "a", "aa", "ab", "b", "\u0080", "\u00e9", "\u{1f600}", "\ufb01"]);
+  assert.is(both(value), "{" + sorted.map((k) => `${JSON.stringify(k)}:${keys.indexOf(k)}`).join(",") + "}");
+  // Many members take the long-object sort path.
+  const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${(i * 7919) % 300}`, i]));
+  assert.is(both(many), referenceCanonicalize(many)!);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Errors: every code, from both entry points
+
+test("UNSUPPORTED_TYPE: undefined anywhere, functions, symbols (no silent dropping)", () => {
+  expectBothCode("UNSUPPORTED_TYPE", undefined);
+  expectBothCode("UNSUPPORTED_TYPE", [1, undefined]);
+  expectBothCode("UNSUPPORTED_TYPE", { a: 1, b: undefined }); // JSON.stringify would drop "b"
+  expectBothCode("UNSUPPORTED_TYPE", { a: { b: [undefined] } });
+  expectBothCode("UNSUPPORTED_TYPE", [1, , 3]); // hole reads as undefined
+  expectBothCode("UNSUPPORTED_TYPE", () => 1);
+  expectBothCode("UNSUPPORTED_TYPE", { f() {} });
+  expectBothCode("UNSUPPORTED_TYPE", Symbol("s"));
+  expectBothCode("UNSUPPORTED_TYPE", [Symbol.iterator]);
+  expectBothCode("UNSUPPORTED_TYPE", { toJSON: () => undefined });
+  expectBothCode("UNSUPPORTED_TYPE", { a: { toJSON: () => () => 1 } });
+  try {
+    canonicalize({ name: "x", pubkey: undefined });
+  } catch (error) {
+    assert.match((error as Error).message, 'member "pubkey"');
+  }
+});
+
+test("NON_FINITE_NUMBER: NaN and ±Infinity, also boxed and nested", () => {
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    expectBothCode("NON_FINITE_NUMBER", bad);
+    expectBothCode("NON_FINITE_NUMBER", { a: [0, bad] });
+    expectBothCode("NON_FINITE_NUMBER", Object(bad));
+  }
+  expectBothCode("NON_FINITE_NUMBER", { toJSON: () => NaN });
+});
+
+test("LONE_SURROGATE: in values and in member names, every position", () => {
+  for (const bad of ["\ud800", "\udc00", "a\ud800", "\ud800b", "\udbff\udbff\udc00", "\ud83d\ud83d", "x\ude00\ud83d", "😀\ud83d"]) {
+    expectBothCode("LONE_SURROGATE", bad);
+    expectBothCode("LONE_SURROGATE", { [bad]: 1 });
+    expectBothCode("LONE_SURROGATE", [`${"é".repeat(40)}${bad}`]);
+    expectBothCode("LONE_SURROGATE", Object(bad));
+  }
+});
+
+test("TOO_DEEP: default 64 containers, custom maxDepth, maxDepth 0", () => {
+  const nest = (levels: number, leaf: unknown = 1, asObject = false): unknown => {
+    let v = leaf;
+    for (let i = 0; i < levels; i++) v = asObject ? { k: v } : [v];
+    return v;
+  };
+  assert.is(both(nest(64)), "[".repeat(64) + "1" + "]".repeat(64));
+  expectBothCode("TOO_DEEP", nest(65));
+  expectBothCode("TOO_DEEP", nest(65, 1, true));
+  expectBothCode("TOO_DEEP", { a: 1, b: nest(64) });
+  assert.is(both(nest(3), { maxDepth: 3 }), "[[[1]]]");
+  expectBothCode("TOO_DEEP", nest(4), { maxDepth: 3 });
+  assert.is(both("scalar", { maxDepth: 0 }), '"scalar"');
+  expectBothCode("TOO_DEEP", [], { maxDepth: 0 });
+  // The largest allowed limit works without exhausting the JavaScript stack.
+  const deepest = nest(MAX_DEPTH_LIMIT, 1, true);
+  assert.is(both(deepest, { maxDepth: MAX_DEPTH_LIMIT }).length, MAX_DEPTH_LIMIT * 6 + 1);
+  expectBothCode("TOO_DEEP", nest(MAX_DEPTH_LIMIT + 1), { maxDepth: MAX_DEPTH_LIMIT });
+});
+
+test("CYCLE: self, indirect, through arrays and through toJSON; shared references are fine", () => {
+  const self: Record<string, unknown> = { a: 1 };
+  self.self = self;
+  expectBothCode("CYCLE", self);
+  const a: Record<string, unknown> = {};
+  const b = { a };
+  a.b = [1, { b }];
+  expectBothCode("CYCLE", a);
+  const list: unknown[] = [];
+  list.push(list);
+  expectBothCode("CYCLE", list);
+  const viaToJSON: Record<string, unknown> = {};
+  viaToJSON.child = { toJSON: () => viaToJSON };
+  expectBothCode("CYCLE", viaToJSON);
+  expectBothCode("CYCLE", self, { maxDepth: MAX_DEPTH_LIMIT });
+  // A cycle longer than maxDepth objects is reported as TOO_DEEP (it is too deep as well).
+  const ring: Record<string, unknown>[] = Array.from({ length: 10 }, () => ({}));
+  ring.forEach((node, i) => (node.next = ring[(i + 1) % ring.length]));
+  expectBothCode("TOO_DEEP", ring[0], { maxDepth: 5 });
+  expectBothCode("CYCLE", ring[0]);
+  const shared = { x: [1] };
+  assert.is(both({ p: shared, q: shared, r: [shared, shared] }), '{"p":{"x":[1]},"q":{"x":[1]},"r":[{"x":[1]},{"x":[1]}]}');
+});
+
+test("bad options: typed errors", () => {
+  for (const maxDepth of [1.5, NaN, "3", null]) {
+    assert.throws(() => canonicalize(1, { maxDepth } as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE");
+    assert.throws(() => canonicalBytes(1, { maxDepth } as never), (e: unknown) => e instanceof InvalidTypeError);
+  }
+  for (const maxDepth of [-1, MAX_DEPTH_LIMIT + 1, Infinity]) {
+    assert.throws(() => canonicalize(1, { maxDepth }), (e: unknown) => e instanceof InvalidLengthError || e instanceof InvalidTypeError);
+  }
+  assert.throws(() => canonicalize(1, { maxDepth: -1 }), (e: unknown) => e instanceof InvalidLengthError && e.code === "INVALID_LENGTH");
+  assert.throws(() => canonicalize(1, 5 as never), (e: unknown) => e instanceof InvalidTypeError);
+  assert.is(canonicalize(1, {}), "1");
+});
+
+// ---------------------------------------------------------------------------------------------
+// JavaScript values beyond plain JSON: JSON.stringify semantics, documented in value.ts
+
+test("toJSON is called once with the member name / index / \"\", like JSON.stringify", () => {
+  const seen: string[] = [];
+  const probe = { toJSON: (key: string) => (seen.push(key), `k=${key}`) };
+  const value = { list: [probe, probe], m: probe }; // members already in canonical order
+  assert.is(canonicalize(value), JSON.stringify(value));
+  assert.equal(seen, ["0", "1", "m", "0", "1", "m"]); // JSON.stringify's calls, then ours
+  assert.is(both(probe), '"k="');
+  // The result of toJSON is not asked for toJSON again (JSON.stringify semantics).
+  const innerArray = Object.assign([1, 2], { toJSON: () => "called again" });
+  assert.is(both({ toJSON: () => innerArray }), "[1,2]");
+  assert.is(JSON.stringify({ toJSON: () => innerArray }), "[1,2]");
+  // An object returned by toJSON is walked as is, so its own toJSON member is a function value.
+  expectBothCode("UNSUPPORTED_TYPE", { toJSON: () => ({ toJSON: () => "called again" }) });
+  const fnWithToJSON = Object.assign(() => 0, { toJSON: () => [1] });
+  assert.is(both(fnWithToJSON), "[1]");
+});
+
+test("Date, Map, Set, boxed primitives, typed arrays, class instances, symbol keys, getters", () => {
+  const date = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6));
+  assert.is(both({ d: date }), '{"d":"2026-01-02T03:04:05.006Z"}');
+  assert.is(both(new Date(NaN)), "null"); // Date.prototype.toJSON returns null for an invalid date
+  assert.is(both(new Map([["a", 1]])), "{}");
+  assert.is(both(new Set([1, 2])), "{}");
+  assert.is(both([Object(5), Object("s\n"), Object(false), Object(7n)]), '[5,"s\\n",false,7]');
+  assert.is(both(new Uint8Array([3, 1, 2])), '{"0":3,"1":1,"2":2}');
+  class Point {
+    constructor(public y: number, public x: number) {}
+    get norm() {
+      return 0;
+    }
+  }
+  assert.is(both(new Point(2, 1)), '{"x":1,"y":2}');
+  const withHidden = Object.defineProperty({ [Symbol("s")]: 1, b: 2 }, "hidden", { value: 3, enumerable: false });
+  assert.is(both(withHidden), '{"b":2}');
+  assert.is(both({ get lazy() { return [1]; } }), '{"lazy":[1]}');
+  assert.is(both(Object.create(null, { z: { value: 1, enumerable: true }, a: { value: 2, enumerable: true } })), '{"a":2,"z":1}');
+  const arrayWithExtra = Object.assign([1, 2], { extra: 3 });
+  assert.is(both(arrayWithExtra), "[1,2]");
+  for (const value of [date, new Map(), new Set(), Object(5), new Uint8Array([3, 1, 2]), new Point(2, 1), withHidden]) {
+    assert.is(canonicalize(value), referenceCanonicalize(value));
+  }
+});
+
+test("boxed primitives are recognised by their internal slot, as JSON.stringify does (look-alikes, other realms)", () => {
+  // Objects that only inherit from Number.prototype etc. have no [[NumberData]]: JSON.stringify writes them as {}.
+  for (const box of [Number, String, Boolean, BigInt]) {
+    const lookalike = Object.create(box.prototype);
+    assert.is(JSON.stringify(lookalike), "{}");
+    assert.is(both(lookalike), "{}");
+    assert.is(both({ [box.name]: Object.assign(Object.create(box.prototype), { v: 1 }) }), `{"${box.name}":{"v":1}}`);
+  }
+  // Boxed primitives from another realm fail `instanceof` here but hold the slot.
+  const foreign = runInNewContext('[Object(5), Object("s"), Object(true), Object(7n), new Date(0)]') as unknown[];
+  assert.is(JSON.stringify(foreign.slice(0, 3)), '[5,"s",true]');
+  assert.is(both(foreign), '[5,"s",true,7,"1970-01-01T00:00:00.000Z"]');
+});
+
+test("BigInt is written exactly; safe integers agree with the Number form", () => {
+  for (const n of [0, 1, -1, 42, 2 ** 53 - 1, -(2 ** 53 - 1), 1e15]) assert.is(both(BigInt(n)), both(n));
+  assert.is(both({ t: 2n ** 64n - 1n, u: -(2n ** 63n), v: 10n ** 30n }), '{"t":18446744073709551615,"u":-9223372036854775808,"v":1000000000000000000000000000000}');
+  fc.assert(
+    fc.property(fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }), (n) => both([n]) === `[${n.toString(10)}]` && BigInt(both(n)) === n),
+    { numRuns: 2000 },
+  );
+});
+
+test("reentrant use from toJSON does not disturb the outer call", () => {
+  const inner = { toJSON: () => Buffer.from(canonicalBytes({ z: 1, a: "é" })).toString("hex") };
+  assert.is(both({ b: inner, a: [inner] }), `{"a":["${Buffer.from('{"a":"é","z":1}').toString("hex")}"],"b":"${Buffer.from('{"a":"é","z":1}').toString("hex")}"}`);
+});
+
+test("TOO_LARGE: text past the engine's string limit (built from one shared 1 MiB string)", () => {
+  const mebibyte = "x".repeat(1 << 20);
+  expectCode("TOO_LARGE", () => canonicalize(new Array(600).fill(mebibyte)));
+});
+
+test("escape-heavy strings grow the byte buffer while being written", () => {
+  for (const s of ["\u0001".repeat(5000), `${"é".repeat(3000)}\n${"\u001f".repeat(3000)}😀`, "\"\\".repeat(4000)]) {
+    assert.is(both([s, { [s]: s }]), referenceCanonicalize([s, { [s]: s }]));
+  }
+});
+
+test("large output grows the byte buffer; later small calls are unaffected", () => {
+  const big = Array.from({ length: 5000 }, (_, i) => ({ i, s: "ü".repeat(i % 50), e: "😀\n" }));
+  const text = canonicalize(big);
+  assert.ok(text.length > 1 << 18);
+  assert.equal(canonicalBytes(big), utf8.encode(text));
+  const small = canonicalBytes({ b: 1, a: 2 });
+  assert.equal(small, utf8.encode('{"a":2,"b":1}'));
+  // Each result owns exactly its bytes: no shared pool behind `.buffer`.
+  assert.is(small.byteOffset, 0);
+  assert.is(small.buffer.byteLength, small.length);
+  assert.is(text, referenceCanonicalize(big));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Property test: byte-identical to the npm `canonicalize` package on random JSON values
+
+const PROPERTY_RUNS = scaled(200_000);
+
+/** Doubles with the hard cases over-represented: subnormals, powers of ten, format boundaries. */
+const doubleArb = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer({ min: -324, max: 308 }).map((e) => Number(`1e${e}`)),
+  fc.tuple(fc.integer({ min: 1, max: 99_999_999 }), fc.integer({ min: -330, max: 300 })).map(([m, e]) => Number(`${m}e${e}`)).filter(Number.isFinite),
+  fc.bigInt({ min: 1n, max: 2n ** 52n - 1n }).map((mantissa) => {
+    const view = new DataView(new ArrayBuffer(8));
+    view.setBigUint64(0, mantissa); // exponent bits 0: a subnormal
+    return view.getFloat64(0);
+  }),
+  fc.constantFrom(0, -0, 1e21, 1e-6, 1e-7, 9.999999999999999e20, 1e21 - 65536, 2 ** 53, 2 ** 53 + 2, Number.MAX_VALUE, Number.MIN_VALUE, 0.1 + 0.2),
+  fc.integer(),
+);
+
+const stringArb = fc.oneof(
+  fc.string({ unit: "binary" }), // any code point: astral characters, controls, DEL, C1
+  fc.string({ unit: "binary-ascii" }), // U+0000–U+00FF, heavy on controls and escapes
+  fc.string({ unit: "grapheme" }),
+  fc.string(),
+);
+
+const { value: jsonValueArb } = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "medium", maxDepth: 12 },
+    fc.constantFrom(null, true, false),
+    doubleArb,
+    stringArb,
+    fc.array(tie("value"), { maxLength: 6 }),
+    fc.dictionary(stringArb, tie("value"), { maxKeys: 6 }),
+  ),
+}));
+
+const propertyArb = fc.oneof(
+  { arbitrary: jsonValueArb, weight: 3 },
+  { arbitrary: fc.jsonValue({ stringUnit: "binary", depthSize: "large", maxDepth: 40 }), weight: 1 },
+);
+
+test(`property: ${PROPERTY_RUNS.toLocaleString("en")} random JSON values equal npm canonicalize byte for byte`, () => {
+  fc.assert(
+    fc.property(propertyArb, (value) => {
+      const expected = referenceCanonicalize(value)!;
+      const text = canonicalize(value);
+      if (text !== expected) return false;
+      const bytes = canonicalBytes(value);
+      const expectedBytes = utf8.encode(expected);
+      if (bytes.length !== expectedBytes.length) return false;
+      for (let i = 0; i < bytes.length; i++) if (bytes[i] !== expectedBytes[i]) return false;
+      return true;
+    }),
+    { numRuns: PROPERTY_RUNS },
+  );
+});
+
+test.run();

@@ -1,0 +1,55 @@
+// Every entry of package.json's exports map loads through both branches (import and require),
+// both branches export the same names, and the names match test/snapshots/exports.json, so an
+// export cannot appear or vanish without the snapshot (and this review) seeing it.
+// Regenerate the snapshot after an intended change with: UPDATE_SNAPSHOTS=1 npm test
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const snapshotPath = path.join(root, "test", "snapshots", "exports.json");
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { name: string; exports: Record<string, unknown> };
+const jsEntries = Object.entries(pkg.exports)
+  .filter(([, target]) => typeof target === "object")
+  .map(([subpath]) => (subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+
+function exportNames(specifier: string, mode: "import" | "require"): string[] {
+  const load = mode === "require" ? `const lib = require(${JSON.stringify(specifier)});` : `const lib = await import(${JSON.stringify(specifier)});`;
+  const code = `${load}\nprocess.stdout.write(JSON.stringify(Object.keys(lib).filter((k) => k !== "default" && k !== "module.exports").sort()));`;
+  const args = mode === "import" ? ["--input-type=module", "-e", code] : ["-e", code];
+  return JSON.parse(execFileSync(process.execPath, args, { cwd: root, encoding: "utf8" }));
+}
+
+test("every JS entry exports the same names through import and require, as the snapshot lists", () => {
+  const actual: Record<string, string[]> = {};
+  for (const entry of jsEntries) {
+    const viaImport = exportNames(entry, "import");
+    const viaRequire = exportNames(entry, "require");
+    assert.equal(viaRequire, viaImport, `${entry}: require and import disagree`);
+    assert.ok(viaImport.length > 0, `${entry} exports nothing`);
+    actual[entry] = viaImport;
+  }
+  if (process.env.UPDATE_SNAPSHOTS === "1") writeFileSync(snapshotPath, JSON.stringify(actual, null, 2) + "\n");
+  const expected = JSON.parse(readFileSync(snapshotPath, "utf8"));
+  assert.equal(actual, expected);
+});
+
+test("entries share one module graph: classes from two entries are the same objects", () => {
+  const code = `
+const main = require("chio-trust");
+const handshake = require("chio-trust/handshake");
+const canonical = require("chio-trust/canonical");
+process.stdout.write(JSON.stringify([
+  main.KernelTrustExchange === handshake.KernelTrustExchange,
+  main.PeerHandshakeError === handshake.PeerHandshakeError,
+  main.CanonicalJsonError === canonical.CanonicalJsonError,
+  main.canonicalizeJson === canonical.canonicalizeJson,
+]));`;
+  const result = JSON.parse(execFileSync(process.execPath, ["-e", code], { cwd: root, encoding: "utf8" }));
+  assert.equal(result, [true, true, true, true]);
+});
+
+test.run();

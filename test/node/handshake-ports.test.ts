@@ -1,0 +1,184 @@
+// The replay port (ReplayStore, docs/protocol.md §7–§8): a custom store sees reserve, then
+// commit or release; a store that throws or rejects is STORE_FAILED with nothing pinned; replay
+// retention follows the skew in force (defect 6); and the handshake never imports src/stores/.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  InMemoryPeerStore,
+  KernelTrustExchange,
+  Keypair,
+  PeerHandshakeEnvelope,
+  ReplayCache,
+  type FederationPeer,
+  type ReplayStore,
+} from "../../src/index.js";
+import { rejectsWith } from "../helpers/assert-codes.js";
+
+const NOW = 1_800_000_000;
+const A = "kernel.org-a";
+const B = "kernel.org-b";
+
+/** A ReplayStore over a plain Map that answers asynchronously and logs every call. */
+class LoggingReplayStore implements ReplayStore {
+  readonly held = new Map<string, number>();
+  readonly calls: string[] = [];
+  failOn: "reserve" | "release" | "commit" | undefined;
+  async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
+    this.calls.push(`reserve ${peerId} ${nonce} ${timestamp} ${now} ${skewSecs}`);
+    if (this.failOn === "reserve") throw new Error("replay db down");
+    const key = JSON.stringify([peerId, nonce]);
+    const ts = this.held.get(key);
+    if (ts !== undefined && now <= ts + skewSecs) return false;
+    this.held.set(key, timestamp);
+    return true;
+  }
+  async commit(peerId: string, nonce: string): Promise<void> {
+    this.calls.push(`commit ${peerId} ${nonce}`);
+    if (this.failOn === "commit") throw new Error("commit lost");
+  }
+  async release(peerId: string, nonce: string): Promise<void> {
+    this.calls.push(`release ${peerId} ${nonce}`);
+    this.held.delete(JSON.stringify([peerId, nonce]));
+  }
+}
+
+function setup(replay?: ReplayStore) {
+  const kpB = Keypair.generate();
+  const store = new InMemoryPeerStore();
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store, trustedPeers: [[B, kpB.publicKey]] });
+  if (replay) exchange.withReplayStore(replay);
+  return { kpB, store, exchange };
+}
+
+test("withReplayStore: reserve (with the envelope timestamp and the skew in force) then commit; a replay is refused", async () => {
+  const replay = new LoggingReplayStore();
+  const { kpB, exchange } = setup(replay);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n1", NOW - 5, kpB);
+  await exchange.acceptEnvelope(envelope, B, NOW);
+  assert.equal(replay.calls, [`reserve ${B} n1 ${NOW - 5} ${NOW} 300`, `commit ${B} n1`]);
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW + 1), "REPLAYED_NONCE");
+  assert.is(exchange.hardening.replayCache, true);
+});
+
+test("a failed pin releases the reservation, so the store is as before and the same envelope is accepted later", async () => {
+  const replay = new LoggingReplayStore();
+  const kpB = Keypair.generate();
+  const inner = new InMemoryPeerStore();
+  let fail = true;
+  const flaky = {
+    insert: (p: FederationPeer) => inner.insert(p),
+    get: (id: string) => inner.get(id),
+    remove: (id: string) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: async (id: string, e: FederationPeer | undefined, n: FederationPeer) => {
+      if (fail) throw new Error("disk full");
+      return inner.compareAndSet(id, e, n);
+    },
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: flaky, replayStore: replay, trustedPeers: [[B, kpB.publicKey]] });
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB);
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
+  assert.equal(replay.calls, [`reserve ${B} n1 ${NOW} ${NOW} 300`, `release ${B} n1`]);
+  assert.is(replay.held.size, 0);
+  assert.is(inner.size, 0);
+  fail = false;
+  await exchange.acceptEnvelope(envelope, B, NOW);
+  assert.is(inner.size, 1);
+});
+
+test("a replay store that throws, rejects or answers a non-boolean is STORE_FAILED with the cause; nothing is pinned", async () => {
+  const replay = new LoggingReplayStore();
+  replay.failOn = "reserve";
+  const { kpB, store, exchange } = setup(replay);
+  const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW), "STORE_FAILED");
+  assert.is(error.fields.operation, "replay.reserve");
+  assert.is((error.cause as Error).message, "replay db down");
+  assert.is(store.size, 0);
+
+  const throwing = setup({ reserve: () => { throw new RangeError("sync boom"); }, commit() {}, release() {} });
+  const sync = await rejectsWith(throwing.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, throwing.kpB), B, NOW), "STORE_FAILED");
+  assert.instance(sync.cause, RangeError);
+  assert.is(throwing.store.size, 0);
+
+  const released: string[] = [];
+  const odd = setup({ reserve: () => 1 as unknown as boolean, commit() {}, release: (_p, n) => void released.push(n) });
+  await rejectsWith(odd.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, odd.kpB), B, NOW), "STORE_FAILED");
+  assert.equal(released, ["n"]);
+  assert.is(odd.store.size, 0);
+
+  const fitsThrows = setup({ reserve: () => true, commit() {}, release() {}, fits: () => { throw new Error("fits"); } });
+  await rejectsWith(fitsThrows.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, fitsThrows.kpB), B, NOW), "STORE_FAILED");
+  assert.is(fitsThrows.store.size, 0);
+});
+
+test("a commit that fails after the pin does not undo the accept, and the pair stays held", async () => {
+  const replay = new LoggingReplayStore();
+  replay.failOn = "commit";
+  const { kpB, store, exchange } = setup(replay);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+  await exchange.acceptEnvelope(envelope, B, NOW);
+  assert.is(store.size, 1);
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "REPLAYED_NONCE");
+});
+
+test("one replay store shared by two exchanges (two processes) refuses a replay across them", async () => {
+  const shared = new ReplayCache();
+  const kpB = Keypair.generate();
+  const make = () => new KernelTrustExchange(A, Keypair.generate(), { trustedPeers: [[B, kpB.publicKey]], replayStore: shared });
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+  const results = await Promise.allSettled([make().acceptEnvelope(envelope, B, NOW), make().acceptEnvelope(envelope, B, NOW)]);
+  assert.equal(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  await rejectsWith(make().acceptEnvelope(envelope, B, NOW + 10), "REPLAYED_NONCE");
+});
+
+test("withReplayStore refuses objects that are not ReplayStores", () => {
+  const { exchange } = setup();
+  for (const bad of [null, undefined, 1, "x", {}, { reserve() {}, commit() {} }, { reserve() {}, commit() {}, release() {}, fits: 1 }]) {
+    assert.throws(() => exchange.withReplayStore(bad as unknown as ReplayStore), (e: { code?: string }) => e.code === "INVALID_TYPE");
+  }
+});
+
+// Defect 6: the retention of a nonce was fixed at accept time (2 × the skew then in force).
+test("raising maxHandshakeSkewSecs keeps accepted nonces refused for as long as their envelopes pass the new skew", async () => {
+  for (const raise of ["withConfig", "other accepts in between"] as const) {
+    const { kpB, exchange } = setup();
+    const captured = PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB);
+    await exchange.acceptEnvelope(captured, B, NOW);
+    if (raise === "other accepts in between") {
+      // Later accepts (past the old window) must not drop the pair either.
+      for (let i = 0; i < 20; i++) await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, `m${i}`, NOW + 400 + i, kpB), B, NOW + 400 + i);
+    }
+    exchange.withConfig({ maxHandshakeSkewSecs: 3600 });
+    await rejectsWith(exchange.acceptEnvelope(captured, B, NOW + 601), "REPLAYED_NONCE");
+    await rejectsWith(exchange.acceptEnvelope(captured, B, NOW + 3600), "REPLAYED_NONCE");
+    await rejectsWith(exchange.acceptEnvelope(captured, B, NOW + 3601), "CLOCK_SKEW_EXCEEDED");
+  }
+  // The same through a fresh exchange sharing the replay store, configured with the larger skew.
+  const shared = new ReplayCache();
+  const kpB = Keypair.generate();
+  const captured = PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB);
+  await new KernelTrustExchange(A, Keypair.generate(), { trustedPeers: [[B, kpB.publicKey]], replayStore: shared }).acceptEnvelope(captured, B, NOW);
+  const restarted = new KernelTrustExchange(A, Keypair.generate(), {
+    trustedPeers: [[B, kpB.publicKey]],
+    replayStore: shared,
+    config: { maxHandshakeSkewSecs: 3600 },
+  });
+  await rejectsWith(restarted.acceptEnvelope(captured, B, NOW + 601), "REPLAYED_NONCE");
+});
+
+test("layering: the handshake imports nothing from src/stores/", () => {
+  const dir = join(process.cwd(), "src", "handshake");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".ts"));
+  assert.ok(files.length > 5);
+  for (const file of files) {
+    const text = readFileSync(join(dir, file), "utf8");
+    const imports = [...text.matchAll(/\bfrom\s+["']([^"']+)["']/g)].map((m) => m[1]);
+    for (const spec of imports) assert.not.ok(/(^|\/)stores\//.test(spec), `${file} imports ${spec}`);
+  }
+  // The historical entry points still give the same classes.
+  return import("../../src/stores/memory.js").then((m) => assert.is(m.InMemoryPeerStore, InMemoryPeerStore));
+});
+
+test.run();
