@@ -3,7 +3,8 @@
 // source, and copied to TypeScript as plain `export const X = n;` with the doc comments kept.
 // Run: `node --import tsx scripts/gen-abi.ts` (scripts/build-wasm.mjs does, before asc);
 // test/abi.test.ts calls generateAbiSource() and fails if the committed file differs.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { REPO_ROOT, writeWhenRunAsProgram } from "./generated-file.js";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -57,14 +58,4 @@ export function generateAbiSource(source: string = readFileSync(ABI_SOURCE, "utf
   return `${out.join("\n")}\n`;
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const text = generateAbiSource();
-  let old = "";
-  try {
-    old = readFileSync(ABI_OUTPUT, "utf8");
-  } catch {
-    // first generation
-  }
-  if (old !== text) writeFileSync(ABI_OUTPUT, text);
-}
+writeWhenRunAsProgram(import.meta.url, path.relative(REPO_ROOT, ABI_OUTPUT), generateAbiSource);

@@ -3,9 +3,7 @@
 // computed here with exact BigInt arithmetic.
 // Run: `node --import tsx scripts/gen-pow10.ts` (writes the file); test/pow10-table.test.ts calls
 // generatePow10Source() and fails if the checked-in file differs.
-import { writeFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeWhenRunAsProgram } from "./generated-file.js";
 
 /**
  * Smallest and largest decimal exponent in the table: parsing needs Lemire's [-342, 308]
@@ -66,10 +64,4 @@ ${rows.join("\n")}
 `;
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const out = path.join(root, "assembly", "json", "pow10-table.ts");
-  writeFileSync(out, generatePow10Source());
-  console.log(`wrote ${out}`);
-}
+writeWhenRunAsProgram(import.meta.url, "assembly/json/pow10-table.ts", generatePow10Source);

@@ -3,9 +3,7 @@
 //   p = 2^255 - 19, d = -121665/121666, B = (x, 4/5) with x even ("positive").
 // Run: `node --import tsx scripts/gen-tables.ts` (writes the file); test/tables.test.ts calls
 // generateTablesSource() and fails if the checked-in file differs.
-import { writeFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeWhenRunAsProgram } from "./generated-file.js";
 
 export const P = 2n ** 255n - 19n;
 export const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -151,10 +149,4 @@ ${rows(radix, 10)}
 `;
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const out = path.join(root, "assembly", "curve25519", "tables.ts");
-  writeFileSync(out, generateTablesSource());
-  console.log(`wrote ${out}`);
-}
+writeWhenRunAsProgram(import.meta.url, "assembly/curve25519/tables.ts", generateTablesSource);

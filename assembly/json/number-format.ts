@@ -12,23 +12,7 @@
 // shared with the parser live in number-common.ts.
 import { ioBase, ensureIoCapacity } from "../memory";
 import { POW10_EXACT_MAX } from "./pow10-table";
-import {
-  MANTISSA_MASK,
-  HIDDEN_BIT,
-  POW10_U64,
-  BIG_A,
-  pow10High,
-  pow10Low,
-  floorLog2Pow10,
-  floorLog10Pow2,
-  floorLog10ThreeQuartersPow2,
-  mul64x128,
-  product2,
-  product1,
-  product0,
-  bigSet,
-  compareDecimalWithBinary,
-} from "./number-common";
+import { MANTISSA_MASK, HIDDEN_BIT, POW10_U64, BIG_A, pow10High, pow10Low, floorLog2Pow10, floorLog10Pow2, floorLog10ThreeQuartersPow2, mul64x128, product2, product1, product0, bigSet, compareDecimalWithBinary } from "./number-common";
 
 /** "00" "01" .. "99": two ASCII digits per entry, so digits are written two at a time. */
 const DIGIT_PAIRS: usize = memory.data<u8>([

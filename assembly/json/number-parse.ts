@@ -16,21 +16,7 @@
 // shared with the formatter live in number-common.ts.
 import { ioBase, ensureIoCapacity } from "../memory";
 import { POW10_MIN, POW10_EXACT_MAX } from "./pow10-table";
-import {
-  MANTISSA_MASK,
-  HIDDEN_BIT,
-  POW10_U64,
-  BIG_A,
-  pow10High,
-  pow10Low,
-  floorLog2Pow10,
-  mul64x128,
-  product2,
-  product1,
-  product0,
-  bigMulAdd,
-  compareDecimalWithBinary,
-} from "./number-common";
+import { MANTISSA_MASK, HIDDEN_BIT, POW10_U64, BIG_A, pow10High, pow10Low, floorLog2Pow10, mul64x128, product2, product1, product0, bigMulAdd, compareDecimalWithBinary } from "./number-common";
 
 /** 10^0 .. 10^22, every one exactly representable as a double (5^22 < 2^53). */
 const EXACT_POW10_F64: usize = memory.data<f64>([

@@ -34,7 +34,7 @@ export function formatDouble(x: number): string {
 export function parseDoubleLiteral(text: string): number {
   if (typeof text !== "string") throw new InvalidTypeError(`expected a string, got ${typeof text}`);
   if (!JSON_NUMBER.test(text)) throw new CanonicalJsonError("INVALID_JSON", `not a JSON number literal: ${JSON.stringify(text.slice(0, 40))}`, 0);
-  return parseText(text);
+  return parseLiteralUnchecked(text);
 }
 
 function formatNumber(x: number): string {
@@ -47,7 +47,11 @@ function formatNumber(x: number): string {
   return text;
 }
 
-function parseText(text: string): number {
+/**
+ * The raw parse_f64 hook on `text` (Latin-1 code units written as bytes) with no grammar check:
+ * for the parser's own tests, which also feed it malformed spans that must never trap.
+ */
+export function parseLiteralUnchecked(text: string): number {
   const core = coreExports();
   reserveIo(text.length);
   const heap = heapU8();

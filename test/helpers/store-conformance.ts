@@ -18,6 +18,18 @@ export interface Opened<S> {
   close(): Promise<void> | void;
 }
 
+/** Wraps a test body so it runs against a freshly opened store, closed afterwards even on failure. */
+function eachWithFreshStore<S>(open: () => Promise<Opened<S>>) {
+  return (fn: (store: S) => Promise<void>) => async () => {
+    const opened = await open();
+    try {
+      await fn(opened.store);
+    } finally {
+      await opened.close();
+    }
+  };
+}
+
 const KEY_A = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 const KEY_B = PublicKey.fromHex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
 
@@ -34,14 +46,7 @@ function samePeer(actual: FederationPeer | undefined | null, expected: Federatio
 /** Registers and runs the FederationPeerStore contract against fresh stores from `open`. */
 export function peerStoreConformance(name: string, open: () => Promise<Opened<FederationPeerStore>>): void {
   const t = suite(`${name} (FederationPeerStore contract)`);
-  const withStore = (fn: (store: FederationPeerStore) => Promise<void>) => async () => {
-    const opened = await open();
-    try {
-      await fn(opened.store);
-    } finally {
-      await opened.close();
-    }
-  };
+  const withStore = eachWithFreshStore(open);
 
   t("insert, get, snapshot and remove round-trip every field", withStore(async (store) => {
     const a = peer("kernel.a", KEY_A, 1_700_000_000, 1_700_086_400);
@@ -108,14 +113,7 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
 /** Registers and runs the ReplayStore contract against fresh stores from `open`. */
 export function replayStoreConformance(name: string, open: () => Promise<Opened<ReplayStore>>): void {
   const t = suite(`${name} (ReplayStore contract)`);
-  const withStore = (fn: (store: ReplayStore) => Promise<void>) => async () => {
-    const opened = await open();
-    try {
-      await fn(opened.store);
-    } finally {
-      await opened.close();
-    }
-  };
+  const withStore = eachWithFreshStore(open);
   const T = 1_764_000_000;
 
   t("a committed pair is refused while now <= timestamp + skew, under the skew asked with", withStore(async (store) => {

@@ -8,17 +8,10 @@ import { readFileSync } from "node:fs";
 import { ABI_HEADER, generateAbiSource } from "../../scripts/gen-abi.js";
 import * as abi from "../../src/wasm/abi.js";
 import { argsBase, ioArenaBase } from "../../src/wasm/instance.js";
+import { assertMatchesGenerator } from "../helpers/generated.js";
 
 test("committed src/wasm/abi.ts equals a fresh generation from assembly/abi.ts", () => {
-  const file = readFileSync(new URL("../../src/wasm/abi.ts", import.meta.url), "utf8");
-  assert.ok(file.startsWith(ABI_HEADER));
-  const fresh = generateAbiSource();
-  if (file !== fresh) {
-    const a = file.split("\n");
-    const b = fresh.split("\n");
-    const line = a.findIndex((l, i) => l !== b[i]);
-    assert.unreachable(`src/wasm/abi.ts differs from the generator output at line ${line + 1}: run node --import tsx scripts/gen-abi.ts`);
-  }
+  assertMatchesGenerator("src/wasm/abi.ts", ABI_HEADER, generateAbiSource(), "node --import tsx scripts/gen-abi.ts");
 });
 
 test("generator keeps doc comments and values, and rejects anything else", () => {

@@ -25,11 +25,8 @@ import {
 } from "../../src/index.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+import { NOW, X, Y, LOCAL } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const X = "kernel.org-x";
-const Y = "kernel.org-y";
-const LOCAL = "kernel.org-local";
 
 const nodePrivateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
 /** node:crypto's public key of a seed (the raw 32 bytes after the 12-byte SPKI prefix). */

@@ -20,10 +20,8 @@ import {
 } from "../../src/handshake/index.js";
 import { expectCode, rejectsWith, rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { DEFAULT_ENVELOPE_MAX_BYTES, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { NOW, A, B } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 
 /** A has B's anchor and an existing pin for B (so "store unchanged" is a real check). */
 async function setup() {

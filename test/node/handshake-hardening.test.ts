@@ -21,11 +21,9 @@ import {
 } from "../../src/handshake/index.js";
 import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
 import { torsionEncodingsHex } from "../helpers/ed25519-oracles.js";
+import { NOW, A, B, C } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
 const SKEW = 300;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 
 function pair() {
   const kpB = Keypair.generate();
@@ -237,8 +235,7 @@ test("ReplayCache is bounded by entries and by key length, evicting the oldest",
 });
 
 test("replay fairness: a trusted peer flooding fresh envelopes evicts only its own oldest nonces, never another peer's", async () => {
-  const C = "kernel.org-c";
-  const kpB = Keypair.generate();
+    const kpB = Keypair.generate();
   const kpC = Keypair.generate();
   const exchange = new KernelTrustExchange(A, Keypair.generate(), {
     trustedPeers: [[B, kpB.publicKey], [C, kpC.publicKey]],

@@ -15,10 +15,8 @@ import {
   type ReplayStore,
 } from "../../src/index.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
+import { NOW, A, B } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 
 /** A ReplayStore over a plain Map that answers asynchronously and logs every call. */
 class LoggingReplayStore implements ReplayStore {

@@ -24,10 +24,8 @@ import {
 } from "../../src/index.js";
 import { expectCode, rejectsWith } from "../helpers/assert-codes.js";
 import { nodeAccepts } from "../helpers/ed25519-oracles.js";
+import { NOW, A, B } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 const utf8 = new TextEncoder();
 
 /** Detaches `buffer` the way Node 20 can (ArrayBuffer.prototype.transfer arrived in Node 21). */

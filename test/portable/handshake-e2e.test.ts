@@ -5,11 +5,10 @@ import * as assert from "uvu/assert";
 import { KernelTrustExchange, Keypair, PeerHandshakeError, type HandshakeEvent } from "../../src/handshake/index.js";
 import * as chioTrust from "../../src/index.js";
 import { bytesToHex } from "../../src/index.js";
+import { A, B } from "../helpers/kernels.js";
 
 const randomHex = (bytes: number): string => bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(bytes)));
 
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 
 test("mutual handshake with envelopes sent as JSON text, then expiry and re-handshake", async () => {
   const kpA = Keypair.generate();

@@ -11,10 +11,8 @@ import {
 } from "../../src/index.js";
 import { displayPeerText } from "../../src/handshake/errors.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
+import { NOW, A, B } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 // Raw line breaks and other characters a log line or a terminal would act on.
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const HUGE = ("evil\r\n2030-01-01 INFO pinned kernel.org-z\u2028\u0085\u001b[31m ").repeat(1300); // ~60 KB

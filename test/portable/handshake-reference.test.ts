@@ -13,11 +13,8 @@ import {
 } from "../../src/handshake/index.js";
 import { InMemoryPeerStore } from "../../src/stores/memory.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
+import { NOW, A, B, C } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
-const C = "kernel.org-c";
 
 test("constants match the reference", () => {
   assert.is(FEDERATION_HANDSHAKE_SCHEMA, "chio.federation-kernel-handshake.v1");

@@ -12,10 +12,8 @@ import {
   type FederationPeerStore,
 } from "../../src/handshake/index.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
+import { NOW, A, B } from "../helpers/kernels.js";
 
-const NOW = 1_800_000_000;
-const A = "kernel.org-a";
-const B = "kernel.org-b";
 const key = Keypair.fromSeed(new Uint8Array(32).fill(3)).publicKey;
 const peerB = new FederationPeer({ kernelId: B, publicKey: key, establishedAt: NOW, rotationDue: NOW + 100 });
 
