@@ -1,7 +1,7 @@
 // The JS <-> wasm interface, written once: every offset, result word, status code, verdict,
 // reason and flag bit that crosses the module boundary. The assembly code imports these names;
 // scripts/gen-abi.ts turns this file into src/wasm/abi.ts for the TypeScript side (run by
-// scripts/build-wasm.mjs; test/abi.test.ts fails if the committed copy is stale).
+// scripts/build-wasm.mjs; test/node/abi.test.ts fails if the committed copy is stale).
 //
 // Format the generator reads: `export const NAME: type = <integer literal>;`, optionally
 // preceded by a `/** ... */` doc comment and/or followed by a `//` comment on the same line;

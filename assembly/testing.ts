@@ -1,6 +1,6 @@
 // Entry of the TEST build (build/chio.test.wasm, asconfig target "test"): every release export
 // (./index) plus hooks that let the test suites check internals against BigInt oracles. The
-// release module (assembly/index.ts, build/chio.wasm) does not contain these; test/wasm.test.ts
+// release module (assembly/index.ts, build/chio.wasm) does not contain these; test/node/wasm.test.ts
 // checks its export list. Loaded by test/helpers/test-core.ts.
 //
 // Field and scalar hooks: inputs at ARGS+ARG_RESULT+TEST_HOOK_INPUT (+0, +32, +64), output at
@@ -74,7 +74,7 @@ export function test_sc_muladd(): void {
 
 /**
  * ed25519_sign WITHOUT its final wipe: the state a signing call leaves when it is interrupted
- * just before returning (test/ed25519-memory.test.ts checks the JS side wipes it then).
+ * just before returning (test/node/ed25519-memory.test.ts checks the JS side wipes it then).
  */
 export function test_sign_unwiped(msgLen: u32): void {
   sign_with_seed(ARGS + ARG_SECRET, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, ARGS + ARG_SIGNATURE);

@@ -6,7 +6,7 @@
 //
 // The entries themselves are declared once, in package.json's "exports": `./dist/esm/X.js` is
 // built from `src/X.ts`. This script checks that every entry's source exists, so adding an entry
-// is one line in package.json (and one in test/snapshots/exports.json, which test/exports.test.ts
+// is one line in package.json (and one in test/snapshots/exports.json, which test/node/exports.test.ts
 // compares with what each entry really exports).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";

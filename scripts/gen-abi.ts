@@ -2,7 +2,7 @@
 // result words, status codes, verdicts, reasons, flag bits) written once, in the AssemblyScript
 // source, and copied to TypeScript as plain `export const X = n;` with the doc comments kept.
 // Run: `node --import tsx scripts/gen-abi.ts` (scripts/build-wasm.mjs does, before asc);
-// test/abi.test.ts calls generateAbiSource() and fails if the committed file differs.
+// test/node/abi.test.ts calls generateAbiSource() and fails if the committed file differs.
 import { readFileSync } from "node:fs";
 import { REPO_ROOT, writeWhenRunAsProgram } from "./generated-file.js";
 import path from "node:path";

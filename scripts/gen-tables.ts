@@ -1,7 +1,7 @@
 // Generates assembly/curve25519/tables.ts: the Ed25519 curve constants and the base-point
 // tables, computed here from their definitions with BigInt (RFC 8032 §5.1):
 //   p = 2^255 - 19, d = -121665/121666, B = (x, 4/5) with x even ("positive").
-// Run: `node --import tsx scripts/gen-tables.ts` (writes the file); test/tables.test.ts calls
+// Run: `node --import tsx scripts/gen-tables.ts` (writes the file); test/node/tables.test.ts calls
 // generateTablesSource() and fails if the checked-in file differs.
 import { writeWhenRunAsProgram } from "./generated-file.js";
 
@@ -119,7 +119,7 @@ export function generateTablesSource(): string {
     row = multiply(row, 256n);
   }
   return `// GENERATED — do not edit. Written by scripts/gen-tables.ts (BigInt, from the curve's
-// definition in RFC 8032 §5.1); test/tables.test.ts regenerates it and fails on any difference.
+// definition in RFC 8032 §5.1); test/node/tables.test.ts regenerates it and fails on any difference.
 //
 // Field elements are 10 ref10 limbs (see field.ts). Points are in affine "niels" form
 // (y + x, y - x, 2*d*x*y): 30 i32 = 120 bytes each.

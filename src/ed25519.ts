@@ -2,7 +2,7 @@
 // of @noble/ed25519 v3: getPublicKey(secretKey), sign(message, secretKey),
 // verify(signature, message, publicKey, { zip215 }).
 //
-// Verification rule (chio-spec §3.2): by default the one of ed25519-dalek 2.x `verify` and of
+// Verification rule (docs/protocol.md §4): by default the one of ed25519-dalek 2.x `verify` and of
 // OpenSSL / node:crypto — S < L, cofactorless equation, R compared byte for byte, small-order
 // and non-canonical public keys accepted. `{ zip215: true }` gives the cofactored ZIP-215 rule
 // of @noble/curves' default. Callers that must refuse weak keys use isSmallOrderPublicKey().

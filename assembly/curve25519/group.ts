@@ -223,7 +223,7 @@ function encode_with_recip(s: usize, h: usize): void {
  * The rule is the one of OpenSSL (node:crypto) and ed25519-dalek 2.x `VerifyingKey::from_bytes`
  * (and @noble/curves with zip215): y is taken mod p, so y in [p, 2^255) is accepted as
  * y - p; x = 0 with the sign bit set is accepted and decodes to x = 0 (negating 0 is a no-op).
- * Checked against node:crypto in test/ed25519-edge.test.ts and the differential tests.
+ * Checked against node:crypto in test/node/ed25519-edge.test.ts and the differential tests.
  * Variable time (public inputs only).
  */
 export function ge_frombytes_vartime(h: usize, s: usize): bool {

@@ -12,7 +12,7 @@
 // and a mask (not a branch) for the final conditional correction. sc_is_canonical_vartime is variable
 // time and only ever sees public data (the S half of a signature).
 
-// Digits of c = L - 2^252 in radix 2^21 (c = sum C_k 2^(21k)); re-derived in test/field.test.ts.
+// Digits of c = L - 2^252 in radix 2^21 (c = sum C_k 2^(21k)); re-derived in test/node/field.test.ts.
 const C0: i64 = 1430509;
 const C1: i64 = 1626855;
 const C2: i64 = 1442968;

@@ -1,5 +1,5 @@
 // GENERATED — do not edit. Written by scripts/gen-tables.ts (BigInt, from the curve's
-// definition in RFC 8032 §5.1); test/tables.test.ts regenerates it and fails on any difference.
+// definition in RFC 8032 §5.1); test/node/tables.test.ts regenerates it and fails on any difference.
 //
 // Field elements are 10 ref10 limbs (see field.ts). Points are in affine "niels" form
 // (y + x, y - x, 2*d*x*y): 30 i32 = 120 bytes each.

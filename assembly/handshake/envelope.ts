@@ -1,4 +1,4 @@
-// One-call verification of a chio federation handshake envelope (chio-spec.md §1.A, §1.C, §3.2).
+// One-call verification of a chio federation handshake envelope (docs/protocol.md §2, §3, §4).
 //
 // Parses the envelope JSON with the rules of chio's Rust types (serde `deny_unknown_fields`,
 // camelCase): the top level has exactly `challenge`, `declaredPublicKey`, `signature`; the

@@ -1,6 +1,6 @@
 // RFC 8785 (JSON Canonicalization Scheme) of JavaScript values, in plain TypeScript.
 //
-// This is the "typed path" of chio's canonical.rs (chio-spec §3.1): a value already in memory is
+// This is the "typed path" of chio's canonical.rs (docs/protocol.md §3): a value already in memory is
 // written as canonical JSON. Text input goes through src/canonical/json.ts instead.
 //
 // Output rules (RFC 8785 §3.2):

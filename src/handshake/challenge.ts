@@ -1,4 +1,4 @@
-// The challenge body one kernel signs (Rust `HandshakeChallenge`, chio-spec.md §1.A/§1.C).
+// The challenge body one kernel signs (Rust `HandshakeChallenge`, docs/protocol.md §2, §3).
 // What is signed is the RFC 8785 canonical JSON of this object alone: keys sorted
 // (localKernelId < nonce < remoteKernelId < schema < timestamp), the timestamp as exact decimal
 // digits (u64), no prefix, no prehash. Older chio kernels also escape U+007F–U+009F in those

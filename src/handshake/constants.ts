@@ -3,7 +3,7 @@
 //
 // The one TypeScript source of these values: src/handshake/verify-envelope.ts (verifyEnvelopeBytes)
 // imports them too. The AssemblyScript verifier (assembly/handshake/envelope.ts) cannot import
-// TypeScript and keeps its own copy of the schema string; test/handshake-errors.test.ts checks the two agree.
+// TypeScript and keeps its own copy of the schema string; test/node/handshake-errors.test.ts checks the two agree.
 
 /** The only challenge schema a chio V0 kernel accepts (`FEDERATION_HANDSHAKE_SCHEMA`). */
 export const FEDERATION_HANDSHAKE_SCHEMA = "chio.federation-kernel-handshake.v1";

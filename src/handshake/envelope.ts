@@ -1,7 +1,7 @@
 // The envelope one kernel sends the other (Rust `PeerHandshakeEnvelope`): the challenge, the
 // key it claims to sign with, and the signature over the challenge's canonical bytes.
 //
-// Two ways in, one rule set (serde `deny_unknown_fields`, camelCase; chio-spec.md §1.C):
+// Two ways in, one rule set (serde `deny_unknown_fields`, camelCase; docs/protocol.md §2):
 // - JSON text or UTF-8 bytes go through `verifyEnvelopeBytes`, which parses, rebuilds the
 //   canonical challenge and verifies the signature in ONE wasm call, and only then decodes the
 //   strings ("verify before parse"). So text becomes an envelope only once its signature holds.

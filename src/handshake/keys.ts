@@ -1,4 +1,4 @@
-// Ed25519 key and signature value types with chio's wire form (chio-spec.md §3.2):
+// Ed25519 key and signature value types with chio's wire form (docs/protocol.md §2, §4):
 // a public key is 32 bytes shown as bare lowercase hex (64 chars), a signature 64 bytes (R‖S)
 // as bare lowercase hex (128 chars). Parsing accepts what chio's `from_hex` accepts: either
 // case, one optional leading "0x". A public key must decode as a curve point (dalek

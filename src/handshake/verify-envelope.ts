@@ -1,5 +1,5 @@
 // One-call verification of a chio federation handshake envelope from its JSON text
-// (chio-spec.md §1.A, §1.C). Parsing (chio's serde rules), the schema and weak-key checks, the
+// (docs/protocol.md §2, §3, §5 step 1). Parsing (chio's serde rules), the schema and weak-key checks, the
 // canonical challenge (RFC 8785) and the Ed25519 verification all run in ONE WebAssembly call
 // (assembly/handshake/envelope.ts). JS decodes the challenge strings only after the signature holds.
 //

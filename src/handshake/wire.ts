@@ -9,7 +9,7 @@
 // lone surrogates, which JSON.stringify writes as \udxxx and which Rust strings cannot hold.
 // Handshake values never contain lone surrogates: the parsers refuse them (MALFORMED_ENVELOPE)
 // and signing refuses them (CANONICAL_JSON), so JSON.stringify is serde_json here.
-// test/handshake-wire.test.ts checks this against a transcription of serde_json's table for
+// test/node/handshake-wire.test.ts checks this against a transcription of serde_json's table for
 // every BMP code point.
 import { InvalidTypeError } from "../errors.js";
 

@@ -1,7 +1,7 @@
 // The TEST build of the core: build/chio.test.wasm (assembly/testing.ts, asconfig target "test",
 // built by scripts/build-wasm.mjs with the release flags) = every release export plus the
 // test-only hooks (test_fe_*, test_sc_*, format_f64, parse_f64), which the release module does
-// not contain (test/wasm.test.ts checks). Its own instance, separate from the library's.
+// not contain (test/node/wasm.test.ts checks). Its own instance, separate from the library's.
 //
 // Not a suite: uvu imports every file under test/, this one included, but it registers no
 // tests and never calls test.run() (see assert-codes.ts).

@@ -225,7 +225,7 @@ test("escapeDelAndC1: every code unit below U+0100, in values and member names, 
   }
 });
 
-test("chio canonical.rs unit cases (chio-spec §3.1)", () => {
+test("chio canonical.rs unit cases (docs/protocol.md §3)", () => {
   assert.is(both({ z: 1, a: 2, m: 3 }), '{"a":2,"m":3,"z":1}');
   assert.is(both({ "\u{10437}": 1, "\ue000": 2 }), '{"\u{10437}":1,"\ue000":2}'); // U+10437 (D801 DC37) < U+E000
   assert.is(both({ a: 3, 10: 2, 2: 1 }), '{"10":2,"2":1,"a":3}');

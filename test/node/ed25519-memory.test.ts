@@ -127,7 +127,7 @@ function scalarLimbs(bytes: Uint8Array): Uint8Array {
 // ---- Defect 9a: the scalar module's scratch is wiped after signing -------------------------
 //
 // sc_muladd computes S = r + k a from 21-bit limbs of a (the secret scalar) and r (the nonce),
-// left in the scalar module's scratch. The 32-byte search of test/ed25519-edge.test.ts cannot
+// left in the scalar module's scratch. The 32-byte search of test/node/ed25519-edge.test.ts cannot
 // see them there; this one looks for the limb form. (Removing sc_wipe_scratch() from
 // wipe_secrets in assembly/ed25519/keygen.ts makes this test fail.)
 test("no limb form of the secret scalar or the nonce is left in memory after signing", () => {

@@ -1,5 +1,5 @@
 // One test per PeerHandshakeError code (message text = the reference's Display text where the
-// reference has the variant; chio-spec.md §1.A), plus the typed misuse errors. Every refused
+// reference has the variant; docs/protocol.md §9), plus the typed misuse errors. Every refused
 // accept must leave the store as it was.
 import { test } from "uvu";
 import * as assert from "uvu/assert";

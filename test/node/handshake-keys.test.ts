@@ -1,4 +1,4 @@
-// PublicKey, Signature and Keypair: chio's wire forms (chio-spec.md §3.2), typed errors, and
+// PublicKey, Signature and Keypair: chio's wire forms (docs/protocol.md §2, §4), typed errors, and
 // secrets kept out of every printable form. Oracles: @noble/curves (point decoding, small
 // order), node:crypto (keys and signatures), test/vectors/chio/signing/v1.json.
 import { test } from "uvu";

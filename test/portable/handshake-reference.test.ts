@@ -1,4 +1,4 @@
-// The reference's own tests (chio-spec.md §2.1, bb-connor/arc tests/trust_establishment.rs @ dc14a54),
+// The reference's own tests (docs/protocol.md §5, bb-connor/arc tests/trust_establishment.rs @ dc14a54),
 // one uvu test per Rust test, same setup, same expectations.
 import { test } from "uvu";
 import * as assert from "uvu/assert";

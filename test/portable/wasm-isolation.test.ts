@@ -1,6 +1,6 @@
 // Defect 7: the wasm instance must not be reachable through the package. Code that could write
 // linear memory could poison the core's caches or tables and make verify accept forgeries
-// (test/ed25519-memory.test.ts shows the cache side), so init/initSync return nothing and no
+// (test/node/ed25519-memory.test.ts shows the cache side), so init/initSync return nothing and no
 // public export holds the instance, its exports or its memory.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
