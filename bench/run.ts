@@ -11,6 +11,7 @@ import { formatTable, runGroup, type CaseResult, type Group } from "./harness.js
 import { ed25519Groups } from "./ed25519.js";
 import { canonicalGroups } from "./canonical.js";
 import { envelopeGroups } from "./envelope.js";
+import { compatGroups } from "./compat.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -21,7 +22,7 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1500);
 const maxTime = Number(process.env.BENCH_MAX_TIME ?? 1);
 const filters = process.argv.slice(2).map((s) => s.toLowerCase());
 
-const groups: Group[] = [...(await ed25519Groups()), ...canonicalGroups(), ...envelopeGroups()];
+const groups: Group[] = [...(await ed25519Groups()), ...canonicalGroups(), ...envelopeGroups(), ...compatGroups()];
 const selected = groups.filter((g) => filters.length === 0 || filters.some((f) => g.title.toLowerCase().includes(f)));
 
 const results: CaseResult[] = [];

@@ -14,7 +14,8 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { expectBytes, assertBytes } from "./bytes.js";
+import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength } from "./bytes.js";
+import { sha512Digest } from "./sha512.js";
 import { InvalidTypeError } from "./errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, INSPECT_NOT_A_POINT, INSPECT_SMALL_ORDER, VERIFY_MODE_ZIP215 } from "./wasm/abi.js";
@@ -139,13 +140,93 @@ export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
   return inspect(publicKey) === INSPECT_SMALL_ORDER;
 }
 
-/** 32 random bytes from globalThis.crypto.getRandomValues, usable as a secret key. */
-function randomSecretKey(): Uint8Array {
+/**
+ * A 32-byte secret key: `seed` itself (copied) when given, as @noble/ed25519 3.x does, otherwise
+ * 32 bytes from globalThis.crypto.getRandomValues.
+ * @throws InvalidTypeError / InvalidLengthError if seed is given and is not 32 bytes.
+ */
+function randomSecretKey(seed?: Uint8Array): Uint8Array {
+  if (seed !== undefined) return copyBytes(seed, "seed", ED25519_SECRET_KEY_BYTES);
   const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
   if (!c || typeof c.getRandomValues !== "function") {
     throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
   }
   return c.getRandomValues(new Uint8Array(ED25519_SECRET_KEY_BYTES));
+}
+
+/** A key pair from randomSecretKey(seed) (the seed, when given, is the secret key). */
+function keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const secretKey = randomSecretKey(seed);
+  return { secretKey, publicKey: getPublicKey(secretKey) };
+}
+
+/** Group order L (RFC 8032 §5.1). */
+const GROUP_ORDER = 0x1000000000000000000000000000000014def9dea2f79cd65812631a5cf5d3edn;
+
+/** The expanded secret key of RFC 8032 §5.1.5: these are secrets (except pointBytes); wipe them after use. */
+export interface ExtendedSecretKey {
+  /** Clamped first half of SHA-512(seed). */
+  head: Uint8Array;
+  /** Second half of SHA-512(seed), the nonce prefix. */
+  prefix: Uint8Array;
+  /** head as a little-endian integer, reduced mod L. */
+  scalar: bigint;
+  /** The 32-byte public key. */
+  pointBytes: Uint8Array;
+}
+
+/**
+ * RFC 8032 §5.1.5 key expansion. The digest comes from the wasm SHA-512 (which wipes its memory);
+ * the BigInt scalar is not constant time and cannot be wiped: call it only where the caller needs
+ * the scalar itself.
+ */
+function getExtendedPublicKey(secretKey: Uint8Array): ExtendedSecretKey {
+  expectBytes(secretKey, ED25519_SECRET_KEY_BYTES, "secretKey");
+  const hashed = sha512Digest(secretKey);
+  const head = hashed.slice(0, 32);
+  const prefix = hashed.slice(32);
+  hashed.fill(0);
+  head[0] &= 248; // clamp (RFC 8032 §5.1.5 step 2)
+  head[31] &= 127;
+  head[31] |= 64;
+  let scalar = 0n;
+  for (let i = 31; i >= 0; i--) scalar = (scalar << 8n) | BigInt(head[i]);
+  return { head, prefix, scalar: scalar % GROUP_ORDER, pointBytes: getPublicKey(secretKey) };
+}
+
+/** True for a readable 32-byte Uint8Array (every 32 bytes are a valid seed). Never throws. */
+function isValidSecretKey(secretKey: unknown): boolean {
+  return isUint8Array(secretKey) && !isUnreadableView(secretKey) && viewLength(secretKey) === ED25519_SECRET_KEY_BYTES;
+}
+
+/**
+ * True if the 32 bytes are the canonical encoding of their point (RFC 8032 §5.1.3): y < p, and not
+ * x = 0 with the sign bit set. x = 0 only for y = 1 and y = p - 1, so that test needs no decoding.
+ * Says nothing about whether the bytes decode at all. Variable time (public inputs).
+ */
+export function isCanonicalPointEncoding_vartime(bytes: Uint8Array): boolean {
+  // y < p = 2^255 - 19: with the sign bit cleared, y >= p only if bytes 1..30 are all 0xff, the
+  // top byte is 0x7f and the low byte is >= 0xed.
+  let high = (bytes[31] & 0x7f) === 0x7f && bytes[0] >= 0xed;
+  for (let i = 1; high && i < 31; i++) high = bytes[i] === 0xff;
+  if (high) return false;
+  if ((bytes[31] & 0x80) === 0) return true;
+  // Sign bit set: refuse y = 1 (01 00..00 80) and y = p - 1 (ec ff..ff ff).
+  let yIsOne = bytes[0] === 1 && bytes[31] === 0x80;
+  for (let i = 1; yIsOne && i < 31; i++) yIsOne = bytes[i] === 0;
+  let yIsMinusOne = bytes[0] === 0xec && bytes[31] === 0xff;
+  for (let i = 1; yIsMinusOne && i < 31; i++) yIsMinusOne = bytes[i] === 0xff;
+  return !yIsOne && !yIsMinusOne;
+}
+
+/**
+ * utils.isValidPublicKey of @noble/curves: true if the bytes decode to a curve point; with
+ * `zip215: false` the encoding must also be canonical. Never throws (false for non-bytes).
+ */
+function utilsIsValidPublicKey(publicKey: unknown, zip215?: boolean): boolean {
+  if (!isUint8Array(publicKey) || isUnreadableView(publicKey) || viewLength(publicKey) !== ED25519_PUBLIC_KEY_BYTES) return false;
+  if (zip215 === false && !isCanonicalPointEncoding_vartime(publicKey)) return false;
+  return inspect(publicKey) !== INSPECT_NOT_A_POINT;
 }
 
 /** Ed25519 with the @noble/ed25519 v3 call shapes. The async twins give the same results. */
@@ -161,5 +242,7 @@ export const ed25519 = {
     publicKey: Uint8Array,
     options?: VerifyOptions,
   ): Promise<boolean> => verify(signature, message, publicKey, options),
-  utils: { randomSecretKey },
+  keygen,
+  keygenAsync: async (seed?: Uint8Array): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> => keygen(seed),
+  utils: { randomSecretKey, getExtendedPublicKey, isValidSecretKey, isValidPublicKey: utilsIsValidPublicKey },
 } as const;

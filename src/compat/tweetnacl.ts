@@ -1,0 +1,163 @@
+// `chio-trust/tweetnacl`: the signing half of tweetnacl 1.x (`nacl.sign*`) with its shapes,
+// over our wasm core: `import nacl from "tweetnacl"` becomes `import nacl from "chio-trust/tweetnacl"`
+// (or `const { sign } = require(...)`).
+//
+// Shapes as tweetnacl: 64-byte secret keys are seed || public key; sign() returns
+// signature || message; sign.open() returns the message, or null when the signature is invalid.
+//
+// Two deliberate differences (README "Migrating from tweetnacl"):
+// - Secret keys: tweetnacl signs with whatever public key sits in the second half of the 64-byte
+//   secret key. Two signatures of one message under two different public keys for one seed give
+//   away the secret scalar (the nonce r depends only on the seed's prefix and the message, so
+//   S1 - S2 = (k1 - k2) s). We REFUSE: sign, sign.detached and sign.keyPair.fromSecretKey throw
+//   InvalidKeyError (a RangeError, code INVALID_SECRET_KEY) when the public half is not the key of
+//   the seed half.
+// - Verification is our main entry's rule (RFC 8032 §5.1.7 with S < L, cofactorless, R compared
+//   byte for byte, as ed25519-dalek `verify` and OpenSSL). tweetnacl does not check S < L, so it
+//   also accepts (R, S + L) for every valid (R, S): we return false / null for those. Everything
+//   else (small-order and non-canonical public keys, non-canonical R) is judged the same way.
+import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { ed25519 as core } from "../ed25519.js";
+import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+
+const PUBLIC_KEY_LENGTH = 32;
+const SECRET_KEY_LENGTH = 64;
+const SEED_LENGTH = 32;
+const SIGNATURE_LENGTH = 64;
+
+/** Thrown when the public half of a 64-byte secret key is not the public key of its seed half. */
+export class InvalidKeyError extends RangeError {
+  readonly code = "INVALID_SECRET_KEY" as const;
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidKeyError";
+  }
+}
+
+/** tweetnacl's checkArrayTypes: every argument's type is checked before any size. */
+function checkTypes(...values: unknown[]): void {
+  for (const v of values) {
+    if (!isUint8Array(v) || isUnreadableView(v)) throw new InvalidTypeError("unexpected type, use Uint8Array");
+  }
+}
+
+/** A private copy of a readable Uint8Array (tweetnacl's message for anything else). */
+function bytes(value: unknown, length?: number, sizeMessage?: string): Uint8Array {
+  if (!isUint8Array(value) || isUnreadableView(value)) throw new InvalidTypeError("unexpected type, use Uint8Array");
+  const n = viewLength(value);
+  if (length !== undefined && n !== length) throw new InvalidLengthError(sizeMessage ?? "bad size");
+  const copy = new Uint8Array(n);
+  copy.set(value);
+  return copy;
+}
+
+/** The seed of a 64-byte secret key, after checking that its public half belongs to it. */
+function seedOf(secretKey: unknown): Uint8Array {
+  const sk = bytes(secretKey, SECRET_KEY_LENGTH, "bad secret key size");
+  const seed = sk.slice(0, SEED_LENGTH);
+  const derived = core.getPublicKey(seed);
+  let differ = 0;
+  for (let i = 0; i < PUBLIC_KEY_LENGTH; i++) differ |= derived[i] ^ sk[SEED_LENGTH + i];
+  sk.fill(0);
+  if (differ !== 0) {
+    seed.fill(0);
+    throw new InvalidKeyError("bad secret key: the public half is not the public key of the seed half");
+  }
+  return seed;
+}
+
+function detached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  checkTypes(message, secretKey);
+  const m = bytes(message);
+  const seed = seedOf(secretKey);
+  try {
+    return core.sign(m, seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  checkTypes(message, signature, publicKey);
+  const m = bytes(message);
+  const sig = bytes(signature, SIGNATURE_LENGTH, "bad signature size");
+  const pk = bytes(publicKey, PUBLIC_KEY_LENGTH, "bad public key size");
+  return core.verify(sig, m, pk);
+}
+
+function signAttached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  checkTypes(message, secretKey);
+  const m = bytes(message);
+  const sig = detached(m, secretKey);
+  const out = new Uint8Array(SIGNATURE_LENGTH + m.length);
+  out.set(sig);
+  out.set(m, SIGNATURE_LENGTH);
+  return out;
+}
+
+function open(signedMessage: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
+  checkTypes(signedMessage, publicKey);
+  const sm = bytes(signedMessage);
+  const pk = bytes(publicKey, PUBLIC_KEY_LENGTH, "bad public key size");
+  if (sm.length < SIGNATURE_LENGTH) return null;
+  const m = sm.slice(SIGNATURE_LENGTH);
+  return core.verify(sm.subarray(0, SIGNATURE_LENGTH), m, pk) ? m : null;
+}
+
+interface SignKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+function fromSeed(seed: Uint8Array): SignKeyPair {
+  const s = bytes(seed, SEED_LENGTH, "bad seed size");
+  const publicKey = core.getPublicKey(s);
+  const secretKey = new Uint8Array(SECRET_KEY_LENGTH);
+  secretKey.set(s);
+  secretKey.set(publicKey, SEED_LENGTH);
+  s.fill(0);
+  return { publicKey, secretKey };
+}
+
+function fromSecretKey(secretKey: Uint8Array): SignKeyPair {
+  const seed = seedOf(secretKey); // refuses a public half that does not belong to the seed
+  try {
+    return fromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+function keyPair(): SignKeyPair {
+  const seed = core.utils.randomSecretKey();
+  try {
+    return fromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+type SignFn = typeof signAttached & {
+  open: typeof open;
+  detached: typeof detached & { verify: typeof verifyDetached };
+  keyPair: typeof keyPair & { fromSecretKey: typeof fromSecretKey; fromSeed: typeof fromSeed };
+  publicKeyLength: number;
+  secretKeyLength: number;
+  seedLength: number;
+  signatureLength: number;
+};
+
+/** tweetnacl's `nacl.sign` with its members. */
+export const sign: SignFn = Object.assign(signAttached, {
+  open,
+  detached: Object.assign(detached, { verify: verifyDetached }),
+  keyPair: Object.assign(keyPair, { fromSecretKey, fromSeed }),
+  publicKeyLength: PUBLIC_KEY_LENGTH,
+  secretKeyLength: SECRET_KEY_LENGTH,
+  seedLength: SEED_LENGTH,
+  signatureLength: SIGNATURE_LENGTH,
+});
+
+/** `import nacl from "chio-trust/tweetnacl"`: `nacl.sign...` as with tweetnacl. */
+const nacl = { sign };
+export default nacl;

@@ -1,0 +1,160 @@
+// chio-trust/tweetnacl (src/compat/tweetnacl.ts) against tweetnacl 1.x itself: the same shapes and
+// outputs for keys, signatures and sign.open on random inputs and on the 1024 sign.input vectors
+// (the data of tweetnacl's own sign tests); our two documented differences asserted explicitly:
+// S >= L is refused (tweetnacl accepts it), and a 64-byte secret key whose public half is not the
+// seed's key is refused (tweetnacl signs under it, which leaks the secret scalar).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import nacl from "tweetnacl";
+import oursDefault, { sign, InvalidKeyError } from "../../src/compat/tweetnacl.js";
+import { scaled } from "../helpers/scale.js";
+
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const hex = (b: Uint8Array | null) => (b === null ? "null" : Buffer.from(b).toString("hex"));
+const rand = (n: number) => new Uint8Array(nacl.randomBytes(n));
+const le32 = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
+const toBig = (b: Uint8Array) => BigInt("0x" + Buffer.from(b).reverse().toString("hex"));
+
+function outcome(fn: () => unknown): string {
+  try {
+    const v = fn();
+    return v instanceof Uint8Array || v === null ? hex(v) : JSON.stringify(v);
+  } catch (e) {
+    return e instanceof TypeError ? "TypeError" : e instanceof Error ? "Error" : "non-error";
+  }
+}
+
+test("the same members and constants; default export and named export are one object", () => {
+  const members = (f: object) => Object.keys(f).sort();
+  assert.equal(members(sign), members(nacl.sign));
+  assert.equal(members(sign.detached), members(nacl.sign.detached));
+  assert.equal(members(sign.keyPair), members(nacl.sign.keyPair));
+  for (const k of ["publicKeyLength", "secretKeyLength", "seedLength", "signatureLength"] as const) assert.is(sign[k], nacl.sign[k]);
+  assert.is(oursDefault.sign, sign);
+});
+
+test("sign.input vectors (tweetnacl's sign test data): keys, attached and detached signatures, open", () => {
+  const lines = readFileSync(new URL("../vectors/rfc8032/sign.input", import.meta.url), "utf8").trim().split("\n");
+  assert.is(lines.length, 1024);
+  for (const line of lines) {
+    const [sk, pk, msg, sm] = line.split(":").map((h) => new Uint8Array(Buffer.from(h, "hex")));
+    const kp = sign.keyPair.fromSecretKey(sk);
+    assert.is(hex(kp.publicKey), hex(pk));
+    assert.is(hex(sign.keyPair.fromSeed(sk.slice(0, 32)).secretKey), hex(sk));
+    const signed = sign(msg, sk);
+    assert.is(hex(signed), hex(sm));
+    assert.is(hex(sign.open(signed, pk)), hex(msg));
+    assert.is(hex(sign.detached(msg, sk)), hex(sm.slice(0, 64)));
+    assert.ok(sign.detached.verify(msg, sm.slice(0, 64), pk));
+  }
+});
+
+test("random keys, messages, and mutated signatures: the same results as tweetnacl", () => {
+  for (let i = 0; i < scaled(60); i++) {
+    const seed = rand(32);
+    const msg = rand(i % 97);
+    const a = sign.keyPair.fromSeed(seed);
+    const b = nacl.sign.keyPair.fromSeed(seed);
+    assert.is(hex(a.secretKey) + hex(a.publicKey), hex(b.secretKey) + hex(b.publicKey));
+    const sig = sign.detached(msg, a.secretKey);
+    assert.is(hex(sig), hex(nacl.sign.detached(msg, b.secretKey)));
+    const sm = sign(msg, a.secretKey);
+    assert.is(hex(sm), hex(nacl.sign(msg, b.secretKey)));
+    const bad = sm.slice();
+    bad[i % bad.length] ^= 1 << (i % 8);
+    assert.is(hex(sign.open(bad, a.publicKey)), hex(nacl.sign.open(bad, b.publicKey)));
+    assert.is(sign.detached.verify(msg, bad.subarray(0, 64), a.publicKey), nacl.sign.detached.verify(msg, bad.subarray(0, 64), b.publicKey));
+    const otherPk = rand(32);
+    assert.is(sign.detached.verify(msg, sig, otherPk), nacl.sign.detached.verify(msg, sig, otherPk));
+    assert.is(hex(sign.open(sm.subarray(0, i % 64), a.publicKey)), hex(nacl.sign.open(sm.subarray(0, i % 64), b.publicKey)));
+  }
+  const kp = sign.keyPair();
+  assert.is(hex(kp.secretKey.slice(32)), hex(kp.publicKey));
+  assert.is(hex(nacl.sign.keyPair.fromSecretKey(kp.secretKey).publicKey), hex(sign.keyPair.fromSecretKey(kp.secretKey).publicKey));
+});
+
+test("small-order and non-canonical public keys and R: judged as tweetnacl does", () => {
+  const P = 2n ** 255n - 19n;
+  const encodings: Uint8Array[] = [];
+  for (const y of [0n, 1n, P - 1n, P, P + 1n, 2n ** 255n - 1n]) for (const s of [0, 0x80]) {
+    if (y >= 2n ** 255n) continue;
+    const b = le32(y);
+    b[31] |= s;
+    encodings.push(b);
+  }
+  const msg = new TextEncoder().encode("edge");
+  for (const a of encodings) for (const r of encodings) for (const s of [0n, 1n]) {
+    const sig = new Uint8Array(64);
+    sig.set(r);
+    sig.set(le32(s), 32);
+    assert.is(sign.detached.verify(msg, sig, a), nacl.sign.detached.verify(msg, sig, a), `${hex(a)} ${hex(r)} ${s}`);
+  }
+});
+
+test("documented difference 1: S >= L is refused here and accepted by tweetnacl (signature malleability)", () => {
+  let differed = 0;
+  for (let i = 0; i < scaled(20); i++) {
+    const kp = nacl.sign.keyPair();
+    const msg = rand(i);
+    const sig = nacl.sign.detached(msg, kp.secretKey);
+    const S = toBig(sig.slice(32));
+    const malleated = sig.slice();
+    malleated.set(le32(S + L), 32);
+    if (S + L >= 2n ** 256n) continue;
+    assert.is(nacl.sign.detached.verify(msg, malleated, kp.publicKey), true);
+    assert.is(sign.detached.verify(msg, malleated, kp.publicKey), false);
+    const sm = new Uint8Array(64 + msg.length);
+    sm.set(malleated);
+    sm.set(msg, 64);
+    assert.is(hex(nacl.sign.open(sm, kp.publicKey)), hex(msg));
+    assert.is(sign.open(sm, kp.publicKey), null);
+    differed++;
+  }
+  assert.ok(differed > 0);
+});
+
+test("documented difference 2: a secret key whose public half is not the seed's key is refused (tweetnacl signs with it)", () => {
+  const kp = nacl.sign.keyPair();
+  const other = nacl.sign.keyPair();
+  const forged = kp.secretKey.slice();
+  forged.set(other.publicKey, 32);
+  const msg = new TextEncoder().encode("one message");
+  // tweetnacl: two signatures of one message with one seed under two public keys share R ...
+  const s1 = nacl.sign.detached(msg, kp.secretKey);
+  const s2 = nacl.sign.detached(msg, forged);
+  assert.is(hex(s1.slice(0, 32)), hex(s2.slice(0, 32)));
+  assert.is.not(hex(s1), hex(s2));
+  // ... which is what the refusal prevents.
+  for (const call of [() => sign(msg, forged), () => sign.detached(msg, forged), () => sign.keyPair.fromSecretKey(forged)]) {
+    assert.throws(call, (e: unknown) => e instanceof InvalidKeyError && e instanceof RangeError && e.code === "INVALID_SECRET_KEY");
+  }
+  assert.is(hex(sign.detached(msg, kp.secretKey)), hex(s1));
+});
+
+test("bad arguments: TypeError for non-Uint8Array as tweetnacl, a size error (an Error) for wrong sizes", () => {
+  const kp = nacl.sign.keyPair();
+  const msg = rand(5);
+  const sig = nacl.sign.detached(msg, kp.secretKey);
+  const bad: unknown[] = [undefined, null, "x", [1], {}, new Uint16Array(32), new Uint8Array(0), new Uint8Array(31), new Uint8Array(33), new Uint8Array(63), new Uint8Array(65)];
+  for (const v of bad) {
+    const x = v as Uint8Array;
+    const checks: [() => unknown, () => unknown][] = [
+      [() => sign(x, kp.secretKey), () => nacl.sign(x, kp.secretKey)],
+      [() => sign.detached(msg, x), () => nacl.sign.detached(msg, x)],
+      [() => sign.detached.verify(msg, x, kp.publicKey), () => nacl.sign.detached.verify(msg, x, kp.publicKey)],
+      [() => sign.detached.verify(msg, sig, x), () => nacl.sign.detached.verify(msg, sig, x)],
+      [() => sign.detached.verify(x, sig, kp.publicKey), () => nacl.sign.detached.verify(x, sig, kp.publicKey)],
+      [() => sign.open(x, kp.publicKey), () => nacl.sign.open(x, kp.publicKey)],
+      [() => sign.keyPair.fromSeed(x), () => nacl.sign.keyPair.fromSeed(x)],
+    ];
+    for (const [o, t] of checks) {
+      const theirs = outcome(t);
+      const mine = outcome(o);
+      // Zero-filled 64-byte "secret keys" would be refused by us (public half is not the seed's): not in this list.
+      assert.is(mine, theirs, `${String(v)} ${o.toString()}`);
+    }
+  }
+});
+
+test.run();
