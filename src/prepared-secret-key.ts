@@ -185,8 +185,22 @@ export function isPreparedSecretKey(value: unknown): value is PreparedSecretKey 
  *   PreparedSecretKeyError PREPARED_KEYS_EXHAUSTED when all PREPARED_SECRET_KEY_CAPACITY slots are live.
  */
 export function prepareSecretKey(seed: Uint8Array): PreparedSecretKey {
+  return prepareInSlab(seed, 0)!;
+}
+
+/**
+ * @internal For Keypair: a prepared key, or undefined (nothing prepared) when no more than
+ * `reserve` slots are free. Keypairs are made casually and wait for garbage collection to free
+ * their slots, so they leave `reserve` slots to explicit prepareSecretKey callers.
+ */
+export function prepareSecretKeyIfRoom(seed: Uint8Array, reserve: number): PreparedSecretKey | undefined {
+  return prepareInSlab(seed, reserve);
+}
+
+function prepareInSlab(seed: Uint8Array, reserve: number): PreparedSecretKey | undefined {
   expectBytes(seed, 32, "seed");
   const x = currentSlab();
+  if (reserve > 0 && freeSlots.length <= reserve) return undefined;
   const slot = freeSlots.pop();
   if (slot === undefined) {
     throw new PreparedSecretKeyError(

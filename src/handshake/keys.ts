@@ -4,6 +4,7 @@
 // case, one optional leading "0x". A public key must decode as a curve point (dalek
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
+import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
 import { bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
 import { InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
@@ -173,14 +174,13 @@ export class Signature {
   }
 }
 
-/** A prepared key for `seed`, or undefined when every slot is taken (the seed path then signs). */
+/**
+ * A prepared key for `seed`, or undefined when at most half the slab is free (the seed path then
+ * signs): keypairs leave half the slots to explicit ed25519.prepareSecretKey callers, since a
+ * dropped keypair's slot is only freed once it is garbage-collected.
+ */
 function tryPrepare(seed: Uint8Array): PreparedSecretKey | undefined {
-  try {
-    return ed25519.prepareSecretKey(seed);
-  } catch (error) {
-    if (error instanceof PreparedSecretKeyError && error.code === "PREPARED_KEYS_EXHAUSTED") return undefined;
-    throw error;
-  }
+  return prepareSecretKeyIfRoom(seed, PREPARED_SECRET_KEY_CAPACITY >>> 1);
 }
 
 /**
@@ -201,8 +201,10 @@ export interface HandshakeSigner {
  * public key in wasm memory, one base multiplication per signature). The seed copy is kept
  * because seedBytes() is public API (a generated key must be persistable), and it lets the
  * keypair re-prepare when the prepared key was lost with a WebAssembly instance rebuilt after a
- * trap. If every prepared-key slot is taken (ed25519.PREPARED_SECRET_KEY_CAPACITY live keys),
- * the keypair signs from the seed instead: same signatures, one more base multiplication.
+ * trap. Keypairs take a slot only while more than half the slab is free (a dropped keypair's
+ * slot waits for garbage collection, and the other half stays for explicit prepareSecretKey
+ * callers); otherwise the keypair signs from the seed: same signatures, one more base
+ * multiplication.
  * destroy() wipes both the prepared slot and the seed copy.
  */
 export class Keypair implements HandshakeSigner {

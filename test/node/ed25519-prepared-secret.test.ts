@@ -55,6 +55,10 @@ function findAll(needle: Uint8Array): number[] {
   return found;
 }
 
+// Start from a fresh instance: every slot free, whatever keys earlier suites left to the GC
+// (their Keypairs re-prepare or sign from the seed, see src/handshake/keys.ts).
+test.before(() => resetInstance());
+
 const MESSAGE_LENGTHS = [0, 1, 31, 64, 111, 112, 127, 128, 169, 1000, 5000];
 
 test(`signatures under prepared keys equal node:crypto's (${scaled(48)} seeds × ${MESSAGE_LENGTHS.length} message lengths), sync and async`, async () => {
@@ -171,7 +175,14 @@ test(`a full slab (${PREPARED_SECRET_KEY_CAPACITY} live keys) is PREPARED_KEYS_E
   resetInstance(); // a fresh instance: every slot free, whatever earlier suites left alive
   const keys: PreparedSecretKey[] = [];
   try {
-    for (let i = 0; i < PREPARED_SECRET_KEY_CAPACITY; i++) keys.push(ed25519.prepareSecretKey(seedOf(`full ${i}`)));
+    for (let i = 0; i < PREPARED_SECRET_KEY_CAPACITY / 2; i++) keys.push(ed25519.prepareSecretKey(seedOf(`full ${i}`)));
+    // Keypairs leave the last half of the slab to explicit callers: this one signs from its seed.
+    const halfSeed = seedOf("keypair on a half-full slab");
+    const halfKeypair = Keypair.fromSeed(halfSeed);
+    assert.equal(findAll(expandSeed(halfSeed).scalar), [], "no slot taken by the keypair");
+    const m = new Uint8Array([7]);
+    assert.is(halfKeypair.sign(m).toHex(), hex(nodeSignature(m, halfSeed)));
+    for (let i = PREPARED_SECRET_KEY_CAPACITY / 2; i < PREPARED_SECRET_KEY_CAPACITY; i++) keys.push(ed25519.prepareSecretKey(seedOf(`full ${i}`)));
     const error = throwsWith(() => ed25519.prepareSecretKey(seedOf("one too many")), "PREPARED_KEYS_EXHAUSTED");
     assert.instance(error, PreparedSecretKeyError);
     const message = new TextEncoder().encode("full slab");
