@@ -76,12 +76,19 @@ export async function ed25519Groups(): Promise<Group[]> {
     const sig = nodeSign(null, messages[j], createPrivateKey({ key: jwks[j], format: "jwk" }));
     if (!Buffer.from(sig).equals(signatures[j])) throw new Error("node JWK sign sanity check failed");
   }
+  // Prepared secret keys (expanded secret and A held in wasm memory, like node's KeyObject).
+  const preparedKeys = keys.map((k) => ed25519.prepareSecretKey(k.seed));
+  for (let j = 0; j < COUNT; j++) {
+    if (!Buffer.from(ed25519.sign(messages[j], preparedKeys[j])).equals(signatures[j])) throw new Error(`prepared-key sign sanity check failed on fixture ${j}`);
+  }
   const sign: Group = {
     title: "sign (169 B)",
     baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
     cases: [
       { name: "chio-trust (wasm), 256 keys in rotation (derives A each call)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[j].seed)); } },
       { name: "chio-trust (wasm), one key (A from the core's cache)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[0].seed)); } },
+      { name: "chio-trust prepared key, 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.sign(messages[j], preparedKeys[j])); } },
+      { name: "chio-trust prepared key, one key", fn: () => { const j = next(); keep(ed25519.sign(messages[j], preparedKeys[0])); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeSign(null, messages[j], keys[j].privateKeyObject)); } },
       {
         name: "node:crypto, seed → KeyObject (JWK) on every call",

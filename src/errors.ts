@@ -45,6 +45,23 @@ export class WasmCoreError extends Error {
   }
 }
 
+/** Codes of PreparedSecretKeyError (prepared Ed25519 secret keys, src/prepared-secret-key.ts). */
+export type PreparedKeyErrorCode =
+  | "KEY_DESTROYED" //            destroy() was called on the key (or on the Keypair holding it)
+  | "PREPARED_KEY_LOST" //        the WebAssembly instance was rebuilt after a trap; its slots went with it
+  | "PREPARED_KEYS_EXHAUSTED" //  every slot of the slab holds a live prepared key
+  | "PREPARED_KEY_CORRUPTED"; //  the slot failed its integrity check; it was wiped and nothing was signed
+
+/** Thrown when a prepared secret key cannot be made or used; `code` says why. */
+export class PreparedSecretKeyError extends Error {
+  readonly code: PreparedKeyErrorCode;
+  constructor(code: PreparedKeyErrorCode, message: string) {
+    super(message);
+    this.name = "PreparedSecretKeyError";
+    this.code = code;
+  }
+}
+
 /** Codes for input that is not valid I-JSON (RFC 7493) or cannot be canonicalized (RFC 8785). */
 export type CanonicalJsonErrorCode =
   | "INVALID_JSON" //        syntax error (includes NaN/Infinity literals, which the grammar excludes)

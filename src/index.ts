@@ -10,11 +10,14 @@ export type { WasmSource } from "./wasm/instance.js";
 // Typed errors shared by every layer, and byte helpers.
 export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, CanonicalJsonError } from "./errors.js";
 export type { CanonicalJsonErrorCode } from "./errors.js";
+export { PreparedSecretKeyError } from "./errors.js";
+export type { PreparedKeyErrorCode } from "./errors.js";
 export { bytesToHex, hexToBytes } from "./bytes.js";
 
 // Ed25519 (RFC 8032), @noble/ed25519-shaped.
 export { ed25519, isValidPublicKey, isSmallOrderPublicKey } from "./ed25519.js";
 export type { VerifyOptions, ExtendedSecretKey } from "./ed25519.js";
+export { PreparedSecretKey, PREPARED_SECRET_KEY_CAPACITY } from "./ed25519.js";
 
 // RFC 8785 canonical JSON (chio-trust/canonical).
 export * from "./canonical/index.js";

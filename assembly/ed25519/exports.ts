@@ -37,3 +37,7 @@ export function ed25519_verify(msgLen: u32, mode: i32): i32 {
 export function ed25519_inspect_public_key(): i32 {
   return inspect_public_key_vartime(ARGS + ARG_PUBLIC_KEY);
 }
+
+// Prepared secret keys (slot slab of expanded secrets): ed25519_prepare_secret,
+// ed25519_sign_prepared, ed25519_destroy_prepared.
+export { ed25519_prepare_secret, ed25519_sign_prepared, ed25519_destroy_prepared } from "./prepared-secret";

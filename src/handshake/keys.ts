@@ -3,9 +3,10 @@
 // as bare lowercase hex (128 chars). Parsing accepts what chio's `from_hex` accepts: either
 // case, one optional leading "0x". A public key must decode as a curve point (dalek
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
-import { ed25519, isSmallOrderPublicKey, isValidPublicKey } from "../ed25519.js";
+import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
+import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
 import { bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
-import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -174,6 +175,15 @@ export class Signature {
 }
 
 /**
+ * A prepared key for `seed`, or undefined when at most half the slab is free (the seed path then
+ * signs): keypairs leave half the slots to explicit ed25519.prepareSecretKey callers, since a
+ * dropped keypair's slot is only freed once it is garbage-collected.
+ */
+function tryPrepare(seed: Uint8Array): PreparedSecretKey | undefined {
+  return prepareSecretKeyIfRoom(seed, PREPARED_SECRET_KEY_CAPACITY >>> 1);
+}
+
+/**
  * What the handshake needs from a signing key: the public key it declares and a signature over
  * the canonical challenge bytes. `Keypair` is the in-process implementation; an HSM or KMS
  * wrapper can implement the same shape (chio's `SigningBackend`). A throw becomes SIGNING_FAILED.
@@ -186,15 +196,29 @@ export interface HandshakeSigner {
 /**
  * An Ed25519 signing key (RFC 8032 §5.1.5 32-byte seed). The seed is held in a private field
  * and never appears in toJSON, toString or util.inspect output.
+ *
+ * Signing goes through a PreparedSecretKey made once in the constructor (expanded secret and
+ * public key in wasm memory, one base multiplication per signature). The seed copy is kept
+ * because seedBytes() is public API (a generated key must be persistable), and it lets the
+ * keypair re-prepare when the prepared key was lost with a WebAssembly instance rebuilt after a
+ * trap. Keypairs take a slot only while more than half the slab is free (a dropped keypair's
+ * slot waits for garbage collection, and the other half stays for explicit prepareSecretKey
+ * callers); otherwise the keypair signs from the seed: same signatures, one more base
+ * multiplication.
+ * destroy() wipes both the prepared slot and the seed copy.
  */
 export class Keypair implements HandshakeSigner {
   readonly #seed: Uint8Array;
+  #prepared: PreparedSecretKey | undefined;
+  #destroyed = false;
   readonly publicKey: PublicKey;
 
   private constructor(seed: Uint8Array) {
     this.#seed = seed;
+    this.#prepared = tryPrepare(seed);
     // A seed always yields a valid point, so no decode check is needed.
-    this.publicKey = publicKeyFromDecodedBytes(ed25519.getPublicKey(seed), true); // a fresh array
+    const publicKeyBytes = this.#prepared?.publicKey ?? ed25519.getPublicKey(seed); // a fresh array
+    this.publicKey = publicKeyFromDecodedBytes(publicKeyBytes, true);
   }
 
   /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */
@@ -207,14 +231,38 @@ export class Keypair implements HandshakeSigner {
     return new Keypair(ed25519.utils.randomSecretKey());
   }
 
-  /** Deterministic pure Ed25519 signature (RFC 8032 §5.1.6) over `message`. */
+  /**
+   * Deterministic pure Ed25519 signature (RFC 8032 §5.1.6) over `message`.
+   * @throws PreparedSecretKeyError KEY_DESTROYED after destroy(); PREPARED_KEY_CORRUPTED if the
+   *   prepared slot failed its integrity check (nothing signed; later calls sign from the seed).
+   */
   sign(message: Uint8Array): Signature {
-    return wrapSignatureBytes(ed25519.sign(message, this.#seed)); // a fresh array out of wasm memory
+    if (this.#destroyed) throw new PreparedSecretKeyError("KEY_DESTROYED", "the keypair was destroyed");
+    const prepared = this.#prepared;
+    if (prepared !== undefined) {
+      if (prepared.usable) return wrapSignatureBytes(ed25519.sign(message, prepared)); // a fresh array out of wasm memory
+      // Lost with an instance rebuilt after a trap (or wiped after a failed check): prepare again.
+      this.#prepared = tryPrepare(this.#seed);
+      if (this.#prepared !== undefined) return wrapSignatureBytes(ed25519.sign(message, this.#prepared));
+    }
+    return wrapSignatureBytes(ed25519.sign(message, this.#seed));
   }
 
-  /** A copy of the secret seed, for callers that must persist a generated key. Handle with care. */
+  /**
+   * A copy of the secret seed, for callers that must persist a generated key. Handle with care.
+   * @throws PreparedSecretKeyError KEY_DESTROYED after destroy().
+   */
   seedBytes(): Uint8Array {
+    if (this.#destroyed) throw new PreparedSecretKeyError("KEY_DESTROYED", "the keypair was destroyed");
     return this.#seed.slice();
+  }
+
+  /** Wipes the prepared key in wasm memory and the seed copy; sign() and seedBytes() then throw KEY_DESTROYED. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#prepared?.destroy();
+    this.#prepared = undefined;
+    this.#seed.fill(0);
   }
 
   toJSON(): { publicKey: string } {

@@ -32,6 +32,17 @@ export const INSPECT_FULL_ORDER = 0;
 /** ed25519_inspect_public_key: one of the 8 points of small order. */
 export const INSPECT_SMALL_ORDER = 1;
 
+// ---- Prepared secret keys (assembly/ed25519/prepared-secret.ts) ----
+
+/** Slots of the prepared-secret-key slab (112 bytes each: 56 KiB of linear memory). */
+export const PREPARED_SECRET_SLOTS = 512;
+/** ed25519_prepare_secret / ed25519_sign_prepared: done. */
+export const PREPARED_OK = 0;
+/** The slot index is out of range (the JS side never passes one). */
+export const PREPARED_BAD_SLOT = 1;
+/** The slot fails its check value or holds another public key: it was wiped, nothing was signed. */
+export const PREPARED_CORRUPTED = 2;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */

@@ -156,11 +156,12 @@ export function guarded<R>(fn: () => R): R {
  * partway through), that wipe never ran, so all of linear memory is zeroed here and the
  * instance dropped before the exception propagates.
  */
-export function secretCall<A>(call: (arg: A) => void, arg: A): void {
+export function secretCall<A, R = void>(call: (arg: A) => R, arg: A): R {
   let completed = false;
   try {
-    call(arg);
+    const result = call(arg);
     completed = true;
+    return result;
   } finally {
     if (!completed) wipeAndDropInstance();
   }

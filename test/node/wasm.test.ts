@@ -28,9 +28,12 @@ test("release module exports no test hook", () => {
   assert.equal(names, [
     "abortTrap",
     "args_ptr",
+    "ed25519_destroy_prepared",
     "ed25519_inspect_public_key",
+    "ed25519_prepare_secret",
     "ed25519_public_key",
     "ed25519_sign",
+    "ed25519_sign_prepared",
     "ed25519_verify",
     "envelope_verify",
     "io_base",

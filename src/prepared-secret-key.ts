@@ -1,0 +1,261 @@
+// Prepared Ed25519 secret keys: the seed is expanded (RFC 8032 §5.1.5) and its public key
+// derived once, into a slot of the wasm core's slab (assembly/ed25519/prepared-secret.ts),
+// the way node's KeyObject holds a private key. Signing under a prepared key then pays one
+// base multiplication per signature instead of two, with no seed hashing.
+//
+// What JS holds: a slot index, the slot's generation, the instance epoch, and the public key
+// (public). The expanded secret exists only in wasm linear memory; the seed passes through
+// the ARGS block within one synchronous call and the core wipes it before returning (or, if the
+// call fails, secretCall zeroes all of linear memory).
+//
+// Life cycle:
+//  * destroy() zeroes the slot (idempotent); later use throws KEY_DESTROYED.
+//  * A key garbage-collected without destroy() has its slot zeroed and freed by a
+//    FinalizationRegistry, so slots do not leak (the wipe happens when the engine runs the
+//    callback, some time after the key became unreachable; call destroy() for a prompt wipe).
+//  * The slab has PREPARED_SECRET_SLOTS slots (512 × 112 bytes = 56 KiB); preparing one more
+//    throws PREPARED_KEYS_EXHAUSTED. Nothing is ever evicted: dropping a caller's secret
+//    silently would break it later, far from the cause.
+//  * When the instance is rebuilt after a trap (src/wasm/instance.ts zeroes the old memory, every
+//    slot included), prepared keys are NOT carried over: using one throws PREPARED_KEY_LOST.
+//    A trap means the module's state can no longer be trusted, and copying secrets out of it
+//    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
+//    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
+import { assertBytes, expectBytes } from "./bytes.js";
+import { PreparedSecretKeyError } from "./errors.js";
+import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
+
+interface PreparedExports extends CoreExports {
+  ed25519_prepare_secret(slot: number): number;
+  ed25519_sign_prepared(slot: number, msgLen: number): number;
+  ed25519_destroy_prepared(slot: number): void;
+}
+
+/** Number of prepared secret keys that can be live at once (the wasm slab's slot count). */
+export const PREPARED_SECRET_KEY_CAPACITY = PREPARED_SECRET_SLOTS;
+
+const core = (): PreparedExports => coreExports<PreparedExports>();
+
+// Slot bookkeeping for the slab of the current instance. `epoch` changes whenever the instance
+// (recognised by its Memory object) changes: every slot of the new instance is free, and every
+// handle of an older epoch is lost.
+let slabMemory: WebAssembly.Memory | undefined;
+let epoch = 0;
+const generations = new Uint32Array(PREPARED_SECRET_SLOTS);
+let freeSlots: number[] = [];
+
+/** The live instance's exports, after resetting the bookkeeping if the instance changed. */
+function currentSlab(): PreparedExports {
+  const x = core();
+  if (x.memory !== slabMemory) {
+    slabMemory = x.memory;
+    epoch++;
+    generations.fill(0);
+    freeSlots = [];
+    for (let slot = PREPARED_SECRET_SLOTS - 1; slot >= 0; slot--) freeSlots.push(slot);
+  }
+  return x;
+}
+
+interface SlotRef {
+  readonly epoch: number;
+  readonly slot: number;
+  readonly generation: number;
+}
+
+/** Zeroes and frees the slot if `ref` still owns it in the live instance; false if it did not. */
+function releaseSlot(ref: SlotRef): boolean {
+  const x = currentSlab();
+  if (ref.epoch !== epoch || generations[ref.slot] !== ref.generation) return false;
+  guarded(() => x.ed25519_destroy_prepared(ref.slot));
+  generations[ref.slot] = (generations[ref.slot] + 1) >>> 0;
+  freeSlots.push(ref.slot);
+  return true;
+}
+
+const finalizer: FinalizationRegistry<SlotRef> | undefined =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<SlotRef>((ref) => {
+        try {
+          releaseSlot(ref);
+        } catch {
+          // nothing to report to: a failed wipe here means the instance was dropped (and zeroed)
+        }
+      })
+    : undefined;
+
+// Arguments of the wasm calls made through secretCall, kept in module variables so that a call
+// allocates no closure.
+let pendingSlot = 0;
+const prepareCall = (slot: number): number => core().ed25519_prepare_secret(slot);
+const signCall = (len: number): number => core().ed25519_sign_prepared(pendingSlot, len);
+
+// Module-private doors into PreparedSecretKey, set by its static block.
+let makePrepared: (ref: SlotRef, publicKey: Uint8Array) => PreparedSecretKey;
+let isPrepared: (value: unknown) => value is PreparedSecretKey;
+let usableRef: (key: PreparedSecretKey) => SlotRef;
+let markDestroyed: (key: PreparedSecretKey) => void;
+let publicKeyOf: (key: PreparedSecretKey) => Uint8Array;
+
+/**
+ * An Ed25519 secret key prepared in the wasm core (see the file header). Sign with
+ * `ed25519.sign(message, key)`; wipe with `destroy()`. The secret never appears in JS.
+ */
+export class PreparedSecretKey {
+  readonly #ref: SlotRef;
+  readonly #publicKey: Uint8Array;
+  #destroyed = false;
+
+  private constructor(ref: SlotRef, publicKey: Uint8Array) {
+    this.#ref = ref;
+    this.#publicKey = publicKey;
+  }
+
+  static {
+    makePrepared = (ref, publicKey) => new PreparedSecretKey(ref, publicKey);
+    isPrepared = (value): value is PreparedSecretKey => typeof value === "object" && value !== null && #ref in value;
+    usableRef = (key) => key.#usableRef();
+    publicKeyOf = (key) => key.#publicKey;
+    markDestroyed = (key) => {
+      key.#destroyed = true;
+      finalizer?.unregister(key);
+    };
+  }
+
+  /** A copy of the 32-byte public key (RFC 8032 §5.1.5). Available after destroy() too. */
+  get publicKey(): Uint8Array {
+    return this.#publicKey.slice();
+  }
+
+  /** False after destroy(), after a failed integrity check, or once the instance was rebuilt. */
+  get usable(): boolean {
+    return !this.#destroyed && this.#ref.epoch === epoch && core().memory === slabMemory;
+  }
+
+  /** Zeroes the slot in wasm memory and frees it. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    finalizer?.unregister(this);
+    releaseSlot(this.#ref);
+  }
+
+  #usableRef(): SlotRef {
+    if (this.#destroyed) throw new PreparedSecretKeyError("KEY_DESTROYED", "the prepared secret key was destroyed");
+    currentSlab();
+    if (this.#ref.epoch !== epoch || generations[this.#ref.slot] !== this.#ref.generation) {
+      throw new PreparedSecretKeyError(
+        "PREPARED_KEY_LOST",
+        "the prepared secret key was lost when the WebAssembly instance was rebuilt after a failure; prepare it again",
+      );
+    }
+    return this.#ref;
+  }
+
+  toJSON(): { publicKey: string } {
+    return { publicKey: hex(this.#publicKey) };
+  }
+
+  toString(): string {
+    return `PreparedSecretKey(publicKey=${hex(this.#publicKey)})`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** True for a PreparedSecretKey made by prepareSecretKey (a Proxy of one is not). */
+export function isPreparedSecretKey(value: unknown): value is PreparedSecretKey {
+  return isPrepared(value);
+}
+
+/**
+ * Expands a 32-byte seed into a slot of the wasm core and derives its public key, once.
+ * Constant time; the seed is wiped from wasm memory before this returns.
+ * @throws InvalidTypeError / InvalidLengthError on a wrong argument;
+ *   PreparedSecretKeyError PREPARED_KEYS_EXHAUSTED when all PREPARED_SECRET_KEY_CAPACITY slots are live.
+ */
+export function prepareSecretKey(seed: Uint8Array): PreparedSecretKey {
+  return prepareInSlab(seed, 0)!;
+}
+
+/**
+ * @internal For Keypair: a prepared key, or undefined (nothing prepared) when no more than
+ * `reserve` slots are free. Keypairs are made casually and wait for garbage collection to free
+ * their slots, so they leave `reserve` slots to explicit prepareSecretKey callers.
+ */
+export function prepareSecretKeyIfRoom(seed: Uint8Array, reserve: number): PreparedSecretKey | undefined {
+  return prepareInSlab(seed, reserve);
+}
+
+function prepareInSlab(seed: Uint8Array, reserve: number): PreparedSecretKey | undefined {
+  expectBytes(seed, 32, "seed");
+  const x = currentSlab();
+  if (reserve > 0 && freeSlots.length <= reserve) return undefined;
+  const slot = freeSlots.pop();
+  if (slot === undefined) {
+    throw new PreparedSecretKeyError(
+      "PREPARED_KEYS_EXHAUSTED",
+      `all ${PREPARED_SECRET_SLOTS} prepared secret key slots are in use; destroy() keys no longer needed`,
+    );
+  }
+  let status = -1;
+  const publicKey = guarded(() => {
+    const base = argsBase();
+    heapU8().set(seed, base + ARG_SECRET);
+    // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
+    status = secretCall(prepareCall, slot);
+    return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
+  });
+  if (status !== PREPARED_OK || x.memory !== slabMemory) {
+    // Cannot happen for an index from the free list; fail closed without reusing the slot.
+    throw new PreparedSecretKeyError("PREPARED_KEY_CORRUPTED", `preparing slot ${slot} failed (status ${status})`);
+  }
+  const ref: SlotRef = { epoch, slot, generation: generations[slot] };
+  const key = makePrepared(ref, publicKey);
+  finalizer?.register(key, ref, key);
+  return key;
+}
+
+/**
+ * RFC 8032 §5.1.6 signature of `message` under a prepared key: the same bytes as signing with
+ * its seed. @throws PreparedSecretKeyError KEY_DESTROYED / PREPARED_KEY_LOST /
+ * PREPARED_KEY_CORRUPTED (the slot failed its integrity check: it is wiped, nothing is signed).
+ */
+export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8Array {
+  assertBytes(message, "message");
+  const ref = usableRef(key);
+  const expectedPublicKey = publicKeyOf(key); // written into wasm memory, never handed out
+  let status = -1;
+  const signature = guarded(() => {
+    const len = message.length;
+    if (len > 0) {
+      reserveIo(len);
+      heapU8().set(message, ioArenaBase());
+    }
+    const base = argsBase();
+    heapU8().set(expectedPublicKey, base + ARG_PUBLIC_KEY); // the core refuses a slot holding another A
+    pendingSlot = ref.slot;
+    status = secretCall(signCall, len); // wipes every secret intermediate, also when the call fails
+    return status === PREPARED_OK ? heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64) : undefined;
+  });
+  if (signature === undefined) {
+    // The core wiped the slot; free it and retire the key.
+    markDestroyed(key);
+    releaseSlot(ref);
+    throw new PreparedSecretKeyError(
+      status === PREPARED_CORRUPTED ? "PREPARED_KEY_CORRUPTED" : "PREPARED_KEY_LOST",
+      `the prepared secret key's slot failed its integrity check (status ${status}); it was wiped and nothing was signed`,
+    );
+  }
+  return signature;
+}

@@ -1,0 +1,309 @@
+// Prepared secret keys (src/prepared-secret-key.ts, assembly/ed25519/prepared-secret.ts):
+// signatures equal node:crypto's, the slot is wiped by destroy() and by the FinalizationRegistry,
+// a full slab is a typed error, a corrupted slot never signs under a wrong A, keys do not survive
+// an instance rebuilt after a trap (typed error), and Keypair signs through a prepared key.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, getRandomValues } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { ed25519, PreparedSecretKey, PREPARED_SECRET_KEY_CAPACITY } from "../../src/ed25519.js";
+import { PreparedSecretKeyError } from "../../src/errors.js";
+import { Keypair } from "../../src/handshake/keys.js";
+import { argsBase, guarded, heapU8, resetInstance } from "../../src/wasm/instance.js";
+import { ARGS_BYTES } from "../../src/wasm/abi.js";
+import { PKCS8_PREFIX, fromLE } from "../helpers/ed25519-oracles.js";
+import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
+import { scaled } from "../helpers/scale.js";
+
+const seedOf = (label: string): Uint8Array => new Uint8Array(createHash("sha256").update(label).digest());
+const nodeKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+const nodeSignature = (message: Uint8Array, seed: Uint8Array): Buffer => nodeSign(null, message, nodeKey(seed));
+const nodePublic = (seed: Uint8Array): Buffer =>
+  createPublicKey(nodeKey(seed)).export({ format: "der", type: "spki" }).subarray(12);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+/** RFC 8032 §5.1.5: clamped scalar a and prefix of a seed. */
+function expandSeed(seed: Uint8Array): { scalar: Uint8Array; prefix: Uint8Array } {
+  const h = sha512(seed);
+  const scalar = h.slice(0, 32);
+  scalar[0] &= 248;
+  scalar[31] &= 127;
+  scalar[31] |= 64;
+  return { scalar, prefix: h.slice(32) };
+}
+
+/** The 13 signed 21-bit limbs (i64 LE) that assembly/curve25519/scalar.ts makes of a scalar. */
+function scalarLimbs(bytes: Uint8Array): Uint8Array {
+  const n = fromLE(bytes);
+  const out = new Uint8Array(13 * 8);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 13; i++) view.setBigInt64(i * 8, i < 12 ? (n >> BigInt(21 * i)) & 0x1fffffn : n >> BigInt(21 * i), true);
+  return out;
+}
+
+/** Every offset where `needle` occurs in the library's linear memory, outside the ARGS block. */
+function findAll(needle: Uint8Array): number[] {
+  const heap = heapU8();
+  const args = argsBase();
+  const found: number[] = [];
+  for (let at = heap.indexOf(needle[0]); at >= 0 && at + needle.length <= heap.length; at = heap.indexOf(needle[0], at + 1)) {
+    if (at >= args && at < args + ARGS_BYTES) continue;
+    if (Buffer.compare(heap.subarray(at, at + needle.length), needle) === 0) found.push(at);
+  }
+  return found;
+}
+
+// Start from a fresh instance: every slot free, whatever keys earlier suites left to the GC
+// (their Keypairs re-prepare or sign from the seed, see src/handshake/keys.ts).
+test.before(() => resetInstance());
+
+const MESSAGE_LENGTHS = [0, 1, 31, 64, 111, 112, 127, 128, 169, 1000, 5000];
+
+test(`signatures under prepared keys equal node:crypto's (${scaled(48)} seeds × ${MESSAGE_LENGTHS.length} message lengths), sync and async`, async () => {
+  for (let i = 0; i < scaled(48); i++) {
+    const seed = i < 2 ? new Uint8Array(32).fill(i * 255) : getRandomValues(new Uint8Array(32));
+    const key = ed25519.prepareSecretKey(seed);
+    try {
+      assert.is(hex(key.publicKey), hex(nodePublic(seed)), `public key of seed ${i}`);
+      assert.is(hex(key.publicKey), hex(ed25519.getPublicKey(seed)));
+      for (const length of MESSAGE_LENGTHS) {
+        const message = getRandomValues(new Uint8Array(length));
+        const expected = hex(nodeSignature(message, seed));
+        assert.is(hex(ed25519.sign(message, key)), expected, `seed ${i}, ${length} bytes`);
+        if (length === 169) assert.is(hex(await ed25519.signAsync(message, key)), expected, "signAsync");
+      }
+    } finally {
+      key.destroy();
+    }
+  }
+});
+
+test("256 keys in rotation: every signature equals node:crypto's, interleaved with seed signing", () => {
+  const seeds = Array.from({ length: 256 }, (_, i) => seedOf(`rotation ${i}`));
+  const keys = seeds.map((seed) => ed25519.prepareSecretKey(seed));
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < seeds.length; i++) {
+        const message = new TextEncoder().encode(`round ${round} message ${i}`);
+        const expected = hex(nodeSignature(message, seeds[i]));
+        assert.is(hex(ed25519.sign(message, keys[i])), expected, `key ${i} round ${round}`);
+        if (i % 17 === 0) assert.is(hex(ed25519.sign(message, seeds[(i * 7) % 256])), hex(nodeSignature(message, seeds[(i * 7) % 256])));
+      }
+    }
+  } finally {
+    for (const key of keys) key.destroy();
+  }
+});
+
+test("publicKey hands out copies; toJSON/toString/inspect show only the public key", () => {
+  const seed = seedOf("copies");
+  const key = ed25519.prepareSecretKey(seed);
+  const pk = key.publicKey;
+  pk.fill(0);
+  assert.is(hex(key.publicKey), hex(nodePublic(seed)));
+  const { scalar, prefix } = expandSeed(seed);
+  const shown = JSON.stringify(key) + String(key) + Object.keys(key).join();
+  for (const secret of [seed, scalar, prefix]) assert.not.ok(shown.includes(hex(secret)), "no secret in the JS representations");
+  assert.ok(shown.includes(hex(nodePublic(seed))));
+  key.destroy();
+});
+
+test("after preparation the seed is gone from wasm memory and the expanded key exists once (in its slot); destroy() wipes it", () => {
+  const seed = seedOf("wipe on destroy");
+  const { scalar, prefix } = expandSeed(seed);
+  const key = ed25519.prepareSecretKey(seed);
+  assert.equal(findAll(seed), [], "seed left in memory");
+  assert.is(findAll(scalar).length, 1, "the slot holds the scalar (positive control of the search)");
+  assert.is(findAll(prefix).length, 1, "the slot holds the prefix");
+  assert.is(findAll(prefix)[0] - findAll(scalar)[0], 32, "scalar || prefix");
+  const message = new TextEncoder().encode("limbs");
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seed)));
+  assert.equal(findAll(scalarLimbs(scalar)), [], "limb form of the scalar left after signing");
+  key.destroy();
+  for (const [name, secret] of [["scalar", scalar], ["prefix", prefix], ["scalar limbs", scalarLimbs(scalar)], ["prefix limbs", scalarLimbs(prefix)]] as const) {
+    assert.equal(findAll(secret), [], `${name} left in memory after destroy()`);
+  }
+  key.destroy(); // idempotent
+});
+
+test("use after destroy throws KEY_DESTROYED (sign and signAsync); the public key stays readable", async () => {
+  const seed = seedOf("use after destroy");
+  const key = ed25519.prepareSecretKey(seed);
+  key.destroy();
+  assert.not.ok(key.usable);
+  const error = throwsWith(() => ed25519.sign(new Uint8Array(3), key), "KEY_DESTROYED");
+  assert.instance(error, PreparedSecretKeyError);
+  await rejectsWithCode(ed25519.signAsync(new Uint8Array(3), key), "KEY_DESTROYED");
+  assert.is(hex(key.publicKey), hex(nodePublic(seed)));
+});
+
+test("bad arguments are typed errors: seeds of the wrong type or length, Proxies and look-alikes of a prepared key, bad messages", () => {
+  throwsWith(() => ed25519.prepareSecretKey(new Uint8Array(31)), "INVALID_LENGTH");
+  throwsWith(() => ed25519.prepareSecretKey("00".repeat(32) as unknown as Uint8Array), "INVALID_TYPE");
+  throwsWith(() => ed25519.prepareSecretKey(new Uint16Array(32) as unknown as Uint8Array), "INVALID_TYPE");
+  const key = ed25519.prepareSecretKey(seedOf("bad arguments"));
+  const proxy = new Proxy(key, {});
+  assert.ok(proxy instanceof PreparedSecretKey, "the Proxy passes instanceof");
+  throwsWith(() => ed25519.sign(new Uint8Array(1), proxy), "INVALID_TYPE");
+  throwsWith(() => ed25519.sign(new Uint8Array(1), Object.create(PreparedSecretKey.prototype)), "INVALID_TYPE");
+  throwsWith(() => ed25519.sign("text" as unknown as Uint8Array, key), "INVALID_TYPE");
+  const detached = new Uint8Array(new ArrayBuffer(8));
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  throwsWith(() => ed25519.sign(detached, key), "INVALID_TYPE");
+  assert.ok(key.usable, "failed calls leave the key usable");
+  const message = new Uint8Array([1, 2, 3]);
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seedOf("bad arguments"))));
+  key.destroy();
+});
+
+test("aliasing: zeroing or reusing the seed buffer (also a Buffer view) after preparation changes nothing", () => {
+  const seed = seedOf("aliasing");
+  const pool = Buffer.alloc(96);
+  pool.set(seed, 32);
+  const view = pool.subarray(32, 64); // a Buffer view into a larger pool
+  const key = ed25519.prepareSecretKey(view);
+  pool.fill(0);
+  const message = new TextEncoder().encode("aliased");
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seed)));
+  assert.is(hex(key.publicKey), hex(nodePublic(seed)));
+  key.destroy();
+});
+
+test(`a full slab (${PREPARED_SECRET_KEY_CAPACITY} live keys) is PREPARED_KEYS_EXHAUSTED; destroying one frees a slot; Keypair falls back to seed signing`, () => {
+  resetInstance(); // a fresh instance: every slot free, whatever earlier suites left alive
+  const keys: PreparedSecretKey[] = [];
+  try {
+    for (let i = 0; i < PREPARED_SECRET_KEY_CAPACITY / 2; i++) keys.push(ed25519.prepareSecretKey(seedOf(`full ${i}`)));
+    // Keypairs leave the last half of the slab to explicit callers: this one signs from its seed.
+    const halfSeed = seedOf("keypair on a half-full slab");
+    const halfKeypair = Keypair.fromSeed(halfSeed);
+    assert.equal(findAll(expandSeed(halfSeed).scalar), [], "no slot taken by the keypair");
+    const m = new Uint8Array([7]);
+    assert.is(halfKeypair.sign(m).toHex(), hex(nodeSignature(m, halfSeed)));
+    for (let i = PREPARED_SECRET_KEY_CAPACITY / 2; i < PREPARED_SECRET_KEY_CAPACITY; i++) keys.push(ed25519.prepareSecretKey(seedOf(`full ${i}`)));
+    const error = throwsWith(() => ed25519.prepareSecretKey(seedOf("one too many")), "PREPARED_KEYS_EXHAUSTED");
+    assert.instance(error, PreparedSecretKeyError);
+    const message = new TextEncoder().encode("full slab");
+    const keypair = Keypair.fromSeed(seedOf("keypair on a full slab"));
+    assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seedOf("keypair on a full slab"))));
+    keys[100].destroy();
+    const again = ed25519.prepareSecretKey(seedOf("one too many"));
+    assert.is(hex(ed25519.sign(message, again)), hex(nodeSignature(message, seedOf("one too many"))));
+    keys[100] = again;
+    // every key still signs correctly: no slot was shared or overwritten
+    for (const i of [0, 1, 99, 101, PREPARED_SECRET_KEY_CAPACITY - 1]) {
+      assert.is(hex(ed25519.sign(message, keys[i])), hex(nodeSignature(message, seedOf(`full ${i}`))), `key ${i}`);
+    }
+  } finally {
+    for (const key of keys) key.destroy();
+  }
+});
+
+/** The offset of the slot of a key prepared from `seed` (found by its scalar). */
+function slotOf(seed: Uint8Array): number {
+  const found = findAll(expandSeed(seed).scalar);
+  assert.is(found.length, 1, "the slot is found");
+  return found[0];
+}
+
+/** The slot's check value as the core computes it (assembly/ed25519/prepared-secret.ts). */
+function slotCheck(scalarPrefixA: Uint8Array): Uint8Array {
+  const domain = new TextEncoder().encode("chio-sk-slot/v1");
+  return sha512(Buffer.concat([domain, scalarPrefixA])).slice(0, 16);
+}
+
+const CORRUPTIONS: [string, (heap: Uint8Array, slot: number) => void][] = [
+  ["a byte of A", (heap, slot) => void (heap[slot + 64 + 5] ^= 0x01)],
+  ["the top bit of A (sign of x)", (heap, slot) => void (heap[slot + 95] ^= 0x80)],
+  ["a byte of the scalar", (heap, slot) => void (heap[slot + 7] ^= 0x10)],
+  ["a byte of the prefix", (heap, slot) => void (heap[slot + 40] ^= 0x02)],
+  ["a byte of the check value", (heap, slot) => void (heap[slot + 100] ^= 0x04)],
+  [
+    "A replaced by another key's A, with a check value recomputed to match",
+    (heap, slot) => {
+      heap.set(nodePublic(seedOf("another key")), slot + 64);
+      heap.set(slotCheck(heap.slice(slot, slot + 96)), slot + 96);
+    },
+  ],
+  [
+    "the whole slot replaced by another key's consistent slot",
+    (heap, slot) => {
+      const other = seedOf("another key");
+      const { scalar, prefix } = expandSeed(other);
+      const body = Buffer.concat([scalar, prefix, nodePublic(other)]);
+      heap.set(body, slot);
+      heap.set(slotCheck(body), slot + 96);
+    },
+  ],
+];
+
+for (const [what, corrupt] of CORRUPTIONS) {
+  test(`a slot with ${what} signs nothing (PREPARED_KEY_CORRUPTED) and is wiped`, () => {
+    const seed = seedOf(`corruption: ${what}`);
+    const message = new TextEncoder().encode("signed twice");
+    const key = ed25519.prepareSecretKey(seed);
+    assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seed)), "control: the intact slot signs");
+    const slot = slotOf(seed);
+    corrupt(heapU8(), slot);
+    throwsWith(() => ed25519.sign(message, key), "PREPARED_KEY_CORRUPTED");
+    assert.equal(Buffer.from(heapU8().subarray(slot, slot + 112)), Buffer.alloc(112), "slot zeroed");
+    assert.not.ok(key.usable);
+    throwsWith(() => ed25519.sign(message, key), "KEY_DESTROYED");
+    key.destroy();
+    // the freed slot is reusable and other keys are unaffected
+    const fresh = ed25519.prepareSecretKey(seed);
+    assert.is(hex(ed25519.sign(message, fresh)), hex(nodeSignature(message, seed)));
+    fresh.destroy();
+  });
+}
+
+test("a trap rebuilds the instance: prepared keys are lost (PREPARED_KEY_LOST), new ones work, Keypair re-prepares", () => {
+  const seed = seedOf("trap");
+  const message = new TextEncoder().encode("after the trap");
+  const key = ed25519.prepareSecretKey(seed);
+  const keypair = Keypair.fromSeed(seed);
+  assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)));
+  // What src/wasm/instance.ts guarded() does on a trap: zero the memory, drop the instance.
+  const trapped = throwsWith(() => guarded(() => { throw new WebAssembly.RuntimeError("unreachable (simulated trap)"); }), "WASM_TRAP");
+  assert.ok(trapped);
+  throwsWith(() => ed25519.sign(message, key), "PREPARED_KEY_LOST");
+  assert.not.ok(key.usable);
+  key.destroy(); // harmless on a lost key
+  assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)), "Keypair re-prepared from its seed");
+  assert.is(findAll(expandSeed(seed).scalar).length, 1, "Keypair signs through a fresh prepared slot");
+  const again = ed25519.prepareSecretKey(seed);
+  assert.is(hex(ed25519.sign(message, again)), hex(nodeSignature(message, seed)));
+  again.destroy();
+  keypair.destroy();
+});
+
+test("Keypair signs through a prepared key; destroy() wipes the slot and the seed, then sign/seedBytes throw KEY_DESTROYED", () => {
+  const seed = seedOf("keypair prepared");
+  const { scalar, prefix } = expandSeed(seed);
+  const keypair = Keypair.fromSeed(seed);
+  assert.is(findAll(scalar).length, 1, "the expanded key sits in a slot");
+  const message = new TextEncoder().encode("keypair");
+  assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)));
+  assert.is(hex(keypair.seedBytes()), hex(seed));
+  keypair.destroy();
+  assert.equal(findAll(scalar), []);
+  assert.equal(findAll(prefix), []);
+  throwsWith(() => keypair.sign(message), "KEY_DESTROYED");
+  throwsWith(() => keypair.seedBytes(), "KEY_DESTROYED");
+  keypair.destroy(); // idempotent
+});
+
+// FinalizationRegistry: observable only after a forced collection, so this runs in a child
+// process started with --expose-gc (uvu's own process has no global.gc).
+test("keys garbage-collected without destroy() have their slots wiped and freed (child process with --expose-gc)", () => {
+  const child = fileURLToPath(new URL("../helpers/prepared-secret-gc-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!) as { filledFirst: number; filledAgain: number; scalarLeft: number; capacity: number };
+  assert.is(result.filledFirst, result.capacity, "the first round filled the slab");
+  assert.is(result.scalarLeft, 0, "a collected key's scalar is gone from memory");
+  assert.is(result.filledAgain, result.capacity, "after collection every slot could be prepared again");
+});
+
+test.run();
