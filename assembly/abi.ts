@@ -37,6 +37,17 @@ export const INSPECT_FULL_ORDER: i32 = 0;
 /** ed25519_inspect_public_key: one of the 8 points of small order. */
 export const INSPECT_SMALL_ORDER: i32 = 1;
 
+// ---- Prepared public keys (assembly/ed25519/prepared-public.ts, exports.ts) ----
+
+/** ed25519_prepare_public_key / ed25519_verify_prepared: the key bytes do not decode as a curve point. */
+export const PREPARED_NOT_A_POINT: i32 = -1;
+/** ed25519_prepare_public_key: the key decodes, but prepared keys are off (slab of 0 slots). */
+export const PREPARED_OFF: i32 = -2;
+/** Result word (i32 LE at ARG_RESULT + this): the slot now holding the key, or a PREPARED_* code. */
+export const PREPARED_RESULT_SLOT: usize = 0;
+/** Result word of ed25519_prepare_public_key: 1 if the point is torsion-free ([L]A = O), else 0. */
+export const PREPARED_RESULT_TORSION_FREE: usize = 4;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */

@@ -10,8 +10,8 @@ export type { CanonicalJsonErrorCode } from "./errors.js";
 export { bytesToHex, hexToBytes } from "./bytes.js";
 
 // Ed25519 (RFC 8032), @noble/ed25519-shaped.
-export { ed25519, isValidPublicKey, isSmallOrderPublicKey } from "./ed25519.js";
-export type { VerifyOptions } from "./ed25519.js";
+export { ed25519, isValidPublicKey, isSmallOrderPublicKey, PreparedPublicKey } from "./ed25519.js";
+export type { VerifyOptions, PreparedKeysOptions } from "./ed25519.js";
 
 // RFC 8785 canonical JSON and one-call envelope verification.
 export { canonicalize, canonicalBytes } from "./canonical/value.js";
