@@ -48,6 +48,17 @@ export const PREPARED_BAD_SLOT: i32 = 1;
 /** The slot fails its check value or holds another public key: it was wiped, nothing was signed. */
 export const PREPARED_CORRUPTED: i32 = 2;
 
+// ---- Prepared public keys (assembly/ed25519/prepared-public.ts, exports.ts) ----
+
+/** ed25519_prepare_public_key / ed25519_verify_prepared: the key bytes do not decode as a curve point. */
+export const PREPARED_NOT_A_POINT: i32 = -1;
+/** ed25519_prepare_public_key: the key decodes, but prepared keys are off (slab of 0 slots). */
+export const PREPARED_OFF: i32 = -2;
+/** Result word (i32 LE at ARG_RESULT + this): the slot now holding the key, or a PREPARED_* code. */
+export const PREPARED_RESULT_SLOT: usize = 0;
+/** Result word of ed25519_prepare_public_key: 1 if the point is torsion-free ([L]A = O), else 0. */
+export const PREPARED_RESULT_TORSION_FREE: usize = 4;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */

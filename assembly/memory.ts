@@ -17,11 +17,34 @@ export const ARGS: usize = memory.data(<i32>ARGS_BYTES, 16);
 
 const PAGE: usize = 65536;
 
-/** Start of the I/O arena (16-byte aligned, just past static data). */
+/** Bytes reserved for the prepared-public-key slab (assembly/ed25519/prepared-public.ts) between static data and the I/O arena. */
+let slabReserved: usize = 0;
+
+/** Start of the prepared-key slab (16-byte aligned, just past static data). */
+// @ts-ignore: decorator
+@inline
+export function slabBase(): usize {
+  return (__heap_base + 15) & ~(<usize>15);
+}
+
+/**
+ * Moves the I/O arena so that `bytes` (a multiple of 16) bytes from slabBase() belong to the
+ * prepared-key slab, growing memory to cover them. Returns false (nothing changed) if memory
+ * cannot grow. Only between calls: JS re-reads io_base() afterwards (src/wasm/instance.ts).
+ */
+export function reserveSlab(bytes: usize): bool {
+  const end = slabBase() + bytes;
+  const have = (<usize>memory.size()) * PAGE;
+  if (end > have && memory.grow(<i32>((end - have + PAGE - 1) / PAGE)) < 0) return false;
+  slabReserved = bytes;
+  return true;
+}
+
+/** Start of the I/O arena (16-byte aligned, just past static data and the prepared-key slab). */
 // @ts-ignore: decorator
 @inline
 export function ioBase(): usize {
-  return (__heap_base + 15) & ~(<usize>15);
+  return slabBase() + slabReserved;
 }
 
 /** Makes sure `bytes` bytes are addressable from ioBase(). Returns false if memory cannot grow. */

@@ -10,6 +10,7 @@ import { TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "./abi";
 import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar";
 import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
+import { prepared_used_count, prepared_body, prepared_point, prepared_torsion_free } from "./ed25519/prepared-public";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 
 export * from "./index";
@@ -78,4 +79,27 @@ export function test_sc_muladd(): void {
  */
 export function test_sign_unwiped(msgLen: u32): void {
   sign_with_seed(ARGS + ARG_SECRET, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, ARGS + ARG_SIGNATURE);
+}
+
+// Prepared public keys (assembly/ed25519/prepared-public.ts): test/node/ed25519-prepared-public.test.ts.
+
+/** Number of prepared slots holding a key. */
+export function test_prepared_used(): i32 {
+  return prepared_used_count();
+}
+
+/** Address of the body of `slot` (to corrupt it in tests), or 0 if out of range. */
+export function test_prepared_body(slot: i32): usize {
+  return prepared_body(slot);
+}
+
+/** prepared_torsion_free(slot) (the internal API of batch verification): 1, 0, or -1 if prepared_point(slot) is 0. */
+export function test_prepared_torsion_free(slot: i32): i32 {
+  if (prepared_point(slot) == 0) return -1;
+  return prepared_torsion_free(slot) ? 1 : 0;
+}
+
+/** Traps (unreachable), to test recovery of the library after a trap. */
+export function test_trap(): void {
+  unreachable();
 }

@@ -51,6 +51,13 @@ export async function ed25519Groups(): Promise<Group[]> {
     if (!ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)) throw new Error("one-key verify sanity check failed");
   }
 
+  // Prepared keys (ed25519.preparePublicKey) for the first 16 keys, checked like the rest.
+  const preparedKeys = keys.slice(0, 16).map((k) => ed25519.preparePublicKey(k.publicKey));
+  for (let j = 0; j < 16; j++) {
+    if (!ed25519.verify(signatures[j], messages[j], preparedKeys[j])) throw new Error("prepared verify sanity check failed");
+    if (!ed25519.verify(oneKeySignatures[j], messages[j], preparedKeys[0])) throw new Error("prepared one-key sanity check failed");
+  }
+
   let i = 0;
   const next = () => (i = (i + 1) & (COUNT - 1));
   const verify: Group = {
@@ -58,7 +65,9 @@ export async function ed25519Groups(): Promise<Group[]> {
     baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
     cases: [
       { name: "chio-trust (wasm), 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.verify(signatures[j], messages[j], keys[j].publicKey)); } },
-      { name: "chio-trust (wasm), one key (decoded key cached)", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)); } },
+      { name: "chio-trust (wasm), one key as bytes (hot: auto-prepared)", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)); } },
+      { name: "chio-trust (wasm), prepared key, one key", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], preparedKeys[0])); } },
+      { name: "chio-trust (wasm), prepared keys, 16 hot keys", fn: () => { const j = next() & 15; keep(ed25519.verify(signatures[j], messages[j], preparedKeys[j])); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeVerify(null, messages[j], keys[j].publicKeyObject, signatures[j])); } },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_verify_detached(signatures[j], messages[j], keys[j].publicKey)); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], keys[j].publicKey)); } },

@@ -16,9 +16,15 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
-import { InvalidTypeError } from "./errors.js";
-import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
-import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, INSPECT_NOT_A_POINT, INSPECT_SMALL_ORDER, VERIFY_MODE_ZIP215 } from "./wasm/abi.js";
+import { InvalidPublicKeyError, InvalidTypeError } from "./errors.js";
+import {
+  argsBase, coreExports, guarded, heapU8, ioArenaBase, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
+  DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
+} from "./wasm/instance.js";
+import {
+  ARG_PUBLIC_KEY, ARG_RESULT, ARG_SECRET, ARG_SIGNATURE, INSPECT_NOT_A_POINT, INSPECT_SMALL_ORDER, PREPARED_NOT_A_POINT,
+  PREPARED_RESULT_SLOT, VERIFY_MODE_ZIP215,
+} from "./wasm/abi.js";
 import { PreparedSecretKey, isPreparedSecretKey, prepareSecretKey, signPrepared } from "./prepared-secret-key.js";
 
 export { PreparedSecretKey, PREPARED_SECRET_KEY_CAPACITY } from "./prepared-secret-key.js";
@@ -28,12 +34,17 @@ interface Ed25519Exports extends CoreExports {
   ed25519_sign(msgLen: number): void;
   ed25519_verify(msgLen: number, mode: number): number;
   ed25519_inspect_public_key(): number;
+  ed25519_prepare_public_key(hint: number): number;
+  ed25519_verify_prepared(msgLen: number, mode: number, hint: number): number;
+  ed25519_prepared_free(slot: number): void;
 }
 
 /** Byte lengths (RFC 8032 §5.1.5, §5.1.6). */
 export const ED25519_SECRET_KEY_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
+/** Default memory bound of the prepared-key slab (configurePreparedKeys). */
+export const ED25519_PREPARED_KEYS_DEFAULT_BYTES = DEFAULT_PREPARED_SLAB_BYTES;
 
 /** Options of verify(). */
 export interface VerifyOptions {
@@ -89,16 +100,130 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
   });
 }
 
+// Module-private access to a PreparedPublicKey's key bytes and slot hint (set by its static block).
+let makePrepared: (bytes: Uint8Array, slot: number) => PreparedPublicKey;
+let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
+let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
+
+/**
+ * A public key prepared for repeated verification (assembly/ed25519/prepared-public.ts): its
+ * decoded point and a precomputed table live in a bounded slab of wasm memory, so verify()
+ * with it skips decoding the key and most of the multiplication work. It keeps its own copy of
+ * the 32 key bytes (public), so it stays valid whatever happens to its slot: if the slot was
+ * given to another key (least recently used eviction), freed, or the wasm instance was rebuilt
+ * after a trap, the next verify prepares it again. Verdicts are exactly those of verify() with
+ * the key bytes. Make one with ed25519.preparePublicKey().
+ */
+export class PreparedPublicKey {
+  readonly #bytes: Uint8Array;
+  #slot = -1;
+
+  private constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  static {
+    makePrepared = (bytes, slot) => {
+      const key = new PreparedPublicKey(bytes);
+      key.#slot = slot;
+      return key;
+    };
+    preparedInternals = (key) => key.#bytes;
+    preparedSlot = (key, slot) => {
+      if (slot !== undefined) key.#slot = slot;
+      return key.#slot;
+    };
+  }
+
+  /** A copy of the 32 public-key bytes, exactly as given to preparePublicKey. */
+  get publicKey(): Uint8Array {
+    return this.#bytes.slice();
+  }
+
+  /**
+   * Releases the key's slot in wasm memory now (otherwise it goes when evicted). The object
+   * stays usable: a later verify prepares it again.
+   */
+  free(): void {
+    const slot = this.#slot;
+    this.#slot = -1;
+    if (slot < 0) return;
+    guarded(() => {
+      const x = core();
+      heapU8().set(this.#bytes, argsBase() + ARG_PUBLIC_KEY);
+      x.ed25519_prepared_free(slot);
+    });
+  }
+}
+
+/**
+ * Prepares a 32-byte public key for repeated verification. Accepts every key that verify()
+ * accepts as a key (y taken mod p, small-order and mixed-order points included).
+ * @throws InvalidTypeError / InvalidLengthError on wrong type or length; InvalidPublicKeyError
+ * if the bytes do not decode as a curve point (verify() with those bytes returns false).
+ */
+function preparePublicKey(publicKey: Uint8Array): PreparedPublicKey {
+  expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
+  const bytes = new Uint8Array(ED25519_PUBLIC_KEY_BYTES); // a plain copy (never a Buffer, whose slice() is a view)
+  bytes.set(publicKey);
+  const slot = guarded(() => {
+    const x = core();
+    heapU8().set(bytes, argsBase() + ARG_PUBLIC_KEY);
+    return x.ed25519_prepare_public_key(-1);
+  });
+  if (slot === PREPARED_NOT_A_POINT) throw new InvalidPublicKeyError("publicKey does not decode as an Ed25519 point");
+  return makePrepared(bytes, slot);
+}
+
+/** Options of configurePreparedKeys(). */
+export interface PreparedKeysOptions {
+  /**
+   * Bytes of wasm memory for prepared keys (the shared base-point table plus one slot per key,
+   * about 25 KB each); 0 turns prepared keys off (verify then takes the plain path, with the
+   * same verdicts). Default 512 KiB (about 19 keys). At most 256 MiB.
+   */
+  maxBytes: number;
+}
+
+const MAX_PREPARED_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Sets the memory bound of the prepared-key slab (explicitly prepared keys and hot keys that
+ * verify prepares by itself share it, least recently used first out). Drops every prepared
+ * key; PreparedPublicKey objects re-prepare on next use. Returns the number of keys that fit.
+ * @throws InvalidTypeError if options or maxBytes is malformed.
+ */
+function configurePreparedKeys(options: PreparedKeysOptions): { maxBytes: number; slots: number } {
+  if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+  const maxBytes = options.maxBytes;
+  if (typeof maxBytes !== "number" || !Number.isSafeInteger(maxBytes) || maxBytes < 0 || maxBytes > MAX_PREPARED_BYTES) {
+    throw new InvalidTypeError(`options.maxBytes must be an integer in 0 … ${MAX_PREPARED_BYTES}`);
+  }
+  guarded(() => setPreparedSlabBytes(maxBytes));
+  return preparedSlabLayout();
+}
+
+/** The current bound (bytes) and how many prepared keys fit in it. */
+function preparedKeysLayout(): { maxBytes: number; slots: number } {
+  return preparedSlabLayout();
+}
+
 /**
  * Checks a 64-byte signature of message under a 32-byte public key (RFC 8032 §5.1.7, chio
  * rule; see the file header). Returns false for any well-formed but invalid input (including
  * S >= L and keys that do not decode). Variable time (public inputs).
  * @throws InvalidTypeError / InvalidLengthError on wrong argument types or lengths.
  */
-function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options?: VerifyOptions): boolean {
+function verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array | PreparedPublicKey,
+  options?: VerifyOptions,
+): boolean {
   expectBytes(signature, ED25519_SIGNATURE_BYTES, "signature");
   assertBytes(message, "message");
-  expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
+  const prepared = publicKey instanceof PreparedPublicKey ? publicKey : undefined;
+  if (prepared === undefined) expectBytes(publicKey as Uint8Array, ED25519_PUBLIC_KEY_BYTES, "publicKey");
   let zip215 = false;
   if (options !== undefined) {
     if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
@@ -112,9 +237,17 @@ function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Arra
     const len = writeMessage(message);
     const heap = heapU8();
     const base = argsBase();
-    heap.set(publicKey, base + ARG_PUBLIC_KEY);
     heap.set(signature, base + ARG_SIGNATURE);
-    return x.ed25519_verify(len, zip215 ? VERIFY_MODE_ZIP215 : 0) === 1;
+    const mode = zip215 ? VERIFY_MODE_ZIP215 : 0;
+    if (prepared === undefined) {
+      heap.set(publicKey as Uint8Array, base + ARG_PUBLIC_KEY);
+      return x.ed25519_verify(len, mode) === 1;
+    }
+    heap.set(preparedInternals(prepared), base + ARG_PUBLIC_KEY);
+    const verdict = x.ed25519_verify_prepared(len, mode, preparedSlot(prepared)) === 1;
+    const at = base + ARG_RESULT + PREPARED_RESULT_SLOT; // i32 LE, read without allocating a view
+    preparedSlot(prepared, heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24));
+    return verdict;
   });
 }
 
@@ -244,10 +377,13 @@ export const ed25519 = {
   signAsync: async (message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): Promise<Uint8Array> => sign(message, secretKey),
   /** Expands a 32-byte seed once into wasm memory; sign() accepts the result (src/prepared-secret-key.ts). */
   prepareSecretKey,
+  preparePublicKey,
+  configurePreparedKeys,
+  preparedKeysLayout,
   verifyAsync: async (
     signature: Uint8Array,
     message: Uint8Array,
-    publicKey: Uint8Array,
+    publicKey: Uint8Array | PreparedPublicKey,
     options?: VerifyOptions,
   ): Promise<boolean> => verify(signature, message, publicKey, options),
   keygen,

@@ -22,6 +22,18 @@ export class InvalidLengthError extends RangeError {
   }
 }
 
+/**
+ * Thrown when 32 bytes do not decode as an Ed25519 point (chio's `PublicKey` parse and
+ * ed25519.preparePublicKey refuse them; verify with such bytes returns false).
+ */
+export class InvalidPublicKeyError extends RangeError {
+  readonly code = "INVALID_PUBLIC_KEY" as const;
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidPublicKeyError";
+  }
+}
+
 /** Thrown when a hex string is malformed (odd length or a non-hex character). */
 export class InvalidHexError extends TypeError {
   readonly code = "INVALID_HEX" as const;

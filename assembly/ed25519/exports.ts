@@ -1,8 +1,16 @@
 // The Ed25519 wasm exports used by src/ed25519.ts, and nothing else: key generation
 // (keygen.ts), signing (sign.ts), verification (verify.ts). Arguments and results go through
 // the ARGS block at the offsets of assembly/abi.ts; messages at ioBase().
-import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "../memory";
-import { VERIFY_MODE_ZIP215, VERIFY_MODE_FULL_LENGTH } from "../abi";
+import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_RESULT, ioBase } from "../memory";
+import {
+  VERIFY_MODE_ZIP215, VERIFY_MODE_FULL_LENGTH, PREPARED_NOT_A_POINT, PREPARED_OFF, PREPARED_RESULT_SLOT,
+  PREPARED_RESULT_TORSION_FREE,
+} from "../abi";
+import {
+  prepared_configure, prepared_slot_count, prepared_slot_for_key_vartime, prepared_free_vartime,
+  prepared_torsion_free, verify_prepared_vartime,
+} from "./prepared-public";
+import { decoded_public_key_vartime } from "./key-cache";
 import { public_key_from_seed, wipe_secrets } from "./keygen";
 import { sign_with_seed } from "./sign";
 import { verify_impl_vartime, inspect_public_key_vartime } from "./verify";
@@ -41,3 +49,57 @@ export function ed25519_inspect_public_key(): i32 {
 // Prepared secret keys (slot slab of expanded secrets): ed25519_prepare_secret,
 // ed25519_sign_prepared, ed25519_destroy_prepared.
 export { ed25519_prepare_secret, ed25519_sign_prepared, ed25519_destroy_prepared } from "./prepared-secret";
+
+/**
+ * Lays out the prepared-key slab for at most maxBytes bytes (assembly/ed25519/prepared-public.ts):
+ * the slot count (0: prepared keys off), or -1 if memory cannot grow. Drops every prepared
+ * key and moves the I/O arena: the caller re-reads io_base().
+ */
+export function ed25519_prepared_configure(maxBytes: u32): i32 {
+  return prepared_configure(<usize>maxBytes);
+}
+
+/**
+ * Prepares ARGS+ARG_PUBLIC_KEY (reusing slot `hint` if it still holds that key): returns the
+ * slot, PREPARED_NOT_A_POINT, or PREPARED_OFF (the key decodes but there are no slots). Result
+ * words: PREPARED_RESULT_SLOT (the same value), PREPARED_RESULT_TORSION_FREE.
+ */
+export function ed25519_prepare_public_key(hint: i32): i32 {
+  const pk = ARGS + ARG_PUBLIC_KEY;
+  let slot: i32;
+  let torsionFree = 0;
+  if (prepared_slot_count() == 0) {
+    slot = decoded_public_key_vartime(pk) == 0 ? PREPARED_NOT_A_POINT : PREPARED_OFF;
+  } else {
+    slot = prepared_slot_for_key_vartime(pk, hint);
+    if (slot < 0) slot = PREPARED_NOT_A_POINT;
+    else torsionFree = prepared_torsion_free(slot) ? 1 : 0;
+  }
+  store<i32>(ARGS + ARG_RESULT + PREPARED_RESULT_SLOT, slot);
+  store<i32>(ARGS + ARG_RESULT + PREPARED_RESULT_TORSION_FREE, torsionFree);
+  return slot;
+}
+
+/**
+ * ed25519_verify through the prepared slot of ARGS+ARG_PUBLIC_KEY (`hint` if it still holds
+ * that key, else found or prepared again); the same verdict as ed25519_verify. The slot used
+ * (or a PREPARED_* code) goes to result word PREPARED_RESULT_SLOT.
+ */
+export function ed25519_verify_prepared(msgLen: u32, mode: i32, hint: i32): i32 {
+  const zip215 = (mode & VERIFY_MODE_ZIP215) != 0;
+  const pk = ARGS + ARG_PUBLIC_KEY;
+  const result = ARGS + ARG_RESULT + PREPARED_RESULT_SLOT;
+  if ((mode & VERIFY_MODE_FULL_LENGTH) != 0 || prepared_slot_count() == 0) {
+    store<i32>(result, PREPARED_OFF);
+    return verify_impl_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, pk, zip215, (mode & VERIFY_MODE_FULL_LENGTH) == 0) ? 1 : 0;
+  }
+  const slot = prepared_slot_for_key_vartime(pk, hint);
+  store<i32>(result, slot < 0 ? PREPARED_NOT_A_POINT : slot);
+  if (slot < 0) return 0;
+  return verify_prepared_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, slot, zip215) ? 1 : 0;
+}
+
+/** Frees slot `slot` if it holds ARGS+ARG_PUBLIC_KEY. */
+export function ed25519_prepared_free(slot: i32): void {
+  prepared_free_vartime(ARGS + ARG_PUBLIC_KEY, slot);
+}

@@ -145,6 +145,9 @@ const VK_CHECK: usize = VK_TABLE + ODD_MULTIPLES_BYTES;
 const VK_ENTRY_BYTES: usize = VK_CHECK + 16;
 const VK_CACHE: usize = memory.data(<i32>(VK_CACHE_ENTRIES * VK_ENTRY_BYTES), 16);
 const VK_CACHE_USED: usize = memory.data(16, 16); // u32 entries filled, u32 next slot to replace
+// Per-entry use counters (u32 each), outside the checked entries: they only decide when a key
+// is hot enough to be prepared (prepared-public.ts), never a verdict.
+const VK_HITS: usize = memory.data(<i32>(VK_CACHE_ENTRIES * 4), 16);
 const VK_DECODED: usize = memory.data(160, 16);
 const VK_CHECK_MUL0: u64 = 0x9e3779b97f4a7c15; // odd multipliers (golden ratio; xxHash64 prime 2)
 const VK_CHECK_MUL1: u64 = 0xc2b2ae3d27d4eb4f;
@@ -178,7 +181,10 @@ export function decoded_public_key_vartime(pkPtr: usize): usize {
   for (let i: usize = 0; i < used; i++) {
     const candidate = VK_CACHE + i * VK_ENTRY_BYTES;
     if (memory.compare(candidate, pkPtr, 32) == 0) {
-      if (vk_entry_check(candidate, false)) return candidate;
+      if (vk_entry_check(candidate, false)) {
+        store<u32>(VK_HITS + i * 4, load<u32>(VK_HITS + i * 4) + 1);
+        return candidate;
+      }
       entry = candidate; // corrupted: rebuild in place
       break;
     }
@@ -188,9 +194,21 @@ export function decoded_public_key_vartime(pkPtr: usize): usize {
     return 0;
   }
   if (entry == 0) entry = VK_CACHE + cache_next_slot(VK_CACHE_USED, VK_CACHE_ENTRIES) * VK_ENTRY_BYTES;
+  store<u32>(VK_HITS + (entry - VK_CACHE) / VK_ENTRY_BYTES * 4, 0);
   memory.copy(entry, pkPtr, 32);
   memory.copy(entry + VK_POINT, VK_DECODED, P3_BYTES);
   ge_odd_multiples_cached(entry + VK_TABLE, VK_DECODED);
   vk_entry_check(entry, true);
   return entry;
+}
+
+/**
+ * How many times the verification-cache entry (from decoded_public_key_vartime) was found again
+ * since it was filled or last reset; resets the count when `reset`.
+ */
+export function vk_entry_hits(entry: usize, reset: bool): u32 {
+  const counter = VK_HITS + (entry - VK_CACHE) / VK_ENTRY_BYTES * 4;
+  const hits = load<u32>(counter);
+  if (reset) store<u32>(counter, 0);
+  return hits;
 }

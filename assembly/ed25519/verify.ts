@@ -21,7 +21,8 @@ import {
   ODD_MULTIPLES_BYTES,
 } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
-import { decoded_public_key_vartime, VK_POINT, VK_TABLE } from "./key-cache";
+import { decoded_public_key_vartime, vk_entry_hits, VK_POINT, VK_TABLE } from "./key-cache";
+import { prepared_lookup_vartime, prepared_insert_vartime, verify_prepared_vartime, prepared_slot_count } from "./prepared-public";
 import { INSPECT_NOT_A_POINT, INSPECT_FULL_ORDER, INSPECT_SMALL_ORDER } from "../abi";
 
 const CHALLENGE: usize = memory.data(64, 16); //   SHA-512(R || A || M), then k = that mod L
@@ -37,6 +38,14 @@ const HALF_V: usize = memory.data(32, 16);
 const HALF_B: usize = memory.data(32, 16);
 const ZERO_SCALAR: usize = memory.data(32, 16);
 const R_TABLE: usize = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
+
+/**
+ * Uses of a key (found again in the decoded-key cache) after which verification prepares it.
+ * Preparing costs about as much as a few verifications, so a key is prepared once it has shown
+ * it is reused; in the worst access pattern (more hot keys than slots, cycling) at most one
+ * preparation per PROMOTE_AFTER_HITS uses of a key.
+ */
+const PROMOTE_AFTER_HITS: u32 = 8;
 
 /**
  * Verifies an Ed25519 signature (64 bytes at sigPtr) on msgLen bytes at msgPtr under the
@@ -62,8 +71,21 @@ function is_canonical_encoding_vartime(s: usize, P: usize): bool {
 export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool, halfSize: bool): bool {
   const sPtr = sigPtr + 32;
   if (!sc_is_canonical_vartime(sPtr)) return false; //                 §5.1.7 step 1: S < L
+  // Hot keys (prepared-public.ts): a key already in the prepared slab, or found again in the
+  // decoded-key cache PROMOTE_AFTER_HITS times, is verified through its prepared comb table
+  // (same verdicts). The full-length test mode always takes the plain path.
+  const slabOn = halfSize && prepared_slot_count() > 0;
+  if (slabOn) {
+    const slot = prepared_lookup_vartime(pkPtr);
+    if (slot >= 0) return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
+  }
   const key = decoded_public_key_vartime(pkPtr);
   if (key == 0) return false;
+  if (slabOn && vk_entry_hits(key, false) >= PROMOTE_AFTER_HITS) {
+    vk_entry_hits(key, true);
+    const slot = prepared_insert_vartime(pkPtr, key + VK_POINT);
+    if (slot >= 0) return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
+  }
   // R' = [S]B - [k]A is always a point with a canonical encoding, so under the byte-compare rule
   // only R that decodes and is canonically encoded can match, and then "encoding of R' equals
   // R" is the same as "R' = R as points". ZIP-215 decodes R with the same (lenient) rule.

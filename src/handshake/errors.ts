@@ -216,11 +216,5 @@ export class InvalidConfigError extends RangeError {
   }
 }
 
-/** Thrown when 32 bytes do not decode as an Ed25519 point (chio's `PublicKey` parse refuses them). */
-export class InvalidPublicKeyError extends RangeError {
-  readonly code = "INVALID_PUBLIC_KEY" as const;
-  constructor(message: string) {
-    super(message);
-    this.name = "InvalidPublicKeyError";
-  }
-}
+// InvalidPublicKeyError lives in src/errors.ts (ed25519.preparePublicKey throws it too).
+export { InvalidPublicKeyError } from "../errors.js";

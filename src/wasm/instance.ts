@@ -45,13 +45,56 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/**
+ * Bytes of linear memory for prepared public keys (assembly/ed25519/prepared-public.ts), laid
+ * out between static data and the I/O arena when an instance is adopted (and again by
+ * setPreparedSlabBytes). Default 512 KiB: the base-point table and about 19 keys.
+ */
+export const DEFAULT_PREPARED_SLAB_BYTES = 512 * 1024;
+let preparedSlabBytes = DEFAULT_PREPARED_SLAB_BYTES;
+let preparedSlabSlots = 0;
+
+interface SlabExports {
+  ed25519_prepared_configure?(maxBytes: number): number;
+}
+
+function layOutSlab(x: CoreExports): void {
+  const configure = (x as CoreExports & SlabExports).ed25519_prepared_configure;
+  if (typeof configure === "function") {
+    const slots = configure(preparedSlabBytes >>> 0);
+    if (slots < 0) {
+      // Memory cannot grow that far: run without prepared keys rather than not at all.
+      preparedSlabSlots = configure(0);
+    } else {
+      preparedSlabSlots = slots;
+    }
+  }
+  ioBase = x.io_base();
+}
+
 function adopt(instance: WebAssembly.Instance): CoreExports {
   const x = instance.exports as unknown as CoreExports;
   current = x;
   heap = new Uint8Array(x.memory.buffer);
   argsPtr = x.args_ptr();
-  ioBase = x.io_base();
+  layOutSlab(x);
   return x;
+}
+
+/**
+ * @internal Sets the prepared-key slab size (bytes) and lays it out again on the live instance
+ * (dropping every prepared key; holders re-prepare on next use). Returns the slot count.
+ */
+export function setPreparedSlabBytes(bytes: number): number {
+  preparedSlabBytes = bytes;
+  if (current) layOutSlab(current);
+  return preparedSlabSlots;
+}
+
+/** @internal The configured slab size in bytes and the slot count of the live layout. */
+export function preparedSlabLayout(): { maxBytes: number; slots: number } {
+  if (!current) initSync();
+  return { maxBytes: preparedSlabBytes, slots: preparedSlabSlots };
 }
 
 /**

@@ -1,0 +1,435 @@
+// Prepared public keys: decoded points with a large precomputed table, kept in a slab of
+// linear memory between static data and the I/O arena (memory.ts reserveSlab), so that
+// verification under a key used again and again costs less than a plain verification.
+//
+// Where the speed comes from. A plain verification (verify.ts) spends ~128 doublings on the
+// half-size equation plus a per-call table for R, and decodes R (a square root). A prepared
+// key carries a fixed-window comb table of A: row r holds j * 2^(COMB_W*COMB_G*r) A for
+// j = 1 ... 2^(COMB_W-1), as affine niels points. The base point has the same table (computed
+// once per instance, at configuration). Then R' = [S]B - [k]A is a sum of about 2 * 253/COMB_W
+// mixed additions and COMB_W * (COMB_G - 1) doublings; the default rule encodes R' and compares
+// it byte for byte with R (exactly ed25519-dalek's `verify`, RFC 8032 §5.1.7 with the
+// cofactorless equation), so R is never decoded; ZIP-215 decodes R and checks [8](R' - R) = O.
+// Both give the verdicts of verify.ts for every input (test/node/ed25519-prepared-public.test.ts).
+//
+// Slab: [base-point table][slot headers][slot bodies]. A header (16 bytes) holds the first 8
+// key bytes and the slot's last-use tick (0: empty), for the lookup scan and LRU eviction. A
+// body holds key bytes || flags || point A (p3) || comb table || check value. The check value
+// covers everything before it and is recomputed on every use; a slot whose check fails, or
+// whose body key differs from the key asked for, is a miss and is prepared afresh, so a
+// corrupted slot never changes a verdict (same reasoning as key-cache.ts's verification cache,
+// with four hash lanes since a body is ~25 KB). The base-point table, like the static tables
+// in tables.ts, is not checked. Every slot is evictable: callers holding a prepared key keep
+// its 32 bytes and re-prepare transparently (src/ed25519.ts).
+//
+// Everything here is variable time: keys, signatures and messages are public.
+import { sha512_init, sha512_update, sha512_final } from "../sha512";
+import { sc_reduce, sc_is_canonical_vartime } from "../curve25519/scalar";
+import {
+  P3_BYTES, NIELS_BYTES, ge_frombytes_vartime, ge_p3_to_cached, ge_add, ge_sub, ge_madd, ge_msub, ge_p2_dbl,
+  ge_p1p1_to_p2, ge_p1p1_to_p3, ge_p3_0, ge_tobytes, ge_mul_by_cofactor_vartime, ge_is_neutral_vartime,
+} from "../curve25519/group";
+import { fe_1, fe_add, fe_sub, fe_mul, fe_invert, fe_copy } from "../curve25519/field";
+import { FE_D2 } from "../curve25519/tables";
+import { slabBase, reserveSlab } from "../memory";
+
+/** Bits per comb digit (signed digits in [-2^(COMB_W-1), 2^(COMB_W-1)]). */
+const COMB_W: i32 = 5;
+/** Digit groups sharing one doubling chain: COMB_W * (COMB_G - 1) doublings per multiplication. */
+const COMB_G: i32 = 4;
+/** Table entries per row: j * row base for j = 1 ... 2^(COMB_W-1). */
+const COMB_ENTRIES: i32 = 1 << (COMB_W - 1);
+/** Digits of a scalar below 2^253 (one more bit for the last carry), rounded up to a multiple of COMB_G. */
+const COMB_DIGITS: i32 = ((254 + COMB_W - 1) / COMB_W + COMB_G - 1) / COMB_G * COMB_G;
+const COMB_ROWS: i32 = COMB_DIGITS / COMB_G;
+const COMB_POINTS: i32 = COMB_ROWS * COMB_ENTRIES;
+/** Bytes of one comb table (affine niels points). */
+export const COMB_TABLE_BYTES: usize = <usize>COMB_POINTS * NIELS_BYTES;
+
+// Slot body layout.
+const BODY_KEY: usize = 0; //                  32 key bytes as given
+const BODY_FLAGS: usize = 32; //               u32 torsion-free (1) or not (0); 32 bytes in all
+/** Offset of the decoded point A (p3) in a slot body. */
+const BODY_POINT: usize = 64;
+const BODY_TABLE: usize = BODY_POINT + P3_BYTES;
+const BODY_CHECK: usize = BODY_TABLE + COMB_TABLE_BYTES; // 32-byte check value over [0, BODY_CHECK)
+/** Bytes of one slot body. */
+export const SLOT_BODY_BYTES: usize = BODY_CHECK + 32;
+const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick (0: empty)
+/** Bytes one prepared key takes in the slab (header + body). */
+export const SLOT_BYTES: usize = HEADER_BYTES + SLOT_BODY_BYTES;
+
+let slotCount: i32 = 0;
+let headers: usize = 0;
+let bodies: usize = 0;
+let baseTable: usize = 0;
+let tick: u64 = 0;
+
+// Scratch.
+const DIGITS_A: usize = memory.data(<i32>COMB_DIGITS, 16);
+const DIGITS_B: usize = memory.data(<i32>COMB_DIGITS, 16);
+const SCALAR_PAD: usize = memory.data(48, 16);
+const ACC: usize = memory.data(<i32>P3_BYTES, 16);
+const ACC_P1P1: usize = memory.data(<i32>P3_BYTES, 16);
+const CUR: usize = memory.data(<i32>P3_BYTES, 16);
+const CACHED_Q: usize = memory.data(160, 16);
+const Z_PREFIX: usize = memory.data(<i32>(COMB_POINTS * 40), 16);
+const INV: usize = memory.data(40, 16);
+const ZINV: usize = memory.data(40, 16);
+const AFF_X: usize = memory.data(40, 16);
+const AFF_Y: usize = memory.data(40, 16);
+const AFF_T: usize = memory.data(40, 16);
+const POINT_R: usize = memory.data(<i32>P3_BYTES, 16);
+const CACHED_R: usize = memory.data(160, 16);
+const DIFF: usize = memory.data(<i32>P3_BYTES, 16);
+const P2_TMP: usize = memory.data(120, 16);
+const ENCODED: usize = memory.data(32, 16);
+const CHALLENGE: usize = memory.data(64, 16);
+const DECODED: usize = memory.data(<i32>P3_BYTES, 16);
+/** The base point B = (x, 4/5) (RFC 8032 §5.1), encoded. */
+const BASE_POINT_BYTES: usize = memory.data<u8>([
+  0x58, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+  0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+]);
+/** L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1), little-endian. */
+const ORDER_L: usize = memory.data<u8>([
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Comb tables and multiplication.
+
+/** Signed radix-2^COMB_W digits of the 32-byte scalar s < 2^253 into out[0..COMB_DIGITS]. */
+function comb_digits_vartime(out: usize, s: usize): void {
+  memory.copy(SCALAR_PAD, s, 32);
+  memory.fill(SCALAR_PAD + 32, 0, 16);
+  const mask: u32 = (1 << COMB_W) - 1;
+  let carry: i32 = 0;
+  for (let i: i32 = 0; i < COMB_DIGITS; i++) {
+    const bit = <u32>(i * COMB_W);
+    let d = <i32>((load<u32>(SCALAR_PAD + <usize>(bit >> 3)) >> (bit & 7)) & mask) + carry;
+    if (d > COMB_ENTRIES) {
+      d -= 1 << COMB_W;
+      carry = 1;
+    } else {
+      carry = 0;
+    }
+    store<i8>(out + <usize>i, <i8>d);
+  }
+}
+
+/**
+ * Writes the comb table of P (p3) at table: entry (r, j-1) = j * 2^(COMB_W*COMB_G*r) P as an
+ * affine niels point (y+x, y-x, 2dxy). The projective points are first stored as (X, Y, Z) in
+ * place, then made affine with one inversion for the whole table (Montgomery's trick).
+ */
+function comb_table_vartime(table: usize, P: usize): void {
+  memory.copy(CUR, P, P3_BYTES);
+  for (let r: i32 = 0; r < COMB_ROWS; r++) {
+    const row = table + <usize>(r * COMB_ENTRIES) * NIELS_BYTES;
+    ge_p3_to_cached(CACHED_Q, CUR);
+    memory.copy(row, CUR, 120);
+    for (let j: i32 = 1; j < COMB_ENTRIES; j++) {
+      ge_add(ACC_P1P1, CUR, CACHED_Q);
+      ge_p1p1_to_p3(CUR, ACC_P1P1);
+      memory.copy(row + <usize>j * NIELS_BYTES, CUR, 120);
+    }
+    if (r + 1 < COMB_ROWS) {
+      // CUR = 2^(COMB_W-1) * row base; the next row base is 2^(COMB_W*COMB_G) * row base.
+      const doublings = COMB_W * COMB_G - (COMB_W - 1);
+      for (let d: i32 = 0; d < doublings; d++) {
+        ge_p2_dbl(ACC_P1P1, CUR);
+        if (d + 1 < doublings) ge_p1p1_to_p2(CUR, ACC_P1P1);
+        else ge_p1p1_to_p3(CUR, ACC_P1P1);
+      }
+    }
+  }
+  // Batch inversion of the Z coordinates (Z is never 0 for the complete Edwards formulas).
+  fe_copy(Z_PREFIX, table + 80);
+  for (let i: i32 = 1; i < COMB_POINTS; i++) {
+    fe_mul(Z_PREFIX + <usize>i * 40, Z_PREFIX + <usize>(i - 1) * 40, table + <usize>i * NIELS_BYTES + 80);
+  }
+  fe_invert(INV, Z_PREFIX + <usize>(COMB_POINTS - 1) * 40);
+  for (let i: i32 = COMB_POINTS - 1; i >= 0; i--) {
+    const e = table + <usize>i * NIELS_BYTES;
+    if (i > 0) {
+      fe_mul(ZINV, INV, Z_PREFIX + <usize>(i - 1) * 40);
+      fe_mul(INV, INV, e + 80);
+    } else {
+      fe_copy(ZINV, INV);
+    }
+    fe_mul(AFF_X, e, ZINV);
+    fe_mul(AFF_Y, e + 40, ZINV);
+    fe_add(e, AFF_Y, AFF_X);
+    fe_sub(e + 40, AFF_Y, AFF_X);
+    fe_mul(AFF_T, AFF_X, AFF_Y);
+    fe_mul(e + 80, AFF_T, FE_D2);
+  }
+}
+
+// ACC (p3) += sign(digit) * table entry (row, |digit|), negated if negate.
+// @ts-ignore: decorator
+@inline function comb_add(table: usize, row: i32, digit: i32, negate: bool): void {
+  if (digit == 0) return;
+  let d = digit;
+  if (negate) d = -d;
+  const entry = table + <usize>(row * COMB_ENTRIES + (d < 0 ? -d : d) - 1) * NIELS_BYTES;
+  if (d > 0) ge_madd(ACC_P1P1, ACC, entry);
+  else ge_msub(ACC_P1P1, ACC, entry);
+  ge_p1p1_to_p3(ACC, ACC_P1P1);
+}
+
+/**
+ * ACC (p3) = [a](±P) + [b]Q for comb digits a (of P's table, negated if aNeg) and b (of Q's
+ * table; bTable = 0 to leave that term out). Exact integer multiples: valid for points with a
+ * torsion component too.
+ */
+function comb_mul_vartime(aTable: usize, aDigits: usize, aNeg: bool, bTable: usize, bDigits: usize): void {
+  ge_p3_0(ACC);
+  for (let g: i32 = COMB_G - 1; g >= 0; g--) {
+    if (g < COMB_G - 1) {
+      for (let d: i32 = 0; d < COMB_W; d++) {
+        ge_p2_dbl(ACC_P1P1, ACC);
+        if (d + 1 < COMB_W) ge_p1p1_to_p2(ACC, ACC_P1P1);
+        else ge_p1p1_to_p3(ACC, ACC_P1P1);
+      }
+    }
+    for (let r: i32 = 0; r < COMB_ROWS; r++) {
+      const i = <usize>(r * COMB_G + g);
+      comb_add(aTable, r, <i32>load<i8>(aDigits + i), aNeg);
+      if (bTable != 0) comb_add(bTable, r, <i32>load<i8>(bDigits + i), false);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check values (see the file header and key-cache.ts vk_entry_check): four independent chains
+// h = xorshift((h ^ w) * M) over the body's u64 words; each step is a bijection of h for a fixed
+// word and of the word for a fixed h, so changing any single word always changes the result.
+
+const CHECK_MUL0: u64 = 0x9e3779b97f4a7c15;
+const CHECK_MUL1: u64 = 0xc2b2ae3d27d4eb4f;
+const CHECK_MUL2: u64 = 0x165667b19e3779f9;
+const CHECK_MUL3: u64 = 0xd6e8feb86659fd93;
+
+function body_check(body: usize, write: bool): bool {
+  let h0: u64 = 0x243f6a8885a308d3;
+  let h1: u64 = 0x13198a2e03707344;
+  let h2: u64 = 0xa4093822299f31d0;
+  let h3: u64 = 0x082efa98ec4e6c89;
+  for (let i: usize = 0; i < BODY_CHECK; i += 32) {
+    const p = body + i;
+    h0 = (h0 ^ load<u64>(p)) * CHECK_MUL0;
+    h1 = (h1 ^ load<u64>(p, 8)) * CHECK_MUL1;
+    h2 = (h2 ^ load<u64>(p, 16)) * CHECK_MUL2;
+    h3 = (h3 ^ load<u64>(p, 24)) * CHECK_MUL3;
+    h0 ^= h0 >> 32;
+    h1 ^= h1 >> 29;
+    h2 ^= h2 >> 31;
+    h3 ^= h3 >> 27;
+  }
+  const c = body + BODY_CHECK;
+  if (write) {
+    store<u64>(c, h0);
+    store<u64>(c, h1, 8);
+    store<u64>(c, h2, 16);
+    store<u64>(c, h3, 24);
+    return true;
+  }
+  return load<u64>(c) == h0 && load<u64>(c, 8) == h1 && load<u64>(c, 16) == h2 && load<u64>(c, 24) == h3;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The slab.
+
+/** Bytes the slab takes for `slots` prepared keys (base-point table included). */
+function slab_bytes(slots: i32): usize {
+  return slots == 0 ? 0 : COMB_TABLE_BYTES + <usize>slots * SLOT_BYTES;
+}
+
+/**
+ * Lays out the slab for as many prepared keys as fit in maxBytes (0 if not even one does, which
+ * turns prepared keys off: everything then takes the plain path of verify.ts). Drops every
+ * prepared slot and moves the I/O arena (between calls only). Returns the slot count, or -1 if
+ * memory cannot grow (the previous layout is then kept).
+ */
+export function prepared_configure(maxBytes: usize): i32 {
+  let slots: i32 = maxBytes < COMB_TABLE_BYTES + SLOT_BYTES ? 0 : <i32>((maxBytes - COMB_TABLE_BYTES) / SLOT_BYTES);
+  if (slots > 0x10000) slots = 0x10000;
+  if (!reserveSlab(slab_bytes(slots))) return -1;
+  slotCount = slots;
+  tick = 0;
+  if (slots == 0) {
+    baseTable = headers = bodies = 0;
+    return 0;
+  }
+  baseTable = slabBase();
+  headers = baseTable + COMB_TABLE_BYTES;
+  bodies = headers + <usize>slots * HEADER_BYTES;
+  memory.fill(headers, 0, <usize>slots * HEADER_BYTES);
+  ge_frombytes_vartime(DECODED, BASE_POINT_BYTES);
+  comb_table_vartime(baseTable, DECODED);
+  return slots;
+}
+
+/** Number of slots of the current layout (0: prepared keys are off). */
+export function prepared_slot_count(): i32 {
+  return slotCount;
+}
+
+// @ts-ignore: decorator
+@inline function header_of(slot: i32): usize {
+  return headers + <usize>slot * HEADER_BYTES;
+}
+
+/** Address of the body of `slot` (no check). */
+// @ts-ignore: decorator
+@inline function body_of(slot: i32): usize {
+  return bodies + <usize>slot * SLOT_BODY_BYTES;
+}
+
+/** Whether slot holds the key at pk, intact (header, body key and check value agree). */
+function slot_holds_vartime(slot: i32, pk: usize): bool {
+  if (slot < 0 || slot >= slotCount) return false;
+  const h = header_of(slot);
+  if (load<u64>(h, 8) == 0 || load<u64>(h) != load<u64>(pk)) return false;
+  const body = body_of(slot);
+  return memory.compare(body + BODY_KEY, pk, 32) == 0 && body_check(body, false);
+}
+
+/** Slot holding the key at pk (intact), or -1. Marks it used. */
+export function prepared_lookup_vartime(pk: usize): i32 {
+  const prefix = load<u64>(pk);
+  for (let s: i32 = 0; s < slotCount; s++) {
+    const h = header_of(s);
+    if (load<u64>(h) == prefix && load<u64>(h, 8) != 0 && slot_holds_vartime(s, pk)) {
+      store<u64>(h, ++tick, 8);
+      return s;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Prepares the key at pk into a slot (an empty one, else the least recently used) and returns
+ * the slot, or -1 if the bytes do not decode (dalek `VerifyingKey::from_bytes` rule, as
+ * verify.ts) or prepared keys are off. decoded: the point if the caller already has it (p3), or 0.
+ */
+export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
+  if (slotCount == 0) return -1;
+  if (decoded == 0) {
+    if (!ge_frombytes_vartime(DECODED, pk)) return -1;
+    decoded = DECODED;
+  }
+  let victim: i32 = 0;
+  let oldest: u64 = 0xffffffffffffffff;
+  for (let s: i32 = 0; s < slotCount; s++) {
+    const t = load<u64>(header_of(s), 8);
+    if (t < oldest) {
+      oldest = t;
+      victim = s;
+      if (t == 0) break;
+    }
+  }
+  const body = body_of(victim);
+  memory.copy(body + BODY_KEY, pk, 32);
+  memory.fill(body + BODY_FLAGS, 0, 32);
+  memory.copy(body + BODY_POINT, decoded, P3_BYTES);
+  comb_table_vartime(body + BODY_TABLE, body + BODY_POINT);
+  // Torsion-free iff [L]A is the neutral element (the group has order 8L).
+  comb_digits_vartime(DIGITS_A, ORDER_L);
+  comb_mul_vartime(body + BODY_TABLE, DIGITS_A, false, 0, 0);
+  store<u32>(body + BODY_FLAGS, ge_is_neutral_vartime(ACC) ? 1 : 0);
+  body_check(body, true);
+  const h = header_of(victim);
+  store<u64>(h, load<u64>(pk));
+  store<u64>(h, ++tick, 8);
+  return victim;
+}
+
+/**
+ * Slot for the key at pk: `hint` if it still holds that key intact, else a slot found by
+ * lookup, else a freshly prepared one. -1 if the bytes do not decode or prepared keys are off.
+ */
+export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
+  if (slot_holds_vartime(hint, pk)) {
+    store<u64>(header_of(hint), ++tick, 8);
+    return hint;
+  }
+  const found = prepared_lookup_vartime(pk);
+  if (found >= 0) return found;
+  return prepared_insert_vartime(pk, 0);
+}
+
+/** Empties `slot` if it holds the key at pk (explicit free). */
+export function prepared_free_vartime(pk: usize, slot: i32): void {
+  if (slot < 0 || slot >= slotCount) return;
+  const h = header_of(slot);
+  if (load<u64>(h, 8) == 0 || memory.compare(body_of(slot) + BODY_KEY, pk, 32) != 0) return;
+  memory.fill(h, 0, HEADER_BYTES);
+  memory.fill(body_of(slot), 0, SLOT_BODY_BYTES);
+}
+
+/** Number of slots currently holding a key. */
+export function prepared_used_count(): i32 {
+  let n: i32 = 0;
+  for (let s: i32 = 0; s < slotCount; s++) if (load<u64>(header_of(s), 8) != 0) n++;
+  return n;
+}
+
+/**
+ * For batch verification (assembly/ed25519/batch.ts): address of the decoded point A (p3) of
+ * `slot`, or 0 if the slot is empty, out of range or fails its check value. Valid until the
+ * next call that prepares or frees a key.
+ */
+export function prepared_point(slot: i32): usize {
+  if (slot < 0 || slot >= slotCount || load<u64>(header_of(slot), 8) == 0) return 0;
+  const body = body_of(slot);
+  return body_check(body, false) ? body + BODY_POINT : 0;
+}
+
+/** Whether the point of `slot` is torsion-free ([L]A = O, computed once at preparation); false for an invalid slot. */
+export function prepared_torsion_free(slot: i32): bool {
+  if (prepared_point(slot) == 0) return false;
+  return load<u32>(body_of(slot) + BODY_FLAGS) == 1;
+}
+
+/** Address of the comb table of `slot` (tests and batch code; same validity as prepared_point). */
+export function prepared_body(slot: i32): usize {
+  return slot < 0 || slot >= slotCount ? 0 : body_of(slot);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification with a prepared key.
+
+/**
+ * verify.ts verify_signature_vartime for the key held (intact) by `slot`: the same verdict for
+ * every signature and message (see the file header).
+ */
+export function verify_prepared_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize, slot: i32, zip215: bool): bool {
+  const body = body_of(slot);
+  const sPtr = sigPtr + 32;
+  if (!sc_is_canonical_vartime(sPtr)) return false; //   RFC 8032 §5.1.7 step 1: S < L
+  if (zip215 && !ge_frombytes_vartime(POINT_R, sigPtr)) return false;
+  sha512_init();
+  sha512_update(sigPtr, 32);
+  sha512_update(body + BODY_KEY, 32);
+  sha512_update(msgPtr, msgLen);
+  sha512_final(CHALLENGE);
+  sc_reduce(CHALLENGE, CHALLENGE);
+  // R' = [S]B - [k]A.
+  comb_digits_vartime(DIGITS_A, CHALLENGE);
+  comb_digits_vartime(DIGITS_B, sPtr);
+  comb_mul_vartime(body + BODY_TABLE, DIGITS_A, true, baseTable, DIGITS_B);
+  if (!zip215) {
+    ge_tobytes(ENCODED, ACC);
+    return memory.compare(ENCODED, sigPtr, 32) == 0;
+  }
+  // ZIP-215: [8](R' - R) = O.
+  ge_p3_to_cached(CACHED_R, POINT_R);
+  ge_sub(ACC_P1P1, ACC, CACHED_R);
+  ge_p1p1_to_p3(DIFF, ACC_P1P1);
+  ge_mul_by_cofactor_vartime(P2_TMP, DIFF);
+  return ge_is_neutral_vartime(P2_TMP);
+}
