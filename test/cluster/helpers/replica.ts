@@ -91,7 +91,9 @@ async function handle(msg: Record<string, any>): Promise<Record<string, unknown>
               await exchange.acceptEnvelope(item.envelope, item.from, item.now);
               accepted++;
             } catch (error) {
-              const code = String((error as { code?: unknown }).code);
+              // STORE_FAILED says which store call failed and how (the cause's code).
+              const e = error as { code?: unknown; fields?: { operation?: unknown }; cause?: { code?: unknown } };
+              const code = e.code === "STORE_FAILED" ? `STORE_FAILED ${String(e.fields?.operation)} ${String(e.cause?.code)}` : String(e.code);
               codes[code] = (codes[code] ?? 0) + 1;
             }
           }
