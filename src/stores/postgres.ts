@@ -1,0 +1,435 @@
+// chio-trust/postgres: pins (FederationPeerStore) and replay protection (ReplayStore) in
+// PostgreSQL, shared by every replica of a kernel (docs/protocol.md §6–§8).
+//
+// Client: node-postgres (`pg`), an optional peer dependency. It is the most used PostgreSQL
+// client for Node, maintained since 2010, pure JavaScript (no native build), with a connection
+// pool, parameterized queries and client-side query timeouts; it accepts a URL or an existing
+// pool or client, so applications that already run pg share their pool. postgres.js would do
+// too; pg is what most deployments already have.
+//
+// Every write is one SQL statement, so its atomicity is PostgreSQL's, across processes:
+// - compareAndSet is a conditional INSERT … ON CONFLICT DO NOTHING (expected none) or an
+//   UPDATE … WHERE all four fields equal (expected entry). Under READ COMMITTED a concurrent
+//   UPDATE re-checks its WHERE against the row the winner wrote, so exactly one of N wins.
+// - reserve is one INSERT … ON CONFLICT DO UPDATE … WHERE the held pair is dead under the skew
+//   asked with: it inserts a new pair, takes over a dead one, or returns no row (held).
+// - the schema is created and migrated inside one DO block under a transaction-scoped advisory
+//   lock, so replicas opening at once do not race.
+// Kernel ids and nonces are kept as their JSON string literal (src/stores/server-store.ts
+// exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
+import pg from "pg";
+import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
+import { InvalidTypeError } from "../errors.js";
+import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
+import { FederationPeer } from "../handshake/peer.js";
+import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
+import {
+  checkReserveArguments,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_STORE_MAX_KEY_UNITS,
+  DEFAULT_STORE_MAX_SKEW_SECS,
+  DEFAULT_STORE_TIMEOUT_MS,
+  exactText,
+  fromExactText,
+  InFlightTokens,
+  integerOption,
+  pairFits,
+  readOptions,
+  reservationToken,
+  SharedStoreError,
+  unavailable,
+  withTimeout,
+} from "./server-store.js";
+
+export { SharedStoreError } from "./server-store.js";
+export type { SharedStoreErrorCode } from "./server-store.js";
+
+/** Anything with pg's `query(text, values)`: a pg.Pool (preferred), a pg.Client or a PoolClient. */
+export type PostgresQueryable = Pick<Pool, "query"> | Pick<Client, "query"> | Pick<PoolClient, "query">;
+
+/** Options shared by both Postgres stores. */
+export interface PostgresStoreOptions {
+  /** Prefix of every table name: lowercase letters, digits and `_`, starting with a letter or `_`, ≤ 32 chars. Default "chio_". */
+  tablePrefix?: string;
+  /** Bound on each store call, connecting included, in ms (1…600000). Default 2000. */
+  operationTimeoutMs?: number;
+  /** Pool size when opened from a URL (1…1000). Default 10. */
+  maxConnections?: number;
+}
+
+/** Options of PostgresReplayStore. */
+export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
+  /**
+   * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
+   * every replica). Rows are swept only after `timestamp + maxSkewSecs`; a reserve asked with a
+   * larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
+   */
+  maxSkewSecs?: number;
+  /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
+  maxKeyUnits?: number;
+  /** Sweep expired rows after every this many reservations (0: never; call sweep() yourself). Default 1000. */
+  sweepEvery?: number;
+  /** Most rows one sweep deletes (one bounded statement). Default 1000. */
+  sweepBatch?: number;
+}
+
+/** Current schema version of each component; a database at a higher version is refused. */
+const SCHEMA_VERSIONS = { peers: 1, replay: 1 } as const;
+const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
+const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections"] as const;
+
+/** The connection and settings both stores use. */
+class Connection {
+  readonly prefix: string;
+  readonly timeoutMs: number;
+  readonly #db: PostgresQueryable;
+  readonly #owned: Pool | undefined;
+  #closed = false;
+
+  private constructor(db: PostgresQueryable, owned: Pool | undefined, prefix: string, timeoutMs: number) {
+    this.#db = db;
+    this.#owned = owned;
+    this.prefix = prefix;
+    this.timeoutMs = timeoutMs;
+  }
+
+  static create(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Connection {
+    const prefix = read.tablePrefix ?? "chio_";
+    if (typeof prefix !== "string" || !TABLE_PREFIX.test(prefix)) {
+      throw new InvalidConfigError("tablePrefix must be 1–32 of [a-z0-9_], starting with a letter or _");
+    }
+    const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
+    const maxConnections = integerOption(read.maxConnections, "maxConnections", 10, 1, 1000);
+    if (typeof urlOrClient === "string") {
+      const pool = new pg.Pool({
+        connectionString: urlOrClient,
+        max: maxConnections,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+        idleTimeoutMillis: 10_000,
+      });
+      // An idle connection dropped by the server (a restart) is reported here; the pool discards
+      // it and the next call connects again. Without a listener the error would end the process.
+      pool.on("error", () => undefined);
+      return new Connection(pool, pool, prefix, timeoutMs);
+    }
+    if (urlOrClient === null || typeof urlOrClient !== "object" || typeof (urlOrClient as { query?: unknown }).query !== "function") {
+      throw new InvalidTypeError("Postgres stores open from a connection URL or a pg Pool / Client");
+    }
+    return new Connection(urlOrClient as PostgresQueryable, undefined, prefix, timeoutMs);
+  }
+
+  /** One statement, bounded by the timeout; driver errors become STORE_UNAVAILABLE. */
+  async query<R extends QueryResultRow>(operation: string, text: string, values: unknown[] = []): Promise<R[]> {
+    if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
+    try {
+      const result = await withTimeout(Promise.resolve((this.#db as Pool).query<R>(text, values)), this.timeoutMs, operation);
+      if (result === null || typeof result !== "object" || !Array.isArray(result.rows)) {
+        throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the driver returned no rows array`);
+      }
+      return result.rows;
+    } catch (cause) {
+      throw unavailable(operation, cause);
+    }
+  }
+
+  /** Creates or migrates one component's tables (idempotent, serialized across processes). */
+  async migrate(component: keyof typeof SCHEMA_VERSIONS, create: string): Promise<void> {
+    const p = this.prefix;
+    // One DO block is one transaction: the lock, the version table and the component's tables
+    // appear together or not at all. The prefix is validated above, so it is safe in the text.
+    await this.query(
+      "migrate",
+      `DO $chio$
+DECLARE current integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('chio-trust schema ${p}'));
+  CREATE TABLE IF NOT EXISTS ${p}schema_version (component text COLLATE "C" PRIMARY KEY, version integer NOT NULL);
+  SELECT version INTO current FROM ${p}schema_version WHERE component = '${component}';
+  IF current IS NULL THEN
+    ${create}
+    INSERT INTO ${p}schema_version (component, version) VALUES ('${component}', ${SCHEMA_VERSIONS[component]});
+  END IF;
+END
+$chio$`,
+    );
+    const rows = await this.query<{ version: number }>("migrate", `SELECT version FROM ${p}schema_version WHERE component = $1`, [component]);
+    const version = rows[0]?.version;
+    if (typeof version !== "number") throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `migrate: no schema version for ${component}`);
+    if (version > SCHEMA_VERSIONS[component]) {
+      throw new SharedStoreError(
+        "SCHEMA_TOO_NEW",
+        `${p}${component} is at schema version ${version}; this library knows up to ${SCHEMA_VERSIONS[component]}`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) await this.#owned.end();
+  }
+}
+
+/** Pins in PostgreSQL: table `<prefix>peers`, one row per kernel id. */
+export class PostgresPeerStore implements FederationPeerStore {
+  readonly #db: Connection;
+  readonly #table: string;
+
+  private constructor(db: Connection) {
+    this.#db = db;
+    this.#table = `${db.prefix}peers`;
+  }
+
+  /**
+   * Connects (from a URL, or on an existing pg Pool/Client, which close() then leaves open) and
+   * creates or migrates the schema. @throws InvalidConfigError / InvalidTypeError on bad
+   * arguments, SharedStoreError when the server cannot be used.
+   */
+  static async open(urlOrClient: string | PostgresQueryable, options?: PostgresStoreOptions): Promise<PostgresPeerStore> {
+    const db = Connection.create(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS));
+    const t = `${db.prefix}peers`;
+    try {
+      await db.migrate(
+        "peers",
+        `CREATE TABLE ${t} (
+      kernel_id text COLLATE "C" PRIMARY KEY,
+      public_key text NOT NULL CHECK (public_key ~ '^[0-9a-f]{64}$'),
+      established_at bigint NOT NULL CHECK (established_at >= 0),
+      rotation_due bigint NOT NULL CHECK (rotation_due >= 0));`,
+      );
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw error;
+    }
+    return new PostgresPeerStore(db);
+  }
+
+  async insert(peer: FederationPeer): Promise<void> {
+    const row = peerRow(peer);
+    await this.#db.query(
+      "insert",
+      `INSERT INTO ${this.#table} (kernel_id, public_key, established_at, rotation_due) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (kernel_id) DO UPDATE SET public_key = EXCLUDED.public_key, established_at = EXCLUDED.established_at, rotation_due = EXCLUDED.rotation_due`,
+      row,
+    );
+  }
+
+  async get(kernelId: string): Promise<FederationPeer | undefined> {
+    if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+    const rows = await this.#db.query<PeerRow>("get", `SELECT * FROM ${this.#table} WHERE kernel_id = $1`, [exactText(kernelId)]);
+    return rows.length === 0 ? undefined : rowPeer(rows[0], "get");
+  }
+
+  async remove(kernelId: string): Promise<FederationPeer | undefined> {
+    if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+    const rows = await this.#db.query<PeerRow>("remove", `DELETE FROM ${this.#table} WHERE kernel_id = $1 RETURNING *`, [exactText(kernelId)]);
+    return rows.length === 0 ? undefined : rowPeer(rows[0], "remove");
+  }
+
+  async snapshot(): Promise<readonly FederationPeer[]> {
+    const rows = await this.#db.query<PeerRow>("snapshot", `SELECT * FROM ${this.#table}`);
+    return rows.map((row) => rowPeer(row, "snapshot"));
+  }
+
+  async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
+    if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+    if (!(next instanceof FederationPeer) || next.kernelId !== kernelId) throw new InvalidTypeError("next must be a FederationPeer for kernelId");
+    if (expected !== undefined && !(expected instanceof FederationPeer)) throw new InvalidTypeError("expected must be a FederationPeer or undefined");
+    const row = peerRow(next);
+    let rows: unknown[];
+    if (expected === undefined || expected.kernelId !== kernelId) {
+      if (expected !== undefined) return false; // an entry for kernelId can never equal a peer of another id
+      rows = await this.#db.query(
+        "compareAndSet",
+        `INSERT INTO ${this.#table} (kernel_id, public_key, established_at, rotation_due) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kernel_id) DO NOTHING RETURNING 1 AS wrote`,
+        row,
+      );
+    } else {
+      const old = peerRow(expected);
+      rows = await this.#db.query(
+        "compareAndSet",
+        `UPDATE ${this.#table} SET public_key = $2, established_at = $3, rotation_due = $4
+         WHERE kernel_id = $1 AND public_key = $5 AND established_at = $6 AND rotation_due = $7 RETURNING 1 AS wrote`,
+        [...row, old[1], old[2], old[3]],
+      );
+    }
+    if (rows.length > 1) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "compareAndSet: more than one row written");
+    return rows.length === 1;
+  }
+
+  /** Ends the pool this store opened (a pool or client passed in stays open). */
+  close(): Promise<void> {
+    return this.#db.close();
+  }
+}
+
+interface PeerRow {
+  kernel_id: unknown;
+  public_key: unknown;
+  established_at: unknown;
+  rotation_due: unknown;
+}
+
+function peerRow(peer: FederationPeer): [string, string, number, number] {
+  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError("peer must be a FederationPeer");
+  return [exactText(peer.kernelId), peer.publicKey.toHex(), peer.establishedAt, peer.rotationDue];
+}
+
+/** A fresh, validated peer from a row (bigint columns arrive as decimal strings). */
+function rowPeer(row: PeerRow, operation: string): FederationPeer {
+  try {
+    return new FederationPeer({
+      kernelId: fromExactText(row.kernel_id, "kernel_id"),
+      publicKey: row.public_key as string,
+      establishedAt: decimal(row.established_at),
+      rotationDue: decimal(row.rotation_due),
+    });
+  } catch (cause) {
+    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function decimal(value: unknown): number {
+  if (typeof value === "string" && /^[0-9]{1,16}$/.test(value)) return Number(value);
+  if (typeof value === "number") return value;
+  return Number.NaN; // refused by FederationPeer
+}
+
+/**
+ * Replay protection in PostgreSQL: table `<prefix>replay`, one row per (peer, nonce) held, with
+ * the envelope's timestamp and `expires_at = timestamp + maxSkewSecs`.
+ *
+ * A pair is refused while `now ≤ timestamp + skew` under the skew asked with (docs/protocol.md
+ * §7); rows are deleted only after `expires_at`, in bounded batches. The reservation is the row
+ * itself, so `commit` writes nothing; `release` deletes the row only if it still carries this
+ * reservation's token. If a reserve times out on our side but completes on the server, the pair
+ * stays held until it expires: the envelope is refused, never accepted twice.
+ */
+export class PostgresReplayStore implements ReplayStore {
+  readonly maxSkewSecs: number;
+  readonly maxKeyUnits: number;
+  readonly #db: Connection;
+  readonly #table: string;
+  readonly #sweepEvery: number;
+  readonly #sweepBatch: number;
+  readonly #inFlight = new InFlightTokens(DEFAULT_MAX_IN_FLIGHT);
+  #sinceSweep = 0;
+  #sweeping = false;
+
+  private constructor(db: Connection, maxSkewSecs: number, maxKeyUnits: number, sweepEvery: number, sweepBatch: number) {
+    this.#db = db;
+    this.#table = `${db.prefix}replay`;
+    this.maxSkewSecs = maxSkewSecs;
+    this.maxKeyUnits = maxKeyUnits;
+    this.#sweepEvery = sweepEvery;
+    this.#sweepBatch = sweepBatch;
+  }
+
+  /** See PostgresPeerStore.open; options are validated before connecting. */
+  static async open(urlOrClient: string | PostgresQueryable, options?: PostgresReplayStoreOptions): Promise<PostgresReplayStore> {
+    const read = readOptions(options, "options", [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const);
+    const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, 10 * 365 * 86400);
+    const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
+    const sweepEvery = integerOption(read.sweepEvery, "sweepEvery", 1000, 0, 1_000_000_000);
+    const sweepBatch = integerOption(read.sweepBatch, "sweepBatch", 1000, 1, 100_000);
+    const db = Connection.create(urlOrClient, read);
+    const t = `${db.prefix}replay`;
+    try {
+      await db.migrate(
+        "replay",
+        `CREATE TABLE ${t} (
+      peer_id text COLLATE "C" NOT NULL,
+      nonce text COLLATE "C" NOT NULL,
+      envelope_ts bigint NOT NULL,
+      expires_at bigint NOT NULL,
+      token text NOT NULL,
+      PRIMARY KEY (peer_id, nonce));
+    CREATE INDEX ${t}_expires_at ON ${t} (expires_at);`,
+      );
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw error;
+    }
+    return new PostgresReplayStore(db, maxSkewSecs, maxKeyUnits, sweepEvery, sweepBatch);
+  }
+
+  fits(peerId: string, nonce: string): boolean {
+    return pairFits(peerId, nonce, this.maxKeyUnits);
+  }
+
+  async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
+    checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
+    const token = reservationToken();
+    // Insert, or take over a pair that is dead under the skew asked with; no row back = held.
+    const rows = await this.#db.query<{ token: unknown }>(
+      "replay.reserve",
+      `INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
+       VALUES ($1, $2, $3::bigint, $3::bigint + $4::bigint, $5)
+       ON CONFLICT (peer_id, nonce) DO UPDATE
+         SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at, token = EXCLUDED.token
+         WHERE r.envelope_ts + $6::bigint < $7::bigint
+       RETURNING r.token`,
+      [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
+    );
+    if (rows.length === 0) {
+      this.#maybeSweep(now);
+      return false;
+    }
+    if (rows.length !== 1 || rows[0].token !== token) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
+    this.#inFlight.set(InFlightTokens.key(peerId, nonce), token);
+    this.#maybeSweep(now);
+    return true;
+  }
+
+  /** The row is the record: nothing to write. */
+  commit(peerId: string, nonce: string): void {
+    if (typeof peerId === "string" && typeof nonce === "string") this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+  }
+
+  async release(peerId: string, nonce: string): Promise<void> {
+    if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
+    const token = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+    if (token === undefined) return; // not ours (or dropped from the bound): the pair stays held
+    await this.#db.query("replay.release", `DELETE FROM ${this.#table} WHERE peer_id = $1 AND nonce = $2 AND token = $3`, [
+      exactText(peerId),
+      exactText(nonce),
+      token,
+    ]);
+  }
+
+  /**
+   * Deletes at most `batch` rows whose `expires_at < now` (dead under every skew up to
+   * maxSkewSecs), oldest first; resolves to how many. Replicas sweeping at once skip each
+   * other's rows (SKIP LOCKED) rather than wait.
+   */
+  async sweep(now: number, batch: number = this.#sweepBatch): Promise<number> {
+    if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new InvalidTimeError("now must be a safe integer ≥ 0 (unix seconds)");
+    const limit = integerOption(batch, "batch", this.#sweepBatch, 1, 100_000);
+    const rows = await this.#db.query(
+      "replay.sweep",
+      `DELETE FROM ${this.#table} WHERE ctid = ANY (ARRAY(
+         SELECT ctid FROM ${this.#table} WHERE expires_at < $1::bigint ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+       RETURNING 1`,
+      [now, limit],
+    );
+    return rows.length;
+  }
+
+  /** A background sweep every sweepEvery reservations; one at a time, its failure ignored (the next one retries). */
+  #maybeSweep(now: number): void {
+    if (this.#sweepEvery === 0 || ++this.#sinceSweep < this.#sweepEvery || this.#sweeping) return;
+    this.#sinceSweep = 0;
+    this.#sweeping = true;
+    this.sweep(now).then(
+      () => (this.#sweeping = false),
+      () => (this.#sweeping = false),
+    );
+  }
+
+  /** Ends the pool this store opened (a pool or client passed in stays open). */
+  close(): Promise<void> {
+    return this.#db.close();
+  }
+}

@@ -1,0 +1,385 @@
+// chio-trust/redis: replay protection (ReplayStore) and pins (FederationPeerStore) in Redis,
+// shared by every replica of a kernel (docs/protocol.md §6–§8).
+//
+// Client: node-redis (`redis`), an optional peer dependency: the client Redis itself maintains
+// and recommends for Node, promise-based, with automatic reconnection. Commands are sent with
+// `sendCommand`, so a client you pass in may be any node-redis v4+ client (or anything with the
+// same `sendCommand(args) → Promise` shape).
+//
+// Replay reservations: one Lua script run by EVALSHA (Redis runs a script as one atomic command;
+// on NOSCRIPT, after a server restart emptied the script cache, it is sent once with EVAL). The
+// script does `SET key token:timestamp NX PX ttl`, and, only when the key exists, takes it over
+// if the pair it holds is dead under the skew asked with (docs/protocol.md §7). The TTL keeps
+// each pair until `timestamp + maxSkewSecs` (+1 s for whole-second clocks), measured on the
+// Redis server's clock from the replica's `now`: replicas and Redis must agree on the time (see
+// the README, "Running a cluster").
+//
+// Memory is bounded: keys are namespaced (`<namespace>:{<peer>}:n:<nonce>`, the peer in a hash
+// tag so a peer's keys share a Redis Cluster slot), each at most maxKeyUnits long, each expires,
+// and a peer may reserve at most maxReservationsPerPeer pairs per maxSkewSecs window (a counter
+// key that expires too). A flooding peer, which must already sign with its pinned or anchored key
+// to reach the store, is refused (STORE_FAILED) once over its quota instead of growing memory or
+// evicting anyone's pairs.
+//
+// Pins: one hash `<namespace>:peers`, field = the kernel id's JSON string, value = the pin's
+// JSON; compare-and-set and remove are Lua scripts too. Redis keeps pins only as durably as it
+// is configured to (appendonly, appendfsync): prefer PostgresPeerStore for pins unless Redis is
+// the only shared engine you run.
+import { createHash } from "node:crypto";
+import { createClient } from "redis";
+import { InvalidTypeError } from "../errors.js";
+import { InvalidConfigError } from "../handshake/errors.js";
+import { FederationPeer } from "../handshake/peer.js";
+import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
+import {
+  checkReserveArguments,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_STORE_MAX_KEY_UNITS,
+  DEFAULT_STORE_MAX_SKEW_SECS,
+  DEFAULT_STORE_TIMEOUT_MS,
+  exactText,
+  InFlightTokens,
+  integerOption,
+  pairFits,
+  readOptions,
+  reservationToken,
+  SharedStoreError,
+  unavailable,
+  withTimeout,
+} from "./server-store.js";
+
+export { SharedStoreError } from "./server-store.js";
+export type { SharedStoreErrorCode } from "./server-store.js";
+
+/** What the stores need of a client: node-redis's `sendCommand`. */
+export interface RedisCommandClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** Options shared by both Redis stores. */
+export interface RedisStoreOptions {
+  /** Prefix of every key: 1–64 of [A-Za-z0-9_.-]. Default "chio". */
+  namespace?: string;
+  /** Bound on each store call, connecting included, in ms (1…600000). Default 2000. */
+  operationTimeoutMs?: number;
+}
+
+/** Options of RedisReplayStore. */
+export interface RedisReplayStoreOptions extends RedisStoreOptions {
+  /**
+   * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
+   * every replica): keys expire `maxSkewSecs + 1` s after their envelope's timestamp. A reserve
+   * asked with a larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
+   */
+  maxSkewSecs?: number;
+  /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
+  maxKeyUnits?: number;
+  /** Most pairs one peer may reserve per maxSkewSecs window; more fail closed. Default 10000. */
+  maxReservationsPerPeer?: number;
+}
+
+const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
+
+// KEYS[1] the pair, KEYS[2] the peer's quota counter for this window.
+// ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms.
+// Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes.
+const RESERVE_SCRIPT = `
+local held = redis.call('GET', KEYS[1])
+if held then
+  local ts = tonumber(string.match(held, '^%x+:(%d+)$'))
+  if ts == nil then return -2 end
+  if ts + tonumber(ARGV[4]) >= tonumber(ARGV[3]) then return 0 end
+end
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+if used == nil then return -2 end
+if used >= tonumber(ARGV[5]) then return -1 end
+if held then
+  redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2])
+elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return -2
+end
+if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
+return 1`;
+
+// Deletes the pair only if it still holds this reservation's value.
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+// KEYS[1] the hash; ARGV: 1 field, 2 expected value ('' = no entry), 3 next value.
+const PEER_CAS_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (ARGV[2] == '' and not current) or current == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0`;
+
+// KEYS[1] the hash; ARGV[1] field. Returns the removed value or nil.
+const PEER_REMOVE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return current`;
+
+interface Script {
+  text: string;
+  sha: string;
+}
+const script = (text: string): Script => ({ text, sha: createHash("sha1").update(text).digest("hex") });
+const SCRIPTS = {
+  reserve: script(RESERVE_SCRIPT),
+  release: script(RELEASE_SCRIPT),
+  peerCas: script(PEER_CAS_SCRIPT),
+  peerRemove: script(PEER_REMOVE_SCRIPT),
+};
+
+/** A client this store created, and so ends. */
+interface OwnedClient {
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** The connection and settings both stores use. */
+class Connection {
+  readonly namespace: string;
+  readonly timeoutMs: number;
+  readonly #client: RedisCommandClient;
+  readonly #owned: OwnedClient | undefined;
+  #closed = false;
+
+  private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, namespace: string, timeoutMs: number) {
+    this.#client = client;
+    this.#owned = owned;
+    this.namespace = namespace;
+    this.timeoutMs = timeoutMs;
+  }
+
+  static async open(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Promise<Connection> {
+    const namespace = read.namespace ?? "chio";
+    if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) throw new InvalidConfigError("namespace must be 1–64 of [A-Za-z0-9_.-]");
+    const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
+    if (typeof urlOrClient !== "string") {
+      if (urlOrClient === null || typeof urlOrClient !== "object" || typeof (urlOrClient as RedisCommandClient).sendCommand !== "function") {
+        throw new InvalidTypeError("Redis stores open from a redis:// URL or a node-redis client");
+      }
+      return new Connection(urlOrClient as RedisCommandClient, undefined, namespace, timeoutMs);
+    }
+    const client = createClient({
+      url: urlOrClient,
+      // Commands fail at once while disconnected (fail closed, STORE_FAILED) instead of queueing
+      // until the server returns; the client keeps reconnecting in the background, so the
+      // replicas recover without a restart of their own.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000) },
+    });
+    client.on("error", () => undefined); // reported through the failing calls; a listener keeps the process alive
+    try {
+      await withTimeout(client.connect(), timeoutMs, "connect");
+    } catch (cause) {
+      client.destroy();
+      throw unavailable("connect", cause);
+    }
+    return new Connection(client as unknown as RedisCommandClient, client, namespace, timeoutMs);
+  }
+
+  /** One command, bounded by the timeout; client errors become STORE_UNAVAILABLE. */
+  async command(operation: string, args: string[]): Promise<unknown> {
+    if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
+    try {
+      return await withTimeout(this.#client.sendCommand(args), this.timeoutMs, operation);
+    } catch (cause) {
+      throw unavailable(operation, cause);
+    }
+  }
+
+  /** Runs a script by its SHA1, loading it once with EVAL when the server does not have it. */
+  async run(operation: string, s: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.command(operation, ["EVALSHA", s.sha, String(keys.length), ...keys, ...args]);
+    } catch (error) {
+      const cause = (error as SharedStoreError).cause;
+      if (!(cause instanceof Error) || !cause.message.startsWith("NOSCRIPT")) throw error;
+      return this.command(operation, ["EVAL", s.text, String(keys.length), ...keys, ...args]);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#owned) return;
+    try {
+      await withTimeout(this.#owned.close(), this.timeoutMs, "close");
+    } catch {
+      this.#owned.destroy();
+    }
+  }
+}
+
+/** Hex of the UTF-8 of exactText(value): injective, and free of `{`, `}` and `:`. */
+function keyPart(value: string): string {
+  return Buffer.from(exactText(value), "utf8").toString("hex");
+}
+
+function unexpected(operation: string, reply: unknown): SharedStoreError {
+  const shown = typeof reply === "string" ? JSON.stringify(reply.slice(0, 40)) : typeof reply;
+  return new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: unexpected reply ${shown}`);
+}
+
+/** Replay protection in Redis; see the file header. */
+export class RedisReplayStore implements ReplayStore {
+  readonly maxSkewSecs: number;
+  readonly maxKeyUnits: number;
+  readonly maxReservationsPerPeer: number;
+  readonly #redis: Connection;
+  readonly #inFlight = new InFlightTokens(DEFAULT_MAX_IN_FLIGHT);
+
+  private constructor(redis: Connection, maxSkewSecs: number, maxKeyUnits: number, maxReservationsPerPeer: number) {
+    this.#redis = redis;
+    this.maxSkewSecs = maxSkewSecs;
+    this.maxKeyUnits = maxKeyUnits;
+    this.maxReservationsPerPeer = maxReservationsPerPeer;
+  }
+
+  /**
+   * Connects (from a redis:// URL, or on an existing node-redis client, which close() then leaves
+   * open). Options are validated before connecting. @throws InvalidConfigError / InvalidTypeError
+   * on bad arguments, SharedStoreError when the server cannot be reached in time.
+   */
+  static async open(urlOrClient: string | RedisCommandClient, options?: RedisReplayStoreOptions): Promise<RedisReplayStore> {
+    const read = readOptions(options, "options", [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"] as const);
+    const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, 10 * 365 * 86400);
+    const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
+    const quota = integerOption(read.maxReservationsPerPeer, "maxReservationsPerPeer", 10_000, 1, 1_000_000_000);
+    return new RedisReplayStore(await Connection.open(urlOrClient, read), maxSkewSecs, maxKeyUnits, quota);
+  }
+
+  fits(peerId: string, nonce: string): boolean {
+    return pairFits(peerId, nonce, this.maxKeyUnits);
+  }
+
+  #pairKey(peerId: string, nonce: string): string {
+    return `${this.#redis.namespace}:{${keyPart(peerId)}}:n:${keyPart(nonce)}`;
+  }
+
+  async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
+    checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
+    const token = reservationToken();
+    const key = this.#pairKey(peerId, nonce);
+    const window = Math.max(this.maxSkewSecs, 1);
+    const quotaKey = `${this.#redis.namespace}:{${keyPart(peerId)}}:q:${Math.floor(now / window)}`;
+    // Kept until timestamp + maxSkewSecs (+1 s); at least 1 s, at most 2^53−1 ms (which Redis
+    // can add to its clock without overflow).
+    const ttlMs = Math.min(Math.max((timestamp - now + this.maxSkewSecs + 1) * 1000, 1000), Number.MAX_SAFE_INTEGER);
+    const reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey], [
+      `${token}:${timestamp}`,
+      String(ttlMs),
+      String(now),
+      String(skewSecs),
+      String(this.maxReservationsPerPeer),
+      String(window * 2000),
+    ]);
+    if (reply === 0) return false;
+    if (reply === 1) {
+      this.#inFlight.set(InFlightTokens.key(peerId, nonce), `${token}:${timestamp}`);
+      return true;
+    }
+    if (reply === -1) {
+      throw new SharedStoreError("PEER_QUOTA_EXCEEDED", `replay.reserve: this peer reserved ${this.maxReservationsPerPeer} pairs in this window (maxReservationsPerPeer)`);
+    }
+    throw unexpected("replay.reserve", reply);
+  }
+
+  /** The key is the record: nothing to write. */
+  commit(peerId: string, nonce: string): void {
+    if (typeof peerId === "string" && typeof nonce === "string") this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+  }
+
+  async release(peerId: string, nonce: string): Promise<void> {
+    if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
+    const value = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+    if (value === undefined) return; // not ours (or dropped from the bound): the pair stays held
+    const reply = await this.#redis.run("replay.release", SCRIPTS.release, [this.#pairKey(peerId, nonce)], [value]);
+    if (reply !== 0 && reply !== 1) throw unexpected("replay.release", reply);
+  }
+
+  /** Closes the client this store opened (a client passed in stays open). */
+  close(): Promise<void> {
+    return this.#redis.close();
+  }
+}
+
+/** Pins in one Redis hash; see the file header. */
+export class RedisPeerStore implements FederationPeerStore {
+  readonly #redis: Connection;
+  readonly #hash: string;
+
+  private constructor(redis: Connection) {
+    this.#redis = redis;
+    this.#hash = `${redis.namespace}:peers`;
+  }
+
+  /** See RedisReplayStore.open. */
+  static async open(urlOrClient: string | RedisCommandClient, options?: RedisStoreOptions): Promise<RedisPeerStore> {
+    return new RedisPeerStore(await Connection.open(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS)));
+  }
+
+  async insert(peer: FederationPeer): Promise<void> {
+    const reply = await this.#redis.command("insert", ["HSET", this.#hash, field(peer.kernelId), encodePeer(peer)]);
+    if (reply !== 0 && reply !== 1) throw unexpected("insert", reply);
+  }
+
+  async get(kernelId: string): Promise<FederationPeer | undefined> {
+    const reply = await this.#redis.command("get", ["HGET", this.#hash, field(kernelId)]);
+    return reply === null ? undefined : decodePeer(reply, "get");
+  }
+
+  async remove(kernelId: string): Promise<FederationPeer | undefined> {
+    const reply = await this.#redis.run("remove", SCRIPTS.peerRemove, [this.#hash], [field(kernelId)]);
+    return reply === null ? undefined : decodePeer(reply, "remove");
+  }
+
+  async snapshot(): Promise<readonly FederationPeer[]> {
+    const reply = await this.#redis.command("snapshot", ["HVALS", this.#hash]);
+    if (!Array.isArray(reply)) throw unexpected("snapshot", reply);
+    return reply.map((value) => decodePeer(value, "snapshot"));
+  }
+
+  async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
+    if (!(next instanceof FederationPeer) || next.kernelId !== kernelId) throw new InvalidTypeError("next must be a FederationPeer for kernelId");
+    if (expected !== undefined && !(expected instanceof FederationPeer)) throw new InvalidTypeError("expected must be a FederationPeer or undefined");
+    if (expected !== undefined && expected.kernelId !== kernelId) return false;
+    const reply = await this.#redis.run("compareAndSet", SCRIPTS.peerCas, [this.#hash], [
+      field(kernelId),
+      expected === undefined ? "" : encodePeer(expected),
+      encodePeer(next),
+    ]);
+    if (reply !== 0 && reply !== 1) throw unexpected("compareAndSet", reply);
+    return reply === 1;
+  }
+
+  /** Closes the client this store opened (a client passed in stays open). */
+  close(): Promise<void> {
+    return this.#redis.close();
+  }
+}
+
+function field(kernelId: string): string {
+  if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+  return exactText(kernelId);
+}
+
+/** The pin's JSON (serde field order, lowercase hex): equal pins have equal text, which compare-and-set compares. */
+function encodePeer(peer: FederationPeer): string {
+  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError("peer must be a FederationPeer");
+  return JSON.stringify(peer.toJSON());
+}
+
+function decodePeer(value: unknown, operation: string): FederationPeer {
+  if (typeof value !== "string") throw unexpected(operation, value);
+  try {
+    return FederationPeer.fromJSON(value);
+  } catch (cause) {
+    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}`, { cause });
+  }
+}

@@ -1,0 +1,188 @@
+// What the stores on a database server (src/stores/postgres.ts, src/stores/redis.ts) share: their
+// typed error, option reading, the per-call timeout, the exact encoding of ids, and the
+// argument checks of the ReplayStore port (docs/protocol.md §7, §8).
+//
+// Every failure of a server-backed store is a thrown SharedStoreError (its `cause` is the
+// driver's error, if any); the exchange turns any throw or rejection of a store into
+// PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
+// engine makes accepts and resolves fail closed.
+import { InvalidTypeError } from "../errors.js";
+import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
+
+/** Stable codes of SharedStoreError. */
+export type SharedStoreErrorCode =
+  | "STORE_UNAVAILABLE" //      the engine refused, dropped or failed the call (driver error attached)
+  | "STORE_TIMEOUT" //          no answer within operationTimeoutMs
+  | "STORE_UNEXPECTED_REPLY" // the engine answered something this store never writes or asks for
+  | "STORE_CLOSED" //           the store was closed
+  | "SCHEMA_TOO_NEW" //         the tables were created by a newer version of this library
+  | "SKEW_ABOVE_RETENTION" //   asked with a skew above maxSkewSecs: entries may already be gone
+  | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
+  | "KEY_TOO_LONG"; //          peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
+
+/** A server-backed store could not do what was asked; nothing was changed by this call unless it says so. */
+export class SharedStoreError extends Error {
+  readonly code: SharedStoreErrorCode;
+  constructor(code: SharedStoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SharedStoreError";
+    this.code = code;
+  }
+}
+
+/** Default bound on one store call, in milliseconds, connecting included. */
+export const DEFAULT_STORE_TIMEOUT_MS = 2000;
+/** Default largest skew a server-backed replay store is asked with (the exchange's default skew). */
+export const DEFAULT_STORE_MAX_SKEW_SECS = 300;
+/** Default largest peer id plus nonce, in UTF-16 code units, a server-backed replay store keeps. */
+export const DEFAULT_STORE_MAX_KEY_UNITS = 1024;
+
+/**
+ * The listed members of an options object, read once (a getter or Proxy trap runs once).
+ * undefined means "no options". @throws InvalidConfigError.
+ */
+export function readOptions<K extends string>(value: unknown, name: string, keys: readonly K[]): Partial<Record<K, unknown>> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object") throw new InvalidConfigError(`${name} must be an object, got ${describeConfigValue(value)}`);
+  const read: Partial<Record<K, unknown>> = {};
+  try {
+    for (const key of keys) read[key] = (value as Record<string, unknown>)[key];
+  } catch (cause) {
+    throw new InvalidConfigError(`${name} cannot be read`, { cause });
+  }
+  return read;
+}
+
+/** An integer option in [min, max], or its default when undefined. @throws InvalidConfigError. */
+export function integerOption(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidConfigError(`${name} must be an integer in ${min}…${max}, got ${describeConfigValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * `promise`, or a STORE_TIMEOUT rejection after `ms`. The call itself may still complete on the
+ * server later; every store here is written so that such a late write can only hold a pair or
+ * leave a pin as some caller asked, never accept anything (see each store's notes).
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SharedStoreError("STORE_TIMEOUT", `${operation}: no answer within ${ms} ms`)), ms);
+    (timer as { unref?: () => void }).unref?.();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A driver's error as STORE_UNAVAILABLE (our own errors pass through). */
+export function unavailable(operation: string, cause: unknown): SharedStoreError {
+  if (cause instanceof SharedStoreError) return cause;
+  const reason = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : "unknown error";
+  return new SharedStoreError("STORE_UNAVAILABLE", `${operation}: ${reason}`, { cause });
+}
+
+/**
+ * The exact, injective text form of an id or nonce kept on a server: its JSON string literal.
+ * It is well-formed UTF-16 even when the string is not (lone surrogates become \udxxx), holds no
+ * NUL (Postgres text cannot), and distinct strings never share a form (no case or Unicode
+ * folding, no separator confusion).
+ */
+export function exactText(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** The string a server gave back for exactText(x), or a STORE_UNEXPECTED_REPLY. */
+export function fromExactText(text: unknown, what: string): string {
+  if (typeof text === "string") {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === "string") return value;
+    } catch {
+      // reported below
+    }
+  }
+  throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${what} is not a stored id`);
+}
+
+/** Checks the arguments of ReplayStore.reserve against the store's bounds. */
+export function checkReserveArguments(
+  peerId: unknown,
+  nonce: unknown,
+  timestamp: unknown,
+  now: unknown,
+  skewSecs: unknown,
+  maxSkewSecs: number,
+  maxKeyUnits: number,
+): void {
+  checkPair(peerId, nonce, maxKeyUnits);
+  for (const [name, value] of [["timestamp", timestamp], ["now", now], ["skewSecs", skewSecs]] as const) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidTimeError(`${name} must be a safe integer ≥ 0 (unix seconds), got ${describeConfigValue(value)}`);
+    }
+  }
+  // A store that forgets pairs at timestamp + maxSkewSecs cannot answer for a larger skew: a pair
+  // it already dropped could pass the exchange's skew check again (docs/protocol.md §7).
+  if ((skewSecs as number) > maxSkewSecs) {
+    throw new SharedStoreError(
+      "SKEW_ABOVE_RETENTION",
+      `asked with skew ${skewSecs as number}s but pairs are kept only ${maxSkewSecs}s past their timestamp (maxSkewSecs); raise maxSkewSecs first`,
+    );
+  }
+}
+
+/** Checks a (peer, nonce) pair's types and size. */
+export function checkPair(peerId: unknown, nonce: unknown, maxKeyUnits: number): void {
+  if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
+  if (!pairFits(peerId, nonce, maxKeyUnits)) {
+    throw new SharedStoreError("KEY_TOO_LONG", `peer id plus nonce is longer than maxKeyUnits (${maxKeyUnits})`);
+  }
+}
+
+/** Whether a pair is within the store's size bound (ReplayStore.fits). */
+export function pairFits(peerId: string, nonce: string, maxKeyUnits: number): boolean {
+  return typeof peerId === "string" && typeof nonce === "string" && peerId.length + nonce.length <= maxKeyUnits;
+}
+
+/** A random reservation token: 128 bits, hex. */
+export function reservationToken(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  let hex = "";
+  for (const b of bytes) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/**
+ * The tokens of this process's reservations in flight (between reserve and commit/release), so
+ * `release` removes only the reservation it made, never one another replica took over after the
+ * first went dead. Bounded: when full, the oldest token is dropped, and releasing that pair then
+ * does nothing: the pair stays held until it expires (fail closed).
+ */
+export class InFlightTokens {
+  readonly #tokens = new Map<string, string>();
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
+  static key(peerId: string, nonce: string): string {
+    return `${exactText(peerId)}\u0000${exactText(nonce)}`; // exactText holds no NUL: unambiguous
+  }
+  set(key: string, token: string): void {
+    this.#tokens.delete(key);
+    if (this.#tokens.size >= this.#max) this.#tokens.delete(this.#tokens.keys().next().value as string);
+    this.#tokens.set(key, token);
+  }
+  take(key: string): string | undefined {
+    const token = this.#tokens.get(key);
+    this.#tokens.delete(key);
+    return token;
+  }
+  get size(): number {
+    return this.#tokens.size;
+  }
+}
+
+/** Default bound on reservations in flight per store instance. */
+export const DEFAULT_MAX_IN_FLIGHT = 65536;

@@ -1,0 +1,186 @@
+// Real PostgreSQL and Redis servers for the cluster tier, from Debian's packages (`postgresql`,
+// `redis-server`): each in its own temporary directory, on 127.0.0.1, on a free port, started
+// and stopped by the test itself (also when a test fails or the process exits), and stoppable
+// and restartable mid-test on the same port and data for the fail-closed and recovery checks.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const running = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+// Whatever happens to the test, no server outlives it.
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A port nobody listens on right now (listen on 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await ready().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      running.delete(child);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** A server under test. */
+export interface TestServer {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (its data stays); accepts must now fail closed. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server process: a server that answers nothing. */
+  freeze(frozen: boolean): void;
+  /** Stops it for good and deletes its directory. */
+  dispose(): Promise<void>;
+}
+
+function postgresBin(name: string): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) {
+    const bin = path.join(root, v, "bin", name);
+    if (existsSync(bin)) return bin;
+  }
+  throw new Error(`${name} not found under ${root}: apt-get install -y postgresql`);
+}
+
+/**
+ * initdb and the server refuse to run as root: as root, they run as the `postgres` user (spawned
+ * with its uid and gid directly, so the child we signal is the server itself, not a wrapper).
+ */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
+  const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error("running as root, but there is no postgres user: apt-get install -y postgresql");
+  return { uid, gid };
+}
+
+/** A fresh PostgreSQL cluster (trust auth, fsync off: a test server) on 127.0.0.1. */
+export async function startPostgres(): Promise<TestServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), "chio-pg-"));
+  tempDirs.add(dir);
+  const user = postgresUser();
+  if (user) chownSync(dir, user.uid, user.gid);
+  const data = path.join(dir, "data");
+  const init = spawnSync(postgresBin("initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], {
+    encoding: "utf8",
+    cwd: dir,
+    ...user,
+  });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const server: TestServer = {
+    url,
+    port,
+    async start() {
+      const args = [
+        "-D", data, "-k", dir, "-p", String(port),
+        "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200",
+      ];
+      child = spawn(postgresBin("postgres"), args, { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
+      let log = "";
+      child.stderr!.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
+      running.add(child);
+      const pg = (await import("pg")).default;
+      await waitUntil(`postgres on ${port}`, async () => {
+        if (child!.exitCode !== null) throw new Error(`postgres exited: ${log}`);
+        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+        try {
+          await client.connect();
+          await client.query("SELECT 1");
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      });
+    },
+    stop: () => stopChild(child, "SIGINT"), // fast shutdown: sessions are ended at once
+    freeze(frozen) {
+      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
+    },
+    async dispose() {
+      if (child) child.kill("SIGCONT");
+      await stopChild(child, "SIGINT");
+      rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    },
+  };
+  await server.start();
+  return server;
+}
+
+/** A fresh Redis with persistence off (`--save '' --appendonly no`) on 127.0.0.1. */
+export async function startRedis(): Promise<TestServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), "chio-redis-"));
+  tempDirs.add(dir);
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const server: TestServer = {
+    url,
+    port,
+    async start() {
+      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      running.add(child);
+      const { createClient } = await import("redis");
+      await waitUntil(`redis on ${port}`, async () => {
+        if (child!.exitCode !== null) throw new Error("redis-server exited");
+        const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+        client.on("error", () => undefined);
+        try {
+          await client.connect();
+          return (await client.ping()) === "PONG";
+        } finally {
+          client.destroy();
+        }
+      });
+    },
+    stop: () => stopChild(child, "SIGTERM"),
+    freeze(frozen) {
+      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
+    },
+    async dispose() {
+      if (child) child.kill("SIGCONT");
+      await stopChild(child, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    },
+  };
+  await server.start();
+  return server;
+}

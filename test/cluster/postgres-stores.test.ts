@@ -1,0 +1,195 @@
+// PostgresPeerStore and PostgresReplayStore on a real PostgreSQL (test/cluster/helpers/servers.ts):
+// the port contracts every adapter meets (test/helpers/store-conformance.ts), then what is
+// particular to Postgres: schema version and prefix, retention bound, bounded sweeps, timeouts,
+// and failing closed while the server is down, recovering when it is back.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import pg from "pg";
+import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
+import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
+import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
+import { startPostgres, type TestServer } from "./helpers/servers.js";
+
+let started: Promise<TestServer> | undefined;
+const server = () => (started ??= startPostgres());
+let tables = 0;
+const freshPrefix = () => `t${++tables}_`;
+const T = 1_764_000_000;
+const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+
+peerStoreConformance("PostgresPeerStore", async () => {
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: freshPrefix() });
+  return { store, close: () => store.close() };
+});
+replayStoreConformance("PostgresReplayStore", async () => {
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 3600 });
+  return { store, close: () => store.close() };
+});
+
+const t = suite("Postgres stores");
+
+async function sql(text: string, values: unknown[] = []): Promise<any[]> {
+  const client = new pg.Client({ connectionString: (await server()).url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
+    return error;
+  }
+  assert.unreachable(`${label}: did not reject`);
+}
+
+t("options are validated before connecting", async () => {
+  const url = "postgres://nobody@127.0.0.1:1/none";
+  for (const options of [{ tablePrefix: "Bad-Prefix" }, { tablePrefix: "" }, { tablePrefix: "x".repeat(33) }, { operationTimeoutMs: 0 }, { maxConnections: 1.5 }]) {
+    await rejects(PostgresPeerStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
+  }
+  for (const options of [{ maxSkewSecs: -1 }, { maxSkewSecs: "300" }, { sweepBatch: 0 }, { maxKeyUnits: 1 }]) {
+    await rejects(PostgresReplayStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
+  }
+  await rejects(PostgresPeerStore.open({} as never), (e) => e.code === "INVALID_TYPE", "not a client");
+});
+
+t("an unreachable server is a typed STORE_UNAVAILABLE / STORE_TIMEOUT on open", async () => {
+  const port = (await server()).port;
+  const error = await rejects(
+    PostgresPeerStore.open(`postgres://postgres@127.0.0.1:${port + 1 === 65536 ? 1 : port + 1}/postgres`, { operationTimeoutMs: 1500 }),
+    (e) => e instanceof SharedStoreError && (e.code === "STORE_UNAVAILABLE" || e.code === "STORE_TIMEOUT"),
+    "closed port",
+  );
+  assert.ok(error.message.length > 0);
+});
+
+t("schema: version table per prefix, idempotent concurrent open, a newer schema is refused", async () => {
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresPeerStore.open(url, { tablePrefix: prefix })));
+  await Promise.all(stores.map((s) => s.close()));
+  assert.equal(await sql(`SELECT component, version FROM ${prefix}schema_version`), [{ component: "peers", version: 1 }]);
+  const other = freshPrefix();
+  const a = await PostgresPeerStore.open(url, { tablePrefix: prefix });
+  const b = await PostgresPeerStore.open(url, { tablePrefix: other });
+  await a.insert(new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: 1, rotationDue: 2 }));
+  assert.is((await b.snapshot()).length, 0, "prefixes do not share tables");
+  await Promise.all([a.close(), b.close()]);
+  await sql(`UPDATE ${prefix}schema_version SET version = 2 WHERE component = 'peers'`);
+  await rejects(PostgresPeerStore.open(url, { tablePrefix: prefix }), (e) => e.code === "SCHEMA_TOO_NEW", "newer schema");
+});
+
+t("a row this store never writes is STORE_UNEXPECTED_REPLY, not a pin", async () => {
+  const prefix = freshPrefix();
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
+  try {
+    await sql(`INSERT INTO ${prefix}peers VALUES ($1, $2, 1, 99999999999999999)`, [JSON.stringify("k"), "ab".repeat(32)]);
+    await rejects(store.get("k"), (e) => e.code === "STORE_UNEXPECTED_REPLY", "unsafe rotation_due");
+    await sql(`INSERT INTO ${prefix}peers VALUES ('not json', $1, 1, 2)`, ["ab".repeat(32)]);
+    await rejects(store.snapshot(), (e) => e.code === "STORE_UNEXPECTED_REPLY", "bad kernel_id");
+  } finally {
+    await store.close();
+  }
+});
+
+t("retention: reserve asked with a skew above maxSkewSecs fails; a dead pair can be taken over", async () => {
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 300 });
+  try {
+    await rejects(store.reserve("p", "n", T, T, 301), (e) => e.code === "SKEW_ABOVE_RETENTION", "skew 301 > 300");
+    assert.is(await store.reserve("p", "n", T, T, 300), true);
+    store.commit("p", "n");
+    assert.is(await store.reserve("p", "n", T, T + 300, 300), false, "live at the edge");
+    assert.is(await store.reserve("p", "n", T + 301, T + 301, 300), true, "dead under the asked skew: reservable again");
+    assert.is(await store.reserve("p", "n", T + 301, T + 302, 300), false, "and held by the new reservation");
+    assert.is(store.fits("p", "x".repeat(1023)), true);
+    assert.is(store.fits("p", "x".repeat(1024)), false, "longer than maxKeyUnits");
+  } finally {
+    await store.close();
+  }
+});
+
+t("release removes only this store's own reservation (a taken-over pair stays held)", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const a = await PostgresReplayStore.open(url, { tablePrefix: prefix });
+  const b = await PostgresReplayStore.open(url, { tablePrefix: prefix });
+  try {
+    assert.is(await a.reserve("p", "n", T, T, 300), true);
+    assert.is(await b.reserve("p", "n", T + 400, T + 400, 300), true, "b takes over a's dead pair");
+    await a.release("p", "n"); // a's late release must not free b's reservation
+    assert.is(await b.reserve("p", "n", T + 400, T + 401, 300), false, "still held by b");
+    await b.release("p", "n");
+    assert.is(await a.reserve("p", "n", T + 400, T + 402, 300), true, "free after b's own release");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+t("sweep deletes only rows dead under maxSkewSecs, in bounded batches", async () => {
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 100, sweepEvery: 0 });
+  try {
+    for (let i = 0; i < 25; i++) assert.is(await store.reserve("p", `old${i}`, T, T, 100), true);
+    for (let i = 0; i < 5; i++) assert.is(await store.reserve("p", `new${i}`, T + 50, T + 50, 100), true);
+    assert.is(await store.sweep(T + 100), 0, "nothing is dead at timestamp + maxSkewSecs");
+    assert.is(await store.sweep(T + 101, 10), 10, "one batch");
+    assert.is(await store.sweep(T + 101, 10), 10);
+    assert.is(await store.sweep(T + 101, 10), 5);
+    assert.is(await store.sweep(T + 101, 10), 0);
+    const left = await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`);
+    assert.is(left[0].n, 5, "the live rows stay");
+    assert.is(await store.reserve("p", "new0", T + 50, T + 101, 100), false, "a kept row still refuses its pair");
+  } finally {
+    await store.close();
+  }
+});
+
+t("a locked table past operationTimeoutMs is STORE_TIMEOUT, and the store works again once it is free", async () => {
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const store = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
+    await rejects(store.get("k"), (e) => e instanceof SharedStoreError && (e.code === "STORE_TIMEOUT" || e.code === "STORE_UNAVAILABLE"), "locked");
+    await locker.query("ROLLBACK");
+    assert.is(await store.get("k"), undefined, "recovered");
+  } finally {
+    await locker.end();
+    await store.close();
+  }
+});
+
+t("server down: typed failures; server back: the same store recovers by itself", async () => {
+  const srv = await server();
+  const prefix = freshPrefix();
+  const peers = await PostgresPeerStore.open(srv.url, { tablePrefix: prefix, operationTimeoutMs: 1000 });
+  const replay = await PostgresReplayStore.open(srv.url, { tablePrefix: prefix, operationTimeoutMs: 1000 });
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    await peers.insert(pin);
+    await srv.stop();
+    const down = (e: any) => e instanceof SharedStoreError && (e.code === "STORE_UNAVAILABLE" || e.code === "STORE_TIMEOUT");
+    await rejects(peers.get("k"), down, "get while down");
+    await rejects(replay.reserve("p", "n", T, T, 300), down, "reserve while down");
+    await srv.start();
+    assert.ok((await peers.get("k"))?.equals(pin), "the pin written before the outage is there");
+    assert.is(await replay.reserve("p", "n", T, T, 300), true, "the failed reserve left nothing behind");
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
+  }
+});
+
+t("stop the server", async () => {
+  if (started) await (await started).dispose();
+});
+
+t.run();

@@ -1,0 +1,191 @@
+// RedisPeerStore and RedisReplayStore on a real Redis (test/cluster/helpers/servers.ts): the port
+// contracts every adapter meets (test/helpers/store-conformance.ts), then what is particular to
+// Redis: key layout and TTLs, the per-peer quota, retention bound, unexpected values, a frozen
+// server past the timeout, and failing closed while the server is down, recovering when it is back.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { createClient } from "redis";
+import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
+import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/stores/redis.js";
+import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
+import { startRedis, type TestServer } from "./helpers/servers.js";
+
+let started: Promise<TestServer> | undefined;
+const server = () => (started ??= startRedis());
+let spaces = 0;
+const freshNamespace = () => `t${++spaces}`;
+const T = Math.floor(Date.now() / 1000);
+const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+
+peerStoreConformance("RedisPeerStore", async () => {
+  const store = await RedisPeerStore.open((await server()).url, { namespace: freshNamespace() });
+  return { store, close: () => store.close() };
+});
+replayStoreConformance("RedisReplayStore", async () => {
+  const store = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace(), maxSkewSecs: 3600 });
+  return { store, close: () => store.close() };
+});
+
+const t = suite("Redis stores");
+
+async function withRaw<R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
+  const client = createClient({ url: (await server()).url });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
+    return error;
+  }
+  assert.unreachable(`${label}: did not reject`);
+}
+
+t("options are validated before connecting", async () => {
+  const url = "redis://127.0.0.1:1";
+  for (const options of [{ namespace: "" }, { namespace: "a b" }, { namespace: "x".repeat(65) }, { operationTimeoutMs: -5 }]) {
+    await rejects(RedisPeerStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
+  }
+  for (const options of [{ maxSkewSecs: 1.5 }, { maxReservationsPerPeer: 0 }, { maxKeyUnits: 0 }]) {
+    await rejects(RedisReplayStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
+  }
+  await rejects(RedisReplayStore.open(42 as never), (e) => e.code === "INVALID_TYPE", "not a client");
+});
+
+t("an unreachable server is a typed failure on open, within the timeout", async () => {
+  const started = Date.now();
+  await rejects(
+    RedisReplayStore.open("redis://127.0.0.1:1", { operationTimeoutMs: 500 }),
+    (e) => e instanceof SharedStoreError && (e.code === "STORE_UNAVAILABLE" || e.code === "STORE_TIMEOUT"),
+    "closed port",
+  );
+  assert.ok(Date.now() - started < 5000, "did not hang");
+});
+
+t("keys are namespaced, bounded and expire at timestamp + maxSkewSecs", async () => {
+  const namespace = freshNamespace();
+  const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 120 });
+  try {
+    assert.is(await store.reserve("peer", "nonce", T, T, 120), true);
+    store.commit("peer", "nonce");
+    const keys = await withRaw((c) => c.keys(`${namespace}:*`));
+    const pairKeys = keys.filter((k) => k.includes(":n:"));
+    assert.is(pairKeys.length, 1, `keys: ${keys}`);
+    const ttl = await withRaw((c) => c.pTTL(pairKeys[0]));
+    assert.ok(ttl > 119_000 && ttl <= 121_000, `ttl ${ttl} ms`);
+    assert.is(store.fits("p", "x".repeat(1023)), true);
+    assert.is(store.fits("p", "x".repeat(1024)), false);
+    await rejects(store.reserve("p", "x".repeat(1024), T, T, 120), (e) => e.code === "KEY_TOO_LONG", "too long");
+    await rejects(store.reserve("p", "m", T, T, 121), (e) => e.code === "SKEW_ABOVE_RETENTION", "skew 121 > 120");
+    assert.is(await store.reserve("peer", "nonce", T + 121, T + 121, 120), true, "dead under the asked skew: taken over");
+    assert.is(await store.reserve("peer", "nonce", T + 121, T + 122, 120), false, "and held again");
+  } finally {
+    await store.close();
+  }
+});
+
+t("a flooding peer is refused past its quota; other peers are not affected", async () => {
+  const store = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace(), maxReservationsPerPeer: 5 });
+  try {
+    for (let i = 0; i < 5; i++) assert.is(await store.reserve("flood", `n${i}`, T, T, 300), true);
+    await rejects(store.reserve("flood", "n5", T, T, 300), (e) => e.code === "PEER_QUOTA_EXCEEDED", "sixth");
+    assert.is(await store.reserve("flood", "n0", T, T, 300), false, "a replay is still a replay");
+    assert.is(await store.reserve("quiet", "n0", T, T, 300), true, "another peer has its own quota");
+  } finally {
+    await store.close();
+  }
+});
+
+t("release removes only this store's own reservation", async () => {
+  const url = (await server()).url;
+  const namespace = freshNamespace();
+  const a = await RedisReplayStore.open(url, { namespace });
+  const b = await RedisReplayStore.open(url, { namespace });
+  try {
+    assert.is(await a.reserve("p", "n", T, T, 300), true);
+    assert.is(await b.reserve("p", "n", T, T, 300), false);
+    await b.release("p", "n"); // b holds nothing: must not free a's reservation
+    assert.is(await b.reserve("p", "n", T, T + 1, 300), false, "still held by a");
+    await a.release("p", "n");
+    assert.is(await b.reserve("p", "n", T, T + 2, 300), true, "free after a's own release");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+t("values this store never writes are STORE_UNEXPECTED_REPLY", async () => {
+  const namespace = freshNamespace();
+  const peers = await RedisPeerStore.open((await server()).url, { namespace });
+  const replay = await RedisReplayStore.open((await server()).url, { namespace });
+  try {
+    await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), "{not json"));
+    await rejects(peers.get("k"), (e) => e.code === "STORE_UNEXPECTED_REPLY", "bad pin");
+    assert.is(await replay.reserve("p", "n", T, T, 300), true);
+    const [key] = (await withRaw((c) => c.keys(`${namespace}:*:n:*`)));
+    await withRaw((c) => c.set(key, "garbage"));
+    await rejects(replay.reserve("p", "n", T, T, 300), (e) => e.code === "STORE_UNEXPECTED_REPLY", "bad pair value");
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
+  }
+});
+
+t("a frozen server past operationTimeoutMs is STORE_TIMEOUT; thawed, the store works again", async () => {
+  const srv = await server();
+  const store = await RedisReplayStore.open(srv.url, { namespace: freshNamespace(), operationTimeoutMs: 300 });
+  try {
+    srv.freeze(true);
+    await rejects(store.reserve("p", "n", T, T, 300), (e) => e.code === "STORE_TIMEOUT", "frozen");
+  } finally {
+    srv.freeze(false);
+  }
+  try {
+    // The frozen call may still have landed: the pair is then held (refused), never accepted twice.
+    assert.is(typeof (await store.reserve("p", "n2", T, T, 300)), "boolean", "answers again");
+  } finally {
+    await store.close();
+  }
+});
+
+t("server down: typed failures; server back: the same store recovers by itself (script cache reloaded)", async () => {
+  const srv = await server();
+  const namespace = freshNamespace();
+  const peers = await RedisPeerStore.open(srv.url, { namespace, operationTimeoutMs: 1000 });
+  const replay = await RedisReplayStore.open(srv.url, { namespace, operationTimeoutMs: 1000 });
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    assert.is(await replay.reserve("p", "warm", T, T, 300), true, "script cached before the restart");
+    await srv.stop();
+    const down = (e: any) => e instanceof SharedStoreError && (e.code === "STORE_UNAVAILABLE" || e.code === "STORE_TIMEOUT");
+    await rejects(peers.get("k"), down, "get while down");
+    await rejects(replay.reserve("p", "n", T, T, 300), down, "reserve while down");
+    await srv.start();
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await peers.insert(pin);
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.ok((await peers.get("k"))?.equals(pin));
+    assert.is(await replay.reserve("p", "n", T, T, 300), true, "EVALSHA after a restart falls back to EVAL");
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
+  }
+});
+
+t("stop the server", async () => {
+  if (started) await (await started).dispose();
+});
+
+t.run();

@@ -1,0 +1,45 @@
+// pg and redis are optional peer dependencies (chio-trust/postgres, chio-trust/redis): the main
+// entries must load, through import and require, where neither is installed. The built package is
+// copied into a temporary node_modules far from this repository's, so nothing else can resolve them.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+
+test("package.json declares pg and redis as optional peer dependencies only", () => {
+  for (const name of ["pg", "redis"]) {
+    assert.ok(pkg.peerDependencies?.[name], `${name} in peerDependencies`);
+    assert.is(pkg.peerDependenciesMeta?.[name]?.optional, true, `${name} optional`);
+    assert.not.ok(pkg.dependencies?.[name], `${name} not a dependency`);
+  }
+});
+
+test("the main entries load without pg and redis; the store entries name what is missing", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "chio-peers-"));
+  try {
+    const installed = path.join(dir, "node_modules", "chio-trust");
+    mkdirSync(installed, { recursive: true });
+    cpSync(path.join(root, "dist"), path.join(installed, "dist"), { recursive: true });
+    cpSync(path.join(root, "package.json"), path.join(installed, "package.json"));
+    const code = `const lib = require("chio-trust"); require("chio-trust/handshake");
+      const k = lib.Keypair.fromSeed(new Uint8Array(32)); process.stdout.write(String(k.publicKey.toHex().length));`;
+    assert.is(execFileSync(process.execPath, ["-e", code], { cwd: dir, encoding: "utf8" }), "64", "require");
+    const esm = `const lib = await import("chio-trust"); process.stdout.write(typeof lib.KernelTrustExchange);`;
+    assert.is(execFileSync(process.execPath, ["--input-type=module", "-e", esm], { cwd: dir, encoding: "utf8" }), "function", "import");
+    for (const [entry, missing] of [["chio-trust/postgres", "pg"], ["chio-trust/redis", "redis"]]) {
+      const run = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(entry)})`], { cwd: dir, encoding: "utf8" });
+      assert.is.not(run.status, 0, `${entry} cannot load without ${missing}`);
+      assert.match(run.stderr, new RegExp(`Cannot find (module|package) '${missing}'`), `${entry}: ${run.stderr.slice(0, 300)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
