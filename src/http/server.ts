@@ -120,7 +120,12 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     send(response, 200, JSON.stringify(answer));
   };
 
-  const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 60_000) }, (request, response) => {
+  const server = createServer({
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(requestTimeoutMs, 60_000),
+    // Node checks the two timeouts above only every connectionsCheckingInterval (30 s by default).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
+  }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (response.headersSent || response.destroyed) return;
       if (error instanceof RequestRefusal) {
