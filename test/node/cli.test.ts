@@ -23,8 +23,9 @@ test("--help on the program and on every command: exit 0, usage and the exit cod
   const top = await cli(["--help"]);
   assert.is(top.code, 0);
   for (const command of COMMANDS) assert.match(top.stdout, new RegExp(`\\n  ${command} `), `${command} listed`);
-  for (const command of COMMANDS) {
-    const r = await cli([command, "--help"]);
+  const helps = await Promise.all(COMMANDS.map((command) => cli([command, "--help"])));
+  for (const [index, command] of COMMANDS.entries()) {
+    const r = helps[index];
     assert.is(r.code, 0, `${command} --help: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^Usage: chio-trust ${command} `), command);
     assert.match(r.stdout, /Exit codes:\n  0 {2}success\n  1 {2}refused/, `${command} documents its exit codes`);
@@ -32,8 +33,10 @@ test("--help on the program and on every command: exit 0, usage and the exit cod
 });
 
 test("bad usage: exit 2 and `error USAGE` (unknown command, unknown option, missing or bad value)", async () => {
-  for (const args of [["frobnicate"], ["keygen"], ["verify", "--batch-size", "0"], ["serve", "--key", "k", "--id", "x", "--port", "70000"], ["peers", "--store", "x", "--bogus"]]) {
-    const r = await cli(args);
+  const cases = [["frobnicate"], ["keygen"], ["verify", "--batch-size", "0"], ["serve", "--key", "k", "--id", "x", "--port", "70000"], ["peers", "--store", "x", "--bogus"]];
+  const results = await Promise.all(cases.map((args) => cli(args)));
+  for (const [index, args] of cases.entries()) {
+    const r = results[index];
     assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^chio-trust: error USAGE: /, args.join(" "));
   }
