@@ -185,16 +185,17 @@ export function buildProgram(exit: { code: number }): Command {
 
   program
     .command("verify")
-    .description("verify NDJSON items {message|messageText, signature, publicKey} (hex) from a file or stdin, in batches")
+    .description("verify NDJSON items {message|messageText, signature, publicKey} (hex) from a file or stdin, in batches on worker threads")
     .argument("[file]", "input file (default or '-': stdin)")
-    .option("--batch-size <n>", "items per batch", integer("--batch-size", 1, 1 << 20), 1024)
+    .option("--batch-size <n>", "items per batch sent to the worker pool", integer("--batch-size", 1, 1 << 20), 1024)
+    .option("--threads <n>", "worker threads (default: the number of CPUs)", integer("--threads", 1, 256))
     .option("--json", "print the summary as JSON")
     .option("--zip215", "ZIP-215 rules instead of the default (dalek/OpenSSL) ones")
     .option("--max-report <n>", "failing lines listed", integer("--max-report", 0, 1 << 20), 20)
     .addOption(new Option("--progress", "show the progress bar even when stderr is not a terminal"))
     .addOption(new Option("--no-progress", "never show the progress bar"))
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(async (file: string | undefined, options: { batchSize: number; json?: boolean; zip215?: boolean; maxReport: number; progress?: boolean }) => {
+    .action(async (file: string | undefined, options: { batchSize: number; threads?: number; json?: boolean; zip215?: boolean; maxReport: number; progress?: boolean }) => {
       const { runVerify } = await import("./verify.js");
       exit.code = await runVerify(file, options);
     });

@@ -1,14 +1,18 @@
 // `chio-trust verify`: NDJSON items {message | messageText, signature, publicKey} (hex strings),
-// verified in batches, with a summary and throughput. Exit 0 when every item verifies, 1 when
-// any does not, 2 when the input cannot be read or a line is not such an item.
+// verified in batches on the worker pool (chio-trust/pool), with a summary and throughput. Exit 0
+// when every item verifies, 1 when any does not, 2 when the input cannot be read or a line is not
+// such an item. Reading and decoding stay on the main thread; up to 2 × threads batches are in
+// flight at once, so the workers never wait for the parser and memory stays bounded.
 import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { hexToBytes } from "../bytes.js";
-import { ed25519 } from "../ed25519.js";
+import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
 
 export interface VerifyOptions {
   batchSize: number;
+  /** Worker threads (default: os.availableParallelism()). */
+  threads?: number;
   json?: boolean;
   progress?: boolean;
   maxReport: number;
@@ -52,10 +56,6 @@ function decodeItem(text: string, line: number): Item {
   return { line, message, signature: hex("signature", 64), publicKey: hex("publicKey", 32) };
 }
 
-/** Verifies one batch; the results are in item order. */
-function verifyBatch(items: Item[], zip215: boolean): boolean[] {
-  return items.map((item) => ed25519.verify(item.signature, item.message, item.publicKey, { zip215 }));
-}
 
 export async function runVerify(source: string | undefined, options: VerifyOptions): Promise<number> {
   const fromStdin = source === undefined || source === "-";
@@ -84,21 +84,37 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     bar.start(Math.max(size, 1), 0);
   }
 
+  let pool: VerifierPool;
+  try {
+    pool = createVerifierPool(options.threads === undefined ? {} : { threads: options.threads });
+  } catch (error) {
+    bar?.stop();
+    stream.destroy();
+    throw new CliError((error as { code?: string }).code ?? "POOL_UNAVAILABLE", `cannot start the worker pool: ${(error as Error).message}`);
+  }
   const started = performance.now();
   let total = 0;
   let valid = 0;
   const failedLines: number[] = [];
   let bytesSeen = 0;
   let batch: Item[] = [];
-  const flush = () => {
-    const results = verifyBatch(batch, options.zip215 === true);
-    results.forEach((ok, index) => {
-      total++;
-      if (ok) valid++;
-      else failedLines.push(batch[index].line);
-    });
+  const inFlight: Promise<void>[] = [];
+  const maxInFlight = pool.threads * 2;
+  const flush = async () => {
+    const items = batch;
+    const seenAtSend = bytesSeen;
     batch = [];
-    bar?.update(Math.min(bytesSeen, size));
+    const settled = pool.verifyBatch(items, { zip215: options.zip215 === true }).then((results) => {
+      results.forEach((ok, index) => {
+        total++;
+        if (ok) valid++;
+        else failedLines.push(items[index].line);
+      });
+      bar?.update(Math.min(seenAtSend, size));
+    });
+    settled.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    inFlight.push(settled);
+    if (inFlight.length >= maxInFlight) await inFlight.shift();
   };
   let lineNumber = 0;
   try {
@@ -109,27 +125,33 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
       if (text.length > MAX_LINE_BYTES) throw new CliError("INVALID_ITEM", `line ${lineNumber}: longer than ${MAX_LINE_BYTES} bytes`);
       if (text.trim() === "") continue;
       batch.push(decodeItem(text, lineNumber));
-      if (batch.length >= options.batchSize) flush();
+      if (batch.length >= options.batchSize) await flush();
     }
     if (readError) throw readError;
-    if (batch.length > 0) flush();
+    if (batch.length > 0) await flush();
+    await Promise.all(inFlight);
   } catch (error) {
     bar?.stop();
+    await Promise.allSettled(inFlight);
     if (error instanceof CliError) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof Error && error.name === "VerifierPoolError" && typeof code === "string") throw new CliError(code, error.message);
     throw new CliError("INPUT_UNREADABLE", `cannot read ${fromStdin ? "stdin" : source}: ${(error as Error).message}`);
   } finally {
     stream.destroy();
+    await pool.close();
   }
+  failedLines.sort((a, b) => a - b); // batches may settle out of order
   bar?.stop();
   const seconds = (performance.now() - started) / 1000;
   const rate = seconds > 0 ? total / seconds : 0;
   const invalid = total - valid;
   if (options.json) {
-    process.stdout.write(JSON.stringify({ total, valid, invalid, failedLines: failedLines.slice(0, options.maxReport), seconds, itemsPerSecond: Math.round(rate), engine: "in-process" }) + "\n");
+    process.stdout.write(JSON.stringify({ total, valid, invalid, failedLines: failedLines.slice(0, options.maxReport), seconds, itemsPerSecond: Math.round(rate), engine: "pool", threads: pool.threads }) + "\n");
   } else {
     for (const line of failedLines.slice(0, options.maxReport)) process.stdout.write(`line ${line}: signature does not verify\n`);
     if (failedLines.length > options.maxReport) process.stdout.write(`... and ${failedLines.length - options.maxReport} more\n`);
-    process.stdout.write(`${total} items: ${valid} valid, ${invalid} invalid in ${seconds.toFixed(3)} s (${Math.round(rate)} items/s, in-process)\n`);
+    process.stdout.write(`${total} items: ${valid} valid, ${invalid} invalid in ${seconds.toFixed(3)} s (${Math.round(rate)} items/s, ${pool.threads} worker thread${pool.threads === 1 ? "" : "s"})\n`);
   }
   return invalid === 0 ? EXIT_OK : EXIT_REFUSED;
 }

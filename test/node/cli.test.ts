@@ -167,20 +167,21 @@ function items(count: number, bad: Set<number>): string {
   return lines.join("\n") + "\n";
 }
 
-test("verify: every item valid → exit 0 with a summary; one broken → exit 1 naming its line; stdin, batches and --json agree", async () => {
+test("verify on the worker pool: every item valid → exit 0 with a summary; two broken → exit 1 naming their lines; stdin, batch sizes, thread counts and --json agree", async () => {
   writeFileSync(file("good.ndjson"), items(300, new Set()));
-  const good = await cli(["verify", file("good.ndjson")]);
+  const good = await cli(["verify", file("good.ndjson"), "--threads", "2"]);
   assert.is(good.code, 0, good.stderr);
-  assert.match(good.stdout, /^300 items: 300 valid, 0 invalid in [\d.]+ s \(\d+ items\/s, in-process\)\n$/);
+  assert.match(good.stdout, /^300 items: 300 valid, 0 invalid in [\d.]+ s \(\d+ items\/s, 2 worker threads\)\n$/);
   writeFileSync(file("bad.ndjson"), items(300, new Set([41, 250])));
-  const bad = await cli(["verify", file("bad.ndjson"), "--batch-size", "7"]);
+  const bad = await cli(["verify", file("bad.ndjson"), "--batch-size", "7", "--threads", "2"]); // 43 batches, settling out of order
   assert.is(bad.code, 1);
   assert.match(bad.stdout, /^line 42: signature does not verify\nline 251: signature does not verify\n300 items: 298 valid, 2 invalid/);
-  const piped = await cli(["verify", "--json"], readFileSync(file("bad.ndjson"), "utf8"));
+  const piped = await cli(["verify", "--json", "--threads", "1"], readFileSync(file("bad.ndjson"), "utf8"));
   assert.is(piped.code, 1);
   const summary = JSON.parse(piped.stdout);
   assert.equal([summary.total, summary.valid, summary.invalid, summary.failedLines], [300, 298, 2, [42, 251]]);
   assert.ok(summary.itemsPerSecond > 0);
+  assert.equal([summary.engine, summary.threads], ["pool", 1]);
   const dash = await cli(["verify", "-"], readFileSync(file("good.ndjson"), "utf8"));
   assert.is(dash.code, 0);
 });
