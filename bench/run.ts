@@ -12,6 +12,7 @@ import { ed25519Groups } from "./ed25519.js";
 import { canonicalGroups } from "./canonical.js";
 import { envelopeGroups } from "./envelope.js";
 import { compatGroups } from "./compat.js";
+import { poolGroups } from "./pool.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -22,7 +23,8 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1500);
 const maxTime = Number(process.env.BENCH_MAX_TIME ?? 1);
 const filters = process.argv.slice(2).map((s) => s.toLowerCase());
 
-const groups: Group[] = [...(await ed25519Groups()), ...canonicalGroups(), ...envelopeGroups(), ...compatGroups()];
+const pool = poolGroups();
+const groups: Group[] = [...(await ed25519Groups()), ...canonicalGroups(), ...envelopeGroups(), ...compatGroups(), ...pool.groups];
 const selected = groups.filter((g) => filters.length === 0 || filters.some((f) => g.title.toLowerCase().includes(f)));
 
 const results: CaseResult[] = [];
@@ -32,6 +34,8 @@ for (const group of selected) {
   for (const r of rows) process.stderr.write(`  ${r.name}: ${r.medianMicros.toFixed(2)} µs/op, ${r.timeRatioToBaseline.toFixed(2)}× baseline\n`);
   results.push(...rows);
 }
+
+for (const p of pool.pools) await p.close();
 
 const baselines = new Map(selected.map((g) => [g.title, g.baseline]));
 const table = formatTable(results, baselines);

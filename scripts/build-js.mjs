@@ -63,7 +63,9 @@ const common = {
   logLevel: "warning",
 };
 await build({ ...common, format: "esm", outdir: path.join(dist, "esm") });
-await build({ ...common, format: "cjs", outdir: path.join(dist, "cjs") });
+// src/pool/index.ts reads import.meta.url only where __filename is absent (the ESM build), so the
+// empty import.meta of the CommonJS build is never read.
+await build({ ...common, format: "cjs", outdir: path.join(dist, "cjs"), logOverride: { "empty-import-meta": "silent" } });
 // Inside dist/cjs, .js files (and the .d.ts beside them) are CommonJS.
 writeFileSync(path.join(dist, "cjs", "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
 

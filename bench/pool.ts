@@ -1,0 +1,67 @@
+// The worker pool (chio-trust/pool) on this machine's cores against one thread. One operation is
+// BATCH signatures or envelopes in every case of a group, so the ratios compare throughput.
+// Targets (issue 8): the pool with 2 threads ≥ 1.8× the throughput of 1 thread; envelopes on
+// 2 cores ≥ 3× node:crypto (JSON.parse + canonicalize + crypto.verify) in one thread.
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import canonicalizeNpm from "canonicalize";
+import { ed25519, verifyEnvelopeBytes, Keypair, KernelTrustExchange } from "../dist/esm/index.js";
+import { createVerifierPool, type VerifierPool } from "../dist/esm/pool/index.js";
+import { challengeObject, keyFixture, nodeSignature, seedFor } from "./fixtures.js";
+import { keep, type Group } from "./harness.js";
+
+export const POOL_BATCH = 256;
+const NOW = 1764000000;
+
+/** The groups, and the pools they use (close them after the run). */
+export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
+  const encoder = new TextEncoder();
+  const one = createVerifierPool({ threads: 1 });
+  const two = createVerifierPool({ threads: 2 });
+
+  // Signatures: 256 keys, the 169-byte canonical challenge, signed by node:crypto.
+  const keys = Array.from({ length: POOL_BATCH }, (_, i) => keyFixture(seedFor(i)));
+  const items = keys.map((key, i) => {
+    const message = encoder.encode(canonicalizeNpm(challengeObject(i))!);
+    return { signature: nodeSignature(message, key), message, publicKey: key.publicKey };
+  });
+  for (const it of items) if (!ed25519.verify(it.signature, it.message, it.publicKey)) throw new Error("benchmark signature does not verify");
+  const nodeKeys = keys.map((k) => k.publicKeyObject);
+
+  // Envelopes: one per sender, as the bytes a kernel receives.
+  const wire = Array.from({ length: POOL_BATCH }, (_, i) =>
+    encoder.encode(JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(seedFor(i))).localEnvelope("kernel-local", `nonce-${i}`, NOW))),
+  );
+  for (const bytes of wire) if (!verifyEnvelopeBytes(bytes).ok) throw new Error("benchmark envelope does not verify");
+  const nodeEnvelope = (bytes: Uint8Array): boolean => {
+    const env = JSON.parse(new TextDecoder().decode(bytes));
+    const msg = encoder.encode(canonicalizeNpm(env.challenge)!);
+    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(env.declaredPublicKey, "hex").toString("base64url") }, format: "jwk" });
+    return nodeVerify(null, msg, key, Buffer.from(env.signature, "hex"));
+  };
+  if (!wire.every(nodeEnvelope)) throw new Error("node rejects a benchmark envelope");
+
+  const allTrue = (answers: boolean[]) => keep(answers.every((x) => x));
+  const signatures: Group = {
+    title: `pool verify (${POOL_BATCH} signatures of 169 B per op)`,
+    baseline: "node:crypto verify in this thread (KeyObject made in advance)",
+    cases: [
+      { name: "node:crypto verify in this thread (KeyObject made in advance)", fn: () => { for (let j = 0; j < POOL_BATCH; j++) keep(nodeVerify(null, items[j].message, nodeKeys[j], items[j].signature)); } },
+      { name: "chio-trust ed25519.verify in this thread", fn: () => { for (const it of items) keep(ed25519.verify(it.signature, it.message, it.publicKey)); } },
+      { name: "pool, 1 thread: verifyBatch", asyncFn: () => one.verifyBatch(items).then(allTrue) },
+      { name: "pool, 2 threads: verifyBatch", asyncFn: () => two.verifyBatch(items).then(allTrue) },
+      { name: "pool, 1 thread: 256 concurrent verify() calls", asyncFn: () => Promise.all(items.map((it) => one.verify(it.signature, it.message, it.publicKey))).then(allTrue) },
+      { name: "pool, 2 threads: 256 concurrent verify() calls", asyncFn: () => Promise.all(items.map((it) => two.verify(it.signature, it.message, it.publicKey))).then(allTrue) },
+    ],
+  };
+  const envelopes: Group = {
+    title: `pool envelopes (${POOL_BATCH} envelopes, JSON bytes in, per op)`,
+    baseline: "JSON.parse + npm canonicalize + node:crypto verify in this thread",
+    cases: [
+      { name: "JSON.parse + npm canonicalize + node:crypto verify in this thread", fn: () => { for (const bytes of wire) keep(nodeEnvelope(bytes)); } },
+      { name: "chio-trust verifyEnvelopeBytes in this thread", fn: () => { for (const bytes of wire) keep(verifyEnvelopeBytes(bytes).ok); } },
+      { name: "pool, 1 thread: verifyEnvelopeBatch", asyncFn: () => one.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
+      { name: "pool, 2 threads: verifyEnvelopeBatch", asyncFn: () => two.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
+    ],
+  };
+  return { groups: [signatures, envelopes], pools: [one, two] };
+}

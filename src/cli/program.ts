@@ -1,0 +1,273 @@
+// The chio-trust command line (commander): keys, envelopes, pins, the HTTP handshake pair, bulk
+// verification and a benchmark. Exit codes: 0 success, 1 refused / does not verify, 2 bad usage
+// or unreadable input (src/cli/errors.ts). Errors print `chio-trust: error CODE: message`.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { PeerHandshakeError } from "../handshake/errors.js";
+import { HandshakeHttpError } from "../http/errors.js";
+import { systemClockSeconds } from "../handshake/time.js";
+import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
+import { buildExchange, loadSqlite, openStores, readInputText, writeKeyFile, type KernelOptions } from "./kernel.js";
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  refused: a signature does not verify, a handshake or envelope is refused
+  2  bad usage, unreadable input, key file or store
+Errors print one line on stderr: chio-trust: error CODE: message`;
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+    return Number(value);
+  };
+}
+function decimal(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}`);
+    return n;
+  };
+}
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Adds the options every kernel command shares. */
+function kernelOptions(command: Command, store: "required" | "optional" | "none"): Command {
+  command
+    .requiredOption("--key <file>", "this kernel's seed file (from keygen)")
+    .requiredOption("--id <kernelId>", "this kernel's id")
+    .option("--trust <id=publicKeyHex>", "a trust anchor (repeatable)", collect)
+    .option("--skew <seconds>", "largest accepted clock skew (default 300)", integer("--skew", 0, 604_800))
+    .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER));
+  if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces");
+  else if (store === "optional") command.option("--store <file>", "SQLite file for pins and replay nonces (default: in memory, lost on exit)");
+  return command;
+}
+
+function printPeer(peer: { toJSON(): object }): void {
+  process.stdout.write(JSON.stringify(peer.toJSON()) + "\n");
+}
+
+/** Builds the program; `exit` receives the exit code of a finished command. */
+export function buildProgram(exit: { code: number }): Command {
+  const program = new Command("chio-trust")
+    .description("Ed25519 keys, kernel trust handshakes (over HTTP too), pinned peers in SQLite, bulk signature verification")
+    .version("0.1.0")
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined }) // printed by main with its code
+    .addHelpText("after", EXIT_CODES_HELP)
+    .showHelpAfterError(false);
+
+  program
+    .command("keygen")
+    .description("write a new Ed25519 seed file (mode 0600) and print its public key")
+    .requiredOption("--out <file>", "where to write the seed (64 hex digits)")
+    .option("--force", "replace an existing file")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action((options: { out: string; force?: boolean }) => {
+      const keypair = writeKeyFile(options.out, options.force === true);
+      process.stdout.write(keypair.publicKey.toHex() + "\n");
+    });
+
+  kernelOptions(program.command("envelope"), "none")
+    .description("print this kernel's signed envelope (JSON) addressed to a remote kernel")
+    .requiredOption("--to <kernelId>", "the remote kernel's id")
+    .option("--nonce <text>", "the challenge nonce (default: 16 random bytes as hex)")
+    .option("--now <unixSeconds>", "timestamp to sign (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action((options: KernelOptions & { to: string; nonce?: string }) => {
+      const exchange = buildExchange(options, {});
+      const nonce = options.nonce ?? Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+      process.stdout.write(JSON.stringify(exchange.localEnvelope(options.to, nonce)) + "\n");
+    });
+
+  kernelOptions(program.command("accept"), "required")
+    .description("verify a remote kernel's envelope against the anchors (or its pin) and pin it into the store")
+    .requiredOption("--from <kernelId>", "the kernel the envelope must come from")
+    .option("--in <file>", "read the envelope from this file (default: stdin)")
+    .option("--now <unixSeconds>", "local time to check against (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (options: KernelOptions & { from: string; in?: string }) => {
+      const stores = await openStores(options.store);
+      try {
+        const exchange = buildExchange(options, stores);
+        const text = await readInputText(options.in, 16 << 20);
+        printPeer(await exchange.acceptEnvelope(text, options.from));
+      } finally {
+        stores.close();
+      }
+    });
+
+  program
+    .command("peers")
+    .description("list pinned peers with their freshness")
+    .requiredOption("--store <file>", "SQLite file")
+    .option("--json", "one JSON object per line")
+    .option("--now <unixSeconds>", "judge freshness at this time (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (options: { store: string; json?: boolean; now?: number }) => {
+      const sqlite = await loadSqlite();
+      let store;
+      try {
+        store = new sqlite.SqlitePeerStore(options.store);
+      } catch (error) {
+        throw new CliError((error as { code?: string }).code ?? "STORE_UNAVAILABLE", (error as Error).message);
+      }
+      try {
+        const now = options.now ?? systemClockSeconds();
+        const records = store.records();
+        for (const { peer, establishedVia, origin } of records) {
+          const fresh = peer.isFresh(now);
+          if (options.json) {
+            process.stdout.write(JSON.stringify({ ...peer.toJSON(), fresh, secondsLeft: Math.max(0, peer.rotationDue - now), establishedVia, origin }) + "\n");
+          } else {
+            const left = fresh ? `fresh, ${formatDuration(peer.rotationDue - now)} left` : `STALE since ${formatDuration(now - peer.rotationDue)}`;
+            process.stdout.write(`${JSON.stringify(peer.kernelId)}  ${peer.publicKey.toHex()}  established ${iso(peer.establishedAt)}  due ${iso(peer.rotationDue)}  ${left}\n`);
+          }
+        }
+        if (!options.json) process.stdout.write(`${records.length} pinned peer${records.length === 1 ? "" : "s"}\n`);
+      } finally {
+        store.close();
+      }
+    });
+
+  kernelOptions(program.command("serve"), "optional")
+    .description("serve POST /federation/handshake until SIGINT/SIGTERM; prints `listening <url>` when ready")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "port (0: one chosen by the OS)", integer("--port", 0, 65535), 0)
+    .option("--max-body <bytes>", "largest request body", integer("--max-body", 1, 16 << 20), 65536)
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (options: KernelOptions & { host: string; port: number; maxBody: number }) => {
+      const { createHandshakeServer } = await import("../http/server.js");
+      const stores = await openStores(options.store);
+      const exchange = buildExchange(options, stores).withEventHandler((event) => {
+        if (event.type === "pinned") process.stderr.write(`pinned ${JSON.stringify(event.kernelId)} ${event.peer.publicKey.toHex()}\n`);
+      });
+      const server = createHandshakeServer(exchange, {
+        maxBodyBytes: options.maxBody,
+        onRequestError: ({ status, code }) => process.stderr.write(`refused ${status} ${code}\n`),
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", (error) => reject(new CliError("LISTEN_FAILED", `cannot listen on ${options.host}:${options.port}: ${error.message}`)));
+        server.listen(options.port, options.host, () => resolve());
+      });
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : options.port;
+      const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+      process.stdout.write(`listening http://${host}:${port}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      stores.close();
+    });
+
+  kernelOptions(program.command("handshake"), "optional")
+    .description("run the handshake with the kernel serving at <url>; both sides end with each other pinned")
+    .argument("<url>", "the remote kernel's base URL (POST <url>/federation/handshake)")
+    .requiredOption("--remote <kernelId>", "the remote kernel's id")
+    .option("--timeout <ms>", "time for the whole exchange", integer("--timeout", 1, 3_600_000), 10_000)
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (url: string, options: KernelOptions & { remote: string; timeout: number }) => {
+      const { handshakeWith } = await import("../http/client.js");
+      const stores = await openStores(options.store);
+      try {
+        const exchange = buildExchange(options, stores);
+        const { peer } = await handshakeWith(url, exchange, options.remote, { timeoutMs: options.timeout });
+        printPeer(peer);
+      } finally {
+        stores.close();
+      }
+    });
+
+  program
+    .command("verify")
+    .description("verify NDJSON items {message|messageText, signature, publicKey} (hex) from a file or stdin, in batches on worker threads")
+    .argument("[file]", "input file (default or '-': stdin)")
+    .option("--batch-size <n>", "items per batch sent to the worker pool", integer("--batch-size", 1, 1 << 20), 1024)
+    .option("--threads <n>", "worker threads (default: the number of CPUs)", integer("--threads", 1, 256))
+    .option("--json", "print the summary as JSON")
+    .option("--zip215", "ZIP-215 rules instead of the default (dalek/OpenSSL) ones")
+    .option("--max-report <n>", "failing lines listed", integer("--max-report", 0, 1 << 20), 20)
+    .addOption(new Option("--progress", "show the progress bar even when stderr is not a terminal"))
+    .addOption(new Option("--no-progress", "never show the progress bar"))
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (file: string | undefined, options: { batchSize: number; threads?: number; json?: boolean; zip215?: boolean; maxReport: number; progress?: boolean }) => {
+      const { runVerify } = await import("./verify.js");
+      exit.code = await runVerify(file, options);
+    });
+
+  program
+    .command("bench")
+    .description("measure sign, verify, canonical JSON, envelope and handshake throughput on this machine")
+    .option("--seconds <s>", "time per case", decimal("--seconds", 0.01, 60), 1)
+    .option("--json", "print JSON")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (options: { seconds: number; json?: boolean }) => {
+      const { runBench } = await import("./bench.js");
+      await runBench(options.seconds, options.json === true);
+    });
+
+  return program;
+}
+
+function iso(seconds: number): string {
+  const ms = seconds * 1000;
+  return Number.isFinite(ms) && ms <= 8.64e15 ? new Date(ms).toISOString().replace(".000Z", "Z") : `${seconds}`;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds >= 86_400 * 365 * 1000) return "forever";
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m ${seconds % 60}s`;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. Never throws. */
+export async function runCli(argv: string[]): Promise<number> {
+  const exit = { code: EXIT_OK };
+  const program = buildProgram(exit);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exit.code;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  let code: string;
+  let message: string;
+  let status: number;
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) return EXIT_OK; // --help, --version
+    code = "USAGE";
+    message = error.message.replace(/^error: /, "");
+    status = EXIT_USAGE;
+  } else if (error instanceof CliError) {
+    ({ code, message } = error);
+    status = error.exitCode;
+  } else if (error instanceof PeerHandshakeError) {
+    ({ code, message } = error);
+    status = EXIT_REFUSED;
+  } else if (error instanceof HandshakeHttpError) {
+    code = error.code;
+    message = error.message;
+    status = EXIT_REFUSED;
+  } else if (error instanceof Error && typeof (error as { code?: unknown }).code === "string") {
+    // Typed errors of the library (INVALID_TYPE, INVALID_TIME, INVALID_CONFIG, SqliteStoreError ...).
+    code = (error as Error & { code: string }).code;
+    message = error.message;
+    status = EXIT_USAGE;
+  } else {
+    code = "INTERNAL_ERROR";
+    message = error instanceof Error ? error.message : String(error);
+    status = EXIT_USAGE;
+  }
+  process.stderr.write(`chio-trust: error ${code}: ${message}\n`);
+  return status;
+}

@@ -1,0 +1,157 @@
+// `chio-trust verify`: NDJSON items {message | messageText, signature, publicKey} (hex strings),
+// verified in batches on the worker pool (chio-trust/pool), with a summary and throughput. Exit 0
+// when every item verifies, 1 when any does not, 2 when the input cannot be read or a line is not
+// such an item. Reading and decoding stay on the main thread; up to 2 × threads batches are in
+// flight at once, so the workers never wait for the parser and memory stays bounded.
+import { createReadStream, statSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { hexToBytes } from "../bytes.js";
+import { createVerifierPool, type VerifierPool } from "../pool/index.js";
+import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
+
+export interface VerifyOptions {
+  batchSize: number;
+  /** Worker threads (default: os.availableParallelism()). */
+  threads?: number;
+  json?: boolean;
+  progress?: boolean;
+  maxReport: number;
+  zip215?: boolean;
+}
+
+interface Item {
+  line: number;
+  message: Uint8Array;
+  signature: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+const PROGRESS_MIN_BYTES = 1 << 20;
+const MAX_LINE_BYTES = 16 << 20;
+
+function decodeItem(text: string, line: number): Item {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CliError("INVALID_ITEM", `line ${line}: not JSON`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new CliError("INVALID_ITEM", `line ${line}: not a JSON object`);
+  const item = value as Record<string, unknown>;
+  const hex = (name: string, length?: number): Uint8Array => {
+    const field = item[name];
+    if (typeof field !== "string") throw new CliError("INVALID_ITEM", `line ${line}: ${name} must be a hex string`);
+    if (length !== undefined && field.length !== length * 2) throw new CliError("INVALID_ITEM", `line ${line}: ${name} must be ${length} bytes (${length * 2} hex digits)`);
+    try {
+      return hexToBytes(field);
+    } catch (error) {
+      throw new CliError("INVALID_ITEM", `line ${line}: ${name}: ${(error as Error).message}`);
+    }
+  };
+  let message: Uint8Array;
+  if ("message" in item && "messageText" in item) throw new CliError("INVALID_ITEM", `line ${line}: give message or messageText, not both`);
+  if (typeof item.messageText === "string") message = new TextEncoder().encode(item.messageText);
+  else if ("messageText" in item) throw new CliError("INVALID_ITEM", `line ${line}: messageText must be a string`);
+  else message = hex("message");
+  return { line, message, signature: hex("signature", 64), publicKey: hex("publicKey", 32) };
+}
+
+
+export async function runVerify(source: string | undefined, options: VerifyOptions): Promise<number> {
+  const fromStdin = source === undefined || source === "-";
+  let size = 0;
+  if (!fromStdin) {
+    try {
+      const stat = statSync(source);
+      if (!stat.isFile()) throw new Error("not a regular file");
+      size = stat.size;
+    } catch (error) {
+      throw new CliError("INPUT_UNREADABLE", `cannot read ${source}: ${(error as Error).message}`);
+    }
+  }
+  const stream = fromStdin ? process.stdin : createReadStream(source);
+  let readError: Error | undefined;
+  stream.on("error", (error: Error) => (readError = error));
+
+  const showProgress = options.progress ?? (!fromStdin && size >= PROGRESS_MIN_BYTES && process.stderr.isTTY === true);
+  let bar: { start(total: number, value: number): void; update(value: number): void; stop(): void } | undefined;
+  if (showProgress) {
+    const { default: progress } = await import("cli-progress");
+    bar = new progress.SingleBar(
+      { stream: process.stderr, format: "verify [{bar}] {percentage}% | {value}/{total} bytes", hideCursor: false, noTTYOutput: true, notTTYSchedule: 250 },
+      progress.Presets.shades_classic,
+    );
+    bar.start(Math.max(size, 1), 0);
+  }
+
+  let pool: VerifierPool;
+  try {
+    pool = createVerifierPool(options.threads === undefined ? {} : { threads: options.threads });
+  } catch (error) {
+    bar?.stop();
+    stream.destroy();
+    throw new CliError((error as { code?: string }).code ?? "POOL_UNAVAILABLE", `cannot start the worker pool: ${(error as Error).message}`);
+  }
+  const started = performance.now();
+  let total = 0;
+  let valid = 0;
+  const failedLines: number[] = [];
+  let bytesSeen = 0;
+  let batch: Item[] = [];
+  const inFlight: Promise<void>[] = [];
+  const maxInFlight = pool.threads * 2;
+  const flush = async () => {
+    const items = batch;
+    const seenAtSend = bytesSeen;
+    batch = [];
+    const settled = pool.verifyBatch(items, { zip215: options.zip215 === true }).then((results) => {
+      results.forEach((ok, index) => {
+        total++;
+        if (ok) valid++;
+        else failedLines.push(items[index].line);
+      });
+      bar?.update(Math.min(seenAtSend, size));
+    });
+    settled.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    inFlight.push(settled);
+    if (inFlight.length >= maxInFlight) await inFlight.shift();
+  };
+  let lineNumber = 0;
+  try {
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    for await (const text of lines) {
+      lineNumber++;
+      bytesSeen += Buffer.byteLength(text) + 1;
+      if (text.length > MAX_LINE_BYTES) throw new CliError("INVALID_ITEM", `line ${lineNumber}: longer than ${MAX_LINE_BYTES} bytes`);
+      if (text.trim() === "") continue;
+      batch.push(decodeItem(text, lineNumber));
+      if (batch.length >= options.batchSize) await flush();
+    }
+    if (readError) throw readError;
+    if (batch.length > 0) await flush();
+    await Promise.all(inFlight);
+  } catch (error) {
+    bar?.stop();
+    await Promise.allSettled(inFlight);
+    if (error instanceof CliError) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof Error && error.name === "VerifierPoolError" && typeof code === "string") throw new CliError(code, error.message);
+    throw new CliError("INPUT_UNREADABLE", `cannot read ${fromStdin ? "stdin" : source}: ${(error as Error).message}`);
+  } finally {
+    stream.destroy();
+    await pool.close();
+  }
+  failedLines.sort((a, b) => a - b); // batches may settle out of order
+  bar?.stop();
+  const seconds = (performance.now() - started) / 1000;
+  const rate = seconds > 0 ? total / seconds : 0;
+  const invalid = total - valid;
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ total, valid, invalid, failedLines: failedLines.slice(0, options.maxReport), seconds, itemsPerSecond: Math.round(rate), engine: "pool", threads: pool.threads }) + "\n");
+  } else {
+    for (const line of failedLines.slice(0, options.maxReport)) process.stdout.write(`line ${line}: signature does not verify\n`);
+    if (failedLines.length > options.maxReport) process.stdout.write(`... and ${failedLines.length - options.maxReport} more\n`);
+    process.stdout.write(`${total} items: ${valid} valid, ${invalid} invalid in ${seconds.toFixed(3)} s (${Math.round(rate)} items/s, ${pool.threads} worker thread${pool.threads === 1 ? "" : "s"})\n`);
+  }
+  return invalid === 0 ? EXIT_OK : EXIT_REFUSED;
+}

@@ -1,0 +1,7 @@
+// chio-trust/http: the kernel trust handshake over HTTP (node:http server, fetch client).
+export { createHandshakeServer, HANDSHAKE_PATH } from "./server.js";
+export type { HandshakeServerOptions } from "./server.js";
+export { handshakeWith } from "./client.js";
+export type { HandshakeClientOptions, HandshakeResult } from "./client.js";
+export { HandshakeHttpError } from "./errors.js";
+export type { HandshakeHttpErrorCode } from "./errors.js";

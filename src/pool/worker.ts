@@ -1,0 +1,82 @@
+// The worker side of the verifier pool (src/pool/index.ts), run by piscina in a worker thread.
+// Each worker has its own WebAssembly instance (src/wasm/instance.ts instantiates it on first use).
+//
+// A task is one chunk in the format of src/pool/codec.ts. Inputs were validated and copied on
+// the calling thread, so the per-item calls below never see a bad argument; whatever else
+// throws (a wasm trap, memory that cannot grow) comes back as a TaskFailure, not as a crash.
+import { move } from "piscina";
+import { ed25519, type VerifyOptions } from "../ed25519.js";
+import { verifyEnvelopeBytes, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import {
+  CRASH_EXIT,
+  CRASH_NONE,
+  CRASH_OOM,
+  TASK_SIGNATURES,
+  unpackEnvelopeChunk,
+  unpackSignatureChunk,
+  writeVerdicts,
+  type PoolTask,
+  type SignatureChunkItem,
+  type TaskFailure,
+} from "./codec.js";
+
+/**
+ * The per-chunk verification of signatures. Today one ed25519.verify per item (exactly the
+ * in-thread answer); once the core has ed25519.verifyBatch (issue 8, exact batch
+ * verification), this body becomes `return ed25519.verifyBatch(items, options);`.
+ */
+function verifySignatureChunk(items: SignatureChunkItem[], options: VerifyOptions | undefined): boolean[] {
+  return items.map((item) => ed25519.verify(item.signature, item.message, item.publicKey, options));
+}
+
+/**
+ * The per-chunk verification of envelopes. Today one verifyEnvelopeBytes per input; once the
+ * core has verifyEnvelopeBatch, this body becomes `return verifyEnvelopeBatch(inputs, options);`.
+ */
+function verifyEnvelopeChunk(inputs: (Uint8Array | string)[], options: VerifyEnvelopeOptions | undefined): EnvelopeVerdict[] {
+  return inputs.map((input) => verifyEnvelopeBytes(input, options));
+}
+
+function crashNow(mode: number): Promise<never> {
+  if (mode === CRASH_EXIT) process.exit(1);
+  if (mode === CRASH_OOM) {
+    const hog: number[][] = [];
+    for (;;) hog.push(new Array(1 << 20).fill(hog.length));
+  }
+  // CRASH_UNCAUGHT: thrown from a later macrotask, outside piscina's task handling, so it is
+  // the worker's uncaught exception; the task itself never settles.
+  setImmediate(() => {
+    throw new Error("chio-trust pool: test-only uncaught exception in a worker");
+  });
+  return new Promise<never>(() => {});
+}
+
+export default function runTask(task: PoolTask): Uint8Array | TaskFailure | Promise<never> {
+  try {
+    if (task.kind === TASK_SIGNATURES) {
+      const items = unpackSignatureChunk(task.buffer);
+      if (task.crash !== CRASH_NONE) {
+        verifySignatureChunk(items.slice(0, items.length >> 1), task.verify);
+        return crashNow(task.crash);
+      }
+      const valid = verifySignatureChunk(items, task.verify);
+      const out = new Uint8Array(valid.length);
+      for (let i = 0; i < valid.length; i++) out[i] = valid[i] ? 1 : 0;
+      return move(out) as Uint8Array;
+    }
+    const inputs = unpackEnvelopeChunk(task.buffer);
+    if (task.crash !== CRASH_NONE) {
+      verifyEnvelopeChunk(inputs.slice(0, inputs.length >> 1), task.envelope);
+      return crashNow(task.crash);
+    }
+    return move(writeVerdicts(verifyEnvelopeChunk(inputs, task.envelope))) as Uint8Array;
+  } catch (error) {
+    const e = error as { name?: unknown; code?: unknown; message?: unknown };
+    return {
+      failed: true,
+      name: typeof e?.name === "string" ? e.name : "Error",
+      code: typeof e?.code === "string" ? e.code : undefined,
+      message: typeof e?.message === "string" ? e.message : String(error),
+    };
+  }
+}

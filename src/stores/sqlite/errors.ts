@@ -1,0 +1,43 @@
+// Typed errors of the SQLite stores. Each carries a stable `code`; the exchange reports any store
+// throw as PeerHandshakeError STORE_FAILED with this error as its cause (docs/protocol.md §8).
+
+/** Stable codes of SqliteStoreError. */
+export type SqliteStoreErrorCode =
+  | "CANNOT_OPEN" //           the file cannot be opened or created (missing folder, permissions)
+  | "NOT_A_DATABASE" //        the file exists but is not an SQLite database (SQLITE_NOTADB)
+  | "CORRUPT_DATABASE" //      SQLite reports the file damaged (SQLITE_CORRUPT)
+  | "FOREIGN_DATABASE" //      an SQLite database that belongs to another application
+  | "SCHEMA_TOO_NEW" //        written by a newer chio-trust whose schema this version cannot read
+  | "CORRUPT_ROW" //           a stored row that does not decode into a valid pin or nonce record
+  | "DATABASE_BUSY" //         another process held the write lock longer than busyTimeoutMs
+  | "READ_ONLY" //             the file or its folder is not writable
+  | "STORE_CLOSED" //          a method called after close()
+  | "INVALID_ARGUMENT" //      a bad option or argument (wrong type, ill-formed UTF-16, out of range)
+  | "SKEW_ABOVE_RETENTION" //  a replay reserve asked with a skew larger than the store keeps pairs for
+  | "SQLITE_ERROR"; //         any other SQLite failure (the SQLite code is in `sqliteCode`)
+
+/** A SQLite store failure; `code` says which, `sqliteCode` carries SQLite's own code when there is one. */
+export class SqliteStoreError extends Error {
+  readonly code: SqliteStoreErrorCode;
+  readonly sqliteCode: string | undefined;
+  constructor(code: SqliteStoreErrorCode, message: string, options?: { cause?: unknown; sqliteCode?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SqliteStoreError";
+    this.code = code;
+    this.sqliteCode = options?.sqliteCode;
+  }
+}
+
+/** Maps anything thrown by better-sqlite3 to a SqliteStoreError (an existing one passes through). */
+export function toStoreError(cause: unknown, context: string): SqliteStoreError {
+  if (cause instanceof SqliteStoreError) return cause;
+  const sqliteCode = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
+  const message = `${context}: ${cause instanceof Error ? cause.message : String(cause)}`;
+  let code: SqliteStoreErrorCode = "SQLITE_ERROR";
+  if (sqliteCode === "SQLITE_NOTADB") code = "NOT_A_DATABASE";
+  else if (sqliteCode?.startsWith("SQLITE_CORRUPT")) code = "CORRUPT_DATABASE";
+  else if (sqliteCode?.startsWith("SQLITE_BUSY") || sqliteCode?.startsWith("SQLITE_LOCKED")) code = "DATABASE_BUSY";
+  else if (sqliteCode?.startsWith("SQLITE_CANTOPEN")) code = "CANNOT_OPEN";
+  else if (sqliteCode?.startsWith("SQLITE_READONLY")) code = "READ_ONLY";
+  return new SqliteStoreError(code, message, { cause, sqliteCode });
+}

@@ -1,0 +1,207 @@
+// FederationPeerStore on an SQLite file (docs/protocol.md §6, §8): pins that survive restarts
+// and are shared by every process that opens the same file (see schema.ts for the settings).
+//
+// A row records exactly what a pin is: kernel id, 32-byte key, algorithm (ed25519), establishedAt,
+// rotationDue, how it was written (compareAndSet from a handshake, or a plain insert) and the
+// store's `origin` label. Nothing else from an envelope is kept: the exchange calls the store
+// only with a FederationPeer it built after the envelope's signature and key checks held.
+import type Database from "better-sqlite3";
+import { FederationPeer } from "../../handshake/peer.js";
+import { PublicKey } from "../../handshake/keys.js";
+import type { FederationPeerStore } from "../../handshake/ports.js";
+import { SqliteStoreError, toStoreError } from "./errors.js";
+import { expectKeyText, openChioDatabase, safeColumn, schemaVersion, type SqliteOpenOptions } from "./schema.js";
+
+/** Options of SqlitePeerStore. */
+export interface SqlitePeerStoreOptions extends SqliteOpenOptions {
+  /** A label stored with each pin this store writes (for example the service name). Default "chio-trust". */
+  origin?: string;
+}
+
+/** A pin with everything the row records. */
+export interface SqlitePeerRecord {
+  peer: FederationPeer;
+  algorithm: "ed25519";
+  /** "compareAndSet" (how the exchange pins after a handshake) or "insert" (a direct write). */
+  establishedVia: "compareAndSet" | "insert";
+  origin: string;
+  /** Wall-clock unix seconds of the write. */
+  writtenAt: number;
+}
+
+interface PeerRow {
+  kernel_id: string;
+  public_key: Uint8Array;
+  algorithm: string;
+  established_at: bigint;
+  rotation_due: bigint;
+  established_via: string;
+  origin: string;
+  written_at: bigint;
+}
+
+const COLUMNS = "kernel_id, public_key, algorithm, established_at, rotation_due, established_via, origin, written_at";
+
+/**
+ * Durable pinned-peer store. Methods are synchronous (better-sqlite3), each write is one
+ * IMMEDIATE transaction, and compareAndSet is atomic across every connection to the file.
+ * Call close() when done; later calls throw SqliteStoreError STORE_CLOSED.
+ */
+export class SqlitePeerStore implements FederationPeerStore {
+  readonly path: string;
+  readonly origin: string;
+  readonly #db: Database.Database;
+  readonly #select: Database.Statement;
+  readonly #selectAll: Database.Statement;
+  readonly #upsert: Database.Statement;
+  readonly #delete: Database.Statement;
+  readonly #cas: Database.Transaction<(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer) => boolean>;
+  readonly #remove: Database.Transaction<(kernelId: string) => { removed: FederationPeer | undefined; corrupt: unknown }>;
+  #closed = false;
+
+  /** @throws SqliteStoreError (see openChioDatabase for the codes). */
+  constructor(path: string, options: SqlitePeerStoreOptions = {}) {
+    const origin = options?.origin ?? "chio-trust";
+    if (typeof origin !== "string" || origin.length > 200) throw new SqliteStoreError("INVALID_ARGUMENT", "origin must be a string of at most 200 units");
+    expectKeyText(origin, "origin");
+    this.#db = openChioDatabase(path, options);
+    this.path = path;
+    this.origin = origin;
+    const db = this.#db;
+    this.#select = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers WHERE kernel_id = ?`);
+    this.#selectAll = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`);
+    this.#upsert = db.prepare(
+      `INSERT INTO chio_trust_peers (${COLUMNS}) VALUES (?, ?, 'ed25519', ?, ?, ?, ?, ?)
+       ON CONFLICT (kernel_id) DO UPDATE SET public_key = excluded.public_key, algorithm = excluded.algorithm,
+         established_at = excluded.established_at, rotation_due = excluded.rotation_due,
+         established_via = excluded.established_via, origin = excluded.origin, written_at = excluded.written_at`,
+    );
+    this.#delete = db.prepare("DELETE FROM chio_trust_peers WHERE kernel_id = ?");
+    this.#cas = db.transaction((kernelId, expected, next) => {
+      const row = this.#select.get(kernelId) as PeerRow | undefined;
+      const current = row === undefined ? undefined : decodeRow(row).peer;
+      const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
+      if (!matches) return false;
+      this.#write(next, "compareAndSet");
+      return true;
+    });
+    this.#remove = db.transaction((kernelId) => {
+      const row = this.#select.get(kernelId) as PeerRow | undefined;
+      // A row that does not decode is still removed (that is how an operator clears it), and reported.
+      let removed: FederationPeer | undefined;
+      let corrupt: unknown;
+      if (row !== undefined) {
+        try {
+          removed = decodeRow(row).peer;
+        } catch (error) {
+          corrupt = error;
+        }
+      }
+      this.#delete.run(kernelId);
+      return { removed, corrupt };
+    });
+  }
+
+  insert(peer: FederationPeer): void {
+    this.#run("insert", () => {
+      const checked = expectPeer(peer, "peer");
+      this.#db.transaction(() => this.#write(checked, "insert")).immediate();
+    });
+  }
+
+  get(kernelId: string): FederationPeer | undefined {
+    return this.#run("get", () => {
+      const row = this.#select.get(expectKeyText(kernelId, "kernelId")) as PeerRow | undefined;
+      return row === undefined ? undefined : decodeRow(row).peer;
+    });
+  }
+
+  remove(kernelId: string): FederationPeer | undefined {
+    return this.#run("remove", () => {
+      const { removed, corrupt } = this.#remove.immediate(expectKeyText(kernelId, "kernelId"));
+      if (corrupt !== undefined) throw corrupt; // after the commit: the row is gone, and the caller learns it was corrupt
+      return removed;
+    });
+  }
+
+  snapshot(): FederationPeer[] {
+    return this.records().map((record) => record.peer);
+  }
+
+  compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
+    return this.#run("compareAndSet", () => {
+      expectKeyText(kernelId, "kernelId");
+      const checkedNext = expectPeer(next, "next");
+      const checkedExpected = expected === undefined ? undefined : expectPeer(expected, "expected");
+      if (checkedNext.kernelId !== kernelId) throw new SqliteStoreError("INVALID_ARGUMENT", "next.kernelId differs from kernelId");
+      return this.#cas.immediate(kernelId, checkedExpected, checkedNext);
+    });
+  }
+
+  /** Every pin with its full row (algorithm, how and when it was written), ordered by kernel id. */
+  records(): SqlitePeerRecord[] {
+    return this.#run("snapshot", () => (this.#selectAll.all() as PeerRow[]).map(decodeRow));
+  }
+
+  /** The full row of one pin, or undefined. */
+  record(kernelId: string): SqlitePeerRecord | undefined {
+    return this.#run("get", () => {
+      const row = this.#select.get(expectKeyText(kernelId, "kernelId")) as PeerRow | undefined;
+      return row === undefined ? undefined : decodeRow(row);
+    });
+  }
+
+  /** The schema version of the file. */
+  get schemaVersion(): number {
+    return this.#run("schemaVersion", () => schemaVersion(this.#db));
+  }
+
+  /** Number of pins held. */
+  get size(): number {
+    return this.#run("size", () => Number((this.#db.prepare("SELECT count(*) AS n FROM chio_trust_peers").get() as { n: bigint }).n));
+  }
+
+  /** Closes the connection (idempotent). Committed pins stay in the file. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #write(peer: FederationPeer, via: "compareAndSet" | "insert"): void {
+    this.#upsert.run(peer.kernelId, peer.publicKey.toBytes(), peer.establishedAt, peer.rotationDue, via, this.origin, Math.floor(Date.now() / 1000));
+  }
+
+  #run<T>(operation: string, body: () => T): T {
+    if (this.#closed) throw new SqliteStoreError("STORE_CLOSED", `SqlitePeerStore ${operation} after close()`);
+    try {
+      return body();
+    } catch (cause) {
+      throw toStoreError(cause, `SqlitePeerStore ${operation}`);
+    }
+  }
+}
+
+function expectPeer(peer: unknown, name: string): FederationPeer {
+  if (!(peer instanceof FederationPeer)) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a FederationPeer`);
+  expectKeyText(peer.kernelId, `${name}.kernelId`);
+  return peer;
+}
+
+/** A row as a fresh, validated record; anything that does not decode is CORRUPT_ROW. */
+function decodeRow(row: PeerRow): SqlitePeerRecord {
+  try {
+    if (row.algorithm !== "ed25519") throw new Error(`algorithm ${String(row.algorithm)}`);
+    if (row.established_via !== "compareAndSet" && row.established_via !== "insert") throw new Error(`established_via ${String(row.established_via)}`);
+    const peer = new FederationPeer({
+      kernelId: row.kernel_id,
+      publicKey: PublicKey.fromBytes(row.public_key), // copied; a 32-byte check and point decode
+      establishedAt: safeColumn(row.established_at, "established_at"),
+      rotationDue: safeColumn(row.rotation_due, "rotation_due"),
+    });
+    return { peer, algorithm: "ed25519", establishedVia: row.established_via, origin: String(row.origin), writtenAt: safeColumn(row.written_at, "written_at") };
+  } catch (cause) {
+    const id = typeof row.kernel_id === "string" ? JSON.stringify(row.kernel_id.slice(0, 200)) : "(not text)";
+    throw new SqliteStoreError("CORRUPT_ROW", `pin ${id} does not decode: ${(cause as Error).message}`, { cause });
+  }
+}

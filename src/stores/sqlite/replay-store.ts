@@ -1,0 +1,161 @@
+// ReplayStore on an SQLite file (docs/protocol.md §7): remembered (peer, nonce) pairs survive
+// restarts and are shared by every process on the file, so an envelope accepted before a restart,
+// or by another process, is refused as REPLAYED_NONCE.
+//
+// A pair is a row with its envelope's timestamp and a state:
+// - "reserved" by an accept in flight (with the reserving store's random owner token): held,
+//   whatever the time, until that accept commits or releases it. A process killed between reserve
+//   and commit leaves its reservation held (fail closed: that nonce is never accepted again, and
+//   honest kernels never reuse a nonce) until it is pruned like any other row.
+// - "committed": held while `now ≤ timestamp + skewSecs`, with the skew asked at that moment.
+// Rows are pruned (on open, and every PRUNE_EVERY reserves) once `timestamp < now − retentionSecs`.
+// A reserve asked with a skew above retentionSecs throws SKEW_ABOVE_RETENTION (the exchange fails
+// closed with STORE_FAILED), because a pruned pair could then pass the skew check again.
+import { randomUUID } from "node:crypto";
+import type Database from "better-sqlite3";
+import type { ReplayStore } from "../../handshake/ports.js";
+import { SqliteStoreError, toStoreError } from "./errors.js";
+import { expectKeyText, openChioDatabase, safeColumn, type SqliteOpenOptions } from "./schema.js";
+
+/** Options of SqliteReplayStore. */
+export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
+  /** Seconds a pair is kept past its envelope timestamp; also the largest skew accepted. Default 604800 (7 days). */
+  retentionSecs?: number;
+  /** Longest peer id plus nonce, in UTF-16 units, that `fits` (longer envelopes are refused). Default 4096. */
+  maxKeyUnits?: number;
+}
+
+const PRUNE_EVERY = 256;
+
+interface ReplayRow {
+  timestamp: bigint;
+  state: string;
+  owner: string | null;
+  previous_timestamp: bigint | null;
+}
+
+/** Durable ReplayStore; methods are synchronous and each write is one IMMEDIATE transaction. */
+export class SqliteReplayStore implements ReplayStore {
+  readonly path: string;
+  readonly retentionSecs: number;
+  readonly maxKeyUnits: number;
+  readonly #db: Database.Database;
+  readonly #owner = randomUUID();
+  readonly #reserve: Database.Transaction<(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number) => boolean>;
+  readonly #release: Database.Transaction<(peerId: string, nonce: string) => void>;
+  readonly #commit: Database.Statement;
+  readonly #prune: Database.Statement;
+  #reservesSincePrune = 0;
+  #closed = false;
+
+  /** @throws SqliteStoreError (see openChioDatabase for the codes; INVALID_ARGUMENT for bad options). */
+  constructor(path: string, options: SqliteReplayStoreOptions = {}) {
+    const retentionSecs = options?.retentionSecs ?? 604_800;
+    const maxKeyUnits = options?.maxKeyUnits ?? 4096;
+    if (typeof retentionSecs !== "number" || !Number.isSafeInteger(retentionSecs) || retentionSecs < 0) {
+      throw new SqliteStoreError("INVALID_ARGUMENT", "retentionSecs must be a safe integer >= 0");
+    }
+    if (typeof maxKeyUnits !== "number" || !Number.isSafeInteger(maxKeyUnits) || maxKeyUnits < 1) {
+      throw new SqliteStoreError("INVALID_ARGUMENT", "maxKeyUnits must be a positive safe integer");
+    }
+    this.#db = openChioDatabase(path, options);
+    this.path = path;
+    this.retentionSecs = retentionSecs;
+    this.maxKeyUnits = maxKeyUnits;
+    const db = this.#db;
+    const select = db.prepare("SELECT timestamp, state, owner, previous_timestamp FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
+    const upsertReserved = db.prepare(
+      `INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, state, owner, previous_timestamp) VALUES (?, ?, ?, 'reserved', ?, ?)
+       ON CONFLICT (peer_id, nonce) DO UPDATE SET timestamp = excluded.timestamp, state = 'reserved',
+         owner = excluded.owner, previous_timestamp = excluded.previous_timestamp`,
+    );
+    const restore = db.prepare(
+      "UPDATE chio_trust_replay SET timestamp = ?, state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ?",
+    );
+    const remove = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
+    this.#commit = db.prepare(
+      "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
+    );
+    this.#prune = db.prepare("DELETE FROM chio_trust_replay WHERE timestamp < ?");
+    this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs) => {
+      const row = select.get(peerId, nonce) as ReplayRow | undefined;
+      let previous: number | null = null;
+      if (row !== undefined) {
+        if (row.state === "reserved") return false; // an accept in flight (here or in another process)
+        if (row.state !== "committed") throw new SqliteStoreError("CORRUPT_ROW", `replay row in state ${String(row.state)}`);
+        const held = safeColumn(row.timestamp, "timestamp");
+        if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
+        previous = held; // expired under this skew: reservable, and restored by release
+      }
+      upsertReserved.run(peerId, nonce, timestamp, this.#owner, previous);
+      return true;
+    });
+    this.#release = db.transaction((peerId, nonce) => {
+      const row = select.get(peerId, nonce) as ReplayRow | undefined;
+      if (row === undefined || row.state !== "reserved" || row.owner !== this.#owner) return; // not ours to undo
+      if (row.previous_timestamp === null) remove.run(peerId, nonce);
+      else restore.run(safeColumn(row.previous_timestamp, "previous_timestamp"), peerId, nonce);
+    });
+    this.#run("prune", () => this.#prune.run(Math.floor(Date.now() / 1000) - this.retentionSecs));
+  }
+
+  fits(peerId: string, nonce: string): boolean {
+    return typeof peerId === "string" && typeof nonce === "string" && peerId.length + nonce.length <= this.maxKeyUnits;
+  }
+
+  reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
+    return this.#run("reserve", () => {
+      expectKeyText(peerId, "peerId");
+      expectKeyText(nonce, "nonce");
+      for (const [name, value] of [["timestamp", timestamp], ["now", now], ["skewSecs", skewSecs]] as const) {
+        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+          throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a safe integer >= 0`);
+        }
+      }
+      if (skewSecs > this.retentionSecs) {
+        throw new SqliteStoreError("SKEW_ABOVE_RETENTION", `skew ${skewSecs} s is above the store's retention of ${this.retentionSecs} s`);
+      }
+      if (++this.#reservesSincePrune >= PRUNE_EVERY) {
+        this.#reservesSincePrune = 0;
+        this.#prune.run(now - this.retentionSecs);
+      }
+      return this.#reserve.immediate(peerId, nonce, timestamp, now, skewSecs);
+    });
+  }
+
+  commit(peerId: string, nonce: string): void {
+    this.#run("commit", () => {
+      this.#db.transaction(() => this.#commit.run(expectKeyText(peerId, "peerId"), expectKeyText(nonce, "nonce"), this.#owner)).immediate();
+    });
+  }
+
+  release(peerId: string, nonce: string): void {
+    this.#run("release", () => this.#release.immediate(expectKeyText(peerId, "peerId"), expectKeyText(nonce, "nonce")));
+  }
+
+  /** Deletes pairs whose timestamp is older than `now − retentionSecs`; returns how many. */
+  prune(now: number = Math.floor(Date.now() / 1000)): number {
+    return this.#run("prune", () => this.#db.transaction(() => this.#prune.run(now - this.retentionSecs).changes).immediate());
+  }
+
+  /** Number of rows (reserved and committed). */
+  get size(): number {
+    return this.#run("size", () => Number((this.#db.prepare("SELECT count(*) AS n FROM chio_trust_replay").get() as { n: bigint }).n));
+  }
+
+  /** Closes the connection (idempotent). Reservations of this store still in flight stay held. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #run<T>(operation: string, body: () => T): T {
+    if (this.#closed) throw new SqliteStoreError("STORE_CLOSED", `SqliteReplayStore ${operation} after close()`);
+    try {
+      return body();
+    } catch (cause) {
+      throw toStoreError(cause, `SqliteReplayStore ${operation}`);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// Opening a chio-trust SQLite file: connection settings, file identification and schema
+// migrations. One file holds both the pinned peers and the remembered replay nonces, so a kernel
+// restarted on the same file keeps refusing envelopes it accepted before (docs/protocol.md §7).
+//
+// - WAL journal, so readers never block the writer and several processes can share the file;
+//   every write runs in a BEGIN IMMEDIATE transaction (the write lock is taken before the read
+//   that decides the write, which makes compare-and-set atomic across processes) and waits up to
+//   busyTimeoutMs for another process's lock.
+// - synchronous=FULL by default: a committed pin survives a crash of the process AND of the
+//   machine. NORMAL keeps it across process crashes (SIGKILL) only, and is faster.
+// - The file is ours when its header's application_id is CHIO_APPLICATION_ID; an empty file is
+//   claimed; any other database (tables but no id, or another id) is FOREIGN_DATABASE and is
+//   never written to. The schema version is the highest row of chio_trust_schema; migrations run
+//   in order, each in the one transaction that also records it.
+import Database from "better-sqlite3";
+import { hasLoneSurrogate } from "../../handshake/wire.js";
+import { SqliteStoreError, toStoreError } from "./errors.js";
+
+/** "chio" in ASCII, written into the SQLite header (PRAGMA application_id) of files we create. */
+export const CHIO_APPLICATION_ID = 0x6368696f;
+
+/** Options shared by SqlitePeerStore and SqliteReplayStore. */
+export interface SqliteOpenOptions {
+  /** How long a write waits for another connection's lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** "full" (default): durable across power loss; "normal": across process crashes only, faster. */
+  synchronous?: "full" | "normal";
+}
+
+interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+// Append only: a shipped migration is never edited, a change is a new version.
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "pinned peers and replay nonces",
+    sql: `
+      CREATE TABLE chio_trust_peers (
+        kernel_id       TEXT    NOT NULL PRIMARY KEY,
+        public_key      BLOB    NOT NULL CHECK (length(public_key) = 32),
+        algorithm       TEXT    NOT NULL CHECK (algorithm = 'ed25519'),
+        established_at  INTEGER NOT NULL CHECK (established_at BETWEEN 0 AND 9007199254740991),
+        rotation_due    INTEGER NOT NULL CHECK (rotation_due BETWEEN 0 AND 9007199254740991),
+        established_via TEXT    NOT NULL CHECK (established_via IN ('compareAndSet', 'insert')),
+        origin          TEXT    NOT NULL,
+        written_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE chio_trust_replay (
+        peer_id            TEXT    NOT NULL,
+        nonce              TEXT    NOT NULL,
+        timestamp          INTEGER NOT NULL CHECK (timestamp BETWEEN 0 AND 9007199254740991),
+        state              TEXT    NOT NULL CHECK (state IN ('reserved', 'committed')),
+        owner              TEXT,
+        previous_timestamp INTEGER,
+        PRIMARY KEY (peer_id, nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX chio_trust_replay_by_timestamp ON chio_trust_replay (timestamp);
+    `,
+  },
+];
+
+/** The schema version this build writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Reads the open options once; bad values are INVALID_ARGUMENT. */
+function readOpenOptions(options: unknown): Required<SqliteOpenOptions> {
+  if (options === undefined) return { busyTimeoutMs: 5000, synchronous: "full" };
+  if (options === null || typeof options !== "object") throw new SqliteStoreError("INVALID_ARGUMENT", "options must be an object");
+  const { busyTimeoutMs = 5000, synchronous = "full" } = options as SqliteOpenOptions;
+  if (typeof busyTimeoutMs !== "number" || !Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
+    throw new SqliteStoreError("INVALID_ARGUMENT", "busyTimeoutMs must be an integer in 0..2147483647");
+  }
+  if (synchronous !== "full" && synchronous !== "normal") throw new SqliteStoreError("INVALID_ARGUMENT", 'synchronous must be "full" or "normal"');
+  return { busyTimeoutMs, synchronous };
+}
+
+/**
+ * Opens (creating if needed) a chio-trust SQLite file and brings its schema to SCHEMA_VERSION.
+ * @throws SqliteStoreError CANNOT_OPEN, NOT_A_DATABASE, CORRUPT_DATABASE, FOREIGN_DATABASE,
+ * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT. The connection is closed on a throw.
+ */
+export function openChioDatabase(path: string, options: unknown): Database.Database {
+  if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
+    throw new SqliteStoreError("INVALID_ARGUMENT", "path must be a non-empty string without NUL");
+  }
+  const { busyTimeoutMs, synchronous } = readOpenOptions(options);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: busyTimeoutMs });
+  } catch (cause) {
+    const error = toStoreError(cause, `cannot open ${path}`);
+    throw error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error;
+  }
+  try {
+    // The first statement reads the header: a file that is not a database fails here (NOT_A_DATABASE).
+    identify(db, path);
+    if (path !== ":memory:") {
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") throw new SqliteStoreError("SQLITE_ERROR", `${path}: journal_mode is ${String(mode)}, WAL could not be set`);
+    }
+    db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+    db.defaultSafeIntegers(true); // integers come back as bigint and are range-checked when decoded
+    migrate(db, path);
+    return db;
+  } catch (cause) {
+    try {
+      db.close();
+    } catch {
+      // already failing; the original error is the one to report
+    }
+    throw toStoreError(cause, path);
+  }
+}
+
+/** Refuses files that belong to another application, before anything is written to them. */
+function identify(db: Database.Database, path: string): void {
+  const applicationId = Number(db.pragma("application_id", { simple: true }));
+  if (applicationId === CHIO_APPLICATION_ID) return;
+  if (applicationId !== 0) {
+    throw new SqliteStoreError("FOREIGN_DATABASE", `${path} belongs to another application (application_id 0x${applicationId.toString(16)})`);
+  }
+  const objects = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number | bigint };
+  if (Number(objects.n) !== 0) {
+    throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application (it has tables but no chio-trust id)`);
+  }
+}
+
+/** Runs every missing migration; the check and the migrations share one IMMEDIATE transaction. */
+function migrate(db: Database.Database, path: string): void {
+  const run = db.transaction(() => {
+    const applicationId = Number(db.pragma("application_id", { simple: true }));
+    let current = 0;
+    if (applicationId === 0) {
+      // Re-checked under the write lock: another process may have claimed the file meanwhile.
+      const objects = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: bigint };
+      if (Number(objects.n) !== 0) throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application`);
+      db.pragma(`application_id = ${CHIO_APPLICATION_ID}`);
+      db.exec("CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT");
+    } else {
+      const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'chio_trust_schema'").get();
+      if (table === undefined) throw new SqliteStoreError("CORRUPT_DATABASE", `${path} carries the chio-trust id but no schema table`);
+      const row = db.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: bigint | null };
+      current = row.v === null ? 0 : Number(row.v);
+    }
+    if (current > SCHEMA_VERSION) {
+      throw new SqliteStoreError("SCHEMA_TOO_NEW", `${path} has schema version ${current}; this chio-trust reads up to ${SCHEMA_VERSION}`);
+    }
+    const record = db.prepare("INSERT INTO chio_trust_schema (version, applied_at, description) VALUES (?, ?, ?)");
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, Math.floor(Date.now() / 1000), migration.description);
+    }
+  });
+  run.immediate();
+}
+
+/** The schema version recorded in an open chio-trust file. */
+export function schemaVersion(db: Database.Database): number {
+  const row = db.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: bigint | null };
+  return row.v === null ? 0 : Number(row.v);
+}
+
+/** A bigint column as a safe non-negative integer, else CORRUPT_ROW. */
+export function safeColumn(value: unknown, column: string): number {
+  if (typeof value === "bigint" && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new SqliteStoreError("CORRUPT_ROW", `column ${column} holds ${typeof value === "bigint" ? `${value}` : typeof value}, not a safe non-negative integer`);
+}
+
+/** A string usable as a key: well-formed UTF-16 (SQLite stores UTF-8, where lone surrogates would collapse into U+FFFD). */
+export function expectKeyText(value: unknown, name: string): string {
+  if (typeof value !== "string") throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a string`);
+  if (hasLoneSurrogate(value)) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} holds a lone surrogate and cannot be stored exactly`);
+  return value;
+}

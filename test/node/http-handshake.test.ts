@@ -1,0 +1,308 @@
+// The handshake over HTTP (chio-trust/http). Real processes on 127.0.0.1 with OS-chosen ports:
+// a `chio-trust serve` kernel and a `chio-trust handshake` kernel bootstrap trust and end with
+// each other pinned in their SQLite files; a third process with the wrong key is refused; a
+// replayed envelope is refused; a stale answer (one not carrying the request's nonce) is refused
+// by the client. Then the server's handling of malformed requests (typed 4xx, store untouched,
+// server still up) and a bounded load test with a few hundred concurrent clients.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
+import type { FederationPeerStore } from "../../src/handshake/ports.js";
+import { createHandshakeServer, handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
+import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
+import { rejectsWith } from "../helpers/assert-codes.js";
+import { runCli, spawnCli } from "../helpers/cli.js";
+import { finished, waitForLine } from "../helpers/processes.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "chio-http-"));
+const file = (name: string) => path.join(dir, name);
+const children: ReturnType<typeof spawnCli>[] = [];
+
+async function keygen(name: string): Promise<PublicKey> {
+  const r = await runCli(["keygen", "--out", file(name)], dir);
+  assert.is(r.code, 0, r.stderr);
+  return PublicKey.fromHex(r.stdout.trim());
+}
+const seedOf = (name: string) => Keypair.fromSeed(Buffer.from(readFileSync(file(name), "utf8").trim(), "hex"));
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
+    const address = server.address();
+    resolve(`http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`);
+  }));
+}
+const closeServer = (server: Server) => new Promise<void>((resolve) => {
+  server.close(() => resolve());
+  server.closeAllConnections();
+});
+
+let keyA: PublicKey;
+let keyB: PublicKey;
+let serverUrl = "";
+let recordedAnswer = "";
+let serverLog = ""; // the serve process's stderr, collected from its start
+
+test("two processes bootstrap trust over HTTP and end with each other pinned in their SQLite files", async () => {
+  keyA = await keygen("a.seed");
+  keyB = await keygen("b.seed");
+  await keygen("wrong.seed");
+  const server = spawnCli(["serve", "--key", file("b.seed"), "--id", "kernel.b", "--store", file("b.db"), "--trust", `kernel.a=${keyA.toHex()}`, "--port", "0"], dir);
+  children.push(server);
+  server.stderr!.setEncoding("utf8").on("data", (chunk: string) => (serverLog += chunk));
+  const [, url] = await waitForLine(server, /listening (http:\/\/127\.0\.0\.1:\d+)\n/);
+  serverUrl = url;
+  const client = await runCli(["handshake", serverUrl, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--store", file("a.db"), "--trust", `kernel.b=${keyB.toHex()}`], dir);
+  assert.is(client.code, 0, client.stderr);
+  const printed = FederationPeer.fromJSON(client.stdout.trim());
+  assert.ok(printed.publicKey.equals(keyB));
+
+  const a = new SqlitePeerStore(file("a.db"));
+  const b = new SqlitePeerStore(file("b.db")); // the server still has it open: WAL lets both in
+  try {
+    assert.ok(a.get("kernel.b")!.publicKey.equals(keyB), "the client pinned the server");
+    assert.ok(b.get("kernel.a")!.publicKey.equals(keyA), "the server pinned the client");
+    assert.is(a.size, 1);
+    assert.is(b.size, 1);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("a third process claiming kernel.a with the wrong key is refused and changes nothing", async () => {
+  const before = new SqlitePeerStore(file("b.db"));
+  const pinBefore = before.get("kernel.a")!;
+  before.close();
+  const r = await runCli(["handshake", serverUrl, "--key", file("wrong.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--trust", `kernel.b=${keyB.toHex()}`], dir);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /error REFUSED_BY_PEER: .*403 UNEXPECTED_PEER_KEY/);
+  const after = new SqlitePeerStore(file("b.db"));
+  try {
+    assert.ok(after.get("kernel.a")!.equals(pinBefore), "the server's pin is unchanged");
+    assert.is(after.size, 1);
+  } finally {
+    after.close();
+  }
+});
+
+test("a replayed envelope is refused (409 REPLAYED_NONCE) by the running server", async () => {
+  const a = new KernelTrustExchange("kernel.a", seedOf("a.seed"));
+  const body = JSON.stringify(a.localEnvelope("kernel.b", "replay-me"));
+  const post = () => fetch(`${serverUrl}/federation/handshake`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const first = await post();
+  assert.is(first.status, 200);
+  recordedAnswer = await first.text();
+  const again = await post();
+  assert.is(again.status, 409);
+  assert.equal(((await again.json()) as { error: { code: string } }).error.code, "REPLAYED_NONCE");
+});
+
+test("a stale answer (not carrying this request's nonce) is refused by the client, and nothing is pinned", async () => {
+  // A server that answers every request with the genuine answer recorded above, made for nonce "replay-me".
+  const fake = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end(recordedAnswer));
+  });
+  const url = await listen(fake);
+  try {
+    const store = new InMemoryPeerStore();
+    const a = new KernelTrustExchange("kernel.a", seedOf("a.seed"), { store }).withTrustedPeer("kernel.b", keyB);
+    try {
+      await handshakeWith(url, a, "kernel.b");
+      assert.unreachable("a stale answer was accepted");
+    } catch (error) {
+      assert.instance(error, HandshakeHttpError);
+      assert.is((error as HandshakeHttpError).code, "STALE_ANSWER");
+    }
+    assert.is(store.size, 0, "nothing pinned");
+    // Control: the same answer IS accepted by a request that really carried its nonce, so the
+    // refusal above is the nonce check and nothing else.
+    const { peer } = await handshakeWith(url, a, "kernel.b", { nonce: "replay-me" });
+    assert.ok(peer.publicKey.equals(keyB));
+  } finally {
+    await closeServer(fake);
+  }
+});
+
+test("the server process stops cleanly on SIGTERM", async () => {
+  const server = children.pop()!;
+  const exit = finished(server, 10_000);
+  server.kill("SIGTERM");
+  const r = await exit;
+  assert.is(r.code, 0, serverLog);
+  assert.match(serverLog, /pinned "kernel\.a"/);
+  assert.match(serverLog, /refused 403 UNEXPECTED_PEER_KEY/);
+  assert.match(serverLog, /refused 409 REPLAYED_NONCE/);
+});
+
+/** A peer store that counts every call, around an in-memory one. */
+function countingStore(): { store: FederationPeerStore; calls: () => number } {
+  const inner = new InMemoryPeerStore();
+  let calls = 0;
+  const store: FederationPeerStore = {
+    insert: (p) => (calls++, inner.insert(p)),
+    get: (k) => (calls++, inner.get(k)),
+    remove: (k) => (calls++, inner.remove(k)),
+    snapshot: () => (calls++, inner.snapshot()),
+    compareAndSet: (k, e, n) => (calls++, inner.compareAndSet(k, e, n)),
+  };
+  return { store, calls: () => calls };
+}
+
+function rawRequest(port: number, text: string, waitMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(text));
+    let out = "";
+    socket.setEncoding("utf8").on("data", (chunk) => (out += chunk));
+    socket.on("close", () => resolve(out));
+    socket.on("error", reject);
+    setTimeout(() => (socket.destroy(), resolve(out)), waitMs);
+  });
+}
+
+test("malformed requests get a 4xx with the error code in a JSON body, never touch the store, and the server stays up", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(21));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(22));
+  const { store, calls } = countingStore();
+  const exchange = new KernelTrustExchange("kernel.b", b, { store }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { requestTimeoutMs: 400 });
+  const url = await listen(server);
+  const port = Number(new URL(url).port);
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const good = JSON.stringify(sender.localEnvelope("kernel.b", "good"));
+  const tampered = good.replace('"good"', '"evil"');
+  const cases: [string, RequestInit & { path?: string }, number, string][] = [
+    ["wrong path", { method: "POST", path: "/federation/other", headers: { "content-type": "application/json" }, body: good }, 404, "NOT_FOUND"],
+    ["GET", { method: "GET" }, 405, "METHOD_NOT_ALLOWED"],
+    ["no content type", { method: "POST", body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["text/plain", { method: "POST", headers: { "content-type": "text/plain" }, body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["latin-1 charset", { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+    ["64 KiB + 1", { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(65537) }, 413, "BODY_TOO_LARGE"],
+    ["invalid UTF-8", { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }, 400, "MALFORMED_ENVELOPE"],
+    ["not JSON", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }, 400, "MALFORMED_ENVELOPE"],
+    ["JSON, not an envelope", { method: "POST", headers: { "content-type": "application/json" }, body: "[1,2]" }, 400, "MALFORMED_ENVELOPE"],
+    ["deep nesting", { method: "POST", headers: { "content-type": "application/json" }, body: "[".repeat(60000) }, 400, "MALFORMED_ENVELOPE"],
+    ["unknown field", { method: "POST", headers: { "content-type": "application/json" }, body: good.replace('{"challenge"', '{"extra":1,"challenge"') }, 400, "MALFORMED_ENVELOPE"],
+    ["tampered signature", { method: "POST", headers: { "content-type": "application/json" }, body: tampered }, 403, "INVALID_SIGNATURE"],
+  ];
+  for (const [name, init, status, code] of cases) {
+    const response = await fetch(url + (init.path ?? "/federation/handshake"), init);
+    assert.is(response.status, status, name);
+    assert.match(response.headers.get("content-type") ?? "", /^application\/json/, name);
+    assert.is(((await response.json()) as { error: { code: string } }).error.code, code, name);
+  }
+  assert.is(calls(), 0, "no malformed or forged request reached the store");
+
+  // Chunked body over the limit (no Content-Length to refuse early), malformed HTTP, a stalled body.
+  const chunked = await rawRequest(port, `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${(40000).toString(16)}\r\n${"x".repeat(40000)}\r\n${(40000).toString(16)}\r\n${"x".repeat(40000)}\r\n0\r\n\r\n`);
+  assert.match(chunked, /^HTTP\/1\.1 413 [\s\S]*"BODY_TOO_LARGE"/);
+  const garbage = await rawRequest(port, "NOT HTTP AT ALL\r\n\r\n");
+  assert.match(garbage, /^HTTP\/1\.1 400 [\s\S]*"BAD_REQUEST"/);
+  const started = Date.now();
+  const stalled = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 5000);
+  assert.match(stalled, /^HTTP\/1\.1 408 [\s\S]*"REQUEST_TIMEOUT"/);
+  assert.ok(Date.now() - started < 4000, "the stalled request was cut off by requestTimeoutMs");
+  assert.is(calls(), 0);
+
+  // Still serving: the genuine envelope is accepted and answered.
+  const response = await fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body: good });
+  assert.is(response.status, 200);
+  const answer = await response.text();
+  await sender.withTrustedPeer("kernel.b", b.publicKey).acceptEnvelope(answer, "kernel.b");
+  assert.is(JSON.parse(answer).challenge.nonce, "good", "the answer carries the caller's nonce");
+  assert.is((await store.snapshot()).length, 1);
+  await closeServer(server);
+});
+
+test("client transport failures are typed and pin nothing", async () => {
+  const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(31))).withTrustedPeer("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(32)).publicKey);
+  const expectHttp = async (promise: Promise<unknown>, code: string) => {
+    try {
+      await promise;
+    } catch (error) {
+      assert.instance(error, HandshakeHttpError, String(error));
+      assert.is((error as HandshakeHttpError).code, code, (error as Error).message);
+      return;
+    }
+    assert.unreachable(`expected ${code}`);
+  };
+  await expectHttp(handshakeWith("ftp://127.0.0.1/", a, "kernel.b"), "INVALID_URL");
+  await expectHttp(handshakeWith("not a url", a, "kernel.b"), "INVALID_URL");
+  const big = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("x".repeat(70000))));
+  const slow = createServer((q) => q.resume()); // never answers
+  const notJson = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("{}")));
+  const urls = await Promise.all([listen(big), listen(slow), listen(notJson)]);
+  try {
+    await expectHttp(handshakeWith(urls[0], a, "kernel.b"), "RESPONSE_TOO_LARGE");
+    await expectHttp(handshakeWith(urls[1], a, "kernel.b", { timeoutMs: 200 }), "TIMEOUT");
+    await expectHttp(handshakeWith(urls[2], a, "kernel.b"), "INVALID_ANSWER");
+  } finally {
+    await Promise.all([big, slow, notJson].map(closeServer));
+  }
+  const closedPort = createServer();
+  const url = await listen(closedPort);
+  await closeServer(closedPort);
+  await expectHttp(handshakeWith(url, a, "kernel.b"), "NETWORK_ERROR");
+  assert.is((await a.peers()).length, 0);
+});
+
+test("load: a few hundred concurrent clients against one server on SQLite, no lost or doubled pin", async () => {
+  const CLIENTS = 300;
+  const server = Keypair.fromSeed(new Uint8Array(32).fill(99));
+  const peers = new SqlitePeerStore(file("load.db"), { synchronous: "normal" });
+  const replay = new SqliteReplayStore(file("load.db"), { synchronous: "normal" });
+  const exchange = new KernelTrustExchange("kernel.server", server, { store: peers, replayStore: replay });
+  const clients = Array.from({ length: CLIENTS }, (_, i) => {
+    const seed = new Uint8Array(32);
+    seed[0] = 1;
+    seed[1] = i >> 8;
+    seed[2] = i & 0xff;
+    const key = Keypair.fromSeed(seed);
+    exchange.withTrustedPeer(`client.${i}`, key.publicKey);
+    return new KernelTrustExchange(`client.${i}`, key).withTrustedPeer("kernel.server", server.publicKey);
+  });
+  let pinnedEvents = 0;
+  exchange.withEventHandler((event) => {
+    if (event.type === "pinned") pinnedEvents++;
+  });
+  const http = createHandshakeServer(exchange);
+  const url = await listen(http);
+  try {
+    const started = performance.now();
+    const first = await Promise.allSettled(clients.map((client) => handshakeWith(url, client, "kernel.server", { timeoutMs: 20_000 })));
+    const second = await Promise.allSettled(clients.map((client) => handshakeWith(url, client, "kernel.server", { timeoutMs: 20_000 })));
+    const seconds = (performance.now() - started) / 1000;
+    const failures = [...first, ...second].filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    assert.is(failures.length, 0, failures.slice(0, 3).map((f) => String(f.reason)).join("; "));
+    assert.is(pinnedEvents, 2 * CLIENTS, "every accepted request produced exactly one pin outcome");
+    const rows = peers.records();
+    assert.is(rows.length, CLIENTS, "one row per client: none lost, none doubled");
+    for (const { peer } of rows) {
+      const i = Number(peer.kernelId.slice("client.".length));
+      assert.ok(peer.publicKey.equals(clients[i].localPublicKey), `${peer.kernelId} holds its own key`);
+    }
+    for (const client of clients) {
+      const pins = await client.peers();
+      assert.is(pins.length, 1);
+      assert.ok(pins[0].publicKey.equals(server.publicKey));
+    }
+    assert.is(replay.size, 2 * CLIENTS, "every nonce remembered");
+    console.log(`  load: ${2 * CLIENTS} handshakes (${CLIENTS} concurrent clients, two rounds) in ${seconds.toFixed(2)} s = ${Math.round((2 * CLIENTS) / seconds)} handshakes/s`);
+  } finally {
+    await closeServer(http);
+    peers.close();
+    replay.close();
+  }
+});
+
+test.after(() => {
+  for (const child of children) child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test.run();

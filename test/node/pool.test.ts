@@ -1,0 +1,337 @@
+// The worker pool (chio-trust/pool): every answer equals the in-thread one, argument errors are
+// the in-thread API's, crashed workers lose no job, close() drains. Workers load the BUILT
+// worker (dist/), so this suite uses the built entry; `npm test` builds first. The in-thread
+// oracles run from src/ (ed25519.verify, verifyEnvelopeBytes), and node:crypto / @noble/curves
+// check the signature answers independently.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { ed25519 } from "../../src/ed25519.js";
+import { canonicalizeJson } from "../../src/canonical/json.js";
+import { verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/handshake/verify-envelope.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { bytesToHex } from "../../src/bytes.js";
+import { L, PKCS8_PREFIX, le, fromLE, nodeAccepts, nobleZip215, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
+import { scaled } from "../helpers/scale.js";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+interface Item {
+  signature: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+const u8 = (b: Buffer | Uint8Array) => new Uint8Array(b);
+
+/** A node:crypto-signed item, then (by kind) tampered, or a crafted small-order item that the two rules judge differently. */
+function randomItem(kind: number): Item {
+  const seed = randomBytes(32);
+  const message = u8(randomBytes(kind % 3 === 0 ? 0 : 1 + (randomBytes(1)[0] % 200)));
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  const signature = u8(nodeSign(null, message, privateKey));
+  const publicKey = ed25519.getPublicKey(seed);
+  switch (kind % 7) {
+    case 0:
+    case 1:
+      return { signature, message, publicKey }; // valid
+    case 2:
+      signature[randomBytes(1)[0] % 64] ^= 1 << (randomBytes(1)[0] % 8); // tampered signature
+      return { signature, message, publicKey };
+    case 3: {
+      const tampered = message.length > 0 ? message : new Uint8Array(1);
+      if (message.length > 0) tampered[0] ^= 0x80;
+      return { signature, message: tampered, publicKey };
+    }
+    case 4:
+      publicKey[3] ^= 4; // another key (or one that does not decode)
+      return { signature, message, publicKey };
+    case 5: {
+      // S + L: refused by both rules (S must be below L).
+      const s = fromLE(signature.subarray(32)) + L;
+      signature.set(le(s), 32);
+      return { signature, message, publicKey };
+    }
+    default: {
+      // A and R of small order, S = 0: ZIP-215 always accepts, the cofactorless rule about 1 time in 8.
+      const torsion = torsionPoints();
+      const a = torsion[1 + (randomBytes(1)[0] % 7)].toBytes();
+      const r = torsion[randomBytes(1)[0] % 8].toBytes();
+      const forged = new Uint8Array(64);
+      forged.set(r, 0);
+      return { signature: forged, message, publicKey: a };
+    }
+  }
+}
+
+const randomItems = (n: number): Item[] => Array.from({ length: n }, () => randomItem(randomBytes(1)[0]));
+
+// ---- Envelopes ---------------------------------------------------------------------------
+
+const NOW = 1764000000;
+const encoder = new TextEncoder();
+
+/** A signed envelope JSON text around any challenge text (canonicalized and signed here). */
+function envelopeAround(challengeText: string, keypair: Keypair): string {
+  const signature = keypair.sign(canonicalizeJson(challengeText));
+  return `{"challenge":${challengeText},"declaredPublicKey":"${keypair.publicKey.toHex()}","signature":"${bytesToHex(signature.toBytes())}"}`;
+}
+
+function envelopeCorpus(): (Uint8Array | string)[] {
+  const out: (Uint8Array | string)[] = [];
+  for (let i = 0; i < 12; i++) {
+    const kp = Keypair.fromSeed(u8(randomBytes(32)));
+    const text = JSON.stringify(new KernelTrustExchange(`kernel-é-${i}-🙂`, kp).localEnvelope("kernel-local", `nonce-${i}`, NOW + i));
+    out.push(text, encoder.encode(text)); // valid, as text and as bytes
+    out.push(text.replace(`nonce-${i}`, `nonce-${i}x`)); // tampered challenge
+    const sig = /"signature":"([0-9a-f]+)"/.exec(text)![1];
+    out.push(encoder.encode(text.replace(sig, sig.slice(0, 10) + (sig[10] === "0" ? "1" : "0") + sig.slice(11)))); // tampered signature
+    out.push(text.slice(0, 1 + (i * 37) % (text.length - 1))); // truncated
+  }
+  const kp = Keypair.fromSeed(u8(randomBytes(32)));
+  const challenge = (schema: string, timestamp: string) =>
+    `{"localKernelId":"a","nonce":"n","remoteKernelId":"b","schema":"${schema}","timestamp":${timestamp}}`;
+  out.push(envelopeAround(challenge("chio.federation-kernel-handshake.v1", "18446744073709551615"), kp)); // u64 timestamp → bigint
+  out.push(envelopeAround(challenge("chio.federation-kernel-handshake.v1", "9007199254740993"), kp));
+  out.push(envelopeAround(challenge("some.other.schema", "1"), kp)); // UNSUPPORTED_SCHEMA
+  out.push(envelopeAround(challenge("x".repeat(300), "1"), kp)); // schema cut to 200 units
+  const weak = envelopeAround(challenge("chio.federation-kernel-handshake.v1", "1"), kp).replace(kp.publicKey.toHex(), "01" + "00".repeat(31));
+  out.push(weak); // WEAK_PUBLIC_KEY (identity key)
+  out.push('{"challenge":{},"extra":1}', "{", "", "\ud800", '"\\ud800"', "[1,2]", '{"challenge":1}');
+  out.push(new Uint8Array([0xff, 0xfe, 0x7b]), new Uint8Array(0), u8(randomBytes(100)));
+  out.push("x".repeat(70000), new Uint8Array(70000).fill(0x20)); // larger than the default maxBytes
+  return out;
+}
+
+// ---- Pools (one shared, closed at the end) --------------------------------------------------
+
+let shared: VerifierPool;
+test.before(() => {
+  shared = createVerifierPool({ threads: 2, chunkSize: 16 });
+});
+test.after(async () => {
+  await shared.close();
+});
+
+for (const zip215 of [false, true]) {
+  test(`verifyBatch equals ed25519.verify on random mixes (zip215 ${zip215}), and node / noble agree`, async () => {
+    const items = randomItems(scaled(300));
+    const got = await shared.verifyBatch(items, { zip215 });
+    assert.is(got.length, items.length);
+    const oracle = zip215 ? nobleZip215 : nodeAccepts;
+    items.forEach((it, i) => {
+      const inThread = ed25519.verify(it.signature, it.message, it.publicKey, { zip215 });
+      assert.is(got[i], inThread, `item ${i}`);
+      assert.is(got[i], oracle(it.signature, it.message, it.publicKey), `item ${i} (independent oracle)`);
+    });
+    assert.ok(got.includes(true) && got.includes(false), "the mix has both answers");
+  });
+
+  test(`many concurrent verify() calls equal ed25519.verify (zip215 ${zip215})`, async () => {
+    const items = randomItems(scaled(150));
+    const got = await Promise.all(items.map((it) => shared.verify(it.signature, it.message, it.publicKey, { zip215 })));
+    items.forEach((it, i) => assert.is(got[i], ed25519.verify(it.signature, it.message, it.publicKey, { zip215 }), `item ${i}`));
+  });
+}
+
+test("the two rules really differ on the small-order items, and the pool follows each", async () => {
+  const items = Array.from({ length: 64 }, () => randomItem(6));
+  const [cofactorless, zip215] = await Promise.all([shared.verifyBatch(items), shared.verifyBatch(items, { zip215: true })]);
+  assert.ok(zip215.every((v) => v));
+  assert.ok(cofactorless.includes(false));
+  items.forEach((it, i) => assert.is(cofactorless[i], ed25519.verify(it.signature, it.message, it.publicKey)));
+});
+
+test("an empty batch gives [] and single verify answers through each chunk size", async () => {
+  assert.equal(await shared.verifyBatch([]), []);
+  assert.equal(await shared.verifyEnvelopeBatch([]), []);
+  const items = randomItems(5);
+  for (const chunkSize of [1, 2, 1024]) {
+    const pool = createVerifierPool({ threads: 1, chunkSize });
+    try {
+      assert.equal(await pool.verifyBatch(items), items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
+const envelopeOptions: (VerifyEnvelopeOptions | undefined)[] = [undefined, { zip215: true, rejectWeakKeys: false }, { maxBytes: 300, escapeDelAndC1: true }];
+for (const options of envelopeOptions) {
+  test(`verifyEnvelopeBatch deep-equals verifyEnvelopeBytes (options ${JSON.stringify(options)})`, async () => {
+    const corpus = envelopeCorpus();
+    const got = await shared.verifyEnvelopeBatch(corpus, options);
+    assert.is(got.length, corpus.length);
+    const codes = new Set<string>();
+    corpus.forEach((input, i) => {
+      const expected = verifyEnvelopeBytes(input, options);
+      assert.equal(got[i], expected, `envelope ${i}`);
+      codes.add(expected.ok ? "OK" : expected.code);
+    });
+    if (options === undefined) {
+      assert.equal([...codes].sort(), ["INVALID_SIGNATURE", "MALFORMED_ENVELOPE", "OK", "UNSUPPORTED_SCHEMA", "WEAK_PUBLIC_KEY"]);
+      const bigint = got.find((v) => v.ok && typeof v.envelope.challenge.timestamp === "bigint");
+      assert.ok(bigint, "a u64 timestamp comes back as a bigint");
+    }
+  });
+}
+
+test("inputs are copied at the call: the caller may reuse its buffers at once", async () => {
+  const items = randomItems(40).map((it, i) => (i % 2 ? it : randomItem(0)));
+  const expected = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+  const batch = shared.verifyBatch(items);
+  const singles = items.map((it) => shared.verify(it.signature, it.message, it.publicKey));
+  const envelope = encoder.encode(JSON.stringify(new KernelTrustExchange("k", Keypair.fromSeed(u8(randomBytes(32)))).localEnvelope("l", "n", NOW)));
+  const envelopeVerdict = shared.verifyEnvelopeBatch([envelope]);
+  for (const it of items) {
+    it.signature.fill(0);
+    it.message.fill(1);
+    it.publicKey.fill(2);
+  }
+  envelope.fill(0x20);
+  assert.equal(await batch, expected);
+  assert.equal(await Promise.all(singles), expected);
+  assert.is((await envelopeVerdict)[0].ok, true);
+});
+
+test("argument errors are the in-thread API's typed errors", async () => {
+  const good = randomItem(0);
+  const inThreadCode = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      return (error as { code?: string }).code;
+    }
+    return undefined;
+  };
+  const detached = new Uint8Array(8);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  const badVerifies: [Uint8Array, unknown, unknown, unknown][] = [
+    [good.signature.subarray(1), good.message, good.publicKey, undefined],
+    [good.signature, "text", good.publicKey, undefined],
+    [good.signature, good.message, new Uint8Array(31), undefined],
+    [good.signature, detached, good.publicKey, undefined],
+    [good.signature, new Proxy(good.message, {}), good.publicKey, undefined],
+    [good.signature, good.message, good.publicKey, { zip215: "yes" }],
+    [good.signature, good.message, good.publicKey, null],
+  ];
+  for (const [s, m, k, o] of badVerifies) {
+    const code = inThreadCode(() => ed25519.verify(s, m as Uint8Array, k as Uint8Array, o as never));
+    assert.ok(code === "INVALID_TYPE" || code === "INVALID_LENGTH");
+    await rejectsWithCode(shared.verify(s, m as Uint8Array, k as Uint8Array, o as never), code!);
+    await rejectsWithCode(shared.verifyBatch([good, { signature: s, message: m, publicKey: k } as Item], o as never), code!);
+  }
+  await rejectsWithCode(shared.verifyBatch("items" as never), "INVALID_TYPE");
+  await rejectsWithCode(shared.verifyBatch([null] as never), "INVALID_TYPE");
+  await rejectsWithCode(shared.verifyEnvelopeBatch("{}" as never), "INVALID_TYPE");
+  for (const bad of [42, null, new Uint16Array(4), detached, new Proxy(new Uint8Array(4), {})]) {
+    const code = inThreadCode(() => verifyEnvelopeBytes(bad as never));
+    assert.is(code, "INVALID_TYPE");
+    await rejectsWithCode(shared.verifyEnvelopeBatch(["{}", bad] as never), code!);
+  }
+  for (const options of [{ maxBytes: -1 }, { maxBytes: 1.5 }, { zip215: 1 }, { rejectWeakKeys: "no" }, 7]) {
+    const code = inThreadCode(() => verifyEnvelopeBytes("{}", options as never));
+    assert.is(code, "INVALID_TYPE");
+    await rejectsWithCode(shared.verifyEnvelopeBatch(["{}"], options as never), code!);
+  }
+  throwsWith(() => createVerifierPool({ threads: 0 }), "INVALID_CONFIG");
+  throwsWith(() => createVerifierPool({ threads: 1.5 }), "INVALID_TYPE");
+  throwsWith(() => createVerifierPool({ chunkSize: 5000 }), "INVALID_CONFIG");
+  throwsWith(() => createVerifierPool({ crashWorkersForTesting: { kind: "oom", attempts: "first" } }), "INVALID_CONFIG");
+  throwsWith(() => createVerifierPool({ crashWorkersForTesting: { kind: "toString" as never, attempts: "first" } }), "INVALID_TYPE");
+  throwsWith(() => createVerifierPool(3 as never), "INVALID_TYPE");
+});
+
+for (const [kind, extra] of [["exit", {}], ["uncaught", {}], ["oom", { maxWorkerHeapMb: 32 }]] as const) {
+  test(`a worker that dies mid-chunk (${kind}) is replaced and the chunk retried: answers unchanged`, async () => {
+    const pool = createVerifierPool({ threads: 2, chunkSize: 8, ...extra, crashWorkersForTesting: { kind, attempts: "first" } });
+    try {
+      const items = randomItems(kind === "oom" ? 24 : 60);
+      const corpus = envelopeCorpus().slice(0, 20);
+      const [batch, singles, envelopes] = await Promise.all([
+        pool.verifyBatch(items),
+        Promise.all(items.slice(0, 10).map((it) => pool.verify(it.signature, it.message, it.publicKey, { zip215: true }))),
+        pool.verifyEnvelopeBatch(corpus),
+      ]);
+      assert.equal(batch, items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+      assert.equal(singles, items.slice(0, 10).map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215: true })));
+      assert.equal(envelopes, corpus.map((e) => verifyEnvelopeBytes(e)));
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+test("a chunk whose retry dies too rejects with VerifierPoolError WORKER_CRASHED, for every kind of call", async () => {
+  const pool = createVerifierPool({ threads: 2, chunkSize: 8, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
+  try {
+    const items = randomItems(20);
+    const calls = [pool.verifyBatch(items), pool.verify(items[0].signature, items[0].message, items[0].publicKey), pool.verifyEnvelopeBatch(["{}", "{"])];
+    for (const call of calls) {
+      const error = await rejectsWithCode(call, "WORKER_CRASHED");
+      assert.instance(error, VerifierPoolError);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test("close() finishes every call already made, then later calls reject with POOL_CLOSED", async () => {
+  const pool = createVerifierPool({ threads: 2, chunkSize: 8 });
+  const items = randomItems(100);
+  const batch = pool.verifyBatch(items);
+  const single = pool.verify(items[1].signature, items[1].message, items[1].publicKey); // still waiting in its bucket
+  const envelopes = pool.verifyEnvelopeBatch(envelopeCorpus().slice(0, 10));
+  const closed = pool.close();
+  assert.is(pool.close(), closed, "close is idempotent");
+  await rejectsWithCode(pool.verify(items[0].signature, items[0].message, items[0].publicKey), "POOL_CLOSED");
+  await rejectsWithCode(pool.verifyBatch(items), "POOL_CLOSED");
+  await rejectsWithCode(pool.verifyEnvelopeBatch([]), "POOL_CLOSED");
+  let settledBeforeClose = 0;
+  for (const p of [batch, single, envelopes]) p.then(() => settledBeforeClose++);
+  await closed;
+  assert.is(settledBeforeClose, 3, "every earlier call settled before close() resolved");
+  assert.equal(await batch, items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+  assert.is(await single, ed25519.verify(items[1].signature, items[1].message, items[1].publicKey));
+});
+
+test("random concurrent mixes of all three calls on one pool equal the in-thread answers", async () => {
+  const corpus = envelopeCorpus();
+  const jobs: Promise<void>[] = [];
+  for (let j = 0; j < scaled(40); j++) {
+    const pick = randomBytes(1)[0] % 3;
+    if (pick === 0) {
+      const items = randomItems(1 + (randomBytes(1)[0] % 40));
+      jobs.push(shared.verifyBatch(items).then((got) => assert.equal(got, items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)))));
+    } else if (pick === 1) {
+      const it = randomItem(randomBytes(1)[0]);
+      jobs.push(shared.verify(it.signature, it.message, it.publicKey).then((got) => assert.is(got, ed25519.verify(it.signature, it.message, it.publicKey))));
+    } else {
+      const some = corpus.filter(() => randomBytes(1)[0] < 64);
+      jobs.push(shared.verifyEnvelopeBatch(some).then((got) => assert.equal(got, some.map((e) => verifyEnvelopeBytes(e)))));
+    }
+  }
+  await Promise.all(jobs);
+});
+
+test("the CommonJS build finds its worker, and a process exits by itself with or without close()", () => {
+  const item = randomItem(0);
+  const args = JSON.stringify([Buffer.from(item.signature).toString("hex"), Buffer.from(item.message).toString("hex"), Buffer.from(item.publicKey).toString("hex")]);
+  const body = (close: boolean) => `
+const [s, m, k] = ${args}.map((h) => new Uint8Array(Buffer.from(h, "hex")));
+const pool = createVerifierPool({ threads: 2 });
+Promise.all([pool.verify(s, m, k), pool.verifyBatch([{ signature: s, message: m, publicKey: k }, { signature: s, message: new Uint8Array([1]), publicKey: k }])])
+  .then(async (r) => { ${close ? "await pool.close();" : ""} process.stdout.write(JSON.stringify(r)); });`;
+  const expected = JSON.stringify([true, [true, false]]);
+  const cjs = `const { createVerifierPool } = require("chio-trust/pool");${body(true)}`;
+  const esm = `import { createVerifierPool } from "chio-trust/pool";${body(false)}`;
+  assert.is(execFileSync(process.execPath, ["-e", cjs], { cwd: root, encoding: "utf8", timeout: 30_000 }), expected);
+  assert.is(execFileSync(process.execPath, ["--input-type=module", "-e", esm], { cwd: root, encoding: "utf8", timeout: 30_000 }), expected);
+});
+
+test.run();

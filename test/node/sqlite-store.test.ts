@@ -1,0 +1,372 @@
+// The SQLite stores (chio-trust/sqlite) on real files: the shared port contracts, then what only a
+// durable, shared file must show: pins and nonces survive a reopen (and a restarted exchange
+// refuses an envelope it accepted before), two processes pinning at once leave one winner per
+// id, a SIGKILL in the middle of a batch of writes leaves every completed pin intact and no torn
+// row, and corrupted, foreign or newer files give typed errors without being written to.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import Database from "better-sqlite3";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { FederationPeer, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
+import { SqlitePeerStore, SqliteReplayStore, SqliteStoreError, SCHEMA_VERSION, CHIO_APPLICATION_ID } from "../../src/stores/sqlite/index.js";
+import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
+import { rejectsWith } from "../helpers/assert-codes.js";
+import { finished, spawnModule, runModule, waitForLine } from "../helpers/processes.js";
+
+const dirs: string[] = [];
+function tempFile(name = "trust.db"): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "chio-sqlite-"));
+  dirs.push(dir);
+  return path.join(dir, name);
+}
+function removeDir(file: string): void {
+  rmSync(path.dirname(file), { recursive: true, force: true });
+}
+
+peerStoreConformance("SqlitePeerStore", async () => {
+  const file = tempFile();
+  const store = new SqlitePeerStore(file, { synchronous: "normal" });
+  return { store, close: () => (store.close(), removeDir(file)) };
+});
+replayStoreConformance("SqliteReplayStore", async () => {
+  const file = tempFile();
+  const store = new SqliteReplayStore(file, { synchronous: "normal" });
+  return { store, close: () => (store.close(), removeDir(file)) };
+});
+
+const seed = (byte: number) => new Uint8Array(32).fill(byte);
+// Near the wall clock: the replay store prunes pairs older than its retention (7 days) on open.
+const T = Math.floor(Date.now() / 1000);
+
+function throwsStoreError(fn: () => unknown, code: string): SqliteStoreError {
+  try {
+    fn();
+  } catch (error) {
+    assert.instance(error, SqliteStoreError, String(error));
+    assert.is((error as SqliteStoreError).code, code, (error as Error).message);
+    return error as SqliteStoreError;
+  }
+  throw new assert.Assertion({ message: `expected SqliteStoreError ${code}`, operator: "throws", expects: code, actual: "returned" });
+}
+
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+test("pins, their records and remembered nonces survive close and reopen; both stores share one file", () => {
+  const file = tempFile();
+  const key = Keypair.fromSeed(seed(1)).publicKey;
+  const pin = new FederationPeer({ kernelId: "kernel.b", publicKey: key, establishedAt: T, rotationDue: T + 43_200 });
+  {
+    const peers = new SqlitePeerStore(file, { origin: "test-suite" });
+    const replay = new SqliteReplayStore(file);
+    assert.is(peers.compareAndSet("kernel.b", undefined, pin), true);
+    assert.is(replay.reserve("kernel.b", "nonce-1", T, T, 300), true);
+    replay.commit("kernel.b", "nonce-1");
+    assert.is(replay.reserve("kernel.b", "nonce-in-flight", T, T, 300), true); // never committed
+    peers.close();
+    replay.close();
+  }
+  const peers = new SqlitePeerStore(file);
+  const replay = new SqliteReplayStore(file);
+  try {
+    assert.ok(peers.get("kernel.b")?.equals(pin), "pin survived");
+    const record = peers.record("kernel.b")!;
+    assert.is(record.algorithm, "ed25519");
+    assert.is(record.establishedVia, "compareAndSet");
+    assert.is(record.origin, "test-suite");
+    assert.is(peers.schemaVersion, SCHEMA_VERSION);
+    assert.is(replay.reserve("kernel.b", "nonce-1", T, T + 10, 300), false, "committed nonce still refused");
+    assert.is(replay.reserve("kernel.b", "nonce-in-flight", T, T + 10, 300), false, "a reservation left by a closed store stays held (fail closed)");
+    assert.is(replay.reserve("kernel.b", "nonce-2", T, T + 10, 300), true);
+  } finally {
+    peers.close();
+    replay.close();
+  }
+  const header = new Database(file, { readonly: true });
+  assert.is(header.pragma("application_id", { simple: true }), CHIO_APPLICATION_ID);
+  assert.is(header.pragma("journal_mode", { simple: true }), "wal");
+  header.close();
+});
+
+test("a restarted exchange on the same file refuses the envelope it accepted before, and trusts its pin without the anchor", async () => {
+  const file = tempFile();
+  const a = Keypair.fromSeed(seed(2));
+  const b = Keypair.fromSeed(seed(3));
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const envelope = JSON.stringify(sender.localEnvelope("kernel.b", "restart-nonce", T));
+  const open = () => {
+    const peers = new SqlitePeerStore(file);
+    const replay = new SqliteReplayStore(file);
+    const exchange = new KernelTrustExchange("kernel.b", b, { store: peers, replayStore: replay });
+    return { exchange, close: () => (peers.close(), replay.close()) };
+  };
+  const first = open();
+  first.exchange.withTrustedPeer("kernel.a", a.publicKey);
+  const pinned = await first.exchange.acceptEnvelope(envelope, "kernel.a", T);
+  assert.ok(pinned.publicKey.equals(a.publicKey));
+  first.close();
+
+  const second = open(); // no anchor this time: the pin is the expected key
+  try {
+    await rejectsWith(second.exchange.acceptEnvelope(envelope, "kernel.a", T + 1), "REPLAYED_NONCE");
+    const renewed = await second.exchange.acceptEnvelope(JSON.stringify(sender.localEnvelope("kernel.b", "next-nonce", T + 2)), "kernel.a", T + 2);
+    assert.is(renewed.establishedAt, T + 2);
+    const impostor = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed(4)));
+    await rejectsWith(second.exchange.acceptEnvelope(JSON.stringify(impostor.localEnvelope("kernel.b", "x", T + 3)), "kernel.a", T + 3), "UNEXPECTED_PEER_KEY");
+    assert.ok((await second.exchange.resolve("kernel.a", T + 3)).equals(renewed));
+  } finally {
+    second.close();
+  }
+});
+
+test("release restores an expired committed pair; skew above retention and bad arguments are typed errors", () => {
+  const file = tempFile();
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxKeyUnits: 16 });
+  try {
+    assert.is(replay.reserve("p", "n", T, T, 300), true);
+    replay.commit("p", "n");
+    assert.is(replay.reserve("p", "n", T, T + 301, 300), true, "expired under skew 300");
+    replay.release("p", "n");
+    assert.is(replay.reserve("p", "n", T, T + 301, 600), false, "the released reservation restored the old pair: a raised skew still refuses it");
+    throwsStoreError(() => replay.reserve("p", "m", T, T, 3601), "SKEW_ABOVE_RETENTION");
+    throwsStoreError(() => replay.reserve("p\uD800", "m", T, T, 300), "INVALID_ARGUMENT");
+    throwsStoreError(() => replay.reserve("p", "m", 1.5, T, 300), "INVALID_ARGUMENT");
+    assert.is(replay.fits("p", "x".repeat(15)), true);
+    assert.is(replay.fits("p", "x".repeat(16)), false);
+    assert.is(replay.prune(T + 3600), 0, "a pair is kept until retention has passed");
+    assert.is(replay.prune(T + 3601), 1);
+  } finally {
+    replay.close();
+  }
+  throwsStoreError(() => replay.reserve("p", "n", T, T, 300), "STORE_CLOSED");
+  const peers = new SqlitePeerStore(file);
+  peers.close();
+  throwsStoreError(() => peers.get("x"), "STORE_CLOSED");
+  throwsStoreError(() => new SqlitePeerStore(file, { busyTimeoutMs: -1 }), "INVALID_ARGUMENT");
+  throwsStoreError(() => new SqlitePeerStore(""), "INVALID_ARGUMENT");
+  throwsStoreError(() => new SqlitePeerStore(path.join(path.dirname(file), "missing", "dir", "x.db")), "CANNOT_OPEN");
+});
+
+test("lone surrogates are refused rather than collapsed into U+FFFD (two ids would share a row)", () => {
+  const file = tempFile();
+  const store = new SqlitePeerStore(file);
+  try {
+    const key = Keypair.fromSeed(seed(5)).publicKey;
+    throwsStoreError(() => store.insert(new FederationPeer({ kernelId: "k\uD800", publicKey: key, establishedAt: 1, rotationDue: 2 })), "INVALID_ARGUMENT");
+    store.insert(new FederationPeer({ kernelId: "k\uFFFD", publicKey: key, establishedAt: 1, rotationDue: 2 }));
+    throwsStoreError(() => store.get("k\uD800"), "INVALID_ARGUMENT");
+    assert.is(store.size, 1);
+  } finally {
+    store.close();
+  }
+});
+
+const CONCURRENT_IDS = 150;
+const contender = `
+import { SqlitePeerStore, SqliteReplayStore } from "chio-trust/sqlite";
+import { FederationPeer, Keypair } from "chio-trust";
+const [file, byte] = process.argv.slice(1);
+const key = Keypair.fromSeed(new Uint8Array(32).fill(Number(byte))).publicKey;
+const peers = new SqlitePeerStore(file, { busyTimeoutMs: 20000 });
+const replay = new SqliteReplayStore(file, { busyTimeoutMs: 20000 });
+process.stdout.write("ready\\n");
+await new Promise((resolve) => process.stdin.once("data", resolve)); // both start together
+const wins = [], nonces = [];
+for (let i = 0; i < ${CONCURRENT_IDS}; i++) {
+  const next = new FederationPeer({ kernelId: "k" + i, publicKey: key, establishedAt: 1000 + i, rotationDue: 2000 + i });
+  if (peers.compareAndSet("k" + i, undefined, next)) wins.push(i);
+  if (replay.reserve("shared", "n" + i, 1000, 1000, 300)) { replay.commit("shared", "n" + i); nonces.push(i); }
+}
+peers.close(); replay.close();
+process.stdout.write(JSON.stringify({ wins, nonces }) + "\\n");
+`;
+
+test("two processes pinning and reserving the same ids at once: exactly one winner each, and the file agrees", async () => {
+  const file = tempFile();
+  new SqlitePeerStore(file).close(); // created once, so both contenders open an existing schema
+  const children = [spawnModule(contender, [file, "7"]), spawnModule(contender, [file, "8"])];
+  const done = children.map((child) => finished(child, 60_000));
+  await Promise.all(children.map((child) => waitForLine(child, /ready/)));
+  for (const child of children) child.stdin!.end("go\n");
+  const results = await Promise.all(done);
+  for (const r of results) assert.is(r.code, 0, r.stderr);
+  const [a, b] = results.map((r) => JSON.parse(r.stdout.trim().split("\n").pop()!) as { wins: number[]; nonces: number[] });
+  assert.is(a.wins.length + b.wins.length, CONCURRENT_IDS, "every id pinned by exactly one process");
+  assert.is(new Set([...a.wins, ...b.wins]).size, CONCURRENT_IDS);
+  assert.is(a.nonces.length + b.nonces.length, CONCURRENT_IDS, "every nonce reserved by exactly one process");
+  const keyA = Keypair.fromSeed(seed(7)).publicKey;
+  const keyB = Keypair.fromSeed(seed(8)).publicKey;
+  const store = new SqlitePeerStore(file);
+  try {
+    const winners = new Set(a.wins);
+    for (let i = 0; i < CONCURRENT_IDS; i++) {
+      const stored = store.get(`k${i}`)!;
+      assert.ok(stored.publicKey.equals(winners.has(i) ? keyA : keyB), `k${i} holds its winner's key`);
+      assert.is(stored.establishedAt, 1000 + i);
+    }
+    assert.is(store.size, CONCURRENT_IDS);
+  } finally {
+    store.close();
+  }
+});
+
+const writer = `
+import { SqlitePeerStore } from "chio-trust/sqlite";
+import { FederationPeer, PublicKey } from "chio-trust";
+import { writeSync } from "node:fs";
+const [file, keyHex] = process.argv.slice(1);
+const key = PublicKey.fromHex(keyHex);
+const store = new SqlitePeerStore(file);
+for (let i = 0; ; i++) {
+  // A batch of writes: first pins, each then renewed by compare-and-set; a line is printed
+  // only once both committed.
+  const first = new FederationPeer({ kernelId: "k" + i, publicKey: key, establishedAt: i, rotationDue: i + 10 });
+  if (!store.compareAndSet("k" + i, undefined, first)) throw new Error("unexpected");
+  const renewed = new FederationPeer({ kernelId: "k" + i, publicKey: key, establishedAt: i + 1, rotationDue: i + 11 });
+  if (!store.compareAndSet("k" + i, first, renewed)) throw new Error("unexpected");
+  writeSync(1, i + "\\n");
+}
+`;
+
+test("SIGKILL in the middle of a batch of writes: every completed pin intact, no torn row, integrity ok", async () => {
+  const file = tempFile();
+  const key = Keypair.fromSeed(seed(9)).publicKey;
+  const child = spawnModule(writer, [file, key.toHex()]);
+  const exit = finished(child, 60_000, "");
+  await waitForLine(child, /(^|\n)150\n/, 30_000);
+  child.kill("SIGKILL");
+  const result = await exit;
+  assert.is(result.signal, "SIGKILL");
+  const completed = result.stdout.trim().split("\n").map(Number);
+  assert.ok(completed.length >= 151, `completed ${completed.length}`);
+  completed.forEach((n, index) => assert.is(n, index));
+
+  const raw = new Database(file);
+  assert.is(raw.pragma("integrity_check", { simple: true }), "ok");
+  raw.close();
+  const store = new SqlitePeerStore(file);
+  try {
+    const records = store.records(); // throws CORRUPT_ROW on any row that does not decode
+    assert.ok(records.length >= completed.length && records.length <= completed.length + 1, `${records.length} rows for ${completed.length} completed`);
+    for (const i of completed) {
+      const pin = store.get(`k${i}`)!;
+      assert.ok(pin.equals(new FederationPeer({ kernelId: `k${i}`, publicKey: key, establishedAt: i + 1, rotationDue: i + 11 })), `k${i} renewed`);
+    }
+    for (const { peer } of records) {
+      const i = Number(peer.kernelId.slice(1));
+      assert.ok(peer.publicKey.equals(key));
+      assert.ok(peer.establishedAt === i || peer.establishedAt === i + 1, "a row is the first pin or its renewal, never a mix");
+      assert.is(peer.rotationDue, peer.establishedAt + 10);
+    }
+  } finally {
+    store.close();
+  }
+});
+
+test("a file that is not a database, a foreign database or a newer schema: typed errors, files untouched", () => {
+  const garbage = tempFile("garbage.db");
+  writeFileSync(garbage, Buffer.alloc(8192, 0x5a));
+  throwsStoreError(() => new SqlitePeerStore(garbage), "NOT_A_DATABASE");
+  throwsStoreError(() => new SqliteReplayStore(garbage), "NOT_A_DATABASE");
+  assert.is(readFileSync(garbage).equals(Buffer.alloc(8192, 0x5a)), true, "garbage left as it was");
+
+  const foreign = tempFile("foreign.db");
+  const other = new Database(foreign);
+  other.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')");
+  other.close();
+  const before = sha256(foreign);
+  throwsStoreError(() => new SqlitePeerStore(foreign), "FOREIGN_DATABASE");
+  assert.is(sha256(foreign), before, "foreign database not written to");
+
+  const otherApp = tempFile("other-app.db");
+  const tagged = new Database(otherApp);
+  tagged.pragma("application_id = 1234");
+  tagged.close();
+  throwsStoreError(() => new SqlitePeerStore(otherApp), "FOREIGN_DATABASE");
+
+  const newer = tempFile("newer.db");
+  new SqlitePeerStore(newer).close();
+  const bump = new Database(newer);
+  bump.prepare("INSERT INTO chio_trust_schema (version, applied_at, description) VALUES (?, 0, 'from the future')").run(SCHEMA_VERSION + 1);
+  bump.close();
+  throwsStoreError(() => new SqliteReplayStore(newer), "SCHEMA_TOO_NEW");
+
+  const noSchema = tempFile("no-schema.db");
+  new SqlitePeerStore(noSchema).close();
+  const drop = new Database(noSchema);
+  drop.exec("DROP TABLE chio_trust_schema");
+  drop.close();
+  throwsStoreError(() => new SqlitePeerStore(noSchema), "CORRUPT_DATABASE");
+});
+
+test("a truncated file and a tampered row: typed errors, and the exchange fails closed with STORE_FAILED", async () => {
+  const file = tempFile();
+  const store = new SqlitePeerStore(file);
+  const key = Keypair.fromSeed(seed(10)).publicKey;
+  for (let i = 0; i < 200; i++) store.insert(new FederationPeer({ kernelId: `k${i}`.padEnd(200, "x"), publicKey: key, establishedAt: 1, rotationDue: 2 }));
+  store.close();
+  const whole = readFileSync(file);
+  const cut = tempFile("cut.db");
+  writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+  let code: string | undefined;
+  try {
+    const reopened = new SqlitePeerStore(cut);
+    try {
+      reopened.records();
+    } finally {
+      reopened.close();
+    }
+  } catch (error) {
+    assert.instance(error, SqliteStoreError, String(error));
+    code = (error as SqliteStoreError).code;
+  }
+  assert.ok(code === "CORRUPT_DATABASE" || code === "NOT_A_DATABASE", `truncated file: ${code}`);
+
+  const tampered = tempFile("tampered.db");
+  new SqlitePeerStore(tampered).close();
+  const raw = new Database(tampered);
+  raw.pragma("ignore_check_constraints = 1");
+  raw.prepare("INSERT INTO chio_trust_peers VALUES ('kernel.a', ?, 'ed25519', 1, 2, 'insert', 'x', 0)").run(Buffer.alloc(31));
+  raw.prepare("INSERT INTO chio_trust_peers VALUES ('kernel.c', ?, 'ed25519', 9007199254740993, 2, 'insert', 'x', 0)").run(Buffer.from(key.toBytes()));
+  raw.close();
+  const peers = new SqlitePeerStore(tampered);
+  try {
+    throwsStoreError(() => peers.get("kernel.a"), "CORRUPT_ROW");
+    throwsStoreError(() => peers.get("kernel.c"), "CORRUPT_ROW");
+    throwsStoreError(() => peers.snapshot(), "CORRUPT_ROW");
+    const a = Keypair.fromSeed(seed(11));
+    const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(12)), { store: peers }).withTrustedPeer("kernel.a", a.publicKey);
+    const envelope = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n", T));
+    const error = await rejectsWith(exchange.acceptEnvelope(envelope, "kernel.a", T), "STORE_FAILED");
+    assert.is((error.cause as SqliteStoreError).code, "CORRUPT_ROW");
+    throwsStoreError(() => peers.remove("kernel.a"), "CORRUPT_ROW");
+    assert.is(peers.get("kernel.a"), undefined, "the corrupt row was removed by remove()");
+  } finally {
+    peers.close();
+  }
+});
+
+test("the main, canonical and handshake entries never import better-sqlite3 (an optional peer dependency)", async () => {
+  const probe = `
+import { register } from "node:module";
+register("data:text/javascript," + encodeURIComponent(
+  'export async function resolve(s, c, next) { if (s === "better-sqlite3") throw new Error("better-sqlite3 was imported"); return next(s, c); }'));
+const loaded = [];
+for (const entry of ["chio-trust", "chio-trust/canonical", "chio-trust/handshake"]) { await import(entry); loaded.push(entry); }
+let sqlite;
+try { await import("chio-trust/sqlite"); sqlite = "loaded"; } catch (e) { sqlite = String(e.message); }
+process.stdout.write(JSON.stringify({ loaded, sqlite }));`;
+  const r = await runModule(probe);
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.loaded, ["chio-trust", "chio-trust/canonical", "chio-trust/handshake"]);
+  assert.match(out.sqlite, /better-sqlite3 was imported/, "the probe does catch an import of better-sqlite3");
+});
+
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+test.run();
