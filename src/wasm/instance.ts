@@ -13,7 +13,11 @@
 // the memory must take a deliberate import of this internal file, as the tests do.
 //
 // Offsets and codes that cross the boundary come from ./abi.ts, generated from assembly/abi.ts.
-import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
+//
+// The default bytes come from ./source-embedded.ts (base64 in the JS); the ESM build imports
+// `#wasm-source` in its place, which browser bundles resolve to ./source-url.ts (fetches
+// chio.wasm, needs `await init()`), see scripts/build-js.mjs.
+import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { WasmCoreError } from "../errors.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
@@ -32,18 +36,6 @@ let current: CoreExports | undefined;
 let heap: Uint8Array = new Uint8Array(0);
 let argsPtr = 0;
 let ioBase = 0;
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const B = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
-  if (B) {
-    const buf = B.from(text, "base64");
-    return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-  }
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 function adopt(instance: WebAssembly.Instance): CoreExports {
   const x = instance.exports as unknown as CoreExports;
@@ -68,7 +60,7 @@ function instantiateSync(source?: WasmSource): CoreExports {
     compiled =
       source instanceof WebAssembly.Module
         ? source
-        : (compiled ?? new WebAssembly.Module(source ?? decodeBase64(CHIO_WASM_BASE64)));
+        : (compiled ?? new WebAssembly.Module(source ?? defaultWasmBytesSync()));
     return adopt(new WebAssembly.Instance(compiled, {}));
   } catch (cause) {
     throw new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core: ${String(cause)}`, { cause });
@@ -85,7 +77,7 @@ export async function init(source?: WasmSource): Promise<void> {
     const mod =
       source instanceof WebAssembly.Module
         ? source
-        : (compiled ?? (await WebAssembly.compile(source ?? decodeBase64(CHIO_WASM_BASE64))));
+        : (compiled ?? (await (source === undefined ? compileDefaultWasm() : WebAssembly.compile(source))));
     compiled = mod;
     if (!current) adopt(await WebAssembly.instantiate(mod, {}));
   } catch (cause) {
