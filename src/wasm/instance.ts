@@ -18,6 +18,7 @@
 // `#wasm-source` in its place, which browser bundles resolve to ./source-url.ts (fetches
 // chio.wasm, needs `await init()`), see scripts/build-js.mjs.
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
+import { compileFetchedWasm } from "./fetch-wasm.js";
 import { WasmCoreError } from "../errors.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
@@ -28,8 +29,22 @@ export interface CoreExports {
   io_reserve(bytes: number): number;
 }
 
-/** Anything `init` accepts: a compiled module, or the raw .wasm bytes. */
+/** Anything `initSync` accepts: a compiled module, or the raw .wasm bytes. */
 export type WasmSource = WebAssembly.Module | BufferSource;
+
+/**
+ * Anything `init` accepts: a WasmSource, or where to fetch chio.wasm from (a URL, a fetch
+ * Response or a promise of one), for pages whose bundler does not place the file itself.
+ */
+export type InitSource = WasmSource | URL | Response | PromiseLike<Response>;
+
+function isFetchSource(source: InitSource): source is URL | Response | PromiseLike<Response> {
+  return (
+    source instanceof URL ||
+    (typeof Response === "function" && source instanceof Response) ||
+    (typeof (source as PromiseLike<Response>).then === "function")
+  );
+}
 
 let compiled: WebAssembly.Module | undefined;
 let current: CoreExports | undefined;
@@ -69,15 +84,23 @@ function instantiateSync(source?: WasmSource): CoreExports {
 
 /**
  * Instantiates asynchronously. Call it once at start-up in browsers whose main thread refuses
- * synchronous compilation of modules over 4 KiB; afterwards every API works synchronously.
+ * synchronous compilation of modules over 4 KiB, and always in browser bundles (which fetch
+ * chio.wasm rather than embed it); afterwards every API works synchronously. With no argument
+ * it uses the build's default source; pass a compiled module (hosts that forbid compiling
+ * bytes), the bytes, or a URL / Response of chio.wasm.
  */
-export async function init(source?: WasmSource): Promise<void> {
+export async function init(source?: InitSource): Promise<void> {
   if (current) return;
   try {
     const mod =
       source instanceof WebAssembly.Module
         ? source
-        : (compiled ?? (await (source === undefined ? compileDefaultWasm() : WebAssembly.compile(source))));
+        : (compiled ??
+          (await (source === undefined
+            ? compileDefaultWasm()
+            : isFetchSource(source)
+              ? compileFetchedWasm(source)
+              : WebAssembly.compile(source))));
     compiled = mod;
     if (!current) adopt(await WebAssembly.instantiate(mod, {}));
   } catch (cause) {

@@ -11,6 +11,7 @@
 // fails with WasmCoreError("WASM_UNAVAILABLE") saying so.
 //
 // Never built to CommonJS (scripts/build-js.mjs): import.meta exists only in modules.
+import { compileFetchedWasm } from "./fetch-wasm.js";
 
 /** How this build finds the core: "embedded" (base64 in the JS) or "url" (fetches chio.wasm). */
 export const WASM_SOURCE_KIND: "embedded" | "url" = "url";
@@ -23,10 +24,7 @@ export function defaultWasmBytesSync(): Uint8Array<ArrayBuffer> {
   throw new Error(`this browser build of chio-trust fetches its WebAssembly core from ${WASM_URL.href}: call \`await init()\` once before using it`);
 }
 
-/** Fetches and compiles chio.wasm, streaming when the server sends application/wasm. */
-export async function compileDefaultWasm(): Promise<WebAssembly.Module> {
-  const response = await fetch(WASM_URL);
-  if (!response.ok) throw new Error(`fetching ${WASM_URL.href} failed: HTTP ${response.status}`);
-  const streaming = typeof WebAssembly.compileStreaming === "function" && response.headers.get("content-type")?.split(";")[0].trim() === "application/wasm";
-  return streaming ? WebAssembly.compileStreaming(response) : WebAssembly.compile(await response.arrayBuffer());
+/** Fetches and compiles chio.wasm. */
+export function compileDefaultWasm(): Promise<WebAssembly.Module> {
+  return compileFetchedWasm(WASM_URL);
 }
