@@ -46,7 +46,14 @@ export async function serveStatic(mounts, { port = 0 } = {}) {
   });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   const { port: actual } = server.address();
-  return { origin: `http://127.0.0.1:${actual}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  // close() also drops Chromium's keep-alive sockets: server.close() alone waits for them to time
+  // out, which stalled runs by up to minutes.
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    });
+  return { origin: `http://127.0.0.1:${actual}`, close };
 }
 
 export const CHROMIUM_ARGS = [

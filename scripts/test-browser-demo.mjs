@@ -33,7 +33,7 @@ export async function runDemoStage({ root, out, context }) {
   });
   try {
     await check("the page loads and awaits init() (chio.wasm fetched)", async () => {
-      await page.goto(`${server.origin}/?budgetMs=150`);
+      await page.goto(`${server.origin}/?budgetMs=${Number(process.env.CHIO_DEMO_BUDGET_MS ?? 150)}`); // README images: 1000
       await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
     });
     await check("a valid envelope: VALID, its canonical challenge bytes, the time, no error code", async () => {
@@ -52,7 +52,7 @@ export async function runDemoStage({ root, out, context }) {
       await page.click("#verify-envelope");
       const v = await verdict();
       expect(v.verdict === "invalid" && v.code === "INVALID_SIGNATURE", JSON.stringify(v));
-      await page.screenshot({ path: path.join(out, "demo-verify.png") });
+      await page.screenshot({ path: path.join(out, "demo-verify.png"), clip: { x: 0, y: 0, width: 1100, height: 590 } });
     });
     await check("a signature triple: RFC 8032 TEST 2 valid; a flipped signature bit invalid; bad hex refused with its code", async () => {
       await page.click("#example-triple");
