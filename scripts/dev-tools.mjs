@@ -2,10 +2,10 @@
 // use one: from the project's node_modules (they are devDependencies), else from the folder
 // named by CHIO_DEV_TOOLS (a scratch install, e.g. /tmp/tools, for working before they are).
 // A missing tool is an error, never a skipped check.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -22,21 +22,15 @@ export function devToolDir(name) {
 /** An executable from `name`'s package (its "bin" entry `bin`, default the package's own name). */
 export function devToolBin(name, bin = name.split("/").pop()) {
   const dir = devToolDir(name);
-  const pkg = JSON.parse(require("node:fs").readFileSync(path.join(dir, "package.json"), "utf8"));
+  const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
   const rel = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.[bin];
   if (!rel) throw new Error(`${name} has no bin ${bin}`);
   return path.join(dir, rel);
 }
 
-const require = createRequire(import.meta.url);
-
 /** Imports `name` (its main ES module) from wherever devToolDir found it. */
 export async function importDevTool(name) {
   const dir = devToolDir(name);
   const req = createRequire(path.join(dir, "package.json"));
-  return import(pathToFileUrl(req.resolve(name)));
-}
-
-function pathToFileUrl(p) {
-  return new URL(`file://${p}`).href;
+  return import(pathToFileURL(req.resolve(name)).href);
 }
