@@ -53,6 +53,14 @@ for (const source of entrySources(pkg)) {
 // Keep dist/chio.wasm (written by build-wasm.mjs); rebuild the rest from scratch.
 for (const sub of ["esm", "cjs", "types", "index.js", "index.cjs"]) rmSync(path.join(dist, sub), { recursive: true, force: true });
 
+// The one module that differs between hosts is where the wasm bytes come from (src/wasm/): the
+// ESM build of instance.js imports the package-internal specifier `#wasm-source`, which
+// package.json's "imports" map resolves to source-url.js for browser bundles (fetches chio.wasm)
+// and to source-embedded.js everywhere else. CommonJS keeps the embedded bytes (source-url.ts
+// needs import.meta, so it is not built to CommonJS).
+const WASM_SOURCE_FROM = '"./source-embedded.js"';
+const WASM_SOURCE_TO = '"#wasm-source"';
+const URL_SOURCE = path.join(root, "src", "wasm", "source-url.ts");
 const common = {
   entryPoints: sourcesUnder(path.join(root, "src")),
   outbase: path.join(root, "src"),
@@ -65,7 +73,23 @@ const common = {
 await build({ ...common, format: "esm", outdir: path.join(dist, "esm") });
 // src/pool/index.ts reads import.meta.url only where __filename is absent (the ESM build), so the
 // empty import.meta of the CommonJS build is never read.
-await build({ ...common, format: "cjs", outdir: path.join(dist, "cjs"), logOverride: { "empty-import-meta": "silent" } });
+await build({
+  ...common,
+  entryPoints: common.entryPoints.filter((f) => f !== URL_SOURCE),
+  format: "cjs",
+  outdir: path.join(dist, "cjs"),
+  logOverride: { "empty-import-meta": "silent" },
+});
+{
+  const instanceJs = path.join(dist, "esm", "wasm", "instance.js");
+  const text = readFileSync(instanceJs, "utf8");
+  if (text.split(WASM_SOURCE_FROM).length !== 2) throw new Error(`expected one import of ${WASM_SOURCE_FROM} in ${instanceJs}`);
+  writeFileSync(instanceJs, text.replace(WASM_SOURCE_FROM, WASM_SOURCE_TO));
+  const imports = pkg.imports?.["#wasm-source"];
+  if (imports?.browser !== "./dist/esm/wasm/source-url.js" || imports?.default !== "./dist/esm/wasm/source-embedded.js") {
+    throw new Error('package.json "imports" must map #wasm-source: browser → ./dist/esm/wasm/source-url.js, default → ./dist/esm/wasm/source-embedded.js');
+  }
+}
 // Inside dist/cjs, .js files (and the .d.ts beside them) are CommonJS.
 writeFileSync(path.join(dist, "cjs", "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
 
@@ -83,4 +107,5 @@ function copyDeclarations(from, to) {
   }
 }
 copyDeclarations(path.join(dist, "esm"), path.join(dist, "cjs"));
+rmSync(path.join(dist, "cjs", "wasm", "source-url.d.ts")); // ESM only (see above)
 console.log("dist/esm/ (ESM), dist/cjs/ (CommonJS), with declarations, written");

@@ -5,6 +5,8 @@
 //                                         except the tiers that need servers or a browser
 //   node scripts/test.mjs --tier slow     the long differentials again at 10× their case counts
 //   node scripts/test.mjs --tier cluster  test/cluster/ (needs postgresql and redis-server)
+//   node scripts/test.mjs --tier hosts    test/hosts/: the npm pack tarball in Node ESM/CJS, Deno, Bun,
+//                                         a no-compile host, and attw (needs the dev tools installed)
 //   node scripts/test.mjs test <regex>    the default tier, only files whose path matches <regex>
 //
 // Tiers are declared here once; package.json's scripts and .ci/run name them.
@@ -16,7 +18,7 @@ const require = createRequire(import.meta.url);
 const uvuBin = path.join(path.dirname(require.resolve("uvu")), "..", "bin.js"); // bin.js is not in uvu's exports map
 
 /** Folders under test/ that hold their own tier and stay out of the default one. */
-const SEPARATE_TIERS = ["cluster", "browser"];
+const SEPARATE_TIERS = ["cluster", "browser", "hosts"];
 /** Suites whose case counts scale with CHIO_TEST_SCALE (test/helpers/scale.ts). */
 const SLOW_SUITES = "(ed25519-differential|ed25519-torsion|number-format|number-parse|canonical-value|canonical-json-limits|batch)";
 
@@ -24,6 +26,7 @@ const TIERS = {
   default: { dir: "test", pattern: "\\.test\\.ts$", ignore: SEPARATE_TIERS.map((t) => `^${t}`), env: {} },
   slow: { dir: "test", pattern: `${SLOW_SUITES}[^/]*\\.test\\.ts$`, ignore: SEPARATE_TIERS.map((t) => `^${t}`), env: { CHIO_TEST_SCALE: "10" } },
   cluster: { dir: "test/cluster", pattern: "\\.test\\.ts$", ignore: [], env: {} },
+  hosts: { dir: "test/hosts", pattern: "\\.test\\.ts$", ignore: [], env: {} },
 };
 
 const args = process.argv.slice(2);

@@ -5,7 +5,7 @@
 
 // The WebAssembly core: lazy synchronous instantiation, or explicit init for strict hosts.
 export { init, initSync } from "./wasm/instance.js";
-export type { WasmSource } from "./wasm/instance.js";
+export type { WasmSource, InitSource } from "./wasm/instance.js";
 
 // Typed errors shared by every layer, and byte helpers.
 export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, CanonicalJsonError } from "./errors.js";

@@ -13,7 +13,12 @@
 // the memory must take a deliberate import of this internal file, as the tests do.
 //
 // Offsets and codes that cross the boundary come from ./abi.ts, generated from assembly/abi.ts.
-import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
+//
+// The default bytes come from ./source-embedded.ts (base64 in the JS); the ESM build imports
+// `#wasm-source` in its place, which browser bundles resolve to ./source-url.ts (fetches
+// chio.wasm, needs `await init()`), see scripts/build-js.mjs.
+import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
+import { compileFetchedWasm } from "./fetch-wasm.js";
 import { WasmCoreError } from "../errors.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
@@ -24,26 +29,28 @@ export interface CoreExports {
   io_reserve(bytes: number): number;
 }
 
-/** Anything `init` accepts: a compiled module, or the raw .wasm bytes. */
+/** Anything `initSync` accepts: a compiled module, or the raw .wasm bytes. */
 export type WasmSource = WebAssembly.Module | BufferSource;
+
+/**
+ * Anything `init` accepts: a WasmSource, or where to fetch chio.wasm from (a URL, a fetch
+ * Response or a promise of one), for pages whose bundler does not place the file itself.
+ */
+export type InitSource = WasmSource | URL | Response | PromiseLike<Response>;
+
+function isFetchSource(source: InitSource): source is URL | Response | PromiseLike<Response> {
+  return (
+    source instanceof URL ||
+    (typeof Response === "function" && source instanceof Response) ||
+    (typeof (source as PromiseLike<Response>).then === "function")
+  );
+}
 
 let compiled: WebAssembly.Module | undefined;
 let current: CoreExports | undefined;
 let heap: Uint8Array = new Uint8Array(0);
 let argsPtr = 0;
 let ioBase = 0;
-
-function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const B = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
-  if (B) {
-    const buf = B.from(text, "base64");
-    return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-  }
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /**
  * Bytes of linear memory for prepared public keys (assembly/ed25519/prepared-public.ts), laid
@@ -111,7 +118,7 @@ function instantiateSync(source?: WasmSource): CoreExports {
     compiled =
       source instanceof WebAssembly.Module
         ? source
-        : (compiled ?? new WebAssembly.Module(source ?? decodeBase64(CHIO_WASM_BASE64)));
+        : (compiled ?? new WebAssembly.Module(source ?? defaultWasmBytesSync()));
     return adopt(new WebAssembly.Instance(compiled, {}));
   } catch (cause) {
     throw new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core: ${String(cause)}`, { cause });
@@ -120,15 +127,23 @@ function instantiateSync(source?: WasmSource): CoreExports {
 
 /**
  * Instantiates asynchronously. Call it once at start-up in browsers whose main thread refuses
- * synchronous compilation of modules over 4 KiB; afterwards every API works synchronously.
+ * synchronous compilation of modules over 4 KiB, and always in browser bundles (which fetch
+ * chio.wasm rather than embed it); afterwards every API works synchronously. With no argument
+ * it uses the build's default source; pass a compiled module (hosts that forbid compiling
+ * bytes), the bytes, or a URL / Response of chio.wasm.
  */
-export async function init(source?: WasmSource): Promise<void> {
+export async function init(source?: InitSource): Promise<void> {
   if (current) return;
   try {
     const mod =
       source instanceof WebAssembly.Module
         ? source
-        : (compiled ?? (await WebAssembly.compile(source ?? decodeBase64(CHIO_WASM_BASE64))));
+        : (compiled ??
+          (await (source === undefined
+            ? compileDefaultWasm()
+            : isFetchSource(source)
+              ? compileFetchedWasm(source)
+              : WebAssembly.compile(source))));
     compiled = mod;
     if (!current) adopt(await WebAssembly.instantiate(mod, {}));
   } catch (cause) {

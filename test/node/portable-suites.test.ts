@@ -34,4 +34,29 @@ test("portable suites and the helpers they reach import no node: module", () => 
   assert.equal(offenders, []);
 });
 
+// Node's globals are not imports, so the walk above cannot see them; a bare `Buffer.` or
+// `process.` (not reached through `globalThis.…?.`) throws a ReferenceError in a browser.
+const NODE_GLOBAL = /(?<![.?\w])(Buffer|process|require|setImmediate|clearImmediate|__dirname|__filename)\s*[.(]/;
+
+test("portable suites and the helpers they reach use no Node-only global (Buffer, process, require, setImmediate, __dirname)", () => {
+  const offenders: string[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    const rel = path.relative(testRoot, file);
+    if (seen.has(rel) || HOST_SEAMS.has(rel)) return;
+    seen.add(rel);
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, "");
+      if (NODE_GLOBAL.test(code)) offenders.push(`${rel}:${i + 1}: ${line.trim()}`);
+    });
+    for (const spec of localImports(file)) {
+      if (spec.startsWith(".") && !spec.includes("/src/") && !spec.includes("/scripts/")) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, ".ts")));
+    }
+  };
+  for (const f of readdirSync(path.join(testRoot, "portable")).filter((f) => f.endsWith(".test.ts"))) visit(path.join(testRoot, "portable", f));
+  assert.ok(seen.size >= 10);
+  assert.equal(offenders, []);
+});
+
 test.run();

@@ -76,7 +76,7 @@ test("maxOutputBytes = exact canonical size succeeds, exact − 1 is TOO_LARGE (
     fc.property(fc.json({ maxDepth: 4, noUnicodeString: false }), (text) => {
       checkExactLimit(text, 3);
     }),
-    { numRuns: 3000, seed: Number(process.env.CHIO_TEST_SEED ?? 8785) },
+    { numRuns: 3000, seed: Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.CHIO_TEST_SEED ?? 8785) },
   );
 });
 

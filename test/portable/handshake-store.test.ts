@@ -143,7 +143,7 @@ test("store results that are not peers are STORE_FAILED", async () => {
 
 test("a database-like async store holding JSON rows works end to end (plain records are accepted)", async () => {
   const rows = new Map<string, string>();
-  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
   const store: FederationPeerStore = {
     async insert(peer) {
       await tick();

@@ -1,0 +1,60 @@
+// Gzipped size of each entry of the package as a site or a server bundle would ship it: esbuild
+// bundles `export * from "<entry>"` (minified, ESM) from the built dist/, once with the default
+// conditions (the core embedded as base64: Node, Deno, Bun, workers, CommonJS) and once for the
+// browser (#wasm-source → the core is fetched as chio.wasm, gzipped separately). Budgets are
+// declared here; test/node/package-contents.test.ts holds the sizes under them and checks that
+// README.md states them. `node scripts/package-sizes.mjs` prints the README table.
+import { build } from "esbuild";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Gzipped bytes allowed per row (gzip -9). About 5–20% above the sizes measured when set. */
+export const SIZE_BUDGETS = {
+  "chio-trust (core embedded)": 105_000,
+  "chio-trust/canonical (core embedded)": 95_000,
+  "chio-trust/handshake (core embedded)": 105_000,
+  "chio-trust (browser)": 20_000,
+  "chio-trust/canonical (browser)": 7_000,
+  "chio-trust/handshake (browser)": 19_000,
+  "chio.wasm (browser, fetched once)": 80_000,
+};
+
+const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
+
+/** [{ row, bytes, gzip, budget }] for every row of SIZE_BUDGETS. */
+export async function measureSizes() {
+  const rows = [];
+  for (const browser of [false, true]) {
+    for (const entry of ["chio-trust", "chio-trust/canonical", "chio-trust/handshake"]) {
+      const result = await build({
+        stdin: { contents: `export * from ${JSON.stringify(entry)};`, resolveDir: root, loader: "js" },
+        bundle: true,
+        minify: true,
+        format: "esm",
+        platform: browser ? "browser" : "neutral",
+        write: false,
+        logLevel: "error",
+      });
+      const code = result.outputFiles[0].contents;
+      const row = `${entry} (${browser ? "browser" : "core embedded"})`;
+      rows.push({ row, bytes: code.length, gzip: gz(code), budget: SIZE_BUDGETS[row] });
+    }
+  }
+  const wasm = readFileSync(path.join(root, "dist", "chio.wasm"));
+  rows.push({ row: "chio.wasm (browser, fetched once)", bytes: wasm.length, gzip: gz(wasm), budget: SIZE_BUDGETS["chio.wasm (browser, fetched once)"] });
+  return rows;
+}
+
+/** The README table. */
+export function sizeTable(rows) {
+  const n = (x) => x.toLocaleString("en-US");
+  return ["| entry (build) | minified bytes | gzipped bytes | budget (gzipped) |", "|---|---:|---:|---:|", ...rows.map((r) => `| ${r.row} | ${n(r.bytes)} | ${n(r.gzip)} | ${n(r.budget)} |`)].join("\n");
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(sizeTable(await measureSizes()));
+}

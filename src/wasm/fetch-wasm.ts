@@ -1,0 +1,14 @@
+// Compiles chio.wasm from a URL or a fetch Response: streaming when the server labels it
+// application/wasm (the engine compiles while the bytes arrive), else from the whole body.
+// Used by init(url | response) (./instance.ts) and by the browser build's default source
+// (./source-url.ts).
+
+/** Fetches (if given a URL) and compiles chio.wasm. */
+export async function compileFetchedWasm(source: URL | Response | PromiseLike<Response>): Promise<WebAssembly.Module> {
+  const response = source instanceof URL ? await fetch(source) : await source;
+  if (!response.ok) throw new Error(`fetching ${response.url || "chio.wasm"} failed: HTTP ${response.status}`);
+  const type = response.headers.get("content-type")?.split(";")[0].trim();
+  return typeof WebAssembly.compileStreaming === "function" && type === "application/wasm"
+    ? WebAssembly.compileStreaming(response)
+    : WebAssembly.compile(await response.arrayBuffer());
+}

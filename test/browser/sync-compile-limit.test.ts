@@ -1,0 +1,47 @@
+// Browser tier (scripts/test-browser.mjs), page "sync-compile-limit": the embedded-bytes build on
+// a main thread that refuses synchronous compiles over 4 KiB, as Chromium did until ~M128 (and
+// WebViews built from it still do; the Chromium tested here allows 8 MiB, see
+// ./main-thread.test.ts). The rule is replayed exactly as Chromium enforced it: `new
+// WebAssembly.Module(bytes)` and `new WebAssembly.Instance` of such a module throw RangeError
+// over 4096 bytes. The lazy first use must then fail with a typed error, never a raw RangeError,
+// and `await init()` must make everything work.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ed25519, init, bytesToHex, hexToBytes, canonicalizeJson, WasmCoreError } from "chio-trust";
+
+const W = WebAssembly as unknown as Record<string, unknown>;
+const RealModule = WebAssembly.Module;
+let refusals = 0;
+W.Module = new Proxy(RealModule, {
+  construct(target, args: [BufferSource]) {
+    if (args[0].byteLength > 4096) {
+      refusals++;
+      throw new RangeError("WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.");
+    }
+    return Reflect.construct(target, args);
+  },
+});
+
+test("lazy first use: WasmCoreError WASM_UNAVAILABLE carrying the RangeError, never a raw error", () => {
+  let caught: unknown;
+  try {
+    ed25519.getPublicKey(new Uint8Array(32));
+  } catch (error) {
+    caught = error;
+  }
+  assert.instance(caught, WasmCoreError);
+  assert.is((caught as WasmCoreError).code, "WASM_UNAVAILABLE");
+  assert.instance((caught as WasmCoreError).cause, RangeError);
+  assert.ok(refusals >= 1);
+});
+
+test("await init() compiles asynchronously; then every API works synchronously (RFC 8032 §7.1 TEST 1)", async () => {
+  await init();
+  const sk = hexToBytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  assert.is(bytesToHex(ed25519.getPublicKey(sk)), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  const sig = ed25519.sign(new Uint8Array(0), sk);
+  assert.ok(ed25519.verify(sig, new Uint8Array(0), ed25519.getPublicKey(sk)));
+  assert.is(new TextDecoder().decode(canonicalizeJson("[1e3]")), "[1000]");
+});
+
+test.run();

@@ -1,0 +1,76 @@
+// Package hygiene: `npm pack` ships exactly what users need (dist/ built from every src/ file,
+// the raw chio.wasm, README.md, package.json; no sources, tests, build/ or test wasm), every
+// target of the exports and imports maps is in it, and the gzipped size of each entry stays
+// under its budget (scripts/package-sizes.mjs) and is what README.md says.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+// @ts-expect-error -- a plain .mjs script without declarations
+import { measureSizes } from "../../scripts/package-sizes.mjs";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+
+function packedFiles(): string[] {
+  const [info] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+  return (info.files as { path: string }[]).map((f) => f.path).sort();
+}
+
+function sourcesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? sourcesUnder(full) : name.endsWith(".ts") ? [path.relative(path.join(root, "src"), full).split(path.sep).join("/")] : [];
+  });
+}
+
+const files = packedFiles();
+
+test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file), chio.wasm, README.md and package.json", () => {
+  const expected = new Set(["package.json", "README.md", "dist/chio.wasm", "dist/cjs/package.json"]);
+  for (const source of sourcesUnder(path.join(root, "src"))) {
+    const stem = source.replace(/\.ts$/, "");
+    for (const format of source === "wasm/source-url.ts" ? ["esm"] : ["esm", "cjs"]) {
+      expected.add(`dist/${format}/${stem}.js`);
+      expected.add(`dist/${format}/${stem}.d.ts`);
+    }
+  }
+  assert.equal(files, [...expected].sort());
+  assert.ok(files.length > 100, `${files.length} files`);
+});
+
+test("every target of the exports and imports maps is in the tarball", () => {
+  const targets: string[] = [];
+  const walk = (node: unknown) => {
+    if (typeof node === "string") targets.push(node.replace(/^\.\//, ""));
+    else if (node && typeof node === "object") for (const v of Object.values(node)) walk(v);
+  };
+  walk(pkg.exports);
+  walk(pkg.imports);
+  for (const field of ["main", "module", "types"]) walk(pkg[field]);
+  assert.ok(targets.length >= 15);
+  const missing = targets.filter((t) => t !== "package.json" && !files.includes(t));
+  assert.equal(missing, []);
+});
+
+test("gzipped size of each entry is under its budget and as README.md states it (within 3%)", async () => {
+  const rows: { row: string; bytes: number; gzip: number; budget: number }[] = await measureSizes();
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const problems: string[] = [];
+  for (const r of rows) {
+    if (!(r.gzip <= r.budget)) problems.push(`${r.row}: ${r.gzip} gzipped bytes, over the budget of ${r.budget}`);
+    const line = readme.split("\n").find((l) => l.startsWith(`| ${r.row} |`));
+    if (!line) {
+      problems.push(`README.md has no size row for ${r.row}`);
+      continue;
+    }
+    const [, , stated, budget] = line.split("|").slice(1, 5).map((c) => Number(c.trim().replace(/,/g, "")));
+    if (Math.abs(stated - r.gzip) > r.gzip * 0.03) problems.push(`${r.row}: README.md says ${stated} gzipped bytes, measured ${r.gzip} (node scripts/package-sizes.mjs prints the table)`);
+    if (budget !== r.budget) problems.push(`${r.row}: README.md states a budget of ${budget}, scripts/package-sizes.mjs ${r.budget}`);
+  }
+  assert.equal(problems, []);
+});
+
+test.run();
