@@ -33,6 +33,7 @@
 // new entry and tries the CAS once more, and if that also loses it fails with STORE_FAILED
 // (operation "compareAndSet") rather than overwrite a pin it has not seen.
 import { InvalidTypeError } from "../errors.js";
+import { ed25519 } from "../ed25519.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
 import type { FederationPeerStore, ReplayStore } from "./ports.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
@@ -306,7 +307,9 @@ export class KernelTrustExchange {
   /** Adds (or replaces) the trust anchor for `kernelId`; it wins over any existing pin. */
   withTrustedPeer(kernelId: string, publicKey: PublicKey | string): this {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-    this.#anchors.set(kernelId, publicKey instanceof PublicKey ? publicKey : PublicKey.fromHex(publicKey));
+    const key = publicKey instanceof PublicKey ? publicKey : PublicKey.fromHex(publicKey);
+    this.#anchors.set(kernelId, key);
+    prepareForVerification(key);
     return this;
   }
 
@@ -439,6 +442,7 @@ export class KernelTrustExchange {
           outcome = await this.#afterLostRace(expectedId, pinned, peer, at);
         }
         accepted = true;
+        if (outcome.written) prepareForVerification(outcome.peer.publicKey);
         if (this.#onEvent) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
         }
@@ -727,4 +731,20 @@ function describeThrown(cause: unknown): string {
 
 function isIterable(value: object): value is Iterable<readonly [string, PublicKey | string]> {
   return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
+}
+
+/**
+ * Prepares a trusted or freshly pinned peer's key in the verification slab (decoded point and
+ * precomputed tables; src/ed25519.ts preparePublicKey), so that the peer's next envelopes verify
+ * on the prepared path from the first one on. The slab is LRU-bounded: a key evicted later is
+ * prepared again when it gets hot. Purely a speed measure with no bearing on any verdict, so a
+ * failure here (the wasm core unavailable) must not undo a pin already written: it is ignored,
+ * and verification then takes the plain path with the same answers.
+ */
+function prepareForVerification(key: PublicKey): void {
+  try {
+    ed25519.preparePublicKey(key.toBytes());
+  } catch {
+    // see above: verdicts do not depend on it
+  }
 }

@@ -1,0 +1,38 @@
+// The exchange prepares its peers' keys for verification (issue 8: "the exchange prepares pinned
+// peers' keys"): a trust anchor when it is added and a key when it is pinned, so the peer's next
+// envelopes take the prepared path from the first one on. Observed through the test build's
+// slab counter; the verdicts themselves are covered by the handshake suites.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ed25519 } from "../../src/ed25519.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { testModule } from "../helpers/test-core.js";
+import { A, B, NOW } from "../helpers/kernels.js";
+
+const preparedSlotsInUse = (): number => (coreExports() as unknown as { test_prepared_used(): number }).test_prepared_used();
+const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+
+test.before(() => {
+  resetInstance();
+  initSync(testModule());
+});
+test.after(() => resetInstance());
+
+test("withTrustedPeer prepares the anchor; a pin prepares the pinned key", async () => {
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 }); // drops every prepared key
+  assert.is(preparedSlotsInUse(), 0);
+  const kpA = Keypair.fromSeed(seed(1));
+  const kpB = Keypair.fromSeed(seed(2));
+  const a = new KernelTrustExchange(A, kpA).withClock(() => NOW).withTrustedPeer(B, kpB.publicKey);
+  assert.is(preparedSlotsInUse(), 1, "the anchor of B is prepared when it is added");
+  const b = new KernelTrustExchange(B, kpB).withClock(() => NOW).withTrustedPeer(A, kpA.publicKey);
+  assert.is(preparedSlotsInUse(), 2, "the anchor of A too");
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  assert.is(preparedSlotsInUse(), 0);
+  await a.acceptEnvelope(b.localEnvelope(A, "n-1").toJSONText(), B);
+  assert.is(preparedSlotsInUse(), 1, "the pinned key of B is prepared after the pin");
+  assert.ok(await a.resolve(B));
+});
+
+test.run();
