@@ -11,6 +11,10 @@ import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar"
 import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
+import { ge_bytes_torsion_class_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
+import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
+import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "./curve25519/scalar_mul/straus";
+import { ensureIoCapacity } from "./memory";
 
 export * from "./index";
 // Number formatting/parsing hooks (assembly/json/number-format.ts, number-parse.ts): test/number-*.test.ts.
@@ -79,3 +83,44 @@ export function test_sc_muladd(): void {
 export function test_sign_unwiped(msgLen: u32): void {
   sign_with_seed(ARGS + ARG_SECRET, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, ARGS + ARG_SIGNATURE);
 }
+
+/**
+ * Torsion class of the 32 bytes at input+0 (curve25519/torsion.ts): 1 in the prime-order
+ * subgroup, 0 with a torsion component, -1 not a point (dalek decoding rule).
+ */
+export function ge_is_torsion_free_vartime(): i32 {
+  return ge_bytes_torsion_class_vartime(TEST_IN);
+}
+
+/** The torsion test's constants 1 + d (output+0) and b (output+32), canonically encoded. */
+export function test_torsion_constants(): void {
+  fe_tobytes(TEST_OUT, FE_ONE_PLUS_D);
+  fe_tobytes(TEST_OUT + 32, FE_QUARTIC_B);
+}
+
+/**
+ * Multi-scalar multiplication hook: at ioBase(), n encoded points (32 bytes each), then n
+ * scalars (32 bytes each, < 2^253), then the base-point scalar b. Writes the encoding of
+ * [b]B + sum [s_t] P_t to output+0. method 0: Straus. Returns 0, or -1 if a point does not
+ * decode or memory cannot grow.
+ */
+export function test_msm(n: u32, method: i32): i32 {
+  const count = <usize>n;
+  const input = ioBase();
+  const inputBytes = (count * 64 + 32 + 15) & ~(<usize>15);
+  const pointBytes = count * P3_BYTES;
+  const ptrBytes = (count * 4 + 15) & ~(<usize>15);
+  if (!ensureIoCapacity(inputBytes + pointBytes + ptrBytes + count * STRAUS_TERM_SCRATCH + 16)) return -1;
+  const points = input + inputBytes;
+  const ptrs = points + pointBytes;
+  const scratch = ptrs + ptrBytes;
+  for (let t: usize = 0; t < count; t++) {
+    if (!ge_frombytes_vartime(points + t * P3_BYTES, input + t * 32)) return -1;
+    store<u32>(ptrs + (t << 2), <u32>(points + t * P3_BYTES));
+  }
+  if (method != 0) return -1;
+  msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  ge_tobytes(TEST_OUT, TEST_MSM_OUT);
+  return 0;
+}
+const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);

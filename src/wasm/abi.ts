@@ -32,6 +32,31 @@ export const INSPECT_FULL_ORDER = 0;
 /** ed25519_inspect_public_key: one of the 8 points of small order. */
 export const INSPECT_SMALL_ORDER = 1;
 
+// ---- Ed25519 batch verification (assembly/ed25519/batch.ts): item records at ioBase(), then the messages ----
+
+/** Most items one ed25519_verify_batch call takes (JS splits larger batches into chunks). */
+export const BATCH_MAX_ITEMS = 128;
+/** Bytes of one item record. */
+export const BATCH_ITEM_BYTES = 128;
+/** 32 bytes: the item's public key A, as given. */
+export const BATCH_ITEM_PUBLIC_KEY = 0;
+/** 64 bytes: the item's signature R || S. */
+export const BATCH_ITEM_SIGNATURE = 32;
+/** u32 LE: offset of the item's message from ioBase(). */
+export const BATCH_ITEM_MESSAGE_OFFSET = 96;
+/** u32 LE: length of the item's message. */
+export const BATCH_ITEM_MESSAGE_LENGTH = 100;
+/** 16 bytes: the item's random 128-bit coefficient z (from a CSPRNG, fresh for every call). */
+export const BATCH_ITEM_RANDOM = 104;
+/** u8 (out): 1 if the item's signature verifies, else 0. */
+export const BATCH_ITEM_RESULT = 120;
+/** ed25519_verify_batch: every item has its result. */
+export const BATCH_DONE = 0;
+/** ed25519_verify_batch: memory cannot grow to the scratch the batch needs (no result written). */
+export const BATCH_OUT_OF_MEMORY = 1;
+/** ed25519_verify_batch: count above BATCH_MAX_ITEMS or a message outside the input (no result written). */
+export const BATCH_BAD_LAYOUT = 2;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */
