@@ -11,7 +11,7 @@ export { bytesToHex, hexToBytes } from "./bytes.js";
 
 // Ed25519 (RFC 8032), @noble/ed25519-shaped.
 export { ed25519, isValidPublicKey, isSmallOrderPublicKey } from "./ed25519.js";
-export type { VerifyOptions } from "./ed25519.js";
+export type { VerifyOptions, VerifyBatchItem } from "./ed25519.js";
 
 // RFC 8785 canonical JSON and one-call envelope verification.
 export { canonicalize, canonicalBytes } from "./canonical/value.js";
