@@ -17,7 +17,7 @@ export type { VerifyOptions, VerifyBatchItem } from "./ed25519.js";
 export { canonicalize, canonicalBytes } from "./canonical/value.js";
 export { canonicalizeJson } from "./canonical/json.js";
 export type { CanonicalizeJsonOptions } from "./canonical/json.js";
-export { verifyEnvelopeBytes } from "./handshake/verify-envelope.js";
+export { verifyEnvelopeBytes, verifyEnvelopeBatch } from "./handshake/verify-envelope.js";
 export type {
   EnvelopeFailureCode,
   EnvelopeFieldPath,

@@ -95,6 +95,8 @@ export const ENVELOPE_MALFORMED = 1;
 export const ENVELOPE_UNSUPPORTED_SCHEMA = 2;
 export const ENVELOPE_WEAK_PUBLIC_KEY = 3;
 export const ENVELOPE_INVALID_SIGNATURE = 4;
+/** With ENVELOPE_FLAG_DEFER_SIGNATURE: everything but the signature holds; key, signature and canonical challenge are in the result block for the caller to verify. */
+export const ENVELOPE_SIGNATURE_DEFERRED = 5;
 
 // ---- Why an envelope is malformed (result word ENVELOPE_RESULT_REASON); 1…8 are the STATUS_* codes ----
 
@@ -119,6 +121,8 @@ export const REASON_NOT_A_POINT = 18;
 export const ENVELOPE_FLAG_ZIP215 = 1;
 export const ENVELOPE_FLAG_REJECT_WEAK_KEYS = 2;
 export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1 = 4;
+/** Stop before the signature check and return ENVELOPE_SIGNATURE_DEFERRED (verifyEnvelopeBatch checks the signatures in a batch). */
+export const ENVELOPE_FLAG_DEFER_SIGNATURE = 8;
 
 // ---- envelope_verify result block, as u32 LE words from ARG_RESULT ----
 
