@@ -40,7 +40,7 @@ export const INSPECT_SMALL_ORDER: i32 = 1;
 // ---- Ed25519 batch verification (assembly/ed25519/batch.ts): item records at ioBase(), then the messages ----
 
 /** Most items one ed25519_verify_batch call takes (JS splits larger batches into chunks). */
-export const BATCH_MAX_ITEMS: u32 = 128;
+export const BATCH_MAX_ITEMS: u32 = 256;
 /** Bytes of one item record. */
 export const BATCH_ITEM_BYTES: usize = 128;
 /** 32 bytes: the item's public key A, as given. */

@@ -14,6 +14,7 @@ import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523
 import { ge_bytes_torsion_class_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
 import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "./curve25519/scalar_mul/straus";
+import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
 
 export * from "./index";
@@ -101,7 +102,7 @@ export function test_torsion_constants(): void {
 /**
  * Multi-scalar multiplication hook: at ioBase(), n encoded points (32 bytes each), then n
  * scalars (32 bytes each, < 2^253), then the base-point scalar b. Writes the encoding of
- * [b]B + sum [s_t] P_t to output+0. method 0: Straus. Returns 0, or -1 if a point does not
+ * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger. Returns 0, or -1 if a point does not
  * decode or memory cannot grow.
  */
 export function test_msm(n: u32, method: i32): i32 {
@@ -110,7 +111,9 @@ export function test_msm(n: u32, method: i32): i32 {
   const inputBytes = (count * 64 + 32 + 15) & ~(<usize>15);
   const pointBytes = count * P3_BYTES;
   const ptrBytes = (count * 4 + 15) & ~(<usize>15);
-  if (!ensureIoCapacity(inputBytes + pointBytes + ptrBytes + count * STRAUS_TERM_SCRATCH + 16)) return -1;
+  const straus = count * STRAUS_TERM_SCRATCH;
+  const pippenger = pippenger_scratch_bytes(count);
+  if (!ensureIoCapacity(inputBytes + pointBytes + ptrBytes + (straus > pippenger ? straus : pippenger) + 16)) return -1;
   const points = input + inputBytes;
   const ptrs = points + pointBytes;
   const scratch = ptrs + ptrBytes;
@@ -118,8 +121,9 @@ export function test_msm(n: u32, method: i32): i32 {
     if (!ge_frombytes_vartime(points + t * P3_BYTES, input + t * 32)) return -1;
     store<u32>(ptrs + (t << 2), <u32>(points + t * P3_BYTES));
   }
-  if (method != 0) return -1;
-  msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  else if (method == 1) msm_pippenger_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  else return -1;
   ge_tobytes(TEST_OUT, TEST_MSM_OUT);
   return 0;
 }

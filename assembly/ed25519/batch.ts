@@ -16,7 +16,8 @@
 //    halved and each half checked again (reusing the z_i: each check on its own keeps the
 //    2^-128 bound), down to sets of two, which are verified singly.
 //
-// The combined check is one multi-scalar multiplication (scalar_mul/straus.ts):
+// The combined check is one multi-scalar multiplication (scalar_mul/straus.ts for up to
+// STRAUS_MAX_TERMS terms, scalar_mul/pippenger.ts above):
 //   [sum z_i S_i]B + sum z_i (-R_i) + sum_keys (sum_{i under the key} z_i k_i)(-A) = O,
 // with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded and
 // tested for torsion once per call (deduplicated by their bytes).
@@ -34,6 +35,7 @@ import { P3_BYTES, ge_frombytes_vartime, ge_p3_neg, ge_is_neutral_vartime } from
 import { fe_iszero } from "../curve25519/field";
 import { ge_affine_is_torsion_free_vartime } from "../curve25519/torsion";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
+import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
 
 // Per-item state (scratch): -R (p3), k, the key's index.
@@ -62,8 +64,11 @@ const SCR_KEY_LIST: usize = SCR_CANDIDATES + MAX_ITEMS * 4; //             u32 k
 const SCR_TERM_POINTS: usize = SCR_KEY_LIST + MAX_ITEMS * 4; //            u32 point addresses
 const SCR_TERM_SCALARS: usize = SCR_TERM_POINTS + MAX_TERMS * 4; //        32-byte scalars
 const SCR_MSM: usize = SCR_TERM_SCALARS + MAX_TERMS * 32;
+/** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
+const STRAUS_MAX_TERMS: usize = 192;
+const MSM_SCRATCH_BYTES: usize = max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS));
 /** Scratch bytes one call needs past its input. */
-const SCRATCH_BYTES: usize = SCR_MSM + MAX_TERMS * STRAUS_TERM_SCRATCH;
+const SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
 /** Sets this small are verified singly rather than by a combined check. */
 const SINGLES_BELOW: usize = 3;
 
@@ -168,7 +173,8 @@ function combined_check(lo: usize, hi: usize): bool {
     memory.copy(scalars + (terms << 5), key + KEY_COEFFICIENT, 32);
     terms++;
   }
-  msm_straus_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
+  if (terms <= STRAUS_MAX_TERMS) msm_straus_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
+  else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
   return ge_is_neutral_vartime(CHECK_POINT);
 }
 

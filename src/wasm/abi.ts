@@ -35,7 +35,7 @@ export const INSPECT_SMALL_ORDER = 1;
 // ---- Ed25519 batch verification (assembly/ed25519/batch.ts): item records at ioBase(), then the messages ----
 
 /** Most items one ed25519_verify_batch call takes (JS splits larger batches into chunks). */
-export const BATCH_MAX_ITEMS = 128;
+export const BATCH_MAX_ITEMS = 256;
 /** Bytes of one item record. */
 export const BATCH_ITEM_BYTES = 128;
 /** 32 bytes: the item's public key A, as given. */
