@@ -11,7 +11,7 @@ import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar"
 import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
-import { ge_bytes_torsion_class_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
+import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
 import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
@@ -91,6 +91,13 @@ export function test_sign_unwiped(msgLen: u32): void {
  */
 export function ge_is_torsion_free_vartime(): i32 {
   return ge_bytes_torsion_class_vartime(TEST_IN);
+}
+
+/** Jacobi symbol (a / p) of the field element a at input+0 (any 255-bit value; reduced mod p first): 1, -1 or 0. */
+export function test_fe_legendre(): i32 {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_tobytes(TEST_OUT, TEST_FE);
+  return jacobi_symbol_vartime(TEST_OUT);
 }
 
 /** The torsion test's constants 1 + d (output+0) and b (output+32), canonically encoded. */

@@ -24,7 +24,7 @@
 //
 // Variable time: only ever applied to public points (keys and signature R values).
 import {
-  fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq_n, fe_iszero, fe_pow22523,
+  fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq_n, fe_iszero, fe_tobytes,
 } from "./field";
 import { FE_D, FE_SQRTM1 } from "./tables";
 import { ge_frombytes_vartime, P3_BYTES } from "./group";
@@ -84,15 +84,60 @@ function pow_2_251_minus_1(h: usize, z: usize): void {
   fe_mul(h, t1, z); //                  z^(2^251 - 1)
 }
 
-/** true if a (nonzero) is not a square mod p: a^((p-1)/2) = -1, computed as (a^((p-5)/8))^4 a^2. */
+const LEGENDRE_BYTES: usize = memory.data(32, 16);
+
+/**
+ * The Jacobi symbol (a / p) of the canonical 32-byte little-endian a < p, p = 2^255 - 19: 1 if
+ * a is a nonzero square, -1 if not a square, 0 for a = 0. Binary algorithm (Cohen, "A Course in
+ * Computational Algebraic Number Theory", Algorithm 1.4.10, with subtraction for division) over
+ * four 64-bit words: strip factors of 2 ((2 / n) = -1 iff n = 3, 5 mod 8), swap to keep a >= n
+ * (reciprocity: a sign flip iff a = n = 3 mod 4), subtract. About a third of the cost of
+ * a^((p-1)/2) by exponentiation. Variable time: public inputs only.
+ */
+export function jacobi_symbol_vartime(s: usize): i32 {
+  let a0 = load<u64>(s), a1 = load<u64>(s, 8), a2 = load<u64>(s, 16), a3 = load<u64>(s, 24);
+  let n0: u64 = 0xffffffffffffffed, n1: u64 = 0xffffffffffffffff, n2: u64 = 0xffffffffffffffff, n3: u64 = 0x7fffffffffffffff;
+  let t: i32 = 1;
+  for (;;) {
+    if ((a0 | a1 | a2 | a3) == 0) return n0 == 1 && (n1 | n2 | n3) == 0 ? t : 0;
+    // a = a / 2^z, one flip per odd power of two when n = 3, 5 (mod 8).
+    while (a0 == 0) { // 64 zero bits: an even power, no sign change
+      a0 = a1; a1 = a2; a2 = a3; a3 = 0;
+    }
+    const z = ctz<u64>(a0);
+    if (z != 0) {
+      a0 = (a0 >> z) | (a1 << (64 - z));
+      a1 = (a1 >> z) | (a2 << (64 - z));
+      a2 = (a2 >> z) | (a3 << (64 - z));
+      a3 = a3 >> z;
+      const n8 = n0 & 7;
+      if ((z & 1) != 0 && (n8 == 3 || n8 == 5)) t = -t;
+    }
+    // Keep a >= n: swap (both odd), with the reciprocity sign.
+    const less = a3 != n3 ? a3 < n3 : a2 != n2 ? a2 < n2 : a1 != n1 ? a1 < n1 : a0 < n0;
+    if (less) {
+      let w = a0; a0 = n0; n0 = w;
+      w = a1; a1 = n1; n1 = w;
+      w = a2; a2 = n2; n2 = w;
+      w = a3; a3 = n3; n3 = w;
+      if ((a0 & 3) == 3 && (n0 & 3) == 3) t = -t;
+    }
+    // a = a - n (even now, or zero).
+    const b0: u64 = a0 < n0 ? 1 : 0;
+    a0 -= n0;
+    const b1: u64 = a1 < n1 || (a1 == n1 && b0 != 0) ? 1 : 0;
+    a1 = a1 - n1 - b0;
+    const b2: u64 = a2 < n2 || (a2 == n2 && b1 != 0) ? 1 : 0;
+    a2 = a2 - n2 - b1;
+    a3 = a3 - n3 - b2;
+  }
+  return 0;
+}
+
+/** true if a (a field element) is not a square mod p. */
 function is_nonsquare_vartime(a: usize): bool {
-  fe_pow22523(T_A, a); //               a^((p-5)/8)
-  fe_sq_n(T_A, T_A, 2); //              a^((p-5)/2)
-  fe_sq(T_B, a);
-  fe_mul(T_A, T_A, T_B); //             a^((p-1)/2)
-  fe_1(T_B);
-  fe_add(T_A, T_A, T_B);
-  return fe_iszero(T_A) != 0;
+  fe_tobytes(LEGENDRE_BYTES, a);
+  return jacobi_symbol_vartime(LEGENDRE_BYTES) < 0;
 }
 
 /**

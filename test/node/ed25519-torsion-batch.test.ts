@@ -19,6 +19,7 @@ interface TorsionHooks {
   ge_is_torsion_free_vartime(): number;
   test_torsion_constants(): void;
   test_msm(n: number, method: number): number;
+  test_fe_legendre(): number;
 }
 const hooks = (): TorsionHooks => coreExports() as unknown as TorsionHooks;
 const IN = (): number => argsBase() + ARG_RESULT + TEST_HOOK_INPUT;
@@ -51,6 +52,21 @@ test("constants: 1 + d and b, the even square root of 16 (1 + d)", () => {
   assert.is(mod(b * b), mod(16n * (1n + d)));
   assert.is(b % 2n, 0n, "the even root");
   assert.ok(b < P);
+});
+
+test("Legendre symbol (binary Jacobi algorithm) against a^((p-1)/2)", () => {
+  const edges = [0n, 1n, 2n, 3n, 4n, P - 1n, P - 2n, P, P + 1n, 2n ** 255n - 1n, 2n ** 128n, 2n ** 64n, (P - 1n) / 2n];
+  const inputs = [...edges, ...Array.from({ length: scaled(3000) }, () => fromLE(randomBytes(32)) & (2n ** 255n - 1n))];
+  const seen = new Set<number>();
+  for (const a of inputs) {
+    heapU8().set(le(a), IN());
+    const got = hooks().test_fe_legendre();
+    const e = pow(a, (P - 1n) / 2n);
+    const expected = e === 0n ? 0 : e === 1n ? 1 : -1;
+    assert.is(got, expected, `a = ${a}`);
+    seen.add(got);
+  }
+  assert.equal([...seen].sort(), [-1, 0, 1]);
 });
 
 test("[r]B + T for every torsion point T: torsion-free exactly when T = O", () => {
