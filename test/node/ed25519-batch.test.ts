@@ -330,6 +330,18 @@ test("API: [] for an empty batch; typed errors name the item; Buffers; async twi
   const detached = new Uint8Array(8);
   structuredClone(detached.buffer, { transfer: [detached.buffer] });
   err(() => ed25519.verifyBatch([{ ...good, message: detached }]), "INVALID_TYPE", /items\[0\]\.message.*detached/);
+  // A getter that runs while the fields are read detaches an earlier item's message: the batch
+  // validates after reading everything, so it refuses instead of verifying an empty message.
+  const victim = { ...good, message: good.message.slice() };
+  const sneaky = {
+    get signature() {
+      structuredClone(victim.message.buffer, { transfer: [victim.message.buffer] });
+      return good.signature;
+    },
+    message: good.message,
+    publicKey: good.publicKey,
+  };
+  err(() => ed25519.verifyBatch([victim, sneaky]), "INVALID_TYPE", /items\[0\]\.message.*detached/);
   const asBuffers = { signature: Buffer.from(good.signature), message: Buffer.from(good.message), publicKey: Buffer.from(good.publicKey) };
   assert.equal(ed25519.verifyBatch([asBuffers, good]), [true, true]);
   assert.equal(await ed25519.verifyBatchAsync([good]), [true]);
