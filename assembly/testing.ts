@@ -109,7 +109,8 @@ export function test_torsion_constants(): void {
 /**
  * Multi-scalar multiplication hook: at ioBase(), n encoded points (32 bytes each), then n
  * scalars (32 bytes each, < 2^253), then the base-point scalar b. Writes the encoding of
- * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger. Returns 0, or -1 if a point does not
+ * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger; plus TEST_MSM_REUSE_POINTS
+ * (4): keep the points the previous call with the same n decoded (for timing the MSM alone). Returns 0, or -1 if a point does not
  * decode or memory cannot grow.
  */
 export function test_msm(n: u32, method: i32): i32 {
@@ -124,14 +125,18 @@ export function test_msm(n: u32, method: i32): i32 {
   const points = input + inputBytes;
   const ptrs = points + pointBytes;
   const scratch = ptrs + ptrBytes;
-  for (let t: usize = 0; t < count; t++) {
-    if (!ge_frombytes_vartime(points + t * P3_BYTES, input + t * 32)) return -1;
-    store<u32>(ptrs + (t << 2), <u32>(points + t * P3_BYTES));
+  if ((method & TEST_MSM_REUSE_POINTS) == 0) {
+    for (let t: usize = 0; t < count; t++) {
+      if (!ge_frombytes_vartime(points + t * P3_BYTES, input + t * 32)) return -1;
+      store<u32>(ptrs + (t << 2), <u32>(points + t * P3_BYTES));
+    }
   }
+  method &= ~TEST_MSM_REUSE_POINTS;
   if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
   else if (method == 1) msm_pippenger_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
   else return -1;
   ge_tobytes(TEST_OUT, TEST_MSM_OUT);
   return 0;
 }
+const TEST_MSM_REUSE_POINTS: i32 = 4;
 const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
