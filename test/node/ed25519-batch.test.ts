@@ -50,6 +50,22 @@ function signWith(key: Key, r: bigint, rEnc: Uint8Array, message: Uint8Array, de
 
 const randomMessage = (): Uint8Array => new Uint8Array(randomBytes(randomInt(100)));
 
+/** A = the small-order point T[j] in any encoding (a = 0), R = [s]B, S = s: the weak-key forgery when j = 0. */
+function smallOrderKeyItem(j: number): Item[] {
+  const key = { a: 0n, pk: pick(encodingsOf(T[j])) };
+  const message = randomMessage();
+  const s = randomScalar();
+  const signature = signWith(key, s, mulB(s).toBytes(), message);
+  return [{ signature, message, publicKey: key.pk, kind: j === 0 ? "identityA" : "smallOrderA" }];
+}
+
+/** A = O (canonical or not), R = [S]B with S given (near or above L): valid exactly when S < L. */
+function sNearL(s: bigint): Item[] {
+  const key = { a: 0n, pk: pick(encodingsOf(T[0])) };
+  const message = randomMessage();
+  return [{ signature: concat(mulB(s).toBytes(), le(s)), message, publicKey: key.pk, kind: s < L ? "sBelowL" : "sAtLeastL" }];
+}
+
 /** The crafted kinds (each returns one item, or two for the cancelling pair). */
 const KINDS: Record<string, (key: Key) => Item[]> = {
   valid: (key) => {
@@ -88,15 +104,8 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
     const r = randomScalar();
     return [{ signature: signWith(key, r, mulB(r).toBytes(), message), message, publicKey: key.pk, kind: "torsionA" }];
   },
-  smallOrderA: () => {
-    // A of small order in any encoding (a = 0): R = [s]B, S = s (the weak-key forgery when A = O).
-    const j = randomInt(8);
-    const key = { a: 0n, pk: pick(encodingsOf(T[j])) };
-    const message = randomMessage();
-    const s = randomScalar();
-    const signature = signWith(key, s, mulB(s).toBytes(), message);
-    return [{ signature, message, publicKey: key.pk, kind: j === 0 ? "identityA" : "smallOrderA" }];
-  },
+  identityA: () => smallOrderKeyItem(0),
+  smallOrderA: () => smallOrderKeyItem(1 + randomInt(7)),
   cancellingPair: (key) => {
     // D_1 = -T, D_2 = +T: the plain sum cancels; with random z it cancels when z_1 = z_2 (mod ord T).
     const t = pick(T.slice(1));
@@ -109,14 +118,8 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
     }
     return items;
   },
-  sNearL: () => {
-    // A = O (canonical or not), R = [S]B with S in {L-1, L, L+1, 2^256-1, S + L}: valid exactly when S < L.
-    const key = { a: 0n, pk: pick(encodingsOf(T[0])) };
-    const message = randomMessage();
-    const s = pick([L - 1n, L - 2n, L, L + 1n, 2n ** 256n - 1n, randomScalar() + L]);
-    const signature = concat(mulB(s).toBytes(), le(s));
-    return [{ signature, message, publicKey: key.pk, kind: s < L ? "sBelowL" : "sAtLeastL" }];
-  },
+  sBelowL: () => sNearL(pick([L - 1n, L - 2n])),
+  sAtLeastL: () => sNearL(pick([L, L + 1n, 2n ** 256n - 1n, randomScalar() + L])),
   nonCanonicalR: (key) => {
     // R with y < 19 written as y + p (only a few such points exist; any of them), S = r + k a for
     // the torsion-free ones would need their log, so S = k a - that makes D = -R.
@@ -172,10 +175,13 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
 };
 const KIND_NAMES = Object.keys(KINDS);
 
-/** A batch of `size` items: mostly valid signatures under a few keys (same-key runs), crafted kinds mixed in at random positions. */
-function buildBatch(size: number, craftedShare: number, keyCount: number): Item[] {
+/**
+ * A batch of `size` items: mostly valid signatures under a few keys (same-key runs), crafted kinds
+ * mixed in at random positions; with `everyKind`, also one item (or pair) of every kind.
+ */
+function buildBatch(size: number, craftedShare: number, keyCount: number, everyKind = false): Item[] {
   const keys = Array.from({ length: keyCount }, () => freshKey());
-  const items: Item[] = [];
+  const items: Item[] = everyKind ? KIND_NAMES.flatMap((kind) => KINDS[kind](pick(keys))) : [];
   while (items.length < size) {
     const key = pick(keys);
     const kind = randomInt(1000) < craftedShare * 1000 ? pick(KIND_NAMES) : "valid";
@@ -205,7 +211,7 @@ test("crafted edge cases at random positions, both modes: every answer equals si
   const seen = new Map<string, Set<boolean>>();
   for (let round = 0; round < scaled(24); round++) {
     const size = pick([3, 8, 17, 40, 64]);
-    const items = buildBatch(size, pick([0.1, 0.3, 0.7]), pick([1, 2, 5, size]));
+    const items = buildBatch(size, pick([0.1, 0.3, 0.7]), pick([1, 2, 5, size]), round % 4 === 0);
     for (const zip215 of [false, true]) {
       const singles = checkAgainstSingles(items, zip215);
       items.forEach((it, i) => {
