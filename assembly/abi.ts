@@ -59,6 +59,31 @@ export const PREPARED_RESULT_SLOT: usize = 0;
 /** Result word of ed25519_prepare_public_key: 1 if the point is torsion-free ([L]A = O), else 0. */
 export const PREPARED_RESULT_TORSION_FREE: usize = 4;
 
+// ---- Ed25519 batch verification (assembly/ed25519/batch.ts): item records at ioBase(), then the messages ----
+
+/** Most items one ed25519_verify_batch call takes (JS splits larger batches into chunks). */
+export const BATCH_MAX_ITEMS: u32 = 256;
+/** Bytes of one item record. */
+export const BATCH_ITEM_BYTES: usize = 128;
+/** 32 bytes: the item's public key A, as given. */
+export const BATCH_ITEM_PUBLIC_KEY: usize = 0;
+/** 64 bytes: the item's signature R || S. */
+export const BATCH_ITEM_SIGNATURE: usize = 32;
+/** u32 LE: offset of the item's message from ioBase(). */
+export const BATCH_ITEM_MESSAGE_OFFSET: usize = 96;
+/** u32 LE: length of the item's message. */
+export const BATCH_ITEM_MESSAGE_LENGTH: usize = 100;
+/** 16 bytes: the item's random 128-bit coefficient z (from a CSPRNG, fresh for every call). */
+export const BATCH_ITEM_RANDOM: usize = 104;
+/** u8 (out): 1 if the item's signature verifies, else 0. */
+export const BATCH_ITEM_RESULT: usize = 120;
+/** ed25519_verify_batch: every item has its result. */
+export const BATCH_DONE: i32 = 0;
+/** ed25519_verify_batch: memory cannot grow to the scratch the batch needs (no result written). */
+export const BATCH_OUT_OF_MEMORY: i32 = 1;
+/** ed25519_verify_batch: count above BATCH_MAX_ITEMS or a message outside the input (no result written). */
+export const BATCH_BAD_LAYOUT: i32 = 2;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */
@@ -97,6 +122,8 @@ export const ENVELOPE_MALFORMED: i32 = 1;
 export const ENVELOPE_UNSUPPORTED_SCHEMA: i32 = 2;
 export const ENVELOPE_WEAK_PUBLIC_KEY: i32 = 3;
 export const ENVELOPE_INVALID_SIGNATURE: i32 = 4;
+/** With ENVELOPE_FLAG_DEFER_SIGNATURE: everything but the signature holds; key, signature and canonical challenge are in the result block for the caller to verify. */
+export const ENVELOPE_SIGNATURE_DEFERRED: i32 = 5;
 
 // ---- Why an envelope is malformed (result word ENVELOPE_RESULT_REASON); 1…8 are the STATUS_* codes ----
 
@@ -121,6 +148,8 @@ export const REASON_NOT_A_POINT: u32 = 18;
 export const ENVELOPE_FLAG_ZIP215: u32 = 1;
 export const ENVELOPE_FLAG_REJECT_WEAK_KEYS: u32 = 2;
 export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: u32 = 4;
+/** Stop before the signature check and return ENVELOPE_SIGNATURE_DEFERRED (verifyEnvelopeBatch checks the signatures in a batch). */
+export const ENVELOPE_FLAG_DEFER_SIGNATURE: u32 = 8;
 
 // ---- envelope_verify result block, as u32 LE words from ARG_RESULT ----
 

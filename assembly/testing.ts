@@ -12,6 +12,11 @@ import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
 import { prepared_used_count, prepared_body, prepared_point, prepared_torsion_free } from "./ed25519/prepared-public";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
+import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
+import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
+import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "./curve25519/scalar_mul/straus";
+import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
+import { ensureIoCapacity } from "./memory";
 
 export * from "./index";
 // Number formatting/parsing hooks (assembly/json/number-format.ts, number-parse.ts): test/number-*.test.ts.
@@ -103,3 +108,59 @@ export function test_prepared_torsion_free(slot: i32): i32 {
 export function test_trap(): void {
   unreachable();
 }
+
+/**
+ * Torsion class of the 32 bytes at input+0 (curve25519/torsion.ts): 1 in the prime-order
+ * subgroup, 0 with a torsion component, -1 not a point (dalek decoding rule).
+ */
+export function ge_is_torsion_free_vartime(): i32 {
+  return ge_bytes_torsion_class_vartime(TEST_IN);
+}
+
+/** Jacobi symbol (a / p) of the field element a at input+0 (any 255-bit value; reduced mod p first): 1, -1 or 0. */
+export function test_fe_legendre(): i32 {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_tobytes(TEST_OUT, TEST_FE);
+  return jacobi_symbol_vartime(TEST_OUT);
+}
+
+/** The torsion test's constants 1 + d (output+0) and b (output+32), canonically encoded. */
+export function test_torsion_constants(): void {
+  fe_tobytes(TEST_OUT, FE_ONE_PLUS_D);
+  fe_tobytes(TEST_OUT + 32, FE_QUARTIC_B);
+}
+
+/**
+ * Multi-scalar multiplication hook: at ioBase(), n encoded points (32 bytes each), then n
+ * scalars (32 bytes each, < 2^253), then the base-point scalar b. Writes the encoding of
+ * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger; plus TEST_MSM_REUSE_POINTS
+ * (4): keep the points the previous call with the same n decoded (for timing the MSM alone). Returns 0, or -1 if a point does not
+ * decode or memory cannot grow.
+ */
+export function test_msm(n: u32, method: i32): i32 {
+  const count = <usize>n;
+  const input = ioBase();
+  const inputBytes = (count * 64 + 32 + 15) & ~(<usize>15);
+  const pointBytes = count * P3_BYTES;
+  const ptrBytes = (count * 4 + 15) & ~(<usize>15);
+  const straus = count * STRAUS_TERM_SCRATCH;
+  const pippenger = pippenger_scratch_bytes(count);
+  if (!ensureIoCapacity(inputBytes + pointBytes + ptrBytes + (straus > pippenger ? straus : pippenger) + 16)) return -1;
+  const points = input + inputBytes;
+  const ptrs = points + pointBytes;
+  const scratch = ptrs + ptrBytes;
+  if ((method & TEST_MSM_REUSE_POINTS) == 0) {
+    for (let t: usize = 0; t < count; t++) {
+      if (!ge_frombytes_vartime(points + t * P3_BYTES, input + t * 32)) return -1;
+      store<u32>(ptrs + (t << 2), <u32>(points + t * P3_BYTES));
+    }
+  }
+  method &= ~TEST_MSM_REUSE_POINTS;
+  if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  else if (method == 1) msm_pippenger_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  else return -1;
+  ge_tobytes(TEST_OUT, TEST_MSM_OUT);
+  return 0;
+}
+const TEST_MSM_REUSE_POINTS: i32 = 4;
+const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);

@@ -11,6 +11,8 @@ export interface Case {
   fn?: () => void;
   /** An asynchronous operation (measured with benchmark.js's deferred mode). */
   asyncFn?: () => Promise<unknown>;
+  /** Operations one call performs (e.g. the size of a batch): times are reported per operation. Default 1. */
+  opsPerCall?: number;
 }
 
 export interface Group {
@@ -61,7 +63,7 @@ function measure(c: Case, maxTime: number): Promise<{ samples: number[]; rme: nu
     bench.on("complete", () => {
       if (bench.error) reject(bench.error);
       // stats.sample holds seconds per operation, one entry per sample.
-      else resolve({ samples: bench.stats.sample.slice(), rme: bench.stats.rme });
+      else resolve({ samples: bench.stats.sample.map((seconds: number) => seconds / (c.opsPerCall ?? 1)), rme: bench.stats.rme });
     });
     bench.run({ async: !!asyncFn });
   });

@@ -13,6 +13,8 @@ import { canonicalGroups } from "./canonical.js";
 import { envelopeGroups } from "./envelope.js";
 import { compatGroups } from "./compat.js";
 import { poolGroups } from "./pool.js";
+import { BATCH_BASELINE, BATCH_GROUP_TITLE, BATCH_SIZES, CHIO_SINGLE, SODIUM_SINGLE, batchGroups, distinctName, oneKeyName } from "./batch.js";
+import { lineChartSvg } from "./svg-chart.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -24,7 +26,14 @@ const maxTime = Number(process.env.BENCH_MAX_TIME ?? 1);
 const filters = process.argv.slice(2).map((s) => s.toLowerCase());
 
 const pool = poolGroups();
-const groups: Group[] = [...(await ed25519Groups()), ...canonicalGroups(), ...envelopeGroups(), ...compatGroups(), ...pool.groups];
+const groups: Group[] = [
+  ...(await ed25519Groups()),
+  ...(await batchGroups()),
+  ...canonicalGroups(),
+  ...envelopeGroups(),
+  ...compatGroups(),
+  ...pool.groups,
+];
 const selected = groups.filter((g) => filters.length === 0 || filters.some((f) => g.title.toLowerCase().includes(f)));
 
 const results: CaseResult[] = [];
@@ -53,3 +62,23 @@ writeFileSync(
     2,
   ) + "\n",
 );
+
+// The batch chart: cost per signature against batch size (bench/results/batch-verify.svg).
+const batchRows = results.filter((r) => r.group === BATCH_GROUP_TITLE);
+if (batchRows.length > 0) {
+  const micros = (name: string): number => batchRows.find((r) => r.name === name)!.medianMicros;
+  const svg = lineChartSvg(
+    `Ed25519 batch verification, cost per signature (${cpu}, Node ${process.version})`,
+    [
+      { name: "verifyBatch, distinct keys", color: "#1f77b4", points: BATCH_SIZES.map((n) => [n, micros(distinctName(n))]) },
+      { name: "verifyBatch, one key", color: "#2ca02c", points: BATCH_SIZES.map((n) => [n, micros(oneKeyName(n))]) },
+    ],
+    [
+      { name: "node:crypto single verify", micros: micros(BATCH_BASELINE), color: "#d62728" },
+      { name: "libsodium.js single verify", micros: micros(SODIUM_SINGLE), color: "#ff7f0e" },
+      { name: "chio-trust single, cold key", micros: micros(CHIO_SINGLE), color: "#7f7f7f" },
+    ],
+  );
+  writeFileSync(path.join(here, "results", "batch-verify.svg"), svg);
+  process.stderr.write("wrote bench/results/batch-verify.svg\n");
+}

@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
-import { InvalidPublicKeyError, InvalidTypeError } from "./errors.js";
+import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
   argsBase, coreExports, guarded, heapU8, ioArenaBase, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
   DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
@@ -24,6 +24,10 @@ import {
 import {
   ARG_PUBLIC_KEY, ARG_RESULT, ARG_SECRET, ARG_SIGNATURE, INSPECT_NOT_A_POINT, INSPECT_SMALL_ORDER, PREPARED_NOT_A_POINT,
   PREPARED_RESULT_SLOT, VERIFY_MODE_ZIP215,
+} from "./wasm/abi.js";
+import {
+  BATCH_MAX_ITEMS, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
+  BATCH_ITEM_MESSAGE_LENGTH, BATCH_ITEM_RANDOM, BATCH_ITEM_RESULT, BATCH_DONE, BATCH_OUT_OF_MEMORY,
 } from "./wasm/abi.js";
 import { PreparedSecretKey, isPreparedSecretKey, prepareSecretKey, signPrepared } from "./prepared-secret-key.js";
 
@@ -37,6 +41,7 @@ interface Ed25519Exports extends CoreExports {
   ed25519_prepare_public_key(hint: number): number;
   ed25519_verify_prepared(msgLen: number, mode: number, hint: number): number;
   ed25519_prepared_free(slot: number): void;
+  ed25519_verify_batch(count: number, inputBytes: number, mode: number): number;
 }
 
 /** Byte lengths (RFC 8032 §5.1.5, §5.1.6). */
@@ -224,14 +229,7 @@ function verify(
   assertBytes(message, "message");
   const prepared = publicKey instanceof PreparedPublicKey ? publicKey : undefined;
   if (prepared === undefined) expectBytes(publicKey as Uint8Array, ED25519_PUBLIC_KEY_BYTES, "publicKey");
-  let zip215 = false;
-  if (options !== undefined) {
-    if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-    if (options.zip215 !== undefined && typeof options.zip215 !== "boolean") {
-      throw new InvalidTypeError("options.zip215 must be a boolean");
-    }
-    zip215 = options.zip215 === true;
-  }
+  const zip215 = zip215Option(options);
   return guarded(() => {
     const x = core();
     const len = writeMessage(message);
@@ -249,6 +247,125 @@ function verify(
     preparedSlot(prepared, heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24));
     return verdict;
   });
+}
+
+/** The zip215 flag of verify()/verifyBatch() options, type-checked. */
+function zip215Option(options: VerifyOptions | undefined): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+  const zip215: unknown = options.zip215;
+  if (zip215 !== undefined && typeof zip215 !== "boolean") throw new InvalidTypeError("options.zip215 must be a boolean");
+  return zip215 === true;
+}
+
+/** One signature to check in verifyBatch(). */
+export interface VerifyBatchItem {
+  /** 64 bytes R || S. */
+  signature: Uint8Array;
+  message: Uint8Array;
+  /** 32 key bytes, or a PreparedPublicKey (see batchKeyBytes). */
+  publicKey: Uint8Array | PreparedPublicKey;
+}
+
+/**
+ * The 32 key bytes of a batch item's publicKey: the bytes themselves, or those a PreparedPublicKey
+ * was made from. The batch core decodes each distinct key once per call and tests it for torsion
+ * (assembly/ed25519/batch.ts); it does not read the prepared slab yet, so a prepared key gives the
+ * same answers as its bytes and, for now, no extra speed in a batch.
+ */
+function batchKeyBytes(publicKey: unknown, index: number): Uint8Array {
+  if (publicKey instanceof PreparedPublicKey) return preparedInternals(publicKey);
+  return expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, `items[${index}].publicKey`);
+}
+
+/** Reused buffer for the random coefficients of one chunk (16 bytes per item). */
+const batchRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
+
+/** 16 bytes per item from globalThis.crypto.getRandomValues into batchRandom (never derived from the inputs). */
+function fillBatchRandom(count: number): void {
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (!c || typeof c.getRandomValues !== "function") {
+    throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
+  }
+  c.getRandomValues(batchRandom.subarray(0, 16 * count));
+}
+
+/**
+ * Checks many signatures at once: one boolean per item, each equal to
+ * `verify(item.signature, item.message, item.publicKey, options)` in both modes, whatever the
+ * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
+ * combined with random 128-bit coefficients from globalThis.crypto.getRandomValues in chunks of
+ * BATCH_MAX_ITEMS, with the key terms of repeated keys merged; a failing chunk is halved to
+ * find the failing items. An empty batch gives []. Variable time (public inputs).
+ * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
+ *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index).
+ */
+function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions): boolean[] {
+  if (!Array.isArray(items)) throw new InvalidTypeError("items must be an array");
+  const zip215 = zip215Option(options);
+  const count = items.length;
+  // Read every field once (getters and Proxies run here, before anything is validated), then
+  // validate: no caller code runs between the validation and the copy into wasm memory.
+  const signatures: unknown[] = new Array(count);
+  const messages: unknown[] = new Array(count);
+  const keys: unknown[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const item: unknown = items[i];
+    if (item === null || typeof item !== "object") throw new InvalidTypeError(`items[${i}] must be an object`);
+    const fields = item as Partial<VerifyBatchItem>;
+    signatures[i] = fields.signature;
+    messages[i] = fields.message;
+    keys[i] = fields.publicKey;
+  }
+  const results: boolean[] = new Array(count);
+  if (count === 0) return results;
+  fillBatchRandom(0); // fails early (before any work) where there is no CSPRNG
+  for (let i = 0; i < count; i++) {
+    expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
+    assertBytes(messages[i], `items[${i}].message`);
+    keys[i] = batchKeyBytes(keys[i], i); // bytes from here on (a PreparedPublicKey's own copy)
+  }
+  const mode = zip215 ? VERIFY_MODE_ZIP215 : 0;
+  for (let start = 0; start < count; start += BATCH_MAX_ITEMS) {
+    const n = Math.min(BATCH_MAX_ITEMS, count - start);
+    fillBatchRandom(n);
+    let inputBytes = n * BATCH_ITEM_BYTES;
+    for (let i = start; i < start + n; i++) inputBytes += (messages[i] as Uint8Array).length;
+    guarded(() => {
+      const x = core();
+      reserveIo(inputBytes);
+      const heap = heapU8();
+      const base = ioArenaBase();
+      let messageAt = n * BATCH_ITEM_BYTES;
+      for (let t = 0; t < n; t++) {
+        const record = base + t * BATCH_ITEM_BYTES;
+        const message = messages[start + t] as Uint8Array;
+        heap.set(keys[start + t] as Uint8Array, record + BATCH_ITEM_PUBLIC_KEY);
+        heap.set(signatures[start + t] as Uint8Array, record + BATCH_ITEM_SIGNATURE);
+        heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
+        writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
+        writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);
+        heap.set(message, base + messageAt);
+        messageAt += message.length;
+      }
+      const status = x.ed25519_verify_batch(n, inputBytes, mode);
+      if (status === BATCH_OUT_OF_MEMORY) {
+        throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for batch verification");
+      }
+      if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `batch verification refused its input (status ${status})`);
+      const after = heapU8(); // the call may have grown memory (a new buffer)
+      for (let t = 0; t < n; t++) results[start + t] = after[base + t * BATCH_ITEM_BYTES + BATCH_ITEM_RESULT] === 1;
+    });
+  }
+  batchRandom.fill(0);
+  return results;
+}
+
+function writeU32(heap: Uint8Array, at: number, value: number): void {
+  heap[at] = value & 0xff;
+  heap[at + 1] = (value >>> 8) & 0xff;
+  heap[at + 2] = (value >>> 16) & 0xff;
+  heap[at + 3] = value >>> 24;
 }
 
 function inspect(publicKey: Uint8Array): number {
@@ -373,6 +490,7 @@ export const ed25519 = {
   getPublicKey,
   sign,
   verify,
+  verifyBatch,
   getPublicKeyAsync: async (secretKey: Uint8Array): Promise<Uint8Array> => getPublicKey(secretKey),
   signAsync: async (message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): Promise<Uint8Array> => sign(message, secretKey),
   /** Expands a 32-byte seed once into wasm memory; sign() accepts the result (src/prepared-secret-key.ts). */
@@ -389,4 +507,6 @@ export const ed25519 = {
   keygen,
   keygenAsync: async (seed?: Uint8Array): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> => keygen(seed),
   utils: { randomSecretKey, getExtendedPublicKey, isValidSecretKey, isValidPublicKey: utilsIsValidPublicKey },
+  verifyBatchAsync: async (items: readonly VerifyBatchItem[], options?: VerifyOptions): Promise<boolean[]> =>
+    verifyBatch(items, options),
 } as const;

@@ -16,7 +16,7 @@ export { bytesToHex, hexToBytes } from "./bytes.js";
 
 // Ed25519 (RFC 8032), @noble/ed25519-shaped.
 export { ed25519, isValidPublicKey, isSmallOrderPublicKey, PreparedPublicKey } from "./ed25519.js";
-export type { VerifyOptions, ExtendedSecretKey, PreparedKeysOptions } from "./ed25519.js";
+export type { VerifyOptions, VerifyBatchItem, ExtendedSecretKey, PreparedKeysOptions } from "./ed25519.js";
 export { PreparedSecretKey, PREPARED_SECRET_KEY_CAPACITY } from "./ed25519.js";
 
 // RFC 8785 canonical JSON (chio-trust/canonical).

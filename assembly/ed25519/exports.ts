@@ -14,6 +14,7 @@ import { decoded_public_key_vartime } from "./key-cache";
 import { public_key_from_seed, wipe_secrets } from "./keygen";
 import { sign_with_seed } from "./sign";
 import { verify_impl_vartime, inspect_public_key_vartime } from "./verify";
+import { verify_batch_vartime } from "./batch";
 
 /** Public key (ARGS+ARG_PUBLIC_KEY) from the 32-byte seed at ARGS+ARG_SECRET (RFC 8032 §5.1.5). Wipes the seed and every intermediate. */
 export function ed25519_public_key(): void {
@@ -102,4 +103,14 @@ export function ed25519_verify_prepared(msgLen: u32, mode: i32, hint: i32): i32 
 /** Frees slot `slot` if it holds ARGS+ARG_PUBLIC_KEY. */
 export function ed25519_prepared_free(slot: i32): void {
   prepared_free_vartime(ARGS + ARG_PUBLIC_KEY, slot);
+}
+
+/**
+ * Batch verification (batch.ts) of the `count` item records and messages in the first
+ * `inputBytes` bytes at ioBase() (assembly/abi.ts BATCH_ITEM_*): writes each item's result
+ * byte, equal to ed25519_verify's answer for it. mode: VERIFY_MODE_ZIP215 or 0. Returns
+ * BATCH_DONE, BATCH_OUT_OF_MEMORY or BATCH_BAD_LAYOUT. Variable time (public inputs).
+ */
+export function ed25519_verify_batch(count: u32, inputBytes: u32, mode: i32): i32 {
+  return verify_batch_vartime(<usize>count, <usize>inputBytes, (mode & VERIFY_MODE_ZIP215) != 0);
 }

@@ -47,6 +47,7 @@ import {
   ENVELOPE_UNSUPPORTED_SCHEMA,
   ENVELOPE_WEAK_PUBLIC_KEY,
   ENVELOPE_INVALID_SIGNATURE,
+  ENVELOPE_SIGNATURE_DEFERRED,
   REASON_NOT_AN_OBJECT,
   REASON_UNKNOWN_FIELD,
   REASON_DUPLICATE_FIELD,
@@ -59,6 +60,7 @@ import {
   ENVELOPE_FLAG_ZIP215,
   ENVELOPE_FLAG_REJECT_WEAK_KEYS,
   ENVELOPE_FLAG_ESCAPE_DEL_AND_C1,
+  ENVELOPE_FLAG_DEFER_SIGNATURE,
   ENVELOPE_RESULT_REASON as RESULT_REASON,
   ENVELOPE_RESULT_OFFSET as RESULT_OFFSET,
   ENVELOPE_RESULT_FIELD as RESULT_FIELD,
@@ -182,6 +184,13 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   workTop = canonicalEnd;
   store<u32>(result + RESULT_CANONICAL, <u32>canonical);
   store<u32>(result + RESULT_CANONICAL + 4, <u32>(canonicalEnd - canonical));
+  if ((flags & ENVELOPE_FLAG_DEFER_SIGNATURE) != 0) {
+    // The batch path (verifyEnvelopeBatch): the caller verifies the signature over the
+    // canonical bytes with the same rule, in a batch, and reports the verdict.
+    memory.copy(result + RESULT_PUBLIC_KEY, KEY_BYTES, 32);
+    memory.copy(result + RESULT_SIGNATURE, SIGNATURE_BYTES, 64);
+    return ENVELOPE_SIGNATURE_DEFERRED;
+  }
   const zip215 = (flags & ENVELOPE_FLAG_ZIP215) != 0;
   if (!verify_signature_vartime(SIGNATURE_BYTES, canonical, canonicalEnd - canonical, KEY_BYTES, zip215)) {
     return ENVELOPE_INVALID_SIGNATURE;

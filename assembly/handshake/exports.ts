@@ -9,7 +9,8 @@ import { verifyEnvelopeText } from "./envelope";
 /**
  * Parses and verifies the chio handshake envelope in the `inputLength` bytes at ioBase().
  * `flags`: bit 0 = zip215 verification, bit 1 = reject small-order keys, bit 2 = escape
- * U+007F–U+009F in the rebuilt challenge.
+ * U+007F–U+009F in the rebuilt challenge, bit 3 = stop before the signature check (abi.ts
+ * ENVELOPE_FLAG_DEFER_SIGNATURE, for verifyEnvelopeBatch).
  */
 export function envelope_verify(inputLength: u32, flags: u32): i32 {
   return verifyEnvelopeText(ioBase(), inputLength, flags, ARGS + ARG_RESULT);

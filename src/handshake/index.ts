@@ -16,7 +16,7 @@ export { PublicKey, Signature, Keypair } from "./keys.js";
 export type { HandshakeSigner } from "./keys.js";
 export { HandshakeChallenge } from "./challenge.js";
 export type { HandshakeChallengeFields, ChallengeBytesOptions } from "./challenge.js";
-export { verifyEnvelopeBytes } from "./verify-envelope.js";
+export { verifyEnvelopeBytes, verifyEnvelopeBatch } from "./verify-envelope.js";
 export type {
   EnvelopeFailureCode,
   EnvelopeFieldPath,

@@ -21,6 +21,8 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { isUint8Array, isUnreadableView } from "../bytes.js";
 import { nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
+import { ed25519 } from "../ed25519.js";
+import { BATCH_MAX_ITEMS } from "../wasm/abi.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -117,6 +119,7 @@ const {
   ENVELOPE_FLAG_ZIP215: FLAG_ZIP215,
   ENVELOPE_FLAG_REJECT_WEAK_KEYS: FLAG_REJECT_WEAK_KEYS,
   ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: FLAG_ESCAPE_DEL_AND_C1,
+  ENVELOPE_FLAG_DEFER_SIGNATURE: FLAG_DEFER_SIGNATURE,
   ENVELOPE_RESULT_REASON: RESULT_REASON,
   ENVELOPE_RESULT_OFFSET: RESULT_OFFSET,
   ENVELOPE_RESULT_FIELD: RESULT_FIELD,
@@ -174,6 +177,51 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  *   out-of-bounds ArrayBuffer, or an option has the wrong type.
  */
 export function verifyEnvelopeBytes(input: Uint8Array | string, options?: VerifyEnvelopeOptions): EnvelopeVerdict {
+  const { maxBytes, flags } = envelopeOptions(options);
+  checkEnvelopeInput(input, "envelope");
+  // The bytes are copied into wasm memory (writeInput) in this synchronous call: that is the copy.
+  return runEnvelopeVerify(input, maxBytes, flags, true) as EnvelopeVerdict;
+}
+
+/**
+ * Verifies many envelopes: one verdict per envelope, deep-equal to `verifyEnvelopeBytes(envelope,
+ * options)` for each. Each envelope is parsed and its challenge rebuilt in wasm as there; the
+ * signatures of those that get that far are then checked together by the exact batch verifier
+ * (ed25519.verifyBatch, README "Batch verification"), BATCH_MAX_ITEMS envelopes at a time.
+ * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
+ *   readable Uint8Array (the message names its index), or an option has the wrong type.
+ */
+export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
+  if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
+  const { maxBytes, flags } = envelopeOptions(options);
+  const count = envelopes.length;
+  const inputs: (Uint8Array | string)[] = new Array(count);
+  for (let i = 0; i < count; i++) inputs[i] = envelopes[i]; // read once (a Proxy or getter runs here only)
+  for (let i = 0; i < count; i++) checkEnvelopeInput(inputs[i], `envelopes[${i}]`);
+  const verdicts: EnvelopeVerdict[] = new Array(count);
+  const zip215 = (flags & FLAG_ZIP215) !== 0;
+  for (let start = 0; start < count; start += BATCH_MAX_ITEMS) {
+    const end = Math.min(count, start + BATCH_MAX_ITEMS);
+    const pending: { index: number; parts: DeferredSignature }[] = [];
+    for (let i = start; i < end; i++) {
+      const outcome = runEnvelopeVerify(inputs[i], maxBytes, flags | FLAG_DEFER_SIGNATURE, true);
+      if (outcome instanceof DeferredSignature) pending.push({ index: i, parts: outcome });
+      else verdicts[i] = outcome as EnvelopeVerdict;
+    }
+    if (pending.length === 0) continue;
+    const valid = ed25519.verifyBatch(
+      pending.map(({ parts }) => ({ signature: parts.signature, message: parts.canonicalChallenge, publicKey: parts.declaredPublicKey })),
+      { zip215 },
+    );
+    pending.forEach(({ index, parts }, t) => {
+      verdicts[index] = valid[t] ? { ok: true, envelope: parts.toVerifiedEnvelope() } : invalidSignature();
+    });
+  }
+  return verdicts;
+}
+
+/** maxBytes and the envelope_verify flags of the options, type-checked. */
+function envelopeOptions(options: VerifyEnvelopeOptions | undefined): { maxBytes: number; flags: number } {
   let maxBytes = DEFAULT_ENVELOPE_MAX_BYTES;
   let flags = FLAG_REJECT_WEAK_KEYS;
   if (options !== undefined) {
@@ -183,15 +231,56 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
     if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
     if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;
   }
+  return { maxBytes, flags };
+}
+
+/** Throws InvalidTypeError unless input is a string or a readable Uint8Array. */
+function checkEnvelopeInput(input: unknown, name: string): void {
   if (typeof input !== "string") {
     if (!isUint8Array(input)) {
-      throw new InvalidTypeError(`envelope must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
+      throw new InvalidTypeError(`${name} must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
     }
-    if (isUnreadableView(input)) throw new InvalidTypeError("envelope is a view of a detached or out-of-bounds ArrayBuffer");
+    if (isUnreadableView(input)) throw new InvalidTypeError(`${name} is a view of a detached or out-of-bounds ArrayBuffer`);
   }
-  // The bytes are copied into wasm memory (writeInput) in this synchronous call: that is the copy.
-  return runEnvelopeVerify(input, maxBytes, flags, true) as EnvelopeVerdict;
 }
+
+/**
+ * An envelope that passed everything but the signature check (ENVELOPE_SIGNATURE_DEFERRED):
+ * copies of what its OK verdict needs, still undecoded (the strings are decoded only once the
+ * signature holds, as in the single path).
+ */
+class DeferredSignature {
+  constructor(
+    readonly strings: Uint8Array[],
+    readonly timestampDigits: Uint8Array,
+    readonly declaredPublicKey: Uint8Array,
+    readonly signature: Uint8Array,
+    readonly canonicalChallenge: Uint8Array,
+  ) {}
+
+  static read(heap: Uint8Array, result: number): DeferredSignature {
+    const strings = [0, 1, 2, 3].map((index) => heap.slice(...span(heap, result + RESULT_STRINGS + 8 * index)));
+    return new DeferredSignature(
+      strings,
+      heap.slice(...span(heap, result + RESULT_TIMESTAMP)),
+      heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
+      heap.slice(result + RESULT_SIGNATURE, result + RESULT_SIGNATURE + 64),
+      heap.slice(...span(heap, result + RESULT_CANONICAL)),
+    );
+  }
+
+  toVerifiedEnvelope(): VerifiedEnvelope {
+    const [schema, localKernelId, remoteKernelId, nonce] = this.strings.map((bytes) => strictUtf8.decode(bytes));
+    return {
+      challenge: { schema, localKernelId, remoteKernelId, nonce, timestamp: timestampFromDigits(this.timestampDigits, 0, this.timestampDigits.length) },
+      declaredPublicKey: this.declaredPublicKey,
+      signature: this.signature,
+      canonicalChallenge: this.canonicalChallenge,
+    };
+  }
+}
+
+const invalidSignature = (): Extract<EnvelopeVerdict, { ok: false }> => failure("INVALID_SIGNATURE", "remote handshake signature is invalid");
 
 /** The challenge and key of a verified envelope: VerifiedEnvelope without the signature and canonical bytes. */
 export type VerifiedEnvelopeFields = Pick<VerifiedEnvelope, "challenge" | "declaredPublicKey">;
@@ -213,11 +302,16 @@ export function verifyEnvelopeFields(
   escapeDelAndC1: boolean,
 ): EnvelopeFieldsVerdict {
   const flags = (rejectWeakKeys ? FLAG_REJECT_WEAK_KEYS : 0) | (escapeDelAndC1 ? FLAG_ESCAPE_DEL_AND_C1 : 0);
-  return runEnvelopeVerify(input, Math.min(maxBytes, MAX_ENVELOPE_BYTES_LIMIT), flags, false);
+  return runEnvelopeVerify(input, Math.min(maxBytes, MAX_ENVELOPE_BYTES_LIMIT), flags, false) as EnvelopeFieldsVerdict;
 }
 
 /** One wasm call and its verdict; `full` also copies out the signature and the canonical challenge. */
-function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
+function runEnvelopeVerify(
+  input: Uint8Array | string,
+  maxBytes: number,
+  flags: number,
+  full: boolean,
+): EnvelopeFieldsVerdict | EnvelopeVerdict | DeferredSignature {
   let length: number;
   try {
     length = writeInput(input, maxBytes);
@@ -236,6 +330,7 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   const result = argsBase() + ARG_RESULT;
   const code = VERDICT_CODES.get(verdict) ?? "MALFORMED_ENVELOPE";
   if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(heap, result) : readEnvelopeFields(heap, result) };
+  if (verdict === abi.ENVELOPE_SIGNATURE_DEFERRED) return DeferredSignature.read(heap, result);
   switch (code) {
     case "MALFORMED_ENVELOPE": {
       const offset = readU32(heap, result + RESULT_OFFSET);
@@ -263,7 +358,7 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
         declaredPublicKeyHex: bytesToHex(heap.subarray(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32)),
       };
     default:
-      return failure("INVALID_SIGNATURE", "remote handshake signature is invalid");
+      return invalidSignature();
   }
 }
 
@@ -321,25 +416,26 @@ function readEnvelopeFields(heap: Uint8Array, result: number): VerifiedEnvelopeF
 }
 
 function readChallenge(heap: Uint8Array, result: number): VerifiedEnvelope["challenge"] {
-  const digitsStart = readU32(heap, result + RESULT_TIMESTAMP);
-  const digitsEnd = digitsStart + readU32(heap, result + RESULT_TIMESTAMP + 4);
-  let timestamp: number | bigint;
-  if (digitsEnd - digitsStart <= 15) {
-    // Up to 15 decimal digits the running value stays below 2^53, so the arithmetic is exact.
-    timestamp = 0;
-    for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (heap[i] - 0x30);
-  } else {
-    let digits = "";
-    for (let i = digitsStart; i < digitsEnd; i++) digits += String.fromCharCode(heap[i]);
-    timestamp = exactInteger(digits);
-  }
   return {
     schema: challengeString(heap, result, 0),
     localKernelId: challengeString(heap, result, 1),
     remoteKernelId: challengeString(heap, result, 2),
     nonce: challengeString(heap, result, 3),
-    timestamp,
+    timestamp: timestampFromDigits(heap, ...span(heap, result + RESULT_TIMESTAMP)),
   };
+}
+
+/** The timestamp whose ASCII digits are bytes [digitsStart, digitsEnd): a number when safe, else a bigint. */
+function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: number): number | bigint {
+  if (digitsEnd - digitsStart <= 15) {
+    // Up to 15 decimal digits the running value stays below 2^53, so the arithmetic is exact.
+    let timestamp = 0;
+    for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (bytes[i] - 0x30);
+    return timestamp;
+  }
+  let digits = "";
+  for (let i = digitsStart; i < digitsEnd; i++) digits += String.fromCharCode(bytes[i]);
+  return exactInteger(digits);
 }
 
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */

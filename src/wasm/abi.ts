@@ -54,6 +54,31 @@ export const PREPARED_RESULT_SLOT = 0;
 /** Result word of ed25519_prepare_public_key: 1 if the point is torsion-free ([L]A = O), else 0. */
 export const PREPARED_RESULT_TORSION_FREE = 4;
 
+// ---- Ed25519 batch verification (assembly/ed25519/batch.ts): item records at ioBase(), then the messages ----
+
+/** Most items one ed25519_verify_batch call takes (JS splits larger batches into chunks). */
+export const BATCH_MAX_ITEMS = 256;
+/** Bytes of one item record. */
+export const BATCH_ITEM_BYTES = 128;
+/** 32 bytes: the item's public key A, as given. */
+export const BATCH_ITEM_PUBLIC_KEY = 0;
+/** 64 bytes: the item's signature R || S. */
+export const BATCH_ITEM_SIGNATURE = 32;
+/** u32 LE: offset of the item's message from ioBase(). */
+export const BATCH_ITEM_MESSAGE_OFFSET = 96;
+/** u32 LE: length of the item's message. */
+export const BATCH_ITEM_MESSAGE_LENGTH = 100;
+/** 16 bytes: the item's random 128-bit coefficient z (from a CSPRNG, fresh for every call). */
+export const BATCH_ITEM_RANDOM = 104;
+/** u8 (out): 1 if the item's signature verifies, else 0. */
+export const BATCH_ITEM_RESULT = 120;
+/** ed25519_verify_batch: every item has its result. */
+export const BATCH_DONE = 0;
+/** ed25519_verify_batch: memory cannot grow to the scratch the batch needs (no result written). */
+export const BATCH_OUT_OF_MEMORY = 1;
+/** ed25519_verify_batch: count above BATCH_MAX_ITEMS or a message outside the input (no result written). */
+export const BATCH_BAD_LAYOUT = 2;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */
@@ -92,6 +117,8 @@ export const ENVELOPE_MALFORMED = 1;
 export const ENVELOPE_UNSUPPORTED_SCHEMA = 2;
 export const ENVELOPE_WEAK_PUBLIC_KEY = 3;
 export const ENVELOPE_INVALID_SIGNATURE = 4;
+/** With ENVELOPE_FLAG_DEFER_SIGNATURE: everything but the signature holds; key, signature and canonical challenge are in the result block for the caller to verify. */
+export const ENVELOPE_SIGNATURE_DEFERRED = 5;
 
 // ---- Why an envelope is malformed (result word ENVELOPE_RESULT_REASON); 1…8 are the STATUS_* codes ----
 
@@ -116,6 +143,8 @@ export const REASON_NOT_A_POINT = 18;
 export const ENVELOPE_FLAG_ZIP215 = 1;
 export const ENVELOPE_FLAG_REJECT_WEAK_KEYS = 2;
 export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1 = 4;
+/** Stop before the signature check and return ENVELOPE_SIGNATURE_DEFERRED (verifyEnvelopeBatch checks the signatures in a batch). */
+export const ENVELOPE_FLAG_DEFER_SIGNATURE = 8;
 
 // ---- envelope_verify result block, as u32 LE words from ARG_RESULT ----
 

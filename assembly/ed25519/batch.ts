@@ -1,0 +1,260 @@
+// Exact batch verification of Ed25519 signatures: every answer equals the single verify's
+// (verify.ts) in both modes, up to the 2^-128 chance every randomised batch carries.
+// The argument (README "Batch verification", docs/protocol.md):
+//
+//  * Single verify accepts iff the pre-checks pass (S < L; A decodes; R decodes and, in the
+//    default mode, is canonically encoded) and D = [S]B - R - [k]A is O (default) or of order
+//    dividing 8 (ZIP-215), with k = SHA-512(R || A || M) mod L over the bytes as given.
+//  * If A and R are torsion-free (in the prime-order subgroup), so is D, and then [8]D = O iff
+//    D = O: in both modes the single answer is "pre-checks pass and D = O".
+//  * For items that pass the pre-checks with torsion-free A and R, with independent uniform
+//    128-bit z_i: if some D_j != O, sum z_i D_i = O for at most one value of z_j (D_j has prime
+//    order L > 2^128), so a batch with a false item passes with probability <= 2^-128. A batch
+//    that passes therefore has every D_i = O, and each item's answer is true.
+//  * Items that fail a pre-check get false (as single); items whose A or R has a torsion
+//    component go to the single verifier itself. When the combined check fails, the set is
+//    halved and each half checked again (reusing the z_i: each check on its own keeps the
+//    2^-128 bound), down to sets of two, which are verified singly.
+//
+// The combined check is one multi-scalar multiplication (scalar_mul/straus.ts for up to
+// STRAUS_MAX_TERMS terms, scalar_mul/pippenger.ts above):
+//   [sum z_i S_i]B + sum z_i (-R_i) + sum_keys (sum_{i under the key} z_i k_i)(-A) = O,
+// with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded and
+// tested for torsion once per call (deduplicated by their bytes).
+//
+// Memory: the records and messages at ioBase() (layout in abi.ts, BATCH_ITEM_*), then a scratch
+// area of fixed size for BATCH_MAX_ITEMS items just past the input. Variable time: public inputs.
+import { ioBase, ensureIoCapacity } from "../memory";
+import {
+  BATCH_MAX_ITEMS, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
+  BATCH_ITEM_MESSAGE_LENGTH, BATCH_ITEM_RANDOM, BATCH_ITEM_RESULT, BATCH_DONE, BATCH_OUT_OF_MEMORY, BATCH_BAD_LAYOUT,
+} from "../abi";
+import { sha512_init, sha512_update, sha512_final } from "../sha512";
+import { sc_reduce, sc_muladd, sc_is_canonical_vartime } from "../curve25519/scalar";
+import { P3_BYTES, ge_frombytes_vartime, ge_p3_neg, ge_is_neutral_vartime } from "../curve25519/group";
+import { fe_iszero } from "../curve25519/field";
+import { ge_affine_is_torsion_free_vartime } from "../curve25519/torsion";
+import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
+import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
+import { verify_signature_vartime } from "./verify";
+
+// Per-item state (scratch): -R (p3), k, the key's index.
+const ITEM_NEG_R: usize = 0;
+const ITEM_K: usize = P3_BYTES;
+const ITEM_KEY: usize = ITEM_K + 32;
+const ITEM_STATE_BYTES: usize = ITEM_KEY + 16;
+// Per-distinct-key state: -A (p3), its merged coefficient, its class, the last check that used it.
+const KEY_NEG_A: usize = 0;
+const KEY_COEFFICIENT: usize = P3_BYTES;
+const KEY_CLASS: usize = KEY_COEFFICIENT + 32; //   u32: KEY_* below
+const KEY_STAMP: usize = KEY_CLASS + 4; //          u32
+const KEY_RECORD: usize = KEY_STAMP + 4; //         u32: address of the first item record with these bytes
+const KEY_STATE_BYTES: usize = KEY_RECORD + 4 + 4;
+const KEY_NOT_A_POINT: u32 = 0;
+const KEY_TORSION_FREE: u32 = 1;
+const KEY_HAS_TORSION: u32 = 2;
+
+const MAX_ITEMS: usize = <usize>BATCH_MAX_ITEMS;
+const MAX_TERMS: usize = 2 * MAX_ITEMS;
+// Scratch layout, from the 16-aligned end of the input.
+const SCR_ITEMS: usize = 0;
+const SCR_KEYS: usize = SCR_ITEMS + MAX_ITEMS * ITEM_STATE_BYTES;
+const SCR_CANDIDATES: usize = SCR_KEYS + MAX_ITEMS * KEY_STATE_BYTES; //   u32 item indices
+const SCR_KEY_LIST: usize = SCR_CANDIDATES + MAX_ITEMS * 4; //             u32 key indices of one check
+const SCR_TERM_POINTS: usize = SCR_KEY_LIST + MAX_ITEMS * 4; //            u32 point addresses
+const SCR_TERM_SCALARS: usize = SCR_TERM_POINTS + MAX_TERMS * 4; //        32-byte scalars
+const SCR_MSM: usize = SCR_TERM_SCALARS + MAX_TERMS * 32;
+/** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
+const STRAUS_MAX_TERMS: usize = 192;
+const MSM_SCRATCH_BYTES: usize = max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS));
+/** Scratch bytes one call needs past its input. */
+const SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
+/** Sets this small are verified singly rather than by a combined check. */
+const SINGLES_BELOW: usize = 3;
+
+const DIGEST: usize = memory.data(64, 16);
+const B_COEFFICIENT: usize = memory.data(32, 16);
+const Z_SCALAR: usize = memory.data(32, 16);
+const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
+
+let scratch: usize = 0;
+let zip215Mode: bool = false;
+let checkStamp: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function record(i: usize): usize {
+  return ioBase() + i * BATCH_ITEM_BYTES;
+}
+// @ts-ignore: decorator
+@inline function itemState(i: usize): usize {
+  return scratch + SCR_ITEMS + i * ITEM_STATE_BYTES;
+}
+// @ts-ignore: decorator
+@inline function keyState(j: usize): usize {
+  return scratch + SCR_KEYS + j * KEY_STATE_BYTES;
+}
+
+/** true if the 32 bytes at s are the canonical encoding of the point P decoded from them (RFC 8032 §5.1.2). */
+function is_canonical_point_encoding_vartime(s: usize, P: usize): bool {
+  // y >= p = 2^255 - 19 only if bytes 1..30 are 0xff, byte 31 is 0x7f (sign masked) and byte 0 >= 0xed.
+  let yAtLeastP = (load<u8>(s + 31) & 0x7f) == 0x7f && load<u8>(s) >= 0xed;
+  for (let i: usize = 1; i < 31 && yAtLeastP; i++) if (load<u8>(s + i) != 0xff) yAtLeastP = false;
+  if (yAtLeastP) return false;
+  // x = 0 must be encoded with sign bit 0.
+  return (load<u8>(s + 31) >> 7) == 0 || fe_iszero(P) == 0;
+}
+
+/** The single verifier's answer for item i (its own decoding, hashing and check). */
+function verify_single(i: usize): bool {
+  const r = record(i);
+  const msg = ioBase() + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
+  const len = <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH);
+  return verify_signature_vartime(r + BATCH_ITEM_SIGNATURE, msg, len, r + BATCH_ITEM_PUBLIC_KEY, zip215Mode);
+}
+
+/** Index of the distinct key with item i's key bytes, decoding and classifying it if new; keyCount is updated through the return. */
+function find_or_add_key(i: usize, keyCount: usize): usize {
+  const pk = record(i) + BATCH_ITEM_PUBLIC_KEY;
+  for (let j: usize = 0; j < keyCount; j++) {
+    const other = <usize>load<u32>(keyState(j) + KEY_RECORD);
+    if (memory.compare(other, pk, 32) == 0) return j;
+  }
+  const key = keyState(keyCount);
+  store<u32>(key + KEY_RECORD, <u32>pk);
+  store<u32>(key + KEY_STAMP, 0);
+  if (!ge_frombytes_vartime(key + KEY_NEG_A, pk)) {
+    store<u32>(key + KEY_CLASS, KEY_NOT_A_POINT);
+  } else {
+    // Decoding leaves Z = 1, i.e. the affine (x, y) the torsion test reads.
+    const free = ge_affine_is_torsion_free_vartime(key + KEY_NEG_A);
+    store<u32>(key + KEY_CLASS, free ? KEY_TORSION_FREE : KEY_HAS_TORSION);
+    ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
+  }
+  return keyCount;
+}
+
+/**
+ * The combined check over the candidate items at positions [lo, hi) of the candidate list:
+ * [sum z_i S_i]B - sum z_i R_i - sum_keys c_key A = O. Variable time.
+ */
+function combined_check(lo: usize, hi: usize): bool {
+  checkStamp++;
+  memory.fill(B_COEFFICIENT, 0, 32);
+  memory.fill(Z_SCALAR, 0, 32);
+  const points = scratch + SCR_TERM_POINTS;
+  const scalars = scratch + SCR_TERM_SCALARS;
+  const keyList = scratch + SCR_KEY_LIST;
+  let terms: usize = 0;
+  let keys: usize = 0;
+  for (let c = lo; c < hi; c++) {
+    const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+    const r = record(i);
+    const state = itemState(i);
+    memory.copy(Z_SCALAR, r + BATCH_ITEM_RANDOM, 16);
+    // Term z_i (-R_i).
+    store<u32>(points + (terms << 2), <u32>(state + ITEM_NEG_R));
+    memory.copy(scalars + (terms << 5), Z_SCALAR, 32);
+    terms++;
+    // Merged key coefficient += z_i k_i; B coefficient += z_i S_i (mod L).
+    const j = <usize>load<u32>(state + ITEM_KEY);
+    const key = keyState(j);
+    if (load<u32>(key + KEY_STAMP) != checkStamp) {
+      store<u32>(key + KEY_STAMP, checkStamp);
+      memory.fill(key + KEY_COEFFICIENT, 0, 32);
+      store<u32>(keyList + (keys << 2), <u32>j);
+      keys++;
+    }
+    sc_muladd(key + KEY_COEFFICIENT, Z_SCALAR, state + ITEM_K, key + KEY_COEFFICIENT);
+    sc_muladd(B_COEFFICIENT, Z_SCALAR, r + BATCH_ITEM_SIGNATURE + 32, B_COEFFICIENT);
+  }
+  for (let t: usize = 0; t < keys; t++) {
+    const key = keyState(<usize>load<u32>(keyList + (t << 2)));
+    store<u32>(points + (terms << 2), <u32>(key + KEY_NEG_A));
+    memory.copy(scalars + (terms << 5), key + KEY_COEFFICIENT, 32);
+    terms++;
+  }
+  if (terms <= STRAUS_MAX_TERMS) msm_straus_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
+  else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
+  return ge_is_neutral_vartime(CHECK_POINT);
+}
+
+/** Writes every candidate's result in [lo, hi): combined check, halving on failure, singles for small sets. */
+function settle(lo: usize, hi: usize): void {
+  if (hi - lo < SINGLES_BELOW) {
+    for (let c = lo; c < hi; c++) {
+      const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+      store<u8>(record(i) + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
+    }
+    return;
+  }
+  if (combined_check(lo, hi)) {
+    for (let c = lo; c < hi; c++) {
+      const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+      store<u8>(record(i) + BATCH_ITEM_RESULT, 1);
+    }
+    return;
+  }
+  const mid = lo + ((hi - lo) >> 1);
+  settle(lo, mid);
+  settle(mid, hi);
+}
+
+/**
+ * Verifies the `count` item records at ioBase() (abi.ts BATCH_ITEM_*; inputBytes = bytes of
+ * records and messages) and writes each item's result byte. zip215: the ZIP-215 rule instead
+ * of the default one. Returns BATCH_DONE, BATCH_OUT_OF_MEMORY or BATCH_BAD_LAYOUT.
+ */
+export function verify_batch_vartime(count: usize, inputBytes: usize, zip215: bool): i32 {
+  if (count > MAX_ITEMS || inputBytes < count * BATCH_ITEM_BYTES) return BATCH_BAD_LAYOUT;
+  for (let i: usize = 0; i < count; i++) {
+    const r = record(i);
+    const offset = <u64>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
+    const length = <u64>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH);
+    if (length > 0 && (offset < <u64>(count * BATCH_ITEM_BYTES) || offset + length > <u64>inputBytes)) return BATCH_BAD_LAYOUT;
+  }
+  const scratchOffset = (inputBytes + 15) & ~(<usize>15);
+  if (!ensureIoCapacity(scratchOffset + SCRATCH_BYTES)) return BATCH_OUT_OF_MEMORY;
+  scratch = ioBase() + scratchOffset;
+  zip215Mode = zip215;
+  if (count < SINGLES_BELOW) {
+    // Too few for a combined check to pay: the single verifier answers each directly.
+    for (let i: usize = 0; i < count; i++) store<u8>(record(i) + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
+    return BATCH_DONE;
+  }
+
+  let keyCount: usize = 0;
+  let candidates: usize = 0;
+  for (let i: usize = 0; i < count; i++) {
+    const r = record(i);
+    const sig = r + BATCH_ITEM_SIGNATURE;
+    store<u8>(r + BATCH_ITEM_RESULT, 0);
+    // Pre-checks: exactly those of the single verifier, answered false here.
+    if (!sc_is_canonical_vartime(sig + 32)) continue; //                      S < L
+    const j = find_or_add_key(i, keyCount);
+    if (j == keyCount) keyCount++;
+    const key = keyState(j);
+    const keyClass = load<u32>(key + KEY_CLASS);
+    if (keyClass == KEY_NOT_A_POINT) continue; //                             A decodes
+    const state = itemState(i);
+    if (!ge_frombytes_vartime(state + ITEM_NEG_R, sig)) continue; //         R decodes
+    if (!zip215 && !is_canonical_point_encoding_vartime(sig, state + ITEM_NEG_R)) continue;
+    // A or R with a torsion component: the single verifier answers (it is exact for them).
+    if (keyClass == KEY_HAS_TORSION || !ge_affine_is_torsion_free_vartime(state + ITEM_NEG_R)) {
+      store<u8>(r + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
+      continue;
+    }
+    ge_p3_neg(state + ITEM_NEG_R, state + ITEM_NEG_R);
+    // k = SHA-512(R || A || M) mod L over the bytes as given (RFC 8032 §5.1.7 step 2).
+    sha512_init();
+    sha512_update(sig, 32);
+    sha512_update(r + BATCH_ITEM_PUBLIC_KEY, 32);
+    sha512_update(ioBase() + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
+    sha512_final(DIGEST);
+    sc_reduce(state + ITEM_K, DIGEST);
+    store<u32>(state + ITEM_KEY, <u32>j);
+    store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
+    candidates++;
+  }
+  settle(0, candidates);
+  return BATCH_DONE;
+}

@@ -1,0 +1,82 @@
+// Batch verification (ed25519.verifyBatch, README "Batch verification"): cost per signature at
+// batch sizes 1, 4, 16, 64, 256 and 1024, for distinct keys (every key new to the batch: decoded
+// and tested for torsion in the call) and for one key (the pinned-peer case, key terms merged),
+// against single verification by node:crypto (OpenSSL), libsodium.js and chio-trust itself with
+// a cold key (1024 keys in rotation, beyond the core's 16-entry key cache). Message: the 169-byte
+// canonical handshake challenge. Every row is time per SIGNATURE (a batch call divided by its size).
+import { verify as nodeVerify } from "node:crypto";
+import sodiumModule from "libsodium-wrappers";
+import canonicalize from "canonicalize";
+import { ed25519 } from "../dist/esm/index.js";
+import { challengeObject, keyFixture, nodeSignature, seedFor, type KeyFixture } from "./fixtures.js";
+import { keep, type Case, type Group } from "./harness.js";
+
+/** Batch sizes measured (and charted). */
+export const BATCH_SIZES = [1, 4, 16, 64, 256, 1024] as const;
+const COUNT = 1024;
+export const BATCH_GROUP_TITLE = "batch verify, per signature (169 B)";
+export const BATCH_BASELINE = "node:crypto single verify (KeyObject made in advance)";
+export const SODIUM_SINGLE = "libsodium-wrappers single verify";
+export const CHIO_SINGLE = "chio-trust single verify, cold key (1024 keys in rotation)";
+export const distinctName = (n: number): string => `chio-trust verifyBatch, ${n} distinct keys`;
+export const oneKeyName = (n: number): string => `chio-trust verifyBatch, ${n} under one key`;
+
+interface Item {
+  signature: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export async function batchGroups(): Promise<Group[]> {
+  await sodiumModule.ready;
+  const sodium = sodiumModule;
+  const keys: KeyFixture[] = [];
+  const distinct: Item[] = [];
+  const oneKey: Item[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    const key = keyFixture(seedFor(10_000 + i));
+    const message = new TextEncoder().encode(canonicalize(challengeObject(i))!);
+    keys.push(key);
+    distinct.push({ signature: nodeSignature(message, key), message, publicKey: key.publicKey });
+    const first = i === 0 ? key : keys[0];
+    oneKey.push({ signature: nodeSignature(message, first), message, publicKey: first.publicKey });
+  }
+  // Sanity: every batch size accepts the valid items and rejects a tampered one.
+  for (const items of [distinct, oneKey]) {
+    for (const n of BATCH_SIZES) {
+      const batch = items.slice(0, n);
+      if (!ed25519.verifyBatch(batch).every((ok) => ok)) throw new Error(`batch sanity check failed (n = ${n})`);
+      const bad = batch.slice();
+      const sig = bad[n - 1].signature.slice();
+      sig[3] ^= 1;
+      bad[n - 1] = { ...bad[n - 1], signature: sig };
+      const got = ed25519.verifyBatch(bad);
+      if (got[n - 1] || !got.slice(0, n - 1).every((ok) => ok)) throw new Error(`batch tamper check failed (n = ${n})`);
+    }
+  }
+
+  let i = 0;
+  const next = () => (i = (i + 1) & (COUNT - 1));
+  const windows = (items: Item[], n: number): Item[][] =>
+    Array.from({ length: COUNT / n }, (_, w) => items.slice(w * n, w * n + n)); // disjoint windows: new items every call
+  const cases: Case[] = [
+    { name: BATCH_BASELINE, fn: () => { const j = next(); keep(nodeVerify(null, distinct[j].message, keys[j].publicKeyObject, distinct[j].signature)); } },
+    { name: SODIUM_SINGLE, fn: () => { const j = next(); keep(sodium.crypto_sign_verify_detached(distinct[j].signature, distinct[j].message, distinct[j].publicKey)); } },
+    { name: CHIO_SINGLE, fn: () => { const j = next(); keep(ed25519.verify(distinct[j].signature, distinct[j].message, distinct[j].publicKey)); } },
+  ];
+  for (const [items, name] of [[distinct, distinctName], [oneKey, oneKeyName]] as const) {
+    for (const n of BATCH_SIZES) {
+      const batches = windows(items, n);
+      let w = 0;
+      cases.push({
+        name: name(n),
+        opsPerCall: n,
+        fn: () => {
+          w = (w + 1) % batches.length;
+          keep(ed25519.verifyBatch(batches[w])[0]);
+        },
+      });
+    }
+  }
+  return [{ title: BATCH_GROUP_TITLE, baseline: BATCH_BASELINE, cases }];
+}

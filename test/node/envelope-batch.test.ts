@@ -1,0 +1,148 @@
+// verifyEnvelopeBatch (src/handshake/verify-envelope.ts): one verdict per envelope, deep-equal to
+// verifyEnvelopeBytes on each, for mixes of valid envelopes (one signer and many), wrong
+// signatures, torsion in R (invalid by default, valid under ZIP-215), the identity-key forgery
+// (valid signature, WEAK_PUBLIC_KEY unless weak keys are allowed), malformed text, unsupported
+// schemas, escapes and u64 timestamps, as strings and bytes, under every option combination.
+// Signatures are made here with @noble/curves points and BigInt over challenge bytes built with
+// JSON.stringify (RFC 8785's string form), never with the code under test.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { randomBytes } from "node:crypto";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/handshake/verify-envelope.js";
+import * as publicApi from "../../src/index.js";
+import * as handshakeApi from "../../src/handshake/index.js";
+import { L, concat, fromLE, le, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { scaled } from "../helpers/scale.js";
+
+const Point = noble.Point;
+const T = torsionPoints();
+const SCHEMA = "chio.federation-kernel-handshake.v1";
+const utf8 = new TextEncoder();
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+const randomInt = (n: number): number => randomBytes(4).readUInt32LE(0) % n;
+const pick = <V>(values: readonly V[]): V => values[randomInt(values.length)];
+const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
+
+interface Key {
+  a: bigint;
+  pk: Uint8Array;
+}
+const newKey = (): Key => {
+  const a = randomScalar();
+  return { a, pk: Point.BASE.multiply(a).toBytes() };
+};
+const IDENTITY_KEY: Key = { a: 0n, pk: Point.ZERO.toBytes() };
+
+interface Challenge {
+  schema: string;
+  localKernelId: string;
+  remoteKernelId: string;
+  nonce: string;
+  timestamp: bigint;
+}
+const canonical = (c: Challenge): Uint8Array =>
+  utf8.encode(
+    `{"localKernelId":${JSON.stringify(c.localKernelId)},"nonce":${JSON.stringify(c.nonce)},"remoteKernelId":${JSON.stringify(c.remoteKernelId)},"schema":${JSON.stringify(c.schema)},"timestamp":${c.timestamp}}`,
+  );
+/** S = r + k a over the canonical challenge, with R = [r]B + torsion. */
+function signOver(key: Key, message: Uint8Array, torsion = Point.ZERO, delta = 0n): Uint8Array {
+  const r = randomScalar();
+  const rEnc = Point.BASE.multiply(r).add(torsion).toBytes();
+  const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
+  return concat(rEnc, le((r + k * key.a + delta) % L));
+}
+function envelopeText(c: Challenge, pk: Uint8Array, signature: Uint8Array): string {
+  const challenge = `{"schema":${JSON.stringify(c.schema)},"localKernelId":${JSON.stringify(c.localKernelId)},"remoteKernelId":${JSON.stringify(c.remoteKernelId)},"nonce":${JSON.stringify(c.nonce)},"timestamp":${c.timestamp}}`;
+  return `{"challenge":${challenge},"declaredPublicKey":"${hex(pk)}","signature":"${hex(signature)}"}`;
+}
+const challenge = (): Challenge => ({
+  schema: SCHEMA,
+  localKernelId: pick(["kernel.a", "k\u00e9rnel-\u{1f600}", "tab\there", "del\u007fc1\u0085"]),
+  remoteKernelId: `kernel.${randomInt(1000)}`,
+  nonce: hex(randomBytes(8)),
+  timestamp: pick([0n, 1700000000n, 2n ** 53n + 1n, 2n ** 64n - 1n]),
+});
+
+const KINDS: Record<string, (key: Key) => string> = {
+  valid: (key) => {
+    const c = challenge();
+    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+  },
+  wrongSignature: (key) => {
+    const c = challenge();
+    return envelopeText(c, key.pk, signOver(key, canonical(c), Point.ZERO, 1n));
+  },
+  torsionR: (key) => {
+    const c = challenge();
+    return envelopeText(c, key.pk, signOver(key, canonical(c), pick(T.slice(1))));
+  },
+  identityKeyForgery: () => {
+    const c = challenge();
+    return envelopeText(c, IDENTITY_KEY.pk, signOver(IDENTITY_KEY, canonical(c)));
+  },
+  otherSchema: (key) => {
+    const c = { ...challenge(), schema: "chio.other.v9" };
+    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+  },
+  malformed: (key) => KINDS.valid(key).slice(0, -1 - randomInt(20)),
+  unknownField: (key) => KINDS.valid(key).replace('"nonce"', '"nonce2":"x","nonce"'),
+};
+const KIND_NAMES = Object.keys(KINDS);
+
+const OPTION_SETS: (VerifyEnvelopeOptions | undefined)[] = [
+  undefined,
+  { zip215: true },
+  { rejectWeakKeys: false },
+  { zip215: true, rejectWeakKeys: false, escapeDelAndC1: true },
+  { maxBytes: 300 },
+];
+
+test("mixes of every kind, strings and bytes, every option set: deep-equal to verifyEnvelopeBytes", () => {
+  const seen = new Set<string>();
+  for (let round = 0; round < scaled(6); round++) {
+    const keys = Array.from({ length: pick([1, 3, 40]) }, newKey);
+    // The first round has one envelope of every kind; then random mixes, mostly valid.
+    const kinds = round === 0 ? KIND_NAMES : Array.from({ length: pick([1, 5, 40]) }, () => (randomInt(3) === 0 ? pick(KIND_NAMES) : "valid"));
+    const envelopes = kinds.map((kind) => {
+      const text = KINDS[kind](pick(keys));
+      return randomInt(2) === 0 ? text : utf8.encode(text);
+    });
+    for (const options of OPTION_SETS) {
+      const batch = verifyEnvelopeBatch(envelopes, options);
+      assert.is(batch.length, envelopes.length);
+      envelopes.forEach((e, i) => {
+        const single = verifyEnvelopeBytes(e, options);
+        assert.equal(batch[i], single, `envelope ${i} with ${JSON.stringify(options)}`);
+        seen.add(single.ok ? "ok" : single.code);
+      });
+    }
+  }
+  for (const code of ["ok", "INVALID_SIGNATURE", "MALFORMED_ENVELOPE", "UNSUPPORTED_SCHEMA", "WEAK_PUBLIC_KEY"]) assert.ok(seen.has(code), code);
+});
+
+test("torsion in R: invalid by default, valid under ZIP-215; identity-key forgery: valid signature, weak key unless allowed", () => {
+  const key = newKey();
+  const envelopes = [KINDS.torsionR(key), KINDS.valid(key), KINDS.identityKeyForgery(key), KINDS.torsionR(key)];
+  const codes = (options?: VerifyEnvelopeOptions) => verifyEnvelopeBatch(envelopes, options).map((v) => (v.ok ? "ok" : v.code));
+  assert.equal(codes(), ["INVALID_SIGNATURE", "ok", "WEAK_PUBLIC_KEY", "INVALID_SIGNATURE"]);
+  assert.equal(codes({ zip215: true }), ["ok", "ok", "WEAK_PUBLIC_KEY", "ok"]);
+  assert.equal(codes({ rejectWeakKeys: false }), ["INVALID_SIGNATURE", "ok", "ok", "INVALID_SIGNATURE"]);
+});
+
+test("more envelopes than one chunk, one signer; [] for none; typed errors name the index; exported", () => {
+  const key = newKey();
+  const envelopes = Array.from({ length: 300 }, (_, i) => (i % 97 === 5 ? KINDS.wrongSignature(key) : KINDS.valid(key)));
+  const batch = verifyEnvelopeBatch(envelopes);
+  envelopes.forEach((e, i) => assert.equal(batch[i], verifyEnvelopeBytes(e), `envelope ${i}`));
+  assert.equal(batch.map((v) => v.ok), envelopes.map((_, i) => i % 97 !== 5));
+  assert.equal(verifyEnvelopeBatch([]), []);
+  assert.throws(() => verifyEnvelopeBatch("x" as never), /envelopes must be an array/);
+  assert.throws(() => verifyEnvelopeBatch([envelopes[0], 5 as never]), (e: Error & { code?: string }) => e.code === "INVALID_TYPE" && /envelopes\[1\]/.test(e.message));
+  assert.throws(() => verifyEnvelopeBatch([envelopes[0]], { zip215: "yes" as never }), /zip215/);
+  assert.is(publicApi.verifyEnvelopeBatch, verifyEnvelopeBatch);
+  assert.is(handshakeApi.verifyEnvelopeBatch, verifyEnvelopeBatch);
+});
+
+test.run();
