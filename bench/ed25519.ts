@@ -52,10 +52,10 @@ export async function ed25519Groups(): Promise<Group[]> {
   }
 
   // Prepared keys (ed25519.preparePublicKey) for the first 16 keys, checked like the rest.
-  const preparedKeys = keys.slice(0, 16).map((k) => ed25519.preparePublicKey(k.publicKey));
+  const preparedPublicKeys = keys.slice(0, 16).map((k) => ed25519.preparePublicKey(k.publicKey));
   for (let j = 0; j < 16; j++) {
-    if (!ed25519.verify(signatures[j], messages[j], preparedKeys[j])) throw new Error("prepared verify sanity check failed");
-    if (!ed25519.verify(oneKeySignatures[j], messages[j], preparedKeys[0])) throw new Error("prepared one-key sanity check failed");
+    if (!ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])) throw new Error("prepared verify sanity check failed");
+    if (!ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])) throw new Error("prepared one-key sanity check failed");
   }
 
   let i = 0;
@@ -66,8 +66,8 @@ export async function ed25519Groups(): Promise<Group[]> {
     cases: [
       { name: "chio-trust (wasm), 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.verify(signatures[j], messages[j], keys[j].publicKey)); } },
       { name: "chio-trust (wasm), one key as bytes (hot: auto-prepared)", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)); } },
-      { name: "chio-trust (wasm), prepared key, one key", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], preparedKeys[0])); } },
-      { name: "chio-trust (wasm), prepared keys, 16 hot keys", fn: () => { const j = next() & 15; keep(ed25519.verify(signatures[j], messages[j], preparedKeys[j])); } },
+      { name: "chio-trust (wasm), prepared key, one key", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])); } },
+      { name: "chio-trust (wasm), prepared keys, 16 hot keys", fn: () => { const j = next() & 15; keep(ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeVerify(null, messages[j], keys[j].publicKeyObject, signatures[j])); } },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_verify_detached(signatures[j], messages[j], keys[j].publicKey)); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], keys[j].publicKey)); } },
@@ -86,9 +86,9 @@ export async function ed25519Groups(): Promise<Group[]> {
     if (!Buffer.from(sig).equals(signatures[j])) throw new Error("node JWK sign sanity check failed");
   }
   // Prepared secret keys (expanded secret and A held in wasm memory, like node's KeyObject).
-  const preparedKeys = keys.map((k) => ed25519.prepareSecretKey(k.seed));
+  const preparedSecretKeys = keys.map((k) => ed25519.prepareSecretKey(k.seed));
   for (let j = 0; j < COUNT; j++) {
-    if (!Buffer.from(ed25519.sign(messages[j], preparedKeys[j])).equals(signatures[j])) throw new Error(`prepared-key sign sanity check failed on fixture ${j}`);
+    if (!Buffer.from(ed25519.sign(messages[j], preparedSecretKeys[j])).equals(signatures[j])) throw new Error(`prepared-key sign sanity check failed on fixture ${j}`);
   }
   const sign: Group = {
     title: "sign (169 B)",
@@ -96,8 +96,8 @@ export async function ed25519Groups(): Promise<Group[]> {
     cases: [
       { name: "chio-trust (wasm), 256 keys in rotation (derives A each call)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[j].seed)); } },
       { name: "chio-trust (wasm), one key (A from the core's cache)", fn: () => { const j = next(); keep(ed25519.sign(messages[j], keys[0].seed)); } },
-      { name: "chio-trust prepared key, 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.sign(messages[j], preparedKeys[j])); } },
-      { name: "chio-trust prepared key, one key", fn: () => { const j = next(); keep(ed25519.sign(messages[j], preparedKeys[0])); } },
+      { name: "chio-trust prepared key, 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.sign(messages[j], preparedSecretKeys[j])); } },
+      { name: "chio-trust prepared key, one key", fn: () => { const j = next(); keep(ed25519.sign(messages[j], preparedSecretKeys[0])); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeSign(null, messages[j], keys[j].privateKeyObject)); } },
       {
         name: "node:crypto, seed → KeyObject (JWK) on every call",

@@ -15,9 +15,12 @@ const require = createRequire(import.meta.url);
 const asc = path.join(path.dirname(require.resolve("assemblyscript/package.json")), "bin", "asc.js");
 const out = mkdtempSync(path.join(os.tmpdir(), "chio-glue-"));
 
+// asc also reads the project's asconfig.json from cwd; the probe states its own initial memory
+// (4 pages: enough for the incremental runtime the loader build needs) so the library's layout
+// never decides whether the probe compiles.
 function compile(name: string, extra: string[]): Uint8Array {
   const file = path.join(out, `${name}.wasm`);
-  execFileSync(process.execPath, [asc, path.join(here, "glue", "probe.ts"), "-O3", "--noAssert", "--use", "abort=bench/glue/probe/abortTrap", "-o", file, ...extra], {
+  execFileSync(process.execPath, [asc, path.join(here, "glue", "probe.ts"), "-O3", "--noAssert", "--use", "abort=bench/glue/probe/abortTrap", "--initialMemory", "4", "-o", file, ...extra], {
     cwd: path.join(here, ".."),
     stdio: "inherit",
   });
