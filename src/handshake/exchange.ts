@@ -185,6 +185,8 @@ export class KernelTrustExchange {
   #hardening: HandshakeHardening = { ...DEFAULT_HARDENING };
   #store: FederationPeerStore = new InMemoryPeerStore();
   readonly #anchors = new Map<string, PublicKey>();
+  /** Hex of the keys this exchange has prepared (see #prepareForVerification); bounded by the slab. */
+  readonly #preparedKeys = new Set<string>();
   #replay: ReplayStore | undefined = new ReplayCache();
   #clock: () => number = systemClockSeconds;
   #onEvent: HandshakeEventHandler | undefined;
@@ -309,7 +311,7 @@ export class KernelTrustExchange {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     const key = publicKey instanceof PublicKey ? publicKey : PublicKey.fromHex(publicKey);
     this.#anchors.set(kernelId, key);
-    prepareForVerification(key);
+    this.#prepareForVerification(key);
     return this;
   }
 
@@ -328,6 +330,29 @@ export class KernelTrustExchange {
     if (handler !== undefined && typeof handler !== "function") throw new InvalidTypeError("event handler must be a function");
     this.#onEvent = handler;
     return this;
+  }
+
+  /**
+   * Prepares a trusted or freshly pinned peer's key in the verification slab (decoded point and
+   * precomputed tables; src/ed25519.ts preparePublicKey), so that the peer's envelopes verify on
+   * the prepared path from the first one on. Preparing costs about five verifications, so an
+   * exchange prepares at most half the slab's slots' worth of distinct keys (the other half stays
+   * for keys the core promotes when they get hot): with more peers than that, the rest are left to
+   * that promotion rather than evicting each other on every pin. Each key is prepared once per
+   * exchange (a renewal of the same pin costs nothing here); if the LRU evicts it later, the
+   * core's promotion of hot keys prepares it again. Purely a speed measure with no bearing on any verdict, so a failure here (the wasm
+   * core unavailable) must not undo a pin already written: it is ignored, and verification then
+   * takes the plain path with the same answers.
+   */
+  #prepareForVerification(key: PublicKey): void {
+    const hex = key.toHex();
+    if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
+    this.#preparedKeys.add(hex);
+    try {
+      ed25519.preparePublicKey(key.toBytes());
+    } catch {
+      // see above: verdicts do not depend on it
+    }
   }
 
   // --- getters ---
@@ -442,7 +467,7 @@ export class KernelTrustExchange {
           outcome = await this.#afterLostRace(expectedId, pinned, peer, at);
         }
         accepted = true;
-        if (outcome.written) prepareForVerification(outcome.peer.publicKey);
+        if (outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
         if (this.#onEvent) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
         }
@@ -731,20 +756,4 @@ function describeThrown(cause: unknown): string {
 
 function isIterable(value: object): value is Iterable<readonly [string, PublicKey | string]> {
   return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
-}
-
-/**
- * Prepares a trusted or freshly pinned peer's key in the verification slab (decoded point and
- * precomputed tables; src/ed25519.ts preparePublicKey), so that the peer's next envelopes verify
- * on the prepared path from the first one on. The slab is LRU-bounded: a key evicted later is
- * prepared again when it gets hot. Purely a speed measure with no bearing on any verdict, so a
- * failure here (the wasm core unavailable) must not undo a pin already written: it is ignored,
- * and verification then takes the plain path with the same answers.
- */
-function prepareForVerification(key: PublicKey): void {
-  try {
-    ed25519.preparePublicKey(key.toBytes());
-  } catch {
-    // see above: verdicts do not depend on it
-  }
 }

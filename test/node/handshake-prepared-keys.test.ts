@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ed25519 } from "../../src/ed25519.js";
-import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { testModule } from "../helpers/test-core.js";
 import { A, B, NOW } from "../helpers/kernels.js";
@@ -28,11 +28,27 @@ test("withTrustedPeer prepares the anchor; a pin prepares the pinned key", async
   assert.is(preparedSlotsInUse(), 1, "the anchor of B is prepared when it is added");
   const b = new KernelTrustExchange(B, kpB).withClock(() => NOW).withTrustedPeer(A, kpA.publicKey);
   assert.is(preparedSlotsInUse(), 2, "the anchor of A too");
+  await a.acceptEnvelope(b.localEnvelope(A, "n-1").toJSONText(), B);
+  assert.is(preparedSlotsInUse(), 2, "a renewed pin of an already prepared key prepares nothing more");
+  assert.ok(await a.resolve(B));
+
+  // A pin without an anchor: the exchange knows B only from its store.
+  const store = new InMemoryPeerStore();
+  store.insert(new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 10 }));
+  const pinnedOnly = new KernelTrustExchange(A, kpA).withClock(() => NOW).withStore(store);
   ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
   assert.is(preparedSlotsInUse(), 0);
-  await a.acceptEnvelope(b.localEnvelope(A, "n-1").toJSONText(), B);
-  assert.is(preparedSlotsInUse(), 1, "the pinned key of B is prepared after the pin");
-  assert.ok(await a.resolve(B));
+  await pinnedOnly.acceptEnvelope(b.localEnvelope(A, "n-2").toJSONText(), B);
+  assert.is(preparedSlotsInUse(), 1, "the pinned key of B is prepared when the pin is written");
+});
+
+test("an exchange prepares at most half the slab's slots; further peers are left to hot-key promotion", () => {
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  const half = ed25519.preparedKeysLayout().slots >>> 1;
+  assert.ok(half >= 2, `slots: ${ed25519.preparedKeysLayout().slots}`);
+  const exchange = new KernelTrustExchange(A, Keypair.fromSeed(seed(1)));
+  for (let i = 0; i < half + 5; i++) exchange.withTrustedPeer(`kernel.peer-${i}`, Keypair.fromSeed(seed(10 + i)).publicKey);
+  assert.is(preparedSlotsInUse(), half);
 });
 
 test.run();
