@@ -281,6 +281,17 @@ function pow_2_250_minus_1(z: usize): void {
   fe_mul(t1, t2, t1); //                z^(2^250 - 1)
 }
 
+/**
+ * h = z^(2^251 - 1) = z^((p + 3) / 16): the one exponentiation of the subgroup test for batch
+ * verification (assembly/curve25519/torsion.ts), the z^(2^250 - 1) chain plus a squaring and a
+ * multiply. Constant time (its callers only need variable time).
+ */
+export function fe_pow_2_251_minus_1(h: usize, z: usize): void {
+  pow_2_250_minus_1(z);
+  fe_sq(CHAIN_T1, CHAIN_T1); //         z^(2^251 - 2)
+  fe_mul(h, CHAIN_T1, z); //            z^(2^251 - 1)
+}
+
 /** h = z^(p-2) = 1/z (Fermat; 0 maps to 0). Constant time. */
 export function fe_invert(h: usize, z: usize): void {
   pow_2_250_minus_1(z);

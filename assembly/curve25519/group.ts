@@ -423,11 +423,12 @@ const DSM_U: usize = memory.data(160, 16); //   p3
 const DSM_A2: usize = memory.data(160, 16); //  p3
 
 /**
- * out[0..256] = width-w non-adjacent form of the 32-byte scalar s (s < 2^253): digits are 0 or
+ * out[0..256] = width-w non-adjacent form of the 32-byte scalar s (s < 2^255): digits are 0 or
  * odd in (-2^(w-1), 2^(w-1)), any w consecutive digits hold at most one non-zero, and
- * s = sum out[i] 2^i. Variable time (public scalars only).
+ * s = sum out[i] 2^i. Returns the index of the highest non-zero digit (-1 for s = 0), so
+ * multi-scalar loops can start there. Variable time (public scalars only).
  */
-function wnaf_vartime(out: usize, s: usize, w: i32): void {
+export function wnaf_vartime(out: usize, s: usize, w: i32): i32 {
   memory.fill(out, 0, 256);
   memory.copy(NAF_PAD, s, 32);
   memory.fill(NAF_PAD + 32, 0, 8);
@@ -435,6 +436,7 @@ function wnaf_vartime(out: usize, s: usize, w: i32): void {
   const half: u32 = 1 << (w - 1);
   let carry: u32 = 0;
   let pos: u32 = 0;
+  let top: i32 = -1;
   while (pos < 256) {
     const bits = (load<u32>(NAF_PAD + <usize>(pos >> 3)) >> (pos & 7)) & windowMask;
     const window = carry + bits;
@@ -449,8 +451,10 @@ function wnaf_vartime(out: usize, s: usize, w: i32): void {
       carry = 1;
       store<i8>(out + <usize>pos, <i8>(<i32>window - (1 << w)));
     }
+    top = <i32>pos;
     pos += <u32>w;
   }
+  return top;
 }
 
 /** Bytes of a table made by ge_odd_multiples_cached. */

@@ -24,7 +24,7 @@
 //
 // Variable time: only ever applied to public points (keys and signature R values).
 import {
-  fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq_n, fe_iszero, fe_tobytes,
+  fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_iszero, fe_tobytes, fe_pow_2_251_minus_1,
 } from "./field";
 import { FE_D, FE_SQRTM1 } from "./tables";
 import { ge_frombytes_vartime, P3_BYTES } from "./group";
@@ -51,38 +51,7 @@ const T_G: usize = memory.data(40, 16);
 const T_A: usize = memory.data(40, 16);
 const T_B: usize = memory.data(40, 16);
 const T_C: usize = memory.data(40, 16);
-const CHAIN0: usize = memory.data(40, 16);
-const CHAIN1: usize = memory.data(40, 16);
-const CHAIN2: usize = memory.data(40, 16);
-const CHAIN3: usize = memory.data(40, 16);
 const DECODED: usize = memory.data(<i32>P3_BYTES, 16);
-
-/** h = z^(2^251 - 1) = z^((p + 3) / 16) (ref10's z^(2^250 - 1) chain, one more squaring and a multiply). */
-function pow_2_251_minus_1(h: usize, z: usize): void {
-  const t0 = CHAIN0, t1 = CHAIN1, t2 = CHAIN2, t3 = CHAIN3;
-  fe_sq(t0, z); //                      z^2
-  fe_sq_n(t1, t0, 2); //                z^8
-  fe_mul(t1, z, t1); //                 z^9
-  fe_mul(t0, t0, t1); //                z^11
-  fe_sq(t2, t0); //                     z^22
-  fe_mul(t1, t1, t2); //                z^(2^5 - 1)
-  fe_sq_n(t2, t1, 5);
-  fe_mul(t1, t2, t1); //                z^(2^10 - 1)
-  fe_sq_n(t2, t1, 10);
-  fe_mul(t2, t2, t1); //                z^(2^20 - 1)
-  fe_sq_n(t3, t2, 20);
-  fe_mul(t2, t3, t2); //                z^(2^40 - 1)
-  fe_sq_n(t2, t2, 10);
-  fe_mul(t1, t2, t1); //                z^(2^50 - 1)
-  fe_sq_n(t2, t1, 50);
-  fe_mul(t2, t2, t1); //                z^(2^100 - 1)
-  fe_sq_n(t3, t2, 100);
-  fe_mul(t2, t3, t2); //                z^(2^200 - 1)
-  fe_sq_n(t2, t2, 50);
-  fe_mul(t1, t2, t1); //                z^(2^250 - 1)
-  fe_sq(t1, t1); //                     z^(2^251 - 2)
-  fe_mul(h, t1, z); //                  z^(2^251 - 1)
-}
 
 const LEGENDRE_BYTES: usize = memory.data(32, 16);
 
@@ -175,7 +144,7 @@ export function ge_affine_is_torsion_free_vartime(P: usize): bool {
   fe_mul(T_Z, T_A, T_B);
 
   // Step 2: R = z^(2^251 - 1); z must be a 4th power (R^4 = z).
-  pow_2_251_minus_1(T_R, T_Z);
+  fe_pow_2_251_minus_1(T_R, T_Z);
   fe_sq(T_R2, T_R);
   fe_sq(T_A, T_R2);
   fe_sub(T_A, T_A, T_Z);

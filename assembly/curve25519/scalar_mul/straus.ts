@@ -13,7 +13,7 @@
 // Variable time: only for public data (verification).
 import {
   CACHED_BYTES, NIELS_BYTES, ODD_MULTIPLES_BYTES, ge_p3_0, ge_p2_dbl, ge_p1p1_to_p2, ge_p1p1_to_p3, ge_add, ge_sub,
-  ge_madd, ge_msub, ge_odd_multiples_cached,
+  ge_madd, ge_msub, ge_odd_multiples_cached, wnaf_vartime,
 } from "../group";
 import { BASE_ODD_MULTIPLES, BASE_WNAF_WIDTH } from "../tables";
 
@@ -25,43 +25,8 @@ const DIGITS_BYTES: usize = 256;
 export const STRAUS_TERM_SCRATCH: usize = ODD_MULTIPLES_BYTES + DIGITS_BYTES;
 
 const NAF_BASE: usize = memory.data(<i32>DIGITS_BYTES, 16);
-const NAF_PAD: usize = memory.data(40, 16);
 const ACC_P1P1: usize = memory.data(160, 16);
 const ACC_P3: usize = memory.data(160, 16);
-
-/**
- * out[0..256] = width-w non-adjacent form of the 32-byte scalar s (s < 2^255): digits 0 or odd
- * in (-2^(w-1), 2^(w-1)), s = sum out[i] 2^i. Returns the index of the highest non-zero digit
- * (-1 for s = 0). Variable time.
- */
-export function wnaf_vartime(out: usize, s: usize, w: i32): i32 {
-  memory.fill(out, 0, DIGITS_BYTES);
-  memory.copy(NAF_PAD, s, 32);
-  memory.fill(NAF_PAD + 32, 0, 8);
-  const windowMask: u32 = (1 << w) - 1;
-  const half: u32 = 1 << (w - 1);
-  let carry: u32 = 0;
-  let pos: u32 = 0;
-  let top: i32 = -1;
-  while (pos < 256) {
-    const bits = (load<u32>(NAF_PAD + <usize>(pos >> 3)) >> (pos & 7)) & windowMask;
-    const window = carry + bits;
-    if ((window & 1) == 0) {
-      pos++;
-      continue;
-    }
-    if (window < half) {
-      carry = 0;
-      store<i8>(out + <usize>pos, <i8>window);
-    } else {
-      carry = 1;
-      store<i8>(out + <usize>pos, <i8>(<i32>window - (1 << w)));
-    }
-    top = <i32>pos;
-    pos += <u32>w;
-  }
-  return top;
-}
 
 /**
  * out (p3) = [b]B + sum_{t < n} [s_t] P_t, where P_t is the p3 point at address
