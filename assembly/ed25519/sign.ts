@@ -14,12 +14,7 @@ import { pk_cache_lookup, pk_cache_insert } from "./key-cache";
 export function sign_with_seed(seed: usize, msg: usize, len: usize, pk: usize, sig: usize): void {
   const cached = pk_cache_lookup(seed, pk);
   expand_seed(seed);
-  // r = SHA-512(prefix || M) mod L (step 2)
-  sha512_init();
-  sha512_update(EXPANDED + 32, 32);
-  sha512_update(msg, len);
-  sha512_final(NONCE);
-  sc_reduce(NONCE, NONCE);
+  derive_nonce(EXPANDED, msg, len);
   // R = [r]B (step 3); on a cache miss also A = [s]B, both encoded with one inversion
   ge_scalarmult_base(POINT_NONCE, NONCE);
   if (cached) {
@@ -29,15 +24,7 @@ export function sign_with_seed(seed: usize, msg: usize, len: usize, pk: usize, s
     ge_tobytes_pair(pk, POINT_PUBLIC, sig, POINT_NONCE);
     pk_cache_insert(seed, pk);
   }
-  // k = SHA-512(R || A || M) mod L (step 4)
-  sha512_init();
-  sha512_update(sig, 32);
-  sha512_update(pk, 32);
-  sha512_update(msg, len);
-  sha512_final(SIGN_CHALLENGE);
-  sc_reduce(SIGN_CHALLENGE, SIGN_CHALLENGE);
-  // S = (r + k * s) mod L (step 5)
-  sc_muladd(sig + 32, SIGN_CHALLENGE, EXPANDED, NONCE);
+  finish_signature(EXPANDED, pk, msg, len, sig);
 }
 
 /**
@@ -47,22 +34,32 @@ export function sign_with_seed(seed: usize, msg: usize, len: usize, pk: usize, s
  * `sig`. One base multiplication instead of two. Leaves secrets in scratch: the caller wipes.
  */
 export function sign_with_expanded(expanded: usize, pk: usize, msg: usize, len: usize, sig: usize): void {
-  // r = SHA-512(prefix || M) mod L (step 2)
+  derive_nonce(expanded, msg, len);
+  // R = [r]B (step 3)
+  ge_scalarmult_base(POINT_NONCE, NONCE);
+  ge_tobytes(sig, POINT_NONCE);
+  finish_signature(expanded, pk, msg, len, sig);
+}
+
+/** NONCE = r = SHA-512(prefix || M) mod L, with the prefix at `expanded + 32` (RFC 8032 §5.1.6 step 2). */
+function derive_nonce(expanded: usize, msg: usize, len: usize): void {
   sha512_init();
   sha512_update(expanded + 32, 32);
   sha512_update(msg, len);
   sha512_final(NONCE);
   sc_reduce(NONCE, NONCE);
-  // R = [r]B (step 3)
-  ge_scalarmult_base(POINT_NONCE, NONCE);
-  ge_tobytes(sig, POINT_NONCE);
-  // k = SHA-512(R || A || M) mod L (step 4)
+}
+
+/**
+ * Steps 4–5 of RFC 8032 §5.1.6, once R is at `sig`: k = SHA-512(R || A || M) mod L with A at
+ * `pk`, then S = (r + k * a) mod L into `sig + 32`, with a at `expanded` and r in NONCE.
+ */
+function finish_signature(expanded: usize, pk: usize, msg: usize, len: usize, sig: usize): void {
   sha512_init();
   sha512_update(sig, 32);
   sha512_update(pk, 32);
   sha512_update(msg, len);
   sha512_final(SIGN_CHALLENGE);
   sc_reduce(SIGN_CHALLENGE, SIGN_CHALLENGE);
-  // S = (r + k * a) mod L (step 5)
   sc_muladd(sig + 32, SIGN_CHALLENGE, expanded, NONCE);
 }

@@ -14,6 +14,7 @@ import { ARGS_BYTES, ARG_SECRET } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule, type TestCoreExports } from "../helpers/test-core.js";
 import { L, concat, fromLE, le } from "../helpers/ed25519-oracles.js";
+import { expandSeed, scalarLimbs } from "../helpers/secret-forms.js";
 
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
@@ -97,31 +98,6 @@ function findAll(heap: Uint8Array, needle: Uint8Array, includeArgs = false): num
     if (Buffer.compare(heap.subarray(at, at + needle.length), needle) === 0) found.push(at);
   }
   return found;
-}
-
-/** RFC 8032 §5.1.5: clamped scalar a and prefix of a seed. */
-function expandSeed(seed: Uint8Array): { scalar: Uint8Array; prefix: Uint8Array } {
-  const h = sha512(seed);
-  const scalar = h.slice(0, 32);
-  scalar[0] &= 248;
-  scalar[31] &= 127;
-  scalar[31] |= 64;
-  return { scalar, prefix: h.slice(32) };
-}
-
-/**
- * The 13 signed 21-bit limbs (i64 little-endian, 104 bytes) that assembly/curve25519/scalar.ts
- * load_limbs makes of a 32-byte scalar: limb i = bits 21i…21i+20, the last limb takes the rest.
- */
-function scalarLimbs(bytes: Uint8Array): Uint8Array {
-  const n = fromLE(bytes);
-  const out = new Uint8Array(13 * 8);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 13; i++) {
-    const limb = i < 12 ? (n >> BigInt(21 * i)) & 0x1fffffn : n >> BigInt(21 * i);
-    view.setBigInt64(i * 8, limb, true);
-  }
-  return out;
 }
 
 // ---- Defect 9a: the scalar module's scratch is wiped after signing -------------------------

@@ -16,6 +16,7 @@ import { ARGS_BYTES } from "../../src/wasm/abi.js";
 import { PKCS8_PREFIX, fromLE } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { scaled } from "../helpers/scale.js";
+import { expandSeed, scalarLimbs } from "../helpers/secret-forms.js";
 
 const seedOf = (label: string): Uint8Array => new Uint8Array(createHash("sha256").update(label).digest());
 const nodeKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
@@ -23,25 +24,6 @@ const nodeSignature = (message: Uint8Array, seed: Uint8Array): Buffer => nodeSig
 const nodePublic = (seed: Uint8Array): Buffer =>
   createPublicKey(nodeKey(seed)).export({ format: "der", type: "spki" }).subarray(12);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
-
-/** RFC 8032 §5.1.5: clamped scalar a and prefix of a seed. */
-function expandSeed(seed: Uint8Array): { scalar: Uint8Array; prefix: Uint8Array } {
-  const h = sha512(seed);
-  const scalar = h.slice(0, 32);
-  scalar[0] &= 248;
-  scalar[31] &= 127;
-  scalar[31] |= 64;
-  return { scalar, prefix: h.slice(32) };
-}
-
-/** The 13 signed 21-bit limbs (i64 LE) that assembly/curve25519/scalar.ts makes of a scalar. */
-function scalarLimbs(bytes: Uint8Array): Uint8Array {
-  const n = fromLE(bytes);
-  const out = new Uint8Array(13 * 8);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < 13; i++) view.setBigInt64(i * 8, i < 12 ? (n >> BigInt(21 * i)) & 0x1fffffn : n >> BigInt(21 * i), true);
-  return out;
-}
 
 /** Every offset where `needle` occurs in the library's linear memory, outside the ARGS block. */
 function findAll(needle: Uint8Array): number[] {

@@ -1,0 +1,32 @@
+// The forms a secret takes inside the wasm core, computed independently in BigInt, so the memory
+// suites can search linear memory for every one of them after a wipe: the clamped scalar and
+// prefix of a seed (RFC 8032 §5.1.5) and the 21-bit limbs the scalar arithmetic works on.
+//
+// Not a suite: uvu imports every file under test/, this one included; it registers no tests.
+import { sha512 } from "@noble/hashes/sha2.js";
+import { fromLE } from "./ed25519-oracles.js";
+
+/** RFC 8032 §5.1.5: clamped scalar a and prefix of a seed. */
+export function expandSeed(seed: Uint8Array): { scalar: Uint8Array; prefix: Uint8Array } {
+  const h = sha512(seed);
+  const scalar = h.slice(0, 32);
+  scalar[0] &= 248;
+  scalar[31] &= 127;
+  scalar[31] |= 64;
+  return { scalar, prefix: h.slice(32) };
+}
+
+/**
+ * The 13 signed 21-bit limbs (i64 little-endian, 104 bytes) that assembly/curve25519/scalar.ts
+ * load_limbs makes of a 32-byte scalar: limb i = bits 21i…21i+20, the last limb takes the rest.
+ */
+export function scalarLimbs(bytes: Uint8Array): Uint8Array {
+  const n = fromLE(bytes);
+  const out = new Uint8Array(13 * 8);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 13; i++) {
+    const limb = i < 12 ? (n >> BigInt(21 * i)) & 0x1fffffn : n >> BigInt(21 * i);
+    view.setBigInt64(i * 8, limb, true);
+  }
+  return out;
+}
