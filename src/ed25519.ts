@@ -290,22 +290,22 @@ function fillBatchRandom(count: number): void {
   c.getRandomValues(batchRandom.subarray(0, 16 * count));
 }
 
+/** The checked fields of a batch, index for index; keys as bytes (a PreparedPublicKey's own copy). */
+export interface BatchFields {
+  signatures: Uint8Array[];
+  messages: Uint8Array[];
+  publicKeys: Uint8Array[];
+}
+
 /**
- * Checks many signatures at once: one boolean per item, each equal to
- * `verify(item.signature, item.message, item.publicKey, options)` in both modes, whatever the
- * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
- * combined with random 128-bit coefficients from globalThis.crypto.getRandomValues in chunks of
- * BATCH_MAX_ITEMS, with the key terms of repeated keys merged; a failing chunk is halved to
- * find the failing items. An empty batch gives []. Variable time (public inputs).
- * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
- *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index).
+ * @internal Reads and checks the items of verifyBatch (and of the worker pool's verifyBatch,
+ * src/pool/index.ts): every field is read once (getters and Proxies run here), then every value
+ * is validated, so no caller code runs between the checks and the caller's copy of the bytes.
+ * @throws InvalidTypeError / InvalidLengthError naming the item's index.
  */
-function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions): boolean[] {
+export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
   if (!Array.isArray(items)) throw new InvalidTypeError("items must be an array");
-  const zip215 = zip215Option(options);
   const count = items.length;
-  // Read every field once (getters and Proxies run here, before anything is validated), then
-  // validate: no caller code runs between the validation and the copy into wasm memory.
   const signatures: unknown[] = new Array(count);
   const messages: unknown[] = new Array(count);
   const keys: unknown[] = new Array(count);
@@ -317,20 +317,38 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
     messages[i] = fields.message;
     keys[i] = fields.publicKey;
   }
-  const results: boolean[] = new Array(count);
-  if (count === 0) return results;
-  fillBatchRandom(0); // fails early (before any work) where there is no CSPRNG
+  const publicKeys: Uint8Array[] = new Array(count);
   for (let i = 0; i < count; i++) {
     expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
     assertBytes(messages[i], `items[${i}].message`);
-    keys[i] = batchKeyBytes(keys[i], i); // bytes from here on (a PreparedPublicKey's own copy)
+    publicKeys[i] = batchKeyBytes(keys[i], i);
   }
+  return { signatures: signatures as Uint8Array[], messages: messages as Uint8Array[], publicKeys };
+}
+
+/**
+ * Checks many signatures at once: one boolean per item, each equal to
+ * `verify(item.signature, item.message, item.publicKey, options)` in both modes, whatever the
+ * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
+ * combined with random 128-bit coefficients from globalThis.crypto.getRandomValues in chunks of
+ * BATCH_MAX_ITEMS, with the key terms of repeated keys merged; a failing chunk is halved to
+ * find the failing items. An empty batch gives []. Variable time (public inputs).
+ * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
+ *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index).
+ */
+function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions): boolean[] {
+  const zip215 = zip215Option(options);
+  const { signatures, messages, publicKeys: keys } = readBatchItems(items);
+  const count = signatures.length;
+  const results: boolean[] = new Array(count);
+  if (count === 0) return results;
+  fillBatchRandom(0); // fails early (before any work) where there is no CSPRNG
   const mode = zip215 ? VERIFY_MODE_ZIP215 : 0;
   for (let start = 0; start < count; start += BATCH_MAX_ITEMS) {
     const n = Math.min(BATCH_MAX_ITEMS, count - start);
     fillBatchRandom(n);
     let inputBytes = n * BATCH_ITEM_BYTES;
-    for (let i = start; i < start + n; i++) inputBytes += (messages[i] as Uint8Array).length;
+    for (let i = start; i < start + n; i++) inputBytes += messages[i].length;
     guarded(() => {
       const x = core();
       reserveIo(inputBytes);
@@ -339,9 +357,9 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
       let messageAt = n * BATCH_ITEM_BYTES;
       for (let t = 0; t < n; t++) {
         const record = base + t * BATCH_ITEM_BYTES;
-        const message = messages[start + t] as Uint8Array;
-        heap.set(keys[start + t] as Uint8Array, record + BATCH_ITEM_PUBLIC_KEY);
-        heap.set(signatures[start + t] as Uint8Array, record + BATCH_ITEM_SIGNATURE);
+        const message = messages[start + t];
+        heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
+        heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
         heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);

@@ -23,7 +23,7 @@ import { nonNegativeInteger } from "../canonical/json.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { DEFAULT_ENVELOPE_MAX_BYTES, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
-import type { VerifyOptions } from "../ed25519.js";
+import { readBatchItems, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
   CRASH_NONE,
@@ -243,21 +243,8 @@ class PiscinaVerifierPool implements VerifierPool {
   verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]> {
     try {
       this.assertOpen();
-      if (!Array.isArray(items)) throw new InvalidTypeError("items must be an array");
-      const count = items.length;
-      const signatures: Uint8Array[] = new Array(count);
-      const messages: Uint8Array[] = new Array(count);
-      const publicKeys: Uint8Array[] = new Array(count);
-      for (let i = 0; i < count; i++) {
-        const item: unknown = items[i];
-        if (item === null || typeof item !== "object") throw new InvalidTypeError(`items[${i}] must be an object`);
-        // Each member is read once, then checked; packing below copies exactly what was checked.
-        const { signature, message, publicKey } = item as SignatureItem;
-        signatures[i] = expectBytes(signature, SIGNATURE_BYTES, `items[${i}].signature`);
-        assertBytes(message, `items[${i}].message`);
-        messages[i] = message;
-        publicKeys[i] = expectBytes(publicKey, PUBLIC_KEY_BYTES, `items[${i}].publicKey`);
-      }
+      const { signatures, messages, publicKeys } = readBatchItems(items);
+      const count = signatures.length;
       const verify = verifyOptions(options);
       const chunks: Promise<Uint8Array>[] = [];
       for (let start = 0; start < count; start += this.chunkSize) {
