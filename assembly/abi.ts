@@ -84,6 +84,25 @@ export const BATCH_OUT_OF_MEMORY: i32 = 1;
 /** ed25519_verify_batch: count above BATCH_MAX_ITEMS or a message outside the input (no result written). */
 export const BATCH_BAD_LAYOUT: i32 = 2;
 
+// ---- Envelope batch (assembly/handshake/envelope-batch.ts, export envelope_verify_batch): entries at ioBase(), then the envelopes ----
+
+/** Bytes of one entry. */
+export const ENVELOPE_BATCH_ENTRY_BYTES: usize = 24;
+/** u32 LE: offset of the envelope's bytes from ioBase(). */
+export const ENVELOPE_BATCH_ENTRY_OFFSET: usize = 0;
+/** u32 LE: length of the envelope in bytes. */
+export const ENVELOPE_BATCH_ENTRY_LENGTH: usize = 4;
+/** 16 bytes: the random 128-bit coefficient z of the envelope's signature (CSPRNG, fresh for every call). */
+export const ENVELOPE_BATCH_ENTRY_RANDOM: usize = 8;
+/** Bytes of one envelope's result block (the ENVELOPE_RESULT_* words of envelope_verify). */
+export const ENVELOPE_RESULT_BYTES: usize = 160;
+/** envelope_verify_batch output word (u32 LE at ARG_RESULT + this): offset from ioBase() of the result blocks, one per envelope. */
+export const ENVELOPE_BATCH_OUT_RESULTS: usize = 0;
+/** envelope_verify_batch output word: offset from ioBase() of the verdicts (i32 LE ENVELOPE_*, one per envelope). */
+export const ENVELOPE_BATCH_OUT_VERDICTS: usize = 4;
+/** envelope_verify_batch output word: offset from ioBase() of the end of everything the result blocks point into. */
+export const ENVELOPE_BATCH_OUT_END: usize = 8;
+
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */
@@ -148,7 +167,7 @@ export const REASON_NOT_A_POINT: u32 = 18;
 export const ENVELOPE_FLAG_ZIP215: u32 = 1;
 export const ENVELOPE_FLAG_REJECT_WEAK_KEYS: u32 = 2;
 export const ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: u32 = 4;
-/** Stop before the signature check and return ENVELOPE_SIGNATURE_DEFERRED (verifyEnvelopeBatch checks the signatures in a batch). */
+/** Stop before the signature check and return ENVELOPE_SIGNATURE_DEFERRED (envelope_verify_batch then checks the signatures in a batch). */
 export const ENVELOPE_FLAG_DEFER_SIGNATURE: u32 = 8;
 
 // ---- envelope_verify result block, as u32 LE words from ARG_RESULT ----

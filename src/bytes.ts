@@ -150,3 +150,17 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }
+
+/**
+ * Fills `target` from globalThis.crypto.getRandomValues (the batch verifiers' coefficients and
+ * fresh secret keys: never derived from any input).
+ * @throws InvalidTypeError where the host has no CSPRNG.
+ */
+export function fillRandomBytes(target: Uint8Array): Uint8Array {
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (!c || typeof c.getRandomValues !== "function") {
+    throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
+  }
+  c.getRandomValues(target);
+  return target;
+}

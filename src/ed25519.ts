@@ -14,7 +14,7 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength } from "./bytes.js";
+import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -283,11 +283,7 @@ const batchRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
 
 /** 16 bytes per item from globalThis.crypto.getRandomValues into batchRandom (never derived from the inputs). */
 function fillBatchRandom(count: number): void {
-  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
-  if (!c || typeof c.getRandomValues !== "function") {
-    throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
-  }
-  c.getRandomValues(batchRandom.subarray(0, 16 * count));
+  fillRandomBytes(batchRandom.subarray(0, 16 * count));
 }
 
 /** The checked fields of a batch, index for index; keys as bytes (a PreparedPublicKey's own copy). */
@@ -421,11 +417,7 @@ export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
  */
 function randomSecretKey(seed?: Uint8Array): Uint8Array {
   if (seed !== undefined) return copyBytes(seed, "seed", ED25519_SECRET_KEY_BYTES);
-  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
-  if (!c || typeof c.getRandomValues !== "function") {
-    throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
-  }
-  return c.getRandomValues(new Uint8Array(ED25519_SECRET_KEY_BYTES));
+  return fillRandomBytes(new Uint8Array(ED25519_SECRET_KEY_BYTES));
 }
 
 /** A key pair from randomSecretKey(seed) (the seed, when given, is the secret key). */

@@ -11,8 +11,12 @@
 //    128-bit z_i: if some D_j != O, sum z_i D_i = O for at most one value of z_j (D_j has prime
 //    order L > 2^128), so a batch with a false item passes with probability <= 2^-128. A batch
 //    that passes therefore has every D_i = O, and each item's answer is true.
-//  * Items that fail a pre-check get false (as single); items whose A or R has a torsion
-//    component go to the single verifier itself. When the combined check fails, the set is
+//  * Items that fail a pre-check get false (as single); under the default rule, items whose A or
+//    R has a torsion component go to the single verifier itself.
+//  * ZIP-215 needs none of that: single accepts iff [8]D = O, and the combined check is then
+//    cofactored, [8] sum z_i D_i = sum z_i [8]D_i = O. Every [8]D_i lies in the subgroup of prime
+//    order L whatever torsion A and R carry, so the same 2^-128 bound holds with no torsion test
+//    (the rule Zebra adopted for this reason). When the combined check fails, the set is
 //    halved and each half checked again (reusing the z_i: each check on its own keeps the
 //    2^-128 bound), down to sets of two, which are verified singly.
 //
@@ -22,8 +26,14 @@
 // with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded and
 // tested for torsion once per call (deduplicated by their bytes).
 //
-// Memory: the records and messages at ioBase() (layout in abi.ts, BATCH_ITEM_*), then a scratch
-// area of fixed size for BATCH_MAX_ITEMS items just past the input. Variable time: public inputs.
+// Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point and its
+// torsion class, computed once at preparation; a caller that has just decoded a key (the envelope
+// batch, assembly/handshake/envelope-batch.ts) passes the point; any other key is decoded here.
+//
+// Memory: item records (layout in abi.ts, BATCH_ITEM_*) at a base address with their messages at
+// offsets from it, and a scratch area of BATCH_SCRATCH_BYTES for up to BATCH_MAX_ITEMS items. The
+// export ed25519_verify_batch puts both in the I/O arena (verify_batch_vartime); the envelope
+// batch lays out its own. Variable time: public inputs.
 import { ioBase, ensureIoCapacity } from "../memory";
 import {
   BATCH_MAX_ITEMS, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
@@ -31,12 +41,13 @@ import {
 } from "../abi";
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
 import { sc_reduce, sc_muladd, sc_is_canonical_vartime } from "../curve25519/scalar";
-import { P3_BYTES, ge_frombytes_vartime, ge_p3_neg, ge_is_neutral_vartime } from "../curve25519/group";
+import { P2_BYTES, P3_BYTES, ge_frombytes_vartime, ge_p3_neg, ge_is_neutral_vartime, ge_mul_by_cofactor_vartime } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
 import { ge_affine_is_torsion_free_vartime } from "../curve25519/torsion";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
+import { prepared_lookup_vartime, prepared_point, prepared_torsion_free } from "./prepared-public";
 
 // Per-item state (scratch): -R (p3), k, the key's index.
 const ITEM_NEG_R: usize = 0;
@@ -67,8 +78,8 @@ const SCR_MSM: usize = SCR_TERM_SCALARS + MAX_TERMS * 32;
 /** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
 const STRAUS_MAX_TERMS: usize = 192;
 const MSM_SCRATCH_BYTES: usize = max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS));
-/** Scratch bytes one call needs past its input. */
-const SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
+/** Scratch bytes one batch needs (batch_begin_vartime). */
+export const BATCH_SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
 /** Sets this small are verified singly rather than by a combined check. */
 const SINGLES_BELOW: usize = 3;
 
@@ -76,14 +87,18 @@ const DIGEST: usize = memory.data(64, 16);
 const B_COEFFICIENT: usize = memory.data(32, 16);
 const Z_SCALAR: usize = memory.data(32, 16);
 const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
+const CHECK_P2: usize = memory.data(<i32>P2_BYTES, 16);
 
+let recordsBase: usize = 0;
 let scratch: usize = 0;
 let zip215Mode: bool = false;
 let checkStamp: u32 = 0;
+let keyCount: usize = 0;
+let candidates: usize = 0;
 
 // @ts-ignore: decorator
 @inline function record(i: usize): usize {
-  return ioBase() + i * BATCH_ITEM_BYTES;
+  return recordsBase + i * BATCH_ITEM_BYTES;
 }
 // @ts-ignore: decorator
 @inline function itemState(i: usize): usize {
@@ -107,13 +122,17 @@ function is_canonical_point_encoding_vartime(s: usize, P: usize): bool {
 /** The single verifier's answer for item i (its own decoding, hashing and check). */
 function verify_single(i: usize): bool {
   const r = record(i);
-  const msg = ioBase() + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
+  const msg = recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
   const len = <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH);
   return verify_signature_vartime(r + BATCH_ITEM_SIGNATURE, msg, len, r + BATCH_ITEM_PUBLIC_KEY, zip215Mode);
 }
 
-/** Index of the distinct key with item i's key bytes, decoding and classifying it if new; keyCount is updated through the return. */
-function find_or_add_key(i: usize, keyCount: usize): usize {
+/**
+ * Index of the distinct key with item i's key bytes, taking it in as the next distinct key if
+ * new (the caller then counts it): from the prepared slab if it is there (point and torsion class
+ * from preparation), else from `decoded` (the key's point, p3 with Z = 1, or 0), else decoded here.
+ */
+function find_or_add_key(i: usize, decoded: usize): usize {
   const pk = record(i) + BATCH_ITEM_PUBLIC_KEY;
   for (let j: usize = 0; j < keyCount; j++) {
     const other = <usize>load<u32>(keyState(j) + KEY_RECORD);
@@ -122,14 +141,24 @@ function find_or_add_key(i: usize, keyCount: usize): usize {
   const key = keyState(keyCount);
   store<u32>(key + KEY_RECORD, <u32>pk);
   store<u32>(key + KEY_STAMP, 0);
-  if (!ge_frombytes_vartime(key + KEY_NEG_A, pk)) {
-    store<u32>(key + KEY_CLASS, KEY_NOT_A_POINT);
-  } else {
-    // Decoding leaves Z = 1, i.e. the affine (x, y) the torsion test reads.
-    const free = ge_affine_is_torsion_free_vartime(key + KEY_NEG_A);
-    store<u32>(key + KEY_CLASS, free ? KEY_TORSION_FREE : KEY_HAS_TORSION);
-    ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
+  const slot = prepared_lookup_vartime(pk);
+  const point = slot >= 0 ? prepared_point(slot) : 0;
+  if (point != 0) {
+    store<u32>(key + KEY_CLASS, zip215Mode || prepared_torsion_free(slot) ? KEY_TORSION_FREE : KEY_HAS_TORSION);
+    ge_p3_neg(key + KEY_NEG_A, point);
+    return keyCount;
   }
+  if (decoded != 0) {
+    memory.copy(key + KEY_NEG_A, decoded, P3_BYTES);
+  } else if (!ge_frombytes_vartime(key + KEY_NEG_A, pk)) {
+    store<u32>(key + KEY_CLASS, KEY_NOT_A_POINT);
+    return keyCount;
+  }
+  // Decoding leaves Z = 1, i.e. the affine (x, y) the torsion test reads. The cofactored
+  // (ZIP-215) check needs no torsion test: every key takes part (see combined_check).
+  const free = zip215Mode || ge_affine_is_torsion_free_vartime(key + KEY_NEG_A);
+  store<u32>(key + KEY_CLASS, free ? KEY_TORSION_FREE : KEY_HAS_TORSION);
+  ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
   return keyCount;
 }
 
@@ -175,7 +204,12 @@ function combined_check(lo: usize, hi: usize): bool {
   }
   if (terms <= STRAUS_MAX_TERMS) msm_straus_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
   else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
-  return ge_is_neutral_vartime(CHECK_POINT);
+  if (!zip215Mode) return ge_is_neutral_vartime(CHECK_POINT);
+  // ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and every [8]D_i lies in the
+  // subgroup of prime order L, so a false item survives for at most one z_j mod L (2^-128),
+  // whatever torsion A and R carry. No torsion test and no single-path detour is needed.
+  ge_mul_by_cofactor_vartime(CHECK_P2, CHECK_POINT);
+  return ge_is_neutral_vartime(CHECK_P2);
 }
 
 /** Writes every candidate's result in [lo, hi): combined check, halving on failure, singles for small sets. */
@@ -200,6 +234,65 @@ function settle(lo: usize, hi: usize): void {
 }
 
 /**
+ * Starts a batch over the item records at `base` (messages at offsets from it), with the
+ * BATCH_SCRATCH_BYTES bytes at `scratchAt` (16-aligned, addressable) as scratch. zip215: the
+ * ZIP-215 rule instead of the default one. Items are then added with batch_add_vartime, in index
+ * order from 0, and settled with batch_settle_vartime.
+ */
+export function batch_begin_vartime(base: usize, scratchAt: usize, zip215: bool): void {
+  recordsBase = base;
+  scratch = scratchAt;
+  zip215Mode = zip215;
+  keyCount = 0;
+  candidates = 0;
+}
+
+/**
+ * Takes in item i (< BATCH_MAX_ITEMS): answers it at once when a pre-check fails (false, as the
+ * single verifier) or its key or R has a torsion component (the single verifier's answer), else
+ * makes it a candidate of the combined check. decodedKey: the item's key decoded (p3, Z = 1)
+ * by a caller that already did so, or 0.
+ */
+export function batch_add_vartime(i: usize, decodedKey: usize): void {
+  const r = record(i);
+  const sig = r + BATCH_ITEM_SIGNATURE;
+  store<u8>(r + BATCH_ITEM_RESULT, 0);
+  // Pre-checks: exactly those of the single verifier, answered false here.
+  if (!sc_is_canonical_vartime(sig + 32)) return; //                       S < L
+  const j = find_or_add_key(i, decodedKey);
+  if (j == keyCount) keyCount++;
+  const key = keyState(j);
+  const keyClass = load<u32>(key + KEY_CLASS);
+  if (keyClass == KEY_NOT_A_POINT) return; //                              A decodes
+  const state = itemState(i);
+  if (!ge_frombytes_vartime(state + ITEM_NEG_R, sig)) return; //          R decodes
+  if (!zip215Mode && !is_canonical_point_encoding_vartime(sig, state + ITEM_NEG_R)) return;
+  // Default rule: A or R with a torsion component goes to the single verifier (it is exact for
+  // them). ZIP-215: the cofactored combined check is exact for every point (combined_check).
+  if (!zip215Mode && (keyClass == KEY_HAS_TORSION || !ge_affine_is_torsion_free_vartime(state + ITEM_NEG_R))) {
+    store<u8>(r + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
+    return;
+  }
+  ge_p3_neg(state + ITEM_NEG_R, state + ITEM_NEG_R);
+  // k = SHA-512(R || A || M) mod L over the bytes as given (RFC 8032 §5.1.7 step 2).
+  sha512_init();
+  sha512_update(sig, 32);
+  sha512_update(r + BATCH_ITEM_PUBLIC_KEY, 32);
+  sha512_update(recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
+  sha512_final(DIGEST);
+  sc_reduce(state + ITEM_K, DIGEST);
+  store<u32>(state + ITEM_KEY, <u32>j);
+  store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
+  candidates++;
+}
+
+/** Answers every candidate: combined checks, halving on failure, singles for small sets. */
+export function batch_settle_vartime(): void {
+  settle(0, candidates);
+  candidates = 0;
+}
+
+/**
  * Verifies the `count` item records at ioBase() (abi.ts BATCH_ITEM_*; inputBytes = bytes of
  * records and messages) and writes each item's result byte. zip215: the ZIP-215 rule instead
  * of the default one. Returns BATCH_DONE, BATCH_OUT_OF_MEMORY or BATCH_BAD_LAYOUT.
@@ -207,54 +300,20 @@ function settle(lo: usize, hi: usize): void {
 export function verify_batch_vartime(count: usize, inputBytes: usize, zip215: bool): i32 {
   if (count > MAX_ITEMS || inputBytes < count * BATCH_ITEM_BYTES) return BATCH_BAD_LAYOUT;
   for (let i: usize = 0; i < count; i++) {
-    const r = record(i);
+    const r = ioBase() + i * BATCH_ITEM_BYTES;
     const offset = <u64>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
     const length = <u64>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH);
     if (length > 0 && (offset < <u64>(count * BATCH_ITEM_BYTES) || offset + length > <u64>inputBytes)) return BATCH_BAD_LAYOUT;
   }
   const scratchOffset = (inputBytes + 15) & ~(<usize>15);
-  if (!ensureIoCapacity(scratchOffset + SCRATCH_BYTES)) return BATCH_OUT_OF_MEMORY;
-  scratch = ioBase() + scratchOffset;
-  zip215Mode = zip215;
+  if (!ensureIoCapacity(scratchOffset + BATCH_SCRATCH_BYTES)) return BATCH_OUT_OF_MEMORY;
+  batch_begin_vartime(ioBase(), ioBase() + scratchOffset, zip215);
   if (count < SINGLES_BELOW) {
     // Too few for a combined check to pay: the single verifier answers each directly.
     for (let i: usize = 0; i < count; i++) store<u8>(record(i) + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
     return BATCH_DONE;
   }
-
-  let keyCount: usize = 0;
-  let candidates: usize = 0;
-  for (let i: usize = 0; i < count; i++) {
-    const r = record(i);
-    const sig = r + BATCH_ITEM_SIGNATURE;
-    store<u8>(r + BATCH_ITEM_RESULT, 0);
-    // Pre-checks: exactly those of the single verifier, answered false here.
-    if (!sc_is_canonical_vartime(sig + 32)) continue; //                      S < L
-    const j = find_or_add_key(i, keyCount);
-    if (j == keyCount) keyCount++;
-    const key = keyState(j);
-    const keyClass = load<u32>(key + KEY_CLASS);
-    if (keyClass == KEY_NOT_A_POINT) continue; //                             A decodes
-    const state = itemState(i);
-    if (!ge_frombytes_vartime(state + ITEM_NEG_R, sig)) continue; //         R decodes
-    if (!zip215 && !is_canonical_point_encoding_vartime(sig, state + ITEM_NEG_R)) continue;
-    // A or R with a torsion component: the single verifier answers (it is exact for them).
-    if (keyClass == KEY_HAS_TORSION || !ge_affine_is_torsion_free_vartime(state + ITEM_NEG_R)) {
-      store<u8>(r + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
-      continue;
-    }
-    ge_p3_neg(state + ITEM_NEG_R, state + ITEM_NEG_R);
-    // k = SHA-512(R || A || M) mod L over the bytes as given (RFC 8032 §5.1.7 step 2).
-    sha512_init();
-    sha512_update(sig, 32);
-    sha512_update(r + BATCH_ITEM_PUBLIC_KEY, 32);
-    sha512_update(ioBase() + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
-    sha512_final(DIGEST);
-    sc_reduce(state + ITEM_K, DIGEST);
-    store<u32>(state + ITEM_KEY, <u32>j);
-    store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
-    candidates++;
-  }
-  settle(0, candidates);
+  for (let i: usize = 0; i < count; i++) batch_add_vartime(i, 0);
+  batch_settle_vartime();
   return BATCH_DONE;
 }

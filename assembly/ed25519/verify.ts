@@ -132,3 +132,13 @@ export function inspect_public_key_vartime(pkPtr: usize): i32 {
   ge_mul_by_cofactor_vartime(P2_TMP, key + VK_POINT);
   return ge_is_neutral_vartime(P2_TMP) ? INSPECT_SMALL_ORDER : INSPECT_FULL_ORDER;
 }
+
+/**
+ * inspect_public_key_vartime without the decoded-key cache (whose per-key table a batch does not
+ * use): the decoded point (p3 with Z = 1) is left at `out` when the key decodes.
+ */
+export function inspect_public_key_into_vartime(pkPtr: usize, out: usize): i32 {
+  if (!ge_frombytes_vartime(out, pkPtr)) return INSPECT_NOT_A_POINT;
+  ge_mul_by_cofactor_vartime(P2_TMP, out);
+  return ge_is_neutral_vartime(P2_TMP) ? INSPECT_SMALL_ORDER : INSPECT_FULL_ORDER;
+}

@@ -37,7 +37,8 @@ import { transcodeString, unescapeCanonical, skipWhitespace, stringInputEnd, str
 import { utf8SequenceLength } from "../json/utf8";
 import { copyBytes } from "../json/copy";
 import { scanNumber, fitsInteger, numberInputEnd, numberNegative, numberIntegral, numberDigitsStart, numberDigitsEnd } from "../json/transcoder";
-import { verify_signature_vartime, inspect_public_key_vartime } from "../ed25519/verify";
+import { verify_signature_vartime, inspect_public_key_vartime, inspect_public_key_into_vartime } from "../ed25519/verify";
+import { P3_BYTES } from "../curve25519/group";
 
 // ---- Verdicts, malformed reasons, flags, result words and field codes: the JS <-> wasm ABI, declared
 // once in assembly/abi.ts (REASON_* 1…8 are the transcoder's STATUS_* codes) ----
@@ -58,6 +59,7 @@ import {
   REASON_BAD_LENGTH,
   REASON_NOT_A_POINT,
   ENVELOPE_FLAG_ZIP215,
+  ENVELOPE_RESULT_BYTES,
   ENVELOPE_FLAG_REJECT_WEAK_KEYS,
   ENVELOPE_FLAG_ESCAPE_DEL_AND_C1,
   ENVELOPE_FLAG_DEFER_SIGNATURE,
@@ -92,6 +94,12 @@ const VALUE_AT: usize = memory.data(16 * 4, 16);
 const KEY_BYTES: usize = memory.data(32, 16);
 const SIGNATURE_BYTES: usize = memory.data(64, 16);
 
+/**
+ * With ENVELOPE_FLAG_DEFER_SIGNATURE: the declared key as decoded by the parse (p3, Z = 1), for
+ * the batch that then verifies the signature (envelope-batch.ts), so it is not decoded twice.
+ */
+export const DEFERRED_KEY_POINT: usize = memory.data(<i32>P3_BYTES, 16);
+
 let inputBase: usize = 0;
 let inputEnd: usize = 0;
 let workTop: usize = 0;
@@ -117,26 +125,28 @@ function malformedFromError(field: u32): usize {
 
 /**
  * Verifies the envelope in the `inputLength` bytes at `base`; writes the result block at
- * `result` and returns an ENVELOPE_* verdict.
+ * `result` and returns an ENVELOPE_* verdict. The work area (unescaped strings, canonical
+ * challenge) starts at `workAt`, or just past the input if 0; envelopeWorkEnd() is its end after
+ * the call.
  */
-export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, result: usize): i32 {
+export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, result: usize, workAt: usize = 0): i32 {
   resetError();
   reason = 0;
   reasonField = 0;
   reasonAt = base;
-  memory.fill(result, 0, 160);
+  memory.fill(result, 0, ENVELOPE_RESULT_BYTES);
   memory.fill(SPANS, 0, 16 * 8);
   memory.fill(VALUE_AT, 0, 16 * 4);
   escapeDelAndC1 = (flags & ENVELOPE_FLAG_ESCAPE_DEL_AND_C1) != 0;
   inputBase = base;
   inputEnd = base + inputLength;
 
-  const workAt = align16(<u64>base + <u64>inputLength);
-  const workLimit = workAt + <u64>inputLength * WORK_FACTOR + 4096;
-  if (workLimit > ADDRESS_CEILING || !ensureAddressable(workAt + 256)) {
+  const workStart: u64 = workAt != 0 ? align16(<u64>workAt) : align16(<u64>base + <u64>inputLength);
+  const workLimit = workStart + <u64>inputLength * WORK_FACTOR + 4096;
+  workTop = <usize>workStart;
+  if (workLimit > ADDRESS_CEILING || !ensureAddressable(workStart + 256)) {
     return finishMalformed(result, malformed(<u32>STATUS_TOO_LARGE, 0, base));
   }
-  workTop = <usize>workAt;
   setRoomLimit(<usize>workLimit);
 
   // ---- Parse (every failure here is MALFORMED_ENVELOPE, like a serde error) ----
@@ -147,7 +157,9 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   if (p != inputEnd) return finishMalformed(result, malformed(<u32>STATUS_TRAILING_DATA, 0, p));
   if (!decodeHex(FIELD_DECLARED_PUBLIC_KEY, KEY_BYTES, 32)) return finishMalformed(result, 0);
   if (!decodeHex(FIELD_SIGNATURE, SIGNATURE_BYTES, 64)) return finishMalformed(result, 0);
-  const keyKind = inspect_public_key_vartime(KEY_BYTES);
+  const keyKind = (flags & ENVELOPE_FLAG_DEFER_SIGNATURE) != 0
+    ? inspect_public_key_into_vartime(KEY_BYTES, DEFERRED_KEY_POINT)
+    : inspect_public_key_vartime(KEY_BYTES);
   if (keyKind < 0) {
     return finishMalformed(result, malformed(REASON_NOT_A_POINT, FIELD_DECLARED_PUBLIC_KEY, valueAt(FIELD_DECLARED_PUBLIC_KEY)));
   }
@@ -164,8 +176,14 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
     store<u32>(slot + 4, <u32>n);
     workTop += n;
   }
-  store<u32>(result + RESULT_TIMESTAMP, <u32>timestampStart);
-  store<u32>(result + RESULT_TIMESTAMP + 4, <u32>(timestampEnd - timestampStart));
+  // The timestamp digits, copied next to the strings: every span of the result block then points
+  // into the work area (envelope-batch.ts hands JS that area alone).
+  const digits = timestampEnd - timestampStart;
+  if (!room(workTop, digits)) return finishMalformed(result, malformed(<u32>STATUS_TOO_LARGE, FIELD_TIMESTAMP, base));
+  memory.copy(workTop, timestampStart, digits);
+  store<u32>(result + RESULT_TIMESTAMP, <u32>workTop);
+  store<u32>(result + RESULT_TIMESTAMP + 4, <u32>digits);
+  workTop += digits;
 
   // ---- chio verify_signature order: schema, (weak key), canonical bytes, signature ----
   const schemaAt = <usize>load<u32>(result + RESULT_STRINGS);
@@ -198,6 +216,11 @@ export function verifyEnvelopeText(base: usize, inputLength: usize, flags: u32, 
   memory.copy(result + RESULT_PUBLIC_KEY, KEY_BYTES, 32);
   memory.copy(result + RESULT_SIGNATURE, SIGNATURE_BYTES, 64);
   return ENVELOPE_OK;
+}
+
+/** End of the work area the last verifyEnvelopeText call used. */
+export function envelopeWorkEnd(): usize {
+  return workTop;
 }
 
 function finishMalformed(result: usize, _: usize): i32 {

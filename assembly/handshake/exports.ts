@@ -5,6 +5,8 @@
 // (ENVELOPE_RESULT_* in envelope.ts).
 import { ARGS, ARG_RESULT, ioBase } from "../memory";
 import { verifyEnvelopeText } from "./envelope";
+import { verify_envelope_batch_vartime } from "./envelope-batch";
+import { ENVELOPE_FLAG_DEFER_SIGNATURE } from "../abi";
 
 /**
  * Parses and verifies the chio handshake envelope in the `inputLength` bytes at ioBase().
@@ -14,4 +16,14 @@ import { verifyEnvelopeText } from "./envelope";
  */
 export function envelope_verify(inputLength: u32, flags: u32): i32 {
   return verifyEnvelopeText(ioBase(), inputLength, flags, ARGS + ARG_RESULT);
+}
+
+/**
+ * Verifies `count` envelopes in one call (envelope-batch.ts): entries and envelopes at ioBase()
+ * (abi.ts ENVELOPE_BATCH_*, `inputBytes` in all), verdicts and result blocks where the output
+ * words at ARGS + ARG_RESULT say. `flags` as envelope_verify's. BATCH_DONE, BATCH_OUT_OF_MEMORY
+ * or BATCH_BAD_LAYOUT.
+ */
+export function envelope_verify_batch(count: u32, inputBytes: u32, flags: u32): i32 {
+  return verify_envelope_batch_vartime(<usize>count, <usize>inputBytes, flags & ~ENVELOPE_FLAG_DEFER_SIGNATURE);
 }

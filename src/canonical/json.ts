@@ -115,17 +115,22 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
  * is the defensive copy, so no JS copy is made first.
  */
 export function writeInput(input: string | Uint8Array, maxBytes: number): number {
-  const base = ioArenaBase();
+  return writeInputAt(input, maxBytes, 0);
+}
+
+/**
+ * writeInput at `offset` bytes into the I/O arena (the envelope batch lays several inputs end to
+ * end): the same checks, the same errors, the same bytes.
+ */
+export function writeInputAt(input: string | Uint8Array, maxBytes: number, offset: number): number {
+  const base = ioArenaBase() + offset;
   if (typeof input === "string") {
     // UTF-8 needs at least one byte per UTF-16 unit, so a longer string cannot fit.
     if (input.length > maxBytes) throw tooLarge(input.length, maxBytes);
     const surrogate = loneSurrogateIndex(input);
-    if (surrogate >= 0) {
-      const offset = utf8Encoder.encode(input.slice(0, surrogate)).length;
-      throw new CanonicalJsonError("LONE_SURROGATE", `lone UTF-16 surrogate in the input string at byte ${offset}`, offset);
-    }
+    if (surrogate >= 0) throw loneSurrogateInInput(utf8Encoder.encode(input.slice(0, surrogate)).length);
     const capacity = input.length * 3;
-    let heap = ensureArena(base, capacity);
+    let heap = ensureArena(offset, capacity);
     const written = utf8Encoder.encodeInto(input, heap.subarray(base, base + capacity)).written;
     if (written > maxBytes) throw tooLarge(written, maxBytes);
     return written;
@@ -136,20 +141,26 @@ export function writeInput(input: string | Uint8Array, maxBytes: number): number
   if (isUnreadableView(input)) throw new InvalidTypeError("input is a view of a detached or out-of-bounds ArrayBuffer");
   const length = viewLength(input);
   if (length > maxBytes) throw tooLarge(length, maxBytes);
-  ensureArena(base, length).set(input, base);
+  ensureArena(offset, length).set(input, base);
   return length;
+}
+
+/** The error writeInput throws for a string with an unpaired surrogate whose UTF-8 prefix is `offset` bytes. */
+export function loneSurrogateInInput(offset: number): CanonicalJsonError {
+  return new CanonicalJsonError("LONE_SURROGATE", `lone UTF-16 surrogate in the input string at byte ${offset}`, offset);
 }
 
 /** Re-exported for the handshake modules: see src/bytes.ts (a Proxy of a Uint8Array is not one). */
 export { isUint8Array };
 
-function ensureArena(base: number, bytes: number): Uint8Array {
+/** The heap, with the I/O arena holding at least offset + bytes bytes. */
+function ensureArena(offset: number, bytes: number): Uint8Array {
   let heap = heapU8();
-  if (base + bytes > heap.length) {
+  if (ioArenaBase() + offset + bytes > heap.length) {
     try {
-      reserveIo(bytes);
+      reserveIo(offset + bytes);
     } catch (cause) {
-      if (cause instanceof WasmCoreError) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${bytes} bytes for the input`);
+      if (cause instanceof WasmCoreError) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${offset + bytes} bytes for the input`);
       throw cause;
     }
     heap = heapU8();

@@ -15,14 +15,12 @@
 // of one does not count), or a view of a detached or out-of-bounds ArrayBuffer (which would
 // otherwise read as the empty input).
 import { bytesToHex } from "../bytes.js";
-import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
-import { argsBase, coreExports, guarded, heapU8, type CoreExports } from "../wasm/instance.js";
+import { CanonicalJsonError, InvalidTypeError, WasmCoreError } from "../errors.js";
+import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
-import { isUint8Array, isUnreadableView } from "../bytes.js";
-import { nonNegativeInteger, readU32, writeInput } from "../canonical/json.js";
-import { ed25519 } from "../ed25519.js";
-import { BATCH_MAX_ITEMS } from "../wasm/abi.js";
+import { fillRandomBytes, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { loneSurrogateInInput, nonNegativeInteger, readU32, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -109,6 +107,7 @@ export interface VerifyEnvelopeOptions {
 
 interface EnvelopeCoreExports extends CoreExports {
   envelope_verify(inputLength: number, flags: number): number;
+  envelope_verify_batch(count: number, inputBytes: number, flags: number): number;
 }
 
 /** Default `maxBytes` (64 KiB): the handshake's DEFAULT_MAX_ENVELOPE_BYTES, of which this is an alias. */
@@ -119,7 +118,6 @@ const {
   ENVELOPE_FLAG_ZIP215: FLAG_ZIP215,
   ENVELOPE_FLAG_REJECT_WEAK_KEYS: FLAG_REJECT_WEAK_KEYS,
   ENVELOPE_FLAG_ESCAPE_DEL_AND_C1: FLAG_ESCAPE_DEL_AND_C1,
-  ENVELOPE_FLAG_DEFER_SIGNATURE: FLAG_DEFER_SIGNATURE,
   ENVELOPE_RESULT_REASON: RESULT_REASON,
   ENVELOPE_RESULT_OFFSET: RESULT_OFFSET,
   ENVELOPE_RESULT_FIELD: RESULT_FIELD,
@@ -185,39 +183,84 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
 
 /**
  * Verifies many envelopes: one verdict per envelope, deep-equal to `verifyEnvelopeBytes(envelope,
- * options)` for each. Each envelope is parsed and its challenge rebuilt in wasm as there; the
- * signatures of those that get that far are then checked together by the exact batch verifier
- * (ed25519.verifyBatch, README "Batch verification"), BATCH_MAX_ITEMS envelopes at a time.
+ * options)` for each. Up to BATCH_MAX_ITEMS envelopes (and about 1 MiB of them) go to one wasm
+ * call (assembly/handshake/envelope-batch.ts), which parses each and rebuilds its challenge as
+ * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
+ * the exact batch verifier (README "Batch verification").
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
- *   readable Uint8Array (the message names its index), or an option has the wrong type.
+ *   readable Uint8Array (the message names its index), or an option has the wrong type;
+ *   WasmCoreError WASM_OUT_OF_MEMORY if WebAssembly memory cannot grow even for one envelope.
  */
 export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
+  const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
+  const verdicts: EnvelopeVerdict[] = new Array(inputs.length);
+  for (let start = 0; start < inputs.length; ) {
+    const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
+    readEnvelopeSegment(segment, maxBytes, verdicts, start);
+    start += segment.count;
+  }
+  return verdicts;
+}
+
+/**
+ * @internal verifyEnvelopeBatch for the worker pool: the verdicts as bytes (packEnvelopeSegment
+ * segments end to end), for readPackedEnvelopeVerdicts on the calling thread.
+ */
+export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Uint8Array {
+  const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let start = 0; start < inputs.length; ) {
+    const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
+    const packed = packEnvelopeSegment(segment);
+    parts.push(packed);
+    total += packed.length;
+    start += segment.count;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * @internal The verdicts of verifyEnvelopeBatchPacked's bytes, for the options it was given
+ * (maxBytes goes into the TOO_LARGE message). Throws WasmCoreError on bytes it did not write.
+ */
+export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
+  const { maxBytes } = envelopeOptions(options);
+  const verdicts: EnvelopeVerdict[] = [];
+  for (let at = 0; at < packed.length; ) {
+    if (at + SEGMENT_HEADER_BYTES > packed.length) throw badPacking();
+    const count = readU32(packed, at);
+    const results = readU32(packed, at + 4);
+    const length = readU32(packed, at + 8);
+    const end = at + SEGMENT_HEADER_BYTES + length;
+    if (end > packed.length || length < count * (RESULT_BYTES + 4)) throw badPacking();
+    const bytes = packed.subarray(0, end);
+    readEnvelopeSegment({ count, bytes, shift: results - (at + SEGMENT_HEADER_BYTES), results }, maxBytes, verdicts, verdicts.length);
+    at = (end + 3) & ~3;
+  }
+  return verdicts;
+}
+
+const badPacking = () => new WasmCoreError("WASM_TRAP", "packed envelope verdicts are malformed");
+
+/** The batch's inputs (read once: a Proxy or getter runs here only) and options, checked. */
+function readEnvelopeBatch(
+  envelopes: readonly (Uint8Array | string)[],
+  options: VerifyEnvelopeOptions | undefined,
+): { inputs: (Uint8Array | string)[]; maxBytes: number; flags: number } {
   if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
   const { maxBytes, flags } = envelopeOptions(options);
   const count = envelopes.length;
   const inputs: (Uint8Array | string)[] = new Array(count);
-  for (let i = 0; i < count; i++) inputs[i] = envelopes[i]; // read once (a Proxy or getter runs here only)
+  for (let i = 0; i < count; i++) inputs[i] = envelopes[i];
   for (let i = 0; i < count; i++) checkEnvelopeInput(inputs[i], `envelopes[${i}]`);
-  const verdicts: EnvelopeVerdict[] = new Array(count);
-  const zip215 = (flags & FLAG_ZIP215) !== 0;
-  for (let start = 0; start < count; start += BATCH_MAX_ITEMS) {
-    const end = Math.min(count, start + BATCH_MAX_ITEMS);
-    const pending: { index: number; parts: DeferredSignature }[] = [];
-    for (let i = start; i < end; i++) {
-      const outcome = runEnvelopeVerify(inputs[i], maxBytes, flags | FLAG_DEFER_SIGNATURE, true);
-      if (outcome instanceof DeferredSignature) pending.push({ index: i, parts: outcome });
-      else verdicts[i] = outcome as EnvelopeVerdict;
-    }
-    if (pending.length === 0) continue;
-    const valid = ed25519.verifyBatch(
-      pending.map(({ parts }) => ({ signature: parts.signature, message: parts.canonicalChallenge, publicKey: parts.declaredPublicKey })),
-      { zip215 },
-    );
-    pending.forEach(({ index, parts }, t) => {
-      verdicts[index] = valid[t] ? { ok: true, envelope: parts.toVerifiedEnvelope() } : invalidSignature();
-    });
-  }
-  return verdicts;
+  return { inputs, maxBytes, flags };
 }
 
 /** maxBytes and the envelope_verify flags of the options, type-checked. */
@@ -244,40 +287,147 @@ function checkEnvelopeInput(input: unknown, name: string): void {
   }
 }
 
+// ---- The batch call (assembly/handshake/envelope-batch.ts) --------------------------------------
+
+const {
+  BATCH_MAX_ITEMS,
+  BATCH_DONE,
+  BATCH_OUT_OF_MEMORY,
+  ENVELOPE_BATCH_ENTRY_BYTES: ENTRY_BYTES,
+  ENVELOPE_BATCH_ENTRY_OFFSET: ENTRY_OFFSET,
+  ENVELOPE_BATCH_ENTRY_LENGTH: ENTRY_LENGTH,
+  ENVELOPE_BATCH_ENTRY_RANDOM: ENTRY_RANDOM,
+  ENVELOPE_RESULT_BYTES: RESULT_BYTES,
+  ENVELOPE_BATCH_OUT_RESULTS: OUT_RESULTS,
+  ENVELOPE_BATCH_OUT_VERDICTS: OUT_VERDICTS,
+  ENVELOPE_BATCH_OUT_END: OUT_END,
+} = abi;
+
+/** Envelope bytes (at most) one call takes; an envelope larger than this goes alone. */
+const SEGMENT_INPUT_BUDGET = 1 << 20;
+/** Verdict words JS writes for inputs refused before the wasm call, as writeInput refuses them (never written by wasm). */
+const EARLY_TOO_LARGE = -1;
+const EARLY_LONE_SURROGATE = -2;
+/** packEnvelopeSegment header: u32 count, u32 address of the result blocks, u32 length of what follows. */
+const SEGMENT_HEADER_BYTES = 12;
+
 /**
- * An envelope that passed everything but the signature check (ENVELOPE_SIGNATURE_DEFERRED):
- * copies of what its OK verdict needs, still undecoded (the strings are decoded only once the
- * signature holds, as in the single path).
+ * The verdicts of `count` envelopes as the wasm call left them: `count` result blocks at address
+ * `results`, then `count` verdict words, then the work areas the blocks point into. Address a
+ * is `bytes[a - shift]` (the heap itself, or a packed copy).
  */
-class DeferredSignature {
-  constructor(
-    readonly strings: Uint8Array[],
-    readonly timestampDigits: Uint8Array,
-    readonly declaredPublicKey: Uint8Array,
-    readonly signature: Uint8Array,
-    readonly canonicalChallenge: Uint8Array,
-  ) {}
+interface EnvelopeSegment {
+  count: number;
+  bytes: Uint8Array;
+  shift: number;
+  results: number;
+  /** Address just past the last byte the verdicts need (in-heap segments). */
+  end?: number;
+}
 
-  static read(heap: Uint8Array, result: number): DeferredSignature {
-    const strings = [0, 1, 2, 3].map((index) => heap.slice(...span(heap, result + RESULT_STRINGS + 8 * index)));
-    return new DeferredSignature(
-      strings,
-      heap.slice(...span(heap, result + RESULT_TIMESTAMP)),
-      heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
-      heap.slice(result + RESULT_SIGNATURE, result + RESULT_SIGNATURE + 64),
-      heap.slice(...span(heap, result + RESULT_CANONICAL)),
-    );
-  }
+const segmentRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
 
-  toVerifiedEnvelope(): VerifiedEnvelope {
-    const [schema, localKernelId, remoteKernelId, nonce] = this.strings.map((bytes) => strictUtf8.decode(bytes));
-    return {
-      challenge: { schema, localKernelId, remoteKernelId, nonce, timestamp: timestampFromDigits(this.timestampDigits, 0, this.timestampDigits.length) },
-      declaredPublicKey: this.declaredPublicKey,
-      signature: this.signature,
-      canonicalChallenge: this.canonicalChallenge,
-    };
+/** Runs the envelopes from `start` in one wasm call (as many as fit the limits; at least one). */
+function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: number, maxBytes: number, flags: number): EnvelopeSegment {
+  let end = start;
+  let capacity = 0;
+  while (end < inputs.length && end - start < BATCH_MAX_ITEMS) {
+    const input = inputs[end];
+    const size = typeof input === "string" ? input.length : viewLength(input);
+    const need = size > maxBytes ? 0 : typeof input === "string" ? 3 * size : size; // refused unread when too long
+    if (end > start && capacity + need > SEGMENT_INPUT_BUDGET) break;
+    capacity += need;
+    end++;
   }
+  for (let count = end - start; ; count = Math.ceil(count / 2)) {
+    const segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
+    if (segment !== undefined) return segment;
+    if (count === 1) throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for envelope verification");
+  }
+}
+
+/** One wasm call over inputs[start, start + count); undefined if memory cannot grow for it. */
+function tryEnvelopeSegment(
+  inputs: readonly (Uint8Array | string)[],
+  start: number,
+  count: number,
+  maxBytes: number,
+  flags: number,
+): EnvelopeSegment | undefined {
+  fillRandomBytes(segmentRandom.subarray(0, 16 * count));
+  const early: { index: number; verdict: number; offset: number }[] = [];
+  let inputBytes = count * ENTRY_BYTES;
+  const core = coreExports<EnvelopeCoreExports>();
+  try {
+    reserveIo(inputBytes);
+  } catch (error) {
+    if (error instanceof WasmCoreError) return undefined;
+    throw error;
+  }
+  for (let k = 0; k < count; k++) {
+    let length = 0;
+    try {
+      // The bytes are copied into wasm memory here, as verifyEnvelopeBytes copies its input.
+      length = writeInputAt(inputs[start + k], maxBytes, inputBytes);
+    } catch (error) {
+      if (!(error instanceof CanonicalJsonError)) throw error;
+      if (error.code === "TOO_LARGE" && error.message.startsWith("cannot reserve")) return undefined; // memory, not the input
+      early.push({ index: k, verdict: error.code === "LONE_SURROGATE" ? EARLY_LONE_SURROGATE : EARLY_TOO_LARGE, offset: error.offset ?? 0 });
+    }
+    const heap = heapU8();
+    const entry = ioArenaBase() + k * ENTRY_BYTES;
+    writeU32(heap, entry + ENTRY_OFFSET, inputBytes);
+    writeU32(heap, entry + ENTRY_LENGTH, length);
+    heap.set(segmentRandom.subarray(16 * k, 16 * k + 16), entry + ENTRY_RANDOM);
+    inputBytes += length;
+  }
+  segmentRandom.fill(0, 0, 16 * count);
+  const status = guarded(() => core.envelope_verify_batch(count, inputBytes, flags));
+  if (status === BATCH_OUT_OF_MEMORY) return undefined;
+  if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `envelope batch refused its input (status ${status})`);
+  const heap = heapU8(); // the call may have grown memory (a new buffer)
+  const base = ioArenaBase();
+  const out = argsBase() + ARG_RESULT;
+  const results = base + readU32(heap, out + OUT_RESULTS);
+  const verdicts = base + readU32(heap, out + OUT_VERDICTS);
+  for (const { index, verdict, offset } of early) {
+    // The wasm call saw an empty input there; the verdict is the one writeInput's error gives.
+    writeU32(heap, verdicts + 4 * index, verdict >>> 0);
+    writeU32(heap, results + index * RESULT_BYTES + RESULT_OFFSET, offset);
+  }
+  return { count, bytes: heap, shift: 0, results, end: base + readU32(heap, out + OUT_END) };
+}
+
+/** An in-heap segment as bytes of its own: header, then its result blocks to its end. */
+function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
+  const from = segment.results - segment.shift;
+  const length = segment.end! - segment.results;
+  const packed = new Uint8Array((SEGMENT_HEADER_BYTES + length + 3) & ~3);
+  writeU32(packed, 0, segment.count);
+  writeU32(packed, 4, segment.results);
+  writeU32(packed, 8, length);
+  packed.set(segment.bytes.subarray(from, from + length), SEGMENT_HEADER_BYTES);
+  return packed;
+}
+
+/** Verdicts of a segment into out[outStart, outStart + count). */
+function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number): void {
+  const { count, bytes, shift, results } = segment;
+  const verdicts = results + count * RESULT_BYTES - shift;
+  for (let k = 0; k < count; k++) {
+    const verdict = readU32(bytes, verdicts + 4 * k) | 0;
+    const block = results + k * RESULT_BYTES - shift;
+    if (verdict === EARLY_TOO_LARGE) out[outStart + k] = unreadableInput(new CanonicalJsonError("TOO_LARGE", ""), maxBytes);
+    else if (verdict === EARLY_LONE_SURROGATE) out[outStart + k] = unreadableInput(loneSurrogateInInput(readU32(bytes, block + RESULT_OFFSET)), maxBytes);
+    else out[outStart + k] = verdictOf(verdict, bytes, block, shift, true) as EnvelopeVerdict;
+  }
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = value >>> 24;
 }
 
 const invalidSignature = (): Extract<EnvelopeVerdict, { ok: false }> => failure("INVALID_SIGNATURE", "remote handshake signature is invalid");
@@ -306,43 +456,45 @@ export function verifyEnvelopeFields(
 }
 
 /** One wasm call and its verdict; `full` also copies out the signature and the canonical challenge. */
-function runEnvelopeVerify(
-  input: Uint8Array | string,
-  maxBytes: number,
-  flags: number,
-  full: boolean,
-): EnvelopeFieldsVerdict | EnvelopeVerdict | DeferredSignature {
+function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
   let length: number;
   try {
     length = writeInput(input, maxBytes);
   } catch (error) {
-    if (error instanceof CanonicalJsonError) {
-      const why = error.code === "TOO_LARGE" ? `envelope is larger than maxBytes (${maxBytes})` : error.message;
-      const problem: EnvelopeProblem = error.code === "TOO_LARGE" || error.code === "LONE_SURROGATE" ? error.code : "UNREADABLE";
-      return { ...failure("MALFORMED_ENVELOPE", why, error.code === "TOO_LARGE" ? undefined : error.offset), problem, field: "envelope", detail: why };
-    }
+    if (error instanceof CanonicalJsonError) return unreadableInput(error, maxBytes);
     throw error;
   }
-
   const core = coreExports<EnvelopeCoreExports>();
   const verdict = guarded(() => core.envelope_verify(length, flags));
-  const heap = heapU8();
-  const result = argsBase() + ARG_RESULT;
+  return verdictOf(verdict, heapU8(), argsBase() + ARG_RESULT, 0, full);
+}
+
+/** The verdict for an input writeInput refused (too long, or a string with a lone surrogate). */
+function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeVerdict {
+  const why = error.code === "TOO_LARGE" ? `envelope is larger than maxBytes (${maxBytes})` : error.message;
+  const problem: EnvelopeProblem = error.code === "TOO_LARGE" || error.code === "LONE_SURROGATE" ? error.code : "UNREADABLE";
+  return { ...failure("MALFORMED_ENVELOPE", why, error.code === "TOO_LARGE" ? undefined : error.offset), problem, field: "envelope", detail: why };
+}
+
+/**
+ * The verdict for the ENVELOPE_* code `verdict` and the result block at bytes[block] (the
+ * addresses in it are wasm addresses: address a is bytes[a - shift]).
+ */
+function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
+  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(bytes, block, shift) : readEnvelopeFields(bytes, block, shift) };
   const code = VERDICT_CODES.get(verdict) ?? "MALFORMED_ENVELOPE";
-  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(heap, result) : readEnvelopeFields(heap, result) };
-  if (verdict === abi.ENVELOPE_SIGNATURE_DEFERRED) return DeferredSignature.read(heap, result);
   switch (code) {
     case "MALFORMED_ENVELOPE": {
-      const offset = readU32(heap, result + RESULT_OFFSET);
-      const reason = readU32(heap, result + RESULT_REASON);
-      const field = readU32(heap, result + RESULT_FIELD);
+      const offset = readU32(bytes, block + RESULT_OFFSET);
+      const reason = readU32(bytes, block + RESULT_REASON);
+      const field = readU32(bytes, block + RESULT_FIELD);
       const why = malformedMessage(reason, field, offset);
       const problem = PROBLEMS.get(reason) ?? "UNREADABLE";
       return { ...failure(code, `malformed envelope: ${why}`, offset), problem, field: FIELDS.get(field)?.path ?? "envelope", detail: why };
     }
     case "UNSUPPORTED_SCHEMA": {
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
-      const schema = schemaPrefix(heap, ...span(heap, result + RESULT_STRINGS));
+      const schema = schemaPrefix(bytes, ...span(bytes, block + RESULT_STRINGS, shift));
       return {
         ok: false,
         code,
@@ -355,7 +507,7 @@ function runEnvelopeVerify(
         ok: false,
         code,
         message: "declared public key has small order (weak key); rejected",
-        declaredPublicKeyHex: bytesToHex(heap.subarray(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32)),
+        declaredPublicKeyHex: bytesToHex(bytes.subarray(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32)),
       };
     default:
       return invalidSignature();
@@ -391,37 +543,35 @@ export function boundedSchema(schema: string, cut = false): string {
   return `${schema.slice(0, keep)}…`;
 }
 
-/** [start, end) of the (address, length) pair at `at`. */
-function span(heap: Uint8Array, at: number): [number, number] {
-  const start = readU32(heap, at);
-  return [start, start + readU32(heap, at + 4)];
+/** [start, end) in `bytes` of the (address, length) pair at `at` (address a is bytes[a - shift]). */
+function span(bytes: Uint8Array, at: number, shift: number): [number, number] {
+  const start = readU32(bytes, at) - shift;
+  return [start, start + readU32(bytes, at + 4)];
 }
 
-function readEnvelope(heap: Uint8Array, result: number): VerifiedEnvelope {
-  const canonicalStart = readU32(heap, result + RESULT_CANONICAL);
-  const canonicalEnd = canonicalStart + readU32(heap, result + RESULT_CANONICAL + 4);
+function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {
   return {
-    challenge: readChallenge(heap, result),
-    declaredPublicKey: heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
-    signature: heap.slice(result + RESULT_SIGNATURE, result + RESULT_SIGNATURE + 64),
-    canonicalChallenge: heap.slice(canonicalStart, canonicalEnd),
+    challenge: readChallenge(bytes, block, shift),
+    declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
+    signature: bytes.slice(block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
+    canonicalChallenge: bytes.slice(...span(bytes, block + RESULT_CANONICAL, shift)),
   };
 }
 
-function readEnvelopeFields(heap: Uint8Array, result: number): VerifiedEnvelopeFields {
+function readEnvelopeFields(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelopeFields {
   return {
-    challenge: readChallenge(heap, result),
-    declaredPublicKey: heap.slice(result + RESULT_PUBLIC_KEY, result + RESULT_PUBLIC_KEY + 32),
+    challenge: readChallenge(bytes, block, shift),
+    declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
   };
 }
 
-function readChallenge(heap: Uint8Array, result: number): VerifiedEnvelope["challenge"] {
+function readChallenge(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope["challenge"] {
   return {
-    schema: challengeString(heap, result, 0),
-    localKernelId: challengeString(heap, result, 1),
-    remoteKernelId: challengeString(heap, result, 2),
-    nonce: challengeString(heap, result, 3),
-    timestamp: timestampFromDigits(heap, ...span(heap, result + RESULT_TIMESTAMP)),
+    schema: challengeString(bytes, block, shift, 0),
+    localKernelId: challengeString(bytes, block, shift, 1),
+    remoteKernelId: challengeString(bytes, block, shift, 2),
+    nonce: challengeString(bytes, block, shift, 3),
+    timestamp: timestampFromDigits(bytes, ...span(bytes, block + RESULT_TIMESTAMP, shift)),
   };
 }
 
@@ -439,10 +589,8 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
 }
 
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
-function challengeString(heap: Uint8Array, result: number, index: number): string {
-  const at = result + RESULT_STRINGS + 8 * index;
-  const start = readU32(heap, at);
-  return strictUtf8.decode(heap.subarray(start, start + readU32(heap, at + 4)));
+function challengeString(bytes: Uint8Array, block: number, shift: number, index: number): string {
+  return strictUtf8.decode(bytes.subarray(...span(bytes, block + RESULT_STRINGS + 8 * index, shift)));
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */

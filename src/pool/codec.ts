@@ -13,11 +13,13 @@
 //   is sent as its UTF-16 code units (2-byte aligned), so the worker rebuilds exactly the string
 //   the caller passed, lone surrogates included, and its verdict (offsets, LONE_SURROGATE) is the
 //   one verifyEnvelopeBytes gives the caller's string.
-//   Result: the verdicts, serialised by writeVerdicts below.
+//   Result: the verdicts as the wasm batch call wrote them (verifyEnvelopeBatchPacked in
+//   src/handshake/verify-envelope.ts: result blocks and the bytes they point into, one range per
+//   wasm call), read back into verdict objects by readPackedEnvelopeVerdicts on the calling thread.
 //
 // Every u32 is little-endian (DataView), independent of the host's byte order.
 import type { VerifyOptions } from "../ed25519.js";
-import type { EnvelopeFailureCode, EnvelopeFieldPath, EnvelopeProblem, EnvelopeVerdict, VerifiedEnvelope, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import type { VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 
 export const TASK_SIGNATURES = 0;
 export const TASK_ENVELOPES = 1;
@@ -182,149 +184,4 @@ export function unpackEnvelopeChunk(buffer: ArrayBuffer): (Uint8Array | string)[
     }
   }
   return inputs;
-}
-
-// ---- Envelope verdicts --------------------------------------------------------------------
-//
-// One record per verdict. ok: u8 1, timestamp (u8 0 + f64, or u8 1 + decimal digits), the four
-// challenge strings, 32 key bytes, 64 signature bytes, the canonical challenge. Failure: u8 0,
-// u8 code, the message, a u8 mask of the optional members present, then each present member in
-// the order the in-thread verdict builds them (offset as f64, the others as strings). Strings
-// are UTF-8: every string of a verdict is either ASCII text of ours or was decoded from UTF-8
-// that the wasm parser validated, so the round trip is exact.
-
-const CODES: readonly EnvelopeFailureCode[] = ["MALFORMED_ENVELOPE", "UNSUPPORTED_SCHEMA", "WEAK_PUBLIC_KEY", "INVALID_SIGNATURE"];
-const OPTIONAL = ["offset", "problem", "field", "detail", "schema", "declaredPublicKeyHex"] as const;
-
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** A growable byte buffer (worker side). */
-class Writer {
-  private bytes = new Uint8Array(4096);
-  private view = new DataView(this.bytes.buffer);
-  length = 0;
-
-  private room(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < this.length + n) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
-    this.view = new DataView(grown.buffer);
-  }
-  u8(x: number): void {
-    this.room(1);
-    this.bytes[this.length++] = x;
-  }
-  f64(x: number): void {
-    this.room(8);
-    this.view.setFloat64(this.length, x, true);
-    this.length += 8;
-  }
-  raw(b: Uint8Array): void {
-    this.room(b.length);
-    this.bytes.set(b, this.length);
-    this.length += b.length;
-  }
-  sized(b: Uint8Array): void {
-    this.room(4);
-    this.view.setUint32(this.length, b.length, true);
-    this.length += 4;
-    this.raw(b);
-  }
-  text(s: string): void {
-    this.sized(utf8.encode(s));
-  }
-  /** The written bytes in an ArrayBuffer of their own, ready to transfer. */
-  finish(): Uint8Array {
-    return this.bytes.slice(0, this.length);
-  }
-}
-
-/** Serialises verdicts (worker side). */
-export function writeVerdicts(verdicts: readonly EnvelopeVerdict[]): Uint8Array {
-  const w = new Writer();
-  for (const v of verdicts) {
-    if (v.ok) {
-      const e = v.envelope;
-      w.u8(1);
-      if (typeof e.challenge.timestamp === "number") {
-        w.u8(0);
-        w.f64(e.challenge.timestamp);
-      } else {
-        w.u8(1);
-        w.text(e.challenge.timestamp.toString());
-      }
-      w.text(e.challenge.schema);
-      w.text(e.challenge.localKernelId);
-      w.text(e.challenge.remoteKernelId);
-      w.text(e.challenge.nonce);
-      w.raw(e.declaredPublicKey);
-      w.raw(e.signature);
-      w.sized(e.canonicalChallenge);
-    } else {
-      w.u8(0);
-      w.u8(CODES.indexOf(v.code));
-      w.text(v.message);
-      let mask = 0;
-      OPTIONAL.forEach((name, bit) => {
-        if (v[name] !== undefined) mask |= 1 << bit;
-      });
-      w.u8(mask);
-      if (v.offset !== undefined) w.f64(v.offset);
-      OPTIONAL.forEach((name, bit) => {
-        if (bit > 0 && mask & (1 << bit)) w.text(v[name] as string);
-      });
-    }
-  }
-  return w.finish();
-}
-
-/** Reads `count` verdicts back (calling thread), as plain objects equal to verifyEnvelopeBytes's. */
-export function readVerdicts(bytes: Uint8Array, count: number): EnvelopeVerdict[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  const slice = (n: number): Uint8Array => bytes.slice(at, (at += n));
-  const sized = (): Uint8Array => {
-    const n = view.getUint32(at, true);
-    at += 4;
-    return slice(n);
-  };
-  const text = (): string => {
-    const n = view.getUint32(at, true);
-    at += 4;
-    const s = fromUtf8.decode(bytes.subarray(at, at + n));
-    at += n;
-    return s;
-  };
-  const f64 = (): number => {
-    const x = view.getFloat64(at, true);
-    at += 8;
-    return x;
-  };
-  const out: EnvelopeVerdict[] = new Array(count);
-  for (let k = 0; k < count; k++) {
-    if (bytes[at++] === 1) {
-      const timestamp: number | bigint = bytes[at++] === 0 ? f64() : BigInt(text());
-      const challenge: VerifiedEnvelope["challenge"] = { schema: text(), localKernelId: text(), remoteKernelId: text(), nonce: text(), timestamp };
-      const declaredPublicKey = slice(PUBLIC_KEY_BYTES);
-      const signature = slice(SIGNATURE_BYTES);
-      out[k] = { ok: true, envelope: { challenge, declaredPublicKey, signature, canonicalChallenge: sized() } };
-    } else {
-      const code = CODES[bytes[at++]];
-      const verdict: Extract<EnvelopeVerdict, { ok: false }> = { ok: false, code, message: text() };
-      const mask = bytes[at++];
-      if (mask & 1) verdict.offset = f64();
-      if (mask & 2) verdict.problem = text() as EnvelopeProblem;
-      if (mask & 4) verdict.field = text() as EnvelopeFieldPath;
-      if (mask & 8) verdict.detail = text();
-      if (mask & 16) verdict.schema = text();
-      if (mask & 32) verdict.declaredPublicKeyHex = text();
-      out[k] = verdict;
-    }
-  }
-  if (at !== bytes.length) throw new RangeError(`envelope verdicts: ${bytes.length - at} bytes left over`);
-  return out;
 }

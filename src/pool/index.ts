@@ -22,7 +22,12 @@ import { InvalidTypeError } from "../errors.js";
 import { nonNegativeInteger } from "../canonical/json.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
-import { DEFAULT_ENVELOPE_MAX_BYTES, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import {
+  DEFAULT_ENVELOPE_MAX_BYTES,
+  readPackedEnvelopeVerdicts,
+  type EnvelopeVerdict,
+  type VerifyEnvelopeOptions,
+} from "../handshake/verify-envelope.js";
 import { readBatchItems, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
@@ -35,7 +40,6 @@ import {
   TASK_SIGNATURES,
   packEnvelopeChunk,
   packSignatureChunk,
-  readVerdicts,
   type PoolTask,
   type TaskFailure,
 } from "./codec.js";
@@ -146,6 +150,18 @@ function envelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<V
     rejectWeakKeys: booleanOption(o?.rejectWeakKeys, "rejectWeakKeys", true),
     escapeDelAndC1: booleanOption(o?.escapeDelAndC1, "escapeDelAndC1", false),
   };
+}
+
+/** The verdicts of one envelope chunk, from the bytes its worker sent (VerifierPoolError if they are not `count` verdicts). */
+function readChunkVerdicts(bytes: Uint8Array, options: Required<VerifyEnvelopeOptions>, count: number): EnvelopeVerdict[] {
+  let verdicts: EnvelopeVerdict[];
+  try {
+    verdicts = readPackedEnvelopeVerdicts(bytes, options);
+  } catch (cause) {
+    throw new VerifierPoolError("TASK_FAILED", `a worker's envelope verdicts are unreadable: ${String(cause)}`, { cause });
+  }
+  if (verdicts.length !== count) throw new VerifierPoolError("TASK_FAILED", `a worker returned ${verdicts.length} verdicts for ${count} envelopes`);
+  return verdicts;
 }
 
 /** Single verify() calls of one tick, one bucket per zip215 setting. */
@@ -289,7 +305,7 @@ class PiscinaVerifierPool implements VerifierPool {
       for (let start = 0; start < count; start += this.chunkSize) {
         const end = Math.min(count, start + this.chunkSize);
         const buffer = packEnvelopeChunk(inputs, start, end);
-        chunks.push(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((bytes) => readVerdicts(bytes, end - start)));
+        chunks.push(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((bytes) => readChunkVerdicts(bytes, envelope, end - start)));
       }
       return this.track(Promise.all(chunks).then((parts) => parts.flat()));
     } catch (error) {

@@ -6,7 +6,7 @@
 // throws (a wasm trap, memory that cannot grow) comes back as a TaskFailure, not as a crash.
 import { move } from "piscina";
 import { ed25519, type VerifyOptions } from "../ed25519.js";
-import { verifyEnvelopeBatch, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { verifyEnvelopeBatchPacked, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import {
   CRASH_EXIT,
   CRASH_NONE,
@@ -14,7 +14,6 @@ import {
   TASK_SIGNATURES,
   unpackEnvelopeChunk,
   unpackSignatureChunk,
-  writeVerdicts,
   type PoolTask,
   type SignatureChunkItem,
   type TaskFailure,
@@ -29,11 +28,12 @@ function verifySignatureChunk(items: SignatureChunkItem[], options: VerifyOption
 }
 
 /**
- * The per-chunk verification of envelopes: verifyEnvelopeBatch, whose verdicts are deep-equal to
- * verifyEnvelopeBytes on each input.
+ * The per-chunk verification of envelopes: verifyEnvelopeBatch's wasm calls, whose verdicts are
+ * deep-equal to verifyEnvelopeBytes on each input, sent back as the bytes the calls wrote (the
+ * calling thread builds the verdict objects from them with the same code as verifyEnvelopeBatch).
  */
-function verifyEnvelopeChunk(inputs: (Uint8Array | string)[], options: VerifyEnvelopeOptions | undefined): EnvelopeVerdict[] {
-  return verifyEnvelopeBatch(inputs, options);
+function verifyEnvelopeChunk(inputs: (Uint8Array | string)[], options: VerifyEnvelopeOptions | undefined): Uint8Array {
+  return verifyEnvelopeBatchPacked(inputs, options);
 }
 
 function crashNow(mode: number): Promise<never> {
@@ -68,7 +68,7 @@ export default function runTask(task: PoolTask): Uint8Array | TaskFailure | Prom
       verifyEnvelopeChunk(inputs.slice(0, inputs.length >> 1), task.envelope);
       return crashNow(task.crash);
     }
-    return move(writeVerdicts(verifyEnvelopeChunk(inputs, task.envelope))) as Uint8Array;
+    return move(verifyEnvelopeChunk(inputs, task.envelope)) as Uint8Array;
   } catch (error) {
     const e = error as { name?: unknown; code?: unknown; message?: unknown };
     return {

@@ -10,7 +10,14 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { verifyEnvelopeBatch, verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/handshake/verify-envelope.js";
+import {
+  readPackedEnvelopeVerdicts,
+  verifyEnvelopeBatch,
+  verifyEnvelopeBatchPacked,
+  verifyEnvelopeBytes,
+  type VerifyEnvelopeOptions,
+} from "../../src/handshake/verify-envelope.js";
+import { ed25519 } from "../../src/ed25519.js";
 import * as publicApi from "../../src/index.js";
 import * as handshakeApi from "../../src/handshake/index.js";
 import { L, concat, fromLE, le, torsionPoints } from "../helpers/ed25519-oracles.js";
@@ -86,10 +93,23 @@ const KINDS: Record<string, (key: Key) => string> = {
     const c = { ...challenge(), schema: "chio.other.v9" };
     return envelopeText(c, key.pk, signOver(key, canonical(c)));
   },
+  // A key with a torsion component signed honestly: invalid by default (unless [k]T = O), valid under ZIP-215.
+  mixedOrderKey: () => {
+    const key = mixedOrderKey();
+    const c = challenge();
+    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+  },
   malformed: (key) => KINDS.valid(key).slice(0, -1 - randomInt(20)),
   unknownField: (key) => KINDS.valid(key).replace('"nonce"', '"nonce2":"x","nonce"'),
 };
 const KIND_NAMES = Object.keys(KINDS);
+/** A = [a]B + T for a torsion point T != O (the secret a still signs: S = r + k a). */
+function mixedOrderKey(): Key {
+  const a = randomScalar();
+  return { a, pk: Point.BASE.multiply(a).add(pick(T.slice(1))).toBytes() };
+}
+/** A string input with a lone surrogate (refused before parsing, like verifyEnvelopeBytes does). */
+const loneSurrogate = (key: Key): string => KINDS.valid(key).replace('"nonce":"', `"nonce":"${String.fromCharCode(0xd800)}`);
 
 const OPTION_SETS: (VerifyEnvelopeOptions | undefined)[] = [
   undefined,
@@ -143,6 +163,71 @@ test("more envelopes than one chunk, one signer; [] for none; typed errors name 
   assert.throws(() => verifyEnvelopeBatch([envelopes[0]], { zip215: "yes" as never }), /zip215/);
   assert.is(publicApi.verifyEnvelopeBatch, verifyEnvelopeBatch);
   assert.is(handshakeApi.verifyEnvelopeBatch, verifyEnvelopeBatch);
+});
+
+test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBytes, lone surrogates and oversized inputs included", () => {
+  for (let round = 0; round < scaled(3); round++) {
+    const keys = Array.from({ length: pick([1, 7]) }, newKey);
+    const envelopes: (string | Uint8Array)[] = Array.from({ length: pick([3, 40, 70]) }, () => {
+      const kind = randomInt(3) === 0 ? pick(KIND_NAMES) : "valid";
+      const text = KINDS[kind](pick(keys));
+      return randomInt(2) === 0 ? text : utf8.encode(text);
+    });
+    envelopes.splice(randomInt(envelopes.length), 0, loneSurrogate(pick(keys)));
+    for (const options of OPTION_SETS) {
+      const packed = verifyEnvelopeBatchPacked(envelopes, options);
+      const verdicts = readPackedEnvelopeVerdicts(packed.slice(), options); // a copy, as a transfer gives the other thread
+      assert.is(verdicts.length, envelopes.length);
+      envelopes.forEach((e, i) => assert.equal(verdicts[i], verifyEnvelopeBytes(e, options), `envelope ${i} with ${JSON.stringify(options)}`));
+      // (Under maxBytes 300 the length check comes first: TOO_LARGE.)
+      if (options?.maxBytes === undefined) assert.ok(verdicts.some((v) => !v.ok && v.problem === "LONE_SURROGATE"));
+    }
+  }
+  // Bytes it did not write: a typed error, never a wrong verdict.
+  const packed = verifyEnvelopeBatchPacked([KINDS.valid(newKey())]);
+  for (const bad of [packed.subarray(0, 10), packed.subarray(0, packed.length - 8), Uint8Array.of(...packed.subarray(0, 4), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1)]) {
+    assert.throws(() => readPackedEnvelopeVerdicts(bad), (e: Error & { code?: string }) => e.code === "WASM_TRAP");
+  }
+});
+
+test("more envelope bytes than one wasm call takes (1 MiB): several calls, the same verdicts", () => {
+  const key = newKey();
+  const pad = (text: string, spaces: number): string => text.replace('{"challenge"', `{${" ".repeat(spaces)}"challenge"`);
+  // Six envelopes of ~300 KB, one of 1.5 MiB (alone in its call), small ones between them.
+  const envelopes: (string | Uint8Array)[] = [];
+  for (let i = 0; i < 6; i++) {
+    envelopes.push(pad(KINDS.valid(key), 300_000));
+    envelopes.push(utf8.encode(i === 3 ? pad(KINDS.wrongSignature(key), 1_500_000) : KINDS.valid(key)));
+  }
+  const options = { maxBytes: 2 * 1024 * 1024 };
+  const batch = verifyEnvelopeBatch(envelopes, options);
+  const packed = readPackedEnvelopeVerdicts(verifyEnvelopeBatchPacked(envelopes, options), options);
+  envelopes.forEach((e, i) => {
+    const single = verifyEnvelopeBytes(e, options);
+    assert.equal(batch[i], single, `envelope ${i}`);
+    assert.equal(packed[i], single, `packed envelope ${i}`);
+  });
+  assert.equal(batch.map((v) => v.ok), envelopes.map((_, i) => i !== 7));
+});
+
+test("prepared keys in the batch (slab path), mixed-order ones included: the single verdicts, in both modes", () => {
+  const plain = Array.from({ length: 3 }, newKey);
+  const mixed = Array.from({ length: 3 }, mixedOrderKey);
+  const prepared = [...plain, ...mixed].map((k) => ed25519.preparePublicKey(k.pk));
+  try {
+    const envelopes: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const key = pick([...plain, ...mixed]);
+      const kind = pick(["valid", "valid", "wrongSignature", "torsionR"]);
+      envelopes.push(KINDS[kind](key));
+    }
+    for (const options of [undefined, { zip215: true }]) {
+      const batch = verifyEnvelopeBatch(envelopes, options);
+      envelopes.forEach((e, i) => assert.equal(batch[i], verifyEnvelopeBytes(e, options), `envelope ${i} with ${JSON.stringify(options)}`));
+    }
+  } finally {
+    for (const p of prepared) p.free();
+  }
 });
 
 test.run();

@@ -13,8 +13,10 @@
 // only for public data (verification).
 import {
   P3_BYTES, CACHED_BYTES, ge_p3_0, ge_p2_dbl, ge_p1p1_to_p2, ge_p1p1_to_p3, ge_p3_to_cached, ge_add, ge_sub,
-  ge_scalarmult_base, ge_p3_neg,
+  ge_madd, ge_msub, ge_scalarmult_base, ge_p3_neg,
 } from "../group";
+import { fe_add, fe_sub, fe_mul } from "../field";
+import { FE_D2 } from "../tables";
 
 /** Most windows: ceil(256 / c) + 1 for the smallest c used (a final carry digit). */
 const MAX_DIGITS: usize = 64;
@@ -40,11 +42,25 @@ export function pippenger_width(n: usize): i32 {
   return MAX_WIDTH;
 }
 
-/** Scratch bytes for n terms (plus B): cached points, digits, buckets and their flags. */
+/** Scratch bytes for n terms (plus B): cached points, digits, buckets and their flags, the terms' forms. */
 export function pippenger_scratch_bytes(n: usize): usize {
   const terms = n + 1;
   const buckets: usize = <usize>1 << <usize>(pippenger_width(n) - 1);
-  return terms * CACHED_BYTES + terms * MAX_DIGITS * 2 + buckets * (P3_BYTES + 16);
+  return terms * CACHED_BYTES + terms * MAX_DIGITS * 2 + buckets * (P3_BYTES + 16) + ((terms + 15) & ~(<usize>15));
+}
+
+/** true if the p3 point P has Z = 1 exactly (as decoding leaves it), so (x, y) = (X, Y) and T = xy. */
+function is_affine_vartime(P: usize): bool {
+  if (load<i32>(P + 80) != 1) return false;
+  for (let i: usize = 4; i < 40; i += 4) if (load<i32>(P + 80 + i) != 0) return false;
+  return true;
+}
+
+/** r (niels: y+x, y-x, 2dxy) from a p3 point with Z = 1. */
+function affine_p3_to_niels(r: usize, P: usize): void {
+  fe_add(r, P + 40, P);
+  fe_sub(r + 40, P + 40, P);
+  fe_mul(r + 80, P + 120, FE_D2);
 }
 
 /** Signed radix-2^c digits of the 32-byte scalar s (< 2^255) into out (i16 each, `count` of them). */
@@ -88,10 +104,19 @@ export function msm_pippenger_vartime(out: usize, pointPtrs: usize, scalars: usi
   const digits = cached + terms * CACHED_BYTES;
   const buckets = digits + terms * MAX_DIGITS * 2;
   const used = buckets + bucketCount * P3_BYTES;
+  const niels = used + bucketCount; //  u8 per term: 1 if its point is kept in niels form
   for (let t: usize = 0; t < terms; t++) {
     const point = t < n ? <usize>load<u32>(pointPtrs + (t << 2)) : BASE_POINT;
     const scalar = t < n ? scalars + (t << 5) : b;
-    ge_p3_to_cached(cached + t * CACHED_BYTES, point);
+    // Points with Z = 1 (every decoded point) go in affine niels form: a mixed addition
+    // (ge_madd) costs one multiplication less than the projective one (ge_add).
+    if (is_affine_vartime(point)) {
+      affine_p3_to_niels(cached + t * CACHED_BYTES, point);
+      store<u8>(niels + t, 1);
+    } else {
+      ge_p3_to_cached(cached + t * CACHED_BYTES, point);
+      store<u8>(niels + t, 0);
+    }
     signed_digits(digits + t * MAX_DIGITS * 2, scalar, c, digitsCount);
   }
   ge_p3_0(out);
@@ -121,7 +146,10 @@ export function msm_pippenger_vartime(out: usize, pointPtrs: usize, scalars: usi
         else ge_p3_neg(bucket, p3);
         continue;
       }
-      if (digit > 0) ge_add(ACC_P1P1, bucket, point);
+      if (load<u8>(niels + t) != 0) {
+        if (digit > 0) ge_madd(ACC_P1P1, bucket, point);
+        else ge_msub(ACC_P1P1, bucket, point);
+      } else if (digit > 0) ge_add(ACC_P1P1, bucket, point);
       else ge_sub(ACC_P1P1, bucket, point);
       ge_p1p1_to_p3(bucket, ACC_P1P1);
     }
