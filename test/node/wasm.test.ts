@@ -41,6 +41,7 @@ test("release module exports no test hook", () => {
     "ed25519_verify_batch",
     "ed25519_verify_prepared",
     "envelope_verify",
+    "envelope_verify_batch",
     "io_base",
     "io_reserve",
     "json_canonicalize",
