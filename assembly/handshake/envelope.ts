@@ -393,16 +393,35 @@ function decodeHex(field: u32, out: usize, size: usize): bool {
     length -= 2;
   }
   if ((length & 1) != 0) return malformed(REASON_BAD_HEX, field, valueAt(field)) != 0;
+  if (length == size << 1) {
+    if (!hexValuesReady) fill_hex_values();
+    // One pass: decode through the table; any non-hex character (0xff) shows in `bad`.
+    let bad: u32 = 0;
+    for (let i: usize = 0; i < size; i++) {
+      const hi = <u32>load<u8>(HEX_VALUES + <usize>load<u8>(text + (i << 1)));
+      const lo = <u32>load<u8>(HEX_VALUES + <usize>load<u8>(text + (i << 1) + 1));
+      bad |= hi | lo;
+      store<u8>(out + i, <u8>((hi << 4) | lo));
+    }
+    if ((bad & 0x80) != 0) return malformed(REASON_BAD_HEX, field, valueAt(field)) != 0;
+    return true;
+  }
+  // Wrong length: BAD_HEX if a character is not hex (that is reported first), else BAD_LENGTH.
   for (let i: usize = 0; i < length; i++) {
     if (hexValue(<u32>load<u8>(text + i)) < 0) return malformed(REASON_BAD_HEX, field, valueAt(field)) != 0;
   }
-  if (length != size << 1) return malformed(REASON_BAD_LENGTH, field, valueAt(field)) != 0;
-  for (let i: usize = 0; i < size; i++) {
-    const hi = hexValue(<u32>load<u8>(text + (i << 1)));
-    const lo = hexValue(<u32>load<u8>(text + (i << 1) + 1));
-    store<u8>(out + i, <u8>((hi << 4) | lo));
+  return malformed(REASON_BAD_LENGTH, field, valueAt(field)) != 0;
+}
+
+/** Value of each byte as a hex digit (either case), 0xff if it is not one (filled on first use from hexValue). */
+const HEX_VALUES: usize = memory.data(256, 16);
+let hexValuesReady = false;
+function fill_hex_values(): void {
+  for (let c: u32 = 0; c < 256; c++) {
+    const v = hexValue(c);
+    store<u8>(HEX_VALUES + <usize>c, <u8>(v < 0 ? 0xff : v));
   }
-  return true;
+  hexValuesReady = true;
 }
 
 function stringSpanHasBackslash(p: usize, length: usize): bool {

@@ -203,6 +203,31 @@ test("declared key and signature hex: 0x prefix and upper case accepted; 0X, odd
   }
 });
 
+test("one non-hex character at any position of the key or the signature is BAD_HEX; mixed case decodes to the same bytes", () => {
+  const c = { ...baseChallenge, nonce: "hex-positions" };
+  const signature = signer.sign(utf8.encode(expectedCanonical(c)));
+  const good = expectOk(verifyEnvelopeBytes(envelopeText(c, signer.publicKeyHex, signature)));
+  const bad = ["g", "G", "x", " ", "/", ":", "@", "`", "\u00e9", "\u0030".slice(0, 0) + "~"];
+  for (const [field, hexText] of [["declaredPublicKey", signer.publicKeyHex], ["signature", signature]] as const) {
+    for (let i = 0; i < hexText.length; i++) {
+      const swapped = hexText.slice(0, i) + bad[i % bad.length] + hexText.slice(i + 1);
+      const text = field === "signature" ? envelopeText(c, signer.publicKeyHex, swapped) : envelopeText(c, swapped, signature);
+      const verdict = verifyEnvelopeBytes(text);
+      assert.is(verdict.ok, false, `${field} position ${i}`);
+      if (!verdict.ok) {
+        assert.is(verdict.problem, "BAD_HEX", `${field} position ${i}`);
+        assert.is(verdict.field, field);
+      }
+    }
+    // Each position in either case: the same decoded bytes.
+    const mixed = [...hexText].map((ch, i) => (i % 3 === 0 ? ch.toUpperCase() : ch)).join("");
+    const text = field === "signature" ? envelopeText(c, signer.publicKeyHex, mixed) : envelopeText(c, mixed, signature);
+    const ok = expectOk(verifyEnvelopeBytes(text));
+    assert.equal(ok.declaredPublicKey, good.declaredPublicKey);
+    assert.equal(ok.signature, good.signature);
+  }
+});
+
 test("a declared key that is not a curve point is MALFORMED_ENVELOPE (dalek from_bytes fails at parse time)", () => {
   const notAPoint = "02" + "00".repeat(31);
   assert.throws(() => noble.Point.fromHex(notAPoint), undefined, "oracle: y = 2 has no x");
