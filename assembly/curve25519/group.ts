@@ -438,10 +438,14 @@ export function wnaf_vartime(out: usize, s: usize, w: i32): i32 {
   let pos: u32 = 0;
   let top: i32 = -1;
   while (pos < 256) {
-    const bits = (load<u32>(NAF_PAD + <usize>(pos >> 3)) >> (pos & 7)) & windowMask;
-    const window = carry + bits;
+    // At least 57 scalar bits from pos (NAF_PAD has 8 zero bytes past the scalar).
+    const word = load<u64>(NAF_PAD + <usize>(pos >> 3)) >> <u64>(pos & 7);
+    const window = carry + (<u32>word & windowMask);
     if ((window & 1) == 0) {
-      pos++; // digit 0; a pending carry moves up with us
+      // Digits 0 up to the next bit that differs from the carry (a 0 bit without a carry, a 1
+      // bit with one, whose carry moves up with us): skip that run at once.
+      const run = <u32>ctz<u64>(carry == 0 ? word : ~word);
+      pos += run < 57 ? run : 57;
       continue;
     }
     if (window < half) {

@@ -207,7 +207,7 @@ test("one non-hex character at any position of the key or the signature is BAD_H
   const c = { ...baseChallenge, nonce: "hex-positions" };
   const signature = signer.sign(utf8.encode(expectedCanonical(c)));
   const good = expectOk(verifyEnvelopeBytes(envelopeText(c, signer.publicKeyHex, signature)));
-  const bad = ["g", "G", "x", " ", "/", ":", "@", "`", "\u00e9", "\u0030".slice(0, 0) + "~"];
+  const bad = ["g", "G", "x", " ", "/", ":", "@", "`", "\u00e9", "~"];
   for (const [field, hexText] of [["declaredPublicKey", signer.publicKeyHex], ["signature", signature]] as const) {
     for (let i = 0; i < hexText.length; i++) {
       const swapped = hexText.slice(0, i) + bad[i % bad.length] + hexText.slice(i + 1);
