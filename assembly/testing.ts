@@ -133,7 +133,8 @@ export function test_torsion_constants(): void {
 /**
  * Multi-scalar multiplication hook: at ioBase(), n encoded points (32 bytes each), then n
  * scalars (32 bytes each, < 2^253), then the base-point scalar b. Writes the encoding of
- * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger; plus TEST_MSM_REUSE_POINTS
+ * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger; plus TEST_MSM_PROJECTIVE (8):
+ * every odd-indexed point is given with Z != 1 (its coordinates scaled by t + 2); plus TEST_MSM_REUSE_POINTS
  * (4): keep the points the previous call with the same n decoded (for timing the MSM alone). Returns 0, or -1 if a point does not
  * decode or memory cannot grow.
  */
@@ -155,7 +156,16 @@ export function test_msm(n: u32, method: i32): i32 {
       store<u32>(ptrs + (t << 2), <u32>(points + t * P3_BYTES));
     }
   }
-  method &= ~TEST_MSM_REUSE_POINTS;
+  if ((method & TEST_MSM_PROJECTIVE) != 0) {
+    for (let t: usize = 1; t < count; t += 2) {
+      memory.fill(TEST_MSM_FACTOR, 0, 32);
+      store<u8>(TEST_MSM_FACTOR, <u8>(t + 2));
+      fe_frombytes(TEST_FE, TEST_MSM_FACTOR);
+      const P = points + t * P3_BYTES;
+      for (let c: usize = 0; c < 160; c += 40) fe_mul(P + c, P + c, TEST_FE); // (X, Y, Z, T) * λ: the same point
+    }
+  }
+  method &= ~(TEST_MSM_REUSE_POINTS | TEST_MSM_PROJECTIVE);
   if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
   else if (method == 1) msm_pippenger_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
   else return -1;
@@ -163,4 +173,6 @@ export function test_msm(n: u32, method: i32): i32 {
   return 0;
 }
 const TEST_MSM_REUSE_POINTS: i32 = 4;
+const TEST_MSM_PROJECTIVE: i32 = 8;
+const TEST_MSM_FACTOR: usize = memory.data(32, 16);
 const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);

@@ -4,7 +4,7 @@
 // 2 cores ≥ 3× node:crypto (JSON.parse + canonicalize + crypto.verify) in one thread.
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import canonicalizeNpm from "canonicalize";
-import { ed25519, verifyEnvelopeBytes, Keypair, KernelTrustExchange } from "../dist/esm/index.js";
+import { ed25519, verifyEnvelopeBytes, verifyEnvelopeBatch, Keypair, KernelTrustExchange } from "../dist/esm/index.js";
 import { createVerifierPool, type VerifierPool } from "../dist/esm/pool/index.js";
 import { challengeObject, keyFixture, nodeSignature, seedFor } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
@@ -17,6 +17,9 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
   const encoder = new TextEncoder();
   const one = createVerifierPool({ threads: 1 });
   const two = createVerifierPool({ threads: 2 });
+  // The same with chunks of 128 (the top of the 64–128 range): fewer, larger batches.
+  const oneLarge = createVerifierPool({ threads: 1, chunkSize: 128 });
+  const twoLarge = createVerifierPool({ threads: 2, chunkSize: 128 });
 
   // Signatures: 256 keys, the 169-byte canonical challenge, signed by node:crypto.
   const keys = Array.from({ length: POOL_BATCH }, (_, i) => keyFixture(seedFor(i)));
@@ -49,6 +52,8 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
       { name: "chio-trust ed25519.verify in this thread", fn: () => { for (const it of items) keep(ed25519.verify(it.signature, it.message, it.publicKey)); } },
       { name: "pool, 1 thread: verifyBatch", asyncFn: () => one.verifyBatch(items).then(allTrue) },
       { name: "pool, 2 threads: verifyBatch", asyncFn: () => two.verifyBatch(items).then(allTrue) },
+      { name: "pool, 1 thread, chunks of 128: verifyBatch", asyncFn: () => oneLarge.verifyBatch(items).then(allTrue) },
+      { name: "pool, 2 threads, chunks of 128: verifyBatch", asyncFn: () => twoLarge.verifyBatch(items).then(allTrue) },
       { name: "pool, 1 thread: 256 concurrent verify() calls", asyncFn: () => Promise.all(items.map((it) => one.verify(it.signature, it.message, it.publicKey))).then(allTrue) },
       { name: "pool, 2 threads: 256 concurrent verify() calls", asyncFn: () => Promise.all(items.map((it) => two.verify(it.signature, it.message, it.publicKey))).then(allTrue) },
     ],
@@ -59,9 +64,12 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
     cases: [
       { name: "JSON.parse + npm canonicalize + node:crypto verify in this thread", fn: () => { for (const bytes of wire) keep(nodeEnvelope(bytes)); } },
       { name: "chio-trust verifyEnvelopeBytes in this thread", fn: () => { for (const bytes of wire) keep(verifyEnvelopeBytes(bytes).ok); } },
+      { name: "chio-trust verifyEnvelopeBatch in this thread", fn: () => keep(verifyEnvelopeBatch(wire).every((v) => v.ok)) },
       { name: "pool, 1 thread: verifyEnvelopeBatch", asyncFn: () => one.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
       { name: "pool, 2 threads: verifyEnvelopeBatch", asyncFn: () => two.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
+      { name: "pool, 1 thread, chunks of 128: verifyEnvelopeBatch", asyncFn: () => oneLarge.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
+      { name: "pool, 2 threads, chunks of 128: verifyEnvelopeBatch", asyncFn: () => twoLarge.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
     ],
   };
-  return { groups: [signatures, envelopes], pools: [one, two] };
+  return { groups: [signatures, envelopes], pools: [one, two, oneLarge, twoLarge] };
 }

@@ -150,6 +150,9 @@ function wasmMsm(points: NPoint[], scalars: bigint[], b: bigint, method: number)
 for (const [method, name, sizes] of [
   [0, "Straus", [0, 1, 2, 3, 7, 16, 33]],
   [1, "Pippenger", [0, 1, 2, 5, 40, 100, 300]],
+  // Every other point with Z != 1: Pippenger's projective additions next to its affine (mixed) ones.
+  [0 | 8, "Straus, points with Z != 1", [2, 7, 33]],
+  [1 | 8, "Pippenger, points with Z != 1", [2, 5, 40, 300]],
 ] as const) test(`multi-scalar multiplication (${name}) against @noble/curves`, () => {
   const torsion = torsionPoints();
   for (const n of sizes) {
