@@ -1,4 +1,4 @@
-// Many handshake envelopes in one wasm call (verifyEnvelopeBatch, docs/protocol.md §4): each is
+// Many handshake envelopes in one wasm call (verifyEnvelopeBatch; docs/protocol.md §2–§4): each is
 // parsed and checked by envelope.ts exactly as envelope_verify does, stopping before the
 // signature (ENVELOPE_FLAG_DEFER_SIGNATURE); the signatures of those that get that far are then
 // checked together by the exact batch verifier (assembly/ed25519/batch.ts), whose answer for

@@ -546,7 +546,9 @@ export function boundedSchema(schema: string, cut = false): string {
 /** [start, end) in `bytes` of the (address, length) pair at `at` (address a is bytes[a - shift]). */
 function span(bytes: Uint8Array, at: number, shift: number): [number, number] {
   const start = readU32(bytes, at) - shift;
-  return [start, start + readU32(bytes, at + 4)];
+  const end = start + readU32(bytes, at + 4);
+  if (start < 0 || end > bytes.length) throw badPacking(); // only packed bytes we did not write can point outside
+  return [start, end];
 }
 
 function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {

@@ -185,7 +185,9 @@ test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBy
   }
   // Bytes it did not write: a typed error, never a wrong verdict.
   const packed = verifyEnvelopeBatchPacked([KINDS.valid(newKey())]);
-  for (const bad of [packed.subarray(0, 10), packed.subarray(0, packed.length - 8), Uint8Array.of(...packed.subarray(0, 4), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1)]) {
+  const shifted = packed.slice();
+  shifted[7] ^= 0x10; // the result blocks' address (2^28 off): every span now points outside the segment
+  for (const bad of [packed.subarray(0, 10), packed.subarray(0, packed.length - 8), Uint8Array.of(...packed.subarray(0, 4), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1), shifted]) {
     assert.throws(() => readPackedEnvelopeVerdicts(bad), (e: Error & { code?: string }) => e.code === "WASM_TRAP");
   }
 });
