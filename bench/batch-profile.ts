@@ -12,6 +12,7 @@ interface ProfileHooks {
   ed25519_verify(len: number, mode: number): number;
   ge_is_torsion_free_vartime(): number;
   test_fe_pow22523(): void;
+  test_fe_legendre(): number;
   test_msm(n: number, method: number): number;
   sha512(len: number): void;
 }
@@ -46,6 +47,14 @@ const single = time(() => {
 const input = argsBase() + ARG_RESULT + TEST_HOOK_INPUT;
 heapU8().set(randomBytes(32), input);
 const exponentiation = time(() => x.test_fe_pow22523());
+// The Jacobi symbol of the torsion test (two per signature in the exact batch verifier), on
+// random field elements; the hook's fe_frombytes + fe_tobytes are included.
+const jacobiInputs = Array.from({ length: 64 }, () => randomBytes(32));
+let ji = 0;
+const jacobi = time(() => {
+  heapU8().set(jacobiInputs[ji++ & 63], input);
+  x.test_fe_legendre();
+});
 heapU8().set(signed[0].pk, input);
 const decodeAndTorsion = time(() => x.ge_is_torsion_free_vartime());
 reserveIo(233);
@@ -74,6 +83,7 @@ function msmPerItem(n: number, oneKey: boolean): number {
 const rows: Array<[string, number]> = [
   ["single verify, cold key (reference)", single],
   ["one field exponentiation (z^((p-5)/8))", exponentiation],
+  ["Jacobi symbol (a / p) (torsion test, 2 per sig)", jacobi],
   ["decode + torsion test (per R, and per new key)", decodeAndTorsion],
   ["SHA-512 of R || A || 169-byte message", sha],
 ];

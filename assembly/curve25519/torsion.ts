@@ -55,52 +55,164 @@ const DECODED: usize = memory.data(<i32>P3_BYTES, 16);
 
 const LEGENDRE_BYTES: usize = memory.data(32, 16);
 
+// The two operands of the Jacobi symbol: eight 32-bit limbs each, little-endian, plus one zero
+// limb so that a 64-bit load at any limb index stays inside the value.
+const JACOBI_A: usize = memory.data(36, 16);
+const JACOBI_B: usize = memory.data(36, 16);
+/** Steps per batch: at most 30, so that every matrix row has |f| + |g| <= 2^30 (see below). */
+const JACOBI_BATCH: i32 = 30;
+/** Two error bounds of the 64-bit approximations (2 * 2^32 units): a smaller gap is "too close to call". */
+const JACOBI_MARGIN: u64 = 1 << 33;
+
 /**
  * The Jacobi symbol (a / p) of the canonical 32-byte little-endian a < p, p = 2^255 - 19: 1 if
- * a is a nonzero square, -1 if not a square, 0 for a = 0. Binary algorithm (Cohen, "A Course in
- * Computational Algebraic Number Theory", Algorithm 1.4.10, with subtraction for division) over
- * four 64-bit words: strip factors of 2 ((2 / n) = -1 iff n = 3, 5 mod 8), swap to keep a >= n
- * (reciprocity: a sign flip iff a = n = 3 mod 4), subtract. About a third of the cost of
- * a^((p-1)/2) by exponentiation. Variable time: public inputs only.
+ * a is a nonzero square, -1 if not a square, 0 for a = 0. Variable time: public inputs only.
+ *
+ * The binary algorithm (Cohen, "A Course in Computational Algebraic Number Theory", Alg.
+ * 1.4.10, subtraction for division) on (a, b), b odd, with a count of sign flips such that the
+ * answer is (-1)^flips (a / b): strip factors of 2 from a (one flip per odd power when b = 3, 5
+ * mod 8), swap to keep a >= b (a flip when a = b = 3 mod 4, reciprocity), subtract. Run in batches after Pornin,
+ * "Optimized Binary GCD for Modular Inversion" (IACR ePrint 2020/972): up to 30 steps on 64-bit
+ * approximations a^ = (top 32 bits of a) || (low 32 bits of a), the top bits taken at the same
+ * position in a and b, that position set by the longer of the two. The steps accumulate a 2x2
+ * matrix, applied once per batch to the full values: 2^j (a', b') = M (a, b).
+ *
+ * Why every sign flip is exact, unlike a GCD that may tolerate wrong steps:
+ *  - low bits: a^ = a (mod 2^32) at the start, and every step is the same linear map on (a, b)
+ *    and (a^, b^), so after j steps a^ = a (mod 2^(32-j)); j < 30 before each step, so the
+ *    parities, a mod 4 and b mod 8 the rules read are the true ones;
+ *  - comparisons: in units of 2^(s-32) (s the top bits' position) the error of a^ is below 2^32
+ *    at the start, and each step maps the errors by a matrix row with |f| + |g| <= 2^j then
+ *    divides by 2^j, so it stays below 2^32. A comparison is taken only when |a^ - b^| >= 2^33,
+ *    where it is the true one; closer values end the batch (before any step: one exact step on
+ *    the full values). So a and b stay positive and each step is exactly the exact algorithm's
+ *    step, and the symbol rules are the classical ones for positive odd b.
+ * Once both values fit in 64 bits, the exact algorithm finishes on u64. Rows: a halving of a
+ * doubles b's row instead (so the matrix stays integral), a subtraction makes a's row the
+ * difference of the rows; each row's |f| + |g| is at most 2^j <= 2^30, so a row fits one word
+ * as f + 2^32 g, and with 32-bit limbs every product sum stays below 2^62. Measured in V8, the
+ * branches on the comparisons beat branch-free selects and masks here, and a - b beats the
+ * "a - b or a + b, whichever is 0 mod 4" variant (more batches for fewer steps).
  */
 export function jacobi_symbol_vartime(s: usize): i32 {
-  let a0 = load<u64>(s), a1 = load<u64>(s, 8), a2 = load<u64>(s, 16), a3 = load<u64>(s, 24);
-  let n0: u64 = 0xffffffffffffffed, n1: u64 = 0xffffffffffffffff, n2: u64 = 0xffffffffffffffff, n3: u64 = 0x7fffffffffffffff;
-  let t: i32 = 1;
+  // a, b = p as 32-bit limbs.
+  for (let i: usize = 0; i < 32; i += 8) store<u64>(JACOBI_A + i, load<u64>(s + i));
+  store<u32>(JACOBI_A + 32, 0);
+  store<u64>(JACOBI_B, 0xffffffffffffffed);
+  store<u64>(JACOBI_B + 8, 0xffffffffffffffff);
+  store<u64>(JACOBI_B + 16, 0xffffffffffffffff);
+  store<u64>(JACOBI_B + 24, 0x7fffffffffffffff);
+  store<u32>(JACOBI_B + 32, 0);
+  let flips: u64 = 0; // bit 0: the sign of the answer (1: negative)
+  let len: i32 = 8; // limbs in use (both values are below 2^(32 len))
   for (;;) {
-    if ((a0 | a1 | a2 | a3) == 0) return n0 == 1 && (n1 | n2 | n3) == 0 ? t : 0;
-    // a = a / 2^z, one flip per odd power of two when n = 3, 5 (mod 8).
-    while (a0 == 0) { // 64 zero bits: an even power, no sign change
-      a0 = a1; a1 = a2; a2 = a3; a3 = 0;
+    // Shrink len to the longer value; a = 0 here means gcd(a, b) = b > 1.
+    let top: u32 = 0;
+    while (len > 0) {
+      top = load<u32>(JACOBI_A + ((<usize>len - 1) << 2)) | load<u32>(JACOBI_B + ((<usize>len - 1) << 2));
+      if (top != 0) break;
+      len--;
     }
-    const z = ctz<u64>(a0);
-    if (z != 0) {
-      a0 = (a0 >> z) | (a1 << (64 - z));
-      a1 = (a1 >> z) | (a2 << (64 - z));
-      a2 = (a2 >> z) | (a3 << (64 - z));
-      a3 = a3 >> z;
-      const n8 = n0 & 7;
-      if ((z & 1) != 0 && (n8 == 3 || n8 == 5)) t = -t;
+    if (len <= 2) break;
+    let a0: u32 = 0;
+    for (let i = 0; i < len; i++) a0 |= load<u32>(JACOBI_A + (<usize>i << 2));
+    if (a0 == 0) return 0;
+
+    // Approximations: bits [sh, sh + 32) and [0, 32) of each value, sh + 32 = bit length of the longer.
+    const sh = ((len - 1) << 5) + 32 - clz<u32>(top) - 32;
+    const at = <usize>(sh >> 5) << 2;
+    const sb = <u64>(sh & 31);
+    let ah: u64 = ((load<u64>(JACOBI_A + at) >> sb) << 32) | <u64>load<u32>(JACOBI_A);
+    let bh: u64 = ((load<u64>(JACOBI_B + at) >> sb) << 32) | <u64>load<u32>(JACOBI_B);
+    // 2^j (a^, b^) = [[f0, g0], [f1, g1]] (a^, b^ at the batch start), each row packed in one
+    // word as f + 2^32 g (the updates are linear, so they apply to the packed word; |f| <= 2^30).
+    let r0: i64 = 1, r1: i64 = 1 << 32;
+    let j: i32 = 0;
+    for (;;) {
+      if ((ah & 1) == 0) {
+        let z = <i32>ctz<u64>(ah);
+        if (z > JACOBI_BATCH - j) z = JACOBI_BATCH - j;
+        ah >>= <u64>z;
+        r1 <<= <i64>z;
+        j += z;
+        // (2 / b) = -1 iff b = 3, 5 (mod 8): bit 1 xor bit 2 of b, once per odd power.
+        flips ^= <u64>z & ((bh >> 1) ^ (bh >> 2));
+        if (j == JACOBI_BATCH) break;
+      }
+      // a odd.
+      if (ah >= bh) {
+        if (ah - bh < JACOBI_MARGIN) break;
+      } else {
+        if (bh - ah < JACOBI_MARGIN) break;
+        let w = ah; ah = bh; bh = w;
+        const v = r0; r0 = r1; r1 = v;
+        // Reciprocity: a flip iff a = b = 3 (mod 4).
+        flips ^= (ah & bh) >> 1;
+      }
+      ah -= bh;
+      r0 -= r1;
     }
-    // Keep a >= n: swap (both odd), with the reciprocity sign.
-    const less = a3 != n3 ? a3 < n3 : a2 != n2 ? a2 < n2 : a1 != n1 ? a1 < n1 : a0 < n0;
-    if (less) {
-      let w = a0; a0 = n0; n0 = w;
-      w = a1; a1 = n1; n1 = w;
-      w = a2; a2 = n2; n2 = w;
-      w = a3; a3 = n3; n3 = w;
-      if ((a0 & 3) == 3 && (n0 & 3) == 3) t = -t;
+    const f0 = <i64><i32>r0, g0 = (r0 - f0) >> 32;
+    const f1 = <i64><i32>r1, g1 = (r1 - f1) >> 32;
+
+    if (j == 0) {
+      // a odd and too close to b to tell on the approximations: one exact step on the full values.
+      let less = false;
+      for (let i = len - 1; i >= 0; i--) {
+        const x = load<u32>(JACOBI_A + (<usize>i << 2)), y = load<u32>(JACOBI_B + (<usize>i << 2));
+        if (x != y) { less = x < y; break; }
+      }
+      if (less) {
+        for (let i: usize = 0; i < 32; i += 8) {
+          const w = load<u64>(JACOBI_A + i);
+          store<u64>(JACOBI_A + i, load<u64>(JACOBI_B + i));
+          store<u64>(JACOBI_B + i, w);
+        }
+        flips ^= <u64>(load<u32>(JACOBI_A) & load<u32>(JACOBI_B)) >> 1;
+      }
+      let borrow: i64 = 0;
+      for (let i = 0; i < len; i++) {
+        const d = <i64>load<u32>(JACOBI_A + (<usize>i << 2)) - <i64>load<u32>(JACOBI_B + (<usize>i << 2)) + borrow;
+        store<u32>(JACOBI_A + (<usize>i << 2), <u32>d);
+        borrow = d >> 32;
+      }
+      continue;
     }
-    // a = a - n (even now, or zero).
-    const b0: u64 = a0 < n0 ? 1 : 0;
-    a0 -= n0;
-    const b1: u64 = a1 < n1 || (a1 == n1 && b0 != 0) ? 1 : 0;
-    a1 = a1 - n1 - b0;
-    const b2: u64 = a2 < n2 || (a2 == n2 && b1 != 0) ? 1 : 0;
-    a2 = a2 - n2 - b1;
-    a3 = a3 - n3 - b2;
+
+    // (a, b) = M (a, b) / 2^j, exact divisions, both results positive.
+    const sj = <i64>j, rj = <i64>(32 - j);
+    let ca: i64 = 0, cb: i64 = 0, pa: i64 = 0, pb: i64 = 0;
+    for (let i = 0; i < len; i++) {
+      const x = <i64>load<u32>(JACOBI_A + (<usize>i << 2)), y = <i64>load<u32>(JACOBI_B + (<usize>i << 2));
+      ca += f0 * x + g0 * y;
+      cb += f1 * x + g1 * y;
+      const la = ca & 0xffffffff, lb = cb & 0xffffffff;
+      ca >>= 32;
+      cb >>= 32;
+      if (i > 0) {
+        store<u32>(JACOBI_A + ((<usize>i - 1) << 2), <u32>((pa >> sj) | (la << rj)));
+        store<u32>(JACOBI_B + ((<usize>i - 1) << 2), <u32>((pb >> sj) | (lb << rj)));
+      }
+      pa = la;
+      pb = lb;
+    }
+    store<u32>(JACOBI_A + ((<usize>len - 1) << 2), <u32>((pa >> sj) | ((ca & 0xffffffff) << rj)));
+    store<u32>(JACOBI_B + ((<usize>len - 1) << 2), <u32>((pb >> sj) | ((cb & 0xffffffff) << rj)));
   }
-  return 0;
+
+  // Both below 2^64: the exact algorithm on u64.
+  let a = load<u64>(JACOBI_A), b = load<u64>(JACOBI_B);
+  while (a != 0) {
+    const z = ctz<u64>(a);
+    a >>= z;
+    flips ^= z & ((b >> 1) ^ (b >> 2));
+    if (a < b) {
+      const w = a; a = b; b = w;
+      flips ^= (a & b) >> 1;
+    }
+    a -= b;
+  }
+  return b == 1 ? 1 - (<i32>(flips & 1) << 1) : 0;
 }
 
 /** true if a (a field element) is not a square mod p. */
