@@ -54,6 +54,10 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
       { name: "pool, 2 threads: verifyBatch", asyncFn: () => two.verifyBatch(items).then(allTrue) },
       { name: "pool, 1 thread, chunks of 128: verifyBatch", asyncFn: () => oneLarge.verifyBatch(items).then(allTrue) },
       { name: "pool, 2 threads, chunks of 128: verifyBatch", asyncFn: () => twoLarge.verifyBatch(items).then(allTrue) },
+      // Steady state: four calls of 256 in flight at once (a busy kernel), reported per call, so the
+      // workers do not wait for the calling thread between calls.
+      { name: "pool, 1 thread: verifyBatch, 4 calls in flight", opsPerCall: 4, asyncFn: () => Promise.all([0, 1, 2, 3].map(() => one.verifyBatch(items))).then((r) => r.forEach(allTrue)) },
+      { name: "pool, 2 threads: verifyBatch, 4 calls in flight", opsPerCall: 4, asyncFn: () => Promise.all([0, 1, 2, 3].map(() => two.verifyBatch(items))).then((r) => r.forEach(allTrue)) },
       { name: "pool, 1 thread: 256 concurrent verify() calls", asyncFn: () => Promise.all(items.map((it) => one.verify(it.signature, it.message, it.publicKey))).then(allTrue) },
       { name: "pool, 2 threads: 256 concurrent verify() calls", asyncFn: () => Promise.all(items.map((it) => two.verify(it.signature, it.message, it.publicKey))).then(allTrue) },
     ],
@@ -67,6 +71,8 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
       { name: "chio-trust verifyEnvelopeBatch in this thread", fn: () => keep(verifyEnvelopeBatch(wire).every((v) => v.ok)) },
       { name: "pool, 1 thread: verifyEnvelopeBatch", asyncFn: () => one.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
       { name: "pool, 2 threads: verifyEnvelopeBatch", asyncFn: () => two.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
+      { name: "pool, 1 thread: verifyEnvelopeBatch, 4 calls in flight", opsPerCall: 4, asyncFn: () => Promise.all([0, 1, 2, 3].map(() => one.verifyEnvelopeBatch(wire))).then((r) => r.forEach((v) => keep(v.every((x) => x.ok)))) },
+      { name: "pool, 2 threads: verifyEnvelopeBatch, 4 calls in flight", opsPerCall: 4, asyncFn: () => Promise.all([0, 1, 2, 3].map(() => two.verifyEnvelopeBatch(wire))).then((r) => r.forEach((v) => keep(v.every((x) => x.ok)))) },
       { name: "pool, 1 thread, chunks of 128: verifyEnvelopeBatch", asyncFn: () => oneLarge.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
       { name: "pool, 2 threads, chunks of 128: verifyEnvelopeBatch", asyncFn: () => twoLarge.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
     ],
