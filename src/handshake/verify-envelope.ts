@@ -217,6 +217,7 @@ export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | stri
     total += packed.length;
     start += segment.count;
   }
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let at = 0;
   for (const part of parts) {
