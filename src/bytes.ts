@@ -164,3 +164,29 @@ export function fillRandomBytes(target: Uint8Array): Uint8Array {
   c.getRandomValues(target);
   return target;
 }
+
+/** The u32 stored little-endian at bytes[at] (the wasm ABI's words; assembly/abi.ts). */
+export function readU32(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}
+
+/** Stores the u32 `value` little-endian at bytes[at]. */
+export function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = (value >>> 8) & 0xff;
+  bytes[at + 2] = (value >>> 16) & 0xff;
+  bytes[at + 3] = value >>> 24;
+}
+
+/** The parts end to end, in a new array (for already checked Uint8Arrays). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

@@ -14,7 +14,7 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes } from "./bytes.js";
+import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -373,13 +373,6 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
   }
   batchRandom.fill(0);
   return results;
-}
-
-function writeU32(heap: Uint8Array, at: number, value: number): void {
-  heap[at] = value & 0xff;
-  heap[at + 1] = (value >>> 8) & 0xff;
-  heap[at + 2] = (value >>> 16) & 0xff;
-  heap[at + 3] = value >>> 24;
 }
 
 function inspect(publicKey: Uint8Array): number {

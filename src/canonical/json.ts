@@ -12,7 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { isUint8Array, isUnreadableView, readU32, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -189,10 +189,6 @@ export function loneSurrogateIndex(text: string): number {
     return i;
   }
   return -1;
-}
-
-export function readU32(heap: Uint8Array, at: number): number {
-  return (heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24)) >>> 0;
 }
 
 function positiveInteger(value: unknown, name: string): number {

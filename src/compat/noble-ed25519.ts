@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { concatBytes as concatParts, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -90,15 +90,8 @@ function hexToBytes(hex: string): Uint8Array {
 }
 
 function concatBytes(...arrays: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const a of arrays) total += abytes(a).length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
+  for (const a of arrays) abytes(a); // noble's type errors first
+  return concatParts(arrays);
 }
 
 function randomBytes(length = 32): Uint8Array {

@@ -14,13 +14,12 @@
 // InvalidTypeError: wrong option types, or an input that is not a string or a Uint8Array (a Proxy
 // of one does not count), or a view of a detached or out-of-bounds ArrayBuffer (which would
 // otherwise read as the empty input).
-import { bytesToHex } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
-import { fillRandomBytes, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
-import { loneSurrogateInInput, nonNegativeInteger, readU32, writeInput, writeInputAt } from "../canonical/json.js";
+import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
+import { loneSurrogateInInput, nonNegativeInteger, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -209,22 +208,12 @@ export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[],
 export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Uint8Array {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
   const parts: Uint8Array[] = [];
-  let total = 0;
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
-    const packed = packEnvelopeSegment(segment);
-    parts.push(packed);
-    total += packed.length;
+    parts.push(packEnvelopeSegment(segment));
     start += segment.count;
   }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 /**
@@ -422,13 +411,6 @@ function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: En
     else if (verdict === EARLY_LONE_SURROGATE) out[outStart + k] = unreadableInput(loneSurrogateInInput(readU32(bytes, block + RESULT_OFFSET)), maxBytes);
     else out[outStart + k] = verdictOf(verdict, bytes, block, shift, true) as EnvelopeVerdict;
   }
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value & 0xff;
-  bytes[at + 1] = (value >>> 8) & 0xff;
-  bytes[at + 2] = (value >>> 16) & 0xff;
-  bytes[at + 3] = value >>> 24;
 }
 
 const invalidSignature = (): Extract<EnvelopeVerdict, { ok: false }> => failure("INVALID_SIGNATURE", "remote handshake signature is invalid");

@@ -9,6 +9,7 @@
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
+import { concatBytes } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./server.js";
@@ -136,11 +137,5 @@ async function readBounded(response: Response, limit: number): Promise<Uint8Arra
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -12,6 +12,14 @@ import { ARG_PUBLIC_KEY, ARG_SIGNATURE, VERIFY_MODE_FULL_LENGTH, VERIFY_MODE_ZIP
 export const P = 2n ** 255n - 19n;
 export const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 
+/** b^e mod p (square and multiply over BigInt), for field oracles. */
+export function powModP(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  b = ((b % P) + P) % P;
+  for (; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) r = (r * b) % P;
+  return r;
+}
+
 /** DER prefixes (RFC 8410) for node keys from raw bytes (not generateKeyPairSync + JWK, which can deadlock on Node 20). */
 export const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 export const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");

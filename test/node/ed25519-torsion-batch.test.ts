@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo } from "../helpers/test-core.js";
 import { ARG_RESULT, TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "../../src/wasm/abi.js";
-import { L, P, encodingsOf, fromLE, le, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, P, encodingsOf, fromLE, le, powModP, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 
 interface TorsionHooks {
@@ -26,12 +26,7 @@ const IN = (): number => argsBase() + ARG_RESULT + TEST_HOOK_INPUT;
 const OUT = (): number => argsBase() + ARG_RESULT + TEST_HOOK_OUTPUT;
 const Point = noble.Point;
 const mod = (a: bigint, m = P): bigint => ((a % m) + m) % m;
-const pow = (b: bigint, e: bigint): bigint => {
-  let r = 1n;
-  b = mod(b);
-  for (; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) r = (r * b) % P;
-  return r;
-};
+const pow = powModP;
 const randomScalar = (): bigint => fromLE(randomBytes(64)) % L;
 
 /** The hook's class of 32 bytes: 1 torsion-free, 0 torsion component, -1 not a point. */

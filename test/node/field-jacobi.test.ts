@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { argsBase, coreExports, heapU8 } from "../helpers/test-core.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
-import { P, fromLE, le } from "../helpers/ed25519-oracles.js";
+import { P, fromLE, le, powModP } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 
 interface JacobiHooks {
@@ -20,15 +20,9 @@ const hooks = (): JacobiHooks => coreExports() as unknown as JacobiHooks;
 const IN = (): number => argsBase() + ARG_RESULT + TEST_HOOK_INPUT;
 
 const mod = (a: bigint): bigint => ((a % P) + P) % P;
-function modpow(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  b = mod(b);
-  for (; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) r = (r * b) % P;
-  return r;
-}
 /** Euler's criterion: a^((p-1)/2) is 1 for a nonzero square, p - 1 for a non-square, 0 for 0. */
 function euler(a: bigint): number {
-  const e = modpow(a, (P - 1n) / 2n);
+  const e = powModP(a, (P - 1n) / 2n);
   if (e === 0n) return 0;
   if (e === 1n) return 1;
   assert.is(e, P - 1n, "Euler's criterion gives 0, 1 or -1");
