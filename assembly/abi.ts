@@ -141,6 +141,10 @@ export const ENVELOPE_MALFORMED: i32 = 1;
 export const ENVELOPE_UNSUPPORTED_SCHEMA: i32 = 2;
 export const ENVELOPE_WEAK_PUBLIC_KEY: i32 = 3;
 export const ENVELOPE_INVALID_SIGNATURE: i32 = 4;
+/** Written by JS only (verifyEnvelopeBatch), never by wasm: the input was refused before the call, as too large. */
+export const ENVELOPE_REFUSED_TOO_LARGE: i32 = -1;
+/** Written by JS only (verifyEnvelopeBatch), never by wasm: the input string has a lone surrogate (offset in ENVELOPE_RESULT_OFFSET). */
+export const ENVELOPE_REFUSED_LONE_SURROGATE: i32 = -2;
 /** With ENVELOPE_FLAG_DEFER_SIGNATURE: everything but the signature holds; key, signature and canonical challenge are in the result block for the caller to verify. */
 export const ENVELOPE_SIGNATURE_DEFERRED: i32 = 5;
 

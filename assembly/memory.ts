@@ -17,6 +17,9 @@ export const ARGS: usize = memory.data(<i32>ARGS_BYTES, 16);
 
 const PAGE: usize = 65536;
 
+/** Highest address any region may reach; keeps every `address + length` sum inside u32. */
+export const ADDRESS_CEILING: u64 = 0x7fff0000;
+
 /** Bytes reserved for the prepared-public-key slab (assembly/ed25519/prepared-public.ts) between static data and the I/O arena. */
 let slabReserved: usize = 0;
 
@@ -45,6 +48,14 @@ export function reserveSlab(bytes: usize): bool {
 @inline
 export function ioBase(): usize {
   return slabBase() + slabReserved;
+}
+
+/**
+ * true if the `bytes` bytes from ioBase() lie inside linear memory as it is now: where an export
+ * is told JS wrote its input (a length beyond memory is a bad layout, never wrapped around).
+ */
+export function ioHolds(bytes: usize): bool {
+  return <u64>ioBase() + <u64>bytes <= (<u64>memory.size()) * <u64>PAGE;
 }
 
 /** Makes sure `bytes` bytes are addressable from ioBase(). Returns false if memory cannot grow. */

@@ -16,7 +16,7 @@
 //  * ZIP-215 needs none of that: single accepts iff [8]D = O, and the combined check is then
 //    cofactored, [8] sum z_i D_i = sum z_i [8]D_i = O. Every [8]D_i lies in the subgroup of prime
 //    order L whatever torsion A and R carry, so the same 2^-128 bound holds with no torsion test
-//    (the rule Zebra adopted for this reason). When the combined check fails, the set is
+//    (ZIP-215's cofactored rule admits batching for this reason; docs/protocol.md §4). When the combined check fails, the set is
 //    halved and each half checked again (reusing the z_i: each check on its own keeps the
 //    2^-128 bound), down to sets of two, which are verified singly.
 //
@@ -34,7 +34,7 @@
 // offsets from it, and a scratch area of BATCH_SCRATCH_BYTES for up to BATCH_MAX_ITEMS items. The
 // export ed25519_verify_batch puts both in the I/O arena (verify_batch_vartime); the envelope
 // batch lays out its own. Variable time: public inputs.
-import { ioBase, ensureIoCapacity } from "../memory";
+import { ADDRESS_CEILING, ioBase, ioHolds, ensureIoCapacity } from "../memory";
 import {
   BATCH_MAX_ITEMS, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
   BATCH_ITEM_MESSAGE_LENGTH, BATCH_ITEM_RANDOM, BATCH_ITEM_RESULT, BATCH_DONE, BATCH_OUT_OF_MEMORY, BATCH_BAD_LAYOUT,
@@ -47,7 +47,7 @@ import { ge_affine_is_torsion_free_vartime } from "../curve25519/torsion";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
-import { prepared_lookup_vartime, prepared_point, prepared_torsion_free } from "./prepared-public";
+import { prepared_key_for_batch_vartime } from "./prepared-public";
 
 // Per-item state (scratch): -R (p3), k, the key's index.
 const ITEM_NEG_R: usize = 0;
@@ -141,11 +141,10 @@ function find_or_add_key(i: usize, decoded: usize): usize {
   const key = keyState(keyCount);
   store<u32>(key + KEY_RECORD, <u32>pk);
   store<u32>(key + KEY_STAMP, 0);
-  const slot = prepared_lookup_vartime(pk);
-  const point = slot >= 0 ? prepared_point(slot) : 0;
-  if (point != 0) {
-    store<u32>(key + KEY_CLASS, zip215Mode || prepared_torsion_free(slot) ? KEY_TORSION_FREE : KEY_HAS_TORSION);
-    ge_p3_neg(key + KEY_NEG_A, point);
+  const prepared = prepared_key_for_batch_vartime(pk, key + KEY_NEG_A);
+  if (prepared >= 0) {
+    store<u32>(key + KEY_CLASS, zip215Mode || prepared == 1 ? KEY_TORSION_FREE : KEY_HAS_TORSION);
+    ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
     return keyCount;
   }
   if (decoded != 0) {
@@ -298,7 +297,7 @@ export function batch_settle_vartime(): void {
  * of the default one. Returns BATCH_DONE, BATCH_OUT_OF_MEMORY or BATCH_BAD_LAYOUT.
  */
 export function verify_batch_vartime(count: usize, inputBytes: usize, zip215: bool): i32 {
-  if (count > MAX_ITEMS || inputBytes < count * BATCH_ITEM_BYTES) return BATCH_BAD_LAYOUT;
+  if (count > MAX_ITEMS || inputBytes < count * BATCH_ITEM_BYTES || !ioHolds(inputBytes)) return BATCH_BAD_LAYOUT;
   for (let i: usize = 0; i < count; i++) {
     const r = ioBase() + i * BATCH_ITEM_BYTES;
     const offset = <u64>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
@@ -306,7 +305,7 @@ export function verify_batch_vartime(count: usize, inputBytes: usize, zip215: bo
     if (length > 0 && (offset < <u64>(count * BATCH_ITEM_BYTES) || offset + length > <u64>inputBytes)) return BATCH_BAD_LAYOUT;
   }
   const scratchOffset = (inputBytes + 15) & ~(<usize>15);
-  if (!ensureIoCapacity(scratchOffset + BATCH_SCRATCH_BYTES)) return BATCH_OUT_OF_MEMORY;
+  if (<u64>ioBase() + <u64>inputBytes + 16 + <u64>BATCH_SCRATCH_BYTES > ADDRESS_CEILING || !ensureIoCapacity(scratchOffset + BATCH_SCRATCH_BYTES)) return BATCH_OUT_OF_MEMORY;
   batch_begin_vartime(ioBase(), ioBase() + scratchOffset, zip215);
   if (count < SINGLES_BELOW) {
     // Too few for a combined check to pay: the single verifier answers each directly.

@@ -379,14 +379,27 @@ export function prepared_used_count(): i32 {
 }
 
 /**
- * For batch verification (assembly/ed25519/batch.ts): address of the decoded point A (p3) of
- * `slot`, or 0 if the slot is empty, out of range or fails its check value. Valid until the
- * next call that prepares or frees a key.
+ * Address of the decoded point A (p3) of `slot`, or 0 if the slot is empty, out of range or fails
+ * its check value (test hooks, assembly/testing.ts). Valid until the next call that prepares or
+ * frees a key.
  */
 export function prepared_point(slot: i32): usize {
   if (slot < 0 || slot >= slotCount || load<u64>(header_of(slot), 8) == 0) return 0;
   const body = body_of(slot);
   return body_check(body, false) ? body + BODY_POINT : 0;
+}
+
+/**
+ * For batch verification (assembly/ed25519/batch.ts): if the key at pk is held intact in the
+ * slab (one lookup, one check value), copies its decoded point A (p3) to `out` and returns 1 if
+ * it is torsion-free ([L]A = O, computed at preparation), else 0; -1 if the slab does not hold it.
+ */
+export function prepared_key_for_batch_vartime(pk: usize, out: usize): i32 {
+  const slot = prepared_lookup_vartime(pk);
+  if (slot < 0) return -1;
+  const body = body_of(slot);
+  memory.copy(out, body + BODY_POINT, P3_BYTES);
+  return load<u32>(body + BODY_FLAGS) == 1 ? 1 : 0;
 }
 
 /** Whether the point of `slot` is torsion-free ([L]A = O, computed once at preparation); false for an invalid slot. */
@@ -395,7 +408,7 @@ export function prepared_torsion_free(slot: i32): bool {
   return load<u32>(body_of(slot) + BODY_FLAGS) == 1;
 }
 
-/** Address of the comb table of `slot` (tests and batch code; same validity as prepared_point). */
+/** Address of the body of `slot` (test hooks; same validity as prepared_point). */
 export function prepared_body(slot: i32): usize {
   return slot < 0 || slot >= slotCount ? 0 : body_of(slot);
 }

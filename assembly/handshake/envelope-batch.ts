@@ -15,7 +15,7 @@
 // ENVELOPE_BATCH_OUT_END: JS reads them in place, or the worker pool copies that one range.
 //
 // Variable time: envelopes are public.
-import { ARGS, ARG_RESULT, ioBase, ensureIoCapacity } from "../memory";
+import { ADDRESS_CEILING, ARGS, ARG_RESULT, ioBase, ioHolds, ensureIoCapacity } from "../memory";
 import {
   BATCH_MAX_ITEMS, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
   BATCH_ITEM_MESSAGE_LENGTH, BATCH_ITEM_RANDOM, BATCH_ITEM_RESULT, BATCH_DONE, BATCH_OUT_OF_MEMORY, BATCH_BAD_LAYOUT,
@@ -39,7 +39,7 @@ import { verifyEnvelopeText, envelopeWorkEnd, DEFERRED_KEY_POINT } from "./envel
  * BATCH_BAD_LAYOUT (then no verdict is written).
  */
 export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, flags: u32): i32 {
-  if (count > <usize>BATCH_MAX_ITEMS || inputBytes < count * ENVELOPE_BATCH_ENTRY_BYTES) return BATCH_BAD_LAYOUT;
+  if (count > <usize>BATCH_MAX_ITEMS || inputBytes < count * ENVELOPE_BATCH_ENTRY_BYTES || !ioHolds(inputBytes)) return BATCH_BAD_LAYOUT;
   const io = ioBase();
   for (let e: usize = 0; e < count; e++) {
     const entry = io + e * ENVELOPE_BATCH_ENTRY_BYTES;
@@ -53,7 +53,8 @@ export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, f
   const resultsAt = scratchAt + BATCH_SCRATCH_BYTES;
   const verdictsAt = resultsAt + count * ENVELOPE_RESULT_BYTES;
   const workAt = align16(verdictsAt + count * 4);
-  if (!ensureIoCapacity(workAt + 256)) return BATCH_OUT_OF_MEMORY;
+  // Everything past the input is below 1 MiB (count <= BATCH_MAX_ITEMS), so only the ceiling can fail here.
+  if (<u64>io + <u64>inputBytes + <u64>(workAt - inputBytes) + 256 > ADDRESS_CEILING || !ensureIoCapacity(workAt + 256)) return BATCH_OUT_OF_MEMORY;
 
   const records = io + recordsAt;
   batch_begin_vartime(records, io + scratchAt, (flags & ENVELOPE_FLAG_ZIP215) != 0);

@@ -394,7 +394,7 @@ function decodeHex(field: u32, out: usize, size: usize): bool {
   }
   if ((length & 1) != 0) return malformed(REASON_BAD_HEX, field, valueAt(field)) != 0;
   if (length == size << 1) {
-    if (!hexValuesReady) fill_hex_values();
+    if (!hexValuesReady) fillHexValues();
     // One pass: decode through the table; any non-hex character (0xff) shows in `bad`.
     let bad: u32 = 0;
     for (let i: usize = 0; i < size; i++) {
@@ -416,7 +416,7 @@ function decodeHex(field: u32, out: usize, size: usize): bool {
 /** Value of each byte as a hex digit (either case), 0xff if it is not one (filled on first use from hexValue). */
 const HEX_VALUES: usize = memory.data(256, 16);
 let hexValuesReady = false;
-function fill_hex_values(): void {
+function fillHexValues(): void {
   for (let c: u32 = 0; c < 256; c++) {
     const v = hexValue(c);
     store<u8>(HEX_VALUES + <usize>c, <u8>(v < 0 ? 0xff : v));

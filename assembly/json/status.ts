@@ -7,6 +7,7 @@
 // ---- Status codes returned by the exports: declared in assembly/abi.ts (the JS <-> wasm ABI) ----
 
 import { STATUS_OK } from "../abi";
+import { ADDRESS_CEILING } from "../memory";
 export {
   STATUS_OK,
   STATUS_INVALID_JSON,
@@ -44,8 +45,7 @@ export function resetError(): void {
 // min(roomLimit, end of linear memory) so the hot paths do one compare per write.
 
 const PAGE_BITS: u64 = 16;
-/** Highest address any region may reach; keeps every `address + length` sum inside u32. */
-export const ADDRESS_CEILING: u64 = 0x7fff0000;
+export { ADDRESS_CEILING } from "../memory";
 
 let roomEnd: usize = 0;
 let roomLimit: usize = 0;

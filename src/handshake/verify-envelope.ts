@@ -187,7 +187,8 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
  * the exact batch verifier (README "Batch verification").
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
- *   readable Uint8Array (the message names its index), or an option has the wrong type;
+ *   readable Uint8Array (the message names its index), an option has the wrong type, or the host
+ *   has no globalThis.crypto.getRandomValues (the batch's coefficients);
  *   WasmCoreError WASM_OUT_OF_MEMORY if WebAssembly memory cannot grow even for one envelope.
  */
 export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
@@ -227,11 +228,21 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     if (at + SEGMENT_HEADER_BYTES > packed.length) throw badPacking();
     const count = readU32(packed, at);
     const results = readU32(packed, at + 4);
-    const length = readU32(packed, at + 8);
+    const verdictWords = readU32(packed, at + 8);
+    const length = readU32(packed, at + 12);
     const end = at + SEGMENT_HEADER_BYTES + length;
-    if (end > packed.length || length < count * (RESULT_BYTES + 4)) throw badPacking();
-    const bytes = packed.subarray(0, end);
-    readEnvelopeSegment({ count, bytes, shift: results - (at + SEGMENT_HEADER_BYTES), results }, maxBytes, verdicts, verdicts.length);
+    const shift = results - (at + SEGMENT_HEADER_BYTES);
+    const verdictsAt = verdictWords - shift;
+    if (end > packed.length || length < count * RESULT_BYTES || verdictsAt < at + SEGMENT_HEADER_BYTES + count * RESULT_BYTES || verdictsAt + 4 * count > end) {
+      throw badPacking();
+    }
+    const segment = { count, bytes: packed.subarray(0, end), shift, results, verdicts: verdictWords };
+    try {
+      readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length);
+    } catch (cause) {
+      // Bytes this module wrote always read back; anything else (invalid UTF-8, a bad timestamp) is refused.
+      throw cause instanceof WasmCoreError ? cause : new WasmCoreError("WASM_TRAP", `packed envelope verdicts are malformed: ${String(cause)}`, { cause });
+    }
     at = (end + 3) & ~3;
   }
   return verdicts;
@@ -291,26 +302,39 @@ const {
   ENVELOPE_BATCH_OUT_RESULTS: OUT_RESULTS,
   ENVELOPE_BATCH_OUT_VERDICTS: OUT_VERDICTS,
   ENVELOPE_BATCH_OUT_END: OUT_END,
+  ENVELOPE_REFUSED_TOO_LARGE: EARLY_TOO_LARGE,
+  ENVELOPE_REFUSED_LONE_SURROGATE: EARLY_LONE_SURROGATE,
 } = abi;
 
 /** Envelope bytes (at most) one call takes; an envelope larger than this goes alone. */
 const SEGMENT_INPUT_BUDGET = 1 << 20;
-/** Verdict words JS writes for inputs refused before the wasm call, as writeInput refuses them (never written by wasm). */
-const EARLY_TOO_LARGE = -1;
-const EARLY_LONE_SURROGATE = -2;
-/** packEnvelopeSegment header: u32 count, u32 address of the result blocks, u32 length of what follows. */
-const SEGMENT_HEADER_BYTES = 12;
+/**
+ * packEnvelopeSegment header: u32 count, u32 address of the result blocks, u32 address of the
+ * verdict words, u32 length of what follows (the bytes from the result blocks to the end).
+ */
+const SEGMENT_HEADER_BYTES = 16;
+/** The verdict words a segment may hold: envelope_verify's, and the two JS writes for refused inputs. */
+const SEGMENT_VERDICTS = new Set<number>([
+  abi.ENVELOPE_OK,
+  abi.ENVELOPE_MALFORMED,
+  abi.ENVELOPE_UNSUPPORTED_SCHEMA,
+  abi.ENVELOPE_WEAK_PUBLIC_KEY,
+  abi.ENVELOPE_INVALID_SIGNATURE,
+  EARLY_TOO_LARGE,
+  EARLY_LONE_SURROGATE,
+]);
 
 /**
- * The verdicts of `count` envelopes as the wasm call left them: `count` result blocks at address
- * `results`, then `count` verdict words, then the work areas the blocks point into. Address a
- * is `bytes[a - shift]` (the heap itself, or a packed copy).
+ * The verdicts of `count` envelopes as one wasm call left them: `count` result blocks at address
+ * `results`, `count` verdict words at address `verdicts` (ENVELOPE_BATCH_OUT_*), and the work
+ * areas the blocks point into. Address a is `bytes[a - shift]` (the heap itself, or a packed copy).
  */
 interface EnvelopeSegment {
   count: number;
   bytes: Uint8Array;
   shift: number;
   results: number;
+  verdicts: number;
   /** Address just past the last byte the verdicts need (in-heap segments). */
   end?: number;
 }
@@ -344,6 +368,20 @@ function tryEnvelopeSegment(
   maxBytes: number,
   flags: number,
 ): EnvelopeSegment | undefined {
+  try {
+    return callEnvelopeBatch(inputs, start, count, maxBytes, flags);
+  } finally {
+    segmentRandom.fill(0, 0, 16 * count);
+  }
+}
+
+function callEnvelopeBatch(
+  inputs: readonly (Uint8Array | string)[],
+  start: number,
+  count: number,
+  maxBytes: number,
+  flags: number,
+): EnvelopeSegment | undefined {
   fillRandomBytes(segmentRandom.subarray(0, 16 * count));
   const early: { index: number; verdict: number; offset: number }[] = [];
   let inputBytes = count * ENTRY_BYTES;
@@ -371,7 +409,6 @@ function tryEnvelopeSegment(
     heap.set(segmentRandom.subarray(16 * k, 16 * k + 16), entry + ENTRY_RANDOM);
     inputBytes += length;
   }
-  segmentRandom.fill(0, 0, 16 * count);
   const status = guarded(() => core.envelope_verify_batch(count, inputBytes, flags));
   if (status === BATCH_OUT_OF_MEMORY) return undefined;
   if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `envelope batch refused its input (status ${status})`);
@@ -380,12 +417,19 @@ function tryEnvelopeSegment(
   const out = argsBase() + ARG_RESULT;
   const results = base + readU32(heap, out + OUT_RESULTS);
   const verdicts = base + readU32(heap, out + OUT_VERDICTS);
+  if (count > 1) {
+    // An envelope the call could not give work memory (MALFORMED, STATUS_TOO_LARGE) might have
+    // fitted alone, as verifyEnvelopeBytes would take it: try smaller calls.
+    for (let k = 0; k < count; k++) {
+      if (readU32(heap, verdicts + 4 * k) === abi.ENVELOPE_MALFORMED && readU32(heap, results + k * RESULT_BYTES + RESULT_REASON) === abi.STATUS_TOO_LARGE) return undefined;
+    }
+  }
   for (const { index, verdict, offset } of early) {
     // The wasm call saw an empty input there; the verdict is the one writeInput's error gives.
     writeU32(heap, verdicts + 4 * index, verdict >>> 0);
     writeU32(heap, results + index * RESULT_BYTES + RESULT_OFFSET, offset);
   }
-  return { count, bytes: heap, shift: 0, results, end: base + readU32(heap, out + OUT_END) };
+  return { count, bytes: heap, shift: 0, results, verdicts, end: base + readU32(heap, out + OUT_END) };
 }
 
 /** An in-heap segment as bytes of its own: header, then its result blocks to its end. */
@@ -395,7 +439,8 @@ function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
   const packed = new Uint8Array((SEGMENT_HEADER_BYTES + length + 3) & ~3);
   writeU32(packed, 0, segment.count);
   writeU32(packed, 4, segment.results);
-  writeU32(packed, 8, length);
+  writeU32(packed, 8, segment.verdicts);
+  writeU32(packed, 12, length);
   packed.set(segment.bytes.subarray(from, from + length), SEGMENT_HEADER_BYTES);
   return packed;
 }
@@ -403,9 +448,10 @@ function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
 /** Verdicts of a segment into out[outStart, outStart + count). */
 function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number): void {
   const { count, bytes, shift, results } = segment;
-  const verdicts = results + count * RESULT_BYTES - shift;
+  const verdicts = segment.verdicts - shift;
   for (let k = 0; k < count; k++) {
     const verdict = readU32(bytes, verdicts + 4 * k) | 0;
+    if (!SEGMENT_VERDICTS.has(verdict)) throw badPacking();
     const block = results + k * RESULT_BYTES - shift;
     if (verdict === EARLY_TOO_LARGE) out[outStart + k] = unreadableInput(new CanonicalJsonError("TOO_LARGE", ""), maxBytes);
     else if (verdict === EARLY_LONE_SURROGATE) out[outStart + k] = unreadableInput(loneSurrogateInInput(readU32(bytes, block + RESULT_OFFSET)), maxBytes);
@@ -562,6 +608,8 @@ function readChallenge(bytes: Uint8Array, block: number, shift: number): Verifie
 
 /** The timestamp whose ASCII digits are bytes [digitsStart, digitsEnd): a number when safe, else a bigint. */
 function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: number): number | bigint {
+  if (digitsEnd <= digitsStart || digitsEnd - digitsStart > 20) throw badPacking();
+  for (let i = digitsStart; i < digitsEnd; i++) if (bytes[i] < 0x30 || bytes[i] > 0x39) throw badPacking();
   if (digitsEnd - digitsStart <= 15) {
     // Up to 15 decimal digits the running value stays below 2^53, so the arithmetic is exact.
     let timestamp = 0;

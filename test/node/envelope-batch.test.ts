@@ -18,6 +18,9 @@ import {
   type VerifyEnvelopeOptions,
 } from "../../src/handshake/verify-envelope.js";
 import { ed25519 } from "../../src/ed25519.js";
+import { readU32 } from "../../src/bytes.js";
+import { coreExports, heapU8, ioArenaBase, reserveIo } from "../../src/wasm/instance.js";
+import * as abi from "../../src/wasm/abi.js";
 import * as publicApi from "../../src/index.js";
 import * as handshakeApi from "../../src/handshake/index.js";
 import { L, concat, fromLE, le, torsionPoints } from "../helpers/ed25519-oracles.js";
@@ -185,10 +188,28 @@ test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBy
   }
   // Bytes it did not write: a typed error, never a wrong verdict.
   const packed = verifyEnvelopeBatchPacked([KINDS.valid(newKey())]);
-  const shifted = packed.slice();
-  shifted[7] ^= 0x10; // the result blocks' address (2^28 off): every span now points outside the segment
-  for (const bad of [packed.subarray(0, 10), packed.subarray(0, packed.length - 8), Uint8Array.of(...packed.subarray(0, 4), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1), shifted]) {
-    assert.throws(() => readPackedEnvelopeVerdicts(bad), (e: Error & { code?: string }) => e.code === "WASM_TRAP");
+  // Header (16 bytes), then the bytes from the first result block on: address a is at 16 + a - results.
+  const index = (address: number): number => 16 + address - readU32(packed, 4);
+  const verdictAt = index(readU32(packed, 8));
+  const schemaAt = index(readU32(packed, 16 + abi.ENVELOPE_RESULT_STRINGS));
+  const timestampAt = index(readU32(packed, 16 + abi.ENVELOPE_RESULT_TIMESTAMP));
+  const corrupt = (edit: (b: Uint8Array) => void): Uint8Array => {
+    const b = packed.slice();
+    edit(b);
+    return b;
+  };
+  const bad = [
+    packed.subarray(0, 10), //                                                            cut in the header
+    packed.subarray(0, packed.length - 8), //                                             cut in the body
+    Uint8Array.of(...packed.subarray(0, 4), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1), // lengths that do not fit
+    corrupt((b) => (b[7] ^= 0x10)), //                                                    spans 2^28 outside the segment
+    corrupt((b) => (b[verdictAt] = 42)), //                                               a verdict word no one writes
+    corrupt((b) => (b[verdictAt] = abi.ENVELOPE_SIGNATURE_DEFERRED)), //                  one only the wasm sees
+    corrupt((b) => (b[schemaAt] = 0xff)), //                                              invalid UTF-8 in a string
+    corrupt((b) => (b[timestampAt] = 0x41)), //                                          a timestamp that is not digits
+  ];
+  for (const [i, b] of bad.entries()) {
+    assert.throws(() => readPackedEnvelopeVerdicts(b), (e: Error & { code?: string }) => e.code === "WASM_TRAP", `corruption ${i}`);
   }
 });
 
@@ -230,6 +251,74 @@ test("prepared keys in the batch (slab path), mixed-order ones included: the sin
   } finally {
     for (const p of prepared) p.free();
   }
+});
+
+test("an envelope signed by another key than it declares is refused next to valid ones by that key, with either key prepared or not", () => {
+  // S = r + k·a1 with k hashed over A2: valid under A1's point, invalid under the declared A2. A
+  // batch that took a wrong key point for it (a stale decoded key, a wrong slab slot) would accept it.
+  const [k1, k2] = [newKey(), newKey()];
+  const forged = (): string => {
+    const c = challenge();
+    const message = canonical(c);
+    const r = randomScalar();
+    const rEnc = Point.BASE.multiply(r).toBytes();
+    const k = fromLE(sha512(concat(rEnc, k2.pk, message))) % L;
+    return envelopeText(c, k2.pk, concat(rEnc, le((r + k * k1.a) % L)));
+  };
+  for (const prepare of [[], [k1], [k2], [k1, k2]]) {
+    const prepared = prepare.map((k) => ed25519.preparePublicKey(k.pk));
+    try {
+      const envelopes = [KINDS.valid(k1), forged(), KINDS.valid(k1), forged(), KINDS.valid(k2), KINDS.valid(k1), forged()];
+      for (const options of [undefined, { zip215: true }]) {
+        const batch = verifyEnvelopeBatch(envelopes, options);
+        const packed = readPackedEnvelopeVerdicts(verifyEnvelopeBatchPacked(envelopes, options), options);
+        envelopes.forEach((e, i) => {
+          const single = verifyEnvelopeBytes(e, options);
+          assert.equal(batch[i], single, `envelope ${i}, ${prepare.length} prepared, ${JSON.stringify(options)}`);
+          assert.equal(packed[i], single);
+        });
+        assert.equal(batch.map((v) => (v.ok ? "ok" : v.code)), ["ok", "INVALID_SIGNATURE", "ok", "INVALID_SIGNATURE", "ok", "ok", "INVALID_SIGNATURE"]);
+      }
+    } finally {
+      for (const p of prepared) p.free();
+    }
+  }
+});
+
+test("the wasm export refuses layouts outside its input or memory (never wraps around)", () => {
+  const core = coreExports() as unknown as {
+    envelope_verify_batch(count: number, inputBytes: number, flags: number): number;
+    ed25519_verify_batch(count: number, inputBytes: number, mode: number): number;
+  };
+  const text = utf8.encode(KINDS.valid(newKey()));
+  const entry = abi.ENVELOPE_BATCH_ENTRY_BYTES;
+  const layout = (offset: number, length: number): number => {
+    reserveIo(entry + text.length);
+    const heap = heapU8();
+    const base = ioArenaBase();
+    heap.fill(0, base, base + entry);
+    heap.set(text, base + entry);
+    new DataView(heap.buffer).setUint32(base + abi.ENVELOPE_BATCH_ENTRY_OFFSET, offset, true);
+    new DataView(heap.buffer).setUint32(base + abi.ENVELOPE_BATCH_ENTRY_LENGTH, length, true);
+    return entry + text.length;
+  };
+  const slabEnd = heapU8().slice(ioArenaBase() - 64, ioArenaBase());
+  const bytes = layout(entry, text.length);
+  assert.is(core.envelope_verify_batch(1, bytes, 0), abi.BATCH_DONE);
+  assert.is(core.envelope_verify_batch(0, 0, 0), abi.BATCH_DONE);
+  for (const [count, inputBytes, offset, length] of [
+    [1, 0xfffffff0, entry, text.length], //      an input longer than memory (would wrap around)
+    [1, bytes, entry, text.length + 1], //       an envelope past the input
+    [1, bytes, 0, text.length], //               an envelope over the entries
+    [1, bytes, 0xffffffff, 2], //                offset + length past 2^32
+    [abi.BATCH_MAX_ITEMS + 1, bytes, entry, 1], // too many
+    [2, entry, entry, 0], //                     entries past the input
+  ]) {
+    layout(offset, length);
+    assert.is(core.envelope_verify_batch(count, inputBytes, 0), abi.BATCH_BAD_LAYOUT, `envelope batch ${count} ${inputBytes} ${offset} ${length}`);
+  }
+  for (const inputBytes of [0xfffffff0, 0x7fffffff]) assert.is(core.ed25519_verify_batch(1, inputBytes, 0), abi.BATCH_BAD_LAYOUT);
+  assert.equal(heapU8().slice(ioArenaBase() - 64, ioArenaBase()), slabEnd, "nothing written below the I/O arena");
 });
 
 test.run();

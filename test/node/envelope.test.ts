@@ -219,6 +219,13 @@ test("one non-hex character at any position of the key or the signature is BAD_H
         assert.is(verdict.field, field);
       }
     }
+    // A 2-byte UTF-8 character for two hex digits keeps the byte length: bytes >= 0x80 in the table.
+    for (let i = 0; i + 2 <= hexText.length; i += 7) {
+      const swapped = hexText.slice(0, i) + "\u00e9" + hexText.slice(i + 2);
+      const text = field === "signature" ? envelopeText(c, signer.publicKeyHex, swapped) : envelopeText(c, swapped, signature);
+      const verdict = verifyEnvelopeBytes(text); // é raw in the JSON text: 2 UTF-8 bytes for 2 hex digits
+      assert.is(!verdict.ok && verdict.problem, "BAD_HEX", `${field}: é at ${i}`);
+    }
     // Each position in either case: the same decoded bytes.
     const mixed = [...hexText].map((ch, i) => (i % 3 === 0 ? ch.toUpperCase() : ch)).join("");
     const text = field === "signature" ? envelopeText(c, signer.publicKeyHex, mixed) : envelopeText(c, mixed, signature);
