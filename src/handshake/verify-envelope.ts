@@ -354,7 +354,12 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
     end++;
   }
   for (let count = end - start; ; count = Math.ceil(count / 2)) {
-    const segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
+    let segment: EnvelopeSegment | undefined;
+    try {
+      segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
+    } finally {
+      segmentRandom.fill(0, 0, 16 * count); // the coefficients never outlive their call
+    }
     if (segment !== undefined) return segment;
     if (count === 1) throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for envelope verification");
   }
@@ -362,20 +367,6 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
 
 /** One wasm call over inputs[start, start + count); undefined if memory cannot grow for it. */
 function tryEnvelopeSegment(
-  inputs: readonly (Uint8Array | string)[],
-  start: number,
-  count: number,
-  maxBytes: number,
-  flags: number,
-): EnvelopeSegment | undefined {
-  try {
-    return callEnvelopeBatch(inputs, start, count, maxBytes, flags);
-  } finally {
-    segmentRandom.fill(0, 0, 16 * count);
-  }
-}
-
-function callEnvelopeBatch(
   inputs: readonly (Uint8Array | string)[],
   start: number,
   count: number,
