@@ -23,6 +23,7 @@ import {
   ENVELOPE_RESULT_BYTES, ENVELOPE_BATCH_OUT_RESULTS, ENVELOPE_BATCH_OUT_VERDICTS, ENVELOPE_BATCH_OUT_END,
   ENVELOPE_OK, ENVELOPE_INVALID_SIGNATURE, ENVELOPE_SIGNATURE_DEFERRED, ENVELOPE_FLAG_DEFER_SIGNATURE, ENVELOPE_FLAG_ZIP215,
   ENVELOPE_RESULT_CANONICAL, ENVELOPE_RESULT_PUBLIC_KEY, ENVELOPE_RESULT_SIGNATURE,
+  ENVELOPE_MALFORMED, ENVELOPE_RESULT_REASON, STATUS_TOO_LARGE,
 } from "../abi";
 import { BATCH_SCRATCH_BYTES, batch_begin_vartime, batch_add_vartime, batch_settle_vartime } from "../ed25519/batch";
 import { verifyEnvelopeText, envelopeWorkEnd, DEFERRED_KEY_POINT } from "./envelope";
@@ -35,8 +36,9 @@ import { verifyEnvelopeText, envelopeWorkEnd, DEFERRED_KEY_POINT } from "./envel
 /**
  * Verifies the `count` envelopes described by the entries at ioBase() (inputBytes = bytes of
  * entries and envelopes) with the envelope_verify flags `flags` (DEFER_SIGNATURE is implied).
- * Writes the output words at ARGS + ARG_RESULT. Returns BATCH_DONE, BATCH_OUT_OF_MEMORY or
- * BATCH_BAD_LAYOUT (then no verdict is written).
+ * Writes the output words at ARGS + ARG_RESULT. Returns BATCH_DONE, BATCH_OUT_OF_MEMORY (also
+ * when, among several, an envelope found no work memory) or BATCH_BAD_LAYOUT; on either of the
+ * last two the verdicts are not to be read.
  */
 export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, flags: u32): i32 {
   if (count > <usize>BATCH_MAX_ITEMS || inputBytes < count * ENVELOPE_BATCH_ENTRY_BYTES || !ioHolds(inputBytes)) return BATCH_BAD_LAYOUT;
@@ -67,6 +69,9 @@ export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, f
     const length = <usize>load<u32>(entry + ENVELOPE_BATCH_ENTRY_LENGTH);
     const verdict = verifyEnvelopeText(envelope, length, flags | ENVELOPE_FLAG_DEFER_SIGNATURE, result, work);
     work = envelopeWorkEnd();
+    // An envelope that found no work memory might fit in a smaller call, as envelope_verify would
+    // take it alone: the whole call is out of memory, and JS retries with fewer envelopes.
+    if (count > 1 && verdict == ENVELOPE_MALFORMED && load<u32>(result + ENVELOPE_RESULT_REASON) == <u32>STATUS_TOO_LARGE) return BATCH_OUT_OF_MEMORY;
     store<i32>(io + verdictsAt + (e << 2), verdict);
     if (verdict != ENVELOPE_SIGNATURE_DEFERRED) continue;
     // A batch item over the canonical challenge (in this envelope's work area, past the records).

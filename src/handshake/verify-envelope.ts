@@ -408,13 +408,6 @@ function tryEnvelopeSegment(
   const out = argsBase() + ARG_RESULT;
   const results = base + readU32(heap, out + OUT_RESULTS);
   const verdicts = base + readU32(heap, out + OUT_VERDICTS);
-  if (count > 1) {
-    // An envelope the call could not give work memory (MALFORMED, STATUS_TOO_LARGE) might have
-    // fitted alone, as verifyEnvelopeBytes would take it: try smaller calls.
-    for (let k = 0; k < count; k++) {
-      if (readU32(heap, verdicts + 4 * k) === abi.ENVELOPE_MALFORMED && readU32(heap, results + k * RESULT_BYTES + RESULT_REASON) === abi.STATUS_TOO_LARGE) return undefined;
-    }
-  }
   for (const { index, verdict, offset } of early) {
     // The wasm call saw an empty input there; the verdict is the one writeInput's error gives.
     writeU32(heap, verdicts + 4 * index, verdict >>> 0);
