@@ -30,15 +30,6 @@ export const CRASH_EXIT = 1; //      process.exit(1) in the worker thread
 export const CRASH_UNCAUGHT = 2; //  an uncaught exception thrown outside the task
 export const CRASH_OOM = 3; //       allocate until the worker's heap limit ends it
 
-/**
- * A task's progress, one Int32 in a SharedArrayBuffer that the worker updates (Atomics) so the
- * calling thread knows, when the worker dies, whether it died verifying THIS chunk or while the
- * chunk was still waiting behind another in its queue (or was already answered).
- */
-export const PROGRESS_QUEUED = 0;
-export const PROGRESS_RUNNING = 1; // verification began and has not finished
-export const PROGRESS_DONE = 2; //    verification finished (the answer may still be lost with the worker)
-
 export interface PoolTask {
   kind: typeof TASK_SIGNATURES | typeof TASK_ENVELOPES;
   /** The chunk (codec.ts), transferred. */
@@ -49,8 +40,6 @@ export interface PoolTask {
   envelope?: VerifyEnvelopeOptions;
   /** Test-only: crash after verifying half the chunk. */
   crash: number;
-  /** One Int32 of PROGRESS_* (a SharedArrayBuffer, shared with the calling thread, not copied). */
-  progress: SharedArrayBuffer;
 }
 
 /** What a task returns when verification itself threw (not a crash: the worker lives on). */

@@ -6,10 +6,9 @@
 // (src/pool/codec.ts); verdicts come back the same way. Every answer equals the in-thread one:
 // the workers run the same ed25519.verify / verifyEnvelopeBytes (src/pool/worker.ts).
 //
-// Crashes: a worker that dies while it verifies a chunk (process.exit, an uncaught exception, out
+// Crashes: a worker that dies while it holds a chunk (process.exit, an uncaught exception, out
 // of memory) is replaced by piscina and the chunk is sent again, once, to a fresh worker; if that
-// attempt dies too, the call rejects with VerifierPoolError WORKER_CRASHED. The chunk queued
-// behind it on the same worker is sent again without losing its attempt. The chunk's bytes
+// attempt dies too, the call rejects with VerifierPoolError WORKER_CRASHED. The chunk's bytes
 // stay on the calling thread until it settles, so nothing is lost and nothing waits forever.
 //
 // Layering: this is a Node-only part on top of Ed25519 and the handshake; nothing imports it.
@@ -35,7 +34,6 @@ import {
   CRASH_NONE,
   CRASH_OOM,
   CRASH_UNCAUGHT,
-  PROGRESS_RUNNING,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
   TASK_ENVELOPES,
@@ -51,8 +49,6 @@ export type { VerifyOptions } from "../ed25519.js";
 
 /** Default number of signatures or envelopes per task. */
 export const DEFAULT_POOL_CHUNK_SIZE = 64;
-/** Sends of one chunk that do not count as attempts (its worker died of another chunk), at most. */
-const MAX_FREE_RESENDS = 8;
 /** Largest accepted `chunkSize`. */
 export const MAX_POOL_CHUNK_SIZE = 1024;
 
@@ -208,15 +204,6 @@ class PiscinaVerifierPool implements VerifierPool {
       filename,
       minThreads: this.threads,
       maxThreads: this.threads,
-      // Each worker holds its next chunk while it verifies the current one, so it never waits a
-      // round trip through the calling thread between chunks; both chunks are its own to retry
-      // if it dies (runChunk). Workers wait for tasks on their message port, not in Atomics.wait:
-      // on 2 cores, waking a thread blocked in Atomics.wait stalled the calling thread (about
-      // 46 µs per task in Atomics.notify, measured), and with it the chunks still to be sent.
-      // Together: 2 threads went from 1.77× to 1.85× the throughput of 1 thread for envelopes
-      // (README "Worker pool").
-      concurrentTasksPerWorker: 2,
-      atomics: "disabled",
       ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }),
     });
     // A worker that dies while idle is replaced by piscina and emits 'error' here; no task was
@@ -352,36 +339,32 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /**
-   * Runs one chunk, each send on its own copy of the chunk (the transfer detaches what it sends).
-   * An attempt is a send whose worker died while verifying this chunk (its progress word still
-   * RUNNING): the chunk gets two. A send whose worker died while the chunk still waited behind
-   * another one in that worker's queue, or after it was answered, is sent again without counting
-   * (at most MAX_FREE_RESENDS times, so repeated deaths cannot keep a chunk going round forever).
+   * Runs one chunk: at most two attempts, each on its own copy of the chunk (the transfer
+   * detaches what it sends), the second only after the first one's worker died.
    */
-  private async runChunk(task: Omit<PoolTask, "progress">): Promise<Uint8Array> {
-    const crashes: unknown[] = [];
-    let freeResends = 0;
-    for (;;) {
+  private async runChunk(task: PoolTask): Promise<Uint8Array> {
+    let firstCrash: unknown;
+    for (let attempt = 0; attempt < 2; attempt++) {
       const buffer = task.buffer.slice(0);
-      const progress = new SharedArrayBuffer(4);
-      const crash = this.crash !== undefined && (crashes.length === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
+      const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: Uint8Array | TaskFailure;
       try {
-        result = await this.piscina.run({ ...task, buffer, crash, progress }, { transferList: [buffer] });
+        result = await this.piscina.run({ ...task, buffer, crash }, { transferList: [buffer] });
       } catch (cause) {
         // piscina rejects a task only when its worker ended (exit, uncaught exception, heap
-        // limit): runTask itself never throws. The worker has been replaced.
-        if (Atomics.load(new Int32Array(progress), 0) === PROGRESS_RUNNING) crashes.push(cause);
-        else freeResends++;
-        if (crashes.length < 2 && freeResends <= MAX_FREE_RESENDS) continue;
-        const why = crashes.length < 2 ? "workers kept ending before they verified a chunk" : "a worker ended while verifying a chunk, and so did the worker that retried it";
-        throw new VerifierPoolError("WORKER_CRASHED", `${why}: ${String(cause)}`, {
-          cause: new AggregateError(crashes.length > 0 ? crashes : [cause], "the workers' ends"),
+        // limit): runTask itself never throws. The worker has been replaced; try once more.
+        if (attempt === 0) {
+          firstCrash = cause;
+          continue;
+        }
+        throw new VerifierPoolError("WORKER_CRASHED", `a worker ended while verifying a chunk, and so did the worker that retried it: ${String(cause)}`, {
+          cause: new AggregateError([firstCrash, cause], "both attempts"),
         });
       }
       if (result instanceof Uint8Array) return result;
       throw new VerifierPoolError("TASK_FAILED", `verification failed in a worker: ${result.name}${result.code ? ` ${result.code}` : ""}: ${result.message}`);
     }
+    throw new Error("unreachable"); // the loop returns or throws on its second attempt
   }
 }
 

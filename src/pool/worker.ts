@@ -11,8 +11,6 @@ import {
   CRASH_EXIT,
   CRASH_NONE,
   CRASH_OOM,
-  PROGRESS_DONE,
-  PROGRESS_RUNNING,
   TASK_SIGNATURES,
   unpackEnvelopeChunk,
   unpackSignatureChunk,
@@ -53,16 +51,6 @@ function crashNow(mode: number): Promise<never> {
 }
 
 export default function runTask(task: PoolTask): Uint8Array | TaskFailure | Promise<never> {
-  const progress = new Int32Array(task.progress);
-  Atomics.store(progress, 0, PROGRESS_RUNNING);
-  const answer = verifyChunk(task);
-  // A crash mode returns without finishing: its worker dies with the chunk still RUNNING.
-  if (task.crash === CRASH_NONE) Atomics.store(progress, 0, PROGRESS_DONE);
-  return answer;
-}
-
-/** The chunk's answer; whatever verification throws comes back as a TaskFailure. */
-function verifyChunk(task: PoolTask): Uint8Array | TaskFailure | Promise<never> {
   try {
     if (task.kind === TASK_SIGNATURES) {
       const items = unpackSignatureChunk(task.buffer);
