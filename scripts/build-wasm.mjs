@@ -4,7 +4,8 @@
 // file path or loader plugin. Also copies it to dist/chio.wasm for hosts that want a
 // precompiled WebAssembly.Module. Then compiles the test build (assembly/testing.ts: the
 // release exports plus test-only hooks; target "test", same flags) to build/chio.test.wasm,
-// which only test/helpers/test-core.ts loads.
+// which only test/helpers/test-core.ts loads. The test target caps memory at 32 MiB
+// (asconfig.json "maximumMemory": 512 pages) so test/node/batch-memory.test.ts can make growth fail.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";

@@ -328,51 +328,84 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
  * combined with random 128-bit coefficients from globalThis.crypto.getRandomValues in chunks of
  * BATCH_MAX_ITEMS, with the key terms of repeated keys merged; a failing chunk is halved to
- * find the failing items. An empty batch gives []. Variable time (public inputs).
+ * find the failing items. When WebAssembly memory cannot grow for a chunk, the chunk is halved
+ * too, down to one item, which then goes to verify(). An empty batch gives []. Variable time
+ * (public inputs).
  * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
- *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index).
+ *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index);
+ *   WasmCoreError WASM_OUT_OF_MEMORY where verify() of an item throws it (its message does not fit).
  */
 function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions): boolean[] {
   const zip215 = zip215Option(options);
-  const { signatures, messages, publicKeys: keys } = readBatchItems(items);
-  const count = signatures.length;
+  const fields = readBatchItems(items);
+  const count = fields.signatures.length;
   const results: boolean[] = new Array(count);
   if (count === 0) return results;
   fillBatchRandom(0); // fails early (before any work) where there is no CSPRNG
   const mode = zip215 ? VERIFY_MODE_ZIP215 : 0;
-  for (let start = 0; start < count; start += BATCH_MAX_ITEMS) {
-    const n = Math.min(BATCH_MAX_ITEMS, count - start);
-    fillBatchRandom(n);
-    let inputBytes = n * BATCH_ITEM_BYTES;
-    for (let i = start; i < start + n; i++) inputBytes += messages[i].length;
-    guarded(() => {
-      const x = core();
-      reserveIo(inputBytes);
-      const heap = heapU8();
-      const base = ioArenaBase();
-      let messageAt = n * BATCH_ITEM_BYTES;
-      for (let t = 0; t < n; t++) {
-        const record = base + t * BATCH_ITEM_BYTES;
-        const message = messages[start + t];
-        heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
-        heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
-        heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
-        writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
-        writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);
-        heap.set(message, base + messageAt);
-        messageAt += message.length;
+  for (let start = 0; start < count; ) {
+    // As many items as one call takes; when memory cannot grow for them (the call also needs a
+    // fixed scratch area), half as many; one item that still does not fit is checked by verify()
+    // itself, which needs memory only for its message: the same answer, or the same
+    // WASM_OUT_OF_MEMORY, as verify.
+    for (let n = Math.min(BATCH_MAX_ITEMS, count - start); ; n = Math.ceil(n / 2)) {
+      let done: boolean;
+      try {
+        done = runBatchChunk(fields, start, n, mode, results);
+      } finally {
+        batchRandom.fill(0, 0, 16 * n); // the coefficients never outlive their call
       }
-      const status = x.ed25519_verify_batch(n, inputBytes, mode);
-      if (status === BATCH_OUT_OF_MEMORY) {
-        throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for batch verification");
+      if (!done && n === 1) {
+        results[start] = verify(fields.signatures[start], fields.messages[start], fields.publicKeys[start], { zip215: mode === VERIFY_MODE_ZIP215 });
+        done = true;
       }
-      if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `batch verification refused its input (status ${status})`);
-      const after = heapU8(); // the call may have grown memory (a new buffer)
-      for (let t = 0; t < n; t++) results[start + t] = after[base + t * BATCH_ITEM_BYTES + BATCH_ITEM_RESULT] === 1;
-    });
+      if (done) {
+        start += n;
+        break;
+      }
+    }
   }
-  batchRandom.fill(0);
   return results;
+}
+
+/**
+ * One ed25519_verify_batch call over items [start, start + n), answers into results; false
+ * (nothing written) if memory cannot grow for it.
+ */
+function runBatchChunk(fields: BatchFields, start: number, n: number, mode: number, results: boolean[]): boolean {
+  const { signatures, messages, publicKeys: keys } = fields;
+  fillBatchRandom(n);
+  let inputBytes = n * BATCH_ITEM_BYTES;
+  for (let i = start; i < start + n; i++) inputBytes += messages[i].length;
+  return guarded(() => {
+    const x = core();
+    try {
+      reserveIo(inputBytes);
+    } catch (error) {
+      if (error instanceof WasmCoreError && error.code === "WASM_OUT_OF_MEMORY") return false;
+      throw error;
+    }
+    const heap = heapU8();
+    const base = ioArenaBase();
+    let messageAt = n * BATCH_ITEM_BYTES;
+    for (let t = 0; t < n; t++) {
+      const record = base + t * BATCH_ITEM_BYTES;
+      const message = messages[start + t];
+      heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
+      heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
+      heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
+      writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
+      writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);
+      heap.set(message, base + messageAt);
+      messageAt += message.length;
+    }
+    const status = x.ed25519_verify_batch(n, inputBytes, mode);
+    if (status === BATCH_OUT_OF_MEMORY) return false;
+    if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `batch verification refused its input (status ${status})`);
+    const after = heapU8(); // the call may have grown memory (a new buffer)
+    for (let t = 0; t < n; t++) results[start + t] = after[base + t * BATCH_ITEM_BYTES + BATCH_ITEM_RESULT] === 1;
+    return true;
+  });
 }
 
 function inspect(publicKey: Uint8Array): number {

@@ -188,14 +188,22 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * the exact batch verifier (README "Batch verification").
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
  *   readable Uint8Array (the message names its index), an option has the wrong type, or the host
- *   has no globalThis.crypto.getRandomValues (the batch's coefficients);
- *   WasmCoreError WASM_OUT_OF_MEMORY if WebAssembly memory cannot grow even for one envelope.
+ *   has no globalThis.crypto.getRandomValues (the batch's coefficients). When WebAssembly memory
+ *   cannot grow for a call, fewer envelopes go to each; one that still does not fit gets
+ *   verifyEnvelopeBytes's own call, so memory pressure never changes a verdict.
  */
 export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
   const verdicts: EnvelopeVerdict[] = new Array(inputs.length);
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
+    if (segment === undefined) {
+      // Not even one envelope fits next to the batch's scratch area: verifyEnvelopeBytes's own
+      // call, which needs memory only for the envelope (and, if even that fails, gives its verdict).
+      verdicts[start] = runEnvelopeVerify(inputs[start], maxBytes, flags, true) as EnvelopeVerdict;
+      start += 1;
+      continue;
+    }
     readEnvelopeSegment(segment, maxBytes, verdicts, start);
     start += segment.count;
   }
@@ -211,6 +219,8 @@ export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | stri
   const parts: Uint8Array[] = [];
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
+    // A worker whose memory cannot grow for one envelope and the batch scratch fails the task.
+    if (segment === undefined) throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for envelope verification");
     parts.push(packEnvelopeSegment(segment));
     start += segment.count;
   }
@@ -341,8 +351,11 @@ interface EnvelopeSegment {
 
 const segmentRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
 
-/** Runs the envelopes from `start` in one wasm call (as many as fit the limits; at least one). */
-function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: number, maxBytes: number, flags: number): EnvelopeSegment {
+/**
+ * Runs the envelopes from `start` in one wasm call (as many as fit the limits and memory; at
+ * least one), or undefined if memory cannot grow even for one envelope and the batch scratch.
+ */
+function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: number, maxBytes: number, flags: number): EnvelopeSegment | undefined {
   let end = start;
   let capacity = 0;
   while (end < inputs.length && end - start < BATCH_MAX_ITEMS) {
@@ -360,8 +373,7 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
     } finally {
       segmentRandom.fill(0, 0, 16 * count); // the coefficients never outlive their call
     }
-    if (segment !== undefined) return segment;
-    if (count === 1) throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for envelope verification");
+    if (segment !== undefined || count === 1) return segment;
   }
 }
 

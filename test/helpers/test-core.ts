@@ -1,5 +1,6 @@
 // The TEST build of the core: build/chio.test.wasm (assembly/testing.ts, asconfig target "test",
-// built by scripts/build-wasm.mjs with the release flags) = every release export plus the
+// built by scripts/build-wasm.mjs with the release flags, and memory capped at 32 MiB so that
+// test/node/batch-memory.test.ts can make growth fail) = every release export plus the
 // test-only hooks (test_fe_*, test_sc_*, format_f64, parse_f64), which the release module does
 // not contain (test/node/wasm.test.ts checks). Its own instance, separate from the library's.
 //

@@ -1,0 +1,158 @@
+// verifyBatch and verifyEnvelopeBatch when WebAssembly memory cannot grow for a whole chunk.
+//
+// The library runs on the TEST build of the core, whose memory is capped at 32 MiB (asconfig.json,
+// target "test": maximumMemory 512 pages); the release build has no cap below the engine's. A
+// prepared-key slab sized to fill that cap leaves the I/O arena a known amount of room, less than
+// one call over all the items needs, so the batch must split its work: the answers must still be
+// the single verify / verifyEnvelopeBytes ones. With no room for even one item next to the batch's
+// fixed scratch area, each item goes to the single call, whose answer (or WASM_OUT_OF_MEMORY)
+// the batch then gives. (Without the single-call fallback in either batch, the last test fails;
+// throwing instead of halving fails the first two.)
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
+import { ed25519 } from "../../src/ed25519.js";
+import { WasmCoreError } from "../../src/errors.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { KernelTrustExchange, Keypair } from "../../src/index.js";
+import { coreExports, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
+import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
+import { testModule } from "../helpers/test-core.js";
+
+const TEST_MEMORY_BYTES = 512 * 65536; // asconfig.json, target "test"
+const DEFAULT_SLAB_BYTES = 512 * 1024;
+
+const seedOf = (label: string): Uint8Array => createHash("sha256").update(label).digest();
+
+/**
+ * Sizes the prepared-key slab so that at least `room` bytes of memory, and at most one slab slot
+ * (about 25 KB) more, are left above the I/O arena; returns the room left.
+ */
+function leaveRoom(room: number): number {
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+  const heapEnd = ioArenaBase();
+  ed25519.configurePreparedKeys({ maxBytes: Math.max(0, TEST_MEMORY_BYTES - heapEnd - room) & ~15 });
+  return TEST_MEMORY_BYTES - ioArenaBase();
+}
+
+/**
+ * Memory above the I/O arena that `run` made the core grow to, on a fresh instance with no slab:
+ * what its calls need, rounded up to whole 64 KiB pages (so at most 64 KiB over).
+ */
+function memoryNeededBy(run: () => void): number {
+  resetInstance();
+  initSync(testModule());
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+  run();
+  return coreExports().memory.buffer.byteLength - ioArenaBase();
+}
+
+function throwsOutOfMemory(fn: () => unknown, what: string): void {
+  try {
+    fn();
+  } catch (error) {
+    assert.instance(error, WasmCoreError, what);
+    assert.is((error as WasmCoreError).code, "WASM_OUT_OF_MEMORY", what);
+    return;
+  }
+  assert.unreachable(`${what}: no WASM_OUT_OF_MEMORY`);
+}
+
+test.before(() => {
+  resetInstance();
+  initSync(testModule());
+});
+
+test.after(() => {
+  resetInstance();
+  initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
+  ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+});
+
+// 64 signatures over 4 KiB messages under 8 keys, every fourth one broken (a flipped bit in S, R or the message).
+function signatureItems(messageBytes = 4096): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[] {
+  const items = [];
+  for (let i = 0; i < 64; i++) {
+    const seed = seedOf(`batch-memory key ${i % 8}`);
+    const message = new Uint8Array(messageBytes).fill(i);
+    const signature = ed25519.sign(message, seed);
+    if (i % 4 === 1) signature[40] ^= 1;
+    if (i % 4 === 3) signature[3] ^= 0x10;
+    const signed = i % 8 === 6 ? message.map((b, k) => (k === 100 ? b ^ 1 : b)) : message;
+    items.push({ signature, message: signed, publicKey: ed25519.getPublicKey(seed) });
+  }
+  return items;
+}
+
+test("verifyBatch with room for only a few items per call: the single verdicts, in both modes", () => {
+  const items = signatureItems();
+  const expected = [false, true].map((zip215) => items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215 })));
+  assert.ok(expected[0].includes(true) && expected[0].includes(false));
+  // Room for a call over 8 items (and at most 64 KiB + one slab slot more), not for one over all 64.
+  const forEight = memoryNeededBy(() => ed25519.verifyBatch(items.slice(0, 8)));
+  const forAll = memoryNeededBy(() => ed25519.verifyBatch(items));
+  try {
+    const room = leaveRoom(forEight);
+    assert.ok(room < forAll - 65536, `room ${room} must be below what one call over all items needs (${forAll - 65536}+)`);
+    assert.equal(ed25519.verifyBatch(items), expected[0]);
+    assert.equal(ed25519.verifyBatch(items, { zip215: true }), expected[1]);
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  }
+});
+
+test("verifyEnvelopeBatch with room for only a few envelopes per call: deep-equal to verifyEnvelopeBytes", () => {
+  const utf8 = new TextEncoder();
+  const envelopes: (Uint8Array | string)[] = [];
+  for (let i = 0; i < 64; i++) {
+    const exchange = new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(seedOf(`batch-memory envelope ${i % 16}`)));
+    // 8 KB each: whitespace after the object is allowed JSON.
+    const text = JSON.stringify(exchange.localEnvelope("kernel-local", `nonce-${i}`, 1764000000 + i)).padEnd(8192, " ");
+    // Every fifth a wrong signature, every seventh not JSON; strings and bytes alternate.
+    const edited = i % 5 === 2 ? text.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`) : i % 7 === 3 ? text.replace(":", "::") : text;
+    envelopes.push(i % 2 === 0 ? utf8.encode(edited) : edited);
+  }
+  const expected = envelopes.map((e) => verifyEnvelopeBytes(e));
+  assert.ok(expected.some((v) => v.ok) && expected.some((v) => !v.ok && v.code === "INVALID_SIGNATURE") && expected.some((v) => !v.ok && v.code === "MALFORMED_ENVELOPE"));
+  const forEight = memoryNeededBy(() => verifyEnvelopeBatch(envelopes.slice(0, 8)));
+  const forAll = memoryNeededBy(() => verifyEnvelopeBatch(envelopes));
+  try {
+    const room = leaveRoom(forEight);
+    assert.ok(room < forAll - 65536, `room ${room} must be below what one call over all envelopes needs (${forAll - 65536}+)`);
+    assert.equal(verifyEnvelopeBatch(envelopes), expected);
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  }
+});
+
+test("no room for even one item next to the batch scratch: each item gets the single call's answer, WASM_OUT_OF_MEMORY only where verify throws it", () => {
+  const small = signatureItems().slice(0, 6);
+  const large = signatureItems(64 * 1024).slice(0, 2);
+  const expected = small.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf("batch-memory lone")));
+  const envelope = JSON.stringify(exchange.localEnvelope("kernel-b", "n", 1764000000));
+  const forged = envelope.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`);
+  const padded = envelope.padEnd(60_000, " "); // within the default maxBytes (64 KiB): whitespace after the object
+  const envelopes = [envelope, padded, forged, "{", envelope];
+  try {
+    const room = leaveRoom(1024);
+    assert.ok(room < 40_000, `room ${room}`);
+    // Small messages: the batch cannot run even for one item, verify can; so can verifyBatch, through verify.
+    assert.equal(ed25519.verifyBatch(small), expected);
+    assert.equal(ed25519.verifyBatch(small, { zip215: true }), small.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215: true })));
+    // 64 KiB messages: verify itself cannot reserve the message, and verifyBatch throws the same error.
+    throwsOutOfMemory(() => ed25519.verify(large[0].signature, large[0].message, large[0].publicKey), "verify");
+    throwsOutOfMemory(() => ed25519.verifyBatch(large), "verifyBatch");
+    // Envelopes: verifyEnvelopeBytes's verdicts, the one it cannot reserve included.
+    const singles = envelopes.map((e) => verifyEnvelopeBytes(e));
+    assert.equal(singles.map((v) => v.ok), [true, false, false, false, true]);
+    assert.equal(verifyEnvelopeBatch(envelopes), singles);
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  }
+  // With memory back, the padded envelope verifies, in both calls.
+  assert.is(verifyEnvelopeBytes(padded).ok, true);
+  assert.equal(verifyEnvelopeBatch(envelopes).map((v) => v.ok), [true, true, false, false, true]);
+});
+
+test.run();
