@@ -348,22 +348,15 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
     // fixed scratch area), half as many; one item that still does not fit is checked by verify()
     // itself, which needs memory only for its message: the same answer, or the same
     // WASM_OUT_OF_MEMORY, as verify.
-    for (let n = Math.min(BATCH_MAX_ITEMS, count - start); ; n = Math.ceil(n / 2)) {
-      let done: boolean;
-      try {
-        done = runBatchChunk(fields, start, n, mode, results);
-      } finally {
-        batchRandom.fill(0, 0, 16 * n); // the coefficients never outlive their call
-      }
-      if (!done && n === 1) {
+    let n = Math.min(BATCH_MAX_ITEMS, count - start);
+    while (!runBatchChunk(fields, start, n, mode, results)) {
+      if (n === 1) {
         results[start] = verify(fields.signatures[start], fields.messages[start], fields.publicKeys[start], { zip215: mode === VERIFY_MODE_ZIP215 });
-        done = true;
-      }
-      if (done) {
-        start += n;
         break;
       }
+      n = Math.ceil(n / 2);
     }
+    start += n;
   }
   return results;
 }
@@ -374,38 +367,42 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
  */
 function runBatchChunk(fields: BatchFields, start: number, n: number, mode: number, results: boolean[]): boolean {
   const { signatures, messages, publicKeys: keys } = fields;
-  fillBatchRandom(n);
   let inputBytes = n * BATCH_ITEM_BYTES;
   for (let i = start; i < start + n; i++) inputBytes += messages[i].length;
-  return guarded(() => {
-    const x = core();
-    try {
-      reserveIo(inputBytes);
-    } catch (error) {
-      if (error instanceof WasmCoreError && error.code === "WASM_OUT_OF_MEMORY") return false;
-      throw error;
-    }
-    const heap = heapU8();
-    const base = ioArenaBase();
-    let messageAt = n * BATCH_ITEM_BYTES;
-    for (let t = 0; t < n; t++) {
-      const record = base + t * BATCH_ITEM_BYTES;
-      const message = messages[start + t];
-      heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
-      heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
-      heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
-      writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
-      writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);
-      heap.set(message, base + messageAt);
-      messageAt += message.length;
-    }
-    const status = x.ed25519_verify_batch(n, inputBytes, mode);
-    if (status === BATCH_OUT_OF_MEMORY) return false;
-    if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `batch verification refused its input (status ${status})`);
-    const after = heapU8(); // the call may have grown memory (a new buffer)
-    for (let t = 0; t < n; t++) results[start + t] = after[base + t * BATCH_ITEM_BYTES + BATCH_ITEM_RESULT] === 1;
-    return true;
-  });
+  try {
+    fillBatchRandom(n);
+    return guarded(() => {
+      const x = core();
+      try {
+        reserveIo(inputBytes);
+      } catch (error) {
+        if (error instanceof WasmCoreError && error.code === "WASM_OUT_OF_MEMORY") return false;
+        throw error;
+      }
+      const heap = heapU8();
+      const base = ioArenaBase();
+      let messageAt = n * BATCH_ITEM_BYTES;
+      for (let t = 0; t < n; t++) {
+        const record = base + t * BATCH_ITEM_BYTES;
+        const message = messages[start + t];
+        heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
+        heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
+        heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
+        writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
+        writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);
+        heap.set(message, base + messageAt);
+        messageAt += message.length;
+      }
+      const status = x.ed25519_verify_batch(n, inputBytes, mode);
+      if (status === BATCH_OUT_OF_MEMORY) return false;
+      if (status !== BATCH_DONE) throw new WasmCoreError("WASM_TRAP", `batch verification refused its input (status ${status})`);
+      const after = heapU8(); // the call may have grown memory (a new buffer)
+      for (let t = 0; t < n; t++) results[start + t] = after[base + t * BATCH_ITEM_BYTES + BATCH_ITEM_RESULT] === 1;
+      return true;
+    });
+  } finally {
+    batchRandom.fill(0, 0, 16 * n); // the coefficients never outlive their call
+  }
 }
 
 function inspect(publicKey: Uint8Array): number {

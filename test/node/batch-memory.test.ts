@@ -18,6 +18,7 @@ import { KernelTrustExchange, Keypair } from "../../src/index.js";
 import { coreExports, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
+import { throwsWith } from "../helpers/assert-codes.js";
 
 const TEST_MEMORY_BYTES = 512 * 65536; // asconfig.json, target "test"
 const DEFAULT_SLAB_BYTES = 512 * 1024;
@@ -47,15 +48,9 @@ function memoryNeededBy(run: () => void): number {
   return coreExports().memory.buffer.byteLength - ioArenaBase();
 }
 
-function throwsOutOfMemory(fn: () => unknown, what: string): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WasmCoreError, what);
-    assert.is((error as WasmCoreError).code, "WASM_OUT_OF_MEMORY", what);
-    return;
-  }
-  assert.unreachable(`${what}: no WASM_OUT_OF_MEMORY`);
+/** Runs `fn`, which must throw WasmCoreError WASM_OUT_OF_MEMORY. */
+function throwsOutOfMemory(fn: () => unknown): void {
+  assert.instance(throwsWith(fn, "WASM_OUT_OF_MEMORY"), WasmCoreError);
 }
 
 test.before(() => {
@@ -141,8 +136,8 @@ test("no room for even one item next to the batch scratch: each item gets the si
     assert.equal(ed25519.verifyBatch(small), expected);
     assert.equal(ed25519.verifyBatch(small, { zip215: true }), small.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215: true })));
     // 64 KiB messages: verify itself cannot reserve the message, and verifyBatch throws the same error.
-    throwsOutOfMemory(() => ed25519.verify(large[0].signature, large[0].message, large[0].publicKey), "verify");
-    throwsOutOfMemory(() => ed25519.verifyBatch(large), "verifyBatch");
+    throwsOutOfMemory(() => ed25519.verify(large[0].signature, large[0].message, large[0].publicKey));
+    throwsOutOfMemory(() => ed25519.verifyBatch(large));
     // Envelopes: verifyEnvelopeBytes's verdicts, the one it cannot reserve included.
     const singles = envelopes.map((e) => verifyEnvelopeBytes(e));
     assert.equal(singles.map((v) => v.ok), [true, false, false, false, true]);
