@@ -359,9 +359,7 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
   let end = start;
   let capacity = 0;
   while (end < inputs.length && end - start < BATCH_MAX_ITEMS) {
-    const input = inputs[end];
-    const size = typeof input === "string" ? input.length : viewLength(input);
-    const need = size > maxBytes ? 0 : typeof input === "string" ? 3 * size : size; // refused unread when too long
+    const need = inputCapacity(inputs[end], maxBytes);
     if (end > start && capacity + need > SEGMENT_INPUT_BUDGET) break;
     capacity += need;
     end++;
@@ -377,6 +375,15 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
   }
 }
 
+/**
+ * Bytes of the I/O arena that writeInputAt may take for `input`: what it writes, or for a string
+ * up to 3 bytes per UTF-16 unit; none for an input refused unread as longer than maxBytes.
+ */
+function inputCapacity(input: Uint8Array | string, maxBytes: number): number {
+  const size = typeof input === "string" ? input.length : viewLength(input);
+  return size > maxBytes ? 0 : typeof input === "string" ? 3 * size : size;
+}
+
 /** One wasm call over inputs[start, start + count); undefined if memory cannot grow for it. */
 function tryEnvelopeSegment(
   inputs: readonly (Uint8Array | string)[],
@@ -388,9 +395,13 @@ function tryEnvelopeSegment(
   fillRandomBytes(segmentRandom.subarray(0, 16 * count));
   const early: { index: number; verdict: number; offset: number }[] = [];
   let inputBytes = count * ENTRY_BYTES;
+  let capacity = inputBytes;
+  for (let k = 0; k < count; k++) capacity += inputCapacity(inputs[start + k], maxBytes);
   const core = coreExports<EnvelopeCoreExports>();
   try {
-    reserveIo(inputBytes);
+    // All of it at once, so the writes below never grow memory: a TOO_LARGE from writeInputAt is
+    // then always about the input (longer than maxBytes), never about memory.
+    reserveIo(capacity);
   } catch (error) {
     if (error instanceof WasmCoreError) return undefined;
     throw error;
@@ -402,7 +413,6 @@ function tryEnvelopeSegment(
       length = writeInputAt(inputs[start + k], maxBytes, inputBytes);
     } catch (error) {
       if (!(error instanceof CanonicalJsonError)) throw error;
-      if (error.code === "TOO_LARGE" && error.message.startsWith("cannot reserve")) return undefined; // memory, not the input
       early.push({ index: k, verdict: error.code === "LONE_SURROGATE" ? EARLY_LONE_SURROGATE : EARLY_TOO_LARGE, offset: error.offset ?? 0 });
     }
     const heap = heapU8();
