@@ -11,6 +11,7 @@ import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar"
 import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
 import { prepared_used_count, prepared_body, prepared_point, prepared_torsion_free } from "./ed25519/prepared-public";
+import { batch_key_entry } from "./ed25519/key-cache";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
 import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
@@ -102,6 +103,14 @@ export function test_prepared_body(slot: i32): usize {
 export function test_prepared_torsion_free(slot: i32): i32 {
   if (prepared_point(slot) == 0) return -1;
   return prepared_torsion_free(slot) ? 1 : 0;
+}
+
+/**
+ * Address of the batch key cache's entry (assembly/ed25519/key-cache.ts) for the 32-byte key at
+ * the hook input, or 0 if not cached. Entry: key || x || y (40-byte limbs) || u32 class || check.
+ */
+export function test_batch_key_entry(): usize {
+  return batch_key_entry(TEST_IN);
 }
 
 /** Traps (unreachable), to test recovery of the library after a trap. */

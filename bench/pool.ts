@@ -10,6 +10,8 @@ import { challengeObject, keyFixture, nodeSignature, seedFor } from "./fixtures.
 import { keep, type Group } from "./harness.js";
 
 export const POOL_BATCH = 256;
+/** Senders in rotation for the "new senders" cases: 4 × a worker's 1024-entry batch key cache. */
+const COLD_SENDERS = 4096;
 const NOW = 1764000000;
 
 /** The groups, and the pools they use (close them after the run). */
@@ -30,11 +32,20 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
   for (const it of items) if (!ed25519.verify(it.signature, it.message, it.publicKey)) throw new Error("benchmark signature does not verify");
   const nodeKeys = keys.map((k) => k.publicKeyObject);
 
-  // Envelopes: one per sender, as the bytes a kernel receives.
-  const wire = Array.from({ length: POOL_BATCH }, (_, i) =>
-    encoder.encode(JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(seedFor(i))).localEnvelope("kernel-local", `nonce-${i}`, NOW))),
-  );
-  for (const bytes of wire) if (!verifyEnvelopeBytes(bytes).ok) throw new Error("benchmark envelope does not verify");
+  // Envelopes: one per sender, as the bytes a kernel receives. `wire`: the same 256 senders in every
+  // call (known peers: each worker's batch key cache holds their decoded keys after the first
+  // calls). `coldWire`: COLD_SENDERS senders in rotation, 256 new ones per call, beyond what the
+  // workers' caches (1024 keys each) can hold, so every key is decoded and tested in the call.
+  const envelopeOf = (i: number): Uint8Array =>
+    encoder.encode(JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(seedFor(i))).localEnvelope("kernel-local", `nonce-${i}`, NOW)));
+  const wire = Array.from({ length: POOL_BATCH }, (_, i) => envelopeOf(i));
+  const coldWire = Array.from({ length: COLD_SENDERS }, (_, i) => envelopeOf(POOL_BATCH + i));
+  for (const bytes of [...wire, ...coldWire]) if (!verifyEnvelopeBytes(bytes).ok) throw new Error("benchmark envelope does not verify");
+  let coldCall = 0;
+  const nextCold = (): Uint8Array[] => {
+    coldCall = (coldCall + 1) % (COLD_SENDERS / POOL_BATCH);
+    return coldWire.slice(coldCall * POOL_BATCH, coldCall * POOL_BATCH + POOL_BATCH);
+  };
   const nodeEnvelope = (bytes: Uint8Array): boolean => {
     const env = JSON.parse(new TextDecoder().decode(bytes));
     const msg = encoder.encode(canonicalizeNpm(env.challenge)!);
@@ -75,6 +86,9 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
       { name: "pool, 2 threads: verifyEnvelopeBatch, 4 calls in flight", opsPerCall: 4, asyncFn: () => Promise.all([0, 1, 2, 3].map(() => two.verifyEnvelopeBatch(wire))).then((r) => r.forEach((v) => keep(v.every((x) => x.ok)))) },
       { name: "pool, 1 thread, chunks of 128: verifyEnvelopeBatch", asyncFn: () => oneLarge.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
       { name: "pool, 2 threads, chunks of 128: verifyEnvelopeBatch", asyncFn: () => twoLarge.verifyEnvelopeBatch(wire).then((v) => keep(v.every((x) => x.ok))) },
+      { name: "chio-trust verifyEnvelopeBatch in this thread, new senders every call", fn: () => keep(verifyEnvelopeBatch(nextCold()).every((v) => v.ok)) },
+      { name: "pool, 1 thread: verifyEnvelopeBatch, new senders every call", asyncFn: () => one.verifyEnvelopeBatch(nextCold()).then((v) => keep(v.every((x) => x.ok))) },
+      { name: "pool, 2 threads: verifyEnvelopeBatch, new senders every call", asyncFn: () => two.verifyEnvelopeBatch(nextCold()).then((v) => keep(v.every((x) => x.ok))) },
     ],
   };
   return { groups: [signatures, envelopes], pools: [one, two, oneLarge, twoLarge] };

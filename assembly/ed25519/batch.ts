@@ -24,11 +24,13 @@
 // STRAUS_MAX_TERMS terms, scalar_mul/pippenger.ts above):
 //   [sum z_i S_i]B + sum z_i (-R_i) + sum_keys (sum_{i under the key} z_i k_i)(-A) = O,
 // with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded and
-// tested for torsion once per call (deduplicated by their bytes).
+// tested for torsion once per call (deduplicated by their bytes), if no cache below has them.
 //
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point and its
-// torsion class, computed once at preparation; a caller that has just decoded a key (the envelope
-// batch, assembly/handshake/envelope-batch.ts) passes the point; any other key is decoded here.
+// torsion class, computed once at preparation; so does a key in the batch key cache
+// (key-cache.ts), which remembers the last 1024 keys batches decoded; a caller that has just
+// decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts) passes the point; any
+// other key is decoded here.
 //
 // Memory: item records (layout in abi.ts, BATCH_ITEM_*) at a base address with their messages at
 // offsets from it, and a scratch area of BATCH_SCRATCH_BYTES for up to BATCH_MAX_ITEMS items. The
@@ -48,6 +50,10 @@ import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mu
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
 import { prepared_key_for_batch_vartime } from "./prepared-public";
+import {
+  batch_key_lookup_vartime, batch_key_store_vartime, BATCH_KEY_MISS, BATCH_KEY_TORSION_FREE, BATCH_KEY_HAS_TORSION,
+  BATCH_KEY_CLASS_UNKNOWN,
+} from "./key-cache";
 
 // Per-item state (scratch): -R (p3), k, the key's index.
 const ITEM_NEG_R: usize = 0;
@@ -147,16 +153,25 @@ function find_or_add_key(i: usize, decoded: usize): usize {
     ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
     return keyCount;
   }
-  if (decoded != 0) {
-    memory.copy(key + KEY_NEG_A, decoded, P3_BYTES);
-  } else if (!ge_frombytes_vartime(key + KEY_NEG_A, pk)) {
-    store<u32>(key + KEY_CLASS, KEY_NOT_A_POINT);
-    return keyCount;
+  // The batch key cache (key-cache.ts) gives the point as decoding makes it and, once tested, the class.
+  let cached = batch_key_lookup_vartime(pk, key + KEY_NEG_A);
+  if (cached == BATCH_KEY_MISS) {
+    if (decoded != 0) {
+      memory.copy(key + KEY_NEG_A, decoded, P3_BYTES);
+    } else if (!ge_frombytes_vartime(key + KEY_NEG_A, pk)) {
+      store<u32>(key + KEY_CLASS, KEY_NOT_A_POINT);
+      return keyCount;
+    }
+    if (zip215Mode) batch_key_store_vartime(pk, key + KEY_NEG_A, BATCH_KEY_CLASS_UNKNOWN);
   }
-  // Decoding leaves Z = 1, i.e. the affine (x, y) the torsion test reads. The cofactored
-  // (ZIP-215) check needs no torsion test: every key takes part (see combined_check).
-  const free = zip215Mode || ge_affine_is_torsion_free_vartime(key + KEY_NEG_A);
-  store<u32>(key + KEY_CLASS, free ? KEY_TORSION_FREE : KEY_HAS_TORSION);
+  // The cofactored (ZIP-215) check needs no torsion test: every key takes part (see
+  // combined_check). The default rule tests a key once (decoding leaves Z = 1, i.e. the affine
+  // (x, y) the test reads) and the cache keeps the class.
+  if (!zip215Mode && (cached == BATCH_KEY_MISS || cached == BATCH_KEY_CLASS_UNKNOWN)) {
+    cached = ge_affine_is_torsion_free_vartime(key + KEY_NEG_A) ? BATCH_KEY_TORSION_FREE : BATCH_KEY_HAS_TORSION;
+    batch_key_store_vartime(pk, key + KEY_NEG_A, cached);
+  }
+  store<u32>(key + KEY_CLASS, zip215Mode || cached == BATCH_KEY_TORSION_FREE ? KEY_TORSION_FREE : KEY_HAS_TORSION);
   ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
   return keyCount;
 }

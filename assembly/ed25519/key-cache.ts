@@ -1,9 +1,12 @@
-// The two public-key caches of the Ed25519 core, which share the slot bookkeeping:
+// The public-key caches of the Ed25519 core:
 //  * the signing cache: public keys of recently used seeds, indexed by a one-way tag of the seed;
-//  * the verification cache: recently seen public keys, decoded, with their odd-multiples table.
+//  * the verification cache: recently seen public keys, decoded, with their odd-multiples table;
+//  * the batch key cache: decoded public keys with their torsion class, for batch verification
+//    and the envelope batch (many senders, seen again and again).
 // Each entry carries a check value that a hit must match; a hit that fails it is a miss.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
 import { P3_BYTES, ODD_MULTIPLES_BYTES, ge_frombytes_vartime, ge_odd_multiples_cached } from "../curve25519/group";
+import { fe_1, fe_mul } from "../curve25519/field";
 
 /**
  * Slot for a new entry of a cache whose state (at `state`: u32 entries filled, u32 next slot to
@@ -129,7 +132,7 @@ export function pk_cache_insert(seed: usize, pk: usize): void {
 //    change with certainty for a single word and with overwhelming probability otherwise, and
 //    cost next to nothing, since it runs on the verification hot path. Re-deriving the point
 //    from the key bytes (a square root) or the table (7 additions) would cost what the cache saves.
-//  * vk_entry_check is two independent chains h = xorshift((h ^ w) * M) over the entry's u64
+//  * entry_check is two independent chains h = xorshift((h ^ w) * M) over the entry's u64
 //    words (even and odd words). Each step is a bijection of h for a fixed word and of the word
 //    for a fixed h, so changing any one word always changes the result, and the two 64-bit lanes
 //    together leave a 2^-128 chance for an arbitrary (non-adversarial) change. One pass over
@@ -152,22 +155,26 @@ const VK_DECODED: usize = memory.data(160, 16);
 const VK_CHECK_MUL0: u64 = 0x9e3779b97f4a7c15; // odd multipliers (golden ratio; xxHash64 prime 2)
 const VK_CHECK_MUL1: u64 = 0xc2b2ae3d27d4eb4f;
 
-/** Whether the check value stored in the verification-cache entry matches its contents (or, if `write`, stores it). */
-function vk_entry_check(entry: usize, write: bool): bool {
+/**
+ * Whether the 16-byte check value at entry + covered matches bytes [0, covered) of the entry
+ * (covered: a multiple of 16), or, if `write`, stores it. Shared by the verification cache and
+ * the batch key cache; why this check, above.
+ */
+function entry_check(entry: usize, covered: usize, write: bool): bool {
   let h0: u64 = 0x243f6a8885a308d3; // arbitrary distinct starting states (digits of pi)
   let h1: u64 = 0x13198a2e03707344;
-  for (let i: usize = 0; i < VK_CHECK; i += 16) {
+  for (let i: usize = 0; i < covered; i += 16) {
     h0 = (h0 ^ load<u64>(entry + i)) * VK_CHECK_MUL0;
     h0 ^= h0 >> 32;
     h1 = (h1 ^ load<u64>(entry + i, 8)) * VK_CHECK_MUL1;
     h1 ^= h1 >> 29;
   }
   if (write) {
-    store<u64>(entry + VK_CHECK, h0);
-    store<u64>(entry + VK_CHECK, h1, 8);
+    store<u64>(entry + covered, h0);
+    store<u64>(entry + covered, h1, 8);
     return true;
   }
-  return load<u64>(entry + VK_CHECK) == h0 && load<u64>(entry + VK_CHECK, 8) == h1;
+  return load<u64>(entry + covered) == h0 && load<u64>(entry + covered, 8) == h1;
 }
 
 /**
@@ -181,7 +188,7 @@ export function decoded_public_key_vartime(pkPtr: usize): usize {
   for (let i: usize = 0; i < used; i++) {
     const candidate = VK_CACHE + i * VK_ENTRY_BYTES;
     if (memory.compare(candidate, pkPtr, 32) == 0) {
-      if (vk_entry_check(candidate, false)) {
+      if (entry_check(candidate, VK_CHECK, false)) {
         store<u32>(VK_HITS + i * 4, load<u32>(VK_HITS + i * 4) + 1);
         return candidate;
       }
@@ -198,7 +205,7 @@ export function decoded_public_key_vartime(pkPtr: usize): usize {
   memory.copy(entry, pkPtr, 32);
   memory.copy(entry + VK_POINT, VK_DECODED, P3_BYTES);
   ge_odd_multiples_cached(entry + VK_TABLE, VK_DECODED);
-  vk_entry_check(entry, true);
+  entry_check(entry, VK_CHECK, true);
   return entry;
 }
 
@@ -211,4 +218,118 @@ export function vk_entry_hits(entry: usize, reset: bool): u32 {
   const hits = load<u32>(counter);
   if (reset) store<u32>(counter, 0);
   return hits;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch key cache. Batch verification (batch.ts) needs, for every distinct key of a call, the
+// decoded point and, under the default rule, whether it is torsion-free: a square root and the
+// quartic-root test (curve25519/torsion.ts), two exponentiations, about a fifth of the cost of
+// an item. Kernels see the same senders again and again (pinned peers, docs/protocol.md §6, and
+// the envelope batch's senders), so the core keeps both for BATCH_KEY_SETS * BATCH_KEY_WAYS keys,
+// set-associative by the key bytes with least-recently-used replacement within a set. The
+// envelope parse (handshake/envelope.ts) takes the point from here too.
+//
+// An entry: key bytes (32) || affine x || affine y (40 each) || class (u32) || padding to 128
+// || check value (16, entry_check). The point is stored as decoding produced it (Z = 1) and T = xy
+// is recomputed on a hit. The class is BATCH_KEY_TORSION_FREE or BATCH_KEY_HAS_TORSION from the
+// quartic-root test, or BATCH_KEY_CLASS_UNKNOWN when the key was decoded under ZIP-215, which
+// needs no test (batch.ts); the default rule then tests it on its first use and stores the class.
+// Bytes that do not decode are not cached (single verification rejects them anyway).
+//
+// A hit whose check fails is a miss (the key is decoded afresh), for the reasons given above for
+// the verification cache: a point that no longer belongs to its key bytes would make the batch
+// answer for another key. The last-use ticks sit outside the checked entries: they only choose
+// which entry to replace, never a verdict. Set selection uses key bytes an attacker may choose:
+// colliding keys can only evict each other from one set, which costs time, not correctness.
+// 1024 entries of 144 bytes: 144 KiB of static memory, fixed. Everything here is variable time
+// (public keys).
+
+/** The batch key cache's sets (a power of two) and entries per set. */
+const BATCH_KEY_SETS: usize = 256;
+const BATCH_KEY_WAYS: usize = 4;
+const BK_X: usize = 32;
+const BK_Y: usize = BK_X + 40;
+const BK_CLASS: usize = BK_Y + 40;
+const BK_CHECK: usize = 128; //                  check value over [0, BK_CHECK)
+const BK_ENTRY_BYTES: usize = BK_CHECK + 16;
+const BK_ENTRIES: usize = memory.data(<i32>(BATCH_KEY_SETS * BATCH_KEY_WAYS * BK_ENTRY_BYTES), 16);
+// u64 last-use tick per entry, 0 for an empty one.
+const BK_TICKS: usize = memory.data(<i32>(BATCH_KEY_SETS * BATCH_KEY_WAYS * 8), 16);
+let bkTick: u64 = 0;
+
+/** No entry for the key (batch_key_lookup_vartime). */
+export const BATCH_KEY_MISS: u32 = 0;
+export const BATCH_KEY_TORSION_FREE: u32 = 1;
+export const BATCH_KEY_HAS_TORSION: u32 = 2;
+/** Decoded, not yet tested for torsion. */
+export const BATCH_KEY_CLASS_UNKNOWN: u32 = 3;
+
+/** Index of the first entry of the set for the key bytes at pk. */
+function bk_set_start(pk: usize): usize {
+  // Fibonacci hashing of the first 8 key bytes (the low bits of y); the top 8 bits pick the set.
+  return <usize>((load<u64>(pk) * VK_CHECK_MUL0) >> 56) * BATCH_KEY_WAYS;
+}
+
+/** Index of the valid entry for the key at pk, or -1 (an entry whose check fails is emptied). */
+function bk_find(pk: usize): isize {
+  const first = bk_set_start(pk);
+  for (let w: usize = 0; w < BATCH_KEY_WAYS; w++) {
+    const index = first + w;
+    if (load<u64>(BK_TICKS + (index << 3)) == 0) continue;
+    const entry = BK_ENTRIES + index * BK_ENTRY_BYTES;
+    if (memory.compare(entry, pk, 32) != 0) continue;
+    if (entry_check(entry, BK_CHECK, false)) return <isize>index;
+    store<u64>(BK_TICKS + (index << 3), 0); // corrupted: forget it
+    return -1;
+  }
+  return -1;
+}
+
+/**
+ * The cached class of the key whose 32 bytes are at pk (BATCH_KEY_MISS if not cached); on a hit
+ * writes its decoded point to out (p3, Z = 1), exactly as ge_frombytes_vartime would.
+ */
+export function batch_key_lookup_vartime(pk: usize, out: usize): u32 {
+  const index = bk_find(pk);
+  if (index < 0) return BATCH_KEY_MISS;
+  const entry = BK_ENTRIES + <usize>index * BK_ENTRY_BYTES;
+  store<u64>(BK_TICKS + (<usize>index << 3), ++bkTick);
+  memory.copy(out, entry + BK_X, 80); //      X, Y (p3 offsets 0 and 40)
+  fe_1(out + 80); //                          Z = 1
+  fe_mul(out + 120, out, out + 40); //        T = XY
+  return load<u32>(entry + BK_CLASS);
+}
+
+/**
+ * Remembers the key at pk with its point P (p3 with Z = 1, from ge_frombytes_vartime of those
+ * bytes) and class (BATCH_KEY_TORSION_FREE, _HAS_TORSION or _CLASS_UNKNOWN), in its own entry
+ * if the key is cached, else in its set's least recently used one.
+ */
+export function batch_key_store_vartime(pk: usize, P: usize, keyClass: u32): void {
+  let index = bk_find(pk);
+  if (index < 0) {
+    const first = bk_set_start(pk);
+    let oldest = load<u64>(BK_TICKS + (first << 3));
+    index = <isize>first;
+    for (let w: usize = 1; w < BATCH_KEY_WAYS && oldest != 0; w++) {
+      const t = load<u64>(BK_TICKS + ((first + w) << 3));
+      if (t < oldest) {
+        oldest = t;
+        index = <isize>(first + w);
+      }
+    }
+  }
+  const entry = BK_ENTRIES + <usize>index * BK_ENTRY_BYTES;
+  memory.copy(entry, pk, 32);
+  memory.copy(entry + BK_X, P, 80);
+  memory.fill(entry + BK_CLASS, 0, BK_CHECK - BK_CLASS);
+  store<u32>(entry + BK_CLASS, keyClass);
+  entry_check(entry, BK_CHECK, true);
+  store<u64>(BK_TICKS + (<usize>index << 3), ++bkTick);
+}
+
+/** Address of the batch key cache's entry for the key at pk, or 0 (test build: to read or corrupt it). */
+export function batch_key_entry(pk: usize): usize {
+  const index = bk_find(pk);
+  return index < 0 ? 0 : BK_ENTRIES + <usize>index * BK_ENTRY_BYTES;
 }

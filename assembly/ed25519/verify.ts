@@ -21,7 +21,7 @@ import {
   ODD_MULTIPLES_BYTES,
 } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
-import { decoded_public_key_vartime, vk_entry_hits, VK_POINT, VK_TABLE } from "./key-cache";
+import { decoded_public_key_vartime, vk_entry_hits, batch_key_lookup_vartime, BATCH_KEY_MISS, VK_POINT, VK_TABLE } from "./key-cache";
 import { prepared_lookup_vartime, prepared_insert_vartime, verify_prepared_vartime, prepared_slot_count } from "./prepared-public";
 import { INSPECT_NOT_A_POINT, INSPECT_FULL_ORDER, INSPECT_SMALL_ORDER } from "../abi";
 
@@ -134,11 +134,13 @@ export function inspect_public_key_vartime(pkPtr: usize): i32 {
 }
 
 /**
- * inspect_public_key_vartime without the decoded-key cache (whose per-key table a batch does not
- * use): the decoded point (p3 with Z = 1) is left at `out` when the key decodes.
+ * inspect_public_key_vartime for a key that a batch verifies next (the envelope batch): instead of
+ * the verification cache (whose per-key table a batch does not use) it takes the point from the
+ * batch key cache when that has it, else decodes; the point (p3 with Z = 1) is left at `out`
+ * when the key decodes.
  */
 export function inspect_public_key_into_vartime(pkPtr: usize, out: usize): i32 {
-  if (!ge_frombytes_vartime(out, pkPtr)) return INSPECT_NOT_A_POINT;
+  if (batch_key_lookup_vartime(pkPtr, out) == BATCH_KEY_MISS && !ge_frombytes_vartime(out, pkPtr)) return INSPECT_NOT_A_POINT;
   ge_mul_by_cofactor_vartime(P2_TMP, out);
   return ge_is_neutral_vartime(P2_TMP) ? INSPECT_SMALL_ORDER : INSPECT_FULL_ORDER;
 }

@@ -1,0 +1,232 @@
+// The batch key cache (assembly/ed25519/key-cache.ts): batch verification and the envelope batch
+// remember, for the last keys they decoded, the point and its torsion class. Its entries are read
+// here through a test-build hook and checked against @noble/curves (the affine point) and the
+// BigInt model [L]A == O (the class); every batch answer is compared with single verify (itself
+// checked against node:crypto and @noble/curves in the other suites), so that a key first seen
+// under ZIP-215 (decoded, class not yet tested), a key evicted and seen again, and a corrupted
+// entry all lead to the single answer.
+//
+// The suite runs the library on the test build (same code plus the hook).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { bytesToHex } from "../../src/bytes.js";
+import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
+import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
+import { testModule } from "../helpers/test-core.js";
+import { L, P, concat, fromLE, le, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+
+const Point = noble.Point;
+const G = Point.BASE;
+const T = torsionPoints();
+const digest = (...parts: (string | number)[]): Uint8Array => new Uint8Array(createHash("sha512").update(parts.join("/")).digest());
+const scalarOf = (...parts: (string | number)[]): bigint => (fromLE(digest(...parts)) % (L - 1n)) + 1n;
+const mulL = (p: NPoint): NPoint => p.multiplyUnsafe(L - 1n).add(p); // [L]P for points of any order
+
+// Entry layout (key-cache.ts): key 32 || x 40 || y 40 || u32 class || padding to 128 || check 16.
+const ENTRY_X = 32;
+const ENTRY_Y = 72;
+const ENTRY_CLASS = 112;
+const ENTRY_CHECK = 128;
+const CLASS_TORSION_FREE = 1;
+const CLASS_HAS_TORSION = 2;
+const CLASS_UNKNOWN = 3;
+const CAPACITY = 1024;
+
+interface Hooks {
+  readonly memory: WebAssembly.Memory;
+  test_batch_key_entry(): number;
+}
+const hooks = (): Hooks => coreExports() as unknown as Hooks;
+
+/** Address of the cache entry for pk, or 0. */
+function entryOf(pk: Uint8Array): number {
+  heapU8().set(pk, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+  return hooks().test_batch_key_entry();
+}
+
+/** The field element held in ten signed limbs of 26, 25, 26, ... bits at address at. */
+function limbsValue(at: number): bigint {
+  const view = new DataView(heapU8().buffer);
+  let value = 0n;
+  let shift = 0n;
+  for (let i = 0; i < 10; i++) {
+    value += BigInt(view.getInt32(at + 4 * i, true)) << shift;
+    shift += i % 2 === 0 ? 26n : 25n;
+  }
+  return ((value % P) + P) % P;
+}
+
+interface Key {
+  a: bigint;
+  point: NPoint;
+  pk: Uint8Array;
+}
+/** A = [a]B + T[j] (T[0] = O): torsion-free for j = 0, else with a torsion component of order 8 / gcd(j, 8). */
+function keyWithTorsion(label: string, j: number): Key {
+  const a = scalarOf("key", label, j);
+  const point = G.multiply(a).add(T[j]);
+  return { a, point, pk: point.toBytes() };
+}
+
+interface Item {
+  signature: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+/** S = r + k a with R = [r]B: D = -k T[j], so default verify accepts iff k T[j] = O; ZIP-215 always. */
+function signedBy(key: Key, label: string): Item {
+  const message = digest("message", label).slice(0, 40);
+  const r = scalarOf("nonce", label);
+  const R = G.multiply(r).toBytes();
+  const k = fromLE(sha512(concat(R, key.pk, message))) % L;
+  return { signature: concat(R, le((r + k * key.a) % L)), message, publicKey: key.pk };
+}
+
+function expectSingles(items: Item[], zip215: boolean, what: string): void {
+  const batch = ed25519.verifyBatch(items, { zip215 });
+  items.forEach((it, i) => assert.is(batch[i], ed25519.verify(it.signature, it.message, it.publicKey, { zip215 }), `${what}: item ${i}, zip215 ${zip215}`));
+}
+
+// Keys verified often enough are prepared by single verify (the prepared slab), and the batch then
+// takes them from the slab, not from this cache: with no slab, every key here goes through the cache.
+test.before(() => {
+  resetInstance();
+  initSync(testModule());
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+});
+
+test.after(() => {
+  resetInstance();
+  initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("an entry holds the decoded point and the torsion class of [L]A; a key first seen under ZIP-215 is tested on its first default use", () => {
+  // Keys with every torsion order (1, 2, 4, 8), first batched under ZIP-215 (class not tested),
+  // then under the default rule. Per key, 12 signatures S = r + k a: under a mixed-order key the
+  // default rule accepts only those with k T = O, and torsion terms of different items cancel in
+  // a combined check half the time or more, so a key taken as torsion-free would be caught.
+  const keys = [0, 1, 2, 4, 6].map((j) => keyWithTorsion("classes", j));
+  const items = keys.flatMap((key, n) => Array.from({ length: 12 }, (_, i) => signedBy(key, `classes ${n} ${i}`)));
+  for (const key of keys) assert.is(entryOf(key.pk), 0, "not cached before");
+  expectSingles(items, true, "ZIP-215 first");
+  for (const key of keys) {
+    const entry = entryOf(key.pk);
+    assert.ok(entry !== 0, "cached by the ZIP-215 batch");
+    assert.equal(heapU8().slice(entry, entry + 32), key.pk);
+    const affine = key.point.toAffine();
+    assert.is(limbsValue(entry + ENTRY_X), affine.x, "x");
+    assert.is(limbsValue(entry + ENTRY_Y), affine.y, "y");
+    assert.is(new DataView(heapU8().buffer).getUint32(entry + ENTRY_CLASS, true), CLASS_UNKNOWN, "ZIP-215 does not test the class");
+  }
+  const defaultAnswers = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+  assert.ok(defaultAnswers.some((x) => x) && defaultAnswers.some((x) => !x), "both answers occur under the default rule");
+  for (let round = 0; round < 3; round++) {
+    expectSingles(items, false, `default, round ${round}`);
+    for (const key of keys) {
+      const expected = mulL(key.point).equals(Point.ZERO) ? CLASS_TORSION_FREE : CLASS_HAS_TORSION;
+      assert.is(new DataView(heapU8().buffer).getUint32(entryOf(key.pk) + ENTRY_CLASS, true), expected, "class of [L]A");
+    }
+  }
+  expectSingles(items, true, "ZIP-215 with the class known");
+  items.forEach((it) => assert.is(ed25519.verify(it.signature, it.message, it.publicKey, { zip215: true }), nobleZip215(it.signature, it.message, it.publicKey)));
+});
+
+test("a corrupted entry is a miss: the key is decoded again, never another key's point or class used", () => {
+  const victim = keyWithTorsion("victim", 0);
+  const attacker = keyWithTorsion("attacker", 0);
+  const mixed = keyWithTorsion("mixed victim", 4); // order-2 torsion: default answers depend on k's parity
+  const valid = Array.from({ length: 6 }, (_, i) => signedBy(victim, `valid ${i}`));
+  // Signed with the attacker's scalar, k hashed over the victim's bytes: valid only under the attacker's point.
+  const forged = (i: number): Item => signedBy({ ...attacker, pk: victim.pk }, `forged ${i}`);
+  const mixedItems = Array.from({ length: 12 }, (_, i) => signedBy(mixed, `mixed ${i}`));
+  const own = signedBy(attacker, "the attacker's own"); // caches the attacker's key too
+  const batch = (): Item[] => [valid[0], forged(0), valid[1], valid[2], forged(1), valid[3], valid[4], forged(2), valid[5], ...mixedItems, own];
+  for (const zip215 of [false, true]) expectSingles(batch(), zip215, "warm-up");
+  const heap = () => heapU8();
+  // Bit flips in the key bytes, x, y, the class, the padding and the check value.
+  for (const offset of [0, 31, ENTRY_X, ENTRY_X + 21, ENTRY_Y + 3, ENTRY_CLASS, ENTRY_CLASS + 8, ENTRY_CHECK, ENTRY_CHECK + 15]) {
+    for (const key of [victim, mixed]) {
+      const entry = entryOf(key.pk);
+      assert.ok(entry !== 0, "cached");
+      heap()[entry + offset] ^= offset === ENTRY_CLASS ? 3 : 0x10; // the class flips between torsion-free and has-torsion
+      assert.is(entryOf(key.pk), 0, `a flip at ${offset} makes the entry a miss`);
+    }
+    for (const zip215 of [false, true]) expectSingles(batch(), zip215, `flip at ${offset}`);
+    assert.ok(entryOf(victim.pk) !== 0 && entryOf(mixed.pk) !== 0, "cached again");
+  }
+  // The attacker's point copied over the victim's (key bytes and check value kept); the mixed
+  // key's class overwritten as torsion-free.
+  const v = entryOf(victim.pk);
+  const a = entryOf(attacker.pk);
+  assert.ok(v !== 0 && a !== 0);
+  heap().copyWithin(v + ENTRY_X, a + ENTRY_X, a + ENTRY_CLASS);
+  new DataView(heap().buffer).setUint32(entryOf(mixed.pk) + ENTRY_CLASS, CLASS_TORSION_FREE, true);
+  const answers = ed25519.verifyBatch(batch());
+  assert.equal(answers.slice(0, 9), [true, false, true, true, false, true, true, false, true], "forgeries refused");
+  expectSingles(batch(), false, "after the copy");
+});
+
+test("the cache is bounded: a key used in every batch stays while thousands of others pass through, and evicted keys give the same answers", () => {
+  const hot = keyWithTorsion("hot", 0);
+  const hotMixed = keyWithTorsion("hot mixed", 2);
+  const cold = Array.from({ length: 3 * CAPACITY }, (_, i) => keyWithTorsion(`cold ${i}`, i % 5 === 0 ? 4 : 0));
+  const first = cold.slice(0, 64).map((k, i) => signedBy(k, `first ${i}`));
+  expectSingles(first, false, "first keys");
+  for (let b = 0; b < cold.length; b += 64) {
+    const items = [signedBy(hot, `hot ${b}`), signedBy(hotMixed, `hot mixed ${b}`), ...cold.slice(b, b + 64).map((k, i) => signedBy(k, `cold ${b} ${i}`))];
+    expectSingles(items, b % 128 === 0, `batch at ${b}`);
+  }
+  assert.ok(entryOf(hot.pk) !== 0 && entryOf(hotMixed.pk) !== 0, "the keys used in every batch are still cached");
+  const cached = cold.filter((k) => entryOf(k.pk) !== 0).length;
+  assert.ok(cached <= CAPACITY, `${cached} of ${cold.length} keys cached`);
+  // Each set took about 12 later keys: nearly all of the first 64 are gone (LRU within a set).
+  const evicted = first.filter((it) => entryOf(it.publicKey) === 0);
+  assert.ok(evicted.length >= 48, `${evicted.length} of the first 64 keys evicted`);
+  expectSingles(evicted, true, "evicted keys again under ZIP-215, decoded afresh");
+  expectSingles(evicted, false, "and under the default rule");
+});
+
+test("envelopes: the key the parse takes from the cache gives verifyEnvelopeBytes's verdicts, weak keys included", () => {
+  const identity = T[0].toBytes();
+  const order2 = T[4].toBytes();
+  const plain = keyWithTorsion("envelope", 0);
+  const mixed = keyWithTorsion("envelope mixed", 4);
+  const envelope = (key: Key | { a: bigint; pk: Uint8Array }, n: number): string => {
+    // Members in RFC 8785 order and plain ASCII, so JSON.stringify gives the canonical bytes.
+    const challenge = { localKernelId: `kernel-${n}`, nonce: `nonce-${n}`, remoteKernelId: "kernel-local", schema: "chio.federation-kernel-handshake.v1", timestamp: 1764000000 };
+    const message = new TextEncoder().encode(JSON.stringify(challenge));
+    const r = scalarOf("envelope nonce", n);
+    const R = G.multiply(r).toBytes();
+    const k = fromLE(sha512(concat(R, key.pk, message))) % L;
+    const signature = concat(R, le((r + k * key.a) % L));
+    return JSON.stringify({ challenge, declaredPublicKey: bytesToHex(key.pk), signature: bytesToHex(signature) });
+  };
+  const envelopes = [
+    envelope(plain, 1), envelope({ a: 0n, pk: identity }, 2), envelope(mixed, 3), envelope({ a: 0n, pk: order2 }, 4),
+    envelope(plain, 5), envelope(mixed, 6), envelope(mixed, 7), envelope(mixed, 8),
+  ];
+  const expected = [undefined, { zip215: true }].map((options) => envelopes.map((e) => verifyEnvelopeBytes(e, options)));
+  assert.ok(expected[0].some((v) => v.ok) && expected[0].some((v) => !v.ok && v.code === "WEAK_PUBLIC_KEY"), "valid and weak-key verdicts occur");
+  // Cold, warm, first seen under ZIP-215 (class unknown) and then default.
+  for (const order of [[0, 1], [1, 0]]) {
+    resetInstance();
+    initSync(testModule());
+    ed25519.configurePreparedKeys({ maxBytes: 0 });
+    for (let round = 0; round < 2; round++) {
+      for (const o of order) {
+        const options = o === 1 ? { zip215: true } : undefined;
+        assert.equal(verifyEnvelopeBatch(envelopes, options), expected[o], `order ${order}, round ${round}, zip215 ${o === 1}`);
+      }
+    }
+  }
+  assert.ok(entryOf(plain.pk) !== 0 && entryOf(mixed.pk) !== 0, "the envelope batch cached its keys");
+});
+
+test.run();
