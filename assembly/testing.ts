@@ -11,7 +11,7 @@ import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar"
 import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
 import { prepared_used_count, prepared_body, prepared_point, prepared_torsion_free } from "./ed25519/prepared-public";
-import { batch_key_entry } from "./ed25519/key-cache";
+import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS } from "./ed25519/key-cache";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
 import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
@@ -185,3 +185,17 @@ const TEST_MSM_REUSE_POINTS: i32 = 4;
 const TEST_MSM_PROJECTIVE: i32 = 8;
 const TEST_MSM_FACTOR: usize = memory.data(32, 16);
 const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
+
+/**
+ * batch_key_lookup_vartime for the 32-byte key at the hook input, checked against decoding: the
+ * cached class (1 torsion-free, 2 with torsion, 3 not yet tested) if the point it restores is
+ * byte for byte the p3 point ge_frombytes_vartime makes of the key, -1 if it differs, 0 on a miss.
+ */
+export function test_batch_key_lookup_exact(): i32 {
+  const keyClass = batch_key_lookup_vartime(TEST_IN, TEST_POINT_A);
+  if (keyClass == BATCH_KEY_MISS) return 0;
+  if (!ge_frombytes_vartime(TEST_POINT_B, TEST_IN)) return -1;
+  return memory.compare(TEST_POINT_A, TEST_POINT_B, P3_BYTES) == 0 ? <i32>keyClass : -1;
+}
+const TEST_POINT_A: usize = memory.data(<i32>P3_BYTES, 16);
+const TEST_POINT_B: usize = memory.data(<i32>P3_BYTES, 16);

@@ -28,7 +28,7 @@
 //
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point and its
 // torsion class, computed once at preparation; so does a key in the batch key cache
-// (key-cache.ts), which remembers the last 1024 keys batches decoded; a caller that has just
+// (key-cache.ts), which remembers up to 1024 recently used keys that batches decoded; a caller that has just
 // decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts) passes the point; any
 // other key is decoded here.
 //
@@ -136,7 +136,9 @@ function verify_single(i: usize): bool {
 /**
  * Index of the distinct key with item i's key bytes, taking it in as the next distinct key if
  * new (the caller then counts it): from the prepared slab if it is there (point and torsion class
- * from preparation), else from `decoded` (the key's point, p3 with Z = 1, or 0), else decoded here.
+ * from preparation), else from the batch key cache (point, and class once tested), else from
+ * `decoded` (the key's point, p3 with Z = 1, or 0), else decoded here; a key taken from `decoded`
+ * or decoded here is stored in the batch key cache with its class (unknown under ZIP-215).
  */
 function find_or_add_key(i: usize, decoded: usize): usize {
   const pk = record(i) + BATCH_ITEM_PUBLIC_KEY;
@@ -265,7 +267,8 @@ export function batch_begin_vartime(base: usize, scratchAt: usize, zip215: bool)
  * Takes in item i (< BATCH_MAX_ITEMS): answers it at once when a pre-check fails (false, as the
  * single verifier) or its key or R has a torsion component (the single verifier's answer), else
  * makes it a candidate of the combined check. decodedKey: the item's key decoded (p3, Z = 1)
- * by a caller that already did so, or 0.
+ * by a caller that already did so, or 0. It must be exactly ge_frombytes_vartime of the item's key
+ * bytes: it is also cached under those bytes for later calls.
  */
 export function batch_add_vartime(i: usize, decodedKey: usize): void {
   const r = record(i);

@@ -152,8 +152,9 @@ const VK_CACHE_USED: usize = memory.data(16, 16); // u32 entries filled, u32 nex
 // is hot enough to be prepared (prepared-public.ts), never a verdict.
 const VK_HITS: usize = memory.data(<i32>(VK_CACHE_ENTRIES * 4), 16);
 const VK_DECODED: usize = memory.data(160, 16);
-const VK_CHECK_MUL0: u64 = 0x9e3779b97f4a7c15; // odd multipliers (golden ratio; xxHash64 prime 2)
-const VK_CHECK_MUL1: u64 = 0xc2b2ae3d27d4eb4f;
+/** 2^64 / golden ratio, odd: a multiplier of entry_check and of the batch key cache's set hash. */
+const GOLDEN_RATIO_64: u64 = 0x9e3779b97f4a7c15;
+const XXHASH64_PRIME_2: u64 = 0xc2b2ae3d27d4eb4f; // odd, the other check chain's multiplier
 
 /**
  * Whether the 16-byte check value at entry + covered matches bytes [0, covered) of the entry
@@ -164,9 +165,9 @@ function entry_check(entry: usize, covered: usize, write: bool): bool {
   let h0: u64 = 0x243f6a8885a308d3; // arbitrary distinct starting states (digits of pi)
   let h1: u64 = 0x13198a2e03707344;
   for (let i: usize = 0; i < covered; i += 16) {
-    h0 = (h0 ^ load<u64>(entry + i)) * VK_CHECK_MUL0;
+    h0 = (h0 ^ load<u64>(entry + i)) * GOLDEN_RATIO_64;
     h0 ^= h0 >> 32;
-    h1 = (h1 ^ load<u64>(entry + i, 8)) * VK_CHECK_MUL1;
+    h1 = (h1 ^ load<u64>(entry + i, 8)) * XXHASH64_PRIME_2;
     h1 ^= h1 >> 29;
   }
   if (write) {
@@ -223,11 +224,12 @@ export function vk_entry_hits(entry: usize, reset: bool): u32 {
 // ---------------------------------------------------------------------------------------------
 // Batch key cache. Batch verification (batch.ts) needs, for every distinct key of a call, the
 // decoded point and, under the default rule, whether it is torsion-free: a square root and the
-// quartic-root test (curve25519/torsion.ts), two exponentiations, about a fifth of the cost of
-// an item. Kernels see the same senders again and again (pinned peers, docs/protocol.md §6, and
-// the envelope batch's senders), so the core keeps both for BATCH_KEY_SETS * BATCH_KEY_WAYS keys,
-// set-associative by the key bytes with least-recently-used replacement within a set. The
-// envelope parse (handshake/envelope.ts) takes the point from here too.
+// quartic-root test (curve25519/torsion.ts), two exponentiations, about 0.17 of a single
+// verification (README, "Batch verification"). Kernels see the same senders again and again
+// (pinned peers, docs/protocol.md §6, and the envelope batch's senders), so the core keeps both
+// for up to BATCH_KEY_SETS * BATCH_KEY_WAYS recently used keys, set-associative by the key bytes
+// with least-recently-used replacement within a set. The envelope parse (handshake/envelope.ts)
+// takes the point from here too.
 //
 // An entry: key bytes (32) || affine x || affine y (40 each) || class (u32) || padding to 128
 // || check value (16, entry_check). The point is stored as decoding produced it (Z = 1) and T = xy
@@ -241,16 +243,17 @@ export function vk_entry_hits(entry: usize, reset: bool): u32 {
 // answer for another key. The last-use ticks sit outside the checked entries: they only choose
 // which entry to replace, never a verdict. Set selection uses key bytes an attacker may choose:
 // colliding keys can only evict each other from one set, which costs time, not correctness.
-// 1024 entries of 144 bytes: 144 KiB of static memory, fixed. Everything here is variable time
-// (public keys).
+// 1024 entries of 144 bytes and their 8-byte ticks: 152 KiB of static memory, fixed. Everything
+// here is variable time (public keys).
 
-/** The batch key cache's sets (a power of two) and entries per set. */
-const BATCH_KEY_SETS: usize = 256;
+/** The batch key cache has 2^BATCH_KEY_SET_BITS sets of BATCH_KEY_WAYS entries. */
+const BATCH_KEY_SET_BITS: u64 = 8;
+const BATCH_KEY_SETS: usize = 1 << <usize>BATCH_KEY_SET_BITS;
 const BATCH_KEY_WAYS: usize = 4;
-const BK_X: usize = 32;
+const BK_X: usize = 32; //                       after the 32 key bytes
 const BK_Y: usize = BK_X + 40;
-const BK_CLASS: usize = BK_Y + 40;
-const BK_CHECK: usize = 128; //                  check value over [0, BK_CHECK)
+const BK_CLASS: usize = BK_Y + 40; //            u32, then 12 bytes of zeros
+const BK_CHECK: usize = BK_CLASS + 16; //        check value over [0, BK_CHECK): 128 bytes, a multiple of 16
 const BK_ENTRY_BYTES: usize = BK_CHECK + 16;
 const BK_ENTRIES: usize = memory.data(<i32>(BATCH_KEY_SETS * BATCH_KEY_WAYS * BK_ENTRY_BYTES), 16);
 // u64 last-use tick per entry, 0 for an empty one.
@@ -266,8 +269,9 @@ export const BATCH_KEY_CLASS_UNKNOWN: u32 = 3;
 
 /** Index of the first entry of the set for the key bytes at pk. */
 function bk_set_start(pk: usize): usize {
-  // Fibonacci hashing of the first 8 key bytes (the low bits of y); the top 8 bits pick the set.
-  return <usize>((load<u64>(pk) * VK_CHECK_MUL0) >> 56) * BATCH_KEY_WAYS;
+  // Fibonacci hashing of the first 8 key bytes (the low bits of y): the top BATCH_KEY_SET_BITS
+  // bits of their product with 2^64 / golden ratio pick the set.
+  return <usize>((load<u64>(pk) * GOLDEN_RATIO_64) >> (64 - BATCH_KEY_SET_BITS)) * BATCH_KEY_WAYS;
 }
 
 /** Index of the valid entry for the key at pk, or -1 (an entry whose check fails is emptied). */

@@ -204,7 +204,7 @@ function comb_mul_vartime(aTable: usize, aDigits: usize, aNeg: bool, bTable: usi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Check values (see the file header and key-cache.ts vk_entry_check): four independent chains
+// Check values (see the file header and key-cache.ts entry_check): four independent chains
 // h = xorshift((h ^ w) * M) over the body's u64 words; each step is a bijection of h for a fixed
 // word and of the word for a fixed h, so changing any single word always changes the result.
 

@@ -19,7 +19,7 @@ import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../sr
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
-import { L, P, concat, fromLE, le, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, P, concat, encodingsOf, fromLE, le, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
 const G = Point.BASE;
@@ -41,14 +41,24 @@ const CAPACITY = 1024;
 interface Hooks {
   readonly memory: WebAssembly.Memory;
   test_batch_key_entry(): number;
+  test_batch_key_lookup_exact(): number;
 }
 const hooks = (): Hooks => coreExports() as unknown as Hooks;
 
-/** Address of the cache entry for pk, or 0. */
+/** Address of the cache entry for pk, or 0 (a corrupted entry is emptied and reported as 0; the LRU order is untouched). */
 function entryOf(pk: Uint8Array): number {
   heapU8().set(pk, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
   return hooks().test_batch_key_entry();
 }
+
+/** The class a lookup of pk returns, after the hook checked the restored point against decoding byte for byte (-1: it differs; 0: a miss). */
+function lookupExact(pk: Uint8Array): number {
+  heapU8().set(pk, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+  return hooks().test_batch_key_lookup_exact();
+}
+
+/** The set a key falls in (key-cache.ts bk_set_start: top 8 bits of the first 8 bytes times 2^64 / golden ratio). */
+const setOf = (pk: Uint8Array): bigint => ((fromLE(pk.slice(0, 8)) * 0x9e3779b97f4a7c15n) & (2n ** 64n - 1n)) >> 56n;
 
 /** The field element held in ten signed limbs of 26, 25, 26, ... bits at address at. */
 function limbsValue(at: number): bigint {
@@ -112,7 +122,10 @@ test("an entry holds the decoded point and the torsion class of [L]A; a key firs
   // then under the default rule. Per key, 12 signatures S = r + k a: under a mixed-order key the
   // default rule accepts only those with k T = O, and torsion terms of different items cancel in
   // a combined check half the time or more, so a key taken as torsion-free would be caught.
-  const keys = [0, 1, 2, 4, 6].map((j) => keyWithTorsion("classes", j));
+  // Plus every encoding of the identity and of the order-2 and order-4 points (non-canonical ones
+  // included: y >= p, x = 0 with the sign bit set), as keys with a = 0.
+  const keys: Key[] = [0, 1, 2, 4, 6].map((j) => keyWithTorsion("classes", j));
+  for (const j of [0, 2, 4]) for (const pk of encodingsOf(T[j])) keys.push({ a: 0n, point: T[j], pk });
   const items = keys.flatMap((key, n) => Array.from({ length: 12 }, (_, i) => signedBy(key, `classes ${n} ${i}`)));
   for (const key of keys) assert.is(entryOf(key.pk), 0, "not cached before");
   expectSingles(items, true, "ZIP-215 first");
@@ -124,6 +137,7 @@ test("an entry holds the decoded point and the torsion class of [L]A; a key firs
     assert.is(limbsValue(entry + ENTRY_X), affine.x, "x");
     assert.is(limbsValue(entry + ENTRY_Y), affine.y, "y");
     assert.is(new DataView(heapU8().buffer).getUint32(entry + ENTRY_CLASS, true), CLASS_UNKNOWN, "ZIP-215 does not test the class");
+    assert.is(lookupExact(key.pk), CLASS_UNKNOWN, "a hit restores exactly the decoded point (X, Y, Z = 1, T = XY)");
   }
   const defaultAnswers = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
   assert.ok(defaultAnswers.some((x) => x) && defaultAnswers.some((x) => !x), "both answers occur under the default rule");
@@ -132,6 +146,7 @@ test("an entry holds the decoded point and the torsion class of [L]A; a key firs
     for (const key of keys) {
       const expected = mulL(key.point).equals(Point.ZERO) ? CLASS_TORSION_FREE : CLASS_HAS_TORSION;
       assert.is(new DataView(heapU8().buffer).getUint32(entryOf(key.pk) + ENTRY_CLASS, true), expected, "class of [L]A");
+      assert.is(lookupExact(key.pk), expected, "restored point and class");
     }
   }
   expectSingles(items, true, "ZIP-215 with the class known");
@@ -150,16 +165,18 @@ test("a corrupted entry is a miss: the key is decoded again, never another key's
   const batch = (): Item[] => [valid[0], forged(0), valid[1], valid[2], forged(1), valid[3], valid[4], forged(2), valid[5], ...mixedItems, own];
   for (const zip215 of [false, true]) expectSingles(batch(), zip215, "warm-up");
   const heap = () => heapU8();
-  // Bit flips in the key bytes, x, y, the class, the padding and the check value.
+  // Bit flips in the key bytes, x, y, the class, the padding and the check value, found by the
+  // batch's own lookup: afterwards the key's entry holds again exactly what it held before.
+  const snapshot = (pk: Uint8Array): Uint8Array => {
+    const entry = entryOf(pk);
+    assert.ok(entry !== 0, "cached");
+    return heap().slice(entry, entry + ENTRY_CHECK + 16);
+  };
+  const before = [victim, mixed].map((key) => snapshot(key.pk));
   for (const offset of [0, 31, ENTRY_X, ENTRY_X + 21, ENTRY_Y + 3, ENTRY_CLASS, ENTRY_CLASS + 8, ENTRY_CHECK, ENTRY_CHECK + 15]) {
-    for (const key of [victim, mixed]) {
-      const entry = entryOf(key.pk);
-      assert.ok(entry !== 0, "cached");
-      heap()[entry + offset] ^= offset === ENTRY_CLASS ? 3 : 0x10; // the class flips between torsion-free and has-torsion
-      assert.is(entryOf(key.pk), 0, `a flip at ${offset} makes the entry a miss`);
-    }
+    for (const key of [victim, mixed]) heap()[entryOf(key.pk) + offset] ^= offset === ENTRY_CLASS ? 3 : 0x10; // the class flips between torsion-free and has-torsion
     for (const zip215 of [false, true]) expectSingles(batch(), zip215, `flip at ${offset}`);
-    assert.ok(entryOf(victim.pk) !== 0 && entryOf(mixed.pk) !== 0, "cached again");
+    [victim, mixed].forEach((key, k) => assert.equal(snapshot(key.pk), before[k], `entry restored after a flip at ${offset}`));
   }
   // The attacker's point copied over the victim's (key bytes and check value kept); the mixed
   // key's class overwritten as torsion-free.
@@ -182,15 +199,38 @@ test("the cache is bounded: a key used in every batch stays while thousands of o
   for (let b = 0; b < cold.length; b += 64) {
     const items = [signedBy(hot, `hot ${b}`), signedBy(hotMixed, `hot mixed ${b}`), ...cold.slice(b, b + 64).map((k, i) => signedBy(k, `cold ${b} ${i}`))];
     expectSingles(items, b % 128 === 0, `batch at ${b}`);
+    assert.ok(entryOf(hot.pk) !== 0 && entryOf(hotMixed.pk) !== 0, `the keys used in every batch are still cached (batch at ${b})`);
   }
-  assert.ok(entryOf(hot.pk) !== 0 && entryOf(hotMixed.pk) !== 0, "the keys used in every batch are still cached");
-  const cached = cold.filter((k) => entryOf(k.pk) !== 0).length;
-  assert.ok(cached <= CAPACITY, `${cached} of ${cold.length} keys cached`);
+  // Each set took about 12 keys: every set is full (a set left with fewer than 4 has probability ~0.2%).
+  const cached = cold.filter((k) => entryOf(k.pk) !== 0).length + 2;
+  assert.ok(cached <= CAPACITY && cached >= CAPACITY - 16, `${cached} keys cached (capacity ${CAPACITY})`);
   // Each set took about 12 later keys: nearly all of the first 64 are gone (LRU within a set).
   const evicted = first.filter((it) => entryOf(it.publicKey) === 0);
   assert.ok(evicted.length >= 48, `${evicted.length} of the first 64 keys evicted`);
   expectSingles(evicted, true, "evicted keys again under ZIP-215, decoded afresh");
   expectSingles(evicted, false, "and under the default rule");
+});
+
+test("within a set, the least recently used entry goes first", () => {
+  // Keys [n]B for n = 1, 2, ... until six fall in the set of the first one.
+  const sameSet: Key[] = [];
+  let point = G;
+  for (let n = 1n; sameSet.length < 6; n++, point = point.add(G)) {
+    const pk = point.toBytes();
+    if (sameSet.length === 0 || setOf(pk) === setOf(sameSet[0].pk)) sameSet.push({ a: n, point, pk });
+  }
+  const [k1, k2, k3, k4, k5, k6] = sameSet;
+  // Three items per call: calls with fewer than three go to single verify, which leaves this cache alone.
+  const use = (...keys: Key[]) => expectSingles(keys.flatMap((k) => [1, 2, 3].map((i) => signedBy(k, `lru ${i}`))), false, "LRU");
+  use(k1, k2, k3, k4); //                     the set's four ways, k1 oldest
+  use(k1); //                                 k1 now the most recent, k2 the oldest
+  use(k5); //                                 evicts k2
+  assert.equal([k1, k2, k3, k4, k5].map((k) => entryOf(k.pk) !== 0), [true, false, true, true, true]);
+  use(k3, k4); //                             k1 and k5 now the oldest, k1 before k5
+  use(k6); //                                 evicts k1
+  assert.equal([k1, k2, k3, k4, k5, k6].map((k) => entryOf(k.pk) !== 0), [false, false, true, true, true, true]);
+  use(k2); //                                 decoded again, evicts k5
+  assert.equal([k1, k2, k3, k4, k5, k6].map((k) => entryOf(k.pk) !== 0), [false, true, true, true, false, true]);
 });
 
 test("envelopes: the key the parse takes from the cache gives verifyEnvelopeBytes's verdicts, weak keys included", () => {
