@@ -28,9 +28,9 @@
 //
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point and its
 // torsion class, computed once at preparation; so does a key in the batch key cache
-// (key-cache.ts), which remembers up to 1024 recently used keys that batches decoded; a caller that has just
-// decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts) passes the point; any
-// other key is decoded here.
+// (key-cache.ts), which remembers up to 1024 recently used keys that batches decoded; a caller
+// that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts) passes
+// the point; any other key is decoded here.
 //
 // Memory: item records (layout in abi.ts, BATCH_ITEM_*) at a base address with their messages at
 // offsets from it, and a scratch area of BATCH_SCRATCH_BYTES for up to BATCH_MAX_ITEMS items. The
