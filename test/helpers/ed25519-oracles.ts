@@ -84,6 +84,9 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 const Point = noble.Point;
 export type NPoint = InstanceType<typeof Point>;
 
+/** [L]P for a point of any order (noble's multiplyUnsafe takes scalars below L): O iff P is torsion-free. */
+export const mulL = (p: NPoint): NPoint => p.multiplyUnsafe(L - 1n).add(p);
+
 /**
  * [0]T, [1]T, …, [7]T for a point T of order 8: T = [L]Q for a point Q outside the prime-order
  * subgroup (the group has order 8L, so [L]Q lies in the torsion subgroup).
@@ -96,7 +99,7 @@ export function torsionPoints(): NPoint[] {
     } catch {
       continue;
     }
-    const t = q.multiplyUnsafe(L - 1n).add(q); // [L]Q
+    const t = mulL(q);
     const multiples = [Point.ZERO];
     for (let m = t; !m.is0(); m = m.add(t)) multiples.push(m);
     if (multiples.length === 8) return multiples;

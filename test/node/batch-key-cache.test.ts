@@ -19,14 +19,13 @@ import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../sr
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
-import { L, P, concat, encodingsOf, fromLE, le, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, P, concat, encodingsOf, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
 const G = Point.BASE;
 const T = torsionPoints();
 const digest = (...parts: (string | number)[]): Uint8Array => new Uint8Array(createHash("sha512").update(parts.join("/")).digest());
 const scalarOf = (...parts: (string | number)[]): bigint => (fromLE(digest(...parts)) % (L - 1n)) + 1n;
-const mulL = (p: NPoint): NPoint => p.multiplyUnsafe(L - 1n).add(p); // [L]P for points of any order
 
 // Entry layout (key-cache.ts): key 32 || x 40 || y 40 || u32 class || padding to 128 || check 16.
 const ENTRY_X = 32;

@@ -17,7 +17,7 @@ import { coreExports, guarded, heapU8, initSync, resetInstance } from "../../src
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import {
-  L, concat, encodingsOf, fromLE, le, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
+  L, concat, encodingsOf, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 
@@ -35,7 +35,6 @@ const G = Point.BASE;
 const digest = (...parts: (string | number)[]): Uint8Array => new Uint8Array(createHash("sha512").update(parts.join("/")).digest());
 const scalarOf = (...parts: (string | number)[]): bigint => fromLE(digest(...parts)) % L;
 const enc = (p: NPoint): Uint8Array => p.toBytes();
-const mulL = (p: NPoint): NPoint => p.multiplyUnsafe(L - 1n).add(p); // [L]P, valid for points of any order
 const hramOf = (R: Uint8Array, A: Uint8Array, M: Uint8Array): bigint => fromLE(sha512(concat(R, A, M))) % L;
 const torsion = torsionPoints();
 
