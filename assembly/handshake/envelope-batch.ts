@@ -56,7 +56,7 @@ export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, f
   const verdictsAt = resultsAt + count * ENVELOPE_RESULT_BYTES;
   const workAt = align16(verdictsAt + count * 4);
   // Everything past the input is below 1 MiB (count <= BATCH_MAX_ITEMS), so only the ceiling can fail here.
-  if (<u64>io + <u64>inputBytes + <u64>(workAt - inputBytes) + 256 > ADDRESS_CEILING || !ensureIoCapacity(workAt + 256)) return BATCH_OUT_OF_MEMORY;
+  if (<u64>io + <u64>workAt + 256 > ADDRESS_CEILING || !ensureIoCapacity(workAt + 256)) return BATCH_OUT_OF_MEMORY;
 
   const records = io + recordsAt;
   batch_begin_vartime(records, io + scratchAt, (flags & ENVELOPE_FLAG_ZIP215) != 0);
