@@ -8,6 +8,8 @@ import { InvalidHexError, InvalidLengthError, InvalidTypeError } from "./errors.
 const TYPED_ARRAY_PROTOTYPE: object = Object.getPrototypeOf(Uint8Array.prototype);
 const typedArrayTag = intrinsicGetter(Symbol.toStringTag) as (this: unknown) => string | undefined;
 const typedArrayLength = intrinsicGetter("length") as (this: Uint8Array) => number;
+const typedArrayBuffer = intrinsicGetter("buffer") as (this: Uint8Array) => ArrayBufferLike;
+const typedArrayByteOffset = intrinsicGetter("byteOffset") as (this: Uint8Array) => number;
 const typedArrayIncludes = Uint8Array.prototype.includes;
 
 function intrinsicGetter(key: PropertyKey): () => unknown {
@@ -29,6 +31,15 @@ export function isUint8Array(value: unknown): value is Uint8Array {
 /** The element count of a Uint8Array from its internal slot (a subclass cannot override it). */
 export function viewLength(value: Uint8Array): number {
   return typedArrayLength.call(value);
+}
+
+/**
+ * A plain Uint8Array view of the first min(`length`, its length) bytes of a readable Uint8Array,
+ * made from its internal slots: `subarray` would build the result through the argument's species
+ * constructor (caller code, for a subclass). A view, not a copy.
+ */
+export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
+  return new Uint8Array(typedArrayBuffer.call(value), typedArrayByteOffset.call(value), Math.min(length, typedArrayLength.call(value)));
 }
 
 /**

@@ -59,13 +59,17 @@ export interface VerifyOptions {
 
 const core = (): Ed25519Exports => coreExports<Ed25519Exports>();
 
-/** Copies the message into the I/O arena (growing memory if needed); returns its length. */
+/**
+ * Copies the message into the I/O arena (growing memory if needed); returns its length, read from
+ * the view's internal slot (a subclass's `length` getter could name a prefix while `set` copies it all).
+ */
 function writeMessage(message: Uint8Array): number {
-  if (message.length > 0) {
-    reserveIo(message.length);
+  const length = viewLength(message);
+  if (length > 0) {
+    reserveIo(length);
     heapU8().set(message, ioArenaBase());
   }
-  return message.length;
+  return length;
 }
 
 /**
@@ -225,11 +229,13 @@ function verify(
   publicKey: Uint8Array | PreparedPublicKey,
   options?: VerifyOptions,
 ): boolean {
+  // The options first (their getters may run caller code), then the bytes: nothing the caller
+  // controls runs between the checks and the copy into wasm memory.
+  const zip215 = zip215Option(options);
   expectBytes(signature, ED25519_SIGNATURE_BYTES, "signature");
   assertBytes(message, "message");
   const prepared = publicKey instanceof PreparedPublicKey ? publicKey : undefined;
   if (prepared === undefined) expectBytes(publicKey as Uint8Array, ED25519_PUBLIC_KEY_BYTES, "publicKey");
-  const zip215 = zip215Option(options);
   return guarded(() => {
     const x = core();
     const len = writeMessage(message);
@@ -263,19 +269,21 @@ export interface VerifyBatchItem {
   /** 64 bytes R || S. */
   signature: Uint8Array;
   message: Uint8Array;
-  /** 32 key bytes, or a PreparedPublicKey (see batchKeyBytes). */
+  /** 32 key bytes, or a PreparedPublicKey (see publicKeyArgumentBytes). */
   publicKey: Uint8Array | PreparedPublicKey;
 }
 
 /**
- * The 32 key bytes of a batch item's publicKey: the bytes themselves, or those a PreparedPublicKey
- * was made from. The batch core decodes each distinct key once per call and tests it for torsion
- * (assembly/ed25519/batch.ts); it does not read the prepared slab yet, so a prepared key gives the
- * same answers as its bytes and, for now, no extra speed in a batch.
+ * @internal The 32 key bytes of a publicKey argument: the bytes themselves (checked: type, 32
+ * bytes; not copied), or those a PreparedPublicKey was made from (its own copy: do not hand it
+ * out). The batch core finds a prepared key's decoded point and torsion class by these bytes in
+ * the prepared slab or the batch key cache (assembly/ed25519/batch.ts), and the worker pool
+ * sends them to its workers (src/pool/index.ts).
+ * @throws InvalidTypeError / InvalidLengthError naming `name`.
  */
-function batchKeyBytes(publicKey: unknown, index: number): Uint8Array {
+export function publicKeyArgumentBytes(publicKey: unknown, name: string): Uint8Array {
   if (publicKey instanceof PreparedPublicKey) return preparedInternals(publicKey);
-  return expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, `items[${index}].publicKey`);
+  return expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, name);
 }
 
 /** Reused buffer for the random coefficients of one chunk (16 bytes per item). */
@@ -317,7 +325,7 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
   for (let i = 0; i < count; i++) {
     expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
     assertBytes(messages[i], `items[${i}].message`);
-    publicKeys[i] = batchKeyBytes(keys[i], i);
+    publicKeys[i] = publicKeyArgumentBytes(keys[i], `items[${i}].publicKey`);
   }
   return { signatures: signatures as Uint8Array[], messages: messages as Uint8Array[], publicKeys };
 }
@@ -368,7 +376,7 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
 function runBatchChunk(fields: BatchFields, start: number, n: number, mode: number, results: boolean[]): boolean {
   const { signatures, messages, publicKeys: keys } = fields;
   let inputBytes = n * BATCH_ITEM_BYTES;
-  for (let i = start; i < start + n; i++) inputBytes += messages[i].length;
+  for (let i = start; i < start + n; i++) inputBytes += viewLength(messages[i]);
   try {
     fillBatchRandom(n);
     return guarded(() => {
@@ -385,13 +393,14 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
       for (let t = 0; t < n; t++) {
         const record = base + t * BATCH_ITEM_BYTES;
         const message = messages[start + t];
+        const messageLength = viewLength(message);
         heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
         heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
         heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
-        writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, message.length);
+        writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, messageLength);
         heap.set(message, base + messageAt);
-        messageAt += message.length;
+        messageAt += messageLength;
       }
       const status = x.ed25519_verify_batch(n, inputBytes, mode);
       if (status === BATCH_OUT_OF_MEMORY) return false;

@@ -21,7 +21,7 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { assertBytes, expectBytes } from "./bytes.js";
+import { assertBytes, expectBytes, viewLength } from "./bytes.js";
 import { PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
@@ -237,7 +237,7 @@ export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8
   const expectedPublicKey = publicKeyOf(key); // written into wasm memory, never handed out
   let status = -1;
   const signature = guarded(() => {
-    const len = message.length;
+    const len = viewLength(message); // the internal slot: `set` below copies that many bytes
     if (len > 0) {
       reserveIo(len);
       heapU8().set(message, ioArenaBase());

@@ -18,6 +18,7 @@
 //   wasm call), read back into verdict objects by readPackedEnvelopeVerdicts on the calling thread.
 //
 // Every u32 is little-endian (DataView), independent of the host's byte order.
+import { viewLength } from "../bytes.js";
 import type { VerifyOptions } from "../ed25519.js";
 import type { VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 
@@ -61,7 +62,39 @@ export interface SignatureChunkItem {
   publicKey: Uint8Array;
 }
 
+/**
+ * Input bytes one task carries at most (a task always takes at least one item): large messages
+ * or envelopes go in smaller tasks, so no single buffer grows with the whole call.
+ */
+export const POOL_CHUNK_BYTE_BUDGET = 16 << 20;
+
+/**
+ * The chunks of a call: [start, end) ranges of at most `chunkSize` items and, beyond its first
+ * item, at most `budget` bytes (`bytesOf(i)` for item i; default POOL_CHUNK_BYTE_BUDGET).
+ */
+export function planChunks(count: number, chunkSize: number, bytesOf: (i: number) => number, budget = POOL_CHUNK_BYTE_BUDGET): [number, number][] {
+  const chunks: [number, number][] = [];
+  for (let start = 0; start < count; ) {
+    let end = start + 1;
+    let bytes = bytesOf(start);
+    while (end < count && end - start < chunkSize) {
+      const next = bytesOf(end);
+      if (bytes + next > budget) break;
+      bytes += next;
+      end++;
+    }
+    chunks.push([start, end]);
+    start = end;
+  }
+  return chunks;
+}
+
 // ---- Signature chunks ---------------------------------------------------------------------
+
+/** Bytes a signature item takes in a chunk (besides its offsets-table entry). */
+export function signatureChunkBytes(message: Uint8Array): number {
+  return SIGNATURE_BYTES + PUBLIC_KEY_BYTES + viewLength(message);
+}
 
 /** Byte size of a signature chunk with `count` items and `messageBytes` bytes of messages in all. */
 export function signatureChunkSize(count: number, messageBytes: number): number {
@@ -81,7 +114,7 @@ export function packSignatureChunk(
 ): ArrayBuffer {
   const count = end - start;
   let messageBytes = 0;
-  for (let i = start; i < end; i++) messageBytes += messages[i].length;
+  for (let i = start; i < end; i++) messageBytes += viewLength(messages[i]);
   const buffer = new ArrayBuffer(signatureChunkSize(count, messageBytes));
   const view = new DataView(buffer);
   const bytes = new Uint8Array(buffer);
@@ -96,7 +129,7 @@ export function packSignatureChunk(
     bytes.set(signatures[i], signatureArea + k * SIGNATURE_BYTES);
     bytes.set(publicKeys[i], keyArea + k * PUBLIC_KEY_BYTES);
     bytes.set(messages[i], messageArea + offset);
-    offset += messages[i].length;
+    offset += viewLength(messages[i]);
   }
   view.setUint32(4 + 4 * count, offset, true);
   return buffer;
@@ -124,6 +157,11 @@ export function unpackSignatureChunk(buffer: ArrayBuffer): SignatureChunkItem[] 
 
 // ---- Envelope chunks ----------------------------------------------------------------------
 
+/** Bytes an envelope input takes in a chunk: its bytes, or a string's UTF-16 units plus one byte to align them. */
+export function envelopeChunkBytes(input: Uint8Array | string): number {
+  return typeof input === "string" ? 2 * input.length + 1 : viewLength(input);
+}
+
 /** Packs already validated envelope inputs (strings or readable Uint8Arrays) into one fresh ArrayBuffer. */
 export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], start: number, end: number): ArrayBuffer {
   const count = end - start;
@@ -131,7 +169,7 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
   let size = tableEnd;
   for (let i = start; i < end; i++) {
     const input = inputs[i];
-    size += typeof input === "string" ? 2 * input.length + 1 : input.length; // + 1: room to align a string
+    size += envelopeChunkBytes(input);
   }
   const buffer = new ArrayBuffer(size);
   const view = new DataView(buffer);
@@ -152,11 +190,12 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
       view.setUint32(row + 8, 1, true);
       at += 2 * input.length;
     } else {
+      const length = viewLength(input); // the internal slot: what `set` copies
       bytes.set(input, at);
       view.setUint32(row, at, true);
-      view.setUint32(row + 4, input.length, true);
+      view.setUint32(row + 4, length, true);
       view.setUint32(row + 8, 0, true);
-      at += input.length;
+      at += length;
     }
   }
   return buffer;

@@ -17,7 +17,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { assertBytes, copyBytes, expectBytes, isUint8Array, isUnreadableView } from "../bytes.js";
+import { copyBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { nonNegativeInteger } from "../canonical/json.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -28,7 +28,7 @@ import {
   type EnvelopeVerdict,
   type VerifyEnvelopeOptions,
 } from "../handshake/verify-envelope.js";
-import { readBatchItems, type VerifyOptions } from "../ed25519.js";
+import { publicKeyArgumentBytes, readBatchItems, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
   CRASH_NONE,
@@ -38,8 +38,12 @@ import {
   SIGNATURE_BYTES,
   TASK_ENVELOPES,
   TASK_SIGNATURES,
+  envelopeChunkBytes,
   packEnvelopeChunk,
   packSignatureChunk,
+  planChunks,
+  signatureChunkBytes,
+  POOL_CHUNK_BYTE_BUDGET,
   type PoolTask,
   type TaskFailure,
 } from "./codec.js";
@@ -51,12 +55,14 @@ export type { VerifyOptions } from "../ed25519.js";
 export const DEFAULT_POOL_CHUNK_SIZE = 64;
 /** Largest accepted `chunkSize`. */
 export const MAX_POOL_CHUNK_SIZE = 1024;
+export { POOL_CHUNK_BYTE_BUDGET } from "./codec.js";
 
 export type VerifierPoolErrorCode =
   | "POOL_CLOSED" //        the call came after close()
   | "WORKER_CRASHED" //     a chunk's worker died, and so did the fresh worker that retried it
   | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only)
-  | "TASK_FAILED"; //       verification threw inside a live worker (a wasm trap, memory exhausted)
+  | "TASK_FAILED" //        verification threw inside a live worker (a wasm trap, memory exhausted)
+  | "OUT_OF_MEMORY"; //     the calling thread could not allocate the call's private copy of its input
 
 /** Failures of the pool itself; argument errors are the in-thread API's (InvalidTypeError, ...). */
 export class VerifierPoolError extends Error {
@@ -88,14 +94,14 @@ export interface VerifierPoolOptions {
 export interface SignatureItem {
   signature: Uint8Array;
   message: Uint8Array;
-  publicKey: Uint8Array;
+  publicKey: Uint8Array | PreparedPublicKey;
 }
 
 export interface VerifierPool {
   /** Worker threads in the pool. */
   readonly threads: number;
   /** ed25519.verify on a worker. Calls made in the same tick are sent together, up to chunkSize per task. */
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options?: VerifyOptions): Promise<boolean>;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions): Promise<boolean>;
   /** One boolean per item, each equal to ed25519.verify(item.signature, item.message, item.publicKey, options). */
   verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]>;
   /** One verdict per envelope, each deep-equal to verifyEnvelopeBytes(envelope, options). */
@@ -152,6 +158,21 @@ function envelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<V
   };
 }
 
+/**
+ * Packs every chunk of a call before any is sent (so a call either starts whole or not at all):
+ * the call's private copy of its input. An allocation failure becomes VerifierPoolError OUT_OF_MEMORY.
+ */
+function packAll(chunks: [number, number][], pack: (start: number, end: number) => ArrayBuffer): ArrayBuffer[] {
+  try {
+    return chunks.map(([start, end]) => pack(start, end));
+  } catch (cause) {
+    if (cause instanceof RangeError) {
+      throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate the pool's copy of the call's input: ${cause.message}`, { cause });
+    }
+    throw cause;
+  }
+}
+
 /** The verdicts of one envelope chunk, from the bytes its worker sent (VerifierPoolError if they are not `count` verdicts). */
 function readChunkVerdicts(bytes: Uint8Array, options: Required<VerifyEnvelopeOptions>, count: number): EnvelopeVerdict[] {
   let verdicts: EnvelopeVerdict[];
@@ -171,6 +192,8 @@ interface Bucket {
   messages: Uint8Array[];
   publicKeys: Uint8Array[];
   settle: { resolve(valid: boolean): void; reject(error: unknown): void }[];
+  /** Chunk bytes of the items so far (signatureChunkBytes). */
+  bytes: number;
 }
 
 class PiscinaVerifierPool implements VerifierPool {
@@ -212,65 +235,82 @@ class PiscinaVerifierPool implements VerifierPool {
     this.piscina.on("error", () => {});
   }
 
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options?: VerifyOptions): Promise<boolean> {
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions): Promise<boolean> {
     try {
       this.assertOpen();
-      // The checks of ed25519.verify, here on the calling thread, on private copies (the caller may reuse its buffers).
+      // ed25519.verify's checks, in its order, here on the calling thread, on private copies (the
+      // caller may reuse its buffers). The options are read first: their getters may run caller
+      // code, which must not run between a check and its copy.
+      const { zip215 } = verifyOptions(options);
       const signatureCopy = copyBytes(signature, "signature", SIGNATURE_BYTES);
       const messageCopy = copyBytes(message, "message");
-      const publicKeyCopy = copyBytes(publicKey, "publicKey", PUBLIC_KEY_BYTES);
-      const { zip215 } = verifyOptions(options);
+      const publicKeyCopy = copyBytes(publicKeyArgumentBytes(publicKey, "publicKey"), "publicKey", PUBLIC_KEY_BYTES);
+      this.assertOpen(); // a getter may have closed the pool
       const index = zip215 ? 1 : 0;
       let bucket = this.buckets[index];
       if (bucket === undefined) {
-        bucket = { zip215, signatures: [], messages: [], publicKeys: [], settle: [] };
+        bucket = { zip215, signatures: [], messages: [], publicKeys: [], settle: [], bytes: 0 };
         this.buckets[index] = bucket;
         queueMicrotask(() => this.flush(index, bucket!));
       }
       bucket.signatures.push(signatureCopy);
       bucket.messages.push(messageCopy);
       bucket.publicKeys.push(publicKeyCopy);
+      bucket.bytes += signatureChunkBytes(messageCopy);
       const result = new Promise<boolean>((resolve, reject) => bucket!.settle.push({ resolve, reject }));
-      if (bucket.settle.length >= this.chunkSize) this.flush(index, bucket);
+      if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket);
       return result;
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Sends a bucket of single calls as one chunk (once: a flushed bucket is detached first). */
+  /**
+   * Sends a bucket of single calls (once: a flushed bucket is detached first). Its items were
+   * copied when each call was made; a bucket holds at most chunkSize of them and, past its
+   * first, POOL_CHUNK_BYTE_BUDGET bytes, so it is one chunk but for a message larger than that.
+   * Every call of the bucket settles: with its answer, or with the error of packing or running it.
+   */
   private flush(index: number, bucket: Bucket): void {
     if (this.buckets[index] !== bucket) return;
     this.buckets[index] = undefined;
     const count = bucket.settle.length;
-    const buffer = packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, 0, count);
+    const rejectAll = (error: unknown) => {
+      for (const s of bucket.settle) s.reject(error);
+    };
+    let buffers: ArrayBuffer[];
+    const chunks = planChunks(count, count, (i) => signatureChunkBytes(bucket.messages[i]));
+    try {
+      buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
+    } catch (error) {
+      rejectAll(error);
+      return;
+    }
+    const verify = { zip215: bucket.zip215 };
+    const parts = buffers.map((buffer) => this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE })));
     this.track(
-      this.runChunk({ kind: TASK_SIGNATURES, buffer, verify: { zip215: bucket.zip215 }, crash: CRASH_NONE }).then(
-        (bits) => {
-          for (let i = 0; i < count; i++) bucket.settle[i].resolve(bits[i] === 1);
-        },
-        (error) => {
-          for (const s of bucket.settle) s.reject(error);
-        },
-      ),
+      Promise.all(parts).then((results) => {
+        let i = 0;
+        for (const bits of results) for (let k = 0; k < bits.length; k++) bucket.settle[i++].resolve(bits[k] === 1);
+      }, rejectAll),
     );
   }
 
   verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]> {
     try {
       this.assertOpen();
-      const { signatures, messages, publicKeys } = readBatchItems(items);
-      const count = signatures.length;
+      // ed25519.verifyBatch's order: the options, then every item read once and checked; then
+      // the copy (packing) with no caller code in between.
       const verify = verifyOptions(options);
-      const chunks: Promise<Uint8Array>[] = [];
-      for (let start = 0; start < count; start += this.chunkSize) {
-        const buffer = packSignatureChunk(signatures, messages, publicKeys, start, Math.min(count, start + this.chunkSize));
-        chunks.push(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }));
-      }
+      const { signatures, messages, publicKeys } = readBatchItems(items);
+      this.assertOpen(); // a getter may have closed the pool
+      const chunks = planChunks(signatures.length, this.chunkSize, (i) => signatureChunkBytes(messages[i]));
+      const buffers = packAll(chunks, (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end));
+      const parts = buffers.map((buffer) => this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE })));
       return this.track(
-        Promise.all(chunks).then((parts) => {
+        Promise.all(parts).then((results) => {
           const out: boolean[] = [];
-          for (const bits of parts) for (let i = 0; i < bits.length; i++) out.push(bits[i] === 1);
+          for (const bits of results) for (let i = 0; i < bits.length; i++) out.push(bits[i] === 1);
           return out;
         }),
       );
@@ -297,17 +337,20 @@ class PiscinaVerifierPool implements VerifierPool {
         // Input longer than maxBytes (in bytes, or in UTF-16 units, each at least one UTF-8
         // byte) is refused by verifyEnvelopeBytes before it reads anything, with a verdict that
         // does not depend on the length: its first maxBytes + 1 units give that same verdict,
-        // so an oversized input costs a bounded copy.
+        // so an oversized input costs a bounded copy. Lengths and prefixes come from the views'
+        // internal slots (a subclass's `length` or `subarray` is never called).
         const limit = envelope.maxBytes + 1;
-        inputs[i] = input.length > limit ? (typeof input === "string" ? input.slice(0, limit) : input.subarray(0, limit)) : input;
+        if (typeof input === "string") inputs[i] = input.length > limit ? input.slice(0, limit) : input;
+        else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
       }
-      const chunks: Promise<EnvelopeVerdict[]>[] = [];
-      for (let start = 0; start < count; start += this.chunkSize) {
-        const end = Math.min(count, start + this.chunkSize);
-        const buffer = packEnvelopeChunk(inputs, start, end);
-        chunks.push(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((bytes) => readChunkVerdicts(bytes, envelope, end - start)));
-      }
-      return this.track(Promise.all(chunks).then((parts) => parts.flat()));
+      this.assertOpen(); // a getter may have closed the pool
+      const chunks = planChunks(count, this.chunkSize, (i) => envelopeChunkBytes(inputs[i]));
+      const buffers = packAll(chunks, (start, end) => packEnvelopeChunk(inputs, start, end));
+      const parts = buffers.map((buffer, c) => {
+        const [start, end] = chunks[c];
+        return this.track(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((bytes) => readChunkVerdicts(bytes, envelope, end - start)));
+      });
+      return this.track(Promise.all(parts).then((results) => results.flat()));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -345,7 +388,12 @@ class PiscinaVerifierPool implements VerifierPool {
   private async runChunk(task: PoolTask): Promise<Uint8Array> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const buffer = task.buffer.slice(0);
+      let buffer: ArrayBuffer;
+      try {
+        buffer = task.buffer.slice(0);
+      } catch (cause) {
+        throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate a copy of a chunk to send: ${String(cause)}`, { cause });
+      }
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: Uint8Array | TaskFailure;
       try {

@@ -1,0 +1,212 @@
+// Hostile arguments against the worker pool (chio-trust/pool) and the in-thread functions it
+// mirrors: Uint8Array subclasses whose `length` or `subarray` lie, option getters that detach
+// buffers or close the pool in the middle of a call, prepared keys, and calls larger than one
+// task's byte budget. Every answer must be the in-thread one on the view's real bytes (read
+// through internal slots), checked against node:crypto where it is a signature. The pool is the
+// built entry (its workers load dist/); `npm test` builds first.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { createVerifierPool } from "../../dist/esm/pool/index.js";
+// The pool's own module instance: a PreparedPublicKey must come from the entry the pool was built with.
+import { ed25519 as builtEd25519 } from "../../dist/esm/index.js";
+import { planChunks, POOL_CHUNK_BYTE_BUDGET } from "../../src/pool/codec.js";
+import { ed25519 } from "../../src/ed25519.js";
+import { verifyEnvelopeBytes, verifyEnvelopeBatch } from "../../src/handshake/verify-envelope.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { PKCS8_PREFIX, nodeAccepts } from "../helpers/ed25519-oracles.js";
+import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
+
+/** A Uint8Array whose `length` getter and `subarray` method tell lies (the internal slots do not). */
+class LyingBytes extends Uint8Array {
+  claimedLength = 0;
+  fakeSubarray: Uint8Array | undefined;
+  override get length(): number {
+    return this.claimedLength;
+  }
+  override subarray(begin?: number, end?: number): Uint8Array {
+    return this.fakeSubarray ?? new Uint8Array(this.buffer, this.byteOffset, this.byteLength).subarray(begin, end);
+  }
+}
+
+function lying(bytes: Uint8Array, claimedLength: number, fakeSubarray?: Uint8Array): LyingBytes {
+  const out = new LyingBytes(bytes.byteLength);
+  out.set(bytes);
+  out.claimedLength = claimedLength;
+  out.fakeSubarray = fakeSubarray;
+  return out;
+}
+
+/** The view's real bytes as a plain Uint8Array (the TypedArray constructor reads internal slots). */
+const plain = (view: Uint8Array) => new Uint8Array(view);
+
+function signer() {
+  const seed = randomBytes(32);
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  return { seed: new Uint8Array(seed), publicKey: ed25519.getPublicKey(seed), sign: (m: Uint8Array) => new Uint8Array(nodeSign(null, m, privateKey)) };
+}
+
+const encoder = new TextEncoder();
+const envelopeBytes = (i: number) =>
+  encoder.encode(JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(new Uint8Array(32).fill(i + 1))).localEnvelope("kernel-local", `nonce-${i}`, 1764000000)));
+
+test("planChunks: at most chunkSize items and, past a chunk's first item, at most the byte budget", () => {
+  assert.equal(planChunks(0, 4, () => 1), []);
+  assert.equal(planChunks(5, 2, () => 1), [[0, 2], [2, 4], [4, 5]]);
+  // Budget 10: 6 + 6 > 10 splits; an item over the budget goes alone; small ones fill up to it.
+  const sizes = [6, 6, 25, 3, 3, 4, 1];
+  assert.equal(planChunks(sizes.length, 64, (i) => sizes[i], 10), [[0, 1], [1, 2], [2, 3], [3, 6], [6, 7]]);
+  assert.equal(planChunks(sizes.length, 2, (i) => sizes[i], 10), [[0, 1], [1, 2], [2, 3], [3, 5], [5, 7]]);
+  assert.is(POOL_CHUNK_BYTE_BUDGET, 16 << 20);
+});
+
+test("a message whose length getter lies is verified on its real bytes: in thread, in a batch, in the pool", async () => {
+  const key = signer();
+  const message = new Uint8Array(randomBytes(8));
+  const prefixSignature = key.sign(message.subarray(0, 4)); // valid for the first 4 bytes only
+  const fullSignature = key.sign(message); //                  valid for all 8
+  const lies = lying(message, 4);
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    for (const [signature, expected] of [[prefixSignature, false], [fullSignature, true]] as const) {
+      assert.is(nodeAccepts(signature, message, key.publicKey), expected); // the oracle, on the real bytes
+      assert.is(ed25519.verify(signature, lies, key.publicKey), expected);
+      assert.equal(ed25519.verifyBatch([{ signature, message: lies, publicKey: key.publicKey }]), [expected]);
+      assert.is(await pool.verify(signature, lies, key.publicKey), expected);
+      assert.equal(await pool.verifyBatch([{ signature, message: lies, publicKey: key.publicKey }]), [expected]);
+    }
+    // Signing reads the real bytes too: the same signature as for a plain copy (node:crypto checks it).
+    const signature = ed25519.sign(lies, key.seed);
+    assert.equal(signature, ed25519.sign(plain(lies), key.seed));
+    assert.ok(nodeAccepts(signature, message, key.publicKey));
+    const prepared = ed25519.prepareSecretKey(key.seed);
+    try {
+      assert.equal(ed25519.sign(lies, prepared), signature);
+    } finally {
+      prepared.destroy();
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test("an envelope whose length or subarray lies gets the verdict of its real bytes, in thread and in the pool", async () => {
+  const valid = envelopeBytes(1);
+  const withTrailing = new Uint8Array(valid.length + 3);
+  withTrailing.set(valid);
+  withTrailing.set(encoder.encode("  x"), valid.length);
+  const empty = encoder.encode("{}");
+  const cases = [
+    lying(withTrailing, valid.length), //                         claims to end where the valid JSON ends
+    lying(withTrailing, valid.length, valid), //                  ...and hands out the valid part as its subarray
+    lying(valid, valid.length, empty), //                          over maxBytes below: its prefix is taken from the real bytes
+    lying(valid, 10), //                                           claims a prefix of the real bytes
+  ];
+  const pool = createVerifierPool({ threads: 1, chunkSize: 2 });
+  try {
+    for (const options of [undefined, { maxBytes: 100 }]) {
+      const expected = cases.map((c) => verifyEnvelopeBytes(plain(c), options));
+      assert.is(expected[0].ok, false);
+      assert.equal(cases.map((c) => verifyEnvelopeBytes(c, options)), expected);
+      assert.equal(verifyEnvelopeBatch(cases, options), expected);
+      assert.equal(await pool.verifyEnvelopeBatch(cases, options), expected);
+    }
+    assert.is(verifyEnvelopeBytes(plain(cases[0])).ok ? "" : (verifyEnvelopeBytes(plain(cases[0])) as { problem?: string }).problem, "TRAILING_DATA");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("options are read before the items: a getter that detaches an item's buffer gets INVALID_TYPE everywhere", async () => {
+  const key = signer();
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    for (const field of ["message", "signature"] as const) {
+      const fresh = () => {
+        const message = new Uint8Array(randomBytes(16));
+        return { signature: key.sign(message), message, publicKey: key.publicKey };
+      };
+      const detaching = (item: { signature: Uint8Array; message: Uint8Array }) => ({
+        get zip215() {
+          structuredClone(item[field].buffer, { transfer: [item[field].buffer] });
+          return false;
+        },
+      });
+      let item = fresh();
+      throwsWith(() => ed25519.verifyBatch([item], detaching(item)), "INVALID_TYPE");
+      item = fresh();
+      await rejectsWithCode(pool.verifyBatch([item], detaching(item)), "INVALID_TYPE");
+      item = fresh();
+      throwsWith(() => ed25519.verify(item.signature, item.message, item.publicKey, detaching(item)), "INVALID_TYPE");
+      item = fresh();
+      await rejectsWithCode(pool.verify(item.signature, item.message, item.publicKey, detaching(item)), "INVALID_TYPE");
+    }
+    // An option error comes first, as in thread, whatever the items hold.
+    throwsWith(() => ed25519.verifyBatch([{ signature: new Uint8Array(3), message: new Uint8Array(0), publicKey: key.publicKey }], { zip215: 1 as unknown as boolean }), "INVALID_TYPE");
+    await rejectsWithCode(pool.verifyBatch([{ signature: new Uint8Array(3), message: new Uint8Array(0), publicKey: key.publicKey }], { zip215: 1 as unknown as boolean }), "INVALID_TYPE");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("close() called from a getter during a call: the call rejects with POOL_CLOSED and close() settles", async () => {
+  const key = signer();
+  const message = new Uint8Array(randomBytes(16));
+  const signature = key.sign(message);
+  const calls: [string, (pool: ReturnType<typeof createVerifierPool>, closing: object) => Promise<unknown>][] = [
+    ["verify", (pool, options) => pool.verify(signature, message, key.publicKey, options)],
+    ["verifyBatch", (pool, options) => pool.verifyBatch([{ signature, message, publicKey: key.publicKey }], options)],
+    ["verifyEnvelopeBatch", (pool, options) => pool.verifyEnvelopeBatch([envelopeBytes(2)], options)],
+  ];
+  for (const [name, call] of calls) {
+    const pool = createVerifierPool({ threads: 1 });
+    let closed: Promise<void> | undefined;
+    const closing = {
+      get zip215() {
+        closed = pool.close();
+        return false;
+      },
+    };
+    await rejectsWithCode(call(pool, closing), "POOL_CLOSED");
+    assert.ok(closed !== undefined, name);
+    await closed;
+    await rejectsWithCode(call(pool, {}), "POOL_CLOSED");
+  }
+});
+
+test("pool.verify takes a PreparedPublicKey, as ed25519.verify does", async () => {
+  const key = signer();
+  const message = new Uint8Array(randomBytes(40));
+  const signature = key.sign(message);
+  const tampered = signature.slice();
+  tampered[40] ^= 2;
+  const prepared = builtEd25519.preparePublicKey(key.publicKey);
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    assert.is(await pool.verify(signature, message, prepared), builtEd25519.verify(signature, message, prepared));
+    assert.is(await pool.verify(signature, message, prepared), true);
+    assert.is(await pool.verify(tampered, message, prepared), false);
+    assert.equal(await pool.verifyBatch([{ signature, message, publicKey: prepared }, { signature: tampered, message, publicKey: prepared }]), [true, false]);
+  } finally {
+    prepared.free();
+    await pool.close();
+  }
+});
+
+test("calls larger than one task's byte budget are split and answered like the in-thread calls", async () => {
+  const key = signer();
+  const big = () => new Uint8Array(randomBytes(6 << 20)); // three of them exceed the 16 MiB budget
+  const items = [big(), big(), big()].map((message) => ({ signature: key.sign(message), message, publicKey: key.publicKey }));
+  items[1] = { ...items[1], signature: items[0].signature }; // wrong signature for its message
+  const expected = items.map((it) => nodeAccepts(it.signature, it.message, it.publicKey));
+  assert.equal(expected, [true, false, true]);
+  const pool = createVerifierPool({ threads: 2 });
+  try {
+    assert.equal(await pool.verifyBatch(items), expected);
+    assert.equal(await Promise.all(items.map((it) => pool.verify(it.signature, it.message, it.publicKey))), expected);
+  } finally {
+    await pool.close();
+  }
+});
+
+test.run();
