@@ -267,8 +267,8 @@ class PiscinaVerifierPool implements VerifierPool {
 
   /**
    * Sends a bucket of single calls (once: a flushed bucket is detached first). Its items were
-   * copied when each call was made; a bucket holds at most chunkSize of them and, past its
-   * first, POOL_CHUNK_BYTE_BUDGET bytes, so it is one chunk but for a message larger than that.
+   * copied when each call was made; a bucket is flushed at chunkSize items or once it holds
+   * POOL_CHUNK_BYTE_BUDGET bytes, and planChunks splits it where its bytes exceed the budget.
    * Every call of the bucket settles: with its answer, or with the error of packing or running it.
    */
   private flush(index: number, bucket: Bucket): void {
