@@ -334,7 +334,8 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * Checks many signatures at once: one boolean per item, each equal to
  * `verify(item.signature, item.message, item.publicKey, options)` in both modes, whatever the
  * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
- * combined with random 128-bit coefficients from globalThis.crypto.getRandomValues in chunks of
+ * combined with 128-bit coefficients (16 bytes per item from globalThis.crypto.getRandomValues,
+ * hashed in the core with the item's S and k, so a broken random source cannot zero or repeat them) in chunks of
  * BATCH_MAX_ITEMS, with the key terms of repeated keys merged; a failing chunk is halved to
  * find the failing items. When WebAssembly memory cannot grow for a chunk, the chunk is halved
  * too, down to one item, which then goes to verify(). An empty batch gives []. Variable time

@@ -8,7 +8,8 @@
 //  * If A and R are torsion-free (in the prime-order subgroup), so is D, and then [8]D = O iff
 //    D = O: in both modes the single answer is "pre-checks pass and D = O".
 //  * For items that pass the pre-checks with torsion-free A and R, with independent uniform
-//    128-bit z_i: if some D_j != O, sum z_i D_i = O for at most one value of z_j (D_j has prime
+//    128-bit z_i (each hashed from the caller's fresh random bytes with S and k: batch_add_vartime):
+//    if some D_j != O, sum z_i D_i = O for at most one value of z_j (D_j has prime
 //    order L > 2^128), so a batch with a false item passes with probability <= 2^-128. A batch
 //    that passes therefore has every D_i = O, and each item's answer is true.
 //  * Items that fail a pre-check get false (as single); under the default rule, items whose A or
@@ -55,11 +56,12 @@ import {
   BATCH_KEY_CLASS_UNKNOWN,
 } from "./key-cache";
 
-// Per-item state (scratch): -R (p3), k, the key's index.
+// Per-item state (scratch): -R (p3), k, the key's index, the coefficient z (16 bytes).
 const ITEM_NEG_R: usize = 0;
 const ITEM_K: usize = P3_BYTES;
 const ITEM_KEY: usize = ITEM_K + 32;
-const ITEM_STATE_BYTES: usize = ITEM_KEY + 16;
+const ITEM_Z: usize = ITEM_KEY + 16;
+const ITEM_STATE_BYTES: usize = ITEM_Z + 16;
 // Per-distinct-key state: -A (p3), its merged coefficient, its class, the last check that used it.
 const KEY_NEG_A: usize = 0;
 const KEY_COEFFICIENT: usize = P3_BYTES;
@@ -90,6 +92,9 @@ export const BATCH_SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
 const SINGLES_BELOW: usize = 3;
 
 const DIGEST: usize = memory.data(64, 16);
+/** "chio-batch-z/v1" (15 bytes): domain || 16 random bytes || S || k is 95 bytes, one SHA-512 block. */
+const Z_DOMAIN: usize = memory.data<u8>([0x63, 0x68, 0x69, 0x6f, 0x2d, 0x62, 0x61, 0x74, 0x63, 0x68, 0x2d, 0x7a, 0x2f, 0x76, 0x31]);
+const Z_DOMAIN_BYTES: usize = 15;
 const B_COEFFICIENT: usize = memory.data(32, 16);
 const Z_SCALAR: usize = memory.data(32, 16);
 const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
@@ -195,7 +200,7 @@ function combined_check(lo: usize, hi: usize): bool {
     const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
     const r = record(i);
     const state = itemState(i);
-    memory.copy(Z_SCALAR, r + BATCH_ITEM_RANDOM, 16);
+    memory.copy(Z_SCALAR, state + ITEM_Z, 16);
     // Term z_i (-R_i).
     store<u32>(points + (terms << 2), <u32>(state + ITEM_NEG_R));
     memory.copy(scalars + (terms << 5), Z_SCALAR, 32);
@@ -298,6 +303,18 @@ export function batch_add_vartime(i: usize, decodedKey: usize): void {
   sha512_update(recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
   sha512_final(DIGEST);
   sc_reduce(state + ITEM_K, DIGEST);
+  // z_i = the first 16 bytes of SHA-512(Z_DOMAIN || the caller's 16 random bytes || S || k)
+  // (README "Batch verification", step 4): uniform and independent across items when the random
+  // bytes are fresh, as the 2^-128 bound needs; and bound to the item when they are not (a broken
+  // or predictable random source still gives every item its own nonzero coefficient, so a forger
+  // would have to find hash inputs that cancel rather than just choose points).
+  sha512_init();
+  sha512_update(Z_DOMAIN, Z_DOMAIN_BYTES);
+  sha512_update(r + BATCH_ITEM_RANDOM, 16);
+  sha512_update(sig + 32, 32);
+  sha512_update(state + ITEM_K, 32);
+  sha512_final(DIGEST);
+  memory.copy(state + ITEM_Z, DIGEST, 16);
   store<u32>(state + ITEM_KEY, <u32>j);
   store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
   candidates++;

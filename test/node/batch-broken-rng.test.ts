@@ -1,0 +1,97 @@
+// Batch verification with a broken random source (README "Batch verification", step 4): the
+// core hashes each item's 16 random bytes with its S and k into its coefficient, so a
+// crypto.getRandomValues that leaves zeros or writes a constant (a careless test shim or
+// polyfill) still gives every item its own nonzero coefficient. Forgeries that a shared or zero
+// coefficient would let through (tampered items, and pairs whose errors cancel: D_1 = B,
+// D_2 = -B) must get the single answers, checked against node:crypto.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { ed25519 } from "../../src/ed25519.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { L, PKCS8_PREFIX, fromLE, le, nodeAccepts } from "../helpers/ed25519-oracles.js";
+
+interface Item {
+  signature: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+const shims: [string, (a: Uint8Array) => Uint8Array][] = [
+  ["leaves zeros", (a) => a],
+  ["writes a constant", (a) => a.fill(7)],
+  ["repeats one 16-byte block", (a) => { for (let i = 0; i < a.length; i++) a[i] = i & 15; return a; }],
+];
+
+/** Runs fn with globalThis.crypto.getRandomValues replaced by `shim`, restoring it after. */
+function withRandomSource<T>(shim: (a: Uint8Array) => Uint8Array, fn: () => T): T {
+  const crypto = globalThis.crypto as { getRandomValues: (a: Uint8Array) => Uint8Array };
+  const original = crypto.getRandomValues;
+  crypto.getRandomValues = shim;
+  try {
+    return fn();
+  } finally {
+    crypto.getRandomValues = original;
+  }
+}
+
+/** S + delta (mod nothing: the caller keeps it below L), as 32 little-endian bytes. */
+function shiftS(signature: Uint8Array, delta: bigint): Uint8Array {
+  const out = signature.slice();
+  out.set(le(fromLE(signature.subarray(32)) + delta), 32);
+  return out;
+}
+
+function signedItems(count: number): Item[] {
+  const seed = randomBytes(32);
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  const publicKey = ed25519.getPublicKey(seed);
+  return Array.from({ length: count }, () => {
+    const message = new Uint8Array(randomBytes(32));
+    return { signature: new Uint8Array(nodeSign(null, message, privateKey)), message, publicKey };
+  });
+}
+
+test("with a broken random source, batches with forged items still give every single answer", () => {
+  for (const [name, shim] of shims) {
+    for (let round = 0; round < 4; round++) {
+      const items = signedItems(24);
+      // Tampered S (D = [1]B), then a cancelling pair under one key: item 5 has D = [1]B and
+      // item 6 has D = -[1]B, so equal coefficients would make the pair's sum O.
+      const small = (s: Uint8Array) => fromLE(s.subarray(32)) < L - 2n && fromLE(s.subarray(32)) > 2n;
+      for (const k of [2, 5, 6, 11]) if (!small(items[k].signature)) items[k] = signedItems(1)[0];
+      items[2] = { ...items[2], signature: shiftS(items[2].signature, 1n) };
+      items[5] = { ...items[5], signature: shiftS(items[5].signature, 1n) };
+      items[6] = { ...items[6], publicKey: items[5].publicKey, signature: shiftS(items[6].signature, -1n) };
+      items[11] = { ...items[11], message: new Uint8Array(items[11].message.length) }; // another message
+      const expected = items.map((it) => nodeAccepts(it.signature, it.message, it.publicKey));
+      assert.equal(expected.filter((ok) => !ok).length, 4, "four forged items");
+      for (const zip215 of [false, true]) {
+        const got = withRandomSource(shim, () => ed25519.verifyBatch(items, { zip215 }));
+        assert.equal(got, expected, `${name}, zip215 ${zip215}`);
+      }
+    }
+  }
+});
+
+test("with a broken random source, verifyEnvelopeBatch still equals verifyEnvelopeBytes on forged envelopes", () => {
+  const encoder = new TextEncoder();
+  const envelopes = Array.from({ length: 12 }, (_, i) => {
+    const text = JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(new Uint8Array(randomBytes(32)))).localEnvelope("kernel-local", `nonce-${i}`, 1764000000));
+    if (i % 4 !== 1) return encoder.encode(text);
+    // Forge: flip a bit of S's lowest byte in the hex signature (S stays below L).
+    const envelope = JSON.parse(text);
+    const sig = Buffer.from(envelope.signature, "hex");
+    sig[32] ^= 1;
+    envelope.signature = sig.toString("hex");
+    return encoder.encode(JSON.stringify(envelope));
+  });
+  const expected = envelopes.map((e) => verifyEnvelopeBytes(e));
+  assert.equal(expected.filter((v) => !v.ok).length, 3);
+  for (const [name, shim] of shims) {
+    assert.equal(withRandomSource(shim, () => verifyEnvelopeBatch(envelopes)), expected, name);
+  }
+});
+
+test.run();
