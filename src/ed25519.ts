@@ -113,6 +113,11 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
 let makePrepared: (bytes: Uint8Array, slot: number) => PreparedPublicKey;
 let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
 let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
+/**
+ * The brand check of PreparedPublicKey (`#bytes in value`): unlike `instanceof`, it runs no
+ * caller code (a Proxy's getPrototypeOf trap could otherwise detach a buffer already checked).
+ */
+let isPreparedPublicKey: (value: unknown) => value is PreparedPublicKey;
 
 /**
  * A public key prepared for repeated verification (assembly/ed25519/prepared-public.ts): its
@@ -138,6 +143,7 @@ export class PreparedPublicKey {
       return key;
     };
     preparedInternals = (key) => key.#bytes;
+    isPreparedPublicKey = (value): value is PreparedPublicKey => typeof value === "object" && value !== null && #bytes in value;
     preparedSlot = (key, slot) => {
       if (slot !== undefined) key.#slot = slot;
       return key.#slot;
@@ -234,7 +240,7 @@ function verify(
   const zip215 = zip215Option(options);
   expectBytes(signature, ED25519_SIGNATURE_BYTES, "signature");
   assertBytes(message, "message");
-  const prepared = publicKey instanceof PreparedPublicKey ? publicKey : undefined;
+  const prepared = isPreparedPublicKey(publicKey) ? publicKey : undefined;
   if (prepared === undefined) expectBytes(publicKey as Uint8Array, ED25519_PUBLIC_KEY_BYTES, "publicKey");
   return guarded(() => {
     const x = core();
@@ -282,7 +288,7 @@ export interface VerifyBatchItem {
  * @throws InvalidTypeError / InvalidLengthError naming `name`.
  */
 export function publicKeyArgumentBytes(publicKey: unknown, name: string): Uint8Array {
-  if (publicKey instanceof PreparedPublicKey) return preparedInternals(publicKey);
+  if (isPreparedPublicKey(publicKey)) return preparedInternals(publicKey);
   return expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, name);
 }
 

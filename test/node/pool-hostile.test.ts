@@ -193,6 +193,34 @@ test("pool.verify takes a PreparedPublicKey, as ed25519.verify does", async () =
   }
 });
 
+test("a Proxy posing as a PreparedPublicKey is refused with INVALID_TYPE, its traps never consulted", async () => {
+  const key = signer();
+  const message = new Uint8Array(randomBytes(16));
+  const signature = key.sign(message);
+  let trapped = 0;
+  const posing = (prototype: object) =>
+    new Proxy(key.publicKey, {
+      getPrototypeOf() {
+        trapped++;
+        return prototype;
+      },
+    });
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    // PreparedPublicKey.prototype of the source module and of the built one (the pool's).
+    for (const prototype of [ed25519, builtEd25519].map((api) => Object.getPrototypeOf(api.preparePublicKey(key.publicKey)) as object)) {
+      const fake = posing(prototype);
+      throwsWith(() => ed25519.verify(signature, message, fake as unknown as Uint8Array), "INVALID_TYPE");
+      throwsWith(() => ed25519.verifyBatch([{ signature, message, publicKey: fake as unknown as Uint8Array }]), "INVALID_TYPE");
+      await rejectsWithCode(pool.verify(signature, message, fake as unknown as Uint8Array), "INVALID_TYPE");
+      await rejectsWithCode(pool.verifyBatch([{ signature, message, publicKey: fake as unknown as Uint8Array }]), "INVALID_TYPE");
+    }
+    assert.is(trapped, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("calls larger than one task's byte budget are split and answered like the in-thread calls", async () => {
   const key = signer();
   const big = () => new Uint8Array(randomBytes(6 << 20)); // three of them exceed the 16 MiB budget
