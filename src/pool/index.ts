@@ -2,7 +2,8 @@
 //
 // The pool runs on piscina (see the README, "Worker pool"). Calls are checked and copied on the
 // calling thread with the typed errors of the in-thread API, split into chunks of `chunkSize`
-// items (64 by default), and each chunk travels to a worker as ONE transferred ArrayBuffer
+// items (64 by default; at most POOL_CHUNK_BYTE_BUDGET bytes past a chunk's first item, codec.ts),
+// all packed before any is sent, and each chunk travels to a worker as ONE transferred ArrayBuffer
 // (src/pool/codec.ts); verdicts come back the same way. Every answer equals the in-thread one:
 // the workers run the same ed25519.verify / verifyEnvelopeBytes (src/pool/worker.ts).
 //
