@@ -66,6 +66,16 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
   #legacyCanonical: Uint8Array | undefined;
 
   /**
+   * `instanceof HandshakeChallenge` is a brand check: true only for objects this class constructed (its
+   * private #canonical), never for a Proxy or an object made with Object.create(HandshakeChallenge.prototype), so
+   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== HandshakeChallenge) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #canonical in value;
+  }
+
+  /**
    * From explicit fields (any schema; the schema is checked when verifying).
    * @throws InvalidTypeError for non-string fields, InvalidTimeError for a bad timestamp.
    */

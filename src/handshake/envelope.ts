@@ -61,6 +61,18 @@ export class PeerHandshakeEnvelope {
   readonly challenge: HandshakeChallenge;
   readonly declaredPublicKey: PublicKey;
   readonly signature: Signature;
+  /** Brand: set only by this constructor (see Symbol.hasInstance). */
+  readonly #constructed = true;
+
+  /**
+   * `instanceof PeerHandshakeEnvelope` is a brand check: true only for objects this class constructed (its
+   * private #constructed), never for a Proxy or an object made with Object.create(PeerHandshakeEnvelope.prototype), so
+   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== PeerHandshakeEnvelope) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #constructed in value;
+  }
 
   constructor(challenge: HandshakeChallenge, declaredPublicKey: PublicKey, signature: Signature) {
     if (!(challenge instanceof HandshakeChallenge)) throw new InvalidTypeError("challenge must be a HandshakeChallenge");

@@ -55,6 +55,16 @@ export class PublicKey {
   readonly #bytes: Uint8Array;
   #hex: string | undefined;
 
+  /**
+   * `instanceof PublicKey` is a brand check: true only for objects this class constructed (its
+   * private #bytes), never for a Proxy or an object made with Object.create(PublicKey.prototype), so
+   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== PublicKey) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #bytes in value;
+  }
+
   private constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
   }
@@ -127,6 +137,16 @@ export class PublicKey {
 /** A 64-byte Ed25519 signature (R‖S). Never rejected on value; S < L is checked at verify time. */
 export class Signature {
   readonly #bytes: Uint8Array;
+
+  /**
+   * `instanceof Signature` is a brand check: true only for objects this class constructed (its
+   * private #bytes), never for a Proxy or an object made with Object.create(Signature.prototype), so
+   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== Signature) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #bytes in value;
+  }
 
   private constructor(bytes: Uint8Array) {
     this.#bytes = bytes;

@@ -30,6 +30,18 @@ export class FederationPeer {
   readonly establishedAt: number;
   /** From this second on the pin is stale and `resolve` refuses it. */
   readonly rotationDue: number;
+  /** Brand: set only by this constructor (see Symbol.hasInstance). */
+  readonly #constructed = true;
+
+  /**
+   * `instanceof FederationPeer` is a brand check: true only for objects this class constructed (its
+   * private #constructed), never for a Proxy or an object made with Object.create(FederationPeer.prototype), so
+   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== FederationPeer) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #constructed in value;
+  }
 
   /** @throws InvalidTypeError, InvalidTimeError, or the PublicKey parse errors. */
   constructor(fields: FederationPeerFields) {

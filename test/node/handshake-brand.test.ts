@@ -1,0 +1,94 @@
+// Impostors of the handshake's classes: objects made with Object.create(X.prototype) and Proxies
+// of real instances pass a plain `instanceof`, and an impostor envelope could bring its own
+// verifySignature. `instanceof` on PublicKey, Signature, HandshakeChallenge, PeerHandshakeEnvelope
+// and FederationPeer is a brand check (their Symbol.hasInstance), so every impostor is refused
+// with a typed error, acceptEnvelope pins nothing, and `instanceof` itself runs no Proxy trap.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  FederationPeer,
+  HandshakeChallenge,
+  InMemoryPeerStore,
+  KernelTrustExchange,
+  Keypair,
+  PeerHandshakeEnvelope,
+  PublicKey,
+  Signature,
+} from "../../src/handshake/index.js";
+import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
+
+const NOW = 1764000000;
+const remote = Keypair.fromSeed(new Uint8Array(32).fill(2));
+const envelope = new KernelTrustExchange("kernel-a", remote).localEnvelope("kernel-b", "nonce-1", NOW);
+const peer = new FederationPeer({ kernelId: "kernel-a", publicKey: remote.publicKey, establishedAt: NOW, rotationDue: NOW + 60 });
+
+/** A Proxy of `target` that counts every trap it runs. */
+function watched<T extends object>(target: T, counter: { traps: number }): T {
+  return new Proxy(target, {
+    getPrototypeOf(t) {
+      counter.traps++;
+      return Reflect.getPrototypeOf(t);
+    },
+    get(t, key) {
+      counter.traps++;
+      return Reflect.get(t, key);
+    },
+  });
+}
+
+test("instanceof is true for real instances and false for Object.create impostors and Proxies, with no trap run", () => {
+  const counter = { traps: 0 };
+  const real: [Function, object][] = [
+    [PublicKey, remote.publicKey],
+    [Signature, envelope.signature],
+    [HandshakeChallenge, envelope.challenge],
+    [PeerHandshakeEnvelope, envelope],
+    [FederationPeer, peer],
+  ];
+  for (const [cls, instance] of real) {
+    assert.ok(instance instanceof cls, cls.name);
+    assert.not.ok(Object.create(cls.prototype) instanceof cls, `Object.create(${cls.name}.prototype)`);
+    assert.not.ok(watched(instance, counter) instanceof cls, `Proxy of a ${cls.name}`);
+    assert.not.ok(null instanceof cls);
+    assert.not.ok((1 as unknown) instanceof cls);
+  }
+  assert.is(counter.traps, 0);
+});
+
+test("an impostor envelope with its own verifySignature is refused and pins nothing", async () => {
+  const forged = Signature.fromBytes(new Uint8Array(64).fill(3));
+  const impostor = Object.assign(Object.create(PeerHandshakeEnvelope.prototype), {
+    challenge: envelope.challenge,
+    declaredPublicKey: remote.publicKey,
+    signature: forged,
+    verifySignature() {}, // would skip the signature check if the object were trusted
+  });
+  // A Proxy of a real envelope is not one either: it goes the plain-object path, which refuses it.
+  for (const input of [impostor, new Proxy(new PeerHandshakeEnvelope(envelope.challenge, remote.publicKey, forged), {})]) {
+    const store = new InMemoryPeerStore();
+    const exchange = new KernelTrustExchange("kernel-b", Keypair.fromSeed(new Uint8Array(32).fill(1)), { store }).withTrustedPeer("kernel-a", remote.publicKey);
+    await rejectsWithCode(exchange.acceptEnvelope(input, "kernel-a", NOW), "MALFORMED_ENVELOPE");
+    assert.is(store.get("kernel-a"), undefined);
+    throwsWith(() => PeerHandshakeEnvelope.fromJSON(input), "MALFORMED_ENVELOPE");
+  }
+  // The real envelope with the forged signature: INVALID_SIGNATURE, as before.
+  const exchange = new KernelTrustExchange("kernel-b", Keypair.fromSeed(new Uint8Array(32).fill(1))).withTrustedPeer("kernel-a", remote.publicKey);
+  await rejectsWithCode(exchange.acceptEnvelope(new PeerHandshakeEnvelope(envelope.challenge, remote.publicKey, forged), "kernel-a", NOW), "INVALID_SIGNATURE");
+});
+
+test("impostor keys, signatures, challenges and peers get INVALID_TYPE where the real ones are taken", () => {
+  const fakeKey = Object.create(PublicKey.prototype) as PublicKey;
+  const fakeSignature = Object.create(Signature.prototype) as Signature;
+  const fakeChallenge = Object.create(HandshakeChallenge.prototype) as HandshakeChallenge;
+  throwsWith(() => new PeerHandshakeEnvelope(fakeChallenge, remote.publicKey, envelope.signature), "INVALID_TYPE");
+  throwsWith(() => new PeerHandshakeEnvelope(envelope.challenge, fakeKey, envelope.signature), "INVALID_TYPE");
+  throwsWith(() => new PeerHandshakeEnvelope(envelope.challenge, remote.publicKey, fakeSignature), "INVALID_TYPE");
+  throwsWith(() => new FederationPeer({ kernelId: "kernel-a", publicKey: fakeKey, establishedAt: NOW, rotationDue: NOW + 60 }), "INVALID_TYPE");
+  throwsWith(() => remote.publicKey.verify(new Uint8Array(3), fakeSignature), "INVALID_TYPE");
+  assert.is(remote.publicKey.equals(fakeKey), false);
+  const exchange = new KernelTrustExchange("kernel-b", Keypair.fromSeed(new Uint8Array(32).fill(1)));
+  throwsWith(() => exchange.withTrustedPeer("kernel-a", fakeKey), "INVALID_TYPE");
+  throwsWith(() => new InMemoryPeerStore().insert(Object.assign(Object.create(FederationPeer.prototype), peer)), "INVALID_TYPE");
+});
+
+test.run();
