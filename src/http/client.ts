@@ -54,6 +54,11 @@ export async function handshakeWith(
   remoteKernelId: string,
   options: HandshakeClientOptions = {},
 ): Promise<HandshakeResult> {
+  // Checked by shape, not instanceof: an exchange from the other build (ESM or CommonJS) of this
+  // package is just as good here.
+  if (exchange === null || typeof exchange !== "object" || typeof exchange.localEnvelope !== "function" || typeof exchange.acceptEnvelope !== "function") {
+    throw new InvalidTypeError("exchange must be a KernelTrustExchange");
+  }
   if (typeof remoteKernelId !== "string") throw new InvalidTypeError("remoteKernelId must be a string");
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
   let url: URL;

@@ -165,6 +165,13 @@ class Connection {
       }
       return new Connection(urlOrClient as RedisCommandClient, undefined, namespace, timeoutMs);
     }
+    let url: URL;
+    try {
+      url = new URL(urlOrClient);
+    } catch (cause) {
+      throw new InvalidConfigError(`not a URL: ${urlOrClient.slice(0, 200)}`, { cause });
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new InvalidConfigError(`Redis stores open from a redis:// or rediss:// URL, got ${url.protocol}`);
     const client = createClient({
       url: urlOrClient,
       // Commands fail at once while disconnected (fail closed, STORE_FAILED) instead of queueing
@@ -325,7 +332,8 @@ export class RedisPeerStore implements FederationPeerStore {
   }
 
   async insert(peer: FederationPeer): Promise<void> {
-    const reply = await this.#redis.command("insert", ["HSET", this.#hash, field(peer.kernelId), encodePeer(peer)]);
+    const encoded = encodePeer(peer); // checks the peer before anything reads it
+    const reply = await this.#redis.command("insert", ["HSET", this.#hash, field(peer.kernelId), encoded]);
     if (reply !== 0 && reply !== 1) throw unexpected("insert", reply);
   }
 

@@ -28,6 +28,33 @@ replayStoreConformance("RedisReplayStore", async () => {
 
 const t = suite("Redis stores");
 
+t("a URL that is not redis:// and an insert of a non-peer are typed errors", async () => {
+  for (const url of ["not a url", "http://127.0.0.1:6379", ""]) {
+    for (const open of [RedisPeerStore.open, RedisReplayStore.open]) {
+      try {
+        await open.call(undefined, url);
+        assert.unreachable(`opened ${url}`);
+      } catch (error) {
+        assert.instance(error, InvalidConfigError, String(error));
+      }
+    }
+  }
+  const store = await RedisPeerStore.open((await server()).url, { namespace: freshNamespace() });
+  try {
+    for (const notPeer of [null, undefined, { kernelId: "a" }, "peer"]) {
+      try {
+        await store.insert(notPeer as unknown as FederationPeer);
+        assert.unreachable("inserted a non-peer");
+      } catch (error) {
+        assert.is((error as { code?: string }).code, "INVALID_TYPE", String(error));
+      }
+    }
+    assert.equal(await store.snapshot(), []);
+  } finally {
+    await store.close();
+  }
+});
+
 async function withRaw<R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
   const client = createClient({ url: (await server()).url });
   client.on("error", () => undefined);

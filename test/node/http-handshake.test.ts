@@ -15,7 +15,7 @@ import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair, Public
 import type { FederationPeerStore } from "../../src/handshake/ports.js";
 import { createHandshakeServer, handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
 import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
-import { rejectsWith } from "../helpers/assert-codes.js";
+import { rejectsWith, rejectsWithCode } from "../helpers/assert-codes.js";
 import { runCli, spawnCli } from "../helpers/cli.js";
 import { finished, waitForLine } from "../helpers/processes.js";
 
@@ -233,6 +233,10 @@ test("client transport failures are typed and pin nothing", async () => {
   };
   await expectHttp(handshakeWith("ftp://127.0.0.1/", a, "kernel.b"), "INVALID_URL");
   await expectHttp(handshakeWith("not a url", a, "kernel.b"), "INVALID_URL");
+  // Something that is not an exchange: a typed error before any request (it was a TypeError).
+  for (const notExchange of [null, undefined, {}, "exchange", { localEnvelope: () => undefined }]) {
+    await rejectsWithCode(handshakeWith("http://127.0.0.1:9/", notExchange as unknown as KernelTrustExchange, "kernel.b"), "INVALID_TYPE");
+  }
   const big = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("x".repeat(70000))));
   const slow = createServer((q) => q.resume()); // never answers
   const notJson = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("{}")));

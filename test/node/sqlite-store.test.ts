@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FederationPeer, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
@@ -147,6 +147,33 @@ test("release restores an expired committed pair; skew above retention and bad a
   throwsStoreError(() => new SqlitePeerStore(file, { busyTimeoutMs: -1 }), "INVALID_ARGUMENT");
   throwsStoreError(() => new SqlitePeerStore(""), "INVALID_ARGUMENT");
   throwsStoreError(() => new SqlitePeerStore(path.join(path.dirname(file), "missing", "dir", "x.db")), "CANNOT_OPEN");
+});
+
+test("prune takes unix seconds only; a chio file whose tables were dropped is a typed error and leaves no connection open", () => {
+  const file = tempFile();
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600 });
+  try {
+    replay.reserve("p", "n", T, T, 300);
+    replay.commit("p", "n");
+    // Infinity, 1e300 or a string would delete the live pair (or nothing) and let a replay through.
+    for (const now of [Infinity, 1e300, -1, 1.5, "x", null]) throwsStoreError(() => replay.prune(now as number), "INVALID_ARGUMENT");
+    assert.is(replay.size, 1, "the live pair is still held");
+    assert.is(replay.reserve("p", "n", T, T + 10, 300), false);
+  } finally {
+    replay.close();
+  }
+  new SqlitePeerStore(file).close(); // creates the peers table too
+  const raw = new Database(file);
+  raw.exec("DROP TABLE chio_trust_peers; DROP TABLE chio_trust_replay;");
+  raw.close();
+  const openFds = () => readdirSync("/proc/self/fd").length;
+  const before = openFds();
+  for (let i = 0; i < 5; i++) {
+    const peerError = throwsStoreError(() => new SqlitePeerStore(file), "SQLITE_ERROR");
+    assert.match(peerError.message, /no such table/);
+    throwsStoreError(() => new SqliteReplayStore(file), "SQLITE_ERROR");
+  }
+  assert.is(openFds(), before, "every failed open closed its connection");
 });
 
 test("lone surrogates are refused rather than collapsed into U+FFFD (two ids would share a row)", () => {

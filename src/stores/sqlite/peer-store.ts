@@ -67,39 +67,46 @@ export class SqlitePeerStore implements FederationPeerStore {
     this.#db = openChioDatabase(path, options);
     this.path = path;
     this.origin = origin;
-    const db = this.#db;
-    this.#select = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers WHERE kernel_id = ?`);
-    this.#selectAll = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`);
-    this.#upsert = db.prepare(
-      `INSERT INTO chio_trust_peers (${COLUMNS}) VALUES (?, ?, 'ed25519', ?, ?, ?, ?, ?)
-       ON CONFLICT (kernel_id) DO UPDATE SET public_key = excluded.public_key, algorithm = excluded.algorithm,
-         established_at = excluded.established_at, rotation_due = excluded.rotation_due,
-         established_via = excluded.established_via, origin = excluded.origin, written_at = excluded.written_at`,
-    );
-    this.#delete = db.prepare("DELETE FROM chio_trust_peers WHERE kernel_id = ?");
-    this.#cas = db.transaction((kernelId, expected, next) => {
-      const row = this.#select.get(kernelId) as PeerRow | undefined;
-      const current = row === undefined ? undefined : decodeRow(row).peer;
-      const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
-      if (!matches) return false;
-      this.#write(next, "compareAndSet");
-      return true;
-    });
-    this.#remove = db.transaction((kernelId) => {
-      const row = this.#select.get(kernelId) as PeerRow | undefined;
-      // A row that does not decode is still removed (that is how an operator clears it), and reported.
-      let removed: FederationPeer | undefined;
-      let corrupt: unknown;
-      if (row !== undefined) {
-        try {
-          removed = decodeRow(row).peer;
-        } catch (error) {
-          corrupt = error;
+    // A chio file whose tables are gone (or any other statement that cannot be prepared) is a
+    // typed error, and the connection is closed rather than left open.
+    try {
+      const db = this.#db;
+      this.#select = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers WHERE kernel_id = ?`);
+      this.#selectAll = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`);
+      this.#upsert = db.prepare(
+        `INSERT INTO chio_trust_peers (${COLUMNS}) VALUES (?, ?, 'ed25519', ?, ?, ?, ?, ?)
+         ON CONFLICT (kernel_id) DO UPDATE SET public_key = excluded.public_key, algorithm = excluded.algorithm,
+           established_at = excluded.established_at, rotation_due = excluded.rotation_due,
+           established_via = excluded.established_via, origin = excluded.origin, written_at = excluded.written_at`,
+      );
+      this.#delete = db.prepare("DELETE FROM chio_trust_peers WHERE kernel_id = ?");
+      this.#cas = db.transaction((kernelId, expected, next) => {
+        const row = this.#select.get(kernelId) as PeerRow | undefined;
+        const current = row === undefined ? undefined : decodeRow(row).peer;
+        const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
+        if (!matches) return false;
+        this.#write(next, "compareAndSet");
+        return true;
+      });
+      this.#remove = db.transaction((kernelId) => {
+        const row = this.#select.get(kernelId) as PeerRow | undefined;
+        // A row that does not decode is still removed (that is how an operator clears it), and reported.
+        let removed: FederationPeer | undefined;
+        let corrupt: unknown;
+        if (row !== undefined) {
+          try {
+            removed = decodeRow(row).peer;
+          } catch (error) {
+            corrupt = error;
+          }
         }
-      }
-      this.#delete.run(kernelId);
-      return { removed, corrupt };
-    });
+        this.#delete.run(kernelId);
+        return { removed, corrupt };
+      });
+    } catch (cause) {
+      this.#db.close();
+      throw toStoreError(cause, "open");
+    }
   }
 
   insert(peer: FederationPeer): void {

@@ -62,41 +62,48 @@ export class SqliteReplayStore implements ReplayStore {
     this.path = path;
     this.retentionSecs = retentionSecs;
     this.maxKeyUnits = maxKeyUnits;
-    const db = this.#db;
-    const select = db.prepare("SELECT timestamp, state, owner, previous_timestamp FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
-    const upsertReserved = db.prepare(
-      `INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, state, owner, previous_timestamp) VALUES (?, ?, ?, 'reserved', ?, ?)
-       ON CONFLICT (peer_id, nonce) DO UPDATE SET timestamp = excluded.timestamp, state = 'reserved',
-         owner = excluded.owner, previous_timestamp = excluded.previous_timestamp`,
-    );
-    const restore = db.prepare(
-      "UPDATE chio_trust_replay SET timestamp = ?, state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ?",
-    );
-    const remove = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
-    this.#commit = db.prepare(
-      "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
-    );
-    this.#prune = db.prepare("DELETE FROM chio_trust_replay WHERE timestamp < ?");
-    this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs) => {
-      const row = select.get(peerId, nonce) as ReplayRow | undefined;
-      let previous: number | null = null;
-      if (row !== undefined) {
-        if (row.state === "reserved") return false; // an accept in flight (here or in another process)
-        if (row.state !== "committed") throw new SqliteStoreError("CORRUPT_ROW", `replay row in state ${String(row.state)}`);
-        const held = safeColumn(row.timestamp, "timestamp");
-        if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
-        previous = held; // expired under this skew: reservable, and restored by release
-      }
-      upsertReserved.run(peerId, nonce, timestamp, this.#owner, previous);
-      return true;
-    });
-    this.#release = db.transaction((peerId, nonce) => {
-      const row = select.get(peerId, nonce) as ReplayRow | undefined;
-      if (row === undefined || row.state !== "reserved" || row.owner !== this.#owner) return; // not ours to undo
-      if (row.previous_timestamp === null) remove.run(peerId, nonce);
-      else restore.run(safeColumn(row.previous_timestamp, "previous_timestamp"), peerId, nonce);
-    });
-    this.#run("prune", () => this.#prune.run(Math.floor(Date.now() / 1000) - this.retentionSecs));
+    // A chio file whose tables are gone (or any other statement that cannot be prepared) is a
+    // typed error, and the connection is closed rather than left open.
+    try {
+      const db = this.#db;
+      const select = db.prepare("SELECT timestamp, state, owner, previous_timestamp FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
+      const upsertReserved = db.prepare(
+        `INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, state, owner, previous_timestamp) VALUES (?, ?, ?, 'reserved', ?, ?)
+         ON CONFLICT (peer_id, nonce) DO UPDATE SET timestamp = excluded.timestamp, state = 'reserved',
+           owner = excluded.owner, previous_timestamp = excluded.previous_timestamp`,
+      );
+      const restore = db.prepare(
+        "UPDATE chio_trust_replay SET timestamp = ?, state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ?",
+      );
+      const remove = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
+      this.#commit = db.prepare(
+        "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
+      );
+      this.#prune = db.prepare("DELETE FROM chio_trust_replay WHERE timestamp < ?");
+      this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs) => {
+        const row = select.get(peerId, nonce) as ReplayRow | undefined;
+        let previous: number | null = null;
+        if (row !== undefined) {
+          if (row.state === "reserved") return false; // an accept in flight (here or in another process)
+          if (row.state !== "committed") throw new SqliteStoreError("CORRUPT_ROW", `replay row in state ${String(row.state)}`);
+          const held = safeColumn(row.timestamp, "timestamp");
+          if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
+          previous = held; // expired under this skew: reservable, and restored by release
+        }
+        upsertReserved.run(peerId, nonce, timestamp, this.#owner, previous);
+        return true;
+      });
+      this.#release = db.transaction((peerId, nonce) => {
+        const row = select.get(peerId, nonce) as ReplayRow | undefined;
+        if (row === undefined || row.state !== "reserved" || row.owner !== this.#owner) return; // not ours to undo
+        if (row.previous_timestamp === null) remove.run(peerId, nonce);
+        else restore.run(safeColumn(row.previous_timestamp, "previous_timestamp"), peerId, nonce);
+      });
+      this.#run("prune", () => this.#prune.run(Math.floor(Date.now() / 1000) - this.retentionSecs));
+    } catch (cause) {
+      this.#db.close();
+      throw toStoreError(cause, "open");
+    }
   }
 
   fits(peerId: string, nonce: string): boolean {
@@ -133,9 +140,16 @@ export class SqliteReplayStore implements ReplayStore {
     this.#run("release", () => this.#release.immediate(expectKeyText(peerId, "peerId"), expectKeyText(nonce, "nonce")));
   }
 
-  /** Deletes pairs whose timestamp is older than `now − retentionSecs`; returns how many. */
+  /**
+   * Deletes pairs whose timestamp is older than `now − retentionSecs` (`now` in unix seconds, a
+   * safe integer >= 0: anything else, Infinity or a string, would delete live pairs or nothing,
+   * and is INVALID_ARGUMENT); returns how many.
+   */
   prune(now: number = Math.floor(Date.now() / 1000)): number {
-    return this.#run("prune", () => this.#db.transaction(() => this.#prune.run(now - this.retentionSecs).changes).immediate());
+    return this.#run("prune", () => {
+      if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
+      return this.#db.transaction(() => this.#prune.run(now - this.retentionSecs).changes).immediate();
+    });
   }
 
   /** Number of rows (reserved and committed). */
