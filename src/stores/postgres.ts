@@ -265,6 +265,18 @@ export class PostgresPeerStore implements FederationPeerStore {
   }
 }
 
+/**
+ * Bytes of stored text the replay table's key (peer_id, nonce) may take. Postgres refuses a btree
+ * entry larger than about a third of a page (2704 bytes with the usual 8 KiB pages: "index row
+ * size exceeds btree maximum"); this leaves room for the entry's headers.
+ */
+const POSTGRES_MAX_KEY_BYTES = 2600;
+
+/** UTF-8 bytes of the stored forms (exactText) of a replay pair. */
+function storedKeyBytes(peerId: string, nonce: string): number {
+  return Buffer.byteLength(exactText(peerId), "utf8") + Buffer.byteLength(exactText(nonce), "utf8");
+}
+
 interface PeerRow {
   kernel_id: unknown;
   public_key: unknown;
@@ -355,8 +367,13 @@ export class PostgresReplayStore implements ReplayStore {
     return new PostgresReplayStore(db, maxSkewSecs, maxKeyUnits, sweepEvery, sweepBatch);
   }
 
+  /**
+   * Within maxKeyUnits, and within what a Postgres index entry can hold (POSTGRES_MAX_KEY_BYTES of
+   * stored text): a pair over that could never be reserved, so the exchange refuses its envelope
+   * (MALFORMED_ENVELOPE NONCE_TOO_LONG) instead of failing on the store (STORE_FAILED).
+   */
   fits(peerId: string, nonce: string): boolean {
-    return pairFits(peerId, nonce, this.maxKeyUnits);
+    return pairFits(peerId, nonce, this.maxKeyUnits) && storedKeyBytes(peerId, nonce) <= POSTGRES_MAX_KEY_BYTES;
   }
 
   async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {

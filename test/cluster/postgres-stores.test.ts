@@ -48,6 +48,29 @@ async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, la
   assert.unreachable(`${label}: did not reject`);
 }
 
+t("fits says no to a pair Postgres could not index (multi-byte nonces), and reserve takes every pair fits accepts", async () => {
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 3600 });
+  try {
+    const cjk = String.fromCodePoint(...Array.from({ length: 1000 }, (_, i) => 0x4e00 + ((i * 7919) % 20000))); // 3 UTF-8 bytes each
+    assert.ok(1000 + "peer".length <= store.maxKeyUnits, "within the unit limit");
+    assert.is(store.fits("peer", cjk), false, "3000+ bytes: more than a btree entry holds");
+    // The largest pairs fits accepts are stored: 800 CJK characters (2400 bytes) and 1000 ASCII.
+    for (const nonce of [cjk.slice(0, 800), "n".repeat(1000)]) {
+      assert.is(store.fits("peer", nonce), true);
+      assert.is(await store.reserve("peer", nonce, T, T, 60), true);
+    }
+    // What fits refused is indeed refused by the server, as a typed store error (fail closed).
+    try {
+      await store.reserve("peer", cjk, T, T, 60);
+      assert.unreachable("reserved a pair over the index limit");
+    } catch (error) {
+      assert.instance(error, SharedStoreError, String(error));
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 t("options are validated before connecting", async () => {
   const url = "postgres://nobody@127.0.0.1:1/none";
   for (const options of [{ tablePrefix: "Bad-Prefix" }, { tablePrefix: "" }, { tablePrefix: "x".repeat(33) }, { operationTimeoutMs: 0 }, { maxConnections: 1.5 }]) {
