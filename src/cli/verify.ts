@@ -4,7 +4,6 @@
 // such an item. Reading and decoding stay on the main thread; up to 2 × threads batches are in
 // flight at once, so the workers never wait for the parser and memory stays bounded.
 import { createReadStream, statSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { hexToBytes } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
@@ -118,11 +117,10 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   };
   let lineNumber = 0;
   try {
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    for await (const text of lines) {
+    const tooLong = (line: number) => new CliError("INVALID_ITEM", `line ${line}: longer than ${MAX_LINE_BYTES} bytes`);
+    for await (const text of boundedLines(stream, MAX_LINE_BYTES, tooLong)) {
       lineNumber++;
       bytesSeen += Buffer.byteLength(text) + 1;
-      if (text.length > MAX_LINE_BYTES) throw new CliError("INVALID_ITEM", `line ${lineNumber}: longer than ${MAX_LINE_BYTES} bytes`);
       if (text.trim() === "") continue;
       batch.push(decodeItem(text, lineNumber));
       if (batch.length >= options.batchSize) await flush();
@@ -154,4 +152,43 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     process.stdout.write(`${total} items: ${valid} valid, ${invalid} invalid in ${seconds.toFixed(3)} s (${Math.round(rate)} items/s, ${pool.threads} worker thread${pool.threads === 1 ? "" : "s"})\n`);
   }
   return invalid === 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
+/**
+ * The lines of `input` as UTF-8 text (ended by \n, a \r before it dropped; invalid bytes become
+ * U+FFFD, as readline decodes them). A line longer than `maxBytes` throws `tooLong(its number)` as
+ * soon as its bytes pass the limit, holding at most `maxBytes` of it: readline would buffer the
+ * whole line first (about 500 MB of memory for a 200 MB line, and a RangeError past V8's string
+ * length limit).
+ */
+async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBytes: number, tooLong: (line: number) => Error): AsyncGenerator<string> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  let line = 0;
+  const text = () => {
+    let bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    parts = [];
+    length = 0;
+    return bytes.toString("utf8");
+  };
+  for await (const chunk of input) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    let start = 0;
+    for (;;) {
+      const newline = bytes.indexOf(0x0a, start);
+      const end = newline < 0 ? bytes.length : newline;
+      length += end - start;
+      if (length > maxBytes) throw tooLong(line + 1);
+      if (end > start) parts.push(bytes.subarray(start, end));
+      if (newline < 0) break;
+      line++;
+      yield text();
+      start = newline + 1;
+    }
+  }
+  if (length > 0) {
+    line++;
+    yield text();
+  }
 }

@@ -11,7 +11,9 @@ import path from "node:path";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import canonicalize from "canonicalize";
 import { FEDERATION_HANDSHAKE_SCHEMA, FederationPeer } from "../../src/index.js";
-import { runCli } from "../helpers/cli.js";
+import { cliPath, runCli } from "../helpers/cli.js";
+import { finished } from "../helpers/processes.js";
+import { spawn } from "node:child_process";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-"));
 const file = (name: string) => path.join(dir, name);
@@ -206,6 +208,19 @@ test("verify: unreadable input or a line that is not an item → exit 2 with the
     assert.match(r.stderr, /^chio-trust: error INVALID_ITEM: /, line);
     assert.match(r.stderr, why, line);
   }
+});
+
+test("verify: a line over 16 MiB is refused while it streams in (a 100 MB line under a 64 MB heap), and CRLF lines are read", async () => {
+  // Before: readline held the whole line as one string first, past the heap limit here.
+  const child = spawn(process.execPath, ["--max-old-space-size=64", cliPath, "verify", "--threads", "1"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
+  const huge = Buffer.alloc(100 << 20, 0x78);
+  huge[0] = 0x7b; // "{xxxx..." with no newline
+  const r = await finished(child, 60_000, huge);
+  assert.is(r.code, 2, r.stderr.slice(0, 300));
+  assert.match(r.stderr, /^chio-trust: error INVALID_ITEM: line 1: longer than 16777216 bytes/);
+  const crlf = await cli(["verify", "--threads", "1"], items(5, new Set()).split("\n").join("\r\n"));
+  assert.is(crlf.code, 0, crlf.stderr);
+  assert.match(crlf.stdout, /5 items: 5 valid, 0 invalid/);
 });
 
 test("verify --progress draws the progress bar on stderr (off by default when stderr is not a terminal)", async () => {
