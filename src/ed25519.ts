@@ -113,11 +113,6 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
 let makePrepared: (bytes: Uint8Array, slot: number) => PreparedPublicKey;
 let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
 let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
-/**
- * The brand check of PreparedPublicKey (`#bytes in value`): unlike `instanceof`, it runs no
- * caller code (a Proxy's getPrototypeOf trap could otherwise detach a buffer already checked).
- */
-let isPreparedPublicKey: (value: unknown) => value is PreparedPublicKey;
 
 /**
  * A public key prepared for repeated verification (assembly/ed25519/prepared-public.ts): its
@@ -143,11 +138,22 @@ export class PreparedPublicKey {
       return key;
     };
     preparedInternals = (key) => key.#bytes;
-    isPreparedPublicKey = (value): value is PreparedPublicKey => typeof value === "object" && value !== null && #bytes in value;
     preparedSlot = (key, slot) => {
       if (slot !== undefined) key.#slot = slot;
       return key.#slot;
     };
+  }
+
+  /**
+   * `instanceof PreparedPublicKey` is a brand check: true only for keys preparePublicKey made
+   * (their private #bytes), never for a Proxy or an object made with Object.create, so no caller
+   * code runs in it (a Proxy's getPrototypeOf trap could otherwise detach a buffer already
+   * checked) and no impostor reaches the private field (a subclass keeps the usual rule).
+   * The handshake's classes do the same (src/handshake/keys.ts).
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== PreparedPublicKey) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #bytes in value;
   }
 
   /** A copy of the 32 public-key bytes, exactly as given to preparePublicKey. */
@@ -240,7 +246,7 @@ function verify(
   const zip215 = zip215Option(options);
   expectBytes(signature, ED25519_SIGNATURE_BYTES, "signature");
   assertBytes(message, "message");
-  const prepared = isPreparedPublicKey(publicKey) ? publicKey : undefined;
+  const prepared = publicKey instanceof PreparedPublicKey ? publicKey : undefined; // a brand check: see the class
   if (prepared === undefined) expectBytes(publicKey as Uint8Array, ED25519_PUBLIC_KEY_BYTES, "publicKey");
   return guarded(() => {
     const x = core();
@@ -288,7 +294,7 @@ export interface VerifyBatchItem {
  * @throws InvalidTypeError / InvalidLengthError naming `name`.
  */
 export function publicKeyArgumentBytes(publicKey: unknown, name: string): Uint8Array {
-  if (isPreparedPublicKey(publicKey)) return preparedInternals(publicKey);
+  if (publicKey instanceof PreparedPublicKey) return preparedInternals(publicKey); // a brand check: see the class
   return expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, name);
 }
 
