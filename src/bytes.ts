@@ -43,6 +43,17 @@ export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
 }
 
 /**
+ * `Symbol.hasInstance` for a class whose instances carry a private field: for `cls` itself a
+ * brand check (`hasBrand`, a `#field in value` test), so `instanceof` is true only for objects
+ * the class constructed, never for a Proxy or an object made with Object.create(cls.prototype),
+ * and runs no caller code; for a subclass (`self` !== `cls`) the usual prototype walk.
+ */
+export function brandHasInstance(cls: object, self: object, value: unknown, hasBrand: (value: object) => boolean): boolean {
+  if (self !== cls) return Function.prototype[Symbol.hasInstance].call(self, value);
+  return typeof value === "object" && value !== null && hasBrand(value);
+}
+
+/**
  * True if the view can no longer be read: its ArrayBuffer was detached (transferred, e.g. by
  * structuredClone(buf, { transfer: [buf] }) or postMessage), or a resizable buffer shrank below
  * the view's end. Such a view reports length 0, so a detached message would otherwise be read as

@@ -14,7 +14,7 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
+import { brandHasInstance, expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -145,15 +145,12 @@ export class PreparedPublicKey {
   }
 
   /**
-   * `instanceof PreparedPublicKey` is a brand check: true only for keys preparePublicKey made
-   * (their private #bytes), never for a Proxy or an object made with Object.create, so no caller
-   * code runs in it (a Proxy's getPrototypeOf trap could otherwise detach a buffer already
-   * checked) and no impostor reaches the private field (a subclass keeps the usual rule).
-   * The handshake's classes do the same (src/handshake/keys.ts).
+   * `instanceof PreparedPublicKey` is a brand check on its private #bytes (brandHasInstance in
+   * src/bytes.ts): a Proxy's getPrototypeOf trap could otherwise run caller code after the byte
+   * checks, and an impostor would reach the private field.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== PreparedPublicKey) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && #bytes in value;
+    return brandHasInstance(PreparedPublicKey, this, value, (v) => #bytes in v);
   }
 
   /** A copy of the 32 public-key bytes, exactly as given to preparePublicKey. */

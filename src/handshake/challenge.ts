@@ -5,6 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes } from "../canonical/value.js";
+import { brandHasInstance } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -65,14 +66,9 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
   #canonical: Uint8Array | undefined;
   #legacyCanonical: Uint8Array | undefined;
 
-  /**
-   * `instanceof HandshakeChallenge` is a brand check: true only for objects this class constructed (its
-   * private #canonical), never for a Proxy or an object made with Object.create(HandshakeChallenge.prototype), so
-   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
-   */
+  /** `instanceof HandshakeChallenge` is a brand check on its private #canonical (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== HandshakeChallenge) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && #canonical in value;
+    return brandHasInstance(HandshakeChallenge, this, value, (v) => #canonical in v);
   }
 
   /**

@@ -8,7 +8,7 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
-import { isUint8Array, isUnreadableView } from "../bytes.js";
+import { brandHasInstance, isUint8Array, isUnreadableView } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
@@ -64,14 +64,9 @@ export class PeerHandshakeEnvelope {
   /** Brand: set only by this constructor (see Symbol.hasInstance). */
   readonly #constructed = true;
 
-  /**
-   * `instanceof PeerHandshakeEnvelope` is a brand check: true only for objects this class constructed (its
-   * private #constructed), never for a Proxy or an object made with Object.create(PeerHandshakeEnvelope.prototype), so
-   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
-   */
+  /** `instanceof PeerHandshakeEnvelope` is a brand check on its private #constructed (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== PeerHandshakeEnvelope) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && #constructed in value;
+    return brandHasInstance(PeerHandshakeEnvelope, this, value, (v) => #constructed in v);
   }
 
   constructor(challenge: HandshakeChallenge, declaredPublicKey: PublicKey, signature: Signature) {

@@ -5,7 +5,7 @@
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
 import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
-import { bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
+import { brandHasInstance, bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
 import { InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
@@ -55,14 +55,9 @@ export class PublicKey {
   readonly #bytes: Uint8Array;
   #hex: string | undefined;
 
-  /**
-   * `instanceof PublicKey` is a brand check: true only for objects this class constructed (its
-   * private #bytes), never for a Proxy or an object made with Object.create(PublicKey.prototype), so
-   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
-   */
+  /** `instanceof PublicKey` is a brand check on its private #bytes (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== PublicKey) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && #bytes in value;
+    return brandHasInstance(PublicKey, this, value, (v) => #bytes in v);
   }
 
   private constructor(bytes: Uint8Array) {
@@ -138,14 +133,9 @@ export class PublicKey {
 export class Signature {
   readonly #bytes: Uint8Array;
 
-  /**
-   * `instanceof Signature` is a brand check: true only for objects this class constructed (its
-   * private #bytes), never for a Proxy or an object made with Object.create(Signature.prototype), so
-   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
-   */
+  /** `instanceof Signature` is a brand check on its private #bytes (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== Signature) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && #bytes in value;
+    return brandHasInstance(Signature, this, value, (v) => #bytes in v);
   }
 
   private constructor(bytes: Uint8Array) {

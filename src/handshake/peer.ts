@@ -1,5 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
+import { brandHasInstance } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { PublicKey } from "./keys.js";
 import { expectUnixSeconds } from "./time.js";
@@ -33,14 +34,9 @@ export class FederationPeer {
   /** Brand: set only by this constructor (see Symbol.hasInstance). */
   readonly #constructed = true;
 
-  /**
-   * `instanceof FederationPeer` is a brand check: true only for objects this class constructed (its
-   * private #constructed), never for a Proxy or an object made with Object.create(FederationPeer.prototype), so
-   * no caller code runs in it and no impostor passes a check (a subclass keeps the usual rule).
-   */
+  /** `instanceof FederationPeer` is a brand check on its private #constructed (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== FederationPeer) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && #constructed in value;
+    return brandHasInstance(FederationPeer, this, value, (v) => #constructed in v);
   }
 
   /** @throws InvalidTypeError, InvalidTimeError, or the PublicKey parse errors. */
