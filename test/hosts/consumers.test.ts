@@ -51,6 +51,9 @@ ${CHECKS}
 const wasmPath = new URL(import.meta.resolve("chio-trust/chio.wasm"));
 const { readFileSync } = await import("node:fs");
 result.wasmExports = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(wasmPath))).length;
+// import and require of the package in one program load one copy (dist/node/ wraps dist/cjs/ for Node).
+const { createRequire } = await import("node:module");
+result.oneCopy = createRequire(import.meta.url)("chio-trust").FederationPeer === main.FederationPeer;
 console.log(JSON.stringify(result));
 `;
 
@@ -106,8 +109,9 @@ function run(command: string, args: string[], file: string, source: string) {
 
 test("Node, ESM: every entry imports from the tarball and works", () => {
   const r = run(process.execPath, [], "esm.mjs", ESM);
-  assert.equal({ ...r, wasmExports: undefined }, { ...EXPECTED, wasmExports: undefined });
+  assert.equal({ ...r, wasmExports: undefined, oneCopy: undefined }, { ...EXPECTED, wasmExports: undefined, oneCopy: undefined });
   assert.ok(r.wasmExports > 10, "chio-trust/chio.wasm resolves to a compilable module");
+  assert.is(r.oneCopy, true, "import and require give the same FederationPeer");
 });
 
 test("Node, CommonJS: every entry requires from the tarball and works", () => {
@@ -128,16 +132,18 @@ test("a host that forbids compiling from bytes: lazy use fails typed, init(modul
 test("Deno: the ESM entries from the project's node_modules", () => {
   const deno = devToolBin("deno");
   const r = run(deno, ["run", "--quiet", "--allow-read", "--allow-env", "--no-prompt"], "deno.mjs", ESM);
-  assert.equal({ ...r, wasmExports: undefined }, { ...EXPECTED, wasmExports: undefined });
+  assert.equal({ ...r, wasmExports: undefined, oneCopy: undefined }, { ...EXPECTED, wasmExports: undefined, oneCopy: undefined });
   assert.ok(r.wasmExports > 10);
+  assert.is(r.oneCopy, true, "import and require give the same FederationPeer");
 });
 
 test("Bun: the ESM and the CommonJS entries", () => {
   const bun = devToolBin("bun");
   for (const [file, source] of [["bun.mjs", ESM], ["bun.cjs", CJS]]) {
     const r = run(bun, [], file, source);
-    assert.equal({ ...r, wasmExports: undefined }, { ...EXPECTED, wasmExports: undefined }, file);
+    assert.equal({ ...r, wasmExports: undefined, oneCopy: undefined }, { ...EXPECTED, wasmExports: undefined, oneCopy: undefined }, file);
     assert.ok(r.wasmExports > 10);
+    if (source === ESM) assert.is(r.oneCopy, true, "import and require give the same FederationPeer");
   }
 });
 

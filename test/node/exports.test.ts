@@ -5,7 +5,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,6 +51,45 @@ process.stdout.write(JSON.stringify([
 ]));`;
   const result = JSON.parse(execFileSync(process.execPath, ["-e", code], { cwd: root, encoding: "utf8" }));
   assert.equal(result, [true, true, true, true]);
+});
+
+test("import and require in one Node process load one copy: the same objects, and a store from one pins peers of the other", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "chio-dual-"));
+  const code = `
+import { createRequire } from "node:module";
+const require = createRequire(import.meta.url);
+const entries = ${JSON.stringify(jsEntries)};
+const differing = [];
+for (const entry of entries) {
+  const viaImport = await import(entry);
+  const viaRequire = require(entry);
+  for (const name of Object.keys(viaImport)) if (name !== "default" && viaImport[name] !== viaRequire[name]) differing.push(entry + " " + name);
+  if ("default" in viaRequire && viaImport.default !== viaRequire.default) differing.push(entry + " default");
+}
+// An exchange built through import, a SQLite peer store (a real file) opened through require.
+const { KernelTrustExchange, Keypair, FederationPeer } = await import("chio-trust");
+const { SqlitePeerStore } = require("chio-trust/sqlite");
+const store = new SqlitePeerStore(${JSON.stringify(path.join(dir, "peers.db"))});
+const remoteKey = Keypair.fromSeed(new Uint8Array(32).fill(7));
+const local = new KernelTrustExchange("kernel.local", Keypair.fromSeed(new Uint8Array(32).fill(9)), { store, trustedPeers: { "kernel.remote": remoteKey.publicKey } });
+const remote = new KernelTrustExchange("kernel.remote", remoteKey);
+const now = Math.floor(Date.now() / 1000);
+let accepted;
+try {
+  const peer = await local.acceptEnvelope(remote.localEnvelope("kernel.local", "dual-1", now).toJSONText(), "kernel.remote", now);
+  accepted = peer instanceof FederationPeer && peer.publicKey.equals(remoteKey.publicKey);
+} catch (e) {
+  accepted = e.code ?? String(e);
+}
+const pinned = store.get("kernel.remote")?.publicKey.toHex() === remoteKey.publicKey.toHex();
+store.close();
+process.stdout.write(JSON.stringify({ differing, accepted, pinned }));`;
+  try {
+    const result = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", code], { cwd: root, encoding: "utf8" }));
+    assert.equal(result, { differing: [], accepted: true, pinned: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -1,6 +1,7 @@
-// pg and redis are optional peer dependencies (chio-trust/postgres, chio-trust/redis): the main
-// entries must load, through import and require, where neither is installed. The built package is
-// copied into a temporary node_modules far from this repository's, so nothing else can resolve them.
+// pg, redis and better-sqlite3 are optional peer dependencies (chio-trust/postgres, chio-trust/redis,
+// chio-trust/sqlite): the main entries must load, through import and require, where none is
+// installed. The built package is copied into a temporary node_modules far from this repository's,
+// so nothing else can resolve them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -20,7 +21,7 @@ test("package.json declares pg and redis as optional peer dependencies only", ()
   }
 });
 
-test("the main entries load without pg and redis; the store entries name what is missing", () => {
+test("the main entries load without pg, redis and better-sqlite3; the store entries name what is missing, through require and import", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "chio-peers-"));
   try {
     const installed = path.join(dir, "node_modules", "chio-trust");
@@ -32,10 +33,17 @@ test("the main entries load without pg and redis; the store entries name what is
     assert.is(execFileSync(process.execPath, ["-e", code], { cwd: dir, encoding: "utf8" }), "64", "require");
     const esm = `const lib = await import("chio-trust"); process.stdout.write(typeof lib.KernelTrustExchange);`;
     assert.is(execFileSync(process.execPath, ["--input-type=module", "-e", esm], { cwd: dir, encoding: "utf8" }), "function", "import");
-    for (const [entry, missing] of [["chio-trust/postgres", "pg"], ["chio-trust/redis", "redis"]]) {
+    for (const [entry, missing] of [["chio-trust/postgres", "pg"], ["chio-trust/redis", "redis"], ["chio-trust/sqlite", "better-sqlite3"]]) {
       const run = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(entry)})`], { cwd: dir, encoding: "utf8" });
       assert.is.not(run.status, 0, `${entry} cannot load without ${missing}`);
       assert.match(run.stderr, new RegExp(`Cannot find (module|package) '${missing}'`), `${entry}: ${run.stderr.slice(0, 300)}`);
+      // import() rejects, and that is all: the program catches it and goes on (Node 20 also threw
+      // an uncaught exception here when the entry was a static ESM re-export of CommonJS).
+      const caught = `try { await import(${JSON.stringify(entry)}); process.stdout.write("loaded"); } catch (e) { process.stdout.write(e.message.split("\\n")[0]); }
+        setTimeout(() => process.stdout.write(" | still running"), 20);`;
+      const imported = spawnSync(process.execPath, ["--input-type=module", "-e", caught], { cwd: dir, encoding: "utf8" });
+      assert.is(imported.status, 0, `${entry} import: ${imported.stderr.slice(0, 300)}`);
+      assert.match(imported.stdout, new RegExp(`^Cannot find (module|package) '${missing}'.* \\| still running$`), `${entry} import`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ function sourcesUnder(dir: string): string[] {
 
 const files = packedFiles();
 
-test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file), chio.wasm, README.md, LICENSE and package.json", () => {
+test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file, Node wrappers of every entry), chio.wasm, README.md, LICENSE and package.json", () => {
   const expected = new Set(["package.json", "README.md", "LICENSE", "dist/chio.wasm", "dist/cjs/package.json"]);
   for (const source of sourcesUnder(path.join(root, "src"))) {
     const stem = source.replace(/\.ts$/, "");
@@ -36,6 +36,10 @@ test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file)
       expected.add(`dist/${format}/${stem}.js`);
       expected.add(`dist/${format}/${stem}.d.ts`);
     }
+  }
+  // Node's ESM wrappers over the CommonJS build, one per JS entry (scripts/build-js.mjs).
+  for (const target of Object.values(pkg.exports as Record<string, unknown>)) {
+    if (typeof target === "object" && target !== null) expected.add((target as { import: { node: string } }).import.node.replace(/^\.\//, ""));
   }
   assert.equal(files, [...expected].sort());
   assert.ok(files.length > 100, `${files.length} files`);

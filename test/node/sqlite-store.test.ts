@@ -377,9 +377,16 @@ test("a truncated file and a tampered row: typed errors, and the exchange fails 
 
 test("the main, canonical and handshake entries never import better-sqlite3 (an optional peer dependency)", async () => {
   const probe = `
-import { register } from "node:module";
+import Module, { register } from "node:module";
+// ESM imports go through the resolve hook, CommonJS requires (Node's import of an entry loads
+// the CommonJS build, dist/node/) through Module._load.
 register("data:text/javascript," + encodeURIComponent(
   'export async function resolve(s, c, next) { if (s === "better-sqlite3") throw new Error("better-sqlite3 was imported"); return next(s, c); }'));
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === "better-sqlite3") throw new Error("better-sqlite3 was imported");
+  return load.call(this, request, ...rest);
+};
 const loaded = [];
 for (const entry of ["chio-trust", "chio-trust/canonical", "chio-trust/handshake"]) { await import(entry); loaded.push(entry); }
 let sqlite;
