@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FederationPeer, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
@@ -147,6 +147,40 @@ test("release restores an expired committed pair; skew above retention and bad a
   throwsStoreError(() => new SqlitePeerStore(file, { busyTimeoutMs: -1 }), "INVALID_ARGUMENT");
   throwsStoreError(() => new SqlitePeerStore(""), "INVALID_ARGUMENT");
   throwsStoreError(() => new SqlitePeerStore(path.join(path.dirname(file), "missing", "dir", "x.db")), "CANNOT_OPEN");
+});
+
+test("options are read once each; a throwing getter or Proxy trap is INVALID_ARGUMENT with its error as cause, and no file is made", () => {
+  const file = tempFile("options.db");
+  const boom = new Error("getter says no");
+  const throwing = [
+    { get busyTimeoutMs(): number { throw boom; } },
+    new Proxy({}, { get() { throw boom; } }),
+  ];
+  for (const options of throwing) {
+    for (const open of [() => new SqlitePeerStore(file, options as object), () => new SqliteReplayStore(file, options as object)]) {
+      const error = throwsStoreError(open, "INVALID_ARGUMENT");
+      assert.is(error.cause, boom);
+      assert.not.ok(existsSync(file), "nothing was created");
+    }
+  }
+  for (const options of [null, 5, "x"]) throwsStoreError(() => new SqliteReplayStore(file, options as object), "INVALID_ARGUMENT");
+  // A getter that answers differently on a second read is only read once: the value checked is the value used.
+  const counting = (values: Record<string, unknown>, reads: Record<string, number>) =>
+    new Proxy(values, { get: (target, key: string) => ((reads[key] = (reads[key] ?? 0) + 1), reads[key] === 1 ? target[key] : -1) });
+  const peerReads: Record<string, number> = {};
+  const replayReads: Record<string, number> = {};
+  const peers = new SqlitePeerStore(file, counting({ busyTimeoutMs: 100, synchronous: "normal", origin: "replica-1" }, peerReads));
+  const replay = new SqliteReplayStore(file, counting({ busyTimeoutMs: 100, synchronous: "normal", retentionSecs: 60, maxKeyUnits: 64 }, replayReads));
+  try {
+    assert.is(peers.origin, "replica-1");
+    assert.is(replay.retentionSecs, 60);
+    assert.is(replay.maxKeyUnits, 64);
+    assert.equal(peerReads, { busyTimeoutMs: 1, synchronous: 1, origin: 1 });
+    assert.equal(replayReads, { busyTimeoutMs: 1, synchronous: 1, retentionSecs: 1, maxKeyUnits: 1 });
+  } finally {
+    peers.close();
+    replay.close();
+  }
 });
 
 test("prune takes unix seconds only; a chio file whose tables were dropped is a typed error and leaves no connection open", () => {

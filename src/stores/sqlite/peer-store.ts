@@ -10,7 +10,7 @@ import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
 import type { FederationPeerStore } from "../../handshake/ports.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
-import { expectKeyText, openChioDatabase, safeColumn, schemaVersion, type SqliteOpenOptions } from "./schema.js";
+import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions } from "./schema.js";
 
 /** Options of SqlitePeerStore. */
 export interface SqlitePeerStoreOptions extends SqliteOpenOptions {
@@ -61,10 +61,11 @@ export class SqlitePeerStore implements FederationPeerStore {
 
   /** @throws SqliteStoreError (see openChioDatabase for the codes). */
   constructor(path: string, options: SqlitePeerStoreOptions = {}) {
-    const origin = options?.origin ?? "chio-trust";
+    const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "origin"]);
+    const origin = read.origin ?? "chio-trust";
     if (typeof origin !== "string" || origin.length > 200) throw new SqliteStoreError("INVALID_ARGUMENT", "origin must be a string of at most 200 units");
     expectKeyText(origin, "origin");
-    this.#db = openChioDatabase(path, options);
+    this.#db = openChioDatabase(path, read);
     this.path = path;
     this.origin = origin;
     // A chio file whose tables are gone (or any other statement that cannot be prepared) is a

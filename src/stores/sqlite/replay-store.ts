@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { ReplayStore } from "../../handshake/ports.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
-import { expectKeyText, openChioDatabase, safeColumn, type SqliteOpenOptions } from "./schema.js";
+import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions } from "./schema.js";
 
 /** Options of SqliteReplayStore. */
 export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
@@ -50,15 +50,16 @@ export class SqliteReplayStore implements ReplayStore {
 
   /** @throws SqliteStoreError (see openChioDatabase for the codes; INVALID_ARGUMENT for bad options). */
   constructor(path: string, options: SqliteReplayStoreOptions = {}) {
-    const retentionSecs = options?.retentionSecs ?? 604_800;
-    const maxKeyUnits = options?.maxKeyUnits ?? 4096;
+    const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "retentionSecs", "maxKeyUnits"]);
+    const retentionSecs = read.retentionSecs ?? 604_800;
+    const maxKeyUnits = read.maxKeyUnits ?? 4096;
     if (typeof retentionSecs !== "number" || !Number.isSafeInteger(retentionSecs) || retentionSecs < 0) {
       throw new SqliteStoreError("INVALID_ARGUMENT", "retentionSecs must be a safe integer >= 0");
     }
     if (typeof maxKeyUnits !== "number" || !Number.isSafeInteger(maxKeyUnits) || maxKeyUnits < 1) {
       throw new SqliteStoreError("INVALID_ARGUMENT", "maxKeyUnits must be a positive safe integer");
     }
-    this.#db = openChioDatabase(path, options);
+    this.#db = openChioDatabase(path, read);
     this.path = path;
     this.retentionSecs = retentionSecs;
     this.maxKeyUnits = maxKeyUnits;

@@ -66,11 +66,29 @@ const MIGRATIONS: readonly Migration[] = [
 /** The schema version this build writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-/** Reads the open options once; bad values are INVALID_ARGUMENT. */
-function readOpenOptions(options: unknown): Required<SqliteOpenOptions> {
-  if (options === undefined) return { busyTimeoutMs: 5000, synchronous: "full" };
+/** The members of SqliteOpenOptions, which every store's options extend. */
+export const SQLITE_OPEN_OPTION_KEYS = ["busyTimeoutMs", "synchronous"] as const;
+
+/**
+ * The listed members of a store's options, each read once (a getter or Proxy trap runs once);
+ * undefined means none. Not an object, or a member that throws when read: INVALID_ARGUMENT,
+ * with the thrown value as `cause`.
+ */
+export function readSqliteOptions<K extends string>(options: unknown, keys: readonly K[]): Partial<Record<K, unknown>> {
+  if (options === undefined) return {};
   if (options === null || typeof options !== "object") throw new SqliteStoreError("INVALID_ARGUMENT", "options must be an object");
-  const { busyTimeoutMs = 5000, synchronous = "full" } = options as SqliteOpenOptions;
+  const read: Partial<Record<K, unknown>> = {};
+  try {
+    for (const key of keys) read[key] = (options as Record<string, unknown>)[key];
+  } catch (cause) {
+    throw new SqliteStoreError("INVALID_ARGUMENT", "options cannot be read", { cause });
+  }
+  return read;
+}
+
+/** Checks the open options (as readSqliteOptions read them); bad values are INVALID_ARGUMENT. */
+function checkOpenOptions(read: Partial<Record<(typeof SQLITE_OPEN_OPTION_KEYS)[number], unknown>>): Required<SqliteOpenOptions> {
+  const { busyTimeoutMs = 5000, synchronous = "full" } = read;
   if (typeof busyTimeoutMs !== "number" || !Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
     throw new SqliteStoreError("INVALID_ARGUMENT", "busyTimeoutMs must be an integer in 0..2147483647");
   }
@@ -83,11 +101,11 @@ function readOpenOptions(options: unknown): Required<SqliteOpenOptions> {
  * @throws SqliteStoreError CANNOT_OPEN, NOT_A_DATABASE, CORRUPT_DATABASE, FOREIGN_DATABASE,
  * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT. The connection is closed on a throw.
  */
-export function openChioDatabase(path: string, options: unknown): Database.Database {
+export function openChioDatabase(path: string, options: Partial<Record<(typeof SQLITE_OPEN_OPTION_KEYS)[number], unknown>>): Database.Database {
   if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must be a non-empty string without NUL");
   }
-  const { busyTimeoutMs, synchronous } = readOpenOptions(options);
+  const { busyTimeoutMs, synchronous } = checkOpenOptions(options);
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
