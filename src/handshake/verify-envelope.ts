@@ -18,6 +18,7 @@ import { CanonicalJsonError, InvalidTypeError, WasmCoreError } from "../errors.j
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
+import { displayPeerText } from "./errors.js";
 import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
 import { loneSurrogateInInput, nonNegativeInteger, writeInput, writeInputAt } from "../canonical/json.js";
 
@@ -529,11 +530,13 @@ function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: num
     }
     case "UNSUPPORTED_SCHEMA": {
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
+      // The message shows it escaped (docs/protocol.md §11: a peer could put line breaks in it);
+      // `schema` keeps the (bounded) text itself.
       const schema = schemaPrefix(bytes, ...span(bytes, block + RESULT_STRINGS, shift));
       return {
         ok: false,
         code,
-        message: `unsupported handshake schema: ${schema} (expected ${FEDERATION_HANDSHAKE_SCHEMA})`,
+        message: `unsupported handshake schema: ${displayPeerText(schema)} (expected ${FEDERATION_HANDSHAKE_SCHEMA})`,
         schema,
       };
     }

@@ -6,6 +6,7 @@
 // It costs one extra signature check per handshake on the client: verifyEnvelopeBytes proves the
 // nonce was signed by the key the answer declares, then acceptEnvelope checks that key is the
 // expected one and pins.
+import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
@@ -61,18 +62,13 @@ export async function handshakeWith(
   }
   if (typeof remoteKernelId !== "string") throw new InvalidTypeError("remoteKernelId must be a string");
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-  let url: URL;
-  try {
-    url = new URL(String(baseUrl).replace(/\/+$/, "") + HANDSHAKE_PATH);
-  } catch (cause) {
-    throw new HandshakeHttpError("INVALID_URL", `not a URL: ${String(baseUrl).slice(0, 200)}`, { cause });
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new HandshakeHttpError("INVALID_URL", `not an http(s) URL: ${url.protocol}`);
+  const url = handshakeUrl(baseUrl);
   const hardening = exchange.hardening;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxResponseBytes = options.maxResponseBytes ?? hardening.maxEnvelopeBytes;
-  for (const [name, value] of [["timeoutMs", timeoutMs], ["maxResponseBytes", maxResponseBytes]] as const) {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new InvalidTypeError(`${name} must be a positive integer`);
+  // The timeout goes to a 32-bit timer (AbortSignal.timeout): a larger value would fire at once.
+  for (const [name, value, max] of [["timeoutMs", timeoutMs, MAX_TIMEOUT_MS], ["maxResponseBytes", maxResponseBytes, Number.MAX_SAFE_INTEGER]] as const) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidTypeError(`${name} must be an integer in 1..${max}`);
   }
   const nonce = options.nonce ?? randomNonce();
   if (typeof nonce !== "string") throw new InvalidTypeError("nonce must be a string");
@@ -88,16 +84,19 @@ export async function handshakeWith(
     const raw = await readBounded(response, maxResponseBytes);
     text = new TextDecoder("utf-8", { fatal: false }).decode(raw);
     if (!response.ok) {
+      // Everything below is the server's text: shown escaped and cut (docs/protocol.md §11), so a
+      // server cannot put line breaks or terminal escapes into our messages and logs.
       let peerCode: string | undefined;
-      let message = text.slice(0, 200);
+      let message = displayPeerText(text, 200);
       try {
         const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
         if (typeof parsed?.error?.code === "string") peerCode = parsed.error.code.slice(0, 100);
-        if (typeof parsed?.error?.message === "string") message = parsed.error.message.slice(0, 500);
+        if (typeof parsed?.error?.message === "string") message = displayPeerText(parsed.error.message, 500);
       } catch {
         // not our server's error shape; the status says enough
       }
-      throw new HandshakeHttpError("REFUSED_BY_PEER", `${url.host} refused the handshake (${status}${peerCode ? ` ${peerCode}` : ""}): ${message}`, { status, peerCode });
+      const shownCode = peerCode === undefined ? "" : ` ${displayPeerText(peerCode, 100)}`;
+      throw new HandshakeHttpError("REFUSED_BY_PEER", `${url.host} refused the handshake (${status}${shownCode}): ${message}`, { status, peerCode });
     }
     if (!/^application\/json\b/i.test(response.headers.get("content-type") ?? "")) {
       throw new HandshakeHttpError("INVALID_ANSWER", "answer is not application/json", { status });
@@ -113,12 +112,34 @@ export async function handshakeWith(
     rejectWeakKeys: hardening.rejectWeakKeys,
     escapeDelAndC1: hardening.escapeDelAndC1,
   });
-  if (!verdict.ok) throw new HandshakeHttpError("INVALID_ANSWER", `answer refused: ${verdict.code}: ${verdict.message}`, { status, peerCode: verdict.code });
+  if (!verdict.ok) throw new HandshakeHttpError("INVALID_ANSWER", `answer refused: ${verdict.code}: ${displayPeerText(verdict.message, 500)}`, { status, peerCode: verdict.code });
   if (verdict.envelope.challenge.nonce !== nonce) {
     throw new HandshakeHttpError("STALE_ANSWER", "the answer does not carry this request's nonce (a replayed or misrouted answer)", { status });
   }
   const peer = await exchange.acceptEnvelope(text, remoteKernelId);
   return { peer, nonce };
+}
+
+/** Largest timeoutMs: what a 32-bit signed timer holds. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * baseUrl + /federation/handshake. Refused (INVALID_URL): not a URL, not http(s), credentials
+ * (fetch refuses them, and its message would repeat the password), a query or a fragment (the
+ * path cannot be appended after them). A malformed baseUrl is not repeated in the message: it may
+ * hold a secret.
+ */
+function handshakeUrl(baseUrl: unknown): URL {
+  let base: URL;
+  try {
+    base = new URL(String(baseUrl));
+  } catch (cause) {
+    throw new HandshakeHttpError("INVALID_URL", "baseUrl is not a URL", { cause });
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") throw new HandshakeHttpError("INVALID_URL", `not an http(s) URL: ${displayPeerText(base.protocol, 20)}`);
+  if (base.username !== "" || base.password !== "") throw new HandshakeHttpError("INVALID_URL", "baseUrl must not hold credentials (user:password@)");
+  if (base.search !== "" || base.hash !== "") throw new HandshakeHttpError("INVALID_URL", "baseUrl must not have a query or a fragment");
+  return new URL(base.pathname.replace(/\/+$/, "") + HANDSHAKE_PATH, base.origin);
 }
 
 /** Reads a response body, refusing it once it passes `limit` bytes. */

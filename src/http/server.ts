@@ -5,13 +5,23 @@
 //
 // Hostile input is bounded before any work: the body is limited (default 64 KiB, refused as soon
 // as Content-Length or the bytes read pass it), the whole request must arrive within
-// requestTimeoutMs, the content type must be JSON. Every refusal is a 4xx (5xx only for a failing
-// store) with a JSON body { "error": { "code", "message" } }; a malformed body never reaches the
-// store (the exchange reads the store only after the envelope's signature holds, and writes it
-// only on success), and no request can throw out of the handler.
+// requestTimeoutMs, the content type must be JSON, and the path, method, type and declared length
+// are checked before a byte of the body is read (a refusal there closes the connection, and an
+// `Expect: 100-continue` request gets its refusal instead of "100 Continue"). Connections are
+// capped (maxConnections). Every refusal is a 4xx with a JSON body { "error": { "code",
+// "message" } }; 5xx means the server's own side failed (its store, its signer, its clock, or an
+// accept that did not finish within handshakeTimeoutMs), and its cause goes only to
+// onRequestError. A malformed body never reaches the store (the exchange reads the store only
+// after the envelope's signature holds, and writes it only on success), and no request can
+// throw out of the handler.
+//
+// The answer is signed BEFORE the caller is accepted, and sent only if the accept succeeds: a
+// signer that fails (a remote or hardware signer, say) then leaves nothing pinned and no nonce
+// used, where signing after the accept left the caller pinned behind a 500. A refused caller
+// never sees the signed answer.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
-import { PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
+import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
 import { InvalidTypeError } from "../errors.js";
 
@@ -24,6 +34,15 @@ export interface HandshakeServerOptions {
   maxBodyBytes?: number;
   /** Time for a whole request (headers and body), in ms. Default 10000. */
   requestTimeoutMs?: number;
+  /**
+   * Time the exchange has to accept a request once its body is in, in ms (the store calls,
+   * mostly); past it the answer is 503 HANDSHAKE_TIMEOUT. Default 10000. An accept still running
+   * then may yet pin the caller when its store answers (the exchange's `pinned` event says so);
+   * stores with their own timeouts (the Postgres and Redis ones) end sooner.
+   */
+  handshakeTimeoutMs?: number;
+  /** Open connections at most; more are closed as they arrive. Default 1000. */
+  maxConnections?: number;
   /** Called with every refused or failed request (for logs); its throws are ignored. */
   onRequestError?: (info: { status: number; code: string; message: string }) => void;
 }
@@ -48,7 +67,13 @@ const STATUS: Record<PeerHandshakeErrorCode, number> = {
 };
 
 class RequestRefusal extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Refused before the body was read: the connection is closed rather than drained. */
+    readonly beforeBody = false,
+  ) {
     super(message);
   }
 }
@@ -72,26 +97,26 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_ENVELOPE_BYTES, 16 * 1024 * 1024);
   const requestTimeoutMs = positiveInteger(options.requestTimeoutMs, "requestTimeoutMs", 10_000, 3_600_000);
+  const handshakeTimeoutMs = positiveInteger(options.handshakeTimeoutMs, "handshakeTimeoutMs", 10_000, 3_600_000);
+  const maxConnections = positiveInteger(options.maxConnections, "maxConnections", 1000, 1_000_000);
   const onRequestError = options.onRequestError;
   if (onRequestError !== undefined && typeof onRequestError !== "function") throw new InvalidTypeError("onRequestError must be a function");
 
-  const fail = (response: ServerResponse, status: number, code: string, message: string, extraHeaders: Record<string, string> = {}) => {
+  // The log hook hears every refusal, with the cause of a 5xx that the caller is not told.
+  const log = (status: number, code: string, message: string) => {
     try {
       onRequestError?.({ status, code, message });
     } catch {
       // a logging hook must not change the answer
     }
+  };
+  const fail = (response: ServerResponse, status: number, code: string, message: string, extraHeaders: Record<string, string> = {}, logMessage = message) => {
+    log(status, code, logMessage);
     send(response, status, JSON.stringify({ error: { code, message } }), extraHeaders);
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = request.url ?? "";
-    const pathOnly = url.split("?", 1)[0];
-    if (pathOnly !== HANDSHAKE_PATH) throw new RequestRefusal(404, "NOT_FOUND", `no route ${pathOnly.slice(0, 100)}`);
-    if (request.method !== "POST") throw new RequestRefusal(405, "METHOD_NOT_ALLOWED", "use POST");
-    if (!isJsonContentType(request.headers["content-type"])) {
-      throw new RequestRefusal(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json (UTF-8)");
-    }
+    checkBeforeBody(request, maxBodyBytes);
     const body = await readBody(request, maxBodyBytes);
     let text: string;
     try {
@@ -113,50 +138,107 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     if (typeof claimed !== "string" || typeof nonce !== "string") {
       throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "body is not a handshake envelope (challenge.localKernelId and challenge.nonce must be strings)");
     }
-    await exchange.acceptEnvelope(text, claimed);
-    // Accepted: the text passed serde's rules (no duplicate members), so JSON.parse read the same
-    // nonce the signature covers. The answer is addressed to the caller and carries its nonce.
+    // Signed first (see the file header): addressed to the caller, carrying its nonce. If the
+    // accept succeeds, the text passed serde's rules (no duplicate members), so JSON.parse read
+    // the same nonce the signature covers.
     const answer = exchange.localEnvelope(claimed, nonce);
+    await withinTime(exchange.acceptEnvelope(text, claimed), handshakeTimeoutMs);
     send(response, 200, JSON.stringify(answer));
   };
 
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      if (response.headersSent || response.destroyed) return;
+      if (error instanceof RequestRefusal) {
+        const headers: Record<string, string> = {};
+        // Refused before (or while) reading the body: close rather than drain what the client still sends.
+        if (error.beforeBody || error.status === 413) headers.Connection = "close";
+        if (error.status === 405) headers.Allow = "POST";
+        if (error.status >= 500) fail(response, error.status, error.code, "the server could not complete the handshake", headers, error.message);
+        else fail(response, error.status, error.code, error.message, headers);
+      } else if (error instanceof PeerHandshakeError) {
+        const status = STATUS[error.code as PeerHandshakeErrorCode] ?? 400;
+        // Store and signer failures are the server's business: the caller learns the code, not the cause.
+        if (status >= 500) fail(response, status, error.code, "the server could not complete the handshake", {}, error.message);
+        else fail(response, status, error.code, error.message);
+      } else {
+        // Anything else is this server's own fault (a clock that reads -1, a broken exchange):
+        // 500, with the cause for the log only.
+        const coded = error as { code?: unknown; message?: unknown } | null;
+        const cause = `${typeof coded?.code === "string" ? `${coded.code}: ` : ""}${typeof coded?.message === "string" ? coded.message : String(error)}`;
+        fail(response, 500, "INTERNAL_ERROR", "the server could not complete the handshake", {}, cause);
+      }
+    });
+  };
   const server = createServer({
     requestTimeout: requestTimeoutMs,
     headersTimeout: Math.min(requestTimeoutMs, 60_000),
     // Node checks the two timeouts above only every connectionsCheckingInterval (30 s by default).
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
-  }, (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (response.headersSent || response.destroyed) return;
-      if (error instanceof RequestRefusal) {
-        const headers: Record<string, string> = {};
-        if (error.status === 413) headers.Connection = "close"; // the rest of the body is not read
-        if (error.status === 405) headers.Allow = "POST";
-        fail(response, error.status, error.code, error.message, headers);
-      } else if (error instanceof PeerHandshakeError) {
-        const status = STATUS[error.code as PeerHandshakeErrorCode] ?? 400;
-        // Store failures are the server's business: the caller learns the code, not the cause.
-        fail(response, status, error.code, status >= 500 ? "the server could not complete the handshake" : error.message);
-      } else if (error !== null && typeof error === "object" && typeof (error as { code?: unknown }).code === "string") {
-        const coded = error as { code: string; message?: string };
-        fail(response, 400, coded.code, String(coded.message ?? coded.code));
-      } else {
-        fail(response, 500, "INTERNAL_ERROR", "the server could not complete the handshake");
-      }
-    });
+  }, onRequest);
+  server.maxConnections = maxConnections;
+  // Expect: 100-continue: invite the body only when the request could be served; otherwise the
+  // handler refuses it (and closes) without "100 Continue" (Node sends that by itself otherwise).
+  server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+    try {
+      checkBeforeBody(request, maxBodyBytes);
+      response.writeContinue();
+    } catch {
+      // refused by onRequest's own call to checkBeforeBody
+    }
+    onRequest(request, response);
   });
-  // A malformed request line or headers: answer 400 and drop the connection (never throw).
+  // A malformed request line or headers, or a request not complete in time: answer 400 / 408
+  // and drop the connection (never throw); the log hook hears it like any other refusal.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    const code = error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
+    const status = code === "REQUEST_TIMEOUT" ? 408 : 400;
+    const message = code === "REQUEST_TIMEOUT" ? "request not received in time" : "malformed HTTP request";
     if (socket.writable && !socket.destroyed) {
-      const code = error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
-      const status = code === "REQUEST_TIMEOUT" ? 408 : 400;
-      const body = JSON.stringify({ error: { code, message: code === "REQUEST_TIMEOUT" ? "request not received in time" : "malformed HTTP request" } });
+      log(status, code, message);
+      const body = JSON.stringify({ error: { code, message } });
       socket.end(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     } else {
       socket.destroy();
     }
   });
   return server;
+}
+
+/**
+ * Path, method, content type and declared length, before any of the body is read. The target
+ * may be in origin form (`/federation/handshake?x`) or absolute form
+ * (`http://host/federation/handshake`, which RFC 9112 §3.2.2 says a server must accept).
+ */
+function checkBeforeBody(request: IncomingMessage, maxBodyBytes: number): void {
+  const target = request.url ?? "";
+  let path = target.split("?", 1)[0];
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    try {
+      path = new URL(target).pathname;
+    } catch {
+      throw new RequestRefusal(400, "BAD_REQUEST", "malformed request target", true);
+    }
+  }
+  if (path !== HANDSHAKE_PATH) throw new RequestRefusal(404, "NOT_FOUND", `no route ${displayPeerText(path, 100)}`, true);
+  if (request.method !== "POST") throw new RequestRefusal(405, "METHOD_NOT_ALLOWED", "use POST", true);
+  if (!isJsonContentType(request.headers["content-type"])) {
+    throw new RequestRefusal(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json (UTF-8)", true);
+  }
+  const declared = request.headers["content-length"];
+  if (declared !== undefined && !(Number(declared) <= maxBodyBytes)) {
+    throw new RequestRefusal(413, "BODY_TOO_LARGE", `body over ${maxBodyBytes} bytes`, true);
+  }
+}
+
+/** `promise`, or a 503 HANDSHAKE_TIMEOUT refusal after `ms` (the promise's later rejection is absorbed). */
+function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RequestRefusal(503, "HANDSHAKE_TIMEOUT", `the accept did not finish within ${ms} ms (handshakeTimeoutMs)`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function isJsonContentType(header: string | undefined): boolean {
@@ -166,15 +248,9 @@ function isJsonContentType(header: string | undefined): boolean {
   return params.every((param) => !param.startsWith("charset=") || param === "charset=utf-8" || param === 'charset="utf-8"');
 }
 
-/** The body, refused (413) as soon as Content-Length or the bytes received exceed `limit`. */
+/** The body, refused (413) as soon as the bytes received exceed `limit` (a larger Content-Length was refused before). */
 function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const declared = request.headers["content-length"];
-    if (declared !== undefined && !(Number(declared) <= limit)) {
-      request.resume(); // drain without keeping anything; the connection is closed after the answer
-      reject(new RequestRefusal(413, "BODY_TOO_LARGE", `body over ${limit} bytes`));
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;

@@ -15,6 +15,7 @@ import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair, Public
 import type { FederationPeerStore } from "../../src/handshake/ports.js";
 import { createHandshakeServer, handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
 import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
+import canonicalize from "canonicalize";
 import { rejectsWith, rejectsWithCode } from "../helpers/assert-codes.js";
 import { runCli, spawnCli } from "../helpers/cli.js";
 import { finished, waitForLine } from "../helpers/processes.js";
@@ -253,6 +254,220 @@ test("client transport failures are typed and pin nothing", async () => {
   await closeServer(closedPort);
   await expectHttp(handshakeWith(url, a, "kernel.b"), "NETWORK_ERROR");
   assert.is((await a.peers()).length, 0);
+});
+
+/** The HandshakeHttpError `promise` rejects with. */
+async function httpFailure(promise: Promise<unknown>): Promise<HandshakeHttpError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, HandshakeHttpError, String(error));
+    return error as HandshakeHttpError;
+  }
+  throw new assert.Assertion({ message: "expected a HandshakeHttpError", operator: "rejects", expects: "HandshakeHttpError", actual: "fulfilled" });
+}
+
+/** Sends `head` (and nothing more) and reports what came back and how long until the server closed. */
+function refusedBeforeBody(port: number, head: string, keepSendingMs = 1500): Promise<{ answer: string; closedAfterMs: number; sentBytes: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let answer = "";
+    let sentBytes = 0;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.write(head);
+      // Keep streaming body bytes, as a client ignoring the refusal would.
+      const chunk = Buffer.alloc(16 * 1024, 0x78);
+      timer = setInterval(() => {
+        if (!socket.destroyed && socket.writable) (socket.write(chunk), (sentBytes += chunk.length));
+      }, 5);
+    });
+    socket.setEncoding("utf8").on("data", (chunk) => (answer += chunk));
+    const done = () => (clearInterval(timer), resolve({ answer, closedAfterMs: Date.now() - started, sentBytes }));
+    socket.on("close", done);
+    socket.on("error", () => undefined); // EPIPE / ECONNRESET once the server has closed
+    setTimeout(() => (socket.destroy(), done()), keepSendingMs);
+    void reject;
+  });
+}
+
+test("the answer is signed before the accept: a failing signer or clock pins nothing and burns no nonce (500, cause only in the log)", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(41));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(42));
+  let failures = 1;
+  const flakySigner = { publicKey: b.publicKey, sign: (bytes: Uint8Array) => {
+    if (failures > 0) {
+      failures--;
+      throw new Error("HSM session expired");
+    }
+    return b.sign(bytes);
+  } };
+  const store = new InMemoryPeerStore();
+  const logged: { status: number; code: string; message: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", flakySigner, { store }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-flaky"));
+  const post = () => fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
+  try {
+    const first = await post();
+    assert.is(first.status, 500);
+    const refusal = (await first.json()) as { error: { code: string; message: string } };
+    assert.is(refusal.error.code, "SIGNING_FAILED");
+    assert.not.match(refusal.error.message, /HSM/, "the cause is not told to the caller");
+    assert.match(logged[0].message, /HSM session expired/, "the log hook hears the cause");
+    assert.equal(await store.snapshot(), [], "nothing pinned");
+    // The same envelope again, the signer working: its nonce was not used up (before: 409 REPLAYED_NONCE, pinned by the failed request).
+    const second = await post();
+    assert.is(second.status, 200, await second.clone().text());
+    assert.is(JSON.parse(await second.text()).challenge.nonce, "n-flaky");
+    assert.is((await store.snapshot()).length, 1);
+  } finally {
+    await closeServer(server);
+  }
+
+  // A clock that reads -1 is the server's fault: 500 INTERNAL_ERROR (before: 400 INVALID_TIME with the internal message).
+  const broken = new KernelTrustExchange("kernel.b", b, { store: new InMemoryPeerStore(), clock: () => -1 }).withTrustedPeer("kernel.a", a.publicKey);
+  const logged2: { code: string; message: string }[] = [];
+  const server2 = createHandshakeServer(broken, { onRequestError: (info) => logged2.push(info) });
+  const url2 = await listen(server2);
+  try {
+    const response = await fetch(url2 + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
+    assert.is(response.status, 500);
+    assert.equal(await response.json(), { error: { code: "INTERNAL_ERROR", message: "the server could not complete the handshake" } });
+    assert.match(logged2[0].message, /^INVALID_TIME: /);
+    assert.equal(await broken.peers(), []);
+  } finally {
+    await closeServer(server2);
+  }
+});
+
+test("a store that never answers: 503 HANDSHAKE_TIMEOUT after handshakeTimeoutMs, logged, connection not held", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(43));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(44));
+  const inner = new InMemoryPeerStore();
+  const hung: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: () => new Promise(() => {}), // never settles
+    remove: (k) => inner.remove(k),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: (k, e, n) => inner.compareAndSet(k, e, n),
+  };
+  const logged: { status: number; code: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: hung }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { handshakeTimeoutMs: 300, onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  try {
+    const started = Date.now();
+    const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-hung"));
+    const response = await fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
+    assert.is(response.status, 503);
+    assert.is(((await response.json()) as { error: { code: string } }).error.code, "HANDSHAKE_TIMEOUT");
+    assert.ok(Date.now() - started < 5000, "answered by the server's own bound");
+    assert.equal(logged.map((l) => [l.status, l.code]), [[503, "HANDSHAKE_TIMEOUT"]]);
+    assert.equal(inner.snapshot(), []);
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("refusals before the body close the connection (no draining), Expect: 100-continue is refused without 100, timeouts are logged, connections are capped, absolute-form targets work", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(45));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(46));
+  const logged: { status: number; code: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: new InMemoryPeerStore() }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { requestTimeoutMs: 3000, maxConnections: 4, onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const port = Number(new URL(url).port);
+  try {
+    const heads: [string, string, RegExp][] = [
+      ["404", "POST /elsewhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n", /^HTTP\/1\.1 404 /],
+      ["405", "PUT /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", /^HTTP\/1\.1 405 /],
+      ["415", "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000000000\r\n\r\n", /^HTTP\/1\.1 415 /],
+      ["413", "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n", /^HTTP\/1\.1 413 /],
+      ["413 with Expect", "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n", /^HTTP\/1\.1 413 /],
+    ];
+    for (const [name, head, status] of heads) {
+      const r = await refusedBeforeBody(port, head);
+      assert.match(r.answer, status, name);
+      assert.not.match(r.answer, /100 Continue/, `${name}: no invitation to send the body`);
+      assert.match(r.answer, /connection: close/i, name);
+      assert.ok(r.closedAfterMs < 1000, `${name}: closed after ${r.closedAfterMs} ms (before: drained until requestTimeoutMs)`);
+    }
+    // Expect: 100-continue on a request that can be served: "100 Continue", then the answer.
+    const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-continue"));
+    const continued = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const socket = connect(port, "127.0.0.1", () => socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`));
+      socket.setEncoding("utf8").on("data", (chunk) => {
+        if (out === "" && chunk.startsWith("HTTP/1.1 100")) socket.write(body);
+        out += chunk;
+      });
+      socket.on("close", () => resolve(out)).on("error", reject);
+    });
+    assert.match(continued, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    // Absolute-form request target (RFC 9112 §3.2.2).
+    const absoluteBody = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-absolute"));
+    const absolute = await rawRequest(port, `POST http://127.0.0.1:${port}/federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(absoluteBody)}\r\nConnection: close\r\n\r\n${absoluteBody}`);
+    assert.match(absolute, /^HTTP\/1\.1 200 /);
+    // A stalled request is cut at requestTimeoutMs, and the log hook hears it (before: silent).
+    logged.length = 0;
+    const stalled = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 8000);
+    assert.match(stalled, /^HTTP\/1\.1 408 /);
+    assert.equal(logged.map((l) => [l.status, l.code]), [[408, "REQUEST_TIMEOUT"]]);
+    // maxConnections: 4 held open, the fifth is closed on arrival.
+    const held = await Promise.all(Array.from({ length: 4 }, () => new Promise<ReturnType<typeof connect>>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => resolve(socket));
+      socket.on("error", () => undefined);
+    })));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const extra = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 2000);
+    assert.is(extra, "", "the connection over maxConnections got no answer");
+    for (const socket of held) socket.destroy();
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("the client shows the server's text escaped, bounds timeoutMs to a 32-bit timer, and refuses URLs with credentials, a query or a fragment", async () => {
+  const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(47))).withTrustedPeer("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(48)).publicKey);
+  const evilBody = JSON.stringify({ error: { code: "X\nchio-trust: ok", message: "denied\nchio-trust: pinned \"kernel.b\" ok\n\u001b[31mRED" } });
+  const evil = createServer((q, s) => (q.resume(), s.writeHead(403, { "content-type": "application/json" }).end(evilBody)));
+  const plain = createServer((q, s) => (q.resume(), s.writeHead(500, { "content-type": "text/plain" }).end("oops\r\nFAKE LOG LINE")));
+  // A server that signs an answer with a schema holding a line break.
+  const bKey = Keypair.fromSeed(new Uint8Array(32).fill(48));
+  const schemaAnswer = createServer((q, s) => {
+    q.resume();
+    const envelope = new KernelTrustExchange("kernel.b", bKey).localEnvelope("kernel.a", "n").toJSON() as { challenge: Record<string, unknown>; signature: string };
+    const challenge = { ...envelope.challenge, schema: "evil\nchio-trust: pinned ok" };
+    const canonical = canonicalize(challenge)!;
+    const signature = Buffer.from(bKey.sign(new TextEncoder().encode(canonical)).toBytes()).toString("hex");
+    s.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...envelope, challenge, signature }));
+  });
+  const urls = await Promise.all([listen(evil), listen(plain), listen(schemaAnswer)]);
+  try {
+    for (const url of urls) {
+      const error = await httpFailure(handshakeWith(url, a, "kernel.b"));
+      assert.not.match(error.message, /[\n\r\u001b]/, `one line, no escapes: ${JSON.stringify(error.message)}`);
+    }
+    const refused = await httpFailure(handshakeWith(urls[0], a, "kernel.b"));
+    assert.is(refused.peerCode, "X\nchio-trust: ok", "the field keeps the server's code as sent");
+    assert.match(refused.message, /\(403 X\\nchio-trust: ok\): denied\\nchio-trust: pinned "kernel\.b" ok\\n\\u001b\[31mRED$/);
+    const invalid = await httpFailure(handshakeWith(urls[2], a, "kernel.b"));
+    assert.is(invalid.code, "INVALID_ANSWER");
+    assert.match(invalid.message, /unsupported handshake schema: evil\\nchio-trust: pinned ok/);
+  } finally {
+    await Promise.all([evil, plain, schemaAnswer].map(closeServer));
+  }
+  for (const timeoutMs of [2 ** 31, Number.MAX_SAFE_INTEGER]) {
+    await rejectsWithCode(handshakeWith("http://127.0.0.1:9/", a, "kernel.b", { timeoutMs }), "INVALID_TYPE");
+  }
+  for (const base of ["http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1", "http://127.0.0.1:9/#x", "not a url with s3cret"]) {
+    const error = await httpFailure(handshakeWith(base, a, "kernel.b"));
+    assert.is(error.code, "INVALID_URL", base);
+    assert.not.match(error.message, /s3cret/, "the password is not repeated");
+  }
+  assert.equal(await a.peers(), []);
 });
 
 test("load: a few hundred concurrent clients against one server on SQLite, no lost or doubled pin", async () => {
