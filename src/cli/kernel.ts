@@ -1,5 +1,7 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
-import { closeSync, fchmodSync, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { hexToBytes } from "../bytes.js";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
@@ -17,43 +19,91 @@ export interface KernelOptions {
   now?: number;
 }
 
-/** Writes a fresh seed (64 hex digits and a newline) with mode 0600; refuses to overwrite unless `force`. */
+/**
+ * Writes a fresh seed (64 hex digits and a newline) with mode 0600; refuses to overwrite unless
+ * `force`. The seed goes to a new temporary file beside `path` first (created exclusively, written,
+ * flushed to disk), which then takes the name: renamed over `path` with `force`, else linked to it
+ * (which fails if `path` exists, so an existing key is never replaced by accident). A write that
+ * fails (a full disk) leaves `path` as it was, the old key included.
+ */
 export function writeKeyFile(path: string, force: boolean): Keypair {
   const keypair = Keypair.generate();
   const seed = keypair.seedBytes();
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const unwritable = (error: unknown) => new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${(error as Error).message}`);
   let fd: number;
   try {
-    fd = openSync(path, force ? "w" : "wx", 0o600);
+    fd = openSync(temporary, "wx", 0o600);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
-    throw new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${(error as Error).message}`);
+    throw unwritable(error);
   }
+  let published = false;
   try {
-    fchmodSync(fd, 0o600); // an existing file replaced with --force keeps its old mode otherwise
-    writeSync(fd, Buffer.from(seed).toString("hex") + "\n");
+    try {
+      fchmodSync(fd, 0o600); // the umask may have narrowed it further; never wider
+      const text = Buffer.from(Buffer.from(seed).toString("hex") + "\n");
+      for (let at = 0; at < text.length; ) at += writeSync(fd, text, at);
+      text.fill(0);
+      fsyncSync(fd);
+    } finally {
+      seed.fill(0);
+      closeSync(fd);
+    }
+    if (force) {
+      renameSync(temporary, path);
+      published = true;
+    } else {
+      try {
+        linkSync(temporary, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
+        throw error;
+      }
+    }
+  } catch (error) {
+    throw error instanceof CliError ? error : unwritable(error);
   } finally {
-    seed.fill(0);
-    closeSync(fd);
+    if (!published) rmSync(temporary, { force: true });
   }
   return keypair;
 }
 
-/** Reads a seed file written by keygen; refuses files other users can read (as ssh does). */
+/** Bytes a seed file may hold: 64 hex digits, a line break and some whitespace. Larger files are refused unread. */
+const KEY_FILE_MAX_BYTES = 1024;
+
+/**
+ * Reads a seed file written by keygen; refuses files other users can read (as ssh does), and
+ * anything but a regular file of at most KEY_FILE_MAX_BYTES: a directory, a device, a named pipe
+ * (opened without waiting for a writer, then refused) or a huge file are KEY_FILE_UNREADABLE or
+ * KEY_FILE_INVALID, never a hang or a read of the whole thing.
+ */
 export function readKeyFile(path: string): Keypair {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
   }
   let text: string;
   try {
-    const mode = fstatSync(fd).mode;
-    if (process.platform !== "win32" && (mode & 0o077) !== 0) {
-      throw new CliError("KEY_FILE_PERMISSIONS", `${path} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: not a regular file`);
+    if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
+      throw new CliError("KEY_FILE_PERMISSIONS", `${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
     }
-    text = readFileSync(fd, "utf8").trim();
+    const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
+    let length = 0;
+    try {
+      for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
+    } catch (error) {
+      throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
+    }
+    if (length > KEY_FILE_MAX_BYTES) {
+      buffer.fill(0);
+      throw new CliError("KEY_FILE_INVALID", `${path} does not hold a 32-byte seed as 64 hex digits (it is over ${KEY_FILE_MAX_BYTES} bytes)`);
+    }
+    text = buffer.toString("utf8", 0, length).trim();
+    buffer.fill(0);
   } finally {
     closeSync(fd);
   }

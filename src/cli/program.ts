@@ -2,7 +2,8 @@
 // verification and a benchmark. Exit codes: 0 success, 1 refused / does not verify, 2 bad usage
 // or unreadable input (src/cli/errors.ts). Errors print `chio-trust: error CODE: message`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { PeerHandshakeError } from "../handshake/errors.js";
+import { existsSync } from "node:fs";
+import { displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
 import { systemClockSeconds } from "../handshake/time.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
@@ -29,6 +30,13 @@ function decimal(name: string, min: number, max: number) {
   };
 }
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** A value that must not be empty or blank (`--host ""` from an unset variable would listen on every interface). */
+function nonEmpty(name: string) {
+  return (value: string): string => {
+    if (value.trim() === "") throw new InvalidArgumentError(`${name} must not be empty`);
+    return value;
+  };
+}
 
 /** Adds the options every kernel command shares. */
 function kernelOptions(command: Command, store: "required" | "optional" | "none"): Command {
@@ -106,6 +114,8 @@ export function buildProgram(exit: { code: number }): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (options: { store: string; json?: boolean; now?: number }) => {
       const sqlite = await loadSqlite();
+      // Listing never creates a store: a mistyped path is an error, not "0 pinned peers".
+      if (!existsSync(options.store)) throw new CliError("CANNOT_OPEN", `${options.store} does not exist`);
       let store;
       try {
         store = new sqlite.SqlitePeerStore(options.store);
@@ -132,7 +142,7 @@ export function buildProgram(exit: { code: number }): Command {
 
   kernelOptions(program.command("serve"), "optional")
     .description("serve POST /federation/handshake until SIGINT/SIGTERM; prints `listening <url>` when ready")
-    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--host <address>", "address to listen on", nonEmpty("--host"), "127.0.0.1")
     .option("--port <port>", "port (0: one chosen by the OS)", integer("--port", 0, 65535), 0)
     .option("--max-body <bytes>", "largest request body", integer("--max-body", 1, 16 << 20), 65536)
     .addHelpText("after", EXIT_CODES_HELP)
@@ -257,7 +267,7 @@ function report(error: unknown): number {
   } else if (error instanceof HandshakeHttpError) {
     code = error.code;
     message = error.message;
-    status = EXIT_REFUSED;
+    status = error.code === "INVALID_URL" ? EXIT_USAGE : EXIT_REFUSED;
   } else if (error instanceof Error && typeof (error as { code?: unknown }).code === "string") {
     // Typed errors of the library (INVALID_TYPE, INVALID_TIME, INVALID_CONFIG, SqliteStoreError ...).
     code = (error as Error & { code: string }).code;
@@ -268,6 +278,7 @@ function report(error: unknown): number {
     message = error instanceof Error ? error.message : String(error);
     status = EXIT_USAGE;
   }
-  process.stderr.write(`chio-trust: error ${code}: ${message}\n`);
+  // One line, whatever the message holds (a path, a server's text): control characters escaped.
+  process.stderr.write(`chio-trust: error ${displayPeerText(code, 100)}: ${displayPeerText(message, 2000)}\n`);
   return status;
 }

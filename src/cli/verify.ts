@@ -2,7 +2,8 @@
 // verified in batches on the worker pool (chio-trust/pool), with a summary and throughput. Exit 0
 // when every item verifies, 1 when any does not, 2 when the input cannot be read or a line is not
 // such an item. Reading and decoding stay on the main thread; up to 2 × threads batches are in
-// flight at once, so the workers never wait for the parser and memory stays bounded.
+// flight at once, so the workers never wait for the parser, and each batch holds at most
+// --batch-size items and about MAX_BATCH_BYTES of them, so memory stays bounded by bytes too.
 import { createReadStream, statSync } from "node:fs";
 import { hexToBytes } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
@@ -27,6 +28,8 @@ interface Item {
 
 const PROGRESS_MIN_BYTES = 1 << 20;
 const MAX_LINE_BYTES = 16 << 20;
+/** A batch is sent once its items hold this many bytes, whatever --batch-size says: memory follows bytes, not item counts. */
+const MAX_BATCH_BYTES = 4 << 20;
 
 function decodeItem(text: string, line: number): Item {
   let value: unknown;
@@ -62,8 +65,9 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   if (!fromStdin) {
     try {
       const stat = statSync(source);
-      if (!stat.isFile()) throw new Error("not a regular file");
-      size = stat.size;
+      if (stat.isDirectory()) throw new Error("is a directory");
+      size = stat.isFile() ? stat.size : 0; // a pipe (`verify <(…)`) or a device: read, with no known size
+
     } catch (error) {
       throw new CliError("INPUT_UNREADABLE", `cannot read ${source}: ${(error as Error).message}`);
     }
@@ -97,12 +101,14 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   const failedLines: number[] = [];
   let bytesSeen = 0;
   let batch: Item[] = [];
+  let batchBytes = 0;
   const inFlight: Promise<void>[] = [];
   const maxInFlight = pool.threads * 2;
   const flush = async () => {
     const items = batch;
     const seenAtSend = bytesSeen;
     batch = [];
+    batchBytes = 0;
     const settled = pool.verifyBatch(items, { zip215: options.zip215 === true }).then((results) => {
       results.forEach((ok, index) => {
         total++;
@@ -122,8 +128,10 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
       lineNumber++;
       bytesSeen += Buffer.byteLength(text) + 1;
       if (text.trim() === "") continue;
-      batch.push(decodeItem(text, lineNumber));
-      if (batch.length >= options.batchSize) await flush();
+      const item = decodeItem(text, lineNumber);
+      batch.push(item);
+      batchBytes += item.message.length + 96;
+      if (batch.length >= options.batchSize || batchBytes >= MAX_BATCH_BYTES) await flush();
     }
     if (readError) throw readError;
     if (batch.length > 0) await flush();

@@ -4,7 +4,8 @@
 // (the RFC 8785 reference) for the signed challenge bytes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +14,7 @@ import canonicalize from "canonicalize";
 import { FEDERATION_HANDSHAKE_SCHEMA, FederationPeer } from "../../src/index.js";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { finished } from "../helpers/processes.js";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-"));
 const file = (name: string) => path.join(dir, name);
@@ -71,6 +72,39 @@ test("key files readable by others, with junk, or missing: exit 2 with their cod
     assert.is(r.code, 2, name);
     assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: `), name);
   }
+});
+
+test("key files that are a directory, a named pipe or huge are refused with their codes, without a hang or a whole read", async () => {
+  mkdirSync(file("keydir"), { mode: 0o700 });
+  execFileSync("mkfifo", ["-m", "600", file("fifo.seed")]);
+  writeFileSync(file("big.seed"), "");
+  truncateSync(file("big.seed"), 600 * 1024 * 1024); // sparse: 600 MB that take no disk
+  chmodSync(file("big.seed"), 0o600);
+  for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["fifo.seed", "KEY_FILE_UNREADABLE"], ["big.seed", "KEY_FILE_INVALID"]]) {
+    const r = await runCli(["envelope", "--key", file(name), "--id", "a", "--to", "b"], dir, "", 10_000);
+    assert.is(r.code, 2, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: `), name);
+  }
+});
+
+test("keygen writes through a temporary file: a failed write (file size limit) leaves the old key whole, with --force too, and no stray file", async () => {
+  const first = await cli(["keygen", "--out", file("keep.seed")]);
+  assert.is(first.code, 0, first.stderr);
+  const before = readFileSync(file("keep.seed"));
+  // `ulimit -f 0` makes every write past 0 bytes fail (SIGXFSZ, as a full disk would fail it).
+  for (const args of [["--force"], []]) {
+    const r = spawnSync("bash", ["-c", `ulimit -f 0; exec "$0" "$@"`, process.execPath, cliPath, "keygen", "--out", file("keep.seed"), ...args], { cwd: dir, encoding: "utf8" });
+    assert.ok(r.status !== 0, `keygen ${args.join(" ")} failed: ${r.status} ${r.signal}`);
+    assert.ok(readFileSync(file("keep.seed")).equals(before), `keygen ${args.join(" ")}: the old key is intact`);
+  }
+  const forced = await cli(["keygen", "--out", file("keep.seed"), "--force"]);
+  assert.is(forced.code, 0, forced.stderr);
+  assert.not.ok(readFileSync(file("keep.seed")).equals(before), "a working --force replaces it");
+  // A killed process can leave its temporary file; a finished one never does.
+  for (const name of readdirSync(dir)) if (name.startsWith(".keep.seed.")) rmSync(file(name));
+  const none = await cli(["keygen", "--out", file("other.seed")]);
+  assert.is(none.code, 0);
+  assert.equal(readdirSync(dir).filter((name) => name.endsWith(".tmp")), []);
 });
 
 test("envelope prints a signed envelope: the signature verifies (@noble/curves) over the RFC 8785 bytes (canonicalize)", async () => {
@@ -136,6 +170,39 @@ test("stores that are not ours or not databases: exit 2 with the store's code, f
   const h = await cli(["handshake", "http://127.0.0.1:9/", "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--store", file("garbage.db")]);
   assert.is(h.code, 2);
   assert.match(h.stderr, /error NOT_A_DATABASE/);
+});
+
+test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a missing store, a handshake URL that is not one or holds a password", async () => {
+  const host = await cli(["serve", "--key", file("b.seed"), "--id", "kernel.b", "--host", ""]);
+  assert.is(host.code, 2, host.stderr);
+  assert.match(host.stderr, /^chio-trust: error USAGE: .*--host must not be empty/);
+  const peers = await cli(["peers", "--store", file("typo.db")]);
+  assert.is(peers.code, 2, peers.stderr);
+  assert.match(peers.stderr, /^chio-trust: error CANNOT_OPEN: /);
+  assert.not.ok(existsSync(file("typo.db")), "listing created no file");
+  for (const url of ["notaurl", "ftp://127.0.0.1/", "http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1"]) {
+    const r = await cli(["handshake", url, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b"]);
+    assert.is(r.code, 2, `${url}: ${r.stderr}`);
+    assert.match(r.stderr, /^chio-trust: error INVALID_URL: /, url);
+    assert.not.match(r.stderr, /s3cret/, "the password is not printed");
+  }
+});
+
+test("a server's text reaches stderr escaped: one line, no forged log line or terminal escape", async () => {
+  const evil = createHttpServer((q, s) => {
+    q.resume();
+    s.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "UNEXPECTED_PEER_KEY", message: "denied\nchio-trust: pinned \"kernel.b\" ok\n\u001b[31mRED" } }));
+  });
+  await new Promise<void>((resolve) => evil.listen(0, "127.0.0.1", () => resolve()));
+  try {
+    const r = await cli(["handshake", `http://127.0.0.1:${(evil.address() as { port: number }).port}`, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b"]);
+    assert.is(r.code, 1, r.stderr);
+    assert.is(r.stderr.split("\n").length, 2, `one line: ${JSON.stringify(r.stderr)}`);
+    assert.not.match(r.stderr, /\u001b/);
+    assert.match(r.stderr, /^chio-trust: error REFUSED_BY_PEER: .*denied\\nchio-trust: pinned/);
+  } finally {
+    await new Promise<void>((resolve) => evil.close(() => resolve()));
+  }
 });
 
 test("serve on a port in use: exit 2 LISTEN_FAILED; handshake to a closed port: exit 1 NETWORK_ERROR", async () => {
@@ -208,6 +275,18 @@ test("verify: unreadable input or a line that is not an item → exit 2 with the
     assert.match(r.stderr, /^chio-trust: error INVALID_ITEM: /, line);
     assert.match(r.stderr, why, line);
   }
+});
+
+test("verify reads a pipe (process substitution, a named pipe) as it reads a file", async () => {
+  const r = spawnSync("bash", ["-c", `"$0" "$1" verify <(printf '%s' "$2")`, process.execPath, cliPath, items(5, new Set([3]))], { cwd: dir, encoding: "utf8" });
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stdout, /5 items: 4 valid, 1 invalid/);
+  execFileSync("mkfifo", [file("items.fifo")]);
+  const reader = runCli(["verify", file("items.fifo")], dir);
+  writeFileSync(file("items.fifo"), items(4, new Set()));
+  const fromFifo = await reader;
+  assert.is(fromFifo.code, 0, fromFifo.stderr);
+  assert.match(fromFifo.stdout, /4 items: 4 valid, 0 invalid/);
 });
 
 test("verify: a line over 16 MiB is refused while it streams in (a 100 MB line under a 64 MB heap), and CRLF lines are read", async () => {
