@@ -28,6 +28,16 @@ export function isUint8Array(value: unknown): value is Uint8Array {
   return typedArrayTag.call(value) === "Uint8Array" && value instanceof Uint8Array;
 }
 
+/**
+ * True for a real Uint8Array of this realm or another one (a `vm` context, an iframe, a Jest
+ * environment), judged only by its internal slot. For the drop-ins whose originals accept those
+ * (chio-trust/ed25519); everything else uses isUint8Array. The intrinsics below (viewLength,
+ * isUnreadableView, `set`) read such an array through its slots as they read our own.
+ */
+export function isUint8ArrayOfAnyRealm(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === "Uint8Array";
+}
+
 /** The element count of a Uint8Array from its internal slot (a subclass cannot override it). */
 export function viewLength(value: Uint8Array): number {
   return typedArrayLength.call(value);

@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { concatBytes as concatParts, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { concatBytes as concatParts, isUint8ArrayOfAnyRealm, isUnreadableView, viewLength } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -50,7 +50,8 @@ const CURVE: EdwardsOpts = Object.freeze({ p: P, n: N, h: 8n, a: A_COEF, d: D, G
  */
 function abytes(value: unknown, length?: number, title = ""): Uint8Array {
   const prefix = (title ? `"${title}" ` : "") + "expected Uint8Array" + (length !== undefined ? ` of length ${length}` : "");
-  if (!isUint8Array(value)) throw new InvalidTypeError(`${prefix}, got type=${typeof value}`);
+  // A Uint8Array from another realm counts, as in noble (its isBytes); a Proxy does not.
+  if (!isUint8ArrayOfAnyRealm(value)) throw new InvalidTypeError(`${prefix}, got type=${typeof value}`);
   if (isUnreadableView(value)) throw new InvalidTypeError(`${prefix}, got a view of a detached or out-of-bounds ArrayBuffer`);
   const actual = viewLength(value);
   if (length !== undefined && actual !== length) throw new InvalidLengthError(`${prefix}, got length=${actual}`);
@@ -438,9 +439,10 @@ async function signAsync(message: Uint8Array, secretKey: Uint8Array): Promise<Ui
   return core.sign(m, sk);
 }
 
+/** noble's rule: `zip215` absent or undefined means true; any other value counts by truthiness (0, "" are the strict branch). */
 function zip215Option(options: unknown): boolean {
   if (options === null || typeof options !== "object") throw new TypeError("expected valid options object");
-  return (options as EdDSAVerifyOpts).zip215 ?? true;
+  return Boolean((options as EdDSAVerifyOpts).zip215 ?? true);
 }
 
 /** Checked copies of verify's arguments and the rule, in noble's order of checks. */
@@ -448,7 +450,7 @@ function verifyArgs(signature: unknown, message: unknown, publicKey: unknown, op
   const sig = snapshot(signature, "signature", 64);
   const msg = snapshot(message, "message");
   const pk = snapshot(publicKey, "publicKey", 32);
-  return [sig, msg, pk, zip215Option(options) !== false];
+  return [sig, msg, pk, zip215Option(options)];
 }
 
 /**

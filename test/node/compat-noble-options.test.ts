@@ -1,0 +1,52 @@
+// chio-trust/ed25519 against @noble/ed25519 (the oracle) where a swap could change an answer
+// silently: the `zip215` option read by truthiness as noble reads it (0, "" and NaN are the
+// strict branch, not ZIP-215), and Uint8Arrays from another realm (a `vm` context, as Jest and
+// iframes make them), which noble accepts. Node only: `vm` makes the other realm.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runInNewContext } from "node:vm";
+import * as noble from "@noble/ed25519";
+import { sha512 } from "@noble/hashes/sha2.js";
+import * as ours from "../../src/compat/noble-ed25519.js";
+
+noble.hashes.sha512 = sha512;
+
+// A signature that holds under ZIP-215 only: public key and R the identity (small order), S = 0.
+const identity = new Uint8Array(32);
+identity[0] = 1;
+const weakSignature = new Uint8Array(64);
+weakSignature.set(identity, 0);
+const message = new TextEncoder().encode("any message at all");
+
+test("verify's zip215 option: every value gives noble's answer (falsy values are the strict branch)", () => {
+  const options: unknown[] = [{}, { zip215: undefined }, { zip215: true }, { zip215: false }, { zip215: 0 }, { zip215: "" }, { zip215: NaN }, { zip215: 0n }, { zip215: null }, { zip215: 1 }, { zip215: "no" }, { zip215: {} }];
+  const answers: [string, boolean, boolean][] = [];
+  for (const option of options) {
+    const expected = noble.verify(weakSignature, message, identity, option as never);
+    answers.push([String((option as { zip215?: unknown }).zip215), ours.verify(weakSignature, message, identity, option as never), expected]);
+  }
+  for (const [name, got, expected] of answers) assert.is(got, expected, `zip215: ${name}`);
+  // The case really tells the branches apart.
+  assert.equal([answers[2][2], answers[3][2]], [true, false]);
+});
+
+test("Uint8Arrays from another realm are taken as noble takes them; answers equal noble's", async () => {
+  const seed = new Uint8Array(32).map((_, i) => i * 7 + 1);
+  const foreign = (bytes: Uint8Array) => runInNewContext("Uint8Array.from(source)", { source: Array.from(bytes) }) as Uint8Array;
+  assert.not.ok(foreign(seed) instanceof Uint8Array, "the array really is from another realm");
+  const publicKey = ours.getPublicKey(foreign(seed));
+  assert.equal(publicKey, noble.getPublicKey(seed));
+  const signature = ours.sign(foreign(message), foreign(seed));
+  assert.equal(signature, noble.sign(message, seed));
+  assert.ok(signature instanceof Uint8Array, "outputs are this realm's");
+  assert.is(ours.verify(foreign(signature), foreign(message), foreign(publicKey)), true);
+  assert.is(noble.verify(foreign(signature), foreign(message), foreign(publicKey)), true);
+  assert.equal(await ours.signAsync(foreign(message), foreign(seed)), signature);
+  assert.is(ours.etc.bytesToHex(foreign(seed)), noble.etc.bytesToHex(foreign(seed)));
+  // Still refused, as before: a Proxy, a DataView, other typed arrays.
+  for (const bad of [new Proxy(new Uint8Array(32), {}), new DataView(new ArrayBuffer(32)), new Uint16Array(16), runInNewContext("new Uint16Array(16)")]) {
+    assert.throws(() => ours.getPublicKey(bad as Uint8Array), (error: Error) => error instanceof TypeError);
+  }
+});
+
+test.run();
