@@ -7,8 +7,8 @@ export type ArgumentErrorCode = "INVALID_TYPE" | "INVALID_LENGTH" | "INVALID_HEX
 /** Thrown when an argument has the wrong type (for example a string where bytes are needed). */
 export class InvalidTypeError extends TypeError {
   readonly code = "INVALID_TYPE" as const;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "InvalidTypeError";
   }
 }

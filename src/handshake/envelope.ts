@@ -14,6 +14,7 @@ import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type Handsh
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
 import { publicKeyFromDecodedBytes, PublicKey, Signature, signatureFromOwnedBytes, type HandshakeSigner } from "./keys.js";
+import { absorbRejection } from "./maybe-promise.js";
 import { expectWireTimestamp } from "./time.js";
 import { hasLoneSurrogate, readEscapeDelAndC1, serdeString } from "./wire.js";
 
@@ -105,7 +106,10 @@ export class PeerHandshakeEnvelope {
       throw handshakeErrors.signingFailed(cause instanceof Error ? cause.message : String(cause), cause);
     }
     if (!(signature instanceof Signature)) {
-      throw handshakeErrors.signingFailed("signer did not return a Signature");
+      // A signer must answer synchronously. A promise (an async HSM or KMS signer) is refused
+      // here, and its rejection must not then end the process as an unhandled one.
+      const promised = absorbRejection(signature);
+      throw handshakeErrors.signingFailed(promised ? "signer returned a promise (sign must be synchronous)" : "signer did not return a Signature");
     }
     return new PeerHandshakeEnvelope(challenge, signer.publicKey, signature);
   }
@@ -295,8 +299,13 @@ const ENVELOPE_FIELDS = ["challenge", "declaredPublicKey", "signature"] as const
 const CHALLENGE_FIELDS = ["schema", "localKernelId", "remoteKernelId", "nonce", "timestamp"] as const;
 
 function readEnvelopeObject(input: unknown, maxBytes: number): PeerHandshakeEnvelope {
-  if (input instanceof PeerHandshakeEnvelope) return input;
   const budget = { remaining: maxBytes };
+  if (input instanceof PeerHandshakeEnvelope) {
+    // An envelope made elsewhere (fromJSON with a larger maxBytes, say) is held to this bound too,
+    // as its challenge would be on the text and plain-object paths.
+    readChallenge(input.challenge, budget);
+    return input;
+  }
   const record = expectRecord(input, "envelope", ENVELOPE_FIELDS);
   const challenge = readChallenge(record.challenge, budget);
   const declaredPublicKey = readWireValue(record.declaredPublicKey, "declaredPublicKey", budget, PublicKey);

@@ -39,6 +39,7 @@ import type { FederationPeerStore, ReplayStore } from "./ports.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
 import {
   describeConfigValue,
+  displayPeerText,
   handshakeErrors,
   InvalidConfigError,
   InvalidTimeError,
@@ -52,6 +53,7 @@ import type { HandshakeChallengeFields } from "./challenge.js";
 import { isUint8Array } from "../canonical/json.js";
 import { PublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
+import { absorbRejection, isPromiseLike } from "./maybe-promise.js";
 import { ReplayCache, type ReplayCacheLimits } from "./replay-cache.js";
 import { driftExceeds, expectUnixSeconds, saturatingAddSeconds, systemClockSeconds } from "./time.js";
 
@@ -199,9 +201,13 @@ export class KernelTrustExchange {
    */
   constructor(localKernelId: string, keypair: HandshakeSigner, options: KernelTrustExchangeOptions = {}) {
     if (typeof localKernelId !== "string") throw new InvalidTypeError("localKernelId must be a string");
-    if (keypair === null || typeof keypair !== "object" || !(keypair.publicKey instanceof PublicKey) || typeof keypair.sign !== "function") {
-      throw new InvalidTypeError("keypair must be a Keypair or another HandshakeSigner");
+    let isSigner = false;
+    try {
+      isSigner = keypair !== null && typeof keypair === "object" && keypair.publicKey instanceof PublicKey && typeof keypair.sign === "function";
+    } catch (cause) {
+      throw new InvalidTypeError(`keypair cannot be read: ${describeThrown(cause)}`, { cause });
     }
+    if (!isSigner) throw new InvalidTypeError("keypair must be a Keypair or another HandshakeSigner");
     this.#localKernelId = localKernelId;
     this.#signer = keypair;
     const read = readConfigObject(options, "options", [
@@ -213,9 +219,23 @@ export class KernelTrustExchange {
     if (read.replayStore !== undefined) this.withReplayStore(read.replayStore);
     if (read.trustedPeers !== undefined) {
       const trusted: unknown = read.trustedPeers;
-      if (trusted === null || typeof trusted !== "object") throw new InvalidConfigError("trustedPeers must be an iterable of [kernelId, key] or a record");
-      const entries = isIterable(trusted) ? trusted : Object.entries(trusted as Record<string, PublicKey | string>);
-      for (const [kernelId, key] of entries) this.withTrustedPeer(kernelId, key);
+      const shape = "trustedPeers must be an iterable of [kernelId, key] or a record";
+      if (trusted === null || typeof trusted !== "object") throw new InvalidConfigError(shape);
+      // Read whole first: an entry that is not a pair, or an iterator, getter or trap that throws,
+      // is InvalidConfigError (the key checks below keep their own typed errors).
+      let pairs: [unknown, unknown][];
+      try {
+        const entries: Iterable<unknown> = isIterable(trusted) ? trusted : Object.entries(trusted as Record<string, unknown>);
+        pairs = Array.from(entries, (entry) => {
+          if (entry === null || typeof entry !== "object") throw new InvalidConfigError(`${shape}; an entry is ${describeConfigValue(entry)}`);
+          const [kernelId, key] = entry as [unknown, unknown];
+          return [kernelId, key];
+        });
+      } catch (cause) {
+        if (cause instanceof InvalidConfigError) throw cause;
+        throw new InvalidConfigError(`trustedPeers cannot be read: ${describeThrown(cause)}`, { cause });
+      }
+      for (const [kernelId, key] of pairs) this.withTrustedPeer(kernelId as string, key as PublicKey | string);
     }
     if (read.clock !== undefined) this.withClock(read.clock);
     if (read.onEvent !== undefined) this.withEventHandler(read.onEvent);
@@ -241,7 +261,12 @@ export class KernelTrustExchange {
 
   /**
    * Turns individual hardening rules on or off (docs/protocol.md §10); omitted members keep
-   * their values. A new replayCache setting starts an empty ReplayCache (or, with false, none).
+   * their values, and so do members passed with the value they already have, so
+   * `withHardening({ ...exchange.hardening, rejectWeakKeys: true })` changes one rule only.
+   * replayCache: `true` keeps the replay store in use (a shared one set by withReplayStore
+   * included, with every nonce it holds) and starts a default ReplayCache only when there is none;
+   * limits start a new, empty ReplayCache with them unless they are the current setting itself;
+   * `false` turns replay protection off.
    * @throws InvalidConfigError when `hardening` is not an object (undefined and null included),
    * cannot be read, or holds a bad value. Nothing changes on a throw.
    */
@@ -267,11 +292,21 @@ export class KernelTrustExchange {
     let replay = this.#replay;
     if (read.replayCache !== undefined) {
       const setting = read.replayCache;
-      if (setting === false) replay = undefined;
-      else if (setting === true) replay = new ReplayCache();
-      else if (setting !== null && typeof setting === "object") replay = new ReplayCache(setting);
-      else throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits, maxEntriesPerPeer, maxKeyUnitsPerPeer }");
-      next.replayCache = setting;
+      const current = this.#hardening.replayCache;
+      if (setting === false) {
+        replay = undefined;
+        next.replayCache = false;
+      } else if (replay !== undefined && (setting === true || setting === current)) {
+        // The store in use stays, nonces and all (a round trip of the getter must not drop a shared store).
+      } else if (setting === true) {
+        replay = new ReplayCache();
+        next.replayCache = true;
+      } else if (setting !== null && typeof setting === "object") {
+        replay = new ReplayCache(setting);
+        next.replayCache = setting;
+      } else {
+        throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits, maxEntriesPerPeer, maxKeyUnitsPerPeer }");
+      }
     }
     this.#replay = replay;
     this.#hardening = next;
@@ -284,12 +319,7 @@ export class KernelTrustExchange {
    * hardening.replayCache to true. @throws InvalidTypeError if `store` lacks a method.
    */
   withReplayStore(store: ReplayStore): this {
-    for (const method of ["reserve", "commit", "release"] as const) {
-      if (store === null || typeof store !== "object" || typeof store[method] !== "function") {
-        throw new InvalidTypeError(`replay store must implement ReplayStore (missing ${method})`);
-      }
-    }
-    if (store.fits !== undefined && typeof store.fits !== "function") throw new InvalidTypeError("replay store fits must be a function");
+    checkPort(store, "replay store", "ReplayStore", ["reserve", "commit", "release"], ["fits"]);
     this.#replay = store;
     this.#hardening = { ...this.#hardening, replayCache: true };
     return this;
@@ -297,11 +327,7 @@ export class KernelTrustExchange {
 
   /** Replaces the peer store (default: a non-durable InMemoryPeerStore). */
   withStore(store: FederationPeerStore): this {
-    for (const method of ["insert", "get", "remove", "snapshot", "compareAndSet"] as const) {
-      if (store === null || typeof store !== "object" || typeof store[method] !== "function") {
-        throw new InvalidTypeError(`store must implement FederationPeerStore (missing ${method})`);
-      }
-    }
+    checkPort(store, "store", "FederationPeerStore", ["insert", "get", "remove", "snapshot", "compareAndSet"], []);
     this.#store = store;
     return this;
   }
@@ -506,7 +532,11 @@ export class KernelTrustExchange {
   async #reserveNonce(replay: ReplayStore, kernelId: string, nonce: string, timestamp: number | bigint, at: number, skew: number): Promise<void> {
     let fits = true;
     try {
-      if (replay.fits !== undefined) fits = replay.fits(kernelId, nonce) !== false;
+      // Like every store method, fits may answer with a promise (docs/protocol.md §8).
+      if (replay.fits !== undefined) {
+        const answer: unknown = replay.fits(kernelId, nonce);
+        fits = (isPromiseLike(answer) ? await answer : answer) !== false;
+      }
     } catch (cause) {
       throw storeFailure("replay.fits", cause);
     }
@@ -637,6 +667,9 @@ export class KernelTrustExchange {
     } catch (cause) {
       throw new InvalidTimeError(`clock() threw: ${describeThrown(cause)}`, { cause });
     }
+    // The clock must answer synchronously; a promise is refused below, and its rejection must not
+    // end the process as an unhandled one after the caller has its typed error.
+    absorbRejection(reading);
     return expectUnixSeconds(reading, "clock()");
   }
 
@@ -679,10 +712,7 @@ export class KernelTrustExchange {
     const handler = this.#onEvent;
     if (!handler) return;
     try {
-      const result: unknown = handler(event);
-      if (result && typeof (result as PromiseLike<unknown>).then === "function") {
-        (result as PromiseLike<unknown>).then(undefined, () => undefined);
-      }
+      absorbRejection(handler(event));
     } catch {
       // An audit sink must not change the handshake's outcome.
     }
@@ -718,9 +748,6 @@ async function settleNonce(replay: ReplayStore, kernelId: string, nonce: string,
   }
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 /**
  * The listed members of a settings object, read once (so a getter or Proxy trap runs once and
@@ -732,12 +759,39 @@ function readConfigObject<K extends string>(value: unknown, name: string, keys: 
     throw new InvalidConfigError(`${name} must be an object, got ${describeConfigValue(value)}`);
   }
   const read: Record<string, unknown> = {};
+  let unknown: string | undefined;
   try {
+    // A misspelt member (rotationWindowSeconds, replayCahce) would otherwise leave the default in
+    // force without a word; the wire format refuses unknown members too.
+    unknown = Object.keys(value).find((key) => !(keys as readonly string[]).includes(key));
     for (const key of keys) read[key] = (value as Record<string, unknown>)[key];
   } catch (cause) {
     throw new InvalidConfigError(`${name} cannot be read: ${describeThrown(cause)}`, { cause });
   }
+  if (unknown !== undefined) {
+    throw new InvalidConfigError(`${name} has an unknown member ${JSON.stringify(displayPeerText(unknown, 60))} (known: ${keys.join(", ")})`);
+  }
   return read as Partial<Record<K, unknown>> & Record<string, unknown>;
+}
+
+/**
+ * `store` has every method of a port (and each optional one it has is a function). A Proxy or
+ * getter that throws while they are looked up is InvalidTypeError, as a missing method is.
+ */
+function checkPort(store: unknown, name: string, port: string, methods: readonly string[], optional: readonly string[]): void {
+  if (store === null || typeof store !== "object") throw new InvalidTypeError(`${name} must implement ${port} (got ${describeConfigValue(store)})`);
+  try {
+    for (const method of methods) {
+      if (typeof (store as Record<string, unknown>)[method] !== "function") throw new InvalidTypeError(`${name} must implement ${port} (missing ${method})`);
+    }
+    for (const method of optional) {
+      const value = (store as Record<string, unknown>)[method];
+      if (value !== undefined && typeof value !== "function") throw new InvalidTypeError(`${name} ${method} must be a function`);
+    }
+  } catch (cause) {
+    if (cause instanceof InvalidTypeError) throw cause;
+    throw new InvalidTypeError(`${name} cannot be read: ${describeThrown(cause)}`, { cause });
+  }
 }
 
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */

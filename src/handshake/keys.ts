@@ -229,6 +229,9 @@ export class Keypair implements HandshakeSigner {
     // A seed always yields a valid point, so no decode check is needed.
     const publicKeyBytes = this.#prepared?.publicKey ?? ed25519.getPublicKey(seed); // a fresh array
     this.publicKey = publicKeyFromDecodedBytes(publicKeyBytes, true);
+    // Frozen like every other value here: a reassigned publicKey would make the exchange declare
+    // one key and sign with another (envelopes that never verify).
+    Object.freeze(this);
   }
 
   /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */

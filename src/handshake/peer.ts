@@ -39,14 +39,24 @@ export class FederationPeer {
     return brandHasInstance(FederationPeer, this, value, (v) => #constructed in v);
   }
 
-  /** @throws InvalidTypeError, InvalidTimeError, or the PublicKey parse errors. */
+  /**
+   * Each field is read once (a getter or Proxy trap runs once), so the value checked is the value
+   * kept; a field that cannot be read is InvalidTypeError.
+   * @throws InvalidTypeError, InvalidTimeError, or the PublicKey parse errors.
+   */
   constructor(fields: FederationPeerFields) {
     if (fields === null || typeof fields !== "object") throw new InvalidTypeError("peer fields must be an object");
-    if (typeof fields.kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-    this.kernelId = fields.kernelId;
-    this.publicKey = fields.publicKey instanceof PublicKey ? fields.publicKey : PublicKey.fromHex(fields.publicKey);
-    this.establishedAt = expectUnixSeconds(fields.establishedAt, "establishedAt");
-    this.rotationDue = expectUnixSeconds(fields.rotationDue, "rotationDue");
+    let kernelId: unknown, publicKey: unknown, establishedAt: unknown, rotationDue: unknown;
+    try {
+      ({ kernelId, publicKey, establishedAt, rotationDue } = fields);
+    } catch (cause) {
+      throw new InvalidTypeError(`peer fields cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+    if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+    this.kernelId = kernelId;
+    this.publicKey = publicKey instanceof PublicKey ? publicKey : PublicKey.fromHex(publicKey as string);
+    this.establishedAt = expectUnixSeconds(establishedAt, "establishedAt");
+    this.rotationDue = expectUnixSeconds(rotationDue, "rotationDue");
     Object.freeze(this);
   }
 
@@ -66,13 +76,22 @@ export class FederationPeer {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new InvalidTypeError("peer must be a JSON object");
     }
-    for (const key of Object.keys(value)) {
-      if (!PEER_FIELDS.includes(key)) throw new InvalidTypeError(`peer: unknown field \`${key}\``);
+    // Own members only, each read once into a plain record (a Proxy's traps or a throwing getter
+    // give InvalidTypeError, inherited members count as missing).
+    const record: Record<string, unknown> = {};
+    try {
+      for (const key of Object.keys(value)) {
+        if (!PEER_FIELDS.includes(key)) throw new InvalidTypeError(`peer: unknown field \`${key}\``);
+      }
+      for (const key of PEER_FIELDS) {
+        if (!Object.prototype.hasOwnProperty.call(value, key)) throw new InvalidTypeError(`peer: missing field \`${key}\``);
+        record[key] = (value as Record<string, unknown>)[key];
+      }
+    } catch (cause) {
+      if (cause instanceof InvalidTypeError) throw cause;
+      throw new InvalidTypeError(`peer cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
-    for (const key of PEER_FIELDS) {
-      if (!(key in value)) throw new InvalidTypeError(`peer: missing field \`${key}\``);
-    }
-    return new FederationPeer(value as FederationPeerFields);
+    return new FederationPeer(record as unknown as FederationPeerFields);
   }
 
   /** Rust `is_fresh`: `now < rotationDue` (strict). */

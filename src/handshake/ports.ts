@@ -78,7 +78,8 @@ export interface ReplayStore {
   /**
    * Optional: false if the store could never hold this pair (for example it is longer than a
    * per-peer bound). The exchange refuses such envelopes (MALFORMED_ENVELOPE) rather than accept
-   * them without replay protection. Must be synchronous.
+   * them without replay protection. Like the other methods it may answer with a promise; a throw
+   * or a rejection is STORE_FAILED.
    */
-  fits?(peerId: string, nonce: string): boolean;
+  fits?(peerId: string, nonce: string): MaybePromise<boolean>;
 }

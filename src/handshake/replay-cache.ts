@@ -36,7 +36,8 @@ import {
   DEFAULT_REPLAY_CACHE_KEY_UNITS,
   DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
-import { describeConfigValue, InvalidConfigError } from "./errors.js";
+import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "./errors.js";
+import { InvalidTypeError } from "../errors.js";
 import type { ReplayStore } from "./ports.js";
 
 /** Bounds of a ReplayCache. */
@@ -123,11 +124,15 @@ export class ReplayCache implements ReplayStore {
 
   /** Number of remembered pairs of one peer (in-flight ones not counted). */
   sizeOf(peerId: string): number {
+    checkId(peerId, "peerId");
     return this.#peers.get(peerId)?.entries.size ?? 0;
   }
 
   /** True if an accept of the pair is in flight, or it was recorded and `now ≤ timestamp + skewSecs`. */
   has(peerId: string, nonce: string, now: number, skewSecs: number): boolean {
+    checkPair(peerId, nonce);
+    checkSeconds(now, "now");
+    checkSeconds(skewSecs, "skewSecs");
     if (this.#pending.get(peerId)?.has(nonce)) return true;
     const entry = this.#peers.get(peerId)?.entries.get(nonce);
     // timestamp + skew may exceed 2^53 (a saturated timestamp); the comparison is then still
@@ -137,11 +142,13 @@ export class ReplayCache implements ReplayStore {
 
   /** False if the pair alone is longer than maxKeyUnitsPerPeer, so it could never be remembered. */
   fits(peerId: string, nonce: string): boolean {
+    checkPair(peerId, nonce);
     return peerId.length + nonce.length <= this.maxKeyUnitsPerPeer;
   }
 
   /** Marks the pair as in flight with its envelope timestamp. Returns false if it is live or already in flight. */
   reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
+    checkSeconds(timestamp, "timestamp");
     if (this.has(peerId, nonce, now, skewSecs)) return false;
     let pending = this.#pending.get(peerId);
     if (pending === undefined) {
@@ -154,12 +161,14 @@ export class ReplayCache implements ReplayStore {
 
   /** Ends an in-flight accept that succeeded: records the pair with its envelope timestamp. */
   commit(peerId: string, nonce: string): void {
+    checkPair(peerId, nonce);
     const timestamp = this.#unpend(peerId, nonce);
     if (timestamp !== undefined) this.#record(peerId, nonce, timestamp);
   }
 
   /** Ends an in-flight accept that failed: forgets the reservation; recorded pairs are untouched. */
   release(peerId: string, nonce: string): void {
+    checkPair(peerId, nonce);
     this.#unpend(peerId, nonce);
   }
 
@@ -218,4 +227,23 @@ function positiveInteger(value: unknown, name: string): number {
     throw new InvalidConfigError(`replay cache ${name} must be a positive integer, got ${describeConfigValue(value)}`);
   }
   return value;
+}
+
+// Argument checks of the public methods. The exchange always passes strings and safe integers;
+// direct callers get a typed error and an unchanged cache: a non-string id would make the key
+// accounting NaN and silently evict every pair from then on, a NaN timestamp would record a pair
+// that is never held.
+function checkId(value: unknown, name: string): void {
+  if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string`);
+}
+
+function checkPair(peerId: unknown, nonce: unknown): void {
+  checkId(peerId, "peerId");
+  checkId(nonce, "nonce");
+}
+
+function checkSeconds(value: unknown, name: string): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidTimeError(`${name} must be a safe integer ≥ 0 (unix seconds), got ${describeConfigValue(value)}`);
+  }
 }

@@ -1,0 +1,206 @@
+// The exchange as an application drives it, at the edges a review found: callbacks that answer
+// with a promise (an async signer, clock or replay `fits`), a settings round trip through the
+// `hardening` getter, ReplayCache used directly with bad arguments, FederationPeer fields read
+// twice, untyped constructor errors, an envelope instance past maxEnvelopeBytes, a reassigned
+// Keypair.publicKey and misspelt option members. Each case checks the typed error (or the
+// answer the docs give) and that the stores are as they were.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import {
+  FederationPeer,
+  InMemoryPeerStore,
+  KernelTrustExchange,
+  Keypair,
+  PeerHandshakeEnvelope,
+  ReplayCache,
+  type ReplayStore,
+} from "../../src/index.js";
+import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
+import { repoRoot } from "../helpers/processes.js";
+
+const kA = Keypair.fromSeed(new Uint8Array(32).fill(61));
+const kB = Keypair.fromSeed(new Uint8Array(32).fill(62));
+const T = 1_800_000_000;
+
+/** Runs `body` (ESM, with the built package's exports as `lib`) in a child; its exit code, stdout and stderr. */
+function child(body: string): { status: number | null; stdout: string; stderr: string } {
+  const code = `const lib = await import(${JSON.stringify(`${repoRoot}/dist/esm/index.js`)});\n${body}`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("an async signer or clock is refused with its typed error, and its rejection does not end the process", () => {
+  const r = child(`
+const { KernelTrustExchange, Keypair } = lib;
+const k = Keypair.fromSeed(new Uint8Array(32).fill(61));
+const out = [];
+const signer = { publicKey: k.publicKey, async sign() { throw new Error("KMS unavailable"); } };
+try { new KernelTrustExchange("A", signer).localEnvelope("B", "n1", 1000); } catch (e) { out.push(e.code + " " + e.message); }
+const clocked = new KernelTrustExchange("A", k, { clock: async () => { throw new Error("time service down"); } });
+try { await clocked.resolve("B"); } catch (e) { out.push(e.code); }
+await new Promise((resolve) => setTimeout(resolve, 100));
+out.push("still running");
+console.log(JSON.stringify(out));`);
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), [
+    "SIGNING_FAILED handshake signing failed: signer returned a promise (sign must be synchronous)",
+    "INVALID_TIME",
+    "still running",
+  ]);
+});
+
+test("a replay store whose fits answers with a promise: false refuses (NONCE_TOO_LONG), a rejection is STORE_FAILED, nothing pinned", async () => {
+  const envelope = new KernelTrustExchange("B", kB).localEnvelope("A", "n-fits", T).toJSONText();
+  for (const [fits, expected] of [
+    [async () => false, "MALFORMED_ENVELOPE"],
+    [async () => Promise.reject(new Error("replay backend down")), "STORE_FAILED"],
+  ] as const) {
+    const inner = new ReplayCache();
+    const store: ReplayStore = {
+      reserve: (...args) => inner.reserve(...args),
+      commit: (p, n) => inner.commit(p, n),
+      release: (p, n) => inner.release(p, n),
+      fits: fits as unknown as ReplayStore["fits"],
+    };
+    const peers = new InMemoryPeerStore();
+    const a = new KernelTrustExchange("A", kA, { store: peers, replayStore: store, trustedPeers: { B: kB.publicKey } });
+    const error = await rejectsWith(a.acceptEnvelope(envelope, "B", T), expected);
+    if (expected === "MALFORMED_ENVELOPE") assert.is(error.fields.problem, "NONCE_TOO_LONG");
+    assert.equal(peers.snapshot(), []);
+    assert.is(inner.size, 0);
+  }
+  // And an async fits that says true accepts, as a synchronous one does.
+  const inner = new ReplayCache();
+  const a = new KernelTrustExchange("A", kA, {
+    replayStore: { reserve: (...args) => inner.reserve(...args), commit: (p, n) => inner.commit(p, n), release: (p, n) => inner.release(p, n), fits: async () => true },
+    trustedPeers: { B: kB.publicKey },
+  });
+  assert.ok((await a.acceptEnvelope(envelope, "B", T)).publicKey.equals(kB.publicKey));
+});
+
+test("withHardening({ ...exchange.hardening, flag }) changes that flag only: the replay store in use, and its nonces, stay", async () => {
+  const shared = new ReplayCache();
+  const a = new KernelTrustExchange("A", kA, { trustedPeers: [["B", kB.publicKey]], replayStore: shared });
+  const envelope = new KernelTrustExchange("B", kB).localEnvelope("A", "n-round", T).toJSONText();
+  await a.acceptEnvelope(envelope, "B", T);
+  a.withHardening({ ...a.hardening, rejectWeakKeys: true });
+  await rejectsWith(a.acceptEnvelope(envelope, "B", T + 1), "REPLAYED_NONCE");
+  a.withHardening({ replayCache: true }); // true keeps the store in use
+  await rejectsWith(a.acceptEnvelope(envelope, "B", T + 2), "REPLAYED_NONCE");
+  // Limits that are the current setting itself keep the cache too; new limits start an empty one.
+  const limits = { maxEntries: 100 };
+  const b = new KernelTrustExchange("A", kA, { trustedPeers: [["B", kB.publicKey]], hardening: { replayCache: limits } });
+  await b.acceptEnvelope(envelope, "B", T);
+  b.withHardening({ ...b.hardening });
+  await rejectsWith(b.acceptEnvelope(envelope, "B", T + 1), "REPLAYED_NONCE");
+  b.withHardening({ replayCache: { maxEntries: 100 } });
+  assert.ok(await b.acceptEnvelope(envelope, "B", T + 2), "a new limits object is a new, empty cache (as documented)");
+  b.withHardening({ replayCache: false });
+  assert.is(b.hardening.replayCache, false);
+});
+
+test("ReplayCache refuses bad arguments with typed errors and stays as it was (a non-string id used to disable it for good)", () => {
+  const cache = new ReplayCache();
+  assert.is(cache.reserve("B", "a", T, T, 300), true);
+  cache.commit("B", "a");
+  for (const call of [
+    () => cache.reserve(42 as unknown as string, "x", T, T, 300),
+    () => cache.commit(42 as unknown as string, "x"),
+    () => cache.release("B", null as unknown as string),
+    () => cache.fits(undefined as unknown as string, "n"),
+    () => cache.has("B", {} as unknown as string, T, 300),
+  ]) throwsWith(call, "INVALID_TYPE");
+  for (const call of [
+    () => cache.reserve("B", "n1", NaN, T, 300),
+    () => cache.reserve("B", "n1", T, -1, 300),
+    () => cache.reserve("B", "n1", T, T, 1.5),
+  ]) throwsWith(call, "INVALID_TIME");
+  assert.is(cache.size, 1);
+  // Still working: a new pair is held after its commit, the old one is still refused.
+  assert.is(cache.reserve("B", "b", T, T, 300), true);
+  cache.commit("B", "b");
+  assert.is(cache.reserve("B", "b", T, T, 300), false);
+  assert.is(cache.reserve("B", "a", T, T, 300), false);
+});
+
+test("FederationPeer reads each field once; fromJSON takes own members only and types every failure", () => {
+  let idReads = 0;
+  let keyReads = 0;
+  const fields = {
+    get kernelId() {
+      return idReads++ === 0 ? "B" : ({ not: "a string" } as unknown as string);
+    },
+    get publicKey() {
+      return keyReads++ === 0 ? kB.publicKey : ({ toHex: () => "??", equals: () => true } as never);
+    },
+    establishedAt: 1,
+    rotationDue: 2,
+  };
+  for (const make of [() => new FederationPeer(fields), () => FederationPeer.fromJSON(fields as never)]) {
+    idReads = keyReads = 0;
+    const peer = make();
+    assert.is(peer.kernelId, "B");
+    assert.ok(peer.publicKey.equals(kB.publicKey) && !peer.publicKey.equals(kA.publicKey));
+  }
+  const boom = () => {
+    throw new Error("getter says no");
+  };
+  const hostile: unknown[] = [
+    { get kernelId() { return boom(); }, publicKey: kB.publicKey.toHex(), establishedAt: 1, rotationDue: 2 },
+    new Proxy({}, { ownKeys: boom }),
+    new Proxy({ kernelId: "B", publicKey: kB.publicKey.toHex(), establishedAt: 1, rotationDue: 2 }, { get: boom }),
+    Object.create({ kernelId: "B", publicKey: kB.publicKey.toHex(), establishedAt: 1, rotationDue: 2 }),
+  ];
+  for (const value of hostile) throwsWith(() => FederationPeer.fromJSON(value as never), "INVALID_TYPE");
+  throwsWith(() => new FederationPeer(hostile[0] as never), "INVALID_TYPE");
+});
+
+test("constructor and builder arguments that throw or are malformed get typed errors", () => {
+  const boom = () => {
+    throw new Error("no");
+  };
+  const cases: [() => unknown, string][] = [
+    [() => new KernelTrustExchange("A", kA, { trustedPeers: [5] as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { trustedPeers: [null] as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { trustedPeers: { get B() { return boom(); } } as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { trustedPeers: { [Symbol.iterator]: boom } as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { trustedPeers: new Proxy({}, { ownKeys: boom }) as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", { get publicKey() { return boom(); }, sign: () => boom() } as never), "INVALID_TYPE"],
+    [() => new KernelTrustExchange("A", kA, { store: new Proxy({}, { get: boom }) as never }), "INVALID_TYPE"],
+    [() => new KernelTrustExchange("A", kA, { replayStore: new Proxy({}, { get: boom }) as never }), "INVALID_TYPE"],
+    // Misspelt members: refused, not silently ignored.
+    [() => new KernelTrustExchange("A", kA, { rotationWindowSecs: 60 } as never), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { config: { rotationWindowSeconds: 60 } as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { hardening: { replayCahce: false } as never }), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA).withConfig({ maxSkewSecs: 5 } as never), "INVALID_CONFIG"],
+  ];
+  for (const [make, code] of cases) throwsWith(make, code);
+  // The getters' objects are accepted back as they are.
+  const a = new KernelTrustExchange("A", kA);
+  a.withConfig({ ...a.config }).withHardening({ ...a.hardening });
+  assert.equal(a.config, new KernelTrustExchange("A", kA).config);
+});
+
+test("an envelope instance is held to the exchange's maxEnvelopeBytes like text and plain objects", async () => {
+  const a = new KernelTrustExchange("A", kA, { trustedPeers: { B: kB.publicKey }, hardening: { maxEnvelopeBytes: 1000 } });
+  const envelope = new KernelTrustExchange("B", kB).localEnvelope("A", "n".repeat(5000), T);
+  const parsed = PeerHandshakeEnvelope.fromJSON(envelope.toJSONText(), { maxBytes: 1 << 20 });
+  for (const input of [parsed, envelope.toJSONText(), JSON.parse(envelope.toJSONText())]) {
+    await rejectsWith(a.acceptEnvelope(input, "B", T), "MALFORMED_ENVELOPE");
+  }
+  assert.equal(await a.peers(), []);
+});
+
+test("Keypair is frozen: its publicKey cannot be swapped under an exchange", () => {
+  const k = Keypair.fromSeed(new Uint8Array(32).fill(77));
+  assert.ok(Object.isFrozen(k));
+  assert.throws(() => {
+    (k as { publicKey: unknown }).publicKey = kB.publicKey;
+  }, TypeError);
+  const a = new KernelTrustExchange("A", k);
+  a.localEnvelope("X", "n", T).verifySignature();
+  assert.ok(a.localPublicKey.equals(Keypair.fromSeed(new Uint8Array(32).fill(77)).publicKey));
+});
+
+test.run();
