@@ -133,8 +133,9 @@ function handshakeUrl(baseUrl: unknown): URL {
   let base: URL;
   try {
     base = new URL(String(baseUrl));
-  } catch (cause) {
-    throw new HandshakeHttpError("INVALID_URL", "baseUrl is not a URL", { cause });
+  } catch {
+    // Not even the parser's error is kept: it carries the input (Node's `input` property).
+    throw new HandshakeHttpError("INVALID_URL", "baseUrl is not a URL");
   }
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new HandshakeHttpError("INVALID_URL", `not an http(s) URL: ${displayPeerText(base.protocol, 20)}`);
   if (base.username !== "" || base.password !== "") throw new HandshakeHttpError("INVALID_URL", "baseUrl must not hold credentials (user:password@)");

@@ -164,9 +164,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       } else {
         // Anything else is this server's own fault (a clock that reads -1, a broken exchange):
         // 500, with the cause for the log only.
-        const coded = error as { code?: unknown; message?: unknown } | null;
-        const cause = `${typeof coded?.code === "string" ? `${coded.code}: ` : ""}${typeof coded?.message === "string" ? coded.message : String(error)}`;
-        fail(response, 500, "INTERNAL_ERROR", "the server could not complete the handshake", {}, cause);
+        fail(response, 500, "INTERNAL_ERROR", "the server could not complete the handshake", {}, describeFault(error));
       }
     });
   };
@@ -228,6 +226,16 @@ function checkBeforeBody(request: IncomingMessage, maxBodyBytes: number): void {
   const declared = request.headers["content-length"];
   if (declared !== undefined && !(Number(declared) <= maxBodyBytes)) {
     throw new RequestRefusal(413, "BODY_TOO_LARGE", `body over ${maxBodyBytes} bytes`, true);
+  }
+}
+
+/** "CODE: message" of a thrown value, for the log; never throws, whatever was thrown. */
+function describeFault(error: unknown): string {
+  try {
+    const coded = error as { code?: unknown; message?: unknown } | null;
+    return `${typeof coded?.code === "string" ? `${coded.code}: ` : ""}${typeof coded?.message === "string" ? coded.message : String(error)}`;
+  } catch {
+    return "an unprintable value was thrown";
   }
 }
 
