@@ -128,8 +128,17 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   if (typeof target !== "object") continue;
   const wrapper = target.import?.node;
   const m = /^\.\/dist\/node\/(.+)\.mjs$/.exec(wrapper ?? "");
-  if (!m || target.import.default !== `./dist/esm/${m[1]}.js` || target.require?.default !== `./dist/cjs/${m[1]}.js`) {
-    throw new Error(`package.json exports ${subpath}: import must be { types, node: ./dist/node/X.mjs, default: ./dist/esm/X.js } and require ./dist/cjs/X.js`);
+  // "module" (bundlers: esbuild, webpack, Rollup) comes before "node", so a bundle made for Node
+  // takes dist/esm/ and never meets the wrapper's runtime require().
+  const conditions = Object.keys(target.import).filter((c) => c !== "types" && c !== "typesVersions");
+  if (
+    !m ||
+    conditions.join(",") !== "module,node,default" ||
+    target.import.module !== `./dist/esm/${m[1]}.js` ||
+    target.import.default !== `./dist/esm/${m[1]}.js` ||
+    target.require?.default !== `./dist/cjs/${m[1]}.js`
+  ) {
+    throw new Error(`package.json exports ${subpath}: import must be { types, module: ./dist/esm/X.js, node: ./dist/node/X.mjs, default: ./dist/esm/X.js } and require ./dist/cjs/X.js`);
   }
   wrappers.push({ file: path.join(dist, "node", `${m[1]}.mjs`), cjs: path.join(dist, "cjs", `${m[1]}.js`) });
 }

@@ -1,6 +1,6 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readSync, realpathSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { hexToBytes } from "../bytes.js";
 import { KernelTrustExchange } from "../handshake/exchange.js";
@@ -29,7 +29,16 @@ export interface KernelOptions {
 export function writeKeyFile(path: string, force: boolean): Keypair {
   const keypair = Keypair.generate();
   const seed = keypair.seedBytes();
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  // --force through a symlink replaces the file it points to (as writing through it did), not the link.
+  let target = path;
+  if (force) {
+    try {
+      target = realpathSync(path);
+    } catch {
+      // no file yet (or a dangling link): write at `path`
+    }
+  }
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   const unwritable = (error: unknown) => new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${(error as Error).message}`);
   let fd: number;
   try {
@@ -50,14 +59,24 @@ export function writeKeyFile(path: string, force: boolean): Keypair {
       closeSync(fd);
     }
     if (force) {
-      renameSync(temporary, path);
+      renameSync(temporary, target);
       published = true;
     } else {
       try {
         linkSync(temporary, path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
-        throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS" && code !== "EXDEV") throw error;
+        // A file system without hard links (FAT, exFAT, some SMB and FUSE mounts): copy, which
+        // still refuses an existing file (COPYFILE_EXCL), though a failed copy can leave it partial.
+        try {
+          copyFileSync(temporary, path, constants.COPYFILE_EXCL);
+        } catch (copyError) {
+          if ((copyError as NodeJS.ErrnoException).code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
+          throw copyError;
+        }
+        chmodSync(path, 0o600);
       }
     }
   } catch (error) {
@@ -70,12 +89,16 @@ export function writeKeyFile(path: string, force: boolean): Keypair {
 
 /** Bytes a seed file may hold: 64 hex digits, a line break and some whitespace. Larger files are refused unread. */
 const KEY_FILE_MAX_BYTES = 1024;
+/** How long a key given as a pipe may take to arrive. */
+const KEY_PIPE_WAIT_MS = 10_000;
+/** For short synchronous pauses while a key pipe fills. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Reads a seed file written by keygen; refuses files other users can read (as ssh does), and
- * anything but a regular file of at most KEY_FILE_MAX_BYTES: a directory, a device, a named pipe
- * (opened without waiting for a writer, then refused) or a huge file are KEY_FILE_UNREADABLE or
- * KEY_FILE_INVALID, never a hang or a read of the whole thing.
+ * anything but a regular file or a pipe of at most KEY_FILE_MAX_BYTES: a directory, a device or a
+ * huge file are KEY_FILE_UNREADABLE or KEY_FILE_INVALID, never a read of the whole thing; a pipe
+ * is opened without waiting for a writer and read for at most KEY_PIPE_WAIT_MS, never a hang.
  */
 export function readKeyFile(path: string): Keypair {
   let fd: number;
@@ -87,16 +110,28 @@ export function readKeyFile(path: string): Keypair {
   let text: string;
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: not a regular file`);
+    // A pipe (`--key <(vault read …)`, /dev/stdin) is read for at most KEY_PIPE_WAIT_MS; a
+    // directory, a device or a socket is refused.
+    const pipe = stat.isFIFO();
+    if (!stat.isFile() && !pipe) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: not a regular file or a pipe`);
     if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
       throw new CliError("KEY_FILE_PERMISSIONS", `${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
     }
     const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
     let length = 0;
-    try {
-      for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
-    } catch (error) {
-      throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
+    const giveUpAt = Date.now() + KEY_PIPE_WAIT_MS;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, length, buffer.length - length, null);
+      } catch (error) {
+        // A pipe opened without blocking says EAGAIN until its writer has written.
+        if (!pipe || (error as NodeJS.ErrnoException).code !== "EAGAIN") throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
+        if (Date.now() > giveUpAt) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: nothing arrived within ${KEY_PIPE_WAIT_MS} ms`);
+        Atomics.wait(PAUSE, 0, 0, 10);
+        continue;
+      }
+      if (n === 0 || (length += n) >= buffer.length) break;
     }
     if (length > KEY_FILE_MAX_BYTES) {
       buffer.fill(0);

@@ -256,7 +256,7 @@ function report(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) return EXIT_OK; // --help, --version
     code = "USAGE";
-    message = error.message.replace(/^error: /, "");
+    message = error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " "); // commander's hint lines, on the one line
     status = EXIT_USAGE;
   } else if (error instanceof CliError) {
     ({ code, message } = error);

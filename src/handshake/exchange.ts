@@ -141,6 +141,12 @@ export type HandshakeEvent =
 /** Handler for audit events. */
 export type HandshakeEventHandler = (event: HandshakeEvent) => void;
 
+/** Options of one acceptEnvelope call. */
+export interface AcceptOptions {
+  /** Runs after every check, before the pin is written; a throw refuses the accept (nothing pinned, nonce released). */
+  beforePin?: () => void;
+}
+
 /** Constructor options; each has a matching builder. */
 export interface KernelTrustExchangeOptions {
   config?: Partial<KernelTrustExchangeConfig>;
@@ -303,7 +309,15 @@ export class KernelTrustExchange {
         next.replayCache = true;
       } else if (setting !== null && typeof setting === "object") {
         replay = new ReplayCache(setting);
-        next.replayCache = setting;
+        // A frozen copy of the bounds the cache took: the caller's object may change later, and
+        // the getter must report what is in force (and round-trip to "keep this cache").
+        const cache = replay as ReplayCache;
+        next.replayCache = Object.freeze({
+          maxEntries: cache.maxEntries,
+          maxKeyUnits: cache.maxKeyUnits,
+          maxEntriesPerPeer: cache.maxEntriesPerPeer,
+          maxKeyUnitsPerPeer: cache.maxKeyUnitsPerPeer,
+        });
       } else {
         throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits, maxEntriesPerPeer, maxKeyUnitsPerPeer }");
       }
@@ -429,10 +443,18 @@ export class KernelTrustExchange {
    * pin; rejects with PeerHandshakeError on any failed check, leaving all state unchanged.
    * Pass the JSON text or bytes as received, not JSON.parse output: see EnvelopeInput for what
    * the object path cannot check. Unreadable bytes (a Proxy, a detached view) are MALFORMED_ENVELOPE.
+   *
+   * `options.beforePin` runs once every check has passed and the nonce is reserved, right before
+   * the pin is written: a transport signs its answer there (src/http/server.ts), so the answer
+   * exists only for an accepted caller, and a signer that fails, or a deadline already past,
+   * refuses the accept with nothing pinned and the nonce released. What it throws is what the
+   * accept rejects with.
    */
-  async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number): Promise<FederationPeer> {
+  async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
     const at = this.#now(now);
     if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
+    const beforePin = readConfigObject(options ?? {}, "options", ["beforePin"] as const).beforePin;
+    if (beforePin !== undefined && typeof beforePin !== "function") throw new InvalidTypeError("options.beforePin must be a function");
     // One async frame for the whole accept, and one await per store call: with an in-memory
     // store the handshake costs little more than its signature check (bench/envelope.ts).
     const expectedId = expectedRemoteKernelId;
@@ -473,6 +495,7 @@ export class KernelTrustExchange {
       // 9. Pin; 10. keep the reservation on success, release it on any failure.
       let accepted = false;
       try {
+        if (beforePin !== undefined) (beforePin as () => void)();
         const peer = new FederationPeer({
           kernelId: expectedId,
           publicKey: declaredPublicKey,

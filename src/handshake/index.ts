@@ -35,6 +35,7 @@ export { KernelTrustExchange } from "./exchange.js";
 export type {
   KernelTrustExchangeConfig,
   KernelTrustExchangeOptions,
+  AcceptOptions,
   HandshakeHardening,
   HandshakeHardeningInput,
   HandshakeEvent,

@@ -140,7 +140,10 @@ function handshakeUrl(baseUrl: unknown): URL {
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new HandshakeHttpError("INVALID_URL", `not an http(s) URL: ${displayPeerText(base.protocol, 20)}`);
   if (base.username !== "" || base.password !== "") throw new HandshakeHttpError("INVALID_URL", "baseUrl must not hold credentials (user:password@)");
   if (base.search !== "" || base.hash !== "") throw new HandshakeHttpError("INVALID_URL", "baseUrl must not have a query or a fragment");
-  return new URL(base.pathname.replace(/\/+$/, "") + HANDSHAKE_PATH, base.origin);
+  // Only the path changes: built from a string, a path starting with "//" would name another host.
+  const url = new URL(base.href);
+  url.pathname = base.pathname.replace(/\/+$/, "") + HANDSHAKE_PATH;
+  return url;
 }
 
 /** Reads a response body, refusing it once it passes `limit` bytes. */

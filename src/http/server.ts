@@ -15,10 +15,12 @@
 // after the envelope's signature holds, and writes it only on success), and no request can
 // throw out of the handler.
 //
-// The answer is signed BEFORE the caller is accepted, and sent only if the accept succeeds: a
-// signer that fails (a remote or hardware signer, say) then leaves nothing pinned and no nonce
-// used, where signing after the accept left the caller pinned behind a 500. A refused caller
-// never sees the signed answer.
+// The answer is signed inside the accept, once every check has passed and right before the pin
+// is written (acceptEnvelope's beforePin): a signer that fails (a remote or hardware signer, say)
+// then leaves nothing pinned and no nonce used, where signing after the accept left the caller
+// pinned behind a 500; and nothing is signed for a refused caller. The same hook refuses to pin
+// once handshakeTimeoutMs has passed, so an accept whose store was slow up to there does not pin
+// a caller that already got 503 (only a pin write itself still in flight at the deadline can).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
@@ -138,11 +140,16 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     if (typeof claimed !== "string" || typeof nonce !== "string") {
       throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "body is not a handshake envelope (challenge.localKernelId and challenge.nonce must be strings)");
     }
-    // Signed first (see the file header): addressed to the caller, carrying its nonce. If the
-    // accept succeeds, the text passed serde's rules (no duplicate members), so JSON.parse read
-    // the same nonce the signature covers.
-    const answer = exchange.localEnvelope(claimed, nonce);
-    await withinTime(exchange.acceptEnvelope(text, claimed), handshakeTimeoutMs);
+    // The answer, addressed to the caller and carrying its nonce, is signed in beforePin (see the
+    // file header). The accept got that far, so the text passed serde's rules (no duplicate
+    // members) and JSON.parse read the same nonce the signature covers.
+    const deadline = { passed: false };
+    let answer: unknown;
+    const beforePin = () => {
+      if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
+      answer = exchange.localEnvelope(claimed as string, nonce as string);
+    };
+    await withinTime(exchange.acceptEnvelope(text, claimed, undefined, { beforePin }), handshakeTimeoutMs, deadline);
     send(response, 200, JSON.stringify(answer));
   };
 
@@ -239,14 +246,25 @@ function describeFault(error: unknown): string {
   }
 }
 
-/** `promise`, or a 503 HANDSHAKE_TIMEOUT refusal after `ms` (the promise's later rejection is absorbed). */
-function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+const handshakeTimeout = (ms: number) => new RequestRefusal(503, "HANDSHAKE_TIMEOUT", `the accept did not finish within ${ms} ms (handshakeTimeoutMs)`);
+
+/**
+ * `accept`, or a 503 HANDSHAKE_TIMEOUT refusal after `ms`, which also sets `deadline.passed` (the
+ * accept's beforePin then refuses to pin). The accept's later rejection is absorbed, and the
+ * timer does not keep a closed server's process alive.
+ */
+function withinTime<T>(accept: PromiseLike<T>, ms: number, deadline: { passed: boolean }): Promise<T> {
+  const settled = Promise.resolve(accept); // a thenable too, not just a Promise
+  settled.catch(() => undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RequestRefusal(503, "HANDSHAKE_TIMEOUT", `the accept did not finish within ${ms} ms (handshakeTimeoutMs)`)), ms);
+    timer = setTimeout(() => {
+      deadline.passed = true;
+      reject(handshakeTimeout(ms));
+    }, ms);
+    (timer as { unref?: () => void }).unref?.();
   });
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
 }
 
 function isJsonContentType(header: string | undefined): boolean {

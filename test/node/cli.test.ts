@@ -4,7 +4,7 @@
 // (the RFC 8785 reference) for the signed challenge bytes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -41,7 +41,8 @@ test("bad usage: exit 2 and `error USAGE` (unknown command, unknown option, miss
   for (const [index, args] of cases.entries()) {
     const r = results[index];
     assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, /^chio-trust: error USAGE: /, args.join(" "));
+    assert.match(r.stderr, /^chio-trust: error USAGE: [^\n]*\n$/, `${args.join(" ")}: one line`);
+    assert.not.match(r.stderr, /\\n/, "no escaped line break from commander's hint lines");
   }
 });
 
@@ -74,17 +75,22 @@ test("key files readable by others, with junk, or missing: exit 2 with their cod
   }
 });
 
-test("key files that are a directory, a named pipe or huge are refused with their codes, without a hang or a whole read", async () => {
+test("key files that are a directory, a named pipe without a writer or huge are refused with their codes, without a hang or a whole read; a key piped in is read", async () => {
   mkdirSync(file("keydir"), { mode: 0o700 });
   execFileSync("mkfifo", ["-m", "600", file("fifo.seed")]);
   writeFileSync(file("big.seed"), "");
   truncateSync(file("big.seed"), 600 * 1024 * 1024); // sparse: 600 MB that take no disk
   chmodSync(file("big.seed"), 0o600);
-  for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["fifo.seed", "KEY_FILE_UNREADABLE"], ["big.seed", "KEY_FILE_INVALID"]]) {
+  for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["fifo.seed", "KEY_FILE_INVALID"], ["big.seed", "KEY_FILE_INVALID"]]) {
     const r = await runCli(["envelope", "--key", file(name), "--id", "a", "--to", "b"], dir, "", 10_000);
     assert.is(r.code, 2, `${name}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: `), name);
   }
+  // A key given through process substitution (a pipe), as from a secrets manager, is read.
+  writeFileSync(file("piped.seed"), "42".repeat(32) + "\n", { mode: 0o600 });
+  const piped = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(sleep 0.2; cat "$2") --id a --to b --nonce n --now 1000`, process.execPath, cliPath, file("piped.seed")], { cwd: dir, encoding: "utf8" });
+  assert.is(piped.status, 0, piped.stderr);
+  assert.is(JSON.parse(piped.stdout).declaredPublicKey, hex(noble.getPublicKey(Buffer.from("42".repeat(32), "hex"))));
 });
 
 test("keygen writes through a temporary file: a failed write (file size limit) leaves the old key whole, with --force too, and no stray file", async () => {
@@ -100,6 +106,26 @@ test("keygen writes through a temporary file: a failed write (file size limit) l
   const forced = await cli(["keygen", "--out", file("keep.seed"), "--force"]);
   assert.is(forced.code, 0, forced.stderr);
   assert.not.ok(readFileSync(file("keep.seed")).equals(before), "a working --force replaces it");
+  // --force through a symlink replaces the file it points to, and the link stays a link.
+  symlinkSync(file("keep.seed"), file("link.seed"));
+  const viaLink = await cli(["keygen", "--out", file("link.seed"), "--force"]);
+  assert.is(viaLink.code, 0, viaLink.stderr);
+  assert.ok(lstatSync(file("link.seed")).isSymbolicLink(), "still a link");
+  assert.is(readFileSync(file("keep.seed"), "utf8").trim(), hex(Buffer.from(readFileSync(file("link.seed"), "utf8").trim(), "hex")));
+  assert.is(viaLink.stdout.trim(), hex(noble.getPublicKey(Buffer.from(readFileSync(file("keep.seed"), "utf8").trim(), "hex"))), "the target holds the new key");
+  // A file system without hard links (FAT, some SMB mounts), simulated by a link() that fails
+  // with EPERM: the key is copied into place, still never over an existing file.
+  const noLinks = file("no-links.cjs");
+  writeFileSync(noLinks, `const fs = require("node:fs");
+fs.linkSync = () => { const e = new Error("EPERM: operation not permitted, link"); e.code = "EPERM"; throw e; };
+require("node:module").syncBuiltinESMExports();\n`);
+  const copied = spawnSync(process.execPath, ["--require", noLinks, cliPath, "keygen", "--out", file("copied.seed")], { cwd: dir, encoding: "utf8" });
+  assert.is(copied.status, 0, copied.stderr);
+  assert.is(statSync(file("copied.seed")).mode & 0o777, 0o600);
+  assert.is(copied.stdout.trim(), hex(noble.getPublicKey(Buffer.from(readFileSync(file("copied.seed"), "utf8").trim(), "hex"))));
+  const copiedAgain = spawnSync(process.execPath, ["--require", noLinks, cliPath, "keygen", "--out", file("copied.seed")], { cwd: dir, encoding: "utf8" });
+  assert.is(copiedAgain.status, 2);
+  assert.match(copiedAgain.stderr, /error KEY_FILE_EXISTS/);
   // A killed process can leave its temporary file; a finished one never does.
   for (const name of readdirSync(dir)) if (name.startsWith(".keep.seed.")) rmSync(file(name));
   const none = await cli(["keygen", "--out", file("other.seed")]);

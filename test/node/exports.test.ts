@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -90,6 +90,27 @@ process.stdout.write(JSON.stringify({ differing, accepted, pinned }));`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a bundle made for Node (esbuild, platform node) takes the ESM build and runs", async () => {
+  // The "module" condition comes before "node": the wrapper's runtime require() of ../cjs/ would
+  // not be in the bundle.
+  const dir = path.join(root, "test-output", "bundle-node");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, "entry.mjs"),
+    `import { ed25519, hexToBytes } from "chio-trust";
+import { FederationPeer } from "chio-trust/handshake";
+const pk = ed25519.getPublicKey(hexToBytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+console.log(Array.from(pk, (b) => b.toString(16).padStart(2, "0")).join("") + " " + typeof FederationPeer);\n`,
+  );
+  const { build } = await import("esbuild");
+  const result = await build({ entryPoints: [path.join(dir, "entry.mjs")], bundle: true, platform: "node", format: "esm", outfile: path.join(dir, "out.mjs"), logLevel: "silent", metafile: true });
+  const inputs = Object.keys(result.metafile!.inputs);
+  assert.ok(inputs.some((file) => file.includes("dist/esm/")), "bundled from dist/esm");
+  assert.not.ok(inputs.some((file) => file.includes("dist/node/") || file.includes("dist/cjs/")), "neither the wrapper nor the CommonJS build");
+  const out = execFileSync(process.execPath, [path.join(dir, "out.mjs")], { encoding: "utf8" }).trim();
+  assert.is(out, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a function");
 });
 
 test.run();

@@ -96,6 +96,16 @@ test("withHardening({ ...exchange.hardening, flag }) changes that flag only: the
   await rejectsWith(b.acceptEnvelope(envelope, "B", T + 1), "REPLAYED_NONCE");
   b.withHardening({ replayCache: { maxEntries: 100 } });
   assert.ok(await b.acceptEnvelope(envelope, "B", T + 2), "a new limits object is a new, empty cache (as documented)");
+  // The getter reports a frozen copy of the bounds in force, not the caller's object: changing
+  // that object and passing it again is a new setting (a new cache with the new bounds).
+  const mine = { maxEntries: 1 };
+  const c = new KernelTrustExchange("A", kA, { trustedPeers: [["B", kB.publicKey]], hardening: { replayCache: mine } });
+  assert.ok(Object.isFrozen(c.hardening.replayCache));
+  assert.is((c.hardening.replayCache as { maxEntries: number }).maxEntries, 1);
+  mine.maxEntries = 50;
+  assert.is((c.hardening.replayCache as { maxEntries: number }).maxEntries, 1, "what is in force");
+  c.withHardening({ replayCache: mine });
+  assert.is((c.hardening.replayCache as { maxEntries: number }).maxEntries, 50);
   b.withHardening({ replayCache: false });
   assert.is(b.hardening.replayCache, false);
 });

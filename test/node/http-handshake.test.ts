@@ -317,6 +317,16 @@ test("the answer is signed before the accept: a failing signer or clock pins not
     assert.not.match(refusal.error.message, /HSM/, "the cause is not told to the caller");
     assert.match(logged[0].message, /HSM session expired/, "the log hook hears the cause");
     assert.equal(await store.snapshot(), [], "nothing pinned");
+    // Nothing is signed for a forged or junk body: the signer is reached only once every check has passed.
+    const signerCalls = failures;
+    failures = 100; // any signing now would throw and show up as SIGNING_FAILED
+    for (const junk of [body.replace('"n-flaky"', '"n-forged"'), JSON.stringify({ challenge: { localKernelId: "kernel.a", nonce: "x" } })]) {
+      const refused = await fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body: junk });
+      const code = ((await refused.json()) as { error: { code: string } }).error.code;
+      assert.ok(code === "INVALID_SIGNATURE" || code === "MALFORMED_ENVELOPE", code);
+    }
+    assert.is(failures, 100, "the signer was not called");
+    failures = signerCalls;
     // The same envelope again, the signer working: its nonce was not used up (before: 409 REPLAYED_NONCE, pinned by the failed request).
     const second = await post();
     assert.is(second.status, 200, await second.clone().text());
@@ -368,6 +378,29 @@ test("a store that never answers: 503 HANDSHAKE_TIMEOUT after handshakeTimeoutMs
     assert.equal(inner.snapshot(), []);
   } finally {
     await closeServer(server);
+  }
+  // A store that is slow, not dead: it answers after the 503. The accept then refuses to pin
+  // (its beforePin sees the deadline passed), so the caller that got 503 is not pinned later.
+  const slow: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: (k) => new Promise((resolve) => setTimeout(() => resolve(inner.get(k)), 600)),
+    remove: (k) => inner.remove(k),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: (k, e, n) => inner.compareAndSet(k, e, n),
+  };
+  const events: string[] = [];
+  const slowExchange = new KernelTrustExchange("kernel.b", b, { store: slow, onEvent: (event) => events.push(event.type) }).withTrustedPeer("kernel.a", a.publicKey);
+  const slowServer = createHandshakeServer(slowExchange, { handshakeTimeoutMs: 200 });
+  const slowUrl = await listen(slowServer);
+  try {
+    const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-slow"));
+    const response = await fetch(slowUrl + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
+    assert.is(response.status, 503);
+    await new Promise((resolve) => setTimeout(resolve, 900)); // the store has answered by now
+    assert.equal(inner.snapshot(), [], "nothing pinned after the 503");
+    assert.not.ok(events.includes("pinned"));
+  } finally {
+    await closeServer(slowServer);
   }
 });
 
@@ -461,6 +494,16 @@ test("the client shows the server's text escaped, bounds timeoutMs to a 32-bit t
   }
   for (const timeoutMs of [2 ** 31, Number.MAX_SAFE_INTEGER]) {
     await rejectsWithCode(handshakeWith("http://127.0.0.1:9/", a, "kernel.b", { timeoutMs }), "INVALID_TYPE");
+  }
+  // A base path starting with "//" stays a path on the named host (built from a string, it named another host).
+  const seen: string[] = [];
+  const pathServer = createServer((q, s) => (seen.push(q.url ?? ""), q.resume(), s.writeHead(404).end()));
+  const pathUrl = await listen(pathServer);
+  try {
+    await httpFailure(handshakeWith(`${pathUrl}//elsewhere:1/`, a, "kernel.b"));
+    assert.equal(seen, ["//elsewhere:1/federation/handshake"]);
+  } finally {
+    await closeServer(pathServer);
   }
   for (const base of ["http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1", "http://127.0.0.1:9/#x", "not a url with s3cret"]) {
     const error = await httpFailure(handshakeWith(base, a, "kernel.b"));
