@@ -32,6 +32,7 @@
 // concurrent first contacts make exactly one pin); otherwise it re-runs steps 6–7 against the
 // new entry and tries the CAS once more, and if that also loses it fails with STORE_FAILED
 // (operation "compareAndSet") rather than overwrite a pin it has not seen.
+import { unknownMember } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519 } from "../ed25519.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
@@ -786,7 +787,7 @@ function readConfigObject<K extends string>(value: unknown, name: string, keys: 
   try {
     // A misspelt member (rotationWindowSeconds, replayCahce) would otherwise leave the default in
     // force without a word; the wire format refuses unknown members too.
-    unknown = Object.keys(value).find((key) => !(keys as readonly string[]).includes(key));
+    unknown = unknownMember(value, keys);
     for (const key of keys) read[key] = (value as Record<string, unknown>)[key];
   } catch (cause) {
     throw new InvalidConfigError(`${name} cannot be read: ${describeThrown(cause)}`, { cause });

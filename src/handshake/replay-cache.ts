@@ -37,7 +37,11 @@ import {
   DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "./errors.js";
+import { unknownMember } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
+
+/** The members of ReplayCacheLimits. */
+const LIMIT_KEYS = ["maxEntries", "maxKeyUnits", "maxEntriesPerPeer", "maxKeyUnitsPerPeer"] as const;
 import type { ReplayStore } from "./ports.js";
 
 /** Bounds of a ReplayCache. */
@@ -95,7 +99,9 @@ export class ReplayCache implements ReplayStore {
       throw new InvalidConfigError(`replay cache limits must be an object, got ${limits === null ? "null" : typeof limits}`);
     }
     let read: ReplayCacheLimits;
+    let unknown: string | undefined;
     try {
+      unknown = unknownMember(limits, LIMIT_KEYS);
       read = {
         maxEntries: limits.maxEntries,
         maxKeyUnits: limits.maxKeyUnits,
@@ -104,6 +110,9 @@ export class ReplayCache implements ReplayStore {
       };
     } catch (cause) {
       throw new InvalidConfigError("replay cache limits cannot be read", { cause });
+    }
+    if (unknown !== undefined) {
+      throw new InvalidConfigError(`replay cache limits have an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${LIMIT_KEYS.join(", ")})`);
     }
     this.maxEntries = positiveInteger(read.maxEntries ?? DEFAULT_REPLAY_CACHE_ENTRIES, "maxEntries");
     this.maxKeyUnits = positiveInteger(read.maxKeyUnits ?? DEFAULT_REPLAY_CACHE_KEY_UNITS, "maxKeyUnits");

@@ -10,7 +10,7 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { concatBytes } from "../bytes.js";
+import { concatBytes, unknownMember } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./server.js";
@@ -34,6 +34,9 @@ export interface HandshakeResult {
   /** The nonce this handshake used (both envelopes carry it). */
   nonce: string;
 }
+
+/** The members of HandshakeClientOptions (others are refused: a misspelt option would leave its default in force). */
+const CLIENT_OPTION_KEYS = ["timeoutMs", "maxResponseBytes", "nonce", "fetch"] as const;
 
 function randomNonce(): string {
   const bytes = new Uint8Array(16);
@@ -62,6 +65,13 @@ export async function handshakeWith(
   }
   if (typeof remoteKernelId !== "string") throw new InvalidTypeError("remoteKernelId must be a string");
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+  let unknown: string | undefined;
+  try {
+    unknown = unknownMember(options, CLIENT_OPTION_KEYS);
+  } catch (cause) {
+    throw new InvalidTypeError("options cannot be read", { cause });
+  }
+  if (unknown !== undefined) throw new InvalidTypeError(`options has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${CLIENT_OPTION_KEYS.join(", ")})`);
   const url = handshakeUrl(baseUrl);
   const hardening = exchange.hardening;
   const timeoutMs = options.timeoutMs ?? 10_000;

@@ -25,6 +25,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
+import { unknownMember } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 
 /** The path both halves use. */
@@ -48,6 +49,9 @@ export interface HandshakeServerOptions {
   /** Called with every refused or failed request (for logs); its throws are ignored. */
   onRequestError?: (info: { status: number; code: string; message: string }) => void;
 }
+
+/** The members of HandshakeServerOptions (others are refused: a misspelt option would leave its default in force). */
+const SERVER_OPTION_KEYS = ["maxBodyBytes", "requestTimeoutMs", "handshakeTimeoutMs", "maxConnections", "onRequestError"] as const;
 
 /** HTTP status for each handshake refusal. */
 const STATUS: Record<PeerHandshakeErrorCode, number> = {
@@ -97,6 +101,13 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     throw new InvalidTypeError("exchange must be a KernelTrustExchange");
   }
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+  let unknown: string | undefined;
+  try {
+    unknown = unknownMember(options, SERVER_OPTION_KEYS);
+  } catch (cause) {
+    throw new InvalidTypeError("options cannot be read", { cause });
+  }
+  if (unknown !== undefined) throw new InvalidTypeError(`options has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${SERVER_OPTION_KEYS.join(", ")})`);
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_ENVELOPE_BYTES, 16 * 1024 * 1024);
   const requestTimeoutMs = positiveInteger(options.requestTimeoutMs, "requestTimeoutMs", 10_000, 3_600_000);
   const handshakeTimeoutMs = positiveInteger(options.handshakeTimeoutMs, "handshakeTimeoutMs", 10_000, 3_600_000);

@@ -73,10 +73,10 @@ t("fits says no to a pair Postgres could not index (multi-byte nonces), and rese
 
 t("options are validated before connecting", async () => {
   const url = "postgres://nobody@127.0.0.1:1/none";
-  for (const options of [{ tablePrefix: "Bad-Prefix" }, { tablePrefix: "" }, { tablePrefix: "x".repeat(33) }, { operationTimeoutMs: 0 }, { maxConnections: 1.5 }]) {
+  for (const options of [{ tablePrefix: "Bad-Prefix" }, { tablePrefix: "" }, { tablePrefix: "x".repeat(33) }, { operationTimeoutMs: 0 }, { maxConnections: 1.5 }, { operationTimeout: 100 }, { maxSkewSecs: 60 }]) {
     await rejects(PostgresPeerStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
   }
-  for (const options of [{ maxSkewSecs: -1 }, { maxSkewSecs: "300" }, { sweepBatch: 0 }, { maxKeyUnits: 1 }]) {
+  for (const options of [{ maxSkewSecs: -1 }, { maxSkewSecs: "300" }, { sweepBatch: 0 }, { maxKeyUnits: 1 }, { maxSkewSeconds: 60 }]) {
     await rejects(PostgresReplayStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
   }
   await rejects(PostgresPeerStore.open({} as never), (e) => e.code === "INVALID_TYPE", "not a client");

@@ -78,10 +78,10 @@ async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, la
 
 t("options are validated before connecting", async () => {
   const url = "redis://127.0.0.1:1";
-  for (const options of [{ namespace: "" }, { namespace: "a b" }, { namespace: "x".repeat(65) }, { operationTimeoutMs: -5 }]) {
+  for (const options of [{ namespace: "" }, { namespace: "a b" }, { namespace: "x".repeat(65) }, { operationTimeoutMs: -5 }, { nameSpace: "a" }, { maxSkewSecs: 60 }]) {
     await rejects(RedisPeerStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
   }
-  for (const options of [{ maxSkewSecs: 1.5 }, { maxReservationsPerPeer: 0 }, { maxKeyUnits: 0 }]) {
+  for (const options of [{ maxSkewSecs: 1.5 }, { maxReservationsPerPeer: 0 }, { maxKeyUnits: 0 }, { maxReservations: 5 }]) {
     await rejects(RedisReplayStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
   }
   await rejects(RedisReplayStore.open(42 as never), (e) => e.code === "INVALID_TYPE", "not a client");

@@ -16,7 +16,8 @@ import {
   ReplayCache,
   type ReplayStore,
 } from "../../src/index.js";
-import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
+import { createHandshakeServer, handshakeWith } from "../../src/http/index.js";
+import { rejectsWith, rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { repoRoot } from "../helpers/processes.js";
 
 const kA = Keypair.fromSeed(new Uint8Array(32).fill(61));
@@ -184,12 +185,20 @@ test("constructor and builder arguments that throw or are malformed get typed er
     [() => new KernelTrustExchange("A", kA, { config: { rotationWindowSeconds: 60 } as never }), "INVALID_CONFIG"],
     [() => new KernelTrustExchange("A", kA, { hardening: { replayCahce: false } as never }), "INVALID_CONFIG"],
     [() => new KernelTrustExchange("A", kA).withConfig({ maxSkewSecs: 5 } as never), "INVALID_CONFIG"],
+    [() => new ReplayCache({ maxEntry: 5 } as never), "INVALID_CONFIG"],
+    [() => new KernelTrustExchange("A", kA, { hardening: { replayCache: { maxEntriesPerpeer: 5 } } as never }), "INVALID_CONFIG"],
+    [() => createHandshakeServer(new KernelTrustExchange("A", kA), { requestTimeout: 500 } as never), "INVALID_TYPE"],
   ];
   for (const [make, code] of cases) throwsWith(make, code);
   // The getters' objects are accepted back as they are.
+  void handshakeWith; // (the client's options: see the next test)
   const a = new KernelTrustExchange("A", kA);
   a.withConfig({ ...a.config }).withHardening({ ...a.hardening });
   assert.equal(a.config, new KernelTrustExchange("A", kA).config);
+});
+
+test("the HTTP client refuses a misspelt option before any request", async () => {
+  await rejectsWithCode(handshakeWith("http://127.0.0.1:9/", new KernelTrustExchange("A", kA), "B", { timeout: 5 } as never), "INVALID_TYPE");
 });
 
 test("an envelope instance is held to the exchange's maxEnvelopeBytes like text and plain objects", async () => {

@@ -164,6 +164,10 @@ test("options are read once each; a throwing getter or Proxy trap is INVALID_ARG
     }
   }
   for (const options of [null, 5, "x"]) throwsStoreError(() => new SqliteReplayStore(file, options as object), "INVALID_ARGUMENT");
+  // A misspelt option is refused, not ignored (its default would be left in force).
+  throwsStoreError(() => new SqlitePeerStore(file, { busyTimeout: 100 } as object), "INVALID_ARGUMENT");
+  throwsStoreError(() => new SqliteReplayStore(file, { retentionSeconds: 60 } as object), "INVALID_ARGUMENT");
+  assert.not.ok(existsSync(file), "nothing was created");
   // A getter that answers differently on a second read is only read once: the value checked is the value used.
   const counting = (values: Record<string, unknown>, reads: Record<string, number>) =>
     new Proxy(values, { get: (target, key: string) => ((reads[key] = (reads[key] ?? 0) + 1), reads[key] === 1 ? target[key] : -1) });
