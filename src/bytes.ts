@@ -232,3 +232,29 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 export function unknownMember(value: object, known: readonly string[]): string | undefined {
   return Object.keys(value).find((key) => !known.includes(key));
 }
+
+/**
+ * The listed members of a settings object, each read once (a getter or Proxy trap runs once), for
+ * the option readers of the stores and the HTTP transport. undefined means none. Anything but an
+ * object, a member that throws when read (passed on as `cause`) or an unknown member is
+ * `fail(message, cause)`: the calling module's own typed error.
+ */
+export function readSettings<K extends string>(
+  value: unknown,
+  name: string,
+  known: readonly K[],
+  fail: (message: string, cause?: unknown) => Error,
+): Partial<Record<K, unknown>> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object") throw fail(`${name} must be an object, got ${value === null ? "null" : typeof value}`);
+  const read: Partial<Record<K, unknown>> = {};
+  let unknown: string | undefined;
+  try {
+    unknown = unknownMember(value, known);
+    for (const key of known) read[key] = (value as Record<string, unknown>)[key];
+  } catch (cause) {
+    throw fail(`${name} cannot be read`, cause);
+  }
+  if (unknown !== undefined) throw fail(`${name} has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${known.join(", ")})`);
+  return read;
+}

@@ -10,7 +10,7 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { concatBytes, unknownMember } from "../bytes.js";
+import { concatBytes, readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./server.js";
@@ -64,25 +64,19 @@ export async function handshakeWith(
     throw new InvalidTypeError("exchange must be a KernelTrustExchange");
   }
   if (typeof remoteKernelId !== "string") throw new InvalidTypeError("remoteKernelId must be a string");
-  if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-  let unknown: string | undefined;
-  try {
-    unknown = unknownMember(options, CLIENT_OPTION_KEYS);
-  } catch (cause) {
-    throw new InvalidTypeError("options cannot be read", { cause });
-  }
-  if (unknown !== undefined) throw new InvalidTypeError(`options has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${CLIENT_OPTION_KEYS.join(", ")})`);
+  const read = readSettings(options, "options", CLIENT_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));
   const url = handshakeUrl(baseUrl);
   const hardening = exchange.hardening;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const maxResponseBytes = options.maxResponseBytes ?? hardening.maxEnvelopeBytes;
+  const timeoutMs = (read.timeoutMs ?? 10_000) as number; // checked below
+  const maxResponseBytes = (read.maxResponseBytes ?? hardening.maxEnvelopeBytes) as number;
   // The timeout goes to a 32-bit timer (AbortSignal.timeout): a larger value would fire at once.
   for (const [name, value, max] of [["timeoutMs", timeoutMs, MAX_TIMEOUT_MS], ["maxResponseBytes", maxResponseBytes, Number.MAX_SAFE_INTEGER]] as const) {
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidTypeError(`${name} must be an integer in 1..${max}`);
   }
-  const nonce = options.nonce ?? randomNonce();
+  const nonce = read.nonce ?? randomNonce();
   if (typeof nonce !== "string") throw new InvalidTypeError("nonce must be a string");
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = (read.fetch ?? globalThis.fetch) as typeof fetch;
+  if (typeof doFetch !== "function") throw new InvalidTypeError("fetch must be a function");
 
   const body = JSON.stringify(exchange.localEnvelope(remoteKernelId, nonce));
   const signal = AbortSignal.timeout(timeoutMs);

@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { unknownMember } from "../bytes.js";
+import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 
 /** The path both halves use. */
@@ -100,19 +100,12 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   if (exchange === null || typeof exchange !== "object" || typeof exchange.acceptEnvelope !== "function" || typeof exchange.localEnvelope !== "function") {
     throw new InvalidTypeError("exchange must be a KernelTrustExchange");
   }
-  if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-  let unknown: string | undefined;
-  try {
-    unknown = unknownMember(options, SERVER_OPTION_KEYS);
-  } catch (cause) {
-    throw new InvalidTypeError("options cannot be read", { cause });
-  }
-  if (unknown !== undefined) throw new InvalidTypeError(`options has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${SERVER_OPTION_KEYS.join(", ")})`);
-  const maxBodyBytes = positiveInteger(options.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_ENVELOPE_BYTES, 16 * 1024 * 1024);
-  const requestTimeoutMs = positiveInteger(options.requestTimeoutMs, "requestTimeoutMs", 10_000, 3_600_000);
-  const handshakeTimeoutMs = positiveInteger(options.handshakeTimeoutMs, "handshakeTimeoutMs", 10_000, 3_600_000);
-  const maxConnections = positiveInteger(options.maxConnections, "maxConnections", 1000, 1_000_000);
-  const onRequestError = options.onRequestError;
+  const read = readSettings(options, "options", SERVER_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));
+  const maxBodyBytes = positiveInteger(read.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_ENVELOPE_BYTES, 16 * 1024 * 1024);
+  const requestTimeoutMs = positiveInteger(read.requestTimeoutMs, "requestTimeoutMs", 10_000, 3_600_000);
+  const handshakeTimeoutMs = positiveInteger(read.handshakeTimeoutMs, "handshakeTimeoutMs", 10_000, 3_600_000);
+  const maxConnections = positiveInteger(read.maxConnections, "maxConnections", 1000, 1_000_000);
+  const onRequestError = read.onRequestError as HandshakeServerOptions["onRequestError"];
   if (onRequestError !== undefined && typeof onRequestError !== "function") throw new InvalidTypeError("onRequestError must be a function");
 
   // The log hook hears every refusal, with the cause of a 5xx that the caller is not told.

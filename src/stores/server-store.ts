@@ -6,7 +6,7 @@
 // driver's error, if any); the exchange turns any throw or rejection of a store into
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
-import { unknownMember } from "../bytes.js";
+import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
@@ -44,18 +44,7 @@ export const DEFAULT_STORE_MAX_KEY_UNITS = 1024;
  * misspelt option).
  */
 export function readOptions<K extends string>(value: unknown, name: string, keys: readonly K[]): Partial<Record<K, unknown>> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== "object") throw new InvalidConfigError(`${name} must be an object, got ${describeConfigValue(value)}`);
-  const read: Partial<Record<K, unknown>> = {};
-  let unknown: string | undefined;
-  try {
-    unknown = unknownMember(value, keys);
-    for (const key of keys) read[key] = (value as Record<string, unknown>)[key];
-  } catch (cause) {
-    throw new InvalidConfigError(`${name} cannot be read`, { cause });
-  }
-  if (unknown !== undefined) throw new InvalidConfigError(`${name} has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${keys.join(", ")})`);
-  return read;
+  return readSettings(value, name, keys, (message, cause) => new InvalidConfigError(message, cause === undefined ? undefined : { cause }));
 }
 
 /** An integer option in [min, max], or its default when undefined. @throws InvalidConfigError. */

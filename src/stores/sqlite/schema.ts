@@ -13,7 +13,7 @@
 //   never written to. The schema version is the highest row of chio_trust_schema; migrations run
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
-import { unknownMember } from "../../bytes.js";
+import { readSettings } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 
@@ -76,18 +76,7 @@ export const SQLITE_OPEN_OPTION_KEYS = ["busyTimeoutMs", "synchronous"] as const
  * `cause`) or a member not listed (a misspelt option): INVALID_ARGUMENT.
  */
 export function readSqliteOptions<K extends string>(options: unknown, keys: readonly K[]): Partial<Record<K, unknown>> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object") throw new SqliteStoreError("INVALID_ARGUMENT", "options must be an object");
-  const read: Partial<Record<K, unknown>> = {};
-  let unknown: string | undefined;
-  try {
-    unknown = unknownMember(options, keys);
-    for (const key of keys) read[key] = (options as Record<string, unknown>)[key];
-  } catch (cause) {
-    throw new SqliteStoreError("INVALID_ARGUMENT", "options cannot be read", { cause });
-  }
-  if (unknown !== undefined) throw new SqliteStoreError("INVALID_ARGUMENT", `options has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${keys.join(", ")})`);
-  return read;
+  return readSettings(options, "options", keys, (message, cause) => new SqliteStoreError("INVALID_ARGUMENT", message, cause === undefined ? undefined : { cause }));
 }
 
 /** Checks the open options (as readSqliteOptions read them); bad values are INVALID_ARGUMENT. */
