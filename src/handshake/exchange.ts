@@ -454,7 +454,8 @@ export class KernelTrustExchange {
   async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
     const at = this.#now(now);
     if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
-    const beforePin = readConfigObject(options ?? {}, "options", ["beforePin"] as const).beforePin;
+    // Read only when given: most accepts pass no options, and this is the hot path.
+    const beforePin = options === undefined ? undefined : readConfigObject(options, "options", ["beforePin"] as const).beforePin;
     if (beforePin !== undefined && typeof beforePin !== "function") throw new InvalidTypeError("options.beforePin must be a function");
     // One async frame for the whole accept, and one await per store call: with an in-memory
     // store the handshake costs little more than its signature check (bench/envelope.ts).
