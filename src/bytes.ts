@@ -227,9 +227,9 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  * The first own enumerable member of a settings object that is not in `known`, or undefined.
  * Settings objects refuse unknown members, so a misspelt option (`rotationWindowSeconds`,
  * `operationTimeout`) is an error rather than a default silently left in force. May throw what a
- * Proxy's ownKeys trap throws: callers read settings inside their own guard.
+ * Proxy's ownKeys trap throws: readSettings reads it inside its guard.
  */
-export function unknownMember(value: object, known: readonly string[]): string | undefined {
+function unknownMember(value: object, known: readonly string[]): string | undefined {
   return Object.keys(value).find((key) => !known.includes(key));
 }
 

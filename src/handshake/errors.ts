@@ -43,6 +43,15 @@ export function displayPeerText(text: string, maxUnits = PEER_TEXT_SHOWN_UNITS):
   return out;
 }
 
+/** A thrown value's message, without letting a hostile toString throw again. */
+export function describeThrown(cause: unknown): string {
+  try {
+    return cause instanceof Error ? cause.message : String(cause);
+  } catch {
+    return "an unprintable value";
+  }
+}
+
 /** A config value for an error message, bounded and without calling user code (no toString of objects). */
 export function describeConfigValue(value: unknown): string {
   switch (typeof value) {

@@ -32,7 +32,7 @@
 // concurrent first contacts make exactly one pin); otherwise it re-runs steps 6–7 against the
 // new entry and tries the CAS once more, and if that also loses it fails with STORE_FAILED
 // (operation "compareAndSet") rather than overwrite a pin it has not seen.
-import { unknownMember } from "../bytes.js";
+import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519 } from "../ed25519.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
@@ -40,7 +40,7 @@ import type { FederationPeerStore, ReplayStore } from "./ports.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
 import {
   describeConfigValue,
-  displayPeerText,
+  describeThrown,
   handshakeErrors,
   InvalidConfigError,
   InvalidTimeError,
@@ -775,28 +775,18 @@ async function settleNonce(replay: ReplayStore, kernelId: string, nonce: string,
 
 
 /**
- * The listed members of a settings object, read once (so a getter or Proxy trap runs once and
- * cannot change its answer between validation and use). @throws InvalidConfigError when `value`
- * is not an object or reading it throws.
+ * The listed members of a settings object, each read once (readSettings in src/bytes.ts: a
+ * getter or Proxy trap runs once and cannot change its answer between validation and use; a
+ * misspelt member is refused). Unlike the stores' options, undefined is refused too.
+ * @throws InvalidConfigError when `value` is not an object, reading it throws, or it has an unknown member.
  */
-function readConfigObject<K extends string>(value: unknown, name: string, keys: readonly K[]): Partial<Record<K, unknown>> & Record<string, unknown> {
+function readConfigObject<K extends string>(value: unknown, name: string, keys: readonly K[]): Partial<Record<K, unknown>> {
   if (value === null || typeof value !== "object") {
     throw new InvalidConfigError(`${name} must be an object, got ${describeConfigValue(value)}`);
   }
-  const read: Record<string, unknown> = {};
-  let unknown: string | undefined;
-  try {
-    // A misspelt member (rotationWindowSeconds, replayCahce) would otherwise leave the default in
-    // force without a word; the wire format refuses unknown members too.
-    unknown = unknownMember(value, keys);
-    for (const key of keys) read[key] = (value as Record<string, unknown>)[key];
-  } catch (cause) {
-    throw new InvalidConfigError(`${name} cannot be read: ${describeThrown(cause)}`, { cause });
-  }
-  if (unknown !== undefined) {
-    throw new InvalidConfigError(`${name} has an unknown member ${JSON.stringify(displayPeerText(unknown, 60))} (known: ${keys.join(", ")})`);
-  }
-  return read as Partial<Record<K, unknown>> & Record<string, unknown>;
+  return readSettings(value, name, keys, (message, cause) =>
+    cause === undefined ? new InvalidConfigError(message) : new InvalidConfigError(`${message}: ${describeThrown(cause)}`, { cause }),
+  );
 }
 
 /**
@@ -822,15 +812,6 @@ function checkPort(store: unknown, name: string, port: string, methods: readonly
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
 function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
   return handshakeErrors.storeFailed(operation, cause instanceof Error ? cause.message : String(cause), cause);
-}
-
-/** A thrown value's message, without letting a hostile toString throw again. */
-function describeThrown(cause: unknown): string {
-  try {
-    return cause instanceof Error ? cause.message : String(cause);
-  } catch {
-    return "an unprintable value";
-  }
 }
 
 function isIterable(value: object): value is Iterable<readonly [string, PublicKey | string]> {

@@ -3,6 +3,7 @@
 import { brandHasInstance } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { PublicKey } from "./keys.js";
+import { describeThrown } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
 
 /** The JSON shape of a pinned peer. */
@@ -50,7 +51,7 @@ export class FederationPeer {
     try {
       ({ kernelId, publicKey, establishedAt, rotationDue } = fields);
     } catch (cause) {
-      throw new InvalidTypeError(`peer fields cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new InvalidTypeError(`peer fields cannot be read: ${describeThrown(cause)}`, { cause });
     }
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     this.kernelId = kernelId;
@@ -89,7 +90,7 @@ export class FederationPeer {
       }
     } catch (cause) {
       if (cause instanceof InvalidTypeError) throw cause;
-      throw new InvalidTypeError(`peer cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new InvalidTypeError(`peer cannot be read: ${describeThrown(cause)}`, { cause });
     }
     return new FederationPeer(record as unknown as FederationPeerFields);
   }

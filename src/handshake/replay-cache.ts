@@ -36,8 +36,9 @@ import {
   DEFAULT_REPLAY_CACHE_KEY_UNITS,
   DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
-import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "./errors.js";
-import { unknownMember } from "../bytes.js";
+import { describeConfigValue, InvalidConfigError } from "./errors.js";
+import { expectUnixSeconds } from "./time.js";
+import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 
 /** The members of ReplayCacheLimits. */
@@ -95,25 +96,9 @@ export class ReplayCache implements ReplayStore {
    * integer, or reading `limits` throws (a getter or a Proxy trap).
    */
   constructor(limits: ReplayCacheLimits = {}) {
-    if (limits === null || typeof limits !== "object") {
-      throw new InvalidConfigError(`replay cache limits must be an object, got ${limits === null ? "null" : typeof limits}`);
-    }
-    let read: ReplayCacheLimits;
-    let unknown: string | undefined;
-    try {
-      unknown = unknownMember(limits, LIMIT_KEYS);
-      read = {
-        maxEntries: limits.maxEntries,
-        maxKeyUnits: limits.maxKeyUnits,
-        maxEntriesPerPeer: limits.maxEntriesPerPeer,
-        maxKeyUnitsPerPeer: limits.maxKeyUnitsPerPeer,
-      };
-    } catch (cause) {
-      throw new InvalidConfigError("replay cache limits cannot be read", { cause });
-    }
-    if (unknown !== undefined) {
-      throw new InvalidConfigError(`replay cache limits have an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${LIMIT_KEYS.join(", ")})`);
-    }
+    const read = readSettings(limits, "replay cache limits", LIMIT_KEYS, (message, cause) =>
+      new InvalidConfigError(message, cause === undefined ? undefined : { cause }),
+    ) as ReplayCacheLimits;
     this.maxEntries = positiveInteger(read.maxEntries ?? DEFAULT_REPLAY_CACHE_ENTRIES, "maxEntries");
     this.maxKeyUnits = positiveInteger(read.maxKeyUnits ?? DEFAULT_REPLAY_CACHE_KEY_UNITS, "maxKeyUnits");
     this.maxEntriesPerPeer = Math.min(
@@ -140,8 +125,8 @@ export class ReplayCache implements ReplayStore {
   /** True if an accept of the pair is in flight, or it was recorded and `now ≤ timestamp + skewSecs`. */
   has(peerId: string, nonce: string, now: number, skewSecs: number): boolean {
     checkPair(peerId, nonce);
-    checkSeconds(now, "now");
-    checkSeconds(skewSecs, "skewSecs");
+    expectUnixSeconds(now, "now");
+    expectUnixSeconds(skewSecs, "skewSecs");
     if (this.#pending.get(peerId)?.has(nonce)) return true;
     const entry = this.#peers.get(peerId)?.entries.get(nonce);
     // timestamp + skew may exceed 2^53 (a saturated timestamp); the comparison is then still
@@ -157,7 +142,7 @@ export class ReplayCache implements ReplayStore {
 
   /** Marks the pair as in flight with its envelope timestamp. Returns false if it is live or already in flight. */
   reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
-    checkSeconds(timestamp, "timestamp");
+    expectUnixSeconds(timestamp, "timestamp");
     if (this.has(peerId, nonce, now, skewSecs)) return false;
     let pending = this.#pending.get(peerId);
     if (pending === undefined) {
@@ -238,10 +223,10 @@ function positiveInteger(value: unknown, name: string): number {
   return value;
 }
 
-// Argument checks of the public methods. The exchange always passes strings and safe integers;
-// direct callers get a typed error and an unchanged cache: a non-string id would make the key
-// accounting NaN and silently evict every pair from then on, a NaN timestamp would record a pair
-// that is never held.
+// Argument checks of the public methods (times go through expectUnixSeconds). The exchange always
+// passes strings and safe integers; direct callers get a typed error and an unchanged cache: a
+// non-string id would make the key accounting NaN and silently evict every pair from then on, a
+// NaN timestamp would record a pair that is never held.
 function checkId(value: unknown, name: string): void {
   if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string`);
 }
@@ -251,8 +236,3 @@ function checkPair(peerId: unknown, nonce: unknown): void {
   checkId(nonce, "nonce");
 }
 
-function checkSeconds(value: unknown, name: string): void {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidTimeError(`${name} must be a safe integer ≥ 0 (unix seconds), got ${describeConfigValue(value)}`);
-  }
-}
