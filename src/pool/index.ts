@@ -112,14 +112,18 @@ export interface VerifierPool {
 }
 
 /**
- * The built worker next to this module: dist/cjs/pool/worker.js from the CommonJS build (where
- * `__filename` is this file), dist/esm/pool/worker.js from the ESM build (import.meta.url).
+ * The built CommonJS worker, dist/cjs/pool/worker.js, from either build: next to this module in
+ * the CommonJS build (`__filename`), and from the ESM build (import.meta.url) too, when the
+ * package has it, as published packages do. piscina loads a worker with require() first, and on
+ * Node ≥ 20.19 a require() of the ESM worker goes through Node's require(esm) path, which aborted
+ * the whole process with a native assertion (ModuleWrap::CreateRequiredModuleFacade) in a CI run
+ * of `chio-trust verify`. dist/esm/pool/worker.js remains the fallback (piscina then imports it).
  * esbuild transpiles this file to both formats; the CommonJS copy never reaches the ESM branch.
  */
 function workerFile(): string {
-  return typeof __filename === "string"
-    ? path.join(path.dirname(__filename), "worker.js")
-    : fileURLToPath(new URL("./worker.js", import.meta.url));
+  if (typeof __filename === "string") return path.join(path.dirname(__filename), "worker.js");
+  const commonJs = fileURLToPath(new URL("../../cjs/pool/worker.js", import.meta.url));
+  return existsSync(commonJs) ? commonJs : fileURLToPath(new URL("./worker.js", import.meta.url));
 }
 
 const CRASH_KINDS = { exit: CRASH_EXIT, uncaught: CRASH_UNCAUGHT, oom: CRASH_OOM } as const;
