@@ -18,6 +18,7 @@ import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
+import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
 // Number formatting/parsing hooks (assembly/json/number-format.ts, number-parse.ts): test/number-*.test.ts.
@@ -199,3 +200,8 @@ export function test_batch_key_lookup_exact(): i32 {
 }
 const TEST_POINT_A: usize = memory.data(<i32>P3_BYTES, 16);
 const TEST_POINT_B: usize = memory.data(<i32>P3_BYTES, 16);
+
+/** The signing table of scalar_mul/fixed_base.ts (built on first use): its address. */
+export function test_fixed_base_table(): usize {
+  return fixed_base_table();
+}

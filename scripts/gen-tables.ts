@@ -104,20 +104,38 @@ function oddMultiples(p: Affine): number[] {
   return out;
 }
 
+/**
+ * The signing table of assembly/curve25519/scalar_mul/fixed_base.ts, which builds it in wasm
+ * memory on first use rather than shipping it (176 KB): row i holds j * 64^i * B for
+ * j = 1..32 in niels form, each entry padded to 128 bytes (two zero limbs) for 16-byte loads.
+ * The wasm core reads the dimensions from tables.ts; test/node/tables.test.ts compares the
+ * core's table with fixedBaseTable().
+ */
+export const FIXED_BASE_WINDOW = 6;
+export const FIXED_BASE_ROWS = Math.ceil(256 / FIXED_BASE_WINDOW); // 43 signed digits cover a < 2^255
+export const FIXED_BASE_ENTRIES = 1 << (FIXED_BASE_WINDOW - 1);
+export const FIXED_BASE_ENTRY_BYTES = 128;
+
+/** The i32 limbs of the whole fixed-base table, row after row (BigInt, affine arithmetic). */
+export function fixedBaseTable(): Int32Array {
+  const out = new Int32Array((FIXED_BASE_ROWS * FIXED_BASE_ENTRIES * FIXED_BASE_ENTRY_BYTES) / 4);
+  let at = 0;
+  let row = BASE;
+  for (let i = 0; i < FIXED_BASE_ROWS; i++) {
+    let q = row;
+    for (let j = 1; j <= FIXED_BASE_ENTRIES; j++) {
+      out.set(niels(q), at);
+      at += FIXED_BASE_ENTRY_BYTES / 4;
+      if (j === FIXED_BASE_ENTRIES) row = add(q, q); // 64^(i+1) B = 2 * (32 * 64^i B)
+      else q = add(q, row);
+    }
+  }
+  return out;
+}
+
 export function generateTablesSource(): string {
   const odd = oddMultiples(BASE);
   const odd128 = oddMultiples(multiply(BASE, 2n ** 128n));
-  // Signing table: RADIX16[i][j] = (j + 1) * 256^i * B, i < 32, j < 8.
-  const radix: number[] = [];
-  let row = BASE;
-  for (let i = 0; i < 32; i++) {
-    let q = row;
-    for (let j = 0; j < 8; j++) {
-      radix.push(...niels(q));
-      q = add(q, row);
-    }
-    row = multiply(row, 256n);
-  }
   return `// GENERATED — do not edit. Written by scripts/gen-tables.ts (BigInt, from the curve's
 // definition in RFC 8032 §5.1); test/node/tables.test.ts regenerates it and fails on any difference.
 //
@@ -142,10 +160,11 @@ export const BASE128_ODD_MULTIPLES: usize = memory.data<i32>([
 ${rows(odd128, 10)}
 ], 16);
 
-/** RADIX16[i][j] = (j+1) * 256^i * B for i < 32, j < 8: the fixed-window signing table (8 entries of 120 bytes per row). */
-export const BASE_RADIX16: usize = memory.data<i32>([
-${rows(radix, 10)}
-], 16);
+/** The fixed-base signing table (built in wasm memory on first use, see scripts/gen-tables.ts). */
+export const FIXED_BASE_WINDOW: i32 = ${FIXED_BASE_WINDOW};
+export const FIXED_BASE_ROWS: i32 = ${FIXED_BASE_ROWS};
+export const FIXED_BASE_ENTRIES: i32 = ${FIXED_BASE_ENTRIES};
+export const FIXED_BASE_ENTRY_BYTES: usize = ${FIXED_BASE_ENTRY_BYTES};
 `;
 }
 

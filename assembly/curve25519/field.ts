@@ -62,34 +62,20 @@ export function fe_1(h: usize): void {
   memory.copy(h, f, 40);
 }
 
-/** h = f + g, limb-wise without carrying. */
+/** h = f + g, limb-wise without carrying (limbs 0-3, 4-7 and 8-9 as i32x4 lanes). */
 // @ts-ignore: decorator
 @inline export function fe_add(h: usize, f: usize, g: usize): void {
-  store<i32>(h, load<i32>(f) + load<i32>(g));
-  store<i32>(h, load<i32>(f, 4) + load<i32>(g, 4), 4);
-  store<i32>(h, load<i32>(f, 8) + load<i32>(g, 8), 8);
-  store<i32>(h, load<i32>(f, 12) + load<i32>(g, 12), 12);
-  store<i32>(h, load<i32>(f, 16) + load<i32>(g, 16), 16);
-  store<i32>(h, load<i32>(f, 20) + load<i32>(g, 20), 20);
-  store<i32>(h, load<i32>(f, 24) + load<i32>(g, 24), 24);
-  store<i32>(h, load<i32>(f, 28) + load<i32>(g, 28), 28);
-  store<i32>(h, load<i32>(f, 32) + load<i32>(g, 32), 32);
-  store<i32>(h, load<i32>(f, 36) + load<i32>(g, 36), 36);
+  v128.store(h, i32x4.add(v128.load(f), v128.load(g)));
+  v128.store(h, i32x4.add(v128.load(f, 16), v128.load(g, 16)), 16);
+  v128.store64_lane(h, i32x4.add(v128.load64_zero(f, 32), v128.load64_zero(g, 32)), 0, 32);
 }
 
-/** h = f - g, limb-wise without carrying. */
+/** h = f - g, limb-wise without carrying (limbs 0-3, 4-7 and 8-9 as i32x4 lanes). */
 // @ts-ignore: decorator
 @inline export function fe_sub(h: usize, f: usize, g: usize): void {
-  store<i32>(h, load<i32>(f) - load<i32>(g));
-  store<i32>(h, load<i32>(f, 4) - load<i32>(g, 4), 4);
-  store<i32>(h, load<i32>(f, 8) - load<i32>(g, 8), 8);
-  store<i32>(h, load<i32>(f, 12) - load<i32>(g, 12), 12);
-  store<i32>(h, load<i32>(f, 16) - load<i32>(g, 16), 16);
-  store<i32>(h, load<i32>(f, 20) - load<i32>(g, 20), 20);
-  store<i32>(h, load<i32>(f, 24) - load<i32>(g, 24), 24);
-  store<i32>(h, load<i32>(f, 28) - load<i32>(g, 28), 28);
-  store<i32>(h, load<i32>(f, 32) - load<i32>(g, 32), 32);
-  store<i32>(h, load<i32>(f, 36) - load<i32>(g, 36), 36);
+  v128.store(h, i32x4.sub(v128.load(f), v128.load(g)));
+  v128.store(h, i32x4.sub(v128.load(f, 16), v128.load(g, 16)), 16);
+  v128.store64_lane(h, i32x4.sub(v128.load64_zero(f, 32), v128.load64_zero(g, 32)), 0, 32);
 }
 
 /** h = -f */

@@ -14,15 +14,13 @@
 //
 // Constant time: everything whose name does not end in `_vartime`. The `_vartime` functions
 // (decoding, the verification multiplications, cofactor and neutral-element checks) take
-// public data only. The signing base multiplication ge_scalarmult_base is constant time: a
-// fixed sequence of operations, table entries selected by masking over all 8 candidates of a
-// row, negation by masked swap/negation; ge_tobytes / ge_tobytes_pair invert by a fixed
-// exponentiation.
+// public data only. ge_tobytes / ge_tobytes_pair invert by a fixed exponentiation. The signing
+// base multiplication is in scalar_mul/fixed_base.ts.
 import {
   FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
   fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
 } from "./field";
-import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE128_ODD_MULTIPLES, BASE_RADIX16, BASE_WNAF_WIDTH } from "./tables";
+import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE128_ODD_MULTIPLES, BASE_WNAF_WIDTH } from "./tables";
 
 // Field-element offsets inside a point.
 const X: usize = 0;
@@ -48,12 +46,6 @@ const ENC_RECIP: usize = memory.data(40, 16);
 const ENC_X: usize = memory.data(40, 16);
 const ENC_Y: usize = memory.data(40, 16);
 
-// Base multiplication (secret scalars): digits, the selected entry, its negation, sums.
-const SMB_DIGITS: usize = memory.data(64, 16);
-const SMB_ENTRY: usize = memory.data(120, 16);
-const SMB_SUM: usize = memory.data(160, 16);
-const SMB_P1P1: usize = memory.data(160, 16);
-
 /** Zeroes the scratch that can hold secret-derived values (after signing or key generation). */
 export function ge_wipe_scratch(): void {
   memory.fill(ADD_T0, 0, 40);
@@ -61,10 +53,6 @@ export function ge_wipe_scratch(): void {
   memory.fill(ENC_RECIP, 0, 40);
   memory.fill(ENC_X, 0, 40);
   memory.fill(ENC_Y, 0, 40);
-  memory.fill(SMB_DIGITS, 0, 64);
-  memory.fill(SMB_ENTRY, 0, NIELS_BYTES);
-  memory.fill(SMB_SUM, 0, P3_BYTES);
-  memory.fill(SMB_P1P1, 0, P3_BYTES);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,6 +87,15 @@ export function ge_p3_to_cached(r: usize, p: usize): void {
   fe_sub(r + 40, p + Y, p + X);
   fe_copy(r + 80, p + Z);
   fe_mul(r + 120, p + T, FE_D2);
+}
+
+const BASE_P1P1: usize = memory.data(160, 16);
+
+/** h (p3) = B, the base point (RFC 8032 §5.1): the neutral element plus the first niels entry of BASE_ODD_MULTIPLES. */
+export function ge_base_point(h: usize): void {
+  ge_p3_0(h);
+  ge_madd(BASE_P1P1, h, BASE_ODD_MULTIPLES);
+  ge_p1p1_to_p3(h, BASE_P1P1);
 }
 
 /** r (p3) = -p (p3); r may equal p. */
@@ -273,140 +270,6 @@ export function ge_mul_by_cofactor_vartime(r: usize, p: usize): void {
   ge_p1p1_to_p2(COFACTOR_P2, COFACTOR_P1P1);
   ge_p2_dbl(COFACTOR_P1P1, COFACTOR_P2);
   ge_p1p1_to_p2(r, COFACTOR_P1P1);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Constant-time fixed-base multiplication for signing and key generation.
-
-// @ts-ignore: decorator
-@inline function ct_equal(b: u32, c: u32): u32 {
-  // 1 if b == c, else 0, for b, c < 2^31, without a branch.
-  return ((b ^ c) - 1) >> 31;
-}
-
-/**
- * Loads into SMB_ENTRY the niels point digit * 256^pos * B, digit in [-8, 8], in constant time
- * (ref10 select()): all 8 entries of the row are read and masked into the result (held as 15
- * 64-bit words in locals), then the sign is applied by a masked swap of y+x / y-x and a masked
- * negation of 2dxy. No branch or address depends on the digit.
- */
-function select_base(pos: i32, digit: i32): void {
-  const negative = <u32>digit >>> 31; // 1 if digit < 0
-  const magnitude = <u32>(digit - ((-(<i32>negative) & digit) << 1));
-  // Start from the neutral element (1, 1, 0): limb 0 of y+x and of y-x is 1.
-  let w0: u64 = 1;
-  let w1: u64 = 0;
-  let w2: u64 = 0;
-  let w3: u64 = 0;
-  let w4: u64 = 0;
-  let w5: u64 = 1;
-  let w6: u64 = 0;
-  let w7: u64 = 0;
-  let w8: u64 = 0;
-  let w9: u64 = 0;
-  let w10: u64 = 0;
-  let w11: u64 = 0;
-  let w12: u64 = 0;
-  let w13: u64 = 0;
-  let w14: u64 = 0;
-  const row = BASE_RADIX16 + <usize>pos * 8 * NIELS_BYTES;
-  for (let j: u32 = 0; j < 8; j++) {
-    const entry = row + <usize>j * NIELS_BYTES;
-    const mask = <u64>0 - <u64>ct_equal(magnitude, j + 1);
-    w0 ^= (w0 ^ load<u64>(entry, 0)) & mask;
-    w1 ^= (w1 ^ load<u64>(entry, 8)) & mask;
-    w2 ^= (w2 ^ load<u64>(entry, 16)) & mask;
-    w3 ^= (w3 ^ load<u64>(entry, 24)) & mask;
-    w4 ^= (w4 ^ load<u64>(entry, 32)) & mask;
-    w5 ^= (w5 ^ load<u64>(entry, 40)) & mask;
-    w6 ^= (w6 ^ load<u64>(entry, 48)) & mask;
-    w7 ^= (w7 ^ load<u64>(entry, 56)) & mask;
-    w8 ^= (w8 ^ load<u64>(entry, 64)) & mask;
-    w9 ^= (w9 ^ load<u64>(entry, 72)) & mask;
-    w10 ^= (w10 ^ load<u64>(entry, 80)) & mask;
-    w11 ^= (w11 ^ load<u64>(entry, 88)) & mask;
-    w12 ^= (w12 ^ load<u64>(entry, 96)) & mask;
-    w13 ^= (w13 ^ load<u64>(entry, 104)) & mask;
-    w14 ^= (w14 ^ load<u64>(entry, 112)) & mask;
-  }
-  const t = SMB_ENTRY;
-  store<u64>(t, w0, 0);
-  store<u64>(t, w1, 8);
-  store<u64>(t, w2, 16);
-  store<u64>(t, w3, 24);
-  store<u64>(t, w4, 32);
-  store<u64>(t, w5, 40);
-  store<u64>(t, w6, 48);
-  store<u64>(t, w7, 56);
-  store<u64>(t, w8, 64);
-  store<u64>(t, w9, 72);
-  store<u64>(t, w10, 80);
-  store<u64>(t, w11, 88);
-  store<u64>(t, w12, 96);
-  store<u64>(t, w13, 104);
-  store<u64>(t, w14, 112);
-  // -(y+x, y-x, 2dxy) = (y-x, y+x, -2dxy): masked swap, then masked negation.
-  const swapMask = <u64>0 - <u64>negative;
-  for (let i: usize = 0; i < 40; i += 8) {
-    const a = load<u64>(t + i), b = load<u64>(t + 40 + i);
-    const d = (a ^ b) & swapMask;
-    store<u64>(t + i, a ^ d);
-    store<u64>(t + 40 + i, b ^ d);
-  }
-  const negMask = -(<i32>negative);
-  for (let i: usize = 80; i < 120; i += 4) {
-    const x = load<i32>(t + i);
-    store<i32>(t + i, x ^ ((x ^ -x) & negMask));
-  }
-}
-
-/**
- * h (p3) = [a]B for a 32-byte little-endian scalar a with a[31] <= 127 (clamped secret scalars
- * and scalars reduced mod L satisfy this). Constant time in a.
- *
- * a is written in 64 signed radix-16 digits e_i in [-8, 8]; then
- *   [a]B = sum_{i odd} e_i 16^i B + sum_{i even} e_i 16^i B
- * where 16^i B = 256^(i/2) B (even i) or 16 * 256^((i-1)/2) B (odd i): the odd sum is built
- * first, multiplied by 16 with four doublings, and the even sum is added (ref10
- * ge_scalarmult_base).
- */
-export function ge_scalarmult_base(h: usize, a: usize): void {
-  const e = SMB_DIGITS;
-  for (let i: usize = 0; i < 32; i++) {
-    const byte = <i32>load<u8>(a + i);
-    store<i8>(e + 2 * i, <i8>(byte & 15));
-    store<i8>(e + 2 * i + 1, <i8>(byte >> 4));
-  }
-  // Recentre digits into [-8, 8) with carries (the last digit is at most 8 since a[31] <= 127).
-  let carry: i32 = 0;
-  for (let i: usize = 0; i < 63; i++) {
-    const d = <i32>load<i8>(e + i) + carry;
-    carry = (d + 8) >> 4;
-    store<i8>(e + i, <i8>(d - (carry << 4)));
-  }
-  store<i8>(e + 63, <i8>(<i32>load<i8>(e + 63) + carry));
-
-  const r = SMB_P1P1;
-  ge_p3_0(h);
-  for (let i = 1; i < 64; i += 2) {
-    select_base(i >> 1, <i32>load<i8>(e + <usize>i));
-    ge_madd(r, h, SMB_ENTRY);
-    ge_p1p1_to_p3(h, r);
-  }
-  // h = 16 h
-  ge_p2_dbl(r, h);
-  ge_p1p1_to_p2(SMB_SUM, r);
-  ge_p2_dbl(r, SMB_SUM);
-  ge_p1p1_to_p2(SMB_SUM, r);
-  ge_p2_dbl(r, SMB_SUM);
-  ge_p1p1_to_p2(SMB_SUM, r);
-  ge_p2_dbl(r, SMB_SUM);
-  ge_p1p1_to_p3(h, r);
-  for (let i = 0; i < 64; i += 2) {
-    select_base(i >> 1, <i32>load<i8>(e + <usize>i));
-    ge_madd(r, h, SMB_ENTRY);
-    ge_p1p1_to_p3(h, r);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

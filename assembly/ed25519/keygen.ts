@@ -11,7 +11,8 @@
 import { ARGS, ARG_SECRET } from "../memory";
 import { sha512_oneshot, sha512_wipe } from "../sha512";
 import { sc_wipe_scratch } from "../curve25519/scalar";
-import { P3_BYTES, ge_scalarmult_base, ge_tobytes, ge_wipe_scratch } from "../curve25519/group";
+import { P3_BYTES, ge_tobytes, ge_wipe_scratch } from "../curve25519/group";
+import { ge_scalarmult_base, fixed_base_wipe_scratch } from "../curve25519/scalar_mul/fixed_base";
 import { fe_wipe_scratch } from "../curve25519/field";
 import { pk_cache_lookup, pk_cache_insert } from "./key-cache";
 
@@ -37,6 +38,7 @@ export function wipe_secrets(): void {
   sha512_wipe();
   sc_wipe_scratch();
   ge_wipe_scratch();
+  fixed_base_wipe_scratch();
   fe_wipe_scratch();
 }
 

@@ -31,7 +31,8 @@
 import { ARGS, ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, ioBase } from "../memory";
 import { PREPARED_SECRET_SLOTS, PREPARED_OK, PREPARED_BAD_SLOT, PREPARED_CORRUPTED } from "../abi";
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
-import { ge_scalarmult_base, ge_tobytes } from "../curve25519/group";
+import { ge_tobytes } from "../curve25519/group";
+import { ge_scalarmult_base } from "../curve25519/scalar_mul/fixed_base";
 import { EXPANDED, POINT_PUBLIC, expand_seed, wipe_secrets } from "./keygen";
 import { sign_with_expanded } from "./sign";
 

@@ -3,7 +3,8 @@
 // one message under two different A values with the same seed reveals the secret scalar.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
 import { sc_reduce, sc_muladd } from "../curve25519/scalar";
-import { ge_scalarmult_base, ge_tobytes, ge_tobytes_pair } from "../curve25519/group";
+import { ge_tobytes, ge_tobytes_pair } from "../curve25519/group";
+import { ge_scalarmult_base } from "../curve25519/scalar_mul/fixed_base";
 import { EXPANDED, NONCE, SIGN_CHALLENGE, POINT_PUBLIC, POINT_NONCE, expand_seed } from "./keygen";
 import { pk_cache_lookup, pk_cache_insert } from "./key-cache";
 

@@ -121,7 +121,7 @@ function instantiateSync(source?: WasmSource): CoreExports {
         : (compiled ?? new WebAssembly.Module(source ?? defaultWasmBytesSync()));
     return adopt(new WebAssembly.Instance(compiled, {}));
   } catch (cause) {
-    throw new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core: ${String(cause)}`, { cause });
+    throw unavailable(cause);
   }
 }
 
@@ -147,8 +147,35 @@ export async function init(source?: InitSource): Promise<void> {
     compiled = mod;
     if (!current) adopt(await WebAssembly.instantiate(mod, {}));
   } catch (cause) {
-    throw new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core: ${String(cause)}`, { cause });
+    throw unavailable(cause);
   }
+}
+
+/**
+ * @internal The smallest module that uses a 128-bit SIMD value: `(func (result v128)
+ * (v128.const i32x4 0 0 0 0))`. The core needs fixed-width SIMD (the signing table scan,
+ * assembly/curve25519/scalar_mul/fixed_base.ts, and field additions); every engine has had it
+ * since 2021–2023 (Chrome 91, Firefox 89, Safari 16.4, Node 16.4).
+ */
+export const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, //       type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, //                         function section: one function of type 0
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, //       code section: v128.const ...
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, //  ... 16 zero bytes
+  0x0b, //                                           end
+]);
+
+/** WASM_UNAVAILABLE for a failed compile or instantiation, naming a missing SIMD feature when that is the cause. */
+function unavailable(cause: unknown): WasmCoreError {
+  let simd = true;
+  try {
+    simd = WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    // no validate (or it threw): say nothing about SIMD
+  }
+  const hint = simd ? "" : " (this host's WebAssembly has no fixed-width SIMD, which the core needs)";
+  return new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core${hint}: ${String(cause)}`, { cause });
 }
 
 /** @internal The live exports, instantiating on first use. */

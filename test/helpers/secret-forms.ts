@@ -1,6 +1,7 @@
 // The forms a secret takes inside the wasm core, computed independently in BigInt, so the memory
 // suites can search linear memory for every one of them after a wipe: the clamped scalar and
-// prefix of a seed (RFC 8032 §5.1.5) and the 21-bit limbs the scalar arithmetic works on.
+// prefix of a seed (RFC 8032 §5.1.5), the 21-bit limbs the scalar arithmetic works on, and the
+// signed digits of the base-point multiplication.
 //
 // Not a suite: uvu imports every file under test/, this one included; it registers no tests.
 import { sha512 } from "@noble/hashes/sha2.js";
@@ -29,4 +30,20 @@ export function scalarLimbs(bytes: Uint8Array): Uint8Array {
     view.setBigInt64(i * 8, limb, true);
   }
   return out;
+}
+
+/**
+ * The 43 signed radix-2^6 digits (one i8 each) that assembly/curve25519/scalar_mul/fixed_base.ts
+ * writes for a scalar a < 2^255: digit i in [-32, 32), sum of digit_i 64^i = a.
+ */
+export function fixedBaseDigits(bytes: Uint8Array): Uint8Array {
+  let n = fromLE(bytes);
+  const out = new Int8Array(43);
+  for (let i = 0; i < 43; i++) {
+    let d = Number(n & 63n);
+    if (d >= 32 && i < 42) d -= 64;
+    out[i] = d;
+    n = (n - BigInt(d)) >> 6n;
+  }
+  return new Uint8Array(out.buffer);
 }

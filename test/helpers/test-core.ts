@@ -24,6 +24,7 @@ export interface TestCoreExports {
   test_sc_muladd(): void;
   test_sc_half_size(): number;
   test_sign_unwiped(msgLen: number): void;
+  test_fixed_base_table(): number;
   format_f64(value: number): number;
   parse_f64(length: number): number;
 }

@@ -14,7 +14,7 @@ import { ARGS_BYTES, ARG_SECRET } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule, type TestCoreExports } from "../helpers/test-core.js";
 import { L, concat, fromLE, le } from "../helpers/ed25519-oracles.js";
-import { expandSeed, scalarLimbs } from "../helpers/secret-forms.js";
+import { expandSeed, fixedBaseDigits, scalarLimbs } from "../helpers/secret-forms.js";
 
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
@@ -128,6 +128,9 @@ test("no limb form of the secret scalar or the nonce is left in memory after sig
     ed25519.sign(msg, seed);
     const heap = heapU8();
     for (const [name, limbs] of secrets) assert.equal(findAll(heap, limbs), [], `${name} left in memory (${cached ? "cached" : "derived"} public key)`);
+    // The digits of the base multiplications (scalar_mul/fixed_base.ts): [r]B, and [a]B when A is derived.
+    assert.equal(findAll(heap, fixedBaseDigits(nonce)), [], "digits of r left in memory");
+    assert.equal(findAll(heap, fixedBaseDigits(scalar)), [], "digits of a left in memory");
     assert.equal(findAll(heap, scalar), [], "scalar a left in memory");
   }
 });
@@ -151,6 +154,8 @@ test("a signing call interrupted by a RangeError leaves no secret in wasm memory
     ["prefix", prefix],
     ["nonce r as limbs", scalarLimbs(nonce)],
     ["scalar a as limbs", scalarLimbs(scalar)],
+    // the last base multiplication of a signature whose public key is not cached is [a]B
+    ["scalar a as base-multiplication digits", fixedBaseDigits(scalar)],
   ];
   resetInstance();
   initSync(testModule()); // the library, on the test build (same code plus hooks)

@@ -1,9 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { CHIO_WASM_BASE64, CHIO_WASM_SHA256 } from "../../src/generated/chio-wasm.js";
-import { coreExports, heapU8, ioArenaBase, reserveIo, argsBase } from "../../src/wasm/instance.js";
+import { coreExports, heapU8, ioArenaBase, reserveIo, argsBase, SIMD_PROBE } from "../../src/wasm/instance.js";
 import { ARGS_BYTES } from "../../src/wasm/abi.js";
 import { TEST_WASM_PATH } from "../helpers/test-core.js";
 
@@ -66,6 +67,34 @@ test("I/O arena grows on demand and the heap view follows", () => {
   const view = heapU8();
   view[base + before] = 7;
   assert.is(heapU8()[base + before], 7);
+});
+
+// The core needs fixed-width SIMD; instance.ts probes for it to explain a failed compile.
+test("the SIMD probe validates here, and only because of its v128: the same module returning i32 does not", () => {
+  assert.ok(WebAssembly.validate(SIMD_PROBE));
+  const i32Result = SIMD_PROBE.slice();
+  i32Result[14] = 0x7f; // the type's result v128 (0x7b) -> i32: the body now leaves the wrong type
+  assert.is(WebAssembly.validate(i32Result), false);
+  // The release core does use SIMD instructions (so a host without SIMD cannot compile it).
+  assert.ok(/\bv128\.load\b/.test(readFileSync(new URL("../../build/chio.wat", import.meta.url), "utf8")));
+});
+
+test("a failed compile is WASM_UNAVAILABLE; it names missing SIMD only when the probe fails", () => {
+  const run = (patch: string) => {
+    const script =
+      patch +
+      `const { initSync } = await import(${JSON.stringify(new URL("../../src/wasm/instance.ts", import.meta.url).href)});` +
+      "try { initSync(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 99])); console.log('no error'); }" +
+      "catch (e) { console.log(e.code + ' | ' + e.message); }";
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    return r.stdout.trim() + r.stderr.trim();
+  };
+  const here = run("");
+  assert.match(here, /^WASM_UNAVAILABLE \| cannot instantiate the chio-trust WebAssembly core: CompileError/);
+  assert.not.match(here, /SIMD/);
+  // A host whose engine lacks SIMD: its validate() refuses the probe (simulated by replacing validate).
+  const noSimd = run("WebAssembly.validate = () => false;");
+  assert.match(noSimd, /^WASM_UNAVAILABLE \| cannot instantiate the chio-trust WebAssembly core \(this host's WebAssembly has no fixed-width SIMD, which the core needs\): CompileError/);
 });
 
 test.run();

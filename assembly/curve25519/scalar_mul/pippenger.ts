@@ -13,7 +13,7 @@
 // only for public data (verification).
 import {
   P3_BYTES, CACHED_BYTES, ge_p3_0, ge_p2_dbl, ge_p1p1_to_p2, ge_p1p1_to_p3, ge_p3_to_cached, ge_add, ge_sub,
-  ge_madd, ge_msub, ge_scalarmult_base, ge_p3_neg,
+  ge_madd, ge_msub, ge_base_point, ge_p3_neg,
 } from "../group";
 import { fe_add, fe_sub, fe_mul } from "../field";
 import { FE_D2 } from "../tables";
@@ -24,8 +24,6 @@ const MIN_WIDTH: i32 = 5;
 const MAX_WIDTH: i32 = 9;
 
 const BASE_POINT: usize = memory.data(<i32>P3_BYTES, 16);
-const ONE: usize = memory.data<u8>([1], 16);
-const ONE_PAD: usize = memory.data(32, 16);
 const BASE_PTR: usize = memory.data(4, 16);
 let basePointReady: bool = false;
 const ACC_P1P1: usize = memory.data(160, 16);
@@ -92,8 +90,7 @@ function signed_digits(out: usize, s: usize, c: i32, count: i32): void {
  */
 export function msm_pippenger_vartime(out: usize, pointPtrs: usize, scalars: usize, n: usize, b: usize, scratch: usize): void {
   if (!basePointReady) {
-    memory.copy(ONE_PAD, ONE, 1);
-    ge_scalarmult_base(BASE_POINT, ONE_PAD);
+    ge_base_point(BASE_POINT);
     basePointReady = true;
   }
   const c = pippenger_width(n);
