@@ -2,7 +2,7 @@
 // secret scratch that key generation and signing (sign.ts) share, with the one function that
 // wipes it.
 //
-// Constant time (see group.ts / scalar.ts). Every secret intermediate lives in the scratch
+// Constant time (see curve25519/scalar_mul/fixed_base.ts, group.ts, scalar.ts). Every secret intermediate lives in the scratch
 // blocks below or in the scratch of sha512.ts / curve25519/*, and wipe_secrets() zeroes all of
 // it before an export returns (values the engine keeps in registers or spills to its native
 // stack are beyond reach). src/ed25519.ts zeroes the whole of linear memory and drops the

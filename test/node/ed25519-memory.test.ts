@@ -15,6 +15,7 @@ import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule, type TestCoreExports } from "../helpers/test-core.js";
 import { L, concat, fromLE, le } from "../helpers/ed25519-oracles.js";
 import { expandSeed, fixedBaseDigits, scalarLimbs } from "../helpers/secret-forms.js";
+import { FIXED_BASE_ENTRIES, FIXED_BASE_ENTRY_BYTES, FIXED_BASE_ROWS, fixedBaseTable } from "../../scripts/gen-tables.js";
 
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
@@ -100,6 +101,17 @@ function findAll(heap: Uint8Array, needle: Uint8Array, includeArgs = false): num
   return found;
 }
 
+/**
+ * The 120 bytes of the table entry that [a]B selects last (top digit of a, positive for a clamped
+ * scalar): the fixed-base multiplication leaves a copy of it in its ENTRY scratch until wiped.
+ */
+function lastSelectedEntry(scalar: Uint8Array): Uint8Array {
+  const top = new Int8Array(fixedBaseDigits(scalar).buffer)[FIXED_BASE_ROWS - 1];
+  assert.ok(top > 0, "a clamped scalar's top digit is positive");
+  const at = ((FIXED_BASE_ROWS - 1) * FIXED_BASE_ENTRIES + top - 1) * FIXED_BASE_ENTRY_BYTES;
+  return new Uint8Array(fixedBaseTable().buffer).slice(at, at + 120);
+}
+
 // ---- Defect 9a: the scalar module's scratch is wiped after signing -------------------------
 //
 // sc_muladd computes S = r + k a from 21-bit limbs of a (the secret scalar) and r (the nonce),
@@ -131,6 +143,8 @@ test("no limb form of the secret scalar or the nonce is left in memory after sig
     // The digits of the base multiplications (scalar_mul/fixed_base.ts): [r]B, and [a]B when A is derived.
     assert.equal(findAll(heap, fixedBaseDigits(nonce)), [], "digits of r left in memory");
     assert.equal(findAll(heap, fixedBaseDigits(scalar)), [], "digits of a left in memory");
+    // The entry [a]B selected last (it reveals a's top digit) is in the table only, not in scratch.
+    if (!cached) assert.is(findAll(heap, lastSelectedEntry(scalar)).length, 1, "the last selected entry of [a]B left in scratch");
     assert.equal(findAll(heap, scalar), [], "scalar a left in memory");
   }
 });
@@ -176,6 +190,7 @@ test("a signing call interrupted by a RangeError leaves no secret in wasm memory
     // Positive control: without secretCall the secrets are all there (and the signature is right).
     const left = run(false);
     for (const [name, bytes] of secrets) assert.ok(findAll(left, bytes, true).length > 0, `control: ${name} present`);
+    assert.is(findAll(left, lastSelectedEntry(scalar), true).length, 2, "control: the table entry and its selected copy");
     resetInstance();
     initSync(testModule());
     const after = run(true);

@@ -41,12 +41,29 @@ test("the core's signing table, built in wasm memory, equals the generator's lim
     const first = core.findIndex((v, i) => v !== expected[i]);
     assert.unreachable(`${differing} limbs differ, first in row ${Math.floor(first / perEntry / FIXED_BASE_ENTRIES)}, entry ${Math.floor(first / perEntry) % FIXED_BASE_ENTRIES}`);
   }
-  // And the generator's last entry is 32 * 64^42 * B by an independent route.
-  const last = multiply(BASE, 32n * 64n ** BigInt(FIXED_BASE_ROWS - 1));
+  // And, by an independent route, the core's first and last entry of every row are the niels
+  // forms of 64^i B and 32 * 64^i B computed by @noble/curves.
   const L = 2n ** 252n + 27742317777372353535851937790883648493n; // the group order (RFC 8032 §5.1)
-  const theirs = ed25519.Point.BASE.multiply((32n * 64n ** BigInt(FIXED_BASE_ROWS - 1)) % L).toAffine();
-  assert.is(last.x, theirs.x);
-  assert.is(last.y, theirs.y);
+  const P = 2n ** 255n - 19n;
+  const value = (at: number): bigint => {
+    let v = 0n;
+    let shift = 0n;
+    for (let k = 0; k < 10; k++) {
+      v += BigInt(core[at + k]) << shift;
+      shift += k % 2 === 0 ? 26n : 25n;
+    }
+    return ((v % P) + P) % P;
+  };
+  for (let row = 0; row < FIXED_BASE_ROWS; row++) {
+    for (const j of [1, FIXED_BASE_ENTRIES]) {
+      const { x, y } = ed25519.Point.BASE.multiply((BigInt(j) * 64n ** BigInt(row)) % L).toAffine();
+      const at = (row * FIXED_BASE_ENTRIES + j - 1) * perEntry;
+      assert.is(value(at), (y + x) % P, `y + x of entry ${j} of row ${row}`);
+      assert.is(value(at + 10), (((y - x) % P) + P) % P, `y - x of entry ${j} of row ${row}`);
+      assert.is(value(at + 20), (2n * D * x * y) % P, `2dxy of entry ${j} of row ${row}`);
+      assert.is(core[at + 30] | core[at + 31], 0, "padding");
+    }
+  }
 });
 
 test.run();
