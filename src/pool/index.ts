@@ -206,7 +206,16 @@ class PiscinaVerifierPool implements VerifierPool {
   private readonly chunkSize: number;
   private readonly crash: { kind: number; every: boolean } | undefined;
   private readonly piscina: Piscina<PoolTask, Uint8Array | TaskFailure>;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /**
+   * Calls and chunks not settled yet; close() waits until none is left. A count rather than a
+   * set of the promises: holding each call's promises in a Set made most of the calling thread's
+   * young objects (the verdicts) survive scavenges and get promoted (measured with --trace-gc on
+   * 256-envelope calls: 183 of 382 MB survived, 220 ms of scavenge pauses in 5 s; 13 MB and 90 ms
+   * with the count), and those collections took CPU time from the workers.
+   */
+  private pending = 0;
+  /** Resolves close()'s wait once `pending` drops to 0. */
+  private drained: (() => void) | undefined;
   private readonly buckets: (Bucket | undefined)[] = [undefined, undefined];
   private closing: Promise<void> | undefined;
 
@@ -368,7 +377,9 @@ class PiscinaVerifierPool implements VerifierPool {
         if (bucket !== undefined) this.flush(index, bucket); // accepted before close: finish them
       }
       this.closing = (async () => {
-        while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+        // Nothing is tracked after this point (every call checks assertOpen first, and a
+        // chunk's retry runs inside its tracked runChunk), so `pending` only goes down.
+        if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
         await this.piscina.destroy();
       })();
     }
@@ -380,8 +391,10 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const done = () => this.inFlight.delete(promise);
+    this.pending++;
+    const done = () => {
+      if (--this.pending === 0) this.drained?.();
+    };
     promise.then(done, done);
     return promise;
   }
