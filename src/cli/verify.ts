@@ -1,8 +1,8 @@
 // `chio-trust verify`: NDJSON items {message | messageText, signature, publicKey} (hex strings),
 // verified in batches on the worker pool (chio-trust/pool), with a summary and throughput. Exit 0
-// when every item verifies, 1 when any does not, 2 when the input cannot be read or a line is not
-// such an item. Reading and decoding stay on the main thread; up to 2 × threads batches are in
-// flight at once, so the workers never wait for the parser, and each batch holds at most
+// when every item verifies, 1 when any does not, 2 when the input cannot be read, a line is not
+// such an item or there is no item at all. Reading and decoding stay on the main thread; up to
+// 2 × threads batches are in flight at once, so the workers never wait for the parser, and each batch holds at most
 // --batch-size items and about MAX_BATCH_BYTES of them, so memory stays bounded by bytes too.
 import { createReadStream, statSync } from "node:fs";
 import { hexToBytes } from "../bytes.js";
@@ -147,6 +147,9 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     stream.destroy();
     await pool.close();
   }
+  // Fail closed: input with no item (an empty file, a producer that died before writing) is not
+  // "everything verified" for a script that only reads the exit code.
+  if (total === 0) throw new CliError("NO_ITEMS", `no items in ${fromStdin ? "stdin" : source}: nothing was verified`);
   failedLines.sort((a, b) => a - b); // batches may settle out of order
   bar?.stop();
   const seconds = (performance.now() - started) / 1000;

@@ -281,6 +281,22 @@ test("verify on the worker pool: every item valid → exit 0 with a summary; two
   assert.is(dash.code, 0);
 });
 
+test("verify: input with no item (empty stdin, an empty file, blank lines only) → exit 2 NO_ITEMS, no summary", async () => {
+  writeFileSync(file("empty.ndjson"), "");
+  writeFileSync(file("blank.ndjson"), "\n  \n\r\n");
+  for (const [args, input, where] of [
+    [["verify", "--threads", "1"], "", "stdin"],
+    [["verify", "-", "--json", "--threads", "1"], "\n\n", "stdin"],
+    [["verify", file("empty.ndjson"), "--threads", "1"], undefined, file("empty.ndjson")],
+    [["verify", file("blank.ndjson"), "--threads", "1"], undefined, file("blank.ndjson")],
+  ] as const) {
+    const r = await cli([...args], input);
+    assert.is(r.code, 2, args.join(" "));
+    assert.is(r.stdout, "", "no summary: nothing was verified");
+    assert.is(r.stderr, `chio-trust: error NO_ITEMS: no items in ${where}: nothing was verified\n`);
+  }
+});
+
 test("verify: unreadable input or a line that is not an item → exit 2 with the code and line", async () => {
   const missing = await cli(["verify", file("nope.ndjson")]);
   assert.is(missing.code, 2);
