@@ -1,7 +1,8 @@
 // Hosts tier (npm run test:hosts): the `npm pack` tarball installed into a scratch project, as a
 // user installs it, and loaded by each host: Node as ESM and as CommonJS, Deno and Bun (their npm
 // packages are devDependencies), and Node stubbed into a host that forbids compiling WebAssembly
-// from bytes (Cloudflare-style: `init(module)` with a precompiled module). Every entry is loaded
+// from bytes (Cloudflare-style: `init(module)` with a precompiled module), and Bun with its
+// WebAssembly SIMD switched off (the core's typed refusal). Every entry is loaded
 // and used; results are RFC 8032 §7.1 TEST 1, an RFC 8785 canonical form, and a handshake envelope
 // that verifies (and fails once tampered). Also @arethetypeswrong/cli on the same tarball: types
 // resolve for ESM and CommonJS consumers under node16 and bundler resolution.
@@ -95,12 +96,12 @@ result.attemptsAfterInit = attempts.length;
 console.log(JSON.stringify(result));
 `;
 
-function run(command: string, args: string[], file: string, source: string) {
+function run(command: string, args: string[], file: string, source: string, env: Record<string, string> = {}) {
   writeFileSync(path.join(project, file), source);
   const out = execFileSync(command, [...args, file], {
     cwd: project,
     encoding: "utf8",
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", DO_NOT_TRACK: "1" },
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", DO_NOT_TRACK: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     timeout: 120_000,
   });
@@ -145,6 +146,31 @@ test("Bun: the ESM and the CommonJS entries", () => {
     assert.ok(r.wasmExports > 10);
     if (source === ESM) assert.is(r.oneCopy, true, "import and require give the same FederationPeer");
   }
+});
+
+// The core needs WebAssembly fixed-width SIMD (README "Constant time"). Bun with JavaScriptCore's
+// SIMD switched off (BUN_JSC_useWasmSIMD=0) is a real engine without it: the first synchronous
+// call and the async init() must both fail typed, and say that SIMD is what is missing.
+const NO_SIMD = `
+import * as main from "chio-trust";
+const describe = (e) => [e.name, e.code, String(e.message)];
+const result = { simd: WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11])) };
+try { main.ed25519.getPublicKey(new Uint8Array(32)); result.sync = "no error"; } catch (e) { result.sync = describe(e); }
+try { await main.init(); result.init = "no error"; } catch (e) { result.init = describe(e); }
+console.log(JSON.stringify(result));
+`;
+
+test("Bun without WebAssembly SIMD: the first call and init() fail WASM_UNAVAILABLE, naming SIMD", () => {
+  const bun = devToolBin("bun");
+  const without = run(bun, [], "bun-no-simd.mjs", NO_SIMD, { BUN_JSC_useWasmSIMD: "0" });
+  assert.is(without.simd, false, "the engine really has no SIMD (the probe, a v128.const function, does not validate)");
+  for (const [name, error] of [["first call", without.sync], ["init()", without.init]] as const) {
+    assert.equal(error.slice(0, 2), ["WasmCoreError", "WASM_UNAVAILABLE"], name);
+    assert.match(error[2], /no fixed-width SIMD, which the core needs/, name);
+  }
+  // Control: the same program with SIMD on validates the probe and runs the core.
+  const withSimd = run(bun, [], "bun-no-simd.mjs", NO_SIMD);
+  assert.equal(withSimd, { simd: true, sync: "no error", init: "no error" });
 });
 
 test("@arethetypeswrong/cli: types resolve for every entry under node10, node16 (CJS and ESM) and bundler", () => {
