@@ -115,9 +115,14 @@ function build_table(): void {
   tableReady = true;
 }
 
+/** Builds the table on an instance's first use (it depends on nothing secret). */
+function ensure_table(): void {
+  if (!tableReady) build_table();
+}
+
 /** The table's address, built first if need be (for the regenerate-and-compare test). */
 export function fixed_base_table(): usize {
-  if (!tableReady) build_table();
+  ensure_table();
   return TABLE;
 }
 
@@ -190,7 +195,7 @@ function select(row: i32, digit: i32): void {
  * and scalars reduced mod L satisfy this). Constant time in a.
  */
 export function ge_scalarmult_base(h: usize, a: usize): void {
-  if (!tableReady) build_table(); // once per instance; depends on nothing secret
+  ensure_table();
   // Digit i is bits 6i .. 6i + 5 of a, read from the (at most) two bytes that hold them.
   const e = DIGITS;
   for (let i: i32 = 0; i < FIXED_BASE_ROWS; i++) {
