@@ -13,7 +13,7 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0  success
   1  refused: a signature does not verify, a handshake or envelope is refused
-  2  bad usage, unreadable input, key file or store
+  2  bad usage, unreadable input, key file or store, verify input with no item
 Errors print one line on stderr: chio-trust: error CODE: message`;
 
 function integer(name: string, min: number, max: number) {

@@ -147,11 +147,11 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     stream.destroy();
     await pool.close();
   }
+  bar?.stop(); // before any return or throw: a running bar's timer keeps the process alive
   // Fail closed: input with no item (an empty file, a producer that died before writing) is not
   // "everything verified" for a script that only reads the exit code.
   if (total === 0) throw new CliError("NO_ITEMS", `no items in ${fromStdin ? "stdin" : source}: nothing was verified`);
   failedLines.sort((a, b) => a - b); // batches may settle out of order
-  bar?.stop();
   const seconds = (performance.now() - started) / 1000;
   const rate = seconds > 0 ? total / seconds : 0;
   const invalid = total - valid;

@@ -172,7 +172,7 @@ test("Bun without WebAssembly SIMD: the first call and init() fail WASM_UNAVAILA
     assert.match(error[2], /no fixed-width SIMD, which the core needs/, name);
   }
   // Control: the same program with SIMD on compiles the module and runs the core.
-  const withSimd = run(bun, [], "bun-no-simd.mjs", NO_SIMD);
+  const withSimd = run(bun, [], "bun-no-simd.mjs", NO_SIMD, { BUN_JSC_useWasmSIMD: "1" });
   assert.equal(withSimd, { compiles: true, sync: "no error", init: "no error" });
 });
 
