@@ -210,8 +210,8 @@ class PiscinaVerifierPool implements VerifierPool {
    * Calls and chunks not settled yet; close() waits until none is left. A count rather than a
    * set of the promises: holding each call's promises in a Set made most of the calling thread's
    * young objects (the verdicts) survive scavenges and get promoted (measured with --trace-gc on
-   * 256-envelope calls: 183 of 382 MB survived, 220 ms of scavenge pauses in 5 s; 13 MB and 90 ms
-   * with the count), and those collections took CPU time from the workers.
+   * 256-envelope calls: 183 of 382 MB survived, 220 ms of scavenge pauses in 5 s; 13 MB and
+   * 80–106 ms with the count), and those collections took CPU time from the workers.
    */
   private pending = 0;
   /** Resolves close()'s wait once `pending` drops to 0. */
@@ -377,8 +377,9 @@ class PiscinaVerifierPool implements VerifierPool {
         if (bucket !== undefined) this.flush(index, bucket); // accepted before close: finish them
       }
       this.closing = (async () => {
-        // Nothing is tracked after this point (every call checks assertOpen first, and a
-        // chunk's retry runs inside its tracked runChunk), so `pending` only goes down.
+        // Nothing is tracked after this point: every call checks assertOpen first, the buckets
+        // were flushed above (a bucket's queued flush then finds it detached and returns), and a
+        // chunk's retry runs inside its tracked runChunk. So `pending` only goes down.
         if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
         await this.piscina.destroy();
       })();

@@ -300,6 +300,41 @@ test("close() finishes every call already made, then later calls reject with POO
   assert.is(await single, ed25519.verify(items[1].signature, items[1].message, items[1].publicKey));
 });
 
+test("close() with only single verify() calls waiting in their buckets (both zip215 settings) answers them all", async () => {
+  // Nothing is in flight yet when close() runs: only its flush of the buckets sends these.
+  const pool = createVerifierPool({ threads: 1 });
+  const items = randomItems(6);
+  const answers = items.map((it, i) => pool.verify(it.signature, it.message, it.publicKey, { zip215: i % 2 === 1 }));
+  await pool.close();
+  assert.equal(await Promise.all(answers), items.map((it, i) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215: i % 2 === 1 })));
+});
+
+test("close() after a call rejected early still waits for that call's other chunks", async () => {
+  // Every attempt crashes: the call rejects with the first chunk's WORKER_CRASHED while its
+  // sibling chunks are still running or retrying. close() must not end piscina under them.
+  // The pool's piscina instance is private: the test wraps its run/destroy to count tasks.
+  const pool = createVerifierPool({ threads: 2, chunkSize: 1, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
+  const inner = (pool as unknown as { piscina: { run: (...a: unknown[]) => Promise<unknown>; destroy: () => Promise<void> } }).piscina;
+  let running = 0;
+  let runningAtDestroy = -1;
+  const run = inner.run.bind(inner);
+  inner.run = (...a: unknown[]) => {
+    running++;
+    const done = () => void running--;
+    const p = run(...a);
+    p.then(done, done);
+    return p;
+  };
+  const destroy = inner.destroy.bind(inner);
+  inner.destroy = () => {
+    runningAtDestroy = running;
+    return destroy();
+  };
+  await rejectsWithCode(pool.verifyBatch(randomItems(6)), "WORKER_CRASHED");
+  await pool.close();
+  assert.is(runningAtDestroy, 0, "no chunk was still running when the workers were ended");
+});
+
 test("random concurrent mixes of all three calls on one pool equal the in-thread answers", async () => {
   const corpus = envelopeCorpus();
   const jobs: Promise<void>[] = [];
