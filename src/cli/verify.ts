@@ -2,8 +2,9 @@
 // verified in batches on the worker pool (chio-trust/pool), with a summary and throughput. Exit 0
 // when every item verifies, 1 when any does not, 2 when the input cannot be read, a line is not
 // such an item or there is no item at all. Reading and decoding stay on the main thread; up to
-// 2 × threads batches are in flight at once, so the workers never wait for the parser, and each batch holds at most
-// --batch-size items and about MAX_BATCH_BYTES of them, so memory stays bounded by bytes too.
+// 2 × threads batches are in flight at once, so the workers never wait for the parser, and each
+// batch holds at most --batch-size items and about MAX_BATCH_BYTES of them, so memory stays
+// bounded by bytes too.
 import { createReadStream, statSync } from "node:fs";
 import { hexToBytes } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
