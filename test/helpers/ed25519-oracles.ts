@@ -69,6 +69,17 @@ export function le(n: bigint, bytes = 32): Uint8Array {
 /** The little-endian integer in b. */
 export const fromLE = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
 
+/** The field element (mod P) held in ten signed ref10 limbs of 26, 25, 26, … bits, limbs[at … at + 9]. */
+export function fieldFromLimbs(limbs: ArrayLike<number>, at = 0): bigint {
+  let value = 0n;
+  let shift = 0n;
+  for (let i = 0; i < 10; i++) {
+    value += BigInt(limbs[at + i]) << shift;
+    shift += i % 2 === 0 ? 26n : 25n;
+  }
+  return ((value % P) + P) % P;
+}
+
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

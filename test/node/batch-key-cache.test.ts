@@ -19,7 +19,7 @@ import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../sr
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
-import { L, P, concat, encodingsOf, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
 const G = Point.BASE;
@@ -59,17 +59,8 @@ function lookupExact(pk: Uint8Array): number {
 /** The set a key falls in (key-cache.ts bk_set_start: top 8 bits of the first 8 bytes times 2^64 / golden ratio). */
 const setOf = (pk: Uint8Array): bigint => ((fromLE(pk.slice(0, 8)) * 0x9e3779b97f4a7c15n) & (2n ** 64n - 1n)) >> 56n;
 
-/** The field element held in ten signed limbs of 26, 25, 26, ... bits at address at. */
-function limbsValue(at: number): bigint {
-  const view = new DataView(heapU8().buffer);
-  let value = 0n;
-  let shift = 0n;
-  for (let i = 0; i < 10; i++) {
-    value += BigInt(view.getInt32(at + 4 * i, true)) << shift;
-    shift += i % 2 === 0 ? 26n : 25n;
-  }
-  return ((value % P) + P) % P;
-}
+/** The field element held in ten signed limbs (i32 LE) at address at. */
+const limbsValue = (at: number): bigint => fieldFromLimbs(new Int32Array(heapU8().slice(at, at + 40).buffer));
 
 interface Key {
   a: bigint;
