@@ -2,12 +2,12 @@
 // secret scratch that key generation and signing (sign.ts) share, with the one function that
 // wipes it.
 //
-// Constant time (see curve25519/scalar_mul/fixed_base.ts, group.ts, scalar.ts). Every secret intermediate lives in the scratch
-// blocks below or in the scratch of sha512.ts / curve25519/*, and wipe_secrets() zeroes all of
-// it before an export returns (values the engine keeps in registers or spills to its native
-// stack are beyond reach). src/ed25519.ts zeroes the whole of linear memory and drops the
-// instance if a call ever fails to return normally, so the wipe does not depend on reaching
-// the end of an export.
+// Constant time (see curve25519/scalar_mul/fixed_base.ts, group.ts, scalar.ts). Every secret
+// intermediate lives in the scratch blocks below or in the scratch of sha512.ts / curve25519/*,
+// and wipe_secrets() zeroes all of it before an export returns (values the engine keeps in
+// registers or spills to its native stack are beyond reach). src/ed25519.ts zeroes the whole
+// of linear memory and drops the instance if a call ever fails to return normally, so the
+// wipe does not depend on reaching the end of an export.
 import { ARGS, ARG_SECRET } from "../memory";
 import { sha512_oneshot, sha512_wipe } from "../sha512";
 import { sc_wipe_scratch } from "../curve25519/scalar";
