@@ -10,14 +10,19 @@ import { TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "./abi";
 import { sc_reduce, sc_muladd, sc_half_size_vartime } from "./curve25519/scalar";
 import { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ioBase } from "./memory";
 import { sign_with_seed } from "./ed25519/sign";
-import { prepared_used_count, prepared_body, prepared_point, prepared_torsion_free } from "./ed25519/prepared-public";
+import {
+  prepared_used_count, prepared_body, prepared_point, prepared_torsion_free, prepared_batch_slot_vartime, prepared_batch_table,
+} from "./ed25519/prepared-public";
 import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS } from "./ed25519/key-cache";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
-import { P3_BYTES, ge_frombytes_vartime, ge_tobytes } from "./curve25519/group";
-import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "./curve25519/scalar_mul/straus";
+import { P3_BYTES, ge_frombytes_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime } from "./curve25519/group";
+import {
+  msm_straus_vartime, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
+} from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
+import { combinedChecksPassed, combinedChecksFailed } from "./ed25519/batch";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
@@ -100,6 +105,16 @@ export function test_prepared_body(slot: i32): usize {
   return prepared_body(slot);
 }
 
+/**
+ * Address of the width-8 odd-multiples table (batch verification) of the prepared key whose 32
+ * bytes are at the hook input, through prepared_batch_slot_vartime (its check value verified), or
+ * 0 if the slab does not hold that key intact.
+ */
+export function test_prepared_odd_table(): usize {
+  const slot = prepared_batch_slot_vartime(TEST_IN);
+  return slot < 0 ? 0 : prepared_batch_table(slot, TEST_IN);
+}
+
 /** prepared_torsion_free(slot) (the internal API of batch verification): 1, 0, or -1 if prepared_point(slot) is 0. */
 export function test_prepared_torsion_free(slot: i32): i32 {
   if (prepared_point(slot) == 0) return -1;
@@ -144,7 +159,10 @@ export function test_torsion_constants(): void {
  * Multi-scalar multiplication hook: at ioBase(), n encoded points (32 bytes each), then n
  * scalars (32 bytes each, < 2^253), then the base-point scalar b. Writes the encoding of
  * [b]B + sum [s_t] P_t to output+0. method 0: Straus, 1: Pippenger; plus TEST_MSM_PROJECTIVE (8):
- * every odd-indexed point is given with Z != 1 (its coordinates scaled by t + 2); plus TEST_MSM_REUSE_POINTS
+ * every odd-indexed point is given with Z != 1 (its coordinates scaled by t + 2); plus
+ * TEST_MSM_PRECOMPUTED (16, Straus only): every third point (t = 0, 3, ...) enters as a
+ * subtracted term -[s_t](-P_t) through the width-8 affine table ge_odd_multiples_niels_vartime
+ * makes of -P_t (a prepared key's table); plus TEST_MSM_REUSE_POINTS
  * (4): keep the points the previous call with the same n decoded (for timing the MSM alone). Returns 0, or -1 if a point does not
  * decode or memory cannot grow.
  */
@@ -156,7 +174,11 @@ export function test_msm(n: u32, method: i32): i32 {
   const ptrBytes = (count * 4 + 15) & ~(<usize>15);
   const straus = count * STRAUS_TERM_SCRATCH;
   const pippenger = pippenger_scratch_bytes(count);
-  if (!ensureIoCapacity(inputBytes + pointBytes + ptrBytes + (straus > pippenger ? straus : pippenger) + 16)) return -1;
+  const scratchBytes = straus > pippenger ? straus : pippenger;
+  // Precomputed-table mode: term lists (pointers and scalars twice over), the tables, their scratch.
+  const listBytes: usize = (ptrBytes + count * 32) << 1;
+  const precomputedBytes: usize = listBytes + count * PRECOMPUTED_TABLE_BYTES + PRECOMPUTED_WNAF_ENTRIES * 40;
+  if (!ensureIoCapacity(inputBytes + pointBytes + ptrBytes + scratchBytes + precomputedBytes + 16)) return -1;
   const points = input + inputBytes;
   const ptrs = points + pointBytes;
   const scratch = ptrs + ptrBytes;
@@ -175,15 +197,48 @@ export function test_msm(n: u32, method: i32): i32 {
       for (let c: usize = 0; c < 160; c += 40) fe_mul(P + c, P + c, TEST_FE); // (X, Y, Z, T) * λ: the same point
     }
   }
-  method &= ~(TEST_MSM_REUSE_POINTS | TEST_MSM_PROJECTIVE);
-  if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
+  const precomputed = (method & TEST_MSM_PRECOMPUTED) != 0;
+  method &= ~(TEST_MSM_REUSE_POINTS | TEST_MSM_PROJECTIVE | TEST_MSM_PRECOMPUTED);
+  if (precomputed) {
+    if (method != 0) return -1;
+    const pointList = scratch + scratchBytes;
+    const scalarList = pointList + ptrBytes;
+    const tableList = scalarList + count * 32;
+    const tableScalarList = tableList + ptrBytes;
+    const tables = tableScalarList + count * 32;
+    const prefix = tables + count * PRECOMPUTED_TABLE_BYTES;
+    let n: usize = 0;
+    let m: usize = 0;
+    for (let t: usize = 0; t < count; t++) {
+      const P = <usize>load<u32>(ptrs + (t << 2));
+      if (t % 3 == 0) {
+        ge_p3_neg(TEST_MSM_NEG, P);
+        ge_odd_multiples_niels_vartime(tables + m * PRECOMPUTED_TABLE_BYTES, TEST_MSM_NEG, PRECOMPUTED_WNAF_ENTRIES, prefix);
+        store<u32>(tableList + (m << 2), <u32>(tables + m * PRECOMPUTED_TABLE_BYTES));
+        memory.copy(tableScalarList + (m << 5), input + count * 32 + (t << 5), 32);
+        m++;
+      } else {
+        store<u32>(pointList + (n << 2), <u32>P);
+        memory.copy(scalarList + (n << 5), input + count * 32 + (t << 5), 32);
+        n++;
+      }
+    }
+    msm_straus_vartime(TEST_MSM_OUT, pointList, scalarList, n, tableList, tableScalarList, m, input + count * 64, scratch);
+  } else if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, 0, 0, 0, input + count * 64, scratch);
   else if (method == 1) msm_pippenger_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
   else return -1;
   ge_tobytes(TEST_OUT, TEST_MSM_OUT);
   return 0;
 }
 const TEST_MSM_REUSE_POINTS: i32 = 4;
+
+/** Combined checks of batch verification so far: passed ones in the low 16 bits, failed ones in the high 16 (each mod 2^16). */
+export function test_batch_checks(): u32 {
+  return (combinedChecksPassed & 0xffff) | (combinedChecksFailed << 16);
+}
 const TEST_MSM_PROJECTIVE: i32 = 8;
+const TEST_MSM_PRECOMPUTED: i32 = 16;
+const TEST_MSM_NEG: usize = memory.data(<i32>P3_BYTES, 16);
 const TEST_MSM_FACTOR: usize = memory.data(32, 16);
 const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
 

@@ -25,6 +25,13 @@ export const oneKeyName = (n: number): string => `chio-trust verifyBatch, ${n} u
 /** The distinct-key batch of 64 again, from 256 keys the batch key cache holds (a kernel's known peers). */
 export const KNOWN_KEYS_BATCH = 64;
 export const knownKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distinct keys seen before (256 in rotation, in the batch key cache)`;
+/** The same again with every key prepared (ed25519.preparePublicKey: a kernel's pinned peers), 128 in rotation. */
+export const preparedKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distinct prepared keys (128 in rotation)`;
+/**
+ * Prepared-key slab for this group: the 128 prepared keys of the row above plus the 16 of the
+ * verify group (about 33 KB each), so none is evicted while the rows run.
+ */
+const PREPARED_SLAB_BYTES = 6 * 1024 * 1024;
 
 interface Item {
   signature: Uint8Array;
@@ -95,6 +102,26 @@ export async function batchGroups(): Promise<Group[]> {
     fn: () => {
       k = (k + 1) & 3;
       keep(ed25519.verifyBatch(known[k])[0]);
+    },
+  });
+  // 64 distinct prepared keys: 2 windows of 64 over keys 4096 + 0 … 127 (their own items, so the
+  // rows above never meet these keys). The slab brings each key's point, subgroup flag and width-8
+  // table of odd multiples (batch.ts); R is decoded and tested in every call as above.
+  ed25519.configurePreparedKeys({ maxBytes: PREPARED_SLAB_BYTES });
+  const preparedItems = Array.from({ length: 128 }, (_, i) => {
+    const key = keyFixture(seedFor(10_000 + COUNT + i));
+    const message = new TextEncoder().encode(canonicalize(challengeObject(COUNT + i))!);
+    return { signature: nodeSignature(message, key), message, publicKey: ed25519.preparePublicKey(key.publicKey) };
+  });
+  const preparedWindows = [preparedItems.slice(0, KNOWN_KEYS_BATCH), preparedItems.slice(KNOWN_KEYS_BATCH, 2 * KNOWN_KEYS_BATCH)];
+  if (!preparedWindows.every((w) => ed25519.verifyBatch(w).every((ok) => ok))) throw new Error("prepared-key batch sanity check failed");
+  let p = 0;
+  cases.push({
+    name: preparedKeysName,
+    opsPerCall: KNOWN_KEYS_BATCH,
+    fn: () => {
+      p ^= 1;
+      keep(ed25519.verifyBatch(preparedWindows[p])[0]);
     },
   });
   return [{ title: BATCH_GROUP_TITLE, baseline: BATCH_BASELINE, cases }];

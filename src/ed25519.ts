@@ -197,8 +197,8 @@ function preparePublicKey(publicKey: Uint8Array): PreparedPublicKey {
 export interface PreparedKeysOptions {
   /**
    * Bytes of wasm memory for prepared keys (the shared base-point table plus one slot per key,
-   * about 25 KB each); 0 turns prepared keys off (verify then takes the plain path, with the
-   * same verdicts). Default 512 KiB (about 19 keys). At most 256 MiB.
+   * about 33 KB each); 0 turns prepared keys off (verify then takes the plain path, with the
+   * same verdicts). Default 640 KiB (19 keys). At most 256 MiB.
    */
   maxBytes: number;
 }

@@ -284,6 +284,7 @@ const A_TABLE: usize = memory.data(8 * 160, 16);
 const DSM_T: usize = memory.data(160, 16); //   p1p1
 const DSM_U: usize = memory.data(160, 16); //   p3
 const DSM_A2: usize = memory.data(160, 16); //  p3
+const DSM_CACHED_2P: usize = memory.data(160, 16); // cached
 
 /**
  * out[0..256] = width-w non-adjacent form of the 32-byte scalar s (s < 2^255): digits are 0 or
@@ -337,6 +338,59 @@ export function ge_odd_multiples_cached(table: usize, P: usize): void {
     ge_p1p1_to_p3(DSM_U, DSM_T);
     ge_p3_to_cached(table + i * CACHED_BYTES, DSM_U);
   }
+}
+
+const NIELS_INV: usize = memory.data(40, 16);
+const NIELS_ZINV: usize = memory.data(40, 16);
+const NIELS_X: usize = memory.data(40, 16);
+const NIELS_Y: usize = memory.data(40, 16);
+const NIELS_XY: usize = memory.data(40, 16);
+
+/**
+ * Turns entries [0, count) of `table` (NIELS_BYTES apart), each holding a projective point as
+ * (X : Y : Z), the first three elements of its p3 form, into affine niels points (y+x, y-x,
+ * 2dxy), with one inversion for all of them (Montgomery's trick). `prefix`: count * 40 bytes of
+ * scratch. Every Z must be nonzero, as it is for any point the complete formulas produce.
+ */
+export function ge_table_to_niels(table: usize, count: usize, prefix: usize): void {
+  if (count == 0) return;
+  fe_copy(prefix, table + Z);
+  for (let i: usize = 1; i < count; i++) fe_mul(prefix + i * 40, prefix + (i - 1) * 40, table + i * NIELS_BYTES + Z);
+  fe_invert(NIELS_INV, prefix + (count - 1) * 40);
+  for (let i = count; i-- > 0; ) {
+    const e = table + i * NIELS_BYTES;
+    if (i > 0) {
+      fe_mul(NIELS_ZINV, NIELS_INV, prefix + (i - 1) * 40); // 1/Z_i
+      fe_mul(NIELS_INV, NIELS_INV, e + Z); //                   1/(Z_0 ... Z_{i-1})
+    } else {
+      fe_copy(NIELS_ZINV, NIELS_INV);
+    }
+    fe_mul(NIELS_X, e + X, NIELS_ZINV);
+    fe_mul(NIELS_Y, e + Y, NIELS_ZINV);
+    fe_add(e, NIELS_Y, NIELS_X);
+    fe_sub(e + 40, NIELS_Y, NIELS_X);
+    fe_mul(NIELS_XY, NIELS_X, NIELS_Y);
+    fe_mul(e + 80, NIELS_XY, FE_D2);
+  }
+}
+
+/**
+ * table[i] = (2i+1) P as an affine niels point for i < count: a wNAF table of width w for
+ * count = 2^(w-2), kept with a prepared key (assembly/ed25519/prepared-public.ts) and added with
+ * mixed additions (scalar_mul/straus.ts). `prefix`: count * 40 bytes of scratch. Variable time.
+ */
+export function ge_odd_multiples_niels_vartime(table: usize, P: usize, count: usize, prefix: usize): void {
+  ge_p2_dbl(DSM_T, P);
+  ge_p1p1_to_p3(DSM_A2, DSM_T);
+  ge_p3_to_cached(DSM_CACHED_2P, DSM_A2); //   2P
+  memory.copy(DSM_U, P, P3_BYTES);
+  memory.copy(table, DSM_U, 120); //            (X : Y : Z) of P
+  for (let i: usize = 1; i < count; i++) {
+    ge_add(DSM_T, DSM_U, DSM_CACHED_2P);
+    ge_p1p1_to_p3(DSM_U, DSM_T);
+    memory.copy(table + i * NIELS_BYTES, DSM_U, 120);
+  }
+  ge_table_to_niels(table, count, prefix);
 }
 
 // Adds digit * (odd multiple from a cached table) to the p1p1 accumulator in DSM_T; with

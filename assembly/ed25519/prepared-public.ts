@@ -12,15 +12,22 @@
 // cofactorless equation), so R is never decoded; ZIP-215 decodes R and checks [8](R' - R) = O.
 // Both give the verdicts of verify.ts for every input (test/node/ed25519-prepared-public.test.ts).
 //
+// Batch verification (batch.ts) uses a second table: the width-8 wNAF table of A (its 64 odd
+// multiples as affine niels points, scalar_mul/straus.ts), with which a prepared key's term in
+// the batch's multi-scalar multiplication costs about 28 mixed additions and no per-call table
+// instead of about 50 additions.
+//
 // Slab: [base-point table][slot headers][slot bodies]. A header (16 bytes) holds the first 8
 // key bytes and the slot's last-use tick (0: empty), for the lookup scan and LRU eviction. A
-// body holds key bytes || flags || point A (p3) || comb table || check value. The check value
-// covers everything before it and is recomputed on every use; a slot whose check fails, or
-// whose body key differs from the key asked for, is a miss and is prepared afresh, so a
-// corrupted slot never changes a verdict (same reasoning as key-cache.ts's verification cache,
-// with four hash lanes since a body is ~25 KB). The base-point table, like the static tables
-// in tables.ts, is not checked. Every slot is evictable: callers holding a prepared key keep
-// its 32 bytes and re-prepare transparently (src/ed25519.ts).
+// body holds key bytes || flags || point A (p3) || comb table || comb check value || odd-multiples
+// table || batch check value. The comb check value covers everything before it, the batch one
+// the key, flags, point and odd-multiples table; the use that reads a table recomputes its check
+// value first. A slot whose check fails, or whose body key differs from the key asked for, is a
+// miss (single verification prepares it afresh, a batch decodes the key), so a corrupted slot never
+// changes a verdict (same reasoning as key-cache.ts's verification cache, with four hash lanes
+// since a body is ~33 KB). The base-point table, like the static tables in tables.ts, is not
+// checked. Every slot is evictable: callers holding a prepared key keep its 32 bytes and
+// re-prepare transparently (src/ed25519.ts).
 //
 // Everything here is variable time: keys, signatures and messages are public.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
@@ -28,9 +35,9 @@ import { sc_reduce, sc_is_canonical_vartime } from "../curve25519/scalar";
 import {
   P3_BYTES, NIELS_BYTES, ge_frombytes_vartime, ge_p3_to_cached, ge_add, ge_sub, ge_madd, ge_msub, ge_p2_dbl,
   ge_p1p1_to_p2, ge_p1p1_to_p3, ge_p3_0, ge_tobytes, ge_mul_by_cofactor_vartime, ge_is_neutral_vartime,
+  ge_table_to_niels, ge_odd_multiples_niels_vartime,
 } from "../curve25519/group";
-import { fe_1, fe_add, fe_sub, fe_mul, fe_invert, fe_copy } from "../curve25519/field";
-import { FE_D2 } from "../curve25519/tables";
+import { PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES } from "../curve25519/scalar_mul/straus";
 import { slabBase, reserveSlab } from "../memory";
 
 /** Bits per comb digit (signed digits in [-2^(COMB_W-1), 2^(COMB_W-1)]). */
@@ -52,9 +59,11 @@ const BODY_FLAGS: usize = 32; //               u32 torsion-free (1) or not (0); 
 /** Offset of the decoded point A (p3) in a slot body. */
 const BODY_POINT: usize = 64;
 const BODY_TABLE: usize = BODY_POINT + P3_BYTES;
-const BODY_CHECK: usize = BODY_TABLE + COMB_TABLE_BYTES; // 32-byte check value over [0, BODY_CHECK)
+const BODY_CHECK: usize = BODY_TABLE + COMB_TABLE_BYTES; //   32-byte check value over [0, BODY_CHECK)
+const BODY_ODD_TABLE: usize = BODY_CHECK + 32; //             width-8 wNAF table (scalar_mul/straus.ts)
+const BODY_ODD_CHECK: usize = BODY_ODD_TABLE + PRECOMPUTED_TABLE_BYTES; // over [0, BODY_TABLE) and the odd table
 /** Bytes of one slot body. */
-export const SLOT_BODY_BYTES: usize = BODY_CHECK + 32;
+export const SLOT_BODY_BYTES: usize = BODY_ODD_CHECK + 32;
 const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick (0: empty)
 /** Bytes one prepared key takes in the slab (header + body). */
 export const SLOT_BYTES: usize = HEADER_BYTES + SLOT_BODY_BYTES;
@@ -73,12 +82,7 @@ const ACC: usize = memory.data(<i32>P3_BYTES, 16);
 const ACC_P1P1: usize = memory.data(<i32>P3_BYTES, 16);
 const CUR: usize = memory.data(<i32>P3_BYTES, 16);
 const CACHED_Q: usize = memory.data(160, 16);
-const Z_PREFIX: usize = memory.data(<i32>(COMB_POINTS * 40), 16);
-const INV: usize = memory.data(40, 16);
-const ZINV: usize = memory.data(40, 16);
-const AFF_X: usize = memory.data(40, 16);
-const AFF_Y: usize = memory.data(40, 16);
-const AFF_T: usize = memory.data(40, 16);
+const Z_PREFIX: usize = memory.data(<i32>(COMB_POINTS * 40), 16); // ge_table_to_niels scratch (>= the odd table's)
 const POINT_R: usize = memory.data(<i32>P3_BYTES, 16);
 const CACHED_R: usize = memory.data(160, 16);
 const DIFF: usize = memory.data(<i32>P3_BYTES, 16);
@@ -145,27 +149,7 @@ function comb_table_vartime(table: usize, P: usize): void {
       }
     }
   }
-  // Batch inversion of the Z coordinates (Z is never 0 for the complete Edwards formulas).
-  fe_copy(Z_PREFIX, table + 80);
-  for (let i: i32 = 1; i < COMB_POINTS; i++) {
-    fe_mul(Z_PREFIX + <usize>i * 40, Z_PREFIX + <usize>(i - 1) * 40, table + <usize>i * NIELS_BYTES + 80);
-  }
-  fe_invert(INV, Z_PREFIX + <usize>(COMB_POINTS - 1) * 40);
-  for (let i: i32 = COMB_POINTS - 1; i >= 0; i--) {
-    const e = table + <usize>i * NIELS_BYTES;
-    if (i > 0) {
-      fe_mul(ZINV, INV, Z_PREFIX + <usize>(i - 1) * 40);
-      fe_mul(INV, INV, e + 80);
-    } else {
-      fe_copy(ZINV, INV);
-    }
-    fe_mul(AFF_X, e, ZINV);
-    fe_mul(AFF_Y, e + 40, ZINV);
-    fe_add(e, AFF_Y, AFF_X);
-    fe_sub(e + 40, AFF_Y, AFF_X);
-    fe_mul(AFF_T, AFF_X, AFF_Y);
-    fe_mul(e + 80, AFF_T, FE_D2);
-  }
+  ge_table_to_niels(table, <usize>COMB_POINTS, Z_PREFIX);
 }
 
 // ACC (p3) += sign(digit) * table entry (row, |digit|), negated if negate.
@@ -213,13 +197,14 @@ const CHECK_MUL1: u64 = 0xc2b2ae3d27d4eb4f;
 const CHECK_MUL2: u64 = 0x165667b19e3779f9;
 const CHECK_MUL3: u64 = 0xd6e8feb86659fd93;
 
-function body_check(body: usize, write: bool): bool {
-  let h0: u64 = 0x243f6a8885a308d3;
-  let h1: u64 = 0x13198a2e03707344;
-  let h2: u64 = 0xa4093822299f31d0;
-  let h3: u64 = 0x082efa98ec4e6c89;
-  for (let i: usize = 0; i < BODY_CHECK; i += 32) {
-    const p = body + i;
+let h0: u64 = 0;
+let h1: u64 = 0;
+let h2: u64 = 0;
+let h3: u64 = 0;
+
+/** Mixes the bytes [from, to) (a multiple of 32 long) into the four chains. */
+function check_mix(from: usize, to: usize): void {
+  for (let p = from; p < to; p += 32) {
     h0 = (h0 ^ load<u64>(p)) * CHECK_MUL0;
     h1 = (h1 ^ load<u64>(p, 8)) * CHECK_MUL1;
     h2 = (h2 ^ load<u64>(p, 16)) * CHECK_MUL2;
@@ -229,7 +214,10 @@ function body_check(body: usize, write: bool): bool {
     h2 ^= h2 >> 31;
     h3 ^= h3 >> 27;
   }
-  const c = body + BODY_CHECK;
+}
+
+/** Writes the chains' result at c (write) or compares it with the value there. */
+function check_finish(c: usize, write: bool): bool {
   if (write) {
     store<u64>(c, h0);
     store<u64>(c, h1, 8);
@@ -238,6 +226,27 @@ function body_check(body: usize, write: bool): bool {
     return true;
   }
   return load<u64>(c) == h0 && load<u64>(c, 8) == h1 && load<u64>(c, 16) == h2 && load<u64>(c, 24) == h3;
+}
+
+/** The check value of what single verification reads: [0, BODY_CHECK) (key, flags, point, comb table). */
+function comb_check(body: usize, write: bool): bool {
+  h0 = 0x243f6a8885a308d3;
+  h1 = 0x13198a2e03707344;
+  h2 = 0xa4093822299f31d0;
+  h3 = 0x082efa98ec4e6c89;
+  check_mix(body, body + BODY_CHECK);
+  return check_finish(body + BODY_CHECK, write);
+}
+
+/** The check value of what a batch reads: key, flags, point and the odd-multiples table. */
+function odd_check(body: usize, write: bool): bool {
+  h0 = 0x452821e638d01377;
+  h1 = 0xbe5466cf34e90c6c;
+  h2 = 0xc0ac29b7c97c50dd;
+  h3 = 0x3f84d5b5b5470917;
+  check_mix(body, body + BODY_TABLE);
+  check_mix(body + BODY_ODD_TABLE, body + BODY_ODD_CHECK);
+  return check_finish(body + BODY_ODD_CHECK, write);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,26 +298,36 @@ export function prepared_slot_count(): i32 {
   return bodies + <usize>slot * SLOT_BODY_BYTES;
 }
 
-/** Whether slot holds the key at pk, intact (header, body key and check value agree). */
-function slot_holds_vartime(slot: i32, pk: usize): bool {
+/** Whether slot holds the key at pk (header and body key agree), not checking the tables. */
+function slot_has_key_vartime(slot: i32, pk: usize): bool {
   if (slot < 0 || slot >= slotCount) return false;
   const h = header_of(slot);
   if (load<u64>(h, 8) == 0 || load<u64>(h) != load<u64>(pk)) return false;
-  const body = body_of(slot);
-  return memory.compare(body + BODY_KEY, pk, 32) == 0 && body_check(body, false);
+  return memory.compare(body_of(slot) + BODY_KEY, pk, 32) == 0;
 }
 
-/** Slot holding the key at pk (intact), or -1. Marks it used. */
-export function prepared_lookup_vartime(pk: usize): i32 {
+/** Whether slot holds the key at pk with an intact comb table (its check value agrees). */
+function slot_holds_vartime(slot: i32, pk: usize): bool {
+  return slot_has_key_vartime(slot, pk) && comb_check(body_of(slot), false);
+}
+
+/** Slot holding the key at pk, or -1; with forBatch its odd-multiples table is checked, else its comb table. Marks it used. */
+function lookup_vartime(pk: usize, forBatch: bool): i32 {
   const prefix = load<u64>(pk);
   for (let s: i32 = 0; s < slotCount; s++) {
     const h = header_of(s);
-    if (load<u64>(h) == prefix && load<u64>(h, 8) != 0 && slot_holds_vartime(s, pk)) {
-      store<u64>(h, ++tick, 8);
-      return s;
-    }
+    if (load<u64>(h) != prefix || load<u64>(h, 8) == 0 || !slot_has_key_vartime(s, pk)) continue;
+    // A slot that fails its check is skipped (a corrupted copy may sit beside a fresh one).
+    if (!(forBatch ? odd_check(body_of(s), false) : comb_check(body_of(s), false))) continue;
+    store<u64>(h, ++tick, 8);
+    return s;
   }
   return -1;
+}
+
+/** Slot holding the key at pk (intact for single verification), or -1. Marks it used. */
+export function prepared_lookup_vartime(pk: usize): i32 {
+  return lookup_vartime(pk, false);
 }
 
 /**
@@ -337,11 +356,13 @@ export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
   memory.fill(body + BODY_FLAGS, 0, 32);
   memory.copy(body + BODY_POINT, decoded, P3_BYTES);
   comb_table_vartime(body + BODY_TABLE, body + BODY_POINT);
+  ge_odd_multiples_niels_vartime(body + BODY_ODD_TABLE, body + BODY_POINT, PRECOMPUTED_WNAF_ENTRIES, Z_PREFIX);
   // Torsion-free iff [L]A is the neutral element (the group has order 8L).
   comb_digits_vartime(DIGITS_A, ORDER_L);
   comb_mul_vartime(body + BODY_TABLE, DIGITS_A, false, 0, 0);
   store<u32>(body + BODY_FLAGS, ge_is_neutral_vartime(ACC) ? 1 : 0);
-  body_check(body, true);
+  comb_check(body, true);
+  odd_check(body, true);
   const h = header_of(victim);
   store<u64>(h, load<u64>(pk));
   store<u64>(h, ++tick, 8);
@@ -386,20 +407,38 @@ export function prepared_used_count(): i32 {
 export function prepared_point(slot: i32): usize {
   if (slot < 0 || slot >= slotCount || load<u64>(header_of(slot), 8) == 0) return 0;
   const body = body_of(slot);
-  return body_check(body, false) ? body + BODY_POINT : 0;
+  return comb_check(body, false) ? body + BODY_POINT : 0;
 }
 
 /**
- * For batch verification (assembly/ed25519/batch.ts): if the key at pk is held intact in the
- * slab (one lookup, one check value), copies its decoded point A (p3) to `out` and returns 1 if
- * it is torsion-free ([L]A = O, computed at preparation), else 0; -1 if the slab does not hold it.
+ * For batch verification (assembly/ed25519/batch.ts): the slot holding the key at pk with its
+ * point, torsion class and odd-multiples table intact (one lookup, one check value over those),
+ * or -1. Read them with prepared_batch_point, prepared_batch_torsion_free and
+ * prepared_batch_table.
  */
-export function prepared_key_for_batch_vartime(pk: usize, out: usize): i32 {
-  const slot = prepared_lookup_vartime(pk);
-  if (slot < 0) return -1;
-  const body = body_of(slot);
-  memory.copy(out, body + BODY_POINT, P3_BYTES);
-  return load<u32>(body + BODY_FLAGS) == 1 ? 1 : 0;
+export function prepared_batch_slot_vartime(pk: usize): i32 {
+  return lookup_vartime(pk, true);
+}
+
+/** The decoded point A (p3) of a slot from prepared_batch_slot_vartime, copied to out. */
+export function prepared_batch_point(slot: i32, out: usize): void {
+  memory.copy(out, body_of(slot) + BODY_POINT, P3_BYTES);
+}
+
+/** Whether the point of a slot from prepared_batch_slot_vartime is torsion-free ([L]A = O, computed at preparation). */
+export function prepared_batch_torsion_free(slot: i32): bool {
+  return load<u32>(body_of(slot) + BODY_FLAGS) == 1;
+}
+
+/**
+ * Address of the width-8 odd-multiples table of A (scalar_mul/straus.ts) of a slot that
+ * prepared_batch_slot_vartime returned for the key at pk, or 0 if the slot no longer holds that
+ * key. Within one core call nothing but a preparation writes a slot, and a preparation writes a
+ * whole body; so a slot whose key bytes still match holds the table that was checked (or a
+ * fresh one for the same key), even after single verifications in between promoted other keys.
+ */
+export function prepared_batch_table(slot: i32, pk: usize): usize {
+  return slot_has_key_vartime(slot, pk) ? body_of(slot) + BODY_ODD_TABLE : 0;
 }
 
 /** Whether the point of `slot` is torsion-free ([L]A = O, computed once at preparation); false for an invalid slot. */

@@ -55,9 +55,9 @@ let ioBase = 0;
 /**
  * Bytes of linear memory for prepared public keys (assembly/ed25519/prepared-public.ts), laid
  * out between static data and the I/O arena when an instance is adopted (and again by
- * setPreparedSlabBytes). Default 512 KiB: the base-point table and about 19 keys.
+ * setPreparedSlabBytes). Default 640 KiB: the base-point table and 19 keys (about 33 KB each).
  */
-export const DEFAULT_PREPARED_SLAB_BYTES = 512 * 1024;
+export const DEFAULT_PREPARED_SLAB_BYTES = 640 * 1024;
 let preparedSlabBytes = DEFAULT_PREPARED_SLAB_BYTES;
 let preparedSlabSlots = 0;
 

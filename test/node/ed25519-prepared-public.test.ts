@@ -13,11 +13,12 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, PreparedPublicKey } from "../../src/ed25519.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "../../src/errors.js";
-import { coreExports, guarded, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { argsBase, coreExports, guarded, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import {
-  L, concat, encodingsOf, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
+  L, P, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 
@@ -26,6 +27,8 @@ interface PreparedHooks {
   test_prepared_used(): number;
   test_prepared_body(slot: number): number;
   test_prepared_torsion_free(slot: number): number;
+  test_prepared_odd_table(): number;
+  test_batch_checks(): number;
   test_trap(): void;
 }
 const hooks = (): PreparedHooks => coreExports() as unknown as PreparedHooks;
@@ -259,6 +262,184 @@ test("a corrupted slot never changes a verdict (it is prepared again)", () => {
   assert.is(ed25519.verify(forged, msg, victim), false, "attacker's table under the victim's key");
   assert.is(ed25519.verify(forged, msg, pk), false, "same via the auto cache");
   assert.ok(ed25519.verify(good, msg, victim));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Batch verification with prepared keys: the width-8 odd-multiples table each slot keeps
+// (scalar_mul/straus.ts). A batch's combined check cannot give a wrong verdict on its own (a
+// failing check is halved down to single verifications), so these tests also count the combined
+// checks (test_batch_checks): a table that is wrong, stale or another key's makes checks fail.
+
+/** The odd-multiples table address of the prepared key with these bytes (0 if not held intact). */
+function oddTableOf(keyBytes: Uint8Array): number {
+  heapU8().set(keyBytes, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+  return hooks().test_prepared_odd_table();
+}
+
+/** Combined checks passed and failed since the instance started. */
+function batchChecks(): { passed: number; failed: number } {
+  const packed = hooks().test_batch_checks() >>> 0;
+  return { passed: packed & 0xffff, failed: packed >>> 16 };
+}
+
+/** Runs verifyBatch and reports the combined checks it ran. */
+function batchWithChecks(items: { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array | PreparedPublicKey }[], zip215 = false) {
+  const before = batchChecks();
+  const verdicts = ed25519.verifyBatch(items, { zip215 });
+  const after = batchChecks();
+  return { verdicts, passed: after.passed - before.passed, failed: after.failed - before.failed };
+}
+
+const ODD_ENTRIES = 64;
+const ENTRY_LIMBS = 30; // an affine niels point: three field elements of ten 32-bit limbs
+
+test("a prepared key's batch table holds (2i+1)A for i < 64 as affine niels points (@noble/curves), torsion components included", () => {
+  const d = Point.CURVE().d;
+  const a = scalarOf("odd table");
+  for (const point of [G.multiply(a), G.multiply(a).add(torsion[3]), torsion[5]]) {
+    const keyBytes = enc(point);
+    ed25519.preparePublicKey(keyBytes);
+    const address = oddTableOf(keyBytes);
+    assert.ok(address > 0, "the slab holds the key");
+    const limbs = new Int32Array(heapU8().slice(address, address + ODD_ENTRIES * ENTRY_LIMBS * 4).buffer);
+    const twice = point.double();
+    let multiple = point;
+    for (let i = 0; i < ODD_ENTRIES; i++, multiple = multiple.add(twice)) {
+      const { x, y } = multiple.toAffine();
+      const at = i * ENTRY_LIMBS;
+      assert.is(fieldFromLimbs(limbs, at), (y + x) % P, `y + x of ${2 * i + 1}A`);
+      assert.is(fieldFromLimbs(limbs, at + 10), (((y - x) % P) + P) % P, `y - x of ${2 * i + 1}A`);
+      assert.is(fieldFromLimbs(limbs, at + 20), (2n * d * x * y) % P, `2dxy of ${2 * i + 1}A`);
+    }
+  }
+});
+
+test("64 distinct prepared keys: one combined check from the slab's tables, the single verdicts in both modes", () => {
+  ed25519.configurePreparedKeys({ maxBytes: 4 * 1024 * 1024 });
+  const a = (i: number) => scalarOf("distinct prepared", i);
+  // Every fourth key has a torsion component: the default rule sends its items to the single
+  // verifier, ZIP-215 takes its table into the combined check like any other.
+  const points = Array.from({ length: 64 }, (_, i) => G.multiply(a(i)).add(i % 4 === 3 ? torsion[1 + (i % 7)] : torsion[0]));
+  const keys = points.map((point) => enc(point));
+  const prepared = keys.map((k) => ed25519.preparePublicKey(k));
+  for (const k of keys) assert.ok(oddTableOf(k) > 0, "every key in the slab");
+  const items = keys.map((k, i) => {
+    const message = digest("distinct prepared message", i).slice(0, 40);
+    return { signature: signWithScalar(a(i), k, message, scalarOf("distinct nonce", i)), message, publicKey: prepared[i] };
+  });
+  for (const zip215 of [false, true]) {
+    const singles = items.map((it, i) => ed25519.verify(it.signature, it.message, keys[i], { zip215 }));
+    const run = batchWithChecks(items, zip215);
+    assert.equal(run.verdicts, singles, `zip215 ${zip215}`);
+    assert.is(run.passed, 1, `one combined check passes (zip215 ${zip215})`);
+    assert.is(run.failed, 0, `no combined check fails (zip215 ${zip215})`);
+    // Default rule: a mixed-order key signed with a is accepted singly only when 8 | k; ZIP-215: always.
+    if (zip215) assert.ok(singles.every(Boolean));
+    else assert.ok(singles.some((v) => !v) && singles.filter(Boolean).length >= 48);
+    // The same keys given as bytes find the same slots.
+    assert.equal(ed25519.verifyBatch(items.map((it, i) => ({ ...it, publicKey: keys[i] })), { zip215 }), singles);
+  }
+  // One wrong signature: the single verdicts, the halving search finds it.
+  const bad = items.slice();
+  const sig = bad[17].signature.slice();
+  sig[40] ^= 1;
+  bad[17] = { ...bad[17], signature: sig };
+  for (const zip215 of [false, true]) {
+    assert.equal(ed25519.verifyBatch(bad, { zip215 }), bad.map((it, i) => ed25519.verify(it.signature, it.message, keys[i], { zip215 })));
+  }
+  for (const p of prepared) p.free();
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+});
+
+test("a batch never uses a batch table that fails its check: another key's table copied into a slot cannot pass a forgery", () => {
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  const victimSeed = digest("batch victim").slice(0, 32);
+  const attackerSeed = digest("batch attacker").slice(0, 32);
+  const victim = ed25519.getPublicKey(victimSeed);
+  const attacker = ed25519.getPublicKey(attackerSeed);
+  ed25519.preparePublicKey(victim);
+  ed25519.preparePublicKey(attacker);
+  const victimTable = oddTableOf(victim);
+  const attackerTable = oddTableOf(attacker);
+  assert.ok(victimTable > 0 && attackerTable > 0);
+  // Forgeries: R and S made with the attacker's secret scalar over k = H(R || victim || M). They
+  // verify against the attacker's point under the victim's name, which is what a table swap would do.
+  const expanded = sha512(attackerSeed).slice(0, 32);
+  expanded[0] &= 248;
+  expanded[31] &= 127;
+  expanded[31] |= 64;
+  const x = fromLE(expanded) % L;
+  assert.equal(enc(G.multiply(x)), attacker, "the attacker's scalar");
+  const forged = Array.from({ length: 8 }, (_, i) => {
+    const message = digest("forged", i).slice(0, 24);
+    return { signature: signWithScalar(x, victim, message, scalarOf("forged nonce", i)), message, publicKey: victim };
+  });
+  const valid = Array.from({ length: 8 }, (_, i) => {
+    const message = digest("valid", i).slice(0, 24);
+    return { signature: ed25519.sign(message, victimSeed), message, publicKey: victim };
+  });
+  // Intact slot: the forgeries fail, the valid items pass.
+  assert.equal(ed25519.verifyBatch([...forged, ...valid]), [...forged.map(() => false), ...valid.map(() => true)]);
+  // The attacker's table (and its check value) copied over the victim's: the check value covers
+  // the key bytes, so the slot is refused and the key taken by its point.
+  const tableAndCheck = ODD_ENTRIES * ENTRY_LIMBS * 4 + 32;
+  const heap = heapU8();
+  heap.copyWithin(victimTable, attackerTable, attackerTable + tableAndCheck);
+  assert.is(oddTableOf(victim), 0, "the slot fails its batch check");
+  for (const zip215 of [false, true]) {
+    const run = batchWithChecks([...forged, ...valid], zip215);
+    assert.equal(run.verdicts, [...forged.map(() => false), ...valid.map(() => true)], `zip215 ${zip215}`);
+  }
+  const onlyValid = batchWithChecks(valid);
+  assert.equal(onlyValid.verdicts, valid.map(() => true));
+  assert.equal([onlyValid.passed, onlyValid.failed], [1, 0], "the victim's point, not the copied table");
+  // One flipped bit inside the table: refused the same way.
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.preparePublicKey(victim);
+  const fresh = oddTableOf(victim);
+  heapU8()[fresh + 5000] ^= 0x08;
+  assert.is(oddTableOf(victim), 0);
+  const flipped = batchWithChecks([...forged, ...valid]);
+  assert.equal(flipped.verdicts, [...forged.map(() => false), ...valid.map(() => true)]);
+  // Single verification reads the comb table, whose own check value still holds.
+  assert.ok(ed25519.verify(valid[0].signature, valid[0].message, victim));
+  assert.is(ed25519.verify(forged[0].signature, forged[0].message, victim), false);
+});
+
+test("a prepared key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
+  let slots = 0;
+  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  assert.is(slots, 2);
+  const seeds = [digest("evict p1").slice(0, 32), digest("evict p2").slice(0, 32)];
+  const [p1, p2] = seeds.map((seed) => ed25519.getPublicKey(seed));
+  ed25519.preparePublicKey(p1);
+  ed25519.preparePublicKey(p2);
+  const kScalar = scalarOf("evict k");
+  const k = enc(G.multiply(kScalar));
+  const items = [];
+  for (const [j, pk] of [p1, p2].entries()) {
+    for (let i = 0; i < 4; i++) {
+      const message = digest("evict", j, i).slice(0, 20);
+      items.push({ signature: ed25519.sign(message, seeds[j]), message, publicKey: pk });
+    }
+  }
+  // 12 items under K whose R has a torsion component: the default rule verifies each singly, and
+  // K, found again and again in the decoded-key cache, is prepared on the way (hot-key promotion),
+  // which evicts the least recently used slot: p1's, looked up first.
+  for (let i = 0; i < 12; i++) {
+    const message = digest("evict torsion", i).slice(0, 20);
+    const nonce = scalarOf("evict torsion nonce", i);
+    const R = enc(G.multiply(nonce).add(torsion[1 + (i % 7)]));
+    const S = (nonce + hramOf(R, k, message) * kScalar) % L;
+    items.push({ signature: concat(R, le(S)), message, publicKey: k });
+  }
+  const run = batchWithChecks(items);
+  assert.equal(run.verdicts, items.map((it) => nodeAccepts(it.signature, it.message, it.publicKey)));
+  assert.equal(run.verdicts, [...Array(8).fill(true), ...Array(12).fill(false)]);
+  assert.is(oddTableOf(p1), 0, "p1 was evicted during the batch");
+  assert.ok(oddTableOf(k) > 0, "k took its slot");
+  assert.equal([run.passed, run.failed], [1, 0], "p1's term came from its point, not from k's table in its old slot");
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
 });
 
 test("a prepared key survives the instance being rebuilt after a trap", () => {

@@ -148,6 +148,9 @@ for (const [method, name, sizes] of [
   // Every other point with Z != 1: Pippenger's projective additions next to its affine (mixed) ones.
   [0 | 8, "Straus, points with Z != 1", [2, 7, 33]],
   [1 | 8, "Pippenger, points with Z != 1", [2, 5, 40, 300]],
+  // Every third point through a width-8 affine table (a prepared key's), subtracted as -[s](-P).
+  [0 | 16, "Straus, precomputed tables", [1, 2, 3, 7, 16, 33]],
+  [0 | 8 | 16, "Straus, precomputed tables and points with Z != 1", [4, 33]],
 ] as const) test(`multi-scalar multiplication (${name}) against @noble/curves`, () => {
   const torsion = torsionPoints();
   for (const n of sizes) {
