@@ -17,17 +17,23 @@
 // the batch's multi-scalar multiplication costs about 28 mixed additions and no per-call table
 // instead of about 50 additions.
 //
-// Slab: [base-point table][slot headers][slot bodies]. A header (16 bytes) holds the first 8
-// key bytes and the slot's last-use tick (0: empty), for the lookup scan and LRU eviction. A
-// body holds key bytes || flags || point A (p3) || comb table || comb check value || odd-multiples
-// table || batch check value. The comb check value covers everything before it, the batch one
-// the key, flags, point and odd-multiples table; the use that reads a table recomputes its check
-// value first. A slot whose check fails, or whose body key differs from the key asked for, is a
-// miss (single verification prepares it afresh, a batch decodes the key), so a corrupted slot never
-// changes a verdict (same reasoning as key-cache.ts's verification cache, with four hash lanes
-// since a body is ~33 KB). The base-point table, like the static tables in tables.ts, is not
-// checked. Every slot is evictable: callers holding a prepared key keep its 32 bytes and
-// re-prepare transparently (src/ed25519.ts).
+// Slab: [base-point table][slot headers][index][slot bodies]. A header (16 bytes) holds the
+// first 8 key bytes and the slot's last-use tick (0: empty), for the LRU eviction scan. The index
+// is an open-addressing hash table (linear probing) from the key bytes to slots, so a lookup,
+// which every verification makes, costs a few probes however many slots there are (the scan over
+// every header it replaces added 1–2 µs to each verification of a key the slab does not hold, at
+// 1,000 slots). It is only a guide: every slot it names is confirmed by its header, body key and
+// check value, so a corrupted index can cost a preparation, never change a verdict.
+//
+// A body holds key bytes || flags || point A (p3) || comb table || comb check value ||
+// odd-multiples table || batch check value. The comb check value covers everything before it,
+// the batch one the key, flags, point and odd-multiples table; the use that reads a table
+// recomputes its check value first. A slot whose check fails, or whose body key differs from the
+// key asked for, is a miss (single verification prepares it afresh, a batch decodes the key), so
+// a corrupted slot never changes a verdict (same reasoning as key-cache.ts's verification cache,
+// with four hash lanes since a body is ~33 KB). The base-point table, like the static tables in
+// tables.ts, is not checked. Every slot is evictable: callers holding a prepared key keep its 32
+// bytes and re-prepare transparently (src/ed25519.ts).
 //
 // Everything here is variable time: keys, signatures and messages are public.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
@@ -67,9 +73,16 @@ export const SLOT_BODY_BYTES: usize = BODY_ODD_CHECK + 32;
 const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick (0: empty)
 /** Bytes one prepared key takes in the slab (header + body). */
 export const SLOT_BYTES: usize = HEADER_BYTES + SLOT_BODY_BYTES;
+/** Index bytes the slab reserves per slot: at most 4 entries of 4 bytes (index_capacity). */
+const INDEX_BYTES_PER_SLOT: usize = 16;
+/** Index entry of a removed slot (entries are slot + 1; 0 is empty). */
+const INDEX_TOMBSTONE: u32 = 0xffffffff;
 
 let slotCount: i32 = 0;
 let headers: usize = 0;
+let index: usize = 0;
+let indexMask: u32 = 0;
+let indexTombstones: u32 = 0;
 let bodies: usize = 0;
 let baseTable: usize = 0;
 let tick: u64 = 0;
@@ -252,9 +265,16 @@ function odd_check(body: usize, write: bool): bool {
 // ---------------------------------------------------------------------------------------------
 // The slab.
 
-/** Bytes the slab takes for `slots` prepared keys (base-point table included). */
+/** Index entries for `slots` slots: the power of two from 2 * slots up (so at most 4 * slots), at least 16. */
+function index_capacity(slots: i32): usize {
+  let capacity: usize = 16;
+  while (capacity < (<usize>slots << 1)) capacity <<= 1;
+  return capacity;
+}
+
+/** Bytes the slab takes for `slots` prepared keys (base-point table and index included). */
 function slab_bytes(slots: i32): usize {
-  return slots == 0 ? 0 : COMB_TABLE_BYTES + <usize>slots * SLOT_BYTES;
+  return slots == 0 ? 0 : COMB_TABLE_BYTES + <usize>slots * SLOT_BYTES + index_capacity(slots) * 4;
 }
 
 /**
@@ -264,19 +284,24 @@ function slab_bytes(slots: i32): usize {
  * memory cannot grow (the previous layout is then kept).
  */
 export function prepared_configure(maxBytes: usize): i32 {
-  let slots: i32 = maxBytes < COMB_TABLE_BYTES + SLOT_BYTES ? 0 : <i32>((maxBytes - COMB_TABLE_BYTES) / SLOT_BYTES);
+  const perSlot = SLOT_BYTES + INDEX_BYTES_PER_SLOT;
+  let slots: i32 = maxBytes < COMB_TABLE_BYTES + perSlot ? 0 : <i32>((maxBytes - COMB_TABLE_BYTES) / perSlot);
   if (slots > 0x10000) slots = 0x10000;
   if (!reserveSlab(slab_bytes(slots))) return -1;
   slotCount = slots;
   tick = 0;
   if (slots == 0) {
-    baseTable = headers = bodies = 0;
+    baseTable = headers = index = bodies = 0;
+    indexMask = 0;
     return 0;
   }
   baseTable = slabBase();
   headers = baseTable + COMB_TABLE_BYTES;
-  bodies = headers + <usize>slots * HEADER_BYTES;
+  index = headers + <usize>slots * HEADER_BYTES;
+  indexMask = <u32>index_capacity(slots) - 1;
+  bodies = index + index_capacity(slots) * 4;
   memory.fill(headers, 0, <usize>slots * HEADER_BYTES);
+  index_clear();
   ge_frombytes_vartime(DECODED, BASE_POINT_BYTES);
   comb_table_vartime(baseTable, DECODED);
   return slots;
@@ -298,6 +323,66 @@ export function prepared_slot_count(): i32 {
   return bodies + <usize>slot * SLOT_BODY_BYTES;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The index (see the file header).
+
+function index_clear(): void {
+  memory.fill(index, 0, (<usize>indexMask + 1) * 4);
+  indexTombstones = 0;
+}
+
+/** First probe position for the key at pk (a multiplicative hash of its first 8 bytes). */
+// @ts-ignore: decorator
+@inline function index_home(pk: usize): u32 {
+  return <u32>((load<u64>(pk) * 0x9e3779b97f4a7c15) >> 32) & indexMask;
+}
+
+/** Records that `slot` holds the key at pk. */
+function index_add(pk: usize, slot: i32): void {
+  let i = index_home(pk);
+  for (let probes: u32 = 0; probes <= indexMask; probes++) {
+    const entry = load<u32>(index + (<usize>i << 2));
+    if (entry == 0 || entry == INDEX_TOMBSTONE) {
+      if (entry == INDEX_TOMBSTONE) indexTombstones--;
+      store<u32>(index + (<usize>i << 2), <u32>slot + 1);
+      return;
+    }
+    i = (i + 1) & indexMask;
+  }
+  // No free entry: only entries a corruption left behind can fill half of the index. Rebuilt,
+  // it holds at most one entry per slot, half its capacity.
+  index_rebuild(slot);
+  index_add(pk, slot);
+}
+
+/** Rebuilds the index from the headers and body keys of every slot in use except `skip`. */
+function index_rebuild(skip: i32): void {
+  index_clear();
+  for (let s: i32 = 0; s < slotCount; s++) {
+    if (s != skip && load<u64>(header_of(s), 8) != 0) index_add(body_of(s) + BODY_KEY, s);
+  }
+}
+
+/**
+ * Forgets that `slot` holds the key at pk (its entry becomes a tombstone); rebuilds the index
+ * from the headers and bodies once tombstones fill a quarter of it, so that probes for keys that
+ * are not there stay short.
+ */
+function index_remove(pk: usize, slot: i32): void {
+  let i = index_home(pk);
+  for (let probes: u32 = 0; probes <= indexMask; probes++) {
+    const entry = load<u32>(index + (<usize>i << 2));
+    if (entry == 0) break;
+    if (entry == <u32>slot + 1) {
+      store<u32>(index + (<usize>i << 2), INDEX_TOMBSTONE);
+      indexTombstones++;
+      break;
+    }
+    i = (i + 1) & indexMask;
+  }
+  if (indexTombstones > (indexMask + 1) >> 2) index_rebuild(slot);
+}
+
 /** Whether slot holds the key at pk (header and body key agree), not checking the tables. */
 function slot_has_key_vartime(slot: i32, pk: usize): bool {
   if (slot < 0 || slot >= slotCount) return false;
@@ -313,13 +398,18 @@ function slot_holds_vartime(slot: i32, pk: usize): bool {
 
 /** Slot holding the key at pk, or -1; with forBatch its odd-multiples table is checked, else its comb table. Marks it used. */
 function lookup_vartime(pk: usize, forBatch: bool): i32 {
-  const prefix = load<u64>(pk);
-  for (let s: i32 = 0; s < slotCount; s++) {
-    const h = header_of(s);
-    if (load<u64>(h) != prefix || load<u64>(h, 8) == 0 || !slot_has_key_vartime(s, pk)) continue;
+  if (slotCount == 0) return -1;
+  let i = index_home(pk);
+  for (let probes: u32 = 0; probes <= indexMask; probes++) {
+    const entry = load<u32>(index + (<usize>i << 2));
+    if (entry == 0) break;
+    i = (i + 1) & indexMask;
+    if (entry == INDEX_TOMBSTONE || entry > <u32>slotCount) continue;
+    const s = <i32>entry - 1;
+    if (!slot_has_key_vartime(s, pk)) continue;
     // A slot that fails its check is skipped (a corrupted copy may sit beside a fresh one).
     if (!(forBatch ? odd_check(body_of(s), false) : comb_check(body_of(s), false))) continue;
-    store<u64>(h, ++tick, 8);
+    store<u64>(header_of(s), ++tick, 8);
     return s;
   }
   return -1;
@@ -352,6 +442,7 @@ export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
     }
   }
   const body = body_of(victim);
+  if (load<u64>(header_of(victim), 8) != 0) index_remove(body + BODY_KEY, victim);
   memory.copy(body + BODY_KEY, pk, 32);
   memory.fill(body + BODY_FLAGS, 0, 32);
   memory.copy(body + BODY_POINT, decoded, P3_BYTES);
@@ -366,6 +457,7 @@ export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
   const h = header_of(victim);
   store<u64>(h, load<u64>(pk));
   store<u64>(h, ++tick, 8);
+  index_add(pk, victim);
   return victim;
 }
 
@@ -388,6 +480,7 @@ export function prepared_free_vartime(pk: usize, slot: i32): void {
   if (slot < 0 || slot >= slotCount) return;
   const h = header_of(slot);
   if (load<u64>(h, 8) == 0 || memory.compare(body_of(slot) + BODY_KEY, pk, 32) != 0) return;
+  index_remove(pk, slot);
   memory.fill(h, 0, HEADER_BYTES);
   memory.fill(body_of(slot), 0, SLOT_BODY_BYTES);
 }

@@ -442,6 +442,100 @@ test("a prepared key evicted during a batch (its single verifications promote an
   ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
 });
 
+/** The key bytes (hex) each slot holds, "" for an empty slot. */
+function slabKeys(): string[] {
+  const { slots } = ed25519.preparedKeysLayout();
+  const heap = heapU8();
+  return Array.from({ length: slots }, (_, s) => {
+    const body = hooks().test_prepared_body(s);
+    const key = Buffer.from(heap.subarray(body, body + 32));
+    return key.every((b) => b === 0) ? "" : key.toString("hex");
+  });
+}
+
+test("lookups go through the slab's index: with many slots, through evictions and frees, every held key is found, never prepared twice", () => {
+  const { slots } = ed25519.configurePreparedKeys({ maxBytes: 150 * 34_000 });
+  assert.ok(slots >= 100, `slots ${slots}`);
+  const keys = Array.from({ length: 3 * slots }, (_, i) => {
+    const seed = digest("index", i).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed) };
+  });
+  const msg = new Uint8Array([4, 2]);
+  const signatures = keys.map((k) => ed25519.sign(msg, k.seed));
+  // Three slabs' worth of keys pass through (each eviction leaves a tombstone; the index is
+  // rebuilt as they pile up). After each window the last `slots` keys must all be held, once each,
+  // and verifying them again must find them all (a lookup that missed would prepare a key again,
+  // evicting another one and changing the slab).
+  for (let start = 0; start + slots <= keys.length; start += slots >> 1) {
+    const window = keys.slice(start, start + slots);
+    window.forEach((k) => ed25519.preparePublicKey(k.pk));
+    const held = slabKeys();
+    const hex = window.map((k) => Buffer.from(k.pk).toString("hex"));
+    assert.equal([...held].sort(), [...hex].sort(), `window from ${start}: the slab holds exactly its keys`);
+    for (let round = 0; round < 2; round++) {
+      window.forEach((k, i) => assert.ok(ed25519.verify(signatures[start + i], msg, k.pk), `key ${start + i}`));
+    }
+    assert.equal(slabKeys(), held, `window from ${start}: every lookup found its key (nothing prepared again)`);
+  }
+  // Free every other key of the last window, then prepare new keys into the freed slots.
+  const last = keys.slice(keys.length - slots);
+  const prepared = last.map((k) => ed25519.preparePublicKey(k.pk)); // found again: same slots
+  prepared.forEach((p, i) => i % 2 === 0 && p.free());
+  assert.is(hooks().test_prepared_used(), slots - Math.ceil(slots / 2));
+  const fresh = Array.from({ length: Math.ceil(slots / 2) }, (_, i) => ed25519.getPublicKey(digest("index fresh", i).slice(0, 32)));
+  fresh.forEach((pk) => ed25519.preparePublicKey(pk));
+  const held = slabKeys();
+  assert.is(new Set(held).size, slots, "every slot in use, no key twice");
+  last.forEach((k, i) => i % 2 === 1 && assert.ok(ed25519.verify(signatures[keys.length - slots + i], msg, k.pk)));
+  assert.equal(slabKeys(), held, "the kept keys are found after the frees and the new preparations");
+  // Freeing all but 10 keys leaves more tombstones than a quarter of the index (at most 4 entries
+  // per slot), so it is rebuilt from the slots on the way; the 10 must still be found.
+  const keep = last.filter((_, i) => i % 2 === 1).slice(0, 10);
+  const keepHex = new Set(keep.map((k) => Buffer.from(k.pk).toString("hex")));
+  [...last.filter((_, i) => i % 2 === 1), ...fresh.map((pk) => ({ pk }))]
+    .filter((k) => !keepHex.has(Buffer.from(k.pk).toString("hex")))
+    .forEach((k) => ed25519.preparePublicKey(k.pk).free());
+  assert.is(hooks().test_prepared_used(), 10);
+  const afterFrees = slabKeys();
+  keep.forEach((k) => {
+    const i = keys.findIndex((other) => other === k);
+    assert.ok(ed25519.verify(signatures[i], msg, k.pk));
+  });
+  assert.equal(slabKeys(), afterFrees, "the 10 kept keys are found after the index was rebuilt");
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+});
+
+test("a corrupted index never changes a verdict: keys it no longer finds are prepared again", () => {
+  const { slots } = ed25519.configurePreparedKeys({ maxBytes: 40 * 34_000 });
+  const keys = Array.from({ length: slots }, (_, i) => {
+    const seed = digest("index corrupt", i).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed), prepared: ed25519.preparePublicKey(ed25519.getPublicKey(seed)) };
+  });
+  const msg = new Uint8Array([8]);
+  // The index lies between the headers and the first body: capacity = the power of two from 2 * slots up.
+  let capacity = 16;
+  while (capacity < 2 * slots) capacity *= 2;
+  const indexAt = hooks().test_prepared_body(0) - 4 * capacity;
+  for (const fill of ["random", "every entry slot 0", "all tombstones"]) {
+    const heap = heapU8();
+    for (let e = 0; e < capacity; e++) {
+      const value = fill === "random" ? Buffer.from(digest("garbage", e)).readUInt32LE(0) : fill === "every entry slot 0" ? 1 : 0xffffffff;
+      new DataView(heap.buffer).setUint32(indexAt + 4 * e, value, true);
+    }
+    keys.forEach((k, i) => {
+      const sig = ed25519.sign(msg, k.seed);
+      assert.ok(ed25519.verify(sig, msg, k.prepared), `${fill}: key ${i}`);
+      assert.ok(ed25519.verify(sig, msg, k.pk, { zip215: true }), `${fill}: key ${i} as bytes`);
+      const bad = sig.slice();
+      bad[50] ^= 2;
+      assert.is(ed25519.verify(bad, msg, k.prepared), false, `${fill}: key ${i} tampered`);
+      assert.equal(ed25519.verifyBatch([{ signature: sig, message: msg, publicKey: k.prepared }, { signature: bad, message: msg, publicKey: k.prepared }, { signature: sig, message: msg, publicKey: k.pk }]), [true, false, true]);
+    });
+    assert.ok(hooks().test_prepared_used() <= slots, "still within its slots");
+  }
+  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+});
+
 test("a prepared key survives the instance being rebuilt after a trap", () => {
   const seed = digest("trap").slice(0, 32);
   const prepared = ed25519.preparePublicKey(ed25519.getPublicKey(seed));
