@@ -22,7 +22,7 @@ import {
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
-import { combinedChecksPassed, combinedChecksFailed } from "./ed25519/batch";
+import { combinedChecksPassed, combinedChecksFailed, preparedTableTerms } from "./ed25519/batch";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
@@ -232,9 +232,17 @@ export function test_msm(n: u32, method: i32): i32 {
 }
 const TEST_MSM_REUSE_POINTS: i32 = 4;
 
-/** Combined checks of batch verification so far: passed ones in the low 16 bits, failed ones in the high 16 (each mod 2^16). */
-export function test_batch_checks(): u32 {
-  return (combinedChecksPassed & 0xffff) | (combinedChecksFailed << 16);
+/** Batch verification's combined checks that passed so far (batch.ts counters). */
+export function test_batch_checks_passed(): u32 {
+  return combinedChecksPassed;
+}
+/** Batch verification's combined checks that failed so far. */
+export function test_batch_checks_failed(): u32 {
+  return combinedChecksFailed;
+}
+/** Key terms that combined checks took from prepared keys' tables so far. */
+export function test_batch_table_terms(): u32 {
+  return preparedTableTerms;
 }
 const TEST_MSM_PROJECTIVE: i32 = 8;
 const TEST_MSM_PRECOMPUTED: i32 = 16;

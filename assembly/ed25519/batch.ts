@@ -29,11 +29,11 @@
 //
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point, its
 // torsion class, computed once at preparation, and a width-8 table of odd multiples that the
-// Straus MSM adds from directly (no per-call table, about 28 instead of 50 additions); a key in
-// the batch key cache brings its point and class
-// (key-cache.ts), which remembers up to 1024 recently used keys that batches decoded; a caller
-// that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts) passes
-// the point; any other key is decoded here.
+// Straus MSM adds from directly (no per-call table: about 28 instead of 50 additions; Pippenger,
+// above STRAUS_MAX_TERMS, takes the point). A key in the batch key cache (key-cache.ts), which
+// remembers up to 1024 recently used keys that batches decoded, brings its point and class; a
+// caller that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts)
+// passes the point; any other key is decoded here.
 //
 // Memory: item records (layout in abi.ts, BATCH_ITEM_*) at a base address with their messages at
 // offsets from it, and a scratch area of BATCH_SCRATCH_BYTES for up to BATCH_MAX_ITEMS items. The
@@ -86,8 +86,8 @@ const SCR_CANDIDATES: usize = SCR_KEYS + MAX_ITEMS * KEY_STATE_BYTES; //   u32 i
 const SCR_KEY_LIST: usize = SCR_CANDIDATES + MAX_ITEMS * 4; //             u32 key indices of one check
 const SCR_TERM_POINTS: usize = SCR_KEY_LIST + MAX_ITEMS * 4; //            u32 point addresses
 const SCR_TERM_SCALARS: usize = SCR_TERM_POINTS + MAX_TERMS * 4; //        32-byte scalars
-const SCR_TABLE_TERMS: usize = SCR_TERM_SCALARS + MAX_TERMS * 32; //      u32 prepared-table addresses
-const SCR_TABLE_SCALARS: usize = SCR_TABLE_TERMS + MAX_ITEMS * 4; //      32-byte scalars
+const SCR_TABLE_TERMS: usize = SCR_TERM_SCALARS + MAX_TERMS * 32; //       u32 prepared-table addresses
+const SCR_TABLE_SCALARS: usize = SCR_TABLE_TERMS + MAX_ITEMS * 4; //       32-byte scalars
 const SCR_MSM: usize = SCR_TABLE_SCALARS + MAX_ITEMS * 32;
 /** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
 const STRAUS_MAX_TERMS: usize = 192;
@@ -106,9 +106,13 @@ const Z_SCALAR: usize = memory.data(32, 16);
 const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
 const CHECK_P2: usize = memory.data(<i32>P2_BYTES, 16);
 
-/** Combined checks run since the instance started, by outcome (test hooks: assembly/testing.ts). */
+// Counters since the instance started, read only by the test build's hooks (assembly/testing.ts):
+// a combined check cannot give a wrong verdict on its own (a failing one is halved down to single
+// verifications), so tests count checks by outcome, and key terms taken from prepared tables, to
+// see that a path is taken and that its result is right.
 export let combinedChecksPassed: u32 = 0;
 export let combinedChecksFailed: u32 = 0;
+export let preparedTableTerms: u32 = 0;
 
 let recordsBase: usize = 0;
 let scratch: usize = 0;
@@ -248,6 +252,7 @@ function combined_check(lo: usize, hi: usize): bool {
       terms++;
     }
   }
+  preparedTableTerms += <u32>tableTerms;
   if (straus) msm_straus_vartime(CHECK_POINT, points, scalars, terms, tables, tableScalars, tableTerms, B_COEFFICIENT, scratch + SCR_MSM);
   else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
   if (!zip215Mode) return ge_is_neutral_vartime(CHECK_POINT);

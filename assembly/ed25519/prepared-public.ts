@@ -27,13 +27,15 @@
 //
 // A body holds key bytes || flags || point A (p3) || comb table || comb check value ||
 // odd-multiples table || batch check value. The comb check value covers everything before it,
-// the batch one the key, flags, point and odd-multiples table; the use that reads a table
-// recomputes its check value first. A slot whose check fails, or whose body key differs from the
-// key asked for, is a miss (single verification prepares it afresh, a batch decodes the key), so
-// a corrupted slot never changes a verdict (same reasoning as key-cache.ts's verification cache,
-// with four hash lanes since a body is ~33 KB). The base-point table, like the static tables in
-// tables.ts, is not checked. Every slot is evictable: callers holding a prepared key keep its 32
-// bytes and re-prepare transparently (src/ed25519.ts).
+// the batch one the key, flags, point and odd-multiples table. Single verification recomputes the
+// comb check value on each lookup; a batch recomputes the batch one when it looks a key up, and
+// confirms the key bytes again at each use within the same core call (prepared_batch_table). A
+// slot whose check fails is emptied (the key is prepared afresh when next prepared or promoted; a
+// batch decodes it meanwhile), and one whose body key differs from the key asked for is a miss,
+// so a corrupted slot never changes a verdict (same reasoning as key-cache.ts's verification
+// cache, with four hash lanes since a body is ~33 KB). The base-point table, like the static
+// tables in tables.ts, is not checked. Every slot is evictable: callers holding a prepared key
+// keep its 32 bytes and re-prepare transparently (src/ed25519.ts).
 //
 // Everything here is variable time: keys, signatures and messages are public.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
@@ -95,7 +97,10 @@ const ACC: usize = memory.data(<i32>P3_BYTES, 16);
 const ACC_P1P1: usize = memory.data(<i32>P3_BYTES, 16);
 const CUR: usize = memory.data(<i32>P3_BYTES, 16);
 const CACHED_Q: usize = memory.data(160, 16);
-const Z_PREFIX: usize = memory.data(<i32>(COMB_POINTS * 40), 16); // ge_table_to_niels scratch (>= the odd table's)
+/** ge_table_to_niels scratch, for the comb table and for the (smaller) odd-multiples table. */
+const Z_PREFIX: usize = memory.data(<i32>(COMB_POINTS * 40), 16);
+// @ts-ignore: compile-time check (ERROR is an AssemblyScript builtin)
+if (<usize>COMB_POINTS < PRECOMPUTED_WNAF_ENTRIES) ERROR("Z_PREFIX must hold the odd-multiples table's prefixes too");
 const POINT_R: usize = memory.data(<i32>P3_BYTES, 16);
 const CACHED_R: usize = memory.data(160, 16);
 const DIFF: usize = memory.data(<i32>P3_BYTES, 16);
@@ -407,8 +412,12 @@ function lookup_vartime(pk: usize, forBatch: bool): i32 {
     if (entry == INDEX_TOMBSTONE || entry > <u32>slotCount) continue;
     const s = <i32>entry - 1;
     if (!slot_has_key_vartime(s, pk)) continue;
-    // A slot that fails its check is skipped (a corrupted copy may sit beside a fresh one).
-    if (!(forBatch ? odd_check(body_of(s), false) : comb_check(body_of(s), false))) continue;
+    if (!(forBatch ? odd_check(body_of(s), false) : comb_check(body_of(s), false))) {
+      // Corrupted: emptied, so the key is prepared afresh (into a slot of its own) when next
+      // prepared or promoted, instead of being skipped until evicted.
+      empty_slot(s, pk);
+      continue;
+    }
     store<u64>(header_of(s), ++tick, 8);
     return s;
   }
@@ -477,11 +486,13 @@ export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
 
 /** Empties `slot` if it holds the key at pk (explicit free). */
 export function prepared_free_vartime(pk: usize, slot: i32): void {
-  if (slot < 0 || slot >= slotCount) return;
-  const h = header_of(slot);
-  if (load<u64>(h, 8) == 0 || memory.compare(body_of(slot) + BODY_KEY, pk, 32) != 0) return;
+  if (slot_has_key_vartime(slot, pk)) empty_slot(slot, pk);
+}
+
+/** Empties `slot`, which holds the key at pk. */
+function empty_slot(slot: i32, pk: usize): void {
   index_remove(pk, slot);
-  memory.fill(h, 0, HEADER_BYTES);
+  memory.fill(header_of(slot), 0, HEADER_BYTES);
   memory.fill(body_of(slot), 0, SLOT_BODY_BYTES);
 }
 
@@ -526,9 +537,10 @@ export function prepared_batch_torsion_free(slot: i32): bool {
 /**
  * Address of the width-8 odd-multiples table of A (scalar_mul/straus.ts) of a slot that
  * prepared_batch_slot_vartime returned for the key at pk, or 0 if the slot no longer holds that
- * key. Within one core call nothing but a preparation writes a slot, and a preparation writes a
- * whole body; so a slot whose key bytes still match holds the table that was checked (or a
- * fresh one for the same key), even after single verifications in between promoted other keys.
+ * key. Within one core call nothing but a preparation writes a slot (free and configure are
+ * exports of their own), and a preparation writes a whole body; so a slot whose key bytes still
+ * match holds the table that was checked (or a fresh one for the same key), even after single
+ * verifications in between promoted other keys.
  */
 export function prepared_batch_table(slot: i32, pk: usize): usize {
   return slot_has_key_vartime(slot, pk) ? body_of(slot) + BODY_ODD_TABLE : 0;

@@ -11,7 +11,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { ed25519 } from "../../src/ed25519.js";
+import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
 import { WasmCoreError } from "../../src/errors.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/index.js";
@@ -21,7 +21,7 @@ import { testModule } from "../helpers/test-core.js";
 import { throwsWith } from "../helpers/assert-codes.js";
 
 const TEST_MEMORY_BYTES = 512 * 65536; // asconfig.json, target "test"
-const DEFAULT_SLAB_BYTES = 512 * 1024;
+const DEFAULT_SLAB_BYTES = ED25519_PREPARED_KEYS_DEFAULT_BYTES;
 
 const seedOf = (label: string): Uint8Array => createHash("sha256").update(label).digest();
 

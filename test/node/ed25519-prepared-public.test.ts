@@ -11,7 +11,7 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { ed25519, PreparedPublicKey } from "../../src/ed25519.js";
+import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES, PreparedPublicKey } from "../../src/ed25519.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "../../src/errors.js";
 import { argsBase, coreExports, guarded, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
@@ -28,7 +28,9 @@ interface PreparedHooks {
   test_prepared_body(slot: number): number;
   test_prepared_torsion_free(slot: number): number;
   test_prepared_odd_table(): number;
-  test_batch_checks(): number;
+  test_batch_checks_passed(): number;
+  test_batch_checks_failed(): number;
+  test_batch_table_terms(): number;
   test_trap(): void;
 }
 const hooks = (): PreparedHooks => coreExports() as unknown as PreparedHooks;
@@ -66,7 +68,7 @@ test.before(() => {
 });
 
 test.after(() => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   resetInstance();
   initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
 });
@@ -201,11 +203,11 @@ test("the slab stays within its bytes however many keys pass; evicted keys re-pr
   }
   assert.is(memory.buffer.byteLength, bytesAfterPreparing, "no memory growth");
   assert.is(hooks().test_prepared_used(), slots, "all slots in use");
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test("hot keys given as bytes are prepared automatically after repeated use", () => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   assert.is(hooks().test_prepared_used(), 0);
   const seed = digest("hot").slice(0, 32);
   const pk = ed25519.getPublicKey(seed);
@@ -219,7 +221,7 @@ test("hot keys given as bytes are prepared automatically after repeated use", ()
 });
 
 test("free() releases the slot; the key stays usable", () => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const seed = digest("free").slice(0, 32);
   const prepared = ed25519.preparePublicKey(ed25519.getPublicKey(seed));
   assert.is(hooks().test_prepared_used(), 1);
@@ -232,7 +234,7 @@ test("free() releases the slot; the key stays usable", () => {
 });
 
 test("a corrupted slot never changes a verdict (it is prepared again)", () => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const seed = digest("corrupt").slice(0, 32);
   const pk = ed25519.getPublicKey(seed);
   const victim = ed25519.preparePublicKey(pk);
@@ -241,23 +243,31 @@ test("a corrupted slot never changes a verdict (it is prepared again)", () => {
   const msg = new TextEncoder().encode("corrupted slot");
   const good = ed25519.sign(msg, seed);
   const forged = ed25519.sign(msg, attackerSeed);
-  const vSlot = preparedSlotOf(victim, pk);
-  const aSlot = preparedSlotOf(attacker, attacker.publicKey);
   const bodyBytes = hooks().test_prepared_body(1) - hooks().test_prepared_body(0);
-  // Offsets: flags, point, early / late table entries, check value.
-  for (const offset of [32, 64, 100, 224, 5000, bodyBytes - 40, bodyBytes - 1]) {
-    const body = hooks().test_prepared_body(vSlot);
-    heapU8()[body + offset] ^= 0x10;
-    assert.ok(ed25519.verify(good, msg, victim), `valid signature still accepted (offset ${offset})`);
-    heapU8()[body + offset] ^= 0x10;
-    heapU8()[hooks().test_prepared_body(vSlot) + offset] ^= 0x10;
-    assert.is(ed25519.verify(forged, msg, victim), false, `forgery still rejected (offset ${offset})`);
+  // The comb check value sits just before the batch table (whose own check value ends the body).
+  const combCheck = oddTableOf(pk) - hooks().test_prepared_body(preparedSlotOf(victim, pk)) - 32;
+  assert.ok(combCheck > 20_000 && combCheck < bodyBytes - 32, `comb check value at ${combCheck}`);
+  // Offsets: flags, point, early / late comb table entries, the comb check value, and the batch
+  // table and its check value (which single verification does not read).
+  for (const offset of [32, 64, 100, 224, 5000, combCheck - 8, combCheck, combCheck + 31, bodyBytes - 40, bodyBytes - 1]) {
+    // Bytes up to the comb check value are covered by it: single verification finds the slot
+    // corrupted, empties it and prepares the key afresh. The batch table after it is not read.
+    const readBySingle = offset < combCheck + 32;
+    for (const [sig, expected] of [[good, true], [forged, false]] as const) {
+      const body = hooks().test_prepared_body(preparedSlotOf(victim, pk));
+      const original = heapU8()[body + offset];
+      heapU8()[body + offset] ^= 0x10;
+      assert.is(ed25519.verify(sig, msg, victim), expected, `${expected ? "valid signature accepted" : "forgery rejected"} (offset ${offset})`);
+      const now = hooks().test_prepared_body(preparedSlotOf(victim, pk));
+      if (readBySingle) assert.is(heapU8()[now + offset], original, `prepared afresh (offset ${offset})`);
+      else heapU8()[body + offset] ^= 0x10;
+    }
     assert.is(ed25519.verify(good, msg, pk, { zip215: true }), true);
   }
   // The attacker's point and table copied over the victim's (key bytes kept): never accepted.
   const heap = heapU8();
-  const v = hooks().test_prepared_body(vSlot);
-  const a = hooks().test_prepared_body(aSlot);
+  const v = hooks().test_prepared_body(preparedSlotOf(victim, pk));
+  const a = hooks().test_prepared_body(preparedSlotOf(attacker, attacker.publicKey));
   heap.copyWithin(v + 32, a + 32, a + bodyBytes - 32);
   assert.is(ed25519.verify(forged, msg, victim), false, "attacker's table under the victim's key");
   assert.is(ed25519.verify(forged, msg, pk), false, "same via the auto cache");
@@ -276,18 +286,18 @@ function oddTableOf(keyBytes: Uint8Array): number {
   return hooks().test_prepared_odd_table();
 }
 
-/** Combined checks passed and failed since the instance started. */
-function batchChecks(): { passed: number; failed: number } {
-  const packed = hooks().test_batch_checks() >>> 0;
-  return { passed: packed & 0xffff, failed: packed >>> 16 };
+/** Combined checks passed and failed, and key terms taken from prepared tables, since the instance started. */
+function batchCounters(): { passed: number; failed: number; tableTerms: number } {
+  const x = hooks();
+  return { passed: x.test_batch_checks_passed() >>> 0, failed: x.test_batch_checks_failed() >>> 0, tableTerms: x.test_batch_table_terms() >>> 0 };
 }
 
-/** Runs verifyBatch and reports the combined checks it ran. */
+/** Runs verifyBatch and reports what its combined checks did. */
 function batchWithChecks(items: { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array | PreparedPublicKey }[], zip215 = false) {
-  const before = batchChecks();
+  const before = batchCounters();
   const verdicts = ed25519.verifyBatch(items, { zip215 });
-  const after = batchChecks();
-  return { verdicts, passed: after.passed - before.passed, failed: after.failed - before.failed };
+  const after = batchCounters();
+  return { verdicts, passed: after.passed - before.passed, failed: after.failed - before.failed, tableTerms: after.tableTerms - before.tableTerms };
 }
 
 const ODD_ENTRIES = 64;
@@ -333,6 +343,9 @@ test("64 distinct prepared keys: one combined check from the slab's tables, the 
     assert.equal(run.verdicts, singles, `zip215 ${zip215}`);
     assert.is(run.passed, 1, `one combined check passes (zip215 ${zip215})`);
     assert.is(run.failed, 0, `no combined check fails (zip215 ${zip215})`);
+    // Its key terms come from the tables: all 64 under ZIP-215; under the default rule the 48
+    // torsion-free keys (items under the 16 mixed-order ones went to the single verifier).
+    assert.is(run.tableTerms, zip215 ? 64 : 48, `key terms from prepared tables (zip215 ${zip215})`);
     // Default rule: a mixed-order key signed with a is accepted singly only when 8 | k; ZIP-215: always.
     if (zip215) assert.ok(singles.every(Boolean));
     else assert.ok(singles.some((v) => !v) && singles.filter(Boolean).length >= 48);
@@ -348,11 +361,11 @@ test("64 distinct prepared keys: one combined check from the slab's tables, the 
     assert.equal(ed25519.verifyBatch(bad, { zip215 }), bad.map((it, i) => ed25519.verify(it.signature, it.message, keys[i], { zip215 })));
   }
   for (const p of prepared) p.free();
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test("a batch never uses a batch table that fails its check: another key's table copied into a slot cannot pass a forgery", () => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const victimSeed = digest("batch victim").slice(0, 32);
   const attackerSeed = digest("batch attacker").slice(0, 32);
   const victim = ed25519.getPublicKey(victimSeed);
@@ -393,17 +406,54 @@ test("a batch never uses a batch table that fails its check: another key's table
   const onlyValid = batchWithChecks(valid);
   assert.equal(onlyValid.verdicts, valid.map(() => true));
   assert.equal([onlyValid.passed, onlyValid.failed], [1, 0], "the victim's point, not the copied table");
+  // The single verifications inside those batches may have promoted the victim's key again (a
+  // fresh slot); a table the batch used must then be the victim's own, not the copy.
+  const again = oddTableOf(victim);
+  if (onlyValid.tableTerms > 0) {
+    assert.ok(again > 0);
+    assert.not.equal(heapU8().slice(again, again + 64), heapU8().slice(attackerTable, attackerTable + 64), "a fresh table");
+  }
   // One flipped bit inside the table: refused the same way.
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   ed25519.preparePublicKey(victim);
   const fresh = oddTableOf(victim);
   heapU8()[fresh + 5000] ^= 0x08;
   assert.is(oddTableOf(victim), 0);
   const flipped = batchWithChecks([...forged, ...valid]);
   assert.equal(flipped.verdicts, [...forged.map(() => false), ...valid.map(() => true)]);
-  // Single verification reads the comb table, whose own check value still holds.
+  // The slot that failed its check was emptied; single verification is unaffected.
   assert.ok(ed25519.verify(valid[0].signature, valid[0].message, victim));
   assert.is(ed25519.verify(forged[0].signature, forged[0].message, victim), false);
+});
+
+test("a flipped torsion flag or point in a slot cannot change a batch verdict (the batch check value covers them)", () => {
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  // A mixed-order key signed with a: the default rule accepts an item singly only when 8 | k.
+  const a = scalarOf("flag flip");
+  const keyBytes = enc(G.multiply(a).add(torsion[1]));
+  const items = Array.from({ length: 32 }, (_, i) => {
+    const message = digest("flag flip message", i).slice(0, 16);
+    return { signature: signWithScalar(a, keyBytes, message, scalarOf("flag flip nonce", i)), message, publicKey: keyBytes };
+  });
+  for (const zip215 of [false, true]) {
+    const singles = items.map((it) => ed25519.verify(it.signature, it.message, keyBytes, { zip215 }));
+    if (!zip215) assert.ok(singles.includes(false) && singles.includes(true));
+    // Offsets: the flag (0 = has torsion; 1 would send the key's items into the combined check),
+    // the point's X and Z.
+    for (const [offset, value] of [[32, 1], [64, -1], [64 + 80, -1]] as const) {
+      const prepared = ed25519.preparePublicKey(keyBytes);
+      const body = hooks().test_prepared_body(preparedSlotOf(prepared, keyBytes));
+      const heap = heapU8();
+      heap[body + offset] = value >= 0 ? value : heap[body + offset] ^ 0x04;
+      const run = batchWithChecks(items, zip215);
+      assert.equal(run.verdicts, singles, `zip215 ${zip215}, byte ${offset} changed`);
+      assert.is(run.tableTerms, 0, "the slot failed its check and was not used");
+      // Emptied, and possibly prepared afresh by the hot-key promotion of the single verifications.
+      const again = oddTableOf(keyBytes);
+      if (again > 0) assert.is(heapU8()[hooks().test_prepared_body(preparedSlotOf(prepared, keyBytes)) + 32], 0, "a fresh slot, with the right flag");
+    }
+  }
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test("a prepared key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
@@ -439,7 +489,8 @@ test("a prepared key evicted during a batch (its single verifications promote an
   assert.is(oddTableOf(p1), 0, "p1 was evicted during the batch");
   assert.ok(oddTableOf(k) > 0, "k took its slot");
   assert.equal([run.passed, run.failed], [1, 0], "p1's term came from its point, not from k's table in its old slot");
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  assert.is(run.tableTerms, 1, "p2's term from its table");
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 /** The key bytes (hex) each slot holds, "" for an empty slot. */
@@ -502,7 +553,7 @@ test("lookups go through the slab's index: with many slots, through evictions an
     assert.ok(ed25519.verify(signatures[i], msg, k.pk));
   });
   assert.equal(slabKeys(), afterFrees, "the 10 kept keys are found after the index was rebuilt");
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test("a corrupted index never changes a verdict: keys it no longer finds are prepared again", () => {
@@ -533,7 +584,7 @@ test("a corrupted index never changes a verdict: keys it no longer finds are pre
     });
     assert.ok(hooks().test_prepared_used() <= slots, "still within its slots");
   }
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test("a prepared key survives the instance being rebuilt after a trap", () => {
@@ -565,7 +616,7 @@ test("configurePreparedKeys: maxBytes 0 turns prepared keys off with the same ve
   for (const bad of [null, 5, {}, { maxBytes: -1 }, { maxBytes: 1.5 }, { maxBytes: "1" }, { maxBytes: 2 ** 40 }]) {
     assert.throws(() => ed25519.configurePreparedKeys(bad as never), (e: unknown) => e instanceof InvalidTypeError, JSON.stringify(bad));
   }
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   assert.ok(ed25519.preparedKeysLayout().slots > 10);
   assert.ok(ed25519.verify(sig, msg, prepared));
 });

@@ -4,7 +4,7 @@
 // slab counter; the verdicts themselves are covered by the handshake suites.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ed25519 } from "../../src/ed25519.js";
+import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
 import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { testModule } from "../helpers/test-core.js";
@@ -20,7 +20,7 @@ test.before(() => {
 test.after(() => resetInstance());
 
 test("withTrustedPeer prepares the anchor; a pin prepares the pinned key", async () => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 }); // drops every prepared key
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES }); // drops every prepared key
   assert.is(preparedSlotsInUse(), 0);
   const kpA = Keypair.fromSeed(seed(1));
   const kpB = Keypair.fromSeed(seed(2));
@@ -36,14 +36,14 @@ test("withTrustedPeer prepares the anchor; a pin prepares the pinned key", async
   const store = new InMemoryPeerStore();
   store.insert(new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 10 }));
   const pinnedOnly = new KernelTrustExchange(A, kpA).withClock(() => NOW).withStore(store);
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   assert.is(preparedSlotsInUse(), 0);
   await pinnedOnly.acceptEnvelope(b.localEnvelope(A, "n-2").toJSONText(), B);
   assert.is(preparedSlotsInUse(), 1, "the pinned key of B is prepared when the pin is written");
 });
 
 test("an exchange prepares at most half the slab's slots; further peers are left to hot-key promotion", () => {
-  ed25519.configurePreparedKeys({ maxBytes: 512 * 1024 });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const half = ed25519.preparedKeysLayout().slots >>> 1;
   assert.ok(half >= 2, `slots: ${ed25519.preparedKeysLayout().slots}`);
   const exchange = new KernelTrustExchange(A, Keypair.fromSeed(seed(1)));
