@@ -28,8 +28,10 @@ export const knownKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distin
 /** The same again with every key prepared (ed25519.preparePublicKey: a kernel's pinned peers), 128 in rotation. */
 export const preparedKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distinct prepared keys (128 in rotation)`;
 /**
- * Prepared-key slab for this group: the 128 prepared keys of the row above plus the 16 of the
- * verify group (about 33 KB each), so none is evicted while the rows run.
+ * Prepared-key slab from this group on: room for the 128 prepared keys of the row above plus the
+ * 16 of the verify group (about 33 KB each), so none is evicted while the rows run. Laying it out
+ * drops the verify group's prepared keys, which prepare again on first use (in their warm-up);
+ * the groups measured after this one run with the same slab (only the I/O arena moves).
  */
 const PREPARED_SLAB_BYTES = 6 * 1024 * 1024;
 
