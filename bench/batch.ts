@@ -8,7 +8,7 @@
 import { verify as nodeVerify } from "node:crypto";
 import sodiumModule from "libsodium-wrappers";
 import canonicalize from "canonicalize";
-import { ed25519 } from "../dist/esm/index.js";
+import { ed25519, type PreparedPublicKey } from "../dist/esm/index.js";
 import { challengeObject, keyFixture, nodeSignature, seedFor, type KeyFixture } from "./fixtures.js";
 import { keep, type Case, type Group } from "./harness.js";
 
@@ -28,10 +28,9 @@ export const knownKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distin
 /** The same again with every key prepared (ed25519.preparePublicKey: a kernel's pinned peers), 128 in rotation. */
 export const preparedKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distinct prepared keys (128 in rotation)`;
 /**
- * Prepared-key slab from this group on: room for the 128 prepared keys of the row above plus the
- * 16 of the verify group (about 33 KB each), so none is evicted while the rows run. Laying it out
- * drops the verify group's prepared keys, which prepare again on first use (in their warm-up);
- * the groups measured after this one run with the same slab (only the I/O arena moves).
+ * Prepared-key slab while this group runs (its setup; teardown restores the default, so the other
+ * groups, whose keys the large slab would let hot-key promotion keep, see the default): room for
+ * the 128 prepared keys of the row above, about 33 KB each.
  */
 const PREPARED_SLAB_BYTES = 6 * 1024 * 1024;
 
@@ -108,15 +107,24 @@ export async function batchGroups(): Promise<Group[]> {
   });
   // 64 distinct prepared keys: 2 windows of 64 over keys 4096 + 0 … 127 (their own items, so the
   // rows above never meet these keys). The slab brings each key's point, subgroup flag and width-8
-  // table of odd multiples (batch.ts); R is decoded and tested in every call as above.
-  ed25519.configurePreparedKeys({ maxBytes: PREPARED_SLAB_BYTES });
-  const preparedItems = Array.from({ length: 128 }, (_, i) => {
+  // table of odd multiples (batch.ts); R is decoded and tested in every call as above. The keys
+  // are prepared in the group's setup, once the slab that holds them all is laid out.
+  const preparedFixtures = Array.from({ length: 128 }, (_, i) => {
     const key = keyFixture(seedFor(10_000 + COUNT + i));
     const message = new TextEncoder().encode(canonicalize(challengeObject(COUNT + i))!);
-    return { signature: nodeSignature(message, key), message, publicKey: ed25519.preparePublicKey(key.publicKey) };
+    return { signature: nodeSignature(message, key), message, publicKey: key.publicKey };
   });
-  const preparedWindows = [preparedItems.slice(0, KNOWN_KEYS_BATCH), preparedItems.slice(KNOWN_KEYS_BATCH, 2 * KNOWN_KEYS_BATCH)];
-  if (!preparedWindows.every((w) => ed25519.verifyBatch(w).every((ok) => ok))) throw new Error("prepared-key batch sanity check failed");
+  let preparedWindows: { signature: Uint8Array; message: Uint8Array; publicKey: PreparedPublicKey }[][] = [];
+  const slabBefore = ed25519.preparedKeysLayout().maxBytes;
+  const setup = (): void => {
+    ed25519.configurePreparedKeys({ maxBytes: PREPARED_SLAB_BYTES });
+    const items = preparedFixtures.map((f) => ({ ...f, publicKey: ed25519.preparePublicKey(f.publicKey) }));
+    preparedWindows = [items.slice(0, KNOWN_KEYS_BATCH), items.slice(KNOWN_KEYS_BATCH, 2 * KNOWN_KEYS_BATCH)];
+    if (!preparedWindows.every((w) => ed25519.verifyBatch(w).every((ok) => ok))) throw new Error("prepared-key batch sanity check failed");
+  };
+  const teardown = (): void => {
+    ed25519.configurePreparedKeys({ maxBytes: slabBefore });
+  };
   let p = 0;
   cases.push({
     name: preparedKeysName,
@@ -126,5 +134,5 @@ export async function batchGroups(): Promise<Group[]> {
       keep(ed25519.verifyBatch(preparedWindows[p])[0]);
     },
   });
-  return [{ title: BATCH_GROUP_TITLE, baseline: BATCH_BASELINE, cases }];
+  return [{ title: BATCH_GROUP_TITLE, baseline: BATCH_BASELINE, cases, setup, teardown }];
 }

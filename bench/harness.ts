@@ -20,6 +20,10 @@ export interface Group {
   /** Name of the case every ratio is taken against (time of case / time of baseline). */
   baseline: string;
   cases: Case[];
+  /** Runs just before the group is measured (after every group is built), e.g. a non-default configuration. */
+  setup?: () => void;
+  /** Runs just after the group is measured: undoes setup, so later groups see the defaults. */
+  teardown?: () => void;
 }
 
 export interface CaseResult {

@@ -39,7 +39,9 @@ const selected = groups.filter((g) => filters.length === 0 || filters.some((f) =
 const results: CaseResult[] = [];
 for (const group of selected) {
   process.stderr.write(`measuring ${group.title} (${group.cases.length} cases × ${rounds} rounds)…\n`);
+  group.setup?.();
   const rows = await runGroup(group, { rounds, maxTime, warmupMs });
+  group.teardown?.();
   for (const r of rows) process.stderr.write(`  ${r.name}: ${r.medianMicros.toFixed(2)} µs/op, ${r.timeRatioToBaseline.toFixed(2)}× baseline\n`);
   results.push(...rows);
 }
