@@ -272,16 +272,15 @@ function settle(lo: usize, hi: usize): void {
     }
     return;
   }
-  const passed = combined_check(lo, hi);
-  if (passed) combinedChecksPassed++;
-  else combinedChecksFailed++;
-  if (passed) {
+  if (combined_check(lo, hi)) {
+    combinedChecksPassed++;
     for (let c = lo; c < hi; c++) {
       const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
       store<u8>(record(i) + BATCH_ITEM_RESULT, 1);
     }
     return;
   }
+  combinedChecksFailed++;
   const mid = lo + ((hi - lo) >> 1);
   settle(lo, mid);
   settle(mid, hi);

@@ -75,7 +75,7 @@ export const SLOT_BODY_BYTES: usize = BODY_ODD_CHECK + 32;
 const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick (0: empty)
 /** Bytes one prepared key takes in the slab (header + body). */
 export const SLOT_BYTES: usize = HEADER_BYTES + SLOT_BODY_BYTES;
-/** Index bytes the slab reserves per slot: at most 4 entries of 4 bytes (index_capacity). */
+/** Index bytes the slab budgets per slot: at most 4 entries of 4 bytes (index_capacity; at least 16 entries in all). */
 const INDEX_BYTES_PER_SLOT: usize = 16;
 /** Index entry of a removed slot (entries are slot + 1; 0 is empty). */
 const INDEX_TOMBSTONE: u32 = 0xffffffff;
@@ -220,6 +220,14 @@ let h1: u64 = 0;
 let h2: u64 = 0;
 let h3: u64 = 0;
 
+/** Starts the four chains from a check value's own seeds (the two check values use different ones). */
+function check_begin(s0: u64, s1: u64, s2: u64, s3: u64): void {
+  h0 = s0;
+  h1 = s1;
+  h2 = s2;
+  h3 = s3;
+}
+
 /** Mixes the bytes [from, to) (a multiple of 32 long) into the four chains. */
 function check_mix(from: usize, to: usize): void {
   for (let p = from; p < to; p += 32) {
@@ -248,20 +256,14 @@ function check_finish(c: usize, write: bool): bool {
 
 /** The check value of what single verification reads: [0, BODY_CHECK) (key, flags, point, comb table). */
 function comb_check(body: usize, write: bool): bool {
-  h0 = 0x243f6a8885a308d3;
-  h1 = 0x13198a2e03707344;
-  h2 = 0xa4093822299f31d0;
-  h3 = 0x082efa98ec4e6c89;
+  check_begin(0x243f6a8885a308d3, 0x13198a2e03707344, 0xa4093822299f31d0, 0x082efa98ec4e6c89);
   check_mix(body, body + BODY_CHECK);
   return check_finish(body + BODY_CHECK, write);
 }
 
 /** The check value of what a batch reads: key, flags, point and the odd-multiples table. */
 function odd_check(body: usize, write: bool): bool {
-  h0 = 0x452821e638d01377;
-  h1 = 0xbe5466cf34e90c6c;
-  h2 = 0xc0ac29b7c97c50dd;
-  h3 = 0x3f84d5b5b5470917;
+  check_begin(0x452821e638d01377, 0xbe5466cf34e90c6c, 0xc0ac29b7c97c50dd, 0x3f84d5b5b5470917);
   check_mix(body, body + BODY_TABLE);
   check_mix(body + BODY_ODD_TABLE, body + BODY_ODD_CHECK);
   return check_finish(body + BODY_ODD_CHECK, write);
@@ -292,6 +294,8 @@ export function prepared_configure(maxBytes: usize): i32 {
   const perSlot = SLOT_BYTES + INDEX_BYTES_PER_SLOT;
   let slots: i32 = maxBytes < COMB_TABLE_BYTES + perSlot ? 0 : <i32>((maxBytes - COMB_TABLE_BYTES) / perSlot);
   if (slots > 0x10000) slots = 0x10000;
+  // The index has at least 16 entries: with a few slots it takes more than its per-slot budget.
+  while (slots > 0 && slab_bytes(slots) > maxBytes) slots--;
   if (!reserveSlab(slab_bytes(slots))) return -1;
   slotCount = slots;
   tick = 0;
@@ -537,10 +541,10 @@ export function prepared_batch_torsion_free(slot: i32): bool {
 /**
  * Address of the width-8 odd-multiples table of A (scalar_mul/straus.ts) of a slot that
  * prepared_batch_slot_vartime returned for the key at pk, or 0 if the slot no longer holds that
- * key. Within one core call nothing but a preparation writes a slot (free and configure are
- * exports of their own), and a preparation writes a whole body; so a slot whose key bytes still
- * match holds the table that was checked (or a fresh one for the same key), even after single
- * verifications in between promoted other keys.
+ * key. Within one core call only a preparation, which writes a whole body, and a lookup that
+ * empties a slot failing its check write slots (free and configure are exports of their own);
+ * so a slot whose key bytes still match holds the table that was checked (or a fresh one for
+ * the same key), even after single verifications in between promoted other keys.
  */
 export function prepared_batch_table(slot: i32, pk: usize): usize {
   return slot_has_key_vartime(slot, pk) ? body_of(slot) + BODY_ODD_TABLE : 0;

@@ -13,7 +13,7 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES, PreparedPublicKey } from "../../src/ed25519.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "../../src/errors.js";
-import { argsBase, coreExports, guarded, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
@@ -203,6 +203,19 @@ test("the slab stays within its bytes however many keys pass; evicted keys re-pr
   }
   assert.is(memory.buffer.byteLength, bytesAfterPreparing, "no memory growth");
   assert.is(hooks().test_prepared_used(), slots, "all slots in use");
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("the slab, index included, never takes more than maxBytes, also when only a few slots fit", () => {
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+  const base = ioArenaBase(); // the I/O arena starts right after the slab
+  const bodyAndHeader = 33_000; // about one slot; the sizes below straddle 1, 2, 3, 4 and 40 slots
+  for (const maxBytes of [30_000, 57_930, 58_000, 90_890, 91_000, 123_845, 124_000, 157_000, 40 * bodyAndHeader]) {
+    for (const extra of [0, 16, 48, 64, 100]) {
+      const { slots } = ed25519.configurePreparedKeys({ maxBytes: maxBytes + extra });
+      assert.ok(ioArenaBase() - base <= maxBytes + extra, `${maxBytes + extra} bytes, ${slots} slots: slab of ${ioArenaBase() - base}`);
+    }
+  }
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
@@ -454,6 +467,27 @@ test("a flipped torsion flag or point in a slot cannot change a batch verdict (t
     }
   }
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("a batch's lookup empties a slot whose batch table fails its check (the key is not left half-usable)", () => {
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  const seed = digest("batch empties").slice(0, 32);
+  const pk = ed25519.getPublicKey(seed);
+  ed25519.preparePublicKey(pk);
+  const table = oddTableOf(pk); // looked up while intact
+  assert.ok(table > 0);
+  const used = hooks().test_prepared_used();
+  heapU8()[table + 3000] ^= 0x20; // inside the batch table only: single verification would not notice
+  const items = Array.from({ length: 4 }, (_, i) => {
+    const message = digest("batch empties message", i).slice(0, 12);
+    return { signature: ed25519.sign(message, seed), message, publicKey: pk };
+  });
+  // Valid items under one key: one combined check that passes, no single verification (so no promotion).
+  const run = batchWithChecks(items);
+  assert.equal(run.verdicts, [true, true, true, true]);
+  assert.equal([run.passed, run.failed, run.tableTerms], [1, 0, 0]);
+  assert.is(hooks().test_prepared_used(), used - 1, "the batch emptied the slot");
+  assert.not.ok(slabKeys().includes(Buffer.from(pk).toString("hex")), "the key is no longer held");
 });
 
 test("a prepared key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
