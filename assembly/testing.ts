@@ -231,6 +231,11 @@ export function test_msm(n: u32, method: i32): i32 {
   return 0;
 }
 const TEST_MSM_REUSE_POINTS: i32 = 4;
+const TEST_MSM_PROJECTIVE: i32 = 8;
+const TEST_MSM_PRECOMPUTED: i32 = 16;
+const TEST_MSM_NEG: usize = memory.data(<i32>P3_BYTES, 16);
+const TEST_MSM_FACTOR: usize = memory.data(32, 16);
+const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
 
 /** Batch verification's combined checks that passed so far (batch.ts counters). */
 export function test_batch_checks_passed(): u32 {
@@ -244,11 +249,6 @@ export function test_batch_checks_failed(): u32 {
 export function test_batch_table_terms(): u32 {
   return preparedTableTerms;
 }
-const TEST_MSM_PROJECTIVE: i32 = 8;
-const TEST_MSM_PRECOMPUTED: i32 = 16;
-const TEST_MSM_NEG: usize = memory.data(<i32>P3_BYTES, 16);
-const TEST_MSM_FACTOR: usize = memory.data(32, 16);
-const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
 
 /**
  * batch_key_lookup_vartime for the 32-byte key at the hook input, checked against decoding: the
