@@ -19,7 +19,7 @@ import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type Co
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
-import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
+import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, SharedCopies, viewLength, writeU32 } from "../bytes.js";
 import { loneSurrogateInInput, nonNegativeInteger, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -187,6 +187,11 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * call (assembly/handshake/envelope-batch.ts), which parses each and rebuilds its challenge as
  * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
  * the exact batch verifier (README "Batch verification").
+ *
+ * Every byte value in the verdicts is a copy. `declaredPublicKey` and `signature` each own their
+ * ArrayBuffer; `canonicalChallenge` shares a block of at most 16 KiB (SharedCopies in bytes.ts)
+ * with the canonical challenges of other envelopes of the same call, as Node's small Buffers
+ * share a pool: `slice()` one before keeping it long, to let the block go.
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
  *   readable Uint8Array (the message names its index), an option has the wrong type, or the host
  *   has no globalThis.crypto.getRandomValues (the batch's coefficients). When WebAssembly memory
@@ -196,6 +201,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
 export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
   const verdicts: EnvelopeVerdict[] = new Array(inputs.length);
+  const reading = new BatchReading();
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
     if (segment === undefined) {
@@ -205,7 +211,7 @@ export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[],
       start += 1;
       continue;
     }
-    readEnvelopeSegment(segment, maxBytes, verdicts, start);
+    readEnvelopeSegment(segment, maxBytes, verdicts, start, reading);
     start += segment.count;
   }
   return verdicts;
@@ -235,6 +241,7 @@ export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | stri
 export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { maxBytes } = envelopeOptions(options);
   const verdicts: EnvelopeVerdict[] = [];
+  const reading = new BatchReading();
   for (let at = 0; at < packed.length; ) {
     if (at + SEGMENT_HEADER_BYTES > packed.length) throw badPacking();
     const count = readU32(packed, at);
@@ -249,7 +256,7 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     }
     const segment = { count, bytes: packed.subarray(0, end), shift, results, verdicts: verdictWords };
     try {
-      readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length);
+      readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length, reading);
     } catch (cause) {
       // Bytes this module wrote always read back; anything else (invalid UTF-8, a bad timestamp) is refused.
       throw cause instanceof WasmCoreError ? cause : new WasmCoreError("WASM_TRAP", `packed envelope verdicts are malformed: ${String(cause)}`, { cause });
@@ -452,9 +459,10 @@ function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
   return packed;
 }
 
-/** Verdicts of a segment into out[outStart, outStart + count). */
-function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number): void {
+/** Verdicts of a segment into out[outStart, outStart + count), read as part of the call's `reading`. */
+function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number, reading: BatchReading): void {
   const { count, bytes, shift, results } = segment;
+  reading.startSegment(bytes);
   const verdicts = segment.verdicts - shift;
   for (let k = 0; k < count; k++) {
     const verdict = readU32(bytes, verdicts + 4 * k) | 0;
@@ -462,7 +470,7 @@ function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: En
     const block = results + k * RESULT_BYTES - shift;
     if (verdict === EARLY_TOO_LARGE) out[outStart + k] = unreadableInput(new CanonicalJsonError("TOO_LARGE", ""), maxBytes);
     else if (verdict === EARLY_LONE_SURROGATE) out[outStart + k] = unreadableInput(loneSurrogateInInput(readU32(bytes, block + RESULT_OFFSET)), maxBytes);
-    else out[outStart + k] = verdictOf(verdict, bytes, block, shift, true) as EnvelopeVerdict;
+    else out[outStart + k] = verdictOf(verdict, bytes, block, shift, true, reading) as EnvelopeVerdict;
   }
 }
 
@@ -514,10 +522,19 @@ function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeV
 
 /**
  * The verdict for the ENVELOPE_* code `verdict` and the result block at bytes[block] (the
- * addresses in it are wasm addresses: address a is bytes[a - shift]).
+ * addresses in it are wasm addresses: address a is bytes[a - shift]). With `reading` (batches),
+ * the canonical challenge is copied into a block it shares with the call's other verdicts;
+ * without (one envelope), into an ArrayBuffer of its own.
  */
-function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
-  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(bytes, block, shift) : readEnvelopeFields(bytes, block, shift) };
+function verdictOf(
+  verdict: number,
+  bytes: Uint8Array,
+  block: number,
+  shift: number,
+  full: boolean,
+  reading?: BatchReading,
+): EnvelopeFieldsVerdict | EnvelopeVerdict {
+  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(bytes, block, shift, reading) : readEnvelopeFields(bytes, block, shift) };
   const code = VERDICT_CODES.get(verdict) ?? "MALFORMED_ENVELOPE";
   switch (code) {
     case "MALFORMED_ENVELOPE": {
@@ -583,35 +600,82 @@ export function boundedSchema(schema: string, cut = false): string {
 
 /** [start, end) in `bytes` of the (address, length) pair at `at` (address a is bytes[a - shift]). */
 function span(bytes: Uint8Array, at: number, shift: number): [number, number] {
-  const start = readU32(bytes, at) - shift;
-  const end = start + readU32(bytes, at + 4);
-  if (start < 0 || end > bytes.length) throw badPacking(); // only packed bytes we did not write can point outside
-  return [start, end];
+  const start = spanStart(bytes, at, shift);
+  return [start, start + readU32(bytes, at + 4)];
 }
 
-function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {
+/** The start of span(bytes, at, shift), checked, without the pair (the verdicts' hot path). */
+function spanStart(bytes: Uint8Array, at: number, shift: number): number {
+  const start = readU32(bytes, at) - shift;
+  // Only packed bytes we did not write can point outside.
+  if (start < 0 || start + readU32(bytes, at + 4) > bytes.length) throw badPacking();
+  return start;
+}
+
+/**
+ * What the verdicts of one batch call share, to cut what each costs the calling thread (README
+ * "Worker pool"): the blocks their canonical challenges are copied into (SharedCopies), and per
+ * challenge string the last text decoded in the segment being read, so a run of envelopes under
+ * one schema, to one kernel, from one peer decodes each of those strings once. The text is
+ * reused only for the same bytes, which decode to the same string.
+ */
+class BatchReading {
+  readonly copies = new SharedCopies();
+  private segmentBytes: Uint8Array | undefined;
+  private readonly textStart = [-1, -1, -1, -1];
+  private readonly textLength = [0, 0, 0, 0];
+  private readonly text = ["", "", "", ""];
+
+  /** Starts reading a segment: texts remembered from another segment's bytes no longer apply. */
+  startSegment(bytes: Uint8Array): void {
+    this.segmentBytes = bytes;
+    this.textStart.fill(-1);
+  }
+
+  /** The challenge string `index` at bytes[start, start + length) of the segment being read. */
+  challengeText(bytes: Uint8Array, start: number, length: number, index: number): string {
+    const last = this.textStart[index];
+    if (last >= 0 && bytes === this.segmentBytes && this.textLength[index] === length && sameRange(bytes, last, start, length)) return this.text[index];
+    const text = strictUtf8.decode(bytes.subarray(start, start + length));
+    this.textStart[index] = start;
+    this.textLength[index] = length;
+    this.text[index] = text;
+    return text;
+  }
+}
+
+/** Whether bytes[a, a + length) and bytes[b, b + length) are equal (public data: may stop early). */
+function sameRange(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
+function readEnvelope(bytes: Uint8Array, block: number, shift: number, reading: BatchReading | undefined): VerifiedEnvelope {
+  const canonicalStart = spanStart(bytes, block + RESULT_CANONICAL, shift);
+  const canonicalEnd = canonicalStart + readU32(bytes, block + RESULT_CANONICAL + 4);
   return {
-    challenge: readChallenge(bytes, block, shift),
+    challenge: readChallenge(bytes, block, shift, reading),
     declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
     signature: bytes.slice(block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
-    canonicalChallenge: bytes.slice(...span(bytes, block + RESULT_CANONICAL, shift)),
+    canonicalChallenge: reading === undefined ? bytes.slice(canonicalStart, canonicalEnd) : reading.copies.copy(bytes, canonicalStart, canonicalEnd),
   };
 }
 
 function readEnvelopeFields(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelopeFields {
   return {
-    challenge: readChallenge(bytes, block, shift),
+    challenge: readChallenge(bytes, block, shift, undefined),
     declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
   };
 }
 
-function readChallenge(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope["challenge"] {
+function readChallenge(bytes: Uint8Array, block: number, shift: number, reading: BatchReading | undefined): VerifiedEnvelope["challenge"] {
+  const timestampStart = spanStart(bytes, block + RESULT_TIMESTAMP, shift);
   return {
-    schema: challengeString(bytes, block, shift, 0),
-    localKernelId: challengeString(bytes, block, shift, 1),
-    remoteKernelId: challengeString(bytes, block, shift, 2),
-    nonce: challengeString(bytes, block, shift, 3),
-    timestamp: timestampFromDigits(bytes, ...span(bytes, block + RESULT_TIMESTAMP, shift)),
+    schema: challengeString(bytes, block, shift, 0, reading),
+    localKernelId: challengeString(bytes, block, shift, 1, reading),
+    remoteKernelId: challengeString(bytes, block, shift, 2, reading),
+    nonce: challengeString(bytes, block, shift, 3, reading),
+    timestamp: timestampFromDigits(bytes, timestampStart, timestampStart + readU32(bytes, block + RESULT_TIMESTAMP + 4)),
   };
 }
 
@@ -631,8 +695,11 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
 }
 
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
-function challengeString(bytes: Uint8Array, block: number, shift: number, index: number): string {
-  return strictUtf8.decode(bytes.subarray(...span(bytes, block + RESULT_STRINGS + 8 * index, shift)));
+function challengeString(bytes: Uint8Array, block: number, shift: number, index: number, reading: BatchReading | undefined): string {
+  const at = block + RESULT_STRINGS + 8 * index;
+  const start = spanStart(bytes, at, shift);
+  const length = readU32(bytes, at + 4);
+  return reading === undefined ? strictUtf8.decode(bytes.subarray(start, start + length)) : reading.challengeText(bytes, start, length, index);
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */
