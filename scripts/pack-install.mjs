@@ -1,6 +1,9 @@
 // `npm pack` of this package, installed into a scratch project the way a user would install it
-// from the registry (offline: the package has no dependencies). Used by the hosts tier
-// (test/hosts/) and the bundler pages of the browser tier.
+// from the registry. Used by the hosts tier (test/hosts/) and the bundler pages of the browser
+// tier. Its dependencies (piscina, commander, cli-progress and theirs) come from npm's cache when
+// it holds them (`--prefer-offline`) and from the registry otherwise: `npm ci` fills the cache
+// with the tarballs of the lockfile but not with the registry documents that `npm install` reads
+// to resolve a version range, so on a fresh machine `--offline` fails.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +22,6 @@ export function packTarball(destination = mkdtempSync(path.join(tmpdir(), "chio-
 export function installTarball(tarball, { type = "module" } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "chio-consumer-"));
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "chio-consumer", private: true, type, version: "0.0.0" }, null, 2));
-  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", tarball], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", tarball], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
   return dir;
 }
