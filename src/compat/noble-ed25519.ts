@@ -26,6 +26,67 @@ import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
 
 export type Bytes = Uint8Array;
+
+// ---- byte types as noble 3.x declares them ----
+// TypeScript 5.7 made typed arrays generic over their buffer. A fresh array is then
+// `Uint8Array<ArrayBuffer>`, which APIs such as WebCrypto's `importKey` ask for, while a plain
+// `Uint8Array` annotation means `Uint8Array<ArrayBufferLike>` (maybe shared memory).
+// `ReturnType<typeof Uint8Array.of>` names the fresh type under every TypeScript version (plain
+// `Uint8Array` before 5.7). noble 3.x types its outputs that way (TRet) and its inputs broadly
+// (TArg), and exports those helpers; ours behave the same, so code typed against noble's
+// declarations compiles unchanged against these (test/types/noble-compat.ts checks it with tsc).
+// Every byte value this module returns is a fresh Uint8Array over an ArrayBuffer of its own.
+
+/** The [input form, fresh output form] of a typed-array type T (never for other types). */
+type TypedArrayForms<T> = T extends BigInt64Array
+  ? [BigInt64Array, ReturnType<typeof BigInt64Array.of>]
+  : T extends BigUint64Array
+    ? [BigUint64Array, ReturnType<typeof BigUint64Array.of>]
+    : T extends Float32Array
+      ? [Float32Array, ReturnType<typeof Float32Array.of>]
+      : T extends Float64Array
+        ? [Float64Array, ReturnType<typeof Float64Array.of>]
+        : T extends Int16Array
+          ? [Int16Array, ReturnType<typeof Int16Array.of>]
+          : T extends Int32Array
+            ? [Int32Array, ReturnType<typeof Int32Array.of>]
+            : T extends Int8Array
+              ? [Int8Array, ReturnType<typeof Int8Array.of>]
+              : T extends Uint16Array
+                ? [Uint16Array, ReturnType<typeof Uint16Array.of>]
+                : T extends Uint32Array
+                  ? [Uint32Array, ReturnType<typeof Uint32Array.of>]
+                  : T extends Uint8ClampedArray
+                    ? [Uint8ClampedArray, ReturnType<typeof Uint8ClampedArray.of>]
+                    : T extends Uint8Array
+                      ? [Uint8Array, ReturnType<typeof Uint8Array.of>]
+                      : never;
+/** A typed-array type as an input: over any buffer. */
+export type TypedArg<T> = TypedArrayForms<T>[0];
+/** A typed-array type as an output: the fresh array's type (`Uint8Array<ArrayBuffer>` on TS ≥ 5.7). */
+export type TypedRet<T> = TypedArrayForms<T>[1];
+/** T as an input: typed arrays in it (in objects, arrays, tuples, promises, function results) broadened. */
+export type TArg<T> = T | ([TypedArg<T>] extends [never] ? InputShape<T> : TypedArg<T>);
+/** T as an output: typed arrays in it narrowed to the fresh array's type. */
+export type TRet<T> = T extends unknown ? T & ([TypedRet<T>] extends [never] ? OutputShape<T> : TypedRet<T>) : never;
+type InputShape<T> = T extends (...args: infer A) => infer R
+  ? ((...args: { [K in keyof A]: TRet<A[K]> }) => TArg<R>) & { [K in keyof T]: T[K] extends (...args: any) => any ? T[K] : TArg<T[K]> }
+  : T extends Promise<infer A>
+    ? Promise<TArg<A>>
+    : T extends object
+      ? { [K in keyof T]: TArg<T[K]> }
+      : T;
+type OutputShape<T> = T extends (...args: infer A) => infer R
+  ? ((...args: { [K in keyof A]: TArg<A[K]> }) => TRet<R>) & { [K in keyof T]: T[K] extends (...args: any) => any ? T[K] : TRet<T[K]> }
+  : T extends Promise<infer A>
+    ? Promise<TRet<A>>
+    : T extends object
+      ? { [K in keyof T]: TRet<T[K]> }
+      : T;
+/** A byte value this module returns. */
+type Out = TRet<Uint8Array>;
+/** `bytes`, a Uint8Array this module made over an ArrayBuffer (never shared memory), typed as such. */
+const fresh = (bytes: Uint8Array): Out => bytes as Out;
 export type AffinePoint = { x: bigint; y: bigint };
 export type EdwardsOpts = Readonly<{ p: bigint; n: bigint; h: bigint; a: bigint; d: bigint; Gx: bigint; Gy: bigint }>;
 export type EdDSAVerifyOpts = { zip215?: boolean };
@@ -75,14 +136,14 @@ function arange(n: unknown, min: bigint, max: bigint, message = "bad number: out
 // ---- etc: byte and number helpers ----
 
 const HEX = "0123456789abcdef";
-function bytesToHex(bytes: Uint8Array): string {
+function bytesToHex(bytes: TArg<Uint8Array>): string {
   const b = abytes(bytes);
   let out = "";
   for (let i = 0; i < b.length; i++) out += HEX[b[i] >> 4] + HEX[b[i] & 15];
   return out;
 }
 
-function hexToBytes(hex: string): Uint8Array {
+function hexToBytes(hex: string): Out {
   if (typeof hex !== "string") throw new TypeError("hex invalid");
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError("hex invalid");
   const out = new Uint8Array(hex.length / 2);
@@ -90,15 +151,15 @@ function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-function concatBytes(...arrays: Uint8Array[]): Uint8Array {
+function concatBytes(...arrays: TArg<Uint8Array[]>): Out {
   for (const a of arrays) abytes(a); // noble's type errors first
-  return concatParts(arrays);
+  return fresh(concatParts(arrays));
 }
 
-function randomBytes(length = 32): Uint8Array {
+function randomBytes(length = 32): Out {
   const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
   if (!c || typeof c.getRandomValues !== "function") throw new Error("crypto.getRandomValues must be defined, consider polyfill");
-  return c.getRandomValues(new Uint8Array(length));
+  return fresh(c.getRandomValues(new Uint8Array(length)));
 }
 
 /** a mod b in [0, b). */
@@ -185,7 +246,7 @@ class Point {
    * Decodes 32 bytes (RFC 8032 §5.1.3). Strict by default (y < p, no x = 0 with the sign bit);
    * `zip215 = true` takes y mod p and allows that form, as ZIP-215 requires. Variable time.
    */
-  static fromBytes(bytes: Uint8Array, zip215 = false): Point {
+  static fromBytes(bytes: TArg<Uint8Array>, zip215 = false): Point {
     const normed = snapshot(bytes, "point", 32);
     const signBit = (normed[31] & 0x80) !== 0;
     normed[31] &= 0x7f;
@@ -306,11 +367,11 @@ class Point {
     return { x: mod(this.X * iz), y: mod(this.Y * iz) };
   }
 
-  toBytes(): Uint8Array {
+  toBytes(): Out {
     const { x, y } = this.toAffine();
     const out = numberTo32BytesLE(y);
     if (x & 1n) out[31] |= 0x80;
-    return out;
+    return fresh(out);
   }
 
   toHex(): string {
@@ -338,18 +399,22 @@ Point.ZERO = ZERO_POINT;
 
 // ---- hashes: assignable providers, checked against the built-in SHA-512 ----
 
-function builtinSha512(message: Uint8Array): Uint8Array {
-  return sha512Digest(snapshot(message, ""));
+function builtinSha512(message: TArg<Uint8Array>): Out {
+  return fresh(sha512Digest(snapshot(message, "")));
 }
-async function builtinSha512Async(message: Uint8Array): Promise<Uint8Array> {
+async function builtinSha512Async(message: TArg<Uint8Array>): Promise<Out> {
   return builtinSha512(message);
 }
 
-type Sha512 = (message: Uint8Array) => Uint8Array;
-type Sha512Async = (message: Uint8Array) => Promise<Uint8Array>;
+type Sha512 = (message: TArg<Uint8Array>) => Out;
+type Sha512Async = (message: TArg<Uint8Array>) => Promise<Out>;
 
-/** Hash providers, assignable as in noble. The built-in SHA-512 computes every result. */
-const hashes: { sha512: Sha512 | undefined; sha512Async: Sha512Async | undefined } = {
+/**
+ * Hash providers, assignable as in noble (typed as noble types them: `sha512` may be unset).
+ * The built-in SHA-512 computes every result; checkSyncProvider / checkAsyncProvider refuse a
+ * provider that is not SHA-512 and an unset one, whatever the types allowed.
+ */
+const hashes: { sha512: Sha512 | undefined; sha512Async: Sha512Async } = {
   sha512: builtinSha512,
   sha512Async: builtinSha512Async,
 };
@@ -386,57 +451,58 @@ async function checkAsyncProvider(): Promise<void> {
 }
 
 /** SHA-512 of message (after checking an assigned hashes.sha512, as noble calls it). */
-function hash(message: Uint8Array): Uint8Array {
+function hash(message: TArg<Uint8Array>): Out {
   const m = snapshot(message, "message");
   checkSyncProvider();
-  return sha512Digest(m);
+  return fresh(sha512Digest(m));
 }
 
 // ---- keys, signatures ----
 
 /** The expanded secret key of RFC 8032 §5.1.5; head, prefix and scalar are secrets. */
 type ExtK = { head: Uint8Array; prefix: Uint8Array; scalar: bigint; point: Point; pointBytes: Uint8Array };
+type KeysSecPub = { secretKey: Uint8Array; publicKey: Uint8Array };
 
 function extendedKey(secretKey: Uint8Array): ExtK {
   const e = core.utils.getExtendedPublicKey(secretKey);
   return { head: e.head, prefix: e.prefix, scalar: e.scalar, point: Point.fromBytes(e.pointBytes), pointBytes: e.pointBytes };
 }
 
-function getExtendedPublicKey(secretKey: Uint8Array): ExtK {
+function getExtendedPublicKey(secretKey: TArg<Uint8Array>): TRet<ExtK> {
   const sk = snapshot(secretKey, "secretKey", 32);
   checkSyncProvider();
-  return extendedKey(sk);
+  return extendedKey(sk) as TRet<ExtK>;
 }
 
 // Not async, like noble's: a bad argument throws synchronously, a provider failure rejects.
-function getExtendedPublicKeyAsync(secretKey: Uint8Array): Promise<ExtK> {
+function getExtendedPublicKeyAsync(secretKey: TArg<Uint8Array>): Promise<TRet<ExtK>> {
   const sk = snapshot(secretKey, "secretKey", 32);
-  return checkAsyncProvider().then(() => extendedKey(sk));
+  return checkAsyncProvider().then(() => extendedKey(sk) as TRet<ExtK>);
 }
 
-function getPublicKey(secretKey: Uint8Array): Uint8Array {
+function getPublicKey(secretKey: TArg<Uint8Array>): Out {
   const sk = snapshot(secretKey, "secretKey", 32);
   checkSyncProvider();
-  return core.getPublicKey(sk);
+  return fresh(core.getPublicKey(sk));
 }
 
-function getPublicKeyAsync(secretKey: Uint8Array): Promise<Uint8Array> {
+function getPublicKeyAsync(secretKey: TArg<Uint8Array>): Promise<Out> {
   const sk = snapshot(secretKey, "secretKey", 32);
-  return checkAsyncProvider().then(() => core.getPublicKey(sk));
+  return checkAsyncProvider().then(() => fresh(core.getPublicKey(sk)));
 }
 
-function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+function sign(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Out {
   const m = snapshot(message, "message");
   const sk = snapshot(secretKey, "secretKey", 32);
   checkSyncProvider();
-  return core.sign(m, sk);
+  return fresh(core.sign(m, sk));
 }
 
-async function signAsync(message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
+async function signAsync(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Promise<Out> {
   const m = snapshot(message, "message");
   const sk = snapshot(secretKey, "secretKey", 32);
   await checkAsyncProvider();
-  return core.sign(m, sk);
+  return fresh(core.sign(m, sk));
 }
 
 /** noble's rule: `zip215` absent or undefined means true; any other value counts by truthiness (0, "" are the strict branch). */
@@ -465,29 +531,29 @@ function verifyChecked(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215:
   return core.verify(sig, msg, pk, { zip215: true });
 }
 
-function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options: EdDSAVerifyOpts = {}): boolean {
+function verify(signature: TArg<Uint8Array>, message: TArg<Uint8Array>, publicKey: TArg<Uint8Array>, options: TArg<EdDSAVerifyOpts> = {}): boolean {
   const [sig, msg, pk, zip215] = verifyArgs(signature, message, publicKey, options);
   checkSyncProvider();
   return verifyChecked(sig, msg, pk, zip215);
 }
 
-async function verifyAsync(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, options: EdDSAVerifyOpts = {}): Promise<boolean> {
+async function verifyAsync(signature: TArg<Uint8Array>, message: TArg<Uint8Array>, publicKey: TArg<Uint8Array>, options: TArg<EdDSAVerifyOpts> = {}): Promise<boolean> {
   const [sig, msg, pk, zip215] = verifyArgs(signature, message, publicKey, options);
   await checkAsyncProvider();
   return verifyChecked(sig, msg, pk, zip215);
 }
 
 /** `seed` (a copy) when given, as noble returns the seed itself; else 32 random bytes. */
-function randomSecretKey(seed?: Uint8Array): Uint8Array {
-  return snapshot(seed === undefined ? randomBytes(32) : seed, "seed", 32);
+function randomSecretKey(seed?: TArg<Uint8Array>): Out {
+  return fresh(snapshot(seed === undefined ? randomBytes(32) : seed, "seed", 32));
 }
 
-function keygen(seed?: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
+function keygen(seed?: TArg<Uint8Array>): TRet<KeysSecPub> {
   const secretKey = randomSecretKey(seed);
   return { secretKey, publicKey: getPublicKey(secretKey) };
 }
 
-async function keygenAsync(seed?: Uint8Array): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> {
+async function keygenAsync(seed?: TArg<Uint8Array>): Promise<TRet<KeysSecPub>> {
   const secretKey = randomSecretKey(seed);
   return { secretKey, publicKey: await getPublicKeyAsync(secretKey) };
 }
