@@ -1,8 +1,10 @@
 // The wire format between the pool (src/pool/index.ts) and its workers (src/pool/worker.ts).
 //
-// A task carries one chunk of work as ONE ArrayBuffer, transferred (not cloned), so a chunk of
-// 64 items costs one postMessage of one buffer instead of a structured clone of 192 small
-// Uint8Arrays. The result comes back the same way: one Uint8Array of verdicts, transferred.
+// A task carries one chunk of work as ONE SharedArrayBuffer, so a chunk of 64 items costs one
+// postMessage of one buffer instead of a structured clone of 192 small Uint8Arrays. Shared, not
+// transferred: the calling thread keeps the very bytes it sent for the one retry after a crash
+// (src/pool/index.ts), so a call's input is held once; workers only read a chunk, and nothing
+// else ever sees it. The result comes back as one Uint8Array of verdicts, transferred.
 //
 // Signature chunk (SIGNATURE_CHUNK):
 //   u32 count, then u32 × (count + 1) message offsets (relative to the message area),
@@ -33,8 +35,8 @@ export const CRASH_OOM = 3; //       allocate until the worker's heap limit ends
 
 export interface PoolTask {
   kind: typeof TASK_SIGNATURES | typeof TASK_ENVELOPES;
-  /** The chunk (codec.ts), transferred. */
-  buffer: ArrayBuffer;
+  /** The chunk (codec.ts), shared with the worker, which only reads it. */
+  buffer: SharedArrayBuffer;
   /** Signature chunks: the options of ed25519.verify, normalised. */
   verify?: VerifyOptions;
   /** Envelope chunks: the options of verifyEnvelopeBytes, normalised. */
@@ -55,7 +57,7 @@ export interface TaskFailure {
 export const SIGNATURE_BYTES = 64;
 export const PUBLIC_KEY_BYTES = 32;
 
-/** A chunk of signature checks as the worker reads it (views into the transferred buffer). */
+/** A chunk of signature checks as the worker reads it (views into the shared chunk). */
 export interface SignatureChunkItem {
   signature: Uint8Array;
   message: Uint8Array;
@@ -102,7 +104,7 @@ export function signatureChunkSize(count: number, messageBytes: number): number 
 }
 
 /**
- * Packs already validated items into one fresh ArrayBuffer. `set` from a typed array copies
+ * Packs already validated items into one fresh SharedArrayBuffer. `set` from a typed array copies
  * through internal slots and runs no caller code, so this is the defensive copy of every input.
  */
 export function packSignatureChunk(
@@ -111,11 +113,11 @@ export function packSignatureChunk(
   publicKeys: readonly Uint8Array[],
   start: number,
   end: number,
-): ArrayBuffer {
+): SharedArrayBuffer {
   const count = end - start;
   let messageBytes = 0;
   for (let i = start; i < end; i++) messageBytes += viewLength(messages[i]);
-  const buffer = new ArrayBuffer(signatureChunkSize(count, messageBytes));
+  const buffer = new SharedArrayBuffer(signatureChunkSize(count, messageBytes));
   const view = new DataView(buffer);
   const bytes = new Uint8Array(buffer);
   view.setUint32(0, count, true);
@@ -136,7 +138,7 @@ export function packSignatureChunk(
 }
 
 /** The items of a signature chunk, as views of `buffer` (no copies). */
-export function unpackSignatureChunk(buffer: ArrayBuffer): SignatureChunkItem[] {
+export function unpackSignatureChunk(buffer: SharedArrayBuffer): SignatureChunkItem[] {
   const view = new DataView(buffer);
   const count = view.getUint32(0, true);
   const signatureArea = 4 + 4 * (count + 1);
@@ -162,8 +164,8 @@ export function envelopeChunkBytes(input: Uint8Array | string): number {
   return typeof input === "string" ? 2 * input.length + 1 : viewLength(input);
 }
 
-/** Packs already validated envelope inputs (strings or readable Uint8Arrays) into one fresh ArrayBuffer. */
-export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], start: number, end: number): ArrayBuffer {
+/** Packs already validated envelope inputs (strings or readable Uint8Arrays) into one fresh SharedArrayBuffer. */
+export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], start: number, end: number): SharedArrayBuffer {
   const count = end - start;
   const tableEnd = 4 + 12 * count;
   let size = tableEnd;
@@ -171,7 +173,7 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
     const input = inputs[i];
     size += envelopeChunkBytes(input);
   }
-  const buffer = new ArrayBuffer(size);
+  const buffer = new SharedArrayBuffer(size);
   const view = new DataView(buffer);
   const bytes = new Uint8Array(buffer);
   view.setUint32(0, count, true);
@@ -202,7 +204,7 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
 }
 
 /** The inputs of an envelope chunk: byte inputs as views of `buffer`, strings rebuilt unit for unit. */
-export function unpackEnvelopeChunk(buffer: ArrayBuffer): (Uint8Array | string)[] {
+export function unpackEnvelopeChunk(buffer: SharedArrayBuffer): (Uint8Array | string)[] {
   const view = new DataView(buffer);
   const count = view.getUint32(0, true);
   const inputs: (Uint8Array | string)[] = new Array(count);

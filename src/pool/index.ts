@@ -3,7 +3,7 @@
 // The pool runs on piscina (see the README, "Worker pool"). Calls are checked and copied on the
 // calling thread with the typed errors of the in-thread API, split into chunks of `chunkSize`
 // items (64 by default; at most POOL_CHUNK_BYTE_BUDGET bytes past a chunk's first item, codec.ts),
-// all packed before any is sent, and each chunk travels to a worker as ONE transferred ArrayBuffer
+// all packed before any is sent, and each chunk travels to a worker as ONE SharedArrayBuffer
 // (src/pool/codec.ts); verdicts come back the same way. Every answer equals the in-thread one:
 // the workers run the same ed25519.verify / verifyEnvelopeBytes (src/pool/worker.ts).
 //
@@ -167,7 +167,7 @@ function envelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<V
  * Packs every chunk of a call before any is sent (so a call either starts whole or not at all):
  * the call's private copy of its input. An allocation failure becomes VerifierPoolError OUT_OF_MEMORY.
  */
-function packAll(chunks: [number, number][], pack: (start: number, end: number) => ArrayBuffer): ArrayBuffer[] {
+function packAll(chunks: [number, number][], pack: (start: number, end: number) => SharedArrayBuffer): SharedArrayBuffer[] {
   try {
     return chunks.map(([start, end]) => pack(start, end));
   } catch (cause) {
@@ -292,7 +292,7 @@ class PiscinaVerifierPool implements VerifierPool {
     const rejectAll = (error: unknown) => {
       for (const s of bucket.settle) s.reject(error);
     };
-    let buffers: ArrayBuffer[];
+    let buffers: SharedArrayBuffer[];
     const chunks = planChunks(count, count, (i) => signatureChunkBytes(bucket.messages[i]));
     try {
       buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
@@ -401,22 +401,17 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /**
-   * Runs one chunk: at most two attempts, each on its own copy of the chunk (the transfer
-   * detaches what it sends), the second only after the first one's worker died.
+   * Runs one chunk: at most two attempts, the second only after the first one's worker died.
+   * Both read the same shared chunk: workers never write to it (codec.ts), so a worker that died
+   * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
    */
   private async runChunk(task: PoolTask): Promise<Uint8Array> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      let buffer: ArrayBuffer;
-      try {
-        buffer = task.buffer.slice(0);
-      } catch (cause) {
-        throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate a copy of a chunk to send: ${String(cause)}`, { cause });
-      }
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: Uint8Array | TaskFailure;
       try {
-        result = await this.piscina.run({ ...task, buffer, crash }, { transferList: [buffer] });
+        result = await this.piscina.run({ ...task, crash });
       } catch (cause) {
         // piscina rejects a task only when its worker ended (exit, uncaught exception, heap
         // limit): runTask itself never throws. The worker has been replaced; try once more.
