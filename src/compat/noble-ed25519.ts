@@ -37,30 +37,26 @@ export type Bytes = Uint8Array;
 // declarations compiles unchanged against these (test/types/noble-compat.ts checks it with tsc).
 // Every byte value this module returns is a fresh Uint8Array over an ArrayBuffer of its own.
 
-/** The [input form, fresh output form] of a typed-array type T (never for other types). */
-type TypedArrayForms<T> = T extends BigInt64Array
-  ? [BigInt64Array, ReturnType<typeof BigInt64Array.of>]
-  : T extends BigUint64Array
-    ? [BigUint64Array, ReturnType<typeof BigUint64Array.of>]
-    : T extends Float32Array
-      ? [Float32Array, ReturnType<typeof Float32Array.of>]
-      : T extends Float64Array
-        ? [Float64Array, ReturnType<typeof Float64Array.of>]
-        : T extends Int16Array
-          ? [Int16Array, ReturnType<typeof Int16Array.of>]
-          : T extends Int32Array
-            ? [Int32Array, ReturnType<typeof Int32Array.of>]
-            : T extends Int8Array
-              ? [Int8Array, ReturnType<typeof Int8Array.of>]
-              : T extends Uint16Array
-                ? [Uint16Array, ReturnType<typeof Uint16Array.of>]
-                : T extends Uint32Array
-                  ? [Uint32Array, ReturnType<typeof Uint32Array.of>]
-                  : T extends Uint8ClampedArray
-                    ? [Uint8ClampedArray, ReturnType<typeof Uint8ClampedArray.of>]
-                    : T extends Uint8Array
-                      ? [Uint8Array, ReturnType<typeof Uint8Array.of>]
-                      : never;
+/**
+ * Each typed-array class with [its input form, its fresh output form], in the order the kinds
+ * are told apart: Uint8Array last, so its subclasses (Buffer) and only they fall to it.
+ */
+type TypedArrayKinds = [
+  [BigInt64Array, ReturnType<typeof BigInt64Array.of>],
+  [BigUint64Array, ReturnType<typeof BigUint64Array.of>],
+  [Float32Array, ReturnType<typeof Float32Array.of>],
+  [Float64Array, ReturnType<typeof Float64Array.of>],
+  [Int16Array, ReturnType<typeof Int16Array.of>],
+  [Int32Array, ReturnType<typeof Int32Array.of>],
+  [Int8Array, ReturnType<typeof Int8Array.of>],
+  [Uint16Array, ReturnType<typeof Uint16Array.of>],
+  [Uint32Array, ReturnType<typeof Uint32Array.of>],
+  [Uint8ClampedArray, ReturnType<typeof Uint8ClampedArray.of>],
+  [Uint8Array, ReturnType<typeof Uint8Array.of>],
+];
+/** The first entry of `Kinds` whose class T extends (for each member of a union T); never for other types. */
+type KindOf<T, Kinds> = Kinds extends [infer K extends [unknown, unknown], ...infer Rest] ? (T extends K[0] ? K : KindOf<T, Rest>) : never;
+type TypedArrayForms<T> = KindOf<T, TypedArrayKinds>;
 /** A typed-array type as an input: over any buffer. */
 export type TypedArg<T> = TypedArrayForms<T>[0];
 /** A typed-array type as an output: the fresh array's type (`Uint8Array<ArrayBuffer>` on TS ≥ 5.7). */
