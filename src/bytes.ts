@@ -210,37 +210,6 @@ export function writeU32(bytes: Uint8Array, at: number, value: number): void {
   bytes[at + 3] = value >>> 24;
 }
 
-/**
- * Copies of small byte ranges, packed end to end into shared ArrayBuffers of BLOCK_BYTES each
- * (as Node's Buffer pool packs small Buffers). Allocating an ArrayBuffer costs far more than
- * copying 150 bytes: a 170-byte `slice()` took 511 ns against 32 ns for a view (bench notes in
- * the README, "Worker pool"), so a batch's verdicts share a few blocks instead of owning one
- * buffer each. A copy is never a view of the source, so the source may change afterwards; a
- * range larger than OWN_BUFFER_ABOVE gets a buffer of its own, so a kept copy holds at most
- * BLOCK_BYTES of other copies alive. One instance per call: a block only ever holds that
- * call's copies.
- */
-export class SharedCopies {
-  static readonly BLOCK_BYTES = 16384;
-  static readonly OWN_BUFFER_ABOVE = 2048;
-  private block: ArrayBuffer | undefined;
-  private used = 0;
-
-  /** A copy of bytes[start, end) (a Uint8Array, readable, start ≤ end ≤ its length). */
-  copy(bytes: Uint8Array, start: number, end: number): Uint8Array {
-    const length = end - start;
-    if (length > SharedCopies.OWN_BUFFER_ABOVE) return bytes.slice(start, end);
-    if (this.block === undefined || this.used + length > SharedCopies.BLOCK_BYTES) {
-      this.block = new ArrayBuffer(SharedCopies.BLOCK_BYTES);
-      this.used = 0;
-    }
-    const out = new Uint8Array(this.block, this.used, length);
-    out.set(bytes.subarray(start, end));
-    this.used += length;
-    return out;
-  }
-}
-
 /** The parts end to end, in a new array (for already checked Uint8Arrays). */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;

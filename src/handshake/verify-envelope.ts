@@ -19,7 +19,7 @@ import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type Co
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
-import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, SharedCopies, viewLength, writeU32 } from "../bytes.js";
+import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
 import { loneSurrogateInInput, nonNegativeInteger, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -187,11 +187,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * call (assembly/handshake/envelope-batch.ts), which parses each and rebuilds its challenge as
  * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
  * the exact batch verifier (README "Batch verification").
- *
- * Every byte value in the verdicts is a copy. `declaredPublicKey` and `signature` each own their
- * ArrayBuffer; `canonicalChallenge` shares a block of at most 16 KiB (SharedCopies in bytes.ts)
- * with the canonical challenges of other envelopes of the same call, as Node's small Buffers
- * share a pool: `slice()` one before keeping it long, to let the block go.
+
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
  *   readable Uint8Array (the message names its index), an option has the wrong type, or the host
  *   has no globalThis.crypto.getRandomValues (the batch's coefficients). When WebAssembly memory
@@ -522,9 +518,8 @@ function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeV
 
 /**
  * The verdict for the ENVELOPE_* code `verdict` and the result block at bytes[block] (the
- * addresses in it are wasm addresses: address a is bytes[a - shift]). With `reading` (batches),
- * the canonical challenge is copied into a block it shares with the call's other verdicts;
- * without (one envelope), into an ArrayBuffer of its own.
+ * addresses in it are wasm addresses: address a is bytes[a - shift]). `reading`: the batch call
+ * this verdict belongs to, if any (BatchReading).
  */
 function verdictOf(
   verdict: number,
@@ -614,19 +609,24 @@ function spanStart(bytes: Uint8Array, at: number, shift: number): number {
 
 /**
  * What the verdicts of one batch call share, to cut what each costs the calling thread (README
- * "Worker pool"): the blocks their canonical challenges are copied into (SharedCopies), and per
- * challenge string the last text decoded in the segment being read, so a run of envelopes under
- * one schema, to one kernel, from one peer decodes each of those strings once. The text is
- * reused only for the same bytes, which decode to the same string.
+ * "Worker pool"): per challenge string, the last text decoded in the segment being read, so a
+ * run of envelopes under one schema, to one kernel, from one peer decodes each of those strings
+ * once. The text is reused only for the same bytes, which decode to the same string. The nonce
+ * (string 3) differs in every envelope and is always decoded. Strings are values, so sharing
+ * them exposes nothing; every byte value of a verdict still owns its ArrayBuffer.
  */
 class BatchReading {
-  readonly copies = new SharedCopies();
   private segmentBytes: Uint8Array | undefined;
-  private readonly textStart = [-1, -1, -1, -1];
-  private readonly textLength = [0, 0, 0, 0];
-  private readonly text = ["", "", "", ""];
+  // Per string before the nonce (schema, localKernelId, remoteKernelId): where its last text was, and that text.
+  private readonly textStart = [-1, -1, -1];
+  private readonly textLength = [0, 0, 0];
+  private readonly text = ["", "", ""];
 
-  /** Starts reading a segment: texts remembered from another segment's bytes no longer apply. */
+  /**
+   * Starts reading a segment: texts remembered from another segment's bytes no longer apply. The
+   * reset is what protects the in-thread path, whose `bytes` is the same heap view for every
+   * wasm call; the identity check in challengeText is a second guard.
+   */
   startSegment(bytes: Uint8Array): void {
     this.segmentBytes = bytes;
     this.textStart.fill(-1);
@@ -644,6 +644,9 @@ class BatchReading {
   }
 }
 
+/** The index of the nonce among the challenge strings (RESULT_STRINGS: schema, local, remote, nonce). */
+const NONCE = 3;
+
 /** Whether bytes[a, a + length) and bytes[b, b + length) are equal (public data: may stop early). */
 function sameRange(bytes: Uint8Array, a: number, b: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
@@ -657,7 +660,7 @@ function readEnvelope(bytes: Uint8Array, block: number, shift: number, reading: 
     challenge: readChallenge(bytes, block, shift, reading),
     declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
     signature: bytes.slice(block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
-    canonicalChallenge: reading === undefined ? bytes.slice(canonicalStart, canonicalEnd) : reading.copies.copy(bytes, canonicalStart, canonicalEnd),
+    canonicalChallenge: bytes.slice(canonicalStart, canonicalEnd),
   };
 }
 
@@ -674,7 +677,7 @@ function readChallenge(bytes: Uint8Array, block: number, shift: number, reading:
     schema: challengeString(bytes, block, shift, 0, reading),
     localKernelId: challengeString(bytes, block, shift, 1, reading),
     remoteKernelId: challengeString(bytes, block, shift, 2, reading),
-    nonce: challengeString(bytes, block, shift, 3, reading),
+    nonce: challengeString(bytes, block, shift, NONCE, reading),
     timestamp: timestampFromDigits(bytes, timestampStart, timestampStart + readU32(bytes, block + RESULT_TIMESTAMP + 4)),
   };
 }
@@ -699,7 +702,7 @@ function challengeString(bytes: Uint8Array, block: number, shift: number, index:
   const at = block + RESULT_STRINGS + 8 * index;
   const start = spanStart(bytes, at, shift);
   const length = readU32(bytes, at + 4);
-  return reading === undefined ? strictUtf8.decode(bytes.subarray(start, start + length)) : reading.challengeText(bytes, start, length, index);
+  return reading === undefined || index === NONCE ? strictUtf8.decode(bytes.subarray(start, start + length)) : reading.challengeText(bytes, start, length, index);
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */
