@@ -4,7 +4,8 @@
 // calling thread with the typed errors of the in-thread API, split into chunks of `chunkSize`
 // items (64 by default; at most POOL_CHUNK_BYTE_BUDGET bytes past a chunk's first item, codec.ts),
 // all packed before any is sent, and each chunk travels to a worker as ONE SharedArrayBuffer
-// (src/pool/codec.ts); verdicts come back the same way. Every answer equals the in-thread one:
+// (src/pool/codec.ts), which the worker reads in place; verdicts come back as one transferred
+// Uint8Array. Every answer equals the in-thread one:
 // the workers run the same ed25519.verify / verifyEnvelopeBytes (src/pool/worker.ts).
 //
 // Crashes: a worker that dies while it holds a chunk (process.exit, an uncaught exception, out
@@ -61,7 +62,7 @@ export { POOL_CHUNK_BYTE_BUDGET } from "./codec.js";
 export type VerifierPoolErrorCode =
   | "POOL_CLOSED" //        the call came after close()
   | "WORKER_CRASHED" //     a chunk's worker died, and so did the fresh worker that retried it
-  | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only)
+  | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only), or the host has no SharedArrayBuffer
   | "TASK_FAILED" //        verification threw inside a live worker (a wasm trap, memory exhausted)
   | "OUT_OF_MEMORY"; //     the calling thread could not allocate the call's private copy of its input
 
@@ -233,6 +234,11 @@ class PiscinaVerifierPool implements VerifierPool {
       if (kind === CRASH_OOM && heapMb === undefined) throw new InvalidConfigError('crashWorkersForTesting.kind "oom" needs maxWorkerHeapMb');
       this.crash = { kind, every: crash.attempts === "every" };
     }
+    // Chunks travel as SharedArrayBuffers (codec.ts); a host started with SharedArrayBuffer
+    // switched off (node --no-harmony-sharedarraybuffer) cannot run the pool.
+    if (typeof SharedArrayBuffer !== "function") {
+      throw new VerifierPoolError("WORKER_UNAVAILABLE", "the verifier pool needs SharedArrayBuffer, which this host has switched off");
+    }
     const filename = workerFile();
     if (!existsSync(filename)) {
       throw new VerifierPoolError("WORKER_UNAVAILABLE", `the pool's worker file ${filename} does not exist (the pool runs from the built package, dist/)`);
@@ -288,9 +294,10 @@ class PiscinaVerifierPool implements VerifierPool {
   private flush(index: number, bucket: Bucket): void {
     if (this.buckets[index] !== bucket) return;
     this.buckets[index] = undefined;
-    const count = bucket.settle.length;
+    const { settle } = bucket;
+    const count = settle.length;
     const rejectAll = (error: unknown) => {
-      for (const s of bucket.settle) s.reject(error);
+      for (const s of settle) s.reject(error);
     };
     let buffers: SharedArrayBuffer[];
     const chunks = planChunks(count, count, (i) => signatureChunkBytes(bucket.messages[i]));
@@ -300,12 +307,15 @@ class PiscinaVerifierPool implements VerifierPool {
       rejectAll(error);
       return;
     }
+    // The packed chunks are the bucket's input from here on: let the per-call copies go, so a
+    // call's input is held once while it is in flight (the closures below keep only `settle`).
+    bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
     const verify = { zip215: bucket.zip215 };
     const parts = buffers.map((buffer) => this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE })));
     this.track(
       Promise.all(parts).then((results) => {
         let i = 0;
-        for (const bits of results) for (let k = 0; k < bits.length; k++) bucket.settle[i++].resolve(bits[k] === 1);
+        for (const bits of results) for (let k = 0; k < bits.length; k++) settle[i++].resolve(bits[k] === 1);
       }, rejectAll),
     );
   }
@@ -433,7 +443,7 @@ class PiscinaVerifierPool implements VerifierPool {
 /**
  * A pool of `threads` workers that verify Ed25519 signatures and handshake envelopes with
  * exactly the in-thread answers. Call close() when done (idle workers do not keep the process alive).
- * @throws InvalidTypeError / InvalidConfigError on bad options; VerifierPoolError WORKER_UNAVAILABLE if the built worker is missing.
+ * @throws InvalidTypeError / InvalidConfigError on bad options; VerifierPoolError WORKER_UNAVAILABLE if the built worker is missing or the host has no SharedArrayBuffer.
  */
 export function createVerifierPool(options?: VerifierPoolOptions): VerifierPool {
   return new PiscinaVerifierPool(options);

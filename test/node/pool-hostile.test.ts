@@ -10,7 +10,9 @@ import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
 import { createVerifierPool } from "../../dist/esm/pool/index.js";
 // The pool's own module instance: a PreparedPublicKey must come from the entry the pool was built with.
 import { ed25519 as builtEd25519 } from "../../dist/esm/index.js";
-import { planChunks, POOL_CHUNK_BYTE_BUDGET } from "../../src/pool/codec.js";
+import { CRASH_NONE, packEnvelopeChunk, packSignatureChunk, planChunks, POOL_CHUNK_BYTE_BUDGET, TASK_ENVELOPES, TASK_SIGNATURES } from "../../src/pool/codec.js";
+import runTask from "../../src/pool/worker.js";
+import { spawnSync } from "node:child_process";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBytes, verifyEnvelopeBatch } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
@@ -235,6 +237,42 @@ test("calls larger than one task's byte budget are split and answered like the i
   } finally {
     await pool.close();
   }
+});
+
+test("a worker never writes to the shared chunk it reads (the retry after a crash reads it again), and answers in memory of its own", () => {
+  const signer = Keypair.fromSeed(new Uint8Array(32).fill(9));
+  const envelopes: (Uint8Array | string)[] = [0, 1, 2].map((i) => JSON.stringify(new KernelTrustExchange(`k${i}`, signer).localEnvelope("kernel-local", `n${i}`, 1_700_000_000)));
+  envelopes.push(new TextEncoder().encode(envelopes[0] as string), "{ not json", `"lone \ud800"`);
+  const seed = new Uint8Array(32).fill(3);
+  const message = new TextEncoder().encode("message");
+  const publicKey = ed25519.getPublicKey(seed);
+  const signature = ed25519.sign(message, seed);
+  const bad = signature.slice();
+  bad[5] ^= 1;
+  const tasks = [
+    { kind: TASK_ENVELOPES, buffer: packEnvelopeChunk(envelopes, 0, envelopes.length), envelope: { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false } },
+    { kind: TASK_SIGNATURES, buffer: packSignatureChunk([signature, bad], [message, message], [publicKey, publicKey], 0, 2), verify: { zip215: false } },
+    // A task whose verification throws in the worker (options it cannot read): a TaskFailure, the chunk untouched too.
+    { kind: TASK_ENVELOPES, buffer: packEnvelopeChunk(envelopes, 0, 2), envelope: { maxBytes: -1 } as never },
+  ] as const;
+  for (const task of tasks) {
+    const before = new Uint8Array(task.buffer).slice();
+    const result = runTask({ ...task, crash: CRASH_NONE } as never) as unknown;
+    assert.equal(new Uint8Array(task.buffer), before, `task kind ${task.kind}: the chunk is unchanged`);
+    // piscina's move() wraps the answer; the wrapper holds it under this registered symbol.
+    const answer = (result as Record<symbol, unknown>)[Symbol.for("Piscina.valueOf")] ?? result;
+    if (answer instanceof Uint8Array) assert.is.not(answer.buffer as unknown, task.buffer as unknown, "the answer is not a view of the chunk");
+    else assert.ok((answer as { failed?: boolean }).failed, "a failure report");
+  }
+});
+
+test("a host without SharedArrayBuffer: createVerifierPool throws VerifierPoolError WORKER_UNAVAILABLE", () => {
+  const pool = new URL("../../dist/esm/pool/index.js", import.meta.url).href;
+  const script = `import { createVerifierPool } from ${JSON.stringify(pool)};
+console.log(typeof SharedArrayBuffer);
+try { createVerifierPool({ threads: 1 }); console.log("created"); } catch (e) { console.log(e.name, e.code); }`;
+  const run = spawnSync(process.execPath, ["--no-harmony-sharedarraybuffer", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+  assert.is(run.stdout, "undefined\nVerifierPoolError WORKER_UNAVAILABLE\n", run.stderr);
 });
 
 test.run();
