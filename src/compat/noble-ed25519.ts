@@ -55,7 +55,7 @@ type TypedArrayKinds = [
   [Uint8Array, ReturnType<typeof Uint8Array.of>],
 ];
 /** The first entry of `Kinds` whose class T extends (for each member of a union T); never for other types. */
-type KindOf<T, Kinds> = Kinds extends [infer K extends [unknown, unknown], ...infer Rest] ? (T extends K[0] ? K : KindOf<T, Rest>) : never;
+type KindOf<T, Kinds> = Kinds extends [infer K, ...infer Rest] ? (K extends [infer Class, unknown] ? (T extends Class ? K : KindOf<T, Rest>) : never) : never;
 type TypedArrayForms<T> = KindOf<T, TypedArrayKinds>;
 /** A typed-array type as an input: over any buffer. */
 export type TypedArg<T> = TypedArrayForms<T>[0];
@@ -554,8 +554,21 @@ async function keygenAsync(seed?: TArg<Uint8Array>): Promise<TRet<KeysSecPub>> {
   return { secretKey, publicKey: await getPublicKeyAsync(secretKey) };
 }
 
-const etc = Object.freeze({ bytesToHex, hexToBytes, concatBytes, mod, invert, randomBytes });
-const utils = Object.freeze({ getExtendedPublicKeyAsync, getExtendedPublicKey, randomSecretKey });
+// Frozen as noble freezes them at run time; typed as noble declares them (plain objects), so
+// code that compiles against noble's declarations compiles here.
+const etc: {
+  bytesToHex: typeof bytesToHex;
+  hexToBytes: typeof hexToBytes;
+  concatBytes: typeof concatBytes;
+  mod: typeof mod;
+  invert: typeof invert;
+  randomBytes: typeof randomBytes;
+} = Object.freeze({ bytesToHex, hexToBytes, concatBytes, mod, invert, randomBytes });
+const utils: {
+  getExtendedPublicKeyAsync: typeof getExtendedPublicKeyAsync;
+  getExtendedPublicKey: typeof getExtendedPublicKey;
+  randomSecretKey: typeof randomSecretKey;
+} = Object.freeze({ getExtendedPublicKeyAsync, getExtendedPublicKey, randomSecretKey });
 
 export {
   etc,

@@ -40,7 +40,15 @@ expectTrue<EachEqual<"TRet">>();
 expectTrue<EachEqual<"TypedArg">>();
 expectTrue<EachEqual<"TypedRet">>();
 
-// Every function export has noble's type.
+// The same names, and every export has noble's type: whole objects first (readonly-ness counts),
+// then each function.
+expectTrue<Equal<keyof typeof ours, keyof typeof noble>>();
+expectTrue<Equal<typeof ours.etc, typeof noble.etc>>();
+expectTrue<Equal<typeof ours.utils, typeof noble.utils>>();
+expectTrue<Equal<typeof ours.hashes, typeof noble.hashes>>();
+expectTrue<Equal<ours.EdDSAVerifyOpts, noble.EdDSAVerifyOpts>>();
+expectTrue<Equal<ours.AffinePoint, noble.AffinePoint>>();
+expectTrue<Equal<ours.EdwardsOpts, noble.EdwardsOpts>>();
 expectTrue<Equal<typeof ours.getPublicKey, typeof noble.getPublicKey>>();
 expectTrue<Equal<typeof ours.getPublicKeyAsync, typeof noble.getPublicKeyAsync>>();
 expectTrue<Equal<typeof ours.sign, typeof noble.sign>>();
