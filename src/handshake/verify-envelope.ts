@@ -187,7 +187,6 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * call (assembly/handshake/envelope-batch.ts), which parses each and rebuilds its challenge as
  * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
  * the exact batch verifier (README "Batch verification").
-
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
  *   readable Uint8Array (the message names its index), an option has the wrong type, or the host
  *   has no globalThis.crypto.getRandomValues (the batch's coefficients). When WebAssembly memory
@@ -197,7 +196,6 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
 export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
   const verdicts: EnvelopeVerdict[] = new Array(inputs.length);
-  const reading = new BatchReading();
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
     if (segment === undefined) {
@@ -207,7 +205,7 @@ export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[],
       start += 1;
       continue;
     }
-    readEnvelopeSegment(segment, maxBytes, verdicts, start, reading);
+    readEnvelopeSegment(segment, maxBytes, verdicts, start);
     start += segment.count;
   }
   return verdicts;
@@ -237,7 +235,6 @@ export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | stri
 export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { maxBytes } = envelopeOptions(options);
   const verdicts: EnvelopeVerdict[] = [];
-  const reading = new BatchReading();
   for (let at = 0; at < packed.length; ) {
     if (at + SEGMENT_HEADER_BYTES > packed.length) throw badPacking();
     const count = readU32(packed, at);
@@ -252,7 +249,7 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     }
     const segment = { count, bytes: packed.subarray(0, end), shift, results, verdicts: verdictWords };
     try {
-      readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length, reading);
+      readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length);
     } catch (cause) {
       // Bytes this module wrote always read back; anything else (invalid UTF-8, a bad timestamp) is refused.
       throw cause instanceof WasmCoreError ? cause : new WasmCoreError("WASM_TRAP", `packed envelope verdicts are malformed: ${String(cause)}`, { cause });
@@ -455,10 +452,9 @@ function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
   return packed;
 }
 
-/** Verdicts of a segment into out[outStart, outStart + count), read as part of the call's `reading`. */
-function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number, reading: BatchReading): void {
+/** Verdicts of a segment into out[outStart, outStart + count). */
+function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number): void {
   const { count, bytes, shift, results } = segment;
-  reading.startSegment(bytes);
   const verdicts = segment.verdicts - shift;
   for (let k = 0; k < count; k++) {
     const verdict = readU32(bytes, verdicts + 4 * k) | 0;
@@ -466,7 +462,7 @@ function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: En
     const block = results + k * RESULT_BYTES - shift;
     if (verdict === EARLY_TOO_LARGE) out[outStart + k] = unreadableInput(new CanonicalJsonError("TOO_LARGE", ""), maxBytes);
     else if (verdict === EARLY_LONE_SURROGATE) out[outStart + k] = unreadableInput(loneSurrogateInInput(readU32(bytes, block + RESULT_OFFSET)), maxBytes);
-    else out[outStart + k] = verdictOf(verdict, bytes, block, shift, true, reading) as EnvelopeVerdict;
+    else out[outStart + k] = verdictOf(verdict, bytes, block, shift, true) as EnvelopeVerdict;
   }
 }
 
@@ -518,18 +514,10 @@ function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeV
 
 /**
  * The verdict for the ENVELOPE_* code `verdict` and the result block at bytes[block] (the
- * addresses in it are wasm addresses: address a is bytes[a - shift]). `reading`: the batch call
- * this verdict belongs to, if any (BatchReading).
+ * addresses in it are wasm addresses: address a is bytes[a - shift]).
  */
-function verdictOf(
-  verdict: number,
-  bytes: Uint8Array,
-  block: number,
-  shift: number,
-  full: boolean,
-  reading?: BatchReading,
-): EnvelopeFieldsVerdict | EnvelopeVerdict {
-  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(bytes, block, shift, reading) : readEnvelopeFields(bytes, block, shift) };
+function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
+  if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(bytes, block, shift) : readEnvelopeFields(bytes, block, shift) };
   const code = VERDICT_CODES.get(verdict) ?? "MALFORMED_ENVELOPE";
   switch (code) {
     case "MALFORMED_ENVELOPE": {
@@ -595,90 +583,35 @@ export function boundedSchema(schema: string, cut = false): string {
 
 /** [start, end) in `bytes` of the (address, length) pair at `at` (address a is bytes[a - shift]). */
 function span(bytes: Uint8Array, at: number, shift: number): [number, number] {
-  const start = spanStart(bytes, at, shift);
-  return [start, start + readU32(bytes, at + 4)];
-}
-
-/** The start of span(bytes, at, shift), checked, without the pair (the verdicts' hot path). */
-function spanStart(bytes: Uint8Array, at: number, shift: number): number {
   const start = readU32(bytes, at) - shift;
-  // Only packed bytes we did not write can point outside.
-  if (start < 0 || start + readU32(bytes, at + 4) > bytes.length) throw badPacking();
-  return start;
+  const end = start + readU32(bytes, at + 4);
+  if (start < 0 || end > bytes.length) throw badPacking(); // only packed bytes we did not write can point outside
+  return [start, end];
 }
 
-/**
- * What the verdicts of one batch call share, to cut what each costs the calling thread (README
- * "Worker pool"): per challenge string, the last text decoded in the segment being read, so a
- * run of envelopes under one schema, to one kernel, from one peer decodes each of those strings
- * once. The text is reused only for the same bytes, which decode to the same string. The nonce
- * (string 3) differs in every envelope and is always decoded. Strings are values, so sharing
- * them exposes nothing; every byte value of a verdict still owns its ArrayBuffer.
- */
-class BatchReading {
-  private segmentBytes: Uint8Array | undefined;
-  // Per string before the nonce (schema, localKernelId, remoteKernelId): where its last text was, and that text.
-  private readonly textStart = [-1, -1, -1];
-  private readonly textLength = [0, 0, 0];
-  private readonly text = ["", "", ""];
-
-  /**
-   * Starts reading a segment: texts remembered from another segment's bytes no longer apply. The
-   * reset is what protects the in-thread path, whose `bytes` is the same heap view for every
-   * wasm call; the identity check in challengeText is a second guard.
-   */
-  startSegment(bytes: Uint8Array): void {
-    this.segmentBytes = bytes;
-    this.textStart.fill(-1);
-  }
-
-  /** The challenge string `index` at bytes[start, start + length) of the segment being read. */
-  challengeText(bytes: Uint8Array, start: number, length: number, index: number): string {
-    const last = this.textStart[index];
-    if (last >= 0 && bytes === this.segmentBytes && this.textLength[index] === length && sameRange(bytes, last, start, length)) return this.text[index];
-    const text = strictUtf8.decode(bytes.subarray(start, start + length));
-    this.textStart[index] = start;
-    this.textLength[index] = length;
-    this.text[index] = text;
-    return text;
-  }
-}
-
-/** The index of the nonce among the challenge strings (RESULT_STRINGS: schema, local, remote, nonce). */
-const NONCE = 3;
-
-/** Whether bytes[a, a + length) and bytes[b, b + length) are equal (public data: may stop early). */
-function sameRange(bytes: Uint8Array, a: number, b: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
-  return true;
-}
-
-function readEnvelope(bytes: Uint8Array, block: number, shift: number, reading: BatchReading | undefined): VerifiedEnvelope {
-  const canonicalStart = spanStart(bytes, block + RESULT_CANONICAL, shift);
-  const canonicalEnd = canonicalStart + readU32(bytes, block + RESULT_CANONICAL + 4);
+function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {
   return {
-    challenge: readChallenge(bytes, block, shift, reading),
+    challenge: readChallenge(bytes, block, shift),
     declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
     signature: bytes.slice(block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
-    canonicalChallenge: bytes.slice(canonicalStart, canonicalEnd),
+    canonicalChallenge: bytes.slice(...span(bytes, block + RESULT_CANONICAL, shift)),
   };
 }
 
 function readEnvelopeFields(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelopeFields {
   return {
-    challenge: readChallenge(bytes, block, shift, undefined),
+    challenge: readChallenge(bytes, block, shift),
     declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
   };
 }
 
-function readChallenge(bytes: Uint8Array, block: number, shift: number, reading: BatchReading | undefined): VerifiedEnvelope["challenge"] {
-  const timestampStart = spanStart(bytes, block + RESULT_TIMESTAMP, shift);
+function readChallenge(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope["challenge"] {
   return {
-    schema: challengeString(bytes, block, shift, 0, reading),
-    localKernelId: challengeString(bytes, block, shift, 1, reading),
-    remoteKernelId: challengeString(bytes, block, shift, 2, reading),
-    nonce: challengeString(bytes, block, shift, NONCE, reading),
-    timestamp: timestampFromDigits(bytes, timestampStart, timestampStart + readU32(bytes, block + RESULT_TIMESTAMP + 4)),
+    schema: challengeString(bytes, block, shift, 0),
+    localKernelId: challengeString(bytes, block, shift, 1),
+    remoteKernelId: challengeString(bytes, block, shift, 2),
+    nonce: challengeString(bytes, block, shift, 3),
+    timestamp: timestampFromDigits(bytes, ...span(bytes, block + RESULT_TIMESTAMP, shift)),
   };
 }
 
@@ -698,11 +631,8 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
 }
 
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
-function challengeString(bytes: Uint8Array, block: number, shift: number, index: number, reading: BatchReading | undefined): string {
-  const at = block + RESULT_STRINGS + 8 * index;
-  const start = spanStart(bytes, at, shift);
-  const length = readU32(bytes, at + 4);
-  return reading === undefined || index === NONCE ? strictUtf8.decode(bytes.subarray(start, start + length)) : reading.challengeText(bytes, start, length, index);
+function challengeString(bytes: Uint8Array, block: number, shift: number, index: number): string {
+  return strictUtf8.decode(bytes.subarray(...span(bytes, block + RESULT_STRINGS + 8 * index, shift)));
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */

@@ -215,8 +215,7 @@ test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBy
 
 test("batch verdicts own their bytes: each byte value its own ArrayBuffer, none a view of wasm memory or of the packed verdicts", () => {
   const keys = Array.from({ length: 3 }, newKey);
-  // Envelopes of one peer in a row and of others between them, so the repeated-text reuse meets
-  // equal and unequal strings of equal length ("kernel.a" and "tab\there" are both 8 bytes).
+  // Envelopes of one peer in a row and of others between them.
   const envelopes = Array.from({ length: 300 }, (_, i) => KINDS.valid(keys[(i >> 2) % 3]));
   const long = { ...challenge(), nonce: "n".repeat(5000) };
   envelopes.push(envelopeText(long, keys[0].pk, signOver(keys[0], canonical(long))));
@@ -236,7 +235,7 @@ test("batch verdicts own their bytes: each byte value its own ArrayBuffer, none 
   packed.fill(0x20);
   assert.equal(batch, singles);
   assert.equal(pooled, singles);
-  // The repeated-text reuse, directly: the same length, other bytes, in one segment.
+  // Strings of the same length and other bytes, in runs, in one wasm call.
   const [a, b] = [{ ...challenge(), localKernelId: "kernel.a" }, { ...challenge(), localKernelId: "tab\there" }];
   const texts = [a, a, b, b, a].map((c) => envelopeText(c, keys[1].pk, signOver(keys[1], canonical(c))));
   assert.equal(
@@ -245,10 +244,10 @@ test("batch verdicts own their bytes: each byte value its own ArrayBuffer, none 
   );
 });
 
-test("texts reused within one wasm call only: two calls laid out alike, other kernel ids at the same addresses", () => {
-  // Every envelope the same length, so the second wasm call (envelopes BATCH_MAX_ITEMS on) writes its strings
-  // where the first wrote its own: a text remembered across calls would meet equal bytes at the
-  // remembered address and hand back the first call's text.
+test("two wasm calls laid out alike, other kernel ids at the same addresses: each verdict reads its own call's text", () => {
+  // Every envelope the same length, so the second wasm call (envelopes BATCH_MAX_ITEMS on) writes
+  // its strings where the first wrote its own: anything that remembered text across calls by
+  // address (a cache of decoded strings, say) would hand back the first call's text.
   const key = newKey();
   const text = (localKernelId: string, i: number): string => {
     const c = { schema: SCHEMA, localKernelId, remoteKernelId: "kernel.remote", nonce: i.toString(16).padStart(8, "0"), timestamp: 1700000000n };
