@@ -621,6 +621,42 @@ test("a corrupted index never changes a verdict: keys it no longer finds are pre
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+test("an index left with no free entry (corruption) is rebuilt when a key is added: afterwards one entry per prepared key, where its probes find it", () => {
+  const { slots } = ed25519.configurePreparedKeys({ maxBytes: 12 * 34_000 });
+  const keys = Array.from({ length: slots + 1 }, (_, i) => {
+    const seed = digest("index full", i).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed) };
+  });
+  const prepared = keys.slice(0, slots).map((k) => ed25519.preparePublicKey(k.pk));
+  let capacity = 16;
+  while (capacity < 2 * slots) capacity *= 2;
+  const indexAt = hooks().test_prepared_body(0) - 4 * capacity;
+  const entry = (e: number) => new DataView(heapU8().buffer).getUint32(indexAt + 4 * e, true);
+  // Every entry names slot 0: no empty entry, no tombstone. Slot 0 is then used, so the next
+  // preparation evicts another slot, whose entry removal finds nothing to turn into a tombstone.
+  for (let e = 0; e < capacity; e++) new DataView(heapU8().buffer).setUint32(indexAt + 4 * e, 1, true);
+  const msg = new Uint8Array([4]);
+  assert.ok(ed25519.verify(ed25519.sign(msg, keys[0].seed), msg, prepared[0]));
+  const added = ed25519.preparePublicKey(keys[slots].pk);
+  assert.ok(ed25519.verify(ed25519.sign(msg, keys[slots].seed), msg, added));
+  // The index now holds exactly the slab's keys, each once, at or after its home position with no
+  // empty entry in between (so a lookup's probes reach it); the rest is empty.
+  const inSlab = slabKeys();
+  const named = Array.from({ length: capacity }, (_, e) => entry(e)).filter((v) => v !== 0);
+  assert.equal(named.slice().sort((a, b) => a - b), inSlab.flatMap((hex, s) => (hex === "" ? [] : [s + 1])), "one entry per prepared slot, no garbage left");
+  for (const [s, hex] of inSlab.entries()) {
+    if (hex === "") continue;
+    const home = Number((Buffer.from(hex, "hex").readBigUInt64LE(0) * 0x9e3779b97f4a7c15n) >> 32n & 0xffffffffn) & (capacity - 1);
+    let e = home;
+    while (entry(e) !== s + 1) {
+      assert.is.not(entry(e), 0, `slot ${s}: an empty entry before its own`);
+      e = (e + 1) % capacity;
+    }
+  }
+  assert.ok(inSlab.includes(Buffer.from(keys[slots].pk).toString("hex")), "the added key is in the slab");
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
 test("a prepared key survives the instance being rebuilt after a trap", () => {
   const seed = digest("trap").slice(0, 32);
   const prepared = ed25519.preparePublicKey(ed25519.getPublicKey(seed));
