@@ -597,10 +597,7 @@ test("a corrupted index never changes a verdict: keys it no longer finds are pre
     return { seed, pk: ed25519.getPublicKey(seed), prepared: ed25519.preparePublicKey(ed25519.getPublicKey(seed)) };
   });
   const msg = new Uint8Array([8]);
-  // The index lies between the headers and the first body: capacity = the power of two from 2 * slots up.
-  let capacity = 16;
-  while (capacity < 2 * slots) capacity *= 2;
-  const indexAt = hooks().test_prepared_body(0) - 4 * capacity;
+  const { capacity, indexAt } = indexLayout(slots);
   for (const fill of ["random", "every entry slot 0", "all tombstones"]) {
     const heap = heapU8();
     for (let e = 0; e < capacity; e++) {
@@ -621,6 +618,33 @@ test("a corrupted index never changes a verdict: keys it no longer finds are pre
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+/** Where the index lies: between the headers and the first body, capacity = the power of two from 2 * slots up (at least 16). */
+function indexLayout(slots: number): { capacity: number; indexAt: number } {
+  let capacity = 16;
+  while (capacity < 2 * slots) capacity *= 2;
+  return { capacity, indexAt: hooks().test_prepared_body(0) - 4 * capacity };
+}
+
+/**
+ * The index at indexAt (capacity entries) holds exactly the slab's keys, each once, at or after
+ * its home position with no empty entry in between (so a lookup's probes reach it), and nothing
+ * else but empty entries and tombstones. Home position: prepared-public.ts index_home.
+ */
+function assertIndexMatchesSlab(indexAt: number, capacity: number): void {
+  const entry = (e: number) => new DataView(heapU8().buffer).getUint32(indexAt + 4 * e, true);
+  const inSlab = slabKeys();
+  const named = Array.from({ length: capacity }, (_, e) => entry(e)).filter((v) => v !== 0 && v !== 0xffffffff);
+  assert.equal(named.slice().sort((a, b) => a - b), inSlab.flatMap((hex, s) => (hex === "" ? [] : [s + 1])), "one entry per prepared slot, no garbage");
+  for (const [s, hex] of inSlab.entries()) {
+    if (hex === "") continue;
+    let e = Number(((Buffer.from(hex, "hex").readBigUInt64LE(0) * 0x9e3779b97f4a7c15n) >> 32n) & 0xffffffffn) & (capacity - 1);
+    while (entry(e) !== s + 1) {
+      assert.is.not(entry(e), 0, `slot ${s}: an empty entry before its own`);
+      e = (e + 1) % capacity;
+    }
+  }
+}
+
 test("an index left with no free entry (corruption) is rebuilt when a key is added: afterwards one entry per prepared key, where its probes find it", () => {
   const { slots } = ed25519.configurePreparedKeys({ maxBytes: 12 * 34_000 });
   const keys = Array.from({ length: slots + 1 }, (_, i) => {
@@ -628,10 +652,7 @@ test("an index left with no free entry (corruption) is rebuilt when a key is add
     return { seed, pk: ed25519.getPublicKey(seed) };
   });
   const prepared = keys.slice(0, slots).map((k) => ed25519.preparePublicKey(k.pk));
-  let capacity = 16;
-  while (capacity < 2 * slots) capacity *= 2;
-  const indexAt = hooks().test_prepared_body(0) - 4 * capacity;
-  const entry = (e: number) => new DataView(heapU8().buffer).getUint32(indexAt + 4 * e, true);
+  const { capacity, indexAt } = indexLayout(slots);
   // Every entry names slot 0: no empty entry, no tombstone. Slot 0 is then used, so the next
   // preparation evicts another slot, whose entry removal finds nothing to turn into a tombstone.
   for (let e = 0; e < capacity; e++) new DataView(heapU8().buffer).setUint32(indexAt + 4 * e, 1, true);
@@ -639,21 +660,43 @@ test("an index left with no free entry (corruption) is rebuilt when a key is add
   assert.ok(ed25519.verify(ed25519.sign(msg, keys[0].seed), msg, prepared[0]));
   const added = ed25519.preparePublicKey(keys[slots].pk);
   assert.ok(ed25519.verify(ed25519.sign(msg, keys[slots].seed), msg, added));
-  // The index now holds exactly the slab's keys, each once, at or after its home position with no
-  // empty entry in between (so a lookup's probes reach it); the rest is empty.
+  assertIndexMatchesSlab(indexAt, capacity);
   const inSlab = slabKeys();
-  const named = Array.from({ length: capacity }, (_, e) => entry(e)).filter((v) => v !== 0);
-  assert.equal(named.slice().sort((a, b) => a - b), inSlab.flatMap((hex, s) => (hex === "" ? [] : [s + 1])), "one entry per prepared slot, no garbage left");
-  for (const [s, hex] of inSlab.entries()) {
-    if (hex === "") continue;
-    const home = Number((Buffer.from(hex, "hex").readBigUInt64LE(0) * 0x9e3779b97f4a7c15n) >> 32n & 0xffffffffn) & (capacity - 1);
-    let e = home;
-    while (entry(e) !== s + 1) {
-      assert.is.not(entry(e), 0, `slot ${s}: an empty entry before its own`);
-      e = (e + 1) % capacity;
-    }
-  }
   assert.ok(inSlab.includes(Buffer.from(keys[slots].pk).toString("hex")), "the added key is in the slab");
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("tombstones crossing a quarter of the index while a lookup empties a corrupted slot: the index is rebuilt mid-lookup, the verdict holds, the index matches the slab", () => {
+  const { slots } = ed25519.configurePreparedKeys({ maxBytes: 12 * 34_000 });
+  const { capacity, indexAt } = indexLayout(slots);
+  const keys = Array.from({ length: slots }, (_, i) => {
+    const seed = digest("index mid-lookup", i).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed) };
+  });
+  const prepared = keys.map((k) => ed25519.preparePublicKey(k.pk));
+  const tombstones = () => Array.from({ length: capacity }, (_, e) => new DataView(heapU8().buffer).getUint32(indexAt + 4 * e, true)).filter((v) => v === 0xffffffff).length;
+  // Frees leave tombstones; the index is rebuilt once they exceed a quarter of it.
+  const quarter = capacity / 4;
+  assert.ok(slots - 1 > quarter, "enough keys to reach the threshold");
+  for (let i = 0; i < quarter; i++) prepared[i].free();
+  assert.is(tombstones(), quarter, "at the threshold, not past it");
+  // The last key's comb table corrupted: its lookup empties the slot, whose tombstone tips the count.
+  const victim = keys[slots - 1];
+  const body = hooks().test_prepared_body(preparedSlotOf(prepared[slots - 1], victim.pk));
+  heapU8()[body + 100] ^= 0x10;
+  const msg = new Uint8Array([6]);
+  const sig = ed25519.sign(msg, victim.seed);
+  assert.ok(ed25519.verify(sig, msg, prepared[slots - 1]));
+  const bad = sig.slice();
+  bad[40] ^= 1;
+  assert.is(ed25519.verify(bad, msg, prepared[slots - 1]), false);
+  assert.is(tombstones(), 0, "rebuilt: no tombstones left");
+  assertIndexMatchesSlab(indexAt, capacity);
+  for (const [i, k] of keys.entries()) {
+    if (i < quarter) continue;
+    assert.ok(ed25519.verify(ed25519.sign(msg, k.seed), msg, prepared[i]), `key ${i}`);
+  }
+  assertIndexMatchesSlab(indexAt, capacity);
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
