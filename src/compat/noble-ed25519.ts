@@ -459,21 +459,22 @@ function hash(message: TArg<Uint8Array>): Out {
 type ExtK = { head: Uint8Array; prefix: Uint8Array; scalar: bigint; point: Point; pointBytes: Uint8Array };
 type KeysSecPub = { secretKey: Uint8Array; publicKey: Uint8Array };
 
-function extendedKey(secretKey: Uint8Array): ExtK {
+/** The extended key of a copied secret key; its byte values are fresh arrays of the core's (typed as such). */
+function extendedKey(secretKey: Uint8Array): TRet<ExtK> {
   const e = core.utils.getExtendedPublicKey(secretKey);
-  return { head: e.head, prefix: e.prefix, scalar: e.scalar, point: Point.fromBytes(e.pointBytes), pointBytes: e.pointBytes };
+  return { head: e.head, prefix: e.prefix, scalar: e.scalar, point: Point.fromBytes(e.pointBytes), pointBytes: e.pointBytes } as TRet<ExtK>;
 }
 
 function getExtendedPublicKey(secretKey: TArg<Uint8Array>): TRet<ExtK> {
   const sk = snapshot(secretKey, "secretKey", 32);
   checkSyncProvider();
-  return extendedKey(sk) as TRet<ExtK>;
+  return extendedKey(sk);
 }
 
 // Not async, like noble's: a bad argument throws synchronously, a provider failure rejects.
 function getExtendedPublicKeyAsync(secretKey: TArg<Uint8Array>): Promise<TRet<ExtK>> {
   const sk = snapshot(secretKey, "secretKey", 32);
-  return checkAsyncProvider().then(() => extendedKey(sk) as TRet<ExtK>);
+  return checkAsyncProvider().then(() => extendedKey(sk));
 }
 
 function getPublicKey(secretKey: TArg<Uint8Array>): Out {
