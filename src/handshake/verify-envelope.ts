@@ -213,15 +213,17 @@ export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[],
 
 /**
  * @internal verifyEnvelopeBatch for the worker pool: the verdicts as bytes (packEnvelopeSegment
- * segments end to end), for readPackedEnvelopeVerdicts on the calling thread.
+ * segments end to end), for readPackedEnvelopeVerdicts on the calling thread. Undefined when
+ * WebAssembly memory cannot grow for even one envelope next to the batch's scratch area: only
+ * wasm calls write packable verdicts, and verifyEnvelopeBatch's single-call fallback gives such
+ * an envelope its verdict (the pool's worker then sends verifyEnvelopeBatch's verdicts instead).
  */
-export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Uint8Array {
+export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Uint8Array | undefined {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
   const parts: Uint8Array[] = [];
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
-    // A worker whose memory cannot grow for one envelope and the batch scratch fails the task.
-    if (segment === undefined) throw new WasmCoreError("WASM_OUT_OF_MEMORY", "cannot reserve WebAssembly memory for envelope verification");
+    if (segment === undefined) return undefined;
     parts.push(packEnvelopeSegment(segment));
     start += segment.count;
   }

@@ -17,12 +17,15 @@
 //   one verifyEnvelopeBytes gives the caller's string.
 //   Result: the verdicts as the wasm batch call wrote them (verifyEnvelopeBatchPacked in
 //   src/handshake/verify-envelope.ts: result blocks and the bytes they point into, one range per
-//   wasm call), read back into verdict objects by readPackedEnvelopeVerdicts on the calling thread.
+//   wasm call), read back into verdict objects by readPackedEnvelopeVerdicts on the calling thread;
+//   or, when the worker's memory could not grow for one envelope and the batch scratch, the
+//   verdict objects of verifyEnvelopeBatch, structured-cloned (src/pool/worker.ts).
 //
 // Every u32 is little-endian (DataView), independent of the host's byte order.
 import { viewLength } from "../bytes.js";
 import type { VerifyOptions } from "../ed25519.js";
-import type { VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { readPackedEnvelopeVerdicts, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { VerifierPoolError } from "./errors.js";
 
 export const TASK_SIGNATURES = 0;
 export const TASK_ENVELOPES = 1;
@@ -51,6 +54,46 @@ export interface TaskFailure {
   name: string;
   code: string | undefined;
   message: string;
+}
+
+/**
+ * What a task returns: a signature chunk's verdict bytes or an envelope chunk's packed verdicts
+ * (transferred), an envelope chunk's verdict objects (a worker short of memory), or a failure.
+ */
+export type TaskAnswer = Uint8Array | EnvelopeVerdict[] | TaskFailure;
+
+export function isTaskFailure(answer: TaskAnswer): answer is TaskFailure {
+  return !(answer instanceof Uint8Array) && !Array.isArray(answer);
+}
+
+/** The `count` verdicts of a signature chunk (1 = valid); VerifierPoolError TASK_FAILED for any other answer. */
+export function readSignatureAnswer(answer: Exclude<TaskAnswer, TaskFailure>, count: number): Uint8Array {
+  if (!(answer instanceof Uint8Array) || answer.length !== count || answer.some((bit) => bit > 1)) {
+    throw new VerifierPoolError("TASK_FAILED", `a worker's answer is not ${count} signature verdicts`);
+  }
+  return answer;
+}
+
+/**
+ * The `count` verdicts of an envelope chunk: read from the packed bytes, or the verdict objects
+ * the worker sent (src/pool/worker.ts); VerifierPoolError TASK_FAILED if they are not `count` verdicts.
+ */
+export function readEnvelopeAnswer(answer: Exclude<TaskAnswer, TaskFailure>, options: Required<VerifyEnvelopeOptions>, count: number): EnvelopeVerdict[] {
+  let verdicts: EnvelopeVerdict[];
+  if (answer instanceof Uint8Array) {
+    try {
+      verdicts = readPackedEnvelopeVerdicts(answer, options);
+    } catch (cause) {
+      throw new VerifierPoolError("TASK_FAILED", `a worker's envelope verdicts are unreadable: ${String(cause)}`, { cause });
+    }
+  } else {
+    verdicts = answer;
+    if (!verdicts.every((v) => typeof v === "object" && v !== null && typeof v.ok === "boolean")) {
+      throw new VerifierPoolError("TASK_FAILED", "a worker's envelope verdicts are not verdict objects");
+    }
+  }
+  if (verdicts.length !== count) throw new VerifierPoolError("TASK_FAILED", `a worker returned ${verdicts.length} verdicts for ${count} envelopes`);
+  return verdicts;
 }
 
 

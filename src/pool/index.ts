@@ -24,12 +24,7 @@ import { InvalidTypeError } from "../errors.js";
 import { nonNegativeInteger } from "../canonical/json.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
-import {
-  DEFAULT_ENVELOPE_MAX_BYTES,
-  readPackedEnvelopeVerdicts,
-  type EnvelopeVerdict,
-  type VerifyEnvelopeOptions,
-} from "../handshake/verify-envelope.js";
+import { DEFAULT_ENVELOPE_MAX_BYTES, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import { publicKeyArgumentBytes, readBatchItems, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
@@ -41,14 +36,19 @@ import {
   TASK_ENVELOPES,
   TASK_SIGNATURES,
   envelopeChunkBytes,
+  isTaskFailure,
   packEnvelopeChunk,
   packSignatureChunk,
   planChunks,
+  readEnvelopeAnswer,
+  readSignatureAnswer,
   signatureChunkBytes,
   POOL_CHUNK_BYTE_BUDGET,
   type PoolTask,
+  type TaskAnswer,
   type TaskFailure,
 } from "./codec.js";
+import { VerifierPoolError } from "./errors.js";
 
 export type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 export type { VerifyOptions } from "../ed25519.js";
@@ -58,23 +58,7 @@ export const DEFAULT_POOL_CHUNK_SIZE = 64;
 /** Largest accepted `chunkSize`. */
 export const MAX_POOL_CHUNK_SIZE = 1024;
 export { POOL_CHUNK_BYTE_BUDGET } from "./codec.js";
-
-export type VerifierPoolErrorCode =
-  | "POOL_CLOSED" //        the call came after close()
-  | "WORKER_CRASHED" //     a chunk's worker died, and so did the fresh worker that retried it
-  | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only), or the host has no SharedArrayBuffer
-  | "TASK_FAILED" //        verification threw inside a live worker (a wasm trap, memory exhausted)
-  | "OUT_OF_MEMORY"; //     the calling thread could not allocate the call's private copy of its input
-
-/** Failures of the pool itself; argument errors are the in-thread API's (InvalidTypeError, ...). */
-export class VerifierPoolError extends Error {
-  readonly code: VerifierPoolErrorCode;
-  constructor(code: VerifierPoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "VerifierPoolError";
-    this.code = code;
-  }
-}
+export { VerifierPoolError, type VerifierPoolErrorCode } from "./errors.js";
 
 export interface VerifierPoolOptions {
   /** Worker threads, started at once and kept (default: os.availableParallelism()). */
@@ -179,18 +163,6 @@ function packAll(chunks: [number, number][], pack: (start: number, end: number) 
   }
 }
 
-/** The verdicts of one envelope chunk, from the bytes its worker sent (VerifierPoolError if they are not `count` verdicts). */
-function readChunkVerdicts(bytes: Uint8Array, options: Required<VerifyEnvelopeOptions>, count: number): EnvelopeVerdict[] {
-  let verdicts: EnvelopeVerdict[];
-  try {
-    verdicts = readPackedEnvelopeVerdicts(bytes, options);
-  } catch (cause) {
-    throw new VerifierPoolError("TASK_FAILED", `a worker's envelope verdicts are unreadable: ${String(cause)}`, { cause });
-  }
-  if (verdicts.length !== count) throw new VerifierPoolError("TASK_FAILED", `a worker returned ${verdicts.length} verdicts for ${count} envelopes`);
-  return verdicts;
-}
-
 /** Single verify() calls of one tick, one bucket per zip215 setting. */
 interface Bucket {
   zip215: boolean;
@@ -206,7 +178,7 @@ class PiscinaVerifierPool implements VerifierPool {
   readonly threads: number;
   private readonly chunkSize: number;
   private readonly crash: { kind: number; every: boolean } | undefined;
-  private readonly piscina: Piscina<PoolTask, Uint8Array | TaskFailure>;
+  private readonly piscina: Piscina<PoolTask, TaskAnswer>;
   /**
    * Calls and chunks not settled yet; close() waits until none is left. A count rather than a
    * set of the promises: holding each call's promises in a Set made most of the calling thread's
@@ -243,7 +215,7 @@ class PiscinaVerifierPool implements VerifierPool {
     if (!existsSync(filename)) {
       throw new VerifierPoolError("WORKER_UNAVAILABLE", `the pool's worker file ${filename} does not exist (the pool runs from the built package, dist/)`);
     }
-    this.piscina = new Piscina<PoolTask, Uint8Array | TaskFailure>({
+    this.piscina = new Piscina<PoolTask, TaskAnswer>({
       filename,
       minThreads: this.threads,
       maxThreads: this.threads,
@@ -310,8 +282,7 @@ class PiscinaVerifierPool implements VerifierPool {
     // The packed chunks are the bucket's input from here on: let the per-call copies go, so a
     // call's input is held once while it is in flight (the closures below keep only `settle`).
     bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
-    const verify = { zip215: bucket.zip215 };
-    const parts = buffers.map((buffer) => this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE })));
+    const parts = this.runSignatureChunks(chunks, buffers, { zip215: bucket.zip215 });
     this.track(
       Promise.all(parts).then((results) => {
         let i = 0;
@@ -330,7 +301,7 @@ class PiscinaVerifierPool implements VerifierPool {
       this.assertOpen(); // a getter may have closed the pool
       const chunks = planChunks(signatures.length, this.chunkSize, (i) => signatureChunkBytes(messages[i]));
       const buffers = packAll(chunks, (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end));
-      const parts = buffers.map((buffer) => this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE })));
+      const parts = this.runSignatureChunks(chunks, buffers, verify);
       return this.track(
         Promise.all(parts).then((results) => {
           const out: boolean[] = [];
@@ -372,7 +343,7 @@ class PiscinaVerifierPool implements VerifierPool {
       const buffers = packAll(chunks, (start, end) => packEnvelopeChunk(inputs, start, end));
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
-        return this.track(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((bytes) => readChunkVerdicts(bytes, envelope, end - start)));
+        return this.track(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((answer) => readEnvelopeAnswer(answer, envelope, end - start)));
       });
       return this.track(Promise.all(parts).then((results) => results.flat()));
     } catch (error) {
@@ -410,16 +381,24 @@ class PiscinaVerifierPool implements VerifierPool {
     return promise;
   }
 
+  /** Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes. */
+  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions): Promise<Uint8Array>[] {
+    return buffers.map((buffer, c) => {
+      const [start, end] = chunks[c];
+      return this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }).then((answer) => readSignatureAnswer(answer, end - start)));
+    });
+  }
+
   /**
    * Runs one chunk: at most two attempts, the second only after the first one's worker died.
    * Both read the same shared chunk: workers never write to it (codec.ts), so a worker that died
    * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
    */
-  private async runChunk(task: PoolTask): Promise<Uint8Array> {
+  private async runChunk(task: PoolTask): Promise<Exclude<TaskAnswer, TaskFailure>> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
-      let result: Uint8Array | TaskFailure;
+      let result: TaskAnswer;
       try {
         result = await this.piscina.run({ ...task, crash });
       } catch (cause) {
@@ -433,7 +412,7 @@ class PiscinaVerifierPool implements VerifierPool {
           cause: new AggregateError([firstCrash, cause], "both attempts"),
         });
       }
-      if (result instanceof Uint8Array) return result;
+      if (!isTaskFailure(result)) return result;
       throw new VerifierPoolError("TASK_FAILED", `verification failed in a worker: ${result.name}${result.code ? ` ${result.code}` : ""}: ${result.message}`);
     }
     throw new Error("unreachable"); // the loop returns or throws on its second attempt

@@ -6,7 +6,7 @@
 // throws (a wasm trap, memory that cannot grow) comes back as a TaskFailure, not as a crash.
 import { move } from "piscina";
 import { ed25519, type VerifyOptions } from "../ed25519.js";
-import { verifyEnvelopeBatchPacked, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBatchPacked, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import {
   CRASH_EXIT,
   CRASH_NONE,
@@ -31,9 +31,12 @@ function verifySignatureChunk(items: SignatureChunkItem[], options: VerifyOption
  * The per-chunk verification of envelopes: verifyEnvelopeBatch's wasm calls, whose verdicts are
  * deep-equal to verifyEnvelopeBytes on each input, sent back as the bytes the calls wrote (the
  * calling thread builds the verdict objects from them with the same code as verifyEnvelopeBatch).
+ * When this worker's memory cannot grow for even one envelope next to the batch scratch, the
+ * chunk's verdicts are verifyEnvelopeBatch's own objects (its single-call fallback gives that
+ * envelope its verdict), sent as they are: a structured clone keeps them deep-equal.
  */
-function verifyEnvelopeChunk(inputs: (Uint8Array | string)[], options: VerifyEnvelopeOptions | undefined): Uint8Array {
-  return verifyEnvelopeBatchPacked(inputs, options);
+function verifyEnvelopeChunk(inputs: (Uint8Array | string)[], options: VerifyEnvelopeOptions | undefined): Uint8Array | EnvelopeVerdict[] {
+  return verifyEnvelopeBatchPacked(inputs, options) ?? verifyEnvelopeBatch(inputs, options);
 }
 
 function crashNow(mode: number): Promise<never> {
@@ -50,7 +53,7 @@ function crashNow(mode: number): Promise<never> {
   return new Promise<never>(() => {});
 }
 
-export default function runTask(task: PoolTask): Uint8Array | TaskFailure | Promise<never> {
+export default function runTask(task: PoolTask): Uint8Array | EnvelopeVerdict[] | TaskFailure | Promise<never> {
   try {
     if (task.kind === TASK_SIGNATURES) {
       const items = unpackSignatureChunk(task.buffer);
@@ -68,7 +71,8 @@ export default function runTask(task: PoolTask): Uint8Array | TaskFailure | Prom
       verifyEnvelopeChunk(inputs.slice(0, inputs.length >> 1), task.envelope);
       return crashNow(task.crash);
     }
-    return move(verifyEnvelopeChunk(inputs, task.envelope)) as Uint8Array;
+    const verdicts = verifyEnvelopeChunk(inputs, task.envelope);
+    return verdicts instanceof Uint8Array ? (move(verdicts) as Uint8Array) : verdicts;
   } catch (error) {
     const e = error as { name?: unknown; code?: unknown; message?: unknown };
     return {

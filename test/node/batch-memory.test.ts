@@ -13,7 +13,9 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
 import { WasmCoreError } from "../../src/errors.js";
-import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBatchPacked, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { CRASH_NONE, packEnvelopeChunk, readEnvelopeAnswer, TASK_ENVELOPES } from "../../src/pool/codec.js";
+import runPoolTask from "../../src/pool/worker.js";
 import { KernelTrustExchange, Keypair } from "../../src/index.js";
 import { coreExports, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
@@ -150,6 +152,28 @@ test("no room for even one item next to the batch scratch: each item gets the si
   // With memory back, the padded envelope verifies, in both calls.
   assert.is(verifyEnvelopeBytes(padded).ok, true);
   assert.equal(verifyEnvelopeBatch(envelopes).map((v) => v.ok), [true, true, false, false, true]);
+});
+
+test("a pool worker whose memory cannot grow for one envelope sends verifyEnvelopeBatch's verdicts: deep-equal to verifyEnvelopeBytes on the calling thread", () => {
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf("batch-memory pool worker")));
+  const envelope = JSON.stringify(exchange.localEnvelope("kernel-b", "n", 1764000000));
+  const forged = envelope.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`);
+  const envelopes = [envelope, envelope.padEnd(60_000, " "), forged, "{", new TextEncoder().encode(envelope)];
+  const options = { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false };
+  try {
+    leaveRoom(8192); // as in the test above: no room for the batch's scratch area, room for a small single call
+    const singles = envelopes.map((e) => verifyEnvelopeBytes(e, options));
+    assert.equal(singles.map((v) => v.ok), [true, false, false, false, true]);
+    assert.is(verifyEnvelopeBatchPacked(envelopes, options), undefined, "no wasm call wrote packable verdicts");
+    // The worker's task function, in this thread on the memory-capped core; before this fallback
+    // it failed the task (TASK_FAILED) where verifyEnvelopeBatch gives verdicts.
+    const answer = runPoolTask({ kind: TASK_ENVELOPES, buffer: packEnvelopeChunk(envelopes, 0, envelopes.length), envelope: options, crash: CRASH_NONE });
+    assert.ok(Array.isArray(answer), "verdict objects, not a failure");
+    // postMessage's structured clone, then the calling thread's reading of the answer.
+    assert.equal(readEnvelopeAnswer(structuredClone(answer), options, envelopes.length), singles);
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  }
 });
 
 test.run();

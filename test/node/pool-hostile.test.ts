@@ -10,11 +10,23 @@ import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
 import { createVerifierPool } from "../../dist/esm/pool/index.js";
 // The pool's own module instance: a PreparedPublicKey must come from the entry the pool was built with.
 import { ed25519 as builtEd25519 } from "../../dist/esm/index.js";
-import { CRASH_NONE, packEnvelopeChunk, packSignatureChunk, planChunks, POOL_CHUNK_BYTE_BUDGET, TASK_ENVELOPES, TASK_SIGNATURES } from "../../src/pool/codec.js";
+import { VerifierPoolError as BuiltVerifierPoolError } from "../../dist/esm/pool/index.js";
+import {
+  CRASH_NONE,
+  packEnvelopeChunk,
+  packSignatureChunk,
+  planChunks,
+  POOL_CHUNK_BYTE_BUDGET,
+  readEnvelopeAnswer,
+  readSignatureAnswer,
+  TASK_ENVELOPES,
+  TASK_SIGNATURES,
+} from "../../src/pool/codec.js";
+import { VerifierPoolError } from "../../src/pool/errors.js";
 import runTask from "../../src/pool/worker.js";
 import { spawnSync } from "node:child_process";
 import { ed25519 } from "../../src/ed25519.js";
-import { verifyEnvelopeBytes, verifyEnvelopeBatch } from "../../src/handshake/verify-envelope.js";
+import { verifyEnvelopeBytes, verifyEnvelopeBatch, verifyEnvelopeBatchPacked } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { PKCS8_PREFIX, nodeAccepts } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
@@ -263,6 +275,71 @@ test("a worker never writes to the shared chunk it reads (the retry after a cras
     const answer = (result as Record<symbol, unknown>)[Symbol.for("Piscina.valueOf")] ?? result;
     if (answer instanceof Uint8Array) assert.is.not(answer.buffer as unknown, task.buffer as unknown, "the answer is not a view of the chunk");
     else assert.ok((answer as { failed?: boolean }).failed, "a failure report");
+  }
+});
+
+test("the calling thread takes a worker's answer only when it is the chunk's verdicts; anything else is TASK_FAILED", () => {
+  const options = { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false };
+  const envelopes: (Uint8Array | string)[] = [envelopeBytes(0), "{ not json", envelopeBytes(1)];
+  const expected = envelopes.map((e) => verifyEnvelopeBytes(e, options));
+  const packed = verifyEnvelopeBatchPacked(envelopes, options)!;
+  // Packed bytes (the usual answer), and verifyEnvelopeBatch's own verdicts after the structured
+  // clone postMessage makes of them (the answer of a worker short of memory, src/pool/worker.ts).
+  assert.equal(readEnvelopeAnswer(packed, options, 3), expected);
+  assert.equal(readEnvelopeAnswer(structuredClone(verifyEnvelopeBatch(envelopes, options)), options, 3), expected);
+  assert.equal(readSignatureAnswer(new Uint8Array([1, 0, 1]), 3), new Uint8Array([1, 0, 1]));
+  const refused: [() => unknown, string][] = [
+    [() => readEnvelopeAnswer(packed, options, 2), "packed verdicts for 3 envelopes, 2 expected"],
+    [() => readEnvelopeAnswer(structuredClone(expected), options, 4), "3 verdict objects, 4 expected"],
+    [() => readEnvelopeAnswer([{ valid: true }] as never, options, 1), "an object that is not a verdict"],
+    [() => readEnvelopeAnswer(packed.subarray(0, 20), options, 3), "cut packed verdicts"],
+    [() => readSignatureAnswer(new Uint8Array([1, 0]), 3), "2 signature verdicts, 3 expected"],
+    [() => readSignatureAnswer(new Uint8Array([1, 2]), 2), "a signature verdict that is neither 0 nor 1"],
+    [() => readSignatureAnswer(expected as never, 3), "envelope verdicts for a signature chunk"],
+  ];
+  for (const [read, what] of refused) assert.instance(throwsWith(read, "TASK_FAILED"), VerifierPoolError, what);
+});
+
+test("the calling thread cannot allocate a call's copy: every call rejects with OUT_OF_MEMORY, and the pool serves the calls after", async () => {
+  const key = signer();
+  const items = [0, 1, 2].map((i) => {
+    const message = new Uint8Array([i, 7]);
+    return { signature: key.sign(message), message, publicKey: key.publicKey };
+  });
+  const envelopes = [envelopeBytes(0), envelopeBytes(1)];
+  const pool = createVerifierPool({ threads: 1 });
+  const realSharedArrayBuffer = globalThis.SharedArrayBuffer;
+  try {
+    let outcomes: Promise<unknown>[];
+    // Fault injection: every SharedArrayBuffer allocation fails the way V8 fails one when memory is
+    // exhausted (the pool's workers already run, so nothing else allocates one meanwhile).
+    globalThis.SharedArrayBuffer = function SharedArrayBuffer() {
+      throw new RangeError("Array buffer allocation failed");
+    } as unknown as SharedArrayBufferConstructor;
+    try {
+      const calls: Promise<unknown>[] = [pool.verifyBatch(items), pool.verifyEnvelopeBatch(envelopes), ...items.map((it) => pool.verify(it.signature, it.message, it.publicKey))];
+      // Each call's outcome: its answer's absence, or its error (handled at once: no unhandled rejection).
+      outcomes = calls.map((call) =>
+        call.then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve)); // the verify() calls' bucket is packed in a microtask
+    } finally {
+      globalThis.SharedArrayBuffer = realSharedArrayBuffer;
+    }
+    for (const outcome of outcomes) {
+      const error = await outcome;
+      assert.instance(error, BuiltVerifierPoolError);
+      assert.is((error as BuiltVerifierPoolError).code, "OUT_OF_MEMORY");
+      assert.instance((error as Error).cause, RangeError);
+    }
+    assert.equal(await pool.verifyBatch(items), [true, true, true]);
+    assert.equal((await pool.verifyEnvelopeBatch(envelopes)).map((v) => v.ok), [true, true]);
+  } finally {
+    globalThis.SharedArrayBuffer = realSharedArrayBuffer;
+    await pool.close();
   }
 });
 
