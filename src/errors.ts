@@ -93,8 +93,8 @@ export class CanonicalJsonError extends Error {
   readonly code: CanonicalJsonErrorCode;
   /** Byte offset in the input where the problem was found, when known. */
   readonly offset: number | undefined;
-  constructor(code: CanonicalJsonErrorCode, message: string, offset?: number) {
-    super(message);
+  constructor(code: CanonicalJsonErrorCode, message: string, offset?: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "CanonicalJsonError";
     this.code = code;
     this.offset = offset;

@@ -160,7 +160,9 @@ function ensureArena(offset: number, bytes: number): Uint8Array {
     try {
       reserveIo(offset + bytes);
     } catch (cause) {
-      if (cause instanceof WasmCoreError) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${offset + bytes} bytes for the input`);
+      // TOO_LARGE for the canonical JSON API; the WasmCoreError cause tells the envelope verifier
+      // that memory, not maxBytes, refused the input.
+      if (cause instanceof WasmCoreError) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${offset + bytes} bytes for the input`, undefined, { cause });
       throw cause;
     }
     heap = heapU8();

@@ -507,8 +507,16 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   return verdictOf(verdict, heapU8(), argsBase() + ARG_RESULT, 0, full);
 }
 
-/** The verdict for an input writeInput refused (too long, or a string with a lone surrogate). */
+/**
+ * The verdict for an input writeInput refused: too long, a string with a lone surrogate, or no
+ * WebAssembly memory for it (OUT_OF_MEMORY, as when the wasm call's work area is full: the input
+ * may be well within maxBytes).
+ */
 function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeVerdict {
+  if (error.code === "TOO_LARGE" && error.cause instanceof WasmCoreError) {
+    const why = `envelope does not fit in WebAssembly memory (${error.message})`;
+    return { ...failure("MALFORMED_ENVELOPE", why), problem: "OUT_OF_MEMORY", field: "envelope", detail: why };
+  }
   const why = error.code === "TOO_LARGE" ? `envelope is larger than maxBytes (${maxBytes})` : error.message;
   const problem: EnvelopeProblem = error.code === "TOO_LARGE" || error.code === "LONE_SURROGATE" ? error.code : "UNREADABLE";
   return { ...failure("MALFORMED_ENVELOPE", why, error.code === "TOO_LARGE" ? undefined : error.offset), problem, field: "envelope", detail: why };

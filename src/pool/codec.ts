@@ -4,7 +4,8 @@
 // postMessage of one buffer instead of a structured clone of 192 small Uint8Arrays. Shared, not
 // transferred: the calling thread keeps the very bytes it sent for the one retry after a crash
 // (src/pool/index.ts), so a call's input is held once; workers only read a chunk, and nothing
-// else ever sees it. The result comes back as one Uint8Array of verdicts, transferred.
+// else ever sees it. The answer comes back as one Uint8Array of verdicts, transferred (or, from a
+// worker short of memory, as verdict objects; see the envelope chunk below).
 //
 // Signature chunk (SIGNATURE_CHUNK):
 //   u32 count, then u32 × (count + 1) message offsets (relative to the message area),
@@ -24,8 +25,7 @@
 // Every u32 is little-endian (DataView), independent of the host's byte order.
 import { viewLength } from "../bytes.js";
 import type { VerifyOptions } from "../ed25519.js";
-import { readPackedEnvelopeVerdicts, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
-import { VerifierPoolError } from "./errors.js";
+import type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 
 export const TASK_SIGNATURES = 0;
 export const TASK_ENVELOPES = 1;
@@ -58,43 +58,10 @@ export interface TaskFailure {
 
 /**
  * What a task returns: a signature chunk's verdict bytes or an envelope chunk's packed verdicts
- * (transferred), an envelope chunk's verdict objects (a worker short of memory), or a failure.
+ * (transferred), an envelope chunk's verdict objects (a worker short of memory, structured-cloned),
+ * or a failure. The calling thread checks it before use (src/pool/answers.ts).
  */
 export type TaskAnswer = Uint8Array | EnvelopeVerdict[] | TaskFailure;
-
-export function isTaskFailure(answer: TaskAnswer): answer is TaskFailure {
-  return !(answer instanceof Uint8Array) && !Array.isArray(answer);
-}
-
-/** The `count` verdicts of a signature chunk (1 = valid); VerifierPoolError TASK_FAILED for any other answer. */
-export function readSignatureAnswer(answer: Exclude<TaskAnswer, TaskFailure>, count: number): Uint8Array {
-  if (!(answer instanceof Uint8Array) || answer.length !== count || answer.some((bit) => bit > 1)) {
-    throw new VerifierPoolError("TASK_FAILED", `a worker's answer is not ${count} signature verdicts`);
-  }
-  return answer;
-}
-
-/**
- * The `count` verdicts of an envelope chunk: read from the packed bytes, or the verdict objects
- * the worker sent (src/pool/worker.ts); VerifierPoolError TASK_FAILED if they are not `count` verdicts.
- */
-export function readEnvelopeAnswer(answer: Exclude<TaskAnswer, TaskFailure>, options: Required<VerifyEnvelopeOptions>, count: number): EnvelopeVerdict[] {
-  let verdicts: EnvelopeVerdict[];
-  if (answer instanceof Uint8Array) {
-    try {
-      verdicts = readPackedEnvelopeVerdicts(answer, options);
-    } catch (cause) {
-      throw new VerifierPoolError("TASK_FAILED", `a worker's envelope verdicts are unreadable: ${String(cause)}`, { cause });
-    }
-  } else {
-    verdicts = answer;
-    if (!verdicts.every((v) => typeof v === "object" && v !== null && typeof v.ok === "boolean")) {
-      throw new VerifierPoolError("TASK_FAILED", "a worker's envelope verdicts are not verdict objects");
-    }
-  }
-  if (verdicts.length !== count) throw new VerifierPoolError("TASK_FAILED", `a worker returned ${verdicts.length} verdicts for ${count} envelopes`);
-  return verdicts;
-}
 
 
 export const SIGNATURE_BYTES = 64;

@@ -5,8 +5,9 @@
 // items (64 by default; at most POOL_CHUNK_BYTE_BUDGET bytes past a chunk's first item, codec.ts),
 // all packed before any is sent, and each chunk travels to a worker as ONE SharedArrayBuffer
 // (src/pool/codec.ts), which the worker reads in place; verdicts come back as one transferred
-// Uint8Array. Every answer equals the in-thread one:
-// the workers run the same ed25519.verify / verifyEnvelopeBytes (src/pool/worker.ts).
+// Uint8Array (verdict objects from a worker short of memory), checked before use (answers.ts).
+// Every answer equals the in-thread one: the workers run the same ed25519.verify /
+// verifyEnvelopeBytes (src/pool/worker.ts).
 //
 // Crashes: a worker that dies while it holds a chunk (process.exit, an uncaught exception, out
 // of memory) is replaced by piscina and the chunk is sent again, once, to a fresh worker; if that
@@ -36,18 +37,15 @@ import {
   TASK_ENVELOPES,
   TASK_SIGNATURES,
   envelopeChunkBytes,
-  isTaskFailure,
   packEnvelopeChunk,
   packSignatureChunk,
   planChunks,
-  readEnvelopeAnswer,
-  readSignatureAnswer,
   signatureChunkBytes,
   POOL_CHUNK_BYTE_BUDGET,
   type PoolTask,
   type TaskAnswer,
-  type TaskFailure,
 } from "./codec.js";
+import { readEnvelopeAnswer, readSignatureAnswer } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
 
 export type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
@@ -394,7 +392,7 @@ class PiscinaVerifierPool implements VerifierPool {
    * Both read the same shared chunk: workers never write to it (codec.ts), so a worker that died
    * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
    */
-  private async runChunk(task: PoolTask): Promise<Exclude<TaskAnswer, TaskFailure>> {
+  private async runChunk(task: PoolTask): Promise<TaskAnswer> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
@@ -412,8 +410,7 @@ class PiscinaVerifierPool implements VerifierPool {
           cause: new AggregateError([firstCrash, cause], "both attempts"),
         });
       }
-      if (!isTaskFailure(result)) return result;
-      throw new VerifierPoolError("TASK_FAILED", `verification failed in a worker: ${result.name}${result.code ? ` ${result.code}` : ""}: ${result.message}`);
+      return result; // a TaskFailure too: the caller's answer reader (answers.ts) turns it into TASK_FAILED
     }
     throw new Error("unreachable"); // the loop returns or throws on its second attempt
   }

@@ -6,6 +6,7 @@
 // throws (a wasm trap, memory that cannot grow) comes back as a TaskFailure, not as a crash.
 import { move } from "piscina";
 import { ed25519, type VerifyOptions } from "../ed25519.js";
+import { WasmCoreError } from "../errors.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBatchPacked, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import {
   CRASH_EXIT,
@@ -31,12 +32,22 @@ function verifySignatureChunk(items: SignatureChunkItem[], options: VerifyOption
  * The per-chunk verification of envelopes: verifyEnvelopeBatch's wasm calls, whose verdicts are
  * deep-equal to verifyEnvelopeBytes on each input, sent back as the bytes the calls wrote (the
  * calling thread builds the verdict objects from them with the same code as verifyEnvelopeBatch).
- * When this worker's memory cannot grow for even one envelope next to the batch scratch, the
- * chunk's verdicts are verifyEnvelopeBatch's own objects (its single-call fallback gives that
- * envelope its verdict), sent as they are: a structured clone keeps them deep-equal.
  */
 function verifyEnvelopeChunk(inputs: (Uint8Array | string)[], options: VerifyEnvelopeOptions | undefined): Uint8Array | EnvelopeVerdict[] {
-  return verifyEnvelopeBatchPacked(inputs, options) ?? verifyEnvelopeBatch(inputs, options);
+  const packed = verifyEnvelopeBatchPacked(inputs, options);
+  if (packed !== undefined) return packed;
+  // This worker's memory cannot grow for even one envelope next to the batch's scratch area. The
+  // chunk is verified again from its start (work already done is redone: a rare path) by
+  // verifyEnvelopeBatch, whose single calls need room for one envelope only; its verdict objects
+  // are sent as they are (a structured clone keeps them deep-equal).
+  const verdicts = verifyEnvelopeBatch(inputs, options);
+  // An envelope that does not fit even alone gets a verdict of this worker's memory (problem
+  // OUT_OF_MEMORY), which the caller's own verifyEnvelopeBytes need not give: the task fails
+  // instead (TASK_FAILED, which the caller may retry), so no verdict depends on where it ran.
+  if (verdicts.some((verdict) => !verdict.ok && verdict.problem === "OUT_OF_MEMORY")) {
+    throw new WasmCoreError("WASM_OUT_OF_MEMORY", "an envelope does not fit in this worker's WebAssembly memory");
+  }
+  return verdicts;
 }
 
 function crashNow(mode: number): Promise<never> {

@@ -14,7 +14,8 @@ import { createHash } from "node:crypto";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
 import { WasmCoreError } from "../../src/errors.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBatchPacked, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
-import { CRASH_NONE, packEnvelopeChunk, readEnvelopeAnswer, TASK_ENVELOPES } from "../../src/pool/codec.js";
+import { CRASH_NONE, packEnvelopeChunk, TASK_ENVELOPES } from "../../src/pool/codec.js";
+import { readEnvelopeAnswer } from "../../src/pool/answers.js";
 import runPoolTask from "../../src/pool/worker.js";
 import { KernelTrustExchange, Keypair } from "../../src/index.js";
 import { coreExports, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
@@ -154,26 +155,52 @@ test("no room for even one item next to the batch scratch: each item gets the si
   assert.equal(verifyEnvelopeBatch(envelopes).map((v) => v.ok), [true, true, false, false, true]);
 });
 
-test("a pool worker whose memory cannot grow for one envelope sends verifyEnvelopeBatch's verdicts: deep-equal to verifyEnvelopeBytes on the calling thread", () => {
-  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf("batch-memory pool worker")));
+test("a pool worker short of memory: verdicts deep-equal to verifyEnvelopeBytes where one envelope fits, TASK_FAILED where none does", () => {
+  const seed = seedOf("batch-memory pool worker");
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seed));
   const envelope = JSON.stringify(exchange.localEnvelope("kernel-b", "n", 1764000000));
   const forged = envelope.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`);
-  const envelopes = [envelope, envelope.padEnd(60_000, " "), forged, "{", new TextEncoder().encode(envelope)];
+  // A u64 timestamp above 2^53: its verdict carries a bigint, which the structured clone must keep.
+  // The canonical challenge is written out by hand (RFC 8785: members sorted, no whitespace).
+  const { challenge, declaredPublicKey } = JSON.parse(envelope) as { challenge: Record<string, string>; declaredPublicKey: string };
+  const strings = ["localKernelId", "nonce", "remoteKernelId", "schema"].map((k) => `${JSON.stringify(k)}:${JSON.stringify(challenge[k])}`).join(",");
+  const bigChallenge = `{${strings},"timestamp":18446744073709551615}`;
+  const bigSignature = Buffer.from(ed25519.sign(new TextEncoder().encode(bigChallenge), seed)).toString("hex");
+  const bigTimestamp = `{"challenge":${bigChallenge},"declaredPublicKey":"${declaredPublicKey}","signature":"${bigSignature}"}`;
+  const fits: (Uint8Array | string)[] = [envelope, bigTimestamp, forged, "{", new TextEncoder().encode(envelope)];
+  const padded = envelope.padEnd(60_000, " "); // within the default maxBytes (64 KiB): whitespace after the object
   const options = { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false };
+  const task = (envelopes: (Uint8Array | string)[]) => ({ kind: TASK_ENVELOPES, buffer: packEnvelopeChunk(envelopes, 0, envelopes.length), envelope: options, crash: CRASH_NONE }) as const;
   try {
-    leaveRoom(8192); // as in the test above: no room for the batch's scratch area, room for a small single call
-    const singles = envelopes.map((e) => verifyEnvelopeBytes(e, options));
-    assert.equal(singles.map((v) => v.ok), [true, false, false, false, true]);
-    assert.is(verifyEnvelopeBatchPacked(envelopes, options), undefined, "no wasm call wrote packable verdicts");
-    // The worker's task function, in this thread on the memory-capped core; before this fallback
-    // it failed the task (TASK_FAILED) where verifyEnvelopeBatch gives verdicts.
-    const answer = runPoolTask({ kind: TASK_ENVELOPES, buffer: packEnvelopeChunk(envelopes, 0, envelopes.length), envelope: options, crash: CRASH_NONE });
+    const room = leaveRoom(8192); // as in the test above: no room for the batch's scratch area, room for a small single call
+    assert.ok(room < 40_000, `room ${room}`);
+    const singles = fits.map((e) => verifyEnvelopeBytes(e, options));
+    assert.equal(singles.map((v) => v.ok), [true, true, false, false, true]);
+    assert.is((singles[1] as { envelope: { challenge: { timestamp: unknown } } }).envelope.challenge.timestamp, 18446744073709551615n);
+    assert.is(verifyEnvelopeBatchPacked(fits, options), undefined, "no wasm call wrote packable verdicts");
+    // The worker's task function, in this thread on the memory-capped core (before this fallback it
+    // failed the task where verifyEnvelopeBatch gives verdicts); then postMessage's structured clone
+    // and the calling thread's reading of the answer.
+    const answer = runPoolTask(task(fits));
     assert.ok(Array.isArray(answer), "verdict objects, not a failure");
-    // postMessage's structured clone, then the calling thread's reading of the answer.
-    assert.equal(readEnvelopeAnswer(structuredClone(answer), options, envelopes.length), singles);
+    assert.equal(readEnvelopeAnswer(structuredClone(answer), options, fits.length), singles);
+    // The padded envelope does not fit even alone: its verdict here (OUT_OF_MEMORY) is this
+    // memory's, not the envelope's, so the worker fails the task instead of sending it.
+    // (It used to read TOO_LARGE, "envelope is larger than maxBytes", for this 60,000-byte envelope.)
+    const outOfMemory = verifyEnvelopeBytes(padded, options) as { problem?: string; message: string };
+    assert.is(outOfMemory.problem, "OUT_OF_MEMORY");
+    assert.match(outOfMemory.message, /^envelope does not fit in WebAssembly memory \(cannot reserve \d+ bytes for the input\)$/);
+    const failure = runPoolTask(task([envelope, padded])) as { failed?: boolean; code?: string };
+    assert.equal([failure.failed, failure.code], [true, "WASM_OUT_OF_MEMORY"]);
   } finally {
     ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
   }
+  // With memory back: packed verdicts (piscina's move() wraps them, under this registered
+  // symbol), and the padded envelope verifies.
+  const packed = (runPoolTask(task([...fits, padded])) as unknown as Record<symbol, unknown>)[Symbol.for("Piscina.valueOf")];
+  assert.instance(packed, Uint8Array);
+  assert.equal(readEnvelopeAnswer(packed, options, fits.length + 1), [...fits, padded].map((e) => verifyEnvelopeBytes(e, options)));
+  assert.is(verifyEnvelopeBytes(padded, options).ok, true);
 });
 
 test.run();

@@ -17,11 +17,10 @@ import {
   packSignatureChunk,
   planChunks,
   POOL_CHUNK_BYTE_BUDGET,
-  readEnvelopeAnswer,
-  readSignatureAnswer,
   TASK_ENVELOPES,
   TASK_SIGNATURES,
 } from "../../src/pool/codec.js";
+import { readEnvelopeAnswer, readSignatureAnswer } from "../../src/pool/answers.js";
 import { VerifierPoolError } from "../../src/pool/errors.js";
 import runTask from "../../src/pool/worker.js";
 import { spawnSync } from "node:child_process";
@@ -288,16 +287,29 @@ test("the calling thread takes a worker's answer only when it is the chunk's ver
   assert.equal(readEnvelopeAnswer(packed, options, 3), expected);
   assert.equal(readEnvelopeAnswer(structuredClone(verifyEnvelopeBatch(envelopes, options)), options, 3), expected);
   assert.equal(readSignatureAnswer(new Uint8Array([1, 0, 1]), 3), new Uint8Array([1, 0, 1]));
+  const holey = structuredClone(expected);
+  delete holey[1]; // a hole: `every` would skip it and `flat()` drop it
+  const failure = { failed: true, name: "WasmCoreError", code: "WASM_TRAP", message: "unreachable executed" };
   const refused: [() => unknown, string][] = [
     [() => readEnvelopeAnswer(packed, options, 2), "packed verdicts for 3 envelopes, 2 expected"],
     [() => readEnvelopeAnswer(structuredClone(expected), options, 4), "3 verdict objects, 4 expected"],
-    [() => readEnvelopeAnswer([{ valid: true }] as never, options, 1), "an object that is not a verdict"],
+    [() => readEnvelopeAnswer([{ valid: true }], options, 1), "an object that is not a verdict"],
+    [() => readEnvelopeAnswer(holey, options, 3), "verdict objects with a hole"],
     [() => readEnvelopeAnswer(packed.subarray(0, 20), options, 3), "cut packed verdicts"],
+    [() => readEnvelopeAnswer(undefined, options, 3), "no answer"],
+    [() => readEnvelopeAnswer(null, options, 3), "null"],
     [() => readSignatureAnswer(new Uint8Array([1, 0]), 3), "2 signature verdicts, 3 expected"],
     [() => readSignatureAnswer(new Uint8Array([1, 2]), 2), "a signature verdict that is neither 0 nor 1"],
-    [() => readSignatureAnswer(expected as never, 3), "envelope verdicts for a signature chunk"],
+    [() => readSignatureAnswer(expected, 3), "envelope verdicts for a signature chunk"],
+    [() => readSignatureAnswer(undefined, 3), "no signature answer"],
   ];
   for (const [read, what] of refused) assert.instance(throwsWith(read, "TASK_FAILED"), VerifierPoolError, what);
+  // A worker's failure report, cloned as postMessage sends it, becomes TASK_FAILED naming its error.
+  for (const read of [() => readEnvelopeAnswer(structuredClone(failure), options, 3), () => readSignatureAnswer(structuredClone(failure), 3)]) {
+    const error = throwsWith(read, "TASK_FAILED");
+    assert.instance(error, VerifierPoolError);
+    assert.match(error.message, "WasmCoreError WASM_TRAP: unreachable executed");
+  }
 });
 
 test("the calling thread cannot allocate a call's copy: every call rejects with OUT_OF_MEMORY, and the pool serves the calls after", async () => {
