@@ -342,8 +342,12 @@ test("the calling thread cannot allocate a call's copy: every call rejects with 
       globalThis.SharedArrayBuffer = realSharedArrayBuffer;
     }
     for (const outcome of outcomes) {
-      const error = await outcome;
-      assert.instance(error, BuiltVerifierPoolError);
+      // Bounded: a call the pool failed to settle fails this test instead of hanging the suite.
+      let timer: NodeJS.Timeout | undefined;
+      const stillPending = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("still pending after 20 s"), 20_000)));
+      const error = await Promise.race([outcome, stillPending]);
+      clearTimeout(timer);
+      assert.instance(error, BuiltVerifierPoolError, String(error));
       assert.is((error as BuiltVerifierPoolError).code, "OUT_OF_MEMORY");
       assert.instance((error as Error).cause, RangeError);
     }
