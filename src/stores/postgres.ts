@@ -51,7 +51,11 @@ export type PostgresQueryable = Pick<Pool, "query"> | Pick<Client, "query"> | Pi
 export interface PostgresStoreOptions {
   /** Prefix of every table name: lowercase letters, digits and `_`, starting with a letter or `_`, ≤ 32 chars. Default "chio_". */
   tablePrefix?: string;
-  /** Bound on each store call, connecting included, in ms (1…600000). Default 2000. */
+  /**
+   * Bound on each store call, connecting included, in ms (1…600000). Default 2000. A store opened
+   * from a URL also sets it as the server's `statement_timeout`; on a pool or client you pass in,
+   * set that yourself.
+   */
   operationTimeoutMs?: number;
   /** Pool size when opened from a URL (1…1000). Default 10. */
   maxConnections?: number;
@@ -106,6 +110,12 @@ class Connection {
         max: maxConnections,
         connectionTimeoutMillis: timeoutMs,
         query_timeout: timeoutMs,
+        // The server's own bound on each statement. pg's query_timeout only stops waiting: the
+        // statement keeps running, and one blocked on a lock would commit whenever the lock is
+        // released, long after the caller was told STORE_TIMEOUT. With statement_timeout the
+        // server cancels it instead, so a write can land at most operationTimeoutMs after it
+        // started on the server (README, "What they guarantee").
+        statement_timeout: timeoutMs,
         idleTimeoutMillis: 10_000,
       });
       // An idle connection dropped by the server (a restart) is reported here; the pool discards

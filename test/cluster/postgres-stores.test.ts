@@ -5,6 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import pg from "pg";
+import { setTimeout as delay } from "node:timers/promises";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
@@ -188,6 +189,46 @@ t("a locked table past operationTimeoutMs is STORE_TIMEOUT, and the store works 
   } finally {
     await locker.end();
     await store.close();
+  }
+});
+
+t("a write that timed out on our side is cancelled by the server, not committed when its lock is released", async () => {
+  // pg's query_timeout only stops waiting; the store also sets the server's statement_timeout
+  // (operationTimeoutMs), so a statement still blocked when the caller got STORE_TIMEOUT is
+  // cancelled by the server instead of landing whenever the lock is freed.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300 });
+  const replay = await PostgresReplayStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  const timedOut = (e: any) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT";
+  const pin = new FederationPeer({ kernelId: "late", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${prefix}peers, ${prefix}replay IN ACCESS EXCLUSIVE MODE`);
+    await rejects(peers.compareAndSet("late", undefined, pin), timedOut, "pin");
+    await rejects(peers.insert(pin), timedOut, "insert");
+    await rejects(replay.reserve("late", "n1", T, T, 60), timedOut, "reserve");
+    await delay(1000); // well past the server's 300 ms per statement
+    await locker.query("ROLLBACK");
+    // Any statement of the stores still running would now take its lock and commit: wait until
+    // the server runs none (at most 5 s), then look.
+    for (let i = 0; i < 50; i++) {
+      const running = await sql(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE $1`,
+        [`%${prefix}%`],
+      );
+      if (running[0].n === 0) break;
+      await delay(100);
+    }
+    assert.equal(await sql(`SELECT kernel_id FROM ${prefix}peers`), [], "no late pin");
+    assert.equal(await sql(`SELECT peer_id FROM ${prefix}replay`), [], "no late pair");
+    assert.is(await peers.compareAndSet("late", undefined, pin), true, "the store works once the tables are free");
+  } finally {
+    await locker.end();
+    await peers.close();
+    await replay.close();
   }
 });
 
