@@ -53,10 +53,17 @@ export interface PostgresStoreOptions {
   tablePrefix?: string;
   /**
    * Bound on each store call, connecting included, in ms (1…600000). Default 2000. A store opened
-   * from a URL also sets it as the server's `statement_timeout`; on a pool or client you pass in,
-   * set that yourself.
+   * from a URL also sets it as the server's `statement_timeout` (see setStatementTimeout); on a
+   * pool or client you pass in, set that yourself.
    */
   operationTimeoutMs?: number;
+  /**
+   * Opened from a URL: send operationTimeoutMs as the server's `statement_timeout` (a startup
+   * parameter), so that the server cancels a statement its caller has stopped waiting for.
+   * Default true. Set false behind a pooler that refuses startup parameters (PgBouncer), and set
+   * `statement_timeout` on the role instead (`ALTER ROLE … SET statement_timeout = …`).
+   */
+  setStatementTimeout?: boolean;
   /** Pool size when opened from a URL (1…1000). Default 10. */
   maxConnections?: number;
 }
@@ -80,7 +87,9 @@ export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
 /** Current schema version of each component; a database at a higher version is refused. */
 const SCHEMA_VERSIONS = { peers: 1, replay: 1 } as const;
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
-const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections"] as const;
+const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
+/** SQLSTATE query_canceled: what the server answers for a statement it cancelled at statement_timeout. */
+const QUERY_CANCELED = "57014";
 
 /** The connection and settings both stores use. */
 class Connection {
@@ -104,6 +113,8 @@ class Connection {
     }
     const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
     const maxConnections = integerOption(read.maxConnections, "maxConnections", 10, 1, 1000);
+    const setStatementTimeout = read.setStatementTimeout ?? true;
+    if (typeof setStatementTimeout !== "boolean") throw new InvalidConfigError("setStatementTimeout must be a boolean");
     if (typeof urlOrClient === "string") {
       const pool = new pg.Pool({
         connectionString: urlOrClient,
@@ -113,9 +124,10 @@ class Connection {
         // The server's own bound on each statement. pg's query_timeout only stops waiting: the
         // statement keeps running, and one blocked on a lock would commit whenever the lock is
         // released, long after the caller was told STORE_TIMEOUT. With statement_timeout the
-        // server cancels it instead, so a write can land at most operationTimeoutMs after it
-        // started on the server (README, "What they guarantee").
-        statement_timeout: timeoutMs,
+        // server cancels it instead, so a write can commit at most operationTimeoutMs after it
+        // reached the server (README, "What they guarantee"). Parameters in the URL's query
+        // string take precedence over these (pg's rule).
+        ...(setStatementTimeout ? { statement_timeout: timeoutMs } : {}),
         idleTimeoutMillis: 10_000,
       });
       // An idle connection dropped by the server (a restart) is reported here; the pool discards
@@ -139,6 +151,10 @@ class Connection {
       }
       return result.rows;
     } catch (cause) {
+      // The server's statement_timeout can fire a moment before our own timer: the same timeout.
+      if ((cause as { code?: unknown } | null)?.code === QUERY_CANCELED) {
+        throw new SharedStoreError("STORE_TIMEOUT", `${operation}: cancelled by the server after its statement_timeout`, { cause });
+      }
       throw unavailable(operation, cause);
     }
   }
@@ -339,6 +355,13 @@ export class PostgresReplayStore implements ReplayStore {
   readonly #inFlight = new InFlightTokens(DEFAULT_MAX_IN_FLIGHT);
   #sinceSweep = 0;
   #sweeping = false;
+  /**
+   * Rows the next background sweep deletes at most: sweepBatch, halved after a sweep that timed
+   * out (the server cancels it, so it deleted nothing), doubled back after one that finished.
+   * Without this a batch too big for operationTimeoutMs would never delete a row, and the table
+   * would grow without bound.
+   */
+  #backgroundBatch: number;
 
   private constructor(db: Connection, maxSkewSecs: number, maxKeyUnits: number, sweepEvery: number, sweepBatch: number) {
     this.#db = db;
@@ -347,6 +370,7 @@ export class PostgresReplayStore implements ReplayStore {
     this.maxKeyUnits = maxKeyUnits;
     this.#sweepEvery = sweepEvery;
     this.#sweepBatch = sweepBatch;
+    this.#backgroundBatch = sweepBatch;
   }
 
   /** See PostgresPeerStore.open; options are validated before connecting. */
@@ -444,14 +468,24 @@ export class PostgresReplayStore implements ReplayStore {
     return rows.length;
   }
 
-  /** A background sweep every sweepEvery reservations; one at a time, its failure ignored (the next one retries). */
+  /**
+   * A background sweep every sweepEvery reservations; one at a time, its failure ignored (the
+   * next one retries, with half the batch after a timeout).
+   */
   #maybeSweep(now: number): void {
     if (this.#sweepEvery === 0 || ++this.#sinceSweep < this.#sweepEvery || this.#sweeping) return;
     this.#sinceSweep = 0;
     this.#sweeping = true;
-    this.sweep(now).then(
-      () => (this.#sweeping = false),
-      () => (this.#sweeping = false),
+    const batch = this.#backgroundBatch;
+    this.sweep(now, batch).then(
+      () => {
+        this.#backgroundBatch = Math.min(this.#sweepBatch, 2 * batch);
+        this.#sweeping = false;
+      },
+      (error: unknown) => {
+        if (error instanceof SharedStoreError && error.code === "STORE_TIMEOUT") this.#backgroundBatch = Math.max(1, batch >> 1);
+        this.#sweeping = false;
+      },
     );
   }
 

@@ -74,7 +74,7 @@ t("fits says no to a pair Postgres could not index (multi-byte nonces), and rese
 
 t("options are validated before connecting", async () => {
   const url = "postgres://nobody@127.0.0.1:1/none";
-  for (const options of [{ tablePrefix: "Bad-Prefix" }, { tablePrefix: "" }, { tablePrefix: "x".repeat(33) }, { operationTimeoutMs: 0 }, { maxConnections: 1.5 }, { operationTimeout: 100 }, { maxSkewSecs: 60 }]) {
+  for (const options of [{ tablePrefix: "Bad-Prefix" }, { tablePrefix: "" }, { tablePrefix: "x".repeat(33) }, { operationTimeoutMs: 0 }, { maxConnections: 1.5 }, { operationTimeout: 100 }, { maxSkewSecs: 60 }, { setStatementTimeout: "yes" }]) {
     await rejects(PostgresPeerStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
   }
   for (const options of [{ maxSkewSecs: -1 }, { maxSkewSecs: "300" }, { sweepBatch: 0 }, { maxKeyUnits: 1 }, { maxSkewSeconds: 60 }]) {
@@ -229,6 +229,64 @@ t("a write that timed out on our side is cancelled by the server, not committed 
     await locker.end();
     await peers.close();
     await replay.close();
+  }
+});
+
+t("setStatementTimeout: false leaves statements unbounded on the server: a timed-out pin commits once its lock is released", async () => {
+  // The counterpart of the test above (for a pooler that refuses the startup parameter): without
+  // the server's bound, the statement pg stopped waiting for still runs and lands later.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300, setStatementTimeout: false });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  const pin = new FederationPeer({ kernelId: "late", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
+    await rejects(peers.compareAndSet("late", undefined, pin), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "pin");
+    await delay(1000);
+    await locker.query("ROLLBACK");
+    let rows: any[] = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      await delay(100);
+      rows = await sql(`SELECT kernel_id FROM ${prefix}peers`);
+    }
+    assert.equal(rows, [{ kernel_id: JSON.stringify("late") }], "the late pin landed");
+  } finally {
+    await locker.end();
+    await peers.close();
+  }
+});
+
+t("a background sweep the server cancels is retried with half the batch, so expired rows still go", async () => {
+  // Every deleted row costs 25 ms here (a trigger), so a sweep of 64 rows (1.6 s) can never
+  // finish within operationTimeoutMs (400 ms) and the server cancels it, deleting nothing; one of
+  // 8 rows (0.2 s) can. Without halving, the expired rows would stay forever.
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, {
+    tablePrefix: prefix,
+    operationTimeoutMs: 400,
+    maxSkewSecs: 60,
+    sweepEvery: 1,
+    sweepBatch: 64,
+  });
+  try {
+    for (let i = 0; i < 64; i++) assert.is(await store.reserve("old", `n${i}`, T, T, 60), true);
+    await sql(`CREATE FUNCTION ${prefix}slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.025); RETURN OLD; END $$`);
+    await sql(`CREATE TRIGGER ${prefix}slow BEFORE DELETE ON ${prefix}replay FOR EACH ROW EXECUTE FUNCTION ${prefix}slow()`);
+    const expired = async () => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay WHERE peer_id = $1`, [JSON.stringify("old")]))[0].n as number;
+    // Reservations at T + 1000, when the 64 pairs are long dead: each starts a background sweep
+    // unless one is running. At most 15 s.
+    let left = 64;
+    for (let k = 0; k < 150 && left > 0; k++) {
+      await store.reserve("new", `m${k}`, T + 1000, T + 1000, 60);
+      await delay(100);
+      left = await expired();
+    }
+    assert.is(left, 0, "every expired row was swept");
+  } finally {
+    await store.close();
   }
 });
 
