@@ -37,7 +37,7 @@ import { verifyEnvelopeText, envelopeWorkEnd, DEFERRED_KEY_POINT } from "./envel
  * Verifies the `count` envelopes described by the entries at ioBase() (inputBytes = bytes of
  * entries and envelopes) with the envelope_verify flags `flags` (DEFER_SIGNATURE is implied).
  * Writes the output words at ARGS + ARG_RESULT. Returns BATCH_DONE, BATCH_OUT_OF_MEMORY (also
- * when, among several, an envelope found no work memory) or BATCH_BAD_LAYOUT; on either of the
+ * when an envelope found no work memory) or BATCH_BAD_LAYOUT; on either of the
  * last two the verdicts are not to be read.
  */
 export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, flags: u32): i32 {
@@ -69,9 +69,11 @@ export function verify_envelope_batch_vartime(count: usize, inputBytes: usize, f
     const length = <usize>load<u32>(entry + ENVELOPE_BATCH_ENTRY_LENGTH);
     const verdict = verifyEnvelopeText(envelope, length, flags | ENVELOPE_FLAG_DEFER_SIGNATURE, result, work);
     work = envelopeWorkEnd();
-    // An envelope that found no work memory might fit in a smaller call, as envelope_verify would
-    // take it alone: the whole call is out of memory, and JS retries with fewer envelopes.
-    if (count > 1 && verdict == ENVELOPE_MALFORMED && load<u32>(result + ENVELOPE_RESULT_REASON) == <u32>STATUS_TOO_LARGE) return BATCH_OUT_OF_MEMORY;
+    // An envelope that found no work memory might fit in a smaller call, or in envelope_verify's
+    // call alone (no records, scratch or results): the whole call is out of memory, also for one
+    // envelope, and JS retries with fewer envelopes, then with envelope_verify, whose verdict is
+    // the one verifyEnvelopeBytes gives.
+    if (verdict == ENVELOPE_MALFORMED && load<u32>(result + ENVELOPE_RESULT_REASON) == <u32>STATUS_TOO_LARGE) return BATCH_OUT_OF_MEMORY;
     store<i32>(io + verdictsAt + (e << 2), verdict);
     if (verdict != ENVELOPE_SIGNATURE_DEFERRED) continue;
     // A batch item over the canonical challenge (in this envelope's work area, past the records).

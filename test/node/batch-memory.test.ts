@@ -11,6 +11,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
 import { WasmCoreError } from "../../src/errors.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBatchPacked, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
@@ -153,6 +154,36 @@ test("no room for even one item next to the batch scratch: each item gets the si
   // With memory back, the padded envelope verifies, in both calls.
   assert.is(verifyEnvelopeBytes(padded).ok, true);
   assert.equal(verifyEnvelopeBatch(envelopes).map((v) => v.ok), [true, true, false, false, true]);
+});
+
+const verdictSummary = (v: ReturnType<typeof verifyEnvelopeBytes>) => (v.ok ? "ok" : `${v.code} ${v.problem ?? ""}`);
+
+test("one envelope whose batch call finds no work memory gets verifyEnvelopeBytes's verdict, which needs less", () => {
+  // A one-envelope batch call needs the batch's records, scratch and results besides the
+  // envelope's work area (here large: a 30,000-character nonce of 2-byte characters goes into the
+  // canonical challenge written past the input). So there is a band of free memory in which it
+  // cannot finish while envelope_verify can: the call must then be out of memory (JS falls back
+  // to envelope_verify), not give the work area's OUT_OF_MEMORY verdict as the envelope's.
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf("batch-memory one envelope")));
+  const envelope = new TextEncoder().encode(JSON.stringify(exchange.localEnvelope("kernel-b", "é".repeat(30_000), 1764000000)));
+  assert.ok(envelope.length < 65536, "within the default maxBytes");
+  assert.is(verifyEnvelopeBytes(envelope).ok, true);
+  const single = memoryNeededBy(() => verifyEnvelopeBytes(envelope));
+  const batch = memoryNeededBy(() => verifyEnvelopeBatch([envelope]));
+  let inBand = 0;
+  try {
+    for (let room = Math.max(0, single - 65536); room <= batch + 65536; room += 8192) {
+      leaveRoom(room);
+      const expected = verifyEnvelopeBytes(envelope);
+      if (expected.ok && verifyEnvelopeBatchPacked([envelope]) === undefined) inBand++;
+      // isDeepStrictEqual, not assert.equal: uvu's diff of two 60 KB verdicts would take minutes.
+      const [got] = verifyEnvelopeBatch([envelope]);
+      assert.ok(isDeepStrictEqual(got, expected), `room ${room}: ${verdictSummary(got)} against ${verdictSummary(expected)}`);
+    }
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  }
+  assert.ok(inBand > 0, `no room in ${single}…${batch} let envelope_verify finish but not the batch call`);
 });
 
 test("a pool worker short of memory: verdicts deep-equal to verifyEnvelopeBytes where one envelope fits, TASK_FAILED where none does", () => {
