@@ -24,6 +24,14 @@ export const ARG_RESULT: usize = 192;
 /** Bytes of the result area. */
 export const ARG_RESULT_BYTES: usize = 320;
 
+// ---- Linear memory (assembly/memory.ts) ----
+
+/**
+ * Highest address any region of linear memory may reach, so that every `address + length` sum
+ * stays inside u32. No input longer than this can be written to the core, whatever memory it has.
+ */
+export const ADDRESS_CEILING: u32 = 0x7fff0000;
+
 // ---- Ed25519 (assembly/ed25519/exports.ts) ----
 
 /** ed25519_verify mode bit: ZIP-215 (cofactored) rule instead of the dalek/OpenSSL rule. */

@@ -8,7 +8,7 @@
 //
 // Small fixed-size arguments (keys, signatures, seeds, digests) go through the ARGS block,
 // whose offsets are part of the JS <-> wasm ABI (assembly/abi.ts, generated into src/wasm/abi.ts).
-import { ARGS_BYTES } from "./abi";
+import { ARGS_BYTES, ADDRESS_CEILING as CEILING } from "./abi";
 
 export { ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_DIGEST, ARG_RESULT } from "./abi";
 
@@ -17,8 +17,8 @@ export const ARGS: usize = memory.data(<i32>ARGS_BYTES, 16);
 
 const PAGE: usize = 65536;
 
-/** Highest address any region may reach; keeps every `address + length` sum inside u32. */
-export const ADDRESS_CEILING: u64 = 0x7fff0000;
+/** Highest address any region may reach; keeps every `address + length` sum inside u32 (assembly/abi.ts). */
+export const ADDRESS_CEILING: u64 = <u64>CEILING;
 
 /** Bytes reserved for the prepared-public-key slab (assembly/ed25519/prepared-public.ts) between static data and the I/O arena. */
 let slabReserved: usize = 0;

@@ -5,7 +5,7 @@
 export type VerifierPoolErrorCode =
   | "POOL_CLOSED" //        the call came after close()
   | "WORKER_CRASHED" //     a chunk's worker died, and so did the fresh worker that retried it
-  | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only), or the host has no SharedArrayBuffer
+  | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only), the host has no SharedArrayBuffer, or no worker could start
   | "TASK_FAILED" //        verification threw inside a live worker (a wasm trap, memory exhausted), or its answer is unreadable
   | "OUT_OF_MEMORY"; //     the calling thread could not allocate the call's private copy of its input
 

@@ -15,13 +15,15 @@
 // stay on the calling thread until it settles, so nothing is lost and nothing waits forever.
 //
 // Layering: this is a Node-only part on top of Ed25519 and the handshake; nothing imports it.
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { copyBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
+import { assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
+import { assertFitsAnyCore } from "../wasm/instance.js";
 import { nonNegativeInteger } from "../canonical/json.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
@@ -151,10 +153,29 @@ function envelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<V
  * the call's private copy of its input. An allocation failure becomes VerifierPoolError OUT_OF_MEMORY.
  */
 function packAll(chunks: [number, number][], pack: (start: number, end: number) => SharedArrayBuffer): SharedArrayBuffer[] {
+  return allocating(() => chunks.map(([start, end]) => pack(start, end)));
+}
+
+/**
+ * An AbortController whose signal takes any number of listeners without a warning: piscina adds
+ * one per queued task (and removes it when the task settles), and a call has many tasks.
+ */
+function unboundedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/**
+ * `copy()`, with an allocation failure as VerifierPoolError OUT_OF_MEMORY: the engine's own
+ * RangeError, which (unlike this library's RangeError subclasses, InvalidLengthError and the
+ * like) has no `code`.
+ */
+function allocating<T>(copy: () => T): T {
   try {
-    return chunks.map(([start, end]) => pack(start, end));
+    return copy();
   } catch (cause) {
-    if (cause instanceof RangeError) {
+    if (cause instanceof RangeError && (cause as { code?: unknown }).code === undefined) {
       throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate the pool's copy of the call's input: ${cause.message}`, { cause });
     }
     throw cause;
@@ -189,6 +210,11 @@ class PiscinaVerifierPool implements VerifierPool {
   private drained: (() => void) | undefined;
   private readonly buckets: (Bucket | undefined)[] = [undefined, undefined];
   private closing: Promise<void> | undefined;
+  /**
+   * The signal of every task handed to piscina, aborted (and replaced) when no worker is left:
+   * see watchWorkers.
+   */
+  private queue = unboundedAbortController();
 
   constructor(options: VerifierPoolOptions | undefined) {
     const o = optionsObject(options) ?? {};
@@ -223,6 +249,24 @@ class PiscinaVerifierPool implements VerifierPool {
     // lost (a task in flight is failed to its caller instead). Without a listener the
     // EventEmitter would throw it in the calling thread.
     this.piscina.on("error", () => {});
+    this.piscina.on("workerDestroy", () => this.watchWorkers());
+  }
+
+  /**
+   * After a worker is gone: if none is left, fail every task still queued. piscina replaces a
+   * worker that dies once it was running, but not one that dies while starting (its file is
+   * missing or broken after an in-place deploy, its heap limit is too small to load it), and it
+   * hands tasks only to started workers: a task queued then would wait forever, and close()
+   * with it. So such tasks are aborted and their calls reject with WORKER_UNAVAILABLE. The check
+   * runs after piscina has started any replacement (which counts as a thread while it starts).
+   */
+  private watchWorkers(): void {
+    setImmediate(() => {
+      if (this.piscina.threads.length > 0 || this.piscina.queueSize === 0) return;
+      const queue = this.queue;
+      this.queue = unboundedAbortController();
+      queue.abort(new VerifierPoolError("WORKER_UNAVAILABLE", "no worker is running: the last one failed while starting"));
+    }).unref();
   }
 
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions): Promise<boolean> {
@@ -232,9 +276,15 @@ class PiscinaVerifierPool implements VerifierPool {
       // caller may reuse its buffers). The options are read first: their getters may run caller
       // code, which must not run between a check and its copy.
       const { zip215 } = verifyOptions(options);
-      const signatureCopy = copyBytes(signature, "signature", SIGNATURE_BYTES);
-      const messageCopy = copyBytes(message, "message");
-      const publicKeyCopy = copyBytes(publicKeyArgumentBytes(publicKey, "publicKey"), "publicKey", PUBLIC_KEY_BYTES);
+      const { signatureCopy, messageCopy, publicKeyCopy } = allocating(() => {
+        const signatureCopy = copyBytes(signature, "signature", SIGNATURE_BYTES);
+        assertBytes(message, "message");
+        const publicKeyCopy = copyBytes(publicKeyArgumentBytes(publicKey, "publicKey"), "publicKey", PUBLIC_KEY_BYTES);
+        // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
+        // copied (and before its length could pass the chunk's 32-bit offsets).
+        assertFitsAnyCore(viewLength(message));
+        return { signatureCopy, messageCopy: copyBytes(message, "message"), publicKeyCopy };
+      });
       this.assertOpen(); // a getter may have closed the pool
       const index = zip215 ? 1 : 0;
       let bucket = this.buckets[index];
@@ -296,6 +346,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // the copy (packing) with no caller code in between.
       const verify = verifyOptions(options);
       const { signatures, messages, publicKeys } = readBatchItems(items);
+      for (const message of messages) assertFitsAnyCore(viewLength(message)); // as verify(), before any copy
       this.assertOpen(); // a getter may have closed the pool
       const chunks = planChunks(signatures.length, this.chunkSize, (i) => signatureChunkBytes(messages[i]));
       const buffers = packAll(chunks, (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end));
@@ -318,9 +369,13 @@ class PiscinaVerifierPool implements VerifierPool {
       if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
       const envelope = envelopeOptions(options);
       const count = envelopes.length;
+      // Every item read once (a getter or Proxy trap runs here only), then checked and cut: no
+      // caller code runs between an item's check and the copy (verifyEnvelopeBatch's order).
+      const read: unknown[] = new Array(count);
+      for (let i = 0; i < count; i++) read[i] = envelopes[i];
       const inputs: (Uint8Array | string)[] = new Array(count);
       for (let i = 0; i < count; i++) {
-        const input: unknown = envelopes[i];
+        const input = read[i];
         if (typeof input !== "string") {
           if (!isUint8Array(input)) {
             throw new InvalidTypeError(`envelopes[${i}] must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
@@ -334,7 +389,7 @@ class PiscinaVerifierPool implements VerifierPool {
         // internal slots (a subclass's `length` or `subarray` is never called).
         const limit = envelope.maxBytes + 1;
         if (typeof input === "string") inputs[i] = input.length > limit ? input.slice(0, limit) : input;
-        else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
+        else inputs[i] = viewLength(input as Uint8Array) > limit ? viewPrefix(input as Uint8Array, limit) : (input as Uint8Array);
       }
       this.assertOpen(); // a getter may have closed the pool
       const chunks = planChunks(count, this.chunkSize, (i) => envelopeChunkBytes(inputs[i]));
@@ -397,9 +452,15 @@ class PiscinaVerifierPool implements VerifierPool {
     for (let attempt = 0; attempt < 2; attempt++) {
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: TaskAnswer;
+      const queue = this.queue.signal;
       try {
-        result = await this.piscina.run({ ...task, crash });
+        result = await this.piscina.run({ ...task, crash }, { signal: queue });
       } catch (cause) {
+        if (queue.aborted) {
+          // Aborted by watchWorkers: no worker could take the task.
+          const why = queue.reason as VerifierPoolError;
+          throw new VerifierPoolError("WORKER_UNAVAILABLE", why.message, { cause: attempt === 0 ? cause : new AggregateError([firstCrash, cause], "both attempts") });
+        }
         // piscina rejects a task only when its worker ended (exit, uncaught exception, heap
         // limit): runTask itself never throws. The worker has been replaced; try once more.
         if (attempt === 0) {

@@ -20,6 +20,7 @@
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
 import { WasmCoreError } from "../errors.js";
+import { ADDRESS_CEILING } from "./abi.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
 export interface CoreExports {
@@ -208,9 +209,18 @@ export function ioArenaBase(): number {
  */
 export function reserveIo(bytes: number): void {
   const x = current ?? instantiateSync();
-  if (x.io_reserve(bytes >>> 0) !== 1 || bytes > 0x7fff0000) {
+  if (bytes > ADDRESS_CEILING || x.io_reserve(bytes >>> 0) !== 1) {
     throw new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
   }
+}
+
+/**
+ * Throws WasmCoreError("WASM_OUT_OF_MEMORY"), as reserveIo would, for an input of `bytes` bytes
+ * that no instance of the core can ever hold (over ADDRESS_CEILING): for callers that hand the
+ * input to a core elsewhere (the worker pool) and must refuse it before copying or packing it.
+ */
+export function assertFitsAnyCore(bytes: number): void {
+  if (bytes > ADDRESS_CEILING) throw new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
 }
 
 /**

@@ -28,6 +28,7 @@ import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBytes, verifyEnvelopeBatch, verifyEnvelopeBatchPacked } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { PKCS8_PREFIX, nodeAccepts } from "../helpers/ed25519-oracles.js";
+import { ADDRESS_CEILING } from "../../src/wasm/abi.js";
 import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 
 /** A Uint8Array whose `length` getter and `subarray` method tell lies (the internal slots do not). */
@@ -355,6 +356,93 @@ test("the calling thread cannot allocate a call's copy: every call rejects with 
     assert.equal((await pool.verifyEnvelopeBatch(envelopes)).map((v) => v.ok), [true, true]);
   } finally {
     globalThis.SharedArrayBuffer = realSharedArrayBuffer;
+    await pool.close();
+  }
+});
+
+test("a message no core could hold (over ADDRESS_CEILING) is refused before it is copied, as ed25519.verify refuses it", async () => {
+  // Offsets in a packed task are 32-bit: a message of 4 GiB or more (Node 22 allows one) would
+  // wrap them and the worker would verify a prefix. The pool refuses any message longer than a
+  // core can ever take, with ed25519.verify's own error, before copying it. The array's pages are
+  // never touched here, so it costs no memory; a copy would commit 2 GiB.
+  const key = signer();
+  const huge = new Uint8Array(ADDRESS_CEILING + 1);
+  const signature = key.sign(new Uint8Array(0));
+  const items = [
+    { signature, message: new Uint8Array(0), publicKey: key.publicKey },
+    { signature, message: huge, publicKey: key.publicKey },
+  ];
+  throwsWith(() => ed25519.verify(signature, huge, key.publicKey), "WASM_OUT_OF_MEMORY");
+  throwsWith(() => ed25519.verifyBatch(items), "WASM_OUT_OF_MEMORY");
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    const rss = process.memoryUsage().rss;
+    const calls = Promise.allSettled([pool.verify(signature, huge, key.publicKey), pool.verifyBatch(items)]);
+    const grew = process.memoryUsage().rss - rss;
+    for (const outcome of await calls) {
+      const reason = outcome.status === "rejected" ? (outcome.reason as { code?: string }) : undefined;
+      assert.is(reason?.code, "WASM_OUT_OF_MEMORY", String(reason ?? "fulfilled"));
+    }
+    assert.ok(grew < 256 << 20, `no copy of the message was made (the process grew by ${grew} bytes)`);
+    assert.equal(await pool.verifyBatch(items.slice(0, 1)), [true]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("verifyEnvelopeBatch reads every item before checking any: a later getter that detaches an earlier buffer gets INVALID_TYPE, in thread and in the pool", async () => {
+  const hostile = () => {
+    const first = envelopeBytes(0);
+    const envelopes: (Uint8Array | string)[] = [first, "{}"];
+    Object.defineProperty(envelopes, 1, {
+      get() {
+        structuredClone(first.buffer, { transfer: [first.buffer] });
+        return "{}";
+      },
+    });
+    return envelopes;
+  };
+  throwsWith(() => verifyEnvelopeBatch(hostile()), "INVALID_TYPE");
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    await rejectsWithCode(pool.verifyEnvelopeBatch(hostile()), "INVALID_TYPE");
+    assert.equal((await pool.verifyEnvelopeBatch([envelopeBytes(0)])).map((v) => v.ok), [true]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("pool.verify cannot allocate its copy of an argument: VerifierPoolError OUT_OF_MEMORY, as for the packed copy", async () => {
+  const key = signer();
+  const message = new Uint8Array(777).fill(7);
+  const signature = key.sign(message);
+  const pool = createVerifierPool({ threads: 1 });
+  const RealUint8Array = globalThis.Uint8Array;
+  try {
+    let call: Promise<unknown>;
+    // Fault injection: allocating 777 bytes fails as V8 fails an allocation when memory is
+    // exhausted. pool.verify copies its arguments synchronously, before it returns.
+    globalThis.Uint8Array = new Proxy(RealUint8Array, {
+      construct(target, args, newTarget) {
+        if (args[0] === 777) throw new RangeError("Array buffer allocation failed");
+        return Reflect.construct(target, args, newTarget === globalThis.Uint8Array ? target : newTarget);
+      },
+    });
+    try {
+      call = pool.verify(signature, message, key.publicKey).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    } finally {
+      globalThis.Uint8Array = RealUint8Array;
+    }
+    const error = await call;
+    assert.instance(error, BuiltVerifierPoolError, String(error));
+    assert.is((error as BuiltVerifierPoolError).code, "OUT_OF_MEMORY");
+    assert.instance((error as Error).cause, RangeError);
+    assert.is(await pool.verify(signature, message, key.publicKey), true);
+  } finally {
+    globalThis.Uint8Array = RealUint8Array;
     await pool.close();
   }
 });

@@ -7,8 +7,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
 import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
 import { ed25519 } from "../../src/ed25519.js";
 import { canonicalizeJson } from "../../src/canonical/json.js";
@@ -278,6 +279,43 @@ test("a chunk whose retry dies too rejects with VerifierPoolError WORKER_CRASHED
     }
   } finally {
     await pool.close();
+  }
+});
+
+test("a replacement worker that fails while starting (a broken deploy): the retried call rejects with WORKER_UNAVAILABLE, and close() settles", async () => {
+  // piscina does not replace a worker that dies while starting, and gives tasks only to started
+  // workers, so a retry queued then would wait forever (and close() with it). The pool runs here
+  // from a copy of dist/ under test-output/ (node_modules still resolves from there), whose
+  // worker files are broken after its first worker started, as an in-place deploy could leave them.
+  mkdirSync(path.join(root, "test-output"), { recursive: true });
+  const copy = mkdtempSync(path.join(root, "test-output", "broken-deploy-"));
+  cpSync(path.join(root, "dist"), copy, { recursive: true });
+  const load = (await import(pathToFileURL(path.join(copy, "esm", "pool", "index.js")).href)) as typeof import("../../dist/esm/pool/index.js");
+  const pool = load.createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "first" } });
+  const within = <T>(promise: Promise<T>, what: string): Promise<T | string> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`${what}: still pending after 20 s`), 20_000)));
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  };
+  try {
+    const items = randomItems(4);
+    // The first attempt kills the worker; its replacement, started from the intact files, answers.
+    assert.equal(await pool.verifyBatch(items), items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+    for (const worker of ["esm", "cjs"]) writeFileSync(path.join(copy, worker, "pool", "worker.js"), 'throw new Error("broken deploy");\n');
+    // Now the replacement cannot start: the retry must fail, not wait.
+    const outcome = await within(
+      pool.verifyBatch(items).then(
+        () => "fulfilled",
+        (error: unknown) => error,
+      ),
+      "the call",
+    );
+    assert.is((outcome as { code?: string }).code, "WORKER_UNAVAILABLE", String(outcome));
+    assert.is((outcome as Error).name, "VerifierPoolError");
+  } finally {
+    const closed = await within(pool.close().then(() => "closed"), "close()");
+    rmSync(copy, { recursive: true, force: true });
+    assert.is(closed, "closed");
   }
 });
 
