@@ -43,8 +43,7 @@ export function readEnvelopeAnswer(answer: unknown, options: Required<VerifyEnve
     verdicts = answer;
     // Index by index: a hole (which `every` would skip, and `flat()` would drop) is refused too.
     for (let i = 0; i < verdicts.length; i++) {
-      const verdict: unknown = verdicts[i];
-      if (!(i in verdicts) || typeof verdict !== "object" || verdict === null || typeof (verdict as { ok?: unknown }).ok !== "boolean") {
+      if (!(i in verdicts) || !isVerdictShaped(verdicts[i])) {
         throw new VerifierPoolError("TASK_FAILED", `a worker's envelope verdict ${i} is not a verdict object`);
       }
     }
@@ -53,4 +52,28 @@ export function readEnvelopeAnswer(answer: unknown, options: Required<VerifyEnve
   }
   if (verdicts.length !== count) throw new VerifierPoolError("TASK_FAILED", `a worker returned ${verdicts.length} verdicts for ${count} envelopes`);
   return verdicts;
+}
+
+/**
+ * The shape of an EnvelopeVerdict as a structured clone delivers it: `ok: true` with the whole
+ * verified envelope, or `ok: false` with a string code and message. (Packed answers are checked
+ * by readPackedEnvelopeVerdicts as they are read.)
+ */
+function isVerdictShaped(value: unknown): value is EnvelopeVerdict {
+  if (typeof value !== "object" || value === null) return false;
+  const verdict = value as { ok?: unknown; code?: unknown; message?: unknown; envelope?: unknown };
+  if (verdict.ok === false) return typeof verdict.code === "string" && typeof verdict.message === "string";
+  if (verdict.ok !== true || typeof verdict.envelope !== "object" || verdict.envelope === null) return false;
+  const { challenge, declaredPublicKey, signature, canonicalChallenge } = verdict.envelope as Record<string, unknown>;
+  if (typeof challenge !== "object" || challenge === null) return false;
+  const fields = challenge as Record<string, unknown>;
+  return (
+    ["schema", "localKernelId", "remoteKernelId", "nonce"].every((name) => typeof fields[name] === "string") &&
+    (typeof fields.timestamp === "number" || typeof fields.timestamp === "bigint") &&
+    declaredPublicKey instanceof Uint8Array &&
+    declaredPublicKey.length === 32 &&
+    signature instanceof Uint8Array &&
+    signature.length === 64 &&
+    canonicalChallenge instanceof Uint8Array
+  );
 }

@@ -295,6 +295,9 @@ test("the calling thread takes a worker's answer only when it is the chunk's ver
     [() => readEnvelopeAnswer(packed, options, 2), "packed verdicts for 3 envelopes, 2 expected"],
     [() => readEnvelopeAnswer(structuredClone(expected), options, 4), "3 verdict objects, 4 expected"],
     [() => readEnvelopeAnswer([{ valid: true }], options, 1), "an object that is not a verdict"],
+    [() => readEnvelopeAnswer([{ ok: true }], options, 1), "an accepting verdict without its envelope"],
+    [() => readEnvelopeAnswer([{ ok: false, message: "no" }], options, 1), "a refusing verdict without its code"],
+    [() => readEnvelopeAnswer([{ ...expected[0], envelope: { ...(expected[0] as { envelope: object }).envelope, signature: new Uint8Array(3) } }], options, 1), "a 3-byte signature"],
     [() => readEnvelopeAnswer(holey, options, 3), "verdict objects with a hole"],
     [() => readEnvelopeAnswer(packed.subarray(0, 20), options, 3), "cut packed verdicts"],
     [() => readEnvelopeAnswer(undefined, options, 3), "no answer"],
@@ -304,6 +307,7 @@ test("the calling thread takes a worker's answer only when it is the chunk's ver
     [() => readSignatureAnswer(expected, 3), "envelope verdicts for a signature chunk"],
     [() => readSignatureAnswer(undefined, 3), "no signature answer"],
   ];
+  assert.is(refused.length, 14);
   for (const [read, what] of refused) assert.instance(throwsWith(read, "TASK_FAILED"), VerifierPoolError, what);
   // A worker's failure report, cloned as postMessage sends it, becomes TASK_FAILED naming its error.
   for (const read of [() => readEnvelopeAnswer(structuredClone(failure), options, 3), () => readSignatureAnswer(structuredClone(failure), 3)]) {
