@@ -129,8 +129,18 @@ export function writeInputAt(input: string | Uint8Array, maxBytes: number, offse
     if (input.length > maxBytes) throw tooLarge(input.length, maxBytes);
     const surrogate = loneSurrogateIndex(input);
     if (surrogate >= 0) throw loneSurrogateInInput(utf8Encoder.encode(input.slice(0, surrogate)).length);
-    const capacity = input.length * 3;
-    let heap = ensureArena(offset, capacity);
+    let capacity = input.length * 3;
+    let heap: Uint8Array;
+    try {
+      heap = ensureArena(offset, capacity);
+    } catch (error) {
+      // Memory cannot take 3 bytes per unit. The exact UTF-8 length decides whether the input is
+      // too long for maxBytes (its own fault, whatever memory there is) or fits after all.
+      if (!(error instanceof CanonicalJsonError)) throw error;
+      capacity = utf8Length(input);
+      if (capacity > maxBytes) throw tooLarge(capacity, maxBytes);
+      heap = ensureArena(offset, capacity);
+    }
     const written = utf8Encoder.encodeInto(input, heap.subarray(base, base + capacity)).written;
     if (written > maxBytes) throw tooLarge(written, maxBytes);
     return written;
@@ -172,6 +182,21 @@ function ensureArena(offset: number, bytes: number): Uint8Array {
 
 function tooLarge(size: number, maxBytes: number): CanonicalJsonError {
   return new CanonicalJsonError("TOO_LARGE", `input is larger than maxBytes (${maxBytes})`, maxBytes);
+}
+
+/** Bytes of `text` in UTF-8, for text without unpaired surrogates (checked before). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4; // a pair: its low half is skipped
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /** Index of the first unpaired surrogate in `text`, or -1. */

@@ -186,6 +186,30 @@ test("one envelope whose batch call finds no work memory gets verifyEnvelopeByte
   assert.ok(inBand > 0, `no room in ${single}…${batch} let envelope_verify finish but not the batch call`);
 });
 
+test("a string memory cannot hold at 3 bytes per unit: its exact UTF-8 length decides, TOO_LARGE or a verdict of the envelope", () => {
+  // A string's UTF-8 takes up to 3 bytes per UTF-16 unit, and that much is reserved for it. When
+  // memory cannot give that much, the string is not refused for memory's sake if its exact
+  // UTF-8 length is over maxBytes (TOO_LARGE, as with any memory) or fits in what memory has.
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf("batch-memory wide strings")));
+  const envelope = JSON.stringify(exchange.localEnvelope("kernel-b", "n", 1764000000));
+  const wide = "é".repeat(40_000); // 40,000 units, within maxBytes (65536); 80,000 bytes of UTF-8, over it
+  let padded = "";
+  let verdicts: ReturnType<typeof verifyEnvelopeBytes>[];
+  try {
+    const room = leaveRoom(8192);
+    padded = envelope.padEnd(Math.floor(room / 2), " "); // fits as UTF-8, not at 3 bytes per unit
+    assert.ok(3 * padded.length > room && 3 * wide.length > room && wide.length <= 65536, `room ${room}`);
+    verdicts = [verifyEnvelopeBytes(padded), verifyEnvelopeBytes(wide)];
+    assert.is(verdicts[0].ok, true, verdictSummary(verdicts[0]));
+    assert.equal([verdicts[1].ok, (verdicts[1] as { problem?: string }).problem], [false, "TOO_LARGE"], verdictSummary(verdicts[1]));
+    assert.ok(isDeepStrictEqual(verifyEnvelopeBatch([padded, wide]), verdicts), "the batch gives the same verdicts");
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  }
+  // With memory back: the same verdicts.
+  assert.ok(isDeepStrictEqual([verifyEnvelopeBytes(padded), verifyEnvelopeBytes(wide)], verdicts));
+});
+
 test("a pool worker short of memory: verdicts deep-equal to verifyEnvelopeBytes where one envelope fits, TASK_FAILED where none does", () => {
   const seed = seedOf("batch-memory pool worker");
   const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seed));
