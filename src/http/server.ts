@@ -198,7 +198,11 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     onRequest(request, response);
   });
   // A malformed request line or headers, or a request not complete in time: answer 400 / 408
-  // and drop the connection (never throw); the log hook hears it like any other refusal.
+  // and drop the connection (never throw); the log hook hears it like any other refusal. The
+  // socket is destroyed, as Node's own handler does, not merely ended: an HTTP server allows
+  // half-open sockets, so an ended one would stay open (and count toward maxConnections) for as
+  // long as the client keeps its side open, and its parser would go on reading: a request cut off
+  // with a 408 could still complete afterwards, and be accepted and pinned.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     const code = error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
     const status = code === "REQUEST_TIMEOUT" ? 408 : 400;
@@ -206,10 +210,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     if (socket.writable && !socket.destroyed) {
       log(status, code, message);
       const body = JSON.stringify({ error: { code, message } });
-      socket.end(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    } else {
-      socket.destroy();
+      socket.write(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
+    socket.destroy();
   });
   return server;
 }

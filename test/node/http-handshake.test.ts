@@ -166,6 +166,38 @@ function rawRequest(port: number, text: string, waitMs = 5000): Promise<string> 
   });
 }
 
+test("a request cut off with 408 is dropped, not half-closed: its connection is freed though the client keeps its side open, and the rest of its body pins nothing", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(23));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(24));
+  const store = new InMemoryPeerStore();
+  const exchange = new KernelTrustExchange("kernel.b", b, { store }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { requestTimeoutMs: 400 });
+  const port = Number(new URL(await listen(server)).port);
+  const good = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "late"));
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const openConnections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  // A client that keeps its side open after the server's FIN (allowHalfOpen), as a hostile one would.
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+  let out = "";
+  socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("error", () => {});
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(good)}\r\n\r\n${good.slice(0, 10)}`);
+    for (let i = 0; i < 100 && !out.includes("REQUEST_TIMEOUT"); i++) await pause(50);
+    assert.match(out, /^HTTP\/1\.1 408 [\s\S]*"REQUEST_TIMEOUT"/);
+    let open = await openConnections();
+    for (let i = 0; i < 20 && open > 0; i++) open = (await pause(50), await openConnections());
+    assert.is(open, 0, "the server closed the connection it answered 408 (before: held half-open as long as the client's side)");
+    // The rest of the body, after the 408: never read, so nothing is accepted or pinned.
+    socket.write(good.slice(10));
+    await pause(500);
+    assert.is(await store.get("kernel.a"), undefined, "nothing pinned");
+  } finally {
+    socket.destroy();
+    await closeServer(server);
+  }
+});
+
 test("malformed requests get a 4xx with the error code in a JSON body, never touch the store, and the server stays up", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(21));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(22));
