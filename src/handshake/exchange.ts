@@ -18,13 +18,15 @@
 //      (a nonce too long for the store to hold                  MALFORMED_ENVELOPE;
 //       a replay store that throws or rejects                   STORE_FAILED)
 //   9. pin {now, now + window (saturating)} by compare-and-set STORE_FAILED
-//  10. commit the reservation (success) or release it (any failure after step 8)
+//  10. commit the reservation (success, or a pin write whose outcome is unknown) or release it
+//      (any other failure after step 8)
 //
 // The replay check sits after the key check, so only envelopes authenticated by the expected
 // key can touch the replay store (and a forger learns nothing about which nonces a peer used).
 // No path pins without the nonce reserved first. The peer store is written only in step 9, and
 // a reservation whose accept fails is released, so a failed accept leaves the peer store and the
-// replay store exactly as they were (docs/protocol.md §5, §7).
+// replay store exactly as they were (docs/protocol.md §5, §7) — except after a pin write the
+// store failed (threw, rejected, timed out): it may have landed, so the nonce stays held.
 //
 // Concurrency: the pin is a compare-and-set against the entry read in step 5. If another accept
 // for the same peer wrote in between (the CAS "loser"), the loser re-reads once: if the new entry
@@ -494,8 +496,11 @@ export class KernelTrustExchange {
       // store could never hold is refused rather than accepted without replay protection.
       const nonce = challenge.nonce;
       if (replay) await this.#reserveNonce(replay, expectedId, nonce, challenge.timestamp, at, config.maxHandshakeSkewSecs);
-      // 9. Pin; 10. keep the reservation on success, release it on any failure.
-      let accepted = false;
+      // 9. Pin; 10. keep the reservation on success, release it on any failure before a pin
+      // write was sent. A write the store failed (threw, rejected, timed out) may still have
+      // landed, so its nonce stays held: releasing it could let the same envelope be accepted
+      // twice (docs/protocol.md §5). The pair expires like any other.
+      let keepNonce = false;
       try {
         if (beforePin !== undefined) (beforePin as () => void)();
         const peer = new FederationPeer({
@@ -509,7 +514,7 @@ export class KernelTrustExchange {
           try {
             await this.#store.insert(peer);
           } catch (cause) {
-            throw storeFailure("insert", cause);
+            throw unknownWriteOutcome(storeFailure("insert", cause));
           }
           outcome = { peer, written: true, previous: pinned };
         } else if (await this.#compareAndSet(expectedId, pinned, peer)) {
@@ -517,14 +522,17 @@ export class KernelTrustExchange {
         } else {
           outcome = await this.#afterLostRace(expectedId, pinned, peer, at);
         }
-        accepted = true;
+        keepNonce = true;
         if (outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
         if (this.#onEvent) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
         }
         return outcome.peer;
+      } catch (error) {
+        if (writesOfUnknownOutcome.has(error as object)) keepNonce = true;
+        throw error;
       } finally {
-        if (replay) await settleNonce(replay, expectedId, nonce, accepted);
+        if (replay) await settleNonce(replay, expectedId, nonce, keepNonce);
       }
     } catch (error) {
       if (error instanceof PeerHandshakeError && this.#onEvent) {
@@ -604,9 +612,9 @@ export class KernelTrustExchange {
     try {
       wrote = await this.#store.compareAndSet(kernelId, expected, next);
     } catch (cause) {
-      throw storeFailure("compareAndSet", cause);
+      throw unknownWriteOutcome(storeFailure("compareAndSet", cause));
     }
-    if (typeof wrote !== "boolean") throw handshakeErrors.storeFailed("compareAndSet", "did not return a boolean");
+    if (typeof wrote !== "boolean") throw unknownWriteOutcome(handshakeErrors.storeFailed("compareAndSet", "did not return a boolean"));
     return wrote;
   }
 
@@ -759,14 +767,24 @@ interface PinOutcome {
   previous: FederationPeer | undefined;
 }
 
+/** Errors of pin writes the store failed after they were sent: whether they landed is unknown. */
+const writesOfUnknownOutcome = new WeakSet<object>();
+
+/** Marks `error` as the failure of a pin write that may still have landed (step 10 keeps the nonce). */
+function unknownWriteOutcome(error: PeerHandshakeError): PeerHandshakeError {
+  writesOfUnknownOutcome.add(error);
+  return error;
+}
+
 /**
- * Step 10: commit (success) or release (failure) a reservation. Neither may change the accept's
- * outcome: a commit runs after the pin is written, and a release runs while another error is
- * already on its way out; if either fails, the pair simply stays reserved (fail closed).
+ * Step 10: keep (commit: success, or a pin write of unknown outcome) or release (any other
+ * failure) a reservation. Neither may change the accept's outcome: a commit runs after the pin
+ * is written, and a release runs while another error is already on its way out; if either
+ * fails, the pair simply stays reserved (fail closed).
  */
-async function settleNonce(replay: ReplayStore, kernelId: string, nonce: string, accepted: boolean): Promise<void> {
+async function settleNonce(replay: ReplayStore, kernelId: string, nonce: string, keep: boolean): Promise<void> {
   try {
-    const result = accepted ? replay.commit(kernelId, nonce) : replay.release(kernelId, nonce);
+    const result = keep ? replay.commit(kernelId, nonce) : replay.release(kernelId, nonce);
     if (isPromiseLike(result)) await result;
   } catch {
     // See above: the pair stays held, so no replay of it can be accepted.

@@ -57,9 +57,10 @@ export interface FederationPeerStore {
  *    return false (REPLAYED_NONCE); otherwise hold it and return true. Two concurrent accepts of
  *    one pair: exactly one gets true.
  * 2. then exactly one of
- *    - `release` — the accept failed after reserving: undo the reservation so the store is as it
- *      was before `reserve` (the same envelope may be accepted later);
- *    - `commit` — the pin was written: keep the pair. A store that already recorded the pair in
+ *    - `release` — the accept failed after reserving, before any pin write was sent: undo the
+ *      reservation so the store is as it was before `reserve` (the same envelope may be accepted later);
+ *    - `commit` — the pin was written, or a pin write failed in the peer store (threw, rejected,
+ *      timed out) and may still have landed: keep the pair. A store that already recorded the pair in
  *      `reserve` may do nothing here. `commit` runs after the pin is written, so its failure
  *      cannot undo the accept; the exchange ignores it, and the pair stays held by its reservation.
  *

@@ -150,23 +150,30 @@ test("unauthenticated or refused envelopes never enter the replay cache", async 
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB), B, NOW);
 });
 
-test("a nonce is not recorded when the pin fails, so a retry succeeds", async () => {
-  const kpB = Keypair.generate();
-  let failNext = true;
-  const inner = new InMemoryPeerStore();
-  const flaky = withCompareAndSet(inner, (id, expected, next) => {
-    if (failNext) {
-      failNext = false;
-      throw new Error("disk full");
-    }
-    return inner.compareAndSet(id, expected, next);
-  });
-  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: flaky }).withTrustedPeer(B, kpB.publicKey);
-  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
-  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
-  assert.is(inner.size, 0);
-  await exchange.acceptEnvelope(envelope, B, NOW);
-  assert.is(inner.size, 1);
+test("a pin write the store failed keeps its nonce held (it may have landed): a fresh envelope succeeds, the same one is refused", async () => {
+  for (const landed of [false, true]) {
+    const kpB = Keypair.generate();
+    let failNext = true;
+    const inner = new InMemoryPeerStore();
+    // The store fails the write: before writing ("disk full"), or after it landed (a timeout
+    // whose write went through), which the exchange cannot tell apart.
+    const flaky = withCompareAndSet(inner, async (id, expected, next) => {
+      if (failNext) {
+        failNext = false;
+        if (landed) await inner.compareAndSet(id, expected, next);
+        throw new Error(landed ? "timeout" : "disk full");
+      }
+      return inner.compareAndSet(id, expected, next);
+    });
+    const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: flaky }).withTrustedPeer(B, kpB.publicKey);
+    const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+    await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
+    assert.is(inner.size, landed ? 1 : 0);
+    // Releasing the nonce would let this envelope be accepted a second time where the write landed.
+    await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW + 1), "REPLAYED_NONCE");
+    await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 1, kpB), B, NOW + 1);
+    assert.is(inner.size, 1);
+  }
 });
 
 test("concurrent accepts of the same envelope: one pins, the rest are REPLAYED_NONCE", async () => {

@@ -60,7 +60,7 @@ test("withReplayStore: reserve (with the envelope timestamp and the skew in forc
   assert.is(exchange.hardening.replayCache, true);
 });
 
-test("a failed pin releases the reservation, so the store is as before and the same envelope is accepted later", async () => {
+test("a pin write the store failed commits the reservation (the write may have landed): the same envelope is refused, a fresh one accepted", async () => {
   const replay = new LoggingReplayStore();
   const kpB = Keypair.generate();
   const inner = new InMemoryPeerStore();
@@ -78,12 +78,32 @@ test("a failed pin releases the reservation, so the store is as before and the s
   const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: flaky, replayStore: replay, trustedPeers: [[B, kpB.publicKey]] });
   const envelope = PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB);
   await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
-  assert.equal(replay.calls, [`reserve ${B} n1 ${NOW} ${NOW} 300`, `release ${B} n1`]);
-  assert.is(replay.held.size, 0);
+  assert.equal(replay.calls, [`reserve ${B} n1 ${NOW} ${NOW} 300`, `commit ${B} n1`]);
+  assert.is(replay.held.size, 1);
   assert.is(inner.size, 0);
   fail = false;
-  await exchange.acceptEnvelope(envelope, B, NOW);
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "REPLAYED_NONCE");
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW, kpB), B, NOW);
   assert.is(inner.size, 1);
+});
+
+test("a failure before any pin write (beforePin) releases the reservation: the store is as before and the same envelope is accepted later", async () => {
+  const replay = new LoggingReplayStore();
+  const { kpB, store, exchange } = setup(replay);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n1", NOW, kpB);
+  const beforePin = () => {
+    throw new Error("signer down");
+  };
+  const refused = await exchange.acceptEnvelope(envelope, B, NOW, { beforePin }).then(
+    () => "accepted",
+    (error: Error) => error.message,
+  );
+  assert.is(refused, "signer down");
+  assert.equal(replay.calls, [`reserve ${B} n1 ${NOW} ${NOW} 300`, `release ${B} n1`]);
+  assert.is(replay.held.size, 0);
+  assert.is((await store.snapshot()).length, 0);
+  await exchange.acceptEnvelope(envelope, B, NOW);
+  assert.is((await store.snapshot()).length, 1);
 });
 
 test("a replay store that throws, rejects or answers a non-boolean is STORE_FAILED with the cause; nothing is pinned", async () => {
