@@ -168,8 +168,10 @@ class Connection {
     let url: URL;
     try {
       url = new URL(urlOrClient);
-    } catch (cause) {
-      throw new InvalidConfigError(`not a URL: ${urlOrClient.slice(0, 200)}`, { cause });
+    } catch {
+      // Neither the text nor the parser's error (whose `input` is the whole text) goes into the
+      // error: a connection URL may carry a password.
+      throw new InvalidConfigError("the Redis URL does not parse (not repeated here: it may hold a password)");
     }
     if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new InvalidConfigError(`Redis stores open from a redis:// or rediss:// URL, got ${url.protocol}`);
     const client = createClient({
@@ -198,6 +200,37 @@ class Connection {
     } catch (cause) {
       throw unavailable(operation, cause);
     }
+  }
+
+  /**
+   * The server's maxmemory-policy, or undefined when it does not say (CONFIG refused or renamed,
+   * as some managed services do; any failure here is left to the store's first real call).
+   */
+  async evictionPolicy(): Promise<string | undefined> {
+    let reply: unknown;
+    try {
+      reply = await this.command("config", ["CONFIG", "GET", "maxmemory-policy"]);
+    } catch {
+      return undefined;
+    }
+    // RESP2 answers [name, value]; RESP3 a map.
+    if (Array.isArray(reply)) return reply.length === 2 && typeof reply[1] === "string" ? reply[1] : undefined;
+    const value = reply !== null && typeof reply === "object" ? (reply as Record<string, unknown>)["maxmemory-policy"] : undefined;
+    return typeof value === "string" ? value : undefined;
+  }
+
+  /**
+   * Closes this connection and throws SharedStoreError EVICTING_ENGINE when the server evicts
+   * keys that `what` needs kept (docs/protocol.md §7): `refused(policy)` says which policies.
+   */
+  async refuseEviction(what: string, refused: (policy: string) => boolean): Promise<void> {
+    const policy = await this.evictionPolicy();
+    if (policy === undefined || !refused(policy)) return;
+    await this.close();
+    throw new SharedStoreError(
+      "EVICTING_ENGINE",
+      `Redis evicts keys under memory pressure (maxmemory-policy ${policy}), which would silently drop ${what}; set maxmemory-policy noeviction`,
+    );
   }
 
   /** Runs a script by its SHA1, loading it once with EVAL when the server does not have it. */
@@ -258,7 +291,11 @@ export class RedisReplayStore implements ReplayStore {
     const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, 10 * 365 * 86400);
     const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
     const quota = integerOption(read.maxReservationsPerPeer, "maxReservationsPerPeer", 10_000, 1, 1_000_000_000);
-    return new RedisReplayStore(await Connection.open(urlOrClient, read), maxSkewSecs, maxKeyUnits, quota);
+    const redis = await Connection.open(urlOrClient, read);
+    // Every pair has a TTL, so any evicting policy (volatile-* as well as allkeys-*) drops held
+    // nonces first, and a replay of an envelope accepted seconds ago would be accepted again.
+    await redis.refuseEviction("held nonces (a replay would be accepted)", (policy) => policy !== "noeviction");
+    return new RedisReplayStore(redis, maxSkewSecs, maxKeyUnits, quota);
   }
 
   fits(peerId: string, nonce: string): boolean {
@@ -328,7 +365,10 @@ export class RedisPeerStore implements FederationPeerStore {
 
   /** See RedisReplayStore.open. */
   static async open(urlOrClient: string | RedisCommandClient, options?: RedisStoreOptions): Promise<RedisPeerStore> {
-    return new RedisPeerStore(await Connection.open(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS)));
+    const redis = await Connection.open(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS));
+    // Pins have no TTL: volatile-* policies never evict them, allkeys-* ones do.
+    await redis.refuseEviction("pins", (policy) => policy.startsWith("allkeys-"));
+    return new RedisPeerStore(redis);
   }
 
   async insert(peer: FederationPeer): Promise<void> {

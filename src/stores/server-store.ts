@@ -19,7 +19,8 @@ export type SharedStoreErrorCode =
   | "SCHEMA_TOO_NEW" //         the tables were created by a newer version of this library
   | "SKEW_ABOVE_RETENTION" //   asked with a skew above maxSkewSecs: entries may already be gone
   | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
-  | "KEY_TOO_LONG"; //          peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
+  | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
+  | "EVICTING_ENGINE"; //       Redis evicts keys the store must keep (maxmemory-policy), refused on open
 
 /** A server-backed store could not do what was asked; nothing was changed by this call unless it says so. */
 export class SharedStoreError extends Error {

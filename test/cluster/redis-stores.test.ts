@@ -85,6 +85,34 @@ t("options are validated before connecting", async () => {
     await rejects(RedisReplayStore.open(url, options as never), (e) => e instanceof InvalidConfigError, JSON.stringify(options));
   }
   await rejects(RedisReplayStore.open(42 as never), (e) => e.code === "INVALID_TYPE", "not a client");
+  // A URL that does not parse: refused without repeating it (a password would leak into logs).
+  const leaky = await rejects(RedisPeerStore.open("redis://user:s3cret-pass@[not-a-host"), (e) => e instanceof InvalidConfigError, "bad URL");
+  assert.not.match(`${leaky.message} ${String(leaky.cause)} ${JSON.stringify(leaky.cause ?? null)}`, /s3cret/);
+});
+
+t("a Redis that evicts keys the store must keep is refused on open (EVICTING_ENGINE); noeviction is taken", async () => {
+  // Every held nonce has a TTL, so any evicting policy drops them first (a replay would then be
+  // accepted); pins have none, so only allkeys-* policies evict them.
+  const url = (await server()).url;
+  const evicting = (e: any) => e instanceof SharedStoreError && e.code === "EVICTING_ENGINE";
+  const opens = async (open: () => Promise<{ close(): Promise<void> }>) => (await open()).close().then(() => true);
+  try {
+    for (const [policy, replayOpens, peersOpen] of [
+      ["allkeys-lru", false, false],
+      ["volatile-ttl", false, true],
+      ["noeviction", true, true],
+    ] as const) {
+      await withRaw((raw) => raw.configSet("maxmemory-policy", policy));
+      const replay = () => RedisReplayStore.open(url, { namespace: freshNamespace() });
+      const peers = () => RedisPeerStore.open(url, { namespace: freshNamespace() });
+      if (replayOpens) assert.ok(await opens(replay), policy);
+      else assert.match((await rejects(replay(), evicting, `replay store, ${policy}`)).message, `maxmemory-policy ${policy}`);
+      if (peersOpen) assert.ok(await opens(peers), policy);
+      else await rejects(peers(), evicting, `peer store, ${policy}`);
+    }
+  } finally {
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+  }
 });
 
 t("an unreachable server is a typed failure on open, within the timeout", async () => {
