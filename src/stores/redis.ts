@@ -221,7 +221,7 @@ class Connection {
 
   /**
    * Closes this connection and throws SharedStoreError EVICTING_ENGINE when the server evicts
-   * keys that `what` needs kept (docs/protocol.md §7): `refused(policy)` says which policies.
+   * keys that `what` needs kept (README, "Redis eviction"): `refused(policy)` says which policies.
    */
   async refuseEviction(what: string, refused: (policy: string) => boolean): Promise<void> {
     const policy = await this.evictionPolicy();
