@@ -156,6 +156,9 @@ function packAll(chunks: [number, number][], pack: (start: number, end: number) 
   return allocating(() => chunks.map(([start, end]) => pack(start, end)));
 }
 
+/** Why watchWorkers aborts the queued tasks, and the message of their calls' WORKER_UNAVAILABLE. */
+const NO_WORKER = "no worker is running: the last one failed while starting";
+
 /**
  * An AbortController whose signal takes any number of listeners without a warning: piscina adds
  * one per queued task (and removes it when the task settles), and a call has many tasks.
@@ -265,7 +268,7 @@ class PiscinaVerifierPool implements VerifierPool {
       if (this.piscina.threads.length > 0 || this.piscina.queueSize === 0) return;
       const queue = this.queue;
       this.queue = unboundedAbortController();
-      queue.abort(new VerifierPoolError("WORKER_UNAVAILABLE", "no worker is running: the last one failed while starting"));
+      queue.abort(NO_WORKER);
     }).unref();
   }
 
@@ -458,8 +461,7 @@ class PiscinaVerifierPool implements VerifierPool {
       } catch (cause) {
         if (queue.aborted) {
           // Aborted by watchWorkers: no worker could take the task.
-          const why = queue.reason as VerifierPoolError;
-          throw new VerifierPoolError("WORKER_UNAVAILABLE", why.message, { cause: attempt === 0 ? cause : new AggregateError([firstCrash, cause], "both attempts") });
+          throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause: attempt === 0 ? cause : new AggregateError([firstCrash, cause], "both attempts") });
         }
         // piscina rejects a task only when its worker ended (exit, uncaught exception, heap
         // limit): runTask itself never throws. The worker has been replaced; try once more.

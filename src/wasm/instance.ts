@@ -209,9 +209,8 @@ export function ioArenaBase(): number {
  */
 export function reserveIo(bytes: number): void {
   const x = current ?? instantiateSync();
-  if (bytes > ADDRESS_CEILING || x.io_reserve(bytes >>> 0) !== 1) {
-    throw new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
-  }
+  assertFitsAnyCore(bytes);
+  if (x.io_reserve(bytes >>> 0) !== 1) throw cannotReserve(bytes);
 }
 
 /**
@@ -220,8 +219,10 @@ export function reserveIo(bytes: number): void {
  * input to a core elsewhere (the worker pool) and must refuse it before copying or packing it.
  */
 export function assertFitsAnyCore(bytes: number): void {
-  if (bytes > ADDRESS_CEILING) throw new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
+  if (bytes > ADDRESS_CEILING) throw cannotReserve(bytes);
 }
+
+const cannotReserve = (bytes: number) => new WasmCoreError("WASM_OUT_OF_MEMORY", `cannot reserve ${bytes} bytes of WebAssembly memory`);
 
 /**
  * Runs `fn` against the core. A trap (which validated input should never cause) is turned into
