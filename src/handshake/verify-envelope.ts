@@ -243,13 +243,16 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     const results = readU32(packed, at + 4);
     const verdictWords = readU32(packed, at + 8);
     const length = readU32(packed, at + 12);
-    const end = at + SEGMENT_HEADER_BYTES + length;
-    const shift = results - (at + SEGMENT_HEADER_BYTES);
-    const verdictsAt = verdictWords - shift;
-    if (end > packed.length || length < count * RESULT_BYTES || verdictsAt < at + SEGMENT_HEADER_BYTES + count * RESULT_BYTES || verdictsAt + 4 * count > end) {
+    const body = at + SEGMENT_HEADER_BYTES;
+    const end = body + length;
+    // The segment's bytes alone, from its first result block (address `results`) on: every span
+    // read from them must point inside them (span() checks), never into this segment's header
+    // or an earlier segment (review-31 B3).
+    const verdictsAt = verdictWords - results;
+    if (end > packed.length || length < count * RESULT_BYTES || verdictsAt < count * RESULT_BYTES || verdictsAt + 4 * count > length) {
       throw badPacking();
     }
-    const segment = { count, bytes: packed.subarray(0, end), shift, results, verdicts: verdictWords };
+    const segment = { count, bytes: packed.subarray(body, end), shift: results, results, verdicts: verdictWords };
     try {
       readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length);
     } catch (cause) {

@@ -18,7 +18,7 @@ import {
   type VerifyEnvelopeOptions,
 } from "../../src/handshake/verify-envelope.js";
 import { ed25519 } from "../../src/ed25519.js";
-import { readU32 } from "../../src/bytes.js";
+import { concatBytes, readU32, writeU32 } from "../../src/bytes.js";
 import { coreExports, heapU8, ioArenaBase, reserveIo } from "../../src/wasm/instance.js";
 import * as abi from "../../src/wasm/abi.js";
 import * as publicApi from "../../src/index.js";
@@ -193,6 +193,16 @@ test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBy
   const verdictAt = index(readU32(packed, 8));
   const schemaAt = index(readU32(packed, 16 + abi.ENVELOPE_RESULT_STRINGS));
   const timestampAt = index(readU32(packed, 16 + abi.ENVELOPE_RESULT_TIMESTAMP));
+  const nonceSpanAt = 16 + abi.ENVELOPE_RESULT_STRINGS + 8 * 3;
+  const intoEarlierSegment = (): Uint8Array => {
+    const two = concatBytes([packed, packed]); // each segment is 4-byte aligned, so this is two segments
+    assert.is(readPackedEnvelopeVerdicts(two).length, 2);
+    const second = packed.length; // where the second segment starts
+    const shift = readU32(packed, 4) - (second + 16); // the second segment's address a is two[a - shift]...
+    const firstNonce = readU32(packed, nonceSpanAt) - readU32(packed, 4) + 16; // ...and the first's nonce is at this index
+    writeU32(two, second + nonceSpanAt, firstNonce + shift);
+    return two;
+  };
   const corrupt = (edit: (b: Uint8Array) => void): Uint8Array => {
     const b = packed.slice();
     edit(b);
@@ -207,6 +217,11 @@ test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBy
     corrupt((b) => (b[verdictAt] = abi.ENVELOPE_SIGNATURE_DEFERRED)), //                  one only the wasm sees
     corrupt((b) => (b[schemaAt] = 0xff)), //                                              invalid UTF-8 in a string
     corrupt((b) => (b[timestampAt] = 0x41)), //                                          a timestamp that is not digits
+    // A span whose bytes would read as valid UTF-8 but lie outside the segment's own bytes
+    // (review-31 B3): into its header (4 bytes: count 1, "\x01\0\0\0"), and, after another
+    // segment, into that earlier segment's nonce.
+    corrupt((b) => (writeU32(b, nonceSpanAt, readU32(packed, 4) - 16), writeU32(b, nonceSpanAt + 4, 4))),
+    intoEarlierSegment(),
   ];
   for (const [i, b] of bad.entries()) {
     assert.throws(() => readPackedEnvelopeVerdicts(b), (e: Error & { code?: string }) => e.code === "WASM_TRAP", `corruption ${i}`);
