@@ -26,7 +26,7 @@
 // is configured to (appendonly, appendfsync): prefer PostgresPeerStore for pins unless Redis is
 // the only shared engine you run.
 import { createHash } from "node:crypto";
-import { createClient } from "redis";
+import { createClient, TimeoutError as RedisTimeoutError } from "redis";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -53,7 +53,12 @@ export type { SharedStoreErrorCode } from "./server-store.js";
 
 /** What the stores need of a client: node-redis's `sendCommand`. */
 export interface RedisCommandClient {
-  sendCommand(args: string[]): Promise<unknown>;
+  /**
+   * node-redis's sendCommand. The stores pass `{ timeout }`, the time left of the call's bound, so
+   * that node-redis drops a command still waiting to be written when the call gives up (see
+   * Connection.command).
+   */
+  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
 }
 
 /** Options shared by both Redis stores. */
@@ -192,14 +197,32 @@ class Connection {
     return new Connection(client as unknown as RedisCommandClient, client, namespace, timeoutMs);
   }
 
-  /** One command, bounded by the timeout; client errors become STORE_UNAVAILABLE. */
-  async command(operation: string, args: string[]): Promise<unknown> {
+  /**
+   * One command, bounded by the call's deadline (default: operationTimeoutMs from now); client
+   * errors become STORE_UNAVAILABLE, a timeout STORE_TIMEOUT.
+   *
+   * node-redis gets the same bound as its own per-command `timeout`. Its timer drops a command
+   * that is still waiting to be written (a backpressured socket, or the offline queue of a client
+   * passed in while it reconnects), so a call that gave up cannot be written later and land
+   * after its caller was told STORE_TIMEOUT; and node-redis's default (5000 ms) no longer cuts
+   * an operationTimeoutMs above it short with a different error. A command already written can
+   * still land late (README, "Redis").
+   */
+  async command(operation: string, args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0) throw this.timedOut(operation);
     try {
-      return await withTimeout(this.#client.sendCommand(args), this.timeoutMs, operation);
+      return await withTimeout(this.#client.sendCommand(args, { timeout: left }), left, operation);
     } catch (cause) {
+      if (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") throw this.timedOut(operation);
+      if (cause instanceof RedisTimeoutError) throw this.timedOut(operation, cause);
       throw unavailable(operation, cause);
     }
+  }
+
+  private timedOut(operation: string, cause?: unknown): SharedStoreError {
+    return new SharedStoreError("STORE_TIMEOUT", `${operation}: no answer within ${this.timeoutMs} ms`, cause === undefined ? undefined : { cause });
   }
 
   /**
@@ -233,14 +256,18 @@ class Connection {
     );
   }
 
-  /** Runs a script by its SHA1, loading it once with EVAL when the server does not have it. */
+  /**
+   * Runs a script by its SHA1, loading it once with EVAL when the server does not have it. Both
+   * attempts share one deadline: the call stays within operationTimeoutMs (review-32 D2).
+   */
   async run(operation: string, s: Script, keys: string[], args: string[]): Promise<unknown> {
+    const deadline = performance.now() + this.timeoutMs;
     try {
-      return await this.command(operation, ["EVALSHA", s.sha, String(keys.length), ...keys, ...args]);
+      return await this.command(operation, ["EVALSHA", s.sha, String(keys.length), ...keys, ...args], deadline);
     } catch (error) {
       const cause = (error as SharedStoreError).cause;
       if (!(cause instanceof Error) || !cause.message.startsWith("NOSCRIPT")) throw error;
-      return this.command(operation, ["EVAL", s.text, String(keys.length), ...keys, ...args]);
+      return this.command(operation, ["EVAL", s.text, String(keys.length), ...keys, ...args], deadline);
     }
   }
 

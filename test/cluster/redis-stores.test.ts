@@ -239,6 +239,64 @@ t("server down: typed failures; server back: the same store recovers by itself (
   }
 });
 
+t("a client passed in that queues commands while offline: a call that timed out is dropped from the queue, never written once the server is back", async () => {
+  const srv = await server();
+  const namespace = freshNamespace();
+  // node-redis's defaults: an offline queue, and reconnecting by itself.
+  const client = createClient({ url: srv.url, socket: { reconnectStrategy: () => 50 } });
+  client.on("error", () => undefined);
+  await client.connect();
+  const peers = await RedisPeerStore.open(client as never, { namespace, operationTimeoutMs: 300 });
+  const pin = new FederationPeer({ kernelId: "late", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    await srv.stop();
+    const started = performance.now();
+    // HSET queued offline: without node-redis's own timeout it would wait in the queue (up to
+    // node-redis's default 5000 ms) and be written when the client reconnects below.
+    await rejects(peers.insert(pin), (e) => e.code === "STORE_TIMEOUT", "insert while down");
+    assert.ok(performance.now() - started < 1500, "within the bound");
+    await srv.start();
+    const deadline = Date.now() + 10_000;
+    while (!client.isReady) {
+      if (Date.now() > deadline) throw new Error("the client did not reconnect");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // what the client had queued is written by now
+    assert.is(await withRaw((raw) => raw.hGet(`${namespace}:peers`, JSON.stringify("late"))), null, "the timed-out insert did not land");
+    await peers.insert(pin);
+    assert.ok((await peers.get("late"))?.equals(pin), "the same store works again");
+  } finally {
+    await peers.close();
+    await client.close().catch(() => client.destroy());
+  }
+});
+
+t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is left of the call's one operationTimeoutMs", async () => {
+  // A client passed in (the port's shape) in front of the real server: EVALSHA answers NOSCRIPT
+  // after 800 ms, EVAL never answers. The call is bounded by 1000 ms in all, not 800 + 1000.
+  const srv = await server();
+  const real = createClient({ url: srv.url });
+  real.on("error", () => undefined);
+  await real.connect();
+  const slow = {
+    sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown> {
+      if (args[0] === "EVALSHA") return new Promise((_, reject) => setTimeout(() => reject(new Error("NOSCRIPT No matching script")), 800));
+      if (args[0] === "EVAL") return new Promise(() => undefined);
+      return real.sendCommand(args, options);
+    },
+  };
+  const replay = await RedisReplayStore.open(slow, { namespace: freshNamespace(), operationTimeoutMs: 1000 });
+  try {
+    const started = performance.now();
+    await rejects(replay.reserve("p", "n", T, T, 300), (e) => e.code === "STORE_TIMEOUT", "reserve");
+    const took = performance.now() - started;
+    assert.ok(took >= 990 && took < 1500, `took ${took.toFixed(0)} ms`);
+  } finally {
+    await replay.close();
+    real.destroy();
+  }
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
