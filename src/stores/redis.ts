@@ -406,12 +406,12 @@ export class RedisPeerStore implements FederationPeerStore {
 
   async get(kernelId: string): Promise<FederationPeer | undefined> {
     const reply = await this.#redis.command("get", ["HGET", this.#hash, field(kernelId)]);
-    return reply === null ? undefined : decodePeer(reply, "get");
+    return reply === null ? undefined : decodePeer(reply, "get", kernelId);
   }
 
   async remove(kernelId: string): Promise<FederationPeer | undefined> {
     const reply = await this.#redis.run("remove", SCRIPTS.peerRemove, [this.#hash], [field(kernelId)]);
-    return reply === null ? undefined : decodePeer(reply, "remove");
+    return reply === null ? undefined : decodePeer(reply, "remove", kernelId);
   }
 
   async snapshot(): Promise<readonly FederationPeer[]> {
@@ -450,11 +450,23 @@ function encodePeer(peer: FederationPeer): string {
   return JSON.stringify(peer.toJSON());
 }
 
-function decodePeer(value: unknown, operation: string): FederationPeer {
+/**
+ * A stored pin, read back only in the exact text encodePeer writes (and, given `kernelId`, only
+ * the pin of that peer). FederationPeer.fromJSON alone also takes other member orders, uppercase
+ * hex or `1.7e9`, but compare-and-set compares the stored text with encodePeer(expected): such a
+ * pin (seeded by hand) would never compare equal, so it would never be renewed and, once stale,
+ * fail every accept as "changed concurrently". It is refused on read instead, as any value the
+ * store never writes (review-32 D1).
+ */
+function decodePeer(value: unknown, operation: string, kernelId?: string): FederationPeer {
   if (typeof value !== "string") throw unexpected(operation, value);
+  let peer: FederationPeer;
   try {
-    return FederationPeer.fromJSON(value);
+    peer = FederationPeer.fromJSON(value);
   } catch (cause) {
     throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}`, { cause });
   }
+  if (encodePeer(peer) !== value) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin is not in the form this store writes`);
+  if (kernelId !== undefined && peer.kernelId !== kernelId) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the pin stored for one peer names another`);
+  return peer;
 }

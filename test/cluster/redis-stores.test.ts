@@ -183,6 +183,22 @@ t("values this store never writes are STORE_UNEXPECTED_REPLY", async () => {
   try {
     await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), "{not json"));
     await rejects(peers.get("k"), (e) => e.code === "STORE_UNEXPECTED_REPLY", "bad pin");
+    // Pins FederationPeer.fromJSON reads, in forms the store never writes: compare-and-set
+    // compares the stored text, so they could never be renewed (review-32 D1).
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+    const written = JSON.stringify(pin.toJSON());
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(pin.toJSON()).reverse()));
+    const upperHex = written.replace(KEY.toHex(), KEY.toHex().toUpperCase());
+    for (const [label, text] of [["members reordered", reordered], ["uppercase hex", upperHex]]) {
+      assert.ok(FederationPeer.fromJSON(text).equals(pin), `${label} reads as the pin`);
+      await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), text));
+      await rejects(peers.get("k"), (e) => e.code === "STORE_UNEXPECTED_REPLY", label);
+      await rejects(peers.remove("k"), (e) => e.code === "STORE_UNEXPECTED_REPLY", `${label}: remove`);
+    }
+    await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("other"), written));
+    await rejects(peers.get("other"), (e) => e.code === "STORE_UNEXPECTED_REPLY", "the pin of another peer");
+    await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), written));
+    assert.ok((await peers.get("k"))?.equals(pin), "the form the store writes reads back");
     assert.is(await replay.reserve("p", "n", T, T, 300), true);
     const [key] = (await withRaw((c) => c.keys(`${namespace}:*:n:*`)));
     await withRaw((c) => c.set(key, "garbage"));
