@@ -52,3 +52,18 @@ export async function rejectsWithCode(promise: Promise<unknown>, code: string): 
   }
   throw new assert.Assertion({ message: `expected a ${code} rejection`, operator: "rejects", expects: code, actual: "fulfilled" });
 }
+
+/**
+ * The promise's outcome (its value, or the error it rejected with), or the string
+ * "`what`: still pending after N s" if it has not settled within `ms`: a call that never
+ * settles fails its test instead of hanging the suite.
+ */
+export async function settledWithin(promise: Promise<unknown>, what: string, ms = 20_000): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`${what}: still pending after ${ms / 1000} s`), ms)));
+  try {
+    return await Promise.race([promise.then((value) => value, (error: unknown) => error), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -29,7 +29,7 @@ import { verifyEnvelopeBytes, verifyEnvelopeBatch, verifyEnvelopeBatchPacked } f
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { PKCS8_PREFIX, nodeAccepts } from "../helpers/ed25519-oracles.js";
 import { ADDRESS_CEILING } from "../../src/wasm/abi.js";
-import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
+import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 
 /** A Uint8Array whose `length` getter and `subarray` method tell lies (the internal slots do not). */
 class LyingBytes extends Uint8Array {
@@ -347,11 +347,7 @@ test("the calling thread cannot allocate a call's copy: every call rejects with 
       globalThis.SharedArrayBuffer = realSharedArrayBuffer;
     }
     for (const outcome of outcomes) {
-      // Bounded: a call the pool failed to settle fails this test instead of hanging the suite.
-      let timer: NodeJS.Timeout | undefined;
-      const stillPending = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("still pending after 20 s"), 20_000)));
-      const error = await Promise.race([outcome, stillPending]);
-      clearTimeout(timer);
+      const error = await settledWithin(outcome, "a call"); // bounded: a call left unsettled fails here
       assert.instance(error, BuiltVerifierPoolError, String(error));
       assert.is((error as BuiltVerifierPoolError).code, "OUT_OF_MEMORY");
       assert.instance((error as Error).cause, RangeError);

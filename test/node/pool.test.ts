@@ -17,7 +17,7 @@ import { verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/hands
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { bytesToHex } from "../../src/bytes.js";
 import { L, PKCS8_PREFIX, le, fromLE, nodeAccepts, nobleZip215, torsionPoints } from "../helpers/ed25519-oracles.js";
-import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
+import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 import { scaled } from "../helpers/scale.js";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -292,28 +292,17 @@ test("a replacement worker that fails while starting (a broken deploy): the retr
   cpSync(path.join(root, "dist"), copy, { recursive: true });
   const load = (await import(pathToFileURL(path.join(copy, "esm", "pool", "index.js")).href)) as typeof import("../../dist/esm/pool/index.js");
   const pool = load.createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "first" } });
-  const within = <T>(promise: Promise<T>, what: string): Promise<T | string> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`${what}: still pending after 20 s`), 20_000)));
-    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-  };
   try {
     const items = randomItems(4);
     // The first attempt kills the worker; its replacement, started from the intact files, answers.
     assert.equal(await pool.verifyBatch(items), items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
     for (const worker of ["esm", "cjs"]) writeFileSync(path.join(copy, worker, "pool", "worker.js"), 'throw new Error("broken deploy");\n');
     // Now the replacement cannot start: the retry must fail, not wait.
-    const outcome = await within(
-      pool.verifyBatch(items).then(
-        () => "fulfilled",
-        (error: unknown) => error,
-      ),
-      "the call",
-    );
+    const outcome = await settledWithin(pool.verifyBatch(items).then(() => "fulfilled"), "the call");
     assert.is((outcome as { code?: string }).code, "WORKER_UNAVAILABLE", String(outcome));
     assert.is((outcome as Error).name, "VerifierPoolError");
   } finally {
-    const closed = await within(pool.close().then(() => "closed"), "close()");
+    const closed = await settledWithin(pool.close().then(() => "closed"), "close()");
     rmSync(copy, { recursive: true, force: true });
     assert.is(closed, "closed");
   }
