@@ -8,9 +8,13 @@
 // requestTimeoutMs, the content type must be JSON, and the path, method, type and declared length
 // are checked before a byte of the body is read (a refusal there closes the connection, and an
 // `Expect: 100-continue` request gets its refusal instead of "100 Continue"). Connections are
-// capped (maxConnections). Every refusal is a 4xx with a JSON body { "error": { "code",
-// "message" } }; 5xx means the server's own side failed (its store, its signer, its clock, or an
-// accept that did not finish within handshakeTimeoutMs), and its cause goes only to
+// capped (maxConnections), and so are accepts in progress across the server
+// (maxAcceptsInFlight): one keep-alive connection can pipeline any number of requests, and Node
+// emits each as it is parsed, so maxConnections alone does not bound them. Every refusal of the
+// caller's request is a 4xx with a JSON body { "error": { "code", "message" } } (429 for a
+// caller over its replay store's per-peer quota); 5xx means the server's own side failed or is
+// full (its store, its signer, its clock, an accept that did not finish within
+// handshakeTimeoutMs, or maxAcceptsInFlight reached), and its cause goes only to
 // onRequestError. A malformed body never reaches the store (the exchange reads the store only
 // after the envelope's signature holds, and writes it only on success), and no request can
 // throw out of the handler.
@@ -21,12 +25,13 @@
 // pinned behind a 500; and nothing is signed for a refused caller. The same hook refuses to pin
 // once handshakeTimeoutMs has passed, so an accept whose store was slow up to there does not pin
 // a caller that already got 503 (only a pin write itself still in flight at the deadline can).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
 import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
+import { SharedStoreError } from "../stores/server-store.js";
 
 /** The path both halves use. */
 export const HANDSHAKE_PATH = "/federation/handshake";
@@ -46,12 +51,24 @@ export interface HandshakeServerOptions {
   handshakeTimeoutMs?: number;
   /** Open connections at most; more are closed as they arrive. Default 1000. */
   maxConnections?: number;
+  /**
+   * Handshake accepts in progress at most, across the whole server. A request arriving when
+   * this many are in progress is answered 503 TOO_MANY_ACCEPTS with `Retry-After: 1`, before
+   * its body is read. An accept is counted from the moment its body is in until the exchange
+   * settles it, so one that outlives its 503 HANDSHAKE_TIMEOUT (a store still answering) keeps
+   * its place until the store does. Default 256: each accept holds its body (up to
+   * maxBodyBytes: 256 × 64 KiB = 16 MiB as received, at the defaults) and a store call, and 256
+   * is far above what a store answering in tens of milliseconds needs at this server's rate (in
+   * flight = rate × latency: about 1000 handshakes/s × 20 ms = 20), while bounding what one
+   * keep-alive connection pipelining requests at a slow store can pile up.
+   */
+  maxAcceptsInFlight?: number;
   /** Called with every refused or failed request (for logs); its throws are ignored. */
   onRequestError?: (info: { status: number; code: string; message: string }) => void;
 }
 
 /** The members of HandshakeServerOptions (others are refused: a misspelt option would leave its default in force). */
-const SERVER_OPTION_KEYS = ["maxBodyBytes", "requestTimeoutMs", "handshakeTimeoutMs", "maxConnections", "onRequestError"] as const;
+const SERVER_OPTION_KEYS = ["maxBodyBytes", "requestTimeoutMs", "handshakeTimeoutMs", "maxConnections", "maxAcceptsInFlight", "onRequestError"] as const;
 
 /** HTTP status for each handshake refusal. */
 const STATUS: Record<PeerHandshakeErrorCode, number> = {
@@ -79,6 +96,8 @@ class RequestRefusal extends Error {
     message: string,
     /** Refused before the body was read: the connection is closed rather than drained. */
     readonly beforeBody = false,
+    /** Seconds for a Retry-After header, if any. */
+    readonly retryAfterSecs?: number,
   ) {
     super(message);
   }
@@ -105,6 +124,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   const requestTimeoutMs = positiveInteger(read.requestTimeoutMs, "requestTimeoutMs", 10_000, 3_600_000);
   const handshakeTimeoutMs = positiveInteger(read.handshakeTimeoutMs, "handshakeTimeoutMs", 10_000, 3_600_000);
   const maxConnections = positiveInteger(read.maxConnections, "maxConnections", 1000, 1_000_000);
+  const maxAcceptsInFlight = positiveInteger(read.maxAcceptsInFlight, "maxAcceptsInFlight", 256, 1_000_000);
   const onRequestError = read.onRequestError as HandshakeServerOptions["onRequestError"];
   if (onRequestError !== undefined && typeof onRequestError !== "function") throw new InvalidTypeError("onRequestError must be a function");
 
@@ -121,8 +141,31 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     send(response, status, JSON.stringify({ error: { code, message } }), extraHeaders);
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  // Accepts in progress: counted in `accept` below, from the body being in until the exchange
+  // settles the accept (however it ends), never for a request still sending its body.
+  let acceptsInFlight = 0;
+  const checkAcceptSlot = (beforeBody: boolean) => {
+    if (acceptsInFlight >= maxAcceptsInFlight) {
+      throw new RequestRefusal(503, "TOO_MANY_ACCEPTS", `${maxAcceptsInFlight} handshakes already in progress (maxAcceptsInFlight)`, beforeBody, 1);
+    }
+  };
+  // Everything checked before a byte of the body is read (the request handler and checkContinue).
+  const checkArrival = (request: IncomingMessage) => {
     checkBeforeBody(request, maxBodyBytes);
+    checkAcceptSlot(true);
+  };
+  /** The exchange's accept, holding one slot until it settles, whichever way. */
+  const accept = async (text: string, claimed: string, beforePin: () => void): Promise<unknown> => {
+    acceptsInFlight++;
+    try {
+      return await exchange.acceptEnvelope(text, claimed, undefined, { beforePin });
+    } finally {
+      acceptsInFlight--;
+    }
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    checkArrival(request);
     const body = await readBody(request, maxBodyBytes);
     let text: string;
     try {
@@ -153,7 +196,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
       answer = exchange.localEnvelope(claimed as string, nonce as string);
     };
-    await withinTime(exchange.acceptEnvelope(text, claimed, undefined, { beforePin }), handshakeTimeoutMs, deadline);
+    // Again now that the body is in: others may have started while this one was being sent.
+    checkAcceptSlot(false);
+    await withinTime(accept(text, claimed, beforePin), handshakeTimeoutMs, deadline);
     send(response, 200, JSON.stringify(answer));
   };
 
@@ -165,8 +210,13 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
         // Refused before (or while) reading the body: close rather than drain what the client still sends.
         if (error.beforeBody || error.status === 413) headers.Connection = "close";
         if (error.status === 405) headers.Allow = "POST";
+        if (error.retryAfterSecs !== undefined) headers["Retry-After"] = String(error.retryAfterSecs);
         if (error.status >= 500) fail(response, error.status, error.code, "the server could not complete the handshake", headers, error.message);
         else fail(response, error.status, error.code, error.message, headers);
+      } else if (error instanceof PeerHandshakeError && overPeerQuota(error)) {
+        // The caller is flooding, not the server failing: a 503 would invite retries. No
+        // Retry-After: when the store's window ends is the store's to know.
+        fail(response, 429, "PEER_QUOTA_EXCEEDED", "this peer made more handshakes than its quota allows in the current window", {}, error.message);
       } else if (error instanceof PeerHandshakeError) {
         const status = STATUS[error.code as PeerHandshakeErrorCode] ?? 400;
         // Store and signer failures are the server's business: the caller learns the code, not the cause.
@@ -186,35 +236,52 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
   }, onRequest);
   server.maxConnections = maxConnections;
+  // A connection over maxConnections is closed by Node on arrival, unanswered (no request was
+  // read); 'drop' (Node ≥ 18.7) tells the log hook, with 503 as the status it stands for.
+  server.on("drop", () => log(503, "TOO_MANY_CONNECTIONS", `connection closed on arrival: ${maxConnections} open (maxConnections)`));
   // Expect: 100-continue: invite the body only when the request could be served; otherwise the
   // handler refuses it (and closes) without "100 Continue" (Node sends that by itself otherwise).
   server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
     try {
-      checkBeforeBody(request, maxBodyBytes);
+      checkArrival(request);
       response.writeContinue();
     } catch {
-      // refused by onRequest's own call to checkBeforeBody
+      // refused by onRequest's own call to checkArrival
     }
     onRequest(request, response);
   });
-  // A malformed request line or headers, or a request not complete in time: answer 400 / 408
-  // and drop the connection (never throw); the log hook hears it like any other refusal. The
+  // A malformed request line or headers, headers over Node's size limit (maxHeaderSize, 16 KiB by
+  // default), or a request not complete in time: answer 400 / 431 / 408 as Node's own handler
+  // does, and drop the connection (never throw); the log hook hears it like any other refusal. The
   // socket is destroyed, as Node's own handler does, not merely ended: an HTTP server allows
   // half-open sockets, so an ended one would stay open (and count toward maxConnections) for as
   // long as the client keeps its side open, and its parser would go on reading: a request cut off
   // with a 408 could still complete afterwards, and be accepted and pinned.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    const code = error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
-    const status = code === "REQUEST_TIMEOUT" ? 408 : 400;
-    const message = code === "REQUEST_TIMEOUT" ? "request not received in time" : "malformed HTTP request";
+    const [status, code, message] = clientErrorAnswer(error.code);
     if (socket.writable && !socket.destroyed) {
       log(status, code, message);
       const body = JSON.stringify({ error: { code, message } });
-      socket.write(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : "Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
     socket.destroy();
   });
   return server;
+}
+
+/** Status, code and message of the answer to a 'clientError', by Node's error code. */
+function clientErrorAnswer(nodeCode: string | undefined): readonly [number, string, string] {
+  if (nodeCode === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "REQUEST_TIMEOUT", "request not received in time"];
+  if (nodeCode === "HPE_HEADER_OVERFLOW") return [431, "HEADERS_TOO_LARGE", "request line and headers over the server's size limit"];
+  return [400, "BAD_REQUEST", "malformed HTTP request"];
+}
+
+/**
+ * A STORE_FAILED whose cause is a store's SharedStoreError PEER_QUOTA_EXCEEDED (the Redis replay
+ * store's maxReservationsPerPeer): the exchange wraps whatever a store throws as the cause.
+ */
+function overPeerQuota(error: PeerHandshakeError): boolean {
+  return error.code === "STORE_FAILED" && error.cause instanceof SharedStoreError && error.cause.code === "PEER_QUOTA_EXCEEDED";
 }
 
 /**

@@ -11,10 +11,11 @@ import { connect } from "node:net";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
-import type { FederationPeerStore } from "../../src/handshake/ports.js";
+import { FederationPeer, InMemoryPeerStore, InvalidTypeError, KernelTrustExchange, Keypair, PublicKey, ReplayCache } from "../../src/index.js";
+import type { FederationPeerStore, ReplayStore } from "../../src/handshake/ports.js";
 import { createHandshakeServer, handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
 import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
+import { SharedStoreError } from "../../src/stores/server-store.js";
 import canonicalize from "canonicalize";
 import { rejectsWith, rejectsWithCode } from "../helpers/assert-codes.js";
 import { runCli, spawnCli } from "../helpers/cli.js";
@@ -480,7 +481,8 @@ test("refusals before the body close the connection (no draining), Expect: 100-c
     const stalled = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 8000);
     assert.match(stalled, /^HTTP\/1\.1 408 /);
     assert.equal(logged.map((l) => [l.status, l.code]), [[408, "REQUEST_TIMEOUT"]]);
-    // maxConnections: 4 held open, the fifth is closed on arrival.
+    // maxConnections: 4 held open, the fifth is closed on arrival, and the log hook hears it.
+    logged.length = 0;
     const held = await Promise.all(Array.from({ length: 4 }, () => new Promise<ReturnType<typeof connect>>((resolve) => {
       const socket = connect(port, "127.0.0.1", () => resolve(socket));
       socket.on("error", () => undefined);
@@ -488,8 +490,286 @@ test("refusals before the body close the connection (no draining), Expect: 100-c
     await new Promise((resolve) => setTimeout(resolve, 100));
     const extra = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 2000);
     assert.is(extra, "", "the connection over maxConnections got no answer");
+    assert.equal(logged.map((l) => [l.status, l.code]), [[503, "TOO_MANY_CONNECTIONS"]], "the dropped connection reached onRequestError (before: unheard)");
     for (const socket of held) socket.destroy();
   } finally {
+    await closeServer(server);
+  }
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Polls `condition` every 10 ms until it holds, for at most `ms`. */
+async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !condition(); ) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await pause(10);
+  }
+}
+const postJson = (url: string, body: string) => fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
+
+/**
+ * A peer store whose `get` (step 5 of every accept) waits while the gate is held, so accepts
+ * stall in the exchange; `waiting()` counts the stalled ones. `failing` makes `get` throw.
+ */
+function gatedStore() {
+  const inner = new InMemoryPeerStore();
+  let gate: Promise<void> | undefined;
+  let open = () => {};
+  let waiting = 0;
+  const state = { failing: false };
+  const store: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: async (k) => {
+      if (state.failing) throw new Error("peer store down");
+      if (gate !== undefined) {
+        waiting++;
+        try {
+          await gate;
+        } finally {
+          waiting--;
+        }
+      }
+      return inner.get(k);
+    },
+    remove: (k) => inner.remove(k),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: (k, e, n) => inner.compareAndSet(k, e, n),
+  };
+  return {
+    store,
+    inner,
+    state,
+    hold: () => void (gate = new Promise<void>((resolve) => (open = resolve))),
+    release: () => ((gate = undefined), open()),
+    waiting: () => waiting,
+  };
+}
+
+test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED) gets 429, not 503; other store failures stay 503", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(51));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(52));
+  // The port around a real ReplayCache; in "quota" mode reserve rejects exactly as RedisReplayStore
+  // does over maxReservationsPerPeer (the in-memory and SQLite stores have no such quota).
+  const cache = new ReplayCache();
+  let mode: "ok" | "quota" | "down" = "quota";
+  const replayStore: ReplayStore = {
+    reserve: async (peer, nonce, timestamp, now, skew) => {
+      if (mode === "quota") throw new SharedStoreError("PEER_QUOTA_EXCEEDED", "replay.reserve: this peer reserved 3 pairs in this window (maxReservationsPerPeer)");
+      if (mode === "down") throw new SharedStoreError("STORE_UNAVAILABLE", "replay.reserve: connection refused");
+      return cache.reserve(peer, nonce, timestamp, now, skew);
+    },
+    commit: (peer, nonce) => cache.commit(peer, nonce),
+    release: (peer, nonce) => cache.release(peer, nonce),
+  };
+  const store = new InMemoryPeerStore();
+  const logged: { status: number; code: string; message: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store, replayStore }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-quota"));
+  try {
+    const flooded = await postJson(url, body);
+    assert.is(flooded.status, 429, "over quota: the caller's doing, not the server failing (before: 503 STORE_FAILED)");
+    assert.match(flooded.headers.get("content-type") ?? "", /^application\/json/);
+    assert.is(flooded.headers.get("retry-after"), null, "no invented Retry-After: the window is the store's");
+    const refusal = (await flooded.json()) as { error: { code: string; message: string } };
+    assert.equal(Object.keys(refusal), ["error"]);
+    assert.equal(Object.keys(refusal.error), ["code", "message"]);
+    assert.is(refusal.error.code, "PEER_QUOTA_EXCEEDED");
+    assert.equal(logged.map((l) => [l.status, l.code]), [[429, "PEER_QUOTA_EXCEEDED"]]);
+    assert.match(logged[0].message, /maxReservationsPerPeer/, "the log hears the store's reason");
+    assert.equal(await store.snapshot(), [], "nothing pinned");
+
+    mode = "down";
+    const down = await postJson(url, body);
+    assert.is(down.status, 503, "any other store failure is still the server's: 503");
+    assert.equal(await down.json(), { error: { code: "STORE_FAILED", message: "the server could not complete the handshake" } });
+
+    mode = "ok";
+    const accepted = await postJson(url, body);
+    assert.is(accepted.status, 200, "the nonce refused over quota was not used up");
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("request headers over Node's size limit get 431 HEADERS_TOO_LARGE (not 400), logged, and the connection is dropped", async () => {
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(54));
+  const logged: { status: number; code: string }[] = [];
+  const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b), { onRequestError: (info) => logged.push(info) });
+  const port = Number(new URL(await listen(server)).port);
+  const openConnections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  // The client keeps its side open after the server's FIN, so only the server can close the connection.
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+  let out = "";
+  let ended = false;
+  socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("end", () => (ended = true)).on("error", () => {});
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    // 20 000 bytes of one header: over Node's default maxHeaderSize (16 KiB).
+    socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+    await until(() => ended);
+    assert.match(out, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/, "431, as Node itself answers (before: 400 Bad Request)");
+    assert.match(out, /\r\nContent-Type: application\/json\r\n/);
+    assert.equal(JSON.parse(out.slice(out.indexOf("\r\n\r\n") + 4)), { error: { code: "HEADERS_TOO_LARGE", message: "request line and headers over the server's size limit" } });
+    let open = await openConnections();
+    for (let i = 0; i < 20 && open > 0; i++) open = (await pause(50), await openConnections());
+    assert.is(open, 0, "the server dropped the connection though the client kept its side open");
+    assert.equal(logged.map((l) => [l.status, l.code]), [[431, "HEADERS_TOO_LARGE"]]);
+  } finally {
+    socket.destroy();
+    await closeServer(server);
+  }
+});
+
+test("maxAcceptsInFlight: accepts in progress are capped across the server (pipelined ones too); over the cap 503 TOO_MANY_ACCEPTS with Retry-After: 1 before the body is read", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(55));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(56));
+  const gated = gatedStore();
+  const logged: { status: number; code: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { maxAcceptsInFlight: 2, onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const port = Number(new URL(url).port);
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const envelope = (nonce: string) => JSON.stringify(sender.localEnvelope("kernel.b", nonce));
+  try {
+    gated.hold();
+    const first = postJson(url, envelope("n-1"));
+    const second = postJson(url, envelope("n-2"));
+    for (const pending of [first, second]) pending.catch(() => undefined); // a failed assertion below must not end the run unreported
+    await until(() => gated.waiting() === 2);
+    // The third: refused on its head alone, while the client keeps streaming body bytes.
+    const refused = await refusedBeforeBody(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n");
+    assert.match(refused.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/, "over the cap (before: accepted and held)");
+    assert.match(refused.answer, /\r\nretry-after: 1\r\n/i);
+    assert.match(refused.answer, /\r\nconnection: close\r\n/i);
+    assert.ok(refused.closedAfterMs < 1000, `closed after ${refused.closedAfterMs} ms without reading the body`);
+    assert.equal(JSON.parse(refused.answer.slice(refused.answer.indexOf("\r\n\r\n") + 4)), { error: { code: "TOO_MANY_ACCEPTS", message: "the server could not complete the handshake" } });
+    // Expect: 100-continue over the cap: the refusal, no invitation to send the body.
+    const continued = await refusedBeforeBody(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
+    assert.match(continued.answer, /^HTTP\/1\.1 503 /);
+    assert.not.match(continued.answer, /100 Continue/);
+    // A full request through fetch, same answer; none of the three reached the store.
+    const third = await postJson(url, envelope("n-3"));
+    assert.is(third.status, 503);
+    assert.is(third.headers.get("retry-after"), "1");
+    assert.is(((await third.json()) as { error: { code: string } }).error.code, "TOO_MANY_ACCEPTS");
+    assert.is(gated.waiting(), 2);
+    assert.equal(logged.map((l) => [l.status, l.code]), [[503, "TOO_MANY_ACCEPTS"], [503, "TOO_MANY_ACCEPTS"], [503, "TOO_MANY_ACCEPTS"]]);
+    gated.release();
+    assert.is((await first).status, 200);
+    assert.is((await second).status, 200);
+    const fourth = await postJson(url, envelope("n-4"));
+    assert.is(fourth.status, 200, "the count went back down");
+    assert.equal((await gated.inner.snapshot()).length, 1, "kernel.a pinned");
+
+    // One keep-alive connection pipelining three requests in one write: the third is refused
+    // while the first two are held (Node emits each pipelined request as it is parsed). All three
+    // heads and bodies arrive at once, so all three pass the check on arrival and the third is
+    // refused by the second check, once its body (already in) is read: answered in order after
+    // the first two, keeping the connection.
+    gated.hold();
+    const pipelined = [envelope("p-1"), envelope("p-2"), envelope("p-3")]
+      .map((body) => `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      .join("");
+    const socket = connect(port, "127.0.0.1", () => socket.write(pipelined));
+    let out = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("error", () => {});
+    try {
+      await until(() => gated.waiting() === 2);
+      await until(() => logged.length === 4);
+      assert.equal(logged[3], { status: 503, code: "TOO_MANY_ACCEPTS", message: "2 handshakes already in progress (maxAcceptsInFlight)" });
+      gated.release();
+      await until(() => /TOO_MANY_ACCEPTS.*\}\}$/.test(out));
+      assert.equal([...out.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]), ["200", "200", "503"], "before: three accepts at once");
+      assert.match(out.slice(out.lastIndexOf("HTTP/1.1 ")), /\r\nRetry-After: 1\r\n/);
+    } finally {
+      socket.destroy();
+    }
+    const fifth = await postJson(url, envelope("n-5"));
+    assert.is(fifth.status, 200, "the count went back down after the pipelined accepts");
+  } finally {
+    gated.release();
+    await closeServer(server);
+  }
+});
+
+test("maxAcceptsInFlight is validated like the other numeric options (InvalidTypeError)", () => {
+  const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(57)));
+  for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 1_000_001, 2 ** 53, "2", null, true]) {
+    try {
+      createHandshakeServer(exchange, { maxAcceptsInFlight: bad as number });
+      assert.unreachable(`accepted ${String(bad)}`);
+    } catch (error) {
+      assert.instance(error, InvalidTypeError, String(error));
+      assert.is((error as InvalidTypeError).code, "INVALID_TYPE");
+      assert.is((error as Error).message, "maxAcceptsInFlight must be an integer in 1..1000000", String(bad));
+    }
+  }
+  for (const good of [1, 256, 1_000_000, undefined]) createHandshakeServer(exchange, { maxAcceptsInFlight: good }).close();
+});
+
+test("maxAcceptsInFlight does not leak: after refusals, store failures, client aborts and timeouts the whole cap is free again", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(58));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(59));
+  const gated = gatedStore();
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store }).withTrustedPeer("kernel.a", a.publicKey);
+  const logged: { status: number; code: string }[] = [];
+  const server = createHandshakeServer(exchange, { maxAcceptsInFlight: 2, handshakeTimeoutMs: 300, onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const port = Number(new URL(url).port);
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const envelope = (nonce: string) => JSON.stringify(sender.localEnvelope("kernel.b", nonce));
+  try {
+    // Ten forged envelopes (403), then a replay (409), then failing store calls (503).
+    for (let i = 0; i < 10; i++) {
+      const forged = await postJson(url, envelope(`f-${i}`).replace(`"f-${i}"`, `"g-${i}"`));
+      assert.is(forged.status, 403);
+    }
+    assert.is((await postJson(url, envelope("r"))).status, 200);
+    assert.is((await postJson(url, envelope("r"))).status, 409);
+    gated.state.failing = true;
+    for (let i = 0; i < 3; i++) assert.is((await postJson(url, envelope(`d-${i}`))).status, 503);
+    gated.state.failing = false;
+    // Two clients that give up while their accepts are held.
+    gated.hold();
+    const aborters = [envelope("x-1"), envelope("x-2")].map((body) => {
+      const socket = connect(port, "127.0.0.1", () => socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+      socket.on("error", () => {});
+      return socket;
+    });
+    await until(() => gated.waiting() === 2);
+    for (const socket of aborters) socket.destroy();
+    await pause(50);
+    gated.release();
+    await until(() => gated.waiting() === 0);
+    // Two accepts that outlive handshakeTimeoutMs: each keeps its place until its store call ends.
+    gated.hold();
+    const late = await Promise.all([postJson(url, envelope("t-1")), postJson(url, envelope("t-2"))]);
+    assert.equal(late.map((r) => r.status), [503, 503]);
+    assert.is(((await late[0].json()) as { error: { code: string } }).error.code, "HANDSHAKE_TIMEOUT");
+    const meanwhile = await postJson(url, envelope("t-3"));
+    assert.is(meanwhile.status, 503);
+    assert.is(((await meanwhile.json()) as { error: { code: string } }).error.code, "TOO_MANY_ACCEPTS", "the timed-out accepts still hold their places while their store calls run");
+    gated.release();
+    await until(() => gated.waiting() === 0);
+    await pause(20);
+
+    // The whole cap is free: two accepts both reach the store, a third is refused, and after
+    // they finish the next one is accepted.
+    logged.length = 0;
+    gated.hold();
+    const held = [postJson(url, envelope("c-1")), postJson(url, envelope("c-2"))];
+    for (const pending of held) pending.catch(() => undefined);
+    await until(() => gated.waiting() === 2);
+    assert.is((await postJson(url, envelope("c-3"))).status, 503);
+    assert.equal(logged.map((l) => l.code), ["TOO_MANY_ACCEPTS"]);
+    gated.release();
+    assert.equal(await Promise.all(held.map(async (r) => (await r).status)), [200, 200]);
+    assert.is((await postJson(url, envelope("c-4"))).status, 200);
+  } finally {
+    gated.release();
     await closeServer(server);
   }
 });
