@@ -26,7 +26,7 @@
 // is configured to (appendonly, appendfsync): prefer PostgresPeerStore for pins unless Redis is
 // the only shared engine you run.
 import { createHash } from "node:crypto";
-import { createClient, TimeoutError as RedisTimeoutError } from "redis";
+import { createClient, ErrorReply, TimeoutError as RedisTimeoutError } from "redis";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -145,17 +145,44 @@ interface OwnedClient {
   destroy(): void;
 }
 
+/** A connected client from a URL, as the stores open it: see Connection.open. */
+async function connectClient(url: string, timeoutMs: number): Promise<RedisCommandClient & OwnedClient> {
+  const client = createClient({
+    url,
+    // Commands fail at once while disconnected (fail closed, STORE_FAILED) instead of queueing
+    // until the server returns; the client keeps reconnecting in the background, so the
+    // replicas recover without a restart of their own.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000) },
+  });
+  client.on("error", () => undefined); // reported through the failing calls; a listener keeps the process alive
+  try {
+    await withTimeout(client.connect(), timeoutMs, "connect");
+  } catch (cause) {
+    client.destroy();
+    throw unavailable("connect", cause);
+  }
+  return client as unknown as RedisCommandClient & OwnedClient;
+}
+
 /** The connection and settings both stores use. */
 class Connection {
   readonly namespace: string;
   readonly timeoutMs: number;
-  readonly #client: RedisCommandClient;
-  readonly #owned: OwnedClient | undefined;
+  #client: RedisCommandClient;
+  #owned: OwnedClient | undefined;
+  /** The URL of a client this store created (to replace it when it hangs); undefined for a client passed in. */
+  readonly #url: string | undefined;
+  /** When a command last got an answer from the server (performance.now()). */
+  #lastAnswerAt = performance.now();
+  /** A replacement connection being opened (see #replaceHungClient). */
+  #replacing: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, namespace: string, timeoutMs: number) {
+  private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, url: string | undefined, namespace: string, timeoutMs: number) {
     this.#client = client;
     this.#owned = owned;
+    this.#url = url;
     this.namespace = namespace;
     this.timeoutMs = timeoutMs;
   }
@@ -168,7 +195,7 @@ class Connection {
       if (urlOrClient === null || typeof urlOrClient !== "object" || typeof (urlOrClient as RedisCommandClient).sendCommand !== "function") {
         throw new InvalidTypeError("Redis stores open from a redis:// URL or a node-redis client");
       }
-      return new Connection(urlOrClient as RedisCommandClient, undefined, namespace, timeoutMs);
+      return new Connection(urlOrClient as RedisCommandClient, undefined, undefined, namespace, timeoutMs);
     }
     let url: URL;
     try {
@@ -179,22 +206,8 @@ class Connection {
       throw new InvalidConfigError("the Redis URL does not parse (not repeated here: it may hold a password)");
     }
     if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new InvalidConfigError(`Redis stores open from a redis:// or rediss:// URL, got ${url.protocol}`);
-    const client = createClient({
-      url: urlOrClient,
-      // Commands fail at once while disconnected (fail closed, STORE_FAILED) instead of queueing
-      // until the server returns; the client keeps reconnecting in the background, so the
-      // replicas recover without a restart of their own.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000) },
-    });
-    client.on("error", () => undefined); // reported through the failing calls; a listener keeps the process alive
-    try {
-      await withTimeout(client.connect(), timeoutMs, "connect");
-    } catch (cause) {
-      client.destroy();
-      throw unavailable("connect", cause);
-    }
-    return new Connection(client as unknown as RedisCommandClient, client, namespace, timeoutMs);
+    const client = await connectClient(urlOrClient, timeoutMs);
+    return new Connection(client, client, urlOrClient, namespace, timeoutMs);
   }
 
   /**
@@ -210,15 +223,64 @@ class Connection {
    */
   async command(operation: string, args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
-    const left = Math.ceil(deadline - performance.now());
+    const sentAt = performance.now();
+    const left = Math.ceil(deadline - sentAt);
     if (left <= 0) throw this.timedOut(operation);
+    const client = this.#client;
+    const answered = () => {
+      if (client === this.#client) this.#lastAnswerAt = performance.now();
+    };
     try {
-      return await withTimeout(this.#client.sendCommand(args, { timeout: left }), left, operation);
+      const reply = await withTimeout(
+        client.sendCommand(args, { timeout: left }).then(
+          (value) => (answered(), value),
+          (error: unknown) => {
+            if (error instanceof ErrorReply) answered(); // the server's own error reply: it is there
+            throw error;
+          },
+        ),
+        left,
+        operation,
+      );
+      return reply;
     } catch (cause) {
-      if (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") throw this.timedOut(operation);
-      if (cause instanceof RedisTimeoutError) throw this.timedOut(operation, cause);
-      throw unavailable(operation, cause);
+      const timedOut = (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") || cause instanceof RedisTimeoutError;
+      if (!timedOut) throw unavailable(operation, cause);
+      if (this.#lastAnswerAt < sentAt) this.#replaceHungClient(client);
+      throw this.timedOut(operation, cause instanceof RedisTimeoutError ? cause : undefined);
     }
+  }
+
+  /**
+   * A command got no answer within its bound, and no other command got one since it was sent:
+   * the connection may be hung without an error (its traffic silently dropped, by a NAT or load
+   * balancer that forgot it, or a failed-over primary's address gone), which the client would
+   * not notice until the operating system gives up on the socket, minutes later; every call
+   * meanwhile fails with STORE_TIMEOUT. So a client this store created is replaced by a fresh
+   * connection to the same URL (one attempt at a time; on failure the old one stays and the next
+   * such timeout tries again), and the old one is destroyed: calls still waiting on it fail
+   * (closed). A server that is merely slow is reconnected to as well, at most once per timed-out
+   * call. A client passed in is the caller's to manage (README, "Redis").
+   */
+  #replaceHungClient(hung: RedisCommandClient): void {
+    if (this.#url === undefined || this.#closed || this.#replacing !== undefined || hung !== this.#client) return;
+    const url = this.#url;
+    this.#replacing = connectClient(url, this.timeoutMs).then(
+      (fresh) => {
+        if (this.#closed) {
+          fresh.destroy();
+          return;
+        }
+        const old = this.#owned;
+        this.#client = fresh;
+        this.#owned = fresh;
+        this.#lastAnswerAt = performance.now();
+        old?.destroy();
+      },
+      () => undefined, // unreachable now: the old client stays, and the next hung call tries again
+    ).finally(() => {
+      this.#replacing = undefined;
+    });
   }
 
   private timedOut(operation: string, cause?: unknown): SharedStoreError {
@@ -274,6 +336,7 @@ class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#replacing; // a replacement that connects now is destroyed there
     if (!this.#owned) return;
     try {
       await withTimeout(this.#owned.close(), this.timeoutMs, "close");

@@ -4,6 +4,7 @@
 // server past the timeout, and failing closed while the server is down, recovering when it is back.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import net from "node:net";
 import { createClient } from "redis";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/stores/redis.js";
@@ -310,6 +311,70 @@ t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is
   } finally {
     await replay.close();
     real.destroy();
+  }
+});
+
+/**
+ * A TCP relay to the test server on its own port. `blackHole()` silently stops relaying on every
+ * connection open now, both ways, while keeping them open, as a NAT or load balancer that forgot
+ * a connection does (no FIN, no RST); connections made afterwards are relayed again.
+ */
+async function startRelay(target: number): Promise<{ port: number; blackHole(): void; connections(): number; close(): Promise<void> }> {
+  const open = new Set<{ client: net.Socket; upstream: net.Socket; dropped: boolean }>();
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(target, "127.0.0.1");
+    const pair = { client, upstream, dropped: false };
+    open.add(pair);
+    client.on("data", (chunk) => pair.dropped || upstream.write(chunk));
+    upstream.on("data", (chunk) => pair.dropped || client.write(chunk));
+    const end = () => {
+      open.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("close", end).on("error", end);
+    upstream.on("close", end).on("error", end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (relay.address() as net.AddressInfo).port,
+    blackHole() {
+      for (const pair of open) pair.dropped = true;
+    },
+    connections: () => open.size,
+    async close() {
+      for (const pair of open) pair.client.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    },
+  };
+}
+
+t("a connection that hangs without an error (traffic silently dropped): the store connects afresh and works again", async () => {
+  const relay = await startRelay((await server()).port);
+  const namespace = freshNamespace();
+  const peers = await RedisPeerStore.open(`redis://127.0.0.1:${relay.port}`, { namespace, operationTimeoutMs: 300 });
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    await peers.insert(pin);
+    relay.blackHole();
+    await rejects(peers.get("k"), (e) => e.code === "STORE_TIMEOUT", "get on the hung connection");
+    // Without a fresh connection every call would time out until the OS gives up on the socket
+    // (minutes); bounded here at 5 s.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        assert.ok((await peers.get("k"))?.equals(pin), "the pin, read on a fresh connection");
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100)); // the relay hears the old connection close
+    assert.is(relay.connections(), 1, "one connection open: the hung one was closed, not kept beside the new one");
+  } finally {
+    await peers.close();
+    await relay.close();
   }
 });
 
