@@ -210,15 +210,18 @@ export function writeU32(bytes: Uint8Array, at: number, value: number): void {
   bytes[at + 3] = value >>> 24;
 }
 
-/** The parts end to end, in a new array (for already checked Uint8Arrays). */
+/**
+ * The parts end to end, in a new array (for already checked Uint8Arrays). Lengths come from the
+ * internal slots, as `set` copies: never a `length` a subclass or a changed prototype reports.
+ */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;
-  for (const part of parts) total += part.length;
+  for (const part of parts) total += viewLength(part);
   const out = new Uint8Array(total);
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
-    at += part.length;
+    at += viewLength(part);
   }
   return out;
 }

@@ -134,8 +134,11 @@ function arange(n: unknown, min: bigint, max: bigint, message = "bad number: out
 const HEX = "0123456789abcdef";
 function bytesToHex(bytes: TArg<Uint8Array>): string {
   const b = abytes(bytes);
+  // The length from the internal slot, as abytes checked it: not a `length` a subclass or a
+  // changed prototype may report (noble iterates the array's own elements).
+  const n = viewLength(b);
   let out = "";
-  for (let i = 0; i < b.length; i++) out += HEX[b[i] >> 4] + HEX[b[i] & 15];
+  for (let i = 0; i < n; i++) out += HEX[b[i] >> 4] + HEX[b[i] & 15];
   return out;
 }
 
@@ -540,9 +543,13 @@ async function verifyAsync(signature: TArg<Uint8Array>, message: TArg<Uint8Array
   return verifyChecked(sig, msg, pk, zip215);
 }
 
-/** `seed` (a copy) when given, as noble returns the seed itself; else 32 random bytes. */
+/**
+ * `seed` itself when given (after its checks), as noble returns it verbatim: a Buffer seed stays a
+ * Buffer (`keygen(seed).secretKey.toString("hex")` is hex, as with noble); else 32 random bytes.
+ */
 function randomSecretKey(seed?: TArg<Uint8Array>): Out {
-  return fresh(snapshot(seed === undefined ? randomBytes(32) : seed, "seed", 32));
+  if (seed === undefined) return randomBytes(32);
+  return abytes(seed, 32, "seed") as Out;
 }
 
 function keygen(seed?: TArg<Uint8Array>): TRet<KeysSecPub> {

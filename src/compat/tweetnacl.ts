@@ -1,6 +1,7 @@
-// `chio-trust/tweetnacl`: the signing half of tweetnacl 1.x (`nacl.sign*`) with its shapes,
-// over our wasm core: `import nacl from "tweetnacl"` becomes `import nacl from "chio-trust/tweetnacl"`
-// (or `const { sign } = require(...)`).
+// `chio-trust/tweetnacl`: the signing half of tweetnacl 1.x (`nacl.sign*`) with its shapes, and
+// the helpers signing code calls beside it (`nacl.randomBytes`, `nacl.setPRNG`, `nacl.verify`,
+// `nacl.hash`), over our wasm core: `import nacl from "tweetnacl"` becomes
+// `import nacl from "chio-trust/tweetnacl"` (or `const { sign } = require(...)`).
 //
 // Shapes as tweetnacl: 64-byte secret keys are seed || public key; sign() returns
 // signature || message; sign.open() returns the message, or null when the signature is invalid.
@@ -19,6 +20,7 @@
 import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
 import { ed25519 as core } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { sha512Digest } from "../sha512.js";
 
 const PUBLIC_KEY_LENGTH = 32;
 const SECRET_KEY_LENGTH = 64;
@@ -55,10 +57,16 @@ function bytes(value: unknown, length?: number, sizeMessage?: string): Uint8Arra
 function seedOf(secretKey: unknown): Uint8Array {
   const sk = bytes(secretKey, SECRET_KEY_LENGTH, "bad secret key size");
   const seed = sk.slice(0, SEED_LENGTH);
-  const derived = core.getPublicKey(seed);
   let differ = 0;
-  for (let i = 0; i < PUBLIC_KEY_LENGTH; i++) differ |= derived[i] ^ sk[SEED_LENGTH + i];
-  sk.fill(0);
+  try {
+    const derived = core.getPublicKey(seed);
+    for (let i = 0; i < PUBLIC_KEY_LENGTH; i++) differ |= derived[i] ^ sk[SEED_LENGTH + i];
+  } catch (error) {
+    seed.fill(0); // the core failed (no WebAssembly, a trap): no copy of the secret is left behind
+    throw error;
+  } finally {
+    sk.fill(0);
+  }
   if (differ !== 0) {
     seed.fill(0);
     throw new InvalidKeyError("bad secret key: the public half is not the public key of the seed half");
@@ -111,12 +119,15 @@ interface SignKeyPair {
 
 function fromSeed(seed: Uint8Array): SignKeyPair {
   const s = bytes(seed, SEED_LENGTH, "bad seed size");
-  const publicKey = core.getPublicKey(s);
-  const secretKey = new Uint8Array(SECRET_KEY_LENGTH);
-  secretKey.set(s);
-  secretKey.set(publicKey, SEED_LENGTH);
-  s.fill(0);
-  return { publicKey, secretKey };
+  try {
+    const publicKey = core.getPublicKey(s);
+    const secretKey = new Uint8Array(SECRET_KEY_LENGTH);
+    secretKey.set(s);
+    secretKey.set(publicKey, SEED_LENGTH);
+    return { publicKey, secretKey };
+  } finally {
+    s.fill(0); // also when the core failed
+  }
 }
 
 function fromSecretKey(secretKey: Uint8Array): SignKeyPair {
@@ -128,14 +139,72 @@ function fromSecretKey(secretKey: Uint8Array): SignKeyPair {
   }
 }
 
+/** tweetnacl's sign.keyPair: a seed from the PRNG (setPRNG's, if one was set). */
 function keyPair(): SignKeyPair {
-  const seed = core.utils.randomSecretKey();
+  const seed = new Uint8Array(SEED_LENGTH);
   try {
+    prng(seed, SEED_LENGTH);
     return fromSeed(seed);
   } finally {
     seed.fill(0);
   }
 }
+
+// ---- the helpers beside `sign` (tweetnacl's randomBytes, setPRNG, verify, hash) ----
+
+/** Largest request crypto.getRandomValues takes at once (Web Crypto's quota). */
+const RANDOM_QUOTA = 65536;
+
+/**
+ * tweetnacl's default PRNG: crypto.getRandomValues (Web Crypto, in browsers and in Node ≥ 19),
+ * in 64 KiB requests. Without it, as tweetnacl on a platform with no CSPRNG: "no PRNG".
+ */
+function webCryptoPrng(x: Uint8Array, n: number): void {
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (!c || typeof c.getRandomValues !== "function") throw new Error("no PRNG");
+  for (let i = 0; i < n; i += RANDOM_QUOTA) c.getRandomValues(x.subarray(i, Math.min(n, i + RANDOM_QUOTA)));
+}
+
+let prng: (x: Uint8Array, n: number) => void = webCryptoPrng;
+
+/**
+ * tweetnacl's setPRNG: `fn(x, n)` fills x[0, n) with random bytes, for randomBytes and
+ * sign.keyPair from now on (as in tweetnacl, the module's one PRNG). Checked to be a function
+ * (tweetnacl would fail only at the next use).
+ */
+function setPRNG(fn: (x: Uint8Array, n: number) => void): void {
+  if (typeof fn !== "function") throw new InvalidTypeError("setPRNG expects a function (x: Uint8Array, n: number) => void");
+  prng = fn;
+}
+
+/** tweetnacl's randomBytes: `n` bytes from the PRNG. */
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n); // tweetnacl's own RangeError / TypeError for a bad n
+  prng(out, n);
+  return out;
+}
+
+/**
+ * tweetnacl's verify: whether x and y hold the same bytes, in time that depends only on their
+ * lengths (tweetnacl's crypto_verify_n); arrays of length 0 are never equal.
+ */
+function verify(x: Uint8Array, y: Uint8Array): boolean {
+  checkTypes(x, y);
+  const n = viewLength(x);
+  if (n === 0 || viewLength(y) === 0 || n !== viewLength(y)) return false;
+  let differ = 0;
+  for (let i = 0; i < n; i++) differ |= x[i] ^ y[i];
+  return differ === 0;
+}
+
+/** tweetnacl's hash: SHA-512 of `message` (64 bytes; the wasm core's SHA-512). */
+const hash: ((message: Uint8Array) => Uint8Array) & { hashLength: number } = Object.assign(
+  (message: Uint8Array): Uint8Array => {
+    checkTypes(message);
+    return sha512Digest(bytes(message));
+  },
+  { hashLength: 64 },
+);
 
 type SignFn = typeof signAttached & {
   open: typeof open;
@@ -158,6 +227,8 @@ export const sign: SignFn = Object.assign(signAttached, {
   signatureLength: SIGNATURE_LENGTH,
 });
 
-/** `import nacl from "chio-trust/tweetnacl"`: `nacl.sign...` as with tweetnacl. */
-const nacl = { sign };
+export { hash, randomBytes, setPRNG, verify };
+
+/** `import nacl from "chio-trust/tweetnacl"`: `nacl.sign...`, `nacl.randomBytes`, … as with tweetnacl. */
+const nacl = { sign, randomBytes, setPRNG, verify, hash };
 export default nacl;

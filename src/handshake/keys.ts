@@ -247,7 +247,8 @@ export class Keypair implements HandshakeSigner {
   /**
    * Deterministic pure Ed25519 signature (RFC 8032 §5.1.6) over `message`.
    * @throws PreparedSecretKeyError KEY_DESTROYED after destroy(); PREPARED_KEY_CORRUPTED if the
-   *   prepared slot failed its integrity check (nothing signed; later calls sign from the seed).
+   *   prepared slot failed its integrity check (nothing signed; later calls prepare the seed
+   *   again in a fresh slot, or sign from the seed when no slot can be had).
    */
   sign(message: Uint8Array): Signature {
     if (this.#destroyed) throw new PreparedSecretKeyError("KEY_DESTROYED", "the keypair was destroyed");

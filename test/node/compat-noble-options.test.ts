@@ -49,4 +49,46 @@ test("Uint8Arrays from another realm are taken as noble takes them; answers equa
   }
 });
 
+
+test("a Buffer seed comes back as that Buffer, and byte helpers read a view's own elements (review-33 C2, C4)", () => {
+  const seed = Buffer.alloc(32, 7);
+  for (const lib of [noble, ours] as const) {
+    const { secretKey } = lib.keygen(seed);
+    assert.is(secretKey, seed);
+    assert.is((secretKey as Buffer).toString("hex"), "07".repeat(32)); // a key saved this way is hex
+  }
+  // A subclass whose `length` lies, and a Uint8Array whose prototype was changed: noble reads the
+  // elements themselves (or refuses); a silently wrong answer would be worse than either.
+  class Short extends Uint8Array {
+    override get length() {
+      return 1;
+    }
+  }
+  const disguised = Uint8Array.of(1, 2, 3);
+  Object.setPrototypeOf(disguised, Object.prototype);
+  const outcome = (fn: () => unknown) => {
+    try {
+      const value = fn();
+      return value instanceof Uint8Array ? `bytes ${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}` : String(value);
+    } catch (error) {
+      return error instanceof TypeError ? "TypeError" : error instanceof RangeError ? "RangeError" : "Error";
+    }
+  };
+  for (const [label, value] of [["short", new Short([1, 2, 3])], ["disguised", disguised]] as const) {
+    const bytes = value as unknown as Uint8Array;
+    // noble refuses the disguised array (its constructor is not Uint8Array); ours reads it
+    // through its internal slots, as it reads arrays from other realms: the right hex or
+    // noble's answer, never other text (it gave "" before).
+    const ourHex = ours.etc.bytesToHex(bytes);
+    const nobleHex = outcome(() => noble.etc.bytesToHex(bytes));
+    assert.ok(ourHex === "010203" && (nobleHex === "010203" || nobleHex === "TypeError"), `bytesToHex ${label}: ours ${ourHex}, noble ${nobleHex}`);
+    const ourConcat = outcome(() => ours.etc.concatBytes(bytes, Uint8Array.of(9)));
+    const nobleConcat = outcome(() => noble.etc.concatBytes(bytes, Uint8Array.of(9)));
+    // Where noble fails (it sizes the output by `length`), ours may give the right bytes
+    // instead, or noble's error family; never other bytes.
+    if (nobleConcat.startsWith("bytes")) assert.is(ourConcat, nobleConcat, `concatBytes ${label}`);
+    else assert.ok(ourConcat === nobleConcat || ourConcat === "bytes 01020309", `concatBytes ${label}: ours ${ourConcat}, noble ${nobleConcat}`);
+  }
+});
+
 test.run();

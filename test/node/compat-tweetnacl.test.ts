@@ -6,8 +6,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import nacl from "tweetnacl";
 import oursDefault, { sign, InvalidKeyError } from "../../src/compat/tweetnacl.js";
+import * as helpers from "../../src/compat/tweetnacl.js";
 import { scaled } from "../helpers/scale.js";
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -155,6 +157,56 @@ test("bad arguments: TypeError for non-Uint8Array as tweetnacl, a size error (an
       assert.is(mine, theirs, `${String(v)} ${o.toString()}`);
     }
   }
+});
+
+test("the helpers signing code calls beside sign: randomBytes, setPRNG, verify and hash, as tweetnacl's (review-33 C5)", () => {
+  // The members we have are tweetnacl's, less the non-signing families (box, secretbox, scalarMult, lowlevel).
+  assert.equal(Object.keys(oursDefault).sort(), Object.keys(nacl).filter((k) => !["box", "secretbox", "scalarMult", "lowlevel"].includes(k)).sort());
+  for (const name of ["randomBytes", "setPRNG", "verify", "hash"] as const) assert.is(oursDefault[name], helpers[name], name);
+  // hash: SHA-512, across the block boundaries.
+  assert.is(helpers.hash.hashLength, nacl.hash.hashLength);
+  for (const n of [0, 1, 111, 112, 127, 128, 129, 1000]) {
+    const m = rand(n);
+    assert.is(hex(helpers.hash(m)), hex(nacl.hash(m)), `hash of ${n} bytes`);
+  }
+  // verify: equal bytes, one byte off anywhere, other lengths, empty arrays, wrong types.
+  const x = rand(48);
+  const cases: [Uint8Array, Uint8Array][] = [[x, x.slice()], [new Uint8Array(0), new Uint8Array(0)], [x, x.slice(0, 47)], [new Uint8Array(0), x]];
+  for (let i = 0; i < 48; i += 7) {
+    const y = x.slice();
+    y[i] ^= 1 << (i % 8);
+    cases.push([x, y]);
+  }
+  for (const [a, b] of cases) assert.is(helpers.verify(a, b), nacl.verify(a, b));
+  assert.is(helpers.verify(x, x.slice()), true);
+  for (const bad of [[x, [...x]], ["ab", x], [x, null]] as unknown as [Uint8Array, Uint8Array][]) {
+    assert.is(outcome(() => helpers.verify(...bad)), outcome(() => nacl.verify(...bad)));
+  }
+  // randomBytes: lengths (above Web Crypto's 64 KiB quota too), fresh bytes, tweetnacl's errors for a bad n.
+  for (const n of [0, 1, 32, 65536 + 5]) assert.is(helpers.randomBytes(n).length, n);
+  assert.is.not(hex(helpers.randomBytes(32)), hex(helpers.randomBytes(32)));
+  assert.ok(helpers.randomBytes(65536 + 5).subarray(65536).some((b) => b !== 0), "the bytes past the first 64 KiB are filled too");
+  for (const bad of [-1, Infinity]) assert.is(outcome(() => helpers.randomBytes(bad)), outcome(() => nacl.randomBytes(bad)));
+  // setPRNG: the same deterministic generator in both gives the same random bytes and key pairs.
+  const counting = () => {
+    let next = 0;
+    return (out: Uint8Array, n: number) => {
+      for (let i = 0; i < n; i++) out[i] = next++ & 255;
+    };
+  };
+  const systemPrng = (out: Uint8Array, n: number) => out.set(randomBytes(n));
+  try {
+    helpers.setPRNG(counting());
+    nacl.setPRNG(counting());
+    assert.is(hex(helpers.randomBytes(40)), hex(nacl.randomBytes(40)));
+    const a = sign.keyPair();
+    const b = nacl.sign.keyPair();
+    assert.is(hex(a.secretKey) + hex(a.publicKey), hex(b.secretKey) + hex(b.publicKey), "keyPair from the PRNG");
+  } finally {
+    helpers.setPRNG(systemPrng);
+    nacl.setPRNG(systemPrng);
+  }
+  assert.throws(() => helpers.setPRNG("not a function" as never), (e: Error) => e instanceof TypeError);
 });
 
 test.run();

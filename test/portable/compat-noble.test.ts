@@ -88,6 +88,11 @@ test("getPublicKey, sign, keygen(seed), getExtendedPublicKey, hash: equal on ran
     const c = await ours.keygenAsync(seed);
     assert.is(hex(c.publicKey), hex(b.publicKey));
     assert.is(hex(ours.utils.randomSecretKey(seed)), hex(noble.utils.randomSecretKey(seed)));
+    // noble returns the seed itself (review-33 C2): so do we.
+    assert.is(noble.utils.randomSecretKey(seed), seed);
+    assert.is(ours.utils.randomSecretKey(seed), seed);
+    assert.is(ours.keygen(seed).secretKey, noble.keygen(seed).secretKey);
+    assert.is((await ours.keygenAsync(seed)).secretKey, seed);
     const e = ours.utils.getExtendedPublicKey(seed);
     const f = noble.utils.getExtendedPublicKey(seed);
     assert.is(hex(e.head) + hex(e.prefix) + e.scalar.toString(16) + hex(e.pointBytes), hex(f.head) + hex(f.prefix) + f.scalar.toString(16) + hex(f.pointBytes));
