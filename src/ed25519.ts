@@ -209,7 +209,8 @@ const MAX_PREPARED_BYTES = 256 * 1024 * 1024;
  * Sets the memory bound of the prepared-key slab (explicitly prepared keys and hot keys that
  * verify prepares by itself share it, least recently used first out). Drops every prepared
  * key; PreparedPublicKey objects re-prepare on next use. Returns the number of keys that fit.
- * @throws InvalidTypeError if options or maxBytes is malformed.
+ * @throws InvalidTypeError if options or maxBytes is malformed; WasmCoreError WASM_OUT_OF_MEMORY
+ *   if memory cannot grow that far (the previous layout and its keys stay).
  */
 function configurePreparedKeys(options: PreparedKeysOptions): { maxBytes: number; slots: number } {
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");

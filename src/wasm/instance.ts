@@ -92,10 +92,24 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
 /**
  * @internal Sets the prepared-key slab size (bytes) and lays it out again on the live instance
  * (dropping every prepared key; holders re-prepare on next use). Returns the slot count.
+ * @throws WasmCoreError WASM_OUT_OF_MEMORY when memory cannot grow to that size: the core then
+ *   keeps its previous layout, and so does this (size and keys unchanged), rather than turning
+ *   prepared keys off as an instance started with too large a slab does (review-33 D2).
  */
 export function setPreparedSlabBytes(bytes: number): number {
+  const configure = current && (current as CoreExports & SlabExports).ed25519_prepared_configure;
+  if (current && typeof configure === "function") {
+    const slots = configure(bytes >>> 0);
+    if (slots < 0) {
+      throw new WasmCoreError(
+        "WASM_OUT_OF_MEMORY",
+        `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the previous layout (${preparedSlabBytes} bytes, ${preparedSlabSlots} keys) stays`,
+      );
+    }
+    preparedSlabSlots = slots;
+    ioBase = current.io_base();
+  }
   preparedSlabBytes = bytes;
-  if (current) layOutSlab(current);
   return preparedSlabSlots;
 }
 

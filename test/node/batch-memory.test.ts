@@ -258,4 +258,21 @@ test("a pool worker short of memory: verdicts deep-equal to verifyEnvelopeBytes 
   assert.is(verifyEnvelopeBytes(padded, options).ok, true);
 });
 
+test("configurePreparedKeys beyond what memory can grow to: WASM_OUT_OF_MEMORY, and the previous layout and its keys stay (review-33 D2)", () => {
+  resetInstance();
+  initSync(testModule());
+  const before = ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
+  assert.ok(before.slots > 0);
+  const seed = seedOf("batch-memory configure");
+  const message = new TextEncoder().encode("kept through a refused configure");
+  const signature = ed25519.sign(message, seed);
+  const prepared = ed25519.preparePublicKey(ed25519.getPublicKey(seed));
+  assert.ok(ed25519.verify(signature, message, prepared));
+  throwsOutOfMemory(() => ed25519.configurePreparedKeys({ maxBytes: 64 * 1024 * 1024 })); // the test core stops at 32 MiB
+  assert.equal(ed25519.preparedKeysLayout(), before, "the previous layout, not prepared keys turned off");
+  assert.ok(ed25519.verify(signature, message, prepared));
+  assert.not.ok(ed25519.verify(signature, message.subarray(1), prepared));
+  assert.equal(ed25519.verifyBatch([{ signature, message, publicKey: prepared }]), [true]);
+});
+
 test.run();
