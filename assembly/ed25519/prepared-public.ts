@@ -18,7 +18,13 @@
 // instead of about 50 additions.
 //
 // Slab: [base-point table][slot headers][index][slot bodies]. A header (16 bytes) holds the
-// first 8 key bytes and the slot's last-use tick (0: empty), for the LRU eviction scan. The index
+// first 8 key bytes and the slot's last-use tick (0: empty), for the LRU eviction scan, whose top
+// bit (ON_REQUEST) marks a key prepared on request (preparePublicKey, or a PreparedPublicKey in
+// use) rather than promoted by verify as a hot key: a promotion takes an empty slot or evicts only
+// another promoted key, so keys verify sees often (attacker-chosen ones included: a peer's
+// declared key is verified before anything else is known of it) can never push the keys a
+// caller prepared out of the slab; a preparation on request takes an empty slot, else the least
+// recently used promoted key, else the least recently used key prepared on request. The index
 // is an open-addressing hash table (linear probing) from the key bytes to slots, so a lookup,
 // which every verification makes, costs a few probes however many slots there are (the scan over
 // every header it replaces added 1–2 µs to each verification of a key the slab does not hold, at
@@ -72,7 +78,9 @@ const BODY_ODD_TABLE: usize = BODY_CHECK + 32; //             width-8 wNAF table
 const BODY_ODD_CHECK: usize = BODY_ODD_TABLE + PRECOMPUTED_TABLE_BYTES; // over [0, BODY_TABLE) and the odd table
 /** Bytes of one slot body. */
 export const SLOT_BODY_BYTES: usize = BODY_ODD_CHECK + 32;
-const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick (0: empty)
+const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick (0: empty) | ON_REQUEST
+/** Top bit of a header's tick word: the key was prepared on request, not promoted (see the file header). */
+const ON_REQUEST: u64 = 0x8000000000000000;
 /** Bytes one prepared key takes in the slab (header + body). */
 export const SLOT_BYTES: usize = HEADER_BYTES + SLOT_BODY_BYTES;
 /** Index bytes the slab budgets per slot: at most 4 entries of 4 bytes (index_capacity; at least 16 entries in all). */
@@ -422,10 +430,16 @@ function lookup_vartime(pk: usize, forBatch: bool): i32 {
       empty_slot(s, pk);
       continue;
     }
-    store<u64>(header_of(s), ++tick, 8);
+    touch(s, false);
     return s;
   }
   return -1;
+}
+
+/** Marks `slot` used now, keeping its ON_REQUEST bit, and setting it if `onRequest`. */
+function touch(slot: i32, onRequest: bool): void {
+  const h = header_of(slot);
+  store<u64>(h, (load<u64>(h, 8) & ON_REQUEST) | (onRequest ? ON_REQUEST : 0) | ++tick, 8);
 }
 
 /** Slot holding the key at pk (intact for single verification), or -1. Marks it used. */
@@ -434,16 +448,15 @@ export function prepared_lookup_vartime(pk: usize): i32 {
 }
 
 /**
- * Prepares the key at pk into a slot (an empty one, else the least recently used) and returns
- * the slot, or -1 if the bytes do not decode (dalek `VerifyingKey::from_bytes` rule, as
- * verify.ts) or prepared keys are off. decoded: the point if the caller already has it (p3), or 0.
+ * Prepares the key at pk into a slot and returns the slot, or -1 if the bytes do not decode
+ * (dalek `VerifyingKey::from_bytes` rule, as verify.ts), prepared keys are off, or (a promotion,
+ * `onRequest` false) every slot holds a key prepared on request. The slot: an empty one, else the
+ * least recently used promoted key, else (on request only) the least recently used key prepared
+ * on request: with ON_REQUEST the top bit of the tick word, the smallest word is that slot.
+ * decoded: the point if the caller already has it (p3), or 0.
  */
-export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
+export function prepared_insert_vartime(pk: usize, decoded: usize, onRequest: bool): i32 {
   if (slotCount == 0) return -1;
-  if (decoded == 0) {
-    if (!ge_frombytes_vartime(DECODED, pk)) return -1;
-    decoded = DECODED;
-  }
   let victim: i32 = 0;
   let oldest: u64 = 0xffffffffffffffff;
   for (let s: i32 = 0; s < slotCount; s++) {
@@ -453,6 +466,11 @@ export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
       victim = s;
       if (t == 0) break;
     }
+  }
+  if (!onRequest && (oldest & ON_REQUEST) != 0) return -1;
+  if (decoded == 0) {
+    if (!ge_frombytes_vartime(DECODED, pk)) return -1;
+    decoded = DECODED;
   }
   const body = body_of(victim);
   if (load<u64>(header_of(victim), 8) != 0) index_remove(body + BODY_KEY, victim);
@@ -469,7 +487,7 @@ export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
   odd_check(body, true);
   const h = header_of(victim);
   store<u64>(h, load<u64>(pk));
-  store<u64>(h, ++tick, 8);
+  store<u64>(h, (onRequest ? ON_REQUEST : 0) | ++tick, 8);
   index_add(pk, victim);
   return victim;
 }
@@ -480,12 +498,15 @@ export function prepared_insert_vartime(pk: usize, decoded: usize): i32 {
  */
 export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
   if (slot_holds_vartime(hint, pk)) {
-    store<u64>(header_of(hint), ++tick, 8);
+    touch(hint, true);
     return hint;
   }
   const found = prepared_lookup_vartime(pk);
-  if (found >= 0) return found;
-  return prepared_insert_vartime(pk, 0);
+  if (found >= 0) {
+    touch(found, true); // a promoted key now asked for: it is kept as one prepared on request
+    return found;
+  }
+  return prepared_insert_vartime(pk, 0, true);
 }
 
 /** Empties `slot` if it holds the key at pk (explicit free). */

@@ -83,7 +83,7 @@ export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize,
   if (key == 0) return false;
   if (slabOn && vk_entry_hits(key, false) >= PROMOTE_AFTER_HITS) {
     vk_entry_hits(key, true);
-    const slot = prepared_insert_vartime(pkPtr, key + VK_POINT);
+    const slot = prepared_insert_vartime(pkPtr, key + VK_POINT, false); // a promotion: never evicts a key prepared on request
     if (slot >= 0) return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
   }
   // R' = [S]B - [k]A is always a point with a canonical encoding, so under the byte-compare rule

@@ -490,14 +490,20 @@ test("a batch's lookup empties a slot whose batch table fails its check (the key
   assert.not.ok(slabKeys().includes(Buffer.from(pk).toString("hex")), "the key is no longer held");
 });
 
-test("a prepared key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
+test("a slab key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
   let slots = 0;
   for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
   assert.is(slots, 2);
   const seeds = [digest("evict p1").slice(0, 32), digest("evict p2").slice(0, 32)];
   const [p1, p2] = seeds.map((seed) => ed25519.getPublicKey(seed));
-  ed25519.preparePublicKey(p1);
-  ed25519.preparePublicKey(p2);
+  // p1 and p2 in the slab as hot keys (promoted by verify): a promotion may evict only another
+  // promoted key, never one prepared on request.
+  for (const [j, pk] of [p1, p2].entries()) {
+    const message = digest("evict warm", j);
+    const signature = ed25519.sign(message, seeds[j]);
+    for (let i = 0; i < 12; i++) assert.ok(ed25519.verify(signature, message, pk));
+  }
+  assert.equal([...slabKeys()].sort(), [p1, p2].map((pk) => Buffer.from(pk).toString("hex")).sort(), "both promoted");
   const kScalar = scalarOf("evict k");
   const k = enc(G.multiply(kScalar));
   const items = [];
@@ -524,6 +530,60 @@ test("a prepared key evicted during a batch (its single verifications promote an
   assert.ok(oddTableOf(k) > 0, "k took its slot");
   assert.equal([run.passed, run.failed], [1, 0], "p1's term came from its point, not from k's table in its old slot");
   assert.is(run.tableTerms, 1, "p2's term from its table");
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("promotions never evict keys prepared on request: keys verify sees often (attacker-chosen ones included) cannot push them out", () => {
+  let slots = 0;
+  for (let bytes = 30_000; slots < 3; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  assert.is(slots, 3);
+  const hexOf = (pk: Uint8Array) => Buffer.from(pk).toString("hex");
+  const keyOf = (label: string, i: number) => {
+    const seed = digest(label, i).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed) };
+  };
+  const hammer = (keys: { seed: Uint8Array; pk: Uint8Array }[]) => {
+    for (const { seed, pk } of keys) {
+      const message = digest("hammer", hexOf(pk));
+      const signature = ed25519.sign(message, seed);
+      const forged = signature.slice();
+      forged[5] ^= 1; // invalid signatures count as sightings too (only S < L is checked first)
+      for (let i = 0; i < 12; i++) {
+        assert.ok(ed25519.verify(signature, message, pk));
+        assert.not.ok(ed25519.verify(forged, message, pk));
+      }
+    }
+  };
+  // Two keys prepared on request, one slot left for hot keys.
+  const asked = [keyOf("asked", 0), keyOf("asked", 1)];
+  const prepared = asked.map(({ pk }) => ed25519.preparePublicKey(pk));
+  hammer(Array.from({ length: 6 }, (_, i) => keyOf("hot", i)));
+  const held = slabKeys();
+  for (const { pk } of asked) assert.ok(held.includes(hexOf(pk)), "a key prepared on request is still held");
+  assert.ok(held.includes(hexOf(keyOf("hot", 5).pk)), "the free slot went to the latest hot key");
+  // A third key asked for takes the promoted key's slot, not an older key asked for.
+  const third = keyOf("asked", 2);
+  ed25519.preparePublicKey(third.pk);
+  assert.equal([...slabKeys()].sort(), [...asked, third].map(({ pk }) => hexOf(pk)).sort());
+  // With every slot asked for, hot keys are verified without the slab, with the same verdicts.
+  hammer(Array.from({ length: 4 }, (_, i) => keyOf("hot again", i)));
+  assert.equal([...slabKeys()].sort(), [...asked, third].map(({ pk }) => hexOf(pk)).sort(), "no promotion evicted one");
+  // A promoted key that is then asked for counts as asked for.
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+  slots = 0;
+  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  const hot = keyOf("promoted then asked", 0);
+  hammer([hot]);
+  assert.ok(slabKeys().includes(hexOf(hot.pk)), "promoted");
+  ed25519.preparePublicKey(hot.pk);
+  hammer(Array.from({ length: 4 }, (_, i) => keyOf("later hot", i)));
+  assert.ok(slabKeys().includes(hexOf(hot.pk)), "kept once asked for");
+  // Verdicts through the kept slots are the single verdicts.
+  for (const [j, { seed, pk }] of asked.entries()) {
+    const message = digest("kept", j);
+    assert.ok(ed25519.verify(ed25519.sign(message, seed), message, prepared[j]));
+    assert.ok(ed25519.verify(ed25519.sign(message, seed), message, pk));
+  }
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
