@@ -506,8 +506,27 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
     throw error;
   }
   const core = coreExports<EnvelopeCoreExports>();
-  const verdict = guarded(() => core.envelope_verify(length, flags));
+  const verdict = singleCallVerdict(guarded(() => core.envelope_verify(length, flags)));
   return verdictOf(verdict, heapU8(), argsBase() + ARG_RESULT, 0, full);
+}
+
+/** The verdict words envelope_verify returns (assembly/handshake/envelope.ts). */
+const SINGLE_CALL_VERDICTS = new Set<number>([
+  abi.ENVELOPE_OK,
+  abi.ENVELOPE_MALFORMED,
+  abi.ENVELOPE_UNSUPPORTED_SCHEMA,
+  abi.ENVELOPE_WEAK_PUBLIC_KEY,
+  abi.ENVELOPE_INVALID_SIGNATURE,
+]);
+
+/**
+ * @internal `verdict` if envelope_verify can return it; any other word (a bug in the core) is a
+ * WasmCoreError WASM_TRAP, as the batch path refuses such words (SEGMENT_VERDICTS), rather than
+ * a MALFORMED_ENVELOPE verdict read from whatever the result block holds (review-31 B4).
+ */
+export function singleCallVerdict(verdict: number): number {
+  if (!SINGLE_CALL_VERDICTS.has(verdict)) throw new WasmCoreError("WASM_TRAP", `envelope_verify returned the unknown verdict ${verdict}`);
+  return verdict;
 }
 
 /**

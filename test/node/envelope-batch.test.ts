@@ -12,12 +12,14 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import {
   readPackedEnvelopeVerdicts,
+  singleCallVerdict,
   verifyEnvelopeBatch,
   verifyEnvelopeBatchPacked,
   verifyEnvelopeBytes,
   type VerifyEnvelopeOptions,
 } from "../../src/handshake/verify-envelope.js";
 import { ed25519 } from "../../src/ed25519.js";
+import { WasmCoreError } from "../../src/errors.js";
 import { concatBytes, readU32, writeU32 } from "../../src/bytes.js";
 import { coreExports, heapU8, ioArenaBase, reserveIo } from "../../src/wasm/instance.js";
 import * as abi from "../../src/wasm/abi.js";
@@ -225,6 +227,13 @@ test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBy
   ];
   for (const [i, b] of bad.entries()) {
     assert.throws(() => readPackedEnvelopeVerdicts(b), (e: Error & { code?: string }) => e.code === "WASM_TRAP", `corruption ${i}`);
+  }
+  // The single call likewise takes only the words envelope_verify returns (review-31 B4).
+  for (const word of [abi.ENVELOPE_OK, abi.ENVELOPE_MALFORMED, abi.ENVELOPE_UNSUPPORTED_SCHEMA, abi.ENVELOPE_WEAK_PUBLIC_KEY, abi.ENVELOPE_INVALID_SIGNATURE]) {
+    assert.is(singleCallVerdict(word), word);
+  }
+  for (const word of [42, -1, abi.ENVELOPE_SIGNATURE_DEFERRED, abi.ENVELOPE_REFUSED_TOO_LARGE, abi.ENVELOPE_REFUSED_LONE_SURROGATE]) {
+    assert.throws(() => singleCallVerdict(word), (e: Error & { code?: string }) => e instanceof WasmCoreError && e.code === "WASM_TRAP", `word ${word}`);
   }
 });
 
