@@ -102,7 +102,7 @@ export async function handshakeWith(
       const shownCode = peerCode === undefined ? "" : ` ${displayPeerText(peerCode, 100)}`;
       throw new HandshakeHttpError("REFUSED_BY_PEER", `${url.host} refused the handshake (${status}${shownCode}): ${message}`, { status, peerCode });
     }
-    if (!/^application\/json\b/i.test(response.headers.get("content-type") ?? "")) {
+    if (!isJsonMediaType(response.headers.get("content-type"))) {
       throw new HandshakeHttpError("INVALID_ANSWER", "answer is not application/json", { status });
     }
   } catch (error) {
@@ -172,4 +172,15 @@ async function readBounded(response: Response, limit: number): Promise<Uint8Arra
     chunks.push(value);
   }
   return concatBytes(chunks);
+}
+
+/**
+ * Whether a Content-Type names application/json itself (RFC 8259 §11), parameters allowed: its
+ * media type, before any `;`, compared case-insensitively (RFC 9110 §8.3.1). A prefix test also
+ * took application/json-seq or application/jsonx.
+ */
+function isJsonMediaType(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const semicolon = contentType.indexOf(";");
+  return (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === "application/json";
 }

@@ -289,6 +289,41 @@ test("client transport failures are typed and pin nothing", async () => {
   assert.is((await a.peers()).length, 0);
 });
 
+test("the client takes an answer only as application/json (parameters allowed), not application/json-seq or other types that start the same", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(61));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(62));
+  const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b).withTrustedPeer("kernel.a", a.publicKey));
+  const serverUrl = await listen(server);
+  // A relay that passes each request to the real server and its answer back under `type`.
+  let type = "";
+  const relay = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", async () => {
+      const answer = await fetch(`${serverUrl}/federation/handshake`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+      response.writeHead(answer.status, { "content-type": type }).end(Buffer.from(await answer.arrayBuffer()));
+    });
+  });
+  const relayUrl = await listen(relay);
+  try {
+    for (const refused of ["application/json-seq", "application/jsonx", "application/json+x", "text/json", ""]) {
+      type = refused;
+      const client = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
+      const error = await httpFailure(handshakeWith(relayUrl, client, "kernel.b"));
+      assert.is(error.code, "INVALID_ANSWER", `${refused}: ${error.message}`);
+      assert.is((await client.peers()).length, 0, `${refused}: nothing pinned`);
+    }
+    for (const taken of ["application/json", "Application/JSON; charset=utf-8", "application/json ;charset=UTF-8"]) {
+      type = taken;
+      const client = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
+      await handshakeWith(relayUrl, client, "kernel.b");
+      assert.is((await client.peers()).length, 1, `${taken}: pinned`);
+    }
+  } finally {
+    await Promise.all([server, relay].map(closeServer));
+  }
+});
+
 /** The HandshakeHttpError `promise` rejects with. */
 async function httpFailure(promise: Promise<unknown>): Promise<HandshakeHttpError> {
   try {
