@@ -1,7 +1,7 @@
 // How the CLI fails: every error prints one line `chio-trust: error CODE: message` on stderr
 // and sets the exit code: 1 when the operation ran and the answer is "no" (a signature that does
 // not verify, a refused handshake), 2 when it could not run (bad usage, unreadable input or key
-// file, a store that cannot be opened).
+// file, a store that cannot be opened, stdout that cannot be written: OUTPUT_FAILED).
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;

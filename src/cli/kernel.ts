@@ -192,18 +192,28 @@ export async function loadSqlite(): Promise<typeof import("../stores/sqlite/inde
   }
 }
 
-/** The exchange for the local kernel named by the common options. */
-export function buildExchange(options: KernelOptions, stores: { store?: FederationPeerStore; replay?: ReplayStore }): KernelTrustExchange {
+/**
+ * The exchange for the local kernel named by the common options, with its in-memory stores:
+ * reads and checks the key file, parses the anchors and applies the settings. Commands with a
+ * --store call this BEFORE openStores (then attachStores), so a bad key file or anchor is refused
+ * with no store file created.
+ */
+export function buildExchange(options: KernelOptions): KernelTrustExchange {
   const exchange = new KernelTrustExchange(options.id, readKeyFile(options.key));
   if (options.skew !== undefined) exchange.withConfig({ maxHandshakeSkewSecs: options.skew });
   if (options.window !== undefined) exchange.withConfig({ rotationWindowSecs: options.window });
-  if (stores.store) exchange.withStore(stores.store);
-  if (stores.replay) exchange.withReplayStore(stores.replay);
   for (const [id, key] of parseAnchors(options.trust)) exchange.withTrustedPeer(id, key);
   if (options.now !== undefined) {
     const now = options.now;
     exchange.withClock(() => now);
   }
+  return exchange;
+}
+
+/** Gives `exchange` the stores openStores opened (none: it keeps its in-memory ones). */
+export function attachStores(exchange: KernelTrustExchange, stores: { store?: FederationPeerStore; replay?: ReplayStore }): KernelTrustExchange {
+  if (stores.store) exchange.withStore(stores.store);
+  if (stores.replay) exchange.withReplayStore(stores.replay);
   return exchange;
 }
 

@@ -1,12 +1,22 @@
 #!/usr/bin/env node
 // The `chio-trust` executable (package.json "bin"). Everything is in program.ts; this file only
 // runs it and sets the exit code (no top-level await, so the CommonJS build works too).
-import { runCli } from "./program.js";
+import { CliError, EXIT_USAGE } from "./errors.js";
+import { reportError, runCli } from "./program.js";
 
-// A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing.
+// A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing. Any other
+// write error (ENOSPC on a full disk, EDQUOT, EIO: stdout redirected to a file arrives here as an
+// `error` event) is the usual one-line OUTPUT_FAILED error and exit 2 ("could not run"), never a
+// stack trace and exit 1, which would read as "refused / does not verify".
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
+  let status = EXIT_USAGE;
+  try {
+    status = reportError(new CliError("OUTPUT_FAILED", `cannot write to stdout: ${error.message}`));
+  } catch {
+    // stderr is gone too: the exit code is all that is left
+  }
+  process.exit(status);
 });
 
 runCli(process.argv.slice(2)).then(

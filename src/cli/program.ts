@@ -5,15 +5,17 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { existsSync } from "node:fs";
 import { displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { buildExchange, loadSqlite, openStores, readInputText, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { attachStores, buildExchange, loadSqlite, openStores, readInputText, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success
   1  refused: a signature does not verify, a handshake or envelope is refused
-  2  bad usage, unreadable input, key file or store, verify input with no item
+  2  bad usage, unreadable input, key file or store, verify input with no item,
+     output that cannot be written (OUTPUT_FAILED: a full disk)
 Errors print one line on stderr: chio-trust: error CODE: message`;
 
 function integer(name: string, min: number, max: number) {
@@ -37,12 +39,23 @@ function nonEmpty(name: string) {
     return value;
   };
 }
+/**
+ * A kernel id flag (--id, --to, --from, --remote): not empty. An unset variable (`--id "$ID"`)
+ * would otherwise sign for, or expect, the kernel "", which no --trust can anchor. Blank ids
+ * are left alone: " " is a valid, anchorable kernel id.
+ */
+function kernelId(name: string) {
+  return (value: string): string => {
+    if (value === "") throw new InvalidArgumentError(`${name} must not be empty`);
+    return value;
+  };
+}
 
 /** Adds the options every kernel command shares. */
 function kernelOptions(command: Command, store: "required" | "optional" | "none"): Command {
   command
     .requiredOption("--key <file>", "this kernel's seed file (from keygen)")
-    .requiredOption("--id <kernelId>", "this kernel's id")
+    .requiredOption("--id <kernelId>", "this kernel's id", kernelId("--id"))
     .option("--trust <id=publicKeyHex>", "a trust anchor (repeatable)", collect)
     .option("--skew <seconds>", "largest accepted clock skew (default 300)", integer("--skew", 0, 604_800))
     .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER));
@@ -78,27 +91,38 @@ export function buildProgram(exit: { code: number }): Command {
 
   kernelOptions(program.command("envelope"), "none")
     .description("print this kernel's signed envelope (JSON) addressed to a remote kernel")
-    .requiredOption("--to <kernelId>", "the remote kernel's id")
-    .option("--nonce <text>", "the challenge nonce (default: 16 random bytes as hex)")
+    .requiredOption("--to <kernelId>", "the remote kernel's id", kernelId("--to"))
+    .option("--nonce <text>", `the challenge nonce (default: 16 random bytes as hex); the printed envelope must fit in ${DEFAULT_MAX_ENVELOPE_BYTES} bytes`)
     .option("--now <unixSeconds>", "timestamp to sign (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
     .action((options: KernelOptions & { to: string; nonce?: string }) => {
-      const exchange = buildExchange(options, {});
+      const exchange = buildExchange(options);
       const nonce = options.nonce ?? Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString("hex");
-      process.stdout.write(JSON.stringify(exchange.localEnvelope(options.to, nonce)) + "\n");
+      const text = JSON.stringify(exchange.localEnvelope(options.to, nonce)) + "\n";
+      // An acceptor with the default maxEnvelopeBytes (every `chio-trust accept` and `serve`)
+      // refuses a larger envelope, counting the line break `accept` reads with it: refuse to
+      // print one nobody would take.
+      const size = Buffer.byteLength(text);
+      if (size > DEFAULT_MAX_ENVELOPE_BYTES) {
+        throw new CliError("USAGE", `the envelope would be ${size} bytes, over the ${DEFAULT_MAX_ENVELOPE_BYTES} an acceptor takes: shorten --nonce (${nonce.length} characters) or the kernel ids`);
+      }
+      process.stdout.write(text);
     });
 
   kernelOptions(program.command("accept"), "required")
     .description("verify a remote kernel's envelope against the anchors (or its pin) and pin it into the store")
-    .requiredOption("--from <kernelId>", "the kernel the envelope must come from")
+    .requiredOption("--from <kernelId>", "the kernel the envelope must come from", kernelId("--from"))
     .option("--in <file>", "read the envelope from this file (default: stdin)")
     .option("--now <unixSeconds>", "local time to check against (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (options: KernelOptions & { from: string; in?: string }) => {
+      // Everything that can be refused before the store is: a key file, an anchor or an input
+      // that fails leaves no store file behind (as `peers` never creates one).
+      const exchange = buildExchange(options);
+      const text = await readInputText(options.in, 16 << 20);
       const stores = await openStores(options.store);
       try {
-        const exchange = buildExchange(options, stores);
-        const text = await readInputText(options.in, 16 << 20);
+        attachStores(exchange, stores);
         printPeer(await exchange.acceptEnvelope(text, options.from));
       } finally {
         stores.close();
@@ -148,8 +172,9 @@ export function buildProgram(exit: { code: number }): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (options: KernelOptions & { host: string; port: number; maxBody: number }) => {
       const { createHandshakeServer } = await import("../http/server.js");
+      const exchange = buildExchange(options); // before the store: a bad key or anchor creates none
       const stores = await openStores(options.store);
-      const exchange = buildExchange(options, stores).withEventHandler((event) => {
+      attachStores(exchange, stores).withEventHandler((event) => {
         if (event.type === "pinned") process.stderr.write(`pinned ${JSON.stringify(event.kernelId)} ${event.peer.publicKey.toHex()}\n`);
       });
       const server = createHandshakeServer(exchange, {
@@ -178,14 +203,16 @@ export function buildProgram(exit: { code: number }): Command {
   kernelOptions(program.command("handshake"), "optional")
     .description("run the handshake with the kernel serving at <url>; both sides end with each other pinned")
     .argument("<url>", "the remote kernel's base URL (POST <url>/federation/handshake)")
-    .requiredOption("--remote <kernelId>", "the remote kernel's id")
+    .requiredOption("--remote <kernelId>", "the remote kernel's id", kernelId("--remote"))
     .option("--timeout <ms>", "time for the whole exchange", integer("--timeout", 1, 3_600_000), 10_000)
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (url: string, options: KernelOptions & { remote: string; timeout: number }) => {
-      const { handshakeWith } = await import("../http/client.js");
+      const { handshakeUrl, handshakeWith } = await import("../http/client.js");
+      handshakeUrl(url); // checked, like the key and anchors, before the store: a bad one creates none
+      const exchange = buildExchange(options); // before the store: a bad key or anchor creates none
       const stores = await openStores(options.store);
       try {
-        const exchange = buildExchange(options, stores);
+        attachStores(exchange, stores);
         const { peer } = await handshakeWith(url, exchange, options.remote, { timeoutMs: options.timeout });
         printPeer(peer);
       } finally {
@@ -245,11 +272,12 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return exit.code;
   } catch (error) {
-    return report(error);
+    return reportError(error);
   }
 }
 
-function report(error: unknown): number {
+/** Prints `error` as the one line `chio-trust: error CODE: message` on stderr and returns its exit code. */
+export function reportError(error: unknown): number {
   let code: string;
   let message: string;
   let status: number;

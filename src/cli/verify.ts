@@ -99,7 +99,8 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   const started = performance.now();
   let total = 0;
   let valid = 0;
-  const failedLines: number[] = [];
+  // Only the failing lines that are printed: memory stays bounded however many items fail.
+  const failed = new SmallestLines(options.maxReport);
   let bytesSeen = 0;
   let batch: Item[] = [];
   let batchBytes = 0;
@@ -114,7 +115,7 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
       results.forEach((ok, index) => {
         total++;
         if (ok) valid++;
-        else failedLines.push(items[index].line);
+        else failed.add(items[index].line);
       });
       bar?.update(Math.min(seenAtSend, size));
     });
@@ -152,23 +153,78 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   // Fail closed: input with no item (an empty file, a producer that died before writing) is not
   // "everything verified" for a script that only reads the exit code.
   if (total === 0) throw new CliError("NO_ITEMS", `no items in ${fromStdin ? "stdin" : source}: nothing was verified`);
-  failedLines.sort((a, b) => a - b); // batches may settle out of order
+  const failedLines = failed.sorted(); // the first --max-report failing lines, in input order (batches may settle out of order)
   const seconds = (performance.now() - started) / 1000;
   const rate = seconds > 0 ? total / seconds : 0;
   const invalid = total - valid;
   if (options.json) {
-    process.stdout.write(JSON.stringify({ total, valid, invalid, failedLines: failedLines.slice(0, options.maxReport), seconds, itemsPerSecond: Math.round(rate), engine: "pool", threads: pool.threads }) + "\n");
+    process.stdout.write(JSON.stringify({ total, valid, invalid, failedLines, seconds, itemsPerSecond: Math.round(rate), engine: "pool", threads: pool.threads }) + "\n");
   } else {
-    for (const line of failedLines.slice(0, options.maxReport)) process.stdout.write(`line ${line}: signature does not verify\n`);
-    if (failedLines.length > options.maxReport) process.stdout.write(`... and ${failedLines.length - options.maxReport} more\n`);
+    for (const line of failedLines) process.stdout.write(`line ${line}: signature does not verify\n`);
+    if (failed.count > failedLines.length) process.stdout.write(`... and ${failed.count - failedLines.length} more\n`);
     process.stdout.write(`${total} items: ${valid} valid, ${invalid} invalid in ${seconds.toFixed(3)} s (${Math.round(rate)} items/s, ${pool.threads} worker thread${pool.threads === 1 ? "" : "s"})\n`);
   }
   return invalid === 0 ? EXIT_OK : EXIT_REFUSED;
 }
 
 /**
+ * The `limit` smallest line numbers added (the failing lines verify prints) and how many were
+ * added in all. A max-heap of at most `limit` numbers: memory does not grow with the number of
+ * failures, and a line above the largest kept (the usual case once the heap is full, since
+ * batches go out in input order) costs one comparison.
+ */
+export class SmallestLines {
+  readonly #heap: number[] = [];
+  #count = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** How many lines were added. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** How many lines are kept (at most `limit`). */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  add(line: number): void {
+    this.#count++;
+    const heap = this.#heap;
+    if (heap.length < this.limit) {
+      let at = heap.push(line) - 1;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (heap[parent] >= heap[at]) break;
+        [heap[parent], heap[at]] = [heap[at], heap[parent]];
+        at = parent;
+      }
+    } else if (heap.length > 0 && line < heap[0]) {
+      heap[0] = line;
+      for (let at = 0; ; ) {
+        const left = 2 * at + 1;
+        const right = left + 1;
+        let largest = at;
+        if (left < heap.length && heap[left] > heap[largest]) largest = left;
+        if (right < heap.length && heap[right] > heap[largest]) largest = right;
+        if (largest === at) break;
+        [heap[largest], heap[at]] = [heap[at], heap[largest]];
+        at = largest;
+      }
+    }
+  }
+
+  /** The kept lines, smallest first. */
+  sorted(): number[] {
+    return [...this.#heap].sort((a, b) => a - b);
+  }
+}
+
+/**
  * The lines of `input` as UTF-8 text (ended by \n, a \r before it dropped; invalid bytes become
- * U+FFFD, as readline decodes them). A line longer than `maxBytes` throws `tooLong(its number)` as
+ * U+FFFD, as readline decodes them; a UTF-8 byte order mark at the very start of the input is
+ * dropped, as Notepad and PowerShell 5 `Out-File -Encoding utf8` write one). A line longer than `maxBytes` throws `tooLong(its number)` as
  * soon as its bytes pass the limit, holding at most `maxBytes` of it: readline would buffer the
  * whole line first (about 500 MB of memory for a 200 MB line, and a RangeError past V8's string
  * length limit).
@@ -182,7 +238,8 @@ async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBytes: nu
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
     parts = [];
     length = 0;
-    return bytes.toString("utf8");
+    const decoded = bytes.toString("utf8");
+    return line === 1 && decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   };
   for await (const chunk of input) {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;

@@ -133,7 +133,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * path cannot be appended after them). A malformed baseUrl is not repeated in the message: it may
  * hold a secret.
  */
-function handshakeUrl(baseUrl: unknown): URL {
+/**
+ * @internal The handshake URL of a kernel's base URL (POST <base>/federation/handshake), or
+ * HandshakeHttpError INVALID_URL: http(s) only, no credentials, query or fragment. The CLI checks
+ * its URL argument with it before it opens a store.
+ */
+export function handshakeUrl(baseUrl: unknown): URL {
   let base: URL;
   try {
     base = new URL(String(baseUrl));

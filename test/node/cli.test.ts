@@ -4,14 +4,15 @@
 // (the RFC 8785 reference) for the signed challenge bytes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import canonicalize from "canonicalize";
-import { FEDERATION_HANDSHAKE_SCHEMA, FederationPeer } from "../../src/index.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, FederationPeer, KernelTrustExchange, Keypair } from "../../src/index.js";
+import { SmallestLines } from "../../src/cli/verify.js";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { finished } from "../helpers/processes.js";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -133,6 +134,28 @@ require("node:module").syncBuiltinESMExports();\n`);
   assert.equal(readdirSync(dir).filter((name) => name.endsWith(".tmp")), []);
 });
 
+// stdout on a full disk: /dev/full fails every write with ENOSPC (Linux). Before, the write error
+// was rethrown from its event handler: a stack trace and exit 1, which means "refused".
+const DEV_FULL = "/dev/full";
+const fullDiskTest = existsSync(DEV_FULL) ? test : test.skip;
+if (!existsSync(DEV_FULL)) console.warn(`cli.test.ts: SKIPPING the OUTPUT_FAILED test: ${DEV_FULL} does not exist on this system`);
+fullDiskTest("stdout that cannot be written (a full disk: /dev/full) → exit 2 and one line `error OUTPUT_FAILED`, no stack trace (--version, keygen)", async () => {
+  for (const args of [["--version"], ["keygen", "--out", file("full.seed")]]) {
+    const out = openSync(DEV_FULL, "w");
+    let r;
+    try {
+      r = await finished(spawn(process.execPath, [cliPath, ...args], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
+    } finally {
+      closeSync(out);
+    }
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^chio-trust: error OUTPUT_FAILED: cannot write to stdout: ENOSPC[^\n]*\n$/, `${args.join(" ")}: one line`);
+    assert.not.match(r.stderr, /\bat .*:\d+:\d+|throw error/, "no stack trace");
+  }
+  // The key is written before its public key is printed: the file stays (a rerun needs --force).
+  assert.is(statSync(file("full.seed")).mode & 0o777, 0o600);
+});
+
 test("envelope prints a signed envelope: the signature verifies (@noble/curves) over the RFC 8785 bytes (canonicalize)", async () => {
   const seed = new Uint8Array(32).fill(3);
   writeFileSync(file("e.seed"), hex(seed) + "\n", { mode: 0o600 });
@@ -143,6 +166,46 @@ test("envelope prints a signed envelope: the signature verifies (@noble/curves) 
   assert.is(envelope.declaredPublicKey, hex(noble.getPublicKey(seed)));
   const signed = new TextEncoder().encode(canonicalize(envelope.challenge)!);
   assert.ok(noble.verify(Buffer.from(envelope.signature, "hex"), signed, noble.getPublicKey(seed)));
+});
+
+test("envelope refuses, with USAGE and exit 2, what no acceptor takes: an empty kernel id, an envelope over the acceptors' 64 KiB; the largest it prints is accepted", async () => {
+  const seed = new Uint8Array(32).fill(5);
+  writeFileSync(file("d5.seed"), hex(seed) + "\n", { mode: 0o600 });
+  const envelope = (args: string[]) => cli(["envelope", "--key", file("d5.seed"), "--now", "1000", ...args]);
+  const refused = (r: { code: number | null; stdout: string; stderr: string }, why: RegExp, what: string) => {
+    assert.is(r.code, 2, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, /^chio-trust: error USAGE: [^\n]*\n$/, what);
+    assert.match(r.stderr, why, what);
+    assert.is(r.stdout, "", `${what}: nothing printed`);
+  };
+  refused(await envelope(["--id", "", "--to", "kernel.b"]), /--id must not be empty/, "--id ''");
+  refused(await envelope(["--id", "kernel.a", "--to", ""]), /--to must not be empty/, "--to ''");
+  // The other kernel id flags too (an unset variable names the kernel "", which --trust cannot anchor).
+  refused(await cli(["accept", "--key", file("d5.seed"), "--id", "kernel.b", "--from", "", "--store", file("d5.db")]), /--from must not be empty/, "--from ''");
+  refused(await cli(["handshake", "http://127.0.0.1:9", "--key", file("d5.seed"), "--id", "kernel.a", "--remote", ""]), /--remote must not be empty/, "--remote ''");
+  assert.not.ok(existsSync(file("d5.db")));
+  const blank = await envelope(["--id", " ", "--to", "kernel.b", "--nonce", "n"]); // a blank id is a valid one
+  assert.is(blank.code, 0, blank.stderr);
+
+  // Size: what `accept` reads, the line break included, against DEFAULT_MAX_ENVELOPE_BYTES.
+  const base = await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", ""]);
+  assert.is(base.code, 0, base.stderr);
+  const fill = "x".repeat(DEFAULT_MAX_ENVELOPE_BYTES - Buffer.byteLength(base.stdout));
+  const largest = await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", fill]);
+  assert.is(largest.code, 0, largest.stderr);
+  assert.is(Buffer.byteLength(largest.stdout), DEFAULT_MAX_ENVELOPE_BYTES);
+  const acceptor = () => new KernelTrustExchange("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(6))).withTrustedPeer("kernel.a", hex(noble.getPublicKey(seed)));
+  const pin = await acceptor().acceptEnvelope(largest.stdout, "kernel.a", 1000);
+  assert.is(pin.kernelId, "kernel.a", "an acceptor with the defaults takes the largest envelope printed");
+  const signer = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed));
+  const oneMore = JSON.stringify(signer.localEnvelope("kernel.b", fill + "x", 1000)) + "\n";
+  await acceptor().acceptEnvelope(oneMore, "kernel.a", 1000).then(
+    () => assert.unreachable("one byte more is accepted"),
+    (error: { code?: string }) => assert.is(error.code, "MALFORMED_ENVELOPE", "and refuses one byte more"),
+  );
+  refused(await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", fill + "x"]), /the envelope would be 65537 bytes, over the 65536 an acceptor takes/, "nonce one byte too long");
+  refused(await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", "é".repeat(40_000)]), /envelope would be \d+ bytes/, "counted in UTF-8 bytes");
+  refused(await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", "x".repeat(100_000)]), /--nonce \(100000 characters\)/, "the review's 100,000-character nonce");
 });
 
 test("accept pins into SQLite (then peers lists it, fresh then stale); a replay, a wrong anchor and junk are refused with exit 1", async () => {
@@ -198,6 +261,33 @@ test("stores that are not ours or not databases: exit 2 with the store's code, f
   assert.match(h.stderr, /error NOT_A_DATABASE/);
 });
 
+test("accept, serve and handshake check the key file, the anchors (and accept its input) before the store: a bad one creates no --store file", async () => {
+  writeFileSync(file("c6.seed"), "22".repeat(32) + "\n", { mode: 0o600 });
+  const commands: [string, string[]][] = [
+    ["accept", ["accept", "--id", "kernel.b", "--from", "kernel.a"]],
+    ["serve", ["serve", "--id", "kernel.b", "--port", "0"]],
+    ["handshake", ["handshake", "http://127.0.0.1:9", "--id", "kernel.a", "--remote", "kernel.b"]],
+  ];
+  const slips: [string, string[], string][] = [
+    ["a --trust without =", ["--key", file("c6.seed"), "--trust", "kernel.a"], "INVALID_TRUST_ANCHOR"],
+    ["a --trust key that is not hex", ["--key", file("c6.seed"), "--trust", "kernel.a=zz"], "INVALID_TRUST_ANCHOR"],
+    ["a missing key file", ["--key", file("c6-missing.seed")], "KEY_FILE_UNREADABLE"],
+  ];
+  for (const [name, command] of commands) {
+    for (const [slip, args, code] of slips) {
+      const store = file(`c6-${name}.db`);
+      const r = await cli([...command, ...args, "--store", store]);
+      assert.is(r.code, 2, `${name}, ${slip}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: [^\\n]*\\n$`), `${name}, ${slip}`);
+      assert.not.ok(existsSync(store), `${name}, ${slip}: no store file`);
+    }
+  }
+  const noInput = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--in", file("c6-missing.json"), "--store", file("c6-in.db")]);
+  assert.is(noInput.code, 2, noInput.stderr);
+  assert.match(noInput.stderr, /^chio-trust: error INPUT_UNREADABLE: /);
+  assert.not.ok(existsSync(file("c6-in.db")), "accept with an unreadable --in: no store file");
+});
+
 test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a missing store, a handshake URL that is not one or holds a password", async () => {
   const host = await cli(["serve", "--key", file("b.seed"), "--id", "kernel.b", "--host", ""]);
   assert.is(host.code, 2, host.stderr);
@@ -207,10 +297,12 @@ test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a m
   assert.match(peers.stderr, /^chio-trust: error CANNOT_OPEN: /);
   assert.not.ok(existsSync(file("typo.db")), "listing created no file");
   for (const url of ["notaurl", "ftp://127.0.0.1/", "http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1"]) {
-    const r = await cli(["handshake", url, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b"]);
+    const store = file("url-typo.db");
+    const r = await cli(["handshake", url, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--store", store]);
     assert.is(r.code, 2, `${url}: ${r.stderr}`);
     assert.match(r.stderr, /^chio-trust: error INVALID_URL: /, url);
     assert.not.match(r.stderr, /s3cret/, "the password is not printed");
+    assert.not.ok(existsSync(store), `${url}: the URL is checked before the store is created`);
   }
 });
 
@@ -320,6 +412,93 @@ test("verify: unreadable input or a line that is not an item → exit 2 with the
     assert.match(r.stderr, /^chio-trust: error INVALID_ITEM: /, line);
     assert.match(r.stderr, why, line);
   }
+});
+
+/** verify's output without its timings (seconds, items/s), which differ from run to run. */
+function untimed(stdout: string): string {
+  if (stdout.startsWith("{")) {
+    const { seconds, itemsPerSecond, ...rest } = JSON.parse(stdout);
+    assert.type(seconds, "number");
+    assert.type(itemsPerSecond, "number");
+    return JSON.stringify(rest);
+  }
+  return stdout.replace(/ in [\d.]+ s \(\d+ items\/s,/, " in T s (R items/s,");
+}
+
+test("verify: a UTF-8 byte order mark at the very start of the input is read as if absent (stdin, a file, CRLF); one anywhere else is still not JSON", async () => {
+  const BOM = "\uFEFF";
+  const body = items(6, new Set([2]));
+  writeFileSync(file("bom.ndjson"), BOM + body);
+  writeFileSync(file("nobom.ndjson"), body);
+  for (const [what, args, withBom, without] of [
+    ["stdin", ["--threads", "1"], BOM + body, body],
+    ["stdin --json", ["--threads", "1", "--json"], BOM + body, body],
+    ["stdin CRLF (Notepad)", ["--threads", "1"], BOM + body.split("\n").join("\r\n"), body],
+  ] as const) {
+    const plain = await cli(["verify", ...args], without);
+    const marked = await cli(["verify", ...args], withBom);
+    assert.is(plain.code, 1, `${what}: ${plain.stderr}`);
+    assert.is(marked.code, plain.code, `${what}: ${marked.stderr}`);
+    assert.is(marked.stderr, "", what);
+    assert.is(untimed(marked.stdout), untimed(plain.stdout), what);
+  }
+  const [plainFile, markedFile] = await Promise.all([cli(["verify", file("nobom.ndjson"), "--threads", "1"]), cli(["verify", file("bom.ndjson"), "--threads", "1"])]);
+  assert.is(markedFile.code, plainFile.code, markedFile.stderr);
+  assert.is(untimed(markedFile.stdout), untimed(plainFile.stdout));
+  assert.match(markedFile.stdout, /^line 3: signature does not verify\n6 items: 5 valid, 1 invalid/);
+  // Only at the very start: on line 2, or on line 1 after a blank line 1, it is not JSON.
+  const lines = body.split("\n");
+  for (const [input, line] of [[[lines[0], BOM + lines[1], ...lines.slice(2)].join("\n"), 2], ["\n" + BOM + body, 2]] as const) {
+    const r = await cli(["verify", "--threads", "1"], input);
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr, `chio-trust: error INVALID_ITEM: line ${line}: not JSON\n`);
+  }
+});
+
+test("verify --max-report N lists the first N failing lines in input order, then `... and K more`, whatever order the batches settle in", async () => {
+  writeFileSync(file("many-bad.ndjson"), items(12, new Set([1, 3, 4, 6, 8, 10, 11]))); // lines 2 4 5 7 9 11 12 fail
+  const failing = (...lines: number[]) => lines.map((line) => `line ${line}: signature does not verify\n`).join("");
+  const summary = "12 items: 5 valid, 7 invalid in T s (R items/s, 2 worker threads)\n";
+  for (const [maxReport, expected, listed] of [
+    ["3", failing(2, 4, 5) + "... and 4 more\n" + summary, [2, 4, 5]],
+    ["0", "... and 7 more\n" + summary, []],
+    ["6", failing(2, 4, 5, 7, 9, 11) + "... and 1 more\n" + summary, [2, 4, 5, 7, 9, 11]],
+    ["7", failing(2, 4, 5, 7, 9, 11, 12) + summary, [2, 4, 5, 7, 9, 11, 12]],
+    ["100", failing(2, 4, 5, 7, 9, 11, 12) + summary, [2, 4, 5, 7, 9, 11, 12]],
+  ] as const) {
+    const args = ["verify", file("many-bad.ndjson"), "--batch-size", "1", "--threads", "2", "--max-report", maxReport]; // 12 batches, settling out of order
+    const r = await cli(args);
+    assert.is(r.code, 1, r.stderr);
+    assert.is(untimed(r.stdout), expected, `--max-report ${maxReport}`);
+    const json = await cli([...args, "--json"]);
+    assert.is(json.code, 1, json.stderr);
+    assert.is(untimed(json.stdout), JSON.stringify({ total: 12, valid: 5, invalid: 7, failedLines: listed, engine: "pool", threads: 2 }), `--max-report ${maxReport} --json`);
+  }
+});
+
+test("verify keeps only the failing lines it prints: SmallestLines holds at most --max-report numbers, however many fail, in any order", () => {
+  // A fixed pseudo-random order (batches settle in any order; within one, lines ascend).
+  let state = 12345;
+  const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const lines = Array.from({ length: 20_000 }, (_, i) => i + 1);
+  for (let i = lines.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [lines[i], lines[j]] = [lines[j], lines[i]];
+  }
+  for (const limit of [0, 1, 5, 20, 1000, 25_000]) {
+    const kept = new SmallestLines(limit);
+    let largest = 0;
+    for (const line of lines) {
+      kept.add(line);
+      largest = Math.max(largest, kept.size);
+    }
+    assert.is(largest, Math.min(limit, lines.length), `limit ${limit}: never more than the limit kept`);
+    assert.is(kept.count, lines.length, `limit ${limit}: every failure counted`);
+    assert.equal(kept.sorted(), Array.from({ length: Math.min(limit, lines.length) }, (_, i) => i + 1), `limit ${limit}: the smallest, ascending`);
+  }
+  const ascending = new SmallestLines(3); // the common case: lines arrive mostly in order
+  for (let line = 1; line <= 1000; line++) ascending.add(line);
+  assert.equal([ascending.sorted(), ascending.size, ascending.count], [[1, 2, 3], 3, 1000]);
 });
 
 test("verify reads a pipe (process substitution, a named pipe) as it reads a file", async () => {
