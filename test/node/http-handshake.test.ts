@@ -176,7 +176,6 @@ test("a request cut off with 408 is dropped, not half-closed: its connection is 
   const port = Number(new URL(await listen(server)).port);
   const good = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "late"));
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const openConnections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
   // A client that keeps its side open after the server's FIN (allowHalfOpen), as a hostile one would.
   const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
   let out = "";
@@ -186,8 +185,7 @@ test("a request cut off with 408 is dropped, not half-closed: its connection is 
     socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(good)}\r\n\r\n${good.slice(0, 10)}`);
     for (let i = 0; i < 100 && !out.includes("REQUEST_TIMEOUT"); i++) await pause(50);
     assert.match(out, /^HTTP\/1\.1 408 [\s\S]*"REQUEST_TIMEOUT"/);
-    let open = await openConnections();
-    for (let i = 0; i < 20 && open > 0; i++) open = (await pause(50), await openConnections());
+    const open = await openConnectionsAfterClosing(server);
     assert.is(open, 0, "the server closed the connection it answered 408 (before: held half-open as long as the client's side)");
     // The rest of the body, after the 408: never read, so nothing is accepted or pinned.
     socket.write(good.slice(10));
@@ -323,6 +321,14 @@ test("the client takes an answer only as application/json (parameters allowed), 
     await Promise.all([server, relay].map(closeServer));
   }
 });
+
+/** The server's open connections once it has had up to a second to close them (0 as soon as it has). */
+async function openConnectionsAfterClosing(server: Server): Promise<number> {
+  const count = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  let open = await count();
+  for (let i = 0; i < 20 && open > 0; i++) open = (await pause(50), await count());
+  return open;
+}
 
 /** The HandshakeHttpError `promise` rejects with. */
 async function httpFailure(promise: Promise<unknown>): Promise<HandshakeHttpError> {
@@ -633,7 +639,6 @@ test("request headers over Node's size limit get 431 HEADERS_TOO_LARGE (not 400)
   const logged: { status: number; code: string }[] = [];
   const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b), { onRequestError: (info) => logged.push(info) });
   const port = Number(new URL(await listen(server)).port);
-  const openConnections = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
   // The client keeps its side open after the server's FIN, so only the server can close the connection.
   const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
   let out = "";
@@ -647,8 +652,7 @@ test("request headers over Node's size limit get 431 HEADERS_TOO_LARGE (not 400)
     assert.match(out, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/, "431, as Node itself answers (before: 400 Bad Request)");
     assert.match(out, /\r\nContent-Type: application\/json\r\n/);
     assert.equal(JSON.parse(out.slice(out.indexOf("\r\n\r\n") + 4)), { error: { code: "HEADERS_TOO_LARGE", message: "request line and headers over the server's size limit" } });
-    let open = await openConnections();
-    for (let i = 0; i < 20 && open > 0; i++) open = (await pause(50), await openConnections());
+    const open = await openConnectionsAfterClosing(server);
     assert.is(open, 0, "the server dropped the connection though the client kept its side open");
     assert.equal(logged.map((l) => [l.status, l.code]), [[431, "HEADERS_TOO_LARGE"]]);
   } finally {
