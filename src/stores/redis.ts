@@ -225,13 +225,13 @@ class Connection {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
     const sentAt = performance.now();
     const left = Math.ceil(deadline - sentAt);
-    if (left <= 0) throw this.timedOut(operation);
+    if (left <= 0) throw this.#timedOut(operation);
     const client = this.#client;
     const answered = () => {
       if (client === this.#client) this.#lastAnswerAt = performance.now();
     };
     try {
-      const reply = await withTimeout(
+      return await withTimeout(
         client.sendCommand(args, { timeout: left }).then(
           (value) => (answered(), value),
           (error: unknown) => {
@@ -242,12 +242,11 @@ class Connection {
         left,
         operation,
       );
-      return reply;
     } catch (cause) {
       const timedOut = (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") || cause instanceof RedisTimeoutError;
       if (!timedOut) throw unavailable(operation, cause);
       if (this.#lastAnswerAt < sentAt) this.#replaceHungClient(client);
-      throw this.timedOut(operation, cause instanceof RedisTimeoutError ? cause : undefined);
+      throw this.#timedOut(operation, cause instanceof RedisTimeoutError ? cause : undefined);
     }
   }
 
@@ -277,13 +276,13 @@ class Connection {
         this.#lastAnswerAt = performance.now();
         old?.destroy();
       },
-      () => undefined, // unreachable now: the old client stays, and the next hung call tries again
+      () => undefined, // no fresh connection either: the old client stays, and the next such timeout tries again
     ).finally(() => {
       this.#replacing = undefined;
     });
   }
 
-  private timedOut(operation: string, cause?: unknown): SharedStoreError {
+  #timedOut(operation: string, cause?: unknown): SharedStoreError {
     return new SharedStoreError("STORE_TIMEOUT", `${operation}: no answer within ${this.timeoutMs} ms`, cause === undefined ? undefined : { cause });
   }
 
