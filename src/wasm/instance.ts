@@ -66,18 +66,25 @@ interface SlabExports {
   ed25519_prepared_configure?(maxBytes: number): number;
 }
 
-function layOutSlab(x: CoreExports): void {
+/**
+ * Lays out a slab of `bytes` on `x`. When memory cannot grow that far, the core keeps its previous
+ * layout: an instance starting ("turn off") then runs without prepared keys rather than not at
+ * all; for a new size asked for ("refuse") this returns false, the previous layout and its keys
+ * staying (review-33 D2). The error is built by the caller, so entries that never resize the
+ * slab (chio-trust/canonical) do not carry its text.
+ */
+function layOutSlab(x: CoreExports, bytes: number, ifMemoryShort: "turn off" | "refuse"): boolean {
   const configure = (x as CoreExports & SlabExports).ed25519_prepared_configure;
   if (typeof configure === "function") {
-    const slots = configure(preparedSlabBytes >>> 0);
+    let slots = configure(bytes >>> 0);
     if (slots < 0) {
-      // Memory cannot grow that far: run without prepared keys rather than not at all.
-      preparedSlabSlots = configure(0);
-    } else {
-      preparedSlabSlots = slots;
+      if (ifMemoryShort === "refuse") return false;
+      slots = configure(0);
     }
+    preparedSlabSlots = slots;
   }
   ioBase = x.io_base();
+  return true;
 }
 
 function adopt(instance: WebAssembly.Instance): CoreExports {
@@ -85,29 +92,22 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
   current = x;
   heap = new Uint8Array(x.memory.buffer);
   argsPtr = x.args_ptr();
-  layOutSlab(x);
+  layOutSlab(x, preparedSlabBytes, "turn off");
   return x;
 }
 
 /**
  * @internal Sets the prepared-key slab size (bytes) and lays it out again on the live instance
  * (dropping every prepared key; holders re-prepare on next use). Returns the slot count.
- * @throws WasmCoreError WASM_OUT_OF_MEMORY when memory cannot grow to that size: the core then
- *   keeps its previous layout, and so does this (size and keys unchanged), rather than turning
- *   prepared keys off as an instance started with too large a slab does (review-33 D2).
+ * @throws WasmCoreError WASM_OUT_OF_MEMORY when memory cannot grow to that size (size, layout and
+ *   keys unchanged; see layOutSlab).
  */
 export function setPreparedSlabBytes(bytes: number): number {
-  const configure = current && (current as CoreExports & SlabExports).ed25519_prepared_configure;
-  if (current && typeof configure === "function") {
-    const slots = configure(bytes >>> 0);
-    if (slots < 0) {
-      throw new WasmCoreError(
-        "WASM_OUT_OF_MEMORY",
-        `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the previous layout (${preparedSlabBytes} bytes, ${preparedSlabSlots} keys) stays`,
-      );
-    }
-    preparedSlabSlots = slots;
-    ioBase = current.io_base();
+  if (current && !layOutSlab(current, bytes, "refuse")) {
+    throw new WasmCoreError(
+      "WASM_OUT_OF_MEMORY",
+      `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the previous layout (${preparedSlabBytes} bytes, ${preparedSlabSlots} keys) stays`,
+    );
   }
   preparedSlabBytes = bytes;
   return preparedSlabSlots;
