@@ -257,7 +257,8 @@ class Connection {
    * not notice until the operating system gives up on the socket, minutes later; every call
    * meanwhile fails with STORE_TIMEOUT. So a client this store created is replaced by a fresh
    * connection to the same URL (one attempt at a time; on failure the old one stays and the next
-   * such timeout tries again), and the old one is destroyed: calls still waiting on it fail
+   * such timeout tries again), and the old one is closed: calls still waiting on it get their
+   * answers if it answers after all, else it is destroyed after operationTimeoutMs and they fail
    * (closed). A server that is merely slow is reconnected to as well, at most once per timed-out
    * call. A client passed in is the caller's to manage (README, "Redis").
    */
@@ -274,7 +275,10 @@ class Connection {
         this.#client = fresh;
         this.#owned = fresh;
         this.#lastAnswerAt = performance.now();
-        old?.destroy();
+        // Commands still waiting on the old connection get their answers there if it answers
+        // after all (a server that was only slow, or frozen and thawed); one that stays silent
+        // is destroyed after operationTimeoutMs, failing its waiting calls (closed).
+        if (old !== undefined) void withTimeout(old.close(), this.timeoutMs, "close").catch(() => old.destroy());
       },
       () => undefined, // no fresh connection either: the old client stays, and the next such timeout tries again
     ).finally(() => {
