@@ -146,8 +146,12 @@ export type HandshakeEventHandler = (event: HandshakeEvent) => void;
 
 /** Options of one acceptEnvelope call. */
 export interface AcceptOptions {
-  /** Runs after every check, before the pin is written; a throw refuses the accept (nothing pinned, nonce released). */
-  beforePin?: () => void;
+  /**
+   * Runs after every check, before the pin is written; a throw, or a returned promise that
+   * rejects, refuses the accept (nothing pinned, nonce released). A returned promise is awaited
+   * (a remote or hardware signer, say): the accept holds its reservation until it settles.
+   */
+  beforePin?: () => void | PromiseLike<void>;
 }
 
 /** Constructor options; each has a matching builder. */
@@ -388,10 +392,12 @@ export class KernelTrustExchange {
    * takes the plain path with the same answers.
    */
   #prepareForVerification(key: PublicKey): void {
-    const hex = key.toHex();
-    if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
-    this.#preparedKeys.add(hex);
     try {
+      // The layout read is inside the try too: it instantiates the core when a trap elsewhere
+      // dropped it, and that may fail after this accept's pin is written (review-34 C5).
+      const hex = key.toHex();
+      if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
+      this.#preparedKeys.add(hex);
       ed25519.preparePublicKey(key.toBytes());
     } catch {
       // see above: verdicts do not depend on it
@@ -450,8 +456,8 @@ export class KernelTrustExchange {
    * `options.beforePin` runs once every check has passed and the nonce is reserved, right before
    * the pin is written: a transport signs its answer there (src/http/server.ts), so the answer
    * exists only for an accepted caller, and a signer that fails, or a deadline already past,
-   * refuses the accept with nothing pinned and the nonce released. What it throws is what the
-   * accept rejects with.
+   * refuses the accept with nothing pinned and the nonce released. What it throws (or its promise
+   * rejects with: a returned promise is awaited) is what the accept rejects with.
    */
   async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
     const at = this.#now(now);
@@ -502,7 +508,12 @@ export class KernelTrustExchange {
       // twice (docs/protocol.md §5). The pair expires like any other.
       let keepNonce = false;
       try {
-        if (beforePin !== undefined) (beforePin as () => void)();
+        if (beforePin !== undefined) {
+          // Awaited when it returns a promise: an async hook's rejection must refuse the accept
+          // (and be handled), not leave a pin behind and an unhandled rejection (review-34 C1).
+          const hooked = (beforePin as () => unknown)();
+          if (isPromiseLike(hooked)) await hooked;
+        }
         const peer = new FederationPeer({
           kernelId: expectedId,
           publicKey: declaredPublicKey,

@@ -11,9 +11,10 @@ import {
   Keypair,
   PeerHandshakeEnvelope,
   ReplayCache,
-  type FederationPeer,
+  FederationPeer,
   type ReplayStore,
 } from "../../src/index.js";
+import { wipeAndDropInstance } from "../../src/wasm/instance.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { NOW, A, B } from "../helpers/kernels.js";
 
@@ -104,6 +105,93 @@ test("a failure before any pin write (beforePin) releases the reservation: the s
   assert.is((await store.snapshot()).length, 0);
   await exchange.acceptEnvelope(envelope, B, NOW);
   assert.is((await store.snapshot()).length, 1);
+});
+
+test("an async beforePin is awaited: its rejection refuses the accept (nothing pinned, nonce released, no unhandled rejection); its resolution lets the pin be written after it", async () => {
+  const replay = new LoggingReplayStore();
+  const { kpB, store, exchange } = setup(replay);
+  const events: string[] = [];
+  exchange.withEventHandler((event) => events.push(event.type));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    const envelope = PeerHandshakeEnvelope.sign(B, A, "async-1", NOW, kpB);
+    const refused = await exchange
+      .acceptEnvelope(envelope, B, NOW, {
+        beforePin: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          throw new Error("remote signer refused");
+        },
+      })
+      .then(
+        () => "accepted",
+        (error: Error) => error.message,
+      );
+    assert.is(refused, "remote signer refused");
+    assert.is((await store.snapshot()).length, 0, "nothing pinned");
+    assert.equal(replay.calls.slice(-1), [`release ${B} async-1`], "nonce released");
+    assert.equal(events, [], "no pinned event");
+    // A hook that resolves: the pin is written only after it settled.
+    let hookDone = false;
+    const peer = await exchange.acceptEnvelope(envelope, B, NOW, {
+      beforePin: () =>
+        new Promise<void>((resolve) =>
+          setTimeout(async () => {
+            assert.is((await store.snapshot()).length, 0, "not pinned while the hook runs");
+            hookDone = true;
+            resolve();
+          }, 10),
+        ),
+    });
+    assert.ok(hookDone);
+    assert.is(peer.kernelId, B);
+    assert.is((await store.snapshot()).length, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(unhandled, [], "no unhandled rejection");
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+});
+
+test("a pin written while the wasm core cannot be instantiated again: the accept resolves with it and emits pinned (preparing the key is best effort)", async () => {
+  // A pin another replica wrote (no local anchor, so the key is new to this exchange's prepared
+  // set); the store drops the core right after the write (as a trap elsewhere would) and the
+  // core cannot come back: preparing the key fails after the pin and the nonce are committed.
+  const kpB = Keypair.fromSeed(new Uint8Array(32).fill(71));
+  const kpA = Keypair.fromSeed(new Uint8Array(32).fill(72));
+  const realInstance = WebAssembly.Instance;
+  class DroppingStore extends InMemoryPeerStore {
+    drop = true;
+    override async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
+      const written = await super.compareAndSet(kernelId, expected, next);
+      if (this.drop) {
+        this.drop = false;
+        wipeAndDropInstance();
+        (WebAssembly as { Instance: unknown }).Instance = function Instance() {
+          throw new RangeError("WebAssembly.Instance(): Out of memory");
+        };
+      }
+      return written;
+    }
+  }
+  const store = new DroppingStore();
+  await store.insert(new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 60, rotationDue: NOW + 3600 }));
+  const exchange = new KernelTrustExchange(A, kpA, { store });
+  const events: string[] = [];
+  exchange.withEventHandler((event) => events.push(event.type));
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "drop-1", NOW, kpB);
+  try {
+    const outcome = await exchange.acceptEnvelope(envelope, B, NOW).then(
+      (peer) => `pinned until ${peer.rotationDue}`,
+      (error: Error) => `${error.name} ${(error as { code?: string }).code}`,
+    );
+    assert.is(outcome, `pinned until ${NOW + 43200}`);
+    assert.equal(events, ["pinned"]);
+  } finally {
+    (WebAssembly as { Instance: unknown }).Instance = realInstance;
+  }
+  assert.ok(await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "drop-2", NOW, kpB), B, NOW), "the core comes back");
 });
 
 test("a replay store that throws, rejects or answers a non-boolean is STORE_FAILED with the cause; nothing is pinned", async () => {
