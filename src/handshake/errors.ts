@@ -117,7 +117,11 @@ export interface PeerHandshakeErrorFields {
  */
 export type MalformedEnvelopeProblem = EnvelopeProblem | "UNSAFE_TIMESTAMP" | "NONCE_TOO_LONG";
 
-/** A handshake step failed; every failure is fail-closed (nothing is pinned, nothing changes). */
+/**
+ * A handshake step failed; every failure is fail-closed: nothing is pinned and nothing changes,
+ * except that a pin write the peer store failed may still have landed (docs/protocol.md §5 step
+ * 10: its nonce then stays held).
+ */
 export class PeerHandshakeError<C extends PeerHandshakeErrorCode = PeerHandshakeErrorCode> extends Error {
   readonly code: C;
   readonly fields: Readonly<PeerHandshakeErrorFields[C]>;

@@ -65,9 +65,10 @@ export interface FederationPeerStore {
  *      cannot undo the accept; the exchange ignores it, and the pair stays held by its reservation.
  *
  * Timestamps above 2^53−1 (possible only with `requireSafeTimestamps: false`) are passed as
- * Number.MAX_SAFE_INTEGER, i.e. "live until evicted". A throw or a rejection from `reserve` or
- * `release` makes the accept fail with PeerHandshakeError STORE_FAILED (cause attached) and
- * nothing is pinned.
+ * Number.MAX_SAFE_INTEGER, i.e. "live until evicted". A throw or a rejection from `reserve`
+ * makes the accept fail with PeerHandshakeError STORE_FAILED (cause attached) and nothing is
+ * pinned; one from `release` or `commit` is ignored (the accept keeps its own outcome, and the
+ * pair stays held until it expires).
  */
 export interface ReplayStore {
   /** Atomically holds (peerId, nonce) unless it is already held; see the protocol above. */

@@ -22,7 +22,11 @@ export const CHIO_APPLICATION_ID = 0x6368696f;
 
 /** Options shared by SqlitePeerStore and SqliteReplayStore. */
 export interface SqliteOpenOptions {
-  /** How long a write waits for another connection's lock, in ms. Default 5000. */
+  /**
+   * How long a write waits for another connection's lock, in ms. Default 5000. The wait blocks
+   * the calling thread (better-sqlite3 is synchronous): servers sharing the file with other
+   * processes should keep it small (README, "Shared.").
+   */
   busyTimeoutMs?: number;
   /** "full" (default): durable across power loss; "normal": across process crashes only, faster. */
   synchronous?: "full" | "normal";
