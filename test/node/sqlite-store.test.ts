@@ -277,6 +277,55 @@ test("two processes pinning and reserving the same ids at once: exactly one winn
   }
 });
 
+const opener = `
+import { SqlitePeerStore, SqliteReplayStore } from "chio-trust/sqlite";
+import { createInterface } from "node:readline";
+const kind = process.argv[1];
+process.stdout.write("ready\\n");
+for await (const file of createInterface({ input: process.stdin })) {
+  try {
+    (kind === "peer" ? new SqlitePeerStore(file) : new SqliteReplayStore(file)).close();
+    process.stdout.write("ok\\n");
+  } catch (error) {
+    process.stdout.write(String(error.code) + ": " + String(error.message).replace(/\\n/g, " ") + "\\n");
+  }
+}
+`;
+
+test("four processes opening the same new file at once all open it: never FOREIGN_DATABASE for our own file being created, never an immediate DATABASE_BUSY", async () => {
+  // Replicas started together (systemd, an orchestrator) on a path that does not exist yet.
+  const children = ["peer", "peer", "replay", "replay"].map((kind) => spawnModule(opener, [kind]));
+  const done = children.map((child) => finished(child, 120_000));
+  await Promise.all(children.map((child) => waitForLine(child, /ready/)));
+  const lines: string[][] = children.map(() => []);
+  const waiting: (() => void)[] = [];
+  children.forEach((child, i) => {
+    let buffered = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      for (let at = buffered.indexOf("\n"); at >= 0; at = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, at);
+        buffered = buffered.slice(at + 1);
+        if (line !== "ready") lines[i].push(line);
+        waiting.splice(0).forEach((wake) => wake());
+      }
+    });
+  });
+  const rounds = 32;
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const file = tempFile(`race-${round}.db`);
+      for (const child of children) child.stdin!.write(file + "\n");
+      while (lines.some((l) => l.length < round)) await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  } finally {
+    for (const child of children) child.stdin!.end();
+  }
+  for (const r of await Promise.all(done)) assert.is(r.code, 0, r.stderr);
+  const failures = lines.flatMap((l) => l.filter((line) => line !== "ok"));
+  assert.equal(failures, [], `${failures.length} of ${4 * rounds} opens failed`);
+});
+
 const writer = `
 import { SqlitePeerStore } from "chio-trust/sqlite";
 import { FederationPeer, PublicKey } from "chio-trust";

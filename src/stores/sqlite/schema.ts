@@ -114,7 +114,7 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     // The first statement reads the header: a file that is not a database fails here (NOT_A_DATABASE).
     identify(db, path);
     if (path !== ":memory:") {
-      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      const mode = whenNotBusy(busyTimeoutMs, () => db.pragma("journal_mode = WAL", { simple: true }));
       if (mode !== "wal") throw new SqliteStoreError("SQLITE_ERROR", `${path}: journal_mode is ${String(mode)}, WAL could not be set`);
     }
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
@@ -131,17 +131,55 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
   }
 }
 
-/** Refuses files that belong to another application, before anything is written to them. */
+/**
+ * Refuses files that belong to another application, before anything is written to them. The id
+ * and the table count are read by one statement, so from one snapshot: read apart, a process
+ * creating the same file at that moment (replicas started together) could commit between the two
+ * reads, and our own file would read as one with tables but no id (review-34 C3).
+ */
 function identify(db: Database.Database, path: string): void {
-  const applicationId = Number(db.pragma("application_id", { simple: true }));
+  const row = db.prepare("SELECT (SELECT application_id FROM pragma_application_id()) AS id, (SELECT count(*) FROM sqlite_schema) AS n").get() as {
+    id: number | bigint;
+    n: number | bigint;
+  };
+  const applicationId = Number(row.id);
   if (applicationId === CHIO_APPLICATION_ID) return;
   if (applicationId !== 0) {
     throw new SqliteStoreError("FOREIGN_DATABASE", `${path} belongs to another application (application_id 0x${applicationId.toString(16)})`);
   }
-  const objects = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number | bigint };
-  if (Number(objects.n) !== 0) {
+  if (Number(row.n) !== 0) {
     throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application (it has tables but no chio-trust id)`);
   }
+}
+
+/**
+ * `run()`, tried again while SQLite answers SQLITE_BUSY, for up to `busyTimeoutMs`. Switching a
+ * file to WAL answers BUSY at once, without the busy handler, while another connection converts
+ * or migrates it; waiting here (synchronously, as the busy handler itself does) lets replicas
+ * that open a new file together all open it instead of failing with DATABASE_BUSY.
+ */
+function whenNotBusy<T>(busyTimeoutMs: number, run: () => T): T {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      return run();
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      if (typeof code !== "string" || !code.startsWith("SQLITE_BUSY") || Date.now() >= deadline) throw error;
+      sleepSync(5);
+    }
+  }
+}
+
+let sleeper: Int32Array | undefined;
+/** Blocks the thread for about `ms` (Atomics.wait; a clock loop where SharedArrayBuffer is switched off). */
+function sleepSync(ms: number): void {
+  if (typeof SharedArrayBuffer === "function") {
+    sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleeper, 0, 0, ms);
+    return;
+  }
+  for (const end = Date.now() + ms; Date.now() < end; );
 }
 
 /** Runs every missing migration; the check and the migrations share one IMMEDIATE transaction. */
