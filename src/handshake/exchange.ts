@@ -650,7 +650,16 @@ export class KernelTrustExchange {
   async resolve(kernelId: string, now?: number): Promise<FederationPeer> {
     const at = this.#now(now);
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-    const peer = await this.#storeGet(kernelId);
+    let peer: FederationPeer | undefined;
+    try {
+      peer = await this.#storeGet(kernelId);
+    } catch (error) {
+      // A store that fails is a refusal the audit log must see too (review-34 C8).
+      if (error instanceof PeerHandshakeError) {
+        this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
+      }
+      throw error;
+    }
     if (peer === undefined) {
       const error = handshakeErrors.peerNotPinned(kernelId);
       this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });

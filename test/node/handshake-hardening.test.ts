@@ -536,6 +536,22 @@ test("peersDueForRotation lists pins due within the horizon (stale ones included
   assert.equal((await clocked.peersDueForRotation(undefined, 600)).map((p) => p.kernelId), ["k.stale", "k.soon", "k.edge", "k.late"]);
 });
 
+test("events: resolve over a failing store emits refused with STORE_FAILED, as the caller sees it", async () => {
+  class DownStore extends InMemoryPeerStore {
+    override get(): never {
+      throw new Error("peer db down");
+    }
+  }
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: new DownStore() });
+  const events: HandshakeEvent[] = [];
+  exchange.withEventHandler((e) => events.push(e));
+  await rejectsWith(exchange.resolve(B, NOW), "STORE_FAILED");
+  assert.equal(
+    events.map((e) => (e.type === "refused" ? [e.type, e.operation, e.code, e.kernelId] : [e.type])),
+    [["refused", "resolve", "STORE_FAILED", B]],
+  );
+});
+
 test("events: pinned (with the replaced pin), refused (with code), stale; a throwing handler changes nothing", async () => {
   const events: HandshakeEvent[] = [];
   const { kpB, exchange } = pair();
