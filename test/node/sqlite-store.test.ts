@@ -7,14 +7,15 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FederationPeer, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
 import { SqlitePeerStore, SqliteReplayStore, SqliteStoreError, SCHEMA_VERSION, CHIO_APPLICATION_ID } from "../../src/stores/sqlite/index.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
-import { finished, spawnModule, runModule, waitForLine } from "../helpers/processes.js";
+import { finished, repoRoot, spawnModule, runModule, waitForLine } from "../helpers/processes.js";
 
 const dirs: string[] = [];
 function tempFile(name = "trust.db"): string {
@@ -324,6 +325,24 @@ test("four processes opening the same new file at once all open it: never FOREIG
   for (const r of await Promise.all(done)) assert.is(r.code, 0, r.stderr);
   const failures = lines.flatMap((l) => l.filter((line) => line !== "ok"));
   assert.equal(failures, [], `${failures.length} of ${4 * rounds} opens failed`);
+});
+
+test("a file this process cannot write (mode 0444 in a writable folder) is READ_ONLY at open for both stores, not at the first pin", () => {
+  const file = tempFile("read-only.db");
+  chmodSync(path.dirname(file), 0o777); // the folder stays writable: WAL can make its files
+  new SqlitePeerStore(file).close();
+  chmodSync(file, 0o444);
+  const code = `
+const { SqlitePeerStore, SqliteReplayStore } = require(${JSON.stringify(path.join(repoRoot, "dist", "cjs", "stores", "sqlite", "index.js"))});
+for (const Store of [SqlitePeerStore, SqliteReplayStore]) {
+  try { new Store(process.argv[1]).close(); console.log(Store.name + " opened"); } catch (error) { console.log(Store.name + " " + error.code); }
+}`;
+  // Root ignores file modes: as root, the stores are opened as the unprivileged user nobody.
+  const asRoot = process.getuid?.() === 0;
+  const command = asRoot ? ["runuser", ["-u", "nobody", "--", process.execPath, "-e", code, file]] : [process.execPath, ["-e", code, file]];
+  const run = spawnSync(command[0] as string, command[1] as string[], { encoding: "utf8", cwd: tmpdir() });
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(run.stdout.trim().split("\n"), ["SqlitePeerStore READ_ONLY", "SqliteReplayStore READ_ONLY"]);
 });
 
 const writer = `

@@ -208,6 +208,9 @@ function migrate(db: Database.Database, path: string): void {
       db.exec(migration.sql);
       record.run(migration.version, Math.floor(Date.now() / 1000), migration.description);
     }
+    // A write that changes nothing, so that a file this connection cannot write (mode 0444 in a
+    // writable folder) is READ_ONLY at open for every store, not at the first pin (review-34 C6).
+    db.prepare("DELETE FROM chio_trust_schema WHERE 0").run();
   });
   run.immediate();
 }
