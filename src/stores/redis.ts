@@ -165,6 +165,15 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
   return client as unknown as RedisCommandClient & OwnedClient;
 }
 
+/** Closes a client this store created: gracefully (waiting calls get their answers) within `timeoutMs`, else destroys it. */
+async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> {
+  try {
+    await withTimeout(client.close(), timeoutMs, "close");
+  } catch {
+    client.destroy();
+  }
+}
+
 /** The connection and settings both stores use. */
 class Connection {
   readonly namespace: string;
@@ -278,7 +287,7 @@ class Connection {
         // Commands still waiting on the old connection get their answers there if it answers
         // after all (a server that was only slow, or frozen and thawed); one that stays silent
         // is destroyed after operationTimeoutMs, failing its waiting calls (closed).
-        if (old !== undefined) void withTimeout(old.close(), this.timeoutMs, "close").catch(() => old.destroy());
+        if (old !== undefined) void endClient(old, this.timeoutMs);
       },
       () => undefined, // no fresh connection either: the old client stays, and the next such timeout tries again
     ).finally(() => {
@@ -340,12 +349,7 @@ class Connection {
     if (this.#closed) return;
     this.#closed = true;
     await this.#replacing; // a replacement that connects now is destroyed there
-    if (!this.#owned) return;
-    try {
-      await withTimeout(this.#owned.close(), this.timeoutMs, "close");
-    } catch {
-      this.#owned.destroy();
-    }
+    if (this.#owned) await endClient(this.#owned, this.timeoutMs);
   }
 }
 
