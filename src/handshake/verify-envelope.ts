@@ -329,16 +329,16 @@ const SEGMENT_INPUT_BUDGET = 1 << 20;
  * verdict words, u32 length of what follows (the bytes from the result blocks to the end).
  */
 const SEGMENT_HEADER_BYTES = 16;
-/** The verdict words a segment may hold: envelope_verify's, and the two JS writes for refused inputs. */
-const SEGMENT_VERDICTS = new Set<number>([
+/** The verdict words envelope_verify returns (assembly/handshake/envelope.ts). */
+const SINGLE_CALL_VERDICTS = new Set<number>([
   abi.ENVELOPE_OK,
   abi.ENVELOPE_MALFORMED,
   abi.ENVELOPE_UNSUPPORTED_SCHEMA,
   abi.ENVELOPE_WEAK_PUBLIC_KEY,
   abi.ENVELOPE_INVALID_SIGNATURE,
-  EARLY_TOO_LARGE,
-  EARLY_LONE_SURROGATE,
 ]);
+/** The verdict words a segment may hold: envelope_verify's, and the two JS writes for refused inputs. */
+const SEGMENT_VERDICTS = new Set<number>([...SINGLE_CALL_VERDICTS, EARLY_TOO_LARGE, EARLY_LONE_SURROGATE]);
 
 /**
  * The verdicts of `count` envelopes as one wasm call left them: `count` result blocks at address
@@ -509,15 +509,6 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   const verdict = singleCallVerdict(guarded(() => core.envelope_verify(length, flags)));
   return verdictOf(verdict, heapU8(), argsBase() + ARG_RESULT, 0, full);
 }
-
-/** The verdict words envelope_verify returns (assembly/handshake/envelope.ts). */
-const SINGLE_CALL_VERDICTS = new Set<number>([
-  abi.ENVELOPE_OK,
-  abi.ENVELOPE_MALFORMED,
-  abi.ENVELOPE_UNSUPPORTED_SCHEMA,
-  abi.ENVELOPE_WEAK_PUBLIC_KEY,
-  abi.ENVELOPE_INVALID_SIGNATURE,
-]);
 
 /**
  * @internal `verdict` if envelope_verify can return it; any other word (a bug in the core) is a
