@@ -412,6 +412,8 @@ export class PostgresReplayStore implements ReplayStore {
 
   async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
     checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
+    const inFlightKey = InFlightTokens.key(peerId, nonce);
+    if (this.#inFlight.has(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
     // Insert, or take over a pair that is dead under the skew asked with; no row back = held.
     const rows = await this.#db.query<{ token: unknown }>(
@@ -429,9 +431,8 @@ export class PostgresReplayStore implements ReplayStore {
       return false;
     }
     if (rows.length !== 1 || rows[0].token !== token) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
-    this.#inFlight.set(InFlightTokens.key(peerId, nonce), token);
     this.#maybeSweep(now);
-    return true;
+    return this.#inFlight.claim(inFlightKey, token);
   }
 
   /** The row is the record: nothing to write. */

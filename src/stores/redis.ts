@@ -405,6 +405,8 @@ export class RedisReplayStore implements ReplayStore {
 
   async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
     checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
+    const inFlightKey = InFlightTokens.key(peerId, nonce);
+    if (this.#inFlight.has(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
     const key = this.#pairKey(peerId, nonce);
     const window = Math.max(this.maxSkewSecs, 1);
@@ -421,10 +423,7 @@ export class RedisReplayStore implements ReplayStore {
       String(window * 2000),
     ]);
     if (reply === 0) return false;
-    if (reply === 1) {
-      this.#inFlight.set(InFlightTokens.key(peerId, nonce), `${token}:${timestamp}`);
-      return true;
-    }
+    if (reply === 1) return this.#inFlight.claim(inFlightKey, `${token}:${timestamp}`);
     if (reply === -1) {
       throw new SharedStoreError("PEER_QUOTA_EXCEEDED", `replay.reserve: this peer reserved ${this.maxReservationsPerPeer} pairs in this window (maxReservationsPerPeer)`);
     }

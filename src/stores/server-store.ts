@@ -154,6 +154,13 @@ export function reservationToken(): string {
  * `release` removes only the reservation it made, never one another replica took over after the
  * first went dead. Bounded: when full, the oldest token is dropped, and releasing that pair then
  * does nothing: the pair stays held until it expires (fail closed).
+ *
+ * A pair in flight here is held, whatever the time, as the ReplayStore port says and as
+ * ReplayCache and the SQLite store do: the server's rows expire at timestamp + skew, but an
+ * accept of this process that stalled past that is not dead, and taking its pair over would let
+ * its late `release` (keyed by pair, not by accept) delete the newer reservation, making that
+ * envelope replayable (review-32 D5). So `reserve` asks `has` before the server, and `claim`
+ * refuses a second reservation of a pair that began in flight meanwhile.
  */
 export class InFlightTokens {
   readonly #tokens = new Map<string, string>();
@@ -164,10 +171,20 @@ export class InFlightTokens {
   static key(peerId: string, nonce: string): string {
     return `${exactText(peerId)}\u0000${exactText(nonce)}`; // exactText holds no NUL: unambiguous
   }
-  set(key: string, token: string): void {
-    this.#tokens.delete(key);
+  /** Whether a reservation of the pair is in flight in this process. */
+  has(key: string): boolean {
+    return this.#tokens.has(key);
+  }
+  /**
+   * Records the token of a reservation the server granted, unless another reservation of the
+   * same pair is already in flight here (two reserves raced past `has`): then false, and the
+   * caller refuses (REPLAYED_NONCE), leaving the server's row held until it expires (fail closed).
+   */
+  claim(key: string, token: string): boolean {
+    if (this.#tokens.has(key)) return false;
     if (this.#tokens.size >= this.#max) this.#tokens.delete(this.#tokens.keys().next().value as string);
     this.#tokens.set(key, token);
+    return true;
   }
   take(key: string): string | undefined {
     const token = this.#tokens.get(key);
