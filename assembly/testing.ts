@@ -22,7 +22,7 @@ import {
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
-import { combinedChecksPassed, combinedChecksFailed, preparedTableTerms } from "./ed25519/batch";
+import { combinedChecksPassed, combinedChecksFailed, preparedTableTerms, batch_item_coefficient } from "./ed25519/batch";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
@@ -248,6 +248,10 @@ export function test_batch_checks_failed(): u32 {
 /** Key terms that combined checks took from prepared keys' tables so far. */
 export function test_batch_table_terms(): u32 {
   return preparedTableTerms;
+}
+/** Address of item i's coefficient z_i (16 bytes) as the last batch derived it (its scratch is not wiped). */
+export function test_batch_coefficient(i: u32): usize {
+  return batch_item_coefficient(<usize>i);
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   PREPARED_RESULT_SLOT, VERIFY_MODE_ZIP215,
 } from "./wasm/abi.js";
 import {
-  BATCH_MAX_ITEMS, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
+  BATCH_MAX_ITEMS, BATCH_INPUT_BUDGET, BATCH_ITEM_BYTES, BATCH_ITEM_PUBLIC_KEY, BATCH_ITEM_SIGNATURE, BATCH_ITEM_MESSAGE_OFFSET,
   BATCH_ITEM_MESSAGE_LENGTH, BATCH_ITEM_RANDOM, BATCH_ITEM_RESULT, BATCH_DONE, BATCH_OUT_OF_MEMORY,
 } from "./wasm/abi.js";
 import { PreparedSecretKey, isPreparedSecretKey, prepareSecretKey, signPrepared } from "./prepared-secret-key.js";
@@ -314,7 +314,8 @@ export interface BatchFields {
 /**
  * @internal Reads and checks the items of verifyBatch (and of the worker pool's verifyBatch,
  * src/pool/index.ts): every field is read once (getters and Proxies run here), then every value
- * is validated, so no caller code runs between the checks and the caller's copy of the bytes.
+ * is validated. The batch checks each chunk's values again after drawing its random bytes
+ * (getRandomValues may be caller code), so none runs between those checks and the copy.
  * @throws InvalidTypeError / InvalidLengthError naming the item's index.
  */
 export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
@@ -345,8 +346,9 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * `verify(item.signature, item.message, item.publicKey, options)` in both modes, whatever the
  * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
  * combined with 128-bit coefficients (16 bytes per item from globalThis.crypto.getRandomValues,
- * hashed in the core with the item's S and k, so a broken random source cannot zero or repeat them) in chunks of
- * BATCH_MAX_ITEMS, with the key terms of repeated keys merged; a failing chunk is halved to
+ * hashed in the core with a digest of the chunk's items, so a broken random source cannot zero or
+ * repeat them, nor let forgeries be searched for item by item) in chunks of BATCH_MAX_ITEMS items
+ * and at most BATCH_INPUT_BUDGET message bytes (one larger message goes alone), with the key terms of repeated keys merged; a failing chunk is halved to
  * find the failing items. When WebAssembly memory cannot grow for a chunk, the chunk is halved
  * too, down to one item, which then goes to verify(). An empty batch gives []. Variable time
  * (public inputs).
@@ -368,6 +370,13 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
     // itself, which needs memory only for its message: the same answer, or the same
     // WASM_OUT_OF_MEMORY, as verify.
     let n = Math.min(BATCH_MAX_ITEMS, count - start);
+    // ...and as many messages as BATCH_INPUT_BUDGET allows (at least one): memory grown for a call
+    // is never given back, so 256 large messages would keep it that large (review-35).
+    let messageBytes = viewLength(fields.messages[start]);
+    for (let k = 1; k < n; k++) {
+      messageBytes += viewLength(fields.messages[start + k]);
+      if (messageBytes > BATCH_INPUT_BUDGET) n = k;
+    }
     while (!runBatchChunk(fields, start, n, mode, results)) {
       if (n === 1) {
         results[start] = verify(fields.signatures[start], fields.messages[start], fields.publicKeys[start], { zip215: mode === VERIFY_MODE_ZIP215 });
@@ -386,10 +395,18 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
  */
 function runBatchChunk(fields: BatchFields, start: number, n: number, mode: number, results: boolean[]): boolean {
   const { signatures, messages, publicKeys: keys } = fields;
-  let inputBytes = n * BATCH_ITEM_BYTES;
-  for (let i = start; i < start + n; i++) inputBytes += viewLength(messages[i]);
   try {
     fillBatchRandom(n);
+    // crypto.getRandomValues is caller code (a shim may replace it) and ran after readBatchItems'
+    // checks: check this chunk's values again, so none was detached or resized unseen before its
+    // bytes are copied into wasm memory below (no caller code runs in between).
+    let inputBytes = n * BATCH_ITEM_BYTES;
+    for (let i = start; i < start + n; i++) {
+      expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
+      expectBytes(keys[i], ED25519_PUBLIC_KEY_BYTES, `items[${i}].publicKey`);
+      assertBytes(messages[i], `items[${i}].message`);
+      inputBytes += viewLength(messages[i]);
+    }
     return guarded(() => {
       const x = core();
       try {
@@ -421,7 +438,7 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
       return true;
     });
   } finally {
-    batchRandom.fill(0, 0, 16 * n); // the coefficients never outlive their call
+    batchRandom.fill(0, 0, 16 * n); // this copy of the random bytes is not kept (the core's is overwritten by the next call)
   }
 }
 

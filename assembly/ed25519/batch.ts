@@ -8,7 +8,8 @@
 //  * If A and R are torsion-free (in the prime-order subgroup), so is D, and then [8]D = O iff
 //    D = O: in both modes the single answer is "pre-checks pass and D = O".
 //  * For items that pass the pre-checks with torsion-free A and R, with independent uniform
-//    128-bit z_i (each hashed from the caller's fresh random bytes with S and k: batch_add_vartime):
+//    128-bit z_i (each hashed from the caller's fresh random bytes and a digest of the whole
+//    call's candidates: derive_coefficients):
 //    if some D_j != O, sum z_i D_i = O for at most one value of z_j (D_j has prime
 //    order L > 2^128), so a batch with a false item passes with probability <= 2^-128. A batch
 //    that passes therefore has every D_i = O, and each item's answer is true.
@@ -98,9 +99,14 @@ export const BATCH_SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
 const SINGLES_BELOW: usize = 3;
 
 const DIGEST: usize = memory.data(64, 16);
-/** "chio-batch-z/v1" (15 bytes): domain || 16 random bytes || S || k is 95 bytes, one SHA-512 block. */
-const Z_DOMAIN: usize = memory.data<u8>([0x63, 0x68, 0x69, 0x6f, 0x2d, 0x62, 0x61, 0x74, 0x63, 0x68, 0x2d, 0x7a, 0x2f, 0x76, 0x31]);
-const Z_DOMAIN_BYTES: usize = 15;
+/** The digest of the call's candidates (derive_coefficients). */
+const TRANSCRIPT: usize = memory.data(64, 16);
+/** "chio-batch-t/v1" (15 bytes): the domain of the candidates' digest. */
+const T_DOMAIN: usize = memory.data<u8>([0x63, 0x68, 0x69, 0x6f, 0x2d, 0x62, 0x61, 0x74, 0x63, 0x68, 0x2d, 0x74, 0x2f, 0x76, 0x31]);
+/** "chio-batch-z/v2" (15 bytes): domain || 16 random bytes || digest || u32 index is 99 bytes, one SHA-512 block. */
+const Z_DOMAIN: usize = memory.data<u8>([0x63, 0x68, 0x69, 0x6f, 0x2d, 0x62, 0x61, 0x74, 0x63, 0x68, 0x2d, 0x7a, 0x2f, 0x76, 0x32]);
+const DOMAIN_BYTES: usize = 15;
+const INDEX_BYTES: usize = memory.data(4, 4);
 const B_COEFFICIENT: usize = memory.data(32, 16);
 const Z_SCALAR: usize = memory.data(32, 16);
 const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
@@ -167,7 +173,9 @@ function find_or_add_key(i: usize, decoded: usize): usize {
   }
   const key = keyState(keyCount);
   store<u32>(key + KEY_RECORD, <u32>pk);
-  store<u32>(key + KEY_STAMP, 0);
+  // The last check's stamp: the next check (checkStamp + 1, wrapping) takes the key in afresh. A
+  // fixed 0 would, once in 2^32 checks, make a check skip the new keys' terms (review-35).
+  store<u32>(key + KEY_STAMP, checkStamp);
   const slot = prepared_batch_slot_vartime(pk);
   store<i32>(key + KEY_SLOT, slot);
   if (slot >= 0) {
@@ -335,27 +343,55 @@ export function batch_add_vartime(i: usize, decodedKey: usize): void {
   sha512_update(recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
   sha512_final(DIGEST);
   sc_reduce(state + ITEM_K, DIGEST);
-  // z_i = the first 16 bytes of SHA-512(Z_DOMAIN || the caller's 16 random bytes || S || k)
-  // (README "Batch verification", step 4): uniform and independent across items when the random
-  // bytes are fresh, as the 2^-128 bound needs; and bound to the item when they are not (a broken
-  // or predictable random source still gives every item its own nonzero coefficient, so a forger
-  // would have to find hash inputs that cancel rather than just choose points).
-  sha512_init();
-  sha512_update(Z_DOMAIN, Z_DOMAIN_BYTES);
-  sha512_update(r + BATCH_ITEM_RANDOM, 16);
-  sha512_update(sig + 32, 32);
-  sha512_update(state + ITEM_K, 32);
-  sha512_final(DIGEST);
-  memory.copy(state + ITEM_Z, DIGEST, 16);
   store<u32>(state + ITEM_KEY, <u32>j);
   store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
   candidates++;
 }
 
+/**
+ * The coefficients z_i of the candidates (README "Batch verification", step 4): first
+ * T = SHA-512(T_DOMAIN || for each candidate in order: u32 index i || S_i || k_i), then z_i = the
+ * first 16 bytes of SHA-512(Z_DOMAIN || the caller's 16 random bytes ρ_i || T || u32 i).
+ * With fresh ρ_i the z_i are uniform and independent, as the 2^-128 bound needs. With a broken or
+ * predictable random source they are still pseudo-random functions of the whole set (k_i binds
+ * R_i, A_i and the message): changing any item changes every z, so a forger cannot build lists
+ * of items whose errors cancel independently (Wagner's k-list attack, which coefficients hashed
+ * from each item alone would allow: review-35), and no two items share a coefficient but by a hash collision.
+ */
+function derive_coefficients(): void {
+  sha512_init();
+  sha512_update(T_DOMAIN, DOMAIN_BYTES);
+  for (let c: usize = 0; c < candidates; c++) {
+    const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+    store<u32>(INDEX_BYTES, <u32>i);
+    sha512_update(INDEX_BYTES, 4);
+    sha512_update(record(i) + BATCH_ITEM_SIGNATURE + 32, 32);
+    sha512_update(itemState(i) + ITEM_K, 32);
+  }
+  sha512_final(TRANSCRIPT);
+  for (let c: usize = 0; c < candidates; c++) {
+    const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+    store<u32>(INDEX_BYTES, <u32>i);
+    sha512_init();
+    sha512_update(Z_DOMAIN, DOMAIN_BYTES);
+    sha512_update(record(i) + BATCH_ITEM_RANDOM, 16);
+    sha512_update(TRANSCRIPT, 64);
+    sha512_update(INDEX_BYTES, 4);
+    sha512_final(DIGEST);
+    memory.copy(itemState(i) + ITEM_Z, DIGEST, 16);
+  }
+}
+
 /** Answers every candidate: combined checks, halving on failure, singles for small sets. */
 export function batch_settle_vartime(): void {
+  if (candidates >= SINGLES_BELOW) derive_coefficients(); // smaller sets are verified singly
   settle(0, candidates);
   candidates = 0;
+}
+
+/** @internal Address of item i's coefficient z_i (16 bytes) in the last batch's scratch: for the test build's hooks. */
+export function batch_item_coefficient(i: usize): usize {
+  return itemState(i) + ITEM_Z;
 }
 
 /**

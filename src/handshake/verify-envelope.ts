@@ -322,8 +322,6 @@ const {
   ENVELOPE_REFUSED_LONE_SURROGATE: EARLY_LONE_SURROGATE,
 } = abi;
 
-/** Envelope bytes (at most) one call takes; an envelope larger than this goes alone. */
-const SEGMENT_INPUT_BUDGET = 1 << 20;
 /**
  * packEnvelopeSegment header: u32 count, u32 address of the result blocks, u32 address of the
  * verdict words, u32 length of what follows (the bytes from the result blocks to the end).
@@ -366,7 +364,7 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
   let capacity = 0;
   while (end < inputs.length && end - start < BATCH_MAX_ITEMS) {
     const need = inputCapacity(inputs[end], maxBytes);
-    if (end > start && capacity + need > SEGMENT_INPUT_BUDGET) break;
+    if (end > start && capacity + need > abi.BATCH_INPUT_BUDGET) break;
     capacity += need;
     end++;
   }
@@ -375,7 +373,7 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
     try {
       segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
     } finally {
-      segmentRandom.fill(0, 0, 16 * count); // the coefficients never outlive their call
+      segmentRandom.fill(0, 0, 16 * count); // this copy of the random bytes is not kept (the core's is overwritten by the next call)
     }
     if (segment !== undefined || count === 1) return segment;
   }

@@ -66,6 +66,11 @@ export const PREPARED_RESULT_TORSION_FREE = 4;
 
 /** Most items one ed25519_verify_batch call takes (JS splits larger batches into chunks). */
 export const BATCH_MAX_ITEMS = 256;
+/**
+ * Message (or envelope) bytes JS puts into one batch call, at most (one larger input goes alone):
+ * WebAssembly memory never shrinks, so this, not the batch size, bounds what a batch grows it to.
+ */
+export const BATCH_INPUT_BUDGET = 1048576;
 /** Bytes of one item record. */
 export const BATCH_ITEM_BYTES = 128;
 /** 32 bytes: the item's public key A, as given. */

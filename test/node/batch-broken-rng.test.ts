@@ -1,16 +1,22 @@
 // Batch verification with a broken random source (README "Batch verification", step 4): the
-// core hashes each item's 16 random bytes with its S and k into its coefficient, so a
-// crypto.getRandomValues that leaves zeros or writes a constant (a careless test shim or
-// polyfill) still gives every item its own nonzero coefficient. Forgeries that a shared or zero
+// core hashes each item's 16 random bytes with a digest of every candidate of the call into its
+// coefficient, so a crypto.getRandomValues that leaves zeros or writes a constant (a careless
+// test shim or polyfill) still gives every item its own nonzero coefficient, and one that
+// depends on every item (review-35: coefficients hashed from each item alone would let a forger
+// build lists of items whose errors cancel, Wagner's k-list attack). Forgeries that a shared or zero
 // coefficient would let through (tampered items, and pairs whose errors cancel: D_1 = B,
 // D_2 = -B) must get the single answers, checked against node:crypto.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
 import { ed25519 } from "../../src/ed25519.js";
+import { InvalidTypeError } from "../../src/errors.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { L, PKCS8_PREFIX, fromLE, le, nodeAccepts } from "../helpers/ed25519-oracles.js";
+import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
+import { testModule } from "../helpers/test-core.js";
 
 interface Item {
   signature: Uint8Array;
@@ -91,6 +97,69 @@ test("with a broken random source, verifyEnvelopeBatch still equals verifyEnvelo
   assert.equal(expected.filter((v) => !v.ok).length, 3);
   for (const [name, shim] of shims) {
     assert.equal(withRandomSource(shim, () => verifyEnvelopeBatch(envelopes)), expected, name);
+  }
+});
+
+test("a random source that detaches an item's bytes mid-batch: a typed error, never a TypeError from the copy or a verdict on stale bytes", () => {
+  const items = signedItems(300); // two chunks: the second draws its random bytes after the first ran
+  for (const field of ["message", "signature", "publicKey"] as const) {
+    const victim = { ...items[280], [field]: items[280][field].slice() };
+    const batch = [...items.slice(0, 280), victim, ...items.slice(281)];
+    const original = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
+    let error: unknown;
+    try {
+      withRandomSource((a) => {
+        const bytes = victim[field];
+        if (bytes.byteLength > 0) structuredClone(bytes.buffer, { transfer: [bytes.buffer] }); // detaches it
+        return original(a);
+      }, () => ed25519.verifyBatch(batch));
+    } catch (e) {
+      error = e;
+    }
+    assert.instance(error, InvalidTypeError, field);
+    assert.is((error as InvalidTypeError).code, "INVALID_TYPE");
+    assert.match((error as Error).message, `items[280].${field}`);
+  }
+});
+
+test("with a broken random source, each coefficient depends on every item of the call, and no two are equal", () => {
+  interface CoefficientHooks {
+    readonly memory: WebAssembly.Memory;
+    test_batch_coefficient(i: number): number;
+  }
+  resetInstance();
+  initSync(testModule());
+  try {
+    const hooks = coreExports() as unknown as CoefficientHooks;
+    const coefficients = (count: number): string[] =>
+      Array.from({ length: count }, (_, i) => {
+        const at = hooks.test_batch_coefficient(i);
+        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 16)).toString("hex");
+      });
+    const items = signedItems(8);
+    const replaced = [...items];
+    replaced[5] = signedItems(1)[0];
+    for (const [name, shim] of shims) {
+      for (const zip215 of [false, true]) {
+        assert.equal(withRandomSource(shim, () => ed25519.verifyBatch(items, { zip215 })), items.map(() => true));
+        const first = coefficients(items.length);
+        assert.is(new Set(first).size, items.length, `${name}: distinct coefficients`);
+        assert.ok(first.every((z) => z !== "00".repeat(16)), `${name}: nonzero`);
+        withRandomSource(shim, () => ed25519.verifyBatch(items, { zip215 }));
+        assert.equal(coefficients(items.length), first, `${name}: the same call, the same coefficients (deterministic shim)`);
+        withRandomSource(shim, () => ed25519.verifyBatch(replaced, { zip215 }));
+        const second = coefficients(items.length);
+        for (const i of [0, 1, 2, 3, 4, 6, 7]) assert.is.not(second[i], first[i], `${name}: item ${i}'s coefficient changes with item 5`);
+      }
+    }
+    // A working source: fresh coefficients for the very same items.
+    ed25519.verifyBatch(items);
+    const a = coefficients(items.length);
+    ed25519.verifyBatch(items);
+    assert.is.not(coefficients(items.length)[0], a[0]);
+  } finally {
+    resetInstance();
+    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
   }
 });
 

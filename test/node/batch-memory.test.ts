@@ -100,6 +100,35 @@ test("verifyBatch with room for only a few items per call: the single verdicts, 
   }
 });
 
+test("verifyBatch takes at most BATCH_INPUT_BUDGET message bytes into one call: large messages grow memory about as single verify does (review-35)", () => {
+  // 12 messages of 1.5 MiB: each goes into a call of its own. Before the budget, one call took all
+  // 12 (18 MiB), and WebAssembly memory is never given back.
+  const seed = seedOf("batch-memory budget");
+  const publicKey = ed25519.getPublicKey(seed);
+  const items = Array.from({ length: 12 }, (_, i) => {
+    const message = new Uint8Array(3 << 19).fill(i);
+    const signature = ed25519.sign(message, seed);
+    if (i % 3 === 1) signature[40] ^= 1;
+    return { signature, message, publicKey };
+  });
+  const expected = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+  assert.ok(expected.includes(true) && expected.includes(false));
+  const single = memoryNeededBy(() => ed25519.verify(items[0].signature, items[0].message, publicKey));
+  let verdicts: boolean[] = [];
+  const batch = memoryNeededBy(() => (verdicts = ed25519.verifyBatch(items)));
+  assert.equal(verdicts, expected);
+  // One message, its record and the batch's fixed scratch (425 KiB), in whole pages.
+  assert.ok(batch <= single + (1 << 20), `batch grew memory to ${batch} bytes above the arena, single verify to ${single}`);
+  // Smaller messages share calls up to the budget: 40 of 100 KiB fit in 4 calls of 10 (checked by the verdicts only).
+  const small = Array.from({ length: 40 }, (_, i) => {
+    const message = new Uint8Array(100 << 10).fill(i);
+    const signature = ed25519.sign(message, seed);
+    if (i % 5 === 2) signature[1] ^= 4;
+    return { signature, message, publicKey };
+  });
+  assert.equal(ed25519.verifyBatch(small), small.map((it) => ed25519.verify(it.signature, it.message, publicKey)));
+});
+
 test("verifyEnvelopeBatch with room for only a few envelopes per call: deep-equal to verifyEnvelopeBytes", () => {
   const utf8 = new TextEncoder();
   const envelopes: (Uint8Array | string)[] = [];

@@ -2,7 +2,8 @@
 // in both modes, for batches of valid signatures with crafted edge cases mixed in at random
 // positions. The cases are built with @noble/curves and BigInt (never with the code under test):
 //   torsion in R (R = [r]B + T, S = r + k a: D = -T, default rejects unless T = O, ZIP-215 accepts),
-//   torsion in A (A = [a]B + T, or small-order A), pairs whose torsion terms cancel (R1 = R1' + T,
+//   torsion in A (A = [a]B + T, or small-order A), torsion in A and R that cancels within the item
+//   (R = [r]B + T_j, T_j = -[k]T_i: default accepts), pairs whose torsion terms cancel (R1 = R1' + T,
 //   R2 = R2' - T: a batch without the subgroup test accepts them half the time in default mode),
 //   non-canonical encodings of A and R, S near and above L (L - 1, L, L + 1, 2^256 - 1), R or A that
 //   do not decode, the weak-key forgery (identity A, R = [s]B, S = s: default single ACCEPTS),
@@ -103,6 +104,24 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
     const message = randomMessage();
     const r = randomScalar();
     return [{ signature: signWith(key, r, mulB(r).toBytes(), message), message, publicKey: key.pk, kind: "torsionA" }];
+  },
+  torsionAAndR: () => {
+    // A = [a]B + T_i and R = [r]B + T_j with T_j = -[k]T_i, S = r + k a: D = -T_j - [k]T_i = O,
+    // so the default rule accepts although R has torsion: the one valid item whose R does
+    // (review-35). k depends on R's bytes, so try each T_j until it cancels.
+    for (;;) {
+      const ti = pick(T.slice(1));
+      const key = freshKey(ti);
+      const message = randomMessage();
+      const r = randomScalar();
+      for (const tj of T.slice(1)) {
+        const rEnc = mulB(r).add(tj).toBytes();
+        const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
+        let kTi = Point.ZERO;
+        for (let m = 0n; m < k % 8n; m++) kTi = kTi.add(ti); // T_i has order dividing 8
+        if (tj.add(kTi).equals(Point.ZERO)) return [{ signature: signWith(key, r, rEnc, message), message, publicKey: key.pk, kind: "torsionAAndR" }];
+      }
+    }
   },
   identityA: () => smallOrderKeyItem(0),
   smallOrderA: () => smallOrderKeyItem(1 + randomInt(7)),
@@ -232,6 +251,8 @@ test("crafted edge cases at random positions, both modes: every answer equals si
   expect("cancellingPair default", false);
   expect("cancellingPair zip215", true);
   expect("torsionA zip215", true);
+  expect("torsionAAndR default", true); //        torsion in A and R that cancels: single accepts it, so must the batch
+  expect("torsionAAndR zip215", true);
   expect("identityA default", true); //           the weak-key forgery: single accepts it, so must the batch
   expect("sBelowL default", true);
   expect("sAtLeastL default", false);
