@@ -17,7 +17,7 @@ export const SIZE_BUDGETS = {
   "chio-trust (core embedded)": 86_000,
   "chio-trust/canonical (core embedded)": 71_000,
   "chio-trust/handshake (core embedded)": 86_000,
-  "chio-trust (browser)": 22_000,
+  "chio-trust (browser)": 23_500,
   "chio-trust/canonical (browser)": 7_000,
   "chio-trust/handshake (browser)": 21_000,
   "chio.wasm (browser, fetched once)": 54_000,

@@ -52,6 +52,22 @@ export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
   return new Uint8Array(typedArrayBuffer.call(value), typedArrayByteOffset.call(value), Math.min(length, typedArrayLength.call(value)));
 }
 
+const SharedArrayBufferClass: (new (length: number) => ArrayBufferLike) | undefined = (globalThis as { SharedArrayBuffer?: new (length: number) => ArrayBufferLike }).SharedArrayBuffer;
+
+/**
+ * Copies the first `length` bytes of `source` (checked and measured by the caller, with no
+ * caller code since) into `target` at `at`. A length-tracking view of a growable
+ * SharedArrayBuffer can grow between the check and the copy (another thread grows it), and `set`
+ * copies the view's length at that moment: past the measured bytes into whatever follows in
+ * `target`, or a RangeError. Views of shared memory are therefore copied through a fixed-length
+ * view of the measured bytes (review-36 F5); others directly (a test of the buffer's class is
+ * cheaper than a new view, and only shared memory can change under a synchronous call).
+ */
+export function copyInto(target: Uint8Array, source: Uint8Array, at: number, length: number): void {
+  if (SharedArrayBufferClass !== undefined && typedArrayBuffer.call(source) instanceof SharedArrayBufferClass) target.set(viewPrefix(source, length), at);
+  else target.set(source, at);
+}
+
 /**
  * `Symbol.hasInstance` for a class whose instances carry a private field: for `cls` itself a
  * brand check (`hasBrand`, a `#field in value` test), so `instanceof` is true only for objects
@@ -123,7 +139,7 @@ export function copyBytes(value: unknown, name: string, length?: number): Uint8A
     throw new InvalidLengthError(`${name} must be ${length} bytes, got ${actual}`);
   }
   const copy = new Uint8Array(actual);
-  copy.set(value);
+  copyInto(copy, value, 0, actual);
   return copy;
 }
 
@@ -215,13 +231,14 @@ export function writeU32(bytes: Uint8Array, at: number, value: number): void {
  * internal slots, as `set` copies: never a `length` a subclass or a changed prototype reports.
  */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const lengths = parts.map(viewLength);
   let total = 0;
-  for (const part of parts) total += viewLength(part);
+  for (const length of lengths) total += length;
   const out = new Uint8Array(total);
   let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += viewLength(part);
+  for (let i = 0; i < parts.length; i++) {
+    copyInto(out, parts[i], at, lengths[i]);
+    at += lengths[i];
   }
   return out;
 }

@@ -14,7 +14,7 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { brandHasInstance, expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
+import { brandHasInstance, copyInto, expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -61,13 +61,14 @@ const core = (): Ed25519Exports => coreExports<Ed25519Exports>();
 
 /**
  * Copies the message into the I/O arena (growing memory if needed); returns its length, read from
- * the view's internal slot (a subclass's `length` getter could name a prefix while `set` copies it all).
+ * the view's internal slot (a subclass's `length` getter could name a prefix), and copies exactly
+ * that many bytes (copyInto: a view of shared memory may grow meanwhile).
  */
 function writeMessage(message: Uint8Array): number {
   const length = viewLength(message);
   if (length > 0) {
     reserveIo(length);
-    heapU8().set(message, ioArenaBase());
+    copyInto(heapU8(), message, ioArenaBase(), length);
   }
   return length;
 }
@@ -81,7 +82,7 @@ function getPublicKey(secretKey: Uint8Array): Uint8Array {
   return guarded(() => {
     const x = core();
     const base = argsBase();
-    heapU8().set(secretKey, base + ARG_SECRET);
+    copyInto(heapU8(), secretKey, base + ARG_SECRET, ED25519_SECRET_KEY_BYTES);
     // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
     secretCall(x.ed25519_public_key, undefined);
     return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
@@ -103,7 +104,7 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
     const x = core();
     const len = writeMessage(message);
     const base = argsBase();
-    heapU8().set(secretKey, base + ARG_SECRET);
+    copyInto(heapU8(), secretKey, base + ARG_SECRET, ED25519_SECRET_KEY_BYTES);
     secretCall(x.ed25519_sign, len); // wipes every secret, also when the call fails
     return heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
   });
@@ -183,7 +184,7 @@ export class PreparedPublicKey {
 function preparePublicKey(publicKey: Uint8Array): PreparedPublicKey {
   expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
   const bytes = new Uint8Array(ED25519_PUBLIC_KEY_BYTES); // a plain copy (never a Buffer, whose slice() is a view)
-  bytes.set(publicKey);
+  copyInto(bytes, publicKey, 0, ED25519_PUBLIC_KEY_BYTES);
   const slot = guarded(() => {
     const x = core();
     heapU8().set(bytes, argsBase() + ARG_PUBLIC_KEY);
@@ -251,10 +252,10 @@ function verify(
     const len = writeMessage(message);
     const heap = heapU8();
     const base = argsBase();
-    heap.set(signature, base + ARG_SIGNATURE);
+    copyInto(heap, signature, base + ARG_SIGNATURE, ED25519_SIGNATURE_BYTES);
     const mode = zip215 ? VERIFY_MODE_ZIP215 : 0;
     if (prepared === undefined) {
-      heap.set(publicKey as Uint8Array, base + ARG_PUBLIC_KEY);
+      copyInto(heap, publicKey as Uint8Array, base + ARG_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
       return x.ed25519_verify(len, mode) === 1;
     }
     heap.set(preparedInternals(prepared), base + ARG_PUBLIC_KEY);
@@ -422,12 +423,12 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
         const record = base + t * BATCH_ITEM_BYTES;
         const message = messages[start + t];
         const messageLength = viewLength(message);
-        heap.set(keys[start + t], record + BATCH_ITEM_PUBLIC_KEY);
-        heap.set(signatures[start + t], record + BATCH_ITEM_SIGNATURE);
+        copyInto(heap, keys[start + t], record + BATCH_ITEM_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
+        copyInto(heap, signatures[start + t], record + BATCH_ITEM_SIGNATURE, ED25519_SIGNATURE_BYTES);
         heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, messageLength);
-        heap.set(message, base + messageAt);
+        copyInto(heap, message, base + messageAt, messageLength);
         messageAt += messageLength;
       }
       const status = x.ed25519_verify_batch(n, inputBytes, mode);
@@ -446,7 +447,7 @@ function inspect(publicKey: Uint8Array): number {
   expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
   return guarded(() => {
     const x = core();
-    heapU8().set(publicKey, argsBase() + ARG_PUBLIC_KEY);
+    copyInto(heapU8(), publicKey, argsBase() + ARG_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
     return x.ed25519_inspect_public_key();
   });
 }

@@ -21,7 +21,7 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { assertBytes, expectBytes, viewLength } from "./bytes.js";
+import { assertBytes, copyInto, expectBytes, viewLength } from "./bytes.js";
 import { PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
@@ -211,7 +211,7 @@ function prepareInSlab(seed: Uint8Array, reserve: number): PreparedSecretKey | u
   let status = -1;
   const publicKey = guarded(() => {
     const base = argsBase();
-    heapU8().set(seed, base + ARG_SECRET);
+    copyInto(heapU8(), seed, base + ARG_SECRET, 32);
     // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
     status = secretCall(prepareCall, slot);
     return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
@@ -237,10 +237,10 @@ export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8
   const expectedPublicKey = publicKeyOf(key); // written into wasm memory, never handed out
   let status = -1;
   const signature = guarded(() => {
-    const len = viewLength(message); // the internal slot: `set` below copies that many bytes
+    const len = viewLength(message); // the internal slot: copyInto below copies that many bytes
     if (len > 0) {
       reserveIo(len);
-      heapU8().set(message, ioArenaBase());
+      copyInto(heapU8(), message, ioArenaBase(), len);
     }
     const base = argsBase();
     heapU8().set(expectedPublicKey, base + ARG_PUBLIC_KEY); // the core refuses a slot holding another A

@@ -5,7 +5,7 @@
 // digest are zeroed in wasm memory before returning, also when the call fails; the hash context
 // (chaining value and last block, which the export leaves behind) is overwritten by hashing the
 // empty message, whose state is public.
-import { viewLength } from "./bytes.js";
+import { copyInto, viewLength } from "./bytes.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_DIGEST } from "./wasm/abi.js";
 
@@ -17,10 +17,10 @@ interface Sha512Exports extends CoreExports {
 export function sha512Digest(data: Uint8Array): Uint8Array {
   return guarded(() => {
     const x = coreExports<Sha512Exports>();
-    const len = viewLength(data); // the internal slot: `set` below copies that many bytes
+    const len = viewLength(data); // the internal slot: copyInto below copies that many bytes
     if (len > 0) reserveIo(len);
     const input = ioArenaBase();
-    heapU8().set(data, input);
+    copyInto(heapU8(), data, input, len);
     secretCall(x.sha512, len); // on failure all memory is zeroed and the instance dropped
     const heap = heapU8();
     const at = argsBase() + ARG_DIGEST;

@@ -12,7 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { isUint8Array, isUnreadableView, readU32, viewLength } from "../bytes.js";
+import { copyInto, isUint8Array, isUnreadableView, readU32, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -151,7 +151,7 @@ export function writeInputAt(input: string | Uint8Array, maxBytes: number, offse
   if (isUnreadableView(input)) throw new InvalidTypeError("input is a view of a detached or out-of-bounds ArrayBuffer");
   const length = viewLength(input);
   if (length > maxBytes) throw tooLarge(length, maxBytes);
-  ensureArena(offset, length).set(input, base);
+  copyInto(ensureArena(offset, length), input, base, length); // exactly the measured bytes (a view of shared memory may grow)
   return length;
 }
 

@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { concatBytes as concatParts, isUint8ArrayOfAnyRealm, isUnreadableView, viewLength } from "../bytes.js";
+import { concatBytes as concatParts, copyInto, isUint8ArrayOfAnyRealm, isUnreadableView, viewLength } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -118,8 +118,9 @@ function abytes(value: unknown, length?: number, title = ""): Uint8Array {
 /** A private copy (own ArrayBuffer) of checked bytes. */
 function snapshot(value: unknown, title: string, length?: number): Uint8Array {
   const checked = abytes(value, length, title);
-  const copy = new Uint8Array(viewLength(checked));
-  copy.set(checked);
+  const measured = viewLength(checked);
+  const copy = new Uint8Array(measured);
+  copyInto(copy, checked, 0, measured);
   return copy;
 }
 

@@ -17,7 +17,7 @@
 //   byte for byte, as ed25519-dalek `verify` and OpenSSL). tweetnacl does not check S < L, so it
 //   also accepts (R, S + L) for every valid (R, S): we return false / null for those. Everything
 //   else (small-order and non-canonical public keys, non-canonical R) is judged the same way.
-import { isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { copyInto, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
 import { ed25519 as core } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -49,7 +49,7 @@ function bytes(value: unknown, length?: number, sizeMessage?: string): Uint8Arra
   const n = viewLength(value);
   if (length !== undefined && n !== length) throw new InvalidLengthError(sizeMessage ?? "bad size");
   const copy = new Uint8Array(n);
-  copy.set(value);
+  copyInto(copy, value, 0, n);
   return copy;
 }
 

@@ -23,7 +23,7 @@
 //   verdict objects of verifyEnvelopeBatch, structured-cloned (src/pool/worker.ts).
 //
 // Every u32 is little-endian (DataView), independent of the host's byte order.
-import { viewLength } from "../bytes.js";
+import { copyInto, viewLength } from "../bytes.js";
 import type { VerifyOptions } from "../ed25519.js";
 import type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 
@@ -138,10 +138,11 @@ export function packSignatureChunk(
   for (let k = 0; k < count; k++) {
     const i = start + k;
     view.setUint32(4 + 4 * k, offset, true);
-    bytes.set(signatures[i], signatureArea + k * SIGNATURE_BYTES);
-    bytes.set(publicKeys[i], keyArea + k * PUBLIC_KEY_BYTES);
-    bytes.set(messages[i], messageArea + offset);
-    offset += viewLength(messages[i]);
+    const messageLength = viewLength(messages[i]);
+    copyInto(bytes, signatures[i], signatureArea + k * SIGNATURE_BYTES, SIGNATURE_BYTES);
+    copyInto(bytes, publicKeys[i], keyArea + k * PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES);
+    copyInto(bytes, messages[i], messageArea + offset, messageLength);
+    offset += messageLength;
   }
   view.setUint32(4 + 4 * count, offset, true);
   return buffer;
@@ -202,8 +203,8 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
       view.setUint32(row + 8, 1, true);
       at += 2 * input.length;
     } else {
-      const length = viewLength(input); // the internal slot: what `set` copies
-      bytes.set(input, at);
+      const length = viewLength(input); // the internal slot: what copyInto copies
+      copyInto(bytes, input, at, length);
       view.setUint32(row, at, true);
       view.setUint32(row + 4, length, true);
       view.setUint32(row + 8, 0, true);

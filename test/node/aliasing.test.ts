@@ -23,6 +23,7 @@ import {
   Signature,
   verifyEnvelopeBytes,
 } from "../../src/index.js";
+import { copyInto } from "../../src/bytes.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
 import { NOW, X, Y, LOCAL } from "../helpers/kernels.js";
@@ -70,6 +71,28 @@ function carriers(bytes: Uint8Array): Carrier[] {
 function scribble(value: Uint8Array): void {
   value.fill(0x5a);
 }
+
+test("copyInto copies exactly the measured bytes of a view of shared memory that grew after it was measured (review-36 F5)", () => {
+  // Another thread may grow a growable SharedArrayBuffer between a check and the copy into wasm
+  // memory; a length-tracking view then reports the new length, and `set` would copy past what
+  // was checked (or throw a RangeError). Grown here from this thread, between the two steps.
+  const shared = new SharedArrayBuffer(8, { maxByteLength: 64 });
+  const view = new Uint8Array(shared);
+  view.set([1, 2, 3, 4, 5, 6, 7, 8]);
+  const measured = view.length;
+  shared.grow(16);
+  view.fill(0x77, 8);
+  const target = new Uint8Array(16).fill(0xee);
+  copyInto(target, view, 0, measured);
+  assert.equal([...target], [1, 2, 3, 4, 5, 6, 7, 8, ...new Array(8).fill(0xee)]);
+  const tight = new Uint8Array(12).fill(0xee);
+  copyInto(tight, view, 4, measured); // `set` would throw: 16 bytes do not fit at offset 4
+  assert.equal([...tight], [0xee, 0xee, 0xee, 0xee, 1, 2, 3, 4, 5, 6, 7, 8]);
+  // Unshared views are copied as they are.
+  const plain = new Uint8Array(4);
+  copyInto(plain, new Uint8Array([9, 8, 7]), 1, 3);
+  assert.equal([...plain], [0, 9, 8, 7]);
+});
 
 test("PublicKey.fromBytes keeps a copy; toBytes hands out copies", () => {
   const seed = seedOf(1);
