@@ -118,6 +118,19 @@ export const ENVELOPE_BATCH_OUT_END: usize = 8;
 
 // ---- Canonical JSON (assembly/json/exports.ts) ----
 
+/** Default nesting limit of canonical JSON, on both paths (canonicalize and canonicalizeJson). */
+export const JSON_DEFAULT_MAX_DEPTH: u32 = 64;
+/**
+ * Largest nesting limit either path accepts. Closing an object whose members are out of order
+ * moves its content (assembly/json/transcoder.ts closeObject), so nested out-of-order objects cost
+ * up to 2 × depth × output bytes of copying: this keeps that linear in the output with a bounded
+ * factor (README, "Canonical JSON"); the value path's recursive walk stays within the stack.
+ */
+export const JSON_MAX_DEPTH_LIMIT: u32 = 1000;
+/** Default largest input of canonicalizeJson, in bytes. */
+export const JSON_DEFAULT_MAX_INPUT_BYTES: u32 = 1048576;
+/** Default largest canonical output, in UTF-8 bytes, on both paths (16 MiB). */
+export const JSON_DEFAULT_MAX_OUTPUT_BYTES: u32 = 16777216;
 /** json_canonicalize flag: escape U+007F–U+009F like older chio Rust kernels. */
 export const JSON_FLAG_ESCAPE_DEL_AND_C1: u32 = 1;
 /** json_canonicalize result word (u32 LE at ARG_RESULT + this): output address. */

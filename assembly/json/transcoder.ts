@@ -1,6 +1,6 @@
 // RFC 8785 (JCS) transcoder: UTF-8 JSON text (RFC 8259) in, canonical UTF-8 JSON out, in one
 // pass over the input with an explicit container stack (no recursion, so nesting depth is
-// bounded by the caller's limit, at most MAX_DEPTH_LIMIT, never by the wasm call stack).
+// bounded by the caller's limit, at most JSON_MAX_DEPTH_LIMIT, never by the wasm call stack).
 //
 // Values are written to the output as they are parsed. Each object member's output span is
 // recorded; when the object closes, its members are checked for duplicates and, unless they
@@ -59,17 +59,8 @@ import {
 } from "./members";
 import { parseDouble } from "./number-parse";
 import { writeDouble } from "./number-format";
-
-/**
- * Largest nesting limit; larger requests are clamped to it (src/canonical/json.ts refuses them).
- * Closing an object whose members are out of order moves its content (closeObject), so nested
- * out-of-order objects cost up to 2 × depth × output bytes of copying: this keeps it linear
- * in the output with a bounded factor (README, "Canonical JSON").
- */
-export const MAX_DEPTH_LIMIT: u32 = 1000;
-
-/** Bit in `flags`: escape U+007F–U+009F like older chio Rust kernels (see strings.ts). */
-import { JSON_FLAG_ESCAPE_DEL_AND_C1 as FLAG_ESCAPE_DEL_AND_C1 } from "../abi"; // the ABI (assembly/abi.ts)
+// The flag bit (escape U+007F–U+009F like older chio Rust kernels, see strings.ts) and the depth bound.
+import { JSON_FLAG_ESCAPE_DEL_AND_C1 as FLAG_ESCAPE_DEL_AND_C1, JSON_MAX_DEPTH_LIMIT } from "../abi"; // the ABI (assembly/abi.ts)
 
 // Container stack entries.
 const FRAME_SIZE: usize = 16;
@@ -103,14 +94,14 @@ let escapeDelAndC1: bool = false;
 /**
  * Canonicalizes the `inputLength` bytes at `base`. Returns a STATUS_* code; on success the result
  * is at [outputStart, outputStart + outputLength), on failure `errorAt` says where. `maxDepth`
- * (clamped to 1…MAX_DEPTH_LIMIT) bounds container nesting; `maxOutput` bounds the output size.
+ * (clamped to JSON_MAX_DEPTH_LIMIT, which src/canonical/json.ts refuses to exceed; 0 admits no
+ * container) bounds container nesting; `maxOutput` bounds the output size.
  */
 export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32, flags: u32, maxOutput: usize): i32 {
   resetError();
   outputStart = 0;
   outputLength = 0;
-  if (maxDepth < 1) maxDepth = 1;
-  if (maxDepth > MAX_DEPTH_LIMIT) maxDepth = MAX_DEPTH_LIMIT;
+  if (maxDepth > JSON_MAX_DEPTH_LIMIT) maxDepth = JSON_MAX_DEPTH_LIMIT;
   escapeDelAndC1 = (flags & FLAG_ESCAPE_DEL_AND_C1) != 0;
 
   // Lay out the arena (u64 arithmetic: nothing here can wrap).
@@ -126,11 +117,11 @@ export function canonicalizeText(base: usize, inputLength: usize, maxDepth: u32,
   // committed end is compared with the exact budget (see the value-end loop below).
   const outLimit = min<u64>(outAt + <u64>maxOutput, ADDRESS_CEILING);
   const scratchLimit = min<u64>(outLimit + OUTPUT_SLACK, ADDRESS_CEILING);
+  inputBase = base; // first: errorOffset of the failure below counts from this call's input (review-36 F9)
   if (outAt + 64 > ADDRESS_CEILING || !ensureAddressable(outAt + 64)) {
     fail(STATUS_TOO_LARGE, base);
     return errorStatus;
   }
-  inputBase = base;
   inputEnd = base + inputLength;
   keyTop = <usize>keysAt;
   stackBase = <usize>stackAt;

@@ -1,10 +1,11 @@
 // RFC 8785 canonical JSON: every entry point of src/canonical/ in one place.
 //  * value.ts    — JS values → canonical text/bytes (pure TypeScript)
 //  * json.ts     — JSON text → canonical bytes (WebAssembly transcoder)
+//  * limits.ts   — the limits and options both share
 // Errors the canonical JSON APIs throw.
 export { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 export type { CanonicalJsonErrorCode } from "../errors.js";
 export { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "./value.js";
 export type { CanonicalizeOptions } from "./value.js";
-export { canonicalizeJson, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES } from "./json.js";
+export { canonicalizeJson, DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES, DEFAULT_MAX_OUTPUT_BYTES } from "./json.js";
 export type { CanonicalizeJsonOptions } from "./json.js";

@@ -16,14 +16,19 @@ import { copyInto, isUint8Array, isUnreadableView, readU32, viewLength } from ".
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
+import {
+  byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions,
+} from "./limits.js";
 
-/** Options for {@link canonicalizeJson}. */
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES };
+
+/** Options for {@link canonicalizeJson}. Members not listed here are refused (InvalidTypeError). */
 export interface CanonicalizeJsonOptions {
-  /** Maximum container nesting (default 64, at most MAX_JSON_DEPTH = 1000; larger values are refused). */
+  /** Maximum container nesting (default 64, DEFAULT_MAX_DEPTH; 0…MAX_DEPTH_LIMIT = 1000, larger values are refused). */
   maxDepth?: number;
   /** Maximum input size in UTF-8 bytes (default 1 MiB = 1048576; values above 128 MiB are clamped to 128 MiB). */
   maxBytes?: number;
-  /** Maximum output size in bytes (default: limited only by WebAssembly memory). */
+  /** Maximum output size in bytes (default 16 MiB, DEFAULT_MAX_OUTPUT_BYTES, as for canonicalize; at most 2^32 − 1). */
   maxOutputBytes?: number;
   /**
    * Escape U+007F–U+009F as \u007f…\u009f, as older chio Rust kernels do (`char::is_control`;
@@ -36,15 +41,9 @@ interface JsonCoreExports extends CoreExports {
   json_canonicalize(inputLength: number, maxDepth: number, flags: number, maxOutput: number): number;
 }
 
-export const DEFAULT_MAX_DEPTH = 64;
-export const DEFAULT_MAX_BYTES = 1048576;
-/**
- * Largest `maxDepth` accepted. The explicit stack would take any depth, but an object whose members
- * need reordering moves its whole content once when it closes, so nested reordered objects cost
- * up to 2 × depth × output bytes of copying; this bound keeps that at 2000 × the output
- * (README, "Canonical JSON"). Same bound as canonicalize()'s MAX_DEPTH_LIMIT.
- */
-export const MAX_JSON_DEPTH = 1000;
+/** Same as MAX_DEPTH_LIMIT (kept under this name for existing imports). */
+export const MAX_JSON_DEPTH = MAX_DEPTH_LIMIT;
+const OPTION_KEYS = ["maxDepth", "maxBytes", "maxOutputBytes", "escapeDelAndC1"] as const;
 /** Largest input the arena layout can address (it needs roughly 12× the input). */
 const BYTES_CLAMP = 0x08000000;
 const { JSON_FLAG_ESCAPE_DEL_AND_C1, ARG_RESULT, JSON_RESULT_OUTPUT, JSON_RESULT_LENGTH, JSON_RESULT_ERROR_OFFSET } = abi;
@@ -74,25 +73,12 @@ const utf8Encoder = new TextEncoder();
  *   InvalidLengthError if `maxDepth` is above MAX_JSON_DEPTH (1000).
  */
 export function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeJsonOptions): Uint8Array {
-  let maxDepth = DEFAULT_MAX_DEPTH;
-  let maxBytes = DEFAULT_MAX_BYTES;
-  let maxOutput = 0xffffffff;
-  let flags = 0;
-  if (options !== undefined) {
-    if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-    if (options.maxDepth !== undefined) {
-      maxDepth = positiveInteger(options.maxDepth, "maxDepth");
-      if (maxDepth > MAX_JSON_DEPTH) throw new InvalidLengthError(`maxDepth must be at most ${MAX_JSON_DEPTH}, got ${maxDepth}`);
-    }
-    if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), BYTES_CLAMP);
-    if (options.maxOutputBytes !== undefined) {
-      maxOutput = Math.min(nonNegativeInteger(options.maxOutputBytes, "maxOutputBytes"), 0xffffffff);
-    }
-    if (options.escapeDelAndC1 !== undefined) {
-      if (typeof options.escapeDelAndC1 !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
-      if (options.escapeDelAndC1) flags |= JSON_FLAG_ESCAPE_DEL_AND_C1;
-    }
-  }
+  const read = readCanonicalOptions(options, OPTION_KEYS);
+  const maxDepth = maxDepthOption(read.maxDepth);
+  const maxBytes = byteLimitOption(read.maxBytes, "maxBytes", DEFAULT_MAX_BYTES, BYTES_CLAMP);
+  const maxOutput = byteLimitOption(read.maxOutputBytes, "maxOutputBytes", DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES_LIMIT);
+  if (read.escapeDelAndC1 !== undefined && typeof read.escapeDelAndC1 !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
+  const flags = read.escapeDelAndC1 === true ? JSON_FLAG_ESCAPE_DEL_AND_C1 : 0;
   const length = writeInput(input, maxBytes);
   const core = coreExports<JsonCoreExports>();
   const status = guarded(() => core.json_canonicalize(length, maxDepth, flags, maxOutput));
@@ -100,7 +86,11 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
   const result = argsBase() + ARG_RESULT;
   if (status !== abi.STATUS_OK) {
     const offset = readU32(heap, result + JSON_RESULT_ERROR_OFFSET);
-    const [code, message] = STATUS_ERRORS.get(status) ?? ["INVALID_JSON", "canonicalization failed"];
+    const known = STATUS_ERRORS.get(status);
+    // A status this table does not know is a bug in the core (or a new status left out here):
+    // a trap, not a syntax error in the caller's input (review-36 F7).
+    if (known === undefined) throw new WasmCoreError("WASM_TRAP", `json_canonicalize returned the unknown status ${status}`);
+    const [code, message] = known;
     throw new CanonicalJsonError(code, `${message} at byte ${offset}`, offset);
   }
   const start = readU32(heap, result + JSON_RESULT_OUTPUT);

@@ -12,7 +12,10 @@
 //   Rust kernels escape U+007F–U+009F; chio vector corpus a1486dbd pins that, 483bf3f1 pins RFC.
 //   The `escapeDelAndC1` option reproduces the old form, as canonicalizeJson's switch does.)
 // * numbers (§3.2.2.3): ECMAScript Number::toString, i.e. `String(x)`; -0 becomes "0";
-// * BigInt (an extension, as chio's Rust writes its i64/u64 exactly): decimal digits, no rounding.
+// * BigInt (an extension, as chio's Rust writes its i64/u64 exactly): decimal digits, no rounding,
+//   for values in −2^63…2^64−1, the integers the text path (canonicalizeJson) also keeps exactly;
+//   others → NUMBER_OUT_OF_RANGE, so that no value has a canonical form the text path would
+//   canonicalize again to other bytes (review-36 F3).
 //
 // JavaScript-specific semantics, chosen to match JSON.stringify where JSON.stringify is safe:
 // * `toJSON(key)` is called once per value, as JSON.stringify does (ECMA-262 SerializeJSONProperty
@@ -38,19 +41,34 @@
 //   (there is no per-object bookkeeping on the fast path), so the error is raised only after
 //   `maxDepth` levels have been walked, and a cycle longer than `maxDepth` objects is reported as
 //   TOO_DEEP (which is also true of it). A value referenced twice without a cycle is fine.
-// * Output the engine cannot hold (a string past V8's length limit, an unallocatable byte
-//   array) → TOO_LARGE. Exceptions thrown by the caller's own toJSON methods, getters or proxies
-//   propagate unchanged.
-import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../errors.js";
+// * Output longer than `maxOutputBytes` UTF-8 bytes (default 16 MiB) → TOO_LARGE, checked as the
+//   output grows (after every array element and object member), so a small value that expands
+//   (shared references, `let x = []; for (…) x = [x, x]`, or a Proxy whose length is 2^32 − 1)
+//   stops after about maxOutputBytes of work, not when the engine runs out of memory (review-36
+//   F1); output the engine cannot hold below that → TOO_LARGE too, and a walk deeper than the
+//   engine's stack → TOO_DEEP. Exceptions thrown by the caller's own toJSON methods, getters or
+//   proxies propagate unchanged.
+// * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
+//   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
+import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
+import { byteLimitOption, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions } from "./limits.js";
 
-/** Options for {@link canonicalize} and {@link canonicalBytes}. */
+export { MAX_DEPTH_LIMIT };
+
+/** Options for {@link canonicalize} and {@link canonicalBytes}. Members not listed here are refused (InvalidTypeError). */
 export interface CanonicalizeOptions {
   /**
    * Largest number of nested arrays/objects accepted (the top-level container counts as 1).
-   * Default 64. Must be an integer from 0 to 1000; the upper bound keeps the recursive walk far
-   * from the JavaScript engine's stack limit.
+   * Default 64. Must be an integer from 0 to 1000 (MAX_DEPTH_LIMIT), as for canonicalizeJson.
    */
   maxDepth?: number;
+  /**
+   * Largest output, in UTF-8 bytes (for canonicalize: of the string's UTF-8 form). Default 16 MiB
+   * (DEFAULT_MAX_OUTPUT_BYTES), at most 2^32 − 1. Larger output → TOO_LARGE. canonicalize builds
+   * its string from many small pieces, which the engine may hold as up to about 16 bytes of heap
+   * per output byte until the result is flattened: raise this only as far as memory allows.
+   */
+  maxOutputBytes?: number;
   /**
    * Also escape U+007F–U+009F (DEL and the C1 controls) as lowercase \u00xx, as older chio Rust
    * kernels do (compatibility only: the output is then not RFC 8785). Default false. The same
@@ -59,9 +77,6 @@ export interface CanonicalizeOptions {
   escapeDelAndC1?: boolean;
 }
 
-const DEFAULT_MAX_DEPTH = 64;
-/** Upper bound for `maxDepth`: each level costs a few stack frames, and V8's default stack (~1 MB) must never overflow. */
-export const MAX_DEPTH_LIMIT = 1000;
 
 /**
  * RFC 8785 canonical JSON text of `value`.
@@ -72,15 +87,54 @@ export const MAX_DEPTH_LIMIT = 1000;
  */
 export function canonicalize(value: unknown, options?: CanonicalizeOptions): string {
   const walk = newWalk(options);
+  let text: string;
   try {
-    return valueText(value, "", 0, walk);
+    text = valueText(value, "", 0, walk);
   } catch (error) {
-    // V8's message when a concatenation would pass its maximum string length (2^29 - 24).
-    if (error instanceof RangeError && error.message === "Invalid string length") {
-      throw new CanonicalJsonError("TOO_LARGE", "canonical text would exceed the engine's maximum string length");
-    }
-    throw error;
+    throw engineLimitError(error);
   }
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only a text near the bound needs counting.
+  if (text.length > walk.maxOutputBytes || (text.length * 3 > walk.maxOutputBytes && utf8Length(text) > walk.maxOutputBytes)) {
+    throw outputTooLarge(walk);
+  }
+  return text;
+}
+
+/**
+ * An engine's own error from the walk as the typed error it stands for, or the error itself: a
+ * string past the engine's length limit (V8 "Invalid string length", JavaScriptCore "Out of
+ * memory") → TOO_LARGE; a stack overflow (a call from deep in the stack, or a Worker with a
+ * small stack, at maxDepth near 1000) → TOO_DEEP. The caller's own RangeErrors (from a toJSON,
+ * say) carry other messages and pass through.
+ */
+function engineLimitError(error: unknown): unknown {
+  if (!(error instanceof RangeError)) return error;
+  if (error.message === "Invalid string length" || error.message === "Out of memory") {
+    return new CanonicalJsonError("TOO_LARGE", "canonical text would exceed the engine's maximum string length", undefined, { cause: error });
+  }
+  if (/^Maximum call stack size exceeded/.test(error.message)) {
+    return new CanonicalJsonError("TOO_DEEP", "nesting is deeper than the engine's stack allows here", undefined, { cause: error });
+  }
+  return error;
+}
+
+function outputTooLarge(walk: Walk): CanonicalJsonError {
+  return new CanonicalJsonError("TOO_LARGE", `canonical output is larger than maxOutputBytes (${walk.maxOutputBytes})`);
+}
+
+/** Bytes of `text` in UTF-8 (its lone surrogates, if any, counted as 3: the walk refuses them anyway). */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: 4 bytes for 2 units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /**
@@ -98,7 +152,12 @@ export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): U
   idleSink = undefined;
   sink.pos = 0;
   try {
-    writeValue(sink, value, "", 0, walk);
+    try {
+      writeValue(sink, value, "", 0, walk);
+    } catch (error) {
+      throw engineLimitError(error);
+    }
+    if (sink.pos > walk.maxOutputBytes) throw outputTooLarge(walk);
     return sink.buf.slice(0, sink.pos);
   } finally {
     sink.release();
@@ -106,27 +165,15 @@ export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): U
   }
 }
 
-function newWalk(options: CanonicalizeOptions | undefined): Walk {
-  const maxDepth = resolveMaxDepth(options);
-  const escape = options?.escapeDelAndC1;
-  if (escape !== undefined && typeof escape !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
-  return { maxDepth, ancestors: [], escapeDelAndC1: escape === true };
-}
+const OPTION_KEYS = ["maxDepth", "maxOutputBytes", "escapeDelAndC1"] as const;
 
-function resolveMaxDepth(options: CanonicalizeOptions | undefined): number {
-  if (options === undefined) return DEFAULT_MAX_DEPTH;
-  if (options === null || typeof options !== "object") {
-    throw new InvalidTypeError("options must be an object");
-  }
-  const maxDepth = options.maxDepth;
-  if (maxDepth === undefined) return DEFAULT_MAX_DEPTH;
-  if (typeof maxDepth !== "number" || !Number.isInteger(maxDepth)) {
-    throw new InvalidTypeError(`maxDepth must be an integer, got ${String(maxDepth)}`);
-  }
-  if (maxDepth < 0 || maxDepth > MAX_DEPTH_LIMIT) {
-    throw new InvalidLengthError(`maxDepth must be between 0 and ${MAX_DEPTH_LIMIT}, got ${maxDepth}`);
-  }
-  return maxDepth;
+function newWalk(options: CanonicalizeOptions | undefined): Walk {
+  const read = readCanonicalOptions(options, OPTION_KEYS);
+  const maxDepth = maxDepthOption(read.maxDepth);
+  const maxOutputBytes = byteLimitOption(read.maxOutputBytes, "maxOutputBytes", DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES_LIMIT);
+  const escape = read.escapeDelAndC1;
+  if (escape !== undefined && typeof escape !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
+  return { maxDepth, maxOutputBytes, ancestors: [], escapeDelAndC1: escape === true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +182,8 @@ function resolveMaxDepth(options: CanonicalizeOptions | undefined): number {
 /** Per-call state. `ancestors[i]` is the container at depth i on the current path (stale beyond). */
 interface Walk {
   readonly maxDepth: number;
+  /** Largest output in UTF-8 bytes (the text writer checks UTF-16 units as it goes: never more than the bytes). */
+  readonly maxOutputBytes: number;
   readonly ancestors: object[];
   /** Old chio form: U+007F–U+009F escaped too (CanonicalizeOptions.escapeDelAndC1). */
   readonly escapeDelAndC1: boolean;
@@ -213,6 +262,28 @@ function hasSlot(valueOf: (this: object) => unknown, value: object): boolean {
   }
 }
 
+const I64_MIN = -(2n ** 63n);
+const U64_MAX = 2n ** 64n - 1n;
+
+/** A BigInt's exact digits, within −2^63…2^64−1 (see the file header); NUMBER_OUT_OF_RANGE outside. */
+function bigintText(value: bigint, key: MemberKey): string {
+  if (value < I64_MIN || value > U64_MAX) {
+    throw new CanonicalJsonError("NUMBER_OUT_OF_RANGE", `${describeKey(key)} is a bigint outside −2^63…2^64−1, which canonical JSON keeps exactly only in that range`);
+  }
+  return value.toString();
+}
+
+/**
+ * An array's length as JSON.stringify reads it (ECMA-262 LengthOfArrayLike: ToLength of the
+ * `length` member), read once. Only a Proxy can report something other than a valid length.
+ */
+function arrayLength(array: readonly unknown[]): number {
+  const length: unknown = array.length;
+  if (typeof length === "number" && length >= 0 && length <= 0xffffffff && Number.isInteger(length)) return length;
+  const n = Math.trunc(Number(length)); // ToNumber may call the value's valueOf: caller code, as in JSON.stringify
+  return n > 0 ? Math.min(n, Number.MAX_SAFE_INTEGER) : 0; // NaN and negatives → 0
+}
+
 function isPlainRecord(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -255,7 +326,7 @@ function valueText(value: unknown, key: MemberKey, depth: number, walk: Walk): s
       if (value === null) return "null";
       return containerText(applyToJSON(value, key), key, depth, walk);
     case "bigint":
-      return value.toString();
+      return bigintText(value, key);
     case "function":
       // A function with a toJSON method is serialized through it, as by JSON.stringify.
       if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
@@ -283,11 +354,16 @@ function containerText(value: unknown, key: MemberKey, depth: number, walk: Walk
 
 function arrayText(array: readonly unknown[], depth: number, walk: Walk): string {
   enterContainer(array, depth, walk);
-  const n = array.length;
+  const n = arrayLength(array);
   if (n === 0) return "[]";
   const childDepth = depth + 1;
+  const max = walk.maxOutputBytes;
   let text = "[" + valueText(array[0], 0, childDepth, walk);
-  for (let i = 1; i < n; i++) text += "," + valueText(array[i], i, childDepth, walk);
+  for (let i = 1; i < n; i++) {
+    if (text.length > max) throw outputTooLarge(walk); // UTF-16 units never exceed UTF-8 bytes
+    text += "," + valueText(array[i], i, childDepth, walk);
+  }
+  if (text.length > max) throw outputTooLarge(walk);
   return text + "]";
 }
 
@@ -298,11 +374,13 @@ function objectText(object: Record<string, unknown>, depth: number, walk: Walk):
   if (n === 0) return "{}";
   sortKeys(keys);
   const childDepth = depth + 1;
+  const max = walk.maxOutputBytes;
   let text = "{";
   for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     if (i > 0) text += ",";
     text += (walk.escapeDelAndC1 ? legacyStringText(key) + ":" : quotedMemberName(key)) + valueText(object[key], key, childDepth, walk);
+    if (text.length > max) throw outputTooLarge(walk);
   }
   return text + "}";
 }
@@ -485,6 +563,8 @@ const legacyUtf8 = new TextEncoder();
 function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: number, walk: Walk): void {
   switch (typeof value) {
     case "string":
+      // At least one byte per unit plus the quotes: refused before reserving 3 bytes per unit.
+      if (sink.pos + value.length + 2 > walk.maxOutputBytes) throw outputTooLarge(walk);
       if (walk.escapeDelAndC1) writeLegacyString(sink, value);
       else writeString(sink, value);
       return;
@@ -500,7 +580,7 @@ function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: numbe
       else writeResolved(sink, applyToJSON(value, key), key, depth, walk);
       return;
     case "bigint":
-      sink.ascii(value.toString());
+      sink.ascii(bigintText(value, key));
       return;
     case "function":
       if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
@@ -535,7 +615,8 @@ function writeResolved(sink: ByteSink, value: unknown, key: MemberKey, depth: nu
 
 function writeArray(sink: ByteSink, array: readonly unknown[], depth: number, walk: Walk): void {
   enterContainer(array, depth, walk);
-  const n = array.length;
+  const n = arrayLength(array);
+  const max = walk.maxOutputBytes;
   const childDepth = depth + 1;
   sink.reserve(1);
   sink.buf[sink.pos++] = 0x5b; // [
@@ -545,6 +626,7 @@ function writeArray(sink: ByteSink, array: readonly unknown[], depth: number, wa
       sink.buf[sink.pos++] = 0x2c; // ,
     }
     writeValue(sink, array[i], i, childDepth, walk);
+    if (sink.pos > max) throw outputTooLarge(walk);
   }
   sink.reserve(1);
   sink.buf[sink.pos++] = 0x5d; // ]
@@ -564,11 +646,13 @@ function writeObject(sink: ByteSink, object: Record<string, unknown>, depth: num
       sink.reserve(1);
       sink.buf[sink.pos++] = 0x2c; // ,
     }
+    if (sink.pos + key.length + 2 > walk.maxOutputBytes) throw outputTooLarge(walk);
     if (walk.escapeDelAndC1) writeLegacyString(sink, key);
     else writeString(sink, key);
     sink.reserve(1);
     sink.buf[sink.pos++] = 0x3a; // :
     writeValue(sink, object[key], key, childDepth, walk);
+    if (sink.pos > walk.maxOutputBytes) throw outputTooLarge(walk);
   }
   sink.reserve(1);
   sink.buf[sink.pos++] = 0x7d; // }

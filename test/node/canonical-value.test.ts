@@ -282,7 +282,9 @@ test("UNSUPPORTED_TYPE: undefined anywhere, functions, symbols (no silent droppi
   expectBothCode("UNSUPPORTED_TYPE", { a: { toJSON: () => () => 1 } });
   try {
     canonicalize({ name: "x", pubkey: undefined });
+    assert.unreachable("undefined member accepted");
   } catch (error) {
+    assert.instance(error, CanonicalJsonError);
     assert.match((error as Error).message, 'member "pubkey"');
   }
 });
@@ -354,12 +356,112 @@ test("bad options: typed errors", () => {
     assert.throws(() => canonicalize(1, { maxDepth } as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE");
     assert.throws(() => canonicalBytes(1, { maxDepth } as never), (e: unknown) => e instanceof InvalidTypeError);
   }
-  for (const maxDepth of [-1, MAX_DEPTH_LIMIT + 1, Infinity]) {
-    assert.throws(() => canonicalize(1, { maxDepth }), (e: unknown) => e instanceof InvalidLengthError || e instanceof InvalidTypeError);
+  // Out of range: InvalidLengthError on both paths, canonicalizeJson included (review-36 F7).
+  for (const maxDepth of [-1, MAX_DEPTH_LIMIT + 1]) {
+    for (const run of [() => canonicalize(1, { maxDepth }), () => canonicalBytes(1, { maxDepth }), () => canonicalizeJson("1", { maxDepth })]) {
+      assert.throws(run, (e: unknown) => e instanceof InvalidLengthError && e.code === "INVALID_LENGTH", `maxDepth ${maxDepth}`);
+    }
   }
-  assert.throws(() => canonicalize(1, { maxDepth: -1 }), (e: unknown) => e instanceof InvalidLengthError && e.code === "INVALID_LENGTH");
+  assert.throws(() => canonicalize(1, { maxDepth: Infinity }), (e: unknown) => e instanceof InvalidTypeError);
   assert.throws(() => canonicalize(1, 5 as never), (e: unknown) => e instanceof InvalidTypeError);
+  // maxDepth 0: scalars only, on both paths.
+  assert.is(canonicalize(1, { maxDepth: 0 }), "1");
+  expectBothCode("TOO_DEEP", [], { maxDepth: 0 });
+  assert.is(Buffer.from(canonicalizeJson("1", { maxDepth: 0 })).toString(), "1");
+  expectCode("TOO_DEEP", () => canonicalizeJson("[]", { maxDepth: 0 }));
+  for (const maxOutputBytes of [-1, 1.5, "9", null]) {
+    assert.throws(() => canonicalize(1, { maxOutputBytes } as never), (e: unknown) => e instanceof InvalidTypeError, String(maxOutputBytes));
+    assert.throws(() => canonicalBytes(1, { maxOutputBytes } as never), (e: unknown) => e instanceof InvalidTypeError, String(maxOutputBytes));
+  }
+  // A misspelt option is an error, not a limit silently left at its default (review-36 F4).
+  for (const options of [{ maxdepth: 1 }, { maxOutputByte: 10 }, { escapeDELAndC1: true }, { maxBytes: 10 }]) {
+    assert.throws(() => canonicalize([[1]], options as never), (e: unknown) => e instanceof InvalidTypeError && /unknown member/.test((e as Error).message), JSON.stringify(options));
+    assert.throws(() => canonicalBytes([[1]], options as never), (e: unknown) => e instanceof InvalidTypeError, JSON.stringify(options));
+  }
+  for (const options of [{ maxdepth: 1 }, { maxOutputByte: 10 }, { escapeDELAndC1: true }]) {
+    assert.throws(() => canonicalizeJson("[[1]]", options as never), (e: unknown) => e instanceof InvalidTypeError && /unknown member/.test((e as Error).message), JSON.stringify(options));
+  }
   assert.is(canonicalize(1, {}), "1");
+});
+
+test("maxOutputBytes bounds both writers exactly, in UTF-8 bytes, and canonicalizeJson alike", () => {
+  for (const value of [["é".repeat(10), 1], { "😀": "a\n", b: [true, null] }, "x".repeat(40), [1, 2, 3]]) {
+    const bytes = canonicalBytes(value).length;
+    assert.is(canonicalize(value, { maxOutputBytes: bytes }), canonicalize(value));
+    assert.equal(canonicalBytes(value, { maxOutputBytes: bytes }), canonicalBytes(value));
+    expectBothCode("TOO_LARGE", value, { maxOutputBytes: bytes - 1 } as never);
+    const text = JSON.stringify(value);
+    assert.equal(canonicalizeJson(text, { maxOutputBytes: bytes }), canonicalBytes(value));
+    expectCode("TOO_LARGE", () => canonicalizeJson(text, { maxOutputBytes: bytes - 1 }));
+  }
+});
+
+test("a small value that expands (shared references, a Proxy whose length is 2^32 − 1) is TOO_LARGE within the default bound, not an out-of-memory crash (review-36 F1)", () => {
+  let shared: unknown = [];
+  for (let i = 0; i < 40; i++) shared = [shared, shared]; // 2^40 leaves if expanded
+  const huge = new Proxy([], { get: (target, key) => (key === "length" ? 2 ** 32 - 1 : typeof key === "string" && /^\d+$/.test(key) ? 0 : Reflect.get(target, key)) });
+  // The walk stops as soon as the output passes the bound: a 2^32 − 1 element Proxy that counts
+  // its reads (and gives up far past the bound, so a walk without it fails here instead of running for hours).
+  for (const write of [canonicalize, canonicalBytes]) {
+    let reads = 0;
+    const counting = new Proxy([], {
+      get: (target, key) => {
+        if (key === "length") return 2 ** 32 - 1;
+        if (typeof key !== "string" || !/^\d+$/.test(key)) return Reflect.get(target, key);
+        if (++reads > 100_000) throw new Error("read far past maxOutputBytes");
+        return 0;
+      },
+    });
+    expectCode("TOO_LARGE", () => write(counting, { maxOutputBytes: 1000 }));
+    assert.ok(reads <= 502, `${write.name} read ${reads} elements for 1000 bytes of "0,"`);
+  }
+  for (const value of [shared, huge, { a: shared }]) {
+    expectBothCode("TOO_LARGE", value);
+    expectBothCode("TOO_LARGE", value, { maxOutputBytes: 1000 } as never);
+  }
+});
+
+test("array length as JSON.stringify reads it (ToLength), the same in both writers, for a Proxy that lies (review-36 F2)", () => {
+  for (const length of [-1, "abc", null, 2.5, "2", 0, 3, true, -0.5]) {
+    const lying = new Proxy([], { get: (target, key) => (key === "length" ? length : typeof key === "string" && /^\d+$/.test(key) ? Number(key) + 10 : Reflect.get(target, key)) });
+    const expected = JSON.stringify(lying);
+    assert.is(both(lying), expected, `length ${String(length)}`);
+  }
+});
+
+test("a walk deeper than the engine's stack is TOO_DEEP, never a raw RangeError (review-36 F10)", () => {
+  let nested: unknown = 1;
+  for (let i = 0; i < MAX_DEPTH_LIMIT; i++) nested = [nested];
+  /** Calls `run` under `frames` frames of recursion; the error it threw, "ok", or "helper" if the recursion itself overflowed. */
+  const under = (frames: number, run: () => unknown): unknown => {
+    const descend = (k: number): unknown => {
+      if (k > 0) return descend(k - 1);
+      try {
+        run();
+        return "ok";
+      } catch (error) {
+        return error;
+      }
+    };
+    try {
+      return descend(frames);
+    } catch {
+      return "helper";
+    }
+  };
+  for (const run of [() => canonicalize(nested, { maxDepth: MAX_DEPTH_LIMIT }), () => canonicalBytes(nested, { maxDepth: MAX_DEPTH_LIMIT })]) {
+    let sawTooDeep = false;
+    for (let frames = 0; frames < 200_000; frames += 250) {
+      const outcome = under(frames, run);
+      if (outcome === "ok") continue;
+      if (outcome === "helper") break;
+      assert.instance(outcome, CanonicalJsonError, `at ${frames} frames: ${String(outcome)}`);
+      assert.is((outcome as CanonicalJsonError).code, "TOO_DEEP");
+      sawTooDeep = true;
+      break;
+    }
+    assert.ok(sawTooDeep, "some depth of the caller's stack leaves too little room");
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -422,13 +524,22 @@ test("boxed primitives are recognised by their internal slot, as JSON.stringify 
   assert.is(both(foreign), '[5,"s",true,7,"1970-01-01T00:00:00.000Z"]');
 });
 
-test("BigInt is written exactly; safe integers agree with the Number form", () => {
+test("BigInt is written exactly in −2^63…2^64−1, as the text path keeps it; outside, NUMBER_OUT_OF_RANGE (review-36 F3)", () => {
   for (const n of [0, 1, -1, 42, 2 ** 53 - 1, -(2 ** 53 - 1), 1e15]) assert.is(both(BigInt(n)), both(n));
-  assert.is(both({ t: 2n ** 64n - 1n, u: -(2n ** 63n), v: 10n ** 30n }), '{"t":18446744073709551615,"u":-9223372036854775808,"v":1000000000000000000000000000000}');
+  const edges = { t: 2n ** 64n - 1n, u: -(2n ** 63n) };
+  assert.is(both(edges), '{"t":18446744073709551615,"u":-9223372036854775808}');
   fc.assert(
-    fc.property(fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }), (n) => both([n]) === `[${n.toString(10)}]` && BigInt(both(n)) === n),
+    fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }), (n) => {
+      const text = both([n]);
+      // A fixed point of the text path: canonicalizing the output again gives the same bytes.
+      return text === `[${n.toString(10)}]` && BigInt(both(n)) === n && Buffer.from(canonicalizeJson(text)).toString() === text;
+    }),
     { numRuns: 2000 },
   );
+  for (const n of [2n ** 64n, -(2n ** 63n) - 1n, 10n ** 30n, -(10n ** 30n)]) {
+    expectBothCode("NUMBER_OUT_OF_RANGE", { v: n });
+    expectBothCode("NUMBER_OUT_OF_RANGE", [Object(n)]); // boxed too
+  }
 });
 
 test("reentrant use from toJSON does not disturb the outer call", () => {

@@ -343,7 +343,7 @@ test("misuse: wrong input and option types throw InvalidTypeError", () => {
   for (const input of [null, undefined, 42, {}, [], new ArrayBuffer(2), new DataView(new ArrayBuffer(2)), new Uint16Array(2), proxiedBytes]) {
     assert.throws(() => canonicalizeJson(input as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE");
   }
-  for (const options of [{ maxDepth: 0 }, { maxDepth: 1.5 }, { maxDepth: "64" }, { maxBytes: -1 }, { maxBytes: NaN }, { escapeDelAndC1: 1 }, { maxOutputBytes: -5 }, "x", null]) {
+  for (const options of [{ maxDepth: 1.5 }, { maxDepth: "64" }, { maxBytes: -1 }, { maxBytes: NaN }, { escapeDelAndC1: 1 }, { maxOutputBytes: -5 }, { maxdepth: 1 }, { maxOutputByte: 10 }, "x", null]) {
     assert.throws(() => canonicalizeJson("1", options as never), (e: unknown) => e instanceof InvalidTypeError);
   }
   assertStillWorks();
