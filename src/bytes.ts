@@ -38,6 +38,15 @@ export function isUint8ArrayOfAnyRealm(value: unknown): value is Uint8Array {
   return typedArrayTag.call(value) === "Uint8Array";
 }
 
+/**
+ * The element count of any typed array (Uint8Array, Float64Array, BigInt64Array, …) from its
+ * internal slots, or undefined for anything else (a DataView, a Proxy, a plain object). Runs no
+ * caller code.
+ */
+export function typedArrayElementCount(value: unknown): number | undefined {
+  return typedArrayTag.call(value) === undefined ? undefined : typedArrayLength.call(value as Uint8Array);
+}
+
 /** The element count of a Uint8Array from its internal slot (a subclass cannot override it). */
 export function viewLength(value: Uint8Array): number {
   return typedArrayLength.call(value);
@@ -52,7 +61,19 @@ export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
   return new Uint8Array(typedArrayBuffer.call(value), typedArrayByteOffset.call(value), Math.min(length, typedArrayLength.call(value)));
 }
 
-const SharedArrayBufferClass: (new (length: number) => ArrayBufferLike) | undefined = (globalThis as { SharedArrayBuffer?: new (length: number) => ArrayBufferLike }).SharedArrayBuffer;
+// ArrayBuffer.prototype.byteLength's getter: a brand check that throws for anything but an
+// unshared ArrayBuffer, of any realm and whatever its prototype (`instanceof` is neither).
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
+
+/** True for an unshared ArrayBuffer (this realm or another); false for shared memory. */
+function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
+  try {
+    arrayBufferByteLength.call(buffer);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Copies the first `length` bytes of `source` (checked and measured by the caller, with no
@@ -60,12 +81,14 @@ const SharedArrayBufferClass: (new (length: number) => ArrayBufferLike) | undefi
  * SharedArrayBuffer can grow between the check and the copy (another thread grows it), and `set`
  * copies the view's length at that moment: past the measured bytes into whatever follows in
  * `target`, or a RangeError. Views of shared memory are therefore copied through a fixed-length
- * view of the measured bytes (review-36 F5); others directly (a test of the buffer's class is
- * cheaper than a new view, and only shared memory can change under a synchronous call).
+ * view of the measured bytes (review-36 F5); others directly (a brand test of the buffer is
+ * cheaper than a new view, and only shared memory can change under a synchronous call). The
+ * test is by internal slot, so shared memory from another realm, or with its prototype changed,
+ * is recognised too (review-37).
  */
 export function copyInto(target: Uint8Array, source: Uint8Array, at: number, length: number): void {
-  if (SharedArrayBufferClass !== undefined && typedArrayBuffer.call(source) instanceof SharedArrayBufferClass) target.set(viewPrefix(source, length), at);
-  else target.set(source, at);
+  if (isUnsharedArrayBuffer(typedArrayBuffer.call(source))) target.set(source, at);
+  else target.set(viewPrefix(source, length), at);
 }
 
 /**
@@ -96,6 +119,16 @@ export function isUnreadableView(value: Uint8Array): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * The test assertBytes (`length` -1) or expectBytes (`length` > 0) makes, as a boolean and without
+ * building a message: for hot loops that call those only when it fails, for their errors.
+ */
+export function isReadableBytes(value: unknown, length: number): boolean {
+  if (!isUint8Array(value)) return false;
+  const actual = typedArrayLength.call(value);
+  return length < 0 ? actual !== 0 || !isUnreadableView(value) : actual === length && length > 0;
 }
 
 /**

@@ -14,7 +14,7 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { brandHasInstance, copyInto, expectBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
+import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -299,6 +299,8 @@ export function publicKeyArgumentBytes(publicKey: unknown, name: string): Uint8A
 
 /** Reused buffer for the random coefficients of one chunk (16 bytes per item). */
 const batchRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
+/** The message lengths of the chunk runBatchChunk is writing, measured once. */
+const batchMessageLengths = new Float64Array(BATCH_MAX_ITEMS);
 
 /** 16 bytes per item from globalThis.crypto.getRandomValues into batchRandom (never derived from the inputs). */
 function fillBatchRandom(count: number): void {
@@ -401,12 +403,16 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
     // crypto.getRandomValues is caller code (a shim may replace it) and ran after readBatchItems'
     // checks: check this chunk's values again, so none was detached or resized unseen before its
     // bytes are copied into wasm memory below (no caller code runs in between).
+    // Each message is measured once, here: the records and the copies below use that length (a
+    // view of shared memory another thread grows would otherwise read longer at the copy).
     let inputBytes = n * BATCH_ITEM_BYTES;
-    for (let i = start; i < start + n; i++) {
-      expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
-      expectBytes(keys[i], ED25519_PUBLIC_KEY_BYTES, `items[${i}].publicKey`);
-      assertBytes(messages[i], `items[${i}].message`);
-      inputBytes += viewLength(messages[i]);
+    for (let t = 0; t < n; t++) {
+      const i = start + t;
+      if (!isReadableBytes(signatures[i], ED25519_SIGNATURE_BYTES)) expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
+      if (!isReadableBytes(keys[i], ED25519_PUBLIC_KEY_BYTES)) expectBytes(keys[i], ED25519_PUBLIC_KEY_BYTES, `items[${i}].publicKey`);
+      if (!isReadableBytes(messages[i], -1)) assertBytes(messages[i], `items[${i}].message`);
+      batchMessageLengths[t] = viewLength(messages[i]);
+      inputBytes += batchMessageLengths[t];
     }
     return guarded(() => {
       const x = core();
@@ -422,7 +428,7 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
       for (let t = 0; t < n; t++) {
         const record = base + t * BATCH_ITEM_BYTES;
         const message = messages[start + t];
-        const messageLength = viewLength(message);
+        const messageLength = batchMessageLengths[t];
         copyInto(heap, keys[start + t], record + BATCH_ITEM_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
         copyInto(heap, signatures[start + t], record + BATCH_ITEM_SIGNATURE, ED25519_SIGNATURE_BYTES);
         heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);

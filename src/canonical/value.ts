@@ -50,8 +50,9 @@
 //   proxies propagate unchanged.
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
+import { typedArrayElementCount } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
-import { byteLimitOption, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions } from "./limits.js";
+import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions } from "./limits.js";
 
 export { MAX_DEPTH_LIMIT };
 
@@ -168,6 +169,8 @@ export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): U
 const OPTION_KEYS = ["maxDepth", "maxOutputBytes", "escapeDelAndC1"] as const;
 
 function newWalk(options: CanonicalizeOptions | undefined): Walk {
+  // The common call passes no options: no reading, no checks (tens of ns on a small value).
+  if (options === undefined) return { maxDepth: DEFAULT_MAX_DEPTH, maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES, ancestors: [], escapeDelAndC1: false };
   const read = readCanonicalOptions(options, OPTION_KEYS);
   const maxDepth = maxDepthOption(read.maxDepth);
   const maxOutputBytes = byteLimitOption(read.maxOutputBytes, "maxOutputBytes", DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES_LIMIT);
@@ -290,6 +293,22 @@ function isPlainRecord(value: object): boolean {
 }
 
 /**
+ * An object's own enumerable member names (Object.keys), unless its members could not fit in
+ * what is left of maxOutputBytes after `written` bytes: n members take at least 5n + 1 bytes
+ * (`{"":0,…}`), so a larger n is TOO_LARGE before the names are listed and sorted. A typed array
+ * (written as `{"0":…}`, like JSON.stringify) is judged by its length before Object.keys, which
+ * would make a string for each of its elements (review-37: a Uint8Array of 10^8 zero bytes).
+ */
+function memberNames(object: object, written: number, walk: Walk): string[] {
+  const room = walk.maxOutputBytes - written;
+  const elements = typedArrayElementCount(object);
+  if (elements !== undefined && 5 * elements + 1 > room) throw outputTooLarge(walk);
+  const keys = Object.keys(object);
+  if (keys.length > 0 && 5 * keys.length + 1 > room) throw outputTooLarge(walk);
+  return keys;
+}
+
+/**
  * Sorts member names by UTF-16 code units (RFC 8785 §3.2.3). Small objects dominate real
  * documents, and an insertion sort with `<` beats Array.prototype.sort's setup cost there.
  */
@@ -369,7 +388,7 @@ function arrayText(array: readonly unknown[], depth: number, walk: Walk): string
 
 function objectText(object: Record<string, unknown>, depth: number, walk: Walk): string {
   enterContainer(object, depth, walk);
-  const keys = Object.keys(object);
+  const keys = memberNames(object, 0, walk);
   const n = keys.length;
   if (n === 0) return "{}";
   sortKeys(keys);
@@ -634,7 +653,7 @@ function writeArray(sink: ByteSink, array: readonly unknown[], depth: number, wa
 
 function writeObject(sink: ByteSink, object: Record<string, unknown>, depth: number, walk: Walk): void {
   enterContainer(object, depth, walk);
-  const keys = Object.keys(object);
+  const keys = memberNames(object, sink.pos, walk);
   const n = keys.length;
   sortKeys(keys);
   const childDepth = depth + 1;

@@ -125,8 +125,10 @@ export function packSignatureChunk(
   end: number,
 ): SharedArrayBuffer {
   const count = end - start;
+  // Measured once: the layout and the copies use these lengths (copyInto).
+  const lengths = new Array<number>(count);
   let messageBytes = 0;
-  for (let i = start; i < end; i++) messageBytes += viewLength(messages[i]);
+  for (let k = 0; k < count; k++) messageBytes += lengths[k] = viewLength(messages[start + k]);
   const buffer = new SharedArrayBuffer(signatureChunkSize(count, messageBytes));
   const view = new DataView(buffer);
   const bytes = new Uint8Array(buffer);
@@ -138,7 +140,7 @@ export function packSignatureChunk(
   for (let k = 0; k < count; k++) {
     const i = start + k;
     view.setUint32(4 + 4 * k, offset, true);
-    const messageLength = viewLength(messages[i]);
+    const messageLength = lengths[k];
     copyInto(bytes, signatures[i], signatureArea + k * SIGNATURE_BYTES, SIGNATURE_BYTES);
     copyInto(bytes, publicKeys[i], keyArea + k * PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES);
     copyInto(bytes, messages[i], messageArea + offset, messageLength);
@@ -179,10 +181,13 @@ export function envelopeChunkBytes(input: Uint8Array | string): number {
 export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], start: number, end: number): SharedArrayBuffer {
   const count = end - start;
   const tableEnd = 4 + 12 * count;
+  // Byte inputs are measured once: the size and the copies use these lengths (copyInto).
+  const lengths = new Array<number>(count);
   let size = tableEnd;
-  for (let i = start; i < end; i++) {
-    const input = inputs[i];
-    size += envelopeChunkBytes(input);
+  for (let k = 0; k < count; k++) {
+    const input = inputs[start + k];
+    lengths[k] = typeof input === "string" ? 2 * input.length + 1 : viewLength(input);
+    size += lengths[k]; // envelopeChunkBytes, from the one measurement
   }
   const buffer = new SharedArrayBuffer(size);
   const view = new DataView(buffer);
@@ -203,7 +208,7 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
       view.setUint32(row + 8, 1, true);
       at += 2 * input.length;
     } else {
-      const length = viewLength(input); // the internal slot: what copyInto copies
+      const length = lengths[k];
       copyInto(bytes, input, at, length);
       view.setUint32(row, at, true);
       view.setUint32(row + 4, length, true);

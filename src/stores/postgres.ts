@@ -414,6 +414,7 @@ export class PostgresReplayStore implements ReplayStore {
     checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
     const inFlightKey = InFlightTokens.key(peerId, nonce);
     if (this.#inFlight.has(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
+    this.#inFlight.assertRoom();
     const token = reservationToken();
     // Insert, or take over a pair that is dead under the skew asked with; no row back = held.
     const rows = await this.#db.query<{ token: unknown }>(

@@ -407,6 +407,7 @@ export class RedisReplayStore implements ReplayStore {
     checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
     const inFlightKey = InFlightTokens.key(peerId, nonce);
     if (this.#inFlight.has(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
+    this.#inFlight.assertRoom();
     const token = reservationToken();
     const key = this.#pairKey(peerId, nonce);
     const window = Math.max(this.maxSkewSecs, 1);

@@ -20,6 +20,7 @@ export type SharedStoreErrorCode =
   | "SKEW_ABOVE_RETENTION" //   asked with a skew above maxSkewSecs: entries may already be gone
   | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
   | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
+  | "TOO_MANY_IN_FLIGHT" //     this store instance already holds DEFAULT_MAX_IN_FLIGHT reservations in flight
   | "EVICTING_ENGINE"; //       Redis evicts keys the store must keep (maxmemory-policy), refused on open
 
 /** A server-backed store could not do what was asked; nothing was changed by this call unless it says so. */
@@ -152,8 +153,9 @@ export function reservationToken(): string {
 /**
  * The tokens of this process's reservations in flight (between reserve and commit/release), so
  * `release` removes only the reservation it made, never one another replica took over after the
- * first went dead. Bounded: when full, the oldest token is dropped, and releasing that pair then
- * does nothing: the pair stays held until it expires (fail closed).
+ * first went dead. Bounded: when full, new reservations are refused (TOO_MANY_IN_FLIGHT, before
+ * the server is asked) rather than an older token dropped, which would let that accept's pair be
+ * taken over here and its late `release` delete the newer reservation (review-37).
  *
  * A pair in flight here is held, whatever the time, as the ReplayStore port says and as
  * ReplayCache and the SQLite store do: the server's rows expire at timestamp + skew, but an
@@ -175,14 +177,20 @@ export class InFlightTokens {
   has(key: string): boolean {
     return this.#tokens.has(key);
   }
+  /** Throws SharedStoreError TOO_MANY_IN_FLIGHT when no further reservation can be remembered. */
+  assertRoom(): void {
+    if (this.#tokens.size >= this.#max) {
+      throw new SharedStoreError("TOO_MANY_IN_FLIGHT", `${this.#max} reservations are in flight in this store instance; refused until some end`);
+    }
+  }
   /**
    * Records the token of a reservation the server granted, unless another reservation of the
-   * same pair is already in flight here (two reserves raced past `has`): then false, and the
-   * caller refuses (REPLAYED_NONCE), leaving the server's row held until it expires (fail closed).
+   * same pair is already in flight here (two reserves raced past `has`) or the bound was reached
+   * meanwhile (reserves raced past `assertRoom`): then false, and the caller refuses, leaving the
+   * server's row held until it expires (fail closed). Never drops another token.
    */
   claim(key: string, token: string): boolean {
-    if (this.#tokens.has(key)) return false;
-    if (this.#tokens.size >= this.#max) this.#tokens.delete(this.#tokens.keys().next().value as string);
+    if (this.#tokens.has(key) || this.#tokens.size >= this.#max) return false;
     this.#tokens.set(key, token);
     return true;
   }

@@ -24,6 +24,7 @@ import {
   verifyEnvelopeBytes,
 } from "../../src/index.js";
 import { copyInto } from "../../src/bytes.js";
+import { runInNewContext } from "node:vm";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
 import { NOW, X, Y, LOCAL } from "../helpers/kernels.js";
@@ -88,6 +89,19 @@ test("copyInto copies exactly the measured bytes of a view of shared memory that
   const tight = new Uint8Array(12).fill(0xee);
   copyInto(tight, view, 4, measured); // `set` would throw: 16 bytes do not fit at offset 4
   assert.equal([...tight], [0xee, 0xee, 0xee, 0xee, 1, 2, 3, 4, 5, 6, 7, 8]);
+  // Shared memory from another realm, or dressed as an ArrayBuffer, is recognised too (review-37).
+  const foreign = runInNewContext("new SharedArrayBuffer(8, { maxByteLength: 64 })") as SharedArrayBuffer;
+  const disguised = new SharedArrayBuffer(8, { maxByteLength: 64 });
+  Object.setPrototypeOf(disguised, ArrayBuffer.prototype);
+  for (const buffer of [foreign, disguised]) {
+    const grown = new Uint8Array(buffer);
+    grown.fill(5);
+    SharedArrayBuffer.prototype.grow.call(buffer, 16);
+    grown.fill(0x77, 8);
+    const into = new Uint8Array(16).fill(0xee);
+    copyInto(into, grown, 0, 8);
+    assert.equal([...into], [...new Array(8).fill(5), ...new Array(8).fill(0xee)]);
+  }
   // Unshared views are copied as they are.
   const plain = new Uint8Array(4);
   copyInto(plain, new Uint8Array([9, 8, 7]), 1, 3);

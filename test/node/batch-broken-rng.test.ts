@@ -139,6 +139,9 @@ test("with a broken random source, each coefficient depends on every item of the
     const items = signedItems(8);
     const replaced = [...items];
     replaced[5] = signedItems(1)[0];
+    // Only item 5's message changed: the same R, S and key, another k (k binds R, A and M).
+    const otherMessage = [...items];
+    otherMessage[5] = { ...items[5], message: new Uint8Array([...items[5].message, 1]) };
     for (const [name, shim] of shims) {
       for (const zip215 of [false, true]) {
         assert.equal(withRandomSource(shim, () => ed25519.verifyBatch(items, { zip215 })), items.map(() => true));
@@ -150,6 +153,9 @@ test("with a broken random source, each coefficient depends on every item of the
         withRandomSource(shim, () => ed25519.verifyBatch(replaced, { zip215 }));
         const second = coefficients(items.length);
         for (const i of [0, 1, 2, 3, 4, 6, 7]) assert.is.not(second[i], first[i], `${name}: item ${i}'s coefficient changes with item 5`);
+        withRandomSource(shim, () => ed25519.verifyBatch(otherMessage, { zip215 }));
+        const third = coefficients(items.length);
+        for (const i of [0, 1, 2, 3, 4, 6, 7]) assert.is.not(third[i], first[i], `${name}: item ${i}'s coefficient changes with item 5's message alone`);
       }
     }
     // A working source: fresh coefficients for the very same items.

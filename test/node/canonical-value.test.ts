@@ -415,6 +415,26 @@ test("a small value that expands (shared references, a Proxy whose length is 2^3
     expectCode("TOO_LARGE", () => write(counting, { maxOutputBytes: 1000 }));
     assert.ok(reads <= 502, `${write.name} read ${reads} elements for 1000 bytes of "0,"`);
   }
+  // The same for an object's members (each read through a counting getter): 1000 members of 10
+  // bytes each (`"k0000":0,`) pass the members' lower bound for 6000 bytes (5 per member) and
+  // must stop once the output passes it.
+  for (const write of [canonicalize, canonicalBytes]) {
+    let reads = 0;
+    const members: Record<string, number> = {};
+    for (let i = 0; i < 1000; i++) {
+      Object.defineProperty(members, `k${String(i).padStart(4, "0")}`, { enumerable: true, get: () => (reads++, 0) });
+    }
+    expectCode("TOO_LARGE", () => write(members, { maxOutputBytes: 6000 }));
+    assert.ok(reads <= 601, `${write.name} read ${reads} members for 6000 bytes`);
+    // More members than the bound could hold even at 5 bytes each: refused before any is read.
+    reads = 0;
+    expectCode("TOO_LARGE", () => write(members, { maxOutputBytes: 4000 }));
+    assert.is(reads, 0);
+  }
+  // A typed array is written member by member ({"0":…}); a large one is refused by its length
+  // before its member names are listed.
+  expectBothCode("TOO_LARGE", { bytes: new Uint8Array(20_000_000) }, { maxOutputBytes: 1000 } as never);
+  assert.is(both({ b: new Uint8Array([7, 8]) }), '{"b":{"0":7,"1":8}}');
   for (const value of [shared, huge, { a: shared }]) {
     expectBothCode("TOO_LARGE", value);
     expectBothCode("TOO_LARGE", value, { maxOutputBytes: 1000 } as never);
