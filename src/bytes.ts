@@ -122,13 +122,15 @@ export function isUnreadableView(value: Uint8Array): boolean {
 }
 
 /**
- * The test assertBytes (`length` -1) or expectBytes (`length` > 0) makes, as a boolean and without
- * building a message: for hot loops that call those only when it fails, for their errors.
+ * The test of assertBytes (`length` -1: a readable Uint8Array) and expectBytes (`length` ≥ 0: of
+ * exactly that length) as a boolean, without building a message: they call it first, and hot
+ * loops call them only when it fails, for their errors.
  */
 export function isReadableBytes(value: unknown, length: number): boolean {
   if (!isUint8Array(value)) return false;
   const actual = typedArrayLength.call(value);
-  return length < 0 ? actual !== 0 || !isUnreadableView(value) : actual === length && length > 0;
+  if (length >= 0 && actual !== length) return false;
+  return actual !== 0 || !isUnreadableView(value);
 }
 
 /**
@@ -137,22 +139,16 @@ export function isReadableBytes(value: unknown, length: number): boolean {
  * go straight into wasm memory in the same synchronous call, that write is the copy.
  */
 export function assertBytes(value: unknown, name: string): asserts value is Uint8Array {
-  if (!isUint8Array(value)) {
-    throw new InvalidTypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
-  }
-  if (isUnreadableView(value)) {
-    throw new InvalidTypeError(`${name} is a view of a detached or out-of-bounds ArrayBuffer`);
-  }
+  if (isReadableBytes(value, -1)) return;
+  if (!isUint8Array(value)) throw new InvalidTypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  throw new InvalidTypeError(`${name} is a view of a detached or out-of-bounds ArrayBuffer`);
 }
 
 /** Checks type and exact length; returns the value typed as bytes (not a copy: see copyBytes). */
 export function expectBytes(value: unknown, length: number, name: string): Uint8Array {
+  if (isReadableBytes(value, length)) return value as Uint8Array;
   assertBytes(value, name);
-  const actual = typedArrayLength.call(value);
-  if (actual !== length) {
-    throw new InvalidLengthError(`${name} must be ${length} bytes, got ${actual}`);
-  }
-  return value;
+  throw new InvalidLengthError(`${name} must be ${length} bytes, got ${typedArrayLength.call(value)}`);
 }
 
 /**

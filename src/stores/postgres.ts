@@ -413,8 +413,7 @@ export class PostgresReplayStore implements ReplayStore {
   async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
     checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
     const inFlightKey = InFlightTokens.key(peerId, nonce);
-    if (this.#inFlight.has(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
-    this.#inFlight.assertRoom();
+    if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
     // Insert, or take over a pair that is dead under the skew asked with; no row back = held.
     const rows = await this.#db.query<{ token: unknown }>(

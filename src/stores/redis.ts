@@ -406,8 +406,7 @@ export class RedisReplayStore implements ReplayStore {
   async reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): Promise<boolean> {
     checkReserveArguments(peerId, nonce, timestamp, now, skewSecs, this.maxSkewSecs, this.maxKeyUnits);
     const inFlightKey = InFlightTokens.key(peerId, nonce);
-    if (this.#inFlight.has(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
-    this.#inFlight.assertRoom();
+    if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
     const key = this.#pairKey(peerId, nonce);
     const window = Math.max(this.maxSkewSecs, 1);

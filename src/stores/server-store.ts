@@ -161,7 +161,7 @@ export function reservationToken(): string {
  * ReplayCache and the SQLite store do: the server's rows expire at timestamp + skew, but an
  * accept of this process that stalled past that is not dead, and taking its pair over would let
  * its late `release` (keyed by pair, not by accept) delete the newer reservation, making that
- * envelope replayable (review-32 D5). So `reserve` asks `has` before the server, and `claim`
+ * envelope replayable (review-32 D5). So `reserve` asks `admit` before the server, and `claim`
  * refuses a second reservation of a pair that began in flight meanwhile.
  */
 export class InFlightTokens {
@@ -182,6 +182,15 @@ export class InFlightTokens {
     if (this.#tokens.size >= this.#max) {
       throw new SharedStoreError("TOO_MANY_IN_FLIGHT", `${this.#max} reservations are in flight in this store instance; refused until some end`);
     }
+  }
+  /**
+   * What a store's `reserve` asks before the server: false if the pair is in flight here (held:
+   * the caller answers REPLAYED_NONCE), TOO_MANY_IN_FLIGHT if the table is full, else true.
+   */
+  admit(key: string): boolean {
+    if (this.#tokens.has(key)) return false;
+    this.assertRoom();
+    return true;
   }
   /**
    * Records the token of a reservation the server granted, unless another reservation of the

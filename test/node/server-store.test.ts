@@ -14,6 +14,7 @@ test("a pair in flight is claimed once; take hands its token back once", () => {
   assert.is(tokens.has(key), false);
   assert.is(tokens.claim(key, "t1"), true);
   assert.is(tokens.has(key), true);
+  assert.is(tokens.admit(key), false, "a reserve of a pair in flight here is refused before the server");
   assert.is(tokens.claim(key, "t2"), false, "a second reservation of the same pair while the first is in flight");
   assert.is(tokens.take(key), "t1", "the first accept's own token, never the second's");
   assert.is(tokens.take(key), undefined);
@@ -30,13 +31,16 @@ test("a full table refuses new reservations (TOO_MANY_IN_FLIGHT) and keeps every
     tokens.assertRoom();
     assert.is(tokens.claim(keys[i], `t${i}`), true);
   }
-  try {
-    tokens.assertRoom();
-    assert.unreachable("room past the bound");
-  } catch (error) {
-    assert.instance(error, SharedStoreError);
-    assert.is((error as SharedStoreError).code, "TOO_MANY_IN_FLIGHT");
+  for (const full of [() => tokens.assertRoom(), () => tokens.admit(keys[3])]) {
+    try {
+      full();
+      assert.unreachable("room past the bound");
+    } catch (error) {
+      assert.instance(error, SharedStoreError);
+      assert.is((error as SharedStoreError).code, "TOO_MANY_IN_FLIGHT");
+    }
   }
+  assert.is(tokens.admit(keys[0]), false, "a pair in flight is held even when the table is full");
   assert.is(tokens.claim(keys[3], "t3"), false, "a reserve that raced past assertRoom is refused at claim");
   assert.is(tokens.size, 3);
   for (let i = 0; i < 3; i++) assert.is(tokens.take(keys[i]), `t${i}`, `token ${i} kept`);
