@@ -141,6 +141,20 @@ export function replayStoreConformance(name: string, open: () => Promise<Opened<
     await store.release("kernel.a", "n1");
   }));
 
+  t("a reservation in flight holds its pair past timestamp + skew (a stalled accept), and only its own release frees it (review-32 D5)", withStore(async (store) => {
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true);
+    // The peer reuses the nonce in a new envelope after A's window: A is still in flight.
+    assert.is(await store.reserve("kernel.a", "n1", T + 400, T + 400, 300), false, "held by the accept in flight");
+    await store.release("kernel.a", "n1"); // A fails
+    assert.is(await store.reserve("kernel.a", "n1", T + 400, T + 401, 300), true, "free once A ended");
+    await store.commit("kernel.a", "n1");
+    assert.is(await store.reserve("kernel.a", "n1", T + 400, T + 402, 300), false, "B's pair is kept");
+    // Two reserves of one pair at once, the second after the first's window (a server store's row
+    // of the first would be dead to it): one wins.
+    const granted = await Promise.all([store.reserve("kernel.a", "n2", T, T, 300), store.reserve("kernel.a", "n2", T + 400, T + 400, 300)]);
+    assert.is(granted.filter((g) => g === true).length, 1, `granted: ${granted}`);
+  }));
+
   t("concurrent reserves of one pair: exactly one wins", withStore(async (store) => {
     const results = await Promise.all(Array.from({ length: 8 }, () => store.reserve("kernel.race", "nonce", T, T, 300)));
     assert.is(results.filter((r) => r === true).length, 1, `winners: ${results}`);
