@@ -307,3 +307,18 @@ export function readSettings<K extends string>(
   if (unknown !== undefined) throw fail(`${name} has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: ${known.join(", ")})`);
   return read;
 }
+
+/** Bytes of `text` in UTF-8 (a lone surrogate counted as 3 bytes, as its replacement character would take). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a pair: 4 bytes for 2 units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}

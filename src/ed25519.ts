@@ -445,7 +445,7 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
       return true;
     });
   } finally {
-    batchRandom.fill(0, 0, 16 * n); // this copy of the random bytes is not kept (the core's is overwritten by the next call)
+    batchRandom.fill(0, 0, 16 * n); // this copy is not kept; the core's stays until later calls overwrite it (worthless by then)
   }
 }
 

@@ -12,15 +12,16 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { copyInto, isUint8Array, isUnreadableView, readU32, viewLength } from "../bytes.js";
-import { CanonicalJsonError, InvalidLengthError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
+import { copyInto, isUint8Array, isUnreadableView, readU32, utf8Length, viewLength } from "../bytes.js";
+import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import {
-  byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions,
+  byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption,
+  nonNegativeInteger, readCanonicalOptions,
 } from "./limits.js";
 
-export { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES };
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, nonNegativeInteger };
 
 /** Options for {@link canonicalizeJson}. Members not listed here are refused (InvalidTypeError). */
 export interface CanonicalizeJsonOptions {
@@ -69,8 +70,9 @@ const utf8Encoder = new TextEncoder();
  *   DUPLICATE_KEY, TOO_DEEP, TOO_LARGE or NUMBER_OUT_OF_RANGE; `offset` is the UTF-8 byte
  *   offset in the input (for string input: of its UTF-8 encoding).
  * @throws InvalidTypeError if `input` is neither a string nor a Uint8Array (a Proxy of one does
- *   not count), if it is a view of a detached or out-of-bounds ArrayBuffer, or if an option has the wrong type;
- *   InvalidLengthError if `maxDepth` is above MAX_JSON_DEPTH (1000).
+ *   not count), if it is a view of a detached or out-of-bounds ArrayBuffer, or if an option has the
+ *   wrong type or is not one of the four listed; InvalidLengthError if `maxDepth` is outside
+ *   0…MAX_DEPTH_LIMIT (1000).
  */
 export function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeJsonOptions): Uint8Array {
   const read = readCanonicalOptions(options, OPTION_KEYS);
@@ -174,20 +176,6 @@ function tooLarge(size: number, maxBytes: number): CanonicalJsonError {
   return new CanonicalJsonError("TOO_LARGE", `input is larger than maxBytes (${maxBytes})`, maxBytes);
 }
 
-/** Bytes of `text` in UTF-8, for text without unpaired surrogates (checked before). */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      bytes += 4; // a pair: its low half is skipped
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
 
 /** Index of the first unpaired surrogate in `text`, or -1. */
 export function loneSurrogateIndex(text: string): number {
@@ -208,16 +196,3 @@ export function loneSurrogateIndex(text: string): number {
   return -1;
 }
 
-function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new InvalidTypeError(`${name} must be a positive integer`);
-  }
-  return value;
-}
-
-export function nonNegativeInteger(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new InvalidTypeError(`${name} must be a non-negative integer`);
-  }
-  return value;
-}

@@ -33,9 +33,13 @@ export function maxDepthOption(value: unknown): number {
   return value;
 }
 
+/** `value` if it is an integer ≥ 0. @throws InvalidTypeError naming `name`. */
+export function nonNegativeInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new InvalidTypeError(`${name} must be a non-negative integer`);
+  return value;
+}
+
 /** A byte bound: an integer ≥ 0 (clamped to `ceiling`), or `fallback`. */
 export function byteLimitOption(value: unknown, name: string, fallback: number, ceiling: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new InvalidTypeError(`${name} must be a non-negative integer`);
-  return Math.min(value, ceiling);
+  return value === undefined ? fallback : Math.min(nonNegativeInteger(value, name), ceiling);
 }

@@ -50,7 +50,7 @@
 //   proxies propagate unchanged.
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
-import { typedArrayElementCount } from "../bytes.js";
+import { typedArrayElementCount, utf8Length } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions } from "./limits.js";
 
@@ -123,20 +123,6 @@ function outputTooLarge(walk: Walk): CanonicalJsonError {
   return new CanonicalJsonError("TOO_LARGE", `canonical output is larger than maxOutputBytes (${walk.maxOutputBytes})`);
 }
 
-/** Bytes of `text` in UTF-8 (its lone surrogates, if any, counted as 3: the walk refuses them anyway). */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) continue;
-    if (unit < 0x800) bytes += 1;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a pair: 4 bytes for 2 units
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /**
  * UTF-8 bytes of {@link canonicalize}(value), produced directly without an intermediate string

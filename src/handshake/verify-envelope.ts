@@ -373,7 +373,7 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
     try {
       segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
     } finally {
-      segmentRandom.fill(0, 0, 16 * count); // this copy of the random bytes is not kept (the core's is overwritten by the next call)
+      segmentRandom.fill(0, 0, 16 * count); // this copy is not kept; the core's stays until later calls overwrite it (worthless by then)
     }
     if (segment !== undefined || count === 1) return segment;
   }
