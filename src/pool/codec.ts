@@ -186,8 +186,8 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
   let size = tableEnd;
   for (let k = 0; k < count; k++) {
     const input = inputs[start + k];
-    lengths[k] = typeof input === "string" ? 2 * input.length + 1 : viewLength(input);
-    size += lengths[k]; // envelopeChunkBytes, from the one measurement
+    lengths[k] = envelopeChunkBytes(input); // for bytes, their one measurement
+    size += lengths[k];
   }
   const buffer = new SharedArrayBuffer(size);
   const view = new DataView(buffer);
