@@ -65,8 +65,22 @@ export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
 // unshared ArrayBuffer, of any realm and whatever its prototype (`instanceof` is neither).
 const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
 
-/** True for an unshared ArrayBuffer (this realm or another); false for shared memory. */
+// This realm's SharedArrayBuffer.prototype, when the host has shared memory (browsers without
+// cross-origin isolation do not).
+const sharedArrayBufferPrototype: object | undefined =
+  typeof SharedArrayBuffer === "function" ? (SharedArrayBuffer.prototype as object) : undefined;
+
+/**
+ * True only for an unshared ArrayBuffer (this realm or another, whatever its prototype); false
+ * for shared memory. A buffer with this realm's SharedArrayBuffer prototype is answered false
+ * without the brand check: the check throws for shared memory, and a throw costs microseconds,
+ * which for the pool's workers (every byte view they copy is of a SharedArrayBuffer) was a
+ * quarter of their time. "False" only sends the caller to copyInto's fixed-length view, which is
+ * right for every buffer, so the prototype can decide speed but never correctness: a shared
+ * buffer with ArrayBuffer's prototype, or another realm's, still fails the brand check.
+ */
 function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
+  if (sharedArrayBufferPrototype !== undefined && Object.getPrototypeOf(buffer) === sharedArrayBufferPrototype) return false;
   try {
     arrayBufferByteLength.call(buffer);
     return true;
