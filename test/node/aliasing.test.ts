@@ -21,10 +21,12 @@ import {
   PeerHandshakeEnvelope,
   PublicKey,
   Signature,
+  verifyEnvelopeBatch,
   verifyEnvelopeBytes,
 } from "../../src/index.js";
 import { copyInto } from "../../src/bytes.js";
 import { runInNewContext } from "node:vm";
+import { Session } from "node:inspector";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
 import { NOW, X, Y, LOCAL } from "../helpers/kernels.js";
@@ -106,6 +108,60 @@ test("copyInto copies exactly the measured bytes of a view of shared memory that
   const plain = new Uint8Array(4);
   copyInto(plain, new Uint8Array([9, 8, 7]), 1, 3);
   assert.equal([...plain], [0, 9, 8, 7]);
+});
+
+/** Exceptions thrown in this thread while `run` runs, caught ones included (a same-thread inspector session). */
+function exceptionsThrownDuring(run: () => void): number {
+  const session = new Session();
+  session.connect();
+  let thrown = 0;
+  session.on("Debugger.paused", () => {
+    thrown++;
+    session.post("Debugger.resume");
+  });
+  try {
+    session.post("Debugger.enable");
+    session.post("Debugger.setPauseOnExceptions", { state: "all" });
+    run();
+  } finally {
+    session.post("Debugger.setPauseOnExceptions", { state: "none" });
+    session.post("Debugger.disable");
+    session.disconnect();
+  }
+  return thrown;
+}
+
+/** `bytes` copied into a SharedArrayBuffer of this realm, as the pool's workers receive every input. */
+const sharedCopy = (bytes: Uint8Array): Uint8Array => {
+  const view = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  view.set(bytes);
+  return view;
+};
+
+test("verification throws nothing internally for bytes in shared memory or not: no exception on the hot path", () => {
+  // A throw costs microseconds. Review-37's brand test threw (and caught) for every view of shared
+  // memory, and every input a pool worker verifies is such a view: a quarter of the workers' time
+  // went there, unseen by any test. Counted here with the inspector, caught exceptions included.
+  const seed = seedOf(9);
+  const message = new TextEncoder().encode("shared message");
+  const signature = nodeSignature(message, seed);
+  const publicKey = nodePublic(seed);
+  const wire = new TextEncoder().encode(JSON.stringify(new KernelTrustExchange(X, Keypair.fromSeed(seed)).localEnvelope(LOCAL, "nonce-shared", NOW)));
+  for (const [shape, bytes] of [["unshared", (b: Uint8Array) => b.slice()], ["shared", sharedCopy]] as const) {
+    const item = { signature: bytes(signature), message: bytes(message), publicKey: bytes(publicKey) };
+    const items = Array.from({ length: 8 }, () => item);
+    const envelopes = [bytes(wire), bytes(wire)];
+    const calls = () => {
+      assert.ok(ed25519.verify(item.signature, item.message, item.publicKey), `${shape}: verify`);
+      assert.equal(ed25519.verifyBatch(items), new Array(8).fill(true), `${shape}: verifyBatch`);
+      assert.ok(verifyEnvelopeBatch(envelopes).every((verdict) => verdict.ok), `${shape}: verifyEnvelopeBatch`);
+      assert.ok(verifyEnvelopeBytes(envelopes[0]).ok, `${shape}: verifyEnvelopeBytes`);
+    };
+    calls(); // instantiation, tables and caches first: only the steady state is counted
+    assert.is(exceptionsThrownDuring(calls), 0, `${shape}: exceptions thrown inside the calls`);
+  }
+  // The counter itself: a caught exception is seen.
+  assert.is(exceptionsThrownDuring(() => { try { JSON.parse("{"); } catch { /* counted */ } }), 1);
 });
 
 test("PublicKey.fromBytes keeps a copy; toBytes hands out copies", () => {
