@@ -25,6 +25,8 @@ import {
   verifyEnvelopeBytes,
 } from "../../src/index.js";
 import { copyInto } from "../../src/bytes.js";
+import { CRASH_NONE, packEnvelopeChunk, packSignatureChunk, TASK_ENVELOPES, TASK_SIGNATURES, type PoolTask } from "../../src/pool/codec.js";
+import runPoolTask from "../../src/pool/worker.js";
 import { runInNewContext } from "node:vm";
 import { Session } from "node:inspector";
 import { rejectsWith } from "../helpers/assert-codes.js";
@@ -160,6 +162,20 @@ test("verification throws nothing internally for bytes in shared memory or not: 
     calls(); // instantiation, tables and caches first: only the steady state is counted
     assert.is(exceptionsThrownDuring(calls), 0, `${shape}: exceptions thrown inside the calls`);
   }
+  // A pool worker's task as the worker runs it: the chunk packed on the calling thread, then read
+  // in place (views of a SharedArrayBuffer) and verified.
+  const tasks = [
+    { kind: TASK_SIGNATURES, buffer: packSignatureChunk([signature, signature], [message, message], [publicKey, publicKey], 0, 2), verify: { zip215: false }, crash: CRASH_NONE },
+    { kind: TASK_ENVELOPES, buffer: packEnvelopeChunk([wire, wire], 0, 2), envelope: { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false }, crash: CRASH_NONE },
+  ];
+  const runTasks = () => {
+    for (const task of tasks) {
+      const answer = runPoolTask(task as PoolTask) as unknown;
+      assert.not.ok((answer as { failed?: boolean }).failed, `task kind ${task.kind} answered`);
+    }
+  };
+  runTasks();
+  assert.is(exceptionsThrownDuring(runTasks), 0, "exceptions thrown inside a pool worker's tasks");
   // The counter itself: a caught exception is seen.
   assert.is(exceptionsThrownDuring(() => { try { JSON.parse("{"); } catch { /* counted */ } }), 1);
 });
