@@ -296,6 +296,9 @@ function unknownMember(value: object, known: readonly string[]): string | undefi
   return Object.keys(value).find((key) => !known.includes(key));
 }
 
+/** What readSettings reads when no options were passed: nothing, frozen, one object for every call. */
+const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /**
  * The listed members of a settings object, each read once (a getter or Proxy trap runs once), for
  * the option readers of the stores and the HTTP transport. undefined means none. Anything but an
@@ -308,7 +311,7 @@ export function readSettings<K extends string>(
   known: readonly K[],
   fail: (message: string, cause?: unknown) => Error,
 ): Partial<Record<K, unknown>> {
-  if (value === undefined) return {};
+  if (value === undefined) return NO_SETTINGS as Partial<Record<K, unknown>>; // shared: an options-free call allocates nothing
   if (value === null || typeof value !== "object") throw fail(`${name} must be an object, got ${value === null ? "null" : typeof value}`);
   const read: Partial<Record<K, unknown>> = {};
   let unknown: string | undefined;

@@ -18,7 +18,7 @@ import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, 
 import { sha512Digest } from "./sha512.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
-  argsBase, coreExports, guarded, heapU8, ioArenaBase, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
+  argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
   DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
 } from "./wasm/instance.js";
 import {
@@ -79,14 +79,16 @@ function writeMessage(message: Uint8Array): number {
  */
 function getPublicKey(secretKey: Uint8Array): Uint8Array {
   expectBytes(secretKey, ED25519_SECRET_KEY_BYTES, "secretKey");
-  return guarded(() => {
+  try {
     const x = core();
     const base = argsBase();
     copyInto(heapU8(), secretKey, base + ARG_SECRET, ED25519_SECRET_KEY_BYTES);
     // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
     secretCall(x.ed25519_public_key, undefined);
     return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
-  });
+  } catch (cause) {
+    throw contained(cause);
+  }
 }
 
 /**
@@ -100,14 +102,16 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
   if (isPreparedSecretKey(secretKey)) return signPrepared(message, secretKey);
   assertBytes(message, "message");
   expectBytes(secretKey, ED25519_SECRET_KEY_BYTES, "secretKey");
-  return guarded(() => {
+  try {
     const x = core();
     const len = writeMessage(message);
     const base = argsBase();
     copyInto(heapU8(), secretKey, base + ARG_SECRET, ED25519_SECRET_KEY_BYTES);
     secretCall(x.ed25519_sign, len); // wipes every secret, also when the call fails
     return heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
-  });
+  } catch (cause) {
+    throw contained(cause);
+  }
 }
 
 // Module-private access to a PreparedPublicKey's key bytes and slot hint (set by its static block).
@@ -151,7 +155,12 @@ export class PreparedPublicKey {
    * checks, and an impostor would reach the private field.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return brandHasInstance(PreparedPublicKey, this, value, (v) => #bytes in v);
+    return brandHasInstance(PreparedPublicKey, this, value, PreparedPublicKey.#hasBrand);
+  }
+
+  /** The brand test for [Symbol.hasInstance]: one function, where an arrow in its call would be a new closure on every `instanceof`. */
+  static #hasBrand(value: object): boolean {
+    return #bytes in value;
   }
 
   /** A copy of the 32 public-key bytes, exactly as given to preparePublicKey. */
@@ -247,7 +256,7 @@ function verify(
   assertBytes(message, "message");
   const prepared = publicKey instanceof PreparedPublicKey ? publicKey : undefined; // a brand check: see the class
   if (prepared === undefined) expectBytes(publicKey as Uint8Array, ED25519_PUBLIC_KEY_BYTES, "publicKey");
-  return guarded(() => {
+  try {
     const x = core();
     const len = writeMessage(message);
     const heap = heapU8();
@@ -263,7 +272,9 @@ function verify(
     const at = base + ARG_RESULT + PREPARED_RESULT_SLOT; // i32 LE, read without allocating a view
     preparedSlot(prepared, heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24));
     return verdict;
-  });
+  } catch (cause) {
+    throw contained(cause);
+  }
 }
 
 /** The zip215 flag of verify()/verifyBatch() options, type-checked. */
@@ -451,11 +462,13 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
 
 function inspect(publicKey: Uint8Array): number {
   expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
-  return guarded(() => {
+  try {
     const x = core();
     copyInto(heapU8(), publicKey, argsBase() + ARG_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
     return x.ed25519_inspect_public_key();
-  });
+  } catch (cause) {
+    throw contained(cause);
+  }
 }
 
 /**

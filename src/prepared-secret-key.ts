@@ -23,7 +23,7 @@
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
 import { assertBytes, copyInto, expectBytes, viewLength } from "./bytes.js";
 import { PreparedSecretKeyError } from "./errors.js";
-import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
 
 interface PreparedExports extends CoreExports {
@@ -236,7 +236,8 @@ export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8
   const ref = usableRef(key);
   const expectedPublicKey = publicKeyOf(key); // written into wasm memory, never handed out
   let status = -1;
-  const signature = guarded(() => {
+  let signature: Uint8Array | undefined;
+  try {
     const len = viewLength(message); // the internal slot: copyInto below copies that many bytes
     if (len > 0) {
       reserveIo(len);
@@ -246,8 +247,10 @@ export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8
     heapU8().set(expectedPublicKey, base + ARG_PUBLIC_KEY); // the core refuses a slot holding another A
     pendingSlot = ref.slot;
     status = secretCall(signCall, len); // wipes every secret intermediate, also when the call fails
-    return status === PREPARED_OK ? heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64) : undefined;
-  });
+    if (status === PREPARED_OK) signature = heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
+  } catch (cause) {
+    throw contained(cause); // guarded()'s handling, without a closure per signature
+  }
   if (signature === undefined) {
     // The core wiped the slot; free it and retire the key.
     markDestroyed(key);

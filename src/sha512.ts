@@ -6,7 +6,7 @@
 // (chaining value and last block, which the export leaves behind) is overwritten by hashing the
 // empty message, whose state is public.
 import { copyInto, viewLength } from "./bytes.js";
-import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_DIGEST } from "./wasm/abi.js";
 
 interface Sha512Exports extends CoreExports {
@@ -15,7 +15,7 @@ interface Sha512Exports extends CoreExports {
 
 /** @internal SHA-512 of `data` (already validated as a readable Uint8Array by the caller). */
 export function sha512Digest(data: Uint8Array): Uint8Array {
-  return guarded(() => {
+  try {
     const x = coreExports<Sha512Exports>();
     const len = viewLength(data); // the internal slot: copyInto below copies that many bytes
     if (len > 0) reserveIo(len);
@@ -30,5 +30,7 @@ export function sha512Digest(data: Uint8Array): Uint8Array {
     x.sha512(0); // overwrite the context left by the secret input with that of the empty message
     heap.fill(0, at, at + 64);
     return digest;
-  });
+  } catch (cause) {
+    throw contained(cause); // guarded()'s handling, without a closure per call
+  }
 }

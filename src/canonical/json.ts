@@ -14,7 +14,7 @@
 //    surrogates and numbers that overflow binary64 are errors.
 import { copyInto, isUint8Array, isUnreadableView, readU32, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
-import { argsBase, coreExports, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
+import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import {
   byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption,
@@ -83,7 +83,12 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
   const flags = read.escapeDelAndC1 === true ? JSON_FLAG_ESCAPE_DEL_AND_C1 : 0;
   const length = writeInput(input, maxBytes);
   const core = coreExports<JsonCoreExports>();
-  const status = guarded(() => core.json_canonicalize(length, maxDepth, flags, maxOutput));
+  let status: number;
+  try {
+    status = core.json_canonicalize(length, maxDepth, flags, maxOutput);
+  } catch (cause) {
+    throw contained(cause); // guarded()'s handling, without a closure per call
+  }
   const heap = heapU8();
   const result = argsBase() + ARG_RESULT;
   if (status !== abi.STATUS_OK) {

@@ -68,7 +68,12 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
 
   /** `instanceof HandshakeChallenge` is a brand check on its private #canonical (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return brandHasInstance(HandshakeChallenge, this, value, (v) => #canonical in v);
+    return brandHasInstance(HandshakeChallenge, this, value, HandshakeChallenge.#hasBrand);
+  }
+
+  /** The brand test for [Symbol.hasInstance]: one function, where an arrow in its call would be a new closure on every `instanceof`. */
+  static #hasBrand(value: object): boolean {
+    return #canonical in value;
   }
 
   /**

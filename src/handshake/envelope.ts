@@ -67,7 +67,12 @@ export class PeerHandshakeEnvelope {
 
   /** `instanceof PeerHandshakeEnvelope` is a brand check on its private #constructed (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return brandHasInstance(PeerHandshakeEnvelope, this, value, (v) => #constructed in v);
+    return brandHasInstance(PeerHandshakeEnvelope, this, value, PeerHandshakeEnvelope.#hasBrand);
+  }
+
+  /** The brand test for [Symbol.hasInstance]: one function, where an arrow in its call would be a new closure on every `instanceof`. */
+  static #hasBrand(value: object): boolean {
+    return #constructed in value;
   }
 
   constructor(challenge: HandshakeChallenge, declaredPublicKey: PublicKey, signature: Signature) {

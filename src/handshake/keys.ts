@@ -57,7 +57,12 @@ export class PublicKey {
 
   /** `instanceof PublicKey` is a brand check on its private #bytes (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return brandHasInstance(PublicKey, this, value, (v) => #bytes in v);
+    return brandHasInstance(PublicKey, this, value, PublicKey.#hasBrand);
+  }
+
+  /** The brand test for [Symbol.hasInstance]: one function, where an arrow in its call would be a new closure on every `instanceof`. */
+  static #hasBrand(value: object): boolean {
+    return #bytes in value;
   }
 
   private constructor(bytes: Uint8Array) {
@@ -135,7 +140,12 @@ export class Signature {
 
   /** `instanceof Signature` is a brand check on its private #bytes (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return brandHasInstance(Signature, this, value, (v) => #bytes in v);
+    return brandHasInstance(Signature, this, value, Signature.#hasBrand);
+  }
+
+  /** The brand test for [Symbol.hasInstance]: one function, where an arrow in its call would be a new closure on every `instanceof`. */
+  static #hasBrand(value: object): boolean {
+    return #bytes in value;
   }
 
   private constructor(bytes: Uint8Array) {

@@ -37,7 +37,12 @@ export class FederationPeer {
 
   /** `instanceof FederationPeer` is a brand check on its private #constructed (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return brandHasInstance(FederationPeer, this, value, (v) => #constructed in v);
+    return brandHasInstance(FederationPeer, this, value, FederationPeer.#hasBrand);
+  }
+
+  /** The brand test for [Symbol.hasInstance]: one function, where an arrow in its call would be a new closure on every `instanceof`. */
+  static #hasBrand(value: object): boolean {
+    return #constructed in value;
   }
 
   /**

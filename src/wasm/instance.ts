@@ -250,13 +250,23 @@ export function guarded<R>(fn: () => R): R {
   try {
     return fn();
   } catch (cause) {
-    if (cause instanceof WebAssembly.RuntimeError) {
-      wipeAndDropInstance();
-      throw new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${cause.message}`, { cause });
-    }
-    if (!(cause instanceof WasmCoreError)) wipeAndDropInstance();
-    throw cause;
+    throw contained(cause);
   }
+}
+
+/**
+ * What guarded() does with an exception `cause` from a call into the core (the instance dropped
+ * where it says), returned for the caller to throw. For hot paths, which inline guarded's
+ * `try { … } catch (cause) { throw contained(cause); }` rather than allocate a closure per call
+ * (README "The JS ↔ wasm boundary": nothing is allocated per call beyond the result).
+ */
+export function contained(cause: unknown): unknown {
+  if (cause instanceof WebAssembly.RuntimeError) {
+    wipeAndDropInstance();
+    return new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${cause.message}`, { cause });
+  }
+  if (!(cause instanceof WasmCoreError)) wipeAndDropInstance();
+  return cause;
 }
 
 /**
