@@ -1,4 +1,4 @@
-// The JavaScript glue allocates nothing per call beyond what the call returns (README "The JS ↔ wasm boundary"):
+// The single-call paths of the JavaScript glue allocate nothing beyond what the call returns (README "The JS ↔ wasm boundary"):
 // verify allocates nothing at all; sign, getPublicKey and canonicalizeJson allocate exactly
 // their result, measured against a slice of the same length (the shape they return). Until this
 // test, every such call allocated a closure for guarded() (about 100–170 bytes) and every
