@@ -18,10 +18,10 @@ import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type 
 import * as abi from "../wasm/abi.js";
 import {
   byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption,
-  nonNegativeInteger, readCanonicalOptions,
+  readCanonicalOptions,
 } from "./limits.js";
 
-export { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, nonNegativeInteger };
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES };
 
 /** Options for {@link canonicalizeJson}. Members not listed here are refused (InvalidTypeError). */
 export interface CanonicalizeJsonOptions {
@@ -180,7 +180,6 @@ function ensureArena(offset: number, bytes: number): Uint8Array {
 function tooLarge(size: number, maxBytes: number): CanonicalJsonError {
   return new CanonicalJsonError("TOO_LARGE", `input is larger than maxBytes (${maxBytes})`, maxBytes);
 }
-
 
 /** Index of the first unpaired surrogate in `text`, or -1. */
 export function loneSurrogateIndex(text: string): number {

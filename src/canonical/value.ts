@@ -123,7 +123,6 @@ function outputTooLarge(walk: Walk): CanonicalJsonError {
   return new CanonicalJsonError("TOO_LARGE", `canonical output is larger than maxOutputBytes (${walk.maxOutputBytes})`);
 }
 
-
 /**
  * UTF-8 bytes of {@link canonicalize}(value), produced directly without an intermediate string
  * (measured faster than canonicalize + TextEncoder on both small and 10 KB inputs).

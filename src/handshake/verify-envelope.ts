@@ -20,7 +20,8 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
-import { loneSurrogateInInput, nonNegativeInteger, writeInput, writeInputAt } from "../canonical/json.js";
+import { byteLimitOption } from "../canonical/limits.js";
+import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
 
@@ -286,7 +287,7 @@ function envelopeOptions(options: VerifyEnvelopeOptions | undefined): { maxBytes
   let flags = FLAG_REJECT_WEAK_KEYS;
   if (options !== undefined) {
     if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-    if (options.maxBytes !== undefined) maxBytes = Math.min(nonNegativeInteger(options.maxBytes, "maxBytes"), MAX_ENVELOPE_BYTES_LIMIT);
+    maxBytes = byteLimitOption(options.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT);
     if (booleanOption(options.zip215, "zip215", false)) flags |= FLAG_ZIP215;
     if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
     if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;

@@ -24,7 +24,7 @@ import { Piscina } from "piscina";
 import { assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
-import { nonNegativeInteger } from "../canonical/json.js";
+import { byteLimitOption } from "../canonical/limits.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { DEFAULT_ENVELOPE_MAX_BYTES, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
@@ -141,7 +141,7 @@ function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } 
 function envelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<VerifyEnvelopeOptions> {
   const o = optionsObject(options);
   return {
-    maxBytes: o?.maxBytes === undefined ? DEFAULT_ENVELOPE_MAX_BYTES : Math.min(nonNegativeInteger(o.maxBytes, "maxBytes"), MAX_ENVELOPE_BYTES_LIMIT),
+    maxBytes: byteLimitOption(o?.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT),
     zip215: booleanOption(o?.zip215, "zip215", false),
     rejectWeakKeys: booleanOption(o?.rejectWeakKeys, "rejectWeakKeys", true),
     escapeDelAndC1: booleanOption(o?.escapeDelAndC1, "escapeDelAndC1", false),

@@ -194,8 +194,8 @@ export class InFlightTokens {
   }
   /**
    * Records the token of a reservation the server granted, unless another reservation of the
-   * same pair is already in flight here (two reserves raced past `has`) or the bound was reached
-   * meanwhile (reserves raced past `assertRoom`): then false, and the caller refuses, leaving the
+   * same pair is already in flight here (two reserves raced past `admit`) or the bound was reached
+   * meanwhile (reserves raced past its room check): then false, and the caller refuses, leaving the
    * server's row held until it expires (fail closed). Never drops another token.
    */
   claim(key: string, token: string): boolean {
