@@ -51,11 +51,12 @@ export async function ed25519Groups(): Promise<Group[]> {
     if (!ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)) throw new Error("one-key verify sanity check failed");
   }
 
-  // Prepared keys (ed25519.preparePublicKey) for the first 16 keys, checked like the rest.
-  const preparedPublicKeys = keys.slice(0, 16).map((k) => ed25519.preparePublicKey(k.publicKey));
-  for (let j = 0; j < 16; j++) {
+  // Prepared keys (ed25519.preparePublicKey) for the first 32 keys, checked like the rest: 16
+  // fit the default slab (19 slots), 32 do not (README "Prepared public keys").
+  const preparedPublicKeys = keys.slice(0, 32).map((k) => ed25519.preparePublicKey(k.publicKey));
+  for (let j = 0; j < 32; j++) {
     if (!ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])) throw new Error("prepared verify sanity check failed");
-    if (!ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])) throw new Error("prepared one-key sanity check failed");
+    if (j < 16 && !ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])) throw new Error("prepared one-key sanity check failed");
   }
 
   let i = 0;
@@ -68,6 +69,7 @@ export async function ed25519Groups(): Promise<Group[]> {
       { name: "chio-trust (wasm), one key as bytes (hot: auto-prepared)", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)); } },
       { name: "chio-trust (wasm), prepared key, one key", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])); } },
       { name: "chio-trust (wasm), prepared keys, 16 hot keys", fn: () => { const j = next() & 15; keep(ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])); } },
+      { name: "chio-trust (wasm), prepared keys, 32 in rotation (more than the 19 slots)", fn: () => { const j = next() & 31; keep(ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeVerify(null, messages[j], keys[j].publicKeyObject, signatures[j])); } },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_verify_detached(signatures[j], messages[j], keys[j].publicKey)); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], keys[j].publicKey)); } },

@@ -125,8 +125,10 @@ let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
  * with it skips decoding the key and most of the multiplication work. It keeps its own copy of
  * the 32 key bytes (public), so it stays valid whatever happens to its slot: if the slot was
  * given to another key (least recently used eviction), freed, or the wasm instance was rebuilt
- * after a trap, the next verify prepares it again. Verdicts are exactly those of verify() with
- * the key bytes. Make one with ed25519.preparePublicKey().
+ * after a trap, verify prepares it again (when every slot holds another key prepared on request
+ * and in use, only once this one is hot: README "Prepared public keys"; it is verified as key
+ * bytes meanwhile). Verdicts are exactly those of verify() with the key bytes. Make one with
+ * ed25519.preparePublicKey().
  */
 export class PreparedPublicKey {
   readonly #bytes: Uint8Array;

@@ -3,17 +3,18 @@
 // the ARGS block at the offsets of assembly/abi.ts; messages at ioBase().
 import { ARGS, ARG_PUBLIC_KEY, ARG_SIGNATURE, ARG_SECRET, ARG_RESULT, ioBase } from "../memory";
 import {
-  VERIFY_MODE_ZIP215, VERIFY_MODE_FULL_LENGTH, PREPARED_NOT_A_POINT, PREPARED_OFF, PREPARED_RESULT_SLOT,
+  VERIFY_MODE_ZIP215, VERIFY_MODE_FULL_LENGTH, PREPARED_NOT_A_POINT, PREPARED_OFF, PREPARED_NOT_RESIDENT, PREPARED_RESULT_SLOT,
   PREPARED_RESULT_TORSION_FREE,
 } from "../abi";
 import {
   prepared_configure, prepared_slot_count, prepared_slot_for_key_vartime, prepared_free_vartime,
-  prepared_torsion_free, verify_prepared_vartime,
+  prepared_torsion_free, verify_prepared_vartime, prepared_resident_slot_vartime, prepared_admits_vartime,
+  prepared_insert_vartime,
 } from "./prepared-public";
 import { decoded_public_key_vartime } from "./key-cache";
 import { public_key_from_seed, wipe_secrets } from "./keygen";
 import { sign_with_seed } from "./sign";
-import { verify_impl_vartime, inspect_public_key_vartime } from "./verify";
+import { verify_impl_vartime, last_promoted_slot, inspect_public_key_vartime } from "./verify";
 import { verify_batch_vartime } from "./batch";
 
 /** Public key (ARGS+ARG_PUBLIC_KEY) from the 32-byte seed at ARGS+ARG_SECRET (RFC 8032 §5.1.5). Wipes the seed and every intermediate. */
@@ -39,7 +40,7 @@ export function ed25519_sign(msgLen: u32): void {
 export function ed25519_verify(msgLen: u32, mode: i32): i32 {
   const zip215 = (mode & VERIFY_MODE_ZIP215) != 0;
   const halfSize = (mode & VERIFY_MODE_FULL_LENGTH) == 0;
-  return verify_impl_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, zip215, halfSize) ? 1 : 0;
+  return verify_impl_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, ARGS + ARG_PUBLIC_KEY, zip215, halfSize, false) ? 1 : 0;
 }
 
 /** inspect_public_key_vartime on ARGS+ARG_PUBLIC_KEY: an INSPECT_* code. */
@@ -82,9 +83,14 @@ export function ed25519_prepare_public_key(hint: i32): i32 {
 }
 
 /**
- * ed25519_verify through the prepared slot of ARGS+ARG_PUBLIC_KEY (`hint` if it still holds
- * that key, else found or prepared again); the same verdict as ed25519_verify. The slot used
- * (or a PREPARED_* code) goes to result word PREPARED_RESULT_SLOT.
+ * ed25519_verify through the prepared slot of ARGS+ARG_PUBLIC_KEY; the same verdict as
+ * ed25519_verify. The slot: `hint` if it still holds that key, else one found by lookup, else
+ * the key is prepared again if that evicts no other key prepared on request in use
+ * (prepared_admits_vartime). Otherwise the key is verified as key bytes are (ed25519_verify)
+ * and prepared again once it is hot (verify.ts PROMOTE_AFTER_HITS): preparing costs about 3.5
+ * plain verifications, so re-preparing at every use of more prepared keys than slots would make
+ * each verification several times slower than no preparation at all. The slot used (or a
+ * PREPARED_* code) goes to result word PREPARED_RESULT_SLOT.
  */
 export function ed25519_verify_prepared(msgLen: u32, mode: i32, hint: i32): i32 {
   const zip215 = (mode & VERIFY_MODE_ZIP215) != 0;
@@ -92,12 +98,24 @@ export function ed25519_verify_prepared(msgLen: u32, mode: i32, hint: i32): i32 
   const result = ARGS + ARG_RESULT + PREPARED_RESULT_SLOT;
   if ((mode & VERIFY_MODE_FULL_LENGTH) != 0 || prepared_slot_count() == 0) {
     store<i32>(result, PREPARED_OFF);
-    return verify_impl_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, pk, zip215, (mode & VERIFY_MODE_FULL_LENGTH) == 0) ? 1 : 0;
+    return verify_impl_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, pk, zip215, (mode & VERIFY_MODE_FULL_LENGTH) == 0, false) ? 1 : 0;
   }
-  const slot = prepared_slot_for_key_vartime(pk, hint);
-  store<i32>(result, slot < 0 ? PREPARED_NOT_A_POINT : slot);
-  if (slot < 0) return 0;
-  return verify_prepared_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, slot, zip215) ? 1 : 0;
+  let slot = prepared_resident_slot_vartime(pk, hint);
+  if (slot < 0 && prepared_admits_vartime()) {
+    slot = prepared_insert_vartime(pk, 0, true);
+    if (slot < 0) {
+      store<i32>(result, PREPARED_NOT_A_POINT);
+      return 0;
+    }
+  }
+  if (slot >= 0) {
+    store<i32>(result, slot);
+    return verify_prepared_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, slot, zip215) ? 1 : 0;
+  }
+  const verdict = verify_impl_vartime(ARGS + ARG_SIGNATURE, ioBase(), <usize>msgLen, pk, zip215, true, true);
+  const promoted = last_promoted_slot();
+  store<i32>(result, promoted >= 0 ? promoted : PREPARED_NOT_RESIDENT);
+  return verdict ? 1 : 0;
 }
 
 /** Frees slot `slot` if it holds ARGS+ARG_PUBLIC_KEY. */

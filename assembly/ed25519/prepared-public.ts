@@ -41,7 +41,8 @@
 // so a corrupted slot never changes a verdict (same reasoning as key-cache.ts's verification
 // cache, with four hash lanes since a body is ~33 KB). The base-point table, like the static
 // tables in tables.ts, is not checked. Every slot is evictable: callers holding a prepared key
-// keep its 32 bytes and re-prepare transparently (src/ed25519.ts).
+// keep its 32 bytes and re-prepare transparently (src/ed25519.ts): at once when that evicts no
+// other key prepared on request, else once the key is hot (exports.ts ed25519_verify_prepared).
 //
 // Everything here is variable time: keys, signatures and messages are public.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
@@ -457,17 +458,8 @@ export function prepared_lookup_vartime(pk: usize): i32 {
  */
 export function prepared_insert_vartime(pk: usize, decoded: usize, onRequest: bool): i32 {
   if (slotCount == 0) return -1;
-  let victim: i32 = 0;
-  let oldest: u64 = 0xffffffffffffffff;
-  for (let s: i32 = 0; s < slotCount; s++) {
-    const t = load<u64>(header_of(s), 8);
-    if (t < oldest) {
-      oldest = t;
-      victim = s;
-      if (t == 0) break;
-    }
-  }
-  if (!onRequest && (oldest & ON_REQUEST) != 0) return -1;
+  const victim = eviction_victim();
+  if (!onRequest && (load<u64>(header_of(victim), 8) & ON_REQUEST) != 0) return -1;
   if (decoded == 0) {
     if (!ge_frombytes_vartime(DECODED, pk)) return -1;
     decoded = DECODED;
@@ -493,20 +485,67 @@ export function prepared_insert_vartime(pk: usize, decoded: usize, onRequest: bo
 }
 
 /**
- * Slot for the key at pk: `hint` if it still holds that key intact, else a slot found by
- * lookup, else a freshly prepared one. -1 if the bytes do not decode or prepared keys are off.
+ * The slot a preparation takes (slotCount > 0): an empty one, else the least recently used
+ * promoted key's, else the least recently used key prepared on request's. With ON_REQUEST the
+ * top bit of the tick word (0: empty), that is the slot with the smallest word.
  */
-export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
+function eviction_victim(): i32 {
+  let victim: i32 = 0;
+  let oldest: u64 = 0xffffffffffffffff;
+  for (let s: i32 = 0; s < slotCount; s++) {
+    const t = load<u64>(header_of(s), 8);
+    if (t < oldest) {
+      oldest = t;
+      victim = s;
+      if (t == 0) break;
+    }
+  }
+  return victim;
+}
+
+/**
+ * Uses of the slab, per slot, after which a key prepared on request and not used since counts
+ * as stale: a PreparedPublicKey whose slot was lost may then take its slot at once.
+ */
+const STALE_USES_PER_SLOT: u64 = 16;
+
+/**
+ * For the verification of a PreparedPublicKey whose key the slab does not hold (exports.ts
+ * ed25519_verify_prepared): counts that use of the slab, and says whether preparing the key
+ * now is worth it: a slot is empty or holds a promoted key, or the least recently used key
+ * prepared on request has not been used for STALE_USES_PER_SLOT * slots uses. Otherwise every
+ * slot holds a key in use, and evicting one to prepare another (about 3.5 plain verifications)
+ * would, with more keys in use than slots, happen at nearly every verification. False when
+ * prepared keys are off.
+ */
+export function prepared_admits_vartime(): bool {
+  if (slotCount == 0) return false;
+  ++tick;
+  const word = load<u64>(header_of(eviction_victim()), 8);
+  return (word & ON_REQUEST) == 0 || tick - (word & ~ON_REQUEST) >= STALE_USES_PER_SLOT * <u64>slotCount;
+}
+
+/**
+ * Slot holding the key at pk intact: `hint` if it still does, else one found by lookup; -1 if
+ * none. A slot found is marked used and as prepared on request.
+ */
+export function prepared_resident_slot_vartime(pk: usize, hint: i32): i32 {
   if (slot_holds_vartime(hint, pk)) {
     touch(hint, true);
     return hint;
   }
   const found = prepared_lookup_vartime(pk);
-  if (found >= 0) {
-    touch(found, true); // a promoted key now asked for: it is kept as one prepared on request
-    return found;
-  }
-  return prepared_insert_vartime(pk, 0, true);
+  if (found >= 0) touch(found, true); // a promoted key now asked for: it is kept as one prepared on request
+  return found;
+}
+
+/**
+ * Slot for the key at pk: `hint` if it still holds that key intact, else a slot found by
+ * lookup, else a freshly prepared one. -1 if the bytes do not decode or prepared keys are off.
+ */
+export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
+  const resident = prepared_resident_slot_vartime(pk, hint);
+  return resident >= 0 ? resident : prepared_insert_vartime(pk, 0, true);
 }
 
 /** Empties `slot` if it holds the key at pk (explicit free). */

@@ -41,9 +41,10 @@ const R_TABLE: usize = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
 
 /**
  * Uses of a key (found again in the decoded-key cache) after which verification prepares it.
- * Preparing costs about as much as a few verifications, so a key is prepared once it has shown
- * it is reused; in the worst access pattern (more hot keys than slots, cycling) at most one
- * preparation per PROMOTE_AFTER_HITS uses of a key.
+ * Preparing costs about 3.5 plain verifications, so a key is prepared once it has shown it is
+ * reused; in the worst access pattern (more hot keys than slots, cycling) at most one
+ * preparation per PROMOTE_AFTER_HITS uses of a key. The same rule decides when a
+ * PreparedPublicKey whose slot went to another key prepared on request is prepared again.
  */
 const PROMOTE_AFTER_HITS: u32 = 8;
 
@@ -53,7 +54,15 @@ const PROMOTE_AFTER_HITS: u32 = 8;
  * (see the file header). Never traps on any input bytes.
  */
 export function verify_signature_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool): bool {
-  return verify_impl_vartime(sigPtr, msgPtr, msgLen, pkPtr, zip215, true);
+  return verify_impl_vartime(sigPtr, msgPtr, msgLen, pkPtr, zip215, true, false);
+}
+
+/** The slot verify_impl_vartime's last call prepared the key into (a promotion), or -1. */
+let promotedSlot: i32 = -1;
+
+/** The slot the last verify_impl_vartime call prepared its key into, or -1 if it did not. */
+export function last_promoted_slot(): i32 {
+  return promotedSlot;
 }
 
 /** true if the 32 bytes at s are the canonical encoding of the point already decoded into P (p3). */
@@ -67,8 +76,14 @@ function is_canonical_encoding_vartime(s: usize, P: usize): bool {
   return true;
 }
 
-/** verify_signature_vartime; halfSize = false forces the full-length multiplication (tests: same results, slower). */
-export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool, halfSize: bool): bool {
+/**
+ * verify_signature_vartime; halfSize = false forces the full-length multiplication (tests: same
+ * results, slower). onRequest: the key is a PreparedPublicKey's whose slot was lost
+ * (exports.ts ed25519_verify_prepared), so its promotion may evict a key prepared on request
+ * and marks it as one; the slot it went to is last_promoted_slot().
+ */
+export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize, pkPtr: usize, zip215: bool, halfSize: bool, onRequest: bool): bool {
+  promotedSlot = -1;
   const sPtr = sigPtr + 32;
   if (!sc_is_canonical_vartime(sPtr)) return false; //                 §5.1.7 step 1: S < L
   // Hot keys (prepared-public.ts): a key already in the prepared slab, or found again in the
@@ -83,8 +98,12 @@ export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize,
   if (key == 0) return false;
   if (slabOn && vk_entry_hits(key, false) >= PROMOTE_AFTER_HITS) {
     vk_entry_hits(key, true);
-    const slot = prepared_insert_vartime(pkPtr, key + VK_POINT, false); // a promotion: never evicts a key prepared on request
-    if (slot >= 0) return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
+    // A promotion never evicts a key prepared on request, unless it is one itself.
+    const slot = prepared_insert_vartime(pkPtr, key + VK_POINT, onRequest);
+    if (slot >= 0) {
+      promotedSlot = slot;
+      return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
+    }
   }
   // R' = [S]B - [k]A is always a point with a canonical encoding, so under the byte-compare rule
   // only R that decodes and is canonically encoded can match, and then "encoding of R' equals

@@ -57,6 +57,8 @@ export const PREPARED_CORRUPTED = 2;
 export const PREPARED_NOT_A_POINT = -1;
 /** ed25519_prepare_public_key: the key decodes, but prepared keys are off (slab of 0 slots). */
 export const PREPARED_OFF = -2;
+/** ed25519_verify_prepared: the key's slot was lost and every slot holds another key prepared on request and in use (prepared_admits_vartime): verified as key bytes, not prepared again yet. */
+export const PREPARED_NOT_RESIDENT = -3;
 /** Result word (i32 LE at ARG_RESULT + this): the slot now holding the key, or a PREPARED_* code. */
 export const PREPARED_RESULT_SLOT = 0;
 /** Result word of ed25519_prepare_public_key: 1 if the point is torsion-free ([L]A = O), else 0. */

@@ -233,6 +233,56 @@ test("hot keys given as bytes are prepared automatically after repeated use", ()
   assert.is(ed25519.verify(bad, msg, pk), false);
 });
 
+test("more prepared keys in use than slots: a lost slot is won back only by a hot key or from a stale one, not at every use", () => {
+  let slots = 0;
+  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  assert.is(slots, 2);
+  const msg = new Uint8Array([5, 1]);
+  const held = () => new Set(slabKeys().filter((hex) => hex !== "")); // the keys the slab holds
+  const key = (name: string) => {
+    const seed = digest("in use", name).slice(0, 32);
+    const publicKey = ed25519.getPublicKey(seed);
+    return { hex: Buffer.from(publicKey).toString("hex"), prepared: ed25519.preparePublicKey(publicKey), signature: ed25519.sign(msg, seed) };
+  };
+  const verifies = (k: ReturnType<typeof key>) => assert.ok(ed25519.verify(k.signature, msg, k.prepared), k.hex);
+  const [p1, p2, p3] = [key("p1"), key("p2"), key("p3")]; // p3's preparation took p1's slot
+  assert.equal(held(), new Set([p2.hex, p3.hex]));
+  // p1 in use beside p2 and p3: preparing it again would evict a key in use, so it is verified
+  // as key bytes are...
+  for (let round = 0; round < 4; round++) {
+    verifies(p1);
+    assert.equal(held(), new Set([p2.hex, p3.hex]), "p1 not prepared again at each use");
+    verifies(p2);
+    verifies(p3);
+  }
+  // ...until it is hot (found again in the decoded-key cache 8 times), as a key given as bytes.
+  for (let round = 0; round < 8; round++) for (const k of [p1, p2, p3]) verifies(k);
+  assert.ok(held().has(p1.hex), "the hot key was prepared again");
+  assert.is(held().size, 2);
+
+  // Stale keys: two fresh keys take the slots, then go unused while 17 other prepared keys
+  // (more than the decoded-key cache's 16 entries, so none gets hot) are verified in turn.
+  const [q1, q2] = [key("q1"), key("q2")];
+  assert.equal(held(), new Set([q1.hex, q2.hex]));
+  const others = Array.from({ length: 17 }, (_, i) => key(`other ${i}`));
+  assert.equal(held(), new Set([others[15].hex, others[16].hex]));
+  const [o15, o16] = [others[15], others[16]];
+  // Make q1 and q2 the slab's keys again, in use, then cycle the others.
+  for (const k of [q1, q2]) k.prepared = ed25519.preparePublicKey(Buffer.from(k.hex, "hex"));
+  assert.equal(held(), new Set([q1.hex, q2.hex]));
+  for (const k of others.slice(0, 15)) verifies(k); // 15 uses of the slab since q1 and q2's last: not stale (2 slots * 16)
+  assert.equal(held(), new Set([q1.hex, q2.hex]), "keys used recently keep their slots");
+  for (let round = 0; round < 2; round++) for (const k of others) verifies(k);
+  const after = held();
+  assert.not.ok(after.has(q1.hex) || after.has(q2.hex), "stale keys gave their slots to keys in use");
+  assert.ok(after.size === 2 && [...after].every((hex) => others.some((k) => k.hex === hex)));
+  for (const k of [p1, p2, p3, q1, q2, o15, o16]) verifies(k); // every key still verifies, wherever it is
+  const bad = p1.signature.slice();
+  bad[3] ^= 1;
+  assert.is(ed25519.verify(bad, msg, p1.prepared), false);
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
 test("free() releases the slot; the key stays usable", () => {
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const seed = digest("free").slice(0, 32);
