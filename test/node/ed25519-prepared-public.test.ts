@@ -340,7 +340,7 @@ test("a corrupted slot never changes a verdict (it is prepared again)", () => {
 // ---------------------------------------------------------------------------------------------
 // Batch verification with prepared keys: the width-8 odd-multiples table each slot keeps
 // (scalar_mul/straus.ts). A batch's combined check cannot give a wrong verdict on its own (a
-// failing check is halved down to single verifications), so these tests also count the combined
+// failing check sends every item to the single verifier), so these tests also count the combined
 // checks (test_batch_checks): a table that is wrong, stale or another key's makes checks fail.
 
 /** The odd-multiples table address of the prepared key with these bytes (0 if not held intact). */
@@ -415,13 +415,21 @@ test("64 distinct prepared keys: one combined check from the slab's tables, the 
     // The same keys given as bytes find the same slots.
     assert.equal(ed25519.verifyBatch(items.map((it, i) => ({ ...it, publicKey: keys[i] })), { zip215 }), singles);
   }
-  // One wrong signature: the single verdicts, the halving search finds it.
-  const bad = items.slice();
-  const sig = bad[17].signature.slice();
-  sig[40] ^= 1;
-  bad[17] = { ...bad[17], signature: sig };
-  for (const zip215 of [false, true]) {
-    assert.equal(ed25519.verifyBatch(bad, { zip215 }), bad.map((it, i) => ed25519.verify(it.signature, it.message, keys[i], { zip215 })));
+  // Wrong signatures (one, then every other one): the single verdicts, after exactly one combined
+  // check, which fails; the single verifier then answers every item, so a batch where many items
+  // fail costs about what single verification does (README "Batch verification", step 5).
+  for (const wrong of [[17], items.map((_, i) => i).filter((i) => i % 2 === 1)]) {
+    const bad = items.slice();
+    for (const i of wrong) {
+      const sig = bad[i].signature.slice();
+      sig[40] ^= 1;
+      bad[i] = { ...bad[i], signature: sig };
+    }
+    for (const zip215 of [false, true]) {
+      const run = batchWithChecks(bad, zip215);
+      assert.equal(run.verdicts, bad.map((it, i) => ed25519.verify(it.signature, it.message, keys[i], { zip215 })));
+      assert.equal([run.passed, run.failed], [0, 1], `${wrong.length} wrong: one combined check (zip215 ${zip215})`);
+    }
   }
   for (const p of prepared) p.free();
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
