@@ -1,6 +1,6 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, openSync, readSync, realpathSync, renameSync, rmSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { hexToBytes } from "../bytes.js";
 import { KernelTrustExchange } from "../handshake/exchange.js";
@@ -24,9 +24,11 @@ export interface KernelOptions {
  * `force`. The seed goes to a new temporary file beside `path` first (created exclusively, written,
  * flushed to disk), which then takes the name: renamed over `path` with `force`, else linked to it
  * (which fails if `path` exists, so an existing key is never replaced by accident). A write that
- * fails (a full disk) leaves `path` as it was, the old key included.
+ * fails (a full disk) leaves `path` as it was, the old key included. `created`: the identity of
+ * the file this call created at `path` (not with `force`, which replaced one), for
+ * removeCreatedKeyFile.
  */
-export function writeKeyFile(path: string, force: boolean): Keypair {
+export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
   const keypair = Keypair.generate();
   const seed = keypair.seedBytes();
   // --force through a symlink replaces the file it points to (as writing through it did), not the link.
@@ -84,7 +86,31 @@ export function writeKeyFile(path: string, force: boolean): Keypair {
   } finally {
     if (!published) rmSync(temporary, { force: true });
   }
-  return keypair;
+  if (force) return { keypair };
+  let created: { dev: number; ino: number } | undefined;
+  try {
+    const { dev, ino } = lstatSync(path);
+    created = { dev, ino };
+  } catch {
+    // gone already: nothing of ours to undo
+  }
+  return { keypair, created };
+}
+
+/**
+ * Removes the key file writeKeyFile created at `path` if it is still that file (same device and
+ * inode): `keygen` undoes its write when the public key cannot be printed, so that a rerun needs
+ * no --force. Returns whether it removed it.
+ */
+export function removeCreatedKeyFile(path: string, created: { dev: number; ino: number }): boolean {
+  try {
+    const now = lstatSync(path);
+    if (now.dev !== created.dev || now.ino !== created.ino) return false;
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Bytes a seed file may hold: 64 hex digits, a line break and some whitespace. Larger files are refused unread. */

@@ -2,7 +2,7 @@
 // The `chio-trust` executable (package.json "bin"). Everything is in program.ts; this file only
 // runs it and sets the exit code (no top-level await, so the CommonJS build works too).
 import { CliError, EXIT_USAGE } from "./errors.js";
-import { reportError, runCli } from "./program.js";
+import { outputFailureCleanups, reportError, runCli } from "./program.js";
 
 // A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing. Any other
 // write error (ENOSPC on a full disk, EDQUOT, EIO: stdout redirected to a file arrives here as an
@@ -11,8 +11,16 @@ import { reportError, runCli } from "./program.js";
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
   let status = EXIT_USAGE;
+  let undone = "";
+  for (const cleanup of outputFailureCleanups.splice(0)) {
+    try {
+      undone += cleanup();
+    } catch {
+      // an undo step that fails leaves what it would have undone
+    }
+  }
   try {
-    status = reportError(new CliError("OUTPUT_FAILED", `cannot write to stdout: ${error.message}`));
+    status = reportError(new CliError("OUTPUT_FAILED", `cannot write to stdout: ${error.message}${undone}`));
   } catch {
     // stderr is gone too: the exit code is all that is left
   }

@@ -8,14 +8,14 @@ import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { attachStores, buildExchange, loadSqlite, openStores, readInputText, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { attachStores, buildExchange, loadSqlite, openStores, readInputText, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success
   1  refused: a signature does not verify, a handshake or envelope is refused
   2  bad usage, unreadable input, key file or store, verify input with no item,
-     output that cannot be written (OUTPUT_FAILED: a full disk)
+     output that cannot be written (OUTPUT_FAILED: a full disk; keygen then removes the key file it wrote)
 Errors print one line on stderr: chio-trust: error CODE: message`;
 
 function integer(name: string, min: number, max: number) {
@@ -51,6 +51,12 @@ function kernelId(name: string) {
   };
 }
 
+/**
+ * Undo steps for a command's output that cannot be written (main.ts runs them on OUTPUT_FAILED);
+ * each returns text appended to the error's message.
+ */
+export const outputFailureCleanups: (() => string)[] = [];
+
 /** Adds the options every kernel command shares. */
 function kernelOptions(command: Command, store: "required" | "optional" | "none"): Command {
   command
@@ -85,7 +91,12 @@ export function buildProgram(exit: { code: number }): Command {
     .option("--force", "replace an existing file")
     .addHelpText("after", EXIT_CODES_HELP)
     .action((options: { out: string; force?: boolean }) => {
-      const keypair = writeKeyFile(options.out, options.force === true);
+      const { keypair, created } = writeKeyFile(options.out, options.force === true);
+      // If the public key cannot be printed (OUTPUT_FAILED), the new file goes too, so that a
+      // rerun needs no --force. A file --force replaced stays: the old key is gone either way.
+      if (created !== undefined) {
+        outputFailureCleanups.push(() => (removeCreatedKeyFile(options.out, created) ? `; ${options.out} was removed` : `; ${options.out} was kept`));
+      }
       process.stdout.write(keypair.publicKey.toHex() + "\n");
     });
 

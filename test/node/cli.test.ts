@@ -151,9 +151,25 @@ fullDiskTest("stdout that cannot be written (a full disk: /dev/full) → exit 2 
     assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^chio-trust: error OUTPUT_FAILED: cannot write to stdout: ENOSPC[^\n]*\n$/, `${args.join(" ")}: one line`);
     assert.not.match(r.stderr, /\bat .*:\d+:\d+|throw error/, "no stack trace");
+    if (args[0] === "keygen") assert.match(r.stderr, /full\.seed was removed\n$/);
   }
-  // The key is written before its public key is printed: the file stays (a rerun needs --force).
+  // The key file is written before its public key is printed; with the public key lost, the new
+  // file is removed (a rerun needs no --force), and the message says so.
+  assert.not.ok(existsSync(file("full.seed")), "the new key file was removed");
+  const again = await cli(["keygen", "--out", file("full.seed")]);
+  assert.is(again.code, 0, again.stderr);
   assert.is(statSync(file("full.seed")).mode & 0o777, 0o600);
+  // With --force the file replaced an existing key: it stays.
+  const out = openSync(DEV_FULL, "w");
+  let forced;
+  try {
+    forced = await finished(spawn(process.execPath, [cliPath, "keygen", "--force", "--out", file("full.seed")], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
+  } finally {
+    closeSync(out);
+  }
+  assert.is(forced.code, 2);
+  assert.not.match(forced.stderr, /was removed/);
+  assert.match(readFileSync(file("full.seed"), "utf8"), /^[0-9a-f]{64}\n$/);
 });
 
 test("envelope prints a signed envelope: the signature verifies (@noble/curves) over the RFC 8785 bytes (canonicalize)", async () => {
