@@ -417,7 +417,7 @@ test("64 distinct prepared keys: one combined check from the slab's tables, the 
   }
   // Wrong signatures (one, then every other one): the single verdicts, after exactly one combined
   // check, which fails; the single verifier then answers every item, so a batch where many items
-  // fail costs about what single verification does (README "Batch verification", step 5).
+  // fail costs about 1.5× single verification, not the 3.5–4× halving took (README "Batch verification", step 5).
   for (const wrong of [[17], items.map((_, i) => i).filter((i) => i % 2 === 1)]) {
     const bad = items.slice();
     for (const i of wrong) {
