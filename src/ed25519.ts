@@ -364,9 +364,10 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * combined with 128-bit coefficients (16 bytes per item from globalThis.crypto.getRandomValues,
  * hashed in the core with a digest of the chunk's items, so a broken random source cannot zero or
  * repeat them, nor let forgeries be searched for item by item) in chunks of BATCH_MAX_ITEMS items
- * and at most BATCH_INPUT_BUDGET message bytes (one larger message goes alone), with the key terms of repeated keys merged; when a chunk's combined
- * check fails, the single verifier answers each of its items. When WebAssembly memory cannot
- * grow for a chunk, the chunk is halved, down to one item, which then goes to verify(). An empty batch gives []. Variable time
+ * and at most BATCH_INPUT_BUDGET message bytes (one larger message goes alone), with the key
+ * terms of repeated keys merged; when a chunk's combined check fails, the single verifier
+ * answers each of its items. When WebAssembly memory cannot grow for a chunk, the chunk is
+ * halved, down to one item, which then goes to verify(). An empty batch gives []. Variable time
  * (public inputs).
  * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
  *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index);

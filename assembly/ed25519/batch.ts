@@ -117,9 +117,9 @@ const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
 const CHECK_P2: usize = memory.data(<i32>P2_BYTES, 16);
 
 // Counters since the instance started, read only by the test build's hooks (assembly/testing.ts):
-// a combined check cannot give a wrong verdict on its own (a failing one sends every candidate to the single
-// verifications), so tests count checks by outcome, and key terms taken from prepared tables, to
-// see that a path is taken and that its result is right.
+// a combined check cannot give a wrong verdict on its own (a failing one sends every candidate to
+// the single verifier), so tests count checks by outcome, and key terms taken from prepared
+// tables, to see that a path is taken and that its result is right.
 export let combinedChecksPassed: u32 = 0;
 export let combinedChecksFailed: u32 = 0;
 export let preparedTableTerms: u32 = 0;

@@ -15,7 +15,7 @@ Exit codes:
   0  success
   1  refused: a signature does not verify, a handshake or envelope is refused
   2  bad usage, unreadable input, key file or store, verify input with no item,
-     output that cannot be written (OUTPUT_FAILED: a full disk; keygen then removes the key file it wrote)
+     output that cannot be written (OUTPUT_FAILED: a full disk; keygen then removes a key file it created)
 Errors print one line on stderr: chio-trust: error CODE: message`;
 
 function integer(name: string, min: number, max: number) {
