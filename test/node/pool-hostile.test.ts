@@ -13,8 +13,10 @@ import { ed25519 as builtEd25519 } from "../../dist/esm/index.js";
 import { VerifierPoolError as BuiltVerifierPoolError } from "../../dist/esm/pool/index.js";
 import {
   CRASH_NONE,
+  MIN_SPLIT_ITEMS,
   packEnvelopeChunk,
   packSignatureChunk,
+  planCall,
   planChunks,
   POOL_CHUNK_BYTE_BUDGET,
   TASK_ENVELOPES,
@@ -72,6 +74,41 @@ test("planChunks: at most chunkSize items and, past a chunk's first item, at mos
   assert.equal(planChunks(sizes.length, 64, (i) => sizes[i], 10), [[0, 1], [1, 2], [2, 3], [3, 6], [6, 7]]);
   assert.equal(planChunks(sizes.length, 2, (i) => sizes[i], 10), [[0, 1], [1, 2], [2, 3], [3, 5], [5, 7]]);
   assert.is(POOL_CHUNK_BYTE_BUDGET, 16 << 20);
+});
+
+test("planCall: as few near-equal tasks as chunkSize allows, every thread reached once a share keeps MIN_SPLIT_ITEMS, the byte budget kept", () => {
+  const lengths = (chunks: [number, number][]) => chunks.map(([start, end]) => end - start);
+  assert.is(MIN_SPLIT_ITEMS, 32);
+  // The cases of taskCount's doc comment (chunkSize 128, 2 threads), and small calls.
+  assert.equal(lengths(planCall(256, 128, 2, () => 1)), [128, 128]);
+  assert.equal(lengths(planCall(128, 128, 2, () => 1)), [64, 64]);
+  assert.equal(lengths(planCall(300, 128, 2, () => 1)), [100, 100, 100]);
+  assert.equal(lengths(planCall(63, 128, 2, () => 1)), [63]); // below 2 × 32: one task
+  assert.equal(lengths(planCall(64, 128, 2, () => 1)), [32, 32]);
+  assert.equal(lengths(planCall(256, 128, 4, () => 1)), [64, 64, 64, 64]);
+  assert.equal(lengths(planCall(256, 128, 1, () => 1)), [128, 128]);
+  assert.equal(lengths(planCall(301, 128, 1, () => 1)), [100, 100, 101]);
+  assert.equal(planCall(0, 128, 2, () => 1), []);
+  // The byte budget still cuts a task: 4 items of 6 bytes, budget 10, one task of 4 items.
+  assert.equal(planCall(4, 128, 1, () => 6, 10), [[0, 1], [1, 2], [2, 3], [3, 4]]);
+  for (const chunkSize of [1, 7, 64, 128, 1024]) {
+    for (const threads of [1, 2, 3, 8]) {
+      for (let count = 1; count <= 2100; count += 1 + (count >> 4)) {
+        const chunks = planCall(count, chunkSize, threads, () => 1);
+        const sizes = lengths(chunks);
+        const label = `count ${count}, chunkSize ${chunkSize}, threads ${threads}: ${sizes.join(" ")}`;
+        assert.is(chunks[0][0], 0, label);
+        chunks.forEach(([start], i) => i > 0 && assert.is(start, chunks[i - 1][1], label)); // contiguous
+        assert.is(chunks[chunks.length - 1][1], count, label);
+        assert.ok(Math.max(...sizes) <= chunkSize, label);
+        assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, label);
+        const needed = Math.ceil(count / chunkSize);
+        assert.ok(chunks.length >= Math.min(threads, Math.floor(count / MIN_SPLIT_ITEMS)), label); // every thread reached
+        if (chunks.length > needed) assert.ok(Math.min(...sizes) >= MIN_SPLIT_ITEMS, label); // split for threads only into shares of 32 or more
+        assert.ok(chunks.length <= Math.max(needed, threads), label);
+      }
+    }
+  }
 });
 
 test("a message whose length getter lies is verified on its real bytes: in thread, in a batch, in the pool", async () => {

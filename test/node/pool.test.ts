@@ -162,6 +162,34 @@ test("an empty batch gives [] and single verify answers through each chunk size"
   }
 });
 
+test("calls are cut into tasks by planCall: by default 256 items on 2 threads are 2 tasks of 128, 64 items 2 of 32, 40 items one", async () => {
+  const pool = createVerifierPool({ threads: 2 });
+  // piscina's count of finished tasks, read through the pool's private field: what was sent.
+  const piscina = (pool as unknown as { piscina: { completed: number } }).piscina;
+  const tasksOf = async (run: () => Promise<unknown>): Promise<number> => {
+    const before = piscina.completed;
+    await run();
+    return piscina.completed - before;
+  };
+  try {
+    const items = randomItems(256);
+    const expected = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+    let answers: boolean[] = [];
+    assert.is(await tasksOf(async () => (answers = await pool.verifyBatch(items))), 2);
+    assert.equal(answers, expected);
+    assert.is(await tasksOf(() => pool.verifyBatch(items.slice(0, 64))), 2);
+    assert.is(await tasksOf(() => pool.verifyBatch(items.slice(0, 40))), 1);
+    // Single calls made in one tick: a bucket of 100 goes as 2 tasks of 50.
+    assert.is(await tasksOf(async () => (answers = await Promise.all(items.slice(0, 100).map((it) => pool.verify(it.signature, it.message, it.publicKey))))), 2);
+    assert.equal(answers, expected.slice(0, 100));
+    const envelopes = envelopeCorpus().slice(0, 64);
+    assert.ok(envelopes.length === 64, "the corpus has 64 envelopes");
+    assert.is(await tasksOf(() => pool.verifyEnvelopeBatch(envelopes)), 2);
+  } finally {
+    await pool.close();
+  }
+});
+
 const envelopeOptions: (VerifyEnvelopeOptions | undefined)[] = [undefined, { zip215: true, rejectWeakKeys: false }, { maxBytes: 300, escapeDelAndC1: true }];
 for (const options of envelopeOptions) {
   test(`verifyEnvelopeBatch deep-equals verifyEnvelopeBytes (options ${JSON.stringify(options)})`, async () => {
