@@ -43,6 +43,7 @@ import {
   packEnvelopeChunk,
   packSignatureChunk,
   planCall,
+  planChunks,
   signatureChunkBytes,
   POOL_CHUNK_BYTE_BUDGET,
   type PoolTask,
@@ -311,7 +312,7 @@ class PiscinaVerifierPool implements VerifierPool {
       bucket.publicKeys.push(publicKeyCopy);
       bucket.bytes += signatureChunkBytes(messageCopy);
       const result = new Promise<boolean>((resolve, reject) => bucket!.settle.push({ resolve, reject }));
-      if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket);
+      if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
       return result;
     } catch (error) {
       return Promise.reject(error);
@@ -320,11 +321,14 @@ class PiscinaVerifierPool implements VerifierPool {
 
   /**
    * Sends a bucket of single calls (once: a flushed bucket is detached first). Its items were
-   * copied when each call was made; a bucket is flushed at chunkSize items or once it holds
-   * POOL_CHUNK_BYTE_BUDGET bytes, and is cut into tasks as a call is (planCall).
+   * copied when each call was made; a bucket is flushed when `full` (chunkSize items, or
+   * POOL_CHUNK_BYTE_BUDGET bytes) and otherwise at the end of the tick, or by close(). A full
+   * bucket goes as one task (cut only where its bytes exceed the budget): the calls after it fill
+   * the next bucket, for another thread. The last bucket of a tick is cut as a call is (planCall),
+   * so a burst smaller than chunkSize still reaches every thread.
    * Every call of the bucket settles: with its answer, or with the error of packing or running it.
    */
-  private flush(index: number, bucket: Bucket): void {
+  private flush(index: number, bucket: Bucket, full = false): void {
     if (this.buckets[index] !== bucket) return;
     this.buckets[index] = undefined;
     const { settle } = bucket;
@@ -333,7 +337,8 @@ class PiscinaVerifierPool implements VerifierPool {
       for (const s of settle) s.reject(error);
     };
     let buffers: SharedArrayBuffer[];
-    const chunks = this.planCall(count, (i) => signatureChunkBytes(bucket.messages[i]));
+    const bytesOf = (i: number) => signatureChunkBytes(bucket.messages[i]);
+    const chunks = full ? planChunks(count, count, bytesOf) : this.planCall(count, bytesOf);
     try {
       buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
     } catch (error) {

@@ -162,7 +162,7 @@ test("an empty batch gives [] and single verify answers through each chunk size"
   }
 });
 
-test("calls are cut into tasks by planCall: by default 256 items on 2 threads are 2 tasks of 128, 64 items 2 of 32, 40 items one", async () => {
+test("calls are cut into tasks by planCall: by default 256 items on 2 threads are 2 tasks of 128, 64 items 2 of 32, 40 items one; single calls by bucket", async () => {
   const pool = createVerifierPool({ threads: 2 });
   // piscina's count of finished tasks, read through the pool's private field: what was sent.
   const piscina = (pool as unknown as { piscina: { completed: number } }).piscina;
@@ -179,9 +179,15 @@ test("calls are cut into tasks by planCall: by default 256 items on 2 threads ar
     assert.equal(answers, expected);
     assert.is(await tasksOf(() => pool.verifyBatch(items.slice(0, 64))), 2);
     assert.is(await tasksOf(() => pool.verifyBatch(items.slice(0, 40))), 1);
-    // Single calls made in one tick: a bucket of 100 goes as 2 tasks of 50.
-    assert.is(await tasksOf(async () => (answers = await Promise.all(items.slice(0, 100).map((it) => pool.verify(it.signature, it.message, it.publicKey))))), 2);
+    // Single calls made in one tick: a burst of 100 goes as 2 tasks of 50; one of 256 as two full
+    // buckets of 128, a task each (not cut further); one of 300 as those and a task of 44.
+    const singles = (n: number) => Promise.all(items.concat(items).slice(0, n).map((it) => pool.verify(it.signature, it.message, it.publicKey)));
+    assert.is(await tasksOf(async () => (answers = await singles(100))), 2);
     assert.equal(answers, expected.slice(0, 100));
+    assert.is(await tasksOf(async () => (answers = await singles(256))), 2);
+    assert.equal(answers, expected);
+    assert.is(await tasksOf(async () => (answers = await singles(300))), 3);
+    assert.equal(answers, expected.concat(expected).slice(0, 300));
     const envelopes = envelopeCorpus().slice(0, 64);
     assert.ok(envelopes.length === 64, "the corpus has 64 envelopes");
     assert.is(await tasksOf(() => pool.verifyEnvelopeBatch(envelopes)), 2);
