@@ -2,8 +2,8 @@
 //
 // The pool runs on piscina (see the README, "Worker pool"). Calls are checked and copied on the
 // calling thread with the typed errors of the in-thread API, split into chunks of at most
-// `chunkSize` items (128 by default; equal chunks, one per thread at least for a call of 64 items
-// or more: planCall; at most POOL_CHUNK_BYTE_BUDGET bytes past a chunk's first item, codec.ts),
+// `chunkSize` items (128 by default; equal chunks, and one per thread at least while each gets
+// 32 items or more: planCall; at most POOL_CHUNK_BYTE_BUDGET bytes past a chunk's first item, codec.ts),
 // all packed before any is sent, and each chunk travels to a worker as ONE SharedArrayBuffer
 // (src/pool/codec.ts), which the worker reads in place; verdicts come back as one transferred
 // Uint8Array (verdict objects from a worker short of memory), checked before use (answers.ts).
