@@ -4,7 +4,7 @@ import { createPrivateKey, createPublicKey, verify as nodeVerify, sign as nodeSi
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import sodiumModule from "libsodium-wrappers";
 import canonicalize from "canonicalize";
-import { ed25519 } from "../dist/esm/index.js";
+import { ed25519, type PreparedPublicKey } from "../dist/esm/index.js";
 import { challengeObject, keyFixture, nodeSignature, seedFor, type KeyFixture } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
 
@@ -51,12 +51,22 @@ export async function ed25519Groups(): Promise<Group[]> {
     if (!ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)) throw new Error("one-key verify sanity check failed");
   }
 
-  // Prepared keys (ed25519.preparePublicKey) for the first 32 keys, checked like the rest: 16
-  // fit the default slab (19 slots), 32 do not (README "Prepared public keys").
-  const preparedPublicKeys = keys.slice(0, 32).map((k) => ed25519.preparePublicKey(k.publicKey));
-  for (let j = 0; j < 32; j++) {
+  // Signatures of the same messages under key 16, for the hot key passed as bytes: a key not
+  // prepared on request, which the core promotes into the slab once it is hot.
+  const hotKeySignatures = messages.slice(0, 16).map((m) => nodeSignature(m, keys[16]));
+  for (let j = 0; j < 16; j++) {
+    if (!ed25519.verify(hotKeySignatures[j], messages[j], keys[16].publicKey)) throw new Error("hot-key verify sanity check failed");
+  }
+
+  // Prepared keys (ed25519.preparePublicKey) for the first 16 keys, checked like the rest: they
+  // fit the default slab (19 slots) and leave room for the hot key's promotion. (A promotion
+  // never evicts a key prepared on request: README "Prepared public keys". So the case of more
+  // prepared keys than slots, which fills every slot with keys prepared on request, is a group
+  // of its own, whose keys are freed after it.)
+  const preparedPublicKeys = keys.slice(0, 16).map((k) => ed25519.preparePublicKey(k.publicKey));
+  for (let j = 0; j < 16; j++) {
     if (!ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])) throw new Error("prepared verify sanity check failed");
-    if (j < 16 && !ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])) throw new Error("prepared one-key sanity check failed");
+    if (!ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])) throw new Error("prepared one-key sanity check failed");
   }
 
   let i = 0;
@@ -66,13 +76,35 @@ export async function ed25519Groups(): Promise<Group[]> {
     baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
     cases: [
       { name: "chio-trust (wasm), 256 keys in rotation", fn: () => { const j = next(); keep(ed25519.verify(signatures[j], messages[j], keys[j].publicKey)); } },
-      { name: "chio-trust (wasm), one key as bytes (hot: auto-prepared)", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], keys[0].publicKey)); } },
+      { name: "chio-trust (wasm), one key as bytes (hot: auto-prepared)", fn: () => { const j = next() & 15; keep(ed25519.verify(hotKeySignatures[j], messages[j], keys[16].publicKey)); } },
       { name: "chio-trust (wasm), prepared key, one key", fn: () => { const j = next() & 15; keep(ed25519.verify(oneKeySignatures[j], messages[j], preparedPublicKeys[0])); } },
       { name: "chio-trust (wasm), prepared keys, 16 hot keys", fn: () => { const j = next() & 15; keep(ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])); } },
-      { name: "chio-trust (wasm), prepared keys, 32 in rotation (more than the 19 slots)", fn: () => { const j = next() & 31; keep(ed25519.verify(signatures[j], messages[j], preparedPublicKeys[j])); } },
       { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = next(); keep(nodeVerify(null, messages[j], keys[j].publicKeyObject, signatures[j])); } },
       { name: "libsodium-wrappers (wasm)", fn: () => { const j = next(); keep(sodium.crypto_sign_verify_detached(signatures[j], messages[j], keys[j].publicKey)); } },
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], keys[j].publicKey)); } },
+    ],
+  };
+  // More prepared keys in use than the default slab's 19 slots: keys 32–63, prepared just before
+  // the group is measured and freed after it, so that no other group runs with a slab full of
+  // keys prepared on request.
+  let rotation: PreparedPublicKey[] = [];
+  const ROTATION_FIRST = 32;
+  const preparedRotation: Group = {
+    title: "verify (169 B), prepared keys beyond the slab",
+    baseline: "node:crypto (OpenSSL, KeyObject made in advance)",
+    setup: () => {
+      rotation = keys.slice(ROTATION_FIRST, ROTATION_FIRST + 32).map((k) => ed25519.preparePublicKey(k.publicKey));
+      for (let j = 0; j < 32; j++) {
+        if (!ed25519.verify(signatures[ROTATION_FIRST + j], messages[ROTATION_FIRST + j], rotation[j])) throw new Error("prepared rotation sanity check failed");
+      }
+    },
+    teardown: () => {
+      for (const key of rotation) key.free();
+    },
+    cases: [
+      { name: "chio-trust (wasm), prepared keys, 32 in rotation (more than the 19 slots)", fn: () => { const j = ROTATION_FIRST + (next() & 31); keep(ed25519.verify(signatures[j], messages[j], rotation[j - ROTATION_FIRST])); } },
+      { name: "chio-trust (wasm), the same 32 keys as bytes", fn: () => { const j = ROTATION_FIRST + (next() & 31); keep(ed25519.verify(signatures[j], messages[j], keys[j].publicKey)); } },
+      { name: "node:crypto (OpenSSL, KeyObject made in advance)", fn: () => { const j = ROTATION_FIRST + (next() & 31); keep(nodeVerify(null, messages[j], keys[j].publicKeyObject, signatures[j])); } },
     ],
   };
   // node has no raw "seed -> public key" or "sign with a seed" call; the fastest path imports the
@@ -122,5 +154,5 @@ export async function ed25519Groups(): Promise<Group[]> {
       { name: "@noble/curves (pure JS)", fn: () => { const j = next(); keep(noble.getPublicKey(keys[j].seed)); } },
     ],
   };
-  return [verify, sign, keygen];
+  return [verify, preparedRotation, sign, keygen];
 }
