@@ -280,11 +280,13 @@ function combined_check(): bool {
 }
 
 /**
- * Writes every candidate's result: one combined check over them all; if it fails (or there are
- * too few for one to pay), the single verifier answers each (see the file header).
+ * Writes every candidate's result: one combined check over them all, with their coefficients
+ * derived first; if it fails (or there are too few for one to pay), the single verifier answers
+ * each (see the file header).
  */
 function settle(): void {
   if (candidates >= SINGLES_BELOW) {
+    derive_coefficients();
     if (combined_check()) {
       combinedChecksPassed++;
       for (let c: usize = 0; c < candidates; c++) store<u8>(record(candidate(c)) + BATCH_ITEM_RESULT, 1);
@@ -366,7 +368,7 @@ function derive_coefficients(): void {
   sha512_init();
   sha512_update(T_DOMAIN, DOMAIN_BYTES);
   for (let c: usize = 0; c < candidates; c++) {
-    const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+    const i = candidate(c);
     store<u32>(INDEX_BYTES, <u32>i);
     sha512_update(INDEX_BYTES, 4);
     sha512_update(record(i) + BATCH_ITEM_SIGNATURE + 32, 32);
@@ -374,7 +376,7 @@ function derive_coefficients(): void {
   }
   sha512_final(TRANSCRIPT);
   for (let c: usize = 0; c < candidates; c++) {
-    const i = <usize>load<u32>(scratch + SCR_CANDIDATES + (c << 2));
+    const i = candidate(c);
     store<u32>(INDEX_BYTES, <u32>i);
     sha512_init();
     sha512_update(Z_DOMAIN, DOMAIN_BYTES);
@@ -388,7 +390,6 @@ function derive_coefficients(): void {
 
 /** Answers every candidate: a combined check, singles if it fails or for small sets. */
 export function batch_settle_vartime(): void {
-  if (candidates >= SINGLES_BELOW) derive_coefficients(); // smaller sets are verified singly
   settle();
   candidates = 0;
 }
