@@ -87,7 +87,8 @@ export function ed25519_prepare_public_key(hint: i32): i32 {
  * ed25519_verify. The slot: `hint` if it still holds that key, else one found by lookup, else
  * the key is prepared again if that evicts no other key prepared on request in use
  * (prepared_admits_vartime). Otherwise the key is verified as key bytes are (ed25519_verify)
- * and prepared again once it is hot (verify.ts PROMOTE_AFTER_HITS): preparing costs about 3.5
+ * and prepared again once it is hot (verify.ts PROMOTE_AFTER_HITS) and comes back more often
+ * than the key it would evict (prepared_may_evict_for_vartime): preparing costs about 3.5
  * plain verifications, so re-preparing at every use of more prepared keys than slots would make
  * each verification several times slower than no preparation at all. The slot used (or a
  * PREPARED_* code) goes to result word PREPARED_RESULT_SLOT.

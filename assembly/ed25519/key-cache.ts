@@ -151,6 +151,10 @@ const VK_CACHE_USED: usize = memory.data(16, 16); // u32 entries filled, u32 nex
 // Per-entry use counters (u32 each), outside the checked entries: they only decide when a key
 // is hot enough to be prepared (prepared-public.ts), never a verdict.
 const VK_HITS: usize = memory.data(<i32>(VK_CACHE_ENTRIES * 4), 16);
+// Per-entry stamps (u64 each), outside the checked entries too: the caller's clock (the prepared
+// slab's tick) at the entry's last use by a PreparedPublicKey that had lost its slot, from which
+// verify.ts reads how often such a key comes back. 0: none since the entry was filled.
+const VK_STAMPS: usize = memory.data(<i32>(VK_CACHE_ENTRIES * 8), 16);
 const VK_DECODED: usize = memory.data(160, 16);
 /** 2^64 / golden ratio, odd: a multiplier of entry_check and of the batch key cache's set hash. */
 const GOLDEN_RATIO_64: u64 = 0x9e3779b97f4a7c15;
@@ -203,6 +207,7 @@ export function decoded_public_key_vartime(pkPtr: usize): usize {
   }
   if (entry == 0) entry = VK_CACHE + cache_next_slot(VK_CACHE_USED, VK_CACHE_ENTRIES) * VK_ENTRY_BYTES;
   store<u32>(VK_HITS + (entry - VK_CACHE) / VK_ENTRY_BYTES * 4, 0);
+  store<u64>(VK_STAMPS + (entry - VK_CACHE) / VK_ENTRY_BYTES * 8, 0);
   memory.copy(entry, pkPtr, 32);
   memory.copy(entry + VK_POINT, VK_DECODED, P3_BYTES);
   ge_odd_multiples_cached(entry + VK_TABLE, VK_DECODED);
@@ -219,6 +224,17 @@ export function vk_entry_hits(entry: usize, reset: bool): u32 {
   const hits = load<u32>(counter);
   if (reset) store<u32>(counter, 0);
   return hits;
+}
+
+/**
+ * The stamp of the verification-cache entry (0 if it has none since it was filled), replaced
+ * by `now`.
+ */
+export function vk_entry_restamp(entry: usize, now: u64): u64 {
+  const stamp = VK_STAMPS + (entry - VK_CACHE) / VK_ENTRY_BYTES * 8;
+  const previous = load<u64>(stamp);
+  store<u64>(stamp, now);
+  return previous;
 }
 
 // ---------------------------------------------------------------------------------------------

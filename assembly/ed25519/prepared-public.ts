@@ -42,7 +42,8 @@
 // cache, with four hash lanes since a body is ~33 KB). The base-point table, like the static
 // tables in tables.ts, is not checked. Every slot is evictable: callers holding a prepared key
 // keep its 32 bytes and re-prepare transparently (src/ed25519.ts): at once when that evicts no
-// other key prepared on request, else once the key is hot (exports.ts ed25519_verify_prepared).
+// other key prepared on request, else once the key is hot and comes back more often than the
+// key it would evict (exports.ts ed25519_verify_prepared, prepared_may_evict_for_vartime).
 //
 // Everything here is variable time: keys, signatures and messages are public.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
@@ -523,6 +524,28 @@ export function prepared_admits_vartime(): bool {
   ++tick;
   const word = load<u64>(header_of(eviction_victim()), 8);
   return (word & ON_REQUEST) == 0 || tick - (word & ~ON_REQUEST) >= STALE_USES_PER_SLOT * <u64>slotCount;
+}
+
+/** The slab's clock: its uses so far (lookups that found a key, preparations, admission checks). */
+export function prepared_tick(): u64 {
+  return tick;
+}
+
+/**
+ * For a PreparedPublicKey without a slot that has become hot (verify.ts): whether preparing it
+ * again may evict the least recently used key, given `interval`, the slab uses between its own
+ * last two uses. Yes if that slot is empty or holds a promoted key; if it holds a key prepared
+ * on request, only if that key has gone unused for longer than `interval`, i.e. the candidate
+ * comes back more often than the key it would evict. In an even rotation of more prepared keys
+ * than slots, every key comes back after the same number of uses and the least recently used one
+ * was used within that many, so no key evicts another: each eviction would cost a preparation
+ * (about 3.5 plain verifications) and gain no hits, as the keys left out would evict one another
+ * in turn (bench "prepared keys beyond the slab").
+ */
+export function prepared_may_evict_for_vartime(interval: u64): bool {
+  if (slotCount == 0) return false;
+  const word = load<u64>(header_of(eviction_victim()), 8);
+  return (word & ON_REQUEST) == 0 || tick - (word & ~ON_REQUEST) > interval;
 }
 
 /**

@@ -21,8 +21,10 @@ import {
   ODD_MULTIPLES_BYTES,
 } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
-import { decoded_public_key_vartime, vk_entry_hits, batch_key_lookup_vartime, BATCH_KEY_MISS, VK_POINT, VK_TABLE } from "./key-cache";
-import { prepared_lookup_vartime, prepared_insert_vartime, verify_prepared_vartime, prepared_slot_count } from "./prepared-public";
+import { decoded_public_key_vartime, vk_entry_hits, vk_entry_restamp, batch_key_lookup_vartime, BATCH_KEY_MISS, VK_POINT, VK_TABLE } from "./key-cache";
+import {
+  prepared_lookup_vartime, prepared_insert_vartime, verify_prepared_vartime, prepared_slot_count, prepared_tick, prepared_may_evict_for_vartime,
+} from "./prepared-public";
 import { INSPECT_NOT_A_POINT, INSPECT_FULL_ORDER, INSPECT_SMALL_ORDER } from "../abi";
 
 const CHALLENGE: usize = memory.data(64, 16); //   SHA-512(R || A || M), then k = that mod L
@@ -44,7 +46,8 @@ const R_TABLE: usize = memory.data(<i32>ODD_MULTIPLES_BYTES, 16);
  * Preparing costs about 3.5 plain verifications, so a key is prepared once it has shown it is
  * reused; in the worst access pattern (more hot keys than slots, cycling) at most one
  * preparation per PROMOTE_AFTER_HITS uses of a key. The same rule decides when a
- * PreparedPublicKey whose slot went to another key prepared on request is prepared again.
+ * PreparedPublicKey whose slot went to another key prepared on request is prepared again
+ * (if it also comes back more often than the key it would evict).
  */
 const PROMOTE_AFTER_HITS: u32 = 8;
 
@@ -96,10 +99,19 @@ export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize,
   }
   const key = decoded_public_key_vartime(pkPtr);
   if (key == 0) return false;
+  // A PreparedPublicKey without a slot: how many slab uses ago it was last used so (the whole
+  // clock when that is unknown: a new cache entry, or a slab reconfigured since).
+  let interval: u64 = 0;
+  if (slabOn && onRequest) {
+    const now = prepared_tick();
+    const previous = vk_entry_restamp(key, now);
+    interval = previous == 0 || previous > now ? now : now - previous;
+  }
   if (slabOn && vk_entry_hits(key, false) >= PROMOTE_AFTER_HITS) {
     vk_entry_hits(key, true);
-    // A promotion never evicts a key prepared on request, unless it is one itself.
-    const slot = prepared_insert_vartime(pkPtr, key + VK_POINT, onRequest);
+    // A promotion never evicts a key prepared on request, unless it is one itself, and then only
+    // a key used less often than it (prepared_may_evict_for_vartime).
+    const slot = !onRequest || prepared_may_evict_for_vartime(interval) ? prepared_insert_vartime(pkPtr, key + VK_POINT, onRequest) : -1;
     if (slot >= 0) {
       promotedSlot = slot;
       return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
