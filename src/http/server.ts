@@ -202,7 +202,23 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     send(response, 200, JSON.stringify(answer));
   };
 
+  // Per connection: its requests whose responses are not finished yet, and the answer to a
+  // 'clientError' waiting for those of them that fully arrived before it (the handler below).
+  const connections = new WeakMap<object, { unanswered: Set<IncomingMessage>; pendingAnswer?: () => void }>();
+  const answersAhead = (connection: { unanswered: Set<IncomingMessage> }) => [...connection.unanswered].some((request) => request.complete);
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    const connection = connections.get(request.socket) ?? { unanswered: new Set<IncomingMessage>() };
+    if (connection.pendingAnswer !== undefined) {
+      // Parsed after the connection's 'clientError' (which stopped reading it): never served.
+      request.socket.destroy();
+      return;
+    }
+    connections.set(request.socket, connection);
+    connection.unanswered.add(request);
+    response.once("close", () => {
+      connection.unanswered.delete(request);
+      if (connection.pendingAnswer !== undefined && !answersAhead(connection)) connection.pendingAnswer();
+    });
     handle(request, response).catch((error: unknown) => {
       if (response.headersSent || response.destroyed) return;
       if (error instanceof RequestRefusal) {
@@ -257,14 +273,30 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // half-open sockets, so an ended one would stay open (and count toward maxConnections) for as
   // long as the client keeps its side open, and its parser would go on reading: a request cut off
   // with a 408 could still complete afterwards, and be accepted and pinned.
+  // Unlike Node's own handler, the answer waits for the responses to the connection's earlier
+  // (pipelined) requests that are still being made: HTTP/1.1 answers a connection's requests in
+  // the order they came (RFC 9112 §9.3.2), and a client reads the first answer on the wire as the
+  // answer to its first request. Meanwhile the connection reads nothing more, and a request
+  // parsed anyway is not served (onRequest).
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     const [status, code, message] = clientErrorAnswer(error.code);
-    if (socket.writable && !socket.destroyed) {
-      log(status, code, message);
-      const body = JSON.stringify({ error: { code, message } });
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    if (socket.writable && !socket.destroyed) log(status, code, message);
+    const answer = () => {
+      if (socket.writable && !socket.destroyed) {
+        const body = JSON.stringify({ error: { code, message } });
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    };
+    // The request the error is about, if Node had emitted it (a 408 while its body arrives), is
+    // not waited for: its answer is this one.
+    const connection = connections.get(socket);
+    if (connection !== undefined && answersAhead(connection)) {
+      socket.pause();
+      connection.pendingAnswer ??= answer;
+      return;
     }
-    socket.destroy();
+    answer();
   });
   return server;
 }

@@ -661,6 +661,91 @@ test("request headers over Node's size limit get 431 HEADERS_TOO_LARGE (not 400)
   }
 });
 
+test("a malformed request pipelined behind one still being answered: its 400 goes out after that answer (in order, RFC 9112 §9.3.2), and nothing after it is served", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(57));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(58));
+  const gated = gatedStore();
+  const logged: { status: number; code: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  const port = Number(new URL(await listen(server)).port);
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const post = (nonce: string) => {
+    const body = JSON.stringify(sender.localEnvelope("kernel.b", nonce));
+    return `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+  // The client keeps its side open, so only the server can close the connection.
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+  let out = "";
+  let ended = false;
+  socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("end", () => (ended = true)).on("error", () => {});
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    gated.hold();
+    // One write: an accept (held at the store), a request line Node cannot parse, another accept.
+    socket.write(post("q-1") + "NOT HTTP\r\n\r\n" + post("q-2"));
+    await until(() => gated.waiting() === 1 && logged.length === 1);
+    assert.equal(logged, [{ status: 400, code: "BAD_REQUEST", message: "malformed HTTP request" }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(out, "", "nothing written while the first request is still being answered (before: the 400 at once, read as the first answer)");
+    gated.release();
+    await until(() => ended);
+    assert.equal([...out.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]), ["200", "400"], "the accept's answer, then the 400; the request after the bad one not served");
+    const answer = out.slice(out.indexOf("\r\n\r\n") + 4, out.indexOf("HTTP/1.1 400"));
+    assert.is((JSON.parse(answer) as { challenge: { nonce: string } }).challenge.nonce, "q-1");
+    assert.match(out.slice(out.indexOf("HTTP/1.1 400")), /\r\nConnection: close\r\n\r\n\{"error":\{"code":"BAD_REQUEST"/);
+    assert.is(await openConnectionsAfterClosing(server), 0, "the connection was dropped once answered");
+    assert.is(logged.length, 1);
+  } finally {
+    gated.release();
+    socket.destroy();
+    await closeServer(server);
+  }
+});
+
+test("a request cut off with 408 behind one still being answered: the 408 follows that answer, and the rest of its body, sent meanwhile, is never accepted", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(59));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(60));
+  const gated = gatedStore();
+  const logged: { status: number; code: string }[] = [];
+  const accepted: string[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store })
+    .withTrustedPeer("kernel.a", a.publicKey)
+    .withEventHandler((event) => void (event.type === "pinned" && accepted.push(event.type)));
+  const server = createHandshakeServer(exchange, { requestTimeoutMs: 400, onRequestError: (info) => logged.push(info) });
+  const port = Number(new URL(await listen(server)).port);
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const head = (body: string) => `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  const [first, late] = [JSON.stringify(sender.localEnvelope("kernel.b", "t-1")), JSON.stringify(sender.localEnvelope("kernel.b", "t-2"))];
+  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+  let out = "";
+  let ended = false;
+  socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("end", () => (ended = true)).on("error", () => {});
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    gated.hold();
+    // The first accept is held at the store; the second request stops 10 bytes into its body.
+    socket.write(head(first) + first + head(late) + late.slice(0, 10));
+    await until(() => gated.waiting() === 1 && logged.length === 1);
+    assert.equal(logged.map((l) => [l.status, l.code]), [[408, "REQUEST_TIMEOUT"]]);
+    assert.is(out, "", "the 408 waits for the first answer");
+    // The rest of the cut-off body arrives while the 408 waits: the connection reads no more.
+    socket.write(late.slice(10));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gated.release();
+    await until(() => ended);
+    assert.equal([...out.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]), ["200", "408"]);
+    assert.match(out.slice(out.indexOf("HTTP/1.1 408")), /"REQUEST_TIMEOUT"/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(accepted, ["pinned"], "only the first request was accepted");
+    assert.is(await openConnectionsAfterClosing(server), 0);
+  } finally {
+    gated.release();
+    socket.destroy();
+    await closeServer(server);
+  }
+});
+
 test("maxAcceptsInFlight: accepts in progress are capped across the server (pipelined ones too); over the cap 503 TOO_MANY_ACCEPTS with Retry-After: 1 before the body is read", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(55));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(56));
