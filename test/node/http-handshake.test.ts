@@ -661,88 +661,87 @@ test("request headers over Node's size limit get 431 HEADERS_TOO_LARGE (not 400)
   }
 });
 
-test("a malformed request pipelined behind one still being answered: its 400 goes out after that answer (in order, RFC 9112 §9.3.2), and nothing after it is served", async () => {
-  const a = Keypair.fromSeed(new Uint8Array(32).fill(57));
-  const b = Keypair.fromSeed(new Uint8Array(32).fill(58));
+/**
+ * A server for kernel.a's handshakes whose store holds accepts on request (gatedStore), with one
+ * raw keep-alive connection to it whose client keeps its side open, so only the server can close
+ * it. `seen` collects what the server writes; `logged`, what its log hook hears; `pinned`, the
+ * exchange's pinned events.
+ */
+async function heldConnection(seed: number, options: { requestTimeoutMs?: number } = {}) {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(seed));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(seed + 1));
   const gated = gatedStore();
-  const logged: { status: number; code: string }[] = [];
-  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store }).withTrustedPeer("kernel.a", a.publicKey);
-  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  const logged: { status: number; code: string; message: string }[] = [];
+  const pinned: string[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store })
+    .withTrustedPeer("kernel.a", a.publicKey)
+    .withEventHandler((event) => void (event.type === "pinned" && pinned.push(event.nonce)));
+  const server = createHandshakeServer(exchange, { ...options, onRequestError: (info) => logged.push(info) });
   const port = Number(new URL(await listen(server)).port);
   const sender = new KernelTrustExchange("kernel.a", a);
-  const post = (nonce: string) => {
-    const body = JSON.stringify(sender.localEnvelope("kernel.b", nonce));
-    return `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-  };
-  // The client keeps its side open, so only the server can close the connection.
+  const body = (nonce: string) => JSON.stringify(sender.localEnvelope("kernel.b", nonce));
+  const head = (body: string) => `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-  let out = "";
-  let ended = false;
-  socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("end", () => (ended = true)).on("error", () => {});
-  try {
-    await new Promise((resolve) => socket.once("connect", resolve));
-    gated.hold();
-    // One write: an accept (held at the store), a request line Node cannot parse, another accept.
-    socket.write(post("q-1") + "NOT HTTP\r\n\r\n" + post("q-2"));
-    await until(() => gated.waiting() === 1 && logged.length === 1);
-    assert.equal(logged, [{ status: 400, code: "BAD_REQUEST", message: "malformed HTTP request" }]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.is(out, "", "nothing written while the first request is still being answered (before: the 400 at once, read as the first answer)");
-    gated.release();
-    await until(() => ended);
-    assert.equal([...out.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]), ["200", "400"], "the accept's answer, then the 400; the request after the bad one not served");
-    const answer = out.slice(out.indexOf("\r\n\r\n") + 4, out.indexOf("HTTP/1.1 400"));
-    assert.is((JSON.parse(answer) as { challenge: { nonce: string } }).challenge.nonce, "q-1");
-    assert.match(out.slice(out.indexOf("HTTP/1.1 400")), /\r\nConnection: close\r\n\r\n\{"error":\{"code":"BAD_REQUEST"/);
-    assert.is(await openConnectionsAfterClosing(server), 0, "the connection was dropped once answered");
-    assert.is(logged.length, 1);
-  } finally {
+  const seen = { out: "", ended: false };
+  socket.setEncoding("utf8").on("data", (chunk: string) => (seen.out += chunk)).on("end", () => (seen.ended = true)).on("error", () => {});
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const statuses = () => [...seen.out.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]);
+  const close = async () => {
     gated.release();
     socket.destroy();
     await closeServer(server);
+  };
+  return { gated, logged, pinned, server, socket, seen, body, head, statuses, close };
+}
+
+test("a malformed request pipelined behind one still being answered: its 400 goes out after that answer (in order, RFC 9112 §9.3.2), and nothing after it is served", async () => {
+  const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(57);
+  try {
+    gated.hold();
+    // One write: an accept (held at the store), a request line Node cannot parse, another accept.
+    const [first, after] = [body("q-1"), body("q-2")];
+    socket.write(head(first) + first + "NOT HTTP\r\n\r\n" + head(after) + after);
+    await until(() => gated.waiting() === 1 && logged.length === 1);
+    assert.equal(logged, [{ status: 400, code: "BAD_REQUEST", message: "malformed HTTP request" }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(seen.out, "", "nothing written while the first request is still being answered (before: the 400 at once, read as the first answer)");
+    gated.release();
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", "400"], "the accept's answer, then the 400; the request after the bad one not served");
+    const answer = seen.out.slice(seen.out.indexOf("\r\n\r\n") + 4, seen.out.indexOf("HTTP/1.1 400"));
+    assert.is((JSON.parse(answer) as { challenge: { nonce: string } }).challenge.nonce, "q-1");
+    assert.match(seen.out.slice(seen.out.indexOf("HTTP/1.1 400")), /\r\nConnection: close\r\n\r\n\{"error":\{"code":"BAD_REQUEST"/);
+    assert.equal(pinned, ["q-1"]);
+    assert.is(await openConnectionsAfterClosing(server), 0, "the connection was dropped once answered");
+    assert.is(logged.length, 1);
+  } finally {
+    await close();
   }
 });
 
 test("a request cut off with 408 behind one still being answered: the 408 follows that answer, and the rest of its body, sent meanwhile, is never accepted", async () => {
-  const a = Keypair.fromSeed(new Uint8Array(32).fill(59));
-  const b = Keypair.fromSeed(new Uint8Array(32).fill(60));
-  const gated = gatedStore();
-  const logged: { status: number; code: string }[] = [];
-  const accepted: string[] = [];
-  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store })
-    .withTrustedPeer("kernel.a", a.publicKey)
-    .withEventHandler((event) => void (event.type === "pinned" && accepted.push(event.type)));
-  const server = createHandshakeServer(exchange, { requestTimeoutMs: 400, onRequestError: (info) => logged.push(info) });
-  const port = Number(new URL(await listen(server)).port);
-  const sender = new KernelTrustExchange("kernel.a", a);
-  const head = (body: string) => `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-  const [first, late] = [JSON.stringify(sender.localEnvelope("kernel.b", "t-1")), JSON.stringify(sender.localEnvelope("kernel.b", "t-2"))];
-  const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-  let out = "";
-  let ended = false;
-  socket.setEncoding("utf8").on("data", (chunk: string) => (out += chunk)).on("end", () => (ended = true)).on("error", () => {});
+  const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(59, { requestTimeoutMs: 400 });
   try {
-    await new Promise((resolve) => socket.once("connect", resolve));
     gated.hold();
     // The first accept is held at the store; the second request stops 10 bytes into its body.
+    const [first, late] = [body("t-1"), body("t-2")];
     socket.write(head(first) + first + head(late) + late.slice(0, 10));
     await until(() => gated.waiting() === 1 && logged.length === 1);
     assert.equal(logged.map((l) => [l.status, l.code]), [[408, "REQUEST_TIMEOUT"]]);
-    assert.is(out, "", "the 408 waits for the first answer");
+    assert.is(seen.out, "", "the 408 waits for the first answer");
     // The rest of the cut-off body arrives while the 408 waits: the connection reads no more.
     socket.write(late.slice(10));
     await new Promise((resolve) => setTimeout(resolve, 100));
     gated.release();
-    await until(() => ended);
-    assert.equal([...out.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => m[1]), ["200", "408"]);
-    assert.match(out.slice(out.indexOf("HTTP/1.1 408")), /"REQUEST_TIMEOUT"/);
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", "408"]);
+    assert.match(seen.out.slice(seen.out.indexOf("HTTP/1.1 408")), /"REQUEST_TIMEOUT"/);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(accepted, ["pinned"], "only the first request was accepted");
+    assert.equal(pinned, ["t-1"], "only the first request was accepted");
+    assert.is(logged.length, 1, "the 408 logged once");
     assert.is(await openConnectionsAfterClosing(server), 0);
   } finally {
-    gated.release();
-    socket.destroy();
-    await closeServer(server);
+    await close();
   }
 });
 
