@@ -32,6 +32,7 @@ import type { KernelTrustExchange } from "../handshake/exchange.js";
 import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
+import { SqliteStoreError } from "../stores/sqlite/errors.js";
 
 /** The path both halves use. */
 export const HANDSHAKE_PATH = "/federation/handshake";
@@ -309,11 +310,13 @@ function clientErrorAnswer(nodeCode: string | undefined): readonly [number, stri
 }
 
 /**
- * A STORE_FAILED whose cause is a store's SharedStoreError PEER_QUOTA_EXCEEDED (the Redis replay
- * store's maxReservationsPerPeer): the exchange wraps whatever a store throws as the cause.
+ * A STORE_FAILED whose cause is a replay store's PEER_QUOTA_EXCEEDED (SharedStoreError from the
+ * Redis store's maxReservationsPerPeer, SqliteStoreError from the SQLite store's maxPairsPerPeer):
+ * the exchange wraps whatever a store throws as the cause.
  */
 function overPeerQuota(error: PeerHandshakeError): boolean {
-  return error.code === "STORE_FAILED" && error.cause instanceof SharedStoreError && error.cause.code === "PEER_QUOTA_EXCEEDED";
+  const cause = error.cause;
+  return error.code === "STORE_FAILED" && (cause instanceof SharedStoreError || cause instanceof SqliteStoreError) && cause.code === "PEER_QUOTA_EXCEEDED";
 }
 
 /**

@@ -590,7 +590,8 @@ test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED
   const a = Keypair.fromSeed(new Uint8Array(32).fill(51));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(52));
   // The port around a real ReplayCache; in "quota" mode reserve rejects exactly as RedisReplayStore
-  // does over maxReservationsPerPeer (the in-memory and SQLite stores have no such quota).
+  // does over maxReservationsPerPeer (the in-memory cache has no such quota; the SQLite store's
+  // maxPairsPerPeer has a test of its own below).
   const cache = new ReplayCache();
   let mode: "ok" | "quota" | "down" = "quota";
   const replayStore: ReplayStore = {
@@ -631,6 +632,29 @@ test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED
     assert.is(accepted.status, 200, "the nonce refused over quota was not used up");
   } finally {
     await closeServer(server);
+  }
+});
+
+test("a peer over the SQLite replay store's maxPairsPerPeer gets 429 PEER_QUOTA_EXCEEDED; another peer is still accepted", async () => {
+  const [a, b, c] = [61, 62, 63].map((seed) => Keypair.fromSeed(new Uint8Array(32).fill(seed)));
+  const replayStore = new SqliteReplayStore(file("quota.db"), { maxPairsPerPeer: 2 });
+  const logged: { status: number; code: string; message: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { replayStore }).withTrustedPeer("kernel.a", a.publicKey).withTrustedPeer("kernel.c", c.publicKey);
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const envelope = (from: Keypair, id: string, nonce: string) => JSON.stringify(new KernelTrustExchange(id, from).localEnvelope("kernel.b", nonce));
+  try {
+    for (const nonce of ["q-1", "q-2"]) assert.is((await postJson(url, envelope(a, "kernel.a", nonce))).status, 200);
+    const flooded = await postJson(url, envelope(a, "kernel.a", "q-3"));
+    assert.is(flooded.status, 429);
+    assert.is(((await flooded.json()) as { error: { code: string } }).error.code, "PEER_QUOTA_EXCEEDED");
+    assert.equal(logged.map((l) => [l.status, l.code]), [[429, "PEER_QUOTA_EXCEEDED"]]);
+    assert.match(logged[0].message, /maxPairsPerPeer/, "the log hears the store's reason");
+    assert.is(replayStore.size, 2, "the refused accept left no pair");
+    assert.is((await postJson(url, envelope(c, "kernel.c", "q-1"))).status, 200, "kernel.c has its own quota");
+  } finally {
+    await closeServer(server);
+    replayStore.close();
   }
 });
 

@@ -150,6 +150,43 @@ test("release restores an expired committed pair; skew above retention and bad a
   throwsStoreError(() => new SqlitePeerStore(path.join(path.dirname(file), "missing", "dir", "x.db")), "CANNOT_OPEN");
 });
 
+test("maxPairsPerPeer: a peer holding that many live pairs cannot reserve a new one (PEER_QUOTA_EXCEEDED, nothing written); replays, other peers, released and expired pairs are unaffected", () => {
+  const file = tempFile("quota.db");
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
+  const other = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 }); // a second process on the file
+  try {
+    assert.is(replay.maxPairsPerPeer, 3);
+    for (const nonce of ["n1", "n2"]) {
+      assert.is(replay.reserve("flood", nonce, T, T, 300), true);
+      replay.commit("flood", nonce);
+    }
+    assert.is(other.reserve("flood", "n3", T, T, 300), true, "reserved, not committed: it counts as well");
+    const refused = throwsStoreError(() => replay.reserve("flood", "n4", T, T, 300), "PEER_QUOTA_EXCEEDED");
+    assert.match(refused.message, /maxPairsPerPeer/);
+    throwsStoreError(() => other.reserve("flood", "n4", T + 10, T + 10, 300), "PEER_QUOTA_EXCEEDED");
+    assert.is(replay.size, 3, "nothing written by the refused reserves");
+    assert.is(replay.reserve("flood", "n1", T, T + 10, 300), false, "a replay is still REPLAYED (false), not a quota error");
+    assert.is(replay.reserve("calm", "n1", T, T, 300), true, "another peer has its own quota");
+    other.release("flood", "n3");
+    assert.is(replay.reserve("flood", "n4", T, T, 300), true, "a released reservation no longer counts");
+    throwsStoreError(() => replay.reserve("flood", "n5", T, T, 300), "PEER_QUOTA_EXCEEDED");
+    // An expired pair under the skew asked is reserved again in place: no new row, no quota check.
+    assert.is(replay.reserve("flood", "n1", T, T + 301, 300), true, "expired under skew 300, taken again");
+    replay.release("flood", "n1");
+    // Pairs past retention (timestamp < now − 3600) no longer count, pruned or not.
+    assert.is(replay.reserve("flood", "n5", T + 3601, T + 3601, 300), true, "the pairs of T are past retention");
+    assert.is(replay.reserve("flood", "n6", T + 3601, T + 3601, 300), true);
+    assert.is(replay.reserve("flood", "n7", T + 3601, T + 3601, 300), true);
+    throwsStoreError(() => replay.reserve("flood", "n8", T + 3601, T + 3601, 300), "PEER_QUOTA_EXCEEDED");
+  } finally {
+    replay.close();
+    other.close();
+  }
+  for (const bad of [0, -1, 1.5, "3", Number.MAX_SAFE_INTEGER + 1]) {
+    throwsStoreError(() => new SqliteReplayStore(tempFile("quota-bad.db"), { maxPairsPerPeer: bad as number }), "INVALID_ARGUMENT");
+  }
+});
+
 test("options are read once each; a throwing getter or Proxy trap is INVALID_ARGUMENT with its error as cause, and no file is made", () => {
   const file = tempFile("options.db");
   const boom = new Error("getter says no");
@@ -175,13 +212,14 @@ test("options are read once each; a throwing getter or Proxy trap is INVALID_ARG
   const peerReads: Record<string, number> = {};
   const replayReads: Record<string, number> = {};
   const peers = new SqlitePeerStore(file, counting({ busyTimeoutMs: 100, synchronous: "normal", origin: "replica-1" }, peerReads));
-  const replay = new SqliteReplayStore(file, counting({ busyTimeoutMs: 100, synchronous: "normal", retentionSecs: 60, maxKeyUnits: 64 }, replayReads));
+  const replay = new SqliteReplayStore(file, counting({ busyTimeoutMs: 100, synchronous: "normal", retentionSecs: 60, maxKeyUnits: 64, maxPairsPerPeer: 50 }, replayReads));
   try {
     assert.is(peers.origin, "replica-1");
     assert.is(replay.retentionSecs, 60);
     assert.is(replay.maxKeyUnits, 64);
+    assert.is(replay.maxPairsPerPeer, 50);
     assert.equal(peerReads, { busyTimeoutMs: 1, synchronous: 1, origin: 1 });
-    assert.equal(replayReads, { busyTimeoutMs: 1, synchronous: 1, retentionSecs: 1, maxKeyUnits: 1 });
+    assert.equal(replayReads, { busyTimeoutMs: 1, synchronous: 1, retentionSecs: 1, maxKeyUnits: 1, maxPairsPerPeer: 1 });
   } finally {
     peers.close();
     replay.close();

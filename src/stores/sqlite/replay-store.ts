@@ -11,6 +11,10 @@
 // Rows are pruned (on open, and every PRUNE_EVERY reserves) once `timestamp < now − retentionSecs`.
 // A reserve asked with a skew above retentionSecs throws SKEW_ABOVE_RETENTION (the exchange fails
 // closed with STORE_FAILED), because a pruned pair could then pass the skew check again.
+// A peer holds at most maxPairsPerPeer pairs not yet past retention (reserved or committed): a
+// reserve of a new pair beyond that throws PEER_QUOTA_EXCEEDED (STORE_FAILED; 429 over HTTP), so
+// an authenticated peer that loops cannot grow the file without bound (every accepted envelope
+// keeps its row for retentionSecs, up to about 25 KB at maxKeyUnits).
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { ReplayStore } from "../../handshake/ports.js";
@@ -23,6 +27,11 @@ export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
   retentionSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 units, that `fits` (longer envelopes are refused). Default 4096. */
   maxKeyUnits?: number;
+  /**
+   * Most pairs one peer may hold at once, reserved or committed and not yet past retentionSecs;
+   * a reserve of a new pair beyond it throws PEER_QUOTA_EXCEEDED. Default 10000.
+   */
+  maxPairsPerPeer?: number;
 }
 
 const PRUNE_EVERY = 256;
@@ -39,6 +48,7 @@ export class SqliteReplayStore implements ReplayStore {
   readonly path: string;
   readonly retentionSecs: number;
   readonly maxKeyUnits: number;
+  readonly maxPairsPerPeer: number;
   readonly #db: Database.Database;
   readonly #owner = randomUUID();
   readonly #reserve: Database.Transaction<(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number) => boolean>;
@@ -50,19 +60,24 @@ export class SqliteReplayStore implements ReplayStore {
 
   /** @throws SqliteStoreError (see openChioDatabase for the codes; INVALID_ARGUMENT for bad options). */
   constructor(path: string, options: SqliteReplayStoreOptions = {}) {
-    const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "retentionSecs", "maxKeyUnits"]);
+    const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "retentionSecs", "maxKeyUnits", "maxPairsPerPeer"]);
     const retentionSecs = read.retentionSecs ?? 604_800;
     const maxKeyUnits = read.maxKeyUnits ?? 4096;
+    const maxPairsPerPeer = read.maxPairsPerPeer ?? 10_000;
     if (typeof retentionSecs !== "number" || !Number.isSafeInteger(retentionSecs) || retentionSecs < 0) {
       throw new SqliteStoreError("INVALID_ARGUMENT", "retentionSecs must be a safe integer >= 0");
     }
     if (typeof maxKeyUnits !== "number" || !Number.isSafeInteger(maxKeyUnits) || maxKeyUnits < 1) {
       throw new SqliteStoreError("INVALID_ARGUMENT", "maxKeyUnits must be a positive safe integer");
     }
+    if (typeof maxPairsPerPeer !== "number" || !Number.isSafeInteger(maxPairsPerPeer) || maxPairsPerPeer < 1) {
+      throw new SqliteStoreError("INVALID_ARGUMENT", "maxPairsPerPeer must be a positive safe integer");
+    }
     this.#db = openChioDatabase(path, read);
     this.path = path;
     this.retentionSecs = retentionSecs;
     this.maxKeyUnits = maxKeyUnits;
+    this.maxPairsPerPeer = maxPairsPerPeer;
     // A chio file whose tables are gone (or any other statement that cannot be prepared) is a
     // typed error, and the connection is closed rather than left open.
     try {
@@ -77,6 +92,8 @@ export class SqliteReplayStore implements ReplayStore {
         "UPDATE chio_trust_replay SET timestamp = ?, state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ?",
       );
       const remove = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
+      // The peer's pairs not yet past retention (the primary key's peer_id prefix bounds the scan).
+      const heldByPeer = db.prepare("SELECT count(*) AS n FROM chio_trust_replay WHERE peer_id = ? AND timestamp >= ?");
       this.#commit = db.prepare(
         "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
       );
@@ -90,6 +107,8 @@ export class SqliteReplayStore implements ReplayStore {
           const held = safeColumn(row.timestamp, "timestamp");
           if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
           previous = held; // expired under this skew: reservable, and restored by release
+        } else if (Number((heldByPeer.get(peerId, now - this.retentionSecs) as { n: bigint }).n) >= this.maxPairsPerPeer) {
+          throw new SqliteStoreError("PEER_QUOTA_EXCEEDED", `replay reserve: this peer holds ${this.maxPairsPerPeer} pairs (maxPairsPerPeer)`);
         }
         upsertReserved.run(peerId, nonce, timestamp, this.#owner, previous);
         return true;
