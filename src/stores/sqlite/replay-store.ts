@@ -36,6 +36,15 @@ export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
 
 const PRUNE_EVERY = 256;
 
+/** A safe-integer option of at least `min` (0 or 1), `fallback` when absent (undefined or null); else INVALID_ARGUMENT. */
+function countOption(given: unknown, fallback: number, min: 0 | 1, name: string): number {
+  const value = given ?? fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be ${min === 0 ? "a safe integer >= 0" : "a positive safe integer"}`);
+  }
+  return value;
+}
+
 interface ReplayRow {
   timestamp: bigint;
   state: string;
@@ -61,18 +70,9 @@ export class SqliteReplayStore implements ReplayStore {
   /** @throws SqliteStoreError (see openChioDatabase for the codes; INVALID_ARGUMENT for bad options). */
   constructor(path: string, options: SqliteReplayStoreOptions = {}) {
     const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "retentionSecs", "maxKeyUnits", "maxPairsPerPeer"]);
-    const retentionSecs = read.retentionSecs ?? 604_800;
-    const maxKeyUnits = read.maxKeyUnits ?? 4096;
-    const maxPairsPerPeer = read.maxPairsPerPeer ?? 10_000;
-    if (typeof retentionSecs !== "number" || !Number.isSafeInteger(retentionSecs) || retentionSecs < 0) {
-      throw new SqliteStoreError("INVALID_ARGUMENT", "retentionSecs must be a safe integer >= 0");
-    }
-    if (typeof maxKeyUnits !== "number" || !Number.isSafeInteger(maxKeyUnits) || maxKeyUnits < 1) {
-      throw new SqliteStoreError("INVALID_ARGUMENT", "maxKeyUnits must be a positive safe integer");
-    }
-    if (typeof maxPairsPerPeer !== "number" || !Number.isSafeInteger(maxPairsPerPeer) || maxPairsPerPeer < 1) {
-      throw new SqliteStoreError("INVALID_ARGUMENT", "maxPairsPerPeer must be a positive safe integer");
-    }
+    const retentionSecs = countOption(read.retentionSecs, 604_800, 0, "retentionSecs");
+    const maxKeyUnits = countOption(read.maxKeyUnits, 4096, 1, "maxKeyUnits");
+    const maxPairsPerPeer = countOption(read.maxPairsPerPeer, 10_000, 1, "maxPairsPerPeer");
     this.#db = openChioDatabase(path, read);
     this.path = path;
     this.retentionSecs = retentionSecs;
