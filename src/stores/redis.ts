@@ -17,9 +17,9 @@
 // Memory is bounded: keys are namespaced (`<namespace>:{<peer>}:n:<nonce>`, the peer in a hash
 // tag so a peer's keys share a Redis Cluster slot), each at most maxKeyUnits long, each expires,
 // and a peer may reserve at most maxReservationsPerPeer pairs per maxSkewSecs window (a counter
-// key that expires too). A flooding peer, which must already sign with its pinned or anchored key
-// to reach the store, is refused (STORE_FAILED) once over its quota instead of growing memory or
-// evicting anyone's pairs.
+// key that expires too; a released reservation gives its place back). A flooding peer, which must
+// already sign with its pinned or anchored key to reach the store, is refused (STORE_FAILED) once
+// over its quota instead of growing memory or evicting anyone's pairs.
 //
 // Pins: one hash `<namespace>:peers`, field = the kernel id's JSON string, value = the pin's
 // JSON; compare-and-set and remove are Lua scripts too. Redis keeps pins only as durably as it
@@ -107,10 +107,15 @@ end
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
 return 1`;
 
-// Deletes the pair only if it still holds this reservation's value.
+// KEYS[1] the pair, KEYS[2] the quota counter of the window the reservation was counted in.
+// Deletes the pair only if it still holds this reservation's value, and then gives its place in
+// the quota back (a counter that expired meanwhile is left alone).
 const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+if used ~= nil and used > 0 then redis.call('DECR', KEYS[2]) end
+return 1`;
 
 // KEYS[1] the hash; ARGV: 1 field, 2 expected value ('' = no entry), 3 next value.
 const PEER_CAS_SCRIPT = `
@@ -369,7 +374,8 @@ export class RedisReplayStore implements ReplayStore {
   readonly maxKeyUnits: number;
   readonly maxReservationsPerPeer: number;
   readonly #redis: Connection;
-  readonly #inFlight = new InFlightTokens(DEFAULT_MAX_IN_FLIGHT);
+  /** Per reservation in flight: the pair's value and the quota counter it was counted in. */
+  readonly #inFlight = new InFlightTokens<{ value: string; quotaKey: string }>(DEFAULT_MAX_IN_FLIGHT);
 
   private constructor(redis: Connection, maxSkewSecs: number, maxKeyUnits: number, maxReservationsPerPeer: number) {
     this.#redis = redis;
@@ -423,7 +429,7 @@ export class RedisReplayStore implements ReplayStore {
       String(window * 2000),
     ]);
     if (reply === 0) return false;
-    if (reply === 1) return this.#inFlight.claim(inFlightKey, `${token}:${timestamp}`);
+    if (reply === 1) return this.#inFlight.claim(inFlightKey, { value: `${token}:${timestamp}`, quotaKey });
     if (reply === -1) {
       throw new SharedStoreError("PEER_QUOTA_EXCEEDED", `replay.reserve: this peer reserved ${this.maxReservationsPerPeer} pairs in this window (maxReservationsPerPeer)`);
     }
@@ -437,9 +443,9 @@ export class RedisReplayStore implements ReplayStore {
 
   async release(peerId: string, nonce: string): Promise<void> {
     if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
-    const value = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
-    if (value === undefined) return; // not ours (or dropped from the bound): the pair stays held
-    const reply = await this.#redis.run("replay.release", SCRIPTS.release, [this.#pairKey(peerId, nonce)], [value]);
+    const reservation = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+    if (reservation === undefined) return; // not ours (or dropped from the bound): the pair stays held
+    const reply = await this.#redis.run("replay.release", SCRIPTS.release, [this.#pairKey(peerId, nonce), reservation.quotaKey], [reservation.value]);
     if (reply !== 0 && reply !== 1) throw unexpected("replay.release", reply);
   }
 

@@ -164,8 +164,8 @@ export function reservationToken(): string {
  * envelope replayable (review-32 D5). So `reserve` asks `admit` before the server, and `claim`
  * refuses a second reservation of a pair that began in flight meanwhile.
  */
-export class InFlightTokens {
-  readonly #tokens = new Map<string, string>();
+export class InFlightTokens<Token = string> {
+  readonly #tokens = new Map<string, Token>();
   readonly #max: number;
   constructor(max: number) {
     this.#max = max;
@@ -198,12 +198,12 @@ export class InFlightTokens {
    * meanwhile (reserves raced past its room check): then false, and the caller refuses, leaving the
    * server's row held until it expires (fail closed). Never drops another token.
    */
-  claim(key: string, token: string): boolean {
+  claim(key: string, token: Token): boolean {
     if (this.#tokens.has(key) || this.#tokens.size >= this.#max) return false;
     this.#tokens.set(key, token);
     return true;
   }
-  take(key: string): string | undefined {
+  take(key: string): Token | undefined {
     const token = this.#tokens.get(key);
     this.#tokens.delete(key);
     return token;

@@ -148,13 +148,19 @@ t("keys are namespaced, bounded and expire at timestamp + maxSkewSecs", async ()
   }
 });
 
-t("a flooding peer is refused past its quota; other peers are not affected", async () => {
+t("a flooding peer is refused past its quota; other peers are not affected; a released reservation gives its place back", async () => {
   const store = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace(), maxReservationsPerPeer: 5 });
   try {
     for (let i = 0; i < 5; i++) assert.is(await store.reserve("flood", `n${i}`, T, T, 300), true);
     await rejects(store.reserve("flood", "n5", T, T, 300), (e) => e.code === "PEER_QUOTA_EXCEEDED", "sixth");
     assert.is(await store.reserve("flood", "n0", T, T, 300), false, "a replay is still a replay");
     assert.is(await store.reserve("quiet", "n0", T, T, 300), true, "another peer has its own quota");
+    // A released reservation (a failed accept) gives its place back, once.
+    await store.release("flood", "n4");
+    await store.release("flood", "n4"); // nothing of ours left: no second place
+    assert.is(await store.reserve("flood", "n5", T, T, 300), true, "the released place (before: still counted)");
+    await rejects(store.reserve("flood", "n6", T, T, 300), (e) => e.code === "PEER_QUOTA_EXCEEDED", "full again");
+    await rejects(store.reserve("flood", "n4", T, T + 1, 300), (e) => e.code === "PEER_QUOTA_EXCEEDED", "the released pair is free, but the place is n5's");
   } finally {
     await store.close();
   }
