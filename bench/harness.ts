@@ -4,6 +4,8 @@
 // benchmark.js collected, and, per round, the ratio to the group's baseline; the ratio shown is
 // the median of those per-round ratios.
 import Benchmark from "benchmark";
+import type { CaseResult } from "./format.js";
+export { formatTable, type CaseResult } from "./format.js";
 
 export interface Case {
   name: string;
@@ -26,18 +28,6 @@ export interface Group {
   teardown?: () => void;
 }
 
-export interface CaseResult {
-  group: string;
-  name: string;
-  medianMicros: number;
-  opsPerSec: number;
-  /** Median over rounds of (this case's median time / baseline's median time) in that round. */
-  timeRatioToBaseline: number;
-  minRatio: number;
-  maxRatio: number;
-  samples: number;
-  rmePercent: number;
-}
 
 /** Sink for results so V8 cannot drop the measured work. */
 export let sink = 0;
@@ -118,26 +108,4 @@ export async function runGroup(
       rmePercent: median(rmes.get(c.name)!),
     };
   });
-}
-
-function fmtOps(x: number): string {
-  return Math.round(x).toLocaleString("en-US");
-}
-function fmtMicros(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-
-/** One Markdown table for all groups. */
-export function formatTable(results: CaseResult[], baselines: Map<string, string>): string {
-  const lines = [
-    "| group | implementation | median µs/op | ops/s | time vs baseline (median, min–max over rounds) | baseline |",
-    "|---|---|---:|---:|---|---|",
-  ];
-  for (const r of results) {
-    lines.push(
-      `| ${r.group} | ${r.name} | ${fmtMicros(r.medianMicros)} | ${fmtOps(r.opsPerSec)} | ` +
-        `${r.timeRatioToBaseline.toFixed(2)}× (${r.minRatio.toFixed(2)}–${r.maxRatio.toFixed(2)}) | ${baselines.get(r.group)} |`,
-    );
-  }
-  return lines.join("\n");
 }

@@ -1,5 +1,8 @@
-// `npm run bench`: one run, one table. Builds every group, measures each in interleaved rounds,
-// prints a Markdown table and writes bench/results/latest.json.
+// `npm run bench`: one run, one table. Builds every group, measures each in interleaved rounds and
+// prints a Markdown table. A run of every group is the one to commit: it writes
+// bench/results/latest.json and the batch chart bench/results/batch-verify.svg, and regenerates
+// the README's benchmark tables from them (scripts/gen-bench-readme.ts). A run of some groups
+// writes bench/results/filtered.json only (not committed), so it never replaces the full run.
 //   npm run bench                 all groups
 //   npm run bench -- verify sign  only groups whose title contains one of the words
 //   BENCH_ROUNDS=3 BENCH_MAX_TIME=1 BENCH_WARMUP_MS=1500 npm run bench   (the defaults)
@@ -8,6 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatTable, runGroup, type CaseResult, type Group } from "./harness.js";
+import { formatRunLine, type BenchRun } from "./format.js";
+import { README_PATH, regenerateReadme } from "../scripts/gen-bench-readme.js";
 import { ed25519Groups } from "./ed25519.js";
 import { canonicalGroups } from "./canonical.js";
 import { envelopeGroups } from "./envelope.js";
@@ -49,25 +54,31 @@ for (const group of selected) {
 for (const p of pool.pools) await p.close();
 
 const baselines = new Map(selected.map((g) => [g.title, g.baseline]));
-const table = formatTable(results, baselines);
-console.log(table);
 const cpu = os.cpus()[0]?.model ?? "unknown";
-console.log(`\n${os.cpus().length} × ${cpu}, Node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}; ` +
-  `${warmupMs} ms warm-up, then ${rounds} interleaved rounds of ${maxTime} s per case. Ratios are time per op relative to the group's baseline (lower is faster).`);
+const run: BenchRun = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu,
+  cores: os.cpus().length,
+  loadavg: os.loadavg(),
+  rounds,
+  maxTimeSeconds: maxTime,
+  warmupMs,
+  baselines: Object.fromEntries(baselines),
+  results,
+};
+console.log(formatTable(results, baselines));
+console.log(`\n${formatRunLine(run)}`);
 
-mkdirSync(path.join(here, "results"), { recursive: true });
-writeFileSync(
-  path.join(here, "results", "latest.json"),
-  JSON.stringify(
-    { date: new Date().toISOString(), node: process.version, cpu, cores: os.cpus().length, loadavg: os.loadavg(), rounds, maxTimeSeconds: maxTime, results },
-    null,
-    2,
-  ) + "\n",
-);
-
-// The batch chart: cost per signature against batch size (bench/results/batch-verify.svg).
-const batchRows = results.filter((r) => r.group === BATCH_GROUP_TITLE);
-if (batchRows.length > 0) {
+const complete = filters.length === 0;
+const resultsDir = path.join(here, "results");
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(path.join(resultsDir, complete ? "latest.json" : "filtered.json"), JSON.stringify(run, null, 2) + "\n");
+if (!complete) {
+  process.stderr.write("wrote bench/results/filtered.json (a run of some groups: latest.json, the chart and the README keep the last full run)\n");
+} else {
+  // The batch chart: cost per signature against batch size (bench/results/batch-verify.svg).
+  const batchRows = results.filter((r) => r.group === BATCH_GROUP_TITLE);
   const micros = (name: string): number => batchRows.find((r) => r.name === name)!.medianMicros;
   const svg = lineChartSvg(
     `Ed25519 batch verification, cost per signature (${cpu}, Node ${process.version})`,
@@ -81,6 +92,7 @@ if (batchRows.length > 0) {
       { name: "chio-trust single, cold key", micros: micros(CHIO_SINGLE), color: "#7f7f7f" },
     ],
   );
-  writeFileSync(path.join(here, "results", "batch-verify.svg"), svg);
-  process.stderr.write("wrote bench/results/batch-verify.svg\n");
+  writeFileSync(path.join(resultsDir, "batch-verify.svg"), svg);
+  writeFileSync(path.join(here, "..", README_PATH), regenerateReadme());
+  process.stderr.write("wrote bench/results/latest.json and batch-verify.svg, and the README's benchmark tables\n");
 }

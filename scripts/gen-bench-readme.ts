@@ -1,0 +1,153 @@
+// Generates the README's benchmark figures from bench/results/latest.json, the committed run of
+// `npm run bench`, so the tables the README shows are always that run's and never a hand copy
+// of an older one. Each figure block sits between two comment lines,
+//   <!-- generated:NAME by scripts/gen-bench-readme.ts from bench/results/latest.json -->
+//   <!-- /generated:NAME -->
+// and everything between them is this generator's; the prose around them is written by hand.
+// `npm run bench` (every group) rewrites the blocks after writing latest.json; by hand:
+// `node --import tsx scripts/gen-bench-readme.ts`. test/node/bench-readme.test.ts regenerates
+// the blocks from the committed latest.json and compares them with the committed README.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { baselinesOf, formatRunLine, formatTable, type BenchRun, type CaseResult } from "../bench/format.js";
+import { REPO_ROOT, writeWhenRunAsProgram } from "./generated-file.js";
+
+export const README_PATH = "README.md";
+export const RUN_PATH = "bench/results/latest.json";
+const GENERATOR = "scripts/gen-bench-readme.ts";
+
+const startMarker = (name: string) => `<!-- generated:${name} by ${GENERATOR} from ${RUN_PATH} -->`;
+const endMarker = (name: string) => `<!-- /generated:${name} -->`;
+
+// Group titles and case names, as bench/*.ts give them (kept as text here: the bench modules
+// load the built package, the generator must not need a build).
+const BATCH_GROUP = "batch verify, per signature (169 B)";
+const BATCH_SIZES = [1, 4, 16, 64, 256, 1024];
+const POOL_GROUPS: [string, string][] = [
+  ["signatures", "pool verify (256 signatures of 169 B per op)"],
+  ["envelopes", "pool envelopes (256 envelopes, JSON bytes in, per op)"],
+];
+
+/** The run's row for `name` in `group`; a missing row is an error (a renamed case must be renamed here too). */
+function row(run: BenchRun, group: string, name: string): CaseResult {
+  const found = run.results.find((r) => r.group === group && r.name === name);
+  if (found === undefined) throw new Error(`${RUN_PATH} has no row "${name}" in group "${group}"`);
+  return found;
+}
+
+const ratio = (r: CaseResult) => `${r.timeRatioToBaseline.toFixed(2)}×`;
+
+/** How many times faster `ours` is than `theirs`: the ratio of their median times in the run. */
+function timesFaster(run: BenchRun, group: string, theirs: string, ours: string): string {
+  const x = row(run, group, theirs).medianMicros / row(run, group, ours).medianMicros;
+  return `${x >= 100 ? x.toFixed(0) : x.toFixed(1)}×`;
+}
+
+/** README "Benchmark": every row of the run, and the run's settings. */
+function resultsTable(run: BenchRun): string {
+  return `${formatTable(run.results, baselinesOf(run))}\n\n${formatRunLine(run)}`;
+}
+
+/** README "Batch verification": per-signature ratios by batch size. */
+function batchSizesTable(run: BenchRun): string {
+  const cells = (name: (n: number) => string) =>
+    BATCH_SIZES.map((n) => {
+      const cell = ratio(row(run, BATCH_GROUP, name(n)));
+      return n === 64 ? `**${cell}**` : cell; // the targets are set at 64
+    }).join(" | ");
+  return [
+    `| batch size | ${BATCH_SIZES.join(" | ")} |`,
+    `|---|${BATCH_SIZES.map(() => "---:").join("|")}|`,
+    `| distinct keys, new to the call | ${cells((n) => `chio-trust verifyBatch, ${n} distinct keys`)} |`,
+    `| one key | ${cells((n) => `chio-trust verifyBatch, ${n} under one key`)} |`,
+  ].join("\n");
+}
+
+/** README "Batch verification": 64 distinct keys by where their decoded points come from. */
+function batchKeysTable(run: BenchRun): string {
+  const cell = (name: string) => ratio(row(run, BATCH_GROUP, name));
+  return [
+    "| 64 distinct keys | per signature |",
+    "|---|---:|",
+    `| prepared (\`preparePublicKey\`; 128 in rotation, in a 6 MiB slab) | **${cell("chio-trust verifyBatch, 64 distinct prepared keys (128 in rotation)")}** |`,
+    `| in the batch key cache (seen in earlier batches, not prepared) | ${cell("chio-trust verifyBatch, 64 distinct keys seen before (256 in rotation, in the batch key cache)")} |`,
+    `| new to the call (the row above) | ${cell("chio-trust verifyBatch, 64 distinct keys")} |`,
+  ].join("\n");
+}
+
+/** README "Worker pool": every row of the two pool groups, in ms per call of 256. */
+function poolTable(run: BenchRun): string {
+  const lines = ["| case | ms per 256 | vs node:crypto, one thread |", "|---|---:|---:|"];
+  for (const [kind, group] of POOL_GROUPS) {
+    const rows = run.results.filter((r) => r.group === group);
+    if (rows.length === 0) throw new Error(`${RUN_PATH} has no group "${group}"`);
+    for (const r of rows) lines.push(`| ${kind}: ${r.name} | ${(r.medianMicros / 1000).toFixed(2)} | ${ratio(r)} |`);
+  }
+  return lines.join("\n");
+}
+
+/** README "Migrating", from @noble/ed25519. */
+function nobleSpeed(run: BenchRun): string {
+  const verify = "compat verify (169 B)";
+  return (
+    `Speed in the committed run (@noble/ed25519's time divided by ours, same rounds): verify ` +
+    `${timesFaster(run, verify, "@noble/ed25519 verify (zip215 default)", "chio-trust/ed25519 verify (zip215 default)")} ` +
+    `(${timesFaster(run, verify, "@noble/ed25519 verify { zip215: false }", "chio-trust/ed25519 verify { zip215: false }")} with \`zip215: false\`), ` +
+    `sign ${timesFaster(run, "compat sign (169 B)", "@noble/ed25519 sign", "chio-trust/ed25519 sign")}, ` +
+    `getPublicKey ${timesFaster(run, "compat keygen (seed → public key)", "@noble/ed25519 getPublicKey", "chio-trust/ed25519 getPublicKey")}.`
+  );
+}
+
+/** README "Migrating", from tweetnacl. */
+function tweetnaclSpeed(run: BenchRun): string {
+  return (
+    `Speed in the committed run (tweetnacl's time divided by ours, same rounds): \`sign.detached.verify\` ` +
+    `${timesFaster(run, "compat verify (169 B)", "tweetnacl sign.detached.verify", "chio-trust/tweetnacl sign.detached.verify")}, ` +
+    `\`sign.detached\` ${timesFaster(run, "compat sign (169 B)", "tweetnacl sign.detached", "chio-trust/tweetnacl sign.detached (checks the public half)")} ` +
+    `(ours includes the check that the secret key's public half is its seed's), ` +
+    `\`sign.keyPair.fromSeed\` ${timesFaster(run, "compat keygen (seed → public key)", "tweetnacl sign.keyPair.fromSeed", "chio-trust/tweetnacl sign.keyPair.fromSeed")}.`
+  );
+}
+
+/** Every generated block of the README, by name, in the order they appear there. */
+export function renderBenchBlocks(run: BenchRun): Map<string, string> {
+  return new Map([
+    ["noble-speed", nobleSpeed(run)],
+    ["tweetnacl-speed", tweetnaclSpeed(run)],
+    ["bench-results", resultsTable(run)],
+    ["pool-results", poolTable(run)],
+    ["batch-sizes", batchSizesTable(run)],
+    ["batch-keys", batchKeysTable(run)],
+  ]);
+}
+
+/**
+ * `readme` with each block's text put between its markers (a blank line on either side). Every
+ * block must have its two markers exactly once, in order; a README without them is an error.
+ */
+export function applyBenchBlocks(readme: string, blocks: Map<string, string>): string {
+  let out = readme;
+  for (const [name, text] of blocks) {
+    const start = startMarker(name);
+    const end = endMarker(name);
+    const from = out.indexOf(start);
+    const to = out.indexOf(end);
+    if (from < 0 || to < from || out.indexOf(start, from + 1) >= 0 || out.indexOf(end, to + 1) >= 0) {
+      throw new Error(`${README_PATH} must hold the lines ${start} and ${end} once each, in that order`);
+    }
+    out = `${out.slice(0, from + start.length)}\n\n${text}\n\n${out.slice(to)}`;
+  }
+  return out;
+}
+
+/** The committed run, as bench/run.ts wrote it. */
+export function readCommittedRun(root = REPO_ROOT): BenchRun {
+  return JSON.parse(readFileSync(path.join(root, RUN_PATH), "utf8")) as BenchRun;
+}
+
+/** The README with its benchmark blocks regenerated from the committed run. */
+export function regenerateReadme(root = REPO_ROOT): string {
+  return applyBenchBlocks(readFileSync(path.join(root, README_PATH), "utf8"), renderBenchBlocks(readCommittedRun(root)));
+}
+
+writeWhenRunAsProgram(import.meta.url, README_PATH, () => regenerateReadme());
