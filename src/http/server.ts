@@ -37,6 +37,12 @@ import { SqliteStoreError } from "../stores/sqlite/errors.js";
 /** The path both halves use. */
 export const HANDSHAKE_PATH = "/federation/handshake";
 
+/**
+ * How long a connection answered for a malformed or timed-out request (400 / 408 / 431) stays
+ * open, ended on the server's side, for the client to read its answers and close its own side.
+ */
+const CLOSE_LINGER_MS = 500;
+
 /** Options of createHandshakeServer. */
 export interface HandshakeServerOptions {
   /** Largest request body in bytes. Default 65536 (the exchange's default envelope bound). */
@@ -168,6 +174,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     checkArrival(request);
     const body = await readBody(request, maxBodyBytes);
+    // A request cut off by its connection's 'clientError' (a 408 while the body arrived) was
+    // answered by that error: if its body completes afterwards, it is not accepted (and
+    // onRequest's catch writes nothing for it).
+    if (cutOff.has(request)) throw new RequestRefusal(408, "REQUEST_TIMEOUT", "the body arrived after the request was answered 408");
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
@@ -203,17 +213,23 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     send(response, 200, JSON.stringify(answer));
   };
 
+  // Connections that had a 'clientError': their answer closes them, and nothing more is served on
+  // them; and the requests such an error cut off (a 408 while the body arrives), never served.
+  const closing = new WeakSet<object>();
+  const cutOff = new WeakSet<IncomingMessage>();
   // Per connection: its requests whose responses are not finished yet, and the answer to a
-  // 'clientError' waiting for those of them that fully arrived before it (the handler below).
+  // 'clientError' waiting for those of them that fully arrived before it and were not cut off
+  // by it (the handler below).
   const connections = new WeakMap<object, { unanswered: Set<IncomingMessage>; pendingAnswer?: () => void }>();
-  const answersAhead = (connection: { unanswered: Set<IncomingMessage> }) => [...connection.unanswered].some((request) => request.complete);
+  const answersAhead = (connection: { unanswered: Set<IncomingMessage> }) => [...connection.unanswered].some((request) => request.complete && !cutOff.has(request));
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
-    const connection = connections.get(request.socket) ?? { unanswered: new Set<IncomingMessage>() };
-    if (connection.pendingAnswer !== undefined) {
-      // Parsed after the connection's 'clientError' (which stopped reading it): never served.
-      request.socket.destroy();
+    if (closing.has(request.socket)) {
+      // Parsed after the connection's 'clientError': never served. Its body is read and dropped,
+      // so the connection goes on reading until it closes (see the handler below).
+      request.resume();
       return;
     }
+    const connection = connections.get(request.socket) ?? { unanswered: new Set<IncomingMessage>() };
     connections.set(request.socket, connection);
     connection.unanswered.add(request);
     response.once("close", () => {
@@ -221,7 +237,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       if (connection.pendingAnswer !== undefined && !answersAhead(connection)) connection.pendingAnswer();
     });
     handle(request, response).catch((error: unknown) => {
-      if (response.headersSent || response.destroyed) return;
+      if (response.headersSent || response.destroyed || cutOff.has(request)) return;
       if (error instanceof RequestRefusal) {
         const headers: Record<string, string> = {};
         // Refused before (or while) reading the body: close rather than drain what the client still sends.
@@ -269,31 +285,40 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   });
   // A malformed request line or headers, headers over Node's size limit (maxHeaderSize, 16 KiB by
   // default), or a request not complete in time: answer 400 / 431 / 408 as Node's own handler
-  // does, and drop the connection (never throw); the log hook hears it like any other refusal. The
-  // socket is destroyed, as Node's own handler does, not merely ended: an HTTP server allows
-  // half-open sockets, so an ended one would stay open (and count toward maxConnections) for as
-  // long as the client keeps its side open, and its parser would go on reading: a request cut off
-  // with a 408 could still complete afterwards, and be accepted and pinned.
+  // does, and close the connection (never throw); the log hook hears it like any other refusal.
   // Unlike Node's own handler, the answer waits for the responses to the connection's earlier
   // (pipelined) requests that are still being made: HTTP/1.1 answers a connection's requests in
   // the order they came (RFC 9112 §9.3.2), and a client reads the first answer on the wire as the
-  // answer to its first request. Meanwhile the connection reads nothing more, and a request
-  // parsed anyway is not served (onRequest).
+  // answer to its first request. And the connection is ended after the answer, not destroyed:
+  // closing a socket with unread input makes the kernel reset the connection, and the reset
+  // drops what was written but not yet delivered (the waiting answers and this one). So the
+  // connection goes on being read until it closes: Node's parser drops input after a malformed
+  // request (each further error is ignored here), and a request parsed after the error, or the
+  // one a 408 cut off if its body completes, is never served (onRequest, handle). An HTTP server
+  // allows half-open sockets, so the connection is destroyed CLOSE_LINGER_MS after its answer
+  // if the client has not closed its side by then (it would otherwise count toward
+  // maxConnections for as long as the client keeps it open).
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (closing.has(socket)) return; // input after the error, on a connection already being answered
+    closing.add(socket);
     const [status, code, message] = clientErrorAnswer(error.code);
     if (socket.writable && !socket.destroyed) log(status, code, message);
     const answer = () => {
-      if (socket.writable && !socket.destroyed) {
-        const body = JSON.stringify({ error: { code, message } });
-        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      if (!socket.writable || socket.destroyed) {
+        socket.destroy();
+        return;
       }
-      socket.destroy();
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      linger.unref();
+      socket.once("close", () => clearTimeout(linger));
     };
     // The request the error is about, if Node had emitted it (a 408 while its body arrives), is
     // not waited for: its answer is this one.
     const connection = connections.get(socket);
+    for (const request of connection?.unanswered ?? []) if (!request.complete) cutOff.add(request);
     if (connection !== undefined && answersAhead(connection)) {
-      socket.pause();
       connection.pendingAnswer ??= answer;
       return;
     }

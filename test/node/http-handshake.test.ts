@@ -769,6 +769,57 @@ test("a request cut off with 408 behind one still being answered: the 408 follow
   }
 });
 
+test("a 400 behind many pipelined answers still reaches the client when it keeps writing: the connection is closed after the answers, not reset over them", async () => {
+  const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(61);
+  try {
+    gated.hold();
+    // One write: an accept held at the store, 40 requests each answered 400 MALFORMED_ENVELOPE
+    // (queued behind the first answer), then a request line Node cannot parse.
+    const junk = (head("{}") + "{}").repeat(40);
+    socket.write(head(body("r-1")) + body("r-1") + junk + "NOT HTTP\r\n\r\n");
+    await until(() => gated.waiting() === 1 && logged.some((l) => l.code === "BAD_REQUEST"));
+    // The client goes on writing while the answers wait: unread input on a connection the server
+    // closes makes the kernel reset it, dropping answers not yet delivered (before: 34 of 42 arrived).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.write(head(body("r-2")) + body("r-2"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Still writing when the answers go out: 4 MiB the server has not read yet when it closes.
+    socket.write("x".repeat(4 << 20));
+    gated.release();
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", ...Array<string>(40).fill("400"), "400"], "every answer, in order, then the 400");
+    assert.match(seen.out.slice(seen.out.lastIndexOf("HTTP/1.1 400")), /\r\nConnection: close\r\n\r\n\{"error":\{"code":"BAD_REQUEST"/);
+    assert.equal(pinned, ["r-1"], "the request written after the error was not served");
+    assert.is(logged.filter((l) => l.code === "BAD_REQUEST").length, 1, "the error logged once, though more input followed it");
+    assert.is(await openConnectionsAfterClosing(server), 0, "the connection was closed though the client kept its side open");
+  } finally {
+    await close();
+  }
+});
+
+test("a 408 behind many pipelined answers reaches the client though the rest of the body follows it, and that request is never served", async () => {
+  const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(63, { requestTimeoutMs: 400 });
+  try {
+    gated.hold();
+    const [first, late] = [body("u-1"), body("u-2")];
+    const junk = (head("{}") + "{}").repeat(40);
+    socket.write(head(first) + first + junk + head(late) + late.slice(0, 10));
+    await until(() => gated.waiting() === 1 && logged.some((l) => l.code === "REQUEST_TIMEOUT"));
+    // The rest of the cut-off body, and another request, arrive while the 408 waits.
+    socket.write(late.slice(10) + head(body("u-3")) + body("u-3"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gated.release();
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", ...Array<string>(40).fill("400"), "408"]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(pinned, ["u-1"], "neither the completed cut-off request nor the one after it was accepted");
+    assert.is(logged.filter((l) => l.code === "REQUEST_TIMEOUT").length, 1);
+    assert.is(await openConnectionsAfterClosing(server), 0);
+  } finally {
+    await close();
+  }
+});
+
 test("maxAcceptsInFlight: accepts in progress are capped across the server (pipelined ones too); over the cap 503 TOO_MANY_ACCEPTS with Retry-After: 1 before the body is read", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(55));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(56));
