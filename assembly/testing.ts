@@ -13,7 +13,7 @@ import { sign_with_seed } from "./ed25519/sign";
 import {
   prepared_used_count, prepared_body, prepared_point, prepared_torsion_free, prepared_batch_slot_vartime, prepared_batch_table,
 } from "./ed25519/prepared-public";
-import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS } from "./ed25519/key-cache";
+import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS, vk_stamp_of_vartime } from "./ed25519/key-cache";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
 import { P3_BYTES, ge_frombytes_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime } from "./curve25519/group";
@@ -98,6 +98,14 @@ export function test_sign_unwiped(msgLen: u32): void {
 /** Number of prepared slots holding a key. */
 export function test_prepared_used(): i32 {
   return prepared_used_count();
+}
+
+/**
+ * The decoded-key cache's stamp for the 32-byte key at the hook input (the slab's clock at its
+ * last use as a slot-less PreparedPublicKey; 0: none), or -1 if that key is not cached.
+ */
+export function test_vk_stamp(): i64 {
+  return vk_stamp_of_vartime(TEST_IN);
 }
 
 /** Address of the body of `slot` (to corrupt it in tests), or 0 if out of range. */

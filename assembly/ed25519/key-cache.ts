@@ -227,6 +227,23 @@ export function vk_entry_hits(entry: usize, reset: bool): u32 {
 }
 
 /**
+ * Forgets every entry's stamp: the prepared-key slab's clock (prepared_tick), which stamps are
+ * read against, starts again at 0 when the slab is configured (prepared_configure).
+ */
+export function vk_clear_stamps(): void {
+  memory.fill(VK_STAMPS, 0, VK_CACHE_ENTRIES * 8);
+}
+
+/** The stamp of the cached key at pkPtr (0: none), or -1 if the key is not cached (for tests). */
+export function vk_stamp_of_vartime(pkPtr: usize): i64 {
+  const used = <usize>load<u32>(VK_CACHE_USED);
+  for (let i: usize = 0; i < used; i++) {
+    if (memory.compare(VK_CACHE + i * VK_ENTRY_BYTES, pkPtr, 32) == 0) return <i64>load<u64>(VK_STAMPS + i * 8);
+  }
+  return -1;
+}
+
+/**
  * The stamp of the verification-cache entry (0 if it has none since it was filled), replaced
  * by `now`.
  */

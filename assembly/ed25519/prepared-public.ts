@@ -55,6 +55,7 @@ import {
 } from "../curve25519/group";
 import { PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES } from "../curve25519/scalar_mul/straus";
 import { slabBase, reserveSlab } from "../memory";
+import { vk_clear_stamps } from "./key-cache";
 
 /** Bits per comb digit (signed digits in [-2^(COMB_W-1), 2^(COMB_W-1)]). */
 const COMB_W: i32 = 5;
@@ -308,7 +309,9 @@ export function prepared_configure(maxBytes: usize): i32 {
   while (slots > 0 && slab_bytes(slots) > maxBytes) slots--;
   if (!reserveSlab(slab_bytes(slots))) return -1;
   slotCount = slots;
+  // A new clock: the decoded-key cache's stamps of the old one would read as recent uses.
   tick = 0;
+  vk_clear_stamps();
   if (slots == 0) {
     baseTable = headers = index = bodies = 0;
     indexMask = 0;

@@ -100,7 +100,7 @@ export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize,
   const key = decoded_public_key_vartime(pkPtr);
   if (key == 0) return false;
   // A PreparedPublicKey without a slot: how many slab uses ago it was last used so (the whole
-  // clock when that is unknown: a new cache entry, or a slab reconfigured since).
+  // clock when that is unknown: a new cache entry; prepared_configure clears every stamp).
   let interval: u64 = 0;
   if (slabOn && onRequest) {
     const now = prepared_tick();

@@ -28,6 +28,7 @@ interface PreparedHooks {
   test_prepared_body(slot: number): number;
   test_prepared_torsion_free(slot: number): number;
   test_prepared_odd_table(): number;
+  test_vk_stamp(): bigint;
   test_batch_checks_passed(): number;
   test_batch_checks_failed(): number;
   test_batch_table_terms(): number;
@@ -294,6 +295,31 @@ test("more prepared keys in use than slots: a lost slot is won back only by a ho
   bad[3] ^= 1;
   assert.is(ed25519.verify(bad, msg, p1.prepared), false);
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("configurePreparedKeys starts the slab's clock again and forgets the stamps read against the old one", () => {
+  let slots = 0;
+  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  const msg = new Uint8Array([7, 2]);
+  const keys = ["s1", "s2", "s3"].map((name) => {
+    const seed = digest("stamps", name).slice(0, 32);
+    const publicKey = ed25519.getPublicKey(seed);
+    return { publicKey, prepared: ed25519.preparePublicKey(publicKey), signature: ed25519.sign(msg, seed) };
+  });
+  const stampOf = (publicKey: Uint8Array): bigint => {
+    heapU8().set(publicKey, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+    return hooks().test_vk_stamp();
+  };
+  // Three keys over two slots: the one left out is verified from the decoded-key cache, and each
+  // such use stamps its entry with the slab's clock (the eviction rule reads the interval).
+  for (let round = 0; round < 10; round++) for (const k of keys) assert.ok(ed25519.verify(k.signature, msg, k.prepared));
+  const stamped = keys.filter((k) => stampOf(k.publicKey) > 0n);
+  assert.ok(stamped.length > 0, "a slot-less key was stamped");
+  // A stamp from the old clock would read, once the new clock passed it, as a use a few ticks
+  // ago: the key could evict a slot's key used more often than it (review 38, finding 4).
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  for (const k of stamped) assert.is(stampOf(k.publicKey), 0n, "its stamp was cleared with the clock");
+  for (const k of keys) assert.ok(ed25519.verify(k.signature, msg, k.prepared));
 });
 
 test("free() releases the slot; the key stays usable", () => {
