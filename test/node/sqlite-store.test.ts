@@ -187,6 +187,129 @@ test("maxPairsPerPeer: a peer holding that many live pairs cannot reserve a new 
   }
 });
 
+/** Each peer's count in chio_trust_replay_peers, and the rows the file really holds per peer. */
+function peerCounts(file: string): { counted: Record<string, number>; rows: Record<string, number>; oldestOk: boolean } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const counted = Object.fromEntries((db.prepare("SELECT peer_id, pairs FROM chio_trust_replay_peers").all() as { peer_id: string; pairs: number }[]).map((r) => [r.peer_id, r.pairs]));
+    const rows = Object.fromEntries((db.prepare("SELECT peer_id, count(*) AS n FROM chio_trust_replay GROUP BY peer_id").all() as { peer_id: string; n: number }[]).map((r) => [r.peer_id, r.n]));
+    // Every peer's `oldest` is at or below all of its rows' timestamps (the quota's recount trigger relies on it).
+    const oldestOk = (db.prepare("SELECT count(*) AS bad FROM chio_trust_replay r JOIN chio_trust_replay_peers p USING (peer_id) WHERE r.timestamp < p.oldest").get() as { bad: number }).bad === 0;
+    return { counted, rows, oldestOk };
+  } finally {
+    db.close();
+  }
+}
+
+test("maxPairsPerPeer reads a per-peer count that every write keeps equal to the peer's rows, across processes, releases, reserves in place and prunes", () => {
+  const file = tempFile("counts.db");
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 50 });
+  const other = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 50 });
+  const check = (when: string) => {
+    const { counted, rows, oldestOk } = peerCounts(file);
+    assert.equal(counted, rows, `${when}: counts equal the rows`);
+    assert.ok(oldestOk, `${when}: oldest is a lower bound`);
+  };
+  try {
+    for (let i = 0; i < 12; i++) {
+      const store = i % 2 === 0 ? replay : other;
+      assert.is(store.reserve(`peer-${i % 3}`, `n${i}`, T - 10 * i, T, 300), true);
+      if (i % 4 !== 3) store.commit(`peer-${i % 3}`, `n${i}`);
+    }
+    check("after reserves and commits from two stores");
+    other.release("peer-1", "n7"); // a reservation of `other`, never committed: its row goes
+    replay.release("peer-0", "n0"); // committed: not a reservation, nothing changes
+    check("after releases");
+    assert.is(replay.reserve("peer-0", "n0", T + 400, T + 400, 300), true, "expired under skew 300: taken again in place");
+    check("after a reserve in place");
+    replay.release("peer-0", "n0"); // restored to its old timestamp
+    check("after a release that restores");
+    assert.is(replay.prune(T + 3600 - 60), 4, "the rows with timestamps before T − 60 (n8 to n11) are past retention");
+    check("after prune()");
+    // Everything pruned for a peer: its count row goes too.
+    replay.prune(T + 3600 + 1000);
+    check("after pruning every row");
+    assert.equal(peerCounts(file).counted, {});
+  } finally {
+    replay.close();
+    other.close();
+  }
+});
+
+test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and its rows are counted again only once one may be past retention", () => {
+  const file = tempFile("counted.db");
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
+  const setCount = (pairs: number, oldest: number) => {
+    const db = new Database(file);
+    db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, oldest = ? WHERE peer_id = 'p'").run(pairs, oldest);
+    db.close();
+  };
+  try {
+    assert.is(replay.reserve("p", "a", T, T, 300), true);
+    // The count says 3 though the peer has one row: the reserve trusts the count (it does not
+    // read the peer's rows, which is what made a refused reserve cost a scan of all of them).
+    setCount(3, T);
+    throwsStoreError(() => replay.reserve("p", "b", T, T, 300), "PEER_QUOTA_EXCEEDED");
+    assert.equal(peerCounts(file).counted, { p: 3 }, "not counted again: no row of the peer can be past retention");
+    // Once `oldest` is past retention, a reserve at the quota counts the rows again (deleting those
+    // past retention) and goes by what it finds.
+    setCount(3, T - 3601);
+    assert.is(replay.reserve("p", "b", T, T, 300), true, "counted again: 1 row, so room for more");
+    assert.equal(peerCounts(file).counted, { p: 2 });
+    assert.ok(peerCounts(file).oldestOk);
+    // A release that restores an older timestamp keeps `oldest` a lower bound even when the rows
+    // were counted again while the pair was reserved in place (with its newer timestamp).
+    for (const nonce of ["a", "b", "c"]) {
+      assert.is(replay.reserve("q", nonce, nonce === "a" ? T - 3000 : T, T, 300), true);
+      replay.commit("q", nonce);
+    }
+    assert.is(replay.reserve("q", "a", T, T - 2699, 300), true, "expired under skew 300: taken again in place, timestamp T");
+    throwsStoreError(() => replay.reserve("q", "d", T + 601, T + 601, 300), "PEER_QUOTA_EXCEEDED");
+    // Counted again, and kept though the reserve was refused: `oldest` is exact (T), so the next
+    // refusals read the count alone (a refusal that rolled the recount back would scan every time).
+    const oldest = () => {
+      const db = new Database(file, { readonly: true });
+      const row = db.prepare("SELECT oldest FROM chio_trust_replay_peers WHERE peer_id = 'q'").get() as { oldest: number };
+      db.close();
+      return row.oldest;
+    };
+    assert.is(oldest(), T);
+    replay.release("q", "a"); // back to T − 3000
+    assert.ok(peerCounts(file).oldestOk, "oldest lowered by the restore");
+  } finally {
+    replay.close();
+  }
+});
+
+test("schema version 2 counts the pairs of a version-1 file when it opens it", () => {
+  const file = tempFile("v1.db");
+  // A version-1 file, as the previous release wrote it, holding pairs.
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`application_id = ${CHIO_APPLICATION_ID}`);
+  db.exec(`
+    CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
+    INSERT INTO chio_trust_schema VALUES (1, 0, 'pinned peers and replay nonces');
+    CREATE TABLE chio_trust_peers (kernel_id TEXT NOT NULL PRIMARY KEY, public_key BLOB NOT NULL CHECK (length(public_key) = 32), algorithm TEXT NOT NULL CHECK (algorithm = 'ed25519'), established_at INTEGER NOT NULL CHECK (established_at BETWEEN 0 AND 9007199254740991), rotation_due INTEGER NOT NULL CHECK (rotation_due BETWEEN 0 AND 9007199254740991), established_via TEXT NOT NULL CHECK (established_via IN ('compareAndSet', 'insert')), origin TEXT NOT NULL, written_at INTEGER NOT NULL) STRICT;
+    CREATE TABLE chio_trust_replay (peer_id TEXT NOT NULL, nonce TEXT NOT NULL, timestamp INTEGER NOT NULL CHECK (timestamp BETWEEN 0 AND 9007199254740991), state TEXT NOT NULL CHECK (state IN ('reserved', 'committed')), owner TEXT, previous_timestamp INTEGER, PRIMARY KEY (peer_id, nonce)) STRICT, WITHOUT ROWID;
+    CREATE INDEX chio_trust_replay_by_timestamp ON chio_trust_replay (timestamp);
+  `);
+  const insert = db.prepare("INSERT INTO chio_trust_replay VALUES (?, ?, ?, 'committed', NULL, NULL)");
+  for (const [peer, nonce, at] of [["x", "1", T - 5], ["x", "2", T - 9], ["x", "3", T], ["y", "1", T]] as const) insert.run(peer, nonce, at);
+  db.close();
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
+  try {
+    assert.equal(peerCounts(file).counted, { x: 3, y: 1 });
+    throwsStoreError(() => replay.reserve("x", "4", T, T, 300), "PEER_QUOTA_EXCEEDED");
+    assert.is(replay.reserve("y", "2", T, T, 300), true);
+    const version = new Database(file, { readonly: true });
+    assert.is(Number((version.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v), 2);
+    version.close();
+  } finally {
+    replay.close();
+  }
+});
+
 test("options are read once each; a throwing getter or Proxy trap is INVALID_ARGUMENT with its error as cause, and no file is made", () => {
   const file = tempFile("options.db");
   const boom = new Error("getter says no");

@@ -66,6 +66,21 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX chio_trust_replay_by_timestamp ON chio_trust_replay (timestamp);
     `,
   },
+  {
+    // SqliteReplayStore's per-peer quota reads a peer's count here instead of counting its rows,
+    // which took a scan of all of them, nonces included (up to ~100 ms at 10,000 long nonces).
+    version: 2,
+    description: "replay pairs counted per peer",
+    sql: `
+      CREATE TABLE chio_trust_replay_peers (
+        peer_id TEXT    NOT NULL PRIMARY KEY,
+        pairs   INTEGER NOT NULL CHECK (pairs >= 0),
+        oldest  INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO chio_trust_replay_peers (peer_id, pairs, oldest)
+        SELECT peer_id, count(*), min(timestamp) FROM chio_trust_replay GROUP BY peer_id;
+    `,
+  },
 ];
 
 /** The schema version this build writes and reads. */
