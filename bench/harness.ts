@@ -28,7 +28,6 @@ export interface Group {
   teardown?: () => void;
 }
 
-
 /** Sink for results so V8 cannot drop the measured work. */
 export let sink = 0;
 export function keep(value: unknown): void {

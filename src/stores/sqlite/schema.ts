@@ -68,7 +68,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     // SqliteReplayStore's per-peer quota reads a peer's count here instead of counting its rows,
-    // which took a scan of all of them, nonces included (up to ~100 ms at 10,000 long nonces).
+    // which read all of them, nonces included (55 ms at 10,000 pairs of 4,080-unit nonces).
     version: 2,
     description: "replay pairs counted per peer",
     sql: `
