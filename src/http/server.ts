@@ -43,6 +43,9 @@ export const HANDSHAKE_PATH = "/federation/handshake";
  */
 const CLOSE_LINGER_MS = 500;
 
+/** Requests parsed on a connection after its 400 / 408 / 431 before it is destroyed (none is served). */
+const MAX_REQUESTS_AFTER_ERROR = 16;
+
 /** Options of createHandshakeServer. */
 export interface HandshakeServerOptions {
   /** Largest request body in bytes. Default 65536 (the exchange's default envelope bound). */
@@ -220,18 +223,28 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // Per connection: its requests whose responses are not finished yet, and the answer to a
   // 'clientError' waiting for those of them that fully arrived before it and were not cut off
   // by it (the handler below).
-  const connections = new WeakMap<object, { unanswered: Set<IncomingMessage>; pendingAnswer?: () => void }>();
-  const answersAhead = (connection: { unanswered: Set<IncomingMessage> }) => [...connection.unanswered].some((request) => request.complete && !cutOff.has(request));
+  const connections = new WeakMap<object, { unanswered: Map<IncomingMessage, ServerResponse>; pendingAnswer?: () => void }>();
+  const answersAhead = (connection: { unanswered: Map<IncomingMessage, ServerResponse> }) =>
+    [...connection.unanswered.keys()].some((request) => request.complete && !cutOff.has(request));
+  // Requests parsed after a connection's 'clientError' (once its answer is out and the connection
+  // is read again), by connection: each is held by Node until the connection closes, so past
+  // MAX_REQUESTS_AFTER_ERROR the client is flooding a closing connection, and it is destroyed
+  // (what the read in progress held is still parsed; a reset may then drop answers the client
+  // has not read yet, which a client that keeps sending after an error brings on itself).
+  const requestsAfterError = new WeakMap<object, number>();
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     if (closing.has(request.socket)) {
       // Parsed after the connection's 'clientError': never served. Its body is read and dropped,
       // so the connection goes on reading until it closes (see the handler below).
-      request.resume();
+      const count = (requestsAfterError.get(request.socket) ?? 0) + 1;
+      requestsAfterError.set(request.socket, count);
+      if (count > MAX_REQUESTS_AFTER_ERROR) request.socket.destroy();
+      else request.resume();
       return;
     }
-    const connection = connections.get(request.socket) ?? { unanswered: new Set<IncomingMessage>() };
+    const connection = connections.get(request.socket) ?? { unanswered: new Map<IncomingMessage, ServerResponse>() };
     connections.set(request.socket, connection);
-    connection.unanswered.add(request);
+    connection.unanswered.set(request, response);
     response.once("close", () => {
       connection.unanswered.delete(request);
       if (connection.pendingAnswer !== undefined && !answersAhead(connection)) connection.pendingAnswer();
@@ -275,6 +288,8 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // Expect: 100-continue: invite the body only when the request could be served; otherwise the
   // handler refuses it (and closes) without "100 Continue" (Node sends that by itself otherwise).
   server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+    // A request parsed after its connection's 'clientError' gets nothing, not even "100 Continue".
+    if (closing.has(request.socket)) return onRequest(request, response);
     try {
       checkArrival(request);
       response.writeContinue();
@@ -289,36 +304,55 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // Unlike Node's own handler, the answer waits for the responses to the connection's earlier
   // (pipelined) requests that are still being made: HTTP/1.1 answers a connection's requests in
   // the order they came (RFC 9112 §9.3.2), and a client reads the first answer on the wire as the
-  // answer to its first request. And the connection is ended after the answer, not destroyed:
-  // closing a socket with unread input makes the kernel reset the connection, and the reset
-  // drops what was written but not yet delivered (the waiting answers and this one). So the
-  // connection goes on being read until it closes: Node's parser drops input after a malformed
-  // request (each further error is ignored here), and a request parsed after the error, or the
-  // one a 408 cut off if its body completes, is never served (onRequest, handle). An HTTP server
-  // allows half-open sockets, so the connection is destroyed CLOSE_LINGER_MS after its answer
-  // if the client has not closed its side by then (it would otherwise count toward
-  // maxConnections for as long as the client keeps it open).
+  // answer to its first request. While it waits the connection is paused: nothing more is parsed
+  // (so no request after the error is held, and Node answers none of them by itself ahead of
+  // this answer), and TCP bounds what the client can send meanwhile. The answer is written with
+  // end(), not followed by a destroy: closing a socket with unread input makes the kernel reset
+  // the connection, and the reset drops what was written but not yet delivered (the waiting
+  // answers and this one). So after the answer the connection is read again until it closes:
+  // Node's parser drops input after a malformed request, and a request parsed after the error,
+  // or the one a 408 cut off if its body completes, is never served (onRequest, handle; past
+  // MAX_REQUESTS_AFTER_ERROR of them the connection is destroyed). An HTTP server allows half-open
+  // sockets, so the connection is destroyed CLOSE_LINGER_MS after the answer if the client has
+  // not closed its side, and in any case handshakeTimeoutMs + CLOSE_LINGER_MS after the error
+  // (the accepts ahead of it end within handshakeTimeoutMs; a client that stops reading their
+  // answers does not hold the connection longer). A request that had its answer already (a
+  // refusal before its body, which closes the connection) and then timed out gets no 408 too.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     if (closing.has(socket)) return; // input after the error, on a connection already being answered
     closing.add(socket);
+    const hardStop = setTimeout(() => socket.destroy(), handshakeTimeoutMs + CLOSE_LINGER_MS);
+    hardStop.unref();
+    socket.once("close", () => clearTimeout(hardStop));
+    const connection = connections.get(socket);
+    // The request the error is about, if Node had emitted it (a 408 while its body arrives), is
+    // not waited for: its answer is this one, unless it had one already.
+    let answered = false;
+    for (const [request, response] of connection?.unanswered ?? []) {
+      if (request.complete) continue;
+      cutOff.add(request);
+      if (response.writableEnded) answered = true;
+    }
     const [status, code, message] = clientErrorAnswer(error.code);
-    if (socket.writable && !socket.destroyed) log(status, code, message);
+    if (!answered && socket.writable && !socket.destroyed) log(status, code, message);
     const answer = () => {
       if (!socket.writable || socket.destroyed) {
         socket.destroy();
         return;
       }
-      const body = JSON.stringify({ error: { code, message } });
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      if (!answered) {
+        const body = JSON.stringify({ error: { code, message } });
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      } else {
+        socket.end();
+      }
+      socket.resume();
       const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
       linger.unref();
       socket.once("close", () => clearTimeout(linger));
     };
-    // The request the error is about, if Node had emitted it (a 408 while its body arrives), is
-    // not waited for: its answer is this one.
-    const connection = connections.get(socket);
-    for (const request of connection?.unanswered ?? []) if (!request.complete) cutOff.add(request);
     if (connection !== undefined && answersAhead(connection)) {
+      socket.pause();
       connection.pendingAnswer ??= answer;
       return;
     }

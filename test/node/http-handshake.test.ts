@@ -753,7 +753,7 @@ test("a request cut off with 408 behind one still being answered: the 408 follow
     await until(() => gated.waiting() === 1 && logged.length === 1);
     assert.equal(logged.map((l) => [l.status, l.code]), [[408, "REQUEST_TIMEOUT"]]);
     assert.is(seen.out, "", "the 408 waits for the first answer");
-    // The rest of the cut-off body arrives while the 408 waits: the connection reads no more.
+    // The rest of the cut-off body arrives while the 408 waits: it is not read until the 408 is out.
     socket.write(late.slice(10));
     await new Promise((resolve) => setTimeout(resolve, 100));
     gated.release();
@@ -814,6 +814,59 @@ test("a 408 behind many pipelined answers reaches the client though the rest of 
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(pinned, ["u-1"], "neither the completed cut-off request nor the one after it was accepted");
     assert.is(logged.filter((l) => l.code === "REQUEST_TIMEOUT").length, 1);
+    assert.is(await openConnectionsAfterClosing(server), 0);
+  } finally {
+    await close();
+  }
+});
+
+test("after a 408 behind a held answer, what the client sends next is not parsed while the answer waits, and a client that floods the closing connection has it destroyed", async () => {
+  const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(65, { requestTimeoutMs: 400 });
+  let parsed = 0;
+  server.on("request", () => parsed++);
+  try {
+    gated.hold();
+    const first = body("v-1");
+    // The second request's headers stop half-way: the 408 is about a request Node never emitted.
+    socket.write(head(first) + first + "POST /federation/handshake HTTP/1.1\r\nHost: x\r\n");
+    await until(() => gated.waiting() === 1 && logged.some((l) => l.code === "REQUEST_TIMEOUT"));
+    const before = parsed;
+    // Then: the rest of those headers asking for "100 Continue", a request without Host (which
+    // Node itself answers 400), and 200 more requests.
+    socket.write("Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}" + "GET / HTTP/1.1\r\n\r\n" + "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.is(parsed, before, "nothing parsed while the 408 waits");
+    gated.release();
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", "408"], "no 100 Continue and no 400 of Node's ahead of the 408 (before: 200, 100, 408 and 200, 400, 408)");
+    // Once the answer is out the connection is read again: the requests are parsed (none served;
+    // the Expect one is Node's 'checkContinue', the one without Host Node refuses by itself). A client that goes on sending (12,000 more requests, 384,000 bytes) has its
+    // connection destroyed past 16 requests after the error: what the read in progress held is
+    // parsed, the rest never is.
+    assert.is(parsed - before, 10, "the 10 requests with a Host header, parsed once the answer was out");
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(12_000));
+    assert.is(await openConnectionsAfterClosing(server), 0);
+    assert.ok(parsed - before < 6_000, `${parsed - before} requests parsed after the error (before: every one sent until the connection closed)`);
+    assert.equal(pinned, ["v-1"]);
+  } finally {
+    await close();
+  }
+});
+
+test("a request refused before its body that then times out gets its refusal only, not a 408 as well", async () => {
+  const { gated, logged, server, socket, seen, body, head, statuses, close } = await heldConnection(67, { requestTimeoutMs: 400 });
+  try {
+    gated.hold();
+    const first = body("w-1");
+    // The second request declares a body over maxBodyBytes and waits for "100 Continue": it is
+    // refused 413 at once (queued behind the held answer), and its body never comes.
+    socket.write(head(first) + first + "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n");
+    await until(() => gated.waiting() === 1 && logged.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // past requestTimeoutMs: Node's 'clientError' (408) for it
+    gated.release();
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", "413"], "one answer per request (before: 200, 413, 408)");
+    assert.equal(logged.map((l) => l.code), ["BODY_TOO_LARGE"], "the log hook hears the one refusal");
     assert.is(await openConnectionsAfterClosing(server), 0);
   } finally {
     await close();
