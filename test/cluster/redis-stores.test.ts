@@ -183,6 +183,26 @@ t("release removes only this store's own reservation", async () => {
   }
 });
 
+t("a release that reaches Redis after another store took the pair over leaves that store's reservation held", async () => {
+  const url = (await server()).url;
+  const namespace = freshNamespace();
+  const a = await RedisReplayStore.open(url, { namespace });
+  const b = await RedisReplayStore.open(url, { namespace });
+  try {
+    assert.is(await a.reserve("p", "n", T, T, 300), true);
+    // a's accept stalls; the pair is dead under the skew by T + 301, and b takes it over in place.
+    assert.is(await b.reserve("p", "n", T + 301, T + 301, 300), true);
+    // a's late release runs the release script with a's value, which the pair no longer holds:
+    // nothing is deleted (the script's own check, not the store's in-flight bookkeeping).
+    await a.release("p", "n");
+    assert.is(await a.reserve("p", "n", T + 301, T + 302, 300), false, "still held by b");
+    await b.release("p", "n");
+    assert.is(await a.reserve("p", "n", T + 301, T + 303, 300), true, "free after b's own release");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
 t("values this store never writes are STORE_UNEXPECTED_REPLY", async () => {
   const namespace = freshNamespace();
   const peers = await RedisPeerStore.open((await server()).url, { namespace });

@@ -20,8 +20,8 @@
 // Counting the rows instead read every one of them, nonces included (55 ms measured for a peer
 // at 10,000 pairs of 4,080-unit nonces), on every reserve, refused ones included. Only a peer at its
 // quota whose `oldest` is past retention has its rows past retention deleted and counted again,
-// refused or not (then `oldest` is exact, so that happens again only once another of its rows
-// passes retention).
+// refused or not, which makes `oldest` exact; it falls behind again only when a pair is deleted
+// (a release, a prune), so such recounts come at most once per pair deleted or past retention.
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { ReplayStore } from "../../handshake/ports.js";
@@ -131,23 +131,23 @@ export class SqliteReplayStore implements ReplayStore {
         if (n === 0) forgetEmpty.run(peerId);
         return n;
       };
-      /** After pairs were deleted: the count of each of their peers, down by how many of theirs went. */
-      const countDeleted = (peers: readonly { peer_id: string }[]) => {
-        const byPeer = new Map<string, number>();
-        for (const { peer_id } of peers) byPeer.set(peer_id, (byPeer.get(peer_id) ?? 0) + 1);
-        for (const [peerId, n] of byPeer) {
-          countRemoved.run(n, peerId);
-          forgetEmpty.run(peerId);
-        }
-      };
       this.#commit = db.prepare(
         "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
       );
-      const pruneAll = db.prepare("DELETE FROM chio_trust_replay WHERE timestamp < ? RETURNING peer_id");
+      // The pairs past retention, counted per peer (on the timestamp index) before they go, so a
+      // large prune (the one at open after a long stop) costs a row per peer, not per pair.
+      const pastRetention = db.prepare("SELECT peer_id, count(*) AS n FROM chio_trust_replay WHERE timestamp < ? GROUP BY peer_id");
+      const pruneAll = db.prepare("DELETE FROM chio_trust_replay WHERE timestamp < ?");
       this.#prune = db.transaction((cutoff: number) => {
-        const deleted = pruneAll.all(cutoff) as { peer_id: string }[];
-        countDeleted(deleted);
-        return deleted.length;
+        let deleted = 0;
+        for (const row of pastRetention.all(cutoff) as { peer_id: string; n: bigint }[]) {
+          const n = safeColumn(row.n, "count");
+          countRemoved.run(n, row.peer_id);
+          forgetEmpty.run(row.peer_id);
+          deleted += n;
+        }
+        pruneAll.run(cutoff);
+        return deleted;
       });
       this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs) => {
         const row = select.get(peerId, nonce) as ReplayRow | undefined;
@@ -174,7 +174,8 @@ export class SqliteReplayStore implements ReplayStore {
         if (row === undefined || row.state !== "reserved" || row.owner !== this.#owner) return; // not ours to undo
         if (row.previous_timestamp === null) {
           remove.run(peerId, nonce);
-          countDeleted([{ peer_id: peerId }]);
+          countRemoved.run(1, peerId);
+          forgetEmpty.run(peerId);
         } else {
           const previous = safeColumn(row.previous_timestamp, "previous_timestamp");
           restore.run(previous, peerId, nonce);
