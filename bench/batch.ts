@@ -11,22 +11,14 @@ import canonicalize from "canonicalize";
 import { ed25519, type PreparedPublicKey } from "../dist/esm/index.js";
 import { challengeObject, keyFixture, nodeSignature, seedFor, type KeyFixture } from "./fixtures.js";
 import { keep, type Case, type Group } from "./harness.js";
+import {
+  BATCH_BASELINE, BATCH_GROUP_TITLE, BATCH_SIZES, CHIO_SINGLE, KNOWN_KEYS_BATCH, SODIUM_SINGLE, distinctName, knownKeysName, oneKeyName, preparedKeysName,
+} from "./batch-names.js";
 
-/** Batch sizes measured (and charted). */
-export const BATCH_SIZES = [1, 4, 16, 64, 256, 1024] as const;
+export * from "./batch-names.js";
+
 /** Keys in rotation: 4 × the batch key cache's 1024 entries (assembly/ed25519/key-cache.ts), so every key is cold. */
 const COUNT = 4096;
-export const BATCH_GROUP_TITLE = "batch verify, per signature (169 B)";
-export const BATCH_BASELINE = "node:crypto single verify (KeyObject made in advance)";
-export const SODIUM_SINGLE = "libsodium-wrappers single verify";
-export const CHIO_SINGLE = "chio-trust single verify, cold key (4096 keys in rotation)";
-export const distinctName = (n: number): string => `chio-trust verifyBatch, ${n} distinct keys`;
-export const oneKeyName = (n: number): string => `chio-trust verifyBatch, ${n} under one key`;
-/** The distinct-key batch of 64 again, from 256 keys the batch key cache holds (a kernel's known peers). */
-export const KNOWN_KEYS_BATCH = 64;
-export const knownKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distinct keys seen before (256 in rotation, in the batch key cache)`;
-/** The same again with every key prepared (ed25519.preparePublicKey: a kernel's pinned peers), 128 in rotation. */
-export const preparedKeysName = `chio-trust verifyBatch, ${KNOWN_KEYS_BATCH} distinct prepared keys (128 in rotation)`;
 /**
  * Prepared-key slab while this group runs (its setup; teardown restores the default, so the other
  * groups, whose keys the large slab would let hot-key promotion keep, see the default): room for
