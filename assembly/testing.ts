@@ -13,7 +13,8 @@ import { sign_with_seed } from "./ed25519/sign";
 import {
   prepared_used_count, prepared_body, prepared_point, prepared_torsion_free, prepared_batch_slot_vartime, prepared_batch_table,
 } from "./ed25519/prepared-public";
-import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS, vk_stamp_of_vartime } from "./ed25519/key-cache";
+import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS, vk_stamp_of_vartime, key_index_hash } from "./ed25519/key-cache";
+import { siphash24 } from "./siphash";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
 import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
 import { P3_BYTES, ge_frombytes_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime } from "./curve25519/group";
@@ -135,6 +136,17 @@ export function test_prepared_torsion_free(slot: i32): i32 {
  */
 export function test_batch_key_entry(): usize {
   return batch_key_entry(TEST_IN);
+}
+
+/** SipHash-2-4 (siphash.ts) of the `len` bytes at the I/O arena under the key (k0, k1). */
+export function test_siphash24(k0: u64, k1: u64, len: usize): u64 {
+  ensureIoCapacity(len);
+  return siphash24(k0, k1, ioBase(), len);
+}
+
+/** The key caches' position hash (key-cache.ts key_index_hash) of the 32-byte key at the hook input. */
+export function test_key_index_hash(): u64 {
+  return key_index_hash(TEST_IN);
 }
 
 /** Traps (unreachable), to test recovery of the library after a trap. */

@@ -9,9 +9,9 @@ import {
 import {
   prepared_configure, prepared_slot_count, prepared_slot_for_key_vartime, prepared_free_vartime,
   prepared_torsion_free, verify_prepared_vartime, prepared_resident_slot_vartime, prepared_admits_vartime,
-  prepared_insert_vartime,
+  prepared_insert_vartime, prepared_reindex,
 } from "./prepared-public";
-import { decoded_public_key_vartime } from "./key-cache";
+import { decoded_public_key_vartime, key_index_seed } from "./key-cache";
 import { public_key_from_seed, wipe_secrets } from "./keygen";
 import { sign_with_seed } from "./sign";
 import { verify_impl_vartime, last_promoted_slot, inspect_public_key_vartime } from "./verify";
@@ -51,6 +51,19 @@ export function ed25519_inspect_public_key(): i32 {
 // Prepared secret keys (slot slab of expanded secrets): ed25519_prepare_secret,
 // ed25519_sign_prepared, ed25519_destroy_prepared.
 export { ed25519_prepare_secret, ed25519_sign_prepared, ed25519_destroy_prepared } from "./prepared-secret";
+
+/**
+ * Takes the 16 bytes at ARGS+ARG_SECRET as the key of the key caches' position hash (key-cache.ts
+ * key_index_hash) and wipes them; forgets the batch key cache and rebuilds the prepared-key
+ * slab's index, whose positions the old key chose. The JS side calls it with fresh random bytes
+ * when it adopts an instance (src/wasm/instance.ts).
+ */
+export function ed25519_seed_key_index(): void {
+  const seed = ARGS + ARG_SECRET;
+  key_index_seed(load<u64>(seed), load<u64>(seed, 8));
+  memory.fill(seed, 0, 16);
+  prepared_reindex();
+}
 
 /**
  * Lays out the prepared-key slab for at most maxBytes bytes (assembly/ed25519/prepared-public.ts):

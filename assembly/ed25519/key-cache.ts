@@ -7,6 +7,7 @@
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
 import { P3_BYTES, ODD_MULTIPLES_BYTES, ge_frombytes_vartime, ge_odd_multiples_cached } from "../curve25519/group";
 import { fe_1, fe_mul } from "../curve25519/field";
+import { siphash24 } from "../siphash";
 
 /**
  * Slot for a new entry of a cache whose state (at `state`: u32 entries filled, u32 next slot to
@@ -156,7 +157,7 @@ const VK_HITS: usize = memory.data(<i32>(VK_CACHE_ENTRIES * 4), 16);
 // verify.ts reads how often such a key comes back. 0: none since the entry was filled.
 const VK_STAMPS: usize = memory.data(<i32>(VK_CACHE_ENTRIES * 8), 16);
 const VK_DECODED: usize = memory.data(160, 16);
-/** 2^64 / golden ratio, odd: a multiplier of entry_check and of the batch key cache's set hash. */
+/** 2^64 / golden ratio, odd: a multiplier of entry_check. */
 const GOLDEN_RATIO_64: u64 = 0x9e3779b97f4a7c15;
 const XXHASH64_PRIME_2: u64 = 0xc2b2ae3d27d4eb4f; // odd, the other check chain's multiplier
 
@@ -255,6 +256,36 @@ export function vk_entry_restamp(entry: usize, now: u64): u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Positions of public keys in the key caches: the batch key cache's set (below) and the home
+// slot of the prepared-key slab's index (prepared-public.ts). Both were once a multiplicative
+// hash of a key's first 8 bytes, which a sender of envelopes chooses freely (any bytes followed
+// by a suffix that decodes): its keys could then share a pinned peer's set, and evict it at
+// will, or pile up on one probe sequence. SipHash-2-4 of all 32 bytes under a 128-bit key that
+// the JS side draws from the platform's CSPRNG when it adopts an instance (src/wasm/instance.ts)
+// makes the positions unpredictable without that key. Until seeded (a bare instance), the key is
+// the fixed one below. Positions never decide a verdict: every entry found is confirmed by its
+// key bytes and check value.
+
+let keyIndexK0: u64 = 0x0706050403020100; // the reference vectors' key, until key_index_seed
+let keyIndexK1: u64 = 0x0f0e0d0c0b0a0908;
+
+/** The keyed position hash of the 32 key bytes at pk (SipHash-2-4). */
+export function key_index_hash(pk: usize): u64 {
+  return siphash24(keyIndexK0, keyIndexK1, pk, 32);
+}
+
+/**
+ * Takes (k0, k1) as the position key and forgets the batch key cache, whose entries sit where the
+ * old key put them. The prepared-key slab's index must be rebuilt too (prepared-public.ts
+ * prepared_reindex; ed25519_seed_key_index in exports.ts does both).
+ */
+export function key_index_seed(k0: u64, k1: u64): void {
+  keyIndexK0 = k0;
+  keyIndexK1 = k1;
+  bk_clear();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Batch key cache. Batch verification (batch.ts) needs, for every distinct key of a call, the
 // decoded point and, under the default rule, whether it is torsion-free: a square root and the
 // quartic-root test (curve25519/torsion.ts), two exponentiations, about 0.17 of a single
@@ -274,8 +305,10 @@ export function vk_entry_restamp(entry: usize, now: u64): u64 {
 // A hit whose check fails is a miss (the key is decoded afresh), for the reasons given above for
 // the verification cache: a point that no longer belongs to its key bytes would make the batch
 // answer for another key. The last-use ticks sit outside the checked entries: they only choose
-// which entry to replace, never a verdict. Set selection uses key bytes an attacker may choose:
-// colliding keys can only evict each other from one set, which costs time, not correctness.
+// which entry to replace, never a verdict. The set is chosen by key_index_hash (below), keyed at
+// random per instance: a sender chooses its key bytes freely, but cannot choose keys that share
+// a set with a given key (a pinned peer's) without the key, so it cannot push that key out of the
+// cache by sending keys of its own; colliding keys would in any case cost time, not correctness.
 // 1024 entries of 144 bytes and their 8-byte ticks: 152 KiB of static memory, fixed. Everything
 // here is variable time (public keys).
 
@@ -300,11 +333,14 @@ export const BATCH_KEY_HAS_TORSION: u32 = 2;
 /** Decoded, not yet tested for torsion. */
 export const BATCH_KEY_CLASS_UNKNOWN: u32 = 3;
 
-/** Index of the first entry of the set for the key bytes at pk. */
+/** Index of the first entry of the set for the key bytes at pk: the top bits of key_index_hash. */
 function bk_set_start(pk: usize): usize {
-  // Fibonacci hashing of the first 8 key bytes (the low bits of y): the top BATCH_KEY_SET_BITS
-  // bits of their product with 2^64 / golden ratio pick the set.
-  return <usize>((load<u64>(pk) * GOLDEN_RATIO_64) >> (64 - BATCH_KEY_SET_BITS)) * BATCH_KEY_WAYS;
+  return <usize>(key_index_hash(pk) >> (64 - BATCH_KEY_SET_BITS)) * BATCH_KEY_WAYS;
+}
+
+/** Forgets every entry of the batch key cache (key_index_seed: each sits in the set of the old key). */
+function bk_clear(): void {
+  memory.fill(BK_TICKS, 0, BATCH_KEY_SETS * BATCH_KEY_WAYS * 8);
 }
 
 /** Index of the valid entry for the key at pk, or -1 (an entry whose check fails is emptied). */

@@ -25,7 +25,8 @@
 // declared key is verified before anything else is known of it) can never push the keys a
 // caller prepared out of the slab; a preparation on request takes an empty slot, else the least
 // recently used promoted key, else the least recently used key prepared on request. The index
-// is an open-addressing hash table (linear probing) from the key bytes to slots, so a lookup,
+// is an open-addressing hash table (linear probing, homes keyed per instance: key-cache.ts
+// key_index_hash) from the key bytes to slots, so a lookup,
 // which every verification makes, costs a few probes however many slots there are (the scan over
 // every header it replaces added 1–2 µs to each verification of a key the slab does not hold, at
 // 1,000 slots). It is only a guide: every slot it names is confirmed by its header, body key and
@@ -55,7 +56,7 @@ import {
 } from "../curve25519/group";
 import { PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES } from "../curve25519/scalar_mul/straus";
 import { slabBase, reserveSlab } from "../memory";
-import { vk_clear_stamps } from "./key-cache";
+import { vk_clear_stamps, key_index_hash } from "./key-cache";
 
 /** Bits per comb digit (signed digits in [-2^(COMB_W-1), 2^(COMB_W-1)]). */
 const COMB_W: i32 = 5;
@@ -353,10 +354,15 @@ function index_clear(): void {
   indexTombstones = 0;
 }
 
-/** First probe position for the key at pk (a multiplicative hash of its first 8 bytes). */
+/** First probe position for the key at pk: key_index_hash (key-cache.ts), keyed per instance. */
 // @ts-ignore: decorator
 @inline function index_home(pk: usize): u32 {
-  return <u32>((load<u64>(pk) * 0x9e3779b97f4a7c15) >> 32) & indexMask;
+  return <u32>key_index_hash(pk) & indexMask;
+}
+
+/** Rebuilds the index after key_index_seed changed every key's home (no-op without slots). */
+export function prepared_reindex(): void {
+  if (slotCount > 0) index_rebuild(-1);
 }
 
 /** Records that `slot` holds the key at pk. */

@@ -10,7 +10,7 @@ export const ARGS_BYTES = 512;
 export const ARG_PUBLIC_KEY = 0;
 /** 64 bytes: signature R || S (in for verify, out for sign). */
 export const ARG_SIGNATURE = 32;
-/** 32 bytes: RFC 8032 secret seed (in for keygen/sign; wiped by the core before it returns). */
+/** 32 bytes: RFC 8032 secret seed (in for keygen/sign), or the key caches' 16-byte position key (ed25519_seed_key_index); wiped by the core before it returns. */
 export const ARG_SECRET = 96;
 /** 64 bytes: SHA-512 output. */
 export const ARG_DIGEST = 128;

@@ -20,7 +20,8 @@
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
 import { WasmCoreError } from "../errors.js";
-import { ADDRESS_CEILING } from "./abi.js";
+import { fillRandomBytes } from "../bytes.js";
+import { ADDRESS_CEILING, ARG_SECRET } from "./abi.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
 export interface CoreExports {
@@ -87,11 +88,40 @@ function layOutSlab(x: CoreExports, bytes: number, ifMemoryShort: "turn off" | "
   return true;
 }
 
+interface KeyIndexExports {
+  ed25519_seed_key_index?(): void;
+}
+
+/** Bytes of the key caches' position key (assembly/ed25519/exports.ts ed25519_seed_key_index). */
+const KEY_INDEX_SEED_BYTES = 16;
+
+/**
+ * Fresh random bytes for the key caches' position key, or undefined where the host has no
+ * CSPRNG (or its getRandomValues throws): the instance then keeps the core's fixed key, which
+ * costs only the protection against chosen colliding keys (assembly/ed25519/key-cache.ts).
+ */
+function keyIndexSeed(): Uint8Array | undefined {
+  try {
+    return fillRandomBytes(new Uint8Array(KEY_INDEX_SEED_BYTES));
+  } catch {
+    return undefined;
+  }
+}
+
 function adopt(instance: WebAssembly.Instance): CoreExports {
+  // Drawn before the instance becomes current: getRandomValues may be caller code (a shim), and
+  // nothing may reach an instance whose position key and slab are not yet set.
+  const seed = keyIndexSeed();
   const x = instance.exports as unknown as CoreExports;
   current = x;
   heap = new Uint8Array(x.memory.buffer);
   argsPtr = x.args_ptr();
+  const seedKeyIndex = (x as CoreExports & KeyIndexExports).ed25519_seed_key_index;
+  if (seed !== undefined && typeof seedKeyIndex === "function") {
+    heap.set(seed, argsPtr + ARG_SECRET); // the core takes and wipes them
+    seed.fill(0);
+    seedKeyIndex();
+  }
   layOutSlab(x, preparedSlabBytes, "turn off");
   return x;
 }

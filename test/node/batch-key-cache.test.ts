@@ -16,9 +16,10 @@ import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.
 import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { bytesToHex } from "../../src/bytes.js";
 import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
-import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
+import { ARG_RESULT, ARG_SECRET, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
+import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
@@ -41,6 +42,8 @@ interface Hooks {
   readonly memory: WebAssembly.Memory;
   test_batch_key_entry(): number;
   test_batch_key_lookup_exact(): number;
+  test_key_index_hash(): bigint;
+  ed25519_seed_key_index(): void;
 }
 const hooks = (): Hooks => coreExports() as unknown as Hooks;
 
@@ -56,8 +59,26 @@ function lookupExact(pk: Uint8Array): number {
   return hooks().test_batch_key_lookup_exact();
 }
 
-/** The set a key falls in (key-cache.ts bk_set_start: top 8 bits of the first 8 bytes times 2^64 / golden ratio). */
-const setOf = (pk: Uint8Array): bigint => ((fromLE(pk.slice(0, 8)) * 0x9e3779b97f4a7c15n) & (2n ** 64n - 1n)) >> 56n;
+/** A position key of our choosing, for tests that predict sets (seedKeyIndex). */
+const KNOWN_POSITION_KEY = Uint8Array.from(digest("position key").subarray(0, 16));
+
+/**
+ * Makes `key` the instance's position key through the export the library calls with random bytes
+ * when it adopts an instance (src/wasm/instance.ts); the batch key cache is emptied.
+ */
+function seedKeyIndex(key: Uint8Array): void {
+  heapU8().set(key, argsBase() + ARG_SECRET);
+  hooks().ed25519_seed_key_index();
+}
+
+/** The set a key falls in under KNOWN_POSITION_KEY (key-cache.ts bk_set_start: the top 8 bits of SipHash-2-4 of the key bytes). */
+const setOf = (pk: Uint8Array): bigint => siphash24Reference(KNOWN_POSITION_KEY, pk) >> 56n;
+
+/** The core's position hash of pk (key-cache.ts key_index_hash), under whatever key the instance has. */
+function positionOf(pk: Uint8Array): bigint {
+  heapU8().set(pk, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+  return BigInt.asUintN(64, hooks().test_key_index_hash());
+}
 
 /** The field element held in ten signed limbs (i32 LE) at address at. */
 const limbsValue = (at: number): bigint => fieldFromLimbs(new Int32Array(heapU8().slice(at, at + 40).buffer));
@@ -202,6 +223,7 @@ test("the cache is bounded: a key used in every batch stays while thousands of o
 });
 
 test("within a set, the least recently used entry goes first", () => {
+  seedKeyIndex(KNOWN_POSITION_KEY);
   // Keys [n]B for n = 1, 2, ... until six fall in the set of the first one.
   const sameSet: Key[] = [];
   let point = G;
@@ -221,6 +243,53 @@ test("within a set, the least recently used entry goes first", () => {
   assert.equal([k1, k2, k3, k4, k5, k6].map((k) => entryOf(k.pk) !== 0), [false, false, true, true, true, true]);
   use(k2); //                                 decoded again, evicts k5
   assert.equal([k1, k2, k3, k4, k5, k6].map((k) => entryOf(k.pk) !== 0), [false, true, true, true, false, true]);
+});
+
+test("positions are keyed at random per instance; a known key gives the reference SipHash-2-4, and its bytes are wiped", () => {
+  const keys = Array.from({ length: 32 }, (_, i) => keyWithTorsion(`position ${i}`, 0).pk);
+  const freshInstance = (): bigint[] => {
+    resetInstance();
+    initSync(testModule());
+    ed25519.configurePreparedKeys({ maxBytes: 0 });
+    return keys.map(positionOf);
+  };
+  const first = freshInstance();
+  const second = freshInstance();
+  // The core's key until seeded (key-cache.ts): the reference vectors' key 00..0f.
+  const unseeded = keys.map((pk) => siphash24Reference(Uint8Array.from({ length: 16 }, (_, i) => i), pk));
+  // Random 128-bit keys: equal positions for any of these keys have probability about 2^-59.
+  assert.ok(keys.every((_, i) => first[i] !== second[i]), "each new instance puts every key elsewhere");
+  assert.ok(keys.every((_, i) => first[i] !== unseeded[i] && second[i] !== unseeded[i]), "neither keeps the core's fixed key");
+  seedKeyIndex(KNOWN_POSITION_KEY);
+  assert.equal(keys.map(positionOf), keys.map((pk) => siphash24Reference(KNOWN_POSITION_KEY, pk)));
+  assert.equal(heapU8().slice(argsBase() + ARG_SECRET, argsBase() + ARG_SECRET + 16), new Uint8Array(16), "the seed bytes are wiped");
+});
+
+test("keys that share a cached key's first 8 bytes (any sender can make them) do not evict it", () => {
+  const pinned = keyWithTorsion("pinned", 0);
+  expectSingles([1, 2, 3].map((i) => signedBy(pinned, `pinned ${i}`)), false, "the pinned key");
+  assert.ok(entryOf(pinned.pk) !== 0, "the pinned key is cached");
+  // Points whose encodings start with the pinned key's 8 bytes: the rest of the bytes varied
+  // until they decode (about half do). Signed with arbitrary values: each batch fails its combined
+  // check and goes to single verify, after the batch decoded and cached every key.
+  const colliding: Uint8Array[] = [];
+  for (let n = 0; colliding.length < 16; n++) {
+    const pk = Uint8Array.from(pinned.pk);
+    pk.set(digest("collide", n).subarray(0, 23), 8);
+    pk[31] &= 0x7f;
+    try {
+      Point.fromBytes(pk);
+      colliding.push(pk);
+    } catch {
+      // not a point
+    }
+  }
+  for (let round = 0; round < 4; round++) {
+    const items = colliding.map((publicKey, i) => ({ signature: concat(G.multiply(scalarOf("r", round, i)).toBytes(), le(scalarOf("s", round, i))), message: digest("m", round, i), publicKey }));
+    expectSingles(items, false, `colliding keys, round ${round}`);
+  }
+  assert.ok(colliding.filter((pk) => entryOf(pk) !== 0).length >= 12, "the colliding keys were cached");
+  assert.ok(entryOf(pinned.pk) !== 0, "the pinned key is still cached");
 });
 
 test("envelopes: the key the parse takes from the cache gives verifyEnvelopeBytes's verdicts, weak keys included", () => {

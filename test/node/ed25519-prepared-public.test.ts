@@ -14,9 +14,10 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES, PreparedPublicKey } from "../../src/ed25519.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "../../src/errors.js";
 import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
-import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
+import { ARG_RESULT, ARG_SECRET, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
+import { siphash24Reference } from "../helpers/siphash-reference.js";
 import {
   L, P, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
@@ -33,6 +34,7 @@ interface PreparedHooks {
   test_batch_checks_failed(): number;
   test_batch_table_terms(): number;
   test_trap(): void;
+  ed25519_seed_key_index(): void;
 }
 const hooks = (): PreparedHooks => coreExports() as unknown as PreparedHooks;
 
@@ -783,18 +785,29 @@ function indexLayout(slots: number): { capacity: number; indexAt: number } {
 }
 
 /**
+ * Makes `key` the instance's position key (key-cache.ts key_index_hash) through the export the
+ * library calls with random bytes when it adopts an instance; the slab's index is rebuilt.
+ */
+function seedKeyIndex(key: Uint8Array): void {
+  heapU8().set(key, argsBase() + ARG_SECRET);
+  hooks().ed25519_seed_key_index();
+}
+const POSITION_KEY = Uint8Array.from(digest("position key").subarray(0, 16));
+
+/**
  * The index at indexAt (capacity entries) holds exactly the slab's keys, each once, at or after
  * its home position with no empty entry in between (so a lookup's probes reach it), and nothing
- * else but empty entries and tombstones. Home position: prepared-public.ts index_home.
+ * else but empty entries and tombstones. Home position (prepared-public.ts index_home): the low
+ * bits of SipHash-2-4 of the key bytes under the position key `positionKey`.
  */
-function assertIndexMatchesSlab(indexAt: number, capacity: number): void {
+function assertIndexMatchesSlab(indexAt: number, capacity: number, positionKey: Uint8Array): void {
   const entry = (e: number) => new DataView(heapU8().buffer).getUint32(indexAt + 4 * e, true);
   const inSlab = slabKeys();
   const named = Array.from({ length: capacity }, (_, e) => entry(e)).filter((v) => v !== 0 && v !== 0xffffffff);
   assert.equal(named.slice().sort((a, b) => a - b), inSlab.flatMap((hex, s) => (hex === "" ? [] : [s + 1])), "one entry per prepared slot, no garbage");
   for (const [s, hex] of inSlab.entries()) {
     if (hex === "") continue;
-    let e = Number(((Buffer.from(hex, "hex").readBigUInt64LE(0) * 0x9e3779b97f4a7c15n) >> 32n) & 0xffffffffn) & (capacity - 1);
+    let e = Number(siphash24Reference(positionKey, Buffer.from(hex, "hex")) & BigInt(capacity - 1));
     while (entry(e) !== s + 1) {
       assert.is.not(entry(e), 0, `slot ${s}: an empty entry before its own`);
       e = (e + 1) % capacity;
@@ -804,6 +817,7 @@ function assertIndexMatchesSlab(indexAt: number, capacity: number): void {
 
 test("an index left with no free entry (corruption) is rebuilt when a key is added: afterwards one entry per prepared key, where its probes find it", () => {
   const { slots } = ed25519.configurePreparedKeys({ maxBytes: 12 * 34_000 });
+  seedKeyIndex(POSITION_KEY);
   const keys = Array.from({ length: slots + 1 }, (_, i) => {
     const seed = digest("index full", i).slice(0, 32);
     return { seed, pk: ed25519.getPublicKey(seed) };
@@ -817,7 +831,7 @@ test("an index left with no free entry (corruption) is rebuilt when a key is add
   assert.ok(ed25519.verify(ed25519.sign(msg, keys[0].seed), msg, prepared[0]));
   const added = ed25519.preparePublicKey(keys[slots].pk);
   assert.ok(ed25519.verify(ed25519.sign(msg, keys[slots].seed), msg, added));
-  assertIndexMatchesSlab(indexAt, capacity);
+  assertIndexMatchesSlab(indexAt, capacity, POSITION_KEY);
   const inSlab = slabKeys();
   assert.ok(inSlab.includes(Buffer.from(keys[slots].pk).toString("hex")), "the added key is in the slab");
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
@@ -825,6 +839,7 @@ test("an index left with no free entry (corruption) is rebuilt when a key is add
 
 test("tombstones crossing a quarter of the index while a lookup empties a corrupted slot: the index is rebuilt mid-lookup, the verdict holds, the index matches the slab", () => {
   const { slots } = ed25519.configurePreparedKeys({ maxBytes: 12 * 34_000 });
+  seedKeyIndex(POSITION_KEY);
   const { capacity, indexAt } = indexLayout(slots);
   const keys = Array.from({ length: slots }, (_, i) => {
     const seed = digest("index mid-lookup", i).slice(0, 32);
@@ -848,12 +863,33 @@ test("tombstones crossing a quarter of the index while a lookup empties a corrup
   bad[40] ^= 1;
   assert.is(ed25519.verify(bad, msg, prepared[slots - 1]), false);
   assert.is(tombstones(), 0, "rebuilt: no tombstones left");
-  assertIndexMatchesSlab(indexAt, capacity);
+  assertIndexMatchesSlab(indexAt, capacity, POSITION_KEY);
   for (const [i, k] of keys.entries()) {
     if (i < quarter) continue;
     assert.ok(ed25519.verify(ed25519.sign(msg, k.seed), msg, prepared[i]), `key ${i}`);
   }
-  assertIndexMatchesSlab(indexAt, capacity);
+  assertIndexMatchesSlab(indexAt, capacity, POSITION_KEY);
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("a new position key moves every prepared key's index entry to its new home: all found, none prepared twice", () => {
+  const { slots } = ed25519.configurePreparedKeys({ maxBytes: 12 * 34_000 });
+  const { capacity, indexAt } = indexLayout(slots);
+  seedKeyIndex(POSITION_KEY);
+  const keys = Array.from({ length: slots }, (_, i) => {
+    const seed = digest("index reseeded", i).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed) };
+  });
+  keys.forEach((k) => ed25519.preparePublicKey(k.pk));
+  assertIndexMatchesSlab(indexAt, capacity, POSITION_KEY);
+  const held = slabKeys();
+  const otherKey = Uint8Array.from(digest("another position key").subarray(0, 16));
+  seedKeyIndex(otherKey);
+  assertIndexMatchesSlab(indexAt, capacity, otherKey);
+  const msg = new Uint8Array([8]);
+  keys.forEach((k, i) => assert.ok(ed25519.verify(ed25519.sign(msg, k.seed), msg, k.pk), `key ${i}`));
+  keys.forEach((k) => ed25519.preparePublicKey(k.pk));
+  assert.equal(slabKeys(), held, "every key found in its slot (a missed lookup would prepare it again)");
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 

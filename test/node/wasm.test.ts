@@ -36,6 +36,7 @@ test("release module exports no test hook", () => {
     "ed25519_prepared_configure",
     "ed25519_prepared_free",
     "ed25519_public_key",
+    "ed25519_seed_key_index",
     "ed25519_sign",
     "ed25519_sign_prepared",
     "ed25519_verify",
