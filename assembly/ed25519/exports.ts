@@ -55,8 +55,8 @@ export { ed25519_prepare_secret, ed25519_sign_prepared, ed25519_destroy_prepared
 /**
  * Takes the 16 bytes at ARGS+ARG_SECRET as the key of the key caches' position hash (key-cache.ts
  * key_index_hash) and wipes them; forgets the batch key cache and rebuilds the prepared-key
- * slab's index, whose positions the old key chose. The JS side calls it with fresh random bytes
- * when it adopts an instance (src/wasm/instance.ts).
+ * slab's index, whose positions the old key chose. The JS side calls it when it adopts an
+ * instance, with random bytes drawn once per realm (src/wasm/instance.ts).
  */
 export function ed25519_seed_key_index(): void {
   const seed = ARGS + ARG_SECRET;

@@ -261,9 +261,9 @@ export function vk_entry_restamp(entry: usize, now: u64): u64 {
 // hash of a key's first 8 bytes, which a sender of envelopes chooses freely (any bytes followed
 // by a suffix that decodes): its keys could then share a pinned peer's set, and evict it at
 // will, or pile up on one probe sequence. SipHash-2-4 of all 32 bytes under a 128-bit key that
-// the JS side draws from the platform's CSPRNG when it adopts an instance (src/wasm/instance.ts)
-// makes the positions unpredictable without that key. Until seeded (a bare instance), the key is
-// the fixed one below. Positions never decide a verdict: every entry found is confirmed by its
+// the JS side draws from the platform's CSPRNG once per realm and gives every instance it adopts
+// (src/wasm/instance.ts) makes the positions unpredictable without that key. Until seeded (a bare
+// instance, or a host without a CSPRNG when the JS module loaded), the key is the fixed one below. Positions never decide a verdict: every entry found is confirmed by its
 // key bytes and check value.
 
 let keyIndexK0: u64 = 0x0706050403020100; // the reference vectors' key, until key_index_seed
@@ -306,9 +306,10 @@ export function key_index_seed(k0: u64, k1: u64): void {
 // the verification cache: a point that no longer belongs to its key bytes would make the batch
 // answer for another key. The last-use ticks sit outside the checked entries: they only choose
 // which entry to replace, never a verdict. The set is chosen by key_index_hash (below), keyed at
-// random per instance: a sender chooses its key bytes freely, but cannot choose keys that share
-// a set with a given key (a pinned peer's) without the key, so it cannot push that key out of the
-// cache by sending keys of its own; colliding keys would in any case cost time, not correctness.
+// random per realm: a sender chooses its key bytes freely, but without the key it cannot choose
+// keys that share a set with a given key (a pinned peer's), so it cannot target that key: pushing
+// it out takes about as many new keys between two of its uses as the cache holds. Colliding keys
+// would in any case cost time, not correctness.
 // 1024 entries of 144 bytes and their 8-byte ticks: 152 KiB of static memory, fixed. Everything
 // here is variable time (public keys).
 
@@ -345,7 +346,11 @@ function bk_clear(): void {
 
 /** Index of the valid entry for the key at pk, or -1 (an entry whose check fails is emptied). */
 function bk_find(pk: usize): isize {
-  const first = bk_set_start(pk);
+  return bk_find_in_set(pk, bk_set_start(pk));
+}
+
+/** bk_find within the set starting at `first` (bk_set_start(pk), computed once by the caller). */
+function bk_find_in_set(pk: usize, first: usize): isize {
   for (let w: usize = 0; w < BATCH_KEY_WAYS; w++) {
     const index = first + w;
     if (load<u64>(BK_TICKS + (index << 3)) == 0) continue;
@@ -379,9 +384,9 @@ export function batch_key_lookup_vartime(pk: usize, out: usize): u32 {
  * if the key is cached, else in its set's least recently used one.
  */
 export function batch_key_store_vartime(pk: usize, P: usize, keyClass: u32): void {
-  let index = bk_find(pk);
+  const first = bk_set_start(pk);
+  let index = bk_find_in_set(pk, first);
   if (index < 0) {
-    const first = bk_set_start(pk);
     let oldest = load<u64>(BK_TICKS + (first << 3));
     index = <isize>first;
     for (let w: usize = 1; w < BATCH_KEY_WAYS && oldest != 0; w++) {

@@ -96,30 +96,34 @@ interface KeyIndexExports {
 const KEY_INDEX_SEED_BYTES = 16;
 
 /**
- * Fresh random bytes for the key caches' position key, or undefined where the host has no
- * CSPRNG (or its getRandomValues throws): the instance then keeps the core's fixed key, which
- * costs only the protection against chosen colliding keys (assembly/ed25519/key-cache.ts).
+ * The key caches' position key of every instance of this realm (assembly/ed25519/key-cache.ts
+ * key_index_hash): random bytes drawn once, when this module loads, or undefined where the host
+ * has no CSPRNG then (or its getRandomValues throws, as some edge runtimes' do outside a request):
+ * the instances then keep the core's fixed key, which costs only the protection against chosen
+ * colliding keys. Drawn here rather than when an instance is adopted, because adoption happens
+ * inside API calls (the first one, or the one after a trap), after they checked their arguments
+ * and before they copy them: getRandomValues may be caller code (a shim) and could detach or
+ * change an argument in between. Kept in JS for the realm's life, so that an instance rebuilt
+ * after a trap gets it too; it decides cache positions only, never a verdict.
  */
-function keyIndexSeed(): Uint8Array | undefined {
+const realmKeyIndexSeed: Uint8Array | undefined = (() => {
   try {
     return fillRandomBytes(new Uint8Array(KEY_INDEX_SEED_BYTES));
   } catch {
     return undefined;
   }
-}
+})();
 
 function adopt(instance: WebAssembly.Instance): CoreExports {
-  // Drawn before the instance becomes current: getRandomValues may be caller code (a shim), and
-  // nothing may reach an instance whose position key and slab are not yet set.
-  const seed = keyIndexSeed();
   const x = instance.exports as unknown as CoreExports;
   current = x;
   heap = new Uint8Array(x.memory.buffer);
   argsPtr = x.args_ptr();
+  // No caller code runs from here to the end: the position key and the slab are set before
+  // anything can reach this instance.
   const seedKeyIndex = (x as CoreExports & KeyIndexExports).ed25519_seed_key_index;
-  if (seed !== undefined && typeof seedKeyIndex === "function") {
-    heap.set(seed, argsPtr + ARG_SECRET); // the core takes and wipes them
-    seed.fill(0);
+  if (realmKeyIndexSeed !== undefined && typeof seedKeyIndex === "function") {
+    heap.set(realmKeyIndexSeed, argsPtr + ARG_SECRET); // the core takes them and wipes its copy
     seedKeyIndex();
   }
   layOutSlab(x, preparedSlabBytes, "turn off");

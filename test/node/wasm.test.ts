@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { CHIO_WASM_BASE64, CHIO_WASM_SHA256 } from "../../src/generated/chio-wasm.js";
-import { coreExports, heapU8, ioArenaBase, reserveIo, argsBase, SIMD_PROBE } from "../../src/wasm/instance.js";
+import { coreExports, heapU8, ioArenaBase, reserveIo, argsBase, SIMD_PROBE, resetInstance } from "../../src/wasm/instance.js";
+import { ed25519 } from "../../src/ed25519.js";
+import { verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { ARGS_BYTES } from "../../src/wasm/abi.js";
 import { TEST_WASM_PATH } from "../helpers/test-core.js";
 
@@ -96,6 +98,52 @@ test("a failed compile is WASM_UNAVAILABLE; it names missing SIMD only when the 
   // A host whose engine lacks SIMD: its validate() refuses the probe (simulated by replacing validate).
   const noSimd = run("WebAssembly.validate = () => false;");
   assert.match(noSimd, /^WASM_UNAVAILABLE \| cannot instantiate the chio-trust WebAssembly core \(this host's WebAssembly has no fixed-width SIMD, which the core needs\): CompileError/);
+});
+
+// Instances are adopted inside API calls (the first call, or the one after a trap), after the
+// call checked its arguments and before it copies them: no caller code may run in between. A
+// getRandomValues shim that detaches whatever buffer it is handed next must never be called
+// there (the key caches' position key is drawn when the module loads, src/wasm/instance.ts).
+test("adopting an instance inside a call runs no caller code: a getRandomValues shim is not called, arguments stay as checked", () => {
+  const seed = createHash("sha256").update("adopt seed").digest();
+  const message = new TextEncoder().encode("hello");
+  const publicKey = ed25519.getPublicKey(seed);
+  const signature = ed25519.sign(message, seed);
+  const crypto = globalThis.crypto;
+  const original = crypto.getRandomValues;
+  let calls = 0;
+  let victim: Uint8Array | undefined;
+  Object.defineProperty(crypto, "getRandomValues", {
+    configurable: true,
+    writable: true,
+    value: <T extends ArrayBufferView | null>(array: T): T => {
+      calls++;
+      if (victim) structuredClone(victim.buffer, { transfer: [victim.buffer as ArrayBuffer] });
+      return array;
+    },
+  });
+  try {
+    for (const call of [
+      () => ed25519.sign((victim = Uint8Array.from(message)), seed),
+      () => ed25519.verify(signature, (victim = Uint8Array.from(message)), publicKey),
+      () => ed25519.verify((victim = Uint8Array.from(signature)), message, publicKey),
+      () => ed25519.getPublicKey((victim = Uint8Array.from(seed))),
+      () => verifyEnvelopeBytes((victim = new TextEncoder().encode("{}"))),
+    ]) {
+      resetInstance();
+      const result = call();
+      assert.ok(victim!.byteLength > 0, "the argument was not detached during the call");
+      if (result instanceof Uint8Array) assert.ok(result.length > 0);
+    }
+    resetInstance();
+    assert.equal(ed25519.sign(message, seed), signature, "the signature of the message as given");
+    assert.ok(ed25519.verify(signature, message, publicKey));
+    assert.is(calls, 0, "getRandomValues was never called by these calls");
+  } finally {
+    // The shim is an own property over Crypto.prototype's method (checked below).
+    delete (crypto as { getRandomValues?: unknown }).getRandomValues;
+  }
+  assert.is(globalThis.crypto.getRandomValues, original, "the original is back");
 });
 
 test.run();
