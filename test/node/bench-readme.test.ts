@@ -29,7 +29,11 @@ test("the results table has one row per case of the run, with the run's figures"
   const ours = run.results.find((r) => r.name === "chio-trust/ed25519 verify (zip215 default)")!;
   const cells = `${ours.timeRatioToBaseline.toFixed(2)}× (${ours.minRatio.toFixed(2)}–${ours.maxRatio.toFixed(2)}) | @noble/ed25519 verify (zip215 default) |`;
   assert.ok(rows.some((l) => l.startsWith(`| ${ours.group} | ${ours.name} | `) && l.endsWith(cells)), cells);
-  assert.match(table, `; ${run.rounds} interleaved rounds of ${run.maxTimeSeconds} s per case.`);
+  const warmup = run.warmupMs === undefined ? "" : `${run.warmupMs} ms warm-up, then `;
+  assert.match(table, `; ${warmup}${run.rounds} interleaved rounds of ${run.maxTimeSeconds} s per case.`);
+  // A run that recorded no warm-up (run 39) says nothing of one.
+  const { warmupMs: _omitted, ...withoutWarmup } = run;
+  assert.not.match(renderBenchBlocks(withoutWarmup).get("bench-results")!, "warm-up");
 });
 
 test("the drop-in speed lines are ratios of the run's medians", () => {
