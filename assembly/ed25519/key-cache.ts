@@ -263,8 +263,9 @@ export function vk_entry_restamp(entry: usize, now: u64): u64 {
 // will, or pile up on one probe sequence. SipHash-2-4 of all 32 bytes under a 128-bit key that
 // the JS side draws from the platform's CSPRNG once per realm and gives every instance it adopts
 // (src/wasm/instance.ts) makes the positions unpredictable without that key. Until seeded (a bare
-// instance, or a host without a CSPRNG when the JS module loaded), the key is the fixed one below. Positions never decide a verdict: every entry found is confirmed by its
-// key bytes and check value.
+// instance, or a host without a CSPRNG when the JS module loaded), the key is the fixed one
+// below. Positions never decide a verdict: every entry found is confirmed by its key bytes and
+// check value.
 
 let keyIndexK0: u64 = 0x0706050403020100; // the reference vectors' key, until key_index_seed
 let keyIndexK1: u64 = 0x0f0e0d0c0b0a0908;

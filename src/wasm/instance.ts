@@ -98,9 +98,9 @@ const KEY_INDEX_SEED_BYTES = 16;
 /**
  * The key caches' position key of every instance of this realm (assembly/ed25519/key-cache.ts
  * key_index_hash): random bytes drawn once, when this module loads, or undefined where the host
- * has no CSPRNG then (or its getRandomValues throws, as some edge runtimes' do outside a request):
- * the instances then keep the core's fixed key, which costs only the protection against chosen
- * colliding keys. Drawn here rather than when an instance is adopted, because adoption happens
+ * has no CSPRNG then (or its getRandomValues throws, as a host that refuses random numbers outside
+ * a request handler would): the instances then keep the core's fixed key, which costs only the
+ * protection against chosen colliding keys. Drawn here rather than when an instance is adopted, because adoption happens
  * inside API calls (the first one, or the one after a trap), after they checked their arguments
  * and before they copy them: getRandomValues may be caller code (a shim) and could detach or
  * change an argument in between. Kept in JS for the realm's life, so that an instance rebuilt

@@ -22,6 +22,7 @@ import { ARG_RESULT, ARG_SECRET, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
+import { seedKeyIndex } from "../helpers/key-index.js";
 import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
@@ -45,7 +46,6 @@ interface Hooks {
   test_batch_key_entry(): number;
   test_batch_key_lookup_exact(): number;
   test_key_index_hash(): bigint;
-  ed25519_seed_key_index(): void;
 }
 const hooks = (): Hooks => coreExports() as unknown as Hooks;
 
@@ -64,14 +64,6 @@ function lookupExact(pk: Uint8Array): number {
 /** A position key of our choosing, for tests that predict sets (seedKeyIndex). */
 const KNOWN_POSITION_KEY = Uint8Array.from(digest("position key").subarray(0, 16));
 
-/**
- * Makes `key` the instance's position key through the export the library calls with random bytes
- * when it adopts an instance (src/wasm/instance.ts); the batch key cache is emptied.
- */
-function seedKeyIndex(key: Uint8Array): void {
-  heapU8().set(key, argsBase() + ARG_SECRET);
-  hooks().ed25519_seed_key_index();
-}
 
 /** The set a key falls in under KNOWN_POSITION_KEY (key-cache.ts bk_set_start: the top 8 bits of SipHash-2-4 of the key bytes). */
 const setOf = (pk: Uint8Array): bigint => siphash24Reference(KNOWN_POSITION_KEY, pk) >> 56n;

@@ -14,10 +14,11 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES, PreparedPublicKey } from "../../src/ed25519.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "../../src/errors.js";
 import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
-import { ARG_RESULT, ARG_SECRET, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
+import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
+import { seedKeyIndex } from "../helpers/key-index.js";
 import {
   L, P, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
@@ -34,7 +35,6 @@ interface PreparedHooks {
   test_batch_checks_failed(): number;
   test_batch_table_terms(): number;
   test_trap(): void;
-  ed25519_seed_key_index(): void;
 }
 const hooks = (): PreparedHooks => coreExports() as unknown as PreparedHooks;
 
@@ -784,14 +784,6 @@ function indexLayout(slots: number): { capacity: number; indexAt: number } {
   return { capacity, indexAt: hooks().test_prepared_body(0) - 4 * capacity };
 }
 
-/**
- * Makes `key` the instance's position key (key-cache.ts key_index_hash) through the export the
- * library calls with random bytes when it adopts an instance; the slab's index is rebuilt.
- */
-function seedKeyIndex(key: Uint8Array): void {
-  heapU8().set(key, argsBase() + ARG_SECRET);
-  hooks().ed25519_seed_key_index();
-}
 const POSITION_KEY = Uint8Array.from(digest("position key").subarray(0, 16));
 
 /**
