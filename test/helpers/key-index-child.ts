@@ -4,14 +4,9 @@
 // JSON line: the positions as decimal strings.
 //
 // Not a suite (no test registered, no test.run()).
-import { argsBase, coreExports, heapU8, initSync } from "../../src/wasm/instance.js";
-import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
+import { initSync } from "../../src/wasm/instance.js";
 import { testModule } from "./test-core.js";
+import { positionOf } from "./key-index.js";
 
 initSync(testModule());
-const hook = coreExports() as unknown as { test_key_index_hash(): bigint };
-const positions = process.argv.slice(2).map((hex) => {
-  heapU8().set(Buffer.from(hex, "hex"), argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
-  return String(BigInt.asUintN(64, hook.test_key_index_hash()));
-});
-console.log(JSON.stringify(positions));
+console.log(JSON.stringify(process.argv.slice(2).map((hex) => String(positionOf(Buffer.from(hex, "hex"))))));

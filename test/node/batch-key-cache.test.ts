@@ -22,7 +22,7 @@ import { ARG_RESULT, ARG_SECRET, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
-import { seedKeyIndex } from "../helpers/key-index.js";
+import { positionOf, seedKeyIndex } from "../helpers/key-index.js";
 import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
@@ -45,7 +45,6 @@ interface Hooks {
   readonly memory: WebAssembly.Memory;
   test_batch_key_entry(): number;
   test_batch_key_lookup_exact(): number;
-  test_key_index_hash(): bigint;
 }
 const hooks = (): Hooks => coreExports() as unknown as Hooks;
 
@@ -64,15 +63,8 @@ function lookupExact(pk: Uint8Array): number {
 /** A position key of our choosing, for tests that predict sets (seedKeyIndex). */
 const KNOWN_POSITION_KEY = Uint8Array.from(digest("position key").subarray(0, 16));
 
-
-/** The set a key falls in under KNOWN_POSITION_KEY (key-cache.ts bk_set_start: the top 8 bits of SipHash-2-4 of the key bytes). */
-const setOf = (pk: Uint8Array): bigint => siphash24Reference(KNOWN_POSITION_KEY, pk) >> 56n;
-
-/** The core's position hash of pk (key-cache.ts key_index_hash), under whatever key the instance has. */
-function positionOf(pk: Uint8Array): bigint {
-  heapU8().set(pk, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
-  return BigInt.asUintN(64, hooks().test_key_index_hash());
-}
+/** The set a key falls in under a position key (key-cache.ts bk_set_start: the top 8 bits of SipHash-2-4 of the key bytes). */
+const setOf = (pk: Uint8Array, positionKey = KNOWN_POSITION_KEY): bigint => siphash24Reference(positionKey, pk) >> 56n;
 
 /** The field element held in ten signed limbs (i32 LE) at address at. */
 const limbsValue = (at: number): bigint => fieldFromLimbs(new Int32Array(heapU8().slice(at, at + 40).buffer));
@@ -271,12 +263,11 @@ test("a new position key empties the batch key cache, also the entries whose set
   // Keys [n]B whose set is the same under both position keys: without the emptying their entries
   // would still be found after the change.
   const nextKey = Uint8Array.from(digest("yet another position key").subarray(0, 16));
-  const setUnder = (key: Uint8Array, pk: Uint8Array): bigint => siphash24Reference(key, pk) >> 56n;
   const keys: Key[] = [];
   let point = G;
   for (let n = 1n; keys.length < 3; n++, point = point.add(G)) {
     const pk = point.toBytes();
-    if (setUnder(KNOWN_POSITION_KEY, pk) === setUnder(nextKey, pk)) keys.push({ a: n, point, pk });
+    if (setOf(pk) === setOf(pk, nextKey)) keys.push({ a: n, point, pk });
   }
   seedKeyIndex(KNOWN_POSITION_KEY);
   expectSingles(keys.flatMap((k) => [1, 2].map((i) => signedBy(k, `reseed ${i}`))), false, "cached");
