@@ -8,6 +8,10 @@ import canonicalize from "canonicalize";
 import * as chioNoble from "../dist/esm/compat/noble-ed25519.js";
 import chioNacl from "../dist/esm/compat/tweetnacl.js";
 import { challengeObject, keyFixture, seedFor } from "./fixtures.js";
+import {
+  CHIO_NACL_KEYGEN, CHIO_NACL_SIGN, CHIO_NACL_VERIFY, CHIO_NOBLE_KEYGEN, CHIO_NOBLE_SIGN, CHIO_NOBLE_VERIFY, CHIO_NOBLE_VERIFY_STRICT,
+  COMPAT_KEYGEN_GROUP, COMPAT_SIGN_GROUP, COMPAT_VERIFY_GROUP, NACL_KEYGEN, NACL_SIGN, NACL_VERIFY, NOBLE_KEYGEN, NOBLE_SIGN, NOBLE_VERIFY, NOBLE_VERIFY_STRICT,
+} from "./compat-names.js";
 import { keep, type Group } from "./harness.js";
 
 const COUNT = 64;
@@ -41,35 +45,35 @@ export function compatGroups(): Group[] {
   const next = () => (i = (i + 1) % COUNT);
   return [
     {
-      title: "compat verify (169 B)",
-      baseline: "@noble/ed25519 verify (zip215 default)",
+      title: COMPAT_VERIFY_GROUP,
+      baseline: NOBLE_VERIFY,
       cases: [
-        { name: "@noble/ed25519 verify (zip215 default)", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], publicKeys[j])); } },
-        { name: "chio-trust/ed25519 verify (zip215 default)", fn: () => { const j = next(); keep(chioNoble.verify(signatures[j], messages[j], publicKeys[j])); } },
-        { name: "@noble/ed25519 verify { zip215: false }", fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], publicKeys[j], { zip215: false })); } },
-        { name: "chio-trust/ed25519 verify { zip215: false }", fn: () => { const j = next(); keep(chioNoble.verify(signatures[j], messages[j], publicKeys[j], { zip215: false })); } },
-        { name: "tweetnacl sign.detached.verify", fn: () => { const j = next(); keep(nacl.sign.detached.verify(messages[j], signatures[j], publicKeys[j])); } },
-        { name: "chio-trust/tweetnacl sign.detached.verify", fn: () => { const j = next(); keep(chioNacl.sign.detached.verify(messages[j], signatures[j], publicKeys[j])); } },
+        { name: NOBLE_VERIFY, fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], publicKeys[j])); } },
+        { name: CHIO_NOBLE_VERIFY, fn: () => { const j = next(); keep(chioNoble.verify(signatures[j], messages[j], publicKeys[j])); } },
+        { name: NOBLE_VERIFY_STRICT, fn: () => { const j = next(); keep(noble.verify(signatures[j], messages[j], publicKeys[j], { zip215: false })); } },
+        { name: CHIO_NOBLE_VERIFY_STRICT, fn: () => { const j = next(); keep(chioNoble.verify(signatures[j], messages[j], publicKeys[j], { zip215: false })); } },
+        { name: NACL_VERIFY, fn: () => { const j = next(); keep(nacl.sign.detached.verify(messages[j], signatures[j], publicKeys[j])); } },
+        { name: CHIO_NACL_VERIFY, fn: () => { const j = next(); keep(chioNacl.sign.detached.verify(messages[j], signatures[j], publicKeys[j])); } },
       ],
     },
     {
-      title: "compat sign (169 B)",
-      baseline: "@noble/ed25519 sign",
+      title: COMPAT_SIGN_GROUP,
+      baseline: NOBLE_SIGN,
       cases: [
-        { name: "@noble/ed25519 sign", fn: () => { const j = next(); keep(noble.sign(messages[j], seeds[j])); } },
-        { name: "chio-trust/ed25519 sign", fn: () => { const j = next(); keep(chioNoble.sign(messages[j], seeds[j])); } },
-        { name: "tweetnacl sign.detached", fn: () => { const j = next(); keep(nacl.sign.detached(messages[j], naclSecretKeys[j])); } },
-        { name: "chio-trust/tweetnacl sign.detached (checks the public half)", fn: () => { const j = next(); keep(chioNacl.sign.detached(messages[j], naclSecretKeys[j])); } },
+        { name: NOBLE_SIGN, fn: () => { const j = next(); keep(noble.sign(messages[j], seeds[j])); } },
+        { name: CHIO_NOBLE_SIGN, fn: () => { const j = next(); keep(chioNoble.sign(messages[j], seeds[j])); } },
+        { name: NACL_SIGN, fn: () => { const j = next(); keep(nacl.sign.detached(messages[j], naclSecretKeys[j])); } },
+        { name: CHIO_NACL_SIGN, fn: () => { const j = next(); keep(chioNacl.sign.detached(messages[j], naclSecretKeys[j])); } },
       ],
     },
     {
-      title: "compat keygen (seed → public key)",
-      baseline: "@noble/ed25519 getPublicKey",
+      title: COMPAT_KEYGEN_GROUP,
+      baseline: NOBLE_KEYGEN,
       cases: [
-        { name: "@noble/ed25519 getPublicKey", fn: () => { const j = next(); keep(noble.getPublicKey(seeds[j])); } },
-        { name: "chio-trust/ed25519 getPublicKey", fn: () => { const j = next(); keep(chioNoble.getPublicKey(seeds[j])); } },
-        { name: "tweetnacl sign.keyPair.fromSeed", fn: () => { const j = next(); keep(nacl.sign.keyPair.fromSeed(seeds[j])); } },
-        { name: "chio-trust/tweetnacl sign.keyPair.fromSeed", fn: () => { const j = next(); keep(chioNacl.sign.keyPair.fromSeed(seeds[j])); } },
+        { name: NOBLE_KEYGEN, fn: () => { const j = next(); keep(noble.getPublicKey(seeds[j])); } },
+        { name: CHIO_NOBLE_KEYGEN, fn: () => { const j = next(); keep(chioNoble.getPublicKey(seeds[j])); } },
+        { name: NACL_KEYGEN, fn: () => { const j = next(); keep(nacl.sign.keyPair.fromSeed(seeds[j])); } },
+        { name: CHIO_NACL_KEYGEN, fn: () => { const j = next(); keep(chioNacl.sign.keyPair.fromSeed(seeds[j])); } },
       ],
     },
   ];

@@ -8,8 +8,8 @@ import { ed25519, verifyEnvelopeBytes, verifyEnvelopeBatch, Keypair, KernelTrust
 import { createVerifierPool, type VerifierPool } from "../dist/esm/pool/index.js";
 import { challengeObject, keyFixture, nodeSignature, seedFor } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
+import { POOL_BATCH, POOL_ENVELOPES_GROUP, POOL_SIGNATURES_GROUP } from "./pool-names.js";
 
-export const POOL_BATCH = 256;
 /** Senders in rotation for the "new senders" cases: 4 × a worker's 1024-entry batch key cache. */
 const COLD_SENDERS = 4096;
 const NOW = 1764000000;
@@ -57,7 +57,7 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
 
   const allTrue = (answers: boolean[]) => keep(answers.every((x) => x));
   const signatures: Group = {
-    title: `pool verify (${POOL_BATCH} signatures of 169 B per op)`,
+    title: POOL_SIGNATURES_GROUP,
     baseline: "node:crypto verify in this thread (KeyObject made in advance)",
     cases: [
       { name: "node:crypto verify in this thread (KeyObject made in advance)", fn: () => { for (let j = 0; j < POOL_BATCH; j++) keep(nodeVerify(null, items[j].message, nodeKeys[j], items[j].signature)); } },
@@ -75,7 +75,7 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
     ],
   };
   const envelopes: Group = {
-    title: `pool envelopes (${POOL_BATCH} envelopes, JSON bytes in, per op)`,
+    title: POOL_ENVELOPES_GROUP,
     baseline: "JSON.parse + npm canonicalize + node:crypto verify in this thread",
     cases: [
       { name: "JSON.parse + npm canonicalize + node:crypto verify in this thread", fn: () => { for (const bytes of wire) keep(nodeEnvelope(bytes)); } },

@@ -11,6 +11,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { baselinesOf, formatRunLine, formatTable, type BenchRun, type CaseResult } from "../bench/format.js";
 import { BATCH_GROUP_TITLE as BATCH_GROUP, BATCH_SIZES, KNOWN_KEYS_BATCH, distinctName, knownKeysName, oneKeyName, preparedKeysName } from "../bench/batch-names.js";
+import {
+  CHIO_NACL_KEYGEN, CHIO_NACL_SIGN, CHIO_NACL_VERIFY, CHIO_NOBLE_KEYGEN, CHIO_NOBLE_SIGN, CHIO_NOBLE_VERIFY, CHIO_NOBLE_VERIFY_STRICT,
+  COMPAT_KEYGEN_GROUP, COMPAT_SIGN_GROUP, COMPAT_VERIFY_GROUP, NACL_KEYGEN, NACL_SIGN, NACL_VERIFY, NOBLE_KEYGEN, NOBLE_SIGN, NOBLE_VERIFY, NOBLE_VERIFY_STRICT,
+} from "../bench/compat-names.js";
+import { POOL_ENVELOPES_GROUP, POOL_SIGNATURES_GROUP } from "../bench/pool-names.js";
 import { REPO_ROOT, writeWhenRunAsProgram } from "./generated-file.js";
 
 export const README_PATH = "README.md";
@@ -20,12 +25,9 @@ const GENERATOR = "scripts/gen-bench-readme.ts";
 const startMarker = (name: string) => `<!-- generated:${name} by ${GENERATOR} from ${RUN_PATH} -->`;
 const endMarker = (name: string) => `<!-- /generated:${name} -->`;
 
-// The other groups' titles and case names, as bench/*.ts give them, are kept as text here (those
-// bench modules load the built package; the generator must not need a build): a renamed case
-// fails bench-readme.test.ts with the missing row's name.
 const POOL_GROUPS: [string, string][] = [
-  ["signatures", "pool verify (256 signatures of 169 B per op)"],
-  ["envelopes", "pool envelopes (256 envelopes, JSON bytes in, per op)"],
+  ["signatures", POOL_SIGNATURES_GROUP],
+  ["envelopes", POOL_ENVELOPES_GROUP],
 ];
 
 /** The run's row for `name` in `group`; a missing row is an error (a renamed case must be renamed here too). */
@@ -88,13 +90,12 @@ function poolTable(run: BenchRun): string {
 
 /** README "Migrating", from @noble/ed25519. */
 function nobleSpeed(run: BenchRun): string {
-  const verify = "compat verify (169 B)";
   return (
     `Speed in the committed run (@noble/ed25519's time divided by ours, same rounds): verify ` +
-    `${timesFaster(run, verify, "@noble/ed25519 verify (zip215 default)", "chio-trust/ed25519 verify (zip215 default)")} ` +
-    `(${timesFaster(run, verify, "@noble/ed25519 verify { zip215: false }", "chio-trust/ed25519 verify { zip215: false }")} with \`zip215: false\`), ` +
-    `sign ${timesFaster(run, "compat sign (169 B)", "@noble/ed25519 sign", "chio-trust/ed25519 sign")}, ` +
-    `getPublicKey ${timesFaster(run, "compat keygen (seed → public key)", "@noble/ed25519 getPublicKey", "chio-trust/ed25519 getPublicKey")}.`
+    `${timesFaster(run, COMPAT_VERIFY_GROUP, NOBLE_VERIFY, CHIO_NOBLE_VERIFY)} ` +
+    `(${timesFaster(run, COMPAT_VERIFY_GROUP, NOBLE_VERIFY_STRICT, CHIO_NOBLE_VERIFY_STRICT)} with \`zip215: false\`), ` +
+    `sign ${timesFaster(run, COMPAT_SIGN_GROUP, NOBLE_SIGN, CHIO_NOBLE_SIGN)}, ` +
+    `getPublicKey ${timesFaster(run, COMPAT_KEYGEN_GROUP, NOBLE_KEYGEN, CHIO_NOBLE_KEYGEN)}.`
   );
 }
 
@@ -102,10 +103,10 @@ function nobleSpeed(run: BenchRun): string {
 function tweetnaclSpeed(run: BenchRun): string {
   return (
     `Speed in the committed run (tweetnacl's time divided by ours, same rounds): \`sign.detached.verify\` ` +
-    `${timesFaster(run, "compat verify (169 B)", "tweetnacl sign.detached.verify", "chio-trust/tweetnacl sign.detached.verify")}, ` +
-    `\`sign.detached\` ${timesFaster(run, "compat sign (169 B)", "tweetnacl sign.detached", "chio-trust/tweetnacl sign.detached (checks the public half)")} ` +
+    `${timesFaster(run, COMPAT_VERIFY_GROUP, NACL_VERIFY, CHIO_NACL_VERIFY)}, ` +
+    `\`sign.detached\` ${timesFaster(run, COMPAT_SIGN_GROUP, NACL_SIGN, CHIO_NACL_SIGN)} ` +
     `(ours includes the check that the secret key's public half is its seed's), ` +
-    `\`sign.keyPair.fromSeed\` ${timesFaster(run, "compat keygen (seed → public key)", "tweetnacl sign.keyPair.fromSeed", "chio-trust/tweetnacl sign.keyPair.fromSeed")}.`
+    `\`sign.keyPair.fromSeed\` ${timesFaster(run, COMPAT_KEYGEN_GROUP, NACL_KEYGEN, CHIO_NACL_KEYGEN)}.`
   );
 }
 
