@@ -10,7 +10,7 @@
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
 import { brandHasInstance, isUint8Array, isUnreadableView } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
-import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type HandshakeChallengeFields } from "./challenge.js";
+import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
 import { publicKeyFromDecodedBytes, PublicKey, Signature, signatureFromOwnedBytes, type HandshakeSigner } from "./keys.js";
@@ -88,6 +88,8 @@ export class PeerHandshakeEnvelope {
   /**
    * Rust `PeerHandshakeEnvelope::sign`: builds the challenge from `localKernelId` to
    * `remoteKernelId`, signs its canonical bytes and declares the signer's public key.
+   * `options.escapeDelAndC1` signs the bytes older chio kernels sign instead (U+007F–U+009F
+   * escaped, docs/protocol.md §3); the same bytes unless a string holds such a character.
    * @throws PeerHandshakeError CANONICAL_JSON (a string with a lone surrogate) or SIGNING_FAILED
    * (the signer threw or returned something that is not a Signature); InvalidTypeError /
    * InvalidTimeError for bad arguments.
@@ -98,9 +100,10 @@ export class PeerHandshakeEnvelope {
     nonce: string,
     timestamp: number | bigint,
     signer: HandshakeSigner,
+    options?: ChallengeBytesOptions,
   ): PeerHandshakeEnvelope {
     const challenge = HandshakeChallenge.create(localKernelId, remoteKernelId, nonce, timestamp);
-    const bytes = challenge.canonicalBytes();
+    const bytes = challenge.canonicalBytes(options);
     if (signer === null || typeof signer !== "object" || !(signer.publicKey instanceof PublicKey)) {
       throw new InvalidTypeError("signer must be a Keypair or another HandshakeSigner with a PublicKey");
     }

@@ -181,6 +181,14 @@ export const handshakeErrors = {
       `peer ${shown(kernelId)} declared unexpected public key; expected ${expected}, got ${actual}`,
       { kernelId, expected, actual },
     ),
+  // Not in the reference, whose anchors cannot change once the exchange runs: a pin written
+  // under an anchor that has since been replaced (docs/protocol.md §6).
+  pinNotAnchor: (kernelId: string, expected: string, actual: string) =>
+    new PeerHandshakeError(
+      "UNEXPECTED_PEER_KEY",
+      `pin for peer ${shown(kernelId)} holds a key that is not its trust anchor; expected ${expected}, got ${actual}`,
+      { kernelId, expected, actual },
+    ),
   // The reference's "trust store is poisoned and cannot service requests" covers only a
   // poisoned mutex; here any store failure lands here, so the text names the operation and why.
   storeFailed: (operation: string, reason: string, cause?: unknown) =>

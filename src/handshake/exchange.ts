@@ -17,7 +17,10 @@
 //   8. reserve (peer, nonce) in the replay store (new)         REPLAYED_NONCE
 //      (a nonce too long for the store to hold                  MALFORMED_ENVELOPE;
 //       a replay store that throws or rejects                   STORE_FAILED)
-//   9. pin {now, now + window (saturating)} by compare-and-set STORE_FAILED
+//   9. steps 6–7 again against the anchors in force now (new: anchors can be replaced while an
+//      accept waits on its stores), then pin {now, now + window (saturating)} by
+//      compare-and-set                                         STORE_FAILED
+//      and the anchor once more after the write (new)          UNEXPECTED_PEER_KEY
 //  10. commit the reservation (success, or a pin write whose outcome is unknown) or release it
 //      (any other failure after step 8)
 //
@@ -29,11 +32,12 @@
 // store failed (threw, rejected, timed out): it may have landed, so the nonce stays held.
 //
 // Concurrency: the pin is a compare-and-set against the entry read in step 5. If another accept
-// for the same peer wrote in between (the CAS "loser"), the loser re-reads once: if the new entry
-// pins the same key and is fresh, the loser adopts it and returns it without writing (so N
-// concurrent first contacts make exactly one pin); otherwise it re-runs steps 6–7 against the
-// new entry and tries the CAS once more, and if that also loses it fails with STORE_FAILED
-// (operation "compareAndSet") rather than overwrite a pin it has not seen.
+// for the same peer wrote in between (the CAS "loser"), the loser re-reads once and re-runs
+// steps 6–7 against the new entry; if that entry pins the same key, is fresh and was established
+// within the skew window of the loser's now, the loser adopts it and returns it without writing (so N
+// concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
+// that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
+// pin it has not seen.
 import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519 } from "../ed25519.js";
@@ -85,12 +89,12 @@ export interface HandshakeHardening {
    */
   requireSafeTimestamps: boolean;
   /**
-   * Verify signatures over the challenge bytes older chio kernels sign, which escape U+007F–U+009F
-   * as \u00xx (chio vector corpus a1486dbd; docs/protocol.md §3), on the text and the object path
-   * alike. The same name as the canonicalizeJson / canonicalBytes / verifyEnvelopeBytes option.
-   * Only for interop with such kernels; challenges without those characters verify the same
-   * either way. Default false (RFC 8785 bytes, as current kernels sign). Affects verification
-   * only: this kernel's own envelopes are always signed over RFC 8785 bytes.
+   * Speak the challenge bytes older chio kernels sign, which escape U+007F–U+009F as \u00xx
+   * (chio vector corpus a1486dbd; docs/protocol.md §3): verify over them, on the text and the
+   * object path alike, and sign this kernel's own envelopes (localEnvelope) over them. The same
+   * name as the canonicalizeJson / canonicalBytes / verifyEnvelopeBytes option. Only for interop
+   * with such kernels; challenges without those characters give the same bytes either way.
+   * Default false (RFC 8785 bytes, as current kernels sign).
    */
   escapeDelAndC1: boolean;
   /** Pin with store.compareAndSet (no lost or racing first pins). `false` uses insert (last writer wins, as the reference). Default true. */
@@ -140,6 +144,9 @@ export type HandshakeEvent =
       at: number;
     }
   | { type: "stale"; kernelId: string; peer: FederationPeer; at: number };
+
+/** The challenge-bytes option of an exchange with hardening.escapeDelAndC1 on (one object for every call). */
+const ESCAPED_BYTES = Object.freeze({ escapeDelAndC1: true });
 
 /** Handler for audit events. */
 export type HandshakeEventHandler = (event: HandshakeEvent) => void;
@@ -443,7 +450,7 @@ export class KernelTrustExchange {
    */
   localEnvelope(remoteKernelId: string, nonce: string, now?: number): PeerHandshakeEnvelope {
     const at = this.#now(now);
-    return PeerHandshakeEnvelope.sign(this.#localKernelId, remoteKernelId, nonce, at, this.#signer);
+    return PeerHandshakeEnvelope.sign(this.#localKernelId, remoteKernelId, nonce, at, this.#signer, this.#hardening.escapeDelAndC1 ? ESCAPED_BYTES : undefined);
   }
 
   /**
@@ -514,6 +521,9 @@ export class KernelTrustExchange {
           const hooked = (beforePin as () => unknown)();
           if (isPromiseLike(hooked)) await hooked;
         }
+        // 6–7 again: an anchor replaced (withTrustedPeer) while this accept waited on the replay
+        // store or the hook is in force from here on (docs/protocol.md §6).
+        this.#expectKey(expectedId, declaredPublicKey, pinned);
         const peer = new FederationPeer({
           kernelId: expectedId,
           publicKey: declaredPublicKey,
@@ -534,6 +544,9 @@ export class KernelTrustExchange {
           outcome = await this.#afterLostRace(expectedId, pinned, peer, at);
         }
         keepNonce = true;
+        // An anchor replaced while the write was on its way: refuse (the pin it wrote is one
+        // resolve refuses, and the next handshake under the new anchor replaces it).
+        this.#expectAnchor(expectedId, declaredPublicKey);
         if (outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
         if (this.#onEvent) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
@@ -603,11 +616,10 @@ export class KernelTrustExchange {
       throw storeFailure("replay.reserve", cause);
     }
     if (reserved === false) throw handshakeErrors.replayedNonce(kernelId, nonce);
-    if (reserved !== true) {
-      // It may have reserved the pair; undo that before failing closed.
-      await settleNonce(replay, kernelId, nonce, false);
-      throw handshakeErrors.storeFailed("replay.reserve", "did not return a boolean");
-    }
+    // Any other answer fails closed and leaves the pair as the store has it: release() cannot
+    // tell this accept's reservation from another's, so "undoing" an answer that meant "held"
+    // would free a concurrent accept's pair and let its envelope be accepted twice (review 43).
+    if (reserved !== true) throw handshakeErrors.storeFailed("replay.reserve", "did not return a boolean");
   }
 
   /** Steps 6–7: the declared key must equal the anchor, else the pinned key. */
@@ -615,6 +627,12 @@ export class KernelTrustExchange {
     const expected = this.#anchors.get(kernelId) ?? pinned?.publicKey;
     if (expected === undefined) throw handshakeErrors.missingTrustAnchor(kernelId);
     if (!declared.equals(expected)) throw handshakeErrors.unexpectedPeerKey(kernelId, expected.toHex(), declared.toHex());
+  }
+
+  /** The anchor for `kernelId`, if it has one, must be `key` (UNEXPECTED_PEER_KEY). */
+  #expectAnchor(kernelId: string, key: PublicKey): void {
+    const anchor = this.#anchors.get(kernelId);
+    if (anchor !== undefined && !key.equals(anchor)) throw handshakeErrors.unexpectedPeerKey(kernelId, anchor.toHex(), key.toHex());
   }
 
   /** One store.compareAndSet; whether it wrote. */
@@ -632,10 +650,20 @@ export class KernelTrustExchange {
   /** The first compare-and-set lost a race: look once at what the winner wrote (see the file header). */
   async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number): Promise<PinOutcome> {
     const current = await this.#storeGet(kernelId);
-    if (current !== undefined && current.publicKey.equals(peer.publicKey) && current.isFresh(at)) {
+    // The key is checked against the winner's entry and the anchors in force now before
+    // anything is adopted or written. The winner's pin is adopted only if it was established
+    // within the skew window of this accept's `now` (a concurrent handshake, whose deadline is
+    // this one's give or take the skew): a pin from much earlier (a stalled accept, a replica's
+    // clock far behind) is renewed instead, as every accept renews (docs/protocol.md §6).
+    this.#expectKey(kernelId, peer.publicKey, current);
+    if (
+      current !== undefined &&
+      current.publicKey.equals(peer.publicKey) &&
+      current.isFresh(at) &&
+      current.establishedAt >= at - this.#config.maxHandshakeSkewSecs
+    ) {
       return { peer: current, written: false, previous: pinned };
     }
-    this.#expectKey(kernelId, peer.publicKey, current);
     if (await this.#compareAndSet(kernelId, current, peer)) return { peer, written: true, previous: current };
     throw handshakeErrors.storeFailed(
       "compareAndSet",
@@ -645,7 +673,8 @@ export class KernelTrustExchange {
 
   /**
    * Rust `resolve`: the pin for `kernelId`, refusing unknown (PEER_NOT_PINNED) and stale
-   * (`now >= rotationDue`, PEER_STALE) peers. Never renews or removes a pin.
+   * (`now >= rotationDue`, PEER_STALE) peers, and (new) a pin whose key is not the peer's trust
+   * anchor (UNEXPECTED_PEER_KEY). Never renews or removes a pin.
    */
   async resolve(kernelId: string, now?: number): Promise<FederationPeer> {
     const at = this.#now(now);
@@ -662,6 +691,15 @@ export class KernelTrustExchange {
     }
     if (peer === undefined) {
       const error = handshakeErrors.peerNotPinned(kernelId);
+      this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
+      throw error;
+    }
+    // An anchor wins over any pin (step 6), here too: a pin whose key is not the peer's anchor
+    // (written before the anchor was replaced, or kept by a durable store across a restart with
+    // new anchors) is refused until a handshake under the anchor replaces it.
+    const anchor = this.#anchors.get(kernelId);
+    if (anchor !== undefined && !peer.publicKey.equals(anchor)) {
+      const error = handshakeErrors.pinNotAnchor(kernelId, anchor.toHex(), peer.publicKey.toHex());
       this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
       throw error;
     }

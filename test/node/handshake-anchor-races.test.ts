@@ -1,0 +1,267 @@
+// Review 43's findings on the handshake's own additions to the reference (docs/protocol.md §5–§6):
+// anchors replaced while an accept waits on its stores (step 9 checks them again, resolve refuses
+// a pin that is not the anchor); a compare-and-set loser adopts only a concurrent pin; a replay
+// store's non-boolean answer is never "undone" with release(); and escapeDelAndC1 in the
+// hardening signs the old bytes too. Every store here is a real InMemoryPeerStore / ReplayCache
+// with the order of its calls pinned down by gates, so each race runs the same way every time.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import canonicalizeNpm from "canonicalize";
+import {
+  FederationPeer,
+  InMemoryPeerStore,
+  KernelTrustExchange,
+  Keypair,
+  PeerHandshakeEnvelope,
+  ReplayCache,
+  type FederationPeerStore,
+  type HandshakeEvent,
+} from "../../src/index.js";
+import { rejectsWith } from "../helpers/assert-codes.js";
+import { A, B, NOW } from "../helpers/kernels.js";
+
+const WINDOW = 43_200;
+const keyOf = (byte: number) => Keypair.fromSeed(new Uint8Array(32).fill(byte));
+
+/** A promise and the function that settles it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** An InMemoryPeerStore whose compareAndSet tells the test it was called, then waits for `release` before it applies. */
+function heldWrites(inner = new InMemoryPeerStore()) {
+  const entered = gate();
+  const release = gate();
+  const store: FederationPeerStore = {
+    insert: (peer) => inner.insert(peer),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    async compareAndSet(id, expected, next) {
+      entered.open();
+      await release.opened;
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  return { inner, store, entered: entered.opened, release: release.open };
+}
+
+test("an anchor replaced while the replay store holds the accept refuses it: nothing pinned, the pair released", async () => {
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const store = new InMemoryPeerStore();
+  const cache = new ReplayCache();
+  const reserved = gate();
+  const answer = gate();
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, oldKey.publicKey);
+  exchange.withReplayStore({
+    async reserve(peer, nonce, timestamp, now, skew) {
+      reserved.open();
+      await answer.opened;
+      return cache.reserve(peer, nonce, timestamp, now, skew);
+    },
+    commit: (peer, nonce) => cache.commit(peer, nonce),
+    release: (peer, nonce) => cache.release(peer, nonce),
+  });
+  const accept = exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey).toJSONText(), B, NOW);
+  await reserved.opened;
+  exchange.withTrustedPeer(B, newKey.publicKey);
+  answer.open();
+  const error = await rejectsWith(accept, "UNEXPECTED_PEER_KEY");
+  assert.equal(error.fields, { kernelId: B, expected: newKey.publicKey.toHex(), actual: oldKey.publicKey.toHex() });
+  assert.is(store.size, 0);
+  assert.is(cache.size, 0, "the reservation was released");
+});
+
+test("an anchor replaced while beforePin runs refuses the accept: nothing pinned", async () => {
+  const oldKey = keyOf(2);
+  const store = new InMemoryPeerStore();
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, oldKey.publicKey);
+  const beforePin = async () => {
+    exchange.withTrustedPeer(B, keyOf(4).publicKey);
+  };
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey), B, NOW, { beforePin }), "UNEXPECTED_PEER_KEY");
+  assert.is(store.size, 0);
+});
+
+test("anchor replaced and peer forgotten while a first pin's write is in flight (review 43): the accept is refused, resolve refuses the old key, a handshake under the new anchor replaces it", async () => {
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const { inner, store, entered, release } = heldWrites();
+  const events: HandshakeEvent[] = [];
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store, onEvent: (e) => events.push(e) }).withTrustedPeer(B, oldKey.publicKey);
+  const accept = exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey).toJSONText(), B, NOW);
+  await entered; // checked against the old anchor; its compare-and-set is on its way
+  exchange.withTrustedPeer(B, newKey.publicKey); // the operator's remediation, as the README gives it
+  assert.is(await exchange.forget(B), undefined);
+  release(); // the write lands after the forget
+  await rejectsWith(accept, "UNEXPECTED_PEER_KEY");
+  assert.ok(inner.get(B)!.publicKey.equals(oldKey.publicKey), "the write landed");
+  const refused = await rejectsWith(exchange.resolve(B, NOW + 1), "UNEXPECTED_PEER_KEY");
+  assert.match(refused.message, /holds a key that is not its trust anchor/);
+  assert.equal(refused.fields, { kernelId: B, expected: newKey.publicKey.toHex(), actual: oldKey.publicKey.toHex() });
+  assert.equal(
+    events.map((e) => `${e.type} ${"operation" in e ? e.operation : ""} ${"code" in e ? e.code : ""}`),
+    ["refused accept UNEXPECTED_PEER_KEY", "refused resolve UNEXPECTED_PEER_KEY"],
+  );
+  // The old key stays refused; the new one replaces the pin (the anchor wins over it, step 6).
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW, oldKey), B, NOW), "UNEXPECTED_PEER_KEY");
+  // The held store is done with its one race; plain writes from here on.
+  exchange.withStore(inner);
+  const pinned = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n3", NOW + 2, newKey), B, NOW + 2);
+  assert.ok(pinned.publicKey.equals(newKey.publicKey));
+  assert.ok((await exchange.resolve(B, NOW + 3)).equals(pinned));
+});
+
+test("resolve refuses a durable pin whose key is not the anchor the exchange now has (a restart with a rotated anchor)", async () => {
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const store = new InMemoryPeerStore(); // stands for the durable store both processes open
+  const before = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, oldKey.publicKey);
+  await before.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey), B, NOW);
+  assert.ok((await before.resolve(B, NOW + 1)).publicKey.equals(oldKey.publicKey));
+
+  const after = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, newKey.publicKey);
+  await rejectsWith(after.resolve(B, NOW + 1), "UNEXPECTED_PEER_KEY");
+  // Without an anchor the pin is what names the key, as in the reference.
+  assert.ok((await new KernelTrustExchange(A, keyOf(1), { store }).resolve(B, NOW + 1)).publicKey.equals(oldKey.publicKey));
+  await after.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 5, newKey), B, NOW + 5);
+  assert.ok((await after.resolve(B, NOW + 6)).publicKey.equals(newKey.publicKey));
+});
+
+test("a compare-and-set loser checks the anchors in force before it adopts the winner's pin", async () => {
+  const oldKey = keyOf(2);
+  const inner = new InMemoryPeerStore();
+  let exchange!: KernelTrustExchange;
+  let raced = false;
+  const store: FederationPeerStore = {
+    insert: (peer) => inner.insert(peer),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet(id, expected, next) {
+      if (!raced) {
+        // Another accept of the old key wins the first write, and the anchor is replaced just after.
+        raced = true;
+        inner.insert(new FederationPeer({ kernelId: B, publicKey: oldKey.publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW }));
+        exchange.withTrustedPeer(B, keyOf(4).publicKey);
+        return false;
+      }
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, oldKey.publicKey);
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey), B, NOW), "UNEXPECTED_PEER_KEY");
+});
+
+test("a compare-and-set loser renews a winner's pin established before its skew window, and adopts one within it", async () => {
+  const key = keyOf(2);
+  const run = async (winnerEstablishedAt: number, now: number) => {
+    const inner = new InMemoryPeerStore();
+    let raced = false;
+    let writes = 0;
+    const store: FederationPeerStore = {
+      insert: (peer) => inner.insert(peer),
+      get: (id) => inner.get(id),
+      remove: (id) => inner.remove(id),
+      snapshot: () => inner.snapshot(),
+      compareAndSet(id, expected, next) {
+        if (!raced) {
+          raced = true; // the winner: a replica whose clock is behind, or an accept that stalled
+          inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: winnerEstablishedAt, rotationDue: winnerEstablishedAt + WINDOW }));
+          return false;
+        }
+        writes++;
+        return inner.compareAndSet(id, expected, next);
+      },
+    };
+    const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
+    const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", now, key), B, now);
+    assert.ok(peer.equals(inner.get(B)!), "the accept returns what the store holds");
+    return { peer, writes };
+  };
+  // The winner's pin, still fresh 5 s before its deadline, was established long before this accept:
+  // adopting it would hand back a deadline 5 s away. It is renewed.
+  const late = NOW + WINDOW - 5;
+  const renewed = await run(NOW, late);
+  assert.is(renewed.writes, 1);
+  assert.is(renewed.peer.establishedAt, late);
+  assert.is(renewed.peer.rotationDue, late + WINDOW);
+  // A concurrent handshake's pin (established within the 300 s skew window) is adopted, unwritten.
+  const adopted = await run(NOW, NOW + 300);
+  assert.is(adopted.writes, 0);
+  assert.is(adopted.peer.rotationDue, NOW + WINDOW);
+});
+
+test("a replay store that answers undefined for a held pair (review 43): the same envelope is never accepted twice", async () => {
+  const kpB = keyOf(2);
+  const cache = new ReplayCache();
+  const writing = gate();
+  const release = gate();
+  const inner = new InMemoryPeerStore();
+  let held = false;
+  const store: FederationPeerStore = {
+    insert: (peer) => inner.insert(peer),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    async compareAndSet(id, expected, next) {
+      if (!held) {
+        held = true; // the first write waits for the test; any later one goes straight through
+        writing.open();
+        await release.opened;
+      }
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, kpB.publicKey);
+  exchange.withReplayStore({
+    // A sloppy store: "already held" comes back as undefined instead of false.
+    reserve: (...args) => (cache.reserve(...args) ? true : (undefined as unknown as boolean)),
+    commit: (peer, nonce) => cache.commit(peer, nonce),
+    release: (peer, nonce) => cache.release(peer, nonce),
+  });
+  const text = PeerHandshakeEnvelope.sign(B, A, "once", NOW, kpB).toJSONText();
+  const first = exchange.acceptEnvelope(text, B, NOW);
+  await writing.opened; // the first copy holds the pair and is writing its pin
+  await rejectsWith(exchange.acceptEnvelope(text, B, NOW), "STORE_FAILED");
+  await rejectsWith(exchange.acceptEnvelope(text, B, NOW), "STORE_FAILED"); // accepted before the fix
+  release.open();
+  await first;
+  await rejectsWith(exchange.acceptEnvelope(text, B, NOW + 1), "STORE_FAILED");
+  assert.is(cache.size, 1);
+});
+
+test("escapeDelAndC1 in the hardening signs the old bytes too: a kernel with it speaks the old form both ways", async () => {
+  const kpA = keyOf(1);
+  const kpB = keyOf(2);
+  const nodeKey = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), kpB.publicKey.toBytes()]), format: "der", type: "spki" });
+  const nonce = "n\u007f\u0085\u009f1";
+  const fields = { localKernelId: B, nonce, remoteKernelId: A, schema: "chio.federation-kernel-handshake.v1", timestamp: NOW };
+  const rfc = Buffer.from(canonicalizeNpm(fields)!);
+  // The bytes old chio Rust kernels sign: RFC 8785 with U+007F–U+009F escaped (char::is_control).
+  const old = Buffer.from(canonicalizeNpm(fields)!.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  assert.not.equal(rfc, old);
+
+  const legacy = new KernelTrustExchange(B, kpB, { hardening: { escapeDelAndC1: true } }).localEnvelope(A, nonce, NOW);
+  const modern = new KernelTrustExchange(B, kpB).localEnvelope(A, nonce, NOW);
+  assert.ok(nodeVerify(null, old, nodeKey, legacy.signature.toBytes()), "the legacy kernel signs the old bytes");
+  assert.not.ok(nodeVerify(null, rfc, nodeKey, legacy.signature.toBytes()));
+  assert.ok(nodeVerify(null, rfc, nodeKey, modern.signature.toBytes()), "by default, RFC 8785 bytes");
+  assert.not.ok(nodeVerify(null, old, nodeKey, modern.signature.toBytes()));
+
+  const receiver = (escapeDelAndC1: boolean) =>
+    new KernelTrustExchange(A, kpA, { hardening: { escapeDelAndC1 } }).withTrustedPeer(B, kpB.publicKey);
+  await receiver(true).acceptEnvelope(legacy.toJSONText(), B, NOW);
+  await rejectsWith(receiver(false).acceptEnvelope(legacy.toJSONText(), B, NOW), "INVALID_SIGNATURE");
+  await receiver(false).acceptEnvelope(modern.toJSONText(), B, NOW);
+
+  // Without such characters both forms are the same bytes, and so the same envelope.
+  const plain = (escapeDelAndC1: boolean) => new KernelTrustExchange(B, kpB, { hardening: { escapeDelAndC1 } }).localEnvelope(A, "n1", NOW).toJSONText();
+  assert.is(plain(true), plain(false));
+});
+
+test.run();
