@@ -453,8 +453,12 @@ async function checkAsyncProvider(): Promise<void> {
 /** SHA-512 of message (after checking an assigned hashes.sha512, as noble calls it). */
 function hash(message: TArg<Uint8Array>): Out {
   const m = snapshot(message, "message");
-  checkSyncProvider();
-  return fresh(sha512Digest(m));
+  try {
+    checkSyncProvider();
+    return fresh(sha512Digest(m));
+  } finally {
+    m.fill(0); // the input may be secret (the core wipes its own copy too)
+  }
 }
 
 // ---- keys, signatures ----
@@ -469,41 +473,69 @@ function extendedKey(secretKey: Uint8Array): TRet<ExtK> {
   return { head: e.head, prefix: e.prefix, scalar: e.scalar, point: Point.fromBytes(e.pointBytes), pointBytes: e.pointBytes } as TRet<ExtK>;
 }
 
+// The seed copies below (taken before the provider check, which runs caller code) are wiped on
+// every exit, as the core and the tweetnacl entry wipe theirs (README "What is and is not
+// constant-time": the JS glue keeps no secret beyond the caller's own buffer).
+
+/** `use(copy)`, then the copy wiped (the secret-key snapshot of every function below). */
+function withSeed<T>(sk: Uint8Array, use: (sk: Uint8Array) => T): T {
+  try {
+    return use(sk);
+  } finally {
+    sk.fill(0);
+  }
+}
+
+/** `use(copy)` once the async provider checks out, the copy wiped however it ends. */
+function withSeedAsync<T>(sk: Uint8Array, use: (sk: Uint8Array) => T): Promise<T> {
+  // checkAsyncProvider is async: its failures come as a rejection, never a throw.
+  return checkAsyncProvider().then(
+    () => withSeed(sk, use),
+    (error: unknown) => {
+      sk.fill(0);
+      throw error;
+    },
+  );
+}
+
 function getExtendedPublicKey(secretKey: TArg<Uint8Array>): TRet<ExtK> {
-  const sk = snapshot(secretKey, "secretKey", 32);
-  checkSyncProvider();
-  return extendedKey(sk);
+  return withSeed(snapshot(secretKey, "secretKey", 32), (sk) => {
+    checkSyncProvider();
+    return extendedKey(sk);
+  });
 }
 
 // Not async, like noble's: a bad argument throws synchronously, a provider failure rejects.
 function getExtendedPublicKeyAsync(secretKey: TArg<Uint8Array>): Promise<TRet<ExtK>> {
-  const sk = snapshot(secretKey, "secretKey", 32);
-  return checkAsyncProvider().then(() => extendedKey(sk));
+  return withSeedAsync(snapshot(secretKey, "secretKey", 32), extendedKey);
 }
 
 function getPublicKey(secretKey: TArg<Uint8Array>): Out {
-  const sk = snapshot(secretKey, "secretKey", 32);
-  checkSyncProvider();
-  return fresh(core.getPublicKey(sk));
+  return withSeed(snapshot(secretKey, "secretKey", 32), (sk) => {
+    checkSyncProvider();
+    return fresh(core.getPublicKey(sk));
+  });
 }
 
 function getPublicKeyAsync(secretKey: TArg<Uint8Array>): Promise<Out> {
-  const sk = snapshot(secretKey, "secretKey", 32);
-  return checkAsyncProvider().then(() => fresh(core.getPublicKey(sk)));
+  return withSeedAsync(snapshot(secretKey, "secretKey", 32), (sk) => fresh(core.getPublicKey(sk)));
 }
 
 function sign(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Out {
   const m = snapshot(message, "message");
-  const sk = snapshot(secretKey, "secretKey", 32);
-  checkSyncProvider();
-  return fresh(core.sign(m, sk));
+  return withSeed(snapshot(secretKey, "secretKey", 32), (sk) => {
+    checkSyncProvider();
+    return fresh(core.sign(m, sk));
+  });
 }
 
-async function signAsync(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Promise<Out> {
-  const m = snapshot(message, "message");
-  const sk = snapshot(secretKey, "secretKey", 32);
-  await checkAsyncProvider();
-  return fresh(core.sign(m, sk));
+function signAsync(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Promise<Out> {
+  try {
+    const m = snapshot(message, "message");
+    return withSeedAsync(snapshot(secretKey, "secretKey", 32), (sk) => fresh(core.sign(m, sk)));
+  } catch (error) {
+    return Promise.reject(error); // an async function in noble: a bad argument rejects
+  }
 }
 
 /** noble's rule: `zip215` absent or undefined means true; any other value counts by truthiness (0, "" are the strict branch). */

@@ -177,9 +177,20 @@ function setPRNG(fn: (x: Uint8Array, n: number) => void): void {
   prng = fn;
 }
 
-/** tweetnacl's randomBytes: `n` bytes from the PRNG. */
+/** Most bytes one randomBytes call gives: Node's crypto.randomBytes limit, which tweetnacl on Node inherits. */
+const RANDOM_BYTES_MAX = 2 ** 31 - 1;
+
+/**
+ * tweetnacl's randomBytes: `n` bytes from the PRNG. `n` must be an integer in 0 … 2^31 − 1, as
+ * tweetnacl on Node requires (its PRNG is crypto.randomBytes, which throws for anything else):
+ * InvalidTypeError for a non-number, InvalidLengthError (a RangeError) for NaN, a fraction or a
+ * number out of range. (tweetnacl in a browser coerces `n` as `new Uint8Array(n)` does, so a
+ * typo such as `randomBytes(undefined)` would give an empty "random" array.)
+ */
 function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n); // tweetnacl's own RangeError / TypeError for a bad n
+  if (typeof n !== "number") throw new InvalidTypeError(`randomBytes expects a number of bytes, got ${n === null ? "null" : typeof n}`);
+  if (!Number.isInteger(n) || n < 0 || n > RANDOM_BYTES_MAX) throw new InvalidLengthError(`randomBytes expects an integer in 0 … ${RANDOM_BYTES_MAX}, got ${n}`);
+  const out = new Uint8Array(n);
   prng(out, n);
   return out;
 }
@@ -201,7 +212,12 @@ function verify(x: Uint8Array, y: Uint8Array): boolean {
 const hash: ((message: Uint8Array) => Uint8Array) & { hashLength: number } = Object.assign(
   (message: Uint8Array): Uint8Array => {
     checkTypes(message);
-    return sha512Digest(bytes(message));
+    const copy = bytes(message);
+    try {
+      return sha512Digest(copy);
+    } finally {
+      copy.fill(0); // the input may be secret (the core wipes its own copy too)
+    }
   },
   { hashLength: 64 },
 );

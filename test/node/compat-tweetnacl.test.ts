@@ -18,6 +18,16 @@ const rand = (n: number) => new Uint8Array(nacl.randomBytes(n));
 const le32 = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
 const toBig = (b: Uint8Array) => BigInt("0x" + Buffer.from(b).reverse().toString("hex"));
 
+/** The `code` of what fn throws. */
+function errorCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}
+
 function outcome(fn: () => unknown): string {
   try {
     const v = fn();
@@ -186,7 +196,17 @@ test("the helpers signing code calls beside sign: randomBytes, setPRNG, verify a
   for (const n of [0, 1, 32, 65536 + 5]) assert.is(helpers.randomBytes(n).length, n);
   assert.is.not(hex(helpers.randomBytes(32)), hex(helpers.randomBytes(32)));
   assert.ok(helpers.randomBytes(65536 + 5).subarray(65536).some((b) => b !== 0), "the bytes past the first 64 KiB are filled too");
-  for (const bad of [-1, Infinity]) assert.is(outcome(() => helpers.randomBytes(bad)), outcome(() => nacl.randomBytes(bad)));
+  // A bad n throws as tweetnacl on Node does (its PRNG is crypto.randomBytes): TypeError for a
+  // non-number, RangeError for a number out of range (review 41 F3: these gave [] or coerced).
+  for (const bad of [-1, Infinity, NaN, 2 ** 31, undefined, null, "32", {}, true]) {
+    assert.is(outcome(() => helpers.randomBytes(bad as number)), outcome(() => nacl.randomBytes(bad as number)), String(bad));
+  }
+  assert.is(errorCode(() => helpers.randomBytes(undefined as unknown as number)), "INVALID_TYPE");
+  assert.is(errorCode(() => helpers.randomBytes(2 ** 31)), "INVALID_LENGTH");
+  // A fraction: tweetnacl on Node rounds 1.5 down to 1 byte; we refuse it (README "Migrating").
+  assert.is(nacl.randomBytes(1.5).length, 1);
+  assert.is(errorCode(() => helpers.randomBytes(1.5)), "INVALID_LENGTH");
+  assert.is(helpers.randomBytes(2 ** 16).length, 2 ** 16);
   // setPRNG: the same deterministic generator in both gives the same random bytes and key pairs.
   const counting = () => {
     let next = 0;

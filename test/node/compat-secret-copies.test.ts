@@ -1,0 +1,125 @@
+// The drop-ins' private copies of secrets are wiped on every exit (review 41 F1): each function
+// that takes a seed or secret key (and `hash`, whose input may be secret) copies it before it is
+// checked or used, and that copy must not outlive the call, on success or failure, sync or async.
+// The copies are found by watching %TypedArray%.prototype.set, which every copy goes through
+// (src/bytes.ts copyInto), and looking for the secret in each target after the call.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { sha512 } from "@noble/hashes/sha2.js";
+import * as noble from "../../src/compat/noble-ed25519.js";
+import nacl from "../../src/compat/tweetnacl.js";
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as { set: (this: ArrayBufferView, source: ArrayLike<number>, offset?: number) => void };
+
+/** Runs fn with every typed array `set` writes into recorded; returns them (fn's own throw or rejection is swallowed). */
+async function copiesMadeBy(fn: () => unknown): Promise<ArrayBufferView[]> {
+  const targets: ArrayBufferView[] = [];
+  const realSet = typedArrayPrototype.set;
+  typedArrayPrototype.set = function (this: ArrayBufferView, source, offset) {
+    targets.push(this);
+    return realSet.call(this, source, offset);
+  };
+  try {
+    await fn();
+  } catch {
+    // failures are part of what is checked: the copy must be wiped then too
+  } finally {
+    typedArrayPrototype.set = realSet;
+  }
+  return targets;
+}
+
+/** How many of the targets (each counted once) still hold `secret` anywhere in their bytes. */
+function holding(targets: ArrayBufferView[], secret: Uint8Array): number {
+  return [...new Set(targets)].filter((view) => view.byteLength > 0 && Buffer.from(view.buffer, view.byteOffset, view.byteLength).indexOf(secret) >= 0).length;
+}
+
+const seed = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 ^ (i * 7));
+const message = new TextEncoder().encode("a message that is not the seed");
+const secretMessage = Uint8Array.from({ length: 48 }, (_, i) => 0x5c ^ (i * 13));
+
+test("chio-trust/ed25519: no copy of the seed is left after sign, getPublicKey, getExtendedPublicKey and their async forms", async () => {
+  noble.hashes.sha512 = (m: Uint8Array) => sha512(m);
+  noble.hashes.sha512Async = async (m: Uint8Array) => sha512(m);
+  const calls: [string, () => unknown][] = [
+    ["sign", () => noble.sign(message, seed)],
+    ["signAsync", () => noble.signAsync(message, seed)],
+    ["getPublicKey", () => noble.getPublicKey(seed)],
+    ["getPublicKeyAsync", () => noble.getPublicKeyAsync(seed)],
+    ["utils.getExtendedPublicKey", () => noble.utils.getExtendedPublicKey(seed)],
+    ["utils.getExtendedPublicKeyAsync", () => noble.utils.getExtendedPublicKeyAsync(seed)],
+  ];
+  for (const [name, call] of calls) {
+    const targets = await copiesMadeBy(call);
+    assert.ok(targets.length > 0, `${name} copies through set`);
+    assert.is(holding(targets, seed), 0, `${name} left a copy of the seed`);
+  }
+  // The results are the same as before the wipes were added (the copy is wiped after use, not before).
+  assert.is(Buffer.from(noble.getPublicKey(seed)).toString("hex"), Buffer.from(await noble.getPublicKeyAsync(seed)).toString("hex"));
+  assert.ok(noble.verify(noble.sign(message, seed), message, noble.getPublicKey(seed)));
+  assert.ok(noble.verify(await noble.signAsync(message, seed), message, noble.getPublicKey(seed)));
+});
+
+test("chio-trust/ed25519: the seed copy is wiped when the hash provider refuses the call, sync and async", async () => {
+  const sync = noble.hashes.sha512;
+  const async = noble.hashes.sha512Async;
+  try {
+    noble.hashes.sha512 = () => new Uint8Array(64); // not SHA-512: the provider check throws
+    noble.hashes.sha512Async = async () => {
+      throw new Error("provider down");
+    };
+    const calls: [string, () => unknown][] = [
+      ["sign", () => noble.sign(message, seed)],
+      ["signAsync", () => noble.signAsync(message, seed)],
+      ["getPublicKey", () => noble.getPublicKey(seed)],
+      ["getPublicKeyAsync", () => noble.getPublicKeyAsync(seed)],
+      ["utils.getExtendedPublicKey", () => noble.utils.getExtendedPublicKey(seed)],
+      ["utils.getExtendedPublicKeyAsync", () => noble.utils.getExtendedPublicKeyAsync(seed)],
+    ];
+    for (const [name, call] of calls) {
+      let failed = false;
+      const targets = await copiesMadeBy(async () => {
+        try {
+          await call();
+        } catch {
+          failed = true;
+        }
+      });
+      assert.ok(failed, `${name} refuses with a broken provider`);
+      assert.is(holding(targets, seed), 0, `${name} left a copy of the seed`);
+    }
+  } finally {
+    noble.hashes.sha512 = sync;
+    noble.hashes.sha512Async = async;
+  }
+});
+
+test("chio-trust/ed25519 and chio-trust/tweetnacl: hash leaves no copy of its input", async () => {
+  noble.hashes.sha512 = (m: Uint8Array) => sha512(m);
+  const expected = Buffer.from(sha512(secretMessage)).toString("hex");
+  for (const [name, hash] of [
+    ["noble etc hash", (m: Uint8Array) => noble.hash(m)],
+    ["tweetnacl hash", (m: Uint8Array) => nacl.hash(m)],
+  ] as const) {
+    let digest = "";
+    const targets = await copiesMadeBy(() => (digest = Buffer.from(hash(secretMessage)).toString("hex")));
+    assert.is(digest, expected, name);
+    assert.is(holding(targets, secretMessage), 0, `${name} left a copy of its input`);
+  }
+});
+
+test("chio-trust/tweetnacl: no copy of the seed is left after fromSeed, sign.detached and sign (the entry's existing wipes)", async () => {
+  const { secretKey } = nacl.sign.keyPair.fromSeed(seed);
+  for (const [name, call] of [
+    ["keyPair.fromSeed", () => nacl.sign.keyPair.fromSeed(seed)],
+    ["sign.detached", () => nacl.sign.detached(message, secretKey)],
+    ["sign", () => nacl.sign(message, secretKey)],
+  ] as const) {
+    const targets = await copiesMadeBy(call);
+    // The key pair it returns holds the seed by design (secretKey = seed || public key): skip it.
+    const returned = name === "keyPair.fromSeed" ? 1 : 0;
+    assert.is(holding(targets, seed), returned, `${name} left a copy of the seed`);
+  }
+});
+
+test.run();
