@@ -29,12 +29,14 @@
 // No path pins without the nonce reserved first. The peer store is written only in step 9, and
 // a reservation whose accept fails is released, so a failed accept leaves the peer store and the
 // replay store exactly as they were (docs/protocol.md §5, §7) — except after a pin write the
-// store failed (threw, rejected, timed out): it may have landed, so the nonce stays held.
+// store failed (threw, rejected, timed out) or one step 9's last anchor check refused: it may
+// have landed, or did, so the nonce stays held; and after a reserve of unknown outcome.
 //
 // Concurrency: the pin is a compare-and-set against the entry read in step 5. If another accept
 // for the same peer wrote in between (the CAS "loser"), the loser re-reads once and re-runs
-// steps 6–7 against the new entry; if that entry pins the same key, is fresh and was established
-// within the skew window of the loser's now, the loser adopts it and returns it without writing (so N
+// steps 6–7 against the new entry; if that entry pins the same key, is fresh, was established
+// within the skew of the loser's now and is due no earlier than the loser's pin less the skew (a
+// concurrent handshake's), the loser adopts it and returns it without writing (so N
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
@@ -94,7 +96,7 @@ export interface HandshakeHardening {
    * object path alike, and sign this kernel's own envelopes (localEnvelope) over them. The same
    * name as the canonicalizeJson / canonicalBytes / verifyEnvelopeBytes option. Only for interop
    * with such kernels; challenges without those characters give the same bytes either way.
-   * Default false (RFC 8785 bytes, as current kernels sign).
+   * Default false (RFC 8785 bytes, as chio's newest vectors are).
    */
   escapeDelAndC1: boolean;
   /** Pin with store.compareAndSet (no lost or racing first pins). `false` uses insert (last writer wins, as the reference). Default true. */
@@ -154,9 +156,11 @@ export type HandshakeEventHandler = (event: HandshakeEvent) => void;
 /** Options of one acceptEnvelope call. */
 export interface AcceptOptions {
   /**
-   * Runs after every check, before the pin is written; a throw, or a returned promise that
-   * rejects, refuses the accept (nothing pinned, nonce released). A returned promise is awaited
-   * (a remote or hardware signer, say): the accept holds its reservation until it settles.
+   * Runs after every check of the envelope and the nonce's reservation, before the pin is
+   * written (the key is checked against the anchors once more after it, in case one was replaced
+   * meanwhile); a throw, or a returned promise that rejects, refuses the accept (nothing pinned,
+   * nonce released). A returned promise is awaited (a remote or hardware signer, say): the
+   * accept holds its reservation until it settles.
    */
   beforePin?: () => void | PromiseLike<void>;
 }
@@ -456,7 +460,9 @@ export class KernelTrustExchange {
   /**
    * Verifies an envelope received from `expectedRemoteKernelId` at local time `now` and pins
    * the remote key (see the file header for the exact order of checks). Resolves to the new
-   * pin; rejects with PeerHandshakeError on any failed check, leaving all state unchanged.
+   * pin; rejects with PeerHandshakeError on any failed check, leaving all state unchanged but
+   * for the fail-closed cases of docs/protocol.md §5 (a write or reservation of unknown outcome
+   * keeps its nonce held; a pin written while the peer's anchor was replaced stays, refused).
    * Pass the JSON text or bytes as received, not JSON.parse output: see EnvelopeInput for what
    * the object path cannot check. Unreadable bytes (a Proxy, a detached view) are MALFORMED_ENVELOPE.
    *
@@ -541,16 +547,18 @@ export class KernelTrustExchange {
         } else if (await this.#compareAndSet(expectedId, pinned, peer)) {
           outcome = { peer, written: true, previous: pinned };
         } else {
-          outcome = await this.#afterLostRace(expectedId, pinned, peer, at);
+          outcome = await this.#afterLostRace(expectedId, pinned, peer, at, config.maxHandshakeSkewSecs);
         }
         keepNonce = true;
-        // An anchor replaced while the write was on its way: refuse (the pin it wrote is one
-        // resolve refuses, and the next handshake under the new anchor replaces it).
-        this.#expectAnchor(expectedId, declaredPublicKey);
-        if (outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
-        if (this.#onEvent) {
+        // An anchor replaced while the write was on its way: refuse. The pin it wrote stays (resolve
+        // refuses it, and the next handshake under the new anchor replaces it), and the audit log
+        // sees that write as a `pinned` event before the refusal.
+        const replaced = this.#anchorRefusal(expectedId, declaredPublicKey);
+        if (replaced === undefined && outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
+        if (this.#onEvent && (replaced === undefined || outcome.written)) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
         }
+        if (replaced !== undefined) throw replaced;
         return outcome.peer;
       } catch (error) {
         if (writesOfUnknownOutcome.has(error as object)) keepNonce = true;
@@ -629,10 +637,16 @@ export class KernelTrustExchange {
     if (!declared.equals(expected)) throw handshakeErrors.unexpectedPeerKey(kernelId, expected.toHex(), declared.toHex());
   }
 
-  /** The anchor for `kernelId`, if it has one, must be `key` (UNEXPECTED_PEER_KEY). */
-  #expectAnchor(kernelId: string, key: PublicKey): void {
+  /** UNEXPECTED_PEER_KEY if `kernelId` has an anchor and it is not `key`; else undefined. */
+  #anchorRefusal(kernelId: string, key: PublicKey): PeerHandshakeError | undefined {
     const anchor = this.#anchors.get(kernelId);
-    if (anchor !== undefined && !key.equals(anchor)) throw handshakeErrors.unexpectedPeerKey(kernelId, anchor.toHex(), key.toHex());
+    return anchor !== undefined && !key.equals(anchor) ? handshakeErrors.unexpectedPeerKey(kernelId, anchor.toHex(), key.toHex()) : undefined;
+  }
+
+  /** True if `peer` pins a key other than its peer's anchor (resolve refuses it; it is due now). */
+  #supersededByAnchor(peer: FederationPeer): boolean {
+    const anchor = this.#anchors.get(peer.kernelId);
+    return anchor !== undefined && !peer.publicKey.equals(anchor);
   }
 
   /** One store.compareAndSet; whether it wrote. */
@@ -648,19 +662,20 @@ export class KernelTrustExchange {
   }
 
   /** The first compare-and-set lost a race: look once at what the winner wrote (see the file header). */
-  async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number): Promise<PinOutcome> {
+  async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number, skew: number): Promise<PinOutcome> {
     const current = await this.#storeGet(kernelId);
     // The key is checked against the winner's entry and the anchors in force now before
-    // anything is adopted or written. The winner's pin is adopted only if it was established
-    // within the skew window of this accept's `now` (a concurrent handshake, whose deadline is
-    // this one's give or take the skew): a pin from much earlier (a stalled accept, a replica's
-    // clock far behind) is renewed instead, as every accept renews (docs/protocol.md §6).
+    // anything is adopted or written. The winner's pin is adopted only if it is a concurrent
+    // handshake's: established within the skew of this accept's `now`, and due no earlier than
+    // this accept's pin less the skew. Anything else (a stalled accept's, a replica's whose clock
+    // or window differs, an operator's) is renewed, as every accept renews (docs/protocol.md §6).
     this.#expectKey(kernelId, peer.publicKey, current);
     if (
       current !== undefined &&
       current.publicKey.equals(peer.publicKey) &&
       current.isFresh(at) &&
-      current.establishedAt >= at - this.#config.maxHandshakeSkewSecs
+      Math.abs(current.establishedAt - at) <= skew &&
+      current.rotationDue >= peer.rotationDue - skew
     ) {
       return { peer: current, written: false, previous: pinned };
     }
@@ -697,9 +712,8 @@ export class KernelTrustExchange {
     // An anchor wins over any pin (step 6), here too: a pin whose key is not the peer's anchor
     // (written before the anchor was replaced, or kept by a durable store across a restart with
     // new anchors) is refused until a handshake under the anchor replaces it.
-    const anchor = this.#anchors.get(kernelId);
-    if (anchor !== undefined && !peer.publicKey.equals(anchor)) {
-      const error = handshakeErrors.pinNotAnchor(kernelId, anchor.toHex(), peer.publicKey.toHex());
+    if (this.#supersededByAnchor(peer)) {
+      const error = handshakeErrors.pinNotAnchor(kernelId, this.#anchors.get(kernelId)!.toHex(), peer.publicKey.toHex());
       this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
       throw error;
     }
@@ -737,14 +751,18 @@ export class KernelTrustExchange {
 
   /**
    * Pins that need a new handshake soon: those with `rotationDue <= now + withinSecs`
-   * (saturating), including ones already stale, ordered by deadline. Use it to re-handshake
-   * before the hard deadline (a soft threshold, docs/protocol.md §6).
+   * (saturating), including ones already stale, ordered by deadline, after every pin whose key
+   * is not its peer's anchor (resolve refuses those until a handshake replaces them). Use it to
+   * re-handshake before the hard deadline (a soft threshold, docs/protocol.md §6).
    */
   async peersDueForRotation(now: number | undefined, withinSecs: number): Promise<FederationPeer[]> {
     const at = this.#now(now);
     const horizon = saturatingAddSeconds(at, expectUnixSeconds(withinSecs, "withinSecs"));
-    const due = (await this.peers()).filter((peer) => peer.rotationDue <= horizon);
-    return due.sort((a, b) => a.rotationDue - b.rotationDue || (a.kernelId < b.kernelId ? -1 : a.kernelId > b.kernelId ? 1 : 0));
+    // A pin of a key that is not its peer's anchor is due now, whatever its deadline: resolve
+    // refuses it until a handshake under the anchor replaces it. Such pins come first.
+    const due = (await this.peers()).map((peer) => ({ peer, superseded: this.#supersededByAnchor(peer) })).filter((d) => d.superseded || d.peer.rotationDue <= horizon);
+    due.sort((a, b) => Number(b.superseded) - Number(a.superseded) || a.peer.rotationDue - b.peer.rotationDue || (a.peer.kernelId < b.peer.kernelId ? -1 : a.peer.kernelId > b.peer.kernelId ? 1 : 0));
+    return due.map((d) => d.peer);
   }
 
   // --- plumbing ---

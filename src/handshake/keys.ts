@@ -251,7 +251,14 @@ export class Keypair implements HandshakeSigner {
 
   /** A fresh key from the platform CSPRNG (crypto.getRandomValues). */
   static generate(): Keypair {
-    return new Keypair(ed25519.utils.randomSecretKey());
+    // The array crypto.getRandomValues filled is not kept: a replaced getRandomValues could hold
+    // on to it and change the seed later. The keypair keeps its own copy; the drawn one is wiped.
+    const drawn = ed25519.utils.randomSecretKey();
+    try {
+      return new Keypair(copyBytes(drawn, "seed", SEED_BYTES));
+    } finally {
+      drawn.fill(0);
+    }
   }
 
   /**

@@ -103,10 +103,13 @@ test("anchor replaced and peer forgotten while a first pin's write is in flight 
   const refused = await rejectsWith(exchange.resolve(B, NOW + 1), "UNEXPECTED_PEER_KEY");
   assert.match(refused.message, /holds a key that is not its trust anchor/);
   assert.equal(refused.fields, { kernelId: B, expected: newKey.publicKey.toHex(), actual: oldKey.publicKey.toHex() });
+  // The audit log sees the write, then the refusal (review 44 F6).
   assert.equal(
-    events.map((e) => `${e.type} ${"operation" in e ? e.operation : ""} ${"code" in e ? e.code : ""}`),
-    ["refused accept UNEXPECTED_PEER_KEY", "refused resolve UNEXPECTED_PEER_KEY"],
+    events.map((e) => `${e.type} ${"operation" in e ? e.operation : ""}${"code" in e ? e.code : ""}${"written" in e ? `written=${e.written}` : ""}`),
+    ["pinned written=true", "refused acceptUNEXPECTED_PEER_KEY", "refused resolveUNEXPECTED_PEER_KEY"],
   );
+  // The rotation list shows the refused pin as due now, whatever its deadline (review 44 F2).
+  assert.equal((await exchange.peersDueForRotation(NOW + 1, 60)).map((p) => p.publicKey.toHex()), [oldKey.publicKey.toHex()]);
   // The old key stays refused; the new one replaces the pin (the anchor wins over it, step 6).
   await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW, oldKey), B, NOW), "UNEXPECTED_PEER_KEY");
   // The held store is done with its one race; plain writes from here on.
@@ -126,6 +129,12 @@ test("resolve refuses a durable pin whose key is not the anchor the exchange now
 
   const after = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, newKey.publicKey);
   await rejectsWith(after.resolve(B, NOW + 1), "UNEXPECTED_PEER_KEY");
+  // Due now, and listed before pins that are merely near their deadline (review 44 F2).
+  const c = keyOf(6);
+  store.insert(new FederationPeer({ kernelId: "kernel.org-c", publicKey: c.publicKey, establishedAt: NOW - WINDOW + 30, rotationDue: NOW + 30 }));
+  store.insert(new FederationPeer({ kernelId: "kernel.org-d", publicKey: keyOf(7).publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW }));
+  assert.equal((await after.peersDueForRotation(NOW + 1, 60)).map((p) => p.kernelId), [B, "kernel.org-c"]);
+  assert.equal((await before.peersDueForRotation(NOW + 1, 60)).map((p) => p.kernelId), ["kernel.org-c"], "without the new anchor B is not due");
   // Without an anchor the pin is what names the key, as in the reference.
   assert.ok((await new KernelTrustExchange(A, keyOf(1), { store }).resolve(B, NOW + 1)).publicKey.equals(oldKey.publicKey));
   await after.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 5, newKey), B, NOW + 5);
@@ -194,6 +203,70 @@ test("a compare-and-set loser renews a winner's pin established before its skew 
   const adopted = await run(NOW, NOW + 300);
   assert.is(adopted.writes, 0);
   assert.is(adopted.peer.rotationDue, NOW + WINDOW);
+  assert.is((await run(NOW + 300, NOW)).writes, 0, "300 s ahead, as far as the skew allows");
+  // A pin established far ahead (a replica whose clock runs fast) is not a concurrent one: renewed (review 44 F3).
+  const ahead = await run(NOW + 10_000, NOW);
+  assert.is(ahead.writes, 1);
+  assert.is(ahead.peer.rotationDue, NOW + WINDOW);
+});
+
+test("a compare-and-set loser renews a concurrent pin whose deadline is much earlier than its own (a shorter window elsewhere)", async () => {
+  const key = keyOf(2);
+  for (const [due, writes] of [
+    [NOW + 60, 1], // a replica with a 60 s window, or an operator's pin: renewed
+    [NOW + WINDOW - 300, 0], // due no earlier than ours less the skew: adopted
+    [NOW + WINDOW - 301, 1],
+  ] as const) {
+    const inner = new InMemoryPeerStore();
+    let raced = false;
+    let written = 0;
+    const store: FederationPeerStore = {
+      insert: (peer) => inner.insert(peer),
+      get: (id) => inner.get(id),
+      remove: (id) => inner.remove(id),
+      snapshot: () => inner.snapshot(),
+      compareAndSet(id, expected, next) {
+        if (!raced) {
+          raced = true;
+          inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW, rotationDue: due }));
+          return false;
+        }
+        written++;
+        return inner.compareAndSet(id, expected, next);
+      },
+    };
+    const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
+    const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, key), B, NOW);
+    assert.is(written, writes, `winner due at now + ${due - NOW}`);
+    assert.is(peer.rotationDue, writes ? NOW + WINDOW : due);
+  }
+});
+
+test("the adopt rule uses the skew the accept read when it started (settings are read once per accept)", async () => {
+  const key = keyOf(2);
+  const inner = new InMemoryPeerStore();
+  let exchange!: KernelTrustExchange;
+  let raced = false;
+  let written = 0;
+  const store: FederationPeerStore = {
+    insert: (peer) => inner.insert(peer),
+    get: (id) => inner.get(id),
+    remove: (id) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet(id, expected, next) {
+      if (!raced) {
+        raced = true; // a concurrent pin 100 s older, then the skew is lowered to 50 s
+        inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW - 100, rotationDue: NOW - 100 + WINDOW }));
+        exchange.withConfig({ maxHandshakeSkewSecs: 50 });
+        return false;
+      }
+      written++;
+      return inner.compareAndSet(id, expected, next);
+    },
+  };
+  exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
+  await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, key), B, NOW);
+  assert.is(written, 0, "adopted under the 300 s skew the accept started with");
 });
 
 test("a replay store that answers undefined for a held pair (review 43): the same envelope is never accepted twice", async () => {
