@@ -400,7 +400,12 @@ Point.ZERO = ZERO_POINT;
 // ---- hashes: assignable providers, checked against the built-in SHA-512 ----
 
 function builtinSha512(message: TArg<Uint8Array>): Out {
-  return fresh(sha512Digest(snapshot(message, "")));
+  const copy = snapshot(message, "");
+  try {
+    return fresh(sha512Digest(copy));
+  } finally {
+    copy.fill(0); // the input may be secret (a seed hashed for an X25519 key, say)
+  }
 }
 async function builtinSha512Async(message: TArg<Uint8Array>): Promise<Out> {
   return builtinSha512(message);

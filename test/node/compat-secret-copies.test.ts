@@ -34,6 +34,10 @@ function holding(targets: ArrayBufferView[], secret: Uint8Array): number {
   return [...new Set(targets)].filter((view) => view.byteLength > 0 && Buffer.from(view.buffer, view.byteOffset, view.byteLength).indexOf(secret) >= 0).length;
 }
 
+// The drop-in's own providers, before any test assigns others.
+const builtinSha512 = noble.hashes.sha512!;
+const builtinSha512Async = noble.hashes.sha512Async;
+
 const seed = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 ^ (i * 7));
 const message = new TextEncoder().encode("a message that is not the seed");
 const secretMessage = Uint8Array.from({ length: 48 }, (_, i) => 0x5c ^ (i * 13));
@@ -105,6 +109,19 @@ test("chio-trust/ed25519 and chio-trust/tweetnacl: hash leaves no copy of its in
     const targets = await copiesMadeBy(() => (digest = Buffer.from(hash(secretMessage)).toString("hex")));
     assert.is(digest, expected, name);
     assert.is(holding(targets, secretMessage), 0, `${name} left a copy of its input`);
+  }
+});
+
+test("chio-trust/ed25519: its built-in hashes.sha512 and sha512Async leave no copy of their input (review 44 F7)", async () => {
+  const expected = Buffer.from(sha512(seed)).toString("hex");
+  for (const [name, hash] of [
+    ["hashes.sha512", (m: Uint8Array) => builtinSha512(m)],
+    ["hashes.sha512Async", (m: Uint8Array) => builtinSha512Async(m)],
+  ] as const) {
+    let digest = "";
+    const targets = await copiesMadeBy(async () => (digest = Buffer.from(await hash(seed)).toString("hex")));
+    assert.is(digest, expected, name);
+    assert.is(holding(targets, seed), 0, `${name} left a copy of its input`);
   }
 });
 
