@@ -530,17 +530,24 @@ export interface ExtendedSecretKey {
  * the scalar itself.
  */
 function getExtendedPublicKey(secretKey: Uint8Array): ExtendedSecretKey {
-  expectBytes(secretKey, ED25519_SECRET_KEY_BYTES, "secretKey");
-  const hashed = sha512Digest(secretKey);
-  const head = hashed.slice(0, 32);
-  const prefix = hashed.slice(32);
-  hashed.fill(0);
-  head[0] &= 248; // clamp (RFC 8032 §5.1.5 step 2)
-  head[31] &= 127;
-  head[31] |= 64;
-  let scalar = 0n;
-  for (let i = 31; i >= 0; i--) scalar = (scalar << 8n) | BigInt(head[i]);
-  return { head, prefix, scalar: scalar % GROUP_ORDER, pointBytes: getPublicKey(secretKey) };
+  // One private copy for both reads (the hash and the public key): two reads of the caller's
+  // bytes could see two seeds (shared memory another thread writes), and return one seed's
+  // scalar with another's public key, the pair that gives the scalar away (review 42).
+  const seed = copyBytes(secretKey, "secretKey", ED25519_SECRET_KEY_BYTES);
+  try {
+    const hashed = sha512Digest(seed);
+    const head = hashed.slice(0, 32);
+    const prefix = hashed.slice(32);
+    hashed.fill(0);
+    head[0] &= 248; // clamp (RFC 8032 §5.1.5 step 2)
+    head[31] &= 127;
+    head[31] |= 64;
+    let scalar = 0n;
+    for (let i = 31; i >= 0; i--) scalar = (scalar << 8n) | BigInt(head[i]);
+    return { head, prefix, scalar: scalar % GROUP_ORDER, pointBytes: getPublicKey(seed) };
+  } finally {
+    seed.fill(0);
+  }
 }
 
 /** True for a readable 32-byte Uint8Array (every 32 bytes are a valid seed). Never throws. */
