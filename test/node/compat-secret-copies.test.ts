@@ -42,18 +42,20 @@ const seed = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 ^ (i * 7));
 const message = new TextEncoder().encode("a message that is not the seed");
 const secretMessage = Uint8Array.from({ length: 48 }, (_, i) => 0x5c ^ (i * 13));
 
+/** Every chio-trust/ed25519 function that takes the seed, called on it. */
+const SEED_CALLS: [string, () => unknown][] = [
+  ["sign", () => noble.sign(message, seed)],
+  ["signAsync", () => noble.signAsync(message, seed)],
+  ["getPublicKey", () => noble.getPublicKey(seed)],
+  ["getPublicKeyAsync", () => noble.getPublicKeyAsync(seed)],
+  ["utils.getExtendedPublicKey", () => noble.utils.getExtendedPublicKey(seed)],
+  ["utils.getExtendedPublicKeyAsync", () => noble.utils.getExtendedPublicKeyAsync(seed)],
+];
+
 test("chio-trust/ed25519: no copy of the seed is left after sign, getPublicKey, getExtendedPublicKey and their async forms", async () => {
   noble.hashes.sha512 = (m: Uint8Array) => sha512(m);
   noble.hashes.sha512Async = async (m: Uint8Array) => sha512(m);
-  const calls: [string, () => unknown][] = [
-    ["sign", () => noble.sign(message, seed)],
-    ["signAsync", () => noble.signAsync(message, seed)],
-    ["getPublicKey", () => noble.getPublicKey(seed)],
-    ["getPublicKeyAsync", () => noble.getPublicKeyAsync(seed)],
-    ["utils.getExtendedPublicKey", () => noble.utils.getExtendedPublicKey(seed)],
-    ["utils.getExtendedPublicKeyAsync", () => noble.utils.getExtendedPublicKeyAsync(seed)],
-  ];
-  for (const [name, call] of calls) {
+  for (const [name, call] of SEED_CALLS) {
     const targets = await copiesMadeBy(call);
     assert.ok(targets.length > 0, `${name} copies through set`);
     assert.is(holding(targets, seed), 0, `${name} left a copy of the seed`);
@@ -72,15 +74,7 @@ test("chio-trust/ed25519: the seed copy is wiped when the hash provider refuses 
     noble.hashes.sha512Async = async () => {
       throw new Error("provider down");
     };
-    const calls: [string, () => unknown][] = [
-      ["sign", () => noble.sign(message, seed)],
-      ["signAsync", () => noble.signAsync(message, seed)],
-      ["getPublicKey", () => noble.getPublicKey(seed)],
-      ["getPublicKeyAsync", () => noble.getPublicKeyAsync(seed)],
-      ["utils.getExtendedPublicKey", () => noble.utils.getExtendedPublicKey(seed)],
-      ["utils.getExtendedPublicKeyAsync", () => noble.utils.getExtendedPublicKeyAsync(seed)],
-    ];
-    for (const [name, call] of calls) {
+    for (const [name, call] of SEED_CALLS) {
       let failed = false;
       const targets = await copiesMadeBy(async () => {
         try {

@@ -31,22 +31,48 @@ function gate(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
-/** An InMemoryPeerStore whose compareAndSet tells the test it was called, then waits for `release` before it applies. */
+/**
+ * An InMemoryPeerStore whose first compareAndSet tells the test it was called (`entered`), then
+ * waits for `release` before it applies; later ones apply at once.
+ */
 function heldWrites(inner = new InMemoryPeerStore()) {
   const entered = gate();
   const release = gate();
-  const store: FederationPeerStore = {
-    insert: (peer) => inner.insert(peer),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    async compareAndSet(id, expected, next) {
+  let held = false;
+  const store = withCompareAndSet(inner, async (id, expected, next) => {
+    if (!held) {
+      held = true;
       entered.open();
       await release.opened;
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+    }
+    return inner.compareAndSet(id, expected, next);
+  });
   return { inner, store, entered: entered.opened, release: release.open };
+}
+
+/** An InMemoryPeerStore's methods, with compareAndSet replaced by `compareAndSet`. */
+function withCompareAndSet(inner: InMemoryPeerStore, compareAndSet: FederationPeerStore["compareAndSet"]): FederationPeerStore {
+  return { insert: (peer) => inner.insert(peer), get: (id) => inner.get(id), remove: (id) => inner.remove(id), snapshot: () => inner.snapshot(), compareAndSet };
+}
+
+/**
+ * A store whose first compareAndSet loses a race: `winner()` runs (it writes the winner's entry
+ * into `inner`, say) and the write reports false; later ones apply, counted in `writes`.
+ */
+function firstWriteLoses(winner: (inner: InMemoryPeerStore) => void) {
+  const inner = new InMemoryPeerStore();
+  const counts = { writes: 0 };
+  let raced = false;
+  const store = withCompareAndSet(inner, (id, expected, next) => {
+    if (!raced) {
+      raced = true;
+      winner(inner);
+      return false;
+    }
+    counts.writes++;
+    return inner.compareAndSet(id, expected, next);
+  });
+  return { inner, store, counts };
 }
 
 test("an anchor replaced while the replay store holds the accept refuses it: nothing pinned, the pair released", async () => {
@@ -112,8 +138,6 @@ test("anchor replaced and peer forgotten while a first pin's write is in flight 
   assert.equal((await exchange.peersDueForRotation(NOW + 1, 60)).map((p) => p.publicKey.toHex()), [oldKey.publicKey.toHex()]);
   // The old key stays refused; the new one replaces the pin (the anchor wins over it, step 6).
   await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW, oldKey), B, NOW), "UNEXPECTED_PEER_KEY");
-  // The held store is done with its one race; plain writes from here on.
-  exchange.withStore(inner);
   const pinned = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n3", NOW + 2, newKey), B, NOW + 2);
   assert.ok(pinned.publicKey.equals(newKey.publicKey));
   assert.ok((await exchange.resolve(B, NOW + 3)).equals(pinned));
@@ -143,25 +167,12 @@ test("resolve refuses a durable pin whose key is not the anchor the exchange now
 
 test("a compare-and-set loser checks the anchors in force before it adopts the winner's pin", async () => {
   const oldKey = keyOf(2);
-  const inner = new InMemoryPeerStore();
   let exchange!: KernelTrustExchange;
-  let raced = false;
-  const store: FederationPeerStore = {
-    insert: (peer) => inner.insert(peer),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet(id, expected, next) {
-      if (!raced) {
-        // Another accept of the old key wins the first write, and the anchor is replaced just after.
-        raced = true;
-        inner.insert(new FederationPeer({ kernelId: B, publicKey: oldKey.publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW }));
-        exchange.withTrustedPeer(B, keyOf(4).publicKey);
-        return false;
-      }
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+  const { store } = firstWriteLoses((inner) => {
+    // Another accept of the old key wins the first write, and the anchor is replaced just after.
+    inner.insert(new FederationPeer({ kernelId: B, publicKey: oldKey.publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW }));
+    exchange.withTrustedPeer(B, keyOf(4).publicKey);
+  });
   exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, oldKey.publicKey);
   await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey), B, NOW), "UNEXPECTED_PEER_KEY");
 });
@@ -169,28 +180,14 @@ test("a compare-and-set loser checks the anchors in force before it adopts the w
 test("a compare-and-set loser renews a winner's pin established before its skew window, and adopts one within it", async () => {
   const key = keyOf(2);
   const run = async (winnerEstablishedAt: number, now: number) => {
-    const inner = new InMemoryPeerStore();
-    let raced = false;
-    let writes = 0;
-    const store: FederationPeerStore = {
-      insert: (peer) => inner.insert(peer),
-      get: (id) => inner.get(id),
-      remove: (id) => inner.remove(id),
-      snapshot: () => inner.snapshot(),
-      compareAndSet(id, expected, next) {
-        if (!raced) {
-          raced = true; // the winner: a replica whose clock is behind, or an accept that stalled
-          inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: winnerEstablishedAt, rotationDue: winnerEstablishedAt + WINDOW }));
-          return false;
-        }
-        writes++;
-        return inner.compareAndSet(id, expected, next);
-      },
-    };
+    // The winner: a replica whose clock differs, or an accept that stalled.
+    const { inner, store, counts } = firstWriteLoses((held) =>
+      held.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: winnerEstablishedAt, rotationDue: winnerEstablishedAt + WINDOW })),
+    );
     const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
     const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", now, key), B, now);
     assert.ok(peer.equals(inner.get(B)!), "the accept returns what the store holds");
-    return { peer, writes };
+    return { peer, writes: counts.writes };
   };
   // The winner's pin, still fresh 5 s before its deadline, was established long before this accept:
   // adopting it would hand back a deadline 5 s away. It is renewed.
@@ -217,79 +214,33 @@ test("a compare-and-set loser renews a concurrent pin whose deadline is much ear
     [NOW + WINDOW - 300, 0], // due no earlier than ours less the skew: adopted
     [NOW + WINDOW - 301, 1],
   ] as const) {
-    const inner = new InMemoryPeerStore();
-    let raced = false;
-    let written = 0;
-    const store: FederationPeerStore = {
-      insert: (peer) => inner.insert(peer),
-      get: (id) => inner.get(id),
-      remove: (id) => inner.remove(id),
-      snapshot: () => inner.snapshot(),
-      compareAndSet(id, expected, next) {
-        if (!raced) {
-          raced = true;
-          inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW, rotationDue: due }));
-          return false;
-        }
-        written++;
-        return inner.compareAndSet(id, expected, next);
-      },
-    };
+    const { store, counts } = firstWriteLoses((held) =>
+      held.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW, rotationDue: due })),
+    );
     const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
     const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, key), B, NOW);
-    assert.is(written, writes, `winner due at now + ${due - NOW}`);
+    assert.is(counts.writes, writes, `winner due at now + ${due - NOW}`);
     assert.is(peer.rotationDue, writes ? NOW + WINDOW : due);
   }
 });
 
 test("the adopt rule uses the skew the accept read when it started (settings are read once per accept)", async () => {
   const key = keyOf(2);
-  const inner = new InMemoryPeerStore();
   let exchange!: KernelTrustExchange;
-  let raced = false;
-  let written = 0;
-  const store: FederationPeerStore = {
-    insert: (peer) => inner.insert(peer),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet(id, expected, next) {
-      if (!raced) {
-        raced = true; // a concurrent pin 100 s older, then the skew is lowered to 50 s
-        inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW - 100, rotationDue: NOW - 100 + WINDOW }));
-        exchange.withConfig({ maxHandshakeSkewSecs: 50 });
-        return false;
-      }
-      written++;
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+  const { store, counts } = firstWriteLoses((inner) => {
+    // A concurrent pin 100 s older, then the skew is lowered to 50 s.
+    inner.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW - 100, rotationDue: NOW - 100 + WINDOW }));
+    exchange.withConfig({ maxHandshakeSkewSecs: 50 });
+  });
   exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, key), B, NOW);
-  assert.is(written, 0, "adopted under the 300 s skew the accept started with");
+  assert.is(counts.writes, 0, "adopted under the 300 s skew the accept started with");
 });
 
 test("a replay store that answers undefined for a held pair (review 43): the same envelope is never accepted twice", async () => {
   const kpB = keyOf(2);
   const cache = new ReplayCache();
-  const writing = gate();
-  const release = gate();
-  const inner = new InMemoryPeerStore();
-  let held = false;
-  const store: FederationPeerStore = {
-    insert: (peer) => inner.insert(peer),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    async compareAndSet(id, expected, next) {
-      if (!held) {
-        held = true; // the first write waits for the test; any later one goes straight through
-        writing.open();
-        await release.opened;
-      }
-      return inner.compareAndSet(id, expected, next);
-    },
-  };
+  const { store, entered, release } = heldWrites();
   const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, kpB.publicKey);
   exchange.withReplayStore({
     // A sloppy store: "already held" comes back as undefined instead of false.
@@ -299,10 +250,10 @@ test("a replay store that answers undefined for a held pair (review 43): the sam
   });
   const text = PeerHandshakeEnvelope.sign(B, A, "once", NOW, kpB).toJSONText();
   const first = exchange.acceptEnvelope(text, B, NOW);
-  await writing.opened; // the first copy holds the pair and is writing its pin
+  await entered; // the first copy holds the pair and is writing its pin
   await rejectsWith(exchange.acceptEnvelope(text, B, NOW), "STORE_FAILED");
   await rejectsWith(exchange.acceptEnvelope(text, B, NOW), "STORE_FAILED"); // accepted before the fix
-  release.open();
+  release();
   await first;
   await rejectsWith(exchange.acceptEnvelope(text, B, NOW + 1), "STORE_FAILED");
   assert.is(cache.size, 1);
