@@ -480,7 +480,7 @@ function extendedKey(secretKey: Uint8Array): TRet<ExtK> {
 
 // The seed copies below (taken before the provider check, which runs caller code) are wiped on
 // every exit, as the core and the tweetnacl entry wipe theirs (README "What is and is not
-// constant-time": the JS glue keeps no secret beyond the caller's own buffer).
+// constant-time": the glue zeroes its short-lived copies of secrets).
 
 /** `use(copy)`, then the copy wiped (the secret-key snapshot of every function below). */
 function withSeed<T>(sk: Uint8Array, use: (sk: Uint8Array) => T): T {

@@ -21,8 +21,8 @@
 //      accept waits on its stores), then pin {now, now + window (saturating)} by
 //      compare-and-set                                         STORE_FAILED
 //      and the anchor once more after the write (new)          UNEXPECTED_PEER_KEY
-//  10. commit the reservation (success, or a pin write whose outcome is unknown) or release it
-//      (any other failure after step 8)
+//  10. commit the reservation (success, a pin write whose outcome is unknown, or one refused by
+//      step 9's last anchor check) or release it (any other failure after step 8)
 //
 // The replay check sits after the key check, so only envelopes authenticated by the expected
 // key can touch the replay store (and a forger learns nothing about which nonces a peer used).
