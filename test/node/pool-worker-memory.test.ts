@@ -1,0 +1,26 @@
+// A pool worker whose WebAssembly memory cannot grow for a chunk's batch (src/pool/worker.ts):
+// it verifies the chunk again with single calls and sends their verdict objects, equal to the
+// in-thread ones; an envelope that does not fit even alone fails the call with TASK_FAILED
+// (WASM_OUT_OF_MEMORY), not with a verdict that depends on where it ran; and the pool goes on.
+// Real workers in a child process whose memory V8 caps (--wasm-max-mem-pages=30: 1.9 MiB; an
+// instance starts at 1152 KiB), on the built package.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const child = fileURLToPath(new URL("../helpers/pool-memory-child.ts", import.meta.url));
+
+test("a worker short of memory for the batch path answers with single calls: verdicts equal the in-thread ones; too large even alone is TASK_FAILED", () => {
+  // 200,000-unit nonces: one envelope fits a capped instance, a chunk of them does not; 400,000 do not fit even alone.
+  const out = execFileSync(process.execPath, ["--wasm-max-mem-pages=30", "--import", "tsx", child, "200000", "400000"], { encoding: "utf8", timeout: 300_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!);
+  assert.is(result.batchPathFitsHere, false, "the batch path cannot grow under the cap (else the fallback is not what runs)");
+  assert.is(result.equal, true, "pool verdicts deep-equal verifyEnvelopeBytes in the calling thread");
+  assert.equal(result.verdicts, ["ok", "ok", "ok", "ok", "ok", "ok", "INVALID_SIGNATURE", "MALFORMED_ENVELOPE", "ok"]);
+  assert.is(result.hugeInThread, "MALFORMED_ENVELOPE OUT_OF_MEMORY");
+  assert.match(result.hugeInPool, /^TASK_FAILED: .*WASM_OUT_OF_MEMORY/);
+  assert.equal(result.after, [true], "the pool serves the next call");
+});
+
+test.run();
