@@ -127,9 +127,16 @@ export type HandshakeEvent =
       type: "pinned";
       kernelId: string;
       peer: FederationPeer;
-      /** The entry this pin replaced (a renewal or a key change), or undefined on first contact. */
+      /**
+       * The entry the accept read before writing (a renewal or a key change), or undefined on first
+       * contact. With insert mode (`compareAndSetPins: false`) the write may have replaced a later one.
+       */
       previous: FederationPeer | undefined;
-      /** False when this accept lost a concurrent compare-and-set and adopted the winner's identical pin. */
+      /**
+       * False when this accept lost a concurrent compare-and-set and adopted the winner's pin (same
+       * key, a concurrent handshake's: docs/protocol.md §6). A `refused` event for the same accept
+       * may follow a written pin, when the peer's anchor was replaced during the write (§5 step 9).
+       */
       written: boolean;
       nonce: string;
       at: number;

@@ -246,7 +246,17 @@ export class Keypair implements HandshakeSigner {
 
   /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */
   static fromSeed(seed: Uint8Array): Keypair {
-    return new Keypair(copyBytes(seed, "seed", SEED_BYTES));
+    return Keypair.#own(copyBytes(seed, "seed", SEED_BYTES));
+  }
+
+  /** A keypair over `seed`, a private copy it takes over; the copy is zeroed if construction throws (no wasm core, say). */
+  static #own(seed: Uint8Array): Keypair {
+    try {
+      return new Keypair(seed);
+    } catch (error) {
+      seed.fill(0);
+      throw error;
+    }
   }
 
   /** A fresh key from the platform CSPRNG (crypto.getRandomValues). */
@@ -255,7 +265,7 @@ export class Keypair implements HandshakeSigner {
     // on to it and change the seed later. The keypair keeps its own copy; the drawn one is wiped.
     const drawn = ed25519.utils.randomSecretKey();
     try {
-      return new Keypair(copyBytes(drawn, "seed", SEED_BYTES));
+      return Keypair.#own(copyBytes(drawn, "seed", SEED_BYTES));
     } finally {
       drawn.fill(0);
     }
