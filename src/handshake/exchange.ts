@@ -560,7 +560,8 @@ export class KernelTrustExchange {
         // An anchor replaced while the write was on its way: refuse. The pin it wrote stays (resolve
         // refuses it, and the next handshake under the new anchor replaces it), and the audit log
         // sees that write as a `pinned` event before the refusal.
-        const replaced = this.#anchorRefusal(expectedId, declaredPublicKey);
+        const anchor = this.#anchorOtherThan(expectedId, declaredPublicKey);
+        const replaced = anchor && handshakeErrors.unexpectedPeerKey(expectedId, anchor.toHex(), declaredPublicKey.toHex());
         if (replaced === undefined && outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
         if (this.#onEvent && (replaced === undefined || outcome.written)) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
@@ -644,16 +645,14 @@ export class KernelTrustExchange {
     if (!declared.equals(expected)) throw handshakeErrors.unexpectedPeerKey(kernelId, expected.toHex(), declared.toHex());
   }
 
-  /** UNEXPECTED_PEER_KEY if `kernelId` has an anchor and it is not `key`; else undefined. */
-  #anchorRefusal(kernelId: string, key: PublicKey): PeerHandshakeError | undefined {
+  /**
+   * The anchor of `kernelId` if it has one and it is not `key`; else undefined. An accept of
+   * `key` whose write returned is then refused, and a pin of `key` is refused by resolve and
+   * due now (the anchor wins over any pin, docs/protocol.md §6).
+   */
+  #anchorOtherThan(kernelId: string, key: PublicKey): PublicKey | undefined {
     const anchor = this.#anchors.get(kernelId);
-    return anchor !== undefined && !key.equals(anchor) ? handshakeErrors.unexpectedPeerKey(kernelId, anchor.toHex(), key.toHex()) : undefined;
-  }
-
-  /** True if `peer` pins a key other than its peer's anchor (resolve refuses it; it is due now). */
-  #supersededByAnchor(peer: FederationPeer): boolean {
-    const anchor = this.#anchors.get(peer.kernelId);
-    return anchor !== undefined && !peer.publicKey.equals(anchor);
+    return anchor !== undefined && !key.equals(anchor) ? anchor : undefined;
   }
 
   /** One store.compareAndSet; whether it wrote. */
@@ -719,8 +718,9 @@ export class KernelTrustExchange {
     // An anchor wins over any pin (step 6), here too: a pin whose key is not the peer's anchor
     // (written before the anchor was replaced, or kept by a durable store across a restart with
     // new anchors) is refused until a handshake under the anchor replaces it.
-    if (this.#supersededByAnchor(peer)) {
-      const error = handshakeErrors.pinNotAnchor(kernelId, this.#anchors.get(kernelId)!.toHex(), peer.publicKey.toHex());
+    const anchor = this.#anchorOtherThan(kernelId, peer.publicKey);
+    if (anchor !== undefined) {
+      const error = handshakeErrors.pinNotAnchor(kernelId, anchor.toHex(), peer.publicKey.toHex());
       this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
       throw error;
     }
@@ -767,7 +767,9 @@ export class KernelTrustExchange {
     const horizon = saturatingAddSeconds(at, expectUnixSeconds(withinSecs, "withinSecs"));
     // A pin of a key that is not its peer's anchor is due now, whatever its deadline: resolve
     // refuses it until a handshake under the anchor replaces it. Such pins come first.
-    const due = (await this.peers()).map((peer) => ({ peer, superseded: this.#supersededByAnchor(peer) })).filter((d) => d.superseded || d.peer.rotationDue <= horizon);
+    const due = (await this.peers())
+      .map((peer) => ({ peer, superseded: this.#anchorOtherThan(peer.kernelId, peer.publicKey) !== undefined }))
+      .filter((d) => d.superseded || d.peer.rotationDue <= horizon);
     due.sort((a, b) => Number(b.superseded) - Number(a.superseded) || a.peer.rotationDue - b.peer.rotationDue || (a.peer.kernelId < b.peer.kernelId ? -1 : a.peer.kernelId > b.peer.kernelId ? 1 : 0));
     return due.map((d) => d.peer);
   }

@@ -8,30 +8,19 @@ import * as assert from "uvu/assert";
 import { sha512 } from "@noble/hashes/sha2.js";
 import * as noble from "../../src/compat/noble-ed25519.js";
 import nacl from "../../src/compat/tweetnacl.js";
+import { holding, watchCopies } from "../helpers/copy-watch.js";
 
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as { set: (this: ArrayBufferView, source: ArrayLike<number>, offset?: number) => void };
-
-/** Runs fn with every typed array `set` writes into recorded; returns them (fn's own throw or rejection is swallowed). */
+/** Runs fn with every copy recorded (watchCopies); returns the arrays that received one (fn's own throw or rejection is swallowed). */
 async function copiesMadeBy(fn: () => unknown): Promise<ArrayBufferView[]> {
-  const targets: ArrayBufferView[] = [];
-  const realSet = typedArrayPrototype.set;
-  typedArrayPrototype.set = function (this: ArrayBufferView, source, offset) {
-    targets.push(this);
-    return realSet.call(this, source, offset);
-  };
+  const watch = watchCopies();
   try {
     await fn();
   } catch {
     // failures are part of what is checked: the copy must be wiped then too
   } finally {
-    typedArrayPrototype.set = realSet;
+    watch.stop();
   }
-  return targets;
-}
-
-/** How many of the targets (each counted once) still hold `secret` anywhere in their bytes. */
-function holding(targets: ArrayBufferView[], secret: Uint8Array): number {
-  return [...new Set(targets)].filter((view) => view.byteLength > 0 && Buffer.from(view.buffer, view.byteOffset, view.byteLength).indexOf(secret) >= 0).length;
+  return watch.targets;
 }
 
 // The drop-in's own providers, before any test assigns others.

@@ -9,6 +9,7 @@ import { ed25519 as nobleCurves } from "@noble/curves/ed25519.js";
 import { ed25519 } from "../../src/index.js";
 import { Keypair } from "../../src/handshake/index.js";
 import { wipeAndDropInstance } from "../../src/wasm/instance.js";
+import { watchCopies } from "../helpers/copy-watch.js";
 
 test("getExtendedPublicKey on a seed another thread keeps rewriting: every answer's public key is its own scalar times B", async () => {
   // A seed in shared memory, flipped between two values by a worker for as long as the test runs.
@@ -68,18 +69,12 @@ test("Keypair.generate keeps its own copy of the drawn seed and wipes the array 
 
 test("Keypair.fromSeed and generate zero their seed copy when the keypair cannot be built (no wasm core)", () => {
   const seed = Uint8Array.from({ length: 32 }, (_, i) => 0x3c ^ (i * 5));
-  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as { set: (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void };
-  const realSet = typedArrayPrototype.set;
   const realInstance = WebAssembly.Instance;
-  const copies: Uint8Array[] = [];
   wipeAndDropInstance();
   (WebAssembly as { Instance: unknown }).Instance = function Instance() {
     throw new RangeError("WebAssembly.Instance(): Out of memory");
   };
-  typedArrayPrototype.set = function (this: Uint8Array, source, offset) {
-    copies.push(this); // every copy goes through set (src/bytes.ts copyInto)
-    return realSet.call(this, source, offset);
-  };
+  const watch = watchCopies();
   const failures: string[] = [];
   try {
     for (const make of [() => Keypair.fromSeed(seed), () => Keypair.generate()]) {
@@ -90,11 +85,11 @@ test("Keypair.fromSeed and generate zero their seed copy when the keypair cannot
       }
     }
   } finally {
-    typedArrayPrototype.set = realSet;
+    watch.stop();
     (WebAssembly as { Instance: unknown }).Instance = realInstance;
   }
   assert.equal(failures, ["WASM_UNAVAILABLE", "WASM_UNAVAILABLE"]);
-  const seedCopies = copies.filter((copy) => copy.length === 32);
+  const seedCopies = watch.targets.filter((copy) => copy.byteLength === 32) as Uint8Array[];
   assert.ok(seedCopies.length >= 2, "fromSeed and generate each made a copy");
   for (const copy of seedCopies) assert.ok(copy.every((b) => b === 0), "a seed copy was left unwiped");
   assert.ok(Keypair.fromSeed(seed).publicKey, "the core comes back");
