@@ -15,9 +15,9 @@ import {
   Keypair,
   PeerHandshakeEnvelope,
   ReplayCache,
-  type FederationPeerStore,
   type HandshakeEvent,
 } from "../../src/index.js";
+import { withCompareAndSet } from "../helpers/peer-stores.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { A, B, NOW } from "../helpers/kernels.js";
 
@@ -48,11 +48,6 @@ function heldWrites(inner = new InMemoryPeerStore()) {
     return inner.compareAndSet(id, expected, next);
   });
   return { inner, store, entered: entered.opened, release: release.open };
-}
-
-/** An InMemoryPeerStore's methods, with compareAndSet replaced by `compareAndSet`. */
-function withCompareAndSet(inner: InMemoryPeerStore, compareAndSet: FederationPeerStore["compareAndSet"]): FederationPeerStore {
-  return { insert: (peer) => inner.insert(peer), get: (id) => inner.get(id), remove: (id) => inner.remove(id), snapshot: () => inner.snapshot(), compareAndSet };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   type FederationPeerStore,
   type HandshakeEvent,
 } from "../../src/handshake/index.js";
+import { withCompareAndSet } from "../helpers/peer-stores.js";
 import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
 import { torsionEncodingsHex } from "../helpers/ed25519-oracles.js";
 import { NOW, A, B, C } from "../helpers/kernels.js";
@@ -60,17 +61,6 @@ class SlowStore implements FederationPeerStore {
     if (wrote) this.writes++;
     return wrote;
   }
-}
-
-/** `inner` with its compareAndSet replaced, to stage races and store failures. */
-function withCompareAndSet(inner: InMemoryPeerStore, compareAndSet: FederationPeerStore["compareAndSet"]): FederationPeerStore {
-  return {
-    insert: (p) => inner.insert(p),
-    get: (id) => inner.get(id),
-    remove: (id) => inner.remove(id),
-    snapshot: () => inner.snapshot(),
-    compareAndSet,
-  };
 }
 
 // --- weak keys -------------------------------------------------------------------------------
