@@ -120,6 +120,15 @@ let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
 let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
 
 /**
+ * The one argument that lets PreparedPublicKey's constructor run, held by this module only:
+ * TypeScript's `private constructor` does not exist at run time, so without it
+ * `new PreparedPublicKey(bytes)` (or a subclass's `super()`) from outside would build a key that
+ * passes the brand check with bytes nobody checked, which verify() would then write into wasm
+ * memory (review 46: any length, over the core's tables, enough to make verify accept forgeries).
+ */
+const CONSTRUCT_PREPARED = Symbol("PreparedPublicKey");
+
+/**
  * A public key prepared for repeated verification (assembly/ed25519/prepared-public.ts): its
  * decoded point and a precomputed table live in a bounded slab of wasm memory, so verify()
  * with it skips decoding the key and most of the multiplication work. It keeps its own copy of
@@ -128,19 +137,20 @@ let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
  * after a trap, verify prepares it again (when every slot holds another key prepared on request
  * and in use, only once this one is hot: README "Prepared public keys"; it is verified as key
  * bytes meanwhile). Verdicts are exactly those of verify() with the key bytes. Make one with
- * ed25519.preparePublicKey().
+ * ed25519.preparePublicKey() (the constructor refuses every other caller with InvalidTypeError).
  */
 export class PreparedPublicKey {
   readonly #bytes: Uint8Array;
   #slot = -1;
 
-  private constructor(bytes: Uint8Array) {
+  private constructor(token: symbol, bytes: Uint8Array) {
+    if (token !== CONSTRUCT_PREPARED) throw new InvalidTypeError("a PreparedPublicKey is made by ed25519.preparePublicKey(), not by its constructor");
     this.#bytes = bytes;
   }
 
   static {
     makePrepared = (bytes, slot) => {
-      const key = new PreparedPublicKey(bytes);
+      const key = new PreparedPublicKey(CONSTRUCT_PREPARED, bytes);
       key.#slot = slot;
       return key;
     };

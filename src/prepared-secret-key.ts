@@ -22,7 +22,7 @@
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
 import { assertBytes, copyInto, expectBytes, viewLength } from "./bytes.js";
-import { PreparedSecretKeyError } from "./errors.js";
+import { InvalidTypeError, PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
 
@@ -64,10 +64,17 @@ interface SlotRef {
   readonly generation: number;
 }
 
+/** True if `ref` names a slot of the slab and still owns it in the live instance. */
+function ownsSlot(ref: SlotRef): boolean {
+  // Refs are made here only (the constructor below refuses other callers); the range check keeps
+  // a slot outside the slab off the free list whatever a ref holds (review 46).
+  return Number.isInteger(ref.slot) && ref.slot >= 0 && ref.slot < PREPARED_SECRET_SLOTS && ref.epoch === epoch && generations[ref.slot] === ref.generation;
+}
+
 /** Zeroes and frees the slot if `ref` still owns it in the live instance; false if it did not. */
 function releaseSlot(ref: SlotRef): boolean {
   const x = currentSlab();
-  if (ref.epoch !== epoch || generations[ref.slot] !== ref.generation) return false;
+  if (!ownsSlot(ref)) return false;
   guarded(() => x.ed25519_destroy_prepared(ref.slot));
   generations[ref.slot] = (generations[ref.slot] + 1) >>> 0;
   freeSlots.push(ref.slot);
@@ -99,21 +106,31 @@ let markDestroyed: (key: PreparedSecretKey) => void;
 let publicKeyOf: (key: PreparedSecretKey) => Uint8Array;
 
 /**
+ * The one argument that lets PreparedSecretKey's constructor run, held by this module only:
+ * TypeScript's `private constructor` does not exist at run time, and a handle built from outside
+ * with a guessed slot, epoch and generation (small integers) and the victim's public key would
+ * sign with another component's key or have its slot wiped (review 46).
+ */
+const CONSTRUCT_PREPARED = Symbol("PreparedSecretKey");
+
+/**
  * An Ed25519 secret key prepared in the wasm core (see the file header). Sign with
- * `ed25519.sign(message, key)`; wipe with `destroy()`. The secret never appears in JS.
+ * `ed25519.sign(message, key)`; wipe with `destroy()`. The secret never appears in JS. Made by
+ * `ed25519.prepareSecretKey()` only: the constructor refuses every other caller with InvalidTypeError.
  */
 export class PreparedSecretKey {
   readonly #ref: SlotRef;
   readonly #publicKey: Uint8Array;
   #destroyed = false;
 
-  private constructor(ref: SlotRef, publicKey: Uint8Array) {
+  private constructor(token: symbol, ref: SlotRef, publicKey: Uint8Array) {
+    if (token !== CONSTRUCT_PREPARED) throw new InvalidTypeError("a PreparedSecretKey is made by ed25519.prepareSecretKey(), not by its constructor");
     this.#ref = ref;
     this.#publicKey = publicKey;
   }
 
   static {
-    makePrepared = (ref, publicKey) => new PreparedSecretKey(ref, publicKey);
+    makePrepared = (ref, publicKey) => new PreparedSecretKey(CONSTRUCT_PREPARED, ref, publicKey);
     isPrepared = (value): value is PreparedSecretKey => typeof value === "object" && value !== null && #ref in value;
     usableRef = (key) => key.#usableRef();
     publicKeyOf = (key) => key.#publicKey;
@@ -130,7 +147,7 @@ export class PreparedSecretKey {
 
   /** False after destroy(), after a failed integrity check, or once the instance was rebuilt. */
   get usable(): boolean {
-    return !this.#destroyed && this.#ref.epoch === epoch && core().memory === slabMemory;
+    return !this.#destroyed && core().memory === slabMemory && ownsSlot(this.#ref);
   }
 
   /** Zeroes the slot in wasm memory and frees it. Idempotent. */
@@ -144,7 +161,7 @@ export class PreparedSecretKey {
   #usableRef(): SlotRef {
     if (this.#destroyed) throw new PreparedSecretKeyError("KEY_DESTROYED", "the prepared secret key was destroyed");
     currentSlab();
-    if (this.#ref.epoch !== epoch || generations[this.#ref.slot] !== this.#ref.generation) {
+    if (!ownsSlot(this.#ref)) {
       throw new PreparedSecretKeyError(
         "PREPARED_KEY_LOST",
         "the prepared secret key was lost when the WebAssembly instance was rebuilt after a failure; prepare it again",

@@ -24,6 +24,20 @@ function decodeWireHex(hex: unknown, bytes: number, name: string): Uint8Array {
   return hexToBytes(hex, { allowPrefix: true });
 }
 
+/**
+ * The one argument that lets the constructors of PublicKey, Signature and Keypair run, held by
+ * this module only: TypeScript's `private constructor` does not exist at run time, so
+ * `new PublicKey(bytes)` (or a subclass's `super()`) from outside would otherwise build a key that
+ * passes the brand check without the factories' copy and point check (review 46, which found this
+ * for PreparedPublicKey).
+ */
+const CONSTRUCT = Symbol("chio-trust keys");
+
+/** Throws InvalidTypeError unless `token` is CONSTRUCT: the constructors' guard. */
+function assertConstructedHere(token: unknown, made: string): void {
+  if (token !== CONSTRUCT) throw new InvalidTypeError(`a ${made}, not by its constructor`);
+}
+
 // Module-private door for bytes already proven to decode as a point (the wasm envelope parser
 // and key derivation check that), so the public factories can always validate.
 let wrapDecodedPublicKey: (bytes: Uint8Array) => PublicKey;
@@ -65,7 +79,8 @@ export class PublicKey {
     return #bytes in value;
   }
 
-  private constructor(bytes: Uint8Array) {
+  private constructor(token: symbol, bytes: Uint8Array) {
+    assertConstructedHere(token, "PublicKey is made by PublicKey.fromBytes() or fromHex()");
     this.#bytes = bytes;
   }
 
@@ -78,7 +93,7 @@ export class PublicKey {
     if (!isValidPublicKey(copy)) {
       throw new InvalidPublicKeyError(`public key ${bytesToHex(copy)} does not decode as an Ed25519 point`);
     }
-    return new PublicKey(copy);
+    return new PublicKey(CONSTRUCT, copy);
   }
 
   /** Parses 64 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX / INVALID_PUBLIC_KEY. */
@@ -87,7 +102,7 @@ export class PublicKey {
   }
 
   static {
-    wrapDecodedPublicKey = (bytes) => new PublicKey(bytes);
+    wrapDecodedPublicKey = (bytes) => new PublicKey(CONSTRUCT, bytes);
   }
 
   /** A copy of the 32 encoded bytes. */
@@ -148,23 +163,24 @@ export class Signature {
     return #bytes in value;
   }
 
-  private constructor(bytes: Uint8Array) {
+  private constructor(token: symbol, bytes: Uint8Array) {
+    assertConstructedHere(token, "Signature is made by Signature.fromBytes() or fromHex()");
     this.#bytes = bytes;
   }
 
   /** Wraps 64 bytes (copied). @throws InvalidTypeError / InvalidLengthError. */
   static fromBytes(bytes: Uint8Array): Signature {
-    return new Signature(copyBytes(bytes, "signature", SIGNATURE_BYTES));
+    return new Signature(CONSTRUCT, copyBytes(bytes, "signature", SIGNATURE_BYTES));
   }
 
   static {
-    wrapSignatureBytes = (bytes) => new Signature(bytes);
+    wrapSignatureBytes = (bytes) => new Signature(CONSTRUCT, bytes);
     signatureBytes = (signature) => signature.#bytes;
   }
 
   /** Parses 128 hex digits, either case, optional "0x". @throws INVALID_TYPE / INVALID_LENGTH / INVALID_HEX. */
   static fromHex(hex: string): Signature {
-    return new Signature(decodeWireHex(hex, SIGNATURE_BYTES, "signature"));
+    return new Signature(CONSTRUCT, decodeWireHex(hex, SIGNATURE_BYTES, "signature"));
   }
 
   /** A copy of the 64 bytes (R‖S). */
@@ -233,7 +249,8 @@ export class Keypair implements HandshakeSigner {
   #destroyed = false;
   readonly publicKey: PublicKey;
 
-  private constructor(seed: Uint8Array) {
+  private constructor(token: symbol, seed: Uint8Array) {
+    assertConstructedHere(token, "Keypair is made by Keypair.fromSeed() or generate()");
     this.#seed = seed;
     this.#prepared = tryPrepare(seed);
     // A seed always yields a valid point, so no decode check is needed.
@@ -252,7 +269,7 @@ export class Keypair implements HandshakeSigner {
   /** A keypair over `seed`, a private copy it takes over; the copy is zeroed if construction throws (no wasm core, say). */
   static #own(seed: Uint8Array): Keypair {
     try {
-      return new Keypair(seed);
+      return new Keypair(CONSTRUCT, seed);
     } catch (error) {
       seed.fill(0);
       throw error;

@@ -62,6 +62,8 @@ let ioBase = 0;
 export const DEFAULT_PREPARED_SLAB_BYTES = 640 * 1024;
 let preparedSlabBytes = DEFAULT_PREPARED_SLAB_BYTES;
 let preparedSlabSlots = 0;
+/** True when the last layout was turned off for want of memory (layOutSlab's "turn off"). */
+let slabTurnedOff = false;
 
 interface SlabExports {
   ed25519_prepared_configure?(maxBytes: number): number;
@@ -81,6 +83,9 @@ function layOutSlab(x: CoreExports, bytes: number, ifMemoryShort: "turn off" | "
     if (slots < 0) {
       if (ifMemoryShort === "refuse") return false;
       slots = configure(0);
+      slabTurnedOff = true;
+    } else {
+      slabTurnedOff = false;
     }
     preparedSlabSlots = slots;
   }
@@ -132,12 +137,29 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
 
 /**
  * @internal Sets the prepared-key slab size (bytes) and lays it out again on the live instance
- * (dropping every prepared key; holders re-prepare on next use). Returns the slot count.
- * @throws WasmCoreError WASM_OUT_OF_MEMORY when memory cannot grow to that size (size, layout and
- *   keys unchanged; see layOutSlab).
+ * (dropping every prepared key; holders re-prepare on next use), or, with no instance yet, starts
+ * one with that size (laid out once: memory never shrinks, so no default slab first). Returns the
+ * slot count.
+ * @throws WasmCoreError WASM_OUT_OF_MEMORY when memory cannot grow to that size: on a live
+ *   instance size, layout and keys stay as they were (see layOutSlab); an instance started for it
+ *   runs without prepared keys, as one that starts short of memory does, and keeps the previous
+ *   size setting (review 46: before, this was reported as success with 0 slots).
  */
 export function setPreparedSlabBytes(bytes: number): number {
-  if (current && !layOutSlab(current, bytes, "refuse")) {
+  if (!current) {
+    const previous = preparedSlabBytes;
+    preparedSlabBytes = bytes;
+    try {
+      instantiateSync();
+    } catch (error) {
+      preparedSlabBytes = previous; // no instance: nothing was laid out
+      throw error;
+    }
+    if (!slabTurnedOff) return preparedSlabSlots;
+    preparedSlabBytes = previous;
+    throw new WasmCoreError("WASM_OUT_OF_MEMORY", `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the instance started without prepared keys`);
+  }
+  if (!layOutSlab(current, bytes, "refuse")) {
     throw new WasmCoreError(
       "WASM_OUT_OF_MEMORY",
       `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the previous layout (${preparedSlabBytes} bytes, ${preparedSlabSlots} keys) stays`,

@@ -9,6 +9,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES, PreparedPublicKey } from "../../src/ed25519.js";
@@ -632,7 +634,7 @@ test("a slab key evicted during a batch (its single verifications promote anothe
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
-test("promotions never evict keys prepared on request: keys verify sees often (attacker-chosen ones included) cannot push them out", () => {
+test("promotions never evict keys prepared on request and in use: keys verify sees often (attacker-chosen ones included) cannot push them out", () => {
   let slots = 0;
   for (let bytes = 30_000; slots < 3; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
   assert.is(slots, 3);
@@ -641,6 +643,10 @@ test("promotions never evict keys prepared on request: keys verify sees often (a
     const seed = digest(label, i).slice(0, 32);
     return { seed, pk: ed25519.getPublicKey(seed) };
   };
+  // Keys prepared on request stay in use while hot keys hammer: each is verified after every hot
+  // key's 24 verifications, well within 16 × slots = 48 uses of the slab (a key unused that long
+  // is stale, and a promotion may take its slot: the next test).
+  let inUse: { seed: Uint8Array; pk: Uint8Array; prepared: PreparedPublicKey }[] = [];
   const hammer = (keys: { seed: Uint8Array; pk: Uint8Array }[]) => {
     for (const { seed, pk } of keys) {
       const message = digest("hammer", hexOf(pk));
@@ -651,20 +657,25 @@ test("promotions never evict keys prepared on request: keys verify sees often (a
         assert.ok(ed25519.verify(signature, message, pk));
         assert.not.ok(ed25519.verify(forged, message, pk));
       }
+      for (const key of inUse) {
+        const used = digest("in use", hexOf(key.pk));
+        assert.ok(ed25519.verify(ed25519.sign(used, key.seed), used, key.prepared));
+      }
     }
   };
   // Two keys prepared on request, one slot left for hot keys.
   const asked = [keyOf("asked", 0), keyOf("asked", 1)];
   const prepared = asked.map(({ pk }) => ed25519.preparePublicKey(pk));
+  inUse = asked.map((key, j) => ({ ...key, prepared: prepared[j] }));
   hammer(Array.from({ length: 6 }, (_, i) => keyOf("hot", i)));
   const held = slabKeys();
   for (const { pk } of asked) assert.ok(held.includes(hexOf(pk)), "a key prepared on request is still held");
   assert.ok(held.includes(hexOf(keyOf("hot", 5).pk)), "the free slot went to the latest hot key");
   // A third key asked for takes the promoted key's slot, not an older key asked for.
   const third = keyOf("asked", 2);
-  ed25519.preparePublicKey(third.pk);
+  inUse.push({ ...third, prepared: ed25519.preparePublicKey(third.pk) });
   assert.equal([...slabKeys()].sort(), [...asked, third].map(({ pk }) => hexOf(pk)).sort());
-  // With every slot asked for, hot keys are verified without the slab, with the same verdicts.
+  // With every slot asked for and in use, hot keys are verified without the slab, with the same verdicts.
   hammer(Array.from({ length: 4 }, (_, i) => keyOf("hot again", i)));
   assert.equal([...slabKeys()].sort(), [...asked, third].map(({ pk }) => hexOf(pk)).sort(), "no promotion evicted one");
   // A promoted key that is then asked for counts as asked for.
@@ -672,9 +683,10 @@ test("promotions never evict keys prepared on request: keys verify sees often (a
   slots = 0;
   for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
   const hot = keyOf("promoted then asked", 0);
+  inUse = [];
   hammer([hot]);
   assert.ok(slabKeys().includes(hexOf(hot.pk)), "promoted");
-  ed25519.preparePublicKey(hot.pk);
+  inUse = [{ ...hot, prepared: ed25519.preparePublicKey(hot.pk) }];
   hammer(Array.from({ length: 4 }, (_, i) => keyOf("later hot", i)));
   assert.ok(slabKeys().includes(hexOf(hot.pk)), "kept once asked for");
   // Verdicts through the kept slots are the single verdicts.
@@ -684,6 +696,66 @@ test("promotions never evict keys prepared on request: keys verify sees often (a
     assert.ok(ed25519.verify(ed25519.sign(message, seed), message, pk));
   }
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("a key prepared on request and left unused for 16 × slots uses of the slab gives way to a hot key: dropped keys need no free()", () => {
+  let slots = 0;
+  for (let bytes = 30_000; slots < 3; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  assert.is(slots, 3);
+  const hexOf = (pk: Uint8Array) => Buffer.from(pk).toString("hex");
+  const keyOf = (label: string) => {
+    const seed = digest("stale", label).slice(0, 32);
+    return { seed, pk: ed25519.getPublicKey(seed) };
+  };
+  // Every slot prepared on request: one key kept in use, two dropped without free() (review 46:
+  // they kept their slots from every hot key for good).
+  const kept = keyOf("kept");
+  const keptPrepared = ed25519.preparePublicKey(kept.pk);
+  const dropped = [keyOf("dropped 0"), keyOf("dropped 1")];
+  for (const { pk } of dropped) ed25519.preparePublicKey(pk);
+  const hot = keyOf("hot");
+  const message = digest("stale", "hot message");
+  const signature = ed25519.sign(message, hot.seed);
+  const forged = signature.slice();
+  forged[3] ^= 1;
+  const keptMessage = digest("stale", "kept message");
+  const keptSignature = ed25519.sign(keptMessage, kept.seed);
+  // A use of the slab per verification of the hot key's bytes (a miss), one per use of the kept key.
+  const verifyHot = (times: number) => {
+    for (let i = 0; i < times; i++) {
+      assert.is(ed25519.verify(i % 2 ? forged : signature, message, hot.pk), i % 2 === 0);
+      if (i % 10 === 9) assert.ok(ed25519.verify(keptSignature, keptMessage, keptPrepared));
+    }
+  };
+  // Within 16 × 3 = 48 uses the dropped keys are not stale yet: the hot key (promotion attempts
+  // every 8 sightings) stays out of the slab.
+  verifyHot(30);
+  assert.equal([...slabKeys()].sort(), [kept, ...dropped].map(({ pk }) => hexOf(pk)).sort(), "nothing stale before 48 uses");
+  // Past them, the next promotion takes the least recently used dropped key's slot; the key in use stays.
+  verifyHot(40);
+  const held = slabKeys();
+  assert.ok(held.includes(hexOf(hot.pk)), "the hot key was promoted over a stale key");
+  assert.ok(held.includes(hexOf(kept.pk)), "the key in use stayed");
+  assert.is(dropped.filter(({ pk }) => held.includes(hexOf(pk))).length, 1, "one dropped key gave way");
+  // Verdicts through the promoted slot are the single verdicts.
+  assert.ok(ed25519.verify(signature, message, hot.pk));
+  assert.not.ok(ed25519.verify(forged, message, hot.pk));
+  assert.ok(ed25519.verify(keptSignature, keptMessage, keptPrepared));
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("configurePreparedKeys as the first call, with memory that cannot grow that far: WASM_OUT_OF_MEMORY, as on a live instance (child process with --wasm-max-mem-pages)", () => {
+  // 12 pages (768 KiB) hold the core but no slab of 400,000 bytes; 70,000 bytes hold one key.
+  // Review 46: the first call recorded the size, the instance then started with prepared keys
+  // off, and the call returned { maxBytes: 400000, slots: 0 } as a success.
+  const child = fileURLToPath(new URL("../helpers/prepared-slab-memory-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--wasm-max-mem-pages=12", "--import", "tsx", child, "400000", "70000"], { encoding: "utf8", timeout: 120_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!);
+  assert.is(result.configuredFirst, "WasmCoreError WASM_OUT_OF_MEMORY");
+  assert.equal(result.layoutAfter, { maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES, slots: 0 }, "the instance runs without prepared keys; the size setting is the previous one");
+  assert.is(result.configuredSmall, JSON.stringify({ maxBytes: 70_000, slots: 1 }), "a size that fits is laid out on the live instance");
+  assert.equal(result.layoutSmall, { maxBytes: 70_000, slots: 1 });
+  assert.equal(result.verdicts, [true, true, false], "verdicts through it all: prepared, as bytes, a flipped bit");
 });
 
 /** The key bytes (hex) each slot holds, "" for an empty slot. */
