@@ -35,6 +35,7 @@ import {
   integerOption,
   pairFits,
   readOptions,
+  REMOVED_ANYWAY,
   reservationToken,
   SharedStoreError,
   unavailable,
@@ -90,6 +91,8 @@ const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
 /** SQLSTATE query_canceled: what the server answers for a statement it cancelled at statement_timeout. */
 const QUERY_CANCELED = "57014";
+/** How much later than the store's own timer pg's connection and query timers fire (Connection.create). */
+const PG_TIMER_MARGIN_MS = 100;
 
 /** The connection and settings both stores use. */
 class Connection {
@@ -119,8 +122,16 @@ class Connection {
       const pool = new pg.Pool({
         connectionString: urlOrClient,
         max: maxConnections,
-        connectionTimeoutMillis: timeoutMs,
-        query_timeout: timeoutMs,
+        // pg's own timers a little later than the store's (Connection.query): the store's fires
+        // first and the call is STORE_TIMEOUT, as documented; with equal bounds, pg's timer, armed
+        // first, won half the races with its own error, STORE_UNAVAILABLE (review 47).
+        connectionTimeoutMillis: timeoutMs + PG_TIMER_MARGIN_MS,
+        query_timeout: timeoutMs + PG_TIMER_MARGIN_MS,
+        // Every statement here is one statement of its own transaction and counts on READ
+        // COMMITTED (the file header): a server or database whose default is REPEATABLE READ or
+        // SERIALIZABLE would make a compare-and-set or reserve that lost a race fail with a
+        // serialization error (STORE_UNAVAILABLE) instead of returning false (review 47).
+        options: "-c default_transaction_isolation=read\\ committed",
         // The server's own bound on each statement. pg's query_timeout only stops waiting: the
         // statement keeps running, and one blocked on a lock would commit whenever the lock is
         // released, long after the caller was told STORE_TIMEOUT. With statement_timeout the
@@ -250,7 +261,7 @@ export class PostgresPeerStore implements FederationPeerStore {
   async remove(kernelId: string): Promise<FederationPeer | undefined> {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     const rows = await this.#db.query<PeerRow>("remove", `DELETE FROM ${this.#table} WHERE kernel_id = $1 RETURNING *`, [exactText(kernelId)]);
-    return rows.length === 0 ? undefined : rowPeer(rows[0], "remove");
+    return rows.length === 0 ? undefined : rowPeer(rows[0], "remove", REMOVED_ANYWAY);
   }
 
   async snapshot(): Promise<readonly FederationPeer[]> {
@@ -315,8 +326,12 @@ function peerRow(peer: FederationPeer): [string, string, number, number] {
   return [exactText(peer.kernelId), peer.publicKey.toHex(), peer.establishedAt, peer.rotationDue];
 }
 
-/** A fresh, validated peer from a row (bigint columns arrive as decimal strings). */
-function rowPeer(row: PeerRow, operation: string): FederationPeer {
+/**
+ * A fresh, validated peer from a row (bigint columns arrive as decimal strings, or as bigints
+ * where the application set pg's int8 parser to BigInt, which is process-wide). `note` ends the
+ * message of a row that does not read back (remove's: the row is deleted all the same).
+ */
+function rowPeer(row: PeerRow, operation: string, note = ""): FederationPeer {
   try {
     return new FederationPeer({
       kernelId: fromExactText(row.kernel_id, "kernel_id"),
@@ -325,13 +340,14 @@ function rowPeer(row: PeerRow, operation: string): FederationPeer {
       rotationDue: decimal(row.rotation_due),
     });
   } catch (cause) {
-    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}`, { cause });
+    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}${note}`, { cause });
   }
 }
 
 function decimal(value: unknown): number {
   if (typeof value === "string" && /^[0-9]{1,16}$/.test(value)) return Number(value);
   if (typeof value === "number") return value;
+  if (typeof value === "bigint" && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value); // review 47
   return Number.NaN; // refused by FederationPeer
 }
 
@@ -452,9 +468,13 @@ export class PostgresReplayStore implements ReplayStore {
   }
 
   /**
-   * Deletes at most `batch` rows whose `expires_at < now` (dead under every skew up to
-   * maxSkewSecs), oldest first; resolves to how many. Replicas sweeping at once skip each
-   * other's rows (SKIP LOCKED) rather than wait.
+   * Deletes at most `batch` rows dead under every skew up to maxSkewSecs, oldest first; resolves
+   * to how many. A row is dead when both its writer's bound (`expires_at < now`) and this store's
+   * (`envelope_ts + maxSkewSecs < now`) have passed: after maxSkewSecs was raised, rows written
+   * under the old bound stay until the new one passes (review 47: before, a replica already on
+   * the larger bound swept them at the old one, and the envelope was accepted again once the skew
+   * was raised, as the README says to do next). Replicas sweeping at once skip each other's rows
+   * (SKIP LOCKED) rather than wait.
    */
   async sweep(now: number, batch: number = this.#sweepBatch): Promise<number> {
     if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new InvalidTimeError("now must be a safe integer ≥ 0 (unix seconds)");
@@ -462,9 +482,10 @@ export class PostgresReplayStore implements ReplayStore {
     const rows = await this.#db.query(
       "replay.sweep",
       `DELETE FROM ${this.#table} WHERE ctid = ANY (ARRAY(
-         SELECT ctid FROM ${this.#table} WHERE expires_at < $1::bigint ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+         SELECT ctid FROM ${this.#table} WHERE expires_at < $1::bigint AND envelope_ts + $3::bigint < $1::bigint
+         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1`,
-      [now, limit],
+      [now, limit, this.maxSkewSecs],
     );
     return rows.length;
   }

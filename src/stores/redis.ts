@@ -42,6 +42,7 @@ import {
   integerOption,
   pairFits,
   readOptions,
+  REMOVED_ANYWAY,
   reservationToken,
   SharedStoreError,
   unavailable,
@@ -88,7 +89,8 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 
 // KEYS[1] the pair, KEYS[2] the peer's quota counter for this window.
 // ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms.
-// Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes.
+// Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
+// the quota counter's too, before anything is written: review 47).
 const RESERVE_SCRIPT = `
 local held = redis.call('GET', KEYS[1])
 if held then
@@ -96,8 +98,9 @@ if held then
   if ts == nil then return -2 end
   if ts + tonumber(ARGV[4]) >= tonumber(ARGV[3]) then return 0 end
 end
-local used = tonumber(redis.call('GET', KEYS[2]) or '0')
-if used == nil then return -2 end
+local counted = redis.call('GET', KEYS[2]) or '0'
+if not string.match(counted, '^%d+$') or #counted > 15 then return -2 end
+local used = tonumber(counted)
 if used >= tonumber(ARGV[5]) then return -1 end
 if held then
   redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2])
@@ -117,14 +120,17 @@ local used = tonumber(redis.call('GET', KEYS[2]) or '0')
 if used ~= nil and used > 0 then redis.call('DECR', KEYS[2]) end
 return 1`;
 
-// KEYS[1] the hash; ARGV: 1 field, 2 expected value ('' = no entry), 3 next value.
+// KEYS[1] the hash; ARGV: 1 field, 2 expected value ('' = no entry), 3 next value. "No entry"
+// matches no entry only, never a stored empty string (review 47).
 const PEER_CAS_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-if (ARGV[2] == '' and not current) or current == ARGV[2] then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-  return 1
+if ARGV[2] == '' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
 end
-return 0`;
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`;
 
 // KEYS[1] the hash; ARGV[1] field. Returns the removed value or nil.
 const PEER_REMOVE_SCRIPT = `
@@ -305,15 +311,19 @@ class Connection {
   }
 
   /**
-   * The server's maxmemory-policy, or undefined when it does not say (CONFIG refused or renamed,
-   * as some managed services do; any failure here is left to the store's first real call).
+   * The server's maxmemory-policy, or undefined when it does not say: CONFIG refused or renamed,
+   * as some managed services do (the server's own error reply). A timeout or a lost connection
+   * is thrown: the policy is then unknown, not unreadable, and an open that went on would run a
+   * replay store on a server that may evict its pairs (review 47: a server slow for a moment
+   * opened one on allkeys-lru).
    */
   async evictionPolicy(): Promise<string | undefined> {
     let reply: unknown;
     try {
       reply = await this.command("config", ["CONFIG", "GET", "maxmemory-policy"]);
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (error instanceof SharedStoreError && error.cause instanceof ErrorReply) return undefined;
+      throw error;
     }
     // RESP2 answers [name, value]; RESP3 a map.
     if (Array.isArray(reply)) return reply.length === 2 && typeof reply[1] === "string" ? reply[1] : undefined;
@@ -323,10 +333,17 @@ class Connection {
 
   /**
    * Closes this connection and throws SharedStoreError EVICTING_ENGINE when the server evicts
-   * keys that `what` needs kept (README, "Redis eviction"): `refused(policy)` says which policies.
+   * keys that `what` needs kept (README, "Redis eviction"): `refused(policy)` says which policies;
+   * closes it and rethrows when the policy could not be read in time (evictionPolicy).
    */
   async refuseEviction(what: string, refused: (policy: string) => boolean): Promise<void> {
-    const policy = await this.evictionPolicy();
+    let policy: string | undefined;
+    try {
+      policy = await this.evictionPolicy();
+    } catch (error) {
+      await this.close(); // the open fails: nothing is left connected
+      throw error;
+    }
     if (policy === undefined || !refused(policy)) return;
     await this.close();
     throw new SharedStoreError(
@@ -486,13 +503,21 @@ export class RedisPeerStore implements FederationPeerStore {
 
   async remove(kernelId: string): Promise<FederationPeer | undefined> {
     const reply = await this.#redis.run("remove", SCRIPTS.peerRemove, [this.#hash], [field(kernelId)]);
-    return reply === null ? undefined : decodePeer(reply, "remove", kernelId);
+    return reply === null ? undefined : decodePeer(reply, "remove", kernelId, REMOVED_ANYWAY);
   }
 
+  /**
+   * Every pin, each checked against the field it is stored under: a pin under another peer's
+   * field is STORE_UNEXPECTED_REPLY, as get() refuses it (review 47: it was listed, while
+   * resolve() and forget() could never reach it).
+   */
   async snapshot(): Promise<readonly FederationPeer[]> {
-    const reply = await this.#redis.command("snapshot", ["HVALS", this.#hash]);
-    if (!Array.isArray(reply)) throw unexpected("snapshot", reply);
-    return reply.map((value) => decodePeer(value, "snapshot"));
+    const reply = await this.#redis.command("snapshot", ["HGETALL", this.#hash]);
+    return hashEntries(reply, "snapshot").map(([name, value]) => {
+      const peer = decodePeer(value, "snapshot");
+      if (name !== field(peer.kernelId)) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "snapshot: a stored pin sits under another peer's field");
+      return peer;
+    });
   }
 
   async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
@@ -533,15 +558,29 @@ function encodePeer(peer: FederationPeer): string {
  * fail every accept as "changed concurrently". It is refused on read instead, as any value the
  * store never writes (review-32 D1).
  */
-function decodePeer(value: unknown, operation: string, kernelId?: string): FederationPeer {
+/** `note` ends the message of a pin that does not read back (remove's: it is deleted all the same). */
+function decodePeer(value: unknown, operation: string, kernelId?: string, note = ""): FederationPeer {
   if (typeof value !== "string") throw unexpected(operation, value);
   let peer: FederationPeer;
   try {
     peer = FederationPeer.fromJSON(value);
   } catch (cause) {
-    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}`, { cause });
+    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}${note}`, { cause });
   }
-  if (encodePeer(peer) !== value) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin is not in the form this store writes`);
-  if (kernelId !== undefined && peer.kernelId !== kernelId) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the pin stored for one peer names another`);
+  if (encodePeer(peer) !== value) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin is not in the form this store writes${note}`);
+  if (kernelId !== undefined && peer.kernelId !== kernelId) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the pin stored for one peer names another${note}`);
   return peer;
+}
+
+/** The [field, value] pairs of an HGETALL reply: a flat array (RESP2), or a map or object (RESP3). */
+function hashEntries(reply: unknown, operation: string): [unknown, unknown][] {
+  if (Array.isArray(reply)) {
+    if (reply.length % 2 !== 0) throw unexpected(operation, reply);
+    const entries: [unknown, unknown][] = [];
+    for (let i = 0; i < reply.length; i += 2) entries.push([reply[i], reply[i + 1]]);
+    return entries;
+  }
+  if (reply instanceof Map) return [...reply.entries()];
+  if (reply !== null && typeof reply === "object") return Object.entries(reply);
+  throw unexpected(operation, reply);
 }

@@ -33,6 +33,13 @@ export class SharedStoreError extends Error {
   }
 }
 
+/**
+ * The end of the message of a remove() whose entry did not read back: the entry is deleted all
+ * the same (a way to clear a corrupt pin), and the error says so, as SharedStoreError's contract
+ * asks of a call that changed something (review 47).
+ */
+export const REMOVED_ANYWAY = "; the entry was removed";
+
 /** Default bound on one store call, in milliseconds, connecting included. */
 export const DEFAULT_STORE_TIMEOUT_MS = 2000;
 /** Default largest skew a server-backed replay store is asked with (the exchange's default skew). */
@@ -89,12 +96,17 @@ export function exactText(value: string): string {
   return JSON.stringify(value);
 }
 
-/** The string a server gave back for exactText(x), or a STORE_UNEXPECTED_REPLY. */
+/**
+ * The string a server gave back for exactText(x), or a STORE_UNEXPECTED_REPLY. Only the very text
+ * exactText writes reads back: another JSON spelling of the same string (escapes, spaces) is
+ * refused, since the stores look ids up by that exact text, and a row listed under a spelling
+ * no lookup matches could be neither resolved nor forgotten (review 47).
+ */
 export function fromExactText(text: unknown, what: string): string {
   if (typeof text === "string") {
     try {
       const value: unknown = JSON.parse(text);
-      if (typeof value === "string") return value;
+      if (typeof value === "string" && exactText(value) === text) return value;
     } catch {
       // reported below
     }

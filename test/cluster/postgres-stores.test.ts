@@ -174,6 +174,98 @@ t("sweep deletes only rows dead under maxSkewSecs, in bounded batches", async ()
   }
 });
 
+t("raising maxSkewSecs: a replica on the larger bound sweeps nothing the larger skew still needs, so a replay stays refused", async () => {
+  // Review 47: the sweep deleted by the expiry stored when the row was written (the writer's
+  // maxSkewSecs), so after the README's procedure (raise maxSkewSecs on every replica, then the
+  // skew) an envelope accepted under the old bound was accepted again.
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const before = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  try {
+    assert.is(await before.reserve("p", "n", T, T, 300), true);
+    before.commit("p", "n");
+  } finally {
+    await before.close();
+  }
+  const after = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 600, sweepEvery: 0 });
+  try {
+    assert.is(await after.sweep(T + 350), 0, "dead under the old bound, alive under the new one");
+    assert.is(await after.reserve("p", "n", T, T + 350, 600), false, "the replay is refused under the raised skew");
+    assert.is(await after.sweep(T + 600), 0, "alive at timestamp + the new bound");
+    assert.is(await after.sweep(T + 601), 1, "swept once the new bound passed");
+  } finally {
+    await after.close();
+  }
+});
+
+t("pins are listed only in the very spelling lookups match; a row that does not read back is removed with an error that says so", async () => {
+  const prefix = freshPrefix();
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
+  try {
+    // Review 47: another JSON spelling of "k" was listed by snapshot, while get and remove (which
+    // look the id up by its exact text) never reached it.
+    await sql(`INSERT INTO ${prefix}peers VALUES ($1, $2, 1, 2)`, ['"\\u006b"', "ab".repeat(32)]);
+    await rejects(store.snapshot(), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", "another spelling of k");
+    assert.is(await store.get("k"), undefined, "not the pin of k");
+    await sql(`DELETE FROM ${prefix}peers`);
+    await sql(`INSERT INTO ${prefix}peers VALUES ($1, $2, 1, 2)`, [' "k"', "ab".repeat(32)]);
+    await rejects(store.snapshot(), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", "k with a leading space");
+    await sql(`DELETE FROM ${prefix}peers`);
+    // Review 47: remove deleted such a row and then threw as if nothing had changed.
+    await sql(`INSERT INTO ${prefix}peers VALUES ($1, $2, 1, 99999999999999999)`, [JSON.stringify("bad"), "ab".repeat(32)]);
+    const error = await rejects(store.remove("bad"), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", "remove of an unreadable row");
+    assert.match(error.message, "the entry was removed");
+    assert.is((await sql(`SELECT count(*)::int AS n FROM ${prefix}peers`))[0].n, 0);
+  } finally {
+    await store.close();
+  }
+});
+
+t("an application that parses int8 as BigInt (pg's process-wide type parsers) still reads its pins", async () => {
+  const int8 = pg.types.getTypeParser(20);
+  pg.types.setTypeParser(20, (text: string) => BigInt(text));
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: freshPrefix() });
+  try {
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 86_400 });
+    assert.is(await store.compareAndSet("k", undefined, pin), true);
+    assert.ok((await store.get("k"))?.equals(pin), "review 47: every pin was STORE_UNEXPECTED_REPLY");
+    assert.equal((await store.snapshot()).map((p) => p.kernelId), ["k"]);
+  } finally {
+    await store.close();
+    pg.types.setTypeParser(20, int8);
+  }
+});
+
+t("a database whose default isolation is SERIALIZABLE: a compare-and-set that loses a race returns false, not a serialization error", async () => {
+  // Review 47: the single-statement design counts on READ COMMITTED; under a stricter default a
+  // loser failed with 40001 (STORE_UNAVAILABLE). Stores opened from a URL set it per session.
+  const url = (await server()).url;
+  const database = (await sql("SELECT current_database() AS d"))[0].d as string;
+  await sql(`ALTER DATABASE "${database}" SET default_transaction_isolation = 'serializable'`);
+  const prefix = freshPrefix();
+  let store: PostgresPeerStore | undefined;
+  const locker = new pg.Client({ connectionString: url });
+  try {
+    store = await PostgresPeerStore.open(url, { tablePrefix: prefix });
+    await locker.connect();
+    assert.is((await locker.query("SHOW default_transaction_isolation")).rows[0].default_transaction_isolation, "serializable", "the database default applies to new sessions");
+    const first = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+    const renewed = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T + 1, rotationDue: T + 20 });
+    assert.is(await store.compareAndSet("k", undefined, first), true);
+    // A concurrent writer holds the row while the store's compare-and-set waits for it, then commits a change.
+    await locker.query("BEGIN");
+    await locker.query(`UPDATE ${prefix}peers SET rotation_due = rotation_due + 5 WHERE kernel_id = $1`, [JSON.stringify("k")]);
+    const race = store.compareAndSet("k", first, renewed);
+    await delay(150);
+    await locker.query("COMMIT");
+    assert.is(await race, false, "lost to the concurrent writer: false, as under READ COMMITTED");
+  } finally {
+    await locker.end().catch(() => undefined);
+    await store?.close();
+    await sql(`ALTER DATABASE "${database}" RESET default_transaction_isolation`);
+  }
+});
+
 t("a locked table past operationTimeoutMs is STORE_TIMEOUT, and the store works again once it is free", async () => {
   const prefix = freshPrefix();
   const url = (await server()).url;
@@ -188,6 +280,24 @@ t("a locked table past operationTimeoutMs is STORE_TIMEOUT, and the store works 
     assert.is(await store.get("k"), undefined, "recovered");
   } finally {
     await locker.end();
+    await store.close();
+  }
+});
+
+t("calls that need a new connection to a server that does not answer are STORE_TIMEOUT, as documented, not pg's own connect timeout", async () => {
+  // Review 47: pg's connection timer, armed with the same bound just before the store's, won
+  // about half of such races, and the call was STORE_UNAVAILABLE ("timeout exceeded when trying
+  // to connect"). The server's postmaster is frozen: the connection the pool already has still
+  // answers, new ones are never accepted.
+  const srv = await server();
+  const store = await PostgresPeerStore.open(srv.url, { tablePrefix: freshPrefix(), operationTimeoutMs: 300 });
+  srv.freeze(true);
+  try {
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.get("k").then(() => "answered", (e) => `${e?.name} ${e?.code}`)));
+    assert.ok(outcomes.some((o) => o !== "answered"), `some calls needed a new connection: ${outcomes}`);
+    for (const outcome of outcomes) assert.ok(outcome === "answered" || outcome === "SharedStoreError STORE_TIMEOUT", `every other call is STORE_TIMEOUT: ${outcomes}`);
+  } finally {
+    srv.freeze(false);
     await store.close();
   }
 });

@@ -192,6 +192,106 @@ t("release removes only this store's own reservation, also once another store to
   }
 });
 
+t("the eviction policy unknown for want of an answer (CONFIG not answered within operationTimeoutMs) fails the open; only CONFIG refused opens blind", async () => {
+  // Review 47: any failure to read the policy counted as "cannot tell", so a server slow for a
+  // moment while a replica started got a replay store on allkeys-lru.
+  const url = (await server()).url;
+  /** A client passed in whose CONFIG commands are answered late (`delayMs`) or refused by the server (renamed to an unknown command). */
+  const clientWith = async (config: "late" | "refused") => {
+    const client = createClient({ url });
+    client.on("error", () => undefined);
+    await client.connect();
+    const sendCommand = client.sendCommand.bind(client);
+    (client as { sendCommand: unknown }).sendCommand = (args: string[], options?: never) => {
+      if (args[0] !== "CONFIG") return sendCommand(args, options);
+      if (config === "refused") return sendCommand(["CONFIGX", ...args.slice(1)], options);
+      return new Promise((resolve) => setTimeout(resolve, 700)).then(() => sendCommand(args, options));
+    };
+    return client;
+  };
+  await withRaw((raw) => raw.configSet("maxmemory-policy", "allkeys-lru"));
+  try {
+    for (const open of [RedisReplayStore.open, RedisPeerStore.open]) {
+      const late = await clientWith("late");
+      try {
+        await rejects(open.call(undefined, late as never, { namespace: freshNamespace(), operationTimeoutMs: 250 }), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "CONFIG answered late");
+      } finally {
+        late.destroy();
+      }
+    }
+    await rejects(RedisReplayStore.open(url, { namespace: freshNamespace() }), (e) => e.code === "EVICTING_ENGINE", "answered, the policy is refused as before");
+    // CONFIG refused by the server (an error reply, as managed services rename or forbid it): opens blind (README).
+    const refusing = await clientWith("refused");
+    try {
+      await (await RedisReplayStore.open(refusing as never, { namespace: freshNamespace() })).close();
+    } finally {
+      refusing.destroy();
+    }
+  } finally {
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+  }
+});
+
+t("a pin under another peer's field, or in a spelling the store never writes, is not listed: snapshot is STORE_UNEXPECTED_REPLY", async () => {
+  // Review 47: snapshot listed such a pin, which get (resolve) and remove (forget) never reach.
+  const namespace = freshNamespace();
+  const peers = await RedisPeerStore.open((await server()).url, { namespace });
+  try {
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+    const written = JSON.stringify(pin.toJSON());
+    await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), written));
+    assert.equal((await peers.snapshot()).map((p) => p.kernelId), ["k"], "a pin under its own field is listed");
+    for (const name of [JSON.stringify("other"), '"\\u006b"', ' "k"']) {
+      await withRaw((c) => c.hSet(`${namespace}:peers`, name, written));
+      await rejects(peers.snapshot(), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", `pin of k under field ${name}`);
+      await withRaw((c) => c.hDel(`${namespace}:peers`, name));
+    }
+    assert.equal((await peers.snapshot()).map((p) => p.kernelId), ["k"]);
+  } finally {
+    await peers.close();
+  }
+});
+
+t("remove of a pin that does not read back deletes it and says so; compare-and-set expecting no entry does not replace a stored empty value", async () => {
+  const namespace = freshNamespace();
+  const peers = await RedisPeerStore.open((await server()).url, { namespace });
+  try {
+    await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("bad"), "{not json"));
+    const error = await rejects(peers.remove("bad"), (e) => e.code === "STORE_UNEXPECTED_REPLY", "remove of an unreadable pin");
+    assert.match(error.message, "the entry was removed", "the error says the call changed the store (review 47)");
+    assert.is(await withRaw((c) => c.hGet(`${namespace}:peers`, JSON.stringify("bad"))), null);
+    // Review 47: the script's "no entry" ('') also matched a stored empty string.
+    await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), ""));
+    const next = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+    assert.is(await peers.compareAndSet("k", undefined, next), false, "an entry is there, if an unreadable one");
+    assert.is(await withRaw((c) => c.hGet(`${namespace}:peers`, JSON.stringify("k"))), "", "left as it was");
+  } finally {
+    await peers.close();
+  }
+});
+
+t("a quota counter this store never writes is STORE_UNEXPECTED_REPLY before anything is written: the pair stays free", async () => {
+  // Review 47: " 5" passed Lua's tonumber, INCR then failed after the pair was written, and the
+  // pair stayed held (REPLAYED_NONCE for an envelope never accepted).
+  const namespace = freshNamespace();
+  const replay = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
+  try {
+    assert.is(await replay.reserve("p", "n-0", T, T, 300), true, "counts a first reservation (the counter key appears)");
+    replay.commit("p", "n-0");
+    const [counter] = await withRaw((c) => c.keys(`${namespace}:*:q:*`));
+    assert.ok(counter, "the quota counter key");
+    for (const bad of [" 5", "5 ", "-1", "1e3", "x", "99999999999999999999"]) {
+      await withRaw((c) => c.set(counter, bad));
+      await rejects(replay.reserve("p", "n-1", T, T, 300), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", `counter ${JSON.stringify(bad)}`);
+      assert.is((await withRaw((c) => c.keys(`${namespace}:*:n:*`))).length, 1, `counter ${JSON.stringify(bad)}: the second pair was not written`);
+    }
+    await withRaw((c) => c.set(counter, "1"));
+    assert.is(await replay.reserve("p", "n-1", T, T, 300), true, "with a counter it writes, the pair is free");
+  } finally {
+    await replay.close();
+  }
+});
+
 t("values this store never writes are STORE_UNEXPECTED_REPLY", async () => {
   const namespace = freshNamespace();
   const peers = await RedisPeerStore.open((await server()).url, { namespace });
