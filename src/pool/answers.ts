@@ -4,7 +4,7 @@
 // count or shape rejects its call instead of resolving it with missing verdicts (or leaving
 // single verify() calls pending for want of their bit).
 import { readPackedEnvelopeVerdicts, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
-import type { TaskFailure } from "./codec.js";
+import { SIGNATURE_ITEM_FAILED, type SignatureItemFailures, type TaskFailure } from "./codec.js";
 import { VerifierPoolError } from "./errors.js";
 
 /** A TaskFailure: what a live worker returns when verification threw. */
@@ -12,19 +12,49 @@ function isTaskFailure(answer: unknown): answer is TaskFailure {
   return typeof answer === "object" && answer !== null && !Array.isArray(answer) && !(answer instanceof Uint8Array) && (answer as TaskFailure).failed === true;
 }
 
+/**
+ * VerifierPoolError TASK_FAILED for what a worker reported. Its `cause` is an Error with the
+ * worker's error's name, code and message (review 48: the code was only in the message text), so
+ * a caller tells WASM_OUT_OF_MEMORY from a trap by `error.cause.code`.
+ */
 function taskFailed(failure: TaskFailure): VerifierPoolError {
-  const { name, code, message } = failure;
-  return new VerifierPoolError("TASK_FAILED", `verification failed in a worker: ${String(name)}${code ? ` ${String(code)}` : ""}: ${String(message)}`);
+  const name = String(failure.name);
+  const code = failure.code === undefined ? undefined : String(failure.code);
+  const message = String(failure.message);
+  const cause = Object.assign(new Error(message), { name, code });
+  return new VerifierPoolError("TASK_FAILED", `verification failed in a worker: ${name}${code ? ` ${code}` : ""}: ${message}`, { cause });
 }
 
-/** The `count` verdicts of a signature chunk (1 = valid); VerifierPoolError TASK_FAILED for a failure or any other answer. */
-export function readSignatureAnswer(answer: unknown, count: number): Uint8Array {
-  if (isTaskFailure(answer)) throw taskFailed(answer);
-  if (!(answer instanceof Uint8Array) || answer.length !== count || answer.some((bit) => bit > 1)) {
-    throw new VerifierPoolError("TASK_FAILED", `a worker's answer is not ${count} signature verdicts`);
-  }
-  return answer;
+/**
+ * A signature chunk's verdicts: `bits` one byte per item (1 valid, 0 invalid,
+ * SIGNATURE_ITEM_FAILED for an item that threw in the worker, whose error is in `failed` under its
+ * index). VerifierPoolError TASK_FAILED for a failure of the whole chunk or any other answer.
+ */
+export interface SignatureVerdicts {
+  bits: Uint8Array;
+  failed?: Map<number, VerifierPoolError>;
 }
+
+export function readSignatureAnswer(answer: unknown, count: number): SignatureVerdicts {
+  if (isTaskFailure(answer)) throw taskFailed(answer);
+  if (answer instanceof Uint8Array) {
+    if (answer.length !== count || answer.some((bit) => bit > 1)) throw notSignatureVerdicts(count);
+    return { bits: answer };
+  }
+  const { verdicts, failures } = (typeof answer === "object" && answer !== null ? answer : {}) as Partial<SignatureItemFailures>;
+  if (!(verdicts instanceof Uint8Array) || verdicts.length !== count || !Array.isArray(failures) || failures.length === 0) throw notSignatureVerdicts(count);
+  const failed = new Map<number, VerifierPoolError>();
+  for (const failure of failures) {
+    const index = (failure as { index?: unknown })?.index;
+    if (!isTaskFailure(failure) || typeof index !== "number" || verdicts[index] !== SIGNATURE_ITEM_FAILED || failed.has(index)) throw notSignatureVerdicts(count);
+    failed.set(index, taskFailed(failure));
+  }
+  // Every failed byte has its error, and every other byte is a verdict.
+  for (let i = 0; i < count; i++) if (verdicts[i] > 1 && !failed.has(i)) throw notSignatureVerdicts(count);
+  return { bits: verdicts, failed };
+}
+
+const notSignatureVerdicts = (count: number) => new VerifierPoolError("TASK_FAILED", `a worker's answer is not ${count} signature verdicts`);
 
 /**
  * The `count` verdicts of an envelope chunk: read from the packed bytes, or the verdict objects a

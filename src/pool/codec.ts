@@ -29,6 +29,8 @@ import type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify
 
 export const TASK_SIGNATURES = 0;
 export const TASK_ENVELOPES = 1;
+/** A task that only makes piscina start a worker (src/pool/index.ts watchWorkers); answered with an empty Uint8Array. */
+export const TASK_START_WORKER = 2;
 
 /** Test-only crash modes (see VerifierPoolOptions.crashWorkersForTesting). */
 export const CRASH_NONE = 0;
@@ -37,9 +39,9 @@ export const CRASH_UNCAUGHT = 2; //  an uncaught exception thrown outside the ta
 export const CRASH_OOM = 3; //       allocate until the worker's heap limit ends it
 
 export interface PoolTask {
-  kind: typeof TASK_SIGNATURES | typeof TASK_ENVELOPES;
-  /** The chunk (codec.ts), shared with the worker, which only reads it. */
-  buffer: SharedArrayBuffer;
+  kind: typeof TASK_SIGNATURES | typeof TASK_ENVELOPES | typeof TASK_START_WORKER;
+  /** The chunk (codec.ts), shared with the worker, which only reads it (none for TASK_START_WORKER). */
+  buffer?: SharedArrayBuffer;
   /** Signature chunks: the options of ed25519.verify, normalised. */
   verify?: VerifyOptions;
   /** Envelope chunks: the options of verifyEnvelopeBytes, normalised. */
@@ -56,12 +58,27 @@ export interface TaskFailure {
   message: string;
 }
 
+/** A signature item's verdict byte when verifying it threw in the worker (SignatureItemFailures). */
+export const SIGNATURE_ITEM_FAILED = 2;
+
+/**
+ * A signature chunk some of whose items threw when verified one by one in the worker (the batch
+ * call had thrown: a message too large for the worker's memory, say): every item's verdict byte
+ * (1 valid, 0 invalid, SIGNATURE_ITEM_FAILED), and what each failed item threw. Single verify()
+ * calls sent together in one task then fail alone, as each does in the calling thread (review 48).
+ */
+export interface SignatureItemFailures {
+  verdicts: Uint8Array;
+  failures: (TaskFailure & { index: number })[];
+}
+
 /**
  * What a task returns: a signature chunk's verdict bytes or an envelope chunk's packed verdicts
- * (transferred), an envelope chunk's verdict objects (a worker short of memory, structured-cloned),
- * or a failure. The calling thread checks it before use (src/pool/answers.ts).
+ * (transferred), a signature chunk with items that failed, an envelope chunk's verdict objects (a
+ * worker short of memory, structured-cloned), or a failure. The calling thread checks it before
+ * use (src/pool/answers.ts).
  */
-export type TaskAnswer = Uint8Array | EnvelopeVerdict[] | TaskFailure;
+export type TaskAnswer = Uint8Array | SignatureItemFailures | EnvelopeVerdict[] | TaskFailure;
 
 
 export const SIGNATURE_BYTES = 64;

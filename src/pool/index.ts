@@ -11,12 +11,12 @@
 // verifyEnvelopeBytes (src/pool/worker.ts).
 //
 // Crashes: a worker that dies while it holds a chunk (process.exit, an uncaught exception, out
-// of memory) is replaced by piscina and the chunk is sent again, once, to a fresh worker; if that
-// attempt dies too, the call rejects with VerifierPoolError WORKER_CRASHED. The chunk's bytes
+// of memory) is replaced (by piscina, or, where piscina no longer does, by watchWorkers) and the
+// chunk is sent again, once, to whichever worker takes it; if that attempt dies too, the call
+// rejects with VerifierPoolError WORKER_CRASHED. The chunk's bytes
 // stay on the calling thread until it settles, so nothing is lost and nothing waits forever.
 //
 // Layering: this is a Node-only part on top of Ed25519 and the handshake; nothing imports it.
-import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -37,8 +37,10 @@ import {
   CRASH_UNCAUGHT,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
+  SIGNATURE_ITEM_FAILED,
   TASK_ENVELOPES,
   TASK_SIGNATURES,
+  TASK_START_WORKER,
   envelopeChunkBytes,
   packEnvelopeChunk,
   packSignatureChunk,
@@ -49,7 +51,7 @@ import {
   type PoolTask,
   type TaskAnswer,
 } from "./codec.js";
-import { readEnvelopeAnswer, readSignatureAnswer } from "./answers.js";
+import { readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
 
 export type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
@@ -170,15 +172,8 @@ function packAll(chunks: [number, number][], pack: (start: number, end: number) 
 /** Why watchWorkers aborts the queued tasks, and the message of their calls' WORKER_UNAVAILABLE. */
 const NO_WORKER = "no worker is running: the last one failed while starting";
 
-/**
- * An AbortController whose signal takes any number of listeners without a warning: piscina adds
- * one per queued task (and removes it when the task settles), and a call has many tasks.
- */
-function unboundedAbortController(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
+/** V8's message for a stack overflow ("Maximum call stack size exceeded"). */
+const STACK_OVERFLOW = /call stack size/i;
 
 /**
  * `copy()`, with an allocation failure as VerifierPoolError OUT_OF_MEMORY: the engine's own
@@ -189,7 +184,9 @@ function allocating<T>(copy: () => T): T {
   try {
     return copy();
   } catch (cause) {
-    if (cause instanceof RangeError && (cause as { code?: unknown }).code === undefined) {
+    // V8's stack overflow is a RangeError without a code too: it is thrown as it is, as the
+    // in-thread API would (review 48: it was reported as OUT_OF_MEMORY).
+    if (cause instanceof RangeError && (cause as { code?: unknown }).code === undefined && !STACK_OVERFLOW.test(cause.message)) {
       throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate the pool's copy of the call's input: ${cause.message}`, { cause });
     }
     throw cause;
@@ -225,10 +222,15 @@ class PiscinaVerifierPool implements VerifierPool {
   private readonly buckets: (Bucket | undefined)[] = [undefined, undefined];
   private closing: Promise<void> | undefined;
   /**
-   * The signal of every task handed to piscina, aborted (and replaced) when no worker is left:
-   * see watchWorkers.
+   * One AbortController per task handed to piscina and not settled yet, aborted when no worker is
+   * left (watchWorkers). One each, not one signal for all: piscina adds an abort listener per task
+   * to the signal it gets, and Node's EventTarget checks a new listener against every listener
+   * already there, so one shared signal made each task cost time in proportion to the tasks in
+   * flight (review 48: 40,000 one-item calls took 21 s, against 8 s with a signal each).
    */
-  private queue = unboundedAbortController();
+  private readonly waiting = new Set<AbortController>();
+  /** A TASK_START_WORKER task is out (watchWorkers): piscina has not reported a new worker since. */
+  private startingWorker = false;
 
   constructor(options: VerifierPoolOptions | undefined) {
     const o = optionsObject(options) ?? {};
@@ -263,23 +265,35 @@ class PiscinaVerifierPool implements VerifierPool {
     // lost (a task in flight is failed to its caller instead). Without a listener the
     // EventEmitter would throw it in the calling thread.
     this.piscina.on("error", () => {});
+    this.piscina.on("workerCreate", () => (this.startingWorker = false));
     this.piscina.on("workerDestroy", () => this.watchWorkers());
   }
 
   /**
-   * After a worker is gone: if none is left, fail every task still queued. piscina replaces a
-   * worker that dies once it was running, but not one that dies while starting (its file is
-   * missing or broken after an in-place deploy, its heap limit is too small to load it), and it
-   * hands tasks only to started workers: a task queued then would wait forever, and close()
-   * with it. So such tasks are aborted and their calls reject with WORKER_UNAVAILABLE. The check
-   * runs after piscina has started any replacement (which counts as a thread while it starts).
+   * After a worker is gone: if none is left while tasks wait, have piscina start one, and if that
+   * one fails while starting too, fail every task still queued. piscina replaces a worker that dies
+   * once it was running, but not one that dies while starting (its file is missing or broken after
+   * an in-place deploy, its heap limit is too small to load it); and once any worker has died while
+   * starting it replaces none that die later either (piscina 5's workerFailsDuringBootstrap, which
+   * never resets). It hands tasks only to started workers, but starts one for a task when none is
+   * there: so a TASK_START_WORKER task gets the queue going again (review 48: calls queued behind a
+   * crash were failed with WORKER_UNAVAILABLE although a fresh worker would have served them), and
+   * only when the worker started for it dies before piscina reports it created are the waiting
+   * tasks aborted, their calls rejecting with WORKER_UNAVAILABLE (a broken deploy: without this
+   * they would wait forever, and close() with them). The check runs after piscina has started any
+   * replacement (which counts as a thread while it starts).
    */
   private watchWorkers(): void {
     setImmediate(() => {
       if (this.piscina.threads.length > 0 || this.piscina.queueSize === 0) return;
-      const queue = this.queue;
-      this.queue = unboundedAbortController();
-      queue.abort(NO_WORKER);
+      if (!this.startingWorker) {
+        this.startingWorker = true;
+        this.piscina.run({ kind: TASK_START_WORKER, crash: CRASH_NONE }).catch(() => undefined);
+        return;
+      }
+      const waiting = [...this.waiting];
+      this.waiting.clear();
+      for (const controller of waiting) controller.abort(NO_WORKER);
     }).unref();
   }
 
@@ -351,8 +365,14 @@ class PiscinaVerifierPool implements VerifierPool {
     const parts = this.runSignatureChunks(chunks, buffers, { zip215: bucket.zip215 });
     this.track(
       Promise.all(parts).then((results) => {
+        // Each call its own outcome: a call whose item threw in the worker (SIGNATURE_ITEM_FAILED) rejects alone.
         let i = 0;
-        for (const bits of results) for (let k = 0; k < bits.length; k++) settle[i++].resolve(bits[k] === 1);
+        for (const { bits, failed } of results) {
+          for (let k = 0; k < bits.length; k++, i++) {
+            if (bits[k] === SIGNATURE_ITEM_FAILED) settle[i].reject(failed!.get(k));
+            else settle[i].resolve(bits[k] === 1);
+          }
+        }
       }, rejectAll),
     );
   }
@@ -366,13 +386,16 @@ class PiscinaVerifierPool implements VerifierPool {
       const { signatures, messages, publicKeys } = readBatchItems(items);
       for (const message of messages) assertFitsAnyCore(viewLength(message)); // as verify(), before any copy
       this.assertOpen(); // a getter may have closed the pool
-      const chunks = this.planCall(signatures.length, (i) => signatureChunkBytes(messages[i]));
-      const buffers = packAll(chunks, (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end));
+      const { chunks, buffers } = this.packSignatures(signatures, messages, publicKeys);
       const parts = this.runSignatureChunks(chunks, buffers, verify);
       return this.track(
         Promise.all(parts).then((results) => {
           const out: boolean[] = [];
-          for (const bits of results) for (let i = 0; i < bits.length; i++) out.push(bits[i] === 1);
+          for (const { bits, failed } of results) {
+            // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this thread.
+            if (failed !== undefined) throw failed.values().next().value;
+            for (let i = 0; i < bits.length; i++) out.push(bits[i] === 1);
+          }
           return out;
         }),
       );
@@ -410,8 +433,7 @@ class PiscinaVerifierPool implements VerifierPool {
         else inputs[i] = viewLength(input as Uint8Array) > limit ? viewPrefix(input as Uint8Array, limit) : (input as Uint8Array);
       }
       this.assertOpen(); // a getter may have closed the pool
-      const chunks = this.planCall(count, (i) => envelopeChunkBytes(inputs[i]));
-      const buffers = packAll(chunks, (start, end) => packEnvelopeChunk(inputs, start, end));
+      const { chunks, buffers } = this.packEnvelopes(inputs);
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
         return this.track(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((answer) => readEnvelopeAnswer(answer, envelope, end - start)));
@@ -439,6 +461,23 @@ class PiscinaVerifierPool implements VerifierPool {
     return this.closing;
   }
 
+  /**
+   * A call's signature chunks, packed. In a method of its own so that the callbacks that wait for
+   * the call's answers are made in a scope that holds none of its input: the caller's arrays and
+   * views (a small view keeps its whole buffer) go once packed, and a call in flight holds its
+   * input once, in its chunks (review 48: both batch calls held the caller's input too).
+   */
+  private packSignatures(signatures: Uint8Array[], messages: Uint8Array[], publicKeys: Uint8Array[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[] } {
+    const chunks = this.planCall(signatures.length, (i) => signatureChunkBytes(messages[i]));
+    return { chunks, buffers: packAll(chunks, (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end)) };
+  }
+
+  /** A call's envelope chunks, packed (see packSignatures). */
+  private packEnvelopes(inputs: (Uint8Array | string)[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[] } {
+    const chunks = this.planCall(inputs.length, (i) => envelopeChunkBytes(inputs[i]));
+    return { chunks, buffers: packAll(chunks, (start, end) => packEnvelopeChunk(inputs, start, end)) };
+  }
+
   /** The chunks of a call (or a bucket of single calls) of `count` items: codec.ts, planCall. */
   private planCall(count: number, bytesOf: (i: number) => number): [number, number][] {
     return planCall(count, this.chunkSize, this.threads, bytesOf);
@@ -458,7 +497,7 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /** Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes. */
-  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions): Promise<Uint8Array>[] {
+  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions): Promise<SignatureVerdicts>[] {
     return buffers.map((buffer, c) => {
       const [start, end] = chunks[c];
       return this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }).then((answer) => readSignatureAnswer(answer, end - start)));
@@ -475,7 +514,9 @@ class PiscinaVerifierPool implements VerifierPool {
     for (let attempt = 0; attempt < 2; attempt++) {
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: TaskAnswer;
-      const queue = this.queue.signal;
+      const controller = new AbortController();
+      const queue = controller.signal;
+      this.waiting.add(controller);
       try {
         result = await this.piscina.run({ ...task, crash }, { signal: queue });
       } catch (cause) {
@@ -484,7 +525,8 @@ class PiscinaVerifierPool implements VerifierPool {
           throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause: attempt === 0 ? cause : new AggregateError([firstCrash, cause], "both attempts") });
         }
         // piscina rejects a task only when its worker ended (exit, uncaught exception, heap
-        // limit): runTask itself never throws. The worker has been replaced; try once more.
+        // limit): runTask itself never throws. Try once more, on whichever worker takes it (a
+        // live one, a replacement, or one started for it: watchWorkers).
         if (attempt === 0) {
           firstCrash = cause;
           continue;
@@ -492,6 +534,8 @@ class PiscinaVerifierPool implements VerifierPool {
         throw new VerifierPoolError("WORKER_CRASHED", `a worker ended while verifying a chunk, and so did the worker that retried it: ${String(cause)}`, {
           cause: new AggregateError([firstCrash, cause], "both attempts"),
         });
+      } finally {
+        this.waiting.delete(controller);
       }
       return result; // a TaskFailure too: the caller's answer reader (answers.ts) turns it into TASK_FAILED
     }

@@ -12,20 +12,61 @@ import {
   CRASH_EXIT,
   CRASH_NONE,
   CRASH_OOM,
+  SIGNATURE_ITEM_FAILED,
   TASK_SIGNATURES,
+  TASK_START_WORKER,
   unpackEnvelopeChunk,
   unpackSignatureChunk,
   type PoolTask,
   type SignatureChunkItem,
+  type SignatureItemFailures,
+  type TaskAnswer,
   type TaskFailure,
 } from "./codec.js";
 
 /**
  * The per-chunk verification of signatures: the exact batch verifier (README "Batch
- * verification"), whose answer for every item equals ed25519.verify's.
+ * verification"), whose answer for every item equals ed25519.verify's, as verdict bytes. When
+ * the batch call throws (WasmCoreError: memory that cannot grow, a trap), every item is verified
+ * alone, as ed25519.verify would be in the calling thread, and only the items that throw then
+ * fail (review 48: one caller's oversized message failed every single verify() call of its tick).
  */
-function verifySignatureChunk(items: SignatureChunkItem[], options: VerifyOptions | undefined): boolean[] {
-  return ed25519.verifyBatch(items, options);
+function verifySignatureChunk(items: SignatureChunkItem[], options: VerifyOptions | undefined): Uint8Array | SignatureItemFailures {
+  const verdicts = new Uint8Array(items.length);
+  let valid: boolean[];
+  try {
+    valid = ed25519.verifyBatch(items, options);
+  } catch (error) {
+    if (!(error instanceof WasmCoreError)) throw error;
+    return verifyOneByOne(items, options, verdicts);
+  }
+  for (let i = 0; i < valid.length; i++) verdicts[i] = valid[i] ? 1 : 0;
+  return verdicts;
+}
+
+function verifyOneByOne(items: SignatureChunkItem[], options: VerifyOptions | undefined, verdicts: Uint8Array): Uint8Array | SignatureItemFailures {
+  const failures: SignatureItemFailures["failures"] = [];
+  for (let i = 0; i < items.length; i++) {
+    const { signature, message, publicKey } = items[i];
+    try {
+      verdicts[i] = ed25519.verify(signature, message, publicKey, options) ? 1 : 0;
+    } catch (error) {
+      verdicts[i] = SIGNATURE_ITEM_FAILED;
+      failures.push({ index: i, ...taskFailure(error) });
+    }
+  }
+  return failures.length === 0 ? verdicts : { verdicts, failures };
+}
+
+/** What a task answers for an error: its name, code and message (structured-clone safe). */
+function taskFailure(error: unknown): TaskFailure {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown };
+  return {
+    failed: true,
+    name: typeof e?.name === "string" ? e.name : "Error",
+    code: typeof e?.code === "string" ? e.code : undefined,
+    message: typeof e?.message === "string" ? e.message : String(error),
+  };
 }
 
 /**
@@ -64,20 +105,19 @@ function crashNow(mode: number): Promise<never> {
   return new Promise<never>(() => {});
 }
 
-export default function runTask(task: PoolTask): Uint8Array | EnvelopeVerdict[] | TaskFailure | Promise<never> {
+export default function runTask(task: PoolTask): TaskAnswer | Promise<never> {
   try {
+    if (task.kind === TASK_START_WORKER) return new Uint8Array(0); // piscina started this worker for it: done
     if (task.kind === TASK_SIGNATURES) {
-      const items = unpackSignatureChunk(task.buffer);
+      const items = unpackSignatureChunk(task.buffer!);
       if (task.crash !== CRASH_NONE) {
         verifySignatureChunk(items.slice(0, items.length >> 1), task.verify);
         return crashNow(task.crash);
       }
-      const valid = verifySignatureChunk(items, task.verify);
-      const out = new Uint8Array(valid.length);
-      for (let i = 0; i < valid.length; i++) out[i] = valid[i] ? 1 : 0;
-      return move(out) as Uint8Array;
+      const answer = verifySignatureChunk(items, task.verify);
+      return answer instanceof Uint8Array ? (move(answer) as Uint8Array) : answer;
     }
-    const inputs = unpackEnvelopeChunk(task.buffer);
+    const inputs = unpackEnvelopeChunk(task.buffer!);
     if (task.crash !== CRASH_NONE) {
       verifyEnvelopeChunk(inputs.slice(0, inputs.length >> 1), task.envelope);
       return crashNow(task.crash);
@@ -85,12 +125,6 @@ export default function runTask(task: PoolTask): Uint8Array | EnvelopeVerdict[] 
     const verdicts = verifyEnvelopeChunk(inputs, task.envelope);
     return verdicts instanceof Uint8Array ? (move(verdicts) as Uint8Array) : verdicts;
   } catch (error) {
-    const e = error as { name?: unknown; code?: unknown; message?: unknown };
-    return {
-      failed: true,
-      name: typeof e?.name === "string" ? e.name : "Error",
-      code: typeof e?.code === "string" ? e.code : undefined,
-      message: typeof e?.message === "string" ? e.message : String(error),
-    };
+    return taskFailure(error);
   }
 }

@@ -6,7 +6,7 @@
 //
 // Not a suite (no test registered, no test.run()).
 import { isDeepStrictEqual } from "node:util";
-import { KernelTrustExchange, Keypair, verifyEnvelopeBytes } from "../../dist/esm/index.js";
+import { ed25519, KernelTrustExchange, Keypair, verifyEnvelopeBytes } from "../../dist/esm/index.js";
 import { verifyEnvelopeBatchPacked } from "../../dist/esm/handshake/verify-envelope.js";
 import { createVerifierPool } from "../../dist/esm/pool/index.js";
 
@@ -38,6 +38,28 @@ try {
     (error: { code?: string; message?: string }) => `${error.code}: ${error.message}`,
   );
   const after = await pool.verifyEnvelopeBatch([envelope(11, 8)], options);
+  // Single verify() calls of one tick travel as one task: one whose message this memory cannot
+  // hold fails alone, with the worker's code as the cause, as ed25519.verify throws for it alone
+  // in the calling thread (review 48: every call of the tick failed). verifyBatch with it fails whole.
+  const seed = (i: number) => Uint8Array.from({ length: 32 }, (_, j) => (i * 13 + j) & 255);
+  const small = Array.from({ length: 10 }, (_, i) => {
+    const message = encoder.encode(`single call ${i}`);
+    const signature = ed25519.sign(message, seed(i));
+    if (i === 3) signature[9] ^= 1;
+    return { signature, message, publicKey: ed25519.getPublicKey(seed(i)) };
+  });
+  const hugeMessage = new Uint8Array(3 << 20);
+  const outcome = (call: Promise<unknown>) =>
+    call.then(
+      (value) => value,
+      (error: { name?: string; code?: string; cause?: { name?: string; code?: string } }) => `${error.name} ${error.code} (cause ${error.cause?.name} ${error.cause?.code})`,
+    );
+  const singles = await Promise.all([
+    ...small.map((item) => outcome(pool.verify(item.signature, item.message, item.publicKey))),
+    outcome(pool.verify(small[0].signature, hugeMessage, small[0].publicKey)),
+  ]);
+  const singlesInThread = [...small.map((item) => ed25519.verify(item.signature, item.message, item.publicKey)), outcome(Promise.resolve().then(() => ed25519.verify(small[0].signature, hugeMessage, small[0].publicKey)))];
+  const batchWithHuge = await outcome(pool.verifyBatch([...small, { ...small[0], message: hugeMessage }]));
   console.log(
     JSON.stringify({
       batchPathFitsHere: verifyEnvelopeBatchPacked(inputs, options) !== undefined,
@@ -46,6 +68,9 @@ try {
       hugeInThread: hugeInThread.ok ? "ok" : `${hugeInThread.code} ${"problem" in hugeInThread ? hugeInThread.problem : ""}`,
       hugeInPool,
       after: after.map((v) => v.ok),
+      singles,
+      singlesInThread: await Promise.all(singlesInThread),
+      batchWithHuge,
     }),
   );
 } finally {

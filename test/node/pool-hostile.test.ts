@@ -324,7 +324,15 @@ test("the calling thread takes a worker's answer only when it is the chunk's ver
   // clone postMessage makes of them (the answer of a worker short of memory, src/pool/worker.ts).
   assert.equal(readEnvelopeAnswer(packed, options, 3), expected);
   assert.equal(readEnvelopeAnswer(structuredClone(verifyEnvelopeBatch(envelopes, options)), options, 3), expected);
-  assert.equal(readSignatureAnswer(new Uint8Array([1, 0, 1]), 3), new Uint8Array([1, 0, 1]));
+  assert.equal(readSignatureAnswer(new Uint8Array([1, 0, 1]), 3), { bits: new Uint8Array([1, 0, 1]) });
+  // Items that threw when verified one by one (review 48): each keeps its own error, with the worker's code as the cause.
+  const itemFailure = { failed: true, name: "WasmCoreError", code: "WASM_OUT_OF_MEMORY", message: "cannot reserve" };
+  const someFailed = readSignatureAnswer(structuredClone({ verdicts: new Uint8Array([1, 2, 0]), failures: [{ ...itemFailure, index: 1 }] }), 3);
+  assert.equal(someFailed.bits, new Uint8Array([1, 2, 0]));
+  assert.equal([...someFailed.failed!.keys()], [1]);
+  const itemError = someFailed.failed!.get(1)! as VerifierPoolError & { cause: { name: string; code: string } };
+  assert.is(itemError.code, "TASK_FAILED");
+  assert.equal([itemError.cause.name, itemError.cause.code], ["WasmCoreError", "WASM_OUT_OF_MEMORY"]);
   const holey = structuredClone(expected);
   delete holey[1]; // a hole: `every` would skip it and `flat()` drop it
   const failure = { failed: true, name: "WasmCoreError", code: "WASM_TRAP", message: "unreachable executed" };
@@ -343,14 +351,22 @@ test("the calling thread takes a worker's answer only when it is the chunk's ver
     [() => readSignatureAnswer(new Uint8Array([1, 2]), 2), "a signature verdict that is neither 0 nor 1"],
     [() => readSignatureAnswer(expected, 3), "envelope verdicts for a signature chunk"],
     [() => readSignatureAnswer(undefined, 3), "no signature answer"],
+    [() => readSignatureAnswer({ verdicts: new Uint8Array([1, 2, 0]), failures: [] }, 3), "a failed item without its error"],
+    [() => readSignatureAnswer({ verdicts: new Uint8Array([1, 1, 0]), failures: [{ ...itemFailure, index: 1 }] }, 3), "an error for an item with a verdict"],
+    [() => readSignatureAnswer({ verdicts: new Uint8Array([1, 2, 2]), failures: [{ ...itemFailure, index: 1 }] }, 3), "a failed item without its error, beside one with"],
+    [() => readSignatureAnswer({ verdicts: new Uint8Array([1, 2]), failures: [{ ...itemFailure, index: 1 }] }, 3), "2 verdicts with failures, 3 expected"],
+    [() => readSignatureAnswer({ verdicts: new Uint8Array([1, 2, 0]), failures: [{ ...itemFailure, index: 5 }] }, 3), "an error for an item out of range"],
+    [() => readSignatureAnswer({ verdicts: new Uint8Array([1, 2, 0]), failures: [{ index: 1 }] }, 3), "an error that is not a failure report"],
   ];
-  assert.is(refused.length, 14);
+  assert.is(refused.length, 20);
   for (const [read, what] of refused) assert.instance(throwsWith(read, "TASK_FAILED"), VerifierPoolError, what);
   // A worker's failure report, cloned as postMessage sends it, becomes TASK_FAILED naming its error.
   for (const read of [() => readEnvelopeAnswer(structuredClone(failure), options, 3), () => readSignatureAnswer(structuredClone(failure), 3)]) {
     const error = throwsWith(read, "TASK_FAILED");
     assert.instance(error, VerifierPoolError);
     assert.match(error.message, "WasmCoreError WASM_TRAP: unreachable executed");
+    // The worker's error as the cause (review 48: its code was only in the message text).
+    assert.equal([(error.cause as Error).name, (error.cause as { code?: string }).code, (error.cause as Error).message], ["WasmCoreError", "WASM_TRAP", "unreachable executed"]);
   }
 });
 

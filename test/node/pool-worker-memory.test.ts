@@ -20,6 +20,12 @@ test("a worker short of memory for the batch path answers with single calls: ver
   assert.equal(result.verdicts, ["ok", "ok", "ok", "ok", "ok", "ok", "INVALID_SIGNATURE", "MALFORMED_ENVELOPE", "ok"]);
   assert.is(result.hugeInThread, "MALFORMED_ENVELOPE OUT_OF_MEMORY");
   assert.match(result.hugeInPool, /^TASK_FAILED: .*WASM_OUT_OF_MEMORY/);
+  // Single calls of one tick: only the one the worker cannot hold fails, with the worker's code as its cause.
+  const failed = "VerifierPoolError TASK_FAILED (cause WasmCoreError WASM_OUT_OF_MEMORY)";
+  assert.equal(result.singlesInThread.slice(0, 10), [true, true, true, false, true, true, true, true, true, true]);
+  assert.is(result.singlesInThread[10], "WasmCoreError WASM_OUT_OF_MEMORY (cause undefined undefined)", "in this thread, the huge message throws for its own call");
+  assert.equal(result.singles, [...result.singlesInThread.slice(0, 10), failed], "each call its own outcome");
+  assert.is(result.batchWithHuge, failed, "verifyBatch fails whole, as ed25519.verifyBatch throws");
   assert.equal(result.after, [true], "the pool serves the next call");
 });
 

@@ -342,6 +342,94 @@ test("a replacement worker that fails while starting (a broken deploy): the retr
   }
 });
 
+test("once a worker died while starting, piscina replaces no crashed worker: calls queued behind a chunk whose retry died still run (a worker is started for them)", async () => {
+  // piscina 5 stops replacing crashed workers for good after any worker died while starting
+  // (workerFailsDuringBootstrap). Review 48: the pool then failed calls merely queued behind a
+  // crashed chunk with WORKER_UNAVAILABLE ("the last one failed while starting"), although a new
+  // worker would have run them. Every attempt crashes here, so each call must end WORKER_CRASHED:
+  // its own two attempts ran.
+  const pool = createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
+  const piscina = (pool as unknown as { piscina: { threads: { terminate(): Promise<number> }[] } }).piscina;
+  const nextWorker = async (old: unknown) => {
+    for (;;) {
+      const worker = piscina.threads[0];
+      if (worker !== undefined && worker !== old) return worker;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the first worker has started
+    const first = piscina.threads[0];
+    await first.terminate(); // a started worker: piscina replaces it
+    await (await nextWorker(first)).terminate(); // its replacement, while it starts
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.is(piscina.threads.length, 0, "piscina replaced neither (the case this test is about)");
+    const items = randomItems(3);
+    const outcomes = await Promise.all(items.map((item) => settledWithin(pool.verifyBatch([item]).then(() => "fulfilled"), "a call")));
+    assert.equal(outcomes.map((o) => (o as { code?: string }).code), ["WORKER_CRASHED", "WORKER_CRASHED", "WORKER_CRASHED"]);
+  } finally {
+    assert.is(await settledWithin(pool.close().then(() => "closed"), "close()"), "closed");
+  }
+});
+
+test("every task gets an abort signal of its own: none collects a listener per task in flight", async () => {
+  // Review 48: one signal shared by every task got one 'abort' listener per task from piscina, and
+  // Node's EventTarget checks each new listener against all those already there, so the calling
+  // thread's cost per task grew with the tasks in flight (40,000 one-item calls: 21 s, against 8 s).
+  const live = new Map<EventTarget, number>();
+  let most = 0;
+  const add = EventTarget.prototype.addEventListener;
+  const remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (this: EventTarget, type: string, ...rest: unknown[]) {
+    if (this instanceof AbortSignal && type === "abort") {
+      live.set(this, (live.get(this) ?? 0) + 1);
+      most = Math.max(most, live.get(this)!);
+    }
+    return (add as (...a: unknown[]) => void).call(this, type, ...rest);
+  } as typeof add;
+  EventTarget.prototype.removeEventListener = function (this: EventTarget, type: string, ...rest: unknown[]) {
+    if (this instanceof AbortSignal && type === "abort" && live.has(this)) live.set(this, live.get(this)! - 1);
+    return (remove as (...a: unknown[]) => void).call(this, type, ...rest);
+  } as typeof remove;
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    const items = randomItems(200);
+    const answers = await Promise.all(items.map((item) => pool.verifyBatch([item]))); // 200 tasks in flight at once
+    assert.equal(answers.flat(), items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+    assert.ok(live.size >= 200, `a signal per task (${live.size} signals)`);
+    assert.is(most, 1, "at most one abort listener on any signal");
+  } finally {
+    EventTarget.prototype.addEventListener = add;
+    EventTarget.prototype.removeEventListener = remove;
+    await pool.close();
+  }
+});
+
+test("a stack overflow while a call copies its input is the engine's RangeError, not OUT_OF_MEMORY (child process)", () => {
+  // Review 48: the pool took every RangeError without a code for an allocation failure.
+  const child = fileURLToPath(new URL("../helpers/pool-stack-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--stack-size=400", "--import", "tsx", child], { encoding: "utf8", timeout: 120_000, stdio: ["ignore", "pipe", "pipe"] });
+  const outcomes = JSON.parse(out.trim().split("\n").pop()!) as Record<string, number>;
+  assert.not.ok("VerifierPoolError OUT_OF_MEMORY" in outcomes, JSON.stringify(outcomes));
+  assert.ok(outcomes["RangeError undefined"] > 0, `the overflow was reached inside calls: ${JSON.stringify(outcomes)}`);
+  assert.ok(outcomes["resolved true"] > 0, JSON.stringify(outcomes));
+  assert.equal(Object.keys(outcomes).sort(), ["RangeError undefined", "resolved true"], JSON.stringify(outcomes));
+});
+
+test("a call in flight holds its input once, in its chunks: the caller's buffer can be collected (child process with --expose-gc)", () => {
+  // Review 48: verifyBatch and verifyEnvelopeBatch kept the caller's input reachable until the call
+  // settled, so a 10-byte view of a large buffer held the whole buffer besides the packed copy.
+  const child = fileURLToPath(new URL("../helpers/pool-retention-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!) as Record<string, { collectedInFlight: boolean; stillInFlight: boolean; answer: unknown }>;
+  assert.equal(Object.keys(result), ["verify", "verifyBatch", "verifyEnvelopeBatch"]);
+  for (const [call, { collectedInFlight, stillInFlight }] of Object.entries(result)) {
+    assert.ok(stillInFlight, `${call}: still in flight when the collections ran (else the check says nothing)`);
+    assert.ok(collectedInFlight, `${call}: the caller's buffer was collected while the call was in flight`);
+  }
+  assert.equal([result.verify.answer, result.verifyBatch.answer, result.verifyEnvelopeBatch.answer], [true, [true], [false]], "the answers");
+});
+
 test("close() finishes every call already made, then later calls reject with POOL_CLOSED", async () => {
   const pool = createVerifierPool({ threads: 2, chunkSize: 8 });
   const items = randomItems(100);
