@@ -10,7 +10,9 @@
 // Every write is one SQL statement, so its atomicity is PostgreSQL's, across processes:
 // - compareAndSet is a conditional INSERT … ON CONFLICT DO NOTHING (expected none) or an
 //   UPDATE … WHERE all four fields equal (expected entry). Under READ COMMITTED a concurrent
-//   UPDATE re-checks its WHERE against the row the winner wrote, so exactly one of N wins.
+//   UPDATE re-checks its WHERE against the row the winner wrote, so exactly one of N wins; under
+//   a stricter default isolation the losers are aborted with a serialization failure, read as a
+//   lost race (rowsOrLostRace).
 // - reserve is one INSERT … ON CONFLICT DO UPDATE … WHERE the held pair is dead under the skew
 //   asked with: it inserts a new pair, takes over a dead one, or returns no row (held).
 // - the schema is created and migrated inside one DO block under a transaction-scoped advisory
@@ -93,6 +95,26 @@ const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections
 const QUERY_CANCELED = "57014";
 /** How much later than the store's own timer pg's connection and query timers fire (Connection.create). */
 const PG_TIMER_MARGIN_MS = 100;
+/** SQLSTATE serialization_failure. */
+const SERIALIZATION_FAILURE = "40001";
+
+/**
+ * The rows of a compare-and-set or reserve statement, or none when the server aborted it with a
+ * serialization failure. Under READ COMMITTED a statement that waited for a concurrent writer of
+ * its row re-checks its WHERE against the row written; under a stricter default isolation (a
+ * database's or role's setting, or a pool passed in) it is aborted instead. Nothing was written
+ * then, and a concurrent writer changed the row, so the statement lost its race: false, as under
+ * READ COMMITTED (review 47: a STORE_UNAVAILABLE, so a replica that lost a first contact failed
+ * instead of adopting the winner's pin). Any other error is thrown as it is.
+ */
+async function rowsOrLostRace<R>(statement: Promise<R[]>): Promise<R[]> {
+  try {
+    return await statement;
+  } catch (error) {
+    if (error instanceof SharedStoreError && (error.cause as { code?: unknown } | undefined)?.code === SERIALIZATION_FAILURE) return [];
+    throw error;
+  }
+}
 
 /** The connection and settings both stores use. */
 class Connection {
@@ -127,11 +149,6 @@ class Connection {
         // first, won half the races with its own error, STORE_UNAVAILABLE (review 47).
         connectionTimeoutMillis: timeoutMs + PG_TIMER_MARGIN_MS,
         query_timeout: timeoutMs + PG_TIMER_MARGIN_MS,
-        // Every statement here is one statement of its own transaction and counts on READ
-        // COMMITTED (the file header): a server or database whose default is REPEATABLE READ or
-        // SERIALIZABLE would make a compare-and-set or reserve that lost a race fail with a
-        // serialization error (STORE_UNAVAILABLE) instead of returning false (review 47).
-        options: "-c default_transaction_isolation=read\\ committed",
         // The server's own bound on each statement. pg's query_timeout only stops waiting: the
         // statement keeps running, and one blocked on a lock would commit whenever the lock is
         // released, long after the caller was told STORE_TIMEOUT. With statement_timeout the
@@ -277,19 +294,23 @@ export class PostgresPeerStore implements FederationPeerStore {
     let rows: unknown[];
     if (expected === undefined || expected.kernelId !== kernelId) {
       if (expected !== undefined) return false; // an entry for kernelId can never equal a peer of another id
-      rows = await this.#db.query(
-        "compareAndSet",
-        `INSERT INTO ${this.#table} (kernel_id, public_key, established_at, rotation_due) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (kernel_id) DO NOTHING RETURNING 1 AS wrote`,
-        row,
+      rows = await rowsOrLostRace(
+        this.#db.query(
+          "compareAndSet",
+          `INSERT INTO ${this.#table} (kernel_id, public_key, established_at, rotation_due) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (kernel_id) DO NOTHING RETURNING 1 AS wrote`,
+          row,
+        ),
       );
     } else {
       const old = peerRow(expected);
-      rows = await this.#db.query(
-        "compareAndSet",
-        `UPDATE ${this.#table} SET public_key = $2, established_at = $3, rotation_due = $4
-         WHERE kernel_id = $1 AND public_key = $5 AND established_at = $6 AND rotation_due = $7 RETURNING 1 AS wrote`,
-        [...row, old[1], old[2], old[3]],
+      rows = await rowsOrLostRace(
+        this.#db.query(
+          "compareAndSet",
+          `UPDATE ${this.#table} SET public_key = $2, established_at = $3, rotation_due = $4
+           WHERE kernel_id = $1 AND public_key = $5 AND established_at = $6 AND rotation_due = $7 RETURNING 1 AS wrote`,
+          [...row, old[1], old[2], old[3]],
+        ),
       );
     }
     if (rows.length > 1) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "compareAndSet: more than one row written");
@@ -432,7 +453,7 @@ export class PostgresReplayStore implements ReplayStore {
     if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
     // Insert, or take over a pair that is dead under the skew asked with; no row back = held.
-    const rows = await this.#db.query<{ token: unknown }>(
+    const rows = await rowsOrLostRace(this.#db.query<{ token: unknown }>(
       "replay.reserve",
       `INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
        VALUES ($1, $2, $3::bigint, $3::bigint + $4::bigint, $5)
@@ -441,7 +462,7 @@ export class PostgresReplayStore implements ReplayStore {
          WHERE r.envelope_ts + $6::bigint < $7::bigint
        RETURNING r.token`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
-    );
+    ));
     if (rows.length === 0) {
       this.#maybeSweep(now);
       return false;

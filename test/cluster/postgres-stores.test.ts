@@ -236,14 +236,15 @@ t("an application that parses int8 as BigInt (pg's process-wide type parsers) st
   }
 });
 
-t("a database whose default isolation is SERIALIZABLE: a compare-and-set that loses a race returns false, not a serialization error", async () => {
+t("a database whose default isolation is SERIALIZABLE: a compare-and-set or reserve that loses a race returns false, not a serialization error", async () => {
   // Review 47: the single-statement design counts on READ COMMITTED; under a stricter default a
-  // loser failed with 40001 (STORE_UNAVAILABLE). Stores opened from a URL set it per session.
+  // loser is aborted with 40001, which was STORE_UNAVAILABLE. The stores read it as the lost race.
   const url = (await server()).url;
   const database = (await sql("SELECT current_database() AS d"))[0].d as string;
   await sql(`ALTER DATABASE "${database}" SET default_transaction_isolation = 'serializable'`);
   const prefix = freshPrefix();
   let store: PostgresPeerStore | undefined;
+  let replay: PostgresReplayStore | undefined;
   const locker = new pg.Client({ connectionString: url });
   try {
     store = await PostgresPeerStore.open(url, { tablePrefix: prefix });
@@ -259,9 +260,20 @@ t("a database whose default isolation is SERIALIZABLE: a compare-and-set that lo
     await delay(150);
     await locker.query("COMMIT");
     assert.is(await race, false, "lost to the concurrent writer: false, as under READ COMMITTED");
+    // A takeover of a dead pair while a concurrent writer takes it over first.
+    replay = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300 });
+    assert.is(await replay.reserve("p", "n", T, T, 300), true);
+    replay.commit("p", "n");
+    await locker.query("BEGIN");
+    await locker.query(`UPDATE ${prefix}replay SET envelope_ts = $1, expires_at = $2, token = 'theirs' WHERE peer_id = $3`, [T + 400, T + 700, JSON.stringify("p")]);
+    const takeover = replay.reserve("p", "n", T + 400, T + 400, 300);
+    await delay(150);
+    await locker.query("COMMIT");
+    assert.is(await takeover, false, "the pair is held by the concurrent writer: false (a replay), as under READ COMMITTED");
   } finally {
     await locker.end().catch(() => undefined);
     await store?.close();
+    await replay?.close();
     await sql(`ALTER DATABASE "${database}" RESET default_transaction_isolation`);
   }
 });
