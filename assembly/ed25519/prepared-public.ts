@@ -20,13 +20,11 @@
 // Slab: [base-point table][slot headers][index][slot bodies]. A header (16 bytes) holds the
 // first 8 key bytes and the slot's last-use tick (0: empty), for the LRU eviction scan, whose top
 // bit (ON_REQUEST) marks a key prepared on request (preparePublicKey, or a PreparedPublicKey in
-// use) rather than promoted by verify as a hot key: a promotion takes an empty slot or evicts
-// another promoted key, or a key prepared on request that has gone stale (unused for
-// STALE_USES_PER_SLOT uses of the slab per slot), so keys verify sees often (attacker-chosen ones
-// included: a peer's declared key is verified before anything else is known of it) can never
-// push keys a caller prepared and uses out of the slab, while keys it dropped without free() give
-// way; a preparation on request takes an empty slot, else the least recently used promoted key,
-// else the least recently used key prepared on request. The index
+// use) rather than promoted by verify as a hot key: a promotion takes an empty slot or evicts only
+// another promoted key, so keys verify sees often (attacker-chosen ones included: a peer's
+// declared key is verified before anything else is known of it) can never push the keys a
+// caller prepared out of the slab; a preparation on request takes an empty slot, else the least
+// recently used promoted key, else the least recently used key prepared on request. The index
 // is an open-addressing hash table (linear probing, homes keyed per instance: key-cache.ts
 // key_index_hash) from the key bytes to slots, so a lookup,
 // which every verification makes, costs a few probes however many slots there are (the scan over
@@ -463,17 +461,15 @@ export function prepared_lookup_vartime(pk: usize): i32 {
 /**
  * Prepares the key at pk into a slot and returns the slot, or -1 if the bytes do not decode
  * (dalek `VerifyingKey::from_bytes` rule, as verify.ts), prepared keys are off, or (a promotion,
- * `onRequest` false) every slot holds a key prepared on request and the least recently used of
- * them is not stale (stale_vartime). The slot: an empty one, else the least recently used
- * promoted key, else the least recently used key prepared on request (for a promotion only when
- * stale): with ON_REQUEST the top bit of the tick word, the smallest word is that slot.
+ * `onRequest` false) every slot holds a key prepared on request. The slot: an empty one, else the
+ * least recently used promoted key, else (on request only) the least recently used key prepared
+ * on request: with ON_REQUEST the top bit of the tick word, the smallest word is that slot.
  * decoded: the point if the caller already has it (p3), or 0.
  */
 export function prepared_insert_vartime(pk: usize, decoded: usize, onRequest: bool): i32 {
   if (slotCount == 0) return -1;
   const victim = eviction_victim();
-  const word = load<u64>(header_of(victim), 8);
-  if (!onRequest && (word & ON_REQUEST) != 0 && !stale_vartime(word)) return -1;
+  if (!onRequest && (load<u64>(header_of(victim), 8) & ON_REQUEST) != 0) return -1;
   if (decoded == 0) {
     if (!ge_frombytes_vartime(DECODED, pk)) return -1;
     decoded = DECODED;
@@ -519,8 +515,7 @@ function eviction_victim(): i32 {
 
 /**
  * Uses of the slab, per slot, after which a key prepared on request and not used since counts
- * as stale (stale_vartime): a PreparedPublicKey whose slot was lost, or a hot key, may then take
- * its slot at once.
+ * as stale: a PreparedPublicKey whose slot was lost may then take its slot at once.
  */
 const STALE_USES_PER_SLOT: u64 = 16;
 
@@ -537,28 +532,7 @@ export function prepared_admits_vartime(): bool {
   if (slotCount == 0) return false;
   ++tick;
   const word = load<u64>(header_of(eviction_victim()), 8);
-  return (word & ON_REQUEST) == 0 || stale_vartime(word);
-}
-
-/**
- * True if the slot whose tick word this is holds a key prepared on request that has gone unused
- * for STALE_USES_PER_SLOT * slots uses of the slab: a key its holder stopped using, or dropped
- * without free() (README "Prepared public keys": nothing needs freeing). Such a key gives way to
- * a PreparedPublicKey being prepared again (prepared_admits_vartime) and to a hot key's promotion
- * (prepared_insert_vartime); before the promotion case, keys dropped without free() kept their
- * slots from every hot key for good (review 46).
- */
-function stale_vartime(word: u64): bool {
-  return tick - (word & ~ON_REQUEST) >= STALE_USES_PER_SLOT * <u64>slotCount;
-}
-
-/**
- * Counts a verification of key bytes the slab does not hold (verify.ts) as a use of the slab, so
- * that the clock staleness is read against moves when only such verifications run (a key that is
- * found, a preparation and an admission check count already). No-op when prepared keys are off.
- */
-export function prepared_count_miss(): void {
-  if (slotCount != 0) ++tick;
+  return (word & ON_REQUEST) == 0 || tick - (word & ~ON_REQUEST) >= STALE_USES_PER_SLOT * <u64>slotCount;
 }
 
 /** The slab's clock: its uses so far (lookups that found a key, preparations, admission checks). */

@@ -24,7 +24,6 @@ import { fe_iszero } from "../curve25519/field";
 import { decoded_public_key_vartime, vk_entry_hits, vk_entry_restamp, batch_key_lookup_vartime, BATCH_KEY_MISS, VK_POINT, VK_TABLE } from "./key-cache";
 import {
   prepared_lookup_vartime, prepared_insert_vartime, verify_prepared_vartime, prepared_slot_count, prepared_tick, prepared_may_evict_for_vartime,
-  prepared_count_miss,
 } from "./prepared-public";
 import { INSPECT_NOT_A_POINT, INSPECT_FULL_ORDER, INSPECT_SMALL_ORDER } from "../abi";
 
@@ -97,10 +96,6 @@ export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize,
   if (slabOn) {
     const slot = prepared_lookup_vartime(pkPtr);
     if (slot >= 0) return verify_prepared_vartime(sigPtr, msgPtr, msgLen, slot, zip215);
-    // Key bytes the slab does not hold: a use of the slab all the same, so keys prepared on
-    // request and left unused go stale while only such verifications run (prepared-public.ts
-    // stale_vartime; a PreparedPublicKey's miss was counted by its admission check).
-    if (!onRequest) prepared_count_miss();
   }
   const key = decoded_public_key_vartime(pkPtr);
   if (key == 0) return false;
@@ -114,9 +109,8 @@ export function verify_impl_vartime(sigPtr: usize, msgPtr: usize, msgLen: usize,
   }
   if (slabOn && vk_entry_hits(key, false) >= PROMOTE_AFTER_HITS) {
     vk_entry_hits(key, true);
-    // A promotion never evicts a key prepared on request that is in use (prepared_insert_vartime
-    // takes a stale one), unless it is one itself, and then only a key used less often than it
-    // (prepared_may_evict_for_vartime).
+    // A promotion never evicts a key prepared on request, unless it is one itself, and then only
+    // a key used less often than it (prepared_may_evict_for_vartime).
     const slot = !onRequest || prepared_may_evict_for_vartime(interval) ? prepared_insert_vartime(pkPtr, key + VK_POINT, onRequest) : -1;
     if (slot >= 0) {
       promotedSlot = slot;
