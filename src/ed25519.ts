@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, writeU32 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
-import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
+import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
   argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
   DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
@@ -120,10 +120,8 @@ let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
 let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
 
 /**
- * The one argument that lets PreparedPublicKey's constructor run, held by this module only:
- * TypeScript's `private constructor` does not exist at run time, so without it
- * `new PreparedPublicKey(bytes)` (or a subclass's `super()`) from outside would build a key that
- * passes the brand check with bytes nobody checked, which verify() would then write into wasm
+ * The one argument that lets PreparedPublicKey's constructor run (assertMadeByFactory), held by
+ * this module only: a key built around unchecked bytes would have verify() write them into wasm
  * memory (review 46: any length, over the core's tables, enough to make verify accept forgeries).
  */
 const CONSTRUCT_PREPARED = Symbol("PreparedPublicKey");
@@ -144,7 +142,7 @@ export class PreparedPublicKey {
   #slot = -1;
 
   private constructor(token: symbol, bytes: Uint8Array) {
-    if (token !== CONSTRUCT_PREPARED) throw new InvalidTypeError("a PreparedPublicKey is made by ed25519.preparePublicKey(), not by its constructor");
+    assertMadeByFactory(token, CONSTRUCT_PREPARED, "PreparedPublicKey is made by ed25519.preparePublicKey()");
     this.#bytes = bytes;
   }
 

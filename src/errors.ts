@@ -13,6 +13,17 @@ export class InvalidTypeError extends TypeError {
   }
 }
 
+/**
+ * The guard of a class whose instances only its factory may make: throws InvalidTypeError unless
+ * `token` is the module-private `expected` its factory passes. TypeScript's `private constructor`
+ * does not exist at run time, so `new X(…)` (or a subclass's `super()`) from outside would
+ * otherwise build an instance that passes the class's brand check with contents nobody checked
+ * (review 46). `madeBy` completes "a … is made by …".
+ */
+export function assertMadeByFactory(token: unknown, expected: symbol, madeBy: string): void {
+  if (token !== expected) throw new InvalidTypeError(`a ${madeBy}, not by its constructor`);
+}
+
 /** Thrown when a byte argument has the wrong length. */
 export class InvalidLengthError extends RangeError {
   readonly code = "INVALID_LENGTH" as const;

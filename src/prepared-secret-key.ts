@@ -22,7 +22,7 @@
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
 import { assertBytes, copyInto, expectBytes, viewLength } from "./bytes.js";
-import { InvalidTypeError, PreparedSecretKeyError } from "./errors.js";
+import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
 
@@ -106,10 +106,10 @@ let markDestroyed: (key: PreparedSecretKey) => void;
 let publicKeyOf: (key: PreparedSecretKey) => Uint8Array;
 
 /**
- * The one argument that lets PreparedSecretKey's constructor run, held by this module only:
- * TypeScript's `private constructor` does not exist at run time, and a handle built from outside
- * with a guessed slot, epoch and generation (small integers) and the victim's public key would
- * sign with another component's key or have its slot wiped (review 46).
+ * The one argument that lets PreparedSecretKey's constructor run (assertMadeByFactory), held by
+ * this module only: a handle built from outside with a guessed slot, epoch and generation (small
+ * integers) and the victim's public key would sign with another component's key or have its slot
+ * wiped (review 46).
  */
 const CONSTRUCT_PREPARED = Symbol("PreparedSecretKey");
 
@@ -124,7 +124,7 @@ export class PreparedSecretKey {
   #destroyed = false;
 
   private constructor(token: symbol, ref: SlotRef, publicKey: Uint8Array) {
-    if (token !== CONSTRUCT_PREPARED) throw new InvalidTypeError("a PreparedSecretKey is made by ed25519.prepareSecretKey(), not by its constructor");
+    assertMadeByFactory(token, CONSTRUCT_PREPARED, "PreparedSecretKey is made by ed25519.prepareSecretKey()");
     this.#ref = ref;
     this.#publicKey = publicKey;
   }

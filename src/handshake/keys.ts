@@ -6,7 +6,7 @@
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
 import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
 import { brandHasInstance, bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
-import { InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
+import { assertMadeByFactory, InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -25,18 +25,10 @@ function decodeWireHex(hex: unknown, bytes: number, name: string): Uint8Array {
 }
 
 /**
- * The one argument that lets the constructors of PublicKey, Signature and Keypair run, held by
- * this module only: TypeScript's `private constructor` does not exist at run time, so
- * `new PublicKey(bytes)` (or a subclass's `super()`) from outside would otherwise build a key that
- * passes the brand check without the factories' copy and point check (review 46, which found this
- * for PreparedPublicKey).
+ * The one argument that lets the constructors of PublicKey, Signature and Keypair run
+ * (assertMadeByFactory), held by this module only: their factories copy and check what they keep.
  */
 const CONSTRUCT = Symbol("chio-trust keys");
-
-/** Throws InvalidTypeError unless `token` is CONSTRUCT: the constructors' guard. */
-function assertConstructedHere(token: unknown, made: string): void {
-  if (token !== CONSTRUCT) throw new InvalidTypeError(`a ${made}, not by its constructor`);
-}
 
 // Module-private door for bytes already proven to decode as a point (the wasm envelope parser
 // and key derivation check that), so the public factories can always validate.
@@ -80,7 +72,7 @@ export class PublicKey {
   }
 
   private constructor(token: symbol, bytes: Uint8Array) {
-    assertConstructedHere(token, "PublicKey is made by PublicKey.fromBytes() or fromHex()");
+    assertMadeByFactory(token, CONSTRUCT, "PublicKey is made by PublicKey.fromBytes() or fromHex()");
     this.#bytes = bytes;
   }
 
@@ -164,7 +156,7 @@ export class Signature {
   }
 
   private constructor(token: symbol, bytes: Uint8Array) {
-    assertConstructedHere(token, "Signature is made by Signature.fromBytes() or fromHex()");
+    assertMadeByFactory(token, CONSTRUCT, "Signature is made by Signature.fromBytes() or fromHex()");
     this.#bytes = bytes;
   }
 
@@ -250,7 +242,7 @@ export class Keypair implements HandshakeSigner {
   readonly publicKey: PublicKey;
 
   private constructor(token: symbol, seed: Uint8Array) {
-    assertConstructedHere(token, "Keypair is made by Keypair.fromSeed() or generate()");
+    assertMadeByFactory(token, CONSTRUCT, "Keypair is made by Keypair.fromSeed() or generate()");
     this.#seed = seed;
     this.#prepared = tryPrepare(seed);
     // A seed always yields a valid point, so no decode check is needed.
