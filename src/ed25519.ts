@@ -18,7 +18,7 @@ import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, 
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
-  argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
+  argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
   DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
 } from "./wasm/instance.js";
 import {
@@ -41,6 +41,7 @@ interface Ed25519Exports extends CoreExports {
   ed25519_prepare_public_key(hint: number): number;
   ed25519_verify_prepared(msgLen: number, mode: number, hint: number): number;
   ed25519_prepared_free(slot: number): void;
+  ed25519_prepared_release(slot: number): void;
   ed25519_verify_batch(count: number, inputBytes: number, mode: number): number;
 }
 
@@ -120,6 +121,41 @@ let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
 let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
 
 /**
+ * What a PreparedPublicKey's collection needs: its key bytes and its slot hint, kept apart from
+ * the object (a held value that referenced the object would keep it alive).
+ */
+interface PreparedHome {
+  readonly bytes: Uint8Array;
+  slot: number;
+}
+
+/**
+ * Releases the slot of a PreparedPublicKey collected without free() (review 46, finding 4): the
+ * slot keeps the key and its tables, but loses its "prepared on request" mark, so a hot key's
+ * promotion may now evict it by LRU (assembly/ed25519/prepared-public.ts
+ * prepared_release_vartime). Without this, keys prepared and dropped kept their slots from every
+ * hot key until another preparation took them. Nothing is freed outright: the handshake exchange
+ * and callers who prepare a key only to warm the slab still find it by its bytes while it stays
+ * hot. It never starts an instance (a rebuilt one lost the slot anyway), and it checks that the
+ * slot still holds the key's bytes; if another PreparedPublicKey of the same key is still in use,
+ * its next verification marks the slot again. Errors are swallowed: a finalizer has nobody to
+ * report to, and verdicts never depend on the slab.
+ */
+const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<PreparedHome>((home) => {
+        const x = liveCoreExports<Ed25519Exports>();
+        if (x === undefined || home.slot < 0) return;
+        try {
+          heapU8().set(home.bytes, argsBase() + ARG_PUBLIC_KEY);
+          x.ed25519_prepared_release(home.slot);
+        } catch (cause) {
+          contained(cause); // drops the instance, as after any failed call; nothing to throw to (above)
+        }
+      })
+    : undefined;
+
+/**
  * The one argument that lets PreparedPublicKey's constructor run (assertMadeByFactory), held by
  * this module only: a key built around unchecked bytes would have verify() write them into wasm
  * memory (review 46: any length, over the core's tables, enough to make verify accept forgeries).
@@ -136,26 +172,30 @@ const CONSTRUCT_PREPARED = Symbol("PreparedPublicKey");
  * and in use, only once this one is hot: README "Prepared public keys"; it is verified as key
  * bytes meanwhile). Verdicts are exactly those of verify() with the key bytes. Make one with
  * ed25519.preparePublicKey() (the constructor refuses every other caller with InvalidTypeError).
+ * A key collected without free() leaves its slot to LRU eviction by hot keys (preparedFinalizer).
  */
 export class PreparedPublicKey {
   readonly #bytes: Uint8Array;
-  #slot = -1;
+  /** The slot hint, in an object of its own that preparedFinalizer holds. */
+  readonly #home: PreparedHome;
 
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT_PREPARED, "PreparedPublicKey is made by ed25519.preparePublicKey()");
     this.#bytes = bytes;
+    this.#home = { bytes, slot: -1 };
   }
 
   static {
     makePrepared = (bytes, slot) => {
       const key = new PreparedPublicKey(CONSTRUCT_PREPARED, bytes);
-      key.#slot = slot;
+      key.#home.slot = slot;
+      preparedFinalizer?.register(key, key.#home);
       return key;
     };
     preparedInternals = (key) => key.#bytes;
     preparedSlot = (key, slot) => {
-      if (slot !== undefined) key.#slot = slot;
-      return key.#slot;
+      if (slot !== undefined) key.#home.slot = slot;
+      return key.#home.slot;
     };
   }
 
@@ -179,12 +219,13 @@ export class PreparedPublicKey {
   }
 
   /**
-   * Releases the key's slot in wasm memory now (otherwise it goes when evicted). The object
-   * stays usable: a later verify prepares it again.
+   * Releases the key's slot in wasm memory now (otherwise it goes when evicted; once this object
+   * is collected, hot keys may evict it too). The object stays usable: a later verify prepares
+   * it again.
    */
   free(): void {
-    const slot = this.#slot;
-    this.#slot = -1;
+    const slot = this.#home.slot;
+    this.#home.slot = -1;
     if (slot < 0) return;
     guarded(() => {
       const x = core();

@@ -7,7 +7,7 @@ import {
   PREPARED_RESULT_TORSION_FREE,
 } from "../abi";
 import {
-  prepared_configure, prepared_slot_count, prepared_slot_for_key_vartime, prepared_free_vartime,
+  prepared_configure, prepared_slot_count, prepared_slot_for_key_vartime, prepared_free_vartime, prepared_release_vartime,
   prepared_torsion_free, verify_prepared_vartime, prepared_resident_slot_vartime, prepared_admits_vartime,
   prepared_insert_vartime, prepared_reindex,
 } from "./prepared-public";
@@ -135,6 +135,11 @@ export function ed25519_verify_prepared(msgLen: u32, mode: i32, hint: i32): i32 
 /** Frees slot `slot` if it holds ARGS+ARG_PUBLIC_KEY. */
 export function ed25519_prepared_free(slot: i32): void {
   prepared_free_vartime(ARGS + ARG_PUBLIC_KEY, slot);
+}
+
+/** Lets promotions evict slot `slot` if it holds ARGS+ARG_PUBLIC_KEY (a collected PreparedPublicKey's). */
+export function ed25519_prepared_release(slot: i32): void {
+  prepared_release_vartime(ARGS + ARG_PUBLIC_KEY, slot);
 }
 
 /**

@@ -20,7 +20,8 @@
 // Slab: [base-point table][slot headers][index][slot bodies]. A header (16 bytes) holds the
 // first 8 key bytes and the slot's last-use tick (0: empty), for the LRU eviction scan, whose top
 // bit (ON_REQUEST) marks a key prepared on request (preparePublicKey, or a PreparedPublicKey in
-// use) rather than promoted by verify as a hot key: a promotion takes an empty slot or evicts only
+// use; cleared when the engine collects the object, prepared_release_vartime) rather than
+// promoted by verify as a hot key: a promotion takes an empty slot or evicts only
 // another promoted key, so keys verify sees often (attacker-chosen ones included: a peer's
 // declared key is verified before anything else is known of it) can never push the keys a
 // caller prepared out of the slab; a preparation on request takes an empty slot, else the least
@@ -583,6 +584,20 @@ export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
 /** Empties `slot` if it holds the key at pk (explicit free). */
 export function prepared_free_vartime(pk: usize, slot: i32): void {
   if (slot_has_key_vartime(slot, pk)) empty_slot(slot, pk);
+}
+
+/**
+ * If `slot` holds the key at pk, clears its ON_REQUEST bit, keeping the key, its tables and its
+ * last use: the key stays found by every lookup, as a promoted key is, and a promotion may now
+ * evict it. For a PreparedPublicKey collected without free() (src/ed25519.ts): its slot no
+ * longer holds a key anybody asked to keep, but a key still verified often keeps it by LRU.
+ * Another PreparedPublicKey of the same key, still in use, sets the bit again at its next use
+ * (prepared_resident_slot_vartime).
+ */
+export function prepared_release_vartime(pk: usize, slot: i32): void {
+  if (!slot_has_key_vartime(slot, pk)) return;
+  const h = header_of(slot);
+  store<u64>(h, load<u64>(h, 8) & ~ON_REQUEST, 8);
 }
 
 /** Empties `slot`, which holds the key at pk. */

@@ -42,7 +42,7 @@
 // pin it has not seen.
 import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
-import { ed25519 } from "../ed25519.js";
+import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
 import type { FederationPeerStore, ReplayStore } from "./ports.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
@@ -218,8 +218,13 @@ export class KernelTrustExchange {
   #hardening: HandshakeHardening = { ...DEFAULT_HARDENING };
   #store: FederationPeerStore = new InMemoryPeerStore();
   readonly #anchors = new Map<string, PublicKey>();
-  /** Hex of the keys this exchange has prepared (see #prepareForVerification); bounded by the slab. */
-  readonly #preparedKeys = new Set<string>();
+  /**
+   * The keys this exchange has prepared, by hex (see #prepareForVerification); bounded by the
+   * slab. The objects are kept so that their slots stay prepared on request while the exchange
+   * lives: a PreparedPublicKey collected without free() leaves its slot to LRU eviction by hot keys
+   * (src/ed25519.ts preparedFinalizer), which could be attacker-chosen.
+   */
+  readonly #preparedKeys = new Map<string, PreparedPublicKey>();
   #replay: ReplayStore | undefined = new ReplayCache();
   #clock: () => number = systemClockSeconds;
   #onEvent: HandshakeEventHandler | undefined;
@@ -415,8 +420,7 @@ export class KernelTrustExchange {
       // dropped it, and that may fail after this accept's pin is written (review-34 C5).
       const hex = key.toHex();
       if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
-      this.#preparedKeys.add(hex);
-      ed25519.preparePublicKey(key.toBytes());
+      this.#preparedKeys.set(hex, ed25519.preparePublicKey(key.toBytes()));
     } catch {
       // see above: verdicts do not depend on it
     }

@@ -254,6 +254,14 @@ export function coreExports<T extends CoreExports = CoreExports>(): T {
   return (current ?? instantiateSync()) as T;
 }
 
+/**
+ * @internal The live exports, or undefined when no instance is running (never starts one): for
+ * bookkeeping that only concerns the instance of the moment, such as a finalizer's release.
+ */
+export function liveCoreExports<T extends CoreExports = CoreExports>(): T | undefined {
+  return current as T | undefined;
+}
+
 /** @internal A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
 export function heapU8(): Uint8Array {
   const x = current ?? instantiateSync();

@@ -710,6 +710,28 @@ test("configurePreparedKeys as the first call, with memory that cannot grow that
   assert.equal(result.verdicts, [true, true, false], "verdicts through it all: prepared, as bytes, a flipped bit");
 });
 
+// Review 46, finding 4: keys prepared and dropped without free() kept their slots from every hot
+// key for good. A FinalizationRegistry now leaves a collected key's slot to LRU eviction;
+// observable only after a forced collection, so this runs in a child with --expose-gc.
+test("a PreparedPublicKey collected without free() leaves its slot to hot keys; keys still reachable keep theirs (child process with --expose-gc)", () => {
+  const child = fileURLToPath(new URL("../helpers/prepared-public-gc-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!);
+  assert.is(result.slots, 4);
+  assert.equal(result.collectedLabels, ["dropped 1", "dropped 2", "twin"], "the dropped objects were collected");
+  assert.equal(result.heldBeforeCollection, ["dropped 1", "dropped 2", "kept", "twin"], "before: every slot prepared on request, the hot key left out");
+  // After: two hot keys took the dropped keys' slots and the third evicted the first hot key;
+  // the kept key and the twin (one of its two objects still in use) stayed.
+  assert.equal(result.heldAfterCollection, ["hot 2", "hot 3", "kept", "twin"]);
+  // An exchange's prepared anchors (half the slots) stay prepared on request while it lives, though
+  // nobody else holds their objects: the same hot keys take only the two dropped keys' slots.
+  assert.equal(result.heldWithExchange, ["anchor 1", "anchor 2", "dropped 1", "dropped 2"]);
+  assert.equal(result.heldAfterExchangeCollection, ["anchor 1", "anchor 2", "hot 2", "hot 3"]);
+  assert.is(result.exchangeAlive, "kernel.local");
+  assert.ok(result.allVerdictsRight, "every verdict the single verdict");
+  assert.is(result.verdictCount, 116);
+});
+
 /** The key bytes (hex) each slot holds, "" for an empty slot. */
 function slabKeys(): string[] {
   const { slots } = ed25519.preparedKeysLayout();

@@ -37,6 +37,7 @@ test("release module exports no test hook", () => {
     "ed25519_prepare_secret",
     "ed25519_prepared_configure",
     "ed25519_prepared_free",
+    "ed25519_prepared_release",
     "ed25519_public_key",
     "ed25519_seed_key_index",
     "ed25519_sign",
