@@ -142,6 +142,31 @@ interface Script {
   text: string;
   sha: string;
 }
+/**
+ * Whether `error` is an instance of the class named `name` (or of a subclass), from this copy of
+ * node-redis or another: a client passed in may come from a second copy of the package (another
+ * version in the caller's dependency tree), whose classes `instanceof` does not recognise
+ * (review 49: a server refusing CONFIG then failed the open). Only the driver's own errors reach
+ * the checks, so a name is enough to tell them apart.
+ */
+function isDriverError(error: unknown, name: string): error is Error {
+  try {
+    if (!(error instanceof Error)) return false;
+    for (let proto = Object.getPrototypeOf(error); proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+      if (Object.hasOwn(proto, "constructor") && proto.constructor?.name === name) return true;
+    }
+  } catch {
+    // a client passed in that throws from an error's prototype chain: not the driver's error
+  }
+  return false;
+}
+
+/** The server's own error reply (node-redis ErrorReply, SimpleError, BlobError), from any copy of node-redis. */
+const isErrorReply = (error: unknown): error is Error => error instanceof ErrorReply || isDriverError(error, "ErrorReply");
+
+/** node-redis's own command timeout (TimeoutError), from any copy of node-redis. */
+const isRedisTimeout = (error: unknown): error is Error => error instanceof RedisTimeoutError || isDriverError(error, "TimeoutError");
+
 const script = (text: string): Script => ({ text, sha: createHash("sha1").update(text).digest("hex") });
 const SCRIPTS = {
   reserve: script(RESERVE_SCRIPT),
@@ -255,7 +280,7 @@ class Connection {
         client.sendCommand(args, { timeout: left }).then(
           (value) => (answered(), value),
           (error: unknown) => {
-            if (error instanceof ErrorReply) answered(); // the server's own error reply: it is there
+            if (isErrorReply(error)) answered(); // the server's own error reply: it is there
             throw error;
           },
         ),
@@ -263,10 +288,17 @@ class Connection {
         operation,
       );
     } catch (cause) {
-      const timedOut = (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") || cause instanceof RedisTimeoutError;
-      if (!timedOut) throw unavailable(operation, cause);
+      const timedOut = (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") || isRedisTimeout(cause);
+      if (!timedOut) {
+        // A key of another Redis type under one of ours (a hash where a string belongs, say) is
+        // data this store never writes, as is a value it cannot read (review 47, nit 8a).
+        if (isErrorReply(cause) && cause.message.startsWith("WRONGTYPE")) {
+          throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a key of this store holds another Redis type (${cause.message})`, { cause });
+        }
+        throw unavailable(operation, cause);
+      }
       if (this.#lastAnswerAt < sentAt) this.#replaceHungClient(client);
-      throw this.#timedOut(operation, cause instanceof RedisTimeoutError ? cause : undefined);
+      throw this.#timedOut(operation, isRedisTimeout(cause) ? cause : undefined);
     }
   }
 
@@ -322,7 +354,7 @@ class Connection {
     try {
       reply = await this.command("config", ["CONFIG", "GET", "maxmemory-policy"]);
     } catch (error) {
-      if (error instanceof SharedStoreError && error.cause instanceof ErrorReply) return undefined;
+      if (error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause)) return undefined;
       throw error;
     }
     // RESP2 answers [name, value]; RESP3 a map.

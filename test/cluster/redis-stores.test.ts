@@ -5,6 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import net from "node:net";
+import { createRequire } from "node:module";
 import { createClient } from "redis";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/stores/redis.js";
@@ -65,6 +66,16 @@ async function withRaw<R>(fn: (client: ReturnType<typeof createClient>) => Promi
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * node-redis loaded a second time, as from a second copy of the package: its CommonJS modules
+ * evaluated afresh (out of require's cache), so its classes are not those the store imported.
+ */
+function secondRedisCopy(): typeof import("redis") {
+  const require = createRequire(import.meta.url);
+  for (const key of Object.keys(require.cache)) if (/node_modules[\\/](redis|@redis)[\\/]/.test(key)) delete require.cache[key];
+  return require("redis");
 }
 
 async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
@@ -197,8 +208,8 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
   // moment while a replica started got a replay store on allkeys-lru.
   const url = (await server()).url;
   /** A client passed in whose CONFIG commands are answered late (`delayMs`) or refused by the server (renamed to an unknown command). */
-  const clientWith = async (config: "late" | "refused") => {
-    const client = createClient({ url });
+  const clientWith = async (config: "late" | "refused", create = createClient) => {
+    const client = create({ url });
     client.on("error", () => undefined);
     await client.connect();
     const sendCommand = client.sendCommand.bind(client);
@@ -227,8 +238,75 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
     } finally {
       refusing.destroy();
     }
+    // The same with clients from a second copy of node-redis, as a caller whose dependency tree
+    // holds another: its ErrorReply and TimeoutError are other classes (review 49: `instanceof`
+    // failed, and the open on a server refusing CONFIG failed with STORE_UNAVAILABLE).
+    const second = secondRedisCopy();
+    assert.is.not(second.createClient, createClient, "a second copy of the package");
+    for (const config of ["refused", "late"] as const) {
+      const client = await clientWith(config, second.createClient);
+      try {
+        const opening = RedisReplayStore.open(client as never, { namespace: freshNamespace(), operationTimeoutMs: 250 });
+        if (config === "refused") await (await opening).close();
+        else await rejects(opening, (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "CONFIG answered late, second copy");
+      } finally {
+        client.destroy();
+      }
+    }
+    // The second copy's own TimeoutError is STORE_TIMEOUT too, not STORE_UNAVAILABLE: a client
+    // whose connection is gone queues commands until its command timeout (cut to 100 ms here, so
+    // that it fires before the store's 250 ms) rejects them.
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+    const relay = await startRelay((await server()).port);
+    const client = second.createClient({ url: `redis://127.0.0.1:${relay.port}`, socket: { reconnectStrategy: 50 } });
+    client.on("error", () => undefined);
+    await client.connect();
+    const sendCommand = client.sendCommand.bind(client);
+    (client as { sendCommand: unknown }).sendCommand = (args: string[], options?: { timeout?: number }) => sendCommand(args, { ...options, timeout: 100 });
+    const store = await RedisReplayStore.open(client as never, { namespace: freshNamespace(), operationTimeoutMs: 250 });
+    try {
+      await relay.close(); // its connections closed and its port with them: the client reconnects in vain
+      for (const deadline = Date.now() + 5000; client.isReady; ) {
+        if (Date.now() > deadline) throw new Error("the client did not notice its connection closed");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const error = await rejects(store.reserve("p", "n", T, T, 300), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "offline, second copy");
+      assert.instance(error.cause, second.TimeoutError, `the driver's own timeout came first: ${error.message} ${error.cause}`);
+    } finally {
+      await store.close();
+      client.destroy();
+    }
   } finally {
     await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+  }
+});
+
+t("keys of another Redis type under the store's names are STORE_UNEXPECTED_REPLY (not STORE_UNAVAILABLE), and are left as they are", async () => {
+  // Review 47, nit 8a: WRONGTYPE came out as STORE_UNAVAILABLE, which says the server is unreachable.
+  const namespace = freshNamespace();
+  const url = (await server()).url;
+  const peers = await RedisPeerStore.open(url, { namespace });
+  const replay = await RedisReplayStore.open(url, { namespace });
+  const hex = (text: string) => Buffer.from(JSON.stringify(text), "utf8").toString("hex");
+  const pairKey = `${namespace}:{${hex("p")}}:n:${hex("n")}`;
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  const wrongType = (e: any) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY" && /another Redis type/.test(e.message);
+  try {
+    await withRaw((c) => c.set(`${namespace}:peers`, "a string where the pins' hash belongs"));
+    await rejects(peers.get("k"), wrongType, "get");
+    await rejects(peers.snapshot(), wrongType, "snapshot");
+    await rejects(peers.insert(pin), wrongType, "insert");
+    await rejects(peers.compareAndSet("k", undefined, pin), wrongType, "compareAndSet");
+    await rejects(peers.remove("k"), wrongType, "remove");
+    assert.is(await withRaw((c) => c.get(`${namespace}:peers`)), "a string where the pins' hash belongs", "left as it was");
+    await withRaw((c) => c.hSet(pairKey, "field", "a hash where a reservation belongs"));
+    await rejects(replay.reserve("p", "n", T, T, 300), wrongType, "reserve");
+    assert.equal(await withRaw((c) => c.hGetAll(pairKey)), { field: "a hash where a reservation belongs" }, "left as it was");
+    assert.is(await replay.reserve("p", "m", T, T, 300), true, "other pairs of the peer are reserved as before");
+    await withRaw((c) => c.del(pairKey));
+    assert.is(await replay.reserve("p", "n", T, T, 300), true, "the failed reservation held nothing");
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
   }
 });
 
