@@ -121,31 +121,47 @@ let preparedInternals: (key: PreparedPublicKey) => Uint8Array;
 let preparedSlot: (key: PreparedPublicKey, slot?: number) => number;
 
 /**
- * What a PreparedPublicKey's collection needs: its key bytes and its slot hint, kept apart from
- * the object (a held value that referenced the object would keep it alive).
+ * What a PreparedPublicKey's collection needs: its key bytes, their identity in livePrepared,
+ * and its slot hint, kept apart from the object (a held value that referenced the object would
+ * keep it alive).
  */
 interface PreparedHome {
   readonly bytes: Uint8Array;
+  readonly id: string;
   slot: number;
 }
 
 /**
- * Releases the slot of a PreparedPublicKey collected without free() (review 46, finding 4): the
- * slot keeps the key and its tables, but loses its "prepared on request" mark, so a hot key's
- * promotion may now evict it by LRU (assembly/ed25519/prepared-public.ts
+ * Live PreparedPublicKey objects per key (its 32 bytes as a string of char codes), counted
+ * only where preparedFinalizer exists to count them down; an entry goes with its last object.
+ */
+const livePrepared = new Map<string, number>();
+
+/**
+ * Releases the slot of a key whose last PreparedPublicKey was collected without free() (review
+ * 46, finding 4): the slot keeps the key and its tables, but loses its "prepared on request"
+ * mark, so a hot key's promotion may now evict it by LRU (assembly/ed25519/prepared-public.ts
  * prepared_release_vartime). Without this, keys prepared and dropped kept their slots from every
- * hot key until another preparation took them. Nothing is freed outright: the handshake exchange
- * and callers who prepare a key only to warm the slab still find it by its bytes while it stays
- * hot. It never starts an instance (a rebuilt one lost the slot anyway), and it checks that the
- * slot still holds the key's bytes; if another PreparedPublicKey of the same key is still in use,
- * its next verification marks the slot again. Errors are swallowed: a finalizer has nobody to
- * report to, and verdicts never depend on the slab.
+ * hot key until another preparation took them. Nothing is freed outright: callers who prepare a
+ * key only to warm the slab still find it by its bytes while it stays hot. While another object
+ * of the same key lives the slot keeps its mark (review 50: an exchange rebuilt with the same
+ * anchors, or a caller's own short-lived preparation of an anchor key, made the live exchange's
+ * anchors evictable, as it verifies by key bytes and never marked them again). It never starts
+ * an instance (a rebuilt one lost the slot anyway), and skips a core without the export (a
+ * browser's cached older chio.wasm). Errors are swallowed: a finalizer has nobody to report to,
+ * and verdicts never depend on the slab.
  */
 const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry<PreparedHome>((home) => {
+        const live = (livePrepared.get(home.id) ?? 1) - 1;
+        if (live > 0) {
+          livePrepared.set(home.id, live);
+          return;
+        }
+        livePrepared.delete(home.id);
         const x = liveCoreExports<Ed25519Exports>();
-        if (x === undefined || home.slot < 0) return;
+        if (x === undefined || typeof x.ed25519_prepared_release !== "function") return;
         try {
           heapU8().set(home.bytes, argsBase() + ARG_PUBLIC_KEY);
           x.ed25519_prepared_release(home.slot);
@@ -172,7 +188,8 @@ const CONSTRUCT_PREPARED = Symbol("PreparedPublicKey");
  * and in use, only once this one is hot: README "Prepared public keys"; it is verified as key
  * bytes meanwhile). Verdicts are exactly those of verify() with the key bytes. Make one with
  * ed25519.preparePublicKey() (the constructor refuses every other caller with InvalidTypeError).
- * A key collected without free() leaves its slot to LRU eviction by hot keys (preparedFinalizer).
+ * Once every object of a key is collected without free(), its slot is left to LRU eviction by hot
+ * keys (preparedFinalizer).
  */
 export class PreparedPublicKey {
   readonly #bytes: Uint8Array;
@@ -182,14 +199,17 @@ export class PreparedPublicKey {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT_PREPARED, "PreparedPublicKey is made by ed25519.preparePublicKey()");
     this.#bytes = bytes;
-    this.#home = { bytes, slot: -1 };
+    this.#home = { bytes, id: String.fromCharCode.apply(null, bytes as unknown as number[]), slot: -1 };
   }
 
   static {
     makePrepared = (bytes, slot) => {
       const key = new PreparedPublicKey(CONSTRUCT_PREPARED, bytes);
       key.#home.slot = slot;
-      preparedFinalizer?.register(key, key.#home);
+      if (preparedFinalizer !== undefined) {
+        livePrepared.set(key.#home.id, (livePrepared.get(key.#home.id) ?? 0) + 1);
+        preparedFinalizer.register(key, key.#home);
+      }
       return key;
     };
     preparedInternals = (key) => key.#bytes;
@@ -219,9 +239,9 @@ export class PreparedPublicKey {
   }
 
   /**
-   * Releases the key's slot in wasm memory now (otherwise it goes when evicted; once this object
-   * is collected, hot keys may evict it too). The object stays usable: a later verify prepares
-   * it again.
+   * Releases the key's slot in wasm memory now (otherwise it goes when evicted; once every object
+   * of the key is collected, hot keys may evict it too). The object stays usable: a later verify
+   * prepares it again.
    */
   free(): void {
     const slot = this.#home.slot;

@@ -137,9 +137,9 @@ export function ed25519_prepared_free(slot: i32): void {
   prepared_free_vartime(ARGS + ARG_PUBLIC_KEY, slot);
 }
 
-/** Lets promotions evict slot `slot` if it holds ARGS+ARG_PUBLIC_KEY (a collected PreparedPublicKey's). */
-export function ed25519_prepared_release(slot: i32): void {
-  prepared_release_vartime(ARGS + ARG_PUBLIC_KEY, slot);
+/** Lets promotions evict the slot holding ARGS+ARG_PUBLIC_KEY (`hint` first; the key's last PreparedPublicKey was collected). */
+export function ed25519_prepared_release(hint: i32): void {
+  prepared_release_vartime(ARGS + ARG_PUBLIC_KEY, hint);
 }
 
 /**

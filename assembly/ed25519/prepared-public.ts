@@ -587,15 +587,24 @@ export function prepared_free_vartime(pk: usize, slot: i32): void {
 }
 
 /**
- * If `slot` holds the key at pk, clears its ON_REQUEST bit, keeping the key, its tables and its
+ * Clears the ON_REQUEST bit of the slot holding the key at pk (`hint` if it does, else the slot
+ * found by a scan of the headers, which marks nothing used), keeping the key, its tables and its
  * last use: the key stays found by every lookup, as a promoted key is, and a promotion may now
- * evict it. For a PreparedPublicKey collected without free() (src/ed25519.ts): its slot no
- * longer holds a key anybody asked to keep, but a key still verified often keeps it by LRU.
- * Another PreparedPublicKey of the same key, still in use, sets the bit again at its next use
- * (prepared_resident_slot_vartime).
+ * evict it by LRU. For the last PreparedPublicKey of a key collected without free()
+ * (src/ed25519.ts preparedFinalizer): its slot no longer holds a key anybody asked to keep.
  */
-export function prepared_release_vartime(pk: usize, slot: i32): void {
-  if (!slot_has_key_vartime(slot, pk)) return;
+export function prepared_release_vartime(pk: usize, hint: i32): void {
+  let slot = hint;
+  if (!slot_has_key_vartime(slot, pk)) {
+    slot = -1;
+    for (let s: i32 = 0; s < slotCount; s++) {
+      if (slot_has_key_vartime(s, pk)) {
+        slot = s;
+        break;
+      }
+    }
+    if (slot < 0) return;
+  }
   const h = header_of(slot);
   store<u64>(h, load<u64>(h, 8) & ~ON_REQUEST, 8);
 }

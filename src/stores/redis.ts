@@ -142,12 +142,13 @@ interface Script {
   text: string;
   sha: string;
 }
+
 /**
  * Whether `error` is an instance of the class named `name` (or of a subclass), from this copy of
  * node-redis or another: a client passed in may come from a second copy of the package (another
  * version in the caller's dependency tree), whose classes `instanceof` does not recognise
- * (review 49: a server refusing CONFIG then failed the open). Only the driver's own errors reach
- * the checks, so a name is enough to tell them apart.
+ * (review 49: a server refusing CONFIG then failed the open). What reaches the checks is what a
+ * client's sendCommand rejected with, so a class name is enough to tell the driver's errors apart.
  */
 function isDriverError(error: unknown, name: string): error is Error {
   try {
@@ -166,6 +167,13 @@ const isErrorReply = (error: unknown): error is Error => error instanceof ErrorR
 
 /** node-redis's own command timeout (TimeoutError), from any copy of node-redis. */
 const isRedisTimeout = (error: unknown): error is Error => error instanceof RedisTimeoutError || isDriverError(error, "TimeoutError");
+
+/**
+ * Error replies that refuse CONFIG itself: a renamed or removed command (`ERR unknown command`,
+ * `ERR unknown subcommand`), an ACL (`NOPERM`), or a service that says it does not allow, support
+ * or offer it. Any other error reply to CONFIG fails the open (evictionPolicy).
+ */
+const CONFIG_REFUSED = /^(?:ERR unknown (?:sub)?command|NOPERM|ERR\b.*\b(?:not allowed|not supported|not available|disabled|forbidden|not permitted)\b)/i;
 
 const script = (text: string): Script => ({ text, sha: createHash("sha1").update(text).digest("hex") });
 const SCRIPTS = {
@@ -344,17 +352,19 @@ class Connection {
 
   /**
    * The server's maxmemory-policy, or undefined when it does not say: CONFIG refused or renamed,
-   * as some managed services do (the server's own error reply). A timeout or a lost connection
-   * is thrown: the policy is then unknown, not unreadable, and an open that went on would run a
-   * replay store on a server that may evict its pairs (review 47: a server slow for a moment
-   * opened one on allkeys-lru).
+   * as some managed services do (an error reply that refuses the command: CONFIG_REFUSED). A
+   * timeout, a lost connection or any other error reply (BUSY while another client's script runs,
+   * LOADING, MASTERDOWN, …: the server would answer later) is thrown: the policy is then unknown,
+   * not unreadable, and an open that went on would run a replay store on a server that may evict
+   * its pairs (review 47: a server slow for a moment opened one on allkeys-lru; review 50: so did
+   * a BUSY reply).
    */
   async evictionPolicy(): Promise<string | undefined> {
     let reply: unknown;
     try {
       reply = await this.command("config", ["CONFIG", "GET", "maxmemory-policy"]);
     } catch (error) {
-      if (error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause)) return undefined;
+      if (error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && CONFIG_REFUSED.test(error.cause.message)) return undefined;
       throw error;
     }
     // RESP2 answers [name, value]; RESP3 a map.

@@ -721,10 +721,21 @@ test("a PreparedPublicKey collected without free() leaves its slot to hot keys; 
   assert.equal(result.collectedLabels, ["dropped 1", "dropped 2", "twin"], "the dropped objects were collected");
   assert.equal(result.heldBeforeCollection, ["dropped 1", "dropped 2", "kept", "twin"], "before: every slot prepared on request, the hot key left out");
   // After: two hot keys took the dropped keys' slots and the third evicted the first hot key;
-  // the kept key and the twin (one of its two objects still in use) stayed.
+  // the kept key and the twin (one of its two objects still alive, unused since) stayed.
   assert.equal(result.heldAfterCollection, ["hot 2", "hot 3", "kept", "twin"]);
   // An exchange's prepared anchors (half the slots) stay prepared on request while it lives, though
-  // nobody else holds their objects: the same hot keys take only the two dropped keys' slots.
+  // nobody else holds their objects and it verifies by key bytes, also once another object of an
+  // anchor's key and a rebuilt exchange with the same anchors were collected (review 50): the same
+  // hot keys take only the two dropped keys' slots.
+  assert.equal(result.collectedAtTheEnd, [
+    "a rebuilt exchange with the same anchors",
+    "again dropped 1",
+    "again dropped 2",
+    "anchor 1's other object",
+    "dropped 1",
+    "dropped 2",
+    "twin",
+  ]);
   assert.equal(result.heldWithExchange, ["anchor 1", "anchor 2", "dropped 1", "dropped 2"]);
   assert.equal(result.heldAfterExchangeCollection, ["anchor 1", "anchor 2", "hot 2", "hot 3"]);
   assert.is(result.exchangeAlive, "kernel.local");
