@@ -129,13 +129,34 @@ interface PreparedHome {
   readonly bytes: Uint8Array;
   readonly id: string;
   slot: number;
+  /** Counted in livePrepared: from preparation, or from its first verification after free(), until free() or collection. */
+  held: boolean;
 }
 
 /**
- * Live PreparedPublicKey objects per key (its 32 bytes as a string of char codes), counted
- * only where preparedFinalizer exists to count them down; an entry goes with its last object.
+ * PreparedPublicKey objects per key (its 32 bytes as a string of char codes) that hold it: made
+ * and neither freed nor collected since (a freed object holds it again once a verification
+ * prepares it again). Counted only where preparedFinalizer exists to count them down; an entry
+ * goes with its last holder.
  */
 const livePrepared = new Map<string, number>();
+
+/** Counts `home` as a holder of its key (see livePrepared). */
+function hold(home: PreparedHome): void {
+  if (preparedFinalizer === undefined || home.held) return;
+  home.held = true;
+  livePrepared.set(home.id, (livePrepared.get(home.id) ?? 0) + 1);
+}
+
+/** Stops counting `home` as a holder; returns how many other holders the key has left. */
+function letGo(home: PreparedHome): number {
+  if (!home.held) return 0;
+  home.held = false;
+  const left = (livePrepared.get(home.id) ?? 1) - 1;
+  if (left > 0) livePrepared.set(home.id, left);
+  else livePrepared.delete(home.id);
+  return left;
+}
 
 /**
  * Releases the slot of a key whose last PreparedPublicKey was collected without free() (review
@@ -154,12 +175,7 @@ const livePrepared = new Map<string, number>();
 const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry<PreparedHome>((home) => {
-        const live = (livePrepared.get(home.id) ?? 1) - 1;
-        if (live > 0) {
-          livePrepared.set(home.id, live);
-          return;
-        }
-        livePrepared.delete(home.id);
+        if (!home.held || letGo(home) > 0) return; // freed already, or another object holds the key
         const x = liveCoreExports<Ed25519Exports>();
         if (x === undefined || typeof x.ed25519_prepared_release !== "function") return;
         try {
@@ -199,22 +215,23 @@ export class PreparedPublicKey {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT_PREPARED, "PreparedPublicKey is made by ed25519.preparePublicKey()");
     this.#bytes = bytes;
-    this.#home = { bytes, id: String.fromCharCode.apply(null, bytes as unknown as number[]), slot: -1 };
+    this.#home = { bytes, id: String.fromCharCode.apply(null, bytes as unknown as number[]), slot: -1, held: false };
   }
 
   static {
     makePrepared = (bytes, slot) => {
       const key = new PreparedPublicKey(CONSTRUCT_PREPARED, bytes);
       key.#home.slot = slot;
-      if (preparedFinalizer !== undefined) {
-        livePrepared.set(key.#home.id, (livePrepared.get(key.#home.id) ?? 0) + 1);
-        preparedFinalizer.register(key, key.#home);
-      }
+      hold(key.#home);
+      preparedFinalizer?.register(key, key.#home);
       return key;
     };
     preparedInternals = (key) => key.#bytes;
     preparedSlot = (key, slot) => {
-      if (slot !== undefined) key.#home.slot = slot;
+      if (slot !== undefined) {
+        key.#home.slot = slot;
+        if (slot >= 0 && !key.#home.held) hold(key.#home); // prepared again after free()
+      }
       return key.#home.slot;
     };
   }
@@ -239,14 +256,17 @@ export class PreparedPublicKey {
   }
 
   /**
-   * Releases the key's slot in wasm memory now (otherwise it goes when evicted; once every object
-   * of the key is collected, hot keys may evict it too). The object stays usable: a later verify
-   * prepares it again.
+   * Releases the key's slot in wasm memory now, unless another PreparedPublicKey of the same key
+   * still holds it (otherwise the slot goes when evicted; once every object of the key is
+   * collected, hot keys may evict it too). The object stays usable: a later verify prepares it
+   * again.
    */
   free(): void {
     const slot = this.#home.slot;
     this.#home.slot = -1;
-    if (slot < 0) return;
+    // Another object of the same key that is in use (a handshake exchange's, say) keeps the slot
+    // (review 51: freeing a short-lived copy of an anchor's key emptied the exchange's slot).
+    if (letGo(this.#home) > 0 || slot < 0) return;
     guarded(() => {
       const x = core();
       heapU8().set(this.#bytes, argsBase() + ARG_PUBLIC_KEY);

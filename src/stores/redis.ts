@@ -169,11 +169,13 @@ const isErrorReply = (error: unknown): error is Error => error instanceof ErrorR
 const isRedisTimeout = (error: unknown): error is Error => error instanceof RedisTimeoutError || isDriverError(error, "TimeoutError");
 
 /**
- * Error replies that refuse CONFIG itself: a renamed or removed command (`ERR unknown command`,
- * `ERR unknown subcommand`), an ACL (`NOPERM`), or a service that says it does not allow, support
- * or offer it. Any other error reply to CONFIG fails the open (evictionPolicy).
+ * Error replies that refuse CONFIG itself, in the words servers and managed services use: a
+ * renamed or removed command (`ERR unknown command`, as ElastiCache, Azure Cache for Redis and
+ * Memorystore answer; `ERR unknown subcommand`), an ACL (`NOPERM`), Upstash's `ERR Command is not
+ * available`. Any other error reply to CONFIG fails the open (evictionPolicy): a generic "not
+ * available" could be a proxy's lost upstream (review 51).
  */
-const CONFIG_REFUSED = /^(?:ERR unknown (?:sub)?command|NOPERM|ERR\b.*\b(?:not allowed|not supported|not available|disabled|forbidden|not permitted)\b)/i;
+const CONFIG_REFUSED = /^(?:ERR unknown (?:sub)?command|NOPERM|ERR Command is not available)/i;
 
 const script = (text: string): Script => ({ text, sha: createHash("sha1").update(text).digest("hex") });
 const SCRIPTS = {
@@ -354,7 +356,7 @@ class Connection {
    * The server's maxmemory-policy, or undefined when it does not say: CONFIG refused or renamed,
    * as some managed services do (an error reply that refuses the command: CONFIG_REFUSED). A
    * timeout, a lost connection or any other error reply (BUSY while another client's script runs,
-   * LOADING, MASTERDOWN, …: the server would answer later) is thrown: the policy is then unknown,
+   * or a proxy's own error: the server would answer later) is thrown: the policy is then unknown,
    * not unreadable, and an open that went on would run a replay store on a server that may evict
    * its pairs (review 47: a server slow for a moment opened one on allkeys-lru; review 50: so did
    * a BUSY reply).

@@ -208,7 +208,12 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
   // moment while a replica started got a replay store on allkeys-lru.
   const url = (await server()).url;
   /** A client passed in whose CONFIG commands are answered late (`delayMs`) or refused by the server (renamed to an unknown command). */
-  const clientWith = async (config: "late" | "refused", create = createClient) => {
+  /**
+   * A client passed in whose CONFIG commands are answered late (`delayMs`), refused by the server
+   * (renamed to an unknown command), or answered with the server's error reply `text` (through
+   * redis.error_reply: the very reply a service or proxy would send).
+   */
+  const clientWith = async (config: "late" | "refused" | { reply: string }, create = createClient) => {
     const client = create({ url });
     client.on("error", () => undefined);
     await client.connect();
@@ -216,6 +221,7 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
     (client as { sendCommand: unknown }).sendCommand = (args: string[], options?: never) => {
       if (args[0] !== "CONFIG") return sendCommand(args, options);
       if (config === "refused") return sendCommand(["CONFIGX", ...args.slice(1)], options);
+      if (typeof config === "object") return sendCommand(["EVAL", `return redis.error_reply(${JSON.stringify(config.reply)})`, "0"], options);
       return new Promise((resolve) => setTimeout(resolve, 700)).then(() => sendCommand(args, options));
     };
     return client;
@@ -243,6 +249,22 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
     // failed, and the open on a server refusing CONFIG failed with STORE_UNAVAILABLE).
     const second = secondRedisCopy();
     assert.is.not(second.createClient, createClient, "a second copy of the package");
+    // Upstash's words for a command it does not offer open blind too; a proxy's own error does
+    // not (review 51: a generic "not available" opened blind).
+    for (const [reply, opens] of [
+      ["ERR Command is not available: 'CONFIG'", true],
+      ["NOPERM User default has no permissions to run the 'config|get' command", true],
+      ["ERR proxy upstream connection not available", false],
+    ] as const) {
+      const client = await clientWith({ reply });
+      try {
+        const opening = RedisReplayStore.open(client as never, { namespace: freshNamespace() });
+        if (opens) await (await opening).close();
+        else await rejects(opening, (e) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE" && e.message.includes(reply), reply);
+      } finally {
+        client.destroy();
+      }
+    }
     const refusingCopy = await clientWith("refused", second.createClient);
     try {
       await (await RedisReplayStore.open(refusingCopy as never, { namespace: freshNamespace() })).close();

@@ -19,6 +19,7 @@ import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, resetIns
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { seedKeyIndex } from "../helpers/key-index.js";
 import {
@@ -710,6 +711,37 @@ test("configurePreparedKeys as the first call, with memory that cannot grow that
   assert.equal(result.verdicts, [true, true, false], "verdicts through it all: prepared, as bytes, a flipped bit");
 });
 
+test("free() empties the slot only when no other PreparedPublicKey of the key holds it: an exchange's anchor survives a caller's free() of its own copy", () => {
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  const held = (pk: Uint8Array) => slabKeys().includes(Buffer.from(pk).toString("hex"));
+  const seed = digest("free holders").slice(0, 32);
+  const pk = ed25519.getPublicKey(seed);
+  const message = digest("free holders message");
+  const signature = ed25519.sign(message, seed);
+  const [first, second] = [ed25519.preparePublicKey(pk), ed25519.preparePublicKey(pk)];
+  first.free();
+  assert.ok(held(pk), "the second object still holds the key");
+  assert.ok(ed25519.verify(signature, message, second));
+  second.free();
+  assert.not.ok(held(pk), "the last holder's free() empties the slot");
+  // A freed object verified again prepares the key again and holds it once more.
+  assert.ok(ed25519.verify(signature, message, first));
+  assert.ok(held(pk), "prepared again by its verification");
+  second.free(); // freed already: holds nothing, so the slot stays
+  assert.ok(held(pk));
+  first.free();
+  assert.not.ok(held(pk));
+  // Review 51: a caller that prepares an anchor's key and frees its copy, as the README advises
+  // for keys it drops, emptied the exchange's slot; the exchange's anchors then went to hot keys.
+  const anchorSeed = digest("free holders anchor").slice(0, 32);
+  const anchor = Keypair.fromSeed(anchorSeed).publicKey;
+  const exchange = new KernelTrustExchange("kernel.local", Keypair.fromSeed(digest("free holders local").slice(0, 32))).withTrustedPeer("kernel.anchor", anchor);
+  assert.ok(held(anchor.toBytes()), "the exchange prepared its anchor");
+  ed25519.preparePublicKey(anchor.toBytes()).free();
+  assert.ok(held(anchor.toBytes()), "the caller's free() left the exchange's slot");
+  assert.is(exchange.localKernelId, "kernel.local");
+});
+
 // Review 46, finding 4: keys prepared and dropped without free() kept their slots from every hot
 // key for good. A FinalizationRegistry now leaves a collected key's slot to LRU eviction;
 // observable only after a forced collection, so this runs in a child with --expose-gc.
@@ -763,13 +795,23 @@ test("lookups go through the slab's index: with many slots, through evictions an
   });
   const msg = new Uint8Array([4, 2]);
   const signatures = keys.map((k) => ed25519.sign(msg, k.seed));
+  // Every object made is kept, so that "free a key" can free all its objects: free() empties a
+  // slot only once no other object of the key holds it (nor an object dropped but not collected).
+  const objectsOf = new Map<string, PreparedPublicKey[]>();
+  const prepare = (pk: Uint8Array): PreparedPublicKey => {
+    const object = ed25519.preparePublicKey(pk);
+    const hex = Buffer.from(pk).toString("hex");
+    objectsOf.set(hex, [...(objectsOf.get(hex) ?? []), object]);
+    return object;
+  };
+  const freeAll = (pk: Uint8Array) => objectsOf.get(Buffer.from(pk).toString("hex"))?.forEach((object) => object.free());
   // Three slabs' worth of keys pass through (each eviction leaves a tombstone; the index is
   // rebuilt as they pile up). After each window the last `slots` keys must all be held, once each,
   // and verifying them again must find them all (a lookup that missed would prepare a key again,
   // evicting another one and changing the slab).
   for (let start = 0; start + slots <= keys.length; start += slots >> 1) {
     const window = keys.slice(start, start + slots);
-    window.forEach((k) => ed25519.preparePublicKey(k.pk));
+    window.forEach((k) => prepare(k.pk));
     const held = slabKeys();
     const hex = window.map((k) => Buffer.from(k.pk).toString("hex"));
     assert.equal([...held].sort(), [...hex].sort(), `window from ${start}: the slab holds exactly its keys`);
@@ -780,11 +822,11 @@ test("lookups go through the slab's index: with many slots, through evictions an
   }
   // Free every other key of the last window, then prepare new keys into the freed slots.
   const last = keys.slice(keys.length - slots);
-  const prepared = last.map((k) => ed25519.preparePublicKey(k.pk)); // found again: same slots
-  prepared.forEach((p, i) => i % 2 === 0 && p.free());
+  last.forEach((k) => prepare(k.pk)); // found again: same slots
+  last.forEach((k, i) => i % 2 === 0 && freeAll(k.pk));
   assert.is(hooks().test_prepared_used(), slots - Math.ceil(slots / 2));
   const fresh = Array.from({ length: Math.ceil(slots / 2) }, (_, i) => ed25519.getPublicKey(digest("index fresh", i).slice(0, 32)));
-  fresh.forEach((pk) => ed25519.preparePublicKey(pk));
+  fresh.forEach((pk) => prepare(pk));
   const held = slabKeys();
   assert.is(new Set(held).size, slots, "every slot in use, no key twice");
   last.forEach((k, i) => i % 2 === 1 && assert.ok(ed25519.verify(signatures[keys.length - slots + i], msg, k.pk)));
@@ -795,7 +837,10 @@ test("lookups go through the slab's index: with many slots, through evictions an
   const keepHex = new Set(keep.map((k) => Buffer.from(k.pk).toString("hex")));
   [...last.filter((_, i) => i % 2 === 1), ...fresh.map((pk) => ({ pk }))]
     .filter((k) => !keepHex.has(Buffer.from(k.pk).toString("hex")))
-    .forEach((k) => ed25519.preparePublicKey(k.pk).free());
+    .forEach((k) => {
+      prepare(k.pk);
+      freeAll(k.pk);
+    });
   assert.is(hooks().test_prepared_used(), 10);
   const afterFrees = slabKeys();
   keep.forEach((k) => {
