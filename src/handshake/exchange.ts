@@ -221,8 +221,8 @@ export class KernelTrustExchange {
   /**
    * The keys this exchange has prepared, by hex (see #prepareForVerification); bounded by the
    * slab. The objects are kept so that their slots stay prepared on request while the exchange
-   * lives: a PreparedPublicKey collected without free() leaves its slot to LRU eviction by hot keys
-   * (src/ed25519.ts preparedFinalizer), which could be attacker-chosen.
+   * lives: once every PreparedPublicKey of a key is freed or collected, its slot is left to LRU
+   * eviction by hot keys (src/ed25519.ts preparedFinalizer), which could be attacker-chosen.
    */
   readonly #preparedKeys = new Map<string, PreparedPublicKey>();
   #replay: ReplayStore | undefined = new ReplayCache();
