@@ -16,7 +16,11 @@ let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startRedis());
 let spaces = 0;
 const freshNamespace = () => `t${++spaces}`;
-const T = Math.floor(Date.now() / 1000);
+// The store counts a peer's reservations in windows of maxSkewSecs (300 s by default) keyed by
+// floor(now / window): T sits 60 s into a window, so the tests' `now` of T … T + 239 share one.
+// (With T taken from the clock as it is, one run in 300 had T + 1 in the next window, and the
+// quota test's reservation at T + 1 found a fresh count: a CI run failed that way.)
+const T = Math.floor(Date.now() / 1000 / 3600) * 3600 + 60;
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 
 peerStoreConformance("RedisPeerStore", async () => {
