@@ -20,9 +20,9 @@
 // Slab: [base-point table][slot headers][index][slot bodies]. A header (16 bytes) holds the
 // first 8 key bytes and the slot's last-use tick (0: empty), for the LRU eviction scan, whose top
 // bit (ON_REQUEST) marks a key prepared on request (preparePublicKey, or a PreparedPublicKey in
-// use; cleared once the engine has collected every object of the key, prepared_release_vartime) rather than
-// promoted by verify as a hot key: a promotion takes an empty slot or evicts only
-// another promoted key, so keys verify sees often (attacker-chosen ones included: a peer's
+// use; cleared by prepared_release_vartime once no PreparedPublicKey of the key holds it) rather
+// than promoted by verify as a hot key: a promotion takes an empty slot or evicts only another
+// promoted key, so keys verify sees often (attacker-chosen ones included: a peer's
 // declared key is verified before anything else is known of it) can never push the keys a
 // caller prepared out of the slab; a preparation on request takes an empty slot, else the least
 // recently used promoted key, else the least recently used key prepared on request. The index
