@@ -43,6 +43,7 @@
 import { readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
+import { preparedSlabLayoutCount } from "../wasm/instance.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
 import type { FederationPeerStore, ReplayStore } from "./ports.js";
 import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
@@ -225,6 +226,8 @@ export class KernelTrustExchange {
    * eviction by hot keys (src/ed25519.ts preparedFinalizer), which could be attacker-chosen.
    */
   readonly #preparedKeys = new Map<string, PreparedPublicKey>();
+  /** The slab layout #preparedKeys were prepared in (preparedSlabLayoutCount; -1: none yet). */
+  #preparedLayout = -1;
   #replay: ReplayStore | undefined = new ReplayCache();
   #clock: () => number = systemClockSeconds;
   #onEvent: HandshakeEventHandler | undefined;
@@ -409,17 +412,28 @@ export class KernelTrustExchange {
    * exchange prepares at most half the slab's slots' worth of distinct keys (the other half stays
    * for keys the core promotes when they get hot): with more peers than that, the rest are left to
    * that promotion rather than evicting each other on every pin. Each key is prepared once per
-   * exchange (a renewal of the same pin costs nothing here); if the LRU evicts it later, the
-   * core's promotion of hot keys prepares it again. Purely a speed measure with no bearing on any verdict, so a failure here (the wasm
-   * core unavailable) must not undo a pin already written: it is ignored, and verification then
-   * takes the plain path with the same answers.
+   * exchange and slab layout (a renewal of the same pin costs nothing here); if the LRU evicts it
+   * later, the core's promotion of hot keys prepares it again. A new layout (configurePreparedKeys,
+   * or an instance started after a trap) holds none of them, and as the exchange verifies
+   * envelopes by the key bytes they carry, no verify() of its objects would prepare them again
+   * (review 51, finding 3): they are forgotten then, and each is prepared again when it is next
+   * pinned or added, up to half the new layout's slots. Purely a speed measure with no bearing on
+   * any verdict, so a failure here (the wasm core unavailable) must not undo a pin already
+   * written: it is ignored, and verification then takes the plain path with the same answers.
    */
   #prepareForVerification(key: PublicKey): void {
     try {
       // The layout read is inside the try too: it instantiates the core when a trap elsewhere
       // dropped it, and that may fail after this accept's pin is written (review-34 C5).
       const hex = key.toHex();
-      if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
+      const { slots } = ed25519.preparedKeysLayout();
+      const layout = preparedSlabLayoutCount(); // read after the line above started any instance
+      if (layout !== this.#preparedLayout) {
+        // The objects dropped here release nothing while a new one of their key holds it (src/ed25519.ts livePrepared).
+        this.#preparedKeys.clear();
+        this.#preparedLayout = layout;
+      }
+      if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= slots >>> 1) return;
       this.#preparedKeys.set(hex, ed25519.preparePublicKey(key.toBytes()));
     } catch {
       // see above: verdicts do not depend on it

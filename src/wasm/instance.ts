@@ -64,6 +64,8 @@ let preparedSlabBytes = DEFAULT_PREPARED_SLAB_BYTES;
 let preparedSlabSlots = 0;
 /** True when the last layout was turned off for want of memory (layOutSlab's "turn off"). */
 let slabTurnedOff = false;
+/** Slabs laid out so far, each empty when laid out (see preparedSlabLayoutCount). */
+let slabLayouts = 0;
 
 interface SlabExports {
   ed25519_prepared_configure?(maxBytes: number): number;
@@ -88,6 +90,7 @@ function layOutSlab(x: CoreExports, bytes: number, ifMemoryShort: "turn off" | "
       slabTurnedOff = false;
     }
     preparedSlabSlots = slots;
+    slabLayouts++;
   }
   ioBase = x.io_base();
   return true;
@@ -167,6 +170,17 @@ export function setPreparedSlabBytes(bytes: number): number {
   }
   preparedSlabBytes = bytes;
   return preparedSlabSlots;
+}
+
+/**
+ * @internal How many prepared-key slabs have been laid out, each holding no key when laid out
+ * (configurePreparedKeys, or an instance started after a trap dropped the last one); never
+ * starts an instance. For holders of PreparedPublicKey objects whose keys reach the core as
+ * bytes (the handshake exchange verifies envelopes that carry their key), which no verify() of
+ * the object prepares again after a new layout.
+ */
+export function preparedSlabLayoutCount(): number {
+  return slabLayouts;
 }
 
 /** @internal The configured slab size in bytes and the slot count of the live layout. */

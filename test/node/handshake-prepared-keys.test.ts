@@ -6,9 +6,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
 import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
-import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { testModule } from "../helpers/test-core.js";
-import { A, B, NOW } from "../helpers/kernels.js";
+import { A, B, C, NOW } from "../helpers/kernels.js";
 
 const preparedSlotsInUse = (): number => (coreExports() as unknown as { test_prepared_used(): number }).test_prepared_used();
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
@@ -49,6 +50,54 @@ test("an exchange prepares at most half the slab's slots; further peers are left
   const exchange = new KernelTrustExchange(A, Keypair.fromSeed(seed(1)));
   for (let i = 0; i < half + 5; i++) exchange.withTrustedPeer(`kernel.peer-${i}`, Keypair.fromSeed(seed(10 + i)).publicKey);
   assert.is(preparedSlotsInUse(), half);
+});
+
+test("after a new slab layout or a rebuilt instance, the exchange prepares its anchors and pins again when it next pins them", async () => {
+  // Found through the slab's index with its check value (an emptied slot keeps its old bytes).
+  const held = (...keys: Keypair[]): boolean[] =>
+    keys.map((kp) => {
+      heapU8().set(kp.publicKey.toBytes(), argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+      return (coreExports() as unknown as { test_prepared_odd_table(): number }).test_prepared_odd_table() !== 0;
+    });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  const kpA = Keypair.fromSeed(seed(1));
+  const kpB = Keypair.fromSeed(seed(2));
+  const kpC = Keypair.fromSeed(seed(3));
+  const a = new KernelTrustExchange(A, kpA).withClock(() => NOW).withTrustedPeer(B, kpB.publicKey).withTrustedPeer(C, kpC.publicKey);
+  const b = new KernelTrustExchange(B, kpB).withClock(() => NOW);
+  const c = new KernelTrustExchange(C, kpC).withClock(() => NOW);
+  assert.equal(held(kpB, kpC), [true, true]);
+  let nonce = 0;
+  const accept = (from: KernelTrustExchange, id: string) => a.acceptEnvelope(from.localEnvelope(A, `n-${++nonce}`).toJSONText(), id);
+
+  // The slab laid out anew (the same size): it holds nothing, and B's next pin prepares B again
+  // (with the exchange's objects of the old layout kept, it counted B as prepared: review 51 F3).
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  assert.equal(held(kpB, kpC), [false, false]);
+  await accept(b, B);
+  assert.equal(held(kpB, kpC), [true, false], "B's pin prepared B again");
+  await accept(c, C);
+  assert.equal(held(kpB, kpC), [true, true], "and C's, C");
+  await accept(b, B);
+  assert.is(preparedSlotsInUse(), 2, "once per layout");
+
+  // An instance rebuilt (as after a trap): the same.
+  resetInstance();
+  initSync(testModule());
+  assert.equal(held(kpB, kpC), [false, false]);
+  await accept(c, C);
+  assert.equal(held(kpB, kpC), [false, true]);
+  assert.is(preparedSlotsInUse(), 1);
+
+  // A smaller slab: at most half its slots, in the order the keys are pinned again.
+  let slots = 0;
+  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  assert.is(slots, 2);
+  await accept(b, B);
+  await accept(c, C);
+  assert.equal(held(kpB, kpC), [true, false], "half of 2 slots: B only");
+  assert.is(preparedSlotsInUse(), 1);
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test.run();
