@@ -24,7 +24,7 @@ export function assertMadeByFactory(token: unknown, expected: symbol, madeBy: st
   if (token !== expected) throw new InvalidTypeError(`a ${madeBy}, not by its constructor`);
 }
 
-/** Thrown when a byte argument has the wrong length. */
+/** Thrown when a byte argument has the wrong length, or a string argument is longer than its bound. */
 export class InvalidLengthError extends RangeError {
   readonly code = "INVALID_LENGTH" as const;
   constructor(message: string) {

@@ -39,7 +39,7 @@ import {
 import { describeConfigValue, InvalidConfigError } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
 import { readSettings } from "../bytes.js";
-import { InvalidTypeError } from "../errors.js";
+import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 
 /** The members of ReplayCacheLimits. */
 const LIMIT_KEYS = ["maxEntries", "maxKeyUnits", "maxEntriesPerPeer", "maxKeyUnitsPerPeer"] as const;
@@ -140,10 +140,20 @@ export class ReplayCache implements ReplayStore {
     return peerId.length + nonce.length <= this.maxKeyUnitsPerPeer;
   }
 
-  /** Marks the pair as in flight with its envelope timestamp. Returns false if it is live or already in flight. */
+  /**
+   * Marks the pair as in flight with its envelope timestamp. Returns false if it is live or already
+   * in flight.
+   * @throws InvalidLengthError for a pair that does not fit (see `fits`): it could never be
+   *   remembered, so holding it would let its envelope be accepted again after commit. The
+   *   exchange asks `fits` first; this refusal keeps a wrapper that does not pass `fits` through
+   *   failing closed (STORE_FAILED) rather than accepting the envelope every time (review 53).
+   */
   reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
     expectUnixSeconds(timestamp, "timestamp");
     if (this.has(peerId, nonce, now, skewSecs)) return false;
+    if (!this.fits(peerId, nonce)) {
+      throw new InvalidLengthError(`peer id plus nonce (${peerId.length + nonce.length} UTF-16 units) is longer than maxKeyUnitsPerPeer (${this.maxKeyUnitsPerPeer})`);
+    }
     let pending = this.#pending.get(peerId);
     if (pending === undefined) {
       pending = new Map();

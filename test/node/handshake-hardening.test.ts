@@ -199,7 +199,7 @@ test("ReplayCache is bounded by entries and by key length, evicting the oldest",
   // A pair longer than the whole budget cannot be remembered; it must not flush the others.
   assert.not.ok(byUnits.fits(B, "z".repeat(100)));
   assert.ok(byUnits.fits(B, "z".repeat(50)));
-  byUnits.reserve(B, "z".repeat(100), NOW, NOW, SKEW);
+  throwsWith(() => byUnits.reserve(B, "z".repeat(100), NOW, NOW, SKEW), "INVALID_LENGTH"); // never held (review 53)
   byUnits.commit(B, "z".repeat(100));
   assert.is(byUnits.size, 2);
   assert.ok(byUnits.has(B, "8".padEnd(30, "x"), NOW, SKEW));
@@ -324,6 +324,26 @@ test("a nonce too long for the replay cache is refused (MALFORMED_ENVELOPE) inst
   assert.match(error.message, /replay cache/);
   // The short nonce is still remembered.
   await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "short", NOW, kpB), B, NOW), "REPLAYED_NONCE");
+});
+
+test("ReplayCache.reserve refuses a pair it could never remember, so a wrapper without fits() fails closed instead of accepting the envelope again", async () => {
+  const cache = new ReplayCache({ maxKeyUnitsPerPeer: 256 });
+  const long = "n".repeat(300);
+  const error = throwsWith(() => cache.reserve(B, long, NOW, NOW, SKEW), "INVALID_LENGTH");
+  assert.match(error.message, /maxKeyUnitsPerPeer \(256\)/);
+  assert.is(cache.size, 0);
+  assert.ok(cache.reserve(B, "n".repeat(256 - B.length), NOW, NOW, SKEW), "a pair at the bound is reserved");
+  // Review 53: a metrics or logging wrapper that passes the three required methods through and
+  // not the optional fits(). Before, reserve answered true and commit dropped the pair, so the same
+  // long-nonce envelope was accepted every time.
+  const wrapped = { reserve: cache.reserve.bind(cache), commit: cache.commit.bind(cache), release: cache.release.bind(cache) };
+  const { kpB, exchange } = pair();
+  exchange.withReplayStore(wrapped);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, long, NOW, kpB);
+  const refused = await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "STORE_FAILED");
+  assert.is((refused.cause as { code?: string }).code, "INVALID_LENGTH");
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW + 1), "STORE_FAILED");
+  await rejectsWith(exchange.resolve(B, NOW), "PEER_NOT_PINNED"); // nothing pinned
 });
 
 test("replayCache: false restores the reference's behaviour (the same envelope is accepted twice)", async () => {

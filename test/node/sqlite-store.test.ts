@@ -193,8 +193,9 @@ function peerCounts(file: string): { counted: Record<string, number>; rows: Reco
   try {
     const counted = Object.fromEntries((db.prepare("SELECT peer_id, pairs FROM chio_trust_replay_peers").all() as { peer_id: string; pairs: number }[]).map((r) => [r.peer_id, r.pairs]));
     const rows = Object.fromEntries((db.prepare("SELECT peer_id, count(*) AS n FROM chio_trust_replay GROUP BY peer_id").all() as { peer_id: string; n: number }[]).map((r) => [r.peer_id, r.n]));
-    // Every peer's `oldest` is at or below all of its rows' timestamps (the quota's recount trigger relies on it).
-    const oldestOk = (db.prepare("SELECT count(*) AS bad FROM chio_trust_replay r JOIN chio_trust_replay_peers p USING (peer_id) WHERE r.timestamp < p.oldest").get() as { bad: number }).bad === 0;
+    // Every peer's first_keep_until is at or below all of its rows' keep_until (the quota's recount trigger relies on it).
+    const oldestOk =
+      (db.prepare("SELECT count(*) AS bad FROM chio_trust_replay r JOIN chio_trust_replay_peers p USING (peer_id) WHERE r.keep_until < p.first_keep_until").get() as { bad: number }).bad === 0;
     return { counted, rows, oldestOk };
   } finally {
     db.close();
@@ -208,7 +209,7 @@ test("maxPairsPerPeer reads a per-peer count that every write keeps equal to the
   const check = (when: string) => {
     const { counted, rows, oldestOk } = peerCounts(file);
     assert.equal(counted, rows, `${when}: counts equal the rows`);
-    assert.ok(oldestOk, `${when}: oldest is a lower bound`);
+    assert.ok(oldestOk, `${when}: first_keep_until is a lower bound`);
   };
   try {
     for (let i = 0; i < 12; i++) {
@@ -236,52 +237,54 @@ test("maxPairsPerPeer reads a per-peer count that every write keeps equal to the
   }
 });
 
-test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and its rows are counted again only once one may be past retention", () => {
+test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and its rows are counted again only once one may be past its keep_until", () => {
   const file = tempFile("counted.db");
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
-  const setCount = (pairs: number, oldest: number) => {
+  const setCount = (pairs: number, firstKeepUntil: number) => {
     const db = new Database(file);
-    db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, oldest = ? WHERE peer_id = 'p'").run(pairs, oldest);
+    db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, first_keep_until = ? WHERE peer_id = 'p'").run(pairs, firstKeepUntil);
     db.close();
   };
   try {
     assert.is(replay.reserve("p", "a", T, T, 300), true);
     // The count says 3 though the peer has one row: the reserve trusts the count (it does not
     // read the peer's rows, which is what made a refused reserve cost a scan of all of them).
-    setCount(3, T);
+    setCount(3, T + 3600);
     throwsStoreError(() => replay.reserve("p", "b", T, T, 300), "PEER_QUOTA_EXCEEDED");
-    assert.equal(peerCounts(file).counted, { p: 3 }, "not counted again: no row of the peer can be past retention");
-    // Once `oldest` is past retention, a reserve at the quota counts the rows again (deleting those
-    // past retention) and goes by what it finds.
-    setCount(3, T - 3601);
+    assert.equal(peerCounts(file).counted, { p: 3 }, "not counted again: no row of the peer can be past its keep_until");
+    // Once first_keep_until has passed, a reserve at the quota counts the rows again (deleting those
+    // past their keep_until) and goes by what it finds.
+    setCount(3, T - 1);
     assert.is(replay.reserve("p", "b", T, T, 300), true, "counted again: 1 row, so room for more");
     assert.equal(peerCounts(file).counted, { p: 2 });
     assert.ok(peerCounts(file).oldestOk);
-    // A release that restores an older timestamp keeps `oldest` a lower bound even when the rows
-    // were counted again while the pair was reserved in place (with its newer timestamp).
+    // A release that restores an older timestamp keeps first_keep_until a lower bound even when the
+    // rows were counted again while the pair was reserved in place (with its newer timestamp).
     for (const nonce of ["a", "b", "c"]) {
       assert.is(replay.reserve("q", nonce, nonce === "a" ? T - 3000 : T, T, 300), true);
       replay.commit("q", nonce);
     }
     assert.is(replay.reserve("q", "a", T, T - 2699, 300), true, "expired under skew 300: taken again in place, timestamp T");
     throwsStoreError(() => replay.reserve("q", "d", T + 601, T + 601, 300), "PEER_QUOTA_EXCEEDED");
-    // Counted again, and kept though the reserve was refused: `oldest` is exact (T), so the next
-    // refusals read the count alone (a refusal that rolled the recount back would scan every time).
-    const oldest = () => {
+    // Counted again, and kept though the reserve was refused: first_keep_until is exact (T + 3600),
+    // so the next refusals read the count alone (a refusal that rolled the recount back would scan
+    // every time).
+    const firstKeepUntil = () => {
       const db = new Database(file, { readonly: true });
-      const row = db.prepare("SELECT oldest FROM chio_trust_replay_peers WHERE peer_id = 'q'").get() as { oldest: number };
+      const row = db.prepare("SELECT first_keep_until FROM chio_trust_replay_peers WHERE peer_id = 'q'").get() as { first_keep_until: number };
       db.close();
-      return row.oldest;
+      return row.first_keep_until;
     };
-    assert.is(oldest(), T);
-    replay.release("q", "a"); // back to T − 3000
-    assert.ok(peerCounts(file).oldestOk, "oldest lowered by the restore");
+    assert.is(firstKeepUntil(), T + 3600);
+    replay.release("q", "a"); // back to T − 3000, kept until T + 600
+    assert.ok(peerCounts(file).oldestOk, "first_keep_until lowered by the restore");
+    assert.is(firstKeepUntil(), T + 600);
   } finally {
     replay.close();
   }
 });
 
-test("schema version 2 counts the pairs of a version-1 file when it opens it", () => {
+test("schema versions 2 and 3 count the pairs of a version-1 file and keep them 7 days past their timestamps when it opens it", () => {
   const file = tempFile("v1.db");
   // A version-1 file, as the previous release wrote it, holding pairs.
   const db = new Database(file);
@@ -303,8 +306,70 @@ test("schema version 2 counts the pairs of a version-1 file when it opens it", (
     throwsStoreError(() => replay.reserve("x", "4", T, T, 300), "PEER_QUOTA_EXCEEDED");
     assert.is(replay.reserve("y", "2", T, T, 300), true);
     const version = new Database(file, { readonly: true });
-    assert.is(Number((version.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v), 2);
+    assert.is(Number((version.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v), 3);
+    assert.is(SCHEMA_VERSION, 3);
+    // Pairs written before version 3 are kept for the default retention (their writer's is unknown).
+    const kept = version.prepare("SELECT peer_id, nonce, timestamp, keep_until FROM chio_trust_replay WHERE peer_id = 'x' ORDER BY nonce").all() as { timestamp: number; keep_until: number }[];
+    assert.equal(kept.map((row) => row.keep_until - row.timestamp), [604_800, 604_800, 604_800]);
+    assert.is((version.prepare("SELECT first_keep_until AS f FROM chio_trust_replay_peers WHERE peer_id = 'x'").get() as { f: number }).f, T - 9 + 604_800);
     version.close();
+    assert.ok(peerCounts(file).oldestOk);
+  } finally {
+    replay.close();
+  }
+});
+
+test("a pair is kept for its writer's retention, whatever the retention of the store that prunes the file (review 53)", async () => {
+  const file = tempFile("mixed-retention.db");
+  // X keeps pairs 7 days and accepts with a skew of an hour; Y, another process on the file, runs
+  // with retention and skew of 300 s. Before schema version 3 each store pruned at its own
+  // retention, so Y deleted X's pairs and X accepted their envelopes again.
+  const x = new SqliteReplayStore(file);
+  assert.is(x.reserve("kernel.a", "n-x", T - 1000, T, 3600), true);
+  x.commit("kernel.a", "n-x");
+  const y = new SqliteReplayStore(file, { retentionSecs: 300 }); // its open prunes the file
+  try {
+    assert.is(y.prune(T), 0, "X's pair is not past the 7 days X keeps it for");
+    assert.is(x.reserve("kernel.a", "n-x", T - 1000, T, 3600), false, "still held for X");
+    // Y's own pairs are kept for Y's retention, by whichever store prunes.
+    assert.is(y.reserve("kernel.a", "n-y", T - 100, T, 300), true);
+    y.commit("kernel.a", "n-y");
+    assert.is(x.prune(T + 200), 0, "kept until T − 100 + 300");
+    assert.is(x.prune(T + 201), 1, "X prunes Y's pair at Y's retention");
+    assert.is(x.reserve("kernel.a", "n-x", T - 1000, T + 201, 3600), false, "and X's pair stays");
+  } finally {
+    x.close();
+    y.close();
+  }
+  // The same through an exchange: the envelope accepted with a skew of an hour is refused again
+  // after a store with retention 300 has opened (and pruned) the file.
+  const file2 = tempFile("mixed-retention-exchange.db");
+  const kpA = Keypair.fromSeed(seed(11));
+  const kpB = Keypair.fromSeed(seed(12));
+  const envelope = new KernelTrustExchange("kernel.a", kpA).localEnvelope("kernel.b", "n-1", T - 1000).toJSONText();
+  const accept = async (retentionSecs?: number) => {
+    const replay = new SqliteReplayStore(file2, retentionSecs === undefined ? {} : { retentionSecs });
+    try {
+      const exchange = new KernelTrustExchange("kernel.b", kpB).withConfig({ maxHandshakeSkewSecs: 3600 }).withReplayStore(replay).withTrustedPeer("kernel.a", kpA.publicKey);
+      return await exchange.acceptEnvelope(envelope, "kernel.a", T);
+    } finally {
+      replay.close();
+    }
+  };
+  await accept();
+  new SqliteReplayStore(file2, { retentionSecs: 300 }).close();
+  await rejectsWith(accept(), "REPLAYED_NONCE");
+});
+
+test("reserve refuses a peer id plus nonce over maxKeyUnits (KEY_TOO_LONG), not only fits(), and writes nothing", () => {
+  const file = tempFile("key-units.db");
+  const replay = new SqliteReplayStore(file, { maxKeyUnits: 64 });
+  try {
+    assert.is(replay.fits("p", "n".repeat(64)), false);
+    const error = throwsStoreError(() => replay.reserve("p", "n".repeat(64), T, T, 300), "KEY_TOO_LONG");
+    assert.match(error.message, /maxKeyUnits \(64\)/);
+    assert.is(replay.size, 0);
+    assert.is(replay.reserve("p", "n".repeat(63), T, T, 300), true, "at the bound");
   } finally {
     replay.close();
   }
@@ -524,6 +589,35 @@ for (let i = 0; ; i++) {
 }
 `;
 
+test("a file on a read-only file system is READ_ONLY at open for both stores, as is a new one there (needs root for the mount)", () => {
+  // A read-only mount leaves no -shm to create, and SQLite answers SQLITE_CANTOPEN, which said
+  // CANNOT_OPEN ("missing folder, permissions") where the README promises READ_ONLY (review 53).
+  if (process.getuid?.() !== 0) {
+    console.log("  (skipped: mounting a tmpfs needs root; CI runs as root)");
+    return;
+  }
+  const mountPoint = path.dirname(tempFile());
+  const mount = (...args: string[]) => spawnSync("mount", args, { encoding: "utf8" });
+  const mounted = mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint);
+  assert.is(mounted.status, 0, `mount: ${mounted.stderr}`);
+  try {
+    const file = path.join(mountPoint, "trust.db");
+    const peers = new SqlitePeerStore(file);
+    peers.insert(new FederationPeer({ kernelId: "kernel.a", publicKey: Keypair.fromSeed(seed(5)).publicKey, establishedAt: T, rotationDue: T + 60 }));
+    peers.close();
+    assert.is(mount("-o", "remount,ro", mountPoint).status, 0);
+    const before = sha256(file);
+    for (const open of [() => new SqlitePeerStore(file), () => new SqliteReplayStore(file), () => new SqliteReplayStore(path.join(mountPoint, "new.db"))]) {
+      const error = throwsStoreError(open, "READ_ONLY");
+      assert.match(error.message, /read-only file system/);
+    }
+    assert.is(sha256(file), before, "untouched");
+    assert.not.ok(existsSync(path.join(mountPoint, "new.db")));
+  } finally {
+    spawnSync("umount", [mountPoint]);
+  }
+});
+
 test("SIGKILL in the middle of a batch of writes: every completed pin intact, no torn row, integrity ok", async () => {
   const file = tempFile();
   const key = Keypair.fromSeed(seed(9)).publicKey;
@@ -635,8 +729,10 @@ test("a truncated file and a tampered row: typed errors, and the exchange fails 
     const envelope = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n", T));
     const error = await rejectsWith(exchange.acceptEnvelope(envelope, "kernel.a", T), "STORE_FAILED");
     assert.is((error.cause as SqliteStoreError).code, "CORRUPT_ROW");
-    throwsStoreError(() => peers.remove("kernel.a"), "CORRUPT_ROW");
+    const removed = throwsStoreError(() => peers.remove("kernel.a"), "CORRUPT_ROW");
+    assert.match(removed.message, /; the entry was removed$/, "the error says so (review 53)");
     assert.is(peers.get("kernel.a"), undefined, "the corrupt row was removed by remove()");
+    assert.is(throwsStoreError(() => peers.get("kernel.c"), "CORRUPT_ROW").message.includes("removed"), false, "a get says nothing of removal");
   } finally {
     peers.close();
   }

@@ -15,6 +15,7 @@ export type SqliteStoreErrorCode =
   | "INVALID_ARGUMENT" //      a bad option or argument (wrong type, ill-formed UTF-16, out of range)
   | "SKEW_ABOVE_RETENTION" //  a replay reserve asked with a skew larger than the store keeps pairs for
   | "PEER_QUOTA_EXCEEDED" //   a replay reserve of a new pair by a peer that holds maxPairsPerPeer already
+  | "KEY_TOO_LONG" //          a replay reserve whose peer id plus nonce is above maxKeyUnits (the exchange asks `fits` first)
   | "SQLITE_ERROR"; //         any other SQLite failure (the SQLite code is in `sqliteCode`)
 
 /** A SQLite store failure; `code` says which, `sqliteCode` carries SQLite's own code when there is one. */

@@ -9,6 +9,7 @@ import type Database from "better-sqlite3";
 import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
 import type { FederationPeerStore } from "../../handshake/ports.js";
+import { REMOVED_ANYWAY } from "../server-store.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions } from "./schema.js";
 
@@ -127,7 +128,10 @@ export class SqlitePeerStore implements FederationPeerStore {
   remove(kernelId: string): FederationPeer | undefined {
     return this.#run("remove", () => {
       const { removed, corrupt } = this.#remove.immediate(expectKeyText(kernelId, "kernelId"));
-      if (corrupt !== undefined) throw corrupt; // after the commit: the row is gone, and the caller learns it was corrupt
+      // After the commit: the row is gone, and the caller learns it was corrupt and that it was
+      // removed all the same (review 53: the error alone read as "nothing changed", as it said for
+      // the Postgres and Redis stores before review 47).
+      if (corrupt !== undefined) throw corrupt instanceof SqliteStoreError ? new SqliteStoreError(corrupt.code, corrupt.message + REMOVED_ANYWAY, { cause: corrupt.cause, sqliteCode: corrupt.sqliteCode }) : corrupt;
       return removed;
     });
   }

@@ -8,20 +8,26 @@
 //   and commit leaves its reservation held (fail closed: that nonce is never accepted again, and
 //   honest kernels never reuse a nonce) until it is pruned like any other row.
 // - "committed": held while `now ≤ timestamp + skewSecs`, with the skew asked at that moment.
-// Rows are pruned (on open, and every PRUNE_EVERY reserves) once `timestamp < now − retentionSecs`.
-// A reserve asked with a skew above retentionSecs throws SKEW_ABOVE_RETENTION (the exchange fails
-// closed with STORE_FAILED), because a pruned pair could then pass the skew check again.
-// A peer holds at most maxPairsPerPeer pairs not yet past retention (reserved or committed): a
+// A row is kept until `keep_until = timestamp + retentionSecs` of the store that reserved it, and
+// pruned (on open, and every PRUNE_EVERY reserves, by any store on the file) once `keep_until <
+// now`: a pair's lifetime is its writer's, never shortened by a process on the same file that runs
+// with a smaller retention (schema version 3; review 53: each store pruned at its own retention,
+// and the pairs of a process with a larger skew were accepted again). A reserve asked with a skew
+// above retentionSecs throws SKEW_ABOVE_RETENTION (the exchange fails closed with STORE_FAILED),
+// because its pair could then be pruned while its envelope still passes the skew check; so every
+// process on a file needs a retention at least the largest skew of any of them (README).
+// A peer holds at most maxPairsPerPeer pairs not yet past keep_until (reserved or committed): a
 // reserve of a new pair beyond that throws PEER_QUOTA_EXCEEDED (STORE_FAILED; 429 over HTTP), so
 // an authenticated peer that loops cannot grow the file without bound (every accepted envelope
 // keeps its row for retentionSecs, up to about 25 KB at maxKeyUnits). The check reads one row of
 // chio_trust_replay_peers (schema version 2): each peer's number of rows, kept by the same
-// transactions that add and delete them, and a timestamp at or below all of theirs (`oldest`).
-// Counting the rows instead read every one of them, nonces included (55 ms measured for a peer
-// at 10,000 pairs of 4,080-unit nonces), on every reserve, refused ones included. Only a peer at its
-// quota whose `oldest` is past retention has its rows past retention deleted and counted again,
-// refused or not, which makes `oldest` exact; it falls behind again only when a pair is deleted
-// (a release, a prune), so such recounts come at most once per pair deleted or past retention.
+// transactions that add and delete them, and a keep_until at or below all of theirs
+// (`first_keep_until`). Counting the rows instead read every one of them, nonces included (55 ms
+// measured for a peer at 10,000 pairs of 4,080-unit nonces), on every reserve, refused ones
+// included. Only a peer at its quota whose `first_keep_until` has passed has its rows past
+// keep_until deleted and counted again, refused or not, which makes `first_keep_until` exact; it
+// falls behind again only when a pair is deleted (a release, a prune), so such recounts come at
+// most once per pair deleted or past keep_until.
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { ReplayStore } from "../../handshake/ports.js";
@@ -30,12 +36,18 @@ import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_
 
 /** Options of SqliteReplayStore. */
 export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
-  /** Seconds a pair is kept past its envelope timestamp; also the largest skew accepted. Default 604800 (7 days). */
+  /**
+   * Seconds a pair this store reserves is kept past its envelope timestamp, whichever store on the
+   * file prunes it; also the largest skew accepted. Default 604800 (7 days).
+   */
   retentionSecs?: number;
-  /** Longest peer id plus nonce, in UTF-16 units, that `fits` (longer envelopes are refused). Default 4096. */
+  /**
+   * Longest peer id plus nonce, in UTF-16 units, that `fits` (longer envelopes are refused) and
+   * that reserve() takes (KEY_TOO_LONG beyond it). Default 4096.
+   */
   maxKeyUnits?: number;
   /**
-   * Most pairs one peer may hold at once, reserved or committed and not yet past retentionSecs;
+   * Most pairs one peer may hold at once, reserved or committed and not yet past their keep_until;
    * a reserve of a new pair beyond it throws PEER_QUOTA_EXCEEDED. Default 10000.
    */
   maxPairsPerPeer?: number;
@@ -57,9 +69,11 @@ function countOption(given: unknown, fallback: number, min: 0 | 1, name: string)
 
 interface ReplayRow {
   timestamp: bigint;
+  keep_until: bigint;
   state: string;
   owner: string | null;
   previous_timestamp: bigint | null;
+  previous_keep_until: bigint | null;
 }
 
 /** Durable ReplayStore; methods are synchronous and each write is one IMMEDIATE transaction. */
@@ -74,7 +88,7 @@ export class SqliteReplayStore implements ReplayStore {
   readonly #reserve: Database.Transaction<(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number) => boolean | typeof OVER_QUOTA>;
   readonly #release: Database.Transaction<(peerId: string, nonce: string) => void>;
   readonly #commit: Database.Statement;
-  readonly #prune: Database.Transaction<(cutoff: number) => number>;
+  readonly #prune: Database.Transaction<(now: number) => number>;
   #reservesSincePrune = 0;
   #closed = false;
 
@@ -93,80 +107,89 @@ export class SqliteReplayStore implements ReplayStore {
     // typed error, and the connection is closed rather than left open.
     try {
       const db = this.#db;
-      const select = db.prepare("SELECT timestamp, state, owner, previous_timestamp FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
+      const select = db.prepare(
+        "SELECT timestamp, keep_until, state, owner, previous_timestamp, previous_keep_until FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?",
+      );
       const upsertReserved = db.prepare(
-        `INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, state, owner, previous_timestamp) VALUES (?, ?, ?, 'reserved', ?, ?)
-         ON CONFLICT (peer_id, nonce) DO UPDATE SET timestamp = excluded.timestamp, state = 'reserved',
-           owner = excluded.owner, previous_timestamp = excluded.previous_timestamp`,
+        `INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, keep_until, state, owner, previous_timestamp, previous_keep_until)
+           VALUES (?, ?, ?, ?, 'reserved', ?, ?, ?)
+         ON CONFLICT (peer_id, nonce) DO UPDATE SET timestamp = excluded.timestamp, keep_until = excluded.keep_until, state = 'reserved',
+           owner = excluded.owner, previous_timestamp = excluded.previous_timestamp, previous_keep_until = excluded.previous_keep_until`,
       );
       const restore = db.prepare(
-        "UPDATE chio_trust_replay SET timestamp = ?, state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ?",
+        `UPDATE chio_trust_replay SET timestamp = ?, keep_until = ?, state = 'committed', owner = NULL, previous_timestamp = NULL, previous_keep_until = NULL
+         WHERE peer_id = ? AND nonce = ?`,
       );
       const remove = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?");
-      // Each peer's row count and a lower bound of its timestamps (chio_trust_replay_peers).
-      const peerCount = db.prepare("SELECT pairs, oldest FROM chio_trust_replay_peers WHERE peer_id = ?");
+      // Each peer's row count and a lower bound of its keep_until values (chio_trust_replay_peers).
+      const peerCount = db.prepare("SELECT pairs, first_keep_until FROM chio_trust_replay_peers WHERE peer_id = ?");
       const countAdded = db.prepare(
-        `INSERT INTO chio_trust_replay_peers (peer_id, pairs, oldest) VALUES (?, 1, ?)
-         ON CONFLICT (peer_id) DO UPDATE SET pairs = pairs + 1, oldest = min(oldest, excluded.oldest)`,
+        `INSERT INTO chio_trust_replay_peers (peer_id, pairs, first_keep_until) VALUES (?, 1, ?)
+         ON CONFLICT (peer_id) DO UPDATE SET pairs = pairs + 1, first_keep_until = min(first_keep_until, excluded.first_keep_until)`,
       );
-      const lowerOldest = db.prepare("UPDATE chio_trust_replay_peers SET oldest = min(oldest, ?) WHERE peer_id = ?");
+      const lowerFirstKeepUntil = db.prepare("UPDATE chio_trust_replay_peers SET first_keep_until = min(first_keep_until, ?) WHERE peer_id = ?");
       const countRemoved = db.prepare("UPDATE chio_trust_replay_peers SET pairs = max(pairs - ?, 0) WHERE peer_id = ?");
       const forgetEmpty = db.prepare("DELETE FROM chio_trust_replay_peers WHERE peer_id = ? AND pairs = 0");
-      const prunePeer = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND timestamp < ?");
-      const recountPeer = db.prepare("SELECT count(*) AS n, min(timestamp) AS oldest FROM chio_trust_replay WHERE peer_id = ?");
-      const setCount = db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, oldest = ? WHERE peer_id = ?");
+      const prunePeer = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND keep_until < ?");
+      const recountPeer = db.prepare("SELECT count(*) AS n, min(keep_until) AS first FROM chio_trust_replay WHERE peer_id = ?");
+      const setCount = db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, first_keep_until = ? WHERE peer_id = ?");
       /**
        * The peer's pairs as counted (its rows). When that reaches the quota and one of them may be
-       * past retention at `cutoff` (`oldest` below it), those are deleted and the rest counted again.
+       * past its keep_until at `now` (`first_keep_until` below it), those are deleted and the rest
+       * counted again.
        */
-      const heldByPeer = (peerId: string, cutoff: number): number => {
-        const row = peerCount.get(peerId) as { pairs: bigint; oldest: bigint } | undefined;
+      const heldByPeer = (peerId: string, now: number): number => {
+        const row = peerCount.get(peerId) as { pairs: bigint; first_keep_until: bigint } | undefined;
         if (row === undefined) return 0;
         const pairs = safeColumn(row.pairs, "pairs");
-        if (pairs < this.maxPairsPerPeer || safeColumn(row.oldest, "oldest") >= cutoff) return pairs;
-        prunePeer.run(peerId, cutoff);
-        const counted = recountPeer.get(peerId) as { n: bigint; oldest: bigint | null };
+        if (pairs < this.maxPairsPerPeer || safeColumn(row.first_keep_until, "first_keep_until") >= now) return pairs;
+        prunePeer.run(peerId, now);
+        const counted = recountPeer.get(peerId) as { n: bigint; first: bigint | null };
         const n = safeColumn(counted.n, "count");
-        setCount.run(n, n === 0 ? 0 : safeColumn(counted.oldest, "timestamp"), peerId);
+        setCount.run(n, n === 0 ? 0 : safeColumn(counted.first, "keep_until"), peerId);
         if (n === 0) forgetEmpty.run(peerId);
         return n;
       };
       this.#commit = db.prepare(
         "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
       );
-      // The pairs past retention, counted per peer (on the timestamp index) before they go, so a
+      // The pairs past keep_until, counted per peer (on the keep_until index) before they go, so a
       // large prune (the one at open after a long stop) costs a row per peer, not per pair.
-      const pastRetention = db.prepare("SELECT peer_id, count(*) AS n FROM chio_trust_replay WHERE timestamp < ? GROUP BY peer_id");
-      const pruneAll = db.prepare("DELETE FROM chio_trust_replay WHERE timestamp < ?");
-      this.#prune = db.transaction((cutoff: number) => {
+      const pastKeepUntil = db.prepare("SELECT peer_id, count(*) AS n FROM chio_trust_replay WHERE keep_until < ? GROUP BY peer_id");
+      const pruneAll = db.prepare("DELETE FROM chio_trust_replay WHERE keep_until < ?");
+      this.#prune = db.transaction((now: number) => {
         let deleted = 0;
-        for (const row of pastRetention.all(cutoff) as { peer_id: string; n: bigint }[]) {
+        for (const row of pastKeepUntil.all(now) as { peer_id: string; n: bigint }[]) {
           const n = safeColumn(row.n, "count");
           countRemoved.run(n, row.peer_id);
           forgetEmpty.run(row.peer_id);
           deleted += n;
         }
-        pruneAll.run(cutoff);
+        pruneAll.run(now);
         return deleted;
       });
       this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs) => {
         const row = select.get(peerId, nonce) as ReplayRow | undefined;
         let previous: number | null = null;
+        let previousKeepUntil: number | null = null;
         if (row !== undefined) {
           if (row.state === "reserved") return false; // an accept in flight (here or in another process)
           if (row.state !== "committed") throw new SqliteStoreError("CORRUPT_ROW", `replay row in state ${String(row.state)}`);
           const held = safeColumn(row.timestamp, "timestamp");
           if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
           previous = held; // expired under this skew: reservable, and restored by release
-        } else if (heldByPeer(peerId, now - this.retentionSecs) >= this.maxPairsPerPeer) {
+          previousKeepUntil = safeColumn(row.keep_until, "keep_until");
+        } else if (heldByPeer(peerId, now) >= this.maxPairsPerPeer) {
           // Returned, not thrown: the transaction commits what heldByPeer may have refreshed (the
-          // peer's pairs past retention deleted, its count and `oldest` made exact), so the next
+          // peer's pairs past keep_until deleted, its count and first_keep_until made exact), so the next
           // refusal reads the count alone instead of counting the rows again.
           return OVER_QUOTA;
         }
-        upsertReserved.run(peerId, nonce, timestamp, this.#owner, previous);
-        if (row === undefined) countAdded.run(peerId, timestamp);
-        else lowerOldest.run(timestamp, peerId); // the same row, taken again in place
+        // Saturated: timestamp + retention above 2^53 − 1 keeps the pair for good (the column's range).
+        const keepUntil = Math.min(timestamp + this.retentionSecs, Number.MAX_SAFE_INTEGER);
+        upsertReserved.run(peerId, nonce, timestamp, keepUntil, this.#owner, previous, previousKeepUntil);
+        if (row === undefined) countAdded.run(peerId, keepUntil);
+        else lowerFirstKeepUntil.run(keepUntil, peerId); // the same row, taken again in place
         return true;
       });
       this.#release = db.transaction((peerId, nonce) => {
@@ -178,11 +201,12 @@ export class SqliteReplayStore implements ReplayStore {
           forgetEmpty.run(peerId);
         } else {
           const previous = safeColumn(row.previous_timestamp, "previous_timestamp");
-          restore.run(previous, peerId, nonce);
-          lowerOldest.run(previous, peerId);
+          const previousKeepUntil = safeColumn(row.previous_keep_until, "previous_keep_until");
+          restore.run(previous, previousKeepUntil, peerId, nonce);
+          lowerFirstKeepUntil.run(previousKeepUntil, peerId);
         }
       });
-      this.#run("prune", () => this.#prune.immediate(Math.floor(Date.now() / 1000) - this.retentionSecs));
+      this.#run("prune", () => this.#prune.immediate(Math.floor(Date.now() / 1000)));
     } catch (cause) {
       this.#db.close();
       throw toStoreError(cause, "open");
@@ -202,12 +226,17 @@ export class SqliteReplayStore implements ReplayStore {
           throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a safe integer >= 0`);
         }
       }
+      // Also refused here, not only by fits(): a wrapper that does not pass fits() through must not
+      // store rows over the bound the per-peer quota's size estimate relies on (review 53).
+      if (peerId.length + nonce.length > this.maxKeyUnits) {
+        throw new SqliteStoreError("KEY_TOO_LONG", `peer id plus nonce is longer than maxKeyUnits (${this.maxKeyUnits})`);
+      }
       if (skewSecs > this.retentionSecs) {
         throw new SqliteStoreError("SKEW_ABOVE_RETENTION", `skew ${skewSecs} s is above the store's retention of ${this.retentionSecs} s`);
       }
       if (++this.#reservesSincePrune >= PRUNE_EVERY) {
         this.#reservesSincePrune = 0;
-        this.#prune.immediate(now - this.retentionSecs);
+        this.#prune.immediate(now);
       }
       const reserved = this.#reserve.immediate(peerId, nonce, timestamp, now, skewSecs);
       if (reserved === OVER_QUOTA) {
@@ -228,14 +257,15 @@ export class SqliteReplayStore implements ReplayStore {
   }
 
   /**
-   * Deletes pairs whose timestamp is older than `now − retentionSecs` (`now` in unix seconds, a
-   * safe integer >= 0: anything else, Infinity or a string, would delete live pairs or nothing,
-   * and is INVALID_ARGUMENT); returns how many.
+   * Deletes the pairs of the file past their keep_until (their timestamp plus the retentionSecs of
+   * the store that reserved them) at `now` (unix seconds, a safe integer >= 0: anything else,
+   * Infinity or a string, would delete live pairs or nothing, and is INVALID_ARGUMENT); returns
+   * how many.
    */
   prune(now: number = Math.floor(Date.now() / 1000)): number {
     return this.#run("prune", () => {
       if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
-      return this.#prune.immediate(now - this.retentionSecs);
+      return this.#prune.immediate(now);
     });
   }
 

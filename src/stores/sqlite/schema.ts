@@ -13,6 +13,8 @@
 //   never written to. The schema version is the highest row of chio_trust_schema; migrations run
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
+import { accessSync, constants as fsConstants } from "node:fs";
+import { dirname } from "node:path";
 import { readSettings } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
@@ -81,6 +83,29 @@ const MIGRATIONS: readonly Migration[] = [
         SELECT peer_id, count(*), min(timestamp) FROM chio_trust_replay GROUP BY peer_id;
     `,
   },
+  {
+    // A pair's lifetime is its writer's: kept until keep_until = timestamp + the retentionSecs of
+    // the store that reserved it, whatever retention the process that prunes it runs with
+    // (review 53: each store pruned at its own retention, so a process with a smaller one, or a
+    // replica running an older, lower setting, deleted pairs another process's larger skew still
+    // relied on, and their envelopes were accepted again). Pairs written before this version
+    // get the default retention, 7 days (the retention they were written under is unknown).
+    // Each peer's lower bound moves from the timestamps to the keep_until values (the quota's
+    // recount trigger, replay-store.ts).
+    version: 3,
+    description: "replay pairs kept for their writer's retention",
+    sql: `
+      ALTER TABLE chio_trust_replay ADD COLUMN keep_until INTEGER NOT NULL DEFAULT 0 CHECK (keep_until BETWEEN 0 AND 9007199254740991);
+      ALTER TABLE chio_trust_replay ADD COLUMN previous_keep_until INTEGER CHECK (previous_keep_until BETWEEN 0 AND 9007199254740991);
+      UPDATE chio_trust_replay SET keep_until = min(timestamp + 604800, 9007199254740991),
+        previous_keep_until = CASE WHEN previous_timestamp IS NULL THEN NULL ELSE min(previous_timestamp + 604800, 9007199254740991) END;
+      DROP INDEX chio_trust_replay_by_timestamp;
+      CREATE INDEX chio_trust_replay_by_keep_until ON chio_trust_replay (keep_until);
+      ALTER TABLE chio_trust_replay_peers RENAME COLUMN oldest TO first_keep_until;
+      UPDATE chio_trust_replay_peers SET first_keep_until =
+        coalesce((SELECT min(r.keep_until) FROM chio_trust_replay r WHERE r.peer_id = chio_trust_replay_peers.peer_id), 0);
+    `,
+  },
 ];
 
 /** The schema version this build writes and reads. */
@@ -123,7 +148,7 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (cause) {
     const error = toStoreError(cause, `cannot open ${path}`);
-    throw error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error;
+    throw readOnlyIfSo(error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error, path);
   }
   try {
     // The first statement reads the header: a file that is not a database fails here (NOT_A_DATABASE).
@@ -142,8 +167,29 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     } catch {
       // already failing; the original error is the one to report
     }
-    throw toStoreError(cause, path);
+    throw readOnlyIfSo(toStoreError(cause, path), path);
   }
+}
+
+/**
+ * READ_ONLY for a CANNOT_OPEN on a read-only file system. There SQLite cannot create a WAL file's
+ * `-shm` (or the file itself) and answers SQLITE_CANTOPEN, which says nothing of why (review 53:
+ * the README promises READ_ONLY for a read-only mount, as for a file mode). Asked of the file, or
+ * of its folder when there is no file yet, only after the open failed.
+ */
+function readOnlyIfSo(error: SqliteStoreError, path: string): SqliteStoreError {
+  if (error.code !== "CANNOT_OPEN" || path === ":memory:" || path.startsWith("file:")) return error;
+  for (const target of [path, dirname(path)]) {
+    try {
+      accessSync(target, fsConstants.W_OK);
+      return error;
+    } catch (cause) {
+      const code = (cause as { code?: unknown })?.code;
+      if (code === "EROFS") return new SqliteStoreError("READ_ONLY", `${error.message} (a read-only file system)`, { cause: error.cause ?? error, sqliteCode: error.sqliteCode });
+      if (code !== "ENOENT") return error;
+    }
+  }
+  return error;
 }
 
 /**
