@@ -113,7 +113,10 @@ function engineLimitError(error: unknown): unknown {
   if (error.message === "Invalid string length" || error.message === "Out of memory") {
     return new CanonicalJsonError("TOO_LARGE", "canonical text would exceed the engine's maximum string length", undefined, { cause: error });
   }
-  if (/^Maximum call stack size exceeded/.test(error.message)) {
+  // startsWith, not a regular expression: this runs right after a stack overflow, where compiling
+  // one (on its first use, or when the engine tiers it up) can throw a SyntaxError of its own or
+  // abort the process (V8: "RegExpCompiler Allocation failed"; review 54).
+  if (error.message.startsWith("Maximum call stack size exceeded")) {
     return new CanonicalJsonError("TOO_DEEP", "nesting is deeper than the engine's stack allows here", undefined, { cause: error });
   }
   return error;
@@ -410,14 +413,32 @@ function quotedMemberName(key: string): string {
   return quoted;
 }
 
-/**
- * Quoted string. Most strings need no escape and contain no surrogate, and a regular expression
- * scan (compiled by the engine) decides that faster than a charCodeAt loop for all but tiny strings.
- */
-const ESCAPE_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
+// The walk scans strings with charCodeAt loops, never regular expressions: it runs at any depth of
+// the caller's stack, and a regular expression compiled there (on its first use, when the engine
+// tiers it up, or after it flushed its code) can overflow inside the compiler, which V8 answers
+// with a SyntaxError or, at some depths, by aborting the process (review 54).
 
+/** True if `s` holds a character JSON escapes (" \ or a control) or a surrogate (to be checked). */
+function needsEscapeOrCheck(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c & 0xf800) === 0xd800) return true;
+  }
+  return false;
+}
+
+/** True if `s` holds DEL or a C1 control (U+007F–U+009F). */
+function hasDelOrC1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x7f && c <= 0x9f) return true;
+  }
+  return false;
+}
+
+/** Quoted string. Most strings need no escape and contain no surrogate: those are quoted as they are. */
 function stringText(s: string): string {
-  if (!ESCAPE_OR_SURROGATE.test(s)) return '"' + s + '"';
+  if (!needsEscapeOrCheck(s)) return '"' + s + '"';
   assertWellFormed(s);
   // For well-formed strings JSON.stringify escapes exactly the RFC 8785 set (ECMA-262
   // QuoteJSONString: " \ \b \f \n \r \t, other controls as lowercase \u00xx).
@@ -426,12 +447,19 @@ function stringText(s: string): string {
 
 // The old chio form (escapeDelAndC1): stringText's output, with DEL and C1 escaped as well. The
 // canonical form writes them raw, so they can be found and replaced in the finished text.
-const DEL_OR_C1 = /[\u007f-\u009f]/;
-const DEL_OR_C1_ALL = /[\u007f-\u009f]/g;
-
 function legacyStringText(s: string): string {
   const text = stringText(s);
-  return DEL_OR_C1.test(text) ? text.replace(DEL_OR_C1_ALL, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : text;
+  if (!hasDelOrC1(text)) return text;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x7f && c <= 0x9f) {
+      out += text.slice(from, i) + "\\u00" + c.toString(16);
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
 }
 
 function assertWellFormed(s: string): void {
@@ -552,7 +580,7 @@ function writeString(sink: ByteSink, s: string): void {
 
 /** The old chio form of `s` (see legacyStringText), as UTF-8. A compatibility path, not tuned. */
 function writeLegacyString(sink: ByteSink, s: string): void {
-  if (!DEL_OR_C1.test(s)) {
+  if (!hasDelOrC1(s)) {
     writeString(sink, s);
     return;
   }

@@ -20,7 +20,7 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
-import { byteLimitOption } from "../canonical/limits.js";
+import { byteLimitOption, readCanonicalOptions } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -281,18 +281,36 @@ function readEnvelopeBatch(
   return { inputs, maxBytes, flags };
 }
 
-/** maxBytes and the envelope_verify flags of the options, type-checked. */
-function envelopeOptions(options: VerifyEnvelopeOptions | undefined): { maxBytes: number; flags: number } {
-  let maxBytes = DEFAULT_ENVELOPE_MAX_BYTES;
-  let flags = FLAG_REJECT_WEAK_KEYS;
-  if (options !== undefined) {
-    if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-    maxBytes = byteLimitOption(options.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT);
-    if (booleanOption(options.zip215, "zip215", false)) flags |= FLAG_ZIP215;
-    if (!booleanOption(options.rejectWeakKeys, "rejectWeakKeys", true)) flags &= ~FLAG_REJECT_WEAK_KEYS;
-    if (booleanOption(options.escapeDelAndC1, "escapeDelAndC1", false)) flags |= FLAG_ESCAPE_DEL_AND_C1;
-  }
-  return { maxBytes, flags };
+const ENVELOPE_OPTION_KEYS = ["maxBytes", "zip215", "rejectWeakKeys", "escapeDelAndC1"] as const;
+
+/**
+ * @internal The options of verifyEnvelopeBytes / verifyEnvelopeBatch (and of the worker pool's
+ * verifyEnvelopeBatch), each read once and checked, with the defaults filled in. A member not
+ * listed (a misspelt `rejectWeakKey` would leave the default in force unnoticed) or a throwing
+ * read is InvalidTypeError, as for the canonical JSON options (review 54).
+ * @throws InvalidTypeError on a non-object, an unknown member, a throwing read or a wrong type.
+ */
+export function readEnvelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<VerifyEnvelopeOptions> {
+  const read = readCanonicalOptions(options, ENVELOPE_OPTION_KEYS);
+  return {
+    maxBytes: byteLimitOption(read.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT),
+    zip215: booleanOption(read.zip215, "zip215", false),
+    rejectWeakKeys: booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true),
+    escapeDelAndC1: booleanOption(read.escapeDelAndC1, "escapeDelAndC1", false),
+  };
+}
+
+/** The defaults as envelopeOptions gives them: one object for every call without options. */
+const DEFAULT_ENVELOPE_SETTINGS: { readonly maxBytes: number; readonly flags: number } = Object.freeze({ maxBytes: DEFAULT_ENVELOPE_MAX_BYTES, flags: FLAG_REJECT_WEAK_KEYS });
+
+/** maxBytes and the envelope_verify flags of the options (readEnvelopeOptions). */
+function envelopeOptions(options: VerifyEnvelopeOptions | undefined): { readonly maxBytes: number; readonly flags: number } {
+  if (options === undefined) return DEFAULT_ENVELOPE_SETTINGS;
+  const { maxBytes, zip215, rejectWeakKeys, escapeDelAndC1 } = readEnvelopeOptions(options);
+  return {
+    maxBytes,
+    flags: (zip215 ? FLAG_ZIP215 : 0) | (rejectWeakKeys ? FLAG_REJECT_WEAK_KEYS : 0) | (escapeDelAndC1 ? FLAG_ESCAPE_DEL_AND_C1 : 0),
+  };
 }
 
 /** Throws InvalidTypeError unless input is a string or a readable Uint8Array. */

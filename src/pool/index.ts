@@ -25,10 +25,8 @@ import { Piscina } from "piscina";
 import { assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
-import { byteLimitOption } from "../canonical/limits.js";
 import { InvalidConfigError } from "../handshake/errors.js";
-import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
-import { DEFAULT_ENVELOPE_MAX_BYTES, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import { publicKeyArgumentBytes, readBatchItems, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
@@ -150,16 +148,6 @@ function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } 
   return { zip215: o === undefined ? false : booleanOption(o.zip215, "options.zip215", false) };
 }
 
-/** verifyEnvelopeBytes's option checks; returns the normalised options sent to the workers. */
-function envelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<VerifyEnvelopeOptions> {
-  const o = optionsObject(options);
-  return {
-    maxBytes: byteLimitOption(o?.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT),
-    zip215: booleanOption(o?.zip215, "zip215", false),
-    rejectWeakKeys: booleanOption(o?.rejectWeakKeys, "rejectWeakKeys", true),
-    escapeDelAndC1: booleanOption(o?.escapeDelAndC1, "escapeDelAndC1", false),
-  };
-}
 
 /**
  * Packs every chunk of a call before any is sent (so a call either starts whole or not at all):
@@ -408,7 +396,7 @@ class PiscinaVerifierPool implements VerifierPool {
     try {
       this.assertOpen();
       if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
-      const envelope = envelopeOptions(options);
+      const envelope = readEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
       const count = envelopes.length;
       // Every item read once (a getter or Proxy trap runs here only), then checked and cut: no
       // caller code runs between an item's check and the copy (verifyEnvelopeBatch's order).

@@ -13,6 +13,7 @@ import { canonicalizeJson } from "../../src/canonical/json.js";
 import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../../src/errors.js";
 import * as publicApi from "../../src/index.js";
 import { scaled } from "../helpers/scale.js";
+import { runModule } from "../helpers/processes.js";
 
 const vectors = new URL("../vectors/", import.meta.url);
 const utf8 = new TextEncoder();
@@ -482,6 +483,64 @@ test("a walk deeper than the engine's stack is TOO_DEEP, never a raw RangeError 
     }
     assert.ok(sawTooDeep, "some depth of the caller's stack leaves too little room");
   }
+});
+
+test("an option value whose String() would throw or run caller code is described, not converted: InvalidTypeError (review 54)", () => {
+  const noPrototype = Object.create(null);
+  const throwingToString = { toString() { throw new Error("boom"); } };
+  let called = 0;
+  const counting = { [Symbol.toPrimitive]() { called++; return 3; } };
+  for (const maxDepth of [noPrototype, throwingToString, counting, Symbol("d"), () => 3, null, "3", 2n]) {
+    for (const run of [() => canonicalize([1], { maxDepth } as never), () => canonicalBytes([1], { maxDepth } as never), () => canonicalizeJson("[1]", { maxDepth } as never)]) {
+      assert.throws(run, (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE" && /maxDepth must be an integer, got /.test(e.message), String(typeof maxDepth));
+    }
+  }
+  assert.is(called, 0, "no caller code ran");
+});
+
+test("called at every distance from the stack limit, a deep walk is TOO_DEEP or the engine's RangeError, never a SyntaxError or an aborted process (review 54)", async () => {
+  // In a child process, since V8 answers a regular expression compiled near the stack limit with
+  // a SyntaxError or, at some depths, by aborting the process ("RegExpCompiler Allocation failed"):
+  // the walk's stack-overflow handler and its string scans used regular expressions. Each of the
+  // four walks (text and bytes, canonical and escapeDelAndC1) is started from every one of the
+  // 3,000 depths closest to the limit, on a value whose strings need escapes, checks and none.
+  const probe = `
+    import { canonicalize, canonicalBytes } from "./dist/esm/index.js";
+    let deep = "x\\u007f";
+    for (let i = 0; i < 999; i++) deep = [i % 2 ? "plain" : "esc\\n\\u0080\\u{1F600}", deep];
+    let max = 0;
+    const measure = (d) => { max = Math.max(max, d); measure(d + 1); };
+    try { measure(0); } catch {}
+    const walks = {
+      canonicalize: () => canonicalize(deep, { maxDepth: 1000 }),
+      canonicalBytes: () => canonicalBytes(deep, { maxDepth: 1000 }),
+      legacy: () => canonicalize(deep, { maxDepth: 1000, escapeDelAndC1: true }),
+      legacyBytes: () => canonicalBytes(deep, { maxDepth: 1000, escapeDelAndC1: true }),
+    };
+    const outcomes = {};
+    for (const [name, walk] of Object.entries(walks)) {
+      for (let k = 0; k < 3000; k++) {
+        const target = max - k;
+        const go = (d) => {
+          if (d < target) return go(d + 1);
+          try { walk(); return "ok"; } catch (error) { return error?.code ?? "raw " + error?.constructor?.name; }
+        };
+        let outcome;
+        try { outcome = go(0); } catch { outcome = "no room for the call"; }
+        outcomes[name + ": " + outcome] = (outcomes[name + ": " + outcome] ?? 0) + 1;
+      }
+    }
+    console.log(JSON.stringify(outcomes));
+  `;
+  const { code, stdout, stderr } = await runModule(probe, [], 120_000);
+  assert.is(code, 0, `exit ${code}: ${stderr.slice(-400)}`);
+  const outcomes = JSON.parse(stdout) as Record<string, number>;
+  for (const [key, count] of Object.entries(outcomes)) {
+    const outcome = key.slice(key.indexOf(": ") + 2);
+    // A raw RangeError only where the caller left too little stack to build the typed error.
+    assert.ok(["ok", "TOO_DEEP", "raw RangeError", "no room for the call"].includes(outcome), `${key} (${count} times)`);
+  }
+  for (const walk of ["canonicalize", "canonicalBytes", "legacy", "legacyBytes"]) assert.ok((outcomes[`${walk}: TOO_DEEP`] ?? 0) > 1000, `${walk}: ${JSON.stringify(outcomes)}`);
 });
 
 // ---------------------------------------------------------------------------------------------

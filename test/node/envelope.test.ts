@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
-import { verifyEnvelopeBytes, type EnvelopeVerdict, type VerifiedEnvelope } from "../../src/handshake/verify-envelope.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict, type VerifiedEnvelope } from "../../src/handshake/verify-envelope.js";
 import { canonicalizeJson } from "../../src/canonical/json.js";
 import { InvalidTypeError } from "../../src/errors.js";
 import * as publicApi from "../../src/index.js";
@@ -445,9 +445,18 @@ test("misuse throws InvalidTypeError; bad envelopes never throw", () => {
   for (const input of [null, undefined, 5, {}, [], new ArrayBuffer(4), new DataView(new ArrayBuffer(4)), new Proxy(new Uint8Array(4), {})]) {
     assert.throws(() => verifyEnvelopeBytes(input as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE");
   }
-  for (const options of [{ zip215: "yes" }, { rejectWeakKeys: 0 }, { maxBytes: -1 }, { maxBytes: 1.5 }, { escapeDelAndC1: null }, "x", null]) {
-    assert.throws(() => verifyEnvelopeBytes("{}", options as never), (e: unknown) => e instanceof InvalidTypeError);
+  // Misspelt members and throwing reads too, as for the canonical JSON options: a misspelt
+  // rejectWeakKey would leave the default in force unnoticed (review 54).
+  const throwing = { get maxBytes(): number { throw new Error("getter"); } };
+  for (const options of [{ zip215: "yes" }, { rejectWeakKeys: 0 }, { maxBytes: -1 }, { maxBytes: 1.5 }, { escapeDelAndC1: null }, "x", null, { rejectWeakKey: false }, { zip_215: true }, { maxbytes: 1 }, throwing]) {
+    const label = options === throwing ? "a throwing getter" : JSON.stringify(options);
+    assert.throws(() => verifyEnvelopeBytes("{}", options as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE", label);
+    assert.throws(() => verifyEnvelopeBatch(["{}"], options as never), (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE", label);
   }
+  const unknown = (() => { try { verifyEnvelopeBytes("{}", { rejectWeakKey: false } as never); } catch (error) { return error as Error; } })();
+  assert.match(unknown!.message, /unknown member "rejectWeakKey"/);
+  const getter = (() => { try { verifyEnvelopeBytes("{}", throwing as never); } catch (error) { return error as Error; } })();
+  assert.is((getter!.cause as Error).message, "getter");
   // Random garbage of every kind yields verdicts, never exceptions.
   let seed = 7;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;

@@ -269,7 +269,7 @@ test("argument errors are the in-thread API's typed errors", async () => {
     assert.is(code, "INVALID_TYPE");
     await rejectsWithCode(shared.verifyEnvelopeBatch(["{}", bad] as never), code!);
   }
-  for (const options of [{ maxBytes: -1 }, { maxBytes: 1.5 }, { zip215: 1 }, { rejectWeakKeys: "no" }, 7]) {
+  for (const options of [{ maxBytes: -1 }, { maxBytes: 1.5 }, { zip215: 1 }, { rejectWeakKeys: "no" }, 7, { rejectWeakKey: false }, { get zip215(): boolean { throw new Error("getter"); } }]) {
     const code = inThreadCode(() => verifyEnvelopeBytes("{}", options as never));
     assert.is(code, "INVALID_TYPE");
     await rejectsWithCode(shared.verifyEnvelopeBatch(["{}"], options as never), code!);
