@@ -243,8 +243,13 @@ export function attachStores(exchange: KernelTrustExchange, stores: { store?: Fe
   return exchange;
 }
 
-/** Reads text from a file or, for "-" / undefined, stdin, up to `limit` bytes. */
-export async function readInputText(source: string | undefined, limit: number): Promise<string> {
+/**
+ * Reads the bytes of a file or, for "-" / undefined, stdin, up to `limit` bytes. Bytes, not
+ * text: an envelope goes to acceptEnvelope as the bytes that arrived, so invalid UTF-8 is refused
+ * (MALFORMED_ENVELOPE, INVALID_UTF8) as the HTTP server and a Rust kernel refuse it, instead of
+ * being replaced by U+FFFD and then verified and pinned (review 52).
+ */
+export async function readInputBytes(source: string | undefined, limit: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -259,5 +264,5 @@ export async function readInputText(source: string | undefined, limit: number): 
     if (error instanceof CliError) throw error;
     throw new CliError("INPUT_UNREADABLE", `cannot read ${source ?? "stdin"}: ${(error as Error).message}`);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Uint8Array.prototype.slice.call(Buffer.concat(chunks)); // a plain array of its own, not a pooled Buffer
 }

@@ -27,6 +27,11 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(status);
 });
 
+// A closed stderr (`chio-trust serve 2>&1 | logger`, and the logger died) would otherwise end the
+// process at the next log line, an uncaught EPIPE on any request (review 52): a kernel that loses
+// its log keeps serving, and a command's exit code still says how it ended.
+process.stderr.on("error", () => undefined);
+
 runCli(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -8,7 +8,7 @@ import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { attachStores, buildExchange, loadSqlite, openStores, readInputText, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { attachStores, buildExchange, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -130,11 +130,11 @@ export function buildProgram(exit: { code: number }): Command {
       // Everything that can be refused before the store is: a key file, an anchor or an input
       // that fails leaves no store file behind (as `peers` never creates one).
       const exchange = buildExchange(options);
-      const text = await readInputText(options.in, 16 << 20);
+      const envelope = await readInputBytes(options.in, 16 << 20);
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
-        printPeer(await exchange.acceptEnvelope(text, options.from));
+        printPeer(await exchange.acceptEnvelope(envelope, options.from));
       } finally {
         stores.close();
       }
@@ -215,7 +215,7 @@ export function buildProgram(exit: { code: number }): Command {
     .description("run the handshake with the kernel serving at <url>; both sides end with each other pinned")
     .argument("<url>", "the remote kernel's base URL (POST <url>/federation/handshake)")
     .requiredOption("--remote <kernelId>", "the remote kernel's id", kernelId("--remote"))
-    .option("--timeout <ms>", "time for the whole exchange", integer("--timeout", 1, 3_600_000), 10_000)
+    .option("--timeout <ms>", "time for the HTTP exchange (the accept of the answer is bounded by its store)", integer("--timeout", 1, 3_600_000), 10_000)
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (url: string, options: KernelOptions & { remote: string; timeout: number }) => {
       const { handshakeUrl, handshakeWith } = await import("../http/client.js");

@@ -17,7 +17,12 @@ import { HANDSHAKE_PATH } from "./server.js";
 
 /** Options of handshakeWith. */
 export interface HandshakeClientOptions {
-  /** Time for the whole exchange (connect, send, answer), in ms. Default 10000. */
+  /**
+   * Time for the HTTP exchange (connect, send, the whole answer), in ms. Default 10000. The
+   * accept of the answer that follows is bounded by the exchange's stores, as the Postgres and
+   * Redis stores bound their calls, not by this: a race against it would report a timeout for a
+   * pin that may still land (review 52).
+   */
   timeoutMs?: number;
   /** Largest answer read, in bytes. Default: the exchange's maxEnvelopeBytes. */
   maxResponseBytes?: number;
@@ -80,14 +85,15 @@ export async function handshakeWith(
 
   const body = JSON.stringify(exchange.localEnvelope(remoteKernelId, nonce));
   const signal = AbortSignal.timeout(timeoutMs);
-  let text: string;
+  let raw: Uint8Array;
   let status: number;
   try {
     const response = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" });
     status = response.status;
-    const raw = await readBounded(response, maxResponseBytes);
-    text = new TextDecoder("utf-8", { fatal: false }).decode(raw);
+    raw = await readBounded(response, maxResponseBytes);
     if (!response.ok) {
+      // Decoded leniently for the message only: the answer itself is verified as bytes (below).
+      const text = new TextDecoder("utf-8", { fatal: false }).decode(raw);
       // Everything below is the server's text: shown escaped and cut (docs/protocol.md §11), so a
       // server cannot put line breaks or terminal escapes into our messages and logs.
       let peerCode: string | undefined;
@@ -111,7 +117,10 @@ export async function handshakeWith(
     throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
 
-  const verdict = verifyEnvelopeBytes(text, {
+  // The bytes that arrived, not a decoding of them: invalid UTF-8 is refused (MALFORMED_ENVELOPE,
+  // INVALID_UTF8), as the server and a Rust kernel refuse it, where U+FFFD in its place could
+  // verify and be pinned (review 52).
+  const verdict = verifyEnvelopeBytes(raw, {
     maxBytes: hardening.maxEnvelopeBytes,
     rejectWeakKeys: hardening.rejectWeakKeys,
     escapeDelAndC1: hardening.escapeDelAndC1,
@@ -120,7 +129,7 @@ export async function handshakeWith(
   if (verdict.envelope.challenge.nonce !== nonce) {
     throw new HandshakeHttpError("STALE_ANSWER", "the answer does not carry this request's nonce (a replayed or misrouted answer)", { status });
   }
-  const peer = await exchange.acceptEnvelope(text, remoteKernelId);
+  const peer = await exchange.acceptEnvelope(raw, remoteKernelId);
   return { peer, nonce };
 }
 

@@ -30,6 +30,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
 import { readSettings } from "../bytes.js";
+import { absorbRejection } from "../handshake/maybe-promise.js";
 import { InvalidTypeError } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
 import { SqliteStoreError } from "../stores/sqlite/errors.js";
@@ -73,7 +74,7 @@ export interface HandshakeServerOptions {
    * keep-alive connection pipelining requests at a slow store can pile up.
    */
   maxAcceptsInFlight?: number;
-  /** Called with every refused or failed request (for logs); its throws are ignored. */
+  /** Called with every refused or failed request (for logs); its throws, and the rejection of a promise it returns, are ignored. */
   onRequestError?: (info: { status: number; code: string; message: string }) => void;
 }
 
@@ -141,7 +142,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // The log hook hears every refusal, with the cause of a 5xx that the caller is not told.
   const log = (status: number, code: string, message: string) => {
     try {
-      onRequestError?.({ status, code, message });
+      // An async hook's rejection (a log shipper that is down) is absorbed as its throw is: left
+      // unhandled it would end the process, on any request, unauthenticated ones too (review 52).
+      absorbRejection(onRequestError?.({ status, code, message }));
     } catch {
       // a logging hook must not change the answer
     }
@@ -285,6 +288,13 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // A connection over maxConnections is closed by Node on arrival, unanswered (no request was
   // read); 'drop' (Node ≥ 18.7) tells the log hook, with 503 as the status it stands for.
   server.on("drop", () => log(503, "TOO_MANY_CONNECTIONS", `connection closed on arrival: ${maxConnections} open (maxConnections)`));
+  // Any other Expect value: Node would answer a bare 417 by itself, unlogged, and keep the
+  // connection open (review 52); answered here as every refusal is, and closed, as the refusals
+  // made before a body is read are.
+  server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => {
+    if (closing.has(request.socket)) return onRequest(request, response);
+    fail(response, 417, "EXPECTATION_FAILED", "only the expectation 100-continue is supported", { Connection: "close" });
+  });
   // Expect: 100-continue: invite the body only when the request could be served; otherwise the
   // handler refuses it (and closes) without "100 Continue" (Node sends that by itself otherwise).
   server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {

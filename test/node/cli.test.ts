@@ -13,8 +13,8 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import canonicalize from "canonicalize";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, FederationPeer, KernelTrustExchange, Keypair } from "../../src/index.js";
 import { SmallestLines } from "../../src/cli/verify.js";
-import { cliPath, runCli } from "../helpers/cli.js";
-import { finished } from "../helpers/processes.js";
+import { cliPath, runCli, spawnCli } from "../helpers/cli.js";
+import { finished, waitForLine } from "../helpers/processes.js";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-"));
@@ -222,6 +222,49 @@ test("envelope refuses, with USAGE and exit 2, what no acceptor takes: an empty 
   refused(await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", fill + "x"]), /the envelope would be 65537 bytes, over the 65536 an acceptor takes/, "nonce one byte too long");
   refused(await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", "é".repeat(40_000)]), /envelope would be \d+ bytes/, "counted in UTF-8 bytes");
   refused(await envelope(["--id", "kernel.a", "--to", "kernel.b", "--nonce", "x".repeat(100_000)]), /--nonce \(100000 characters\)/, "the review's 100,000-character nonce");
+});
+
+test("accept verifies the bytes that arrived: invalid UTF-8 is MALFORMED_ENVELOPE (INVALID_UTF8), not U+FFFD verified and pinned (review 52)", async () => {
+  const a = (await cli(["keygen", "--out", file("u8a.seed")])).stdout.trim();
+  await cli(["keygen", "--out", file("u8b.seed")]);
+  // Signed over U+FFFD (EF BF BD in UTF-8); the byte 0xFF stands in its place on the wire, which a
+  // lenient decoder turns back into U+FFFD, so the signature would hold.
+  const signed = Buffer.from((await cli(["envelope", "--key", file("u8a.seed"), "--id", "kernel.a", "--to", "kernel.b", "--nonce", "n-\uFFFD"])).stdout, "utf8");
+  const at = signed.indexOf(Buffer.from("n-\uFFFD", "utf8"));
+  assert.ok(at > 0);
+  const wire = Buffer.concat([signed.subarray(0, at + 2), Buffer.from([0xff]), signed.subarray(at + 5)]);
+  const input = file("invalid-utf8.json");
+  writeFileSync(input, wire);
+  const refused = await cli(["accept", "--key", file("u8b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--store", file("u8.db"), "--trust", `kernel.a=${a}`, "--in", input]);
+  assert.is(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, /error MALFORMED_ENVELOPE: /);
+  assert.match(refused.stderr, /UTF-8/);
+  const listed = await cli(["peers", "--store", file("u8.db"), "--json"]);
+  assert.is(listed.stdout.trim(), "", "nothing pinned");
+  // The same envelope with its valid bytes is accepted (the signature is over them).
+  const validInput = file("valid-utf8.json");
+  writeFileSync(validInput, signed);
+  const ok = await cli(["accept", "--key", file("u8b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--store", file("u8.db"), "--trust", `kernel.a=${a}`, "--in", validInput]);
+  assert.is(ok.code, 0, ok.stderr);
+});
+
+test("serve keeps serving when its stderr log pipe is closed (review 52: an uncaught EPIPE ended it at the next log line)", async () => {
+  await cli(["keygen", "--out", file("ep.seed")]);
+  const child = spawnCli(["serve", "--key", file("ep.seed"), "--id", "kernel.b", "--port", "0"], dir);
+  try {
+    const [, url] = await waitForLine(child, /^listening (http:\/\/127\.0\.0\.1:\d+)/m);
+    child.stderr!.destroy(); // the log's reader is gone: the next write to stderr fails with EPIPE
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`${url}/nowhere`); // a refusal, which serve logs to stderr
+      assert.is(answer.status, 404);
+      await answer.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    assert.is(child.exitCode, null, "still running");
+  } finally {
+    child.kill("SIGTERM");
+    await finished(child).catch(() => undefined);
+  }
 });
 
 test("accept pins into SQLite (then peers lists it, fresh then stale); a replay, a wrong anchor and junk are refused with exit 1", async () => {

@@ -586,6 +586,63 @@ function gatedStore() {
   };
 }
 
+test("an async onRequestError whose promise rejects is ignored like a throw, and an Expect other than 100-continue gets a logged 417 with a JSON body and a closed connection (review 52)", async () => {
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(61));
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: new InMemoryPeerStore() });
+  const heard: string[] = [];
+  // A log shipper that is down. Before, its rejection was unhandled and ended the process (here
+  // the listener below would see it): any request, an unauthenticated GET / included.
+  const server = createHandshakeServer(exchange, { onRequestError: async (info) => { heard.push(`${info.status} ${info.code}`); throw new Error("log shipper unavailable"); } });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  const url = await listen(server);
+  const port = Number(new URL(url).port);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const answer = await fetch(`${url}/`);
+      assert.is(answer.status, 404);
+      await answer.arrayBuffer();
+    }
+    const expectation = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 200-ok\r\n\r\n", 3000);
+    assert.match(expectation, /^HTTP\/1\.1 417 /);
+    assert.match(expectation, /connection: close/i);
+    assert.match(expectation, /\{"error":\{"code":"EXPECTATION_FAILED","message":"[^"]+"\}\}$/);
+    await pause(100); // let any rejection reach the event loop's unhandled-rejection check
+    assert.equal(heard, ["404 NOT_FOUND", "404 NOT_FOUND", "404 NOT_FOUND", "417 EXPECTATION_FAILED"]);
+    assert.equal(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    await closeServer(server);
+  }
+});
+
+test("handshakeWith verifies and accepts the answer's bytes: invalid UTF-8 is INVALID_ANSWER, not U+FFFD verified and pinned (review 52)", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(62));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(63));
+  const nonce = "n-\uFFFD"; // the answer must carry the request's nonce; the server signs over U+FFFD
+  const signed = Buffer.from(JSON.stringify(new KernelTrustExchange("kernel.b", b).localEnvelope("kernel.a", nonce)), "utf8");
+  const at = signed.indexOf(Buffer.from(nonce, "utf8"));
+  const wire = Buffer.concat([signed.subarray(0, at + 2), Buffer.from([0xff]), signed.subarray(at + 5)]); // 0xFF where EF BF BD was
+  let answer = wire;
+  const server = createServer((request, response) => {
+    request.resume().on("end", () => response.writeHead(200, { "content-type": "application/json" }).end(answer));
+  });
+  const url = await listen(server);
+  try {
+    const client = new KernelTrustExchange("kernel.a", a, { store: new InMemoryPeerStore() }).withTrustedPeer("kernel.b", b.publicKey);
+    const error = await httpFailure(handshakeWith(url, client, "kernel.b", { nonce }));
+    assert.is(error.code, "INVALID_ANSWER");
+    assert.match(error.message, /MALFORMED_ENVELOPE: .*invalid UTF-8/);
+    await rejectsWith(client.resolve("kernel.b"), "PEER_NOT_PINNED");
+    answer = signed; // the valid bytes of the same envelope are accepted
+    const { peer } = await handshakeWith(url, client, "kernel.b", { nonce });
+    assert.is(peer.publicKey.toHex(), b.publicKey.toHex());
+  } finally {
+    await closeServer(server);
+  }
+});
+
 test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED) gets 429, not 503; other store failures stay 503", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(51));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(52));
