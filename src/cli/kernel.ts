@@ -157,7 +157,18 @@ export function readKeyFile(path: string): Keypair {
         Atomics.wait(PAUSE, 0, 0, 10);
         continue;
       }
-      if (n === 0 || (length += n) >= buffer.length) break;
+      if (n === 0) {
+        // A named pipe whose writer has not opened it yet reads as its end (review 52: refused at
+        // once, and the writer then blocked for good): a pipe gets its full wait for a first byte.
+        if (!pipe || length > 0) break;
+        if (Date.now() > giveUpAt) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: nothing arrived within ${KEY_PIPE_WAIT_MS} ms`);
+        Atomics.wait(PAUSE, 0, 0, 10);
+        continue;
+      }
+      if ((length += n) >= buffer.length) break;
+      // A writer that sends the seed line and keeps its end open (review 52: read until the wait
+      // ran out, then refused as "nothing arrived"): a line break after 64 characters ends it.
+      if (pipe && length >= 65 && buffer.subarray(0, length).includes(0x0a)) break;
     }
     if (length > KEY_FILE_MAX_BYTES) {
       buffer.fill(0);

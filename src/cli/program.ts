@@ -2,7 +2,7 @@
 // verification and a benchmark. Exit codes: 0 success, 1 refused / does not verify, 2 bad usage
 // or unreadable input (src/cli/errors.ts). Errors print `chio-trust: error CODE: message`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
@@ -151,6 +151,12 @@ export function buildProgram(exit: { code: number }): Command {
       const sqlite = await loadSqlite();
       // Listing never creates a store: a mistyped path is an error, not "0 pinned peers".
       if (!existsSync(options.store)) throw new CliError("CANNOT_OPEN", `${options.store} does not exist`);
+      // Nor does it turn an empty file (a truncated store, a file named by mistake) into one, which
+      // the store's open would claim and migrate (review 52): a store always has its header.
+      const file = statSync(options.store);
+      if (file.isFile() && file.size === 0) {
+        throw new CliError("NOT_A_DATABASE", `${options.store} is empty, not a chio-trust store (peers never creates one)`);
+      }
       let store;
       try {
         store = new sqlite.SqlitePeerStore(options.store);

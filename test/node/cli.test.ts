@@ -82,11 +82,39 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   writeFileSync(file("big.seed"), "");
   truncateSync(file("big.seed"), 600 * 1024 * 1024); // sparse: 600 MB that take no disk
   chmodSync(file("big.seed"), 0o600);
-  for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["fifo.seed", "KEY_FILE_INVALID"], ["big.seed", "KEY_FILE_INVALID"]]) {
+  // A named pipe that never gets a writer waits the pipe's 10 s for a first byte (review 52: it was
+  // refused at once as KEY_FILE_INVALID, and a writer coming a moment later then blocked for
+  // good); run beside the rest of this test.
+  const noWriter = runCli(["envelope", "--key", file("fifo.seed"), "--id", "a", "--to", "b"], dir, "", 20_000);
+  for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["big.seed", "KEY_FILE_INVALID"]]) {
     const r = await runCli(["envelope", "--key", file(name), "--id", "a", "--to", "b"], dir, "", 10_000);
     assert.is(r.code, 2, `${name}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: `), name);
   }
+  const seedLine = "42".repeat(32) + "\n";
+  const expectedKey = hex(noble.getPublicKey(Buffer.from("42".repeat(32), "hex")));
+  // A writer that opens a named pipe a moment after the command started is waited for.
+  execFileSync("mkfifo", ["-m", "600", file("late.seed")]);
+  const late = runCli(["envelope", "--key", file("late.seed"), "--id", "a", "--to", "b", "--nonce", "n", "--now", "1000"], dir, "", 20_000);
+  // The writer in a process of its own, bounded: opening a pipe for writing blocks until a reader is there.
+  const writer = spawn("bash", ["-c", `sleep 0.5; printf '%s\\n' "$1" > "$2"`, "writer", "42".repeat(32), file("late.seed")], { stdio: "ignore" });
+  const writerKill = setTimeout(() => writer.kill("SIGKILL"), 15_000);
+  const lateResult = await late;
+  clearTimeout(writerKill);
+  writer.kill("SIGKILL");
+  assert.is(lateResult.code, 0, lateResult.stderr);
+  assert.is(JSON.parse(lateResult.stdout).declaredPublicKey, expectedKey);
+  // A writer that sends the seed line and keeps its end open: the line ends the read (it was read
+  // until the 10 s ran out, then refused as "nothing arrived").
+  writeFileSync(file("seed-line.seed"), seedLine, { mode: 0o600 });
+  const started = Date.now();
+  const lingering = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(cat "$2"; sleep 12 2>/dev/null) --id a --to b --nonce n --now 1000`, process.execPath, cliPath, file("seed-line.seed")], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+  assert.is(lingering.status, 0, lingering.stderr);
+  assert.is(JSON.parse(lingering.stdout).declaredPublicKey, expectedKey);
+  assert.ok(Date.now() - started < 8000, `read as soon as the line arrived (${Date.now() - started} ms)`);
+  const r = await noWriter;
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^chio-trust: error KEY_FILE_UNREADABLE: .*nothing arrived within 10000 ms/);
   // A key given through process substitution (a pipe), as from a secrets manager, is read.
   writeFileSync(file("piped.seed"), "42".repeat(32) + "\n", { mode: 0o600 });
   const piped = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(sleep 0.2; cat "$2") --id a --to b --nonce n --now 1000`, process.execPath, cliPath, file("piped.seed")], { cwd: dir, encoding: "utf8" });
@@ -355,6 +383,12 @@ test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a m
   assert.is(peers.code, 2, peers.stderr);
   assert.match(peers.stderr, /^chio-trust: error CANNOT_OPEN: /);
   assert.not.ok(existsSync(file("typo.db")), "listing created no file");
+  // An existing empty file is not turned into a store either (review 52: it was, "0 pinned peers").
+  writeFileSync(file("empty.db"), "");
+  const empty = await cli(["peers", "--store", file("empty.db")]);
+  assert.is(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /^chio-trust: error NOT_A_DATABASE: .*empty/);
+  assert.is(statSync(file("empty.db")).size, 0, "still empty");
   for (const url of ["notaurl", "ftp://127.0.0.1/", "http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1"]) {
     const store = file("url-typo.db");
     const r = await cli(["handshake", url, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--store", store]);
