@@ -91,7 +91,9 @@ const MIGRATIONS: readonly Migration[] = [
     // relied on, and their envelopes were accepted again). Pairs written before this version
     // get the default retention, 7 days (the retention they were written under is unknown).
     // Each peer's lower bound moves from the timestamps to the keep_until values (the quota's
-    // recount trigger, replay-store.ts).
+    // recount trigger, replay-store.ts); the column's rename also makes a version-2 process still
+    // running on the file fail its reserves of new pairs (no such column: fail closed) instead of
+    // writing pairs with keep_until 0, which the next prune would delete.
     version: 3,
     description: "replay pairs kept for their writer's retention",
     sql: `
