@@ -413,19 +413,10 @@ function quotedMemberName(key: string): string {
   return quoted;
 }
 
-// The walk scans strings with charCodeAt loops, never regular expressions: it runs at any depth of
+// The walk scans strings without regular expressions: it runs at any depth of
 // the caller's stack, and a regular expression compiled there (on its first use, when the engine
 // tiers it up, or after it flushed its code) can overflow inside the compiler, which V8 answers
 // with a SyntaxError or, at some depths, by aborting the process (review 54).
-
-/** True if `s` holds a character JSON escapes (" \ or a control) or a surrogate (to be checked). */
-function needsEscapeOrCheck(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c & 0xf800) === 0xd800) return true;
-  }
-  return false;
-}
 
 /** True if `s` holds DEL or a C1 control (U+007F–U+009F). */
 function hasDelOrC1(s: string): boolean {
@@ -436,13 +427,20 @@ function hasDelOrC1(s: string): boolean {
   return false;
 }
 
-/** Quoted string. Most strings need no escape and contain no surrogate: those are quoted as they are. */
+/**
+ * Quoted string. For well-formed strings JSON.stringify escapes exactly the RFC 8785 set
+ * (ECMA-262 QuoteJSONString: " \ \b \f \n \r \t, other controls as lowercase \u00xx) and
+ * leaves every other character, surrogate pairs included, as it is; it escapes a lone surrogate
+ * as \udxxx instead, which RFC 8785 refuses. So a quoted text two units longer than the string
+ * escaped nothing and is the canonical form; any other length is checked for lone surrogates
+ * (LONE_SURROGATE) before it is taken. Native, with no regular expression to compile (see below).
+ * In the bench (169-byte challenge) canonicalize takes 0.54 µs this way, 0.35 µs with the
+ * regular expression scan it replaces, 1.03 µs with a charCodeAt loop.
+ */
 function stringText(s: string): string {
-  if (!needsEscapeOrCheck(s)) return '"' + s + '"';
-  assertWellFormed(s);
-  // For well-formed strings JSON.stringify escapes exactly the RFC 8785 set (ECMA-262
-  // QuoteJSONString: " \ \b \f \n \r \t, other controls as lowercase \u00xx).
-  return JSON.stringify(s);
+  const quoted = JSON.stringify(s);
+  if (quoted.length !== s.length + 2) assertWellFormed(s);
+  return quoted;
 }
 
 // The old chio form (escapeDelAndC1): stringText's output, with DEL and C1 escaped as well. The
