@@ -8,6 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -712,6 +713,53 @@ test("a peer over the SQLite replay store's maxPairsPerPeer gets 429 PEER_QUOTA_
   } finally {
     await closeServer(server);
     replayStore.close();
+  }
+});
+
+test("the hard stop: a 408 that cannot go out (answers ahead of it never drain) has its connection destroyed handshakeTimeoutMs + 0.5 s after the error (review 52 reached it)", async () => {
+  // A client with a 4 KiB receive buffer (Python: Node cannot set SO_RCVBUF) pipelines small
+  // requests and never reads. The server's answers back up, Node stops reading in the middle of a
+  // request, requestTimeoutMs cuts that request off (408), and the 408 waits for the answers
+  // ahead of it, which never drain: only the hard stop ends the connection.
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(64));
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: new InMemoryPeerStore() });
+  let timedOutAt: number | undefined;
+  const server = createHandshakeServer(exchange, {
+    requestTimeoutMs: 1000,
+    handshakeTimeoutMs: 1000,
+    onRequestError: (info) => {
+      if (info.status === 408) timedOutAt ??= Date.now();
+    },
+  });
+  let closedAt: number | undefined;
+  server.on("connection", (socket) => socket.on("close", () => (closedAt ??= Date.now())));
+  const url = await listen(server);
+  const client = spawn("python3", ["-c", `
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+request = b"POST /federation/handshake HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nContent-Length: 1\\r\\n\\r\\nx" * 50
+s.setblocking(False)
+start = time.time()
+while time.time() - start < 4:
+    try:
+        s.send(request)
+    except BlockingIOError:
+        time.sleep(0.05)
+    except OSError:
+        break
+time.sleep(30)
+`, new URL(url).port], { stdio: "ignore" });
+  try {
+    await until(() => closedAt !== undefined, 15_000);
+    assert.ok(timedOutAt !== undefined, "a 408 was logged");
+    const after = closedAt! - timedOutAt!;
+    assert.ok(after >= 1400 && after <= 3000, `closed ${after} ms after the 408 (hard stop at 1000 + 500)`);
+    assert.is(client.exitCode, null, "the client still holds its side open: the server closed it");
+  } finally {
+    client.kill("SIGKILL");
+    await closeServer(server);
   }
 });
 
