@@ -426,14 +426,15 @@ export class KernelTrustExchange {
       // The layout read is inside the try too: it instantiates the core when a trap elsewhere
       // dropped it, and that may fail after this accept's pin is written (review-34 C5).
       const hex = key.toHex();
-      const { slots } = ed25519.preparedKeysLayout();
-      const layout = preparedSlabLayoutCount(); // read after the line above started any instance
+      const layout = preparedSlabLayoutCount(); // a number read: nothing allocated on a renewal
       if (layout !== this.#preparedLayout) {
         // The objects dropped here release nothing while a new one of their key holds it (src/ed25519.ts livePrepared).
         this.#preparedKeys.clear();
         this.#preparedLayout = layout;
       }
-      if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= slots >>> 1) return;
+      if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
+      // An instance the layout read above started (after a trap) counts as a new layout at the
+      // next pin, which prepares this key once more: a cost only after a trap.
       this.#preparedKeys.set(hex, ed25519.preparePublicKey(key.toBytes()));
     } catch {
       // see above: verdicts do not depend on it
