@@ -397,11 +397,16 @@ function checkBeforeBody(request: IncomingMessage, maxBodyBytes: number): void {
   const target = request.url ?? "";
   let path = target.split("?", 1)[0];
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    let url: URL;
     try {
-      path = new URL(target).pathname;
+      url = new URL(target);
     } catch {
       throw new RequestRefusal(400, "BAD_REQUEST", "malformed request target", true);
     }
+    // RFC 9112 §3.2.2 is about http and https targets; `ftp://…/federation/handshake` was served
+    // (review 52).
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new RequestRefusal(400, "BAD_REQUEST", "request target scheme must be http or https", true);
+    path = url.pathname;
   }
   if (path !== HANDSHAKE_PATH) throw new RequestRefusal(404, "NOT_FOUND", `no route ${displayPeerText(path, 100)}`, true);
   if (request.method !== "POST") throw new RequestRefusal(405, "METHOD_NOT_ALLOWED", "use POST", true);
@@ -445,11 +450,14 @@ function withinTime<T>(accept: PromiseLike<T>, ms: number, deadline: { passed: b
   return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
 }
 
+const UTF8_CHARSETS = new Set(["charset=utf-8", 'charset="utf-8"', "charset=utf8", 'charset="utf8"']);
+
 function isJsonContentType(header: string | undefined): boolean {
   if (typeof header !== "string") return false;
   const [type, ...params] = header.split(";").map((part) => part.trim().toLowerCase());
   if (type !== "application/json") return false;
-  return params.every((param) => !param.startsWith("charset=") || param === "charset=utf-8" || param === 'charset="utf-8"');
+  // "utf8" too: the WHATWG Encoding Standard's label for UTF-8 that clients send (review 52: 415 before).
+  return params.every((param) => !param.startsWith("charset=") || UTF8_CHARSETS.has(param));
 }
 
 /** The body, refused (413) as soon as the bytes received exceed `limit` (a larger Content-Length was refused before). */

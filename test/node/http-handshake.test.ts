@@ -518,6 +518,16 @@ test("refusals before the body close the connection (no draining), Expect: 100-c
     const absoluteBody = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-absolute"));
     const absolute = await rawRequest(port, `POST http://127.0.0.1:${port}/federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(absoluteBody)}\r\nConnection: close\r\n\r\n${absoluteBody}`);
     assert.match(absolute, /^HTTP\/1\.1 200 /);
+    // Other schemes are refused (review 52: ftp://… was served), before the body is read.
+    const ftp = await rawRequest(port, `POST ftp://127.0.0.1:${port}/federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(absoluteBody)}\r\nConnection: close\r\n\r\n${absoluteBody}`);
+    assert.match(ftp, /^HTTP\/1\.1 400 /);
+    assert.match(ftp, /request target scheme must be http or https/);
+    // charset=utf8, the WHATWG label clients send, is UTF-8 too (review 52: 415).
+    const utf8Body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-utf8"));
+    for (const [charset, status] of [["utf8", 200], ['"utf8"', 409], ["latin1", 415]] as const) {
+      const answer = await rawRequest(port, `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json; charset=${charset}\r\nContent-Length: ${Buffer.byteLength(utf8Body)}\r\nConnection: close\r\n\r\n${utf8Body}`);
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), charset);
+    }
     // A stalled request is cut at requestTimeoutMs, and the log hook hears it (before: silent).
     logged.length = 0;
     const stalled = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 8000);
