@@ -153,19 +153,16 @@ export function readKeyFile(path: string): Keypair {
       } catch (error) {
         // A pipe opened without blocking says EAGAIN until its writer has written.
         if (!pipe || (error as NodeJS.ErrnoException).code !== "EAGAIN") throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
+        n = -1;
+      }
+      // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it (review 52:
+      // refused at once, and the writer then blocked for good). A pipe waits for its first byte.
+      if (n < 0 || (n === 0 && pipe && length === 0)) {
         if (Date.now() > giveUpAt) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: nothing arrived within ${KEY_PIPE_WAIT_MS} ms`);
         Atomics.wait(PAUSE, 0, 0, 10);
         continue;
       }
-      if (n === 0) {
-        // A named pipe whose writer has not opened it yet reads as its end (review 52: refused at
-        // once, and the writer then blocked for good): a pipe gets its full wait for a first byte.
-        if (!pipe || length > 0) break;
-        if (Date.now() > giveUpAt) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: nothing arrived within ${KEY_PIPE_WAIT_MS} ms`);
-        Atomics.wait(PAUSE, 0, 0, 10);
-        continue;
-      }
-      if ((length += n) >= buffer.length) break;
+      if (n === 0 || (length += n) >= buffer.length) break;
       // A writer that sends the seed line and keeps its end open (review 52: read until the wait
       // ran out, then refused as "nothing arrived"): a line break after 64 characters ends it.
       if (pipe && length >= 65 && buffer.subarray(0, length).includes(0x0a)) break;
