@@ -301,7 +301,11 @@ export function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) return EXIT_OK; // --help, --version
     code = "USAGE";
-    message = error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " "); // commander's hint lines, on the one line
+    // "commander.help" is the program run without a command: commander printed the help on
+    // stderr and its message is the internal "(outputHelp)".
+    message = error.code === "commander.help"
+      ? "no command given: name one of the commands listed above"
+      : error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " "); // commander's hint lines, on the one line
     status = EXIT_USAGE;
   } else if (error instanceof CliError) {
     ({ code, message } = error);

@@ -47,6 +47,15 @@ test("bad usage: exit 2 and `error USAGE` (unknown command, unknown option, miss
   }
 });
 
+test("no command: the help on stderr, then one USAGE line that says so (not commander's \"(outputHelp)\"), exit 2", async () => {
+  const r = await cli([]);
+  assert.is(r.code, 2, r.stderr);
+  assert.is(r.stdout, "");
+  assert.match(r.stderr, /^Usage: chio-trust \[options\] \[command\]\n/);
+  for (const command of COMMANDS) assert.match(r.stderr, new RegExp(`\\n  ${command} `), `${command} listed`);
+  assert.match(r.stderr, /\nchio-trust: error USAGE: no command given: name one of the commands listed above\n$/);
+});
+
 test("keygen writes a 0600 seed whose public key (checked with @noble/curves) it prints; never overwrites without --force", async () => {
   const r = await cli(["keygen", "--out", file("k.seed")]);
   assert.is(r.code, 0, r.stderr);
