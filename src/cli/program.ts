@@ -185,11 +185,14 @@ export function buildProgram(exit: { code: number }): Command {
     .description("serve POST /federation/handshake until SIGINT/SIGTERM; prints `listening <url>` when ready")
     .option("--host <address>", "address to listen on", nonEmpty("--host"), "127.0.0.1")
     .option("--port <port>", "port (0: one chosen by the OS)", integer("--port", 0, 65535), 0)
-    .option("--max-body <bytes>", "largest request body", integer("--max-body", 1, 16 << 20), 65536)
+    .option("--max-body <bytes>", "largest request body, and largest envelope the exchange accepts", integer("--max-body", 1, 16 << 20), 65536)
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (options: KernelOptions & { host: string; port: number; maxBody: number }) => {
       const { createHandshakeServer } = await import("../http/server.js");
       const exchange = buildExchange(options); // before the store: a bad key or anchor creates none
+      // The exchange refuses envelopes over its maxEnvelopeBytes (64 KiB by default) whatever the
+      // server reads: one bound for both, or a larger --max-body would only cost memory.
+      exchange.withHardening({ maxEnvelopeBytes: options.maxBody });
       const stores = await openStores(options.store);
       attachStores(exchange, stores).withEventHandler((event) => {
         if (event.type === "pinned") process.stderr.write(`pinned ${JSON.stringify(event.kernelId)} ${event.peer.publicKey.toHex()}\n`);

@@ -285,6 +285,29 @@ test("accept verifies the bytes that arrived: invalid UTF-8 is MALFORMED_ENVELOP
   assert.is(ok.code, 0, ok.stderr);
 });
 
+test("serve --max-body bounds the envelope too: a 90,000-byte envelope (whitespace-padded JSON) is pinned under --max-body 100000, 413 under the default (review 52: the exchange's 64 KiB refused it)", async () => {
+  await cli(["keygen", "--out", file("mb.seed")]);
+  const client = Keypair.fromSeed(new Uint8Array(32).fill(7));
+  const envelope = JSON.stringify(new KernelTrustExchange("kernel.a", client).localEnvelope("kernel.b", "mb-nonce"));
+  const body = "{" + " ".repeat(90_000 - envelope.length) + envelope.slice(1);
+  assert.is(Buffer.byteLength(body), 90_000);
+  const trust = `kernel.a=${client.publicKey.toHex()}`;
+  for (const [extra, status] of [[["--max-body", "100000"], 200], [[], 413]] as const) {
+    const child = spawnCli(["serve", "--key", file("mb.seed"), "--id", "kernel.b", "--trust", trust, "--port", "0", ...extra], dir);
+    try {
+      const [, url] = await waitForLine(child, /^listening (http:\/\/127\.0\.0\.1:\d+)/m);
+      const answer = await fetch(`${url}/federation/handshake`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const text = await answer.text();
+      assert.is(answer.status, status, `${extra.join(" ") || "default"}: ${text}`);
+      if (status === 200) assert.is(JSON.parse(text).challenge.localKernelId, "kernel.b");
+      else assert.match(text, /BODY_TOO_LARGE/);
+    } finally {
+      child.kill("SIGTERM");
+      await finished(child).catch(() => undefined);
+    }
+  }
+});
+
 test("serve keeps serving when its stderr log pipe is closed (review 52: an uncaught EPIPE ended it at the next log line)", async () => {
   await cli(["keygen", "--out", file("ep.seed")]);
   const child = spawnCli(["serve", "--key", file("ep.seed"), "--id", "kernel.b", "--port", "0"], dir);
