@@ -18,7 +18,7 @@ export const SIZE_BUDGETS = {
   "chio-trust/canonical (core embedded)": 71_000,
   "chio-trust/handshake (core embedded)": 86_000,
   "chio-trust (browser)": 24_500,
-  "chio-trust/canonical (browser)": 7_500,
+  "chio-trust/canonical (browser)": 7_750,
   "chio-trust/handshake (browser)": 23_500,
   "chio.wasm (browser, fetched once)": 54_000,
 };

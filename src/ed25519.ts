@@ -368,8 +368,8 @@ function verify(
   }
 }
 
-/** The zip215 flag of verify()/verifyBatch() options, type-checked. */
-function zip215Option(options: VerifyOptions | undefined): boolean {
+/** The zip215 flag of verify()/verifyBatch() options, type-checked (the pool's calls too). */
+export function zip215Option(options: VerifyOptions | undefined): boolean {
   if (options === undefined) return false;
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
   const zip215: unknown = options.zip215;

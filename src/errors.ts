@@ -111,3 +111,53 @@ export class CanonicalJsonError extends Error {
     this.offset = offset;
   }
 }
+
+/** Longest peer-supplied text, in UTF-16 units after escaping, that a message or event repeats. */
+export const PEER_TEXT_SHOWN_UNITS = 200;
+
+// C0 controls, DEL, C1 controls, the two JS/JSON line terminators JSON leaves raw, and any
+// unpaired surrogate (the parsers refuse them in peer input; escaped here too, in case).
+const UNSAFE_FOR_DISPLAY = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" };
+
+/**
+ * `text` made safe to put in a message, a log line or an event (docs/protocol.md §11): control
+ * characters (U+0000–U+001F, U+007F–U+009F), U+2028/U+2029 and unpaired surrogates escaped
+ * JSON-style (\n, \u0085, …), then cut to `maxUnits` UTF-16 units, never inside an escape or a
+ * surrogate pair, with "…" appended when anything was cut. The result is at most maxUnits + 1 units.
+ */
+export function displayPeerText(text: string, maxUnits = PEER_TEXT_SHOWN_UNITS): string {
+  if (text.length <= maxUnits && !UNSAFE_FOR_DISPLAY.test(text)) return text;
+  let out = "";
+  for (let i = 0; i < text.length; ) {
+    const unit = text.charCodeAt(i);
+    let piece: string;
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      piece = text.slice(i, i + 2); // a surrogate pair is one character: kept whole
+      i += 2;
+    } else {
+      const unsafe = unit < 0x20 || (unit >= 0x7f && unit <= 0x9f) || unit === 0x2028 || unit === 0x2029 || (unit & 0xf800) === 0xd800;
+      piece = unsafe ? SHORT_ESCAPES[text[i]] ?? `\\u${unit.toString(16).padStart(4, "0")}` : text[i];
+      i += 1;
+    }
+    if (out.length + piece.length > maxUnits) return `${out}…`;
+    out += piece;
+  }
+  return out;
+}
+
+/** A config value for an error message, bounded and without calling user code (no toString of objects). */
+export function describeConfigValue(value: unknown): string {
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "undefined":
+      return String(value);
+    case "bigint":
+      return `${value}n`;
+    case "string":
+      return JSON.stringify(displayPeerText(value, 40));
+    default:
+      return value === null ? "null" : typeof value;
+  }
+}

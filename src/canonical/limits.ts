@@ -2,7 +2,7 @@
 // values, canonicalizeJson on text): declared once in assembly/abi.ts, read and checked here, so
 // the two paths accept the same options with the same errors.
 import { readSettings } from "../bytes.js";
-import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { describeConfigValue, InvalidLengthError, InvalidTypeError } from "../errors.js";
 import * as abi from "../wasm/abi.js";
 
 /** Default nesting limit (containers; the top-level one counts as 1) of both paths. */
@@ -28,24 +28,10 @@ export function readCanonicalOptions<K extends string>(options: unknown, known: 
 /** readCanonicalOptions' error: one function, not a closure per call (canonicalizeJson's hot path). */
 const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
 
-/**
- * An option value as an error message shows it, without running caller code: String() of an
- * object calls its toString or Symbol.toPrimitive, which may throw (a null-prototype object
- * has neither), and the error would escape untyped (review 54).
- */
-function describeOption(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return "an object";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol") return "a symbol";
-  const text = String(value); // a primitive: no caller code
-  return typeof value === "string" ? JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text) : text;
-}
-
 /** `maxDepth`: an integer in 0…MAX_DEPTH_LIMIT (0 admits no container), or the default. */
 export function maxDepthOption(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_DEPTH;
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new InvalidTypeError(`maxDepth must be an integer, got ${describeOption(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value)) throw new InvalidTypeError(`maxDepth must be an integer, got ${describeConfigValue(value)}`);
   if (value < 0 || value > MAX_DEPTH_LIMIT) throw new InvalidLengthError(`maxDepth must be between 0 and ${MAX_DEPTH_LIMIT}, got ${value}`);
   return value;
 }

@@ -27,7 +27,7 @@ import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
-import { publicKeyArgumentBytes, readBatchItems, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
+import { publicKeyArgumentBytes, readBatchItems, zip215Option, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
   CRASH_NONE,
@@ -131,23 +131,15 @@ function integerOption(value: unknown, name: string, min: number, max: number, f
   return value;
 }
 
-function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new InvalidTypeError(`${name} must be a boolean`);
-  return value;
-}
-
 function optionsObject<T>(options: T | undefined): T | undefined {
   if (options !== undefined && (options === null || typeof options !== "object")) throw new InvalidTypeError("options must be an object");
   return options;
 }
 
-/** ed25519.verify's option checks; returns the normalised options sent to the workers. */
+/** ed25519.verify's option checks (its own function); returns the normalised options sent to the workers. */
 function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } {
-  const o = optionsObject(options);
-  return { zip215: o === undefined ? false : booleanOption(o.zip215, "options.zip215", false) };
+  return { zip215: zip215Option(options) };
 }
-
 
 /**
  * Packs every chunk of a call before any is sent (so a call either starts whole or not at all):

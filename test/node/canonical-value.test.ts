@@ -498,6 +498,17 @@ test("an option value whose String() would throw or run caller code is described
   assert.is(called, 0, "no caller code ran");
 });
 
+test("an option value's text in the error message is escaped and cut as the handshake's are: no raw line terminator or C1 control, at most 40 units", () => {
+  const maxDepth = `a\u2028b\u0085c\n${"x".repeat(100)}`;
+  for (const run of [() => canonicalize([1], { maxDepth } as never), () => canonicalBytes([1], { maxDepth } as never), () => canonicalizeJson("[1]", { maxDepth } as never)]) {
+    assert.throws(run, (e: unknown) => {
+      if (!(e instanceof InvalidTypeError)) return false;
+      const shown = e.message.slice(e.message.indexOf("got ") + 4);
+      return shown.startsWith('"a\\\\u2028b\\\\u0085c\\\\n') && !/[\u2028\u0085\n]/.test(e.message) && shown.length < 60;
+    });
+  }
+});
+
 test("called at every distance from the stack limit, a deep walk is TOO_DEEP or the engine's RangeError, never a SyntaxError or an aborted process (review 54)", async () => {
   // In a child process, since V8 answers a regular expression compiled near the stack limit with
   // a SyntaxError or, at some depths, by aborting the process ("RegExpCompiler Allocation failed"):
