@@ -117,6 +117,17 @@ export function brandHasInstance(cls: object, self: object, value: unknown, hasB
 }
 
 /**
+ * Refuses `new` of a subclass of a branded class with a public constructor (HandshakeChallenge,
+ * PeerHandshakeEnvelope, FederationPeer): a subclass instance passes the brand check, since
+ * `super()` sets the private field, and would carry its own methods (a `verifySignature` that
+ * returns, a `canonicalBytes` of other bytes) where the class's are trusted (review 57). Call it
+ * first in the constructor, with `new.target`.
+ */
+export function refuseSubclass(newTarget: unknown, cls: object, name: string): void {
+  if (newTarget !== cls) throw new InvalidTypeError(`${name} cannot be subclassed: its instances are trusted to run its own methods`);
+}
+
+/**
  * True if the view can no longer be read: its ArrayBuffer was detached (transferred, e.g. by
  * structuredClone(buf, { transfer: [buf] }) or postMessage), or a resizable buffer shrank below
  * the view's end. Such a view reports length 0, so a detached message would otherwise be read as

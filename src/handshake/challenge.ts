@@ -5,7 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes } from "../canonical/value.js";
-import { brandHasInstance } from "../bytes.js";
+import { brandHasInstance, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -81,6 +81,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
    * @throws InvalidTypeError for non-string fields, InvalidTimeError for a bad timestamp.
    */
   constructor(fields: HandshakeChallengeFields) {
+    refuseSubclass(new.target, HandshakeChallenge, "HandshakeChallenge");
     if (fields === null || typeof fields !== "object") throw new InvalidTypeError("challenge fields must be an object");
     this.schema = expectString(fields.schema, "schema");
     this.localKernelId = expectString(fields.localKernelId, "localKernelId");

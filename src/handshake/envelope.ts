@@ -8,7 +8,7 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
-import { brandHasInstance, isUint8Array, isUnreadableView } from "../bytes.js";
+import { brandHasInstance, isUint8Array, isUnreadableView, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
@@ -76,6 +76,7 @@ export class PeerHandshakeEnvelope {
   }
 
   constructor(challenge: HandshakeChallenge, declaredPublicKey: PublicKey, signature: Signature) {
+    refuseSubclass(new.target, PeerHandshakeEnvelope, "PeerHandshakeEnvelope");
     if (!(challenge instanceof HandshakeChallenge)) throw new InvalidTypeError("challenge must be a HandshakeChallenge");
     if (!(declaredPublicKey instanceof PublicKey)) throw new InvalidTypeError("declaredPublicKey must be a PublicKey");
     if (!(signature instanceof Signature)) throw new InvalidTypeError("signature must be a Signature");

@@ -1,6 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
-import { brandHasInstance } from "../bytes.js";
+import { brandHasInstance, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { PublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
@@ -51,6 +51,7 @@ export class FederationPeer {
    * @throws InvalidTypeError, InvalidTimeError, or the PublicKey parse errors.
    */
   constructor(fields: FederationPeerFields) {
+    refuseSubclass(new.target, FederationPeer, "FederationPeer");
     if (fields === null || typeof fields !== "object") throw new InvalidTypeError("peer fields must be an object");
     let kernelId: unknown, publicKey: unknown, establishedAt: unknown, rotationDue: unknown;
     try {

@@ -76,6 +76,41 @@ test("an impostor envelope with its own verifySignature is refused and pins noth
   await rejectsWithCode(exchange.acceptEnvelope(new PeerHandshakeEnvelope(envelope.challenge, remote.publicKey, forged), "kernel-a", NOW), "INVALID_SIGNATURE");
 });
 
+test("subclasses of the classes with public constructors cannot be made, so none brings its own verifySignature or canonicalBytes (review 57 F1)", async () => {
+  const zeros = Signature.fromBytes(new Uint8Array(64));
+  class NoCheckEnvelope extends PeerHandshakeEnvelope {
+    override verifySignature(): void {} // would skip the signature check if the instance were trusted
+  }
+  const fresh = HandshakeChallenge.create("kernel-a", "kernel-b", "fresh-nonce", NOW);
+  class OldBytesChallenge extends HandshakeChallenge {
+    override canonicalBytes(): Uint8Array {
+      return envelope.challenge.canonicalBytes(); // the bytes of another, genuinely signed challenge
+    }
+  }
+  class LongLivedPeer extends FederationPeer {}
+  const attempts: [string, () => unknown][] = [
+    ["envelope", () => new NoCheckEnvelope(envelope.challenge, remote.publicKey, zeros)],
+    ["challenge", () => new PeerHandshakeEnvelope(new OldBytesChallenge(fresh), remote.publicKey, envelope.signature)],
+    ["peer", () => new LongLivedPeer({ kernelId: "kernel-a", publicKey: remote.publicKey, establishedAt: NOW, rotationDue: NOW + 60 })],
+  ];
+  for (const [what, make] of attempts) {
+    const store = new InMemoryPeerStore();
+    const exchange = new KernelTrustExchange("kernel-b", Keypair.fromSeed(new Uint8Array(32).fill(1)), { store }).withTrustedPeer("kernel-a", remote.publicKey);
+    let made: unknown;
+    try {
+      made = make();
+    } catch (error) {
+      assert.is((error as { code?: string }).code, "INVALID_TYPE", `${what}: ${String(error)}`);
+      assert.match(String(error), /cannot be subclassed/);
+      continue;
+    }
+    // Only reached if the subclass could be made: it must at least not be pinned.
+    if (made instanceof PeerHandshakeEnvelope) await exchange.acceptEnvelope(made, "kernel-a", NOW + 10).catch(() => undefined);
+    assert.is(store.get("kernel-a"), undefined, `${what}: pinned`);
+    assert.unreachable(`${what}: a subclass instance was made`);
+  }
+});
+
 test("impostor keys, signatures, challenges and peers get INVALID_TYPE where the real ones are taken", () => {
   const fakeKey = Object.create(PublicKey.prototype) as PublicKey;
   const fakeSignature = Object.create(Signature.prototype) as Signature;
