@@ -372,6 +372,9 @@ function decimal(value: unknown): number {
   return Number.NaN; // refused by FederationPeer
 }
 
+/** sweep()'s "now": the caller's `now` ($1), but never later than the database server's clock. */
+const SWEEP_NOW = "LEAST($1::bigint, floor(extract(epoch FROM now()))::bigint)";
+
 /**
  * Replay protection in PostgreSQL: table `<prefix>replay`, one row per (peer, nonce) held, with
  * the envelope's timestamp and `expires_at = timestamp + maxSkewSecs`.
@@ -495,7 +498,10 @@ export class PostgresReplayStore implements ReplayStore {
    * under the old bound stay until the new one passes (review 47: before, a replica already on
    * the larger bound swept them at the old one, and the envelope was accepted again once the skew
    * was raised, as the README says to do next). Replicas sweeping at once skip each other's rows
-   * (SKIP LOCKED) rather than wait.
+   * (SKIP LOCKED) rather than wait. "Now" is the earlier of `now` and the database server's clock
+   * (review 57): the rows are every replica's, so one replica's fast clock (a background sweep
+   * runs at the `now` of the accept that triggered it) or a `sweep(Date.now())` in milliseconds
+   * must not delete the pairs other replicas still refuse replays by.
    */
   async sweep(now: number, batch: number = this.#sweepBatch): Promise<number> {
     if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new InvalidTimeError("now must be a safe integer ≥ 0 (unix seconds)");
@@ -503,7 +509,8 @@ export class PostgresReplayStore implements ReplayStore {
     const rows = await this.#db.query(
       "replay.sweep",
       `DELETE FROM ${this.#table} WHERE ctid = ANY (ARRAY(
-         SELECT ctid FROM ${this.#table} WHERE expires_at < $1::bigint AND envelope_ts + $3::bigint < $1::bigint
+         SELECT ctid FROM ${this.#table}
+         WHERE expires_at < ${SWEEP_NOW} AND envelope_ts + $3::bigint < ${SWEEP_NOW}
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1`,
       [now, limit, this.maxSkewSecs],

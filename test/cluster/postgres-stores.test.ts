@@ -174,6 +174,32 @@ t("sweep deletes only rows dead under maxSkewSecs, in bounded batches", async ()
   }
 });
 
+t("sweep deletes by the earlier of its now and the server's clock: a replica with a fast clock or a sweep(Date.now()) in ms deletes no live pair (review 57 F2)", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const wall = Math.floor(Date.now() / 1000); // the server runs on this machine's clock
+  const good = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  const fast = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  try {
+    assert.is(await good.reserve("b", "live", wall, wall, 300), true);
+    good.commit("b", "live");
+    assert.is(await good.reserve("b", "dead", wall - 1000, wall - 1000, 300), true, "a pair dead by every clock");
+    good.commit("b", "dead");
+    // The fast replica (an hour ahead) accepts an envelope from a peer as fast, then sweeps at
+    // its own now, as its background sweep does (sweepEvery runs this same sweep()).
+    assert.is(await fast.reserve("c", "ahead", wall + 3600, wall + 3600, 300), true);
+    fast.commit("c", "ahead");
+    assert.is(await fast.sweep(wall + 3600), 1, "the fast now deletes only the pair dead by the server's clock too");
+    assert.is(await good.sweep(Date.now()), 0, "milliseconds delete nothing live");
+    const rows = await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`);
+    assert.is(rows[0].n, 2, "the two live pairs stay");
+    assert.is(await fast.reserve("c", "ahead", wall + 3600, wall + 3610, 300), false);
+    assert.is(await good.reserve("b", "live", wall, wall + 10, 300), false, "the replay to the good replica is still refused");
+  } finally {
+    await Promise.all([good.close(), fast.close()]);
+  }
+});
+
 t("raising maxSkewSecs: a replica on the larger bound sweeps nothing the larger skew still needs, so a replay stays refused", async () => {
   // Review 47: the sweep deleted by the expiry stored when the row was written (the writer's
   // maxSkewSecs), so after the README's procedure (raise maxSkewSecs on every replica, then the
