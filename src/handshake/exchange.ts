@@ -229,6 +229,8 @@ export class KernelTrustExchange {
   /** The slab layout #preparedKeys were prepared in (preparedSlabLayoutCount; -1: none yet). */
   #preparedLayout = -1;
   #replay: ReplayStore | undefined = new ReplayCache();
+  /** #replay is a store given to withReplayStore (one shared by replicas, say), not a cache of ours. */
+  #replayFromCaller = false;
   #clock: () => number = systemClockSeconds;
   #onEvent: HandshakeEventHandler | undefined;
 
@@ -304,7 +306,8 @@ export class KernelTrustExchange {
    * `withHardening({ ...exchange.hardening, rejectWeakKeys: true })` changes one rule only.
    * replayCache: `true` keeps the replay store in use (a shared one set by withReplayStore
    * included, with every nonce it holds) and starts a default ReplayCache only when there is none;
-   * limits start a new, empty ReplayCache with them unless they are the current setting itself;
+   * limits start a new, empty ReplayCache with them unless they are the current setting itself,
+   * and are refused while a store given to withReplayStore is in use (they would drop it);
    * `false` turns replay protection off.
    * @throws InvalidConfigError when `hardening` is not an object (undefined and null included),
    * cannot be read, or holds a bad value. Nothing changes on a throw.
@@ -341,6 +344,12 @@ export class KernelTrustExchange {
         replay = new ReplayCache();
         next.replayCache = true;
       } else if (setting !== null && typeof setting === "object") {
+        // Limits start a new, empty in-memory cache. Over a store given to withReplayStore that
+        // would silently drop it, and with it the replay protection shared with other replicas
+        // (review 57): refused; `replayCache: false` (or withReplayStore) is how it is replaced.
+        if (this.#replayFromCaller && replay !== undefined) {
+          throw new InvalidConfigError("replayCache limits apply to the built-in ReplayCache, but a replay store given to withReplayStore is in use: bound that store, or set replayCache: false first to drop it");
+        }
         replay = new ReplayCache(setting);
         // A frozen copy of the bounds the cache took: the caller's object may change later, and
         // the getter must report what is in force (and round-trip to "keep this cache").
@@ -355,6 +364,7 @@ export class KernelTrustExchange {
         throw new InvalidConfigError("replayCache must be a boolean or { maxEntries, maxKeyUnits, maxEntriesPerPeer, maxKeyUnitsPerPeer }");
       }
     }
+    if (replay !== this.#replay) this.#replayFromCaller = false;
     this.#replay = replay;
     this.#hardening = next;
     return this;
@@ -368,6 +378,7 @@ export class KernelTrustExchange {
   withReplayStore(store: ReplayStore): this {
     checkPort(store, "replay store", "ReplayStore", ["reserve", "commit", "release"], ["fits"]);
     this.#replay = store;
+    this.#replayFromCaller = true;
     this.#hardening = { ...this.#hardening, replayCache: true };
     return this;
   }

@@ -346,6 +346,27 @@ test("ReplayCache.reserve refuses a pair it could never remember, so a wrapper w
   await rejectsWith(exchange.resolve(B, NOW), "PEER_NOT_PINNED"); // nothing pinned
 });
 
+test("replayCache limits while a store from withReplayStore is in use are INVALID_CONFIG: the shared store is not silently replaced by an empty cache (review 57 F3)", async () => {
+  const shared = new ReplayCache();
+  const kpB = Keypair.generate();
+  const replica = () => new KernelTrustExchange(A, Keypair.fromSeed(new Uint8Array(32).fill(9))).withTrustedPeer(B, kpB.publicKey).withReplayStore(shared);
+  const one = replica();
+  const two = replica();
+  for (const limits of [{ maxEntries: 50_000 }, { ...(two.hardening.replayCache as object), maxEntriesPerPeer: 10 }]) {
+    const error = throwsWith(() => two.withHardening({ rejectWeakKeys: false, replayCache: limits }), "INVALID_CONFIG");
+    assert.match(error.message, /withReplayStore/);
+    assert.is(two.hardening.rejectWeakKeys, true, "nothing changed on the throw");
+  }
+  two.withHardening({ replayCache: true }); // keeps the store in use
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "shared-nonce", NOW, kpB);
+  await one.acceptEnvelope(envelope, B, NOW);
+  await rejectsWith(two.acceptEnvelope(envelope, B, NOW + 5), "REPLAYED_NONCE");
+  // Dropping the store explicitly, then bounding a cache of its own, is allowed.
+  two.withHardening({ replayCache: false }).withHardening({ replayCache: { maxEntries: 64 } });
+  assert.is((two.hardening.replayCache as { maxEntries: number }).maxEntries, 64);
+  await two.acceptEnvelope(envelope, B, NOW + 6); // its own, empty cache: the store it dropped is not consulted
+});
+
 test("replayCache: false restores the reference's behaviour (the same envelope is accepted twice)", async () => {
   const { kpB, exchange } = pair();
   exchange.withHardening({ replayCache: false });
