@@ -42,6 +42,13 @@ export function nonNegativeInteger(value: unknown, name: string): number {
   return value;
 }
 
+/** A boolean option, or `fallback` when undefined. @throws InvalidTypeError naming `name`. */
+export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new InvalidTypeError(`${name} must be a boolean`);
+  return value;
+}
+
 /** A byte bound: an integer ≥ 0 (clamped to `ceiling`), or `fallback`. */
 export function byteLimitOption(value: unknown, name: string, fallback: number, ceiling: number): number {
   return value === undefined ? fallback : Math.min(nonNegativeInteger(value, name), ceiling);

@@ -5,6 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes } from "../canonical/value.js";
+import { readCanonicalOptions } from "../canonical/limits.js";
 import { brandHasInstance, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
@@ -33,6 +34,8 @@ export interface ChallengeBytesOptions {
   /** @deprecated Alias of `escapeDelAndC1`. */
   legacyControlEscapes?: boolean;
 }
+
+const BYTES_OPTION_KEYS = ["escapeDelAndC1", "legacyControlEscapes"] as const;
 
 const DEL_OR_C1 = /[\u007f-\u009f]/;
 
@@ -117,11 +120,8 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
    * @throws PeerHandshakeError CANONICAL_JSON if a string holds a lone surrogate; InvalidTypeError for a bad option.
    */
   canonicalBytes(options?: ChallengeBytesOptions): Uint8Array {
-    let legacy = false;
-    if (options !== undefined) {
-      if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-      legacy = readEscapeDelAndC1(options) === true;
-    }
+    // Read once each; an unknown member or a throwing read is InvalidTypeError (readSettings).
+    const legacy = options === undefined ? false : readEscapeDelAndC1(readCanonicalOptions(options, BYTES_OPTION_KEYS)) === true;
     // A copy of the cache (defect 9b: handing out the cached array let a caller change what later
     // calls, and verifySignature, saw). The cache holds plain Uint8Arrays made here or copied out
     // of wasm memory, so slice() is a real copy.

@@ -10,6 +10,7 @@
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
 import { brandHasInstance, isUint8Array, isUnreadableView, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
+import { booleanOption, readCanonicalOptions } from "../canonical/limits.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
 import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
@@ -31,6 +32,12 @@ export interface EnvelopeVerifyOptions {
   /** @deprecated Alias of `escapeDelAndC1`. */
   legacyControlEscapes?: boolean;
 }
+
+// The members each options object may have: read once each, any other member (a misspelt
+// `maxByte` would leave the default in force unnoticed) or a throwing read is InvalidTypeError,
+// as for every options object of the library (readSettings in src/bytes.ts; review 57).
+const VERIFY_OPTION_KEYS = ["rejectWeakKeys", "escapeDelAndC1", "legacyControlEscapes"] as const;
+const PARSE_OPTION_KEYS = ["maxBytes", ...VERIFY_OPTION_KEYS] as const;
 
 /** Options for PeerHandshakeEnvelope.fromJSON. */
 export interface EnvelopeParseOptions extends EnvelopeVerifyOptions {
@@ -138,12 +145,12 @@ export class PeerHandshakeEnvelope {
    * @throws PeerHandshakeError MALFORMED_ENVELOPE; for text/bytes also UNSUPPORTED_SCHEMA,
    * WEAK_PUBLIC_KEY, INVALID_SIGNATURE.
    */
-  static fromJSON(input: string | Uint8Array | object, options: EnvelopeParseOptions = {}): PeerHandshakeEnvelope {
-    const maxBytes = options.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(options.maxBytes, "maxBytes");
-    if (typeof input === "string" || isUint8Array(input)) {
-      const legacy = readEscapeDelAndC1(options);
-      return readVerifiedEnvelopeText(input, maxBytes, options.rejectWeakKeys ?? true, legacy === true);
-    }
+  static fromJSON(input: string | Uint8Array | object, options?: EnvelopeParseOptions): PeerHandshakeEnvelope {
+    const read = readCanonicalOptions(options, PARSE_OPTION_KEYS);
+    const maxBytes = read.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(read.maxBytes, "maxBytes");
+    const rejectWeakKeys = booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true);
+    const legacy = readEscapeDelAndC1(read) === true;
+    if (typeof input === "string" || isUint8Array(input)) return readVerifiedEnvelopeText(input, maxBytes, rejectWeakKeys, legacy);
     try {
       return readEnvelopeObject(input, maxBytes);
     } catch (cause) {
@@ -160,9 +167,10 @@ export class PeerHandshakeEnvelope {
    * canonical bytes (CANONICAL_JSON), then Ed25519 with chio's rule (INVALID_SIGNATURE).
    * Says nothing about addressing, time or trust; acceptEnvelope checks those.
    */
-  verifySignature(options: EnvelopeVerifyOptions = {}): void {
-    const rejectWeakKeys = options.rejectWeakKeys ?? true;
-    const legacy = readEscapeDelAndC1(options) ?? false;
+  verifySignature(options?: EnvelopeVerifyOptions): void {
+    const read = readCanonicalOptions(options, VERIFY_OPTION_KEYS);
+    const rejectWeakKeys = booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true);
+    const legacy = readEscapeDelAndC1(read) ?? false;
     const known = verifiedEnvelopes.get(this);
     // A verdict for the other byte form counts only when the two forms are the same bytes.
     if (known && (known.legacyControlEscapes === legacy || !hasDelOrC1(this.challenge))) {

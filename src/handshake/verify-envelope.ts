@@ -20,7 +20,7 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
-import { byteLimitOption, readCanonicalOptions } from "../canonical/limits.js";
+import { booleanOption, byteLimitOption, readCanonicalOptions } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -724,8 +724,3 @@ function malformedMessage(reason: number, field: number, offset: number): string
   }
 }
 
-function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new InvalidTypeError(`${name} must be a boolean`);
-  return value;
-}

@@ -222,4 +222,32 @@ test("Keypair is frozen: its publicKey cannot be swapped under an exchange", () 
   assert.ok(a.localPublicKey.equals(Keypair.fromSeed(new Uint8Array(32).fill(77)).publicKey));
 });
 
+test("the options of fromJSON, verifySignature, canonicalBytes and sign are read once each: null, a throwing getter or Proxy, a misspelt or mistyped member are INVALID_TYPE (review 57 F4)", () => {
+  const envelope = PeerHandshakeEnvelope.sign("kernel.b", "kernel.a", "opts", T, kB);
+  const text = JSON.stringify(envelope.toJSON());
+  const trap = new Proxy({}, { get() { throw new RangeError("trap"); }, ownKeys() { throw new RangeError("trap"); } });
+  const throwingGetter = { get maxBytes(): number { throw new RangeError("getter"); } };
+  const calls: [string, () => unknown][] = [];
+  for (const options of [null, 7, trap]) {
+    calls.push([`fromJSON(text, ${String(options && "proxy")})`, () => PeerHandshakeEnvelope.fromJSON(text, options as never)]);
+    calls.push([`fromJSON(object, ${String(options && "proxy")})`, () => PeerHandshakeEnvelope.fromJSON(envelope.toJSON(), options as never)]);
+    calls.push([`verifySignature(${String(options && "proxy")})`, () => envelope.verifySignature(options as never)]);
+    calls.push([`canonicalBytes(${String(options && "proxy")})`, () => envelope.challenge.canonicalBytes(options as never)]);
+    calls.push([`sign(${String(options && "proxy")})`, () => PeerHandshakeEnvelope.sign("kernel.b", "kernel.a", "n", T, kB, options as never)]);
+  }
+  calls.push(["fromJSON getter", () => PeerHandshakeEnvelope.fromJSON(text, throwingGetter as never)]);
+  calls.push(["fromJSON { maxByte: 10 }", () => PeerHandshakeEnvelope.fromJSON(text, { maxByte: 10 } as never)]);
+  calls.push(["verifySignature { rejectWeakKey: false }", () => envelope.verifySignature({ rejectWeakKey: false } as never)]);
+  calls.push(["verifySignature { rejectWeakKeys: 0 }", () => envelope.verifySignature({ rejectWeakKeys: 0 } as never)]);
+  calls.push(["fromJSON { rejectWeakKeys: \"no\" }", () => PeerHandshakeEnvelope.fromJSON(text, { rejectWeakKeys: "no" } as never)]);
+  calls.push(["canonicalBytes { escapeDelAndC: true }", () => envelope.challenge.canonicalBytes({ escapeDelAndC: true } as never)]);
+  for (const [what, call] of calls) assert.match(throwsWith(call, "INVALID_TYPE").name, /TypeError/, what);
+  // The options that are right still work, and no options at all.
+  assert.ok(PeerHandshakeEnvelope.fromJSON(text, { maxBytes: text.length, rejectWeakKeys: true, escapeDelAndC1: false }).equals(envelope));
+  assert.ok(PeerHandshakeEnvelope.fromJSON(text).equals(envelope));
+  envelope.verifySignature({ rejectWeakKeys: false, legacyControlEscapes: false });
+  envelope.verifySignature();
+  throwsWith(() => PeerHandshakeEnvelope.fromJSON(text, { maxBytes: text.length - 1 }), "MALFORMED_ENVELOPE");
+});
+
 test.run();
