@@ -633,16 +633,19 @@ export class KernelTrustExchange {
    * arrives (docs/protocol.md §7). Any throw or rejection of the store is STORE_FAILED.
    */
   async #reserveNonce(replay: ReplayStore, kernelId: string, nonce: string, timestamp: number | bigint, at: number, skew: number): Promise<void> {
-    let fits = true;
+    let fits: unknown = true;
     try {
       // Like every store method, fits may answer with a promise (docs/protocol.md §8).
       if (replay.fits !== undefined) {
         const answer: unknown = replay.fits(kernelId, nonce);
-        fits = (isPromiseLike(answer) ? await answer : answer) !== false;
+        fits = isPromiseLike(answer) ? await answer : answer;
       }
     } catch (cause) {
       throw storeFailure("replay.fits", cause);
     }
+    // Only `true` is "fits": an async fits that forgot its `return` (undefined), 0 or null fails
+    // closed, as any answer of reserve but a boolean does (review 57).
+    if (typeof fits !== "boolean") throw handshakeErrors.storeFailed("replay.fits", "did not return a boolean");
     if (!fits) {
       const limit = replay instanceof ReplayCache ? ` (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})` : "";
       throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache${limit}`, undefined, {

@@ -80,8 +80,8 @@ export interface ReplayStore {
   /**
    * Optional: false if the store could never hold this pair (for example it is longer than a
    * per-peer bound). The exchange refuses such envelopes (MALFORMED_ENVELOPE) rather than accept
-   * them without replay protection. Like the other methods it may answer with a promise; a throw
-   * or a rejection is STORE_FAILED.
+   * them without replay protection. Like the other methods it may answer with a promise; a throw,
+   * a rejection or an answer that is not a boolean is STORE_FAILED.
    */
   fits?(peerId: string, nonce: string): MaybePromise<boolean>;
 }

@@ -219,6 +219,22 @@ test("a replay store that throws, rejects or answers a non-boolean is STORE_FAIL
   const fitsThrows = setup({ reserve: () => true, commit() {}, release() {}, fits: () => { throw new Error("fits"); } });
   await rejectsWith(fitsThrows.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, fitsThrows.kpB), B, NOW), "STORE_FAILED");
   assert.is(fitsThrows.store.size, 0);
+
+  // fits answers only true (fits) or false (NONCE_TOO_LONG); anything else, sync or async, fails
+  // closed before reserve is asked (review 57: 0, null, undefined and "no" were taken as "fits").
+  for (const answer of [0, null, undefined, "no", 1, {}]) {
+    for (const async of [false, true]) {
+      let reserves = 0;
+      const oddFits = setup({ reserve: () => ++reserves > 0, commit() {}, release() {}, fits: () => (async ? Promise.resolve(answer) : answer) as boolean });
+      const error = await rejectsWith(oddFits.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, oddFits.kpB), B, NOW), "STORE_FAILED");
+      assert.is(error.fields.operation, "replay.fits", `${String(answer)} ${async}`);
+      assert.is(reserves, 0);
+      assert.is(oddFits.store.size, 0);
+    }
+  }
+  const refuses = setup({ reserve: () => true, commit() {}, release() {}, fits: async () => false });
+  const tooLong = await rejectsWith(refuses.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, refuses.kpB), B, NOW), "MALFORMED_ENVELOPE");
+  assert.is(tooLong.fields.problem, "NONCE_TOO_LONG");
 });
 
 test("a commit that fails after the pin does not undo the accept, and the pair stays held", async () => {
