@@ -20,21 +20,15 @@ function intrinsicGetter(key: PropertyKey): () => unknown {
 
 /**
  * True for a real Uint8Array (a Buffer counts; other typed arrays, DataViews and Proxies do not),
- * judged by its internal slot (the %TypedArray% toStringTag getter, which runs no traps) and
- * then by `instanceof`, so an array from another realm or with a replaced prototype is refused
- * as before. Says nothing about whether its buffer is still readable: see assertBytes.
+ * of this realm or another one (a `vm` context, an iframe, a Jest environment), whatever its
+ * prototype, judged only by its internal slot (the %TypedArray% toStringTag getter, which runs
+ * no traps). Not `instanceof`: it walks the prototype chain, and a Proxy put in the chain of a
+ * real Uint8Array runs its getPrototypeOf trap there, caller code in the middle of the checks
+ * that could detach or rewrite an argument already checked (review 56). Every read of such an
+ * array goes through the intrinsics below (viewLength, isUnreadableView, `set`), never through
+ * its prototype. Says nothing about whether its buffer is still readable: see assertBytes.
  */
 export function isUint8Array(value: unknown): value is Uint8Array {
-  return typedArrayTag.call(value) === "Uint8Array" && value instanceof Uint8Array;
-}
-
-/**
- * True for a real Uint8Array of this realm or another one (a `vm` context, an iframe, a Jest
- * environment), judged only by its internal slot. For the drop-ins whose originals accept those
- * (chio-trust/ed25519); everything else uses isUint8Array. The intrinsics below (viewLength,
- * isUnreadableView, `set`) read such an array through its slots as they read our own.
- */
-export function isUint8ArrayOfAnyRealm(value: unknown): value is Uint8Array {
   return typedArrayTag.call(value) === "Uint8Array";
 }
 

@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { concatBytes as concatParts, copyInto, isUint8ArrayOfAnyRealm, isUnreadableView, viewLength } from "../bytes.js";
+import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -108,7 +108,7 @@ const CURVE: EdwardsOpts = Object.freeze({ p: P, n: N, h: 8n, a: A_COEF, d: D, G
 function abytes(value: unknown, length?: number, title = ""): Uint8Array {
   const prefix = (title ? `"${title}" ` : "") + "expected Uint8Array" + (length !== undefined ? ` of length ${length}` : "");
   // A Uint8Array from another realm counts, as in noble (its isBytes); a Proxy does not.
-  if (!isUint8ArrayOfAnyRealm(value)) throw new InvalidTypeError(`${prefix}, got type=${typeof value}`);
+  if (!isUint8Array(value)) throw new InvalidTypeError(`${prefix}, got type=${typeof value}`);
   if (isUnreadableView(value)) throw new InvalidTypeError(`${prefix}, got a view of a detached or out-of-bounds ArrayBuffer`);
   const actual = viewLength(value);
   if (length !== undefined && actual !== length) throw new InvalidLengthError(`${prefix}, got length=${actual}`);

@@ -22,7 +22,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
+import { assertBytes, copyBytes, expectBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -152,8 +152,12 @@ function packAll(chunks: [number, number][], pack: (start: number, end: number) 
 /** Why watchWorkers aborts the queued tasks, and the message of their calls' WORKER_UNAVAILABLE. */
 const NO_WORKER = "no worker is running: the last one failed while starting";
 
-/** V8's message for a stack overflow ("Maximum call stack size exceeded"). */
-const STACK_OVERFLOW = /call stack size/i;
+/**
+ * Part of V8's message for a stack overflow ("Maximum call stack size exceeded"), tested with
+ * `includes`: a regular expression is compiled on first use, which at the stack's limit throws
+ * a SyntaxError of its own (or aborts the process; review 54).
+ */
+const STACK_OVERFLOW = "call stack size";
 
 /**
  * `copy()`, with an allocation failure as VerifierPoolError OUT_OF_MEMORY: the engine's own
@@ -166,7 +170,7 @@ function allocating<T>(copy: () => T): T {
   } catch (cause) {
     // V8's stack overflow is a RangeError without a code too: it is thrown as it is, as the
     // in-thread API would (review 48: it was reported as OUT_OF_MEMORY).
-    if (cause instanceof RangeError && (cause as { code?: unknown }).code === undefined && !STACK_OVERFLOW.test(cause.message)) {
+    if (cause instanceof RangeError && (cause as { code?: unknown }).code === undefined && !cause.message.includes(STACK_OVERFLOW)) {
       throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate the pool's copy of the call's input: ${cause.message}`, { cause });
     }
     throw cause;
@@ -211,6 +215,18 @@ class PiscinaVerifierPool implements VerifierPool {
   private readonly waiting = new Set<AbortController>();
   /** A TASK_START_WORKER task is out (watchWorkers): piscina has not reported a new worker since. */
   private startingWorker = false;
+  /**
+   * Chunks waiting for one of the `threads` places in piscina, in call order (acquireSlot). All
+   * our tasks carry an AbortSignal (watchWorkers), and piscina keeps those in an array where a
+   * task whose worker is busy goes back to the tail, so a backlog handed to piscina whole ran
+   * out of order: of 2,000 one-item calls on one thread, the third settled 1,954th (review 56).
+   * Handed over only as workers free up, each task finds a free worker and nothing queues there.
+   */
+  private readonly slotQueue: { resolve(): void; reject(reason: unknown): void }[] = [];
+  /** Index of slotQueue's first waiter (a moving head: Array#shift is O(n) for a long backlog). */
+  private slotHead = 0;
+  /** Chunks holding a place in piscina (at most `threads`). */
+  private slotsTaken = 0;
 
   constructor(options: VerifierPoolOptions | undefined) {
     const o = optionsObject(options) ?? {};
@@ -244,6 +260,11 @@ class PiscinaVerifierPool implements VerifierPool {
     // A worker that dies while idle is replaced by piscina and emits 'error' here; no task was
     // lost (a task in flight is failed to its caller instead). Without a listener the
     // EventEmitter would throw it in the calling thread.
+    // The methods work detached from the pool (`const { verify } = pool`), as ed25519's do.
+    this.verify = this.verify.bind(this);
+    this.verifyBatch = this.verifyBatch.bind(this);
+    this.verifyEnvelopeBatch = this.verifyEnvelopeBatch.bind(this);
+    this.close = this.close.bind(this);
     this.piscina.on("error", () => {});
     this.piscina.on("workerCreate", () => (this.startingWorker = false));
     this.piscina.on("workerDestroy", () => this.watchWorkers());
@@ -274,6 +295,10 @@ class PiscinaVerifierPool implements VerifierPool {
       const waiting = [...this.waiting];
       this.waiting.clear();
       for (const controller of waiting) controller.abort(NO_WORKER);
+      // The chunks behind them would be handed to piscina next, with no worker to take them either.
+      const queued = this.slotQueue.splice(this.slotHead);
+      this.slotQueue.length = this.slotHead = 0;
+      for (const waiter of queued) waiter.reject(NO_WORKER);
     }).unref();
   }
 
@@ -284,15 +309,19 @@ class PiscinaVerifierPool implements VerifierPool {
       // caller may reuse its buffers). The options are read first: their getters may run caller
       // code, which must not run between a check and its copy.
       const { zip215 } = verifyOptions(options);
-      const { signatureCopy, messageCopy, publicKeyCopy } = allocating(() => {
-        const signatureCopy = copyBytes(signature, "signature", SIGNATURE_BYTES);
-        assertBytes(message, "message");
-        const publicKeyCopy = copyBytes(publicKeyArgumentBytes(publicKey, "publicKey"), "publicKey", PUBLIC_KEY_BYTES);
-        // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
-        // copied (and before its length could pass the chunk's 32-bit offsets).
-        assertFitsAnyCore(viewLength(message));
-        return { signatureCopy, messageCopy: copyBytes(message, "message"), publicKeyCopy };
-      });
+      // Every check before any copy, as ed25519.verify does (review 56: the signature was copied
+      // before the key was checked).
+      expectBytes(signature, SIGNATURE_BYTES, "signature");
+      assertBytes(message, "message");
+      const publicKeyBytes = publicKeyArgumentBytes(publicKey, "publicKey");
+      // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
+      // copied (and before its length could pass the chunk's 32-bit offsets).
+      assertFitsAnyCore(viewLength(message));
+      const { signatureCopy, messageCopy, publicKeyCopy } = allocating(() => ({
+        signatureCopy: copyBytes(signature, "signature", SIGNATURE_BYTES),
+        messageCopy: copyBytes(message, "message"),
+        publicKeyCopy: copyBytes(publicKeyBytes, "publicKey", PUBLIC_KEY_BYTES),
+      }));
       this.assertOpen(); // a getter may have closed the pool
       const index = zip215 ? 1 : 0;
       let bucket = this.buckets[index];
@@ -343,18 +372,24 @@ class PiscinaVerifierPool implements VerifierPool {
     // call's input is held once while it is in flight (the closures below keep only `settle`).
     bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
     const parts = this.runSignatureChunks(chunks, buffers, { zip215: bucket.zip215 });
-    this.track(
-      Promise.all(parts).then((results) => {
-        // Each call its own outcome: a call whose item threw in the worker (SIGNATURE_ITEM_FAILED) rejects alone.
-        let i = 0;
-        for (const { bits, failed } of results) {
-          for (let k = 0; k < bits.length; k++, i++) {
-            if (bits[k] === SIGNATURE_ITEM_FAILED) settle[i].reject(failed!.get(k));
-            else settle[i].resolve(bits[k] === 1);
+    // Each call its own outcome, from its own chunk: a chunk that fails (its workers crashed, no
+    // worker) rejects only its calls, and a call whose item threw in the worker
+    // (SIGNATURE_ITEM_FAILED) rejects alone (review 56: one failed chunk rejected every call of
+    // the tick, the answered ones too). The parts are tracked, so close() waits for them.
+    parts.forEach((part, c) => {
+      const [start, end] = chunks[c];
+      part.then(
+        ({ bits, failed }) => {
+          for (let k = 0; k < bits.length; k++) {
+            if (bits[k] === SIGNATURE_ITEM_FAILED) settle[start + k].reject(failed!.get(k));
+            else settle[start + k].resolve(bits[k] === 1);
           }
-        }
-      }, rejectAll),
-    );
+        },
+        (error: unknown) => {
+          for (let i = start; i < end; i++) settle[i].reject(error);
+        },
+      );
+    });
   }
 
   verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]> {
@@ -490,6 +525,49 @@ class PiscinaVerifierPool implements VerifierPool {
    * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
    */
   private async runChunk(task: PoolTask): Promise<TaskAnswer> {
+    const wait = this.acquireSlot();
+    if (wait !== undefined) {
+      try {
+        await wait;
+      } catch (cause) {
+        throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
+      }
+    }
+    try {
+      return await this.runAttempts(task);
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  /** A place in piscina for one chunk, both its attempts: undefined when one is free now, else a promise of the next one freed (FIFO). */
+  private acquireSlot(): Promise<void> | undefined {
+    if (this.slotsTaken < this.threads) {
+      this.slotsTaken++;
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => this.slotQueue.push({ resolve, reject }));
+  }
+
+  /** Hands the place to the first waiter, if any (it keeps slotsTaken as it is), else frees it. */
+  private releaseSlot(): void {
+    if (this.slotHead < this.slotQueue.length) {
+      const next = this.slotQueue[this.slotHead];
+      this.slotQueue[this.slotHead++] = undefined as never; // let the settled waiter go
+      if (this.slotHead === this.slotQueue.length) {
+        this.slotQueue.length = this.slotHead = 0;
+      } else if (this.slotHead >= 1024 && this.slotHead * 2 >= this.slotQueue.length) {
+        this.slotQueue.splice(0, this.slotHead); // compact once half of the array is spent
+        this.slotHead = 0;
+      }
+      next.resolve();
+      return;
+    }
+    this.slotsTaken--;
+  }
+
+  /** A chunk's attempts; see runChunk. */
+  private async runAttempts(task: PoolTask): Promise<TaskAnswer> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;

@@ -465,6 +465,59 @@ test("verifyEnvelopeBatch reads every item before checking any: a later getter t
   }
 });
 
+test("a Proxy in a Uint8Array's prototype chain never runs: its trap cannot detach or rewrite checked arguments, in thread or in the pool (review 56)", async () => {
+  const signerWithSeed = signer();
+  const { publicKey, sign } = signerWithSeed;
+  const emptySignature = sign(new Uint8Array(0)); // valid for the empty message only
+  const traps = { runs: 0 };
+  /** `bytes` with a Proxy as prototype whose getPrototypeOf trap (what `instanceof` calls) runs `act`. */
+  const trapped = (bytes: Uint8Array, act: () => void): Uint8Array => {
+    const view = new Uint8Array(bytes);
+    Object.setPrototypeOf(view, new Proxy(Uint8Array.prototype, {
+      getPrototypeOf(target) {
+        traps.runs++;
+        act();
+        return Reflect.getPrototypeOf(target);
+      },
+    }));
+    return view;
+  };
+  const detach = (view: Uint8Array) => () => {
+    if (view.byteLength > 0) structuredClone(view.buffer, { transfer: [view.buffer] });
+  };
+  // The key's check would detach the message checked before it: the message would be read as
+  // empty, and a signature of the empty message would verify for [1, 2, 3].
+  const message = () => Uint8Array.of(1, 2, 3);
+  const m1 = message();
+  assert.is(ed25519.verify(emptySignature, m1, trapped(publicKey, detach(m1))), false, "in thread");
+  const m2 = message();
+  assert.equal(ed25519.verifyBatch([{ signature: emptySignature, message: m2, publicKey: trapped(publicKey, detach(m2)) }]), [false]);
+  const goodSignature = sign(message());
+  // A batch re-entered from the trap (review 55: the inner call overwrote the outer one's message
+  // lengths, and item 0 was checked against a prefix of its message), and sign with the message
+  // detached by the seed's check (it signed the empty message).
+  const items = [0, 1, 2].map(() => ({ signature: goodSignature, message: Uint8Array.of(1, 2, 3, 4), publicKey }));
+  items[1].publicKey = trapped(publicKey, () => ed25519.verifyBatch([{ signature: goodSignature, message: message(), publicKey }]));
+  assert.equal(ed25519.verifyBatch(items), items.map(() => false), "each item as verify() answers it");
+  const { seed } = signerWithSeed;
+  const m5 = message();
+  assert.equal(ed25519.sign(m5, trapped(seed, detach(m5))), signerWithSeed.sign(message()), "sign: the message as checked");
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    const m3 = message();
+    assert.is(await pool.verify(goodSignature, m3, trapped(publicKey, detach(m3))), true, "pool.verify: the message as checked");
+    const m4 = message();
+    assert.equal(await pool.verifyBatch([{ signature: goodSignature, message: m4, publicKey: publicKey }, { signature: goodSignature, message: message(), publicKey: trapped(publicKey, detach(m4)) }]), [true, true]);
+    const envelope = envelopeBytes(0);
+    const later = trapped(envelopeBytes(1), detach(envelope));
+    assert.equal((await pool.verifyEnvelopeBatch([envelope, later])).map((v) => v.ok), [true, true]);
+    assert.equal(verifyEnvelopeBatch([envelopeBytes(0), trapped(envelopeBytes(1), () => undefined)]).map((v) => v.ok), [true, true]);
+  } finally {
+    await pool.close();
+  }
+  assert.is(traps.runs, 0, "no trap ran");
+});
+
 test("pool.verify cannot allocate its copy of an argument: VerifierPoolError OUT_OF_MEMORY, as for the packed copy", async () => {
   const key = signer();
   const message = new Uint8Array(777).fill(7);

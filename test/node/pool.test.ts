@@ -316,6 +316,56 @@ test("a chunk whose retry dies too rejects with VerifierPoolError WORKER_CRASHED
   }
 });
 
+test("single verify() calls of one tick settle by their own chunk: when one chunk's workers die, the other chunk's calls keep their answers (review 56)", async () => {
+  const pool = createVerifierPool({ threads: 2 });
+  // The second chunk handed to piscina really crashes its worker (process.exit in the worker
+  // thread), on both attempts: the pool's own crash switch, set for that chunk's buffer only.
+  const piscina = (pool as unknown as { piscina: { run(task: { buffer: unknown; crash: number }, options: unknown): Promise<unknown> } }).piscina;
+  const run = piscina.run.bind(piscina);
+  const buffers: unknown[] = [];
+  piscina.run = (task, options) => {
+    if (task.buffer !== undefined && !buffers.includes(task.buffer)) buffers.push(task.buffer);
+    return run(buffers.indexOf(task.buffer) === 1 ? { ...task, crash: 1 /* CRASH_EXIT */ } : task, options);
+  };
+  try {
+    const items = randomItems(100);
+    const outcomes = await Promise.all(
+      items.map((item) => pool.verify(item.signature, item.message, item.publicKey).then((valid) => valid, (error: { code?: string }) => error.code)),
+    );
+    assert.is(buffers.length, 2, "one tick's 100 calls went as two chunks");
+    const expected = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+    assert.equal(outcomes.slice(0, 50), expected.slice(0, 50), "the first chunk's calls: their answers");
+    assert.equal(outcomes.slice(50), new Array(50).fill("WORKER_CRASHED"), "the crashed chunk's calls: WORKER_CRASHED");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("calls are served in call order: a backlog of one-item calls settles first in, first out (review 56: piscina's queue of signalled tasks reordered them)", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    const items = randomItems(300);
+    const order: number[] = [];
+    const answers = await Promise.all(items.map((item, i) => pool.verifyBatch([item]).then((answer) => (order.push(i), answer))));
+    assert.equal(answers.flat(), items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+    assert.equal(order, items.map((_, i) => i));
+  } finally {
+    await pool.close();
+  }
+});
+
+test("the pool's methods work detached from it (const { verify } = pool), as ed25519's do", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  const { verify, verifyBatch, verifyEnvelopeBatch, close } = pool;
+  const [item] = randomItems(1);
+  const expected = ed25519.verify(item.signature, item.message, item.publicKey);
+  assert.is(await verify(item.signature, item.message, item.publicKey), expected);
+  assert.equal(await verifyBatch([item]), [expected]);
+  assert.equal((await verifyEnvelopeBatch(["{"])).map((v) => v.ok), [false]);
+  await close();
+  await rejectsWithCode(verify(item.signature, item.message, item.publicKey), "POOL_CLOSED");
+});
+
 test("a replacement worker that fails while starting (a broken deploy): the retried call rejects with WORKER_UNAVAILABLE, and close() settles", async () => {
   // piscina does not replace a worker that dies while starting, and gives tasks only to started
   // workers, so a retry queued then would wait forever (and close() with it). The pool runs here
