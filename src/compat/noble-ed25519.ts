@@ -239,7 +239,9 @@ class Point {
   }
 
   static fromAffine(p: AffinePoint): Point {
-    return new Point(p.x, p.y, 1n, mod(p.x * p.y));
+    const xy = p.x * p.y;
+    if (xy < 0n) throw new RangeError("negative coordinate"); // noble's message (its modP refuses a negative product)
+    return new Point(p.x, p.y, 1n, mod(xy));
   }
 
   /**

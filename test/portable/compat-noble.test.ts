@@ -252,6 +252,17 @@ test("Point: arithmetic, encodings, torsion checks and decoding agree on random 
   }
   const offCurve = { x: 3n, y: 5n };
   assert.is(outcome(() => ours.Point.fromAffine(offCurve).assertValidity()), outcome(() => noble.Point.fromAffine(offCurve).assertValidity()));
+  // Negative and oversized affine coordinates: noble's errors and messages (review 58: a negative x·y).
+  const thrown = (fn: () => unknown) => {
+    try {
+      return `ok:${String(fn())}`;
+    } catch (e) {
+      return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+    }
+  };
+  for (const p of [{ x: -1n, y: 5n }, { x: 3n, y: -2n }, { x: -3n, y: -2n }, { x: 2n ** 256n, y: 1n }, { x: 0n, y: 0n }]) {
+    assert.is(thrown(() => ours.Point.fromAffine(p).toHex()), thrown(() => noble.Point.fromAffine(p).toHex()), `${p.x}, ${p.y}`);
+  }
   assert.is(outcome(() => ours.Point.ZERO.assertValidity()), outcome(() => noble.Point.ZERO.assertValidity()));
   assert.is(outcome(() => ours.Point.BASE.add({} as never)), outcome(() => noble.Point.BASE.add({} as never)));
   assert.is(outcome(() => ours.Point.BASE.equals(noble.Point.BASE as never)), "TypeError");
