@@ -10,9 +10,9 @@
 // on NOSCRIPT, after a server restart emptied the script cache, it is sent once with EVAL). The
 // script does `SET key token:timestamp NX PX ttl`, and, only when the key exists, takes it over
 // if the pair it holds is dead under the skew asked with (docs/protocol.md §7). The TTL keeps
-// each pair until `timestamp + maxSkewSecs` (+1 s for whole-second clocks), measured on the
-// Redis server's clock from the replica's `now`: replicas and Redis must agree on the time (see
-// the README, "Running a cluster").
+// each pair until `timestamp + maxSkewSecs` (+1 s for whole-second clocks), by the later of the
+// replica's `now` and the Redis server's clock: replicas and Redis must agree on the time (see
+// the README, "Running a cluster"), but a replica running fast does not shorten a pair's life.
 //
 // Memory is bounded: keys are namespaced (`<namespace>:{<peer>}:n:<nonce>`, the peer in a hash
 // tag so a peer's keys share a Redis Cluster slot), each at most maxKeyUnits long, each expires,
@@ -88,7 +88,11 @@ const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 
 // KEYS[1] the pair, KEYS[2] the peer's quota counter for this window.
-// ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms.
+// ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms, 7 the
+// pair's keep-until time in unix ms (timestamp + maxSkewSecs + 1 s). The TTL is the longer of
+// ARGV[2] (measured from the replica's now) and what is left until ARGV[7] on the server's clock
+// (TIME), so a replica whose clock runs fast cannot shorten the pairs it writes below the time
+// the other replicas still take their envelopes (review 59).
 // Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
 // the quota counter's too, before anything is written: review 47).
 const RESERVE_SCRIPT = `
@@ -102,9 +106,14 @@ local counted = redis.call('GET', KEYS[2]) or '0'
 if not string.match(counted, '^%d+$') or #counted > 15 then return -2 end
 local used = tonumber(counted)
 if used >= tonumber(ARGV[5]) then return -1 end
+local ttl = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local left = tonumber(ARGV[7]) - (tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
+if left > ttl then ttl = left end
+ttl = string.format('%d', ttl)
 if held then
-  redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2])
-elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ttl)
+elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then
   return -2
 end
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
@@ -481,6 +490,8 @@ export class RedisReplayStore implements ReplayStore {
     // Kept until timestamp + maxSkewSecs (+1 s); at least 1 s, at most 2^53−1 ms (which Redis
     // can add to its clock without overflow).
     const ttlMs = Math.min(Math.max((timestamp - now + this.maxSkewSecs + 1) * 1000, 1000), Number.MAX_SAFE_INTEGER);
+    // The same bound as a time on the server's clock (the script keeps the longer of the two).
+    const keepUntilMs = Math.min((timestamp + this.maxSkewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
     const reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey], [
       `${token}:${timestamp}`,
       String(ttlMs),
@@ -488,6 +499,7 @@ export class RedisReplayStore implements ReplayStore {
       String(skewSecs),
       String(this.maxReservationsPerPeer),
       String(window * 2000),
+      String(keepUntilMs),
     ]);
     if (reply === 0) return false;
     if (reply === 1) return this.#inFlight.claim(inFlightKey, { value: `${token}:${timestamp}`, quotaKey });

@@ -163,6 +163,31 @@ t("keys are namespaced, bounded and expire at timestamp + maxSkewSecs", async ()
   }
 });
 
+t("a replica whose clock runs fast does not shorten a pair's life: the TTL is the longer of the replica's and the server's measure (review 59)", async () => {
+  const namespace = freshNamespace();
+  const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
+  try {
+    const wall = Math.floor(Date.now() / 1000); // the server runs on this machine's clock
+    // A replica 250 s fast accepts an envelope stamped now: by its clock the pair could go in 51 s.
+    assert.is(await store.reserve("peer", "fast", wall, wall + 250, 300), true);
+    store.commit("peer", "fast");
+    // A replica 100 s slow: by the server's clock 201 s would do, by its own 301 s.
+    assert.is(await store.reserve("peer", "slow", wall - 100, wall - 100, 300), true);
+    store.commit("peer", "slow");
+    // The fast replica's pair lives until its timestamp + 301 s on the server's clock, the slow
+    // one's by its own, longer measure: both about 301 s.
+    const pairKeys = (await withRaw((c) => c.keys(`${namespace}:*`))).filter((k) => k.includes(":n:"));
+    assert.is(pairKeys.length, 2);
+    for (const key of pairKeys) {
+      const ttl = await withRaw((c) => c.pTTL(key));
+      assert.ok(ttl > 295_000 && ttl <= 302_000, `ttl ${ttl} ms`);
+    }
+    assert.is(await store.reserve("peer", "fast", wall, wall + 60, 300), false, "a correct replica still refuses the replay");
+  } finally {
+    await store.close();
+  }
+});
+
 t("a flooding peer is refused past its quota; other peers are not affected; a released reservation gives its place back", async () => {
   const store = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace(), maxReservationsPerPeer: 5 });
   try {
