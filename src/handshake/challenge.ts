@@ -5,13 +5,12 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes } from "../canonical/value.js";
-import { readCanonicalOptions } from "../canonical/limits.js";
 import { brandHasInstance, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
 import { expectWireTimestamp } from "./time.js";
-import { readEscapeDelAndC1, serdeString, serdeU64 } from "./wire.js";
+import { readEnvelopeSettings, serdeString, serdeU64 } from "./wire.js";
 
 // Module-private: lets the envelope parser reuse the canonical bytes the wasm verifier rebuilt
 // and signed-checked for these exact fields, instead of canonicalizing a second time. Not
@@ -34,8 +33,6 @@ export interface ChallengeBytesOptions {
   /** @deprecated Alias of `escapeDelAndC1`. */
   legacyControlEscapes?: boolean;
 }
-
-const BYTES_OPTION_KEYS = ["escapeDelAndC1", "legacyControlEscapes"] as const;
 
 const DEL_OR_C1 = /[\u007f-\u009f]/;
 
@@ -121,7 +118,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
    */
   canonicalBytes(options?: ChallengeBytesOptions): Uint8Array {
     // Read once each; an unknown member or a throwing read is InvalidTypeError (readSettings).
-    const legacy = options === undefined ? false : readEscapeDelAndC1(readCanonicalOptions(options, BYTES_OPTION_KEYS)) === true;
+    const legacy = options === undefined ? false : readEnvelopeSettings(options).escapeDelAndC1;
     // A copy of the cache (defect 9b: handing out the cached array let a caller change what later
     // calls, and verifySignature, saw). The cache holds plain Uint8Arrays made here or copied out
     // of wasm memory, so slice() is a real copy.

@@ -10,14 +10,15 @@
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
 import { brandHasInstance, isUint8Array, isUnreadableView, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
-import { booleanOption, readCanonicalOptions } from "../canonical/limits.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
-import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT, U64_MAX } from "./constants.js";
-import { handshakeErrors, InvalidConfigError, PeerHandshakeError } from "./errors.js";
+import { FEDERATION_HANDSHAKE_SCHEMA, U64_MAX } from "./constants.js";
+import { handshakeErrors, PeerHandshakeError } from "./errors.js";
 import { publicKeyFromDecodedBytes, PublicKey, Signature, signatureFromOwnedBytes, type HandshakeSigner } from "./keys.js";
 import { absorbRejection } from "./maybe-promise.js";
 import { expectWireTimestamp } from "./time.js";
-import { hasLoneSurrogate, readEscapeDelAndC1, serdeString } from "./wire.js";
+import { expectMaxEnvelopeBytes, hasLoneSurrogate, readEnvelopeSettings, serdeString } from "./wire.js";
+
+export { expectMaxEnvelopeBytes };
 
 /** Options for reading and verifying an envelope. */
 export interface EnvelopeVerifyOptions {
@@ -32,12 +33,6 @@ export interface EnvelopeVerifyOptions {
   /** @deprecated Alias of `escapeDelAndC1`. */
   legacyControlEscapes?: boolean;
 }
-
-// The members each options object may have: read once each, any other member (a misspelt
-// `maxByte` would leave the default in force unnoticed) or a throwing read is InvalidTypeError,
-// as for every options object of the library (readSettings in src/bytes.ts; review 57).
-const VERIFY_OPTION_KEYS = ["rejectWeakKeys", "escapeDelAndC1", "legacyControlEscapes"] as const;
-const PARSE_OPTION_KEYS = ["maxBytes", ...VERIFY_OPTION_KEYS] as const;
 
 /** Options for PeerHandshakeEnvelope.fromJSON. */
 export interface EnvelopeParseOptions extends EnvelopeVerifyOptions {
@@ -146,11 +141,8 @@ export class PeerHandshakeEnvelope {
    * WEAK_PUBLIC_KEY, INVALID_SIGNATURE.
    */
   static fromJSON(input: string | Uint8Array | object, options?: EnvelopeParseOptions): PeerHandshakeEnvelope {
-    const read = readCanonicalOptions(options, PARSE_OPTION_KEYS);
-    const maxBytes = read.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(read.maxBytes, "maxBytes");
-    const rejectWeakKeys = booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true);
-    const legacy = readEscapeDelAndC1(read) === true;
-    if (typeof input === "string" || isUint8Array(input)) return readVerifiedEnvelopeText(input, maxBytes, rejectWeakKeys, legacy);
+    const { maxBytes, rejectWeakKeys, escapeDelAndC1 } = readEnvelopeSettings(options);
+    if (typeof input === "string" || isUint8Array(input)) return readVerifiedEnvelopeText(input, maxBytes, rejectWeakKeys, escapeDelAndC1);
     try {
       return readEnvelopeObject(input, maxBytes);
     } catch (cause) {
@@ -168,9 +160,7 @@ export class PeerHandshakeEnvelope {
    * Says nothing about addressing, time or trust; acceptEnvelope checks those.
    */
   verifySignature(options?: EnvelopeVerifyOptions): void {
-    const read = readCanonicalOptions(options, VERIFY_OPTION_KEYS);
-    const rejectWeakKeys = booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true);
-    const legacy = readEscapeDelAndC1(read) ?? false;
+    const { rejectWeakKeys, escapeDelAndC1: legacy } = readEnvelopeSettings(options);
     const known = verifiedEnvelopes.get(this);
     // A verdict for the other byte form counts only when the two forms are the same bytes.
     if (known && (known.legacyControlEscapes === legacy || !hasDelOrC1(this.challenge))) {
@@ -221,18 +211,6 @@ export class PeerHandshakeEnvelope {
       `"signature":${serdeString(this.signature.toHex())}}`
     );
   }
-}
-
-/**
- * An envelope size limit in 1 … MAX_ENVELOPE_BYTES_LIMIT. The text path could not honour more
- * (verifyEnvelopeBytes clamps there), so the object path must not either.
- * @throws InvalidConfigError naming `name`.
- */
-export function expectMaxEnvelopeBytes(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > MAX_ENVELOPE_BYTES_LIMIT) {
-    throw new InvalidConfigError(`${name} must be an integer in 1..${MAX_ENVELOPE_BYTES_LIMIT} (16 MiB), got ${String(value)}`);
-  }
-  return value;
 }
 
 /** @internal Whether weak keys were refused when this envelope's signature was verified, or undefined if never verified. */

@@ -11,7 +11,10 @@
 // and signing refuses them (CANONICAL_JSON), so JSON.stringify is serde_json here.
 // test/node/handshake-wire.test.ts checks this against a transcription of serde_json's table for
 // every BMP code point.
-import { InvalidTypeError } from "../errors.js";
+import { describeConfigValue, InvalidTypeError } from "../errors.js";
+import { booleanOption, readCanonicalOptions } from "../canonical/limits.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
+import { InvalidConfigError } from "./errors.js";
 
 /** True if `text` holds an unpaired UTF-16 surrogate (not representable in UTF-8 or Rust). */
 export function hasLoneSurrogate(text: string): boolean {
@@ -43,4 +46,44 @@ export function readEscapeDelAndC1(options: { escapeDelAndC1?: unknown; legacyCo
     throw new InvalidTypeError("escapeDelAndC1 and its deprecated alias legacyControlEscapes disagree");
   }
   return value ?? alias;
+}
+
+/**
+ * An envelope size limit in 1 … MAX_ENVELOPE_BYTES_LIMIT. The text path could not honour more
+ * (verifyEnvelopeBytes clamps there), so the object path must not either.
+ * @throws InvalidConfigError naming `name`.
+ */
+export function expectMaxEnvelopeBytes(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > MAX_ENVELOPE_BYTES_LIMIT) {
+    throw new InvalidConfigError(`${name} must be an integer in 1..${MAX_ENVELOPE_BYTES_LIMIT} (16 MiB), got ${describeConfigValue(value)}`);
+  }
+  return value;
+}
+
+/** The members of the handshake's options objects (EnvelopeParseOptions; the other calls take subsets of it). */
+const ENVELOPE_OPTION_KEYS = ["maxBytes", "rejectWeakKeys", "escapeDelAndC1", "legacyControlEscapes"] as const;
+
+/** What the options of fromJSON, verifySignature, sign and canonicalBytes say, defaults filled in. */
+export interface EnvelopeSettings {
+  readonly maxBytes: number;
+  readonly rejectWeakKeys: boolean;
+  readonly escapeDelAndC1: boolean;
+}
+
+/**
+ * The options of PeerHandshakeEnvelope.fromJSON, verifySignature, sign and
+ * HandshakeChallenge.canonicalBytes, read once each and checked. Each call takes every member of
+ * EnvelopeParseOptions and uses those it needs, so one options object serves the object path's
+ * two steps (`fromJSON(o, opts).verifySignature(opts)`); a member outside it (a misspelt
+ * `maxByte` would leave the default in force unnoticed), a throwing read or a wrong type is
+ * InvalidTypeError (InvalidConfigError for a maxBytes out of range), as for the other options
+ * objects read through readSettings (review 57).
+ */
+export function readEnvelopeSettings(options: unknown): EnvelopeSettings {
+  const read = readCanonicalOptions(options, ENVELOPE_OPTION_KEYS);
+  return {
+    maxBytes: read.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(read.maxBytes, "maxBytes"),
+    rejectWeakKeys: booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true),
+    escapeDelAndC1: readEscapeDelAndC1(read) === true,
+  };
 }

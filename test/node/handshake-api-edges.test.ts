@@ -242,6 +242,14 @@ test("the options of fromJSON, verifySignature, canonicalBytes and sign are read
   calls.push(["fromJSON { rejectWeakKeys: \"no\" }", () => PeerHandshakeEnvelope.fromJSON(text, { rejectWeakKeys: "no" } as never)]);
   calls.push(["canonicalBytes { escapeDelAndC: true }", () => envelope.challenge.canonicalBytes({ escapeDelAndC: true } as never)]);
   for (const [what, call] of calls) assert.match(throwsWith(call, "INVALID_TYPE").name, /TypeError/, what);
+  // One options object serves the object path's two steps, and sign and canonicalBytes take it
+  // too (each uses the members it needs; review 59: maxBytes was refused by verifySignature).
+  const parseOptions = { maxBytes: 4096, rejectWeakKeys: true, escapeDelAndC1: false };
+  PeerHandshakeEnvelope.fromJSON(envelope.toJSON(), parseOptions).verifySignature(parseOptions);
+  assert.ok(PeerHandshakeEnvelope.sign("kernel.b", "kernel.a", "opts", T, kB, parseOptions).equals(envelope));
+  assert.equal(envelope.challenge.canonicalBytes(parseOptions), envelope.challenge.canonicalBytes());
+  throwsWith(() => envelope.verifySignature({ maxBytes: 0 }), "INVALID_CONFIG");
+  throwsWith(() => envelope.challenge.canonicalBytes({ rejectWeakKeys: "yes" } as never), "INVALID_TYPE");
   // The options that are right still work, and no options at all.
   assert.ok(PeerHandshakeEnvelope.fromJSON(text, { maxBytes: text.length, rejectWeakKeys: true, escapeDelAndC1: false }).equals(envelope));
   assert.ok(PeerHandshakeEnvelope.fromJSON(text).equals(envelope));
