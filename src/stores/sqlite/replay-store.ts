@@ -55,6 +55,9 @@ export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
 
 const PRUNE_EVERY = 256;
 
+/** Largest `now` prune() takes (unix seconds in the year 5138): Date.now() in milliseconds is far above it. */
+const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
+
 /** What the reserve transaction returns for a new pair over the peer's quota. */
 const OVER_QUOTA = "over quota";
 
@@ -265,6 +268,8 @@ export class SqliteReplayStore implements ReplayStore {
   prune(now: number = Math.floor(Date.now() / 1000)): number {
     return this.#run("prune", () => {
       if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
+      // Date.now() (milliseconds) for unix seconds would delete every live pair of the file (review 59).
+      if (now > MAX_PLAUSIBLE_UNIX_SECONDS) throw new SqliteStoreError("INVALID_ARGUMENT", `now ${now} is not unix seconds (milliseconds?): above ${MAX_PLAUSIBLE_UNIX_SECONDS}, the year 5138`);
       return this.#prune.immediate(now);
     });
   }
