@@ -351,6 +351,18 @@ class PiscinaVerifierPool implements VerifierPool {
    * so a burst smaller than chunkSize still reaches every thread.
    * Every call of the bucket settles: with its answer, or with the error of packing or running it.
    */
+  /**
+   * Sends the single calls waiting in the buckets now, before the batch call (or close()) that
+   * calls this: they were made first, and tasks run in call order (review 59: a verify() made
+   * before a large verifyBatch in the same tick waited for the whole batch).
+   */
+  private flushSingles(): void {
+    for (let index = 0; index < this.buckets.length; index++) {
+      const bucket = this.buckets[index];
+      if (bucket !== undefined) this.flush(index, bucket);
+    }
+  }
+
   private flush(index: number, bucket: Bucket, full = false): void {
     if (this.buckets[index] !== bucket) return;
     this.buckets[index] = undefined;
@@ -401,6 +413,7 @@ class PiscinaVerifierPool implements VerifierPool {
       const { signatures, messages, publicKeys } = readBatchItems(items);
       for (const message of messages) assertFitsAnyCore(viewLength(message)); // as verify(), before any copy
       this.assertOpen(); // a getter may have closed the pool
+      this.flushSingles();
       const { chunks, buffers } = this.packSignatures(signatures, messages, publicKeys);
       const parts = this.runSignatureChunks(chunks, buffers, verify);
       return this.track(
@@ -448,6 +461,7 @@ class PiscinaVerifierPool implements VerifierPool {
         else inputs[i] = viewLength(input as Uint8Array) > limit ? viewPrefix(input as Uint8Array, limit) : (input as Uint8Array);
       }
       this.assertOpen(); // a getter may have closed the pool
+      this.flushSingles();
       const { chunks, buffers } = this.packEnvelopes(inputs);
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
@@ -461,10 +475,7 @@ class PiscinaVerifierPool implements VerifierPool {
 
   close(): Promise<void> {
     if (this.closing === undefined) {
-      for (let index = 0; index < this.buckets.length; index++) {
-        const bucket = this.buckets[index];
-        if (bucket !== undefined) this.flush(index, bucket); // accepted before close: finish them
-      }
+      this.flushSingles(); // accepted before close: finish them
       this.closing = (async () => {
         // Nothing is tracked after this point: every call checks assertOpen first, the buckets
         // were flushed above (a bucket's queued flush then finds it detached and returns), and a
