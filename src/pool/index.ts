@@ -22,7 +22,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { assertBytes, copyBytes, expectBytes, isUint8Array, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
+import { assertBytes, copyBytes, expectBytes, isUint8Array, readSettings, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -131,10 +131,11 @@ function integerOption(value: unknown, name: string, min: number, max: number, f
   return value;
 }
 
-function optionsObject<T>(options: T | undefined): T | undefined {
-  if (options !== undefined && (options === null || typeof options !== "object")) throw new InvalidTypeError("options must be an object");
-  return options;
-}
+const POOL_OPTION_KEYS = ["threads", "chunkSize", "maxWorkerHeapMb", "crashWorkersForTesting"] as const;
+const CRASH_OPTION_KEYS = ["kind", "attempts"] as const;
+
+/** readSettings' error for the pool's options. */
+const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
 
 /** ed25519.verify's option checks (its own function); returns the normalised options sent to the workers. */
 function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } {
@@ -229,14 +230,16 @@ class PiscinaVerifierPool implements VerifierPool {
   private slotsTaken = 0;
 
   constructor(options: VerifierPoolOptions | undefined) {
-    const o = optionsObject(options) ?? {};
+    // Read once each; a member not listed (a misspelt `thread` would leave the default thread
+    // count in force unnoticed) or a throwing read is InvalidTypeError (review 59).
+    const o = readSettings(options, "options", POOL_OPTION_KEYS, invalidOptions) as VerifierPoolOptions;
     this.threads = integerOption(o.threads, "threads", 1, 256, Math.max(1, availableParallelism()));
     this.chunkSize = integerOption(o.chunkSize, "chunkSize", 1, MAX_POOL_CHUNK_SIZE, DEFAULT_POOL_CHUNK_SIZE);
     const heapMb = o.maxWorkerHeapMb === undefined ? undefined : integerOption(o.maxWorkerHeapMb, "maxWorkerHeapMb", 8, 1 << 20, 0);
-    const crash = optionsObject(o.crashWorkersForTesting);
+    const crash = o.crashWorkersForTesting === undefined ? undefined : (readSettings(o.crashWorkersForTesting, "crashWorkersForTesting", CRASH_OPTION_KEYS, invalidOptions) as { kind?: unknown; attempts?: unknown });
     if (crash !== undefined) {
-      const kind = CRASH_KINDS[crash.kind as keyof typeof CRASH_KINDS];
-      if (kind === undefined || !Object.hasOwn(CRASH_KINDS, crash.kind)) throw new InvalidTypeError('crashWorkersForTesting.kind must be "exit", "uncaught" or "oom"');
+      const kind = typeof crash.kind === "string" && Object.hasOwn(CRASH_KINDS, crash.kind) ? CRASH_KINDS[crash.kind as keyof typeof CRASH_KINDS] : undefined;
+      if (kind === undefined) throw new InvalidTypeError('crashWorkersForTesting.kind must be "exit", "uncaught" or "oom"');
       if (crash.attempts !== "first" && crash.attempts !== "every") throw new InvalidTypeError('crashWorkersForTesting.attempts must be "first" or "every"');
       // Without a heap limit, a worker's OOM would take the whole process down.
       if (kind === CRASH_OOM && heapMb === undefined) throw new InvalidConfigError('crashWorkersForTesting.kind "oom" needs maxWorkerHeapMb');

@@ -518,6 +518,32 @@ test("a Proxy in a Uint8Array's prototype chain never runs: its trap cannot deta
   assert.is(traps.runs, 0, "no trap ran");
 });
 
+test("verify, verifyBatch, configurePreparedKeys and createVerifierPool options: a misspelt member, a throwing getter or Proxy is INVALID_TYPE, in thread and in the pool (review 59)", async () => {
+  const { publicKey, sign } = signer();
+  const message = Uint8Array.of(5);
+  const signature = sign(message);
+  const trap = new Proxy({}, { ownKeys() { throw new RangeError("trap"); }, get() { throw new RangeError("trap"); } });
+  const getter = { get zip215(): boolean { throw new RangeError("getter"); } };
+  const bad = [{ zip251: true }, { zip215: true, extra: 1 }, trap, getter, null, 3];
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    for (const options of bad) {
+      throwsWith(() => ed25519.verify(signature, message, publicKey, options as never), "INVALID_TYPE");
+      throwsWith(() => ed25519.verifyBatch([{ signature, message, publicKey }], options as never), "INVALID_TYPE");
+      await rejectsWithCode(pool.verify(signature, message, publicKey, options as never), "INVALID_TYPE");
+      await rejectsWithCode(pool.verifyBatch([{ signature, message, publicKey }], options as never), "INVALID_TYPE");
+    }
+    assert.is(ed25519.verify(signature, message, publicKey, { zip215: false }), true);
+    assert.is(await pool.verify(signature, message, publicKey, { zip215: true }), true);
+  } finally {
+    await pool.close();
+  }
+  for (const options of [{ maxByte: 1 }, trap]) throwsWith(() => ed25519.configurePreparedKeys(options as never), "INVALID_TYPE");
+  for (const options of [{ thread: 1 }, trap, { threads: 1, crashWorkersForTesting: { kind: "exit", attempt: "every" } }, { threads: 1, crashWorkersForTesting: { kind: { toString: () => "exit" }, attempts: "every" } }]) {
+    throwsWith(() => createVerifierPool(options as never), "INVALID_TYPE");
+  }
+});
+
 test("pool.verify cannot allocate its copy of an argument: VerifierPoolError OUT_OF_MEMORY, as for the packed copy", async () => {
   const key = signer();
   const message = new Uint8Array(777).fill(7);
