@@ -178,7 +178,11 @@ export interface KernelTrustExchangeOptions {
   config?: Partial<KernelTrustExchangeConfig>;
   hardening?: HandshakeHardeningInput;
   store?: FederationPeerStore;
-  /** The replay store (default: a ReplayCache per hardening.replayCache); see withReplayStore. */
+  /**
+   * The replay store (default: a ReplayCache per hardening.replayCache); see withReplayStore.
+   * Applied before `hardening`: replayCache limits beside it are INVALID_CONFIG, and
+   * `replayCache: false` turns replay protection off, as withHardening after withReplayStore does.
+   */
   replayStore?: ReplayStore;
   /** Trust anchors: kernel id → expected public key (PublicKey or hex). */
   trustedPeers?: Iterable<readonly [string, PublicKey | string]> | Readonly<Record<string, PublicKey | string>>;
@@ -255,9 +259,12 @@ export class KernelTrustExchange {
       "config", "hardening", "store", "replayStore", "trustedPeers", "clock", "onEvent",
     ] as const) as KernelTrustExchangeOptions;
     if (read.config !== undefined) this.withConfig(read.config);
-    if (read.hardening !== undefined) this.withHardening(read.hardening);
+    // The stores before the hardening, so both options together mean what the two calls mean in
+    // that order: replayCache limits beside a replayStore are INVALID_CONFIG (they would replace
+    // it; review 59: they were silently dropped), `replayCache: false` turns replay protection off.
     if (read.store !== undefined) this.withStore(read.store);
     if (read.replayStore !== undefined) this.withReplayStore(read.replayStore);
+    if (read.hardening !== undefined) this.withHardening(read.hardening);
     if (read.trustedPeers !== undefined) {
       const trusted: unknown = read.trustedPeers;
       const shape = "trustedPeers must be an iterable of [kernelId, key] or a record";

@@ -365,6 +365,10 @@ test("replayCache limits while a store from withReplayStore is in use are INVALI
   two.withHardening({ replayCache: false }).withHardening({ replayCache: { maxEntries: 64 } });
   assert.is((two.hardening.replayCache as { maxEntries: number }).maxEntries, 64);
   await two.acceptEnvelope(envelope, B, NOW + 6); // its own, empty cache: the store it dropped is not consulted
+  // The constructor's options mean the same (review 59: the limits were silently dropped there).
+  throwsWith(() => new KernelTrustExchange(A, Keypair.fromSeed(new Uint8Array(32).fill(9)), { replayStore: shared, hardening: { replayCache: { maxEntries: 64 } } }), "INVALID_CONFIG");
+  const kept = new KernelTrustExchange(A, Keypair.fromSeed(new Uint8Array(32).fill(9)), { replayStore: shared, hardening: { replayCache: true }, trustedPeers: [[B, kpB.publicKey]] });
+  await rejectsWith(kept.acceptEnvelope(envelope, B, NOW + 7), "REPLAYED_NONCE");
 });
 
 test("replayCache: false restores the reference's behaviour (the same envelope is accepted twice)", async () => {
