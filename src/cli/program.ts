@@ -292,6 +292,11 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return exit.code;
   } catch (error) {
+    // `help <name>` of a name that is no command shows the program's help, as no command does;
+    // the error line names it, as `chio-trust <name>` does (review 59).
+    if (error instanceof CommanderError && error.code === "commander.help" && argv[0] === "help" && argv.length > 1) {
+      return reportError(new CommanderError(1, "commander.unknownCommand", `unknown command '${argv[1]}'`));
+    }
     return reportError(error);
   }
 }

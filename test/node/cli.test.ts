@@ -54,6 +54,10 @@ test("no command: the help on stderr, then one USAGE line that says so (not comm
   assert.match(r.stderr, /^Usage: chio-trust \[options\] \[command\]\n/);
   for (const command of COMMANDS) assert.match(r.stderr, new RegExp(`\\n  ${command} `), `${command} listed`);
   assert.match(r.stderr, /\nchio-trust: error USAGE: no command given: name one of the commands listed above\n$/);
+  // `help` of an unknown name: the same help, and the line names it (review 59).
+  const help = await cli(["help", "bogus"]);
+  assert.is(help.code, 2, help.stderr);
+  assert.match(help.stderr, /\nchio-trust: error USAGE: unknown command 'bogus'\n$/);
 });
 
 test("keygen writes a 0600 seed whose public key (checked with @noble/curves) it prints; never overwrites without --force", async () => {
