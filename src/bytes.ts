@@ -330,6 +330,20 @@ export function readSettings<K extends string>(
   return read;
 }
 
+/**
+ * The listed members of an options object of the library's own calls (canonical JSON, ed25519,
+ * envelope verification, the worker pool), each read once (a getter or Proxy trap runs once):
+ * readSettings with InvalidTypeError as its error. undefined means none. @throws
+ * InvalidTypeError for a non-object, a member not listed (a misspelt limit would otherwise be
+ * silently left at its default), or a throwing read. `name` is how the messages call the object.
+ */
+export function readOptions<K extends string>(options: unknown, known: readonly K[], name = "options"): Partial<Record<K, unknown>> {
+  return readSettings(options, name, known, invalidOptions);
+}
+
+/** readOptions' error: one function, not a closure per call (canonicalizeJson's and verify's paths). */
+const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
+
 /** Bytes of `text` in UTF-8 (a lone surrogate counted as 3 bytes, as its replacement character would take). */
 export function utf8Length(text: string): number {
   let bytes = text.length;

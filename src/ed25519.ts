@@ -14,7 +14,7 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, readSettings, writeU32 } from "./bytes.js";
+import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, readOptions, writeU32 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -315,7 +315,7 @@ const MAX_PREPARED_BYTES = 256 * 1024 * 1024;
  */
 function configurePreparedKeys(options: PreparedKeysOptions): { maxBytes: number; slots: number } {
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
-  const maxBytes = readSettings(options, "options", PREPARED_KEYS_OPTION_KEYS, invalidOptions).maxBytes;
+  const maxBytes = readOptions(options, PREPARED_KEYS_OPTION_KEYS).maxBytes;
   if (typeof maxBytes !== "number" || !Number.isSafeInteger(maxBytes) || maxBytes < 0 || maxBytes > MAX_PREPARED_BYTES) {
     throw new InvalidTypeError(`options.maxBytes must be an integer in 0 … ${MAX_PREPARED_BYTES}`);
   }
@@ -375,16 +375,13 @@ function verify(
  */
 export function zip215Option(options: VerifyOptions | undefined): boolean {
   if (options === undefined) return false;
-  const zip215 = readSettings(options, "options", VERIFY_OPTION_KEYS, invalidOptions).zip215;
+  const zip215 = readOptions(options, VERIFY_OPTION_KEYS).zip215;
   if (zip215 !== undefined && typeof zip215 !== "boolean") throw new InvalidTypeError("options.zip215 must be a boolean");
   return zip215 === true;
 }
 
 const VERIFY_OPTION_KEYS = ["zip215"] as const;
 const PREPARED_KEYS_OPTION_KEYS = ["maxBytes"] as const;
-
-/** readSettings' error for the options of this module: one function, not a closure per call (verify's path). */
-const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
 
 /** One signature to check in verifyBatch(). */
 export interface VerifyBatchItem {

@@ -12,14 +12,11 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { copyInto, isUint8Array, isUnreadableView, readU32, utf8Length, viewLength } from "../bytes.js";
+import { copyInto, isUint8Array, isUnreadableView, readOptions, readU32, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
-import {
-  byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption,
-  readCanonicalOptions,
-} from "./limits.js";
+import { byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES };
 
@@ -75,7 +72,7 @@ const utf8Encoder = new TextEncoder();
  *   0…MAX_DEPTH_LIMIT (1000).
  */
 export function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeJsonOptions): Uint8Array {
-  const read = readCanonicalOptions(options, OPTION_KEYS);
+  const read = readOptions(options, OPTION_KEYS);
   const maxDepth = maxDepthOption(read.maxDepth);
   const maxBytes = byteLimitOption(read.maxBytes, "maxBytes", DEFAULT_MAX_BYTES, BYTES_CLAMP);
   const maxOutput = byteLimitOption(read.maxOutputBytes, "maxOutputBytes", DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES_LIMIT);

@@ -1,7 +1,6 @@
 // The limits and options both canonical JSON paths share (canonicalize / canonicalBytes on JS
 // values, canonicalizeJson on text): declared once in assembly/abi.ts, read and checked here, so
 // the two paths accept the same options with the same errors.
-import { readSettings } from "../bytes.js";
 import { describeConfigValue, InvalidLengthError, InvalidTypeError } from "../errors.js";
 import * as abi from "../wasm/abi.js";
 
@@ -16,17 +15,6 @@ export const DEFAULT_MAX_OUTPUT_BYTES = abi.JSON_DEFAULT_MAX_OUTPUT_BYTES;
 /** Largest `maxOutputBytes` accepted (2^32 − 1). */
 export const MAX_OUTPUT_BYTES_LIMIT = 0xffffffff;
 
-/**
- * The listed members of an options object, each read once (a getter or Proxy trap runs once).
- * undefined means none. @throws InvalidTypeError for a non-object, a member not listed (a
- * misspelt limit would otherwise be silently left at its default), or a throwing read.
- */
-export function readCanonicalOptions<K extends string>(options: unknown, known: readonly K[]): Partial<Record<K, unknown>> {
-  return readSettings(options, "options", known, invalidOptions);
-}
-
-/** readCanonicalOptions' error: one function, not a closure per call (canonicalizeJson's hot path). */
-const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
 
 /** `maxDepth`: an integer in 0…MAX_DEPTH_LIMIT (0 admits no container), or the default. */
 export function maxDepthOption(value: unknown): number {

@@ -50,9 +50,9 @@
 //   proxies propagate unchanged.
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
-import { typedArrayElementCount, utf8Length } from "../bytes.js";
+import { readOptions, typedArrayElementCount, utf8Length } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
-import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption, readCanonicalOptions } from "./limits.js";
+import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
 export { MAX_DEPTH_LIMIT };
 
@@ -159,7 +159,7 @@ const OPTION_KEYS = ["maxDepth", "maxOutputBytes", "escapeDelAndC1"] as const;
 function newWalk(options: CanonicalizeOptions | undefined): Walk {
   // The common call passes no options: no reading, no checks (tens of ns on a small value).
   if (options === undefined) return { maxDepth: DEFAULT_MAX_DEPTH, maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES, ancestors: [], escapeDelAndC1: false };
-  const read = readCanonicalOptions(options, OPTION_KEYS);
+  const read = readOptions(options, OPTION_KEYS);
   const maxDepth = maxDepthOption(read.maxDepth);
   const maxOutputBytes = byteLimitOption(read.maxOutputBytes, "maxOutputBytes", DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES_LIMIT);
   const escape = read.escapeDelAndC1;

@@ -19,8 +19,8 @@ import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserve
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
-import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readU32, viewLength, writeU32 } from "../bytes.js";
-import { booleanOption, byteLimitOption, readCanonicalOptions } from "../canonical/limits.js";
+import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readOptions, readU32, viewLength, writeU32 } from "../bytes.js";
+import { booleanOption, byteLimitOption } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -291,7 +291,7 @@ const ENVELOPE_OPTION_KEYS = ["maxBytes", "zip215", "rejectWeakKeys", "escapeDel
  * @throws InvalidTypeError on a non-object, an unknown member, a throwing read or a wrong type.
  */
 export function readEnvelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<VerifyEnvelopeOptions> {
-  const read = readCanonicalOptions(options, ENVELOPE_OPTION_KEYS);
+  const read = readOptions(options, ENVELOPE_OPTION_KEYS);
   return {
     maxBytes: byteLimitOption(read.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT),
     zip215: booleanOption(read.zip215, "zip215", false),

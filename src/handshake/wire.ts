@@ -12,7 +12,8 @@
 // test/node/handshake-wire.test.ts checks this against a transcription of serde_json's table for
 // every BMP code point.
 import { describeConfigValue, InvalidTypeError } from "../errors.js";
-import { booleanOption, readCanonicalOptions } from "../canonical/limits.js";
+import { booleanOption } from "../canonical/limits.js";
+import { readOptions } from "../bytes.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { InvalidConfigError } from "./errors.js";
 
@@ -80,7 +81,7 @@ export interface EnvelopeSettings {
  * objects read through readSettings (review 57).
  */
 export function readEnvelopeSettings(options: unknown): EnvelopeSettings {
-  const read = readCanonicalOptions(options, ENVELOPE_OPTION_KEYS);
+  const read = readOptions(options, ENVELOPE_OPTION_KEYS);
   return {
     maxBytes: read.maxBytes === undefined ? DEFAULT_MAX_ENVELOPE_BYTES : expectMaxEnvelopeBytes(read.maxBytes, "maxBytes"),
     rejectWeakKeys: booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true),

@@ -22,7 +22,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { assertBytes, copyBytes, expectBytes, isUint8Array, readSettings, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
+import { assertBytes, copyBytes, expectBytes, isUint8Array, readOptions, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -134,9 +134,6 @@ function integerOption(value: unknown, name: string, min: number, max: number, f
 const POOL_OPTION_KEYS = ["threads", "chunkSize", "maxWorkerHeapMb", "crashWorkersForTesting"] as const;
 const CRASH_OPTION_KEYS = ["kind", "attempts"] as const;
 
-/** readSettings' error for the pool's options. */
-const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
-
 /** ed25519.verify's option checks (its own function); returns the normalised options sent to the workers. */
 function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } {
   return { zip215: zip215Option(options) };
@@ -232,11 +229,11 @@ class PiscinaVerifierPool implements VerifierPool {
   constructor(options: VerifierPoolOptions | undefined) {
     // Read once each; a member not listed (a misspelt `thread` would leave the default thread
     // count in force unnoticed) or a throwing read is InvalidTypeError (review 59).
-    const o = readSettings(options, "options", POOL_OPTION_KEYS, invalidOptions) as VerifierPoolOptions;
+    const o = readOptions(options, POOL_OPTION_KEYS) as VerifierPoolOptions;
     this.threads = integerOption(o.threads, "threads", 1, 256, Math.max(1, availableParallelism()));
     this.chunkSize = integerOption(o.chunkSize, "chunkSize", 1, MAX_POOL_CHUNK_SIZE, DEFAULT_POOL_CHUNK_SIZE);
     const heapMb = o.maxWorkerHeapMb === undefined ? undefined : integerOption(o.maxWorkerHeapMb, "maxWorkerHeapMb", 8, 1 << 20, 0);
-    const crash = o.crashWorkersForTesting === undefined ? undefined : (readSettings(o.crashWorkersForTesting, "crashWorkersForTesting", CRASH_OPTION_KEYS, invalidOptions) as { kind?: unknown; attempts?: unknown });
+    const crash = o.crashWorkersForTesting === undefined ? undefined : (readOptions(o.crashWorkersForTesting, CRASH_OPTION_KEYS, "crashWorkersForTesting") as { kind?: unknown; attempts?: unknown });
     if (crash !== undefined) {
       const kind = typeof crash.kind === "string" && Object.hasOwn(CRASH_KINDS, crash.kind) ? CRASH_KINDS[crash.kind as keyof typeof CRASH_KINDS] : undefined;
       if (kind === undefined) throw new InvalidTypeError('crashWorkersForTesting.kind must be "exit", "uncaught" or "oom"');
@@ -260,14 +257,14 @@ class PiscinaVerifierPool implements VerifierPool {
       maxThreads: this.threads,
       ...(heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapMb } }),
     });
-    // A worker that dies while idle is replaced by piscina and emits 'error' here; no task was
-    // lost (a task in flight is failed to its caller instead). Without a listener the
-    // EventEmitter would throw it in the calling thread.
     // The methods work detached from the pool (`const { verify } = pool`), as ed25519's do.
     this.verify = this.verify.bind(this);
     this.verifyBatch = this.verifyBatch.bind(this);
     this.verifyEnvelopeBatch = this.verifyEnvelopeBatch.bind(this);
     this.close = this.close.bind(this);
+    // A worker that dies while idle is replaced by piscina and emits 'error' here; no task was
+    // lost (a task in flight is failed to its caller instead). Without a listener the
+    // EventEmitter would throw it in the calling thread.
     this.piscina.on("error", () => {});
     this.piscina.on("workerCreate", () => (this.startingWorker = false));
     this.piscina.on("workerDestroy", () => this.watchWorkers());
@@ -346,15 +343,6 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /**
-   * Sends a bucket of single calls (once: a flushed bucket is detached first). Its items were
-   * copied when each call was made; a bucket is flushed when `full` (chunkSize items, or
-   * POOL_CHUNK_BYTE_BUDGET bytes) and otherwise at the end of the tick, or by close(). A full
-   * bucket goes as one task (cut only where its bytes exceed the budget): the calls after it fill
-   * the next bucket, for another thread. The last bucket of a tick is cut as a call is (planCall),
-   * so a burst smaller than chunkSize still reaches every thread.
-   * Every call of the bucket settles: with its answer, or with the error of packing or running it.
-   */
-  /**
    * Sends the single calls waiting in the buckets now, before the batch call (or close()) that
    * calls this: they were made first, and tasks run in call order (review 59: a verify() made
    * before a large verifyBatch in the same tick waited for the whole batch).
@@ -366,6 +354,16 @@ class PiscinaVerifierPool implements VerifierPool {
     }
   }
 
+  /**
+   * Sends a bucket of single calls (once: a flushed bucket is detached first). Its items were
+   * copied when each call was made; a bucket is flushed when `full` (chunkSize items, or
+   * POOL_CHUNK_BYTE_BUDGET bytes) and otherwise at the end of the tick, or by a later batch call
+   * or close() (flushSingles). A full
+   * bucket goes as one task (cut only where its bytes exceed the budget): the calls after it fill
+   * the next bucket, for another thread. The last bucket of a tick is cut as a call is (planCall),
+   * so a burst smaller than chunkSize still reaches every thread.
+   * Every call of the bucket settles: with its answer, or with the error of packing or running it.
+   */
   private flush(index: number, bucket: Bucket, full = false): void {
     if (this.buckets[index] !== bucket) return;
     this.buckets[index] = undefined;
