@@ -305,6 +305,7 @@ export interface PreparedKeysOptions {
 }
 
 const MAX_PREPARED_BYTES = 256 * 1024 * 1024;
+const PREPARED_KEYS_OPTION_KEYS = ["maxBytes"] as const;
 
 /**
  * Sets the memory bound of the prepared-key slab (explicitly prepared keys and hot keys that
@@ -369,19 +370,25 @@ function verify(
 }
 
 /**
- * The zip215 flag of verify()/verifyBatch() options (the pool's calls too), read once through
- * readSettings: a member other than zip215 (a misspelt `zip251` would leave the default rule in
- * force unnoticed), a throwing getter or Proxy, or a non-boolean is InvalidTypeError (review 59).
+ * The zip215 flag of verify()/verifyBatch() options (the pool's calls too), read once. This is
+ * the per-signature path, which allocates nothing (test/node/js-allocation.test.ts), so it reads
+ * only `zip215` and does not list the object's members to refuse unknown ones, as the other
+ * options objects do (readOptions builds an array and a record per call): a misspelt member is
+ * ignored here, as @noble/ed25519 ignores it. A throwing getter or Proxy trap, or a non-boolean,
+ * is InvalidTypeError (review 59).
  */
 export function zip215Option(options: VerifyOptions | undefined): boolean {
   if (options === undefined) return false;
-  const zip215 = readOptions(options, VERIFY_OPTION_KEYS).zip215;
+  if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
+  let zip215: unknown;
+  try {
+    zip215 = options.zip215;
+  } catch (cause) {
+    throw new InvalidTypeError("options cannot be read", { cause });
+  }
   if (zip215 !== undefined && typeof zip215 !== "boolean") throw new InvalidTypeError("options.zip215 must be a boolean");
   return zip215 === true;
 }
-
-const VERIFY_OPTION_KEYS = ["zip215"] as const;
-const PREPARED_KEYS_OPTION_KEYS = ["maxBytes"] as const;
 
 /** One signature to check in verifyBatch(). */
 export interface VerifyBatchItem {
