@@ -371,21 +371,31 @@ function verify(
 
 /**
  * The zip215 flag of verify()/verifyBatch() options (the pool's calls too), read once. This is
- * the per-signature path, which allocates nothing (test/node/js-allocation.test.ts), so it reads
- * only `zip215` and does not list the object's members to refuse unknown ones, as the other
- * options objects do (readOptions builds an array and a record per call): a misspelt member is
- * ignored here, as @noble/ed25519 ignores it. A throwing getter or Proxy trap, or a non-boolean,
- * is InvalidTypeError (review 59).
+ * the per-signature path, which allocates nothing (test/node/js-allocation.test.ts), so it does
+ * not go through readOptions (which builds an array and a record per call): a for-in over the
+ * object's own members finds an unknown one (a misspelt `zip251`) without allocating, as V8
+ * enumerates an ordinary object's keys from its shape's cache. A member other than `zip215`, a
+ * throwing getter or Proxy trap, or a non-boolean, is InvalidTypeError (review 59 F6).
  */
 export function zip215Option(options: VerifyOptions | undefined): boolean {
   if (options === undefined) return false;
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
   let zip215: unknown;
+  let unknown: string | undefined;
   try {
+    // Own enumerable string keys, as readSettings' Object.keys sees them (inherited ones are
+    // not members of the object the caller wrote).
+    for (const key in options) {
+      if (key !== "zip215" && Object.prototype.propertyIsEnumerable.call(options, key)) {
+        unknown = key;
+        break;
+      }
+    }
     zip215 = options.zip215;
   } catch (cause) {
     throw new InvalidTypeError("options cannot be read", { cause });
   }
+  if (unknown !== undefined) throw new InvalidTypeError(`options has an unknown member ${JSON.stringify(unknown.slice(0, 60))} (known: zip215)`);
   if (zip215 !== undefined && typeof zip215 !== "boolean") throw new InvalidTypeError("options.zip215 must be a boolean");
   return zip215 === true;
 }

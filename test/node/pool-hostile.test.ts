@@ -518,7 +518,7 @@ test("a Proxy in a Uint8Array's prototype chain never runs: its trap cannot deta
   assert.is(traps.runs, 0, "no trap ran");
 });
 
-test("verify and verifyBatch options: a throwing getter or Proxy, or a non-boolean zip215, is INVALID_TYPE, in thread and in the pool; configurePreparedKeys and createVerifierPool also refuse misspelt members (review 59)", async () => {
+test("verify and verifyBatch options: a throwing getter or Proxy, a misspelt member or a non-boolean zip215, is INVALID_TYPE, in thread and in the pool; configurePreparedKeys and createVerifierPool also refuse misspelt members (review 59)", async () => {
   const { publicKey, sign } = signer();
   const message = Uint8Array.of(5);
   const signature = sign(message);
@@ -535,10 +535,18 @@ test("verify and verifyBatch options: a throwing getter or Proxy, or a non-boole
     }
     assert.is(ed25519.verify(signature, message, publicKey, { zip215: false }), true);
     assert.is(await pool.verify(signature, message, publicKey, { zip215: true }), true);
-    // verify's options are read on the per-signature path, which allocates nothing: only zip215
-    // is read, and other members are ignored, as @noble/ed25519 ignores them (README).
-    assert.is(ed25519.verify(signature, message, publicKey, { zip251: true } as never), true);
-    assert.equal(await pool.verifyBatch([{ signature, message, publicKey }], { zip251: true } as never), [true]);
+    // A misspelt member is refused too (checked without allocating: js-allocation.test.ts),
+    // whether own, on a plain object or on a Proxy; an inherited one is not the caller's member.
+    const misspelt = [{ zip251: true }, { zip215: true, zip251: false }, new Proxy({ zip251: true }, {})];
+    for (const options of misspelt) {
+      throwsWith(() => ed25519.verify(signature, message, publicKey, options as never), "INVALID_TYPE");
+      throwsWith(() => ed25519.verifyBatch([{ signature, message, publicKey }], options as never), "INVALID_TYPE");
+      await rejectsWithCode(pool.verify(signature, message, publicKey, options as never), "INVALID_TYPE");
+      await rejectsWithCode(pool.verifyBatch([{ signature, message, publicKey }], options as never), "INVALID_TYPE");
+    }
+    const inherited = Object.create({ zip251: true, zip215: true }) as never;
+    assert.is(ed25519.verify(signature, message, publicKey, inherited), true);
+    assert.equal(await pool.verifyBatch([{ signature, message, publicKey }], inherited), [true]);
   } finally {
     await pool.close();
   }
