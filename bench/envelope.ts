@@ -36,6 +36,7 @@ export function envelopeGroups(): Group[] {
 
   let i = 0;
   const next = () => (i = (i + 1) & (COUNT - 1));
+  const decoder = new TextDecoder(); // one for every call, as a service would keep it
   const envelope: Group = {
     title: "envelope verification (JSON bytes in)",
     baseline: "chio-trust ed25519.verify on the canonical challenge (raw verify)",
@@ -45,7 +46,7 @@ export function envelopeGroups(): Group[] {
       {
         name: "JSON.parse + npm canonicalize + node:crypto verify (JWK key import)",
         fn: () => {
-          const env = JSON.parse(new TextDecoder().decode(wire[next()]));
+          const env = JSON.parse(decoder.decode(wire[next()]));
           const msg = encoder.encode(canonicalizeNpm(env.challenge)!);
           const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(env.declaredPublicKey, "hex").toString("base64url") }, format: "jwk" });
           keep(nodeVerify(null, msg, key, Buffer.from(env.signature, "hex")));

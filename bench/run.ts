@@ -20,6 +20,7 @@ import { compatGroups } from "./compat.js";
 import { poolGroups } from "./pool.js";
 import { BATCH_BASELINE, BATCH_GROUP_TITLE, BATCH_SIZES, CHIO_SINGLE, SODIUM_SINGLE, batchGroups, distinctName, oneKeyName } from "./batch.js";
 import { lineChartSvg } from "./svg-chart.js";
+import { ed25519 } from "../dist/esm/index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -41,9 +42,15 @@ const groups: Group[] = [
 ];
 const selected = groups.filter((g) => filters.length === 0 || filters.some((f) => g.title.toLowerCase().includes(f)));
 
+// Every group starts from an empty prepared-key slab of the default size: keys an earlier group
+// prepared (the acceptEnvelope group's exchange pins 256 senders) would otherwise answer a later
+// group's "cold" rows from the slab (review 62 F3). A group that wants prepared keys prepares them
+// (its PreparedPublicKey objects prepare again on first use, in the warm-up).
+const defaultSlabBytes = ed25519.preparedKeysLayout().maxBytes;
 const results: CaseResult[] = [];
 for (const group of selected) {
   process.stderr.write(`measuring ${group.title} (${group.cases.length} cases × ${rounds} rounds)…\n`);
+  ed25519.configurePreparedKeys({ maxBytes: defaultSlabBytes });
   group.setup?.();
   const rows = await runGroup(group, { rounds, maxTime, warmupMs });
   group.teardown?.();
