@@ -293,8 +293,10 @@ export async function runCli(argv: string[]): Promise<number> {
     return exit.code;
   } catch (error) {
     // `help <name>` of a name that is no command shows the program's help, as no command does;
-    // the error line names it, as `chio-trust <name>` does (review 59).
-    if (error instanceof CommanderError && error.code === "commander.help" && argv[0] === "help" && argv.length > 1) {
+    // the error line names it, as `chio-trust <name>` does (review 59). `help <command>` ends the
+    // same way after that command's help, and is no error (review 60 F2).
+    const known = (name: string) => program.commands.some((c) => c.name() === name || c.aliases().includes(name));
+    if (error instanceof CommanderError && error.code === "commander.help" && argv[0] === "help" && argv.length > 1 && !known(argv[1])) {
       return reportError(new CommanderError(1, "commander.unknownCommand", `unknown command '${argv[1]}'`));
     }
     return reportError(error);

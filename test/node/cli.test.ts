@@ -58,6 +58,13 @@ test("no command: the help on stderr, then one USAGE line that says so (not comm
   const help = await cli(["help", "bogus"]);
   assert.is(help.code, 2, help.stderr);
   assert.match(help.stderr, /\nchio-trust: error USAGE: unknown command 'bogus'\n$/);
+  // `help` of a command: that command's help on stdout, exit 0, no error line (review 60 F2).
+  for (const command of COMMANDS) {
+    const r = await cli(["help", command]);
+    assert.is(r.code, 0, `help ${command}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^Usage: chio-trust ${command} `), `help ${command}`);
+    assert.not.match(r.stderr, /error/, `help ${command}`);
+  }
 });
 
 test("keygen writes a 0600 seed whose public key (checked with @noble/curves) it prints; never overwrites without --force", async () => {
