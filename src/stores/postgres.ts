@@ -382,7 +382,7 @@ const SWEEP_NOW = "LEAST($1::bigint, floor(extract(epoch FROM now()))::bigint)";
  * A pair is refused while `now ≤ timestamp + skew` under the skew asked with (docs/protocol.md
  * §7); rows are deleted only after `expires_at`, in bounded batches. The reservation is the row
  * itself, so `commit` writes nothing; `release` deletes the row only if it still carries this
- * reservation's token. If a reserve times out on our side but completes on the server, the pair
+ * reservation's token, or puts back the pair it took over (its token holds that pair's timestamps). If a reserve times out on our side but completes on the server, the pair
  * stays held until it expires: the envelope is refused, never accepted twice.
  */
 export class PostgresReplayStore implements ReplayStore {
@@ -455,13 +455,16 @@ export class PostgresReplayStore implements ReplayStore {
     const inFlightKey = InFlightTokens.key(peerId, nonce);
     if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
-    // Insert, or take over a pair that is dead under the skew asked with; no row back = held.
+    // Insert, or take over a pair that is dead under the skew asked with; no row back = held. A
+    // takeover keeps the pair it replaced in its token ("token:envelope_ts:expires_at"): that pair
+    // may still be live under another replica's larger skew, and release() puts it back (review 61 F2).
     const rows = await rowsOrLostRace(this.#db.query<{ token: unknown }>(
       "replay.reserve",
       `INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
        VALUES ($1, $2, $3::bigint, $3::bigint + $4::bigint, $5)
        ON CONFLICT (peer_id, nonce) DO UPDATE
-         SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at, token = EXCLUDED.token
+         SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at,
+             token = EXCLUDED.token || ':' || r.envelope_ts || ':' || r.expires_at
          WHERE r.envelope_ts + $6::bigint < $7::bigint
        RETURNING r.token`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
@@ -470,7 +473,10 @@ export class PostgresReplayStore implements ReplayStore {
       this.#maybeSweep(now);
       return false;
     }
-    if (rows.length !== 1 || rows[0].token !== token) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
+    const written = rows[0]?.token;
+    if (rows.length !== 1 || typeof written !== "string" || (written !== token && !written.startsWith(`${token}:`))) {
+      throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
+    }
     this.#maybeSweep(now);
     return this.#inFlight.claim(inFlightKey, token);
   }
@@ -484,11 +490,19 @@ export class PostgresReplayStore implements ReplayStore {
     if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
     const token = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
     if (token === undefined) return; // not ours (or dropped from the bound): the pair stays held
-    await this.#db.query("replay.release", `DELETE FROM ${this.#table} WHERE peer_id = $1 AND nonce = $2 AND token = $3`, [
-      exactText(peerId),
-      exactText(nonce),
-      token,
-    ]);
+    // Only the row this reservation wrote: a new pair is deleted; a pair it took over is put back
+    // as it was (token '0', which no reservation has), so a replica that still takes the old
+    // envelope finds it held (review 61 F2: it was deleted, and that envelope accepted again).
+    await this.#db.query(
+      "replay.release",
+      `WITH restored AS (
+         UPDATE ${this.#table}
+            SET envelope_ts = split_part(token, ':', 2)::bigint, expires_at = split_part(token, ':', 3)::bigint, token = '0'
+          WHERE peer_id = $1 AND nonce = $2 AND left(token, length($3) + 1) = $3 || ':'
+          RETURNING 1)
+       DELETE FROM ${this.#table} WHERE peer_id = $1 AND nonce = $2 AND token = $3`,
+      [exactText(peerId), exactText(nonce), token],
+    );
   }
 
   /**

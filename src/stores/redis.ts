@@ -95,12 +95,17 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 // the other replicas still take their envelopes (review 59).
 // Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
 // the quota counter's too, before anything is written: review 47).
+// A pair dead under the caller's skew is taken over with the value "token:timestamp:heldTimestamp":
+// it may still be live under another replica's larger skew or clock, and a release of this
+// reservation puts it back (RELEASE_SCRIPT; review 61 F2). Values are "token:timestamp", or that
+// and ":previous timestamp" after a takeover; the pair's timestamp is always the first number.
 const RESERVE_SCRIPT = `
 local held = redis.call('GET', KEYS[1])
+local heldTs
 if held then
-  local ts = tonumber(string.match(held, '^%x+:(%d+)$'))
-  if ts == nil then return -2 end
-  if ts + tonumber(ARGV[4]) >= tonumber(ARGV[3]) then return 0 end
+  heldTs = string.match(held, '^%x+:(%d+)$') or string.match(held, '^%x+:(%d+):%d+$')
+  if heldTs == nil or #heldTs > 17 then return -2 end
+  if tonumber(heldTs) + tonumber(ARGV[4]) >= tonumber(ARGV[3]) then return 0 end
 end
 local counted = redis.call('GET', KEYS[2]) or '0'
 if not string.match(counted, '^%d+$') or #counted > 15 then return -2 end
@@ -112,19 +117,30 @@ local left = tonumber(ARGV[7]) - (tonumber(clock[1]) * 1000 + math.floor(tonumbe
 if left > ttl then ttl = left end
 ttl = string.format('%d', ttl)
 if held then
-  redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ttl)
+  redis.call('SET', KEYS[1], ARGV[1] .. ':' .. heldTs, 'XX', 'PX', ttl)
 elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then
   return -2
 end
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
 return 1`;
 
-// KEYS[1] the pair, KEYS[2] the quota counter of the window the reservation was counted in.
-// Deletes the pair only if it still holds this reservation's value, and then gives its place in
-// the quota back (a counter that expired meanwhile is left alone).
+// KEYS[1] the pair, KEYS[2] the quota counter of the window the reservation was counted in;
+// ARGV[1] the reservation's "token:timestamp". Only if the pair still holds this reservation: a
+// pair it took over is put back as it was ("0:previous timestamp", its TTL kept, which is at
+// least the old one's), so another replica that still takes the old envelope finds it held
+// (review 61 F2: the pair was deleted, and that envelope accepted a second time); a new pair is
+// deleted. Then its place in the quota is given back (a counter that expired meanwhile is left alone).
 const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+else
+  if string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
+  local previous = string.match(string.sub(current, #ARGV[1] + 2), '^(%d+)$')
+  if previous == nil then return 0 end
+  redis.call('SET', KEYS[1], '0:' .. previous, 'XX', 'KEEPTTL')
+end
 local used = tonumber(redis.call('GET', KEYS[2]) or '0')
 if used ~= nil and used > 0 then redis.call('DECR', KEYS[2]) end
 return 1`;
@@ -194,6 +210,40 @@ const SCRIPTS = {
   peerRemove: script(PEER_REMOVE_SCRIPT),
 };
 
+/** How long a passed server check holds, in ms (Connection.#serverChecked). */
+const SERVER_CHECK_INTERVAL_MS = 5000;
+
+/** What a store needs of the server, checked on open, after every reconnection and every SERVER_CHECK_INTERVAL_MS; throws when it is not so. */
+type ServerCheck = (redis: Connection, deadline: number) => Promise<void>;
+
+/** A command refused as such (CONFIG_REFUSED), as opposed to a failed or unanswered one. */
+function refusesCommand(error: unknown): boolean {
+  return error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && CONFIG_REFUSED.test(error.cause.message);
+}
+
+/**
+ * The server check of a store (README, "Redis"): the server must be a primary (a replica answers
+ * reads from a copy that may lag, so a pin forgotten on the primary would still resolve: review
+ * 61 F4) and must not evict what `what` names: `refused(policy)` says which maxmemory-policies
+ * evict it (review 61 F1: checked on open only, a server that came back evicting after a
+ * restart, a failover or CONFIG SET was used blind, and a replay was accepted again). A server
+ * that refuses CONFIG or ROLE (some managed services) is used without that part of the check.
+ */
+function serverCheck(what: string, refused: (policy: string) => boolean): ServerCheck {
+  return async (redis, deadline) => {
+    const [policy, role] = await Promise.all([redis.evictionPolicy(deadline), redis.role(deadline)]);
+    if (role !== undefined && role !== "master") {
+      throw new SharedStoreError("NOT_A_PRIMARY", `the Redis server answers as a ${role === "slave" ? "replica" : role} (ROLE), not a primary: point the store at the primary`);
+    }
+    if (policy !== undefined && refused(policy)) {
+      throw new SharedStoreError(
+        "EVICTING_ENGINE",
+        `Redis evicts keys under memory pressure (maxmemory-policy ${policy}), which would silently drop ${what}; set maxmemory-policy noeviction`,
+      );
+    }
+  };
+}
+
 /** A client this store created, and so ends. */
 interface OwnedClient {
   close(): Promise<void>;
@@ -242,6 +292,15 @@ class Connection {
   /** A replacement connection being opened (see #replaceHungClient). */
   #replacing: Promise<void> | undefined;
   #closed = false;
+  /** What the store needs of the server (serverCheck), run before calls; undefined until the store sets it. */
+  #check: ServerCheck | undefined;
+  /** When the last check that passed started (performance.now()), and on which client: see #serverChecked. */
+  #checkedAt = -Infinity;
+  #checkedClient: RedisCommandClient | undefined;
+  /** The check in progress, which every call waits for. */
+  #checking: Promise<void> | undefined;
+  /** Removes the 'ready' listeners this connection added to its clients. */
+  readonly #unwatch: (() => void)[] = [];
 
   private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, url: string | undefined, namespace: string, timeoutMs: number) {
     this.#client = client;
@@ -249,6 +308,75 @@ class Connection {
     this.#url = url;
     this.namespace = namespace;
     this.timeoutMs = timeoutMs;
+    this.#watch(client);
+  }
+
+  /**
+   * A (re)connection may lead to another server (a failover to a replica or to a server with
+   * another maxmemory-policy, a restart with another configuration): node-redis emits 'ready'
+   * each time it has connected, and the server is checked again before the next call (review 61
+   * F1). A client without `on` (any object with sendCommand may be passed in) is checked every
+   * SERVER_CHECK_INTERVAL_MS only.
+   */
+  #watch(client: RedisCommandClient): void {
+    const emitter = client as Partial<Pick<NodeJS.EventEmitter, "on" | "off">>;
+    const unverify = () => {
+      if (client === this.#client) this.#checkedAt = -Infinity;
+    };
+    try {
+      if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return;
+      emitter.on.call(client, "ready", unverify);
+      this.#unwatch.push(() => {
+        try {
+          emitter.off!.call(client, "ready", unverify);
+        } catch {
+          // a client passed in whose off() throws keeps a listener that only marks the server unchecked
+        }
+      });
+    } catch {
+      // a client passed in whose on() throws: checked every SERVER_CHECK_INTERVAL_MS only
+    }
+  }
+
+  /**
+   * Sets what the store needs of the server and checks it now (the store's open): on failure the
+   * connection is closed and the open fails with the check's error.
+   */
+  async requireServer(check: ServerCheck): Promise<void> {
+    this.#check = check;
+    try {
+      await this.#serverChecked(performance.now() + this.timeoutMs);
+    } catch (error) {
+      await this.close(); // the open fails: nothing is left connected
+      throw error;
+    }
+  }
+
+  /**
+   * Runs the server check unless one passed on the current client less than
+   * SERVER_CHECK_INTERVAL_MS ago and no reconnection happened since: a policy changed at run time
+   * (CONFIG SET) is seen within that interval, a reconnection before the next call. Calls wait for
+   * a check in progress and fail with its error (fail closed: EVICTING_ENGINE, NOT_A_PRIMARY, or
+   * why the check got no answer).
+   */
+  async #serverChecked(deadline: number): Promise<void> {
+    const check = this.#check;
+    if (check === undefined) return;
+    if (this.#checkedClient === this.#client && performance.now() - this.#checkedAt < SERVER_CHECK_INTERVAL_MS) return;
+    if (this.#checking === undefined) {
+      const client = this.#client;
+      const startedAt = performance.now();
+      this.#checking = check(this, deadline)
+        .then(() => {
+          if (client !== this.#client) return; // replaced meanwhile: the next call checks the new one
+          this.#checkedAt = startedAt;
+          this.#checkedClient = client;
+        })
+        .finally(() => {
+          this.#checking = undefined;
+        });
+    }
+    await this.#checking;
   }
 
   static async open(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Promise<Connection> {
@@ -286,6 +414,13 @@ class Connection {
    * still land late (README, "Redis").
    */
   async command(operation: string, args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
+    if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
+    await this.#serverChecked(deadline);
+    return this.send(operation, args, deadline);
+  }
+
+  /** command() without the server check: the check's own commands. */
+  async send(operation: string, args: string[], deadline: number): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
     const sentAt = performance.now();
     const left = Math.ceil(deadline - sentAt);
@@ -345,6 +480,7 @@ class Connection {
         const old = this.#owned;
         this.#client = fresh;
         this.#owned = fresh;
+        this.#watch(fresh); // and checked before the next call: it is not #checkedClient
         this.#lastAnswerAt = performance.now();
         // Commands still waiting on the old connection get their answers there if it answers
         // after all (a server that was only slow, or frozen and thawed); one that stays silent
@@ -370,12 +506,12 @@ class Connection {
    * its pairs (review 47: a server slow for a moment opened one on allkeys-lru; review 50: so did
    * a BUSY reply).
    */
-  async evictionPolicy(): Promise<string | undefined> {
+  async evictionPolicy(deadline: number): Promise<string | undefined> {
     let reply: unknown;
     try {
-      reply = await this.command("config", ["CONFIG", "GET", "maxmemory-policy"]);
+      reply = await this.send("config", ["CONFIG", "GET", "maxmemory-policy"], deadline);
     } catch (error) {
-      if (error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && CONFIG_REFUSED.test(error.cause.message)) return undefined;
+      if (refusesCommand(error)) return undefined;
       throw error;
     }
     // RESP2 answers [name, value]; RESP3 a map.
@@ -385,26 +521,20 @@ class Connection {
   }
 
   /**
-   * Closes this connection and throws SharedStoreError EVICTING_ENGINE when the server evicts
-   * keys that `what` needs kept (README, "Redis eviction"): `refused(policy)` says which policies;
-   * closes it and rethrows when the policy could not be read in time (evictionPolicy).
+   * The server's replication role (ROLE: "master", "slave", "sentinel"), or undefined when ROLE
+   * is refused (as CONFIG may be: CONFIG_REFUSED). A timeout or any other error is thrown.
    */
-  async refuseEviction(what: string, refused: (policy: string) => boolean): Promise<void> {
-    let policy: string | undefined;
+  async role(deadline: number): Promise<string | undefined> {
+    let reply: unknown;
     try {
-      policy = await this.evictionPolicy();
+      reply = await this.send("role", ["ROLE"], deadline);
     } catch (error) {
-      await this.close(); // the open fails: nothing is left connected
+      if (refusesCommand(error)) return undefined;
       throw error;
     }
-    if (policy === undefined || !refused(policy)) return;
-    await this.close();
-    throw new SharedStoreError(
-      "EVICTING_ENGINE",
-      `Redis evicts keys under memory pressure (maxmemory-policy ${policy}), which would silently drop ${what}; set maxmemory-policy noeviction`,
-    );
+    if (Array.isArray(reply) && typeof reply[0] === "string") return reply[0];
+    throw unexpected("role", reply);
   }
-
   /**
    * Runs a script by its SHA1, loading it once with EVAL when the server does not have it. Both
    * attempts share one deadline: the call stays within operationTimeoutMs (review-32 D2).
@@ -423,6 +553,7 @@ class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const unwatch of this.#unwatch.splice(0)) unwatch();
     await this.#replacing; // a replacement that connects now is destroyed there
     if (this.#owned) await endClient(this.#owned, this.timeoutMs);
   }
@@ -467,7 +598,7 @@ export class RedisReplayStore implements ReplayStore {
     const redis = await Connection.open(urlOrClient, read);
     // Every pair has a TTL, so any evicting policy (volatile-* as well as allkeys-*) drops held
     // nonces first, and a replay of an envelope accepted seconds ago would be accepted again.
-    await redis.refuseEviction("held nonces (a replay would be accepted)", (policy) => policy !== "noeviction");
+    await redis.requireServer(serverCheck("held nonces (a replay would be accepted)", (policy) => policy !== "noeviction"));
     return new RedisReplayStore(redis, maxSkewSecs, maxKeyUnits, quota);
   }
 
@@ -542,7 +673,7 @@ export class RedisPeerStore implements FederationPeerStore {
   static async open(urlOrClient: string | RedisCommandClient, options?: RedisStoreOptions): Promise<RedisPeerStore> {
     const redis = await Connection.open(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS));
     // Pins have no TTL: volatile-* policies never evict them, allkeys-* ones do.
-    await redis.refuseEviction("pins", (policy) => policy.startsWith("allkeys-"));
+    await redis.requireServer(serverCheck("pins", (policy) => policy.startsWith("allkeys-")));
     return new RedisPeerStore(redis);
   }
 

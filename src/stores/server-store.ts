@@ -21,7 +21,8 @@ export type SharedStoreErrorCode =
   | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
   | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
   | "TOO_MANY_IN_FLIGHT" //     this store instance already holds DEFAULT_MAX_IN_FLIGHT reservations in flight
-  | "EVICTING_ENGINE"; //       Redis evicts keys the store must keep (maxmemory-policy), refused on open
+  | "EVICTING_ENGINE" //        Redis evicts keys the store must keep (maxmemory-policy): checked on open, after every reconnection and every 5 s
+  | "NOT_A_PRIMARY"; //         Redis answers as a replica (ROLE), whose reads may be stale and whose writes fail: checked as EVICTING_ENGINE
 
 /** A server-backed store could not do what was asked; nothing was changed by this call unless it says so. */
 export class SharedStoreError extends Error {

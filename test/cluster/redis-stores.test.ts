@@ -16,6 +16,8 @@ let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startRedis());
 let spaces = 0;
 const freshNamespace = () => `t${++spaces}`;
+/** A key part as the stores write it: hex of the UTF-8 of the id's JSON text. */
+const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString("hex");
 // The store counts a peer's reservations in windows of maxSkewSecs (300 s by default) keyed by
 // floor(now / window): T sits 60 s into a window, so the tests' `now` of T … T + 239 share one.
 // (With T taken from the clock as it is, one run in 300 had T + 1 in the next window, and the
@@ -128,6 +130,87 @@ t("a Redis that evicts keys the store must keep is refused on open (EVICTING_ENG
     }
   } finally {
     await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+  }
+});
+
+t("the server is checked again after every reconnection and every 5 s: a policy turned evicting, or a demotion to replica, fails the calls (EVICTING_ENGINE, NOT_A_PRIMARY) instead of running blind; a replica is refused on open (review 61 F1, F4)", async () => {
+  const main = await server();
+  const replay = await RedisReplayStore.open(main.url, { namespace: freshNamespace() });
+  const peers = await RedisPeerStore.open(main.url, { namespace: freshNamespace() });
+  const other = await startRedis();
+  try {
+    assert.is(await replay.reserve("p", "n1", T, T, 300), true);
+    // A reconnection (here: the server drops every client, as a restart or failover does) is
+    // checked before the next call: the policy is evicting now.
+    await withRaw(async (raw) => {
+      await raw.configSet("maxmemory-policy", "volatile-ttl");
+      await raw.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // node-redis reconnects after 50 ms
+    await rejects(replay.reserve("p", "n2", T, T, 300), (e) => e instanceof SharedStoreError && e.code === "EVICTING_ENGINE", "replay store after a reconnection");
+    assert.is(await peers.get("nobody"), undefined, "volatile-ttl never evicts pins");
+    // No reconnection: a policy changed at run time is seen within 5 s.
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "allkeys-lru"));
+    assert.is(await peers.get("nobody"), undefined, "checked less than 5 s ago");
+    await new Promise((resolve) => setTimeout(resolve, 5200));
+    await rejects(peers.get("nobody"), (e) => e instanceof SharedStoreError && e.code === "EVICTING_ENGINE", "peer store 5 s later");
+    // Back to noeviction: the next calls check again, and pass.
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+    assert.is(await replay.reserve("p", "n3", T, T, 300), true);
+    assert.is(await replay.reserve("p", "n1", T, T, 300), false, "the pair reserved before is still held");
+    assert.is(await peers.get("nobody"), undefined);
+    // A replica: refused on open; a primary demoted while a store uses it fails its reads too (a
+    // replica may answer a pin the primary has forgotten).
+    const replicaClient = createClient({ url: other.url });
+    replicaClient.on("error", () => undefined);
+    await replicaClient.connect();
+    try {
+      const onOther = await RedisPeerStore.open(other.url, { namespace: freshNamespace() });
+      assert.is(await onOther.get("nobody"), undefined);
+      await replicaClient.sendCommand(["REPLICAOF", "127.0.0.1", String(main.port)]);
+      for (const open of [RedisPeerStore.open, RedisReplayStore.open]) {
+        const error = await rejects(open.call(undefined, other.url, { namespace: freshNamespace() }), (e) => e instanceof SharedStoreError && e.code === "NOT_A_PRIMARY", "open on a replica");
+        assert.match(error.message, /replica/);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5200));
+      await rejects(onOther.get("nobody"), (e) => e instanceof SharedStoreError && e.code === "NOT_A_PRIMARY", "peer store on a demoted primary");
+      await onOther.close();
+    } finally {
+      await replicaClient.sendCommand(["REPLICAOF", "NO", "ONE"]).catch(() => undefined);
+      replicaClient.destroy();
+    }
+  } finally {
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+    await replay.close();
+    await peers.close();
+    await other.dispose();
+  }
+});
+
+t("a pair taken over under a smaller skew and then released is put back, not deleted: a replica with a larger skew still refuses the old envelope (review 61 F2)", async () => {
+  const url = (await server()).url;
+  const namespace = freshNamespace();
+  const wide = await RedisReplayStore.open(url, { namespace }); // skew 300
+  const narrow = await RedisReplayStore.open(url, { namespace }); // asked with skew 60 below
+  try {
+    assert.is(await wide.reserve("p", "n", T, T, 300), true);
+    wide.commit("p", "n");
+    // At T + 200 the pair is dead under skew 60 (T + 60 < T + 200): taken over, then the accept fails.
+    assert.is(await narrow.reserve("p", "n", T + 200, T + 200, 60), true);
+    await narrow.release("p", "n");
+    assert.is(await wide.reserve("p", "n", T, T + 250, 300), false, "the first envelope is still held for the wide replica");
+    const value = await withRaw((raw) => raw.sendCommand(["GET", `${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`]));
+    assert.is(value, `0:${T}`, "put back with its own timestamp");
+    // A takeover that is committed keeps the later timestamp, which holds the pair longer.
+    assert.is(await narrow.reserve("p", "n", T + 200, T + 200, 60), true);
+    narrow.commit("p", "n");
+    assert.is(await wide.reserve("p", "n", T, T + 450, 300), false, "held until T + 200 + 300");
+    assert.is(await wide.reserve("p", "n", T, T + 501, 300), true, "then dead");
+    await wide.release("p", "n");
+    assert.is(await wide.reserve("p", "n", T, T + 450, 300), false, "released: the committed takeover is back");
+  } finally {
+    await wide.close();
+    await narrow.close();
   }
 });
 
@@ -360,7 +443,7 @@ t("keys of another Redis type under the store's names are STORE_UNEXPECTED_REPLY
   const peers = await RedisPeerStore.open(url, { namespace });
   const replay = await RedisReplayStore.open(url, { namespace });
   const hex = (text: string) => Buffer.from(JSON.stringify(text), "utf8").toString("hex");
-  const pairKey = `${namespace}:{${hex("p")}}:n:${hex("n")}`;
+  const pairKey = `${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`;
   const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
   const wrongType = (e: any) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY" && /another Redis type/.test(e.message);
   try {
