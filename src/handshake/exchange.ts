@@ -954,7 +954,11 @@ function checkPort(store: unknown, name: string, port: string, methods: readonly
 
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
 function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
-  return handshakeErrors.storeFailed(operation, cause instanceof Error ? cause.message : String(cause), cause);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  // The shared stores' errors already start with the operation ("replay.reserve: READONLY …"):
+  // not repeated (review 61 F7).
+  const reason = message.startsWith(`${operation}: `) ? message.slice(operation.length + 2) : message;
+  return handshakeErrors.storeFailed(operation, reason, cause);
 }
 
 function isIterable(value: object): value is Iterable<readonly [string, PublicKey | string]> {

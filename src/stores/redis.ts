@@ -252,22 +252,51 @@ interface OwnedClient {
 
 /** A connected client from a URL, as the stores open it: see Connection.open. */
 async function connectClient(url: string, timeoutMs: number): Promise<RedisCommandClient & OwnedClient> {
-  const client = createClient({
-    url,
-    // Commands fail at once while disconnected (fail closed, STORE_FAILED) instead of queueing
-    // until the server returns; the client keeps reconnecting in the background, so the
-    // replicas recover without a restart of their own.
-    disableOfflineQueue: true,
-    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000) },
-  });
-  client.on("error", () => undefined); // reported through the failing calls; a listener keeps the process alive
+  let client: ReturnType<typeof createClient>;
   try {
-    await withTimeout(client.connect(), timeoutMs, "connect");
+    client = createClient({
+      url,
+      // Commands fail at once while disconnected (fail closed, STORE_FAILED) instead of queueing
+      // until the server returns; the client keeps reconnecting in the background, so the
+      // replicas recover without a restart of their own.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000) },
+    });
+  } catch {
+    // A URL that parses but the driver cannot use (a path that is no database number, a bad
+    // percent-escape): a configuration error, without the driver's message, which may quote the
+    // URL and its password (review 61 F5: a bare TypeError or URIError escaped).
+    throw new InvalidConfigError("the Redis URL cannot be used by the client: its database must be a number and its user and password well-escaped (not repeated here: it may hold a password)");
+  }
+  // While connecting, the driver reports each failed attempt here and tries again: the last one is
+  // the cause of a connect that timed out, and the server's own refusal of the handshake (a wrong
+  // password, NOAUTH, a database index out of range: an error reply) ends it at once, as
+  // STORE_UNAVAILABLE, since retrying cannot help (review 61 F5: all were STORE_TIMEOUT, without a cause).
+  let lastError: unknown;
+  let refuse: (error: unknown) => void = () => undefined;
+  const refused = new Promise<never>((_, reject) => {
+    refuse = reject;
+  });
+  refused.catch(() => undefined);
+  client.on("error", (error: unknown) => {
+    lastError = error;
+    if (isErrorReply(error)) refuse(error);
+  }); // after the connect, reported through the failing calls; a listener keeps the process alive
+  try {
+    await withTimeout(Promise.race([client.connect(), refused]), timeoutMs, "connect");
   } catch (cause) {
     client.destroy();
+    if (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT" && lastError !== undefined) {
+      throw new SharedStoreError("STORE_TIMEOUT", `connect: no connection within ${timeoutMs} ms; the last attempt failed: ${describeDriverError(lastError)}`, { cause: lastError });
+    }
     throw unavailable("connect", cause);
   }
   return client as unknown as RedisCommandClient & OwnedClient;
+}
+
+/** A driver error's message for ours (never a URL: node-redis's socket errors name host and port only). */
+function describeDriverError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Closes a client this store created: gracefully (waiting calls get their answers) within `timeoutMs`, else destroys it. */

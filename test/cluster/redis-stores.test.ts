@@ -63,6 +63,17 @@ t("a URL that is not redis:// and an insert of a non-peer are typed errors", asy
   }
 });
 
+async function withRawAt<R>(url: string, fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
+  const client = createClient({ url });
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.destroy();
+  }
+}
+
 async function withRaw<R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
   const client = createClient({ url: (await server()).url });
   client.on("error", () => undefined);
@@ -222,6 +233,37 @@ t("an unreachable server is a typed failure on open, within the timeout", async 
     "closed port",
   );
   assert.ok(Date.now() - started < 5000, "did not hang");
+});
+
+t("open errors are typed and say why (review 61 F5): a URL the driver cannot use is InvalidConfigError without the password; a refused port times out with the driver's last error as cause; a wrong password or database index is STORE_UNAVAILABLE with the server's reply", async () => {
+  const own = await startRedis();
+  try {
+    for (const url of [`redis://127.0.0.1:${own.port}/abc`, `redis://user:s3cret%ZZ@127.0.0.1:${own.port}`]) {
+      for (const open of [RedisPeerStore.open, RedisReplayStore.open]) {
+        const error = await rejects(open.call(undefined, url, { operationTimeoutMs: 1000 }), (e) => e instanceof InvalidConfigError, url);
+        assert.not.match(`${error.message} ${String(error.cause)}`, /s3cret/);
+      }
+    }
+    const closed = await rejects(RedisReplayStore.open("redis://127.0.0.1:1", { operationTimeoutMs: 600 }), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "refused port");
+    assert.match(closed.message, /ECONNREFUSED/);
+    assert.ok(closed.cause instanceof Error, "the driver's error is the cause");
+    await withRawAt(own.url, (raw) => raw.configSet("requirepass", "right"));
+    const [host, port] = ["127.0.0.1", own.port];
+    for (const [url, reply] of [
+      [`redis://:wrong@${host}:${port}`, /WRONGPASS/],
+      [`redis://${host}:${port}`, /NOAUTH/],
+      [`redis://:right@${host}:${port}/99999`, /DB index/],
+    ] as const) {
+      const error = await rejects(RedisPeerStore.open(url, { operationTimeoutMs: 3000 }), (e) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE", url.replace(/:[a-z]+@/, ":***@"));
+      assert.match(String((error.cause as Error)?.message), reply);
+      assert.not.match(error.message, /right|wrong/);
+    }
+    const store = await RedisPeerStore.open(`redis://:right@${host}:${port}`, { operationTimeoutMs: 3000 });
+    assert.is(await store.get("nobody"), undefined, "the right password opens");
+    await store.close();
+  } finally {
+    await own.dispose();
+  }
 });
 
 t("keys are namespaced, bounded and expire at timestamp + maxSkewSecs", async () => {

@@ -208,6 +208,13 @@ test("a replay store that throws, rejects or answers a non-boolean is STORE_FAIL
   assert.instance(sync.cause, RangeError);
   assert.is(throwing.store.size, 0);
 
+  // A shared store's error message starts with the operation already: it is not repeated
+  // (review 61 F7: "replay.reserve: replay.reserve: READONLY …").
+  const prefixed = setup({ reserve: () => { throw new Error("replay.reserve: READONLY replica"); }, commit() {}, release() {} });
+  const once = await rejectsWith(prefixed.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n", NOW, prefixed.kpB), B, NOW), "STORE_FAILED");
+  assert.is(once.message, "trust store failed and cannot service requests: replay.reserve: READONLY replica");
+  assert.is(once.fields.reason, "READONLY replica");
+
   // A non-boolean answer is not "undone" with release(): release cannot tell this accept's
   // reservation from a concurrent one's (review 43, finding 2; the replay test is below).
   const released: string[] = [];
