@@ -130,7 +130,7 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   const m = /^\.\/dist\/node\/(.+)\.mjs$/.exec(wrapper ?? "");
   // "module" (bundlers: esbuild, webpack, Rollup) comes before "node", so a bundle made for Node
   // takes dist/esm/ and never meets the wrapper's runtime require().
-  const conditions = Object.keys(target.import).filter((c) => c !== "types" && c !== "typesVersions");
+  const conditions = Object.keys(target.import).filter((c) => c !== "types");
   if (
     !m ||
     conditions.join(",") !== "module,node,default" ||

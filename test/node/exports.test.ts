@@ -113,4 +113,39 @@ console.log(Array.from(pk, (b) => b.toString(16).padStart(2, "0")).join("") + " 
   assert.is(out, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a function");
 });
 
+test("a bundle in which a CommonJS module requires chio-trust and an ES module imports it holds one copy (review 60 F1), for Node and for browsers", async () => {
+  // The top-level "module" condition sends bundlers' require() to dist/esm too: two copies would
+  // refuse each other's PublicKey, PreparedPublicKey and peers, and carry two wasm instances.
+  const dir = path.join(root, "test-output", "bundle-mixed");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, "dep.cjs"),
+    `const { PublicKey, ed25519 } = require("chio-trust");
+const { FederationPeer } = require("chio-trust/handshake");
+module.exports = { PublicKey, ed25519, FederationPeer };
+`,
+  );
+  writeFileSync(
+    path.join(dir, "entry.mjs"),
+    `import { PublicKey, ed25519 } from "chio-trust";
+import { FederationPeer } from "chio-trust/handshake";
+import dep from "./dep.cjs";
+const key = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+const peer = new dep.FederationPeer({ kernelId: "k", publicKey: key, establishedAt: 1, rotationDue: 2 });
+console.log([dep.PublicKey === PublicKey, dep.ed25519 === ed25519, dep.FederationPeer === FederationPeer, peer instanceof FederationPeer].join(" "));
+`,
+  );
+  const { build } = await import("esbuild");
+  for (const platform of ["node", "browser"] as const) {
+    const outfile = path.join(dir, `out-${platform}.mjs`);
+    const result = await build({ entryPoints: [path.join(dir, "entry.mjs")], bundle: true, platform, format: "esm", outfile, logLevel: "silent", metafile: true });
+    const inputs = Object.keys(result.metafile!.inputs);
+    assert.not.ok(inputs.some((file) => file.includes("dist/cjs/") || file.includes("dist/node/")), `${platform}: only dist/esm (${inputs.filter((f) => f.includes("dist/")).slice(0, 4).join(", ")})`);
+    if (platform === "node") {
+      const out = execFileSync(process.execPath, [outfile], { encoding: "utf8" }).trim();
+      assert.is(out, "true true true true");
+    }
+  }
+});
+
 test.run();

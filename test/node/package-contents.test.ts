@@ -1,5 +1,6 @@
 // Package hygiene: `npm pack` ships exactly what users need (dist/ built from every src/ file,
-// the raw chio.wasm, README.md, LICENSE, package.json; no sources, tests, build/ or test wasm), every
+// the raw chio.wasm, README.md and the files it links to, LICENSE, package.json; no sources,
+// tests, build/ or test wasm), every
 // target of the exports and imports maps is in it, and the gzipped size of each entry stays
 // under its budget (scripts/package-sizes.mjs) and is what README.md says.
 import { test } from "uvu";
@@ -28,8 +29,9 @@ function sourcesUnder(dir: string): string[] {
 
 const files = packedFiles();
 
-test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file, Node wrappers of every entry), chio.wasm, README.md, LICENSE and package.json", () => {
+test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file, Node wrappers of every entry), chio.wasm, README.md and what it links to (the protocol with its error codes, the pool measurements, the images and the chart: review 60 F5), LICENSE and package.json", () => {
   const expected = new Set(["package.json", "README.md", "LICENSE", "dist/chio.wasm", "dist/cjs/package.json"]);
+  for (const linked of ["docs/protocol.md", "docs/pool-scaling.md", "docs/images/demo-chart.png", "docs/images/demo-verify.png", "bench/results/batch-verify.svg"]) expected.add(linked);
   for (const source of sourcesUnder(path.join(root, "src"))) {
     const stem = source.replace(/\.ts$/, "");
     for (const format of source === "wasm/source-url.ts" ? ["esm"] : ["esm", "cjs"]) {
