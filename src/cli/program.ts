@@ -288,6 +288,9 @@ function formatDuration(seconds: number): string {
 export async function runCli(argv: string[]): Promise<number> {
   const exit = { code: EXIT_OK };
   const program = buildProgram(exit);
+  // `help help` is the program's help, as `--help` (the help lists `help [command]`; commander
+  // takes it for no command: review 63 F6).
+  if (argv.length === 2 && argv[0] === "help" && argv[1] === "help") argv = ["--help"];
   try {
     await program.parseAsync(argv, { from: "user" });
     return exit.code;

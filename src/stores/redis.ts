@@ -95,15 +95,17 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 // the other replicas still take their envelopes (review 59).
 // Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
 // the quota counter's too, before anything is written: review 47).
-// A pair dead under the caller's skew is taken over with the value "token:timestamp:heldTimestamp":
-// it may still be live under another replica's larger skew or clock, and a release of this
-// reservation puts it back (RELEASE_SCRIPT; review 61 F2). Values are "token:timestamp", or that
-// and ":previous timestamp" after a takeover; the pair's timestamp is always the first number.
+// A pair dead under the caller's skew is taken over with the value
+// "<token><held timestamp's decimal digits>:<timestamp>": it may still be live under another
+// replica's larger skew or clock, and a release of this reservation puts it back (RELEASE_SCRIPT;
+// review 61 F2). Decimal digits are hex digits, so every value stays "<hex>:<timestamp>", which
+// the scripts of earlier versions read as well (review 63 F2: a third field failed them during a
+// rolling upgrade); the token is 32 hex digits, so what follows it is the held timestamp.
 const RESERVE_SCRIPT = `
 local held = redis.call('GET', KEYS[1])
 local heldTs
 if held then
-  heldTs = string.match(held, '^%x+:(%d+)$') or string.match(held, '^%x+:(%d+):%d+$')
+  heldTs = string.match(held, '^%x+:(%d+)$')
   if heldTs == nil or #heldTs > 17 then return -2 end
   if tonumber(heldTs) + tonumber(ARGV[4]) >= tonumber(ARGV[3]) then return 0 end
 end
@@ -117,7 +119,8 @@ local left = tonumber(ARGV[7]) - (tonumber(clock[1]) * 1000 + math.floor(tonumbe
 if left > ttl then ttl = left end
 ttl = string.format('%d', ttl)
 if held then
-  redis.call('SET', KEYS[1], ARGV[1] .. ':' .. heldTs, 'XX', 'PX', ttl)
+  local token, ts = string.match(ARGV[1], '^(%x+):(%d+)$')
+  redis.call('SET', KEYS[1], token .. heldTs .. ':' .. ts, 'XX', 'PX', ttl)
 elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then
   return -2
 end
@@ -125,7 +128,8 @@ if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return 1`;
 
 // KEYS[1] the pair, KEYS[2] the quota counter of the window the reservation was counted in;
-// ARGV[1] the reservation's "token:timestamp". Only if the pair still holds this reservation: a
+// ARGV[1] the reservation's "token:timestamp". Only if the pair still holds this reservation (the
+// value, or after a takeover the token followed by the held timestamp's digits): a
 // pair it took over is put back as it was ("0:previous timestamp", its TTL kept, which is at
 // least the old one's), so another replica that still takes the old envelope finds it held
 // (review 61 F2: the pair was deleted, and that envelope accepted a second time); a new pair is
@@ -136,9 +140,11 @@ if not current then return 0 end
 if current == ARGV[1] then
   redis.call('DEL', KEYS[1])
 else
-  if string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
-  local previous = string.match(string.sub(current, #ARGV[1] + 2), '^(%d+)$')
-  if previous == nil then return 0 end
+  local token, ts = string.match(ARGV[1], '^(%x+):(%d+)$')
+  local hex, currentTs = string.match(current, '^(%x+):(%d+)$')
+  if token == nil or hex == nil or currentTs ~= ts or #hex <= #token or string.sub(hex, 1, #token) ~= token then return 0 end
+  local previous = string.sub(hex, #token + 1)
+  if not string.match(previous, '^%d+$') then return 0 end
   redis.call('SET', KEYS[1], '0:' .. previous, 'XX', 'KEEPTTL')
 end
 local used = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -210,11 +216,59 @@ const SCRIPTS = {
   peerRemove: script(PEER_REMOVE_SCRIPT),
 };
 
+/**
+ * Connections watching each client's 'ready' event: one listener per client, whatever the number
+ * of stores on it (review 63 F5: a listener per store passed Node's limit of 10 at 11 stores on
+ * one client passed in, with a warning).
+ */
+const readyWatchers = new WeakMap<object, { callbacks: Set<() => void>; stop: () => void }>();
+
+/**
+ * Calls `onReady` on each 'ready' of `client` (node-redis emits it after every connection);
+ * returns how to stop, or undefined when the client has no usable on/off (any object with
+ * sendCommand may be passed in; a client whose on() throws is left alone).
+ */
+function watchReady(client: RedisCommandClient, onReady: () => void): (() => void) | undefined {
+  let entry = readyWatchers.get(client);
+  if (entry === undefined) {
+    const emitter = client as Partial<Pick<NodeJS.EventEmitter, "on" | "off">>;
+    const callbacks = new Set<() => void>();
+    const listener = () => {
+      for (const callback of callbacks) callback();
+    };
+    try {
+      if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return undefined;
+      emitter.on.call(client, "ready", listener);
+    } catch {
+      return undefined;
+    }
+    const watched = {
+      callbacks,
+      stop: () => {
+        readyWatchers.delete(client);
+        try {
+          emitter.off!.call(client, "ready", listener);
+        } catch {
+          // a client passed in whose off() throws keeps a listener that only marks servers unchecked
+        }
+      },
+    };
+    readyWatchers.set(client, watched);
+    entry = watched;
+  }
+  const watched = entry;
+  watched.callbacks.add(onReady);
+  return () => {
+    if (!watched.callbacks.delete(onReady)) return;
+    if (watched.callbacks.size === 0) watched.stop();
+  };
+}
+
 /** How long a passed server check holds, in ms (Connection.#serverChecked). */
 const SERVER_CHECK_INTERVAL_MS = 5000;
 
 /** What a store needs of the server, checked on open, after every reconnection and every SERVER_CHECK_INTERVAL_MS; throws when it is not so. */
-type ServerCheck = (redis: Connection, deadline: number) => Promise<void>;
+type ServerCheck = (redis: Connection, client: RedisCommandClient, deadline: number) => Promise<void>;
 
 /** A command refused as such (CONFIG_REFUSED), as opposed to a failed or unanswered one. */
 function refusesCommand(error: unknown): boolean {
@@ -230,8 +284,8 @@ function refusesCommand(error: unknown): boolean {
  * that refuses CONFIG or ROLE (some managed services) is used without that part of the check.
  */
 function serverCheck(what: string, refused: (policy: string) => boolean): ServerCheck {
-  return async (redis, deadline) => {
-    const [policy, role] = await Promise.all([redis.evictionPolicy(deadline), redis.role(deadline)]);
+  return async (redis, client, deadline) => {
+    const [policy, role] = await Promise.all([redis.evictionPolicy(client, deadline), redis.role(client, deadline)]);
     if (role !== undefined && role !== "master") {
       throw new SharedStoreError("NOT_A_PRIMARY", `the Redis server answers as a ${role === "slave" ? "replica" : role} (ROLE), not a primary: point the store at the primary`);
     }
@@ -280,7 +334,7 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
   refused.catch(() => undefined);
   client.on("error", (error: unknown) => {
     lastError = error;
-    if (isErrorReply(error)) refuse(error);
+    if (isErrorReply(error) && HANDSHAKE_REFUSED.test(error.message)) refuse(error);
   }); // after the connect, reported through the failing calls; a listener keeps the process alive
   try {
     await withTimeout(Promise.race([client.connect(), refused]), timeoutMs, "connect");
@@ -293,6 +347,14 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
   }
   return client as unknown as RedisCommandClient & OwnedClient;
 }
+
+/**
+ * Error replies to the connection handshake that retrying cannot change: credentials (WRONGPASS,
+ * NOAUTH, an AUTH the server does not take), an ACL, a database index out of range. Others
+ * (`ERR max number of clients reached`, `BUSY`, LOADING) pass, and the driver tries again within
+ * the bound (review 63 F3).
+ */
+const HANDSHAKE_REFUSED = /^(?:WRONGPASS|NOAUTH|NOPERM|ERR (?:DB index is out of range|invalid DB index|invalid password|AUTH|Client sent AUTH))/i;
 
 /** A driver error's message for ours (never a URL: node-redis's socket errors name host and port only). */
 function describeDriverError(error: unknown): string {
@@ -328,8 +390,8 @@ class Connection {
   #checkedClient: RedisCommandClient | undefined;
   /** The check in progress, which every call waits for. */
   #checking: Promise<void> | undefined;
-  /** Removes the 'ready' listeners this connection added to its clients. */
-  readonly #unwatch: (() => void)[] = [];
+  /** Per client this connection watches (see #watch), how to stop: a replaced client's entry goes with it (review 63 F4). */
+  readonly #unwatch = new Map<RedisCommandClient, () => void>();
 
   private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, url: string | undefined, namespace: string, timeoutMs: number) {
     this.#client = client;
@@ -348,23 +410,16 @@ class Connection {
    * SERVER_CHECK_INTERVAL_MS only.
    */
   #watch(client: RedisCommandClient): void {
-    const emitter = client as Partial<Pick<NodeJS.EventEmitter, "on" | "off">>;
-    const unverify = () => {
+    const unwatch = watchReady(client, () => {
       if (client === this.#client) this.#checkedAt = -Infinity;
-    };
-    try {
-      if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return;
-      emitter.on.call(client, "ready", unverify);
-      this.#unwatch.push(() => {
-        try {
-          emitter.off!.call(client, "ready", unverify);
-        } catch {
-          // a client passed in whose off() throws keeps a listener that only marks the server unchecked
-        }
-      });
-    } catch {
-      // a client passed in whose on() throws: checked every SERVER_CHECK_INTERVAL_MS only
-    }
+    });
+    if (unwatch !== undefined) this.#unwatch.set(client, unwatch);
+  }
+
+  /** Removes this connection's 'ready' listener from `client` (a replaced client, or all at close). */
+  #unwatchClient(client: RedisCommandClient): void {
+    this.#unwatch.get(client)?.();
+    this.#unwatch.delete(client);
   }
 
   /**
@@ -388,24 +443,29 @@ class Connection {
    * a check in progress and fail with its error (fail closed: EVICTING_ENGINE, NOT_A_PRIMARY, or
    * why the check got no answer).
    */
-  async #serverChecked(deadline: number): Promise<void> {
-    const check = this.#check;
-    if (check === undefined) return;
-    if (this.#checkedClient === this.#client && performance.now() - this.#checkedAt < SERVER_CHECK_INTERVAL_MS) return;
-    if (this.#checking === undefined) {
+  async #serverChecked(deadline: number): Promise<RedisCommandClient> {
+    // A loop, not one wait: a check that ran on a client replaced meanwhile (#replaceHungClient)
+    // passes for that client only, and the new one is checked next (review 63 F1: the calls
+    // waiting on it went on to the new, unchecked client). The check's own commands throw
+    // STORE_TIMEOUT once the deadline passes, which ends the loop.
+    for (;;) {
+      const check = this.#check;
       const client = this.#client;
-      const startedAt = performance.now();
-      this.#checking = check(this, deadline)
-        .then(() => {
-          if (client !== this.#client) return; // replaced meanwhile: the next call checks the new one
-          this.#checkedAt = startedAt;
-          this.#checkedClient = client;
-        })
-        .finally(() => {
-          this.#checking = undefined;
-        });
+      if (check === undefined) return client;
+      if (this.#checkedClient === client && performance.now() - this.#checkedAt < SERVER_CHECK_INTERVAL_MS) return client;
+      if (this.#checking === undefined) {
+        const startedAt = performance.now();
+        this.#checking = check(this, client, deadline)
+          .then(() => {
+            this.#checkedAt = startedAt;
+            this.#checkedClient = client;
+          })
+          .finally(() => {
+            this.#checking = undefined;
+          });
+      }
+      await this.#checking;
     }
-    await this.#checking;
   }
 
   static async open(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Promise<Connection> {
@@ -444,17 +504,18 @@ class Connection {
    */
   async command(operation: string, args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
-    await this.#serverChecked(deadline);
-    return this.send(operation, args, deadline);
+    // Sent on the client that was checked, even if another replaced it meanwhile (a replaced
+    // client is closed: the call then fails, closed).
+    const checked = await this.#serverChecked(deadline);
+    return this.send(operation, args, deadline, checked);
   }
 
-  /** command() without the server check: the check's own commands. */
-  async send(operation: string, args: string[], deadline: number): Promise<unknown> {
+  /** command() without the server check, on `client`: the check's own commands. */
+  async send(operation: string, args: string[], deadline: number, client: RedisCommandClient): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
     const sentAt = performance.now();
     const left = Math.ceil(deadline - sentAt);
     if (left <= 0) throw this.#timedOut(operation);
-    const client = this.#client;
     const answered = () => {
       if (client === this.#client) this.#lastAnswerAt = performance.now();
     };
@@ -510,6 +571,7 @@ class Connection {
         this.#client = fresh;
         this.#owned = fresh;
         this.#watch(fresh); // and checked before the next call: it is not #checkedClient
+        if (old !== undefined) this.#unwatchClient(old as unknown as RedisCommandClient);
         this.#lastAnswerAt = performance.now();
         // Commands still waiting on the old connection get their answers there if it answers
         // after all (a server that was only slow, or frozen and thawed); one that stays silent
@@ -535,10 +597,10 @@ class Connection {
    * its pairs (review 47: a server slow for a moment opened one on allkeys-lru; review 50: so did
    * a BUSY reply).
    */
-  async evictionPolicy(deadline: number): Promise<string | undefined> {
+  async evictionPolicy(client: RedisCommandClient, deadline: number): Promise<string | undefined> {
     let reply: unknown;
     try {
-      reply = await this.send("config", ["CONFIG", "GET", "maxmemory-policy"], deadline);
+      reply = await this.send("config", ["CONFIG", "GET", "maxmemory-policy"], deadline, client);
     } catch (error) {
       if (refusesCommand(error)) return undefined;
       throw error;
@@ -553,10 +615,10 @@ class Connection {
    * The server's replication role (ROLE: "master", "slave", "sentinel"), or undefined when ROLE
    * is refused (as CONFIG may be: CONFIG_REFUSED). A timeout or any other error is thrown.
    */
-  async role(deadline: number): Promise<string | undefined> {
+  async role(client: RedisCommandClient, deadline: number): Promise<string | undefined> {
     let reply: unknown;
     try {
-      reply = await this.send("role", ["ROLE"], deadline);
+      reply = await this.send("role", ["ROLE"], deadline, client);
     } catch (error) {
       if (refusesCommand(error)) return undefined;
       throw error;
@@ -582,7 +644,7 @@ class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
+    for (const client of [...this.#unwatch.keys()]) this.#unwatchClient(client);
     await this.#replacing; // a replacement that connects now is destroyed there
     if (this.#owned) await endClient(this.#owned, this.timeoutMs);
   }

@@ -198,6 +198,28 @@ t("the server is checked again after every reconnection and every 5 s: a policy 
   }
 });
 
+t("stores on a client passed in share one 'ready' listener on it (review 63 F5: one per store passed Node's limit with a warning), and close removes it", async () => {
+  const client = createClient({ url: (await server()).url });
+  client.on("error", () => undefined);
+  await client.connect();
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on("warning", onWarning);
+  try {
+    const before = client.listenerCount("ready");
+    const stores = [];
+    for (let i = 0; i < 12; i++) stores.push(i % 2 === 0 ? await RedisReplayStore.open(client, { namespace: freshNamespace() }) : await RedisPeerStore.open(client, { namespace: freshNamespace() }));
+    assert.is(client.listenerCount("ready"), before + 1);
+    for (const store of stores) await store.close();
+    assert.is(client.listenerCount("ready"), before);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.not.ok(warnings.includes("MaxListenersExceededWarning"), warnings.join(", "));
+  } finally {
+    process.off("warning", onWarning);
+    client.destroy();
+  }
+});
+
 t("a pair taken over under a smaller skew and then released is put back, not deleted: a replica with a larger skew still refuses the old envelope (review 61 F2)", async () => {
   const url = (await server()).url;
   const namespace = freshNamespace();
@@ -208,9 +230,14 @@ t("a pair taken over under a smaller skew and then released is put back, not del
     wide.commit("p", "n");
     // At T + 200 the pair is dead under skew 60 (T + 60 < T + 200): taken over, then the accept fails.
     assert.is(await narrow.reserve("p", "n", T + 200, T + 200, 60), true);
+    const pairKey = `${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`;
+    // In the form earlier versions' scripts read ("<hex>:<timestamp>"; review 63 F2): the token's
+    // 32 hex digits, then the held timestamp's digits.
+    const takenOver = await withRaw((raw) => raw.sendCommand(["GET", pairKey]));
+    assert.match(String(takenOver), new RegExp(`^[0-9a-f]{32}${T}:${T + 200}$`));
     await narrow.release("p", "n");
     assert.is(await wide.reserve("p", "n", T, T + 250, 300), false, "the first envelope is still held for the wide replica");
-    const value = await withRaw((raw) => raw.sendCommand(["GET", `${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`]));
+    const value = await withRaw((raw) => raw.sendCommand(["GET", pairKey]));
     assert.is(value, `0:${T}`, "put back with its own timestamp");
     // A takeover that is committed keeps the later timestamp, which holds the pair longer.
     assert.is(await narrow.reserve("p", "n", T + 200, T + 200, 60), true);

@@ -59,6 +59,9 @@ test("no command: the help on stderr, then one USAGE line that says so (not comm
   assert.is(help.code, 2, help.stderr);
   assert.match(help.stderr, /\nchio-trust: error USAGE: unknown command 'bogus'\n$/);
   // `help` of a command: that command's help on stdout, exit 0, no error line (review 60 F2).
+  const helpOfHelp = await cli(["help", "help"]); // the help lists `help [command]` (review 63 F6)
+  assert.is(helpOfHelp.code, 0, helpOfHelp.stderr);
+  assert.not.match(helpOfHelp.stderr, /error/);
   for (const command of COMMANDS) {
     const r = await cli(["help", command]);
     assert.is(r.code, 0, `help ${command}: ${r.stderr}`);
