@@ -135,6 +135,20 @@ export function replayStoreConformance(name: string, open: () => Promise<Opened<
     assert.is(await store.reserve("kernel.a", "n1", T, T + 2, 300), false);
   }));
 
+  t("a pair taken over under a smaller skew and then released is put back: a larger skew still refuses the old envelope (review 61 F2)", withStore(async (store) => {
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true);
+    await store.commit("kernel.a", "n1");
+    // At T + 200 the pair is dead under skew 60 (a replica with a smaller skew, or a clock ahead):
+    // taken over, then that accept fails.
+    assert.is(await store.reserve("kernel.a", "n1", T + 200, T + 200, 60), true);
+    await store.release("kernel.a", "n1");
+    assert.is(await store.reserve("kernel.a", "n1", T, T + 250, 300), false, "the first envelope is still held under skew 300");
+    // A takeover that is committed keeps the later timestamp, which holds the pair longer.
+    assert.is(await store.reserve("kernel.a", "n1", T + 200, T + 200, 60), true);
+    await store.commit("kernel.a", "n1");
+    assert.is(await store.reserve("kernel.a", "n1", T, T + 450, 300), false, "held until T + 200 + 300");
+  }));
+
   t("an in-flight reservation refuses a second reserve of the same pair", withStore(async (store) => {
     assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true);
     assert.is(await store.reserve("kernel.a", "n1", T, T, 300), false, "held while in flight");
