@@ -382,7 +382,8 @@ const SWEEP_NOW = "LEAST($1::bigint, floor(extract(epoch FROM now()))::bigint)";
  * A pair is refused while `now ≤ timestamp + skew` under the skew asked with (docs/protocol.md
  * §7); rows are deleted only after `expires_at`, in bounded batches. The reservation is the row
  * itself, so `commit` writes nothing; `release` deletes the row only if it still carries this
- * reservation's token, or puts back the pair it took over (its token holds that pair's timestamps). If a reserve times out on our side but completes on the server, the pair
+ * reservation's token, or puts back the pair it took over (its token holds that pair's
+ * timestamps). If a reserve times out on our side but completes on the server, the pair
  * stays held until it expires: the envelope is refused, never accepted twice.
  */
 export class PostgresReplayStore implements ReplayStore {

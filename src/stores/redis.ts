@@ -390,6 +390,8 @@ class Connection {
   #checkedClient: RedisCommandClient | undefined;
   /** The check in progress, which every call waits for. */
   #checking: Promise<void> | undefined;
+  /** 'ready' events seen: a check during which one came may have asked the server before it, and does not count. */
+  #connections = 0;
   /** Per client this connection watches (see #watch), how to stop: a replaced client's entry goes with it (review 63 F4). */
   readonly #unwatch = new Map<RedisCommandClient, () => void>();
 
@@ -411,6 +413,7 @@ class Connection {
    */
   #watch(client: RedisCommandClient): void {
     const unwatch = watchReady(client, () => {
+      this.#connections++;
       if (client === this.#client) this.#checkedAt = -Infinity;
     });
     if (unwatch !== undefined) this.#unwatch.set(client, unwatch);
@@ -455,8 +458,10 @@ class Connection {
       if (this.#checkedClient === client && performance.now() - this.#checkedAt < SERVER_CHECK_INTERVAL_MS) return client;
       if (this.#checking === undefined) {
         const startedAt = performance.now();
+        const connections = this.#connections;
         this.#checking = check(this, client, deadline)
           .then(() => {
+            if (this.#connections !== connections) return; // reconnected meanwhile: the loop checks again
             this.#checkedAt = startedAt;
             this.#checkedClient = client;
           })
