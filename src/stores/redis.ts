@@ -55,11 +55,13 @@ export type { SharedStoreErrorCode } from "./server-store.js";
 /** What the stores need of a client: node-redis's `sendCommand`. */
 export interface RedisCommandClient {
   /**
-   * node-redis's sendCommand. The stores pass `{ timeout }`, the time left of the call's bound, so
-   * that node-redis drops a command still waiting to be written when the call gives up (see
-   * Connection.command).
+   * node-redis's sendCommand. The stores pass `{ timeout, abortSignal }`: the time left of the
+   * call's bound, so that node-redis drops a command still waiting to be written when the call
+   * gives up (see Connection.command), and a signal the store aborts when the client reconnects,
+   * so that a command a client passed in queued while disconnected is not written to a server
+   * the store has not checked (review 64 F1).
    */
-  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
+  sendCommand(args: string[], options?: { timeout?: number; abortSignal?: AbortSignal }): Promise<unknown>;
 }
 
 /** Options shared by both Redis stores. */
@@ -216,51 +218,64 @@ const SCRIPTS = {
   peerRemove: script(PEER_REMOVE_SCRIPT),
 };
 
-/**
- * Connections watching each client's 'ready' event: one listener per client, whatever the number
- * of stores on it (review 63 F5: a listener per store passed Node's limit of 10 at 11 stores on
- * one client passed in, with a warning).
- */
-const readyWatchers = new WeakMap<object, { callbacks: Set<() => void>; stop: () => void }>();
+/** What a connection does on its client's events (Connection.#watch). */
+interface ClientWatcher {
+  /** node-redis has connected ('ready'): the server may be another one. */
+  ready(): void;
+  /** node-redis lost the connection ('reconnecting', 'end'): commands not yet written must not reach the next server. */
+  dropped(): void;
+}
 
 /**
- * Calls `onReady` on each 'ready' of `client` (node-redis emits it after every connection);
- * returns how to stop, or undefined when the client has no usable on/off (any object with
- * sendCommand may be passed in; a client whose on() throws is left alone).
+ * Connections watching each client's events: one listener per event and client, whatever the
+ * number of stores on it (review 63 F5: a listener per store passed Node's limit of 10 at 11
+ * stores on one client passed in, with a warning).
  */
-function watchReady(client: RedisCommandClient, onReady: () => void): (() => void) | undefined {
-  let entry = readyWatchers.get(client);
+const clientWatchers = new WeakMap<object, { watchers: Set<ClientWatcher>; stop: () => void }>();
+
+/** The node-redis events a connection watches, and which of its reactions each calls. */
+const WATCHED_EVENTS = [
+  ["ready", (w: ClientWatcher) => w.ready()],
+  ["reconnecting", (w: ClientWatcher) => w.dropped()],
+  ["end", (w: ClientWatcher) => w.dropped()],
+] as const;
+
+/**
+ * Calls `watcher` on the events of `client` (WATCHED_EVENTS); returns how to stop, or undefined
+ * when the client has no usable on/off (any object with sendCommand may be passed in; a client
+ * whose on() throws is left alone).
+ */
+function watchClient(client: RedisCommandClient, watcher: ClientWatcher): (() => void) | undefined {
+  let entry = clientWatchers.get(client);
   if (entry === undefined) {
     const emitter = client as Partial<Pick<NodeJS.EventEmitter, "on" | "off">>;
-    const callbacks = new Set<() => void>();
-    const listener = () => {
-      for (const callback of callbacks) callback();
-    };
+    const watchers = new Set<ClientWatcher>();
+    const listeners = WATCHED_EVENTS.map(([event, react]) => [event, () => { for (const w of watchers) react(w); }] as const);
     try {
       if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return undefined;
-      emitter.on.call(client, "ready", listener);
+      for (const [event, listener] of listeners) emitter.on.call(client, event, listener);
     } catch {
       return undefined;
     }
     const watched = {
-      callbacks,
+      watchers,
       stop: () => {
-        readyWatchers.delete(client);
+        clientWatchers.delete(client);
         try {
-          emitter.off!.call(client, "ready", listener);
+          for (const [event, listener] of listeners) emitter.off!.call(client, event, listener);
         } catch {
-          // a client passed in whose off() throws keeps a listener that only marks servers unchecked
+          // a client passed in whose off() throws keeps listeners that only mark servers unchecked
         }
       },
     };
-    readyWatchers.set(client, watched);
+    clientWatchers.set(client, watched);
     entry = watched;
   }
   const watched = entry;
-  watched.callbacks.add(onReady);
+  watched.watchers.add(watcher);
   return () => {
-    if (!watched.callbacks.delete(onReady)) return;
-    if (watched.callbacks.size === 0) watched.stop();
+    if (!watched.watchers.delete(watcher)) return;
+    if (watched.watchers.size === 0) watched.stop();
   };
 }
 
@@ -392,6 +407,8 @@ class Connection {
   #checking: Promise<void> | undefined;
   /** 'ready' events seen: a check during which one came may have asked the server before it, and does not count. */
   #connections = 0;
+  /** Commands sent and not yet settled, each with how to abort it (see #watch). */
+  readonly #sending = new Set<{ client: RedisCommandClient; abort: AbortController }>();
   /** Per client this connection watches (see #watch), how to stop: a replaced client's entry goes with it (review 63 F4). */
   readonly #unwatch = new Map<RedisCommandClient, () => void>();
 
@@ -412,14 +429,26 @@ class Connection {
    * SERVER_CHECK_INTERVAL_MS only.
    */
   #watch(client: RedisCommandClient): void {
-    const unwatch = watchReady(client, () => {
-      this.#connections++;
-      if (client === this.#client) this.#checkedAt = -Infinity;
+    const unwatch = watchClient(client, {
+      ready: () => {
+        this.#connections++;
+        if (client === this.#client) this.#checkedAt = -Infinity;
+      },
+      // A client passed in keeps the commands not yet written in its offline queue and writes
+      // them on the next connection, with its handshake, before 'ready' and any check of the
+      // server it reached: they fail instead (closed; review 64 F1: a reserve was written on an
+      // allkeys-lru server). Commands sent while it is not ready are refused in send(). A client
+      // this store made has no offline queue: its commands of a dropped connection fail anyway.
+      dropped: () => {
+        this.#connections++;
+        if (client === this.#client) this.#checkedAt = -Infinity;
+        for (const sending of this.#sending) if (sending.client === client) sending.abort.abort();
+      },
     });
     if (unwatch !== undefined) this.#unwatch.set(client, unwatch);
   }
 
-  /** Removes this connection's 'ready' listener from `client` (a replaced client, or all at close). */
+  /** Stops watching `client` (a replaced client, or all at close). */
   #unwatchClient(client: RedisCommandClient): void {
     this.#unwatch.get(client)?.();
     this.#unwatch.delete(client);
@@ -469,7 +498,10 @@ class Connection {
             this.#checking = undefined;
           });
       }
-      await this.#checking;
+      // Each call waits within its own deadline, whoever started the check (review 64 F2).
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) throw this.#timedOut("server check");
+      await withTimeout(this.#checking, left, "server check");
     }
   }
 
@@ -524,9 +556,14 @@ class Connection {
     const answered = () => {
       if (client === this.#client) this.#lastAnswerAt = performance.now();
     };
+    // node-redis's isReady: false while it is reconnecting, when a client passed in would queue
+    // the command for whichever server it reaches next (see #watch).
+    if ((client as { isReady?: unknown }).isReady === false) throw new SharedStoreError("STORE_UNAVAILABLE", `${operation}: the client is not connected`);
+    const sending = { client, abort: new AbortController() };
+    this.#sending.add(sending);
     try {
       return await withTimeout(
-        client.sendCommand(args, { timeout: left }).then(
+        client.sendCommand(args, { timeout: left, abortSignal: sending.abort.signal }).then(
           (value) => (answered(), value),
           (error: unknown) => {
             if (isErrorReply(error)) answered(); // the server's own error reply: it is there
@@ -548,6 +585,8 @@ class Connection {
       }
       if (this.#lastAnswerAt < sentAt) this.#replaceHungClient(client);
       throw this.#timedOut(operation, isRedisTimeout(cause) ? cause : undefined);
+    } finally {
+      this.#sending.delete(sending);
     }
   }
 
@@ -610,10 +649,22 @@ class Connection {
       if (refusesCommand(error)) return undefined;
       throw error;
     }
-    // RESP2 answers [name, value]; RESP3 a map.
-    if (Array.isArray(reply)) return reply.length === 2 && typeof reply[1] === "string" ? reply[1] : undefined;
-    const value = reply !== null && typeof reply === "object" ? (reply as Record<string, unknown>)["maxmemory-policy"] : undefined;
-    return typeof value === "string" ? value : undefined;
+    // RESP2 answers [name, value]; RESP3 a map (an object, or a Map under a client's typeMapping);
+    // an empty one when the server has no such parameter, as CONFIG refused. Anything else is an
+    // answer this store cannot read: the check fails (closed), where taking it for "CONFIG
+    // refused" opened the stores on an allkeys-lru server (review 64 F3).
+    const empty = (Array.isArray(reply) && reply.length === 0) || (reply instanceof Map && reply.size === 0) ||
+      (reply !== null && typeof reply === "object" && !Array.isArray(reply) && !(reply instanceof Map) && Object.keys(reply).length === 0);
+    if (empty) return undefined;
+    const value = Array.isArray(reply)
+      ? reply.length === 2 && reply[0] === "maxmemory-policy" ? reply[1] : undefined
+      : reply instanceof Map
+        ? reply.get("maxmemory-policy")
+        : reply !== null && typeof reply === "object"
+          ? (reply as Record<string, unknown>)["maxmemory-policy"]
+          : undefined;
+    if (typeof value !== "string") throw unexpected("config", reply);
+    return value;
   }
 
   /**

@@ -6,7 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import net from "node:net";
 import { createRequire } from "node:module";
-import { createClient } from "redis";
+import { createClient, RESP_TYPES } from "redis";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/stores/redis.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
@@ -188,6 +188,50 @@ t("the server is checked again after every reconnection and every 5 s: a policy 
     await replay.close();
     await peers.close();
     await other.dispose();
+  }
+});
+
+t("a client passed in: a call queued while it was disconnected is not written to the server it reconnects to before that server is checked; a CONFIG GET answer as a Map is read (review 64 F1, F3)", async () => {
+  const url = (await server()).url;
+  const namespace = freshNamespace();
+  // node-redis's default keeps commands sent while disconnected in an offline queue and writes
+  // them on the next connection: a call made as the connection drops ('reconnecting').
+  const client = createClient({ url });
+  client.on("error", () => undefined);
+  await client.connect();
+  const replay = await RedisReplayStore.open(client, { namespace });
+  try {
+    assert.is(await replay.reserve("p", "n1", T, T, 300), true);
+    const dropped = new Promise<{ call: Promise<boolean> }>((resolve) => {
+      client.once("reconnecting", () => resolve({ call: replay.reserve("p", "n2", T, T, 300) })); // checked less than 5 s ago
+    });
+    await withRaw(async (raw) => {
+      await raw.configSet("maxmemory-policy", "allkeys-lru");
+      await raw.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+    });
+    const queued = (await dropped).call;
+    await rejects(queued, (e) => e instanceof SharedStoreError && (e.code === "STORE_UNAVAILABLE" || e.code === "EVICTING_ENGINE"), "a call queued across the reconnection");
+    const written = await withRaw((raw) => raw.sendCommand(["EXISTS", `${namespace}:{${keyHex("p")}}:n:${keyHex("n2")}`]));
+    assert.is(written, 0, "nothing written to the unchecked server");
+    await rejects(replay.reserve("p", "n3", T, T, 300), (e) => e instanceof SharedStoreError && e.code === "EVICTING_ENGINE", "the next call checks the server");
+  } finally {
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+    await replay.close();
+    client.destroy();
+  }
+  // A client whose typeMapping turns RESP maps into Map objects: the policy is read, not taken
+  // for "CONFIG refused".
+  const mapped = createClient({ url, RESP: 3, commandOptions: { typeMapping: { [RESP_TYPES.MAP]: Map } } });
+  mapped.on("error", () => undefined);
+  await mapped.connect();
+  try {
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "allkeys-lru"));
+    for (const open of [RedisReplayStore.open, RedisPeerStore.open]) {
+      await rejects(open.call(undefined, mapped, { namespace: freshNamespace() }), (e) => e instanceof SharedStoreError && e.code === "EVICTING_ENGINE", "a Map reply");
+    }
+  } finally {
+    await withRaw((raw) => raw.configSet("maxmemory-policy", "noeviction"));
+    mapped.destroy();
   }
 });
 
@@ -465,8 +509,11 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
     client.on("error", () => undefined);
     await client.connect();
     const sendCommand = client.sendCommand.bind(client);
-    (client as { sendCommand: unknown }).sendCommand = (args: string[], options?: { timeout?: number }) => sendCommand(args, { ...options, timeout: 100 });
-    const store = await RedisReplayStore.open(client as never, { namespace: freshNamespace(), operationTimeoutMs: 250 });
+    // Passed in as a bare object with sendCommand (no isReady, no events), so the store cannot
+    // see that the client is offline and sends (with node-redis's client it refuses to send while
+    // the client is not ready: review 64 F1).
+    const bare = { sendCommand: (args: string[], options?: { timeout?: number }) => sendCommand(args, { ...options, timeout: 100 }) };
+    const store = await RedisReplayStore.open(bare as never, { namespace: freshNamespace(), operationTimeoutMs: 250 });
     try {
       await relay.close(); // its connections closed and its port with them: the client reconnects in vain
       for (const deadline = Date.now() + 5000; client.isReady; ) {
@@ -672,8 +719,10 @@ t("a client passed in that queues commands while offline: a call that timed out 
     await srv.stop();
     const started = performance.now();
     // HSET queued offline: without node-redis's own timeout it would wait in the queue (up to
-    // node-redis's default 5000 ms) and be written when the client reconnects below.
-    await rejects(peers.insert(pin), (e) => e.code === "STORE_TIMEOUT", "insert while down");
+    // node-redis's default 5000 ms) and be written when the client reconnects below. The store
+    // refuses to send while the client is not ready (STORE_UNAVAILABLE, review 64 F1), or a
+    // command sent just before the drop times out.
+    await rejects(peers.insert(pin), (e) => e.code === "STORE_TIMEOUT" || e.code === "STORE_UNAVAILABLE", "insert while down");
     assert.ok(performance.now() - started < 1500, "within the bound");
     await srv.start();
     const deadline = Date.now() + 10_000;
