@@ -57,9 +57,9 @@ export interface RedisCommandClient {
   /**
    * node-redis's sendCommand. The stores pass `{ timeout, abortSignal }`: the time left of the
    * call's bound, so that node-redis drops a command still waiting to be written when the call
-   * gives up (see Connection.command), and a signal the store aborts when the client reconnects,
-   * so that a command a client passed in queued while disconnected is not written to a server
-   * the store has not checked (review 64 F1).
+   * gives up (see Connection.command), and a signal the store aborts when the connection drops,
+   * so that a command a client passed in still holds unwritten is not written to the server of
+   * its next connection, which the store has not checked (review 64 F1).
    */
   sendCommand(args: string[], options?: { timeout?: number; abortSignal?: AbortSignal }): Promise<unknown>;
 }
