@@ -412,7 +412,11 @@ class Connection {
   /** Per client this connection watches (see #watch), how to stop: a replaced client's entry goes with it (review 63 F4). */
   readonly #unwatch = new Map<RedisCommandClient, () => void>();
 
-  private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, url: string | undefined, namespace: string, timeoutMs: number) {
+  /** When the store's open must be done by (performance.now()): see requireServer. */
+  readonly #openDeadline: number;
+
+  private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, url: string | undefined, namespace: string, timeoutMs: number, openDeadline: number) {
+    this.#openDeadline = openDeadline;
     this.#client = client;
     this.#owned = owned;
     this.#url = url;
@@ -461,11 +465,20 @@ class Connection {
   async requireServer(check: ServerCheck): Promise<void> {
     this.#check = check;
     try {
-      await this.#serverChecked(performance.now() + this.timeoutMs);
+      // The open's one bound, connecting included (review 64 F2: the check got a full bound of
+      // its own after the connect's).
+      await this.#serverChecked(this.#openDeadline);
     } catch (error) {
-      await this.close(); // the open fails: nothing is left connected
+      this.#abandon(); // the open fails: nothing is left connected, at once
       throw error;
     }
+  }
+
+  /** Ends a connection whose open failed: no graceful close (nothing of the caller's is waiting on it). */
+  #abandon(): void {
+    this.#closed = true; // a replacement that connects now is destroyed there
+    for (const client of [...this.#unwatch.keys()]) this.#unwatchClient(client);
+    this.#owned?.destroy();
   }
 
   /**
@@ -509,11 +522,12 @@ class Connection {
     const namespace = read.namespace ?? "chio";
     if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) throw new InvalidConfigError("namespace must be 1–64 of [A-Za-z0-9_.-]");
     const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
+    const deadline = performance.now() + timeoutMs;
     if (typeof urlOrClient !== "string") {
       if (urlOrClient === null || typeof urlOrClient !== "object" || typeof (urlOrClient as RedisCommandClient).sendCommand !== "function") {
         throw new InvalidTypeError("Redis stores open from a redis:// URL or a node-redis client");
       }
-      return new Connection(urlOrClient as RedisCommandClient, undefined, undefined, namespace, timeoutMs);
+      return new Connection(urlOrClient as RedisCommandClient, undefined, undefined, namespace, timeoutMs, deadline);
     }
     let url: URL;
     try {
@@ -525,7 +539,7 @@ class Connection {
     }
     if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new InvalidConfigError(`Redis stores open from a redis:// or rediss:// URL, got ${url.protocol}`);
     const client = await connectClient(urlOrClient, timeoutMs);
-    return new Connection(client, client, urlOrClient, namespace, timeoutMs);
+    return new Connection(client, client, urlOrClient, namespace, timeoutMs, deadline);
   }
 
   /**
