@@ -1,10 +1,10 @@
 // Envelope verification and the full accept path, against raw Ed25519 verify of the same
 // canonical challenge. Targets: verifyEnvelopeBytes within 10% of raw verify throughput,
 // acceptEnvelope (in-memory store) at ≥ 0.85× raw verify throughput.
-import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { verify as nodeVerify } from "node:crypto";
 import canonicalizeNpm from "canonicalize";
 import { ed25519, verifyEnvelopeBytes, Keypair, KernelTrustExchange } from "../dist/esm/index.js";
-import { seedFor } from "./fixtures.js";
+import { nodePublicKeyFromHex, seedFor } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
 
 const COUNT = 256;
@@ -30,7 +30,7 @@ export function envelopeGroups(): Group[] {
     const env = JSON.parse(new TextDecoder().decode(wire[j]));
     const msg = encoder.encode(canonicalizeNpm(env.challenge)!);
     if (Buffer.compare(Buffer.from(msg), Buffer.from(messages[j])) !== 0) throw new Error("canonical challenge mismatch");
-    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(env.declaredPublicKey, "hex").toString("base64url") }, format: "jwk" });
+    const key = nodePublicKeyFromHex(env.declaredPublicKey);
     if (!nodeVerify(null, msg, key, Buffer.from(env.signature, "hex"))) throw new Error("node rejects the benchmark envelope");
   }
 
@@ -48,7 +48,7 @@ export function envelopeGroups(): Group[] {
         fn: () => {
           const env = JSON.parse(decoder.decode(wire[next()]));
           const msg = encoder.encode(canonicalizeNpm(env.challenge)!);
-          const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(env.declaredPublicKey, "hex").toString("base64url") }, format: "jwk" });
+          const key = nodePublicKeyFromHex(env.declaredPublicKey);
           keep(nodeVerify(null, msg, key, Buffer.from(env.signature, "hex")));
         },
       },

@@ -34,6 +34,11 @@ export function challengeObject(n: number) {
   };
 }
 
+/** node:crypto's KeyObject of a 32-byte Ed25519 public key given in hex (an envelope's declaredPublicKey), by a JWK import. */
+export function nodePublicKeyFromHex(hex: string): KeyObject {
+  return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(hex, "hex").toString("base64url") }, format: "jwk" });
+}
+
 export function nodeSignature(message: Uint8Array, key: KeyFixture): Uint8Array {
   return new Uint8Array(nodeSign(null, message, key.privateKeyObject));
 }

@@ -3,11 +3,11 @@
 // Targets (issue 8): the pool with 2 threads ≥ 1.8× the throughput of 1 thread; envelopes on
 // 2 cores ≥ 3× node:crypto (JSON.parse + canonicalize + crypto.verify, a KeyObject kept per
 // known sender) in one thread.
-import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { verify as nodeVerify, type KeyObject } from "node:crypto";
 import canonicalizeNpm from "canonicalize";
 import { ed25519, verifyEnvelopeBytes, verifyEnvelopeBatch, Keypair, KernelTrustExchange } from "../dist/esm/index.js";
 import { createVerifierPool, type VerifierPool } from "../dist/esm/pool/index.js";
-import { challengeObject, keyFixture, nodeSignature, seedFor } from "./fixtures.js";
+import { challengeObject, keyFixture, nodePublicKeyFromHex, nodeSignature, seedFor } from "./fixtures.js";
 import { keep, type Group } from "./harness.js";
 import { POOL_BATCH, POOL_ENVELOPES_GROUP, POOL_SIGNATURES_GROUP } from "./pool-names.js";
 
@@ -54,14 +54,13 @@ export function poolGroups(): { groups: Group[]; pools: VerifierPool[] } {
   // batch key caches; new senders: a JWK import per envelope, as every key is decoded in the call
   // on our side (review 62 F2: the known-sender baseline used to import every key, 5–11% of its time).
   const decoder = new TextDecoder();
-  const importKey = (hex: string) => createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(hex, "hex").toString("base64url") }, format: "jwk" });
-  const knownSenderKeys = new Map<string, ReturnType<typeof createPublicKey>>();
+  const knownSenderKeys = new Map<string, KeyObject>();
   const nodeEnvelope = (bytes: Uint8Array, cacheKeys: boolean): boolean => {
     const env = JSON.parse(decoder.decode(bytes));
     const msg = encoder.encode(canonicalizeNpm(env.challenge)!);
     let key = cacheKeys ? knownSenderKeys.get(env.declaredPublicKey) : undefined;
     if (key === undefined) {
-      key = importKey(env.declaredPublicKey);
+      key = nodePublicKeyFromHex(env.declaredPublicKey);
       if (cacheKeys) knownSenderKeys.set(env.declaredPublicKey, key);
     }
     return nodeVerify(null, msg, key, Buffer.from(env.signature, "hex"));

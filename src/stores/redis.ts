@@ -433,29 +433,35 @@ class Connection {
    * SERVER_CHECK_INTERVAL_MS only.
    */
   #watch(client: RedisCommandClient): void {
+    // Either event: the server is checked again before the next call, and a check in progress does not count.
+    const unverify = () => {
+      this.#connections++;
+      if (client === this.#client) this.#checkedAt = -Infinity;
+    };
     const unwatch = watchClient(client, {
-      ready: () => {
-        this.#connections++;
-        if (client === this.#client) this.#checkedAt = -Infinity;
-      },
+      ready: unverify,
       // A client passed in keeps the commands not yet written in its offline queue and writes
       // them on the next connection, with its handshake, before 'ready' and any check of the
       // server it reached: they fail instead (closed; review 64 F1: a reserve was written on an
       // allkeys-lru server). Commands sent while it is not ready are refused in send(). A client
       // this store made has no offline queue: its commands of a dropped connection fail anyway.
       dropped: () => {
-        this.#connections++;
-        if (client === this.#client) this.#checkedAt = -Infinity;
+        unverify();
         for (const sending of this.#sending) if (sending.client === client) sending.abort.abort();
       },
     });
     if (unwatch !== undefined) this.#unwatch.set(client, unwatch);
   }
 
-  /** Stops watching `client` (a replaced client, or all at close). */
+  /** Stops watching `client` (a replaced client). */
   #unwatchClient(client: RedisCommandClient): void {
     this.#unwatch.get(client)?.();
     this.#unwatch.delete(client);
+  }
+
+  /** Stops watching every client (close, or a failed open). */
+  #unwatchAll(): void {
+    for (const client of [...this.#unwatch.keys()]) this.#unwatchClient(client);
   }
 
   /**
@@ -477,7 +483,7 @@ class Connection {
   /** Ends a connection whose open failed: no graceful close (nothing of the caller's is waiting on it). */
   #abandon(): void {
     this.#closed = true; // a replacement that connects now is destroyed there
-    for (const client of [...this.#unwatch.keys()]) this.#unwatchClient(client);
+    this.#unwatchAll();
     this.#owned?.destroy();
   }
 
@@ -663,20 +669,14 @@ class Connection {
       if (refusesCommand(error)) return undefined;
       throw error;
     }
-    // RESP2 answers [name, value]; RESP3 a map (an object, or a Map under a client's typeMapping);
-    // an empty one when the server has no such parameter, as CONFIG refused. Anything else is an
-    // answer this store cannot read: the check fails (closed), where taking it for "CONFIG
-    // refused" opened the stores on an allkeys-lru server (review 64 F3).
-    const empty = (Array.isArray(reply) && reply.length === 0) || (reply instanceof Map && reply.size === 0) ||
-      (reply !== null && typeof reply === "object" && !Array.isArray(reply) && !(reply instanceof Map) && Object.keys(reply).length === 0);
-    if (empty) return undefined;
-    const value = Array.isArray(reply)
-      ? reply.length === 2 && reply[0] === "maxmemory-policy" ? reply[1] : undefined
-      : reply instanceof Map
-        ? reply.get("maxmemory-policy")
-        : reply !== null && typeof reply === "object"
-          ? (reply as Record<string, unknown>)["maxmemory-policy"]
-          : undefined;
+    // RESP2 answers [name, value]; RESP3 a map (an object, or a Map under a client's typeMapping):
+    // the shapes of HGETALL's reply (hashEntries), empty when the server has no such parameter,
+    // as CONFIG refused. Anything else is an answer this store cannot read: the check fails
+    // (closed), where taking it for "CONFIG refused" opened the stores on an allkeys-lru server
+    // (review 64 F3).
+    const entries = hashEntries(reply, "config");
+    if (entries.length === 0) return undefined;
+    const value = entries.find(([name]) => name === "maxmemory-policy")?.[1];
     if (typeof value !== "string") throw unexpected("config", reply);
     return value;
   }
@@ -714,7 +714,7 @@ class Connection {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const client of [...this.#unwatch.keys()]) this.#unwatchClient(client);
+    this.#unwatchAll();
     await this.#replacing; // a replacement that connects now is destroyed there
     if (this.#owned) await endClient(this.#owned, this.timeoutMs);
   }
