@@ -504,6 +504,11 @@ class Connection {
       const client = this.#client;
       if (check === undefined) return client;
       if (this.#checkedClient === client && performance.now() - this.#checkedAt < SERVER_CHECK_INTERVAL_MS) return client;
+      // Each call waits within its own deadline, whoever started the check (review 64 F2). The
+      // deadline is read before a check starts: a check nobody awaits would end the process on
+      // an unhandled rejection when it fails (an open whose connect used up the bound).
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) throw this.#timedOut("server check");
       if (this.#checking === undefined) {
         const startedAt = performance.now();
         const connections = this.#connections;
@@ -517,9 +522,6 @@ class Connection {
             this.#checking = undefined;
           });
       }
-      // Each call waits within its own deadline, whoever started the check (review 64 F2).
-      const left = Math.ceil(deadline - performance.now());
-      if (left <= 0) throw this.#timedOut("server check");
       await withTimeout(this.#checking, left, "server check");
     }
   }

@@ -36,6 +36,34 @@ replayStoreConformance("RedisReplayStore", async () => {
 
 const t = suite("Redis stores");
 
+t("an open whose bound is used up before the server check fails with STORE_TIMEOUT and leaves no check running unawaited (an unhandled rejection ended the process)", async () => {
+  const client = createClient({ url: (await server()).url });
+  client.on("error", () => undefined);
+  await client.connect();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    // A client passed in whose `on` (called as the store watches it) outlasts the open's 5 ms.
+    const slow = {
+      sendCommand: client.sendCommand.bind(client),
+      on: (event: string, listener: (...args: unknown[]) => void) => {
+        for (const until = performance.now() + 30; performance.now() < until; );
+        client.on(event, listener);
+      },
+      off: (event: string, listener: (...args: unknown[]) => void) => void client.off(event, listener),
+    };
+    for (const open of [RedisReplayStore.open, RedisPeerStore.open]) {
+      await rejects(open.call(undefined, slow as never, { namespace: freshNamespace(), operationTimeoutMs: 5 }), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "bound used up");
+    }
+    await new Promise((r) => setTimeout(r, 100)); // a check left running would have failed by now
+    assert.equal(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    client.destroy();
+  }
+});
+
 t("a URL that is not redis:// and an insert of a non-peer are typed errors", async () => {
   for (const url of ["not a url", "http://127.0.0.1:6379", ""]) {
     for (const open of [RedisPeerStore.open, RedisReplayStore.open]) {
@@ -203,7 +231,14 @@ t("a client passed in: a call queued while it was disconnected is not written to
   try {
     assert.is(await replay.reserve("p", "n1", T, T, 300), true);
     const dropped = new Promise<{ call: Promise<boolean> }>((resolve) => {
-      client.once("reconnecting", () => resolve({ call: replay.reserve("p", "n2", T, T, 300) })); // checked less than 5 s ago
+      client.once("reconnecting", () => {
+        const call = replay.reserve("p", "n2", T, T, 300); // checked less than 5 s ago
+        // It may reject before the test awaits it (the client already reports isReady false):
+        // mark it handled now so Node does not end the run on an unhandled rejection; the
+        // rejects() below still reads its verdict.
+        call.catch(() => undefined);
+        resolve({ call });
+      });
     });
     await withRaw(async (raw) => {
       await raw.configSet("maxmemory-policy", "allkeys-lru");
