@@ -376,12 +376,21 @@ function describeDriverError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Closes a client this store created: gracefully (waiting calls get their answers) within `timeoutMs`, else destroys it. */
+/**
+ * Closes a client this store created: gracefully (waiting calls get their answers) within
+ * `timeoutMs`, else destroys it. Never rejects: the store ends a hung client without awaiting
+ * it, and a rejection there would end the caller's process (review 65 F1: node-redis 5.x's
+ * destroy() throws once close() has begun).
+ */
 async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> {
   try {
     await withTimeout(client.close(), timeoutMs, "close");
   } catch {
-    client.destroy();
+    try {
+      client.destroy();
+    } catch {
+      // already closed or closing: nothing more this store can end
+    }
   }
 }
 
@@ -642,7 +651,7 @@ class Connection {
         // Commands still waiting on the old connection get their answers there if it answers
         // after all (a server that was only slow, or frozen and thawed); one that stays silent
         // is destroyed after operationTimeoutMs, failing its waiting calls (closed).
-        if (old !== undefined) void endClient(old, this.timeoutMs);
+        if (old !== undefined) endClient(old, this.timeoutMs).catch(() => undefined); // it does not reject; kept handled all the same
       },
       () => undefined, // no fresh connection either: the old client stays, and the next such timeout tries again
     ).finally(() => {

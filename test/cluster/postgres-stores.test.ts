@@ -304,6 +304,7 @@ t("a database whose default isolation is SERIALIZABLE: a compare-and-set or rese
     await locker.query("BEGIN");
     await locker.query(`UPDATE ${prefix}peers SET rotation_due = rotation_due + 5 WHERE kernel_id = $1`, [JSON.stringify("k")]);
     const race = store.compareAndSet("k", first, renewed);
+    race.catch(() => undefined); // awaited below; handled now so that a stall cannot end the run on an unhandled rejection
     await delay(150);
     await locker.query("COMMIT");
     assert.is(await race, false, "lost to the concurrent writer: false, as under READ COMMITTED");
@@ -314,6 +315,7 @@ t("a database whose default isolation is SERIALIZABLE: a compare-and-set or rese
     await locker.query("BEGIN");
     await locker.query(`UPDATE ${prefix}replay SET envelope_ts = $1, expires_at = $2, token = 'theirs' WHERE peer_id = $3`, [T + 400, T + 700, JSON.stringify("p")]);
     const takeover = replay.reserve("p", "n", T + 400, T + 400, 300);
+    takeover.catch(() => undefined); // as race above
     await delay(150);
     await locker.query("COMMIT");
     assert.is(await takeover, false, "the pair is held by the concurrent writer: false (a replay), as under READ COMMITTED");

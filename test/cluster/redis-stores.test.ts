@@ -524,6 +524,7 @@ t("the eviction policy unknown for want of an answer (CONFIG not answered within
       "local s = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 1500000 then return 1 end end",
       "0",
     ]);
+    script.catch(() => undefined); // awaited in finally; handled now so that a dropped connection fails that await, not the run
     try {
       await new Promise((r) => setTimeout(r, 200));
       for (const open of [RedisReplayStore.open, RedisPeerStore.open]) {

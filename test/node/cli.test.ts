@@ -109,6 +109,7 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   // refused at once as KEY_FILE_INVALID, and a writer coming a moment later then blocked for
   // good); run beside the rest of this test.
   const noWriter = runCli(["envelope", "--key", file("fifo.seed"), "--id", "a", "--to", "b"], dir, "", 20_000);
+  noWriter.catch(() => undefined); // awaited below; handled now so that an earlier failure is reported, not "Exiting early"
   for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["big.seed", "KEY_FILE_INVALID"]]) {
     const r = await runCli(["envelope", "--key", file(name), "--id", "a", "--to", "b"], dir, "", 10_000);
     assert.is(r.code, 2, `${name}: ${r.stderr}`);

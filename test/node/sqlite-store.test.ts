@@ -480,6 +480,7 @@ test("two processes pinning and reserving the same ids at once: exactly one winn
   new SqlitePeerStore(file).close(); // created once, so both contenders open an existing schema
   const children = [spawnModule(contender, [file, "7"]), spawnModule(contender, [file, "8"])];
   const done = children.map((child) => finished(child, 60_000));
+  for (const d of done) d.catch(() => undefined); // awaited below; handled now so that a failed waitForLine is reported as itself
   await Promise.all(children.map((child) => waitForLine(child, /ready/)));
   for (const child of children) child.stdin!.end("go\n");
   const results = await Promise.all(done);
@@ -523,6 +524,7 @@ test("four processes opening the same new file at once all open it: never FOREIG
   // Replicas started together (systemd, an orchestrator) on a path that does not exist yet.
   const children = ["peer", "peer", "replay", "replay"].map((kind) => spawnModule(opener, [kind]));
   const done = children.map((child) => finished(child, 120_000));
+  for (const d of done) d.catch(() => undefined); // as above
   await Promise.all(children.map((child) => waitForLine(child, /ready/)));
   const lines: string[][] = children.map(() => []);
   const waiting: (() => void)[] = [];
