@@ -16,8 +16,10 @@ import {
 import { batch_key_entry, batch_key_lookup_vartime, BATCH_KEY_MISS, vk_stamp_of_vartime, key_index_hash } from "./ed25519/key-cache";
 import { siphash24 } from "./siphash";
 import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523 } from "./curve25519/field";
-import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B } from "./curve25519/torsion";
-import { P3_BYTES, ge_frombytes_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime } from "./curve25519/group";
+import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B, ge_affine_is_torsion_free_vartime, ge_affine_is_torsion_free_x4_vartime } from "./curve25519/torsion";
+import { fe_pow22523_x4, fe_pow_2_251_minus_1_x4 } from "./curve25519/field_x4";
+import { fe_pow_2_251_minus_1 } from "./curve25519/field";
+import { P3_BYTES, ge_frombytes_vartime, ge_frombytes_x4_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime } from "./curve25519/group";
 import {
   msm_straus_vartime, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
 } from "./curve25519/scalar_mul/straus";
@@ -152,6 +154,55 @@ export function test_key_index_hash(): u64 {
 /** Traps (unreachable), to test recovery of the library after a trap. */
 export function test_trap(): void {
   unreachable();
+}
+
+/**
+ * The four-lane exponentiations (curve25519/field_x4.ts) against the scalar ones, on the four
+ * field elements given as raw limbs (4 x 10 i32) at ioBase(): writes the four-lane results
+ * (4 x 10 limbs) at ioBase() + 160 and the scalar ones at ioBase() + 320. mode 0:
+ * z^((p-5)/8) (fe_pow22523), 1: z^(2^251 - 1). Returns 0, -1 if memory cannot grow.
+ */
+export function test_fe_pow_x4(mode: i32): i32 {
+  if (!ensureIoCapacity(480)) return -1;
+  const io = ioBase();
+  for (let k: usize = 0; k < 4; k++) {
+    if (mode == 0) fe_pow22523(io + 320 + k * 40, io + k * 40);
+    else fe_pow_2_251_minus_1(io + 320 + k * 40, io + k * 40);
+  }
+  if (mode == 0) fe_pow22523_x4(io + 160, io);
+  else fe_pow_2_251_minus_1_x4(io + 160, io);
+  return 0;
+}
+
+/**
+ * ge_frombytes_x4_vartime and ge_affine_is_torsion_free_x4_vartime on `count` (1..4) encodings at
+ * ioBase() (32 bytes each): the four-lane points at ioBase() + 128 (4 x 160 bytes), tested for
+ * torsion four at a time. With `compare` != 0 also the scalar functions, points at ioBase() + 768.
+ * Returns the four-lane decode mask, the scalar decode mask << 4, the four-lane torsion-free mask
+ * << 8 and the scalar one << 12 (over the lanes that decoded, in order); -1 if memory cannot grow.
+ * Without `compare` (bench/batch-profile.ts times it): the four-lane masks only.
+ */
+export function test_point_lanes_x4(count: u32, compare: i32): i32 {
+  if (!ensureIoCapacity(1600)) return -1;
+  const io = ioBase(), n = <usize>count;
+  const points = io + 1408, encodings = io + 1424, tested = io + 1440;
+  for (let k: usize = 0; k < n; k++) {
+    store<u32>(points + (k << 2), <u32>(io + 128 + k * P3_BYTES));
+    store<u32>(encodings + (k << 2), <u32>(io + k * 32));
+  }
+  const decoded = ge_frombytes_x4_vartime(points, encodings, n);
+  let scalarDecoded: u32 = 0, scalarFree: u32 = 0, lanes: usize = 0;
+  for (let k: usize = 0; k < n; k++) {
+    if (compare != 0 && ge_frombytes_vartime(io + 768 + k * P3_BYTES, io + k * 32)) {
+      scalarDecoded |= <u32>1 << <u32>k;
+      if (ge_affine_is_torsion_free_vartime(io + 768 + k * P3_BYTES)) scalarFree |= <u32>1 << <u32>lanes;
+    }
+    if (((decoded >> <u32>k) & 1) == 0) continue;
+    store<u32>(tested + (lanes << 2), <u32>(io + 128 + k * P3_BYTES));
+    lanes++;
+  }
+  const free = ge_affine_is_torsion_free_x4_vartime(tested, lanes);
+  return <i32>(decoded | (scalarDecoded << 4) | (free << 8) | (scalarFree << 12));
 }
 
 /**

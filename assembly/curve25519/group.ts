@@ -20,6 +20,7 @@ import {
   FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
   fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
 } from "./field";
+import { QUAD_BYTES, fe_pow22523_x4 } from "./field_x4";
 import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE128_ODD_MULTIPLES, BASE_WNAF_WIDTH } from "./tables";
 
 // Field-element offsets inside a point.
@@ -37,9 +38,11 @@ export const CACHED_BYTES: usize = 160;
 
 const ADD_T0: usize = memory.data(40, 16);
 const DBL_T0: usize = memory.data(40, 16);
-const DEC_U: usize = memory.data(40, 16);
-const DEC_V: usize = memory.data(40, 16);
-const DEC_V3: usize = memory.data(40, 16);
+// Decoding's state across its exponentiation, per lane of ge_frombytes_x4_vartime (lane 0 for
+// ge_frombytes_vartime): u, v and v^3; and the exponentiation's bases and results, one per lane.
+const DEC_LANE_BYTES: usize = 3 * 40;
+const DEC_LANES: usize = memory.data(4 * 3 * 40, 16); // 4 lanes of DEC_LANE_BYTES
+const DEC_POW: usize = memory.data(<i32>QUAD_BYTES, 16);
 const DEC_VXX: usize = memory.data(40, 16);
 const DEC_CHECK: usize = memory.data(40, 16);
 const ENC_RECIP: usize = memory.data(40, 16);
@@ -224,7 +227,37 @@ function encode_with_recip(s: usize, h: usize): void {
  * Variable time (public inputs only).
  */
 export function ge_frombytes_vartime(h: usize, s: usize): bool {
-  const u = DEC_U, v = DEC_V, v3 = DEC_V3, vxx = DEC_VXX, check = DEC_CHECK;
+  decode_begin(h, s, 0);
+  fe_pow22523(DEC_POW, DEC_POW);
+  return decode_end(h, s, 0);
+}
+
+/**
+ * ge_frombytes_vartime of up to four encodings at once, its exponentiations run side by side
+ * (field_x4.ts): for lane k < count, decodes the 32 bytes at the address held in the u32 at
+ * encodings + 4k into the p3 point at the address in the u32 at points + 4k. Returns a mask
+ * with bit k set if lane k decoded (the others are not curve points). Each lane's result is
+ * ge_frombytes_vartime's, limb for limb. Below three lanes the scalar chain is the faster one.
+ */
+export function ge_frombytes_x4_vartime(points: usize, encodings: usize, count: usize): u32 {
+  for (let k: usize = 0; k < count; k++) decode_begin(<usize>load<u32>(points + (k << 2)), <usize>load<u32>(encodings + (k << 2)), k);
+  if (count >= 3) {
+    if (count == 3) fe_0(DEC_POW + 3 * 40); // an unused lane computes 0^e
+    fe_pow22523_x4(DEC_POW, DEC_POW);
+  } else {
+    for (let k: usize = 0; k < count; k++) fe_pow22523(DEC_POW + k * 40, DEC_POW + k * 40);
+  }
+  let decoded: u32 = 0;
+  for (let k: usize = 0; k < count; k++) {
+    if (decode_end(<usize>load<u32>(points + (k << 2)), <usize>load<u32>(encodings + (k << 2)), k)) decoded |= <u32>1 << <u32>k;
+  }
+  return decoded;
+}
+
+// Decoding before its exponentiation (RFC 8032 §5.1.3 steps 1-2): y into h, u and v into the
+// lane's state, the base u v^7 into lane `lane` of DEC_POW.
+function decode_begin(h: usize, s: usize, lane: usize): void {
+  const u = DEC_LANES + lane * DEC_LANE_BYTES, v = u + 40, v3 = u + 80, base = DEC_POW + lane * 40;
   fe_frombytes(h + Y, s);
   fe_1(h + Z);
   fe_sq(u, h + Y);
@@ -233,11 +266,16 @@ export function ge_frombytes_vartime(h: usize, s: usize): bool {
   fe_add(v, v, h + Z); //            v = d y^2 + 1
   fe_sq(v3, v);
   fe_mul(v3, v3, v); //              v^3
-  fe_sq(h + X, v3);
-  fe_mul(h + X, h + X, v);
-  fe_mul(h + X, h + X, u); //        u v^7
-  fe_pow22523(h + X, h + X); //      (u v^7)^((p-5)/8)
-  fe_mul(h + X, h + X, v3);
+  fe_sq(base, v3);
+  fe_mul(base, base, v);
+  fe_mul(base, base, u); //          u v^7
+}
+
+// Decoding after it, with (u v^7)^((p-5)/8) in lane `lane` of DEC_POW (steps 2-4); false if no
+// point has this y.
+function decode_end(h: usize, s: usize, lane: usize): bool {
+  const u = DEC_LANES + lane * DEC_LANE_BYTES, v = u + 40, v3 = u + 80, vxx = DEC_VXX, check = DEC_CHECK;
+  fe_mul(h + X, DEC_POW + lane * 40, v3);
   fe_mul(h + X, h + X, u); //        x = u v^3 (u v^7)^((p-5)/8)
   fe_sq(vxx, h + X);
   fe_mul(vxx, vxx, v); //            v x^2

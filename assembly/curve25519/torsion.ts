@@ -22,10 +22,15 @@
 // step 0 removes. Checked against [L]P on thousands of points of every torsion class in
 // test/node/ed25519-torsion-batch.test.ts (constants derived there too).
 //
+// The test is split around its exponentiation (torsion_begin, torsion_end) so that the batch
+// verifier can run four points' exponentiations side by side (ge_affine_is_torsion_free_x4_vartime
+// over field_x4.ts); each lane's verdict is the single test's.
+//
 // Variable time: only ever applied to public points (keys and signature R values).
 import {
-  fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_iszero, fe_tobytes, fe_pow_2_251_minus_1,
+  fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_iszero, fe_tobytes, fe_pow_2_251_minus_1,
 } from "./field";
+import { QUAD_BYTES, fe_pow_2_251_minus_1_x4 } from "./field_x4";
 import { FE_D, FE_SQRTM1 } from "./tables";
 import { ge_frombytes_vartime, P3_BYTES } from "./group";
 
@@ -40,10 +45,12 @@ const FE_FOUR: usize = memory.data<i32>([4, 0, 0, 0, 0, 0, 0, 0, 0, 0], 16);
 
 // Scratch (field elements, 40 bytes each).
 const T_ONE: usize = memory.data(40, 16);
-const T_N: usize = memory.data(40, 16);
-const T_F: usize = memory.data(40, 16);
-const T_Z: usize = memory.data(40, 16);
-const T_R: usize = memory.data(40, 16);
+// The test's state across its exponentiation, per lane of ge_affine_is_torsion_free_x4_vartime
+// (lane 0 for the single test): n, F and y^2; and the exponentiation's bases z and results R.
+const TOR_LANE_BYTES: usize = 3 * 40;
+const TOR_LANES: usize = memory.data(4 * 3 * 40, 16); // 4 lanes of TOR_LANE_BYTES
+const TOR_Z: usize = memory.data(<i32>QUAD_BYTES, 16);
+const TOR_R: usize = memory.data(<i32>QUAD_BYTES, 16);
 const T_R2: usize = memory.data(40, 16);
 const T_Q: usize = memory.data(40, 16);
 const T_W: usize = memory.data(40, 16);
@@ -226,57 +233,105 @@ function is_nonsquare_vartime(a: usize): bool {
  * in the prime-order subgroup. See the file header. Variable time.
  */
 export function ge_affine_is_torsion_free_vartime(P: usize): bool {
+  const early = torsion_begin(P, 0);
+  if (early != TORSION_PENDING) return early == TORSION_FREE;
+  fe_pow_2_251_minus_1(TOR_R, TOR_Z);
+  return torsion_end(P, 0);
+}
+
+/**
+ * ge_affine_is_torsion_free_vartime of up to four points at once, their exponentiations run side
+ * by side (field_x4.ts): lane k < count tests the point at the address held in the u32 at
+ * points + 4k. Returns a mask with bit k set if lane k's point is torsion-free. Below three
+ * lanes that need the exponentiation, the scalar chain is the faster one.
+ */
+export function ge_affine_is_torsion_free_x4_vartime(points: usize, count: usize): u32 {
+  let free: u32 = 0, pending: u32 = 0, lanes: usize = 0;
+  for (let k: usize = 0; k < count; k++) {
+    const early = torsion_begin(<usize>load<u32>(points + (k << 2)), k);
+    if (early == TORSION_FREE) free |= <u32>1 << <u32>k;
+    else if (early == TORSION_PENDING) {
+      pending |= <u32>1 << <u32>k;
+      lanes++;
+    } else fe_0(TOR_Z + k * 40); // decided: its lane computes 0^e
+  }
+  if (lanes >= 3) {
+    for (let k = count; k < 4; k++) fe_0(TOR_Z + k * 40);
+    fe_pow_2_251_minus_1_x4(TOR_R, TOR_Z);
+  } else {
+    for (let k: usize = 0; k < count; k++) if ((pending >> <u32>k) & 1) fe_pow_2_251_minus_1(TOR_R + k * 40, TOR_Z + k * 40);
+  }
+  for (let k: usize = 0; k < count; k++) {
+    if ((pending >> <u32>k) & 1 && torsion_end(<usize>load<u32>(points + (k << 2)), k)) free |= <u32>1 << <u32>k;
+  }
+  return free;
+}
+
+const HAS_TORSION: i32 = 0;
+const TORSION_FREE: i32 = 1;
+const TORSION_PENDING: i32 = 2;
+
+// The test before its exponentiation: step 0 decides the small-order points (HAS_TORSION or
+// TORSION_FREE); for any other point, step 1 leaves z in lane `lane` of TOR_Z (TORSION_PENDING).
+function torsion_begin(P: usize, lane: usize): i32 {
   const x = P, y = P + 40;
   // Step 0: the 8 points of small order (x = 0, y = 0, x = +-i y); only the identity (0, 1) is torsion-free.
   const xZero = fe_iszero(x) != 0;
   if (xZero) {
     fe_1(T_ONE);
     fe_sub(T_A, y, T_ONE);
-    return fe_iszero(T_A) != 0;
+    return fe_iszero(T_A) != 0 ? TORSION_FREE : HAS_TORSION;
   }
-  if (fe_iszero(y) != 0) return false;
+  if (fe_iszero(y) != 0) return HAS_TORSION;
   fe_mul(T_A, FE_SQRTM1, y);
   fe_sub(T_B, x, T_A);
-  if (fe_iszero(T_B) != 0) return false;
+  if (fe_iszero(T_B) != 0) return HAS_TORSION;
   fe_add(T_B, x, T_A);
-  if (fe_iszero(T_B) != 0) return false;
+  if (fe_iszero(T_B) != 0) return HAS_TORSION;
 
+  const n = TOR_LANES + lane * TOR_LANE_BYTES, f = n + 40, y2 = n + 80, z = TOR_Z + lane * 40;
   // Step 1: n = 1 - y; F = 2 (i x - 1) n; z = (1 + d)(1 + d y^2) F^2.
   fe_1(T_ONE);
-  fe_sub(T_N, T_ONE, y);
+  fe_sub(n, T_ONE, y);
   fe_mul(T_A, FE_SQRTM1, x);
   fe_sub(T_A, T_A, T_ONE);
   fe_add(T_A, T_A, T_A);
-  fe_mul(T_F, T_A, T_N);
-  fe_sq(T_C, y); //                     y^2 (kept for step 3)
-  fe_mul(T_A, T_C, FE_D);
+  fe_mul(f, T_A, n);
+  fe_sq(y2, y); //                      y^2 (kept for step 3)
+  fe_mul(T_A, y2, FE_D);
   fe_add(T_A, T_A, T_ONE); //           1 + d y^2
   fe_mul(T_A, T_A, FE_ONE_PLUS_D);
-  fe_sq(T_B, T_F);
-  fe_mul(T_Z, T_A, T_B);
+  fe_sq(T_B, f);
+  fe_mul(z, T_A, T_B);
 
-  // Step 2: R = z^(2^251 - 1); z must be a 4th power (R^4 = z).
-  fe_pow_2_251_minus_1(T_R, T_Z);
-  fe_sq(T_R2, T_R);
+  return TORSION_PENDING;
+}
+
+// The test after it, with z^(2^251 - 1) in lane `lane` of TOR_R (steps 2-4).
+function torsion_end(P: usize, lane: usize): bool {
+  const x = P, y = P + 40;
+  const n = TOR_LANES + lane * TOR_LANE_BYTES, f = n + 40, y2 = n + 80, z = TOR_Z + lane * 40, R = TOR_R + lane * 40;
+  // Step 2: R = z^(2^251 - 1) (computed by the caller); z must be a 4th power (R^4 = z).
+  fe_sq(T_R2, R);
   fe_sq(T_A, T_R2);
-  fe_sub(T_A, T_A, T_Z);
+  fe_sub(T_A, T_A, z);
   if (fe_iszero(T_A) == 0) return false;
 
   // Step 3: Q = R^2 - 2(1 + d)(y - y^2); W = R^2 n^2.
-  fe_sub(T_A, y, T_C);
+  fe_sub(T_A, y, y2);
   fe_mul(T_A, T_A, FE_TWO_ONE_PLUS_D);
   fe_sub(T_Q, T_R2, T_A);
-  fe_sq(T_A, T_N);
+  fe_sq(T_A, n);
   fe_mul(T_W, T_R2, T_A);
   // G = F Q (Q^2 - b W) - 2 x R^3 (Q^2 - 4 W)
   fe_sq(T_C, T_Q); //                   Q^2
   fe_mul(T_A, FE_QUARTIC_B, T_W);
   fe_sub(T_A, T_C, T_A); //             Q^2 - b W
-  fe_mul(T_B, T_F, T_Q); //             F Q (kept for step 4)
+  fe_mul(T_B, f, T_Q); //               F Q (kept for step 4)
   fe_mul(T_G, T_B, T_A); //             F Q (Q^2 - b W)
   fe_mul(T_A, T_W, FE_FOUR); //         4 W, carried (a doubled sum would exceed fe_mul's input bounds below)
   fe_sub(T_A, T_C, T_A); //             Q^2 - 4 W
-  fe_mul(T_C, T_R2, T_R); //            R^3
+  fe_mul(T_C, T_R2, R); //              R^3
   fe_mul(T_C, T_C, x);
   fe_add(T_C, T_C, T_C); //             2 x R^3
   fe_mul(T_A, T_A, T_C);

@@ -40,6 +40,12 @@
 // caller that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts)
 // passes the point; any other key is decoded here.
 //
+// Decoding and the torsion test cost an exponentiation each (about 254 squarings), four per item
+// with a key new to the call: the largest part of a batch's cost. So batch_add_vartime only
+// queues the points (every R, every key no cache has), and the batch decodes and tests them
+// when it settles, four at a time, the four exponentiations side by side in SIMD lanes
+// (curve25519/field_x4.ts; each lane's result is the scalar function's, limb for limb).
+//
 // Memory: item records (layout in abi.ts, BATCH_ITEM_*) at a base address with their messages at
 // offsets from it, and a scratch area of BATCH_SCRATCH_BYTES for up to BATCH_MAX_ITEMS items. The
 // export ed25519_verify_batch puts both in the I/O arena (verify_batch_vartime); the envelope
@@ -51,9 +57,9 @@ import {
 } from "../abi";
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
 import { sc_reduce, sc_muladd, sc_is_canonical_vartime } from "../curve25519/scalar";
-import { P2_BYTES, P3_BYTES, ge_frombytes_vartime, ge_p3_neg, ge_is_neutral_vartime, ge_mul_by_cofactor_vartime } from "../curve25519/group";
+import { P2_BYTES, P3_BYTES, ge_frombytes_x4_vartime, ge_p3_neg, ge_is_neutral_vartime, ge_mul_by_cofactor_vartime } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
-import { ge_affine_is_torsion_free_vartime } from "../curve25519/torsion";
+import { ge_affine_is_torsion_free_x4_vartime } from "../curve25519/torsion";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
@@ -63,12 +69,22 @@ import {
   BATCH_KEY_CLASS_UNKNOWN,
 } from "./key-cache";
 
-// Per-item state (scratch): -R (p3), k, the key's index, the coefficient z (16 bytes).
+// Per-item state (scratch): -R (p3), k, the key's index, what R's checks found (R_* below), the
+// coefficient z (16 bytes).
 const ITEM_NEG_R: usize = 0;
 const ITEM_K: usize = P3_BYTES;
 const ITEM_KEY: usize = ITEM_K + 32;
+const ITEM_R_CLASS: usize = ITEM_KEY + 4;
 const ITEM_Z: usize = ITEM_KEY + 16;
 const ITEM_STATE_BYTES: usize = ITEM_Z + 16;
+/** The item is answered false: S >= L, R does not decode, or (default rule) R is not canonically encoded. */
+const R_REJECTED: u32 = 0;
+/** R may join the combined check: torsion-free (default rule), or any point (ZIP-215). */
+const R_JOINS: u32 = 1;
+/** R has a torsion component (default rule): the single verifier answers the item. */
+const R_HAS_TORSION: u32 = 2;
+/** Queued: R is decoded and tested when the batch settles (resolve_points). */
+const R_PENDING: u32 = 3;
 // Per-distinct-key state: -A (p3), its merged coefficient, its class, the last check that used
 // it, its prepared slot.
 const KEY_NEG_A: usize = 0;
@@ -81,6 +97,16 @@ const KEY_STATE_BYTES: usize = KEY_SLOT + 4;
 const KEY_NOT_A_POINT: u32 = 0;
 const KEY_TORSION_FREE: u32 = 1;
 const KEY_HAS_TORSION: u32 = 2;
+/** Queued: the key is decoded (unless its point is already there) and tested when the batch settles. */
+const KEY_PENDING: u32 = 3;
+
+// The points a batch decodes and tests when it settles (resolve_points), 16 bytes each: where the
+// point goes, its encoding (0: already decoded), the key or item state it belongs to, and which.
+const WORK_POINT: usize = 0;
+const WORK_ENCODING: usize = 4;
+const WORK_OWNER: usize = 8;
+const WORK_IS_KEY: usize = 12;
+const WORK_ENTRY_BYTES: usize = 16;
 
 const MAX_ITEMS: usize = <usize>BATCH_MAX_ITEMS;
 const MAX_TERMS: usize = 2 * MAX_ITEMS;
@@ -93,7 +119,8 @@ const SCR_TERM_POINTS: usize = SCR_KEY_LIST + MAX_ITEMS * 4; //            u32 p
 const SCR_TERM_SCALARS: usize = SCR_TERM_POINTS + MAX_TERMS * 4; //        32-byte scalars
 const SCR_TABLE_TERMS: usize = SCR_TERM_SCALARS + MAX_TERMS * 32; //       u32 prepared-table addresses
 const SCR_TABLE_SCALARS: usize = SCR_TABLE_TERMS + MAX_ITEMS * 4; //       32-byte scalars
-const SCR_MSM: usize = SCR_TABLE_SCALARS + MAX_ITEMS * 32;
+const SCR_WORK: usize = SCR_TABLE_SCALARS + MAX_ITEMS * 32; //            one R and at most one key per item
+const SCR_MSM: usize = SCR_WORK + MAX_TERMS * WORK_ENTRY_BYTES;
 /** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
 const STRAUS_MAX_TERMS: usize = 192;
 const MSM_SCRATCH_BYTES: usize = max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS));
@@ -130,6 +157,13 @@ let zip215Mode: bool = false;
 let checkStamp: u32 = 0;
 let keyCount: usize = 0;
 let candidates: usize = 0;
+let staged: usize = 0;
+let workCount: usize = 0;
+// Up to four lanes' addresses for ge_frombytes_x4_vartime / ge_affine_is_torsion_free_x4_vartime,
+// and the work entries they belong to.
+const LANE_POINTS: usize = memory.data(16, 16);
+const LANE_ENCODINGS: usize = memory.data(16, 16);
+const LANE_ENTRIES: usize = memory.data(16, 16);
 
 // @ts-ignore: decorator
 @inline function record(i: usize): usize {
@@ -170,8 +204,9 @@ function verify_single(i: usize): bool {
  * Index of the distinct key with item i's key bytes, taking it in as the next distinct key if
  * new (the caller then counts it): from the prepared slab if it is there (point and torsion class
  * from preparation), else from the batch key cache (point, and class once tested), else from
- * `decoded` (the key's point, p3 with Z = 1, or 0), else decoded here; a key taken from `decoded`
- * or decoded here is stored in the batch key cache with its class (unknown under ZIP-215).
+ * `decoded` (the key's point, p3 with Z = 1, or 0; cached at once, class unknown), else queued
+ * for decoding. A key that still needs decoding or its torsion test is KEY_PENDING until the
+ * batch settles (resolve_points).
  */
 function find_or_add_key(i: usize, decoded: usize): usize {
   const pk = record(i) + BATCH_ITEM_PUBLIC_KEY;
@@ -195,24 +230,135 @@ function find_or_add_key(i: usize, decoded: usize): usize {
   // The batch key cache (key-cache.ts) gives the point as decoding makes it and, once tested, the class.
   let cached = batch_key_lookup_vartime(pk, key + KEY_NEG_A);
   if (cached == BATCH_KEY_MISS) {
-    if (decoded != 0) {
-      memory.copy(key + KEY_NEG_A, decoded, P3_BYTES);
-    } else if (!ge_frombytes_vartime(key + KEY_NEG_A, pk)) {
-      store<u32>(key + KEY_CLASS, KEY_NOT_A_POINT);
+    if (decoded == 0) {
+      queue_point(key + KEY_NEG_A, pk, key, true);
+      store<u32>(key + KEY_CLASS, KEY_PENDING);
       return keyCount;
     }
-    if (zip215Mode) batch_key_store_vartime(pk, key + KEY_NEG_A, BATCH_KEY_CLASS_UNKNOWN);
+    // Cached at once, class unknown until tested: the envelope batch parses its next envelopes
+    // before the batch settles, and one from the same key takes the point from the cache
+    // (inspect_public_key_into_vartime) instead of decoding it again.
+    memory.copy(key + KEY_NEG_A, decoded, P3_BYTES);
+    batch_key_store_vartime(pk, key + KEY_NEG_A, BATCH_KEY_CLASS_UNKNOWN);
+    cached = BATCH_KEY_CLASS_UNKNOWN;
   }
   // The cofactored (ZIP-215) check needs no torsion test: every key takes part (see
-  // combined_check). The default rule tests a key once (decoding leaves Z = 1, i.e. the affine
-  // (x, y) the test reads) and the cache keeps the class.
-  if (!zip215Mode && (cached == BATCH_KEY_MISS || cached == BATCH_KEY_CLASS_UNKNOWN)) {
-    cached = ge_affine_is_torsion_free_vartime(key + KEY_NEG_A) ? BATCH_KEY_TORSION_FREE : BATCH_KEY_HAS_TORSION;
-    batch_key_store_vartime(pk, key + KEY_NEG_A, cached);
+  // combined_check). The default rule tests a key once and the cache keeps the class.
+  if (!zip215Mode && cached == BATCH_KEY_CLASS_UNKNOWN) {
+    queue_point(key + KEY_NEG_A, 0, key, true);
+    store<u32>(key + KEY_CLASS, KEY_PENDING);
+    return keyCount;
   }
   store<u32>(key + KEY_CLASS, zip215Mode || cached == BATCH_KEY_TORSION_FREE ? KEY_TORSION_FREE : KEY_HAS_TORSION);
   ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
   return keyCount;
+}
+
+/** Queues a point for resolve_points: decoded from `encoding` into `point` unless encoding is 0, then tested (default rule). */
+function queue_point(point: usize, encoding: usize, owner: usize, isKey: bool): void {
+  const entry = scratch + SCR_WORK + workCount * WORK_ENTRY_BYTES;
+  store<u32>(entry + WORK_POINT, <u32>point);
+  store<u32>(entry + WORK_ENCODING, <u32>encoding);
+  store<u32>(entry + WORK_OWNER, <u32>owner);
+  store<u32>(entry + WORK_IS_KEY, isKey ? 1 : 0);
+  workCount++;
+}
+
+// @ts-ignore: decorator
+@inline function workEntry(w: usize): usize {
+  return scratch + SCR_WORK + w * WORK_ENTRY_BYTES;
+}
+
+/**
+ * Decodes and tests every queued point, four at a time so that their exponentiations run side by
+ * side (ge_frombytes_x4_vartime, ge_affine_is_torsion_free_x4_vartime: each lane's answer is the
+ * scalar function's), and settles each key's and each R's class:
+ *  - a key that does not decode is KEY_NOT_A_POINT; one that does is cached (key-cache.ts) with
+ *    its class, tested under the default rule (unknown under ZIP-215), and negated;
+ *  - an R that does not decode, or (default rule) is not canonically encoded, is R_REJECTED;
+ *    else R_JOINS or R_HAS_TORSION by its test (ZIP-215: R_JOINS untested).
+ * The verdicts are those of deciding each item on its own (batch_add_vartime's order of checks
+ * only skipped work whose outcome did not matter).
+ */
+function resolve_points(): void {
+  // Decoding: the entries that carry an encoding.
+  let lanes: usize = 0;
+  for (let w: usize = 0; w < workCount; w++) {
+    const entry = workEntry(w);
+    const encoding = load<u32>(entry + WORK_ENCODING);
+    if (encoding == 0) continue;
+    store<u32>(LANE_POINTS + (lanes << 2), load<u32>(entry + WORK_POINT));
+    store<u32>(LANE_ENCODINGS + (lanes << 2), encoding);
+    store<u32>(LANE_ENTRIES + (lanes << 2), <u32>w);
+    if (++lanes == 4) {
+      decode_lanes(lanes);
+      lanes = 0;
+    }
+  }
+  if (lanes > 0) decode_lanes(lanes);
+  // The torsion test (default rule): every entry still pending.
+  if (!zip215Mode) {
+    lanes = 0;
+    for (let w: usize = 0; w < workCount; w++) {
+      const entry = workEntry(w);
+      if (!is_pending(entry)) continue;
+      store<u32>(LANE_POINTS + (lanes << 2), load<u32>(entry + WORK_POINT));
+      store<u32>(LANE_ENTRIES + (lanes << 2), <u32>w);
+      if (++lanes == 4) {
+        test_lanes(lanes);
+        lanes = 0;
+      }
+    }
+    if (lanes > 0) test_lanes(lanes);
+  }
+  // ZIP-215: decoded keys and R values take part untested.
+  for (let w: usize = 0; w < workCount; w++) {
+    const entry = workEntry(w);
+    if (is_pending(entry)) settle_point(entry, true);
+  }
+  workCount = 0;
+}
+
+// @ts-ignore: decorator
+@inline function is_pending(entry: usize): bool {
+  const owner = <usize>load<u32>(entry + WORK_OWNER);
+  return load<u32>(entry + WORK_IS_KEY) != 0 ? load<u32>(owner + KEY_CLASS) == KEY_PENDING : load<u32>(owner + ITEM_R_CLASS) == R_PENDING;
+}
+
+/** Decodes the points of LANE_* (lanes of them); a failure settles its entry, a decoded non-canonical R (default rule) too. */
+function decode_lanes(lanes: usize): void {
+  const decoded = ge_frombytes_x4_vartime(LANE_POINTS, LANE_ENCODINGS, lanes);
+  for (let k: usize = 0; k < lanes; k++) {
+    const entry = workEntry(<usize>load<u32>(LANE_ENTRIES + (k << 2)));
+    const owner = <usize>load<u32>(entry + WORK_OWNER);
+    const isKey = load<u32>(entry + WORK_IS_KEY) != 0;
+    if (((decoded >> <u32>k) & 1) == 0) {
+      store<u32>(isKey ? owner + KEY_CLASS : owner + ITEM_R_CLASS, isKey ? KEY_NOT_A_POINT : R_REJECTED);
+    } else if (!isKey && !zip215Mode && !is_canonical_point_encoding_vartime(<usize>load<u32>(entry + WORK_ENCODING), <usize>load<u32>(entry + WORK_POINT))) {
+      store<u32>(owner + ITEM_R_CLASS, R_REJECTED);
+    }
+  }
+}
+
+/** Tests the points of LANE_POINTS (lanes of them) for torsion and settles their entries. */
+function test_lanes(lanes: usize): void {
+  const free = ge_affine_is_torsion_free_x4_vartime(LANE_POINTS, lanes);
+  for (let k: usize = 0; k < lanes; k++) settle_point(workEntry(<usize>load<u32>(LANE_ENTRIES + (k << 2))), ((free >> <u32>k) & 1) != 0);
+}
+
+/** Settles a decoded point's entry: a key is cached with its class and negated; an R gets its class. */
+function settle_point(entry: usize, torsionFree: bool): void {
+  const owner = <usize>load<u32>(entry + WORK_OWNER);
+  if (load<u32>(entry + WORK_IS_KEY) == 0) {
+    store<u32>(owner + ITEM_R_CLASS, torsionFree ? R_JOINS : R_HAS_TORSION);
+    return;
+  }
+  const pk = <usize>load<u32>(owner + KEY_RECORD);
+  // The point is exactly ge_frombytes_vartime's of these bytes (decoded here, or by the caller
+  // of batch_add_vartime, or from the cache), so the cache may keep it under them.
+  batch_key_store_vartime(pk, owner + KEY_NEG_A, zip215Mode ? BATCH_KEY_CLASS_UNKNOWN : torsionFree ? BATCH_KEY_TORSION_FREE : BATCH_KEY_HAS_TORSION);
+  store<u32>(owner + KEY_CLASS, zip215Mode || torsionFree ? KEY_TORSION_FREE : KEY_HAS_TORSION);
+  ge_p3_neg(owner + KEY_NEG_A, owner + KEY_NEG_A);
 }
 
 /**
@@ -312,44 +458,61 @@ export function batch_begin_vartime(base: usize, scratchAt: usize, zip215: bool)
   zip215Mode = zip215;
   keyCount = 0;
   candidates = 0;
+  staged = 0;
+  workCount = 0;
 }
 
 /**
- * Takes in item i (< BATCH_MAX_ITEMS): answers it at once when a pre-check fails (false, as the
- * single verifier) or its key or R has a torsion component (the single verifier's answer), else
- * makes it a candidate of the combined check. decodedKey: the item's key decoded (p3, Z = 1)
- * by a caller that already did so, or 0. It must be exactly ge_frombytes_vartime of the item's key
- * bytes: it is also cached under those bytes for later calls.
+ * Takes in item i (< BATCH_MAX_ITEMS; records and messages must stay in place until the batch
+ * settles): answers it false at once when S >= L, else registers its key and queues its R (and
+ * the key, if new) for decoding and the torsion test, which batch_settle_vartime runs for all
+ * items together (resolve_points). decodedKey: the item's key decoded (p3, Z = 1) by a caller
+ * that already did so, or 0. It must be exactly ge_frombytes_vartime of the item's key bytes: it
+ * is also cached under those bytes for later calls.
  */
 export function batch_add_vartime(i: usize, decodedKey: usize): void {
   const r = record(i);
   const sig = r + BATCH_ITEM_SIGNATURE;
+  const state = itemState(i);
   store<u8>(r + BATCH_ITEM_RESULT, 0);
-  // Pre-checks: exactly those of the single verifier, answered false here.
+  store<u32>(state + ITEM_R_CLASS, R_REJECTED);
+  staged = i + 1;
+  // Pre-checks: exactly those of the single verifier, answered false (finish_item).
   if (!sc_is_canonical_vartime(sig + 32)) return; //                       S < L
   const j = find_or_add_key(i, decodedKey);
   if (j == keyCount) keyCount++;
-  const key = keyState(j);
-  const keyClass = load<u32>(key + KEY_CLASS);
-  if (keyClass == KEY_NOT_A_POINT) return; //                              A decodes
+  store<u32>(state + ITEM_KEY, <u32>j);
+  store<u32>(state + ITEM_R_CLASS, R_PENDING);
+  queue_point(state + ITEM_NEG_R, sig, state, false);
+}
+
+/**
+ * Item i once its points are resolved: false when a pre-check failed (S < L, A decodes, R
+ * decodes and, by default, is canonically encoded); the single verifier's answer when its key or
+ * R has a torsion component (default rule: it is exact for them; ZIP-215: the cofactored
+ * combined check is exact for every point, combined_check); else a candidate of the combined check.
+ */
+function finish_item(i: usize): void {
+  const r = record(i);
   const state = itemState(i);
-  if (!ge_frombytes_vartime(state + ITEM_NEG_R, sig)) return; //          R decodes
-  if (!zip215Mode && !is_canonical_point_encoding_vartime(sig, state + ITEM_NEG_R)) return;
-  // Default rule: A or R with a torsion component goes to the single verifier (it is exact for
-  // them). ZIP-215: the cofactored combined check is exact for every point (combined_check).
-  if (!zip215Mode && (keyClass == KEY_HAS_TORSION || !ge_affine_is_torsion_free_vartime(state + ITEM_NEG_R))) {
+  const rClass = load<u32>(state + ITEM_R_CLASS);
+  if (rClass == R_REJECTED) return;
+  const j = <usize>load<u32>(state + ITEM_KEY);
+  const keyClass = load<u32>(keyState(j) + KEY_CLASS);
+  if (keyClass == KEY_NOT_A_POINT) return; //                              A decodes
+  if (keyClass == KEY_HAS_TORSION || rClass == R_HAS_TORSION) {
     store<u8>(r + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
     return;
   }
   ge_p3_neg(state + ITEM_NEG_R, state + ITEM_NEG_R);
   // k = SHA-512(R || A || M) mod L over the bytes as given (RFC 8032 §5.1.7 step 2).
+  const sig = r + BATCH_ITEM_SIGNATURE;
   sha512_init();
   sha512_update(sig, 32);
   sha512_update(r + BATCH_ITEM_PUBLIC_KEY, 32);
   sha512_update(recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
   sha512_final(DIGEST);
   sc_reduce(state + ITEM_K, DIGEST);
-  store<u32>(state + ITEM_KEY, <u32>j);
   store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
   candidates++;
 }
@@ -388,10 +551,17 @@ function derive_coefficients(): void {
   }
 }
 
-/** Answers every candidate: a combined check, singles if it fails or for small sets. */
+/**
+ * Answers every item added since batch_begin_vartime: resolves their points (decoding and torsion
+ * tests, four at a time), then a combined check over the candidates, singles if it fails or for
+ * small sets.
+ */
 export function batch_settle_vartime(): void {
+  resolve_points();
+  for (let i: usize = 0; i < staged; i++) finish_item(i);
   settle();
   candidates = 0;
+  staged = 0;
 }
 
 /** @internal Address of item i's coefficient z_i (16 bytes) in the last batch's scratch: for the test build's hooks. */
