@@ -25,7 +25,7 @@ import {
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
-import { combinedChecksPassed, combinedChecksFailed, preparedTableTerms, batch_item_coefficient } from "./ed25519/batch";
+import { combinedChecksPassed, combinedChecksFailed, preparedTableTerms, pointsDecoded, batch_item_coefficient } from "./ed25519/batch";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
@@ -307,6 +307,11 @@ const TEST_MSM_PRECOMPUTED: i32 = 16;
 const TEST_MSM_NEG: usize = memory.data(<i32>P3_BYTES, 16);
 const TEST_MSM_FACTOR: usize = memory.data(32, 16);
 const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
+
+/** Points batch verification decoded so far (keys and R values; batch.ts counters). */
+export function test_batch_points_decoded(): u32 {
+  return pointsDecoded;
+}
 
 /** Batch verification's combined checks that passed so far (batch.ts counters). */
 export function test_batch_checks_passed(): u32 {

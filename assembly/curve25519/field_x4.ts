@@ -2,12 +2,12 @@
 // test, run on four independent elements in the lanes of WebAssembly SIMD registers.
 //
 // Batch verification (assembly/ed25519/batch.ts) decodes every R and every key new to the call
-// and tests each for torsion: four exponentiations of about 254 squarings per item, the largest
+// and tests each for torsion: four exponentiations of about 250 squarings per item, the largest
 // part of its cost. A squaring's 55 limb products are independent across elements, so four
 // elements' squarings share one instruction stream: limb k of the four elements sits in the four
 // i32 lanes of one v128, and i64x2.extmul_low/high_i32x4_s form two lanes' 64-bit products each.
-// Measured in V8 (Node 20, x64), 4 x 250 squarings take about 0.6x the time of four scalar runs
-// of fe_sq_n; with two elements per v128 (i64x2 lanes) the gain was within the noise.
+// Measured in V8 (Node 20, x64), four exponentiations take about 0.65x the time of four scalar
+// ones; with two elements per v128 (i64x2 lanes) the gain was within the noise.
 //
 // The arithmetic is fe_sq_n's (field.ts), limb for limb: the same products, the same signed
 // carries (an arithmetic shift is a logical shift of the value plus 2^62, which is a multiple of
@@ -69,11 +69,15 @@ const QUAD_T3: usize = memory.data(<i32>QUAD_BYTES, 16);
 }
 
 /**
- * h = f^(2^n) for each of the quad's four elements, n >= 1 (fe_sq_n on four lanes). f's limbs
- * must be carried ones, as fe_mul and fe_sq leave them (|even limb| <= ~2^25, |odd| <= ~2^24):
- * the multiples by 19 and 38 are formed in 32-bit lanes. h may equal f.
+ * h = f^(2^n) for each of the quad's four elements, n >= 1 (fe_sq_n on four lanes). h may equal f.
+ *
+ * Narrower input than fe_sq_n's: the multiples by 38 are formed in 32-bit lanes, so every limb
+ * must be below 2^31 / 38 (about 1.68 x 2^25) in magnitude, which a carried limb, as fe_mul,
+ * fe_sq and this function leave them (|even| <= ~2^25, |odd| <= ~2^24), always is; fe_sq accepts
+ * about 1.65 x 2^26. Private to the chains below, whose first squaring is fe_sq's for that reason
+ * (review 66 F2: past the bound, lanes come out wrong, silently).
  */
-export function fe_sq_n_x4(h: usize, f: usize, n: i32): void {
+function fe_sq_n_x4(h: usize, f: usize, n: i32): void {
   let f0 = gather(f, 0), f1 = gather(f, 1), f2 = gather(f, 2), f3 = gather(f, 3), f4 = gather(f, 4);
   let f5 = gather(f, 5), f6 = gather(f, 6), f7 = gather(f, 7), f8 = gather(f, 8), f9 = gather(f, 9);
   const k19 = i32x4.splat(19), k38 = i32x4.splat(38);

@@ -300,7 +300,8 @@ export function key_index_seed(k0: u64, k1: u64): void {
 // || check value (16, entry_check). The point is stored as decoding produced it (Z = 1) and T = xy
 // is recomputed on a hit. The class is BATCH_KEY_TORSION_FREE or BATCH_KEY_HAS_TORSION from the
 // quartic-root test, or BATCH_KEY_CLASS_UNKNOWN when the key was decoded under ZIP-215, which
-// needs no test (batch.ts); the default rule then tests it on its first use and stores the class.
+// needs no test, or by an envelope's parse, cached before the batch tests it (batch.ts); the
+// default rule tests such a key on its first use and stores the class.
 // Bytes that do not decode are not cached (single verification rejects them anyway).
 //
 // A hit whose check fails is a miss (the key is decoded afresh), for the reasons given above for

@@ -37,6 +37,7 @@ interface PreparedHooks {
   test_batch_checks_passed(): number;
   test_batch_checks_failed(): number;
   test_batch_table_terms(): number;
+  test_batch_points_decoded(): number;
   test_trap(): void;
 }
 const hooks = (): PreparedHooks => coreExports() as unknown as PreparedHooks;
@@ -406,6 +407,41 @@ function batchWithChecks(items: { signature: Uint8Array; message: Uint8Array; pu
   const after = batchCounters();
   return { verdicts, passed: after.passed - before.passed, failed: after.failed - before.failed, tableTerms: after.tableTerms - before.tableTerms };
 }
+
+test("a batch decodes R only for items whose key takes part: keys that are not points or have a torsion component cost their own decoding alone (review 66 F1), with single verify's verdicts", () => {
+  const message = new TextEncoder().encode("points decoded");
+  /** A signature with a canonical S (< L) and a random R: the pre-check S < L passes. */
+  const anySignature = (): Uint8Array => {
+    const signature = new Uint8Array(64);
+    signature.set(digest("R", Math.random()).slice(0, 32), 0);
+    signature.set(le(scalarOf("S", Math.random())), 32);
+    return signature;
+  };
+  const decodedBy = (items: { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[]): number => {
+    const before = hooks().test_batch_points_decoded() >>> 0;
+    const verdicts = ed25519.verifyBatch(items);
+    assert.equal(verdicts, items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)), "single verify's verdicts");
+    return (hooks().test_batch_points_decoded() >>> 0) - before;
+  };
+  const n = 16;
+  // Keys new to the call (fresh scalars), so no cache holds them.
+  const fresh = (): bigint => scalarOf("fresh key", Math.random());
+  const notPoints: Uint8Array[] = [];
+  while (notPoints.length < n) {
+    const bytes = digest("not a point", Math.random()).slice(0, 32);
+    try {
+      Point.fromBytes(bytes, true);
+    } catch {
+      notPoints.push(bytes);
+    }
+  }
+  assert.is(decodedBy(notPoints.map((publicKey) => ({ signature: anySignature(), message, publicKey }))), n, "keys that are not points: only the keys");
+  const mixed = Array.from({ length: n }, (_, i) => enc(G.multiply(fresh()).add(torsion[1 + (i % 7)])));
+  assert.is(decodedBy(mixed.map((publicKey) => ({ signature: anySignature(), message, publicKey }))), n, "keys with a torsion component: only the keys");
+  const secrets = Array.from({ length: n }, () => noble.utils.randomSecretKey());
+  const good = secrets.map((secret) => ({ signature: noble.sign(message, secret), message, publicKey: noble.getPublicKey(secret) }));
+  assert.is(decodedBy(good), 2 * n, "keys that take part: each key and each R");
+});
 
 const ODD_ENTRIES = 64;
 const ENTRY_LIMBS = 30; // an affine niels point: three field elements of ten 32-bit limbs
