@@ -273,9 +273,10 @@ function queue_point(point: usize, encoding: usize, owner: usize, isKey: bool): 
 }
 
 /**
- * Decodes and tests every queued point, four at a time so that their exponentiations run side by
- * side (ge_frombytes_x4_vartime, ge_affine_is_torsion_free_x4_vartime: each lane's answer is the
- * scalar function's), and settles each key's and each R's class:
+ * Decodes and tests the queued keys, then the R values of the items whose key takes part, four
+ * at a time so that their exponentiations run side by side (ge_frombytes_x4_vartime,
+ * ge_affine_is_torsion_free_x4_vartime: each lane's answer is the scalar function's), and
+ * settles each key's and each such R's class:
  *  - a key that does not decode is KEY_NOT_A_POINT; one that does is cached (key-cache.ts) with
  *    its class, tested under the default rule (unknown under ZIP-215), and negated;
  *  - an R that does not decode, or (default rule) is not canonically encoded, is R_REJECTED;
@@ -485,9 +486,10 @@ export function batch_begin_vartime(base: usize, scratchAt: usize, zip215: bool)
  * Takes in item i (< BATCH_MAX_ITEMS; records and messages must stay in place until the batch
  * settles): answers it false at once when S >= L, else registers its key (queued for decoding
  * and the torsion test if no cache has it); batch_settle_vartime then resolves the keys of all
- * items together, and the R values of the items whose key takes part (resolve_points). decodedKey: the item's key decoded (p3, Z = 1) by a caller
- * that already did so, or 0. It must be exactly ge_frombytes_vartime of the item's key bytes: it
- * is also cached under those bytes for later calls.
+ * items together, and the R values of the items whose key takes part (resolve_points).
+ * decodedKey: the item's key decoded (p3, Z = 1) by a caller that already did so, or 0. It must
+ * be exactly ge_frombytes_vartime of the item's key bytes: it is also cached under those bytes
+ * for later calls.
  */
 export function batch_add_vartime(i: usize, decodedKey: usize): void {
   const r = record(i);
