@@ -24,6 +24,13 @@ import { FE_BYTES, fe_mul, fe_sq } from "./field";
 /** Bytes of a quad: four field elements. */
 export const QUAD_BYTES: usize = 4 * FE_BYTES;
 
+/**
+ * Fewest elements worth a four-lane chain: below this, one scalar chain per element is faster
+ * (four lanes cost about 0.65x four scalar chains, so more than two). For the callers that choose
+ * (group.ts ge_frombytes_x4_vartime, torsion.ts ge_affine_is_torsion_free_x4_vartime).
+ */
+export const X4_MIN_LANES: usize = 3;
+
 // Private scratch of the chains: four quads.
 const QUAD_T0: usize = memory.data(<i32>QUAD_BYTES, 16);
 const QUAD_T1: usize = memory.data(<i32>QUAD_BYTES, 16);

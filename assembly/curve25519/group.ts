@@ -20,7 +20,7 @@ import {
   FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
   fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
 } from "./field";
-import { QUAD_BYTES, fe_pow22523_x4 } from "./field_x4";
+import { QUAD_BYTES, X4_MIN_LANES, fe_pow22523_x4 } from "./field_x4";
 import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE128_ODD_MULTIPLES, BASE_WNAF_WIDTH } from "./tables";
 
 // Field-element offsets inside a point.
@@ -237,12 +237,12 @@ export function ge_frombytes_vartime(h: usize, s: usize): bool {
  * (field_x4.ts): for lane k < count, decodes the 32 bytes at the address held in the u32 at
  * encodings + 4k into the p3 point at the address in the u32 at points + 4k. Returns a mask
  * with bit k set if lane k decoded (the others are not curve points). Each lane's result is
- * ge_frombytes_vartime's, limb for limb. Below three lanes the scalar chain is the faster one.
+ * ge_frombytes_vartime's, limb for limb. Below X4_MIN_LANES lanes it runs the scalar chain per lane.
  */
 export function ge_frombytes_x4_vartime(points: usize, encodings: usize, count: usize): u32 {
   for (let k: usize = 0; k < count; k++) decode_begin(<usize>load<u32>(points + (k << 2)), <usize>load<u32>(encodings + (k << 2)), k);
-  if (count >= 3) {
-    if (count == 3) fe_0(DEC_POW + 3 * 40); // an unused lane computes 0^e
+  if (count >= X4_MIN_LANES) {
+    for (let k = count; k < 4; k++) fe_0(DEC_POW + k * 40); // an unused lane computes 0^e
     fe_pow22523_x4(DEC_POW, DEC_POW);
   } else {
     for (let k: usize = 0; k < count; k++) fe_pow22523(DEC_POW + k * 40, DEC_POW + k * 40);

@@ -30,7 +30,7 @@
 import {
   fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_iszero, fe_tobytes, fe_pow_2_251_minus_1,
 } from "./field";
-import { QUAD_BYTES, fe_pow_2_251_minus_1_x4 } from "./field_x4";
+import { QUAD_BYTES, X4_MIN_LANES, fe_pow_2_251_minus_1_x4 } from "./field_x4";
 import { FE_D, FE_SQRTM1 } from "./tables";
 import { ge_frombytes_vartime, P3_BYTES } from "./group";
 
@@ -242,8 +242,8 @@ export function ge_affine_is_torsion_free_vartime(P: usize): bool {
 /**
  * ge_affine_is_torsion_free_vartime of up to four points at once, their exponentiations run side
  * by side (field_x4.ts): lane k < count tests the point at the address held in the u32 at
- * points + 4k. Returns a mask with bit k set if lane k's point is torsion-free. Below three
- * lanes that need the exponentiation, the scalar chain is the faster one.
+ * points + 4k. Returns a mask with bit k set if lane k's point is torsion-free. Below
+ * X4_MIN_LANES lanes that need the exponentiation, it runs the scalar chain per lane.
  */
 export function ge_affine_is_torsion_free_x4_vartime(points: usize, count: usize): u32 {
   let free: u32 = 0, pending: u32 = 0, lanes: usize = 0;
@@ -255,7 +255,7 @@ export function ge_affine_is_torsion_free_x4_vartime(points: usize, count: usize
       lanes++;
     } else fe_0(TOR_Z + k * 40); // decided: its lane computes 0^e
   }
-  if (lanes >= 3) {
+  if (lanes >= X4_MIN_LANES) {
     for (let k = count; k < 4; k++) fe_0(TOR_Z + k * 40);
     fe_pow_2_251_minus_1_x4(TOR_R, TOR_Z);
   } else {
