@@ -41,6 +41,11 @@ replayStoreConformance("SqliteReplayStore", async () => {
 const seed = (byte: number) => new Uint8Array(32).fill(byte);
 // Near the wall clock: the replay store prunes pairs older than its retention (7 days) on open.
 const T = Math.floor(Date.now() / 1000);
+/**
+ * A day before T: tests that move a reserve's `now` past T + retention start here, since a reserve
+ * prunes at most up to this host's clock (review 68 F1).
+ */
+const DAY_AGO = T - 86_400;
 
 function throwsStoreError(fn: () => unknown, code: string): SqliteStoreError {
   try {
@@ -151,6 +156,7 @@ test("release restores an expired committed pair; skew above retention and bad a
 });
 
 test("maxPairsPerPeer: a peer holding that many live pairs cannot reserve a new one (PEER_QUOTA_EXCEEDED, nothing written); replays, other peers, released and expired pairs are unaffected", () => {
+  const T = DAY_AGO;
   const file = tempFile("quota.db");
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
   const other = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 }); // a second process on the file
@@ -238,6 +244,7 @@ test("maxPairsPerPeer reads a per-peer count that every write keeps equal to the
 });
 
 test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and its rows are counted again only once one may be past its keep_until", () => {
+  const T = DAY_AGO;
   const file = tempFile("counted.db");
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
   const setCount = (pairs: number, firstKeepUntil: number) => {
@@ -439,6 +446,36 @@ test("prune takes unix seconds only; a chio file whose tables were dropped is a 
     throwsStoreError(() => new SqliteReplayStore(file), "SQLITE_ERROR");
   }
   assert.is(openFds(), before, "every failed open closed its connection");
+});
+
+test("a reserve given a clock ahead of this host's (or milliseconds) prunes no live pair of the file, in its housekeeping or at a peer's quota (review 68 F1)", () => {
+  const file = tempFile("fast-clock.db");
+  const correct = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
+  const fast = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 }); // another process, its clock wrong
+  try {
+    for (const nonce of ["captured", "b"]) {
+      assert.is(correct.reserve("kernel.b", nonce, T, T, 300), true);
+      correct.commit("kernel.b", nonce);
+    }
+    // Housekeeping: the fast process's 256th reserve prunes the file; in milliseconds, and a year
+    // ahead, it would have deleted both pairs above.
+    for (const now of [Date.now(), T + 365 * 86_400]) {
+      for (let i = 0; i < 256; i++) {
+        assert.is(fast.reserve(`kernel.c${now}`, `n${i % 3}`, now, now, 300), i < 3);
+        if (i < 3) fast.commit(`kernel.c${now}`, `n${i}`);
+      }
+      assert.is(correct.reserve("kernel.b", "captured", T, T + 1, 300), false, `the captured pair is still held (now ${now})`);
+    }
+    // A peer at its quota: the fast process's reserve for it prunes that peer's pairs at most up to
+    // the host's clock too, so the peer's live pairs stay and the new pair is refused.
+    assert.is(correct.reserve("kernel.b", "c", T, T, 300), true);
+    correct.commit("kernel.b", "c");
+    throwsStoreError(() => fast.reserve("kernel.b", "d", Date.now(), Date.now(), 300), "PEER_QUOTA_EXCEEDED");
+    for (const nonce of ["captured", "b", "c"]) assert.is(correct.reserve("kernel.b", nonce, T, T + 1, 300), false, `${nonce} still held`);
+  } finally {
+    correct.close();
+    fast.close();
+  }
 });
 
 test("lone surrogates are refused rather than collapsed into U+FFFD (two ids would share a row)", () => {

@@ -58,6 +58,20 @@ const PRUNE_EVERY = 256;
 /** Largest `now` prune() takes (unix seconds in the year 5138): Date.now() in milliseconds is far above it. */
 const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
 
+/**
+ * The `now` a reserve prunes at (every PRUNE_EVERY reserves, and a peer at its quota): the
+ * caller's, but never past this host's clock, which every process of the file shares. A reserve
+ * given a clock of its own that runs ahead, or Date.now() in milliseconds, would otherwise delete
+ * the live pairs of every process on the file, and a process with a correct clock would accept
+ * their envelopes again (review 68 F1); the Postgres sweep stops at the server's clock for the
+ * same reason. Undefined (prune nothing) if this host's clock reads no plausible time.
+ */
+function pruneHorizon(now: number): number | undefined {
+  const wall = Math.floor(Date.now() / 1000);
+  if (!Number.isSafeInteger(wall) || wall < 0) return undefined;
+  return Math.min(now, wall);
+}
+
 /** What the reserve transaction returns for a new pair over the peer's quota. */
 const OVER_QUOTA = "over quota";
 
@@ -88,7 +102,9 @@ export class SqliteReplayStore implements ReplayStore {
   readonly #db: Database.Database;
   readonly #owner = randomUUID();
   /** true: reserved; false: held (a replay or an accept in flight); OVER_QUOTA: refused, with only the peer's count refreshed. */
-  readonly #reserve: Database.Transaction<(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number) => boolean | typeof OVER_QUOTA>;
+  readonly #reserve: Database.Transaction<
+    (peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number, pruneAt: number | undefined) => boolean | typeof OVER_QUOTA
+  >;
   readonly #release: Database.Transaction<(peerId: string, nonce: string) => void>;
   readonly #commit: Database.Statement;
   readonly #prune: Database.Transaction<(now: number) => number>;
@@ -138,15 +154,15 @@ export class SqliteReplayStore implements ReplayStore {
       const setCount = db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, first_keep_until = ? WHERE peer_id = ?");
       /**
        * The peer's pairs as counted (its rows). When that reaches the quota and one of them may be
-       * past its keep_until at `now` (`first_keep_until` below it), those are deleted and the rest
-       * counted again.
+       * past its keep_until at `pruneAt` (`first_keep_until` below it; pruneHorizon), those are
+       * deleted and the rest counted again.
        */
-      const heldByPeer = (peerId: string, now: number): number => {
+      const heldByPeer = (peerId: string, pruneAt: number | undefined): number => {
         const row = peerCount.get(peerId) as { pairs: bigint; first_keep_until: bigint } | undefined;
         if (row === undefined) return 0;
         const pairs = safeColumn(row.pairs, "pairs");
-        if (pairs < this.maxPairsPerPeer || safeColumn(row.first_keep_until, "first_keep_until") >= now) return pairs;
-        prunePeer.run(peerId, now);
+        if (pairs < this.maxPairsPerPeer || pruneAt === undefined || safeColumn(row.first_keep_until, "first_keep_until") >= pruneAt) return pairs;
+        prunePeer.run(peerId, pruneAt);
         const counted = recountPeer.get(peerId) as { n: bigint; first: bigint | null };
         const n = safeColumn(counted.n, "count");
         setCount.run(n, n === 0 ? 0 : safeColumn(counted.first, "keep_until"), peerId);
@@ -171,7 +187,7 @@ export class SqliteReplayStore implements ReplayStore {
         pruneAll.run(now);
         return deleted;
       });
-      this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs) => {
+      this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs, pruneAt) => {
         const row = select.get(peerId, nonce) as ReplayRow | undefined;
         let previous: number | null = null;
         let previousKeepUntil: number | null = null;
@@ -182,7 +198,7 @@ export class SqliteReplayStore implements ReplayStore {
           if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
           previous = held; // expired under this skew: reservable, and restored by release
           previousKeepUntil = safeColumn(row.keep_until, "keep_until");
-        } else if (heldByPeer(peerId, now) >= this.maxPairsPerPeer) {
+        } else if (heldByPeer(peerId, pruneAt) >= this.maxPairsPerPeer) {
           // Returned, not thrown: the transaction commits what heldByPeer may have refreshed (the
           // peer's pairs past keep_until deleted, its count and first_keep_until made exact), so the next
           // refusal reads the count alone instead of counting the rows again.
@@ -237,11 +253,12 @@ export class SqliteReplayStore implements ReplayStore {
       if (skewSecs > this.retentionSecs) {
         throw new SqliteStoreError("SKEW_ABOVE_RETENTION", `skew ${skewSecs} s is above the store's retention of ${this.retentionSecs} s`);
       }
-      if (++this.#reservesSincePrune >= PRUNE_EVERY) {
+      const pruneAt = pruneHorizon(now);
+      if (++this.#reservesSincePrune >= PRUNE_EVERY && pruneAt !== undefined) {
         this.#reservesSincePrune = 0;
-        this.#prune.immediate(now);
+        this.#prune.immediate(pruneAt);
       }
-      const reserved = this.#reserve.immediate(peerId, nonce, timestamp, now, skewSecs);
+      const reserved = this.#reserve.immediate(peerId, nonce, timestamp, now, skewSecs, pruneAt);
       if (reserved === OVER_QUOTA) {
         throw new SqliteStoreError("PEER_QUOTA_EXCEEDED", `replay reserve: this peer holds ${this.maxPairsPerPeer} pairs (maxPairsPerPeer)`);
       }
