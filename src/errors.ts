@@ -54,14 +54,20 @@ export class InvalidHexError extends TypeError {
   }
 }
 
+/** Stable codes of WasmCoreError. */
+export type WasmCoreErrorCode =
+  | "WASM_TRAP" //          the core trapped or refused its input with a status it never returns for valid input; the instance is rebuilt on next use
+  | "WASM_OUT_OF_MEMORY" // WebAssembly memory cannot grow for the call's input or work area (a refusal of this process's memory, not a verdict)
+  | "WASM_UNAVAILABLE"; //  the core cannot be compiled or instantiated here (no WebAssembly, a missing SIMD feature, its file unreachable)
+
 /**
  * Thrown when the WebAssembly core fails in a way input validation should have prevented
  * (a trap, or memory that cannot grow). The instance is discarded and rebuilt on next use, so
  * one failure never poisons later calls.
  */
 export class WasmCoreError extends Error {
-  readonly code: "WASM_TRAP" | "WASM_OUT_OF_MEMORY" | "WASM_UNAVAILABLE";
-  constructor(code: WasmCoreError["code"], message: string, options?: { cause?: unknown }) {
+  readonly code: WasmCoreErrorCode;
+  constructor(code: WasmCoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "WasmCoreError";
     this.code = code;

@@ -9,7 +9,7 @@ export type { WasmSource, InitSource } from "./wasm/instance.js";
 
 // Typed errors shared by every layer, and byte helpers.
 export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, CanonicalJsonError } from "./errors.js";
-export type { CanonicalJsonErrorCode } from "./errors.js";
+export type { CanonicalJsonErrorCode, WasmCoreErrorCode } from "./errors.js";
 export { PreparedSecretKeyError } from "./errors.js";
 export type { PreparedKeyErrorCode } from "./errors.js";
 export { bytesToHex, hexToBytes } from "./bytes.js";
