@@ -1,6 +1,6 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { type Stats, chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { hexToBytes } from "../bytes.js";
 import { KernelTrustExchange } from "../handshake/exchange.js";
@@ -19,6 +19,50 @@ export interface KernelOptions {
   now?: number;
 }
 
+/** KEY_FILE_NOT_REGULAR if `target` (the file --force would replace) exists and is not a regular file. */
+function refuseNonRegular(target: string, path: string): void {
+  let stats;
+  try {
+    stats = lstatSync(target);
+  } catch {
+    return; // nothing there yet
+  }
+  // A symbolic link here is a dangling one (realpath resolved the others): replaced, as before.
+  if (!stats.isFile() && !stats.isSymbolicLink()) {
+    throw new CliError("KEY_FILE_NOT_REGULAR", `${path} is not a regular file (${fileKind(stats)}): --force replaces key files only`);
+  }
+}
+
+/** What is at an --out path that exists: a file --force may replace, or something it never replaces. */
+function existsError(path: string): CliError {
+  try {
+    let stats = lstatSync(path);
+    if (stats.isSymbolicLink()) {
+      try {
+        stats = statSync(path); // what --force would replace
+      } catch {
+        return new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`); // dangling
+      }
+    }
+    if (!stats.isFile()) {
+      return new CliError("KEY_FILE_NOT_REGULAR", `${path} exists and is not a regular file (${fileKind(stats)}): choose another --out`);
+    }
+  } catch {
+    // gone again: the plain refusal below
+  }
+  return new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isFIFO()) return "a named pipe";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isSymbolicLink()) return "a symbolic link";
+  return "not a regular file";
+}
+
 /**
  * Writes a fresh seed (64 hex digits and a newline) with mode 0600; refuses to overwrite unless
  * `force`. The seed goes to a new temporary file beside `path` first (created exclusively, written,
@@ -26,7 +70,7 @@ export interface KernelOptions {
  * (which fails if `path` exists, so an existing key is never replaced by accident). A write that
  * fails (a full disk) leaves `path` as it was, the old key included. `created`: the identity of
  * the file this call created at `path` (not with `force`, which replaced one), for
- * removeCreatedKeyFile.
+ * removeCreatedKeyFile. `force` replaces a regular file only (KEY_FILE_NOT_REGULAR otherwise).
  */
 export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
   const keypair = Keypair.generate();
@@ -40,6 +84,10 @@ export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; 
       // no file yet (or a dangling link): write at `path`
     }
   }
+  // --force replaces a key file, nothing else: renaming over a named pipe, a socket or a device
+  // node (/dev/null, say, which the refusal without --force invited) destroyed it (review 67 F1).
+  // Checked before the seed is written and again right before the rename.
+  if (force) refuseNonRegular(target, path);
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   const unwritable = (error: unknown) => new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${(error as Error).message}`);
   let fd: number;
@@ -61,6 +109,7 @@ export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; 
       closeSync(fd);
     }
     if (force) {
+      refuseNonRegular(target, path);
       renameSync(temporary, target);
       published = true;
     } else {
@@ -68,14 +117,14 @@ export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; 
         linkSync(temporary, path);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
+        if (code === "EEXIST") throw existsError(path);
         if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS" && code !== "EXDEV") throw error;
         // A file system without hard links (FAT, exFAT, some SMB and FUSE mounts): copy, which
         // still refuses an existing file (COPYFILE_EXCL), though a failed copy can leave it partial.
         try {
           copyFileSync(temporary, path, constants.COPYFILE_EXCL);
         } catch (copyError) {
-          if ((copyError as NodeJS.ErrnoException).code === "EEXIST") throw new CliError("KEY_FILE_EXISTS", `${path} exists (use --force to replace it)`);
+          if ((copyError as NodeJS.ErrnoException).code === "EEXIST") throw existsError(path);
           throw copyError;
         }
         chmodSync(path, 0o600);

@@ -146,6 +146,36 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   assert.is(JSON.parse(piped.stdout).declaredPublicKey, hex(noble.getPublicKey(Buffer.from("42".repeat(32), "hex"))));
 });
 
+test("keygen --force replaces key files only: a named pipe, a device node, a directory, or a link to one, is left as it was (review 67 F1)", async () => {
+  const fifo = file("handoff.fifo");
+  execFileSync("mkfifo", [fifo]);
+  symlinkSync(fifo, file("link-to-fifo"));
+  mkdirSync(file("a-directory"));
+  const targets: Array<[string, (p: string) => boolean]> = [
+    [fifo, (p) => lstatSync(p).isFIFO()],
+    [file("link-to-fifo"), (p) => lstatSync(p).isSymbolicLink() && lstatSync(fifo).isFIFO()],
+    [file("a-directory"), (p) => lstatSync(p).isDirectory()],
+  ];
+  // A private copy of /dev/null (character device 1, 3) where we may make one: what the reviewer's
+  // `keygen --out /dev/null --force` turned into a 0600 seed file.
+  if (process.getuid?.() === 0 && spawnSync("mknod", ["-m", "666", file("devnull"), "c", "1", "3"]).status === 0) {
+    targets.push([file("devnull"), (p) => lstatSync(p).isCharacterDevice()]);
+  }
+  for (const [target, unchanged] of targets) {
+    for (const args of [["--force"], []]) {
+      const r = await cli(["keygen", "--out", target, ...args]);
+      assert.is(r.code, 2, `${target} ${args}: ${r.stderr}`);
+      assert.match(r.stderr, /error KEY_FILE_NOT_REGULAR: .*not a regular file/, `${target} ${args}`);
+      assert.not.match(r.stderr, /use --force/);
+      assert.ok(unchanged(target), `${target} ${args}: left as it was`);
+    }
+  }
+  assert.is(readdirSync(dir).filter((name) => name.endsWith(".tmp")).length, 0, "no temporary file left");
+  // A key file is still replaced.
+  assert.is((await cli(["keygen", "--out", file("regular.seed")])).code, 0);
+  assert.is((await cli(["keygen", "--out", file("regular.seed"), "--force"])).code, 0);
+});
+
 test("keygen writes through a temporary file: a failed write (file size limit) leaves the old key whole, with --force too, and no stray file", async () => {
   const first = await cli(["keygen", "--out", file("keep.seed")]);
   assert.is(first.code, 0, first.stderr);
