@@ -27,7 +27,8 @@
 // a caller that already got 503 (only a pin write itself still in flight at the deadline can).
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
-import { displayPeerText, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
+import { displayPeerText, InvalidConfigError, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
+import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
 import { readSettings } from "../bytes.js";
 import { absorbRejection } from "../handshake/maybe-promise.js";
@@ -44,13 +45,26 @@ export const HANDSHAKE_PATH = "/federation/handshake";
  */
 const CLOSE_LINGER_MS = 500;
 
+/** Default maxBodyBytesInFlight: 64 MiB. */
+const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
 /** Requests parsed on a connection after its 400 / 408 / 431 before it is destroyed (none is served). */
 const MAX_REQUESTS_AFTER_ERROR = 16;
 
 /** Options of createHandshakeServer. */
 export interface HandshakeServerOptions {
-  /** Largest request body in bytes. Default 65536 (the exchange's default envelope bound). */
+  /**
+   * Largest request body in bytes, up to 16 MiB. Default 65536 (the exchange's default envelope
+   * bound). A body is never read past the exchange's own `maxEnvelopeBytes` either.
+   */
   maxBodyBytes?: number;
+  /**
+   * Bytes of request bodies being received at once, across the server: a request arriving when
+   * its Content-Length (or, without one, the body limit) would take the total above this is
+   * answered 503 TOO_MANY_BODIES with `Retry-After: 1`, before its body is read. Default 64 MiB
+   * (about maxConnections × maxBodyBytes at the defaults: 1000 × 64 KiB); at least maxBodyBytes.
+   */
+  maxBodyBytesInFlight?: number;
   /** Time for a whole request (headers and body), in ms. Default 10000. */
   requestTimeoutMs?: number;
   /**
@@ -79,7 +93,7 @@ export interface HandshakeServerOptions {
 }
 
 /** The members of HandshakeServerOptions (others are refused: a misspelt option would leave its default in force). */
-const SERVER_OPTION_KEYS = ["maxBodyBytes", "requestTimeoutMs", "handshakeTimeoutMs", "maxConnections", "maxAcceptsInFlight", "onRequestError"] as const;
+const SERVER_OPTION_KEYS = ["maxBodyBytes", "maxBodyBytesInFlight", "requestTimeoutMs", "handshakeTimeoutMs", "maxConnections", "maxAcceptsInFlight", "onRequestError"] as const;
 
 /** HTTP status for each handshake refusal. */
 const STATUS: Record<PeerHandshakeErrorCode, number> = {
@@ -132,6 +146,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   }
   const read = readSettings(options, "options", SERVER_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));
   const maxBodyBytes = positiveInteger(read.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_ENVELOPE_BYTES, 16 * 1024 * 1024);
+  const maxBodyBytesInFlight = positiveInteger(read.maxBodyBytesInFlight, "maxBodyBytesInFlight", DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, Number.MAX_SAFE_INTEGER);
+  if (maxBodyBytesInFlight < maxBodyBytes) {
+    throw new InvalidConfigError(`maxBodyBytesInFlight (${maxBodyBytesInFlight}) must be at least maxBodyBytes (${maxBodyBytes}): a body that large could never be read`);
+  }
   const requestTimeoutMs = positiveInteger(read.requestTimeoutMs, "requestTimeoutMs", 10_000, 3_600_000);
   const handshakeTimeoutMs = positiveInteger(read.handshakeTimeoutMs, "handshakeTimeoutMs", 10_000, 3_600_000);
   const maxConnections = positiveInteger(read.maxConnections, "maxConnections", 1000, 1_000_000);
@@ -162,60 +180,86 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       throw new RequestRefusal(503, "TOO_MANY_ACCEPTS", `${maxAcceptsInFlight} handshakes already in progress (maxAcceptsInFlight)`, beforeBody, 1);
     }
   };
+  /**
+   * The largest body read: maxBodyBytes, and no more than the exchange accepts (its
+   * maxEnvelopeBytes, read per request since withHardening may change it): a larger body would be
+   * refused by the exchange anyway, after being read in full (review 67 F2).
+   */
+  const bodyLimit = () => Math.min(maxBodyBytes, exchange.hardening.maxEnvelopeBytes);
   // Everything checked before a byte of the body is read (the request handler and checkContinue).
-  const checkArrival = (request: IncomingMessage) => {
-    checkBeforeBody(request, maxBodyBytes);
+  const checkArrival = (request: IncomingMessage, limit: number) => {
+    checkBeforeBody(request, limit);
     checkAcceptSlot(true);
+    checkBodyBudget(request, limit);
+  };
+  // Bytes of the bodies being received, across the server: each request reserves its
+  // Content-Length (or the body limit, when it sends none) from arrival until its body is in or
+  // refused, so bodies still arriving hold at most maxBodyBytesInFlight, whatever maxConnections
+  // and maxBodyBytes allow (1000 connections of 16 MiB bodies took 1 GB and more: review 67 F2).
+  let bodyBytesInFlight = 0;
+  const bodyReservation = (request: IncomingMessage, limit: number) => {
+    const declared = Number(request.headers["content-length"]);
+    return Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
+  };
+  const checkBodyBudget = (request: IncomingMessage, limit: number) => {
+    if (bodyBytesInFlight + bodyReservation(request, limit) > maxBodyBytesInFlight) {
+      throw new RequestRefusal(503, "TOO_MANY_BODIES", `bodies of ${maxBodyBytesInFlight} bytes already arriving (maxBodyBytesInFlight)`, true, 1);
+    }
   };
   /** The exchange's accept, holding one slot until it settles, whichever way. */
-  const accept = async (text: string, claimed: string, beforePin: () => void): Promise<unknown> => {
+  const accept = async (body: Uint8Array, claimed: string, beforePin: () => void): Promise<unknown> => {
     acceptsInFlight++;
     try {
-      return await exchange.acceptEnvelope(text, claimed, undefined, { beforePin });
+      return await exchange.acceptEnvelope(body, claimed, undefined, { beforePin });
     } finally {
       acceptsInFlight--;
     }
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    checkArrival(request);
-    const body = await readBody(request, maxBodyBytes);
+    const limit = bodyLimit();
+    checkArrival(request, limit);
+    const reserved = bodyReservation(request, limit);
+    bodyBytesInFlight += reserved;
+    let body: Uint8Array;
+    try {
+      body = await readBody(request, limit);
+    } finally {
+      bodyBytesInFlight -= reserved;
+    }
     // A request cut off by its connection's 'clientError' (a 408 while the body arrived) was
     // answered by that error: if its body completes afterwards, it is not accepted (and
     // onRequest's catch writes nothing for it).
     if (cutOff.has(request)) throw new RequestRefusal(408, "REQUEST_TIMEOUT", "the body arrived after the request was answered 408");
-    let text: string;
+    // Who claims to be calling (the peer the exchange must check the envelope against, its anchor
+    // or pin) and the nonce the answer carries: from the envelope as the exchange's own parser
+    // reads and verifies it, in one bounded wasm call (a JSON.parse of the whole body here cost
+    // seconds of this thread for a raised maxBodyBytes of nested arrays: review 67 F2). Nothing
+    // is trusted or stored until acceptEnvelope, which verifies the same bytes again, succeeds.
+    const hardening = exchange.hardening;
+    let claimed: string | undefined;
+    let nonce: string | undefined;
     try {
-      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
-    } catch {
-      throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "body is not valid UTF-8");
-    }
-    // Who claims to be calling: read only to name the peer the exchange must check the envelope
-    // against (its anchor or pin); nothing is trusted or stored until acceptEnvelope succeeds.
-    let claimed: unknown;
-    let nonce: unknown;
-    try {
-      const parsed = JSON.parse(text) as { challenge?: { localKernelId?: unknown; nonce?: unknown } } | null;
-      claimed = parsed?.challenge?.localKernelId;
-      nonce = parsed?.challenge?.nonce;
-    } catch {
-      throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "body is not JSON");
-    }
-    if (typeof claimed !== "string" || typeof nonce !== "string") {
-      throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "body is not a handshake envelope (challenge.localKernelId and challenge.nonce must be strings)");
+      const { challenge } = readVerifiedEnvelopeFields(body, hardening.maxEnvelopeBytes, hardening.rejectWeakKeys, hardening.escapeDelAndC1);
+      claimed = challenge.localKernelId;
+      nonce = challenge.nonce;
+    } catch (error) {
+      if (!(error instanceof PeerHandshakeError)) throw error;
     }
     // The answer, addressed to the caller and carrying its nonce, is signed in beforePin (see the
-    // file header). The accept got that far, so the text passed serde's rules (no duplicate
-    // members) and JSON.parse read the same nonce the signature covers.
+    // file header). A body that did not verify above goes to the exchange all the same, with no
+    // claimed id: it refuses it at its first step, as it would have, with its 'refused' event, and
+    // beforePin fails closed should it not.
     const deadline = { passed: false };
     let answer: unknown;
     const beforePin = () => {
       if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
-      answer = exchange.localEnvelope(claimed as string, nonce as string);
+      if (claimed === undefined || nonce === undefined) throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "the envelope did not verify");
+      answer = exchange.localEnvelope(claimed, nonce);
     };
     // Again now that the body is in: others may have started while this one was being sent.
     checkAcceptSlot(false);
-    await withinTime(accept(text, claimed, beforePin), handshakeTimeoutMs, deadline);
+    await withinTime(accept(body, claimed ?? "", beforePin), handshakeTimeoutMs, deadline);
     send(response, 200, JSON.stringify(answer));
   };
 
@@ -301,7 +345,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     // A request parsed after its connection's 'clientError' gets nothing, not even "100 Continue".
     if (closing.has(request.socket)) return onRequest(request, response);
     try {
-      checkArrival(request);
+      checkArrival(request, bodyLimit());
       response.writeContinue();
     } catch {
       // refused by onRequest's own call to checkArrival

@@ -198,6 +198,60 @@ test("a request cut off with 408 is dropped, not half-closed: its connection is 
   }
 });
 
+test("bodies are bounded across the server and by the exchange, and read by its parser, not JSON.parse (review 67 F2)", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(25));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(26));
+  const { store, calls } = countingStore();
+  const events: string[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store, onEvent: (e) => events.push(`${e.type} ${"code" in e ? e.code : ""}`) }).withTrustedPeer("kernel.a", a.publicKey);
+  assert.throws(() => createHandshakeServer(exchange, { maxBodyBytes: 2048, maxBodyBytesInFlight: 2047 }), (e: Error) => (e as { code?: string }).code === "INVALID_CONFIG");
+  const server = createHandshakeServer(exchange, { maxBodyBytes: 1 << 20, maxBodyBytesInFlight: 3 << 20, requestTimeoutMs: 5000 });
+  const url = await listen(server);
+  const port = Number(new URL(url).port);
+  const post = (body: string) => fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
+  const stalled: ReturnType<typeof connect>[] = [];
+  try {
+    // The server takes 1 MiB, the exchange 64 KiB (its default): a larger body is 413 before it is read.
+    const large = await post("[" + " ".repeat(100_000) + "]");
+    assert.is(large.status, 413);
+    assert.is(((await large.json()) as { error: { code: string } }).error.code, "BODY_TOO_LARGE");
+    exchange.withHardening({ maxEnvelopeBytes: 1 << 20 });
+    // Within both limits, nested arrays are the exchange parser's refusal (its problem and
+    // message, and its 'refused' event), not a JSON.parse of the whole body on this thread.
+    const nested = await post("[".repeat(500_000) + "]".repeat(500_000));
+    assert.is(nested.status, 400);
+    const refusal = ((await nested.json()) as { error: { code: string; message: string } }).error;
+    assert.is(refusal.code, "MALFORMED_ENVELOPE");
+    assert.not.match(refusal.message, /body is not/);
+    assert.ok(events.includes("refused MALFORMED_ENVELOPE"), events.join());
+    // Three bodies of 1 MiB still arriving take the whole budget (3 MiB): a fourth is 503 before its body.
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(port, "127.0.0.1");
+      socket.on("error", () => {});
+      socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1 << 20}\r\n\r\n{`);
+      stalled.push(socket);
+    }
+    let busy = "";
+    for (let attempt = 0; attempt < 50 && !/^HTTP\/1\.1 503/.test(busy); attempt++) {
+      busy = await rawRequest(port, `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`, 2000);
+    }
+    assert.match(busy, /^HTTP\/1\.1 503 [\s\S]*Retry-After: 1[\s\S]*"TOO_MANY_BODIES"/i);
+    for (const socket of stalled) socket.destroy();
+    // Their reservations end with them: a genuine handshake is served again.
+    const sender = new KernelTrustExchange("kernel.a", a);
+    let served = await post(JSON.stringify(sender.localEnvelope("kernel.b", "after")));
+    for (let attempt = 0; attempt < 50 && served.status === 503; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the server may not have seen the closes yet
+      served = await post(JSON.stringify(sender.localEnvelope("kernel.b", `after-${attempt}`)));
+    }
+    assert.is(served.status, 200);
+    assert.is(calls() > 0, true, "the genuine one reached the store");
+  } finally {
+    for (const socket of stalled) socket.destroy();
+    await closeServer(server);
+  }
+});
+
 test("malformed requests get a 4xx with the error code in a JSON body, never touch the store, and the server stays up", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(21));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(22));
