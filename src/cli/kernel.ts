@@ -7,6 +7,7 @@ import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import { CliError } from "./errors.js";
+import { displayPeerText } from "../handshake/errors.js";
 
 /** Options every kernel command accepts. */
 export interface KernelOptions {
@@ -236,7 +237,7 @@ export function readKeyFile(path: string): Keypair {
 
 /** `--trust ID=HEX` values as anchors. */
 export function parseAnchors(values: string[] | undefined): [string, PublicKey][] {
-  return (values ?? []).map((value) => {
+  const anchors = (values ?? []).map((value): [string, PublicKey] => {
     const at = value.lastIndexOf("=");
     if (at <= 0) throw new CliError("INVALID_TRUST_ANCHOR", `--trust wants ID=PUBLICKEYHEX, got ${JSON.stringify(value.slice(0, 100))}`);
     try {
@@ -245,6 +246,17 @@ export function parseAnchors(values: string[] | undefined): [string, PublicKey][
       throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${value.slice(0, at)}: ${(error as Error).message}`);
     }
   });
+  // Two keys for one id: the later would replace the earlier silently (a stale entry appended by a
+  // wrapper script decided which key was pinned; review 67 F3). The same key twice is harmless.
+  const byId = new Map<string, PublicKey>();
+  for (const [id, key] of anchors) {
+    const earlier = byId.get(id);
+    if (earlier !== undefined && earlier.toHex() !== key.toHex()) {
+      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(id, 100)} is given with two different keys`);
+    }
+    byId.set(id, key);
+  }
+  return anchors;
 }
 
 /** Stores on `--store FILE` (SQLite, loaded only when asked for) or, without it, in memory. */

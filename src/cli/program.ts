@@ -268,7 +268,25 @@ export function buildProgram(exit: { code: number }): Command {
       await runBench(options.seconds, options.json === true);
     });
 
+  refuseRepeatedOptions(program);
   return program;
+}
+
+/**
+ * A single-valued option given twice is a usage error (commander keeps the last value silently:
+ * `--key a.seed --key b.seed` signed with b, `--id` twice signed as the second id; review 67 F3).
+ * `--trust` is the one option meant to repeat.
+ */
+function refuseRepeatedOptions(program: Command): void {
+  for (const command of [program, ...program.commands]) {
+    for (const option of command.options) {
+      if (option.long === "--trust") continue;
+      let given = 0;
+      command.on(`option:${option.name()}`, () => {
+        if (++given > 1) command.error(`option '${option.flags}' given twice`, { code: "commander.optionRepeated", exitCode: EXIT_USAGE });
+      });
+    }
+  }
 }
 
 function iso(seconds: number): string {

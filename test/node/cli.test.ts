@@ -176,6 +176,30 @@ test("keygen --force replaces key files only: a named pipe, a device node, a dir
   assert.is((await cli(["keygen", "--out", file("regular.seed"), "--force"])).code, 0);
 });
 
+test("a single-valued option given twice, or two keys for one --trust id, is a usage error, not the last value taken (review 67 F3)", async () => {
+  assert.is((await cli(["keygen", "--out", file("dup-a.seed")])).code, 0);
+  const other = (await cli(["keygen", "--out", file("dup-b.seed")])).stdout.trim();
+  const same = (await cli(["keygen", "--out", file("dup-c.seed")])).stdout.trim();
+  const cases: [string[], RegExp][] = [
+    [["keygen", "--out", file("dup-1.seed"), "--out", file("dup-2.seed")], /error USAGE: option '--out <file>' given twice/],
+    [["envelope", "--key", file("dup-a.seed"), "--key", file("dup-b.seed"), "--id", "x", "--to", "y"], /error USAGE: option '--key <file>' given twice/],
+    [["envelope", "--key", file("dup-a.seed"), "--id", "x", "--id", "z", "--to", "y"], /error USAGE: option '--id <kernelId>' given twice/],
+    [["serve", "--key", file("dup-a.seed"), "--id", "x", "--store", file("dup.db"), "--port", "0", "--port", "1"], /error USAGE: option '--port <port>' given twice/],
+    [["accept", "--key", file("dup-a.seed"), "--id", "x", "--from", "y", "--store", file("dup.db"), "--trust", `y=${other}`, "--trust", `y=${same}`], /error INVALID_TRUST_ANCHOR: --trust y is given with two different keys/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await cli(args, "");
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.is(r.stdout, "", "nothing printed");
+  }
+  assert.not.ok(existsSync(file("dup-1.seed")) || existsSync(file("dup-2.seed")), "no key written");
+  assert.not.ok(existsSync(file("dup.db")), "no store opened");
+  // --trust repeats, and the same anchor twice is accepted.
+  const r = await cli(["envelope", "--key", file("dup-a.seed"), "--id", "x", "--to", "y", "--trust", `y=${other}`, "--trust", `y=${other}`, "--trust", `w=${same}`]);
+  assert.is(r.code, 0, r.stderr);
+});
+
 test("keygen writes through a temporary file: a failed write (file size limit) leaves the old key whole, with --force too, and no stray file", async () => {
   const first = await cli(["keygen", "--out", file("keep.seed")]);
   assert.is(first.code, 0, first.stderr);
