@@ -312,26 +312,83 @@ export function attachStores(exchange: KernelTrustExchange, stores: { store?: Fe
   return exchange;
 }
 
+/** How long an input file that is a pipe may take to deliver its first byte (as a key pipe: KEY_PIPE_WAIT_MS). */
+const INPUT_PIPE_WAIT_MS = KEY_PIPE_WAIT_MS;
+
 /**
- * Reads the bytes of a file or, for "-" / undefined, stdin, up to `limit` bytes. Bytes, not
- * text: an envelope goes to acceptEnvelope as the bytes that arrived, so invalid UTF-8 is refused
- * (MALFORMED_ENVELOPE, INVALID_UTF8) as the HTTP server and a Rust kernel refuse it, instead of
- * being replaced by U+FFFD and then verified and pinned (review 52).
+ * The bytes of `source` (a file; stdin for undefined or "-"), at most `limit` (INPUT_TOO_LARGE
+ * past it). Bytes, not text: an envelope goes to acceptEnvelope as the bytes that arrived, so
+ * invalid UTF-8 is refused (MALFORMED_ENVELOPE, INVALID_UTF8) as the HTTP server and a Rust kernel
+ * refuse it, instead of being replaced by U+FFFD and then verified and pinned (review 52). A directory is INPUT_UNREADABLE, stdin included (it read as empty, and the envelope
+ * was refused as malformed, exit 1: review 67 F5). A file is opened without waiting for a writer:
+ * a named pipe whose writer never comes is INPUT_UNREADABLE after INPUT_PIPE_WAIT_MS, never a hang.
  */
 export async function readInputBytes(source: string | undefined, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    const { createReadStream } = await import("node:fs");
-    const stream = source === undefined || source === "-" ? process.stdin : createReadStream(source);
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
-      chunks.push(chunk as Buffer);
+  const name = source ?? "stdin";
+  const unreadable = (reason: string) => new CliError("INPUT_UNREADABLE", `cannot read ${name}: ${reason}`);
+  if (source === undefined || source === "-") {
+    let directory = false;
+    try {
+      directory = fstatSync(0).isDirectory();
+    } catch {
+      // no stdin to inspect: the read below reports it
     }
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError("INPUT_UNREADABLE", `cannot read ${source ?? "stdin"}: ${(error as Error).message}`);
+    if (directory) throw unreadable("it is a directory");
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of process.stdin) {
+        size += (chunk as Buffer).length;
+        if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw unreadable((error as Error).message);
+    }
+    return Uint8Array.prototype.slice.call(Buffer.concat(chunks)); // a plain array of its own, not a pooled Buffer
   }
-  return Uint8Array.prototype.slice.call(Buffer.concat(chunks)); // a plain array of its own, not a pooled Buffer
+  let fd: number;
+  try {
+    fd = openSync(source, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    throw unreadable((error as Error).message);
+  }
+  try {
+    let stat;
+    try {
+      stat = fstatSync(fd);
+    } catch (error) {
+      throw unreadable((error as Error).message);
+    }
+    if (stat.isDirectory()) throw unreadable("it is a directory");
+    const pipe = stat.isFIFO();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const giveUpAt = Date.now() + INPUT_PIPE_WAIT_MS;
+    const buffer = Buffer.alloc(64 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, 0, buffer.length, null);
+      } catch (error) {
+        // Opened without blocking: EAGAIN until a writer has written.
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw unreadable((error as Error).message);
+        n = -1;
+      }
+      // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it.
+      if (n < 0 || (n === 0 && pipe && size === 0)) {
+        if (size === 0 && Date.now() > giveUpAt) throw unreadable(`nothing arrived within ${INPUT_PIPE_WAIT_MS} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      if (n === 0) break;
+      size += n;
+      if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+    return Uint8Array.prototype.slice.call(Buffer.concat(chunks));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -146,6 +146,40 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   assert.is(JSON.parse(piped.stdout).declaredPublicKey, hex(noble.getPublicKey(Buffer.from("42".repeat(32), "hex"))));
 });
 
+test("accept's input: a named pipe without a writer is INPUT_UNREADABLE after 10 s, not a hang; a late writer is waited for; a directory, as --in or as stdin, is unreadable input (exit 2), not a refused envelope (review 67 F5)", async () => {
+  const kernelA = Keypair.fromSeed(new Uint8Array(32).fill(61));
+  writeFileSync(file("in-b.seed"), "3e".repeat(32) + "\n", { mode: 0o600 });
+  const envelope = JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", "in-late"));
+  const accept = (...extra: string[]) => ["accept", "--key", file("in-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--store", file("in.db"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, ...extra];
+  execFileSync("mkfifo", [file("in-none.fifo")]);
+  const noWriter = runCli(accept("--in", file("in-none.fifo")), dir, "", 30_000);
+  noWriter.catch(() => undefined); // awaited below
+  mkdirSync(file("in-dir"));
+  const asFile = await cli(accept("--in", file("in-dir")));
+  assert.is(asFile.code, 2, asFile.stderr);
+  assert.match(asFile.stderr, /^chio-trust: error INPUT_UNREADABLE: .*directory/);
+  const dirFd = openSync(file("in-dir"), "r");
+  try {
+    const asStdin = spawnSync(process.execPath, [cliPath, ...accept()], { cwd: dir, encoding: "utf8", stdio: [dirFd, "pipe", "pipe"], timeout: 20_000 });
+    assert.is(asStdin.status, 2, asStdin.stderr);
+    assert.match(asStdin.stderr, /^chio-trust: error INPUT_UNREADABLE: cannot read stdin: it is a directory/);
+  } finally {
+    closeSync(dirFd);
+  }
+  execFileSync("mkfifo", [file("in-late.fifo")]);
+  const late = runCli(accept("--in", file("in-late.fifo")), dir, "", 30_000);
+  const writer = spawn("bash", ["-c", `sleep 0.5; printf '%s' "$1" > "$2"`, "writer", envelope, file("in-late.fifo")], { stdio: "ignore" });
+  const writerKill = setTimeout(() => writer.kill("SIGKILL"), 20_000);
+  const lateResult = await late;
+  clearTimeout(writerKill);
+  writer.kill("SIGKILL");
+  assert.is(lateResult.code, 0, lateResult.stderr);
+  assert.is(JSON.parse(lateResult.stdout).kernelId, "kernel.a");
+  const r = await noWriter;
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^chio-trust: error INPUT_UNREADABLE: .*nothing arrived within 10000 ms/);
+});
+
 test("keygen --force replaces key files only: a named pipe, a device node, a directory, or a link to one, is left as it was (review 67 F1)", async () => {
   const fifo = file("handoff.fifo");
   execFileSync("mkfifo", [fifo]);
