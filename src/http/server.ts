@@ -314,7 +314,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
         const status = STATUS[error.code as PeerHandshakeErrorCode] ?? 400;
         // Store and signer failures are the server's business: the caller learns the code, not the cause.
         if (status >= 500) fail(response, status, error.code, "the server could not complete the handshake", {}, error.message);
-        else fail(response, status, error.code, error.message);
+        else fail(response, status, error.code, publicMessage(error), {}, error.message);
       } else {
         // Anything else is this server's own fault (a clock that reads -1, a broken exchange):
         // 500, with the cause for the log only.
@@ -461,6 +461,20 @@ function checkBeforeBody(request: IncomingMessage, maxBodyBytes: number): void {
   if (declared !== undefined && !(Number(declared) <= maxBodyBytes)) {
     throw new RequestRefusal(413, "BODY_TOO_LARGE", `body over ${maxBodyBytes} bytes`, true);
   }
+}
+
+/**
+ * What an HTTP caller is told of a handshake refusal: its message, except where that holds this
+ * server's trust configuration. UNEXPECTED_PEER_KEY's names the key this kernel expects for the id
+ * (its anchor or pin), which any unauthenticated caller could read for every id it guesses
+ * (review 67 F7); the caller gets the code and its own declared key's refusal, the log hook and
+ * the exchange's 'refused' event the full message.
+ */
+function publicMessage(error: PeerHandshakeError): string {
+  if (error.code === "UNEXPECTED_PEER_KEY") {
+    return `peer ${displayPeerText((error.fields as { kernelId: string }).kernelId, 100)} declared a public key this kernel does not expect for it`;
+  }
+  return error.message;
 }
 
 /** "CODE: message" of a thrown value, for the log; never throws, whatever was thrown. */

@@ -252,6 +252,29 @@ test("bodies are bounded across the server and by the exchange, and read by its 
   }
 });
 
+test("a caller claiming an anchored id with another key is refused without being told the key this kernel expects; the log hook hears it (review 67 F7)", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(27));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(28));
+  const intruder = Keypair.fromSeed(new Uint8Array(32).fill(29));
+  const logged: string[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(`${info.status} ${info.code} ${info.message}`) });
+  const url = await listen(server);
+  try {
+    const forged = JSON.stringify(new KernelTrustExchange("kernel.a", intruder).localEnvelope("kernel.b", "probe"));
+    const response = await fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body: forged });
+    assert.is(response.status, 403);
+    const body = await response.text();
+    const { error } = JSON.parse(body) as { error: { code: string; message: string } };
+    assert.is(error.code, "UNEXPECTED_PEER_KEY");
+    assert.match(error.message, /kernel\.a declared a public key this kernel does not expect/);
+    assert.not.ok(body.includes(a.publicKey.toHex()), "the anchor's key is not in the answer");
+    assert.ok(logged.some((line) => line.startsWith("403 UNEXPECTED_PEER_KEY") && line.includes(a.publicKey.toHex())), logged.join("\n"));
+  } finally {
+    await closeServer(server);
+  }
+});
+
 test("malformed requests get a 4xx with the error code in a JSON body, never touch the store, and the server stays up", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(21));
   const b = Keypair.fromSeed(new Uint8Array(32).fill(22));
