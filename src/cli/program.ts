@@ -134,7 +134,11 @@ export function buildProgram(exit: { code: number }): Command {
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
-        printPeer(await exchange.acceptEnvelope(envelope, options.from));
+        const peer = await exchange.acceptEnvelope(envelope, options.from);
+        // Output that cannot be written does not undo the pin (the envelope's nonce is spent, and
+        // a rerun is REPLAYED_NONCE): the error says so (review 67 F4).
+        outputFailureCleanups.push(() => `; the pin of ${displayPeerText(peer.kernelId, 100)} was written to ${options.store} all the same`);
+        printPeer(peer);
       } finally {
         stores.close();
       }
@@ -234,6 +238,8 @@ export function buildProgram(exit: { code: number }): Command {
       try {
         attachStores(exchange, stores);
         const { peer } = await handshakeWith(url, exchange, options.remote, { timeoutMs: options.timeout });
+        // Both sides have pinned by now; output that cannot be written undoes neither (review 67 F4).
+        outputFailureCleanups.push(() => `; the handshake completed: ${displayPeerText(peer.kernelId, 100)} is pinned${options.store === undefined ? " (in memory)" : ` in ${options.store}`}, and it pinned this kernel`);
         printPeer(peer);
       } finally {
         stores.close();

@@ -312,6 +312,24 @@ fullDiskTest("stdout that cannot be written (a full disk: /dev/full) → exit 2 
   assert.match(readFileSync(file("full.seed"), "utf8"), /^[0-9a-f]{64}\n$/);
 });
 
+fullDiskTest("accept whose pin cannot be printed (a full disk) says the pin was written all the same (review 67 F4)", async () => {
+  const kernelA = Keypair.fromSeed(new Uint8Array(32).fill(71));
+  writeFileSync(file("full-b.seed"), "47".repeat(32) + "\n", { mode: 0o600 });
+  writeFileSync(file("full-in.json"), JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", "full-disk")));
+  const args = ["accept", "--key", file("full-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--store", file("full.db"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, "--in", file("full-in.json")];
+  const out = openSync(DEV_FULL, "w");
+  let r;
+  try {
+    r = await finished(spawn(process.execPath, [cliPath, ...args], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
+  } finally {
+    closeSync(out);
+  }
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^chio-trust: error OUTPUT_FAILED: cannot write to stdout: ENOSPC[^\n]*; the pin of kernel\.a was written to [^\n]*full\.db all the same\n$/);
+  const peers = await cli(["peers", "--store", file("full.db"), "--json"]);
+  assert.is(JSON.parse(peers.stdout.trim()).kernelId, "kernel.a", "the pin is there");
+});
+
 test("envelope prints a signed envelope: the signature verifies (@noble/curves) over the RFC 8785 bytes (canonicalize)", async () => {
   const seed = new Uint8Array(32).fill(3);
   writeFileSync(file("e.seed"), hex(seed) + "\n", { mode: 0o600 });
