@@ -26,6 +26,8 @@ export const START_MARKER = `<!-- generated:error-codes by ${GENERATOR} -->`;
 export const END_MARKER = "<!-- /generated:error-codes -->";
 /** The class whose codes are §9's hand-written table. */
 export const PROTOCOL_TABLE_CLASS = "PeerHandshakeError";
+/** Codes on the wire that no class carries: the HTTP server's own answers (an error body's `code`). */
+export const ANSWER_CODE_UNIONS = [{ type: "HandshakeServerAnswerCode", file: "src/http/errors.ts", entry: "chio-trust/http", title: "`createHandshakeServer`'s own answers" }] as const;
 
 export interface CodeEntry {
   code: string;
@@ -76,7 +78,7 @@ export function parseCodeUnion(source: string, typeName: string, requireMeaning 
   throw new Error(`${typeName}: the union does not end`);
 }
 
-/** The doc comment right above `export class <name>` in `source`, flattened (empty if none). */
+/** The doc comment right above `export type <name> =` or `export class <name>` (at `start`) in `source`, flattened (empty if none). */
 function classDocComment(source: string, classStart: number): string {
   const before = source.slice(0, classStart).trimEnd();
   if (!before.endsWith("*/")) return "";
@@ -141,7 +143,8 @@ export function renderErrorCodes(classes: ErrorClass[] = collectErrorClasses()):
     "Every error class a public entry point exports, with every `code` it can carry; codes are",
     "stable, messages are not. Generated from the declarations in `src/` (each code union's member",
     "comments, each single-code class's doc comment) by `scripts/gen-error-codes.ts`; a test",
-    "regenerates it. The command line's codes and exit statuses are in the README (The command line).",
+    "regenerates it. Then the codes of the HTTP server's own answers. The command line's codes and",
+    "exit statuses are in the README (The command line).",
     "",
   ];
   for (const c of classes) {
@@ -157,6 +160,14 @@ export function renderErrorCodes(classes: ErrorClass[] = collectErrorClasses()):
     }
     out.push("| code | meaning |", "|---|---|");
     for (const e of c.codes) out.push(`| \`${e.code}\` | ${cell(e.meaning)} |`);
+    out.push("");
+  }
+  for (const union of ANSWER_CODE_UNIONS) {
+    const source = readFileSync(path.join(REPO_ROOT, union.file), "utf8");
+    const summary = classDocComment(source, source.search(new RegExp(`^export type ${union.type} =`, "m")));
+    out.push(`**${union.title}** (\`${union.type}\`, \`${union.entry}\`; \`${union.file}\`): ${summary}`, "");
+    out.push("| code | meaning |", "|---|---|");
+    for (const e of parseCodeUnion(source, union.type)) out.push(`| \`${e.code}\` | ${cell(e.meaning)} |`);
     out.push("");
   }
   out.push(END_MARKER);

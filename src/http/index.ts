@@ -4,4 +4,4 @@ export type { HandshakeServerOptions } from "./server.js";
 export { handshakeWith } from "./client.js";
 export type { HandshakeClientOptions, HandshakeResult } from "./client.js";
 export { HandshakeHttpError } from "./errors.js";
-export type { HandshakeHttpErrorCode } from "./errors.js";
+export type { HandshakeHttpErrorCode, HandshakeServerAnswerCode } from "./errors.js";

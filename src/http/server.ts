@@ -35,6 +35,7 @@ import { absorbRejection } from "../handshake/maybe-promise.js";
 import { InvalidTypeError } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
 import { SqliteStoreError } from "../stores/sqlite/errors.js";
+import type { HandshakeServerAnswerCode } from "./errors.js";
 
 /** The path both halves use. */
 export const HANDSHAKE_PATH = "/federation/handshake";
@@ -117,7 +118,7 @@ const STATUS: Record<PeerHandshakeErrorCode, number> = {
 class RequestRefusal extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: HandshakeServerAnswerCode | PeerHandshakeErrorCode,
     message: string,
     /** Refused before the body was read: the connection is closed rather than drained. */
     readonly beforeBody = false,
@@ -158,7 +159,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   if (onRequestError !== undefined && typeof onRequestError !== "function") throw new InvalidTypeError("onRequestError must be a function");
 
   // The log hook hears every refusal, with the cause of a 5xx that the caller is not told.
-  const log = (status: number, code: string, message: string) => {
+  const log = (status: number, code: HandshakeServerAnswerCode | PeerHandshakeErrorCode, message: string) => {
     try {
       // An async hook's rejection (a log shipper that is down) is absorbed as its throw is: left
       // unhandled it would end the process, on any request, unauthenticated ones too (review 52).
@@ -167,7 +168,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       // a logging hook must not change the answer
     }
   };
-  const fail = (response: ServerResponse, status: number, code: string, message: string, extraHeaders: Record<string, string> = {}, logMessage = message) => {
+  const fail = (response: ServerResponse, status: number, code: HandshakeServerAnswerCode | PeerHandshakeErrorCode, message: string, extraHeaders: Record<string, string> = {}, logMessage = message) => {
     log(status, code, logMessage);
     send(response, status, JSON.stringify({ error: { code, message } }), extraHeaders);
   };
@@ -416,7 +417,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
 }
 
 /** Status, code and message of the answer to a 'clientError', by Node's error code. */
-function clientErrorAnswer(nodeCode: string | undefined): readonly [number, string, string] {
+function clientErrorAnswer(nodeCode: string | undefined): readonly [number, HandshakeServerAnswerCode, string] {
   if (nodeCode === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "REQUEST_TIMEOUT", "request not received in time"];
   if (nodeCode === "HPE_HEADER_OVERFLOW") return [431, "HEADERS_TOO_LARGE", "request line and headers over the server's size limit"];
   return [400, "BAD_REQUEST", "malformed HTTP request"];
