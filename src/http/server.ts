@@ -255,6 +255,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     let answer: unknown;
     const beforePin = () => {
       if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
+      // A caller whose connection is gone never gets the answer, so never pins this kernel: it is
+      // not pinned here either (its nonce stays spent), as after a 503 HANDSHAKE_TIMEOUT.
+      if (response.destroyed || request.socket.destroyed) throw new RequestRefusal(400, "BAD_REQUEST", "the caller's connection closed before its pin was written");
       if (claimed === undefined || nonce === undefined) throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "the envelope did not verify");
       answer = exchange.localEnvelope(claimed, nonce);
     };

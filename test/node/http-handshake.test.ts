@@ -554,6 +554,23 @@ test("a store that never answers: 503 HANDSHAKE_TIMEOUT after handshakeTimeoutMs
   } finally {
     await closeServer(slowServer);
   }
+  // A caller that gives up (its connection closed) while the store is slow: the accept refuses to
+  // pin it too, as it never gets the answer and never pins this kernel (review 67).
+  const patientServer = createHandshakeServer(slowExchange, { handshakeTimeoutMs: 5000 });
+  const patientPort = Number(new URL(await listen(patientServer)).port);
+  try {
+    const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-gone"));
+    const socket = connect(patientPort, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 900)); // the store has answered by now
+    assert.equal(inner.snapshot(), [], "nothing pinned for a caller that left");
+    assert.not.ok(events.includes("pinned"));
+  } finally {
+    await closeServer(patientServer);
+  }
 });
 
 test("refusals before the body close the connection (no draining), Expect: 100-continue is refused without 100, timeouts are logged, connections are capped, absolute-form targets work", async () => {
