@@ -206,8 +206,16 @@ export function buildProgram(exit: { code: number }): Command {
         onRequestError: ({ status, code }) => process.stderr.write(`refused ${status} ${code}\n`),
       });
       await new Promise<void>((resolve, reject) => {
-        server.once("error", (error) => reject(new CliError("LISTEN_FAILED", `cannot listen on ${options.host}:${options.port}: ${error.message}`)));
-        server.listen(options.port, options.host, () => resolve());
+        const failed = (error: Error) => reject(new CliError("LISTEN_FAILED", `cannot listen on ${options.host}:${options.port}: ${error.message}`));
+        server.once("error", failed);
+        server.listen(options.port, options.host, () => {
+          // Once listening, a server error (an accept failing, say) is logged, never thrown: the
+          // one-shot listener above would leave a second one without a listener, which would end
+          // the process (review 67).
+          server.off("error", failed);
+          server.on("error", (error: Error) => process.stderr.write(`server error: ${displayPeerText(error.message, 200)}\n`));
+          resolve();
+        });
       });
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : options.port;
