@@ -14,7 +14,7 @@ import canonicalize from "canonicalize";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, FederationPeer, KernelTrustExchange, Keypair } from "../../src/index.js";
 import { SmallestLines } from "../../src/cli/verify.js";
 import { cliPath, runCli, spawnCli } from "../helpers/cli.js";
-import { finished, waitForLine } from "../helpers/processes.js";
+import { finished, waitForLine, type Finished } from "../helpers/processes.js";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-"));
@@ -278,16 +278,19 @@ require("node:module").syncBuiltinESMExports();\n`);
 // was rethrown from its event handler: a stack trace and exit 1, which means "refused".
 const DEV_FULL = "/dev/full";
 const fullDiskTest = existsSync(DEV_FULL) ? test : test.skip;
+/** The CLI run with stdout on /dev/full, where every write fails with ENOSPC. */
+async function runToFullDisk(args: string[]): Promise<Finished> {
+  const out = openSync(DEV_FULL, "w");
+  try {
+    return await finished(spawn(process.execPath, [cliPath, ...args], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
+  } finally {
+    closeSync(out);
+  }
+}
 if (!existsSync(DEV_FULL)) console.warn(`cli.test.ts: SKIPPING the OUTPUT_FAILED test: ${DEV_FULL} does not exist on this system`);
 fullDiskTest("stdout that cannot be written (a full disk: /dev/full) → exit 2 and one line `error OUTPUT_FAILED`, no stack trace (--version, keygen)", async () => {
   for (const args of [["--version"], ["keygen", "--out", file("full.seed")]]) {
-    const out = openSync(DEV_FULL, "w");
-    let r;
-    try {
-      r = await finished(spawn(process.execPath, [cliPath, ...args], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
-    } finally {
-      closeSync(out);
-    }
+    const r = await runToFullDisk(args);
     assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^chio-trust: error OUTPUT_FAILED: cannot write to stdout: ENOSPC[^\n]*\n$/, `${args.join(" ")}: one line`);
     assert.not.match(r.stderr, /\bat .*:\d+:\d+|throw error/, "no stack trace");
@@ -300,13 +303,7 @@ fullDiskTest("stdout that cannot be written (a full disk: /dev/full) → exit 2 
   assert.is(again.code, 0, again.stderr);
   assert.is(statSync(file("full.seed")).mode & 0o777, 0o600);
   // With --force the file replaced an existing key: it stays.
-  const out = openSync(DEV_FULL, "w");
-  let forced;
-  try {
-    forced = await finished(spawn(process.execPath, [cliPath, "keygen", "--force", "--out", file("full.seed")], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
-  } finally {
-    closeSync(out);
-  }
+  const forced = await runToFullDisk(["keygen", "--force", "--out", file("full.seed")]);
   assert.is(forced.code, 2);
   assert.not.match(forced.stderr, /was removed/);
   assert.match(readFileSync(file("full.seed"), "utf8"), /^[0-9a-f]{64}\n$/);
@@ -317,13 +314,7 @@ fullDiskTest("accept whose pin cannot be printed (a full disk) says the pin was 
   writeFileSync(file("full-b.seed"), "47".repeat(32) + "\n", { mode: 0o600 });
   writeFileSync(file("full-in.json"), JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", "full-disk")));
   const args = ["accept", "--key", file("full-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--store", file("full.db"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, "--in", file("full-in.json")];
-  const out = openSync(DEV_FULL, "w");
-  let r;
-  try {
-    r = await finished(spawn(process.execPath, [cliPath, ...args], { cwd: dir, stdio: ["ignore", out, "pipe"] }), 20_000);
-  } finally {
-    closeSync(out);
-  }
+  const r = await runToFullDisk(args);
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /^chio-trust: error OUTPUT_FAILED: cannot write to stdout: ENOSPC[^\n]*; the pin of kernel\.a was written to [^\n]*full\.db all the same\n$/);
   const peers = await cli(["peers", "--store", file("full.db"), "--json"]);
