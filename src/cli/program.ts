@@ -190,9 +190,13 @@ export function buildProgram(exit: { code: number }): Command {
     .option("--host <address>", "address to listen on", nonEmpty("--host"), "127.0.0.1")
     .option("--port <port>", "port (0: one chosen by the OS)", integer("--port", 0, 65535), 0)
     .option("--max-body <bytes>", "largest request body, and largest envelope the exchange accepts", integer("--max-body", 1, 16 << 20), 65536)
+    .option("--max-body-in-flight <bytes>", "bytes of request bodies arriving at once, across connections (default 64 MiB; at least --max-body)", integer("--max-body-in-flight", 1, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(async (options: KernelOptions & { host: string; port: number; maxBody: number }) => {
+    .action(async (options: KernelOptions & { host: string; port: number; maxBody: number; maxBodyInFlight?: number }) => {
       const { createHandshakeServer } = await import("../http/server.js");
+      if (options.maxBodyInFlight !== undefined && options.maxBodyInFlight < options.maxBody) {
+        throw new CliError("USAGE", `--max-body-in-flight (${options.maxBodyInFlight}) must be at least --max-body (${options.maxBody})`);
+      }
       const exchange = buildExchange(options); // before the store: a bad key or anchor creates none
       // The exchange refuses envelopes over its maxEnvelopeBytes (64 KiB by default) whatever the
       // server reads: one bound for both, or a larger --max-body would only cost memory.
@@ -203,6 +207,7 @@ export function buildProgram(exit: { code: number }): Command {
       });
       const server = createHandshakeServer(exchange, {
         maxBodyBytes: options.maxBody,
+        ...(options.maxBodyInFlight === undefined ? {} : { maxBodyBytesInFlight: options.maxBodyInFlight }),
         onRequestError: ({ status, code }) => process.stderr.write(`refused ${status} ${code}\n`),
       });
       await new Promise<void>((resolve, reject) => {

@@ -27,7 +27,7 @@ export type HandshakeServerAnswerCode =
   | "BAD_REQUEST" //            400: other malformed HTTP, a request target of another scheme, an aborted body
   | "PEER_QUOTA_EXCEEDED" //    429: the caller is over its replay store's per-peer quota
   | "TOO_MANY_ACCEPTS" //       503 with Retry-After: 1: maxAcceptsInFlight handshakes already in progress
-  | "TOO_MANY_BODIES" //        503 with Retry-After: 1: maxBodyBytesInFlight of bodies already arriving
+  | "TOO_MANY_BODIES" //        503 with Retry-After: 1, connection closed: the bytes of the bodies arriving would pass maxBodyBytesInFlight
   | "HANDSHAKE_TIMEOUT" //      503: the accept took longer than handshakeTimeoutMs (nothing is pinned after it)
   | "INTERNAL_ERROR" //         500: the server's own fault (the cause goes to the log hook only)
   | "TOO_MANY_CONNECTIONS"; //  never sent: what the log hook hears for a connection closed on arrival over maxConnections

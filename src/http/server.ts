@@ -60,10 +60,11 @@ export interface HandshakeServerOptions {
    */
   maxBodyBytes?: number;
   /**
-   * Bytes of request bodies being received at once, across the server: a request arriving when
-   * its Content-Length (or, without one, the body limit) would take the total above this is
-   * answered 503 TOO_MANY_BODIES with `Retry-After: 1`, before its body is read. Default 64 MiB
-   * (about maxConnections × maxBodyBytes at the defaults: 1000 × 64 KiB); at least maxBodyBytes.
+   * Bytes of request bodies being received at once, across the server, counted as they arrive:
+   * a body whose bytes would take the total above this is answered 503 TOO_MANY_BODIES with
+   * `Retry-After: 1`, and its connection closed (a request arriving when the total is there
+   * already, before its body is read). Default 64 MiB (about maxConnections × maxBodyBytes at the
+   * defaults: 1000 × 64 KiB); at least maxBodyBytes.
    */
   maxBodyBytesInFlight?: number;
   /** Time for a whole request (headers and body), in ms. Default 10000. */
@@ -191,21 +192,16 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   const checkArrival = (request: IncomingMessage, limit: number) => {
     checkBeforeBody(request, limit);
     checkAcceptSlot(true);
-    checkBodyBudget(request, limit);
+    checkBodyBudget();
   };
-  // Bytes of the bodies being received, across the server: each request reserves its
-  // Content-Length (or the body limit, when it sends none) from arrival until its body is in or
-  // refused, so bodies still arriving hold at most maxBodyBytesInFlight, whatever maxConnections
-  // and maxBodyBytes allow (1000 connections of 16 MiB bodies took 1 GB and more: review 67 F2).
-  let bodyBytesInFlight = 0;
-  const bodyReservation = (request: IncomingMessage, limit: number) => {
-    const declared = Number(request.headers["content-length"]);
-    return Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
-  };
-  const checkBodyBudget = (request: IncomingMessage, limit: number) => {
-    if (bodyBytesInFlight + bodyReservation(request, limit) > maxBodyBytesInFlight) {
-      throw new RequestRefusal(503, "TOO_MANY_BODIES", `bodies of ${maxBodyBytesInFlight} bytes already arriving (maxBodyBytesInFlight)`, true, 1);
-    }
+  // Bytes of the bodies being received, across the server, counted as they arrive (not as
+  // declared: a Content-Length alone would let connections that send nothing hold the budget,
+  // review 69 F1) until the body is in or refused, so bodies still arriving hold at most
+  // maxBodyBytesInFlight, whatever maxConnections and maxBodyBytes allow (1000 connections of
+  // 16 MiB bodies took 1 GB and more: review 67 F2).
+  const bodyBudget = { inFlight: 0, max: maxBodyBytesInFlight };
+  const checkBodyBudget = () => {
+    if (bodyBudget.inFlight >= maxBodyBytesInFlight) throw tooManyBodies(maxBodyBytesInFlight, true);
   };
   /** The exchange's accept, holding one slot until it settles, whichever way. */
   const accept = async (body: Uint8Array, claimed: string, beforePin: () => void): Promise<unknown> => {
@@ -220,14 +216,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const limit = bodyLimit();
     checkArrival(request, limit);
-    const reserved = bodyReservation(request, limit);
-    bodyBytesInFlight += reserved;
-    let body: Uint8Array;
-    try {
-      body = await readBody(request, limit);
-    } finally {
-      bodyBytesInFlight -= reserved;
-    }
+    const body = await readBody(request, limit, bodyBudget);
     // A request cut off by its connection's 'clientError' (a 408 while the body arrived) was
     // answered by that error: if its body completes afterwards, it is not accepted (and
     // onRequest's catch writes nothing for it).
@@ -256,8 +245,14 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     const beforePin = () => {
       if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
       // A caller whose connection is gone never gets the answer, so never pins this kernel: it is
-      // not pinned here either (its nonce stays spent), as after a 503 HANDSHAKE_TIMEOUT.
-      if (response.destroyed || request.socket.destroyed) throw new RequestRefusal(400, "BAD_REQUEST", "the caller's connection closed before its pin was written");
+      // not pinned here either, as after a 503 HANDSHAKE_TIMEOUT (the exchange releases its nonce:
+      // the same envelope, sent again in time, can still be accepted once). No answer can reach
+      // it, so the log hook hears of it here.
+      if (response.destroyed || request.socket.destroyed) {
+        const gone = new RequestRefusal(400, "BAD_REQUEST", "the caller's connection closed before its pin was written");
+        log(gone.status, gone.code, gone.message);
+        throw gone;
+      }
       if (claimed === undefined || nonce === undefined) throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "the envelope did not verify");
       answer = exchange.localEnvelope(claimed, nonce);
     };
@@ -305,7 +300,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       if (error instanceof RequestRefusal) {
         const headers: Record<string, string> = {};
         // Refused before (or while) reading the body: close rather than drain what the client still sends.
-        if (error.beforeBody || error.status === 413) headers.Connection = "close";
+        if (error.beforeBody || error.status === 413 || error.code === "TOO_MANY_BODIES") headers.Connection = "close";
         if (error.status === 405) headers.Allow = "POST";
         if (error.retryAfterSecs !== undefined) headers["Retry-After"] = String(error.retryAfterSecs);
         if (error.status >= 500) fail(response, error.status, error.code, "the server could not complete the handshake", headers, error.message);
@@ -522,38 +517,59 @@ function isJsonContentType(header: string | undefined): boolean {
   return params.every((param) => !param.startsWith("charset=") || UTF8_CHARSETS.has(param));
 }
 
-/** The body, refused (413) as soon as the bytes received exceed `limit` (a larger Content-Length was refused before). */
-function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
+const tooManyBodies = (max: number, beforeBody: boolean) =>
+  new RequestRefusal(503, "TOO_MANY_BODIES", `bodies of ${max} bytes already arriving (maxBodyBytesInFlight)`, beforeBody, 1);
+
+/**
+ * The body, refused (413) as soon as the bytes received exceed `limit` (a larger Content-Length
+ * was refused before), or (503 TOO_MANY_BODIES) as soon as they would take the bytes of all the
+ * bodies arriving, `budget.inFlight`, past `budget.max`. Its bytes count in `budget.inFlight` from
+ * when they arrive until the body is in or refused, however that ends.
+ */
+function readBody(request: IncomingMessage, limit: number, budget: { inFlight: number; max: number }): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const finish = () => {
+      done = true;
+      budget.inFlight -= size;
+    };
+    const refuse = (refusal: RequestRefusal) => {
+      finish();
+      chunks.length = 0;
+      request.resume();
+      reject(refusal);
+    };
     request.on("data", (chunk: Buffer) => {
       if (done) return;
+      if (size + chunk.length > limit) return refuse(new RequestRefusal(413, "BODY_TOO_LARGE", `body over ${limit} bytes`));
+      if (budget.inFlight + chunk.length > budget.max) return refuse(tooManyBodies(budget.max, false));
       size += chunk.length;
-      if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        request.resume();
-        reject(new RequestRefusal(413, "BODY_TOO_LARGE", `body over ${limit} bytes`));
-        return;
-      }
+      budget.inFlight += chunk.length;
       chunks.push(chunk);
     });
     request.on("end", () => {
       if (done) return;
-      done = true;
+      finish();
       resolve(Buffer.concat(chunks, size));
     });
     request.on("error", (error) => {
       if (done) return;
-      done = true;
+      finish();
       reject(new RequestRefusal(400, "BAD_REQUEST", `request aborted: ${error.message}`));
     });
     request.on("aborted", () => {
       if (done) return;
-      done = true;
+      finish();
       reject(new RequestRefusal(400, "BAD_REQUEST", "request aborted"));
+    });
+    // A request destroyed without 'aborted' or 'error' (its connection closed by the server)
+    // still gives its bytes back.
+    request.on("close", () => {
+      if (done) return;
+      finish();
+      reject(new RequestRefusal(400, "BAD_REQUEST", "request closed before its body was in"));
     });
   });
 }

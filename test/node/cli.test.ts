@@ -219,6 +219,7 @@ test("a single-valued option given twice, or two keys for one --trust id, is a u
     [["envelope", "--key", file("dup-a.seed"), "--key", file("dup-b.seed"), "--id", "x", "--to", "y"], /error USAGE: option '--key <file>' given twice/],
     [["envelope", "--key", file("dup-a.seed"), "--id", "x", "--id", "z", "--to", "y"], /error USAGE: option '--id <kernelId>' given twice/],
     [["serve", "--key", file("dup-a.seed"), "--id", "x", "--store", file("dup.db"), "--port", "0", "--port", "1"], /error USAGE: option '--port <port>' given twice/],
+    [["serve", "--key", file("dup-a.seed"), "--id", "x", "--store", file("dup.db"), "--max-body", "2048", "--max-body-in-flight", "1024"], /error USAGE: --max-body-in-flight \(1024\) must be at least --max-body \(2048\)/],
     [["accept", "--key", file("dup-a.seed"), "--id", "x", "--from", "y", "--store", file("dup.db"), "--trust", `y=${other}`, "--trust", `y=${same}`], /error INVALID_TRUST_ANCHOR: --trust y is given with two different keys/],
   ];
   for (const [args, expected] of cases) {
