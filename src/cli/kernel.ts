@@ -319,9 +319,11 @@ const INPUT_PIPE_WAIT_MS = KEY_PIPE_WAIT_MS;
  * The bytes of `source` (a file; stdin for undefined or "-"), at most `limit` (INPUT_TOO_LARGE
  * past it). Bytes, not text: an envelope goes to acceptEnvelope as the bytes that arrived, so
  * invalid UTF-8 is refused (MALFORMED_ENVELOPE, INVALID_UTF8) as the HTTP server and a Rust kernel
- * refuse it, instead of being replaced by U+FFFD and then verified and pinned (review 52). A directory is INPUT_UNREADABLE, stdin included (it read as empty, and the envelope
- * was refused as malformed, exit 1: review 67 F5). A file is opened without waiting for a writer:
- * a named pipe whose writer never comes is INPUT_UNREADABLE after INPUT_PIPE_WAIT_MS, never a hang.
+ * refuse it, instead of being replaced by U+FFFD and then verified and pinned (review 52). A
+ * directory is INPUT_UNREADABLE, stdin included (it read as empty, and the envelope was refused as
+ * malformed, exit 1: review 67 F5). A file is opened without waiting for a writer: a named pipe
+ * whose writer never comes is INPUT_UNREADABLE after INPUT_PIPE_WAIT_MS, never a hang; once its
+ * first byte is in, the read lasts until the writer closes its end.
  */
 export async function readInputBytes(source: string | undefined, limit: number): Promise<Uint8Array> {
   const name = source ?? "stdin";

@@ -201,7 +201,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // 16 MiB bodies took 1 GB and more: review 67 F2).
   const bodyBudget = { inFlight: 0, max: maxBodyBytesInFlight };
   const checkBodyBudget = () => {
-    if (bodyBudget.inFlight >= maxBodyBytesInFlight) throw tooManyBodies(maxBodyBytesInFlight, true);
+    if (bodyBudget.inFlight >= bodyBudget.max) throw tooManyBodies(bodyBudget.max, true);
   };
   /** The exchange's accept, holding one slot until it settles, whichever way. */
   const accept = async (body: Uint8Array, claimed: string, beforePin: () => void): Promise<unknown> => {
