@@ -78,9 +78,9 @@ export function parseCodeUnion(source: string, typeName: string, requireMeaning 
   throw new Error(`${typeName}: the union does not end`);
 }
 
-/** The doc comment right above `export type <name> =` or `export class <name>` (at `start`) in `source`, flattened (empty if none). */
-function classDocComment(source: string, classStart: number): string {
-  const before = source.slice(0, classStart).trimEnd();
+/** The doc comment right above the declaration at `declarationStart` in `source` (a class or a type), flattened (empty if none). */
+function docCommentAbove(source: string, declarationStart: number): string {
+  const before = source.slice(0, declarationStart).trimEnd();
   if (!before.endsWith("*/")) return "";
   return flattenDocComment(before.slice(before.lastIndexOf("/**")));
 }
@@ -113,9 +113,10 @@ export function collectErrorClasses(): ErrorClass[] {
       const entries = exportedBy.get(name);
       if (entries === undefined) continue; // internal (the CLI's, the HTTP server's refusals)
       const body = source.slice(match.index!);
-      const single = /^\s*readonly code = "([A-Z0-9_]+)" as const;$/m.exec(body.slice(0, body.indexOf("constructor")));
-      const union = /^\s*readonly code: (\w+);$/m.exec(body.slice(0, body.indexOf("constructor")));
-      const summary = classDocComment(source, match.index!);
+      const fields = body.slice(0, body.indexOf("constructor")); // the class's members before its constructor
+      const single = /^\s*readonly code = "([A-Z0-9_]+)" as const;$/m.exec(fields);
+      const union = /^\s*readonly code: (\w+);$/m.exec(fields);
+      const summary = docCommentAbove(source, match.index!);
       if (summary === "") throw new Error(`${name} (${file}) has no doc comment`);
       let codes: CodeEntry[];
       if (name === PROTOCOL_TABLE_CLASS) codes = parseCodeUnion(source, "PeerHandshakeErrorCode", false).map(({ code }) => ({ code, meaning: "" }));
@@ -164,7 +165,7 @@ export function renderErrorCodes(classes: ErrorClass[] = collectErrorClasses()):
   }
   for (const union of ANSWER_CODE_UNIONS) {
     const source = readFileSync(path.join(REPO_ROOT, union.file), "utf8");
-    const summary = classDocComment(source, source.search(new RegExp(`^export type ${union.type} =`, "m")));
+    const summary = docCommentAbove(source, source.search(new RegExp(`^export type ${union.type} =`, "m")));
     out.push(`**${union.title}** (\`${union.type}\`, \`${union.entry}\`; \`${union.file}\`): ${summary}`, "");
     out.push("| code | meaning |", "|---|---|");
     for (const e of parseCodeUnion(source, union.type)) out.push(`| \`${e.code}\` | ${cell(e.meaning)} |`);

@@ -210,6 +210,13 @@ test("bodies are bounded across the server and by the exchange, and read by its 
   const port = Number(new URL(url).port);
   const post = (body: string) => fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body });
   const stalled: ReturnType<typeof connect>[] = [];
+  /** A connection that sends `text` and then nothing more. */
+  const stall = (text: string) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write(text);
+    stalled.push(socket);
+  };
   try {
     // The server takes 1 MiB, the exchange 64 KiB (its default): a larger body is 413 before it is read.
     const large = await post("[" + " ".repeat(100_000) + "]");
@@ -227,23 +234,13 @@ test("bodies are bounded across the server and by the exchange, and read by its 
     // Connections that declare 1 MiB bodies and send none hold no budget (review 69 F1: counted
     // from Content-Length, four such connections blocked every handshake of a 64 MiB budget).
     const sender = new KernelTrustExchange("kernel.a", a);
-    for (let i = 0; i < 4; i++) {
-      const socket = connect(port, "127.0.0.1");
-      socket.on("error", () => {});
-      socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1 << 20}\r\n\r\n`);
-      stalled.push(socket);
-    }
+    for (let i = 0; i < 4; i++) stall(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1 << 20}\r\n\r\n`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.is((await post(JSON.stringify(sender.localEnvelope("kernel.b", "beside-headers")))).status, 200, "served beside header-only connections");
     for (const socket of stalled.splice(0)) socket.destroy();
     // Three bodies of 1 MiB less 16 bytes, still arriving, take the budget (3 MiB) but for 48
     // bytes: a body of 1000 more is 503 as it arrives.
-    for (let i = 0; i < 3; i++) {
-      const socket = connect(port, "127.0.0.1");
-      socket.on("error", () => {});
-      socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1 << 20}\r\n\r\n${" ".repeat((1 << 20) - 16)}`);
-      stalled.push(socket);
-    }
+    for (let i = 0; i < 3; i++) stall(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1 << 20}\r\n\r\n${" ".repeat((1 << 20) - 16)}`);
     let busy = "";
     for (let attempt = 0; attempt < 50 && !/^HTTP\/1\.1 503/.test(busy); attempt++) {
       busy = await rawRequest(port, `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n${" ".repeat(1000)}`, 2000);
