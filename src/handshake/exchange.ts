@@ -170,7 +170,15 @@ export interface AcceptOptions {
    * nonce released). A returned promise is awaited (a remote or hardware signer, say): the
    * accept holds its reservation until it settles.
    */
-  beforePin?: () => void | PromiseLike<void>;
+  beforePin?: (accepted: AcceptedChallenge) => void | PromiseLike<void>;
+}
+
+/** What beforePin is told: the verified challenge's caller and nonce. */
+export interface AcceptedChallenge {
+  /** The peer being accepted: the verified challenge's localKernelId (the expected id). */
+  readonly kernelId: string;
+  /** The verified challenge's nonce, reserved in the replay store by now. */
+  readonly nonce: string;
 }
 
 /** Constructor options; each has a matching builder. */
@@ -516,21 +524,46 @@ export class KernelTrustExchange {
    * refuses the accept with nothing pinned and the nonce released. What it throws (or its promise
    * rejects with: a returned promise is awaited) is what the accept rejects with.
    */
-  async acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
-    const at = this.#now(now);
-    if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
-    // Read only when given: most accepts pass no options, and this is the hot path.
-    const beforePin = options === undefined ? undefined : readConfigObject(options, "options", ["beforePin"] as const).beforePin;
-    if (beforePin !== undefined && typeof beforePin !== "function") throw new InvalidTypeError("options.beforePin must be a function");
+  acceptEnvelope(envelope: EnvelopeInput, expectedRemoteKernelId: string, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
+    // Its argument errors reject, as an async method's would (no second async frame on the hot path).
+    try {
+      const at = this.#now(now);
+      if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
+      return this.#accept(envelope, expectedRemoteKernelId, at, readBeforePin(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * acceptEnvelope for a caller known only by its envelope: the expected id is the one the
+   * envelope's challenge names as its sender (localKernelId), read once its signature has been
+   * verified, never from the unverified bytes; every other check, against that id's anchor or
+   * pin, is acceptEnvelope's (docs/protocol.md §5, step 3 holds by construction). For a
+   * transport that learns who calls from the envelope alone (src/http/server.ts): reading the id
+   * first would verify the signature twice. An envelope that does not verify is refused with
+   * its `refused` event naming the kernel id `""` (nothing unverified is reported as a caller).
+   */
+  acceptClaimedEnvelope(envelope: EnvelopeInput, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
+    try {
+      return this.#accept(envelope, undefined, this.#now(now), readBeforePin(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** acceptEnvelope's checks; `expected` undefined: the verified challenge's sender. */
+  async #accept(envelope: EnvelopeInput, expected: string | undefined, at: number, beforePin: AcceptOptions["beforePin"]): Promise<FederationPeer> {
     // One async frame for the whole accept, and one await per store call: with an in-memory
     // store the handshake costs little more than its signature check (bench/envelope.ts).
-    const expectedId = expectedRemoteKernelId;
+    let expectedId = expected ?? "";
     const config = this.#config;
     const hardening = this.#hardening;
     const replay = this.#replay;
     try {
       // 1. Signature against the declared key (and, new, weak keys and timestamp range).
       const { challenge, declaredPublicKey } = this.#authenticate(envelope, hardening);
+      if (expected === undefined) expectedId = challenge.localKernelId;
       if (hardening.requireSafeTimestamps && typeof challenge.timestamp === "bigint") {
         throw handshakeErrors.malformedEnvelope(
           `timestamp ${challenge.timestamp} is above ${Number.MAX_SAFE_INTEGER} (requireSafeTimestamps)`,
@@ -568,7 +601,7 @@ export class KernelTrustExchange {
         if (beforePin !== undefined) {
           // Awaited when it returns a promise: an async hook's rejection must refuse the accept
           // (and be handled), not leave a pin behind and an unhandled rejection (review-34 C1).
-          const hooked = (beforePin as () => unknown)();
+          const hooked: unknown = beforePin({ kernelId: expectedId, nonce });
           if (isPromiseLike(hooked)) await hooked;
         }
         // 6–7 again: an anchor replaced (withTrustedPeer) while this accept waited on the replay
@@ -953,6 +986,14 @@ function checkPort(store: unknown, name: string, port: string, methods: readonly
 }
 
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
+/** acceptEnvelope's options.beforePin, checked; read only when options are given (the hot path passes none). */
+function readBeforePin(options: AcceptOptions | undefined): AcceptOptions["beforePin"] {
+  if (options === undefined) return undefined;
+  const { beforePin } = readConfigObject(options, "options", ["beforePin"] as const);
+  if (beforePin !== undefined && typeof beforePin !== "function") throw new InvalidTypeError("options.beforePin must be a function");
+  return beforePin as AcceptOptions["beforePin"];
+}
+
 function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
   const message = cause instanceof Error ? cause.message : String(cause);
   // The shared stores' errors already start with the operation ("replay.reserve: READONLY …"):

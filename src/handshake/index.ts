@@ -36,6 +36,7 @@ export type {
   KernelTrustExchangeConfig,
   KernelTrustExchangeOptions,
   AcceptOptions,
+  AcceptedChallenge,
   HandshakeHardening,
   HandshakeHardeningInput,
   HandshakeEvent,

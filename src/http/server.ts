@@ -20,7 +20,7 @@
 // throw out of the handler.
 //
 // The answer is signed inside the accept, once every check has passed and right before the pin
-// is written (acceptEnvelope's beforePin): a signer that fails (a remote or hardware signer, say)
+// is written (acceptClaimedEnvelope's beforePin): a signer that fails (a remote or hardware signer, say)
 // then leaves nothing pinned and no nonce used, where signing after the accept left the caller
 // pinned behind a 500; and nothing is signed for a refused caller. The same hook refuses to pin
 // once handshakeTimeoutMs has passed, so an accept whose store was slow up to there does not pin
@@ -28,8 +28,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, InvalidConfigError, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
-import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
-import type { KernelTrustExchange } from "../handshake/exchange.js";
+import type { AcceptedChallenge, KernelTrustExchange } from "../handshake/exchange.js";
 import { readSettings } from "../bytes.js";
 import { absorbRejection } from "../handshake/maybe-promise.js";
 import { InvalidTypeError } from "../errors.js";
@@ -143,7 +142,7 @@ function positiveInteger(value: unknown, name: string, fallback: number, max: nu
  * Listen on it as usual (`server.listen(port, "127.0.0.1")`).
  */
 export function createHandshakeServer(exchange: KernelTrustExchange, options: HandshakeServerOptions = {}): Server {
-  if (exchange === null || typeof exchange !== "object" || typeof exchange.acceptEnvelope !== "function" || typeof exchange.localEnvelope !== "function") {
+  if (exchange === null || typeof exchange !== "object" || typeof exchange.acceptClaimedEnvelope !== "function" || typeof exchange.localEnvelope !== "function") {
     throw new InvalidTypeError("exchange must be a KernelTrustExchange");
   }
   const read = readSettings(options, "options", SERVER_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));
@@ -204,10 +203,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     if (bodyBudget.inFlight >= bodyBudget.max) throw tooManyBodies(bodyBudget.max, true);
   };
   /** The exchange's accept, holding one slot until it settles, whichever way. */
-  const accept = async (body: Uint8Array, claimed: string, beforePin: () => void): Promise<unknown> => {
+  const accept = async (body: Uint8Array, beforePin: (accepted: AcceptedChallenge) => void): Promise<unknown> => {
     acceptsInFlight++;
     try {
-      return await exchange.acceptEnvelope(body, claimed, undefined, { beforePin });
+      return await exchange.acceptClaimedEnvelope(body, undefined, { beforePin });
     } finally {
       acceptsInFlight--;
     }
@@ -221,28 +220,14 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     // answered by that error: if its body completes afterwards, it is not accepted (and
     // onRequest's catch writes nothing for it).
     if (cutOff.has(request)) throw new RequestRefusal(408, "REQUEST_TIMEOUT", "the body arrived after the request was answered 408");
-    // Who claims to be calling (the peer the exchange must check the envelope against, its anchor
-    // or pin) and the nonce the answer carries: from the envelope as the exchange's own parser
-    // reads and verifies it, in one bounded wasm call (a JSON.parse of the whole body here cost
-    // seconds of this thread for a raised maxBodyBytes of nested arrays: review 67 F2). Nothing
-    // is trusted or stored until acceptEnvelope, which verifies the same bytes again, succeeds.
-    const hardening = exchange.hardening;
-    let claimed: string | undefined;
-    let nonce: string | undefined;
-    try {
-      const { challenge } = readVerifiedEnvelopeFields(body, hardening.maxEnvelopeBytes, hardening.rejectWeakKeys, hardening.escapeDelAndC1);
-      claimed = challenge.localKernelId;
-      nonce = challenge.nonce;
-    } catch (error) {
-      if (!(error instanceof PeerHandshakeError)) throw error;
-    }
-    // The answer, addressed to the caller and carrying its nonce, is signed in beforePin (see the
-    // file header). A body that did not verify above goes to the exchange all the same, with no
-    // claimed id: it refuses it at its first step, as it would have, with its 'refused' event, and
-    // beforePin fails closed should it not.
+    // Who is calling (the peer whose anchor or pin the envelope must match) is the sender the
+    // envelope's verified challenge names: acceptClaimedEnvelope reads it once the signature has
+    // verified, in its one bounded wasm call (no JSON.parse of the body on this thread: review 67
+    // F2; no second verify: review 69 F2). The answer, addressed to that caller and carrying its
+    // nonce, is signed in beforePin (see the file header), which the exchange gives both.
     const deadline = { passed: false };
     let answer: unknown;
-    const beforePin = () => {
+    const beforePin = ({ kernelId, nonce }: AcceptedChallenge) => {
       if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
       // A caller whose connection is gone never gets the answer, so never pins this kernel: it is
       // not pinned here either, as after a 503 HANDSHAKE_TIMEOUT (the exchange releases its nonce:
@@ -253,12 +238,11 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
         log(gone.status, gone.code, gone.message);
         throw gone;
       }
-      if (claimed === undefined || nonce === undefined) throw new RequestRefusal(400, "MALFORMED_ENVELOPE", "the envelope did not verify");
-      answer = exchange.localEnvelope(claimed, nonce);
+      answer = exchange.localEnvelope(kernelId, nonce);
     };
     // Again now that the body is in: others may have started while this one was being sent.
     checkAcceptSlot(false);
-    await withinTime(accept(body, claimed ?? "", beforePin), handshakeTimeoutMs, deadline);
+    await withinTime(accept(body, beforePin), handshakeTimeoutMs, deadline);
     send(response, 200, JSON.stringify(answer));
   };
 
