@@ -293,16 +293,22 @@ export function buildProgram(exit: { code: number }): Command {
 
 /**
  * A single-valued option given twice is a usage error (commander keeps the last value silently:
- * `--key a.seed --key b.seed` signed with b, `--id` twice signed as the second id; review 67 F3).
- * `--trust` is the one option meant to repeat.
+ * `--key a.seed --key b.seed` signed with b, `--id` twice signed as the second id; review 67 F3),
+ * and so are an option and its negation given together (`--progress --no-progress`: both set
+ * one value, and the last won; review 69 F6). `--trust` is the one option meant to repeat.
  */
 function refuseRepeatedOptions(program: Command): void {
   for (const command of [program, ...program.commands]) {
+    // The first option given for each value (an option and its `--no-` form share one).
+    const givenFor = new Map<string, string>();
     for (const option of command.options) {
       if (option.long === "--trust") continue;
-      let given = 0;
       command.on(`option:${option.name()}`, () => {
-        if (++given > 1) command.error(`option '${option.flags}' given twice`, { code: "commander.optionRepeated", exitCode: EXIT_USAGE });
+        const value = option.attributeName();
+        const first = givenFor.get(value);
+        if (first === undefined) givenFor.set(value, option.flags);
+        else if (first === option.flags) command.error(`option '${option.flags}' given twice`, { code: "commander.optionRepeated", exitCode: EXIT_USAGE });
+        else command.error(`options '${first}' and '${option.flags}' cannot be given together`, { code: "commander.optionRepeated", exitCode: EXIT_USAGE });
       });
     }
   }

@@ -210,7 +210,7 @@ test("keygen --force replaces key files only: a named pipe, a device node, a dir
   assert.is((await cli(["keygen", "--out", file("regular.seed"), "--force"])).code, 0);
 });
 
-test("a single-valued option given twice, or two keys for one --trust id, is a usage error, not the last value taken (review 67 F3)", async () => {
+test("a single-valued option given twice, an option with its --no- form, or two keys for one --trust id, is a usage error, not the last value taken (review 67 F3, review 69 F6)", async () => {
   assert.is((await cli(["keygen", "--out", file("dup-a.seed")])).code, 0);
   const other = (await cli(["keygen", "--out", file("dup-b.seed")])).stdout.trim();
   const same = (await cli(["keygen", "--out", file("dup-c.seed")])).stdout.trim();
@@ -219,6 +219,9 @@ test("a single-valued option given twice, or two keys for one --trust id, is a u
     [["envelope", "--key", file("dup-a.seed"), "--key", file("dup-b.seed"), "--id", "x", "--to", "y"], /error USAGE: option '--key <file>' given twice/],
     [["envelope", "--key", file("dup-a.seed"), "--id", "x", "--id", "z", "--to", "y"], /error USAGE: option '--id <kernelId>' given twice/],
     [["serve", "--key", file("dup-a.seed"), "--id", "x", "--store", file("dup.db"), "--port", "0", "--port", "1"], /error USAGE: option '--port <port>' given twice/],
+    [["verify", "--progress", "--no-progress", file("dup-none.jsonl")], /error USAGE: options '--progress' and '--no-progress' cannot be given together/],
+    [["verify", "--no-progress", "--progress", file("dup-none.jsonl")], /error USAGE: options '--no-progress' and '--progress' cannot be given together/],
+    [["verify", "--no-progress", "--no-progress", file("dup-none.jsonl")], /error USAGE: option '--no-progress' given twice/],
     [["serve", "--key", file("dup-a.seed"), "--id", "x", "--store", file("dup.db"), "--max-body", "2048", "--max-body-in-flight", "1024"], /error USAGE: --max-body-in-flight \(1024\) must be at least --max-body \(2048\)/],
     [["accept", "--key", file("dup-a.seed"), "--id", "x", "--from", "y", "--store", file("dup.db"), "--trust", `y=${other}`, "--trust", `y=${same}`], /error INVALID_TRUST_ANCHOR: --trust y is given with two different keys/],
   ];
