@@ -5,17 +5,64 @@ import { InvalidHexError, InvalidLengthError, InvalidTypeError } from "./errors.
 // here, so no caller code runs while they are checked: a Proxy of a Uint8Array passes
 // `instanceof` but has no typed-array slots (its `length` getter throws a plain TypeError), a
 // DataView can be given Uint8Array.prototype, and a subclass can override `length` or `slice`.
-const TYPED_ARRAY_PROTOTYPE: object = Object.getPrototypeOf(Uint8Array.prototype);
-const typedArrayTag = intrinsicGetter(Symbol.toStringTag) as (this: unknown) => string | undefined;
-const typedArrayLength = intrinsicGetter("length") as (this: Uint8Array) => number;
-const typedArrayBuffer = intrinsicGetter("buffer") as (this: Uint8Array) => ArrayBufferLike;
-const typedArrayByteOffset = intrinsicGetter("byteOffset") as (this: Uint8Array) => number;
-const typedArrayIncludes = Uint8Array.prototype.includes;
+//
+// Each is called with its receiver as first argument (`call` bound to it once, here), never
+// through `.call` or a prototype looked up when it runs: caller code that replaces a built-in
+// after this module loaded (Function.prototype.call, Uint8Array.prototype.set or .slice, a
+// Symbol.species getter, the global Uint8Array) must not be handed a view of the library's own
+// memory, which holds prepared secret keys and the tables verification trusts (review 70 F1).
+// Views of wasm memory are made and read only with what is captured here and in
+// src/wasm/instance.ts.
+export const uncurryThis = Function.prototype.bind.bind(Function.prototype.call) as <T, A extends unknown[], R>(
+  method: (this: T, ...args: A) => R,
+) => (self: T, ...args: A) => R;
+/** This realm's Uint8Array constructor as this module loaded (the global binding can be replaced). */
+const Bytes = Uint8Array;
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as Uint8Array;
+const typedArrayTag = uncurryThis(intrinsicGetter(Symbol.toStringTag) as (this: unknown) => string | undefined);
+const typedArrayLength = uncurryThis(intrinsicGetter("length") as (this: Uint8Array) => number);
+const typedArrayBuffer = uncurryThis(intrinsicGetter("buffer") as (this: Uint8Array) => ArrayBufferLike);
+const typedArrayByteOffset = uncurryThis(intrinsicGetter("byteOffset") as (this: Uint8Array) => number);
+const typedArrayIncludes = uncurryThis(TYPED_ARRAY_PROTOTYPE.includes as (this: Uint8Array, value: number) => boolean);
+/** %TypedArray%.prototype.set, as this module loaded: (target, source, offset). */
+export const typedArraySet = uncurryThis(TYPED_ARRAY_PROTOTYPE.set as (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void);
+/** %TypedArray%.prototype.fill, as this module loaded: (target, value, start, end). */
+export const typedArrayFill = uncurryThis(TYPED_ARRAY_PROTOTYPE.fill as (this: Uint8Array, value: number, start?: number, end?: number) => Uint8Array);
 
 function intrinsicGetter(key: PropertyKey): () => unknown {
   const getter = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)?.get;
   if (getter === undefined) throw new Error(`%TypedArray%.prototype has no ${String(key)} getter`);
   return getter;
+}
+
+/** A plain Uint8Array over `buffer` (from `offset`, `length` bytes or to its end), by the constructor captured at load: no species, no caller code. */
+export function bytesOver(buffer: ArrayBufferLike, offset = 0, length?: number): Uint8Array {
+  return new Bytes(buffer, offset, length);
+}
+
+/** A plain view of bytes [start, end) of `bytes` (its own slots read by the intrinsics: `subarray` would look up a species). */
+export function subview(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Bytes(typedArrayBuffer(bytes), typedArrayByteOffset(bytes) + start, end - start);
+}
+
+/** Up to this many bytes, copyOfRange copies element by element: no view object, so a call allocates only its result. */
+const COPY_BY_ELEMENT_MAX = 256;
+
+/**
+ * A copy of bytes [start, end) of `bytes` in a plain array of its own (`slice` would look up a
+ * species). Short ranges (keys, signatures, digests, most canonical outputs) are copied element
+ * by element, so the call allocates its result and nothing else (test/node/js-allocation.test.ts);
+ * longer ones through a view and the captured `set`.
+ */
+export function copyOfRange(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const length = end - start;
+  const copy = new Bytes(length);
+  if (length <= COPY_BY_ELEMENT_MAX) {
+    for (let i = 0; i < length; i++) copy[i] = bytes[start + i];
+  } else {
+    typedArraySet(copy, subview(bytes, start, end));
+  }
+  return copy;
 }
 
 /**
@@ -29,7 +76,7 @@ function intrinsicGetter(key: PropertyKey): () => unknown {
  * its prototype. Says nothing about whether its buffer is still readable: see assertBytes.
  */
 export function isUint8Array(value: unknown): value is Uint8Array {
-  return typedArrayTag.call(value) === "Uint8Array";
+  return typedArrayTag(value) === "Uint8Array";
 }
 
 /**
@@ -38,12 +85,12 @@ export function isUint8Array(value: unknown): value is Uint8Array {
  * caller code.
  */
 export function typedArrayElementCount(value: unknown): number | undefined {
-  return typedArrayTag.call(value) === undefined ? undefined : typedArrayLength.call(value as Uint8Array);
+  return typedArrayTag(value) === undefined ? undefined : typedArrayLength(value as Uint8Array);
 }
 
 /** The element count of a Uint8Array from its internal slot (a subclass cannot override it). */
 export function viewLength(value: Uint8Array): number {
-  return typedArrayLength.call(value);
+  return typedArrayLength(value);
 }
 
 /**
@@ -52,12 +99,12 @@ export function viewLength(value: Uint8Array): number {
  * constructor (caller code, for a subclass). A view, not a copy.
  */
 export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
-  return new Uint8Array(typedArrayBuffer.call(value), typedArrayByteOffset.call(value), Math.min(length, typedArrayLength.call(value)));
+  return new Bytes(typedArrayBuffer(value), typedArrayByteOffset(value), Math.min(length, typedArrayLength(value)));
 }
 
 // ArrayBuffer.prototype.byteLength's getter: a brand check that throws for anything but an
 // unshared ArrayBuffer, of any realm and whatever its prototype (`instanceof` is neither).
-const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
+const arrayBufferByteLength = uncurryThis(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get! as (this: ArrayBufferLike) => number);
 
 // This realm's SharedArrayBuffer.prototype, when the host has shared memory (browsers without
 // cross-origin isolation do not).
@@ -76,7 +123,7 @@ const sharedArrayBufferPrototype: object | undefined =
 function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
   if (sharedArrayBufferPrototype !== undefined && Object.getPrototypeOf(buffer) === sharedArrayBufferPrototype) return false;
   try {
-    arrayBufferByteLength.call(buffer);
+    arrayBufferByteLength(buffer);
     return true;
   } catch {
     return false;
@@ -95,8 +142,19 @@ function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
  * is recognised too (review-37).
  */
 export function copyInto(target: Uint8Array, source: Uint8Array, at: number, length: number): void {
-  if (isUnsharedArrayBuffer(typedArrayBuffer.call(source))) target.set(source, at);
-  else target.set(viewPrefix(source, length), at);
+  if (copyObserver !== undefined) copyObserver(target);
+  if (isUnsharedArrayBuffer(typedArrayBuffer(source))) typedArraySet(target, source, at);
+  else typedArraySet(target, viewPrefix(source, length), at);
+}
+
+// The test suites' view of the copies above (test/helpers/copy-watch.ts: a secret's copies must
+// be wiped after use). It watched %TypedArray%.prototype.set, which the glue no longer looks up
+// (review 70 F1). Internal like src/wasm/instance.ts: no entry point exports it.
+let copyObserver: ((target: Uint8Array) => void) | undefined;
+
+/** @internal For test/helpers/copy-watch.ts only: `observer` sees every array copyInto writes into, until it is set to undefined. */
+export function observeCopies(observer: ((target: Uint8Array) => void) | undefined): void {
+  copyObserver = observer;
 }
 
 /**
@@ -131,9 +189,9 @@ export function refuseSubclass(newTarget: unknown, cls: object, name: string): v
  * ArrayBuffer.prototype.detached.
  */
 export function isUnreadableView(value: Uint8Array): boolean {
-  if (typedArrayLength.call(value) !== 0) return false;
+  if (typedArrayLength(value) !== 0) return false;
   try {
-    typedArrayIncludes.call(value, 0);
+    typedArrayIncludes(value, 0);
     return false;
   } catch {
     return true;
@@ -147,7 +205,7 @@ export function isUnreadableView(value: Uint8Array): boolean {
  */
 export function isReadableBytes(value: unknown, length: number): boolean {
   if (!isUint8Array(value)) return false;
-  const actual = typedArrayLength.call(value);
+  const actual = typedArrayLength(value);
   if (length >= 0 && actual !== length) return false;
   return actual !== 0 || !isUnreadableView(value);
 }
@@ -167,7 +225,7 @@ export function assertBytes(value: unknown, name: string): asserts value is Uint
 export function expectBytes(value: unknown, length: number, name: string): Uint8Array {
   if (isReadableBytes(value, length)) return value as Uint8Array;
   assertBytes(value, name);
-  throw new InvalidLengthError(`${name} must be ${length} bytes, got ${typedArrayLength.call(value)}`);
+  throw new InvalidLengthError(`${name} must be ${length} bytes, got ${typedArrayLength(value)}`);
 }
 
 /**
@@ -182,11 +240,11 @@ export function expectBytes(value: unknown, length: number, name: string): Uint8
  */
 export function copyBytes(value: unknown, name: string, length?: number): Uint8Array {
   assertBytes(value, name);
-  const actual = typedArrayLength.call(value);
+  const actual = typedArrayLength(value);
   if (length !== undefined && actual !== length) {
     throw new InvalidLengthError(`${name} must be ${length} bytes, got ${actual}`);
   }
-  const copy = new Uint8Array(actual);
+  const copy = new Bytes(actual);
   copyInto(copy, value, 0, actual);
   return copy;
 }
@@ -195,7 +253,7 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   // Reading `constructor` could run a Proxy trap or a getter: name only what the intrinsics tell.
-  const tag = typedArrayTag.call(value);
+  const tag = typedArrayTag(value);
   if (tag !== undefined) return tag;
   return ArrayBuffer.isView(value) ? "DataView" : "object";
 }
@@ -207,7 +265,7 @@ const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => HEX_DIGITS[i >
 export function bytesToHex(bytes: Uint8Array): string {
   assertBytes(bytes, "bytes");
   let out = "";
-  const length = typedArrayLength.call(bytes);
+  const length = typedArrayLength(bytes);
   for (let i = 0; i < length; i++) out += HEX_PAIRS[bytes[i]];
   return out;
 }
@@ -229,7 +287,7 @@ export function hexToBytes(hex: unknown, options: { allowPrefix?: boolean } = {}
   if (options.allowPrefix && hex.length >= 2 && hex[0] === "0" && hex[1] === "x") start = 2;
   const digits = hex.length - start;
   if (digits % 2 !== 0) throw new InvalidHexError(`hex must have an even number of digits, got ${digits}`);
-  const out = new Uint8Array(digits / 2);
+  const out = new Bytes(digits / 2);
   for (let i = 0; i < out.length; i++) {
     const hi = hexNibble(hex.charCodeAt(start + 2 * i));
     const lo = hexNibble(hex.charCodeAt(start + 2 * i + 1));
@@ -282,7 +340,7 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const lengths = parts.map(viewLength);
   let total = 0;
   for (const length of lengths) total += length;
-  const out = new Uint8Array(total);
+  const out = new Bytes(total);
   let at = 0;
   for (let i = 0; i < parts.length; i++) {
     copyInto(out, parts[i], at, lengths[i]);

@@ -14,7 +14,10 @@
 // detached message would otherwise be signed or verified as the empty message), is
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
-import { brandHasInstance, copyInto, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, viewLength, fillRandomBytes, readOptions, writeU32 } from "./bytes.js";
+import {
+  brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
+  fillRandomBytes, readOptions, writeU32,
+} from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
 import {
@@ -86,7 +89,7 @@ function getPublicKey(secretKey: Uint8Array): Uint8Array {
     copyInto(heapU8(), secretKey, base + ARG_SECRET, ED25519_SECRET_KEY_BYTES);
     // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
     secretCall(x.ed25519_public_key, undefined);
-    return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
+    return copyOfRange(heapU8(), base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
   } catch (cause) {
     throw contained(cause);
   }
@@ -109,7 +112,7 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
     const base = argsBase();
     copyInto(heapU8(), secretKey, base + ARG_SECRET, ED25519_SECRET_KEY_BYTES);
     secretCall(x.ed25519_sign, len); // wipes every secret, also when the call fails
-    return heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
+    return copyOfRange(heapU8(), base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
   } catch (cause) {
     throw contained(cause);
   }
@@ -179,7 +182,7 @@ const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
         const x = liveCoreExports<Ed25519Exports>();
         if (x === undefined || typeof x.ed25519_prepared_release !== "function") return;
         try {
-          heapU8().set(home.bytes, argsBase() + ARG_PUBLIC_KEY);
+          typedArraySet(heapU8(), home.bytes, argsBase() + ARG_PUBLIC_KEY);
           x.ed25519_prepared_release(home.slot);
         } catch (cause) {
           contained(cause); // drops the instance, as after any failed call; nothing to throw to (above)
@@ -269,7 +272,7 @@ export class PreparedPublicKey {
     if (letGo(this.#home) > 0 || slot < 0) return;
     guarded(() => {
       const x = core();
-      heapU8().set(this.#bytes, argsBase() + ARG_PUBLIC_KEY);
+      typedArraySet(heapU8(), this.#bytes, argsBase() + ARG_PUBLIC_KEY);
       x.ed25519_prepared_free(slot);
     });
   }
@@ -287,7 +290,7 @@ function preparePublicKey(publicKey: Uint8Array): PreparedPublicKey {
   copyInto(bytes, publicKey, 0, ED25519_PUBLIC_KEY_BYTES);
   const slot = guarded(() => {
     const x = core();
-    heapU8().set(bytes, argsBase() + ARG_PUBLIC_KEY);
+    typedArraySet(heapU8(), bytes, argsBase() + ARG_PUBLIC_KEY);
     return x.ed25519_prepare_public_key(-1);
   });
   if (slot === PREPARED_NOT_A_POINT) throw new InvalidPublicKeyError("publicKey does not decode as an Ed25519 point");
@@ -359,7 +362,7 @@ function verify(
       copyInto(heap, publicKey as Uint8Array, base + ARG_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
       return x.ed25519_verify(len, mode) === 1;
     }
-    heap.set(preparedInternals(prepared), base + ARG_PUBLIC_KEY);
+    typedArraySet(heap, preparedInternals(prepared), base + ARG_PUBLIC_KEY);
     const verdict = x.ed25519_verify_prepared(len, mode, preparedSlot(prepared)) === 1;
     const at = base + ARG_RESULT + PREPARED_RESULT_SLOT; // i32 LE, read without allocating a view
     preparedSlot(prepared, heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24));
@@ -557,7 +560,7 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
         const messageLength = batchMessageLengths[t];
         copyInto(heap, keys[start + t], record + BATCH_ITEM_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
         copyInto(heap, signatures[start + t], record + BATCH_ITEM_SIGNATURE, ED25519_SIGNATURE_BYTES);
-        heap.set(batchRandom.subarray(16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
+        typedArraySet(heap, subview(batchRandom, 16 * t, 16 * t + 16), record + BATCH_ITEM_RANDOM);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_OFFSET, messageAt);
         writeU32(heap, record + BATCH_ITEM_MESSAGE_LENGTH, messageLength);
         copyInto(heap, message, base + messageAt, messageLength);

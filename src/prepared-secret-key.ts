@@ -21,9 +21,9 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { assertBytes, copyInto, expectBytes, viewLength } from "./bytes.js";
+import { assertBytes, copyInto, copyOfRange, expectBytes, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
-import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
 
 interface PreparedExports extends CoreExports {
@@ -71,10 +71,14 @@ function ownsSlot(ref: SlotRef): boolean {
   return Number.isInteger(ref.slot) && ref.slot >= 0 && ref.slot < PREPARED_SECRET_SLOTS && ref.epoch === epoch && generations[ref.slot] === ref.generation;
 }
 
-/** Zeroes and frees the slot if `ref` still owns it in the live instance; false if it did not. */
+/**
+ * Zeroes and frees the slot if `ref` still owns it in the live instance; false if it did not.
+ * Never starts an instance: with none live, or another than the slab's, the slot went with the
+ * memory it was in (zeroed when that instance was dropped; review 70 F5).
+ */
 function releaseSlot(ref: SlotRef): boolean {
-  const x = currentSlab();
-  if (!ownsSlot(ref)) return false;
+  const x = liveCoreExports<PreparedExports>();
+  if (x === undefined || x.memory !== slabMemory || !ownsSlot(ref)) return false;
   guarded(() => x.ed25519_destroy_prepared(ref.slot));
   generations[ref.slot] = (generations[ref.slot] + 1) >>> 0;
   freeSlots.push(ref.slot);
@@ -147,7 +151,9 @@ export class PreparedSecretKey {
 
   /** False after destroy(), after a failed integrity check, or once the instance was rebuilt. */
   get usable(): boolean {
-    return !this.#destroyed && core().memory === slabMemory && ownsSlot(this.#ref);
+    // Never starts an instance to answer (review 70 F5): with none live, the key is lost.
+    const live = liveCoreExports();
+    return !this.#destroyed && live !== undefined && live.memory === slabMemory && ownsSlot(this.#ref);
   }
 
   /** Zeroes the slot in wasm memory and frees it. Idempotent. */
@@ -231,7 +237,7 @@ function prepareInSlab(seed: Uint8Array, reserve: number): PreparedSecretKey | u
     copyInto(heapU8(), seed, base + ARG_SECRET, 32);
     // The core wipes the seed and all intermediates; if the call fails, secretCall zeroes all memory.
     status = secretCall(prepareCall, slot);
-    return heapU8().slice(base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
+    return copyOfRange(heapU8(), base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
   });
   if (status !== PREPARED_OK || x.memory !== slabMemory) {
     // Cannot happen for an index from the free list; fail closed without reusing the slot.
@@ -261,10 +267,10 @@ export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8
       copyInto(heapU8(), message, ioArenaBase(), len);
     }
     const base = argsBase();
-    heapU8().set(expectedPublicKey, base + ARG_PUBLIC_KEY); // the core refuses a slot holding another A
+    typedArraySet(heapU8(), expectedPublicKey, base + ARG_PUBLIC_KEY); // the core refuses a slot holding another A
     pendingSlot = ref.slot;
     status = secretCall(signCall, len); // wipes every secret intermediate, also when the call fails
-    if (status === PREPARED_OK) signature = heapU8().slice(base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
+    if (status === PREPARED_OK) signature = copyOfRange(heapU8(), base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
   } catch (cause) {
     throw contained(cause); // guarded()'s handling, without a closure per signature
   }

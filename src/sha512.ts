@@ -5,7 +5,7 @@
 // digest are zeroed in wasm memory before returning, also when the call fails; the hash context
 // (chaining value and last block, which the export leaves behind) is overwritten by hashing the
 // empty message, whose state is public.
-import { copyInto, viewLength } from "./bytes.js";
+import { copyInto, copyOfRange, typedArrayFill, viewLength } from "./bytes.js";
 import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_DIGEST } from "./wasm/abi.js";
 
@@ -24,11 +24,11 @@ export function sha512Digest(data: Uint8Array): Uint8Array {
     secretCall(x.sha512, len); // on failure all memory is zeroed and the instance dropped
     const heap = heapU8();
     const at = argsBase() + ARG_DIGEST;
-    const digest = heap.slice(at, at + 64);
-    heap.fill(0, at, at + 64);
-    heap.fill(0, input, input + len);
+    const digest = copyOfRange(heap, at, at + 64);
+    typedArrayFill(heap, 0, at, at + 64);
+    typedArrayFill(heap, 0, input, input + len);
     x.sha512(0); // overwrite the context left by the secret input with that of the empty message
-    heap.fill(0, at, at + 64);
+    typedArrayFill(heap, 0, at, at + 64);
     return digest;
   } catch (cause) {
     throw contained(cause); // guarded()'s handling, without a closure per call

@@ -12,7 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { copyInto, isUint8Array, isUnreadableView, readOptions, readU32, utf8Length, viewLength } from "../bytes.js";
+import { copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -59,6 +59,8 @@ const STATUS_ERRORS = new Map<number, readonly [CanonicalJsonErrorCode, string]>
 ]);
 
 const utf8Encoder = new TextEncoder();
+/** TextEncoder.prototype.encodeInto as this module loaded: it writes into wasm memory, whose views go to no replaceable built-in (src/bytes.ts, review 70 F1). */
+const encodeUtf8Into = uncurryThis(TextEncoder.prototype.encodeInto);
 
 /**
  * Canonicalizes JSON text per RFC 8785 and returns the canonical UTF-8 bytes.
@@ -98,7 +100,7 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
     throw new CanonicalJsonError(code, `${message} at byte ${offset}`, offset);
   }
   const start = readU32(heap, result + JSON_RESULT_OUTPUT);
-  return heap.slice(start, start + readU32(heap, result + JSON_RESULT_LENGTH));
+  return copyOfRange(heap, start, start + readU32(heap, result + JSON_RESULT_LENGTH));
 }
 
 /**
@@ -135,7 +137,7 @@ export function writeInputAt(input: string | Uint8Array, maxBytes: number, offse
       if (capacity > maxBytes) throw tooLarge(capacity, maxBytes);
       heap = ensureArena(offset, capacity);
     }
-    const written = utf8Encoder.encodeInto(input, heap.subarray(base, base + capacity)).written;
+    const written = encodeUtf8Into(utf8Encoder, input, subview(heap, base, base + capacity)).written;
     if (written > maxBytes) throw tooLarge(written, maxBytes);
     return written;
   }
@@ -160,7 +162,7 @@ export { isUint8Array };
 /** The heap, with the I/O arena holding at least offset + bytes bytes. */
 function ensureArena(offset: number, bytes: number): Uint8Array {
   let heap = heapU8();
-  if (ioArenaBase() + offset + bytes > heap.length) {
+  if (ioArenaBase() + offset + bytes > viewLength(heap)) {
     try {
       reserveIo(offset + bytes);
     } catch (cause) {

@@ -98,8 +98,8 @@ function signAttached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   const m = bytes(message);
   const sig = detached(m, secretKey);
   const out = new Uint8Array(SIGNATURE_LENGTH + m.length);
-  out.set(sig);
-  out.set(m, SIGNATURE_LENGTH);
+  copyInto(out, sig, 0, SIGNATURE_LENGTH);
+  copyInto(out, m, SIGNATURE_LENGTH, m.length);
   return out;
 }
 
@@ -122,8 +122,9 @@ function fromSeed(seed: Uint8Array): SignKeyPair {
   try {
     const publicKey = core.getPublicKey(s);
     const secretKey = new Uint8Array(SECRET_KEY_LENGTH);
-    secretKey.set(s);
-    secretKey.set(publicKey, SEED_LENGTH);
+    // Through copyInto, as every copy of a secret in src/ (the built-in `set` as captured at load).
+    copyInto(secretKey, s, 0, SEED_LENGTH);
+    copyInto(secretKey, publicKey, SEED_LENGTH, PUBLIC_KEY_LENGTH);
     return { publicKey, secretKey };
   } finally {
     s.fill(0); // also when the core failed

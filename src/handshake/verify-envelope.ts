@@ -19,7 +19,9 @@ import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserve
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
-import { bytesToHex, concatBytes, fillRandomBytes, isUint8Array, isUnreadableView, readOptions, readU32, viewLength, writeU32 } from "../bytes.js";
+import {
+  bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, readOptions, readU32, subview, typedArraySet, uncurryThis, viewLength, writeU32,
+} from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
 
@@ -167,6 +169,8 @@ const FIELDS = new Map<number, { path: EnvelopeFieldPath; name: string }>([
 ]);
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** TextDecoder.prototype.decode as this module loaded: it reads views of wasm memory, which go to no replaceable built-in (src/bytes.ts, review 70 F1). */
+const decodeUtf8 = uncurryThis(TextDecoder.prototype.decode as (this: TextDecoder, input: Uint8Array) => string);
 
 /**
  * Parses and verifies a chio handshake envelope (`{challenge, declaredPublicKey, signature}`)
@@ -253,7 +257,7 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     if (end > packed.length || length < count * RESULT_BYTES || verdictsAt < count * RESULT_BYTES || verdictsAt + 4 * count > length) {
       throw badPacking();
     }
-    const segment = { count, bytes: packed.subarray(body, end), shift: results, results, verdicts: verdictWords };
+    const segment = { count, bytes: subview(packed, body, end), shift: results, results, verdicts: verdictWords };
     try {
       readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length);
     } catch (cause) {
@@ -442,7 +446,7 @@ function tryEnvelopeSegment(
     const entry = ioArenaBase() + k * ENTRY_BYTES;
     writeU32(heap, entry + ENTRY_OFFSET, inputBytes);
     writeU32(heap, entry + ENTRY_LENGTH, length);
-    heap.set(segmentRandom.subarray(16 * k, 16 * k + 16), entry + ENTRY_RANDOM);
+    typedArraySet(heap, subview(segmentRandom, 16 * k, 16 * k + 16), entry + ENTRY_RANDOM);
     inputBytes += length;
   }
   const status = guarded(() => core.envelope_verify_batch(count, inputBytes, flags));
@@ -470,7 +474,7 @@ function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
   writeU32(packed, 4, segment.results);
   writeU32(packed, 8, segment.verdicts);
   writeU32(packed, 12, length);
-  packed.set(segment.bytes.subarray(from, from + length), SEGMENT_HEADER_BYTES);
+  typedArraySet(packed, subview(segment.bytes, from, from + length), SEGMENT_HEADER_BYTES);
   return packed;
 }
 
@@ -591,7 +595,7 @@ function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: num
         ok: false,
         code,
         message: "declared public key has small order (weak key); rejected",
-        declaredPublicKeyHex: bytesToHex(bytes.subarray(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32)),
+        declaredPublicKeyHex: bytesToHex(copyOfRange(bytes, block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32)),
       };
     default:
       return invalidSignature();
@@ -613,7 +617,7 @@ export const SCHEMA_SHOWN_UNITS = 200;
 function schemaPrefix(heap: Uint8Array, start: number, end: number): string {
   let stop = Math.min(end, start + 4 * SCHEMA_SHOWN_UNITS);
   while (stop < end && stop > start && (heap[stop] & 0xc0) === 0x80) stop--; // not inside a sequence
-  return boundedSchema(strictUtf8.decode(heap.subarray(start, stop)), stop < end);
+  return boundedSchema(decodeUtf8(strictUtf8, subview(heap, start, stop)), stop < end);
 }
 
 /**
@@ -631,23 +635,23 @@ export function boundedSchema(schema: string, cut = false): string {
 function span(bytes: Uint8Array, at: number, shift: number): [number, number] {
   const start = readU32(bytes, at) - shift;
   const end = start + readU32(bytes, at + 4);
-  if (start < 0 || end > bytes.length) throw badPacking(); // only packed bytes we did not write can point outside
+  if (start < 0 || end > viewLength(bytes)) throw badPacking(); // only packed bytes we did not write can point outside
   return [start, end];
 }
 
 function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {
   return {
     challenge: readChallenge(bytes, block, shift),
-    declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
-    signature: bytes.slice(block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
-    canonicalChallenge: bytes.slice(...span(bytes, block + RESULT_CANONICAL, shift)),
+    declaredPublicKey: copyOfRange(bytes, block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
+    signature: copyOfRange(bytes, block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
+    canonicalChallenge: copyOfRange(bytes, ...span(bytes, block + RESULT_CANONICAL, shift)),
   };
 }
 
 function readEnvelopeFields(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelopeFields {
   return {
     challenge: readChallenge(bytes, block, shift),
-    declaredPublicKey: bytes.slice(block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
+    declaredPublicKey: copyOfRange(bytes, block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
   };
 }
 
@@ -678,7 +682,7 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
 
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
 function challengeString(bytes: Uint8Array, block: number, shift: number, index: number): string {
-  return strictUtf8.decode(bytes.subarray(...span(bytes, block + RESULT_STRINGS + 8 * index, shift)));
+  return decodeUtf8(strictUtf8, subview(bytes, ...span(bytes, block + RESULT_STRINGS + 8 * index, shift)));
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */

@@ -10,7 +10,10 @@
 // this module is internal (src/index.ts re-exports only init, initSync and WasmSource). Code
 // that could write linear memory could make verification accept forgeries (for instance by
 // replacing a decoded public key in the core's cache, or the base-point tables), so reaching
-// the memory must take a deliberate import of this internal file, as the tests do.
+// the memory must take a deliberate import of this internal file, as the tests do. Nor does it
+// leave through a built-in: views of it are made and read only with the intrinsics captured at
+// load (here and in src/bytes.ts), so code that replaces a built-in afterwards never sees it
+// (review 70 F1).
 //
 // Offsets and codes that cross the boundary come from ./abi.ts, generated from assembly/abi.ts.
 //
@@ -20,7 +23,7 @@
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
 import { WasmCoreError } from "../errors.js";
-import { fillRandomBytes } from "../bytes.js";
+import { bytesOver, fillRandomBytes, typedArrayFill, typedArraySet, uncurryThis } from "../bytes.js";
 import { ADDRESS_CEILING, ARG_SECRET } from "./abi.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
@@ -48,9 +51,21 @@ function isFetchSource(source: InitSource): source is URL | Response | PromiseLi
   );
 }
 
+// The WebAssembly intrinsics this module uses, captured as it loads (see src/bytes.ts): caller
+// code that replaces WebAssembly.Instance, the `exports` or `buffer` getters afterwards is never
+// handed an instance, its memory or its buffer (review 70 F1).
+const WasmInstance = WebAssembly.Instance;
+const WasmModule = WebAssembly.Module;
+const wasmCompile = WebAssembly.compile;
+const wasmInstantiate = WebAssembly.instantiate as (module: WebAssembly.Module, imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
+const instanceExports = uncurryThis(Object.getOwnPropertyDescriptor(WasmInstance.prototype, "exports")!.get! as (this: WebAssembly.Instance) => WebAssembly.Exports);
+const memoryBuffer = uncurryThis(Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, "buffer")!.get! as (this: WebAssembly.Memory) => ArrayBuffer);
+
 let compiled: WebAssembly.Module | undefined;
 let current: CoreExports | undefined;
-let heap: Uint8Array = new Uint8Array(0);
+let heap: Uint8Array = bytesOver(new ArrayBuffer(0));
+/** The buffer `heap` views (memory.grow replaces the memory's buffer). */
+let heapBuffer: ArrayBuffer | undefined;
 let argsPtr = 0;
 let ioBase = 0;
 
@@ -123,15 +138,16 @@ const realmKeyIndexSeed: Uint8Array | undefined = (() => {
 })();
 
 function adopt(instance: WebAssembly.Instance): CoreExports {
-  const x = instance.exports as unknown as CoreExports;
+  const x = instanceExports(instance) as unknown as CoreExports;
   current = x;
-  heap = new Uint8Array(x.memory.buffer);
+  heapBuffer = memoryBuffer(x.memory);
+  heap = bytesOver(heapBuffer);
   argsPtr = x.args_ptr();
   // No caller code runs from here to the end: the position key and the slab are set before
   // anything can reach this instance.
   const seedKeyIndex = (x as CoreExports & KeyIndexExports).ed25519_seed_key_index;
   if (realmKeyIndexSeed !== undefined && typeof seedKeyIndex === "function") {
-    heap.set(realmKeyIndexSeed, argsPtr + ARG_SECRET); // the core takes them and wipes its copy
+    typedArraySet(heap, realmKeyIndexSeed, argsPtr + ARG_SECRET); // the core takes them and wipes its copy
     seedKeyIndex();
   }
   layOutSlab(x, preparedSlabBytes, "turn off");
@@ -201,10 +217,10 @@ export function initSync(source?: WasmSource): void {
 function instantiateSync(source?: WasmSource): CoreExports {
   try {
     compiled =
-      source instanceof WebAssembly.Module
+      source instanceof WasmModule
         ? source
-        : (compiled ?? new WebAssembly.Module(source ?? defaultWasmBytesSync()));
-    return adopt(new WebAssembly.Instance(compiled, {}));
+        : (compiled ?? new WasmModule(source ?? defaultWasmBytesSync()));
+    return adopt(new WasmInstance(compiled, {}));
   } catch (cause) {
     throw unavailable(cause);
   }
@@ -221,16 +237,16 @@ export async function init(source?: InitSource): Promise<void> {
   if (current) return;
   try {
     const mod =
-      source instanceof WebAssembly.Module
+      source instanceof WasmModule
         ? source
         : (compiled ??
           (await (source === undefined
             ? compileDefaultWasm()
             : isFetchSource(source)
               ? compileFetchedWasm(source)
-              : WebAssembly.compile(source))));
+              : wasmCompile(source))));
     compiled = mod;
-    if (!current) adopt(await WebAssembly.instantiate(mod, {}));
+    if (!current) adopt(await wasmInstantiate(mod, {}));
   } catch (cause) {
     throw unavailable(cause);
   }
@@ -279,7 +295,11 @@ export function liveCoreExports<T extends CoreExports = CoreExports>(): T | unde
 /** @internal A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
 export function heapU8(): Uint8Array {
   const x = current ?? instantiateSync();
-  if (heap.buffer !== x.memory.buffer) heap = new Uint8Array(x.memory.buffer);
+  const buffer = memoryBuffer(x.memory);
+  if (buffer !== heapBuffer) {
+    heapBuffer = buffer;
+    heap = bytesOver(buffer);
+  }
   return heap;
 }
 
@@ -375,16 +395,18 @@ export function wipeAndDropInstance(): void {
   current = undefined;
   if (x) {
     try {
-      new Uint8Array(x.memory.buffer).fill(0);
+      typedArrayFill(bytesOver(memoryBuffer(x.memory)), 0);
     } catch {
-      heap.fill(0); // the cached view still covers everything but memory grown since it was made
+      typedArrayFill(heap, 0); // the cached view still covers everything but memory grown since it was made
     }
   }
-  heap = new Uint8Array(0);
+  heap = bytesOver(new ArrayBuffer(0));
+  heapBuffer = undefined;
 }
 
 /** Drops the live instance; the next call re-instantiates from the cached compiled module. */
 export function resetInstance(): void {
   current = undefined;
-  heap = new Uint8Array(0);
+  heap = bytesOver(new ArrayBuffer(0));
+  heapBuffer = undefined;
 }

@@ -1,20 +1,17 @@
 // Finds the copies a call makes of a secret: every copy of bytes in src/ goes through
-// %TypedArray%.prototype.set (src/bytes.ts copyInto), so while the watch is on, each array that
-// receives one is recorded, and a test looks for the secret in them after the call.
+// src/bytes.ts copyInto, so while the watch is on, each array that receives one is recorded
+// (through its internal observer: the glue calls %TypedArray%.prototype.set as captured at load,
+// so replacing the prototype's `set` no longer sees them), and a test looks for the secret in
+// them after the call.
 //
 // Not a suite: uvu imports every file under test/, this one included; it registers no tests.
+import { observeCopies } from "../../src/bytes.js";
 
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as { set: (this: ArrayBufferView, source: ArrayLike<number>, offset?: number) => void };
-
-/** Records every typed array `set` writes into until stop() (call it in a finally). */
+/** Records every typed array copyInto writes into until stop() (call it in a finally). */
 export function watchCopies(): { targets: ArrayBufferView[]; stop: () => void } {
   const targets: ArrayBufferView[] = [];
-  const realSet = typedArrayPrototype.set;
-  typedArrayPrototype.set = function (this: ArrayBufferView, source, offset) {
-    targets.push(this);
-    return realSet.call(this, source, offset);
-  };
-  return { targets, stop: () => void (typedArrayPrototype.set = realSet) };
+  observeCopies((target) => void targets.push(target));
+  return { targets, stop: () => observeCopies(undefined) };
 }
 
 /** How many of the targets (each counted once) still hold `secret` anywhere in their bytes. */

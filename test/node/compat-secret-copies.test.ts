@@ -1,8 +1,8 @@
 // The drop-ins' private copies of secrets are wiped on every exit (review 41 F1): each function
 // that takes a seed or secret key (and `hash`, whose input may be secret) copies it before it is
 // checked or used, and that copy must not outlive the call, on success or failure, sync or async.
-// The copies are found by watching %TypedArray%.prototype.set, which every copy goes through
-// (src/bytes.ts copyInto), and looking for the secret in each target after the call.
+// The copies are found by watching src/bytes.ts copyInto, which every copy goes through
+// (test/helpers/copy-watch.ts), and looking for the secret in each target after the call.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { sha512 } from "@noble/hashes/sha2.js";

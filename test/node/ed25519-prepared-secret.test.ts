@@ -11,7 +11,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, PreparedSecretKey, PREPARED_SECRET_KEY_CAPACITY } from "../../src/ed25519.js";
 import { PreparedSecretKeyError } from "../../src/errors.js";
 import { Keypair } from "../../src/handshake/keys.js";
-import { argsBase, guarded, heapU8, resetInstance } from "../../src/wasm/instance.js";
+import { argsBase, guarded, heapU8, liveCoreExports, resetInstance } from "../../src/wasm/instance.js";
 import { ARGS_BYTES } from "../../src/wasm/abi.js";
 import { PKCS8_PREFIX, fromLE } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
@@ -259,6 +259,17 @@ test("a trap rebuilds the instance: prepared keys are lost (PREPARED_KEY_LOST), 
   assert.is(hex(ed25519.sign(message, again)), hex(nodeSignature(message, seed)));
   again.destroy();
   keypair.destroy();
+});
+
+test("after a trap, usable and destroy() of a lost key start no instance (review 70 F5)", () => {
+  const key = ed25519.prepareSecretKey(seedOf("lost, no instance"));
+  throwsWith(() => guarded(() => { throw new WebAssembly.RuntimeError("unreachable (simulated trap)"); }), "WASM_TRAP");
+  assert.is(liveCoreExports(), undefined, "the trap dropped the instance");
+  assert.not.ok(key.usable);
+  key.destroy();
+  assert.is(liveCoreExports(), undefined, "usable and destroy() left it dropped");
+  // The next call that needs the core starts one, and the key stays lost on it.
+  throwsWith(() => ed25519.sign(new Uint8Array(1), key), "KEY_DESTROYED");
 });
 
 test("Keypair signs through a prepared key; destroy() wipes the slot and the seed, then sign/seedBytes throw KEY_DESTROYED", () => {

@@ -14,8 +14,8 @@ import {
   FederationPeer,
   type ReplayStore,
 } from "../../src/index.js";
-import { wipeAndDropInstance } from "../../src/wasm/instance.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
+import { dropCoreForGood, restoreCore } from "../helpers/no-core.js";
 import { NOW, A, B } from "../helpers/kernels.js";
 
 
@@ -160,17 +160,13 @@ test("a pin written while the wasm core cannot be instantiated again: the accept
   // core cannot come back: preparing the key fails after the pin and the nonce are committed.
   const kpB = Keypair.fromSeed(new Uint8Array(32).fill(71));
   const kpA = Keypair.fromSeed(new Uint8Array(32).fill(72));
-  const realInstance = WebAssembly.Instance;
   class DroppingStore extends InMemoryPeerStore {
     drop = true;
     override async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
       const written = await super.compareAndSet(kernelId, expected, next);
       if (this.drop) {
         this.drop = false;
-        wipeAndDropInstance();
-        (WebAssembly as { Instance: unknown }).Instance = function Instance() {
-          throw new RangeError("WebAssembly.Instance(): Out of memory");
-        };
+        dropCoreForGood();
       }
       return written;
     }
@@ -189,7 +185,7 @@ test("a pin written while the wasm core cannot be instantiated again: the accept
     assert.is(outcome, `pinned until ${NOW + 43200}`);
     assert.equal(events, ["pinned"]);
   } finally {
-    (WebAssembly as { Instance: unknown }).Instance = realInstance;
+    restoreCore();
   }
   assert.ok(await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "drop-2", NOW, kpB), B, NOW), "the core comes back");
 });

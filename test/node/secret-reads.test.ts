@@ -8,8 +8,8 @@ import { Worker } from "node:worker_threads";
 import { ed25519 as nobleCurves } from "@noble/curves/ed25519.js";
 import { ed25519 } from "../../src/index.js";
 import { Keypair } from "../../src/handshake/index.js";
-import { wipeAndDropInstance } from "../../src/wasm/instance.js";
 import { watchCopies } from "../helpers/copy-watch.js";
+import { dropCoreForGood, restoreCore } from "../helpers/no-core.js";
 
 test("getExtendedPublicKey on a seed another thread keeps rewriting: every answer's public key is its own scalar times B", async () => {
   // A seed in shared memory, flipped between two values by a worker for as long as the test runs.
@@ -69,11 +69,7 @@ test("Keypair.generate keeps its own copy of the drawn seed and wipes the array 
 
 test("Keypair.fromSeed and generate zero their seed copy when the keypair cannot be built (no wasm core)", () => {
   const seed = Uint8Array.from({ length: 32 }, (_, i) => 0x3c ^ (i * 5));
-  const realInstance = WebAssembly.Instance;
-  wipeAndDropInstance();
-  (WebAssembly as { Instance: unknown }).Instance = function Instance() {
-    throw new RangeError("WebAssembly.Instance(): Out of memory");
-  };
+  dropCoreForGood();
   const watch = watchCopies();
   const failures: string[] = [];
   try {
@@ -86,7 +82,7 @@ test("Keypair.fromSeed and generate zero their seed copy when the keypair cannot
     }
   } finally {
     watch.stop();
-    (WebAssembly as { Instance: unknown }).Instance = realInstance;
+    restoreCore();
   }
   assert.equal(failures, ["WASM_UNAVAILABLE", "WASM_UNAVAILABLE"]);
   const seedCopies = watch.targets.filter((copy) => copy.byteLength === 32) as Uint8Array[];

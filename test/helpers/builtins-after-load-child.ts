@@ -1,0 +1,165 @@
+// Child process of test/node/builtins-after-load.test.ts (review 70 F1): loads the library, then,
+// as hostile code running later in the same realm would, replaces the built-ins a JS glue could
+// hand a view of wasm memory to (typed-array methods and getters, Symbol.species, the global
+// Uint8Array, Function.prototype.call/apply, Reflect.apply, TextEncoder/TextDecoder methods, the
+// WebAssembly getters and constructors, ArrayBuffer methods). Each replacement records anything
+// it receives that is, or views, wasm memory, and calls the original. Then it runs every API
+// that reads or writes wasm memory (signing with a prepared key and with a seed, verify, batches,
+// canonical JSON, SHA-512, envelopes, the handshake, the drop-ins, an instance rebuilt after a
+// drop) and prints one JSON line: what was caught, and the signature made with the prepared key.
+//
+// Wasm memory is recognised by shape: an ArrayBuffer (or a view of one) of at least 16 pages
+// that is a whole number of 64 KiB pages; this script makes no buffer that large itself.
+//
+// Not a suite (no test registered, no test.run()).
+import { createHash } from "node:crypto";
+import { canonicalize, canonicalizeJson, ed25519, KernelTrustExchange, Keypair, PeerHandshakeEnvelope, verifyEnvelopeBytes } from "../../src/index.js";
+import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
+import nacl from "../../src/compat/tweetnacl.js";
+import { sha512Digest } from "../../src/sha512.js";
+import { wipeAndDropInstance } from "../../src/wasm/instance.js";
+
+const seed = new Uint8Array(createHash("sha256").update("builtins after load").digest());
+const prepared = ed25519.prepareSecretKey(seed);
+const publicKey = ed25519.getPublicKey(seed);
+const preparedPublic = ed25519.preparePublicKey(publicKey);
+const message = new TextEncoder().encode("a message signed after the built-ins were replaced");
+
+// ---- the replacements (after load, as hostile code would run) ----
+const caught = new Set<string>();
+const PAGE = 65536;
+// The inspection itself uses only originals captured here, and does not inspect its own calls.
+const apply = Reflect.apply;
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get!;
+const typedArrayBufferGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "buffer")!.get!;
+const isView = ArrayBuffer.isView;
+const MemoryClass = WebAssembly.Memory;
+const InstanceClass = WebAssembly.Instance;
+let inspecting = false;
+const isWasmSized = (buffer: unknown): boolean => {
+  try {
+    const length = apply(arrayBufferByteLength, buffer, []) as number;
+    return length >= 16 * PAGE && length % PAGE === 0;
+  } catch {
+    return false;
+  }
+};
+const looksLikeWasm = (value: unknown): boolean => {
+  if (value instanceof MemoryClass || value instanceof InstanceClass) return true;
+  if (isWasmSized(value)) return true;
+  if (isView(value)) {
+    try {
+      return isWasmSized(apply(typedArrayBufferGetter, value, []));
+    } catch {
+      return false;
+    }
+  }
+  return false;
+};
+const inspect = (name: string, self: unknown, args: ArrayLike<unknown>) => {
+  if (inspecting) return;
+  inspecting = true;
+  try {
+    if (looksLikeWasm(self)) caught.add(`${name} (receiver)`);
+    for (let i = 0; i < args.length; i++) if (looksLikeWasm(args[i])) caught.add(`${name} (argument ${i})`);
+  } finally {
+    inspecting = false;
+  }
+};
+
+function replaceMethod(owner: object, key: PropertyKey, name: string): void {
+  const original = (owner as Record<PropertyKey, unknown>)[key] as (...args: unknown[]) => unknown;
+  Object.defineProperty(owner, key, {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown, ...args: unknown[]) {
+      inspect(name, this, args);
+      return apply(original, this, args);
+    },
+  });
+}
+function replaceGetter(owner: object, key: PropertyKey, name: string): void {
+  const original = Object.getOwnPropertyDescriptor(owner, key)!.get!;
+  Object.defineProperty(owner, key, {
+    configurable: true,
+    get(this: unknown) {
+      inspect(name, this, []);
+      return apply(original, this, []);
+    },
+  });
+}
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+for (const key of ["set", "slice", "subarray", "fill", "copyWithin", "includes", "indexOf", "at", "every", "some", "toString"]) {
+  replaceMethod(typedArrayPrototype, key, `%TypedArray%.prototype.${key}`);
+}
+for (const key of ["buffer", "length", "byteLength", "byteOffset", Symbol.toStringTag]) replaceGetter(typedArrayPrototype, key, `%TypedArray%.prototype.${String(key)}`);
+replaceMethod(ArrayBuffer.prototype, "slice", "ArrayBuffer.prototype.slice");
+replaceGetter(ArrayBuffer.prototype, "byteLength", "ArrayBuffer.prototype.byteLength");
+replaceMethod(TextEncoder.prototype, "encodeInto", "TextEncoder.prototype.encodeInto");
+replaceMethod(TextEncoder.prototype, "encode", "TextEncoder.prototype.encode");
+replaceMethod(TextDecoder.prototype, "decode", "TextDecoder.prototype.decode");
+replaceGetter(WebAssembly.Memory.prototype, "buffer", "WebAssembly.Memory.prototype.buffer");
+replaceMethod(WebAssembly.Memory.prototype, "grow", "WebAssembly.Memory.prototype.grow");
+replaceGetter(WebAssembly.Instance.prototype, "exports", "WebAssembly.Instance.prototype.exports");
+replaceMethod(Function.prototype, "call", "Function.prototype.call");
+replaceMethod(Function.prototype, "apply", "Function.prototype.apply");
+replaceMethod(Reflect, "apply", "Reflect.apply");
+for (const constructor of [Uint8Array, typedArrayPrototype.constructor]) {
+  Object.defineProperty(constructor, Symbol.species, {
+    configurable: true,
+    get(this: new (...args: unknown[]) => unknown) {
+      const target = this;
+      return function (...args: unknown[]) {
+        inspect("Symbol.species", undefined, args);
+        return new target(...args);
+      };
+    },
+  });
+}
+const OriginalUint8Array = Uint8Array;
+(globalThis as { Uint8Array: unknown }).Uint8Array = new Proxy(OriginalUint8Array, {
+  construct(target, args, newTarget) {
+    inspect("new Uint8Array", undefined, args);
+    return Reflect.construct(target, args, newTarget);
+  },
+});
+const OriginalInstance = WebAssembly.Instance;
+(WebAssembly as { Instance: unknown }).Instance = new Proxy(OriginalInstance, {
+  construct(target, args, newTarget) {
+    const instance = Reflect.construct(target, args, newTarget);
+    caught.add("new WebAssembly.Instance");
+    return instance;
+  },
+});
+
+// ---- the workload ----
+const signature = ed25519.sign(message, prepared);
+const checks: boolean[] = [];
+checks.push(ed25519.verify(signature, message, publicKey));
+checks.push(ed25519.verify(signature, message, preparedPublic));
+checks.push(ed25519.sign(message, seed).every((byte, i) => byte === signature[i]));
+checks.push(ed25519.verifyBatch(Array.from({ length: 8 }, () => ({ signature, message, publicKey }))).every(Boolean));
+checks.push(canonicalizeJson('{"b":[1,2e3],"a":"\\u00e9"}').length > 0);
+checks.push(canonicalizeJson(new TextEncoder().encode('{"z":1,"y":2}')).length > 0);
+checks.push(canonicalize({ b: 1, a: [true, null, "x"] }).length > 0);
+checks.push(sha512Digest(message).length === 64);
+const peerKey = Keypair.fromSeed(new Uint8Array(32).fill(9));
+const envelope = PeerHandshakeEnvelope.sign("kernel.b", "kernel.a", "nonce-1", 1_800_000_000, peerKey);
+const envelopeText = JSON.stringify(envelope.toJSON());
+checks.push(verifyEnvelopeBytes(new TextEncoder().encode(envelopeText)).ok);
+checks.push(PeerHandshakeEnvelope.fromJSON(envelopeText).challenge.nonce === "nonce-1");
+const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed), { trustedPeers: [["kernel.b", peerKey.publicKey]] });
+const pinned = await exchange.acceptEnvelope(envelopeText, "kernel.b", 1_800_000_000);
+checks.push(pinned.kernelId === "kernel.b");
+checks.push(exchange.localEnvelope("kernel.b", "n2", 1_800_000_000).challenge.nonce === "n2");
+checks.push(nobleDropIn.verify(nobleDropIn.sign(message, seed), message, nobleDropIn.getPublicKey(seed)));
+const naclPair = nacl.sign.keyPair.fromSeed(seed);
+checks.push(nacl.sign.detached.verify(message, nacl.sign.detached(message, naclPair.secretKey), naclPair.publicKey));
+// A rebuilt instance (as after a trap): the prepared key is lost, a new one is prepared on it.
+wipeAndDropInstance();
+const again = ed25519.prepareSecretKey(seed);
+checks.push(ed25519.sign(message, again).every((byte, i) => byte === signature[i]));
+checks.push(ed25519.verify(signature, message, publicKey));
+
+console.log(JSON.stringify({ caught: [...caught].sort(), checks, signature: Buffer.from(signature).toString("hex"), publicKey: Buffer.from(publicKey).toString("hex") }));

@@ -1,0 +1,27 @@
+// Built-ins replaced after the library loaded never see wasm memory (review 70 F1): the child
+// process (test/helpers/builtins-after-load-child.ts) replaces every built-in the JS glue could
+// hand a view of linear memory, its buffer, the Memory or the Instance to, runs every API that
+// touches linear memory, and reports what the replacements caught. Before the glue captured its
+// intrinsics at load, 13 of them did (`slice` and `set` on the heap view, a Symbol.species
+// getter, TextDecoder#decode, the Memory's `buffer` getter, the global Uint8Array, ...), and
+// through them the expanded secret of a prepared key.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+test("no replaced built-in receives wasm memory, and every API still answers correctly under them", () => {
+  const child = fileURLToPath(new URL("../helpers/builtins-after-load-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!) as { caught: string[]; checks: boolean[]; signature: string; publicKey: string };
+  assert.equal(result.caught, [], `replaced built-ins that were handed wasm memory: ${result.caught.join(", ")}`);
+  assert.is(result.checks.length, 16);
+  assert.ok(result.checks.every(Boolean), `checks: ${JSON.stringify(result.checks)}`);
+  // The prepared key's signature, made under the replaced built-ins, verified by node:crypto.
+  const key = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(result.publicKey, "hex")]), format: "der", type: "spki" });
+  const message = Buffer.from("a message signed after the built-ins were replaced");
+  assert.ok(nodeVerify(null, message, key, Buffer.from(result.signature, "hex")));
+});
+
+test.run();
