@@ -2,7 +2,6 @@
 import { randomBytes } from "node:crypto";
 import { type Stats, chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { hexToBytes } from "../bytes.js";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
@@ -101,9 +100,14 @@ export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; 
   try {
     try {
       fchmodSync(fd, 0o600); // the umask may have narrowed it further; never wider
-      const text = Buffer.from(Buffer.from(seed).toString("hex") + "\n");
-      for (let at = 0; at < text.length; ) at += writeSync(fd, text, at);
-      text.fill(0);
+      // The hex written digit by digit into an unpooled buffer (Buffer.from copies a short array
+      // into Node's shared pool, where it stayed after the keypair was destroyed; review 70 F2).
+      const text = seedToHexLine(seed);
+      try {
+        for (let at = 0; at < text.length; ) at += writeSync(fd, text, at);
+      } finally {
+        text.fill(0);
+      }
       fsyncSync(fd);
     } finally {
       seed.fill(0);
@@ -183,7 +187,7 @@ export function readKeyFile(path: string): Keypair {
   } catch (error) {
     throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
   }
-  let text: string;
+  let seed: Uint8Array;
   try {
     const stat = fstatSync(fd);
     // A pipe (`--key <(vault read …)`, /dev/stdin) is read for at most KEY_PIPE_WAIT_MS; a
@@ -194,6 +198,23 @@ export function readKeyFile(path: string): Keypair {
       throw new CliError("KEY_FILE_PERMISSIONS", `${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
     }
     const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
+    try {
+      seed = seedFromKeyFile(buffer, readKeyFileBytes(fd, pipe, path, buffer), path);
+    } finally {
+      buffer.fill(0); // on every path: a read that failed partway may hold part of the seed (review 70 F4)
+    }
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return Keypair.fromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+/** Reads a key file into `buffer` (at most its length); the byte count. */
+function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffer): number {
     let length = 0;
     const giveUpAt = Date.now() + KEY_PIPE_WAIT_MS;
     for (;;) {
@@ -218,21 +239,72 @@ export function readKeyFile(path: string): Keypair {
       if (pipe && length >= 65 && buffer.subarray(0, length).includes(0x0a)) break;
     }
     if (length > KEY_FILE_MAX_BYTES) {
-      buffer.fill(0);
       throw new CliError("KEY_FILE_INVALID", `${path} does not hold a 32-byte seed as 64 hex digits (it is over ${KEY_FILE_MAX_BYTES} bytes)`);
     }
-    text = buffer.toString("utf8", 0, length).trim();
-    buffer.fill(0);
-  } finally {
-    closeSync(fd);
+    return length;
+}
+
+/**
+ * The 32-byte seed a key file's bytes spell: 64 hex digits (either case), with ASCII whitespace
+ * and a UTF-8 byte-order mark around them allowed. Decoded without a branch or a table index on
+ * a digit's value (a digit's class and value come from masks), and without a JS string of it
+ * (one could not be wiped): only the final "all 64 were hex digits" answer is branched on
+ * (review 70 F4).
+ */
+function seedFromKeyFile(bytes: Uint8Array, length: number, path: string): Uint8Array {
+  let start = 0;
+  let end = length;
+  if (end >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  while (start < end && isAsciiSpace(bytes[start])) start++;
+  while (end > start && isAsciiSpace(bytes[end - 1])) end--;
+  const invalid = () => new CliError("KEY_FILE_INVALID", `${path} does not hold a 32-byte seed as 64 hex digits`);
+  if (end - start !== 64) throw invalid();
+  const seed = new Uint8Array(32);
+  let bad = 0;
+  for (let i = 0; i < 32; i++) {
+    const high = hexDigitValue(bytes[start + 2 * i]);
+    const low = hexDigitValue(bytes[start + 2 * i + 1]);
+    bad |= (high | low) & 0x100;
+    seed[i] = ((high << 4) | low) & 0xff;
   }
-  if (!/^[0-9a-f]{64}$/i.test(text)) throw new CliError("KEY_FILE_INVALID", `${path} does not hold a 32-byte seed as 64 hex digits`);
-  const seed = hexToBytes(text);
-  try {
-    return Keypair.fromSeed(seed);
-  } finally {
+  if (bad !== 0) {
     seed.fill(0);
+    throw invalid();
   }
+  return seed;
+}
+
+/** Space, tab, line feed, vertical tab, form feed, carriage return (what trim() removes of ASCII). */
+function isAsciiSpace(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+}
+
+/**
+ * The value of the ASCII hex digit `c` (0-15), or 0x100 set for anything else, computed with
+ * masks only: `x >> 31` is -1 exactly when x is negative, so `~((c - lo) | (hi - c)) >> 31` is
+ * -1 exactly when lo <= c <= hi.
+ */
+function hexDigitValue(c: number): number {
+  const lower = c | 0x20; // 'A'-'F' to 'a'-'f'
+  const digit = ~(((c - 0x30) | (0x39 - c)) >> 31); // -1 for '0'-'9', else 0
+  const letter = ~(((lower - 0x61) | (0x66 - lower)) >> 31); // -1 for 'a'-'f' and 'A'-'F
+  return (digit & (c - 0x30)) | (letter & (lower - 0x57)) | (~(digit | letter) & 0x100);
+}
+
+/** `seed` as 64 lowercase hex digits and a line feed, in an unpooled buffer, digit by digit with no table or branch on a nibble. */
+function seedToHexLine(seed: Uint8Array): Buffer {
+  const text = Buffer.alloc(2 * seed.length + 1); // alloc, not allocUnsafe: never from the shared pool
+  for (let i = 0; i < seed.length; i++) {
+    text[2 * i] = hexDigitCode(seed[i] >> 4);
+    text[2 * i + 1] = hexDigitCode(seed[i] & 15);
+  }
+  text[2 * seed.length] = 0x0a;
+  return text;
+}
+
+/** The lowercase ASCII hex digit of the nibble n: '0' + n, plus 39 more ('a' - '0' - 10) when n > 9, by a mask. */
+function hexDigitCode(n: number): number {
+  return 0x30 + n + ((9 - n) >> 31 & 39);
 }
 
 /** `--trust ID=HEX` values as anchors. */
