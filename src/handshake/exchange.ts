@@ -145,6 +145,12 @@ export type HandshakeEvent =
   | {
       type: "refused";
       operation: "accept" | "resolve";
+      /**
+       * The peer: the expected id of acceptEnvelope and resolve; for acceptClaimedEnvelope the
+       * sender its envelope's verified challenge names, or "" when the envelope was refused
+       * before its signature verified (an unverified claim is never reported as a caller). A
+       * peer whose id is itself "" cannot be told from that case: give peers non-empty ids.
+       */
       kernelId: string;
       code: PeerHandshakeErrorCode;
       /** The error's message: peer-supplied text in it is bounded and escaped. */
@@ -161,7 +167,7 @@ const ESCAPED_BYTES = Object.freeze({ escapeDelAndC1: true });
 /** Handler for audit events. */
 export type HandshakeEventHandler = (event: HandshakeEvent) => void;
 
-/** Options of one acceptEnvelope call. */
+/** Options of one acceptEnvelope or acceptClaimedEnvelope call. */
 export interface AcceptOptions {
   /**
    * Runs after every check of the envelope and the nonce's reservation, before the pin is
@@ -985,8 +991,7 @@ function checkPort(store: unknown, name: string, port: string, methods: readonly
   }
 }
 
-/** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
-/** acceptEnvelope's options.beforePin, checked; read only when options are given (the hot path passes none). */
+/** The accept methods' options.beforePin, checked; read only when options are given (the hot path passes none). */
 function readBeforePin(options: AcceptOptions | undefined): AcceptOptions["beforePin"] {
   if (options === undefined) return undefined;
   const { beforePin } = readConfigObject(options, "options", ["beforePin"] as const);
@@ -994,6 +999,7 @@ function readBeforePin(options: AcceptOptions | undefined): AcceptOptions["befor
   return beforePin as AcceptOptions["beforePin"];
 }
 
+/** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
 function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
   const message = cause instanceof Error ? cause.message : String(cause);
   // The shared stores' errors already start with the operation ("replay.reserve: READONLY …"):

@@ -143,7 +143,7 @@ function positiveInteger(value: unknown, name: string, fallback: number, max: nu
  */
 export function createHandshakeServer(exchange: KernelTrustExchange, options: HandshakeServerOptions = {}): Server {
   if (exchange === null || typeof exchange !== "object" || typeof exchange.acceptClaimedEnvelope !== "function" || typeof exchange.localEnvelope !== "function") {
-    throw new InvalidTypeError("exchange must be a KernelTrustExchange");
+    throw new InvalidTypeError("exchange must be a KernelTrustExchange (with acceptClaimedEnvelope and localEnvelope)");
   }
   const read = readSettings(options, "options", SERVER_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));
   const maxBodyBytes = positiveInteger(read.maxBodyBytes, "maxBodyBytes", DEFAULT_MAX_ENVELOPE_BYTES, 16 * 1024 * 1024);

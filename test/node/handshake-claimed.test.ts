@@ -98,6 +98,32 @@ test("acceptClaimedEnvelope gives acceptEnvelope's answer with the claimed id pa
   assert.is(claimed.events.filter((event) => event.type === "refused" && event.kernelId === "").length, 2);
 });
 
+test("acceptClaimedEnvelope on objects (envelope instances and plain objects) gives acceptEnvelope's answer too, and never trusts an unverified id", async () => {
+  const claimed = kernelA();
+  const explicit = kernelA();
+  const signed = PeerHandshakeEnvelope.sign(B, A, "n-object", NOW, kpB);
+  // A plain object whose sender was changed after signing: C's id on B's signature. Claimed, it
+  // must be refused (the signature does not cover C), never accepted as B or pinned as C.
+  const relabelled = JSON.parse(JSON.stringify(signed.toJSON()));
+  relabelled.challenge.localKernelId = C;
+  const inputs: Array<{ name: string; input: () => unknown; id: string }> = [
+    { name: "an envelope instance", input: () => signed, id: B },
+    { name: "a plain object", input: () => JSON.parse(JSON.stringify(PeerHandshakeEnvelope.sign(C, A, "n-plain", NOW, kpC).toJSON())), id: C },
+    { name: "a plain object relabelled after signing", input: () => relabelled, id: C },
+    { name: "a stranger's instance under B's id", input: () => PeerHandshakeEnvelope.sign(B, A, "n-stranger", NOW, stranger), id: B },
+  ];
+  for (const { name, input, id } of inputs) {
+    const outcome = (promise: Promise<{ kernelId: string; publicKey: { toHex(): string } }>) =>
+      promise.then((peer) => `pinned ${peer.kernelId} ${peer.publicKey.toHex()}`, (error: { code?: string }) => `refused ${error.code}`);
+    const got = await outcome(claimed.exchange.acceptClaimedEnvelope(input() as never, NOW));
+    const want = await outcome(explicit.exchange.acceptEnvelope(input() as never, id, NOW));
+    assert.is(got, want, name);
+  }
+  assert.equal(await claimed.store.snapshot(), await explicit.store.snapshot());
+  const outcomes = claimed.events.map((event) => `${event.type} ${event.kernelId}${event.type === "refused" ? ` ${event.code}` : ""}`);
+  assert.equal(outcomes, [`pinned ${B}`, `pinned ${C}`, `refused  INVALID_SIGNATURE`, `refused ${B} UNEXPECTED_PEER_KEY`]);
+});
+
 test("acceptClaimedEnvelope: beforePin is told the verified caller and nonce, and its throw refuses the accept", async () => {
   const { exchange, store } = kernelA();
   const told: AcceptedChallenge[] = [];
