@@ -1,5 +1,5 @@
-// Browser tier, pages "esbuild" and "vite": test/browser/consumer/ (a small app) bundled for the
-// browser by esbuild and by Vite out of the `npm pack` tarball installed into a scratch project,
+// Browser tier, pages "esbuild", "esbuild-iife" and "vite": test/browser/consumer/ (a small app)
+// bundled for the browser by esbuild (as a module and as a classic script) and by Vite out of the `npm pack` tarball installed into a scratch project,
 // so the bundlers see exactly what users get: the "browser" condition of #wasm-source, the
 // shipped chio.wasm, the declared exports. Each bundle runs in its own server with nothing else
 // on it, so a page cannot borrow a file the bundler failed to place.
@@ -18,8 +18,7 @@ export async function runConsumerStages({ root, out, context, runPage, report, s
     project = installTarball(tarball);
     cpSync(path.join(root, "test", "browser", "consumer"), project, { recursive: true });
   } catch (error) {
-    if (wanted("esbuild")) stageCrashed("esbuild", error);
-    if (wanted("vite")) stageCrashed("vite", error);
+    for (const stage of ["esbuild", "esbuild-iife", "vite"]) if (wanted(stage)) stageCrashed(stage, error);
     return;
   }
   const installed = path.join(project, "node_modules", "chio-trust");
@@ -42,6 +41,31 @@ export async function runConsumerStages({ root, out, context, runPage, report, s
         });
         copyFileSync(path.join(installed, "dist", "chio.wasm"), path.join(dir, "chio.wasm")); // what the README tells esbuild users to do
         const html = readFileSync(path.join(project, "index.html"), "utf8").replace("./vite-main.js", "./app.js");
+        writeFileSync(path.join(dir, "index.html"), html);
+        return { dir, js: [path.join(dir, "app.js")] };
+      },
+    ]);
+  }
+  if (wanted("esbuild-iife")) {
+    // The same app as a classic script (no import.meta): it must load, and init() it with a URL.
+    stagesRun.push([
+      "esbuild-iife",
+      async () => {
+        const dir = path.join(out, "esbuild-iife-app");
+        await build({
+          entryPoints: [path.join(project, "esbuild-classic-main.js")],
+          absWorkingDir: project,
+          bundle: true,
+          minify: true,
+          format: "iife",
+          platform: "browser",
+          target: "es2022",
+          outfile: path.join(dir, "app.js"),
+          logLevel: "warning",
+        });
+        copyFileSync(path.join(installed, "dist", "chio.wasm"), path.join(dir, "chio.wasm"));
+        const html = readFileSync(path.join(project, "index.html"), "utf8").replace('<script type="module" src="./vite-main.js"></script>', '<script src="./app.js"></script>');
+        if (!html.includes('<script src="./app.js">')) throw new Error("index.html no longer has the script tag this stage replaces");
         writeFileSync(path.join(dir, "index.html"), html);
         return { dir, js: [path.join(dir, "app.js")] };
       },

@@ -12,6 +12,7 @@
 //   no-compile-host  test/browser/no-compile-host.test.ts: compiling from bytes banned, init(module).
 //   esbuild, vite    test/browser/consumer/: a small app bundled by esbuild and by Vite from the
 //                    `npm pack` tarball installed into a scratch project.
+//   esbuild-iife     the same app bundled by esbuild as a classic script (no import.meta).
 //   demo             the demo page (npm run demo): a valid and a tampered envelope, the benchmark
 //                    view; screenshots into test-output/browser/.
 //
@@ -223,7 +224,7 @@ try {
       stageCrashed(stage, error);
     }
   }
-  if (wanted("esbuild") || wanted("vite")) {
+  if (wanted("esbuild") || wanted("esbuild-iife") || wanted("vite")) {
     const { runConsumerStages } = await import("./test-browser-consumers.mjs");
     await runConsumerStages({ root, out, context: browser.context, runPage, report, stageCrashed, wanted });
   }
