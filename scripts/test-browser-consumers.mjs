@@ -23,54 +23,36 @@ export async function runConsumerStages({ root, out, context, runPage, report, s
   }
   const installed = path.join(project, "node_modules", "chio-trust");
   const stagesRun = [];
-  if (wanted("esbuild")) {
-    stagesRun.push([
-      "esbuild",
-      async () => {
-        const dir = path.join(out, "esbuild-app");
-        await build({
-          entryPoints: [path.join(project, "esbuild-main.js")],
-          absWorkingDir: project,
-          bundle: true,
-          minify: true,
-          format: "esm",
-          platform: "browser",
-          target: "es2022",
-          outfile: path.join(dir, "app.js"),
-          logLevel: "warning",
-        });
-        copyFileSync(path.join(installed, "dist", "chio.wasm"), path.join(dir, "chio.wasm")); // what the README tells esbuild users to do
-        const html = readFileSync(path.join(project, "index.html"), "utf8").replace("./vite-main.js", "./app.js");
-        writeFileSync(path.join(dir, "index.html"), html);
-        return { dir, js: [path.join(dir, "app.js")] };
-      },
-    ]);
-  }
-  if (wanted("esbuild-iife")) {
-    // The same app as a classic script (no import.meta): it must load, and init() it with a URL.
-    stagesRun.push([
-      "esbuild-iife",
-      async () => {
-        const dir = path.join(out, "esbuild-iife-app");
-        await build({
-          entryPoints: [path.join(project, "esbuild-classic-main.js")],
-          absWorkingDir: project,
-          bundle: true,
-          minify: true,
-          format: "iife",
-          platform: "browser",
-          target: "es2022",
-          outfile: path.join(dir, "app.js"),
-          logLevel: "warning",
-        });
-        copyFileSync(path.join(installed, "dist", "chio.wasm"), path.join(dir, "chio.wasm"));
-        const html = readFileSync(path.join(project, "index.html"), "utf8").replace('<script type="module" src="./vite-main.js"></script>', '<script src="./app.js"></script>');
-        if (!html.includes('<script src="./app.js">')) throw new Error("index.html no longer has the script tag this stage replaces");
-        writeFileSync(path.join(dir, "index.html"), html);
-        return { dir, js: [path.join(dir, "app.js")] };
-      },
-    ]);
-  }
+  /**
+   * The app bundled by esbuild in `format`, served with the page's script tag replaced by
+   * `scriptTag`; chio.wasm copied beside it, as the README tells esbuild users to do.
+   */
+  const esbuildStage = (stage, entry, format, scriptTag) => [
+    stage,
+    async () => {
+      const dir = path.join(out, `${stage}-app`);
+      await build({
+        entryPoints: [path.join(project, entry)],
+        absWorkingDir: project,
+        bundle: true,
+        minify: true,
+        format,
+        platform: "browser",
+        target: "es2022",
+        outfile: path.join(dir, "app.js"),
+        logLevel: "warning",
+      });
+      copyFileSync(path.join(installed, "dist", "chio.wasm"), path.join(dir, "chio.wasm"));
+      const page = readFileSync(path.join(project, "index.html"), "utf8");
+      const html = page.replace('<script type="module" src="./vite-main.js"></script>', scriptTag);
+      if (html === page) throw new Error("index.html no longer has the script tag the esbuild stages replace");
+      writeFileSync(path.join(dir, "index.html"), html);
+      return { dir, js: [path.join(dir, "app.js")] };
+    },
+  ];
+  if (wanted("esbuild")) stagesRun.push(esbuildStage("esbuild", "esbuild-main.js", "esm", '<script type="module" src="./app.js"></script>'));
+  // The same app as a classic script (no import.meta): it must load, and init() it with a URL.
+  if (wanted("esbuild-iife")) stagesRun.push(esbuildStage("esbuild-iife", "esbuild-classic-main.js", "iife", '<script src="./app.js"></script>'));
   if (wanted("vite")) {
     stagesRun.push([
       "vite",
