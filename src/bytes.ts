@@ -56,6 +56,11 @@ const COPY_BY_ELEMENT_MAX = 256;
  */
 export function copyOfRange(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const length = end - start;
+  // The range must lie inside the view (a detached one has length 0): an element read outside it
+  // would give undefined (0), where slice clamped or threw (review 73 F7).
+  if (!(start >= 0 && length >= 0 && end <= typedArrayLength(bytes))) {
+    throw new RangeError(`bytes [${start}, ${end}) are outside a view of ${typedArrayLength(bytes)} bytes`);
+  }
   const copy = new Bytes(length);
   if (length <= COPY_BY_ELEMENT_MAX) {
     for (let i = 0; i < length; i++) copy[i] = bytes[start + i];
@@ -99,12 +104,17 @@ export function viewLength(value: Uint8Array): number {
  * constructor (caller code, for a subclass). A view, not a copy.
  */
 export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
-  return new Bytes(typedArrayBuffer(value), typedArrayByteOffset(value), Math.min(length, typedArrayLength(value)));
+  const own = typedArrayLength(value);
+  // A comparison, not Math.min: a replaced Math.min could set how many caller bytes go into wasm memory (review 73 F2).
+  return new Bytes(typedArrayBuffer(value), typedArrayByteOffset(value), length < own ? length : own);
 }
 
 // ArrayBuffer.prototype.byteLength's getter: a brand check that throws for anything but an
 // unshared ArrayBuffer, of any realm and whatever its prototype (`instanceof` is neither).
 const arrayBufferByteLength = uncurryThis(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get! as (this: ArrayBufferLike) => number);
+
+/** Object.getPrototypeOf as this module loaded: copyInto runs no caller code between its checks and its copy (review 73 F5). */
+const getPrototypeOf = Object.getPrototypeOf;
 
 // This realm's SharedArrayBuffer.prototype, when the host has shared memory (browsers without
 // cross-origin isolation do not).
@@ -121,7 +131,7 @@ const sharedArrayBufferPrototype: object | undefined =
  * buffer with ArrayBuffer's prototype, or another realm's, still fails the brand check.
  */
 function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
-  if (sharedArrayBufferPrototype !== undefined && Object.getPrototypeOf(buffer) === sharedArrayBufferPrototype) return false;
+  if (sharedArrayBufferPrototype !== undefined && getPrototypeOf(buffer) === sharedArrayBufferPrototype) return false;
   try {
     arrayBufferByteLength(buffer);
     return true;
@@ -339,7 +349,7 @@ export function writeU32(bytes: Uint8Array, at: number, value: number): void {
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const lengths = parts.map(viewLength);
   let total = 0;
-  for (const length of lengths) total += length;
+  for (let i = 0; i < lengths.length; i++) total += lengths[i];
   const out = new Bytes(total);
   let at = 0;
   for (let i = 0; i < parts.length; i++) {

@@ -501,7 +501,9 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
     // fixed scratch area), half as many; one item that still does not fit is checked by verify()
     // itself, which needs memory only for its message: the same answer, or the same
     // WASM_OUT_OF_MEMORY, as verify.
-    let n = Math.min(BATCH_MAX_ITEMS, count - start);
+    // Comparisons and shifts, not Math.min and Math.ceil: n decides how many records are written
+    // into wasm memory, and Math is replaceable by caller code (review 73 F2).
+    let n = count - start < BATCH_MAX_ITEMS ? count - start : BATCH_MAX_ITEMS;
     // ...and as many messages as BATCH_INPUT_BUDGET allows (at least one): memory grown for a call
     // is never given back, so 256 large messages would keep it that large (review-35).
     let messageBytes = viewLength(fields.messages[start]);
@@ -514,7 +516,7 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
         results[start] = verify(fields.signatures[start], fields.messages[start], fields.publicKeys[start], { zip215: mode === VERIFY_MODE_ZIP215 });
         break;
       }
-      n = Math.ceil(n / 2);
+      n = (n + 1) >>> 1;
     }
     start += n;
   }

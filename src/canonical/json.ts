@@ -96,7 +96,8 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
     // A status this table does not know is a bug in the core (or a new status left out here):
     // a trap, not a syntax error in the caller's input (review-36 F7).
     if (known === undefined) throw new WasmCoreError("WASM_TRAP", `json_canonicalize returned the unknown status ${status}`);
-    const [code, message] = known;
+    const code = known[0];
+    const message = known[1];
     throw new CanonicalJsonError(code, `${message} at byte ${offset}`, offset);
   }
   const start = readU32(heap, result + JSON_RESULT_OUTPUT);

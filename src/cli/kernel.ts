@@ -74,7 +74,16 @@ function fileKind(stats: Stats): string {
  */
 export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
   const keypair = Keypair.generate();
-  const seed = keypair.seedBytes();
+  try {
+    return writeKeyFileOf(keypair, path, force);
+  } catch (error) {
+    keypair.destroy(); // its seed, wiped on every failure (review 73 F8)
+    throw error;
+  }
+}
+
+/** writeKeyFile's work for `keypair` (which writeKeyFile destroys if this throws). */
+function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
   // --force through a symlink replaces the file it points to (as writing through it did), not the link.
   let target = path;
   if (force) {
@@ -97,9 +106,11 @@ export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; 
     throw unwritable(error);
   }
   let published = false;
+  let seed: Uint8Array | undefined;
   try {
     try {
       fchmodSync(fd, 0o600); // the umask may have narrowed it further; never wider
+      seed = keypair.seedBytes(); // taken only now, and zeroed below on every path
       // The hex written digit by digit into an unpooled buffer (Buffer.from copies a short array
       // into Node's shared pool, where it stayed after the keypair was destroyed; review 70 F2).
       const text = seedToHexLine(seed);
@@ -110,7 +121,7 @@ export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; 
       }
       fsyncSync(fd);
     } finally {
-      seed.fill(0);
+      seed?.fill(0);
       closeSync(fd);
     }
     if (force) {

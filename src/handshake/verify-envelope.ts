@@ -251,7 +251,7 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     const body = at + SEGMENT_HEADER_BYTES;
     const end = body + length;
     // The segment's bytes alone, from its first result block (address `results`) on: every span
-    // read from them must point inside them (span() checks), never into this segment's header
+    // read from them must point inside them (spanStart() checks), never into this segment's header
     // or an earlier segment (review-31 B3).
     const verdictsAt = verdictWords - results;
     if (end > packed.length || length < count * RESULT_BYTES || verdictsAt < count * RESULT_BYTES || verdictsAt + 4 * count > length) {
@@ -391,7 +391,7 @@ function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: num
     capacity += need;
     end++;
   }
-  for (let count = end - start; ; count = Math.ceil(count / 2)) {
+  for (let count = end - start; ; count = (count + 1) >>> 1) {
     let segment: EnvelopeSegment | undefined;
     try {
       segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
@@ -457,7 +457,10 @@ function tryEnvelopeSegment(
   const out = argsBase() + ARG_RESULT;
   const results = base + readU32(heap, out + OUT_RESULTS);
   const verdicts = base + readU32(heap, out + OUT_VERDICTS);
-  for (const { index, verdict, offset } of early) {
+  // An indexed loop: `for…of` would take its entries, which decide the addresses written, from
+  // the array iterator as caller code may have replaced it (review 73 F1).
+  for (let k = 0; k < early.length; k++) {
+    const { index, verdict, offset } = early[k];
     // The wasm call saw an empty input there; the verdict is the one writeInput's error gives.
     writeU32(heap, verdicts + 4 * index, verdict >>> 0);
     writeU32(heap, results + index * RESULT_BYTES + RESULT_OFFSET, offset);
@@ -514,7 +517,7 @@ export function verifyEnvelopeFields(
   escapeDelAndC1: boolean,
 ): EnvelopeFieldsVerdict {
   const flags = (rejectWeakKeys ? FLAG_REJECT_WEAK_KEYS : 0) | (escapeDelAndC1 ? FLAG_ESCAPE_DEL_AND_C1 : 0);
-  return runEnvelopeVerify(input, Math.min(maxBytes, MAX_ENVELOPE_BYTES_LIMIT), flags, false) as EnvelopeFieldsVerdict;
+  return runEnvelopeVerify(input, maxBytes < MAX_ENVELOPE_BYTES_LIMIT ? maxBytes : MAX_ENVELOPE_BYTES_LIMIT, flags, false) as EnvelopeFieldsVerdict;
 }
 
 /** One wasm call and its verdict; `full` also copies out the signature and the canonical challenge. */
@@ -582,7 +585,7 @@ function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: num
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
       // The message shows it escaped (docs/protocol.md §11: a peer could put line breaks in it);
       // `schema` keeps the (bounded) text itself.
-      const schema = schemaPrefix(bytes, ...span(bytes, block + RESULT_STRINGS, shift));
+      const schema = schemaPrefix(bytes, spanStart(bytes, block + RESULT_STRINGS, shift), spanEnd(bytes, block + RESULT_STRINGS, shift));
       return {
         ok: false,
         code,
@@ -615,7 +618,7 @@ export const SCHEMA_SHOWN_UNITS = 200;
  * the parser already checked the bytes are valid UTF-8.
  */
 function schemaPrefix(heap: Uint8Array, start: number, end: number): string {
-  let stop = Math.min(end, start + 4 * SCHEMA_SHOWN_UNITS);
+  let stop = end < start + 4 * SCHEMA_SHOWN_UNITS ? end : start + 4 * SCHEMA_SHOWN_UNITS;
   while (stop < end && stop > start && (heap[stop] & 0xc0) === 0x80) stop--; // not inside a sequence
   return boundedSchema(decodeUtf8(strictUtf8, subview(heap, start, stop)), stop < end);
 }
@@ -631,12 +634,21 @@ export function boundedSchema(schema: string, cut = false): string {
   return `${schema.slice(0, keep)}…`;
 }
 
-/** [start, end) in `bytes` of the (address, length) pair at `at` (address a is bytes[a - shift]). */
-function span(bytes: Uint8Array, at: number, shift: number): [number, number] {
+/**
+ * Where the (address, length) pair at `at` starts and ends in `bytes` (address a is
+ * bytes[a - shift]), each checked to lie inside it: only packed bytes we did not write can point
+ * outside. Two numbers, never an array to spread: a spread takes its values from the array
+ * iterator, which caller code may have replaced, after the check (review 73 F1).
+ */
+function spanStart(bytes: Uint8Array, at: number, shift: number): number {
   const start = readU32(bytes, at) - shift;
-  const end = start + readU32(bytes, at + 4);
-  if (start < 0 || end > viewLength(bytes)) throw badPacking(); // only packed bytes we did not write can point outside
-  return [start, end];
+  if (start < 0 || start + readU32(bytes, at + 4) > viewLength(bytes)) throw badPacking();
+  return start;
+}
+
+/** The end matching spanStart (same check). */
+function spanEnd(bytes: Uint8Array, at: number, shift: number): number {
+  return spanStart(bytes, at, shift) + readU32(bytes, at + 4);
 }
 
 function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {
@@ -644,7 +656,7 @@ function readEnvelope(bytes: Uint8Array, block: number, shift: number): Verified
     challenge: readChallenge(bytes, block, shift),
     declaredPublicKey: copyOfRange(bytes, block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
     signature: copyOfRange(bytes, block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
-    canonicalChallenge: copyOfRange(bytes, ...span(bytes, block + RESULT_CANONICAL, shift)),
+    canonicalChallenge: copyOfRange(bytes, spanStart(bytes, block + RESULT_CANONICAL, shift), spanEnd(bytes, block + RESULT_CANONICAL, shift)),
   };
 }
 
@@ -661,7 +673,7 @@ function readChallenge(bytes: Uint8Array, block: number, shift: number): Verifie
     localKernelId: challengeString(bytes, block, shift, 1),
     remoteKernelId: challengeString(bytes, block, shift, 2),
     nonce: challengeString(bytes, block, shift, 3),
-    timestamp: timestampFromDigits(bytes, ...span(bytes, block + RESULT_TIMESTAMP, shift)),
+    timestamp: timestampFromDigits(bytes, spanStart(bytes, block + RESULT_TIMESTAMP, shift), spanEnd(bytes, block + RESULT_TIMESTAMP, shift)),
   };
 }
 
@@ -682,7 +694,8 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
 
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
 function challengeString(bytes: Uint8Array, block: number, shift: number, index: number): string {
-  return decodeUtf8(strictUtf8, subview(bytes, ...span(bytes, block + RESULT_STRINGS + 8 * index, shift)));
+  const at = block + RESULT_STRINGS + 8 * index;
+  return decodeUtf8(strictUtf8, subview(bytes, spanStart(bytes, at, shift), spanEnd(bytes, at, shift)));
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */

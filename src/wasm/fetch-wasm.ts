@@ -3,12 +3,17 @@
 // Used by init(url | response) (./instance.ts) and by the browser build's default source
 // (./source-url.ts).
 
+// Captured as this module loads (review 73 F4): init() after load must not compile with a
+// WebAssembly.compile caller code put there since.
+const wasmCompile = WebAssembly.compile;
+const wasmCompileStreaming = typeof WebAssembly.compileStreaming === "function" ? WebAssembly.compileStreaming : undefined;
+
 /** Fetches (if given a URL) and compiles chio.wasm. */
 export async function compileFetchedWasm(source: URL | Response | PromiseLike<Response>): Promise<WebAssembly.Module> {
   const response = source instanceof URL ? await fetch(source) : await source;
   if (!response.ok) throw new Error(`fetching ${response.url || "chio.wasm"} failed: HTTP ${response.status}`);
   const type = response.headers.get("content-type")?.split(";")[0].trim();
-  return typeof WebAssembly.compileStreaming === "function" && type === "application/wasm"
-    ? WebAssembly.compileStreaming(response)
-    : WebAssembly.compile(await response.arrayBuffer());
+  return wasmCompileStreaming !== undefined && type === "application/wasm"
+    ? wasmCompileStreaming(response)
+    : wasmCompile(await response.arrayBuffer());
 }

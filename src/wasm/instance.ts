@@ -227,6 +227,21 @@ function instantiateSync(source?: WasmSource): CoreExports {
 }
 
 /**
+ * An instance of the compiled `mod`, made synchronously, or undefined where the host refuses
+ * that (a RangeError: a main thread's size rule). A promise of an instance would hand it to
+ * whatever Promise.prototype.constructor or `then` caller code put there when it resolves
+ * (review 73 F3), so init() uses one only where the host leaves no choice.
+ */
+function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | undefined {
+  try {
+    return new WasmInstance(mod, {});
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+/**
  * Instantiates asynchronously. Call it once at start-up in browsers whose main thread refuses
  * synchronous compilation of modules over 4 KiB, and always in browser bundles (which fetch
  * chio.wasm rather than embed it); afterwards every API works synchronously. With no argument
@@ -246,7 +261,7 @@ export async function init(source?: InitSource): Promise<void> {
               ? compileFetchedWasm(source)
               : wasmCompile(source))));
     compiled = mod;
-    if (!current) adopt(await wasmInstantiate(mod, {}));
+    if (!current) adopt(instantiateCompiled(mod) ?? (await wasmInstantiate(mod, {})));
   } catch (cause) {
     throw unavailable(cause);
   }

@@ -8,19 +8,32 @@
 // `#wasm-source` instead of this file (scripts/build-js.mjs rewrites that one specifier), so the
 // embedded bytes are the only module that differs between hosts: one module graph everywhere.
 import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
+import { bytesOver, typedArraySet, uncurryThis, viewLength } from "../bytes.js";
 
 /** How this build finds the core: "embedded" (base64 in the JS) or "url" (fetches chio.wasm). */
 export const WASM_SOURCE_KIND: "embedded" | "url" = "embedded";
 
+// What decoding and compiling use, captured as this module loads: the core is decoded on first
+// use, and code that replaced Buffer.from, atob or String.prototype.charCodeAt in between could
+// otherwise hand the glue a core of its own (review 73 F4).
+const bufferFrom = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer?.from;
+const BufferClass = (globalThis as { Buffer?: unknown }).Buffer;
+const decodeAtob = typeof atob === "function" ? atob : undefined;
+const charCodeAt = uncurryThis(String.prototype.charCodeAt);
+const wasmCompile = WebAssembly.compile;
+const apply = Reflect.apply;
+
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
-  const B = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
-  if (B) {
-    const buf = B.from(text, "base64");
-    return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+  if (bufferFrom !== undefined) {
+    const decoded = apply(bufferFrom, BufferClass, [text, "base64"]) as Uint8Array;
+    const out = bytesOver(new ArrayBuffer(viewLength(decoded))) as Uint8Array<ArrayBuffer>;
+    typedArraySet(out, decoded);
+    return out;
   }
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  if (decodeAtob === undefined) throw new Error("this host has neither Buffer nor atob to decode the embedded core");
+  const bin = decodeAtob(text);
+  const out = bytesOver(new ArrayBuffer(bin.length)) as Uint8Array<ArrayBuffer>;
+  for (let i = 0; i < bin.length; i++) out[i] = charCodeAt(bin, i);
   return out;
 }
 
@@ -31,5 +44,5 @@ export function defaultWasmBytesSync(): Uint8Array<ArrayBuffer> {
 
 /** The core compiled asynchronously (hosts that refuse large synchronous compiles). */
 export function compileDefaultWasm(): Promise<WebAssembly.Module> {
-  return WebAssembly.compile(decodeBase64(CHIO_WASM_BASE64));
+  return wasmCompile(decodeBase64(CHIO_WASM_BASE64));
 }

@@ -17,13 +17,12 @@ import { canonicalize, canonicalizeJson, ed25519, KernelTrustExchange, Keypair, 
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import nacl from "../../src/compat/tweetnacl.js";
 import { sha512Digest } from "../../src/sha512.js";
-import { wipeAndDropInstance } from "../../src/wasm/instance.js";
+import { argsBase, heapU8, wipeAndDropInstance } from "../../src/wasm/instance.js";
 
 const seed = new Uint8Array(createHash("sha256").update("builtins after load").digest());
-const prepared = ed25519.prepareSecretKey(seed);
-const publicKey = ed25519.getPublicKey(seed);
-const preparedPublic = ed25519.preparePublicKey(publicKey);
 const message = new TextEncoder().encode("a message signed after the built-ins were replaced");
+// The core is not started yet: the replacements below are in place before its first use, when
+// the embedded core is decoded, compiled and instantiated (review 73 F4).
 
 // ---- the replacements (after load, as hostile code would run) ----
 const caught = new Set<string>();
@@ -133,11 +132,35 @@ const OriginalInstance = WebAssembly.Instance;
   },
 });
 
+// Decoding the core on first use (review 73 F4), and copyInto's prototype test (F5): these are
+// never handed wasm memory, so they are recorded whenever the glue calls them at all.
+const BufferClass = Buffer as unknown as { from: (...args: unknown[]) => unknown };
+const bufferFrom = BufferClass.from;
+BufferClass.from = function (this: unknown, ...args: unknown[]) {
+  if (args[1] === "base64" && typeof args[0] === "string" && (args[0] as string).length > 100_000) caught.add("Buffer.from (decoding the core)");
+  return apply(bufferFrom, this, args);
+};
+replaceMethod(String.prototype, "charCodeAt", "String.prototype.charCodeAt");
+const getPrototypeOf = Object.getPrototypeOf;
+let inWorkload = false;
+Object.getPrototypeOf = function (value: unknown) {
+  if (inWorkload && value instanceof SharedArrayBuffer) caught.add("Object.getPrototypeOf (copyInto's shared-memory test)");
+  return getPrototypeOf(value);
+};
+
 // ---- the workload ----
+inWorkload = true;
+const prepared = ed25519.prepareSecretKey(seed);
+const publicKey = ed25519.getPublicKey(seed);
+const preparedPublic = ed25519.preparePublicKey(publicKey);
+// A message in shared memory: copyInto's path for views of it.
+const sharedMessage = new Uint8Array(new SharedArrayBuffer(message.length));
+sharedMessage.set(message);
 const signature = ed25519.sign(message, prepared);
 const checks: boolean[] = [];
 checks.push(ed25519.verify(signature, message, publicKey));
 checks.push(ed25519.verify(signature, message, preparedPublic));
+checks.push(ed25519.verify(signature, sharedMessage, publicKey));
 checks.push(ed25519.sign(message, seed).every((byte, i) => byte === signature[i]));
 checks.push(ed25519.verifyBatch(Array.from({ length: 8 }, () => ({ signature, message, publicKey }))).every(Boolean));
 checks.push(canonicalizeJson('{"b":[1,2e3],"a":"\\u00e9"}').length > 0);
@@ -161,5 +184,79 @@ wipeAndDropInstance();
 const again = ed25519.prepareSecretKey(seed);
 checks.push(ed25519.sign(message, again).every((byte, i) => byte === signature[i]));
 checks.push(ed25519.verify(signature, message, publicKey));
+
+
+// ---- review 73: built-ins that are never handed a view, but steer which bytes of wasm memory
+// the glue copies out or in (active: each route is tried, and recorded if it worked) ----
+{
+  // (1) The spread of span()'s [start, end] in verify-envelope.ts goes through the array iterator:
+  // a replaced one chooses the range copied out as canonicalChallenge (any range of memory).
+  const expanded = createHash("sha512").update(seed).digest();
+  const prefix = expanded.subarray(32, 64);
+  const keyNow = ed25519.prepareSecretKey(seed); // the live instance's prepared key
+  const canonicalLength = (verifyEnvelopeBytes(envelopeText) as { envelope: { canonicalChallenge: Uint8Array } }).envelope.canonicalChallenge.length;
+  const arrayIterator = Array.prototype[Symbol.iterator];
+  let range: number[] | undefined;
+  Object.defineProperty(Array.prototype, Symbol.iterator, {
+    configurable: true,
+    writable: true,
+    value: function (this: unknown[]) {
+      if (range !== undefined && this.length === 2 && typeof this[0] === "number" && (this[1] as number) - (this[0] as number) === canonicalLength) return apply(arrayIterator, range, []);
+      return apply(arrayIterator, this, []);
+    },
+  });
+  const pages: Buffer[] = [];
+  try {
+    for (let page = 0; page < 1024; page++) {
+      range = [page * PAGE, (page + 1) * PAGE];
+      pages.push(Buffer.from((verifyEnvelopeBytes(envelopeText) as { envelope: { canonicalChallenge: Uint8Array } }).envelope.canonicalChallenge));
+    }
+  } catch {
+    // past the end of memory
+  } finally {
+    range = undefined;
+    Object.defineProperty(Array.prototype, Symbol.iterator, { configurable: true, writable: true, value: arrayIterator });
+  }
+  inspecting = true; // the dump is this script's own copy (wasm-sized): not a route
+  let found = false;
+  try {
+    found = Buffer.concat(pages).indexOf(prefix) >= 0;
+  } finally {
+    inspecting = false;
+  }
+  if (found) caught.add("Array.prototype[Symbol.iterator] (spread of span(): a prepared key's prefix read out as canonicalChallenge)");
+  keyNow.destroy();
+
+  // (2) copyInto's fixed-length view of a shared-memory argument takes its length from Math.min
+  // as looked up at call time: a replaced one writes past the measured bytes into wasm memory.
+  const shared = new SharedArrayBuffer(4096);
+  new Uint8Array(shared).fill(0xab);
+  const min = Math.min;
+  let armed = true;
+  Math.min = function (this: unknown, ...args: number[]) {
+    if (armed && args[0] === 64 && args[1] === 64) {
+      armed = false;
+      return 2048;
+    }
+    return apply(min, this, args);
+  } as typeof Math.min;
+  const countAbPastArgs = () => {
+    const heapNow = heapU8();
+    let n = 0;
+    for (let i = argsBase() + 512; i < argsBase() + 32 + 2048; i++) if (heapNow[i] === 0xab) n++;
+    return n;
+  };
+  const before = countAbPastArgs(); // bytes of that value there already (static data)
+  try {
+    ed25519.verify(new Uint8Array(shared, 0, 64), message, publicKey);
+  } catch {
+    // a RangeError if memory ends first
+  } finally {
+    Math.min = min;
+  }
+  const written = countAbPastArgs() - before;
+  if (written > 0) caught.add(`Math.min (viewPrefix: ${written} bytes of caller data written past the ARGS block)`);
+  wipeAndDropInstance();
+}
 
 console.log(JSON.stringify({ caught: [...caught].sort(), checks, signature: Buffer.from(signature).toString("hex"), publicKey: Buffer.from(publicKey).toString("hex") }));

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readKeyFile, writeKeyFile } from "../../src/cli/kernel.js";
 import { CliError } from "../../src/cli/errors.js";
+import { watchCopies } from "../helpers/copy-watch.js";
 
 const dir = mkdtempSync(join(tmpdir(), "chio-key-file-"));
 const file = (name: string) => join(dir, name);
@@ -75,6 +76,22 @@ test("readKeyFile: 64 hex digits in either case, with ASCII whitespace and a BOM
       assert.is((error as CliError).code, "KEY_FILE_INVALID", JSON.stringify(text));
     }
   }
+});
+
+test("a keygen that fails leaves no copy of its seed: the keypair is destroyed (review 73 F8)", () => {
+  const watch = watchCopies();
+  let code: string | undefined;
+  try {
+    writeKeyFile(join(dir, "no-such-folder", "key.seed"), false);
+  } catch (error) {
+    code = (error as CliError).code;
+  } finally {
+    watch.stop();
+  }
+  assert.is(code, "KEY_FILE_UNWRITABLE");
+  const seedSized = watch.targets.filter((copy) => copy.byteLength === 32) as Uint8Array[];
+  assert.ok(seedSized.length >= 1, "the keypair's copy of its seed was seen");
+  for (const copy of seedSized) assert.ok(copy.every((b) => b === 0), "a copy of the seed was left unwiped");
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
