@@ -585,7 +585,8 @@ function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: num
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
       // The message shows it escaped (docs/protocol.md §11: a peer could put line breaks in it);
       // `schema` keeps the (bounded) text itself.
-      const schema = schemaPrefix(bytes, spanStart(bytes, block + RESULT_STRINGS, shift), spanEnd(bytes, block + RESULT_STRINGS, shift));
+      const schemaStart = spanStart(bytes, block + RESULT_STRINGS, shift);
+      const schema = schemaPrefix(bytes, schemaStart, spanEnd(bytes, block + RESULT_STRINGS, schemaStart));
       return {
         ok: false,
         code,
@@ -646,9 +647,15 @@ function spanStart(bytes: Uint8Array, at: number, shift: number): number {
   return start;
 }
 
-/** The end matching spanStart (same check). */
-function spanEnd(bytes: Uint8Array, at: number, shift: number): number {
-  return spanStart(bytes, at, shift) + readU32(bytes, at + 4);
+/** The end of the pair at `at`, given the start spanStart returned for it (which checked both). */
+function spanEnd(bytes: Uint8Array, at: number, start: number): number {
+  return start + readU32(bytes, at + 4);
+}
+
+/** A copy of the bytes of the pair at `at` (spanStart's check). */
+function copySpan(bytes: Uint8Array, at: number, shift: number): Uint8Array {
+  const start = spanStart(bytes, at, shift);
+  return copyOfRange(bytes, start, spanEnd(bytes, at, start));
 }
 
 function readEnvelope(bytes: Uint8Array, block: number, shift: number): VerifiedEnvelope {
@@ -656,7 +663,7 @@ function readEnvelope(bytes: Uint8Array, block: number, shift: number): Verified
     challenge: readChallenge(bytes, block, shift),
     declaredPublicKey: copyOfRange(bytes, block + RESULT_PUBLIC_KEY, block + RESULT_PUBLIC_KEY + 32),
     signature: copyOfRange(bytes, block + RESULT_SIGNATURE, block + RESULT_SIGNATURE + 64),
-    canonicalChallenge: copyOfRange(bytes, spanStart(bytes, block + RESULT_CANONICAL, shift), spanEnd(bytes, block + RESULT_CANONICAL, shift)),
+    canonicalChallenge: copySpan(bytes, block + RESULT_CANONICAL, shift),
   };
 }
 
@@ -673,7 +680,7 @@ function readChallenge(bytes: Uint8Array, block: number, shift: number): Verifie
     localKernelId: challengeString(bytes, block, shift, 1),
     remoteKernelId: challengeString(bytes, block, shift, 2),
     nonce: challengeString(bytes, block, shift, 3),
-    timestamp: timestampFromDigits(bytes, spanStart(bytes, block + RESULT_TIMESTAMP, shift), spanEnd(bytes, block + RESULT_TIMESTAMP, shift)),
+    timestamp: timestampAt(bytes, block + RESULT_TIMESTAMP, shift),
   };
 }
 
@@ -692,10 +699,17 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
   return exactInteger(digits);
 }
 
+/** The timestamp whose digits the pair at `at` points to. */
+function timestampAt(bytes: Uint8Array, at: number, shift: number): number | bigint {
+  const start = spanStart(bytes, at, shift);
+  return timestampFromDigits(bytes, start, spanEnd(bytes, at, start));
+}
+
 /** The `index`-th unescaped challenge string of the result block (validated UTF-8). */
 function challengeString(bytes: Uint8Array, block: number, shift: number, index: number): string {
   const at = block + RESULT_STRINGS + 8 * index;
-  return decodeUtf8(strictUtf8, subview(bytes, spanStart(bytes, at, shift), spanEnd(bytes, at, shift)));
+  const start = spanStart(bytes, at, shift);
+  return decodeUtf8(strictUtf8, subview(bytes, start, spanEnd(bytes, at, start)));
 }
 
 /** A number when it is a safe integer, else a bigint (chio timestamps are u64). */
