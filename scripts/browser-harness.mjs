@@ -20,14 +20,16 @@ const TYPES = {
 
 /**
  * Serves files: `mounts` maps a URL prefix ("/", "/vite-app/") to a folder, or an exact path
- * ("/chio.wasm") to a file. Longest prefix wins; "/x/" serves "/x/index.html". Returns the origin
- * and a close function.
+ * ("/chio.wasm") to a file. Longest prefix wins; "/x/" serves "/x/index.html". `routes` maps an
+ * exact path to a request listener that answers it instead (any method). Returns the origin and a
+ * close function.
  */
-export async function serveStatic(mounts, { port = 0 } = {}) {
+export async function serveStatic(mounts, { port = 0, routes = {} } = {}) {
   const entries = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const pathname = decodeURIComponent(url.pathname);
+    if (Object.hasOwn(routes, pathname)) return routes[pathname](req, res);
     for (const [prefix, target] of entries) {
       let file;
       if (prefix.endsWith("/") && pathname.startsWith(prefix)) {

@@ -2,14 +2,53 @@
 // bundled for the browser by esbuild (as a module and as a classic script) and by Vite out of the `npm pack` tarball installed into a scratch project,
 // so the bundlers see exactly what users get: the "browser" condition of #wasm-source, the
 // shipped chio.wasm, the declared exports. Each bundle runs in its own server with nothing else
-// on it, so a page cannot borrow a file the bundler failed to place.
+// on it, so a page cannot borrow a file the bundler failed to place. That server also answers
+// POST /federation/handshake with the installed package's chio-trust/http server (a kernel of its
+// own, with the page's key as its anchor): the page's chio-trust/http/client handshakes with it
+// on the page's origin (the handshake server sends no CORS headers), and the stage checks what
+// that kernel pinned.
 import { build } from "esbuild";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { serveStatic } from "./browser-harness.mjs";
 import { importDevTool } from "./dev-tools.mjs";
 import { installTarball, packTarball } from "./pack-install.mjs";
+import { PAGE_KERNEL, SERVING_KERNEL } from "../test/browser/consumer/handshake-kernels.js";
+
+/** The raw public key of a test seed, by node:crypto (PKCS#8 DER: a fixed prefix, then the seed). */
+function publicKeyOfSeed(seedHex) {
+  const key = createPrivateKey({ key: Buffer.from(`302e020100300506032b657004220420${seedHex}`, "hex"), format: "der", type: "pkcs8" });
+  return createPublicKey(key).export({ format: "der", type: "spki" }).subarray(-32).toString("hex");
+}
+
+/**
+ * The kernel serving a stage's page, from the installed tarball (CommonJS: one module graph):
+ * its handshake server's request listener and a check of what it pinned once the page ran.
+ */
+function servingKernel(project) {
+  const load = createRequire(path.join(project, "package.json"));
+  const { KernelTrustExchange, Keypair, InMemoryPeerStore } = load("chio-trust/handshake");
+  const { createHandshakeServer, HANDSHAKE_PATH } = load("chio-trust/http");
+  const store = new InMemoryPeerStore();
+  const pageKey = publicKeyOfSeed(PAGE_KERNEL.seed);
+  const exchange = new KernelTrustExchange(SERVING_KERNEL.id, Keypair.fromSeed(Buffer.from(SERVING_KERNEL.seed, "hex")), { store, trustedPeers: { [PAGE_KERNEL.id]: pageKey } });
+  const refusals = [];
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => refusals.push(info) });
+  return {
+    routes: { [HANDSHAKE_PATH]: (req, res) => server.emit("request", req, res) },
+    /** Errors for the stage: the page's kernel must be pinned with its key, one refusal logged. */
+    check() {
+      const errors = [];
+      const pinned = store.get(PAGE_KERNEL.id);
+      if (pinned?.publicKey.toHex() !== pageKey) errors.push(`the serving kernel pinned ${pinned ? pinned.publicKey.toHex() : "nothing"} for ${PAGE_KERNEL.id}, expected ${pageKey}`);
+      if (refusals.length !== 1 || refusals[0].code !== "UNEXPECTED_PEER_KEY") errors.push(`the serving kernel's refusals: ${JSON.stringify(refusals)}`);
+      return errors;
+    },
+  };
+}
 
 export async function runConsumerStages({ root, out, context, runPage, report, stageCrashed, wanted }) {
   let project;
@@ -69,9 +108,10 @@ export async function runConsumerStages({ root, out, context, runPage, report, s
     let server;
     try {
       const { dir, js, assets } = await bundle();
-      server = await serveStatic({ "/": dir });
+      const kernel = servingKernel(project);
+      server = await serveStatic({ "/": dir }, { routes: kernel.routes });
       const { results } = await runPage(context, `${server.origin}/`, { timeoutMs: 60_000 });
-      report(stage, results);
+      report(stage, results, kernel.check());
       const jsBytes = js.reduce((n, f) => n + readFileSync(f).length, 0);
       const jsGzip = js.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
       console.log(`    ${stage}: app JS ${jsBytes} bytes (${jsGzip} gzipped)${assets ? `; assets: ${assets.join(", ")}` : ""}`);

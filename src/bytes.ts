@@ -1,5 +1,5 @@
 // Argument checks and hex helpers used at every public boundary.
-import { InvalidHexError, InvalidLengthError, InvalidTypeError } from "./errors.js";
+import { InvalidHexError, InvalidLengthError, InvalidTypeError, RandomSourceError } from "./errors.js";
 
 // Byte arguments are recognised and measured through the %TypedArray% intrinsics, captured once
 // here, so no caller code runs while they are checked: a Proxy of a Uint8Array passes
@@ -68,6 +68,20 @@ export function copyOfRange(bytes: Uint8Array, start: number, end: number): Uint
     typedArraySet(copy, subview(bytes, start, end));
   }
   return copy;
+}
+
+/**
+ * Zeroes all of `bytes` with the `fill` captured at load: a secret's JS copy (a seed, a hashed
+ * seed, a key file's text) is wiped through it, since a replaced `fill` would be handed the secret
+ * and could skip the wipe (review 73 F6).
+ */
+export function wipeBytes(bytes: Uint8Array): void {
+  typedArrayFill(bytes, 0);
+}
+
+/** A copy of all of `bytes` in a plain array of its own (copyOfRange: no species, no replaceable `slice`). */
+export function copyOfBytes(bytes: Uint8Array): Uint8Array {
+  return copyOfRange(bytes, 0, typedArrayLength(bytes));
 }
 
 /**
@@ -316,14 +330,14 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Fills `target` from globalThis.crypto.getRandomValues (the batch verifiers' coefficients and
- * fresh secret keys: never derived from any input).
- * @throws InvalidTypeError where the host has no CSPRNG.
+ * Fills `target` from globalThis.crypto.getRandomValues (the batch verifiers' coefficients, fresh
+ * secret keys, handshake nonces and reservation tokens: never derived from any input).
+ * @throws RandomSourceError (RANDOM_SOURCE_UNAVAILABLE) where the host has no CSPRNG.
  */
 export function fillRandomBytes(target: Uint8Array): Uint8Array {
   const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
   if (!c || typeof c.getRandomValues !== "function") {
-    throw new InvalidTypeError("globalThis.crypto.getRandomValues is not available in this environment");
+    throw new RandomSourceError("globalThis.crypto.getRandomValues is not available in this environment: a CSPRNG is needed for this call");
   }
   c.getRandomValues(target);
   return target;

@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
-  fillRandomBytes, readOptions, writeU32,
+  fillRandomBytes, readOptions, wipeBytes, writeU32,
 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
@@ -486,7 +486,8 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * (public inputs).
  * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
  *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index);
- *   WasmCoreError WASM_OUT_OF_MEMORY where verify() of an item throws it (its message does not fit).
+ *   WasmCoreError WASM_OUT_OF_MEMORY where verify() of an item throws it (its message does not fit);
+ *   RandomSourceError where the host has no globalThis.crypto.getRandomValues (checked before any work).
  */
 function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions): boolean[] {
   const zip215 = zip215Option(options);
@@ -613,7 +614,8 @@ export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
 /**
  * A 32-byte secret key: `seed` itself (copied) when given, as @noble/ed25519 3.x does, otherwise
  * 32 bytes from globalThis.crypto.getRandomValues.
- * @throws InvalidTypeError / InvalidLengthError if seed is given and is not 32 bytes.
+ * @throws InvalidTypeError / InvalidLengthError if seed is given and is not 32 bytes;
+ *   RandomSourceError without seed where the host has no globalThis.crypto.getRandomValues.
  */
 function randomSecretKey(seed?: Uint8Array): Uint8Array {
   if (seed !== undefined) return copyBytes(seed, "seed", ED25519_SECRET_KEY_BYTES);
@@ -653,9 +655,9 @@ function getExtendedPublicKey(secretKey: Uint8Array): ExtendedSecretKey {
   const seed = copyBytes(secretKey, "secretKey", ED25519_SECRET_KEY_BYTES);
   try {
     const hashed = sha512Digest(seed);
-    const head = hashed.slice(0, 32);
-    const prefix = hashed.slice(32);
-    hashed.fill(0);
+    const head = copyOfRange(hashed, 0, 32);
+    const prefix = copyOfRange(hashed, 32, 64);
+    wipeBytes(hashed);
     head[0] &= 248; // clamp (RFC 8032 §5.1.5 step 2)
     head[31] &= 127;
     head[31] |= 64;
@@ -663,7 +665,7 @@ function getExtendedPublicKey(secretKey: Uint8Array): ExtendedSecretKey {
     for (let i = 31; i >= 0; i--) scalar = (scalar << 8n) | BigInt(head[i]);
     return { head, prefix, scalar: scalar % GROUP_ORDER, pointBytes: getPublicKey(seed) };
   } finally {
-    seed.fill(0);
+    wipeBytes(seed);
   }
 }
 

@@ -54,6 +54,20 @@ export class InvalidHexError extends TypeError {
   }
 }
 
+/**
+ * Thrown when a call needs fresh random bytes (a batch verification's coefficients, a generated
+ * key, a handshake nonce, a store's reservation token) and the host has no CSPRNG:
+ * `globalThis.crypto.getRandomValues` is missing. A fault of the environment, not of an argument
+ * (review 72 F4: it was INVALID_TYPE, which a caller could not tell from a wrong argument).
+ */
+export class RandomSourceError extends Error {
+  readonly code = "RANDOM_SOURCE_UNAVAILABLE" as const;
+  constructor(message: string) {
+    super(message);
+    this.name = "RandomSourceError";
+  }
+}
+
 /** Stable codes of WasmCoreError. */
 export type WasmCoreErrorCode =
   | "WASM_TRAP" //          the core trapped or refused its input with a status it never returns for valid input; the instance is rebuilt on next use

@@ -8,7 +8,7 @@ export { init, initSync } from "./wasm/instance.js";
 export type { WasmSource, InitSource } from "./wasm/instance.js";
 
 // Typed errors shared by every layer, and byte helpers.
-export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, CanonicalJsonError } from "./errors.js";
+export { InvalidTypeError, InvalidLengthError, InvalidHexError, WasmCoreError, CanonicalJsonError, RandomSourceError } from "./errors.js";
 export type { CanonicalJsonErrorCode, WasmCoreErrorCode } from "./errors.js";
 export { PreparedSecretKeyError } from "./errors.js";
 export type { PreparedKeyErrorCode } from "./errors.js";

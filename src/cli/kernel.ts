@@ -7,6 +7,7 @@ import { Keypair, PublicKey } from "../handshake/keys.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import { CliError } from "./errors.js";
 import { displayPeerText } from "../handshake/errors.js";
+import { wipeBytes } from "../bytes.js";
 
 /** Options every kernel command accepts. */
 export interface KernelOptions {
@@ -117,11 +118,11 @@ function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypa
       try {
         for (let at = 0; at < text.length; ) at += writeSync(fd, text, at);
       } finally {
-        text.fill(0);
+        wipeBytes(text);
       }
       fsyncSync(fd);
     } finally {
-      seed?.fill(0);
+      if (seed !== undefined) wipeBytes(seed);
       closeSync(fd);
     }
     if (force) {
@@ -212,7 +213,7 @@ export function readKeyFile(path: string): Keypair {
     try {
       seed = seedFromKeyFile(buffer, readKeyFileBytes(fd, pipe, path, buffer), path);
     } finally {
-      buffer.fill(0); // on every path: a read that failed partway may hold part of the seed (review 70 F4)
+      wipeBytes(buffer); // on every path: a read that failed partway may hold part of the seed (review 70 F4)
     }
   } finally {
     closeSync(fd);
@@ -220,7 +221,7 @@ export function readKeyFile(path: string): Keypair {
   try {
     return Keypair.fromSeed(seed);
   } finally {
-    seed.fill(0);
+    wipeBytes(seed);
   }
 }
 
@@ -279,7 +280,7 @@ function seedFromKeyFile(bytes: Uint8Array, length: number, path: string): Uint8
     seed[i] = ((high << 4) | low) & 0xff;
   }
   if (bad !== 0) {
-    seed.fill(0);
+    wipeBytes(seed);
     throw invalid();
   }
   return seed;

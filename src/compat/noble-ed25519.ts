@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -406,7 +406,7 @@ function builtinSha512(message: TArg<Uint8Array>): Out {
   try {
     return fresh(sha512Digest(copy));
   } finally {
-    copy.fill(0); // the input may be secret (a seed hashed for an X25519 key, say)
+    wipeBytes(copy); // the input may be secret (a seed hashed for an X25519 key, say)
   }
 }
 async function builtinSha512Async(message: TArg<Uint8Array>): Promise<Out> {
@@ -464,7 +464,7 @@ function hash(message: TArg<Uint8Array>): Out {
     checkSyncProvider();
     return fresh(sha512Digest(m));
   } finally {
-    m.fill(0); // the input may be secret (the core wipes its own copy too)
+    wipeBytes(m); // the input may be secret (the core wipes its own copy too)
   }
 }
 
@@ -489,7 +489,7 @@ function withSeed<T>(sk: Uint8Array, use: (sk: Uint8Array) => T): T {
   try {
     return use(sk);
   } finally {
-    sk.fill(0);
+    wipeBytes(sk);
   }
 }
 
@@ -499,7 +499,7 @@ function withSeedAsync<T>(sk: Uint8Array, use: (sk: Uint8Array) => T): Promise<T
   return checkAsyncProvider().then(
     () => withSeed(sk, use),
     (error: unknown) => {
-      sk.fill(0);
+      wipeBytes(sk);
       throw error;
     },
   );

@@ -17,7 +17,7 @@
 //   byte for byte, as ed25519-dalek `verify` and OpenSSL). tweetnacl does not check S < L, so it
 //   also accepts (R, S + L) for every valid (R, S): we return false / null for those. Everything
 //   else (small-order and non-canonical public keys, non-canonical R) is judged the same way.
-import { copyInto, isUint8Array, isUnreadableView, viewLength } from "../bytes.js";
+import { copyInto, copyOfRange, isUint8Array, isUnreadableView, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -56,19 +56,19 @@ function bytes(value: unknown, length?: number, sizeMessage?: string): Uint8Arra
 /** The seed of a 64-byte secret key, after checking that its public half belongs to it. */
 function seedOf(secretKey: unknown): Uint8Array {
   const sk = bytes(secretKey, SECRET_KEY_LENGTH, "bad secret key size");
-  const seed = sk.slice(0, SEED_LENGTH);
+  const seed = copyOfRange(sk, 0, SEED_LENGTH);
   let differ = 0;
   try {
     const derived = core.getPublicKey(seed);
     for (let i = 0; i < PUBLIC_KEY_LENGTH; i++) differ |= derived[i] ^ sk[SEED_LENGTH + i];
   } catch (error) {
-    seed.fill(0); // the core failed (no WebAssembly, a trap): no copy of the secret is left behind
+    wipeBytes(seed); // the core failed (no WebAssembly, a trap): no copy of the secret is left behind
     throw error;
   } finally {
-    sk.fill(0);
+    wipeBytes(sk);
   }
   if (differ !== 0) {
-    seed.fill(0);
+    wipeBytes(seed);
     throw new InvalidKeyError("bad secret key: the public half is not the public key of the seed half");
   }
   return seed;
@@ -81,7 +81,7 @@ function detached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   try {
     return core.sign(m, seed);
   } finally {
-    seed.fill(0);
+    wipeBytes(seed);
   }
 }
 
@@ -127,7 +127,7 @@ function fromSeed(seed: Uint8Array): SignKeyPair {
     copyInto(secretKey, publicKey, SEED_LENGTH, PUBLIC_KEY_LENGTH);
     return { publicKey, secretKey };
   } finally {
-    s.fill(0); // also when the core failed
+    wipeBytes(s); // also when the core failed
   }
 }
 
@@ -136,7 +136,7 @@ function fromSecretKey(secretKey: Uint8Array): SignKeyPair {
   try {
     return fromSeed(seed);
   } finally {
-    seed.fill(0);
+    wipeBytes(seed);
   }
 }
 
@@ -147,7 +147,7 @@ function keyPair(): SignKeyPair {
     prng(seed, SEED_LENGTH);
     return fromSeed(seed);
   } finally {
-    seed.fill(0);
+    wipeBytes(seed);
   }
 }
 
@@ -217,7 +217,7 @@ const hash: ((message: Uint8Array) => Uint8Array) & { hashLength: number } = Obj
     try {
       return sha512Digest(copy);
     } finally {
-      copy.fill(0); // the input may be secret (the core wipes its own copy too)
+      wipeBytes(copy); // the input may be secret (the core wipes its own copy too)
     }
   },
   { hashLength: 64 },

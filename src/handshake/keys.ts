@@ -5,7 +5,7 @@
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
 import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
-import { brandHasInstance, bytesToHex, copyBytes, equalBytes, hexToBytes } from "../bytes.js";
+import { brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hexToBytes, wipeBytes } from "../bytes.js";
 import { assertMadeByFactory, InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
@@ -263,12 +263,12 @@ export class Keypair implements HandshakeSigner {
     try {
       return new Keypair(CONSTRUCT, seed);
     } catch (error) {
-      seed.fill(0);
+      wipeBytes(seed);
       throw error;
     }
   }
 
-  /** A fresh key from the platform CSPRNG (crypto.getRandomValues). */
+  /** A fresh key from the platform CSPRNG (crypto.getRandomValues). @throws RandomSourceError where there is none. */
   static generate(): Keypair {
     // The array crypto.getRandomValues filled is not kept: a replaced getRandomValues could hold
     // on to it and change the seed later. The keypair keeps its own copy; the drawn one is wiped.
@@ -276,7 +276,7 @@ export class Keypair implements HandshakeSigner {
     try {
       return Keypair.#own(copyBytes(drawn, "seed", SEED_BYTES));
     } finally {
-      drawn.fill(0);
+      wipeBytes(drawn);
     }
   }
 
@@ -304,7 +304,7 @@ export class Keypair implements HandshakeSigner {
    */
   seedBytes(): Uint8Array {
     if (this.#destroyed) throw new PreparedSecretKeyError("KEY_DESTROYED", "the keypair was destroyed");
-    return this.#seed.slice();
+    return copyOfBytes(this.#seed);
   }
 
   /** Wipes the prepared key in wasm memory and the seed copy; sign() and seedBytes() then throw KEY_DESTROYED. Idempotent. */
@@ -312,7 +312,7 @@ export class Keypair implements HandshakeSigner {
     this.#destroyed = true;
     this.#prepared?.destroy();
     this.#prepared = undefined;
-    this.#seed.fill(0);
+    wipeBytes(this.#seed);
   }
 
   toJSON(): { publicKey: string } {

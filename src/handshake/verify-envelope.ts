@@ -193,8 +193,9 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
  * the exact batch verifier (README "Batch verification").
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
- *   readable Uint8Array (the message names its index), an option has the wrong type, or the host
- *   has no globalThis.crypto.getRandomValues (the batch's coefficients). When WebAssembly memory
+ *   readable Uint8Array (the message names its index) or an option has the wrong type;
+ *   RandomSourceError where the host has no globalThis.crypto.getRandomValues (the batch's
+ *   coefficients; checked before any work). When WebAssembly memory
  *   cannot grow for a call, fewer envelopes go to each; one that still does not fit gets
  *   verifyEnvelopeBytes's own call, so memory pressure never changes a verdict.
  */

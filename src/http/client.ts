@@ -10,10 +10,10 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { concatBytes, readSettings } from "../bytes.js";
+import { bytesToHex, concatBytes, fillRandomBytes, readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
-import { HANDSHAKE_PATH } from "./server.js";
+import { HANDSHAKE_PATH } from "./path.js";
 
 /** Options of handshakeWith. */
 export interface HandshakeClientOptions {
@@ -44,11 +44,7 @@ export interface HandshakeResult {
 const CLIENT_OPTION_KEYS = ["timeoutMs", "maxResponseBytes", "nonce", "fetch"] as const;
 
 function randomNonce(): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  return bytesToHex(fillRandomBytes(new Uint8Array(16)));
 }
 
 /**

@@ -1,5 +1,6 @@
 // chio-trust/http: the kernel trust handshake over HTTP (node:http server, fetch client).
-export { createHandshakeServer, HANDSHAKE_PATH } from "./server.js";
+export { createHandshakeServer } from "./server.js";
+export { HANDSHAKE_PATH } from "./path.js";
 export type { HandshakeServerOptions } from "./server.js";
 export { handshakeWith } from "./client.js";
 export type { HandshakeClientOptions, HandshakeResult } from "./client.js";

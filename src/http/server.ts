@@ -35,9 +35,7 @@ import { InvalidTypeError } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
 import { SqliteStoreError } from "../stores/sqlite/errors.js";
 import type { HandshakeServerAnswerCode } from "./errors.js";
-
-/** The path both halves use. */
-export const HANDSHAKE_PATH = "/federation/handshake";
+import { HANDSHAKE_PATH } from "./path.js";
 
 /**
  * How long a connection answered for a malformed or timed-out request (400 / 408 / 431) stays

@@ -6,7 +6,7 @@
 // driver's error, if any); the exchange turns any throw or rejection of a store into
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
-import { readSettings } from "../bytes.js";
+import { bytesToHex, fillRandomBytes, readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
@@ -156,11 +156,7 @@ export function pairFits(peerId: string, nonce: string, maxKeyUnits: number): bo
 
 /** A random reservation token: 128 bits, hex. */
 export function reservationToken(): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
-  let hex = "";
-  for (const b of bytes) hex += b.toString(16).padStart(2, "0");
-  return hex;
+  return bytesToHex(fillRandomBytes(new Uint8Array(16)));
 }
 
 /**

@@ -215,12 +215,21 @@ export function initSync(source?: WasmSource): void {
 }
 
 function instantiateSync(source?: WasmSource): CoreExports {
+  let bytes = source;
+  if (bytes === undefined && compiled === undefined) {
+    try {
+      bytes = defaultWasmBytesSync();
+    } catch (cause) {
+      // No bytes to compile yet (the browser build before init()): the message says what to do,
+      // and no hint about this host's SIMD, which is not the cause (review 72 F9).
+      throw unavailable(cause, false);
+    }
+  }
   try {
-    compiled =
-      source instanceof WasmModule
-        ? source
-        : (compiled ?? new WasmModule(source ?? defaultWasmBytesSync()));
-    return adopt(new WasmInstance(compiled, {}));
+    if (bytes instanceof WasmModule) compiled = bytes;
+    else if (bytes !== undefined) compiled = new WasmModule(bytes);
+    // else: the module compiled before (by init(), or for the instance a trap discarded)
+    return adopt(new WasmInstance(compiled!, {}));
   } catch (cause) {
     throw unavailable(cause);
   }
@@ -282,11 +291,14 @@ export const SIMD_PROBE = new Uint8Array([
   0x0b, //                                           end
 ]);
 
-/** WASM_UNAVAILABLE for a failed compile or instantiation, naming a missing SIMD feature when that is the cause. */
-function unavailable(cause: unknown): WasmCoreError {
+/**
+ * WASM_UNAVAILABLE for a failed compile or instantiation, naming a missing SIMD feature when that
+ * may be the cause (`compiling`: false when nothing was compiled yet, as before init()).
+ */
+function unavailable(cause: unknown, compiling = true): WasmCoreError {
   let simd = true;
   try {
-    simd = WebAssembly.validate(SIMD_PROBE);
+    if (compiling) simd = WebAssembly.validate(SIMD_PROBE);
   } catch {
     // no validate (or it threw): say nothing about SIMD
   }

@@ -20,6 +20,9 @@ import { sha512Digest } from "../../src/sha512.js";
 import { argsBase, heapU8, wipeAndDropInstance } from "../../src/wasm/instance.js";
 
 const seed = new Uint8Array(createHash("sha256").update("builtins after load").digest());
+// The seed's SHA-512 (RFC 8032 §5.1.5): its halves are the secret scalar's bytes and the prefix.
+const expanded = new Uint8Array(createHash("sha512").update(seed).digest());
+const SECRETS = [seed, expanded.slice(0, 32), expanded.slice(32, 64)];
 const message = new TextEncoder().encode("a message signed after the built-ins were replaced");
 // The core is not started yet: the replacements below are in place before its first use, when
 // the embedded core is decoded, compiled and instantiated (review 73 F4).
@@ -34,7 +37,29 @@ const typedArrayBufferGetter = Object.getOwnPropertyDescriptor(Object.getPrototy
 const isView = ArrayBuffer.isView;
 const MemoryClass = WebAssembly.Memory;
 const InstanceClass = WebAssembly.Instance;
+const typedArrayLengthGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "length")!.get!;
 let inspecting = false;
+/**
+ * Whether `value` is a typed array whose first 32 bytes are a secret of this script's seed
+ * (review 73 F6: the JS copies of secrets, a Keypair's seed, a hashed seed, tweetnacl's 64-byte
+ * secret key, must not go to replaceable `slice`/`fill` either). Read by index, which runs no
+ * replaced method.
+ */
+const holdsSecret = (value: unknown): boolean => {
+  if (!isView(value) || value instanceof DataView) return false;
+  let length: number;
+  try {
+    length = apply(typedArrayLengthGetter, value, []) as number;
+  } catch {
+    return false;
+  }
+  if (length < 32) return false;
+  const view = value as Uint8Array;
+  return SECRETS.some((secret) => {
+    for (let i = 0; i < 32; i++) if (view[i] !== secret[i]) return false;
+    return true;
+  });
+};
 const isWasmSized = (buffer: unknown): boolean => {
   try {
     const length = apply(arrayBufferByteLength, buffer, []) as number;
@@ -61,6 +86,8 @@ const inspect = (name: string, self: unknown, args: ArrayLike<unknown>) => {
   try {
     if (looksLikeWasm(self)) caught.add(`${name} (receiver)`);
     for (let i = 0; i < args.length; i++) if (looksLikeWasm(args[i])) caught.add(`${name} (argument ${i})`);
+    if (holdsSecret(self)) caught.add(`${name} (receiver: a JS copy of a secret)`);
+    for (let i = 0; i < args.length; i++) if (holdsSecret(args[i])) caught.add(`${name} (argument ${i}: a JS copy of a secret)`);
   } finally {
     inspecting = false;
   }
@@ -179,6 +206,28 @@ checks.push(exchange.localEnvelope("kernel.b", "n2", 1_800_000_000).challenge.no
 checks.push(nobleDropIn.verify(nobleDropIn.sign(message, seed), message, nobleDropIn.getPublicKey(seed)));
 const naclPair = nacl.sign.keyPair.fromSeed(seed);
 checks.push(nacl.sign.detached.verify(message, nacl.sign.detached(message, naclPair.secretKey), naclPair.publicKey));
+// The JS copies of secrets (review 73 F6): a Keypair's seed handed out and wiped, the main
+// entry's and the noble drop-in's expanded keys, tweetnacl's seed taken out of its 64-byte secret
+// key, and SHA-512 of a secret input; compared here by index only (no replaced method).
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  inspecting = true; // this script's own reads (the length getter) are not the glue's
+  try {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  } finally {
+    inspecting = false;
+  }
+};
+const keypair = Keypair.fromSeed(seed);
+checks.push(sameBytes(keypair.seedBytes(), seed));
+keypair.destroy();
+const extendedMain = ed25519.utils.getExtendedPublicKey(seed);
+checks.push(sameBytes(extendedMain.prefix, SECRETS[2]) && sameBytes(extendedMain.pointBytes, publicKey));
+checks.push(sameBytes(nobleDropIn.utils.getExtendedPublicKey(seed).pointBytes, publicKey));
+checks.push(sameBytes(nacl.sign.keyPair.fromSecretKey(naclPair.secretKey).publicKey, naclPair.publicKey));
+checks.push(nacl.sign(message, naclPair.secretKey).length === 64 + message.length);
+checks.push(sameBytes(nacl.hash(seed), expanded));
 // A rebuilt instance (as after a trap): the prepared key is lost, a new one is prepared on it.
 wipeAndDropInstance();
 const again = ed25519.prepareSecretKey(seed);
@@ -191,8 +240,9 @@ checks.push(ed25519.verify(signature, message, publicKey));
 {
   // (1) The spread of span()'s [start, end] in verify-envelope.ts goes through the array iterator:
   // a replaced one chooses the range copied out as canonicalChallenge (any range of memory).
-  const expanded = createHash("sha512").update(seed).digest();
-  const prefix = expanded.subarray(32, 64);
+  inspecting = true; // this script's own copy
+  const prefix = Buffer.from(SECRETS[2]);
+  inspecting = false;
   const keyNow = ed25519.prepareSecretKey(seed); // the live instance's prepared key
   const canonicalLength = (verifyEnvelopeBytes(envelopeText) as { envelope: { canonicalChallenge: Uint8Array } }).envelope.canonicalChallenge.length;
   const arrayIterator = Array.prototype[Symbol.iterator];

@@ -7,7 +7,9 @@
 // through them the expanded secret of a prepared key. The child also tries, actively, the routes
 // review 73 found through built-ins that are never handed memory but compute what the glue reads
 // or writes (the array iterator behind a spread, Math.min, Object.getPrototypeOf, the base64
-// decoding of the core on first use): four of them worked at 7dc2d75, none now.
+// decoding of the core on first use): four of them worked at 7dc2d75, none now. And it watches
+// the JS copies of secrets (a Keypair's seed, expanded keys, tweetnacl's secret key): the
+// replaced typed-array methods must never be handed one (review 73 F6: `slice` and `fill` were).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
@@ -19,7 +21,7 @@ test("no replaced built-in receives wasm memory, and every API still answers cor
   const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
   const result = JSON.parse(out.trim().split("\n").pop()!) as { caught: string[]; checks: boolean[]; signature: string; publicKey: string };
   assert.equal(result.caught, [], `replaced built-ins that were handed wasm memory: ${result.caught.join(", ")}`);
-  assert.is(result.checks.length, 17);
+  assert.is(result.checks.length, 23);
   assert.ok(result.checks.every(Boolean), `checks: ${JSON.stringify(result.checks)}`);
   // The prepared key's signature, made under the replaced built-ins, verified by node:crypto.
   const key = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(result.publicKey, "hex")]), format: "der", type: "spki" });

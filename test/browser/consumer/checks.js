@@ -2,6 +2,8 @@
 // (scripts/test-browser.mjs: esbuild and Vite, from the `npm pack` tarball installed into a
 // scratch project) and run in Chromium. It publishes its results in the page runner's shape.
 import { ed25519, bytesToHex, hexToBytes, canonicalizeJson, verifyEnvelopeBytes, KernelTrustExchange, Keypair } from "chio-trust";
+import { handshakeWith, HandshakeHttpError } from "chio-trust/http/client";
+import { PAGE_KERNEL, SERVING_KERNEL } from "./handshake-kernels.js";
 
 // RFC 8032 §7.1 TEST 3.
 const TEST3 = {
@@ -47,6 +49,22 @@ export async function runChecks(bundler, initialise) {
     const tampered = text.replace("nonce-1", "nonce-2");
     const verdict = verifyEnvelopeBytes(tampered);
     expect(verdict.ok === false && verdict.code === "INVALID_SIGNATURE", JSON.stringify(verdict));
+  });
+  await check("chio-trust/http/client: a handshake with the kernel serving this page pins it; a key it does not trust is refused", async () => {
+    const servingKey = bytesToHex(ed25519.getPublicKey(hexToBytes(SERVING_KERNEL.seed)));
+    const exchange = new KernelTrustExchange(PAGE_KERNEL.id, Keypair.fromSeed(hexToBytes(PAGE_KERNEL.seed))).withTrustedPeer(SERVING_KERNEL.id, servingKey);
+    const { peer, nonce } = await handshakeWith(location.origin, exchange, SERVING_KERNEL.id);
+    expect(peer.kernelId === SERVING_KERNEL.id && peer.publicKey.toHex() === servingKey, `pinned ${peer.kernelId} ${peer.publicKey.toHex()}`);
+    expect(/^[0-9a-f]{32}$/.test(nonce), `nonce ${nonce}`);
+    // Same id, a key the serving kernel has no anchor for: refused there, nothing pinned here.
+    const stranger = new KernelTrustExchange(PAGE_KERNEL.id, Keypair.generate()).withTrustedPeer(SERVING_KERNEL.id, servingKey);
+    let refusal;
+    try {
+      await handshakeWith(location.origin, stranger, SERVING_KERNEL.id);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal instanceof HandshakeHttpError && refusal.code === "REFUSED_BY_PEER" && refusal.status === 403 && refusal.peerCode === "UNEXPECTED_PEER_KEY", `stranger: ${refusal && refusal.stack || refusal}`);
   });
   await check("the core came from a fetched .wasm file, not base64 in the bundle", () => {
     const wasm = performance.getEntriesByType("resource").filter((e) => new URL(e.name).pathname.endsWith(".wasm"));

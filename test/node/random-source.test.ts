@@ -1,0 +1,94 @@
+// A host without a CSPRNG (globalThis.crypto.getRandomValues missing, as in a page or runtime
+// that does not provide Web Crypto): every call that needs fresh random bytes throws
+// RandomSourceError RANDOM_SOURCE_UNAVAILABLE, which a caller can tell from a wrong argument
+// (review 72 F4: it was InvalidTypeError INVALID_TYPE), before any work and with nothing
+// fetched or stored; calls that need no randomness keep working.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
+import { ed25519, InvalidTypeError, KernelTrustExchange, Keypair, RandomSourceError, verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/index.js";
+import { handshakeWith } from "../../src/http/client-entry.js";
+import { reservationToken } from "../../src/stores/server-store.js";
+
+const SEED = Buffer.from("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "hex"); // RFC 8032 §7.1 TEST 1
+const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), SEED]), format: "der", type: "pkcs8" });
+const publicKey = new Uint8Array(createPublicKey(privateKey).export({ format: "der", type: "spki" }).subarray(-32));
+const message = new TextEncoder().encode("no CSPRNG here");
+const signature = new Uint8Array(nodeSign(null, message, privateKey));
+
+/** Runs fn with globalThis.crypto missing (`undefined`), then puts the host's back. */
+function withoutCrypto<T>(fn: () => T): T {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  assert.ok(descriptor?.configurable, "globalThis.crypto can be replaced in this host");
+  Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true, writable: true });
+  try {
+    return fn();
+  } finally {
+    Object.defineProperty(globalThis, "crypto", descriptor!);
+  }
+}
+
+function assertRandomSourceError(error: unknown, what: string): void {
+  assert.instance(error, RandomSourceError, what);
+  assert.is((error as RandomSourceError).code, "RANDOM_SOURCE_UNAVAILABLE", what);
+  assert.is((error as Error).name, "RandomSourceError", what);
+  assert.not.instance(error, InvalidTypeError, `${what}: not the wrong-argument error`);
+  assert.match((error as Error).message, "getRandomValues");
+}
+
+function throwsRandomSourceError(fn: () => unknown, what: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  assertRandomSourceError(caught, what);
+}
+
+test("without a CSPRNG: batches, key generation and reservation tokens throw RandomSourceError; verify, sign and empty batches work", () => {
+  const sender = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
+  const envelope = sender.localEnvelope("kernel.b", "nonce-1").toJSONText();
+  withoutCrypto(() => {
+    assert.is(globalThis.crypto, undefined);
+    throwsRandomSourceError(() => ed25519.verifyBatch([{ signature, message, publicKey }]), "verifyBatch");
+    throwsRandomSourceError(() => ed25519.verifyBatch([{ signature, message, publicKey }], { zip215: true }), "verifyBatch zip215");
+    throwsRandomSourceError(() => verifyEnvelopeBatch([envelope]), "verifyEnvelopeBatch");
+    throwsRandomSourceError(() => ed25519.utils.randomSecretKey(), "randomSecretKey");
+    throwsRandomSourceError(() => Keypair.generate(), "Keypair.generate");
+    throwsRandomSourceError(() => reservationToken(), "a store's reservation token");
+    // Wrong arguments are still INVALID_TYPE, checked before the random source.
+    let wrong: unknown;
+    try {
+      ed25519.verifyBatch("not an array" as never);
+    } catch (error) {
+      wrong = error;
+    }
+    assert.instance(wrong, InvalidTypeError);
+    // What needs no random bytes works.
+    assert.equal(ed25519.verifyBatch([]), []);
+    assert.equal(verifyEnvelopeBatch([]), []);
+    assert.ok(ed25519.verify(signature, message, publicKey));
+    assert.equal(ed25519.sign(message, SEED), signature);
+    assert.ok(verifyEnvelopeBytes(envelope).ok);
+    assert.equal(ed25519.utils.randomSecretKey(SEED), new Uint8Array(SEED), "a given seed is only copied");
+  });
+  // And with the host's CSPRNG back, the same calls answer.
+  assert.equal(ed25519.verifyBatch([{ signature, message, publicKey }, { signature, message: new Uint8Array(1), publicKey }]), [true, false]);
+  assert.ok(verifyEnvelopeBatch([envelope])[0].ok);
+  assert.match(reservationToken(), /^[0-9a-f]{32}$/);
+});
+
+test("without a CSPRNG: handshakeWith with no nonce given rejects with RandomSourceError before anything is sent", async () => {
+  const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
+  let fetched = 0;
+  const fetchSpy = (async () => {
+    fetched++;
+    throw new Error("not reached");
+  }) as typeof fetch;
+  const pending = withoutCrypto(() => handshakeWith("http://127.0.0.1:9", exchange, "kernel.b", { fetch: fetchSpy }).then(() => undefined, (error: unknown) => error));
+  assertRandomSourceError(await pending, "handshakeWith");
+  assert.is(fetched, 0, "nothing was sent");
+});
+
+test.run();
