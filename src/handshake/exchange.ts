@@ -179,7 +179,7 @@ export interface AcceptOptions {
   beforePin?: (accepted: AcceptedChallenge) => void | PromiseLike<void>;
 }
 
-/** What beforePin is told: the verified challenge's caller and nonce. */
+/** What beforePin is told (a frozen object): the verified challenge's caller and nonce. */
 export interface AcceptedChallenge {
   /** The peer being accepted: the verified challenge's localKernelId (the expected id). */
   readonly kernelId: string;
@@ -607,7 +607,7 @@ export class KernelTrustExchange {
         if (beforePin !== undefined) {
           // Awaited when it returns a promise: an async hook's rejection must refuse the accept
           // (and be handled), not leave a pin behind and an unhandled rejection (review-34 C1).
-          const hooked: unknown = beforePin({ kernelId: expectedId, nonce });
+          const hooked: unknown = beforePin(Object.freeze({ kernelId: expectedId, nonce }));
           if (isPromiseLike(hooked)) await hooked;
         }
         // 6–7 again: an anchor replaced (withTrustedPeer) while this accept waited on the replay

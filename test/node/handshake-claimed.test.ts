@@ -134,6 +134,8 @@ test("acceptClaimedEnvelope: beforePin is told the verified caller and nonce, an
   // acceptEnvelope tells its hook the same.
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n-b", NOW, kpB), B, NOW, { beforePin: (accepted) => void told.push(accepted) });
   assert.equal(told[1], { kernelId: B, nonce: "n-b" });
+  // Frozen, as its readonly type says (review 71 F6): a hook cannot edit what the next one reads.
+  assert.ok(told.every((accepted) => Object.isFrozen(accepted)));
   // A hook that throws: nothing more is pinned, and the nonce is free again.
   const before = await store.snapshot();
   const retry = PeerHandshakeEnvelope.sign(B, A, "n-retry", NOW, kpB);
