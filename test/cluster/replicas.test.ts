@@ -97,16 +97,31 @@ for (const backend of ["memory", "postgres", "redis"] as const) {
     }
   });
 
-  t("concurrent first contacts to different replicas leave exactly one pin record", async () => {
+  t(`concurrent first contacts to different replicas ${shared ? "pin in one linear history (compare-and-set), one record" : "each pin their own record"}`, async () => {
     const peer = remotes[2];
     const at = now();
-    const replies = await Promise.all(replicas.map((r) => r.accept(peer.envelope(nonce(), at), peer.id, at)));
+    // Each replica its own now, so their pins differ in content (rotationDue): two writes from the
+    // same start cannot hide behind equal values (review 75 F2: with one now, the check passed
+    // with compare-and-set turned off, blind first-pin writes on either engine, and on memory).
+    const replies = await Promise.all(replicas.map((r, i) => r.accept(peer.envelope(nonce(), at), peer.id, at + i)));
     const pins = replies.map((r, i) => ok(r, `replica ${i}`).peer);
-    for (const pin of pins) assert.equal(pin, pins[0], "every replica answers the one pin");
+    interface PinnedEvent { kernelId: string; written: boolean; previous: unknown }
+    const writes = (await Promise.all(replicas.map((r) => r.send("pinnedEvents"))))
+      .flatMap((r) => ok(r, "pinnedEvents").events as PinnedEvent[])
+      .filter((e) => e.kernelId === peer.id && e.written);
+    const starts = writes.map((e) => JSON.stringify(e.previous));
+    if (shared) {
+      // Compare-and-set linearizes the writes: no two started from the same entry (blind writes
+      // would each have written over "no entry").
+      assert.is(new Set(starts).size, starts.length, `pin writes forked from one entry: ${starts.join(" | ")}`);
+    } else {
+      assert.equal(starts, replicas.map(() => "null"), "each replica wrote its first pin over nothing");
+    }
     for (const [i, r] of replicas.entries()) {
       const records = ok(await r.send("peers"), "peers").peers.filter((p: { kernelId: string }) => p.kernelId === peer.id);
       assert.is(records.length, 1, `replica ${i} sees one record`);
-      assert.equal(records[0], pins[0]);
+      if (shared) assert.ok(pins.some((pin) => JSON.stringify(pin) === JSON.stringify(records[0])), `replica ${i}: the record is one a replica answered`);
+      else assert.equal(records[0], pins[i], `replica ${i}: its own pin`);
     }
   });
 

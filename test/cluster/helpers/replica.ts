@@ -55,7 +55,10 @@ async function openStores(setup: StoreSetup): Promise<{ peers?: FederationPeerSt
 }
 
 const stores = await openStores(config.store);
+/** The exchange's `pinned` events (what each pin write started from), for the compare-and-set test. */
+const pinnedEvents: unknown[] = [];
 const exchange = new KernelTrustExchange(config.kernelId, Keypair.fromSeed(hexToBytes(config.seedHex)), {
+  onEvent: (e) => { if (e.type === "pinned") pinnedEvents.push({ kernelId: e.kernelId, written: e.written, previous: e.previous?.toJSON() ?? null, peer: e.peer.toJSON() }); },
   config: { rotationWindowSecs: config.rotationWindowSecs, maxHandshakeSkewSecs: config.maxSkewSecs },
   trustedPeers: config.anchors.map(([id, hex]) => [id, PublicKey.fromHex(hex)] as const),
   ...(stores.peers ? { store: stores.peers } : {}),
@@ -101,6 +104,8 @@ async function handle(msg: Record<string, any>): Promise<Record<string, unknown>
         await Promise.all(Array.from({ length: msg.concurrency }, worker));
         return { ok: true, accepted, codes, ms: performance.now() - started };
       }
+      case "pinnedEvents":
+        return { ok: true, events: pinnedEvents };
       case "close":
         await stores.close();
         return { ok: true };
