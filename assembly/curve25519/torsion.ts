@@ -3,7 +3,7 @@
 //
 // The group E(F_p) is cyclic of order 8L; P is torsion-free iff P lies in 8E, the subgroup of
 // order L. Multiplying by L answers that but costs about as much as a whole verification. The
-// test here is the "quartic-root test" (docs/protocol.md, batch verification): one
+// test here is the "quartic-root test" (README "Batch verification"): one
 // exponentiation z^((p+3)/16) = z^(2^251 - 1), which both decides whether z is a 4th power and
 // extracts a 4th root, then one Legendre symbol. Its derivation: a Tate-pairing (Kummer) map
 // G -> mu_4 with kernel 4G (mu_4 lies in F_p since p = 1 mod 4) gives the torsion index mod 4;
@@ -17,9 +17,12 @@
 //   3. Q = R^2 - 2(1 + d)(y - y^2);  W = R^2 n^2;  G = F Q (Q^2 - b W) - 2 x R^3 (Q^2 - 4 W)
 //   4. torsion-free  <=>  F Q G is a non-square
 //
-// with i = sqrt(-1) and b the even square root of 16(1 + d). Every factor (n, F, 1 + d y^2, R,
-// Q, and the abscissa difference inside G) is nonzero outside the 8 small-order points, which
-// step 0 removes. Checked against [L]P on thousands of points of every torsion class in
+// with i = sqrt(-1) and b the even square root of 16(1 + d). Q is nonzero outside the 8
+// small-order points (Q = 0 forces y^2 = 1 or y = 0; review 74), and the other factors (n, F,
+// 1 + d y^2, R, the abscissa difference inside G) are argued, not proven, to be too; a factor
+// that vanished would give the symbol 0, read as torsion: the item then goes to the single
+// verifier. The characterisation itself is derived and tested, not proven in writing (README
+// "Batch verification" says what the evidence is). Checked against [L]P on thousands of points of every torsion class in
 // test/node/ed25519-torsion-batch.test.ts (constants derived there too).
 //
 // The test is split around its exponentiation (torsion_begin, torsion_end) so that the batch

@@ -1,6 +1,6 @@
 // Exact batch verification of Ed25519 signatures: every answer equals the single verify's
 // (verify.ts) in both modes, up to the 2^-128 chance every randomised batch carries.
-// The argument (README "Batch verification", docs/protocol.md):
+// The argument (README "Batch verification"):
 //
 //  * Single verify accepts iff the pre-checks pass (S < L; A decodes; R decodes and, in the
 //    default mode, is canonically encoded) and D = [S]B - R - [k]A is O (default) or of order
@@ -18,7 +18,7 @@
 //  * ZIP-215 needs none of that: single accepts iff [8]D = O, and the combined check is then
 //    cofactored, [8] sum z_i D_i = sum z_i [8]D_i = O. Every [8]D_i lies in the subgroup of prime
 //    order L whatever torsion A and R carry, so the same 2^-128 bound holds with no torsion test
-//    (ZIP-215's cofactored rule admits batching for this reason; docs/protocol.md §4).
+//    (ZIP-215's cofactored rule admits batching for this reason; docs/protocol.md §4 states both rules).
 //  * When the combined check fails, the single verifier answers every candidate. Halving the
 //    set to find the failing items cost more than that: a combined check over m items costs
 //    about a third of m single verifications plus a fixed part, so locating one failing item
@@ -577,6 +577,20 @@ function derive_coefficients(): void {
  * small sets.
  */
 export function batch_settle_vartime(): void {
+  if (staged < SINGLES_BELOW) {
+    // Too few for a combined check (as verify_batch_vartime decides for count < SINGLES_BELOW):
+    // the single verifier answers each item that passed the pre-checks, with no decoding or
+    // torsion test first, which it would only repeat (review 74 F1: an envelope batch of one or
+    // two signatures took 1.3-2x the time of verifyEnvelopeBytes).
+    for (let i: usize = 0; i < staged; i++) {
+      if (load<u32>(itemState(i) + ITEM_R_CLASS) == R_REJECTED) continue;
+      store<u8>(record(i) + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
+    }
+    workCount = 0;
+    candidates = 0;
+    staged = 0;
+    return;
+  }
   resolve_points();
   for (let i: usize = 0; i < staged; i++) finish_item(i);
   settle();

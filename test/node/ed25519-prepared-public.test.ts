@@ -19,7 +19,7 @@ import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, resetIns
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
-import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { KernelTrustExchange, Keypair, verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/index.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { seedKeyIndex } from "../helpers/key-index.js";
 import {
@@ -407,6 +407,26 @@ function batchWithChecks(items: { signature: Uint8Array; message: Uint8Array; pu
   const after = batchCounters();
   return { verdicts, passed: after.passed - before.passed, failed: after.failed - before.failed, tableTerms: after.tableTerms - before.tableTerms };
 }
+
+test("an envelope batch of one or two signatures decodes nothing (the single verifier answers them), three or more go to the batch; verdicts are verifyEnvelopeBytes's (review 74 F1)", () => {
+  const envelopes = (count: number, tamper: number): string[] =>
+    Array.from({ length: count }, (_, i) => {
+      const exchange = new KernelTrustExchange(`kernel.small-${count}-${i}`, Keypair.fromSeed(createHash("sha256").update(`small batch ${count} ${i} ${Math.random()}`).digest()));
+      const text = exchange.localEnvelope("kernel.here", `nonce-${i}`, 1_800_000_000).toJSONText();
+      return i === tamper ? text.replace(`nonce-${i}`, `nonce-x`) : text;
+    });
+  const decodedBy = (texts: string[]): number => {
+    const before = hooks().test_batch_points_decoded() >>> 0;
+    const verdicts = verifyEnvelopeBatch(texts);
+    assert.equal(verdicts, texts.map((t) => verifyEnvelopeBytes(t)), "verifyEnvelopeBytes's verdicts");
+    return (hooks().test_batch_points_decoded() >>> 0) - before;
+  };
+  for (const tamper of [-1, 0]) {
+    assert.is(decodedBy(envelopes(1, tamper)), 0, `one envelope (tampered ${tamper})`);
+    assert.is(decodedBy(envelopes(2, tamper)), 0, `two envelopes (tampered ${tamper})`);
+    assert.ok(decodedBy(envelopes(3, tamper)) >= 3, `three envelopes go to the batch (tampered ${tamper})`);
+  }
+});
 
 test("a batch decodes R only for items whose key takes part: keys that are not points or have a torsion component cost their own decoding alone (review 66 F1), with single verify's verdicts", () => {
   const message = new TextEncoder().encode("points decoded");
