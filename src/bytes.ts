@@ -343,6 +343,11 @@ export function fillRandomBytes(target: Uint8Array): Uint8Array {
   return target;
 }
 
+/** `byteCount` fresh random bytes as lowercase hex (handshake nonces, reservation tokens). @throws RandomSourceError without a CSPRNG. */
+export function randomHex(byteCount: number): string {
+  return bytesToHex(fillRandomBytes(new Uint8Array(byteCount)));
+}
+
 /** The u32 stored little-endian at bytes[at] (the wasm ABI's words; assembly/abi.ts). */
 export function readU32(bytes: Uint8Array, at: number): number {
   return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;

@@ -22,8 +22,8 @@
 // 1 + d y^2, R, the abscissa difference inside G) are argued, not proven, to be too; a factor
 // that vanished would give the symbol 0, read as torsion: the item then goes to the single
 // verifier. The characterisation itself is derived and tested, not proven in writing (README
-// "Batch verification" says what the evidence is). Checked against [L]P on thousands of points of every torsion class in
-// test/node/ed25519-torsion-batch.test.ts (constants derived there too).
+// "Batch verification" says what the evidence is). Checked against [L]P on thousands of points of
+// every torsion class in test/node/ed25519-torsion-batch.test.ts (constants derived there too).
 //
 // The test is split around its exponentiation (torsion_begin, torsion_end) so that the batch
 // verifier can run four points' exponentiations side by side (ge_affine_is_torsion_free_x4_vartime

@@ -10,7 +10,7 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { bytesToHex, concatBytes, fillRandomBytes, readSettings } from "../bytes.js";
+import { concatBytes, randomHex, readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
@@ -43,10 +43,6 @@ export interface HandshakeResult {
 /** The members of HandshakeClientOptions (others are refused: a misspelt option would leave its default in force). */
 const CLIENT_OPTION_KEYS = ["timeoutMs", "maxResponseBytes", "nonce", "fetch"] as const;
 
-function randomNonce(): string {
-  return bytesToHex(fillRandomBytes(new Uint8Array(16)));
-}
-
 /**
  * Runs the mutual handshake with the kernel serving at `baseUrl` (POST baseUrl + /federation/handshake).
  * When it resolves, both kernels have pinned each other.
@@ -74,7 +70,7 @@ export async function handshakeWith(
   for (const [name, value, max] of [["timeoutMs", timeoutMs, MAX_TIMEOUT_MS], ["maxResponseBytes", maxResponseBytes, Number.MAX_SAFE_INTEGER]] as const) {
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidTypeError(`${name} must be an integer in 1..${max}`);
   }
-  const nonce = read.nonce ?? randomNonce();
+  const nonce = read.nonce ?? randomHex(16);
   if (typeof nonce !== "string") throw new InvalidTypeError("nonce must be a string");
   const doFetch = (read.fetch ?? globalThis.fetch) as typeof fetch;
   if (typeof doFetch !== "function") throw new InvalidTypeError("fetch must be a function");

@@ -6,7 +6,7 @@
 // driver's error, if any); the exchange turns any throw or rejection of a store into
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
-import { bytesToHex, fillRandomBytes, readSettings } from "../bytes.js";
+import { randomHex, readSettings } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
@@ -156,7 +156,7 @@ export function pairFits(peerId: string, nonce: string, maxKeyUnits: number): bo
 
 /** A random reservation token: 128 bits, hex. */
 export function reservationToken(): string {
-  return bytesToHex(fillRandomBytes(new Uint8Array(16)));
+  return randomHex(16);
 }
 
 /**
