@@ -1,8 +1,5 @@
-// chio-trust/http: the kernel trust handshake over HTTP (node:http server, fetch client).
+// chio-trust/http: the kernel trust handshake over HTTP: the node:http server, and everything of
+// the portable chio-trust/http/client (the fetch client, its error, the path), declared there once.
 export { createHandshakeServer } from "./server.js";
-export { HANDSHAKE_PATH } from "./path.js";
 export type { HandshakeServerOptions } from "./server.js";
-export { handshakeWith } from "./client.js";
-export type { HandshakeClientOptions, HandshakeResult } from "./client.js";
-export { HandshakeHttpError } from "./errors.js";
-export type { HandshakeHttpErrorCode, HandshakeServerAnswerCode } from "./errors.js";
+export * from "./client-entry.js";
