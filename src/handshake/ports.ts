@@ -50,8 +50,9 @@ export interface FederationPeerStore {
  * to the call that asks. Raising the skew later therefore keeps old pairs refused for as long as
  * their envelopes could pass again. A store that expires entries by itself must keep each one at
  * least until `timestamp + (largest skew it will ever be asked with)` on the clock of the slowest
- * replica that asks, that is that bound plus the largest clock difference between the store's
- * clock and a replica's (docs/protocol.md §8; review 75 F1).
+ * replica that asks; a store on a server of its own keeps them until that bound on the server's
+ * clock and refuses (throws) a reserve past it, whatever `now` says, since it can no longer tell
+ * a replay from a first use then (docs/protocol.md §8; review 75 F1).
  *
  * Protocol, per accept (the exchange calls these only after the envelope is authenticated by the
  * expected key, docs/protocol.md §5 step 8):

@@ -14,7 +14,8 @@
 //   a stricter default isolation the losers are aborted with a serialization failure, read as a
 //   lost race (rowsOrLostRace).
 // - reserve is one INSERT … ON CONFLICT DO UPDATE … WHERE the held pair is dead under the skew
-//   asked with: it inserts a new pair, takes over a dead one, or returns no row (held).
+//   asked with: it inserts a new pair, takes over a dead one, or returns no row (held); it writes
+//   nothing once `timestamp + maxSkewSecs` is reached on the server's clock (PAST_RETENTION).
 // - the schema is created and migrated inside one DO block under a transaction-scoped advisory
 //   lock, so replicas opening at once do not race.
 // Kernel ids and nonces are kept as their JSON string literal (src/stores/server-store.ts
@@ -34,6 +35,7 @@ import {
   exactText,
   fromExactText,
   InFlightTokens,
+  pastRetention,
   integerOption,
   pairFits,
   readOptions,
@@ -75,8 +77,10 @@ export interface PostgresStoreOptions {
 export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
   /**
    * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
-   * every replica). Rows are swept only after `timestamp + maxSkewSecs`; a reserve asked with a
-   * larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
+   * every replica), plus the most a replica's clock may run behind the server's. Rows are swept
+   * only after `timestamp + maxSkewSecs`; a reserve once that is reached on the server's clock
+   * fails (PAST_RETENTION → STORE_FAILED), as does one asked with a larger skew
+   * (SKEW_ABOVE_RETENTION). Default 300.
    */
   maxSkewSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
@@ -456,26 +460,43 @@ export class PostgresReplayStore implements ReplayStore {
     const inFlightKey = InFlightTokens.key(peerId, nonce);
     if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
-    // Insert, or take over a pair that is dead under the skew asked with; no row back = held. A
+    // Insert, or take over a pair that is dead under the skew asked with; no token back = held. A
     // takeover keeps the pair it replaced in its token ("token:envelope_ts:expires_at"): that pair
     // may still be live under another replica's larger skew, and release() puts it back (review 61 F2).
-    const rows = await rowsOrLostRace(this.#db.query<{ token: unknown }>(
+    // Nothing is written once timestamp + maxSkewSecs is reached on the server's clock (`past`):
+    // the sweep may have dropped the pair by then, so a replica whose clock runs behind the
+    // server's would take a replay (review 75 F1). The sweep deletes a row only a second later
+    // (envelope_ts + maxSkewSecs < its now), so a reserve that passed this check at the second
+    // before finds the row still there unless it stalled over a second before its insert.
+    const rows = await rowsOrLostRace(this.#db.query<{ past: unknown; token: unknown }>(
       "replay.reserve",
-      `INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
-       VALUES ($1, $2, $3::bigint, $3::bigint + $4::bigint, $5)
-       ON CONFLICT (peer_id, nonce) DO UPDATE
-         SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at,
-             token = EXCLUDED.token || ':' || r.envelope_ts || ':' || r.expires_at
-         WHERE r.envelope_ts + $6::bigint < $7::bigint
-       RETURNING r.token`,
+      `WITH clock AS (SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now_s),
+       written AS (
+         INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
+         SELECT $1::text, $2::text, $3::bigint, $3::bigint + $4::bigint, $5::text FROM clock
+          WHERE $3::bigint + $4::bigint > clock.now_s
+         ON CONFLICT (peer_id, nonce) DO UPDATE
+           SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at,
+               token = EXCLUDED.token || ':' || r.envelope_ts || ':' || r.expires_at
+           WHERE r.envelope_ts + $6::bigint < $7::bigint
+         RETURNING r.token)
+       SELECT (SELECT $3::bigint + $4::bigint <= now_s FROM clock) AS past, (SELECT token FROM written) AS token`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
     ));
     if (rows.length === 0) {
+      this.#maybeSweep(now); // a serialization failure: a concurrent writer of the pair won
+      return false;
+    }
+    const { past, token: written } = rows[0] ?? {};
+    if (rows.length !== 1 || typeof past !== "boolean" || (written !== null && typeof written !== "string")) {
+      throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
+    }
+    if (past) throw pastRetention(timestamp, this.maxSkewSecs);
+    if (written === null) {
       this.#maybeSweep(now);
       return false;
     }
-    const written = rows[0]?.token;
-    if (rows.length !== 1 || typeof written !== "string" || (written !== token && !written.startsWith(`${token}:`))) {
+    if (written !== token && !written.startsWith(`${token}:`)) {
       throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
     }
     this.#maybeSweep(now);

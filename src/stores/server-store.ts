@@ -18,6 +18,7 @@ export type SharedStoreErrorCode =
   | "STORE_CLOSED" //           the store was closed
   | "SCHEMA_TOO_NEW" //         the tables were created by a newer version of this library
   | "SKEW_ABOVE_RETENTION" //   asked with a skew above maxSkewSecs: entries may already be gone
+  | "PAST_RETENTION" //         the envelope's timestamp + maxSkewSecs is reached on the engine's clock: its pair may already be gone (a replica whose clock runs behind)
   | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
   | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
   | "TOO_MANY_IN_FLIGHT" //     this store instance already holds DEFAULT_MAX_IN_FLIGHT reservations in flight
@@ -139,6 +140,21 @@ export function checkReserveArguments(
       `asked with skew ${skewSecs as number}s but pairs are kept only ${maxSkewSecs}s past their timestamp (maxSkewSecs); raise maxSkewSecs first`,
     );
   }
+}
+
+/**
+ * The refusal of a reserve whose envelope is past the store's retention on the engine's clock
+ * (`timestamp + maxSkewSecs` reached): the store drops pairs at that bound by the engine's clock,
+ * so it can no longer tell a first use from a replay of a pair it held and dropped. Only a replica
+ * whose clock runs behind the engine's still takes such an envelope (review 75 F1: one 3 s slow
+ * accepted a replay for 3 s after the pair was dropped, and the replay renewed a stale pin).
+ */
+export function pastRetention(timestamp: number, maxSkewSecs: number): SharedStoreError {
+  return new SharedStoreError(
+    "PAST_RETENTION",
+    `the envelope's timestamp ${timestamp} + maxSkewSecs ${maxSkewSecs} is reached on the engine's clock: ` +
+      "its pair may have been held and dropped, so it is refused; this replica's clock runs behind the engine's (docs/protocol.md §8)",
+  );
 }
 
 /** Checks a (peer, nonce) pair's types and size. */

@@ -15,7 +15,11 @@ let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startPostgres());
 let tables = 0;
 const freshPrefix = () => `t${++tables}_`;
-const T = 1_764_000_000;
+// This machine's clock at load (the server runs on it): the store refuses a reservation whose
+// timestamp + maxSkewSecs has passed on the server's clock (review 75 F1), so reservations are
+// stamped now or later; rows from the past are written with `insertRows`.
+const T = Math.floor(Date.now() / 1000);
+const wallSecs = () => Math.floor(Date.now() / 1000);
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 
 peerStoreConformance("PostgresPeerStore", async () => {
@@ -38,6 +42,20 @@ async function sql(text: string, values: unknown[] = []): Promise<any[]> {
     await client.end();
   }
 }
+
+/** Replay rows as a replica wrote them earlier (reserve refuses times past retention). */
+async function insertRows(prefix: string, rows: { peer: string; nonce: string; ts: number; expires: number }[]): Promise<void> {
+  for (const row of rows) {
+    await sql(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ($1, $2, $3, $4, $5)`, [
+      JSON.stringify(row.peer),
+      JSON.stringify(row.nonce),
+      row.ts,
+      row.expires,
+      "0123456789abcdef0123456789abcdef",
+    ]);
+  }
+}
+const countRows = async (prefix: string) => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`))[0].n as number;
 
 async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
   try {
@@ -138,6 +156,32 @@ t("retention: reserve asked with a skew above maxSkewSecs fails; a dead pair can
   }
 });
 
+t("a reserve whose timestamp + maxSkewSecs has passed on the server's clock is PAST_RETENTION and writes nothing, whatever the replica's clock says: a replica running slow cannot take a replay of a swept pair (review 75 F1)", async () => {
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  const pastRetention = (e: any) => e instanceof SharedStoreError && e.code === "PAST_RETENTION";
+  try {
+    const W = wallSecs();
+    // A replica 10 s slow takes an envelope stamped 300 s before its own now.
+    await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastRetention, "10 s past retention");
+    await rejects(store.reserve("p", "edge", W - 300, W - 300, 300), pastRetention, "retention ends at timestamp + maxSkewSecs");
+    assert.is(await countRows(prefix), 0, "nothing written");
+    assert.is(await store.reserve("p", "inside", W - 290, W - 290, 300), true, "10 s before the end of retention");
+    // The review's case: an on-time replica accepts an envelope 298 s old; the sweep drops its row
+    // once timestamp + maxSkewSecs has passed; a replica 3 s slow still sees the envelope within
+    // its skew and asks again. Before: the pair was free, and the replay accepted.
+    const ts = W - 298;
+    assert.is(await store.reserve("p", "replayed", ts, W, 300), true);
+    store.commit("p", "replayed");
+    while (wallSecs() <= ts + 300) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.is(await store.sweep(wallSecs()), 1, "the row is swept");
+    await rejects(store.reserve("p", "replayed", ts, ts + 300, 300), pastRetention, "the replay through the slow replica");
+    assert.is(await countRows(prefix), 1, "only the pair reserved inside retention");
+  } finally {
+    await store.close();
+  }
+});
+
 t("release removes only this store's own reservation (a taken-over pair stays held)", async () => {
   const url = (await server()).url;
   const prefix = freshPrefix();
@@ -180,16 +224,17 @@ t("sweep deletes only rows dead under maxSkewSecs, in bounded batches", async ()
   const prefix = freshPrefix();
   const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 100, sweepEvery: 0 });
   try {
-    for (let i = 0; i < 25; i++) assert.is(await store.reserve("p", `old${i}`, T, T, 100), true);
-    for (let i = 0; i < 5; i++) assert.is(await store.reserve("p", `new${i}`, T + 50, T + 50, 100), true);
-    assert.is(await store.sweep(T + 100), 0, "nothing is dead at timestamp + maxSkewSecs");
-    assert.is(await store.sweep(T + 101, 10), 10, "one batch");
-    assert.is(await store.sweep(T + 101, 10), 10);
-    assert.is(await store.sweep(T + 101, 10), 5);
-    assert.is(await store.sweep(T + 101, 10), 0);
-    const left = await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`);
-    assert.is(left[0].n, 5, "the live rows stay");
-    assert.is(await store.reserve("p", "new0", T + 50, T + 101, 100), false, "a kept row still refuses its pair");
+    const W = wallSecs(); // the server's clock is at W or later: a sweep at W sweeps at W
+    const old = W - 200;
+    await insertRows(prefix, Array.from({ length: 25 }, (_, i) => ({ peer: "p", nonce: `old${i}`, ts: old, expires: old + 100 })));
+    for (let i = 0; i < 5; i++) assert.is(await store.reserve("p", `new${i}`, W, W, 100), true);
+    assert.is(await store.sweep(old + 100), 0, "nothing is dead at timestamp + maxSkewSecs");
+    assert.is(await store.sweep(old + 101, 10), 10, "one batch");
+    assert.is(await store.sweep(old + 101, 10), 10);
+    assert.is(await store.sweep(old + 101, 10), 5);
+    assert.is(await store.sweep(W, 10), 0, "the live rows are not dead at the server's now");
+    assert.is(await countRows(prefix), 5, "the live rows stay");
+    assert.is(await store.reserve("p", "new0", W, W + 1, 100), false, "a kept row still refuses its pair");
   } finally {
     await store.close();
   }
@@ -204,8 +249,7 @@ t("sweep deletes by the earlier of its now and the server's clock: a replica wit
   try {
     assert.is(await good.reserve("b", "live", wall, wall, 300), true);
     good.commit("b", "live");
-    assert.is(await good.reserve("b", "dead", wall - 1000, wall - 1000, 300), true, "a pair dead by every clock");
-    good.commit("b", "dead");
+    await insertRows(prefix, [{ peer: "b", nonce: "dead", ts: wall - 1000, expires: wall - 700 }]); // dead by every clock
     // The fast replica (an hour ahead) accepts an envelope from a peer as fast, then sweeps at
     // its own now, as its background sweep does (sweepEvery runs this same sweep()).
     assert.is(await fast.reserve("c", "ahead", wall + 3600, wall + 3600, 300), true);
@@ -228,18 +272,21 @@ t("raising maxSkewSecs: a replica on the larger bound sweeps nothing the larger 
   const url = (await server()).url;
   const prefix = freshPrefix();
   const before = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
-  try {
-    assert.is(await before.reserve("p", "n", T, T, 300), true);
-    before.commit("p", "n");
-  } finally {
-    await before.close();
-  }
+  await before.close(); // creates the table
+  const W = wallSecs(); // the server's clock is at W or later: a sweep at W sweeps at W
+  // Rows written under the old bound (expires_at = timestamp + 300): one accepted 400 s ago, one
+  // at the new bound's edge, one just past it.
+  await insertRows(prefix, [
+    { peer: "p", nonce: "n", ts: W - 400, expires: W - 100 },
+    { peer: "p", nonce: "edge", ts: W - 600, expires: W - 300 },
+    { peer: "p", nonce: "gone", ts: W - 601, expires: W - 301 },
+  ]);
   const after = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 600, sweepEvery: 0 });
   try {
-    assert.is(await after.sweep(T + 350), 0, "dead under the old bound, alive under the new one");
-    assert.is(await after.reserve("p", "n", T, T + 350, 600), false, "the replay is refused under the raised skew");
-    assert.is(await after.sweep(T + 600), 0, "alive at timestamp + the new bound");
-    assert.is(await after.sweep(T + 601), 1, "swept once the new bound passed");
+    assert.is(await after.sweep(W - 50), 0, "dead under the old bound, alive under the new one");
+    assert.is(await after.reserve("p", "n", W - 400, W, 600), false, "the replay is refused under the raised skew");
+    assert.is(await after.sweep(W), 1, "swept once the new bound passed, and only then");
+    assert.equal((await sql(`SELECT nonce FROM ${prefix}replay ORDER BY nonce`)).map((r) => r.nonce), [JSON.stringify("edge"), JSON.stringify("n")]);
   } finally {
     await after.close();
   }
@@ -443,15 +490,16 @@ t("a background sweep the server cancels is retried with half the batch, so expi
     sweepBatch: 64,
   });
   try {
-    for (let i = 0; i < 64; i++) assert.is(await store.reserve("old", `n${i}`, T, T, 60), true);
+    const W = wallSecs();
+    await insertRows(prefix, Array.from({ length: 64 }, (_, i) => ({ peer: "old", nonce: `n${i}`, ts: W - 1000, expires: W - 940 })));
     await sql(`CREATE FUNCTION ${prefix}slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.025); RETURN OLD; END $$`);
     await sql(`CREATE TRIGGER ${prefix}slow BEFORE DELETE ON ${prefix}replay FOR EACH ROW EXECUTE FUNCTION ${prefix}slow()`);
     const expired = async () => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay WHERE peer_id = $1`, [JSON.stringify("old")]))[0].n as number;
-    // Reservations at T + 1000, when the 64 pairs are long dead: each starts a background sweep
-    // unless one is running. At most 15 s.
+    // Reservations now, when the 64 pairs are long dead: each starts a background sweep unless
+    // one is running. At most 15 s.
     let left = 64;
     for (let k = 0; k < 150 && left > 0; k++) {
-      await store.reserve("new", `m${k}`, T + 1000, T + 1000, 60);
+      await store.reserve("new", `m${k}`, W, W, 60);
       await delay(100);
       left = await expired();
     }

@@ -18,14 +18,15 @@ let spaces = 0;
 const freshNamespace = () => `t${++spaces}`;
 /** A key part as the stores write it: hex of the UTF-8 of the id's JSON text. */
 const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString("hex");
-// The store counts a peer's reservations in windows of maxSkewSecs (300 s by default) keyed by
-// floor(now / window): T sits 60 s into a window, so the tests' `now` of T … T + 239 share one.
-// (With T taken from the clock as it is, one run in 300 had T + 1 in the next window, and the
-// quota test's reservation at T + 1 found a fresh count: a CI run failed that way.) T is also never
-// ahead of the clock: the latest such second at or before now. (T at 60 s past the hour was up to a
-// minute in the future during each hour's first minute, and the store, rightly, kept a pair until
-// T + 121 s on the server's clock: the TTL test failed then, review 75 F4.)
-const T = Math.floor((Math.floor(Date.now() / 1000) - 60) / 300) * 300 + 60;
+// T: this machine's clock at load (the server runs on it), never ahead of it (review 75 F4: a T
+// up to a minute ahead made the TTL test fail during each hour's first minute), and never far
+// behind it: the store refuses a reservation whose timestamp + maxSkewSecs has passed on the
+// server's clock (review 75 F1). The store counts a peer's reservations in windows of
+// maxSkewSecs (300 s by default) keyed by floor(now / window), and the quota test counts at T and
+// T + 1: in the last second of a window T is the second before (one run in 300 had T + 1 in the
+// next window, and the quota test's reservation at T + 1 found a fresh count: a CI run failed so).
+const wallSecs = () => Math.floor(Date.now() / 1000);
+const T = wallSecs() % 300 === 299 ? wallSecs() - 1 : wallSecs();
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 
 peerStoreConformance("RedisPeerStore", async () => {
@@ -357,6 +358,7 @@ t("open errors are typed and say why (review 61 F5): a URL the driver cannot use
 t("keys are namespaced, bounded and expire at timestamp + maxSkewSecs", async () => {
   const namespace = freshNamespace();
   const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 120 });
+  const T = wallSecs(); // within 120 s of the server's clock, however long the tests before took
   try {
     assert.is(await store.reserve("peer", "nonce", T, T, 120), true);
     store.commit("peer", "nonce");
@@ -396,6 +398,36 @@ t("a replica whose clock runs fast does not shorten a pair's life: the TTL is th
       assert.ok(ttl > 295_000 && ttl <= 302_000, `ttl ${ttl} ms`);
     }
     assert.is(await store.reserve("peer", "fast", wall, wall + 60, 300), false, "a correct replica still refuses the replay");
+  } finally {
+    await store.close();
+  }
+});
+
+t("a reserve whose timestamp + maxSkewSecs has passed on the server's clock is PAST_RETENTION and writes nothing, whatever the replica's clock says: a replica running slow cannot take a replay of an expired pair (review 75 F1)", async () => {
+  const namespace = freshNamespace();
+  const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
+  const pastRetention = (e: any) => e instanceof SharedStoreError && e.code === "PAST_RETENTION";
+  const keys = () => withRaw((c) => c.keys(`${namespace}:*`));
+  try {
+    const W = wallSecs();
+    // A replica 10 s slow takes an envelope stamped 300 s before its own now.
+    await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastRetention, "10 s past retention");
+    await rejects(store.reserve("p", "edge", W - 300, W - 300, 300), pastRetention, "retention ends at timestamp + maxSkewSecs");
+    assert.equal(await keys(), [], "nothing written, no quota counted");
+    // The review's case: an on-time replica accepts an envelope 298 s old; its key expires about
+    // 3 s later; a replica 3 s slow still sees the envelope within its skew and asks again.
+    // Before: the pair was free, and the replay accepted.
+    const ts = W - 298;
+    assert.is(await store.reserve("p", "replayed", ts, W, 300), true);
+    store.commit("p", "replayed");
+    const pairKey = `${namespace}:{${keyHex("p")}}:n:${keyHex("replayed")}`;
+    for (const deadline = Date.now() + 10_000; (await withRaw((c) => c.exists(pairKey))) === 1; ) {
+      assert.ok(Date.now() < deadline, "the pair's key expires");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await rejects(store.reserve("p", "replayed", ts, ts + 300, 300), pastRetention, "the replay through the slow replica");
+    assert.is(await withRaw((c) => c.exists(pairKey)), 0, "not written again");
+    assert.is(await store.reserve("p", "inside", wallSecs() - 290, wallSecs() - 290, 300), true, "10 s before the end of retention");
   } finally {
     await store.close();
   }

@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { RemoteKernel, startCluster, stopCluster, type Reply, type Replica } from "./helpers/cluster.js";
 import type { StoreSetup } from "./helpers/replica.js";
 import { startPostgres, startRedis, type TestServer } from "./helpers/servers.js";
+import { PostgresReplayStore } from "../../src/stores/postgres.js";
 
 let pgStarted: Promise<TestServer> | undefined;
 let redisStarted: Promise<TestServer> | undefined;
@@ -26,6 +27,8 @@ async function setup(backend: Backend): Promise<StoreSetup> {
 
 const REPLICAS = 3;
 const ROTATION = 1000;
+/** The replicas' handshake skew and their replay stores' maxSkewSecs. */
+const SKEW = 300;
 const now = () => Math.floor(Date.now() / 1000);
 const remotes = Array.from({ length: 64 }, (_, i) => new RemoteKernel(i + 1));
 let nonces = 0;
@@ -54,8 +57,10 @@ for (const backend of ["memory", "postgres", "redis"] as const) {
   const shared = backend !== "memory";
   const t = suite(`${REPLICAS} replicas on ${backend}${shared ? "" : " (each its own state: what sharing fixes)"}`);
   let replicas: Replica[] = [];
+  let store: StoreSetup;
   t.before(async () => {
-    replicas = await startCluster({ replicas: REPLICAS, store: await setup(backend), anchors: remotes, rotationWindowSecs: ROTATION });
+    store = await setup(backend);
+    replicas = await startCluster({ replicas: REPLICAS, store, anchors: remotes, rotationWindowSecs: ROTATION, maxSkewSecs: SKEW });
   });
   t.after(async () => stopCluster(replicas));
 
@@ -124,6 +129,32 @@ for (const backend of ["memory", "postgres", "redis"] as const) {
       else assert.equal(records[0], pins[i], `replica ${i}: its own pin`);
     }
   });
+
+  if (shared) {
+    t("a replica whose clock runs behind the engine's refuses an envelope past the store's retention (STORE_FAILED, PAST_RETENTION): no replay, no renewed pin (review 75 F1)", async () => {
+      const peer = remotes[5];
+      const at = now();
+      const ts = at - SKEW + 2; // within the skew now; the store keeps its pair until about at + 3 on the engine's clock
+      const envelope = peer.envelope(nonce(), ts);
+      const pinned = ok(await replicas[0].accept(envelope, peer.id, at), "accepted on time").peer;
+      // The engine drops the pair once ts + maxSkewSecs has passed on its clock: Redis by the key's
+      // TTL, Postgres by a sweep (here one run by the test, as a replica's background sweep would).
+      while (now() <= ts + SKEW + 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (store.kind === "postgres") {
+        const sweeper = await PostgresReplayStore.open(store.url, { tablePrefix: store.prefix, maxSkewSecs: SKEW, sweepEvery: 0 });
+        try {
+          assert.ok((await sweeper.sweep(now())) >= 1, "the pair is swept");
+        } finally {
+          await sweeper.close();
+        }
+      }
+      // Replica 1's clock runs 2-3 s behind: by its clock the envelope is still within the skew.
+      const slow = await replicas[1].accept(envelope, peer.id, ts + SKEW);
+      refused(slow, "STORE_FAILED", "the replay through the slow replica");
+      assert.is(slow.causeCode, "PAST_RETENTION", slow.message);
+      assert.equal(ok(await replicas[2].resolve(peer.id, now()), "resolve").peer, pinned, "the pin was not renewed by the replay");
+    });
+  }
 
   t.run();
 }
