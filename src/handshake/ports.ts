@@ -58,7 +58,9 @@ export interface FederationPeerStore {
  * expected key, docs/protocol.md §5 step 8):
  * 1. `reserve` — one atomic step: if the pair is held (live, or reserved by an accept in flight)
  *    return false (REPLAYED_NONCE); otherwise hold it and return true. Two concurrent accepts of
- *    one pair: exactly one gets true.
+ *    one pair: exactly one gets true. (The shared server stores know "in flight" only per handle:
+ *    past the pair's window another replica's handle may take over a pair whose accept stalled,
+ *    for a new envelope reusing the nonce; an identical replay is never past its own window.)
  * 2. then exactly one of
  *    - `release` — the accept failed after reserving, before any pin write was sent: undo the
  *      reservation so the store is as it was before `reserve` (the same envelope may be accepted later);

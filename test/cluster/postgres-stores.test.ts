@@ -26,10 +26,19 @@ peerStoreConformance("PostgresPeerStore", async () => {
   const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: freshPrefix() });
   return { store, close: () => store.close() };
 });
-replayStoreConformance("PostgresReplayStore", async () => {
-  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 3600 });
-  return { store, close: () => store.close() };
-});
+replayStoreConformance(
+  "PostgresReplayStore",
+  async () => {
+    const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 3600 });
+    return { store, close: () => store.close() };
+  },
+  async () => {
+    const tablePrefix = freshPrefix();
+    const a = await PostgresReplayStore.open((await server()).url, { tablePrefix, maxSkewSecs: 3600 });
+    const b = await PostgresReplayStore.open((await server()).url, { tablePrefix, maxSkewSecs: 3600 });
+    return { stores: [a, b], close: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+);
 
 const t = suite("Postgres stores");
 

@@ -33,10 +33,19 @@ peerStoreConformance("RedisPeerStore", async () => {
   const store = await RedisPeerStore.open((await server()).url, { namespace: freshNamespace() });
   return { store, close: () => store.close() };
 });
-replayStoreConformance("RedisReplayStore", async () => {
-  const store = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace(), maxSkewSecs: 3600 });
-  return { store, close: () => store.close() };
-});
+replayStoreConformance(
+  "RedisReplayStore",
+  async () => {
+    const store = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace(), maxSkewSecs: 3600 });
+    return { store, close: () => store.close() };
+  },
+  async () => {
+    const namespace = freshNamespace();
+    const a = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 3600 });
+    const b = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 3600 });
+    return { stores: [a, b], close: async () => void (await Promise.all([a.close(), b.close()])) };
+  },
+);
 
 const t = suite("Redis stores");
 

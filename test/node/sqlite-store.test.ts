@@ -32,11 +32,20 @@ peerStoreConformance("SqlitePeerStore", async () => {
   const store = new SqlitePeerStore(file, { synchronous: "normal" });
   return { store, close: () => (store.close(), removeDir(file)) };
 });
-replayStoreConformance("SqliteReplayStore", async () => {
-  const file = tempFile();
-  const store = new SqliteReplayStore(file, { synchronous: "normal" });
-  return { store, close: () => (store.close(), removeDir(file)) };
-});
+replayStoreConformance(
+  "SqliteReplayStore",
+  async () => {
+    const file = tempFile();
+    const store = new SqliteReplayStore(file, { synchronous: "normal" });
+    return { store, close: () => (store.close(), removeDir(file)) };
+  },
+  async () => {
+    const file = tempFile();
+    const a = new SqliteReplayStore(file, { synchronous: "normal" });
+    const b = new SqliteReplayStore(file, { synchronous: "normal" }); // a second process's connection to the file
+    return { stores: [a, b], close: () => (a.close(), b.close(), removeDir(file)) };
+  },
+);
 
 const seed = (byte: number) => new Uint8Array(32).fill(byte);
 // Near the wall clock: the replay store prunes pairs older than its retention (7 days) on open.

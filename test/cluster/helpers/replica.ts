@@ -102,7 +102,8 @@ async function handle(msg: Record<string, any>): Promise<Record<string, unknown>
           }
         };
         await Promise.all(Array.from({ length: msg.concurrency }, worker));
-        return { ok: true, accepted, codes, ms: performance.now() - started };
+        // attempted: the items taken before the deadline (each accepted or counted in codes).
+        return { ok: true, accepted, attempted: next, codes, ms: performance.now() - started };
       }
       case "pinnedEvents":
         return { ok: true, events: pinnedEvents };
