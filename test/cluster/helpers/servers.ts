@@ -8,13 +8,62 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-const running = new Set<ChildProcess>();
+/** The servers running, each with the signal that ends it at once and cleanly. */
+const running = new Map<ChildProcess, NodeJS.Signals>();
 const tempDirs = new Set<string>();
-// Whatever happens to the test, no server outlives it.
+/** Temporary directories are named `<prefix><our pid>-…`, so a later run can tell whose they were. */
+const STALE_DIR = /^chio-(?:pg|redis)-(\d{1,10})-[A-Za-z0-9]{6}$/;
+// Whatever happens to the test, no server outlives it (review 75 F5):
+// - on exit, each server gets its immediate-shutdown signal (Postgres SIGQUIT, which releases its
+//   shared memory, unlike SIGKILL) and the directories are deleted;
+// - SIGINT, SIGTERM and SIGHUP end the run through that exit path (they skipped it before);
+// - a run killed outright (SIGKILL) takes its servers with it: they are started under
+//   `setpriv --pdeathsig`, which the kernel signals when their parent dies; its directories are
+//   deleted by the next run (removeStaleDirs).
 process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  for (const [child, signal] of running) child.kill(signal);
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a server still writing as it shuts down: the next run deletes it (removeStaleDirs)
+    }
+  }
 });
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  process.once(signal, () => process.exit(code));
+}
+
+/** Deletes the temporary directories of earlier runs whose process is gone. */
+export function removeStaleDirs(): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    const match = STALE_DIR.exec(name);
+    const pid = match ? Number(match[1]) : Number.NaN;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+removeStaleDirs();
+
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+/**
+ * The command that runs `bin` as our child and has the kernel send it `signal` when this process
+ * dies (setpriv execs the server, so the child we signal is the server itself).
+ */
+function tiedToUs(bin: string, args: string[], signal: NodeJS.Signals): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ["--pdeathsig", signal.replace(/^SIG/, ""), "--", bin, ...args]] : [bin, args];
+}
 
 /** A port nobody listens on right now (listen on 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -62,6 +111,10 @@ export interface TestServer {
   freeze(frozen: boolean): void;
   /** Stops it for good and deletes its directory. */
   dispose(): Promise<void>;
+  /** The running server's process id (undefined when stopped). */
+  readonly pid: number | undefined;
+  /** Its temporary directory (data, socket, log). */
+  readonly dir: string;
 }
 
 function postgresBin(name: string): string {
@@ -88,7 +141,7 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 
 /** A fresh PostgreSQL cluster (trust auth, fsync off: a test server) on 127.0.0.1. */
 export async function startPostgres(): Promise<TestServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), "chio-pg-"));
+  const dir = mkdtempSync(path.join(tmpdir(), `chio-pg-${process.pid}-`));
   tempDirs.add(dir);
   const user = postgresUser();
   if (user) chownSync(dir, user.uid, user.gid);
@@ -105,15 +158,19 @@ export async function startPostgres(): Promise<TestServer> {
   const server: TestServer = {
     url,
     port,
+    dir,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async start() {
       const args = [
         "-D", data, "-k", dir, "-p", String(port),
         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200",
       ];
-      child = spawn(postgresBin("postgres"), args, { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
+      child = spawn(...tiedToUs(postgresBin("postgres"), args, "SIGQUIT"), { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
       let log = "";
       child.stderr!.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
-      running.add(child);
+      running.set(child, "SIGQUIT");
       const pg = (await import("pg")).default;
       await waitUntil(`postgres on ${port}`, async () => {
         if (child!.exitCode !== null) throw new Error(`postgres exited: ${log}`);
@@ -144,7 +201,7 @@ export async function startPostgres(): Promise<TestServer> {
 
 /** A fresh Redis with persistence off (`--save '' --appendonly no`) on 127.0.0.1. */
 export async function startRedis(): Promise<TestServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), "chio-redis-"));
+  const dir = mkdtempSync(path.join(tmpdir(), `chio-redis-${process.pid}-`));
   tempDirs.add(dir);
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
@@ -152,11 +209,15 @@ export async function startRedis(): Promise<TestServer> {
   const server: TestServer = {
     url,
     port,
+    dir,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async start() {
-      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+      child = spawn(...tiedToUs("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], "SIGKILL"), {
         stdio: ["ignore", "ignore", "pipe"],
       });
-      running.add(child);
+      running.set(child, "SIGKILL");
       const { createClient } = await import("redis");
       await waitUntil(`redis on ${port}`, async () => {
         if (child!.exitCode !== null) throw new Error("redis-server exited");

@@ -1,0 +1,83 @@
+// The cluster tier's own servers do not outlive a test run, however it ends (review 75 F5: a run
+// killed with SIGTERM or SIGKILL left its PostgreSQL and Redis servers running and their
+// directories in /tmp, and the exit path's SIGKILL left Postgres's shared memory segment). A
+// child process starts both servers with test/cluster/helpers/servers.ts, as a test file does,
+// and is killed; the servers must be gone and their directories deleted, by the run itself or by
+// the next one.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { repoRoot } from "../helpers/processes.js";
+import { removeStaleDirs } from "./helpers/servers.js";
+
+const t = suite("test servers end with the run");
+
+interface Held {
+  postgres: number;
+  redis: number;
+  dirs: string[];
+}
+
+/** Whether a process exists and is not a zombie (an orphan's parent may not have reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** SysV shared memory segments of no process (what a SIGKILLed postmaster leaves). */
+function orphanSegments(): Set<string> {
+  const lines = readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1);
+  // columns: key shmid perms size cpid lpid nattch ...
+  return new Set(lines.map((l) => l.trim().split(/\s+/)).filter((c) => c[6] === "0").map((c) => c[1]));
+}
+
+async function until(what: string, done: () => boolean, timeoutMs = 15_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !done(); ) {
+    assert.ok(Date.now() < deadline, what);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+  t(`a run ended by ${signal} takes its servers with it`, async () => {
+    const segmentsBefore = orphanSegments();
+    const child = spawn(process.execPath, ["--import", "tsx", "test/cluster/helpers/server-holder.ts"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, sig) => resolve({ code, signal: sig })));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const line = await Promise.race([
+        new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve)),
+        exited.then(() => Promise.reject(new Error(`the holder exited: ${stderr}`))),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no servers within 60 s: ${stderr}`)), 60_000))),
+      ]).finally(() => clearTimeout(timer));
+      const held = JSON.parse(line) as Held;
+      assert.ok(alive(held.postgres) && alive(held.redis), "both servers run");
+      assert.ok(held.dirs.every((d) => existsSync(d)), "their directories exist");
+      child.kill(signal);
+      const end = await exited;
+      if (signal === "SIGKILL") assert.is(end.signal, "SIGKILL");
+      else assert.is(end.code, signal === "SIGTERM" ? 143 : 130, `the run ended through its exit path (before: killed by ${signal}, no cleanup)`);
+      await until("the servers ended", () => !alive(held.postgres) && !alive(held.redis));
+      if (signal !== "SIGKILL") {
+        // Postgres's immediate shutdown (SIGQUIT) releases its segment; SIGKILL would leave it.
+        await until("no shared memory segment left behind", () => [...orphanSegments()].every((id) => segmentsBefore.has(id)));
+      }
+      // The run deleted its directories, or (killed outright, or a server still writing as it
+      // shut down) the next run does.
+      removeStaleDirs();
+      for (const dir of held.dirs) assert.not.ok(existsSync(dir), `${dir} is deleted`);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+}
+
+t.run();
