@@ -10,7 +10,8 @@ import { createInterface } from "node:readline";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { repoRoot } from "../helpers/processes.js";
-import { removeStaleDirs } from "./helpers/servers.js";
+import { createServer } from "node:net";
+import { freePort, removeStaleDirs, startPostgres, startRedis } from "./helpers/servers.js";
 
 const t = suite("test servers end with the run");
 
@@ -79,5 +80,27 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
     }
   });
 }
+
+t("a port taken between choosing and binding it: the server starts on another one", async () => {
+  // The helpers pick a port nobody listens on, close it, and the server binds it later; another
+  // process may take it in between (review 75). Here this process holds the first port tried.
+  const taken = createServer((socket) => socket.destroy()); // something else on the port
+  const port = await freePort();
+  await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve));
+  try {
+    for (const start of [startPostgres, startRedis]) {
+      const server = await start({ firstPort: port });
+      try {
+        assert.is.not(server.port, port, `${start.name}: another port`);
+        assert.ok(server.url.includes(`:${server.port}`), server.url);
+        assert.ok(server.pid !== undefined, "running");
+      } finally {
+        await server.dispose();
+      }
+    }
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
+});
 
 t.run();

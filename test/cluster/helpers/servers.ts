@@ -77,13 +77,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until `ready` says the server we started answers (each try bounded to 2 s: something
+ * else on the port may accept connections and never answer). A server that exited is an error
+ * with its log, at once.
+ */
+async function waitUntil(what: string, child: ChildProcess, log: () => string, ready: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await ready().catch(() => false)) return;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited: ${log()}`);
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([ready().catch(() => false), new Promise<false>((resolve) => (timer = setTimeout(resolve, 2000, false)))]);
+    clearTimeout(timer);
+    if (answered) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms: ${log()}`);
 }
 
 function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
@@ -117,6 +126,11 @@ export interface TestServer {
   readonly dir: string;
 }
 
+export interface StartOptions {
+  /** The port to try first (servers.test.ts passes one it holds, to check the retry). */
+  firstPort?: number;
+}
+
 function postgresBin(name: string): string {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
@@ -140,7 +154,7 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 }
 
 /** A fresh PostgreSQL cluster (trust auth, fsync off: a test server) on 127.0.0.1. */
-export async function startPostgres(): Promise<TestServer> {
+export async function startPostgres(options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(path.join(tmpdir(), `chio-pg-${process.pid}-`));
   tempDirs.add(dir);
   const user = postgresUser();
@@ -152,12 +166,15 @@ export async function startPostgres(): Promise<TestServer> {
     ...user,
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
-  const port = await freePort();
+  let port = options.firstPort ?? (await freePort());
   let child: ChildProcess | undefined;
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const server: TestServer = {
-    url,
-    port,
+    get url() {
+      return `postgres://postgres@127.0.0.1:${port}/postgres`;
+    },
+    get port() {
+      return port;
+    },
     dir,
     get pid() {
       return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
@@ -172,13 +189,13 @@ export async function startPostgres(): Promise<TestServer> {
       child.stderr!.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
       running.set(child, "SIGQUIT");
       const pg = (await import("pg")).default;
-      await waitUntil(`postgres on ${port}`, async () => {
-        if (child!.exitCode !== null) throw new Error(`postgres exited: ${log}`);
-        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      await waitUntil(`postgres on ${port}`, child, () => log, async () => {
+        const client = new pg.Client({ connectionString: server.url, connectionTimeoutMillis: 1000 });
+        client.on("error", () => undefined);
         try {
           await client.connect();
-          await client.query("SELECT 1");
-          return true;
+          // Ours, not another server that took the port: it runs on our data directory.
+          return (await client.query("SHOW data_directory")).rows[0]?.data_directory === data;
         } finally {
           await client.end().catch(() => undefined);
         }
@@ -195,37 +212,60 @@ export async function startPostgres(): Promise<TestServer> {
       tempDirs.delete(dir);
     },
   };
-  await server.start();
+  await startOnFreePort(server, async () => void (port = await freePort()));
   return server;
 }
 
+/**
+ * The first start: the port was free when chosen, but the server binds it only now, and another
+ * process may have taken it meanwhile: then up to three other ports (a server that exited saying
+ * "Address already in use"). A restart keeps its port, as the recovery tests need.
+ */
+async function startOnFreePort(server: TestServer, choose: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await server.start();
+      return;
+    } catch (error) {
+      if (attempt > 3 || !/already in use/i.test(String((error as Error)?.message))) throw error;
+      await choose();
+    }
+  }
+}
+
 /** A fresh Redis with persistence off (`--save '' --appendonly no`) on 127.0.0.1. */
-export async function startRedis(): Promise<TestServer> {
+export async function startRedis(options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(path.join(tmpdir(), `chio-redis-${process.pid}-`));
   tempDirs.add(dir);
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  let port = options.firstPort ?? (await freePort());
   let child: ChildProcess | undefined;
   const server: TestServer = {
-    url,
-    port,
+    get url() {
+      return `redis://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
     dir,
     get pid() {
       return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
     async start() {
       child = spawn(...tiedToUs("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], "SIGKILL"), {
-        stdio: ["ignore", "ignore", "pipe"],
+        stdio: ["ignore", "pipe", "pipe"],
       });
+      let log = "";
+      for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
       running.set(child, "SIGKILL");
       const { createClient } = await import("redis");
-      await waitUntil(`redis on ${port}`, async () => {
-        if (child!.exitCode !== null) throw new Error("redis-server exited");
-        const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+      const pid = child.pid;
+      await waitUntil(`redis-server on ${port}`, child, () => log, async () => {
+        const client = createClient({ url: server.url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
         client.on("error", () => undefined);
         try {
           await client.connect();
-          return (await client.ping()) === "PONG";
+          // Ours, not another server that took the port (setpriv execs the server: same pid).
+          return new RegExp(`^process_id:${pid}\\r?$`, "m").test(await client.info("server"));
         } finally {
           client.destroy();
         }
@@ -242,6 +282,6 @@ export async function startRedis(): Promise<TestServer> {
       tempDirs.delete(dir);
     },
   };
-  await server.start();
+  await startOnFreePort(server, async () => void (port = await freePort()));
   return server;
 }
