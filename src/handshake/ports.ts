@@ -51,8 +51,8 @@ export interface FederationPeerStore {
  * their envelopes could pass again. A store that expires entries by itself must keep each one at
  * least until `timestamp + (largest skew it will ever be asked with)` on the clock of the slowest
  * replica that asks; a store on a server of its own keeps them until that bound on the server's
- * clock and refuses (throws) a reserve past it, whatever `now` says, since it can no longer tell
- * a replay from a first use then (docs/protocol.md §8; review 75 F1).
+ * clock and refuses (throws) a reserve once the server's clock is past `timestamp + skewSecs`,
+ * whatever `now` says, since the pair may be gone then (docs/protocol.md §8; review 75 F1).
  *
  * Protocol, per accept (the exchange calls these only after the envelope is authenticated by the
  * expected key, docs/protocol.md §5 step 8):

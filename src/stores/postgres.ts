@@ -14,8 +14,8 @@
 //   a stricter default isolation the losers are aborted with a serialization failure, read as a
 //   lost race (rowsOrLostRace).
 // - reserve is one INSERT … ON CONFLICT DO UPDATE … WHERE the held pair is dead under the skew
-//   asked with: it inserts a new pair, takes over a dead one, or returns no row (held); it writes
-//   nothing once `timestamp + maxSkewSecs` is reached on the server's clock (PAST_RETENTION).
+//   asked with: it inserts a new pair, takes over a dead one, or returns no row (held); it keeps
+//   nothing once the server's clock is past `timestamp + skew` (PAST_WINDOW_ON_ENGINE_CLOCK).
 // - the schema is created and migrated inside one DO block under a transaction-scoped advisory
 //   lock, so replicas opening at once do not race.
 // Kernel ids and nonces are kept as their JSON string literal (src/stores/server-store.ts
@@ -35,7 +35,7 @@ import {
   exactText,
   fromExactText,
   InFlightTokens,
-  pastRetention,
+  pastWindowOnEngineClock,
   integerOption,
   pairFits,
   readOptions,
@@ -77,10 +77,8 @@ export interface PostgresStoreOptions {
 export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
   /**
    * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
-   * every replica), plus the most a replica's clock may run behind the server's. Rows are swept
-   * only after `timestamp + maxSkewSecs`; a reserve once that is reached on the server's clock
-   * fails (PAST_RETENTION → STORE_FAILED), as does one asked with a larger skew
-   * (SKEW_ABOVE_RETENTION). Default 300.
+   * every replica). Rows are swept only after `timestamp + maxSkewSecs`; a reserve asked with a
+   * larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
    */
   maxSkewSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
@@ -463,41 +461,50 @@ export class PostgresReplayStore implements ReplayStore {
     // Insert, or take over a pair that is dead under the skew asked with; no token back = held. A
     // takeover keeps the pair it replaced in its token ("token:envelope_ts:expires_at"): that pair
     // may still be live under another replica's larger skew, and release() puts it back (review 61 F2).
-    // Nothing is written once timestamp + maxSkewSecs is reached on the server's clock (`past`):
-    // the sweep may have dropped the pair by then, so a replica whose clock runs behind the
-    // server's would take a replay (review 75 F1). The sweep deletes a row only a second later
-    // (envelope_ts + maxSkewSecs < its now), so a reserve that passed this check at the second
-    // before finds the row still there unless it stalled over a second before its insert.
-    const rows = await rowsOrLostRace(this.#db.query<{ past: unknown; token: unknown }>(
+    // Once the server's clock is past timestamp + skew, the pair may have been swept (every row is
+    // kept until timestamp + its writer's and its sweeper's maxSkewSecs, each at least every
+    // replica's skew), so a replica whose clock runs behind would take a replay (review 75 F1):
+    // refused (docs/protocol.md §8). The clock is read before the write (`before`: nothing is
+    // written) and again after the conflict arbitration (`after`): a statement that stalled
+    // between the two while a sweep deleted the row sees the sweep's time then (review 76 F2).
+    const rows = await rowsOrLostRace(this.#db.query<{ before: unknown; after: unknown; token: unknown }>(
       "replay.reserve",
       `WITH clock AS (SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now_s),
        written AS (
          INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
          SELECT $1::text, $2::text, $3::bigint, $3::bigint + $4::bigint, $5::text FROM clock
-          WHERE $3::bigint + $4::bigint > clock.now_s
+          WHERE $3::bigint + $6::bigint >= clock.now_s
          ON CONFLICT (peer_id, nonce) DO UPDATE
            SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at,
                token = EXCLUDED.token || ':' || r.envelope_ts || ':' || r.expires_at
            WHERE r.envelope_ts + $6::bigint < $7::bigint
-         RETURNING r.token)
-       SELECT (SELECT $3::bigint + $4::bigint <= now_s FROM clock) AS past, (SELECT token FROM written) AS token`,
+         RETURNING r.token, floor(extract(epoch FROM clock_timestamp()))::bigint AS after_s)
+       SELECT (SELECT $3::bigint + $6::bigint < now_s FROM clock) AS before,
+              (SELECT $3::bigint + $6::bigint < after_s FROM written) AS after,
+              (SELECT token FROM written) AS token`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
     ));
     if (rows.length === 0) {
       this.#maybeSweep(now); // a serialization failure: a concurrent writer of the pair won
       return false;
     }
-    const { past, token: written } = rows[0] ?? {};
-    if (rows.length !== 1 || typeof past !== "boolean" || (written !== null && typeof written !== "string")) {
+    const { before, after, token: written } = rows[0] ?? {};
+    if (
+      rows.length !== 1 ||
+      typeof before !== "boolean" ||
+      (written === null ? after !== null : typeof written !== "string" || typeof after !== "boolean" || (written !== token && !written.startsWith(`${token}:`)))
+    ) {
       throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
     }
-    if (past) throw pastRetention(timestamp, this.maxSkewSecs);
+    if (before) throw pastWindowOnEngineClock(timestamp, skewSecs);
     if (written === null) {
       this.#maybeSweep(now);
       return false;
     }
-    if (written !== token && !written.startsWith(`${token}:`)) {
-      throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
+    if (after) {
+      // Written past the window: put the row back as it was (the undo release() does), then refuse.
+      await this.#undo(peerId, nonce, token);
+      throw pastWindowOnEngineClock(timestamp, skewSecs);
     }
     this.#maybeSweep(now);
     return this.#inFlight.claim(inFlightKey, token);
@@ -512,9 +519,15 @@ export class PostgresReplayStore implements ReplayStore {
     if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
     const token = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
     if (token === undefined) return; // not ours (or dropped from the bound): the pair stays held
-    // Only the row this reservation wrote: a new pair is deleted; a pair it took over is put back
-    // as it was (token '0', which no reservation has), so a replica that still takes the old
-    // envelope finds it held (review 61 F2: it was deleted, and that envelope accepted again).
+    await this.#undo(peerId, nonce, token);
+  }
+
+  /**
+   * Undoes the row a reservation wrote: a new pair is deleted; a pair it took over is put back as
+   * it was (token '0', which no reservation has), so a replica that still takes the old envelope
+   * finds it held (review 61 F2: it was deleted, and that envelope accepted again).
+   */
+  async #undo(peerId: string, nonce: string, token: string): Promise<void> {
     await this.#db.query(
       "replay.release",
       `WITH restored AS (

@@ -12,9 +12,9 @@
 // if the pair it holds is dead under the skew asked with (docs/protocol.md §7). The TTL keeps
 // each pair until `timestamp + maxSkewSecs` (+1 s for whole-second clocks), by the later of the
 // replica's `now` and the Redis server's clock: a replica running fast does not shorten a pair's
-// life, and once the server's clock reaches `timestamp + maxSkewSecs` the script refuses the
-// reservation (PAST_RETENTION), so a replica running slow cannot take a replay of a pair that
-// expired (README, "Running a cluster", *Clocks*).
+// life, and once the server's clock is past `timestamp + skew` the script refuses the
+// reservation (PAST_WINDOW_ON_ENGINE_CLOCK), so a replica running slow cannot take a replay of a
+// pair that expired (README, "Running a cluster", *Clocks*).
 //
 // Memory is bounded: keys are namespaced (`<namespace>:{<peer>}:n:<nonce>`, the peer in a hash
 // tag so a peer's keys share a Redis Cluster slot), each at most maxKeyUnits long, each expires,
@@ -41,7 +41,7 @@ import {
   DEFAULT_STORE_TIMEOUT_MS,
   exactText,
   InFlightTokens,
-  pastRetention,
+  pastWindowOnEngineClock,
   integerOption,
   pairFits,
   readOptions,
@@ -79,10 +79,8 @@ export interface RedisStoreOptions {
 export interface RedisReplayStoreOptions extends RedisStoreOptions {
   /**
    * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
-   * every replica), plus the most a replica's clock may run behind the server's: keys expire
-   * `maxSkewSecs + 1` s after their envelope's timestamp, and a reserve once `timestamp +
-   * maxSkewSecs` is reached on the server's clock fails (PAST_RETENTION → STORE_FAILED), as does
-   * one asked with a larger skew (SKEW_ABOVE_RETENTION). Default 300.
+   * every replica): keys expire `maxSkewSecs + 1` s after their envelope's timestamp, and a
+   * reserve asked with a larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
    */
   maxSkewSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
@@ -100,12 +98,13 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 // ARGV[2] (measured from the replica's now) and what is left until ARGV[7] on the server's clock
 // (TIME), so a replica whose clock runs fast cannot shorten the pairs it writes below the time
 // the other replicas still take their envelopes (review 59).
-// ARGV[8]: the end of the store's retention for this envelope in unix ms on the server's clock
-// ((timestamp + maxSkewSecs) * 1000): once the server's clock reaches it, the pair may already
-// have been held and dropped, and the reserve is refused (-3) before anything is read or written,
-// whatever the replica's own clock says (review 75 F1: a replica running slow took such replays).
+// ARGV[8]: the first unix ms past the envelope's window on the server's clock ((timestamp + the
+// skew asked with + 1) * 1000). From then on the pair may have expired (every writer keeps it until
+// timestamp + its maxSkewSecs + 1 s, and maxSkewSecs is at least every replica's skew), so the
+// reserve is refused (-3) before anything is read or written, whatever the replica's own clock
+// says (review 75 F1: a replica running slow took such replays; docs/protocol.md §8).
 // Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
-// the quota counter's too, before anything is written: review 47), -3 past retention.
+// the quota counter's too, before anything is written: review 47), -3 past the window.
 // A pair dead under the caller's skew is taken over with the value
 // "<token><held timestamp's decimal digits>:<timestamp>": it may still be live under another
 // replica's larger skew or clock, and a release of this reservation puts it back (RELEASE_SCRIPT;
@@ -806,8 +805,8 @@ export class RedisReplayStore implements ReplayStore {
     const ttlMs = Math.min(Math.max((timestamp - now + this.maxSkewSecs + 1) * 1000, 1000), Number.MAX_SAFE_INTEGER);
     // The same bound as a time on the server's clock (the script keeps the longer of the two).
     const keepUntilMs = Math.min((timestamp + this.maxSkewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
-    // Where the server's clock refuses the envelope (one second before the pair's key could expire).
-    const retentionEndMs = Math.min((timestamp + this.maxSkewSecs) * 1000, Number.MAX_SAFE_INTEGER);
+    // Where the server's clock refuses the envelope: past its window under the asked skew.
+    const windowEndMs = Math.min((timestamp + skewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
     const reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey], [
       `${token}:${timestamp}`,
       String(ttlMs),
@@ -816,10 +815,10 @@ export class RedisReplayStore implements ReplayStore {
       String(this.maxReservationsPerPeer),
       String(window * 2000),
       String(keepUntilMs),
-      String(retentionEndMs),
+      String(windowEndMs),
     ]);
     if (reply === 0) return false;
-    if (reply === -3) throw pastRetention(timestamp, this.maxSkewSecs);
+    if (reply === -3) throw pastWindowOnEngineClock(timestamp, skewSecs);
     if (reply === 1) return this.#inFlight.claim(inFlightKey, { value: `${token}:${timestamp}`, quotaKey });
     if (reply === -1) {
       throw new SharedStoreError("PEER_QUOTA_EXCEEDED", `replay.reserve: this peer reserved ${this.maxReservationsPerPeer} pairs in this window (maxReservationsPerPeer)`);

@@ -18,7 +18,7 @@ export type SharedStoreErrorCode =
   | "STORE_CLOSED" //           the store was closed
   | "SCHEMA_TOO_NEW" //         the tables were created by a newer version of this library
   | "SKEW_ABOVE_RETENTION" //   asked with a skew above maxSkewSecs: entries may already be gone
-  | "PAST_RETENTION" //         the envelope's timestamp + maxSkewSecs is reached on the engine's clock: its pair may already be gone (a replica whose clock runs behind)
+  | "PAST_WINDOW_ON_ENGINE_CLOCK" // the engine's clock is past the envelope's timestamp + skew: a replica whose clock runs behind the engine's, whose pair may already be gone
   | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
   | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
   | "TOO_MANY_IN_FLIGHT" //     this store instance already holds DEFAULT_MAX_IN_FLIGHT reservations in flight
@@ -143,17 +143,22 @@ export function checkReserveArguments(
 }
 
 /**
- * The refusal of a reserve whose envelope is past the store's retention on the engine's clock
- * (`timestamp + maxSkewSecs` reached): the store drops pairs at that bound by the engine's clock,
- * so it can no longer tell a first use from a replay of a pair it held and dropped. Only a replica
- * whose clock runs behind the engine's still takes such an envelope (review 75 F1: one 3 s slow
- * accepted a replay for 3 s after the pair was dropped, and the replay renewed a stale pin).
+ * The refusal of a reserve once the engine's clock (whole seconds) is past the envelope's
+ * `timestamp + skewSecs`, the skew the replica asks with (docs/protocol.md §8). The exchange takes
+ * an envelope while its own `now ≤ timestamp + skew`, and every store keeps a pair at least until
+ * `timestamp + maxSkewSecs ≥ timestamp + skew` on the engine's clock, so a pair that could have
+ * been dropped is asked for only by a replica whose clock runs behind the engine's (or in the
+ * moment a call crosses the window's last second). The store cannot tell such a replay from a
+ * first use, so it refuses (review 75 F1: a replica 3 s slow accepted a replay for 3 s after the
+ * pair was dropped, and the replay renewed a stale pin). The bound is the asked skew, not this
+ * store's maxSkewSecs: another replica with a smaller maxSkewSecs may have dropped the pair at its
+ * own bound (review 76 F1).
  */
-export function pastRetention(timestamp: number, maxSkewSecs: number): SharedStoreError {
+export function pastWindowOnEngineClock(timestamp: number, skewSecs: number): SharedStoreError {
   return new SharedStoreError(
-    "PAST_RETENTION",
-    `the envelope's timestamp ${timestamp} + maxSkewSecs ${maxSkewSecs} is reached on the engine's clock: ` +
-      "its pair may have been held and dropped, so it is refused; this replica's clock runs behind the engine's (docs/protocol.md §8)",
+    "PAST_WINDOW_ON_ENGINE_CLOCK",
+    `the engine's clock is past the envelope's timestamp ${timestamp} + skew ${skewSecs}: its pair may have been held and dropped, ` +
+      "so it is refused; this replica's clock runs behind the engine's, or the window's last second passed during the call (docs/protocol.md §8)",
   );
 }
 

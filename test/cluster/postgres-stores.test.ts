@@ -64,6 +64,12 @@ async function insertRows(prefix: string, rows: { peer: string; nonce: string; t
     ]);
   }
 }
+const pastWindow = (e: any) => e instanceof SharedStoreError && e.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
+/** This machine's clock in whole seconds, read just after a second began (at most 200 ms in). */
+async function atStartOfSecond(): Promise<number> {
+  while (Date.now() % 1000 > 200) await delay(10);
+  return wallSecs();
+}
 const countRows = async (prefix: string) => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`))[0].n as number;
 
 async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
@@ -165,29 +171,70 @@ t("retention: reserve asked with a skew above maxSkewSecs fails; a dead pair can
   }
 });
 
-t("a reserve whose timestamp + maxSkewSecs has passed on the server's clock is PAST_RETENTION and writes nothing, whatever the replica's clock says: a replica running slow cannot take a replay of a swept pair (review 75 F1)", async () => {
+t("a reserve once the server's clock is past timestamp + the asked skew is PAST_WINDOW_ON_ENGINE_CLOCK and keeps nothing, whatever the replica's clock or maxSkewSecs: a replica running slow cannot take a replay of a swept pair (reviews 75 F1, 76 F1 and F3)", async () => {
+  const url = (await server()).url;
   const prefix = freshPrefix();
-  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
-  const pastRetention = (e: any) => e instanceof SharedStoreError && e.code === "PAST_RETENTION";
+  const store = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  // Another replica's store on the same table with a smaller bound, as while maxSkewSecs is raised.
+  const small = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 3, sweepEvery: 0 });
   try {
     const W = wallSecs();
-    // A replica 10 s slow takes an envelope stamped 300 s before its own now.
-    await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastRetention, "10 s past retention");
-    await rejects(store.reserve("p", "edge", W - 300, W - 300, 300), pastRetention, "retention ends at timestamp + maxSkewSecs");
+    await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastWindow, "a replica 10 s slow, an envelope 300 s old by its clock");
+    await rejects(store.reserve("p", "skew60", W - 62, W - 2, 60), pastWindow, "the bound is the asked skew, not maxSkewSecs");
     assert.is(await countRows(prefix), 0, "nothing written");
-    assert.is(await store.reserve("p", "inside", W - 290, W - 290, 300), true, "10 s before the end of retention");
-    // The review's case: an on-time replica accepts an envelope 298 s old; the sweep drops its row
-    // once timestamp + maxSkewSecs has passed; a replica 3 s slow still sees the envelope within
-    // its skew and asks again. Before: the pair was free, and the replay accepted.
-    const ts = W - 298;
-    assert.is(await store.reserve("p", "replayed", ts, W, 300), true);
-    store.commit("p", "replayed");
-    while (wallSecs() <= ts + 300) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.is(await store.sweep(wallSecs()), 1, "the row is swept");
-    await rejects(store.reserve("p", "replayed", ts, ts + 300, 300), pastRetention, "the replay through the slow replica");
-    assert.is(await countRows(prefix), 1, "only the pair reserved inside retention");
+    // Exact clocks: an envelope exactly `skew` old is still taken (review 76 F3: it was refused).
+    const edge = await atStartOfSecond();
+    assert.is(await store.reserve("p", "edge", edge - 300, edge, 300), true, "on time at now = timestamp + skew");
+    // The review's case: an on-time replica accepts; the pair is swept once timestamp + 3 has
+    // passed (by the store with maxSkewSecs 3); a replica 1-2 s slow still sees the envelope within
+    // its skew and asks again, through either store. Before: the pair was free, the replay accepted.
+    const ts = wallSecs();
+    assert.is(await small.reserve("p", "replayed", ts, ts, 3), true);
+    small.commit("p", "replayed");
+    while (wallSecs() <= ts + 3) await delay(50);
+    assert.is(await small.sweep(wallSecs()), 2, "swept at their bounds: this row (its writer's 3 s) and the edge pair");
+    await rejects(small.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "the replay through the slow replica");
+    await rejects(store.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "and through one whose maxSkewSecs is 300 (review 76 F1)");
+    assert.is(await countRows(prefix), 0, "nothing written again");
   } finally {
-    await store.close();
+    await Promise.all([store.close(), small.close()]);
+  }
+});
+
+t("a reserve that stalls past the window while a sweep deletes the row is refused by its second reading of the clock, and keeps nothing (review 76 F2)", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 3, sweepEvery: 0, operationTimeoutMs: 8000 });
+  const sweeper = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 3, sweepEvery: 0 });
+  try {
+    const ts = wallSecs();
+    assert.is(await store.reserve("p", "n", ts, ts, 3), true);
+    store.commit("p", "n");
+    // A stall between the statement's first clock reading and its insert: a trigger sleeps 2.5 s
+    // in every insert (standing in for a descheduled backend).
+    await sql(`CREATE FUNCTION ${prefix}stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2.5); RETURN NEW; END $$`);
+    await sql(`CREATE TRIGGER ${prefix}stall BEFORE INSERT ON ${prefix}replay FOR EACH ROW EXECUTE FUNCTION ${prefix}stall()`);
+    while (wallSecs() < ts + 3) await delay(20);
+    // In the window's last second a replica (slow, or just late) asks again: its first reading passes.
+    const replay = store.reserve("p", "n", ts, ts + 3, 3).then(
+      (granted) => ({ granted, error: undefined as unknown }),
+      (error: unknown) => ({ granted: undefined, error }),
+    );
+    // Once it sleeps in the trigger and the window has passed, the row is swept from under it.
+    for (const deadline = Date.now() + 2000; ; await delay(20)) {
+      const sleeping = await sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%${prefix}replay%'`);
+      if (sleeping[0].n === 1) break;
+      assert.ok(Date.now() < deadline, "the reserve reaches the stall");
+    }
+    while (wallSecs() <= ts + 3) await delay(20);
+    assert.is(await sweeper.sweep(wallSecs()), 1, "swept while the reserve stalls");
+    const { granted, error } = await replay;
+    assert.is(granted, undefined, "not granted (before: true, the replay accepted)");
+    assert.ok(pastWindow(error), String(error));
+    assert.is(await countRows(prefix), 0, "the row it wrote is undone");
+  } finally {
+    await sql(`DROP TRIGGER IF EXISTS ${prefix}stall ON ${prefix}replay`).catch(() => undefined);
+    await Promise.all([store.close(), sweeper.close()]);
   }
 });
 

@@ -26,7 +26,8 @@ const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString(
 // T + 1: in the last second of a window T is the second before (one run in 300 had T + 1 in the
 // next window, and the quota test's reservation at T + 1 found a fresh count: a CI run failed so).
 const wallSecs = () => Math.floor(Date.now() / 1000);
-const T = wallSecs() % 300 === 299 ? wallSecs() - 1 : wallSecs();
+const wallAtLoad = wallSecs();
+const T = wallAtLoad % 300 === 299 ? wallAtLoad - 1 : wallAtLoad;
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 
 peerStoreConformance("RedisPeerStore", async () => {
@@ -412,33 +413,38 @@ t("a replica whose clock runs fast does not shorten a pair's life: the TTL is th
   }
 });
 
-t("a reserve whose timestamp + maxSkewSecs has passed on the server's clock is PAST_RETENTION and writes nothing, whatever the replica's clock says: a replica running slow cannot take a replay of an expired pair (review 75 F1)", async () => {
+t("a reserve once the server's clock is past timestamp + the asked skew is PAST_WINDOW_ON_ENGINE_CLOCK and writes nothing, whatever the replica's clock or maxSkewSecs: a replica running slow cannot take a replay of an expired pair (reviews 75 F1, 76 F1 and F3)", async () => {
   const namespace = freshNamespace();
   const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
-  const pastRetention = (e: any) => e instanceof SharedStoreError && e.code === "PAST_RETENTION";
+  // Another replica's store on the same keys with a smaller bound, as while maxSkewSecs is raised.
+  const small = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 3 });
+  const pastWindow = (e: any) => e instanceof SharedStoreError && e.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
   const keys = () => withRaw((c) => c.keys(`${namespace}:*`));
   try {
     const W = wallSecs();
-    // A replica 10 s slow takes an envelope stamped 300 s before its own now.
-    await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastRetention, "10 s past retention");
-    await rejects(store.reserve("p", "edge", W - 300, W - 300, 300), pastRetention, "retention ends at timestamp + maxSkewSecs");
+    await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastWindow, "a replica 10 s slow, an envelope 300 s old by its clock");
+    await rejects(store.reserve("p", "skew60", W - 62, W - 2, 60), pastWindow, "the bound is the asked skew, not maxSkewSecs");
     assert.equal(await keys(), [], "nothing written, no quota counted");
-    // The review's case: an on-time replica accepts an envelope 298 s old; its key expires about
-    // 3 s later; a replica 3 s slow still sees the envelope within its skew and asks again.
-    // Before: the pair was free, and the replay accepted.
-    const ts = W - 298;
-    assert.is(await store.reserve("p", "replayed", ts, W, 300), true);
-    store.commit("p", "replayed");
+    // Exact clocks: an envelope exactly `skew` old is still taken (review 76 F3: it was refused).
+    while (Date.now() % 1000 > 200) await new Promise((resolve) => setTimeout(resolve, 10));
+    const edge = wallSecs();
+    assert.is(await store.reserve("p", "edge", edge - 300, edge, 300), true, "on time at now = timestamp + skew");
+    // The review's case: an on-time replica accepts; the pair's key expires about 4 s later (its
+    // writer's maxSkewSecs is 3); a replica 1-2 s slow still sees the envelope within its skew and
+    // asks again, through either store. Before: the pair was free, and the replay accepted.
+    const ts = wallSecs();
+    assert.is(await small.reserve("p", "replayed", ts, ts, 3), true);
+    small.commit("p", "replayed");
     const pairKey = `${namespace}:{${keyHex("p")}}:n:${keyHex("replayed")}`;
     for (const deadline = Date.now() + 10_000; (await withRaw((c) => c.exists(pairKey))) === 1; ) {
       assert.ok(Date.now() < deadline, "the pair's key expires");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await rejects(store.reserve("p", "replayed", ts, ts + 300, 300), pastRetention, "the replay through the slow replica");
+    await rejects(small.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "the replay through the slow replica");
+    await rejects(store.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "and through one whose maxSkewSecs is 300 (review 76 F1)");
     assert.is(await withRaw((c) => c.exists(pairKey)), 0, "not written again");
-    assert.is(await store.reserve("p", "inside", wallSecs() - 290, wallSecs() - 290, 300), true, "10 s before the end of retention");
   } finally {
-    await store.close();
+    await Promise.all([store.close(), small.close()]);
   }
 });
 
