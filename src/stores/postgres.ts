@@ -15,7 +15,8 @@
 //   lost race (rowsOrLostRace).
 // - reserve is one INSERT … ON CONFLICT DO UPDATE … WHERE the held pair is dead under the skew
 //   asked with: it inserts a new pair, takes over a dead one, or returns no row (held); it keeps
-//   nothing once the server's clock is past `timestamp + skew` (PAST_WINDOW_ON_ENGINE_CLOCK).
+//   nothing once the server's clock is past `timestamp + skew` (PAST_WINDOW_ON_ENGINE_CLOCK; a
+//   row written after a stall is undone, and stays held until swept if the undo fails).
 // - the schema is created and migrated inside one DO block under a transaction-scoped advisory
 //   lock, so replicas opening at once do not race.
 // Kernel ids and nonces are kept as their JSON string literal (src/stores/server-store.ts

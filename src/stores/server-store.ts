@@ -158,7 +158,7 @@ export function pastWindowOnEngineClock(timestamp: number, skewSecs: number): Sh
   return new SharedStoreError(
     "PAST_WINDOW_ON_ENGINE_CLOCK",
     `the engine's clock is past the envelope's timestamp ${timestamp} + skew ${skewSecs}: its pair may have been held and dropped, ` +
-      "so it is refused; this replica's clock runs behind the engine's, or the window's last second passed during the call (docs/protocol.md §8)",
+      "so it is refused; this replica's clock runs behind the engine's, or the window's last second passed during the call (a slow or stalled store call) (docs/protocol.md §8)",
   );
 }
 

@@ -3,7 +3,7 @@
 // and stopped by the test itself (also when a test fails or the process exits), and stoppable
 // and restartable mid-test on the same port and data for the fail-closed and recovery checks.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,10 +18,14 @@ const STALE_DIR = /^chio-(?:pg|redis)-(\d{1,10})-[A-Za-z0-9]{6}$/;
 //   shared memory, unlike SIGKILL) and the directories are deleted;
 // - SIGINT, SIGTERM and SIGHUP end the run through that exit path (they skipped it before);
 // - a run killed outright (SIGKILL) takes its servers with it: they are started under
-//   `setpriv --pdeathsig`, which the kernel signals when their parent dies; its directories are
-//   deleted by the next run (removeStaleDirs).
+//   `setpriv --pdeathsig`, which the kernel signals when their parent dies (not a Postgres frozen
+//   by a test at that moment: a stopped process keeps the signal pending, review 77 F1); its
+//   directories are deleted by a later run (removeStaleDirs).
 process.on("exit", () => {
-  for (const [child, signal] of running) child.kill(signal);
+  for (const [child, signal] of running) {
+    child.kill(signal);
+    child.kill("SIGCONT"); // a server frozen by a test (freeze) would keep the signal pending (review 77 F1)
+  }
   for (const dir of tempDirs) {
     try {
       rmSync(dir, { recursive: true, force: true });
@@ -34,18 +38,30 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]
   process.once(signal, () => process.exit(code));
 }
 
-/** Deletes the temporary directories of earlier runs whose process is gone. */
-export function removeStaleDirs(): string[] {
+/**
+ * Deletes the temporary directories of earlier runs whose process is gone and which are older
+ * than `minAgeMs`: a run in another PID namespace sharing /tmp (containers on one tmpfs) has a pid
+ * this process cannot see, and its directories are young (review 77 F2).
+ */
+export function removeStaleDirs(minAgeMs = STALE_DIR_MIN_AGE_MS): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(tmpdir())) {
     const match = STALE_DIR.exec(name);
     const pid = match ? Number(match[1]) : Number.NaN;
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
-    rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
+    const dir = path.join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < minAgeMs) continue;
+    } catch {
+      continue; // gone meanwhile
+    }
+    rmSync(dir, { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
 }
+/** Age below which removeStaleDirs leaves a directory alone: longer than any cluster run. */
+export const STALE_DIR_MIN_AGE_MS = 60 * 60 * 1000;
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -124,6 +140,8 @@ export interface TestServer {
   readonly pid: number | undefined;
   /** Its temporary directory (data, socket, log). */
   readonly dir: string;
+  /** The ports its first start tried, in order (the last is `port`). */
+  readonly portsTried: readonly number[];
 }
 
 export interface StartOptions {
@@ -167,6 +185,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
   let port = options.firstPort ?? (await freePort());
+  const portsTried: number[] = [];
   let child: ChildProcess | undefined;
   const server: TestServer = {
     get url() {
@@ -176,6 +195,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
       return port;
     },
     dir,
+    portsTried,
     get pid() {
       return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
@@ -212,7 +232,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
       tempDirs.delete(dir);
     },
   };
-  await startOnFreePort(server, async () => void (port = await freePort()));
+  await startOnFreePort(server, portsTried, async () => void (port = await freePort()));
   return server;
 }
 
@@ -221,8 +241,9 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
  * process may have taken it meanwhile: then up to three other ports (a server that exited saying
  * "Address already in use"). A restart keeps its port, as the recovery tests need.
  */
-async function startOnFreePort(server: TestServer, choose: () => Promise<void>): Promise<void> {
+async function startOnFreePort(server: TestServer, tried: number[], choose: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    tried.push(server.port);
     try {
       await server.start();
       return;
@@ -238,6 +259,7 @@ export async function startRedis(options: StartOptions = {}): Promise<TestServer
   const dir = mkdtempSync(path.join(tmpdir(), `chio-redis-${process.pid}-`));
   tempDirs.add(dir);
   let port = options.firstPort ?? (await freePort());
+  const portsTried: number[] = [];
   let child: ChildProcess | undefined;
   const server: TestServer = {
     get url() {
@@ -247,6 +269,7 @@ export async function startRedis(options: StartOptions = {}): Promise<TestServer
       return port;
     },
     dir,
+    portsTried,
     get pid() {
       return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
     },
@@ -282,6 +305,6 @@ export async function startRedis(options: StartOptions = {}): Promise<TestServer
       tempDirs.delete(dir);
     },
   };
-  await startOnFreePort(server, async () => void (port = await freePort()));
+  await startOnFreePort(server, portsTried, async () => void (port = await freePort()));
   return server;
 }
