@@ -2,7 +2,7 @@
 // `redis-server`): each in its own temporary directory, on 127.0.0.1, on a free port, started
 // and stopped by the test itself (also when a test fails or the process exits), and stoppable
 // and restartable mid-test on the same port and data for the fail-closed and recovery checks.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -171,6 +171,78 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
+/** What differs between the engines: how to run one, reach it and recognise it. */
+interface ServerSpec {
+  /** For messages: the server's program name. */
+  name: string;
+  /** Its temporary directory (created by the caller, deleted by dispose). */
+  dir: string;
+  firstPort: number | undefined;
+  url(port: number): string;
+  /** The program, its arguments and spawn options for a start on `port`. */
+  command(port: number): { bin: string; args: string[]; options: SpawnOptions };
+  /** Ends it at once and cleanly, on exit and when this process dies (pdeathsig). */
+  endSignal: NodeJS.Signals;
+  /** Stops it for stop() and dispose(). */
+  stopSignal: NodeJS.Signals;
+  /** Whether the server answering on `url` is the one `child` runs, not another on the port. */
+  isOurs(url: string, child: ChildProcess): Promise<boolean>;
+}
+
+/**
+ * Starts a server from its spec on a free port and returns its handle. The first start: the port
+ * was free when chosen, but the server binds it only now, and another process may have taken it
+ * meanwhile: then up to three other ports (a server that exited saying "Address already in use").
+ * A restart keeps its port, as the recovery tests need.
+ */
+async function launchServer(spec: ServerSpec): Promise<TestServer> {
+  let port = spec.firstPort ?? (await freePort());
+  const portsTried: number[] = [];
+  let child: ChildProcess | undefined;
+  const server: TestServer = {
+    get url() {
+      return spec.url(port);
+    },
+    get port() {
+      return port;
+    },
+    dir: spec.dir,
+    portsTried,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    async start() {
+      const { bin, args, options } = spec.command(port);
+      const started = spawn(...tiedToUs(bin, args, spec.endSignal), { ...options, stdio: ["ignore", "pipe", "pipe"] });
+      child = started;
+      let log = "";
+      for (const stream of [started.stdout!, started.stderr!]) stream.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
+      running.set(started, spec.endSignal);
+      await waitUntil(`${spec.name} on ${port}`, started, () => log, () => spec.isOurs(server.url, started));
+    },
+    stop: () => stopChild(child, spec.stopSignal),
+    freeze(frozen) {
+      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
+    },
+    async dispose() {
+      if (child) child.kill("SIGCONT");
+      await stopChild(child, spec.stopSignal);
+      rmSync(spec.dir, { recursive: true, force: true });
+      tempDirs.delete(spec.dir);
+    },
+  };
+  for (let attempt = 1; ; attempt++) {
+    portsTried.push(port);
+    try {
+      await server.start();
+      return server;
+    } catch (error) {
+      if (attempt > 3 || !/already in use/i.test(String((error as Error)?.message))) throw error;
+      port = await freePort();
+    }
+  }
+}
+
 /** A fresh PostgreSQL cluster (trust auth, fsync off: a test server) on 127.0.0.1. */
 export async function startPostgres(options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(path.join(tmpdir(), `chio-pg-${process.pid}-`));
@@ -184,127 +256,63 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
     ...user,
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
-  let port = options.firstPort ?? (await freePort());
-  const portsTried: number[] = [];
-  let child: ChildProcess | undefined;
-  const server: TestServer = {
-    get url() {
-      return `postgres://postgres@127.0.0.1:${port}/postgres`;
-    },
-    get port() {
-      return port;
-    },
+  const pg = (await import("pg")).default;
+  return launchServer({
+    name: "postgres",
     dir,
-    portsTried,
-    get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
-    },
-    async start() {
-      const args = [
+    firstPort: options.firstPort,
+    url: (port) => `postgres://postgres@127.0.0.1:${port}/postgres`,
+    command: (port) => ({
+      bin: postgresBin("postgres"),
+      args: [
         "-D", data, "-k", dir, "-p", String(port),
         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=200",
-      ];
-      child = spawn(...tiedToUs(postgresBin("postgres"), args, "SIGQUIT"), { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
-      let log = "";
-      child.stderr!.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
-      running.set(child, "SIGQUIT");
-      const pg = (await import("pg")).default;
-      await waitUntil(`postgres on ${port}`, child, () => log, async () => {
-        const client = new pg.Client({ connectionString: server.url, connectionTimeoutMillis: 1000 });
-        client.on("error", () => undefined);
-        try {
-          await client.connect();
-          // Ours, not another server that took the port: it runs on our data directory.
-          return (await client.query("SHOW data_directory")).rows[0]?.data_directory === data;
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      });
+      ],
+      options: { cwd: dir, ...user },
+    }),
+    endSignal: "SIGQUIT", // immediate shutdown, which releases its shared memory (SIGKILL would not)
+    stopSignal: "SIGINT", // fast shutdown: sessions are ended at once
+    async isOurs(url) {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+      client.on("error", () => undefined);
+      try {
+        await client.connect();
+        // Ours, not another server that took the port: it runs on our data directory.
+        return (await client.query("SHOW data_directory")).rows[0]?.data_directory === data;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
     },
-    stop: () => stopChild(child, "SIGINT"), // fast shutdown: sessions are ended at once
-    freeze(frozen) {
-      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
-    },
-    async dispose() {
-      if (child) child.kill("SIGCONT");
-      await stopChild(child, "SIGINT");
-      rmSync(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
-    },
-  };
-  await startOnFreePort(server, portsTried, async () => void (port = await freePort()));
-  return server;
-}
-
-/**
- * The first start: the port was free when chosen, but the server binds it only now, and another
- * process may have taken it meanwhile: then up to three other ports (a server that exited saying
- * "Address already in use"). A restart keeps its port, as the recovery tests need.
- */
-async function startOnFreePort(server: TestServer, tried: number[], choose: () => Promise<void>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    tried.push(server.port);
-    try {
-      await server.start();
-      return;
-    } catch (error) {
-      if (attempt > 3 || !/already in use/i.test(String((error as Error)?.message))) throw error;
-      await choose();
-    }
-  }
+  });
 }
 
 /** A fresh Redis with persistence off (`--save '' --appendonly no`) on 127.0.0.1. */
 export async function startRedis(options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(path.join(tmpdir(), `chio-redis-${process.pid}-`));
   tempDirs.add(dir);
-  let port = options.firstPort ?? (await freePort());
-  const portsTried: number[] = [];
-  let child: ChildProcess | undefined;
-  const server: TestServer = {
-    get url() {
-      return `redis://127.0.0.1:${port}`;
-    },
-    get port() {
-      return port;
-    },
+  const { createClient } = await import("redis");
+  return launchServer({
+    name: "redis-server",
     dir,
-    portsTried,
-    get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    firstPort: options.firstPort,
+    url: (port) => `redis://127.0.0.1:${port}`,
+    command: (port) => ({
+      bin: "redis-server",
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      options: {},
+    }),
+    endSignal: "SIGKILL", // nothing to release
+    stopSignal: "SIGTERM",
+    async isOurs(url, child) {
+      const client = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+      client.on("error", () => undefined);
+      try {
+        await client.connect();
+        // Ours, not another server that took the port (setpriv execs the server: same pid).
+        return new RegExp(`^process_id:${child.pid}\\r?$`, "m").test(await client.info("server"));
+      } finally {
+        client.destroy();
+      }
     },
-    async start() {
-      child = spawn(...tiedToUs("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], "SIGKILL"), {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let log = "";
-      for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (chunk) => (log = (log + chunk).slice(-4000)));
-      running.set(child, "SIGKILL");
-      const { createClient } = await import("redis");
-      const pid = child.pid;
-      await waitUntil(`redis-server on ${port}`, child, () => log, async () => {
-        const client = createClient({ url: server.url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-        client.on("error", () => undefined);
-        try {
-          await client.connect();
-          // Ours, not another server that took the port (setpriv execs the server: same pid).
-          return new RegExp(`^process_id:${pid}\\r?$`, "m").test(await client.info("server"));
-        } finally {
-          client.destroy();
-        }
-      });
-    },
-    stop: () => stopChild(child, "SIGTERM"),
-    freeze(frozen) {
-      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
-    },
-    async dispose() {
-      if (child) child.kill("SIGCONT");
-      await stopChild(child, "SIGTERM");
-      rmSync(dir, { recursive: true, force: true });
-      tempDirs.delete(dir);
-    },
-  };
-  await startOnFreePort(server, portsTried, async () => void (port = await freePort()));
-  return server;
+  });
 }
