@@ -15,9 +15,9 @@ let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startPostgres());
 let tables = 0;
 const freshPrefix = () => `t${++tables}_`;
-// This machine's clock at load (the server runs on it): the store refuses a reservation whose
-// timestamp + maxSkewSecs has passed on the server's clock (review 75 F1), so reservations are
-// stamped now or later; rows from the past are written with `insertRows`.
+// This machine's clock at load (the server runs on it): the store refuses a reservation once the
+// server's clock is past its timestamp + skew (review 75 F1), so reservations are stamped now or
+// later; rows from the past are written with `insertRows`.
 const T = Math.floor(Date.now() / 1000);
 const wallSecs = () => Math.floor(Date.now() / 1000);
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");

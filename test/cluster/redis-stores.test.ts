@@ -20,8 +20,8 @@ const freshNamespace = () => `t${++spaces}`;
 const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString("hex");
 // T: this machine's clock at load (the server runs on it), never ahead of it (review 75 F4: a T
 // up to a minute ahead made the TTL test fail during each hour's first minute), and never far
-// behind it: the store refuses a reservation whose timestamp + maxSkewSecs has passed on the
-// server's clock (review 75 F1). The store counts a peer's reservations in windows of
+// behind it: the store refuses a reservation once the server's clock is past its timestamp +
+// skew (review 75 F1). The store counts a peer's reservations in windows of
 // maxSkewSecs (300 s by default) keyed by floor(now / window), and the quota test counts at T and
 // T + 1: in the last second of a window T is the second before (one run in 300 had T + 1 in the
 // next window, and the quota test's reservation at T + 1 found a fresh count: a CI run failed so).

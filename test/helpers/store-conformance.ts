@@ -110,7 +110,6 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
   t.run();
 }
 
-/** Registers and runs the ReplayStore contract against fresh stores from `open`. */
 /** Two handles on one fresh storage (two replicas' or processes' stores on the same database). */
 export interface OpenedPair<S> {
   stores: [S, S];
@@ -127,8 +126,8 @@ export function replayStoreConformance(name: string, open: () => Promise<Opened<
   const t = suite(`${name} (ReplayStore contract)`);
   const withStore = eachWithFreshStore(open);
   // This machine's clock (which the test servers share): a server store refuses a reservation
-  // whose timestamp + maxSkewSecs has passed on the engine's clock (review 75 F1), so the times
-  // here are now and later. Every store under this contract keeps pairs at least 300 s.
+  // once the engine's clock is past its timestamp + skew (review 75 F1), so the times here are now
+  // and later. Every store under this contract keeps pairs at least 300 s.
   const T = Math.floor(Date.now() / 1000);
 
   t("a committed pair is refused while now <= timestamp + skew, under the skew asked with", withStore(async (store) => {
