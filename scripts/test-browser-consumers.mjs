@@ -54,7 +54,11 @@ export async function runConsumerStages({ root, out, context, runPage, report, s
   let project;
   try {
     const { tarball } = packTarball();
-    project = installTarball(tarball);
+    try {
+      project = installTarball(tarball);
+    } finally {
+      rmSync(path.dirname(tarball), { recursive: true, force: true }); // packTarball's own directory: installed, no longer needed
+    }
     cpSync(path.join(root, "test", "browser", "consumer"), project, { recursive: true });
   } catch (error) {
     for (const stage of ["esbuild", "esbuild-iife", "vite"]) if (wanted(stage)) stageCrashed(stage, error);

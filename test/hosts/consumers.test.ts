@@ -198,6 +198,9 @@ test("@arethetypeswrong/cli: types resolve for every entry under node10, node16 
   assert.equal(entrypoints.sort(), declared.sort(), "attw checked every entry package.json declares");
 });
 
-test.after(() => rmSync(project, { recursive: true, force: true }));
+test.after(() => {
+  rmSync(project, { recursive: true, force: true });
+  rmSync(path.dirname(tarball), { recursive: true, force: true }); // packTarball's own directory (each run left a 600 KB tarball in /tmp)
+});
 
 test.run();
