@@ -9,6 +9,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
+import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
 import { startPostgres, type TestServer } from "./helpers/servers.js";
 
 let started: Promise<TestServer> | undefined;
@@ -18,8 +19,7 @@ const freshPrefix = () => `t${++tables}_`;
 // This machine's clock at load (the server runs on it): the store refuses a reservation once the
 // server's clock is past its timestamp + skew (review 75 F1), so reservations are stamped now or
 // later; rows from the past are written with `insertRows`.
-const T = Math.floor(Date.now() / 1000);
-const wallSecs = () => Math.floor(Date.now() / 1000);
+const T = wallSecs();
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 
 peerStoreConformance("PostgresPeerStore", async () => {
@@ -52,7 +52,7 @@ async function sql(text: string, values: unknown[] = []): Promise<any[]> {
   }
 }
 
-/** Replay rows as a replica wrote them earlier (reserve refuses times past retention). */
+/** Replay rows as a replica wrote them earlier (reserve refuses envelopes past their window). */
 async function insertRows(prefix: string, rows: { peer: string; nonce: string; ts: number; expires: number }[]): Promise<void> {
   for (const row of rows) {
     await sql(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ($1, $2, $3, $4, $5)`, [
@@ -65,11 +65,6 @@ async function insertRows(prefix: string, rows: { peer: string; nonce: string; t
   }
 }
 const pastWindow = (e: any) => e instanceof SharedStoreError && e.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
-/** This machine's clock in whole seconds, read just after a second began (at most 200 ms in). */
-async function atStartOfSecond(): Promise<number> {
-  while (Date.now() % 1000 > 200) await delay(10);
-  return wallSecs();
-}
 const countRows = async (prefix: string) => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`))[0].n as number;
 
 async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {

@@ -10,6 +10,7 @@ import { createClient, RESP_TYPES } from "redis";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/stores/redis.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
+import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
 import { startRedis, type TestServer } from "./helpers/servers.js";
 
 let started: Promise<TestServer> | undefined;
@@ -25,7 +26,6 @@ const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString(
 // maxSkewSecs (300 s by default) keyed by floor(now / window), and the quota test counts at T and
 // T + 1: in the last second of a window T is the second before (one run in 300 had T + 1 in the
 // next window, and the quota test's reservation at T + 1 found a fresh count: a CI run failed so).
-const wallSecs = () => Math.floor(Date.now() / 1000);
 const wallAtLoad = wallSecs();
 const T = wallAtLoad % 300 === 299 ? wallAtLoad - 1 : wallAtLoad;
 const KEY = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
@@ -426,8 +426,7 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
     await rejects(store.reserve("p", "skew60", W - 62, W - 2, 60), pastWindow, "the bound is the asked skew, not maxSkewSecs");
     assert.equal(await keys(), [], "nothing written, no quota counted");
     // Exact clocks: an envelope exactly `skew` old is still taken (review 76 F3: it was refused).
-    while (Date.now() % 1000 > 200) await new Promise((resolve) => setTimeout(resolve, 10));
-    const edge = wallSecs();
+    const edge = await atStartOfSecond();
     assert.is(await store.reserve("p", "edge", edge - 300, edge, 300), true, "on time at now = timestamp + skew");
     // The review's case: an on-time replica accepts; the pair's key expires about 4 s later (its
     // writer's maxSkewSecs is 3); a replica 1-2 s slow still sees the envelope within its skew and
