@@ -78,8 +78,10 @@ export interface PostgresStoreOptions {
 export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
   /**
    * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
-   * every replica). Rows are swept only after `timestamp + maxSkewSecs`; a reserve asked with a
-   * larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
+   * every replica). Registered in the shared retention floor when the store opens: rows are swept
+   * only after `timestamp + ` the largest maxSkewSecs any store on the table prefix registered
+   * (PostgresReplayStore); a reserve asked with a skew above this store's own fails
+   * (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
    */
   maxSkewSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
@@ -91,7 +93,7 @@ export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
 }
 
 /** Current schema version of each component; a database at a higher version is refused. */
-const SCHEMA_VERSIONS = { peers: 1, replay: 1 } as const;
+const SCHEMA_VERSIONS = { peers: 1, replay: 1, replay_retention: 1 } as const;
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
 /** SQLSTATE query_canceled: what the server answers for a statement it cancelled at statement_timeout. */
@@ -380,7 +382,17 @@ const SWEEP_NOW = "LEAST($1::bigint, floor(extract(epoch FROM now()))::bigint)";
 
 /**
  * Replay protection in PostgreSQL: table `<prefix>replay`, one row per (peer, nonce) held, with
- * the envelope's timestamp and `expires_at = timestamp + maxSkewSecs`.
+ * the envelope's timestamp and `expires_at = timestamp + retention`, where the retention is the
+ * larger of this store's maxSkewSecs and the shared retention floor.
+ *
+ * The retention floor (table `<prefix>replay_retention`, one row) is the largest maxSkewSecs any
+ * store on the prefix has registered: each store raises it to its own when it opens (never
+ * lowers it), every reserve writes `expires_at` with it and every sweep keeps rows until
+ * `envelope_ts + floor`. So a replica running a smaller maxSkewSecs keeps the pairs it writes as
+ * long as the replica with the largest one still takes their envelopes, and replicas can be
+ * lowered in any order (review 77 F3: a replica lowered first swept pairs at its own bound, and
+ * a replica still on the larger skew accepted their envelopes a second time). Only
+ * lowerRetentionFloor() brings the floor down.
  *
  * A pair is refused while `now ≤ timestamp + skew` under the skew asked with (docs/protocol.md
  * §7); rows are deleted only after `expires_at`, in bounded batches. The reservation is the row
@@ -394,6 +406,10 @@ export class PostgresReplayStore implements ReplayStore {
   readonly maxKeyUnits: number;
   readonly #db: Connection;
   readonly #table: string;
+  /** The one-row table of the shared retention floor. */
+  readonly #retention: string;
+  /** A registration started because a reserve found the floor below this store's maxSkewSecs. */
+  #reregistering = false;
   readonly #sweepEvery: number;
   readonly #sweepBatch: number;
   readonly #inFlight = new InFlightTokens(DEFAULT_MAX_IN_FLIGHT);
@@ -410,6 +426,7 @@ export class PostgresReplayStore implements ReplayStore {
   private constructor(db: Connection, maxSkewSecs: number, maxKeyUnits: number, sweepEvery: number, sweepBatch: number) {
     this.#db = db;
     this.#table = `${db.prefix}replay`;
+    this.#retention = `${db.prefix}replay_retention`;
     this.maxSkewSecs = maxSkewSecs;
     this.maxKeyUnits = maxKeyUnits;
     this.#sweepEvery = sweepEvery;
@@ -438,11 +455,68 @@ export class PostgresReplayStore implements ReplayStore {
       PRIMARY KEY (peer_id, nonce));
     CREATE INDEX ${t}_expires_at ON ${t} (expires_at);`,
       );
+      // A component of its own (not replay version 2), so that replicas of earlier versions,
+      // which check the replay component's version, still open during a rolling upgrade.
+      await db.migrate(
+        "replay_retention",
+        `CREATE TABLE ${t}_retention (
+      id smallint PRIMARY KEY CHECK (id = 1),
+      max_skew_secs bigint NOT NULL CHECK (max_skew_secs >= 0));`,
+      );
+      const store = new PostgresReplayStore(db, maxSkewSecs, maxKeyUnits, sweepEvery, sweepBatch);
+      await store.#registerRetention();
+      return store;
     } catch (error) {
       await db.close().catch(() => undefined);
       throw error;
     }
-    return new PostgresReplayStore(db, maxSkewSecs, maxKeyUnits, sweepEvery, sweepBatch);
+  }
+
+  /** Raises the shared retention floor to this store's maxSkewSecs (never lowers it). */
+  async #registerRetention(): Promise<void> {
+    await this.#db.query(
+      "replay.registerRetention",
+      `INSERT INTO ${this.#retention} AS f (id, max_skew_secs) VALUES (1, $1::bigint)
+       ON CONFLICT (id) DO UPDATE SET max_skew_secs = EXCLUDED.max_skew_secs WHERE f.max_skew_secs < EXCLUDED.max_skew_secs`,
+      [this.maxSkewSecs],
+    );
+  }
+
+  /**
+   * The shared retention floor: the largest maxSkewSecs registered on this table prefix by the
+   * stores that opened it (or put back by a reserve), unless lowered since by
+   * lowerRetentionFloor(); 0 when the table holds none (its row deleted by hand). A row reserved
+   * now is kept until `envelope_ts +` the larger of this and maxSkewSecs.
+   */
+  async retentionFloor(): Promise<number> {
+    const rows = await this.#db.query<{ secs: unknown }>("replay.retentionFloor", `SELECT max_skew_secs AS secs FROM ${this.#retention} WHERE id = 1`);
+    const floor = rows.length === 0 ? 0 : decimal(rows[0]?.secs);
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.retentionFloor: unexpected rows");
+    return floor;
+  }
+
+  /**
+   * Sets the shared retention floor to this store's maxSkewSecs, for an operator who has lowered
+   * maxSkewSecs (and the skew) on every replica and wants rows swept sooner; resolves to the floor
+   * it replaced. Safe only once every replica on the prefix runs a maxSkewSecs at most this
+   * store's: a replica still on a larger one raises the floor again when it next opens or finds
+   * the floor below its own on a reserve, but the rows other replicas write before that are kept
+   * only until the lower bound, and that replica could accept their envelopes again.
+   */
+  async lowerRetentionFloor(): Promise<number> {
+    const rows = await this.#db.query<{ previous: unknown }>(
+      "replay.lowerRetentionFloor",
+      `WITH previous AS (SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1 FOR UPDATE),
+       written AS (
+         INSERT INTO ${this.#retention} (id, max_skew_secs) VALUES (1, $1::bigint)
+         ON CONFLICT (id) DO UPDATE SET max_skew_secs = EXCLUDED.max_skew_secs RETURNING 1)
+       SELECT (SELECT max_skew_secs FROM previous) AS previous, (SELECT count(*) FROM written) AS written`,
+      [this.maxSkewSecs],
+    );
+    const previous = rows.length === 1 ? rows[0]?.previous : undefined;
+    const floor = previous === null ? 0 : decimal(previous);
+    if (!Number.isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.lowerRetentionFloor: unexpected rows");
+    return floor;
   }
 
   /**
@@ -463,17 +537,21 @@ export class PostgresReplayStore implements ReplayStore {
     // takeover keeps the pair it replaced in its token ("token:envelope_ts:expires_at"): that pair
     // may still be live under another replica's larger skew, and release() puts it back (review 61 F2).
     // Once the server's clock is past timestamp + skew, the pair may have been swept (every row is
-    // kept until timestamp + its writer's and its sweeper's maxSkewSecs, each at least every
-    // replica's skew), so a replica whose clock runs behind would take a replay (review 75 F1):
+    // kept until timestamp + the retention floor, at least every replica's maxSkewSecs, so at
+    // least every replica's skew), so a replica whose clock runs behind would take a replay (review 75 F1):
     // refused (docs/protocol.md §8). The clock is read before the write (`before`: nothing is
     // written) and again after the conflict arbitration (`after`): a statement that stalled
     // between the two while a sweep deleted the row sees the sweep's time then (review 76 F2).
-    const rows = await rowsOrLostRace(this.#db.query<{ before: unknown; after: unknown; token: unknown }>(
+    // The row is kept until timestamp + the larger of maxSkewSecs and the shared retention floor
+    // (review 77 F3), read in the same statement; the floor is only read here, not written, so
+    // reserves do not queue on its row.
+    const rows = await rowsOrLostRace(this.#db.query<{ before: unknown; after: unknown; token: unknown; floor: unknown }>(
       "replay.reserve",
       `WITH clock AS (SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now_s),
+       kept AS (SELECT (SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1) AS floor_s),
        written AS (
          INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
-         SELECT $1::text, $2::text, $3::bigint, $3::bigint + $4::bigint, $5::text FROM clock
+         SELECT $1::text, $2::text, $3::bigint, $3::bigint + GREATEST($4::bigint, COALESCE(kept.floor_s, 0)), $5::text FROM clock, kept
           WHERE $3::bigint + $6::bigint >= clock.now_s
          ON CONFLICT (peer_id, nonce) DO UPDATE
            SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at,
@@ -482,21 +560,25 @@ export class PostgresReplayStore implements ReplayStore {
          RETURNING r.token, floor(extract(epoch FROM clock_timestamp()))::bigint AS after_s)
        SELECT (SELECT $3::bigint + $6::bigint < now_s FROM clock) AS before,
               (SELECT $3::bigint + $6::bigint < after_s FROM written) AS after,
-              (SELECT token FROM written) AS token`,
+              (SELECT token FROM written) AS token,
+              (SELECT floor_s FROM kept) AS floor`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
     ));
     if (rows.length === 0) {
       this.#maybeSweep(now); // a serialization failure: a concurrent writer of the pair won
       return false;
     }
-    const { before, after, token: written } = rows[0] ?? {};
+    const { before, after, token: written, floor } = rows[0] ?? {};
+    const floorSecs = floor === null ? 0 : decimal(floor);
     if (
       rows.length !== 1 ||
+      !Number.isSafeInteger(floorSecs) ||
       typeof before !== "boolean" ||
       (written === null ? after !== null : typeof written !== "string" || typeof after !== "boolean" || (written !== token && !written.startsWith(`${token}:`)))
     ) {
       throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
     }
+    if (floorSecs < this.maxSkewSecs) this.#reregister(); // the floor's row was deleted or lowered meanwhile
     if (before) throw pastWindowOnEngineClock(timestamp, skewSecs);
     if (written === null) {
       this.#maybeSweep(now);
@@ -509,6 +591,20 @@ export class PostgresReplayStore implements ReplayStore {
     }
     this.#maybeSweep(now);
     return this.#inFlight.claim(inFlightKey, token);
+  }
+
+  /**
+   * Raises the floor back to this store's maxSkewSecs in the background, one registration at a
+   * time; a failure is ignored (the next reserve that finds the floor low retries). The reserve
+   * that noticed has already kept its own row long enough (GREATEST with maxSkewSecs).
+   */
+  #reregister(): void {
+    if (this.#reregistering) return;
+    this.#reregistering = true;
+    this.#registerRetention().then(
+      () => (this.#reregistering = false),
+      () => (this.#reregistering = false),
+    );
   }
 
   /** The row is the record: nothing to write. */
@@ -542,9 +638,10 @@ export class PostgresReplayStore implements ReplayStore {
   }
 
   /**
-   * Deletes at most `batch` rows dead under every skew up to maxSkewSecs, oldest first; resolves
-   * to how many. A row is dead when both its writer's bound (`expires_at < now`) and this store's
-   * (`envelope_ts + maxSkewSecs < now`) have passed: after maxSkewSecs was raised, rows written
+   * Deletes at most `batch` rows dead under every skew up to the retention (the larger of
+   * maxSkewSecs and the shared floor), oldest first; resolves to how many. A row is dead when both
+   * its writer's bound (`expires_at < now`) and this store's (`envelope_ts + retention < now`)
+   * have passed: after maxSkewSecs was raised, rows written
    * under the old bound stay until the new one passes (review 47: before, a replica already on
    * the larger bound swept them at the old one, and the envelope was accepted again once the skew
    * was raised, as the README says to do next). Replicas sweeping at once skip each other's rows
@@ -560,7 +657,8 @@ export class PostgresReplayStore implements ReplayStore {
       "replay.sweep",
       `DELETE FROM ${this.#table} WHERE ctid = ANY (ARRAY(
          SELECT ctid FROM ${this.#table}
-         WHERE expires_at < ${SWEEP_NOW} AND envelope_ts + $3::bigint < ${SWEEP_NOW}
+         WHERE expires_at < ${SWEEP_NOW}
+           AND envelope_ts + GREATEST($3::bigint, COALESCE((SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1), 0)) < ${SWEEP_NOW}
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1`,
       [now, limit, this.maxSkewSecs],

@@ -14,7 +14,14 @@
 // replica's `now` and the Redis server's clock: a replica running fast does not shorten a pair's
 // life, and once the server's clock is past `timestamp + skew` the script refuses the
 // reservation (PAST_WINDOW_ON_ENGINE_CLOCK), so a replica running slow cannot take a replay of a
-// pair that expired (README, "Running a cluster", *Clocks*).
+// pair that expired (README, "Running a cluster", *Clocks*). The TTL is counted with the larger of
+// this store's maxSkewSecs and the namespace's retention floor (`<namespace>:retention`, the
+// largest maxSkewSecs any replay store registered there: each raises it when it opens, and a
+// reserve raises it back if it finds it lower), so a replica running a smaller maxSkewSecs keeps
+// its pairs as long as the replica with the largest one still takes their envelopes (review 77
+// F3: lowering the replicas one at a time let a pair expire while a replica on the larger skew
+// still took its envelope). That key is in no peer's hash slot: the reserve script spans two
+// slots, one more reason these stores do not run on Redis Cluster.
 //
 // Memory is bounded: keys are namespaced (`<namespace>:{<peer>}:n:<nonce>`, the peer in a hash
 // tag so a peer's keys share a Redis Cluster slot), each at most maxKeyUnits long, each expires,
@@ -79,8 +86,10 @@ export interface RedisStoreOptions {
 export interface RedisReplayStoreOptions extends RedisStoreOptions {
   /**
    * The largest skew this store will ever be asked with (the exchange's maxHandshakeSkewSecs, on
-   * every replica): keys expire `maxSkewSecs + 1` s after their envelope's timestamp, and a
-   * reserve asked with a larger skew fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
+   * every replica), registered in the namespace's retention floor when the store opens: keys
+   * expire `floor + 1` s after their envelope's timestamp, the floor being the largest
+   * maxSkewSecs registered (RedisReplayStore), and a reserve asked with a skew above this store's
+   * own fails (SKEW_ABOVE_RETENTION → STORE_FAILED). Default 300.
    */
   maxSkewSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
@@ -92,15 +101,19 @@ export interface RedisReplayStoreOptions extends RedisStoreOptions {
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 
-// KEYS[1] the pair, KEYS[2] the peer's quota counter for this window.
+// KEYS[1] the pair, KEYS[2] the peer's quota counter for this window, KEYS[3] the retention floor.
 // ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms, 7 the
-// pair's keep-until time in unix ms (timestamp + maxSkewSecs + 1 s). The TTL is the longer of
+// pair's keep-until time in unix ms (timestamp + maxSkewSecs + 1 s), 9 maxSkewSecs. ARGV[2] and
+// ARGV[7] are lengthened by what the retention floor holds beyond maxSkewSecs (review 77 F3), and
+// a floor found below maxSkewSecs (deleted, or lowered by lowerRetentionFloor) is raised back to
+// it once the pair is written. The TTL is the longer of
 // ARGV[2] (measured from the replica's now) and what is left until ARGV[7] on the server's clock
 // (TIME), so a replica whose clock runs fast cannot shorten the pairs it writes below the time
 // the other replicas still take their envelopes (review 59).
 // ARGV[8]: the first unix ms past the envelope's window on the server's clock ((timestamp + the
 // skew asked with + 1) * 1000). From then on the pair may have expired (every writer keeps it until
-// timestamp + its maxSkewSecs + 1 s, and maxSkewSecs is at least every replica's skew), so the
+// timestamp + the retention floor + 1 s, the floor at least every replica's maxSkewSecs, so at
+// least every replica's skew), so the
 // reserve is refused (-3) before anything is read or written, whatever the replica's own clock
 // says (review 75 F1: a replica running slow took such replays; docs/protocol.md §8).
 // Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
@@ -115,6 +128,11 @@ const RESERVE_SCRIPT = `
 local clock = redis.call('TIME')
 local serverMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 if serverMs >= tonumber(ARGV[8]) then return -3 end
+local floor = redis.call('GET', KEYS[3])
+if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
+local own = tonumber(ARGV[9])
+local extraMs = 0
+if floor and tonumber(floor) > own then extraMs = (tonumber(floor) - own) * 1000 end
 local held = redis.call('GET', KEYS[1])
 local heldTs
 if held then
@@ -126,9 +144,10 @@ local counted = redis.call('GET', KEYS[2]) or '0'
 if not string.match(counted, '^%d+$') or #counted > 15 then return -2 end
 local used = tonumber(counted)
 if used >= tonumber(ARGV[5]) then return -1 end
-local ttl = tonumber(ARGV[2])
-local left = tonumber(ARGV[7]) - serverMs
+local ttl = tonumber(ARGV[2]) + extraMs
+local left = tonumber(ARGV[7]) + extraMs - serverMs
 if left > ttl then ttl = left end
+if ttl > 9007199254740991 then ttl = 9007199254740991 end
 ttl = string.format('%d', ttl)
 if held then
   local token, ts = string.match(ARGV[1], '^(%x+):(%d+)$')
@@ -137,7 +156,28 @@ elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then
   return -2
 end
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
+if not floor or tonumber(floor) < own then redis.call('SET', KEYS[3], ARGV[9]) end
 return 1`;
+
+// KEYS[1] the retention floor; ARGV[1] a store's maxSkewSecs. Raises the floor to it, never
+// lowers it. Returns the floor now held, or -2 for a value no store writes.
+const REGISTER_RETENTION_SCRIPT = `
+local floor = redis.call('GET', KEYS[1])
+if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
+if not floor or tonumber(floor) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return tonumber(ARGV[1])
+end
+return tonumber(floor)`;
+
+// KEYS[1] the retention floor; ARGV[1] a store's maxSkewSecs. Sets the floor to it, whatever it
+// was. Returns the floor it replaced (-1: none), or -2 for a value no store writes (left as is).
+const LOWER_RETENTION_SCRIPT = `
+local floor = redis.call('GET', KEYS[1])
+if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
+redis.call('SET', KEYS[1], ARGV[1])
+if not floor then return -1 end
+return tonumber(floor)`;
 
 // KEYS[1] the pair, KEYS[2] the quota counter of the window the reservation was counted in;
 // ARGV[1] the reservation's "token:timestamp". Only if the pair still holds this reservation (the
@@ -224,6 +264,8 @@ const script = (text: string): Script => ({ text, sha: createHash("sha1").update
 const SCRIPTS = {
   reserve: script(RESERVE_SCRIPT),
   release: script(RELEASE_SCRIPT),
+  registerRetention: script(REGISTER_RETENTION_SCRIPT),
+  lowerRetention: script(LOWER_RETENTION_SCRIPT),
   peerCas: script(PEER_CAS_SCRIPT),
   peerRemove: script(PEER_REMOVE_SCRIPT),
 };
@@ -781,7 +823,51 @@ export class RedisReplayStore implements ReplayStore {
     // Every pair has a TTL, so any evicting policy (volatile-* as well as allkeys-*) drops held
     // nonces first, and a replay of an envelope accepted seconds ago would be accepted again.
     await redis.requireServer(serverCheck("held nonces (a replay would be accepted)", (policy) => policy !== "noeviction"));
-    return new RedisReplayStore(redis, maxSkewSecs, maxKeyUnits, quota);
+    const store = new RedisReplayStore(redis, maxSkewSecs, maxKeyUnits, quota);
+    try {
+      await store.#registerRetention();
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw error;
+    }
+    return store;
+  }
+
+  get #retentionKey(): string {
+    return `${this.#redis.namespace}:retention`;
+  }
+
+  /** Raises the namespace's retention floor to this store's maxSkewSecs (never lowers it). */
+  async #registerRetention(): Promise<void> {
+    const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [String(this.maxSkewSecs)]);
+    if (typeof reply !== "number" || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
+  }
+
+  /**
+   * The namespace's retention floor: the largest maxSkewSecs registered there by the stores that
+   * opened it (or put back by a reserve), unless lowered since by lowerRetentionFloor(); 0 when
+   * the namespace holds none (its key deleted by hand). A pair reserved now is kept until its
+   * timestamp plus the larger of this and maxSkewSecs, plus a second.
+   */
+  async retentionFloor(): Promise<number> {
+    const reply = await this.#redis.command("replay.retentionFloor", ["GET", this.#retentionKey]);
+    if (reply === null) return 0;
+    if (typeof reply !== "string" || !/^[0-9]{1,15}$/.test(reply)) throw unexpected("replay.retentionFloor", reply);
+    return Number(reply);
+  }
+
+  /**
+   * Sets the namespace's retention floor to this store's maxSkewSecs, for an operator who has
+   * lowered maxSkewSecs (and the skew) on every replica and wants pairs to expire sooner;
+   * resolves to the floor it replaced (0 if there was none). Safe only once every replica on the
+   * namespace runs a maxSkewSecs at most this store's: a replica still on a larger one raises the
+   * floor again when it next opens or reserves, but the pairs other replicas write before that
+   * expire at the lower bound, and that replica could accept their envelopes again.
+   */
+  async lowerRetentionFloor(): Promise<number> {
+    const reply = await this.#redis.run("replay.lowerRetentionFloor", SCRIPTS.lowerRetention, [this.#retentionKey], [String(this.maxSkewSecs)]);
+    if (typeof reply !== "number" || reply < -1) throw unexpected("replay.lowerRetentionFloor", reply);
+    return Math.max(reply, 0);
   }
 
   fits(peerId: string, nonce: string): boolean {
@@ -807,7 +893,7 @@ export class RedisReplayStore implements ReplayStore {
     const keepUntilMs = Math.min((timestamp + this.maxSkewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
     // Where the server's clock refuses the envelope: past its window under the asked skew.
     const windowEndMs = Math.min((timestamp + skewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
-    const reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey], [
+    const reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey, this.#retentionKey], [
       `${token}:${timestamp}`,
       String(ttlMs),
       String(now),
@@ -816,6 +902,7 @@ export class RedisReplayStore implements ReplayStore {
       String(window * 2000),
       String(keepUntilMs),
       String(windowEndMs),
+      String(this.maxSkewSecs),
     ]);
     if (reply === 0) return false;
     if (reply === -3) throw pastWindowOnEngineClock(timestamp, skewSecs);

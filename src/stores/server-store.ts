@@ -146,7 +146,8 @@ export function checkReserveArguments(
  * The refusal of a reserve once the engine's clock (whole seconds) is past the envelope's
  * `timestamp + skewSecs`, the skew the replica asks with (docs/protocol.md §8). The exchange takes
  * an envelope while its own `now ≤ timestamp + skew`, and every store keeps a pair at least until
- * `timestamp + maxSkewSecs ≥ timestamp + skew` on the engine's clock, so a pair that could have
+ * `timestamp +` the retention floor (the largest maxSkewSecs registered, so at least every
+ * replica's skew) on the engine's clock, so a pair that could have
  * been dropped is asked for only by a replica whose clock runs behind the engine's (or in the
  * moment a call crosses the window's last second). The store cannot tell such a replay from a
  * first use, so it refuses (review 75 F1: a replica 3 s slow accepted a replay for 3 s after the

@@ -181,13 +181,16 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
     const edge = await atStartOfSecond();
     assert.is(await store.reserve("p", "edge", edge - 300, edge, 300), true, "on time at now = timestamp + skew");
     // The review's case: an on-time replica accepts; the pair is swept once timestamp + 3 has
-    // passed (by the store with maxSkewSecs 3); a replica 1-2 s slow still sees the envelope within
-    // its skew and asks again, through either store. Before: the pair was free, the replay accepted.
+    // passed (deleted here: the store with maxSkewSecs 3 now sweeps at the table's retention floor,
+    // 300 since `store` opened, review 77 F3; a replica of an earlier version swept at its own 3 s);
+    // a replica 1-2 s slow still sees the envelope within its skew and asks again, through either
+    // store. Before: the pair was free, the replay accepted.
     const ts = wallSecs();
     assert.is(await small.reserve("p", "replayed", ts, ts, 3), true);
     small.commit("p", "replayed");
     while (wallSecs() <= ts + 3) await delay(50);
-    assert.is(await small.sweep(wallSecs()), 2, "swept at their bounds: this row (its writer's 3 s) and the edge pair");
+    assert.is(await small.sweep(wallSecs()), 1, "swept at the floor: the edge pair, not this row");
+    await sql(`DELETE FROM ${prefix}replay WHERE nonce = $1`, [JSON.stringify("replayed")]);
     await rejects(small.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "the replay through the slow replica");
     await rejects(store.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "and through one whose maxSkewSecs is 300 (review 76 F1)");
     assert.is(await countRows(prefix), 0, "nothing written again");
@@ -340,6 +343,77 @@ t("raising maxSkewSecs: a replica on the larger bound sweeps nothing the larger 
     assert.equal((await sql(`SELECT nonce FROM ${prefix}replay ORDER BY nonce`)).map((r) => r.nonce), [JSON.stringify("edge"), JSON.stringify("n")]);
   } finally {
     await after.close();
+  }
+});
+
+t("lowering maxSkewSecs one replica at a time: rows are kept and swept at the table's retention floor, the largest maxSkewSecs registered, so the replica still on the larger skew refuses the replay (review 77 F3)", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const floorRow = async () => (await sql(`SELECT max_skew_secs::int AS s FROM ${prefix}replay_retention`)).map((r) => r.s);
+  const large = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  // The replica lowered first: skew and maxSkewSecs 3.
+  const small = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 3, sweepEvery: 0 });
+  try {
+    assert.equal(await floorRow(), [300], "each store registers its maxSkewSecs when it opens; a smaller one does not lower the floor");
+    assert.is(await small.retentionFloor(), 300);
+    const W = wallSecs();
+    const ts = W - 1; // within the small replica's 3 s on the server's clock
+    assert.is(await small.reserve("p", "n", ts, W, 3), true, "accepted by the lowered replica");
+    small.commit("p", "n");
+    const [row] = await sql(`SELECT envelope_ts::int AS ts, expires_at::int AS e FROM ${prefix}replay`);
+    assert.equal(row, { ts, e: ts + 300 }, "kept until timestamp + the floor, not + its writer's 3 s");
+    while (wallSecs() <= ts + 4) await delay(50);
+    // Before: the lowered replica swept the row at its own bound, and the replica still on the
+    // larger skew (its clock exact, the envelope 5 s old) accepted the envelope a second time.
+    assert.is(await small.sweep(wallSecs()), 0, "the lowered replica sweeps nothing the floor keeps");
+    assert.is(await large.reserve("p", "n", ts, ts + 5, 300), false, "the replay is refused");
+    assert.is(await countRows(prefix), 1);
+    // A third store with a smaller bound still leaves the floor alone; a larger one raises it.
+    const tiny = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 10, sweepEvery: 0 });
+    await tiny.close();
+    assert.equal(await floorRow(), [300]);
+    // lowerRetentionFloor: the operator's explicit step once every replica runs the smaller bound.
+    assert.is(await small.lowerRetentionFloor(), 300, "returns the floor it replaced");
+    assert.equal(await floorRow(), [3]);
+    assert.is(await small.retentionFloor(), 3);
+    assert.is(await large.retentionFloor(), 3, "the floor as stored, whichever store reads it");
+    const W2 = wallSecs();
+    assert.is(await small.reserve("p", "after", W2, W2, 3), true);
+    assert.equal((await sql(`SELECT expires_at::int AS e FROM ${prefix}replay WHERE nonce = $1`, [JSON.stringify("after")]))[0].e, W2 + 3, "kept for the lowered floor");
+    // A replica still on the larger bound that reserves finds the floor below its own and raises
+    // it back (in the background); its own row is kept for its own bound meanwhile.
+    assert.is(await large.reserve("p", "large", W2, W2, 300), true);
+    assert.equal((await sql(`SELECT expires_at::int AS e FROM ${prefix}replay WHERE nonce = $1`, [JSON.stringify("large")]))[0].e, W2 + 300);
+    for (const deadline = Date.now() + 5000; (await floorRow())[0] !== 300; await delay(20)) assert.ok(Date.now() < deadline, "the floor is raised back");
+    // A floor row deleted by hand is written again by the next store that opens.
+    await sql(`DELETE FROM ${prefix}replay_retention`);
+    assert.is(await small.lowerRetentionFloor(), 0, "no floor: 0");
+    await sql(`DELETE FROM ${prefix}replay_retention`);
+    await (await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30, sweepEvery: 0 })).close();
+    for (const deadline = Date.now() + 5000; (await floorRow())[0] !== 30; await delay(20)) assert.ok(Date.now() < deadline, "registered on open");
+  } finally {
+    await Promise.all([large.close(), small.close()]);
+  }
+});
+
+t("a replay table made before the retention floor existed gets it on the next open, without a new replay schema version (replicas of earlier versions still open)", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  await (await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 120 })).close();
+  // As an earlier version left it: no retention table, no version row for it.
+  await sql(`DROP TABLE ${prefix}replay_retention`);
+  await sql(`DELETE FROM ${prefix}schema_version WHERE component = 'replay_retention'`);
+  const store = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 240 });
+  try {
+    assert.equal(await sql(`SELECT component, version FROM ${prefix}schema_version ORDER BY component`), [
+      { component: "replay", version: 1 },
+      { component: "replay_retention", version: 1 },
+    ]);
+    assert.is(await store.retentionFloor(), 240);
+    const W = wallSecs();
+    assert.is(await store.reserve("p", "n", W, W, 240), true);
+  } finally {
+    await store.close();
   }
 });
 

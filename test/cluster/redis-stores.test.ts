@@ -388,6 +388,57 @@ t("keys are namespaced, bounded and expire at timestamp + maxSkewSecs", async ()
   }
 });
 
+t("lowering maxSkewSecs one replica at a time: pairs live until timestamp + the namespace's retention floor, the largest maxSkewSecs registered, so the replica still on the larger skew refuses the replay (review 77 F3)", async () => {
+  const namespace = freshNamespace();
+  const url = (await server()).url;
+  const floorKey = `${namespace}:retention`;
+  const pairTtl = (nonce: string) => withRaw((c) => c.pTTL(`${namespace}:{${keyHex("p")}}:n:${keyHex(nonce)}`));
+  const large = await RedisReplayStore.open(url, { namespace, maxSkewSecs: 300 });
+  // The replica lowered first: skew and maxSkewSecs 3.
+  const small = await RedisReplayStore.open(url, { namespace, maxSkewSecs: 3 });
+  try {
+    assert.is(await withRaw((c) => c.get(floorKey)), "300", "each store registers its maxSkewSecs when it opens; a smaller one does not lower the floor");
+    assert.is(await small.retentionFloor(), 300);
+    const W = wallSecs();
+    assert.is(await small.reserve("p", "n", W, W, 3), true, "accepted by the lowered replica");
+    small.commit("p", "n");
+    // Before: the key expired 4 s after its timestamp, and the replica still on the larger skew
+    // (its clock exact) accepted the envelope a second time from then on.
+    const ttl = await pairTtl("n");
+    assert.ok(ttl > 295_000 && ttl <= 301_000, `kept until timestamp + the floor + 1 s, not + its writer's 3 s: ttl ${ttl} ms`);
+    assert.is(await large.reserve("p", "n", W, W + 5, 300), false, "the replay is refused");
+    // lowerRetentionFloor: the operator's explicit step once every replica runs the smaller bound.
+    assert.is(await small.lowerRetentionFloor(), 300, "returns the floor it replaced");
+    assert.is(await withRaw((c) => c.get(floorKey)), "3");
+    assert.is(await small.retentionFloor(), 3);
+    assert.is(await large.retentionFloor(), 3, "the floor as stored, whichever store reads it");
+    assert.is(await small.reserve("p", "after", W, W, 3), true);
+    assert.ok((await pairTtl("after")) <= 4_000, "kept for the lowered floor");
+    // A replica still on the larger bound that reserves raises the floor back, in the same script.
+    assert.is(await large.reserve("p", "large", W, W, 300), true);
+    assert.is(await withRaw((c) => c.get(floorKey)), "300", "raised back by the larger replica's reserve");
+    assert.ok((await pairTtl("large")) > 295_000);
+    // A floor key deleted by hand: the next reserve writes it again; a store that opens too.
+    await withRaw((c) => c.del(floorKey));
+    assert.is(await small.lowerRetentionFloor(), 0, "no floor: 0");
+    await withRaw((c) => c.del(floorKey));
+    assert.is(await small.reserve("p", "again", W, W, 3), true);
+    assert.is(await withRaw((c) => c.get(floorKey)), "3");
+    await (await RedisReplayStore.open(url, { namespace, maxSkewSecs: 30 })).close();
+    assert.is(await withRaw((c) => c.get(floorKey)), "30", "registered on open");
+    // A floor value no store writes: reserves and registrations fail closed and leave it as it is.
+    await withRaw((c) => c.set(floorKey, "lots"));
+    await rejects(small.reserve("p", "odd", W, W, 3), (e) => e.code === "STORE_UNEXPECTED_REPLY", "reserve");
+    await rejects(RedisReplayStore.open(url, { namespace, maxSkewSecs: 30 }), (e) => e.code === "STORE_UNEXPECTED_REPLY", "open");
+    await rejects(small.retentionFloor(), (e) => e.code === "STORE_UNEXPECTED_REPLY", "retentionFloor");
+    await rejects(small.lowerRetentionFloor(), (e) => e.code === "STORE_UNEXPECTED_REPLY", "lowerRetentionFloor");
+    assert.is(await withRaw((c) => c.get(floorKey)), "lots");
+    assert.is(await pairTtl("odd"), -2, "nothing written");
+  } finally {
+    await Promise.all([large.close(), small.close()]);
+  }
+});
+
 t("a replica whose clock runs fast does not shorten a pair's life: the TTL is the longer of the replica's and the server's measure (review 59)", async () => {
   const namespace = freshNamespace();
   const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
@@ -419,7 +470,7 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
   // Another replica's store on the same keys with a smaller bound, as while maxSkewSecs is raised.
   const small = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 3 });
   const pastWindow = (e: any) => e instanceof SharedStoreError && e.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
-  const keys = () => withRaw((c) => c.keys(`${namespace}:*`));
+  const keys = async () => (await withRaw((c) => c.keys(`${namespace}:*`))).filter((k) => k !== `${namespace}:retention`);
   try {
     const W = wallSecs();
     await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastWindow, "a replica 10 s slow, an envelope 300 s old by its clock");
@@ -428,17 +479,18 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
     // Exact clocks: an envelope exactly `skew` old is still taken (review 76 F3: it was refused).
     const edge = await atStartOfSecond();
     assert.is(await store.reserve("p", "edge", edge - 300, edge, 300), true, "on time at now = timestamp + skew");
-    // The review's case: an on-time replica accepts; the pair's key expires about 4 s later (its
-    // writer's maxSkewSecs is 3); a replica 1-2 s slow still sees the envelope within its skew and
+    // The review's case: an on-time replica accepts; the pair's key expires once timestamp + 3 has
+    // passed (deleted here: its writer's maxSkewSecs is 3, and the namespace's retention floor,
+    // 300 since `store` opened, now keeps it 301 s, review 77 F3; a replica of an earlier version
+    // wrote it with a 4 s TTL); a replica 1-2 s slow still sees the envelope within its skew and
     // asks again, through either store. Before: the pair was free, and the replay accepted.
     const ts = wallSecs();
     assert.is(await small.reserve("p", "replayed", ts, ts, 3), true);
     small.commit("p", "replayed");
     const pairKey = `${namespace}:{${keyHex("p")}}:n:${keyHex("replayed")}`;
-    for (const deadline = Date.now() + 10_000; (await withRaw((c) => c.exists(pairKey))) === 1; ) {
-      assert.ok(Date.now() < deadline, "the pair's key expires");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    assert.ok((await withRaw((c) => c.pTTL(pairKey))) > 295_000, "kept for the floor, not its writer's 3 s");
+    await withRaw((c) => c.del(pairKey));
+    while (wallSecs() <= ts + 3) await new Promise((resolve) => setTimeout(resolve, 50));
     await rejects(small.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "the replay through the slow replica");
     await rejects(store.reserve("p", "replayed", ts, ts + 3, 3), pastWindow, "and through one whose maxSkewSecs is 300 (review 76 F1)");
     assert.is(await withRaw((c) => c.exists(pairKey)), 0, "not written again");
@@ -835,14 +887,16 @@ t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is
   const real = createClient({ url: srv.url });
   real.on("error", () => undefined);
   await real.connect();
+  let scriptsHang = false; // once the store is open (its open runs a script too)
   const slow = {
     sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown> {
-      if (args[0] === "EVALSHA") return new Promise((_, reject) => setTimeout(() => reject(new Error("NOSCRIPT No matching script")), 800));
-      if (args[0] === "EVAL") return new Promise(() => undefined);
+      if (scriptsHang && args[0] === "EVALSHA") return new Promise((_, reject) => setTimeout(() => reject(new Error("NOSCRIPT No matching script")), 800));
+      if (scriptsHang && args[0] === "EVAL") return new Promise(() => undefined);
       return real.sendCommand(args, options);
     },
   };
   const replay = await RedisReplayStore.open(slow, { namespace: freshNamespace(), operationTimeoutMs: 1000 });
+  scriptsHang = true;
   try {
     const started = performance.now();
     await rejects(replay.reserve("p", "n", T, T, 300), (e) => e.code === "STORE_TIMEOUT", "reserve");

@@ -322,8 +322,8 @@ test("schema versions 2 and 3 count the pairs of a version-1 file and keep them 
     throwsStoreError(() => replay.reserve("x", "4", T, T, 300), "PEER_QUOTA_EXCEEDED");
     assert.is(replay.reserve("y", "2", T, T, 300), true);
     const version = new Database(file, { readonly: true });
-    assert.is(Number((version.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v), 3);
-    assert.is(SCHEMA_VERSION, 3);
+    assert.is(Number((version.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v), 4);
+    assert.is(SCHEMA_VERSION, 4);
     // Pairs written before version 3 are kept for the default retention (their writer's is unknown).
     const kept = version.prepare("SELECT peer_id, nonce, timestamp, keep_until FROM chio_trust_replay WHERE peer_id = 'x' ORDER BY nonce").all() as { timestamp: number; keep_until: number }[];
     assert.equal(kept.map((row) => row.keep_until - row.timestamp), [604_800, 604_800, 604_800]);
@@ -347,12 +347,13 @@ test("a pair is kept for its writer's retention, whatever the retention of the s
   try {
     assert.is(y.prune(T), 0, "X's pair is not past the 7 days X keeps it for");
     assert.is(x.reserve("kernel.a", "n-x", T - 1000, T, 3600), false, "still held for X");
-    // Y's own pairs are kept for Y's retention, by whichever store prunes.
+    // Y's own pairs are kept for the file's retention floor (X's 7 days, registered when X opened;
+    // review 77 F3), not only Y's 300 s, by whichever store prunes.
     assert.is(y.reserve("kernel.a", "n-y", T - 100, T, 300), true);
     y.commit("kernel.a", "n-y");
-    assert.is(x.prune(T + 200), 0, "kept until T − 100 + 300");
-    assert.is(x.prune(T + 201), 1, "X prunes Y's pair at Y's retention");
-    assert.is(x.reserve("kernel.a", "n-x", T - 1000, T + 201, 3600), false, "and X's pair stays");
+    assert.is(x.prune(T + 201), 0, "Y's pair is kept past T − 100 + 300");
+    assert.is(x.prune(T - 100 + 604_800), 1, "X's pair, kept until T − 1000 + 7 days, goes first");
+    assert.is(x.prune(T - 100 + 604_801), 1, "then Y's, at the floor");
   } finally {
     x.close();
     y.close();
@@ -375,6 +376,180 @@ test("a pair is kept for its writer's retention, whatever the retention of the s
   await accept();
   new SqliteReplayStore(file2, { retentionSecs: 300 }).close();
   await rejectsWith(accept(), "REPLAYED_NONCE");
+});
+
+/** The file's retention floor and the keep_until of one pair, read through a connection of their own. */
+function onFile(file: string, peerId: string, nonce: string): { floor: number | undefined; keepUntil: number | undefined } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const floor = db.prepare("SELECT retention_secs AS r FROM chio_trust_replay_retention WHERE id = 1").get() as { r: number } | undefined;
+    const row = db.prepare("SELECT keep_until AS k FROM chio_trust_replay WHERE peer_id = ? AND nonce = ?").get(peerId, nonce) as { k: number } | undefined;
+    return { floor: floor?.r, keepUntil: row?.k };
+  } finally {
+    db.close();
+  }
+}
+
+test("lowering one process's retention at a time lets no envelope through again: a pair is kept for the largest retention registered on the file (review 77 F3)", async () => {
+  const T = Math.floor(Date.now() / 1000); // this test's own: its stores' opens prune at the wall clock
+  // X and Y ran with retention and skew 300; X was restarted with 60 (the first replica lowered).
+  // Kept for its writer's 60 s only, X's pair was pruned at ts + 61 while Y, still accepting a
+  // skew of 300, took the same envelope again at ts + 100.
+  const file = tempFile("lowered.db");
+  new SqliteReplayStore(file, { retentionSecs: 300 }).close(); // X before its restart
+  const y = new SqliteReplayStore(file, { retentionSecs: 300 });
+  const x = new SqliteReplayStore(file, { retentionSecs: 60 });
+  const ts = T - 200;
+  try {
+    assert.is(x.reserve("kernel.a", "n-1", ts, ts, 60), true);
+    x.commit("kernel.a", "n-1");
+    const pruned = x.prune(ts + 61);
+    assert.is(y.reserve("kernel.a", "n-1", ts, ts + 100, 300), false, "held for Y's skew: no replay");
+    assert.is(pruned, 0, "past X's 60 s, not past the floor");
+    assert.is(onFile(file, "kernel.a", "n-1").keepUntil, ts + 300);
+    assert.is(y.prune(ts + 300), 0);
+    assert.is(y.prune(ts + 301), 1, "pruned once past the floor");
+  } finally {
+    x.close();
+    y.close();
+  }
+  // The same through two exchanges on one file, X accepting a skew of 60, Y one of 300.
+  const file2 = tempFile("lowered-exchange.db");
+  const kpA = Keypair.fromSeed(seed(13));
+  const kpB = Keypair.fromSeed(seed(14));
+  const envelope = new KernelTrustExchange("kernel.a", kpA).localEnvelope("kernel.b", "n-1", ts).toJSONText();
+  const storeY = new SqliteReplayStore(file2, { retentionSecs: 300 });
+  const storeX = new SqliteReplayStore(file2, { retentionSecs: 60 });
+  try {
+    const exchange = (replay: SqliteReplayStore, skew: number) =>
+      new KernelTrustExchange("kernel.b", kpB).withConfig({ maxHandshakeSkewSecs: skew }).withReplayStore(replay).withTrustedPeer("kernel.a", kpA.publicKey);
+    await exchange(storeX, 60).acceptEnvelope(envelope, "kernel.a", ts + 10);
+    storeX.prune(ts + 61);
+    await rejectsWith(exchange(storeY, 300).acceptEnvelope(envelope, "kernel.a", ts + 100), "REPLAYED_NONCE");
+  } finally {
+    storeX.close();
+    storeY.close();
+  }
+});
+
+test("every replay store registers its retention when it opens: the floor is the largest, never lowered by a smaller one, and the pairs of every store are kept for it", () => {
+  const T = Math.floor(Date.now() / 1000); // this test's own: its stores' opens prune at the wall clock
+  const file = tempFile("floor.db");
+  const x = new SqliteReplayStore(file, { retentionSecs: 60 });
+  assert.is(x.retentionFloor(), 60);
+  assert.is(onFile(file, "-", "-").floor, 60);
+  const y = new SqliteReplayStore(file, { retentionSecs: 300 });
+  const z = new SqliteReplayStore(file, { retentionSecs: 10 });
+  try {
+    for (const store of [x, y, z]) assert.is(store.retentionFloor(), 300);
+    assert.is(x.retentionSecs, 60, "a store's own retention (its largest skew) is unchanged");
+    throwsStoreError(() => x.reserve("p", "n", T, T, 61), "SKEW_ABOVE_RETENTION");
+    assert.is(x.reserve("p", "x", T, T, 60), true);
+    assert.is(z.reserve("p", "z", T, T, 10), true);
+    assert.is(y.reserve("p", "y", T, T, 300), true);
+    for (const nonce of ["x", "z", "y"]) assert.is(onFile(file, "p", nonce).keepUntil, T + 300, `${nonce} kept until T + 300`);
+    assert.ok(peerCounts(file).oldestOk, "first_keep_until is the floor's");
+    // A pair taken again in place, then released, gets its old keep_until back (unchanged).
+    x.commit("p", "x");
+    assert.is(x.reserve("p", "x", T + 100, T + 100, 60), true);
+    assert.is(onFile(file, "p", "x").keepUntil, T + 400);
+    x.release("p", "x");
+    assert.is(onFile(file, "p", "x").keepUntil, T + 300);
+  } finally {
+    x.close();
+    y.close();
+    z.close();
+  }
+  // A store opened later with a smaller retention leaves the floor where it is.
+  const w = new SqliteReplayStore(file, { retentionSecs: 5 });
+  try {
+    assert.is(w.retentionFloor(), 300);
+    assert.is(w.reserve("p", "w", T, T, 5), true);
+    assert.is(onFile(file, "p", "w").keepUntil, T + 300);
+  } finally {
+    w.close();
+  }
+  throwsStoreError(() => w.retentionFloor(), "STORE_CLOSED");
+  throwsStoreError(() => w.lowerRetentionFloor(), "STORE_CLOSED");
+});
+
+test("lowerRetentionFloor sets the floor to the store's own retention and returns the previous one; a reserve by a store with a larger retention raises it back, as does one after the row was lowered or deleted by hand", () => {
+  const T = Math.floor(Date.now() / 1000); // this test's own: its stores' opens prune at the wall clock
+  const file = tempFile("lower-floor.db");
+  const small = new SqliteReplayStore(file, { retentionSecs: 60 });
+  const large = new SqliteReplayStore(file, { retentionSecs: 300 });
+  try {
+    assert.is(small.lowerRetentionFloor(), 300);
+    assert.is(small.retentionFloor(), 60);
+    assert.is(large.retentionFloor(), 60);
+    assert.is(small.lowerRetentionFloor(), 60, "again: nothing to lower");
+    // Written between the lowering and the next reserve of the larger store: kept for 60 s only
+    // (why lowerRetentionFloor is safe only once every process runs the lower retention).
+    assert.is(small.reserve("p", "a", T, T, 60), true);
+    assert.is(onFile(file, "p", "a").keepUntil, T + 60);
+    // The store still on 300 raises the floor on its next reserve, held or not, and keeps its pair for it.
+    assert.is(large.reserve("p", "a", T, T, 300), false);
+    assert.is(large.retentionFloor(), 300);
+    assert.is(large.reserve("p", "b", T, T, 300), true);
+    assert.is(onFile(file, "p", "b").keepUntil, T + 300);
+    assert.is(small.reserve("p", "c", T, T, 60), true);
+    assert.is(onFile(file, "p", "c").keepUntil, T + 300, "the smaller store writes under the raised floor");
+    // The larger store lowers it to 300 (a raise here: lowerRetentionFloor sets the store's own).
+    assert.is(large.lowerRetentionFloor(), 300);
+    // Lowered below a store's own, or deleted, by hand: that store's next reserve puts its own back.
+    const raw = new Database(file);
+    raw.exec("UPDATE chio_trust_replay_retention SET retention_secs = 1");
+    assert.is(small.retentionFloor(), 1);
+    assert.is(small.reserve("p", "d", T, T, 60), true);
+    assert.is(onFile(file, "p", "d").keepUntil, T + 60);
+    assert.is(small.retentionFloor(), 60);
+    raw.exec("DELETE FROM chio_trust_replay_retention");
+    assert.is(small.retentionFloor(), 0);
+    assert.is(small.lowerRetentionFloor(), 0, "no floor: 0 is the previous one");
+    raw.exec("DELETE FROM chio_trust_replay_retention");
+    assert.is(large.reserve("p", "e", T, T, 300), true);
+    assert.is(onFile(file, "p", "e").keepUntil, T + 300);
+    assert.is(small.retentionFloor(), 300);
+    // A floor that is not a safe integer fails closed.
+    raw.pragma("ignore_check_constraints = 1");
+    raw.exec("UPDATE chio_trust_replay_retention SET retention_secs = 9007199254740993");
+    raw.close();
+    throwsStoreError(() => small.reserve("p", "f", T, T, 60), "CORRUPT_ROW");
+    throwsStoreError(() => small.retentionFloor(), "CORRUPT_ROW");
+    assert.is(onFile(file, "p", "f").keepUntil, undefined, "nothing written");
+  } finally {
+    small.close();
+    large.close();
+  }
+});
+
+test("schema version 4 adds the retention floor to a version-3 file: its pairs keep their keep_until, and the stores that open it register their retentions", () => {
+  const T = Math.floor(Date.now() / 1000); // this test's own: its stores' opens prune at the wall clock
+  const file = tempFile("v3.db");
+  // A version-3 file (the migrations are append-only: this one's schema as the previous release
+  // made it), holding a pair a 60 s store wrote.
+  new SqliteReplayStore(file, { retentionSecs: 60 }).close();
+  const v3 = new Database(file);
+  v3.exec("DROP TABLE chio_trust_replay_retention; DELETE FROM chio_trust_schema WHERE version = 4;");
+  v3.prepare("INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, keep_until, state) VALUES ('p', 'old', ?, ?, 'committed')").run(T, T + 60);
+  v3.prepare("INSERT INTO chio_trust_replay_peers (peer_id, pairs, first_keep_until) VALUES ('p', 1, ?)").run(T + 60);
+  v3.close();
+  const y = new SqliteReplayStore(file, { retentionSecs: 300 });
+  const x = new SqliteReplayStore(file, { retentionSecs: 60 });
+  try {
+    const db = new Database(file, { readonly: true });
+    assert.is(Number((db.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v), 4);
+    db.close();
+    assert.is(x.retentionFloor(), 300);
+    assert.is(onFile(file, "p", "old").keepUntil, T + 60, "a pair already on the file keeps its keep_until");
+    assert.is(x.reserve("p", "new", T, T, 60), true);
+    assert.is(onFile(file, "p", "new").keepUntil, T + 300);
+    assert.equal(peerCounts(file).counted, { p: 2 });
+    assert.ok(peerCounts(file).oldestOk);
+  } finally {
+    x.close();
+    y.close();
+  }
 });
 
 test("reserve refuses a peer id plus nonce over maxKeyUnits (KEY_TOO_LONG), not only fits(), and writes nothing", () => {

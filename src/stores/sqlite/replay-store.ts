@@ -8,18 +8,30 @@
 //   and commit leaves its reservation held (fail closed: that nonce is never accepted again, and
 //   honest kernels never reuse a nonce) until it is pruned like any other row.
 // - "committed": held while `now ≤ timestamp + skewSecs`, with the skew asked at that moment.
-// A row is kept until `keep_until = timestamp + retentionSecs` of the store that reserved it, and
-// pruned (on open, and every PRUNE_EVERY reserves, by any store on the file) once `keep_until <
-// now`: a pair's lifetime is its writer's, never shortened by a process on the same file that runs
-// with a smaller retention (schema version 3; review 53: each store pruned at its own retention,
-// and the pairs of a process with a larger skew were accepted again). A reserve asked with a skew
-// above retentionSecs throws SKEW_ABOVE_RETENTION (the exchange fails closed with STORE_FAILED),
-// because its pair could then be pruned while its envelope still passes the skew check; so every
-// process on a file needs a retention at least the largest skew of any of them (README).
+// A row is kept until its `keep_until`, and pruned (on open, and every PRUNE_EVERY reserves, by
+// any store on the file) once `keep_until < now`: a pair's lifetime is set by the store that
+// reserved it, never shortened by a process on the same file that runs with a smaller retention
+// (schema version 3; review 53: each store pruned at its own retention, and the pairs of a
+// process with a larger skew were accepted again). That lifetime is `keep_until = timestamp +
+// max(retentionSecs, floor)`, where the floor is the file's shared retention floor (schema
+// version 4, review 77 F3): the largest retentionSecs any store has registered on the file. Each
+// store registers its own when it opens (the floor becomes max(floor, own), in one IMMEDIATE
+// transaction; never lowered), and each reserve reads the floor in its own transaction (putting
+// its own retention back if the row is gone or below it). Kept for the writer's retention alone,
+// the pairs of a replica restarted with a lower retention (lowering replicas one at a time) were
+// pruned while a replica still on the larger skew accepted their envelopes again. A reserve asked
+// with a skew above retentionSecs throws SKEW_ABOVE_RETENTION (the exchange fails closed with
+// STORE_FAILED), because its pair could then be pruned while its envelope still passes the skew
+// check; with the floor, every pair written after a store registered is kept at least that
+// store's retention, so at least its largest skew. Not covered: pairs written before a store
+// with a larger retention first opened the file keep the keep_until they were written with (and
+// pairs already pruned are gone), and pairs written after lowerRetentionFloor() (an operator's
+// call, for storage, once every process runs a retention at most that store's) keep the lower one
+// until a store with a larger retention reserves again.
 // A peer holds at most maxPairsPerPeer pairs not yet past keep_until (reserved or committed): a
 // reserve of a new pair beyond that throws PEER_QUOTA_EXCEEDED (STORE_FAILED; 429 over HTTP), so
 // an authenticated peer that loops cannot grow the file without bound (every accepted envelope
-// keeps its row for retentionSecs, up to about 25 KB at maxKeyUnits). The check reads one row of
+// keeps its row for max(retentionSecs, floor), up to about 25 KB at maxKeyUnits). The check reads one row of
 // chio_trust_replay_peers (schema version 2): each peer's number of rows, kept by the same
 // transactions that add and delete them, and a keep_until at or below all of theirs
 // (`first_keep_until`). Counting the rows instead read every one of them, nonces included (55 ms
@@ -38,7 +50,9 @@ import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_
 export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
   /**
    * Seconds a pair this store reserves is kept past its envelope timestamp, whichever store on the
-   * file prunes it; also the largest skew accepted. Default 604800 (7 days).
+   * file prunes it (longer when the file's retention floor is larger: the largest retentionSecs
+   * registered on the file; see lowerRetentionFloor); also the largest skew accepted. Registered
+   * on the file when the store opens. Default 604800 (7 days).
    */
   retentionSecs?: number;
   /**
@@ -108,6 +122,9 @@ export class SqliteReplayStore implements ReplayStore {
   readonly #release: Database.Transaction<(peerId: string, nonce: string) => void>;
   readonly #commit: Database.Statement;
   readonly #prune: Database.Transaction<(now: number) => number>;
+  readonly #registerRetention: Database.Transaction<() => void>;
+  readonly #floor: () => number | undefined;
+  readonly #lowerFloor: Database.Transaction<() => number>;
   #reservesSincePrune = 0;
   #closed = false;
 
@@ -152,6 +169,39 @@ export class SqliteReplayStore implements ReplayStore {
       const prunePeer = db.prepare("DELETE FROM chio_trust_replay WHERE peer_id = ? AND keep_until < ?");
       const recountPeer = db.prepare("SELECT count(*) AS n, min(keep_until) AS first FROM chio_trust_replay WHERE peer_id = ?");
       const setCount = db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, first_keep_until = ? WHERE peer_id = ?");
+      // The file's retention floor (schema version 4): one row, raised by every store, lowered only by lowerRetentionFloor.
+      const selectFloor = db.prepare("SELECT retention_secs FROM chio_trust_replay_retention WHERE id = 1");
+      const raiseFloor = db.prepare(
+        `INSERT INTO chio_trust_replay_retention (id, retention_secs) VALUES (1, ?)
+         ON CONFLICT (id) DO UPDATE SET retention_secs = max(retention_secs, excluded.retention_secs)`,
+      );
+      const setFloor = db.prepare(
+        "INSERT INTO chio_trust_replay_retention (id, retention_secs) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET retention_secs = excluded.retention_secs",
+      );
+      this.#floor = () => {
+        const row = selectFloor.get() as { retention_secs: bigint } | undefined;
+        return row === undefined ? undefined : safeColumn(row.retention_secs, "retention_secs");
+      };
+      this.#registerRetention = db.transaction(() => {
+        raiseFloor.run(this.retentionSecs);
+      });
+      this.#lowerFloor = db.transaction(() => {
+        const previous = this.#floor() ?? 0;
+        setFloor.run(this.retentionSecs);
+        return previous;
+      });
+      /**
+       * What a pair reserved now is kept for: the floor, or this store's retention when the floor
+       * is below it or gone (lowered by lowerRetentionFloor of a store with a smaller retention,
+       * or deleted or lowered by hand), which then becomes the floor again. Run inside the
+       * reserve's transaction, so the floor read is the one the pair is written under.
+       */
+      const retentionNow = (): number => {
+        const floor = this.#floor();
+        if (floor !== undefined && floor >= this.retentionSecs) return floor;
+        raiseFloor.run(this.retentionSecs);
+        return this.retentionSecs;
+      };
       /**
        * The peer's pairs as counted (its rows). When that reaches the quota and one of them may be
        * past its keep_until at `pruneAt` (`first_keep_until` below it; pruneHorizon), those are
@@ -188,6 +238,7 @@ export class SqliteReplayStore implements ReplayStore {
         return deleted;
       });
       this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs, pruneAt) => {
+        const retention = retentionNow();
         const row = select.get(peerId, nonce) as ReplayRow | undefined;
         let previous: number | null = null;
         let previousKeepUntil: number | null = null;
@@ -205,7 +256,7 @@ export class SqliteReplayStore implements ReplayStore {
           return OVER_QUOTA;
         }
         // Saturated: timestamp + retention above 2^53 − 1 keeps the pair for good (the column's range).
-        const keepUntil = Math.min(timestamp + this.retentionSecs, Number.MAX_SAFE_INTEGER);
+        const keepUntil = Math.min(timestamp + retention, Number.MAX_SAFE_INTEGER);
         upsertReserved.run(peerId, nonce, timestamp, keepUntil, this.#owner, previous, previousKeepUntil);
         if (row === undefined) countAdded.run(peerId, keepUntil);
         else lowerFirstKeepUntil.run(keepUntil, peerId); // the same row, taken again in place
@@ -225,6 +276,7 @@ export class SqliteReplayStore implements ReplayStore {
           lowerFirstKeepUntil.run(previousKeepUntil, peerId);
         }
       });
+      this.#run("open", () => this.#registerRetention.immediate());
       this.#run("prune", () => this.#prune.immediate(Math.floor(Date.now() / 1000)));
     } catch (cause) {
       this.#db.close();
@@ -289,6 +341,32 @@ export class SqliteReplayStore implements ReplayStore {
       if (now > MAX_PLAUSIBLE_UNIX_SECONDS) throw new SqliteStoreError("INVALID_ARGUMENT", `now ${now} is not unix seconds (milliseconds?): above ${MAX_PLAUSIBLE_UNIX_SECONDS}, the year 5138`);
       return this.#prune.immediate(now);
     });
+  }
+
+  /**
+   * The file's retention floor: the largest retentionSecs registered on the file by the stores
+   * that opened it (or put back by a reserve), unless lowered since by lowerRetentionFloor(); 0
+   * when the file holds none (its row deleted by hand: the next reserve puts its store's back).
+   * A pair reserved now is kept until its timestamp plus the larger of this and retentionSecs.
+   */
+  retentionFloor(): number {
+    return this.#run("retentionFloor", () => this.#floor() ?? 0);
+  }
+
+  /**
+   * Sets the file's retention floor to this store's retentionSecs and returns the floor it
+   * replaces (0 if none), for an operator who has lowered the retention of every process on the
+   * file and wants the storage back: the floor never goes down by itself. Pairs already on the
+   * file keep their keep_until; pairs reserved from now on are kept for the new floor.
+   *
+   * Safe only once EVERY process on the file runs a retentionSecs at most this store's (so a skew
+   * at most it too). A process still on a larger one raises the floor again on its next reserve,
+   * but the pairs other processes reserve in between are kept for the lower retention only, and
+   * that process may accept their envelopes again once they are pruned.
+   * @throws SqliteStoreError STORE_CLOSED, DATABASE_BUSY, READ_ONLY, CORRUPT_ROW (a floor that is not a safe integer).
+   */
+  lowerRetentionFloor(): number {
+    return this.#run("lowerRetentionFloor", () => this.#lowerFloor.immediate());
   }
 
   /** Number of rows (reserved and committed). */

@@ -108,6 +108,25 @@ const MIGRATIONS: readonly Migration[] = [
         coalesce((SELECT min(r.keep_until) FROM chio_trust_replay r WHERE r.peer_id = chio_trust_replay_peers.peer_id), 0);
     `,
   },
+  {
+    // The file's retention floor: the largest retentionSecs any SqliteReplayStore has registered
+    // on it (each does when it opens), and every reserve keeps its pair for at least that long
+    // (review 77 F3: with each pair kept for its writer's retention alone, a process restarted
+    // with a lower one, while another still ran a larger skew, wrote pairs the next prune deleted
+    // while that other process still accepted their envelopes; lowering replicas one at a time
+    // let replays through). One row (id 1), raised by every store and lowered only by
+    // SqliteReplayStore.lowerRetentionFloor(). Created empty: the first store that opens the
+    // file registers its own retention (the retentions of the processes that wrote the pairs
+    // already on the file are unknown; those pairs keep their keep_until).
+    version: 4,
+    description: "replay retention floor shared by the stores of the file",
+    sql: `
+      CREATE TABLE chio_trust_replay_retention (
+        id             INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        retention_secs INTEGER NOT NULL CHECK (retention_secs BETWEEN 0 AND 9007199254740991)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this build writes and reads. */
