@@ -12,7 +12,8 @@
 // (maxAcceptsInFlight): one keep-alive connection can pipeline any number of requests, and Node
 // emits each as it is parsed, so maxConnections alone does not bound them. Every refusal of the
 // caller's request is a 4xx with a JSON body { "error": { "code", "message" } } (429 for a
-// caller over its replay store's per-peer quota); 5xx means the server's own side failed or is
+// caller over its replay store's per-peer quota; 403 CLOCK_SKEW_EXCEEDED for an envelope past
+// its window on a shared replay store's clock); 5xx means the server's own side failed or is
 // full (its store, its signer, its clock, an accept that did not finish within
 // handshakeTimeoutMs, or maxAcceptsInFlight reached), and its cause goes only to
 // onRequestError. A malformed body never reaches the store (the exchange reads the store only
@@ -291,6 +292,11 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
         // The caller is flooding, not the server failing: a 503 would invite retries. No
         // Retry-After: when the store's window ends is the store's to know.
         fail(response, 429, "PEER_QUOTA_EXCEEDED", "this peer made more handshakes than its quota allows in the current window", {}, error.message);
+      } else if (error instanceof PeerHandshakeError && pastWindowOnEngine(error)) {
+        // The envelope is too old by the replay store's clock: what a replica with an exact clock
+        // answers for it. A 503 would invite sending the same envelope again, refused every time;
+        // a fresh envelope is accepted.
+        fail(response, 403, "CLOCK_SKEW_EXCEEDED", "the envelope's timestamp is past the accepted window on the replay store's clock: send a fresh envelope", {}, error.message);
       } else if (error instanceof PeerHandshakeError) {
         const status = STATUS[error.code as PeerHandshakeErrorCode] ?? 400;
         // Store and signer failures are the server's business: the caller learns the code, not the cause.
@@ -411,6 +417,16 @@ function clientErrorAnswer(nodeCode: string | undefined): readonly [number, Hand
 function overPeerQuota(error: PeerHandshakeError): boolean {
   const cause = error.cause;
   return error.code === "STORE_FAILED" && (cause instanceof SharedStoreError || cause instanceof SqliteStoreError) && cause.code === "PEER_QUOTA_EXCEEDED";
+}
+
+/**
+ * A STORE_FAILED whose cause is a shared replay store's PAST_WINDOW_ON_ENGINE_CLOCK: the engine's
+ * clock is past the envelope's timestamp + skew while this replica's clock, running behind it,
+ * still took the envelope (docs/protocol.md §8; review 76 F3: it was answered 503).
+ */
+function pastWindowOnEngine(error: PeerHandshakeError): boolean {
+  const cause = error.cause;
+  return error.code === "STORE_FAILED" && cause instanceof SharedStoreError && cause.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
 }
 
 /**

@@ -7,7 +7,9 @@ import * as assert from "uvu/assert";
 import net from "node:net";
 import { createRequire } from "node:module";
 import { createClient, RESP_TYPES } from "redis";
-import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
+import type { AddressInfo } from "node:net";
+import { FederationPeer, InMemoryPeerStore, InvalidConfigError, KernelTrustExchange, Keypair, PublicKey } from "../../src/handshake/index.js";
+import { createHandshakeServer } from "../../src/http/index.js";
 import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/stores/redis.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
 import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
@@ -496,6 +498,39 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
     assert.is(await withRaw((c) => c.exists(pairKey)), 0, "not written again");
   } finally {
     await Promise.all([store.close(), small.close()]);
+  }
+});
+
+t("over HTTP, a replica whose clock runs behind the engine's answers an envelope past its window on the Redis server's clock with 403 CLOCK_SKEW_EXCEEDED (not 503), and accepts a fresh one (review 76 F3)", async () => {
+  const replayStore = await RedisReplayStore.open((await server()).url, { namespace: freshNamespace() });
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(61));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(62));
+  const logged: { status: number; code: string; message: string }[] = [];
+  // Replica b's clock runs 5 s behind this machine's, which the Redis server runs on.
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: new InMemoryPeerStore(), replayStore })
+    .withTrustedPeer("kernel.a", a.publicKey)
+    .withClock(() => wallSecs() - 5);
+  const http = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/federation/handshake`;
+  const post = (body: unknown) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const sender = new KernelTrustExchange("kernel.a", a);
+  try {
+    const W = wallSecs();
+    // 302 s old on the server's clock, 297 s by b's: within b's skew of 300, past the engine's.
+    const late = await post(sender.localEnvelope("kernel.b", "late", W - 302));
+    assert.is(late.status, 403, "before: 503 STORE_FAILED");
+    assert.is(((await late.json()) as { error: { code: string } }).error.code, "CLOCK_SKEW_EXCEEDED");
+    assert.equal(logged.map((l) => [l.status, l.code]), [[403, "CLOCK_SKEW_EXCEEDED"]]);
+    assert.match(logged[0].message, /PAST_WINDOW_ON_ENGINE_CLOCK|engine's clock is past/);
+    const fresh = await post(sender.localEnvelope("kernel.b", "fresh", wallSecs() - 5));
+    assert.is(fresh.status, 200, "a fresh envelope is accepted");
+  } finally {
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
+    await replayStore.close();
   }
 });
 

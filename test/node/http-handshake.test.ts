@@ -16,7 +16,7 @@ import { FederationPeer, InMemoryPeerStore, InvalidTypeError, KernelTrustExchang
 import type { FederationPeerStore, ReplayStore } from "../../src/handshake/ports.js";
 import { createHandshakeServer, handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
 import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
-import { SharedStoreError } from "../../src/stores/server-store.js";
+import { pastWindowOnEngineClock, SharedStoreError } from "../../src/stores/server-store.js";
 import canonicalize from "canonicalize";
 import { rejectsWith, rejectsWithCode } from "../helpers/assert-codes.js";
 import { runCli, spawnCli } from "../helpers/cli.js";
@@ -802,6 +802,46 @@ test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED
     mode = "ok";
     const accepted = await postJson(url, body);
     assert.is(accepted.status, 200, "the nonce refused over quota was not used up");
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("an envelope a shared replay store refuses as past its window on the engine's clock (PAST_WINDOW_ON_ENGINE_CLOCK) gets 403 CLOCK_SKEW_EXCEEDED, not 503; a fresh envelope is accepted (review 76 F3)", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(53));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(54));
+  // The port around a real ReplayCache; in "late" mode reserve rejects with the error the Postgres
+  // and Redis stores throw (test/cluster/redis-stores.test.ts runs it against a real Redis).
+  const cache = new ReplayCache();
+  let late = true;
+  const replayStore: ReplayStore = {
+    reserve: async (peer, nonce, timestamp, now, skew) => {
+      if (late) throw pastWindowOnEngineClock(timestamp, skew);
+      return cache.reserve(peer, nonce, timestamp, now, skew);
+    },
+    commit: (peer, nonce) => cache.commit(peer, nonce),
+    release: (peer, nonce) => cache.release(peer, nonce),
+  };
+  const store = new InMemoryPeerStore();
+  const logged: { status: number; code: string; message: string }[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store, replayStore }).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-late"));
+  try {
+    const refused = await postJson(url, body);
+    assert.is(refused.status, 403, "the caller's envelope is too old by the store's clock: before, 503 STORE_FAILED");
+    assert.is(refused.headers.get("retry-after"), null);
+    const answer = (await refused.json()) as { error: { code: string; message: string } };
+    assert.equal(Object.keys(answer.error), ["code", "message"]);
+    assert.is(answer.error.code, "CLOCK_SKEW_EXCEEDED");
+    assert.match(answer.error.message, /fresh envelope/);
+    assert.equal(logged.map((l) => [l.status, l.code]), [[403, "CLOCK_SKEW_EXCEEDED"]]);
+    assert.match(logged[0].message, /engine's clock is past/, "the log hears the store's reason");
+    assert.equal(await store.snapshot(), [], "nothing pinned");
+    late = false;
+    const accepted = await postJson(url, body);
+    assert.is(accepted.status, 200, "the nonce was not used up");
   } finally {
     await closeServer(server);
   }
