@@ -79,7 +79,8 @@ for (const [signal, frozen] of [["SIGTERM", false], ["SIGINT", false], ["SIGKILL
         assert.equal(removeStaleDirs().filter((name) => held.dirs.some((d) => d.endsWith(name))), [], "young: kept");
         assert.ok(held.dirs.every((d) => existsSync(d)), "a killed run's directories stay until a later run");
       }
-      removeStaleDirs(0);
+      // Only the killed run's own: another run's young directories stay (review 77 F2).
+      removeStaleDirs(0, child.pid);
       for (const dir of held.dirs) assert.not.ok(existsSync(dir), `${dir} is deleted`);
     } finally {
       child.kill("SIGKILL");

@@ -41,14 +41,16 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]
 /**
  * Deletes the temporary directories of earlier runs whose process is gone and which are older
  * than `minAgeMs`: a run in another PID namespace sharing /tmp (containers on one tmpfs) has a pid
- * this process cannot see, and its directories are young (review 77 F2).
+ * this process cannot see, and its directories are young (review 77 F2). With `onlyOfPid`, only
+ * the directories of that (ended) process.
  */
-export function removeStaleDirs(minAgeMs = STALE_DIR_MIN_AGE_MS): string[] {
+export function removeStaleDirs(minAgeMs = STALE_DIR_MIN_AGE_MS, onlyOfPid?: number): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(tmpdir())) {
     const match = STALE_DIR.exec(name);
     const pid = match ? Number(match[1]) : Number.NaN;
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    if (onlyOfPid !== undefined && pid !== onlyOfPid) continue;
     const dir = path.join(tmpdir(), name);
     try {
       if (Date.now() - statSync(dir).mtimeMs < minAgeMs) continue;
