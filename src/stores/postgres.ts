@@ -35,6 +35,7 @@ import {
   DEFAULT_STORE_TIMEOUT_MS,
   exactText,
   fromExactText,
+  MAX_STORE_SKEW_SECS,
   InFlightTokens,
   integerOption,
   pairFits,
@@ -437,7 +438,7 @@ export class PostgresReplayStore implements ReplayStore {
   /** See PostgresPeerStore.open; options are validated before connecting. */
   static async open(urlOrClient: string | PostgresQueryable, options?: PostgresReplayStoreOptions): Promise<PostgresReplayStore> {
     const read = readOptions(options, "options", [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const);
-    const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, 10 * 365 * 86400);
+    const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, MAX_STORE_SKEW_SECS);
     const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
     const sweepEvery = integerOption(read.sweepEvery, "sweepEvery", 1000, 0, 1_000_000_000);
     const sweepBatch = integerOption(read.sweepBatch, "sweepBatch", 1000, 1, 100_000);
@@ -461,7 +462,7 @@ export class PostgresReplayStore implements ReplayStore {
         "replay_retention",
         `CREATE TABLE ${t}_retention (
       id smallint PRIMARY KEY CHECK (id = 1),
-      max_skew_secs bigint NOT NULL CHECK (max_skew_secs >= 0));`,
+      max_skew_secs bigint NOT NULL CHECK (max_skew_secs BETWEEN 0 AND ${MAX_STORE_SKEW_SECS}));`,
       );
       const store = new PostgresReplayStore(db, maxSkewSecs, maxKeyUnits, sweepEvery, sweepBatch);
       await store.#registerRetention();
@@ -472,12 +473,21 @@ export class PostgresReplayStore implements ReplayStore {
     }
   }
 
-  /** Raises the shared retention floor to this store's maxSkewSecs (never lowers it). */
+  /**
+   * Raises the shared retention floor to this store's maxSkewSecs (never lowers it). A floor
+   * written for the first time starts at least at the largest bound the latest rows were written
+   * with (`expires_at − envelope_ts` of the 1,000 rows that expire last, by the index): rows from
+   * replicas of earlier versions, which do not register, may still be relied on by such a replica
+   * (review 78 F3: the first upgraded replica, restarted with a lower bound, set the floor to it,
+   * and a replica still on the earlier version and the larger skew accepted an envelope again).
+   */
   async #registerRetention(): Promise<void> {
     await this.#db.query(
       "replay.registerRetention",
-      `INSERT INTO ${this.#retention} AS f (id, max_skew_secs) VALUES (1, $1::bigint)
-       ON CONFLICT (id) DO UPDATE SET max_skew_secs = EXCLUDED.max_skew_secs WHERE f.max_skew_secs < EXCLUDED.max_skew_secs`,
+      `INSERT INTO ${this.#retention} AS f (id, max_skew_secs)
+       SELECT 1, LEAST(GREATEST($1::bigint, COALESCE(max(latest.expires_at - latest.envelope_ts), 0)), ${MAX_STORE_SKEW_SECS})
+         FROM (SELECT expires_at, envelope_ts FROM ${this.#table} ORDER BY expires_at DESC LIMIT 1000) AS latest
+       ON CONFLICT (id) DO UPDATE SET max_skew_secs = $1::bigint WHERE f.max_skew_secs < $1::bigint`,
       [this.maxSkewSecs],
     );
   }
@@ -552,7 +562,7 @@ export class PostgresReplayStore implements ReplayStore {
        written AS (
          INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
          SELECT $1::text, $2::text, $3::bigint, $3::bigint + GREATEST($4::bigint, COALESCE(kept.floor_s, 0)), $5::text FROM clock, kept
-          WHERE $3::bigint + $6::bigint >= clock.now_s
+          WHERE $3::bigint + $6::bigint >= clock.now_s AND COALESCE(kept.floor_s, 0) BETWEEN 0 AND ${MAX_STORE_SKEW_SECS}
          ON CONFLICT (peer_id, nonce) DO UPDATE
            SET envelope_ts = EXCLUDED.envelope_ts, expires_at = EXCLUDED.expires_at,
                token = EXCLUDED.token || ':' || r.envelope_ts || ':' || r.expires_at
@@ -573,6 +583,7 @@ export class PostgresReplayStore implements ReplayStore {
     if (
       rows.length !== 1 ||
       !Number.isSafeInteger(floorSecs) ||
+      floorSecs > MAX_STORE_SKEW_SECS || // refused before writing (the INSERT's condition); review 78 F2
       typeof before !== "boolean" ||
       (written === null ? after !== null : typeof written !== "string" || typeof after !== "boolean" || (written !== token && !written.startsWith(`${token}:`)))
     ) {

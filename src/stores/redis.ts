@@ -10,11 +10,11 @@
 // on NOSCRIPT, after a server restart emptied the script cache, it is sent once with EVAL). The
 // script does `SET key token:timestamp NX PX ttl`, and, only when the key exists, takes it over
 // if the pair it holds is dead under the skew asked with (docs/protocol.md §7). The TTL keeps
-// each pair until `timestamp + maxSkewSecs` (+1 s for whole-second clocks), by the later of the
+// each pair until `timestamp + retention` (+1 s for whole-second clocks), by the later of the
 // replica's `now` and the Redis server's clock: a replica running fast does not shorten a pair's
 // life, and once the server's clock is past `timestamp + skew` the script refuses the
 // reservation (PAST_WINDOW_ON_ENGINE_CLOCK), so a replica running slow cannot take a replay of a
-// pair that expired (README, "Running a cluster", *Clocks*). The TTL is counted with the larger of
+// pair that expired (README, "Running a cluster", *Clocks*). The retention is the larger of
 // this store's maxSkewSecs and the namespace's retention floor (`<namespace>:retention`, the
 // largest maxSkewSecs any replay store registered there: each raises it when it opens, and a
 // reserve raises it back if it finds it lower), so a replica running a smaller maxSkewSecs keeps
@@ -25,7 +25,7 @@
 //
 // Memory is bounded: keys are namespaced (`<namespace>:{<peer>}:n:<nonce>`, the peer in a hash
 // tag so a peer's keys share a Redis Cluster slot), each at most maxKeyUnits long, each expires,
-// and a peer may reserve at most maxReservationsPerPeer pairs per maxSkewSecs window (a counter
+// and a peer may reserve at most maxReservationsPerPeer pairs per window of the retention (a counter
 // key that expires too; a released reservation gives its place back). A flooding peer, which must
 // already sign with its pinned or anchored key to reach the store, is refused (STORE_FAILED) once
 // over its quota instead of growing memory or evicting anyone's pairs.
@@ -48,6 +48,7 @@ import {
   DEFAULT_STORE_TIMEOUT_MS,
   exactText,
   InFlightTokens,
+  MAX_STORE_SKEW_SECS,
   integerOption,
   pairFits,
   pastWindowOnEngineClock,
@@ -94,7 +95,10 @@ export interface RedisReplayStoreOptions extends RedisStoreOptions {
   maxSkewSecs?: number;
   /** Longest peer id plus nonce, in UTF-16 code units, kept (longer: `fits` is false). Default 1024. */
   maxKeyUnits?: number;
-  /** Most pairs one peer may reserve per maxSkewSecs window; more fail closed. Default 10000. */
+  /**
+   * Most pairs one peer may reserve per window of the retention (the larger of maxSkewSecs and
+   * the namespace's retention floor); more fail closed. Default 10000.
+   */
   maxReservationsPerPeer?: number;
 }
 
@@ -103,10 +107,14 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 
 // KEYS[1] the pair, KEYS[2] the peer's quota counter for this window, KEYS[3] the retention floor.
 // ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms, 7 the
-// pair's keep-until time in unix ms (timestamp + maxSkewSecs + 1 s), 9 maxSkewSecs. ARGV[2] and
-// ARGV[7] are lengthened by what the retention floor holds beyond maxSkewSecs (review 77 F3), and
-// a floor found below maxSkewSecs (deleted, or lowered by lowerRetentionFloor) is raised back to
-// it once the pair is written. The TTL is the longer of
+// pair's keep-until time in unix ms (timestamp + retention + 1 s), 9 maxSkewSecs, 10 the
+// retention the caller computed ARGV 2, 6 and 7 and the quota window with: the larger of
+// maxSkewSecs and the floor it last saw. If the floor now gives another retention, nothing is
+// read or written and the script returns {-4, retention}, and the caller asks again with it
+// (review 77 F3: pairs are kept for the floor; review 78 F1: the quota's window follows it, or
+// a peer could hold pairs for the floor while counted per shorter window). A floor found below
+// maxSkewSecs (deleted, or lowered by lowerRetentionFloor) is raised back to it once the pair is
+// written. The TTL is the longer of
 // ARGV[2] (measured from the replica's now) and what is left until ARGV[7] on the server's clock
 // (TIME), so a replica whose clock runs fast cannot shorten the pairs it writes below the time
 // the other replicas still take their envelopes (review 59).
@@ -131,8 +139,9 @@ if serverMs >= tonumber(ARGV[8]) then return -3 end
 local floor = redis.call('GET', KEYS[3])
 if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
 local own = tonumber(ARGV[9])
-local extraMs = 0
-if floor and tonumber(floor) > own then extraMs = (tonumber(floor) - own) * 1000 end
+local retention = own
+if floor and tonumber(floor) > own then retention = tonumber(floor) end
+if retention ~= tonumber(ARGV[10]) then return {-4, retention} end
 local held = redis.call('GET', KEYS[1])
 local heldTs
 if held then
@@ -144,10 +153,9 @@ local counted = redis.call('GET', KEYS[2]) or '0'
 if not string.match(counted, '^%d+$') or #counted > 15 then return -2 end
 local used = tonumber(counted)
 if used >= tonumber(ARGV[5]) then return -1 end
-local ttl = tonumber(ARGV[2]) + extraMs
-local left = tonumber(ARGV[7]) + extraMs - serverMs
+local ttl = tonumber(ARGV[2])
+local left = tonumber(ARGV[7]) - serverMs
 if left > ttl then ttl = left end
-if ttl > 9007199254740991 then ttl = 9007199254740991 end
 ttl = string.format('%d', ttl)
 if held then
   local token, ts = string.match(ARGV[1], '^(%x+):(%d+)$')
@@ -160,7 +168,8 @@ if not floor or tonumber(floor) < own then redis.call('SET', KEYS[3], ARGV[9]) e
 return 1`;
 
 // KEYS[1] the retention floor; ARGV[1] a store's maxSkewSecs. Raises the floor to it, never
-// lowers it. Returns the floor now held, or -2 for a value no store writes.
+// lowers it. Returns the floor now held, or -2 for a value no store writes. A TTL a floor key
+// was given by hand is removed (review 78 F4: the floor then vanished later).
 const REGISTER_RETENTION_SCRIPT = `
 local floor = redis.call('GET', KEYS[1])
 if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
@@ -168,6 +177,7 @@ if not floor or tonumber(floor) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
   return tonumber(ARGV[1])
 end
+redis.call('PERSIST', KEYS[1])
 return tonumber(floor)`;
 
 // KEYS[1] the retention floor; ARGV[1] a store's maxSkewSecs. Sets the floor to it, whatever it
@@ -799,6 +809,8 @@ export class RedisReplayStore implements ReplayStore {
   readonly maxKeyUnits: number;
   readonly maxReservationsPerPeer: number;
   readonly #redis: Connection;
+  /** The retention floor as last seen (registration, reserve, retentionFloor, lowerRetentionFloor). */
+  #floorSeen = 0;
   /** Per reservation in flight: the pair's value and the quota counter it was counted in. */
   readonly #inFlight = new InFlightTokens<{ value: string; quotaKey: string }>(DEFAULT_MAX_IN_FLIGHT);
 
@@ -816,7 +828,7 @@ export class RedisReplayStore implements ReplayStore {
    */
   static async open(urlOrClient: string | RedisCommandClient, options?: RedisReplayStoreOptions): Promise<RedisReplayStore> {
     const read = readOptions(options, "options", [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"] as const);
-    const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, 10 * 365 * 86400);
+    const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, MAX_STORE_SKEW_SECS);
     const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
     const quota = integerOption(read.maxReservationsPerPeer, "maxReservationsPerPeer", 10_000, 1, 1_000_000_000);
     const redis = await Connection.open(urlOrClient, read);
@@ -840,7 +852,8 @@ export class RedisReplayStore implements ReplayStore {
   /** Raises the namespace's retention floor to this store's maxSkewSecs (never lowers it). */
   async #registerRetention(): Promise<void> {
     const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [String(this.maxSkewSecs)]);
-    if (typeof reply !== "number" || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
+    if (typeof reply !== "number" || !Number.isSafeInteger(reply) || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
+    this.#floorSeen = reply;
   }
 
   /**
@@ -853,7 +866,8 @@ export class RedisReplayStore implements ReplayStore {
     const reply = await this.#redis.command("replay.retentionFloor", ["GET", this.#retentionKey]);
     if (reply === null) return 0;
     if (typeof reply !== "string" || !/^[0-9]{1,15}$/.test(reply)) throw unexpected("replay.retentionFloor", reply);
-    return Number(reply);
+    this.#floorSeen = Number(reply);
+    return this.#floorSeen;
   }
 
   /**
@@ -867,6 +881,7 @@ export class RedisReplayStore implements ReplayStore {
   async lowerRetentionFloor(): Promise<number> {
     const reply = await this.#redis.run("replay.lowerRetentionFloor", SCRIPTS.lowerRetention, [this.#retentionKey], [String(this.maxSkewSecs)]);
     if (typeof reply !== "number" || reply < -1) throw unexpected("replay.lowerRetentionFloor", reply);
+    this.#floorSeen = this.maxSkewSecs;
     return Math.max(reply, 0);
   }
 
@@ -884,26 +899,40 @@ export class RedisReplayStore implements ReplayStore {
     if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
     const key = this.#pairKey(peerId, nonce);
-    const window = Math.max(this.maxSkewSecs, 1);
-    const quotaKey = `${this.#redis.namespace}:{${keyPart(peerId)}}:q:${Math.floor(now / window)}`;
-    // Kept until timestamp + maxSkewSecs (+1 s); at least 1 s, at most 2^53−1 ms (which Redis
-    // can add to its clock without overflow).
-    const ttlMs = Math.min(Math.max((timestamp - now + this.maxSkewSecs + 1) * 1000, 1000), Number.MAX_SAFE_INTEGER);
-    // The same bound as a time on the server's clock (the script keeps the longer of the two).
-    const keepUntilMs = Math.min((timestamp + this.maxSkewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
     // Where the server's clock refuses the envelope: past its window under the asked skew.
     const windowEndMs = Math.min((timestamp + skewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
-    const reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey, this.#retentionKey], [
-      `${token}:${timestamp}`,
-      String(ttlMs),
-      String(now),
-      String(skewSecs),
-      String(this.maxReservationsPerPeer),
-      String(window * 2000),
-      String(keepUntilMs),
-      String(windowEndMs),
-      String(this.maxSkewSecs),
-    ]);
+    let reply: unknown;
+    let quotaKey = "";
+    // At most three tries: the first with the floor last seen, then with the one the script
+    // answered (a floor raised or lowered meanwhile; a third for one changed again during that).
+    for (let attempt = 0; ; attempt++) {
+      const retention = Math.max(this.maxSkewSecs, this.#floorSeen);
+      const window = Math.max(retention, 1);
+      quotaKey = `${this.#redis.namespace}:{${keyPart(peerId)}}:q:${Math.floor(now / window)}`;
+      // Kept until timestamp + retention (+1 s); at least 1 s, at most 2^53−1 ms (which Redis can
+      // add to its clock without overflow).
+      const ttlMs = Math.min(Math.max((timestamp - now + retention + 1) * 1000, 1000), Number.MAX_SAFE_INTEGER);
+      // The same bound as a time on the server's clock (the script keeps the longer of the two).
+      const keepUntilMs = Math.min((timestamp + retention + 1) * 1000, Number.MAX_SAFE_INTEGER);
+      reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey, this.#retentionKey], [
+        `${token}:${timestamp}`,
+        String(ttlMs),
+        String(now),
+        String(skewSecs),
+        String(this.maxReservationsPerPeer),
+        String(window * 2000),
+        String(keepUntilMs),
+        String(windowEndMs),
+        String(this.maxSkewSecs),
+        String(retention),
+      ]);
+      if (!Array.isArray(reply)) break;
+      const [code, current] = reply as unknown[];
+      if (code !== -4 || typeof current !== "number" || !Number.isSafeInteger(current) || current < this.maxSkewSecs || attempt === 2) {
+        throw unexpected("replay.reserve", code);
+      }
+      this.#floorSeen = current;
+    }
     if (reply === 0) return false;
     if (reply === -3) throw pastWindowOnEngineClock(timestamp, skewSecs);
     if (reply === 1) return this.#inFlight.claim(inFlightKey, { value: `${token}:${timestamp}`, quotaKey });

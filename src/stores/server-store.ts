@@ -44,6 +44,9 @@ export const REMOVED_ANYWAY = "; the entry was removed";
 
 /** Default bound on one store call, in milliseconds, connecting included. */
 export const DEFAULT_STORE_TIMEOUT_MS = 2000;
+/** Largest maxSkewSecs a server-backed replay store takes (ten years), and so the largest retention floor. */
+export const MAX_STORE_SKEW_SECS = 10 * 365 * 86400;
+
 /** Default largest skew a server-backed replay store is asked with (the exchange's default skew). */
 export const DEFAULT_STORE_MAX_SKEW_SECS = 300;
 /** Default largest peer id plus nonce, in UTF-16 code units, a server-backed replay store keeps. */
@@ -137,7 +140,7 @@ export function checkReserveArguments(
   if ((skewSecs as number) > maxSkewSecs) {
     throw new SharedStoreError(
       "SKEW_ABOVE_RETENTION",
-      `asked with skew ${skewSecs as number}s but pairs are kept only ${maxSkewSecs}s past their timestamp (maxSkewSecs); raise maxSkewSecs first`,
+      `asked with skew ${skewSecs as number}s above this store's maxSkewSecs of ${maxSkewSecs}s, the skew it registered pairs to be kept for; raise maxSkewSecs first`,
     );
   }
 }

@@ -385,12 +385,20 @@ t("lowering maxSkewSecs one replica at a time: rows are kept and swept at the ta
     assert.is(await large.reserve("p", "large", W2, W2, 300), true);
     assert.equal((await sql(`SELECT expires_at::int AS e FROM ${prefix}replay WHERE nonce = $1`, [JSON.stringify("large")]))[0].e, W2 + 300);
     for (const deadline = Date.now() + 5000; (await floorRow())[0] !== 300; await delay(20)) assert.ok(Date.now() < deadline, "the floor is raised back");
-    // A floor row deleted by hand is written again by the next store that opens.
+    // A floor row deleted by hand is written again by the next store that opens, starting from
+    // the largest bound the latest rows show (review 78 F3), here the 300 s of `large`'s rows.
     await sql(`DELETE FROM ${prefix}replay_retention`);
     assert.is(await small.lowerRetentionFloor(), 0, "no floor: 0");
     await sql(`DELETE FROM ${prefix}replay_retention`);
     await (await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30, sweepEvery: 0 })).close();
-    for (const deadline = Date.now() + 5000; (await floorRow())[0] !== 30; await delay(20)) assert.ok(Date.now() < deadline, "registered on open");
+    assert.equal(await floorRow(), [300], "registered on open, at least the rows' bound");
+    // A floor edited by hand past what any store registers (its CHECK dropped): refused before
+    // anything is written (review 78 F2: the row was written with a far expiry, then refused).
+    await sql(`ALTER TABLE ${prefix}replay_retention DROP CONSTRAINT ${prefix}replay_retention_max_skew_secs_check`);
+    await sql(`UPDATE ${prefix}replay_retention SET max_skew_secs = 4611686018427387904`);
+    const rowsBefore = await countRows(prefix);
+    await rejects(small.reserve("p", "odd", W2, W2, 3), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", "a floor out of range");
+    assert.is(await countRows(prefix), rowsBefore, "nothing written");
   } finally {
     await Promise.all([large.close(), small.close()]);
   }
@@ -399,10 +407,22 @@ t("lowering maxSkewSecs one replica at a time: rows are kept and swept at the ta
 t("a replay table made before the retention floor existed gets it on the next open, without a new replay schema version (replicas of earlier versions still open)", async () => {
   const url = (await server()).url;
   const prefix = freshPrefix();
-  await (await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 120 })).close();
+  const earlier = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 120 });
+  const W0 = wallSecs();
+  assert.is(await earlier.reserve("p", "old", W0, W0, 120), true); // a row kept until W0 + 120
+  earlier.commit("p", "old");
+  await earlier.close();
   // As an earlier version left it: no retention table, no version row for it.
   await sql(`DROP TABLE ${prefix}replay_retention`);
   await sql(`DELETE FROM ${prefix}schema_version WHERE component = 'replay_retention'`);
+  // The first store to open after the upgrade runs a lower bound (upgraded and lowered in one
+  // restart): the floor starts at the bound the rows show, 120, not at its 30 (review 78 F3).
+  const lowered = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30 });
+  try {
+    assert.is(await lowered.retentionFloor(), 120);
+  } finally {
+    await lowered.close();
+  }
   const store = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 240 });
   try {
     assert.equal(await sql(`SELECT component, version FROM ${prefix}schema_version ORDER BY component`), [

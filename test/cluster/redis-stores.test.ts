@@ -409,6 +409,11 @@ t("lowering maxSkewSecs one replica at a time: pairs live until timestamp + the 
     const ttl = await pairTtl("n");
     assert.ok(ttl > 295_000 && ttl <= 301_000, `kept until timestamp + the floor + 1 s, not + its writer's 3 s: ttl ${ttl} ms`);
     assert.is(await large.reserve("p", "n", W, W + 5, 300), false, "the replay is refused");
+    // The peer's quota is counted per window of the retention, not of the writer's 3 s: its pairs
+    // live for the floor (review 78 F1: counted per 3 s, one peer held about 100 times its quota).
+    const quotaKeys = (await withRaw((c) => c.keys(`${namespace}:{${keyHex("p")}}:q:*`)));
+    assert.equal(quotaKeys, [`${namespace}:{${keyHex("p")}}:q:${Math.floor(W / 300)}`]);
+    assert.ok((await withRaw((c) => c.pTTL(quotaKeys[0]))) > 590_000, "the counter lives two windows of 300 s");
     // lowerRetentionFloor: the operator's explicit step once every replica runs the smaller bound.
     assert.is(await small.lowerRetentionFloor(), 300, "returns the floor it replaced");
     assert.is(await withRaw((c) => c.get(floorKey)), "3");
@@ -436,6 +441,27 @@ t("lowering maxSkewSecs one replica at a time: pairs live until timestamp + the 
     await rejects(small.lowerRetentionFloor(), (e) => e.code === "STORE_UNEXPECTED_REPLY", "lowerRetentionFloor");
     assert.is(await withRaw((c) => c.get(floorKey)), "lots");
     assert.is(await pairTtl("odd"), -2, "nothing written");
+  } finally {
+    await Promise.all([large.close(), small.close()]);
+  }
+});
+
+t("a store that opened before the floor was raised finds out on its next reserve and keeps the pair, and counts the quota, by the raised floor; a floor key given a TTL by hand loses it when a store opens (review 78 F1, F4)", async () => {
+  const namespace = freshNamespace();
+  const url = (await server()).url;
+  const small = await RedisReplayStore.open(url, { namespace, maxSkewSecs: 3 }); // sees the floor at 3
+  const large = await RedisReplayStore.open(url, { namespace, maxSkewSecs: 300 }); // raises it to 300
+  try {
+    const W = wallSecs();
+    assert.is(await small.reserve("p", "n", W, W, 3), true, "asked again with the raised floor");
+    const pairTtl = await withRaw((c) => c.pTTL(`${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`));
+    assert.ok(pairTtl > 295_000 && pairTtl <= 301_000, `pair ttl ${pairTtl} ms`);
+    const quotaKeys = await withRaw((c) => c.keys(`${namespace}:{${keyHex("p")}}:q:*`));
+    assert.equal(quotaKeys, [`${namespace}:{${keyHex("p")}}:q:${Math.floor(W / 300)}`], "counted per window of 300 s");
+    await withRaw((c) => c.pExpire(`${namespace}:retention`, 60_000));
+    await (await RedisReplayStore.open(url, { namespace, maxSkewSecs: 10 })).close();
+    assert.is(await withRaw((c) => c.pTTL(`${namespace}:retention`)), -1, "no TTL: the floor does not vanish later");
+    assert.is(await withRaw((c) => c.get(`${namespace}:retention`)), "300");
   } finally {
     await Promise.all([large.close(), small.close()]);
   }

@@ -534,6 +534,15 @@ test("schema version 4 adds the retention floor to a version-3 file: its pairs k
   v3.prepare("INSERT INTO chio_trust_replay (peer_id, nonce, timestamp, keep_until, state) VALUES ('p', 'old', ?, ?, 'committed')").run(T, T + 60);
   v3.prepare("INSERT INTO chio_trust_replay_peers (peer_id, pairs, first_keep_until) VALUES ('p', 1, ?)").run(T + 60);
   v3.close();
+  // The first process to open it after the upgrade runs a lower retention (upgraded and lowered
+  // in one restart): the floor starts at the retention the pairs show, 60, not at its 10, since a
+  // version-3 process still running may rely on them (review 78 F3).
+  const lowered = new SqliteReplayStore(file, { retentionSecs: 10 });
+  try {
+    assert.is(lowered.retentionFloor(), 60);
+  } finally {
+    lowered.close();
+  }
   const y = new SqliteReplayStore(file, { retentionSecs: 300 });
   const x = new SqliteReplayStore(file, { retentionSecs: 60 });
   try {

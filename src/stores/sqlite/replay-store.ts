@@ -171,9 +171,16 @@ export class SqliteReplayStore implements ReplayStore {
       const setCount = db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, first_keep_until = ? WHERE peer_id = ?");
       // The file's retention floor (schema version 4): one row, raised by every store, lowered only by lowerRetentionFloor.
       const selectFloor = db.prepare("SELECT retention_secs FROM chio_trust_replay_retention WHERE id = 1");
+      // A floor written for the first time starts at least at the largest retention the latest
+      // pairs were written with (keep_until − timestamp of the 1,000 that are kept longest, by the
+      // keep_until index; pairs kept for good, at 2^53 − 1, left out): a version-3 process on the
+      // file, which does not register, may still rely on them (review 78 F3: the first version-4
+      // process, restarted with a lower retention, set the floor to it).
       const raiseFloor = db.prepare(
-        `INSERT INTO chio_trust_replay_retention (id, retention_secs) VALUES (1, ?)
-         ON CONFLICT (id) DO UPDATE SET retention_secs = max(retention_secs, excluded.retention_secs)`,
+        `INSERT INTO chio_trust_replay_retention (id, retention_secs)
+           SELECT 1, max(:retention, coalesce((SELECT max(keep_until - timestamp) FROM
+             (SELECT keep_until, timestamp FROM chio_trust_replay WHERE keep_until < 9007199254740991 ORDER BY keep_until DESC LIMIT 1000)), 0)) WHERE true
+         ON CONFLICT (id) DO UPDATE SET retention_secs = max(retention_secs, :retention)`,
       );
       const setFloor = db.prepare(
         "INSERT INTO chio_trust_replay_retention (id, retention_secs) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET retention_secs = excluded.retention_secs",
@@ -183,7 +190,7 @@ export class SqliteReplayStore implements ReplayStore {
         return row === undefined ? undefined : safeColumn(row.retention_secs, "retention_secs");
       };
       this.#registerRetention = db.transaction(() => {
-        raiseFloor.run(this.retentionSecs);
+        raiseFloor.run({ retention: this.retentionSecs });
       });
       this.#lowerFloor = db.transaction(() => {
         const previous = this.#floor() ?? 0;
@@ -199,7 +206,7 @@ export class SqliteReplayStore implements ReplayStore {
       const retentionNow = (): number => {
         const floor = this.#floor();
         if (floor !== undefined && floor >= this.retentionSecs) return floor;
-        raiseFloor.run(this.retentionSecs);
+        raiseFloor.run({ retention: this.retentionSecs });
         return this.retentionSecs;
       };
       /**
@@ -329,8 +336,8 @@ export class SqliteReplayStore implements ReplayStore {
   }
 
   /**
-   * Deletes the pairs of the file past their keep_until (their timestamp plus the retentionSecs of
-   * the store that reserved them) at `now` (unix seconds, a safe integer >= 0: anything else,
+   * Deletes the pairs of the file past their keep_until (their timestamp plus the larger of the
+   * retentionSecs of the store that reserved them and the file's retention floor then) at `now` (unix seconds, a safe integer >= 0: anything else,
    * Infinity or a string, would delete live pairs or nothing, and is INVALID_ARGUMENT); returns
    * how many.
    */
