@@ -758,29 +758,45 @@ test("handshakeWith verifies and accepts the answer's bytes: invalid UTF-8 is IN
   }
 });
 
-test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED) gets 429, not 503; other store failures stay 503", async () => {
-  const a = Keypair.fromSeed(new Uint8Array(32).fill(51));
-  const b = Keypair.fromSeed(new Uint8Array(32).fill(52));
-  // The port around a real ReplayCache; in "quota" mode reserve rejects exactly as RedisReplayStore
-  // does over maxReservationsPerPeer (the in-memory cache has no such quota; the SQLite store's
-  // maxPairsPerPeer has a test of its own below).
+/**
+ * An HTTP server over an exchange whose replay store is a real ReplayCache behind the port, whose
+ * reserve throws what `fault` returns (the error a shared store throws), if anything; the
+ * envelope `body` is from a trusted peer, under `nonce`.
+ */
+async function serverWithReplayFault(seed: number, nonce: string, fault: (timestamp: number, skew: number) => Error | undefined) {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(seed));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(seed + 1));
   const cache = new ReplayCache();
-  let mode: "ok" | "quota" | "down" = "quota";
   const replayStore: ReplayStore = {
-    reserve: async (peer, nonce, timestamp, now, skew) => {
-      if (mode === "quota") throw new SharedStoreError("PEER_QUOTA_EXCEEDED", "replay.reserve: this peer reserved 3 pairs in this window (maxReservationsPerPeer)");
-      if (mode === "down") throw new SharedStoreError("STORE_UNAVAILABLE", "replay.reserve: connection refused");
-      return cache.reserve(peer, nonce, timestamp, now, skew);
+    reserve: async (peer, n, timestamp, now, skew) => {
+      const error = fault(timestamp, skew);
+      if (error !== undefined) throw error;
+      return cache.reserve(peer, n, timestamp, now, skew);
     },
-    commit: (peer, nonce) => cache.commit(peer, nonce),
-    release: (peer, nonce) => cache.release(peer, nonce),
+    commit: (peer, n) => cache.commit(peer, n),
+    release: (peer, n) => cache.release(peer, n),
   };
   const store = new InMemoryPeerStore();
   const logged: { status: number; code: string; message: string }[] = [];
   const exchange = new KernelTrustExchange("kernel.b", b, { store, replayStore }).withTrustedPeer("kernel.a", a.publicKey);
   const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
   const url = await listen(server);
-  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-quota"));
+  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", nonce));
+  return { url, body, store, logged, close: () => closeServer(server) };
+}
+
+test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED) gets 429, not 503; other store failures stay 503", async () => {
+  // In "quota" mode reserve rejects exactly as RedisReplayStore does over maxReservationsPerPeer
+  // (the in-memory cache has no such quota; the SQLite store's maxPairsPerPeer has a test of its
+  // own below).
+  let mode: "ok" | "quota" | "down" = "quota";
+  const { url, body, store, logged, close } = await serverWithReplayFault(51, "n-quota", () =>
+    mode === "quota"
+      ? new SharedStoreError("PEER_QUOTA_EXCEEDED", "replay.reserve: this peer reserved 3 pairs in this window (maxReservationsPerPeer)")
+      : mode === "down"
+        ? new SharedStoreError("STORE_UNAVAILABLE", "replay.reserve: connection refused")
+        : undefined,
+  );
   try {
     const flooded = await postJson(url, body);
     assert.is(flooded.status, 429, "over quota: the caller's doing, not the server failing (before: 503 STORE_FAILED)");
@@ -803,31 +819,15 @@ test("a peer over its replay store's quota (SharedStoreError PEER_QUOTA_EXCEEDED
     const accepted = await postJson(url, body);
     assert.is(accepted.status, 200, "the nonce refused over quota was not used up");
   } finally {
-    await closeServer(server);
+    await close();
   }
 });
 
 test("an envelope a shared replay store refuses as past its window on the engine's clock (PAST_WINDOW_ON_ENGINE_CLOCK) gets 403 CLOCK_SKEW_EXCEEDED, not 503; a fresh envelope is accepted (review 76 F3)", async () => {
-  const a = Keypair.fromSeed(new Uint8Array(32).fill(53));
-  const b = Keypair.fromSeed(new Uint8Array(32).fill(54));
-  // The port around a real ReplayCache; in "late" mode reserve rejects with the error the Postgres
-  // and Redis stores throw (test/cluster/redis-stores.test.ts runs it against a real Redis).
-  const cache = new ReplayCache();
+  // Reserve rejects with the error the Postgres and Redis stores throw (test/cluster/redis-stores.test.ts
+  // runs it against a real Redis).
   let late = true;
-  const replayStore: ReplayStore = {
-    reserve: async (peer, nonce, timestamp, now, skew) => {
-      if (late) throw pastWindowOnEngineClock(timestamp, skew);
-      return cache.reserve(peer, nonce, timestamp, now, skew);
-    },
-    commit: (peer, nonce) => cache.commit(peer, nonce),
-    release: (peer, nonce) => cache.release(peer, nonce),
-  };
-  const store = new InMemoryPeerStore();
-  const logged: { status: number; code: string; message: string }[] = [];
-  const exchange = new KernelTrustExchange("kernel.b", b, { store, replayStore }).withTrustedPeer("kernel.a", a.publicKey);
-  const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
-  const url = await listen(server);
-  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-late"));
+  const { url, body, store, logged, close } = await serverWithReplayFault(53, "n-late", (timestamp, skew) => (late ? pastWindowOnEngineClock(timestamp, skew) : undefined));
   try {
     const refused = await postJson(url, body);
     assert.is(refused.status, 403, "the caller's envelope is too old by the store's clock: before, 503 STORE_FAILED");
@@ -843,7 +843,7 @@ test("an envelope a shared replay store refuses as past its window on the engine
     const accepted = await postJson(url, body);
     assert.is(accepted.status, 200, "the nonce was not used up");
   } finally {
-    await closeServer(server);
+    await close();
   }
 });
 
