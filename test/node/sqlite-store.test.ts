@@ -523,6 +523,24 @@ test("lowerRetentionFloor sets the floor to the store's own retention and return
   }
 });
 
+test("a floor row deleted by hand is written again by the next reserve, starting at the retention the pairs show, and that reserve keeps its pair for it (review 78 F3)", () => {
+  const T = Math.floor(Date.now() / 1000); // this test's own: its stores' opens prune at the wall clock
+  const file = tempFile("floor-deleted.db");
+  const large = new SqliteReplayStore(file, { retentionSecs: 300 });
+  const small = new SqliteReplayStore(file, { retentionSecs: 60 });
+  try {
+    assert.is(large.reserve("p", "a", T, T, 300), true);
+    const raw = new Database(file);
+    raw.exec("DELETE FROM chio_trust_replay_retention");
+    raw.close();
+    assert.is(small.reserve("p", "b", T, T, 60), true);
+    assert.equal(onFile(file, "p", "b"), { floor: 300, keepUntil: T + 300 }, "the floor the rows show, and the pair kept for it");
+  } finally {
+    small.close();
+    large.close();
+  }
+});
+
 test("schema version 4 adds the retention floor to a version-3 file: its pairs keep their keep_until, and the stores that open it register their retentions", () => {
   const T = Math.floor(Date.now() / 1000); // this test's own: its stores' opens prune at the wall clock
   const file = tempFile("v3.db");

@@ -207,7 +207,7 @@ export class SqliteReplayStore implements ReplayStore {
         const floor = this.#floor();
         if (floor !== undefined && floor >= this.retentionSecs) return floor;
         raiseFloor.run({ retention: this.retentionSecs });
-        return this.retentionSecs;
+        return Math.max(this.#floor() ?? 0, this.retentionSecs); // a floor written afresh may start above it (the rows' retention)
       };
       /**
        * The peer's pairs as counted (its rows). When that reaches the quota and one of them may be
@@ -337,9 +337,9 @@ export class SqliteReplayStore implements ReplayStore {
 
   /**
    * Deletes the pairs of the file past their keep_until (their timestamp plus the larger of the
-   * retentionSecs of the store that reserved them and the file's retention floor then) at `now` (unix seconds, a safe integer >= 0: anything else,
-   * Infinity or a string, would delete live pairs or nothing, and is INVALID_ARGUMENT); returns
-   * how many.
+   * retentionSecs of the store that reserved them and the file's retention floor then) at `now`
+   * (unix seconds, a safe integer >= 0: anything else, Infinity or a string, would delete live
+   * pairs or nothing, and is INVALID_ARGUMENT); returns how many.
    */
   prune(now: number = Math.floor(Date.now() / 1000)): number {
     return this.#run("prune", () => {
