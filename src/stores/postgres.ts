@@ -33,6 +33,7 @@ import {
   DEFAULT_STORE_MAX_KEY_UNITS,
   DEFAULT_STORE_MAX_SKEW_SECS,
   DEFAULT_STORE_TIMEOUT_MS,
+  engineClockAhead,
   exactText,
   fromExactText,
   MAX_STORE_SKEW_SECS,
@@ -485,7 +486,7 @@ export class PostgresReplayStore implements ReplayStore {
     await this.#db.query(
       "replay.registerRetention",
       `INSERT INTO ${this.#retention} AS f (id, max_skew_secs)
-       SELECT 1, LEAST(GREATEST($1::bigint, COALESCE(max(latest.expires_at - latest.envelope_ts), 0)), ${MAX_STORE_SKEW_SECS})
+       SELECT 1, LEAST(GREATEST($1::numeric, COALESCE(max(latest.expires_at::numeric - latest.envelope_ts::numeric), 0)), ${MAX_STORE_SKEW_SECS})::bigint
          FROM (SELECT expires_at, envelope_ts FROM ${this.#table} ORDER BY expires_at DESC LIMIT 1000) AS latest
        ON CONFLICT (id) DO UPDATE SET max_skew_secs = $1::bigint WHERE f.max_skew_secs < $1::bigint`,
       [this.maxSkewSecs],
@@ -555,7 +556,7 @@ export class PostgresReplayStore implements ReplayStore {
     // The row is kept until timestamp + the larger of maxSkewSecs and the shared retention floor
     // (review 77 F3), read in the same statement; the floor is only read here, not written, so
     // reserves do not queue on its row.
-    const rows = await rowsOrLostRace(this.#db.query<{ before: unknown; after: unknown; token: unknown; floor: unknown }>(
+    const rows = await rowsOrLostRace(this.#db.query<{ before: unknown; after: unknown; ahead: unknown; token: unknown; floor: unknown }>(
       "replay.reserve",
       `WITH clock AS (SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now_s),
        kept AS (SELECT (SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1) AS floor_s),
@@ -570,6 +571,7 @@ export class PostgresReplayStore implements ReplayStore {
          RETURNING r.token, floor(extract(epoch FROM clock_timestamp()))::bigint AS after_s)
        SELECT (SELECT $3::bigint + $6::bigint < now_s FROM clock) AS before,
               (SELECT $3::bigint + $6::bigint < after_s FROM written) AS after,
+              (SELECT $7::bigint + $6::bigint < GREATEST(now_s, COALESCE((SELECT after_s FROM written), 0)) FROM clock) AS ahead,
               (SELECT token FROM written) AS token,
               (SELECT floor_s FROM kept) AS floor`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
@@ -578,19 +580,23 @@ export class PostgresReplayStore implements ReplayStore {
       this.#maybeSweep(now); // a serialization failure: a concurrent writer of the pair won
       return false;
     }
-    const { before, after, token: written, floor } = rows[0] ?? {};
+    const { before, after, ahead, token: written, floor } = rows[0] ?? {};
     const floorSecs = floor === null ? 0 : decimal(floor);
     if (
       rows.length !== 1 ||
       !Number.isSafeInteger(floorSecs) ||
       floorSecs > MAX_STORE_SKEW_SECS || // refused before writing (the INSERT's condition); review 78 F2
       typeof before !== "boolean" ||
+      typeof ahead !== "boolean" ||
       (written === null ? after !== null : typeof written !== "string" || typeof after !== "boolean" || (written !== token && !written.startsWith(`${token}:`)))
     ) {
       throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
     }
     if (floorSecs < this.maxSkewSecs) this.#reregister(); // the floor's row was deleted or lowered meanwhile
-    if (before) throw pastWindowOnEngineClock(timestamp, skewSecs);
+    // Refused with the engine's clock more than the skew ahead of the replica's now: a fresh
+    // envelope would be refused too (review 79 F1).
+    const refusal = () => (ahead ? engineClockAhead(now, skewSecs) : pastWindowOnEngineClock(timestamp, skewSecs));
+    if (before) throw refusal();
     if (written === null) {
       this.#maybeSweep(now);
       return false;
@@ -598,7 +604,7 @@ export class PostgresReplayStore implements ReplayStore {
     if (after) {
       // Written past the window: put the row back as it was (the undo release() does), then refuse.
       await this.#undo(peerId, nonce, token);
-      throw pastWindowOnEngineClock(timestamp, skewSecs);
+      throw refusal();
     }
     this.#maybeSweep(now);
     return this.#inFlight.claim(inFlightKey, token);

@@ -46,6 +46,7 @@ import {
   DEFAULT_STORE_MAX_KEY_UNITS,
   DEFAULT_STORE_MAX_SKEW_SECS,
   DEFAULT_STORE_TIMEOUT_MS,
+  engineClockAhead,
   exactText,
   InFlightTokens,
   MAX_STORE_SKEW_SECS,
@@ -125,7 +126,9 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 // reserve is refused (-3) before anything is read or written, whatever the replica's own clock
 // says (review 75 F1: a replica running slow took such replays; docs/protocol.md §8).
 // Returns 1 reserved, 0 held (replay), -1 over quota, -2 a value this store never writes (checked,
-// the quota counter's too, before anything is written: review 47), -3 past the window.
+// the quota counter's and the floor's too, before anything is written: review 47; a floor above
+// MAX_STORE_SKEW_SECS, which no store registers, included), -3 past the window, -5 past it with
+// the server's clock also more than the skew ahead of the replica's now (ENGINE_CLOCK_AHEAD).
 // A pair dead under the caller's skew is taken over with the value
 // "<token><held timestamp's decimal digits>:<timestamp>": it may still be live under another
 // replica's larger skew or clock, and a release of this reservation puts it back (RELEASE_SCRIPT;
@@ -135,9 +138,12 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 const RESERVE_SCRIPT = `
 local clock = redis.call('TIME')
 local serverMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-if serverMs >= tonumber(ARGV[8]) then return -3 end
+if serverMs >= tonumber(ARGV[8]) then
+  if serverMs >= (tonumber(ARGV[3]) + tonumber(ARGV[4]) + 1) * 1000 then return -5 end
+  return -3
+end
 local floor = redis.call('GET', KEYS[3])
-if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
+if floor and (not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS}) then return -2 end
 local own = tonumber(ARGV[9])
 local retention = own
 if floor and tonumber(floor) > own then retention = tonumber(floor) end
@@ -172,7 +178,7 @@ return 1`;
 // was given by hand is removed (review 78 F4: the floor then vanished later).
 const REGISTER_RETENTION_SCRIPT = `
 local floor = redis.call('GET', KEYS[1])
-if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
+if floor and (not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS}) then return -2 end
 if not floor or tonumber(floor) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
   return tonumber(ARGV[1])
@@ -184,7 +190,7 @@ return tonumber(floor)`;
 // was. Returns the floor it replaced (-1: none), or -2 for a value no store writes (left as is).
 const LOWER_RETENTION_SCRIPT = `
 local floor = redis.call('GET', KEYS[1])
-if floor and (not string.match(floor, '^%d+$') or #floor > 15) then return -2 end
+if floor and (not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS}) then return -2 end
 redis.call('SET', KEYS[1], ARGV[1])
 if not floor then return -1 end
 return tonumber(floor)`;
@@ -773,8 +779,7 @@ class Connection {
    * Runs a script by its SHA1, loading it once with EVAL when the server does not have it. Both
    * attempts share one deadline: the call stays within operationTimeoutMs (review-32 D2).
    */
-  async run(operation: string, s: Script, keys: string[], args: string[]): Promise<unknown> {
-    const deadline = performance.now() + this.timeoutMs;
+  async run(operation: string, s: Script, keys: string[], args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     try {
       return await this.command(operation, ["EVALSHA", s.sha, String(keys.length), ...keys, ...args], deadline);
     } catch (error) {
@@ -865,7 +870,7 @@ export class RedisReplayStore implements ReplayStore {
   async retentionFloor(): Promise<number> {
     const reply = await this.#redis.command("replay.retentionFloor", ["GET", this.#retentionKey]);
     if (reply === null) return 0;
-    if (typeof reply !== "string" || !/^[0-9]{1,15}$/.test(reply)) throw unexpected("replay.retentionFloor", reply);
+    if (typeof reply !== "string" || !/^[0-9]{1,15}$/.test(reply) || Number(reply) > MAX_STORE_SKEW_SECS) throw unexpected("replay.retentionFloor", reply);
     this.#floorSeen = Number(reply);
     return this.#floorSeen;
   }
@@ -903,8 +908,10 @@ export class RedisReplayStore implements ReplayStore {
     const windowEndMs = Math.min((timestamp + skewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
     let reply: unknown;
     let quotaKey = "";
-    // At most three tries: the first with the floor last seen, then with the one the script
-    // answered (a floor raised or lowered meanwhile; a third for one changed again during that).
+    // At most three tries, all within one operationTimeoutMs: the first with the floor last seen,
+    // then with the one the script answered (a floor raised or lowered meanwhile; a third for one
+    // changed again during that).
+    const deadline = performance.now() + this.#redis.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const retention = Math.max(this.maxSkewSecs, this.#floorSeen);
       const window = Math.max(retention, 1);
@@ -925,16 +932,20 @@ export class RedisReplayStore implements ReplayStore {
         String(windowEndMs),
         String(this.maxSkewSecs),
         String(retention),
-      ]);
+      ], deadline);
       if (!Array.isArray(reply)) break;
       const [code, current] = reply as unknown[];
-      if (code !== -4 || typeof current !== "number" || !Number.isSafeInteger(current) || current < this.maxSkewSecs || attempt === 2) {
+      if (code !== -4 || typeof current !== "number" || !Number.isSafeInteger(current) || current < this.maxSkewSecs) {
         throw unexpected("replay.reserve", code);
+      }
+      if (attempt === 2) {
+        throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: the retention floor changed on each of 3 tries (someone is rewriting it)");
       }
       this.#floorSeen = current;
     }
     if (reply === 0) return false;
     if (reply === -3) throw pastWindowOnEngineClock(timestamp, skewSecs);
+    if (reply === -5) throw engineClockAhead(now, skewSecs);
     if (reply === 1) return this.#inFlight.claim(inFlightKey, { value: `${token}:${timestamp}`, quotaKey });
     if (reply === -1) {
       throw new SharedStoreError("PEER_QUOTA_EXCEEDED", `replay.reserve: this peer reserved ${this.maxReservationsPerPeer} pairs in this window (maxReservationsPerPeer)`);

@@ -19,6 +19,7 @@ export type SharedStoreErrorCode =
   | "SCHEMA_TOO_NEW" //         the tables were created by a newer version of this library
   | "SKEW_ABOVE_RETENTION" //   asked with a skew above maxSkewSecs: entries may already be gone
   | "PAST_WINDOW_ON_ENGINE_CLOCK" // the engine's clock is past the envelope's timestamp + skew: a replica whose clock runs behind the engine's, whose pair may already be gone
+  | "ENGINE_CLOCK_AHEAD" //     the same refusal, with the engine's clock more than the skew ahead of the replica's `now`: one of the two clocks is wrong, and no envelope the replica takes can pass
   | "PEER_QUOTA_EXCEEDED" //    a peer reserved more pairs in one window than its quota allows
   | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
   | "TOO_MANY_IN_FLIGHT" //     this store instance already holds DEFAULT_MAX_IN_FLIGHT reservations in flight
@@ -163,6 +164,21 @@ export function pastWindowOnEngineClock(timestamp: number, skewSecs: number): Sh
     "PAST_WINDOW_ON_ENGINE_CLOCK",
     `the engine's clock is past the envelope's timestamp ${timestamp} + skew ${skewSecs}: its pair may have been held and dropped, ` +
       "so it is refused; this replica's clock runs behind the engine's, or the window's last second passed during the call (a slow or stalled store call) (docs/protocol.md §8)",
+  );
+}
+
+/**
+ * The refusal of pastWindowOnEngineClock when the engine's clock is also more than `skewSecs`
+ * ahead of the `now` the replica sent: then even an envelope stamped at the replica's `now` is
+ * past its window on the engine's clock, so the caller cannot help it (a fresh envelope is refused
+ * too); one of the two clocks is wrong, the server's side's fault (review 79 F1: answered over
+ * HTTP as the caller's, 403, when the engine's host ran 400 s ahead).
+ */
+export function engineClockAhead(now: number, skewSecs: number): SharedStoreError {
+  return new SharedStoreError(
+    "ENGINE_CLOCK_AHEAD",
+    `the engine's clock is more than the skew ${skewSecs}s ahead of this replica's now ${now}: no envelope this replica takes can be reserved; ` +
+      "check the clocks of the replicas and of the store's server (docs/protocol.md §8)",
   );
 }
 

@@ -176,6 +176,9 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
     const W = wallSecs();
     await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastWindow, "a replica 10 s slow, an envelope 300 s old by its clock");
     await rejects(store.reserve("p", "skew60", W - 62, W - 2, 60), pastWindow, "the bound is the asked skew, not maxSkewSecs");
+    // The server's clock more than the skew ahead of the replica's now: a fresh envelope is past
+    // its window too, so the refusal says the clocks are wrong (review 79 F1).
+    await rejects(store.reserve("p", "ahead", W - 400, W - 400, 300), (e) => e instanceof SharedStoreError && e.code === "ENGINE_CLOCK_AHEAD", "engine 400 s ahead");
     assert.is(await countRows(prefix), 0, "nothing written");
     // Exact clocks: an envelope exactly `skew` old is still taken (review 76 F3: it was refused).
     const edge = await atStartOfSecond();

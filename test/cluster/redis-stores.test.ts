@@ -503,6 +503,9 @@ t("a reserve once the server's clock is past timestamp + the asked skew is PAST_
     const W = wallSecs();
     await rejects(store.reserve("p", "late", W - 310, W - 10, 300), pastWindow, "a replica 10 s slow, an envelope 300 s old by its clock");
     await rejects(store.reserve("p", "skew60", W - 62, W - 2, 60), pastWindow, "the bound is the asked skew, not maxSkewSecs");
+    // The server's clock more than the skew ahead of the replica's now: a fresh envelope is past
+    // its window too, so the refusal says the clocks are wrong (review 79 F1).
+    await rejects(store.reserve("p", "ahead", W - 400, W - 400, 300), (e) => e instanceof SharedStoreError && e.code === "ENGINE_CLOCK_AHEAD", "engine 400 s ahead");
     assert.equal(await keys(), [], "nothing written, no quota counted");
     // Exact clocks: an envelope exactly `skew` old is still taken (review 76 F3: it was refused).
     const edge = await atStartOfSecond();
@@ -551,6 +554,25 @@ t("over HTTP, a replica whose clock runs behind the engine's answers an envelope
     assert.match(logged[0].message, /PAST_WINDOW_ON_ENGINE_CLOCK|engine's clock is past/);
     const fresh = await post(sender.localEnvelope("kernel.b", "fresh", wallSecs() - 5));
     assert.is(fresh.status, 200, "a fresh envelope is accepted");
+    // A replica (and its caller) 400 s behind the Redis server, more than the skew: even a fresh
+    // envelope is refused, and that is the server side's fault: 503, not 403 (review 79 F1).
+    const behind = new KernelTrustExchange("kernel.b", b, { store: new InMemoryPeerStore(), replayStore })
+      .withTrustedPeer("kernel.a", a.publicKey)
+      .withClock(() => wallSecs() - 400);
+    const http2 = createHandshakeServer(behind, { onRequestError: (info) => logged.push(info) });
+    await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
+    try {
+      const url2 = `http://127.0.0.1:${(http2.address() as AddressInfo).port}/federation/handshake`;
+      const answer = await fetch(url2, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(sender.localEnvelope("kernel.b", "behind", wallSecs() - 400)) });
+      assert.is(answer.status, 503);
+      assert.is(((await answer.json()) as { error: { code: string } }).error.code, "STORE_FAILED");
+      assert.match(logged[logged.length - 1].message, /more than the skew 300s ahead/);
+    } finally {
+      await new Promise<void>((resolve) => {
+        http2.close(() => resolve());
+        http2.closeAllConnections();
+      });
+    }
   } finally {
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
