@@ -410,6 +410,8 @@ export class PostgresReplayStore implements ReplayStore {
   readonly #table: string;
   /** The one-row table of the shared retention floor. */
   readonly #retention: string;
+  /** The floor as the reserve and the sweep read it: a scalar subquery, NULL when the row is gone. */
+  readonly #floorRead: string;
   /** A registration started because a reserve found the floor below this store's maxSkewSecs. */
   #reregistering = false;
   readonly #sweepEvery: number;
@@ -429,6 +431,7 @@ export class PostgresReplayStore implements ReplayStore {
     this.#db = db;
     this.#table = `${db.prefix}replay`;
     this.#retention = `${db.prefix}replay_retention`;
+    this.#floorRead = `(SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1)`;
     this.maxSkewSecs = maxSkewSecs;
     this.maxKeyUnits = maxKeyUnits;
     this.#sweepEvery = sweepEvery;
@@ -500,8 +503,8 @@ export class PostgresReplayStore implements ReplayStore {
    * now is kept until `envelope_ts +` the larger of this and maxSkewSecs.
    */
   async retentionFloor(): Promise<number> {
-    const rows = await this.#db.query<{ secs: unknown }>("replay.retentionFloor", `SELECT max_skew_secs AS secs FROM ${this.#retention} WHERE id = 1`);
-    const floor = rows.length === 0 ? 0 : decimal(rows[0]?.secs);
+    const rows = await this.#db.query<{ secs: unknown }>("replay.retentionFloor", `SELECT ${this.#floorRead} AS secs`);
+    const floor = rows.length !== 1 ? Number.NaN : rows[0]?.secs === null ? 0 : decimal(rows[0]?.secs);
     if (!Number.isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.retentionFloor: unexpected rows");
     return floor;
   }
@@ -559,7 +562,7 @@ export class PostgresReplayStore implements ReplayStore {
     const rows = await rowsOrLostRace(this.#db.query<{ before: unknown; after: unknown; ahead: unknown; token: unknown; floor: unknown }>(
       "replay.reserve",
       `WITH clock AS (SELECT floor(extract(epoch FROM clock_timestamp()))::bigint AS now_s),
-       kept AS (SELECT (SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1) AS floor_s),
+       kept AS (SELECT ${this.#floorRead} AS floor_s),
        written AS (
          INSERT INTO ${this.#table} AS r (peer_id, nonce, envelope_ts, expires_at, token)
          SELECT $1::text, $2::text, $3::bigint, $3::bigint + GREATEST($4::bigint, COALESCE(kept.floor_s, 0)), $5::text FROM clock, kept
@@ -675,7 +678,7 @@ export class PostgresReplayStore implements ReplayStore {
       `DELETE FROM ${this.#table} WHERE ctid = ANY (ARRAY(
          SELECT ctid FROM ${this.#table}
          WHERE expires_at < ${SWEEP_NOW}
-           AND envelope_ts + GREATEST($3::bigint, COALESCE((SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1), 0)) < ${SWEEP_NOW}
+           AND envelope_ts + GREATEST($3::bigint, COALESCE(${this.#floorRead}, 0)) < ${SWEEP_NOW}
          ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1`,
       [now, limit, this.maxSkewSecs],

@@ -135,6 +135,15 @@ const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
 // review 61 F2). Decimal digits are hex digits, so every value stays "<hex>:<timestamp>", which
 // the scripts of earlier versions read as well (review 63 F2: a third field failed them during a
 // rolling upgrade); the token is 32 hex digits, so what follows it is the held timestamp.
+// Reads the retention floor at `key` into `floor`: a number, or false when there is none; any
+// other value (not decimal digits, or above MAX_STORE_SKEW_SECS, which no store registers) makes
+// the script return -2 before it writes anything. One check for every script that reads it.
+const READ_FLOOR = (key: string) => `local floor = redis.call('GET', ${key})
+if floor then
+  if not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS} then return -2 end
+  floor = tonumber(floor)
+end`;
+
 const RESERVE_SCRIPT = `
 local clock = redis.call('TIME')
 local serverMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -142,11 +151,10 @@ if serverMs >= tonumber(ARGV[8]) then
   if serverMs >= (tonumber(ARGV[3]) + tonumber(ARGV[4]) + 1) * 1000 then return -5 end
   return -3
 end
-local floor = redis.call('GET', KEYS[3])
-if floor and (not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS}) then return -2 end
+${READ_FLOOR("KEYS[3]")}
 local own = tonumber(ARGV[9])
 local retention = own
-if floor and tonumber(floor) > own then retention = tonumber(floor) end
+if floor and floor > own then retention = floor end
 if retention ~= tonumber(ARGV[10]) then return {-4, retention} end
 local held = redis.call('GET', KEYS[1])
 local heldTs
@@ -170,30 +178,28 @@ elseif not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then
   return -2
 end
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
-if not floor or tonumber(floor) < own then redis.call('SET', KEYS[3], ARGV[9]) end
+if not floor or floor < own then redis.call('SET', KEYS[3], ARGV[9]) end
 return 1`;
 
 // KEYS[1] the retention floor; ARGV[1] a store's maxSkewSecs. Raises the floor to it, never
 // lowers it. Returns the floor now held, or -2 for a value no store writes. A TTL a floor key
 // was given by hand is removed (review 78 F4: the floor then vanished later).
 const REGISTER_RETENTION_SCRIPT = `
-local floor = redis.call('GET', KEYS[1])
-if floor and (not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS}) then return -2 end
-if not floor or tonumber(floor) < tonumber(ARGV[1]) then
+${READ_FLOOR("KEYS[1]")}
+if not floor or floor < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1])
   return tonumber(ARGV[1])
 end
 redis.call('PERSIST', KEYS[1])
-return tonumber(floor)`;
+return floor`;
 
 // KEYS[1] the retention floor; ARGV[1] a store's maxSkewSecs. Sets the floor to it, whatever it
 // was. Returns the floor it replaced (-1: none), or -2 for a value no store writes (left as is).
 const LOWER_RETENTION_SCRIPT = `
-local floor = redis.call('GET', KEYS[1])
-if floor and (not string.match(floor, '^%d+$') or tonumber(floor) > ${MAX_STORE_SKEW_SECS}) then return -2 end
+${READ_FLOOR("KEYS[1]")}
 redis.call('SET', KEYS[1], ARGV[1])
 if not floor then return -1 end
-return tonumber(floor)`;
+return floor`;
 
 // KEYS[1] the pair, KEYS[2] the quota counter of the window the reservation was counted in;
 // ARGV[1] the reservation's "token:timestamp". Only if the pair still holds this reservation (the
@@ -870,7 +876,8 @@ export class RedisReplayStore implements ReplayStore {
   async retentionFloor(): Promise<number> {
     const reply = await this.#redis.command("replay.retentionFloor", ["GET", this.#retentionKey]);
     if (reply === null) return 0;
-    if (typeof reply !== "string" || !/^[0-9]{1,15}$/.test(reply) || Number(reply) > MAX_STORE_SKEW_SECS) throw unexpected("replay.retentionFloor", reply);
+    // The scripts' check (READ_FLOOR): decimal digits, at most MAX_STORE_SKEW_SECS.
+    if (typeof reply !== "string" || !/^[0-9]+$/.test(reply) || Number(reply) > MAX_STORE_SKEW_SECS) throw unexpected("replay.retentionFloor", reply);
     this.#floorSeen = Number(reply);
     return this.#floorSeen;
   }
