@@ -3,13 +3,9 @@
 //
 // The group E(F_p) is cyclic of order 8L; P is torsion-free iff P lies in 8E, the subgroup of
 // order L. Multiplying by L answers that but costs about as much as a whole verification. The
-// test here is the "quartic-root test" (README "Batch verification"): one
-// exponentiation z^((p+3)/16) = z^(2^251 - 1), which both decides whether z is a 4th power and
-// extracts a 4th root, then one Legendre symbol. Its derivation: a Tate-pairing (Kummer) map
-// G -> mu_4 with kernel 4G (mu_4 lies in F_p since p = 1 mod 4) gives the torsion index mod 4;
-// the 4th root it yields lets both 2-isogenies of the dual of a cyclic 4-isogeny be walked
-// back, and one 2-descent Legendre symbol on the 4-isogenous curve decides the last bit (8G
-// against T2 + 8G). With the affine (x, y) that decoding produced:
+// test here is the "quartic-root test": one exponentiation z^((p+3)/16) = z^(2^251 - 1), which
+// both decides whether z is a 4th power and extracts a 4th root, then one Legendre symbol. With
+// the affine (x, y) that decoding produced:
 //
 //   0. x = 0, y = 0 or x = +-i*y: P is one of the 8 points of small order; only (0, 1) is in the subgroup
 //   1. n = 1 - y;  F = 2 (i x - 1) n;  z = (1 + d)(1 + d y^2) F^2
@@ -17,13 +13,14 @@
 //   3. Q = R^2 - 2(1 + d)(y - y^2);  W = R^2 n^2;  G = F Q (Q^2 - b W) - 2 x R^3 (Q^2 - 4 W)
 //   4. torsion-free  <=>  F Q G is a non-square
 //
-// with i = sqrt(-1) and b the even square root of 16(1 + d). Q is nonzero outside the 8
-// small-order points (Q = 0 forces y^2 = 1 or y = 0; review 74), and the other factors (n, F,
-// 1 + d y^2, R, the abscissa difference inside G) are argued, not proven, to be too; a factor
-// that vanished would give the symbol 0, read as torsion: the item then goes to the single
-// verifier. The characterisation itself is derived and tested, not proven in writing (README
-// "Batch verification" says what the evidence is). Checked against [L]P on thousands of points of
-// every torsion class in test/node/ed25519-torsion-batch.test.ts (constants derived there too).
+// with i = sqrt(-1) (FE_SQRTM1) and b the even square root of 16(1 + d). Proven exact in
+// docs/subgroup-test.md: z is (2n)^4 times the normalised function of divisor 4(T4) - 4(O)
+// (T4 = (-i, 0), of order 4), so its quartic symbol is the reduced Tate pairing with T4, whose
+// kernel is 4G (step 2); for P in 4G, R yields a preimage P2 of P under a 4-isogeny, and F Q G
+// is 2 times a square times a 2-descent character of P2 whose kernel is the preimage of 8G
+// (step 4). Off the 8 small-order points no factor is 0. test/node/torsion-proof.test.ts checks
+// the proof's identities and finite facts; test/node/ed25519-torsion-batch.test.ts checks this
+// code against [L]P on points of every torsion class (constants derived there too).
 //
 // The test is split around its exponentiation (torsion_begin, torsion_end) so that the batch
 // verifier can run four points' exponentiations side by side (ge_affine_is_torsion_free_x4_vartime
