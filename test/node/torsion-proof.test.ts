@@ -148,7 +148,8 @@ test("step 2: chi4(z) is a homomorphism G -> mu4 (Weil reciprocity) and onto, so
     if ([P, Q, S].some((R) => inE8(affine(R)))) continue;
     assert.is((chi4(zOf(affine(P))) + chi4(zOf(affine(Q)))) % 4, chi4(zOf(affine(S))));
   }
-  // Onto: B + T8 (T8 = torsion[1], of order 8) maps to a primitive 4th root of unity.
+  // Onto: g0 + T8 (T8 = torsion[1], of order 8) maps to a primitive 4th root of unity.
+  assert.ok(torsion[1].multiply(8n).is0() && !torsion[1].multiply(4n).is0(), "T8 has order 8");
   const k = chi4(zOf(affine(Point.BASE.add(torsion[1]))));
   assert.ok(k === 1 || k === 3, `chi4 = i^${k}`);
   // And the base point, in 8G, to 1 (as it must).
@@ -181,7 +182,7 @@ test("step 4: ker Phi is rational of order 4 and the character X - f2 is 1 on it
   const Xk = mod(-e3);
   const Yk2 = mod(Xk * (Xk * Xk - 2n * a1 * Xk + a1 * a1 - 4n * b1));
   const Yk = sqrtOf(Yk2); // rational (throws if not)
-  assert.ok(Yk !== 0n);
+  assert.ok(Yk === mod(2n * B * e3) || Yk === mod(-2n * B * e3), "Y_k = +-2 B e3");
   assert.equal(dual2(Xk, Yk, a1, b1), [mod(-e2), 0n], "chi^(-e3, Y) = E1's (0, 0)");
   assert.equal(dual2(Xk, p - Yk, a1, b1), [mod(-e2), 0n]);
   // c(P2) = chi2(X - f2), with c((0, 0)) = chi2(0 - f2) (2-descent, Silverman AEC X.1.4).
