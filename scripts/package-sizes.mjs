@@ -19,7 +19,7 @@ export const SIZE_BUDGETS = {
   "chio-trust/handshake (core embedded)": 88_000,
   "chio-trust (browser)": 25_250,
   "chio-trust/canonical (browser)": 8_250,
-  "chio-trust/handshake (browser)": 23_500,
+  "chio-trust/handshake (browser)": 24_000,
   "chio.wasm (browser, fetched once)": 54_000,
 };
 

@@ -4,6 +4,7 @@ import { type Stats, chmodSync, closeSync, constants, copyFileSync, fchmodSync, 
 import { basename, dirname, join } from "node:path";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
+import { MAX_ANCHOR_KEYS } from "../handshake/constants.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import { CliError } from "./errors.js";
 import { displayPeerText } from "../handshake/errors.js";
@@ -319,26 +320,35 @@ function hexDigitCode(n: number): number {
   return 0x30 + n + ((9 - n) >> 31 & 39);
 }
 
-/** `--trust ID=HEX` values as anchors. */
-export function parseAnchors(values: string[] | undefined): [string, PublicKey][] {
-  const anchors = (values ?? []).map((value): [string, PublicKey] => {
+/**
+ * `--trust ID=HEX` values as anchors; `--trust ID=HEX,HEX` trusts either key (a peer rotating its
+ * key: KernelTrustExchange.withTrustedPeer, up to MAX_ANCHOR_KEYS).
+ */
+export function parseAnchors(values: string[] | undefined): [string, PublicKey[]][] {
+  const anchors = (values ?? []).map((value): [string, PublicKey[]] => {
     const at = value.lastIndexOf("=");
-    if (at <= 0) throw new CliError("INVALID_TRUST_ANCHOR", `--trust wants ID=PUBLICKEYHEX, got ${JSON.stringify(value.slice(0, 100))}`);
+    if (at <= 0) throw new CliError("INVALID_TRUST_ANCHOR", `--trust wants ID=PUBLICKEYHEX[,PUBLICKEYHEX]..., got ${JSON.stringify(value.slice(0, 100))}`);
+    const hexes = value.slice(at + 1).split(",");
+    if (hexes.length > MAX_ANCHOR_KEYS) {
+      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(value.slice(0, at), 100)} lists ${hexes.length} keys; at most ${MAX_ANCHOR_KEYS}`);
+    }
     try {
-      return [value.slice(0, at), PublicKey.fromHex(value.slice(at + 1))];
+      return [value.slice(0, at), hexes.map((hex) => PublicKey.fromHex(hex))];
     } catch (error) {
       throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${value.slice(0, at)}: ${(error as Error).message}`);
     }
   });
-  // Two keys for one id: the later would replace the earlier silently (a stale entry appended by a
-  // wrapper script decided which key was pinned; review 67 F3). The same key twice is harmless.
-  const byId = new Map<string, PublicKey>();
-  for (const [id, key] of anchors) {
+  // Two values for one id: the later would replace the earlier silently (a stale entry appended by
+  // a wrapper script decided which key was pinned; review 67 F3). The same keys twice are harmless;
+  // a rotation lists both keys in one value.
+  const byId = new Map<string, string>();
+  for (const [id, keys] of anchors) {
+    const text = keys.map((key) => key.toHex()).join(",");
     const earlier = byId.get(id);
-    if (earlier !== undefined && earlier.toHex() !== key.toHex()) {
+    if (earlier !== undefined && earlier !== text) {
       throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(id, 100)} is given with two different keys`);
     }
-    byId.set(id, key);
+    byId.set(id, text);
   }
   return anchors;
 }

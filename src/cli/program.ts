@@ -62,7 +62,7 @@ function kernelOptions(command: Command, store: "required" | "optional" | "none"
   command
     .requiredOption("--key <file>", "this kernel's seed file (from keygen)")
     .requiredOption("--id <kernelId>", "this kernel's id", kernelId("--id"))
-    .option("--trust <id=publicKeyHex>", "a trust anchor (repeatable)", collect)
+    .option("--trust <id=publicKeyHex>", "a trust anchor (repeatable; id=hex,hex trusts either key while the peer rotates)", collect)
     .option("--skew <seconds>", "largest accepted clock skew (default 300)", integer("--skew", 0, 604_800))
     .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER));
   if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces");

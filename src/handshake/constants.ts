@@ -31,6 +31,13 @@ export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
  */
 export const MAX_ENVELOPE_BYTES_LIMIT = 16 * 1024 * 1024;
 
+/**
+ * Most keys one peer's trust anchor may list (KernelTrustExchange.withTrustedPeer): the old and
+ * the new key of a rotation, with room for an overlap of two rotations. Every handshake compares
+ * the declared key with each listed key.
+ */
+export const MAX_ANCHOR_KEYS = 4;
+
 /** Default number of (peer, nonce) entries the replay cache remembers before evicting the oldest. */
 export const DEFAULT_REPLAY_CACHE_ENTRIES = 10_000;
 

@@ -46,7 +46,7 @@ import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
 import type { FederationPeerStore, ReplayStore } from "./ports.js";
-import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS } from "./constants.js";
+import { DEFAULT_HANDSHAKE_MAX_SKEW_SECS, DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_ROTATION_WINDOW_SECS, MAX_ANCHOR_KEYS } from "./constants.js";
 import {
   describeConfigValue,
   describeThrown,
@@ -198,8 +198,11 @@ export interface KernelTrustExchangeOptions {
    * `replayCache: false` turns replay protection off, as withHardening after withReplayStore does.
    */
   replayStore?: ReplayStore;
-  /** Trust anchors: kernel id → expected public key (PublicKey or hex). */
-  trustedPeers?: Iterable<readonly [string, PublicKey | string]> | Readonly<Record<string, PublicKey | string>>;
+  /**
+   * Trust anchors: kernel id → expected public key (PublicKey or hex), or a list of up to
+   * MAX_ANCHOR_KEYS keys any of which is trusted (a key rotation in progress; see withTrustedPeer).
+   */
+  trustedPeers?: Iterable<readonly [string, AnchorKeys]> | Readonly<Record<string, AnchorKeys>>;
   /** Unix seconds; used whenever `now` is omitted. Default Math.floor(Date.now() / 1000). */
   clock?: () => number;
   onEvent?: HandshakeEventHandler;
@@ -236,7 +239,8 @@ export class KernelTrustExchange {
   };
   #hardening: HandshakeHardening = { ...DEFAULT_HARDENING };
   #store: FederationPeerStore = new InMemoryPeerStore();
-  readonly #anchors = new Map<string, PublicKey>();
+  /** Each anchored peer's trusted keys: one, or up to MAX_ANCHOR_KEYS during a rotation. */
+  readonly #anchors = new Map<string, readonly PublicKey[]>();
   /**
    * The keys this exchange has prepared, by hex (see #prepareForVerification); bounded by the
    * slab. The objects are kept so that their slots stay prepared on request while the exchange
@@ -297,7 +301,7 @@ export class KernelTrustExchange {
         if (cause instanceof InvalidConfigError) throw cause;
         throw new InvalidConfigError(`trustedPeers cannot be read: ${describeThrown(cause)}`, { cause });
       }
-      for (const [kernelId, key] of pairs) this.withTrustedPeer(kernelId as string, key as PublicKey | string);
+      for (const [kernelId, key] of pairs) this.withTrustedPeer(kernelId as string, key as AnchorKeys);
     }
     if (read.clock !== undefined) this.withClock(read.clock);
     if (read.onEvent !== undefined) this.withEventHandler(read.onEvent);
@@ -411,12 +415,19 @@ export class KernelTrustExchange {
     return this;
   }
 
-  /** Adds (or replaces) the trust anchor for `kernelId`; it wins over any existing pin. */
-  withTrustedPeer(kernelId: string, publicKey: PublicKey | string): this {
+  /**
+   * Adds (or replaces) the trust anchor for `kernelId`; it wins over any existing pin. Give a list
+   * of keys (at most MAX_ANCHOR_KEYS, PublicKey or hex) to trust any of them while the peer
+   * rotates its key across replicas: add the new key beside the old on every replica, let the
+   * peer switch, then drop the old key (README "Rotating a peer's key"). A handshake must declare
+   * one of the listed keys; a pin of any of them resolves; a pin of a key dropped from the list is
+   * refused, as a replaced anchor's is. The whole list is checked before anything changes.
+   */
+  withTrustedPeer(kernelId: string, publicKey: AnchorKeys): this {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-    const key = publicKey instanceof PublicKey ? publicKey : PublicKey.fromHex(publicKey);
-    this.#anchors.set(kernelId, key);
-    this.#prepareForVerification(key);
+    const keys = readAnchorKeys(publicKey);
+    this.#anchors.set(kernelId, keys);
+    for (const key of keys) this.#prepareForVerification(key);
     return this;
   }
 
@@ -499,9 +510,17 @@ export class KernelTrustExchange {
     return { ...this.#hardening };
   }
 
-  /** The configured anchors (a copy). */
+  /**
+   * The configured anchors (a copy): each anchored peer's first listed key. trustedPeerKeys()
+   * gives every key of a peer trusted under several.
+   */
   trustedPeers(): Map<string, PublicKey> {
-    return new Map(this.#anchors);
+    return new Map(Array.from(this.#anchors, ([kernelId, keys]) => [kernelId, keys[0]]));
+  }
+
+  /** The configured anchors (a copy): each anchored peer's trusted keys, in the order given. */
+  trustedPeerKeys(): Map<string, PublicKey[]> {
+    return new Map(Array.from(this.#anchors, ([kernelId, keys]) => [kernelId, [...keys]]));
   }
 
   // --- the handshake ---
@@ -637,7 +656,7 @@ export class KernelTrustExchange {
         // refuses it, and the next handshake under the new anchor replaces it), and the audit log
         // sees that write as a `pinned` event before the refusal.
         const anchor = this.#anchorOtherThan(expectedId, declaredPublicKey);
-        const replaced = anchor && handshakeErrors.unexpectedPeerKey(expectedId, anchor.toHex(), declaredPublicKey.toHex());
+        const replaced = anchor && handshakeErrors.unexpectedPeerKey(expectedId, anchorText(anchor), declaredPublicKey.toHex());
         if (replaced === undefined && outcome.written) this.#prepareForVerification(outcome.peer.publicKey);
         if (this.#onEvent && (replaced === undefined || outcome.written)) {
           this.#emit({ type: "pinned", kernelId: expectedId, peer: outcome.peer, previous: outcome.previous, written: outcome.written, nonce, at });
@@ -717,21 +736,23 @@ export class KernelTrustExchange {
     if (reserved !== true) throw handshakeErrors.storeFailed("replay.reserve", "did not return a boolean");
   }
 
-  /** Steps 6–7: the declared key must equal the anchor, else the pinned key. */
+  /** Steps 6–7: the declared key must be the anchor (one of its keys), else the pinned key. */
   #expectKey(kernelId: string, declared: PublicKey, pinned: FederationPeer | undefined): void {
-    const expected = this.#anchors.get(kernelId) ?? pinned?.publicKey;
-    if (expected === undefined) throw handshakeErrors.missingTrustAnchor(kernelId);
-    if (!declared.equals(expected)) throw handshakeErrors.unexpectedPeerKey(kernelId, expected.toHex(), declared.toHex());
+    const anchor = this.#anchorOtherThan(kernelId, declared);
+    if (anchor !== undefined) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor), declared.toHex());
+    if (this.#anchors.has(kernelId)) return;
+    if (pinned === undefined) throw handshakeErrors.missingTrustAnchor(kernelId);
+    if (!declared.equals(pinned.publicKey)) throw handshakeErrors.unexpectedPeerKey(kernelId, pinned.publicKey.toHex(), declared.toHex());
   }
 
   /**
-   * The anchor of `kernelId` if it has one and it is not `key`; else undefined. An accept of
-   * `key` whose write returned is then refused, and a pin of `key` is refused by resolve and
-   * due now (the anchor wins over any pin, docs/protocol.md §6).
+   * The anchor's keys of `kernelId` if it has an anchor and `key` is none of them; else
+   * undefined. An accept of `key` whose write returned is then refused, and a pin of `key` is
+   * refused by resolve and due now (the anchor wins over any pin, docs/protocol.md §6).
    */
-  #anchorOtherThan(kernelId: string, key: PublicKey): PublicKey | undefined {
+  #anchorOtherThan(kernelId: string, key: PublicKey): readonly PublicKey[] | undefined {
     const anchor = this.#anchors.get(kernelId);
-    return anchor !== undefined && !key.equals(anchor) ? anchor : undefined;
+    return anchor !== undefined && !anchor.some((trusted) => key.equals(trusted)) ? anchor : undefined;
   }
 
   /** One store.compareAndSet; whether it wrote. */
@@ -799,7 +820,7 @@ export class KernelTrustExchange {
     // new anchors) is refused until a handshake under the anchor replaces it.
     const anchor = this.#anchorOtherThan(kernelId, peer.publicKey);
     if (anchor !== undefined) {
-      const error = handshakeErrors.pinNotAnchor(kernelId, anchor.toHex(), peer.publicKey.toHex());
+      const error = handshakeErrors.pinNotAnchor(kernelId, anchorText(anchor), peer.publicKey.toHex());
       this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
       throw error;
     }
@@ -1008,6 +1029,38 @@ function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
   return handshakeErrors.storeFailed(operation, reason, cause);
 }
 
-function isIterable(value: object): value is Iterable<readonly [string, PublicKey | string]> {
+/** A trust anchor's key, or the keys any of which it trusts (at most MAX_ANCHOR_KEYS). */
+export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
+
+/**
+ * withTrustedPeer's keys, read whole before anything changes: one key (PublicKey or hex), or an
+ * array of 1 to MAX_ANCHOR_KEYS keys, duplicates dropped. An array whose reading throws (a
+ * Proxy's trap, a getter) is InvalidConfigError; a key that is not one keeps its own typed error.
+ */
+function readAnchorKeys(value: unknown): readonly PublicKey[] {
+  if (!Array.isArray(value)) return [value instanceof PublicKey ? value : PublicKey.fromHex(value as string)];
+  let listed: unknown[];
+  try {
+    listed = Array.from(value as unknown[]);
+  } catch (cause) {
+    throw new InvalidConfigError(`trust anchor keys cannot be read: ${describeThrown(cause)}`, { cause });
+  }
+  if (listed.length === 0 || listed.length > MAX_ANCHOR_KEYS) {
+    throw new InvalidConfigError(`a trust anchor lists 1 to ${MAX_ANCHOR_KEYS} keys, got ${listed.length}`);
+  }
+  const keys: PublicKey[] = [];
+  for (const entry of listed) {
+    const key = entry instanceof PublicKey ? entry : PublicKey.fromHex(entry as string);
+    if (!keys.some((known) => known.equals(key))) keys.push(key);
+  }
+  return Object.freeze(keys);
+}
+
+/** An anchor's keys as an error's `expected`: the key's hex, or the hex of each joined by " or ". */
+function anchorText(keys: readonly PublicKey[]): string {
+  return keys.map((key) => key.toHex()).join(" or ");
+}
+
+function isIterable(value: object): value is Iterable<readonly [string, AnchorKeys]> {
   return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
 }

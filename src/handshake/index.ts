@@ -5,6 +5,7 @@ export {
   DEFAULT_HANDSHAKE_MAX_SKEW_SECS,
   DEFAULT_MAX_ENVELOPE_BYTES,
   MAX_ENVELOPE_BYTES_LIMIT,
+  MAX_ANCHOR_KEYS,
   DEFAULT_REPLAY_CACHE_ENTRIES,
   DEFAULT_REPLAY_CACHE_KEY_UNITS,
   DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER,
@@ -42,6 +43,7 @@ export type {
   HandshakeEvent,
   HandshakeEventHandler,
   EnvelopeInput,
+  AnchorKeys,
 } from "./exchange.js";
 export { InMemoryPeerStore } from "./memory-peer-store.js";
 export type { FederationPeerStore, MaybePromise, ReplayStore } from "./ports.js";
