@@ -335,18 +335,19 @@ export function parseAnchors(values: string[] | undefined): [string, PublicKey[]
     try {
       return [value.slice(0, at), hexes.map((hex) => PublicKey.fromHex(hex))];
     } catch (error) {
-      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${value.slice(0, at)}: ${(error as Error).message}`);
+      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(value.slice(0, at), 100)}: ${(error as Error).message}`);
     }
   });
   // Two values for one id: the later would replace the earlier silently (a stale entry appended by
-  // a wrapper script decided which key was pinned; review 67 F3). The same keys twice are harmless;
-  // a rotation lists both keys in one value.
+  // a wrapper script decided which key was pinned; review 67 F3). The same keys twice are harmless
+  // (compared as sets: repeats within a value are dropped by withTrustedPeer), but the order of a
+  // rotation's keys matters (oldest first: withTrustedPeer), so a value in another order differs.
   const byId = new Map<string, string>();
   for (const [id, keys] of anchors) {
-    const text = keys.map((key) => key.toHex()).join(",");
+    const text = [...new Set(keys.map((key) => key.toHex()))].join(",");
     const earlier = byId.get(id);
     if (earlier !== undefined && earlier !== text) {
-      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(id, 100)} is given with two different keys`);
+      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(id, 100)} is given twice with different keys`);
     }
     byId.set(id, text);
   }

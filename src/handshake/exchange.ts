@@ -416,17 +416,21 @@ export class KernelTrustExchange {
   }
 
   /**
-   * Adds (or replaces) the trust anchor for `kernelId`; it wins over any existing pin. Give a list
-   * of keys (at most MAX_ANCHOR_KEYS, PublicKey or hex) to trust any of them while the peer
-   * rotates its key across replicas: add the new key beside the old on every replica, let the
-   * peer switch, then drop the old key (README "Rotating a peer's key"). A handshake must declare
-   * one of the listed keys; a pin of any of them resolves; a pin of a key dropped from the list is
-   * refused, as a replaced anchor's is. The whole list is checked before anything changes.
+   * Adds (or replaces) the trust anchor for `kernelId`; it wins over any existing pin. Give an
+   * array of keys, oldest first (at most MAX_ANCHOR_KEYS, PublicKey or hex), to trust any of them
+   * while the peer rotates its key across replicas: list [old, new] on every replica, let the peer
+   * switch, then drop the old key (README "Rotating a peer's key"). A handshake must declare one
+   * of the listed keys, and never one listed before the key its current pin holds (a rotation only
+   * moves forward: a holder of the old key cannot take the pin back once the peer has switched);
+   * a pin of any listed key resolves; a pin of a key dropped from the list is refused, as a
+   * replaced anchor's is. The whole list is checked before anything changes.
    */
   withTrustedPeer(kernelId: string, publicKey: AnchorKeys): this {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     const keys = readAnchorKeys(publicKey);
+    const previous = this.#anchors.get(kernelId);
     this.#anchors.set(kernelId, keys);
+    if (previous !== undefined) this.#forgetPrepared(previous);
     for (const key of keys) this.#prepareForVerification(key);
     return this;
   }
@@ -464,6 +468,28 @@ export class KernelTrustExchange {
    * any verdict, so a failure here (the wasm core unavailable) must not undo a pin already
    * written: it is ignored, and verification then takes the plain path with the same answers.
    */
+  /**
+   * Lets go of the prepared keys of a replaced anchor that no anchor lists any more, so that
+   * rotations do not fill the exchange's half of the slab for good (review 82). Speed only: a pin
+   * that still holds such a key verifies by its bytes, and the core may promote it again.
+   */
+  #forgetPrepared(keys: readonly PublicKey[]): void {
+    for (const key of keys) {
+      const hex = key.toHex();
+      const prepared = this.#preparedKeys.get(hex);
+      if (prepared === undefined) continue;
+      let listed = false;
+      for (const anchor of this.#anchors.values()) if (anchor.some((other) => other.equals(key))) listed = true;
+      if (listed) continue;
+      this.#preparedKeys.delete(hex);
+      try {
+        prepared.free();
+      } catch {
+        // speed only, as in #prepareForVerification
+      }
+    }
+  }
+
   #prepareForVerification(key: PublicKey): void {
     try {
       // The layout read is inside the try too: it instantiates the core when a trap elsewhere
@@ -511,11 +537,12 @@ export class KernelTrustExchange {
   }
 
   /**
-   * The configured anchors (a copy): each anchored peer's first listed key. trustedPeerKeys()
-   * gives every key of a peer trusted under several.
+   * The configured anchors (a copy): each anchored peer's key, and for a peer trusted under
+   * several (a rotation in progress) only the newest, the last listed. Use trustedPeerKeys() to
+   * copy anchors from one exchange to another: this map drops the older keys of a rotation.
    */
   trustedPeers(): Map<string, PublicKey> {
-    return new Map(Array.from(this.#anchors, ([kernelId, keys]) => [kernelId, keys[0]]));
+    return new Map(Array.from(this.#anchors, ([kernelId, keys]) => [kernelId, keys[keys.length - 1]]));
   }
 
   /** The configured anchors (a copy): each anchored peer's trusted keys, in the order given. */
@@ -736,11 +763,20 @@ export class KernelTrustExchange {
     if (reserved !== true) throw handshakeErrors.storeFailed("replay.reserve", "did not return a boolean");
   }
 
-  /** Steps 6–7: the declared key must be the anchor (one of its keys), else the pinned key. */
+  /**
+   * Steps 6–7: the declared key must be the anchor (one of its keys), else the pinned key. Of an
+   * anchor's keys, one listed before the key the pin holds is refused too: a rotation moves
+   * forward only (docs/protocol.md §6).
+   */
   #expectKey(kernelId: string, declared: PublicKey, pinned: FederationPeer | undefined): void {
-    const anchor = this.#anchorOtherThan(kernelId, declared);
-    if (anchor !== undefined) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor), declared.toHex());
-    if (this.#anchors.has(kernelId)) return;
+    const anchor = this.#anchors.get(kernelId);
+    if (anchor !== undefined) {
+      const at = anchor.findIndex((key) => key.equals(declared));
+      if (at < 0) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor), declared.toHex());
+      const pinnedAt = pinned === undefined ? -1 : anchor.findIndex((key) => key.equals(pinned.publicKey));
+      if (at < pinnedAt) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor.slice(pinnedAt)), declared.toHex());
+      return;
+    }
     if (pinned === undefined) throw handshakeErrors.missingTrustAnchor(kernelId);
     if (!declared.equals(pinned.publicKey)) throw handshakeErrors.unexpectedPeerKey(kernelId, pinned.publicKey.toHex(), declared.toHex());
   }
@@ -1034,19 +1070,26 @@ export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
 
 /**
  * withTrustedPeer's keys, read whole before anything changes: one key (PublicKey or hex), or an
- * array of 1 to MAX_ANCHOR_KEYS keys, duplicates dropped. An array whose reading throws (a
- * Proxy's trap, a getter) is InvalidConfigError; a key that is not one keeps its own typed error.
+ * array of 1 to MAX_ANCHOR_KEYS keys, duplicates dropped, copied. The array's length is read
+ * once and checked before its elements (so a huge or lying length costs nothing), and its
+ * elements by index (an Array subclass's own iterator is not consulted); a read that throws (a
+ * Proxy's trap, a getter) is InvalidConfigError, a hole or a value that is not a key is that
+ * key's own typed error, and any other object (a Set, say) InvalidTypeError.
  */
 function readAnchorKeys(value: unknown): readonly PublicKey[] {
-  if (!Array.isArray(value)) return [value instanceof PublicKey ? value : PublicKey.fromHex(value as string)];
+  if (value instanceof PublicKey || typeof value === "string") return Object.freeze([value instanceof PublicKey ? value : PublicKey.fromHex(value)]);
+  if (!Array.isArray(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
   let listed: unknown[];
   try {
-    listed = Array.from(value as unknown[]);
+    const length: unknown = (value as unknown[]).length;
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > MAX_ANCHOR_KEYS) {
+      throw new InvalidConfigError(`a trust anchor lists 1 to ${MAX_ANCHOR_KEYS} keys, got ${typeof length === "number" ? length : describeConfigValue(length)}`);
+    }
+    listed = [];
+    for (let i = 0; i < length; i++) listed.push((value as unknown[])[i]);
   } catch (cause) {
+    if (cause instanceof InvalidConfigError) throw cause;
     throw new InvalidConfigError(`trust anchor keys cannot be read: ${describeThrown(cause)}`, { cause });
-  }
-  if (listed.length === 0 || listed.length > MAX_ANCHOR_KEYS) {
-    throw new InvalidConfigError(`a trust anchor lists 1 to ${MAX_ANCHOR_KEYS} keys, got ${listed.length}`);
   }
   const keys: PublicKey[] = [];
   for (const entry of listed) {

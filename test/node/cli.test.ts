@@ -223,7 +223,7 @@ test("a single-valued option given twice, an option with its --no- form, or two 
     [["verify", "--no-progress", "--progress", file("dup-none.jsonl")], /error USAGE: options '--no-progress' and '--progress' cannot be given together/],
     [["verify", "--no-progress", "--no-progress", file("dup-none.jsonl")], /error USAGE: option '--no-progress' given twice/],
     [["serve", "--key", file("dup-a.seed"), "--id", "x", "--store", file("dup.db"), "--max-body", "2048", "--max-body-in-flight", "1024"], /error USAGE: --max-body-in-flight \(1024\) must be at least --max-body \(2048\)/],
-    [["accept", "--key", file("dup-a.seed"), "--id", "x", "--from", "y", "--store", file("dup.db"), "--trust", `y=${other}`, "--trust", `y=${same}`], /error INVALID_TRUST_ANCHOR: --trust y is given with two different keys/],
+    [["accept", "--key", file("dup-a.seed"), "--id", "x", "--from", "y", "--store", file("dup.db"), "--trust", `y=${other}`, "--trust", `y=${same}`], /error INVALID_TRUST_ANCHOR: --trust y is given twice with different keys/],
   ];
   for (const [args, expected] of cases) {
     const r = await cli(args, "");

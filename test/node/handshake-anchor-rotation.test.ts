@@ -12,12 +12,14 @@ import {
   MAX_ANCHOR_KEYS,
   PeerHandshakeEnvelope,
   ReplayCache,
+  type PublicKey,
 } from "../../src/index.js";
 import { parseAnchors } from "../../src/cli/kernel.js";
 import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
 import { A, B, NOW } from "../helpers/kernels.js";
 
 const keyOf = (byte: number) => Keypair.fromSeed(new Uint8Array(32).fill(byte));
+type PublicKeyList = readonly (PublicKey | string)[];
 const OLD = keyOf(2), NEW = keyOf(4), OTHER = keyOf(6);
 let nonces = 0;
 /** A fresh envelope from B to A signed by `key`. */
@@ -95,16 +97,65 @@ test("a pin of a key dropped from the list is refused by resolve and listed firs
   assert.equal(due.map((peer) => peer.kernelId), [B]);
 });
 
-test("trustedPeers gives each peer's first key, trustedPeerKeys every key; both are copies", () => {
-  const exchange = new KernelTrustExchange(A, keyOf(1), {
-    trustedPeers: { [B]: [OLD.publicKey.toHex(), NEW.publicKey, OLD.publicKey] }, // the duplicate is dropped
-  });
-  assert.equal([...exchange.trustedPeers()].map(([id, key]) => [id, key.toHex()]), [[B, OLD.publicKey.toHex()]]);
+test("trustedPeers gives each peer's newest (last listed) key, trustedPeerKeys every key; both are copies, and so is the list given", () => {
+  const given = [OLD.publicKey.toHex(), NEW.publicKey, OLD.publicKey]; // the duplicate is dropped
+  const exchange = new KernelTrustExchange(A, keyOf(1), { trustedPeers: { [B]: given } });
+  given[1] = OTHER.publicKey; // the caller's array changes afterwards: the anchor does not
+  assert.equal([...exchange.trustedPeers()].map(([id, key]) => [id, key.toHex()]), [[B, NEW.publicKey.toHex()]]);
   const keys = exchange.trustedPeerKeys();
   assert.equal(keys.get(B)!.map((key) => key.toHex()), [OLD.publicKey.toHex(), NEW.publicKey.toHex()]);
   keys.get(B)!.pop();
   keys.delete(B);
   assert.is(exchange.trustedPeerKeys().get(B)!.length, 2);
+});
+
+test("a rotation moves forward only: once the pin holds the new key, the old one is refused, on every path", async () => {
+  const { store, r1, r2 } = replicas();
+  r1.withTrustedPeer(B, [OLD.publicKey, NEW.publicKey]);
+  r2.withTrustedPeer(B, [OLD.publicKey, NEW.publicKey]);
+  await r1.acceptEnvelope(from(OLD), B, NOW);
+  await r2.acceptEnvelope(from(NEW), B, NOW); // the switch
+  for (const replica of [r1, r2]) {
+    const error = await rejectsWith(replica.acceptEnvelope(from(OLD), B, NOW), "UNEXPECTED_PEER_KEY");
+    assert.equal(error.fields, { kernelId: B, expected: NEW.publicKey.toHex(), actual: OLD.publicKey.toHex() });
+  }
+  assert.ok((await store.get(B))!.publicKey.equals(NEW.publicKey), "the pin stays on the new key");
+  // A stale pin of the new key still refuses the old one (a stale pin names the key to use, docs/protocol.md §6).
+  const later = NOW + 100_000;
+  await rejectsWith(r1.acceptEnvelope(from(OLD, later), B, later), "UNEXPECTED_PEER_KEY");
+  // The loser of a compare-and-set race checks against the winner's pin: an OLD accept that read
+  // no pin loses to a NEW pin written meanwhile and is refused.
+  const fresh = new InMemoryPeerStore();
+  const racing = new KernelTrustExchange(A, keyOf(1), {
+    store: {
+      insert: (peer) => fresh.insert(peer),
+      get: (id) => fresh.get(id),
+      remove: (id) => fresh.remove(id),
+      snapshot: () => fresh.snapshot(),
+      async compareAndSet(id, expected, next) {
+        if (expected === undefined && next.publicKey.equals(OLD.publicKey) && (await fresh.get(id)) === undefined) {
+          await new KernelTrustExchange(A, keyOf(1), { store: fresh, trustedPeers: { [B]: [OLD.publicKey, NEW.publicKey] } })
+            .acceptEnvelope(from(NEW), B, NOW);
+          return false;
+        }
+        return fresh.compareAndSet(id, expected, next);
+      },
+    },
+    trustedPeers: { [B]: [OLD.publicKey, NEW.publicKey] },
+  });
+  await rejectsWith(racing.acceptEnvelope(from(OLD), B, NOW), "UNEXPECTED_PEER_KEY");
+  assert.ok((await fresh.get(B))!.publicKey.equals(NEW.publicKey));
+});
+
+test("a list shrunk while an accept waits on beforePin refuses it: nothing pinned", async () => {
+  const store = new InMemoryPeerStore();
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, [OLD.publicKey, NEW.publicKey]);
+  const beforePin = () => {
+    exchange.withTrustedPeer(B, [NEW.publicKey]);
+  };
+  const error = await rejectsWith(exchange.acceptEnvelope(from(OLD), B, NOW, { beforePin }), "UNEXPECTED_PEER_KEY");
+  assert.is(error.fields.expected, NEW.publicKey.toHex());
+  assert.is(store.size, 0);
 });
 
 test("a bad list changes nothing: empty, too long, a bad key, a Proxy that throws", async () => {
@@ -120,6 +171,26 @@ test("a bad list changes nothing: empty, too long, a bad key, a Proxy that throw
     },
   });
   throwsWith(() => exchange.withTrustedPeer(B, hostile), "INVALID_CONFIG");
+  // A huge length is refused before any element is read.
+  const huge: unknown[] = [];
+  huge.length = 2 ** 32 - 1;
+  const started = Date.now();
+  throwsWith(() => exchange.withTrustedPeer(B, huge as string[]), "INVALID_CONFIG");
+  assert.ok(Date.now() - started < 1000, "the length is checked first");
+  // A hole is a missing key; an Array subclass is read by index, not through its own iterator.
+  throwsWith(() => exchange.withTrustedPeer(B, [NEW.publicKey, , OTHER.publicKey] as PublicKeyList), "INVALID_TYPE");
+  class Lying extends Array<unknown> {
+    override *[Symbol.iterator](): ArrayIterator<unknown> {
+      yield NEW.publicKey;
+    }
+  }
+  const lying = Lying.from([NEW.publicKey, OTHER.publicKey, OLD.publicKey, keyOf(8).publicKey, keyOf(9).publicKey]);
+  throwsWith(() => exchange.withTrustedPeer(B, lying as PublicKeyList), "INVALID_CONFIG");
+  const other = new KernelTrustExchange(A, keyOf(1)).withTrustedPeer(B, Lying.from([OTHER.publicKey]) as PublicKeyList);
+  assert.equal(other.trustedPeerKeys().get(B)!.map((key) => key.toHex()), [OTHER.publicKey.toHex()], "read by index");
+  // Not a key and not an array: INVALID_TYPE, saying what is accepted.
+  const set = throwsWith(() => exchange.withTrustedPeer(B, new Set([NEW.publicKey]) as unknown as PublicKeyList), "INVALID_TYPE");
+  assert.match(set.message, /a key \(PublicKey or hex\) or an array of keys/);
   assert.equal(exchange.trustedPeerKeys().get(B)!.map((key) => key.toHex()), [OLD.publicKey.toHex()]);
   await rejectsWith(exchange.acceptEnvelope(from(NEW), B, NOW), "UNEXPECTED_PEER_KEY");
   assert.ok((await exchange.acceptEnvelope(from(OLD), B, NOW)).publicKey.equals(OLD.publicKey));
@@ -130,11 +201,13 @@ test("a bad list changes nothing: empty, too long, a bad key, a Proxy that throw
 
 test("CLI --trust ID=HEX,HEX lists the keys of a rotation; too many, a bad key or two values for one id refuse", () => {
   const [oldHex, newHex] = [OLD.publicKey.toHex(), NEW.publicKey.toHex()];
-  const parsed = parseAnchors([`${B}=${oldHex},${newHex}`, `${B}=${oldHex},${newHex}`]);
+  const parsed = parseAnchors([`${B}=${oldHex},${newHex}`, `${B}=${oldHex},${newHex},${newHex}`]);
   assert.equal(parsed.map(([id, keys]) => [id, keys.map((key) => key.toHex())]), [
     [B, [oldHex, newHex]],
-    [B, [oldHex, newHex]],
+    [B, [oldHex, newHex, newHex]],
   ]);
+  assert.is(parseAnchors([`${B}=${oldHex},${oldHex}`, `${B}=${oldHex}`]).length, 2, "repeats are the same key");
+  throwsWith(() => parseAnchors([`${B}=${oldHex},${newHex}`, `${B}=${newHex},${oldHex}`]), "INVALID_TRUST_ANCHOR"); // the other direction
   const many = Array.from({ length: MAX_ANCHOR_KEYS + 1 }, () => oldHex).join(",");
   throwsWith(() => parseAnchors([`${B}=${many}`]), "INVALID_TRUST_ANCHOR");
   throwsWith(() => parseAnchors([`${B}=${oldHex},`]), "INVALID_TRUST_ANCHOR");
