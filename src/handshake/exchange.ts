@@ -61,7 +61,7 @@ import { readEscapeDelAndC1 } from "./wire.js";
 import { expectMaxEnvelopeBytes, PeerHandshakeEnvelope, readVerifiedEnvelopeFields } from "./envelope.js";
 import type { HandshakeChallengeFields } from "./challenge.js";
 import { isUint8Array } from "../canonical/json.js";
-import { PublicKey, type HandshakeSigner } from "./keys.js";
+import { PublicKey, toPublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
 import { absorbRejection, isPromiseLike } from "./maybe-promise.js";
 import { ReplayCache, type ReplayCacheLimits } from "./replay-cache.js";
@@ -453,6 +453,26 @@ export class KernelTrustExchange {
   }
 
   /**
+   * Lets go of the prepared keys of a replaced anchor that no anchor lists any more, so that
+   * rotations do not fill the exchange's half of the slab for good (review 82). Speed only: a pin
+   * that still holds such a key verifies by its bytes, and the core may promote it again.
+   */
+  #forgetPrepared(keys: readonly PublicKey[]): void {
+    for (const key of keys) {
+      const hex = key.toHex();
+      const prepared = this.#preparedKeys.get(hex);
+      if (prepared === undefined) continue;
+      if (Array.from(this.#anchors.values()).some((anchor) => indexOfKey(anchor, key) >= 0)) continue;
+      this.#preparedKeys.delete(hex);
+      try {
+        prepared.free();
+      } catch {
+        // speed only, as in #prepareForVerification
+      }
+    }
+  }
+
+  /**
    * Prepares a trusted or freshly pinned peer's key in the verification slab (decoded point and
    * precomputed tables; src/ed25519.ts preparePublicKey), so that the peer's envelopes verify on
    * the prepared path from the first one on. Preparing costs about five verifications, so an
@@ -468,28 +488,6 @@ export class KernelTrustExchange {
    * any verdict, so a failure here (the wasm core unavailable) must not undo a pin already
    * written: it is ignored, and verification then takes the plain path with the same answers.
    */
-  /**
-   * Lets go of the prepared keys of a replaced anchor that no anchor lists any more, so that
-   * rotations do not fill the exchange's half of the slab for good (review 82). Speed only: a pin
-   * that still holds such a key verifies by its bytes, and the core may promote it again.
-   */
-  #forgetPrepared(keys: readonly PublicKey[]): void {
-    for (const key of keys) {
-      const hex = key.toHex();
-      const prepared = this.#preparedKeys.get(hex);
-      if (prepared === undefined) continue;
-      let listed = false;
-      for (const anchor of this.#anchors.values()) if (anchor.some((other) => other.equals(key))) listed = true;
-      if (listed) continue;
-      this.#preparedKeys.delete(hex);
-      try {
-        prepared.free();
-      } catch {
-        // speed only, as in #prepareForVerification
-      }
-    }
-  }
-
   #prepareForVerification(key: PublicKey): void {
     try {
       // The layout read is inside the try too: it instantiates the core when a trap elsewhere
@@ -771,9 +769,9 @@ export class KernelTrustExchange {
   #expectKey(kernelId: string, declared: PublicKey, pinned: FederationPeer | undefined): void {
     const anchor = this.#anchors.get(kernelId);
     if (anchor !== undefined) {
-      const at = anchor.findIndex((key) => key.equals(declared));
+      const at = indexOfKey(anchor, declared);
       if (at < 0) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor), declared.toHex());
-      const pinnedAt = pinned === undefined ? -1 : anchor.findIndex((key) => key.equals(pinned.publicKey));
+      const pinnedAt = pinned === undefined ? -1 : indexOfKey(anchor, pinned.publicKey);
       if (at < pinnedAt) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor.slice(pinnedAt)), declared.toHex());
       return;
     }
@@ -788,7 +786,7 @@ export class KernelTrustExchange {
    */
   #anchorOtherThan(kernelId: string, key: PublicKey): readonly PublicKey[] | undefined {
     const anchor = this.#anchors.get(kernelId);
-    return anchor !== undefined && !anchor.some((trusted) => key.equals(trusted)) ? anchor : undefined;
+    return anchor !== undefined && indexOfKey(anchor, key) < 0 ? anchor : undefined;
   }
 
   /** One store.compareAndSet; whether it wrote. */
@@ -1077,7 +1075,7 @@ export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
  * key's own typed error, and any other object (a Set, say) InvalidTypeError.
  */
 function readAnchorKeys(value: unknown): readonly PublicKey[] {
-  if (value instanceof PublicKey || typeof value === "string") return Object.freeze([value instanceof PublicKey ? value : PublicKey.fromHex(value)]);
+  if (value instanceof PublicKey || typeof value === "string") return Object.freeze([toPublicKey(value)]);
   if (!Array.isArray(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
   let listed: unknown[];
   try {
@@ -1093,10 +1091,15 @@ function readAnchorKeys(value: unknown): readonly PublicKey[] {
   }
   const keys: PublicKey[] = [];
   for (const entry of listed) {
-    const key = entry instanceof PublicKey ? entry : PublicKey.fromHex(entry as string);
-    if (!keys.some((known) => known.equals(key))) keys.push(key);
+    const key = toPublicKey(entry);
+    if (indexOfKey(keys, key) < 0) keys.push(key);
   }
   return Object.freeze(keys);
+}
+
+/** Where `key` stands in `keys`, or -1. */
+function indexOfKey(keys: readonly PublicKey[], key: PublicKey): number {
+  return keys.findIndex((listed) => listed.equals(key));
 }
 
 /** An anchor's keys as an error's `expected`: the key's hex, or the hex of each joined by " or ". */

@@ -327,3 +327,8 @@ export class Keypair implements HandshakeSigner {
     return `Keypair { publicKey: ${this.publicKey.toHex()} }`;
   }
 }
+
+/** A PublicKey given as itself or as hex (anchors, peer fields); anything else is fromHex's typed error. */
+export function toPublicKey(value: unknown): PublicKey {
+  return value instanceof PublicKey ? value : PublicKey.fromHex(value as string);
+}

@@ -2,7 +2,7 @@
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
 import { brandHasInstance, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
-import { PublicKey } from "./keys.js";
+import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
 
@@ -61,7 +61,7 @@ export class FederationPeer {
     }
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     this.kernelId = kernelId;
-    this.publicKey = publicKey instanceof PublicKey ? publicKey : PublicKey.fromHex(publicKey as string);
+    this.publicKey = toPublicKey(publicKey);
     this.establishedAt = expectUnixSeconds(establishedAt, "establishedAt");
     this.rotationDue = expectUnixSeconds(rotationDue, "rotationDue");
     Object.freeze(this);
