@@ -485,6 +485,29 @@ test("accept pins into SQLite (then peers lists it, fresh then stale); a replay,
   assert.ok(b.length === 64);
 });
 
+test("a key rotated through the CLI over a durable store: --trust ID=OLD,NEW takes either key, then only forward, across processes", async () => {
+  const oldKey = (await cli(["keygen", "--out", file("rot-old.seed")])).stdout.trim();
+  const newKey = (await cli(["keygen", "--out", file("rot-new.seed")])).stdout.trim();
+  await cli(["keygen", "--out", file("rot-b.seed")]);
+  const envelopeFrom = async (seed: string) => (await cli(["envelope", "--key", file(seed), "--id", "kernel.a", "--to", "kernel.b"])).stdout;
+  const accept = async (trust: string, seed: string) =>
+    cli(["accept", "--key", file("rot-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--store", file("rot.db"), "--trust", `kernel.a=${trust}`], await envelopeFrom(seed));
+  const both = `${oldKey},${newKey}`;
+  const first = await accept(both, "rot-old.seed");
+  assert.is(first.code, 0, first.stderr);
+  assert.is(FederationPeer.fromJSON(first.stdout.trim()).publicKey.toHex(), oldKey);
+  const switched = await accept(both, "rot-new.seed");
+  assert.is(switched.code, 0, switched.stderr);
+  assert.is(FederationPeer.fromJSON(switched.stdout.trim()).publicKey.toHex(), newKey);
+  const back = await accept(both, "rot-old.seed"); // forward only: the pin holds the new key
+  assert.is(back.code, 1);
+  assert.match(back.stderr, new RegExp(`error UNEXPECTED_PEER_KEY: .*expected ${newKey}, got ${oldKey}`));
+  const dropped = await accept(newKey, "rot-new.seed");
+  assert.is(dropped.code, 0, dropped.stderr);
+  const peers = await cli(["peers", "--store", file("rot.db"), "--json"]);
+  assert.equal(peers.stdout.trim().split("\n").map((line) => JSON.parse(line).publicKey), [newKey]);
+});
+
 test("stores that are not ours or not databases: exit 2 with the store's code, files untouched", async () => {
   writeFileSync(file("garbage.db"), Buffer.alloc(4096, 0x41));
   const r = await cli(["peers", "--store", file("garbage.db")]);
