@@ -10,6 +10,7 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { argsBase, coreExports, heapU8 } from "../helpers/test-core.js";
 import { ARG_RESULT, TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "../../src/wasm/abi.js";
 import { L, P as p, fromLE, le, mulL, powModP, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { D as d, SQRT_M1 as I, inv as invModP, mod, sqrt } from "../../scripts/gen-tables.js";
 import { scaled } from "../helpers/scale.js";
 
 interface Hooks {
@@ -19,10 +20,9 @@ interface Hooks {
 const hooks = (): Hooks => coreExports() as unknown as Hooks;
 const Point = noble.Point;
 
-const mod = (a: bigint): bigint => ((a % p) + p) % p;
 const inv = (a: bigint): bigint => {
   assert.ok(mod(a) !== 0n, "division by zero");
-  return powModP(mod(a), p - 2n);
+  return invModP(a);
 };
 const div = (a: bigint, b: bigint): bigint => mod(a * inv(b));
 /** Legendre symbol: 1, -1, or 0. */
@@ -31,15 +31,13 @@ const chi2 = (a: bigint): number => {
   return e === 0n ? 0 : e === 1n ? 1 : -1;
 };
 const sqrtOf = (a: bigint): bigint => {
-  let r = powModP(mod(a), (p + 3n) / 8n);
-  if (mod(r * r - a) !== 0n) r = mod(r * I);
-  assert.is(mod(r * r - a), 0n, "not a square");
+  const r = sqrt(mod(a));
+  assert.ok(r !== undefined, "not a square");
   return r;
 };
 
 // Constants, named as in docs/subgroup-test.md.
-const d = mod(-121665n * inv(121666n));
-const I = powModP(2n, (p - 1n) / 4n); // i, FE_SQRTM1 (scripts/gen-tables.ts)
+// d and i (FE_SQRTM1) are the table generator's, from their definitions (scripts/gen-tables.ts).
 /** The quartic residue symbol of a != 0 as k in 0..3 with a^((p-1)/4) = i^k. */
 const chi4 = (a: bigint): number => {
   const e = powModP(mod(a), (p - 1n) / 4n);
