@@ -3,9 +3,10 @@
 // directories in /tmp, and the exit path's SIGKILL left Postgres's shared memory segment). A
 // child process starts both servers with test/cluster/helpers/servers.ts, as a test file does,
 // and is killed; the servers must be gone and their directories deleted, by the run itself or by
-// the next one.
+// the next one. A Postgres frozen by a test (SIGSTOP) when the run is SIGKILLed is thawed by a
+// watchdog tied to the run (review 77 F1).
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -45,7 +46,22 @@ async function until(what: string, done: () => boolean, timeoutMs = 15_000): Pro
   }
 }
 
-for (const [signal, frozen] of [["SIGTERM", false], ["SIGINT", false], ["SIGKILL", false], ["SIGTERM", true]] as const) {
+/** Process ids of the thaw watchdogs (servers.ts, startThawWatchdog) watching `serverPid`. */
+function thawWatchdogs(serverPid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv.includes("thaw-watchdog") && argv.includes(String(serverPid))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+for (const [signal, frozen] of [["SIGTERM", false], ["SIGINT", false], ["SIGKILL", false], ["SIGTERM", true], ["SIGKILL", true]] as const) {
   t(`a run ended by ${signal} takes its servers with it${frozen ? ", a frozen Postgres too (review 77 F1)" : ""}`, async () => {
     const segmentsBefore = orphanSegments();
     const args = ["--import", "tsx", "test/cluster/helpers/server-holder.ts", ...(frozen ? ["frozen"] : [])];
@@ -63,11 +79,15 @@ for (const [signal, frozen] of [["SIGTERM", false], ["SIGINT", false], ["SIGKILL
       const held = JSON.parse(line) as Held;
       assert.ok(alive(held.postgres) && alive(held.redis), "both servers run");
       assert.ok(held.dirs.every((d) => existsSync(d)), "their directories exist");
+      // Frozen, Postgres would keep a SIGKILLed run's pdeathsig pending for ever (review 77 F1):
+      // a watchdog tied to the run thaws it.
+      assert.is(thawWatchdogs(held.postgres).length, frozen ? 1 : 0, "a thaw watchdog while frozen, none otherwise");
       child.kill(signal);
       const end = await exited;
       if (signal === "SIGKILL") assert.is(end.signal, "SIGKILL");
       else assert.is(end.code, signal === "SIGTERM" ? 143 : 130, `the run ended through its exit path (before: killed by ${signal}, no cleanup)`);
       await until("the servers ended", () => !alive(held.postgres) && !alive(held.redis));
+      await until("no thaw watchdog left", () => thawWatchdogs(held.postgres).length === 0);
       if (signal !== "SIGKILL") {
         // Postgres's immediate shutdown (SIGQUIT) releases its segment; SIGKILL would leave it.
         await until("no shared memory segment left behind", () => [...orphanSegments()].every((id) => segmentsBefore.has(id)));

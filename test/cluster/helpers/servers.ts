@@ -18,9 +18,10 @@ const STALE_DIR = /^chio-(?:pg|redis)-(\d{1,10})-[A-Za-z0-9]{6}$/;
 //   shared memory, unlike SIGKILL) and the directories are deleted;
 // - SIGINT, SIGTERM and SIGHUP end the run through that exit path (they skipped it before);
 // - a run killed outright (SIGKILL) takes its servers with it: they are started under
-//   `setpriv --pdeathsig`, which the kernel signals when their parent dies (not a Postgres frozen
-//   by a test at that moment: a stopped process keeps the signal pending, review 77 F1); its
-//   directories are deleted by a later run (removeStaleDirs).
+//   `setpriv --pdeathsig`, which the kernel signals when their parent dies; a server frozen by a
+//   test at that moment (freeze) keeps that signal pending, so freezing also starts a thaw
+//   watchdog tied to us the same way, which sends the server SIGCONT when we die (review 77 F1);
+//   the run's directories are deleted by a later run (removeStaleDirs).
 process.on("exit", () => {
   for (const [child, signal] of running) {
     child.kill(signal);
@@ -81,6 +82,22 @@ const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
  */
 function tiedToUs(bin: string, args: string[], signal: NodeJS.Signals): [string, string[]] {
   return SETPRIV ? [SETPRIV, ["--pdeathsig", signal.replace(/^SIG/, ""), "--", bin, ...args]] : [bin, args];
+}
+
+/**
+ * While a server is frozen (SIGSTOP), a small shell tied to us by the same pdeathsig: when this
+ * process dies it sends the server SIGCONT, so the server's own pending pdeathsig is delivered
+ * (a stopped process does not act on it). It ends by itself once the server is gone, and is
+ * killed when the server is thawed or disposed. Without setpriv there is none (nor a pdeathsig).
+ */
+function startThawWatchdog(serverPid: number): ChildProcess | undefined {
+  if (!SETPRIV) return undefined;
+  const script = 'trap \'kill -CONT "$1" 2>/dev/null; exit 0\' TERM; while kill -0 "$1" 2>/dev/null; do sleep 0.2; done';
+  const watchdog = spawn(SETPRIV, ["--pdeathsig", "TERM", "--", "/bin/sh", "-c", script, "thaw-watchdog", String(serverPid)], { stdio: "ignore" });
+  watchdog.on("error", () => undefined); // spawn failures: no watchdog, as without setpriv
+  running.set(watchdog, "SIGKILL");
+  watchdog.once("exit", () => running.delete(watchdog));
+  return watchdog;
 }
 
 /** A port nobody listens on right now (listen on 0, read it, close). */
@@ -201,6 +218,11 @@ async function launchServer(spec: ServerSpec): Promise<TestServer> {
   let port = spec.firstPort ?? (await freePort());
   const portsTried: number[] = [];
   let child: ChildProcess | undefined;
+  let thawWatchdog: ChildProcess | undefined;
+  const endThawWatchdog = () => {
+    thawWatchdog?.kill("SIGKILL"); // not TERM: that is its cue to thaw the server
+    thawWatchdog = undefined;
+  };
   const server: TestServer = {
     get url() {
       return spec.url(port);
@@ -224,10 +246,14 @@ async function launchServer(spec: ServerSpec): Promise<TestServer> {
     },
     stop: () => stopChild(child, spec.stopSignal),
     freeze(frozen) {
-      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
+      if (child?.pid === undefined) return;
+      endThawWatchdog();
+      if (frozen) thawWatchdog = startThawWatchdog(child.pid);
+      child.kill(frozen ? "SIGSTOP" : "SIGCONT");
     },
     async dispose() {
       if (child) child.kill("SIGCONT");
+      endThawWatchdog();
       await stopChild(child, spec.stopSignal);
       rmSync(spec.dir, { recursive: true, force: true });
       tempDirs.delete(spec.dir);
