@@ -100,4 +100,30 @@ test("after a new slab layout or a rebuilt instance, the exchange prepares its a
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+test("a replaced anchor list lets go of the prepared keys no anchor lists any more (review 82)", () => {
+  // #forgetPrepared: speed only, so no verdict shows it; the slab's counter and index do.
+  const held = (...keys: Keypair[]): boolean[] =>
+    keys.map((kp) => {
+      heapU8().set(kp.publicKey.toBytes(), argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+      return (coreExports() as unknown as { test_prepared_odd_table(): number }).test_prepared_odd_table() !== 0;
+    });
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  const [k1, k2, k3] = [21, 22, 23].map((n) => Keypair.fromSeed(seed(n)));
+  const exchange = new KernelTrustExchange(A, Keypair.fromSeed(seed(1))).withTrustedPeer(B, [k1.publicKey, k2.publicKey]);
+  assert.equal(held(k1, k2, k3), [true, true, false], "both keys of B's list are prepared");
+  exchange.withTrustedPeer(C, k2.publicKey);
+  assert.is(preparedSlotsInUse(), 2, "a key already prepared by this exchange is not prepared twice");
+  // B rotated to k3: k1 is listed nowhere (released), k2 still by C's anchor (kept).
+  exchange.withTrustedPeer(B, k3.publicKey);
+  assert.equal(held(k1, k2, k3), [false, true, true]);
+  assert.is(preparedSlotsInUse(), 2, "k1's slot is free again");
+  exchange.withTrustedPeer(C, k3.publicKey);
+  assert.equal(held(k1, k2, k3), [false, false, true], "k2 is released once no anchor lists it");
+  assert.is(preparedSlotsInUse(), 1);
+  // Dropping a list for the same list releases nothing.
+  exchange.withTrustedPeer(B, [k3.publicKey]);
+  assert.equal(held(k1, k2, k3), [false, false, true]);
+  assert.is(preparedSlotsInUse(), 1);
+});
+
 test.run();
