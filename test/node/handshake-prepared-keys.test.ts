@@ -13,6 +13,12 @@ import { A, B, C, NOW } from "../helpers/kernels.js";
 
 const preparedSlotsInUse = (): number => (coreExports() as unknown as { test_prepared_used(): number }).test_prepared_used();
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+/** Whether the slab holds each key, found through its index with its check value (an emptied slot keeps its old bytes). */
+const held = (...keys: Keypair[]): boolean[] =>
+  keys.map((kp) => {
+    heapU8().set(kp.publicKey.toBytes(), argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+    return (coreExports() as unknown as { test_prepared_odd_table(): number }).test_prepared_odd_table() !== 0;
+  });
 
 test.before(() => {
   resetInstance();
@@ -53,12 +59,6 @@ test("an exchange prepares at most half the slab's slots; further peers are left
 });
 
 test("after a new slab layout or a rebuilt instance, the exchange prepares its anchors and pins again when it next pins them", async () => {
-  // Found through the slab's index with its check value (an emptied slot keeps its old bytes).
-  const held = (...keys: Keypair[]): boolean[] =>
-    keys.map((kp) => {
-      heapU8().set(kp.publicKey.toBytes(), argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
-      return (coreExports() as unknown as { test_prepared_odd_table(): number }).test_prepared_odd_table() !== 0;
-    });
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const kpA = Keypair.fromSeed(seed(1));
   const kpB = Keypair.fromSeed(seed(2));
@@ -102,11 +102,6 @@ test("after a new slab layout or a rebuilt instance, the exchange prepares its a
 
 test("a replaced anchor list lets go of the prepared keys no anchor lists any more (review 82)", () => {
   // #forgetPrepared: speed only, so no verdict shows it; the slab's counter and index do.
-  const held = (...keys: Keypair[]): boolean[] =>
-    keys.map((kp) => {
-      heapU8().set(kp.publicKey.toBytes(), argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
-      return (coreExports() as unknown as { test_prepared_odd_table(): number }).test_prepared_odd_table() !== 0;
-    });
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const [k1, k2, k3] = [21, 22, 23].map((n) => Keypair.fromSeed(seed(n)));
   const exchange = new KernelTrustExchange(A, Keypair.fromSeed(seed(1))).withTrustedPeer(B, [k1.publicKey, k2.publicKey]);
