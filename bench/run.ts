@@ -1,7 +1,7 @@
 // `npm run bench`: one run, one table. Builds every group, measures each in interleaved rounds and
 // prints a Markdown table. A run of every group is the one to commit: it writes
-// bench/results/latest.json and the batch chart bench/results/batch-verify.svg, and regenerates
-// the README's benchmark tables from them (scripts/gen-bench-readme.ts). A run of some groups
+// bench/results/latest.json, then regenerates from it the batch chart bench/results/batch-verify.svg
+// and the README's benchmark tables (scripts/gen-bench-readme.ts). A run of some groups
 // writes bench/results/filtered.json only (not committed), so it never replaces the full run.
 //   npm run bench                 all groups
 //   npm run bench -- verify sign  only groups whose title contains one of the words
@@ -12,14 +12,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatTable, runGroup, type CaseResult, type Group } from "./harness.js";
 import { formatRunLine, type BenchRun } from "./format.js";
-import { README_PATH, regenerateReadme } from "../scripts/gen-bench-readme.js";
+import { CHART_PATH, README_PATH, batchChartSvg, regenerateReadme } from "../scripts/gen-bench-readme.js";
 import { ed25519Groups } from "./ed25519.js";
 import { canonicalGroups } from "./canonical.js";
 import { envelopeGroups } from "./envelope.js";
 import { compatGroups } from "./compat.js";
 import { poolGroups } from "./pool.js";
-import { BATCH_BASELINE, BATCH_GROUP_TITLE, BATCH_SIZES, CHIO_SINGLE, SODIUM_SINGLE, batchGroups, distinctName, oneKeyName } from "./batch.js";
-import { lineChartSvg } from "./svg-chart.js";
+import { batchGroups } from "./batch.js";
 import { ed25519 } from "../dist/esm/index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,22 +83,7 @@ writeFileSync(path.join(resultsDir, complete ? "latest.json" : "filtered.json"),
 if (!complete) {
   process.stderr.write("wrote bench/results/filtered.json (a run of some groups: latest.json, the chart and the README keep the last full run)\n");
 } else {
-  // The batch chart: cost per signature against batch size (bench/results/batch-verify.svg).
-  const batchRows = results.filter((r) => r.group === BATCH_GROUP_TITLE);
-  const micros = (name: string): number => batchRows.find((r) => r.name === name)!.medianMicros;
-  const svg = lineChartSvg(
-    `Ed25519 batch verification, cost per signature (${cpu}, Node ${process.version})`,
-    [
-      { name: "verifyBatch, distinct keys", color: "#1f77b4", points: BATCH_SIZES.map((n) => [n, micros(distinctName(n))]) },
-      { name: "verifyBatch, one key", color: "#2ca02c", points: BATCH_SIZES.map((n) => [n, micros(oneKeyName(n))]) },
-    ],
-    [
-      { name: "node:crypto single verify", micros: micros(BATCH_BASELINE), color: "#d62728" },
-      { name: "libsodium.js single verify", micros: micros(SODIUM_SINGLE), color: "#ff7f0e" },
-      { name: "chio-trust single, cold key", micros: micros(CHIO_SINGLE), color: "#7f7f7f" },
-    ],
-  );
-  writeFileSync(path.join(resultsDir, "batch-verify.svg"), svg);
+  writeFileSync(path.join(here, "..", CHART_PATH), batchChartSvg(run));
   writeFileSync(path.join(here, "..", README_PATH), regenerateReadme());
   process.stderr.write("wrote bench/results/latest.json and batch-verify.svg, and the README's benchmark tables\n");
 }

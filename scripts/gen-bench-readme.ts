@@ -1,25 +1,31 @@
-// Generates the README's benchmark figures from bench/results/latest.json, the committed run of
-// `npm run bench`, so the tables the README shows are always that run's and never a hand copy
-// of an older one. Each figure block sits between two comment lines,
+// Generates the README's benchmark figures and the batch chart (bench/results/batch-verify.svg)
+// from bench/results/latest.json, the committed run of `npm run bench`, so the tables and chart
+// the README shows are always that run's and never a hand copy of an older one. Each figure block sits between two comment lines,
 //   <!-- generated:NAME by scripts/gen-bench-readme.ts from bench/results/latest.json -->
 //   <!-- /generated:NAME -->
 // and everything between them is this generator's; the prose around them is written by hand.
-// `npm run bench` (every group) rewrites the blocks after writing latest.json; by hand:
-// `node --import tsx scripts/gen-bench-readme.ts`. test/node/bench-readme.test.ts regenerates
-// the blocks from the committed latest.json and compares them with the committed README.
+// `npm run bench` (every group) rewrites the blocks and the chart after writing latest.json; by
+// hand: `node --import tsx scripts/gen-bench-readme.ts`. test/node/bench-readme.test.ts
+// regenerates both from the committed latest.json and compares them with the committed files.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { baselinesOf, formatRunLine, formatTable, type BenchRun, type CaseResult } from "../bench/format.js";
-import { BATCH_GROUP_TITLE as BATCH_GROUP, BATCH_SIZES, KNOWN_KEYS_BATCH, distinctName, knownKeysName, oneKeyName, preparedKeysName } from "../bench/batch-names.js";
+import {
+  BATCH_BASELINE, BATCH_GROUP_TITLE as BATCH_GROUP, BATCH_SIZES, CHIO_SINGLE, KNOWN_KEYS_BATCH, SODIUM_SINGLE, distinctName, knownKeysName, oneKeyName,
+  preparedKeysName,
+} from "../bench/batch-names.js";
 import {
   CHIO_NACL_KEYGEN, CHIO_NACL_SIGN, CHIO_NACL_VERIFY, CHIO_NOBLE_KEYGEN, CHIO_NOBLE_SIGN, CHIO_NOBLE_VERIFY, CHIO_NOBLE_VERIFY_STRICT,
   COMPAT_KEYGEN_GROUP, COMPAT_SIGN_GROUP, COMPAT_VERIFY_GROUP, NACL_KEYGEN, NACL_SIGN, NACL_VERIFY, NOBLE_KEYGEN, NOBLE_SIGN, NOBLE_VERIFY, NOBLE_VERIFY_STRICT,
 } from "../bench/compat-names.js";
 import { POOL_ENVELOPES_GROUP, POOL_SIGNATURES_GROUP } from "../bench/pool-names.js";
+import { lineChartSvg } from "../bench/svg-chart.js";
 import { REPO_ROOT, writeWhenRunAsProgram } from "./generated-file.js";
 
 export const README_PATH = "README.md";
 export const RUN_PATH = "bench/results/latest.json";
+/** The batch chart the README shows, also generated from the committed run (batchChartSvg). */
+export const CHART_PATH = "bench/results/batch-verify.svg";
 const GENERATOR = "scripts/gen-bench-readme.ts";
 
 const startMarker = (name: string) => `<!-- generated:${name} by ${GENERATOR} from ${RUN_PATH} -->`;
@@ -151,4 +157,27 @@ export function regenerateReadme(root = REPO_ROOT): string {
   return applyBenchBlocks(readFileSync(path.join(root, README_PATH), "utf8"), renderBenchBlocks(readCommittedRun(root)));
 }
 
+/** The batch chart: cost per signature against batch size, from the run's batch group. */
+export function batchChartSvg(run: BenchRun): string {
+  const micros = (name: string): number => row(run, BATCH_GROUP, name).medianMicros;
+  return lineChartSvg(
+    `Ed25519 batch verification, cost per signature (${run.cpu}, Node ${run.node})`,
+    [
+      { name: "verifyBatch, distinct keys", color: "#1f77b4", points: BATCH_SIZES.map((n) => [n, micros(distinctName(n))]) },
+      { name: "verifyBatch, one key", color: "#2ca02c", points: BATCH_SIZES.map((n) => [n, micros(oneKeyName(n))]) },
+    ],
+    [
+      { name: "node:crypto single verify", micros: micros(BATCH_BASELINE), color: "#d62728" },
+      { name: "libsodium.js single verify", micros: micros(SODIUM_SINGLE), color: "#ff7f0e" },
+      { name: "chio-trust single, cold key", micros: micros(CHIO_SINGLE), color: "#7f7f7f" },
+    ],
+  );
+}
+
+/** The batch chart regenerated from the committed run. */
+export function regenerateChart(root = REPO_ROOT): string {
+  return batchChartSvg(readCommittedRun(root));
+}
+
 writeWhenRunAsProgram(import.meta.url, README_PATH, () => regenerateReadme());
+writeWhenRunAsProgram(import.meta.url, CHART_PATH, () => regenerateChart());

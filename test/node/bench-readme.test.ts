@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { baselinesOf, type BenchRun } from "../../bench/format.js";
-import { applyBenchBlocks, readCommittedRun, regenerateReadme, renderBenchBlocks } from "../../scripts/gen-bench-readme.js";
+import { CHART_PATH, applyBenchBlocks, batchChartSvg, readCommittedRun, regenerateChart, regenerateReadme, renderBenchBlocks } from "../../scripts/gen-bench-readme.js";
 
 const readme = readFileSync(path.join(process.cwd(), "README.md"), "utf8");
 const run = readCommittedRun();
@@ -20,6 +20,22 @@ test("the README's benchmark tables are those of bench/results/latest.json", () 
   const b = fresh.split("\n");
   const line = a.findIndex((l, i) => l !== b[i]);
   assert.unreachable(`README.md line ${line + 1} differs from the committed run's figures: run node --import tsx scripts/gen-bench-readme.ts\n  README: ${a[line]}\n  run:    ${b[line]}`);
+});
+
+test("the batch chart is that of bench/results/latest.json", () => {
+  const committed = readFileSync(path.join(process.cwd(), CHART_PATH), "utf8");
+  assert.ok(regenerateChart() === committed, `${CHART_PATH} differs from the committed run's chart: run node --import tsx scripts/gen-bench-readme.ts`);
+});
+
+test("the batch chart plots the run's medians", () => {
+  // The generator reads each series from the run: a median changed in a copy moves its point.
+  const edited = copy();
+  const distinct64 = edited.results.find((r) => r.name === "chio-trust verifyBatch, 64 distinct keys")!;
+  const before = batchChartSvg(edited);
+  distinct64.medianMicros *= 3;
+  assert.is.not(batchChartSvg(edited), before, "a series point follows its row");
+  const title = batchChartSvg({ ...edited, cpu: "Test CPU", node: "v0.0.0" });
+  assert.match(title, "(Test CPU, Node v0.0.0)");
 });
 
 test("the results table has one row per case of the run, with the run's figures", () => {
