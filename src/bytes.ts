@@ -24,6 +24,10 @@ const typedArrayLength = uncurryThis(intrinsicGetter("length") as (this: Uint8Ar
 const typedArrayBuffer = uncurryThis(intrinsicGetter("buffer") as (this: Uint8Array) => ArrayBufferLike);
 const typedArrayByteOffset = uncurryThis(intrinsicGetter("byteOffset") as (this: Uint8Array) => number);
 const typedArrayIncludes = uncurryThis(TYPED_ARRAY_PROTOTYPE.includes as (this: Uint8Array, value: number) => boolean);
+/** String.prototype.charCodeAt as this module loaded: (text, index). */
+export const charCodeAt = uncurryThis(String.prototype.charCodeAt);
+/** String.prototype.slice as this module loaded: (text, start, end). */
+export const stringSlice = uncurryThis(String.prototype.slice as (this: string, start?: number, end?: number) => string);
 /** %TypedArray%.prototype.set, as this module loaded: (target, source, offset). */
 export const typedArraySet = uncurryThis(TYPED_ARRAY_PROTOTYPE.set as (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void);
 /** %TypedArray%.prototype.fill, as this module loaded: (target, value, start, end). */
@@ -388,13 +392,51 @@ function unknownMember(value: object, known: readonly string[]): string | undefi
   return Object.keys(value).find((key) => !known.includes(key));
 }
 
-/** What readSettings reads when no options were passed: nothing, frozen, one object for every call. */
-const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
+/** The largest length of an Array (ECMAScript: 2^32 − 1). */
+const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+/**
+ * The length of an array argument (the batch calls' item lists), read once and checked to be an
+ * array length, an integer in 0 … 2^32 − 1: a Proxy of an array passes Array.isArray and can
+ * report anything (a string made `new Array(length)` a one-item list holding it, -1 a plain
+ * RangeError; review 84 F4). A throwing read is InvalidTypeError with it as `cause`.
+ * @throws InvalidTypeError if `value` is not an array or its length is not an array length.
+ */
+export function arrayArgumentLength(value: unknown, name: string): number {
+  if (!Array.isArray(value)) throw new InvalidTypeError(`${name} must be an array`);
+  let length: unknown;
+  try {
+    length = value.length;
+  } catch (cause) {
+    throw new InvalidTypeError(`${name}.length cannot be read`, { cause });
+  }
+  if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH) {
+    throw new InvalidTypeError(`${name}.length must be an integer in 0 … 2^32 − 1, got ${typeof length === "number" ? String(length) : typeof length}`);
+  }
+  return length;
+}
+
+/**
+ * What readSettings reads when no options were passed: nothing, frozen, one object for every
+ * call, with no prototype, so a member added to Object.prototype is not read from it.
+ */
+const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
+
+/**
+ * Object.prototype.hasOwnProperty as this module loaded: (object, key). Options are read from the
+ * caller's own members only: a member inherited from a prototype is not one the caller wrote, and
+ * a polluted Object.prototype (`Object.prototype.rejectWeakKeys = false` run by any code in the
+ * realm) must not switch a check off for every call that passes `{}` or no options (review 84 F1).
+ */
+export const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this: object, key: PropertyKey) => boolean);
+/** Object.prototype.propertyIsEnumerable as this module loaded: (object, key). */
+export const isEnumerableOwnMember = uncurryThis(Object.prototype.propertyIsEnumerable as (this: object, key: PropertyKey) => boolean);
 
 /**
  * The listed members of a settings object, each read once (a getter or Proxy trap runs once), for
- * the option readers of the stores and the HTTP transport. undefined means none. Anything but an
- * object, a member that throws when read (passed on as `cause`) or an unknown member is
+ * the option readers of the stores and the HTTP transport. undefined means none. Only the
+ * object's own members count (an inherited one reads as undefined: hasOwnMember). Anything but
+ * an object, a member that throws when read (passed on as `cause`) or an unknown member is
  * `fail(message, cause)`: the calling module's own typed error.
  */
 export function readSettings<K extends string>(
@@ -409,7 +451,13 @@ export function readSettings<K extends string>(
   let unknown: string | undefined;
   try {
     unknown = unknownMember(value, known);
-    for (const key of known) read[key] = (value as Record<string, unknown>)[key];
+    for (let k = 0; k < known.length; k++) {
+      const key = known[k];
+      // Read first (a getter or Proxy trap runs, and may throw, as for any member), then kept
+      // only if it is the object's own: a value found on its prototype chain counts as absent.
+      const member = (value as Record<string, unknown>)[key];
+      read[key] = member !== undefined && hasOwnMember(value, key) ? member : undefined;
+    }
   } catch (cause) {
     throw fail(`${name} cannot be read`, cause);
   }

@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
-  fillRandomBytes, readOptions, wipeBytes, writeU32,
+  arrayArgumentLength, fillRandomBytes, hasOwnMember, isEnumerableOwnMember, readOptions, wipeBytes, writeU32,
 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
@@ -387,14 +387,17 @@ export function zip215Option(options: VerifyOptions | undefined): boolean {
   let unknown: string | undefined;
   try {
     // Own enumerable string keys, as readSettings' Object.keys sees them (inherited ones are
-    // not members of the object the caller wrote).
+    // not members of the object the caller wrote), and zip215 only as an own member, as
+    // readSettings reads options: an Object.prototype.zip215 = true set by any code in the realm
+    // must not switch every call that passes `{}` to the ZIP-215 rules (review 84 F1).
     for (const key in options) {
-      if (key !== "zip215" && Object.prototype.propertyIsEnumerable.call(options, key)) {
+      if (key !== "zip215" && isEnumerableOwnMember(options, key)) {
         unknown = key;
         break;
       }
     }
     zip215 = options.zip215;
+    if (zip215 !== undefined && !hasOwnMember(options, "zip215")) zip215 = undefined;
   } catch (cause) {
     throw new InvalidTypeError("options cannot be read", { cause });
   }
@@ -450,8 +453,7 @@ export interface BatchFields {
  * @throws InvalidTypeError / InvalidLengthError naming the item's index.
  */
 export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
-  if (!Array.isArray(items)) throw new InvalidTypeError("items must be an array");
-  const count = items.length;
+  const count = arrayArgumentLength(items, "items");
   const signatures: unknown[] = new Array(count);
   const messages: unknown[] = new Array(count);
   const keys: unknown[] = new Array(count);

@@ -12,7 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
+import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -181,15 +181,23 @@ function tooLarge(size: number, maxBytes: number): CanonicalJsonError {
   return new CanonicalJsonError("TOO_LARGE", `input is larger than maxBytes (${maxBytes})`, maxBytes);
 }
 
-/** Index of the first unpaired surrogate in `text`, or -1. */
+/**
+ * String.prototype.isWellFormed as this module loaded (ES2024; undefined on older hosts). Looked
+ * up when a call ran, a replacement could call the library again in the middle of that call, over
+ * its input in the core's memory (review 84: a WASM_TRAP).
+ */
+const isWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function"
+  ? uncurryThis((String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed)
+  : undefined;
+
+/** Index of the first unpaired surrogate in `text`, or -1 (built-ins as this module loaded: isWellFormed, charCodeAt). */
 export function loneSurrogateIndex(text: string): number {
-  const wellFormed = (text as { isWellFormed?: () => boolean }).isWellFormed;
-  if (typeof wellFormed === "function" && wellFormed.call(text)) return -1;
+  if (isWellFormed !== undefined && isWellFormed(text)) return -1;
   for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
+    const unit = charCodeAt(text, i);
     if (unit < 0xd800 || unit > 0xdfff) continue;
     if (unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
+      const next = charCodeAt(text, i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
         i++;
         continue;

@@ -20,7 +20,7 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import {
-  bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, readOptions, readU32, subview, typedArraySet, uncurryThis, viewLength, writeU32,
+  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, readOptions, readU32, subview, typedArraySet, uncurryThis, viewLength, writeU32,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
@@ -277,13 +277,29 @@ function readEnvelopeBatch(
   envelopes: readonly (Uint8Array | string)[],
   options: VerifyEnvelopeOptions | undefined,
 ): { inputs: (Uint8Array | string)[]; maxBytes: number; flags: number } {
-  if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
+  const count = arrayArgumentLength(envelopes, "envelopes");
   const { maxBytes, flags } = envelopeOptions(options);
-  const count = envelopes.length;
+  return { inputs: readEnvelopeInputs(envelopes, count), maxBytes, flags };
+}
+
+/**
+ * @internal The `count` inputs of an envelope batch (count from arrayArgumentLength), for
+ * verifyEnvelopeBatch and the worker pool's: each read once (a getter or Proxy trap runs here
+ * only) and its type checked as it is read, so a sparse or proxied list that claims billions of
+ * items fails at its first hole instead of filling memory with them (review 84 F2: the process
+ * ran out of heap); then every view checked readable once all are read (a later getter could
+ * detach an earlier view), so no caller code runs between those checks and the copy.
+ * @throws InvalidTypeError naming the first input that is neither a string nor a readable Uint8Array.
+ */
+export function readEnvelopeInputs(envelopes: readonly unknown[], count: number): (Uint8Array | string)[] {
   const inputs: (Uint8Array | string)[] = new Array(count);
-  for (let i = 0; i < count; i++) inputs[i] = envelopes[i];
+  for (let i = 0; i < count; i++) {
+    const input = envelopes[i];
+    if (typeof input !== "string" && !isUint8Array(input)) checkEnvelopeInput(input, `envelopes[${i}]`);
+    inputs[i] = input as Uint8Array | string;
+  }
   for (let i = 0; i < count; i++) checkEnvelopeInput(inputs[i], `envelopes[${i}]`);
-  return { inputs, maxBytes, flags };
+  return inputs;
 }
 
 const ENVELOPE_OPTION_KEYS = ["maxBytes", "zip215", "rejectWeakKeys", "escapeDelAndC1"] as const;

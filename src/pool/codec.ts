@@ -22,10 +22,16 @@
 //   or, when the worker's memory could not grow for one envelope and the batch scratch, the
 //   verdict objects of verifyEnvelopeBatch, structured-cloned (src/pool/worker.ts).
 //
-// Every u32 is little-endian (DataView), independent of the host's byte order.
-import { copyInto, viewLength } from "../bytes.js";
+// Every u32 is little-endian (written by writeU32, read through a DataView), independent of the
+// host's byte order.
+import { bytesOver, charCodeAt, copyInto, viewLength, writeU32 } from "../bytes.js";
 import type { VerifyOptions } from "../ed25519.js";
 import type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+
+// Uint16Array as this module loaded (caller code can replace the global). SharedArrayBuffer is
+// looked up when a chunk is made: test/node/pool-hostile.test.ts replaces it to make the
+// allocation fail (OUT_OF_MEMORY), and a host without it cannot start the pool.
+const Units = Uint16Array;
 
 export const TASK_SIGNATURES = 0;
 export const TASK_ENVELOPES = 1;
@@ -125,7 +131,10 @@ export function planCall(count: number, chunkSize: number, threads: number, byte
   for (let task = 0; task < tasks; task++) {
     const start = Math.floor((task * count) / tasks);
     const end = Math.floor(((task + 1) * count) / tasks);
-    for (const [from, to] of planChunks(end - start, end - start, (i) => bytesOf(start + i), budget)) chunks.push([start + from, start + to]);
+    // Indexed: `for…of` and the pair's destructuring run the array iterator, which caller code
+    // may have replaced, between the calls' checks and their copy (review 84 F3).
+    const parts = planChunks(end - start, end - start, (i) => bytesOf(start + i), budget);
+    for (let k = 0; k < parts.length; k++) chunks[chunks.length] = [start + parts[k][0], start + parts[k][1]];
   }
   return chunks;
 }
@@ -145,7 +154,7 @@ export function planChunks(count: number, chunkSize: number, bytesOf: (i: number
       bytes += next;
       end++;
     }
-    chunks.push([start, end]);
+    chunks[chunks.length] = [start, end]; // not `push`: see packSignatureChunk
     start = end;
   }
   return chunks;
@@ -166,6 +175,9 @@ export function signatureChunkSize(count: number, messageBytes: number): number 
 /**
  * Packs already validated items into one fresh SharedArrayBuffer. `set` from a typed array copies
  * through internal slots and runs no caller code, so this is the defensive copy of every input.
+ * Planning and packing run between a call's checks and this copy, so they call no method caller
+ * code can replace (Array.prototype.push, DataView.prototype.setUint32, %TypedArray%.prototype.set,
+ * the Uint16Array global): the captured ones of src/bytes.ts and below (review 84 F3).
  */
 export function packSignatureChunk(
   signatures: readonly Uint8Array[],
@@ -180,23 +192,22 @@ export function packSignatureChunk(
   let messageBytes = 0;
   for (let k = 0; k < count; k++) messageBytes += lengths[k] = viewLength(messages[start + k]);
   const buffer = new SharedArrayBuffer(signatureChunkSize(count, messageBytes));
-  const view = new DataView(buffer);
-  const bytes = new Uint8Array(buffer);
-  view.setUint32(0, count, true);
+  const bytes = bytesOver(buffer);
+  writeU32(bytes, 0, count);
   const signatureArea = 4 + 4 * (count + 1);
   const keyArea = signatureArea + count * SIGNATURE_BYTES;
   const messageArea = keyArea + count * PUBLIC_KEY_BYTES;
   let offset = 0;
   for (let k = 0; k < count; k++) {
     const i = start + k;
-    view.setUint32(4 + 4 * k, offset, true);
+    writeU32(bytes, 4 + 4 * k, offset);
     const messageLength = lengths[k];
     copyInto(bytes, signatures[i], signatureArea + k * SIGNATURE_BYTES, SIGNATURE_BYTES);
     copyInto(bytes, publicKeys[i], keyArea + k * PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES);
     copyInto(bytes, messages[i], messageArea + offset, messageLength);
     offset += messageLength;
   }
-  view.setUint32(4 + 4 * count, offset, true);
+  writeU32(bytes, 4 + 4 * count, offset);
   return buffer;
 }
 
@@ -240,29 +251,28 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
     size += lengths[k];
   }
   const buffer = new SharedArrayBuffer(size);
-  const view = new DataView(buffer);
-  const bytes = new Uint8Array(buffer);
-  view.setUint32(0, count, true);
+  const bytes = bytesOver(buffer);
+  writeU32(bytes, 0, count);
   let at = tableEnd;
   for (let k = 0; k < count; k++) {
     const input = inputs[start + k];
     const row = 4 + 12 * k;
     if (typeof input === "string") {
       at += at & 1;
-      const units = new Uint16Array(input.length);
-      for (let u = 0; u < input.length; u++) units[u] = input.charCodeAt(u);
-      bytes.set(new Uint8Array(units.buffer), at);
-      // Uint16Array uses the host's byte order; the worker reads it back with the same order (same process).
-      view.setUint32(row, at, true);
-      view.setUint32(row + 4, 2 * input.length, true);
-      view.setUint32(row + 8, 1, true);
+      // The units straight into the chunk (at is even). Uint16Array uses the host's byte order;
+      // the worker reads them back with the same order (same process).
+      const units = new Units(buffer, at, input.length);
+      for (let u = 0; u < input.length; u++) units[u] = charCodeAt(input, u);
+      writeU32(bytes, row, at);
+      writeU32(bytes, row + 4, 2 * input.length);
+      writeU32(bytes, row + 8, 1);
       at += 2 * input.length;
     } else {
       const length = lengths[k];
       copyInto(bytes, input, at, length);
-      view.setUint32(row, at, true);
-      view.setUint32(row + 4, length, true);
-      view.setUint32(row + 8, 0, true);
+      writeU32(bytes, row, at);
+      writeU32(bytes, row + 4, length);
+      writeU32(bytes, row + 8, 0);
       at += length;
     }
   }

@@ -22,11 +22,11 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { assertBytes, copyBytes, expectBytes, isUint8Array, readOptions, isUnreadableView, viewLength, viewPrefix } from "../bytes.js";
+import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, readOptions, stringSlice, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { InvalidConfigError } from "../handshake/errors.js";
-import { readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { readEnvelopeInputs, readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import { publicKeyArgumentBytes, readBatchItems, zip215Option, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
@@ -144,7 +144,13 @@ function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } 
  * the call's private copy of its input. An allocation failure becomes VerifierPoolError OUT_OF_MEMORY.
  */
 function packAll(chunks: [number, number][], pack: (start: number, end: number) => SharedArrayBuffer): SharedArrayBuffer[] {
-  return allocating(() => chunks.map(([start, end]) => pack(start, end)));
+  return allocating(() => {
+    // Indexed, not `map` with a destructured pair: both run methods caller code may have
+    // replaced (Array.prototype.map, the array iterator) between the checks and the copy (review 84 F3).
+    const buffers: SharedArrayBuffer[] = new Array(chunks.length);
+    for (let c = 0; c < chunks.length; c++) buffers[c] = pack(chunks[c][0], chunks[c][1]);
+    return buffers;
+  });
 }
 
 /** Why watchWorkers aborts the queued tasks, and the message of their calls' WORKER_UNAVAILABLE. */
@@ -412,7 +418,9 @@ class PiscinaVerifierPool implements VerifierPool {
       // the copy (packing) with no caller code in between.
       const verify = verifyOptions(options);
       const { signatures, messages, publicKeys } = readBatchItems(items);
-      for (const message of messages) assertFitsAnyCore(viewLength(message)); // as verify(), before any copy
+      // As verify(), before any copy; an indexed loop, as `for…of` would run the array iterator,
+      // which caller code may have replaced, after the checks (review 84 F3).
+      for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
       this.flushSingles();
       const { chunks, buffers } = this.packSignatures(signatures, messages, publicKeys);
@@ -436,30 +444,22 @@ class PiscinaVerifierPool implements VerifierPool {
   verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Promise<EnvelopeVerdict[]> {
     try {
       this.assertOpen();
-      if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
+      const count = arrayArgumentLength(envelopes, "envelopes");
       const envelope = readEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
-      const count = envelopes.length;
       // Every item read once (a getter or Proxy trap runs here only), then checked and cut: no
       // caller code runs between an item's check and the copy (verifyEnvelopeBatch's order).
-      const read: unknown[] = new Array(count);
-      for (let i = 0; i < count; i++) read[i] = envelopes[i];
-      const inputs: (Uint8Array | string)[] = new Array(count);
+      const inputs = readEnvelopeInputs(envelopes, count);
       for (let i = 0; i < count; i++) {
-        const input = read[i];
-        if (typeof input !== "string") {
-          if (!isUint8Array(input)) {
-            throw new InvalidTypeError(`envelopes[${i}] must be a string or a Uint8Array, got ${input === null ? "null" : typeof input}`);
-          }
-          if (isUnreadableView(input)) throw new InvalidTypeError(`envelopes[${i}] is a view of a detached or out-of-bounds ArrayBuffer`);
-        }
+        const input = inputs[i];
         // Input longer than maxBytes (in bytes, or in UTF-16 units, each at least one UTF-8
         // byte) is refused by verifyEnvelopeBytes before it reads anything, with a verdict that
         // does not depend on the length: its first maxBytes + 1 units give that same verdict,
         // so an oversized input costs a bounded copy. Lengths and prefixes come from the views'
-        // internal slots (a subclass's `length` or `subarray` is never called).
+        // internal slots (a subclass's `length` or `subarray` is never called), and a string's
+        // prefix from String.prototype.slice as this module loaded (review 84 F3).
         const limit = envelope.maxBytes + 1;
-        if (typeof input === "string") inputs[i] = input.length > limit ? input.slice(0, limit) : input;
-        else inputs[i] = viewLength(input as Uint8Array) > limit ? viewPrefix(input as Uint8Array, limit) : (input as Uint8Array);
+        if (typeof input === "string") inputs[i] = input.length > limit ? stringSlice(input, 0, limit) : input;
+        else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
       }
       this.assertOpen(); // a getter may have closed the pool
       this.flushSingles();

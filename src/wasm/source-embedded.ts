@@ -8,7 +8,7 @@
 // `#wasm-source` instead of this file (scripts/build-js.mjs rewrites that one specifier), so the
 // embedded bytes are the only module that differs between hosts: one module graph everywhere.
 import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
-import { bytesOver, typedArraySet, uncurryThis, viewLength } from "../bytes.js";
+import { bytesOver, charCodeAt, typedArraySet, viewLength } from "../bytes.js";
 
 /** How this build finds the core: "embedded" (base64 in the JS) or "url" (fetches chio.wasm). */
 export const WASM_SOURCE_KIND: "embedded" | "url" = "embedded";
@@ -19,7 +19,6 @@ export const WASM_SOURCE_KIND: "embedded" | "url" = "embedded";
 const bufferFrom = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer?.from;
 const BufferClass = (globalThis as { Buffer?: unknown }).Buffer;
 const decodeAtob = typeof atob === "function" ? atob : undefined;
-const charCodeAt = uncurryThis(String.prototype.charCodeAt);
 const wasmCompile = WebAssembly.compile;
 const apply = Reflect.apply;
 

@@ -1,0 +1,247 @@
+// Code elsewhere in the realm that tampers with what the library shares with it (review 84): a
+// polluted Object.prototype (the usual result of a prototype-pollution bug in some other
+// package), replaced built-ins (the array iterator, Array.prototype.map, String.prototype.slice,
+// charCodeAt and isWellFormed), and item lists whose `length` is not what an array holds. None
+// may switch a check off, run between a call's checks and its copy, re-enter a call, or crash
+// the process: answers stay the untampered ones, misuse stays a typed INVALID_TYPE. In thread
+// (src/) and in the worker pool (the built entry, whose workers load dist/; `npm test` builds first).
+//
+// Each tampering is installed for the synchronous start of one call only (a call reads, checks
+// and copies its input before it returns) and removed before anything is awaited, so the test
+// runner and Node's own code never run under it.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, sign as nodeSign } from "node:crypto";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { ed25519 } from "../../src/ed25519.js";
+import { canonicalizeJson } from "../../src/canonical/index.js";
+import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "../../src/handshake/verify-envelope.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
+
+const utf8 = new TextEncoder();
+const NOW = 1_764_000_000;
+
+const seedOf = (n: number) => Uint8Array.from({ length: 32 }, (_, i) => (i * 29 + n * 7 + 3) & 0xff);
+const message = utf8.encode("a message the realm's tampering must not change the verdict of");
+const seed = seedOf(1);
+const publicKey = ed25519.getPublicKey(seed);
+// Signed by node:crypto, not by the library under test.
+const signature = new Uint8Array(nodeSign(null, message, createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(seed)]), format: "der", type: "pkcs8" })));
+
+const validEnvelope = JSON.stringify(new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(2))).localEnvelope("kernel-b", "nonce-1", NOW));
+// The identity point as the declared key, R = the identity, S = 0: [0]B = R + [k]A holds for any
+// challenge, so only the weak-key check (rejectWeakKeys, on by default) refuses this envelope.
+const IDENTITY_HEX = "01" + "00".repeat(31);
+const forgedEnvelope = JSON.stringify({
+  challenge: { schema: "chio.federation-kernel-handshake.v1", localKernelId: "victim", remoteKernelId: "kernel-b", nonce: "nonce-2", timestamp: NOW },
+  declaredPublicKey: IDENTITY_HEX,
+  signature: IDENTITY_HEX + "00".repeat(32),
+});
+// A signature only ZIP-215 accepts: the identity key, R the identity in its non-canonical
+// encoding (y = p + 1), S = 0. The default rule refuses R bytes that do not re-encode.
+const NON_CANONICAL_IDENTITY = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xee : i === 31 ? 0x7f : 0xff));
+const identityKey = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+const zip215OnlySignature = new Uint8Array(64);
+zip215OnlySignature.set(NON_CANONICAL_IDENTITY);
+
+const outcomeOf = (verdicts: EnvelopeVerdict[]) => verdicts.map((v) => (v.ok ? `ok ${v.envelope.challenge.localKernelId}` : v.code));
+
+/** Runs `fn` with Object.prototype carrying `members`, then removes them (also when it throws). */
+function withPollutedObjectPrototype<T>(members: Record<string, unknown>, fn: () => T): T {
+  const proto = Object.prototype as unknown as Record<string, unknown>;
+  for (const key of Object.keys(members)) {
+    assert.not.ok(Object.prototype.hasOwnProperty.call(proto, key), `Object.prototype.${key} is not set already`);
+    proto[key] = members[key];
+  }
+  try {
+    return fn();
+  } finally {
+    for (const key of Object.keys(members)) delete proto[key];
+  }
+}
+
+test("oracles: the forged envelope is refused only as a weak key, and the ZIP-215-only signature is what its name says (@noble/curves)", () => {
+  const verdict = verifyEnvelopeBytes(forgedEnvelope);
+  assert.is(verdict.ok ? "ok" : verdict.code, "WEAK_PUBLIC_KEY");
+  const unchecked = verifyEnvelopeBytes(forgedEnvelope, { rejectWeakKeys: false });
+  assert.ok(unchecked.ok, "with the weak-key check switched off the forgery verifies");
+  assert.ok(verifyEnvelopeBytes(validEnvelope).ok);
+  assert.is(noble.verify(zip215OnlySignature, message, identityKey, { zip215: true }), true);
+  assert.is(noble.verify(zip215OnlySignature, message, identityKey, { zip215: false }), false);
+  assert.is(ed25519.verify(zip215OnlySignature, message, identityKey, { zip215: true }), true);
+  assert.is(ed25519.verify(zip215OnlySignature, message, identityKey), false);
+  assert.is(ed25519.verify(signature, message, publicKey), true);
+});
+
+test("a polluted Object.prototype changes no option: weak keys stay refused, the default rule stays, limits stay (in thread)", () => {
+  withPollutedObjectPrototype({ rejectWeakKeys: false, zip215: true, maxBytes: 10, maxDepth: 1 }, () => {
+    for (const options of [undefined, {}]) {
+      const verdict = verifyEnvelopeBytes(forgedEnvelope, options);
+      assert.is(verdict.ok ? "ok" : verdict.code, "WEAK_PUBLIC_KEY", `verifyEnvelopeBytes(forged, ${JSON.stringify(options)})`);
+      assert.ok(verifyEnvelopeBytes(validEnvelope, options).ok, "maxBytes 10 is not read from the prototype");
+      assert.equal(outcomeOf(verifyEnvelopeBatch([forgedEnvelope, validEnvelope], options)), ["WEAK_PUBLIC_KEY", "ok kernel-a"]);
+      assert.is(ed25519.verify(zip215OnlySignature, message, identityKey, options), false, "zip215 is not read from the prototype");
+      assert.equal(ed25519.verifyBatch([{ signature: zip215OnlySignature, message, publicKey: identityKey }, { signature, message, publicKey }], options), [false, true]);
+    }
+    // An own member still counts, and canonical JSON's limits are not read from the prototype either.
+    assert.is(ed25519.verify(zip215OnlySignature, message, identityKey, { zip215: true }), true);
+    assert.is(new TextDecoder().decode(canonicalizeJson('{"b":[[1]],"a":2}', {})), '{"a":2,"b":[[1]]}');
+  });
+});
+
+test("a polluted Object.prototype changes no option of the pool or of its calls", async () => {
+  const pool = withPollutedObjectPrototype({ threads: "many", chunkSize: -1 }, () => createVerifierPool({}));
+  try {
+    const [envelopes, bare, signatures] = withPollutedObjectPrototype({ rejectWeakKeys: false, zip215: true, maxBytes: 10 }, () => [
+      pool.verifyEnvelopeBatch([forgedEnvelope, validEnvelope], {}),
+      pool.verifyEnvelopeBatch([forgedEnvelope]),
+      pool.verifyBatch([{ signature: zip215OnlySignature, message, publicKey: identityKey }, { signature, message, publicKey }], {}),
+    ]);
+    assert.equal(outcomeOf((await settledWithin(envelopes, "pool.verifyEnvelopeBatch")) as EnvelopeVerdict[]), ["WEAK_PUBLIC_KEY", "ok kernel-a"]);
+    assert.equal(outcomeOf((await settledWithin(bare, "pool.verifyEnvelopeBatch")) as EnvelopeVerdict[]), ["WEAK_PUBLIC_KEY"]);
+    assert.equal(await settledWithin(signatures, "pool.verifyBatch"), [false, true]);
+  } finally {
+    await pool.close();
+  }
+});
+
+/** Lists that Array.isArray accepts but whose length no array has, and a sparse one of the largest length. */
+function strangeLists(): Array<[string, unknown[]]> {
+  const lying = (length: unknown) => new Proxy([] as unknown[], { get: (target, key) => (key === "length" ? length : Reflect.get(target, key)) });
+  const throwing = new Proxy([] as unknown[], {
+    get: (target, key) => {
+      if (key === "length") throw new Error("no length for you");
+      return Reflect.get(target, key);
+    },
+  });
+  return [
+    ["a sparse array of 2^32 - 1 holes", new Array(2 ** 32 - 1)],
+    ["length '{}'", lying("{}")],
+    ["length -1", lying(-1)],
+    ["length 1.5", lying(1.5)],
+    ["length 2^32", lying(2 ** 32)],
+    ["length NaN", lying(Number.NaN)],
+    ["a throwing length", throwing],
+  ];
+}
+
+test("batch item lists: a length no array has, or billions of holes, is INVALID_TYPE at once, in thread and in the pool", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    for (const [what, list] of strangeLists()) {
+      throwsWith(() => ed25519.verifyBatch(list as never), "INVALID_TYPE");
+      throwsWith(() => verifyEnvelopeBatch(list as never), "INVALID_TYPE");
+      await rejectsWithCode(pool.verifyBatch(list as never), "INVALID_TYPE");
+      await rejectsWithCode(pool.verifyEnvelopeBatch(list as never), "INVALID_TYPE");
+      assert.ok(true, what);
+    }
+    // A hole after real items: the first hole is named.
+    const holes: unknown[] = [validEnvelope];
+    holes.length = 2 ** 32 - 1;
+    assert.match(throwsWith(() => verifyEnvelopeBatch(holes as never), "INVALID_TYPE").message, "envelopes[1]");
+    assert.match((await rejectsWithCode(pool.verifyEnvelopeBatch(holes as never), "INVALID_TYPE")).message, "envelopes[1]");
+    // The pool still serves.
+    assert.equal(await pool.verifyBatch([{ signature, message, publicKey }]), [true]);
+  } finally {
+    await pool.close();
+  }
+});
+
+/**
+ * Replaces `owner[key]` for the synchronous start of a call: the replacement runs `hook` once (the
+ * first time it is called), then behaves as the original; the original is back before `start`
+ * returns. Returns what `start` returned and whether the hook ran during it.
+ */
+function withReplaced<T>(owner: object, key: PropertyKey, hook: () => void, start: () => T): { value: T; fired: boolean } {
+  const target = owner as Record<PropertyKey, unknown>;
+  const original = target[key] as (...args: unknown[]) => unknown;
+  let fired = false;
+  target[key] = function (this: unknown, ...args: unknown[]) {
+    if (!fired) {
+      fired = true;
+      hook();
+    }
+    return Reflect.apply(original, this, args);
+  };
+  try {
+    return { value: start(), fired };
+  } finally {
+    target[key] = original;
+  }
+}
+
+/** A view of a resizable buffer holding `bytes`, and the function that shrinks the buffer under it. */
+function shrinkable(bytes: Uint8Array): { view: Uint8Array; shrink: (length: number) => void } {
+  const buffer = new ArrayBuffer(bytes.length, { maxByteLength: bytes.length } as never) as ArrayBuffer & { resize(length: number): void };
+  const view = new Uint8Array(buffer);
+  view.set(bytes);
+  return { view, shrink: (length) => buffer.resize(length) };
+}
+
+/** A view holding `bytes`, and the function that detaches its buffer. */
+function detachable(bytes: Uint8Array): { view: Uint8Array; detach: () => void } {
+  const buffer = new ArrayBuffer(bytes.length);
+  const view = new Uint8Array(buffer);
+  view.set(bytes);
+  return { view, detach: () => void structuredClone(buffer, { transfer: [buffer] }) };
+}
+
+test("replaced array and typed-array methods never run between the pool's checks and its copy: a signature cut to 10 bytes after its check is still the checked one", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+  const replaced: Array<[string, object, PropertyKey]> = [
+    ["Array.prototype[Symbol.iterator]", Array.prototype, Symbol.iterator],
+    ["Array.prototype.map", Array.prototype, "map"],
+    ["Array.prototype.push", Array.prototype, "push"],
+    ["%TypedArray%.prototype.set", typedArrayPrototype, "set"],
+    ["%TypedArray%.prototype.subarray", typedArrayPrototype, "subarray"],
+    ["DataView.prototype.setUint32", DataView.prototype, "setUint32"],
+  ];
+  try {
+    for (const [name, owner, key] of replaced) {
+      const cut = shrinkable(signature);
+      const started = withReplaced(owner, key, () => cut.shrink(10), () => pool.verifyBatch([{ signature: cut.view, message, publicKey }]));
+      const answer = await settledWithin(started.value, `pool.verifyBatch with ${name} replaced`);
+      // The copy was taken before the hook could run (if it ran at all, later, in piscina's or
+      // Node's code): the 64 checked bytes were verified. Before review 84 the iterator, map,
+      // push and setUint32 ran after the checks: the cut signature was zero-padded and answered false.
+      assert.equal(answer, [true], `${name} (hook ran during the call's start: ${started.fired})`);
+      const gone = detachable(utf8.encode(validEnvelope));
+      const envelopes = withReplaced(owner, key, gone.detach, () => pool.verifyEnvelopeBatch([validEnvelope, gone.view]));
+      assert.equal(outcomeOf((await settledWithin(envelopes.value, "pool.verifyEnvelopeBatch")) as EnvelopeVerdict[]), ["ok kernel-a", "ok kernel-a"], `${name}, envelopes`);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test("replaced string methods never run between the pool's checks and its copy, nor inside an in-thread envelope batch", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  const tampered = validEnvelope.replace('"kernel-a"', '"mallory"'); // its signature no longer matches
+  const expected = outcomeOf(verifyEnvelopeBatch([tampered, validEnvelope]));
+  assert.equal(expected, ["INVALID_SIGNATURE", "ok kernel-a"]);
+  try {
+    // charCodeAt (the pool packs strings by their UTF-16 units) and slice (it cuts a string over
+    // maxBytes): caller code there could detach a view of the same call after its check.
+    for (const key of ["charCodeAt", "slice"]) {
+      const gone = detachable(utf8.encode(validEnvelope));
+      const started = withReplaced(String.prototype, key, gone.detach, () => pool.verifyEnvelopeBatch([tampered, gone.view], { maxBytes: key === "slice" ? tampered.length - 2 : tampered.length }));
+      const answer = await settledWithin(started.value, `pool.verifyEnvelopeBatch with String.prototype.${key} replaced`);
+      const inThread = outcomeOf(verifyEnvelopeBatch([tampered, validEnvelope], { maxBytes: key === "slice" ? tampered.length - 2 : tampered.length }));
+      assert.equal(outcomeOf(answer as EnvelopeVerdict[]), inThread, `String.prototype.${key}`);
+    }
+    // isWellFormed (canonical JSON's lone-surrogate test): a replacement that calls the library
+    // again in the middle of the batch used to overwrite the batch's input in the core's memory
+    // (WASM_TRAP); now the captured original runs and the replacement never does.
+    const reentered = withReplaced(String.prototype, "isWellFormed", () => void verifyEnvelopeBytes(validEnvelope), () => outcomeOf(verifyEnvelopeBatch([utf8.encode(tampered), validEnvelope])));
+    assert.equal(reentered.value, expected);
+    assert.is(reentered.fired, false, "the replaced isWellFormed is not called");
+  } finally {
+    await pool.close();
+  }
+});
+
+test.run();
