@@ -422,20 +422,35 @@ export function arrayArgumentLength(value: unknown, name: string): number {
  */
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
-/**
- * Object.prototype.hasOwnProperty as this module loaded: (object, key). Options are read from the
- * caller's own members only: a member inherited from a prototype is not one the caller wrote, and
- * a polluted Object.prototype (`Object.prototype.rejectWeakKeys = false` run by any code in the
- * realm) must not switch a check off for every call that passes `{}` or no options (review 84 F1).
- */
+/** Object.prototype.hasOwnProperty as this module loaded: (object, key). */
 export const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this: object, key: PropertyKey) => boolean);
 /** Object.prototype.propertyIsEnumerable as this module loaded: (object, key). */
 export const isEnumerableOwnMember = uncurryThis(Object.prototype.propertyIsEnumerable as (this: object, key: PropertyKey) => boolean);
+/** This realm's Object.prototype, as this module loaded. */
+const OBJECT_PROTOTYPE: object = Object.prototype;
+
+/**
+ * `object[key]`, read once (a getter or Proxy trap runs, and may throw), or undefined when the
+ * member it came from is defined on Object.prototype: options and batch items are read through
+ * this, so a polluted Object.prototype (`Object.prototype.rejectWeakKeys = false`, or a
+ * getter there, left by a prototype-pollution bug in any package of the realm) switches no check
+ * off and fills no field for a caller that passed `{}` (review 84 F1). A member of the object
+ * itself or of a prototype of its own (a class's getter, `Object.create(defaults)`) counts as
+ * before. Allocates nothing (verify's options are read on its per-signature path).
+ */
+export function memberOf(object: object, key: string): unknown {
+  const value = (object as Record<string, unknown>)[key];
+  if (value === undefined || hasOwnMember(object, key)) return value;
+  for (let holder = getPrototypeOf(object) as object | null; holder !== null; holder = getPrototypeOf(holder) as object | null) {
+    if (hasOwnMember(holder, key)) return holder === OBJECT_PROTOTYPE ? undefined : value;
+  }
+  return value; // a Proxy's get trap answered for a member no object of the chain has
+}
 
 /**
  * The listed members of a settings object, each read once (a getter or Proxy trap runs once), for
- * the option readers of the stores and the HTTP transport. undefined means none. Only the
- * object's own members count (an inherited one reads as undefined: hasOwnMember). Anything but
+ * the option readers of the stores and the HTTP transport. undefined means none. A member
+ * defined on Object.prototype counts as absent (memberOf). Anything but
  * an object, a member that throws when read (passed on as `cause`) or an unknown member is
  * `fail(message, cause)`: the calling module's own typed error.
  */
@@ -447,17 +462,13 @@ export function readSettings<K extends string>(
 ): Partial<Record<K, unknown>> {
   if (value === undefined) return NO_SETTINGS as Partial<Record<K, unknown>>; // shared: an options-free call allocates nothing
   if (value === null || typeof value !== "object") throw fail(`${name} must be an object, got ${value === null ? "null" : typeof value}`);
-  const read: Partial<Record<K, unknown>> = {};
+  // No prototype: a setter on Object.prototype would take the writes below and leave a polluted
+  // getter to answer the reads of the result (review 85).
+  const read = Object.create(null) as Partial<Record<K, unknown>>;
   let unknown: string | undefined;
   try {
     unknown = unknownMember(value, known);
-    for (let k = 0; k < known.length; k++) {
-      const key = known[k];
-      // Read first (a getter or Proxy trap runs, and may throw, as for any member), then kept
-      // only if it is the object's own: a value found on its prototype chain counts as absent.
-      const member = (value as Record<string, unknown>)[key];
-      read[key] = member !== undefined && hasOwnMember(value, key) ? member : undefined;
-    }
+    for (let k = 0; k < known.length; k++) read[known[k]] = memberOf(value, known[k]);
   } catch (cause) {
     throw fail(`${name} cannot be read`, cause);
   }
@@ -483,10 +494,10 @@ const invalidOptions = (message: string, cause?: unknown): Error => new InvalidT
 export function utf8Length(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
+    const unit = charCodeAt(text, i);
     if (unit < 0x80) continue;
     if (unit < 0x800) bytes += 1;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (charCodeAt(text, i + 1) & 0xfc00) === 0xdc00) {
       bytes += 2; // a pair: 4 bytes for 2 units
       i++;
     } else bytes += 2;

@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
-  arrayArgumentLength, fillRandomBytes, hasOwnMember, isEnumerableOwnMember, readOptions, wipeBytes, writeU32,
+  arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, readOptions, wipeBytes, writeU32,
 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
@@ -387,17 +387,16 @@ export function zip215Option(options: VerifyOptions | undefined): boolean {
   let unknown: string | undefined;
   try {
     // Own enumerable string keys, as readSettings' Object.keys sees them (inherited ones are
-    // not members of the object the caller wrote), and zip215 only as an own member, as
-    // readSettings reads options: an Object.prototype.zip215 = true set by any code in the realm
-    // must not switch every call that passes `{}` to the ZIP-215 rules (review 84 F1).
+    // not members of the object the caller wrote), and zip215 as readSettings reads options
+    // (memberOf): an Object.prototype.zip215 = true set by any code in the realm must not switch
+    // every call that passes `{}` to the ZIP-215 rules (review 84 F1).
     for (const key in options) {
       if (key !== "zip215" && isEnumerableOwnMember(options, key)) {
         unknown = key;
         break;
       }
     }
-    zip215 = options.zip215;
-    if (zip215 !== undefined && !hasOwnMember(options, "zip215")) zip215 = undefined;
+    zip215 = memberOf(options, "zip215");
   } catch (cause) {
     throw new InvalidTypeError("options cannot be read", { cause });
   }
@@ -460,10 +459,10 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
   for (let i = 0; i < count; i++) {
     const item: unknown = items[i];
     if (item === null || typeof item !== "object") throw new InvalidTypeError(`items[${i}] must be an object`);
-    const fields = item as Partial<VerifyBatchItem>;
-    signatures[i] = fields.signature;
-    messages[i] = fields.message;
-    keys[i] = fields.publicKey;
+    // memberOf: an item without a publicKey does not take Object.prototype.publicKey (review 85).
+    signatures[i] = memberOf(item, "signature");
+    messages[i] = memberOf(item, "message");
+    keys[i] = memberOf(item, "publicKey");
   }
   const publicKeys: Uint8Array[] = new Array(count);
   for (let i = 0; i < count; i++) {

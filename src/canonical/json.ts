@@ -12,7 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
+import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, stringSlice, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -125,7 +125,9 @@ export function writeInputAt(input: string | Uint8Array, maxBytes: number, offse
     // UTF-8 needs at least one byte per UTF-16 unit, so a longer string cannot fit.
     if (input.length > maxBytes) throw tooLarge(input.length, maxBytes);
     const surrogate = loneSurrogateIndex(input);
-    if (surrogate >= 0) throw loneSurrogateInInput(utf8Encoder.encode(input.slice(0, surrogate)).length);
+    // The offset is the UTF-8 length of the well-formed prefix, measured with built-ins captured
+    // at load (a replaced slice or encode could call the library again here: review 85).
+    if (surrogate >= 0) throw loneSurrogateInInput(utf8Length(stringSlice(input, 0, surrogate)));
     let capacity = input.length * 3;
     let heap: Uint8Array;
     try {

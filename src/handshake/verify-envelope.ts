@@ -277,9 +277,9 @@ function readEnvelopeBatch(
   envelopes: readonly (Uint8Array | string)[],
   options: VerifyEnvelopeOptions | undefined,
 ): { inputs: (Uint8Array | string)[]; maxBytes: number; flags: number } {
-  const count = arrayArgumentLength(envelopes, "envelopes");
-  const { maxBytes, flags } = envelopeOptions(options);
-  return { inputs: readEnvelopeInputs(envelopes, count), maxBytes, flags };
+  if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
+  const { maxBytes, flags } = envelopeOptions(options); // the options first, then the list (README "Worker pool", Chunks)
+  return { inputs: readEnvelopeInputs(envelopes, arrayArgumentLength(envelopes, "envelopes")), maxBytes, flags };
 }
 
 /**
@@ -457,7 +457,9 @@ function tryEnvelopeSegment(
       length = writeInputAt(inputs[start + k], maxBytes, inputBytes);
     } catch (error) {
       if (!(error instanceof CanonicalJsonError)) throw error;
-      early.push({ index: k, verdict: error.code === "LONE_SURROGATE" ? EARLY_LONE_SURROGATE : EARLY_TOO_LARGE, offset: error.offset ?? 0 });
+      // Not `push`: a replaced Array.prototype.push could call the library again here, over this
+      // batch's input in the core's memory (review 85).
+      early[early.length] = { index: k, verdict: error.code === "LONE_SURROGATE" ? EARLY_LONE_SURROGATE : EARLY_TOO_LARGE, offset: error.offset ?? 0 };
     }
     const heap = heapU8();
     const entry = ioArenaBase() + k * ENTRY_BYTES;

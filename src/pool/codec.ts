@@ -28,10 +28,19 @@ import { bytesOver, charCodeAt, copyInto, viewLength, writeU32 } from "../bytes.
 import type { VerifyOptions } from "../ed25519.js";
 import type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 
-// Uint16Array as this module loaded (caller code can replace the global). SharedArrayBuffer is
-// looked up when a chunk is made: test/node/pool-hostile.test.ts replaces it to make the
-// allocation fail (OUT_OF_MEMORY), and a host without it cannot start the pool.
+// What planning and packing use, as this module loaded: they run between a call's checks and
+// its copy, where caller code that replaced a global (Math.floor, Uint16Array, SharedArrayBuffer)
+// could shrink or detach a checked view (review 84 F3, review 85).
+const { ceil, floor, max, min } = Math;
 const Units = Uint16Array;
+const Shared = globalThis.SharedArrayBuffer; // undefined on a host without it: the pool refuses to start there
+
+/**
+ * @internal Where chunks get their memory: a fresh SharedArrayBuffer of `size` bytes. A test
+ * replaces `allocate` to make allocation fail as V8 fails it when memory is exhausted
+ * (test/node/pool-hostile.test.ts, OUT_OF_MEMORY); nothing else does.
+ */
+export const chunkMemory = { allocate: (size: number): SharedArrayBuffer => new Shared(size) };
 
 export const TASK_SIGNATURES = 0;
 export const TASK_ENVELOPES = 1;
@@ -118,7 +127,7 @@ export const MIN_SPLIT_ITEMS = 32;
  * items on 2 threads go as 2 tasks of 128, 128 items as 2 of 64, 300 items as 3 of 100.
  */
 export function taskCount(count: number, chunkSize: number, threads: number): number {
-  return Math.max(Math.ceil(count / chunkSize), Math.min(threads, Math.floor(count / MIN_SPLIT_ITEMS)), 1);
+  return max(ceil(count / chunkSize), min(threads, floor(count / MIN_SPLIT_ITEMS)), 1);
 }
 
 /**
@@ -129,8 +138,8 @@ export function planCall(count: number, chunkSize: number, threads: number, byte
   const tasks = taskCount(count, chunkSize, threads);
   const chunks: [number, number][] = [];
   for (let task = 0; task < tasks; task++) {
-    const start = Math.floor((task * count) / tasks);
-    const end = Math.floor(((task + 1) * count) / tasks);
+    const start = floor((task * count) / tasks);
+    const end = floor(((task + 1) * count) / tasks);
     // Indexed: `for…of` and the pair's destructuring run the array iterator, which caller code
     // may have replaced, between the calls' checks and their copy (review 84 F3).
     const parts = planChunks(end - start, end - start, (i) => bytesOf(start + i), budget);
@@ -177,7 +186,7 @@ export function signatureChunkSize(count: number, messageBytes: number): number 
  * through internal slots and runs no caller code, so this is the defensive copy of every input.
  * Planning and packing run between a call's checks and this copy, so they call no method caller
  * code can replace (Array.prototype.push, DataView.prototype.setUint32, %TypedArray%.prototype.set,
- * the Uint16Array global): the captured ones of src/bytes.ts and below (review 84 F3).
+ * Math, the global constructors): the captured ones of src/bytes.ts and above (review 84 F3).
  */
 export function packSignatureChunk(
   signatures: readonly Uint8Array[],
@@ -188,10 +197,10 @@ export function packSignatureChunk(
 ): SharedArrayBuffer {
   const count = end - start;
   // Measured once: the layout and the copies use these lengths (copyInto).
-  const lengths = new Array<number>(count);
+  const lengths: number[] = []; // a literal: the global Array may be replaced
   let messageBytes = 0;
   for (let k = 0; k < count; k++) messageBytes += lengths[k] = viewLength(messages[start + k]);
-  const buffer = new SharedArrayBuffer(signatureChunkSize(count, messageBytes));
+  const buffer = chunkMemory.allocate(signatureChunkSize(count, messageBytes));
   const bytes = bytesOver(buffer);
   writeU32(bytes, 0, count);
   const signatureArea = 4 + 4 * (count + 1);
@@ -243,14 +252,14 @@ export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], star
   const count = end - start;
   const tableEnd = 4 + 12 * count;
   // Byte inputs are measured once: the size and the copies use these lengths (copyInto).
-  const lengths = new Array<number>(count);
+  const lengths: number[] = []; // a literal: the global Array may be replaced
   let size = tableEnd;
   for (let k = 0; k < count; k++) {
     const input = inputs[start + k];
     lengths[k] = envelopeChunkBytes(input); // for bytes, their one measurement
     size += lengths[k];
   }
-  const buffer = new SharedArrayBuffer(size);
+  const buffer = chunkMemory.allocate(size);
   const bytes = bytesOver(buffer);
   writeU32(bytes, 0, count);
   let at = tableEnd;

@@ -147,7 +147,7 @@ function packAll(chunks: [number, number][], pack: (start: number, end: number) 
   return allocating(() => {
     // Indexed, not `map` with a destructured pair: both run methods caller code may have
     // replaced (Array.prototype.map, the array iterator) between the checks and the copy (review 84 F3).
-    const buffers: SharedArrayBuffer[] = new Array(chunks.length);
+    const buffers: SharedArrayBuffer[] = [];
     for (let c = 0; c < chunks.length; c++) buffers[c] = pack(chunks[c][0], chunks[c][1]);
     return buffers;
   });
@@ -444,8 +444,9 @@ class PiscinaVerifierPool implements VerifierPool {
   verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Promise<EnvelopeVerdict[]> {
     try {
       this.assertOpen();
-      const count = arrayArgumentLength(envelopes, "envelopes");
+      if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
       const envelope = readEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
+      const count = arrayArgumentLength(envelopes, "envelopes");
       // Every item read once (a getter or Proxy trap runs here only), then checked and cut: no
       // caller code runs between an item's check and the copy (verifyEnvelopeBatch's order).
       const inputs = readEnvelopeInputs(envelopes, count);

@@ -12,6 +12,8 @@ import { createVerifierPool } from "../../dist/esm/pool/index.js";
 import { ed25519 as builtEd25519 } from "../../dist/esm/index.js";
 import { VerifierPoolError as BuiltVerifierPoolError } from "../../dist/esm/pool/index.js";
 import { observeCopies } from "../../dist/esm/bytes.js";
+// The built pool's chunk allocator (its own module instance), for the OUT_OF_MEMORY fault injection.
+import { chunkMemory as builtChunkMemory } from "../../dist/esm/pool/codec.js";
 import {
   CRASH_NONE,
   MIN_SPLIT_ITEMS,
@@ -379,14 +381,14 @@ test("the calling thread cannot allocate a call's copy: every call rejects with 
   });
   const envelopes = [envelopeBytes(0), envelopeBytes(1)];
   const pool = createVerifierPool({ threads: 1 });
-  const realSharedArrayBuffer = globalThis.SharedArrayBuffer;
+  const realAllocate = builtChunkMemory.allocate;
   try {
     let outcomes: Promise<unknown>[];
-    // Fault injection: every SharedArrayBuffer allocation fails the way V8 fails one when memory is
-    // exhausted (the pool's workers already run, so nothing else allocates one meanwhile).
-    globalThis.SharedArrayBuffer = function SharedArrayBuffer() {
+    // Fault injection: every chunk allocation of the built pool fails the way V8 fails a
+    // SharedArrayBuffer when memory is exhausted.
+    builtChunkMemory.allocate = () => {
       throw new RangeError("Array buffer allocation failed");
-    } as unknown as SharedArrayBufferConstructor;
+    };
     try {
       const calls: Promise<unknown>[] = [pool.verifyBatch(items), pool.verifyEnvelopeBatch(envelopes), ...items.map((it) => pool.verify(it.signature, it.message, it.publicKey))];
       // Each call's outcome: its answer's absence, or its error (handled at once: no unhandled rejection).
@@ -398,7 +400,7 @@ test("the calling thread cannot allocate a call's copy: every call rejects with 
       );
       await new Promise((resolve) => setImmediate(resolve)); // the verify() calls' bucket is packed in a microtask
     } finally {
-      globalThis.SharedArrayBuffer = realSharedArrayBuffer;
+      builtChunkMemory.allocate = realAllocate;
     }
     for (const outcome of outcomes) {
       const error = await settledWithin(outcome, "a call"); // bounded: a call left unsettled fails here
@@ -409,7 +411,7 @@ test("the calling thread cannot allocate a call's copy: every call rejects with 
     assert.equal(await pool.verifyBatch(items), [true, true, true]);
     assert.equal((await pool.verifyEnvelopeBatch(envelopes)).map((v) => v.ok), [true, true]);
   } finally {
-    globalThis.SharedArrayBuffer = realSharedArrayBuffer;
+    builtChunkMemory.allocate = realAllocate;
     await pool.close();
   }
 });

@@ -8,7 +8,7 @@
 //
 // Each tampering is installed for the synchronous start of one call only (a call reads, checks
 // and copies its input before it returns) and removed before anything is awaited, so the test
-// runner and Node's own code never run under it.
+// runner never runs under it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createPrivateKey, sign as nodeSign } from "node:crypto";
@@ -49,17 +49,21 @@ zip215OnlySignature.set(NON_CANONICAL_IDENTITY);
 
 const outcomeOf = (verdicts: EnvelopeVerdict[]) => verdicts.map((v) => (v.ok ? `ok ${v.envelope.challenge.localKernelId}` : v.code));
 
-/** Runs `fn` with Object.prototype carrying `members`, then removes them (also when it throws). */
-function withPollutedObjectPrototype<T>(members: Record<string, unknown>, fn: () => T): T {
-  const proto = Object.prototype as unknown as Record<string, unknown>;
-  for (const key of Object.keys(members)) {
-    assert.not.ok(Object.prototype.hasOwnProperty.call(proto, key), `Object.prototype.${key} is not set already`);
-    proto[key] = members[key];
-  }
+/**
+ * Runs `fn` with Object.prototype carrying `members` (plain values, or accessors when `asAccessors`:
+ * a getter answering the value and a setter that swallows writes), then removes them (also when it throws).
+ */
+function withPollutedObjectPrototype<T>(members: Record<string, unknown>, fn: () => T, asAccessors = false): T {
+  const keys = Object.keys(members);
+  for (const key of keys) assert.not.ok(Object.prototype.hasOwnProperty.call(Object.prototype, key), `Object.prototype.${key} is not set already`);
   try {
+    for (const key of keys) {
+      const value = members[key];
+      Object.defineProperty(Object.prototype, key, asAccessors ? { get: () => value, set: () => {}, configurable: true } : { value, writable: true, configurable: true });
+    }
     return fn();
   } finally {
-    for (const key of Object.keys(members)) delete proto[key];
+    for (const key of keys) delete (Object.prototype as unknown as Record<string, unknown>)[key];
   }
 }
 
@@ -77,7 +81,7 @@ test("oracles: the forged envelope is refused only as a weak key, and the ZIP-21
 });
 
 test("a polluted Object.prototype changes no option: weak keys stay refused, the default rule stays, limits stay (in thread)", () => {
-  withPollutedObjectPrototype({ rejectWeakKeys: false, zip215: true, maxBytes: 10, maxDepth: 1 }, () => {
+  for (const asAccessors of [false, true]) withPollutedObjectPrototype({ rejectWeakKeys: false, zip215: true, maxBytes: 10, maxDepth: 1 }, () => {
     for (const options of [undefined, {}]) {
       const verdict = verifyEnvelopeBytes(forgedEnvelope, options);
       assert.is(verdict.ok ? "ok" : verdict.code, "WEAK_PUBLIC_KEY", `verifyEnvelopeBytes(forged, ${JSON.stringify(options)})`);
@@ -89,7 +93,24 @@ test("a polluted Object.prototype changes no option: weak keys stay refused, the
     // An own member still counts, and canonical JSON's limits are not read from the prototype either.
     assert.is(ed25519.verify(zip215OnlySignature, message, identityKey, { zip215: true }), true);
     assert.is(new TextDecoder().decode(canonicalizeJson('{"b":[[1]],"a":2}', {})), '{"a":2,"b":[[1]]}');
-  });
+    // A batch item without a key does not take one from the prototype.
+    withPollutedObjectPrototype({ publicKey }, () => {
+      throwsWith(() => ed25519.verifyBatch([{ signature, message } as never]), "INVALID_TYPE");
+    }, asAccessors);
+  }, asAccessors);
+});
+
+test("options a caller's own prototype carries still count (a class's getter, Object.create(defaults)), and a Proxy's answers too", () => {
+  class Options {
+    get zip215() {
+      return true;
+    }
+  }
+  const viaProxy = new Proxy({}, { get: (_target, key) => (key === "zip215" ? true : undefined) });
+  for (const options of [new Options(), Object.create({ zip215: true }), viaProxy]) {
+    assert.is(ed25519.verify(zip215OnlySignature, message, identityKey, options), true);
+  }
+  assert.is(verifyEnvelopeBytes(forgedEnvelope, Object.create({ rejectWeakKeys: false })).ok, true, "a caller's own defaults object may switch the check off");
 });
 
 test("a polluted Object.prototype changes no option of the pool or of its calls", async () => {
@@ -164,7 +185,7 @@ function withReplaced<T>(owner: object, key: PropertyKey, hook: () => void, star
       fired = true;
       hook();
     }
-    return Reflect.apply(original, this, args);
+    return new.target === undefined ? Reflect.apply(original, this, args) : Reflect.construct(original, args);
   };
   try {
     return { value: start(), fired };
@@ -199,6 +220,9 @@ test("replaced array and typed-array methods never run between the pool's checks
     ["%TypedArray%.prototype.set", typedArrayPrototype, "set"],
     ["%TypedArray%.prototype.subarray", typedArrayPrototype, "subarray"],
     ["DataView.prototype.setUint32", DataView.prototype, "setUint32"],
+    ["Math.floor", Math, "floor"],
+    ["Math.max", Math, "max"],
+    ["the global SharedArrayBuffer", globalThis, "SharedArrayBuffer"],
   ];
   try {
     for (const [name, owner, key] of replaced) {
@@ -239,6 +263,28 @@ test("replaced string methods never run between the pool's checks and its copy, 
     const reentered = withReplaced(String.prototype, "isWellFormed", () => void verifyEnvelopeBytes(validEnvelope), () => outcomeOf(verifyEnvelopeBatch([utf8.encode(tampered), validEnvelope])));
     assert.equal(reentered.value, expected);
     assert.is(reentered.fired, false, "the replaced isWellFormed is not called");
+    // The same re-entry through the other built-ins an envelope batch used while its inputs were
+    // being written (review 85): push (an early verdict), slice, encode and charCodeAt (a lone
+    // surrogate's offset). A batch with a lone surrogate, a weak key and two good envelopes.
+    const batch = [validEnvelope, '{"a":"x\ud800"}', forgedEnvelope, utf8.encode(validEnvelope)];
+    const untouched = outcomeOf(verifyEnvelopeBatch(batch));
+    assert.equal(untouched, ["ok kernel-a", "MALFORMED_ENVELOPE", "WEAK_PUBLIC_KEY", "ok kernel-a"]);
+    const reentry: Array<[string, object, PropertyKey]> = [
+      ["Array.prototype.push", Array.prototype, "push"],
+      ["String.prototype.slice", String.prototype, "slice"],
+      ["String.prototype.charCodeAt", String.prototype, "charCodeAt"],
+      ["TextEncoder.prototype.encode", TextEncoder.prototype, "encode"],
+    ];
+    for (const [name, owner, key] of reentry) {
+      const run = withReplaced(owner, key, () => void verifyEnvelopeBytes(validEnvelope), () => {
+        try {
+          return outcomeOf(verifyEnvelopeBatch(batch));
+        } catch (error) {
+          return `${(error as Error).name} ${(error as { code?: string }).code}`;
+        }
+      });
+      assert.equal(run.value, untouched, name);
+    }
   } finally {
     await pool.close();
   }
