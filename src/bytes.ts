@@ -423,7 +423,7 @@ export function arrayArgumentLength(value: unknown, name: string): number {
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
 /** Object.prototype.hasOwnProperty as this module loaded: (object, key). */
-export const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this: object, key: PropertyKey) => boolean);
+const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this: object, key: PropertyKey) => boolean);
 /** Object.prototype.propertyIsEnumerable as this module loaded: (object, key). */
 export const isEnumerableOwnMember = uncurryThis(Object.prototype.propertyIsEnumerable as (this: object, key: PropertyKey) => boolean);
 /** This realm's Object.prototype, as this module loaded. */
