@@ -32,6 +32,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A process's state letter from /proc (R running, S sleeping, T stopped, Z zombie), or "gone". */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return `${pid} state ${stat.slice(stat.lastIndexOf(")") + 2)[0]}`;
+  } catch {
+    return `${pid} gone`;
+  }
+}
+
 /** SysV shared memory segments of no process (what a SIGKILLed postmaster leaves). */
 function orphanSegments(): Set<string> {
   const lines = readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1);
@@ -39,11 +49,18 @@ function orphanSegments(): Set<string> {
   return new Set(lines.map((l) => l.trim().split(/\s+/)).filter((c) => c[6] === "0").map((c) => c[1]));
 }
 
-async function until(what: string, done: () => boolean, timeoutMs = 15_000): Promise<void> {
+/** Waits until `done()`, at most `timeoutMs`; the assertion names `what` (a function: computed at the failure, to say what is still there). */
+async function until(what: string | (() => string), done: () => boolean, timeoutMs = 15_000): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !done(); ) {
-    assert.ok(Date.now() < deadline, what);
+    if (Date.now() >= deadline) assert.ok(false, typeof what === "string" ? what : what());
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Whether process `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/pid/status). */
+function catchesTerm(pid: number): boolean {
+  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return caught !== null && (BigInt(`0x${caught[1]}`) & (1n << 14n)) !== 0n;
 }
 
 /** Process ids of the thaw watchdogs (servers.ts, startThawWatchdog) watching `serverPid`. */
@@ -81,12 +98,19 @@ for (const [signal, frozen] of [["SIGTERM", false], ["SIGINT", false], ["SIGKILL
       assert.ok(held.dirs.every((d) => existsSync(d)), "their directories exist");
       // Frozen, Postgres would keep a SIGKILLed run's pdeathsig pending for ever (review 77 F1):
       // a watchdog tied to the run thaws it.
-      assert.is(thawWatchdogs(held.postgres).length, frozen ? 1 : 0, "a thaw watchdog while frozen, none otherwise");
+      const watchdogs = thawWatchdogs(held.postgres);
+      assert.is(watchdogs.length, frozen ? 1 : 0, "a thaw watchdog while frozen, none otherwise");
+      // Armed by the time freeze() returned (the holder prints right after it): a run killed at
+      // once must find the trap set (the CI failure of 4 December 2026 was killed before it was).
+      for (const pid of watchdogs) assert.ok(catchesTerm(pid), `the watchdog ${pid} catches SIGTERM`);
       child.kill(signal);
       const end = await exited;
       if (signal === "SIGKILL") assert.is(end.signal, "SIGKILL");
       else assert.is(end.code, signal === "SIGTERM" ? 143 : 130, `the run ended through its exit path (before: killed by ${signal}, no cleanup)`);
-      await until("the servers ended", () => !alive(held.postgres) && !alive(held.redis));
+      await until(
+        () => `the servers ended (postgres ${processState(held.postgres)}, redis ${processState(held.redis)}, thaw watchdogs: ${thawWatchdogs(held.postgres).join(", ") || "none"})`,
+        () => !alive(held.postgres) && !alive(held.redis),
+      );
       await until("no thaw watchdog left", () => thawWatchdogs(held.postgres).length === 0);
       if (signal !== "SIGKILL") {
         // Postgres's immediate shutdown (SIGQUIT) releases its segment; SIGKILL would leave it.

@@ -3,7 +3,7 @@
 // and stopped by the test itself (also when a test fails or the process exits), and stoppable
 // and restartable mid-test on the same port and data for the fail-closed and recovery checks.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -97,7 +97,29 @@ function startThawWatchdog(serverPid: number): ChildProcess | undefined {
   watchdog.on("error", () => undefined); // spawn failures: no watchdog, as without setpriv
   running.set(watchdog, "SIGKILL");
   watchdog.once("exit", () => running.delete(watchdog));
+  if (watchdog.pid !== undefined) waitUntilTermIsCaught(watchdog.pid);
   return watchdog;
+}
+
+/**
+ * Waits, synchronously (freeze() is synchronous) and at most 5 s, until process `pid` catches
+ * SIGTERM (bit 15 of SigCgt in /proc/pid/status): the watchdog's shell has set its trap. Before
+ * that, a run killed right after freezing would end the shell with the default action instead of
+ * thawing the server (the CI failure of 4 December 2026: the SIGKILL test killed the run within
+ * milliseconds of the freeze). Returns early if the process is gone.
+ */
+function waitUntilTermIsCaught(pid: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; Atomics.wait(pause, 0, 0, 5)) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      return;
+    }
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+    if (caught !== null && (BigInt(`0x${caught[1]}`) & (1n << 14n)) !== 0n) return;
+  }
 }
 
 /** A port nobody listens on right now (listen on 0, read it, close). */
