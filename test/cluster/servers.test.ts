@@ -12,7 +12,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { repoRoot } from "../helpers/processes.js";
 import { createServer } from "node:net";
-import { freePort, removeStaleDirs, startPostgres, startRedis } from "./helpers/servers.js";
+import { catchesTerm, freePort, removeStaleDirs, startPostgres, startRedis } from "./helpers/servers.js";
 
 const t = suite("test servers end with the run");
 
@@ -57,12 +57,6 @@ async function until(what: string | (() => string), done: () => boolean, timeout
   }
 }
 
-/** Whether process `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/pid/status). */
-function catchesTerm(pid: number): boolean {
-  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return caught !== null && (BigInt(`0x${caught[1]}`) & (1n << 14n)) !== 0n;
-}
-
 /** Process ids of the thaw watchdogs (servers.ts, startThawWatchdog) watching `serverPid`. */
 function thawWatchdogs(serverPid: number): number[] {
   const found: number[] = [];
@@ -102,7 +96,7 @@ for (const [signal, frozen] of [["SIGTERM", false], ["SIGINT", false], ["SIGKILL
       assert.is(watchdogs.length, frozen ? 1 : 0, "a thaw watchdog while frozen, none otherwise");
       // Armed by the time freeze() returned (the holder prints right after it): a run killed at
       // once must find the trap set (the CI failure of 4 December 2026 was killed before it was).
-      for (const pid of watchdogs) assert.ok(catchesTerm(pid), `the watchdog ${pid} catches SIGTERM`);
+      for (const pid of watchdogs) assert.is(catchesTerm(pid), true, `the watchdog ${pid} catches SIGTERM`);
       child.kill(signal);
       const end = await exited;
       if (signal === "SIGKILL") assert.is(end.signal, "SIGKILL");

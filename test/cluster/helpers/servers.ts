@@ -111,15 +111,20 @@ function startThawWatchdog(serverPid: number): ChildProcess | undefined {
 function waitUntilTermIsCaught(pid: number): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (const deadline = Date.now() + 5000; Date.now() < deadline; Atomics.wait(pause, 0, 0, 5)) {
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${pid}/status`, "utf8");
-    } catch {
-      return;
-    }
-    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
-    if (caught !== null && (BigInt(`0x${caught[1]}`) & (1n << 14n)) !== 0n) return;
+    if (catchesTerm(pid) !== false) return; // caught, or gone
   }
+}
+
+/** Whether process `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/pid/status); undefined if it is gone. */
+export function catchesTerm(pid: number): boolean | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+  return caught !== null && (BigInt(`0x${caught[1]}`) & (1n << 14n)) !== 0n;
 }
 
 /** A port nobody listens on right now (listen on 0, read it, close). */
