@@ -22,24 +22,26 @@ interface Held {
   dirs: string[];
 }
 
-/** Whether a process exists and is not a zombie (an orphan's parent may not have reaped it yet). */
-function alive(pid: number): boolean {
+/** A process's state letter from /proc/pid/stat (R running, S sleeping, T stopped, Z zombie), or undefined if it is gone. */
+function stateLetter(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    return stat.slice(stat.lastIndexOf(")") + 2)[0];
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** A process's state letter from /proc (R running, S sleeping, T stopped, Z zombie), or "gone". */
+/** Whether a process exists and is not a zombie (an orphan's parent may not have reaped it yet). */
+function alive(pid: number): boolean {
+  const state = stateLetter(pid);
+  return state !== undefined && state !== "Z";
+}
+
+/** For a failure message: the process and its state, or that it is gone. */
 function processState(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return `${pid} state ${stat.slice(stat.lastIndexOf(")") + 2)[0]}`;
-  } catch {
-    return `${pid} gone`;
-  }
+  const state = stateLetter(pid);
+  return `${pid} ${state === undefined ? "gone" : `state ${state}`}`;
 }
 
 /** SysV shared memory segments of no process (what a SIGKILLed postmaster leaves). */
