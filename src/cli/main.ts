@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `chio-trust` executable (package.json "bin"). Everything is in program.ts; this file only
-// runs it and sets the exit code (no top-level await, so the CommonJS build works too).
+// runs it and exits with its code (no top-level await, so the CommonJS build works too).
 import { CliError, EXIT_USAGE } from "./errors.js";
 import { outputFailureCleanups, reportError, runCli } from "./program.js";
 
@@ -33,11 +33,23 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 process.stderr.on("error", () => undefined);
 
 runCli(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exitOnceWritten(code),
   (error: unknown) => {
     process.stderr.write(`chio-trust: error INTERNAL_ERROR: ${String(error)}\n`);
-    process.exitCode = 2;
+    exitOnceWritten(2);
   },
 );
+
+// The command has ended: exit once stdout and stderr have taken what it wrote, rather than when
+// nothing is left pending. Node's fetch keeps a connection attempt it has started until it
+// connects or its own 10 s connect timeout passes, even after `handshake --timeout` has aborted
+// the request, so `handshake` against a host that never accepts printed TIMEOUT at --timeout and
+// exited 10 s later (review 87). A stdout write that failed is left to the `error` handler above
+// (OUTPUT_FAILED, exit 2): its event comes after the write's callback, hence the setImmediate.
+function exitOnceWritten(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", (stdoutError) => {
+    if (stdoutError) return;
+    process.stderr.write("", () => setImmediate(() => process.exit(process.exitCode ?? code)));
+  });
+}

@@ -21,7 +21,8 @@ export interface HandshakeClientOptions {
    * Time for the HTTP exchange (connect, send, the whole answer), in ms. Default 10000. The
    * accept of the answer that follows is bounded by the exchange's stores, as the Postgres and
    * Redis stores bound their calls, not by this: a race against it would report a timeout for a
-   * pin that may still land (review 52).
+   * pin that may still land (review 52). Node's own fetch also gives up by itself after 10 s of
+   * connecting and 300 s of waiting for the headers or between body chunks; that is TIMEOUT too.
    */
   timeoutMs?: number;
   /** Largest answer read, in bytes. Default: the exchange's maxEnvelopeBytes. */
@@ -106,6 +107,10 @@ export async function handshakeWith(
   } catch (error) {
     if (error instanceof HandshakeHttpError) throw error;
     if (signal.aborted) throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host} within ${timeoutMs} ms`, { cause: error });
+    const fetchLimit = fetchTimeoutCode(error);
+    if (fetchLimit !== undefined) {
+      throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host}: the fetch gave up before ${timeoutMs} ms (${fetchLimit})`, { cause: error });
+    }
     throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
 
@@ -123,6 +128,28 @@ export async function handshakeWith(
   }
   const peer = await exchange.acceptEnvelope(raw, remoteKernelId);
   return { peer, nonce };
+}
+
+/**
+ * Node's fetch (undici) has time limits of its own, whatever the signal allows: 10 s to connect,
+ * 300 s for the headers and 300 s between body chunks. Past one, it fails with one of these codes
+ * somewhere in the error's cause chain; that is a timeout too, not a network error (review 87).
+ */
+const FETCH_TIMEOUT_CODES: ReadonlySet<string> = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** The undici timeout code in `error`'s first four causes, if any. Reads nothing that can throw out. */
+function fetchTimeoutCode(error: unknown): string | undefined {
+  let current = error;
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    try {
+      const code = (current as { code?: unknown }).code;
+      if (typeof code === "string" && FETCH_TIMEOUT_CODES.has(code)) return code;
+      current = (current as { cause?: unknown }).cause;
+    } catch {
+      return undefined; // a caller's fetch threw something whose members throw: a network error
+    }
+  }
+  return undefined;
 }
 
 /** Largest timeoutMs: what a 32-bit signed timer holds. */

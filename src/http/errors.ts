@@ -5,9 +5,9 @@
 export type HandshakeHttpErrorCode =
   | "INVALID_URL" //        baseUrl is not an http(s) URL
   | "NETWORK_ERROR" //      the request could not be sent or the answer not read
-  | "TIMEOUT" //            no complete answer within timeoutMs
+  | "TIMEOUT" //            no complete answer within timeoutMs, or before one of fetch's own time limits
   | "RESPONSE_TOO_LARGE" // the answer exceeds maxResponseBytes
-  | "INVALID_ANSWER" //     the answer is not a JSON envelope whose signature holds (`reason` says why)
+  | "INVALID_ANSWER" //     the answer is not a JSON envelope whose signature holds (`peerCode` names the envelope check that failed, when one did)
   | "STALE_ANSWER" //       the answer's envelope does not carry this request's nonce (a replayed or misrouted answer)
   | "REFUSED_BY_PEER"; //   the server refused the request; `status` and `peerCode` carry its answer
 

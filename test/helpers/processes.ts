@@ -83,3 +83,36 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15
     child.on("exit", onExit);
   });
 }
+
+// A child whose listening socket on 127.0.0.1 never accepts: it fills its own accept queue
+// (backlog 1) with connections of its own and then blocks its event loop before it ever polls,
+// so a further connect stays in SYN-SENT until the connecting side gives up. Blocked for at most
+// 60 s; stop() kills it sooner.
+const NEVER_ACCEPTING_SOURCE = `
+const net = require("node:net");
+const server = net.createServer();
+server.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+  const { port } = server.address();
+  for (let i = 0; i < 4; i++) net.connect(port, "127.0.0.1").on("error", () => {});
+  process.nextTick(() => {
+    process.stdout.write(port + "\\n");
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+  });
+});`;
+
+/** Starts a listener that never accepts a connection (above); resolves with its URL. */
+export function neverAcceptingListener(): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ["-e", NEVER_ACCEPTING_SOURCE], { stdio: ["ignore", "pipe", "inherit"] });
+  const stop = () => void child.kill("SIGKILL");
+  return new Promise((resolve, reject) => {
+    let line = "";
+    child.on("error", reject);
+    child.on("exit", (code, signal) => reject(new Error(`the listener ended before it reported its port (${code ?? signal})`)));
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      line += chunk;
+      const port = Number.parseInt(line, 10);
+      // The queue is full once the child's own connections are in it; give them a moment.
+      if (line.includes("\n") && port > 0) setTimeout(() => resolve({ url: `http://127.0.0.1:${port}`, stop }), 200);
+    });
+  });
+}

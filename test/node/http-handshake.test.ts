@@ -20,7 +20,7 @@ import { pastWindowOnEngineClock, SharedStoreError } from "../../src/stores/serv
 import canonicalize from "canonicalize";
 import { rejectsWith, rejectsWithCode } from "../helpers/assert-codes.js";
 import { runCli, spawnCli } from "../helpers/cli.js";
-import { finished, waitForLine } from "../helpers/processes.js";
+import { finished, neverAcceptingListener, waitForLine } from "../helpers/processes.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-http-"));
 const file = (name: string) => path.join(dir, name);
@@ -374,6 +374,42 @@ test("client transport failures are typed and pin nothing", async () => {
   await expectHttp(handshakeWith(url, a, "kernel.b"), "NETWORK_ERROR");
   assert.is((await a.peers()).length, 0);
 });
+
+test("a host that never accepts the connection: TIMEOUT at timeoutMs, TIMEOUT too when fetch's own connect limit comes first, and the CLI exits when it reports (review 87)", async () => {
+  const trusted = Keypair.fromSeed(new Uint8Array(32).fill(34)).publicKey;
+  const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(33))).withTrustedPeer("kernel.b", trusted);
+  await keygen("never-accepted.seed");
+  const listener = await neverAcceptingListener();
+  try {
+    // Past Node's fetch connect limit (10 s): that limit ends the call, reported as TIMEOUT.
+    const beyondFetchLimit = handshakeWith(listener.url, a, "kernel.b", { timeoutMs: 60_000 }).then(() => undefined, (error: unknown) => error);
+    const started = Date.now();
+    const cli = await runCli(["handshake", listener.url, "--key", file("never-accepted.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--trust", `kernel.b=${trusted.toHex()}`, "--timeout", "1000"], dir);
+    const cliLifetime = Date.now() - started;
+    assert.is(cli.code, 1, cli.stderr);
+    assert.match(cli.stderr, /error TIMEOUT: no answer from 127\.0\.0\.1:\d+ within 1000 ms/);
+    // Until review 87 the process printed that at 1 s and stayed until fetch's connection attempt
+    // timed out, about 10 s after it started. A liveness bound, far from both: not a speed check.
+    assert.ok(cliLifetime < 8000, `the CLI exited ${cliLifetime} ms after it started`);
+    await expectTimeout(handshakeWith(listener.url, a, "kernel.b", { timeoutMs: 300 }), /within 300 ms/);
+    await expectTimeout(beyondFetchLimit.then((error) => Promise.reject(error)), /the fetch gave up before 60000 ms \(UND_ERR_CONNECT_TIMEOUT\)/);
+  } finally {
+    listener.stop();
+  }
+  assert.is((await a.peers()).length, 0);
+});
+
+async function expectTimeout(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, HandshakeHttpError, String(error));
+    assert.is((error as HandshakeHttpError).code, "TIMEOUT", (error as Error).message);
+    assert.match((error as Error).message, message);
+    return;
+  }
+  assert.unreachable("expected TIMEOUT");
+}
 
 test("the client takes an answer only as application/json (parameters allowed), not application/json-seq or other types that start the same", async () => {
   const a = Keypair.fromSeed(new Uint8Array(32).fill(61));
