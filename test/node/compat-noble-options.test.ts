@@ -91,4 +91,31 @@ test("a Buffer seed comes back as that Buffer, and byte helpers read a view's ow
   }
 });
 
+test("documented differences of review 86: our byte-argument errors carry their own name; a view a shrunk buffer left out of bounds is refused, where noble reads it as empty", () => {
+  const caught = (f: () => unknown) => {
+    try {
+      f();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error("no error");
+  };
+  const theirs = caught(() => noble.sign("x" as never, new Uint8Array(32)));
+  const mine = caught(() => ours.sign("x" as never, new Uint8Array(32)));
+  assert.is(theirs.name, "TypeError");
+  assert.is(mine.name, "InvalidTypeError");
+  assert.instance(mine, TypeError);
+  const secret = new Uint8Array(32).fill(9);
+  const publicKey = noble.getPublicKey(secret);
+  const signature = noble.sign(message, secret);
+  const buffer = new ArrayBuffer(72, { maxByteLength: 128 });
+  const view = new Uint8Array(buffer, 8, 64);
+  buffer.resize(4);
+  assert.is(noble.verify(signature, view, publicKey), false);
+  assert.throws(() => noble.verify(view, message, publicKey), (e: Error) => e instanceof RangeError && /got length=0/.test(e.message));
+  for (const call of [() => ours.verify(signature, view, publicKey), () => ours.verify(view, message, publicKey)]) {
+    assert.throws(call, (e: Error) => e instanceof TypeError && (e as Error & { code?: string }).code === "INVALID_TYPE");
+  }
+});
+
 test.run();

@@ -220,4 +220,57 @@ test("the helpers signing code calls beside sign: randomBytes, setPRNG, verify a
   assert.throws(() => helpers.setPRNG("not a function" as never), (e: Error) => e instanceof TypeError);
 });
 
+test("documented differences of review 86: error names, randomBytes after setPRNG, what keyPair hands the generator, views a shrunk buffer left out of bounds", () => {
+  // Error names: the classes are ours, the families and messages tweetnacl's.
+  const kp = nacl.sign.keyPair();
+  const sizeError = (f: () => unknown) => {
+    try {
+      f();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error("no error");
+  };
+  const theirs = sizeError(() => nacl.sign(rand(1), new Uint8Array(3)));
+  const mine = sizeError(() => sign(rand(1), new Uint8Array(3)));
+  assert.is(String(theirs), "Error: bad secret key size");
+  assert.is(String(mine), "InvalidLengthError: bad secret key size");
+  assert.instance(mine, RangeError);
+  const systemPrng = (out: Uint8Array, n: number) => out.set(randomBytes(n));
+  try {
+    // After setPRNG tweetnacl coerces n as new Uint8Array(n) does; we refuse what is not a number.
+    const seeding = (out: Uint8Array, n: number) => out.fill(1, 0, n);
+    nacl.setPRNG(seeding);
+    helpers.setPRNG(seeding);
+    for (const [n, length] of [["5", 5], [undefined, 0], [true, 1], [null, 0]] as const) {
+      assert.is(nacl.randomBytes(n as unknown as number).length, length, String(n));
+      throwsWith(() => helpers.randomBytes(n as unknown as number), "INVALID_TYPE");
+    }
+    // keyPair: tweetnacl hands the generator its 64-byte secret key; we hand a 32-byte seed array
+    // and zero it afterwards. Both key pairs are the same.
+    const seen: { length: number; kept: Uint8Array }[] = [];
+    const recording = (out: Uint8Array, n: number) => {
+      seen.push({ length: out.length, kept: out });
+      out.fill(7, 0, n);
+    };
+    nacl.setPRNG(recording);
+    helpers.setPRNG(recording);
+    const a = nacl.sign.keyPair();
+    const b = sign.keyPair();
+    assert.is(hex(b.secretKey), hex(a.secretKey));
+    assert.equal(seen.map((x) => x.length), [64, 32]);
+    assert.ok(seen[0].kept === a.secretKey, "tweetnacl's generator filled the secret key it returns");
+    assert.ok(seen[1].kept.every((x) => x === 0), "ours is zeroed once the key pair is made");
+  } finally {
+    helpers.setPRNG(systemPrng);
+    nacl.setPRNG(systemPrng);
+  }
+  // A view a resizable ArrayBuffer left out of bounds: tweetnacl signs it as empty; ours refuses it.
+  const buffer = new ArrayBuffer(72, { maxByteLength: 128 });
+  const view = new Uint8Array(buffer, 8, 64);
+  buffer.resize(4);
+  assert.is(hex(nacl.sign.detached(view, kp.secretKey)), hex(nacl.sign.detached(new Uint8Array(0), kp.secretKey)));
+  throwsWith(() => sign.detached(view, kp.secretKey), "INVALID_TYPE");
+});
+
 test.run();
