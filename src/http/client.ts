@@ -79,7 +79,7 @@ export async function handshakeWith(
   const body = JSON.stringify(exchange.localEnvelope(remoteKernelId, nonce));
   const signal = AbortSignal.timeout(timeoutMs);
   let raw: Uint8Array;
-  let status: number;
+  let status: number | undefined; // once the headers are in: a timeout while reading the body reports it too
   try {
     const response = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" });
     status = response.status;
@@ -106,12 +106,12 @@ export async function handshakeWith(
     }
   } catch (error) {
     if (error instanceof HandshakeHttpError) throw error;
-    if (signal.aborted) throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host} within ${timeoutMs} ms`, { cause: error });
+    if (signal.aborted) throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host} within ${timeoutMs} ms`, { status, cause: error });
     const fetchLimit = fetchTimeoutCode(error);
     if (fetchLimit !== undefined) {
-      throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host}: the fetch gave up before ${timeoutMs} ms (${fetchLimit})`, { cause: error });
+      throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host}: the fetch gave up before ${timeoutMs} ms (${fetchLimit})`, { status, cause: error });
     }
-    throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${(error as Error)?.message ?? String(error)}`, { status, cause: error });
   }
 
   // The bytes that arrived, not a decoding of them: invalid UTF-8 is refused (MALFORMED_ENVELOPE,

@@ -341,15 +341,16 @@ test("malformed requests get a 4xx with the error code in a JSON body, never tou
 
 test("client transport failures are typed and pin nothing", async () => {
   const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(31))).withTrustedPeer("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(32)).publicKey);
-  const expectHttp = async (promise: Promise<unknown>, code: string) => {
+  const expectHttp = async (promise: Promise<unknown>, code: string): Promise<HandshakeHttpError> => {
     try {
       await promise;
     } catch (error) {
       assert.instance(error, HandshakeHttpError, String(error));
       assert.is((error as HandshakeHttpError).code, code, (error as Error).message);
-      return;
+      return error as HandshakeHttpError;
     }
     assert.unreachable(`expected ${code}`);
+    throw new Error("unreachable"); // for the type checker: unreachable() throws
   };
   await expectHttp(handshakeWith("ftp://127.0.0.1/", a, "kernel.b"), "INVALID_URL");
   await expectHttp(handshakeWith("not a url", a, "kernel.b"), "INVALID_URL");
@@ -360,13 +361,16 @@ test("client transport failures are typed and pin nothing", async () => {
   const big = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("x".repeat(70000))));
   const slow = createServer((q) => q.resume()); // never answers
   const notJson = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("{}")));
-  const urls = await Promise.all([listen(big), listen(slow), listen(notJson)]);
+  const stalled = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).write("{"))); // headers, then nothing
+  const urls = await Promise.all([listen(big), listen(slow), listen(notJson), listen(stalled)]);
   try {
     await expectHttp(handshakeWith(urls[0], a, "kernel.b"), "RESPONSE_TOO_LARGE");
-    await expectHttp(handshakeWith(urls[1], a, "kernel.b", { timeoutMs: 200 }), "TIMEOUT");
+    assert.is((await expectHttp(handshakeWith(urls[1], a, "kernel.b", { timeoutMs: 200 }), "TIMEOUT")).status, undefined, "no headers came");
     await expectHttp(handshakeWith(urls[2], a, "kernel.b"), "INVALID_ANSWER");
+    // A timeout while the body is read carries the status the headers gave (review 87).
+    assert.is((await expectHttp(handshakeWith(urls[3], a, "kernel.b", { timeoutMs: 300 }), "TIMEOUT")).status, 200);
   } finally {
-    await Promise.all([big, slow, notJson].map(closeServer));
+    await Promise.all([big, slow, notJson, stalled].map(closeServer));
   }
   const closedPort = createServer();
   const url = await listen(closedPort);
