@@ -341,17 +341,6 @@ test("malformed requests get a 4xx with the error code in a JSON body, never tou
 
 test("client transport failures are typed and pin nothing", async () => {
   const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(31))).withTrustedPeer("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(32)).publicKey);
-  const expectHttp = async (promise: Promise<unknown>, code: string): Promise<HandshakeHttpError> => {
-    try {
-      await promise;
-    } catch (error) {
-      assert.instance(error, HandshakeHttpError, String(error));
-      assert.is((error as HandshakeHttpError).code, code, (error as Error).message);
-      return error as HandshakeHttpError;
-    }
-    assert.unreachable(`expected ${code}`);
-    throw new Error("unreachable"); // for the type checker: unreachable() throws
-  };
   await expectHttp(handshakeWith("ftp://127.0.0.1/", a, "kernel.b"), "INVALID_URL");
   await expectHttp(handshakeWith("not a url", a, "kernel.b"), "INVALID_URL");
   // Something that is not an exchange: a typed error before any request (it was a TypeError).
@@ -395,24 +384,20 @@ test("a host that never accepts the connection: TIMEOUT at timeoutMs, TIMEOUT to
     // Until review 87 the process printed that at 1 s and stayed until fetch's connection attempt
     // timed out, about 10 s after it started. A liveness bound, far from both: not a speed check.
     assert.ok(cliLifetime < 8000, `the CLI exited ${cliLifetime} ms after it started`);
-    await expectTimeout(handshakeWith(listener.url, a, "kernel.b", { timeoutMs: 300 }), /within 300 ms/);
-    await expectTimeout(beyondFetchLimit.then((error) => Promise.reject(error)), /the fetch gave up before 60000 ms \(UND_ERR_CONNECT_TIMEOUT\)/);
+    assert.match((await expectHttp(handshakeWith(listener.url, a, "kernel.b", { timeoutMs: 300 }), "TIMEOUT")).message, /within 300 ms/);
+    const beyond = await expectHttp(beyondFetchLimit.then((error) => Promise.reject(error)), "TIMEOUT");
+    assert.match(beyond.message, /the fetch gave up before 60000 ms \(UND_ERR_CONNECT_TIMEOUT\)/);
   } finally {
     listener.stop();
   }
   assert.is((await a.peers()).length, 0);
 });
 
-async function expectTimeout(promise: Promise<unknown>, message: RegExp): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, HandshakeHttpError, String(error));
-    assert.is((error as HandshakeHttpError).code, "TIMEOUT", (error as Error).message);
-    assert.match((error as Error).message, message);
-    return;
-  }
-  assert.unreachable("expected TIMEOUT");
+/** The HandshakeHttpError of `code` that `promise` rejects with. */
+async function expectHttp(promise: Promise<unknown>, code: string): Promise<HandshakeHttpError> {
+  const error = await httpFailure(promise);
+  assert.is(error.code, code, error.message);
+  return error;
 }
 
 test("the client takes an answer only as application/json (parameters allowed), not application/json-seq or other types that start the same", async () => {
