@@ -50,6 +50,6 @@ function exitOnceWritten(code: number): void {
   process.exitCode = code;
   process.stdout.write("", (stdoutError) => {
     if (stdoutError) return;
-    process.stderr.write("", () => setImmediate(() => process.exit(process.exitCode ?? code)));
+    process.stderr.write("", () => setImmediate(() => process.exit(code)));
   });
 }
