@@ -30,8 +30,20 @@ export interface Group {
 
 /** Sink for results so V8 cannot drop the measured work. */
 export let sink = 0;
+/** Results kept that were falsy (a verdict of false, a missing output): runGroup fails on any (review 88). */
+let wrongResults = 0;
+/** Keeps a case's result: every case passes what it must get right, a verdict or an output. */
 export function keep(value: unknown): void {
-  sink = (sink + (value ? 1 : 0)) | 0;
+  if (value) sink = (sink + 1) | 0;
+  else wrongResults++;
+}
+
+/** Throws if a result kept since the last call was wrong, naming the case. */
+function checkResults(group: Group, c: Case): void {
+  if (wrongResults === 0) return;
+  const count = wrongResults;
+  wrongResults = 0;
+  throw new Error(`${group.title} / ${c.name}: ${count} results were false or empty; a wrong answer is not timed`);
 }
 
 function median(values: number[]): number {
@@ -75,6 +87,7 @@ export async function runGroup(
         else c.fn!();
       }
     }
+    checkResults(group, c);
   }
   const samples = new Map<string, number[]>(group.cases.map((c) => [c.name, []]));
   const rmes = new Map<string, number[]>(group.cases.map((c) => [c.name, []]));
@@ -85,6 +98,7 @@ export async function runGroup(
     const roundMedian = new Map<string, number>();
     for (const c of order) {
       const { samples: s, rme } = await measure(c, options.maxTime);
+      checkResults(group, c);
       samples.get(c.name)!.push(...s);
       rmes.get(c.name)!.push(rme);
       roundMedian.set(c.name, median(s));
