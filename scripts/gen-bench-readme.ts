@@ -97,7 +97,7 @@ function poolTable(run: BenchRun): string {
 /** README "Migrating", from @noble/ed25519. */
 function nobleSpeed(run: BenchRun): string {
   return (
-    `Speed in the committed run (@noble/ed25519's time divided by ours, same rounds): verify ` +
+    `Speed in the committed run (@noble/ed25519's median time divided by ours, both from the same interleaved rounds): verify ` +
     `${timesFaster(run, COMPAT_VERIFY_GROUP, NOBLE_VERIFY, CHIO_NOBLE_VERIFY)} ` +
     `(${timesFaster(run, COMPAT_VERIFY_GROUP, NOBLE_VERIFY_STRICT, CHIO_NOBLE_VERIFY_STRICT)} with \`zip215: false\`), ` +
     `sign ${timesFaster(run, COMPAT_SIGN_GROUP, NOBLE_SIGN, CHIO_NOBLE_SIGN)}, ` +
@@ -108,7 +108,7 @@ function nobleSpeed(run: BenchRun): string {
 /** README "Migrating", from tweetnacl. */
 function tweetnaclSpeed(run: BenchRun): string {
   return (
-    `Speed in the committed run (tweetnacl's time divided by ours, same rounds): \`sign.detached.verify\` ` +
+    `Speed in the committed run (tweetnacl's median time divided by ours, both from the same interleaved rounds): \`sign.detached.verify\` ` +
     `${timesFaster(run, COMPAT_VERIFY_GROUP, NACL_VERIFY, CHIO_NACL_VERIFY)}, ` +
     `\`sign.detached\` ${timesFaster(run, COMPAT_SIGN_GROUP, NACL_SIGN, CHIO_NACL_SIGN)} ` +
     `(ours includes the check that the secret key's public half is its seed's), ` +
