@@ -1,6 +1,7 @@
 // `chio-trust bench`: a quick throughput check of the installed build on this machine (the full
 // comparison against other libraries is `npm run bench` in the repository). Each case runs for
 // about `seconds`; every result is checked, so a broken build fails (exit 1) instead of timing.
+import { equalBytes } from "../bytes.js";
 import { canonicalizeJson } from "../canonical/json.js";
 import { ed25519 } from "../ed25519.js";
 import { KernelTrustExchange } from "../handshake/exchange.js";
@@ -33,13 +34,12 @@ export async function runBench(seconds: number, json: boolean): Promise<void> {
   const envelopeText = JSON.stringify(a.localEnvelope("kernel.b", "bench-nonce"));
   const canonicalEnvelope = canonicalizeJson(envelopeText);
   // Ed25519 signing is deterministic (RFC 8032 §5.1.6): each signature must be the one made above.
-  const sameBytes = (x: Uint8Array, y: Uint8Array) => x.length === y.length && x.every((v, k) => v === y[k]);
   const cases: BenchCase[] = [
-    { name: `ed25519 sign (64 B), ${ROTATION} seeds in rotation`, run: (i) => sameBytes(ed25519.sign(message, seeds[i % ROTATION]), signatures[i % ROTATION]) },
-    { name: "ed25519 sign (64 B), one prepared key", run: () => sameBytes(ed25519.sign(message, prepared), signatures[0]) },
+    { name: `ed25519 sign (64 B), ${ROTATION} seeds in rotation`, run: (i) => equalBytes(ed25519.sign(message, seeds[i % ROTATION]), signatures[i % ROTATION]) },
+    { name: "ed25519 sign (64 B), one prepared key", run: () => equalBytes(ed25519.sign(message, prepared), signatures[0]) },
     { name: `ed25519 verify (64 B), ${ROTATION} keys in rotation`, run: (i) => ed25519.verify(signatures[i % ROTATION], message, publicKeys[i % ROTATION]) },
     { name: "ed25519 verify (64 B), one key (the core prepares it)", run: () => ed25519.verify(signatures[0], message, publicKeys[0]) },
-    { name: "canonicalizeJson (envelope)", run: () => sameBytes(canonicalizeJson(envelopeText), canonicalEnvelope) },
+    { name: "canonicalizeJson (envelope)", run: () => equalBytes(canonicalizeJson(envelopeText), canonicalEnvelope) },
     { name: "verifyEnvelopeBytes, one sender", run: () => verifyEnvelopeBytes(envelopeText).ok },
     {
       name: "handshake, both halves in memory",
@@ -54,20 +54,24 @@ export async function runBench(seconds: number, json: boolean): Promise<void> {
     },
   ];
   const rows: { name: string; opsPerSecond: number; operations: number }[] = [];
-  for (const bench of cases) {
-    let operations = 0;
-    const started = performance.now();
-    const deadline = started + seconds * 1000;
-    while (performance.now() < deadline) {
-      for (let k = 0; k < 16; k++) {
-        const result = bench.run(operations);
-        const ok = typeof result === "boolean" ? result : await result;
-        if (!ok) throw new CliError("BENCH_CHECK_FAILED", `${bench.name} returned a wrong result`, EXIT_REFUSED);
-        operations++;
+  try {
+    for (const bench of cases) {
+      let operations = 0;
+      const started = performance.now();
+      const deadline = started + seconds * 1000;
+      while (performance.now() < deadline) {
+        for (let k = 0; k < 16; k++) {
+          const result = bench.run(operations);
+          const ok = typeof result === "boolean" ? result : await result;
+          if (!ok) throw new CliError("BENCH_CHECK_FAILED", `${bench.name} returned a wrong result`, EXIT_REFUSED);
+          operations++;
+        }
       }
+      const elapsed = (performance.now() - started) / 1000;
+      rows.push({ name: bench.name, opsPerSecond: Math.round(operations / elapsed), operations });
     }
-    const elapsed = (performance.now() - started) / 1000;
-    rows.push({ name: bench.name, opsPerSecond: Math.round(operations / elapsed), operations });
+  } finally {
+    prepared.destroy(); // its expanded secret leaves the core's memory now, not when it is collected
   }
   if (json) {
     process.stdout.write(JSON.stringify({ seconds, node: process.version, rows }) + "\n");
