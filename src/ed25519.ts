@@ -43,7 +43,7 @@ interface Ed25519Exports extends CoreExports {
   ed25519_inspect_public_key(): number;
   ed25519_prepare_public_key(hint: number): number;
   ed25519_verify_prepared(msgLen: number, mode: number, hint: number): number;
-  ed25519_prepared_free(slot: number): void;
+  ed25519_prepared_free(hint: number): void;
   ed25519_prepared_release(slot: number): void;
   ed25519_verify_batch(count: number, inputBytes: number, mode: number): number;
 }
@@ -271,9 +271,12 @@ export class PreparedPublicKey {
     // (review 51: freeing a short-lived copy of an anchor's key emptied the exchange's slot).
     if (letGo(this.#home) > 0 || slot < 0) return;
     guarded(() => {
-      const x = core();
+      // No instance, no slot: one rebuilt after a trap lost it, so none is started for this
+      // (review 90 F2, as PreparedSecretKey.destroy and the finalizer do).
+      const x = liveCoreExports<Ed25519Exports>();
+      if (x === undefined) return;
       typedArraySet(heapU8(), this.#bytes, argsBase() + ARG_PUBLIC_KEY);
-      x.ed25519_prepared_free(slot);
+      x.ed25519_prepared_free(slot); // the slot, or wherever the key moved since (a scan)
     });
   }
 }

@@ -132,9 +132,9 @@ export function ed25519_verify_prepared(msgLen: u32, mode: i32, hint: i32): i32 
   return verdict ? 1 : 0;
 }
 
-/** Frees slot `slot` if it holds ARGS+ARG_PUBLIC_KEY. */
-export function ed25519_prepared_free(slot: i32): void {
-  prepared_free_vartime(ARGS + ARG_PUBLIC_KEY, slot);
+/** Empties the slot holding ARGS+ARG_PUBLIC_KEY (`hint` first, else found by a scan), if any holds it. */
+export function ed25519_prepared_free(hint: i32): void {
+  prepared_free_vartime(ARGS + ARG_PUBLIC_KEY, hint);
 }
 
 /** Lets promotions evict the slot holding ARGS+ARG_PUBLIC_KEY (`hint` first; the key's last PreparedPublicKey was collected). */

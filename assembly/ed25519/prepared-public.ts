@@ -581,9 +581,29 @@ export function prepared_slot_for_key_vartime(pk: usize, hint: i32): i32 {
   return resident >= 0 ? resident : prepared_insert_vartime(pk, 0, true);
 }
 
-/** Empties `slot` if it holds the key at pk (explicit free). */
-export function prepared_free_vartime(pk: usize, slot: i32): void {
-  if (slot_has_key_vartime(slot, pk)) empty_slot(slot, pk);
+/**
+ * Slot holding the key at pk: `hint` if it does, else the slot a scan of the headers finds
+ * (which, unlike a lookup, marks nothing used and checks no table); -1 if none. For the two
+ * calls that let a key go, whose object's hint may be stale: the key moved to another slot after
+ * an eviction or a new slab layout, and was prepared there again through another object.
+ */
+function slot_of_key_vartime(pk: usize, hint: i32): i32 {
+  if (slot_has_key_vartime(hint, pk)) return hint;
+  for (let s: i32 = 0; s < slotCount; s++) {
+    if (slot_has_key_vartime(s, pk)) return s;
+  }
+  return -1;
+}
+
+/**
+ * Empties the slot holding the key at pk (`hint` if it does, else the slot found by a scan):
+ * the explicit free of the key's last PreparedPublicKey (review 90 F1: with the hint alone, a
+ * stale hint left the key in a slot marked prepared on request that no object held, kept from
+ * every hot key).
+ */
+export function prepared_free_vartime(pk: usize, hint: i32): void {
+  const slot = slot_of_key_vartime(pk, hint);
+  if (slot >= 0) empty_slot(slot, pk);
 }
 
 /**
@@ -594,17 +614,8 @@ export function prepared_free_vartime(pk: usize, slot: i32): void {
  * (src/ed25519.ts preparedFinalizer): its slot no longer holds a key anybody asked to keep.
  */
 export function prepared_release_vartime(pk: usize, hint: i32): void {
-  let slot = hint;
-  if (!slot_has_key_vartime(slot, pk)) {
-    slot = -1;
-    for (let s: i32 = 0; s < slotCount; s++) {
-      if (slot_has_key_vartime(s, pk)) {
-        slot = s;
-        break;
-      }
-    }
-    if (slot < 0) return;
-  }
+  const slot = slot_of_key_vartime(pk, hint);
+  if (slot < 0) return;
   const h = header_of(slot);
   store<u64>(h, load<u64>(h, 8) & ~ON_REQUEST, 8);
 }

@@ -20,7 +20,7 @@ const ROTATION = 256;
 export async function runBench(seconds: number, json: boolean): Promise<void> {
   const encoder = new TextEncoder();
   const message = encoder.encode("chio-trust bench: a message of exactly sixty-four bytes........."); // 64 bytes
-  // One key, as a kernel signs with its own and verifies a pinned peer's: after 8 uses the core
+  // One key, as a kernel signs with its own and verifies a pinned peer's: from its ninth use the core
   // prepares a key passed as bytes by itself (README "Prepared public keys"), so the one-key rows
   // measure the prepared paths. The rotating rows measure keys the core has not seen recently.
   const seeds = Array.from({ length: ROTATION }, (_, i) => Uint8Array.of(i, i >> 8, ...new Uint8Array(29), 7));

@@ -15,7 +15,7 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES, PreparedPublicKey } from "../../src/ed25519.js";
 import { InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "../../src/errors.js";
-import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, resetInstance } from "../../src/wasm/instance.js";
+import { argsBase, coreExports, guarded, heapU8, initSync, ioArenaBase, liveCoreExports, resetInstance } from "../../src/wasm/instance.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
@@ -339,6 +339,59 @@ test("free() releases the slot; the key stays usable", () => {
   const msg = new Uint8Array([3]);
   assert.ok(ed25519.verify(ed25519.sign(msg, seed), msg, prepared));
   assert.is(hooks().test_prepared_used(), 1, "prepared again on use");
+});
+
+test("free() of a key's last object empties its slot when the object's hint is stale: the key moved after a new layout or an eviction (review 90 F1)", () => {
+  let bytes = 40_000;
+  while (ed25519.configurePreparedKeys({ maxBytes: bytes }).slots < 2) bytes += 1_000;
+  assert.is(ed25519.preparedKeysLayout().slots, 2);
+  const pkOf = (name: string): Uint8Array => ed25519.getPublicKey(digest("stale-hint", name).slice(0, 32));
+  const K = pkOf("K");
+  // A new layout: the first object's hint (slot 1) no longer holds K, which a second object prepares into slot 0.
+  const other = ed25519.preparePublicKey(pkOf("X"));
+  const first = ed25519.preparePublicKey(K);
+  ed25519.configurePreparedKeys({ maxBytes: bytes });
+  const second = ed25519.preparePublicKey(K);
+  assert.ok(oddTableOf(K) !== 0, "K prepared again");
+  second.free(); // the first object still holds K: nothing freed (review 51)
+  assert.ok(oddTableOf(K) !== 0, "kept for the first object");
+  first.free(); // the last holder, with a stale hint
+  assert.is(oddTableOf(K), 0, "K's slot emptied");
+  assert.is(hooks().test_prepared_used(), 0);
+  other.free();
+  // An eviction: the first object's slot went to another key, and K came back into another slot.
+  ed25519.configurePreparedKeys({ maxBytes: bytes });
+  const e1 = ed25519.preparePublicKey(K);
+  const a = ed25519.preparePublicKey(pkOf("A"));
+  const b = ed25519.preparePublicKey(pkOf("B")); // evicts K (least recently used)
+  assert.is(oddTableOf(K), 0, "K evicted");
+  const e2 = ed25519.preparePublicKey(K); // evicts A
+  a.free();
+  b.free();
+  e2.free();
+  assert.ok(oddTableOf(K) !== 0, "kept for e1");
+  e1.free();
+  assert.is(oddTableOf(K), 0, "K's slot emptied");
+  assert.is(hooks().test_prepared_used(), 0);
+  // Freed keys stay usable, and a free() never empties another key's slot.
+  const msg = new Uint8Array([9]);
+  const seed = digest("stale-hint", "K").slice(0, 32);
+  const keep = ed25519.preparePublicKey(pkOf("keep"));
+  assert.ok(ed25519.verify(ed25519.sign(msg, seed), msg, first));
+  first.free();
+  e1.free(); // freed before: no effect
+  assert.ok(oddTableOf(pkOf("keep")) !== 0, "another key's slot untouched");
+  keep.free();
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
+test("free() after a trap starts no instance: the dropped one took the slot with it (review 90 F2)", () => {
+  const prepared = ed25519.preparePublicKey(ed25519.getPublicKey(digest("free-after-trap").slice(0, 32)));
+  assert.throws(() => guarded(() => hooks().test_trap()), (e: unknown) => e instanceof WasmCoreError && e.code === "WASM_TRAP");
+  assert.is(liveCoreExports(), undefined, "the trap dropped the instance");
+  prepared.free();
+  assert.is(liveCoreExports(), undefined, "free() started none");
+  assert.is(hooks().test_prepared_used(), 0, "the next instance starts with an empty slab");
 });
 
 test("a corrupted slot never changes a verdict (it is prepared again)", () => {
