@@ -22,8 +22,13 @@ const uvuBin = path.join(path.dirname(require.resolve("uvu")), "..", "bin.js"); 
 
 /** Folders under test/ that hold their own tier and stay out of the default one. */
 const SEPARATE_TIERS = ["cluster", "browser", "hosts"];
-/** Suites whose case counts scale with CHIO_TEST_SCALE (test/helpers/scale.ts). */
-const SLOW_SUITES = "(ed25519-differential|ed25519-torsion|number-format|number-parse|canonical-value|canonical-json-limits|batch)";
+/**
+ * Suites the slow tier runs again with CHIO_TEST_SCALE=10 (test/helpers/scale.ts): the long
+ * differentials, and the checks of the subgroup test's proof and of the code behind it
+ * (docs/subgroup-test.md; review 91 F2). compat-tweetnacl, the prepared-key suites and pool also
+ * read the scale but run at 1× only.
+ */
+const SLOW_SUITES = "(ed25519-differential|ed25519-torsion|torsion-proof|field-jacobi|field-x4|number-format|number-parse|canonical-value|canonical-json-limits|batch)";
 
 const TIERS = {
   default: { dir: "test", pattern: "\\.test\\.ts$", ignore: SEPARATE_TIERS.map((t) => `^${t}`), env: {} },

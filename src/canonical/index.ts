@@ -2,8 +2,10 @@
 //  * value.ts    — JS values → canonical text/bytes (pure TypeScript)
 //  * json.ts     — JSON text → canonical bytes (WebAssembly transcoder)
 //  * limits.ts   — the limits and options both share
-// Errors the canonical JSON APIs throw.
-export { CanonicalJsonError, InvalidTypeError } from "../errors.js";
+// Errors the canonical JSON APIs throw (every class a call through this entry can throw is
+// exported here too: review 91 F8; test/node/entry-errors.test.ts).
+export { CanonicalJsonError, InvalidTypeError, InvalidLengthError, WasmCoreError } from "../errors.js";
+export type { WasmCoreErrorCode } from "../errors.js";
 export type { CanonicalJsonErrorCode } from "../errors.js";
 export { canonicalize, canonicalBytes, MAX_DEPTH_LIMIT } from "./value.js";
 export type { CanonicalizeOptions } from "./value.js";

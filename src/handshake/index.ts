@@ -12,6 +12,18 @@ export {
   DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER,
 } from "./constants.js";
 export { PeerHandshakeError, InvalidTimeError, InvalidConfigError, InvalidPublicKeyError } from "./errors.js";
+// The shared classes the handshake's calls throw too (argument checks, the core, the random
+// source, prepared secret keys, canonical JSON), so this entry alone can tell them apart (review 91 F8).
+export {
+  InvalidTypeError,
+  InvalidLengthError,
+  InvalidHexError,
+  WasmCoreError,
+  RandomSourceError,
+  PreparedSecretKeyError,
+  CanonicalJsonError,
+} from "../errors.js";
+export type { WasmCoreErrorCode, PreparedKeyErrorCode, CanonicalJsonErrorCode } from "../errors.js";
 export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields, MalformedEnvelopeProblem } from "./errors.js";
 export { PublicKey, Signature, Keypair } from "./keys.js";
 export type { HandshakeSigner } from "./keys.js";

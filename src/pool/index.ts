@@ -65,6 +65,9 @@ export const DEFAULT_POOL_CHUNK_SIZE = 128;
 export const MAX_POOL_CHUNK_SIZE = 1024;
 export { POOL_CHUNK_BYTE_BUDGET } from "./codec.js";
 export { VerifierPoolError, type VerifierPoolErrorCode } from "./errors.js";
+// The shared classes the pool's calls throw too, as the in-thread calls do (review 91 F8).
+export { InvalidTypeError, InvalidLengthError, WasmCoreError, type WasmCoreErrorCode } from "../errors.js";
+export { InvalidConfigError } from "../handshake/errors.js";
 
 export interface VerifierPoolOptions {
   /** Worker threads, started at once and kept (default: os.availableParallelism()). */

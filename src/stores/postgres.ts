@@ -51,6 +51,9 @@ import {
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
+// The shared classes its option and argument checks throw (review 91 F8).
+export { InvalidTypeError } from "../errors.js";
+export { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
 /** Anything with pg's `query(text, values)`: a pg.Pool (preferred), a pg.Client or a PoolClient. */
 export type PostgresQueryable = Pick<Pool, "query"> | Pick<Client, "query"> | Pick<PoolClient, "query">;

@@ -63,6 +63,9 @@ import {
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
+// The shared classes its option and argument checks throw (review 91 F8).
+export { InvalidTypeError } from "../errors.js";
+export { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
 /** What the stores need of a client: node-redis's `sendCommand`. */
 export interface RedisCommandClient {

@@ -27,11 +27,27 @@ function sourcesUnder(dir: string): string[] {
   });
 }
 
+/**
+ * The files README.md links to by relative path (`](docs/…)`, `](bench/…)`, anchors dropped):
+ * read from the README itself, so a new link cannot go unshipped (review 91 F5: the link to
+ * docs/subgroup-test.md was dead in an installed package).
+ */
+function readmeLinks(): string[] {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const links = new Set<string>();
+  for (const match of readme.matchAll(/\]\(([^)\s]+)\)/g)) {
+    const target = match[1].split("#")[0];
+    if (target === "" || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // an anchor in the README, or a URL
+    links.add(target.replace(/^\.\//, ""));
+  }
+  return [...links];
+}
+
 const files = packedFiles();
 
 test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file, Node wrappers of every entry), chio.wasm, README.md and what it links to (the protocol with its error codes, the pool measurements, the images and the chart: review 60 F5), LICENSE and package.json", () => {
   const expected = new Set(["package.json", "README.md", "LICENSE", "dist/chio.wasm", "dist/cjs/package.json"]);
-  for (const linked of ["docs/protocol.md", "docs/pool-scaling.md", "docs/images/demo-chart.png", "docs/images/demo-verify.png", "bench/results/batch-verify.svg"]) expected.add(linked);
+  for (const linked of readmeLinks()) expected.add(linked);
   for (const source of sourcesUnder(path.join(root, "src"))) {
     const stem = source.replace(/\.ts$/, "");
     for (const format of source === "wasm/source-url.ts" ? ["esm"] : ["esm", "cjs"]) {

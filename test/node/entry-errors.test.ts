@@ -1,0 +1,87 @@
+// Every error a call through an entry throws is of a class that entry exports, so a user of a
+// sub-entry can tell errors apart with `instanceof` without importing another entry (review 91
+// F8: chio-trust/canonical and chio-trust/handshake threw InvalidLengthError, chio-trust/postgres
+// InvalidConfigError, and neither entry exported it). Each case provokes a real error through the
+// entry's own API (no server is needed: the option checks run before any connection), and the
+// classes are checked to be the main entry's own objects, not copies.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as main from "../../src/index.js";
+import * as canonical from "../../src/canonical/index.js";
+import * as handshake from "../../src/handshake/index.js";
+import * as pool from "../../src/pool/index.js";
+import * as httpClient from "../../src/http/client-entry.js";
+import * as http from "../../src/http/index.js";
+import * as postgres from "../../src/stores/postgres.js";
+import * as redis from "../../src/stores/redis.js";
+import * as sqlite from "../../src/stores/sqlite/index.js";
+
+type Entry = Record<string, unknown>;
+
+/** The error `run` throws or rejects with; fails the test if it returns normally. */
+async function caught(run: () => unknown): Promise<Error> {
+  try {
+    await run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error");
+}
+
+/** Asserts that the error's class is one of the entry's exports, by identity. */
+function assertExported(entry: Entry, entryName: string, error: Error, what: string): void {
+  const exported = Object.values(entry).includes(error.constructor);
+  assert.ok(exported, `${entryName}: ${what} threw ${error.constructor.name} (${String((error as { code?: unknown }).code)}), which the entry does not export`);
+}
+
+const cases: [string, Entry, string, () => unknown][] = [
+  ["chio-trust/canonical", canonical, "maxDepth over its limit", () => canonical.canonicalize(1, { maxDepth: 1001 })],
+  ["chio-trust/canonical", canonical, "a non-string, non-bytes JSON input", () => canonical.canonicalizeJson(5 as never)],
+  ["chio-trust/canonical", canonical, "malformed JSON text", () => canonical.canonicalizeJson("{")],
+  ["chio-trust/canonical", canonical, "an unknown option", () => canonical.canonicalizeJson("{}", { maxDepht: 3 } as never)],
+  ["chio-trust/handshake", handshake, "a short key in hex", () => handshake.PublicKey.fromHex("zz")],
+  ["chio-trust/handshake", handshake, "a key of non-hex digits", () => handshake.PublicKey.fromHex("z".repeat(64))],
+  ["chio-trust/handshake", handshake, "a short seed", () => handshake.Keypair.fromSeed(new Uint8Array(31))],
+  ["chio-trust/handshake", handshake, "an envelope that is not bytes or text", () => handshake.verifyEnvelopeBytes(5 as never)],
+  ["chio-trust/handshake", handshake, "a malformed envelope's parse", () => handshake.PeerHandshakeEnvelope.fromJSON("{")],
+  ["chio-trust/pool", pool, "an unknown option", () => pool.createVerifierPool({ thread: 2 } as never)],
+  ["chio-trust/pool", pool, "zero threads", () => pool.createVerifierPool({ threads: 0 })],
+  ["chio-trust/http/client", httpClient, "a URL that is not a string", () => httpClient.handshakeWith(5 as never, undefined as never, undefined as never)],
+  ["chio-trust/http", http, "server options that are not an object", () => http.createHandshakeServer(5 as never)],
+  ["chio-trust/postgres", postgres, "a misspelt option", () => postgres.PostgresPeerStore.open("postgres://chio@127.0.0.1:1/chio", { tablePrefx: "x" } as never)],
+  ["chio-trust/postgres", postgres, "options that are not an object", () => postgres.PostgresReplayStore.open("postgres://chio@127.0.0.1:1/chio", 5 as never)],
+  ["chio-trust/redis", redis, "a misspelt option", () => redis.RedisPeerStore.open("redis://127.0.0.1:1", { keyPrefx: "x" } as never)],
+  ["chio-trust/redis", redis, "a URL that is not a string or client", () => redis.RedisReplayStore.open(5 as never)],
+  ["chio-trust/sqlite", sqlite, "a path that is not a string", () => new sqlite.SqlitePeerStore(5 as never)],
+];
+
+for (const [entryName, entry, what, run] of cases) {
+  test(`${entryName}: ${what} throws a class the entry exports`, async () => {
+    const error = await caught(run);
+    assert.ok(error instanceof Error, "an Error");
+    assert.type((error as { code?: unknown }).code, "string", `a typed error with a code (${error.constructor.name}: ${error.message})`);
+    assertExported(entry, entryName, error, what);
+  });
+}
+
+test("the shared classes an entry re-exports are the main entry's own objects", () => {
+  const shared = ["InvalidTypeError", "InvalidLengthError", "InvalidHexError", "WasmCoreError", "RandomSourceError", "PreparedSecretKeyError", "CanonicalJsonError"];
+  const entries: [string, Entry][] = [["canonical", canonical], ["handshake", handshake], ["pool", pool], ["http/client", httpClient], ["http", http], ["postgres", postgres], ["redis", redis]];
+  let compared = 0;
+  for (const [name, entry] of entries) {
+    for (const cls of shared) {
+      if (!(cls in entry)) continue;
+      assert.is(entry[cls], (main as Entry)[cls], `${name}.${cls}`);
+      compared++;
+    }
+    for (const cls of ["InvalidConfigError", "InvalidTimeError"]) {
+      if (cls in entry) {
+        assert.is(entry[cls], (handshake as Entry)[cls], `${name}.${cls}`);
+        compared++;
+      }
+    }
+  }
+  assert.ok(compared >= 20, `compared ${compared}`);
+});
+
+test.run();
