@@ -47,6 +47,15 @@ export const TASK_ENVELOPES = 1;
 /** A task that only makes piscina start a worker (src/pool/index.ts watchWorkers); answered with an empty Uint8Array. */
 export const TASK_START_WORKER = 2;
 
+/**
+ * What a worker posts to the calling thread once its module has loaded (src/pool/worker.ts;
+ * piscina passes it on as a 'message' event). piscina counts the pool's first workers as started
+ * before they have loaded anything, so without it a worker file that fails to load looked like a
+ * worker that crashed on a chunk (review 93 F2): the pool tells the two apart by whether any
+ * worker ever sent this.
+ */
+export const WORKER_LOADED_MESSAGE = "chio-trust/pool: worker loaded";
+
 /** Test-only crash modes (see VerifierPoolOptions.crashWorkersForTesting). */
 export const CRASH_NONE = 0;
 export const CRASH_EXIT = 1; //      process.exit(1) in the worker thread

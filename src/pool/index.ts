@@ -39,6 +39,7 @@ import {
   TASK_ENVELOPES,
   TASK_SIGNATURES,
   TASK_START_WORKER,
+  WORKER_LOADED_MESSAGE,
   envelopeChunkBytes,
   packEnvelopeChunk,
   packSignatureChunk,
@@ -222,6 +223,10 @@ class PiscinaVerifierPool implements VerifierPool {
   private readonly waiting = new Set<AbortController>();
   /** A TASK_START_WORKER task is out (watchWorkers): piscina has not reported a new worker since. */
   private startingWorker = false;
+  /** Workers that loaded their module (codec.ts WORKER_LOADED_MESSAGE), ever. */
+  private workersLoaded = 0;
+  /** The last error a worker ended with outside a chunk (piscina's 'error', a TASK_START_WORKER task): the cause watchWorkers gives. */
+  private lastWorkerError: unknown = undefined;
   /**
    * Chunks waiting for one of the `threads` places in piscina, in call order (acquireSlot). All
    * our tasks carry an AbortSignal (watchWorkers), and piscina keeps those in an array where a
@@ -274,7 +279,10 @@ class PiscinaVerifierPool implements VerifierPool {
     // A worker that dies while idle is replaced by piscina and emits 'error' here; no task was
     // lost (a task in flight is failed to its caller instead). Without a listener the
     // EventEmitter would throw it in the calling thread.
-    this.piscina.on("error", () => {});
+    this.piscina.on("error", (error: unknown) => (this.lastWorkerError = error));
+    this.piscina.on("message", (message: unknown) => {
+      if (message === WORKER_LOADED_MESSAGE) this.workersLoaded++;
+    });
     this.piscina.on("workerCreate", () => (this.startingWorker = false));
     this.piscina.on("workerDestroy", () => this.watchWorkers());
   }
@@ -298,16 +306,19 @@ class PiscinaVerifierPool implements VerifierPool {
       if (this.piscina.threads.length > 0 || this.piscina.queueSize === 0) return;
       if (!this.startingWorker) {
         this.startingWorker = true;
-        this.piscina.run({ kind: TASK_START_WORKER, crash: CRASH_NONE }).catch(() => undefined);
+        this.piscina.run({ kind: TASK_START_WORKER, crash: CRASH_NONE }).catch((error: unknown) => (this.lastWorkerError = error));
         return;
       }
+      // Every call failed here gets the worker's own error as its cause (review 93 F3: only the
+      // first did; the others got the bare message).
+      const reason = this.lastWorkerError ?? new Error(NO_WORKER);
       const waiting = [...this.waiting];
       this.waiting.clear();
-      for (const controller of waiting) controller.abort(NO_WORKER);
+      for (const controller of waiting) controller.abort(reason);
       // The chunks behind them would be handed to piscina next, with no worker to take them either.
       const queued = this.slotQueue.splice(this.slotHead);
       this.slotQueue.length = this.slotHead = 0;
-      for (const waiter of queued) waiter.reject(NO_WORKER);
+      for (const waiter of queued) waiter.reject(reason);
     }).unref();
   }
 
@@ -595,8 +606,10 @@ class PiscinaVerifierPool implements VerifierPool {
         result = await this.piscina.run({ ...task, crash }, { signal: queue });
       } catch (cause) {
         if (queue.aborted) {
-          // Aborted by watchWorkers: no worker could take the task.
-          throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause: attempt === 0 ? cause : new AggregateError([firstCrash, cause], "both attempts") });
+          // Aborted by watchWorkers: no worker could take the task. The cause is the abort's
+          // reason, the error the last worker ended with (piscina's own is an AbortError).
+          const why: unknown = queue.reason;
+          throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause: attempt === 0 ? why : new AggregateError([firstCrash, why], "both attempts") });
         }
         // piscina rejects a task only when its worker ended (exit, uncaught exception, heap
         // limit): runTask itself never throws. Try once more, on whichever worker takes it (a
@@ -604,6 +617,14 @@ class PiscinaVerifierPool implements VerifierPool {
         if (attempt === 0) {
           firstCrash = cause;
           continue;
+        }
+        if (this.workersLoaded === 0) {
+          // No worker has ever loaded its module: the pool's first workers, which piscina counts
+          // as started before they load, failed to start (a broken or missing build), and no
+          // chunk ever ran (review 93 F2: this was WORKER_CRASHED, "this input kills workers").
+          throw new VerifierPoolError("WORKER_UNAVAILABLE", `no worker could start: ${String(cause)}`, {
+            cause: new AggregateError([firstCrash, cause], "both attempts"),
+          });
         }
         throw new VerifierPoolError("WORKER_CRASHED", `a worker ended while verifying a chunk, and so did the worker that retried it: ${String(cause)}`, {
           cause: new AggregateError([firstCrash, cause], "both attempts"),

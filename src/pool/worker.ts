@@ -4,6 +4,7 @@
 // A task is one chunk in the format of src/pool/codec.ts. Inputs were validated and copied on
 // the calling thread, so the per-item calls below never see a bad argument; whatever else
 // throws (a wasm trap, memory that cannot grow) comes back as a TaskFailure, not as a crash.
+import { parentPort } from "node:worker_threads";
 import { move } from "piscina";
 import { ed25519, type VerifyOptions } from "../ed25519.js";
 import { WasmCoreError } from "../errors.js";
@@ -15,6 +16,7 @@ import {
   SIGNATURE_ITEM_FAILED,
   TASK_SIGNATURES,
   TASK_START_WORKER,
+  WORKER_LOADED_MESSAGE,
   unpackEnvelopeChunk,
   unpackSignatureChunk,
   type PoolTask,
@@ -128,3 +130,6 @@ export default function runTask(task: PoolTask): TaskAnswer | Promise<never> {
     return taskFailure(error);
   }
 }
+
+// Last, so that it says the whole module graph loaded (codec.ts WORKER_LOADED_MESSAGE).
+parentPort?.postMessage(WORKER_LOADED_MESSAGE);

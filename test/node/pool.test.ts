@@ -412,6 +412,46 @@ test("a replacement worker that fails while starting (a broken deploy): the retr
   }
 });
 
+test("a worker file broken before the pool starts: every call rejects WORKER_UNAVAILABLE with the load error as its cause, never WORKER_CRASHED (review 93 F2, F3)", async () => {
+  // piscina counts the pool's first workers as started before they load anything, so a task
+  // handed to one that then fails to load was rejected as if the worker had crashed on it; after
+  // the retry that was WORKER_CRASHED ("this input kills workers") in about 6 pools of 10 with 2
+  // threads, although no worker ever ran a chunk. Only the first call queued got the load error
+  // as its cause.
+  mkdirSync(path.join(root, "test-output"), { recursive: true });
+  const copy = mkdtempSync(path.join(root, "test-output", "broken-start-"));
+  cpSync(path.join(root, "dist"), copy, { recursive: true });
+  for (const worker of ["esm", "cjs"]) writeFileSync(path.join(copy, worker, "pool", "worker.js"), 'throw new Error("broken from the start");\n');
+  const load = (await import(pathToFileURL(path.join(copy, "esm", "pool", "index.js")).href)) as typeof import("../../dist/esm/pool/index.js");
+  const items = randomItems(4);
+  const causes = (error: unknown): string[] => {
+    const out: string[] = [];
+    const walk = (e: unknown) => {
+      if (e instanceof AggregateError) e.errors.forEach(walk);
+      else if (e instanceof Error) out.push(e.message);
+      if (e instanceof Error && e.cause !== undefined) walk(e.cause);
+    };
+    walk((error as Error).cause);
+    return out;
+  };
+  try {
+    for (let round = 0; round < 6; round++) {
+      const pool = load.createVerifierPool({ threads: 2 });
+      try {
+        const outcomes = await Promise.all([0, 1, 2].map(() => settledWithin(pool.verifyBatch(items).then(() => "fulfilled"), "a call")));
+        for (const [i, outcome] of outcomes.entries()) {
+          assert.is((outcome as { code?: string }).code, "WORKER_UNAVAILABLE", `round ${round}, call ${i}: ${String(outcome)}`);
+          assert.ok(causes(outcome).some((m) => m.includes("broken from the start")), `round ${round}, call ${i}: the load error among its causes (${causes(outcome).join(" | ")})`);
+        }
+      } finally {
+        assert.is(await settledWithin(pool.close().then(() => "closed"), "close()"), "closed");
+      }
+    }
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+});
+
 test("once a worker died while starting, piscina replaces no crashed worker: calls queued behind a chunk whose retry died still run (a worker is started for them)", async () => {
   // piscina 5 stops replacing crashed workers for good after any worker died while starting
   // (workerFailsDuringBootstrap). Review 48: the pool then failed calls merely queued behind a
