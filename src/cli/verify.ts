@@ -90,7 +90,10 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
 
   let pool: VerifierPool;
   try {
-    pool = createVerifierPool(options.threads === undefined ? {} : { threads: options.threads });
+    // Its own bound on what it holds: at most 2 x threads calls in flight (maxInFlight below),
+    // each under MAX_BATCH_BYTES plus one line, so the pool's byte bound would only refuse calls
+    // this loop already waits for.
+    pool = createVerifierPool({ ...(options.threads === undefined ? {} : { threads: options.threads }), maxQueuedBytes: Number.MAX_SAFE_INTEGER });
   } catch (error) {
     bar?.stop();
     stream.destroy();

@@ -64,6 +64,10 @@ export type { VerifyOptions } from "../ed25519.js";
 export const DEFAULT_POOL_CHUNK_SIZE = 128;
 /** Largest accepted `chunkSize`. */
 export const MAX_POOL_CHUNK_SIZE = 1024;
+/** Default of VerifierPoolOptions.maxQueuedBytes: 256 MiB, sixteen chunks at the chunk byte budget. */
+export const DEFAULT_POOL_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
+/** Smallest accepted maxQueuedBytes. */
+const MIN_POOL_MAX_QUEUED_BYTES = 1024 * 1024;
 export { POOL_CHUNK_BYTE_BUDGET } from "./codec.js";
 export { VerifierPoolError, type VerifierPoolErrorCode } from "./errors.js";
 // The shared classes the pool's calls throw too, as the in-thread calls do (review 91 F8).
@@ -82,6 +86,15 @@ export interface VerifierPoolOptions {
   chunkSize?: number;
   /** Old-generation heap limit of each worker in MiB (worker_threads resourceLimits); default: Node's. */
   maxWorkerHeapMb?: number;
+  /**
+   * Bytes of input the pool holds for calls not yet answered, queued or being verified (each
+   * item's signature, key and message; an envelope's bytes, or 2 per UTF-16 unit of a string),
+   * default DEFAULT_POOL_MAX_QUEUED_BYTES (256 MiB), at least 1 MiB. A call that would take the
+   * pool past it rejects with VerifierPoolError QUEUE_FULL before it copies anything, unless the
+   * pool holds nothing (so a call larger than the bound still runs, alone). Without a bound every
+   * call waiting held its packed copy: 400 calls of 1 MiB held 410 MiB (review 93 F1).
+   */
+  maxQueuedBytes?: number;
   /**
    * FOR TESTS ONLY: every task makes its worker die after verifying half its chunk, by
    * `process.exit(1)` ("exit"), an uncaught exception ("uncaught") or heap exhaustion ("oom",
@@ -135,7 +148,7 @@ function integerOption(value: unknown, name: string, min: number, max: number, f
   return value;
 }
 
-const POOL_OPTION_KEYS = ["threads", "chunkSize", "maxWorkerHeapMb", "crashWorkersForTesting"] as const;
+const POOL_OPTION_KEYS = ["threads", "chunkSize", "maxWorkerHeapMb", "maxQueuedBytes", "crashWorkersForTesting"] as const;
 const CRASH_OPTION_KEYS = ["kind", "attempts"] as const;
 
 /** ed25519.verify's option checks (its own function); returns the normalised options sent to the workers. */
@@ -155,6 +168,17 @@ function packAll(chunks: [number, number][], pack: (start: number, end: number) 
     for (let c = 0; c < chunks.length; c++) buffers[c] = pack(chunks[c][0], chunks[c][1]);
     return buffers;
   });
+}
+
+/** Each chunk's sum of bytesOf over its items: the bytes its answer gives back (maxQueuedBytes). */
+function chunkByteSums(chunks: [number, number][], bytesOf: (i: number) => number): number[] {
+  const sums: number[] = [];
+  for (let c = 0; c < chunks.length; c++) {
+    let sum = 0;
+    for (let i = chunks[c][0]; i < chunks[c][1]; i++) sum += bytesOf(i);
+    sums[c] = sum;
+  }
+  return sums;
 }
 
 /** Why watchWorkers aborts the queued tasks, and the message of their calls' WORKER_UNAVAILABLE. */
@@ -223,6 +247,10 @@ class PiscinaVerifierPool implements VerifierPool {
   private readonly waiting = new Set<AbortController>();
   /** A TASK_START_WORKER task is out (watchWorkers): piscina has not reported a new worker since. */
   private startingWorker = false;
+  /** VerifierPoolOptions.maxQueuedBytes. */
+  private readonly maxQueuedBytes: number;
+  /** Input bytes of the calls not yet answered (admit, release): what maxQueuedBytes bounds. */
+  private bytesHeld = 0;
   /** Workers that loaded their module (codec.ts WORKER_LOADED_MESSAGE), ever. */
   private workersLoaded = 0;
   /** The last error a worker ended with outside a chunk (piscina's 'error', a TASK_START_WORKER task): the cause watchWorkers gives. */
@@ -246,6 +274,7 @@ class PiscinaVerifierPool implements VerifierPool {
     const o = readOptions(options, POOL_OPTION_KEYS) as VerifierPoolOptions;
     this.threads = integerOption(o.threads, "threads", 1, 256, Math.max(1, availableParallelism()));
     this.chunkSize = integerOption(o.chunkSize, "chunkSize", 1, MAX_POOL_CHUNK_SIZE, DEFAULT_POOL_CHUNK_SIZE);
+    this.maxQueuedBytes = integerOption(o.maxQueuedBytes, "maxQueuedBytes", MIN_POOL_MAX_QUEUED_BYTES, Number.MAX_SAFE_INTEGER, DEFAULT_POOL_MAX_QUEUED_BYTES);
     const heapMb = o.maxWorkerHeapMb === undefined ? undefined : integerOption(o.maxWorkerHeapMb, "maxWorkerHeapMb", 8, 1 << 20, 0);
     const crash = o.crashWorkersForTesting === undefined ? undefined : (readOptions(o.crashWorkersForTesting, CRASH_OPTION_KEYS, "crashWorkersForTesting") as { kind?: unknown; attempts?: unknown });
     if (crash !== undefined) {
@@ -337,12 +366,21 @@ class PiscinaVerifierPool implements VerifierPool {
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
       assertFitsAnyCore(viewLength(message));
-      const { signatureCopy, messageCopy, publicKeyCopy } = allocating(() => ({
-        signatureCopy: copyBytes(signature, "signature", SIGNATURE_BYTES),
-        messageCopy: copyBytes(message, "message"),
-        publicKeyCopy: copyBytes(publicKeyBytes, "publicKey", PUBLIC_KEY_BYTES),
-      }));
-      this.assertOpen(); // a getter may have closed the pool
+      const bytes = signatureChunkBytes(message);
+      this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk is answered
+      let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
+      try {
+        copies = allocating(() => ({
+          signatureCopy: copyBytes(signature, "signature", SIGNATURE_BYTES),
+          messageCopy: copyBytes(message, "message"),
+          publicKeyCopy: copyBytes(publicKeyBytes, "publicKey", PUBLIC_KEY_BYTES),
+        }));
+        this.assertOpen(); // a getter may have closed the pool
+      } catch (error) {
+        this.bytesHeld -= bytes;
+        throw error;
+      }
+      const { signatureCopy, messageCopy, publicKeyCopy } = copies;
       const index = zip215 ? 1 : 0;
       let bucket = this.buckets[index];
       if (bucket === undefined) {
@@ -353,7 +391,7 @@ class PiscinaVerifierPool implements VerifierPool {
       bucket.signatures.push(signatureCopy);
       bucket.messages.push(messageCopy);
       bucket.publicKeys.push(publicKeyCopy);
-      bucket.bytes += signatureChunkBytes(messageCopy);
+      bucket.bytes += bytes;
       const result = new Promise<boolean>((resolve, reject) => bucket!.settle.push({ resolve, reject }));
       if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
       return result;
@@ -398,13 +436,15 @@ class PiscinaVerifierPool implements VerifierPool {
     try {
       buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
     } catch (error) {
+      this.bytesHeld -= bucket.bytes;
       rejectAll(error);
       return;
     }
+    const held = chunkByteSums(chunks, bytesOf);
     // The packed chunks are the bucket's input from here on: let the per-call copies go, so a
     // call's input is held once while it is in flight (the closures below keep only `settle`).
     bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
-    const parts = this.runSignatureChunks(chunks, buffers, { zip215: bucket.zip215 });
+    const parts = this.runSignatureChunks(chunks, buffers, { zip215: bucket.zip215 }, held);
     // Each call its own outcome, from its own chunk: a chunk that fails (its workers crashed, no
     // worker) rejects only its calls, and a call whose item threw in the worker
     // (SIGNATURE_ITEM_FAILED) rejects alone (review 56: one failed chunk rejected every call of
@@ -437,8 +477,8 @@ class PiscinaVerifierPool implements VerifierPool {
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
       this.flushSingles();
-      const { chunks, buffers } = this.packSignatures(signatures, messages, publicKeys);
-      const parts = this.runSignatureChunks(chunks, buffers, verify);
+      const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
+      const parts = this.runSignatureChunks(chunks, buffers, verify, held);
       return this.track(
         Promise.all(parts).then((results) => {
           const out: boolean[] = [];
@@ -478,10 +518,10 @@ class PiscinaVerifierPool implements VerifierPool {
       }
       this.assertOpen(); // a getter may have closed the pool
       this.flushSingles();
-      const { chunks, buffers } = this.packEnvelopes(inputs);
+      const { chunks, buffers, held } = this.packEnvelopes(inputs);
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
-        return this.track(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }).then((answer) => readEnvelopeAnswer(answer, envelope, end - start)));
+        return this.track(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }), held[c]).then((answer) => readEnvelopeAnswer(answer, envelope, end - start)));
       });
       return this.track(Promise.all(parts).then((results) => results.flat()));
     } catch (error) {
@@ -509,15 +549,13 @@ class PiscinaVerifierPool implements VerifierPool {
    * views (a small view keeps its whole buffer) go once packed, and a call in flight holds its
    * input once, in its chunks (review 48: both batch calls held the caller's input too).
    */
-  private packSignatures(signatures: Uint8Array[], messages: Uint8Array[], publicKeys: Uint8Array[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[] } {
-    const chunks = this.planCall(signatures.length, (i) => signatureChunkBytes(messages[i]));
-    return { chunks, buffers: packAll(chunks, (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end)) };
+  private packSignatures(signatures: Uint8Array[], messages: Uint8Array[], publicKeys: Uint8Array[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+    return this.admitAndPack(signatures.length, (i) => signatureChunkBytes(messages[i]), (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end));
   }
 
   /** A call's envelope chunks, packed (see packSignatures). */
-  private packEnvelopes(inputs: (Uint8Array | string)[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[] } {
-    const chunks = this.planCall(inputs.length, (i) => envelopeChunkBytes(inputs[i]));
-    return { chunks, buffers: packAll(chunks, (start, end) => packEnvelopeChunk(inputs, start, end)) };
+  private packEnvelopes(inputs: (Uint8Array | string)[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+    return this.admitAndPack(inputs.length, (i) => envelopeChunkBytes(inputs[i]), (start, end) => packEnvelopeChunk(inputs, start, end));
   }
 
   /** The chunks of a call (or a bucket of single calls) of `count` items: codec.ts, planCall. */
@@ -539,11 +577,57 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /** Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes. */
-  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions): Promise<SignatureVerdicts>[] {
+  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions, held: number[]): Promise<SignatureVerdicts>[] {
     return buffers.map((buffer, c) => {
       const [start, end] = chunks[c];
-      return this.track(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }).then((answer) => readSignatureAnswer(answer, end - start)));
+      return this.track(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }), held[c]).then((answer) => readSignatureAnswer(answer, end - start)));
     });
+  }
+
+  /**
+   * Counts `bytes` of a call's input as held, or refuses the call with QUEUE_FULL when the pool
+   * already holds some and these would take it past maxQueuedBytes (VerifierPoolOptions).
+   */
+  private admit(bytes: number): void {
+    if (this.bytesHeld > 0 && this.bytesHeld + bytes > this.maxQueuedBytes) {
+      throw new VerifierPoolError(
+        "QUEUE_FULL",
+        `the pool holds ${this.bytesHeld} bytes of calls not yet answered, and ${bytes} more would pass its maxQueuedBytes (${this.maxQueuedBytes}); retry once calls have settled`,
+      );
+    }
+    this.bytesHeld += bytes;
+  }
+
+  /**
+   * A batch call's admission (admit), then its packing, which gives the bytes back if it throws;
+   * with each chunk's share of the bytes. Called from packSignatures and packEnvelopes, whose
+   * scopes hold the call's input (see there).
+   */
+  private admitAndPack(count: number, bytesOf: (i: number) => number, pack: (start: number, end: number) => SharedArrayBuffer): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+    let total = 0;
+    for (let i = 0; i < count; i++) total += bytesOf(i);
+    this.admit(total);
+    try {
+      const chunks = this.planCall(count, bytesOf);
+      return { chunks, buffers: packAll(chunks, pack), held: chunkByteSums(chunks, bytesOf) };
+    } catch (error) {
+      this.bytesHeld -= total;
+      throw error;
+    }
+  }
+
+  /** `part`, giving back `bytes` of what admit counted once it settles, either way. */
+  private releasing<T>(part: Promise<T>, bytes: number): Promise<T> {
+    return part.then(
+      (value) => {
+        this.bytesHeld -= bytes;
+        return value;
+      },
+      (error: unknown) => {
+        this.bytesHeld -= bytes;
+        throw error;
+      },
+    );
   }
 
   /**

@@ -452,6 +452,68 @@ test("a worker file broken before the pool starts: every call rejects WORKER_UNA
   }
 });
 
+test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUEUE_FULL at once, a call on an idle pool always runs, and the bytes come back as calls settle (review 93 F1)", async () => {
+  const MiB = 1024 * 1024;
+  // Items of about 256 KiB: a message of 256 KiB - 96 bytes, signed by node:crypto.
+  const bigItem = (): Item => {
+    const seed = randomBytes(32);
+    const message = u8(randomBytes(256 * 1024 - 96));
+    const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+    return { signature: u8(nodeSign(null, message, privateKey)), message, publicKey: ed25519.getPublicKey(seed) };
+  };
+  const items = Array.from({ length: 4 }, bigItem); // 1 MiB of input in all
+  const pool = createVerifierPool({ threads: 1, maxQueuedBytes: MiB });
+  const held = () => (pool as unknown as { bytesHeld: number }).bytesHeld;
+  try {
+    // One call of the whole bound, then more: each later call would pass it while the first is held.
+    const first = pool.verifyBatch(items);
+    assert.is(held(), MiB);
+    const refused = await Promise.allSettled([pool.verifyBatch(items.slice(0, 1)), pool.verify(items[0].signature, items[0].message, items[0].publicKey), pool.verifyEnvelopeBatch(["x".repeat(1000)])]);
+    for (const [i, outcome] of refused.entries()) {
+      assert.is(outcome.status, "rejected", `call ${i}`);
+      const error = (outcome as PromiseRejectedResult).reason as VerifierPoolError;
+      assert.instance(error, VerifierPoolError);
+      assert.is(error.code, "QUEUE_FULL", `call ${i}: ${error.message}`);
+    }
+    assert.is(held(), MiB, "a refused call holds nothing");
+    assert.equal(await first, [true, true, true, true]);
+    assert.is(held(), 0, "given back when answered");
+    // A call larger than the bound runs on an idle pool; while it is held, even a small call waits its turn... refused.
+    const twice = items.concat(items);
+    const large = pool.verifyBatch(twice);
+    const small = await Promise.allSettled([pool.verifyBatch([randomItems(1)[0]])]);
+    assert.is(((small[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "QUEUE_FULL");
+    assert.equal(await large, new Array(8).fill(true));
+    // Single calls of one tick: admitted one by one until the bound, the rest refused; the admitted ones answered.
+    const singles = await Promise.allSettled(items.concat(items).map((it) => pool.verify(it.signature, it.message, it.publicKey)));
+    assert.equal(
+      singles.map((o) => (o.status === "fulfilled" ? o.value : ((o as PromiseRejectedResult).reason as VerifierPoolError).code)),
+      [true, true, true, true, "QUEUE_FULL", "QUEUE_FULL", "QUEUE_FULL", "QUEUE_FULL"],
+    );
+    assert.is(held(), 0);
+    // Small calls far below the bound are never refused, and a crashed or failed chunk gives its bytes back too.
+    const many = randomItems(40);
+    assert.equal(await Promise.all(many.map((it) => pool.verify(it.signature, it.message, it.publicKey))), many.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)));
+    assert.is(held(), 0);
+  } finally {
+    await pool.close();
+  }
+  for (const bad of [0, MiB - 1, 1.5, "1"]) {
+    assert.throws(() => createVerifierPool({ threads: 1, maxQueuedBytes: bad as never }), (e: unknown) => (e as { code?: string }).code === "INVALID_TYPE" || (e as { code?: string }).code === "INVALID_CONFIG", String(bad));
+  }
+});
+
+test("a crashed chunk gives its bytes back (maxQueuedBytes)", async () => {
+  const pool = createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
+  try {
+    const outcome = await Promise.allSettled([pool.verifyBatch(randomItems(3))]);
+    assert.is(((outcome[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "WORKER_CRASHED");
+    assert.is((pool as unknown as { bytesHeld: number }).bytesHeld, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("once a worker died while starting, piscina replaces no crashed worker: calls queued behind a chunk whose retry died still run (a worker is started for them)", async () => {
   // piscina 5 stops replacing crashed workers for good after any worker died while starting
   // (workerFailsDuringBootstrap). Review 48: the pool then failed calls merely queued behind a
