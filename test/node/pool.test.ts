@@ -478,7 +478,7 @@ test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUE
     assert.is(held(), MiB, "a refused call holds nothing");
     assert.equal(await first, [true, true, true, true]);
     assert.is(held(), 0, "given back when answered");
-    // A call larger than the bound runs on an idle pool; while it is held, even a small call waits its turn... refused.
+    // A call larger than the bound runs on an idle pool; while it is held, even a small call is refused.
     const twice = items.concat(items);
     const large = pool.verifyBatch(twice);
     const small = await Promise.allSettled([pool.verifyBatch([randomItems(1)[0]])]);
