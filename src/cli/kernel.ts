@@ -19,6 +19,8 @@ export interface KernelOptions {
   skew?: number;
   window?: number;
   now?: number;
+  /** --escape-del-c1: the exchange's hardening escapeDelAndC1 (docs/protocol.md §3). */
+  escapeDelC1?: boolean;
 }
 
 /** KEY_FILE_NOT_REGULAR if `target` (the file --force would replace) exists and is not a regular file. */
@@ -392,6 +394,10 @@ export function buildExchange(options: KernelOptions): KernelTrustExchange {
   const exchange = new KernelTrustExchange(options.id, readKeyFile(options.key));
   if (options.skew !== undefined) exchange.withConfig({ maxHandshakeSkewSecs: options.skew });
   if (options.window !== undefined) exchange.withConfig({ rotationWindowSecs: options.window });
+  // Both ways: this kernel's envelopes are signed over the escaped bytes, and the peer's are
+  // verified over them (review 92 F3: a kernel run from the CLI could not speak to one of
+  // chio's older Rust kernels when an id or nonce held U+007F-U+009F).
+  if (options.escapeDelC1 === true) exchange.withHardening({ escapeDelAndC1: true });
   for (const [id, key] of parseAnchors(options.trust)) exchange.withTrustedPeer(id, key);
   if (options.now !== undefined) {
     const now = options.now;

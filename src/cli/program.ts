@@ -64,7 +64,8 @@ function kernelOptions(command: Command, store: "required" | "optional" | "none"
     .requiredOption("--id <kernelId>", "this kernel's id", kernelId("--id"))
     .option("--trust <id=publicKeyHex>", "a trust anchor (repeatable; id=hex,hex trusts either key while the peer rotates)", collect)
     .option("--skew <seconds>", "largest accepted clock skew (default 300)", integer("--skew", 0, 604_800))
-    .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER));
+    .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER))
+    .option("--escape-del-c1", "sign and verify challenges with U+007F-U+009F escaped, as chio's older Rust kernels do (docs/protocol.md §3)");
   if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces");
   else if (store === "optional") command.option("--store <file>", "SQLite file for pins and replay nonces (default: in memory, lost on exit)");
   return command;

@@ -337,6 +337,39 @@ test("envelope prints a signed envelope: the signature verifies (@noble/curves) 
   assert.ok(noble.verify(Buffer.from(envelope.signature, "hex"), signed, noble.getPublicKey(seed)));
 });
 
+test("--escape-del-c1 speaks the older chio form both ways: envelope signs over U+007F-U+009F escaped (checked with @noble/curves over canonicalize's bytes, escaped here), accept verifies it only with the flag (review 92 F3)", async () => {
+  const seed = new Uint8Array(32).fill(7);
+  writeFileSync(file("del.seed"), hex(seed) + "\n", { mode: 0o600 });
+  assert.is((await cli(["keygen", "--out", file("del-b.seed")])).code, 0);
+  const nonce = "n\u007f\u0085-1";
+  const base = ["envelope", "--key", file("del.seed"), "--id", "kernel.a", "--to", "kernel.b", "--nonce", nonce, "--now", String(Math.floor(Date.now() / 1000))];
+  const modern = await cli(base);
+  const legacy = await cli([...base, "--escape-del-c1"]);
+  assert.is(modern.code, 0, modern.stderr);
+  assert.is(legacy.code, 0, legacy.stderr);
+  const challenge = JSON.parse(legacy.stdout).challenge;
+  assert.is(challenge.nonce, nonce, "the envelope's text carries the nonce as given");
+  const rfc = canonicalize(challenge)!;
+  const escaped = rfc.replace(/[\u007f-\u009f]/g, (c) => "\\u00" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+  assert.ok(escaped !== rfc);
+  const verifies = (env: string, text: string) => noble.verify(Buffer.from(JSON.parse(env).signature, "hex"), new TextEncoder().encode(text), noble.getPublicKey(seed));
+  assert.ok(verifies(legacy.stdout, escaped), "--escape-del-c1 signs the escaped bytes");
+  assert.not.ok(verifies(legacy.stdout, rfc));
+  assert.ok(verifies(modern.stdout, rfc), "by default the RFC 8785 bytes");
+  const a = hex(noble.getPublicKey(seed));
+  const accept = (input: string, extra: string[]) =>
+    cli(["accept", "--key", file("del-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(`del-b${extra.length}.db`), ...extra], input);
+  const refused = await accept(legacy.stdout, []);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /error INVALID_SIGNATURE/);
+  const pinned = await accept(legacy.stdout, ["--escape-del-c1"]);
+  assert.is(pinned.code, 0, pinned.stderr);
+  assert.is(FederationPeer.fromJSON(pinned.stdout.trim()).publicKey.toHex(), a);
+  const crossed = await accept(modern.stdout, ["--escape-del-c1"]);
+  assert.is(crossed.code, 1, "an acceptor with the flag refuses the RFC form of such a challenge");
+  assert.match(crossed.stderr, /error INVALID_SIGNATURE/);
+});
+
 test("envelope refuses, with USAGE and exit 2, what no acceptor takes: an empty kernel id, an envelope over the acceptors' 64 KiB; the largest it prints is accepted", async () => {
   const seed = new Uint8Array(32).fill(5);
   writeFileSync(file("d5.seed"), hex(seed) + "\n", { mode: 0o600 });
