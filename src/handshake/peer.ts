@@ -70,10 +70,10 @@ export class FederationPeer {
   /**
    * Reads a peer from JSON text or a parsed object, refusing unknown members as serde's
    * `deny_unknown_fields` does. Accepts only the V0 fields. Text goes through JSON.parse, so it
-   * is not as strict as serde (review 92 F2): a duplicated member is read as its last value, and
-   * a number written as `1.8e9`, `1800000000.0` or `-0` is read as the integer it equals, and a
-   * kernel id may hold an unpaired surrogate (which no envelope can carry, so no accept matches it). A
-   * kernel's own stores write pins through toJSON; read pins from elsewhere with that in mind.
+   * is not as strict as serde (review 92 F2): a duplicated member is read as its last value, a
+   * number written as `1.8e9`, `1800000000.0` or `-0` is read as the integer it equals, and a
+   * kernel id may hold an unpaired surrogate (which no envelope can carry, so no accept matches
+   * it). A kernel's own stores write pins through toJSON; read pins from elsewhere with that in mind.
    * @throws InvalidTypeError on bad shape, InvalidTimeError on bad times.
    */
   static fromJSON(input: string | FederationPeerJson): FederationPeer {

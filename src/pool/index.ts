@@ -249,7 +249,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private startingWorker = false;
   /** VerifierPoolOptions.maxQueuedBytes. */
   private readonly maxQueuedBytes: number;
-  /** Input bytes of the calls not yet answered (admit, release): what maxQueuedBytes bounds. */
+  /** Input bytes of the calls not yet answered (counted by admit, given back by releasing): what maxQueuedBytes bounds. */
   private bytesHeld = 0;
   /** Workers that loaded their module (codec.ts WORKER_LOADED_MESSAGE), ever. */
   private workersLoaded = 0;
