@@ -266,10 +266,14 @@ export class PreparedPublicKey {
    */
   free(): void {
     const slot = this.#home.slot;
+    const held = this.#home.held;
     this.#home.slot = -1;
     // Another object of the same key that is in use (a handshake exchange's, say) keeps the slot
-    // (review 51: freeing a short-lived copy of an anchor's key emptied the exchange's slot).
-    if (letGo(this.#home) > 0 || slot < 0) return;
+    // (review 51: freeing a short-lived copy of an anchor's key emptied the exchange's slot). An
+    // object that held the key without a slot of its own (made while the slab was off, or last
+    // verified while every slot held another key prepared on request) still frees the key's slot
+    // if another object prepared it since: the core then finds it by a scan (review 94 F1).
+    if (letGo(this.#home) > 0 || (slot < 0 && !held)) return;
     guarded(() => {
       // No instance, no slot: one rebuilt after a trap lost it, so none is started for this
       // (review 90 F2, as PreparedSecretKey.destroy and the finalizer do).

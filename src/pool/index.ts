@@ -589,7 +589,9 @@ class PiscinaVerifierPool implements VerifierPool {
    * already holds some and these would take it past maxQueuedBytes (VerifierPoolOptions).
    */
   private admit(bytes: number): void {
-    if (this.bytesHeld > 0 && this.bytesHeld + bytes > this.maxQueuedBytes) {
+    // An empty call adds nothing and is never refused (review 94 F3: it was, while a call larger
+    // than the bound ran).
+    if (bytes > 0 && this.bytesHeld > 0 && this.bytesHeld + bytes > this.maxQueuedBytes) {
       throw new VerifierPoolError(
         "QUEUE_FULL",
         `the pool holds ${this.bytesHeld} bytes of calls not yet answered, and ${bytes} more would pass its maxQueuedBytes (${this.maxQueuedBytes}); retry once calls have settled`,

@@ -385,6 +385,40 @@ test("free() of a key's last object empties its slot when the object's hint is s
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+test("free() of a key's last object that held it without a slot of its own (made with the slab off, or verified while every slot was taken) empties the slot another object prepared since (review 94 F1)", () => {
+  const pkOf = (name: string): Uint8Array => ed25519.getPublicKey(digest("no-hint", name).slice(0, 32));
+  const seedK = digest("no-hint", "K").slice(0, 32);
+  const K = pkOf("K");
+  // Made while the slab was off: the object holds K with no slot.
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+  const off = ed25519.preparePublicKey(K);
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  const later = ed25519.preparePublicKey(K);
+  later.free(); // `off` still holds K: kept
+  assert.ok(oddTableOf(K) !== 0, "kept for the first object");
+  off.free();
+  assert.is(oddTableOf(K), 0, "K's slot emptied (slab off at preparation)");
+  // Verified while every slot held another key prepared on request: its slot went elsewhere.
+  let bytes = 40_000;
+  while (ed25519.configurePreparedKeys({ maxBytes: bytes }).slots < 2) bytes += 1_000;
+  const msg = new Uint8Array([5]);
+  const sig = ed25519.sign(msg, seedK);
+  const a = ed25519.preparePublicKey(K);
+  const x = ed25519.preparePublicKey(pkOf("X"));
+  const y = ed25519.preparePublicKey(pkOf("Y")); // evicts K
+  assert.ok(ed25519.verify(sig, msg, a), "verified as key bytes (no slot free for it)");
+  assert.is(oddTableOf(K), 0);
+  const b = ed25519.preparePublicKey(K); // evicts X
+  x.free();
+  b.free(); // `a` still holds K: kept
+  assert.ok(oddTableOf(K) !== 0, "kept for a");
+  a.free();
+  assert.is(oddTableOf(K), 0, "K's slot emptied (no slot when last verified)");
+  assert.ok(oddTableOf(pkOf("Y")) !== 0, "another key's slot untouched");
+  y.free();
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
 test("free() after a trap starts no instance: the dropped one took the slot with it (review 90 F2)", () => {
   const prepared = ed25519.preparePublicKey(ed25519.getPublicKey(digest("free-after-trap").slice(0, 32)));
   assert.throws(() => guarded(() => hooks().test_trap()), (e: unknown) => e instanceof WasmCoreError && e.code === "WASM_TRAP");

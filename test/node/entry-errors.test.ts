@@ -34,6 +34,22 @@ function assertExported(entry: Entry, entryName: string, error: Error, what: str
   assert.ok(exported, `${entryName}: ${what} threw ${error.constructor.name} (${String((error as { code?: unknown }).code)}), which the entry does not export`);
 }
 
+/**
+ * handshakeWith against an in-process fetch (the client's own option) whose answer is a real
+ * envelope from a kernel this side has no anchor for: refused here with PeerHandshakeError
+ * (review 94 F2: neither HTTP entry exported that class).
+ */
+async function answeredByUntrusted(handshakeWith: typeof httpClient.handshakeWith): Promise<unknown> {
+  const ours = new handshake.KernelTrustExchange("kernel.a", handshake.Keypair.fromSeed(new Uint8Array(32).fill(1)));
+  const theirs = new handshake.KernelTrustExchange("kernel.b", handshake.Keypair.fromSeed(new Uint8Array(32).fill(2)));
+  const fetch = async (_url: unknown, init?: { body?: unknown }): Promise<Response> => {
+    const sent = JSON.parse(String(init?.body));
+    const answer = theirs.localEnvelope("kernel.a", sent.challenge.nonce);
+    return new Response(answer.toJSONText(), { status: 200, headers: { "content-type": "application/json" } });
+  };
+  return handshakeWith("http://127.0.0.1:9", ours, "kernel.b", { fetch: fetch as typeof globalThis.fetch });
+}
+
 const cases: [string, Entry, string, () => unknown][] = [
   ["chio-trust/canonical", canonical, "maxDepth over its limit", () => canonical.canonicalize(1, { maxDepth: 1001 })],
   ["chio-trust/canonical", canonical, "a non-string, non-bytes JSON input", () => canonical.canonicalizeJson(5 as never)],
@@ -48,6 +64,8 @@ const cases: [string, Entry, string, () => unknown][] = [
   ["chio-trust/pool", pool, "zero threads", () => pool.createVerifierPool({ threads: 0 })],
   ["chio-trust/http/client", httpClient, "a URL that is not a string", () => httpClient.handshakeWith(5 as never, undefined as never, undefined as never)],
   ["chio-trust/http", http, "server options that are not an object", () => http.createHandshakeServer(5 as never)],
+  ["chio-trust/http/client", httpClient, "an answer signed by a key this side does not trust (PeerHandshakeError)", () => answeredByUntrusted(httpClient.handshakeWith)],
+  ["chio-trust/http", http, "an answer signed by a key this side does not trust (PeerHandshakeError)", () => answeredByUntrusted(http.handshakeWith)],
   ["chio-trust/postgres", postgres, "a misspelt option", () => postgres.PostgresPeerStore.open("postgres://chio@127.0.0.1:1/chio", { tablePrefx: "x" } as never)],
   ["chio-trust/postgres", postgres, "options that are not an object", () => postgres.PostgresReplayStore.open("postgres://chio@127.0.0.1:1/chio", 5 as never)],
   ["chio-trust/redis", redis, "a misspelt option", () => redis.RedisPeerStore.open("redis://127.0.0.1:1", { keyPrefx: "x" } as never)],

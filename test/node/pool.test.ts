@@ -483,6 +483,9 @@ test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUE
     const large = pool.verifyBatch(twice);
     const small = await Promise.allSettled([pool.verifyBatch([randomItems(1)[0]])]);
     assert.is(((small[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "QUEUE_FULL");
+    // An empty call adds nothing and is never refused, even now (review 94 F3).
+    assert.equal(await pool.verifyBatch([]), []);
+    assert.equal(await pool.verifyEnvelopeBatch([]), []);
     assert.equal(await large, new Array(8).fill(true));
     // Single calls of one tick: admitted one by one until the bound, the rest refused; the admitted ones answered.
     const singles = await Promise.allSettled(items.concat(items).map((it) => pool.verify(it.signature, it.message, it.publicKey)));
