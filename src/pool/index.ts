@@ -114,6 +114,11 @@ export interface SignatureItem {
 export interface VerifierPool {
   /** Worker threads in the pool. */
   readonly threads: number;
+  /**
+   * Bytes of input the pool holds now for calls not yet answered, queued or being verified: what
+   * `maxQueuedBytes` bounds (a caller can hold back before it is refused QUEUE_FULL).
+   */
+  readonly queuedBytes: number;
   /** ed25519.verify on a worker. Calls made in the same tick are sent together, up to chunkSize per task. */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions): Promise<boolean>;
   /** One boolean per item, each equal to ed25519.verify(item.signature, item.message, item.publicKey, options). */
@@ -251,6 +256,10 @@ class PiscinaVerifierPool implements VerifierPool {
   private readonly maxQueuedBytes: number;
   /** Input bytes of the calls not yet answered (counted by admit, given back by releasing): what maxQueuedBytes bounds. */
   private bytesHeld = 0;
+
+  get queuedBytes(): number {
+    return this.bytesHeld;
+  }
   /** Workers that loaded their module (codec.ts WORKER_LOADED_MESSAGE), ever. */
   private workersLoaded = 0;
   /** The last error a worker ended with outside a chunk (piscina's 'error', a TASK_START_WORKER task): the cause watchWorkers gives. */

@@ -463,7 +463,7 @@ test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUE
   };
   const items = Array.from({ length: 4 }, bigItem); // 1 MiB of input in all
   const pool = createVerifierPool({ threads: 1, maxQueuedBytes: MiB });
-  const held = () => (pool as unknown as { bytesHeld: number }).bytesHeld;
+  const held = () => pool.queuedBytes;
   try {
     // One call of the whole bound, then more: each later call would pass it while the first is held.
     const first = pool.verifyBatch(items);
@@ -511,7 +511,7 @@ test("a crashed chunk gives its bytes back (maxQueuedBytes)", async () => {
   try {
     const outcome = await Promise.allSettled([pool.verifyBatch(randomItems(3))]);
     assert.is(((outcome[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "WORKER_CRASHED");
-    assert.is((pool as unknown as { bytesHeld: number }).bytesHeld, 0);
+    assert.is(pool.queuedBytes, 0);
   } finally {
     await pool.close();
   }
