@@ -260,8 +260,8 @@ class PiscinaVerifierPool implements VerifierPool {
   get queuedBytes(): number {
     return this.bytesHeld;
   }
-  /** Workers that loaded their module (codec.ts WORKER_LOADED_MESSAGE), ever. */
-  private workersLoaded = 0;
+  /** Whether any worker has ever loaded its module (codec.ts WORKER_LOADED_MESSAGE). */
+  private aWorkerLoaded = false;
   /** The last error a worker ended with outside a chunk (piscina's 'error', a TASK_START_WORKER task): the cause watchWorkers gives. */
   private lastWorkerError: unknown = undefined;
   /**
@@ -319,7 +319,7 @@ class PiscinaVerifierPool implements VerifierPool {
     // EventEmitter would throw it in the calling thread.
     this.piscina.on("error", (error: unknown) => (this.lastWorkerError = error));
     this.piscina.on("message", (message: unknown) => {
-      if (message === WORKER_LOADED_MESSAGE) this.workersLoaded++;
+      if (message === WORKER_LOADED_MESSAGE) this.aWorkerLoaded = true;
     });
     this.piscina.on("workerCreate", () => (this.startingWorker = false));
     this.piscina.on("workerDestroy", () => this.watchWorkers());
@@ -615,12 +615,14 @@ class PiscinaVerifierPool implements VerifierPool {
    * scopes hold the call's input (see there).
    */
   private admitAndPack(count: number, bytesOf: (i: number) => number, pack: (start: number, end: number) => SharedArrayBuffer): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+    // Planned first (planning copies nothing), so the total is the chunks' shares summed.
+    const chunks = this.planCall(count, bytesOf);
+    const held = chunkByteSums(chunks, bytesOf);
     let total = 0;
-    for (let i = 0; i < count; i++) total += bytesOf(i);
+    for (let c = 0; c < held.length; c++) total += held[c];
     this.admit(total);
     try {
-      const chunks = this.planCall(count, bytesOf);
-      return { chunks, buffers: packAll(chunks, pack), held: chunkByteSums(chunks, bytesOf) };
+      return { chunks, buffers: packAll(chunks, pack), held };
     } catch (error) {
       this.bytesHeld -= total;
       throw error;
@@ -713,7 +715,7 @@ class PiscinaVerifierPool implements VerifierPool {
           firstCrash = cause;
           continue;
         }
-        if (this.workersLoaded === 0) {
+        if (!this.aWorkerLoaded) {
           // No worker has ever loaded its module: the pool's first workers, which piscina counts
           // as started before they load, failed to start (a broken or missing build), and no
           // chunk ever ran (review 93 F2: this was WORKER_CRASHED, "this input kills workers").
