@@ -302,7 +302,8 @@ export function readEnvelopeInputs(envelopes: readonly unknown[], count: number)
   return inputs;
 }
 
-const ENVELOPE_OPTION_KEYS = ["maxBytes", "zip215", "rejectWeakKeys", "escapeDelAndC1"] as const;
+/** @internal The members of VerifyEnvelopeOptions (the worker pool reads them with its own `signal`). */
+export const ENVELOPE_OPTION_KEYS = ["maxBytes", "zip215", "rejectWeakKeys", "escapeDelAndC1"] as const;
 
 /**
  * @internal The options of verifyEnvelopeBytes / verifyEnvelopeBatch (and of the worker pool's

@@ -8,7 +8,8 @@ export type VerifierPoolErrorCode =
   | "WORKER_UNAVAILABLE" // the built worker file is missing (the pool runs from dist/ only), the host has no SharedArrayBuffer, or no worker could start
   | "TASK_FAILED" //        verification threw inside a live worker (a wasm trap, memory exhausted), or its answer is unreadable
   | "OUT_OF_MEMORY" //      the calling thread could not allocate the call's private copy of its input
-  | "QUEUE_FULL"; //        the pool already holds maxQueuedBytes of calls not yet answered: retry once some have settled
+  | "QUEUE_FULL" //         the pool already holds maxQueuedBytes of calls not yet answered: retry once some have settled
+  | "ABORTED"; //           the call's options.signal aborted before the call was answered (the signal's reason is the cause)
 
 /** Failures of the pool itself; argument errors are the in-thread API's (InvalidTypeError, ...). */
 export class VerifierPoolError extends Error {

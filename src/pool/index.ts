@@ -16,6 +16,9 @@
 // rejects with VerifierPoolError WORKER_CRASHED. The chunk's bytes
 // stay on the calling thread until it settles, so nothing is lost and nothing waits forever.
 //
+// Cancelling: a call's options.signal (PoolCallOptions, abort.ts) rejects it at once with
+// VerifierPoolError ABORTED and drops its chunks still waiting for a worker (acquireSlot).
+//
 // Layering: this is a Node-only part on top of Ed25519 and the handshake; nothing imports it.
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -26,8 +29,8 @@ import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, readOptions, 
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { InvalidConfigError } from "../handshake/errors.js";
-import { readEnvelopeInputs, readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
-import { publicKeyArgumentBytes, readBatchItems, zip215Option, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
+import { ENVELOPE_OPTION_KEYS, readEnvelopeInputs, readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
+import { publicKeyArgumentBytes, readBatchItems, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
 import {
   CRASH_EXIT,
   CRASH_NONE,
@@ -52,6 +55,7 @@ import {
 } from "./codec.js";
 import { readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
+import { AbortWatch, abortedError, isAborted, signalOption, type AbortableCall } from "./abort.js";
 
 export type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 export type { VerifyOptions } from "../ed25519.js";
@@ -104,6 +108,23 @@ export interface VerifierPoolOptions {
   crashWorkersForTesting?: { kind: "exit" | "uncaught" | "oom"; attempts: "first" | "every" };
 }
 
+/**
+ * What each pool call takes besides the in-thread call's options (README "Worker pool", "Cancelling").
+ */
+export interface PoolCallOptions {
+  /**
+   * Cancels the call. If it aborts before the call is answered, the call rejects at once with
+   * VerifierPoolError ABORTED (the signal's reason as its `cause`); its chunks still waiting for
+   * a worker are dropped and their bytes given back (maxQueuedBytes), and a chunk a worker is
+   * verifying finishes there (a worker is never interrupted) and its answer is dropped. A call
+   * made with an aborted signal rejects ABORTED after its argument checks, before it copies
+   * anything. A single verify() shares its chunk with the other calls of its tick, so aborting
+   * it only settles its promise. The pool listens to a signal once, however many calls carry it,
+   * and stops when the last of them settles.
+   */
+  signal?: AbortSignal;
+}
+
 /** One signature check, as ed25519.verify takes it. */
 export interface SignatureItem {
   signature: Uint8Array;
@@ -120,11 +141,11 @@ export interface VerifierPool {
    */
   readonly queuedBytes: number;
   /** ed25519.verify on a worker. Calls made in the same tick are sent together, up to chunkSize per task. */
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions): Promise<boolean>;
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions & PoolCallOptions): Promise<boolean>;
   /** One boolean per item, each equal to ed25519.verify(item.signature, item.message, item.publicKey, options). */
-  verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]>;
+  verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions & PoolCallOptions): Promise<boolean[]>;
   /** One verdict per envelope, each deep-equal to verifyEnvelopeBytes(envelope, options). */
-  verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Promise<EnvelopeVerdict[]>;
+  verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions & PoolCallOptions): Promise<EnvelopeVerdict[]>;
   /** Finishes every call already made, then ends the workers. Later calls reject with POOL_CLOSED. Idempotent. */
   close(): Promise<void>;
 }
@@ -156,9 +177,64 @@ function integerOption(value: unknown, name: string, min: number, max: number, f
 const POOL_OPTION_KEYS = ["threads", "chunkSize", "maxWorkerHeapMb", "maxQueuedBytes", "crashWorkersForTesting"] as const;
 const CRASH_OPTION_KEYS = ["kind", "attempts"] as const;
 
-/** ed25519.verify's option checks (its own function); returns the normalised options sent to the workers. */
-function verifyOptions(options: VerifyOptions | undefined): { zip215: boolean } {
-  return { zip215: zip215Option(options) };
+const POOL_VERIFY_OPTION_KEYS = ["zip215", "signal"] as const;
+const POOL_ENVELOPE_OPTION_KEYS = [...ENVELOPE_OPTION_KEYS, "signal"] as const;
+const NO_VERIFY_OPTIONS = { verify: Object.freeze({ zip215: false }), signal: undefined };
+
+/**
+ * The options of verify() and verifyBatch(), each read once and checked as ed25519.verify checks
+ * its own, plus `signal`: the normalised options sent to the workers, and the signal.
+ */
+function poolVerifyOptions(options: (VerifyOptions & PoolCallOptions) | undefined): { verify: { zip215: boolean }; signal: AbortSignal | undefined } {
+  if (options === undefined) return NO_VERIFY_OPTIONS;
+  const read = readOptions(options, POOL_VERIFY_OPTION_KEYS);
+  if (read.zip215 !== undefined && typeof read.zip215 !== "boolean") throw new InvalidTypeError("options.zip215 must be a boolean");
+  return { verify: { zip215: read.zip215 === true }, signal: signalOption(read.signal) };
+}
+
+/** The options of verifyEnvelopeBatch(): verifyEnvelopeBytes's, read once and checked by its own reader, plus `signal`. */
+function poolEnvelopeOptions(options: (VerifyEnvelopeOptions & PoolCallOptions) | undefined): { envelope: Required<VerifyEnvelopeOptions>; signal: AbortSignal | undefined } {
+  if (options === undefined) return { envelope: readEnvelopeOptions(undefined), signal: undefined };
+  const read = readOptions(options, POOL_ENVELOPE_OPTION_KEYS);
+  // The values already read, without `signal`, for verifyEnvelopeBytes's reader (no prototype:
+  // a setter on Object.prototype would take these writes, review 85).
+  const envelopeMembers = Object.create(null) as Record<string, unknown>;
+  for (let k = 0; k < ENVELOPE_OPTION_KEYS.length; k++) {
+    const key = ENVELOPE_OPTION_KEYS[k];
+    if (read[key] !== undefined) envelopeMembers[key] = read[key];
+  }
+  return { envelope: readEnvelopeOptions(envelopeMembers as VerifyEnvelopeOptions), signal: signalOption(read.signal) };
+}
+
+/** A chunk waiting for a place in piscina (acquireSlot), and the call it belongs to if that call carries a signal. */
+interface SlotWaiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+  call: PoolCall | undefined;
+  /** Its call was aborted while it waited: it was rejected, and releaseSlot passes it over. */
+  dropped: boolean;
+}
+
+/** A call made with a signal (PoolCallOptions): how its abort reaches its chunks and its promise. */
+class PoolCall implements AbortableCall {
+  aborted: VerifierPoolError | undefined = undefined;
+  /** Its chunks waiting for a place in piscina now. */
+  readonly waiting = new Set<SlotWaiter>();
+  /** Rejects the call's promise (set by abortable). */
+  rejectCall: ((error: unknown) => void) | undefined = undefined;
+  /** Set by the pool: counts each waiter dropped, for releaseSlot's compaction. */
+  constructor(private readonly dropped: (count: number) => void) {}
+
+  onAbort(error: VerifierPoolError): void {
+    for (const waiter of this.waiting) {
+      waiter.dropped = true;
+      waiter.call = undefined;
+      waiter.reject(error);
+    }
+    this.dropped(this.waiting.size);
+    this.waiting.clear();
+    this.rejectCall?.(error);
+  }
 }
 
 /**
@@ -271,7 +347,11 @@ class PiscinaVerifierPool implements VerifierPool {
    * out of order: of 2,000 one-item calls on one thread, the third settled 1,954th (review 56).
    * Handed over only as workers free up, each task finds a free worker and nothing queues there.
    */
-  private readonly slotQueue: { resolve(): void; reject(reason: unknown): void }[] = [];
+  private readonly slotQueue: SlotWaiter[] = [];
+  /** Waiters in slotQueue whose call was aborted (PoolCall.onAbort): removed at once when they are many. */
+  private droppedWaiters = 0;
+  /** The signals of pending calls (PoolCallOptions), one listener each. */
+  private readonly aborts = new AbortWatch();
   /** Index of slotQueue's first waiter (a moving head: Array#shift is O(n) for a long backlog). */
   private slotHead = 0;
   /** Chunks holding a place in piscina (at most `threads`). */
@@ -355,8 +435,11 @@ class PiscinaVerifierPool implements VerifierPool {
       for (const controller of waiting) controller.abort(reason);
       // The chunks behind them would be handed to piscina next, with no worker to take them either.
       const queued = this.slotQueue.splice(this.slotHead);
-      this.slotQueue.length = this.slotHead = 0;
-      for (const waiter of queued) waiter.reject(reason);
+      this.slotQueue.length = this.slotHead = this.droppedWaiters = 0;
+      for (const waiter of queued) {
+        waiter.call?.waiting.delete(waiter);
+        if (!waiter.dropped) waiter.reject(reason);
+      }
     }).unref();
   }
 
@@ -366,7 +449,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // ed25519.verify's checks, in its order, here on the calling thread, on private copies (the
       // caller may reuse its buffers). The options are read first: their getters may run caller
       // code, which must not run between a check and its copy.
-      const { zip215 } = verifyOptions(options);
+      const { verify: { zip215 }, signal } = poolVerifyOptions(options);
       // Every check before any copy, as ed25519.verify does (review 56: the signature was copied
       // before the key was checked).
       expectBytes(signature, SIGNATURE_BYTES, "signature");
@@ -375,6 +458,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
       assertFitsAnyCore(viewLength(message));
+      if (signal !== undefined && isAborted(signal)) throw abortedError(signal); // before anything is held
       const bytes = signatureChunkBytes(message);
       this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk is answered
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
@@ -403,7 +487,8 @@ class PiscinaVerifierPool implements VerifierPool {
       bucket.bytes += bytes;
       const result = new Promise<boolean>((resolve, reject) => bucket!.settle.push({ resolve, reject }));
       if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
-      return result;
+      // An abort settles only this call: its item rides in the chunk it shares with the tick's other calls.
+      return signal === undefined ? result : this.abortable(signal, this.newCall(), result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -479,16 +564,18 @@ class PiscinaVerifierPool implements VerifierPool {
       this.assertOpen();
       // ed25519.verifyBatch's order: the options, then every item read once and checked; then
       // the copy (packing) with no caller code in between.
-      const verify = verifyOptions(options);
+      const { verify, signal } = poolVerifyOptions(options);
       const { signatures, messages, publicKeys } = readBatchItems(items);
       // As verify(), before any copy; an indexed loop, as `for…of` would run the array iterator,
       // which caller code may have replaced, after the checks (review 84 F3).
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
+      if (signal !== undefined && isAborted(signal)) throw abortedError(signal); // no caller code runs after this check
       this.flushSingles();
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
-      const parts = this.runSignatureChunks(chunks, buffers, verify, held);
-      return this.track(
+      const call = signal === undefined ? undefined : this.newCall();
+      const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
+      const result = this.track(
         Promise.all(parts).then((results) => {
           const out: boolean[] = [];
           for (const { bits, failed } of results) {
@@ -499,6 +586,7 @@ class PiscinaVerifierPool implements VerifierPool {
           return out;
         }),
       );
+      return call === undefined ? result : this.abortable(signal!, call, result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -508,7 +596,7 @@ class PiscinaVerifierPool implements VerifierPool {
     try {
       this.assertOpen();
       if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
-      const envelope = readEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
+      const { envelope, signal } = poolEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
       const count = arrayArgumentLength(envelopes, "envelopes");
       // Every item read once (a getter or Proxy trap runs here only), then checked and cut: no
       // caller code runs between an item's check and the copy (verifyEnvelopeBatch's order).
@@ -526,13 +614,21 @@ class PiscinaVerifierPool implements VerifierPool {
         else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
       }
       this.assertOpen(); // a getter may have closed the pool
+      if (signal !== undefined && isAborted(signal)) throw abortedError(signal); // no caller code runs after this check
       this.flushSingles();
       const { chunks, buffers, held } = this.packEnvelopes(inputs);
+      const call = signal === undefined ? undefined : this.newCall();
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
-        return this.track(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }), held[c]).then((answer) => readEnvelopeAnswer(answer, envelope, end - start)));
+        return this.track(
+          this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }, call), held[c]).then((answer) => {
+            if (call?.aborted !== undefined) throw call.aborted; // answered after the abort: no verdicts built
+            return readEnvelopeAnswer(answer, envelope, end - start);
+          }),
+        );
       });
-      return this.track(Promise.all(parts).then((results) => results.flat()));
+      const result = this.track(Promise.all(parts).then((results) => results.flat()));
+      return call === undefined ? result : this.abortable(signal!, call, result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -586,10 +682,38 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /** Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes. */
-  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions, held: number[]): Promise<SignatureVerdicts>[] {
+  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions, held: number[], call?: PoolCall): Promise<SignatureVerdicts>[] {
     return buffers.map((buffer, c) => {
       const [start, end] = chunks[c];
-      return this.track(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }), held[c]).then((answer) => readSignatureAnswer(answer, end - start)));
+      return this.track(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }, call), held[c]).then((answer) => readSignatureAnswer(answer, end - start)));
+    });
+  }
+
+  /** A call's abort state (PoolCallOptions), made once its chunks are packed. */
+  private newCall(): PoolCall {
+    return new PoolCall((count) => this.dropWaiters(count));
+  }
+
+  /**
+   * The promise a call made with `signal` returns: `result`'s outcome, or ABORTED at once when the
+   * signal aborts first (PoolCall.onAbort also drops the call's chunks still waiting). The pool
+   * stops watching the signal for this call when `result` settles: a chunk that was running
+   * when the call was aborted is still tracked (close() waits for it) and gives its bytes back.
+   */
+  private abortable<T>(signal: AbortSignal, call: PoolCall, result: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      call.rejectCall = reject;
+      this.aborts.add(signal, call);
+      result.then(
+        (value) => {
+          this.aborts.remove(signal, call);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.aborts.remove(signal, call);
+          reject(error);
+        },
+      );
     });
   }
 
@@ -648,34 +772,41 @@ class PiscinaVerifierPool implements VerifierPool {
    * Both read the same shared chunk: workers never write to it (codec.ts), so a worker that died
    * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
    */
-  private async runChunk(task: PoolTask): Promise<TaskAnswer> {
-    const wait = this.acquireSlot();
+  private async runChunk(task: PoolTask, call?: PoolCall): Promise<TaskAnswer> {
+    const wait = this.acquireSlot(call);
     if (wait !== undefined) {
       try {
         await wait;
       } catch (cause) {
+        if (call?.aborted !== undefined && cause === call.aborted) throw cause; // dropped: its call was aborted
         throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
       }
     }
     try {
-      return await this.runAttempts(task);
+      // The call may have been aborted after this chunk was handed its place, before it ran.
+      if (call?.aborted !== undefined) throw call.aborted;
+      return await this.runAttempts(task, call);
     } finally {
       this.releaseSlot();
     }
   }
 
   /** A place in piscina for one chunk, both its attempts: undefined when one is free now, else a promise of the next one freed (FIFO). */
-  private acquireSlot(): Promise<void> | undefined {
+  private acquireSlot(call: PoolCall | undefined): Promise<void> | undefined {
     if (this.slotsTaken < this.threads) {
       this.slotsTaken++;
       return undefined;
     }
-    return new Promise<void>((resolve, reject) => this.slotQueue.push({ resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      const waiter: SlotWaiter = { resolve, reject, call, dropped: false };
+      this.slotQueue.push(waiter);
+      call?.waiting.add(waiter);
+    });
   }
 
-  /** Hands the place to the first waiter, if any (it keeps slotsTaken as it is), else frees it. */
+  /** Hands the place to the first waiter not dropped, if any (it keeps slotsTaken as it is), else frees it. */
   private releaseSlot(): void {
-    if (this.slotHead < this.slotQueue.length) {
+    while (this.slotHead < this.slotQueue.length) {
       const next = this.slotQueue[this.slotHead];
       this.slotQueue[this.slotHead++] = undefined as never; // let the settled waiter go
       if (this.slotHead === this.slotQueue.length) {
@@ -684,16 +815,42 @@ class PiscinaVerifierPool implements VerifierPool {
         this.slotQueue.splice(0, this.slotHead); // compact once half of the array is spent
         this.slotHead = 0;
       }
+      if (next.dropped) {
+        this.droppedWaiters--;
+        continue; // its call was aborted while it waited (and rejected it then)
+      }
+      next.call?.waiting.delete(next);
       next.resolve();
       return;
     }
     this.slotsTaken--;
   }
 
+  /**
+   * Counts waiters just dropped by an abort, and removes every dropped one from slotQueue once they
+   * are more than half of it (and over 1024): calls aborted behind a long chunk, one after another,
+   * would otherwise pile up there until that chunk ends.
+   */
+  private dropWaiters(count: number): void {
+    this.droppedWaiters += count;
+    const waiting = this.slotQueue.length - this.slotHead;
+    if (this.droppedWaiters <= 1024 || this.droppedWaiters * 2 <= waiting) return;
+    const kept: SlotWaiter[] = [];
+    for (let i = this.slotHead; i < this.slotQueue.length; i++) {
+      const waiter = this.slotQueue[i];
+      if (!waiter.dropped) kept[kept.length] = waiter;
+    }
+    this.slotQueue.length = 0;
+    for (let i = 0; i < kept.length; i++) this.slotQueue[i] = kept[i];
+    this.slotHead = 0;
+    this.droppedWaiters = 0;
+  }
+
   /** A chunk's attempts; see runChunk. */
-  private async runAttempts(task: PoolTask): Promise<TaskAnswer> {
+  private async runAttempts(task: PoolTask, call: PoolCall | undefined): Promise<TaskAnswer> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
+      if (attempt === 1 && call?.aborted !== undefined) throw call.aborted; // no retry for an aborted call
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: TaskAnswer;
       const controller = new AbortController();

@@ -1,0 +1,293 @@
+// Cancelling pool calls (PoolCallOptions.signal, README "Worker pool", "Cancelling"): an aborted
+// call rejects at once with VerifierPoolError ABORTED (the signal's reason as its cause), its
+// chunks still queued are dropped and give their bytes back, a chunk already on a worker finishes
+// there, the queue stays first in, first out, the pool listens to a signal once, and every call
+// not aborted keeps the in-thread answer (ed25519.verify, verifyEnvelopeBytes; node:crypto signs).
+// Real worker threads from the built pool (dist/), as in pool.test.ts.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { getEventListeners } from "node:events";
+import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { ed25519 } from "../../src/ed25519.js";
+import { verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+import { settledWithin } from "../helpers/assert-codes.js";
+import { scaled } from "../helpers/scale.js";
+
+interface Item {
+  signature: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+const u8 = (b: Buffer | Uint8Array) => new Uint8Array(b);
+
+/** A node:crypto-signed item with a message of `bytes` random bytes; every third one tampered. */
+function item(bytes: number, index = 0): Item {
+  const seed = randomBytes(32);
+  const message = u8(randomBytes(bytes));
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  const signature = u8(nodeSign(null, message, privateKey));
+  if (index % 3 === 2) signature[5] ^= 1;
+  return { signature, message, publicKey: ed25519.getPublicKey(seed) };
+}
+
+const items = (n: number, bytes = 169): Item[] => Array.from({ length: n }, (_, i) => item(bytes, i));
+const inThread = (list: Item[]) => list.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+
+function envelopes(n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const kp = Keypair.fromSeed(u8(randomBytes(32)));
+    const text = JSON.stringify(new KernelTrustExchange(`kernel-${i}`, kp).localEnvelope("kernel-local", `nonce-${i}`, 1764000000 + i));
+    out.push(i % 4 === 3 ? text.replace(`nonce-${i}`, `nonce-${i}x`) : text);
+  }
+  return out;
+}
+
+/** The error of a promise that must reject with VerifierPoolError ABORTED. */
+async function abortedWith(promise: Promise<unknown>, what: string): Promise<VerifierPoolError> {
+  const outcome = await settledWithin(promise, what);
+  assert.instance(outcome, VerifierPoolError, `${what}: ${String(outcome)}`);
+  assert.is((outcome as VerifierPoolError).code, "ABORTED", `${what}: ${(outcome as Error).message}`);
+  return outcome as VerifierPoolError;
+}
+
+/** `promise`, marked handled: a test that fails early leaves no unhandled rejection behind it (each is awaited later). */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+/** Resolves true once the pool holds no bytes (polled every few milliseconds), false if it still holds some after 20 s. */
+async function idle(p: VerifierPool): Promise<boolean> {
+  const end = Date.now() + 20_000;
+  while (p.queuedBytes !== 0 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 5));
+  return p.queuedBytes === 0;
+}
+
+const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+let pool: VerifierPool;
+test.before(() => {
+  pool = createVerifierPool({ threads: 1, chunkSize: 16 });
+});
+test.after(async () => {
+  await pool.close();
+});
+
+test("options.signal must be an AbortSignal: anything else is InvalidTypeError, for each call, and nothing is held", async () => {
+  const it = items(1)[0];
+  const real = new AbortController().signal;
+  const impostors: unknown[] = [null, 1, "signal", {}, { aborted: false, addEventListener() {}, removeEventListener() {} }, new Proxy(real, {}), Object.create(real), Object.create(AbortSignal.prototype), new EventTarget(), AbortSignal];
+  for (const signal of impostors) {
+    const calls = [
+      handled(pool.verify(it.signature, it.message, it.publicKey, { signal } as never)),
+      handled(pool.verifyBatch([it], { signal } as never)),
+      handled(pool.verifyEnvelopeBatch(envelopes(1), { signal } as never)),
+    ];
+    for (const [k, call] of calls.entries()) {
+      const error = await settledWithin(call, `call ${k}`);
+      assert.is((error as { code?: string }).code, "INVALID_TYPE", `${String(signal)} call ${k}: ${String(error)}`);
+      assert.match((error as Error).message, /options\.signal must be an AbortSignal/);
+    }
+  }
+  // A Proxy is refused without running its traps (they would run caller code after the argument checks).
+  let trapped = 0;
+  const count = <T,>(result: T): T => (trapped++, result);
+  const spy = new Proxy(real, { get: (t, k) => count(Reflect.get(t, k)), getPrototypeOf: (t) => count(Reflect.getPrototypeOf(t)), has: (t, k) => count(Reflect.has(t, k)) });
+  const spied = await settledWithin(pool.verifyBatch([it], { signal: spy }), "proxy");
+  assert.is((spied as { code?: string }).code, "INVALID_TYPE");
+  assert.is(trapped, 0, "no trap ran");
+  // The options are still checked as in-thread: a misspelt member, or a zip215 of the wrong type.
+  for (const options of [{ signals: real }, { zip215: 1, signal: real }]) {
+    const error = await settledWithin(pool.verifyBatch([it], options as never), "batch");
+    assert.is((error as { code?: string }).code, "INVALID_TYPE", String(error));
+  }
+  const error = await settledWithin(pool.verifyEnvelopeBatch(envelopes(1), { maxBytes: -1, signal: real }), "envelopes");
+  assert.ok((error as { code?: string }).code !== undefined && !(error instanceof VerifierPoolError), String(error));
+  assert.is(pool.queuedBytes, 0);
+  // A signal that never aborts changes nothing: every answer is the in-thread one, and no listener stays.
+  const list = items(40);
+  assert.equal(await pool.verifyBatch(list, { signal: real, zip215: false }), inThread(list));
+  assert.equal(await Promise.all(list.map((x) => pool.verify(x.signature, x.message, x.publicKey, { signal: real }))), inThread(list));
+  const envs = envelopes(6);
+  assert.equal(await pool.verifyEnvelopeBatch(envs, { signal: real, maxBytes: 4096 }), envs.map((e) => verifyEnvelopeBytes(e, { maxBytes: 4096 })));
+  assert.is(getEventListeners(real, "abort").length, 0, "no listener left once the calls settled");
+});
+
+test("a call made with an aborted signal rejects ABORTED with the signal's reason as its cause, after its argument checks and before it holds anything", async () => {
+  const it = items(1)[0];
+  const reason = { why: "shutting down" };
+  const controller = new AbortController();
+  controller.abort(reason);
+  const calls = [
+    handled(pool.verify(it.signature, it.message, it.publicKey, { signal: controller.signal })),
+    handled(pool.verifyBatch([it, it], { signal: controller.signal, zip215: true })),
+    handled(pool.verifyEnvelopeBatch(envelopes(2), { signal: controller.signal })),
+  ];
+  assert.is(pool.queuedBytes, 0, "nothing held");
+  for (const [k, call] of calls.entries()) {
+    const error = await abortedWith(call, `call ${k}`);
+    assert.is(error.cause, reason, `call ${k}: the signal's own reason`);
+  }
+  // The default reason is the platform's AbortError; a timeout's, its TimeoutError.
+  const byDefault = await abortedWith(pool.verifyBatch([it], { signal: AbortSignal.abort() }), "AbortSignal.abort()");
+  assert.is((byDefault.cause as Error).name, "AbortError");
+  // Argument errors come first, as the checks run before the signal is looked at.
+  const bad = await settledWithin(pool.verify(new Uint8Array(63), it.message, it.publicKey, { signal: controller.signal }), "bad signature");
+  assert.is((bad as { code?: string }).code, "INVALID_LENGTH", String(bad));
+  assert.is(getEventListeners(controller.signal, "abort").length, 0);
+});
+
+test("aborting queued calls: they reject at once, their chunks are dropped and their bytes given back, the calls around them keep their answers in order", async () => {
+  // One thread: the first call's chunks take the worker in turn; the calls behind it wait in the pool.
+  const first = items(128); // 8 chunks of 16
+  const heavy = items(4, 64 * 1024); // 256 KiB of messages: far more than the first call's chunks hold
+  const after = items(32);
+  const settled: string[] = [];
+  const firstCall = handled(pool.verifyBatch(first).then((v) => (settled.push("first"), v)));
+  const firstBytes = pool.queuedBytes;
+  const controller = new AbortController();
+  const queued = handled(pool.verifyBatch(heavy, { signal: controller.signal }));
+  const queuedEnvelopes = handled(pool.verifyEnvelopeBatch(envelopes(40), { signal: controller.signal }));
+  const single = handled(pool.verify(heavy[0].signature, heavy[0].message, heavy[0].publicKey, { signal: controller.signal }));
+  const afterCall = handled(pool.verifyBatch(after).then((v) => (settled.push("after"), v)));
+  assert.ok(pool.queuedBytes > firstBytes + 4 * 64 * 1024, "the queued calls hold their copies");
+  assert.is(getEventListeners(controller.signal, "abort").length, 1, "one listener for the three calls");
+  controller.abort();
+  // Rejected before any worker answered: an answer needs a message from the worker (a macrotask).
+  for (const [what, call] of [["batch", queued], ["envelopes", queuedEnvelopes], ["single", single]] as const) {
+    await abortedWith(call, what);
+  }
+  assert.equal(settled, [], "the aborted calls settled before the calls around them");
+  await nextMacrotask();
+  // The single call's item still rides in its chunk (shared with its tick), so its bytes come back
+  // with that chunk's answer; the batch calls' bytes are back now.
+  const singleBytes = 64 * 1024 + 1024;
+  assert.ok(pool.queuedBytes <= firstBytes + singleBytes + after.length * 300, `dropped chunks gave their bytes back (${pool.queuedBytes})`);
+  assert.is(getEventListeners(controller.signal, "abort").length, 0, "the listener went with the abort");
+  assert.equal(await settledWithin(firstCall, "first"), inThread(first));
+  assert.equal(await settledWithin(afterCall, "after"), inThread(after));
+  assert.equal(settled, ["first", "after"], "first in, first out");
+  assert.is(pool.queuedBytes, 0);
+});
+
+test("aborting a call whose chunk is on a worker: it rejects at once, the chunk finishes there and gives its bytes back, and the pool goes on", async () => {
+  const list = items(16, 32 * 1024);
+  const controller = new AbortController();
+  const running = handled(pool.verifyBatch(list, { signal: controller.signal })); // a free thread: handed to the worker now
+  const held = pool.queuedBytes;
+  assert.ok(held > 16 * 32 * 1024);
+  const behind = items(20);
+  const behindCall = handled(pool.verifyBatch(behind));
+  controller.abort("stop");
+  const error = await abortedWith(running, "running call");
+  assert.is(error.cause, "stop");
+  assert.ok(pool.queuedBytes >= held, "the running chunk is held until its worker answers");
+  assert.equal(await settledWithin(behindCall, "behind"), inThread(behind));
+  assert.is(pool.queuedBytes, 0, "given back once the worker answered");
+  // An abort after the answer changes nothing.
+  const done = new AbortController();
+  const answered = await pool.verifyEnvelopeBatch(envelopes(3), { signal: done.signal });
+  done.abort();
+  assert.is(answered.length, 3);
+});
+
+test("one signal shared by many calls: one listener while they are pending, none after; aborting it rejects every pending call with an error of its own", async () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const list = items(scaled(200));
+  const batches = Array.from({ length: 10 }, (_, i) => list.slice(i * 20, i * 20 + 20));
+  const calls: Promise<unknown>[] = [];
+  const blocker = handled(pool.verifyBatch(items(64))); // keeps the signalled calls queued
+  for (const x of list) calls.push(handled(pool.verify(x.signature, x.message, x.publicKey, { signal })));
+  for (const batch of batches) calls.push(handled(pool.verifyBatch(batch, { signal })));
+  assert.is(getEventListeners(signal, "abort").length, 1);
+  controller.abort(new Error("deadline"));
+  const errors = await Promise.all(calls.map((c, i) => abortedWith(c, `call ${i}`)));
+  assert.is(new Set(errors).size, errors.length, "an error object per call");
+  assert.ok(errors.every((e) => (e.cause as Error).message === "deadline"));
+  assert.is(getEventListeners(signal, "abort").length, 0);
+  await settledWithin(blocker, "blocker");
+  // The same signal left pending on calls that all answer: the listener goes with the last one.
+  const calm = new AbortController();
+  const answers = await Promise.all(list.map((x) => pool.verify(x.signature, x.message, x.publicKey, { signal: calm.signal })));
+  assert.equal(answers, inThread(list));
+  assert.is(getEventListeners(calm.signal, "abort").length, 0);
+  assert.is(pool.queuedBytes, 0);
+});
+
+test("thousands of queued calls aborted one after another behind a long call: the queue sheds them, stays in order, and loses no place", async () => {
+  const long = items(256); // 16 chunks: the worker is busy while the calls below are made and aborted
+  const longCall = handled(pool.verifyBatch(long));
+  const aborted: Promise<unknown>[] = [];
+  const kept: { call: Promise<boolean[]>; items: Item[]; index: number }[] = [];
+  const order: number[] = [];
+  const small = items(8);
+  for (let i = 0; i < 3000; i++) {
+    const controller = new AbortController();
+    const call = handled(pool.verifyBatch([small[i % 8]], { signal: controller.signal }));
+    if (i % 500 === 499) {
+      const it = [small[i % 8]];
+      kept.push({ call: handled(pool.verifyBatch(it).then((v) => (order.push(i), v))), items: it, index: i });
+    }
+    controller.abort();
+    aborted.push(call);
+  }
+  for (const [i, call] of aborted.entries()) await abortedWith(call, `aborted ${i}`);
+  assert.equal(await settledWithin(longCall, "long"), inThread(long));
+  for (const k of kept) assert.equal(await settledWithin(k.call, `kept ${k.index}`), inThread(k.items));
+  assert.equal(order, kept.map((k) => k.index), "the calls not aborted settle first in, first out");
+  assert.is(pool.queuedBytes, 0);
+});
+
+test("random mixes: every call either answers as in-thread or, if its signal aborted first, rejects ABORTED; then the pool is idle and close() settles", async () => {
+  const local = createVerifierPool({ threads: 2, chunkSize: 8 });
+  try {
+    for (let round = 0; round < scaled(4); round++) {
+      const jobs: { call: Promise<unknown>; expect: unknown; controller?: AbortController; when: number }[] = [];
+      for (let c = 0; c < 40; c++) {
+        const kind = randomBytes(1)[0] % 3;
+        const when = randomBytes(1)[0] % 4; // 0: never aborted, 1: at once, 2: after a microtask, 3: after a macrotask
+        const controller = when === 0 && randomBytes(1)[0] % 2 === 0 ? undefined : new AbortController();
+        const options = controller === undefined ? undefined : { signal: controller.signal };
+        if (kind === 0) {
+          const list = items(1 + (randomBytes(1)[0] % 40));
+          jobs.push({ call: handled(local.verifyBatch(list, options)), expect: inThread(list), controller, when });
+        } else if (kind === 1) {
+          const [x] = items(1);
+          jobs.push({ call: handled(local.verify(x.signature, x.message, x.publicKey, options)), expect: inThread([x])[0], controller, when });
+        } else {
+          const envs = envelopes(1 + (randomBytes(1)[0] % 6));
+          jobs.push({ call: handled(local.verifyEnvelopeBatch(envs, options)), expect: envs.map((e) => verifyEnvelopeBytes(e)), controller, when });
+        }
+      }
+      for (const job of jobs) if (job.when === 1) job.controller?.abort();
+      await Promise.resolve();
+      for (const job of jobs) if (job.when === 2) job.controller?.abort();
+      await nextMacrotask();
+      for (const job of jobs) if (job.when === 3) job.controller?.abort();
+      for (const [i, job] of jobs.entries()) {
+        const outcome = await settledWithin(job.call, `round ${round} call ${i}`);
+        if (outcome instanceof VerifierPoolError) {
+          assert.is(outcome.code, "ABORTED", outcome.message);
+          assert.ok(job.controller !== undefined && job.when > 0, `call ${i} rejected ABORTED although never aborted`);
+        } else {
+          assert.equal(outcome, job.expect, `round ${round} call ${i}`);
+        }
+        if (job.controller !== undefined) assert.is(getEventListeners(job.controller.signal, "abort").length, 0);
+      }
+      const mustAbort = jobs.filter((j) => j.when === 1);
+      for (const job of mustAbort) assert.instance(await settledWithin(job.call, "aborted at once"), VerifierPoolError);
+      // An aborted single verify() gave up only its promise: its chunk still holds its bytes until answered.
+      assert.is(await settledWithin(idle(local), `round ${round}: idle`), true);
+    }
+  } finally {
+    assert.is(await settledWithin(local.close(), "close"), undefined);
+  }
+});
+
+test.run();
