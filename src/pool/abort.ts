@@ -39,19 +39,29 @@ export function signalOption(value: unknown): AbortSignal | undefined {
   return value as AbortSignal;
 }
 
-/** The error an aborted call rejects with: VerifierPoolError ABORTED, with the signal's reason as its cause. */
-export function abortedError(signal: AbortSignal): VerifierPoolError {
-  return new VerifierPoolError("ABORTED", "the call was aborted by its signal", { cause: signalReason(signal) });
-}
-
-/** Whether `signal` (checked by signalOption) has been aborted. */
-export function isAborted(signal: AbortSignal): boolean {
-  return signalAborted(signal);
+/**
+ * The error an aborted call rejects with: VerifierPoolError ABORTED, with the signal's reason as
+ * its cause. Node keeps a signal's state in symbol-keyed members of the signal itself, which
+ * caller code can redefine as accessors (review 95 F1), so reading the reason runs caller code
+ * and may throw: then the error has no cause (it is made inside the abort listener, which must
+ * not throw).
+ */
+function abortedError(signal: AbortSignal): VerifierPoolError {
+  let cause: unknown;
+  try {
+    cause = signalReason(signal);
+  } catch {
+    return new VerifierPoolError("ABORTED", "the call was aborted by its signal (whose reason could not be read)");
+  }
+  return new VerifierPoolError("ABORTED", "the call was aborted by its signal", { cause });
 }
 
 /** One call that carries a signal: what its abort must do. */
 export interface AbortableCall {
-  /** Set once, when the signal aborts while the call is pending; read by the call's chunks before each step. */
+  /**
+   * Set once, when the signal aborts while the call is pending (or is found aborted when the call
+   * starts watching it); the call reads this field, never the signal, once its arguments are checked.
+   */
   aborted: VerifierPoolError | undefined;
   /** Runs once, on abort: rejects the call's promise and drops its chunks still waiting for a worker. */
   onAbort(error: VerifierPoolError): void;
@@ -65,14 +75,31 @@ export interface AbortableCall {
 export class AbortWatch {
   private readonly bySignal = new Map<AbortSignal, { calls: Set<AbortableCall>; listener: () => void }>();
 
-  /** Starts watching `signal` for `call` (the signal is not aborted yet: the caller checked). */
+  /**
+   * Starts watching `signal` for `call`, or, if it has already aborted, sets `call.aborted` now.
+   * Called while the call reads its options, where caller code may run: reading the signal's
+   * state can (F1 of review 95, in abortedError's comment), and from here on the call reads only
+   * `call.aborted`, so no such code runs after its argument checks.
+   * @throws InvalidTypeError if the signal's state cannot be read.
+   */
   add(signal: AbortSignal, call: AbortableCall): void {
+    let aborted: boolean;
+    try {
+      aborted = signalAborted(signal);
+    } catch (cause) {
+      throw new InvalidTypeError("options.signal cannot be read", { cause });
+    }
+    if (aborted) {
+      call.aborted = abortedError(signal);
+      return;
+    }
     let entry = this.bySignal.get(signal);
     if (entry === undefined) {
       const calls = new Set<AbortableCall>();
       const listener = (): void => {
-        this.bySignal.delete(signal);
-        removeListener(signal, "abort", listener);
+        // Only its own entry: a listener whose removal threw (unlisten) may fire beside a newer one.
+        if (this.bySignal.get(signal) === entry) this.bySignal.delete(signal);
+        this.unlisten(signal, listener);
         for (const pending of calls) {
           const error = abortedError(signal); // an error of its own for each call
           pending.aborted = error;
@@ -80,19 +107,37 @@ export class AbortWatch {
         }
         calls.clear();
       };
+      try {
+        addListener(signal, "abort", listener);
+      } catch (cause) {
+        throw new InvalidTypeError("options.signal cannot be listened to", { cause });
+      }
       entry = { calls, listener };
       this.bySignal.set(signal, entry);
-      addListener(signal, "abort", listener);
     }
     entry.calls.add(call);
   }
 
-  /** Stops watching `signal` for `call` (it settled); the listener goes with the signal's last call. */
+  /** Stops watching `signal` for `call` (it settled, or failed its checks); the listener goes with the signal's last call. */
   remove(signal: AbortSignal, call: AbortableCall): void {
     const entry = this.bySignal.get(signal);
     if (entry === undefined || !entry.calls.delete(call) || entry.calls.size > 0) return;
     this.bySignal.delete(signal);
-    removeListener(signal, "abort", entry.listener);
+    this.unlisten(signal, entry.listener);
+  }
+
+  /**
+   * Removes the listener. It runs where nothing may throw (the abort listener, a call's
+   * settlement), and removing can run caller code (the members of the signal that Node's
+   * EventTarget reads): if that throws, the listener stays on the signal, finds no entry when the
+   * signal aborts, and does nothing.
+   */
+  private unlisten(signal: AbortSignal, listener: () => void): void {
+    try {
+      removeListener(signal, "abort", listener);
+    } catch {
+      // see above
+    }
   }
 
   /** Signals listened to now (one listener each): for tests. */

@@ -55,7 +55,7 @@ import {
 } from "./codec.js";
 import { readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
-import { AbortWatch, abortedError, isAborted, signalOption, type AbortableCall } from "./abort.js";
+import { AbortWatch, signalOption, type AbortableCall } from "./abort.js";
 
 export type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 export type { VerifyOptions } from "../ed25519.js";
@@ -222,8 +222,11 @@ class PoolCall implements AbortableCall {
   readonly waiting = new Set<SlotWaiter>();
   /** Rejects the call's promise (set by abortable). */
   rejectCall: ((error: unknown) => void) | undefined = undefined;
-  /** Set by the pool: counts each waiter dropped, for releaseSlot's compaction. */
-  constructor(private readonly dropped: (count: number) => void) {}
+  /** `dropped` counts the waiters an abort drops (the pool's dropWaiters). */
+  constructor(
+    readonly signal: AbortSignal,
+    private readonly dropped: (count: number) => void,
+  ) {}
 
   onAbort(error: VerifierPoolError): void {
     for (const waiter of this.waiting) {
@@ -352,6 +355,8 @@ class PiscinaVerifierPool implements VerifierPool {
   private droppedWaiters = 0;
   /** The signals of pending calls (PoolCallOptions), one listener each. */
   private readonly aborts = new AbortWatch();
+  /** Attempts handed to piscina (runAttempts): read by test/node/pool-abort.test.ts (no retry after an abort). */
+  private attemptsStarted = 0;
   /** Index of slotQueue's first waiter (a moving head: Array#shift is O(n) for a long backlog). */
   private slotHead = 0;
   /** Chunks holding a place in piscina (at most `threads`). */
@@ -444,12 +449,14 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array | PreparedPublicKey, options?: VerifyOptions): Promise<boolean> {
+    let call: PoolCall | undefined;
     try {
       this.assertOpen();
       // ed25519.verify's checks, in its order, here on the calling thread, on private copies (the
       // caller may reuse its buffers). The options are read first: their getters may run caller
       // code, which must not run between a check and its copy.
       const { verify: { zip215 }, signal } = poolVerifyOptions(options);
+      call = this.watch(signal);
       // Every check before any copy, as ed25519.verify does (review 56: the signature was copied
       // before the key was checked).
       expectBytes(signature, SIGNATURE_BYTES, "signature");
@@ -458,7 +465,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
       assertFitsAnyCore(viewLength(message));
-      if (signal !== undefined && isAborted(signal)) throw abortedError(signal); // before anything is held
+      if (call?.aborted !== undefined) throw call.aborted; // before anything is held (a field: the signal is not read again)
       const bytes = signatureChunkBytes(message);
       this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk is answered
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
@@ -488,8 +495,9 @@ class PiscinaVerifierPool implements VerifierPool {
       const result = new Promise<boolean>((resolve, reject) => bucket!.settle.push({ resolve, reject }));
       if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
       // An abort settles only this call: its item rides in the chunk it shares with the tick's other calls.
-      return signal === undefined ? result : this.abortable(signal, this.newCall(), result);
+      return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
+      this.unwatch(call);
       return Promise.reject(error);
     }
   }
@@ -560,20 +568,21 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]> {
+    let call: PoolCall | undefined;
     try {
       this.assertOpen();
       // ed25519.verifyBatch's order: the options, then every item read once and checked; then
       // the copy (packing) with no caller code in between.
       const { verify, signal } = poolVerifyOptions(options);
+      call = this.watch(signal);
       const { signatures, messages, publicKeys } = readBatchItems(items);
       // As verify(), before any copy; an indexed loop, as `for…of` would run the array iterator,
       // which caller code may have replaced, after the checks (review 84 F3).
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
-      if (signal !== undefined && isAborted(signal)) throw abortedError(signal); // no caller code runs after this check
+      if (call?.aborted !== undefined) throw call.aborted; // a field: the signal is not read again
       this.flushSingles();
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
-      const call = signal === undefined ? undefined : this.newCall();
       const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
       const result = this.track(
         Promise.all(parts).then((results) => {
@@ -586,17 +595,20 @@ class PiscinaVerifierPool implements VerifierPool {
           return out;
         }),
       );
-      return call === undefined ? result : this.abortable(signal!, call, result);
+      return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
+      this.unwatch(call);
       return Promise.reject(error);
     }
   }
 
   verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Promise<EnvelopeVerdict[]> {
+    let call: PoolCall | undefined;
     try {
       this.assertOpen();
       if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
       const { envelope, signal } = poolEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
+      call = this.watch(signal);
       const count = arrayArgumentLength(envelopes, "envelopes");
       // Every item read once (a getter or Proxy trap runs here only), then checked and cut: no
       // caller code runs between an item's check and the copy (verifyEnvelopeBatch's order).
@@ -614,10 +626,9 @@ class PiscinaVerifierPool implements VerifierPool {
         else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
       }
       this.assertOpen(); // a getter may have closed the pool
-      if (signal !== undefined && isAborted(signal)) throw abortedError(signal); // no caller code runs after this check
+      if (call?.aborted !== undefined) throw call.aborted; // a field: the signal is not read again
       this.flushSingles();
       const { chunks, buffers, held } = this.packEnvelopes(inputs);
-      const call = signal === undefined ? undefined : this.newCall();
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
         return this.track(
@@ -628,8 +639,9 @@ class PiscinaVerifierPool implements VerifierPool {
         );
       });
       const result = this.track(Promise.all(parts).then((results) => results.flat()));
-      return call === undefined ? result : this.abortable(signal!, call, result);
+      return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
+      this.unwatch(call);
       return Promise.reject(error);
     }
   }
@@ -685,32 +697,48 @@ class PiscinaVerifierPool implements VerifierPool {
   private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions, held: number[], call?: PoolCall): Promise<SignatureVerdicts>[] {
     return buffers.map((buffer, c) => {
       const [start, end] = chunks[c];
-      return this.track(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }, call), held[c]).then((answer) => readSignatureAnswer(answer, end - start)));
+      return this.track(
+        this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }, call), held[c]).then((answer) => {
+          if (call?.aborted !== undefined) throw call.aborted; // answered after the abort: not read
+          return readSignatureAnswer(answer, end - start);
+        }),
+      );
     });
   }
 
-  /** A call's abort state (PoolCallOptions), made once its chunks are packed. */
-  private newCall(): PoolCall {
-    return new PoolCall((count) => this.dropWaiters(count));
+  /**
+   * A call's abort state (PoolCallOptions), watching its signal from the moment its options are
+   * read (AbortWatch.add: reading a signal can run caller code, allowed only there); `call.aborted`
+   * is set already if the signal had aborted. undefined for a call without a signal.
+   */
+  private watch(signal: AbortSignal | undefined): PoolCall | undefined {
+    if (signal === undefined) return undefined;
+    const call = new PoolCall(signal, (count) => this.dropWaiters(count));
+    this.aborts.add(signal, call);
+    return call;
+  }
+
+  /** Stops watching a call's signal: the call failed its checks (or settled: abortable). */
+  private unwatch(call: PoolCall | undefined): void {
+    if (call !== undefined) this.aborts.remove(call.signal, call);
   }
 
   /**
-   * The promise a call made with `signal` returns: `result`'s outcome, or ABORTED at once when the
+   * The promise a call with a signal returns: `result`'s outcome, or ABORTED at once when the
    * signal aborts first (PoolCall.onAbort also drops the call's chunks still waiting). The pool
    * stops watching the signal for this call when `result` settles: a chunk that was running
    * when the call was aborted is still tracked (close() waits for it) and gives its bytes back.
    */
-  private abortable<T>(signal: AbortSignal, call: PoolCall, result: Promise<T>): Promise<T> {
+  private abortable<T>(call: PoolCall, result: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       call.rejectCall = reject;
-      this.aborts.add(signal, call);
       result.then(
         (value) => {
-          this.aborts.remove(signal, call);
+          this.unwatch(call);
           resolve(value);
         },
         (error: unknown) => {
-          this.aborts.remove(signal, call);
+          this.unwatch(call);
           reject(error);
         },
       );
@@ -783,7 +811,9 @@ class PiscinaVerifierPool implements VerifierPool {
       }
     }
     try {
-      // The call may have been aborted after this chunk was handed its place, before it ran.
+      // The call may have been aborted after this chunk was handed its place, before it ran (a
+      // window no caller code is known to reach: the continuation is queued as the place is
+      // handed over, before the answers that could run caller code; checked all the same).
       if (call?.aborted !== undefined) throw call.aborted;
       return await this.runAttempts(task, call);
     } finally {
@@ -856,6 +886,7 @@ class PiscinaVerifierPool implements VerifierPool {
       const controller = new AbortController();
       const queue = controller.signal;
       this.waiting.add(controller);
+      this.attemptsStarted++;
       try {
         result = await this.piscina.run({ ...task, crash }, { signal: queue });
       } catch (cause) {

@@ -70,6 +70,16 @@ async function idle(p: VerifierPool): Promise<boolean> {
 
 const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The pool's private queue state (src/pool/index.ts), read to check what the calls cannot show. */
+interface PoolInternals {
+  slotQueue: unknown[];
+  slotHead: number;
+  droppedWaiters: number;
+  attemptsStarted: number;
+}
+const internals = (p: VerifierPool) => p as unknown as PoolInternals;
+const waitingChunks = (p: VerifierPool) => internals(p).slotQueue.length - internals(p).slotHead;
+
 let pool: VerifierPool;
 test.before(() => {
   pool = createVerifierPool({ threads: 1, chunkSize: 16 });
@@ -227,9 +237,13 @@ test("thousands of queued calls aborted one after another behind a long call: th
   const kept: { call: Promise<boolean[]>; items: Item[]; index: number }[] = [];
   const order: number[] = [];
   const small = items(8);
+  // The loop below never yields, so no worker's answer is handled and no place in the pool frees up
+  // while it runs: every aborted call's chunk stays queued, dropped, until compaction removes it.
+  let mostWaiting = 0;
   for (let i = 0; i < 3000; i++) {
     const controller = new AbortController();
     const call = handled(pool.verifyBatch([small[i % 8]], { signal: controller.signal }));
+    mostWaiting = Math.max(mostWaiting, waitingChunks(pool));
     if (i % 500 === 499) {
       const it = [small[i % 8]];
       kept.push({ call: handled(pool.verifyBatch(it).then((v) => (order.push(i), v))), items: it, index: i });
@@ -237,11 +251,115 @@ test("thousands of queued calls aborted one after another behind a long call: th
     controller.abort();
     aborted.push(call);
   }
+  assert.ok(mostWaiting <= 1024 + 32, `dropped chunks are cleared from the queue once over 1,024 (at most ${mostWaiting} waited)`);
+  assert.ok(mostWaiting > 1000, `the scenario happened: ${mostWaiting} chunks waited at most`);
   for (const [i, call] of aborted.entries()) await abortedWith(call, `aborted ${i}`);
   assert.equal(await settledWithin(longCall, "long"), inThread(long));
   for (const k of kept) assert.equal(await settledWithin(k.call, `kept ${k.index}`), inThread(k.items));
   assert.equal(order, kept.map((k) => k.index), "the calls not aborted settle first in, first out");
   assert.is(pool.queuedBytes, 0);
+  assert.is(waitingChunks(pool), 0);
+  assert.is(internals(pool).droppedWaiters, 0, "every dropped chunk counted out");
+});
+
+test("a chunk handed its place from the queue before the abort runs to its end; the chunks behind it are dropped and counted out", async () => {
+  const first = items(16); // one chunk: it takes the worker
+  const controller = new AbortController();
+  const firstCall = handled(pool.verifyBatch(first));
+  const later = handled(pool.verifyBatch(items(48), { signal: controller.signal })); // three chunks, queued
+  assert.is(waitingChunks(pool), 3);
+  // The first call settles after its chunk handed the place to the later call's first chunk.
+  assert.equal(await settledWithin(firstCall, "first"), inThread(first));
+  assert.is(waitingChunks(pool), 2);
+  controller.abort();
+  await abortedWith(later, "later");
+  assert.is(await settledWithin(idle(pool), "idle"), true);
+  assert.is(waitingChunks(pool), 0);
+  assert.is(internals(pool).droppedWaiters, 0, "the two dropped chunks, and not the one that ran, were counted and passed over");
+});
+
+test("a chunk whose worker crashed is not retried once its call was aborted", async () => {
+  const crashing = createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "first" } });
+  try {
+    // Without an abort, each chunk's first attempt dies and its retry answers: two attempts.
+    const list = items(8);
+    assert.equal(await settledWithin(crashing.verifyBatch(list), "not aborted"), inThread(list));
+    assert.is(internals(crashing).attemptsStarted, 2);
+    // Aborted while its first attempt runs: that attempt dies, and no second is made.
+    const controller = new AbortController();
+    const call = handled(crashing.verifyBatch(items(8), { signal: controller.signal }));
+    controller.abort();
+    await abortedWith(call, "aborted");
+    assert.is(await settledWithin(idle(crashing), "idle"), true);
+    assert.is(internals(crashing).attemptsStarted, 3, "one attempt for the aborted call");
+    // The pool still answers (a replacement worker).
+    assert.equal(await settledWithin(crashing.verifyBatch(list), "after"), inThread(list));
+  } finally {
+    await crashing.close();
+  }
+});
+
+test("a signal whose internal members are redefined as getters (review 95 F1): read only while the options are read, and a reason that throws still aborts every call", async () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const symbols = Object.getOwnPropertySymbols(signal);
+  const kAborted = symbols.find((s) => s.description === "kAborted");
+  const kReason = symbols.find((s) => s.description === "kReason");
+  assert.ok(kAborted !== undefined && kReason !== undefined, `Node 20 keeps a signal's state in own symbol members (${symbols.map(String).join(", ")})`);
+  let abortedValue = false;
+  let itemsRead = false;
+  let readsAfterItems = 0;
+  Object.defineProperty(signal, kAborted, {
+    get() {
+      if (itemsRead) readsAfterItems++;
+      return abortedValue;
+    },
+    set(value: boolean) {
+      abortedValue = value;
+    },
+    configurable: true,
+  });
+  const list = items(3);
+  const withGetter = list.map((x, i) => ({
+    get signature() {
+      if (i === list.length - 1) itemsRead = true; // from here on, no caller code may run before the copy
+      return x.signature;
+    },
+    message: x.message,
+    publicKey: x.publicKey,
+  }));
+  assert.equal(await settledWithin(pool.verifyBatch(withGetter, { signal }), "batch"), inThread(list));
+  const envs = envelopes(3);
+  itemsRead = false;
+  const envelopeList = new Proxy(envs, { get: (t, k) => ((k === "2" ? (itemsRead = true) : 0), Reflect.get(t, k)) });
+  assert.equal(await settledWithin(pool.verifyEnvelopeBatch(envelopeList, { signal }), "envelopes"), envs.map((e) => verifyEnvelopeBytes(e)));
+  assert.is(readsAfterItems, 0, "the signal is not read after the items");
+  // A getter for the aborted state that throws is refused as the options are read.
+  const broken = new AbortController().signal;
+  Object.defineProperty(broken, kAborted, { get: () => { throw new Error("boom"); }, configurable: true });
+  const refused = await settledWithin(pool.verifyBatch(list, { signal: broken }), "broken");
+  assert.is((refused as { code?: string }).code, "INVALID_TYPE", String(refused));
+  // A reason that throws when read: every pending call still rejects ABORTED (without a cause), and nothing is thrown.
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  try {
+    const second = new AbortController();
+    Object.defineProperty(second.signal, kReason, { get: () => { throw new Error("no reason"); }, set: () => {}, configurable: true });
+    const blocker = handled(pool.verifyBatch(items(32)));
+    const calls = [handled(pool.verifyBatch(items(4), { signal: second.signal })), handled(pool.verifyEnvelopeBatch(envelopes(2), { signal: second.signal }))];
+    second.abort();
+    for (const [i, call] of calls.entries()) {
+      const error = await abortedWith(call, `call ${i}`);
+      assert.is(error.cause, undefined);
+    }
+    await settledWithin(blocker, "blocker");
+    await nextMacrotask();
+    assert.equal(uncaught, []);
+  } finally {
+    process.off("uncaughtException", onUncaught);
+  }
+  assert.is(await settledWithin(idle(pool), "idle"), true);
 });
 
 test("random mixes: every call either answers as in-thread or, if its signal aborted first, rejects ABORTED; then the pool is idle and close() settles", async () => {
