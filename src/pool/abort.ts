@@ -1,7 +1,7 @@
 // Cancelling a pool call: the `signal` member of its options (VerifierPool, README "Worker pool",
-// "Cancelling"). The signal is recognised by its brand, through AbortSignal's own accessors as
-// this module loaded them: a plain object with an `aborted` member, a Proxy or a subclass that
-// overrides them answers nothing here. One pool listens to one signal once, however many of its
+// "Cancelling"). A signal is recognised as an object whose prototype is AbortSignal.prototype,
+// not a Proxy, that AbortSignal's own accessor (as this module loaded it) accepts; it is read
+// only while the call reads its options (AbortWatch.add). One pool listens to one signal once, however many of its
 // calls carry it: Node's EventTarget checks a new listener against every listener already there,
 // so a listener per call would make each call cost time in proportion to the calls in flight
 // (review 48 measured that on piscina's per-task listeners: 40,000 calls, 21 s against 5.5 s).
@@ -13,7 +13,7 @@ import { VerifierPoolError } from "./errors.js";
 const ABORT_SIGNAL_PROTOTYPE = AbortSignal.prototype;
 const getPrototypeOf = Object.getPrototypeOf;
 const isProxy = types.isProxy;
-const abortSignalGetter = (name: "aborted" | "reason") => Object.getOwnPropertyDescriptor(AbortSignal.prototype, name)!.get!;
+const abortSignalGetter = (name: "aborted" | "reason") => Object.getOwnPropertyDescriptor(ABORT_SIGNAL_PROTOTYPE, name)!.get!;
 const signalAborted = uncurryThis(abortSignalGetter("aborted") as (this: AbortSignal) => boolean);
 const signalReason = uncurryThis(abortSignalGetter("reason") as (this: AbortSignal) => unknown);
 const addListener = uncurryThis(EventTarget.prototype.addEventListener as (this: EventTarget, type: string, listener: () => void) => void);
@@ -138,10 +138,5 @@ export class AbortWatch {
     } catch {
       // see above
     }
-  }
-
-  /** Signals listened to now (one listener each): for tests. */
-  get signals(): number {
-    return this.bySignal.size;
   }
 }

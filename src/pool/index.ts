@@ -228,6 +228,11 @@ class PoolCall implements AbortableCall {
     private readonly dropped: (count: number) => void,
   ) {}
 
+  /** Throws the abort's error if the call was aborted: a field, so no caller code runs (AbortWatch.add). */
+  throwIfAborted(): void {
+    if (this.aborted !== undefined) throw this.aborted;
+  }
+
   onAbort(error: VerifierPoolError): void {
     for (const waiter of this.waiting) {
       waiter.dropped = true;
@@ -264,6 +269,9 @@ function chunkByteSums(chunks: [number, number][], bytesOf: (i: number) => numbe
   }
   return sums;
 }
+
+/** Dead entries (spent or dropped waiters) slotQueue holds before it is compacted, if they are also half of it. */
+const QUEUE_COMPACTION_MIN = 1024;
 
 /** Why watchWorkers aborts the queued tasks, and the message of their calls' WORKER_UNAVAILABLE. */
 const NO_WORKER = "no worker is running: the last one failed while starting";
@@ -465,7 +473,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
       assertFitsAnyCore(viewLength(message));
-      if (call?.aborted !== undefined) throw call.aborted; // before anything is held (a field: the signal is not read again)
+      call?.throwIfAborted(); // before anything is held
       const bytes = signatureChunkBytes(message);
       this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk is answered
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
@@ -580,7 +588,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // which caller code may have replaced, after the checks (review 84 F3).
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
-      if (call?.aborted !== undefined) throw call.aborted; // a field: the signal is not read again
+      call?.throwIfAborted();
       this.flushSingles();
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
       const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
@@ -626,14 +634,14 @@ class PiscinaVerifierPool implements VerifierPool {
         else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
       }
       this.assertOpen(); // a getter may have closed the pool
-      if (call?.aborted !== undefined) throw call.aborted; // a field: the signal is not read again
+      call?.throwIfAborted();
       this.flushSingles();
       const { chunks, buffers, held } = this.packEnvelopes(inputs);
       const parts = buffers.map((buffer, c) => {
         const [start, end] = chunks[c];
         return this.track(
           this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }, call), held[c]).then((answer) => {
-            if (call?.aborted !== undefined) throw call.aborted; // answered after the abort: no verdicts built
+            call?.throwIfAborted(); // answered after the abort: no verdicts built
             return readEnvelopeAnswer(answer, envelope, end - start);
           }),
         );
@@ -699,7 +707,7 @@ class PiscinaVerifierPool implements VerifierPool {
       const [start, end] = chunks[c];
       return this.track(
         this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }, call), held[c]).then((answer) => {
-          if (call?.aborted !== undefined) throw call.aborted; // answered after the abort: not read
+          call?.throwIfAborted(); // answered after the abort: not read
           return readSignatureAnswer(answer, end - start);
         }),
       );
@@ -814,7 +822,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // The call may have been aborted after this chunk was handed its place, before it ran (a
       // window no caller code is known to reach: the continuation is queued as the place is
       // handed over, before the answers that could run caller code; checked all the same).
-      if (call?.aborted !== undefined) throw call.aborted;
+      call?.throwIfAborted();
       return await this.runAttempts(task, call);
     } finally {
       this.releaseSlot();
@@ -841,7 +849,7 @@ class PiscinaVerifierPool implements VerifierPool {
       this.slotQueue[this.slotHead++] = undefined as never; // let the settled waiter go
       if (this.slotHead === this.slotQueue.length) {
         this.slotQueue.length = this.slotHead = 0;
-      } else if (this.slotHead >= 1024 && this.slotHead * 2 >= this.slotQueue.length) {
+      } else if (this.slotHead >= QUEUE_COMPACTION_MIN && this.slotHead * 2 >= this.slotQueue.length) {
         this.slotQueue.splice(0, this.slotHead); // compact once half of the array is spent
         this.slotHead = 0;
       }
@@ -858,20 +866,20 @@ class PiscinaVerifierPool implements VerifierPool {
 
   /**
    * Counts waiters just dropped by an abort, and removes every dropped one from slotQueue once they
-   * are more than half of it (and over 1024): calls aborted behind a long chunk, one after another,
-   * would otherwise pile up there until that chunk ends.
+   * are more than QUEUE_COMPACTION_MIN and half of it (the rule releaseSlot keeps for the spent
+   * head): calls aborted behind a long chunk, one after another, would otherwise pile up there
+   * until that chunk ends.
    */
   private dropWaiters(count: number): void {
     this.droppedWaiters += count;
     const waiting = this.slotQueue.length - this.slotHead;
-    if (this.droppedWaiters <= 1024 || this.droppedWaiters * 2 <= waiting) return;
-    const kept: SlotWaiter[] = [];
+    if (this.droppedWaiters <= QUEUE_COMPACTION_MIN || this.droppedWaiters * 2 <= waiting) return;
+    let kept = 0;
     for (let i = this.slotHead; i < this.slotQueue.length; i++) {
       const waiter = this.slotQueue[i];
-      if (!waiter.dropped) kept[kept.length] = waiter;
+      if (!waiter.dropped) this.slotQueue[kept++] = waiter; // in order, in place
     }
-    this.slotQueue.length = 0;
-    for (let i = 0; i < kept.length; i++) this.slotQueue[i] = kept[i];
+    this.slotQueue.length = kept;
     this.slotHead = 0;
     this.droppedWaiters = 0;
   }
@@ -880,7 +888,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private async runAttempts(task: PoolTask, call: PoolCall | undefined): Promise<TaskAnswer> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (attempt === 1 && call?.aborted !== undefined) throw call.aborted; // no retry for an aborted call
+      if (attempt === 1) call?.throwIfAborted(); // no retry for an aborted call
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: TaskAnswer;
       const controller = new AbortController();
