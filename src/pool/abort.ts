@@ -1,7 +1,7 @@
 // Cancelling a pool call: the `signal` member of its options (VerifierPool, README "Worker pool",
 // "Cancelling"). A signal is recognised as an object whose prototype is AbortSignal.prototype,
-// not a Proxy, that AbortSignal's own accessor (as this module loaded it) accepts; it is read
-// only while the call reads its options (AbortWatch.add). One pool listens to one signal once, however many of its
+// not a Proxy, that AbortSignal's own accessor (as this module loaded it) accepts; its state is
+// read only while the call reads its options (AbortWatch.add), and its reason when it aborts. One pool listens to one signal once, however many of its
 // calls carry it: Node's EventTarget checks a new listener against every listener already there,
 // so a listener per call would make each call cost time in proportion to the calls in flight
 // (review 48 measured that on piscina's per-task listeners: 40,000 calls, 21 s against 5.5 s).
