@@ -95,25 +95,48 @@ export class AbortWatch {
     }
     let entry = this.bySignal.get(signal);
     if (entry === undefined) {
-      const calls = new Set<AbortableCall>();
-      const listener = (): void => {
-        // Only its own entry: a listener whose removal threw (unlisten) may fire beside a newer one.
-        if (this.bySignal.get(signal) === entry) this.bySignal.delete(signal);
-        this.unlisten(signal, listener);
-        for (const pending of calls) {
-          const error = abortedError(signal); // an error of its own for each call
-          pending.aborted = error;
-          pending.onAbort(error);
-        }
-        calls.clear();
+      const own: { calls: Set<AbortableCall>; listener: () => void } = {
+        calls: new Set<AbortableCall>(),
+        listener: (): void => {
+          // Only its own entry: a listener whose removal threw (unlisten) may fire beside a newer one.
+          if (this.bySignal.get(signal) === own) this.bySignal.delete(signal);
+          this.unlisten(signal, own.listener);
+          for (const pending of own.calls) {
+            const error = abortedError(signal); // an error of its own for each call
+            pending.aborted = error;
+            pending.onAbort(error);
+          }
+          own.calls.clear();
+        },
       };
       try {
-        addListener(signal, "abort", listener);
+        addListener(signal, "abort", own.listener);
       } catch (cause) {
         throw new InvalidTypeError("options.signal cannot be listened to", { cause });
       }
-      entry = { calls, listener };
-      this.bySignal.set(signal, entry);
+      // Adding a listener reads members of the signal that caller code can redefine too (review
+      // 97), so caller code may have run just now: it may have made another call on this signal,
+      // which stored an entry of its own, or aborted the signal before this listener was there.
+      const other = this.bySignal.get(signal);
+      if (other !== undefined) {
+        this.unlisten(signal, own.listener);
+        entry = other;
+      } else {
+        let abortedMeanwhile: boolean;
+        try {
+          abortedMeanwhile = signalAborted(signal);
+        } catch (cause) {
+          this.unlisten(signal, own.listener);
+          throw new InvalidTypeError("options.signal cannot be read", { cause });
+        }
+        if (abortedMeanwhile) {
+          this.unlisten(signal, own.listener);
+          call.aborted = abortedError(signal);
+          return;
+        }
+        entry = own;
+        this.bySignal.set(signal, own);
+      }
     }
     entry.calls.add(call);
   }

@@ -740,6 +740,8 @@ class PiscinaVerifierPool implements VerifierPool {
   private abortable<T>(call: PoolCall, result: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       call.rejectCall = reject;
+      // No caller code runs between the call's last throwIfAborted() and here; checked all the same.
+      if (call.aborted !== undefined) reject(call.aborted);
       result.then(
         (value) => {
           this.unwatch(call);

@@ -362,6 +362,103 @@ test("a signal whose internal members are redefined as getters (review 95 F1): r
   assert.is(await settledWithin(idle(pool), "idle"), true);
 });
 
+test("a call that fails after its signal is watched leaves no listener: bad arguments, QUEUE_FULL, a pool closed by a getter (review 97)", async () => {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const [it] = items(1);
+  const failures: [string, Promise<unknown>, string][] = [
+    ["batch, short signature", pool.verifyBatch([{ ...it, signature: new Uint8Array(3) }], { signal }), "INVALID_LENGTH"],
+    ["single, short signature", pool.verify(new Uint8Array(3), it.message, it.publicKey, { signal }), "INVALID_LENGTH"],
+    ["envelopes, not bytes", pool.verifyEnvelopeBatch([1 as never], { signal }), "INVALID_TYPE"],
+  ];
+  const small = createVerifierPool({ threads: 1, maxQueuedBytes: 1 << 20 });
+  try {
+    const large = handled(small.verifyBatch(items(4, 256 * 1024 - 96))); // the whole bound
+    failures.push(["batch, queue full", small.verifyBatch([it], { signal }), "QUEUE_FULL"]);
+    failures.push(["single, queue full", small.verify(it.signature, it.message, it.publicKey, { signal }), "QUEUE_FULL"]);
+    const closing = createVerifierPool({ threads: 1 });
+    const closer = [{ get signature() { void closing.close(); return it.signature; }, message: it.message, publicKey: it.publicKey }];
+    failures.push(["batch, pool closed by a getter", closing.verifyBatch(closer, { signal }), "POOL_CLOSED"]);
+    for (const [what, call, code] of failures) {
+      const error = await settledWithin(call, what);
+      assert.is((error as { code?: string }).code, code, `${what}: ${String(error)}`);
+    }
+    assert.is(getEventListeners(signal, "abort").length, 0, "no listener left");
+    await settledWithin(large, "large");
+    await closing.close();
+  } finally {
+    await small.close();
+  }
+});
+
+test("an abort from an item's getter, while another call on the signal is queued: both reject ABORTED, the call holds nothing, no listener is left", async () => {
+  for (const kind of ["signatures", "envelopes"] as const) {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const blocker = handled(pool.verifyBatch(items(64)));
+    const queued = handled(pool.verifyBatch(items(16), { signal }));
+    const before = pool.queuedBytes;
+    let during: Promise<unknown>;
+    if (kind === "signatures") {
+      const list = items(3).map((x, i) => ({
+        get signature() {
+          if (i === 1) controller.abort();
+          return x.signature;
+        },
+        message: x.message,
+        publicKey: x.publicKey,
+      }));
+      during = handled(pool.verifyBatch(list, { signal }));
+    } else {
+      const envs = envelopes(3);
+      during = handled(pool.verifyEnvelopeBatch(new Proxy(envs, { get: (t, k) => ((k === "1" ? controller.abort() : 0), Reflect.get(t, k)) }), { signal }));
+    }
+    assert.is(pool.queuedBytes, before, `${kind}: the call aborted while it read its items holds nothing`);
+    await abortedWith(during, `${kind}: aborted while reading`);
+    await abortedWith(queued, `${kind}: queued on the same signal`);
+    assert.is(getEventListeners(signal, "abort").length, 0);
+    await settledWithin(blocker, "blocker");
+  }
+  assert.is(await settledWithin(idle(pool), "idle"), true);
+});
+
+test("caller code run while the pool adds its listener (a redefined event-map member, review 97): a nested call on the same signal shares the listener, and an abort there is not missed", async () => {
+  const make = () => {
+    const controller = new AbortController();
+    const kEvents = Object.getOwnPropertySymbols(controller.signal).find((s) => s.description === "kEvents");
+    assert.ok(kEvents !== undefined, "Node 20 keeps a signal's listeners in an own symbol member");
+    const events = (controller.signal as unknown as Record<symbol, unknown>)[kEvents];
+    let hook: (() => void) | undefined;
+    Object.defineProperty(controller.signal, kEvents, {
+      get() {
+        const run = hook;
+        hook = undefined;
+        run?.();
+        return events;
+      },
+      configurable: true,
+    });
+    return { controller, arm: (f: () => void) => (hook = f) };
+  };
+  // A call made from inside the pool's addEventListener, on the same signal.
+  const first = make();
+  const outerItems = items(4);
+  const innerItems = items(2);
+  let inner: Promise<boolean[]> | undefined;
+  first.arm(() => (inner = handled(pool.verifyBatch(innerItems, { signal: first.controller.signal }))));
+  const outer = handled(pool.verifyBatch(outerItems, { signal: first.controller.signal }));
+  assert.ok(inner !== undefined, "the nested call was made while the listener was added");
+  assert.equal(await settledWithin(outer, "outer"), inThread(outerItems));
+  assert.equal(await settledWithin(inner!, "inner"), inThread(innerItems));
+  assert.is(getEventListeners(first.controller.signal, "abort").length, 0, "no listener left behind");
+  // An abort from inside the pool's addEventListener: the call still sees it.
+  const second = make();
+  second.arm(() => second.controller.abort("now"));
+  const error = await abortedWith(pool.verifyBatch(items(2), { signal: second.controller.signal }), "aborted while the listener was added");
+  assert.is(error.cause, "now");
+  assert.is(getEventListeners(second.controller.signal, "abort").length, 0);
+});
+
 test("random mixes: every call either answers as in-thread or, if its signal aborted first, rejects ABORTED; then the pool is idle and close() settles", async () => {
   const local = createVerifierPool({ threads: 2, chunkSize: 8 });
   try {
