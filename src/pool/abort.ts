@@ -139,6 +139,9 @@ export class AbortWatch {
       }
     }
     entry.calls.add(call);
+    // Removing the spare listener (above) reads those members as well: if caller code aborted the
+    // signal there, the entry's listener has fired and left the map without this call.
+    if (this.bySignal.get(signal) !== entry) call.aborted = abortedError(signal);
   }
 
   /** Stops watching `signal` for `call` (it settled, or failed its checks); the listener goes with the signal's last call. */

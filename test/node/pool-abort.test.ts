@@ -451,6 +451,19 @@ test("caller code run while the pool adds its listener (a redefined event-map me
   assert.equal(await settledWithin(outer, "outer"), inThread(outerItems));
   assert.equal(await settledWithin(inner!, "inner"), inThread(innerItems));
   assert.is(getEventListeners(first.controller.signal, "abort").length, 0, "no listener left behind");
+  // A nested call from inside the pool's addEventListener, then an abort from the next read of the
+  // member (the pool removing its spare listener): both calls reject ABORTED.
+  const third = make();
+  let nested: Promise<boolean[]> | undefined;
+  third.arm(() => {
+    nested = handled(pool.verifyBatch(items(2), { signal: third.controller.signal }));
+    third.arm(() => third.controller.abort("later"));
+  });
+  const joined = handled(pool.verifyBatch(items(3), { signal: third.controller.signal }));
+  assert.ok(nested !== undefined);
+  assert.is((await abortedWith(joined, "the call that joined the nested call's listener")).cause, "later");
+  assert.is((await abortedWith(nested!, "the nested call")).cause, "later");
+  assert.is(getEventListeners(third.controller.signal, "abort").length, 0);
   // An abort from inside the pool's addEventListener: the call still sees it.
   const second = make();
   second.arm(() => second.controller.abort("now"));
