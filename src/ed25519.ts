@@ -380,14 +380,15 @@ function verify(
 }
 
 /**
- * The zip215 flag of verify()/verifyBatch() options (the pool's calls too), read once. This is
+ * The zip215 flag of verify()/verifyBatch() options, read once (the pool reads its calls' own,
+ * which may carry a signal too, with readOptions: src/pool/index.ts poolVerifyOptions). This is
  * the per-signature path, which allocates nothing (test/node/js-allocation.test.ts), so it does
  * not go through readOptions (which builds an array and a record per call): a for-in over the
  * object's own members finds an unknown one (a misspelt `zip251`) without allocating, as V8
  * enumerates an ordinary object's keys from its shape's cache. A member other than `zip215`, a
  * throwing getter or Proxy trap, or a non-boolean, is InvalidTypeError (review 59 F6).
  */
-export function zip215Option(options: VerifyOptions | undefined): boolean {
+function zip215Option(options: VerifyOptions | undefined): boolean {
   if (options === undefined) return false;
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
   let zip215: unknown;

@@ -28,6 +28,7 @@ import { Piscina } from "piscina";
 import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, readOptions, stringSlice, viewLength, viewPrefix } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
+import { booleanOption } from "../canonical/limits.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { ENVELOPE_OPTION_KEYS, readEnvelopeInputs, readEnvelopeOptions, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import { publicKeyArgumentBytes, readBatchItems, type PreparedPublicKey, type VerifyOptions } from "../ed25519.js";
@@ -188,8 +189,8 @@ const NO_VERIFY_OPTIONS = { verify: Object.freeze({ zip215: false }), signal: un
 function poolVerifyOptions(options: (VerifyOptions & PoolCallOptions) | undefined): { verify: { zip215: boolean }; signal: AbortSignal | undefined } {
   if (options === undefined) return NO_VERIFY_OPTIONS;
   const read = readOptions(options, POOL_VERIFY_OPTION_KEYS);
-  if (read.zip215 !== undefined && typeof read.zip215 !== "boolean") throw new InvalidTypeError("options.zip215 must be a boolean");
-  return { verify: { zip215: read.zip215 === true }, signal: signalOption(read.signal) };
+  // ed25519.verify's message for a zip215 of the wrong type.
+  return { verify: { zip215: booleanOption(read.zip215, "options.zip215", false) }, signal: signalOption(read.signal) };
 }
 
 /** The options of verifyEnvelopeBatch(): verifyEnvelopeBytes's, read once and checked by its own reader, plus `signal`. */
