@@ -49,6 +49,44 @@ export function subview(bytes: Uint8Array, start: number, end: number): Uint8Arr
   return new Bytes(typedArrayBuffer(bytes), typedArrayByteOffset(bytes) + start, end - start);
 }
 
+// The library's own lists. Writing index i of an ordinary array that has no element i yet goes
+// through Array.prototype: an accessor caller code defined there for "0", "1", … runs, can keep
+// the value, and answers what it likes when the index is read back. So between a call's checks
+// and its copy, an item list, a chunk plan or a table of measured lengths could run caller code
+// (which can detach or shrink a checked view) or read back a value no check saw. The lists those
+// calls fill are made here instead, with no prototype: their writes and reads reach nothing but
+// the list itself. Nor do they have methods (no push, map or iterator, which caller code can
+// replace as well): OwnList has only indices and a length, so the compiler refuses a method call.
+const setPrototypeOf = Object.setPrototypeOf;
+const ARRAY_PROTOTYPE: object = Array.prototype;
+
+/** A list with indices and a length and nothing else: see ownList. */
+export interface OwnList<T> {
+  [index: number]: T;
+  length: number;
+}
+
+/**
+ * An empty list of `length` holes (an Array with no prototype), whose writes and reads run no
+ * caller code whatever Array.prototype carries. Allocates the list only.
+ */
+export function ownList<T>(length = 0): OwnList<T> {
+  const list: unknown[] = []; // a literal: the global Array may be replaced
+  setPrototypeOf(list, null);
+  list.length = length;
+  return list as OwnList<T>;
+}
+
+/**
+ * `list` as an ordinary Array (Array.prototype given back; the same object, so nothing is
+ * copied): for a list the library filled as an OwnList and hands to its caller. Its elements are
+ * its own, so reading them runs no accessor of Array.prototype either.
+ */
+export function ownListAsArray<T>(list: OwnList<T>): T[] {
+  setPrototypeOf(list, ARRAY_PROTOTYPE);
+  return list as unknown as T[];
+}
+
 /** Up to this many bytes, copyOfRange copies element by element: no view object, so a call allocates only its result. */
 const COPY_BY_ELEMENT_MAX = 256;
 
@@ -168,10 +206,19 @@ function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
  * cheaper than a new view, and only shared memory can change under a synchronous call). The
  * test is by internal slot, so shared memory from another realm, or with its prototype changed,
  * is recognised too (review-37).
+ * @throws InvalidTypeError if `source` now holds fewer than `length` bytes (see below).
  */
 export function copyInto(target: Uint8Array, source: Uint8Array, at: number, length: number): void {
   if (copyObserver !== undefined) copyObserver(target);
-  if (isUnsharedArrayBuffer(typedArrayBuffer(source))) typedArraySet(target, source, at);
+  // Exactly `length` bytes, whatever became of the view since it was measured: the callers lay
+  // out memory by that length. Only shared memory is known to change under a synchronous call
+  // (it grows, never shrinks), and no caller code runs between a measurement and its copy; a
+  // view found shorter all the same (detached or shrunk, which only caller code could do) is
+  // refused rather than copied short, which would leave stale bytes of earlier calls in place.
+  if (length === 0) return; // nothing to copy (and `set` would throw for a detached empty view)
+  const own = typedArrayLength(source);
+  if (own < length) throw new InvalidTypeError(`a byte argument was detached or shrunk after its check: ${own} of ${length} bytes left`);
+  if (own === length && isUnsharedArrayBuffer(typedArrayBuffer(source))) typedArraySet(target, source, at);
   else typedArraySet(target, viewPrefix(source, length), at);
 }
 

@@ -16,7 +16,8 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
-  arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, readOptions, wipeBytes, writeU32,
+  arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
+  type OwnList,
 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
@@ -445,11 +446,15 @@ function fillBatchRandom(count: number): void {
   fillRandomBytes(batchRandom.subarray(0, 16 * count));
 }
 
-/** The checked fields of a batch, index for index; keys as bytes (a PreparedPublicKey's own copy). */
+/**
+ * The checked fields of a batch, index for index; keys as bytes (a PreparedPublicKey's own copy).
+ * Lists of the library's own (ownList): a list written between the checks and the copy must not
+ * reach an accessor on Array.prototype, which could run there or answer an unchecked value.
+ */
 export interface BatchFields {
-  signatures: Uint8Array[];
-  messages: Uint8Array[];
-  publicKeys: Uint8Array[];
+  signatures: OwnList<Uint8Array>;
+  messages: OwnList<Uint8Array>;
+  publicKeys: OwnList<Uint8Array>;
 }
 
 /**
@@ -461,9 +466,9 @@ export interface BatchFields {
  */
 export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
   const count = arrayArgumentLength(items, "items");
-  const signatures: unknown[] = new Array(count);
-  const messages: unknown[] = new Array(count);
-  const keys: unknown[] = new Array(count);
+  const signatures = ownList<unknown>(count);
+  const messages = ownList<unknown>(count);
+  const keys = ownList<unknown>(count);
   for (let i = 0; i < count; i++) {
     const item: unknown = items[i];
     if (item === null || typeof item !== "object") throw new InvalidTypeError(`items[${i}] must be an object`);
@@ -472,13 +477,13 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
     messages[i] = memberOf(item, "message");
     keys[i] = memberOf(item, "publicKey");
   }
-  const publicKeys: Uint8Array[] = new Array(count);
+  const publicKeys = ownList<Uint8Array>(count);
   for (let i = 0; i < count; i++) {
     expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
     assertBytes(messages[i], `items[${i}].message`);
     publicKeys[i] = publicKeyArgumentBytes(keys[i], `items[${i}].publicKey`);
   }
-  return { signatures: signatures as Uint8Array[], messages: messages as Uint8Array[], publicKeys };
+  return { signatures: signatures as OwnList<Uint8Array>, messages: messages as OwnList<Uint8Array>, publicKeys };
 }
 
 /**
@@ -502,8 +507,10 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
   const zip215 = zip215Option(options);
   const fields = readBatchItems(items);
   const count = fields.signatures.length;
-  const results: boolean[] = new Array(count);
-  if (count === 0) return results;
+  // Filled as an OwnList and handed out as an Array: its writes come after the copy, but an
+  // accessor on Array.prototype could still swallow a verdict and answer another.
+  const results = ownList<boolean>(count);
+  if (count === 0) return ownListAsArray(results);
   fillBatchRandom(0); // fails early (before any work) where there is no CSPRNG
   const mode = zip215 ? VERIFY_MODE_ZIP215 : 0;
   for (let start = 0; start < count; ) {
@@ -530,14 +537,14 @@ function verifyBatch(items: readonly VerifyBatchItem[], options?: VerifyOptions)
     }
     start += n;
   }
-  return results;
+  return ownListAsArray(results);
 }
 
 /**
  * One ed25519_verify_batch call over items [start, start + n), answers into results; false
  * (nothing written) if memory cannot grow for it.
  */
-function runBatchChunk(fields: BatchFields, start: number, n: number, mode: number, results: boolean[]): boolean {
+function runBatchChunk(fields: BatchFields, start: number, n: number, mode: number, results: OwnList<boolean>): boolean {
   const { signatures, messages, publicKeys: keys } = fields;
   try {
     fillBatchRandom(n);

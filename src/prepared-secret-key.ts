@@ -21,7 +21,7 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { assertBytes, copyInto, copyOfRange, expectBytes, typedArraySet, viewLength } from "./bytes.js";
+import { assertBytes, copyInto, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
@@ -43,7 +43,12 @@ const core = (): PreparedExports => coreExports<PreparedExports>();
 let slabMemory: WebAssembly.Memory | undefined;
 let epoch = 0;
 const generations = new Uint32Array(PREPARED_SECRET_SLOTS);
-let freeSlots: number[] = [];
+// The free slots, as a stack: freeSlotStack[0 … freeSlotCount), the top last. A typed array and a
+// count, not an Array: its `push` and `pop` are Array.prototype's, which caller code can replace
+// (or take the writes through an accessor for an index there), and a replaced `push` that
+// listed a slot twice gave two prepared keys one slot.
+const freeSlotStack = new Uint32Array(PREPARED_SECRET_SLOTS);
+let freeSlotCount = 0;
 
 /** The live instance's exports, after resetting the bookkeeping if the instance changed. */
 function currentSlab(): PreparedExports {
@@ -51,9 +56,9 @@ function currentSlab(): PreparedExports {
   if (x.memory !== slabMemory) {
     slabMemory = x.memory;
     epoch++;
-    generations.fill(0);
-    freeSlots = [];
-    for (let slot = PREPARED_SECRET_SLOTS - 1; slot >= 0; slot--) freeSlots.push(slot);
+    typedArrayFill(generations as unknown as Uint8Array, 0);
+    freeSlotCount = 0;
+    for (let slot = PREPARED_SECRET_SLOTS - 1; slot >= 0; slot--) freeSlotStack[freeSlotCount++] = slot; // slot 0 on top
   }
   return x;
 }
@@ -81,7 +86,7 @@ function releaseSlot(ref: SlotRef): boolean {
   if (x === undefined || x.memory !== slabMemory || !ownsSlot(ref)) return false;
   guarded(() => x.ed25519_destroy_prepared(ref.slot));
   generations[ref.slot] = (generations[ref.slot] + 1) >>> 0;
-  freeSlots.push(ref.slot);
+  freeSlotStack[freeSlotCount++] = ref.slot; // ownsSlot held: the slot was taken, so it is not in the stack
   return true;
 }
 
@@ -223,14 +228,14 @@ export function prepareSecretKeyIfRoom(seed: Uint8Array, reserve: number): Prepa
 function prepareInSlab(seed: Uint8Array, reserve: number): PreparedSecretKey | undefined {
   expectBytes(seed, 32, "seed");
   const x = currentSlab();
-  if (reserve > 0 && freeSlots.length <= reserve) return undefined;
-  const slot = freeSlots.pop();
-  if (slot === undefined) {
+  if (reserve > 0 && freeSlotCount <= reserve) return undefined;
+  if (freeSlotCount === 0) {
     throw new PreparedSecretKeyError(
       "PREPARED_KEYS_EXHAUSTED",
       `all ${PREPARED_SECRET_SLOTS} prepared secret key slots are in use; destroy() keys no longer needed`,
     );
   }
+  const slot = freeSlotStack[--freeSlotCount];
   let status = -1;
   const publicKey = guarded(() => {
     const base = argsBase();

@@ -20,7 +20,8 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import {
-  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, readOptions, readU32, subview, typedArraySet, uncurryThis, viewLength, writeU32,
+  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
+  typedArraySet, uncurryThis, viewLength, writeU32, type OwnList,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
@@ -201,7 +202,8 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  */
 export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
-  const verdicts: EnvelopeVerdict[] = new Array(inputs.length);
+  // Lists of the library's own (src/bytes.ts, ownList), handed out as an Array.
+  const verdicts = ownList<EnvelopeVerdict>(inputs.length);
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
     if (segment === undefined) {
@@ -214,7 +216,7 @@ export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[],
     readEnvelopeSegment(segment, maxBytes, verdicts, start);
     start += segment.count;
   }
-  return verdicts;
+  return ownListAsArray(verdicts);
 }
 
 /**
@@ -242,7 +244,7 @@ export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | stri
  */
 export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyEnvelopeOptions): EnvelopeVerdict[] {
   const { maxBytes } = envelopeOptions(options);
-  const verdicts: EnvelopeVerdict[] = [];
+  const verdicts = ownList<EnvelopeVerdict>();
   for (let at = 0; at < packed.length; ) {
     if (at + SEGMENT_HEADER_BYTES > packed.length) throw badPacking();
     const count = readU32(packed, at);
@@ -267,7 +269,7 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
     }
     at = (end + 3) & ~3;
   }
-  return verdicts;
+  return ownListAsArray(verdicts);
 }
 
 const badPacking = () => new WasmCoreError("WASM_TRAP", "packed envelope verdicts are malformed");
@@ -276,7 +278,7 @@ const badPacking = () => new WasmCoreError("WASM_TRAP", "packed envelope verdict
 function readEnvelopeBatch(
   envelopes: readonly (Uint8Array | string)[],
   options: VerifyEnvelopeOptions | undefined,
-): { inputs: (Uint8Array | string)[]; maxBytes: number; flags: number } {
+): { inputs: OwnList<Uint8Array | string>; maxBytes: number; flags: number } {
   if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
   const { maxBytes, flags } = envelopeOptions(options); // the options first, then the list (README "Worker pool", Chunks)
   return { inputs: readEnvelopeInputs(envelopes, arrayArgumentLength(envelopes, "envelopes")), maxBytes, flags };
@@ -288,11 +290,12 @@ function readEnvelopeBatch(
  * only) and its type checked as it is read, so a sparse or proxied list that claims billions of
  * items fails at its first hole instead of filling memory with them (review 84 F2: the process
  * ran out of heap); then every view checked readable once all are read (a later getter could
- * detach an earlier view), so no caller code runs between those checks and the copy.
+ * detach an earlier view), so no caller code runs between those checks and the copy. The list
+ * is the library's own (ownList): its writes and reads reach no accessor on Array.prototype.
  * @throws InvalidTypeError naming the first input that is neither a string nor a readable Uint8Array.
  */
-export function readEnvelopeInputs(envelopes: readonly unknown[], count: number): (Uint8Array | string)[] {
-  const inputs: (Uint8Array | string)[] = new Array(count);
+export function readEnvelopeInputs(envelopes: readonly unknown[], count: number): OwnList<Uint8Array | string> {
+  const inputs = ownList<Uint8Array | string>(count);
   for (let i = 0; i < count; i++) {
     const input = envelopes[i];
     if (typeof input !== "string" && !isUint8Array(input)) checkEnvelopeInput(input, `envelopes[${i}]`);
@@ -400,7 +403,7 @@ const segmentRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
  * Runs the envelopes from `start` in one wasm call (as many as fit the limits and memory; at
  * least one), or undefined if memory cannot grow even for one envelope and the batch scratch.
  */
-function runEnvelopeSegment(inputs: readonly (Uint8Array | string)[], start: number, maxBytes: number, flags: number): EnvelopeSegment | undefined {
+function runEnvelopeSegment(inputs: OwnList<Uint8Array | string>, start: number, maxBytes: number, flags: number): EnvelopeSegment | undefined {
   let end = start;
   let capacity = 0;
   while (end < inputs.length && end - start < BATCH_MAX_ITEMS) {
@@ -431,14 +434,16 @@ function inputCapacity(input: Uint8Array | string, maxBytes: number): number {
 
 /** One wasm call over inputs[start, start + count); undefined if memory cannot grow for it. */
 function tryEnvelopeSegment(
-  inputs: readonly (Uint8Array | string)[],
+  inputs: OwnList<Uint8Array | string>,
   start: number,
   count: number,
   maxBytes: number,
   flags: number,
 ): EnvelopeSegment | undefined {
   fillRandomBytes(segmentRandom.subarray(0, 16 * count));
-  const early: { index: number; verdict: number; offset: number }[] = [];
+  // Written during the copy and read back for addresses in wasm memory: a list of the library's
+  // own (ownList), so neither an accessor on Array.prototype nor a replaced `push` runs there.
+  const early = ownList<{ index: number; verdict: number; offset: number }>();
   let inputBytes = count * ENTRY_BYTES;
   let capacity = inputBytes;
   for (let k = 0; k < count; k++) capacity += inputCapacity(inputs[start + k], maxBytes);
@@ -458,8 +463,8 @@ function tryEnvelopeSegment(
       length = writeInputAt(inputs[start + k], maxBytes, inputBytes);
     } catch (error) {
       if (!(error instanceof CanonicalJsonError)) throw error;
-      // Not `push`: a replaced Array.prototype.push could call the library again here, over this
-      // batch's input in the core's memory (review 85).
+      // Not `push` (an OwnList has none): a replaced Array.prototype.push could call the library
+      // again here, over this batch's input in the core's memory (review 85).
       early[early.length] = { index: k, verdict: error.code === "LONE_SURROGATE" ? EARLY_LONE_SURROGATE : EARLY_TOO_LARGE, offset: error.offset ?? 0 };
     }
     const heap = heapU8();
@@ -502,7 +507,7 @@ function packEnvelopeSegment(segment: EnvelopeSegment): Uint8Array {
 }
 
 /** Verdicts of a segment into out[outStart, outStart + count). */
-function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: EnvelopeVerdict[], outStart: number): void {
+function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: OwnList<EnvelopeVerdict>, outStart: number): void {
   const { count, bytes, shift, results } = segment;
   const verdicts = segment.verdicts - shift;
   for (let k = 0; k < count; k++) {

@@ -24,13 +24,14 @@
 //
 // Every u32 is little-endian (written by writeU32, read through a DataView), independent of the
 // host's byte order.
-import { bytesOver, charCodeAt, copyInto, viewLength, writeU32 } from "../bytes.js";
+import { bytesOver, charCodeAt, copyInto, ownList, viewLength, writeU32, type OwnList } from "../bytes.js";
 import type { VerifyOptions } from "../ed25519.js";
 import type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 
 // What planning and packing use, as this module loaded: they run between a call's checks and
 // its copy, where caller code that replaced a global (Math.floor, Uint16Array, SharedArrayBuffer)
-// could shrink or detach a checked view (review 84 F3, review 85).
+// could shrink or detach a checked view (review 84 F3, review 85). For the same reason every
+// list they fill is an OwnList (src/bytes.ts): an accessor on Array.prototype never sees it.
 const { ceil, floor, max, min } = Math;
 const Units = Uint16Array;
 const Shared = globalThis.SharedArrayBuffer; // undefined on a host without it: the pool refuses to start there
@@ -128,6 +129,9 @@ export const POOL_CHUNK_BYTE_BUDGET = 16 << 20;
  */
 export const MIN_SPLIT_ITEMS = 32;
 
+/** A chunk's items, [start, end) in its call. */
+export type ChunkRange = readonly [start: number, end: number];
+
 /**
  * Tasks for a call of `count` items on `threads` workers: as few as keep every task at or below
  * `chunkSize` items, but at least one per thread while every task keeps MIN_SPLIT_ITEMS items.
@@ -143,9 +147,9 @@ export function taskCount(count: number, chunkSize: number, threads: number): nu
  * The chunks of a call: taskCount equal ranges (their sizes differ by one item at most), each
  * cut further where its bytes exceed `budget` (planChunks).
  */
-export function planCall(count: number, chunkSize: number, threads: number, bytesOf: (i: number) => number, budget = POOL_CHUNK_BYTE_BUDGET): [number, number][] {
+export function planCall(count: number, chunkSize: number, threads: number, bytesOf: (i: number) => number, budget = POOL_CHUNK_BYTE_BUDGET): OwnList<ChunkRange> {
   const tasks = taskCount(count, chunkSize, threads);
-  const chunks: [number, number][] = [];
+  const chunks = ownList<ChunkRange>();
   for (let task = 0; task < tasks; task++) {
     const start = floor((task * count) / tasks);
     const end = floor(((task + 1) * count) / tasks);
@@ -161,8 +165,8 @@ export function planCall(count: number, chunkSize: number, threads: number, byte
  * The chunks of a call: [start, end) ranges of at most `chunkSize` items and, beyond its first
  * item, at most `budget` bytes (`bytesOf(i)` for item i; default POOL_CHUNK_BYTE_BUDGET).
  */
-export function planChunks(count: number, chunkSize: number, bytesOf: (i: number) => number, budget = POOL_CHUNK_BYTE_BUDGET): [number, number][] {
-  const chunks: [number, number][] = [];
+export function planChunks(count: number, chunkSize: number, bytesOf: (i: number) => number, budget = POOL_CHUNK_BYTE_BUDGET): OwnList<ChunkRange> {
+  const chunks = ownList<ChunkRange>();
   for (let start = 0; start < count; ) {
     let end = start + 1;
     let bytes = bytesOf(start);
@@ -172,7 +176,7 @@ export function planChunks(count: number, chunkSize: number, bytesOf: (i: number
       bytes += next;
       end++;
     }
-    chunks[chunks.length] = [start, end]; // not `push`: see packSignatureChunk
+    chunks[chunks.length] = [start, end]; // a literal's elements are its own
     start = end;
   }
   return chunks;
@@ -198,15 +202,15 @@ export function signatureChunkSize(count: number, messageBytes: number): number 
  * Math, the global constructors): the captured ones of src/bytes.ts and above (review 84 F3).
  */
 export function packSignatureChunk(
-  signatures: readonly Uint8Array[],
-  messages: readonly Uint8Array[],
-  publicKeys: readonly Uint8Array[],
+  signatures: OwnList<Uint8Array>,
+  messages: OwnList<Uint8Array>,
+  publicKeys: OwnList<Uint8Array>,
   start: number,
   end: number,
 ): SharedArrayBuffer {
   const count = end - start;
   // Measured once: the layout and the copies use these lengths (copyInto).
-  const lengths: number[] = []; // a literal: the global Array may be replaced
+  const lengths = ownList<number>(count);
   let messageBytes = 0;
   for (let k = 0; k < count; k++) messageBytes += lengths[k] = viewLength(messages[start + k]);
   const buffer = chunkMemory.allocate(signatureChunkSize(count, messageBytes));
@@ -257,11 +261,11 @@ export function envelopeChunkBytes(input: Uint8Array | string): number {
 }
 
 /** Packs already validated envelope inputs (strings or readable Uint8Arrays) into one fresh SharedArrayBuffer. */
-export function packEnvelopeChunk(inputs: readonly (Uint8Array | string)[], start: number, end: number): SharedArrayBuffer {
+export function packEnvelopeChunk(inputs: OwnList<Uint8Array | string>, start: number, end: number): SharedArrayBuffer {
   const count = end - start;
   const tableEnd = 4 + 12 * count;
   // Byte inputs are measured once: the size and the copies use these lengths (copyInto).
-  const lengths: number[] = []; // a literal: the global Array may be replaced
+  const lengths = ownList<number>(count);
   let size = tableEnd;
   for (let k = 0; k < count; k++) {
     const input = inputs[start + k];

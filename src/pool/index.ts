@@ -25,7 +25,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, readOptions, stringSlice, viewLength, viewPrefix } from "../bytes.js";
+import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, ownList, ownListAsArray, readOptions, stringSlice, viewLength, viewPrefix, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
@@ -51,6 +51,7 @@ import {
   planChunks,
   signatureChunkBytes,
   POOL_CHUNK_BYTE_BUDGET,
+  type ChunkRange,
   type PoolTask,
   type TaskAnswer,
 } from "./codec.js";
@@ -250,25 +251,33 @@ class PoolCall implements AbortableCall {
  * Packs every chunk of a call before any is sent (so a call either starts whole or not at all):
  * the call's private copy of its input. An allocation failure becomes VerifierPoolError OUT_OF_MEMORY.
  */
-function packAll(chunks: [number, number][], pack: (start: number, end: number) => SharedArrayBuffer): SharedArrayBuffer[] {
+function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number) => SharedArrayBuffer): OwnList<SharedArrayBuffer> {
   return allocating(() => {
     // Indexed, not `map` with a destructured pair: both run methods caller code may have
-    // replaced (Array.prototype.map, the array iterator) between the checks and the copy (review 84 F3).
-    const buffers: SharedArrayBuffer[] = [];
+    // replaced (Array.prototype.map, the array iterator) between the checks and the copy (review
+    // 84 F3); into an OwnList, which no accessor on Array.prototype sees (src/bytes.ts).
+    const buffers = ownList<SharedArrayBuffer>(chunks.length);
     for (let c = 0; c < chunks.length; c++) buffers[c] = pack(chunks[c][0], chunks[c][1]);
     return buffers;
   });
 }
 
 /** Each chunk's sum of bytesOf over its items: the bytes its answer gives back (maxQueuedBytes). */
-function chunkByteSums(chunks: [number, number][], bytesOf: (i: number) => number): number[] {
-  const sums: number[] = [];
+function chunkByteSums(chunks: OwnList<ChunkRange>, bytesOf: (i: number) => number): OwnList<number> {
+  const sums = ownList<number>(chunks.length);
   for (let c = 0; c < chunks.length; c++) {
     let sum = 0;
     for (let i = chunks[c][0]; i < chunks[c][1]; i++) sum += bytesOf(i);
     sums[c] = sum;
   }
   return sums;
+}
+
+/** A call's chunks, packed, and each one's bytes as admit counted them (lists of the pool's own: OwnList). */
+interface PackedCall {
+  chunks: OwnList<ChunkRange>;
+  buffers: OwnList<SharedArrayBuffer>;
+  held: OwnList<number>;
 }
 
 /** Dead entries (spent or dropped waiters) slotQueue holds before it is compacted, if they are also half of it. */
@@ -302,13 +311,17 @@ function allocating<T>(copy: () => T): T {
   }
 }
 
-/** Single verify() calls of one tick, one bucket per zip215 setting. */
+/**
+ * Single verify() calls of one tick, one bucket per zip215 setting: lists of the pool's own
+ * (OwnList, written by index: a replaced `push` or an accessor on Array.prototype could pair one
+ * call's answer with another's item).
+ */
 interface Bucket {
   zip215: boolean;
-  signatures: Uint8Array[];
-  messages: Uint8Array[];
-  publicKeys: Uint8Array[];
-  settle: { resolve(valid: boolean): void; reject(error: unknown): void }[];
+  signatures: OwnList<Uint8Array>;
+  messages: OwnList<Uint8Array>;
+  publicKeys: OwnList<Uint8Array>;
+  settle: OwnList<{ resolve(valid: boolean): void; reject(error: unknown): void }>;
   /** Chunk bytes of the items so far (signatureChunkBytes). */
   bytes: number;
 }
@@ -359,7 +372,7 @@ class PiscinaVerifierPool implements VerifierPool {
    * out of order: of 2,000 one-item calls on one thread, the third settled 1,954th (review 56).
    * Handed over only as workers free up, each task finds a free worker and nothing queues there.
    */
-  private readonly slotQueue: SlotWaiter[] = [];
+  private slotQueue = ownList<SlotWaiter>(); // the pool's own list (src/bytes.ts): no push or splice, no accessor on Array.prototype
   /** Waiters in slotQueue whose call was aborted (PoolCall.onAbort): removed at once when they are many. */
   private droppedWaiters = 0;
   /** The signals of pending calls (PoolCallOptions), one listener each. */
@@ -448,9 +461,13 @@ class PiscinaVerifierPool implements VerifierPool {
       this.waiting.clear();
       for (const controller of waiting) controller.abort(reason);
       // The chunks behind them would be handed to piscina next, with no worker to take them either.
-      const queued = this.slotQueue.splice(this.slotHead);
-      this.slotQueue.length = this.slotHead = this.droppedWaiters = 0;
-      for (const waiter of queued) {
+      const queue = this.slotQueue;
+      const from = this.slotHead;
+      const to = queue.length;
+      this.slotQueue = ownList();
+      this.slotHead = this.droppedWaiters = 0;
+      for (let i = from; i < to; i++) {
+        const waiter = queue[i];
         waiter.call?.waiting.delete(waiter);
         if (!waiter.dropped) waiter.reject(reason);
       }
@@ -493,15 +510,16 @@ class PiscinaVerifierPool implements VerifierPool {
       const index = zip215 ? 1 : 0;
       let bucket = this.buckets[index];
       if (bucket === undefined) {
-        bucket = { zip215, signatures: [], messages: [], publicKeys: [], settle: [], bytes: 0 };
+        bucket = { zip215, signatures: ownList(), messages: ownList(), publicKeys: ownList(), settle: ownList(), bytes: 0 };
         this.buckets[index] = bucket;
         queueMicrotask(() => this.flush(index, bucket!));
       }
-      bucket.signatures.push(signatureCopy);
-      bucket.messages.push(messageCopy);
-      bucket.publicKeys.push(publicKeyCopy);
+      const at = bucket.settle.length;
+      bucket.signatures[at] = signatureCopy;
+      bucket.messages[at] = messageCopy;
+      bucket.publicKeys[at] = publicKeyCopy;
       bucket.bytes += bytes;
-      const result = new Promise<boolean>((resolve, reject) => bucket!.settle.push({ resolve, reject }));
+      const result = new Promise<boolean>((resolve, reject) => (bucket!.settle[at] = { resolve, reject }));
       if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
       // An abort settles only this call: its item rides in the chunk it shares with the tick's other calls.
       return call === undefined ? result : this.abortable(call, result);
@@ -539,9 +557,9 @@ class PiscinaVerifierPool implements VerifierPool {
     const { settle } = bucket;
     const count = settle.length;
     const rejectAll = (error: unknown) => {
-      for (const s of settle) s.reject(error);
+      for (let i = 0; i < count; i++) settle[i].reject(error);
     };
-    let buffers: SharedArrayBuffer[];
+    let buffers: OwnList<SharedArrayBuffer>;
     const bytesOf = (i: number) => signatureChunkBytes(bucket.messages[i]);
     const chunks = full ? planChunks(count, count, bytesOf) : this.planCall(count, bytesOf);
     try {
@@ -560,9 +578,10 @@ class PiscinaVerifierPool implements VerifierPool {
     // worker) rejects only its calls, and a call whose item threw in the worker
     // (SIGNATURE_ITEM_FAILED) rejects alone (review 56: one failed chunk rejected every call of
     // the tick, the answered ones too). The parts are tracked, so close() waits for them.
-    parts.forEach((part, c) => {
-      const [start, end] = chunks[c];
-      part.then(
+    for (let c = 0; c < parts.length; c++) {
+      const start = chunks[c][0];
+      const end = chunks[c][1];
+      parts[c].then(
         ({ bits, failed }) => {
           for (let k = 0; k < bits.length; k++) {
             if (bits[k] === SIGNATURE_ITEM_FAILED) settle[start + k].reject(failed!.get(k));
@@ -573,7 +592,7 @@ class PiscinaVerifierPool implements VerifierPool {
           for (let i = start; i < end; i++) settle[i].reject(error);
         },
       );
-    });
+    }
   }
 
   verifyBatch(items: readonly SignatureItem[], options?: VerifyOptions): Promise<boolean[]> {
@@ -594,14 +613,16 @@ class PiscinaVerifierPool implements VerifierPool {
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
       const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
       const result = this.track(
-        Promise.all(parts).then((results) => {
-          const out: boolean[] = [];
-          for (const { bits, failed } of results) {
+        Promise.all(ownListAsArray(parts)).then((results) => {
+          // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
+          const out = ownList<boolean>();
+          for (let c = 0; c < results.length; c++) {
+            const { bits, failed } = results[c];
             // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this thread.
             if (failed !== undefined) throw failed.values().next().value;
-            for (let i = 0; i < bits.length; i++) out.push(bits[i] === 1);
+            for (let i = 0; i < bits.length; i++) out[out.length] = bits[i] === 1;
           }
-          return out;
+          return ownListAsArray(out);
         }),
       );
       return call === undefined ? result : this.abortable(call, result);
@@ -638,16 +659,17 @@ class PiscinaVerifierPool implements VerifierPool {
       call?.throwIfAborted();
       this.flushSingles();
       const { chunks, buffers, held } = this.packEnvelopes(inputs);
-      const parts = buffers.map((buffer, c) => {
-        const [start, end] = chunks[c];
-        return this.track(
-          this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer, envelope, crash: CRASH_NONE }, call), held[c]).then((answer) => {
+      const parts = ownList<Promise<EnvelopeVerdict[]>>(buffers.length);
+      for (let c = 0; c < buffers.length; c++) {
+        const count = chunks[c][1] - chunks[c][0];
+        parts[c] = this.track(
+          this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, call), held[c]).then((answer) => {
             call?.throwIfAborted(); // answered after the abort: no verdicts built
-            return readEnvelopeAnswer(answer, envelope, end - start);
+            return readEnvelopeAnswer(answer, envelope, count);
           }),
         );
-      });
-      const result = this.track(Promise.all(parts).then((results) => results.flat()));
+      }
+      const result = this.track(Promise.all(ownListAsArray(parts)).then((results) => results.flat()));
       return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
       this.unwatch(call);
@@ -675,17 +697,17 @@ class PiscinaVerifierPool implements VerifierPool {
    * views (a small view keeps its whole buffer) go once packed, and a call in flight holds its
    * input once, in its chunks (review 48: both batch calls held the caller's input too).
    */
-  private packSignatures(signatures: Uint8Array[], messages: Uint8Array[], publicKeys: Uint8Array[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+  private packSignatures(signatures: OwnList<Uint8Array>, messages: OwnList<Uint8Array>, publicKeys: OwnList<Uint8Array>): PackedCall {
     return this.admitAndPack(signatures.length, (i) => signatureChunkBytes(messages[i]), (start, end) => packSignatureChunk(signatures, messages, publicKeys, start, end));
   }
 
   /** A call's envelope chunks, packed (see packSignatures). */
-  private packEnvelopes(inputs: (Uint8Array | string)[]): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+  private packEnvelopes(inputs: OwnList<Uint8Array | string>): PackedCall {
     return this.admitAndPack(inputs.length, (i) => envelopeChunkBytes(inputs[i]), (start, end) => packEnvelopeChunk(inputs, start, end));
   }
 
   /** The chunks of a call (or a bucket of single calls) of `count` items: codec.ts, planCall. */
-  private planCall(count: number, bytesOf: (i: number) => number): [number, number][] {
+  private planCall(count: number, bytesOf: (i: number) => number): OwnList<ChunkRange> {
     return planCall(count, this.chunkSize, this.threads, bytesOf);
   }
 
@@ -703,16 +725,18 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /** Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes. */
-  private runSignatureChunks(chunks: [number, number][], buffers: SharedArrayBuffer[], verify: VerifyOptions, held: number[], call?: PoolCall): Promise<SignatureVerdicts>[] {
-    return buffers.map((buffer, c) => {
-      const [start, end] = chunks[c];
-      return this.track(
-        this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }, call), held[c]).then((answer) => {
+  private runSignatureChunks(chunks: OwnList<ChunkRange>, buffers: OwnList<SharedArrayBuffer>, verify: VerifyOptions, held: OwnList<number>, call?: PoolCall): OwnList<Promise<SignatureVerdicts>> {
+    const parts = ownList<Promise<SignatureVerdicts>>(buffers.length);
+    for (let c = 0; c < buffers.length; c++) {
+      const count = chunks[c][1] - chunks[c][0];
+      parts[c] = this.track(
+        this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call), held[c]).then((answer) => {
           call?.throwIfAborted(); // answered after the abort: not read
-          return readSignatureAnswer(answer, end - start);
+          return readSignatureAnswer(answer, count);
         }),
       );
-    });
+    }
+    return parts;
   }
 
   /**
@@ -777,7 +801,7 @@ class PiscinaVerifierPool implements VerifierPool {
    * with each chunk's share of the bytes. Called from packSignatures and packEnvelopes, whose
    * scopes hold the call's input (see there).
    */
-  private admitAndPack(count: number, bytesOf: (i: number) => number, pack: (start: number, end: number) => SharedArrayBuffer): { chunks: [number, number][]; buffers: SharedArrayBuffer[]; held: number[] } {
+  private admitAndPack(count: number, bytesOf: (i: number) => number, pack: (start: number, end: number) => SharedArrayBuffer): PackedCall {
     // Planned first (planning copies nothing), so the total is the chunks' shares summed.
     const chunks = this.planCall(count, bytesOf);
     const held = chunkByteSums(chunks, bytesOf);
@@ -840,7 +864,7 @@ class PiscinaVerifierPool implements VerifierPool {
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: SlotWaiter = { resolve, reject, call, dropped: false };
-      this.slotQueue.push(waiter);
+      this.slotQueue[this.slotQueue.length] = waiter;
       call?.waiting.add(waiter);
     });
   }
@@ -853,7 +877,11 @@ class PiscinaVerifierPool implements VerifierPool {
       if (this.slotHead === this.slotQueue.length) {
         this.slotQueue.length = this.slotHead = 0;
       } else if (this.slotHead >= QUEUE_COMPACTION_MIN && this.slotHead * 2 >= this.slotQueue.length) {
-        this.slotQueue.splice(0, this.slotHead); // compact once half of the array is spent
+        // Compact once half of the list is spent: the waiters left moved to its start, in order.
+        const head = this.slotHead;
+        const left = this.slotQueue.length - head;
+        for (let i = 0; i < left; i++) this.slotQueue[i] = this.slotQueue[head + i];
+        this.slotQueue.length = left;
         this.slotHead = 0;
       }
       if (next.dropped) {

@@ -25,11 +25,12 @@ import {
   verifyEnvelopeBytes,
 } from "../../src/index.js";
 import { copyInto } from "../../src/bytes.js";
+import { InvalidTypeError } from "../../src/errors.js";
 import { CRASH_NONE, packEnvelopeChunk, packSignatureChunk, TASK_ENVELOPES, TASK_SIGNATURES, type PoolTask } from "../../src/pool/codec.js";
 import runPoolTask from "../../src/pool/worker.js";
 import { runInNewContext } from "node:vm";
 import { Session } from "node:inspector";
-import { rejectsWith } from "../helpers/assert-codes.js";
+import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
 import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
 import { NOW, X, Y, LOCAL } from "../helpers/kernels.js";
 
@@ -110,6 +111,32 @@ test("copyInto copies exactly the measured bytes of a view of shared memory that
   const plain = new Uint8Array(4);
   copyInto(plain, new Uint8Array([9, 8, 7]), 1, 3);
   assert.equal([...plain], [0, 9, 8, 7]);
+});
+
+test("copyInto copies exactly `length` bytes of unshared memory too, and refuses a view that became shorter (detached or shrunk) than measured", () => {
+  // Longer than measured (an unshared resizable buffer grown since): the measured prefix only.
+  const resizable = new ArrayBuffer(4, { maxByteLength: 16 } as never) as ArrayBuffer & { resize(length: number): void };
+  const tracking = new Uint8Array(resizable);
+  tracking.set([1, 2, 3, 4]);
+  resizable.resize(8);
+  tracking.fill(0x77, 4);
+  const target = new Uint8Array(8).fill(0xee);
+  copyInto(target, tracking, 0, 4);
+  assert.equal([...target], [1, 2, 3, 4, 0xee, 0xee, 0xee, 0xee]);
+  // Shorter than measured: INVALID_TYPE, and the target is left as it was (no stale tail).
+  resizable.resize(2);
+  const untouched = new Uint8Array(8).fill(0xee);
+  const shrunk = throwsWith(() => copyInto(untouched, tracking, 0, 4), "INVALID_TYPE");
+  assert.instance(shrunk, InvalidTypeError);
+  assert.match(shrunk.message, /detached or shrunk after its check: 2 of 4 bytes left/);
+  assert.equal([...untouched], new Array(8).fill(0xee));
+  const buffer = new ArrayBuffer(4);
+  const detached = new Uint8Array(buffer);
+  structuredClone(buffer, { transfer: [buffer] });
+  assert.match(throwsWith(() => copyInto(untouched, detached, 0, 4), "INVALID_TYPE").message, /detached or shrunk/);
+  // Nothing to copy: a detached empty view is no error (`set` would throw a TypeError).
+  copyInto(untouched, detached, 0, 0);
+  assert.equal([...untouched], new Array(8).fill(0xee));
 });
 
 /** Exceptions thrown in this thread while `run` runs, caught ones included (a same-thread inspector session). */

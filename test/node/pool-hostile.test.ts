@@ -19,8 +19,8 @@ import {
   MIN_SPLIT_ITEMS,
   packEnvelopeChunk,
   packSignatureChunk,
-  planCall,
-  planChunks,
+  planCall as planCallList,
+  planChunks as planChunksList,
   POOL_CHUNK_BYTE_BUDGET,
   TASK_ENVELOPES,
   TASK_SIGNATURES,
@@ -58,6 +58,9 @@ function lying(bytes: Uint8Array, claimedLength: number, fakeSubarray?: Uint8Arr
 
 /** The view's real bytes as a plain Uint8Array (the TypedArray constructor reads internal slots). */
 const plain = (view: Uint8Array) => new Uint8Array(view);
+// The plans as plain arrays (the pool keeps them in lists with no prototype: src/bytes.ts, ownList).
+const planChunks = (...args: Parameters<typeof planChunksList>) => Array.from(planChunksList(...args)) as [number, number][];
+const planCall = (...args: Parameters<typeof planCallList>) => Array.from(planCallList(...args)) as [number, number][];
 
 function signer() {
   const seed = randomBytes(32);

@@ -290,4 +290,136 @@ test("replaced string methods never run between the pool's checks and its copy, 
   }
 });
 
+/**
+ * Runs `start` with accessors on Array.prototype for the indices 0 … count − 1: a write there is
+ * swallowed, a read answers `lie`, and either one first runs `hook` (once). So a library list
+ * written by index goes through them unless it is its own (src/bytes.ts, ownList): the call
+ * would run caller code, lose what it wrote and read back `lie`. Returns how often they ran.
+ */
+function withIndexAccessors<T>(count: number, lie: unknown, hook: () => void, start: () => T): { value: T; touched: number } {
+  let touched = 0;
+  const touch = () => {
+    if (touched++ === 0) hook();
+  };
+  for (let i = 0; i < count; i++) {
+    assert.not.ok(Object.prototype.hasOwnProperty.call(Array.prototype, String(i)), `Array.prototype[${i}] is not set already`);
+  }
+  try {
+    for (let i = 0; i < count; i++) {
+      Object.defineProperty(Array.prototype, String(i), {
+        configurable: true,
+        get: () => (touch(), lie),
+        set: () => touch(),
+      });
+    }
+    return { value: start(), touched };
+  } finally {
+    for (let i = 0; i < count; i++) delete (Array.prototype as unknown as Record<string, unknown>)[String(i)];
+  }
+}
+
+const otherMessage = utf8.encode("another message, which the signature is not for");
+
+test("accessors for Array.prototype's indices never run inside a batch, in thread or in the pool: no caller code between checks and copy, no value read back from them (review 85's gap)", async () => {
+  // Items 0, 2 and 4 valid, 1 and 3 not (the signature is for another message), 5 valid; an
+  // envelope batch with a lone surrogate and an oversized input (the early verdicts, a list
+  // written while the inputs are copied), a weak key, and good envelopes as text and as bytes.
+  const batchItems = () => {
+    const views = [0, 1, 2, 3, 4, 5].map((i) => detachable(i === 1 || i === 3 ? otherMessage : message));
+    return { views, items: views.map((v) => ({ signature, message: v.view, publicKey })) };
+  };
+  const expectedBatch = [true, false, true, false, true, true];
+  const envelopeInputs = () => {
+    const bytes = detachable(utf8.encode(validEnvelope));
+    return { bytes, envelopes: [validEnvelope, '{"a":"x\ud800"}', "x".repeat(70_000), forgedEnvelope, bytes.view] };
+  };
+  const expectedEnvelopes = ["ok kernel-a", "MALFORMED_ENVELOPE", "MALFORMED_ENVELOPE", "WEAK_PUBLIC_KEY", "ok kernel-a"];
+  {
+    const { items } = batchItems();
+    assert.equal(ed25519.verifyBatch(items), expectedBatch, "untampered, in thread");
+    assert.equal(outcomeOf(verifyEnvelopeBatch(envelopeInputs().envelopes)), expectedEnvelopes, "untampered envelopes, in thread");
+  }
+  // The lie: a 64-byte view of zeros where a signature, message or key was written, a 1-byte
+  // view for a length; the hook detaches every caller view of the call (its checks are done).
+  const lie = new Uint8Array(64);
+  {
+    const { views, items } = batchItems();
+    const run = withIndexAccessors(16, lie, () => views.forEach((v) => v.detach()), () => ed25519.verifyBatch(items));
+    assert.is(run.touched, 0, "ed25519.verifyBatch touched Array.prototype's indices");
+    assert.equal(run.value, expectedBatch);
+    assert.is(Object.getPrototypeOf(run.value), Array.prototype, "the answer is an ordinary Array");
+  }
+  {
+    const { bytes, envelopes } = envelopeInputs();
+    const run = withIndexAccessors(16, lie, bytes.detach, () => verifyEnvelopeBatch(envelopes));
+    assert.is(run.touched, 0, "verifyEnvelopeBatch touched Array.prototype's indices");
+    assert.equal(outcomeOf(run.value), expectedEnvelopes);
+  }
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    // The synchronous start of each call (its checks, plan and copy) under the accessors; the
+    // answers awaited once they are gone. Three single verify() calls share one bucket.
+    const { views, items } = batchItems();
+    const { bytes, envelopes } = envelopeInputs();
+    const singles = [0, 1, 2].map((i) => detachable(i === 1 ? otherMessage : message));
+    const run = withIndexAccessors(16, lie, () => [...views, ...singles, bytes].forEach((v) => v.detach()), () => ({
+      batch: pool.verifyBatch(items),
+      envelopes: pool.verifyEnvelopeBatch(envelopes),
+      singles: singles.map((v) => pool.verify(signature, v.view, publicKey)),
+    }));
+    assert.is(run.touched, 0, "the pool's calls touched Array.prototype's indices");
+    assert.equal(await settledWithin(run.value.batch, "pool.verifyBatch"), expectedBatch);
+    assert.equal(outcomeOf((await settledWithin(run.value.envelopes, "pool.verifyEnvelopeBatch")) as EnvelopeVerdict[]), expectedEnvelopes);
+    assert.equal(await settledWithin(Promise.all(run.value.singles), "pool.verify"), [true, false, true]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("prepared secret keys keep their own slots whatever Array.prototype's push, pop and index accessors do", () => {
+  const seedA = seedOf(11);
+  const seedB = seedOf(12);
+  const nodeSignature = (seedBytes: Uint8Array, m: Uint8Array) =>
+    new Uint8Array(nodeSign(null, m, createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(seedBytes)]), format: "der", type: "pkcs8" })));
+  // A push that lists every value twice and a pop that answers slot 0: once the slot list went
+  // through them, a freed slot was listed twice and two live keys shared it (the second key's
+  // preparation overwrote the first's secret; signing with the first failed its integrity check).
+  const arrayPrototype = Array.prototype as unknown as Record<string, unknown>;
+  const originalPush = arrayPrototype.push as (...items: unknown[]) => number;
+  const originalPop = arrayPrototype.pop as () => unknown;
+  // Held outside any array: the accessors would swallow the test's own writes too.
+  let a: { destroy(): void } | undefined;
+  let b: { destroy(): void } | undefined;
+  try {
+    const run = withIndexAccessors(8, 0, () => {}, () => {
+      arrayPrototype.push = function (this: unknown[], ...items: unknown[]) {
+        return Reflect.apply(originalPush, this, [...items, ...items]);
+      };
+      arrayPrototype.pop = function (this: unknown[]) {
+        Reflect.apply(originalPop, this, []);
+        return 0;
+      };
+      try {
+        const first = ed25519.prepareSecretKey(seedA);
+        first.destroy();
+        const keyA = ed25519.prepareSecretKey(seedA);
+        a = keyA;
+        const keyB = ed25519.prepareSecretKey(seedB);
+        b = keyB;
+        return { a: ed25519.sign(message, keyA), b: ed25519.sign(message, keyB) };
+      } finally {
+        arrayPrototype.push = originalPush;
+        arrayPrototype.pop = originalPop;
+      }
+    });
+    assert.is(run.touched, 0, "prepared secret keys touched Array.prototype's indices");
+    // Ed25519 signatures are deterministic: node:crypto signing with each seed is the oracle.
+    assert.equal(run.value.a, nodeSignature(seedA, message), "the first key signs as itself");
+    assert.equal(run.value.b, nodeSignature(seedB, message), "the second key signs as itself");
+  } finally {
+    a?.destroy();
+    b?.destroy();
+  }
+});
+
 test.run();
