@@ -20,7 +20,7 @@ import {
   type OwnList,
 } from "./bytes.js";
 import { sha512Digest } from "./sha512.js";
-import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError } from "./errors.js";
+import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError, isInstanceOf } from "./errors.js";
 import {
   argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
   DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
@@ -567,7 +567,7 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
       try {
         reserveIo(inputBytes);
       } catch (error) {
-        if (error instanceof WasmCoreError && error.code === "WASM_OUT_OF_MEMORY") return false;
+        if (isInstanceOf(WasmCoreError, error) && error.code === "WASM_OUT_OF_MEMORY") return false; // no Symbol.hasInstance looked up (review 98)
         throw error;
       }
       const heap = heapU8();

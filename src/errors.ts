@@ -13,6 +13,22 @@ export class InvalidTypeError extends TypeError {
   }
 }
 
+// Function.prototype[Symbol.hasInstance] as this module loaded, bound to `call`. `x instanceof
+// SomeError` first looks up Symbol.hasInstance on SomeError and its parents (Error, TypeError,
+// RangeError among them), where caller code can define one: it would run, and answer, while the
+// library tells its own errors apart in the middle of a call (review 98: inside an envelope
+// batch's copy, a hook there re-entered the batch and made it answer for another envelope).
+const ordinaryHasInstance = Function.prototype.call.bind(Function.prototype[Symbol.hasInstance]) as (cls: unknown, value: unknown) => boolean;
+
+/**
+ * `value instanceof cls` by the prototype chain alone (OrdinaryHasInstance): no Symbol.hasInstance
+ * is looked up, so no caller code runs for the library's own errors. For tests made inside a call,
+ * between its checks and its copy or while it writes into the core's memory.
+ */
+export function isInstanceOf<T>(cls: abstract new (...args: never[]) => T, value: unknown): value is T {
+  return ordinaryHasInstance(cls, value);
+}
+
 /**
  * The guard of a class whose instances only its factory may make: throws InvalidTypeError unless
  * `token` is the module-private `expected` its factory passes. TypeScript's `private constructor`

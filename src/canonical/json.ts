@@ -13,7 +13,7 @@
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
 import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, stringSlice, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
-import { CanonicalJsonError, InvalidTypeError, WasmCoreError, type CanonicalJsonErrorCode } from "../errors.js";
+import { CanonicalJsonError, InvalidTypeError, WasmCoreError, isInstanceOf, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
@@ -135,7 +135,7 @@ export function writeInputAt(input: string | Uint8Array, maxBytes: number, offse
     } catch (error) {
       // Memory cannot take 3 bytes per unit. The exact UTF-8 length decides whether the input is
       // too long for maxBytes (its own fault, whatever memory there is) or fits after all.
-      if (!(error instanceof CanonicalJsonError)) throw error;
+      if (!isInstanceOf(CanonicalJsonError, error)) throw error; // no Symbol.hasInstance looked up (review 98)
       capacity = utf8Length(input);
       if (capacity > maxBytes) throw tooLarge(capacity, maxBytes);
       heap = ensureArena(offset, capacity);
@@ -171,7 +171,7 @@ function ensureArena(offset: number, bytes: number): Uint8Array {
     } catch (cause) {
       // TOO_LARGE for the canonical JSON API; the WasmCoreError cause tells the envelope verifier
       // that memory, not maxBytes, refused the input.
-      if (cause instanceof WasmCoreError) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${offset + bytes} bytes for the input`, undefined, { cause });
+      if (isInstanceOf(WasmCoreError, cause)) throw new CanonicalJsonError("TOO_LARGE", `cannot reserve ${offset + bytes} bytes for the input`, undefined, { cause });
       throw cause;
     }
     heap = heapU8();

@@ -97,9 +97,10 @@ function signAttached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkTypes(message, secretKey);
   const m = bytes(message);
   const sig = detached(m, secretKey);
-  const out = new Uint8Array(SIGNATURE_LENGTH + m.length);
+  const length = viewLength(m); // its internal slot: %TypedArray%.prototype's length getter can be redefined
+  const out = new Uint8Array(SIGNATURE_LENGTH + length);
   copyInto(out, sig, 0, SIGNATURE_LENGTH);
-  copyInto(out, m, SIGNATURE_LENGTH, m.length);
+  copyInto(out, m, SIGNATURE_LENGTH, length);
   return out;
 }
 

@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { readSettings } from "../bytes.js";
+import { ownList, ownListAsArray, readSettings, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -1077,29 +1077,35 @@ export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
 function readAnchorKeys(value: unknown): readonly PublicKey[] {
   if (value instanceof PublicKey || typeof value === "string") return Object.freeze([toPublicKey(value)]);
   if (!Array.isArray(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
-  let listed: unknown[];
+  let listed: OwnList<unknown>;
   try {
     const length: unknown = (value as unknown[]).length;
     if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > MAX_ANCHOR_KEYS) {
       throw new InvalidConfigError(`a trust anchor lists 1 to ${MAX_ANCHOR_KEYS} keys, got ${typeof length === "number" ? length : describeConfigValue(length)}`);
     }
-    listed = [];
-    for (let i = 0; i < length; i++) listed.push((value as unknown[])[i]);
+    // Lists of our own (ownList): `push`, and an accessor on Array.prototype for an index, are
+    // caller code's to replace, and the anchor is read back at every handshake (review 98).
+    listed = ownList<unknown>(length);
+    for (let i = 0; i < length; i++) listed[i] = (value as unknown[])[i];
   } catch (cause) {
     if (cause instanceof InvalidConfigError) throw cause;
     throw new InvalidConfigError(`trust anchor keys cannot be read: ${describeThrown(cause)}`, { cause });
   }
-  const keys: PublicKey[] = [];
-  for (const entry of listed) {
-    const key = toPublicKey(entry);
-    if (indexOfKey(keys, key) < 0) keys.push(key);
+  const keys = ownList<PublicKey>();
+  for (let i = 0; i < listed.length; i++) {
+    const key = toPublicKey(listed[i]);
+    if (indexOfKey(keys, key) < 0) keys[keys.length] = key;
   }
-  return Object.freeze(keys);
+  return Object.freeze(ownListAsArray(keys)); // an ordinary frozen Array, its elements its own
 }
 
-/** Where `key` stands in `keys`, or -1. */
-function indexOfKey(keys: readonly PublicKey[], key: PublicKey): number {
-  return keys.findIndex((listed) => listed.equals(key));
+/**
+ * Where `key` stands in `keys`, or -1. A loop, not `findIndex`: a replaced findIndex would
+ * decide which keys an anchor accepts (review 98).
+ */
+function indexOfKey(keys: OwnList<PublicKey> | readonly PublicKey[], key: PublicKey): number {
+  for (let i = 0; i < keys.length; i++) if (keys[i].equals(key)) return i;
+  return -1;
 }
 
 /** An anchor's keys as an error's `expected`: the key's hex, or the hex of each joined by " or ". */

@@ -14,7 +14,7 @@
 // InvalidTypeError: wrong option types, or an input that is not a string or a Uint8Array (a Proxy
 // of one does not count), or a view of a detached or out-of-bounds ArrayBuffer (which would
 // otherwise read as the empty input).
-import { CanonicalJsonError, InvalidTypeError, WasmCoreError } from "../errors.js";
+import { CanonicalJsonError, InvalidTypeError, WasmCoreError, isInstanceOf } from "../errors.js";
 import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
@@ -265,7 +265,7 @@ export function readPackedEnvelopeVerdicts(packed: Uint8Array, options?: VerifyE
       readEnvelopeSegment(segment, maxBytes, verdicts, verdicts.length);
     } catch (cause) {
       // Bytes this module wrote always read back; anything else (invalid UTF-8, a bad timestamp) is refused.
-      throw cause instanceof WasmCoreError ? cause : new WasmCoreError("WASM_TRAP", `packed envelope verdicts are malformed: ${String(cause)}`, { cause });
+      throw isInstanceOf(WasmCoreError, cause) ? cause : new WasmCoreError("WASM_TRAP", `packed envelope verdicts are malformed: ${String(cause)}`, { cause });
     }
     at = (end + 3) & ~3;
   }
@@ -453,7 +453,7 @@ function tryEnvelopeSegment(
     // then always about the input (longer than maxBytes), never about memory.
     reserveIo(capacity);
   } catch (error) {
-    if (error instanceof WasmCoreError) return undefined;
+    if (isInstanceOf(WasmCoreError, error)) return undefined;
     throw error;
   }
   for (let k = 0; k < count; k++) {
@@ -462,7 +462,9 @@ function tryEnvelopeSegment(
       // The bytes are copied into wasm memory here, as verifyEnvelopeBytes copies its input.
       length = writeInputAt(inputs[start + k], maxBytes, inputBytes);
     } catch (error) {
-      if (!(error instanceof CanonicalJsonError)) throw error;
+      // isInstanceOf, not instanceof: a Symbol.hasInstance defined on Error would run here, in the
+      // middle of the copy (review 98).
+      if (!isInstanceOf(CanonicalJsonError, error)) throw error;
       // Not `push` (an OwnList has none): a replaced Array.prototype.push could call the library
       // again here, over this batch's input in the core's memory (review 85).
       early[early.length] = { index: k, verdict: error.code === "LONE_SURROGATE" ? EARLY_LONE_SURROGATE : EARLY_TOO_LARGE, offset: error.offset ?? 0 };
@@ -551,7 +553,7 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   try {
     length = writeInput(input, maxBytes);
   } catch (error) {
-    if (error instanceof CanonicalJsonError) return unreadableInput(error, maxBytes);
+    if (isInstanceOf(CanonicalJsonError, error)) return unreadableInput(error, maxBytes);
     throw error;
   }
   const core = coreExports<EnvelopeCoreExports>();
@@ -581,7 +583,7 @@ export function singleCallVerdict(verdict: number): number {
  * may be well within maxBytes).
  */
 function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeVerdict {
-  if (error.code === "TOO_LARGE" && error.cause instanceof WasmCoreError) {
+  if (error.code === "TOO_LARGE" && isInstanceOf(WasmCoreError, error.cause)) {
     const why = `envelope does not fit in WebAssembly memory (${error.message})`;
     return { ...failure("MALFORMED_ENVELOPE", why), problem: "OUT_OF_MEMORY", field: "envelope", detail: why };
   }

@@ -38,7 +38,8 @@ export interface SignatureVerdicts {
 export function readSignatureAnswer(answer: unknown, count: number): SignatureVerdicts {
   if (isTaskFailure(answer)) throw taskFailed(answer);
   if (answer instanceof Uint8Array) {
-    if (answer.length !== count || answer.some((bit) => bit > 1)) throw notSignatureVerdicts(count);
+    if (answer.length !== count) throw notSignatureVerdicts(count);
+    for (let i = 0; i < count; i++) if (answer[i] > 1) throw notSignatureVerdicts(count); // not `some`: caller code can replace it
     return { bits: answer };
   }
   const { verdicts, failures } = (typeof answer === "object" && answer !== null ? answer : {}) as Partial<SignatureItemFailures>;

@@ -26,7 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, ownList, ownListAsArray, readOptions, stringSlice, viewLength, viewPrefix, type OwnList } from "../bytes.js";
-import { InvalidTypeError } from "../errors.js";
+import { InvalidTypeError, isInstanceOf } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -262,6 +262,27 @@ function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number)
   });
 }
 
+/**
+ * Each part's value, in order, once every part has one; the first rejection otherwise: as
+ * Promise.all, but reading `parts` by index. Promise.all walks its argument with the array
+ * iterator, which caller code can replace to answer for the parts (review 98: a call's [false]
+ * became [true]). The parts are the pool's own promises; what a caller's `await` then does with
+ * the call's promise is the realm's Promise, beyond any library's reach.
+ */
+function allParts<T>(parts: OwnList<Promise<T>>): Promise<OwnList<T>> {
+  return new Promise<OwnList<T>>((resolve, reject) => {
+    const values = ownList<T>(parts.length);
+    let left = parts.length;
+    if (left === 0) resolve(values);
+    for (let c = 0; c < parts.length; c++) {
+      parts[c].then((value) => {
+        values[c] = value;
+        if (--left === 0) resolve(values);
+      }, reject);
+    }
+  });
+}
+
 /** Each chunk's sum of bytesOf over its items: the bytes its answer gives back (maxQueuedBytes). */
 function chunkByteSums(chunks: OwnList<ChunkRange>, bytesOf: (i: number) => number): OwnList<number> {
   const sums = ownList<number>(chunks.length);
@@ -293,6 +314,9 @@ const NO_WORKER = "no worker is running: the last one failed while starting";
  */
 const STACK_OVERFLOW = "call stack size";
 
+/** This realm's RangeError as this module loaded (allocating runs inside a call's copy: the global can be replaced). */
+const EngineRangeError = RangeError;
+
 /**
  * `copy()`, with an allocation failure as VerifierPoolError OUT_OF_MEMORY: the engine's own
  * RangeError, which (unlike this library's RangeError subclasses, InvalidLengthError and the
@@ -304,7 +328,7 @@ function allocating<T>(copy: () => T): T {
   } catch (cause) {
     // V8's stack overflow is a RangeError without a code too: it is thrown as it is, as the
     // in-thread API would (review 48: it was reported as OUT_OF_MEMORY).
-    if (cause instanceof RangeError && (cause as { code?: unknown }).code === undefined && !cause.message.includes(STACK_OVERFLOW)) {
+    if (isInstanceOf(EngineRangeError, cause) && (cause as { code?: unknown }).code === undefined && !cause.message.includes(STACK_OVERFLOW)) {
       throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate the pool's copy of the call's input: ${cause.message}`, { cause });
     }
     throw cause;
@@ -609,11 +633,15 @@ class PiscinaVerifierPool implements VerifierPool {
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfAborted();
-      this.flushSingles();
+      // Packed (the copy) before the tick's single calls are sent: sending runs built-ins caller
+      // code can replace (AbortController, Set and Promise methods, piscina's own code), which
+      // must not run between the checks above and the copy (review 98). Sent after them all the
+      // same: they were made first, and tasks run in call order (flushSingles).
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
+      this.flushSingles();
       const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
       const result = this.track(
-        Promise.all(ownListAsArray(parts)).then((results) => {
+        allParts(parts).then((results) => {
           // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
           const out = ownList<boolean>();
           for (let c = 0; c < results.length; c++) {
@@ -657,8 +685,8 @@ class PiscinaVerifierPool implements VerifierPool {
       }
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfAborted();
+      const { chunks, buffers, held } = this.packEnvelopes(inputs); // before flushSingles: see verifyBatch
       this.flushSingles();
-      const { chunks, buffers, held } = this.packEnvelopes(inputs);
       const parts = ownList<Promise<EnvelopeVerdict[]>>(buffers.length);
       for (let c = 0; c < buffers.length; c++) {
         const count = chunks[c][1] - chunks[c][0];
@@ -669,7 +697,16 @@ class PiscinaVerifierPool implements VerifierPool {
           }),
         );
       }
-      const result = this.track(Promise.all(ownListAsArray(parts)).then((results) => results.flat()));
+      const result = this.track(
+        allParts(parts).then((results) => {
+          const out = ownList<EnvelopeVerdict>(); // as verifyBatch's answer
+          for (let c = 0; c < results.length; c++) {
+            const verdicts = results[c];
+            for (let i = 0; i < verdicts.length; i++) out[out.length] = verdicts[i];
+          }
+          return ownListAsArray(out);
+        }),
+      );
       return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
       this.unwatch(call);

@@ -17,7 +17,8 @@ import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index
 import { ed25519 } from "../../src/ed25519.js";
 import { canonicalizeJson } from "../../src/canonical/index.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "../../src/handshake/verify-envelope.js";
-import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
+import { KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/handshake/index.js";
+import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import { PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 
@@ -419,6 +420,168 @@ test("prepared secret keys keep their own slots whatever Array.prototype's push,
   } finally {
     a?.destroy();
     b?.destroy();
+  }
+});
+
+test("a Symbol.hasInstance defined on Error never runs inside an envelope batch: re-entering the batch from there cannot make it answer for another envelope (review 98)", () => {
+  // Same lengths, so a re-entrant batch of the same shape lands on the outer one's addresses.
+  const mine = validEnvelope;
+  const theirs = JSON.stringify(new KernelTrustExchange("kernel-x", Keypair.fromSeed(seedOf(9))).localEnvelope("kernel-b", "nonce-1", NOW));
+  const badSignature = JSON.stringify({ ...JSON.parse(mine), signature: "00".repeat(64) });
+  assert.is(theirs.length, badSignature.length);
+  // The oversized input makes the batch tell its own CanonicalJsonError from others in the middle
+  // of copying the inputs.
+  const batch = [badSignature, "x".repeat(70_000)];
+  const untampered = outcomeOf(verifyEnvelopeBatch(batch));
+  assert.equal(untampered, ["INVALID_SIGNATURE", "MALFORMED_ENVELOPE"]);
+  let ran = 0;
+  Object.defineProperty(Error, Symbol.hasInstance, {
+    configurable: true,
+    value(this: unknown, value: unknown) {
+      if (ran++ === 0) verifyEnvelopeBatch([theirs, "x".repeat(70_000)]);
+      return Function.prototype[Symbol.hasInstance].call(this, value);
+    },
+  });
+  let outcome: string[];
+  try {
+    outcome = outcomeOf(verifyEnvelopeBatch(batch));
+  } finally {
+    delete (Error as unknown as Record<symbol, unknown>)[Symbol.hasInstance];
+  }
+  // Before: the hook ran and the outer batch answered "ok kernel-x" for its bad signature.
+  assert.equal(outcome, untampered);
+  assert.is(ran, 0, "Error[Symbol.hasInstance] ran inside the batch");
+});
+
+test("a single verify() before a batch in the same tick: sending it runs no replaceable built-in between the batch's checks and its copy (review 98)", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    await pool.verify(signature, message, publicKey); // workers up
+    const routes: Array<[string, () => () => void]> = [
+      ["the global AbortController", () => {
+        const Original = globalThis.AbortController;
+        (globalThis as { AbortController: unknown }).AbortController = class extends Original {
+          constructor() {
+            hook();
+            super();
+          }
+        };
+        return () => void ((globalThis as { AbortController: unknown }).AbortController = Original);
+      }],
+      ["Set.prototype.add", () => {
+        const original = Set.prototype.add;
+        Set.prototype.add = function (this: Set<unknown>, value: unknown) {
+          hook();
+          return original.call(this, value);
+        } as typeof original;
+        return () => void (Set.prototype.add = original);
+      }],
+      ["Promise.prototype.then", () => {
+        const original = Promise.prototype.then;
+        Promise.prototype.then = function (this: Promise<unknown>, ...args: unknown[]) {
+          hook();
+          return Reflect.apply(original, this, args);
+        } as typeof original;
+        return () => void (Promise.prototype.then = original);
+      }],
+    ];
+    let hook = () => {};
+    for (const [name, install] of routes) {
+      const checked = detachable(message);
+      let fired = false;
+      hook = () => {
+        if (!fired) {
+          fired = true;
+          checked.detach();
+        }
+      };
+      const single = pool.verify(signature, message, publicKey); // waits in this tick's bucket
+      const undo = install();
+      let batch: Promise<boolean[]>;
+      try {
+        batch = pool.verifyBatch([{ signature, message: checked.view, publicKey }]);
+      } finally {
+        undo();
+      }
+      // The batch was copied before the bucket was sent: the checked message was verified (before,
+      // the hook detached it first and the batch answered [false] for an empty message).
+      assert.equal(await settledWithin(batch, `verifyBatch, ${name}`), [true], name);
+      assert.is(await settledWithin(single, `verify, ${name}`), true, name);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a replaced array iterator cannot answer for the pool's chunks, nor switch the noble drop-in's strict mode off (review 98)", async () => {
+  const iteratorPrototype = Object.getPrototypeOf([][Symbol.iterator]()) as { next(): IteratorResult<unknown> };
+  const next = iteratorPrototype.next;
+  const withIterator = <T>(replacement: (step: IteratorResult<unknown>) => IteratorResult<unknown>, start: () => T): T => {
+    iteratorPrototype.next = function (this: unknown) {
+      return replacement(Reflect.apply(next, this, []) as IteratorResult<unknown>);
+    };
+    try {
+      return start();
+    } finally {
+      iteratorPrototype.next = next;
+    }
+  };
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    // A chunk's answer swapped for one saying "valid", when the pool walked its parts with Promise.all.
+    const notSigned = utf8.encode("a message nobody signed");
+    const answer = withIterator(
+      (step) => (!step.done && step.value instanceof Promise ? { done: false, value: Promise.resolve({ bits: new Uint8Array([1]) }) } : step),
+      () => pool.verifyBatch([{ signature, message: notSigned, publicKey }]),
+    );
+    assert.equal(await settledWithin(answer, "pool.verifyBatch"), [false]);
+  } finally {
+    await pool.close();
+  }
+  // The ZIP-215-only signature (R the identity, non-canonical): strict mode refuses it. verify's
+  // arguments came back as a tuple, taken apart by the iterator after the checks: one answering
+  // true for false switched zip215 on.
+  assert.is(nobleDropIn.verify(zip215OnlySignature, message, identityKey, { zip215: false }), false);
+  assert.is(nobleDropIn.verify(zip215OnlySignature, message, identityKey, { zip215: true }), true);
+  const strict = withIterator((step) => (step.value === false ? { done: false, value: true } : step), () => nobleDropIn.verify(zip215OnlySignature, message, identityKey, { zip215: false }));
+  assert.is(strict, false);
+});
+
+test("trust anchors: a replaced findIndex, or index accessors while an anchor is set and while it is read, never let another key through (review 98)", async () => {
+  const peer = Keypair.fromSeed(seedOf(21));
+  const impostor = Keypair.fromSeed(seedOf(22));
+  let nonce = 0;
+  const envelopeFrom = (key: Keypair) => PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", `anchor-${++nonce}`, NOW, key).toJSONText();
+  const refusedCode = async (exchange: KernelTrustExchange, key: Keypair, during: <T>(start: () => T) => T) => {
+    const accepted = during(() => exchange.acceptEnvelope(envelopeFrom(key), "kernel-b", NOW));
+    return accepted.then(() => "accepted", (error: { code?: string }) => String(error.code));
+  };
+  const plain = <T>(start: () => T) => start();
+  {
+    const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(20))).withTrustedPeer("kernel-b", [peer.publicKey]);
+    assert.is(await refusedCode(exchange, impostor, plain), "UNEXPECTED_PEER_KEY");
+    // findIndex replaced to find every key at index 0.
+    const findIndex = Array.prototype.findIndex;
+    const everyKey = <T>(start: () => T) => {
+      Array.prototype.findIndex = () => 0;
+      try {
+        return start();
+      } finally {
+        Array.prototype.findIndex = findIndex;
+      }
+    };
+    assert.is(await refusedCode(exchange, impostor, everyKey), "UNEXPECTED_PEER_KEY", "a replaced findIndex");
+    assert.is(await refusedCode(exchange, peer, plain), "accepted");
+  }
+  {
+    // Accessors while the anchor is set (they swallowed its keys, leaving holes), then while it is
+    // read: a hole was answered by Array.prototype, here with the impostor's key.
+    const exchange = withIndexAccessors(4, undefined, () => {}, () =>
+      new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(20))).withTrustedPeer("kernel-b", [peer.publicKey, peer.publicKey.toHex()]),
+    ).value;
+    const answeringImpostor = <T>(start: () => T) => withIndexAccessors(4, impostor.publicKey, () => {}, start).value;
+    assert.is(await refusedCode(exchange, impostor, answeringImpostor), "UNEXPECTED_PEER_KEY", "accessors answering the impostor's key");
+    assert.is(await refusedCode(exchange, peer, plain), "accepted");
   }
 });
 
