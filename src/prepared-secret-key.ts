@@ -43,6 +43,9 @@ const core = (): PreparedExports => coreExports<PreparedExports>();
 let slabMemory: WebAssembly.Memory | undefined;
 let epoch = 0;
 const generations = new Uint32Array(PREPARED_SECRET_SLOTS);
+// Number.isInteger as this module loaded: signPrepared asks ownsSlot between its message's check
+// and its copy, where a replacement could detach the message (review 99: it signed the empty one).
+const isInteger = Number.isInteger;
 // The free slots, as a stack: freeSlotStack[0 … freeSlotCount), the top last. A typed array and a
 // count, not an Array: its `push` and `pop` are Array.prototype's, which caller code can replace
 // (or take the writes through an accessor for an index there), and a replaced `push` that
@@ -73,7 +76,7 @@ interface SlotRef {
 function ownsSlot(ref: SlotRef): boolean {
   // Refs are made here only (the constructor below refuses other callers); the range check keeps
   // a slot outside the slab off the free list whatever a ref holds (review 46).
-  return Number.isInteger(ref.slot) && ref.slot >= 0 && ref.slot < PREPARED_SECRET_SLOTS && ref.epoch === epoch && generations[ref.slot] === ref.generation;
+  return isInteger(ref.slot) && ref.slot >= 0 && ref.slot < PREPARED_SECRET_SLOTS && ref.epoch === epoch && generations[ref.slot] === ref.generation;
 }
 
 /**

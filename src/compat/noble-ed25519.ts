@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, viewLength, wipeBytes } from "../bytes.js";
+import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, subview, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -548,12 +548,12 @@ function signAsync(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Prom
 /** noble's rule: `zip215` absent or undefined means true; any other value counts by truthiness (0, "" are the strict branch). */
 function zip215Option(options: unknown): boolean {
   if (options === null || typeof options !== "object") throw new TypeError("expected valid options object");
-  return Boolean((options as EdDSAVerifyOpts).zip215 ?? true);
+  return !!((options as EdDSAVerifyOpts).zip215 ?? true); // not the global Boolean, which caller code can replace (review 99)
 }
 
-/** Checked copies of verify's arguments and the rule, in noble's order of checks. */
 /**
- * verify's arguments, copied and checked. An object, not a tuple: taking a tuple apart runs the
+ * Checked copies of verify's arguments and the rule, in noble's order of checks. An object, not
+ * a tuple: taking a tuple apart runs the
  * array iterator, which caller code can replace, after the checks (review 98: one that answered
  * zip215 true let a signature only ZIP-215 accepts through strict mode).
  */
@@ -570,7 +570,8 @@ function verifyArgs(signature: unknown, message: unknown, publicKey: unknown, op
  */
 function verifyChecked(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, zip215: boolean): boolean {
   if (!zip215) {
-    if (!isCanonicalPointEncoding_vartime(pk) || !isCanonicalPointEncoding_vartime(sig.subarray(0, 32))) return false;
+    // R by subview (captured at load), not `subarray`, which caller code can replace (review 99).
+    if (!isCanonicalPointEncoding_vartime(pk) || !isCanonicalPointEncoding_vartime(subview(sig, 0, 32))) return false;
     if (isSmallOrderPublicKey(pk)) return false;
   }
   return core.verify(sig, msg, pk, { zip215: true });

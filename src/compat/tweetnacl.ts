@@ -17,9 +17,9 @@
 //   byte for byte, as ed25519-dalek `verify` and OpenSSL). tweetnacl does not check S < L, so it
 //   also accepts (R, S + L) for every valid (R, S): we return false / null for those. Everything
 //   else (small-order and non-canonical public keys, non-canonical R) is judged the same way.
-import { copyInto, copyOfRange, isUint8Array, isUnreadableView, viewLength, wipeBytes } from "../bytes.js";
+import { copyInto, copyOfRange, isUint8Array, isUnreadableView, subview, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core } from "../ed25519.js";
-import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { InvalidLengthError, InvalidTypeError, nameErrorClass } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
 
 const PUBLIC_KEY_LENGTH = 32;
@@ -29,10 +29,12 @@ const SIGNATURE_LENGTH = 64;
 
 /** Thrown when the public half of a 64-byte secret key is not the public key of its seed half. */
 export class InvalidKeyError extends RangeError {
+  static {
+    nameErrorClass(this, "InvalidKeyError");
+  }
   readonly code = "INVALID_SECRET_KEY" as const;
   constructor(message: string) {
     super(message);
-    this.name = "InvalidKeyError";
   }
 }
 
@@ -108,9 +110,13 @@ function open(signedMessage: Uint8Array, publicKey: Uint8Array): Uint8Array | nu
   checkTypes(signedMessage, publicKey);
   const sm = bytes(signedMessage);
   const pk = bytes(publicKey, PUBLIC_KEY_LENGTH, "bad public key size");
-  if (sm.length < SIGNATURE_LENGTH) return null;
-  const m = sm.slice(SIGNATURE_LENGTH);
-  return core.verify(sm.subarray(0, SIGNATURE_LENGTH), m, pk) ? m : null;
+  // The copy's length, parts and message by internal slots and captured built-ins: `length`,
+  // `slice` and `subarray` can be replaced by caller code, and would decide what is verified
+  // and what is handed back (review 99).
+  const length = viewLength(sm);
+  if (length < SIGNATURE_LENGTH) return null;
+  const m = copyOfRange(sm, SIGNATURE_LENGTH, length);
+  return core.verify(subview(sm, 0, SIGNATURE_LENGTH), m, pk) ? m : null;
 }
 
 interface SignKeyPair {

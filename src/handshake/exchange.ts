@@ -428,8 +428,8 @@ export class KernelTrustExchange {
   withTrustedPeer(kernelId: string, publicKey: AnchorKeys): this {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     const keys = readAnchorKeys(publicKey);
-    const previous = this.#anchors.get(kernelId);
-    this.#anchors.set(kernelId, keys);
+    const previous = anchorGet(this.#anchors, kernelId);
+    anchorSet(this.#anchors, kernelId, keys);
     if (previous !== undefined) this.#forgetPrepared(previous);
     for (const key of keys) this.#prepareForVerification(key);
     return this;
@@ -767,7 +767,7 @@ export class KernelTrustExchange {
    * forward only (docs/protocol.md §6).
    */
   #expectKey(kernelId: string, declared: PublicKey, pinned: FederationPeer | undefined): void {
-    const anchor = this.#anchors.get(kernelId);
+    const anchor = anchorGet(this.#anchors, kernelId);
     if (anchor !== undefined) {
       const at = indexOfKey(anchor, declared);
       if (at < 0) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor), declared.toHex());
@@ -785,7 +785,7 @@ export class KernelTrustExchange {
    * refused by resolve and due now (the anchor wins over any pin, docs/protocol.md §6).
    */
   #anchorOtherThan(kernelId: string, key: PublicKey): readonly PublicKey[] | undefined {
-    const anchor = this.#anchors.get(kernelId);
+    const anchor = anchorGet(this.#anchors, kernelId);
     return anchor !== undefined && indexOfKey(anchor, key) < 0 ? anchor : undefined;
   }
 
@@ -1075,7 +1075,7 @@ export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
  * key's own typed error, and any other object (a Set, say) InvalidTypeError.
  */
 function readAnchorKeys(value: unknown): readonly PublicKey[] {
-  if (value instanceof PublicKey || typeof value === "string") return Object.freeze([toPublicKey(value)]);
+  if (value instanceof PublicKey || typeof value === "string") return freeze([toPublicKey(value)]);
   if (!Array.isArray(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
   let listed: OwnList<unknown>;
   try {
@@ -1096,8 +1096,15 @@ function readAnchorKeys(value: unknown): readonly PublicKey[] {
     const key = toPublicKey(listed[i]);
     if (indexOfKey(keys, key) < 0) keys[keys.length] = key;
   }
-  return Object.freeze(ownListAsArray(keys)); // an ordinary frozen Array, its elements its own
+  return freeze(ownListAsArray(keys)); // an ordinary frozen Array, its elements its own
 }
+
+// What reads and writes the trust anchors, as this module loaded: a replaced Map.prototype.get
+// answered an impostor's key as the anchor, and a replaced Object.freeze kept a live reference to
+// an anchor's list, to rewrite later (review 99).
+const anchorGet = Function.prototype.call.bind(Map.prototype.get) as <K, V>(map: Map<K, V>, key: K) => V | undefined;
+const anchorSet = Function.prototype.call.bind(Map.prototype.set) as <K, V>(map: Map<K, V>, key: K, value: V) => Map<K, V>;
+const freeze = Object.freeze;
 
 /**
  * Where `key` stands in `keys`, or -1. A loop, not `findIndex`: a replaced findIndex would

@@ -6,6 +6,7 @@
 import { readPackedEnvelopeVerdicts, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import { SIGNATURE_ITEM_FAILED, type SignatureItemFailures, type TaskFailure } from "./codec.js";
 import { VerifierPoolError } from "./errors.js";
+import { viewLength } from "../bytes.js";
 
 /** A TaskFailure: what a live worker returns when verification threw. */
 function isTaskFailure(answer: unknown): answer is TaskFailure {
@@ -38,12 +39,14 @@ export interface SignatureVerdicts {
 export function readSignatureAnswer(answer: unknown, count: number): SignatureVerdicts {
   if (isTaskFailure(answer)) throw taskFailed(answer);
   if (answer instanceof Uint8Array) {
-    if (answer.length !== count) throw notSignatureVerdicts(count);
+    // Its length by the internal slot (viewLength): %TypedArray%.prototype's getter can be
+    // redefined, and a getter that told this check the truth and the reading 0 shifted the verdicts (review 99).
+    if (viewLength(answer) !== count) throw notSignatureVerdicts(count);
     for (let i = 0; i < count; i++) if (answer[i] > 1) throw notSignatureVerdicts(count); // not `some`: caller code can replace it
     return { bits: answer };
   }
   const { verdicts, failures } = (typeof answer === "object" && answer !== null ? answer : {}) as Partial<SignatureItemFailures>;
-  if (!(verdicts instanceof Uint8Array) || verdicts.length !== count || !Array.isArray(failures) || failures.length === 0) throw notSignatureVerdicts(count);
+  if (!(verdicts instanceof Uint8Array) || viewLength(verdicts) !== count || !Array.isArray(failures) || failures.length === 0) throw notSignatureVerdicts(count);
   const failed = new Map<number, VerifierPoolError>();
   for (const failure of failures) {
     const index = (failure as { index?: unknown })?.index;

@@ -262,6 +262,22 @@ function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number)
   });
 }
 
+// Promise's constructor and `then` as this module loaded. A call's synchronous start chains the
+// pool's own promises (each chunk's answer, its bytes given back, the call's answer): a `then`
+// caller code replaced there decided what the call answered (review 99: [false] became [true]).
+// This closes that route, not every one: `then` still asks the promise for its constructor
+// (Promise.prototype.constructor, Symbol.species), and a caller's own `await` runs the realm's
+// Promise. The pool's answers travel through the realm's Promise, which no library can guard;
+// the in-thread API answers synchronously.
+const OwnPromise = Promise;
+const callThen = Function.prototype.call.bind(Promise.prototype.then) as (promise: Promise<unknown>, onFulfilled?: (value: never) => unknown, onRejected?: (reason: unknown) => unknown) => Promise<unknown>;
+const rejectedPromise = Promise.reject.bind(Promise) as (reason: unknown) => Promise<never>;
+
+/** `promise.then(onFulfilled, onRejected)` with the `then` captured at load. */
+function then<T, R>(promise: Promise<T>, onFulfilled: (value: T) => R | PromiseLike<R>, onRejected?: (reason: unknown) => R | PromiseLike<R>): Promise<R> {
+  return callThen(promise, onFulfilled as (value: never) => unknown, onRejected) as Promise<R>;
+}
+
 /**
  * Each part's value, in order, once every part has one; the first rejection otherwise: as
  * Promise.all, but reading `parts` by index. Promise.all walks its argument with the array
@@ -270,12 +286,12 @@ function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number)
  * the call's promise is the realm's Promise, beyond any library's reach.
  */
 function allParts<T>(parts: OwnList<Promise<T>>): Promise<OwnList<T>> {
-  return new Promise<OwnList<T>>((resolve, reject) => {
+  return new OwnPromise<OwnList<T>>((resolve, reject) => {
     const values = ownList<T>(parts.length);
     let left = parts.length;
     if (left === 0) resolve(values);
     for (let c = 0; c < parts.length; c++) {
-      parts[c].then((value) => {
+      then(parts[c], (value) => {
         values[c] = value;
         if (--left === 0) resolve(values);
       }, reject);
@@ -543,13 +559,13 @@ class PiscinaVerifierPool implements VerifierPool {
       bucket.messages[at] = messageCopy;
       bucket.publicKeys[at] = publicKeyCopy;
       bucket.bytes += bytes;
-      const result = new Promise<boolean>((resolve, reject) => (bucket!.settle[at] = { resolve, reject }));
+      const result = new OwnPromise<boolean>((resolve, reject) => (bucket!.settle[at] = { resolve, reject }));
       if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
       // An abort settles only this call: its item rides in the chunk it shares with the tick's other calls.
       return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
       this.unwatch(call);
-      return Promise.reject(error);
+      return rejectedPromise(error);
     }
   }
 
@@ -605,9 +621,10 @@ class PiscinaVerifierPool implements VerifierPool {
     for (let c = 0; c < parts.length; c++) {
       const start = chunks[c][0];
       const end = chunks[c][1];
-      parts[c].then(
+      then(
+        parts[c],
         ({ bits, failed }) => {
-          for (let k = 0; k < bits.length; k++) {
+          for (let k = 0; k < viewLength(bits); k++) {
             if (bits[k] === SIGNATURE_ITEM_FAILED) settle[start + k].reject(failed!.get(k));
             else settle[start + k].resolve(bits[k] === 1);
           }
@@ -641,14 +658,14 @@ class PiscinaVerifierPool implements VerifierPool {
       this.flushSingles();
       const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
       const result = this.track(
-        allParts(parts).then((results) => {
+        then(allParts(parts), (results) => {
           // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
           const out = ownList<boolean>();
           for (let c = 0; c < results.length; c++) {
             const { bits, failed } = results[c];
             // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this thread.
             if (failed !== undefined) throw failed.values().next().value;
-            for (let i = 0; i < bits.length; i++) out[out.length] = bits[i] === 1;
+            for (let i = 0; i < viewLength(bits); i++) out[out.length] = bits[i] === 1; // the slot: `length` can be redefined
           }
           return ownListAsArray(out);
         }),
@@ -656,7 +673,7 @@ class PiscinaVerifierPool implements VerifierPool {
       return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
       this.unwatch(call);
-      return Promise.reject(error);
+      return rejectedPromise(error);
     }
   }
 
@@ -691,14 +708,14 @@ class PiscinaVerifierPool implements VerifierPool {
       for (let c = 0; c < buffers.length; c++) {
         const count = chunks[c][1] - chunks[c][0];
         parts[c] = this.track(
-          this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, call), held[c]).then((answer) => {
+          then(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, call), held[c]), (answer) => {
             call?.throwIfAborted(); // answered after the abort: no verdicts built
             return readEnvelopeAnswer(answer, envelope, count);
           }),
         );
       }
       const result = this.track(
-        allParts(parts).then((results) => {
+        then(allParts(parts), (results) => {
           const out = ownList<EnvelopeVerdict>(); // as verifyBatch's answer
           for (let c = 0; c < results.length; c++) {
             const verdicts = results[c];
@@ -710,7 +727,7 @@ class PiscinaVerifierPool implements VerifierPool {
       return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
       this.unwatch(call);
-      return Promise.reject(error);
+      return rejectedPromise(error);
     }
   }
 
@@ -757,7 +774,7 @@ class PiscinaVerifierPool implements VerifierPool {
     const done = () => {
       if (--this.pending === 0) this.drained?.();
     };
-    promise.then(done, done);
+    then(promise, done, done);
     return promise;
   }
 
@@ -767,7 +784,7 @@ class PiscinaVerifierPool implements VerifierPool {
     for (let c = 0; c < buffers.length; c++) {
       const count = chunks[c][1] - chunks[c][0];
       parts[c] = this.track(
-        this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call), held[c]).then((answer) => {
+        then(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call), held[c]), (answer) => {
           call?.throwIfAborted(); // answered after the abort: not read
           return readSignatureAnswer(answer, count);
         }),
@@ -800,11 +817,12 @@ class PiscinaVerifierPool implements VerifierPool {
    * when the call was aborted is still tracked (close() waits for it) and gives its bytes back.
    */
   private abortable<T>(call: PoolCall, result: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    return new OwnPromise<T>((resolve, reject) => {
       call.rejectCall = reject;
       // No caller code runs between the call's last throwIfAborted() and here; checked all the same.
       if (call.aborted !== undefined) reject(call.aborted);
-      result.then(
+      then(
+        result,
         (value) => {
           this.unwatch(call);
           resolve(value);
@@ -855,7 +873,8 @@ class PiscinaVerifierPool implements VerifierPool {
 
   /** `part`, giving back `bytes` of what admit counted once it settles, either way. */
   private releasing<T>(part: Promise<T>, bytes: number): Promise<T> {
-    return part.then(
+    return then(
+      part,
       (value) => {
         this.bytesHeld -= bytes;
         return value;
@@ -899,7 +918,7 @@ class PiscinaVerifierPool implements VerifierPool {
       this.slotsTaken++;
       return undefined;
     }
-    return new Promise<void>((resolve, reject) => {
+    return new OwnPromise<void>((resolve, reject) => {
       const waiter: SlotWaiter = { resolve, reject, call, dropped: false };
       this.slotQueue[this.slotQueue.length] = waiter;
       call?.waiting.add(waiter);

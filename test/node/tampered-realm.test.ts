@@ -11,7 +11,7 @@
 // runner never runs under it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPrivateKey, sign as nodeSign } from "node:crypto";
+import { createHash, createPrivateKey, sign as nodeSign } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
 import { ed25519 } from "../../src/ed25519.js";
@@ -19,6 +19,7 @@ import { canonicalizeJson } from "../../src/canonical/index.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/handshake/index.js";
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
+import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
 import { PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 
@@ -547,42 +548,224 @@ test("a replaced array iterator cannot answer for the pool's chunks, nor switch 
   assert.is(strict, false);
 });
 
-test("trust anchors: a replaced findIndex, or index accessors while an anchor is set and while it is read, never let another key through (review 98)", async () => {
+test("trust anchors: a replaced findIndex or Map.prototype.get, index accessors, or a replaced Object.freeze never let another key through (reviews 98, 99)", async () => {
   const peer = Keypair.fromSeed(seedOf(21));
   const impostor = Keypair.fromSeed(seedOf(22));
   let nonce = 0;
   const envelopeFrom = (key: Keypair) => PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", `anchor-${++nonce}`, NOW, key).toJSONText();
-  const refusedCode = async (exchange: KernelTrustExchange, key: Keypair, during: <T>(start: () => T) => T) => {
-    const accepted = during(() => exchange.acceptEnvelope(envelopeFrom(key), "kernel-b", NOW));
-    return accepted.then(() => "accepted", (error: { code?: string }) => String(error.code));
+  const anchored = () => new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(20))).withTrustedPeer("kernel-b", [peer.publicKey, peer.publicKey.toHex()]);
+  /** The accept's outcome with `install`'s replacement in place until the accept settles (its key check runs after an await). */
+  const outcome = async (exchange: KernelTrustExchange, key: Keypair, install: () => () => void = () => () => {}) => {
+    const undo = install();
+    try {
+      return await exchange.acceptEnvelope(envelopeFrom(key), "kernel-b", NOW).then(() => "accepted", (error: { code?: string }) => String(error.code));
+    } finally {
+      undo();
+    }
   };
-  const plain = <T>(start: () => T) => start();
+  const replace = <K extends string>(owner: Record<K, unknown>, key: K, value: unknown) => () => {
+    const original = owner[key];
+    owner[key] = value;
+    return () => void (owner[key] = original);
+  };
+  const arrayPrototype = Array.prototype as unknown as Record<string, unknown>;
+  const mapPrototype = Map.prototype as unknown as Record<string, unknown>;
+  const mapGet = Map.prototype.get;
+  const routes: Array<[string, () => () => void]> = [
+    ["findIndex finding every key at index 0", replace(arrayPrototype, "findIndex", () => 0)],
+    ["Map.prototype.get answering the impostor's key as the anchor", replace(mapPrototype, "get", function (this: Map<unknown, unknown>, key: unknown) {
+      const value = Reflect.apply(mapGet, this, [key]);
+      return Array.isArray(value) && value.length === 1 ? Object.freeze([impostor.publicKey]) : value;
+    })],
+    ["index accessors answering the impostor's key", () => {
+      for (let i = 0; i < 4; i++) Object.defineProperty(Array.prototype, String(i), { configurable: true, get: () => impostor.publicKey, set: () => {} });
+      return () => {
+        for (let i = 0; i < 4; i++) delete arrayPrototype[String(i)];
+      };
+    }],
+  ];
+  for (const [name, install] of routes) {
+    const exchange = anchored();
+    assert.is(await outcome(exchange, impostor, install), "UNEXPECTED_PEER_KEY", name);
+    assert.is(await outcome(exchange, peer), "accepted", `${name}: the peer still`);
+  }
+  // Accessors while the anchor is set (they swallowed its keys, leaving holes), then while it is read.
   {
-    const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(20))).withTrustedPeer("kernel-b", [peer.publicKey]);
-    assert.is(await refusedCode(exchange, impostor, plain), "UNEXPECTED_PEER_KEY");
-    // findIndex replaced to find every key at index 0.
-    const findIndex = Array.prototype.findIndex;
-    const everyKey = <T>(start: () => T) => {
-      Array.prototype.findIndex = () => 0;
+    const exchange = withIndexAccessors(4, undefined, () => {}, anchored).value;
+    assert.is(await outcome(exchange, impostor, routes[2][1]), "UNEXPECTED_PEER_KEY", "accessors while set and while read");
+    assert.is(await outcome(exchange, peer), "accepted");
+  }
+  // A replaced Object.freeze while the anchor is set kept a live reference to its list, to rewrite later.
+  {
+    const freeze = Object.freeze;
+    let kept: unknown[] | undefined;
+    Object.freeze = ((value: unknown) => (Array.isArray(value) ? ((kept = value), value) : freeze(value))) as typeof Object.freeze;
+    let exchange: KernelTrustExchange;
+    try {
+      exchange = anchored();
+    } finally {
+      Object.freeze = freeze;
+    }
+    assert.is(kept, undefined, "the replaced Object.freeze saw the anchor's list");
+    assert.is(await outcome(exchange, impostor), "UNEXPECTED_PEER_KEY");
+  }
+});
+
+test("errors made inside a call, Number.isInteger, Promise's then and the typed arrays' length getter: none runs or answers inside a call (review 99)", async () => {
+  // (1) An envelope batch makes a CanonicalJsonError for its oversized input while it copies its
+  // inputs: its constructor assigned `name`, running a setter defined on Error.prototype, from
+  // which a re-entrant batch of the same shape made the outer one answer for another envelope.
+  {
+    const theirs = JSON.stringify(new KernelTrustExchange("kernel-x", Keypair.fromSeed(seedOf(9))).localEnvelope("kernel-b", "nonce-1", NOW));
+    const badSignature = JSON.stringify({ ...JSON.parse(validEnvelope), signature: "00".repeat(64) });
+    const batch = [badSignature, "x".repeat(70_000)];
+    const untampered = outcomeOf(verifyEnvelopeBatch(batch));
+    const nameDescriptor = Object.getOwnPropertyDescriptor(Error.prototype, "name")!;
+    let ran = 0;
+    Object.defineProperty(Error.prototype, "name", {
+      configurable: true,
+      get: () => "Error",
+      set(this: object, value: unknown) {
+        if (ran++ === 0) verifyEnvelopeBatch([theirs, "x".repeat(70_000)]);
+        Object.defineProperty(this, "name", { value, writable: true, configurable: true });
+      },
+    });
+    let outcome: string[];
+    try {
+      outcome = outcomeOf(verifyEnvelopeBatch(batch));
+    } finally {
+      Object.defineProperty(Error.prototype, "name", nameDescriptor);
+    }
+    assert.equal(outcome, untampered);
+    assert.is(ran, 0, "a setter on Error.prototype.name ran inside the batch");
+  }
+  // (2) Signing with a prepared key asked Number.isInteger between the message's check and its
+  // copy: a replacement that detached the message made it sign the empty message.
+  {
+    const key = ed25519.prepareSecretKey(seed);
+    try {
+      const checked = detachable(message);
+      const isInteger = Number.isInteger;
+      let ran = false;
+      Number.isInteger = ((value: unknown) => {
+        if (!ran) {
+          ran = true;
+          checked.detach();
+        }
+        return isInteger(value);
+      }) as typeof Number.isInteger;
+      let signed: Uint8Array;
       try {
-        return start();
+        signed = ed25519.sign(checked.view, key);
       } finally {
-        Array.prototype.findIndex = findIndex;
+        Number.isInteger = isInteger;
       }
-    };
-    assert.is(await refusedCode(exchange, impostor, everyKey), "UNEXPECTED_PEER_KEY", "a replaced findIndex");
-    assert.is(await refusedCode(exchange, peer, plain), "accepted");
+      assert.equal(signed, signature, "the checked message's signature (node:crypto's)");
+      assert.is(ran, false, "Number.isInteger ran inside sign");
+    } finally {
+      key.destroy();
+    }
   }
+  const notSigned = utf8.encode("a message nobody signed");
+  // (3) The pool's chunk answers chained through Promise.prototype.then as it was at the call's start.
   {
-    // Accessors while the anchor is set (they swallowed its keys, leaving holes), then while it is
-    // read: a hole was answered by Array.prototype, here with the impostor's key.
-    const exchange = withIndexAccessors(4, undefined, () => {}, () =>
-      new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(20))).withTrustedPeer("kernel-b", [peer.publicKey, peer.publicKey.toHex()]),
-    ).value;
-    const answeringImpostor = <T>(start: () => T) => withIndexAccessors(4, impostor.publicKey, () => {}, start).value;
-    assert.is(await refusedCode(exchange, impostor, answeringImpostor), "UNEXPECTED_PEER_KEY", "accessors answering the impostor's key");
-    assert.is(await refusedCode(exchange, peer, plain), "accepted");
+    const pool = createVerifierPool({ threads: 1 });
+    try {
+      const original = Promise.prototype.then;
+      Promise.prototype.then = function (this: Promise<unknown>, onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) {
+        // "Valid" wherever a chunk's verdict passes: the worker's byte, or the verdicts read from it.
+        const forged = (value: unknown) =>
+          value instanceof Uint8Array && value.length === 1
+            ? new Uint8Array([1])
+            : typeof value === "object" && value !== null && (value as { bits?: unknown }).bits instanceof Uint8Array
+              ? { bits: new Uint8Array([1]) }
+              : value;
+        return Reflect.apply(original, this, [onFulfilled === undefined ? undefined : (value: unknown) => onFulfilled(forged(value)), onRejected]);
+      } as typeof original;
+      let answer: Promise<boolean[]>;
+      try {
+        answer = pool.verifyBatch([{ signature, message: notSigned, publicKey }]);
+      } finally {
+        Promise.prototype.then = original;
+      }
+      assert.equal(await settledWithin(answer, "pool.verifyBatch"), [false]);
+    } finally {
+      await pool.close();
+    }
   }
+  // (4) The pool joined its chunks' verdicts by their `length` getter: one that told the answer's
+  // check the truth and the join 0 dropped a chunk, and the next chunk's verdict moved up.
+  {
+    const pool = createVerifierPool({ threads: 1, chunkSize: 1 });
+    const items = [{ signature, message: notSigned, publicKey }, { signature, message, publicKey }];
+    const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+    const lengthDescriptor = Object.getOwnPropertyDescriptor(typedArrayPrototype, "length")!;
+    const realLength = lengthDescriptor.get!;
+    try {
+      assert.equal(await pool.verifyBatch(items), [false, true]);
+      // 0 for a chunk's "invalid" verdict byte (a buffer of its own, one byte, 0).
+      Object.defineProperty(typedArrayPrototype, "length", {
+        configurable: true,
+        get(this: Uint8Array) {
+          const length = Reflect.apply(realLength, this, []) as number;
+          return length === 1 && this[0] === 0 && this.buffer.byteLength === 1 ? 0 : length;
+        },
+      });
+      let answer: boolean[];
+      try {
+        answer = await settledWithin(pool.verifyBatch(items), "pool.verifyBatch");
+      } finally {
+        Object.defineProperty(typedArrayPrototype, "length", lengthDescriptor);
+      }
+      assert.equal(answer, [false, true]);
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
+test("the drop-ins' answers are not decided by a replaced subarray, slice, length getter or Boolean (review 99)", () => {
+  const withReplacedValue = <T>(owner: object, key: PropertyKey, value: unknown, start: () => T): T => {
+    const descriptor = Object.getOwnPropertyDescriptor(owner, key)!;
+    Object.defineProperty(owner, key, { ...descriptor, value });
+    try {
+      return start();
+    } finally {
+      Object.defineProperty(owner, key, descriptor);
+    }
+  };
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as Uint8Array;
+  // A signature only ZIP-215 accepts, under an ordinary key: R the identity in its non-canonical
+  // encoding, S = k·a, so [S]B = R + [k]A holds (k and a from node:crypto's SHA-512 and
+  // @noble/curves' key expansion).
+  const extended = noble.utils.getExtendedPublicKey(seedOf(31));
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const littleEndian = (bytes: Uint8Array) => bytes.reduceRight((n, byte) => (n << 8n) | BigInt(byte), 0n);
+  const k = littleEndian(new Uint8Array(createHash("sha512").update(NON_CANONICAL_IDENTITY).update(extended.pointBytes).update(message).digest())) % L;
+  const lenient = new Uint8Array(64);
+  lenient.set(NON_CANONICAL_IDENTITY);
+  lenient.set(Uint8Array.from({ length: 32 }, (_, i) => Number((((k * extended.scalar) % L) >> BigInt(8 * i)) & 0xffn)), 32);
+  assert.is(noble.verify(lenient, message, extended.pointBytes, { zip215: true }), true, "oracle: ZIP-215 accepts it");
+  assert.is(noble.verify(lenient, message, extended.pointBytes, { zip215: false }), false, "oracle: strict refuses it");
+  assert.is(nobleDropIn.verify(lenient, message, extended.pointBytes, { zip215: false }), false);
+  const subarray = typedArrayPrototype.subarray;
+  // The canonical encoding of the identity handed to the strict check in place of the signature's R.
+  const canonicalIdentity = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+  const strictBySubarray = withReplacedValue(typedArrayPrototype, "subarray", function (this: Uint8Array, start?: number, end?: number) {
+    return start === 0 && end === 32 ? canonicalIdentity : Reflect.apply(subarray, this, [start, end]);
+  }, () => nobleDropIn.verify(lenient, message, extended.pointBytes, { zip215: false }));
+  assert.is(strictBySubarray, false, "noble drop-in, subarray replaced");
+  const strictByBoolean = withReplacedValue(globalThis, "Boolean", () => true, () => nobleDropIn.verify(lenient, message, extended.pointBytes, { zip215: false }));
+  assert.is(strictByBoolean, false, "noble drop-in, Boolean replaced");
+  // tweetnacl's open: the message it verifies and hands back came from `slice`.
+  const keyPair = tweetnaclDropIn.sign.keyPair.fromSeed(seedOf(30));
+  const signedMessage = tweetnaclDropIn.sign(message, keyPair.secretKey);
+  const forged = utf8.encode("forged");
+  const slice = typedArrayPrototype.slice;
+  const opened = withReplacedValue(typedArrayPrototype, "slice", function (this: Uint8Array, ...args: number[]) {
+    return args[0] === 64 ? forged : Reflect.apply(slice, this, args);
+  }, () => tweetnaclDropIn.sign.open(signedMessage, keyPair.publicKey));
+  assert.equal(opened, message, "tweetnacl drop-in's open, slice replaced");
 });
 
 test.run();
