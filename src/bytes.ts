@@ -60,6 +60,22 @@ export function subview(bytes: Uint8Array, start: number, end: number): Uint8Arr
 const setPrototypeOf = Object.setPrototypeOf;
 const ARRAY_PROTOTYPE: object = Array.prototype;
 
+// Map's and Set's methods as this module loaded, for the library's own tables read inside calls
+// (the envelope verdicts' codes, canonical JSON's member-name cache, the trust anchors): a
+// replaced Map.prototype.get or Set.prototype.has ran, and answered, while an envelope's verdict
+// was read back from wasm memory, and could re-enter the library there (review 100).
+const mapPrototype = Map.prototype;
+/** Map.prototype.get as this module loaded: (map, key). */
+export const mapGet = uncurryThis(mapPrototype.get) as <K, V>(map: ReadonlyMap<K, V>, key: K) => V | undefined;
+/** Map.prototype.set as this module loaded: (map, key, value). */
+export const mapSet = uncurryThis(mapPrototype.set) as <K, V>(map: Map<K, V>, key: K, value: V) => Map<K, V>;
+/** Map.prototype.clear as this module loaded: (map). */
+export const mapClear = uncurryThis(mapPrototype.clear) as (map: Map<unknown, unknown>) => void;
+/** Map.prototype.size's getter as this module loaded: (map). */
+export const mapSize = uncurryThis(Object.getOwnPropertyDescriptor(mapPrototype, "size")!.get!) as (map: ReadonlyMap<unknown, unknown>) => number;
+/** Set.prototype.has as this module loaded: (set, value). */
+export const setHas = uncurryThis(Set.prototype.has) as <T>(set: ReadonlySet<T>, value: T) => boolean;
+
 /** A list with indices and a length and nothing else: see ownList. */
 export interface OwnList<T> {
   [index: number]: T;
@@ -473,7 +489,7 @@ export function arrayArgumentLength(value: unknown, name: string): number {
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
 
 /** Object.prototype.hasOwnProperty as this module loaded: (object, key). */
-const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this: object, key: PropertyKey) => boolean);
+export const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this: object, key: PropertyKey) => boolean);
 /** Object.prototype.propertyIsEnumerable as this module loaded: (object, key). */
 export const isEnumerableOwnMember = uncurryThis(Object.prototype.propertyIsEnumerable as (this: object, key: PropertyKey) => boolean);
 /** This realm's Object.prototype, as this module loaded. */

@@ -5,14 +5,14 @@
 const defineProperty = Object.defineProperty;
 
 /**
- * Gives an error class its `name`, on its prototype, once, as the class is defined. Not
- * `this.name = …` in the constructor: that assignment runs a setter caller code can define on
- * Error.prototype, and the library makes some of its errors in the middle of a call (an envelope
- * batch's oversized input, while the batch copies its inputs: a setter there re-entered the
- * batch and made it answer for another envelope, review 99). `error.name` reads the same.
+ * Gives an error its `name`, as an own enumerable member as an assignment would make it (so
+ * `JSON.stringify` and `Object.keys` show it), but defined: `this.name = …` runs a setter caller
+ * code can define on Error.prototype, and the library makes some of its errors in the middle of
+ * a call (an envelope batch's oversized input, while the batch copies its inputs: a setter there
+ * re-entered the batch and made it answer for another envelope, review 99).
  */
-export function nameErrorClass(cls: { prototype: object }, name: string): void {
-  defineProperty(cls.prototype, "name", { value: name, writable: true, enumerable: false, configurable: true });
+export function nameError(error: Error, name: string): void {
+  defineProperty(error, "name", { value: name, writable: true, enumerable: true, configurable: true });
 }
 
 /** Codes for misuse of the byte-level APIs (wrong argument types or sizes). */
@@ -21,11 +21,9 @@ export type ArgumentErrorCode = "INVALID_TYPE" | "INVALID_LENGTH" | "INVALID_HEX
 /** Thrown when an argument has the wrong type (for example a string where bytes are needed). */
 export class InvalidTypeError extends TypeError {
   readonly code = "INVALID_TYPE" as const;
-  static {
-    nameErrorClass(this, "InvalidTypeError");
-  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "InvalidTypeError");
   }
 }
 
@@ -59,11 +57,9 @@ export function assertMadeByFactory(token: unknown, expected: symbol, madeBy: st
 /** Thrown when a byte argument has the wrong length, or a string argument is longer than its bound. */
 export class InvalidLengthError extends RangeError {
   readonly code = "INVALID_LENGTH" as const;
-  static {
-    nameErrorClass(this, "InvalidLengthError");
-  }
   constructor(message: string) {
     super(message);
+    nameError(this, "InvalidLengthError");
   }
 }
 
@@ -73,22 +69,18 @@ export class InvalidLengthError extends RangeError {
  */
 export class InvalidPublicKeyError extends RangeError {
   readonly code = "INVALID_PUBLIC_KEY" as const;
-  static {
-    nameErrorClass(this, "InvalidPublicKeyError");
-  }
   constructor(message: string) {
     super(message);
+    nameError(this, "InvalidPublicKeyError");
   }
 }
 
 /** Thrown when a hex string is malformed (odd length or a non-hex character). */
 export class InvalidHexError extends TypeError {
   readonly code = "INVALID_HEX" as const;
-  static {
-    nameErrorClass(this, "InvalidHexError");
-  }
   constructor(message: string) {
     super(message);
+    nameError(this, "InvalidHexError");
   }
 }
 
@@ -100,11 +92,9 @@ export class InvalidHexError extends TypeError {
  */
 export class RandomSourceError extends Error {
   readonly code = "RANDOM_SOURCE_UNAVAILABLE" as const;
-  static {
-    nameErrorClass(this, "RandomSourceError");
-  }
   constructor(message: string) {
     super(message);
+    nameError(this, "RandomSourceError");
   }
 }
 
@@ -121,11 +111,9 @@ export type WasmCoreErrorCode =
  */
 export class WasmCoreError extends Error {
   readonly code: WasmCoreErrorCode;
-  static {
-    nameErrorClass(this, "WasmCoreError");
-  }
   constructor(code: WasmCoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "WasmCoreError");
     this.code = code;
   }
 }
@@ -140,11 +128,9 @@ export type PreparedKeyErrorCode =
 /** Thrown when a prepared secret key cannot be made or used; `code` says why. */
 export class PreparedSecretKeyError extends Error {
   readonly code: PreparedKeyErrorCode;
-  static {
-    nameErrorClass(this, "PreparedSecretKeyError");
-  }
   constructor(code: PreparedKeyErrorCode, message: string) {
     super(message);
+    nameError(this, "PreparedSecretKeyError");
     this.code = code;
   }
 }
@@ -168,11 +154,9 @@ export class CanonicalJsonError extends Error {
   readonly code: CanonicalJsonErrorCode;
   /** Byte offset in the input where the problem was found, when known. */
   readonly offset: number | undefined;
-  static {
-    nameErrorClass(this, "CanonicalJsonError");
-  }
   constructor(code: CanonicalJsonErrorCode, message: string, offset?: number, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "CanonicalJsonError");
     this.code = code;
     this.offset = offset;
   }

@@ -50,7 +50,7 @@
 //   proxies propagate unchanged.
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
-import { readOptions, typedArrayElementCount, utf8Length } from "../bytes.js";
+import { mapClear, mapGet, mapSet, mapSize, readOptions, typedArrayElementCount, utf8Length } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
@@ -403,12 +403,14 @@ const MEMBER_NAME_CACHE_MAX_LENGTH = 64;
 const quotedMemberNames = new Map<string, string>();
 
 function quotedMemberName(key: string): string {
-  let quoted = quotedMemberNames.get(key);
+  // Map's methods as captured at load (src/bytes.ts): a replaced get answered for the cache, and
+  // a replaced set poisoned it for every later call (review 100).
+  let quoted = mapGet(quotedMemberNames, key);
   if (quoted !== undefined) return quoted;
   quoted = stringText(key) + ":";
   if (key.length <= MEMBER_NAME_CACHE_MAX_LENGTH) {
-    if (quotedMemberNames.size >= MEMBER_NAME_CACHE_LIMIT) quotedMemberNames.clear();
-    quotedMemberNames.set(key, quoted);
+    if (mapSize(quotedMemberNames) >= MEMBER_NAME_CACHE_LIMIT) mapClear(quotedMemberNames);
+    mapSet(quotedMemberNames, key, quoted);
   }
   return quoted;
 }
@@ -489,7 +491,11 @@ class ByteSink {
     let grown: Uint8Array<ArrayBuffer>;
     try {
       grown = new Uint8Array(size);
-    } catch {
+    } catch (error) {
+      // A stack overflow here is the walk's depth, not the output's size: passed on, for
+      // engineLimitError to call TOO_DEEP (it was TOO_LARGE when the walk reached the stack's
+      // limit right at this allocation). startsWith, not a regular expression: see there.
+      if (error instanceof RangeError && error.message.startsWith("Maximum call stack size exceeded")) throw error;
       // Beyond the engine's typed-array limit or out of memory (a RangeError from the engine).
       throw new CanonicalJsonError("TOO_LARGE", `canonical output needs more than ${this.pos} bytes, which cannot be allocated`);
     }

@@ -19,7 +19,7 @@
 //   else (small-order and non-canonical public keys, non-canonical R) is judged the same way.
 import { copyInto, copyOfRange, isUint8Array, isUnreadableView, subview, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core } from "../ed25519.js";
-import { InvalidLengthError, InvalidTypeError, nameErrorClass } from "../errors.js";
+import { InvalidLengthError, InvalidTypeError, nameError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
 
 const PUBLIC_KEY_LENGTH = 32;
@@ -29,12 +29,10 @@ const SIGNATURE_LENGTH = 64;
 
 /** Thrown when the public half of a 64-byte secret key is not the public key of its seed half. */
 export class InvalidKeyError extends RangeError {
-  static {
-    nameErrorClass(this, "InvalidKeyError");
-  }
   readonly code = "INVALID_SECRET_KEY" as const;
   constructor(message: string) {
     super(message);
+    nameError(this, "InvalidKeyError");
   }
 }
 

@@ -11,7 +11,7 @@ import type { EnvelopeFieldPath, EnvelopeProblem } from "./verify-envelope.js";
 
 // Display of peer text and of config values: in src/errors.ts, which the canonical layer (below
 // this one) uses too; re-exported here for the handshake's modules.
-import { describeConfigValue, displayPeerText, nameErrorClass, PEER_TEXT_SHOWN_UNITS } from "../errors.js";
+import { describeConfigValue, displayPeerText, nameError, PEER_TEXT_SHOWN_UNITS } from "../errors.js";
 export { describeConfigValue, displayPeerText, PEER_TEXT_SHOWN_UNITS };
 
 /** A thrown value's message, without letting a hostile toString throw again. */
@@ -80,11 +80,9 @@ export type MalformedEnvelopeProblem = EnvelopeProblem | "UNSAFE_TIMESTAMP" | "N
 export class PeerHandshakeError<C extends PeerHandshakeErrorCode = PeerHandshakeErrorCode> extends Error {
   readonly code: C;
   readonly fields: Readonly<PeerHandshakeErrorFields[C]>;
-  static {
-    nameErrorClass(this, "PeerHandshakeError");
-  }
   constructor(code: C, message: string, fields: PeerHandshakeErrorFields[C], options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "PeerHandshakeError");
     this.code = code;
     this.fields = Object.freeze({ ...fields });
   }
@@ -179,22 +177,18 @@ export const handshakeErrors = {
 /** Thrown when a time argument (`now`, a timestamp to sign, a config duration) is not a valid unix-seconds integer. */
 export class InvalidTimeError extends RangeError {
   readonly code = "INVALID_TIME" as const;
-  static {
-    nameErrorClass(this, "InvalidTimeError");
-  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "InvalidTimeError");
   }
 }
 
 /** Thrown when a configuration value is out of range or of the wrong kind. */
 export class InvalidConfigError extends RangeError {
   readonly code = "INVALID_CONFIG" as const;
-  static {
-    nameErrorClass(this, "InvalidConfigError");
-  }
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "InvalidConfigError");
   }
 }
 

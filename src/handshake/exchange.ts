@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { ownList, ownListAsArray, readSettings, type OwnList } from "../bytes.js";
+import { mapGet, mapSet, ownList, ownListAsArray, readSettings, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -428,8 +428,8 @@ export class KernelTrustExchange {
   withTrustedPeer(kernelId: string, publicKey: AnchorKeys): this {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
     const keys = readAnchorKeys(publicKey);
-    const previous = anchorGet(this.#anchors, kernelId);
-    anchorSet(this.#anchors, kernelId, keys);
+    const previous = mapGet(this.#anchors, kernelId);
+    mapSet(this.#anchors, kernelId, keys);
     if (previous !== undefined) this.#forgetPrepared(previous);
     for (const key of keys) this.#prepareForVerification(key);
     return this;
@@ -767,7 +767,7 @@ export class KernelTrustExchange {
    * forward only (docs/protocol.md §6).
    */
   #expectKey(kernelId: string, declared: PublicKey, pinned: FederationPeer | undefined): void {
-    const anchor = anchorGet(this.#anchors, kernelId);
+    const anchor = mapGet(this.#anchors, kernelId);
     if (anchor !== undefined) {
       const at = indexOfKey(anchor, declared);
       if (at < 0) throw handshakeErrors.unexpectedPeerKey(kernelId, anchorText(anchor), declared.toHex());
@@ -785,7 +785,7 @@ export class KernelTrustExchange {
    * refused by resolve and due now (the anchor wins over any pin, docs/protocol.md §6).
    */
   #anchorOtherThan(kernelId: string, key: PublicKey): readonly PublicKey[] | undefined {
-    const anchor = anchorGet(this.#anchors, kernelId);
+    const anchor = mapGet(this.#anchors, kernelId);
     return anchor !== undefined && indexOfKey(anchor, key) < 0 ? anchor : undefined;
   }
 
@@ -1099,11 +1099,9 @@ function readAnchorKeys(value: unknown): readonly PublicKey[] {
   return freeze(ownListAsArray(keys)); // an ordinary frozen Array, its elements its own
 }
 
-// What reads and writes the trust anchors, as this module loaded: a replaced Map.prototype.get
-// answered an impostor's key as the anchor, and a replaced Object.freeze kept a live reference to
-// an anchor's list, to rewrite later (review 99).
-const anchorGet = Function.prototype.call.bind(Map.prototype.get) as <K, V>(map: Map<K, V>, key: K) => V | undefined;
-const anchorSet = Function.prototype.call.bind(Map.prototype.set) as <K, V>(map: Map<K, V>, key: K, value: V) => Map<K, V>;
+// What freezes the trust anchors' lists, as this module loaded: a replaced Object.freeze kept a
+// live reference to an anchor's list, to rewrite later (review 99). They are read and written
+// with Map's methods as captured at load (mapGet, mapSet: src/bytes.ts), for the same reason.
 const freeze = Object.freeze;
 
 /**

@@ -21,7 +21,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_B
 import { displayPeerText } from "./errors.js";
 import {
   arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
-  typedArraySet, uncurryThis, viewLength, writeU32, type OwnList,
+  typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
@@ -514,7 +514,7 @@ function readEnvelopeSegment(segment: EnvelopeSegment, maxBytes: number, out: Ow
   const verdicts = segment.verdicts - shift;
   for (let k = 0; k < count; k++) {
     const verdict = readU32(bytes, verdicts + 4 * k) | 0;
-    if (!SEGMENT_VERDICTS.has(verdict)) throw badPacking();
+    if (!setHas(SEGMENT_VERDICTS, verdict)) throw badPacking(); // captured: see src/bytes.ts (review 100)
     const block = results + k * RESULT_BYTES - shift;
     if (verdict === EARLY_TOO_LARGE) out[outStart + k] = unreadableInput(new CanonicalJsonError("TOO_LARGE", ""), maxBytes);
     else if (verdict === EARLY_LONE_SURROGATE) out[outStart + k] = unreadableInput(loneSurrogateInInput(readU32(bytes, block + RESULT_OFFSET)), maxBytes);
@@ -573,7 +573,7 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
  * a MALFORMED_ENVELOPE verdict read from whatever the result block holds (review-31 B4).
  */
 export function singleCallVerdict(verdict: number): number {
-  if (!SINGLE_CALL_VERDICTS.has(verdict)) throw new WasmCoreError("WASM_TRAP", `envelope_verify returned the unknown verdict ${verdict}`);
+  if (!setHas(SINGLE_CALL_VERDICTS, verdict)) throw new WasmCoreError("WASM_TRAP", `envelope_verify returned the unknown verdict ${verdict}`);
   return verdict;
 }
 
@@ -583,7 +583,9 @@ export function singleCallVerdict(verdict: number): number {
  * may be well within maxBytes).
  */
 function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeVerdict {
-  if (error.code === "TOO_LARGE" && isInstanceOf(WasmCoreError, error.cause)) {
+  // `cause` only as the error's own member: one it was made without would be read from
+  // Object.prototype, where caller code can put a getter (review 100).
+  if (error.code === "TOO_LARGE" && hasOwnMember(error, "cause") && isInstanceOf(WasmCoreError, error.cause)) {
     const why = `envelope does not fit in WebAssembly memory (${error.message})`;
     return { ...failure("MALFORMED_ENVELOPE", why), problem: "OUT_OF_MEMORY", field: "envelope", detail: why };
   }
@@ -598,15 +600,15 @@ function unreadableInput(error: CanonicalJsonError, maxBytes: number): EnvelopeV
  */
 function verdictOf(verdict: number, bytes: Uint8Array, block: number, shift: number, full: boolean): EnvelopeFieldsVerdict | EnvelopeVerdict {
   if (verdict === abi.ENVELOPE_OK) return { ok: true, envelope: full ? readEnvelope(bytes, block, shift) : readEnvelopeFields(bytes, block, shift) };
-  const code = VERDICT_CODES.get(verdict) ?? "MALFORMED_ENVELOPE";
+  const code = mapGet(VERDICT_CODES, verdict) ?? "MALFORMED_ENVELOPE";
   switch (code) {
     case "MALFORMED_ENVELOPE": {
       const offset = readU32(bytes, block + RESULT_OFFSET);
       const reason = readU32(bytes, block + RESULT_REASON);
       const field = readU32(bytes, block + RESULT_FIELD);
       const why = malformedMessage(reason, field, offset);
-      const problem = PROBLEMS.get(reason) ?? "UNREADABLE";
-      return { ...failure(code, `malformed envelope: ${why}`, offset), problem, field: FIELDS.get(field)?.path ?? "envelope", detail: why };
+      const problem = mapGet(PROBLEMS, reason) ?? "UNREADABLE";
+      return { ...failure(code, `malformed envelope: ${why}`, offset), problem, field: mapGet(FIELDS, field)?.path ?? "envelope", detail: why };
     }
     case "UNSUPPORTED_SCHEMA": {
       // chio's message includes the schema; the wasm call left its unescaped bytes in the work area.
@@ -746,7 +748,7 @@ function exactInteger(digits: string): number | bigint {
 }
 
 function malformedMessage(reason: number, field: number, offset: number): string {
-  const name = FIELDS.get(field)?.name ?? "the envelope";
+  const name = mapGet(FIELDS, field)?.name ?? "the envelope";
   const where = field === 0 ? "the envelope" : field <= abi.ENVELOPE_FIELD_SIGNATURE ? `\`${name}\`` : `challenge \`${name}\``;
   switch (reason) {
     case abi.STATUS_INVALID_JSON:

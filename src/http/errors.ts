@@ -1,6 +1,6 @@
 // Typed errors of the HTTP transport (chio-trust/http). Refusals of the handshake itself stay
 // PeerHandshakeError (the exchange's codes); these cover the transport around it.
-import { nameErrorClass } from "../errors.js";
+import { nameError } from "../errors.js";
 
 /** Stable codes of HandshakeHttpError. */
 export type HandshakeHttpErrorCode =
@@ -35,9 +35,6 @@ export type HandshakeServerAnswerCode =
 
 /** A transport failure of handshakeWith; nothing is pinned when it is thrown. */
 export class HandshakeHttpError extends Error {
-  static {
-    nameErrorClass(this, "HandshakeHttpError");
-  }
   readonly code: HandshakeHttpErrorCode;
   /** HTTP status of the server's answer, when there was one. */
   readonly status: number | undefined;
@@ -45,6 +42,7 @@ export class HandshakeHttpError extends Error {
   readonly peerCode: string | undefined;
   constructor(code: HandshakeHttpErrorCode, message: string, details: { status?: number; peerCode?: string; cause?: unknown } = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    nameError(this, "HandshakeHttpError");
     this.code = code;
     this.status = details.status;
     this.peerCode = details.peerCode;

@@ -1,6 +1,6 @@
 // The typed error of the verifier pool (chio-trust/pool). Argument errors stay the in-thread
 // API's (InvalidTypeError, InvalidConfigError, ...); these cover the pool and its workers.
-import { nameErrorClass } from "../errors.js";
+import { nameError } from "../errors.js";
 
 /** Stable codes of VerifierPoolError. */
 export type VerifierPoolErrorCode =
@@ -14,12 +14,10 @@ export type VerifierPoolErrorCode =
 
 /** Failures of the pool itself; argument errors are the in-thread API's (InvalidTypeError, ...). */
 export class VerifierPoolError extends Error {
-  static {
-    nameErrorClass(this, "VerifierPoolError");
-  }
   readonly code: VerifierPoolErrorCode;
   constructor(code: VerifierPoolErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "VerifierPoolError");
     this.code = code;
   }
 }

@@ -7,7 +7,7 @@
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
 import { randomHex, readSettings } from "../bytes.js";
-import { InvalidTypeError, nameErrorClass } from "../errors.js";
+import { InvalidTypeError, nameError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
 /** Stable codes of SharedStoreError. */
@@ -28,12 +28,10 @@ export type SharedStoreErrorCode =
 
 /** A server-backed store could not do what was asked; nothing was changed by this call unless it says so. */
 export class SharedStoreError extends Error {
-  static {
-    nameErrorClass(this, "SharedStoreError");
-  }
   readonly code: SharedStoreErrorCode;
   constructor(code: SharedStoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    nameError(this, "SharedStoreError");
     this.code = code;
   }
 }

@@ -15,7 +15,8 @@ import { createHash, createPrivateKey, sign as nodeSign } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
 import { ed25519 } from "../../src/ed25519.js";
-import { canonicalizeJson } from "../../src/canonical/index.js";
+import { canonicalize, canonicalizeJson } from "../../src/canonical/index.js";
+import canonicalizeOracle from "canonicalize";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/handshake/index.js";
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
@@ -766,6 +767,71 @@ test("the drop-ins' answers are not decided by a replaced subarray, slice, lengt
     return args[0] === 64 ? forged : Reflect.apply(slice, this, args);
   }, () => tweetnaclDropIn.sign.open(signedMessage, keyPair.publicKey));
   assert.equal(opened, message, "tweetnacl drop-in's open, slice replaced");
+});
+
+test("the envelope verdict tables, canonical JSON's name cache and an error's cause are read with no replaceable built-in, and errors keep an own enumerable name (review 100)", () => {
+  // (1) Set.prototype.has and Map.prototype.get ran while a verdict was read back from wasm
+  // memory: a hook that verified another envelope there overwrote the result blocks, and the bad
+  // signature came back ok, in a batch and in a single call.
+  const bad = JSON.stringify({ ...JSON.parse(validEnvelope), signature: "00".repeat(64) });
+  const expectedSingle = outcomeOf([verifyEnvelopeBytes(bad)]);
+  const expectedBatch = outcomeOf(verifyEnvelopeBatch(["{}", bad]));
+  assert.equal(expectedSingle, ["INVALID_SIGNATURE"]);
+  for (const [name, owner, key] of [["Set.prototype.has", Set.prototype, "has"], ["Map.prototype.get", Map.prototype, "get"]] as const) {
+    const single = withReplaced(owner, key, () => void verifyEnvelopeBytes(validEnvelope), () => outcomeOf([verifyEnvelopeBytes(bad)]));
+    assert.equal(single.value, expectedSingle, `${name}, verifyEnvelopeBytes`);
+    assert.is(single.fired, false, `${name} ran inside verifyEnvelopeBytes`);
+    const batch = withReplaced(owner, key, () => void verifyEnvelopeBatch(["{}", validEnvelope]), () => outcomeOf(verifyEnvelopeBatch(["{}", bad])));
+    assert.equal(batch.value, expectedBatch, `${name}, verifyEnvelopeBatch`);
+    assert.is(batch.fired, false, `${name} ran inside verifyEnvelopeBatch`);
+  }
+  // (2) An oversized input's error has no cause of its own: reading one reached Object.prototype.
+  {
+    let read = 0;
+    const verdicts = withPollutedObjectPrototype({}, () => {
+      Object.defineProperty(Object.prototype, "cause", { configurable: true, get: () => (read++, undefined) });
+      try {
+        return outcomeOf(verifyEnvelopeBatch(["x".repeat(70_000), validEnvelope]));
+      } finally {
+        delete (Object.prototype as unknown as Record<string, unknown>).cause;
+      }
+    });
+    assert.equal(verdicts, ["MALFORMED_ENVELOPE", "ok kernel-a"]);
+    assert.is(read, 0, "Object.prototype.cause was read inside the batch");
+  }
+  // (3) canonical JSON's cache of quoted member names used the realm's Map methods: a replaced
+  // get answered for it, and a replaced set poisoned it for every later call.
+  const value = { amount: 5, payee: "alice", zz_review_100: 1 };
+  const expected = canonicalize(value);
+  assert.is(expected, canonicalizeOracle(value), "the canonicalize package agrees");
+  const mapSet = Map.prototype.set;
+  withReplaced(Map.prototype, "set", () => {}, () => canonicalize({ zz_review_100_b: 1 }));
+  Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, stored: unknown) {
+    return Reflect.apply(mapSet, this, [key, key === "zz_review_100_c" ? '"zz_review_100_c":"mallory","memo":' : stored]);
+  } as typeof mapSet;
+  try {
+    canonicalize({ zz_review_100_c: 1 });
+  } finally {
+    Map.prototype.set = mapSet;
+  }
+  assert.is(canonicalize({ zz_review_100_c: "alice" }), '{"zz_review_100_c":"alice"}', "the name cache was poisoned");
+  const mapGet = Map.prototype.get;
+  Map.prototype.get = function (this: Map<unknown, unknown>, key: unknown) {
+    return key === "amount" ? '"amount":500,"y":' : Reflect.apply(mapGet, this, [key]);
+  } as typeof mapGet;
+  let answered: string;
+  try {
+    answered = canonicalize(value);
+  } finally {
+    Map.prototype.get = mapGet;
+  }
+  assert.is(answered, expected, "Map.prototype.get answered for the name cache");
+  // (4) Errors are named without an assignment, and their name is still an own enumerable member.
+  const error = throwsWith(() => ed25519.verify(new Uint8Array(3), message, publicKey), "INVALID_LENGTH");
+  assert.is(error.name, "InvalidLengthError");
+  assert.ok(Object.keys(error).includes("name"), "name is an own enumerable member");
+  assert.is(JSON.parse(JSON.stringify(error)).name, "InvalidLengthError");
+  assert.ok(String(error.stack).startsWith("InvalidLengthError: "));
 });
 
 test.run();

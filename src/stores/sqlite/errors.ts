@@ -1,6 +1,6 @@
 // Typed errors of the SQLite stores. Each carries a stable `code`; the exchange reports any store
 // throw as PeerHandshakeError STORE_FAILED with this error as its cause (docs/protocol.md §8).
-import { nameErrorClass } from "../../errors.js";
+import { nameError } from "../../errors.js";
 
 /** Stable codes of SqliteStoreError. */
 export type SqliteStoreErrorCode =
@@ -21,13 +21,11 @@ export type SqliteStoreErrorCode =
 
 /** A SQLite store failure; `code` says which, `sqliteCode` carries SQLite's own code when there is one. */
 export class SqliteStoreError extends Error {
-  static {
-    nameErrorClass(this, "SqliteStoreError");
-  }
   readonly code: SqliteStoreErrorCode;
   readonly sqliteCode: string | undefined;
   constructor(code: SqliteStoreErrorCode, message: string, options?: { cause?: unknown; sqliteCode?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    nameError(this, "SqliteStoreError");
     this.code = code;
     this.sqliteCode = options?.sqliteCode;
   }
