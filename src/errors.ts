@@ -15,18 +15,6 @@ export function nameError(error: Error, name: string): void {
   defineProperty(error, "name", { value: name, writable: true, enumerable: true, configurable: true });
 }
 
-/** Codes for misuse of the byte-level APIs (wrong argument types or sizes). */
-export type ArgumentErrorCode = "INVALID_TYPE" | "INVALID_LENGTH" | "INVALID_HEX";
-
-/** Thrown when an argument has the wrong type (for example a string where bytes are needed). */
-export class InvalidTypeError extends TypeError {
-  readonly code = "INVALID_TYPE" as const;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    nameError(this, "InvalidTypeError");
-  }
-}
-
 // Function.prototype[Symbol.hasInstance] as this module loaded, bound to `call`. `x instanceof
 // SomeError` first looks up Symbol.hasInstance on SomeError and its parents (Error, TypeError,
 // RangeError among them), where caller code can define one: it would run, and answer, while the
@@ -41,6 +29,18 @@ const ordinaryHasInstance = Function.prototype.call.bind(Function.prototype[Symb
  */
 export function isInstanceOf<T>(cls: abstract new (...args: never[]) => T, value: unknown): value is T {
   return ordinaryHasInstance(cls, value);
+}
+
+/** Codes for misuse of the byte-level APIs (wrong argument types or sizes). */
+export type ArgumentErrorCode = "INVALID_TYPE" | "INVALID_LENGTH" | "INVALID_HEX";
+
+/** Thrown when an argument has the wrong type (for example a string where bytes are needed). */
+export class InvalidTypeError extends TypeError {
+  readonly code = "INVALID_TYPE" as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    nameError(this, "InvalidTypeError");
+  }
 }
 
 /**

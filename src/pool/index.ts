@@ -25,7 +25,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, ownList, ownListAsArray, readOptions, stringSlice, viewLength, viewPrefix, type OwnList } from "../bytes.js";
+import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
 import { InvalidTypeError, isInstanceOf } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
@@ -270,7 +270,7 @@ function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number)
 // Promise. The pool's answers travel through the realm's Promise, which no library can guard;
 // the in-thread API answers synchronously.
 const OwnPromise = Promise;
-const callThen = Function.prototype.call.bind(Promise.prototype.then) as (promise: Promise<unknown>, onFulfilled?: (value: never) => unknown, onRejected?: (reason: unknown) => unknown) => Promise<unknown>;
+const callThen = uncurryThis(Promise.prototype.then as (this: Promise<unknown>, onFulfilled?: (value: never) => unknown, onRejected?: (reason: unknown) => unknown) => Promise<unknown>);
 const rejectedPromise = Promise.reject.bind(Promise) as (reason: unknown) => Promise<never>;
 
 /** `promise.then(onFulfilled, onRejected)` with the `then` captured at load. */
@@ -624,7 +624,8 @@ class PiscinaVerifierPool implements VerifierPool {
       then(
         parts[c],
         ({ bits, failed }) => {
-          for (let k = 0; k < viewLength(bits); k++) {
+          const verdicts = viewLength(bits); // the slot: `length` can be redefined
+          for (let k = 0; k < verdicts; k++) {
             if (bits[k] === SIGNATURE_ITEM_FAILED) settle[start + k].reject(failed!.get(k));
             else settle[start + k].resolve(bits[k] === 1);
           }
@@ -665,7 +666,8 @@ class PiscinaVerifierPool implements VerifierPool {
             const { bits, failed } = results[c];
             // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this thread.
             if (failed !== undefined) throw failed.values().next().value;
-            for (let i = 0; i < viewLength(bits); i++) out[out.length] = bits[i] === 1; // the slot: `length` can be redefined
+            const verdicts = viewLength(bits); // the slot: `length` can be redefined
+            for (let i = 0; i < verdicts; i++) out[out.length] = bits[i] === 1;
           }
           return ownListAsArray(out);
         }),
