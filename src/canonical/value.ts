@@ -51,7 +51,10 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import { mapClear, mapGet, mapSet, mapSize, readOptions, typedArrayElementCount, utf8Length } from "../bytes.js";
-import { CanonicalJsonError, InvalidTypeError } from "../errors.js";
+import { CanonicalJsonError, InvalidTypeError, isInstanceOf } from "../errors.js";
+
+/** This realm's RangeError as this module loaded: the walk tells the engine's limits apart with it (isInstanceOf: no Symbol.hasInstance is looked up). */
+const EngineRangeError = RangeError;
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
 export { MAX_DEPTH_LIMIT };
@@ -109,7 +112,7 @@ export function canonicalize(value: unknown, options?: CanonicalizeOptions): str
  * say) carry other messages and pass through.
  */
 function engineLimitError(error: unknown): unknown {
-  if (!(error instanceof RangeError)) return error;
+  if (!isInstanceOf(EngineRangeError, error)) return error;
   if (error.message === "Invalid string length" || error.message === "Out of memory") {
     return new CanonicalJsonError("TOO_LARGE", "canonical text would exceed the engine's maximum string length", undefined, { cause: error });
   }
@@ -495,7 +498,7 @@ class ByteSink {
       // A stack overflow here is the walk's depth, not the output's size: passed on, for
       // engineLimitError to call TOO_DEEP (it was TOO_LARGE when the walk reached the stack's
       // limit right at this allocation). startsWith, not a regular expression: see there.
-      if (error instanceof RangeError && error.message.startsWith("Maximum call stack size exceeded")) throw error;
+      if (isInstanceOf(EngineRangeError, error) && error.message.startsWith("Maximum call stack size exceeded")) throw error;
       // Beyond the engine's typed-array limit or out of memory (a RangeError from the engine).
       throw new CanonicalJsonError("TOO_LARGE", `canonical output needs more than ${this.pos} bytes, which cannot be allocated`);
     }

@@ -713,7 +713,7 @@ function readChallenge(bytes: Uint8Array, block: number, shift: number): Verifie
   };
 }
 
-/** The timestamp whose ASCII digits are bytes [digitsStart, digitsEnd): a number when safe, else a bigint. */
+/** The timestamp whose ASCII digits are bytes [digitsStart, digitsEnd): a number when it is a safe integer, else a bigint (chio timestamps are u64). */
 function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: number): number | bigint {
   if (digitsEnd <= digitsStart || digitsEnd - digitsStart > 20) throw badPacking();
   for (let i = digitsStart; i < digitsEnd; i++) if (bytes[i] < 0x30 || bytes[i] > 0x39) throw badPacking();
@@ -723,10 +723,22 @@ function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: 
     for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (bytes[i] - 0x30);
     return timestamp;
   }
-  let digits = "";
-  for (let i = digitsStart; i < digitsEnd; i++) digits += String.fromCharCode(bytes[i]);
-  return exactInteger(digits);
+  // Longer: a bigint, by arithmetic on literals alone. String.fromCharCode, BigInt and Number are
+  // looked up when they run, and this runs while a verdict is read back from the core's memory:
+  // a replacement re-entered the library there and overwrote the results (review 101).
+  let big = 0n;
+  for (let i = digitsStart; i < digitsEnd; i++) big = big * 10n + DIGIT_VALUES[bytes[i] - 0x30];
+  if (big > MAX_SAFE_BIG) return big;
+  // A safe integer: every running value is at most the final one, so the arithmetic is exact.
+  let timestamp = 0;
+  for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (bytes[i] - 0x30);
+  return timestamp;
 }
+
+/** The digits' values as bigints (a literal: its elements are its own). */
+const DIGIT_VALUES: readonly bigint[] = [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n];
+/** Number.MAX_SAFE_INTEGER, 2^53 − 1, as a bigint. */
+const MAX_SAFE_BIG = 9007199254740991n;
 
 /** The timestamp whose digits the pair at `at` points to. */
 function timestampAt(bytes: Uint8Array, at: number, shift: number): number | bigint {
@@ -739,12 +751,6 @@ function challengeString(bytes: Uint8Array, block: number, shift: number, index:
   const at = block + RESULT_STRINGS + 8 * index;
   const start = spanStart(bytes, at, shift);
   return decodeUtf8(strictUtf8, subview(bytes, start, spanEnd(bytes, at, start)));
-}
-
-/** A number when it is a safe integer, else a bigint (chio timestamps are u64). */
-function exactInteger(digits: string): number | bigint {
-  const big = BigInt(digits);
-  return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 
 function malformedMessage(reason: number, field: number, offset: number): string {

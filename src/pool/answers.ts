@@ -6,11 +6,13 @@
 import { readPackedEnvelopeVerdicts, type EnvelopeVerdict, type VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 import { SIGNATURE_ITEM_FAILED, type SignatureItemFailures, type TaskFailure } from "./codec.js";
 import { VerifierPoolError } from "./errors.js";
-import { viewLength } from "../bytes.js";
+// Uint8Arrays recognised by their internal slot (isUint8Array), not `instanceof`, whose
+// Symbol.hasInstance and global Uint8Array caller code can replace (review 101).
+import { isUint8Array, viewLength } from "../bytes.js";
 
 /** A TaskFailure: what a live worker returns when verification threw. */
 function isTaskFailure(answer: unknown): answer is TaskFailure {
-  return typeof answer === "object" && answer !== null && !Array.isArray(answer) && !(answer instanceof Uint8Array) && (answer as TaskFailure).failed === true;
+  return typeof answer === "object" && answer !== null && !Array.isArray(answer) && !isUint8Array(answer) && (answer as TaskFailure).failed === true;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface SignatureVerdicts {
 
 export function readSignatureAnswer(answer: unknown, count: number): SignatureVerdicts {
   if (isTaskFailure(answer)) throw taskFailed(answer);
-  if (answer instanceof Uint8Array) {
+  if (isUint8Array(answer)) {
     // Its length by the internal slot (viewLength): %TypedArray%.prototype's getter can be
     // redefined, and a getter that told this check the truth and the reading 0 shifted the verdicts (review 99).
     if (viewLength(answer) !== count) throw notSignatureVerdicts(count);
@@ -46,7 +48,7 @@ export function readSignatureAnswer(answer: unknown, count: number): SignatureVe
     return { bits: answer };
   }
   const { verdicts, failures } = (typeof answer === "object" && answer !== null ? answer : {}) as Partial<SignatureItemFailures>;
-  if (!(verdicts instanceof Uint8Array) || viewLength(verdicts) !== count || !Array.isArray(failures) || failures.length === 0) throw notSignatureVerdicts(count);
+  if (!isUint8Array(verdicts) || viewLength(verdicts) !== count || !Array.isArray(failures) || failures.length === 0) throw notSignatureVerdicts(count);
   const failed = new Map<number, VerifierPoolError>();
   for (const failure of failures) {
     const index = (failure as { index?: unknown })?.index;
@@ -67,7 +69,7 @@ const notSignatureVerdicts = (count: number) => new VerifierPoolError("TASK_FAIL
 export function readEnvelopeAnswer(answer: unknown, options: Required<VerifyEnvelopeOptions>, count: number): EnvelopeVerdict[] {
   if (isTaskFailure(answer)) throw taskFailed(answer);
   let verdicts: EnvelopeVerdict[];
-  if (answer instanceof Uint8Array) {
+  if (isUint8Array(answer)) {
     try {
       verdicts = readPackedEnvelopeVerdicts(answer, options);
     } catch (cause) {
@@ -104,10 +106,10 @@ function isVerdictShaped(value: unknown): value is EnvelopeVerdict {
   return (
     ["schema", "localKernelId", "remoteKernelId", "nonce"].every((name) => typeof fields[name] === "string") &&
     (typeof fields.timestamp === "number" || typeof fields.timestamp === "bigint") &&
-    declaredPublicKey instanceof Uint8Array &&
+    isUint8Array(declaredPublicKey) &&
     declaredPublicKey.length === 32 &&
-    signature instanceof Uint8Array &&
+    isUint8Array(signature) &&
     signature.length === 64 &&
-    canonicalChallenge instanceof Uint8Array
+    isUint8Array(canonicalChallenge)
   );
 }

@@ -834,4 +834,52 @@ test("the envelope verdict tables, canonical JSON's name cache and an error's ca
   assert.ok(String(error.stack).startsWith("InvalidLengthError: "));
 });
 
+test("a timestamp of 16 digits or more is decoded with no global function: a replaced BigInt, Number or String.fromCharCode cannot re-enter the verifier while it reads a verdict back (review 101)", () => {
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(2)));
+  const outcomes = (verdicts: EnvelopeVerdict[]) => verdicts.map((v) => (v.ok ? `ok ${v.envelope.challenge.nonce} ${String(v.envelope.challenge.timestamp)}` : v.code));
+  // 16 digits (the longest a clock in seconds signs here; the decoder's bigint branch is the same loop).
+  for (const timestamp of [1_764_000_000_000_000, 9_007_199_254_740_991]) {
+    const first = JSON.stringify(exchange.localEnvelope("kernel-b", "nonce-1", timestamp));
+    const second = JSON.stringify(exchange.localEnvelope("kernel-b", "nonce-2", timestamp));
+    const bad = JSON.stringify({ ...JSON.parse(second), signature: JSON.parse(first).signature }); // the first's signature over the second's challenge
+    const expected = outcomes(verifyEnvelopeBatch([first, bad]));
+    assert.equal(expected, [`ok nonce-1 ${String(timestamp)}`, "INVALID_SIGNATURE"], `oracle for ${timestamp}`);
+    assert.equal(outcomes([verifyEnvelopeBytes(second)]), [`ok nonce-2 ${String(timestamp)}`]);
+    assert.is((verifyEnvelopeBytes(first) as { envelope: { challenge: { timestamp: unknown } } }).envelope.challenge.timestamp, timestamp);
+    // Each replaced by a Proxy whose call runs the hook once: its other members (Number.isInteger,
+    // which the argument checks use before any verdict is read) stay the real ones.
+    const calledThrough = <T>(owner: Record<string, unknown>, key: string, hook: () => void, start: () => T) => {
+      const original = owner[key] as (...args: unknown[]) => unknown;
+      let fired = false;
+      owner[key] = new Proxy(original, {
+        apply(target, self, args) {
+          if (!fired) {
+            fired = true;
+            hook();
+          }
+          return Reflect.apply(target, self, args);
+        },
+      });
+      try {
+        return { value: start(), fired };
+      } finally {
+        owner[key] = original;
+      }
+    };
+    const routes: Array<[string, Record<string, unknown>, string]> = [
+      ["BigInt", globalThis as unknown as Record<string, unknown>, "BigInt"],
+      ["Number", globalThis as unknown as Record<string, unknown>, "Number"],
+      ["String.fromCharCode", String as unknown as Record<string, unknown>, "fromCharCode"],
+    ];
+    for (const [name, owner, key] of routes) {
+      const batch = calledThrough(owner, key, () => void verifyEnvelopeBatch([first, second]), () => outcomes(verifyEnvelopeBatch([first, bad])));
+      assert.equal(batch.value, expected, `${name}, batch, ${timestamp}`);
+      assert.is(batch.fired, false, `${name} ran inside verifyEnvelopeBatch`);
+      const single = calledThrough(owner, key, () => void verifyEnvelopeBytes(second), () => outcomes([verifyEnvelopeBytes(first)]));
+      assert.equal(single.value, [`ok nonce-1 ${String(timestamp)}`], `${name}, single, ${timestamp}`);
+      assert.is(single.fired, false, `${name} ran inside verifyEnvelopeBytes`);
+    }
+  }
+});
+
 test.run();
