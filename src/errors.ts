@@ -31,6 +31,13 @@ export function isInstanceOf<T>(cls: abstract new (...args: never[]) => T, value
   return ordinaryHasInstance(cls, value);
 }
 
+/**
+ * This realm's RangeError as this module loaded, for isInstanceOf where the library tells the
+ * engine's own limits apart inside a call (an allocation that failed, a stack overflow): the
+ * global binding can be replaced.
+ */
+export const EngineRangeError = RangeError;
+
 /** Codes for misuse of the byte-level APIs (wrong argument types or sizes). */
 export type ArgumentErrorCode = "INVALID_TYPE" | "INVALID_LENGTH" | "INVALID_HEX";
 

@@ -51,11 +51,8 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import { mapClear, mapGet, mapSet, mapSize, readOptions, typedArrayElementCount, utf8Length } from "../bytes.js";
-import { CanonicalJsonError, InvalidTypeError, isInstanceOf } from "../errors.js";
+import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
-
-/** This realm's RangeError as this module loaded: the walk tells the engine's limits apart with it (isInstanceOf: no Symbol.hasInstance is looked up). */
-const EngineRangeError = RangeError;
 
 export { MAX_DEPTH_LIMIT };
 

@@ -553,9 +553,9 @@ function zip215Option(options: unknown): boolean {
 
 /**
  * Checked copies of verify's arguments and the rule, in noble's order of checks. An object, not
- * a tuple: taking a tuple apart runs the
- * array iterator, which caller code can replace, after the checks (review 98: one that answered
- * zip215 true let a signature only ZIP-215 accepts through strict mode).
+ * a tuple: taking a tuple apart runs the array iterator, which caller code can replace, after
+ * the checks (review 98: one that answered zip215 true let a signature only ZIP-215 accepts
+ * through strict mode).
  */
 function verifyArgs(signature: unknown, message: unknown, publicKey: unknown, options: unknown): { sig: Uint8Array; msg: Uint8Array; pk: Uint8Array; zip215: boolean } {
   const sig = snapshot(signature, "signature", 64);

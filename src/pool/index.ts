@@ -26,7 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
-import { InvalidTypeError, isInstanceOf } from "../errors.js";
+import { EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -329,9 +329,6 @@ const NO_WORKER = "no worker is running: the last one failed while starting";
  * a SyntaxError of its own (or aborts the process; review 54).
  */
 const STACK_OVERFLOW = "call stack size";
-
-/** This realm's RangeError as this module loaded (allocating runs inside a call's copy: the global can be replaced). */
-const EngineRangeError = RangeError;
 
 /**
  * `copy()`, with an allocation failure as VerifierPoolError OUT_OF_MEMORY: the engine's own
