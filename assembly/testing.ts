@@ -25,7 +25,9 @@ import {
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
-import { combinedChecksPassed, combinedChecksFailed, preparedTableTerms, pointsDecoded, batch_item_coefficient } from "./ed25519/batch";
+import {
+  combinedChecksPassed, combinedChecksFailed, preparedTableTerms, pointsDecoded, pointsTested, itemsVerifiedSingly, batch_item_coefficient,
+} from "./ed25519/batch";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
@@ -311,6 +313,16 @@ const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
 /** Points batch verification decoded so far (keys and R values; batch.ts counters). */
 export function test_batch_points_decoded(): u32 {
   return pointsDecoded;
+}
+
+/** Points batch verification tested for torsion so far (keys, R values, deferred items' Q; batch.ts counters). */
+export function test_batch_points_tested(): u32 {
+  return pointsTested;
+}
+
+/** Items batch verification sent to the single verifier so far (batch.ts counters). */
+export function test_batch_singles(): u32 {
+  return itemsVerifiedSingly;
 }
 
 /** Batch verification's combined checks that passed so far (batch.ts counters). */

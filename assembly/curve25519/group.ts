@@ -310,6 +310,70 @@ export function ge_mul_by_cofactor_vartime(r: usize, p: usize): void {
   ge_p1p1_to_p2(r, COFACTOR_P1P1);
 }
 
+const SMALL_P1P1: usize = memory.data(160, 16);
+const SMALL_MULTIPLE: usize = memory.data(160, 16); // p3
+const SMALL_CACHED: usize = memory.data(160, 16);
+
+/**
+ * r (p3) = p + [m]q for p, q in p3 and a small m, -4 <= m <= 4 (at most two doublings, an
+ * addition and the final addition). r may equal p but not q. Variable time (m public): the
+ * batch verifier's test of an item's torsion (batch.ts) uses it on public points.
+ */
+export function ge_add_small_multiple_vartime(r: usize, p: usize, q: usize, m: i32): void {
+  if (m == 0) {
+    if (r != p) memory.copy(r, p, P3_BYTES);
+    return;
+  }
+  const n = m < 0 ? -m : m;
+  if (n == 1) {
+    ge_p3_to_cached(SMALL_CACHED, q);
+  } else {
+    ge_p2_dbl(SMALL_P1P1, q);
+    ge_p1p1_to_p3(SMALL_MULTIPLE, SMALL_P1P1); //      2q
+    if (n == 3) {
+      ge_p3_to_cached(SMALL_CACHED, q);
+      ge_add(SMALL_P1P1, SMALL_MULTIPLE, SMALL_CACHED);
+      ge_p1p1_to_p3(SMALL_MULTIPLE, SMALL_P1P1); //    3q
+    } else if (n == 4) {
+      ge_p2_dbl(SMALL_P1P1, SMALL_MULTIPLE);
+      ge_p1p1_to_p3(SMALL_MULTIPLE, SMALL_P1P1); //    4q
+    }
+    ge_p3_to_cached(SMALL_CACHED, SMALL_MULTIPLE);
+  }
+  if (m > 0) ge_add(SMALL_P1P1, p, SMALL_CACHED);
+  else ge_sub(SMALL_P1P1, p, SMALL_CACHED);
+  ge_p1p1_to_p3(r, SMALL_P1P1);
+}
+
+const NORMALIZE_INVERSE: usize = memory.data(40, 16);
+const NORMALIZE_ZINV: usize = memory.data(40, 16);
+
+/**
+ * Brings `count` p3 points to Z = 1 (affine X, Y; T = XY), in place, with one field inversion
+ * for all of them (Montgomery's trick: 6 multiplications per point). Point k is at
+ * points + k * P3_BYTES; `prefix` is scratch for `count` field elements. Every Z must be nonzero,
+ * as the complete addition law keeps it for every p3 point. Variable time (public points).
+ */
+export function ge_p3_normalize_batch_vartime(points: usize, count: usize, prefix: usize): void {
+  if (count == 0) return;
+  fe_copy(prefix, points + Z);
+  for (let k: usize = 1; k < count; k++) fe_mul(prefix + k * 40, prefix + (k - 1) * 40, points + k * P3_BYTES + Z);
+  fe_invert(NORMALIZE_INVERSE, prefix + (count - 1) * 40); // 1 / (Z_0 ... Z_{count-1})
+  for (let k = count; k-- > 0; ) {
+    const point = points + k * P3_BYTES;
+    if (k > 0) {
+      fe_mul(NORMALIZE_ZINV, NORMALIZE_INVERSE, prefix + (k - 1) * 40); // 1 / Z_k
+      fe_mul(NORMALIZE_INVERSE, NORMALIZE_INVERSE, point + Z); //       1 / (Z_0 ... Z_{k-1})
+    } else {
+      fe_copy(NORMALIZE_ZINV, NORMALIZE_INVERSE);
+    }
+    fe_mul(point + X, point + X, NORMALIZE_ZINV);
+    fe_mul(point + Y, point + Y, NORMALIZE_ZINV);
+    fe_1(point + Z);
+    fe_mul(point + T, point + X, point + Y);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Variable-time double-scalar multiplication for verification.
 

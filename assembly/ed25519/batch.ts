@@ -6,15 +6,20 @@
 //    default mode, is canonically encoded) and D = [S]B - R - [k]A is O (default) or of order
 //    dividing 8 (ZIP-215), with k = SHA-512(R || A || M) mod L over the bytes as given.
 //  * If A and R are torsion-free (in the prime-order subgroup), so is D, and then [8]D = O iff
-//    D = O: in both modes the single answer is "pre-checks pass and D = O".
-//  * For items that pass the pre-checks with torsion-free A and R, with independent uniform
-//    128-bit z_i (each hashed from the caller's fresh random bytes and a digest of the whole
-//    call's candidates: derive_coefficients):
-//    if some D_j != O, sum z_i D_i = O for at most one value of z_j (D_j has prime
-//    order L > 2^128), so a batch with a false item passes with probability <= 2^-128. A batch
-//    that passes therefore has every D_i = O, and each item's answer is true.
-//  * Items that fail a pre-check get false (as single); under the default rule, items whose A or
-//    R has a torsion component go to the single verifier itself.
+//    D = O: in both modes the single answer is "pre-checks pass and D = O". The same holds
+//    whenever D itself is torsion-free, which for a key under one item new to the cache is
+//    tested directly: D's torsion component is that of Q = R + [k mod 8]A (test_deferred_items),
+//    one test instead of one for A and one for R.
+//  * For candidates (items that pass the pre-checks with D torsion-free), with independent
+//    uniform 128-bit z_i (each hashed from the caller's fresh random bytes and a digest of the
+//    whole call's candidates: derive_coefficients): if some D_j != O, sum z_i D_i = O for at
+//    most one value of z_j (D_j has prime order L > 2^128), so a batch with a false item passes
+//    with probability <= 2^-128. The check is cofactored, [8] sum z_i D_i = O, which is the same
+//    on the prime-order subgroup and removes what reducing a key's merged coefficient mod L adds
+//    when the key has torsion (combined_check). A batch that passes therefore has every D_i = O,
+//    and each item's answer is true.
+//  * Items that fail a pre-check get false (as single); under the default rule, items whose D
+//    may have a torsion component (A or R has one, or Q has one) go to the single verifier itself.
 //  * ZIP-215 needs none of that: single accepts iff [8]D = O, and the combined check is then
 //    cofactored, [8] sum z_i D_i = sum z_i [8]D_i = O. Every [8]D_i lies in the subgroup of prime
 //    order L whatever torsion A and R carry, so the same 2^-128 bound holds with no torsion test
@@ -29,8 +34,9 @@
 // The combined check is one multi-scalar multiplication (scalar_mul/straus.ts for up to
 // STRAUS_MAX_TERMS terms, scalar_mul/pippenger.ts above):
 //   [sum z_i S_i]B + sum z_i (-R_i) + sum_keys (sum_{i under the key} z_i k_i)(-A) = O,
-// with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded and
-// tested for torsion once per call (deduplicated by their bytes), if no cache below has them.
+// with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded once
+// per call (deduplicated by their bytes) and tested for torsion, if no cache below has them; a
+// key new to the cache under one item only is not tested (its item's Q is).
 //
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point, its
 // torsion class, computed once at preparation, and a width-8 table of odd multiples that the
@@ -40,11 +46,11 @@
 // caller that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts)
 // passes the point; any other key is decoded here.
 //
-// Decoding and the torsion test cost an exponentiation each (about 250 squarings), four per item
-// with a key new to the call: the largest part of a batch's cost. So batch_add_vartime only
-// queues the keys no cache has, and the batch decodes and tests them when it settles, then the
-// R values of the items whose key takes part, four at a time, the four exponentiations side by
-// side in SIMD lanes
+// Decoding and the torsion test cost an exponentiation each (about 250 squarings): three per item
+// with a key new to the call (A and R decoded, Q tested; four before the Q test), the largest part
+// of a batch's cost. So batch_add_vartime only queues the keys no cache has, and the batch decodes
+// and tests them when it settles, then the R values of the items whose key takes part, then the
+// deferred items' Q, four at a time, the four exponentiations side by side in SIMD lanes
 // (curve25519/field_x4.ts; each lane's result is the scalar function's, limb for limb).
 //
 // Memory: item records (layout in abi.ts, BATCH_ITEM_*) at a base address with their messages at
@@ -58,7 +64,10 @@ import {
 } from "../abi";
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
 import { sc_reduce, sc_muladd, sc_is_canonical_vartime } from "../curve25519/scalar";
-import { P2_BYTES, P3_BYTES, ge_frombytes_x4_vartime, ge_p3_neg, ge_is_neutral_vartime, ge_mul_by_cofactor_vartime } from "../curve25519/group";
+import {
+  P2_BYTES, P3_BYTES, ge_frombytes_x4_vartime, ge_p3_neg, ge_is_neutral_vartime, ge_mul_by_cofactor_vartime,
+  ge_add_small_multiple_vartime, ge_p3_normalize_batch_vartime,
+} from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
 import { ge_affine_is_torsion_free_x4_vartime } from "../curve25519/torsion";
 import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
@@ -86,6 +95,8 @@ const R_JOINS: u32 = 1;
 const R_HAS_TORSION: u32 = 2;
 /** R is decoded and tested when the batch settles, if the item's key takes part (resolve_points). */
 const R_PENDING: u32 = 3;
+/** R is decoded when the batch settles but not tested: its key is KEY_DEFERRED, and the item's Q is tested instead. */
+const R_DECODE_ONLY: u32 = 4;
 // Per-distinct-key state: -A (p3), its merged coefficient, its class, the last check that used
 // it, its prepared slot.
 const KEY_NEG_A: usize = 0;
@@ -94,12 +105,18 @@ const KEY_CLASS: usize = KEY_COEFFICIENT + 32; //   u32: KEY_* below
 const KEY_STAMP: usize = KEY_CLASS + 4; //          u32
 const KEY_RECORD: usize = KEY_STAMP + 4; //         u32: address of the first item record with these bytes
 const KEY_SLOT: usize = KEY_RECORD + 4; //          i32: its prepared slot (prepared-public.ts), or -1
-const KEY_STATE_BYTES: usize = KEY_SLOT + 4;
+const KEY_USES: usize = KEY_SLOT + 4; //            u32: items under the key (counted when the batch settles)
+const KEY_FRESH: usize = KEY_USES + 4; //           u32: 1 if no cache had the key (decoded in this call)
+const KEY_STATE_BYTES: usize = KEY_FRESH + 4;
 const KEY_NOT_A_POINT: u32 = 0;
 const KEY_TORSION_FREE: u32 = 1;
 const KEY_HAS_TORSION: u32 = 2;
 /** Queued: the key is decoded (unless its point is already there) and tested when the batch settles. */
 const KEY_PENDING: u32 = 3;
+/** Queued, one item under it (default rule): decoded when the batch settles, not tested (resolve_points). */
+const KEY_DECODE_ONLY: u32 = 4;
+/** Decoded, class unknown: its one item joins the combined check if the item's Q is torsion-free (test_deferred_items). */
+const KEY_DEFERRED: u32 = 5;
 
 // The points a batch decodes and tests when it settles (resolve_points), 16 bytes each: where the
 // point goes, its encoding (0: already decoded), the key or item state it belongs to, and which.
@@ -122,9 +139,14 @@ const SCR_TABLE_TERMS: usize = SCR_TERM_SCALARS + MAX_TERMS * 32; //       u32 p
 const SCR_TABLE_SCALARS: usize = SCR_TABLE_TERMS + MAX_ITEMS * 4; //       32-byte scalars
 const SCR_WORK: usize = SCR_TABLE_SCALARS + MAX_ITEMS * 32; //            one R and at most one key per item
 const SCR_MSM: usize = SCR_WORK + MAX_TERMS * WORK_ENTRY_BYTES;
+// test_deferred_items' points Q (p3) and its inversion's prefix products, in the MSM's scratch,
+// which is free until the combined check.
+const SCR_DEFERRED_Q: usize = SCR_MSM;
+const SCR_DEFERRED_PREFIX: usize = SCR_DEFERRED_Q + MAX_ITEMS * P3_BYTES;
+const DEFERRED_SCRATCH_BYTES: usize = MAX_ITEMS * (P3_BYTES + 40);
 /** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
 const STRAUS_MAX_TERMS: usize = 192;
-const MSM_SCRATCH_BYTES: usize = max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS));
+const MSM_SCRATCH_BYTES: usize = max<usize>(max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS)), DEFERRED_SCRATCH_BYTES);
 /** Scratch bytes one batch needs (batch_begin_vartime). */
 export const BATCH_SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
 /** Sets this small are verified singly rather than by a combined check. */
@@ -153,6 +175,10 @@ export let combinedChecksFailed: u32 = 0;
 export let preparedTableTerms: u32 = 0;
 /** Points the batches decoded (keys and R values, resolve_points): a test sees which it skipped. */
 export let pointsDecoded: u32 = 0;
+/** Points the batches tested for torsion (keys, R values and deferred items' Q). */
+export let pointsTested: u32 = 0;
+/** Items the batches sent to the single verifier (a torsion component, a failed or too small check). */
+export let itemsVerifiedSingly: u32 = 0;
 
 let recordsBase: usize = 0;
 let scratch: usize = 0;
@@ -197,6 +223,7 @@ function is_canonical_point_encoding_vartime(s: usize, P: usize): bool {
 
 /** The single verifier's answer for item i (its own decoding, hashing and check). */
 function verify_single(i: usize): bool {
+  itemsVerifiedSingly++;
   const r = record(i);
   const msg = recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET);
   const len = <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH);
@@ -224,6 +251,8 @@ function find_or_add_key(i: usize, decoded: usize): usize {
   store<u32>(key + KEY_STAMP, checkStamp);
   const slot = prepared_batch_slot_vartime(pk);
   store<i32>(key + KEY_SLOT, slot);
+  store<u32>(key + KEY_USES, 0);
+  store<u32>(key + KEY_FRESH, 0);
   if (slot >= 0) {
     prepared_batch_point(slot, key + KEY_NEG_A);
     store<u32>(key + KEY_CLASS, zip215Mode || prepared_batch_torsion_free(slot) ? KEY_TORSION_FREE : KEY_HAS_TORSION);
@@ -233,6 +262,7 @@ function find_or_add_key(i: usize, decoded: usize): usize {
   // The batch key cache (key-cache.ts) gives the point as decoding makes it and, once tested, the class.
   let cached = batch_key_lookup_vartime(pk, key + KEY_NEG_A);
   if (cached == BATCH_KEY_MISS) {
+    store<u32>(key + KEY_FRESH, 1);
     if (decoded == 0) {
       queue_point(key + KEY_NEG_A, pk, key, true);
       store<u32>(key + KEY_CLASS, KEY_PENDING);
@@ -278,24 +308,108 @@ function queue_point(point: usize, encoding: usize, owner: usize, isKey: bool): 
  * ge_affine_is_torsion_free_x4_vartime: each lane's answer is the scalar function's), and
  * settles each key's and each such R's class:
  *  - a key that does not decode is KEY_NOT_A_POINT; one that does is cached (key-cache.ts) with
- *    its class, tested under the default rule (unknown under ZIP-215), and negated;
+ *    its class, tested under the default rule (unknown under ZIP-215, and for KEY_DEFERRED), and
+ *    negated;
  *  - an R that does not decode, or (default rule) is not canonically encoded, is R_REJECTED;
- *    else R_JOINS or R_HAS_TORSION by its test (ZIP-215: R_JOINS untested).
+ *    else R_JOINS or R_HAS_TORSION by its test (ZIP-215: R_JOINS untested), or, under a
+ *    KEY_DEFERRED key, by its item's Q (test_deferred_items).
  * The verdicts are those of deciding each item on its own (batch_add_vartime's order of checks
  * only skipped work whose outcome did not matter).
  */
 function resolve_points(): void {
+  // Default rule: a key new to the cache under one item only is decoded but not tested; that
+  // item's Q is tested instead (test_deferred_items), one test where the key's and R's would be
+  // two. A key under several items is tested once, and then each R; so is a key the cache holds
+  // with its class unknown (seen before, under one item or under ZIP-215): a key seen again is
+  // likely to be seen more, and once tested the cache keeps its class.
+  if (!zip215Mode) {
+    for (let i: usize = 0; i < staged; i++) {
+      const state = itemState(i);
+      if (load<u32>(state + ITEM_R_CLASS) != R_PENDING) continue;
+      const key = keyState(<usize>load<u32>(state + ITEM_KEY));
+      store<u32>(key + KEY_USES, load<u32>(key + KEY_USES) + 1);
+    }
+    for (let j: usize = 0; j < keyCount; j++) {
+      const key = keyState(j);
+      if (load<u32>(key + KEY_CLASS) == KEY_PENDING && load<u32>(key + KEY_USES) == 1 && load<u32>(key + KEY_FRESH) != 0) store<u32>(key + KEY_CLASS, KEY_DECODE_ONLY);
+    }
+  }
   resolve_queue(); // the keys batch_add_vartime queued
+  for (let j: usize = 0; j < keyCount; j++) {
+    const key = keyState(j);
+    if (load<u32>(key + KEY_CLASS) != KEY_DECODE_ONLY) continue; // (KEY_NOT_A_POINT if it did not decode)
+    // Cached as decoded, class unknown (a later call tests it, or defers again), then negated.
+    batch_key_store_vartime(<usize>load<u32>(key + KEY_RECORD), key + KEY_NEG_A, BATCH_KEY_CLASS_UNKNOWN);
+    ge_p3_neg(key + KEY_NEG_A, key + KEY_NEG_A);
+    store<u32>(key + KEY_CLASS, KEY_DEFERRED);
+  }
   // Then the R values, only of items whose key takes part: an item whose key is not a point is
   // false, and one whose key has a torsion component goes to the single verifier, so neither
   // needs its R here (review 66 F1: a batch of keys that do not decode took 2.6x as long).
   for (let i: usize = 0; i < staged; i++) {
     const state = itemState(i);
     if (load<u32>(state + ITEM_R_CLASS) != R_PENDING) continue;
-    if (load<u32>(keyState(<usize>load<u32>(state + ITEM_KEY)) + KEY_CLASS) != KEY_TORSION_FREE) continue;
+    const keyClass = load<u32>(keyState(<usize>load<u32>(state + ITEM_KEY)) + KEY_CLASS);
+    if (keyClass == KEY_DEFERRED) store<u32>(state + ITEM_R_CLASS, R_DECODE_ONLY);
+    else if (keyClass != KEY_TORSION_FREE) continue;
     queue_point(state + ITEM_NEG_R, record(i) + BATCH_ITEM_SIGNATURE, state, false);
   }
   resolve_queue();
+  test_deferred_items();
+}
+
+/**
+ * The items under a KEY_DEFERRED key whose R decoded (R_DECODE_ONLY): k is computed now, and
+ * Q = R + [k mod 8]A tested for torsion, four at a time; Q torsion-free makes R_JOINS, else
+ * R_HAS_TORSION (the single verifier answers). Why Q decides (README "Batch verification",
+ * step 2): with A = A' + T_A and R = R' + T_R (A', R' in G_L, T_A, T_R of order dividing 8),
+ * D = [S]B - R - [k]A = ([S]B - R' - [k]A') - (T_R + [k]T_A), and T_R + [k]T_A = T_R + [k mod 8]T_A
+ * is Q's torsion component. So Q is torsion-free iff D lies in G_L, which is what the combined
+ * check needs of each candidate; the key's own class is never needed.
+ */
+function test_deferred_items(): void {
+  let count: usize = 0;
+  for (let i: usize = 0; i < staged; i++) {
+    const state = itemState(i);
+    if (load<u32>(state + ITEM_R_CLASS) != R_DECODE_ONLY) continue;
+    hash_k(i);
+    const key = keyState(<usize>load<u32>(state + ITEM_KEY));
+    // Q = R + [m]A = R - [m](-A), with m = k mod 8 taken in -3..4 (m - 8 has the same effect on
+    // a torsion component, whose order divides 8).
+    let m = <i32>(load<u8>(state + ITEM_K) & 7);
+    if (m > 4) m -= 8;
+    ge_add_small_multiple_vartime(scratch + SCR_DEFERRED_Q + count * P3_BYTES, state + ITEM_NEG_R, key + KEY_NEG_A, -m);
+    store<u32>(scratch + SCR_CANDIDATES + (count << 2), <u32>i); // (the candidate list is filled later, by finish_item)
+    count++;
+  }
+  if (count == 0) return;
+  // The torsion test reads affine coordinates.
+  ge_p3_normalize_batch_vartime(scratch + SCR_DEFERRED_Q, count, scratch + SCR_DEFERRED_PREFIX);
+  let lanes: usize = 0;
+  for (let c: usize = 0; c < count; c++) {
+    store<u32>(LANE_POINTS + (lanes << 2), <u32>(scratch + SCR_DEFERRED_Q + c * P3_BYTES));
+    store<u32>(LANE_ENTRIES + (lanes << 2), load<u32>(scratch + SCR_CANDIDATES + (c << 2)));
+    if (++lanes == 4 || c + 1 == count) {
+      pointsTested += <u32>lanes;
+      const free = ge_affine_is_torsion_free_x4_vartime(LANE_POINTS, lanes);
+      for (let k: usize = 0; k < lanes; k++) {
+        const state = itemState(<usize>load<u32>(LANE_ENTRIES + (k << 2)));
+        store<u32>(state + ITEM_R_CLASS, ((free >> <u32>k) & 1) != 0 ? R_JOINS : R_HAS_TORSION);
+      }
+      lanes = 0;
+    }
+  }
+}
+
+/** k = SHA-512(R || A || M) mod L of item i, over the bytes as given (RFC 8032 §5.1.7 step 2), into its state. */
+function hash_k(i: usize): void {
+  const r = record(i);
+  sha512_init();
+  sha512_update(r + BATCH_ITEM_SIGNATURE, 32);
+  sha512_update(r + BATCH_ITEM_PUBLIC_KEY, 32);
+  sha512_update(recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
+  sha512_final(DIGEST);
+  sc_reduce(itemState(i) + ITEM_K, DIGEST);
 }
 
 /** resolve_points' work on the queued entries: decoding four at a time, then the test four at a time. */
@@ -362,6 +476,7 @@ function decode_lanes(lanes: usize): void {
 
 /** Tests the points of LANE_POINTS (lanes of them) for torsion and settles their entries. */
 function test_lanes(lanes: usize): void {
+  pointsTested += <u32>lanes;
   const free = ge_affine_is_torsion_free_x4_vartime(LANE_POINTS, lanes);
   for (let k: usize = 0; k < lanes; k++) settle_point(workEntry(<usize>load<u32>(LANE_ENTRIES + (k << 2))), ((free >> <u32>k) & 1) != 0);
 }
@@ -437,10 +552,13 @@ function combined_check(): bool {
   preparedTableTerms += <u32>tableTerms;
   if (straus) msm_straus_vartime(CHECK_POINT, points, scalars, terms, tables, tableScalars, tableTerms, B_COEFFICIENT, scratch + SCR_MSM);
   else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
-  if (!zip215Mode) return ge_is_neutral_vartime(CHECK_POINT);
-  // ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and every [8]D_i lies in the
-  // subgroup of prime order L, so a false item survives for at most one z_j mod L (2^-128),
-  // whatever torsion A and R carry. No torsion test and no single-path detour is needed.
+  // Cofactored in both modes. ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and
+  // every [8]D_i lies in the subgroup of prime order L, so a false item survives for at most one
+  // z_j mod L (2^-128), whatever torsion A and R carry; no torsion test and no single-path detour
+  // is needed. Default rule: every candidate's D_i lies in that subgroup (A and R torsion-free, or
+  // the item's Q), where [8] is injective, so [8] sum z_i D_i = O iff sum z_i D_i = O; the [8]
+  // removes what reducing a deferred key's coefficient mod L adds when the key has torsion (a
+  // multiple of L times A: a point of order dividing 8).
   ge_mul_by_cofactor_vartime(CHECK_P2, CHECK_POINT);
   return ge_is_neutral_vartime(CHECK_P2);
 }
@@ -509,8 +627,9 @@ export function batch_add_vartime(i: usize, decodedKey: usize): void {
 /**
  * Item i once its points are resolved: false when a pre-check failed (S < L, A decodes, R
  * decodes and, by default, is canonically encoded); the single verifier's answer when its key or
- * R has a torsion component (default rule: it is exact for them; ZIP-215: the cofactored
- * combined check is exact for every point, combined_check); else a candidate of the combined check.
+ * R has a torsion component, or under a KEY_DEFERRED key its Q (default rule: it is exact for
+ * them; ZIP-215: the cofactored combined check is exact for every point, combined_check); else a
+ * candidate of the combined check.
  */
 function finish_item(i: usize): void {
   const r = record(i);
@@ -525,14 +644,7 @@ function finish_item(i: usize): void {
     return;
   }
   ge_p3_neg(state + ITEM_NEG_R, state + ITEM_NEG_R);
-  // k = SHA-512(R || A || M) mod L over the bytes as given (RFC 8032 §5.1.7 step 2).
-  const sig = r + BATCH_ITEM_SIGNATURE;
-  sha512_init();
-  sha512_update(sig, 32);
-  sha512_update(r + BATCH_ITEM_PUBLIC_KEY, 32);
-  sha512_update(recordsBase + <usize>load<u32>(r + BATCH_ITEM_MESSAGE_OFFSET), <usize>load<u32>(r + BATCH_ITEM_MESSAGE_LENGTH));
-  sha512_final(DIGEST);
-  sc_reduce(state + ITEM_K, DIGEST);
+  if (keyClass != KEY_DEFERRED) hash_k(i); // (a deferred key's item has k from test_deferred_items)
   store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
   candidates++;
 }

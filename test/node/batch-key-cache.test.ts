@@ -342,4 +342,110 @@ test("envelopes: the key the parse takes from the cache gives verifyEnvelopeByte
   assert.ok(entryOf(plain.pk) !== 0 && entryOf(mixed.pk) !== 0, "the envelope batch cached its keys");
 });
 
+/** Counters of the test build (batch.ts): combined checks, points decoded and tested, items sent to the single verifier. */
+interface BatchCounters {
+  passed: number;
+  failed: number;
+  decoded: number;
+  tested: number;
+  singles: number;
+}
+function batchCounters(): BatchCounters {
+  const x = coreExports() as unknown as Record<string, () => number>;
+  return {
+    passed: x.test_batch_checks_passed() >>> 0,
+    failed: x.test_batch_checks_failed() >>> 0,
+    decoded: x.test_batch_points_decoded() >>> 0,
+    tested: x.test_batch_points_tested() >>> 0,
+    singles: x.test_batch_singles() >>> 0,
+  };
+}
+const countersSince = (before: BatchCounters): BatchCounters => {
+  const after = batchCounters();
+  return { passed: after.passed - before.passed, failed: after.failed - before.failed, decoded: after.decoded - before.decoded, tested: after.tested - before.tested, singles: after.singles - before.singles };
+};
+
+/**
+ * S = r + k a under the key, with R = [r]B + T[j]: D = -(T[j] + [k]T_A), T_A the key's torsion
+ * component. With cancel, j is the first that makes D = O (a valid item under the default rule
+ * although both A and R carry torsion), else the given j.
+ */
+function signedWithTorsionR(key: Key, label: string, j: number, cancel: boolean, torsionOfKey: NPoint): Item {
+  const message = digest("message", label).slice(0, 40);
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const r = scalarOf("nonce", label, attempt);
+    for (let t = 1; t < 8; t++) {
+      const jj = cancel ? t : j;
+      const R = G.multiply(r).add(T[jj]).toBytes();
+      const k = fromLE(sha512(concat(R, key.pk, message))) % L;
+      let kTA = Point.ZERO;
+      for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(torsionOfKey); // T_A has order dividing 8
+      if (cancel && !T[jj].add(kTA).equals(Point.ZERO)) continue;
+      return { signature: concat(R, le((r + k * key.a) % L)), message, publicKey: key.pk };
+    }
+  }
+  throw new Error("no cancelling R");
+}
+
+test("a key new to the call under one item is decoded, not tested, and cached with its class unknown; the item's Q = R + [k mod 8]A is tested instead, and every answer is single verify's", () => {
+  // One key per item, every key new: the batch tests one point per item (Q), not two (A and R).
+  // Kinds: torsion-free A and R; A with torsion and R = [r]B (default accepts iff [k]T_A = O);
+  // A and R with torsion that cancels in D (default accepts); that does not cancel; R alone with torsion.
+  const items: Item[] = [];
+  const keys: Key[] = [];
+  let n = 0;
+  const add = (key: Key, item: Item): void => {
+    keys.push(key);
+    items.push(item);
+  };
+  for (let i = 0; i < 12; i++) {
+    const plain = keyWithTorsion(`deferred plain ${i}`, 0);
+    add(plain, signedBy(plain, `deferred plain ${i}`));
+  }
+  for (let j = 1; j < 8; j++) {
+    for (let i = 0; i < 4; i++) {
+      const key = keyWithTorsion(`deferred A ${i}`, j);
+      add(key, signedBy(key, `deferred A ${j} ${i}`));
+      const cancelling = keyWithTorsion(`deferred AR ${i}`, j);
+      add(cancelling, signedWithTorsionR(cancelling, `deferred AR ${j} ${i}`, 0, true, T[j]));
+      const both = keyWithTorsion(`deferred AR no ${i}`, j);
+      add(both, signedWithTorsionR(both, `deferred AR no ${j} ${i}`, 1 + ((j + i) % 7), false, T[j]));
+    }
+    const plain = keyWithTorsion(`deferred R ${j}`, 0);
+    add(plain, signedWithTorsionR(plain, `deferred R ${j}`, j, false, Point.ZERO));
+    n++;
+  }
+  assert.is(n, 7);
+  for (const key of keys) assert.is(entryOf(key.pk), 0, "a key new to the call");
+  const singles = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+  // The model: D = -(T_R + [k]T_A) once the prime-order parts agree, as they do here by construction.
+  assert.ok(singles.filter(Boolean).length > 12 + 7 * 4 && singles.some((x) => !x), "accepts with torsion in A, and rejects, both occur");
+  const before = batchCounters();
+  const batch = ed25519.verifyBatch(items);
+  const counted = countersSince(before);
+  items.forEach((it, i) => assert.is(batch[i], singles[i], `item ${i}: single verify's answer`));
+  assert.is(counted.decoded, 2 * items.length, "each key and each R decoded");
+  assert.is(counted.tested, items.length, "one torsion test per item: its Q");
+  assert.is(counted.singles, singles.filter((x) => !x).length, "exactly the items whose D has a torsion component go to the single verifier");
+  assert.equal([counted.passed, counted.failed], [1, 0], "the rest, keys with torsion included, pass one combined check");
+  for (const key of keys) {
+    assert.ok(entryOf(key.pk) !== 0, "cached");
+    assert.is(lookupExact(key.pk), CLASS_UNKNOWN, "cached as decoded, class unknown");
+  }
+  // Seen again: the cache holds each key with its class unknown, and a key seen again is tested
+  // (once: the cache then keeps its class); its item's R too if the key is torsion-free, while an
+  // item under a key with torsion goes to the single verifier.
+  const torsionFree = keys.map((key) => mulL(key.point).equals(Point.ZERO));
+  const freeItems = torsionFree.filter(Boolean).length;
+  const again = batchCounters();
+  assert.equal(ed25519.verifyBatch(items), singles, "second call, keys from the cache");
+  const second = countersSince(again);
+  assert.equal([second.decoded, second.tested, second.singles], [freeItems, keys.length + freeItems, items.length - keys.filter((_, i) => torsionFree[i] && singles[i]).length], "each key tested, R decoded and tested under torsion-free keys, the rest singly");
+  for (const [i, key] of keys.entries()) assert.is(lookupExact(key.pk), torsionFree[i] ? CLASS_TORSION_FREE : CLASS_HAS_TORSION, "class of [L]A, cached");
+  const third = batchCounters();
+  assert.equal(ed25519.verifyBatch(items), singles, "third call, classes known");
+  assert.equal([countersSince(third).decoded, countersSince(third).tested], [freeItems, freeItems], "only the R values under torsion-free keys");
+  expectSingles(items, true, "ZIP-215");
+});
+
 test.run();
