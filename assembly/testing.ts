@@ -208,6 +208,22 @@ export function test_point_lanes_x4(count: u32, compare: i32): i32 {
 }
 
 /**
+ * Decodes `count` (<= 4) encodings at ioBase() (32 bytes each) into points at ioBase() + 128, the
+ * exponentiations side by side, and tests none (bench/batch-profile.ts times it: a key new to the
+ * call under one item is decoded alone, batch.ts). Returns the decode mask; -1 if memory cannot grow.
+ */
+export function test_point_decode_x4(count: u32): i32 {
+  if (!ensureIoCapacity(1600)) return -1;
+  const io = ioBase(), n = <usize>count;
+  const points = io + 1408, encodings = io + 1424;
+  for (let k: usize = 0; k < n; k++) {
+    store<u32>(points + (k << 2), <u32>(io + 128 + k * P3_BYTES));
+    store<u32>(encodings + (k << 2), <u32>(io + k * 32));
+  }
+  return <i32>ge_frombytes_x4_vartime(points, encodings, n);
+}
+
+/**
  * Torsion class of the 32 bytes at input+0 (curve25519/torsion.ts): 1 in the prime-order
  * subgroup, 0 with a torsion component, -1 not a point (dalek decoding rule).
  */

@@ -12,6 +12,7 @@ interface ProfileHooks {
   ed25519_verify(len: number, mode: number): number;
   ge_is_torsion_free_vartime(): number;
   test_point_lanes_x4(count: number, compare: number): number;
+  test_point_decode_x4(count: number): number;
   test_fe_pow22523(): void;
   test_fe_legendre(): number;
   test_msm(n: number, method: number): number;
@@ -63,6 +64,8 @@ reserveIo(1600);
 for (let k = 0; k < 4; k++) heapU8().set(signed[k].pk, ioArenaBase() + 32 * k);
 if (x.test_point_lanes_x4(4, 0) !== 0xf0f) throw new Error("four keys that decode, torsion-free");
 const decodeAndTorsionX4 = time(() => x.test_point_lanes_x4(4, 0)) / 4;
+if (x.test_point_decode_x4(4) !== 0xf) throw new Error("four keys that decode");
+const decodeX4 = time(() => x.test_point_decode_x4(4)) / 4;
 reserveIo(233);
 const sha = time(() => x.sha512(169 + 64));
 
@@ -89,9 +92,10 @@ function msmPerItem(n: number, oneKey: boolean): number {
 const rows: Array<[string, number]> = [
   ["single verify, cold key (reference)", single],
   ["one field exponentiation (z^((p-5)/8))", exponentiation],
-  ["Jacobi symbol (a / p) (torsion test, 2 per sig)", jacobi],
+  ["Jacobi symbol (a / p) (one per torsion test)", jacobi],
   ["decode + torsion test, one point", decodeAndTorsion],
-  ["decode + torsion test, four side by side (per point: per R, per new key)", decodeAndTorsionX4],
+  ["decode + torsion test, four side by side (per point: per R, per tested key)", decodeAndTorsionX4],
+  ["decode alone, four side by side (per key new to the call under one item)", decodeX4],
   ["SHA-512 of R || A || 169-byte message", sha],
 ];
 for (const n of [16, 64, 256]) {
