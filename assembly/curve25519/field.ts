@@ -285,6 +285,29 @@ export function fe_invert(h: usize, z: usize): void {
   fe_mul(h, CHAIN_T1, CHAIN_T0); //     z^(2^255 - 21) = z^(p - 2)
 }
 
+const INVERT_BATCH_T: usize = memory.data(40, 16);
+
+/**
+ * inverses[k] = 1 / z_k for the `count` field elements z_k at elements + k * stride, with one
+ * inversion for all of them (Montgomery's trick: 3 multiplications each). `inverses` holds
+ * `count` field elements (40 bytes apart) and must not overlap the z_k. Every z_k must be nonzero
+ * (a zero makes every answer 0). Constant time for a given count; its callers (group.ts) make
+ * points affine.
+ */
+export function fe_invert_batch(inverses: usize, elements: usize, stride: usize, count: usize): void {
+  if (count == 0) return;
+  fe_copy(inverses, elements);
+  for (let k: usize = 1; k < count; k++) fe_mul(inverses + k * 40, inverses + (k - 1) * 40, elements + k * stride);
+  fe_invert(INVERT_BATCH_T, inverses + (count - 1) * 40); //  1 / (z_0 ... z_{count-1})
+  for (let k = count - 1; k > 0; k--) {
+    const zk = elements + k * stride;
+    fe_mul(inverses + k * 40, INVERT_BATCH_T, inverses + (k - 1) * 40); // 1 / z_k
+    fe_mul(INVERT_BATCH_T, INVERT_BATCH_T, zk); //                    1 / (z_0 ... z_{k-1})
+  }
+  fe_copy(inverses, INVERT_BATCH_T);
+  memory.fill(INVERT_BATCH_T, 0, 40);
+}
+
 /** h = z^((p-5)/8) = z^(2^252 - 3), the exponent of the square-root step in RFC 8032 §5.1.3. */
 export function fe_pow22523(h: usize, z: usize): void {
   // z may alias h; keep z alive through the chain by reading it only at the start and end.

@@ -18,7 +18,7 @@
 // base multiplication is in scalar_mul/fixed_base.ts.
 import {
   FE_BYTES, fe_0, fe_1, fe_add, fe_sub, fe_mul, fe_sq, fe_sq2, fe_neg, fe_copy,
-  fe_invert, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
+  fe_invert, fe_invert_batch, fe_pow22523, fe_frombytes, fe_tobytes, fe_isnegative, fe_iszero,
 } from "./field";
 import { QUAD_BYTES, X4_MIN_LANES, fe_pow22523_x4 } from "./field_x4";
 import { FE_D, FE_D2, FE_SQRTM1, BASE_ODD_MULTIPLES, BASE128_ODD_MULTIPLES, BASE_WNAF_WIDTH } from "./tables";
@@ -345,30 +345,18 @@ export function ge_add_small_multiple_vartime(r: usize, p: usize, q: usize, m: i
   ge_p1p1_to_p3(r, SMALL_P1P1);
 }
 
-const NORMALIZE_INVERSE: usize = memory.data(40, 16);
-const NORMALIZE_ZINV: usize = memory.data(40, 16);
-
 /**
  * Brings `count` p3 points to Z = 1 (affine X, Y; T = XY), in place, with one field inversion
- * for all of them (Montgomery's trick: 6 multiplications per point). Point k is at
- * points + k * P3_BYTES; `prefix` is scratch for `count` field elements. Every Z must be nonzero,
- * as the complete addition law keeps it for every p3 point. Variable time (public points).
+ * for all of them (fe_invert_batch: 6 multiplications per point in all). Point k is at
+ * points + k * P3_BYTES; `scratch` holds `count` field elements. Every Z must be nonzero, as the
+ * complete addition law keeps it for every p3 point. Variable time (public points).
  */
-export function ge_p3_normalize_batch_vartime(points: usize, count: usize, prefix: usize): void {
-  if (count == 0) return;
-  fe_copy(prefix, points + Z);
-  for (let k: usize = 1; k < count; k++) fe_mul(prefix + k * 40, prefix + (k - 1) * 40, points + k * P3_BYTES + Z);
-  fe_invert(NORMALIZE_INVERSE, prefix + (count - 1) * 40); // 1 / (Z_0 ... Z_{count-1})
-  for (let k = count; k-- > 0; ) {
-    const point = points + k * P3_BYTES;
-    if (k > 0) {
-      fe_mul(NORMALIZE_ZINV, NORMALIZE_INVERSE, prefix + (k - 1) * 40); // 1 / Z_k
-      fe_mul(NORMALIZE_INVERSE, NORMALIZE_INVERSE, point + Z); //       1 / (Z_0 ... Z_{k-1})
-    } else {
-      fe_copy(NORMALIZE_ZINV, NORMALIZE_INVERSE);
-    }
-    fe_mul(point + X, point + X, NORMALIZE_ZINV);
-    fe_mul(point + Y, point + Y, NORMALIZE_ZINV);
+export function ge_p3_normalize_batch_vartime(points: usize, count: usize, scratch: usize): void {
+  fe_invert_batch(scratch, points + Z, P3_BYTES, count);
+  for (let k: usize = 0; k < count; k++) {
+    const point = points + k * P3_BYTES, zInverse = scratch + k * 40;
+    fe_mul(point + X, point + X, zInverse);
+    fe_mul(point + Y, point + Y, zInverse);
     fe_1(point + Z);
     fe_mul(point + T, point + X, point + Y);
   }
@@ -442,8 +430,6 @@ export function ge_odd_multiples_cached(table: usize, P: usize): void {
   }
 }
 
-const NIELS_INV: usize = memory.data(40, 16);
-const NIELS_ZINV: usize = memory.data(40, 16);
 const NIELS_X: usize = memory.data(40, 16);
 const NIELS_Y: usize = memory.data(40, 16);
 const NIELS_XY: usize = memory.data(40, 16);
@@ -455,20 +441,11 @@ const NIELS_XY: usize = memory.data(40, 16);
  * scratch. Every Z must be nonzero, as it is for any point the complete formulas produce.
  */
 export function ge_table_to_niels(table: usize, count: usize, prefix: usize): void {
-  if (count == 0) return;
-  fe_copy(prefix, table + Z);
-  for (let i: usize = 1; i < count; i++) fe_mul(prefix + i * 40, prefix + (i - 1) * 40, table + i * NIELS_BYTES + Z);
-  fe_invert(NIELS_INV, prefix + (count - 1) * 40);
-  for (let i = count; i-- > 0; ) {
-    const e = table + i * NIELS_BYTES;
-    if (i > 0) {
-      fe_mul(NIELS_ZINV, NIELS_INV, prefix + (i - 1) * 40); // 1/Z_i
-      fe_mul(NIELS_INV, NIELS_INV, e + Z); //                   1/(Z_0 ... Z_{i-1})
-    } else {
-      fe_copy(NIELS_ZINV, NIELS_INV);
-    }
-    fe_mul(NIELS_X, e + X, NIELS_ZINV);
-    fe_mul(NIELS_Y, e + Y, NIELS_ZINV);
+  fe_invert_batch(prefix, table + Z, NIELS_BYTES, count); // prefix[i] = 1/Z_i
+  for (let i: usize = 0; i < count; i++) {
+    const e = table + i * NIELS_BYTES, zInverse = prefix + i * 40;
+    fe_mul(NIELS_X, e + X, zInverse);
+    fe_mul(NIELS_Y, e + Y, zInverse);
     fe_add(e, NIELS_Y, NIELS_X);
     fe_sub(e + 40, NIELS_Y, NIELS_X);
     fe_mul(NIELS_XY, NIELS_X, NIELS_Y);
