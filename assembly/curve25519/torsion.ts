@@ -1,5 +1,6 @@
 // Prime-order subgroup membership ("is this point torsion-free?") for edwards25519, as the
-// exact batch verifier (assembly/ed25519/batch.ts) needs it for every R and every distinct A.
+// exact batch verifier (assembly/ed25519/batch.ts) needs it for every R and every distinct A it
+// tests, or for an item's R + [k mod 8]A in their place.
 //
 // The group E(F_p) is cyclic of order 8L; P is torsion-free iff P lies in 8E, the subgroup of
 // order L. Multiplying by L answers that but costs about as much as a whole verification. The

@@ -14,12 +14,13 @@
 //    uniform 128-bit z_i (each hashed from the caller's fresh random bytes and a digest of the
 //    whole call's candidates: derive_coefficients): if some D_j != O, sum z_i D_i = O for at
 //    most one value of z_j (D_j has prime order L > 2^128), so a batch with a false item passes
-//    with probability <= 2^-128. The check is cofactored, [8] sum z_i D_i = O, which is the same
-//    on the prime-order subgroup and removes what reducing a key's merged coefficient mod L adds
-//    when the key has torsion (combined_check). A batch that passes therefore has every D_i = O,
-//    and each item's answer is true.
-//  * Items that fail a pre-check get false (as single); under the default rule, items whose D
-//    may have a torsion component (A or R has one, or Q has one) go to the single verifier itself.
+//    with probability <= 2^-128. With a deferred key among the candidates the check is
+//    cofactored, [8] sum z_i D_i = O, which is the same on the prime-order subgroup and removes
+//    what reducing that key's merged coefficient mod L adds if it has torsion (combined_check).
+//    A batch that passes therefore has every D_i = O, and each item's answer is true.
+//  * Items that fail a pre-check get false (as single); under the default rule, an item whose R
+//    (key torsion-free) or Q (deferred key) has a torsion component gets false too, since its D
+//    has one and so is not O, and an item whose key has one goes to the single verifier itself.
 //  * ZIP-215 needs none of that: single accepts iff [8]D = O, and the combined check is then
 //    cofactored, [8] sum z_i D_i = sum z_i [8]D_i = O. Every [8]D_i lies in the subgroup of prime
 //    order L whatever torsion A and R carry, so the same 2^-128 bound holds with no torsion test
@@ -91,7 +92,7 @@ const ITEM_STATE_BYTES: usize = ITEM_Z + 16;
 const R_REJECTED: u32 = 0;
 /** R may join the combined check: torsion-free (default rule), or any point (ZIP-215). */
 const R_JOINS: u32 = 1;
-/** R has a torsion component (default rule): the single verifier answers the item. */
+/** R (or, under a KEY_DEFERRED key, the item's Q) has a torsion component (default rule): D is not O, the item is false. */
 const R_HAS_TORSION: u32 = 2;
 /** R is decoded and tested when the batch settles, if the item's key takes part (resolve_points). */
 const R_PENDING: u32 = 3;
@@ -186,6 +187,8 @@ let zip215Mode: bool = false;
 let checkStamp: u32 = 0;
 let keyCount: usize = 0;
 let candidates: usize = 0;
+/** Candidates under a KEY_DEFERRED key: the combined check is then cofactored (combined_check). */
+let deferredCandidates: usize = 0;
 let staged: usize = 0;
 let workCount: usize = 0;
 // Up to four lanes' addresses for ge_frombytes_x4_vartime / ge_affine_is_torsion_free_x4_vartime,
@@ -361,7 +364,7 @@ function resolve_points(): void {
 /**
  * The items under a KEY_DEFERRED key whose R decoded (R_DECODE_ONLY): k is computed now, and
  * Q = R + [k mod 8]A tested for torsion, four at a time; Q torsion-free makes R_JOINS, else
- * R_HAS_TORSION (the single verifier answers). Why Q decides (README "Batch verification",
+ * R_HAS_TORSION (the item is false: D is not O). Why Q decides (README "Batch verification",
  * step 2): with A = A' + T_A and R = R' + T_R (A', R' in G_L, T_A, T_R of order dividing 8),
  * D = [S]B - R - [k]A = ([S]B - R' - [k]A') - (T_R + [k]T_A), and T_R + [k]T_A = T_R + [k mod 8]T_A
  * is Q's torsion component. So Q is torsion-free iff D lies in G_L, which is what the combined
@@ -552,13 +555,18 @@ function combined_check(): bool {
   preparedTableTerms += <u32>tableTerms;
   if (straus) msm_straus_vartime(CHECK_POINT, points, scalars, terms, tables, tableScalars, tableTerms, B_COEFFICIENT, scratch + SCR_MSM);
   else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
-  // Cofactored in both modes. ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and
+  // Default rule with no deferred key: every term lies in the subgroup of prime order L (A and R
+  // tested torsion-free), where reducing coefficients mod L is exact: sum z_i D_i = O itself.
+  // (Exact rather than cofactored: a candidate wrongly taken as torsion-free would still fail the
+  // check, and so reach the single verifier, unless ord(D_j) divided z_j.)
+  if (!zip215Mode && deferredCandidates == 0) return ge_is_neutral_vartime(CHECK_POINT);
+  // Cofactored otherwise. ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and
   // every [8]D_i lies in the subgroup of prime order L, so a false item survives for at most one
   // z_j mod L (2^-128), whatever torsion A and R carry; no torsion test and no single-path detour
-  // is needed. Default rule: every candidate's D_i lies in that subgroup (A and R torsion-free, or
-  // the item's Q), where [8] is injective, so [8] sum z_i D_i = O iff sum z_i D_i = O; the [8]
-  // removes what reducing a deferred key's coefficient mod L adds when the key has torsion (a
-  // multiple of L times A: a point of order dividing 8).
+  // is needed. Default rule with deferred keys: every candidate's D_i lies in that subgroup (its
+  // A and R torsion-free, or its Q), where [8] is injective, so [8] sum z_i D_i = O iff
+  // sum z_i D_i = O; the [8] removes what reducing a deferred key's coefficient mod L adds when
+  // the key has torsion (a multiple of L times A: a point of order dividing 8).
   ge_mul_by_cofactor_vartime(CHECK_P2, CHECK_POINT);
   return ge_is_neutral_vartime(CHECK_P2);
 }
@@ -596,6 +604,7 @@ export function batch_begin_vartime(base: usize, scratchAt: usize, zip215: bool)
   zip215Mode = zip215;
   keyCount = 0;
   candidates = 0;
+  deferredCandidates = 0;
   staged = 0;
   workCount = 0;
 }
@@ -626,10 +635,10 @@ export function batch_add_vartime(i: usize, decodedKey: usize): void {
 
 /**
  * Item i once its points are resolved: false when a pre-check failed (S < L, A decodes, R
- * decodes and, by default, is canonically encoded); the single verifier's answer when its key or
- * R has a torsion component, or under a KEY_DEFERRED key its Q (default rule: it is exact for
- * them; ZIP-215: the cofactored combined check is exact for every point, combined_check); else a
- * candidate of the combined check.
+ * decodes and, by default, is canonically encoded); the single verifier's answer when its key
+ * has a torsion component (default rule: it is exact for them; ZIP-215: the cofactored combined
+ * check is exact for every point, combined_check); false when R (key torsion-free) or, under a
+ * KEY_DEFERRED key, Q has one (D is then not O); else a candidate of the combined check.
  */
 function finish_item(i: usize): void {
   const r = record(i);
@@ -639,12 +648,17 @@ function finish_item(i: usize): void {
   const j = <usize>load<u32>(state + ITEM_KEY);
   const keyClass = load<u32>(keyState(j) + KEY_CLASS);
   if (keyClass == KEY_NOT_A_POINT) return; //                              A decodes
-  if (keyClass == KEY_HAS_TORSION || rClass == R_HAS_TORSION) {
+  if (keyClass == KEY_HAS_TORSION) {
     store<u8>(r + BATCH_ITEM_RESULT, verify_single(i) ? 1 : 0);
     return;
   }
+  // R with a torsion component under a torsion-free key, or Q with one under a deferred key: D
+  // has a component outside the prime-order subgroup (README "Batch verification", step 2), so
+  // D != O and the single verifier rejects the item; false, without verifying it again.
+  if (rClass == R_HAS_TORSION) return;
   ge_p3_neg(state + ITEM_NEG_R, state + ITEM_NEG_R);
-  if (keyClass != KEY_DEFERRED) hash_k(i); // (a deferred key's item has k from test_deferred_items)
+  if (keyClass == KEY_DEFERRED) deferredCandidates++; // (its k is hashed: test_deferred_items)
+  else hash_k(i);
   store<u32>(scratch + SCR_CANDIDATES + (candidates << 2), <u32>i);
   candidates++;
 }
@@ -707,6 +721,7 @@ export function batch_settle_vartime(): void {
   for (let i: usize = 0; i < staged; i++) finish_item(i);
   settle();
   candidates = 0;
+  deferredCandidates = 0;
   staged = 0;
 }
 

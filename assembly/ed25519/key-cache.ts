@@ -300,8 +300,10 @@ export function key_index_seed(k0: u64, k1: u64): void {
 // || check value (16, entry_check). The point is stored as decoding produced it (Z = 1) and T = xy
 // is recomputed on a hit. The class is BATCH_KEY_TORSION_FREE or BATCH_KEY_HAS_TORSION from the
 // quartic-root test, or BATCH_KEY_CLASS_UNKNOWN when the key was decoded under ZIP-215, which
-// needs no test, or by an envelope's parse, cached before the batch tests it (batch.ts); the
-// default rule tests such a key on its first use and stores the class.
+// needs no test, or by an envelope's parse, cached before the batch tests it, or when it was new
+// to the cache under one item of a default-rule batch, whose item's R + [k mod 8]A was tested in
+// its place (batch.ts); the default rule tests such a key when a batch takes it from here and
+// stores the class.
 // Bytes that do not decode are not cached (single verification rejects them anyway).
 //
 // A hit whose check fails is a miss (the key is decoded afresh), for the reasons given above for
