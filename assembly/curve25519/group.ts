@@ -317,8 +317,8 @@ const SMALL_CACHED: usize = memory.data(160, 16);
 /**
  * r (p3) = p + [m]q for p, q in p3 and a small m, -4 <= m <= 4 (at most three point
  * operations: [|m|]q by one doubling and one addition, or two doublings, then the final
- * addition). r may equal p or q. Variable time (m public): the
- * batch verifier's test of an item's torsion (batch.ts) uses it on public points.
+ * addition). r may equal p or q. Variable time (m public): the batch verifier's test of an
+ * item's torsion (batch.ts) uses it on public points.
  */
 export function ge_add_small_multiple_vartime(r: usize, p: usize, q: usize, m: i32): void {
   if (m == 0) {

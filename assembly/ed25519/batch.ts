@@ -381,27 +381,16 @@ function test_deferred_items(): void {
     // a torsion component, whose order divides 8).
     let m = <i32>(load<u8>(state + ITEM_K) & 7);
     if (m > 4) m -= 8;
-    ge_add_small_multiple_vartime(scratch + SCR_DEFERRED_Q + count * P3_BYTES, state + ITEM_NEG_R, key + KEY_NEG_A, -m);
-    store<u32>(scratch + SCR_CANDIDATES + (count << 2), <u32>i); // (the candidate list is filled later, by finish_item)
+    const q = scratch + SCR_DEFERRED_Q + count * P3_BYTES;
+    ge_add_small_multiple_vartime(q, state + ITEM_NEG_R, key + KEY_NEG_A, -m);
+    // Tested by resolve_queue as R values are, through its Q (settle_point gives the item its class).
+    store<u32>(state + ITEM_R_CLASS, R_PENDING);
+    queue_point(q, 0, state, false);
     count++;
   }
-  if (count == 0) return;
   // The torsion test reads affine coordinates.
   ge_p3_normalize_batch_vartime(scratch + SCR_DEFERRED_Q, count, scratch + SCR_DEFERRED_PREFIX);
-  let lanes: usize = 0;
-  for (let c: usize = 0; c < count; c++) {
-    store<u32>(LANE_POINTS + (lanes << 2), <u32>(scratch + SCR_DEFERRED_Q + c * P3_BYTES));
-    store<u32>(LANE_ENTRIES + (lanes << 2), load<u32>(scratch + SCR_CANDIDATES + (c << 2)));
-    if (++lanes == 4 || c + 1 == count) {
-      pointsTested += <u32>lanes;
-      const free = ge_affine_is_torsion_free_x4_vartime(LANE_POINTS, lanes);
-      for (let k: usize = 0; k < lanes; k++) {
-        const state = itemState(<usize>load<u32>(LANE_ENTRIES + (k << 2)));
-        store<u32>(state + ITEM_R_CLASS, ((free >> <u32>k) & 1) != 0 ? R_JOINS : R_HAS_TORSION);
-      }
-      lanes = 0;
-    }
-  }
+  resolve_queue();
 }
 
 /** k = SHA-512(R || A || M) mod L of item i, over the bytes as given (RFC 8032 §5.1.7 step 2), into its state. */

@@ -367,8 +367,8 @@ const countersSince = (before: BatchCounters): BatchCounters => {
 
 /**
  * S = r + k a under the key, with R = [r]B + T[j]: D = -(T[j] + [k]T_A), T_A the key's torsion
- * component. With cancel, j is the first that makes D = O (a valid item under the default rule
- * although both A and R carry torsion), else the given j.
+ * component. With cancel, the nonce and j are the first that make D = O (a valid item under the
+ * default rule although both A and R carry torsion), else the given j.
  */
 function signedWithTorsionR(key: Key, label: string, j: number, cancel: boolean, torsionOfKey: NPoint): Item {
   const message = digest("message", label).slice(0, 40);
@@ -393,7 +393,6 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
   // A and R with torsion that cancels in D (default accepts); that does not cancel; R alone with torsion.
   const items: Item[] = [];
   const keys: Key[] = [];
-  let n = 0;
   const add = (key: Key, item: Item): void => {
     keys.push(key);
     items.push(item);
@@ -413,9 +412,7 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
     }
     const plain = keyWithTorsion(`deferred R ${j}`, 0);
     add(plain, signedWithTorsionR(plain, `deferred R ${j}`, j, false, Point.ZERO));
-    n++;
   }
-  assert.is(n, 7);
   for (const key of keys) assert.is(entryOf(key.pk), 0, "a key new to the call");
   const singles = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
   // The model: D = -(T_R + [k]T_A) once the prime-order parts agree, as they do here by construction.
@@ -428,7 +425,6 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
   assert.is(counted.tested, items.length, "one torsion test per item: its Q");
   // An item whose Q has torsion has D != O: false, without the single verifier (the answers above
   // are single verify's); none here goes to it.
-  assert.ok(singles.some((x) => !x), "items with a torsion component in D occur");
   assert.is(counted.singles, 0, "no item goes to the single verifier");
   assert.equal([counted.passed, counted.failed], [1, 0], "the rest, keys with torsion included, pass one combined check");
   for (const key of keys) {
@@ -447,7 +443,8 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
   for (const [i, key] of keys.entries()) assert.is(lookupExact(key.pk), torsionFree[i] ? CLASS_TORSION_FREE : CLASS_HAS_TORSION, "class of [L]A, cached");
   const third = batchCounters();
   assert.equal(ed25519.verifyBatch(items), singles, "third call, classes known");
-  assert.equal([countersSince(third).decoded, countersSince(third).tested], [freeItems, freeItems], "only the R values under torsion-free keys");
+  const thirdCounted = countersSince(third);
+  assert.equal([thirdCounted.decoded, thirdCounted.tested], [freeItems, freeItems], "only the R values under torsion-free keys");
   expectSingles(items, true, "ZIP-215");
 });
 
