@@ -26,7 +26,8 @@ import {
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
 import {
-  combinedChecksPassed, combinedChecksFailed, preparedTableTerms, pointsDecoded, pointsTested, itemsVerifiedSingly, batch_item_coefficient,
+  combinedChecksPassed, combinedChecksFailed, preparedTableTerms, pointsDecoded, pointsTested, itemsVerifiedSingly, cofactoredChecks,
+  batch_item_coefficient,
 } from "./ed25519/batch";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
@@ -348,6 +349,10 @@ export function test_batch_checks_passed(): u32 {
 /** Batch verification's combined checks that failed so far. */
 export function test_batch_checks_failed(): u32 {
   return combinedChecksFailed;
+}
+/** Combined checks made cofactored so far (ZIP-215, or a deferred key among the candidates; batch.ts). */
+export function test_batch_cofactored_checks(): u32 {
+  return cofactoredChecks;
 }
 /** Key terms that combined checks took from prepared keys' tables so far. */
 export function test_batch_table_terms(): u32 {

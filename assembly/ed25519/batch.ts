@@ -178,8 +178,10 @@ export let preparedTableTerms: u32 = 0;
 export let pointsDecoded: u32 = 0;
 /** Points the batches tested for torsion (keys, R values and deferred items' Q). */
 export let pointsTested: u32 = 0;
-/** Items the batches sent to the single verifier (a torsion component, a failed or too small check). */
+/** Items the batches sent to the single verifier (a key with torsion, a failed or too small check). */
 export let itemsVerifiedSingly: u32 = 0;
+/** Combined checks made cofactored (ZIP-215, or a deferred key among the candidates); the others are exact. */
+export let cofactoredChecks: u32 = 0;
 
 let recordsBase: usize = 0;
 let scratch: usize = 0;
@@ -549,6 +551,7 @@ function combined_check(): bool {
   // (Exact rather than cofactored: a candidate wrongly taken as torsion-free would still fail the
   // check, and so reach the single verifier, unless ord(D_j) divided z_j.)
   if (!zip215Mode && deferredCandidates == 0) return ge_is_neutral_vartime(CHECK_POINT);
+  cofactoredChecks++;
   // Cofactored otherwise. ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and
   // every [8]D_i lies in the subgroup of prime order L, so a false item survives for at most one
   // z_j mod L (2^-128), whatever torsion A and R carry; no torsion test and no single-path detour

@@ -342,10 +342,11 @@ test("envelopes: the key the parse takes from the cache gives verifyEnvelopeByte
   assert.ok(entryOf(plain.pk) !== 0 && entryOf(mixed.pk) !== 0, "the envelope batch cached its keys");
 });
 
-/** Counters of the test build (batch.ts): combined checks, points decoded and tested, items sent to the single verifier. */
+/** Counters of the test build (batch.ts): combined checks (and of them the cofactored), points decoded and tested, items sent to the single verifier. */
 interface BatchCounters {
   passed: number;
   failed: number;
+  cofactored: number;
   decoded: number;
   tested: number;
   singles: number;
@@ -355,6 +356,7 @@ function batchCounters(): BatchCounters {
   return {
     passed: x.test_batch_checks_passed() >>> 0,
     failed: x.test_batch_checks_failed() >>> 0,
+    cofactored: x.test_batch_cofactored_checks() >>> 0,
     decoded: x.test_batch_points_decoded() >>> 0,
     tested: x.test_batch_points_tested() >>> 0,
     singles: x.test_batch_singles() >>> 0,
@@ -362,7 +364,14 @@ function batchCounters(): BatchCounters {
 }
 const countersSince = (before: BatchCounters): BatchCounters => {
   const after = batchCounters();
-  return { passed: after.passed - before.passed, failed: after.failed - before.failed, decoded: after.decoded - before.decoded, tested: after.tested - before.tested, singles: after.singles - before.singles };
+  return {
+    passed: after.passed - before.passed,
+    failed: after.failed - before.failed,
+    cofactored: after.cofactored - before.cofactored,
+    decoded: after.decoded - before.decoded,
+    tested: after.tested - before.tested,
+    singles: after.singles - before.singles,
+  };
 };
 
 /**
@@ -426,7 +435,7 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
   // An item whose Q has torsion has D != O: false, without the single verifier (the answers above
   // are single verify's); none here goes to it.
   assert.is(counted.singles, 0, "no item goes to the single verifier");
-  assert.equal([counted.passed, counted.failed], [1, 0], "the rest, keys with torsion included, pass one combined check");
+  assert.equal([counted.passed, counted.failed, counted.cofactored], [1, 0, 1], "the rest, keys with torsion included, pass one combined check, cofactored");
   for (const key of keys) {
     assert.ok(entryOf(key.pk) !== 0, "cached");
     assert.is(lookupExact(key.pk), CLASS_UNKNOWN, "cached as decoded, class unknown");
@@ -440,12 +449,52 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
   assert.equal(ed25519.verifyBatch(items), singles, "second call, keys from the cache");
   const second = countersSince(again);
   assert.equal([second.decoded, second.tested, second.singles], [freeItems, keys.length + freeItems, items.length - freeItems], "each key tested, R decoded and tested under torsion-free keys, items under keys with torsion singly");
+  // With every key tested (no deferred key), the combined check is exact, not cofactored: a
+  // candidate wrongly taken as torsion-free would still fail it unless ord(D) divided z.
+  assert.equal([second.passed, second.failed, second.cofactored], [1, 0, 0], "one exact combined check");
   for (const [i, key] of keys.entries()) assert.is(lookupExact(key.pk), torsionFree[i] ? CLASS_TORSION_FREE : CLASS_HAS_TORSION, "class of [L]A, cached");
   const third = batchCounters();
   assert.equal(ed25519.verifyBatch(items), singles, "third call, classes known");
   const thirdCounted = countersSince(third);
   assert.equal([thirdCounted.decoded, thirdCounted.tested], [freeItems, freeItems], "only the R values under torsion-free keys");
+  const zip = batchCounters();
   expectSingles(items, true, "ZIP-215");
+  assert.is(countersSince(zip).cofactored, 1, "ZIP-215: cofactored");
+});
+
+test("envelopes from senders new to the call, one each, with keys of every torsion order: the parse's key is deferred and each envelope's Q tested; verifyEnvelopeBytes's verdicts", () => {
+  // A challenge signed with R = [r]B + T_R under A = [a]B + T_A; cancel picks the first nonce and
+  // T_R that make D = O (valid under the default rule although A and R carry torsion).
+  const envelope = (n: number, j: number, cancel: boolean): { text: string; pk: Uint8Array } => {
+    const key = keyWithTorsion(`fresh sender ${n}`, j);
+    const challenge = { localKernelId: `sender-${n}`, nonce: `n-${n}`, remoteKernelId: "kernel-local", schema: "chio.federation-kernel-handshake.v1", timestamp: 1764000000 };
+    const message = new TextEncoder().encode(JSON.stringify(challenge));
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const r = scalarOf("fresh sender nonce", n, attempt);
+      for (let t = cancel ? 1 : 0; t < (cancel ? 8 : 1); t++) {
+        const R = G.multiply(r).add(T[t]).toBytes();
+        const k = fromLE(sha512(concat(R, key.pk, message))) % L;
+        let kTA = Point.ZERO;
+        for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(T[j]);
+        if (cancel && !T[t].add(kTA).equals(Point.ZERO)) continue;
+        const signature = concat(R, le((r + k * key.a) % L));
+        return { text: JSON.stringify({ challenge, declaredPublicKey: bytesToHex(key.pk), signature: bytesToHex(signature) }), pk: key.pk };
+      }
+    }
+    throw new Error("no cancelling R");
+  };
+  const made = Array.from({ length: 21 }, (_, n) => envelope(n, 1 + (n % 7), n % 3 !== 2));
+  const texts = made.map((e) => e.text);
+  const expected = texts.map((t) => verifyEnvelopeBytes(t));
+  assert.ok(expected.some((v) => v.ok) && expected.some((v) => !v.ok), "valid and invalid envelopes from keys with torsion");
+  for (const { pk } of made) assert.is(entryOf(pk), 0, "a sender new to the call");
+  const before = batchCounters();
+  assert.equal(verifyEnvelopeBatch(texts), expected, "verifyEnvelopeBytes's verdicts");
+  const counted = countersSince(before);
+  assert.equal([counted.decoded, counted.tested, counted.singles], [texts.length, texts.length, 0], "each R decoded (the parse decoded the key) and each Q tested, none singly");
+  assert.equal([counted.passed, counted.failed, counted.cofactored], [1, 0, 1], "one cofactored combined check");
+  for (const { pk } of made) assert.is(lookupExact(pk), CLASS_UNKNOWN, "cached by the parse, class unknown");
+  assert.equal(verifyEnvelopeBatch(texts), expected, "again, the keys from the cache (tested now)");
 });
 
 test.run();
