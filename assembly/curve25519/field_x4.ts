@@ -3,8 +3,9 @@
 //
 // Batch verification (assembly/ed25519/batch.ts) decodes every R and every key new to the call
 // and tests each key under several items, and each R or R + [k mod 8]A, for torsion: three
-// exponentiations of about 250 squarings per item with a new key, the largest part of its cost. A squaring's 55 limb products are independent across elements, so four
-// elements' squarings share one instruction stream: limb k of the four elements sits in the four
+// exponentiations of about 250 squarings per item with a new key, the largest part of its cost.
+// A squaring's 55 limb products are independent across elements, so four elements' squarings
+// share one instruction stream: limb k of the four elements sits in the four
 // i32 lanes of one v128, and i64x2.extmul_low/high_i32x4_s form two lanes' 64-bit products each.
 // Measured in V8 (Node 20, x64), four exponentiations take about 0.65x the time of four scalar
 // ones; with two elements per v128 (i64x2 lanes) the gain was within the noise.
