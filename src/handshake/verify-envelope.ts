@@ -717,22 +717,18 @@ function readChallenge(bytes: Uint8Array, block: number, shift: number): Verifie
 function timestampFromDigits(bytes: Uint8Array, digitsStart: number, digitsEnd: number): number | bigint {
   if (digitsEnd <= digitsStart || digitsEnd - digitsStart > 20) throw badPacking();
   for (let i = digitsStart; i < digitsEnd; i++) if (bytes[i] < 0x30 || bytes[i] > 0x39) throw badPacking();
-  if (digitsEnd - digitsStart <= 15) {
-    // Up to 15 decimal digits the running value stays below 2^53, so the arithmetic is exact.
-    let timestamp = 0;
-    for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (bytes[i] - 0x30);
-    return timestamp;
-  }
-  // Longer: a bigint, by arithmetic on literals alone. String.fromCharCode, BigInt and Number are
-  // looked up when they run, and this runs while a verdict is read back from the core's memory:
-  // a replacement re-entered the library there and overwrote the results (review 101).
-  let big = 0n;
-  for (let i = digitsStart; i < digitsEnd; i++) big = big * 10n + DIGIT_VALUES[bytes[i] - 0x30];
-  if (big > MAX_SAFE_BIG) return big;
-  // A safe integer: every running value is at most the final one, so the arithmetic is exact.
+  // Exact whenever the value is a safe integer: every running value is at most the final one.
+  // Up to 15 decimal digits it always is (below 2^53).
   let timestamp = 0;
   for (let i = digitsStart; i < digitsEnd; i++) timestamp = timestamp * 10 + (bytes[i] - 0x30);
-  return timestamp;
+  if (digitsEnd - digitsStart <= 15) return timestamp;
+  // Longer: whether it is safe is decided on a bigint, by arithmetic on literals alone.
+  // String.fromCharCode, BigInt and Number are looked up when they run, and this runs while a
+  // verdict is read back from the core's memory: a replacement re-entered the library there and
+  // overwrote the results (review 101).
+  let big = 0n;
+  for (let i = digitsStart; i < digitsEnd; i++) big = big * 10n + DIGIT_VALUES[bytes[i] - 0x30];
+  return big > MAX_SAFE_BIG ? big : timestamp;
 }
 
 /** The digits' values as bigints (a literal: its elements are its own). */
