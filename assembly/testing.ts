@@ -188,12 +188,8 @@ export function test_fe_pow_x4(mode: i32): i32 {
 export function test_point_lanes_x4(count: u32, compare: i32): i32 {
   if (!ensureIoCapacity(1600)) return -1;
   const io = ioBase(), n = <usize>count;
-  const points = io + 1408, encodings = io + 1424, tested = io + 1440;
-  for (let k: usize = 0; k < n; k++) {
-    store<u32>(points + (k << 2), <u32>(io + 128 + k * P3_BYTES));
-    store<u32>(encodings + (k << 2), <u32>(io + k * 32));
-  }
-  const decoded = ge_frombytes_x4_vartime(points, encodings, n);
+  const tested = io + 1440;
+  const decoded = decode_io_lanes_x4(n);
   let scalarDecoded: u32 = 0, scalarFree: u32 = 0, lanes: usize = 0;
   for (let k: usize = 0; k < n; k++) {
     if (compare != 0 && ge_frombytes_vartime(io + 768 + k * P3_BYTES, io + k * 32)) {
@@ -215,13 +211,20 @@ export function test_point_lanes_x4(count: u32, compare: i32): i32 {
  */
 export function test_point_decode_x4(count: u32): i32 {
   if (!ensureIoCapacity(1600)) return -1;
-  const io = ioBase(), n = <usize>count;
+  return <i32>decode_io_lanes_x4(<usize>count);
+}
+
+// The two hooks' shared layout: n (<= 4) encodings at ioBase(), decoded four-lane into points at
+// ioBase() + 128 (P3_BYTES apart), the lanes' address lists at ioBase() + 1408 and + 1424.
+// Returns ge_frombytes_x4_vartime's decode mask. The caller has reserved 1600 bytes.
+function decode_io_lanes_x4(n: usize): u32 {
+  const io = ioBase();
   const points = io + 1408, encodings = io + 1424;
   for (let k: usize = 0; k < n; k++) {
     store<u32>(points + (k << 2), <u32>(io + 128 + k * P3_BYTES));
     store<u32>(encodings + (k << 2), <u32>(io + k * 32));
   }
-  return <i32>ge_frombytes_x4_vartime(points, encodings, n);
+  return ge_frombytes_x4_vartime(points, encodings, n);
 }
 
 /**
