@@ -107,9 +107,9 @@ function isVerdictShaped(value: unknown): value is EnvelopeVerdict {
     ["schema", "localKernelId", "remoteKernelId", "nonce"].every((name) => typeof fields[name] === "string") &&
     (typeof fields.timestamp === "number" || typeof fields.timestamp === "bigint") &&
     isUint8Array(declaredPublicKey) &&
-    declaredPublicKey.length === 32 &&
+    viewLength(declaredPublicKey) === 32 &&
     isUint8Array(signature) &&
-    signature.length === 64 &&
+    viewLength(signature) === 64 &&
     isUint8Array(canonicalChallenge)
   );
 }

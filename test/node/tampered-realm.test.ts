@@ -22,6 +22,7 @@ import { KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/h
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
 import { PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+import { readEnvelopeAnswer } from "../../src/pool/answers.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 
 const utf8 = new TextEncoder();
@@ -880,6 +881,45 @@ test("a timestamp of 16 digits or more is decoded with no global function: a rep
       assert.is(single.fired, false, `${name} ran inside verifyEnvelopeBytes`);
     }
   }
+});
+
+
+test("a worker's verdict objects are measured by their internal slots: a replaced length getter cannot pass a 31-byte key or a 63-byte signature", () => {
+  // The answer of a worker short of memory (src/pool/worker.ts): verdict objects, structured-cloned.
+  const verdicts = structuredClone(verifyEnvelopeBatch([validEnvelope])) as EnvelopeVerdict[];
+  assert.is(verdicts[0].ok, true);
+  const options = { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false };
+  const accepted = verdicts[0] as Extract<EnvelopeVerdict, { ok: true }>;
+  const cutKey = [{ ...accepted, envelope: { ...accepted.envelope, declaredPublicKey: accepted.envelope.declaredPublicKey.slice(0, 31) } }];
+  const cutSignature = [{ ...accepted, envelope: { ...accepted.envelope, signature: accepted.envelope.signature.slice(0, 63) } }];
+  assert.equal(readEnvelopeAnswer(verdicts, options, 1), verdicts);
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+  const lengthDescriptor = Object.getOwnPropertyDescriptor(typedArrayPrototype, "length")!;
+  const realLength = lengthDescriptor.get!;
+  let asked = 0;
+  Object.defineProperty(typedArrayPrototype, "length", {
+    configurable: true,
+    get(this: Uint8Array) {
+      const length = Reflect.apply(realLength, this, []) as number;
+      if (length === 31 || length === 63) asked++;
+      return length === 31 ? 32 : length === 63 ? 64 : length;
+    },
+  });
+  let errors: unknown[];
+  try {
+    errors = [cutKey, cutSignature].map((answer) => {
+      try {
+        readEnvelopeAnswer(answer, options, 1);
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    });
+  } finally {
+    Object.defineProperty(typedArrayPrototype, "length", lengthDescriptor);
+  }
+  for (const error of errors) assert.is((error as { code?: string } | undefined)?.code, "TASK_FAILED");
+  assert.is(asked, 0, "the replaced getter was asked");
 });
 
 test.run();
