@@ -104,7 +104,11 @@ function isVerdictShaped(value: unknown): value is EnvelopeVerdict {
   if (typeof challenge !== "object" || challenge === null) return false;
   const fields = challenge as Record<string, unknown>;
   return (
-    ["schema", "localKernelId", "remoteKernelId", "nonce"].every((name) => typeof fields[name] === "string") &&
+    // Field by field, not with Array.prototype.every, which caller code can replace.
+    typeof fields.schema === "string" &&
+    typeof fields.localKernelId === "string" &&
+    typeof fields.remoteKernelId === "string" &&
+    typeof fields.nonce === "string" &&
     (typeof fields.timestamp === "number" || typeof fields.timestamp === "bigint") &&
     isUint8Array(declaredPublicKey) &&
     viewLength(declaredPublicKey) === 32 &&

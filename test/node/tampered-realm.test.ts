@@ -883,8 +883,7 @@ test("a timestamp of 16 digits or more is decoded with no global function: a rep
   }
 });
 
-
-test("a worker's verdict objects are measured by their internal slots: a replaced length getter cannot pass a 31-byte key or a 63-byte signature", () => {
+test("a worker's verdict objects are checked with no replaceable built-in: a replaced length getter cannot pass a 31-byte key or a 63-byte signature, nor a replaced every() a challenge without its nonce", () => {
   // The answer of a worker short of memory (src/pool/worker.ts): verdict objects, structured-cloned.
   const verdicts = structuredClone(verifyEnvelopeBatch([validEnvelope])) as EnvelopeVerdict[];
   assert.is(verdicts[0].ok, true);
@@ -905,21 +904,22 @@ test("a worker's verdict objects are measured by their internal slots: a replace
       return length === 31 ? 32 : length === 63 ? 64 : length;
     },
   });
-  let errors: unknown[];
   try {
-    errors = [cutKey, cutSignature].map((answer) => {
-      try {
-        readEnvelopeAnswer(answer, options, 1);
-        return undefined;
-      } catch (error) {
-        return error;
-      }
-    });
+    throwsWith(() => readEnvelopeAnswer(cutKey, options, 1), "TASK_FAILED");
+    throwsWith(() => readEnvelopeAnswer(cutSignature, options, 1), "TASK_FAILED");
   } finally {
     Object.defineProperty(typedArrayPrototype, "length", lengthDescriptor);
   }
-  for (const error of errors) assert.is((error as { code?: string } | undefined)?.code, "TASK_FAILED");
   assert.is(asked, 0, "the replaced getter was asked");
+  // A challenge without its nonce, with Array.prototype.every answering true for anything.
+  const { nonce: _dropped, ...noNonce } = accepted.envelope.challenge;
+  const every = Array.prototype.every;
+  Array.prototype.every = () => true;
+  try {
+    throwsWith(() => readEnvelopeAnswer([{ ...accepted, envelope: { ...accepted.envelope, challenge: noNonce } }], options, 1), "TASK_FAILED");
+  } finally {
+    Array.prototype.every = every;
+  }
 });
 
 test.run();
