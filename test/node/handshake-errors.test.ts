@@ -238,7 +238,9 @@ test("misuse gets typed errors: INVALID_TIME, INVALID_CONFIG, INVALID_TYPE", asy
     throwsWith(() => exchange.localEnvelope(B, "n", now as number), "INVALID_TIME");
     throwsWith(() => exchange.withConfig({ rotationWindowSecs: now as number }), "INVALID_TIME");
   }
-  const badClock = new KernelTrustExchange(A, Keypair.generate(), { clock: () => Date.now() / 1000 });
+  // A clock in fractional seconds: always half a second past the wall clock's second (Date.now() / 1000
+  // alone is a whole number once in every 1000 milliseconds, which the check rightly accepts).
+  const badClock = new KernelTrustExchange(A, Keypair.generate(), { clock: () => Math.floor(Date.now() / 1000) + 0.5 });
   throwsWith(() => badClock.localEnvelope(B, "n"), "INVALID_TIME");
   throwsWith(() => exchange.withHardening({ maxEnvelopeBytes: 0 }), "INVALID_CONFIG");
   throwsWith(() => exchange.withHardening({ rejectWeakKeys: "yes" as unknown as boolean }), "INVALID_CONFIG");
