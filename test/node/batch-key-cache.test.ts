@@ -76,7 +76,10 @@ const setOf = (pk: Uint8Array, positionKey = KNOWN_POSITION_KEY): bigint => siph
 function seedSetsHolding(keys: Uint8Array[]): void {
   seedKeyIndex(KNOWN_POSITION_KEY);
   const perSet = new Map<bigint, number>();
-  for (const pk of keys) perSet.set(setOf(pk), (perSet.get(setOf(pk)) ?? 0) + 1);
+  for (const pk of keys) {
+    const set = setOf(pk);
+    perSet.set(set, (perSet.get(set) ?? 0) + 1);
+  }
   assert.ok(Math.max(...perSet.values()) <= 4, "no set receives more keys than its 4 ways");
 }
 
