@@ -393,14 +393,14 @@ const countersSince = (before: BatchCounters): BatchCounters => {
 };
 
 /**
- * S = r + k a under the key, with R = [r]B + T[j]: D = -(T[j] + [k]T_A), T_A the key's torsion
- * component. With cancel, the nonce and j are the first that make D = O (a valid item under the
- * default rule although both A and R carry torsion), else the given j.
+ * The signature S = r + k a of `message` under the key, with R = [r]B + T[j] and r = nonce(attempt):
+ * D = -(T[j] + [k]T_A), T_A (torsionOfKey) the key's torsion component. With cancel, the attempt
+ * and j (1..7) are the first that make D = O (valid under the default rule although both A and R
+ * carry torsion), else the given j.
  */
-function signedWithTorsionR(key: Key, label: string, j: number, cancel: boolean, torsionOfKey: NPoint): Item {
-  const message = digest("message", label).slice(0, 40);
+function signatureWithTorsionR(key: Key, message: Uint8Array, nonce: (attempt: number) => bigint, j: number, cancel: boolean, torsionOfKey: NPoint): Uint8Array {
   for (let attempt = 0; attempt < 64; attempt++) {
-    const r = scalarOf("nonce", label, attempt);
+    const r = nonce(attempt);
     for (let t = 1; t < 8; t++) {
       const jj = cancel ? t : j;
       const R = G.multiply(r).add(T[jj]).toBytes();
@@ -408,10 +408,16 @@ function signedWithTorsionR(key: Key, label: string, j: number, cancel: boolean,
       let kTA = Point.ZERO;
       for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(torsionOfKey); // T_A has order dividing 8
       if (cancel && !T[jj].add(kTA).equals(Point.ZERO)) continue;
-      return { signature: concat(R, le((r + k * key.a) % L)), message, publicKey: key.pk };
+      return concat(R, le((r + k * key.a) % L));
     }
   }
   throw new Error("no cancelling R");
+}
+
+/** An item signed by signatureWithTorsionR over a message and nonces derived from `label`. */
+function signedWithTorsionR(key: Key, label: string, j: number, cancel: boolean, torsionOfKey: NPoint): Item {
+  const message = digest("message", label).slice(0, 40);
+  return { signature: signatureWithTorsionR(key, message, (attempt) => scalarOf("nonce", label, attempt), j, cancel, torsionOfKey), message, publicKey: key.pk };
 }
 
 test("a key new to the call under one item is decoded, not tested, and cached with its class unknown; the item's Q = R + [k mod 8]A is tested instead, and every answer is single verify's", () => {
@@ -482,25 +488,14 @@ test("a key new to the call under one item is decoded, not tested, and cached wi
 });
 
 test("envelopes from senders new to the call, one each, with keys of every torsion order: the parse's key is deferred and each envelope's Q tested; verifyEnvelopeBytes's verdicts", () => {
-  // A challenge signed with R = [r]B + T_R under A = [a]B + T_A; cancel picks the first nonce and
-  // T_R that make D = O (valid under the default rule although A and R carry torsion).
+  // A challenge signed under A = [a]B + T_A with R = [r]B + T_R: cancel picks the first nonce and
+  // T_R that make D = O (valid under the default rule although A and R carry torsion), else T_R = O.
   const envelope = (n: number, j: number, cancel: boolean): { text: string; pk: Uint8Array } => {
     const key = keyWithTorsion(`fresh sender ${n}`, j);
     const challenge = { localKernelId: `sender-${n}`, nonce: `n-${n}`, remoteKernelId: "kernel-local", schema: "chio.federation-kernel-handshake.v1", timestamp: 1764000000 };
     const message = new TextEncoder().encode(JSON.stringify(challenge));
-    for (let attempt = 0; attempt < 64; attempt++) {
-      const r = scalarOf("fresh sender nonce", n, attempt);
-      for (let t = cancel ? 1 : 0; t < (cancel ? 8 : 1); t++) {
-        const R = G.multiply(r).add(T[t]).toBytes();
-        const k = fromLE(sha512(concat(R, key.pk, message))) % L;
-        let kTA = Point.ZERO;
-        for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(T[j]);
-        if (cancel && !T[t].add(kTA).equals(Point.ZERO)) continue;
-        const signature = concat(R, le((r + k * key.a) % L));
-        return { text: JSON.stringify({ challenge, declaredPublicKey: bytesToHex(key.pk), signature: bytesToHex(signature) }), pk: key.pk };
-      }
-    }
-    throw new Error("no cancelling R");
+    const signature = signatureWithTorsionR(key, message, (attempt) => scalarOf("fresh sender nonce", n, attempt), 0, cancel, T[j]);
+    return { text: JSON.stringify({ challenge, declaredPublicKey: bytesToHex(key.pk), signature: bytesToHex(signature) }), pk: key.pk };
   };
   const made = Array.from({ length: 21 }, (_, n) => envelope(n, 1 + (n % 7), n % 3 !== 2));
   const texts = made.map((e) => e.text);
