@@ -19,16 +19,17 @@ import { fe_frombytes, fe_tobytes, fe_mul, fe_sq, fe_sq2, fe_invert, fe_pow22523
 import { ge_bytes_torsion_class_vartime, jacobi_symbol_vartime, FE_ONE_PLUS_D, FE_QUARTIC_B, ge_affine_is_torsion_free_vartime, ge_affine_is_torsion_free_x4_vartime } from "./curve25519/torsion";
 import { fe_pow22523_x4, fe_pow_2_251_minus_1_x4 } from "./curve25519/field_x4";
 import { fe_pow_2_251_minus_1 } from "./curve25519/field";
-import { P3_BYTES, ge_frombytes_vartime, ge_frombytes_x4_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime } from "./curve25519/group";
+import { P3_BYTES, ge_frombytes_vartime, ge_frombytes_x4_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime, ge_is_neutral_vartime } from "./curve25519/group";
 import {
-  msm_straus_vartime, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
+  msm_straus_vartime, straus_term_digits, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
 import {
   combinedChecksPassed, combinedChecksFailed, preparedTableTerms, pointsDecoded, pointsTested, itemsVerifiedSingly, cofactoredChecks,
-  batch_item_coefficient,
+  batch_item_coefficient, batch_term_digits,
 } from "./ed25519/batch";
+import { sparse_coefficient_vartime } from "./ed25519/sparse-coefficients";
 import { fixed_base_table } from "./curve25519/scalar_mul/fixed_base";
 
 export * from "./index";
@@ -39,6 +40,14 @@ export { parse_f64 } from "./json/number-parse";
 const TEST_IN: usize = ARGS + ARG_RESULT + TEST_HOOK_INPUT;
 const TEST_OUT: usize = ARGS + ARG_RESULT + TEST_HOOK_OUTPUT;
 const TEST_FE: usize = memory.data(3 * 40, 16);
+
+/** ge_is_neutral_vartime of (X : Y : Z) given as three field encodings at the hook input (+0, +32, +64). */
+export function test_ge_is_neutral(): bool {
+  fe_frombytes(TEST_FE, TEST_IN);
+  fe_frombytes(TEST_FE + 40, TEST_IN + 32);
+  fe_frombytes(TEST_FE + 80, TEST_IN + 64);
+  return ge_is_neutral_vartime(TEST_FE);
+}
 
 /** out = a * b mod p */
 export function test_fe_mul(): void {
@@ -255,7 +264,10 @@ export function test_torsion_constants(): void {
  * every odd-indexed point is given with Z != 1 (its coordinates scaled by t + 2); plus
  * TEST_MSM_PRECOMPUTED (16, Straus only): every third point (t = 0, 3, ...) enters as a
  * subtracted term -[s_t](-P_t) through the width-8 affine table ge_odd_multiples_niels_vartime
- * makes of -P_t (a prepared key's table); plus TEST_MSM_REUSE_POINTS
+ * makes of -P_t (a prepared key's table); plus TEST_MSM_SPARSE (32, Straus only, not with
+ * TEST_MSM_PRECOMPUTED) with a count k in bits 16 and up: the first k terms are preset terms whose
+ * coefficient is the sparse one drawn from their 32 scalar bytes and 32 zero bytes
+ * (sparse-coefficients.ts, as the batch draws R's); plus TEST_MSM_REUSE_POINTS
  * (4): keep the points the previous call with the same n decoded (for timing the MSM alone). Returns 0, or -1 if a point does not
  * decode or memory cannot grow.
  */
@@ -291,7 +303,24 @@ export function test_msm(n: u32, method: i32): i32 {
     }
   }
   const precomputed = (method & TEST_MSM_PRECOMPUTED) != 0;
-  method &= ~(TEST_MSM_REUSE_POINTS | TEST_MSM_PROJECTIVE | TEST_MSM_PRECOMPUTED);
+  const sparse = (method & TEST_MSM_SPARSE) != 0;
+  const preset = <usize>(<u32>method >> 16);
+  method &= ~(TEST_MSM_REUSE_POINTS | TEST_MSM_PROJECTIVE | TEST_MSM_PRECOMPUTED | TEST_MSM_SPARSE) & 0xffff;
+  if (sparse) {
+    // The first `preset` terms enter as preset terms, with the sparse coefficient drawn from the
+    // 64-byte seed (their 32 scalar bytes, then 32 zeros), as the batch's R terms do.
+    if (method != 0 || precomputed || preset > count) return -1;
+    let presetTop: i32 = -1;
+    for (let t: usize = 0; t < preset; t++) {
+      memory.copy(TEST_MSM_SEED, input + count * 32 + (t << 5), 32);
+      memory.fill(TEST_MSM_SEED + 32, 0, 32);
+      const top = sparse_coefficient_vartime(straus_term_digits(scratch, t), TEST_MSM_FACTOR, TEST_MSM_SEED);
+      if (top > presetTop) presetTop = top;
+    }
+    msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, preset, presetTop, 0, 0, 0, input + count * 64, scratch);
+    ge_tobytes(TEST_OUT, TEST_MSM_OUT);
+    return 0;
+  }
   if (precomputed) {
     if (method != 0) return -1;
     const pointList = scratch + scratchBytes;
@@ -316,8 +345,8 @@ export function test_msm(n: u32, method: i32): i32 {
         n++;
       }
     }
-    msm_straus_vartime(TEST_MSM_OUT, pointList, scalarList, n, tableList, tableScalarList, m, input + count * 64, scratch);
-  } else if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, 0, 0, 0, input + count * 64, scratch);
+    msm_straus_vartime(TEST_MSM_OUT, pointList, scalarList, n, 0, -1, tableList, tableScalarList, m, input + count * 64, scratch);
+  } else if (method == 0) msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, 0, -1, 0, 0, 0, input + count * 64, scratch);
   else if (method == 1) msm_pippenger_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, input + count * 64, scratch);
   else return -1;
   ge_tobytes(TEST_OUT, TEST_MSM_OUT);
@@ -326,6 +355,8 @@ export function test_msm(n: u32, method: i32): i32 {
 const TEST_MSM_REUSE_POINTS: i32 = 4;
 const TEST_MSM_PROJECTIVE: i32 = 8;
 const TEST_MSM_PRECOMPUTED: i32 = 16;
+const TEST_MSM_SPARSE: i32 = 32;
+const TEST_MSM_SEED: usize = memory.data(64, 16);
 const TEST_MSM_NEG: usize = memory.data(<i32>P3_BYTES, 16);
 const TEST_MSM_FACTOR: usize = memory.data(32, 16);
 const TEST_MSM_OUT: usize = memory.data(<i32>P3_BYTES, 16);
@@ -361,7 +392,21 @@ export function test_batch_cofactored_checks(): u32 {
 export function test_batch_table_terms(): u32 {
   return preparedTableTerms;
 }
-/** Address of item i's coefficient z_i (16 bytes) as the last batch derived it (its scratch is not wiped). */
+/** Address of the digits of MSM term t (256 signed bytes) as the last batch's combined check used them, if by Straus's method. */
+export function test_batch_term_digits(t: u32): usize {
+  return batch_term_digits(<usize>t);
+}
+
+/**
+ * sparse_coefficient_vartime on the 64-byte seed at the hook input: its digits (256 signed bytes)
+ * at the I/O arena's start, the value mod L (32 bytes) after them; returns the highest digit's
+ * position. The caller reserves 288 bytes of the arena.
+ */
+export function test_sparse_coefficient(): i32 {
+  return sparse_coefficient_vartime(ioBase(), ioBase() + 256, TEST_IN);
+}
+
+/** Address of item i's coefficient z_i mod L (32 bytes) as the last batch derived it (its scratch is not wiped). */
 export function test_batch_coefficient(i: u32): usize {
   return batch_item_coefficient(<usize>i);
 }

@@ -290,9 +290,14 @@ function decode_end(h: usize, s: usize, lane: usize): bool {
   return true;
 }
 
-/** 1 if p (p2/p3) is the neutral element (X = 0 and Y = Z), else 0. */
+/**
+ * 1 if p (p2/p3) is the neutral element (X = 0 and Y = Z != 0), else 0. Z != 0 holds for every
+ * point the complete formulas make; it is checked so that an all-zero (X : Y : Z), which is no
+ * point and which a table entry never filled would spread through an MSM, is never taken for O
+ * (a combined check that "passes" on it would accept every item).
+ */
 export function ge_is_neutral_vartime(p: usize): bool {
-  if (!fe_iszero(p + X)) return false;
+  if (!fe_iszero(p + X) || fe_iszero(p + Z)) return false;
   fe_sub(DEC_CHECK, p + Y, p + Z);
   return fe_iszero(DEC_CHECK) != 0;
 }
@@ -421,10 +426,19 @@ export const ODD_MULTIPLES_BYTES: usize = 8 * 160;
 
 /** table[i] = (2i+1) P in cached form, i < 8: the width-5 wNAF table of a per-call point P (p3). */
 export function ge_odd_multiples_cached(table: usize, P: usize): void {
+  ge_odd_multiples_cached_first(table, P, 8);
+}
+
+/**
+ * table[i] = (2i+1) P in cached form, i < count (1 <= count <= 8): the width-w wNAF table of a
+ * per-call point P (p3) for count = 2^(w-2).
+ */
+export function ge_odd_multiples_cached_first(table: usize, P: usize, count: usize): void {
   ge_p3_to_cached(table, P);
+  if (count < 2) return;
   ge_p2_dbl(DSM_T, P);
   ge_p1p1_to_p3(DSM_A2, DSM_T);
-  for (let i: usize = 1; i < 8; i++) {
+  for (let i: usize = 1; i < count; i++) {
     ge_add(DSM_T, DSM_A2, table + (i - 1) * CACHED_BYTES);
     ge_p1p1_to_p3(DSM_U, DSM_T);
     ge_p3_to_cached(table + i * CACHED_BYTES, DSM_U);

@@ -11,9 +11,11 @@
 //    tested directly: D's torsion component is that of Q = R + [k mod 8]A (test_deferred_items),
 //    one test instead of one for A and one for R.
 //  * For candidates (items that pass the pre-checks with D torsion-free), with independent
-//    uniform 128-bit z_i (each hashed from the caller's fresh random bytes and a digest of the
-//    whole call's candidates: derive_coefficients): if some D_j != O, sum z_i D_i = O for at
-//    most one value of z_j (D_j has prime order L > 2^128), so a batch with a false item passes
+//    z_i (each drawn from a hash of the caller's fresh random bytes and a digest of the whole
+//    call's candidates: derive_coefficients), each from a set of at least 2^128 integers
+//    distinct mod L (uniform on [0, 2^128) under Pippenger; under Straus a sparse width-4 NAF,
+//    sparse-coefficients.ts, which costs fewer additions): if some D_j != O, sum z_i D_i = O for
+//    at most one value of z_j mod L (D_j has prime order L), so a batch with a false item passes
 //    with probability <= 2^-128. With a deferred key among the candidates the check is
 //    cofactored, [8] sum z_i D_i = O, which is the same on the prime-order subgroup and removes
 //    what reducing that key's merged coefficient mod L adds if it has torsion (combined_check).
@@ -71,9 +73,10 @@ import {
 } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
 import { ge_affine_is_torsion_free_x4_vartime } from "../curve25519/torsion";
-import { msm_straus_vartime, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
+import { msm_straus_vartime, straus_term_digits, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
+import { sparse_coefficient_vartime } from "./sparse-coefficients";
 import { prepared_batch_slot_vartime, prepared_batch_point, prepared_batch_torsion_free, prepared_batch_table } from "./prepared-public";
 import {
   batch_key_lookup_vartime, batch_key_store_vartime, BATCH_KEY_MISS, BATCH_KEY_TORSION_FREE, BATCH_KEY_HAS_TORSION,
@@ -81,13 +84,13 @@ import {
 } from "./key-cache";
 
 // Per-item state (scratch): -R (p3), k, the key's index, what R's checks found (R_* below), the
-// coefficient z (16 bytes).
+// coefficient z mod L (32 bytes).
 const ITEM_NEG_R: usize = 0;
 const ITEM_K: usize = P3_BYTES;
 const ITEM_KEY: usize = ITEM_K + 32;
 const ITEM_R_CLASS: usize = ITEM_KEY + 4;
 const ITEM_Z: usize = ITEM_KEY + 16;
-const ITEM_STATE_BYTES: usize = ITEM_Z + 16;
+const ITEM_STATE_BYTES: usize = ITEM_Z + 32;
 /** The item is answered false: S >= L, R does not decode, or (default rule) R is not canonically encoded. */
 const R_REJECTED: u32 = 0;
 /** R may join the combined check: torsion-free (default rule), or any point (ZIP-215). */
@@ -163,7 +166,6 @@ const Z_DOMAIN: usize = memory.data<u8>([0x63, 0x68, 0x69, 0x6f, 0x2d, 0x62, 0x6
 const DOMAIN_BYTES: usize = 15;
 const INDEX_BYTES: usize = memory.data(4, 4);
 const B_COEFFICIENT: usize = memory.data(32, 16);
-const Z_SCALAR: usize = memory.data(32, 16);
 const CHECK_POINT: usize = memory.data(<i32>P3_BYTES, 16);
 const CHECK_P2: usize = memory.data(<i32>P2_BYTES, 16);
 
@@ -497,23 +499,14 @@ function settle_point(entry: usize, torsionFree: bool): void {
 function combined_check(): bool {
   checkStamp++;
   memory.fill(B_COEFFICIENT, 0, 32);
-  memory.fill(Z_SCALAR, 0, 32);
   const points = scratch + SCR_TERM_POINTS;
   const scalars = scratch + SCR_TERM_SCALARS;
   const keyList = scratch + SCR_KEY_LIST;
-  let terms: usize = 0;
+  const msmScratch = scratch + SCR_MSM;
+  // The distinct keys, which decide the method: one term per candidate's R and one per key.
   let keys: usize = 0;
   for (let c: usize = 0; c < candidates; c++) {
-    const i = candidate(c);
-    const r = record(i);
-    const state = itemState(i);
-    memory.copy(Z_SCALAR, state + ITEM_Z, 16);
-    // Term z_i (-R_i).
-    store<u32>(points + (terms << 2), <u32>(state + ITEM_NEG_R));
-    memory.copy(scalars + (terms << 5), Z_SCALAR, 32);
-    terms++;
-    // Merged key coefficient += z_i k_i; B coefficient += z_i S_i (mod L).
-    const j = <usize>load<u32>(state + ITEM_KEY);
+    const j = <usize>load<u32>(itemState(candidate(c)) + ITEM_KEY);
     const key = keyState(j);
     if (load<u32>(key + KEY_STAMP) != checkStamp) {
       store<u32>(key + KEY_STAMP, checkStamp);
@@ -521,12 +514,27 @@ function combined_check(): bool {
       store<u32>(keyList + (keys << 2), <u32>j);
       keys++;
     }
-    sc_muladd(key + KEY_COEFFICIENT, Z_SCALAR, state + ITEM_K, key + KEY_COEFFICIENT);
-    sc_muladd(B_COEFFICIENT, Z_SCALAR, r + BATCH_ITEM_SIGNATURE + 32, B_COEFFICIENT);
+  }
+  const straus = candidates + keys <= STRAUS_MAX_TERMS;
+  // Under Straus the R terms' coefficients are drawn sparse, their digits written straight into
+  // the MSM's scratch (term c is candidate c's R); under Pippenger uniform on [0, 2^128).
+  const presetTop = derive_coefficients(straus ? msmScratch : 0);
+  let terms: usize = 0;
+  for (let c: usize = 0; c < candidates; c++) {
+    const i = candidate(c);
+    const r = record(i);
+    const state = itemState(i);
+    // Term z_i (-R_i).
+    store<u32>(points + (terms << 2), <u32>(state + ITEM_NEG_R));
+    if (!straus) memory.copy(scalars + (terms << 5), state + ITEM_Z, 32);
+    terms++;
+    // Merged key coefficient += z_i k_i; B coefficient += z_i S_i (mod L).
+    const key = keyState(<usize>load<u32>(state + ITEM_KEY));
+    sc_muladd(key + KEY_COEFFICIENT, state + ITEM_Z, state + ITEM_K, key + KEY_COEFFICIENT);
+    sc_muladd(B_COEFFICIENT, state + ITEM_Z, r + BATCH_ITEM_SIGNATURE + 32, B_COEFFICIENT);
   }
   // Key terms: -[c]A. Under Straus a prepared key's term is added from its slot's table (which
   // prepared_batch_table confirms still belongs to the key), any other key's from its point -A.
-  const straus = terms + keys <= STRAUS_MAX_TERMS;
   const tables = scratch + SCR_TABLE_TERMS;
   const tableScalars = scratch + SCR_TABLE_SCALARS;
   let tableTerms: usize = 0;
@@ -544,12 +552,13 @@ function combined_check(): bool {
     }
   }
   preparedTableTerms += <u32>tableTerms;
-  if (straus) msm_straus_vartime(CHECK_POINT, points, scalars, terms, tables, tableScalars, tableTerms, B_COEFFICIENT, scratch + SCR_MSM);
-  else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, scratch + SCR_MSM);
+  if (straus) msm_straus_vartime(CHECK_POINT, points, scalars, terms, candidates, presetTop, tables, tableScalars, tableTerms, B_COEFFICIENT, msmScratch);
+  else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, msmScratch);
   // Default rule with no deferred key: every term lies in the subgroup of prime order L (A and R
   // tested torsion-free), where reducing coefficients mod L is exact: sum z_i D_i = O itself.
   // (Exact rather than cofactored: a candidate wrongly taken as torsion-free would still fail the
-  // check, and so reach the single verifier, unless ord(D_j) divided z_j.)
+  // check, and so reach the single verifier, unless ord(D_j) divided z_j, which a sparse z_j,
+  // always odd, never allows for a component of order 2, 4 or 8.)
   if (!zip215Mode && deferredCandidates == 0) return ge_is_neutral_vartime(CHECK_POINT);
   cofactoredChecks++;
   // Cofactored otherwise. ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and
@@ -570,7 +579,6 @@ function combined_check(): bool {
  */
 function settle(): void {
   if (candidates >= SINGLES_BELOW) {
-    derive_coefficients();
     if (combined_check()) {
       combinedChecksPassed++;
       for (let c: usize = 0; c < candidates; c++) store<u8>(record(candidate(c)) + BATCH_ITEM_RESULT, 1);
@@ -657,15 +665,21 @@ function finish_item(i: usize): void {
 
 /**
  * The coefficients z_i of the candidates (README "Batch verification", step 4): first
- * T = SHA-512(T_DOMAIN || for each candidate in order: u32 index i || S_i || k_i), then z_i = the
- * first 16 bytes of SHA-512(Z_DOMAIN || the caller's 16 random bytes ρ_i || T || u32 i).
- * With fresh ρ_i the z_i are uniform and independent, as the 2^-128 bound needs. With a broken or
- * predictable random source they are still pseudo-random functions of the whole set (k_i binds
- * R_i, A_i and the message): changing any item changes every z, so a forger cannot build lists
- * of items whose errors cancel independently (Wagner's k-list attack, which coefficients hashed
- * from each item alone would allow: review-35), and no two items share a coefficient but by a hash collision.
+ * T = SHA-512(T_DOMAIN || for each candidate in order: u32 index i || S_i || k_i), then the
+ * digest G_i = SHA-512(Z_DOMAIN || the caller's 16 random bytes ρ_i || T || u32 i), and from it
+ * z_i: with `sparseDigits` 0 (Pippenger), the first 16 bytes of G_i; else (Straus) the sparse
+ * coefficient drawn from G_i (sparse-coefficients.ts), its digits written for candidate c at
+ * straus_term_digits(sparseDigits, c). Each item's z_i mod L goes to its ITEM_Z. Returns the
+ * highest position of a sparse coefficient's digit (-1 without them).
+ * With fresh ρ_i the G_i are uniform and independent, and so are the z_i, as the 2^-128 bound
+ * needs. With a broken or predictable random source they are still pseudo-random functions of the
+ * whole set (k_i binds R_i, A_i and the message): changing any item changes every z, so a forger
+ * cannot build lists of items whose errors cancel independently (Wagner's k-list attack, which
+ * coefficients hashed from each item alone would allow: review-35), and no two items share a
+ * coefficient but by a hash collision.
  */
-function derive_coefficients(): void {
+function derive_coefficients(sparseDigits: usize): i32 {
+  let highest: i32 = -1;
   sha512_init();
   sha512_update(T_DOMAIN, DOMAIN_BYTES);
   for (let c: usize = 0; c < candidates; c++) {
@@ -685,8 +699,16 @@ function derive_coefficients(): void {
     sha512_update(TRANSCRIPT, 64);
     sha512_update(INDEX_BYTES, 4);
     sha512_final(DIGEST);
-    memory.copy(itemState(i) + ITEM_Z, DIGEST, 16);
+    const z = itemState(i) + ITEM_Z;
+    if (sparseDigits == 0) {
+      memory.copy(z, DIGEST, 16);
+      memory.fill(z + 16, 0, 16);
+    } else {
+      const top = sparse_coefficient_vartime(straus_term_digits(sparseDigits, c), z, DIGEST);
+      if (top > highest) highest = top;
+    }
   }
+  return highest;
 }
 
 /**
@@ -717,7 +739,16 @@ export function batch_settle_vartime(): void {
   staged = 0;
 }
 
-/** @internal Address of item i's coefficient z_i (16 bytes) in the last batch's scratch: for the test build's hooks. */
+/**
+ * @internal Address of the digits (256 signed bytes) of MSM term t in the last batch's scratch:
+ * for a combined check by Straus's method, term c < candidates is candidate c's R, with the
+ * sparse coefficient's digits. For the test build's hooks.
+ */
+export function batch_term_digits(t: usize): usize {
+  return straus_term_digits(scratch + SCR_MSM, t);
+}
+
+/** @internal Address of item i's coefficient z_i mod L (32 bytes) in the last batch's scratch: for the test build's hooks. */
 export function batch_item_coefficient(i: usize): usize {
   return itemState(i) + ITEM_Z;
 }

@@ -12,7 +12,8 @@ import { randomBytes } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo } from "../helpers/test-core.js";
 import { ARG_RESULT, TEST_HOOK_INPUT, TEST_HOOK_OUTPUT } from "../../src/wasm/abi.js";
-import { L, P, encodingsOf, fromLE, le, mulL, powModP, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, P, concat, encodingsOf, fromLE, le, mulL, powModP, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { referenceDraw } from "../helpers/sparse-coefficients.js";
 import { scaled } from "../helpers/scale.js";
 
 interface TorsionHooks {
@@ -20,6 +21,7 @@ interface TorsionHooks {
   test_torsion_constants(): void;
   test_msm(n: number, method: number): number;
   test_fe_legendre(): number;
+  test_ge_is_neutral(): number;
 }
 const hooks = (): TorsionHooks => coreExports() as unknown as TorsionHooks;
 const IN = (): number => argsBase() + ARG_RESULT + TEST_HOOK_INPUT;
@@ -122,6 +124,22 @@ test("small-order points in every encoding; y < 19 written as y + p", () => {
   }
 });
 
+test("the neutral-element check (every combined check's last step) takes (0 : Y : Y) with Y != 0, never the all-zero triple", () => {
+  const neutral = (x: bigint, y: bigint, z: bigint): boolean => {
+    heapU8().set(concat(le(x), le(y), le(z)), IN());
+    return hooks().test_ge_is_neutral() === 1;
+  };
+  assert.ok(neutral(0n, 1n, 1n));
+  assert.ok(neutral(0n, 5n, 5n));
+  assert.ok(neutral(0n, P - 1n, P - 1n));
+  // (0 : 0 : 0) is no point: an MSM that met an unfilled (all-zero) table entry ends there, and a
+  // check taking it for O would accept every item of the batch.
+  assert.not.ok(neutral(0n, 0n, 0n));
+  assert.not.ok(neutral(1n, 1n, 1n));
+  assert.not.ok(neutral(0n, 1n, 2n));
+  assert.not.ok(neutral(0n, P - 1n, 1n));
+});
+
 /** [s]P for any s < 2^256 (noble takes s < L only; P may have a torsion component, so s is not reduced mod L). */
 function mulAny(p: NPoint, s: bigint): NPoint {
   if (s === 0n) return Point.ZERO;
@@ -138,7 +156,8 @@ function wasmMsm(points: NPoint[], scalars: bigint[], b: bigint, method: number)
   points.forEach((p, t) => heap.set(p.toBytes(), base + 32 * t));
   scalars.forEach((s, t) => heap.set(le(s), base + 32 * n + 32 * t));
   heap.set(le(b), base + 64 * n);
-  assert.is(hooks().test_msm(n, method), 0);
+  // Preset sparse terms (32): the first half, rounded up, their count in bits 16 and up.
+  assert.is(hooks().test_msm(n, (method & 32) !== 0 ? method | (((n + 1) >> 1) << 16) : method), 0);
   return heapU8().slice(OUT(), OUT() + 32);
 }
 
@@ -151,6 +170,9 @@ for (const [method, name, sizes] of [
   // Every third point through a width-8 affine table (a prepared key's), subtracted as -[s](-P).
   [0 | 16, "Straus, precomputed tables", [1, 2, 3, 7, 16, 33]],
   [0 | 8 | 16, "Straus, precomputed tables and points with Z != 1", [4, 33]],
+  // The first half of the terms with sparse coefficients drawn from their scalar bytes (the batch's R terms).
+  [0 | 32, "Straus, preset sparse terms", [1, 2, 3, 7, 16, 33]],
+  [0 | 8 | 32, "Straus, preset sparse terms and points with Z != 1", [4, 33]],
 ] as const) test(`multi-scalar multiplication (${name}) against @noble/curves`, () => {
   const torsion = torsionPoints();
   for (const n of sizes) {
@@ -165,7 +187,11 @@ for (const [method, name, sizes] of [
       const b = round === 0 ? 0n : randomScalar();
       let expected = b === 0n ? Point.ZERO : Point.BASE.multiply(b);
       points.forEach((p, t) => {
-        expected = expected.add(mulAny(p, scalars[t]));
+        if ((method & 32) !== 0 && t < (n + 1) >> 1) {
+          // A preset term: the signed integer z its digits spell (not z mod L: P may carry torsion).
+          const z = referenceDraw(concat(le(scalars[t]), new Uint8Array(32))).integer;
+          expected = expected.add(z < 0n ? mulAny(p.negate(), -z) : mulAny(p, z));
+        } else expected = expected.add(mulAny(p, scalars[t]));
       });
       assert.equal(wasmMsm(points, scalars, b, method), expected.toBytes(), `n = ${n}`);
     }

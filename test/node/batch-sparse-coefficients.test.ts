@@ -1,0 +1,209 @@
+// The batch verifier's sparse coefficients (assembly/ed25519/sparse-coefficients.ts; README
+// "Batch verification", step 4): under Straus's method each item's z_i is drawn as a width-4 NAF
+// with 17 non-zero digits, the lowest at bit 0, from the item's 64-byte digest G_i. Checked here:
+// the finite facts the soundness argument rests on (at least 2^128 coefficients, distinct mod L),
+// the core's draws against a TypeScript implementation of the documented procedure on thousands
+// of seeds, and real batches through the test build, whose coefficients are recomputed end to end
+// with node:crypto (T, G_i, the draw) under a random source that leaves zeros.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createHash, createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { ed25519 } from "../../src/ed25519.js";
+import { L, PKCS8_PREFIX, fromLE, le } from "../helpers/ed25519-oracles.js";
+import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
+import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
+import { testModule } from "../helpers/test-core.js";
+import { DIGITS, FREE_DIGITS, POSITIONS, SLOTS, WIDTH, referenceDraw } from "../helpers/sparse-coefficients.js";
+
+
+interface Hooks {
+  readonly memory: WebAssembly.Memory;
+  args_ptr(): number;
+  io_base(): number;
+  io_reserve(bytes: number): number;
+  test_sparse_coefficient(): number;
+  test_batch_coefficient(i: number): number;
+  test_batch_term_digits(t: number): number;
+  test_batch_checks_passed(): number;
+  test_batch_checks_failed(): number;
+  test_batch_cofactored_checks(): number;
+}
+
+function binomial(n: bigint, k: bigint): bigint {
+  let r = 1n;
+  for (let i = 0n; i < k; i++) r = (r * (n - i)) / (i + 1n);
+  return r;
+}
+
+/** The value of a digit string, and the checks every coefficient's digits must pass. */
+function checkedValue(digits: Int8Array, label: string): bigint {
+  const positions: number[] = [];
+  let z = 0n;
+  for (let p = 0; p < 256; p++) {
+    if (digits[p] === 0) continue;
+    assert.ok(Math.abs(digits[p]) % 2 === 1 && Math.abs(digits[p]) <= 7, `${label}: digit ${digits[p]} at ${p} is odd and at most 7`);
+    positions.push(p);
+    z += BigInt(digits[p]) << BigInt(p);
+  }
+  assert.is(positions.length, DIGITS, `${label}: ${DIGITS} non-zero digits`);
+  assert.is(positions[0], 0, `${label}: the lowest at bit 0 (z odd)`);
+  assert.ok(positions[positions.length - 1] < POSITIONS, `${label}: all below bit ${POSITIONS}`);
+  for (let j = 1; j < positions.length; j++) assert.ok(positions[j] - positions[j - 1] >= WIDTH, `${label}: digits ${WIDTH} apart`);
+  return ((z % L) + L) % L;
+}
+
+function withZeroRandomSource<T>(fn: () => T): T {
+  const crypto = globalThis.crypto as { getRandomValues: (a: Uint8Array) => Uint8Array };
+  const original = crypto.getRandomValues;
+  crypto.getRandomValues = (a) => a.fill(0);
+  try {
+    return fn();
+  } finally {
+    crypto.getRandomValues = original;
+  }
+}
+
+interface Item {
+  signature: Uint8Array;
+  message: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+function signed(seed: Buffer, message: Uint8Array): Item {
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  return { signature: new Uint8Array(nodeSign(null, message, privateKey)), message, publicKey: ed25519.getPublicKey(seed) };
+}
+
+/** The digests G_i the core derives for a batch whose items are all candidates, with ρ_i = 0 (README step 4). */
+function digestsOf(items: Item[]): Buffer[] {
+  const index = (i: number) => {
+    const word = Buffer.alloc(4);
+    word.writeUInt32LE(i);
+    return word;
+  };
+  const transcript = createHash("sha512").update("chio-batch-t/v1");
+  items.forEach((item, i) => {
+    const k = fromLE(createHash("sha512").update(item.signature.subarray(0, 32)).update(item.publicKey).update(item.message).digest()) % L;
+    transcript.update(index(i)).update(item.signature.subarray(32)).update(le(k));
+  });
+  const t = transcript.digest();
+  return items.map((_, i) => createHash("sha512").update("chio-batch-z/v2").update(Buffer.alloc(16)).update(t).update(index(i)).digest());
+}
+
+function withTestCore(fn: (hooks: Hooks) => void): void {
+  resetInstance();
+  initSync(testModule());
+  try {
+    fn(coreExports() as unknown as Hooks);
+  } finally {
+    resetInstance();
+    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
+  }
+}
+
+test("the soundness argument's finite facts: at least 2^128 coefficients, all distinct mod L", () => {
+  assert.is(SLOTS, 200);
+  const count = binomial(BigInt(SLOTS), BigInt(FREE_DIGITS)) * 8n ** BigInt(DIGITS);
+  assert.ok(count >= 2n ** 128n, "C(200, 16) * 8^17 >= 2^128");
+  assert.ok(count < 2n ** 129n, "and the figure the README gives, 2^128.16, is below 2^129");
+  // The largest |z|: 7 at bits 0 and 248, 244, ..., 188 (the top 16 positions 4 apart).
+  let largest = 7n;
+  for (let j = 0; j < FREE_DIGITS; j++) largest += 7n << BigInt(POSITIONS - 1 - WIDTH * j);
+  assert.ok(largest < 2n ** 251n && 2n ** 251n < L / 2n, "|z| < 2^251 < L/2: distinct integers are distinct mod L");
+  // A width-4 NAF is unique: every string of a small analogue (16 positions) has its own value.
+  const values = new Set<number>();
+  let strings = 0;
+  const walk = (p: number, value: number): void => {
+    if (p >= 16) {
+      strings++;
+      values.add(value);
+      return;
+    }
+    walk(p + 1, value); // a zero digit here
+    for (const d of [-7, -5, -3, -1, 1, 3, 5, 7]) walk(p + WIDTH, value + d * 2 ** p); // a digit, then 3 zeros
+  };
+  walk(0, 0);
+  assert.ok(strings > 10000);
+  assert.is(values.size, strings, "distinct width-4 NAF strings are distinct integers");
+});
+
+test("the core draws each coefficient exactly as the documented procedure does (3,000 seeds and edge seeds)", () => {
+  withTestCore((hooks) => {
+    assert.is(hooks.io_reserve(288), 1);
+    const input = hooks.args_ptr() + ARG_RESULT + TEST_HOOK_INPUT;
+    const seeds = [new Uint8Array(64), new Uint8Array(64).fill(0xff), new Uint8Array(64).fill(0xb9)];
+    for (let i = 0; i < 3000; i++) seeds.push(new Uint8Array(randomBytes(64)));
+    let extended = 0;
+    for (const seed of seeds) {
+      new Uint8Array(hooks.memory.buffer).set(seed, input);
+      const top = hooks.test_sparse_coefficient();
+      const heap = new Uint8Array(hooks.memory.buffer);
+      const base = hooks.io_base();
+      const digits = new Int8Array(heap.slice(base, base + 256).buffer);
+      const z = fromLE(heap.slice(base + 256, base + 288));
+      const expected = referenceDraw(seed);
+      const label = Buffer.from(seed).toString("hex").slice(0, 16);
+      assert.equal(Array.from(digits), Array.from(expected.digits), `${label}: digits`);
+      assert.is(z, expected.z, `${label}: value mod L`);
+      assert.is(z, checkedValue(digits, label), `${label}: the digits' value`);
+      assert.is(top, expected.top, `${label}: highest position`);
+      if (expected.blocks > 1) extended++;
+    }
+    // A seed of 0xff bytes rejects every draw from its first block, so at least that one reads
+    // the stream's later blocks (SHA-512 of the domain, the seed and the block's index).
+    assert.ok(referenceDraw(new Uint8Array(64).fill(0xff)).blocks > 1);
+    assert.ok(extended >= 1);
+  });
+});
+
+test("a combined check by Straus's method weighs each R by the sparse coefficient derived for it, and passes", () => {
+  withTestCore((hooks) => {
+    const batches: [string, Item[]][] = [
+      ["64 under one key (exact check)", Array.from({ length: 64 }, (_, i) => signed(Buffer.alloc(32, 1), new Uint8Array(randomBytes(40 + i))))],
+      ["24 keys new to the call (cofactored check)", Array.from({ length: 24 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(50))))],
+    ];
+    for (const [name, items] of batches) {
+      const passed = hooks.test_batch_checks_passed();
+      const failed = hooks.test_batch_checks_failed();
+      const cofactored = hooks.test_batch_cofactored_checks();
+      assert.equal(withZeroRandomSource(() => ed25519.verifyBatch(items)), items.map(() => true), name);
+      assert.is(hooks.test_batch_checks_passed() - passed, 1, `${name}: one combined check, passed`);
+      assert.is(hooks.test_batch_checks_failed() - failed, 0, name);
+      assert.is(hooks.test_batch_cofactored_checks() - cofactored, name.includes("cofactored") ? 1 : 0, name);
+      const digests = digestsOf(items);
+      const heap = new Uint8Array(hooks.memory.buffer);
+      const seen = new Set<bigint>();
+      items.forEach((_, i) => {
+        const at = hooks.test_batch_term_digits(i);
+        const digits = new Int8Array(heap.slice(at, at + 256).buffer);
+        const zAt = hooks.test_batch_coefficient(i);
+        const z = fromLE(heap.slice(zAt, zAt + 32));
+        const expected = referenceDraw(digests[i]);
+        assert.equal(Array.from(digits), Array.from(expected.digits), `${name}, item ${i}: the digits drawn from G_i`);
+        assert.is(z, expected.z, `${name}, item ${i}: z_i mod L`);
+        assert.is(checkedValue(digits, `${name}, item ${i}`), z);
+        seen.add(z);
+      });
+      assert.is(seen.size, items.length, `${name}: distinct coefficients`);
+    }
+  });
+});
+
+test("a combined check by Pippenger's method keeps uniform 128-bit coefficients: the first 16 bytes of G_i", () => {
+  withTestCore((hooks) => {
+    // 100 keys new to the call: 200 terms, above Straus's 192.
+    const items = Array.from({ length: 100 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(32))));
+    const passed = hooks.test_batch_checks_passed();
+    assert.equal(withZeroRandomSource(() => ed25519.verifyBatch(items)), items.map(() => true));
+    assert.is(hooks.test_batch_checks_passed() - passed, 1);
+    const digests = digestsOf(items);
+    const heap = new Uint8Array(hooks.memory.buffer);
+    items.forEach((_, i) => {
+      const at = hooks.test_batch_coefficient(i);
+      assert.is(Buffer.from(heap.slice(at, at + 32)).toString("hex"), digests[i].subarray(0, 16).toString("hex") + "00".repeat(16), `item ${i}`);
+    });
+  });
+});
+
+test.run();
