@@ -33,7 +33,6 @@
 // probability under 28%, so one block almost always suffices). Variable time: the coefficients
 // only weigh public data, and a call's coefficients are fresh for every call.
 import { sha512_init, sha512_update, sha512_final } from "../sha512";
-import { sc_muladd } from "../curve25519/scalar";
 import { PRESET_WNAF_WIDTH } from "../curve25519/scalar_mul/straus";
 
 /** Width of the NAF the coefficients are drawn in (digits odd in (-2^(w-1), 2^(w-1))): Straus's preset terms'. */
@@ -49,11 +48,11 @@ const SLOTS: i32 = SPARSE_POSITIONS - SPARSE_WIDTH - (SPARSE_WIDTH - 1) * (FREE_
 
 /** "chio-batch-s/v1" (15 bytes): the domain of the stream's later blocks. */
 const STREAM_DOMAIN: usize = memory.data<u8>([0x63, 0x68, 0x69, 0x6f, 0x2d, 0x62, 0x61, 0x74, 0x63, 0x68, 0x2d, 0x73, 0x2f, 0x76, 0x31]);
-/** L - 1, little-endian: (N * (L - 1) + P) mod L = (P - N) mod L. */
-const L_MINUS_1: usize = memory.data<u8>([
-  0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+/** L, little-endian, as four u64 words: (P - N) mod L is L - (N - P) when N > P. */
+const L_WORDS: usize = memory.data<u8>([
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-]);
+], 16);
 
 const SEED: usize = memory.data(64, 16);
 const BLOCK: usize = memory.data(64, 16);
@@ -107,6 +106,19 @@ function add_shifted(words: usize, m: u64, p: i32): void {
   }
 }
 
+/** out = a - b over four little-endian u64 words, mod 2^256; returns whether it borrowed (a < b). out may be a or b. */
+function sub_words(out: usize, a: usize, b: usize): bool {
+  let borrow: u64 = 0;
+  for (let w: usize = 0; w < 32; w += 8) {
+    const x = load<u64>(a + w);
+    const y = load<u64>(b + w);
+    const d = x - y - borrow;
+    borrow = x < y || (x == y && borrow != 0) ? 1 : 0;
+    store<u64>(out + w, d);
+  }
+  return borrow != 0;
+}
+
 /**
  * Draws a coefficient from the 64-byte `seed` (see the file header): writes its width-4 NAF to
  * digits[0..256] (one signed byte per bit position, as wnaf_vartime lays digits out for
@@ -148,6 +160,11 @@ export function sparse_coefficient_vartime(digits: usize, scalar: usize, seed: u
       add_shifted(POSITIVE, <u64>magnitude, position);
     }
   }
-  sc_muladd(scalar, NEGATIVE, L_MINUS_1, POSITIVE); // (P - N) mod L
+  // z mod L from z = P - N, where P, N < 2^251 < L: P - N if P >= N, else L - (N - P).
+  const negative = sub_words(scalar, POSITIVE, NEGATIVE);
+  if (negative) {
+    sub_words(scalar, NEGATIVE, POSITIVE);
+    sub_words(scalar, L_WORDS, scalar);
+  }
   return position; // the last digit's, the highest
 }
