@@ -88,7 +88,7 @@ export const BATCH_ITEM_SIGNATURE: usize = 32;
 export const BATCH_ITEM_MESSAGE_OFFSET: usize = 96;
 /** u32 LE: length of the item's message. */
 export const BATCH_ITEM_MESSAGE_LENGTH: usize = 100;
-/** 16 bytes: the item's random 128-bit coefficient z (from a CSPRNG, fresh for every call). */
+/** 16 bytes: the item's random bytes ρ, from which the core derives its coefficient z (from a CSPRNG, fresh for every call). */
 export const BATCH_ITEM_RANDOM: usize = 104;
 /** u8 (out): 1 if the item's signature verifies, else 0. */
 export const BATCH_ITEM_RESULT: usize = 120;
@@ -107,7 +107,7 @@ export const ENVELOPE_BATCH_ENTRY_BYTES: usize = 24;
 export const ENVELOPE_BATCH_ENTRY_OFFSET: usize = 0;
 /** u32 LE: length of the envelope in bytes. */
 export const ENVELOPE_BATCH_ENTRY_LENGTH: usize = 4;
-/** 16 bytes: the random 128-bit coefficient z of the envelope's signature (CSPRNG, fresh for every call). */
+/** 16 bytes: the random bytes ρ from which the core derives the coefficient z of the envelope's signature (CSPRNG, fresh for every call). */
 export const ENVELOPE_BATCH_ENTRY_RANDOM: usize = 8;
 /** Bytes of one envelope's result block (the ENVELOPE_RESULT_* words of envelope_verify). */
 export const ENVELOPE_RESULT_BYTES: usize = 160;

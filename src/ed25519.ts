@@ -490,9 +490,10 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * Checks many signatures at once: one boolean per item, each equal to
  * `verify(item.signature, item.message, item.publicKey, options)` in both modes, whatever the
  * inputs (README "Batch verification": exact, not a cofactored approximation). Items are
- * combined with 128-bit coefficients (16 bytes per item from globalThis.crypto.getRandomValues,
- * hashed in the core with a digest of the chunk's items, so a broken random source cannot zero or
- * repeat them, nor let forgeries be searched for item by item) in chunks of BATCH_MAX_ITEMS items
+ * combined with random coefficients, each from a set of at least 2^128 values (drawn in the core
+ * from 16 bytes per item from globalThis.crypto.getRandomValues, hashed with a digest of the
+ * chunk's items, so a broken random source cannot zero or repeat them, nor let forgeries be
+ * searched for item by item) in chunks of BATCH_MAX_ITEMS items
  * and at most BATCH_INPUT_BUDGET message bytes (one larger message goes alone), with the key
  * terms of repeated keys merged; when a chunk's combined check fails, the single verifier
  * answers each of its items. When WebAssembly memory cannot grow for a chunk, the chunk is

@@ -556,9 +556,10 @@ function combined_check(): bool {
   else msm_pippenger_vartime(CHECK_POINT, points, scalars, terms, B_COEFFICIENT, msmScratch);
   // Default rule with no deferred key: every term lies in the subgroup of prime order L (A and R
   // tested torsion-free), where reducing coefficients mod L is exact: sum z_i D_i = O itself.
-  // (Exact rather than cofactored: a candidate wrongly taken as torsion-free would still fail the
-  // check, and so reach the single verifier, unless ord(D_j) divided z_j, which a sparse z_j,
-  // always odd, never allows for a component of order 2, 4 or 8.)
+  // (Exact rather than cofactored: a lone candidate wrongly taken as torsion-free would still fail
+  // the check, and so reach the single verifier, unless ord(D_j) divided z_j. That margin is for
+  // one such item only: two whose components cancel pass for some coefficients, with any
+  // coefficients. Exactness rests on the subgroup test, docs/subgroup-test.md.)
   if (!zip215Mode && deferredCandidates == 0) return ge_is_neutral_vartime(CHECK_POINT);
   cofactoredChecks++;
   // Cofactored otherwise. ZIP-215 (single: [8]D_i = O): [8] sum z_i D_i = sum z_i [8]D_i, and

@@ -11,9 +11,11 @@
 //
 // So under Straus the batch draws z_i directly as a width-4 NAF with exactly SPARSE_DIGITS = 17
 // non-zero digits at bit positions below SPARSE_POSITIONS = 249: digits odd in [-7, 7], any two
-// non-zero ones at least 4 positions apart, and the lowest at position 0, so z_i is odd (as a
-// defence in depth: a candidate whose D_j were wrongly taken as torsion-free, with a component of
-// order 2, 4 or 8, would still fail the check, since an odd z_j never kills it). That costs 17
+// non-zero ones at least 4 positions apart, and the lowest at position 0 (so z_i is odd; the
+// soundness argument does not need it, and it is no safeguard against a faulty subgroup test:
+// one wrongly cleared item with a small-order component in R would still fail the check, but
+// two with the same component of order 2 would always cancel, where uniform 128-bit
+// coefficients let them cancel half the time). That costs 17
 // additions and a table of 4 odd multiples (a doubling and 3 additions), about 21 in all. The
 // count of such digit strings is C(200, 16) * 8^17 > 2^128.16 (the 16 digits after the first
 // take positions 4 to 248; once each of them but the last has taken the 3 zeros after it, 200

@@ -83,7 +83,7 @@ export const BATCH_ITEM_SIGNATURE = 32;
 export const BATCH_ITEM_MESSAGE_OFFSET = 96;
 /** u32 LE: length of the item's message. */
 export const BATCH_ITEM_MESSAGE_LENGTH = 100;
-/** 16 bytes: the item's random 128-bit coefficient z (from a CSPRNG, fresh for every call). */
+/** 16 bytes: the item's random bytes ρ, from which the core derives its coefficient z (from a CSPRNG, fresh for every call). */
 export const BATCH_ITEM_RANDOM = 104;
 /** u8 (out): 1 if the item's signature verifies, else 0. */
 export const BATCH_ITEM_RESULT = 120;
@@ -102,7 +102,7 @@ export const ENVELOPE_BATCH_ENTRY_BYTES = 24;
 export const ENVELOPE_BATCH_ENTRY_OFFSET = 0;
 /** u32 LE: length of the envelope in bytes. */
 export const ENVELOPE_BATCH_ENTRY_LENGTH = 4;
-/** 16 bytes: the random 128-bit coefficient z of the envelope's signature (CSPRNG, fresh for every call). */
+/** 16 bytes: the random bytes ρ from which the core derives the coefficient z of the envelope's signature (CSPRNG, fresh for every call). */
 export const ENVELOPE_BATCH_ENTRY_RANDOM = 8;
 /** Bytes of one envelope's result block (the ENVELOPE_RESULT_* words of envelope_verify). */
 export const ENVELOPE_RESULT_BYTES = 160;

@@ -134,7 +134,7 @@ test("with a broken random source, each coefficient depends on every item of the
     const coefficients = (count: number): string[] =>
       Array.from({ length: count }, (_, i) => {
         const at = hooks.test_batch_coefficient(i);
-        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 16)).toString("hex");
+        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex"); // z_i mod L
       });
     const items = signedItems(8);
     const replaced = [...items];
@@ -147,7 +147,7 @@ test("with a broken random source, each coefficient depends on every item of the
         assert.equal(withRandomSource(shim, () => ed25519.verifyBatch(items, { zip215 })), items.map(() => true));
         const first = coefficients(items.length);
         assert.is(new Set(first).size, items.length, `${name}: distinct coefficients`);
-        assert.ok(first.every((z) => z !== "00".repeat(16)), `${name}: nonzero`);
+        assert.ok(first.every((z) => z !== "00".repeat(32)), `${name}: nonzero`);
         withRandomSource(shim, () => ed25519.verifyBatch(items, { zip215 }));
         assert.equal(coefficients(items.length), first, `${name}: the same call, the same coefficients (deterministic shim)`);
         withRandomSource(shim, () => ed25519.verifyBatch(replaced, { zip215 }));
