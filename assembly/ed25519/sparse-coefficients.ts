@@ -15,11 +15,11 @@
 // soundness argument does not need it, and it is no safeguard against a faulty subgroup test:
 // one wrongly cleared item with a small-order component in R would still fail the check, but
 // two with the same component of order 2 would always cancel, where uniform 128-bit
-// coefficients let them cancel half the time). That costs 17
-// additions and a table of 4 odd multiples (a doubling and 3 additions), about 21 in all. The
-// count of such digit strings is C(200, 16) * 8^17 > 2^128.16 (the 16 digits after the first
-// take positions 4 to 248; once each of them but the last has taken the 3 zeros after it, 200
-// free slots remain), and each is drawn with the same probability:
+// coefficients let them cancel half the time). That costs 17 additions and a table of 4 odd
+// multiples (a doubling and 3 additions), about 21 in all. The count of such digit strings is
+// C(200, 16) * 8^17 > 2^128.16 (the 16 digits after the first take positions 4 to 248; once each
+// of them but the last has taken the 3 zeros after it, 200 free slots remain), and each is drawn
+// with the same probability:
 //  * a width-w NAF of an integer is unique, so distinct strings are distinct integers;
 //  * |z| <= 7 * (2^248 + 2^244 + ...) < 7.5 * 2^248 < 2^251 < L / 2, so distinct integers are
 //    distinct mod L;
