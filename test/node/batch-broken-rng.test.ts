@@ -17,6 +17,7 @@ import { L, PKCS8_PREFIX, fromLE, le, nodeAccepts } from "../helpers/ed25519-ora
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
+import { withRandomSource } from "../helpers/random-source.js";
 
 interface Item {
   signature: Uint8Array;
@@ -29,18 +30,6 @@ const shims: [string, (a: Uint8Array) => Uint8Array][] = [
   ["writes a constant", (a) => a.fill(7)],
   ["repeats one 16-byte block", (a) => { for (let i = 0; i < a.length; i++) a[i] = i & 15; return a; }],
 ];
-
-/** Runs fn with globalThis.crypto.getRandomValues replaced by `shim`, restoring it after. */
-function withRandomSource<T>(shim: (a: Uint8Array) => Uint8Array, fn: () => T): T {
-  const crypto = globalThis.crypto as { getRandomValues: (a: Uint8Array) => Uint8Array };
-  const original = crypto.getRandomValues;
-  crypto.getRandomValues = shim;
-  try {
-    return fn();
-  } finally {
-    crypto.getRandomValues = original;
-  }
-}
 
 /** S + delta (mod nothing: the caller keeps it below L), as 32 little-endian bytes. */
 function shiftS(signature: Uint8Array, delta: bigint): Uint8Array {
