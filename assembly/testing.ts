@@ -21,7 +21,7 @@ import { fe_pow22523_x4, fe_pow_2_251_minus_1_x4 } from "./curve25519/field_x4";
 import { fe_pow_2_251_minus_1 } from "./curve25519/field";
 import { P3_BYTES, ge_frombytes_vartime, ge_frombytes_x4_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime, ge_is_neutral_vartime } from "./curve25519/group";
 import {
-  msm_straus_vartime, straus_term_digits, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
+  msm_straus_vartime, straus_preset_digits, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
@@ -314,7 +314,7 @@ export function test_msm(n: u32, method: i32): i32 {
     for (let t: usize = 0; t < preset; t++) {
       memory.copy(TEST_MSM_SEED, input + count * 32 + (t << 5), 32);
       memory.fill(TEST_MSM_SEED + 32, 0, 32);
-      const top = sparse_coefficient_vartime(straus_term_digits(scratch, t), TEST_MSM_FACTOR, TEST_MSM_SEED);
+      const top = sparse_coefficient_vartime(straus_preset_digits(scratch, t), TEST_MSM_FACTOR, TEST_MSM_SEED);
       if (top > presetTop) presetTop = top;
     }
     msm_straus_vartime(TEST_MSM_OUT, ptrs, input + count * 32, count, preset, presetTop, 0, 0, 0, input + count * 64, scratch);

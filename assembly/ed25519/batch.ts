@@ -34,8 +34,8 @@
 //    much as verifying them all, and a batch where many items fail took up to 4.4x the time of
 //    single verification (measured, README "Batch verification"); with singles it is about 1.5x.
 //
-// The combined check is one multi-scalar multiplication (scalar_mul/straus.ts for up to
-// STRAUS_MAX_TERMS terms, scalar_mul/pippenger.ts above):
+// The combined check is one multi-scalar multiplication (scalar_mul/straus.ts while the terms
+// weigh at most STRAUS_MAX_WEIGHT, scalar_mul/pippenger.ts above):
 //   [sum z_i S_i]B + sum z_i (-R_i) + sum_keys (sum_{i under the key} z_i k_i)(-A) = O,
 // with the terms of repeated keys merged into one (the pinned-peer case). Keys are decoded once
 // per call (deduplicated by their bytes) and tested for torsion, if no cache below has them; a
@@ -44,7 +44,7 @@
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point, its
 // torsion class, computed once at preparation, and a width-8 table of odd multiples that the
 // Straus MSM adds from directly (no per-call table: about 28 instead of 50 additions; Pippenger,
-// above STRAUS_MAX_TERMS, takes the point). A key in the batch key cache (key-cache.ts), which
+// under Pippenger, takes the point). A key in the batch key cache (key-cache.ts), which
 // remembers up to 1024 recently used keys that batches decoded, brings its point and class; a
 // caller that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts)
 // passes the point; any other key is decoded here.
@@ -73,7 +73,7 @@ import {
 } from "../curve25519/group";
 import { fe_iszero } from "../curve25519/field";
 import { ge_affine_is_torsion_free_x4_vartime } from "../curve25519/torsion";
-import { msm_straus_vartime, straus_term_digits, STRAUS_TERM_SCRATCH } from "../curve25519/scalar_mul/straus";
+import { msm_straus_vartime, straus_preset_digits, straus_scratch_bytes } from "../curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "../curve25519/scalar_mul/pippenger";
 import { verify_signature_vartime } from "./verify";
 import { sparse_coefficient_vartime } from "./sparse-coefficients";
@@ -148,9 +148,20 @@ const SCR_MSM: usize = SCR_WORK + MAX_TERMS * WORK_ENTRY_BYTES;
 const SCR_DEFERRED_Q: usize = SCR_MSM;
 const SCR_DEFERRED_PREFIX: usize = SCR_DEFERRED_Q + MAX_ITEMS * P3_BYTES;
 const DEFERRED_SCRATCH_BYTES: usize = MAX_ITEMS * (P3_BYTES + 40);
-/** Up to this many terms the MSM is Straus's, above it Pippenger's (measured crossover, README). */
-const STRAUS_MAX_TERMS: usize = 192;
-const MSM_SCRATCH_BYTES: usize = max<usize>(max<usize>(STRAUS_MAX_TERMS * STRAUS_TERM_SCRATCH, pippenger_scratch_bytes(MAX_TERMS)), DEFERRED_SCRATCH_BYTES);
+/**
+ * The MSM is Straus's while R terms + 2 x key terms is at most this, Pippenger's above: a key's
+ * term (a 253-bit coefficient, about 50 additions with its table) costs Straus about twice an R
+ * term (sparse, about 21), while Pippenger's cost per term hardly depends on which. Measured
+ * crossover, README "Batch verification" step 4: about 100 items under distinct keys (weight
+ * 300); a full chunk of 256 under one key (weight 258) is cheaper by Straus.
+ */
+const STRAUS_MAX_WEIGHT: usize = 300;
+/**
+ * Straus's scratch at that weight, all keys per-call terms: largest at 256 R terms and 22 keys
+ * (a key's term takes STRAUS_TERM_SCRATCH bytes, an R term's the smaller PRESET_TERM_SCRATCH).
+ */
+const STRAUS_SCRATCH_BYTES: usize = straus_scratch_bytes(MAX_ITEMS, MAX_ITEMS + ((STRAUS_MAX_WEIGHT - MAX_ITEMS) >> 1), 0);
+const MSM_SCRATCH_BYTES: usize = max<usize>(max<usize>(STRAUS_SCRATCH_BYTES, pippenger_scratch_bytes(MAX_TERMS)), DEFERRED_SCRATCH_BYTES);
 /** Scratch bytes one batch needs (batch_begin_vartime). */
 export const BATCH_SCRATCH_BYTES: usize = SCR_MSM + MSM_SCRATCH_BYTES;
 /** Sets this small are verified singly rather than by a combined check. */
@@ -515,7 +526,9 @@ function combined_check(): bool {
       keys++;
     }
   }
-  const straus = candidates + keys <= STRAUS_MAX_TERMS;
+  // (The scratch bound holds at every weight allowed; checked all the same, with every key
+  // counted as a per-call term, so that a change of either constant cannot overrun it.)
+  const straus = candidates + (keys << 1) <= STRAUS_MAX_WEIGHT && straus_scratch_bytes(candidates, candidates + keys, 0) <= MSM_SCRATCH_BYTES;
   // Under Straus the R terms' coefficients are drawn sparse, their digits written straight into
   // the MSM's scratch (term c is candidate c's R); under Pippenger uniform on [0, 2^128).
   const presetTop = derive_coefficients(straus ? msmScratch : 0);
@@ -670,7 +683,7 @@ function finish_item(i: usize): void {
  * digest G_i = SHA-512(Z_DOMAIN || the caller's 16 random bytes ρ_i || T || u32 i), and from it
  * z_i: with `sparseDigits` 0 (Pippenger), the first 16 bytes of G_i; else (Straus) the sparse
  * coefficient drawn from G_i (sparse-coefficients.ts), its digits written for candidate c at
- * straus_term_digits(sparseDigits, c). Each item's z_i mod L goes to its ITEM_Z. Returns the
+ * straus_preset_digits(sparseDigits, c). Each item's z_i mod L goes to its ITEM_Z. Returns the
  * highest position of a sparse coefficient's digit (-1 without them).
  * With fresh ρ_i the G_i are uniform and independent, and so are the z_i, as the 2^-128 bound
  * needs. With a broken or predictable random source they are still pseudo-random functions of the
@@ -705,7 +718,7 @@ function derive_coefficients(sparseDigits: usize): i32 {
       memory.copy(z, DIGEST, 16);
       memory.fill(z + 16, 0, 16);
     } else {
-      const top = sparse_coefficient_vartime(straus_term_digits(sparseDigits, c), z, DIGEST);
+      const top = sparse_coefficient_vartime(straus_preset_digits(sparseDigits, c), z, DIGEST);
       if (top > highest) highest = top;
     }
   }
@@ -746,7 +759,7 @@ export function batch_settle_vartime(): void {
  * sparse coefficient's digits. For the test build's hooks.
  */
 export function batch_term_digits(t: usize): usize {
-  return straus_term_digits(scratch + SCR_MSM, t);
+  return straus_preset_digits(scratch + SCR_MSM, t);
 }
 
 /** @internal Address of item i's coefficient z_i mod L (32 bytes) in the last batch's scratch: for the test build's hooks. */

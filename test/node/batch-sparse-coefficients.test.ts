@@ -153,9 +153,17 @@ test("the core draws each coefficient exactly as the documented procedure does (
 test("a combined check by Straus's method weighs each R by the sparse coefficient derived for it, and passes", () => {
   withTestCore((hooks) => {
     // [name, items, whether the check is cofactored (a deferred key among the candidates)]
+    // 22 seeds, each key under 11 or 12 items (tested once per call, so the check stays exact).
+    const seeds = Array.from({ length: 22 }, () => randomBytes(32));
     const batches: [string, Item[], boolean][] = [
       ["64 under one key (exact check)", Array.from({ length: 64 }, (_, i) => signed(Buffer.alloc(32, 1), new Uint8Array(randomBytes(40 + i)))), false],
       ["24 keys new to the call (cofactored check)", Array.from({ length: 24 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(50)))), true],
+      // A full chunk under one key: 256 R terms in the preset terms' smaller scratch.
+      ["256 under one key (exact check)", Array.from({ length: 256 }, (_, i) => signed(Buffer.alloc(32, 2), new Uint8Array(randomBytes(1 + (i % 90))))), false],
+      // The most scratch Straus's method may take: 256 R terms and 22 key terms, weight 256 + 2 x 22 = 300.
+      ["256 under 22 keys (exact check)", Array.from({ length: 256 }, (_, i) => signed(seeds[i % 22], new Uint8Array(randomBytes(20)))), false],
+      // 100 keys new to the call: weight 100 + 2 x 100 = 300.
+      ["100 keys new to the call (cofactored check)", Array.from({ length: 100 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(30)))), true],
     ];
     for (const [name, items, cofactoredCheck] of batches) {
       const passed = hooks.test_batch_checks_passed();
@@ -186,17 +194,24 @@ test("a combined check by Straus's method weighs each R by the sparse coefficien
 
 test("a combined check by Pippenger's method keeps uniform 128-bit coefficients: the first 16 bytes of G_i", () => {
   withTestCore((hooks) => {
-    // 100 keys new to the call: 200 terms, above Straus's 192.
-    const items = Array.from({ length: 100 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(32))));
-    const passed = hooks.test_batch_checks_passed();
-    assert.equal(withZeroRandomSource(() => ed25519.verifyBatch(items)), items.map(() => true));
-    assert.is(hooks.test_batch_checks_passed() - passed, 1);
-    const digests = digestsOf(items);
-    const heap = new Uint8Array(hooks.memory.buffer);
-    items.forEach((_, i) => {
-      const at = hooks.test_batch_coefficient(i);
-      assert.is(Buffer.from(heap.slice(at, at + 32)).toString("hex"), digests[i].subarray(0, 16).toString("hex") + "00".repeat(16), `item ${i}`);
-    });
+    // Above Straus's weight of 300 (R terms + 2 x key terms): 101 keys new to the call (303), and
+    // 256 items under 23 keys (302), each key under 11 or 12 items.
+    const seeds = Array.from({ length: 23 }, () => randomBytes(32));
+    const batches: [string, Item[]][] = [
+      ["101 keys new to the call", Array.from({ length: 101 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(32))))],
+      ["256 under 23 keys", Array.from({ length: 256 }, (_, i) => signed(seeds[i % 23], new Uint8Array(randomBytes(20))))],
+    ];
+    for (const [name, items] of batches) {
+      const passed = hooks.test_batch_checks_passed();
+      assert.equal(withZeroRandomSource(() => ed25519.verifyBatch(items)), items.map(() => true), name);
+      assert.is(hooks.test_batch_checks_passed() - passed, 1, name);
+      const digests = digestsOf(items);
+      const heap = new Uint8Array(hooks.memory.buffer);
+      items.forEach((_, i) => {
+        const at = hooks.test_batch_coefficient(i);
+        assert.is(Buffer.from(heap.slice(at, at + 32)).toString("hex"), digests[i].subarray(0, 16).toString("hex") + "00".repeat(16), `${name}, item ${i}`);
+      });
+    }
   });
 });
 
