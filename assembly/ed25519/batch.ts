@@ -43,8 +43,8 @@
 //
 // Keys: a key held in the prepared slab (prepared-public.ts) brings its decoded point, its
 // torsion class, computed once at preparation, and a width-8 table of odd multiples that the
-// Straus MSM adds from directly (no per-call table: about 28 instead of 50 additions; Pippenger,
-// under Pippenger, takes the point). A key in the batch key cache (key-cache.ts), which
+// Straus MSM adds from directly (no per-call table: about 28 instead of 50 additions;
+// Pippenger's method takes the point). A key in the batch key cache (key-cache.ts), which
 // remembers up to 1024 recently used keys that batches decoded, brings its point and class; a
 // caller that has just decoded a key (the envelope batch, assembly/handshake/envelope-batch.ts)
 // passes the point; any other key is decoded here.
