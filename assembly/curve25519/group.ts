@@ -487,18 +487,27 @@ export function ge_odd_multiples_niels_vartime(table: usize, P: usize, count: us
   ge_table_to_niels(table, count, prefix);
 }
 
+/**
+ * acc (p1p1) += digit * P, digit 0 or odd, from `table`, P's cached odd multiples (entry i is
+ * (2i+1) P); `p3` is the caller's scratch for the accumulator in p3 form. The step of every
+ * wNAF loop over per-call tables (here and scalar_mul/straus.ts). Variable time.
+ */
+// @ts-ignore: decorator
+@inline export function ge_add_cached_digit_vartime(acc: usize, p3: usize, table: usize, digit: i32): void {
+  if (digit > 0) {
+    ge_p1p1_to_p3(p3, acc);
+    ge_add(acc, p3, table + <usize>(digit >> 1) * CACHED_BYTES);
+  } else if (digit < 0) {
+    ge_p1p1_to_p3(p3, acc);
+    ge_sub(acc, p3, table + <usize>((-digit) >> 1) * CACHED_BYTES);
+  }
+}
+
 // Adds digit * (odd multiple from a cached table) to the p1p1 accumulator in DSM_T; with
 // negate, subtracts it (i.e. uses the table of -P).
 // @ts-ignore: decorator
 @inline function add_cached_digit(table: usize, digit: i32, negate: bool): void {
-  if (negate) digit = -digit;
-  if (digit > 0) {
-    ge_p1p1_to_p3(DSM_U, DSM_T);
-    ge_add(DSM_T, DSM_U, table + <usize>(digit >> 1) * CACHED_BYTES);
-  } else if (digit < 0) {
-    ge_p1p1_to_p3(DSM_U, DSM_T);
-    ge_sub(DSM_T, DSM_U, table + <usize>((-digit) >> 1) * CACHED_BYTES);
-  }
+  ge_add_cached_digit_vartime(DSM_T, DSM_U, table, negate ? -digit : digit);
 }
 
 // Same for an affine (niels) table.

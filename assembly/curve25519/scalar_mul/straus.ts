@@ -25,8 +25,8 @@
 // that 192 per-call terms took (assembly/ed25519/batch.ts). Variable time: only for public data
 // (verification).
 import {
-  CACHED_BYTES, NIELS_BYTES, ODD_MULTIPLES_BYTES, ge_p3_0, ge_p2_dbl, ge_p1p1_to_p2, ge_p1p1_to_p3, ge_add, ge_sub,
-  ge_madd, ge_msub, ge_odd_multiples_cached, ge_odd_multiples_cached_first, wnaf_vartime,
+  CACHED_BYTES, NIELS_BYTES, ODD_MULTIPLES_BYTES, ge_p3_0, ge_p2_dbl, ge_p1p1_to_p2, ge_p1p1_to_p3,
+  ge_madd, ge_msub, ge_odd_multiples_cached, ge_odd_multiples_cached_first, ge_add_cached_digit_vartime, wnaf_vartime,
 } from "../group";
 import { BASE_ODD_MULTIPLES, BASE_WNAF_WIDTH } from "../tables";
 
@@ -132,13 +132,6 @@ export function msm_straus_vartime(
 // @ts-ignore: decorator
 @inline function add_terms(terms: usize, count: usize, stride: usize, digits: usize, i: i32): void {
   for (let t: usize = 0, table = terms; t < count; t++, table += stride) {
-    const digit = <i32>load<i8>(table + digits + <usize>i);
-    if (digit > 0) {
-      ge_p1p1_to_p3(ACC_P3, ACC_P1P1);
-      ge_add(ACC_P1P1, ACC_P3, table + <usize>(digit >> 1) * CACHED_BYTES);
-    } else if (digit < 0) {
-      ge_p1p1_to_p3(ACC_P3, ACC_P1P1);
-      ge_sub(ACC_P1P1, ACC_P3, table + <usize>((-digit) >> 1) * CACHED_BYTES);
-    }
+    ge_add_cached_digit_vartime(ACC_P1P1, ACC_P3, table, <i32>load<i8>(table + digits + <usize>i));
   }
 }
