@@ -21,7 +21,7 @@ import { fe_pow22523_x4, fe_pow_2_251_minus_1_x4 } from "./curve25519/field_x4";
 import { fe_pow_2_251_minus_1 } from "./curve25519/field";
 import { P3_BYTES, ge_frombytes_vartime, ge_frombytes_x4_vartime, ge_tobytes, ge_p3_neg, ge_odd_multiples_niels_vartime, ge_is_neutral_vartime } from "./curve25519/group";
 import {
-  msm_straus_vartime, straus_preset_digits, STRAUS_TERM_SCRATCH, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
+  msm_straus_vartime, straus_preset_digits, straus_scratch_bytes, PRECOMPUTED_WNAF_ENTRIES, PRECOMPUTED_TABLE_BYTES,
 } from "./curve25519/scalar_mul/straus";
 import { msm_pippenger_vartime, pippenger_scratch_bytes } from "./curve25519/scalar_mul/pippenger";
 import { ensureIoCapacity } from "./memory";
@@ -277,7 +277,7 @@ export function test_msm(n: u32, method: i32): i32 {
   const inputBytes = (count * 64 + 32 + 15) & ~(<usize>15);
   const pointBytes = count * P3_BYTES;
   const ptrBytes = (count * 4 + 15) & ~(<usize>15);
-  const straus = count * STRAUS_TERM_SCRATCH;
+  const straus = straus_scratch_bytes(0, count, 0); // every term a per-call one: the most any mode below takes
   const pippenger = pippenger_scratch_bytes(count);
   const scratchBytes = straus > pippenger ? straus : pippenger;
   // Precomputed-table mode: term lists (pointers and scalars twice over), the tables, their scratch.
