@@ -16,10 +16,13 @@ import fc from "fast-check";
 import { randomBytes } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { ed25519 } from "../../src/ed25519.js";
+import { ED25519_PREPARED_KEYS_DEFAULT_BYTES, ed25519, type PreparedPublicKey } from "../../src/ed25519.js";
 import { bytesToHex } from "../../src/bytes.js";
 import { L, P, concat, encodingsOf, fromLE, le, nobleZip215, nodeAccepts, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
+import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
+import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
+import { testModule } from "../helpers/test-core.js";
 
 const Point = noble.Point;
 const T = torsionPoints();
@@ -196,14 +199,15 @@ const KIND_NAMES = Object.keys(KINDS);
 
 /**
  * A batch of `size` items: mostly valid signatures under a few keys (same-key runs), crafted kinds
- * mixed in at random positions; with `everyKind`, also one item (or pair) of every kind.
+ * (from `kinds`, every kind by default) mixed in at random positions; with `everyKind`, also one
+ * item (or pair) of each of those kinds.
  */
-function buildBatch(size: number, craftedShare: number, keyCount: number, everyKind = false): Item[] {
+function buildBatch(size: number, craftedShare: number, keyCount: number, everyKind = false, kinds: readonly string[] = KIND_NAMES): Item[] {
   const keys = Array.from({ length: keyCount }, () => freshKey());
-  const items: Item[] = everyKind ? KIND_NAMES.flatMap((kind) => KINDS[kind](pick(keys))) : [];
+  const items: Item[] = everyKind ? kinds.flatMap((kind) => KINDS[kind](pick(keys))) : [];
   while (items.length < size) {
     const key = pick(keys);
-    const kind = randomInt(1000) < craftedShare * 1000 ? pick(KIND_NAMES) : "valid";
+    const kind = randomInt(1000) < craftedShare * 1000 ? pick(kinds) : "valid";
     items.push(...KINDS[kind](key));
   }
   // shuffle (Fisher–Yates): crafted items land at random positions
@@ -316,9 +320,62 @@ test("same-key runs, distinct keys, one bad item at every position; batches larg
   checkAgainstSingles(big, true);
 });
 
-test("items keyed by PreparedPublicKey give the same answers as by their bytes", () => {
-  const items = buildBatch(48, 0.3, 4, true);
-  const prepared = new Map<string, ReturnType<typeof ed25519.preparePublicKey>>();
+/**
+ * Kinds whose items, in either mode, are answered before the combined check (a failed pre-check, a
+ * torsion component, a key with torsion sent to the single verifier) or join it with D = O (or
+ * [8]D = O under ZIP-215): a batch of these passes its combined check. The others (a wrong S or
+ * message; under ZIP-215 a non-canonical R, whose D = -R is not small) join it and fail it.
+ */
+const KINDS_PASSING_THE_CHECK = KIND_NAMES.filter((kind) => !["wrongS", "wrongMessage", "nonCanonicalR"].includes(kind));
+
+test("crafted edge cases in batches weighty enough for Pippenger's method, both modes: every answer equals single verify, and the check passes or fails as it should", () => {
+  // The combined check is Straus's while R terms + 2 x key terms is at most 300 (batch.ts,
+  // STRAUS_MAX_WEIGHT), Pippenger's above. The other tests of this file stay below that weight;
+  // here 200 items under up to 200 keys and 256 under 64 are above it on their valid items alone (each
+  // valid item joins the check, its key too), and the crafted kinds travel the same filters as
+  // under Straus. The test build counts combined checks by outcome: one per batch, passed when no
+  // candidate is false, failed (every candidate then verified singly) when one is.
+  resetInstance();
+  initSync(testModule());
+  const hooks = coreExports() as unknown as { test_batch_checks_passed(): number; test_batch_checks_failed(): number };
+  ed25519.configurePreparedKeys({ maxBytes: 8 << 20 }); // room for every key of the prepared variant below
+  try {
+    for (let round = 0; round < scaled(2); round++) {
+      for (const [size, keyCount] of [[200, 200], [256, 64]]) {
+        for (const failing of [false, true]) {
+          const items = buildBatch(size, 0.1, keyCount, true, failing ? KIND_NAMES : KINDS_PASSING_THE_CHECK);
+          const valid = items.filter((it) => it.kind === "valid");
+          const weight = valid.length + 2 * new Set(valid.map((it) => bytesToHex(it.publicKey))).size;
+          assert.ok(weight > 300, `weight ${weight} of the valid items alone is above Straus's limit`);
+          for (const zip215 of [false, true]) {
+            const label = `${size} items under ${keyCount} keys, ${failing ? "with" : "without"} false candidates, ${zip215 ? "zip215" : "default"}`;
+            const passed = hooks.test_batch_checks_passed();
+            const failed = hooks.test_batch_checks_failed();
+            const singles = checkAgainstSingles(items, zip215);
+            assert.is(hooks.test_batch_checks_passed() - passed, failing ? 0 : 1, `${label}: checks passed`);
+            assert.is(hooks.test_batch_checks_failed() - failed, failing ? 1 : 0, `${label}: checks failed`);
+            assert.ok(singles.includes(false) && singles.includes(true), `${label}: both answers present`);
+            if (keyCount === 64) {
+              // The same batch keyed by prepared keys, every one in the slab: Pippenger's method
+              // takes their points from it (batch.ts), and the answers stay the single ones.
+              const { asPrepared, count } = withPreparedKeys(items);
+              assert.ok(count >= 64, `${count} keys prepared`);
+              assert.equal(ed25519.verifyBatch(asPrepared, { zip215 }), singles, `${label}, prepared keys`);
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+    resetInstance();
+    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
+  }
+});
+
+/** The items with every key that decodes as a PreparedPublicKey (one per distinct key), and how many were prepared. */
+function withPreparedKeys(items: Item[]): { asPrepared: (Omit<Item, "publicKey"> & { publicKey: Uint8Array | PreparedPublicKey })[]; count: number } {
+  const prepared = new Map<string, PreparedPublicKey>();
   const asPrepared = items.map((item) => {
     const hex = bytesToHex(item.publicKey);
     if (!prepared.has(hex)) {
@@ -327,7 +384,13 @@ test("items keyed by PreparedPublicKey give the same answers as by their bytes",
     }
     return { ...item, publicKey: prepared.get(hex)! };
   });
-  assert.ok(prepared.size >= 2);
+  return { asPrepared, count: prepared.size };
+}
+
+test("items keyed by PreparedPublicKey give the same answers as by their bytes", () => {
+  const items = buildBatch(48, 0.3, 4, true);
+  const { asPrepared, count } = withPreparedKeys(items);
+  assert.ok(count >= 2);
   for (const zip215 of [false, true]) {
     assert.equal(ed25519.verifyBatch(asPrepared, { zip215 }), ed25519.verifyBatch(items, { zip215 }), `zip215 ${zip215}`);
     assert.equal(ed25519.verifyBatch(asPrepared, { zip215 }), items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215 })));

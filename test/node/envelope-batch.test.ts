@@ -147,6 +147,28 @@ test("mixes of every kind, strings and bytes, every option set: deep-equal to ve
   for (const code of ["ok", "INVALID_SIGNATURE", "MALFORMED_ENVELOPE", "UNSUPPORTED_SCHEMA", "WEAK_PUBLIC_KEY"]) assert.ok(seen.has(code), code);
 });
 
+test("mixes of every kind under a new key per envelope, weighty enough for Pippenger's method: deep-equal to verifyEnvelopeBytes", () => {
+  // The rounds above stay under Straus's limit (R terms + 2 x key terms <= 300, batch.ts); 160
+  // envelopes each signed by a key of its own, about 85% of them valid, weigh over 400 in their
+  // valid envelopes alone, so the combined check takes Pippenger's method over the envelope
+  // batch's own scratch layout (assembly/handshake/envelope-batch.ts), the crafted kinds beside it.
+  for (let round = 0; round < scaled(2); round++) {
+    const kinds = [...KIND_NAMES, ...Array.from({ length: 160 - KIND_NAMES.length }, () => (randomInt(8) === 0 ? pick(KIND_NAMES) : "valid"))];
+    const envelopes = kinds.map((kind) => {
+      const text = KINDS[kind](newKey());
+      return randomInt(2) === 0 ? text : utf8.encode(text);
+    });
+    const validCount = kinds.filter((kind) => kind === "valid").length;
+    assert.ok(validCount * 3 > 300, `${validCount} valid envelopes under their own keys weigh ${validCount * 3}`);
+    for (const options of OPTION_SETS) {
+      const batch = verifyEnvelopeBatch(envelopes, options);
+      assert.is(batch.length, envelopes.length);
+      envelopes.forEach((e, i) => assert.equal(batch[i], verifyEnvelopeBytes(e, options), `envelope ${i} (${kinds[i]}) with ${JSON.stringify(options)}`));
+    }
+    assert.ok(verifyEnvelopeBatch(envelopes).some((v) => v.ok) && verifyEnvelopeBatch(envelopes).some((v) => !v.ok));
+  }
+});
+
 test("torsion in R: invalid by default, valid under ZIP-215; identity-key forgery: valid signature, weak key unless allowed", () => {
   const key = newKey();
   const envelopes = [KINDS.torsionR(key), KINDS.valid(key), KINDS.identityKeyForgery(key), KINDS.torsionR(key)];
