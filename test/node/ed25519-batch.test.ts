@@ -5,7 +5,8 @@
 //   torsion in A (A = [a]B + T, or small-order A), torsion in A and R that cancels within the item
 //   (R = [r]B + T_j, T_j = -[k]T_i: default accepts), pairs whose torsion terms cancel (R1 = R1' + T,
 //   R2 = R2' - T: a batch without the subgroup test accepts them half the time in default mode),
-//   non-canonical encodings of A and R, S near and above L (L - 1, L, L + 1, 2^256 - 1), R or A that
+//   non-canonical encodings of A and R (R with y = p also under a torsion key whose [k]T_A cancels
+//   it, where only the encoding check rejects it), S near and above L (L - 1, L, L + 1, 2^256 - 1), R or A that
 //   do not decode, the weak-key forgery (identity A, R = [s]B, S = s: default single ACCEPTS),
 //   same-key runs and wrong signatures.
 // Single verify itself is checked against node:crypto and @noble/curves in the other ed25519 suites;
@@ -160,6 +161,27 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
     const message = randomMessage();
     return [{ signature: signWith(key, 0n, pick(candidates), message), message, publicKey: key.pk, kind: "nonCanonicalR" }];
   },
+  yIsPUnderTorsionKey: () => {
+    // R encoded with y = p (non-canonical: y = 0 mod p, a point of order 4) under a key with
+    // torsion new to the call, S = k a, the message redrawn until [k]T_A cancels R: D = O and the
+    // item's Q = R + [k mod 8]A is torsion-free, so the subgroup test that stands in for a deferred
+    // key's (batch.ts) passes it, and only the canonical-encoding check makes default reject it
+    // (ZIP-215 accepts). Under a key without torsion R's own test rejects it, so this is the item
+    // on which that check decides.
+    for (;;) {
+      const tA = pick([T[1], T[2], T[3], T[6]]); // order 8 or 4: [k]T_A can be the order-4 point -R
+      const key = freshKey(tA);
+      const rEnc = le(P | (BigInt(randomInt(2)) << 255n));
+      const rPoint = Point.fromBytes(rEnc, true);
+      for (let tries = 0; tries < 64; tries++) {
+        const message = randomMessage();
+        const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
+        let kTA = Point.ZERO;
+        for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(tA);
+        if (rPoint.add(kTA).equals(Point.ZERO)) return [{ signature: signWith(key, 0n, rEnc, message), message, publicKey: key.pk, kind: "yIsPUnderTorsionKey" }];
+      }
+    }
+  },
   identityRNonCanonical: () => {
     // R = O in a non-canonical encoding and S = k a: D = O, so ZIP-215 accepts and default rejects.
     const key = freshKey();
@@ -263,6 +285,8 @@ test("crafted edge cases at random positions, both modes: every answer equals si
   expect("sAtLeastL zip215", false);
   expect("identityRNonCanonical zip215", true);
   expect("identityRNonCanonical default", false);
+  expect("yIsPUnderTorsionKey default", false);
+  expect("yIsPUnderTorsionKey zip215", true);
   expect("rNotAPoint zip215", false);
   expect("aNotAPoint default", false);
 });
