@@ -23,6 +23,9 @@ import { coreExports, initSync, ioArenaBase, resetInstance } from "../../src/was
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { throwsWith } from "../helpers/assert-codes.js";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { L, concat, fromLE, le, torsionPoints } from "../helpers/ed25519-oracles.js";
 
 const TEST_MEMORY_BYTES = 512 * 65536; // asconfig.json, target "test"
 const DEFAULT_SLAB_BYTES = ED25519_PREPARED_KEYS_DEFAULT_BYTES;
@@ -68,10 +71,42 @@ test.after(() => {
   ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
 });
 
-// 64 signatures over 4 KiB messages under 8 keys, every fourth one broken (a flipped bit in S, R or the message).
+const T4 = torsionPoints()[2]; // a point of order 4
+
+/**
+ * A signature over `message` whose R carries a point of order 4 (R = [r]B + T4, S = r + k a, so
+ * D = -T4), built with @noble/curves and BigInt: the default rule rejects it and ZIP-215 accepts
+ * it, so a batch that lost its mode on the way to a smaller call or to the single one answers it
+ * wrongly. Deterministic in `label`.
+ */
+function torsionRSigned(label: string, message: Uint8Array): { signature: Uint8Array; publicKey: Uint8Array } {
+  const a = (fromLE(seedOf(`${label} a`)) % (L - 1n)) + 1n;
+  const r = (fromLE(seedOf(`${label} r`)) % (L - 1n)) + 1n;
+  const publicKey = noble.Point.BASE.multiply(a).toBytes();
+  const rEncoding = noble.Point.BASE.multiply(r).add(T4).toBytes();
+  const k = fromLE(sha512(concat(rEncoding, publicKey, message))) % L;
+  return { signature: concat(rEncoding, le((r + k * a) % L)), publicKey };
+}
+
+/** An envelope whose signature is torsionRSigned's over its canonical challenge (RFC 8785: members in code-unit order). */
+function torsionREnvelope(label: string): string {
+  const challenge = { schema: "chio.federation-kernel-handshake.v1", localKernelId: "kernel-t", remoteKernelId: "kernel-local", nonce: label, timestamp: 1764000000 };
+  const canonical = `{"localKernelId":"kernel-t","nonce":${JSON.stringify(label)},"remoteKernelId":"kernel-local","schema":"${challenge.schema}","timestamp":${challenge.timestamp}}`;
+  const { signature, publicKey } = torsionRSigned(label, new TextEncoder().encode(canonical));
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+  return JSON.stringify({ challenge, declaredPublicKey: hex(publicKey), signature: hex(signature) });
+}
+
+// 64 signatures over 4 KiB messages under 8 keys, every fourth one broken (a flipped bit in S, R or
+// the message) and every eighth from i = 5 on with torsion in R (torsionRSigned: its verdict is the mode's).
 function signatureItems(messageBytes = 4096): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[] {
   const items = [];
   for (let i = 0; i < 64; i++) {
+    if (i % 8 === 5) {
+      const message = new Uint8Array(messageBytes).fill(i);
+      items.push({ ...torsionRSigned(`batch-memory torsion ${i}`, message), message });
+      continue;
+    }
     const seed = seedOf(`batch-memory key ${i % 8}`);
     const message = new Uint8Array(messageBytes).fill(i);
     const signature = ed25519.sign(message, seed);
@@ -87,6 +122,7 @@ test("verifyBatch with room for only a few items per call: the single verdicts, 
   const items = signatureItems(8192); // messages large enough that 56 of them outweigh a slab slot (about 33 KB) of slack
   const expected = [false, true].map((zip215) => items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215 })));
   assert.ok(expected[0].includes(true) && expected[0].includes(false));
+  assert.ok(expected[0].some((ok, i) => ok !== expected[1][i]), "some verdicts differ between the modes");
   // Room for a call over 8 items (and at most 64 KiB + one slab slot more), not for one over all 64.
   const forEight = memoryNeededBy(() => ed25519.verifyBatch(items.slice(0, 8)));
   const forAll = memoryNeededBy(() => ed25519.verifyBatch(items));
@@ -137,17 +173,25 @@ test("verifyEnvelopeBatch with room for only a few envelopes per call: deep-equa
     // 8 KB each: whitespace after the object is allowed JSON.
     const text = JSON.stringify(exchange.localEnvelope("kernel-local", `nonce-${i}`, 1764000000 + i)).padEnd(8192, " ");
     // Every fifth a wrong signature, every seventh not JSON; strings and bytes alternate.
-    const edited = i % 5 === 2 ? text.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`) : i % 7 === 3 ? text.replace(":", "::") : text;
+    // Every ninth (from i = 4) with torsion in R instead, which ZIP-215 accepts and the default rule does not.
+    const edited =
+      i % 9 === 4 ? torsionREnvelope(`envelope ${i}`).padEnd(8192, " ")
+      : i % 5 === 2 ? text.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`)
+      : i % 7 === 3 ? text.replace(":", "::")
+      : text;
     envelopes.push(i % 2 === 0 ? utf8.encode(edited) : edited);
   }
   const expected = envelopes.map((e) => verifyEnvelopeBytes(e));
   assert.ok(expected.some((v) => v.ok) && expected.some((v) => !v.ok && v.code === "INVALID_SIGNATURE") && expected.some((v) => !v.ok && v.code === "MALFORMED_ENVELOPE"));
+  const expectedZip215 = envelopes.map((e) => verifyEnvelopeBytes(e, { zip215: true }));
+  assert.ok(expected.some((v, i) => v.ok !== expectedZip215[i].ok), "some verdicts differ between the modes");
   const forEight = memoryNeededBy(() => verifyEnvelopeBatch(envelopes.slice(0, 8)));
   const forAll = memoryNeededBy(() => verifyEnvelopeBatch(envelopes));
   try {
     const room = leaveRoom(forEight);
     assert.ok(room < forAll - 65536, `room ${room} must be below what one call over all envelopes needs (${forAll - 65536}+)`);
     assert.equal(verifyEnvelopeBatch(envelopes), expected);
+    assert.equal(verifyEnvelopeBatch(envelopes, { zip215: true }), expectedZip215);
   } finally {
     ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
   }
@@ -161,7 +205,8 @@ test("no room for even one item next to the batch scratch: each item gets the si
   const envelope = JSON.stringify(exchange.localEnvelope("kernel-b", "n", 1764000000));
   const forged = envelope.replace(/"signature":"(.)/, (_, c: string) => `"signature":"${c === "0" ? "1" : "0"}`);
   const padded = envelope.padEnd(60_000, " "); // within the default maxBytes (64 KiB): whitespace after the object
-  const envelopes = [envelope, padded, forged, "{", envelope];
+  const envelopes = [envelope, padded, forged, "{", envelope, torsionREnvelope("lone torsion")];
+  const zip215 = { zip215: true };
   try {
     // Room for verify's 4 KiB message and its arguments (at least 8 KiB), far below the batch's
     // fixed scratch area (at most one slab slot more: under 40 KB).
@@ -169,20 +214,26 @@ test("no room for even one item next to the batch scratch: each item gets the si
     assert.ok(room < 40_000, `room ${room}`);
     // Small messages: the batch cannot run even for one item, verify can; so can verifyBatch, through verify.
     assert.equal(ed25519.verifyBatch(small), expected);
-    assert.equal(ed25519.verifyBatch(small, { zip215: true }), small.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215: true })));
+    const expectedZip215 = small.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215: true }));
+    assert.ok(expected.some((ok, i) => ok !== expectedZip215[i]), "some verdicts differ between the modes");
+    assert.equal(ed25519.verifyBatch(small, { zip215: true }), expectedZip215);
     // 64 KiB messages: verify itself cannot reserve the message, and verifyBatch throws the same error.
     throwsOutOfMemory(() => ed25519.verify(large[0].signature, large[0].message, large[0].publicKey));
     throwsOutOfMemory(() => ed25519.verifyBatch(large));
     // Envelopes: verifyEnvelopeBytes's verdicts, the one it cannot reserve included.
     const singles = envelopes.map((e) => verifyEnvelopeBytes(e));
-    assert.equal(singles.map((v) => v.ok), [true, false, false, false, true]);
+    assert.equal(singles.map((v) => v.ok), [true, false, false, false, true, false]);
     assert.equal(verifyEnvelopeBatch(envelopes), singles);
+    // ZIP-215 accepts the envelope with torsion in R: the fallback must pass the mode on.
+    const singlesZip215 = envelopes.map((e) => verifyEnvelopeBytes(e, zip215));
+    assert.equal(singlesZip215.map((v) => v.ok), [true, false, false, false, true, true]);
+    assert.equal(verifyEnvelopeBatch(envelopes, zip215), singlesZip215);
   } finally {
     ed25519.configurePreparedKeys({ maxBytes: DEFAULT_SLAB_BYTES });
   }
   // With memory back, the padded envelope verifies, in both calls.
   assert.is(verifyEnvelopeBytes(padded).ok, true);
-  assert.equal(verifyEnvelopeBatch(envelopes).map((v) => v.ok), [true, true, false, false, true]);
+  assert.equal(verifyEnvelopeBatch(envelopes).map((v) => v.ok), [true, true, false, false, true, false]);
 });
 
 const verdictSummary = (v: ReturnType<typeof verifyEnvelopeBytes>) => (v.ok ? "ok" : `${v.code} ${v.problem ?? ""}`);
