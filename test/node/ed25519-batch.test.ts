@@ -413,6 +413,26 @@ function withPreparedKeys(items: Item[]): { asPrepared: (Omit<Item, "publicKey">
   return { asPrepared, count: prepared.size };
 }
 
+test("keys whose encodings differ only in the sign bit (A and -A) are two keys: items signed for the other one are false, as single verify says", () => {
+  for (let round = 0; round < scaled(4); round++) {
+    const key = freshKey();
+    const flipped = key.pk.slice();
+    flipped[31] ^= 0x80; // the encoding of -A
+    const negated: Key = { a: L - key.a, pk: flipped };
+    const asIf: Key = { a: key.a, pk: flipped }; // -A's bytes, A's secret: k hashed over -A's bytes
+    // A first, so that -A's items find it in the call's key list. Apart: with both kinds of -A
+    // items in one call, a batch that merged the two keys would fail its check and fall back to
+    // single verify, right by chance.
+    const under = (k: Key, n: number, kind: string) => Array.from({ length: n }, () => ({ ...KINDS.valid(k)[0], kind }));
+    const wrongKey = [...under(key, 1, "valid"), ...under(asIf, 3, "signedForA"), ...under(key, 3, "valid")];
+    const rightKey = [...under(key, 1, "valid"), ...under(negated, 3, "signedForMinusA"), ...under(key, 3, "valid")];
+    for (const zip215 of [false, true]) {
+      assert.equal(checkAgainstSingles(wrongKey, zip215), [true, false, false, false, true, true, true], `zip215 ${zip215}, signed for A`);
+      assert.equal(checkAgainstSingles(rightKey, zip215), rightKey.map(() => true), `zip215 ${zip215}, signed for -A`);
+    }
+  }
+});
+
 test("items keyed by PreparedPublicKey give the same answers as by their bytes", () => {
   const items = buildBatch(48, 0.3, 4, true);
   const { asPrepared, count } = withPreparedKeys(items);
