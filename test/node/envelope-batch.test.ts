@@ -398,8 +398,10 @@ test("a sender whose key has torsion, under several envelopes, beside senders of
     const torsionKeyHex = hex(torsionKey.pk);
     const check = (label: string) => {
       for (const options of [undefined, { zip215: true }, { rejectWeakKeys: false }]) {
-        // The batch first: its first call meets every key cold (no cache holds a key the parse
-        // hands it yet; verifyEnvelopeBytes's parse would put the senders' keys in the batch key cache).
+        // The batch first, so that its first call meets every key cold: the single calls that
+        // follow verify the torsion key nine times, which makes it a hot key that verify prepares
+        // in the slab (assembly/ed25519/verify.ts, PROMOTE_AFTER_HITS), and the later calls take
+        // it from there as the prepared round does.
         const batch = verifyEnvelopeBatch(envelopes, options);
         const singles = envelopes.map((e) => verifyEnvelopeBytes(e, options));
         if (options === undefined) {
