@@ -98,7 +98,8 @@ function torsionREnvelope(label: string): string {
 }
 
 // 64 signatures over 4 KiB messages under 8 keys, every fourth one broken (a flipped bit in S, R or
-// the message) and every eighth from i = 5 on with torsion in R (torsionRSigned: its verdict is the mode's).
+// the message), except that every eighth from i = 5 on is signed with torsion in R instead, under a
+// key of its own (torsionRSigned: its verdict is the mode's).
 function signatureItems(messageBytes = 4096): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[] {
   const items = [];
   for (let i = 0; i < 64; i++) {
