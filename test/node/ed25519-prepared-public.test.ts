@@ -742,6 +742,66 @@ test("a batch's lookup empties a slot whose batch table fails its check (the key
   assert.not.ok(slabKeys().includes(Buffer.from(pk).toString("hex")), "the key is no longer held");
 });
 
+test("a slot taken over by a key that shares all but its sign bit (A, then -A) is not the old key's: each PreparedPublicKey verifies as its own bytes", () => {
+  // One slot: preparing -A evicts A, and A's object keeps its now stale slot hint. -A's encoding
+  // differs from A's in bit 255 only, so a slot check that compared less than all 32 bytes (a
+  // prefix, or the check value, which shows that a slot is consistent, not whose it is) would take
+  // -A's table and bytes for A.
+  let slots = 0;
+  for (let bytes = 30_000; slots < 1; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  assert.is(slots, 1);
+  try {
+    for (let round = 0; round < scaled(3); round++) {
+      const a = scalarOf("sign bit", round) || 1n;
+      const A = enc(G.multiply(a));
+      const minusA = enc(G.multiply(L - a));
+      assert.equal(minusA.slice(0, 31), A.slice(0, 31));
+      assert.is(minusA[31], A[31] ^ 0x80);
+      const message = digest("sign bit message", round).slice(0, 40);
+      const byA = signWithScalar(a, A, message, scalarOf("sign bit nonce A", round));
+      const byMinusA = signWithScalar(L - a, minusA, message, scalarOf("sign bit nonce -A", round));
+      assert.equal([nodeAccepts(byA, message, A), nodeAccepts(byA, message, minusA)], [true, false]);
+      assert.equal([nodeAccepts(byMinusA, message, minusA), nodeAccepts(byMinusA, message, A)], [true, false]);
+      const preparedA = ed25519.preparePublicKey(A);
+      assert.ok(ed25519.verify(byA, message, preparedA));
+      const preparedMinusA = ed25519.preparePublicKey(minusA); // evicts A
+      for (const zip215 of [false, true]) {
+        const options = { zip215 };
+        assert.is(ed25519.verify(byMinusA, message, preparedMinusA, options), true, `-A's signature under -A, zip215 ${zip215}`);
+        assert.is(ed25519.verify(byMinusA, message, preparedA, options), false, `-A's signature under A's stale object, zip215 ${zip215}`);
+        assert.is(ed25519.verify(byA, message, preparedMinusA, options), false, `A's signature under -A, zip215 ${zip215}`);
+        assert.is(ed25519.verify(byA, message, preparedA, options), true, `A's signature under A (prepared again), zip215 ${zip215}`);
+        assert.is(ed25519.verify(byMinusA, message, preparedA, options), false, `-A's signature under A, after A took the slot back, zip215 ${zip215}`);
+      }
+      preparedA.free();
+      preparedMinusA.free();
+    }
+  } finally {
+    ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+  }
+});
+
+test("a prepared key with R bytes that do not decode: false in both modes, as for the key's bytes", () => {
+  const a = scalarOf("undecodable R");
+  const A = enc(G.multiply(a));
+  const prepared = ed25519.preparePublicKey(A);
+  const message = digest("undecodable R message").slice(0, 24);
+  let found = 0;
+  for (let i = 0; found < scaled(8); i++) {
+    const rBytes = digest("undecodable R bytes", i).slice(0, 32);
+    try {
+      Point.fromBytes(rBytes, true);
+      continue; // decodes: not the case under test
+    } catch {
+      found++;
+    }
+    // S as an honest signer would make it for that R's bytes (k hashed over them), below L.
+    const signature = concat(rBytes, le((scalarOf("undecodable R nonce", i) + hramOf(rBytes, A, message) * a) % L));
+    assert.is(checkAll(signature, message, A, prepared, `R bytes ${i}`), false);
+  }
+  prepared.free();
+});
+
 test("a slab key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
   let slots = 0;
   for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
