@@ -98,6 +98,13 @@ export type NPoint = InstanceType<typeof Point>;
 /** [L]P for a point of any order (noble's multiplyUnsafe takes scalars below L): O iff P is torsion-free. */
 export const mulL = (p: NPoint): NPoint => p.multiplyUnsafe(L - 1n).add(p);
 
+/** [n]T for a point T of order dividing 8 and any n >= 0, as [n mod 8]T by additions (noble's multiply takes 1 <= n < L only). */
+export function torsionMultiple(t: NPoint, n: bigint): NPoint {
+  let sum = Point.ZERO;
+  for (let m = 0n; m < n % 8n; m++) sum = sum.add(t);
+  return sum;
+}
+
 /**
  * [0]T, [1]T, …, [7]T for a point T of order 8: T = [L]Q for a point Q outside the prime-order
  * subgroup (the group has order 8L, so [L]Q lies in the torsion subgroup).

@@ -23,7 +23,7 @@ import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { positionOf, seedKeyIndex } from "../helpers/key-index.js";
-import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 
 const Point = noble.Point;
 const G = Point.BASE;
@@ -405,9 +405,7 @@ function signatureWithTorsionR(key: Key, message: Uint8Array, nonce: (attempt: n
       const jj = cancel ? t : j;
       const R = G.multiply(r).add(T[jj]).toBytes();
       const k = fromLE(sha512(concat(R, key.pk, message))) % L;
-      let kTA = Point.ZERO;
-      for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(torsionOfKey); // T_A has order dividing 8
-      if (cancel && !T[jj].add(kTA).equals(Point.ZERO)) continue;
+      if (cancel && !T[jj].add(torsionMultiple(torsionOfKey, k)).equals(Point.ZERO)) continue;
       return concat(R, le((r + k * key.a) % L));
     }
   }

@@ -19,7 +19,7 @@ import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ED25519_PREPARED_KEYS_DEFAULT_BYTES, ed25519, type PreparedPublicKey } from "../../src/ed25519.js";
 import { bytesToHex } from "../../src/bytes.js";
-import { L, P, concat, encodingsOf, fromLE, le, nobleZip215, nodeAccepts, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, P, concat, encodingsOf, fromLE, le, nobleZip215, nodeAccepts, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
@@ -121,9 +121,7 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
       for (const tj of T.slice(1)) {
         const rEnc = mulB(r).add(tj).toBytes();
         const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
-        let kTi = Point.ZERO;
-        for (let m = 0n; m < k % 8n; m++) kTi = kTi.add(ti); // T_i has order dividing 8
-        if (tj.add(kTi).equals(Point.ZERO)) return [{ signature: signWith(key, r, rEnc, message), message, publicKey: key.pk, kind: "torsionAAndR" }];
+        if (tj.add(torsionMultiple(ti, k)).equals(Point.ZERO)) return [{ signature: signWith(key, r, rEnc, message), message, publicKey: key.pk, kind: "torsionAAndR" }];
       }
     }
   },
@@ -176,9 +174,7 @@ const KINDS: Record<string, (key: Key) => Item[]> = {
       for (let tries = 0; tries < 64; tries++) {
         const message = randomMessage();
         const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
-        let kTA = Point.ZERO;
-        for (let m = 0n; m < k % 8n; m++) kTA = kTA.add(tA);
-        if (rPoint.add(kTA).equals(Point.ZERO)) return [{ signature: signWith(key, 0n, rEnc, message), message, publicKey: key.pk, kind: "yIsPUnderTorsionKey" }];
+        if (rPoint.add(torsionMultiple(tA, k)).equals(Point.ZERO)) return [{ signature: signWith(key, 0n, rEnc, message), message, publicKey: key.pk, kind: "yIsPUnderTorsionKey" }];
       }
     }
   },

@@ -25,7 +25,7 @@ import { coreExports, heapU8, ioArenaBase, reserveIo } from "../../src/wasm/inst
 import * as abi from "../../src/wasm/abi.js";
 import * as publicApi from "../../src/index.js";
 import * as handshakeApi from "../../src/handshake/index.js";
-import { L, concat, fromLE, le, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, concat, fromLE, le, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 
 const Point = noble.Point;
@@ -347,13 +347,6 @@ test("prepared keys in the batch (slab path), mixed-order ones included: the sin
     for (const p of prepared) p.free();
   }
 });
-
-/** [n]T for a torsion point T and n >= 0, by additions (noble's multiply takes 1 <= n < L only). */
-function torsionMultiple(t: NPoint, n: bigint): NPoint {
-  let sum = Point.ZERO;
-  for (let m = 0n; m < n % 8n; m++) sum = sum.add(t);
-  return sum;
-}
 
 /**
  * An envelope by `key` = [a]B + T_A whose R = [r]B + T_R carries the torsion point that cancels
