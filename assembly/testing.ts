@@ -138,6 +138,14 @@ export function test_prepared_odd_table(): usize {
   return slot < 0 ? 0 : prepared_batch_table(slot, TEST_IN);
 }
 
+/**
+ * prepared_batch_table(slot, key at the hook input): the batch's check, after its single
+ * verifications may have moved keys, that `slot` still holds that key (its table's address, or 0).
+ */
+export function test_prepared_batch_table(slot: i32): usize {
+  return prepared_batch_table(slot, TEST_IN);
+}
+
 /** prepared_torsion_free(slot) (the internal API of batch verification): 1, 0, or -1 if prepared_point(slot) is 0. */
 export function test_prepared_torsion_free(slot: i32): i32 {
   if (prepared_point(slot) == 0) return -1;

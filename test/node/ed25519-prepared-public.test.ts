@@ -33,6 +33,7 @@ interface PreparedHooks {
   test_prepared_body(slot: number): number;
   test_prepared_torsion_free(slot: number): number;
   test_prepared_odd_table(): number;
+  test_prepared_batch_table(slot: number): number;
   test_vk_stamp(): bigint;
   test_batch_checks_passed(): number;
   test_batch_checks_failed(): number;
@@ -799,6 +800,28 @@ test("a prepared key with R bytes that do not decode: false in both modes, as fo
     const signature = concat(rBytes, le((scalarOf("undecodable R nonce", i) + hramOf(rBytes, A, message) * a) % L));
     assert.is(checkAll(signature, message, A, prepared, `R bytes ${i}`), false);
   }
+  prepared.free();
+});
+
+test("the batch's table check for a slot (prepared_batch_table) takes only the key with all 32 bytes equal, whichever byte differs", () => {
+  // The batch asks for a key's table by the slot it found before its single verifications, which
+  // may have given that slot to another key (next test); a check on fewer bytes than all 32 (a
+  // prefix, or the header's copy of the first 8) would hand it the other key's table.
+  const A = enc(G.multiply(scalarOf("table check")));
+  const prepared = ed25519.preparePublicKey(A);
+  const slot = preparedSlotOf(prepared, A);
+  const tableFor = (keyBytes: Uint8Array): number => {
+    heapU8().set(keyBytes, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+    return hooks().test_prepared_batch_table(slot);
+  };
+  assert.ok(tableFor(A) > 0, "the key's own bytes");
+  assert.is(tableFor(A), oddTableOf(A), "the table the lookup finds");
+  for (const [at, bit] of [[0, 0x01], [7, 0x80], [8, 0x01], [16, 0x10], [30, 0x40], [31, 0x01], [31, 0x80]] as const) {
+    const other = A.slice();
+    other[at] ^= bit;
+    assert.is(tableFor(other), 0, `byte ${at} ^ ${bit}`);
+  }
+  assert.is(hooks().test_prepared_batch_table(-1), 0, "no slot");
   prepared.free();
 });
 
