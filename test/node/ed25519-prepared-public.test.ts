@@ -26,6 +26,7 @@ import {
   L, P, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
+import { slabWithSlots } from "../helpers/prepared-slab.js";
 
 interface PreparedHooks {
   readonly memory: WebAssembly.Memory;
@@ -242,8 +243,7 @@ test("hot keys given as bytes are prepared automatically after repeated use", ()
 });
 
 test("more prepared keys in use than slots: a lost slot is won back only by a hot key used more often than the key it evicts, or from a stale one, not at every use", () => {
-  let slots = 0;
-  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  const slots = slabWithSlots(2);
   assert.is(slots, 2);
   const msg = new Uint8Array([5, 1]);
   const held = () => new Set(slabKeys().filter((hex) => hex !== "")); // the keys the slab holds
@@ -305,8 +305,7 @@ test("more prepared keys in use than slots: a lost slot is won back only by a ho
 });
 
 test("configurePreparedKeys starts the slab's clock again and forgets the stamps read against the old one", () => {
-  let slots = 0;
-  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  slabWithSlots(2);
   const msg = new Uint8Array([7, 2]);
   const keys = ["s1", "s2", "s3"].map((name) => {
     const seed = digest("stamps", name).slice(0, 32);
@@ -314,7 +313,7 @@ test("configurePreparedKeys starts the slab's clock again and forgets the stamps
     return { publicKey, prepared: ed25519.preparePublicKey(publicKey), signature: ed25519.sign(msg, seed) };
   });
   const stampOf = (publicKey: Uint8Array): bigint => {
-    heapU8().set(publicKey, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+    setHookInput(publicKey);
     return hooks().test_vk_stamp();
   };
   // Three keys over two slots: the one left out is verified from the decoded-key cache, and each
@@ -476,9 +475,14 @@ test("a corrupted slot never changes a verdict (it is prepared again)", () => {
 // failing check sends every item to the single verifier), so these tests also count the combined
 // checks (test_batch_checks): a table that is wrong, stale or another key's makes checks fail.
 
+/** Writes key bytes where the test build's hooks read their input. */
+function setHookInput(keyBytes: Uint8Array): void {
+  heapU8().set(keyBytes, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+}
+
 /** The odd-multiples table address of the prepared key with these bytes (0 if not held intact). */
 function oddTableOf(keyBytes: Uint8Array): number {
-  heapU8().set(keyBytes, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+  setHookInput(keyBytes);
   return hooks().test_prepared_odd_table();
 }
 
@@ -748,8 +752,7 @@ test("a slot taken over by a key that shares all but its sign bit (A, then -A) i
   // differs from A's in bit 255 only, so a slot check that compared less than all 32 bytes (a
   // prefix, or the check value, which shows that a slot is consistent, not whose it is) would take
   // -A's table and bytes for A.
-  let slots = 0;
-  for (let bytes = 30_000; slots < 1; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  const slots = slabWithSlots(1);
   assert.is(slots, 1);
   try {
     for (let round = 0; round < scaled(3); round++) {
@@ -811,7 +814,7 @@ test("the batch's table check for a slot (prepared_batch_table) takes only the k
   const prepared = ed25519.preparePublicKey(A);
   const slot = preparedSlotOf(prepared, A);
   const tableFor = (keyBytes: Uint8Array): number => {
-    heapU8().set(keyBytes, argsBase() + ARG_RESULT + TEST_HOOK_INPUT);
+    setHookInput(keyBytes);
     return hooks().test_prepared_batch_table(slot);
   };
   assert.ok(tableFor(A) > 0, "the key's own bytes");
@@ -826,8 +829,7 @@ test("the batch's table check for a slot (prepared_batch_table) takes only the k
 });
 
 test("a slab key evicted during a batch (its single verifications promote another key) is taken by its point", () => {
-  let slots = 0;
-  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  const slots = slabWithSlots(2);
   assert.is(slots, 2);
   const seeds = [digest("evict p1").slice(0, 32), digest("evict p2").slice(0, 32)];
   const [p1, p2] = seeds.map((seed) => ed25519.getPublicKey(seed));
@@ -872,8 +874,7 @@ test("a slab key evicted during a batch (its single verifications promote anothe
 });
 
 test("promotions never evict keys prepared on request and in use: keys verify sees often (attacker-chosen ones included) cannot push them out", () => {
-  let slots = 0;
-  for (let bytes = 30_000; slots < 3; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  let slots = slabWithSlots(3);
   assert.is(slots, 3);
   const hexOf = (pk: Uint8Array) => Buffer.from(pk).toString("hex");
   const keyOf = (label: string, i: number) => {
@@ -915,8 +916,7 @@ test("promotions never evict keys prepared on request and in use: keys verify se
   assert.equal([...slabKeys()].sort(), [...asked, third].map(({ pk }) => hexOf(pk)).sort(), "no promotion evicted one");
   // A promoted key that is then asked for counts as asked for.
   ed25519.configurePreparedKeys({ maxBytes: 0 });
-  slots = 0;
-  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  slots = slabWithSlots(2);
   const hot = keyOf("promoted then asked", 0);
   inUse = [];
   hammer([hot]);

@@ -10,6 +10,7 @@ import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../sr
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { testModule } from "../helpers/test-core.js";
 import { A, B, C, NOW } from "../helpers/kernels.js";
+import { slabWithSlots } from "../helpers/prepared-slab.js";
 
 const preparedSlotsInUse = (): number => (coreExports() as unknown as { test_prepared_used(): number }).test_prepared_used();
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
@@ -90,8 +91,7 @@ test("after a new slab layout or a rebuilt instance, the exchange prepares its a
   assert.is(preparedSlotsInUse(), 1);
 
   // A smaller slab: at most half its slots, in the order the keys are pinned again.
-  let slots = 0;
-  for (let bytes = 30_000; slots < 2; bytes += 4096) slots = ed25519.configurePreparedKeys({ maxBytes: bytes }).slots;
+  const slots = slabWithSlots(2);
   assert.is(slots, 2);
   await accept(b, B);
   await accept(c, C);
