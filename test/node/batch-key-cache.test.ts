@@ -252,6 +252,55 @@ test("within a set, the least recently used entry goes first", () => {
   assert.equal([k1, k2, k3, k4, k5, k6].map((k) => entryOf(k.pk) !== 0), [false, true, true, true, false, true]);
 });
 
+test("the ways of a set keep their own classes: a key with torsion cached behind a torsion-free key of its set, and the reverse, give single verify's answers", () => {
+  // A lookup that read another way's class (the set's first, say) would take the key with torsion
+  // behind a torsion-free one as torsion-free: its items would join the combined check with their
+  // R tested, and an item whose R's torsion cancels [k]T_A in D (valid under the default rule)
+  // would be refused for R's torsion. The reverse order would send a torsion-free key's items to
+  // the single verifier (same answers, caught by the classes and the counters below).
+  seedKeyIndex(KNOWN_POSITION_KEY);
+  const mixed = keyWithTorsion("set mates", 1); // a component of order 8
+  const mates: Key[] = []; // torsion-free keys [n]B, n = start, start + 1, ..., in mixed's set
+  const start = scalarOf("set mates start");
+  let point = G.multiply(start);
+  for (let n = start; mates.length < 2; n++, point = point.add(G)) {
+    const pk = point.toBytes();
+    if (setOf(pk) === setOf(mixed.pk)) mates.push({ a: n % L, point, pk });
+  }
+  const ENTRY_BYTES = ENTRY_CHECK + 16;
+  // Three items per call: calls with fewer than three go to single verify, which leaves this cache alone.
+  const cache = (key: Key, label: string): void => expectSingles([1, 2, 3].map((i) => signedBy(key, `${label} ${i}`)), false, `caching ${label}`);
+  const check = (free: Key, label: string): void => {
+    const cancelling = [1, 2, 3, 4].map((i) => signedWithTorsionR(mixed, `${label} cancelling ${i}`, 0, true, T[1]));
+    const mixedItems = Array.from({ length: 8 }, (_, i) => signedBy(mixed, `${label} mixed ${i}`));
+    const freeItems = [1, 2, 3].map((i) => signedBy(free, `${label} free ${i}`));
+    const freeTorsionR = [1, 2].map((i) => signedWithTorsionR(free, `${label} free R ${i}`, 2 * i, false, Point.ZERO));
+    const items = [cancelling[0], ...freeItems.slice(0, 2), cancelling[1], ...mixedItems, freeTorsionR[0], cancelling[2], freeItems[2], freeTorsionR[1], cancelling[3]];
+    const singles = items.map((it) => ed25519.verify(it.signature, it.message, it.publicKey));
+    assert.ok(cancelling.every((it) => ed25519.verify(it.signature, it.message, it.publicKey)), "R's torsion cancels [k]T_A: valid under the default rule");
+    assert.ok(singles.some((x) => !x), "and items refused");
+    const before = batchCounters();
+    assert.equal(ed25519.verifyBatch(items), singles, `${label}: single verify's answers`);
+    const counted = countersSince(before);
+    assert.equal([counted.decoded, counted.tested, counted.singles], [5, 5, 12], `${label}: R decoded and tested under the torsion-free key only; the items under the key with torsion go to the single verifier`);
+    expectSingles(items, true, `${label}, ZIP-215`);
+  };
+  // The torsion-free key in way 0, the key with torsion in way 1.
+  cache(mates[0], "free first");
+  cache(mixed, "mixed second");
+  assert.is(entryOf(mixed.pk) - entryOf(mates[0].pk), ENTRY_BYTES, "the two keys share a set, in its first two ways");
+  assert.equal([lookupExact(mates[0].pk), lookupExact(mixed.pk)], [CLASS_TORSION_FREE, CLASS_HAS_TORSION]);
+  check(mates[0], "torsion-free key first");
+  // A new position key empties the cache: the key with torsion in way 0, the other torsion-free key in way 1.
+  seedKeyIndex(Uint8Array.from(KNOWN_POSITION_KEY));
+  assert.is(entryOf(mixed.pk), 0, "emptied");
+  cache(mixed, "mixed first");
+  cache(mates[1], "free second");
+  assert.is(entryOf(mates[1].pk) - entryOf(mixed.pk), ENTRY_BYTES, "the two keys share a set, in its first two ways");
+  assert.equal([lookupExact(mixed.pk), lookupExact(mates[1].pk)], [CLASS_HAS_TORSION, CLASS_TORSION_FREE]);
+  check(mates[1], "key with torsion first");
+});
+
 test("positions are keyed at random per realm (another process has another key), kept by a rebuilt instance; a known key gives the reference SipHash-2-4, its bytes wiped", () => {
   const keys = Array.from({ length: 32 }, (_, i) => keyWithTorsion(`position ${i}`, 0).pk);
   const freshInstance = (): bigint[] => {
