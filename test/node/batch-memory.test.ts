@@ -24,8 +24,8 @@ import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { throwsWith } from "../helpers/assert-codes.js";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
-import { sha512 } from "@noble/hashes/sha2.js";
-import { L, concat, fromLE, le, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { L, fromLE, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce } from "../helpers/envelope-builders.js";
 
 const TEST_MEMORY_BYTES = 512 * 65536; // asconfig.json, target "test"
 const DEFAULT_SLAB_BYTES = ED25519_PREPARED_KEYS_DEFAULT_BYTES;
@@ -83,18 +83,14 @@ function torsionRSigned(label: string, message: Uint8Array): { signature: Uint8A
   const a = (fromLE(seedOf(`${label} a`)) % (L - 1n)) + 1n;
   const r = (fromLE(seedOf(`${label} r`)) % (L - 1n)) + 1n;
   const publicKey = noble.Point.BASE.multiply(a).toBytes();
-  const rEncoding = noble.Point.BASE.multiply(r).add(T4).toBytes();
-  const k = fromLE(sha512(concat(rEncoding, publicKey, message))) % L;
-  return { signature: concat(rEncoding, le((r + k * a) % L)), publicKey };
+  return { signature: signWithNonce(a, publicKey, message, r, T4), publicKey };
 }
 
-/** An envelope whose signature is torsionRSigned's over its canonical challenge (RFC 8785: members in code-unit order). */
+/** An envelope whose signature is torsionRSigned's over its canonical challenge (test/helpers/envelope-builders.ts). */
 function torsionREnvelope(label: string): string {
-  const challenge = { schema: "chio.federation-kernel-handshake.v1", localKernelId: "kernel-t", remoteKernelId: "kernel-local", nonce: label, timestamp: 1764000000 };
-  const canonical = `{"localKernelId":"kernel-t","nonce":${JSON.stringify(label)},"remoteKernelId":"kernel-local","schema":"${challenge.schema}","timestamp":${challenge.timestamp}}`;
-  const { signature, publicKey } = torsionRSigned(label, new TextEncoder().encode(canonical));
-  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-  return JSON.stringify({ challenge, declaredPublicKey: hex(publicKey), signature: hex(signature) });
+  const challenge = { schema: HANDSHAKE_SCHEMA, localKernelId: "kernel-t", remoteKernelId: "kernel-local", nonce: label, timestamp: 1764000000 };
+  const { signature, publicKey } = torsionRSigned(label, canonicalChallenge(challenge));
+  return envelopeText(challenge, publicKey, signature);
 }
 
 // 64 signatures over 4 KiB messages under 8 keys, every fourth one broken (a flipped bit in S, R or

@@ -27,10 +27,10 @@ import * as publicApi from "../../src/index.js";
 import * as handshakeApi from "../../src/handshake/index.js";
 import { L, concat, fromLE, le, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
+import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce, type ChallengeFields } from "../helpers/envelope-builders.js";
 
 const Point = noble.Point;
 const T = torsionPoints();
-const SCHEMA = "chio.federation-kernel-handshake.v1";
 const utf8 = new TextEncoder();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const randomInt = (n: number): number => randomBytes(4).readUInt32LE(0) % n;
@@ -47,30 +47,11 @@ const newKey = (): Key => {
 };
 const IDENTITY_KEY: Key = { a: 0n, pk: Point.ZERO.toBytes() };
 
-interface Challenge {
-  schema: string;
-  localKernelId: string;
-  remoteKernelId: string;
-  nonce: string;
-  timestamp: bigint;
-}
-const canonical = (c: Challenge): Uint8Array =>
-  utf8.encode(
-    `{"localKernelId":${JSON.stringify(c.localKernelId)},"nonce":${JSON.stringify(c.nonce)},"remoteKernelId":${JSON.stringify(c.remoteKernelId)},"schema":${JSON.stringify(c.schema)},"timestamp":${c.timestamp}}`,
-  );
-/** S = r + k a over the canonical challenge, with R = [r]B + torsion. */
-function signOver(key: Key, message: Uint8Array, torsion = Point.ZERO, delta = 0n): Uint8Array {
-  const r = randomScalar();
-  const rEnc = Point.BASE.multiply(r).add(torsion).toBytes();
-  const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
-  return concat(rEnc, le((r + k * key.a + delta) % L));
-}
-function envelopeText(c: Challenge, pk: Uint8Array, signature: Uint8Array): string {
-  const challenge = `{"schema":${JSON.stringify(c.schema)},"localKernelId":${JSON.stringify(c.localKernelId)},"remoteKernelId":${JSON.stringify(c.remoteKernelId)},"nonce":${JSON.stringify(c.nonce)},"timestamp":${c.timestamp}}`;
-  return `{"challenge":${challenge},"declaredPublicKey":"${hex(pk)}","signature":"${hex(signature)}"}`;
-}
-const challenge = (): Challenge => ({
-  schema: SCHEMA,
+/** S = r + k a (+ delta) over the canonical challenge, with R = [r]B + torsion and a fresh random r. */
+const signOver = (key: Key, message: Uint8Array, torsion = Point.ZERO, delta = 0n): Uint8Array =>
+  signWithNonce(key.a, key.pk, message, randomScalar(), torsion, delta);
+const challenge = (): ChallengeFields => ({
+  schema: HANDSHAKE_SCHEMA,
   localKernelId: pick(["kernel.a", "k\u00e9rnel-\u{1f600}", "tab\there", "del\u007fc1\u0085"]),
   remoteKernelId: `kernel.${randomInt(1000)}`,
   nonce: hex(randomBytes(8)),
@@ -80,29 +61,29 @@ const challenge = (): Challenge => ({
 const KINDS: Record<string, (key: Key) => string> = {
   valid: (key) => {
     const c = challenge();
-    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+    return envelopeText(c, key.pk, signOver(key, canonicalChallenge(c)));
   },
   wrongSignature: (key) => {
     const c = challenge();
-    return envelopeText(c, key.pk, signOver(key, canonical(c), Point.ZERO, 1n));
+    return envelopeText(c, key.pk, signOver(key, canonicalChallenge(c), Point.ZERO, 1n));
   },
   torsionR: (key) => {
     const c = challenge();
-    return envelopeText(c, key.pk, signOver(key, canonical(c), pick(T.slice(1))));
+    return envelopeText(c, key.pk, signOver(key, canonicalChallenge(c), pick(T.slice(1))));
   },
   identityKeyForgery: () => {
     const c = challenge();
-    return envelopeText(c, IDENTITY_KEY.pk, signOver(IDENTITY_KEY, canonical(c)));
+    return envelopeText(c, IDENTITY_KEY.pk, signOver(IDENTITY_KEY, canonicalChallenge(c)));
   },
   otherSchema: (key) => {
     const c = { ...challenge(), schema: "chio.other.v9" };
-    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+    return envelopeText(c, key.pk, signOver(key, canonicalChallenge(c)));
   },
   // A key with a torsion component signed honestly: invalid by default (unless [k]T = O), valid under ZIP-215.
   mixedOrderKey: () => {
     const key = mixedOrderKey();
     const c = challenge();
-    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+    return envelopeText(c, key.pk, signOver(key, canonicalChallenge(c)));
   },
   malformed: (key) => KINDS.valid(key).slice(0, -1 - randomInt(20)),
   unknownField: (key) => KINDS.valid(key).replace('"nonce"', '"nonce2":"x","nonce"'),
@@ -264,7 +245,7 @@ test("batch verdicts own their bytes: each byte value its own ArrayBuffer, none 
   // Envelopes of one peer in a row and of others between them.
   const envelopes = Array.from({ length: 300 }, (_, i) => KINDS.valid(keys[(i >> 2) % 3]));
   const long = { ...challenge(), nonce: "n".repeat(5000) };
-  envelopes.push(envelopeText(long, keys[0].pk, signOver(keys[0], canonical(long))));
+  envelopes.push(envelopeText(long, keys[0].pk, signOver(keys[0], canonicalChallenge(long))));
   const singles = envelopes.map((e) => verifyEnvelopeBytes(e));
   const batch = verifyEnvelopeBatch(envelopes);
   const packed = verifyEnvelopeBatchPacked(envelopes);
@@ -283,7 +264,7 @@ test("batch verdicts own their bytes: each byte value its own ArrayBuffer, none 
   assert.equal(pooled, singles);
   // Strings of the same length and other bytes, in runs, in one wasm call.
   const [a, b] = [{ ...challenge(), localKernelId: "kernel.a" }, { ...challenge(), localKernelId: "tab\there" }];
-  const texts = [a, a, b, b, a].map((c) => envelopeText(c, keys[1].pk, signOver(keys[1], canonical(c))));
+  const texts = [a, a, b, b, a].map((c) => envelopeText(c, keys[1].pk, signOver(keys[1], canonicalChallenge(c))));
   assert.equal(
     verifyEnvelopeBatch(texts).map((v) => (v.ok ? v.envelope.challenge.localKernelId : v.code)),
     ["kernel.a", "kernel.a", "tab\there", "tab\there", "kernel.a"],
@@ -296,8 +277,8 @@ test("two wasm calls laid out alike, other kernel ids at the same addresses: eac
   // address (a cache of decoded strings, say) would hand back the first call's text.
   const key = newKey();
   const text = (localKernelId: string, i: number): string => {
-    const c = { schema: SCHEMA, localKernelId, remoteKernelId: "kernel.remote", nonce: i.toString(16).padStart(8, "0"), timestamp: 1700000000n };
-    return envelopeText(c, key.pk, signOver(key, canonical(c)));
+    const c = { schema: HANDSHAKE_SCHEMA, localKernelId, remoteKernelId: "kernel.remote", nonce: i.toString(16).padStart(8, "0"), timestamp: 1700000000n };
+    return envelopeText(c, key.pk, signOver(key, canonicalChallenge(c)));
   };
   const perCall = abi.BATCH_MAX_ITEMS;
   const envelopes = Array.from({ length: 2 * perCall }, (_, i) => text(i < perCall ? "kernel.a" : "kernel.b", i));
@@ -356,7 +337,7 @@ test("prepared keys in the batch (slab path), mixed-order ones included: the sin
 function cancellingEnvelope(key: Key, tA: NPoint): string {
   for (;;) {
     const c = challenge();
-    const message = canonical(c);
+    const message = canonicalChallenge(c);
     const r = randomScalar();
     for (const tR of T.slice(1)) {
       const rEnc = Point.BASE.multiply(r).add(tR).toBytes();
@@ -420,11 +401,7 @@ test("an envelope signed by another key than it declares is refused next to vali
   const [k1, k2] = [newKey(), newKey()];
   const forged = (): string => {
     const c = challenge();
-    const message = canonical(c);
-    const r = randomScalar();
-    const rEnc = Point.BASE.multiply(r).toBytes();
-    const k = fromLE(sha512(concat(rEnc, k2.pk, message))) % L;
-    return envelopeText(c, k2.pk, concat(rEnc, le((r + k * k1.a) % L)));
+    return envelopeText(c, k2.pk, signWithNonce(k1.a, k2.pk, canonicalChallenge(c), randomScalar()));
   };
   for (const prepare of [[], [k1], [k2], [k1, k2]]) {
     const prepared = prepare.map((k) => ed25519.preparePublicKey(k.pk));
