@@ -23,7 +23,7 @@ import { KernelTrustExchange, Keypair, verifyEnvelopeBatch, verifyEnvelopeBytes 
 import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { seedKeyIndex } from "../helpers/key-index.js";
 import {
-  L, P, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
+  L, P, concat, encodingsOf, fieldFromLimbs, fromLE, fullLengthVerify, le, mulL, nobleZip215, nodeAccepts, powModP, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 import { slabWithSlots } from "../helpers/prepared-slab.js";
@@ -802,6 +802,116 @@ test("a prepared key with R bytes that do not decode: false in both modes, as fo
     // S as an honest signer would make it for that R's bytes (k hashed over them), below L.
     const signature = concat(rBytes, le((scalarOf("undecodable R nonce", i) + hramOf(rBytes, A, message) * a) % L));
     assert.is(checkAll(signature, message, A, prepared, `R bytes ${i}`), false);
+  }
+  prepared.free();
+});
+
+// What the core's decoding leaves when R's bytes do not decode (assembly/curve25519/group.ts
+// decode_end): X = u v^3 (u v^7)^((p-5)/8), Y = y, Z = 1, and T untouched (whatever the last
+// decoding into that point left). Used below to make R bytes for which those values would pass
+// ZIP-215's check [8](R' - R) = O, so that a prepared path that ignored the decoding's result
+// would accept them.
+const modP = (x: bigint): bigint => ((x % P) + P) % P;
+const invP = (x: bigint): bigint => powModP(x, P - 2n);
+const CURVE_D = modP(-121665n * invP(121666n));
+const SQRT_M1 = powModP(2n, (P - 1n) / 4n);
+function sqrtP(a: bigint): bigint | undefined {
+  const x = powModP(a, (P + 3n) / 8n); // p = 5 (mod 8): x or x·sqrt(-1) is a root if a is a square
+  if (modP(x * x - a) === 0n) return x;
+  const y = modP(x * SQRT_M1);
+  return modP(y * y - a) === 0n ? y : undefined;
+}
+/** decode_end's X for y when no point has this y (u/v not a square), else undefined. */
+function failedDecodingX(y: bigint): bigint | undefined {
+  const u = modP(y * y - 1n);
+  const v = modP(CURVE_D * y * y + 1n);
+  const x = modP(u * powModP(v, 3n) * powModP(modP(u * powModP(v, 7n)), (P - 5n) / 8n));
+  const vxx = modP(v * x * x);
+  return vxx === u || vxx === modP(-u) ? undefined : x;
+}
+/**
+ * [8](R' - G) = O as the core computes it (ge_p3_to_cached, ge_sub, ge_p1p1_to_p3,
+ * ge_mul_by_cofactor_vartime, ge_is_neutral_vartime), for R' = (x1, y1) on the curve and
+ * G = (xg, yg, 1, tg), any values.
+ */
+function cofactoredDifferenceIsNeutral(x1: bigint, y1: bigint, xg: bigint, yg: bigint, tg: bigint): boolean {
+  const a = modP((y1 + x1) * (yg - xg));
+  const b = modP((y1 - x1) * (yg + xg));
+  const c = modP(2n * CURVE_D * tg * x1 * y1);
+  const [X, Y, Z, T] = [modP(a - b), modP(a + b), modP(2n - c), modP(2n + c)];
+  let [px, py, pz] = [modP(X * T), modP(Y * Z), modP(Z * T)];
+  for (let i = 0; i < 3; i++) {
+    const xx = modP(px * px);
+    const yy = modP(py * py);
+    const sum = modP(yy + xx);
+    const diff = modP(yy - xx);
+    const cross = modP((px + py) ** 2n - sum);
+    const t = modP(2n * pz * pz - diff);
+    [px, py, pz] = [modP(cross * t), modP(sum * diff), modP(diff * t)];
+  }
+  return px === 0n && pz !== 0n && py === pz;
+}
+/**
+ * y values with no point, whose failed decoding's (X, y, 1, tg) passes that check against
+ * R' = (x1, y1). The check passes when the difference H has y_H = ±i x_H (a point of order 8 on
+ * the curve through it with a = -1; the doubling formula does not use d): with c fixed by R' and
+ * tg that condition is linear in (xg, yg), xg = mu yg, and a failed decoding's X satisfies
+ * v X^2 = chi u for chi = ±i, a quadratic in yg^2.
+ */
+function undecodableYsPassing(x1: bigint, y1: bigint, tg: bigint): bigint[] {
+  const c = modP(2n * CURVE_D * tg * x1 * y1);
+  const found: bigint[] = [];
+  for (const sigma of [1n, -1n]) {
+    const mu = modP((y1 * (2n - c) - sigma * SQRT_M1 * x1 * (2n + c)) * invP(modP(x1 * (2n - c) - sigma * SQRT_M1 * y1 * (2n + c))));
+    for (const chi of [SQRT_M1, modP(-SQRT_M1)]) {
+      // d mu^2 Y^2 + (mu^2 - chi) Y + chi = 0 for Y = yg^2.
+      const qa = modP(CURVE_D * mu * mu);
+      const qb = modP(mu * mu - chi);
+      const root = sqrtP(modP(qb * qb - 4n * qa * chi));
+      if (root === undefined) continue;
+      for (const Y of [modP((root - qb) * invP(2n * qa)), modP((-root - qb) * invP(2n * qa))]) {
+        const y = sqrtP(Y);
+        if (y === undefined) continue;
+        for (const yg of [y, modP(-y)]) {
+          const x = failedDecodingX(yg);
+          if (x !== undefined && x === modP(mu * yg) && cofactoredDifferenceIsNeutral(x1, y1, x, yg, tg)) found.push(yg);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+test("R bytes that do not decode, chosen so that what their failed decoding leaves would pass ZIP-215's check: false on the prepared and the full-length paths", () => {
+  // The previous test's R bytes are random: a prepared path that ignored R's decoding result
+  // would check them against values that pass with negligible probability, and give false all
+  // the same. These are made to pass: R' = [S]B - [k]A = [s]B for S = s + k a, and R's bytes a y
+  // found above for that R' and the T the last ZIP-215 decoding on the prepared path left.
+  const a = scalarOf("failed decoding");
+  const A = enc(G.multiply(a));
+  const prepared = ed25519.preparePublicKey(A);
+  const previousMessage = digest("failed decoding, previous").slice(0, 16);
+  const previousNonce = scalarOf("failed decoding, previous nonce");
+  const previous = signWithScalar(a, A, previousMessage, previousNonce);
+  const previousR = G.multiply(previousNonce).toAffine();
+  const staleT = modP(previousR.x * previousR.y); // decode_end's T = XY of that R
+  const message = digest("failed decoding message").slice(0, 24);
+  let forged = 0;
+  for (let s = 1n; forged < 4; s++) {
+    const { x, y } = G.multiply(s).toAffine();
+    for (const yg of undecodableYsPassing(x, y, staleT)) {
+      const rBytes = le(yg);
+      assert.throws(() => Point.fromBytes(rBytes, true), undefined, "R does not decode, even under ZIP-215");
+      const signature = concat(rBytes, le((s + hramOf(rBytes, A, message) * a) % L));
+      assert.is(ed25519.verify(previous, previousMessage, prepared, { zip215: true }), true, "the previous signature, whose R sets T");
+      assert.is(ed25519.verify(signature, message, prepared, { zip215: true }), false, `s = ${s}: prepared, zip215`);
+      // The plain path's full-length check (test mode: [S]B - [k]A, then the same subtraction)
+      // with its own R point, whose T the same previous R sets.
+      assert.is(fullLengthVerify(previous, previousMessage, A, true), true, "the previous signature, full-length path");
+      assert.is(fullLengthVerify(signature, message, A, true), false, `s = ${s}: full-length path, zip215`);
+      assert.is(checkAll(signature, message, A, prepared, `s = ${s}`), false);
+      forged++;
+    }
   }
   prepared.free();
 });
