@@ -173,6 +173,40 @@ test("more envelopes than one chunk, one signer; [] for none; typed errors name 
   assert.is(handshakeApi.verifyEnvelopeBatch, verifyEnvelopeBatch);
 });
 
+test("inputs refused before a wasm call (longer than maxBytes, a lone surrogate), in later wasm calls too: each verdict at its own envelope", () => {
+  // The copy into wasm memory refuses these inputs, and their verdicts are written after each wasm
+  // call, at the input's index within that call (tryEnvelopeSegment). They stand here at the first
+  // and last places of later calls (BATCH_MAX_ITEMS envelopes each) as well as in the first, so
+  // an index counted from the whole batch or shifted by the call's start would put a refused
+  // verdict on another envelope and leave its own envelope with the verdict of an empty input.
+  const key = newKey();
+  const perCall = abi.BATCH_MAX_ITEMS;
+  // Valid but for their length: 70,000 spaces of padding outweigh the default 64 KiB.
+  const oversized = (i: number): string | Uint8Array => {
+    const text = KINDS.valid(key).replace('{"challenge"', `{${" ".repeat(70_000)}"challenge"`);
+    return i % 2 === 0 ? text : utf8.encode(text);
+  };
+  const refusedAt = new Map<number, (i: number) => string | Uint8Array>([
+    [0, oversized],
+    [5, () => loneSurrogate(key)],
+    [perCall - 1, oversized],
+    [perCall, () => loneSurrogate(key)],
+    [perCall + 1, oversized],
+    [perCall + 77, oversized],
+    [2 * perCall - 1, () => loneSurrogate(key)],
+    [2 * perCall, oversized],
+    [2 * perCall + 30, () => loneSurrogate(key)],
+  ]);
+  const envelopes = Array.from({ length: 2 * perCall + 31 }, (_, i) => refusedAt.get(i)?.(i) ?? (i % 13 === 4 ? KINDS.wrongSignature(key) : KINDS.valid(key)));
+  const singles = envelopes.map((e) => verifyEnvelopeBytes(e));
+  const problems = singles.map((v) => (v.ok ? "ok" : v.problem));
+  assert.equal([...refusedAt.keys()].map((i) => problems[i]), [...refusedAt.keys()].map((i) => (typeof envelopes[i] === "string" && (envelopes[i] as string).includes("\ud800") ? "LONE_SURROGATE" : "TOO_LARGE")), "premise: refused inputs");
+  assert.ok(problems.filter((p) => p === "ok").length > 2 * perCall - 30, "premise: the rest mostly valid");
+  assert.equal(verifyEnvelopeBatch(envelopes), singles, "verifyEnvelopeBatch");
+  assert.equal(readPackedEnvelopeVerdicts(verifyEnvelopeBatchPacked(envelopes)), singles, "the pool's packed verdicts");
+  assert.equal(verifyEnvelopeBatch(envelopes, { maxBytes: 80_000 }), envelopes.map((e) => verifyEnvelopeBytes(e, { maxBytes: 80_000 })), "with room for the padded ones");
+});
+
 test("the worker pool's packed verdicts read back deep-equal to verifyEnvelopeBytes, lone surrogates and oversized inputs included", () => {
   for (let round = 0; round < scaled(3); round++) {
     const keys = Array.from({ length: pick([1, 7]) }, newKey);
