@@ -147,11 +147,47 @@ test("with a broken random source, each coefficient depends on every item of the
         for (const i of [0, 1, 2, 3, 4, 6, 7]) assert.is.not(third[i], first[i], `${name}: item ${i}'s coefficient changes with item 5's message alone`);
       }
     }
-    // A working source: fresh coefficients for the very same items.
+    // A working source: fresh coefficients for the very same items, every one of them (a JS side
+    // that drew random bytes for item 0 alone would leave the others' coefficients the same on
+    // each call: functions of the public inputs). The exact ρ_i of each item are checked in
+    // batch-sparse-coefficients.test.ts.
     ed25519.verifyBatch(items);
     const a = coefficients(items.length);
     ed25519.verifyBatch(items);
-    assert.is.not(coefficients(items.length)[0], a[0]);
+    const b = coefficients(items.length);
+    for (let i = 0; i < items.length; i++) assert.is.not(b[i], a[i], `working source: item ${i}'s coefficient is fresh`);
+  } finally {
+    resetInstance();
+    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
+  }
+});
+
+test("with a working source, verifyEnvelopeBatch gives every envelope a fresh coefficient on each call", () => {
+  // The envelope batch draws its own random bytes (src/handshake/verify-envelope.ts), 16 per
+  // envelope: a draw for the first envelope alone would leave the others' coefficients the same
+  // on every call over the same envelopes.
+  interface CoefficientHooks {
+    readonly memory: WebAssembly.Memory;
+    test_batch_coefficient(i: number): number;
+  }
+  resetInstance();
+  initSync(testModule());
+  try {
+    const hooks = coreExports() as unknown as CoefficientHooks;
+    const coefficients = (count: number): string[] =>
+      Array.from({ length: count }, (_, i) => {
+        const at = hooks.test_batch_coefficient(i);
+        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
+      });
+    const encoder = new TextEncoder();
+    const envelopes = Array.from({ length: 12 }, (_, i) =>
+      encoder.encode(JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(new Uint8Array(randomBytes(32)))).localEnvelope("kernel-local", `nonce-${i}`, 1764000000))),
+    );
+    assert.ok(verifyEnvelopeBatch(envelopes).every((v) => v.ok));
+    const a = coefficients(envelopes.length);
+    assert.ok(verifyEnvelopeBatch(envelopes).every((v) => v.ok));
+    const b = coefficients(envelopes.length);
+    for (let i = 0; i < envelopes.length; i++) assert.is.not(b[i], a[i], `envelope ${i}'s coefficient is fresh`);
   } finally {
     resetInstance();
     initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));

@@ -4,11 +4,15 @@
 // the finite facts the soundness argument rests on (at least 2^128 coefficients, distinct mod L),
 // the core's draws against a TypeScript implementation of the documented procedure on thousands
 // of seeds, and real batches through the test build, whose coefficients are recomputed end to end
-// with node:crypto (T, G_i, the draw) under a random source that leaves zeros.
+// with node:crypto (T, G_i, the draw) under a random source that leaves zeros, and under one that
+// gives every item 16 bytes of its own (verifyBatch and verifyEnvelopeBatch), so that each ρ_i is
+// seen to reach its own G_i whole.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash, createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
 import { ed25519 } from "../../src/ed25519.js";
+import { verifyEnvelopeBatch } from "../../src/handshake/verify-envelope.js";
+import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, type ChallengeFields } from "../helpers/envelope-builders.js";
 import { L, PKCS8_PREFIX, fromLE, le } from "../helpers/ed25519-oracles.js";
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
@@ -68,21 +72,66 @@ function signed(seed: Buffer, message: Uint8Array): Item {
   return { signature: new Uint8Array(nodeSign(null, message, privateKey)), message, publicKey: ed25519.getPublicKey(seed) };
 }
 
-/** The digests G_i the core derives for a batch whose items are all candidates, with ρ_i = 0 (README step 4). */
-function digestsOf(items: Item[]): Buffer[] {
-  const index = (i: number) => {
-    const word = Buffer.alloc(4);
-    word.writeUInt32LE(i);
-    return word;
-  };
+/** i as a little-endian u32. */
+const index = (i: number): Buffer => {
+  const word = Buffer.alloc(4);
+  word.writeUInt32LE(i);
+  return word;
+};
+
+/**
+ * The digests G_i = SHA-512(Z_DOMAIN || ρ_i || T || u32 i) the core derives for one wasm call whose
+ * items (records, in order) are all candidates (README step 4); ρ_i = 0 unless `rho` gives them.
+ */
+function digestsOf(items: Item[], rho: (i: number) => Uint8Array = () => new Uint8Array(16)): Buffer[] {
   const transcript = createHash("sha512").update("chio-batch-t/v1");
   items.forEach((item, i) => {
     const k = fromLE(createHash("sha512").update(item.signature.subarray(0, 32)).update(item.publicKey).update(item.message).digest()) % L;
     transcript.update(index(i)).update(item.signature.subarray(32)).update(le(k));
   });
   const t = transcript.digest();
-  return items.map((_, i) => createHash("sha512").update("chio-batch-z/v2").update(Buffer.alloc(16)).update(t).update(index(i)).digest());
+  return items.map((_, i) => {
+    const r = rho(i);
+    assert.is(r.length, 16);
+    return createHash("sha512").update("chio-batch-z/v2").update(r).update(t).update(index(i)).digest();
+  });
 }
+
+/**
+ * Block b of a counting random source: 16 pseudo-random bytes (SHA-256 of b), so that no two
+ * blocks agree in any byte range, none is zero, and a core that hashed only part of ρ_i (say 8
+ * of its 16 bytes) or another item's block would get another G_i.
+ */
+const rhoOf = (b: number): Buffer => createHash("sha256").update("chio-test-rho").update(index(b)).digest().subarray(0, 16);
+
+/**
+ * A random source that writes rhoOf(0), rhoOf(1), ... into the bytes it is asked for, counting
+ * 16-byte blocks across its calls: the JS side asks 16 bytes per item of a wasm call, in item
+ * order, so item (or envelope) g of the whole batch should get rhoOf(g). `before(call)` runs at
+ * the start of each non-empty call: from the second on, the previous wasm call has returned, and
+ * its coefficients can be read before the next overwrites them.
+ */
+function countingSource(before: (call: number) => void): (a: Uint8Array) => Uint8Array {
+  let blocks = 0;
+  let calls = 0;
+  return (a) => {
+    if (a.length > 0) before(calls++);
+    for (let at = 0; at < a.length; at += 16) a.set(rhoOf(blocks++).subarray(0, Math.min(16, a.length - at)), at);
+    return a;
+  };
+}
+
+/** The coefficients z_i mod L (hex) of the last wasm call's first `count` items, as the core left them. */
+function coefficientsOf(hooks: Hooks, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const at = hooks.test_batch_coefficient(i);
+    return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
+  });
+}
+
+/** z_i mod L (hex) as the core should draw it from G_i: sparse under Straus, G_i's first 16 bytes under Pippenger. */
+const expectedCoefficient = (digest: Buffer, straus: boolean): string =>
+  straus ? Buffer.from(le(referenceDraw(digest).z)).toString("hex") : digest.subarray(0, 16).toString("hex") + "00".repeat(16);
 
 function withTestCore(fn: (hooks: Hooks) => void): void {
   resetInstance();
@@ -212,6 +261,91 @@ test("a combined check by Pippenger's method keeps uniform 128-bit coefficients:
         assert.is(Buffer.from(heap.slice(at, at + 32)).toString("hex"), digests[i].subarray(0, 16).toString("hex") + "00".repeat(16), `${name}, item ${i}`);
       });
     }
+  });
+});
+
+// The tests above give every item ρ_i = 0, and the broken-source suite (batch-broken-rng) checks
+// fresh coefficients for a working source on one item only: a JS side that drew random bytes for
+// the first item of a call alone, a core that hashed 8 of an item's 16 bytes, or an envelope batch
+// that copied one envelope's bytes to every item would pass them all, leaving the other items'
+// coefficients a function of the public inputs (predictable: a forger could then search for items
+// whose errors cancel). Here each item gets its own known 16 bytes, and every item's z_i is
+// recomputed from them.
+
+test("verifyBatch: every item's z_i comes from its own 16 random bytes, whole (Straus, Pippenger, and both chunks of a 300-item batch)", () => {
+  withTestCore((hooks) => {
+    const seeds = Array.from({ length: 23 }, () => randomBytes(32));
+    // [name, items, each chunk's method in order (true: Straus)]. Chunks are BATCH_MAX_ITEMS = 256 items.
+    const batches: [string, Item[], boolean[]][] = [
+      ["24 keys new to the call (Straus, weight 72)", Array.from({ length: 24 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(40)))), [true]],
+      ["101 keys new to the call (Pippenger, weight 303)", Array.from({ length: 101 }, () => signed(randomBytes(32), new Uint8Array(randomBytes(30)))), [false]],
+      // Two wasm calls: items 256..299 are items 0..43 of the second, with ρ from blocks 256..299.
+      ["300 under 23 keys: 256 (Pippenger, weight 302), then 44 (Straus, weight 90)", Array.from({ length: 300 }, (_, i) => signed(seeds[i % 23], new Uint8Array(randomBytes(20)))), [false, true]],
+    ];
+    for (const [name, items, methods] of batches) {
+      const chunks = methods.map((straus, k) => ({ start: 256 * k, end: Math.min(items.length, 256 * (k + 1)), straus }));
+      // Each chunk's coefficients, read when the next chunk asks for its random bytes (its wasm
+      // call has returned by then), and the last chunk's after the batch.
+      const seen: string[][] = [];
+      const snapshot = (): void => {
+        assert.ok(seen.length < chunks.length, `${name}: one wasm call per chunk`);
+        seen.push(coefficientsOf(hooks, chunks[seen.length].end - chunks[seen.length].start));
+      };
+      const passed = hooks.test_batch_checks_passed();
+      const got = withRandomSource(countingSource((call) => { if (call > 0) snapshot(); }), () => ed25519.verifyBatch(items));
+      snapshot();
+      assert.equal(got, items.map(() => true), name);
+      assert.is(hooks.test_batch_checks_passed() - passed, chunks.length, `${name}: one combined check per chunk, passed`);
+      chunks.forEach((chunk, k) => {
+        const chunkItems = items.slice(chunk.start, chunk.end);
+        const digests = digestsOf(chunkItems, (t) => rhoOf(chunk.start + t));
+        chunkItems.forEach((_, t) => {
+          assert.is(seen[k][t], expectedCoefficient(digests[t], chunk.straus), `${name}, item ${chunk.start + t} (call ${k}, record ${t}): z_i from its own ρ_i`);
+        });
+      });
+    }
+  });
+});
+
+test("verifyEnvelopeBatch: every envelope's z_i comes from its own 16 random bytes (two calls of 256 and 44, Pippenger then Straus)", () => {
+  withTestCore((hooks) => {
+    const encoder = new TextEncoder();
+    // Envelopes 3 and 270 do not parse, so they get no batch item: from there on an envelope's
+    // record index is one below its own, and its ρ must still be its envelope's (envelope-batch.ts
+    // copies the entry's bytes into the item, not the first entry's nor the record's neighbour's).
+    const malformed = new Set([3, 270]);
+    const items: (Item | undefined)[] = [];
+    const envelopes = Array.from({ length: 300 }, (_, e) => {
+      if (malformed.has(e)) {
+        items.push(undefined);
+        return encoder.encode("{}");
+      }
+      // The batch item of an envelope: its signature (node:crypto) over the canonical challenge, under a key of its own.
+      const c: ChallengeFields = { schema: HANDSHAKE_SCHEMA, localKernelId: `kernel-${e}`, remoteKernelId: "kernel-local", nonce: randomBytes(8).toString("hex"), timestamp: 1764000000 };
+      const item = signed(randomBytes(32), canonicalChallenge(c));
+      items.push(item);
+      return encoder.encode(envelopeText(c, item.publicKey, item.signature));
+    });
+    // Calls of BATCH_MAX_ITEMS envelopes: 255 items under 255 keys (weight 765, Pippenger), then 43 under 43 (weight 129, Straus).
+    const calls = [{ start: 0, end: 256, straus: false }, { start: 256, end: 300, straus: true }];
+    const owners = calls.map(({ start, end }) => Array.from({ length: end - start }, (_, k) => start + k).filter((e) => !malformed.has(e)));
+    const seen: string[][] = [];
+    const snapshot = (): void => {
+      assert.ok(seen.length < calls.length, "one wasm call per 256 envelopes");
+      seen.push(coefficientsOf(hooks, owners[seen.length].length));
+    };
+    const passed = hooks.test_batch_checks_passed();
+    const verdicts = withRandomSource(countingSource((call) => { if (call > 0) snapshot(); }), () => verifyEnvelopeBatch(envelopes));
+    snapshot();
+    verdicts.forEach((v, e) => assert.is(v.ok, !malformed.has(e), `envelope ${e}`));
+    assert.is(hooks.test_batch_checks_passed() - passed, calls.length, "one combined check per call, passed");
+    calls.forEach((call, k) => {
+      // T and k_i over the call's items, in record order; G_i with the record's index and its envelope's ρ.
+      const digests = digestsOf(owners[k].map((e) => items[e] as Item), (t) => rhoOf(owners[k][t]));
+      owners[k].forEach((e, t) => {
+        assert.is(seen[k][t], expectedCoefficient(digests[t], call.straus), `envelope ${e} (call ${k}, record ${t}): z_i from its own ρ_i`);
+      });
+    });
   });
 });
 
