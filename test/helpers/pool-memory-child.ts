@@ -52,7 +52,7 @@ try {
   const outcome = (call: Promise<unknown>) =>
     call.then(
       (value) => value,
-      (error: { name?: string; code?: string; cause?: { name?: string; code?: string } }) => `${error.name} ${error.code} (cause ${error.cause?.name} ${error.cause?.code})`,
+      (error: { name?: string; code?: string; cause?: { name?: string; code?: string } } | undefined) => `${error?.name} ${error?.code} (cause ${error?.cause?.name} ${error?.cause?.code})`,
     );
   const singles = await Promise.all([
     ...small.map((item) => outcome(pool.verify(item.signature, item.message, item.publicKey))),
@@ -60,6 +60,24 @@ try {
   ]);
   const singlesInThread = [...small.map((item) => ed25519.verify(item.signature, item.message, item.publicKey)), outcome(Promise.resolve().then(() => ed25519.verify(small[0].signature, hugeMessage, small[0].publicKey)))];
   const batchWithHuge = await outcome(pool.verifyBatch([...small, { ...small[0], message: hugeMessage }]));
+  // The same across chunks: on 2 threads one tick's 100 single calls go as 2 tasks of 50 (planCall),
+  // and the huge message is call 75, item 25 of the second task, so its error is found under the
+  // item's index in that task, not the call's index in the tick (mutation audit P38).
+  const twoThreads = createVerifierPool({ threads: 2 });
+  const piscina = (twoThreads as unknown as { piscina: { completed: number } }).piscina; // tasks finished, read through the private field
+  let twoChunkSingles: unknown[];
+  let twoChunkTasks: number;
+  try {
+    twoChunkSingles = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => {
+        const item = small[i % 10];
+        return outcome(twoThreads.verify(item.signature, i === 75 ? hugeMessage : item.message, item.publicKey));
+      }),
+    );
+    twoChunkTasks = piscina.completed;
+  } finally {
+    await twoThreads.close();
+  }
   console.log(
     JSON.stringify({
       batchPathFitsHere: verifyEnvelopeBatchPacked(inputs, options) !== undefined,
@@ -71,6 +89,8 @@ try {
       singles,
       singlesInThread: await Promise.all(singlesInThread),
       batchWithHuge,
+      twoChunkSingles,
+      twoChunkTasks,
     }),
   );
 } finally {

@@ -26,6 +26,13 @@ test("a worker short of memory for the batch path answers with single calls: ver
   assert.is(result.singlesInThread[10], "WasmCoreError WASM_OUT_OF_MEMORY (cause undefined undefined)", "in this thread, the huge message throws for its own call");
   assert.equal(result.singles, [...result.singlesInThread.slice(0, 10), failed], "each call its own outcome");
   assert.is(result.batchWithHuge, failed, "verifyBatch fails whole, as ed25519.verifyBatch throws");
+  // Mutation audit P38: the pool looked up a failed item's error by the call's index in the tick
+  // instead of the item's index in its chunk, so a call failing in any chunk after the first
+  // rejected with undefined (or another call's error). 100 calls on 2 threads, the huge message
+  // at call 75, in the second chunk: that call alone fails, with the typed error.
+  assert.is(result.twoChunkTasks, 2, "the tick's 100 calls went as two tasks (else the second chunk is not what is tested)");
+  const expectedTwoChunks = Array.from({ length: 100 }, (_, i) => (i === 75 ? failed : result.singlesInThread[i % 10]));
+  assert.equal(result.twoChunkSingles, expectedTwoChunks, "each call its own outcome, the failed call in the second chunk too");
   assert.equal(result.after, [true], "the pool serves the next call");
 });
 

@@ -17,6 +17,9 @@ import { verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/hands
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { bytesToHex } from "../../src/bytes.js";
 import { L, PKCS8_PREFIX, le, fromLE, nodeAccepts, nobleZip215, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce, type ChallengeFields } from "../helpers/envelope-builders.js";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { sha512 } from "@noble/hashes/sha2.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 import { scaled } from "../helpers/scale.js";
 
@@ -215,6 +218,136 @@ for (const options of envelopeOptions) {
     }
   });
 }
+
+// Envelopes signed outside the code under test (test/helpers/envelope-builders.ts): a secret
+// scalar a and A = [a]B (+ a torsion point for a mixed-order key) over @noble/curves points.
+const Point = noble.Point;
+const T = torsionPoints(); // T[k] = [k]T1, T1 of order 8
+const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
+const scalarKey = (torsion = Point.ZERO) => {
+  const a = randomScalar();
+  return { a, pk: Point.BASE.multiply(a).add(torsion).toBytes() };
+};
+const challengeWith = (fields: Partial<ChallengeFields>): ChallengeFields => ({
+  schema: HANDSHAKE_SCHEMA,
+  localKernelId: "kernel.a",
+  remoteKernelId: "kernel.b",
+  nonce: randomBytes(8).toString("hex"),
+  timestamp: NOW,
+  ...fields,
+});
+
+test("string envelopes longer than the worker's 4,096-unit slices (non-ASCII and astral characters, below maxBytes) arrive whole: verdicts deep-equal verifyEnvelopeBytes, the valid ones ok", async () => {
+  // Mutation audit P4: the worker rebuilds a string input from its UTF-16 units 4,096 at a time
+  // (codec.ts, unpackEnvelopeChunk); a slice step that overlaps (4,095) or skips units changed
+  // every string longer than one slice, and a valid envelope came back INVALID_SIGNATURE. The
+  // corpus's only inputs that long are over maxBytes (TOO_LARGE before any signature), so no
+  // test saw it. Here strings of 4,097 to ~16,000 units, well below the default 64 KiB, with
+  // é, € and astral 🙂 (UTF-8 and UTF-16 lengths differ), one pair across units 4,095/4,096.
+  const key = scalarKey();
+  const pieces = ["a", "é", "€", "🙂", "-", "z"];
+  const idOfUnits = (units: number): string => {
+    let id = "";
+    while (id.length < units) id += pieces[randomBytes(1)[0] % pieces.length];
+    return id;
+  };
+  const signed = (localKernelId: string): string => {
+    const c = challengeWith({ localKernelId });
+    return envelopeText(c, key.pk, signWithNonce(key.a, key.pk, canonicalChallenge(c), randomScalar()));
+  };
+  // The unit where localKernelId's value starts in the envelope text (the text before it is fixed).
+  const idAt = signed("").indexOf('"localKernelId":"') + '"localKernelId":"'.length;
+  const straddling = signed("x".repeat(4095 - idAt) + "🙂" + idOfUnits(900));
+  assert.is(straddling.charCodeAt(4095), 0xd83d, "a surrogate pair across the first slice's end");
+  const valid = [straddling, ...[4097, 5400, 8193, 12289, 16000].map((units) => signed(idOfUnits(units - idAt)))];
+  const sig = /"signature":"([0-9a-f]+)"$/.exec(valid[2].slice(0, -1))![1];
+  const tampered = valid[2].replace(sig, sig.slice(0, 70) + (sig[70] === "0" ? "1" : "0") + sig.slice(71));
+  const inputs: (string | Uint8Array)[] = [...valid, tampered, encoder.encode(valid[3])];
+  for (const text of [...valid, tampered]) {
+    assert.ok(text.length > 4096, `${text.length} units: more than one slice`);
+    assert.ok(encoder.encode(text).length < 65536 && encoder.encode(text).length !== text.length, "below the default maxBytes, UTF-8 longer than UTF-16");
+  }
+  const got = await shared.verifyEnvelopeBatch(inputs);
+  const expected = inputs.map((input) => verifyEnvelopeBytes(input));
+  inputs.forEach((_, i) => assert.equal(got[i], expected[i], `envelope ${i}`));
+  assert.equal(expected.map((v) => (v.ok ? "ok" : v.code)), [...valid.map(() => "ok"), "INVALID_SIGNATURE", "ok"], "the in-thread verdicts: the signatures are right");
+});
+
+/** The canonical challenge as chio's older kernels sign it (escapeDelAndC1, README "DEL and C1 controls"): U+007F–U+009F written as lowercase \u007f…\u009f. */
+const legacyCanonicalChallenge = (c: ChallengeFields): Uint8Array => {
+  const str = (s: string) => JSON.stringify(s).replace(/[\u007f-\u009f]/g, (ch) => `\\u00${ch.charCodeAt(0).toString(16)}`);
+  return encoder.encode(`{"localKernelId":${str(c.localKernelId)},"nonce":${str(c.nonce)},"remoteKernelId":${str(c.remoteKernelId)},"schema":${str(c.schema)},"timestamp":${c.timestamp}}`);
+};
+
+test("the envelope options reach the workers: envelopes whose verdicts change with zip215, rejectWeakKeys and escapeDelAndC1 deep-equal verifyEnvelopeBytes under each option set (the default maxBytes)", async () => {
+  // Mutation audit P22, P23: poolEnvelopeOptions sending the workers escapeDelAndC1: false or
+  // zip215: false whatever the caller asked passed every test: the pool's option sets used
+  // escapeDelAndC1 only with maxBytes: 300 (every verdict TOO_LARGE), and the corpus had no
+  // envelope whose verdict depends on the options. Each envelope below has a verdict that differs
+  // between two option sets, and the table of in-thread verdicts is asserted, so options the
+  // workers ignored cannot give the in-thread answers.
+  const key = scalarKey();
+  const sign = (message: Uint8Array, torsion = Point.ZERO) => signWithNonce(key.a, key.pk, message, randomScalar(), torsion);
+  const del = challengeWith({ localKernelId: "a\u007fb" });
+  const c1 = challengeWith({ remoteKernelId: "kernel\u0085", nonce: "n\u009f-\u0080" });
+  // A mixed-order key A = [a]B + T1 signed honestly: [S]B - [k]A = R - [k]T1, so the cofactorless
+  // rule refuses it unless 8 divides k (a new nonce then), ZIP-215 accepts.
+  const mixed = scalarKey(T[1]);
+  const mixedEnvelope = (): string => {
+    for (;;) {
+      const c = challengeWith({});
+      const signature = signWithNonce(mixed.a, mixed.pk, canonicalChallenge(c), randomScalar());
+      const k = fromLE(sha512(new Uint8Array([...signature.subarray(0, 32), ...mixed.pk, ...canonicalChallenge(c)]))) % L;
+      if (k % 8n !== 0n) return envelopeText(c, mixed.pk, signature);
+    }
+  };
+  const plain = challengeWith({});
+  const smallOrder = challengeWith({});
+  const forged = new Uint8Array(64);
+  forged.set(T[3].toBytes(), 0); // R of small order, S = 0, A of small order: [8](S·B - R - k·A) = O
+  const cases: [name: string, text: string][] = [
+    ["DEL signed raw", envelopeText(del, key.pk, sign(canonicalChallenge(del)))],
+    ["DEL signed escaped", envelopeText(del, key.pk, sign(legacyCanonicalChallenge(del)))],
+    ["C1 signed raw", envelopeText(c1, key.pk, sign(canonicalChallenge(c1)))],
+    ["C1 signed escaped", envelopeText(c1, key.pk, sign(legacyCanonicalChallenge(c1)))],
+    ["R + T1 (order 8)", envelopeText(plain, key.pk, sign(canonicalChallenge(plain), T[1]))],
+    ["R + T4 (order 2)", envelopeText(plain, key.pk, sign(canonicalChallenge(plain), T[4]))],
+    ["mixed-order key", mixedEnvelope()],
+    ["small-order key, R, S = 0", envelopeText(smallOrder, T[2].toBytes(), forged)],
+    ["plain", envelopeText(plain, key.pk, sign(canonicalChallenge(plain)))],
+  ];
+  const optionSets: (VerifyEnvelopeOptions | undefined)[] = [
+    undefined,
+    { zip215: true },
+    { escapeDelAndC1: true },
+    { zip215: true, rejectWeakKeys: false },
+    { zip215: true, rejectWeakKeys: false, escapeDelAndC1: true },
+  ];
+  // The verdicts the rules give (columns: the option sets above, in order).
+  const I = "INVALID_SIGNATURE";
+  const W = "WEAK_PUBLIC_KEY";
+  const table: Record<string, string[]> = {
+    "DEL signed raw": ["ok", "ok", I, "ok", I],
+    "DEL signed escaped": [I, I, "ok", I, "ok"],
+    "C1 signed raw": ["ok", "ok", I, "ok", I],
+    "C1 signed escaped": [I, I, "ok", I, "ok"],
+    "R + T1 (order 8)": [I, "ok", I, "ok", "ok"],
+    "R + T4 (order 2)": [I, "ok", I, "ok", "ok"],
+    "mixed-order key": [I, "ok", I, "ok", "ok"],
+    "small-order key, R, S = 0": [W, W, W, "ok", "ok"],
+    plain: ["ok", "ok", "ok", "ok", "ok"],
+  };
+  const inputs = cases.flatMap(([, text]) => [text, encoder.encode(text)]);
+  const answers = await Promise.all(optionSets.map((options) => shared.verifyEnvelopeBatch(inputs, options)));
+  optionSets.forEach((options, o) => {
+    inputs.forEach((input, i) => {
+      const expected = verifyEnvelopeBytes(input, options);
+      const [name] = cases[i >> 1];
+      assert.is(expected.ok ? "ok" : expected.code, table[name][o], `in-thread: ${name} with ${JSON.stringify(options)}`);
+      assert.equal(answers[o][i], expected, `pool: ${name} (${i & 1 ? "bytes" : "text"}) with ${JSON.stringify(options)}`);
+    });
+  });
+});
 
 test("inputs are copied at the call: the caller may reuse its buffers at once", async () => {
   const items = randomItems(40).map((it, i) => (i % 2 ? it : randomItem(0)));
