@@ -272,7 +272,11 @@ function decode_begin(h: usize, s: usize, lane: usize): void {
 }
 
 // Decoding after it, with (u v^7)^((p-5)/8) in lane `lane` of DEC_POW (steps 2-4); false if no
-// point has this y.
+// point has this y, and then h is all zeros: no point, which ge_is_neutral_vartime never takes
+// for O and which every addition and doubling keeps all zeros. A caller that used h without
+// looking at the result would so refuse; what the candidate x and y would leave there instead
+// can be chosen to pass a check (test/node/ed25519-prepared-public.test.ts, R bytes that do not
+// decode).
 function decode_end(h: usize, s: usize, lane: usize): bool {
   const u = DEC_LANES + lane * DEC_LANE_BYTES, v = u + 40, v3 = u + 80, vxx = DEC_VXX, check = DEC_CHECK;
   fe_mul(h + X, DEC_POW + lane * 40, v3);
@@ -282,7 +286,10 @@ function decode_end(h: usize, s: usize, lane: usize): bool {
   fe_sub(check, vxx, u);
   if (!fe_iszero(check)) {
     fe_add(check, vxx, u);
-    if (!fe_iszero(check)) return false; // u/v is not a square: no such point
+    if (!fe_iszero(check)) {
+      memory.fill(h, 0, P3_BYTES); //  u/v is not a square: no such point
+      return false;
+    }
     fe_mul(h + X, h + X, FE_SQRTM1);
   }
   if (fe_isnegative(h + X) != <u32>(load<u8>(s + 31) >> 7)) fe_neg(h + X, h + X);

@@ -806,11 +806,12 @@ test("a prepared key with R bytes that do not decode: false in both modes, as fo
   prepared.free();
 });
 
-// What the core's decoding leaves when R's bytes do not decode (assembly/curve25519/group.ts
-// decode_end): X = u v^3 (u v^7)^((p-5)/8), Y = y, Z = 1, and T untouched (whatever the last
-// decoding into that point left). Used below to make R bytes for which those values would pass
-// ZIP-215's check [8](R' - R) = O, so that a prepared path that ignored the decoding's result
-// would accept them.
+// What a decoder that stopped at the failed square root would leave when R's bytes do not decode
+// (assembly/curve25519/group.ts decode_end did so until it zeroed the point): X = u v^3
+// (u v^7)^((p-5)/8), Y = y, Z = 1, and T untouched (whatever the last decoding into that point
+// left). Used below to make R bytes for which those values would pass ZIP-215's check
+// [8](R' - R) = O: a core that left them and ignored the decoding's result on a path accepted
+// these bytes there.
 const modP = (x: bigint): bigint => ((x % P) + P) % P;
 const invP = (x: bigint): bigint => powModP(x, P - 2n);
 const CURVE_D = modP(-121665n * invP(121666n));
@@ -883,10 +884,11 @@ function undecodableYsPassing(x1: bigint, y1: bigint, tg: bigint): bigint[] {
 }
 
 test("R bytes that do not decode, chosen so that what their failed decoding leaves would pass ZIP-215's check: false on the prepared and the full-length paths", () => {
-  // The previous test's R bytes are random: a prepared path that ignored R's decoding result
-  // would check them against values that pass with negligible probability, and give false all
-  // the same. These are made to pass: R' = [S]B - [k]A = [s]B for S = s + k a, and R's bytes a y
-  // found above for that R' and the T the last ZIP-215 decoding on the prepared path left.
+  // The previous test's R bytes are random: a path that ignored R's decoding result would check
+  // them against values that pass with negligible probability, and give false all the same. These
+  // are made to pass against the candidate x and y: R' = [S]B - [k]A = [s]B for S = s + k a, and
+  // R's bytes a y found above for that R' and the T the last ZIP-215 decoding on the path left.
+  // (The all-zero point a failed decoding now leaves passes no check: field-x4.test.ts.)
   const a = scalarOf("failed decoding");
   const A = enc(G.multiply(a));
   const prepared = ed25519.preparePublicKey(A);
