@@ -111,20 +111,34 @@ test("a random source that detaches an item's bytes mid-batch: a typed error, ne
   }
 });
 
-test("with a broken random source, each coefficient depends on every item of the call, and no two are equal", () => {
-  interface CoefficientHooks {
-    readonly memory: WebAssembly.Memory;
-    test_batch_coefficient(i: number): number;
-  }
+interface CoefficientHooks {
+  readonly memory: WebAssembly.Memory;
+  test_batch_coefficient(i: number): number;
+}
+
+/**
+ * Runs fn on the test build of the core (the release build again after), with a reader of the
+ * last wasm call's first `count` coefficients z_i mod L, in hex.
+ */
+function withCoefficients(fn: (coefficients: (count: number) => string[]) => void): void {
   resetInstance();
   initSync(testModule());
   try {
     const hooks = coreExports() as unknown as CoefficientHooks;
-    const coefficients = (count: number): string[] =>
+    fn((count) =>
       Array.from({ length: count }, (_, i) => {
         const at = hooks.test_batch_coefficient(i);
-        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex"); // z_i mod L
-      });
+        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
+      }),
+    );
+  } finally {
+    resetInstance();
+    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
+  }
+}
+
+test("with a broken random source, each coefficient depends on every item of the call, and no two are equal", () => {
+  withCoefficients((coefficients) => {
     const items = signedItems(8);
     const replaced = [...items];
     replaced[5] = signedItems(1)[0];
@@ -156,29 +170,14 @@ test("with a broken random source, each coefficient depends on every item of the
     ed25519.verifyBatch(items);
     const b = coefficients(items.length);
     for (let i = 0; i < items.length; i++) assert.is.not(b[i], a[i], `working source: item ${i}'s coefficient is fresh`);
-  } finally {
-    resetInstance();
-    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
-  }
+  });
 });
 
 test("with a working source, verifyEnvelopeBatch gives every envelope a fresh coefficient on each call", () => {
   // The envelope batch draws its own random bytes (src/handshake/verify-envelope.ts), 16 per
   // envelope: a draw for the first envelope alone would leave the others' coefficients the same
   // on every call over the same envelopes.
-  interface CoefficientHooks {
-    readonly memory: WebAssembly.Memory;
-    test_batch_coefficient(i: number): number;
-  }
-  resetInstance();
-  initSync(testModule());
-  try {
-    const hooks = coreExports() as unknown as CoefficientHooks;
-    const coefficients = (count: number): string[] =>
-      Array.from({ length: count }, (_, i) => {
-        const at = hooks.test_batch_coefficient(i);
-        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
-      });
+  withCoefficients((coefficients) => {
     const encoder = new TextEncoder();
     const envelopes = Array.from({ length: 12 }, (_, i) =>
       encoder.encode(JSON.stringify(new KernelTrustExchange(`kernel-${i}`, Keypair.fromSeed(new Uint8Array(randomBytes(32)))).localEnvelope("kernel-local", `nonce-${i}`, 1764000000))),
@@ -188,10 +187,7 @@ test("with a working source, verifyEnvelopeBatch gives every envelope a fresh co
     assert.ok(verifyEnvelopeBatch(envelopes).every((v) => v.ok));
     const b = coefficients(envelopes.length);
     for (let i = 0; i < envelopes.length; i++) assert.is.not(b[i], a[i], `envelope ${i}'s coefficient is fresh`);
-  } finally {
-    resetInstance();
-    initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));
-  }
+  });
 });
 
 test.run();
