@@ -267,6 +267,236 @@ test("keys sort by UTF-16 code units, not code points or UTF-8 bytes", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// canonicalizeJson (the text path, assembly/json/transcoder.ts) against the same independent
+// oracles: npm canonicalize over JSON.parse, JSON.parse's own view of member names, BigInt and
+// Number arithmetic for integers, TextEncoder/TextDecoder for UTF-8 offsets and validity.
+
+type JsonOptions = Parameters<typeof canonicalizeJson>[1];
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** canonicalizeJson's output as text (it must be well-formed UTF-8). */
+function viaText(input: string | Uint8Array, options?: JsonOptions): string {
+  return strictUtf8.decode(canonicalizeJson(input, options));
+}
+
+/** canonicalizeJson fails with `code` at byte `offset`. */
+function expectTextError(code: string, offset: number, input: string | Uint8Array, options?: JsonOptions, label = ""): void {
+  try {
+    canonicalizeJson(input, options);
+  } catch (error) {
+    assert.instance(error, CanonicalJsonError, label);
+    assert.is((error as CanonicalJsonError).code, code, label);
+    assert.is((error as CanonicalJsonError).offset, offset, `${label}: offset`);
+    return;
+  }
+  assert.unreachable(`expected CanonicalJsonError ${code}: ${label}`);
+}
+
+/** A small seeded generator for input orders (xorshift32). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed | 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const j = (s >>> 0) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** `s` as a JSON string literal with every non-ASCII code unit written as a \uXXXX escape. */
+function escapedLiteral(s: string): string {
+  return JSON.stringify(s).replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+test("canonicalizeJson: member names sort by UTF-16 code units around U+E000–U+FFFF and the supplementary planes, from any input order and spelling", () => {
+  // Guards the one place UTF-8 byte order differs from UTF-16 order: leads EE/EF (U+E000–U+FFFF)
+  // must sort after F0–F4 (surrogate pairs). A rank that lifts only EF, or only part of the
+  // range, still passes on U+F000–U+FFFF keys; U+E000–U+EFFF catches it.
+  const base = ["\u007f", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\ue0ff", "\ueeee", "\uefff", "\uf000", "\uf8ff", "\ufb01", "\uffff", "\u{10000}", "\u{1f600}", "\u{10ffff}", "z", ""];
+  const sets = [base, base.filter((k) => k !== "").flatMap((k) => [k, `${k}a`, `${k}\u{10000}`, `${k}\ue000`])]; // 17 and 68 members: the insertion-sorted runs and the merges
+  for (const [setIndex, keys] of sets.entries()) {
+    const orders = [keys, [...keys].reverse(), [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)), ...Array.from({ length: 12 }, (_, i) => shuffled(keys, 0x9e3779b9 + i * 7919 + setIndex))];
+    for (const [orderIndex, order] of orders.entries()) {
+      const value = Object.fromEntries(order.map((k, i) => [k, i]));
+      const expected = referenceCanonicalize(value)!;
+      const label = `set ${setIndex}, order ${orderIndex}`;
+      assert.is(viaText(JSON.stringify(value)), expected, label);
+      // The same names as \u escapes: compared by value (the unescaped copy), not by spelling.
+      const escaped = "{" + order.map((k, i) => `${escapedLiteral(k)}:${i}`).join(",") + "}";
+      assert.equal(JSON.parse(escaped), value);
+      assert.is(viaText(escaped), expected, `${label} (escaped names)`);
+    }
+  }
+});
+
+test("canonicalizeJson: a character written as a \\u escape (either hex case) or a short escape comes out as JSON.stringify writes it; escapeDelAndC1 also writes U+007F–U+009F as \\u00xx", () => {
+  // Guards writeCodePoint, the path of characters that arrive escaped: raw text never carries
+  // C0 controls, and JSON.stringify never writes \u007f…\u009f or \u000c, so tests built from
+  // JSON.stringify output miss a wrong short form (\f written as \u000c) or an escapeDelAndC1
+  // range that stops one short of U+009F.
+  const legacy = (text: string): string => text.replace(/[\u007f-\u009f]/g, (ch) => `\\u00${ch.charCodeAt(0).toString(16)}`);
+  const units = [...Array.from({ length: 0x300 }, (_, c) => c), 0x2028, 0x2029, 0xd7ff, 0xe000, 0xfeff, 0xffff];
+  for (const c of units) {
+    const ch = String.fromCharCode(c);
+    const hex = c.toString(16).padStart(4, "0");
+    for (const spelled of [`\\u${hex}`, `\\u${hex.toUpperCase()}`]) {
+      for (const [text, value] of [[`"${spelled}"`, ch], [`["a${spelled}é${spelled}"]`, [`a${ch}é${ch}`]], [`{"${spelled}":"${spelled}"}`, { [ch]: ch }]] as const) {
+        assert.equal(JSON.parse(text), value, text);
+        const expected = referenceCanonicalize(value)!;
+        assert.is(viaText(text), expected, text);
+        assert.is(viaText(text, { escapeDelAndC1: true }), legacy(expected), `${text} (escapeDelAndC1)`);
+      }
+    }
+  }
+  for (const spelled of ["\\b", "\\f", "\\n", "\\r", "\\t", "\\/", "\\\\", '\\"']) {
+    const text = `["${spelled}", {"${spelled}": 0}]`;
+    assert.is(viaText(text), referenceCanonicalize(JSON.parse(text)), text);
+  }
+});
+
+test("canonicalizeJson: every spelling of one member name is DUPLICATE_KEY, reported at the later member's quote, in order or after sorting", () => {
+  // Guards duplicate detection by value (a name whose escape was not noted is compared by its
+  // spelling, so {"\u005c":1,"\\":2} passes), and the offset: the later member, also when the
+  // sort brings the pair together first (a check that skips the first sorted pair, or reports
+  // the earlier member, passes inputs whose duplicate is already adjacent).
+  const shortForms: Record<number, string> = { 0x08: "\\b", 0x09: "\\t", 0x0a: "\\n", 0x0c: "\\f", 0x0d: "\\r", 0x22: '\\"', 0x5c: "\\\\", 0x2f: "\\/" };
+  const units = [...Array.from({ length: 0x100 }, (_, c) => c), 0x2028, 0xe000, 0xffff];
+  for (const c of units) {
+    const hex = c.toString(16).padStart(4, "0");
+    const spellings = [`\\u${hex}`, `\\u${hex.toUpperCase()}`];
+    if (shortForms[c] !== undefined) spellings.push(shortForms[c]!);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) spellings.push(String.fromCharCode(c));
+    for (const a of spellings) {
+      for (const b of spellings) {
+        for (const [head, tail] of [["{", ""], ['{"~~":0,', ""], ['{"~~":0,', ',"!":3'], ['{"é":0,"~":1,', ""]]) {
+          const earlier = `${head}"x${a}":1,`;
+          const text = `${earlier}"x${b}":2${tail}}`;
+          assert.is(Object.keys(JSON.parse(text)).length, (head.match(/:/g)?.length ?? 0) + (tail ? 2 : 1), text); // JSON.parse keeps one member for both spellings
+          expectTextError("DUPLICATE_KEY", utf8.encode(earlier).length, text, undefined, text);
+        }
+      }
+    }
+  }
+  // Larger objects: one duplicated name among shuffled others, at every distance.
+  const names = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? `é${i}` : i % 3 === 1 ? `\u{1f600}${i}` : `k${i}`));
+  for (let n = 2; n <= names.length; n += 3) {
+    for (let seed = 1; seed <= 6; seed++) {
+      const order = shuffled(names.slice(0, n), seed * 101 + n);
+      const dupOf = order[seed % n]!;
+      const at = Math.min(n, (seed % n) + 1 + (seed * 7) % n); // the duplicate comes after its first occurrence
+      const members = order.map((k, i) => `${JSON.stringify(k)}:${i}`);
+      members.splice(at, 0, `${JSON.stringify(dupOf)}:"dup"`);
+      const prefix = "{" + members.slice(0, at).join(",") + ",";
+      const text = prefix + members.slice(at).join(",") + "}";
+      expectTextError("DUPLICATE_KEY", utf8.encode(prefix).length, text, undefined, `n ${n}, seed ${seed}`);
+    }
+  }
+});
+
+test("canonicalizeJson: integers kept exactly inside −2^63…2^64−1 (around 2^53, 2^63, 2^64, −2^63), rounded through the double outside, −0 as 0", () => {
+  // Guards the i64/u64 boundary test: the largest u64 or the smallest i64 sent through the double
+  // prints 18446744073709552000 / -9223372036854776000; one past them must do exactly that.
+  const lowest = -(2n ** 63n);
+  const highest = 2n ** 64n - 1n;
+  const centres = [0n, 2n ** 53n, -(2n ** 53n), 2n ** 63n, -(2n ** 63n), 2n ** 64n, 10n ** 19n, -(10n ** 18n), 10n ** 20n, -(10n ** 19n)];
+  for (const centre of centres) {
+    for (let d = -3n; d <= 3n; d++) {
+      const n = centre + d;
+      const literal = n.toString();
+      const inside = n >= lowest && n <= highest;
+      const expected = inside ? literal : String(Number(literal)); // Number(): the double the literal rounds to
+      assert.is(viaText(literal), expected, literal);
+      assert.is(viaText(`{"v":[${literal}]}`), `{"v":[${expected}]}`, literal);
+      // With a fraction or an exponent it is a double whatever its size.
+      for (const spelled of [`${literal}.0`, `${literal}e0`, `${literal}E+0`]) assert.is(viaText(spelled), referenceCanonicalize(JSON.parse(spelled)), spelled);
+    }
+  }
+  for (const zero of ["-0", "0", "-0.0", "-0e5", "0E-5", "-0.000"]) {
+    assert.is(viaText(zero), referenceCanonicalize(JSON.parse(zero)), zero);
+    assert.is(viaText(`[${zero},{"z":${zero}}]`), referenceCanonicalize(JSON.parse(`[${zero},{"z":${zero}}]`)), zero);
+  }
+});
+
+test("canonicalizeJson: maxDepth admits exactly maxDepth nested containers; TOO_DEEP at the first one past it", () => {
+  // Guards an off-by-one in the text path's depth check (canonicalize has its own).
+  for (const maxDepth of [1, 2, 3, 17, 64, MAX_DEPTH_LIMIT]) {
+    for (const opener of ["[", '{"k":']) {
+      const closer = opener === "[" ? "]" : "}";
+      const nest = (levels: number): string => opener.repeat(levels) + "1" + closer.repeat(levels);
+      const options = maxDepth === 64 ? undefined : { maxDepth };
+      assert.is(viaText(nest(maxDepth), options), referenceCanonicalize(JSON.parse(nest(maxDepth))), `${opener} ${maxDepth}`);
+      expectTextError("TOO_DEEP", utf8.encode(opener.repeat(maxDepth)).length, nest(maxDepth + 1), options, `${opener} ${maxDepth}`);
+      const wide = `[0,{"a":${nest(maxDepth - 1)}}]`; // maxDepth + 1 containers
+      const openers = [...wide].flatMap((ch, i) => (ch === "[" || ch === "{" ? [i] : [])); // ASCII: indexes are byte offsets
+      expectTextError("TOO_DEEP", openers[maxDepth]!, wide, options, `wide ${opener} ${maxDepth}`);
+    }
+  }
+});
+
+test("canonicalizeJson: UTF-8 is refused (INVALID_UTF8 at the lead byte) exactly where a strict TextDecoder refuses it", () => {
+  // Guards the RFC 3629 §4 table at each edge (overlongs after C0/C1/E0/F0, surrogates after ED,
+  // code points past U+10FFFF after F4, F5–FF, stray continuations): one edge widened lets
+  // ill-formed bytes through into the canonical output.
+  const seconds = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff];
+  let refused = 0;
+  for (let lead = 0x80; lead <= 0xff; lead++) {
+    for (const second of seconds) {
+      const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+      const sequence = [lead, second, 0x80, 0xbf].slice(0, length);
+      for (const [before, after] of [[[0x5b, 0x22], [0x22, 0x5d]], [[0x7b, 0x22], [0x22, 0x3a, 0x30, 0x7d]], [[0x5b, 0x22, ...utf8.encode("0123456789")], [0x22, 0x5d]]]) {
+        const bytes = Uint8Array.from([...before!, ...sequence, ...after!]);
+        let decoded: string | undefined;
+        try {
+          decoded = strictUtf8.decode(bytes);
+        } catch {
+          decoded = undefined;
+        }
+        const label = `${Buffer.from(sequence).toString("hex")} after ${before!.length} bytes`;
+        if (decoded === undefined) {
+          refused++;
+          expectTextError("INVALID_UTF8", before!.length, bytes, undefined, label);
+        } else {
+          assert.is(viaText(bytes), referenceCanonicalize(JSON.parse(decoded)), label);
+        }
+      }
+    }
+  }
+  assert.ok(refused > 1000, `only ${refused} refused`);
+});
+
+test("canonicalizeJson: LONE_SURROGATE offsets count UTF-8 bytes, in string input and for \\u escapes", () => {
+  // Guards the offset of a lone surrogate in a JavaScript string input: the UTF-8 length of the
+  // prefix (TextEncoder), not its UTF-16 index, which differs once the prefix is not ASCII.
+  for (const prefix of ["", "a", "é", "€", "😀", "é😀x€"]) {
+    for (const bad of ["\ud800", "\udc00", "\udbff", "\ud83d\ud83d", "\ude00\ud83d"]) {
+      const start = `["${prefix}`;
+      expectTextError("LONE_SURROGATE", utf8.encode(start).length, `${start}${bad}"]`, undefined, JSON.stringify(prefix + bad));
+      expectTextError("LONE_SURROGATE", utf8.encode(`{"${prefix}`).length, `{"${prefix}${bad}":1}`, undefined, `key ${JSON.stringify(prefix + bad)}`);
+    }
+    for (const bad of ["\\ud800", "\\udc00", "\\udbff\\u0041", "\\ud83d\\ud83d", "\\ud83dx"]) {
+      const start = `["${prefix}`;
+      expectTextError("LONE_SURROGATE", utf8.encode(start).length, `${start}${bad}"]`, undefined, prefix + bad);
+    }
+  }
+});
+
+test("canonicalizeJson: maxBytes admits an input of exactly maxBytes UTF-8 bytes, as a string or as bytes; one byte more is TOO_LARGE", () => {
+  // Guards the bound on string input, which is measured after encoding (a `>=` there refuses a
+  // string whose UTF-8 is exactly maxBytes; the byte path is checked separately).
+  for (const text of ['"x"', '["é😀"]', '{"b":[1,2.5,"\u2028"],"a":null}', `"${"€".repeat(50)}"`]) {
+    const size = utf8.encode(text).length;
+    const expected = referenceCanonicalize(JSON.parse(text))!;
+    for (const input of [text, utf8.encode(text)]) {
+      assert.is(viaText(input, { maxBytes: size }), expected, text);
+      expectCode("TOO_LARGE", () => canonicalizeJson(input, { maxBytes: size - 1 }));
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
 // Errors: every code, from both entry points
 
 test("UNSUPPORTED_TYPE: undefined anywhere, functions, symbols (no silent dropping)", () => {

@@ -199,6 +199,31 @@ test("long inputs: hundreds of digits, leading zeros, a nonzero digit past the 8
   checkAll("long inputs", literals(), 14_000);
 });
 
+test("mantissas at the edge of the exact one-operation path (w near 2^53 with |q| ≤ 37), and decimal exponents at the table's lower end", () => {
+  // Guards two cut-offs that random literals rarely hit exactly. Clinger's path is exact only for
+  // w ≤ 2^53: w just above it is rounded once to a double and again by the multiply or divide
+  // (double rounding), so a bound of 2^54 gives wrong last bits for some w * 10^q. And at the
+  // smallest decimal exponent the table holds (w * 10^-342 with a 19-digit w is ~1e-323, still a
+  // subnormal), a cut-off one too early returns 0.
+  const next = makeRandom(SEED ^ 0x6666);
+  const twoTo53 = 2n ** 53n;
+  function* literals(): Generator<string> {
+    for (let q = -22; q <= 37; q++) {
+      for (let d = -4n; d <= 300n; d++) yield `${twoTo53 + d}e${q}`;
+      for (let i = 0; i < 300; i++) {
+        const w = twoTo53 + BigInt(next() % 2 ** 26) * 2n ** 27n + BigInt(next() % 2 ** 27); // in (2^53, 2^54)
+        yield `${w}e${q}`;
+        yield `-${w.toString().slice(0, 10)}.${w.toString().slice(10)}e${q + 6}`;
+      }
+    }
+    for (let exponent = -345; exponent <= -320; exponent++) {
+      for (const digits of ["1", "5", "9999999999999999999", "4940656458412465442", "2470328229206232720", "2470328229206232721"]) yield `${digits}e${exponent}`;
+      for (let i = 0; i < 50; i++) yield `${String(1 + (next() % 9))}${String(next()).padStart(9, "0")}${String(next()).padStart(9, "0")}e${exponent}`;
+    }
+  }
+  checkAll("edges", literals(), 55_000);
+});
+
 test("raw hook on 50,000 malformed spans: never traps, always returns a number", () => {
   // parseDouble's contract is grammar-valid input; anything else must still be harmless.
   const next = makeRandom(SEED ^ 0x5555);
