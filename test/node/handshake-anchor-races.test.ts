@@ -160,6 +160,50 @@ test("resolve refuses a durable pin whose key is not the anchor the exchange now
   assert.ok((await after.resolve(B, NOW + 6)).publicKey.equals(newKey.publicKey));
 });
 
+test("an envelope under the pinned key that the replaced anchor no longer lists is refused before any write: the pin is not renewed, no pinned event, the pair released", async () => {
+  // Guards against consulting the pin before the anchor in steps 6–7 (a declared key equal to
+  // the pinned one passing whatever the anchor now says). The error would still be
+  // UNEXPECTED_PEER_KEY, from step 9's check after the write, but only once the old key's holder
+  // had renewed its pin (new establishedAt and rotationDue) and burnt a nonce: the outcome the
+  // anchor must prevent. Nothing here races; the anchor was replaced before the accept began.
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const store = new InMemoryPeerStore();
+  const cache = new ReplayCache();
+  const events: HandshakeEvent[] = [];
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store, replayStore: cache, onEvent: (e) => events.push(e) }).withTrustedPeer(B, oldKey.publicKey);
+  const first = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey).toJSONText(), B, NOW);
+  assert.is(cache.size, 1);
+  exchange.withTrustedPeer(B, newKey.publicKey);
+  events.length = 0;
+  const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n2", NOW + 100, oldKey).toJSONText(), B, NOW + 100), "UNEXPECTED_PEER_KEY");
+  assert.equal(error.fields, { kernelId: B, expected: newKey.publicKey.toHex(), actual: oldKey.publicKey.toHex() });
+  assert.ok(store.get(B)!.equals(first), `pin renewed: ${JSON.stringify(store.get(B))}`);
+  assert.is(store.get(B)!.rotationDue, NOW + WINDOW);
+  assert.equal(events.map((e) => e.type), ["refused"]);
+  assert.is(cache.size, 1, "only the first accept's pair is recorded");
+  assert.not.ok(cache.has(B, "n2", NOW + 100, 300));
+});
+
+test("resolve names a replaced anchor before staleness: a stale pin of a key the anchor no longer lists is UNEXPECTED_PEER_KEY, not PEER_STALE", async () => {
+  // Guards against resolve checking the anchor only for fresh pins. PEER_STALE tells the operator
+  // "handshake again"; for a pin of a key the anchor no longer lists the answer is the anchor's
+  // refusal, whose fields name the key now expected, at, after and long after the deadline.
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const events: HandshakeEvent[] = [];
+  const exchange = new KernelTrustExchange(A, keyOf(1), { onEvent: (e) => events.push(e) }).withTrustedPeer(B, oldKey.publicKey);
+  const pin = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, oldKey), B, NOW);
+  await rejectsWith(exchange.resolve(B, pin.rotationDue), "PEER_STALE"); // under its own anchor: stale
+  exchange.withTrustedPeer(B, newKey.publicKey);
+  events.length = 0;
+  for (const at of [pin.rotationDue - 1, pin.rotationDue, pin.rotationDue + 1, pin.rotationDue + 10 * WINDOW]) {
+    const error = await rejectsWith(exchange.resolve(B, at), "UNEXPECTED_PEER_KEY");
+    assert.equal(error.fields, { kernelId: B, expected: newKey.publicKey.toHex(), actual: oldKey.publicKey.toHex() });
+  }
+  assert.equal(events.map((e) => `${e.type} ${"code" in e ? e.code : ""}`), Array(4).fill("refused UNEXPECTED_PEER_KEY"));
+});
+
 test("a compare-and-set loser checks the anchors in force before it adopts the winner's pin", async () => {
   const oldKey = keyOf(2);
   let exchange!: KernelTrustExchange;
@@ -219,6 +263,23 @@ test("a compare-and-set loser renews a concurrent pin whose deadline is much ear
   }
 });
 
+test("a compare-and-set loser never adopts a winner's pin that is already stale, even when it passes the skew rules (a window shorter than the skew)", async () => {
+  // Guards against dropping the freshness condition of the adopt rule. With a 100 s window and
+  // the default 300 s skew, a concurrent pin established 100 s ago and due now passes both skew
+  // conditions; adopting it would make the accept succeed with a pin resolve already refuses
+  // (PEER_STALE), where renewing it gives one due now + 100.
+  const key = keyOf(2);
+  const { inner, store, counts } = firstWriteLoses((held) =>
+    held.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW - 100, rotationDue: NOW })),
+  );
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store, config: { rotationWindowSecs: 100 } }).withTrustedPeer(B, key.publicKey);
+  const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, key).toJSONText(), B, NOW);
+  assert.is(counts.writes, 1, "the stale winner was renewed");
+  assert.equal([peer.establishedAt, peer.rotationDue], [NOW, NOW + 100]);
+  assert.ok(inner.get(B)!.equals(peer));
+  assert.ok((await exchange.resolve(B, NOW)).equals(peer));
+});
+
 test("the adopt rule uses the skew the accept read when it started (settings are read once per accept)", async () => {
   const key = keyOf(2);
   let exchange!: KernelTrustExchange;
@@ -230,6 +291,43 @@ test("the adopt rule uses the skew the accept read when it started (settings are
   exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, key.publicKey);
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n1", NOW, key), B, NOW);
   assert.is(counts.writes, 0, "adopted under the 300 s skew the accept started with");
+});
+
+test("an accept whose pin was adopted, or written and then refused by a replaced anchor, keeps its nonce: the same envelope is REPLAYED_NONCE", async () => {
+  // Guards against step 10 keeping the reservation only for a pin this accept wrote under an
+  // unchanged anchor. An accept that adopted a concurrent winner's pin succeeded without a write
+  // of its own, and one refused after its write landed did pin: releasing either pair would let
+  // the very same envelope be accepted again (docs/protocol.md §5, §7). Real ReplayCache.
+  const key = keyOf(2);
+  const cache = new ReplayCache();
+  const { inner, store, counts } = firstWriteLoses((held) =>
+    held.insert(new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW })),
+  );
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store, replayStore: cache }).withTrustedPeer(B, key.publicKey);
+  const text = PeerHandshakeEnvelope.sign(B, A, "adopted", NOW, key).toJSONText();
+  const adopted = await exchange.acceptEnvelope(text, B, NOW);
+  assert.is(counts.writes, 0, "the winner's pin was adopted, not written");
+  assert.ok(adopted.equals(inner.get(B)!));
+  assert.ok(cache.has(B, "adopted", NOW, 300));
+  await rejectsWith(exchange.acceptEnvelope(text, B, NOW + 1), "REPLAYED_NONCE");
+
+  // A first pin written while the anchor was replaced: refused, but written, so its pair stays.
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const held = heldWrites();
+  const replays = new ReplayCache();
+  const racing = new KernelTrustExchange(A, keyOf(1), { store: held.store, replayStore: replays }).withTrustedPeer(B, oldKey.publicKey);
+  const sent = PeerHandshakeEnvelope.sign(B, A, "written", NOW, oldKey).toJSONText();
+  const accept = racing.acceptEnvelope(sent, B, NOW);
+  await held.entered;
+  racing.withTrustedPeer(B, newKey.publicKey);
+  held.release();
+  await rejectsWith(accept, "UNEXPECTED_PEER_KEY");
+  assert.ok(held.inner.get(B)!.publicKey.equals(oldKey.publicKey), "the write landed");
+  assert.ok(replays.has(B, "written", NOW, 300), "its pair is held");
+  // Both keys trusted again: the same envelope is a replay, not a second accept.
+  racing.withTrustedPeer(B, [oldKey.publicKey, newKey.publicKey]);
+  await rejectsWith(racing.acceptEnvelope(sent, B, NOW + 1), "REPLAYED_NONCE");
 });
 
 test("a replay store that answers undefined for a held pair (review 43): the same envelope is never accepted twice", async () => {

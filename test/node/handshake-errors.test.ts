@@ -8,7 +8,9 @@ import canonicalize from "canonicalize";
 import {
   DEFAULT_MAX_ENVELOPE_BYTES,
   FEDERATION_HANDSHAKE_SCHEMA,
+  FederationPeer,
   HandshakeChallenge,
+  InMemoryPeerStore,
   InvalidTimeError,
   KernelTrustExchange,
   Keypair,
@@ -99,10 +101,52 @@ test("ADDRESS_MISMATCH", async () => {
   await unchanged();
 });
 
+test("ADDRESS_MISMATCH for every addressee that is not the local id byte for byte: empty, a prefix, an extension, another case", async () => {
+  // Guards against an addressee check that is anything but exact equality: one that lets an
+  // empty addressee through (an envelope "to nobody" would then be accepted by every kernel that
+  // trusts the sender), or compares a prefix, or ignores case or trailing bytes. The other
+  // ADDRESS_MISMATCH tests use ids of A's length differing in their last character, which such
+  // checks still refuse. Signed by node:crypto over the `canonicalize` package's bytes, on the
+  // object and the text path.
+  const { exchange, kpB, seedB, unchanged } = await setup();
+  for (const addressee of ["", "kernel.org-", A.slice(0, -1), `${A}.evil`, `${A} `, `${A}\u0000`, A.toUpperCase(), ` ${A}`]) {
+    const challenge = { schema: FEDERATION_HANDSHAKE_SCHEMA, localKernelId: B, remoteKernelId: addressee, nonce: `to-${addressee.length}-${addressee.charCodeAt(addressee.length - 1)}`, timestamp: NOW };
+    const envelope = { challenge, declaredPublicKey: kpB.publicKey.toHex(), signature: signWithNode(challenge, seedB) };
+    for (const input of [envelope, JSON.stringify(envelope)]) {
+      const error = await rejectsWith(exchange.acceptEnvelope(input, B, NOW), "ADDRESS_MISMATCH");
+      assert.equal(error.fields, { addressedTo: addressee, actual: A });
+      await rejectsWith(exchange.acceptClaimedEnvelope(input, NOW), "ADDRESS_MISMATCH");
+    }
+  }
+  await unchanged();
+  // The same bytes addressed to A exactly are accepted: the refusals above are the addressee's.
+  const challenge = { schema: FEDERATION_HANDSHAKE_SCHEMA, localKernelId: B, remoteKernelId: A, nonce: "to-a", timestamp: NOW };
+  const pinned = await exchange.acceptEnvelope(JSON.stringify({ challenge, declaredPublicKey: kpB.publicKey.toHex(), signature: signWithNode(challenge, seedB) }), B, NOW);
+  assert.ok(pinned.publicKey.equals(kpB.publicKey));
+});
+
 test("KERNEL_ID_MISMATCH", async () => {
   const { exchange, kpB, unchanged } = await setup();
   const error = await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign("kernel.org-x", A, "n", NOW, kpB), B, NOW), "KERNEL_ID_MISMATCH");
   assert.equal(error.fields, { declared: "kernel.org-x", expected: B });
+  await unchanged();
+});
+
+test("KERNEL_ID_MISMATCH when either side of the comparison is empty, a prefix or an extension of the other", async () => {
+  // Guards against a claimed-id check that is skipped or loosened for an empty expected id (the
+  // "" acceptClaimedEnvelope starts from before the challenge is read) or compares prefixes: with
+  // an anchor under "" holding B's key, B's envelope would then be pinned as peer "". Signed by
+  // node:crypto over the `canonicalize` package's bytes.
+  const { exchange, kpB, seedB, unchanged } = await setup();
+  exchange.withTrustedPeer("", kpB.publicKey).withTrustedPeer("kernel.org-", kpB.publicKey).withTrustedPeer(`${B}.evil`, kpB.publicKey);
+  for (const [claimed, expected] of [[B, ""], ["", B], [B, "kernel.org-"], ["kernel.org-", B], [B, `${B}.evil`], [`${B}.evil`, B]]) {
+    const challenge = { schema: FEDERATION_HANDSHAKE_SCHEMA, localKernelId: claimed, remoteKernelId: A, nonce: `from-${claimed}-to-${expected}`, timestamp: NOW };
+    const envelope = { challenge, declaredPublicKey: kpB.publicKey.toHex(), signature: signWithNode(challenge, seedB) };
+    for (const input of [envelope, JSON.stringify(envelope)]) {
+      const error = await rejectsWith(exchange.acceptEnvelope(input, expected, NOW), "KERNEL_ID_MISMATCH");
+      assert.equal(error.fields, { declared: claimed, expected });
+    }
+  }
   await unchanged();
 });
 
@@ -160,6 +204,33 @@ test("STORE_FAILED (the reference's StorePoisoned, for any store failure)", asyn
   assert.is(error.message, "trust store failed and cannot service requests: get: connection reset");
   assert.equal(error.fields, { operation: "get", reason: "connection reset" });
   assert.is((error.cause as Error).message, "connection reset");
+});
+
+test("STORE_FAILED when the peer store answers get(B) with another peer's entry: that pin never names B's key", async () => {
+  // Guards against dropping the kernel-id check on the entries the accept reads (step 5, and the
+  // re-read after a lost compare-and-set). Without it, a store (or a key mix-up in one) that
+  // hands back C's pin for B lets B be accepted under C's key with no anchor for B, and the
+  // accept can even adopt and return C's pin. Nothing is written; resolve refuses too.
+  const C = "kernel.org-c";
+  const kpC = Keypair.generate();
+  const inner = new InMemoryPeerStore();
+  const pinOfC = new FederationPeer({ kernelId: C, publicKey: kpC.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 43_200 });
+  inner.insert(pinOfC);
+  const mixedUp = {
+    insert: (peer: FederationPeer) => inner.insert(peer),
+    get: (_kernelId: string) => inner.get(C),
+    remove: (kernelId: string) => inner.remove(kernelId),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: (kernelId: string, expected: FederationPeer | undefined, next: FederationPeer) => inner.compareAndSet(kernelId, expected, next),
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store: mixedUp });
+  for (const input of [PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpC), PeerHandshakeEnvelope.sign(B, A, "m", NOW, kpC).toJSONText()]) {
+    const error = await rejectsWith(exchange.acceptEnvelope(input, B, NOW), "STORE_FAILED");
+    assert.equal(error.fields, { operation: "get", reason: `returned peer ${C} for ${B}` });
+  }
+  assert.equal(inner.snapshot().map((peer) => peer.kernelId), [C]);
+  assert.ok(inner.get(C)!.equals(pinOfC));
+  await rejectsWith(exchange.resolve(B, NOW), "STORE_FAILED");
 });
 
 test("MALFORMED_ENVELOPE through acceptEnvelope (object, text, bytes, wrong input types)", async () => {

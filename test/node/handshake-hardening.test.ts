@@ -432,6 +432,25 @@ test("timestamps above 2^53−1 are MALFORMED_ENVELOPE by default, exact u64 com
   assert.is(error.message, `remote envelope timestamp ${outside} drifts from local clock ${now} beyond 300s`);
 });
 
+test("a pin's establishedAt and rotationDue count from the local clock, never from the envelope's timestamp", async () => {
+  // Guards against pinning from challenge.timestamp: a peer stamping its envelope up to the skew
+  // ahead would stretch its own pin past the rotation window (and one stamped behind would be
+  // pinned as established in the past). Every other test signs at the accept's own `now`, where
+  // the two readings agree. Text and object paths, first pin and renewal.
+  const WINDOW = 43_200;
+  const kpB = Keypair.generate();
+  const store = new InMemoryPeerStore();
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store }).withTrustedPeer(B, kpB.publicKey);
+  let n = 0;
+  for (const [timestamp, now] of [[NOW + SKEW, NOW], [NOW + 10 - SKEW, NOW + 10], [NOW + 20 + 1, NOW + 20], [NOW + 30 - 1, NOW + 30]]) {
+    for (const envelope of [PeerHandshakeEnvelope.sign(B, A, `ts-${n++}`, timestamp, kpB), PeerHandshakeEnvelope.sign(B, A, `ts-${n++}`, timestamp, kpB).toJSONText()]) {
+      const peer = await exchange.acceptEnvelope(envelope, B, now);
+      assert.equal([peer.establishedAt, peer.rotationDue], [now, now + WINDOW], `envelope at ${timestamp}, now ${now}`);
+      assert.ok(store.get(B)!.equals(peer));
+    }
+  }
+});
+
 // --- compare-and-set pinning -----------------------------------------------------------------
 
 test("many concurrent first contacts for the same peer with an async store make exactly one pin", async () => {
