@@ -1414,6 +1414,237 @@ test("load: a few hundred concurrent clients against one server on SQLite, no lo
   }
 });
 
+// Mutation audit (src/http): a client that follows a redirect sends its envelope, and pins the
+// answer of, whatever host the first server names; refused, the redirect is a NETWORK_ERROR (fetch's
+// redirect: "error"), the named server never hears the request, and nothing is pinned.
+test("the client follows no redirect: a 307 or 308 to a real kernel is NETWORK_ERROR, that kernel never hears the envelope, nothing is pinned", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(71));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(72));
+  const heardByB: string[] = [];
+  const exchangeB = new KernelTrustExchange("kernel.b", b, { onEvent: (event) => heardByB.push(event.type) }).withTrustedPeer("kernel.a", a.publicKey);
+  const realB = createHandshakeServer(exchangeB);
+  const realUrl = await listen(realB);
+  let status = 307;
+  const redirecting = createServer((q, s) => (q.resume(), s.writeHead(status, { location: `${realUrl}/federation/handshake` }).end()));
+  const redirectUrl = await listen(redirecting);
+  try {
+    for (const code of [307, 308]) {
+      status = code;
+      const client = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
+      const error = await expectHttp(handshakeWith(redirectUrl, client, "kernel.b"), "NETWORK_ERROR");
+      assert.is(error.status, undefined, `${code}: no answer was taken`);
+      assert.equal(await client.peers(), [], `${code}: nothing pinned by the client`);
+    }
+    assert.equal(heardByB, [], "the kernel the redirect named never received an envelope");
+    assert.equal(await exchangeB.peers(), [], "nor pinned the caller");
+  } finally {
+    await Promise.all([realB, redirecting].map(closeServer));
+  }
+});
+
+// Mutation audit (src/http): maxResponseBytes is the largest answer TAKEN, both when the answer
+// declares its length (Content-Length) and when it is chunked (counted as read): an answer of
+// exactly maxResponseBytes is verified and pinned, one byte over is RESPONSE_TOO_LARGE with
+// nothing pinned. Guards against an off-by-one either way on either path.
+test("maxResponseBytes at its edge: an answer of exactly that many bytes is pinned, one more is RESPONSE_TOO_LARGE, with Content-Length and chunked", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(73));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(74));
+  const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b).withTrustedPeer("kernel.a", a.publicKey));
+  const serverUrl = await listen(server);
+  // A relay passing each request to the real server and its answer back, framed by `framing`.
+  let framing: "length" | "chunked" = "length";
+  let lastLength = 0;
+  const relay = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", async () => {
+      const answer = await fetch(`${serverUrl}/federation/handshake`, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) });
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      lastLength = bytes.length;
+      if (framing === "length") {
+        response.writeHead(answer.status, { "content-type": "application/json", "content-length": String(bytes.length) }).end(bytes);
+      } else {
+        // No Content-Length: Node sends it chunked, in two chunks.
+        response.writeHead(answer.status, { "content-type": "application/json" });
+        response.write(bytes.subarray(0, 10));
+        response.end(bytes.subarray(10));
+      }
+    });
+  });
+  const relayUrl = await listen(relay);
+  // Nonces of one length: every answer has the same size (the timestamp's digits do not change).
+  let n = 0;
+  const nonce = () => `edge-nonce-${String(n++).padStart(4, "0")}`;
+  try {
+    const first = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
+    await handshakeWith(relayUrl, first, "kernel.b", { nonce: nonce() });
+    const size = lastLength;
+    assert.ok(size > 100, `measured an answer of ${size} bytes`);
+    for (const mode of ["length", "chunked"] as const) {
+      framing = mode;
+      const exact = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
+      await handshakeWith(relayUrl, exact, "kernel.b", { nonce: nonce(), maxResponseBytes: size });
+      assert.is(lastLength, size, `${mode}: the answer was ${size} bytes`);
+      assert.is((await exact.peers()).length, 1, `${mode}: an answer of exactly maxResponseBytes is taken and pinned`);
+      const over = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
+      const error = await expectHttp(handshakeWith(relayUrl, over, "kernel.b", { nonce: nonce(), maxResponseBytes: size - 1 }), "RESPONSE_TOO_LARGE");
+      assert.is(lastLength, size, `${mode}: the answer was ${size} bytes`);
+      assert.is(error.status, 200);
+      assert.equal(await over.peers(), [], `${mode}: one byte over pins nothing`);
+    }
+  } finally {
+    await Promise.all([server, relay].map(closeServer));
+  }
+});
+
+// Mutation audit (src/http): 429 PEER_QUOTA_EXCEEDED is for the SQLite store's quota only. Any
+// other SqliteStoreError of the replay store (a skew above its retention, a closed store) is the
+// server's own failure: 503 STORE_FAILED with the cause for the log only, nothing pinned, no pair
+// left. Guards against taking every SqliteStoreError as the caller's flooding.
+test("a SQLite replay store failing for another reason than its quota (SKEW_ABOVE_RETENTION, STORE_CLOSED) answers 503 STORE_FAILED, not 429", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(75));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(76));
+  const envelope = (nonce: string) => JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", nonce));
+  // retentionSecs 1 is below the exchange's skew: every reserve throws SKEW_ABOVE_RETENTION.
+  const shortLived = new SqliteReplayStore(file("short-retention.db"), { retentionSecs: 1 });
+  const closed = new SqliteReplayStore(file("closed-replay.db"));
+  closed.close();
+  for (const [replayStore, reason] of [[shortLived, /SKEW_ABOVE_RETENTION|retention/], [closed, /STORE_CLOSED|after close/]] as const) {
+    const store = new InMemoryPeerStore();
+    const logged: { status: number; code: string; message: string }[] = [];
+    const exchange = new KernelTrustExchange("kernel.b", b, { store, replayStore }).withTrustedPeer("kernel.a", a.publicKey);
+    const server = createHandshakeServer(exchange, { onRequestError: (info) => logged.push(info) });
+    const url = await listen(server);
+    try {
+      const answer = await postJson(url, envelope("n-store-fault"));
+      assert.is(answer.status, 503, String(reason));
+      assert.equal(await answer.json(), { error: { code: "STORE_FAILED", message: "the server could not complete the handshake" } });
+      assert.equal(logged.map((l) => [l.status, l.code]), [[503, "STORE_FAILED"]]);
+      assert.match(logged[0].message, reason, "the log hears the store's reason");
+      assert.equal(store.snapshot(), [], "nothing pinned");
+    } finally {
+      await closeServer(server);
+    }
+  }
+  assert.is(shortLived.size, 0, "no pair left");
+  shortLived.close();
+});
+
+// Mutation audit (src/http): each refusal of a signed envelope by the exchange has its own status,
+// and a caller's envelope that is too old, too new, addressed elsewhere or from an id with no
+// anchor is the caller's fault (403), never a 400 (malformed) or a 5xx (invites retries). Guards
+// against a wrong entry in the server's status table.
+test("refusals of well-formed, signed envelopes carry their status: CLOCK_SKEW_EXCEEDED, ADDRESS_MISMATCH and MISSING_TRUST_ANCHOR are 403, logged, nothing pinned", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(77));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(78));
+  const stranger = Keypair.fromSeed(new Uint8Array(32).fill(79));
+  const store = new InMemoryPeerStore();
+  const logged: { status: number; code: string }[] = [];
+  const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b, { store }).withTrustedPeer("kernel.a", a.publicKey), { onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const now = Math.floor(Date.now() / 1000);
+  const fromA = new KernelTrustExchange("kernel.a", a);
+  const cases: [string, string, string][] = [
+    ["an hour old", JSON.stringify(fromA.localEnvelope("kernel.b", "n-old", now - 3600)), "CLOCK_SKEW_EXCEEDED"],
+    ["an hour ahead", JSON.stringify(fromA.localEnvelope("kernel.b", "n-ahead", now + 3600)), "CLOCK_SKEW_EXCEEDED"],
+    ["addressed to another kernel", JSON.stringify(fromA.localEnvelope("kernel.c", "n-elsewhere")), "ADDRESS_MISMATCH"],
+    ["from an id with no anchor", JSON.stringify(new KernelTrustExchange("kernel.z", stranger).localEnvelope("kernel.b", "n-stranger")), "MISSING_TRUST_ANCHOR"],
+  ];
+  try {
+    for (const [what, body, code] of cases) {
+      const answer = await postJson(url, body);
+      assert.is(answer.status, 403, what);
+      assert.is(((await answer.json()) as { error: { code: string } }).error.code, code, what);
+    }
+    assert.equal(logged.map((l) => [l.status, l.code]), cases.map(([, , code]) => [403, code]));
+    assert.equal(store.snapshot(), [], "nothing pinned");
+  } finally {
+    await closeServer(server);
+  }
+});
+
+// Mutation audit (src/http): maxBodyBytes is the largest body ACCEPTED, whether the request
+// declares it (Content-Length, checked before the body is read) or streams it chunked (counted as
+// read): a body of exactly maxBodyBytes is accepted and pinned, one byte more is 413
+// BODY_TOO_LARGE with nothing pinned. Guards against an off-by-one on either path.
+test("maxBodyBytes at its edge: a body of exactly that many bytes is accepted, one more is 413, declared or chunked", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(81));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(82));
+  let n = 0;
+  const body = () => JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", `body-edge-${String(n++).padStart(4, "0")}`));
+  const size = Buffer.byteLength(body());
+  const chunked = (url: string, text: string) =>
+    fetch(url + "/federation/handshake", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(text)), c.close()) }),
+      duplex: "half",
+    } as RequestInit);
+  for (const [framing, post] of [["Content-Length", postJson], ["chunked", chunked]] as const) {
+    for (const [limit, expected] of [[size, 200], [size - 1, 413]] as const) {
+      const store = new InMemoryPeerStore();
+      const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b, { store }).withTrustedPeer("kernel.a", a.publicKey), { maxBodyBytes: limit });
+      const url = await listen(server);
+      try {
+        const text = body();
+        assert.is(Buffer.byteLength(text), size);
+        const answer = await post(url, text);
+        assert.is(answer.status, expected, `${framing}, body ${size} bytes, maxBodyBytes ${limit}`);
+        if (expected === 413) assert.is(((await answer.json()) as { error: { code: string } }).error.code, "BODY_TOO_LARGE");
+        else await answer.arrayBuffer();
+        assert.is(store.snapshot().length, expected === 200 ? 1 : 0, `${framing}, maxBodyBytes ${limit}: pinned only when accepted`);
+      } finally {
+        await closeServer(server);
+      }
+    }
+  }
+});
+
+// Mutation audit (src/http): an accept whose store answers only after its 503 HANDSHAKE_TIMEOUT
+// is refused by the deadline itself, whatever state the caller's connection is in: nothing is
+// pinned, its nonce is released (the same envelope is accepted once, later), and the log hook
+// hears the timeout once, not a second refusal ("the caller's connection closed") that never
+// happened. Guards against beforePin dropping its deadline check and leaning on the
+// connection-gone check, which fires only because Node marks a finished response destroyed.
+test("an accept that outlives its 503 HANDSHAKE_TIMEOUT is refused by the deadline: nothing pinned, nonce released, one log entry", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(83));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(84));
+  const gated = gatedStore();
+  const cache = new ReplayCache();
+  let released = 0;
+  const replayStore: ReplayStore = {
+    reserve: (peer, n, timestamp, now, skew) => cache.reserve(peer, n, timestamp, now, skew),
+    commit: (peer, n) => cache.commit(peer, n),
+    release: (peer, n) => (released++, cache.release(peer, n)),
+  };
+  const events: string[] = [];
+  const exchange = new KernelTrustExchange("kernel.b", b, { store: gated.store, replayStore, onEvent: (event) => events.push(event.type) }).withTrustedPeer("kernel.a", a.publicKey);
+  const logged: { status: number; code: string; message: string }[] = [];
+  const server = createHandshakeServer(exchange, { handshakeTimeoutMs: 200, onRequestError: (info) => logged.push(info) });
+  const url = await listen(server);
+  const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-outlived"));
+  try {
+    gated.hold();
+    const timedOut = await postJson(url, body);
+    assert.is(timedOut.status, 503);
+    assert.is(((await timedOut.json()) as { error: { code: string } }).error.code, "HANDSHAKE_TIMEOUT");
+    assert.is(gated.waiting(), 1, "the accept is still waiting on the store");
+    gated.release(); // the store answers now, after the 503
+    await until(() => released === 1);
+    await pause(50);
+    assert.equal(gated.inner.snapshot(), [], "nothing pinned after the 503");
+    assert.not.ok(events.includes("pinned"));
+    assert.equal(logged.map((l) => [l.status, l.code]), [[503, "HANDSHAKE_TIMEOUT"]], "the timeout, logged once");
+    const again = await postJson(url, body);
+    assert.is(again.status, 200, "the nonce was released: the same envelope is accepted once");
+    await again.arrayBuffer();
+    assert.is(gated.inner.snapshot().length, 1);
+  } finally {
+    gated.release();
+    await closeServer(server);
+  }
+});
+
 test.after(() => {
   for (const child of children) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });

@@ -217,6 +217,33 @@ function peerCounts(file: string): { counted: Record<string, number>; rows: Reco
   }
 }
 
+// Mutation audit (src/stores/sqlite): a pair is held through its keep_until second, so at that
+// second it still counts against its peer's quota. A recount at the quota (one pair past its
+// keep_until) that also deleted the pairs whose keep_until IS now freed their slots one second
+// early (and dropped a pair prune(now) keeps): the peer could then hold more than maxPairsPerPeer
+// live pairs.
+test("maxPairsPerPeer at keep_until: a recount at the quota deletes the pairs before now, and a pair at its keep_until second still counts", () => {
+  const T = DAY_AGO;
+  const file = tempFile("quota-edge.db");
+  const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 2 });
+  try {
+    assert.is(replay.reserve("edge", "n1", T - 1, T, 300), true); // kept until T + 3599
+    assert.is(replay.reserve("edge", "n2", T, T, 300), true); // kept until T + 3600
+    for (const nonce of ["n1", "n2"]) replay.commit("edge", nonce);
+    throwsStoreError(() => replay.reserve("edge", "n3", T + 3599, T + 3599, 300), "PEER_QUOTA_EXCEEDED");
+    // At T + 3600 n1 is past its keep_until, n2 at its own: the recount frees exactly one slot.
+    assert.is(replay.reserve("edge", "n3", T + 3600, T + 3600, 300), true, "n1's slot is free");
+    assert.equal(peerCounts(file).counted, { edge: 2 }, "n2 and n3 held");
+    assert.is(replay.size, 2, "n2, at its keep_until second, is not deleted");
+    throwsStoreError(() => replay.reserve("edge", "n4", T + 3600, T + 3600, 300), "PEER_QUOTA_EXCEEDED");
+    assert.is(replay.prune(T + 3600), 0, "prune agrees: nothing else is past keep_until");
+    assert.is(replay.reserve("edge", "n4", T + 3601, T + 3601, 300), true, "one second later n2 is past keep_until too");
+    assert.equal(peerCounts(file).counted, { edge: 2 });
+  } finally {
+    replay.close();
+  }
+});
+
 test("maxPairsPerPeer reads a per-peer count that every write keeps equal to the peer's rows, across processes, releases, reserves in place and prunes", () => {
   const file = tempFile("counts.db");
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 50 });
