@@ -292,51 +292,54 @@ test("malformed requests get a 4xx with the error code in a JSON body, never tou
   const exchange = new KernelTrustExchange("kernel.b", b, { store }).withTrustedPeer("kernel.a", a.publicKey);
   const server = createHandshakeServer(exchange, { requestTimeoutMs: 400 });
   const url = await listen(server);
-  const port = Number(new URL(url).port);
-  const sender = new KernelTrustExchange("kernel.a", a);
-  const good = JSON.stringify(sender.localEnvelope("kernel.b", "good"));
-  const tampered = good.replace('"good"', '"evil"');
-  const cases: [string, RequestInit & { path?: string }, number, string][] = [
-    ["wrong path", { method: "POST", path: "/federation/other", headers: { "content-type": "application/json" }, body: good }, 404, "NOT_FOUND"],
-    ["GET", { method: "GET" }, 405, "METHOD_NOT_ALLOWED"],
-    ["no content type", { method: "POST", body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
-    ["text/plain", { method: "POST", headers: { "content-type": "text/plain" }, body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
-    ["latin-1 charset", { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
-    ["64 KiB + 1", { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(65537) }, 413, "BODY_TOO_LARGE"],
-    ["invalid UTF-8", { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }, 400, "MALFORMED_ENVELOPE"],
-    ["not JSON", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }, 400, "MALFORMED_ENVELOPE"],
-    ["JSON, not an envelope", { method: "POST", headers: { "content-type": "application/json" }, body: "[1,2]" }, 400, "MALFORMED_ENVELOPE"],
-    ["deep nesting", { method: "POST", headers: { "content-type": "application/json" }, body: "[".repeat(60000) }, 400, "MALFORMED_ENVELOPE"],
-    ["unknown field", { method: "POST", headers: { "content-type": "application/json" }, body: good.replace('{"challenge"', '{"extra":1,"challenge"') }, 400, "MALFORMED_ENVELOPE"],
-    ["tampered signature", { method: "POST", headers: { "content-type": "application/json" }, body: tampered }, 403, "INVALID_SIGNATURE"],
-  ];
-  for (const [name, init, status, code] of cases) {
-    const response = await fetch(url + (init.path ?? "/federation/handshake"), init);
-    assert.is(response.status, status, name);
-    assert.match(response.headers.get("content-type") ?? "", /^application\/json/, name);
-    assert.is(((await response.json()) as { error: { code: string } }).error.code, code, name);
+  try {
+    const port = Number(new URL(url).port);
+    const sender = new KernelTrustExchange("kernel.a", a);
+    const good = JSON.stringify(sender.localEnvelope("kernel.b", "good"));
+    const tampered = good.replace('"good"', '"evil"');
+    const cases: [string, RequestInit & { path?: string }, number, string][] = [
+      ["wrong path", { method: "POST", path: "/federation/other", headers: { "content-type": "application/json" }, body: good }, 404, "NOT_FOUND"],
+      ["GET", { method: "GET" }, 405, "METHOD_NOT_ALLOWED"],
+      ["no content type", { method: "POST", body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+      ["text/plain", { method: "POST", headers: { "content-type": "text/plain" }, body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+      ["latin-1 charset", { method: "POST", headers: { "content-type": "application/json; charset=iso-8859-1" }, body: good }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+      ["64 KiB + 1", { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(65537) }, 413, "BODY_TOO_LARGE"],
+      ["invalid UTF-8", { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }, 400, "MALFORMED_ENVELOPE"],
+      ["not JSON", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }, 400, "MALFORMED_ENVELOPE"],
+      ["JSON, not an envelope", { method: "POST", headers: { "content-type": "application/json" }, body: "[1,2]" }, 400, "MALFORMED_ENVELOPE"],
+      ["deep nesting", { method: "POST", headers: { "content-type": "application/json" }, body: "[".repeat(60000) }, 400, "MALFORMED_ENVELOPE"],
+      ["unknown field", { method: "POST", headers: { "content-type": "application/json" }, body: good.replace('{"challenge"', '{"extra":1,"challenge"') }, 400, "MALFORMED_ENVELOPE"],
+      ["tampered signature", { method: "POST", headers: { "content-type": "application/json" }, body: tampered }, 403, "INVALID_SIGNATURE"],
+    ];
+    for (const [name, init, status, code] of cases) {
+      const response = await fetch(url + (init.path ?? "/federation/handshake"), init);
+      assert.is(response.status, status, name);
+      assert.match(response.headers.get("content-type") ?? "", /^application\/json/, name);
+      assert.is(((await response.json()) as { error: { code: string } }).error.code, code, name);
+    }
+    assert.is(calls(), 0, "no malformed or forged request reached the store");
+
+    // Chunked body over the limit (no Content-Length to refuse early), malformed HTTP, a stalled body.
+    const chunked = await rawRequest(port, `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${(40000).toString(16)}\r\n${"x".repeat(40000)}\r\n${(40000).toString(16)}\r\n${"x".repeat(40000)}\r\n0\r\n\r\n`);
+    assert.match(chunked, /^HTTP\/1\.1 413 [\s\S]*"BODY_TOO_LARGE"/);
+    const garbage = await rawRequest(port, "NOT HTTP AT ALL\r\n\r\n");
+    assert.match(garbage, /^HTTP\/1\.1 400 [\s\S]*"BAD_REQUEST"/);
+    const started = Date.now();
+    const stalled = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 5000);
+    assert.match(stalled, /^HTTP\/1\.1 408 [\s\S]*"REQUEST_TIMEOUT"/);
+    assert.ok(Date.now() - started < 4000, "the stalled request was cut off by requestTimeoutMs");
+    assert.is(calls(), 0);
+
+    // Still serving: the genuine envelope is accepted and answered.
+    const response = await fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body: good });
+    assert.is(response.status, 200);
+    const answer = await response.text();
+    await sender.withTrustedPeer("kernel.b", b.publicKey).acceptEnvelope(answer, "kernel.b");
+    assert.is(JSON.parse(answer).challenge.nonce, "good", "the answer carries the caller's nonce");
+    assert.is((await store.snapshot()).length, 1);
+  } finally {
+    await closeServer(server);
   }
-  assert.is(calls(), 0, "no malformed or forged request reached the store");
-
-  // Chunked body over the limit (no Content-Length to refuse early), malformed HTTP, a stalled body.
-  const chunked = await rawRequest(port, `POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${(40000).toString(16)}\r\n${"x".repeat(40000)}\r\n${(40000).toString(16)}\r\n${"x".repeat(40000)}\r\n0\r\n\r\n`);
-  assert.match(chunked, /^HTTP\/1\.1 413 [\s\S]*"BODY_TOO_LARGE"/);
-  const garbage = await rawRequest(port, "NOT HTTP AT ALL\r\n\r\n");
-  assert.match(garbage, /^HTTP\/1\.1 400 [\s\S]*"BAD_REQUEST"/);
-  const started = Date.now();
-  const stalled = await rawRequest(port, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", 5000);
-  assert.match(stalled, /^HTTP\/1\.1 408 [\s\S]*"REQUEST_TIMEOUT"/);
-  assert.ok(Date.now() - started < 4000, "the stalled request was cut off by requestTimeoutMs");
-  assert.is(calls(), 0);
-
-  // Still serving: the genuine envelope is accepted and answered.
-  const response = await fetch(url + "/federation/handshake", { method: "POST", headers: { "content-type": "application/json" }, body: good });
-  assert.is(response.status, 200);
-  const answer = await response.text();
-  await sender.withTrustedPeer("kernel.b", b.publicKey).acceptEnvelope(answer, "kernel.b");
-  assert.is(JSON.parse(answer).challenge.nonce, "good", "the answer carries the caller's nonce");
-  assert.is((await store.snapshot()).length, 1);
-  await closeServer(server);
 });
 
 test("client transport failures are typed and pin nothing", async () => {
