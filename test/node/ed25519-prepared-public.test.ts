@@ -23,10 +23,11 @@ import { KernelTrustExchange, Keypair, verifyEnvelopeBatch, verifyEnvelopeBytes 
 import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { seedKeyIndex } from "../helpers/key-index.js";
 import {
-  L, P, concat, encodingsOf, fieldFromLimbs, fromLE, fullLengthVerify, le, mulL, nobleZip215, nodeAccepts, powModP, torsionPoints, type NPoint,
+  L, P, concat, encodingsOf, fieldFromLimbs, fromLE, fullLengthVerify, le, mulL, nobleZip215, nodeAccepts, torsionPoints, type NPoint,
 } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 import { slabWithSlots } from "../helpers/prepared-slab.js";
+import { D as CURVE_D, SQRT_M1, inv, mod, pow, sqrt } from "../../scripts/gen-tables.js";
 
 interface PreparedHooks {
   readonly memory: WebAssembly.Memory;
@@ -811,24 +812,14 @@ test("a prepared key with R bytes that do not decode: false in both modes, as fo
 // (u v^7)^((p-5)/8), Y = y, Z = 1, and T untouched (whatever the last decoding into that point
 // left). Used below to make R bytes for which those values would pass ZIP-215's check
 // [8](R' - R) = O: a core that left them and ignored the decoding's result on a path accepted
-// these bytes there.
-const modP = (x: bigint): bigint => ((x % P) + P) % P;
-const invP = (x: bigint): bigint => powModP(x, P - 2n);
-const CURVE_D = modP(-121665n * invP(121666n));
-const SQRT_M1 = powModP(2n, (P - 1n) / 4n);
-function sqrtP(a: bigint): bigint | undefined {
-  const x = powModP(a, (P + 3n) / 8n); // p = 5 (mod 8): x or x·sqrt(-1) is a root if a is a square
-  if (modP(x * x - a) === 0n) return x;
-  const y = modP(x * SQRT_M1);
-  return modP(y * y - a) === 0n ? y : undefined;
-}
+// these bytes there. Field arithmetic: scripts/gen-tables.ts, the curve tables' generator.
 /** decode_end's X for y when no point has this y (u/v not a square), else undefined. */
 function failedDecodingX(y: bigint): bigint | undefined {
-  const u = modP(y * y - 1n);
-  const v = modP(CURVE_D * y * y + 1n);
-  const x = modP(u * powModP(v, 3n) * powModP(modP(u * powModP(v, 7n)), (P - 5n) / 8n));
-  const vxx = modP(v * x * x);
-  return vxx === u || vxx === modP(-u) ? undefined : x;
+  const u = mod(y * y - 1n);
+  const v = mod(CURVE_D * y * y + 1n);
+  const x = mod(u * pow(v, 3n) * pow(mod(u * pow(v, 7n)), (P - 5n) / 8n));
+  const vxx = mod(v * x * x);
+  return vxx === u || vxx === mod(-u) ? undefined : x;
 }
 /**
  * [8](R' - G) = O as the core computes it (ge_p3_to_cached, ge_sub, ge_p1p1_to_p3,
@@ -836,19 +827,19 @@ function failedDecodingX(y: bigint): bigint | undefined {
  * G = (xg, yg, 1, tg), any values.
  */
 function cofactoredDifferenceIsNeutral(x1: bigint, y1: bigint, xg: bigint, yg: bigint, tg: bigint): boolean {
-  const a = modP((y1 + x1) * (yg - xg));
-  const b = modP((y1 - x1) * (yg + xg));
-  const c = modP(2n * CURVE_D * tg * x1 * y1);
-  const [X, Y, Z, T] = [modP(a - b), modP(a + b), modP(2n - c), modP(2n + c)];
-  let [px, py, pz] = [modP(X * T), modP(Y * Z), modP(Z * T)];
+  const a = mod((y1 + x1) * (yg - xg));
+  const b = mod((y1 - x1) * (yg + xg));
+  const c = mod(2n * CURVE_D * tg * x1 * y1);
+  const [X, Y, Z, T] = [mod(a - b), mod(a + b), mod(2n - c), mod(2n + c)];
+  let [px, py, pz] = [mod(X * T), mod(Y * Z), mod(Z * T)];
   for (let i = 0; i < 3; i++) {
-    const xx = modP(px * px);
-    const yy = modP(py * py);
-    const sum = modP(yy + xx);
-    const diff = modP(yy - xx);
-    const cross = modP((px + py) ** 2n - sum);
-    const t = modP(2n * pz * pz - diff);
-    [px, py, pz] = [modP(cross * t), modP(sum * diff), modP(diff * t)];
+    const xx = mod(px * px);
+    const yy = mod(py * py);
+    const sum = mod(yy + xx);
+    const diff = mod(yy - xx);
+    const cross = mod((px + py) ** 2n - sum);
+    const t = mod(2n * pz * pz - diff);
+    [px, py, pz] = [mod(cross * t), mod(sum * diff), mod(diff * t)];
   }
   return px === 0n && pz !== 0n && py === pz;
 }
@@ -860,22 +851,22 @@ function cofactoredDifferenceIsNeutral(x1: bigint, y1: bigint, xg: bigint, yg: b
  * v X^2 = chi u for chi = ±i, a quadratic in yg^2.
  */
 function undecodableYsPassing(x1: bigint, y1: bigint, tg: bigint): bigint[] {
-  const c = modP(2n * CURVE_D * tg * x1 * y1);
+  const c = mod(2n * CURVE_D * tg * x1 * y1);
   const found: bigint[] = [];
   for (const sigma of [1n, -1n]) {
-    const mu = modP((y1 * (2n - c) - sigma * SQRT_M1 * x1 * (2n + c)) * invP(modP(x1 * (2n - c) - sigma * SQRT_M1 * y1 * (2n + c))));
-    for (const chi of [SQRT_M1, modP(-SQRT_M1)]) {
+    const mu = mod((y1 * (2n - c) - sigma * SQRT_M1 * x1 * (2n + c)) * inv(mod(x1 * (2n - c) - sigma * SQRT_M1 * y1 * (2n + c))));
+    for (const chi of [SQRT_M1, mod(-SQRT_M1)]) {
       // d mu^2 Y^2 + (mu^2 - chi) Y + chi = 0 for Y = yg^2.
-      const qa = modP(CURVE_D * mu * mu);
-      const qb = modP(mu * mu - chi);
-      const root = sqrtP(modP(qb * qb - 4n * qa * chi));
+      const qa = mod(CURVE_D * mu * mu);
+      const qb = mod(mu * mu - chi);
+      const root = sqrt(mod(qb * qb - 4n * qa * chi));
       if (root === undefined) continue;
-      for (const Y of [modP((root - qb) * invP(2n * qa)), modP((-root - qb) * invP(2n * qa))]) {
-        const y = sqrtP(Y);
+      for (const Y of [mod((root - qb) * inv(2n * qa)), mod((-root - qb) * inv(2n * qa))]) {
+        const y = sqrt(Y);
         if (y === undefined) continue;
-        for (const yg of [y, modP(-y)]) {
+        for (const yg of [y, mod(-y)]) {
           const x = failedDecodingX(yg);
-          if (x !== undefined && x === modP(mu * yg) && cofactoredDifferenceIsNeutral(x1, y1, x, yg, tg)) found.push(yg);
+          if (x !== undefined && x === mod(mu * yg) && cofactoredDifferenceIsNeutral(x1, y1, x, yg, tg)) found.push(yg);
         }
       }
     }
@@ -896,7 +887,7 @@ test("R bytes that do not decode, chosen so that what their failed decoding leav
   const previousNonce = scalarOf("failed decoding, previous nonce");
   const previous = signWithScalar(a, A, previousMessage, previousNonce);
   const previousR = G.multiply(previousNonce).toAffine();
-  const staleT = modP(previousR.x * previousR.y); // decode_end's T = XY of that R
+  const staleT = mod(previousR.x * previousR.y); // decode_end's T = XY of that R
   const message = digest("failed decoding message").slice(0, 24);
   let forged = 0;
   for (let s = 1n; forged < 4; s++) {
