@@ -1,5 +1,5 @@
 // Handshake envelopes and Ed25519 signatures made outside the code under test, for the suites
-// that compare the envelope batch with verifyEnvelopeBytes (envelope-batch, batch-memory): the
+// that build envelopes (envelope, envelope-batch, batch-memory, batch-sparse-coefficients, pool): the
 // canonical challenge is written out by hand (RFC 8785 §3.2: members in code-unit order, strings
 // as JSON.stringify writes them, integers in decimal), and signatures are BigInt over
 // @noble/curves points, never chio-trust's own signing.
@@ -25,11 +25,17 @@ export interface ChallengeFields {
   timestamp: bigint | number;
 }
 
-/** The challenge's canonical bytes, the message its signature covers. */
-export const canonicalChallenge = (c: ChallengeFields): Uint8Array =>
-  utf8.encode(
-    `{"localKernelId":${JSON.stringify(c.localKernelId)},"nonce":${JSON.stringify(c.nonce)},"remoteKernelId":${JSON.stringify(c.remoteKernelId)},"schema":${JSON.stringify(c.schema)},"timestamp":${c.timestamp}}`,
-  );
+/**
+ * The challenge's canonical bytes, the message its signature covers. With escapeDelAndC1, the form
+ * chio's older kernels sign (README "DEL and C1 controls"): U+007F–U+009F as lowercase \u007f…\u009f.
+ */
+export function canonicalChallenge(c: ChallengeFields, { escapeDelAndC1 = false } = {}): Uint8Array {
+  const str = (s: string): string => {
+    const text = JSON.stringify(s);
+    return escapeDelAndC1 ? text.replace(/[\u007f-\u009f]/g, (ch) => `\\u00${ch.charCodeAt(0).toString(16)}`) : text;
+  };
+  return utf8.encode(`{"localKernelId":${str(c.localKernelId)},"nonce":${str(c.nonce)},"remoteKernelId":${str(c.remoteKernelId)},"schema":${str(c.schema)},"timestamp":${c.timestamp}}`);
+}
 
 /** The envelope's wire text: the challenge's members in the order chio's kernels write them (not canonical), key and signature in lowercase hex. */
 export function envelopeText(c: ChallengeFields, publicKey: Uint8Array, signature: Uint8Array): string {

@@ -11,6 +11,7 @@ import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict, type Ve
 import { canonicalizeJson } from "../../src/canonical/json.js";
 import { InvalidTypeError } from "../../src/errors.js";
 import * as publicApi from "../../src/index.js";
+import { canonicalChallenge, type ChallengeFields } from "../helpers/envelope-builders.js";
 
 const SCHEMA = "chio.federation-kernel-handshake.v1";
 const utf8 = new TextEncoder();
@@ -38,22 +39,10 @@ function signerFromSeed(seed: Uint8Array): Signer {
 const signer = signerFromSeed(new Uint8Array(32).fill(0x42));
 const otherSigner = signerFromSeed(new Uint8Array(32).fill(0x07));
 
-interface Challenge {
-  schema: string;
-  localKernelId: string;
-  remoteKernelId: string;
-  nonce: string;
-  timestamp: number | bigint;
-}
+type Challenge = ChallengeFields;
 
-/** The signed bytes as chio's Rust writes them, built independently of our canonicalizer. */
-function expectedCanonical(c: Challenge, escapeDelAndC1 = false): string {
-  const str = (s: string) => {
-    const json = JSON.stringify(s); // ES JSON.stringify string form = RFC 8785 §3.2.2.2 for well-formed strings
-    return escapeDelAndC1 ? json.replace(/[\u007f-\u009f]/g, (ch) => "\\u00" + ch.charCodeAt(0).toString(16)) : json;
-  };
-  return `{"localKernelId":${str(c.localKernelId)},"nonce":${str(c.nonce)},"remoteKernelId":${str(c.remoteKernelId)},"schema":${str(c.schema)},"timestamp":${c.timestamp.toString()}}`;
-}
+/** The signed bytes as chio's Rust writes them, built independently of our canonicalizer (test/helpers/envelope-builders.ts). */
+const expectedCanonical = (c: Challenge, escapeDelAndC1 = false): string => new TextDecoder().decode(canonicalChallenge(c, { escapeDelAndC1 }));
 
 /** Envelope JSON text; the timestamp is spliced in as exact digits so bigints survive. */
 function envelopeText(c: Challenge, key: string, signature: string): string {

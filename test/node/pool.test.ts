@@ -273,12 +273,6 @@ test("string envelopes longer than the worker's 4,096-unit slices (non-ASCII and
   assert.equal(expected.map((v) => (v.ok ? "ok" : v.code)), [...valid.map(() => "ok"), "INVALID_SIGNATURE", "ok"], "the in-thread verdicts: the signatures are right");
 });
 
-/** The canonical challenge as chio's older kernels sign it (escapeDelAndC1, README "DEL and C1 controls"): U+007F–U+009F written as lowercase \u007f…\u009f. */
-const legacyCanonicalChallenge = (c: ChallengeFields): Uint8Array => {
-  const str = (s: string) => JSON.stringify(s).replace(/[\u007f-\u009f]/g, (ch) => `\\u00${ch.charCodeAt(0).toString(16)}`);
-  return encoder.encode(`{"localKernelId":${str(c.localKernelId)},"nonce":${str(c.nonce)},"remoteKernelId":${str(c.remoteKernelId)},"schema":${str(c.schema)},"timestamp":${c.timestamp}}`);
-};
-
 test("the envelope options reach the workers: envelopes whose verdicts change with zip215, rejectWeakKeys and escapeDelAndC1 deep-equal verifyEnvelopeBytes under each option set (the default maxBytes)", async () => {
   // Mutation audit P22, P23: poolEnvelopeOptions sending the workers escapeDelAndC1: false or
   // zip215: false whatever the caller asked passed every test: the pool's option sets used
@@ -307,9 +301,9 @@ test("the envelope options reach the workers: envelopes whose verdicts change wi
   forged.set(T[3].toBytes(), 0); // R of small order, S = 0, A of small order: [8](S·B - R - k·A) = O
   const cases: [name: string, text: string][] = [
     ["DEL signed raw", envelopeText(del, key.pk, sign(canonicalChallenge(del)))],
-    ["DEL signed escaped", envelopeText(del, key.pk, sign(legacyCanonicalChallenge(del)))],
+    ["DEL signed escaped", envelopeText(del, key.pk, sign(canonicalChallenge(del, { escapeDelAndC1: true })))],
     ["C1 signed raw", envelopeText(c1, key.pk, sign(canonicalChallenge(c1)))],
-    ["C1 signed escaped", envelopeText(c1, key.pk, sign(legacyCanonicalChallenge(c1)))],
+    ["C1 signed escaped", envelopeText(c1, key.pk, sign(canonicalChallenge(c1, { escapeDelAndC1: true })))],
     ["R + T1 (order 8)", envelopeText(plain, key.pk, sign(canonicalChallenge(plain), T[1]))],
     ["R + T4 (order 2)", envelopeText(plain, key.pk, sign(canonicalChallenge(plain), T[4]))],
     ["mixed-order key", mixedEnvelope()],
