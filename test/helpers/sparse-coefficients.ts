@@ -65,3 +65,17 @@ export function referenceDraw(seed: Uint8Array): SparseDraw {
   }
   return { digits, integer, z: ((integer % L) + L) % L, top: positions[positions.length - 1], blocks: index + 1 };
 }
+
+/** What the test build of the core exposes of a batch call's coefficients (assembly/testing.ts). */
+export interface CoefficientHooks {
+  readonly memory: WebAssembly.Memory;
+  test_batch_coefficient(i: number): number;
+}
+
+/** The last batch call's coefficients z_i mod L of its first `count` items, as hex, as the core left them. */
+export function batchCoefficientsHex(hooks: CoefficientHooks, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const at = hooks.test_batch_coefficient(i);
+    return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
+  });
+}

@@ -18,6 +18,7 @@ import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
 import { withRandomSource } from "../helpers/random-source.js";
+import { batchCoefficientsHex, type CoefficientHooks } from "../helpers/sparse-coefficients.js";
 
 interface Item {
   signature: Uint8Array;
@@ -111,11 +112,6 @@ test("a random source that detaches an item's bytes mid-batch: a typed error, ne
   }
 });
 
-interface CoefficientHooks {
-  readonly memory: WebAssembly.Memory;
-  test_batch_coefficient(i: number): number;
-}
-
 /**
  * Runs fn on the test build of the core (the release build again after), with a reader of the
  * last wasm call's first `count` coefficients z_i mod L, in hex.
@@ -125,12 +121,7 @@ function withCoefficients(fn: (coefficients: (count: number) => string[]) => voi
   initSync(testModule());
   try {
     const hooks = coreExports() as unknown as CoefficientHooks;
-    fn((count) =>
-      Array.from({ length: count }, (_, i) => {
-        const at = hooks.test_batch_coefficient(i);
-        return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
-      }),
-    );
+    fn((count) => batchCoefficientsHex(hooks, count));
   } finally {
     resetInstance();
     initSync(new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64")));

@@ -19,7 +19,7 @@ import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { testModule } from "../helpers/test-core.js";
 import { withRandomSource } from "../helpers/random-source.js";
-import { DIGITS, FREE_DIGITS, POSITIONS, SLOTS, WIDTH, referenceDraw } from "../helpers/sparse-coefficients.js";
+import { DIGITS, FREE_DIGITS, POSITIONS, SLOTS, WIDTH, batchCoefficientsHex, referenceDraw } from "../helpers/sparse-coefficients.js";
 
 
 interface Hooks {
@@ -119,14 +119,6 @@ function countingSource(before: (call: number) => void): (a: Uint8Array) => Uint
     for (let at = 0; at < a.length; at += 16) a.set(rhoOf(blocks++).subarray(0, Math.min(16, a.length - at)), at);
     return a;
   };
-}
-
-/** The coefficients z_i mod L (hex) of the last wasm call's first `count` items, as the core left them. */
-function coefficientsOf(hooks: Hooks, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => {
-    const at = hooks.test_batch_coefficient(i);
-    return Buffer.from(new Uint8Array(hooks.memory.buffer, at, 32)).toString("hex");
-  });
 }
 
 /** z_i mod L (hex) as the core should draw it from G_i: sparse under Straus, G_i's first 16 bytes under Pippenger. */
@@ -289,7 +281,7 @@ test("verifyBatch: every item's z_i comes from its own 16 random bytes, whole (S
       const seen: string[][] = [];
       const snapshot = (): void => {
         assert.ok(seen.length < chunks.length, `${name}: one wasm call per chunk`);
-        seen.push(coefficientsOf(hooks, chunks[seen.length].end - chunks[seen.length].start));
+        seen.push(batchCoefficientsHex(hooks, chunks[seen.length].end - chunks[seen.length].start));
       };
       const passed = hooks.test_batch_checks_passed();
       const got = withRandomSource(countingSource((call) => { if (call > 0) snapshot(); }), () => ed25519.verifyBatch(items));
@@ -332,7 +324,7 @@ test("verifyEnvelopeBatch: every envelope's z_i comes from its own 16 random byt
     const seen: string[][] = [];
     const snapshot = (): void => {
       assert.ok(seen.length < calls.length, "one wasm call per 256 envelopes");
-      seen.push(coefficientsOf(hooks, owners[seen.length].length));
+      seen.push(batchCoefficientsHex(hooks, owners[seen.length].length));
     };
     const passed = hooks.test_batch_checks_passed();
     const verdicts = withRandomSource(countingSource((call) => { if (call > 0) snapshot(); }), () => verifyEnvelopeBatch(envelopes));
