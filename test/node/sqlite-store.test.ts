@@ -1015,6 +1015,125 @@ test("a truncated file and a tampered row: typed errors, and the exchange fails 
   }
 });
 
+test("rows whose algorithm or established_via the schema's checks would refuse do not decode: CORRUPT_ROW, and the exchange fails closed", async () => {
+  // A mutation audit found that decodeRow's own checks of these two columns had no test (the
+  // tampered-row test above covers the key's length and the times): a file written with its
+  // CHECK constraints off (another tool, an older build, a hand edit) must not yield a pin.
+  const file = tempFile("tampered-columns.db");
+  new SqlitePeerStore(file).close();
+  const key = Keypair.fromSeed(seed(13));
+  const raw = new Database(file);
+  raw.pragma("ignore_check_constraints = 1");
+  raw.prepare("INSERT INTO chio_trust_peers VALUES ('kernel.p256', ?, 'p256', 1, 2, 'insert', 'x', 0)").run(Buffer.from(key.publicKey.toBytes()));
+  raw.prepare("INSERT INTO chio_trust_peers VALUES ('kernel.manual', ?, 'ed25519', 1, 2, 'manual', 'x', 0)").run(Buffer.from(key.publicKey.toBytes()));
+  const rows = () => JSON.stringify(raw.prepare("SELECT * FROM chio_trust_peers ORDER BY kernel_id").raw().all());
+  const before = rows();
+  const peers = new SqlitePeerStore(file);
+  try {
+    assert.match(throwsStoreError(() => peers.get("kernel.p256"), "CORRUPT_ROW").message, /algorithm p256/);
+    assert.match(throwsStoreError(() => peers.record("kernel.manual"), "CORRUPT_ROW").message, /established_via manual/);
+    throwsStoreError(() => peers.records(), "CORRUPT_ROW");
+    for (const [id, nonce] of [["kernel.p256", "n1"], ["kernel.manual", "n2"]]) {
+      const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(12)), { store: peers }).withTrustedPeer(id, key.publicKey);
+      const envelope = JSON.stringify(new KernelTrustExchange(id, key).localEnvelope("kernel.b", nonce, T));
+      const error = await rejectsWith(exchange.acceptEnvelope(envelope, id, T), "STORE_FAILED");
+      assert.is((error.cause as SqliteStoreError).code, "CORRUPT_ROW", id);
+      await rejectsWith(exchange.resolve(id, T), "STORE_FAILED");
+    }
+  } finally {
+    peers.close();
+  }
+  assert.is(rows(), before, "reading and refusing changed no row");
+  raw.close();
+});
+
+test("origin: at most 200 UTF-16 units of well-formed text, refused as INVALID_ARGUMENT before the file is opened; each pin records it, and writtenAt in unix seconds", () => {
+  // A mutation audit found no test of the origin's bounds or of writtenAt's unit.
+  const accepted = tempFile("origin-200.db");
+  const store = new SqlitePeerStore(accepted, { origin: "o".repeat(198) + "\u{1F600}" }); // 200 units, a pair at the end
+  store.close();
+  const exact = new SqlitePeerStore(tempFile("origin-exact.db"), { origin: "r".repeat(200) });
+  try {
+    const key = Keypair.fromSeed(seed(14)).publicKey;
+    const before = Math.floor(Date.now() / 1000);
+    exact.insert(new FederationPeer({ kernelId: "kernel.o", publicKey: key, establishedAt: 5, rotationDue: 6 }));
+    const after = Math.floor(Date.now() / 1000);
+    const record = exact.record("kernel.o")!;
+    assert.is(record.origin, "r".repeat(200));
+    assert.ok(record.writtenAt >= before && record.writtenAt <= after, `writtenAt ${record.writtenAt} is the write's second (${before}..${after})`);
+    assert.is(record.establishedVia, "insert");
+  } finally {
+    exact.close();
+  }
+  for (const [origin, why] of [["r".repeat(201), "201 units"], ["a\uD800b", "a lone surrogate"], ["\uDC00", "a lone low surrogate"]] as const) {
+    const file = tempFile("origin-bad.db");
+    throwsStoreError(() => new SqlitePeerStore(file, { origin }), "INVALID_ARGUMENT");
+    assert.not.ok(existsSync(file), `${why}: no file made`);
+  }
+});
+
+test("compareAndSet refuses a next peer of another kernel id (INVALID_ARGUMENT) and writes neither row", () => {
+  // A mutation audit found this check untested: without it the compare ran on kernelId's row and
+  // the write landed on next.kernelId's, overwriting a pin nobody compared.
+  const file = tempFile("cas-other-id.db");
+  const store = new SqlitePeerStore(file);
+  try {
+    const key = Keypair.fromSeed(seed(15)).publicKey;
+    const other = Keypair.fromSeed(seed(16)).publicKey;
+    const pinnedB = new FederationPeer({ kernelId: "kernel.b", publicKey: key, establishedAt: 1, rotationDue: 2 });
+    store.insert(pinnedB);
+    const intoB = new FederationPeer({ kernelId: "kernel.b", publicKey: other, establishedAt: 3, rotationDue: 4 });
+    throwsStoreError(() => store.compareAndSet("kernel.a", undefined, intoB), "INVALID_ARGUMENT");
+    assert.is(store.get("kernel.a"), undefined);
+    assert.ok(store.get("kernel.b")!.equals(pinnedB), "kernel.b's pin is unchanged");
+    assert.is(store.records().length, 1);
+  } finally {
+    store.close();
+  }
+});
+
+test("open options at their edges: busyTimeoutMs up to 2^31 − 1, synchronous only \"full\" or \"normal\", a path without NUL; refused ones make no file", () => {
+  // A mutation audit found these bounds untested. A NUL would end the path where SQLite reads it
+  // as a C string, so "x.db\0anything" would open x.db, a file the caller never named.
+  const dir = path.dirname(tempFile());
+  const opened = new SqlitePeerStore(path.join(dir, "busy-max.db"), { busyTimeoutMs: 2 ** 31 - 1, synchronous: "normal" });
+  opened.close();
+  const refused: [string, object][] = [
+    ["busy-over.db", { busyTimeoutMs: 2 ** 31 }],
+    ["busy-fraction.db", { busyTimeoutMs: 1.5 }],
+    ["sync-off.db", { synchronous: "off" }],
+    ["sync-upper.db", { synchronous: "FULL" }],
+  ];
+  for (const [name, options] of refused) {
+    for (const Store of [SqlitePeerStore, SqliteReplayStore]) {
+      throwsStoreError(() => new Store(path.join(dir, name), options), "INVALID_ARGUMENT");
+      assert.not.ok(existsSync(path.join(dir, name)), `${JSON.stringify(options)}: no file`);
+    }
+  }
+  for (const Store of [SqlitePeerStore, SqliteReplayStore]) {
+    throwsStoreError(() => new Store(path.join(dir, "nul.db") + "\0.evil"), "INVALID_ARGUMENT");
+    assert.not.ok(existsSync(path.join(dir, "nul.db")), "the path before the NUL was not opened");
+  }
+});
+
+test("written_at, which no CHECK bounds, must read back as a safe non-negative integer: a negative one is CORRUPT_ROW", () => {
+  // A mutation audit found safeColumn's lower bound untested; written_at is the one column a
+  // plain UPDATE can set negative, with every CHECK constraint in force.
+  const file = tempFile("written-at.db");
+  const store = new SqlitePeerStore(file);
+  try {
+    const key = Keypair.fromSeed(seed(17)).publicKey;
+    store.insert(new FederationPeer({ kernelId: "kernel.w", publicKey: key, establishedAt: 7, rotationDue: 8 }));
+    const raw = new Database(file);
+    raw.prepare("UPDATE chio_trust_peers SET written_at = -1 WHERE kernel_id = 'kernel.w'").run();
+    raw.close();
+    assert.match(throwsStoreError(() => store.record("kernel.w"), "CORRUPT_ROW").message, /written_at holds -1/);
+    throwsStoreError(() => store.records(), "CORRUPT_ROW");
+  } finally {
+    store.close();
+  }
+});
+
 test("the main, canonical and handshake entries never import better-sqlite3 (an optional peer dependency)", async () => {
   const probe = `
 import Module, { register } from "node:module";
