@@ -87,6 +87,23 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
     samePeer(await store.get("kernel.a"), second, "replaced");
   }));
 
+  t("compareAndSet refuses a next peer of another kernel id and writes neither entry", withStore(async (store) => {
+    // The compare runs on kernelId's entry; a write of `next` under next.kernelId would replace a
+    // pin nobody compared (a mutation audit of the SQLite store found this untested).
+    const pinnedB = peer("kernel.b", KEY_A, 1, 2);
+    await store.insert(pinnedB);
+    let refused: unknown;
+    try {
+      await store.compareAndSet("kernel.a", undefined, peer("kernel.b", KEY_B, 3, 4));
+    } catch (error) {
+      refused = error;
+    }
+    assert.instance(refused, Error, "refused with an error");
+    assert.not.ok(await store.get("kernel.a"), "nothing under kernel.a");
+    samePeer(await store.get("kernel.b"), pinnedB, "kernel.b unchanged");
+    assert.is((await store.snapshot()).length, 1);
+  }));
+
   t("concurrent compareAndSet over the same expectation: exactly one wins", withStore(async (store) => {
     const base = peer("kernel.race", KEY_A, 1, 2);
     await store.insert(base);
