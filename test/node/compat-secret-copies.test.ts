@@ -9,6 +9,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import * as noble from "../../src/compat/noble-ed25519.js";
 import nacl from "../../src/compat/tweetnacl.js";
 import { holding, watchCopies } from "../helpers/copy-watch.js";
+import { ed25519 as core } from "../../src/ed25519.js";
 
 /** Runs fn with every copy recorded (watchCopies); returns the arrays that received one (fn's own throw or rejection is swallowed). */
 async function copiesMadeBy(fn: () => unknown): Promise<ArrayBufferView[]> {
@@ -120,6 +121,48 @@ test("chio-trust/tweetnacl: no copy of the seed is left after fromSeed, sign.det
     const returned = name === "keyPair.fromSeed" ? 1 : 0;
     assert.is(holding(targets, seed), returned, `${name} left a copy of the seed`);
   }
+});
+
+// copyOfRange copies up to 256 bytes element by element, outside copyInto's watch: the seed that
+// tweetnacl's entry cuts from a 64-byte secret key is such a copy. It is seen here as the array
+// handed to the core's getPublicKey (the real one, called through), which must be zero after the
+// call. A mutation audit found that a refused key and fromSecretKey could leave it unwiped.
+test("chio-trust/tweetnacl: the seed cut from a 64-byte secret key is wiped, after fromSecretKey, sign, sign.detached, and when the key is refused", () => {
+  const { secretKey } = nacl.sign.keyPair.fromSeed(seed);
+  const forged = secretKey.slice();
+  forged[63] ^= 1; // public half not the seed's key: refused
+  const realGetPublicKey = core.getPublicKey;
+  const writable = core as { getPublicKey: (secretKey: Uint8Array) => Uint8Array }; // a plain object at run time
+  const handed: Uint8Array[] = [];
+  try {
+    writable.getPublicKey = (sk: Uint8Array) => {
+      handed.push(sk);
+      return realGetPublicKey(sk);
+    };
+    for (const [name, call, refused] of [
+      ["keyPair.fromSecretKey", () => nacl.sign.keyPair.fromSecretKey(secretKey), false],
+      ["sign.detached", () => nacl.sign.detached(message, secretKey), false],
+      ["sign", () => nacl.sign(message, secretKey), false],
+      ["keyPair.fromSecretKey (refused)", () => nacl.sign.keyPair.fromSecretKey(forged), true],
+      ["sign.detached (refused)", () => nacl.sign.detached(message, forged), true],
+      ["sign (refused)", () => nacl.sign(message, forged), true],
+    ] as const) {
+      handed.length = 0;
+      let threw = false;
+      try {
+        call();
+      } catch {
+        threw = true;
+      }
+      assert.is(threw, refused, name);
+      assert.ok(handed.length > 0, `${name} derives the public key of the seed`);
+      for (const sk of handed) assert.ok(sk.every((b) => b === 0), `${name} left a copy of the seed`);
+    }
+  } finally {
+    writable.getPublicKey = realGetPublicKey;
+  }
+  // Results unchanged: the seed is wiped after use, not before.
+  assert.is(Buffer.from(nacl.sign.keyPair.fromSecretKey(secretKey).secretKey).toString("hex"), Buffer.from(secretKey).toString("hex"));
 });
 
 test.run();
