@@ -525,6 +525,7 @@ t("a database whose default isolation is SERIALIZABLE: a compare-and-set or rese
 t("a locked table past operationTimeoutMs is STORE_TIMEOUT, and the store works again once it is free", async () => {
   const prefix = freshPrefix();
   const url = (await server()).url;
+  await (await PostgresPeerStore.open(url, { tablePrefix: prefix })).close(); // tables first (see below)
   const store = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300 });
   const locker = new pg.Client({ connectionString: url });
   await locker.connect();
@@ -546,7 +547,11 @@ t("calls that need a new connection to a server that does not answer are STORE_T
   // to connect"). The server's postmaster is frozen: the connection the pool already has still
   // answers, new ones are never accepted.
   const srv = await server();
-  const store = await PostgresPeerStore.open(srv.url, { tablePrefix: freshPrefix(), operationTimeoutMs: 300 });
+  // The tables are made first under the default bound: on a loaded machine the migration alone
+  // could take more than 300 ms, and the test failed at open instead of checking its calls.
+  const prefix = freshPrefix();
+  await (await PostgresPeerStore.open(srv.url, { tablePrefix: prefix })).close();
+  const store = await PostgresPeerStore.open(srv.url, { tablePrefix: prefix, operationTimeoutMs: 300 });
   srv.freeze(true);
   try {
     const outcomes = await Promise.all(Array.from({ length: 6 }, () => store.get("k").then(() => "answered", (e) => `${e?.name} ${e?.code}`)));
@@ -564,6 +569,9 @@ t("a write that timed out on our side is cancelled by the server, not committed 
   // cancelled by the server instead of landing whenever the lock is freed.
   const prefix = freshPrefix();
   const url = (await server()).url;
+  // Tables made first under the default bound (see the test before).
+  await (await PostgresPeerStore.open(url, { tablePrefix: prefix })).close();
+  await (await PostgresReplayStore.open(url, { tablePrefix: prefix })).close();
   const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300 });
   const replay = await PostgresReplayStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300 });
   const locker = new pg.Client({ connectionString: url });
@@ -603,6 +611,7 @@ t("setStatementTimeout: false leaves statements unbounded on the server: a timed
   // the server's bound, the statement pg stopped waiting for still runs and lands later.
   const prefix = freshPrefix();
   const url = (await server()).url;
+  await (await PostgresPeerStore.open(url, { tablePrefix: prefix })).close(); // tables first (see below)
   const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 300, setStatementTimeout: false });
   const locker = new pg.Client({ connectionString: url });
   await locker.connect();

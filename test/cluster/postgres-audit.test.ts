@@ -1,0 +1,320 @@
+// PostgresPeerStore and PostgresReplayStore on a real PostgreSQL (test/cluster/helpers/servers.ts):
+// paths a mutation audit found no other test would notice going wrong. Each test names what it
+// guards against; the helpers are those of postgres-stores.test.ts.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import pg from "pg";
+import { setTimeout as delay } from "node:timers/promises";
+import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
+import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
+import { wallSecs } from "./helpers/clock.js";
+import { startPostgres, type TestServer } from "./helpers/servers.js";
+
+let started: Promise<TestServer> | undefined;
+const server = () => (started ??= startPostgres());
+let tables = 0;
+const freshPrefix = () => `a${++tables}_`;
+const T = wallSecs();
+const KEY_A = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+const KEY_B = PublicKey.fromHex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+
+const t = suite("Postgres stores (audit)");
+
+async function sql(text: string, values: unknown[] = []): Promise<any[]> {
+  const client = new pg.Client({ connectionString: (await server()).url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
+    return error;
+  }
+  assert.unreachable(`${label}: did not reject`);
+}
+
+const peerRows = async (prefix: string) =>
+  sql(`SELECT kernel_id, public_key, established_at::text AS e, rotation_due::text AS r FROM ${prefix}peers ORDER BY kernel_id`);
+
+t("a table prefix that carries SQL on a second line is refused before connecting, and the statement never runs", async () => {
+  // A mutation audit found that a multi-line prefix check (^ and $ matching at line ends) let
+  // "x\n; DROP TABLE …" through to the schema statements, where the prefix is spliced into SQL.
+  const url = (await server()).url;
+  const canary = `${freshPrefix()}canary`;
+  await sql(`CREATE TABLE ${canary} (id int)`);
+  for (const tablePrefix of [`x\n; DROP TABLE ${canary}; --`, `x_\nDROP TABLE ${canary}`, "x_\n", `x_;DROP TABLE ${canary}`]) {
+    await rejects(PostgresPeerStore.open(url, { tablePrefix }), (e) => e instanceof InvalidConfigError, JSON.stringify(tablePrefix));
+    await rejects(PostgresReplayStore.open(url, { tablePrefix }), (e) => e instanceof InvalidConfigError, JSON.stringify(tablePrefix));
+  }
+  assert.equal(await sql(`SELECT count(*)::int AS n FROM ${canary}`), [{ n: 0 }], "the canary table is still there");
+});
+
+t("compareAndSet compares every field of the expected pin: one differing in its public key or establishedAt alone loses, and the pin stays", async () => {
+  // A mutation audit found that dropping the public-key or the established_at condition from the
+  // compare-and-set's WHERE went unnoticed (the contract's stale expectation differs in
+  // rotationDue only): a stale writer would overwrite a newer pin.
+  const prefix = freshPrefix();
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
+  try {
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    assert.is(await store.compareAndSet("k", undefined, pin), true);
+    const stored = await peerRows(prefix);
+    const next = new FederationPeer({ kernelId: "k", publicKey: KEY_B, establishedAt: T + 1, rotationDue: T + 200 });
+    const otherKey = new FederationPeer({ kernelId: "k", publicKey: KEY_B, establishedAt: T, rotationDue: T + 100 });
+    const otherEstablished = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T - 1, rotationDue: T + 100 });
+    assert.is(await store.compareAndSet("k", otherKey, next), false, "expected a different public key");
+    assert.is(await store.compareAndSet("k", otherEstablished, next), false, "expected a different establishedAt");
+    assert.equal(await peerRows(prefix), stored, "the pin is unchanged");
+    assert.ok((await store.get("k"))?.equals(pin));
+  } finally {
+    await store.close();
+  }
+});
+
+t("compareAndSet with an expected pin of another kernel id is false even when every other field matches, and writes nothing", async () => {
+  // A mutation audit found that comparing a pin of another kernel id by its fields alone went
+  // unnoticed: the port says an entry for kernelId never equals a peer of another id.
+  const prefix = freshPrefix();
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
+  try {
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    assert.is(await store.compareAndSet("k", undefined, pin), true);
+    const stored = await peerRows(prefix);
+    const twin = new FederationPeer({ kernelId: "k2", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    const next = new FederationPeer({ kernelId: "k", publicKey: KEY_B, establishedAt: T + 1, rotationDue: T + 200 });
+    assert.is(await store.compareAndSet("k", twin, next), false);
+    assert.equal(await peerRows(prefix), stored, "the pin is unchanged");
+  } finally {
+    await store.close();
+  }
+});
+
+t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not STORE_UNAVAILABLE", async () => {
+  // A mutation audit found that misreading the server's query_canceled (57014) went unnoticed:
+  // the other timeout tests accept either code. Here the pool passed in has a server-side bound
+  // (100 ms) far below the store's own (20 s), so only the server's cancel can end the call.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const pool = new pg.Pool({ connectionString: url, statement_timeout: 100 });
+  const store = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
+    const error = await rejects(store.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "cancelled by the server");
+    assert.is(error.cause?.code, "57014", "the server's cancel is the cause");
+    await locker.query("ROLLBACK");
+    assert.is(await store.get("k"), undefined, "works once the table is free");
+  } finally {
+    await locker.end();
+    await store.close();
+    await pool.end();
+  }
+});
+
+t("a store opened on a pool passed in: close() leaves the pool open, and every call after close is STORE_CLOSED and writes nothing", async () => {
+  // A mutation audit found that neither the closed-store check nor the ownership of a pool passed
+  // in was tested: a closed store kept writing through the application's pool, or closing it
+  // ended that pool.
+  const prefix = freshPrefix();
+  const pool = new pg.Pool({ connectionString: (await server()).url });
+  try {
+    const peers = await PostgresPeerStore.open(pool, { tablePrefix: prefix });
+    const replay = await PostgresReplayStore.open(pool, { tablePrefix: prefix });
+    await Promise.all([peers.close(), replay.close()]);
+    const closed = (e: any) => e instanceof SharedStoreError && e.code === "STORE_CLOSED";
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    await rejects(peers.insert(pin), closed, "insert");
+    await rejects(peers.compareAndSet("k", undefined, pin), closed, "compareAndSet");
+    await rejects(peers.get("k"), closed, "get");
+    await rejects(replay.reserve("p", "n", T, T, 300), closed, "reserve");
+    await rejects(replay.sweep(T), closed, "sweep");
+    assert.equal((await pool.query("SELECT 1 AS one")).rows, [{ one: 1 }], "the pool passed in is still open");
+    assert.equal((await pool.query(`SELECT count(*)::int AS n FROM ${prefix}peers`)).rows, [{ n: 0 }], "no pin written");
+    assert.equal((await pool.query(`SELECT count(*)::int AS n FROM ${prefix}replay`)).rows, [{ n: 0 }], "no pair written");
+  } finally {
+    await pool.end();
+  }
+});
+
+t("retentionFloor() is 0 when the floor's row is gone, as documented, not an error", async () => {
+  // A mutation audit found that only lowerRetentionFloor's reading of a missing row was tested.
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 60, sweepEvery: 0 });
+  try {
+    assert.is(await store.retentionFloor(), 60);
+    await sql(`DELETE FROM ${prefix}replay_retention`);
+    assert.is(await store.retentionFloor(), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+t("a floor written for the first time starts from the bound of the rows that expire last, past the first 1000 rows (review 78 F3)", async () => {
+  // A mutation audit found that reading the 1000 rows that expire first (not last) went
+  // unnoticed with the few rows of the other tests: the latest rows, written under a larger
+  // bound, were missed and the floor started at the opening store's smaller one.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  await (await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30, sweepEvery: 0 })).close();
+  const W = wallSecs();
+  // 1000 rows written long ago under a 10 s bound, and 1 recent row under a 500 s bound.
+  await sql(
+    `INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token)
+     SELECT '"old"', '"n' || i || '"', $1::bigint - 5000 + i, $1::bigint - 4990 + i, '0' FROM generate_series(1, 1000) AS i`,
+    [W],
+  );
+  await sql(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ('"new"', '"n"', $1, $2, '0')`, [W, W + 500]);
+  await sql(`DELETE FROM ${prefix}replay_retention`);
+  const store = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30, sweepEvery: 0 });
+  try {
+    assert.is(await store.retentionFloor(), 500);
+  } finally {
+    await store.close();
+  }
+});
+
+t("sweepEvery: N starts a background sweep on the N-th reservation", async () => {
+  // A mutation audit found that sweeping one reservation late (after N + 1) went unnoticed: the
+  // only background-sweep test reserves until the rows are gone.
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 60, sweepEvery: 3 });
+  try {
+    const W = wallSecs();
+    await sql(
+      `INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token)
+       SELECT '"old"', '"n' || i || '"', $1::bigint - 1000, $1::bigint - 940, '0' FROM generate_series(1, 5) AS i`,
+      [W],
+    );
+    const dead = async () => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay WHERE peer_id = '"old"'`))[0].n as number;
+    for (let i = 0; i < 3; i++) assert.is(await store.reserve("new", `m${i}`, W, W, 60), true);
+    // The sweep runs in the background: wait for it (at most 10 s); no further reservation is made.
+    for (const deadline = Date.now() + 10_000; (await dead()) > 0; await delay(50)) assert.ok(Date.now() < deadline, "the third reservation swept the dead rows");
+    assert.is(await dead(), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+t("by default (no sweepEvery) a store sweeps in the background after its 1000th reservation", async () => {
+  // A mutation audit found the documented default untested: with a default of 0 (never), a
+  // store opened without the option would keep every row forever.
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 60 });
+  try {
+    const W = wallSecs();
+    await sql(
+      `INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token)
+       SELECT '"old"', '"n' || i || '"', $1::bigint - 1000, $1::bigint - 940, '0' FROM generate_series(1, 5) AS i`,
+      [W],
+    );
+    const dead = async () => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay WHERE peer_id = '"old"'`))[0].n as number;
+    for (let k = 0; k < 1000; k += 50) {
+      const granted = await Promise.all(Array.from({ length: 50 }, (_, i) => store.reserve("new", `m${k + i}`, W, W, 60)));
+      assert.ok(granted.every((g) => g === true));
+    }
+    for (const deadline = Date.now() + 10_000; (await dead()) > 0; await delay(50)) assert.ok(Date.now() < deadline, "the 1000th reservation swept the dead rows");
+  } finally {
+    await store.close();
+  }
+});
+
+t("fits is exact at the index bound: a pair of exactly 2600 stored bytes fits and is reserved, one byte more does not fit", async () => {
+  // A mutation audit found the byte bound's edge untested: off by one, the exchange would refuse
+  // as too long a nonce the store can hold.
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 60, sweepEvery: 0 });
+  try {
+    const nonce = "\u4e00".repeat(865); // JSON form: 2 + 3 × 865 = 2597 bytes
+    assert.is(Buffer.byteLength(JSON.stringify("p")) + Buffer.byteLength(JSON.stringify(nonce)), 2600);
+    assert.is(store.fits("p", nonce), true, "2600 bytes");
+    assert.is(store.fits("pq", nonce), false, "2601 bytes");
+    const W = wallSecs();
+    assert.is(await store.reserve("p", nonce, W, W, 60), true, "the server holds it");
+  } finally {
+    await store.close();
+  }
+});
+
+t("a replay table at a newer schema version is refused (SCHEMA_TOO_NEW), as is a newer retention component", async () => {
+  // A mutation audit found that only the peers component's version check was tested.
+  const url = (await server()).url;
+  for (const component of ["replay", "replay_retention"]) {
+    const prefix = freshPrefix();
+    await (await PostgresReplayStore.open(url, { tablePrefix: prefix })).close();
+    await sql(`UPDATE ${prefix}schema_version SET version = 2 WHERE component = $1`, [component]);
+    await rejects(PostgresReplayStore.open(url, { tablePrefix: prefix }), (e) => e instanceof SharedStoreError && e.code === "SCHEMA_TOO_NEW", component);
+  }
+});
+
+t("a floor written for the first time from rows with a bound beyond ten years is capped at MAX_STORE_SKEW_SECS, and the store opens", async () => {
+  // A mutation audit found the cap of the rows' bound untested: without it, one row with a far
+  // expiry made every open fail on the floor's CHECK (STORE_UNAVAILABLE).
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  await (await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30, sweepEvery: 0 })).close();
+  const W = wallSecs();
+  await sql(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ('"p"', '"n"', $1, $2, '0')`, [W, W + 400_000_000]);
+  await sql(`DELETE FROM ${prefix}replay_retention`);
+  const store = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 30, sweepEvery: 0 });
+  try {
+    assert.is(await store.retentionFloor(), 10 * 365 * 86400);
+  } finally {
+    await store.close();
+  }
+});
+
+t("a release by a store that holds no reservation of the pair changes nothing, also for a pair put back after a takeover (token '0')", async () => {
+  // A mutation audit found that a release of a pair not in flight here was only tested against a
+  // row carrying another reservation's token, never against a row put back by an undo.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const a = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  const b = await PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  const rows = async () => sql(`SELECT envelope_ts::text AS ts, expires_at::text AS e, token FROM ${prefix}replay`);
+  try {
+    assert.is(await a.reserve("p", "n", T, T, 300), true);
+    a.commit("p", "n");
+    assert.is(await a.reserve("p", "n", T + 200, T + 200, 60), true, "taken over under skew 60");
+    await a.release("p", "n");
+    const putBack = await rows();
+    assert.equal(putBack, [{ ts: String(T), e: String(T + 300), token: "0" }]);
+    await a.release("p", "n"); // a second release: nothing in flight any more
+    await b.release("p", "n"); // a store that never reserved it
+    assert.equal(await rows(), putBack, "the put-back row stays");
+    assert.is(await b.reserve("p", "n", T, T + 250, 300), false, "and still refuses the old envelope");
+    await rejects(b.release(1 as never, "n"), (e) => e?.code === "INVALID_TYPE", "release of a non-string id");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+t("get and remove refuse an id that is not a string (INVALID_TYPE), and remove deletes nothing then", async () => {
+  // A mutation audit found remove's type check untested: a String object or a number was looked
+  // up by its JSON form, and `new String("k")` removed the pin of "k".
+  const prefix = freshPrefix();
+  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
+  try {
+    await store.insert(new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 }));
+    for (const id of [new String("k"), 1, null]) {
+      await rejects(store.remove(id as never), (e) => e?.code === "INVALID_TYPE", `remove(${String(id)})`);
+      await rejects(store.get(id as never), (e) => e?.code === "INVALID_TYPE", `get(${String(id)})`);
+    }
+    assert.is((await peerRows(prefix)).length, 1, "the pin of k is still there");
+  } finally {
+    await store.close();
+  }
+});
+
+t("stop the server", async () => {
+  if (started) await (await started).dispose();
+});
+
+t.run();
