@@ -1,0 +1,188 @@
+// The built `chio-trust` command line, on paths a mutation audit found no test would notice going
+// wrong: key file permissions for the group, the upper bounds and digits-only rule of integer
+// options, --skew and --window reaching the exchange, peers' secondsLeft, verify's --zip215 and
+// its item checks, --trust with an empty id, accept's 16 MiB input bound, serve's --host and
+// --max-body-in-flight. Spawned processes, real files, real ports on loopback. Oracles:
+// @noble/curves for keys and signatures, node:crypto (OpenSSL) for the default verify rules and
+// @noble/curves { zip215: true } for ZIP-215.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { KernelTrustExchange, Keypair } from "../../src/index.js";
+import { runCli, spawnCli } from "../helpers/cli.js";
+import { finished, waitForLine } from "../helpers/processes.js";
+import { concat, le, nobleZip215, nodeAccepts, P } from "../helpers/ed25519-oracles.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-audit-"));
+const file = (name: string) => path.join(dir, name);
+const cli = (args: string[], input?: string | Uint8Array) => runCli(args, dir, input);
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+/** A seed file for `fill` (mode 0600) and its public key by @noble/curves. */
+function seedFile(name: string, fill: number): string {
+  const seed = new Uint8Array(32).fill(fill);
+  writeFileSync(file(name), hex(seed) + "\n", { mode: 0o600 });
+  chmodSync(file(name), 0o600);
+  return hex(noble.getPublicKey(seed));
+}
+
+test("a key file the group may read or write is KEY_FILE_PERMISSIONS, exit 2, as one others may read; 0600 and 0400 are read", async () => {
+  // A mutation audit found that a check of the "others" bits alone passed every test (they used 0644).
+  seedFile("perm.seed", 9);
+  const args = ["envelope", "--key", file("perm.seed"), "--id", "kernel.a", "--to", "kernel.b", "--nonce", "n", "--now", "1000"];
+  for (const mode of [0o640, 0o620, 0o660, 0o604, 0o602]) {
+    chmodSync(file("perm.seed"), mode);
+    const r = await cli(args);
+    assert.is(r.code, 2, `mode ${mode.toString(8)}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^chio-trust: error KEY_FILE_PERMISSIONS: .*mode ${mode.toString(8)}\\)`), mode.toString(8));
+    assert.is(r.stdout, "", `mode ${mode.toString(8)}: nothing signed`);
+  }
+  for (const mode of [0o600, 0o400]) {
+    chmodSync(file("perm.seed"), mode);
+    const r = await cli(args);
+    assert.is(r.code, 0, `mode ${mode.toString(8)}: ${r.stderr}`);
+  }
+});
+
+test("integer options: the largest documented value is taken, one more is USAGE; a value with anything but digits is USAGE", async () => {
+  // A mutation audit found the upper bound off by one and a prefix-only digit check went unnoticed
+  // (the tests tried 0 and 70000 only).
+  seedFile("int.seed", 10);
+  const envelope = (...extra: string[]) => cli(["envelope", "--key", file("int.seed"), "--id", "kernel.a", "--to", "kernel.b", "--nonce", "n", "--now", "1000", ...extra]);
+  assert.is((await envelope("--skew", "604800")).code, 0, "--skew 604800 is in range");
+  const usage = (r: { code: number | null; stdout: string; stderr: string }, message: string, what: string) => {
+    assert.is(r.code, 2, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, /^chio-trust: error USAGE: [^\n]*\n$/, what);
+    assert.ok(r.stderr.includes(message), `${what}: ${r.stderr}`);
+    assert.is(r.stdout, "", `${what}: nothing printed`);
+  };
+  usage(await envelope("--skew", "604801"), "--skew must be an integer in 0..604800", "--skew 604801");
+  usage(await envelope("--skew", "300s"), "--skew must be an integer in 0..604800", "--skew 300s");
+  usage(await envelope("--skew", "3e2"), "--skew must be an integer in 0..604800", "--skew 3e2");
+  usage(await cli(["serve", "--key", file("int.seed"), "--id", "kernel.b", "--port", "65536"]), "--port must be an integer in 0..65535", "--port 65536");
+  usage(await cli(["verify", "--threads", "257"], ""), "--threads must be an integer in 1..256", "--threads 257");
+  usage(await cli(["verify", "--threads", "2x"], ""), "--threads must be an integer in 1..256", "--threads 2x");
+  usage(await cli(["verify", "--batch-size", String((1 << 20) + 1)], ""), "--batch-size must be an integer in 1..1048576", "--batch-size 2^20 + 1");
+});
+
+test("accept --skew and --window reach the exchange: a skew of 301 s takes an envelope 301 s old that the default refuses (nothing pinned); --window sets the pin's lifetime", async () => {
+  // A mutation audit found that dropping either option passed every test (neither was used).
+  const a = seedFile("sk-a.seed", 11);
+  seedFile("sk-b.seed", 12);
+  const kernelA = Keypair.fromSeed(new Uint8Array(32).fill(11));
+  const envelope = (nonce: string) => JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", nonce, 1000));
+  const accept = (store: string, input: string, ...extra: string[]) =>
+    cli(["accept", "--key", file("sk-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), "--now", "1301", ...extra], input);
+  const refused = await accept("sk.db", envelope("s-1"));
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /^chio-trust: error CLOCK_SKEW_EXCEEDED: /);
+  assert.is((await cli(["peers", "--store", file("sk.db"), "--json"])).stdout, "", "a refused envelope pins nothing");
+  const taken = await accept("sk.db", envelope("s-2"), "--skew", "301");
+  assert.is(taken.code, 0, taken.stderr);
+  assert.equal(JSON.parse(taken.stdout), { kernelId: "kernel.a", publicKey: a, establishedAt: 1301, rotationDue: 1301 + 43200 });
+  const windowed = await accept("win.db", envelope("w-1"), "--skew", "301", "--window", "60");
+  assert.is(windowed.code, 0, windowed.stderr);
+  assert.equal(JSON.parse(windowed.stdout), { kernelId: "kernel.a", publicKey: a, establishedAt: 1301, rotationDue: 1361 });
+  // peers --json of a stale pin: fresh false and secondsLeft 0, never negative.
+  const stale = await cli(["peers", "--store", file("win.db"), "--json", "--now", "2000"]);
+  assert.is(stale.code, 0, stale.stderr);
+  const listed = JSON.parse(stale.stdout);
+  assert.equal([listed.kernelId, listed.rotationDue, listed.fresh, listed.secondsLeft], ["kernel.a", 1361, false, 0]);
+  const fresh = JSON.parse((await cli(["peers", "--store", file("win.db"), "--json", "--now", "1341"])).stdout);
+  assert.equal([fresh.fresh, fresh.secondsLeft], [true, 20]);
+});
+
+test("--trust with an empty kernel id (`=HEX`) is INVALID_TRUST_ANCHOR, exit 2", async () => {
+  // A mutation audit found that taking `=HEX` as an anchor for the kernel "" passed every test.
+  const a = seedFile("tr-a.seed", 13);
+  const r = await cli(["envelope", "--key", file("tr-a.seed"), "--id", "kernel.a", "--to", "kernel.b", "--trust", `=${a}`]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^chio-trust: error INVALID_TRUST_ANCHOR: --trust wants ID=PUBLICKEYHEX/);
+  assert.is(r.stdout, "");
+});
+
+test("accept's input over 16 MiB, on stdin or --in, is INPUT_TOO_LARGE (exit 2) and creates no store", async () => {
+  // A mutation audit found that dropping either bound passed every test: the envelope was then
+  // refused as malformed (exit 1, "refused") after the store had been created.
+  const a = seedFile("big-a.seed", 14);
+  seedFile("big-b.seed", 15);
+  const big = Buffer.alloc((16 << 20) + 1, 0x20);
+  writeFileSync(file("big.json"), big);
+  const accept = (store: string, ...extra: string[]) => ["accept", "--key", file("big-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), ...extra];
+  for (const [what, args, input] of [
+    ["stdin", accept("big-stdin.db"), big],
+    ["--in", accept("big-file.db", "--in", file("big.json")), undefined],
+  ] as const) {
+    const r = await runCli([...args], dir, input, 60_000);
+    assert.is(r.code, 2, `${what}: ${r.stderr}`);
+    assert.is(r.stderr, `chio-trust: error INPUT_TOO_LARGE: input over ${16 << 20} bytes\n`, what);
+    assert.not.ok(existsSync(args[args.indexOf("--store") + 1]), `${what}: no store file`);
+  }
+});
+
+test("verify --zip215 applies the ZIP-215 rules and the default does not: an item only one of the two accepts (oracles: node:crypto, @noble/curves zip215)", async () => {
+  // A mutation audit found that dropping --zip215 passed every test. The item: the identity key,
+  // R the neutral element encoded non-canonically (y = p + 1), S = 0.
+  const message = new TextEncoder().encode("zip215");
+  const publicKey = le(1n);
+  const signature = concat(le(P + 1n), le(0n));
+  assert.is(nodeAccepts(signature, message, publicKey), false, "the default rules refuse it");
+  assert.is(nobleZip215(signature, message, publicKey), true, "ZIP-215 accepts it");
+  const line = JSON.stringify({ message: hex(message), signature: hex(signature), publicKey: hex(publicKey) }) + "\n";
+  const byDefault = await cli(["verify", "--threads", "1", "--json"], line);
+  assert.is(byDefault.code, 1, byDefault.stderr);
+  assert.equal(JSON.parse(byDefault.stdout).failedLines, [1]);
+  const zip215 = await cli(["verify", "--threads", "1", "--json", "--zip215"], line);
+  assert.is(zip215.code, 0, zip215.stderr);
+  assert.equal([JSON.parse(zip215.stdout).valid, JSON.parse(zip215.stdout).invalid], [1, 0]);
+});
+
+test("verify: a publicKey that is not 32 bytes, or an item with both message and messageText, is INVALID_ITEM (exit 2), not a verdict", async () => {
+  // A mutation audit found that dropping either check passed every test.
+  const seed = new Uint8Array(32).fill(16);
+  const text = "both";
+  const signature = hex(noble.sign(new TextEncoder().encode(text), seed));
+  const publicKey = hex(noble.getPublicKey(seed));
+  for (const [item, why] of [
+    [{ messageText: text, signature, publicKey: publicKey.slice(0, 62) }, "line 1: publicKey must be 32 bytes (64 hex digits)"],
+    [{ messageText: text, signature, publicKey: publicKey + "00" }, "line 1: publicKey must be 32 bytes (64 hex digits)"],
+    // messageText alone verifies; message says something else: which one was meant is not a guess.
+    [{ message: "00", messageText: text, signature, publicKey }, "line 1: give message or messageText, not both"],
+  ] as const) {
+    const r = await cli(["verify", "--threads", "1"], JSON.stringify(item) + "\n");
+    assert.is(r.code, 2, `${why}: ${r.stderr}`);
+    assert.is(r.stderr, `chio-trust: error INVALID_ITEM: ${why}\n`);
+    assert.is(r.stdout, "");
+  }
+  const alone = await cli(["verify", "--threads", "1"], JSON.stringify({ messageText: text, signature, publicKey }) + "\n");
+  assert.is(alone.code, 0, alone.stderr);
+});
+
+test("serve listens on --host only (127.0.0.1 by default: not reachable at 127.0.0.2); --max-body-in-flight equal to --max-body is taken", async () => {
+  // A mutation audit found that listening on every interface, and refusing an in-flight bound
+  // equal to --max-body, passed every test.
+  seedFile("host.seed", 17);
+  const child = spawnCli(["serve", "--key", file("host.seed"), "--id", "kernel.b", "--port", "0", "--max-body", "2048", "--max-body-in-flight", "2048"], dir);
+  try {
+    const [, port] = await waitForLine(child, /^listening http:\/\/127\.0\.0\.1:(\d+)\n/m);
+    const reach = (host: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(port), host);
+        socket.once("connect", () => (socket.destroy(), resolve("connected")));
+        socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+      });
+    assert.is(await reach("127.0.0.1"), "connected");
+    assert.is(await reach("127.0.0.2"), "ECONNREFUSED", "the kernel answers on 127.0.0.1 only");
+  } finally {
+    child.kill("SIGTERM");
+    await finished(child).catch(() => undefined);
+  }
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
