@@ -105,8 +105,10 @@ export function canonicalize(value: unknown, options?: CanonicalizeOptions): str
  * An engine's own error from the walk as the typed error it stands for, or the error itself: a
  * string past the engine's length limit (V8 "Invalid string length", JavaScriptCore "Out of
  * memory") → TOO_LARGE; a stack overflow (a call from deep in the stack, or a Worker with a
- * small stack, at maxDepth near 1000) → TOO_DEEP. The caller's own RangeErrors (from a toJSON,
- * say) carry other messages and pass through.
+ * small stack, at maxDepth near 1000) → TOO_DEEP. Both also when raised inside the caller's code
+ * (a toJSON building a string past the limit); the caller's own RangeErrors carry other messages
+ * and pass through, except one thrown with exactly these messages, which reads as the engine's
+ * (README "Canonical JSON").
  */
 function engineLimitError(error: unknown): unknown {
   if (!isInstanceOf(EngineRangeError, error)) return error;
