@@ -9,6 +9,7 @@ import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handsha
 import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
 import { wallSecs } from "./helpers/clock.js";
 import { startPostgres, type TestServer } from "./helpers/servers.js";
+import { rejects, sqlAt } from "./helpers/clients.js";
 
 let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startPostgres());
@@ -16,29 +17,10 @@ let tables = 0;
 const freshPrefix = () => `a${++tables}_`;
 const T = wallSecs();
 const KEY_A = PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
-const KEY_B = PublicKey.fromHex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
 
 const t = suite("Postgres stores (audit)");
 
-async function sql(text: string, values: unknown[] = []): Promise<any[]> {
-  const client = new pg.Client({ connectionString: (await server()).url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
-    return error;
-  }
-  assert.unreachable(`${label}: did not reject`);
-}
+const sql = async (text: string, values: unknown[] = []): Promise<any[]> => sqlAt((await server()).url, text, values);
 
 const peerRows = async (prefix: string) =>
   sql(`SELECT kernel_id, public_key, established_at::text AS e, rotation_due::text AS r FROM ${prefix}peers ORDER BY kernel_id`);
@@ -54,46 +36,6 @@ t("a table prefix that carries SQL on a second line is refused before connecting
     await rejects(PostgresReplayStore.open(url, { tablePrefix }), (e) => e instanceof InvalidConfigError, JSON.stringify(tablePrefix));
   }
   assert.equal(await sql(`SELECT count(*)::int AS n FROM ${canary}`), [{ n: 0 }], "the canary table is still there");
-});
-
-t("compareAndSet compares every field of the expected pin: one differing in its public key or establishedAt alone loses, and the pin stays", async () => {
-  // A mutation audit found that dropping the public-key or the established_at condition from the
-  // compare-and-set's WHERE went unnoticed (the contract's stale expectation differs in
-  // rotationDue only): a stale writer would overwrite a newer pin.
-  const prefix = freshPrefix();
-  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
-  try {
-    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
-    assert.is(await store.compareAndSet("k", undefined, pin), true);
-    const stored = await peerRows(prefix);
-    const next = new FederationPeer({ kernelId: "k", publicKey: KEY_B, establishedAt: T + 1, rotationDue: T + 200 });
-    const otherKey = new FederationPeer({ kernelId: "k", publicKey: KEY_B, establishedAt: T, rotationDue: T + 100 });
-    const otherEstablished = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T - 1, rotationDue: T + 100 });
-    assert.is(await store.compareAndSet("k", otherKey, next), false, "expected a different public key");
-    assert.is(await store.compareAndSet("k", otherEstablished, next), false, "expected a different establishedAt");
-    assert.equal(await peerRows(prefix), stored, "the pin is unchanged");
-    assert.ok((await store.get("k"))?.equals(pin));
-  } finally {
-    await store.close();
-  }
-});
-
-t("compareAndSet with an expected pin of another kernel id is false even when every other field matches, and writes nothing", async () => {
-  // A mutation audit found that comparing a pin of another kernel id by its fields alone went
-  // unnoticed: the port says an entry for kernelId never equals a peer of another id.
-  const prefix = freshPrefix();
-  const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
-  try {
-    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
-    assert.is(await store.compareAndSet("k", undefined, pin), true);
-    const stored = await peerRows(prefix);
-    const twin = new FederationPeer({ kernelId: "k2", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
-    const next = new FederationPeer({ kernelId: "k", publicKey: KEY_B, establishedAt: T + 1, rotationDue: T + 200 });
-    assert.is(await store.compareAndSet("k", twin, next), false);
-    assert.equal(await peerRows(prefix), stored, "the pin is unchanged");
-  } finally {
-    await store.close();
-  }
 });
 
 t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not STORE_UNAVAILABLE", async () => {

@@ -11,6 +11,7 @@ import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
 import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
 import { startPostgres, type TestServer } from "./helpers/servers.js";
+import { rejects, sqlAt } from "./helpers/clients.js";
 
 let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startPostgres());
@@ -42,15 +43,7 @@ replayStoreConformance(
 
 const t = suite("Postgres stores");
 
-async function sql(text: string, values: unknown[] = []): Promise<any[]> {
-  const client = new pg.Client({ connectionString: (await server()).url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const sql = async (text: string, values: unknown[] = []): Promise<any[]> => sqlAt((await server()).url, text, values);
 
 /** Replay rows as a replica wrote them earlier (reserve refuses envelopes past their window). */
 async function insertRows(prefix: string, rows: { peer: string; nonce: string; ts: number; expires: number }[]): Promise<void> {
@@ -66,16 +59,6 @@ async function insertRows(prefix: string, rows: { peer: string; nonce: string; t
 }
 const pastWindow = (e: any) => e instanceof SharedStoreError && e.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
 const countRows = async (prefix: string) => (await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`))[0].n as number;
-
-async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
-    return error;
-  }
-  assert.unreachable(`${label}: did not reject`);
-}
 
 t("fits says no to a pair Postgres could not index (multi-byte nonces), and reserve takes every pair fits accepts", async () => {
   const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: freshPrefix(), maxSkewSecs: 3600 });

@@ -13,24 +13,16 @@ import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/st
 import { MAX_STORE_SKEW_SECS } from "../../src/stores/server-store.js";
 import { wallSecs } from "./helpers/clock.js";
 import { startRedis, type TestServer } from "./helpers/servers.js";
+import { keyHex, rejects, withRawAt } from "./helpers/clients.js";
 
 let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startRedis());
 let spaces = 0;
 const freshNamespace = () => `audit${++spaces}`;
-/** A key part as the stores write it: hex of the UTF-8 of the id's JSON text. */
-const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString("hex");
 const pairKey = (namespace: string, peer: string, nonce: string) => `${namespace}:{${keyHex(peer)}}:n:${keyHex(nonce)}`;
 
 async function withRaw<R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
-  const client = createClient({ url: (await server()).url });
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    client.destroy();
-  }
+  return withRawAt((await server()).url, fn);
 }
 
 /** The Redis server's clock (TIME), in unix ms. */
@@ -38,16 +30,6 @@ const serverMs = () => withRaw(async (c) => {
   const [secs, micros] = (await c.sendCommand(["TIME"])) as [string, string];
   return Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
 });
-
-async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
-    return error;
-  }
-  assert.unreachable(`${label}: did not reject`);
-}
 
 /**
  * The error of `call(E)`, where E is the server's clock in whole seconds, read before the call;

@@ -14,13 +14,12 @@ import { RedisPeerStore, RedisReplayStore, SharedStoreError } from "../../src/st
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
 import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
 import { startRedis, type TestServer } from "./helpers/servers.js";
+import { keyHex, rejects, withRawAt } from "./helpers/clients.js";
 
 let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startRedis());
 let spaces = 0;
 const freshNamespace = () => `t${++spaces}`;
-/** A key part as the stores write it: hex of the UTF-8 of the id's JSON text. */
-const keyHex = (id: string) => Buffer.from(JSON.stringify(id), "utf8").toString("hex");
 // T: this machine's clock at load (the server runs on it), never ahead of it (review 75 F4: a T
 // up to a minute ahead made the TTL test fail during each hour's first minute), and never far
 // behind it: the store refuses a reservation once the server's clock is past its timestamp +
@@ -107,17 +106,6 @@ t("a URL that is not redis:// and an insert of a non-peer are typed errors", asy
   }
 });
 
-async function withRawAt<R>(url: string, fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
-  const client = createClient({ url });
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    client.destroy();
-  }
-}
-
 async function withRaw<R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
   return withRawAt((await server()).url, fn);
 }
@@ -130,16 +118,6 @@ function secondRedisCopy(): typeof import("redis") {
   const require = createRequire(import.meta.url);
   for (const key of Object.keys(require.cache)) if (/node_modules[\\/](redis|@redis)[\\/]/.test(key)) delete require.cache[key];
   return require("redis");
-}
-
-async function rejects(promise: Promise<unknown>, check: (e: any) => boolean, label: string): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(check(error), `${label}: wrong error ${(error as Error)?.name} ${(error as { code?: string })?.code}: ${(error as Error)?.message}`);
-    return error;
-  }
-  assert.unreachable(`${label}: did not reject`);
 }
 
 t("options are validated before connecting", async () => {

@@ -79,9 +79,19 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
     assert.is(await store.compareAndSet("kernel.a", undefined, first), true, "first pin over nothing");
     assert.is(await store.compareAndSet("kernel.a", undefined, peer("kernel.a", KEY_B, 11, 21)), false, "a second first pin loses");
     samePeer(await store.get("kernel.a"), first, "unchanged after the lost first pin");
-    const stale = peer("kernel.a", KEY_A, 10, 19); // differs in one field only
-    assert.is(await store.compareAndSet("kernel.a", stale, peer("kernel.a", KEY_B, 12, 22)), false, "stale expectation loses");
-    samePeer(await store.get("kernel.a"), first, "unchanged after the stale expectation");
+    // Expectations that differ from the entry in one field only, each of the four (the contract
+    // compares all of them; a mutation audit found a Postgres WHERE without the key or
+    // established_at condition, and a compare that ignored the expectation's kernel id, unseen).
+    const stale = [
+      ["rotationDue", peer("kernel.a", KEY_A, 10, 19)],
+      ["publicKey", peer("kernel.a", KEY_B, 10, 20)],
+      ["establishedAt", peer("kernel.a", KEY_A, 9, 20)],
+      ["kernelId", peer("kernel.other", KEY_A, 10, 20)],
+    ] as const;
+    for (const [field, expected] of stale) {
+      assert.is(await store.compareAndSet("kernel.a", expected, peer("kernel.a", KEY_B, 12, 22)), false, `stale expectation (${field}) loses`);
+      samePeer(await store.get("kernel.a"), first, `unchanged after the stale expectation (${field})`);
+    }
     const second = peer("kernel.a", KEY_B, 50, 60);
     assert.is(await store.compareAndSet("kernel.a", first, second), true, "expected entry replaced");
     samePeer(await store.get("kernel.a"), second, "replaced");
