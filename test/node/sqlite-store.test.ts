@@ -1072,26 +1072,6 @@ test("origin: at most 200 UTF-16 units of well-formed text, refused as INVALID_A
   }
 });
 
-test("compareAndSet refuses a next peer of another kernel id (INVALID_ARGUMENT) and writes neither row", () => {
-  // A mutation audit found this check untested: without it the compare ran on kernelId's row and
-  // the write landed on next.kernelId's, overwriting a pin nobody compared.
-  const file = tempFile("cas-other-id.db");
-  const store = new SqlitePeerStore(file);
-  try {
-    const key = Keypair.fromSeed(seed(15)).publicKey;
-    const other = Keypair.fromSeed(seed(16)).publicKey;
-    const pinnedB = new FederationPeer({ kernelId: "kernel.b", publicKey: key, establishedAt: 1, rotationDue: 2 });
-    store.insert(pinnedB);
-    const intoB = new FederationPeer({ kernelId: "kernel.b", publicKey: other, establishedAt: 3, rotationDue: 4 });
-    throwsStoreError(() => store.compareAndSet("kernel.a", undefined, intoB), "INVALID_ARGUMENT");
-    assert.is(store.get("kernel.a"), undefined);
-    assert.ok(store.get("kernel.b")!.equals(pinnedB), "kernel.b's pin is unchanged");
-    assert.is(store.records().length, 1);
-  } finally {
-    store.close();
-  }
-});
-
 test("open options at their edges: busyTimeoutMs up to 2^31 − 1, synchronous only \"full\" or \"normal\", a path without NUL; refused ones make no file", () => {
   // A mutation audit found these bounds untested. A NUL would end the path where SQLite reads it
   // as a C string, so "x.db\0anything" would open x.db, a file the caller never named.
