@@ -381,6 +381,21 @@ function cancellingEnvelope(key: Key, tA: NPoint): string {
   }
 }
 
+/**
+ * An honest envelope by `key` = [a]B + T_A (R = [r]B, S = r + k·a) whose D = −[k]T_A is not O:
+ * refused by default, valid under ZIP-215 (the challenge redrawn until [k]T_A ≠ O).
+ */
+function refusedByDefaultEnvelope(key: Key, tA: NPoint): string {
+  for (;;) {
+    const c = challenge();
+    const message = canonicalChallenge(c);
+    const r = randomScalar();
+    const rEnc = Point.BASE.multiply(r).toBytes();
+    const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
+    if (!torsionMultiple(tA, k).equals(Point.ZERO)) return envelopeText(c, key.pk, concat(rEnc, le((r + k * key.a) % L)));
+  }
+}
+
 test("a sender whose key has torsion, under several envelopes, beside senders of one envelope each: verifyEnvelopeBytes's verdicts, its key prepared or not", () => {
   // The envelope parse hands the batch each sender's decoded key, so the batch must still learn a
   // repeated sender's torsion (by its test, or from the prepared slab) and send its envelopes to
@@ -393,8 +408,12 @@ test("a sender whose key has torsion, under several envelopes, beside senders of
     const torsionKey: Key = { a, pk: Point.BASE.multiply(a).add(tA).toBytes() };
     const plain = newKey();
     const envelopes = [
-      // Honest: D = -[k]T_A, valid by default only where [k]T_A = O.
-      ...Array.from({ length: 6 }, () => KINDS.valid(torsionKey)),
+      // Honest: D = -[k]T_A, valid by default only where [k]T_A = O. One is built with
+      // [k]T_A ≠ O, so that the key's envelopes always get both verdicts by default: with six
+      // drawn at random, all six had [k]T_A = O in about 1 round of 430 (T_A of order 2 in 1 of 7
+      // rounds, then 2^-6), which failed the check below in a slow-tier run (20 rounds).
+      ...Array.from({ length: 5 }, () => KINDS.valid(torsionKey)),
+      refusedByDefaultEnvelope(torsionKey, tA),
       ...Array.from({ length: 3 }, () => cancellingEnvelope(torsionKey, tA)),
       ...Array.from({ length: 3 }, () => KINDS.valid(newKey())),
       ...Array.from({ length: 4 }, () => KINDS.valid(plain)),
