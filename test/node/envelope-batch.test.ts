@@ -25,7 +25,7 @@ import { coreExports, heapU8, ioArenaBase, reserveIo } from "../../src/wasm/inst
 import * as abi from "../../src/wasm/abi.js";
 import * as publicApi from "../../src/index.js";
 import * as handshakeApi from "../../src/handshake/index.js";
-import { L, concat, fromLE, le, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, concat, fromLE, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce, type ChallengeFields } from "../helpers/envelope-builders.js";
 
@@ -374,12 +374,15 @@ function cancellingEnvelope(key: Key, tA: NPoint): string {
     const message = canonicalChallenge(c);
     const r = randomScalar();
     for (const tR of T.slice(1)) {
-      const rEnc = Point.BASE.multiply(r).add(tR).toBytes();
-      const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
-      if (tR.add(torsionMultiple(tA, k)).equals(Point.ZERO)) return envelopeText(c, key.pk, concat(rEnc, le((r + k * key.a) % L)));
+      const signature = signWithNonce(key.a, key.pk, message, r, tR);
+      if (tR.add(torsionMultiple(tA, challengeScalar(signature, key.pk, message))).equals(Point.ZERO)) return envelopeText(c, key.pk, signature);
     }
   }
 }
+
+/** k = SHA-512(R ‖ A ‖ M) mod L of a signature (RFC 8032 §5.1.7). */
+const challengeScalar = (signature: Uint8Array, publicKey: Uint8Array, message: Uint8Array): bigint =>
+  fromLE(sha512(concat(signature.subarray(0, 32), publicKey, message))) % L;
 
 /**
  * An honest envelope by `key` = [a]B + T_A (R = [r]B, S = r + k·a) whose D = −[k]T_A is not O:
@@ -389,10 +392,8 @@ function refusedByDefaultEnvelope(key: Key, tA: NPoint): string {
   for (;;) {
     const c = challenge();
     const message = canonicalChallenge(c);
-    const r = randomScalar();
-    const rEnc = Point.BASE.multiply(r).toBytes();
-    const k = fromLE(sha512(concat(rEnc, key.pk, message))) % L;
-    if (!torsionMultiple(tA, k).equals(Point.ZERO)) return envelopeText(c, key.pk, concat(rEnc, le((r + k * key.a) % L)));
+    const signature = signWithNonce(key.a, key.pk, message, randomScalar());
+    if (!torsionMultiple(tA, challengeScalar(signature, key.pk, message)).equals(Point.ZERO)) return envelopeText(c, key.pk, signature);
   }
 }
 
