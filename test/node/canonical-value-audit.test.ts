@@ -8,34 +8,9 @@ import referenceCanonicalize from "canonicalize";
 import { canonicalize, canonicalBytes } from "../../src/canonical/value.js";
 import { canonicalizeJson } from "../../src/canonical/json.js";
 import { CanonicalJsonError, InvalidTypeError } from "../../src/errors.js";
+import { both, expectBothCode, expectCode } from "../helpers/canonical-value.js";
 
 const utf8 = new TextEncoder();
-
-function expectCode(code: string, run: () => unknown, label = ""): void {
-  try {
-    run();
-  } catch (error) {
-    assert.instance(error, CanonicalJsonError, label);
-    assert.is((error as CanonicalJsonError).code, code, label);
-    return;
-  }
-  assert.unreachable(`expected CanonicalJsonError ${code}: ${label}`);
-}
-
-type Options = Parameters<typeof canonicalize>[1];
-
-/** Both entry points must fail the same way. */
-function expectBothCode(code: string, value: unknown, options?: Options, label = ""): void {
-  expectCode(code, () => canonicalize(value, options), `canonicalize ${label}`);
-  expectCode(code, () => canonicalBytes(value, options), `canonicalBytes ${label}`);
-}
-
-/** Both entry points, and the bytes are the UTF-8 of the text. */
-function both(value: unknown, options?: Options): string {
-  const text = canonicalize(value, options);
-  assert.equal(canonicalBytes(value, options), utf8.encode(text));
-  return text;
-}
 
 /** Code unit order, written out (the oracle for member order). */
 function byCodeUnits(a: string, b: string): number {

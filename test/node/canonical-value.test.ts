@@ -14,33 +14,10 @@ import { CanonicalJsonError, InvalidLengthError, InvalidTypeError } from "../../
 import * as publicApi from "../../src/index.js";
 import { scaled } from "../helpers/scale.js";
 import { runModule } from "../helpers/processes.js";
+import { both, expectBothCode, expectCode } from "../helpers/canonical-value.js";
 
 const vectors = new URL("../vectors/", import.meta.url);
 const utf8 = new TextEncoder();
-
-function expectCode(code: string, run: () => unknown): void {
-  try {
-    run();
-  } catch (error) {
-    assert.instance(error, CanonicalJsonError);
-    assert.is((error as CanonicalJsonError).code, code);
-    return;
-  }
-  assert.unreachable(`expected CanonicalJsonError ${code}`);
-}
-
-/** Both entry points must fail the same way. */
-function expectBothCode(code: string, value: unknown, options?: { maxDepth?: number; escapeDelAndC1?: boolean }): void {
-  expectCode(code, () => canonicalize(value, options));
-  expectCode(code, () => canonicalBytes(value, options));
-}
-
-/** Both entry points, and the bytes are the UTF-8 of the text. */
-function both(value: unknown, options?: { maxDepth?: number; escapeDelAndC1?: boolean }): string {
-  const text = canonicalize(value, options);
-  assert.equal(canonicalBytes(value, options), utf8.encode(text));
-  return text;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Published vectors

@@ -9,13 +9,11 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import nacl from "tweetnacl";
 import * as ours from "../../src/compat/noble-ed25519.js";
 import oursNacl, { InvalidKeyError } from "../../src/compat/tweetnacl.js";
+import { L, P, le } from "../helpers/ed25519-oracles.js";
 
 noble.hashes.sha512 = (m: Uint8Array) => sha512(m);
 
-const P = 2n ** 255n - 19n;
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-const le32 = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 255n));
 
 /** "ok:<hex>" of a point or bytes, or the error family and message (noble's messages are kept as noble's). */
 function outcome(fn: () => unknown): string {
@@ -50,7 +48,7 @@ test("chio-trust/ed25519: etc.randomBytes, utils.randomSecretKey() and keygen() 
 
 test("chio-trust/ed25519: Point.fromHex passes its zip215 flag on, as noble's does (a mutation audit found the flag dropped)", () => {
   // Non-canonical y (y >= p) decodes only under zip215; x = 0 with the sign bit likewise.
-  const encodings = [le32(P), le32(P + 1n), le32(P + 4n), Uint8Array.from(le32(1n), (b, i) => (i === 31 ? b | 0x80 : b)), le32(1n), noble.Point.BASE.toBytes()];
+  const encodings = [le(P), le(P + 1n), le(P + 4n), Uint8Array.from(le(1n), (b, i) => (i === 31 ? b | 0x80 : b)), le(1n), noble.Point.BASE.toBytes()];
   let separated = 0;
   for (const e of encodings) {
     const h = hex(e);
