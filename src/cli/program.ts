@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { existsSync, statSync } from "node:fs";
 import { displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
-import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
 import { attachStores, buildExchange, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
@@ -126,12 +126,17 @@ export function buildProgram(exit: { code: number }): Command {
     .requiredOption("--from <kernelId>", "the kernel the envelope must come from", kernelId("--from"))
     .option("--in <file>", "read the envelope from this file (default: stdin)")
     .option("--now <unixSeconds>", "local time to check against (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
+    .option("--max-envelope <bytes>", "largest envelope accepted, its line break included (up to 16 MiB)", integer("--max-envelope", 1, MAX_ENVELOPE_BYTES_LIMIT), DEFAULT_MAX_ENVELOPE_BYTES)
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(async (options: KernelOptions & { from: string; in?: string }) => {
+    .action(async (options: KernelOptions & { from: string; in?: string; maxEnvelope: number }) => {
       // Everything that can be refused before the store is: a key file, an anchor or an input
       // that fails leaves no store file behind (as `peers` never creates one).
       const exchange = buildExchange(options);
-      const envelope = await readInputBytes(options.in, 16 << 20);
+      // One bound for the read and the exchange (as `serve --max-body`): input the exchange would
+      // refuse as MALFORMED_ENVELOPE for its size is INPUT_TOO_LARGE while it arrives, before the
+      // store is opened or created, and is never read whole.
+      exchange.withHardening({ maxEnvelopeBytes: options.maxEnvelope });
+      const envelope = await readInputBytes(options.in, options.maxEnvelope);
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
@@ -190,7 +195,7 @@ export function buildProgram(exit: { code: number }): Command {
     .description("serve POST /federation/handshake until SIGINT/SIGTERM; prints `listening <url>` when ready")
     .option("--host <address>", "address to listen on", nonEmpty("--host"), "127.0.0.1")
     .option("--port <port>", "port (0: one chosen by the OS)", integer("--port", 0, 65535), 0)
-    .option("--max-body <bytes>", "largest request body, and largest envelope the exchange accepts", integer("--max-body", 1, 16 << 20), 65536)
+    .option("--max-body <bytes>", "largest request body, and largest envelope the exchange accepts", integer("--max-body", 1, MAX_ENVELOPE_BYTES_LIMIT), DEFAULT_MAX_ENVELOPE_BYTES)
     .option("--max-body-in-flight <bytes>", "bytes of request bodies arriving at once, across connections (default 64 MiB; at least --max-body)", integer("--max-body-in-flight", 1, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (options: KernelOptions & { host: string; port: number; maxBody: number; maxBodyInFlight?: number }) => {

@@ -1,7 +1,7 @@
 // The built `chio-trust` command line, on paths a mutation audit found no test would notice going
 // wrong: key file permissions for the group, the upper bounds and digits-only rule of integer
 // options, --skew and --window reaching the exchange, peers' secondsLeft, verify's --zip215 and
-// its item checks, --trust with an empty id, accept's 16 MiB input bound, serve's --host and
+// its item checks, --trust with an empty id, accept's input bound, serve's --host and
 // --max-body-in-flight. Spawned processes, real files, real ports on loopback. Oracles:
 // @noble/curves for keys and signatures, node:crypto (OpenSSL) for the default verify rules and
 // @noble/curves { zip215: true } for ZIP-215.
@@ -12,7 +12,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
-import { KernelTrustExchange, Keypair } from "../../src/index.js";
+import { DEFAULT_MAX_ENVELOPE_BYTES, KernelTrustExchange, Keypair, MAX_ENVELOPE_BYTES_LIMIT } from "../../src/index.js";
 import { runCli, spawnCli } from "../helpers/cli.js";
 import { finished, waitForLine } from "../helpers/processes.js";
 import { concat, le, nobleZip215, nodeAccepts, P } from "../helpers/ed25519-oracles.js";
@@ -105,22 +105,51 @@ test("--trust with an empty kernel id (`=HEX`) is INVALID_TRUST_ANCHOR, exit 2",
   assert.is(r.stdout, "");
 });
 
-test("accept's input over 16 MiB, on stdin or --in, is INPUT_TOO_LARGE (exit 2) and creates no store", async () => {
-  // A mutation audit found that dropping either bound passed every test: the envelope was then
+test("accept reads at most --max-envelope bytes (64 KiB by default, line break included), the bound the exchange applies: one byte more, on stdin or --in, is INPUT_TOO_LARGE (exit 2) and creates no store; a larger --max-envelope takes it", async () => {
+  // A mutation audit found that dropping the read's bound passed every test. The read's bound was
+  // then 16 MiB against the exchange's 64 KiB, so an envelope between the two was read whole and
   // refused as malformed (exit 1, "refused") after the store had been created.
+  const seed = new Uint8Array(32).fill(14);
   const a = seedFile("big-a.seed", 14);
   seedFile("big-b.seed", 15);
-  const big = Buffer.alloc((16 << 20) + 1, 0x20);
-  writeFileSync(file("big.json"), big);
-  const accept = (store: string, ...extra: string[]) => ["accept", "--key", file("big-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), ...extra];
+  // The size goes into the acceptor's id: the SQLite replay store of `accept --store` bounds the
+  // sender's id plus the nonce at 4,096 units, and refuses a longer nonce whatever its size.
+  const signer = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed));
+  const line = (acceptor: string, nonce = "n") => JSON.stringify(signer.localEnvelope(acceptor, nonce, 1000)) + "\n";
+  const largestId = "kernel.b" + "x".repeat(DEFAULT_MAX_ENVELOPE_BYTES - Buffer.byteLength(line("kernel.b")));
+  const largest = line(largestId);
+  const oneMore = line(largestId, "nx");
+  assert.is(Buffer.byteLength(largest), DEFAULT_MAX_ENVELOPE_BYTES);
+  assert.is(Buffer.byteLength(oneMore), DEFAULT_MAX_ENVELOPE_BYTES + 1);
+  writeFileSync(file("big.json"), oneMore);
+  const accept = (store: string, ...extra: string[]) =>
+    ["accept", "--key", file("big-b.seed"), "--id", largestId, "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), "--now", "1000", ...extra];
+  const pinned = (r: { code: number | null; stdout: string; stderr: string }, what: string) => {
+    assert.is(r.code, 0, `${what}: ${r.stderr}`);
+    assert.is(JSON.parse(r.stdout).publicKey, a, `${what}: the pin holds the key @noble/curves derives`);
+  };
+
+  pinned(await cli(accept("big-largest.db"), largest), "the largest envelope by default");
   for (const [what, args, input] of [
-    ["stdin", accept("big-stdin.db"), big],
+    ["stdin", accept("big-stdin.db"), oneMore],
     ["--in", accept("big-file.db", "--in", file("big.json")), undefined],
+    ["stdin, --max-envelope 300", accept("big-small.db", "--max-envelope", "300"), line(largestId.slice(0, 8))],
   ] as const) {
+    const limit = what.endsWith("300") ? 300 : DEFAULT_MAX_ENVELOPE_BYTES;
     const r = await runCli([...args], dir, input, 60_000);
     assert.is(r.code, 2, `${what}: ${r.stderr}`);
-    assert.is(r.stderr, `chio-trust: error INPUT_TOO_LARGE: input over ${16 << 20} bytes\n`, what);
+    assert.is(r.stderr, `chio-trust: error INPUT_TOO_LARGE: input over ${limit} bytes\n`, what);
     assert.not.ok(existsSync(args[args.indexOf("--store") + 1]), `${what}: no store file`);
+  }
+  // The option reaches the exchange too: with the read's bound alone, the exchange's default
+  // would refuse this envelope as MALFORMED_ENVELOPE (exit 1).
+  pinned(await cli(accept("big-raised.db", "--max-envelope", String(DEFAULT_MAX_ENVELOPE_BYTES + 1)), oneMore), "one byte more under --max-envelope 65537");
+  pinned(await cli(accept("big-in.db", "--max-envelope", String(MAX_ENVELOPE_BYTES_LIMIT), "--in", file("big.json"))), "--in under the largest --max-envelope");
+  for (const bad of ["0", String(MAX_ENVELOPE_BYTES_LIMIT + 1), "64k"]) {
+    const r = await cli(accept("big-bad.db", "--max-envelope", bad), largest);
+    assert.is(r.code, 2, `--max-envelope ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--max-envelope must be an integer in 1\\.\\.${MAX_ENVELOPE_BYTES_LIMIT}`), `--max-envelope ${bad}`);
+    assert.not.ok(existsSync(file("big-bad.db")), `--max-envelope ${bad}: no store file`);
   }
 });
 
