@@ -2,7 +2,7 @@
 //
 // Not a suite: uvu imports every file under test/, this one included, but it registers no
 // tests and never calls test.run() (see assert-codes.ts).
-import { createPublicKey, verify as nodeVerify, type KeyObject } from "node:crypto";
+import { KeyObject, createPrivateKey, createPublicKey, sign as nodeSignRaw, verify as nodeVerify } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../../src/wasm/instance.js";
@@ -23,6 +23,17 @@ export function powModP(b: bigint, e: bigint): bigint {
 /** DER prefixes (RFC 8410) for node keys from raw bytes (not generateKeyPairSync + JWK, which can deadlock on Node 20). */
 export const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 export const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+/** node:crypto private key object for a 32-byte seed (PKCS#8 DER import). */
+export const nodePrivateKey = (seed: Uint8Array): KeyObject => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+
+/** node:crypto's signature on message by a 32-byte seed or a key from nodePrivateKey, as a plain Uint8Array copy (not a Buffer). */
+export const nodeSign = (seed: Uint8Array | KeyObject, message: Uint8Array): Uint8Array =>
+  new Uint8Array(nodeSignRaw(null, message, seed instanceof KeyObject ? seed : nodePrivateKey(seed)));
+
+/** node:crypto's raw 32-byte public key of a seed (the last 32 bytes of its SPKI DER), as a plain Uint8Array copy. */
+export const nodePublicKeyBytes = (seed: Uint8Array): Uint8Array =>
+  new Uint8Array(createPublicKey(nodePrivateKey(seed)).export({ format: "der", type: "spki" }).subarray(-32));
 
 /** node:crypto public key object for any 32 bytes (OpenSSL imports them as given and decides at verify time). */
 export const nodePublicKey = (pk: Uint8Array): KeyObject =>

@@ -6,7 +6,6 @@
 // (keys and signatures), the npm `canonicalize` package (canonical bytes).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
 import canonicalize from "canonicalize";
 import {
   bytesToHex,
@@ -31,15 +30,10 @@ import runPoolTask from "../../src/pool/worker.js";
 import { runInNewContext } from "node:vm";
 import { Session } from "node:inspector";
 import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
-import { nodeAccepts, PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+import { nodeAccepts, nodePublicKeyBytes, nodeSign } from "../helpers/ed25519-oracles.js";
 import { NOW, X, Y, LOCAL } from "../helpers/kernels.js";
 
 
-const nodePrivateKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
-/** node:crypto's public key of a seed (the raw 32 bytes after the 12-byte SPKI prefix). */
-const nodePublic = (seed: Uint8Array): Uint8Array =>
-  new Uint8Array(createPublicKey(nodePrivateKey(seed)).export({ format: "der", type: "spki" }).subarray(12));
-const nodeSignature = (message: Uint8Array, seed: Uint8Array): Uint8Array => new Uint8Array(nodeSign(null, message, nodePrivateKey(seed)));
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 const seedOf = (fill: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (fill + 7 * i) & 0xff);
 
@@ -173,8 +167,8 @@ test("verification throws nothing internally for bytes in shared memory or not: 
   // went there, unseen by any test. Counted here with the inspector, caught exceptions included.
   const seed = seedOf(9);
   const message = new TextEncoder().encode("shared message");
-  const signature = nodeSignature(message, seed);
-  const publicKey = nodePublic(seed);
+  const signature = nodeSign(seed, message);
+  const publicKey = nodePublicKeyBytes(seed);
   const wire = new TextEncoder().encode(JSON.stringify(new KernelTrustExchange(X, Keypair.fromSeed(seed)).localEnvelope(LOCAL, "nonce-shared", NOW)));
   for (const [shape, bytes] of [["unshared", (b: Uint8Array) => b.slice()], ["shared", sharedCopy]] as const) {
     const item = { signature: bytes(signature), message: bytes(message), publicKey: bytes(publicKey) };
@@ -209,9 +203,9 @@ test("verification throws nothing internally for bytes in shared memory or not: 
 
 test("PublicKey.fromBytes keeps a copy; toBytes hands out copies", () => {
   const seed = seedOf(1);
-  const expected = nodePublic(seed);
+  const expected = nodePublicKeyBytes(seed);
   const message = new TextEncoder().encode("message");
-  const signature = Signature.fromBytes(nodeSignature(message, seed));
+  const signature = Signature.fromBytes(nodeSign(seed, message));
   for (const { name, value } of carriers(expected)) {
     const key = PublicKey.fromBytes(value);
     scribble(value);
@@ -228,8 +222,8 @@ test("PublicKey.fromBytes keeps a copy; toBytes hands out copies", () => {
 test("Signature.fromBytes keeps a copy; toBytes hands out copies", () => {
   const seed = seedOf(2);
   const message = new TextEncoder().encode("signed");
-  const expected = nodeSignature(message, seed);
-  const key = PublicKey.fromBytes(nodePublic(seed));
+  const expected = nodeSign(seed, message);
+  const key = PublicKey.fromBytes(nodePublicKeyBytes(seed));
   for (const { name, value } of carriers(expected)) {
     const signature = Signature.fromBytes(value);
     scribble(value);
@@ -247,10 +241,10 @@ test("Keypair.fromSeed keeps a copy; seedBytes hands out copies; signatures matc
     const keypair = Keypair.fromSeed(value);
     scribble(value);
     assert.is(hex(keypair.seedBytes()), hex(seed), name);
-    assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)), name);
+    assert.is(keypair.sign(message).toHex(), hex(nodeSign(seed, message)), name);
     keypair.seedBytes().fill(0);
-    assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)), `${name}: mutating seedBytes() output`);
-    assert.is(keypair.publicKey.toHex(), hex(nodePublic(seed)), name);
+    assert.is(keypair.sign(message).toHex(), hex(nodeSign(seed, message)), `${name}: mutating seedBytes() output`);
+    assert.is(keypair.publicKey.toHex(), hex(nodePublicKeyBytes(seed)), name);
   }
 });
 
@@ -263,13 +257,13 @@ test("attack: zeroing the seed Buffer after Keypair.fromSeed (hygiene) does not 
   const canonical = new TextEncoder().encode(
     canonicalize({ schema: envelope.challenge.schema, localKernelId: X, remoteKernelId: LOCAL, nonce: "nonce-1", timestamp: NOW })!,
   );
-  assert.is(envelope.signature.toHex(), hex(nodeSignature(canonical, seed)), "signed with the original seed");
-  const zeroSeedSignature = nodeSignature(canonical, new Uint8Array(32));
+  assert.is(envelope.signature.toHex(), hex(nodeSign(seed, canonical)), "signed with the original seed");
+  const zeroSeedSignature = nodeSign(new Uint8Array(32), canonical);
   assert.is.not(envelope.signature.toHex(), hex(zeroSeedSignature));
   // The peer that anchors this kernel's key accepts the envelope.
-  const peer = new KernelTrustExchange(LOCAL, Keypair.generate()).withTrustedPeer(X, PublicKey.fromBytes(nodePublic(seed)));
+  const peer = new KernelTrustExchange(LOCAL, Keypair.generate()).withTrustedPeer(X, PublicKey.fromBytes(nodePublicKeyBytes(seed)));
   const pinned = await peer.acceptEnvelope(envelope.toJSONText(), X, NOW);
-  assert.is(pinned.publicKey.toHex(), hex(nodePublic(seed)));
+  assert.is(pinned.publicKey.toHex(), hex(nodePublicKeyBytes(seed)));
 });
 
 test("attack: trust anchors read into one reused Buffer stay distinct, so Y cannot pass as X", async () => {
@@ -278,34 +272,34 @@ test("attack: trust anchors read into one reused Buffer stay distinct, so Y cann
   const keyY = Keypair.fromSeed(seedY);
   // Anchors read one after another into the same reusable buffer (a file or socket reader).
   const scratch = Buffer.alloc(32);
-  scratch.set(nodePublic(seedX));
+  scratch.set(nodePublicKeyBytes(seedX));
   const anchorX = PublicKey.fromBytes(scratch);
-  scratch.set(nodePublic(seedY));
+  scratch.set(nodePublicKeyBytes(seedY));
   const anchorY = PublicKey.fromBytes(scratch);
-  assert.is(anchorX.toHex(), hex(nodePublic(seedX)));
+  assert.is(anchorX.toHex(), hex(nodePublicKeyBytes(seedX)));
   const exchange = new KernelTrustExchange(LOCAL, Keypair.generate()).withTrustedPeer(X, anchorX).withTrustedPeer(Y, anchorY);
-  assert.is(exchange.trustedPeers().get(X)!.toHex(), hex(nodePublic(seedX)));
+  assert.is(exchange.trustedPeers().get(X)!.toHex(), hex(nodePublicKeyBytes(seedX)));
   // Y signs (validly, with its own key) an envelope that claims to come from kernel X.
   const forged = PeerHandshakeEnvelope.sign(X, LOCAL, "nonce-x", NOW, keyY);
   for (const input of [forged, forged.toJSON(), forged.toJSONText(), Buffer.from(forged.toJSONText())]) {
     const error = await rejectsWith(exchange.acceptEnvelope(input, X, NOW), "UNEXPECTED_PEER_KEY");
-    assert.equal(error.fields, { kernelId: X, expected: hex(nodePublic(seedX)), actual: hex(nodePublic(seedY)) });
+    assert.equal(error.fields, { kernelId: X, expected: hex(nodePublicKeyBytes(seedX)), actual: hex(nodePublicKeyBytes(seedY)) });
   }
   assert.equal(await exchange.peers(), [], "nothing was pinned for X");
   // X itself and Y as itself are still accepted.
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(X, LOCAL, "nonce-x", NOW, Keypair.fromSeed(seedX)), X, NOW);
   await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(Y, LOCAL, "nonce-y", NOW, keyY), Y, NOW);
   const pins = Object.fromEntries((await exchange.peers()).map((p) => [p.kernelId, p.publicKey.toHex()]));
-  assert.equal(pins, { [X]: hex(nodePublic(seedX)), [Y]: hex(nodePublic(seedY)) });
+  assert.equal(pins, { [X]: hex(nodePublicKeyBytes(seedX)), [Y]: hex(nodePublicKeyBytes(seedY)) });
 });
 
 test("FederationPeer and PeerHandshakeEnvelope built from reused Buffers keep their values", () => {
   const seed = seedOf(7);
-  const publicBytes = nodePublic(seed);
+  const publicBytes = nodePublicKeyBytes(seed);
   const scratch = Buffer.from(publicBytes);
   const peer = new FederationPeer({ kernelId: X, publicKey: PublicKey.fromBytes(scratch), establishedAt: NOW, rotationDue: NOW + 60 });
   const challenge = HandshakeChallenge.create(X, LOCAL, "n", NOW);
-  const signatureBuffer = Buffer.from(nodeSignature(challenge.canonicalBytes(), seed));
+  const signatureBuffer = Buffer.from(nodeSign(seed, challenge.canonicalBytes()));
   const envelope = new PeerHandshakeEnvelope(challenge, PublicKey.fromBytes(scratch), Signature.fromBytes(signatureBuffer));
   scratch.fill(0xee);
   signatureBuffer.fill(0x11);
@@ -329,10 +323,10 @@ test("a Uint8Array subclass whose species hands back shared memory cannot make a
       };
     }
   }
-  const key = PublicKey.fromBytes(Sharing.from(nodePublic(seed)));
+  const key = PublicKey.fromBytes(Sharing.from(nodePublicKeyBytes(seed)));
   const keypair = Keypair.fromSeed(Sharing.from(seed));
   shared.fill(0x77);
-  assert.is(key.toHex(), hex(nodePublic(seed)));
+  assert.is(key.toHex(), hex(nodePublicKeyBytes(seed)));
   assert.is(hex(keypair.seedBytes()), hex(seed));
 });
 
@@ -356,8 +350,8 @@ test("HandshakeChallenge.canonicalBytes hands out a copy of its cached bytes (de
 test("ed25519.*: inputs from any carrier are read once, outputs are fresh arrays", async () => {
   const seed = seedOf(9);
   const message = new TextEncoder().encode("a message long enough to not be trivially short");
-  const expectedPublic = hex(nodePublic(seed));
-  const expectedSignature = hex(nodeSignature(message, seed));
+  const expectedPublic = hex(nodePublicKeyBytes(seed));
+  const expectedSignature = hex(nodeSign(seed, message));
   const seedCarriers = carriers(seed);
   const messageCarriers = carriers(message);
   for (let i = 0; i < seedCarriers.length; i++) {
@@ -382,7 +376,7 @@ test("ed25519.*: inputs from any carrier are read once, outputs are fresh arrays
     // Outputs are independent of each other and of later calls.
     signature.fill(0);
     assert.is(hex(ed25519.sign(message, seed)), expectedSignature, name);
-    assert.ok(nodeAccepts(ed25519.sign(message, seed), message, nodePublic(seed)), name);
+    assert.ok(nodeAccepts(ed25519.sign(message, seed), message, nodePublicKeyBytes(seed)), name);
   }
 });
 
@@ -399,15 +393,15 @@ test("verifyEnvelopeBytes and fromJSON: byte input from any carrier; the verdict
     const { declaredPublicKey, signature, canonicalChallenge } = verdict.envelope;
     for (const out of [declaredPublicKey, signature, canonicalChallenge]) assert.is.not(out.buffer, value.buffer, name);
     scribble(value);
-    assert.is(hex(declaredPublicKey), hex(nodePublic(seed)), name);
-    assert.is(envelope.declaredPublicKey.toHex(), hex(nodePublic(seed)), name);
+    assert.is(hex(declaredPublicKey), hex(nodePublicKeyBytes(seed)), name);
+    assert.is(envelope.declaredPublicKey.toHex(), hex(nodePublicKeyBytes(seed)), name);
     assert.is(new TextDecoder().decode(canonicalChallenge), new TextDecoder().decode(envelope.challenge.canonicalBytes()), name);
     declaredPublicKey.fill(0);
     signature.fill(0);
     canonicalChallenge.fill(0);
     envelope.verifySignature();
     const again = verifyEnvelopeBytes(utf8);
-    assert.ok(again.ok && hex(again.envelope.declaredPublicKey) === hex(nodePublic(seed)), name);
+    assert.ok(again.ok && hex(again.envelope.declaredPublicKey) === hex(nodePublicKeyBytes(seed)), name);
   }
 });
 

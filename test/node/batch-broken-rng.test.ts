@@ -8,12 +8,12 @@
 // D_2 = -B) must get the single answers, checked against node:crypto.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { ed25519 } from "../../src/ed25519.js";
 import { InvalidTypeError } from "../../src/errors.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
-import { L, PKCS8_PREFIX, fromLE, le, nodeAccepts } from "../helpers/ed25519-oracles.js";
+import { L, fromLE, le, nodeAccepts, nodePrivateKey, nodeSign } from "../helpers/ed25519-oracles.js";
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { testModule } from "../helpers/test-core.js";
@@ -41,11 +41,11 @@ function shiftS(signature: Uint8Array, delta: bigint): Uint8Array {
 
 function signedItems(count: number): Item[] {
   const seed = randomBytes(32);
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+  const privateKey = nodePrivateKey(seed);
   const publicKey = ed25519.getPublicKey(seed);
   return Array.from({ length: count }, () => {
     const message = new Uint8Array(randomBytes(32));
-    return { signature: new Uint8Array(nodeSign(null, message, privateKey)), message, publicKey };
+    return { signature: nodeSign(privateKey, message), message, publicKey };
   });
 }
 

@@ -9,11 +9,11 @@
 // seen to reach its own G_i whole.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash, createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBatch } from "../../src/handshake/verify-envelope.js";
 import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, type ChallengeFields } from "../helpers/envelope-builders.js";
-import { L, PKCS8_PREFIX, fromLE, le } from "../helpers/ed25519-oracles.js";
+import { L, fromLE, le, nodeSign } from "../helpers/ed25519-oracles.js";
 import { coreExports, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { CHIO_WASM_BASE64 } from "../../src/generated/chio-wasm.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
@@ -68,8 +68,7 @@ interface Item {
 }
 
 function signed(seed: Buffer, message: Uint8Array): Item {
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
-  return { signature: new Uint8Array(nodeSign(null, message, privateKey)), message, publicKey: ed25519.getPublicKey(seed) };
+  return { signature: nodeSign(seed, message), message, publicKey: ed25519.getPublicKey(seed) };
 }
 
 /** i as a little-endian u32. */

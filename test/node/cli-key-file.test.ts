@@ -7,20 +7,16 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readKeyFile, writeKeyFile } from "../../src/cli/kernel.js";
 import { CliError } from "../../src/cli/errors.js";
 import { watchCopies } from "../helpers/copy-watch.js";
+import { nodePublicKeyBytes } from "../helpers/ed25519-oracles.js";
 
 const dir = mkdtempSync(join(tmpdir(), "chio-key-file-"));
 const file = (name: string) => join(dir, name);
 
-/** node:crypto's public key for a seed (PKCS#8 DER of the seed): the independent oracle. */
-function nodePublicKey(seed: Uint8Array): string {
-  const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(seed)]);
-  const spki = createPublicKey(createPrivateKey({ key: der, format: "der", type: "pkcs8" })).export({ format: "der", type: "spki" });
-  return Buffer.from(spki).subarray(-32).toString("hex");
-}
+/** node:crypto's public key for a seed, as hex: the independent oracle. */
+const nodePublicKeyHex = (seed: Uint8Array): string => Buffer.from(nodePublicKeyBytes(seed)).toString("hex");
 
 test("writeKeyFile leaves neither the seed nor its hex in Node's shared Buffer pool", () => {
   const pool = new Uint8Array(Buffer.from([1]).buffer); // the pool slab small Buffers are cut from now
@@ -39,7 +35,7 @@ test("writeKeyFile leaves neither the seed nor its hex in Node's shared Buffer p
   };
   assert.is(find(snapshot, seed), -1, "the raw seed is in the pool slab");
   assert.is(find(snapshot, hex), -1, "the seed's hex is in the pool slab");
-  assert.is(keypair.publicKey.toHex(), nodePublicKey(seed));
+  assert.is(keypair.publicKey.toHex(), nodePublicKeyHex(seed));
   keypair.destroy();
   seed.fill(0);
 });
@@ -47,7 +43,7 @@ test("writeKeyFile leaves neither the seed nor its hex in Node's shared Buffer p
 test("readKeyFile: 64 hex digits in either case, with ASCII whitespace and a BOM around them, give node:crypto's key; anything else is KEY_FILE_INVALID", () => {
   const seed = new Uint8Array(32).map((_, i) => (i * 37 + 200) & 0xff);
   const hex = Buffer.from(seed).toString("hex");
-  const expected = nodePublicKey(seed);
+  const expected = nodePublicKeyHex(seed);
   const accepted = [hex + "\n", hex.toUpperCase(), `\ufeff${hex}\r\n`, ` \t${hex.slice(0, 10).toUpperCase()}${hex.slice(10)}\x0b\x0c\n`];
   for (const [i, text] of accepted.entries()) {
     writeFileSync(file(`ok-${i}.seed`), text, { mode: 0o600 });

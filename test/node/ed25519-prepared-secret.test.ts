@@ -4,7 +4,7 @@
 // an instance rebuilt after a trap (typed error), and Keypair signs through a prepared key.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, getRandomValues } from "node:crypto";
+import { createHash, getRandomValues } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { sha512 } from "@noble/hashes/sha2.js";
@@ -13,16 +13,12 @@ import { PreparedSecretKeyError } from "../../src/errors.js";
 import { Keypair } from "../../src/handshake/keys.js";
 import { argsBase, guarded, heapU8, liveCoreExports, resetInstance } from "../../src/wasm/instance.js";
 import { ARGS_BYTES } from "../../src/wasm/abi.js";
-import { PKCS8_PREFIX, fromLE } from "../helpers/ed25519-oracles.js";
+import { fromLE, nodePublicKeyBytes, nodeSign } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { scaled } from "../helpers/scale.js";
 import { expandSeed, scalarLimbs } from "../helpers/secret-forms.js";
 
 const seedOf = (label: string): Uint8Array => new Uint8Array(createHash("sha256").update(label).digest());
-const nodeKey = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
-const nodeSignature = (message: Uint8Array, seed: Uint8Array): Buffer => nodeSign(null, message, nodeKey(seed));
-const nodePublic = (seed: Uint8Array): Buffer =>
-  createPublicKey(nodeKey(seed)).export({ format: "der", type: "spki" }).subarray(12);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 /** Every offset where `needle` occurs in the library's linear memory, outside the ARGS block. */
@@ -48,11 +44,11 @@ test(`signatures under prepared keys equal node:crypto's (${scaled(48)} seeds ×
     const seed = i < 2 ? new Uint8Array(32).fill(i * 255) : getRandomValues(new Uint8Array(32));
     const key = ed25519.prepareSecretKey(seed);
     try {
-      assert.is(hex(key.publicKey), hex(nodePublic(seed)), `public key of seed ${i}`);
+      assert.is(hex(key.publicKey), hex(nodePublicKeyBytes(seed)), `public key of seed ${i}`);
       assert.is(hex(key.publicKey), hex(ed25519.getPublicKey(seed)));
       for (const length of MESSAGE_LENGTHS) {
         const message = getRandomValues(new Uint8Array(length));
-        const expected = hex(nodeSignature(message, seed));
+        const expected = hex(nodeSign(seed, message));
         assert.is(hex(ed25519.sign(message, key)), expected, `seed ${i}, ${length} bytes`);
         if (length === 169) assert.is(hex(await ed25519.signAsync(message, key)), expected, "signAsync");
       }
@@ -69,9 +65,9 @@ test("256 keys in rotation: every signature equals node:crypto's, interleaved wi
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < seeds.length; i++) {
         const message = new TextEncoder().encode(`round ${round} message ${i}`);
-        const expected = hex(nodeSignature(message, seeds[i]));
+        const expected = hex(nodeSign(seeds[i], message));
         assert.is(hex(ed25519.sign(message, keys[i])), expected, `key ${i} round ${round}`);
-        if (i % 17 === 0) assert.is(hex(ed25519.sign(message, seeds[(i * 7) % 256])), hex(nodeSignature(message, seeds[(i * 7) % 256])));
+        if (i % 17 === 0) assert.is(hex(ed25519.sign(message, seeds[(i * 7) % 256])), hex(nodeSign(seeds[(i * 7) % 256], message)));
       }
     }
   } finally {
@@ -84,11 +80,11 @@ test("publicKey hands out copies; toJSON/toString/inspect show only the public k
   const key = ed25519.prepareSecretKey(seed);
   const pk = key.publicKey;
   pk.fill(0);
-  assert.is(hex(key.publicKey), hex(nodePublic(seed)));
+  assert.is(hex(key.publicKey), hex(nodePublicKeyBytes(seed)));
   const { scalar, prefix } = expandSeed(seed);
   const shown = JSON.stringify(key) + String(key) + Object.keys(key).join();
   for (const secret of [seed, scalar, prefix]) assert.not.ok(shown.includes(hex(secret)), "no secret in the JS representations");
-  assert.ok(shown.includes(hex(nodePublic(seed))));
+  assert.ok(shown.includes(hex(nodePublicKeyBytes(seed))));
   key.destroy();
 });
 
@@ -101,7 +97,7 @@ test("after preparation the seed is gone from wasm memory and the expanded key e
   assert.is(findAll(prefix).length, 1, "the slot holds the prefix");
   assert.is(findAll(prefix)[0] - findAll(scalar)[0], 32, "scalar || prefix");
   const message = new TextEncoder().encode("limbs");
-  assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seed)));
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSign(seed, message)));
   assert.equal(findAll(scalarLimbs(scalar)), [], "limb form of the scalar left after signing");
   key.destroy();
   for (const [name, secret] of [["scalar", scalar], ["prefix", prefix], ["scalar limbs", scalarLimbs(scalar)], ["prefix limbs", scalarLimbs(prefix)]] as const) {
@@ -118,7 +114,7 @@ test("use after destroy throws KEY_DESTROYED (sign and signAsync); the public ke
   const error = throwsWith(() => ed25519.sign(new Uint8Array(3), key), "KEY_DESTROYED");
   assert.instance(error, PreparedSecretKeyError);
   await rejectsWithCode(ed25519.signAsync(new Uint8Array(3), key), "KEY_DESTROYED");
-  assert.is(hex(key.publicKey), hex(nodePublic(seed)));
+  assert.is(hex(key.publicKey), hex(nodePublicKeyBytes(seed)));
 });
 
 test("bad arguments are typed errors: seeds of the wrong type or length, Proxies and look-alikes of a prepared key, bad messages", () => {
@@ -136,7 +132,7 @@ test("bad arguments are typed errors: seeds of the wrong type or length, Proxies
   throwsWith(() => ed25519.sign(detached, key), "INVALID_TYPE");
   assert.ok(key.usable, "failed calls leave the key usable");
   const message = new Uint8Array([1, 2, 3]);
-  assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seedOf("bad arguments"))));
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSign(seedOf("bad arguments"), message)));
   key.destroy();
 });
 
@@ -148,8 +144,8 @@ test("aliasing: zeroing or reusing the seed buffer (also a Buffer view) after pr
   const key = ed25519.prepareSecretKey(view);
   pool.fill(0);
   const message = new TextEncoder().encode("aliased");
-  assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seed)));
-  assert.is(hex(key.publicKey), hex(nodePublic(seed)));
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSign(seed, message)));
+  assert.is(hex(key.publicKey), hex(nodePublicKeyBytes(seed)));
   key.destroy();
 });
 
@@ -163,20 +159,20 @@ test(`a full slab (${PREPARED_SECRET_KEY_CAPACITY} live keys) is PREPARED_KEYS_E
     const halfKeypair = Keypair.fromSeed(halfSeed);
     assert.equal(findAll(expandSeed(halfSeed).scalar), [], "no slot taken by the keypair");
     const m = new Uint8Array([7]);
-    assert.is(halfKeypair.sign(m).toHex(), hex(nodeSignature(m, halfSeed)));
+    assert.is(halfKeypair.sign(m).toHex(), hex(nodeSign(halfSeed, m)));
     for (let i = PREPARED_SECRET_KEY_CAPACITY / 2; i < PREPARED_SECRET_KEY_CAPACITY; i++) keys.push(ed25519.prepareSecretKey(seedOf(`full ${i}`)));
     const error = throwsWith(() => ed25519.prepareSecretKey(seedOf("one too many")), "PREPARED_KEYS_EXHAUSTED");
     assert.instance(error, PreparedSecretKeyError);
     const message = new TextEncoder().encode("full slab");
     const keypair = Keypair.fromSeed(seedOf("keypair on a full slab"));
-    assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seedOf("keypair on a full slab"))));
+    assert.is(keypair.sign(message).toHex(), hex(nodeSign(seedOf("keypair on a full slab"), message)));
     keys[100].destroy();
     const again = ed25519.prepareSecretKey(seedOf("one too many"));
-    assert.is(hex(ed25519.sign(message, again)), hex(nodeSignature(message, seedOf("one too many"))));
+    assert.is(hex(ed25519.sign(message, again)), hex(nodeSign(seedOf("one too many"), message)));
     keys[100] = again;
     // every key still signs correctly: no slot was shared or overwritten
     for (const i of [0, 1, 99, 101, PREPARED_SECRET_KEY_CAPACITY - 1]) {
-      assert.is(hex(ed25519.sign(message, keys[i])), hex(nodeSignature(message, seedOf(`full ${i}`))), `key ${i}`);
+      assert.is(hex(ed25519.sign(message, keys[i])), hex(nodeSign(seedOf(`full ${i}`), message)), `key ${i}`);
     }
   } finally {
     for (const key of keys) key.destroy();
@@ -205,7 +201,7 @@ const CORRUPTIONS: [string, (heap: Uint8Array, slot: number) => void][] = [
   [
     "A replaced by another key's A, with a check value recomputed to match",
     (heap, slot) => {
-      heap.set(nodePublic(seedOf("another key")), slot + 64);
+      heap.set(nodePublicKeyBytes(seedOf("another key")), slot + 64);
       heap.set(slotCheck(heap.slice(slot, slot + 96)), slot + 96);
     },
   ],
@@ -214,7 +210,7 @@ const CORRUPTIONS: [string, (heap: Uint8Array, slot: number) => void][] = [
     (heap, slot) => {
       const other = seedOf("another key");
       const { scalar, prefix } = expandSeed(other);
-      const body = Buffer.concat([scalar, prefix, nodePublic(other)]);
+      const body = Buffer.concat([scalar, prefix, nodePublicKeyBytes(other)]);
       heap.set(body, slot);
       heap.set(slotCheck(body), slot + 96);
     },
@@ -226,7 +222,7 @@ for (const [what, corrupt] of CORRUPTIONS) {
     const seed = seedOf(`corruption: ${what}`);
     const message = new TextEncoder().encode("signed twice");
     const key = ed25519.prepareSecretKey(seed);
-    assert.is(hex(ed25519.sign(message, key)), hex(nodeSignature(message, seed)), "control: the intact slot signs");
+    assert.is(hex(ed25519.sign(message, key)), hex(nodeSign(seed, message)), "control: the intact slot signs");
     const slot = slotOf(seed);
     corrupt(heapU8(), slot);
     throwsWith(() => ed25519.sign(message, key), "PREPARED_KEY_CORRUPTED");
@@ -236,7 +232,7 @@ for (const [what, corrupt] of CORRUPTIONS) {
     key.destroy();
     // the freed slot is reusable and other keys are unaffected
     const fresh = ed25519.prepareSecretKey(seed);
-    assert.is(hex(ed25519.sign(message, fresh)), hex(nodeSignature(message, seed)));
+    assert.is(hex(ed25519.sign(message, fresh)), hex(nodeSign(seed, message)));
     fresh.destroy();
   });
 }
@@ -246,17 +242,17 @@ test("a trap rebuilds the instance: prepared keys are lost (PREPARED_KEY_LOST), 
   const message = new TextEncoder().encode("after the trap");
   const key = ed25519.prepareSecretKey(seed);
   const keypair = Keypair.fromSeed(seed);
-  assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)));
+  assert.is(keypair.sign(message).toHex(), hex(nodeSign(seed, message)));
   // What src/wasm/instance.ts guarded() does on a trap: zero the memory, drop the instance.
   const trapped = throwsWith(() => guarded(() => { throw new WebAssembly.RuntimeError("unreachable (simulated trap)"); }), "WASM_TRAP");
   assert.ok(trapped);
   throwsWith(() => ed25519.sign(message, key), "PREPARED_KEY_LOST");
   assert.not.ok(key.usable);
   key.destroy(); // harmless on a lost key
-  assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)), "Keypair re-prepared from its seed");
+  assert.is(keypair.sign(message).toHex(), hex(nodeSign(seed, message)), "Keypair re-prepared from its seed");
   assert.is(findAll(expandSeed(seed).scalar).length, 1, "Keypair signs through a fresh prepared slot");
   const again = ed25519.prepareSecretKey(seed);
-  assert.is(hex(ed25519.sign(message, again)), hex(nodeSignature(message, seed)));
+  assert.is(hex(ed25519.sign(message, again)), hex(nodeSign(seed, message)));
   again.destroy();
   keypair.destroy();
 });
@@ -278,7 +274,7 @@ test("Keypair signs through a prepared key; destroy() wipes the slot and the see
   const keypair = Keypair.fromSeed(seed);
   assert.is(findAll(scalar).length, 1, "the expanded key sits in a slot");
   const message = new TextEncoder().encode("keypair");
-  assert.is(keypair.sign(message).toHex(), hex(nodeSignature(message, seed)));
+  assert.is(keypair.sign(message).toHex(), hex(nodeSign(seed, message)));
   assert.is(hex(keypair.seedBytes()), hex(seed));
   keypair.destroy();
   assert.equal(findAll(scalar), []);

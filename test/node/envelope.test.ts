@@ -5,13 +5,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { createHash, createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
+import { createHash } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict, type VerifiedEnvelope } from "../../src/handshake/verify-envelope.js";
 import { canonicalizeJson } from "../../src/canonical/json.js";
 import { InvalidTypeError } from "../../src/errors.js";
 import * as publicApi from "../../src/index.js";
 import { canonicalChallenge, type ChallengeFields } from "../helpers/envelope-builders.js";
+import { nodePrivateKey, nodePublicKeyBytes, nodeSign } from "../helpers/ed25519-oracles.js";
 
 const SCHEMA = "chio.federation-kernel-handshake.v1";
 const utf8 = new TextEncoder();
@@ -27,12 +28,10 @@ interface Signer {
 }
 
 function signerFromSeed(seed: Uint8Array): Signer {
-  const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
-  const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  const privateKey = nodePrivateKey(seed);
   return {
-    publicKeyHex: Buffer.from(spki.subarray(spki.length - 32)).toString("hex"),
-    sign: (message) => nodeSign(null, message, privateKey).toString("hex"),
+    publicKeyHex: Buffer.from(nodePublicKeyBytes(seed)).toString("hex"),
+    sign: (message) => Buffer.from(nodeSign(privateKey, message)).toString("hex"),
   };
 }
 

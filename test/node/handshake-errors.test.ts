@@ -3,7 +3,6 @@
 // accept must leave the store as it was.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPrivateKey, sign as nodeSign } from "node:crypto";
 import canonicalize from "canonicalize";
 import {
   DEFAULT_MAX_ENVELOPE_BYTES,
@@ -23,6 +22,7 @@ import {
 import { expectCode, rejectsWith, rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { DEFAULT_ENVELOPE_MAX_BYTES, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { NOW, A, B } from "../helpers/kernels.js";
+import { nodeSign } from "../helpers/ed25519-oracles.js";
 
 
 /** A has B's anchor and an existing pin for B (so "store unchanged" is a real check). */
@@ -37,8 +37,7 @@ async function setup() {
 }
 
 function signWithNode(challenge: object, seed: Uint8Array): string {
-  const key = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
-  return nodeSign(null, Buffer.from(canonicalize(challenge)!, "utf8"), key).toString("hex");
+  return Buffer.from(nodeSign(seed, Buffer.from(canonicalize(challenge)!, "utf8"))).toString("hex");
 }
 
 test("UNSUPPORTED_SCHEMA (a correctly signed challenge with another schema)", async () => {

@@ -6,7 +6,7 @@
 // built entry (its workers load dist/); `npm test` builds first.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPrivateKey, randomBytes, sign as nodeSign } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createVerifierPool } from "../../dist/esm/pool/index.js";
 // The pool's own module instance: a PreparedPublicKey must come from the entry the pool was built with.
 import { ed25519 as builtEd25519 } from "../../dist/esm/index.js";
@@ -32,7 +32,7 @@ import { spawnSync } from "node:child_process";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBytes, verifyEnvelopeBatch, verifyEnvelopeBatchPacked } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
-import { PKCS8_PREFIX, nodeAccepts } from "../helpers/ed25519-oracles.js";
+import { nodeAccepts, nodePrivateKey, nodeSign } from "../helpers/ed25519-oracles.js";
 import { ADDRESS_CEILING } from "../../src/wasm/abi.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 
@@ -64,8 +64,8 @@ const planCall = (...args: Parameters<typeof planCallList>) => Array.from(planCa
 
 function signer() {
   const seed = randomBytes(32);
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
-  return { seed: new Uint8Array(seed), publicKey: ed25519.getPublicKey(seed), sign: (m: Uint8Array) => new Uint8Array(nodeSign(null, m, privateKey)) };
+  const privateKey = nodePrivateKey(seed);
+  return { seed: new Uint8Array(seed), publicKey: ed25519.getPublicKey(seed), sign: (m: Uint8Array) => nodeSign(privateKey, m) };
 }
 
 const encoder = new TextEncoder();

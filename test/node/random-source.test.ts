@@ -5,16 +5,15 @@
 // fetched or stored; calls that need no randomness keep working.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
 import { ed25519, InvalidTypeError, KernelTrustExchange, Keypair, RandomSourceError, verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/index.js";
 import { handshakeWith } from "../../src/http/client-entry.js";
 import { reservationToken } from "../../src/stores/server-store.js";
+import { nodePublicKeyBytes, nodeSign } from "../helpers/ed25519-oracles.js";
 
 const SEED = Buffer.from("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", "hex"); // RFC 8032 §7.1 TEST 1
-const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), SEED]), format: "der", type: "pkcs8" });
-const publicKey = new Uint8Array(createPublicKey(privateKey).export({ format: "der", type: "spki" }).subarray(-32));
+const publicKey = nodePublicKeyBytes(SEED);
 const message = new TextEncoder().encode("no CSPRNG here");
-const signature = new Uint8Array(nodeSign(null, message, privateKey));
+const signature = nodeSign(SEED, message);
 
 /** Runs fn with globalThis.crypto missing (`undefined`), then puts the host's back. */
 function withoutCrypto<T>(fn: () => T): T {

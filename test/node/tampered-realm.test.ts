@@ -11,7 +11,7 @@
 // runner never runs under it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash, createPrivateKey, sign as nodeSign } from "node:crypto";
+import { createHash } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
 import { ed25519 } from "../../src/ed25519.js";
@@ -21,7 +21,7 @@ import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "
 import { KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/handshake/index.js";
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
-import { PKCS8_PREFIX } from "../helpers/ed25519-oracles.js";
+import { nodeSign } from "../helpers/ed25519-oracles.js";
 import { readEnvelopeAnswer } from "../../src/pool/answers.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 
@@ -33,7 +33,7 @@ const message = utf8.encode("a message the realm's tampering must not change the
 const seed = seedOf(1);
 const publicKey = ed25519.getPublicKey(seed);
 // Signed by node:crypto, not by the library under test.
-const signature = new Uint8Array(nodeSign(null, message, createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(seed)]), format: "der", type: "pkcs8" })));
+const signature = nodeSign(seed, message);
 
 const validEnvelope = JSON.stringify(new KernelTrustExchange("kernel-a", Keypair.fromSeed(seedOf(2))).localEnvelope("kernel-b", "nonce-1", NOW));
 // The identity point as the declared key, R = the identity, S = 0: [0]B = R + [k]A holds for any
@@ -383,8 +383,6 @@ test("accessors for Array.prototype's indices never run inside a batch, in threa
 test("prepared secret keys keep their own slots whatever Array.prototype's push, pop and index accessors do", () => {
   const seedA = seedOf(11);
   const seedB = seedOf(12);
-  const nodeSignature = (seedBytes: Uint8Array, m: Uint8Array) =>
-    new Uint8Array(nodeSign(null, m, createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(seedBytes)]), format: "der", type: "pkcs8" })));
   // A push that lists every value twice and a pop that answers slot 0: once the slot list went
   // through them, a freed slot was listed twice and two live keys shared it (the second key's
   // preparation overwrote the first's secret; signing with the first failed its integrity check).
@@ -418,8 +416,8 @@ test("prepared secret keys keep their own slots whatever Array.prototype's push,
     });
     assert.is(run.touched, 0, "prepared secret keys touched Array.prototype's indices");
     // Ed25519 signatures are deterministic: node:crypto signing with each seed is the oracle.
-    assert.equal(run.value.a, nodeSignature(seedA, message), "the first key signs as itself");
-    assert.equal(run.value.b, nodeSignature(seedB, message), "the second key signs as itself");
+    assert.equal(run.value.a, nodeSign(seedA, message), "the first key signs as itself");
+    assert.equal(run.value.b, nodeSign(seedB, message), "the second key signs as itself");
   } finally {
     a?.destroy();
     b?.destroy();
