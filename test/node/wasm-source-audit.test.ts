@@ -1,0 +1,181 @@
+// The browser build's ways into the core, run in Node: dist/esm/index.js under
+// --conditions=browser (package.json "imports": #wasm-source → source-url.js, which fetches
+// chio.wasm), one fresh child process per case, since init() adopts one core per realm and keeps
+// it. chio.wasm is served by a real HTTP server on loopback started here, with the headers a
+// misconfigured or a correct server sends; the outputs are checked against node:crypto.
+// A mutation audit found these paths without a test: init(Response) and init(Promise<Response>)
+// (only init(URL) and init() ran, in the browser tier), the refusal of a non-ok response (a 404
+// page, or one whose body is a module), the compile from the whole body when the server does not
+// say application/wasm, init(bytes), the core after its instance is dropped (as a trap drops it),
+// and where the default source looks for chio.wasm (../../chio.wasm from dist/esm/wasm/).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { nodePublicKeyBytes, nodeSign } from "../helpers/ed25519-oracles.js";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const distIndex = path.join(root, "dist", "esm", "index.js");
+const distInstance = path.join(root, "dist", "esm", "wasm", "instance.js");
+const wasmFile = path.join(root, "dist", "chio.wasm");
+const wasm = readFileSync(wasmFile);
+
+const SEED = "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42"; // RFC 8032 §7.1 TEST SHA(abc)'s key
+const MESSAGE = "chio wasm source audit";
+
+/** node:crypto's public key and signature for SEED over MESSAGE. */
+const oracle = {
+  publicKey: Buffer.from(nodePublicKeyBytes(Buffer.from(SEED, "hex"))).toString("hex"),
+  signature: Buffer.from(nodeSign(Buffer.from(SEED, "hex"), Buffer.from(MESSAGE))).toString("hex"),
+};
+
+/** Paths the loopback server answers, each with its status, content type and body. */
+const ROUTES: Record<string, { status: number; type: string; body: Buffer }> = {
+  "/wasm/chio.wasm": { status: 200, type: "application/wasm", body: wasm },
+  "/octet/chio.wasm": { status: 200, type: "application/octet-stream", body: wasm },
+  "/missing/chio.wasm": { status: 404, type: "text/plain", body: Buffer.from("not found") },
+  // A server that answers an error status with a module body (a stale cache, a catch-all):
+  // an error response is refused whatever it carries.
+  "/error-with-module/chio.wasm": { status: 503, type: "application/wasm", body: wasm },
+};
+let server: Server;
+let origin = "";
+
+test.before(async () => {
+  server = createServer((req, res) => {
+    const route = ROUTES[new URL(req.url ?? "/", "http://127.0.0.1").pathname];
+    if (!route) {
+      res.writeHead(500, { "content-type": "text/plain" }).end("no such route");
+      return;
+    }
+    res.writeHead(route.status, { "content-type": route.type, "cache-control": "no-store" }).end(route.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+
+test.after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/**
+ * Runs `body` in a fresh Node (browser build) with `lib` (dist/esm/index.js), `origin`, `wasmFile`,
+ * `use()` (the key and signature of SEED over MESSAGE, or the error of that call) and
+ * `describe(error)` in scope; returns what it passed to `done`.
+ */
+function inBrowserBuild(body: string): Promise<any> {
+  const script = [
+    `const lib = await import(${JSON.stringify(pathToFileURL(distIndex).href)});`,
+    `const origin = ${JSON.stringify(origin)};`,
+    `const wasmFile = ${JSON.stringify(wasmFile)};`,
+    `const describe = (e) => e instanceof lib.WasmCoreError ? { code: e.code, message: e.message } : { raw: String(e && e.stack || e) };`,
+    `const use = () => { try { const seed = lib.hexToBytes(${JSON.stringify(SEED)}); return { publicKey: lib.bytesToHex(lib.ed25519.getPublicKey(seed)), signature: lib.bytesToHex(lib.ed25519.sign(new TextEncoder().encode(${JSON.stringify(MESSAGE)}), seed)) }; } catch (e) { return describe(e); } };`,
+    `const done = (value) => process.stdout.write(JSON.stringify(value));`,
+    body,
+  ].join("\n");
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--conditions=browser", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+const works = { publicKey: oracle.publicKey, signature: oracle.signature };
+
+test("this is the browser build: before init() a call fails WASM_UNAVAILABLE naming dist/chio.wasm, the file the package ships", async () => {
+  const r = await inBrowserBuild(`done(use());`);
+  assert.is(r.code, "WASM_UNAVAILABLE", JSON.stringify(r));
+  const named = /fetches its WebAssembly core from (\S+): call `await init\(\)`/.exec(r.message);
+  assert.ok(named, r.message);
+  assert.is(named![1], pathToFileURL(wasmFile).href);
+  assert.ok(existsSync(fileURLToPath(named![1])));
+});
+
+test("init(URL) served as application/wasm", async () => {
+  assert.equal(await inBrowserBuild(`await lib.init(new URL("/wasm/chio.wasm", origin)); done(use());`), works);
+});
+
+test("init(Response) whose server did not say application/wasm compiles the whole body", async () => {
+  assert.equal(await inBrowserBuild(`await lib.init(await fetch(origin + "/octet/chio.wasm")); done(use());`), works);
+});
+
+test("init(Response) of a file read here (no URL, no content type)", async () => {
+  const r = await inBrowserBuild(`const fs = await import("node:fs"); await lib.init(new Response(fs.readFileSync(wasmFile))); done(use());`);
+  assert.equal(r, works);
+});
+
+test("init(Promise<Response>): a fetch not awaited, for both content types", async () => {
+  for (const where of ["/wasm/chio.wasm", "/octet/chio.wasm"]) {
+    assert.equal(await inBrowserBuild(`await lib.init(fetch(origin + ${JSON.stringify(where)})); done(use());`), works, where);
+  }
+});
+
+test("init(bytes): a Uint8Array and an ArrayBuffer of chio.wasm", async () => {
+  for (const form of ["new Uint8Array(fs.readFileSync(wasmFile))", "new Uint8Array(fs.readFileSync(wasmFile)).buffer"]) {
+    const r = await inBrowserBuild(`const fs = await import("node:fs"); await lib.init(${form}); done(use());`);
+    assert.equal(r, works, form);
+  }
+});
+
+test("a 404 is refused with WASM_UNAVAILABLE naming the URL and the status; nothing is adopted, and a later init(good URL) works", async () => {
+  const r = await inBrowserBuild(`
+    let first;
+    try { await lib.init(new URL("/missing/chio.wasm", origin)); first = "resolved"; } catch (e) { first = describe(e); }
+    const between = use();
+    await lib.init(new URL("/wasm/chio.wasm", origin));
+    done({ first, between, after: use() });`);
+  assert.is(r.first.code, "WASM_UNAVAILABLE", JSON.stringify(r.first));
+  assert.ok(r.first.message.includes(`fetching ${origin}/missing/chio.wasm failed: HTTP 404`), r.first.message);
+  assert.is(r.between.code, "WASM_UNAVAILABLE", JSON.stringify(r.between));
+  assert.equal(r.after, works);
+});
+
+test("an error status is refused even when its body is a valid module (URL, Response and Promise<Response>)", async () => {
+  const r = await inBrowserBuild(`
+    const url = new URL("/error-with-module/chio.wasm", origin);
+    const out = [];
+    const attempt = async (source) => { try { await lib.init(source); out.push("resolved"); } catch (e) { out.push(describe(e)); } };
+    await attempt(url);
+    await attempt(await fetch(url));
+    await attempt(fetch(url));
+    done({ out, after: use() });`);
+  assert.is(r.out.length, 3);
+  for (const outcome of r.out) {
+    assert.is(outcome.code, "WASM_UNAVAILABLE", JSON.stringify(outcome));
+    assert.match(outcome.message, "HTTP 503");
+  }
+  assert.is(r.after.code, "WASM_UNAVAILABLE", JSON.stringify(r.after));
+});
+
+test("after init(Response), the dropped instance (as a trap drops it) is rebuilt from the module init() compiled", async () => {
+  const r = await inBrowserBuild(`
+    const instance = await import(${JSON.stringify(pathToFileURL(distInstance).href)});
+    await lib.init(await fetch(origin + "/octet/chio.wasm"));
+    const first = use();
+    instance.wipeAndDropInstance();
+    done({ first, again: use() });`);
+  assert.equal(r, { first: works, again: works });
+});
+
+// Review 73 F4: compiling uses the WebAssembly functions captured as the library loaded, so code
+// that replaces them later cannot hand init() a core of its own.
+test("init(URL | Response | bytes) never calls a WebAssembly.compile, compileStreaming or instantiate replaced after load", async () => {
+  for (const source of [`new URL("/wasm/chio.wasm", origin)`, `await fetch(origin + "/octet/chio.wasm")`, `new Uint8Array((await import("node:fs")).readFileSync(wasmFile))`]) {
+    const r = await inBrowserBuild(`
+      await (await fetch(origin + "/octet/chio.wasm")).arrayBuffer(); // Node's fetch compiles its HTTP parser on first use
+      const called = [];
+      for (const name of ["compile", "compileStreaming", "instantiate", "instantiateStreaming"]) {
+        WebAssembly[name] = () => { called.push(name); return Promise.reject(new Error("replaced " + name)); };
+      }
+      await lib.init(${source});
+      done({ called, result: use() });`);
+    assert.equal(r, { called: [], result: works }, source);
+  }
+});
+
+test.run();
