@@ -361,6 +361,11 @@ export function bytesToHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Whether `hex` starts with a lowercase "0x" (element reads of a primitive string run no caller code). */
+export function hasHexPrefix(hex: string): boolean {
+  return hex.length >= 2 && hex[0] === "0" && hex[1] === "x";
+}
+
 function hexNibble(code: number): number {
   if (code >= 48 && code <= 57) return code - 48; // 0-9
   if (code >= 97 && code <= 102) return code - 87; // a-f
@@ -370,18 +375,22 @@ function hexNibble(code: number): number {
 
 /**
  * Decodes hex in either case. With `allowPrefix`, one leading "0x" is skipped (as chio's Rust
- * `from_hex` does). Throws InvalidHexError on odd length or a non-hex character.
+ * `from_hex` does). Throws InvalidHexError on odd length or a non-hex character. Trust anchors
+ * and wire keys are read through it, so neither the option nor the digits come from what caller
+ * code can change after load: `allowPrefix` is read by memberOf (one on Object.prototype counts
+ * as absent, review 84 F1) and the digits by the charCodeAt captured at load.
  */
 export function hexToBytes(hex: unknown, options: { allowPrefix?: boolean } = {}): Uint8Array {
   if (typeof hex !== "string") throw new InvalidTypeError(`hex must be a string, got ${describe(hex)}`);
+  if (options === null || typeof options !== "object") throw new InvalidTypeError(`options must be an object, got ${describe(options)}`);
   let start = 0;
-  if (options.allowPrefix && hex.length >= 2 && hex[0] === "0" && hex[1] === "x") start = 2;
+  if (hasHexPrefix(hex) && memberOf(options, "allowPrefix")) start = 2;
   const digits = hex.length - start;
   if (digits % 2 !== 0) throw new InvalidHexError(`hex must have an even number of digits, got ${digits}`);
   const out = new Bytes(digits / 2);
   for (let i = 0; i < out.length; i++) {
-    const hi = hexNibble(hex.charCodeAt(start + 2 * i));
-    const lo = hexNibble(hex.charCodeAt(start + 2 * i + 1));
+    const hi = hexNibble(charCodeAt(hex, start + 2 * i));
+    const lo = hexNibble(charCodeAt(hex, start + 2 * i + 1));
     if (hi < 0 || lo < 0) throw new InvalidHexError(`hex contains a non-hex character at ${start + 2 * i}`);
     out[i] = (hi << 4) | lo;
   }

@@ -5,7 +5,7 @@
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
 import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
-import { brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hexToBytes, wipeBytes } from "../bytes.js";
+import { brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hasHexPrefix, hexToBytes, wipeBytes } from "../bytes.js";
 import { assertMadeByFactory, InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
@@ -17,7 +17,7 @@ const SEED_BYTES = 32;
 /** Decodes chio wire hex of exactly `bytes` bytes; checks the length before decoding anything. */
 function decodeWireHex(hex: unknown, bytes: number, name: string): Uint8Array {
   if (typeof hex !== "string") throw new InvalidTypeError(`${name} must be a hex string, got ${typeof hex}`);
-  const digits = hex.startsWith("0x") ? hex.length - 2 : hex.length;
+  const digits = hasHexPrefix(hex) ? hex.length - 2 : hex.length; // not hex.startsWith: captured rules only (src/bytes.ts)
   if (digits !== bytes * 2) {
     throw new InvalidLengthError(`${name} must be ${bytes * 2} hex digits (${bytes} bytes), got ${digits}`);
   }
