@@ -18,29 +18,28 @@ import {
   verifyEnvelopeBatch,
 } from "../../src/index.js";
 import nacl from "../../src/compat/tweetnacl.js";
+import { throwsWith } from "../helpers/assert-codes.js";
 import { hash as nobleHash } from "../../src/compat/noble-ed25519.js";
 
 const bufferHex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  assert.unreachable("expected a throw");
+/** throwsWith (test/helpers/assert-codes.ts), and the error is also of `kind` and a TypeError. */
+function throwsKind(fn: () => unknown, code: string, kind: new (...args: never[]) => Error, what?: string): Error {
+  const error = throwsWith(fn, code);
+  assert.instance(error, kind, what);
+  assert.instance(error, TypeError, what);
+  return error;
 }
-
-const isHexError = (e: unknown) => e instanceof InvalidHexError && e.code === "INVALID_HEX" && e instanceof TypeError;
-const isTypeError = (e: unknown) => e instanceof InvalidTypeError && e.code === "INVALID_TYPE" && e instanceof TypeError;
+const expectHexError = (fn: () => unknown, what?: string) => throwsKind(fn, "INVALID_HEX", InvalidHexError, what);
+const expectTypeError = (fn: () => unknown, what?: string) => throwsKind(fn, "INVALID_TYPE", InvalidTypeError, what);
 
 // A mutation audit found that hexToBytes could drop the last digit of an odd-length string (and
 // return the bytes before it) unnoticed: the documented behaviour is INVALID_HEX.
 test("hexToBytes: an odd number of digits is INVALID_HEX, never the bytes before the last digit", () => {
   for (const hex of ["a", "abc", "0", "ab".repeat(32) + "f", "0x" + "ab".repeat(16) + "0"]) {
-    assert.throws(() => hexToBytes(hex), isHexError, JSON.stringify(hex));
+    expectHexError(() => hexToBytes(hex), JSON.stringify(hex));
   }
-  assert.throws(() => hexToBytes("0xabc", { allowPrefix: true }), isHexError);
+  expectHexError(() => hexToBytes("0xabc", { allowPrefix: true }));
   assert.equal(Array.from(hexToBytes("")), []);
   // The same digits, even: Buffer's hex agrees.
   assert.is(bufferHex(hexToBytes("ab".repeat(32) + "f0")), "ab".repeat(32) + "f0");
@@ -50,12 +49,12 @@ test("hexToBytes: an odd number of digits is INVALID_HEX, never the bytes before
 // unnoticed: only chio's wire hex (PublicKey/Signature.fromHex) takes one; the plain helper
 // (and the CLI's NDJSON fields read through it) refuses it.
 test("hexToBytes: a 0x prefix is INVALID_HEX unless allowPrefix, and then only lowercase 0x", () => {
-  assert.throws(() => hexToBytes("0xab"), isHexError);
-  assert.throws(() => hexToBytes("0x" + "00".repeat(32)), isHexError);
-  assert.throws(() => hexToBytes("0xab", { allowPrefix: false }), isHexError);
+  expectHexError(() => hexToBytes("0xab"));
+  expectHexError(() => hexToBytes("0x" + "00".repeat(32)));
+  expectHexError(() => hexToBytes("0xab", { allowPrefix: false }));
   assert.is(bufferHex(hexToBytes("0xab", { allowPrefix: true })), "ab");
   assert.is(bufferHex(hexToBytes("0xAbCd", { allowPrefix: true })), "abcd");
-  assert.throws(() => hexToBytes("0Xab", { allowPrefix: true }), isHexError);
+  expectHexError(() => hexToBytes("0Xab", { allowPrefix: true }));
 });
 
 // A mutation audit found that hexToBytes could answer a non-string with InvalidHexError
@@ -63,8 +62,7 @@ test("hexToBytes: a 0x prefix is INVALID_HEX unless allowPrefix, and then only l
 // checks its own argument first, so only the exported helper showed it.
 test("hexToBytes: anything but a string is InvalidTypeError (INVALID_TYPE), not INVALID_HEX", () => {
   for (const bad of [42, null, undefined, new Uint8Array(2), ["ab"], { length: 2 }, new String("ab")]) {
-    const error = thrown(() => hexToBytes(bad as unknown as string));
-    assert.ok(isTypeError(error), `${String(bad)}: ${String(error)}`);
+    const error = expectTypeError(() => hexToBytes(bad as unknown as string), String(bad));
     assert.not.ok(error instanceof InvalidHexError);
   }
 });
@@ -82,8 +80,8 @@ test("hexToBytes and PublicKey.fromHex: a polluted Object.prototype.allowPrefix 
   const realStartsWith = String.prototype.startsWith;
   try {
     protoHolder.allowPrefix = true;
-    assert.ok(isHexError(thrown(() => hexToBytes("0xab"))), "Object.prototype.allowPrefix is not an option");
-    assert.ok(isHexError(thrown(() => hexToBytes("0xab", {}))), "nor through an empty options object");
+    expectHexError(() => hexToBytes("0xab"), "Object.prototype.allowPrefix is not an option");
+    expectHexError(() => hexToBytes("0xab", {}), "nor through an empty options object");
     assert.equal(bufferHex(hexToBytes("0xab", Object.create({ allowPrefix: true }))), "ab", "a prototype of the caller's own counts");
     delete protoHolder.allowPrefix;
     stringProto.charCodeAt = () => 48;
@@ -97,7 +95,7 @@ test("hexToBytes and PublicKey.fromHex: a polluted Object.prototype.allowPrefix 
     stringProto.startsWith = realStartsWith;
   }
   for (const options of [null, 1, "allowPrefix"]) {
-    assert.ok(isTypeError(thrown(() => hexToBytes("ab", options as never))), `options ${String(options)}`);
+    expectTypeError(() => hexToBytes("ab", options as never), `options ${String(options)}`);
   }
 });
 
@@ -152,7 +150,7 @@ test("a Uint8ClampedArray is not bytes: INVALID_TYPE at every byte argument", ()
     ["Keypair.fromSeed", () => Keypair.fromSeed(clamped(seed))],
     ["bytesToHex", () => bytesToHex(clamped(seed))],
   ];
-  for (const [name, call] of calls) assert.ok(isTypeError(thrown(call)), name);
+  for (const [name, call] of calls) expectTypeError(call, name);
   assert.is(ed25519.utils.isValidSecretKey(clamped(seed)), false);
   assert.is(ed25519.utils.isValidPublicKey(clamped(publicKey)), false);
 });
@@ -171,8 +169,7 @@ test("a batch item list whose length throws: INVALID_TYPE with the thrown error 
     ["verifyBatch", () => ed25519.verifyBatch(list as never)],
     ["verifyEnvelopeBatch", () => verifyEnvelopeBatch(list as never)],
   ] as const) {
-    const error = thrown(call) as Error;
-    assert.ok(isTypeError(error), `${name}: ${String(error)}`);
+    const error = expectTypeError(call, name);
     assert.is(error.cause, boom, name);
   }
 });
