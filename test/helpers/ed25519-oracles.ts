@@ -2,7 +2,7 @@
 //
 // Not a suite: uvu imports every file under test/, this one included, but it registers no
 // tests and never calls test.run() (see assert-codes.ts).
-import { KeyObject, createPrivateKey, createPublicKey, sign as nodeSignRaw, verify as nodeVerify } from "node:crypto";
+import { KeyObject, createPrivateKey, createPublicKey, randomBytes, sign as nodeSignRaw, verify as nodeVerify } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { argsBase, coreExports, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../../src/wasm/instance.js";
@@ -79,6 +79,9 @@ export function le(n: bigint, bytes = 32): Uint8Array {
 
 /** The little-endian integer in b. */
 export const fromLE = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+
+/** A uniform scalar in [1, L) (64 random bytes reduced: bias below 2^-250), for secret keys and nonces built outside the library. */
+export const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
 
 /** The field element (mod P) held in ten signed ref10 limbs of 26, 25, 26, … bits, limbs[at … at + 9]. */
 export function fieldFromLimbs(limbs: ArrayLike<number>, at = 0): bigint {

@@ -25,7 +25,7 @@ import { coreExports, heapU8, ioArenaBase, reserveIo } from "../../src/wasm/inst
 import * as abi from "../../src/wasm/abi.js";
 import * as publicApi from "../../src/index.js";
 import * as handshakeApi from "../../src/handshake/index.js";
-import { L, concat, fromLE, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, concat, fromLE, torsionMultiple, torsionPoints, type NPoint, randomScalar } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce, type ChallengeFields } from "../helpers/envelope-builders.js";
 
@@ -35,7 +35,6 @@ const utf8 = new TextEncoder();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const randomInt = (n: number): number => randomBytes(4).readUInt32LE(0) % n;
 const pick = <V>(values: readonly V[]): V => values[randomInt(values.length)];
-const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
 
 interface Key {
   a: bigint;

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { randomBytes, randomInt } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { coreExports, heapU8, ioArenaBase } from "../helpers/test-core.js";
-import { L, P, encodingsOf, fieldFromLimbs, fromLE, le, mulL, powModP, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { L, P, encodingsOf, fieldFromLimbs, fromLE, le, mulL, powModP, torsionPoints, type NPoint, randomScalar } from "../helpers/ed25519-oracles.js";
 import { scaled } from "../helpers/scale.js";
 
 interface LaneHooks {
@@ -71,7 +71,6 @@ test("four-lane z^((p-5)/8) and z^(2^251 - 1): each lane equals the scalar chain
 function encodingPool(): { bytes: Uint8Array; torsionFree: boolean | undefined }[] {
   const pool: { bytes: Uint8Array; torsionFree: boolean | undefined }[] = [];
   const torsion = torsionPoints();
-  const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
   for (let i = 0; i < scaled(24); i++) {
     const p: NPoint = Point.BASE.multiply(randomScalar());
     for (const t of [torsion[0], torsion[randomInt(1, 8)]]) {

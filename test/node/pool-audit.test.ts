@@ -13,7 +13,7 @@ import { readEnvelopeAnswer, readSignatureAnswer } from "../../src/pool/answers.
 import { VerifierPoolError as SrcVerifierPoolError } from "../../src/pool/errors.js";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
-import { L, fromLE, nodeSign, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { nodeSign, randomScalar, torsionPoints } from "../helpers/ed25519-oracles.js";
 import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce, type ChallengeFields } from "../helpers/envelope-builders.js";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
@@ -41,7 +41,6 @@ const internals = (p: VerifierPool) => p as unknown as { attemptsStarted: number
 // ---- Worker answers (src/pool/answers.ts) ----------------------------------------------------
 
 const Point = noble.Point;
-const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
 
 /** A valid envelope over `fields`, signed outside the code under test (@noble/curves points). */
 function envelopeOf(fields: Partial<ChallengeFields>): string {

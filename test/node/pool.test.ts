@@ -16,7 +16,7 @@ import { canonicalizeJson } from "../../src/canonical/json.js";
 import { verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { bytesToHex } from "../../src/bytes.js";
-import { L, le, fromLE, nodeAccepts, nobleZip215, nodeSign, torsionPoints } from "../helpers/ed25519-oracles.js";
+import { L, le, fromLE, nodeAccepts, nobleZip215, nodeSign, torsionPoints, randomScalar } from "../helpers/ed25519-oracles.js";
 import { HANDSHAKE_SCHEMA, canonicalChallenge, envelopeText, signWithNonce, type ChallengeFields } from "../helpers/envelope-builders.js";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
@@ -222,7 +222,6 @@ for (const options of envelopeOptions) {
 // scalar a and A = [a]B (+ a torsion point for a mixed-order key) over @noble/curves points.
 const Point = noble.Point;
 const T = torsionPoints(); // T[k] = [k]T1, T1 of order 8
-const randomScalar = (): bigint => (fromLE(randomBytes(64)) % (L - 1n)) + 1n;
 const scalarKey = (torsion = Point.ZERO) => {
   const a = randomScalar();
   return { a, pk: Point.BASE.multiply(a).add(torsion).toBytes() };
