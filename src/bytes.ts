@@ -65,6 +65,8 @@ const ARRAY_PROTOTYPE: object = Array.prototype;
 // replaced Map.prototype.get or Set.prototype.has ran, and answered, while an envelope's verdict
 // was read back from wasm memory, and could re-enter the library there (review 100).
 const mapPrototype = Map.prototype;
+/** Set as this module loaded: the global binding can be replaced, by a class that keeps a hand on every set made. */
+export const SetAtLoad = Set;
 /** Map.prototype.get as this module loaded: (map, key). */
 export const mapGet = uncurryThis(mapPrototype.get) as <K, V>(map: ReadonlyMap<K, V>, key: K) => V | undefined;
 /** Map.prototype.set as this module loaded: (map, key, value). */
@@ -75,6 +77,10 @@ export const mapClear = uncurryThis(mapPrototype.clear) as (map: Map<unknown, un
 export const mapSize = uncurryThis(Object.getOwnPropertyDescriptor(mapPrototype, "size")!.get!) as (map: ReadonlyMap<unknown, unknown>) => number;
 /** Set.prototype.has as this module loaded: (set, value). */
 export const setHas = uncurryThis(Set.prototype.has) as <T>(set: ReadonlySet<T>, value: T) => boolean;
+/** Set.prototype.add as this module loaded: (set, value). */
+export const setAdd = uncurryThis(Set.prototype.add) as <T>(set: Set<T>, value: T) => Set<T>;
+// The other methods of Map and Set, and WeakMap's and WeakSet's, are in src/collections.ts, which
+// the canonical JSON entry does not load.
 
 /** A list with indices and a length and nothing else: see ownList. */
 export interface OwnList<T> {
@@ -457,6 +463,9 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Object.keys as this module loaded. */
+const ownEnumerableKeys = Object.keys;
+
 /**
  * The first own enumerable member of a settings object that is not in `known`, or undefined.
  * Settings objects refuse unknown members, so a misspelt option (`rotationWindowSeconds`,
@@ -464,7 +473,15 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  * Proxy's ownKeys trap throws: readSettings reads it inside its guard.
  */
 function unknownMember(value: object, known: readonly string[]): string | undefined {
-  return Object.keys(value).find((key) => !known.includes(key));
+  // Object.keys as captured at load, and loops, not find/includes: replaced ones could wave a misspelt option through.
+  const keys = ownEnumerableKeys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    let listed = false;
+    for (let j = 0; j < known.length && !listed; j++) listed = known[j] === key;
+    if (!listed) return key;
+  }
+  return undefined;
 }
 
 /** The largest length of an Array (ECMAScript: 2^32 − 1). */

@@ -16,9 +16,10 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
-  arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
+  mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
+import { MapAtLoad, mapDelete } from "./collections.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError, isInstanceOf } from "./errors.js";
 import {
@@ -143,22 +144,22 @@ interface PreparedHome {
  * prepares it again). Counted only where preparedFinalizer exists to count them down; an entry
  * goes with its last holder.
  */
-const livePrepared = new Map<string, number>();
+const livePrepared = new MapAtLoad<string, number>();
 
 /** Counts `home` as a holder of its key (see livePrepared). */
 function hold(home: PreparedHome): void {
   if (preparedFinalizer === undefined || home.held) return;
   home.held = true;
-  livePrepared.set(home.id, (livePrepared.get(home.id) ?? 0) + 1);
+  mapSet(livePrepared, home.id, (mapGet(livePrepared, home.id) ?? 0) + 1);
 }
 
 /** Stops counting `home` as a holder; returns how many other holders the key has left. */
 function letGo(home: PreparedHome): number {
   if (!home.held) return 0;
   home.held = false;
-  const left = (livePrepared.get(home.id) ?? 1) - 1;
-  if (left > 0) livePrepared.set(home.id, left);
-  else livePrepared.delete(home.id);
+  const left = (mapGet(livePrepared, home.id) ?? 1) - 1;
+  if (left > 0) mapSet(livePrepared, home.id, left);
+  else mapDelete(livePrepared, home.id);
   return left;
 }
 

@@ -4,6 +4,9 @@
 import { describeConfigValue, InvalidLengthError, InvalidTypeError } from "../errors.js";
 import * as abi from "../wasm/abi.js";
 
+// As the module loaded: a replacement made later must not move a bound (README "Hardening").
+const isInteger = Number.isInteger;
+
 /** Default nesting limit (containers; the top-level one counts as 1) of both paths. */
 export const DEFAULT_MAX_DEPTH = abi.JSON_DEFAULT_MAX_DEPTH;
 /** Largest `maxDepth` either path accepts. */
@@ -19,14 +22,14 @@ export const MAX_OUTPUT_BYTES_LIMIT = 0xffffffff;
 /** `maxDepth`: an integer in 0…MAX_DEPTH_LIMIT (0 admits no container), or the default. */
 export function maxDepthOption(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_DEPTH;
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new InvalidTypeError(`maxDepth must be an integer, got ${describeConfigValue(value)}`);
+  if (typeof value !== "number" || !isInteger(value)) throw new InvalidTypeError(`maxDepth must be an integer, got ${describeConfigValue(value)}`);
   if (value < 0 || value > MAX_DEPTH_LIMIT) throw new InvalidLengthError(`maxDepth must be between 0 and ${MAX_DEPTH_LIMIT}, got ${value}`);
   return value;
 }
 
 /** `value` if it is an integer ≥ 0. @throws InvalidTypeError naming `name`. */
 export function nonNegativeInteger(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw new InvalidTypeError(`${name} must be a non-negative integer`);
+  if (typeof value !== "number" || !isInteger(value) || value < 0) throw new InvalidTypeError(`${name} must be a non-negative integer`);
   return value;
 }
 
@@ -39,5 +42,7 @@ export function booleanOption(value: unknown, name: string, fallback: boolean): 
 
 /** A byte bound: an integer ≥ 0 (clamped to `ceiling`), or `fallback`. */
 export function byteLimitOption(value: unknown, name: string, fallback: number, ceiling: number): number {
-  return value === undefined ? fallback : Math.min(nonNegativeInteger(value, name), ceiling);
+  if (value === undefined) return fallback;
+  const bound = nonNegativeInteger(value, name);
+  return bound < ceiling ? bound : ceiling;
 }

@@ -50,11 +50,50 @@
 //   proxies propagate unchanged.
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
-import { mapClear, mapGet, mapSet, mapSize, readOptions, typedArrayElementCount, utf8Length } from "../bytes.js";
+import {
+  SetAtLoad, charCodeAt, copyOfRange, mapClear, mapGet, mapSet, mapSize, ownList, readOptions, setAdd, setHas, stringSlice, subview, typedArrayElementCount,
+  typedArraySet, uncurryThis, utf8Length, type OwnList,
+} from "../bytes.js";
 import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
 export { MAX_DEPTH_LIMIT };
+
+// Built-ins the walk calls, as this module loaded. canonicalBytes' output is what a kernel signs
+// (HandshakeChallenge.canonicalBytes, docs/protocol.md §3): code that replaces JSON.stringify,
+// Object.keys, String.prototype.charCodeAt, Uint8Array.prototype.slice, the global String and the
+// like after chio-trust loaded must not change those bytes, nor be handed the objects being
+// written (README "Hardening"). The value's own toJSON methods, getters, valueOf and proxies are
+// part of the value and still run, where and as often as JSON.stringify runs them.
+const quoteString = JSON.stringify as (value: string) => string;
+const ownEnumerableKeys = Object.keys as (object: object) => string[];
+const isArray = Array.isArray;
+const getPrototypeOf = Object.getPrototypeOf;
+const OBJECT_PROTOTYPE: unknown = Object.prototype;
+/** ToString (ECMAScript Number::toString for a number, an index for a key). */
+const toText = String;
+/** ToNumber: a boxed number's own valueOf or Symbol.toPrimitive runs, as in JSON.stringify. */
+const toNumber = Number;
+const isInteger = Number.isInteger;
+const truncate = Math.trunc;
+const MAX_SAFE_INTEGER = 9_007_199_254_740_991; // 2^53 − 1: a literal, and a comparison where Math.min was
+const apply = Reflect.apply;
+const sortStrings = uncurryThis(Array.prototype.sort as (this: string[]) => string[]);
+const startsWith = uncurryThis(String.prototype.startsWith as (this: string, prefix: string) => boolean);
+const bigintDigits = uncurryThis(BigInt.prototype.toString as (this: bigint) => string);
+const NumberClass = Number;
+const StringClass = String;
+const BooleanClass = Boolean;
+// Not a constructor, but OrdinaryHasInstance needs only its prototype (BigInt.prototype, for boxed bigints).
+const BigIntClass = BigInt as unknown as abstract new () => object;
+const ObjectClass = Object;
+const numberValueOf = Number.prototype.valueOf;
+const stringValueOf = String.prototype.valueOf;
+const booleanValueOf = Boolean.prototype.valueOf;
+const bigintValueOf = BigInt.prototype.valueOf;
+const NO_ARGUMENTS: readonly unknown[] = Object.freeze([]);
+const Bytes = Uint8Array;
+const encodeUtf8 = uncurryThis(TextEncoder.prototype.encode as (this: TextEncoder, text: string) => Uint8Array);
 
 /** Options for {@link canonicalize} and {@link canonicalBytes}. Members not listed here are refused (InvalidTypeError). */
 export interface CanonicalizeOptions {
@@ -93,6 +132,8 @@ export function canonicalize(value: unknown, options?: CanonicalizeOptions): str
     text = valueText(value, "", 0, walk);
   } catch (error) {
     throw engineLimitError(error);
+  } finally {
+    endWalk(walk);
   }
   // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only a text near the bound needs counting.
   if (text.length > walk.maxOutputBytes || (text.length * 3 > walk.maxOutputBytes && utf8Length(text) > walk.maxOutputBytes)) {
@@ -118,7 +159,7 @@ function engineLimitError(error: unknown): unknown {
   // startsWith, not a regular expression: this runs right after a stack overflow, where compiling
   // one (on its first use, or when the engine tiers it up) can throw a SyntaxError of its own or
   // abort the process (V8: "RegExpCompiler Allocation failed"; review 54).
-  if (error.message.startsWith("Maximum call stack size exceeded")) {
+  if (startsWith(error.message, "Maximum call stack size exceeded")) {
     return new CanonicalJsonError("TOO_DEEP", "nesting is deeper than the engine's stack allows here", undefined, { cause: error });
   }
   return error;
@@ -149,8 +190,9 @@ export function canonicalBytes(value: unknown, options?: CanonicalizeOptions): U
       throw engineLimitError(error);
     }
     if (sink.pos > walk.maxOutputBytes) throw outputTooLarge(walk);
-    return sink.buf.slice(0, sink.pos);
+    return copyOfRange(sink.buf, 0, sink.pos);
   } finally {
+    endWalk(walk);
     sink.release();
     idleSink = sink;
   }
@@ -160,24 +202,45 @@ const OPTION_KEYS = ["maxDepth", "maxOutputBytes", "escapeDelAndC1"] as const;
 
 function newWalk(options: CanonicalizeOptions | undefined): Walk {
   // The common call passes no options: no reading, no checks (tens of ns on a small value).
-  if (options === undefined) return { maxDepth: DEFAULT_MAX_DEPTH, maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES, ancestors: [], escapeDelAndC1: false };
+  if (options === undefined) return { maxDepth: DEFAULT_MAX_DEPTH, maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES, ancestors: takeAncestors(), escapeDelAndC1: false };
   const read = readOptions(options, OPTION_KEYS);
   const maxDepth = maxDepthOption(read.maxDepth);
   const maxOutputBytes = byteLimitOption(read.maxOutputBytes, "maxOutputBytes", DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES_LIMIT);
   const escape = read.escapeDelAndC1;
   if (escape !== undefined && typeof escape !== "boolean") throw new InvalidTypeError("escapeDelAndC1 must be a boolean");
-  return { maxDepth, maxOutputBytes, ancestors: [], escapeDelAndC1: escape === true };
+  return { maxDepth, maxOutputBytes, ancestors: takeAncestors(), escapeDelAndC1: escape === true };
+}
+
+// The ancestors list of the last walk that ended, for the next one; a walk nested in another (a
+// toJSON that canonicalizes) makes its own. Making an ownList costs about 80 ns, a seventh of
+// canonicalize on the 169-byte handshake challenge.
+let idleAncestors: OwnList<object> | undefined = ownList();
+
+function takeAncestors(): OwnList<object> {
+  const list = idleAncestors ?? ownList<object>();
+  idleAncestors = undefined;
+  return list;
+}
+
+/** Gives the walk's ancestors list back, emptied: it would otherwise keep the last value's containers alive. */
+function endWalk(walk: Walk): void {
+  walk.ancestors.length = 0;
+  idleAncestors = walk.ancestors;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared by both writers: the walk state, value resolution and errors.
 
-/** Per-call state. `ancestors[i]` is the container at depth i on the current path (stale beyond). */
+/**
+ * Per-call state. `ancestors[i]` is the container at depth i on the current path (stale beyond),
+ * in a list with no prototype: writing a new index of an ordinary array runs any setter defined
+ * on Array.prototype for it, which would be handed the container about to be written.
+ */
 interface Walk {
   readonly maxDepth: number;
   /** Largest output in UTF-8 bytes (the text writer checks UTF-16 units as it goes: never more than the bytes). */
   readonly maxOutputBytes: number;
-  readonly ancestors: object[];
+  readonly ancestors: OwnList<object>;
   /** Old chio form: U+007F–U+009F escaped too (CanonicalizeOptions.escapeDelAndC1). */
   readonly escapeDelAndC1: boolean;
 }
@@ -192,19 +255,20 @@ function enterContainer(container: object, depth: number, walk: Walk): void {
 
 /** Called when the limit is crossed: a repeated object on the path means the graph is cyclic. */
 function depthOrCycleError(container: object, depth: number, walk: Walk): CanonicalJsonError {
-  const onPath = new Set<object>([container]);
+  const onPath = new SetAtLoad<object>();
+  setAdd(onPath, container);
   for (let i = 0; i < depth; i++) {
     const ancestor = walk.ancestors[i]!;
-    if (onPath.has(ancestor)) {
+    if (setHas(onPath, ancestor)) {
       return new CanonicalJsonError("CYCLE", "the value contains itself (circular reference)");
     }
-    onPath.add(ancestor);
+    setAdd(onPath, ancestor);
   }
   return new CanonicalJsonError("TOO_DEEP", `nesting exceeds maxDepth (${walk.maxDepth})`);
 }
 
 function describeKey(key: MemberKey): string {
-  return typeof key === "number" ? `array element ${key}` : key === "" ? "top-level value" : `member ${JSON.stringify(key)}`;
+  return typeof key === "number" ? `array element ${key}` : key === "" ? "top-level value" : `member ${quoteString(key)}`;
 }
 
 function unsupportedTypeError(value: unknown, key: MemberKey): CanonicalJsonError {
@@ -224,7 +288,7 @@ function loneSurrogateError(index: number): CanonicalJsonError {
 function applyToJSON(value: object, key: MemberKey): unknown {
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON !== "function") return value;
-  return toJSON.call(value, typeof key === "number" ? String(key) : key);
+  return apply(toJSON, value, [typeof key === "number" ? toText(key) : key]);
 }
 
 /**
@@ -235,20 +299,21 @@ function applyToJSON(value: object, key: MemberKey): unknown {
 function unboxPrimitive(value: object): unknown {
   // JSON.stringify tests the internal slot ([[NumberData]] etc.), not the prototype: an object
   // that merely inherits from Number.prototype is an ordinary object, and a boxed number from
-  // another realm (vm, iframe) is a number. `instanceof` picks this realm's candidates cheaply;
-  // an object from another realm fails every instanceof here, so its slots are probed directly.
-  const foreign = !(value instanceof Object);
-  if ((foreign || value instanceof Number) && hasSlot(Number.prototype.valueOf, value)) return Number(value);
-  if ((foreign || value instanceof String) && hasSlot(String.prototype.valueOf, value)) return String(value);
-  if ((foreign || value instanceof Boolean) && hasSlot(Boolean.prototype.valueOf, value)) return Boolean.prototype.valueOf.call(value);
-  if ((foreign || value instanceof BigInt) && hasSlot(BigInt.prototype.valueOf, value)) return BigInt.prototype.valueOf.call(value);
+  // another realm (vm, iframe) is a number. The prototype chain picks this realm's candidates
+  // cheaply (isInstanceOf: no Symbol.hasInstance hook runs); an object from another realm is in
+  // none of them, so its slots are probed directly.
+  const foreign = !isInstanceOf(ObjectClass, value);
+  if ((foreign || isInstanceOf(NumberClass, value)) && hasSlot(numberValueOf, value)) return toNumber(value);
+  if ((foreign || isInstanceOf(StringClass, value)) && hasSlot(stringValueOf, value)) return toText(value);
+  if ((foreign || isInstanceOf(BooleanClass, value)) && hasSlot(booleanValueOf, value)) return apply(booleanValueOf, value, NO_ARGUMENTS);
+  if ((foreign || isInstanceOf(BigIntClass, value)) && hasSlot(bigintValueOf, value)) return apply(bigintValueOf, value, NO_ARGUMENTS);
   return value;
 }
 
 /** True if `value` has the internal slot that the built-in `valueOf` requires (it throws otherwise). */
 function hasSlot(valueOf: (this: object) => unknown, value: object): boolean {
   try {
-    valueOf.call(value);
+    apply(valueOf, value, NO_ARGUMENTS);
     return true;
   } catch {
     return false;
@@ -263,7 +328,7 @@ function bigintText(value: bigint, key: MemberKey): string {
   if (value < I64_MIN || value > U64_MAX) {
     throw new CanonicalJsonError("NUMBER_OUT_OF_RANGE", `${describeKey(key)} is a bigint outside −2^63…2^64−1, which canonical JSON keeps exactly only in that range`);
   }
-  return value.toString();
+  return bigintDigits(value);
 }
 
 /**
@@ -272,14 +337,14 @@ function bigintText(value: bigint, key: MemberKey): string {
  */
 function arrayLength(array: readonly unknown[]): number {
   const length: unknown = array.length;
-  if (typeof length === "number" && length >= 0 && length <= 0xffffffff && Number.isInteger(length)) return length;
-  const n = Math.trunc(Number(length)); // ToNumber may call the value's valueOf: caller code, as in JSON.stringify
-  return n > 0 ? Math.min(n, Number.MAX_SAFE_INTEGER) : 0; // NaN and negatives → 0
+  if (typeof length === "number" && length >= 0 && length <= 0xffffffff && isInteger(length)) return length;
+  const n = truncate(toNumber(length)); // ToNumber may call the value's valueOf: caller code, as in JSON.stringify
+  return n > 0 ? (n < MAX_SAFE_INTEGER ? n : MAX_SAFE_INTEGER) : 0; // NaN and negatives → 0
 }
 
 function isPlainRecord(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  const proto = getPrototypeOf(value);
+  return proto === OBJECT_PROTOTYPE || proto === null;
 }
 
 /**
@@ -293,7 +358,7 @@ function memberNames(object: object, written: number, walk: Walk): string[] {
   const room = walk.maxOutputBytes - written;
   const elements = typedArrayElementCount(object);
   if (elements !== undefined && 5 * elements + 1 > room) throw outputTooLarge(walk);
-  const keys = Object.keys(object);
+  const keys = ownEnumerableKeys(object);
   if (keys.length > 0 && 5 * keys.length + 1 > room) throw outputTooLarge(walk);
   return keys;
 }
@@ -305,7 +370,7 @@ function memberNames(object: object, written: number, walk: Walk): string[] {
 function sortKeys(keys: string[]): void {
   const n = keys.length;
   if (n > 12) {
-    keys.sort(); // the default comparator compares UTF-16 code units
+    sortStrings(keys); // the default comparator compares UTF-16 code units
     return;
   }
   for (let i = 1; i < n; i++) {
@@ -328,7 +393,7 @@ function valueText(value: unknown, key: MemberKey, depth: number, walk: Walk): s
       return walk.escapeDelAndC1 ? legacyStringText(value) : stringText(value);
     case "number":
       if (value - value !== 0) throw nonFiniteError(value, key); // NaN and ±Infinity (x - x is NaN)
-      return String(value); // ECMAScript Number::toString; String(-0) is "0"
+      return toText(value); // ECMAScript Number::toString; String(-0) is "0"
     case "boolean":
       return value ? "true" : "false";
     case "object":
@@ -353,7 +418,7 @@ function containerText(value: unknown, key: MemberKey, depth: number, walk: Walk
     if (typeof value === "function") throw unsupportedTypeError(value, key);
     return valueText(value, key, depth, walk);
   }
-  if (Array.isArray(value)) return arrayText(value, depth, walk);
+  if (isArray(value)) return arrayText(value, depth, walk);
   if (!isPlainRecord(value)) {
     const primitive = unboxPrimitive(value);
     if (primitive !== value) return valueText(primitive, key, depth, walk);
@@ -422,10 +487,10 @@ function quotedMemberName(key: string): string {
 // tiers it up, or after it flushed its code) can overflow inside the compiler, which V8 answers
 // with a SyntaxError or, at some depths, by aborting the process (review 54).
 
-/** True if `s` holds DEL or a C1 control (U+007F–U+009F). */
-function hasDelOrC1(s: string): boolean {
+/** @internal True if `s` holds DEL or a C1 control (U+007F–U+009F): the characters escapeDelAndC1 escapes. */
+export function hasDelOrC1(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = charCodeAt(s, i);
     if (c >= 0x7f && c <= 0x9f) return true;
   }
   return false;
@@ -442,7 +507,7 @@ function hasDelOrC1(s: string): boolean {
  * regular expression scan it replaces, 1.03 µs with a charCodeAt loop.
  */
 function stringText(s: string): string {
-  const quoted = JSON.stringify(s);
+  const quoted = quoteString(s);
   if (quoted.length !== s.length + 2) assertWellFormed(s);
   return quoted;
 }
@@ -455,21 +520,21 @@ function legacyStringText(s: string): string {
   let out = "";
   let from = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    const c = charCodeAt(text, i);
     if (c >= 0x7f && c <= 0x9f) {
-      out += text.slice(from, i) + "\\u00" + c.toString(16);
+      out += stringSlice(text, from, i) + "\\u00" + HEX[c >> 4] + HEX[c & 15];
       from = i + 1;
     }
   }
-  return out + text.slice(from);
+  return out + stringSlice(text, from);
 }
 
 function assertWellFormed(s: string): void {
   const n = s.length;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = charCodeAt(s, i);
     if ((c & 0xf800) !== 0xd800) continue; // not a surrogate
-    if (c <= 0xdbff && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+    if (c <= 0xdbff && i + 1 < n && (charCodeAt(s, i + 1) & 0xfc00) === 0xdc00) {
       i++; // high surrogate followed by a low one: a valid pair
       continue;
     }
@@ -481,7 +546,7 @@ function assertWellFormed(s: string): void {
 // Byte writer (canonicalBytes): UTF-8 straight into a reused buffer.
 
 class ByteSink {
-  buf = new Uint8Array(1024);
+  buf: Uint8Array = new Bytes(1024);
   pos = 0;
 
   /** Makes room for `extra` more bytes. */
@@ -490,18 +555,18 @@ class ByteSink {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    let grown: Uint8Array<ArrayBuffer>;
+    let grown: Uint8Array;
     try {
-      grown = new Uint8Array(size);
+      grown = new Bytes(size);
     } catch (error) {
       // A stack overflow here is the walk's depth, not the output's size: passed on, for
       // engineLimitError to call TOO_DEEP (it was TOO_LARGE when the walk reached the stack's
       // limit right at this allocation). startsWith, not a regular expression: see there.
-      if (isInstanceOf(EngineRangeError, error) && error.message.startsWith("Maximum call stack size exceeded")) throw error;
+      if (isInstanceOf(EngineRangeError, error) && startsWith(error.message, "Maximum call stack size exceeded")) throw error;
       // Beyond the engine's typed-array limit or out of memory (a RangeError from the engine).
       throw new CanonicalJsonError("TOO_LARGE", `canonical output needs more than ${this.pos} bytes, which cannot be allocated`);
     }
-    grown.set(this.buf.subarray(0, this.pos));
+    typedArraySet(grown, subview(this.buf, 0, this.pos));
     this.buf = grown;
   }
 
@@ -511,13 +576,13 @@ class ByteSink {
     this.reserve(n);
     const buf = this.buf;
     let pos = this.pos;
-    for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
+    for (let i = 0; i < n; i++) buf[pos++] = charCodeAt(text, i);
     this.pos = pos;
   }
 
   /** Drops an oversized buffer after a huge document so one call does not pin memory. */
   release(): void {
-    if (this.buf.length > 1 << 20) this.buf = new Uint8Array(1024);
+    if (this.buf.length > 1 << 20) this.buf = new Bytes(1024);
   }
 }
 
@@ -537,7 +602,7 @@ function writeString(sink: ByteSink, s: string): void {
   let pos = sink.pos;
   buf[pos++] = 0x22;
   for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
+    let c = charCodeAt(s, i);
     if (c < 0x80) {
       if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
         buf[pos++] = c;
@@ -559,8 +624,8 @@ function writeString(sink: ByteSink, s: string): void {
           buf[pos++] = 0x75;
           buf[pos++] = 0x30;
           buf[pos++] = 0x30;
-          buf[pos++] = HEX.charCodeAt(c >> 4);
-          buf[pos++] = HEX.charCodeAt(c & 15);
+          buf[pos++] = charCodeAt(HEX, c >> 4);
+          buf[pos++] = charCodeAt(HEX, c & 15);
       }
     } else if (c < 0x800) {
       buf[pos++] = 0xc0 | (c >> 6);
@@ -570,7 +635,7 @@ function writeString(sink: ByteSink, s: string): void {
       buf[pos++] = 0x80 | ((c >> 6) & 0x3f);
       buf[pos++] = 0x80 | (c & 0x3f);
     } else {
-      const low = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      const low = i + 1 < n ? charCodeAt(s, i + 1) : 0;
       if (c > 0xdbff || (low & 0xfc00) !== 0xdc00) throw loneSurrogateError(i);
       i++;
       c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
@@ -590,9 +655,9 @@ function writeLegacyString(sink: ByteSink, s: string): void {
     writeString(sink, s);
     return;
   }
-  const bytes = legacyUtf8.encode(legacyStringText(s)); // well-formed: legacyStringText refuses lone surrogates
+  const bytes = encodeUtf8(legacyUtf8, legacyStringText(s)); // well-formed: legacyStringText refuses lone surrogates
   sink.reserve(bytes.length);
-  sink.buf.set(bytes, sink.pos);
+  typedArraySet(sink.buf, bytes, sink.pos);
   sink.pos += bytes.length;
 }
 
@@ -608,7 +673,7 @@ function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: numbe
       return;
     case "number":
       if (value - value !== 0) throw nonFiniteError(value, key);
-      sink.ascii(String(value));
+      sink.ascii(toText(value));
       return;
     case "boolean":
       sink.ascii(value ? "true" : "false");
@@ -637,7 +702,7 @@ function writeResolved(sink: ByteSink, value: unknown, key: MemberKey, depth: nu
     writeValue(sink, value, key, depth, walk);
     return;
   }
-  if (Array.isArray(value)) {
+  if (isArray(value)) {
     writeArray(sink, value, depth, walk);
     return;
   }

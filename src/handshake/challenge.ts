@@ -4,8 +4,8 @@
 // digits (u64), no prefix, no prehash. Older chio kernels also escape U+007F–U+009F in those
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
-import { canonicalBytes } from "../canonical/value.js";
-import { brandHasInstance, refuseSubclass } from "../bytes.js";
+import { canonicalBytes, hasDelOrC1 as stringHasDelOrC1 } from "../canonical/value.js";
+import { brandHasInstance, copyOfBytes, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -34,15 +34,20 @@ export interface ChallengeBytesOptions {
   legacyControlEscapes?: boolean;
 }
 
-const DEL_OR_C1 = /[\u007f-\u009f]/;
+/** This realm's BigInt as this module loaded: a replacement made later must not change the timestamp that is signed. */
+const toBigInt = BigInt;
 
-/** @internal True if a string of the challenge holds U+007F–U+009F, i.e. its legacy bytes differ from the canonical ones. */
+/**
+ * @internal True if a string of the challenge holds U+007F–U+009F, i.e. its legacy bytes differ
+ * from the canonical ones. A scan with the charCodeAt captured at load, not a regular expression,
+ * whose `test` caller code can replace.
+ */
 export function hasDelOrC1(challenge: HandshakeChallengeFields): boolean {
   return (
-    DEL_OR_C1.test(challenge.schema) ||
-    DEL_OR_C1.test(challenge.localKernelId) ||
-    DEL_OR_C1.test(challenge.remoteKernelId) ||
-    DEL_OR_C1.test(challenge.nonce)
+    stringHasDelOrC1(challenge.schema) ||
+    stringHasDelOrC1(challenge.localKernelId) ||
+    stringHasDelOrC1(challenge.remoteKernelId) ||
+    stringHasDelOrC1(challenge.nonce)
   );
 }
 
@@ -120,20 +125,23 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
     // Read once each; an unknown member or a throwing read is InvalidTypeError (readSettings).
     const legacy = options === undefined ? false : readEnvelopeSettings(options).escapeDelAndC1;
     // A copy of the cache (defect 9b: handing out the cached array let a caller change what later
-    // calls, and verifySignature, saw). The cache holds plain Uint8Arrays made here or copied out
-    // of wasm memory, so slice() is a real copy.
-    return (legacy ? (this.#legacyCanonical ??= this.#encode(true)) : (this.#canonical ??= this.#encode(false))).slice();
+    // calls, and verifySignature, saw). Copied by copyOfBytes, not the realm's replaceable slice:
+    // these are the bytes HandshakeChallenge.sign signs.
+    return copyOfBytes(legacy ? (this.#legacyCanonical ??= this.#encode(true)) : (this.#canonical ??= this.#encode(false)));
   }
 
   #encode(escapeDelAndC1: boolean): Uint8Array {
     try {
       return canonicalBytes(
         {
+          // No prototype: a toJSON, or an accessor, defined on Object.prototype by caller code
+          // must not reach the object whose bytes are signed.
+          __proto__: null,
           schema: this.schema,
           localKernelId: this.localKernelId,
           remoteKernelId: this.remoteKernelId,
           nonce: this.nonce,
-          timestamp: typeof this.timestamp === "bigint" ? this.timestamp : BigInt(this.timestamp),
+          timestamp: typeof this.timestamp === "bigint" ? this.timestamp : toBigInt(this.timestamp),
         },
         { escapeDelAndC1 },
       );
@@ -150,7 +158,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
       this.localKernelId === other.localKernelId &&
       this.remoteKernelId === other.remoteKernelId &&
       this.nonce === other.nonce &&
-      BigInt(this.timestamp) === BigInt(other.timestamp)
+      toBigInt(this.timestamp) === toBigInt(other.timestamp)
     );
   }
 

@@ -9,6 +9,7 @@
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
 import { brandHasInstance, isUint8Array, isUnreadableView, refuseSubclass } from "../bytes.js";
+import { weakMapGet, weakMapSet } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
 import { FEDERATION_HANDSHAKE_SCHEMA, U64_MAX } from "./constants.js";
@@ -57,6 +58,9 @@ interface VerifiedPolicy {
   weakKeysRefused: boolean;
   legacyControlEscapes: boolean;
 }
+// Read and written with WeakMap's methods as captured at load (src/bytes.ts): a replaced
+// WeakMap.prototype.get answered "verified" for any envelope, and verifySignature passed a bad
+// signature.
 const verifiedEnvelopes = new WeakMap<PeerHandshakeEnvelope, VerifiedPolicy>();
 
 /** An immutable handshake envelope. */
@@ -161,7 +165,7 @@ export class PeerHandshakeEnvelope {
    */
   verifySignature(options?: EnvelopeVerifyOptions): void {
     const { rejectWeakKeys, escapeDelAndC1: legacy } = readEnvelopeSettings(options);
-    const known = verifiedEnvelopes.get(this);
+    const known = weakMapGet(verifiedEnvelopes, this);
     // A verdict for the other byte form counts only when the two forms are the same bytes.
     if (known && (known.legacyControlEscapes === legacy || !hasDelOrC1(this.challenge))) {
       // The signature already held; only the weak-key rule may be stricter now.
@@ -179,7 +183,7 @@ export class PeerHandshakeEnvelope {
     }
     const bytes = this.challenge.canonicalBytes({ escapeDelAndC1: legacy });
     if (!this.declaredPublicKey.verify(bytes, this.signature)) throw handshakeErrors.invalidSignature();
-    verifiedEnvelopes.set(this, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes: legacy });
+    weakMapSet(verifiedEnvelopes, this, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes: legacy });
   }
 
   /** Field-by-field equality. */
@@ -215,7 +219,7 @@ export class PeerHandshakeEnvelope {
 
 /** @internal Whether weak keys were refused when this envelope's signature was verified, or undefined if never verified. */
 export function verifiedWeakKeyPolicy(envelope: PeerHandshakeEnvelope): boolean | undefined {
-  return verifiedEnvelopes.get(envelope)?.weakKeysRefused;
+  return weakMapGet(verifiedEnvelopes, envelope)?.weakKeysRefused;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,7 +254,7 @@ function readVerifiedEnvelopeText(
     publicKeyFromDecodedBytes(declaredPublicKey, true),
     signatureFromOwnedBytes(signature),
   );
-  verifiedEnvelopes.set(envelope, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes });
+  weakMapSet(verifiedEnvelopes, envelope, { weakKeysRefused: rejectWeakKeys, legacyControlEscapes });
   return envelope;
 }
 

@@ -41,6 +41,7 @@
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
 import { mapGet, mapSet, ownList, ownListAsArray, readSettings, type OwnList } from "../bytes.js";
+import { weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -689,7 +690,7 @@ export class KernelTrustExchange {
         if (replaced !== undefined) throw replaced;
         return outcome.peer;
       } catch (error) {
-        if (writesOfUnknownOutcome.has(error as object)) keepNonce = true;
+        if (weakSetHas(writesOfUnknownOutcome, error as object)) keepNonce = true;
         throw error;
       } finally {
         if (replay) await settleNonce(replay, expectedId, nonce, keepNonce);
@@ -986,12 +987,16 @@ interface PinOutcome {
   previous: FederationPeer | undefined;
 }
 
-/** Errors of pin writes the store failed after they were sent: whether they landed is unknown. */
+/**
+ * Errors of pin writes the store failed after they were sent: whether they landed is unknown.
+ * WeakSet's methods as captured at load (src/bytes.ts): a replaced `has` would release the nonce
+ * of an accept whose pin may have landed.
+ */
 const writesOfUnknownOutcome = new WeakSet<object>();
 
 /** Marks `error` as the failure of a pin write that may still have landed (step 10 keeps the nonce). */
 function unknownWriteOutcome(error: PeerHandshakeError): PeerHandshakeError {
-  writesOfUnknownOutcome.add(error);
+  weakSetAdd(writesOfUnknownOutcome, error);
   return error;
 }
 

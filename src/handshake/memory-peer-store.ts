@@ -1,6 +1,8 @@
 // The default peer store (Rust `InMemoryPeerStore`): a Map in this process. It lives in the
 // handshake layer because the exchange defaults to it; src/stores/ re-exports it and holds
 // adapters that build on the handshake, never the other way round (docs/protocol.md §8).
+import { mapGet, mapSet, mapSize, ownList, ownListAsArray } from "../bytes.js";
+import { MapAtLoad, mapDelete, mapIteratorStep, mapValues } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { FederationPeer } from "./peer.js";
 import type { FederationPeerStore } from "./ports.js";
@@ -16,42 +18,47 @@ import type { FederationPeerStore } from "./ports.js";
  * Each method runs to completion without yielding, so compareAndSet is atomic within a JS realm.
  */
 export class InMemoryPeerStore implements FederationPeerStore {
-  readonly #peers = new Map<string, FederationPeer>();
+  // Read and written with Map's methods as captured at load (src/bytes.ts): a replaced
+  // Map.prototype.get would answer with a pin of its choosing.
+  readonly #peers = new MapAtLoad<string, FederationPeer>();
 
   insert(peer: FederationPeer): void {
-    this.#peers.set(expectPeer(peer).kernelId, copyPeer(peer));
+    mapSet(this.#peers, expectPeer(peer).kernelId, copyPeer(peer));
   }
 
   get(kernelId: string): FederationPeer | undefined {
-    const peer = this.#peers.get(expectKernelId(kernelId));
+    const peer = mapGet(this.#peers, expectKernelId(kernelId));
     return peer && copyPeer(peer);
   }
 
   remove(kernelId: string): FederationPeer | undefined {
     expectKernelId(kernelId);
-    const peer = this.#peers.get(kernelId);
-    this.#peers.delete(kernelId);
+    const peer = mapGet(this.#peers, kernelId);
+    mapDelete(this.#peers, kernelId);
     return peer && copyPeer(peer);
   }
 
   snapshot(): FederationPeer[] {
-    return Array.from(this.#peers.values(), copyPeer);
+    const peers = ownList<FederationPeer>(mapSize(this.#peers));
+    const values = mapValues(this.#peers);
+    for (let i = 0; i < peers.length; i++) peers[i] = copyPeer(mapIteratorStep(values).value!);
+    return ownListAsArray(peers);
   }
 
   compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
     expectKernelId(kernelId);
     expectPeer(next);
     if (next.kernelId !== kernelId) throw new InvalidTypeError(`peer ${next.kernelId} cannot be stored under ${kernelId}`);
-    const current = this.#peers.get(kernelId);
+    const current = mapGet(this.#peers, kernelId);
     const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
     if (!matches) return false;
-    this.#peers.set(kernelId, copyPeer(next));
+    mapSet(this.#peers, kernelId, copyPeer(next));
     return true;
   }
 
   /** Number of pins held. */
   get size(): number {
-    return this.#peers.size;
+    return mapSize(this.#peers);
   }
 }
 

@@ -38,7 +38,8 @@ import {
 } from "./constants.js";
 import { describeConfigValue, InvalidConfigError } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
-import { readSettings } from "../bytes.js";
+import { SetAtLoad, mapClear, mapGet, mapSet, mapSize, readSettings, setAdd } from "../bytes.js";
+import { MapAtLoad, mapDelete, mapHas, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues } from "../collections.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 
 /** The members of ReplayCacheLimits. */
@@ -81,13 +82,15 @@ export class ReplayCache implements ReplayStore {
   readonly maxEntriesPerPeer: number;
   readonly maxKeyUnitsPerPeer: number;
   // Peer id → its pairs. A peer with no pair left is removed, so this is bounded by maxEntries.
-  readonly #peers = new Map<string, PeerNonces>();
+  // These tables are read and written with Map's and Set's methods as captured at load (src/bytes.ts):
+  // a replaced Map.prototype.get would answer "never seen" for a replayed pair.
+  readonly #peers = new MapAtLoad<string, PeerNonces>();
   // Every remembered pair, oldest first (a Set keeps insertion order and deletes in O(1)).
-  readonly #byAge = new Set<ReplayEntry>();
+  readonly #byAge = new SetAtLoad<ReplayEntry>();
   // Pairs reserved by an accept in flight (between reserve and commit/release), by peer, with
   // their envelope timestamps. A second accept of the same pair meanwhile is a replay too, even
   // though the first is not recorded yet. Bounded by the number of accepts in flight.
-  readonly #pending = new Map<string, Map<string, number>>();
+  readonly #pending = new MapAtLoad<string, Map<string, number>>();
   #keyUnits = 0;
 
   /**
@@ -113,13 +116,14 @@ export class ReplayCache implements ReplayStore {
 
   /** Number of remembered pairs, live or not (in-flight ones not counted). */
   get size(): number {
-    return this.#byAge.size;
+    return setSize(this.#byAge);
   }
 
   /** Number of remembered pairs of one peer (in-flight ones not counted). */
   sizeOf(peerId: string): number {
     checkId(peerId, "peerId");
-    return this.#peers.get(peerId)?.entries.size ?? 0;
+    const peer = mapGet(this.#peers, peerId);
+    return peer === undefined ? 0 : mapSize(peer.entries);
   }
 
   /** True if an accept of the pair is in flight, or it was recorded and `now ≤ timestamp + skewSecs`. */
@@ -127,8 +131,10 @@ export class ReplayCache implements ReplayStore {
     checkPair(peerId, nonce);
     expectUnixSeconds(now, "now");
     expectUnixSeconds(skewSecs, "skewSecs");
-    if (this.#pending.get(peerId)?.has(nonce)) return true;
-    const entry = this.#peers.get(peerId)?.entries.get(nonce);
+    const pending = mapGet(this.#pending, peerId);
+    if (pending !== undefined && mapHas(pending, nonce)) return true;
+    const peer = mapGet(this.#peers, peerId);
+    const entry = peer === undefined ? undefined : mapGet(peer.entries, nonce);
     // timestamp + skew may exceed 2^53 (a saturated timestamp); the comparison is then still
     // "live", which is the intent, even though the sum is rounded.
     return entry !== undefined && now <= entry.timestamp + skewSecs;
@@ -154,12 +160,12 @@ export class ReplayCache implements ReplayStore {
     if (!this.fits(peerId, nonce)) {
       throw new InvalidLengthError(`peer id plus nonce (${peerId.length + nonce.length} UTF-16 units) is longer than maxKeyUnitsPerPeer (${this.maxKeyUnitsPerPeer})`);
     }
-    let pending = this.#pending.get(peerId);
+    let pending = mapGet(this.#pending, peerId);
     if (pending === undefined) {
-      pending = new Map();
-      this.#pending.set(peerId, pending);
+      pending = new MapAtLoad<string, number>();
+      mapSet(this.#pending, peerId, pending);
     }
-    pending.set(nonce, timestamp);
+    mapSet(pending, nonce, timestamp);
     return true;
   }
 
@@ -178,50 +184,55 @@ export class ReplayCache implements ReplayStore {
 
   /** Forgets every recorded pair (for example after a key compromise is handled out of band). */
   clear(): void {
-    this.#peers.clear();
-    this.#byAge.clear();
+    mapClear(this.#peers);
+    setClear(this.#byAge);
     this.#keyUnits = 0;
   }
 
   #unpend(peerId: string, nonce: string): number | undefined {
-    const pending = this.#pending.get(peerId);
-    const timestamp = pending?.get(nonce);
-    if (pending !== undefined && pending.delete(nonce) && pending.size === 0) this.#pending.delete(peerId);
+    const pending = mapGet(this.#pending, peerId);
+    if (pending === undefined) return undefined;
+    const timestamp = mapGet(pending, nonce);
+    if (mapDelete(pending, nonce) && mapSize(pending) === 0) mapDelete(this.#pending, peerId);
     return timestamp;
   }
 
   #record(peerId: string, nonce: string, timestamp: number): void {
     const units = peerId.length + nonce.length;
     if (units > this.maxKeyUnitsPerPeer) return; // see `fits`: recording it would evict everything else
-    const previous = this.#peers.get(peerId)?.entries.get(nonce);
+    const known = mapGet(this.#peers, peerId);
+    const previous = known === undefined ? undefined : mapGet(known.entries, nonce);
     if (previous !== undefined) this.#remove(previous); // re-recorded: it moves to the newest end
-    let peer = this.#peers.get(peerId);
+    let peer = mapGet(this.#peers, peerId);
     if (peer === undefined) {
-      peer = { peerId, entries: new Map(), units: 0 };
-      this.#peers.set(peerId, peer);
+      peer = { peerId, entries: new MapAtLoad<string, ReplayEntry>(), units: 0 };
+      mapSet(this.#peers, peerId, peer);
     }
     const entry: ReplayEntry = { peer, nonce, timestamp, units };
-    peer.entries.set(nonce, entry);
+    mapSet(peer.entries, nonce, entry);
     peer.units += units;
-    this.#byAge.add(entry);
+    setAdd(this.#byAge, entry);
     this.#keyUnits += units;
     // Over its own quota, the peer loses its own oldest pairs (`entry` is its newest and fits alone).
-    while (peer.entries.size > this.maxEntriesPerPeer || peer.units > this.maxKeyUnitsPerPeer) {
-      this.#remove(peer.entries.values().next().value!);
+    while (mapSize(peer.entries) > this.maxEntriesPerPeer || peer.units > this.maxKeyUnitsPerPeer) {
+      this.#remove(mapIteratorStep(mapValues(peer.entries)).value!);
     }
-    // Over the totals, the oldest pairs of any peer go first.
-    for (const oldest of this.#byAge) {
-      if (this.#byAge.size <= this.maxEntries && this.#keyUnits <= this.maxKeyUnits) break;
-      this.#remove(oldest);
+    // Over the totals, the oldest pairs of any peer go first (a Set iterates in insertion order,
+    // and one that is deleted from as it iterates goes on with the next entry).
+    const oldestFirst = setValues(this.#byAge);
+    while (setSize(this.#byAge) > this.maxEntries || this.#keyUnits > this.maxKeyUnits) {
+      const step = setIteratorStep(oldestFirst);
+      if (step.done === true) break;
+      this.#remove(step.value);
     }
   }
 
   #remove(entry: ReplayEntry): void {
     const peer = entry.peer;
-    peer.entries.delete(entry.nonce);
+    mapDelete(peer.entries, entry.nonce);
     peer.units -= entry.units;
-    if (peer.entries.size === 0) this.#peers.delete(peer.peerId);
-    this.#byAge.delete(entry);
+    if (mapSize(peer.entries) === 0) mapDelete(this.#peers, peer.peerId);
+    setDelete(this.#byAge, entry);
     this.#keyUnits -= entry.units;
   }
 }

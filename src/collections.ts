@@ -1,0 +1,45 @@
+// Map's, Set's, WeakMap's and WeakSet's methods and iterators as this module loaded, for the
+// handshake's own tables and marks: the in-memory replay cache and peer store, the envelopes
+// verifySignature has verified, the pin writes of unknown outcome, the prepared keys' holders.
+// Each is called with its receiver as first argument (src/bytes.ts uncurryThis), so caller code
+// that replaces one after load (a Map.prototype.get that finds nothing, a WeakMap.prototype.get
+// that finds a verdict for everything, an iterator's next) changes no verdict: before, a replaced
+// WeakMap.get made verifySignature pass a bad signature, and a replaced Map.get let the replay
+// cache take a replayed nonce (test/node/lying-builtins.test.ts). The few that canonical JSON
+// needs (get, set, size and clear of a Map, has and add of a Set) are in src/bytes.ts, so that its
+// entry does not load this module.
+import { uncurryThis } from "./bytes.js";
+
+const mapPrototype = Map.prototype;
+const setPrototype = Set.prototype;
+
+/** Map as this module loaded: the global binding can be replaced, by a class that keeps a hand on every table made. */
+export const MapAtLoad = Map;
+/** Map.prototype.has as this module loaded: (map, key). */
+export const mapHas = uncurryThis(mapPrototype.has) as <K>(map: ReadonlyMap<K, unknown>, key: K) => boolean;
+/** Map.prototype.delete as this module loaded: (map, key). */
+export const mapDelete = uncurryThis(mapPrototype.delete) as <K>(map: Map<K, unknown>, key: K) => boolean;
+/** Map.prototype.values as this module loaded: (map); step the iterator with mapIteratorStep. */
+export const mapValues = uncurryThis(mapPrototype.values) as <V>(map: ReadonlyMap<unknown, V>) => Iterator<V>;
+/** Set.prototype.delete as this module loaded: (set, value). */
+export const setDelete = uncurryThis(setPrototype.delete) as <T>(set: Set<T>, value: T) => boolean;
+/** Set.prototype.clear as this module loaded: (set). */
+export const setClear = uncurryThis(setPrototype.clear) as (set: Set<unknown>) => void;
+/** Set.prototype.size's getter as this module loaded: (set). */
+export const setSize = uncurryThis(Object.getOwnPropertyDescriptor(setPrototype, "size")!.get!) as (set: ReadonlySet<unknown>) => number;
+/** Set.prototype.values as this module loaded: (set); step the iterator with setIteratorStep. */
+export const setValues = uncurryThis(setPrototype.values) as <T>(set: ReadonlySet<T>) => Iterator<T>;
+// The `next` of Map and Set iterators: a `for…of` looks it up on %MapIteratorPrototype% and
+// %SetIteratorPrototype% as it runs.
+/** The next step of an iterator from mapValues: (iterator). */
+export const mapIteratorStep = uncurryThis(Object.getPrototypeOf(new Map().values()).next) as <T>(iterator: Iterator<T>) => IteratorResult<T>;
+/** The next step of an iterator from setValues: (iterator). */
+export const setIteratorStep = uncurryThis(Object.getPrototypeOf(new Set().values()).next) as <T>(iterator: Iterator<T>) => IteratorResult<T>;
+/** WeakMap.prototype.get as this module loaded: (map, key). */
+export const weakMapGet = uncurryThis(WeakMap.prototype.get) as <K extends object, V>(map: WeakMap<K, V>, key: K) => V | undefined;
+/** WeakMap.prototype.set as this module loaded: (map, key, value). */
+export const weakMapSet = uncurryThis(WeakMap.prototype.set) as <K extends object, V>(map: WeakMap<K, V>, key: K, value: V) => WeakMap<K, V>;
+/** WeakSet.prototype.has as this module loaded: (set, value). */
+export const weakSetHas = uncurryThis(WeakSet.prototype.has) as <T extends object>(set: WeakSet<T>, value: T) => boolean;
+/** WeakSet.prototype.add as this module loaded: (set, value). */
+export const weakSetAdd = uncurryThis(WeakSet.prototype.add) as <T extends object>(set: WeakSet<T>, value: T) => WeakSet<T>;

@@ -1,0 +1,261 @@
+// Run by test/node/lying-builtins.test.ts in a child process of its own. After chio-trust has
+// loaded, it replaces built-ins with versions that answer wrongly (a JSON.stringify that quotes
+// every string as "lie", a Map.prototype.get that finds nothing, a WeakMap.prototype.get that
+// finds a verdict for everything, ...) and record that they ran. With them in place it makes
+// canonical JSON, signs a handshake challenge, verifies a forged envelope, and asks the in-memory
+// replay cache and peer store what they hold. Everything expected is computed before the
+// replacements, by independent oracles where there is one (the npm `canonicalize` package,
+// node:crypto). It prints one JSON line: which replacements ran, and which results differed.
+import canonicalizeNpm from "canonicalize";
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import {
+  canonicalBytes, canonicalize, FederationPeer, HandshakeChallenge, InMemoryPeerStore, Keypair, PeerHandshakeEnvelope, ReplayCache,
+} from "../../src/index.js";
+
+// This script's own tools, taken before anything is replaced.
+const apply = Reflect.apply;
+const defineProperty = Object.defineProperty;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const stringify = JSON.stringify;
+const OriginalUint8Array = Uint8Array;
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
+
+/** Names of the replacements that ran while `watching`, as own keys of an object with no prototype (no Set: it is replaced). */
+const ran: Record<string, true> = Object.create(null) as Record<string, true>;
+let watching = false;
+
+interface Restore {
+  target: object;
+  key: PropertyKey;
+  descriptor: PropertyDescriptor | undefined;
+}
+const restores: Restore[] = [];
+
+/** Replaces `target[key]` (a method or a constructor) with `liar`, recorded under `name` whenever it runs while watching. */
+function replace(
+  target: object,
+  key: PropertyKey,
+  name: string,
+  liar: (original: (...args: unknown[]) => unknown) => (this: unknown, ...args: unknown[]) => unknown,
+  inherited?: (...args: unknown[]) => unknown,
+): void {
+  const descriptor = getOwnPropertyDescriptor(target, key);
+  restores.push({ target, key, descriptor });
+  const original = (descriptor?.value ?? descriptor?.get ?? inherited) as (...args: unknown[]) => unknown;
+  const lie = liar(original);
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    if (!watching) return apply(original, this, args);
+    ran[name] = true;
+    return apply(lie, this, args);
+  };
+  if (descriptor !== undefined && descriptor.get !== undefined) defineProperty(target, key, { ...descriptor, get: wrapped });
+  else defineProperty(target, key, { value: wrapped, writable: true, configurable: true, enumerable: descriptor?.enumerable ?? false });
+}
+
+/** A constructor global replaced by a subclass that records its construction. */
+function replaceConstructor(name: "Map" | "Set" | "Uint8Array" | "BigInt" | "String" | "Number"): void {
+  const global = globalThis as unknown as Record<string, unknown>;
+  const descriptor = getOwnPropertyDescriptor(globalThis, name);
+  restores.push({ target: globalThis, key: name, descriptor });
+  const original = global[name] as (...args: unknown[]) => unknown;
+  global[name] = new Proxy(original, {
+    construct(target, args, newTarget) {
+      if (watching) ran[`new ${name}`] = true;
+      return Reflect.construct(target as unknown as new (...a: unknown[]) => object, args, newTarget);
+    },
+    apply(target, self, args) {
+      if (!watching) return apply(target, self, args);
+      ran[name] = true;
+      return name === "BigInt" ? 0n : name === "String" ? "lie" : name === "Number" ? 7 : apply(target, self, args);
+    },
+  });
+}
+
+function restoreAll(): void {
+  for (let i = restores.length - 1; i >= 0; i--) {
+    const { target, key, descriptor } = restores[i]!;
+    if (descriptor === undefined) delete (target as Record<PropertyKey, unknown>)[key];
+    else defineProperty(target, key, descriptor);
+  }
+  restores.length = 0;
+}
+
+// ---- what is expected, computed before anything is replaced ----
+const bigDocument = { text: "x".repeat(3000) + "é\u2028😀", list: Array.from({ length: 200 }, (_, i) => i * 1.5 - 7) };
+const manyMembers: Record<string, number> = {};
+for (let i = 0; i < 20; i++) manyMembers[`member-${(i * 7) % 20}`] = i;
+const values: { name: string; value: unknown; options?: { escapeDelAndC1: boolean }; expected: string }[] = [
+  { name: "the handshake challenge", value: { schema: "chio.federation-kernel-handshake.v1", localKernelId: "kernel-a", remoteKernelId: "kernel-b", nonce: "00112233445566778899aabbccddeeff", timestamp: 1_764_000_000 }, expected: "" },
+  { name: "nested arrays and escapes", value: { z: [1, [2, [3, { b: "é\u2028\n\"\\\u0001" }]]], a: "😀", m: -0, e: 1e21, f: 5e-7 }, expected: "" },
+  { name: "20 members (the sort's own path)", value: manyMembers, expected: "" },
+  { name: "output past the first buffer", value: bigDocument, expected: "" },
+];
+for (const entry of values) entry.expected = canonicalizeNpm(entry.value)!;
+// Cases the npm package does not cover (bigints, boxed primitives, the old chio escapes): written out.
+values.push(
+  { name: "bigints", value: { max: 18_446_744_073_709_551_615n, min: -9_223_372_036_854_775_808n }, expected: '{"max":18446744073709551615,"min":-9223372036854775808}' },
+  { name: "boxed primitives", value: { n: Object(1.5), s: Object("x"), b: Object(false), g: Object(5n) }, expected: '{"b":false,"g":5,"n":1.5,"s":"x"}' },
+  { name: "DEL and C1 escaped (escapeDelAndC1)", value: { s: "a\u007fb\u0085c" }, options: { escapeDelAndC1: true }, expected: '{"s":"a\\u007fb\\u0085c"}' },
+);
+const errorCases: { name: string; value: unknown; options?: { maxOutputBytes: number }; code: string }[] = [
+  { name: "a cycle", value: (() => { const a: Record<string, unknown> = {}; a.self = { a }; return a; })(), code: "CYCLE" },
+  { name: "a lone surrogate", value: { s: "ok\ud800" }, code: "LONE_SURROGATE" },
+  { name: "past maxOutputBytes", value: { s: "x".repeat(100) }, options: { maxOutputBytes: 50 }, code: "TOO_LARGE" },
+];
+const encoder = new TextEncoder();
+const expectedBytes = values.map((entry) => encoder.encode(entry.expected));
+
+const signer = Keypair.fromSeed(new Uint8Array(32).fill(7));
+const publicKeyHex = signer.publicKey.toHex();
+const nodePublicKey = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(publicKeyHex, "hex")]), format: "der", type: "spki" });
+const challengeFields = { schema: "chio.federation-kernel-handshake.v1", localKernelId: "kernel-b", remoteKernelId: "kernel-a", nonce: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", timestamp: 1_764_000_123 };
+const challengeBytes = encoder.encode(canonicalizeNpm(challengeFields)!);
+const good = PeerHandshakeEnvelope.sign(challengeFields.localKernelId, challengeFields.remoteKernelId, challengeFields.nonce, challengeFields.timestamp, signer).toJSON();
+// Parsed before the replacements: reading a caller's object takes it apart with the realm's
+// built-ins, as JSON.parse's caller would; what is checked here is the verdict on it.
+const forged = PeerHandshakeEnvelope.fromJSON({ ...good, signature: (good.signature[0] === "0" ? "1" : "0") + good.signature.slice(1) });
+const replay = new ReplayCache();
+replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_000, 300);
+replay.commit("kernel-b", "nonce-1");
+const peers = new InMemoryPeerStore();
+peers.insert(new FederationPeer({ kernelId: "kernel-b", publicKey: signer.publicKey, establishedAt: 1_764_000_000, rotationDue: 1_764_086_400 }));
+
+// ---- the replacements ----
+const lieTrue = { weakKeysRefused: true, legacyControlEscapes: false };
+replace(JSON, "stringify", "JSON.stringify", () => () => '"lie"');
+replace(Object, "keys", "Object.keys", () => () => []);
+replace(Array, "isArray", "Array.isArray", () => () => false);
+replace(Object, "getPrototypeOf", "Object.getPrototypeOf", () => () => Number.prototype);
+replace(Number, "isInteger", "Number.isInteger", () => () => false);
+replace(Math, "trunc", "Math.trunc", () => () => 3);
+replace(Math, "min", "Math.min", () => () => 0);
+replace(Array.prototype, "sort", "Array.prototype.sort", (original) => function (this: unknown) { return apply(original, this, [(a: string, b: string) => (a < b ? 1 : -1)]); });
+replace(Array.prototype, "push", "Array.prototype.push", () => () => 0);
+replace(Array.prototype, Symbol.iterator, "Array.prototype[Symbol.iterator]", (original) => () => apply(original, [], []));
+replace(BigInt.prototype, "toString", "BigInt.prototype.toString", () => () => "1");
+replace(Number.prototype, "toString", "Number.prototype.toString", () => () => "0");
+replace(String.prototype, "charCodeAt", "String.prototype.charCodeAt", () => () => 0x41);
+replace(String.prototype, "slice", "String.prototype.slice", () => () => "");
+replace(String.prototype, "startsWith", "String.prototype.startsWith", () => () => false);
+replace(TYPED_ARRAY_PROTOTYPE, "slice", "%TypedArray%.prototype.slice", () => () => new OriginalUint8Array(1));
+replace(TYPED_ARRAY_PROTOTYPE, "set", "%TypedArray%.prototype.set", () => () => undefined);
+replace(TYPED_ARRAY_PROTOTYPE, "subarray", "%TypedArray%.prototype.subarray", () => () => new OriginalUint8Array(1));
+replace(TextEncoder.prototype, "encode", "TextEncoder.prototype.encode", () => () => new OriginalUint8Array(0));
+replace(RegExp.prototype, "test", "RegExp.prototype.test", () => () => false);
+replace(RegExp.prototype, "exec", "RegExp.prototype.exec", () => () => null);
+replace(Map.prototype, "get", "Map.prototype.get", () => () => undefined);
+replace(Map.prototype, "has", "Map.prototype.has", () => () => false);
+replace(Map.prototype, "set", "Map.prototype.set", () => function (this: unknown) { return this; });
+replace(Map.prototype, "delete", "Map.prototype.delete", () => () => true);
+replace(Map.prototype, "size", "Map.prototype.size", () => () => 0);
+replace(Set.prototype, "has", "Set.prototype.has", () => () => false);
+replace(Set.prototype, "add", "Set.prototype.add", () => function (this: unknown) { return this; });
+replace(Set.prototype, "delete", "Set.prototype.delete", () => () => true);
+replace(Set.prototype, "size", "Set.prototype.size", () => () => 0);
+replace(Object.getPrototypeOf(new Map().values()) as object, "next", "%MapIteratorPrototype%.next", () => () => ({ done: true, value: undefined }));
+replace(Object.getPrototypeOf(new Set().values()) as object, "next", "%SetIteratorPrototype%.next", () => () => ({ done: true, value: undefined }));
+replace(WeakMap.prototype, "get", "WeakMap.prototype.get", () => () => lieTrue);
+replace(WeakMap.prototype, "set", "WeakMap.prototype.set", () => function (this: unknown) { return this; });
+replace(WeakSet.prototype, "has", "WeakSet.prototype.has", () => () => false);
+replace(WeakSet.prototype, "add", "WeakSet.prototype.add", () => function (this: unknown) { return this; });
+replace(Function.prototype, "call", "Function.prototype.call", (original) => function (this: unknown, ...args: unknown[]) { return apply(original, this, args); });
+replace(Reflect, "apply", "Reflect.apply", () => (target, self, args) => apply(target as (...a: unknown[]) => unknown, self, args as unknown[]));
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance] as (...args: unknown[]) => unknown;
+for (const cls of [Number, String, Boolean, BigInt, Object]) {
+  replace(cls, Symbol.hasInstance, `${cls.name}[Symbol.hasInstance]`, () => () => false, ordinaryHasInstance);
+}
+for (const name of ["Map", "Set", "Uint8Array", "BigInt", "String", "Number"] as const) replaceConstructor(name);
+// Accessors on Array.prototype for the first indices: a write to an ordinary array that has no
+// element there yet runs the setter, handed the value written.
+for (let index = 0; index < 4; index++) {
+  restores.push({ target: Array.prototype, key: String(index), descriptor: undefined });
+  defineProperty(Array.prototype, String(index), {
+    configurable: true,
+    get() {
+      if (watching) ran[`Array.prototype[${index}] getter`] = true;
+      return undefined;
+    },
+    set(value: unknown) {
+      if (!watching) {
+        defineProperty(this, String(index), { value, writable: true, enumerable: true, configurable: true });
+        return;
+      }
+      ran[`Array.prototype[${index}] setter`] = true;
+    },
+  });
+}
+
+// ---- the workload, watched ----
+// This script's own lists have no prototype, and are walked by index: the replaced iterator and
+// the accessors on Array.prototype must record only what the library does.
+const list = <T>(): T[] => Object.setPrototypeOf([], null) as T[];
+const differed: string[] = [];
+const got = { canonical: list<unknown>(), bytes: list<Uint8Array>(), errors: list<unknown>(), replay: list<unknown>() } as {
+  canonical: unknown[]; bytes: Uint8Array[]; errors: unknown[]; replay: unknown[]; challenge?: Uint8Array; signature?: string; forged?: unknown; pin?: string;
+};
+const writers = [canonicalize, canonicalBytes] as const;
+watching = true;
+try {
+  for (let i = 0; i < values.length; i++) {
+    const entry = values[i]!;
+    got.canonical[i] = canonicalize(entry.value, entry.options);
+    got.bytes[i] = canonicalBytes(entry.value, entry.options);
+  }
+  for (let i = 0; i < errorCases.length; i++) {
+    const entry = errorCases[i]!;
+    for (let j = 0; j < 2; j++) {
+      try {
+        writers[j]!(entry.value, entry.options);
+        got.errors[2 * i + j] = "no error";
+      } catch (error) {
+        got.errors[2 * i + j] = (error as { code?: unknown }).code;
+      }
+    }
+  }
+  // Object.prototype.toJSON: a caller's plain object inherits it (JSON.stringify calls it too),
+  // but the challenge the library signs is its own object.
+  defineProperty(Object.prototype, "toJSON", { configurable: true, writable: true, value: () => ({ lie: true }) });
+  const envelope = PeerHandshakeEnvelope.sign(challengeFields.localKernelId, challengeFields.remoteKernelId, challengeFields.nonce, challengeFields.timestamp, signer);
+  delete (Object.prototype as { toJSON?: unknown }).toJSON;
+  got.challenge = envelope.challenge.canonicalBytes();
+  got.signature = envelope.signature.toHex();
+  try {
+    forged.verifySignature();
+    got.forged = "verified";
+  } catch (error) {
+    got.forged = (error as { code?: unknown }).code;
+  }
+  got.replay[0] = replay.has("kernel-b", "nonce-1", 1_764_000_010, 300);
+  got.replay[1] = replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_010, 300);
+  got.replay[2] = replay.size;
+  replay.reserve("kernel-c", "nonce-2", 1_764_000_000, 1_764_000_010, 300);
+  replay.commit("kernel-c", "nonce-2");
+  got.replay[3] = replay.sizeOf("kernel-c");
+  const pin = peers.get("kernel-b");
+  got.pin = pin === undefined ? "none" : pin.publicKey.toHex();
+} finally {
+  watching = false;
+  restoreAll();
+}
+
+// ---- compared, with everything restored ----
+values.forEach((entry, i) => {
+  if (got.canonical[i] !== entry.expected) differed.push(`canonicalize: ${entry.name}: ${stringify(got.canonical[i])}`);
+  if (Buffer.compare(Buffer.from(got.bytes[i]!), Buffer.from(expectedBytes[i]!)) !== 0) differed.push(`canonicalBytes: ${entry.name}: ${Buffer.from(got.bytes[i]!).toString()}`);
+});
+errorCases.forEach((entry, i) => {
+  for (const [j, run] of ["canonicalize", "canonicalBytes"].entries()) {
+    const code = got.errors[2 * i + j];
+    if (code !== entry.code) differed.push(`${run}: ${entry.name}: ${String(code)} instead of ${entry.code}`);
+  }
+});
+if (Buffer.compare(Buffer.from(got.challenge!), Buffer.from(challengeBytes)) !== 0) differed.push(`signed challenge: ${Buffer.from(got.challenge!).toString()}`);
+if (!nodeVerify(null, challengeBytes, nodePublicKey, Buffer.from(got.signature!, "hex"))) differed.push("the signature made does not verify over the challenge's canonical bytes (node:crypto)");
+if (got.forged !== "INVALID_SIGNATURE") differed.push(`a forged envelope's verifySignature: ${String(got.forged)}`);
+const replayAnswers = Array.from({ length: 4 }, (_, i) => got.replay[i]);
+if (stringify(replayAnswers) !== stringify([true, false, 1, 1])) differed.push(`replay cache: ${stringify(replayAnswers)}`);
+if (got.pin !== publicKeyHex) differed.push(`peer store: ${got.pin}`);
+console.log(stringify({ ran: Object.keys(ran).sort(), differed }));
+
+// So the compile-time check sees HandshakeChallenge used (its canonicalBytes is the path signed above).
+void HandshakeChallenge;
