@@ -15,7 +15,7 @@
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
-  brandHasInstance, copyInto, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
+  brandHasInstance, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
   mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
@@ -257,7 +257,7 @@ export class PreparedPublicKey {
 
   /** A copy of the 32 public-key bytes, exactly as given to preparePublicKey. */
   get publicKey(): Uint8Array {
-    return this.#bytes.slice();
+    return copyOfBytes(this.#bytes); // not slice: a replaced one would be handed the key
   }
 
   /**

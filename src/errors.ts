@@ -172,10 +172,36 @@ export class CanonicalJsonError extends Error {
 /** Longest peer-supplied text, in UTF-16 units after escaping, that a message or event repeats. */
 export const PEER_TEXT_SHOWN_UNITS = 200;
 
-// C0 controls, DEL, C1 controls, the two JS/JSON line terminators JSON leaves raw, and any
-// unpaired surrogate (the parsers refuse them in peer input; escaped here too, in case).
-const UNSAFE_FOR_DISPLAY = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" };
+// Captured at load (this bottom layer cannot take src/bytes.ts's): peer text goes into messages
+// and events through displayPeerText, and a replaced String.prototype.charCodeAt, RegExp exec or
+// Number.prototype.toString must not let it through unescaped. No regular expression: its test
+// looks up `exec` on the object as it runs.
+const charCodeAtOf = Function.prototype.call.bind(String.prototype.charCodeAt) as (text: string, index: number) => number;
+const HEX_DIGITS = "0123456789abcdef";
+// No prototype: a member defined on Object.prototype for a control character must not answer.
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { __proto__: null, "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r" } as unknown as Record<string, string>;
+
+/** True for a unit displayPeerText escapes on its own: C0 controls, DEL, C1 controls and the two JS/JSON line terminators JSON leaves raw. */
+function isControlUnit(unit: number): boolean {
+  return unit < 0x20 || (unit >= 0x7f && unit <= 0x9f) || unit === 0x2028 || unit === 0x2029;
+}
+
+/** True if the surrogate at `i` of `text` is the high half of a pair (displayPeerText keeps pairs whole). */
+function startsPair(text: string, i: number, unit: number): boolean {
+  return unit <= 0xdbff && i + 1 < text.length && (charCodeAtOf(text, i + 1) & 0xfc00) === 0xdc00;
+}
+
+/** True if `text` holds a unit displayPeerText escapes: a control (isControlUnit) or an unpaired surrogate (the parsers refuse them in peer input; escaped here too, in case). */
+function hasUnsafeUnit(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = charCodeAtOf(text, i);
+    if (isControlUnit(unit)) return true;
+    if ((unit & 0xf800) !== 0xd800) continue;
+    if (!startsPair(text, i, unit)) return true;
+    i++;
+  }
+  return false;
+}
 
 /**
  * `text` made safe to put in a message, a log line or an event (docs/protocol.md §11): control
@@ -184,17 +210,19 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = { "\b": "\\b", "\t": "\\
  * surrogate pair, with "…" appended when anything was cut. The result is at most maxUnits + 1 units.
  */
 export function displayPeerText(text: string, maxUnits = PEER_TEXT_SHOWN_UNITS): string {
-  if (text.length <= maxUnits && !UNSAFE_FOR_DISPLAY.test(text)) return text;
+  if (text.length <= maxUnits && !hasUnsafeUnit(text)) return text;
   let out = "";
   for (let i = 0; i < text.length; ) {
-    const unit = text.charCodeAt(i);
+    const unit = charCodeAtOf(text, i);
     let piece: string;
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      piece = text.slice(i, i + 2); // a surrogate pair is one character: kept whole
+    if ((unit & 0xf800) === 0xd800 && startsPair(text, i, unit)) {
+      piece = text[i]! + text[i + 1]!; // a surrogate pair is one character: kept whole
       i += 2;
     } else {
-      const unsafe = unit < 0x20 || (unit >= 0x7f && unit <= 0x9f) || unit === 0x2028 || unit === 0x2029 || (unit & 0xf800) === 0xd800;
-      piece = unsafe ? SHORT_ESCAPES[text[i]] ?? `\\u${unit.toString(16).padStart(4, "0")}` : text[i];
+      const unsafe = isControlUnit(unit) || (unit & 0xf800) === 0xd800;
+      piece = unsafe
+        ? SHORT_ESCAPES[text[i]!] ?? "\\u" + HEX_DIGITS[(unit >> 12) & 15] + HEX_DIGITS[(unit >> 8) & 15] + HEX_DIGITS[(unit >> 4) & 15] + HEX_DIGITS[unit & 15]
+        : text[i]!;
       i += 1;
     }
     if (out.length + piece.length > maxUnits) return `${out}…`;

@@ -21,7 +21,7 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { assertBytes, copyInto, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
+import { assertBytes, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
@@ -154,7 +154,7 @@ export class PreparedSecretKey {
 
   /** A copy of the 32-byte public key (RFC 8032 §5.1.5). Available after destroy() too. */
   get publicKey(): Uint8Array {
-    return this.#publicKey.slice();
+    return copyOfBytes(this.#publicKey); // not slice: a replaced one would be handed the key
   }
 
   /** False after destroy(), after a failed integrity check, or once the instance was rebuilt. */

@@ -40,8 +40,8 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { mapGet, mapSet, ownList, ownListAsArray, readSettings, type OwnList } from "../bytes.js";
-import { weakSetAdd, weakSetHas } from "../collections.js";
+import { mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, type OwnList } from "../bytes.js";
+import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -248,7 +248,7 @@ export class KernelTrustExchange {
    * lives: once every PreparedPublicKey of a key is freed or collected, its slot is left to LRU
    * eviction by hot keys (src/ed25519.ts preparedFinalizer), which could be attacker-chosen.
    */
-  readonly #preparedKeys = new Map<string, PreparedPublicKey>();
+  readonly #preparedKeys = new MapAtLoad<string, PreparedPublicKey>();
   /** The slab layout #preparedKeys were prepared in (preparedSlabLayoutCount; -1: none yet). */
   #preparedLayout = -1;
   #replay: ReplayStore | undefined = new ReplayCache();
@@ -461,10 +461,10 @@ export class KernelTrustExchange {
   #forgetPrepared(keys: readonly PublicKey[]): void {
     for (const key of keys) {
       const hex = key.toHex();
-      const prepared = this.#preparedKeys.get(hex);
+      const prepared = mapGet(this.#preparedKeys, hex);
       if (prepared === undefined) continue;
       if (Array.from(this.#anchors.values()).some((anchor) => indexOfKey(anchor, key) >= 0)) continue;
-      this.#preparedKeys.delete(hex);
+      mapDelete(this.#preparedKeys, hex);
       try {
         prepared.free();
       } catch {
@@ -497,13 +497,13 @@ export class KernelTrustExchange {
       const layout = preparedSlabLayoutCount(); // a number read: nothing allocated on a renewal
       if (layout !== this.#preparedLayout) {
         // The objects dropped here release nothing while a new one of their key holds it (src/ed25519.ts livePrepared).
-        this.#preparedKeys.clear();
+        mapClear(this.#preparedKeys);
         this.#preparedLayout = layout;
       }
-      if (this.#preparedKeys.has(hex) || this.#preparedKeys.size >= ed25519.preparedKeysLayout().slots >>> 1) return;
+      if (mapHas(this.#preparedKeys, hex) || mapSize(this.#preparedKeys) >= ed25519.preparedKeysLayout().slots >>> 1) return;
       // An instance the layout read above started (after a trap) counts as a new layout at the
       // next pin, which prepares this key once more: a cost only after a trap.
-      this.#preparedKeys.set(hex, ed25519.preparePublicKey(key.toBytes()));
+      mapSet(this.#preparedKeys, hex, ed25519.preparePublicKey(key.toBytes()));
     } catch {
       // see above: verdicts do not depend on it
     }

@@ -99,7 +99,7 @@ export class PublicKey {
 
   /** A copy of the 32 encoded bytes. */
   toBytes(): Uint8Array {
-    return this.#bytes.slice();
+    return copyOfBytes(this.#bytes); // not slice: a replaced one would be handed the key
   }
 
   /** Bare lowercase hex, 64 chars: chio's `PublicKey::to_hex()` for Ed25519. */
@@ -177,7 +177,7 @@ export class Signature {
 
   /** A copy of the 64 bytes (R‖S). */
   toBytes(): Uint8Array {
-    return this.#bytes.slice();
+    return copyOfBytes(this.#bytes); // not slice: a replaced one would be handed the key
   }
 
   /** Bare lowercase hex, 128 chars. */

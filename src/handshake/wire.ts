@@ -13,24 +13,36 @@
 // every BMP code point.
 import { describeConfigValue, InvalidTypeError } from "../errors.js";
 import { booleanOption } from "../canonical/limits.js";
-import { readOptions } from "../bytes.js";
+import { charCodeAt, readOptions } from "../bytes.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { InvalidConfigError } from "./errors.js";
 
+// As this module loaded: the wire text of an envelope this kernel sends must not change with a
+// JSON.stringify or String replaced later (README "Hardening").
+const quoteString = JSON.stringify as (text: string) => string;
+const toText = String;
+
 /** True if `text` holds an unpaired UTF-16 surrogate (not representable in UTF-8 or Rust). */
 export function hasLoneSurrogate(text: string): boolean {
-  // In /u mode a valid pair is one code point, so \p{Cs} matches only unpaired halves.
-  return /\p{Cs}/u.test(text);
+  // A scan with the charCodeAt captured at load, not a regular expression (its test looks up
+  // `exec` as it runs).
+  for (let i = 0; i < text.length; i++) {
+    const unit = charCodeAt(text, i);
+    if ((unit & 0xf800) !== 0xd800) continue;
+    if (unit > 0xdbff || i + 1 >= text.length || (charCodeAt(text, i + 1) & 0xfc00) !== 0xdc00) return true;
+    i++; // a valid pair
+  }
+  return false;
 }
 
 /** serde_json's compact form of a string that has no lone surrogate (see above). */
 export function serdeString(text: string): string {
-  return JSON.stringify(text);
+  return quoteString(text);
 }
 
 /** serde_json's form of a u64: exact decimal digits, whether the value is a number or a bigint. */
 export function serdeU64(value: number | bigint): string {
-  return typeof value === "bigint" ? value.toString() : String(value);
+  return toText(value);
 }
 
 /**

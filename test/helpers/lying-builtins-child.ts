@@ -3,13 +3,16 @@
 // every string as "lie", a Map.prototype.get that finds nothing, a WeakMap.prototype.get that
 // finds a verdict for everything, ...) and record that they ran. With them in place it makes
 // canonical JSON, signs a handshake challenge, verifies a forged envelope, and asks the in-memory
-// replay cache and peer store what they hold. Everything expected is computed before the
-// replacements, by independent oracles where there is one (the npm `canonicalize` package,
-// node:crypto). It prints one JSON line: which replacements ran, and which results differed.
+// replay cache and peer store what they hold, and has an exchange accept an envelope, then refuse
+// its replay, a flipped signature bit and a stranger's key (whose messages carry peer text through
+// displayPeerText). Everything expected is computed before the replacements, by independent
+// oracles where there is one (the npm `canonicalize` package, node:crypto). It prints one JSON
+// line: which replacements ran, and which results differed. LYING_TRACE=1 also prints, on stderr,
+// where each replacement first ran.
 import canonicalizeNpm from "canonicalize";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import {
-  canonicalBytes, canonicalize, FederationPeer, HandshakeChallenge, InMemoryPeerStore, Keypair, PeerHandshakeEnvelope, ReplayCache,
+  canonicalBytes, canonicalize, FederationPeer, HandshakeChallenge, InMemoryPeerStore, KernelTrustExchange, Keypair, PeerHandshakeEnvelope, ReplayCache,
 } from "../../src/index.js";
 
 // This script's own tools, taken before anything is replaced.
@@ -45,6 +48,7 @@ function replace(
   const lie = liar(original);
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     if (!watching) return apply(original, this, args);
+    if (process.env.LYING_TRACE && !ran[name]) { watching = false; console.error(name, new Error().stack!.split("\n").slice(2, 7).join("\n")); watching = true; }
     ran[name] = true;
     return apply(lie, this, args);
   };
@@ -114,6 +118,13 @@ const good = PeerHandshakeEnvelope.sign(challengeFields.localKernelId, challenge
 // Parsed before the replacements: reading a caller's object takes it apart with the realm's
 // built-ins, as JSON.parse's caller would; what is checked here is the verdict on it.
 const forged = PeerHandshakeEnvelope.fromJSON({ ...good, signature: (good.signature[0] === "0" ? "1" : "0") + good.signature.slice(1) });
+// An exchange that trusts `signer` for kernel-b: its envelope is accepted once, then refused as a
+// replay; the same envelope with a flipped signature bit, and one from another key, are refused.
+const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(8)), { trustedPeers: [["kernel-b", signer.publicKey]] });
+const acceptAt = 1_764_000_500;
+const envelopeText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", acceptAt, signer).toJSON());
+const flippedText = envelopeText.replace(/"signature":"(.)/, (_, first: string) => `"signature":"${first === "0" ? "1" : "0"}`);
+const strangerText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", acceptAt, Keypair.fromSeed(new Uint8Array(32).fill(9))).toJSON());
 const replay = new ReplayCache();
 replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_000, 300);
 replay.commit("kernel-b", "nonce-1");
@@ -192,7 +203,17 @@ const list = <T>(): T[] => Object.setPrototypeOf([], null) as T[];
 const differed: string[] = [];
 const got = { canonical: list<unknown>(), bytes: list<Uint8Array>(), errors: list<unknown>(), replay: list<unknown>() } as {
   canonical: unknown[]; bytes: Uint8Array[]; errors: unknown[]; replay: unknown[]; challenge?: Uint8Array; signature?: string; forged?: unknown; pin?: string;
+  accepted?: string; accepts?: unknown;
 };
+/** The code of what `call` rejected with, or "accepted". */
+async function outcome(call: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await call();
+    return "accepted";
+  } catch (error) {
+    return (error as { code?: unknown }).code;
+  }
+}
 const writers = [canonicalize, canonicalBytes] as const;
 watching = true;
 try {
@@ -233,6 +254,12 @@ try {
   got.replay[3] = replay.sizeOf("kernel-c");
   const pin = peers.get("kernel-b");
   got.pin = pin === undefined ? "none" : pin.publicKey.toHex();
+  const first = await exchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt);
+  got.accepted = first.publicKey.toHex();
+  const again = await outcome(() => exchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt + 1));
+  const flipped = await outcome(() => exchange.acceptEnvelope(flippedText, "kernel-b", acceptAt + 1));
+  const stranger = await outcome(() => exchange.acceptEnvelope(strangerText, "kernel-b", acceptAt + 1));
+  got.accepts = { again, flipped, stranger };
 } finally {
   watching = false;
   restoreAll();
@@ -255,6 +282,9 @@ if (got.forged !== "INVALID_SIGNATURE") differed.push(`a forged envelope's verif
 const replayAnswers = Array.from({ length: 4 }, (_, i) => got.replay[i]);
 if (stringify(replayAnswers) !== stringify([true, false, 1, 1])) differed.push(`replay cache: ${stringify(replayAnswers)}`);
 if (got.pin !== publicKeyHex) differed.push(`peer store: ${got.pin}`);
+if (got.accepted !== publicKeyHex) differed.push(`acceptEnvelope pinned ${String(got.accepted)}`);
+const expectedAccepts = { again: "REPLAYED_NONCE", flipped: "INVALID_SIGNATURE", stranger: "UNEXPECTED_PEER_KEY" };
+if (stringify(got.accepts) !== stringify(expectedAccepts)) differed.push(`acceptEnvelope after the first: ${stringify(got.accepts)}`);
 console.log(stringify({ ran: Object.keys(ran).sort(), differed }));
 
 // So the compile-time check sees HandshakeChallenge used (its canonicalBytes is the path signed above).
