@@ -125,6 +125,30 @@ const acceptAt = 1_764_000_500;
 const envelopeText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", acceptAt, signer).toJSON());
 const flippedText = envelopeText.replace(/"signature":"(.)/, (_, first: string) => `"signature":"${first === "0" ? "1" : "0"}`);
 const strangerText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf", acceptAt, Keypair.fromSeed(new Uint8Array(32).fill(9))).toJSON());
+// A store that writes the first pin and then fails the call (a connection lost after the write):
+// the outcome is unknown, so the exchange keeps the nonce, and the same envelope sent again is a
+// replay (docs/protocol.md §5 step 10), not a second try.
+class WriteThenFailStore extends InMemoryPeerStore {
+  failNext = true;
+  #fail(): void {
+    if (!this.failNext) return;
+    this.failNext = false;
+    throw new Error("connection lost after the write");
+  }
+  override insert(peer: FederationPeer): void {
+    super.insert(peer);
+    this.#fail();
+  }
+  override compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
+    const wrote = super.compareAndSet(kernelId, expected, next);
+    this.#fail();
+    return wrote;
+  }
+}
+const flakyExchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(8)), {
+  store: new WriteThenFailStore(),
+  trustedPeers: [["kernel-b", signer.publicKey]],
+});
 const replay = new ReplayCache();
 replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_000, 300);
 replay.commit("kernel-b", "nonce-1");
@@ -259,7 +283,9 @@ try {
   const again = await outcome(() => exchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt + 1));
   const flipped = await outcome(() => exchange.acceptEnvelope(flippedText, "kernel-b", acceptAt + 1));
   const stranger = await outcome(() => exchange.acceptEnvelope(strangerText, "kernel-b", acceptAt + 1));
-  got.accepts = { again, flipped, stranger };
+  const lostWrite = await outcome(() => flakyExchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt));
+  const resent = await outcome(() => flakyExchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt + 1));
+  got.accepts = { again, flipped, stranger, lostWrite, resent };
 } finally {
   watching = false;
   restoreAll();
@@ -283,7 +309,7 @@ const replayAnswers = Array.from({ length: 4 }, (_, i) => got.replay[i]);
 if (stringify(replayAnswers) !== stringify([true, false, 1, 1])) differed.push(`replay cache: ${stringify(replayAnswers)}`);
 if (got.pin !== publicKeyHex) differed.push(`peer store: ${got.pin}`);
 if (got.accepted !== publicKeyHex) differed.push(`acceptEnvelope pinned ${String(got.accepted)}`);
-const expectedAccepts = { again: "REPLAYED_NONCE", flipped: "INVALID_SIGNATURE", stranger: "UNEXPECTED_PEER_KEY" };
+const expectedAccepts = { again: "REPLAYED_NONCE", flipped: "INVALID_SIGNATURE", stranger: "UNEXPECTED_PEER_KEY", lostWrite: "STORE_FAILED", resent: "REPLAYED_NONCE" };
 if (stringify(got.accepts) !== stringify(expectedAccepts)) differed.push(`acceptEnvelope after the first: ${stringify(got.accepts)}`);
 console.log(stringify({ ran: Object.keys(ran).sort(), differed }));
 

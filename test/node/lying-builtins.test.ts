@@ -8,7 +8,8 @@
 // canonical JSON, a signed challenge (with a toJSON on Object.prototype as well), a forged
 // envelope's verifySignature, the in-memory replay cache and the peer store, and an exchange's
 // acceptEnvelope (accepted once, then a replay, a flipped signature bit and a stranger's key
-// refused) under them. Against
+// refused, and a pin write of unknown outcome whose envelope, sent again, is a replay) under them.
+// Against
 // the code before this test (6 December 2026) 14 of them ran inside those calls (with all of them
 // in place at once, so a lie early in a walk hid the built-ins later in it) and 25 results
 // differed: every canonical output, the signed challenge (its signature no longer verified over
