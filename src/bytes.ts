@@ -28,6 +28,8 @@ const typedArrayIncludes = uncurryThis(TYPED_ARRAY_PROTOTYPE.includes as (this: 
 export const charCodeAt = uncurryThis(String.prototype.charCodeAt);
 /** String.prototype.slice as this module loaded: (text, start, end). */
 export const stringSlice = uncurryThis(String.prototype.slice as (this: string, start?: number, end?: number) => string);
+/** String.prototype.startsWith as this module loaded: (text, prefix). */
+export const stringStartsWith = uncurryThis(String.prototype.startsWith as (this: string, prefix: string) => boolean);
 /** %TypedArray%.prototype.set, as this module loaded: (target, source, offset). */
 export const typedArraySet = uncurryThis(TYPED_ARRAY_PROTOTYPE.set as (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void);
 /** %TypedArray%.prototype.fill, as this module loaded: (target, value, start, end). */
@@ -37,6 +39,11 @@ function intrinsicGetter(key: PropertyKey): () => unknown {
   const getter = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)?.get;
   if (getter === undefined) throw new Error(`%TypedArray%.prototype has no ${String(key)} getter`);
   return getter;
+}
+
+/** A new zero-filled Uint8Array of `length` bytes, by the constructor captured at load (the global binding can be replaced). */
+export function newBytes(length: number): Uint8Array {
+  return new Bytes(length);
 }
 
 /** A plain Uint8Array over `buffer` (from `offset`, `length` bytes or to its end), by the constructor captured at load: no species, no caller code. */

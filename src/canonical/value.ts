@@ -51,8 +51,8 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import {
-  SetAtLoad, charCodeAt, copyOfRange, mapClear, mapGet, mapSet, mapSize, ownList, readOptions, setAdd, setHas, stringSlice, subview, typedArrayElementCount,
-  typedArraySet, uncurryThis, utf8Length, type OwnList,
+  SetAtLoad, charCodeAt, copyOfRange, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
+  subview, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
 } from "../bytes.js";
 import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
@@ -79,7 +79,6 @@ const truncate = Math.trunc;
 const MAX_SAFE_INTEGER = 9_007_199_254_740_991; // 2^53 − 1: a literal, and a comparison where Math.min was
 const apply = Reflect.apply;
 const sortStrings = uncurryThis(Array.prototype.sort as (this: string[]) => string[]);
-const startsWith = uncurryThis(String.prototype.startsWith as (this: string, prefix: string) => boolean);
 const bigintDigits = uncurryThis(BigInt.prototype.toString as (this: bigint) => string);
 const NumberClass = Number;
 const StringClass = String;
@@ -92,7 +91,6 @@ const stringValueOf = String.prototype.valueOf;
 const booleanValueOf = Boolean.prototype.valueOf;
 const bigintValueOf = BigInt.prototype.valueOf;
 const NO_ARGUMENTS: readonly unknown[] = Object.freeze([]);
-const Bytes = Uint8Array;
 const encodeUtf8 = uncurryThis(TextEncoder.prototype.encode as (this: TextEncoder, text: string) => Uint8Array);
 
 /** Options for {@link canonicalize} and {@link canonicalBytes}. Members not listed here are refused (InvalidTypeError). */
@@ -159,7 +157,7 @@ function engineLimitError(error: unknown): unknown {
   // startsWith, not a regular expression: this runs right after a stack overflow, where compiling
   // one (on its first use, or when the engine tiers it up) can throw a SyntaxError of its own or
   // abort the process (V8: "RegExpCompiler Allocation failed"; review 54).
-  if (startsWith(error.message, "Maximum call stack size exceeded")) {
+  if (stringStartsWith(error.message, "Maximum call stack size exceeded")) {
     return new CanonicalJsonError("TOO_DEEP", "nesting is deeper than the engine's stack allows here", undefined, { cause: error });
   }
   return error;
@@ -546,7 +544,7 @@ function assertWellFormed(s: string): void {
 // Byte writer (canonicalBytes): UTF-8 straight into a reused buffer.
 
 class ByteSink {
-  buf: Uint8Array = new Bytes(1024);
+  buf: Uint8Array = newBytes(1024);
   pos = 0;
 
   /** Makes room for `extra` more bytes. */
@@ -557,12 +555,12 @@ class ByteSink {
     while (size < need) size *= 2;
     let grown: Uint8Array;
     try {
-      grown = new Bytes(size);
+      grown = newBytes(size);
     } catch (error) {
       // A stack overflow here is the walk's depth, not the output's size: passed on, for
       // engineLimitError to call TOO_DEEP (it was TOO_LARGE when the walk reached the stack's
       // limit right at this allocation). startsWith, not a regular expression: see there.
-      if (isInstanceOf(EngineRangeError, error) && startsWith(error.message, "Maximum call stack size exceeded")) throw error;
+      if (isInstanceOf(EngineRangeError, error) && stringStartsWith(error.message, "Maximum call stack size exceeded")) throw error;
       // Beyond the engine's typed-array limit or out of memory (a RangeError from the engine).
       throw new CanonicalJsonError("TOO_LARGE", `canonical output needs more than ${this.pos} bytes, which cannot be allocated`);
     }
@@ -582,7 +580,7 @@ class ByteSink {
 
   /** Drops an oversized buffer after a huge document so one call does not pin memory. */
   release(): void {
-    if (this.buf.length > 1 << 20) this.buf = new Bytes(1024);
+    if (this.buf.length > 1 << 20) this.buf = newBytes(1024);
   }
 }
 

@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, type OwnList } from "../bytes.js";
+import { mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
@@ -1064,9 +1064,8 @@ function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
   const message = cause instanceof Error ? cause.message : String(cause);
   // The shared stores' errors already start with the operation ("replay.reserve: READONLY …"):
   // not repeated (review 61 F7).
-  // (stringSlice as captured at load, not the realm's startsWith and slice: test/node/lying-builtins.test.ts).
-  const prefix = `${operation}: `;
-  const reason = stringSlice(message, 0, prefix.length) === prefix ? stringSlice(message, prefix.length) : message;
+  // (String methods as captured at load: test/node/lying-builtins.test.ts).
+  const reason = stringStartsWith(message, `${operation}: `) ? stringSlice(message, operation.length + 2) : message;
   return handshakeErrors.storeFailed(operation, reason, cause);
 }
 

@@ -18,7 +18,7 @@ import type { FederationPeerStore } from "./ports.js";
  * Each method runs to completion without yielding, so compareAndSet is atomic within a JS realm.
  */
 export class InMemoryPeerStore implements FederationPeerStore {
-  // Read and written with Map's methods as captured at load (src/bytes.ts): a replaced
+  // Read and written with Map's methods as captured at load (src/bytes.ts, src/collections.ts): a replaced
   // Map.prototype.get would answer with a pin of its choosing.
   readonly #peers = new MapAtLoad<string, FederationPeer>();
 

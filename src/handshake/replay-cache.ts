@@ -82,7 +82,8 @@ export class ReplayCache implements ReplayStore {
   readonly maxEntriesPerPeer: number;
   readonly maxKeyUnitsPerPeer: number;
   // Peer id → its pairs. A peer with no pair left is removed, so this is bounded by maxEntries.
-  // These tables are read and written with Map's and Set's methods as captured at load (src/bytes.ts):
+  // These tables are read and written with Map's and Set's methods as captured at load
+  // (src/bytes.ts, src/collections.ts):
   // a replaced Map.prototype.get would answer "never seen" for a replayed pair.
   readonly #peers = new MapAtLoad<string, PeerNonces>();
   // Every remembered pair, oldest first (a Set keeps insertion order and deletes in O(1)).
