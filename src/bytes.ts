@@ -589,6 +589,22 @@ export function readOptions<K extends string>(options: unknown, known: readonly 
 /** readOptions' error: one function, not a closure per call (canonicalizeJson's and verify's paths). */
 const invalidOptions = (message: string, cause?: unknown): Error => new InvalidTypeError(message, cause === undefined ? undefined : { cause });
 
+/**
+ * The index of the first unpaired UTF-16 surrogate of `text`, or -1 when it is well formed (it
+ * has a UTF-8 form). By the charCodeAt captured at load: no regular expression, whose `test`
+ * looks up `exec` as it runs.
+ */
+export function loneSurrogateIndex(text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const unit = charCodeAt(text, i);
+    if ((unit & 0xf800) !== 0xd800) continue; // not a surrogate
+    if (unit > 0xdbff || i + 1 >= n || (charCodeAt(text, i + 1) & 0xfc00) !== 0xdc00) return i;
+    i++; // a high surrogate followed by a low one: a valid pair
+  }
+  return -1;
+}
+
 /** Bytes of `text` in UTF-8 (a lone surrogate counted as 3 bytes, as its replacement character would take). */
 export function utf8Length(text: string): number {
   let bytes = text.length;

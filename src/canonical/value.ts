@@ -51,7 +51,7 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import {
-  SetAtLoad, charCodeAt, copyOfRange, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
+  SetAtLoad, charCodeAt, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
   subview, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
 } from "../bytes.js";
 import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
@@ -528,16 +528,8 @@ function legacyStringText(s: string): string {
 }
 
 function assertWellFormed(s: string): void {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = charCodeAt(s, i);
-    if ((c & 0xf800) !== 0xd800) continue; // not a surrogate
-    if (c <= 0xdbff && i + 1 < n && (charCodeAt(s, i + 1) & 0xfc00) === 0xdc00) {
-      i++; // high surrogate followed by a low one: a valid pair
-      continue;
-    }
-    throw loneSurrogateError(i);
-  }
+  const at = loneSurrogateIndex(s);
+  if (at >= 0) throw loneSurrogateError(at);
 }
 
 // ---------------------------------------------------------------------------------------------

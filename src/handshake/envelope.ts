@@ -58,7 +58,7 @@ interface VerifiedPolicy {
   weakKeysRefused: boolean;
   legacyControlEscapes: boolean;
 }
-// Read and written with WeakMap's methods as captured at load (src/bytes.ts): a replaced
+// Read and written with WeakMap's methods as captured at load (src/collections.ts): a replaced
 // WeakMap.prototype.get answered "verified" for any envelope, and verifySignature passed a bad
 // signature.
 const verifiedEnvelopes = new WeakMap<PeerHandshakeEnvelope, VerifiedPolicy>();

@@ -13,7 +13,7 @@
 // every BMP code point.
 import { describeConfigValue, InvalidTypeError } from "../errors.js";
 import { booleanOption } from "../canonical/limits.js";
-import { charCodeAt, readOptions } from "../bytes.js";
+import { loneSurrogateIndex, readOptions } from "../bytes.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { InvalidConfigError } from "./errors.js";
 
@@ -24,15 +24,7 @@ const toText = String;
 
 /** True if `text` holds an unpaired UTF-16 surrogate (not representable in UTF-8 or Rust). */
 export function hasLoneSurrogate(text: string): boolean {
-  // A scan with the charCodeAt captured at load, not a regular expression (its test looks up
-  // `exec` as it runs).
-  for (let i = 0; i < text.length; i++) {
-    const unit = charCodeAt(text, i);
-    if ((unit & 0xf800) !== 0xd800) continue;
-    if (unit > 0xdbff || i + 1 >= text.length || (charCodeAt(text, i + 1) & 0xfc00) !== 0xdc00) return true;
-    i++; // a valid pair
-  }
-  return false;
+  return loneSurrogateIndex(text) >= 0;
 }
 
 /** serde_json's compact form of a string that has no lone surrogate (see above). */
