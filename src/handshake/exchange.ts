@@ -989,7 +989,7 @@ interface PinOutcome {
 
 /**
  * Errors of pin writes the store failed after they were sent: whether they landed is unknown.
- * WeakSet's methods as captured at load (src/bytes.ts): a replaced `has` would release the nonce
+ * WeakSet's methods as captured at load (src/collections.ts): a replaced `has` would release the nonce
  * of an accept whose pin may have landed.
  */
 const writesOfUnknownOutcome = new WeakSet<object>();

@@ -177,7 +177,7 @@ export class Signature {
 
   /** A copy of the 64 bytes (R‖S). */
   toBytes(): Uint8Array {
-    return copyOfBytes(this.#bytes); // not slice: a replaced one would be handed the key
+    return copyOfBytes(this.#bytes); // not slice: a replaced one would be handed the signature
   }
 
   /** Bare lowercase hex, 128 chars. */
