@@ -10,11 +10,12 @@
 // acceptEnvelope (accepted once, then a replay, a flipped signature bit and a stranger's key
 // refused, and a pin write of unknown outcome whose envelope, sent again, is a replay) under them.
 // Against
-// the code before this test (6 December 2026) 14 of them ran inside those calls (with all of them
-// in place at once, so a lie early in a walk hid the built-ins later in it) and 25 results
+// the code before this test (8e51912, 6 December 2026) 20 of them ran inside those calls (with all
+// of them in place at once, so a lie early in a walk hid the built-ins later in it) and 26 results
 // differed: every canonical output, the signed challenge (its signature no longer verified over
 // the challenge), a forged envelope's verifySignature passed (WeakMap.prototype.get answered
-// "verified"), the replay cache took a replayed nonce, and the peer store lost its pin.
+// "verified"), the replay cache took a replayed nonce, the peer store lost its pin, and the
+// exchange accepted its envelope's replay and the resend of a write of unknown outcome.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
