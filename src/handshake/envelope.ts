@@ -8,7 +8,7 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
-import { brandHasInstance, isUint8Array, isUnreadableView, refuseSubclass } from "../bytes.js";
+import { brandHasInstance, hasOwnMember, isUint8Array, isUnreadableView, refuseSubclass, stringSlice } from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
@@ -296,6 +296,28 @@ function verdictError(verdict: Extract<EnvelopeVerdict, { ok: false }>): PeerHan
 
 const ENVELOPE_FIELDS = ["challenge", "declaredPublicKey", "signature"] as const;
 const CHALLENGE_FIELDS = ["schema", "localKernelId", "remoteKernelId", "nonce", "timestamp"] as const;
+const CHALLENGE_STRINGS = ["schema", "localKernelId", "remoteKernelId", "nonce"] as const;
+
+// The built-ins the object path reads a caller's envelope with, as this module loaded: a
+// replacement made later must not change what is read, nor which values reach the checks
+// (README "Hardening"; test/node/lying-builtins.test.ts). The caller's own getters and Proxy
+// traps still run, and are refused or read once, as before.
+const isArray = Array.isArray;
+const getPrototypeOf = Object.getPrototypeOf;
+const OBJECT_PROTOTYPE: unknown = Object.prototype;
+const ownKeys = Reflect.ownKeys;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const isInteger = Number.isInteger;
+const isSafeInteger = Number.isSafeInteger;
+const toBigInt = BigInt;
+const quoteString = JSON.stringify as (text: string) => string;
+const toText = String;
+
+/** True if `key` is one of `fields` (a loop: the realm's `includes` can be replaced). */
+function isListed(fields: readonly string[], key: string): boolean {
+  for (let i = 0; i < fields.length; i++) if (fields[i] === key) return true;
+  return false;
+}
 
 function readEnvelopeObject(input: unknown, maxBytes: number): PeerHandshakeEnvelope {
   const budget = { remaining: maxBytes };
@@ -314,7 +336,7 @@ function readEnvelopeObject(input: unknown, maxBytes: number): PeerHandshakeEnve
 
 function readChallenge(value: unknown, budget: { remaining: number }): HandshakeChallenge {
   if (value instanceof HandshakeChallenge) {
-    for (const name of ["schema", "localKernelId", "remoteKernelId", "nonce"] as const) readString(value[name], name, budget);
+    for (let i = 0; i < CHALLENGE_STRINGS.length; i++) readString(value[CHALLENGE_STRINGS[i]!], CHALLENGE_STRINGS[i]!, budget);
     return value;
   }
   const record = expectRecord(value, "challenge", CHALLENGE_FIELDS);
@@ -329,25 +351,30 @@ function readChallenge(value: unknown, budget: { remaining: number }): Handshake
 
 /** A plain object with exactly `fields` as own keys, or MALFORMED_ENVELOPE in serde's words. */
 function expectRecord<K extends string>(value: unknown, what: string, fields: readonly K[]): Record<K, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+  if (value === null || typeof value !== "object" || isArray(value)) {
     throw handshakeErrors.malformedEnvelope(`${what}: invalid type: ${describeJson(value)}, expected struct`);
   }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
+  const proto = getPrototypeOf(value);
+  if (proto !== OBJECT_PROTOTYPE && proto !== null) {
     throw handshakeErrors.malformedEnvelope(`${what}: expected a plain JSON object`);
   }
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key !== "string" || !(fields as readonly string[]).includes(key)) {
-      throw handshakeErrors.malformedEnvelope(
-        `${what}: unknown field \`${String(key)}\`, expected one of ${fields.map((f) => `\`${f}\``).join(", ")}`,
-      );
+  const keys = ownKeys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (typeof key !== "string" || !isListed(fields, key)) {
+      let expected = "";
+      for (let j = 0; j < fields.length; j++) expected += `${j > 0 ? ", " : ""}\`${fields[j]!}\``;
+      throw handshakeErrors.malformedEnvelope(`${what}: unknown field \`${toText(key)}\`, expected one of ${expected}`);
     }
   }
-  const out = {} as Record<K, unknown>;
-  for (const field of fields) {
-    const descriptor = Object.getOwnPropertyDescriptor(value, field);
+  // No prototype: a setter or getter on Object.prototype for a field name must not see or answer
+  // the values read here. Each field is read from its own data descriptor (a getter is refused).
+  const out = { __proto__: null } as unknown as Record<K, unknown>;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    const descriptor = getOwnPropertyDescriptor(value, field);
     if (descriptor === undefined) throw handshakeErrors.malformedEnvelope(`${what}: missing field \`${field}\``);
-    if (!("value" in descriptor)) throw handshakeErrors.malformedEnvelope(`${what}: field \`${field}\` is an accessor`);
+    if (!hasOwnMember(descriptor, "value")) throw handshakeErrors.malformedEnvelope(`${what}: field \`${field}\` is an accessor`);
     out[field] = descriptor.value;
   }
   return out;
@@ -367,11 +394,11 @@ function readString(value: unknown, name: string, budget: { remaining: number })
 function readTimestamp(value: unknown): number | bigint {
   if (typeof value === "number") {
     // -0 too: serde_json reads the literal `-0` as a float, which no u64 field accepts.
-    if (!Number.isInteger(value) || value < 0 || Object.is(value, -0)) {
+    if (!isInteger(value) || value < 0 || (value === 0 && 1 / value < 0)) {
       throw handshakeErrors.malformedEnvelope(`timestamp: invalid value: ${value}, expected u64`);
     }
-    if (Number.isSafeInteger(value)) return value;
-    const exact = BigInt(value); // an integral double converts exactly
+    if (isSafeInteger(value)) return value;
+    const exact = toBigInt(value); // an integral double converts exactly
     if (exact > U64_MAX) throw handshakeErrors.malformedEnvelope(`timestamp: invalid value: ${value}, expected u64`);
     return expectWireTimestamp(exact, "timestamp");
   }
@@ -400,8 +427,8 @@ function readWireValue<T extends PublicKey | Signature>(
 
 function describeJson(value: unknown): string {
   if (value === null) return "null";
-  if (Array.isArray(value)) return "sequence";
+  if (isArray(value)) return "sequence";
   if (typeof value === "number" || typeof value === "bigint") return `number ${value}`;
-  if (typeof value === "string") return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`;
+  if (typeof value === "string") return `string ${quoteString(value.length > 40 ? stringSlice(value, 0, 40) + "…" : value)}`;
   return typeof value === "object" ? "map" : typeof value;
 }

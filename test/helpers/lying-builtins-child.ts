@@ -115,9 +115,13 @@ const nodePublicKey = createPublicKey({ key: Buffer.concat([Buffer.from("302a300
 const challengeFields = { schema: "chio.federation-kernel-handshake.v1", localKernelId: "kernel-b", remoteKernelId: "kernel-a", nonce: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", timestamp: 1_764_000_123 };
 const challengeBytes = encoder.encode(canonicalizeNpm(challengeFields)!);
 const good = PeerHandshakeEnvelope.sign(challengeFields.localKernelId, challengeFields.remoteKernelId, challengeFields.nonce, challengeFields.timestamp, signer).toJSON();
-// Parsed before the replacements: reading a caller's object takes it apart with the realm's
-// built-ins, as JSON.parse's caller would; what is checked here is the verdict on it.
-const forged = PeerHandshakeEnvelope.fromJSON({ ...good, signature: (good.signature[0] === "0" ? "1" : "0") + good.signature.slice(1) });
+// A plain object (the shape JSON.parse gives), parsed by fromJSON under the replacements below.
+const forgedObject = { ...good, signature: (good.signature[0] === "0" ? "1" : "0") + good.signature.slice(1) };
+const extraFieldObject = { ...good, extra: true };
+const accessorObject = Object.defineProperty({ challenge: good.challenge, declaredPublicKey: good.declaredPublicKey }, "signature", {
+  enumerable: true,
+  get: () => good.signature,
+});
 // An exchange that trusts `signer` for kernel-b: its envelope is accepted once, then refused as a
 // replay; the same envelope with a flipped signature bit, and one from another key, are refused.
 const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(8)), { trustedPeers: [["kernel-b", signer.publicKey]] });
@@ -166,6 +170,7 @@ replace(Math, "trunc", "Math.trunc", () => () => 3);
 replace(Math, "min", "Math.min", () => () => 0);
 replace(Array.prototype, "sort", "Array.prototype.sort", (original) => function (this: unknown) { return apply(original, this, [(a: string, b: string) => (a < b ? 1 : -1)]); });
 replace(Array.prototype, "push", "Array.prototype.push", () => () => 0);
+replace(Array.prototype, "includes", "Array.prototype.includes", () => () => true);
 replace(Array.prototype, Symbol.iterator, "Array.prototype[Symbol.iterator]", (original) => () => apply(original, [], []));
 replace(BigInt.prototype, "toString", "BigInt.prototype.toString", () => () => "1");
 replace(Number.prototype, "toString", "Number.prototype.toString", () => () => "0");
@@ -227,7 +232,7 @@ const list = <T>(): T[] => Object.setPrototypeOf([], null) as T[];
 const differed: string[] = [];
 const got = { canonical: list<unknown>(), bytes: list<Uint8Array>(), errors: list<unknown>(), replay: list<unknown>() } as {
   canonical: unknown[]; bytes: Uint8Array[]; errors: unknown[]; replay: unknown[]; challenge?: Uint8Array; signature?: string; forged?: unknown; pin?: string;
-  accepted?: string; accepts?: unknown;
+  accepted?: string; accepts?: unknown; accessor?: unknown; extraField?: unknown;
 };
 /** The code of what `call` rejected with, or "accepted". */
 async function outcome(call: () => Promise<unknown>): Promise<unknown> {
@@ -264,11 +269,51 @@ try {
   delete (Object.prototype as { toJSON?: unknown }).toJSON;
   got.challenge = envelope.challenge.canonicalBytes();
   got.signature = envelope.signature.toHex();
+  // And an accessor on Object.prototype for a field name: a record the parser fills without a
+  // prototype of its own would be handed the forged signature, and answer with the good one.
+  defineProperty(Object.prototype, "signature", {
+    configurable: true,
+    get() {
+      ran["Object.prototype.signature getter"] = true;
+      return good.signature;
+    },
+    set() {
+      ran["Object.prototype.signature setter"] = true;
+    },
+  });
   try {
-    forged.verifySignature();
-    got.forged = "verified";
+    const forged = PeerHandshakeEnvelope.fromJSON(forgedObject);
+    try {
+      forged.verifySignature();
+      got.forged = "verified";
+    } catch (error) {
+      got.forged = (error as { code?: unknown }).code;
+    }
   } catch (error) {
-    got.forged = (error as { code?: unknown }).code;
+    got.forged = `fromJSON: ${String((error as { code?: unknown }).code)}`;
+  }
+  delete (Object.prototype as { signature?: unknown }).signature;
+  // A field that is a getter is refused, whatever Object.prototype carries: with a `value`
+  // accessor there, an `in` test would take the getter's descriptor for a data one.
+  defineProperty(Object.prototype, "value", {
+    configurable: true,
+    get() {
+      ran["Object.prototype.value getter"] = true;
+      return good.signature;
+    },
+  });
+  try {
+    PeerHandshakeEnvelope.fromJSON(accessorObject);
+    got.accessor = "parsed";
+  } catch (error) {
+    got.accessor = (error as { code?: unknown }).code;
+  }
+  delete (Object.prototype as { value?: unknown }).value;
+  try {
+    PeerHandshakeEnvelope.fromJSON(extraFieldObject);
+    got.extraField = "parsed";
+  } catch (error) {
+    got.extraField = (error as { code?: unknown }).code;
   }
   got.replay[0] = replay.has("kernel-b", "nonce-1", 1_764_000_010, 300);
   got.replay[1] = replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_010, 300);
@@ -305,6 +350,8 @@ errorCases.forEach((entry, i) => {
 if (Buffer.compare(Buffer.from(got.challenge!), Buffer.from(challengeBytes)) !== 0) differed.push(`signed challenge: ${Buffer.from(got.challenge!).toString()}`);
 if (!nodeVerify(null, challengeBytes, nodePublicKey, Buffer.from(got.signature!, "hex"))) differed.push("the signature made does not verify over the challenge's canonical bytes (node:crypto)");
 if (got.forged !== "INVALID_SIGNATURE") differed.push(`a forged envelope's verifySignature: ${String(got.forged)}`);
+if (got.accessor !== "MALFORMED_ENVELOPE") differed.push(`an envelope object whose signature is a getter: ${String(got.accessor)}`);
+if (got.extraField !== "MALFORMED_ENVELOPE") differed.push(`an envelope object with an unknown member: ${String(got.extraField)}`);
 const replayAnswers = Array.from({ length: 4 }, (_, i) => got.replay[i]);
 if (stringify(replayAnswers) !== stringify([true, false, 1, 1])) differed.push(`replay cache: ${stringify(replayAnswers)}`);
 if (got.pin !== publicKeyHex) differed.push(`peer store: ${got.pin}`);
