@@ -473,6 +473,12 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 /** Object.keys as this module loaded. */
 const ownEnumerableKeys = Object.keys;
 
+/** True if `value` is one of `list` (===), by a loop: the realm's `includes` can be replaced. */
+export function isListed<T>(list: readonly T[], value: T): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
+  return false;
+}
+
 /**
  * The first own enumerable member of a settings object that is not in `known`, or undefined.
  * Settings objects refuse unknown members, so a misspelt option (`rotationWindowSeconds`,
@@ -482,12 +488,7 @@ const ownEnumerableKeys = Object.keys;
 function unknownMember(value: object, known: readonly string[]): string | undefined {
   // Object.keys as captured at load, and loops, not find/includes: replaced ones could wave a misspelt option through.
   const keys = ownEnumerableKeys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    let listed = false;
-    for (let j = 0; j < known.length && !listed; j++) listed = known[j] === key;
-    if (!listed) return key;
-  }
+  for (let i = 0; i < keys.length; i++) if (!isListed(known, keys[i]!)) return keys[i];
   return undefined;
 }
 

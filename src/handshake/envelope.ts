@@ -8,7 +8,7 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
-import { brandHasInstance, hasOwnMember, isUint8Array, isUnreadableView, refuseSubclass, stringSlice } from "../bytes.js";
+import { brandHasInstance, hasOwnMember, isListed, isUint8Array, isUnreadableView, refuseSubclass, stringSlice } from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
@@ -313,12 +313,6 @@ const toBigInt = BigInt;
 const quoteString = JSON.stringify as (text: string) => string;
 const toText = String;
 
-/** True if `key` is one of `fields` (a loop: the realm's `includes` can be replaced). */
-function isListed(fields: readonly string[], key: string): boolean {
-  for (let i = 0; i < fields.length; i++) if (fields[i] === key) return true;
-  return false;
-}
-
 function readEnvelopeObject(input: unknown, maxBytes: number): PeerHandshakeEnvelope {
   const budget = { remaining: maxBytes };
   if (input instanceof PeerHandshakeEnvelope) {
@@ -361,7 +355,7 @@ function expectRecord<K extends string>(value: unknown, what: string, fields: re
   const keys = ownKeys(value);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    if (typeof key !== "string" || !isListed(fields, key)) {
+    if (typeof key !== "string" || !isListed<string>(fields, key)) {
       let expected = "";
       for (let j = 0; j < fields.length; j++) expected += `${j > 0 ? ", " : ""}\`${fields[j]!}\``;
       throw handshakeErrors.malformedEnvelope(`${what}: unknown field \`${toText(key)}\`, expected one of ${expected}`);
