@@ -28,6 +28,21 @@ const typedArrayIncludes = uncurryThis(TYPED_ARRAY_PROTOTYPE.includes as (this: 
 export const charCodeAt = uncurryThis(String.prototype.charCodeAt);
 /** String.prototype.slice as this module loaded: (text, start, end). */
 export const stringSlice = uncurryThis(String.prototype.slice as (this: string, start?: number, end?: number) => string);
+// Value built-ins as this module loaded, for the code that reads caller values or writes the
+// bytes that are signed (canonical JSON, the envelope object path, the wire text): a replacement
+// made later must not change what they read or write (README "Hardening").
+/** Array.isArray as this module loaded. */
+export const isArray = Array.isArray;
+/** Number.isInteger as this module loaded. */
+export const isInteger = Number.isInteger;
+/** Number.isSafeInteger as this module loaded. */
+export const isSafeInteger = Number.isSafeInteger;
+/** ToString (the global String as this module loaded): Number::toString for a number, decimal digits for a bigint. */
+export const toText = String;
+/** The global BigInt as this module loaded. */
+export const toBigInt = BigInt;
+/** JSON.stringify of a string (JSON's quoting) as this module loaded. */
+export const quoteJsonString = JSON.stringify as (text: string) => string;
 /** String.prototype.startsWith as this module loaded: (text, prefix). */
 export const stringStartsWith = uncurryThis(String.prototype.startsWith as (this: string, prefix: string) => boolean);
 /** %TypedArray%.prototype.set, as this module loaded: (target, source, offset). */
@@ -199,7 +214,7 @@ export function viewPrefix(value: Uint8Array, length: number): Uint8Array {
 const arrayBufferByteLength = uncurryThis(Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get! as (this: ArrayBufferLike) => number);
 
 /** Object.getPrototypeOf as this module loaded: copyInto runs no caller code between its checks and its copy (review 73 F5). */
-const getPrototypeOf = Object.getPrototypeOf;
+export const getPrototypeOf = Object.getPrototypeOf;
 
 // This realm's SharedArrayBuffer.prototype, when the host has shared memory (browsers without
 // cross-origin isolation do not).
@@ -471,7 +486,7 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Object.keys as this module loaded. */
-const ownEnumerableKeys = Object.keys;
+export const ownEnumerableKeys = Object.keys as (object: object) => string[];
 
 /** True if `value` is one of `list` (===), by a loop: the realm's `includes` can be replaced. */
 export function isListed<T>(list: readonly T[], value: T): boolean {
@@ -527,7 +542,7 @@ export const hasOwnMember = uncurryThis(Object.prototype.hasOwnProperty as (this
 /** Object.prototype.propertyIsEnumerable as this module loaded: (object, key). */
 export const isEnumerableOwnMember = uncurryThis(Object.prototype.propertyIsEnumerable as (this: object, key: PropertyKey) => boolean);
 /** This realm's Object.prototype, as this module loaded. */
-const OBJECT_PROTOTYPE: object = Object.prototype;
+export const OBJECT_PROTOTYPE: object = Object.prototype;
 
 /**
  * `object[key]`, read once (a getter or Proxy trap runs, and may throw), or undefined when the

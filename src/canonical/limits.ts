@@ -2,10 +2,8 @@
 // values, canonicalizeJson on text): declared once in assembly/abi.ts, read and checked here, so
 // the two paths accept the same options with the same errors.
 import { describeConfigValue, InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { isInteger } from "../bytes.js";
 import * as abi from "../wasm/abi.js";
-
-// As the module loaded: a replacement made later must not move a bound (README "Hardening").
-const isInteger = Number.isInteger;
 
 /** Default nesting limit (containers; the top-level one counts as 1) of both paths. */
 export const DEFAULT_MAX_DEPTH = abi.JSON_DEFAULT_MAX_DEPTH;

@@ -51,7 +51,7 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import {
-  SetAtLoad, charCodeAt, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
+  OBJECT_PROTOTYPE, SetAtLoad, charCodeAt, getPrototypeOf, isArray, isInteger, ownEnumerableKeys, quoteJsonString, toText, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
   subview, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
 } from "../bytes.js";
 import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
@@ -64,17 +64,10 @@ export { MAX_DEPTH_LIMIT };
 // Object.keys, String.prototype.charCodeAt, Uint8Array.prototype.slice, the global String and the
 // like after chio-trust loaded must not change those bytes, nor be handed the objects being
 // written (README "Hardening"). The value's own toJSON methods, getters, valueOf and proxies are
-// part of the value and still run, where and as often as JSON.stringify runs them.
-const quoteString = JSON.stringify as (value: string) => string;
-const ownEnumerableKeys = Object.keys as (object: object) => string[];
-const isArray = Array.isArray;
-const getPrototypeOf = Object.getPrototypeOf;
-const OBJECT_PROTOTYPE: unknown = Object.prototype;
-/** ToString (ECMAScript Number::toString for a number, an index for a key). */
-const toText = String;
+// part of the value and still run, where and as often as JSON.stringify runs them. The ones other
+// modules read values with too (Array.isArray, Object.keys, String, ...) are src/bytes.ts's.
 /** ToNumber: a boxed number's own valueOf or Symbol.toPrimitive runs, as in JSON.stringify. */
 const toNumber = Number;
-const isInteger = Number.isInteger;
 const truncate = Math.trunc;
 const MAX_SAFE_INTEGER = 9_007_199_254_740_991; // 2^53 − 1: a literal, and a comparison where Math.min was
 const apply = Reflect.apply;
@@ -266,7 +259,7 @@ function depthOrCycleError(container: object, depth: number, walk: Walk): Canoni
 }
 
 function describeKey(key: MemberKey): string {
-  return typeof key === "number" ? `array element ${key}` : key === "" ? "top-level value" : `member ${quoteString(key)}`;
+  return typeof key === "number" ? `array element ${key}` : key === "" ? "top-level value" : `member ${quoteJsonString(key)}`;
 }
 
 function unsupportedTypeError(value: unknown, key: MemberKey): CanonicalJsonError {
@@ -505,7 +498,7 @@ export function hasDelOrC1(s: string): boolean {
  * regular expression scan it replaces, 1.03 µs with a charCodeAt loop.
  */
 function stringText(s: string): string {
-  const quoted = quoteString(s);
+  const quoted = quoteJsonString(s);
   if (quoted.length !== s.length + 2) assertWellFormed(s);
   return quoted;
 }

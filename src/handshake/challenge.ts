@@ -5,7 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes, hasDelOrC1 as stringHasDelOrC1 } from "../canonical/value.js";
-import { brandHasInstance, copyOfBytes, refuseSubclass } from "../bytes.js";
+import { brandHasInstance, copyOfBytes, refuseSubclass, toBigInt } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -34,8 +34,6 @@ export interface ChallengeBytesOptions {
   legacyControlEscapes?: boolean;
 }
 
-/** This realm's BigInt as this module loaded: a replacement made later must not change the timestamp that is signed. */
-const toBigInt = BigInt;
 
 /**
  * @internal True if a string of the challenge holds U+007F–U+009F, i.e. its legacy bytes differ
@@ -141,7 +139,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
           localKernelId: this.localKernelId,
           remoteKernelId: this.remoteKernelId,
           nonce: this.nonce,
-          timestamp: typeof this.timestamp === "bigint" ? this.timestamp : toBigInt(this.timestamp),
+          timestamp: typeof this.timestamp === "bigint" ? this.timestamp : toBigInt(this.timestamp), // BigInt as captured at load
         },
         { escapeDelAndC1 },
       );

@@ -8,7 +8,10 @@
 // - A JS object (for example from JSON.parse, or built in code) is checked structurally here;
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
-import { brandHasInstance, hasOwnMember, isListed, isUint8Array, isUnreadableView, refuseSubclass, stringSlice } from "../bytes.js";
+import {
+  OBJECT_PROTOTYPE, brandHasInstance, getPrototypeOf, hasOwnMember, isArray, isInteger, isListed, isSafeInteger, isUint8Array, isUnreadableView, quoteJsonString,
+  refuseSubclass, stringSlice, toBigInt, toText,
+} from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
@@ -301,17 +304,9 @@ const CHALLENGE_STRINGS = ["schema", "localKernelId", "remoteKernelId", "nonce"]
 // The built-ins the object path reads a caller's envelope with, as this module loaded: a
 // replacement made later must not change what is read, nor which values reach the checks
 // (README "Hardening"; test/node/lying-builtins.test.ts). The caller's own getters and Proxy
-// traps still run, and are refused or read once, as before.
-const isArray = Array.isArray;
-const getPrototypeOf = Object.getPrototypeOf;
-const OBJECT_PROTOTYPE: unknown = Object.prototype;
+// traps still run, and are refused or read once, as before. The rest are src/bytes.ts's.
 const ownKeys = Reflect.ownKeys;
 const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const isInteger = Number.isInteger;
-const isSafeInteger = Number.isSafeInteger;
-const toBigInt = BigInt;
-const quoteString = JSON.stringify as (text: string) => string;
-const toText = String;
 
 function readEnvelopeObject(input: unknown, maxBytes: number): PeerHandshakeEnvelope {
   const budget = { remaining: maxBytes };
@@ -423,6 +418,6 @@ function describeJson(value: unknown): string {
   if (value === null) return "null";
   if (isArray(value)) return "sequence";
   if (typeof value === "number" || typeof value === "bigint") return `number ${value}`;
-  if (typeof value === "string") return `string ${quoteString(value.length > 40 ? stringSlice(value, 0, 40) + "…" : value)}`;
+  if (typeof value === "string") return `string ${quoteJsonString(value.length > 40 ? stringSlice(value, 0, 40) + "…" : value)}`;
   return typeof value === "object" ? "map" : typeof value;
 }

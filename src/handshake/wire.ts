@@ -13,23 +13,22 @@
 // every BMP code point.
 import { describeConfigValue, InvalidTypeError } from "../errors.js";
 import { booleanOption } from "../canonical/limits.js";
-import { loneSurrogateIndex, readOptions } from "../bytes.js";
+import { loneSurrogateIndex, quoteJsonString, readOptions, toText } from "../bytes.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { InvalidConfigError } from "./errors.js";
-
-// As this module loaded: the wire text of an envelope this kernel sends must not change with a
-// JSON.stringify or String replaced later (README "Hardening").
-const quoteString = JSON.stringify as (text: string) => string;
-const toText = String;
 
 /** True if `text` holds an unpaired UTF-16 surrogate (not representable in UTF-8 or Rust). */
 export function hasLoneSurrogate(text: string): boolean {
   return loneSurrogateIndex(text) >= 0;
 }
 
-/** serde_json's compact form of a string that has no lone surrogate (see above). */
+/**
+ * serde_json's compact form of a string that has no lone surrogate (see above). JSON.stringify
+ * and String as captured at load (src/bytes.ts): the wire text this kernel sends must not change
+ * with a replacement made later.
+ */
 export function serdeString(text: string): string {
-  return quoteString(text);
+  return quoteJsonString(text);
 }
 
 /** serde_json's form of a u64: exact decimal digits, whether the value is a number or a bigint. */
