@@ -8,6 +8,9 @@
 // page, or one whose body is a module), the compile from the whole body when the server does not
 // say application/wasm, init(bytes), the core after its instance is dropped (as a trap drops it),
 // and where the default source looks for chio.wasm (../../chio.wasm from dist/esm/wasm/).
+// The first call before init() must say to call init() and, on a host whose WebAssembly lacks
+// fixed-width SIMD (WebAssembly.validate false, as review 72 F9 simulated it), must not blame SIMD,
+// which is not the cause of that failure.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
@@ -65,10 +68,12 @@ test.after(async () => {
 /**
  * Runs `body` in a fresh Node (browser build) with `lib` (dist/esm/index.js), `origin`, `wasmFile`,
  * `use()` (the key and signature of SEED over MESSAGE, or the error of that call) and
- * `describe(error)` in scope; returns what it passed to `done`.
+ * `describe(error)` in scope; returns what it passed to `done`. `prelude` runs before the library
+ * loads (to change the host it finds).
  */
-function inBrowserBuild(body: string): Promise<any> {
+function inBrowserBuild(body: string, prelude = ""): Promise<any> {
   const script = [
+    prelude,
     `const lib = await import(${JSON.stringify(pathToFileURL(distIndex).href)});`,
     `const origin = ${JSON.stringify(origin)};`,
     `const wasmFile = ${JSON.stringify(wasmFile)};`,
@@ -86,6 +91,15 @@ function inBrowserBuild(body: string): Promise<any> {
 }
 
 const works = { publicKey: oracle.publicKey, signature: oracle.signature };
+
+test("before init(), the first call says to call init(), and never blames SIMD, with SIMD or without", async () => {
+  for (const prelude of ["", "WebAssembly.validate = () => false;"]) {
+    const r = await inBrowserBuild(`done(use());`, prelude);
+    assert.is(r.code, "WASM_UNAVAILABLE", `${prelude}: ${JSON.stringify(r)}`);
+    assert.match(r.message, "call `await init()` once before using it", prelude);
+    assert.not.match(r.message, /SIMD/, `${prelude}: ${r.message}`);
+  }
+});
 
 test("this is the browser build: before init() a call fails WASM_UNAVAILABLE naming dist/chio.wasm, the file the package ships", async () => {
   const r = await inBrowserBuild(`done(use());`);
