@@ -32,6 +32,21 @@ export function isInstanceOf<T>(cls: abstract new (...args: never[]) => T, value
 }
 
 /**
+ * `value instanceof cls` as isInstanceOf tells it, and false, not a TypeError, for a value whose
+ * prototype cannot be read: a revoked Proxy, or a Proxy whose getPrototypeOf trap throws. For
+ * values caller code threw or passed: the catch blocks that pass the library's own errors through
+ * and wrap anything else asked `instanceof`, which threw for those, so the caller got a TypeError
+ * in place of the typed error (test/node/odd-throws.test.ts).
+ */
+export function instanceOfOrFalse<T>(cls: abstract new (...args: never[]) => T, value: unknown): value is T {
+  try {
+    return ordinaryHasInstance(cls, value);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * This realm's RangeError as this module loaded, for isInstanceOf where the library tells the
  * engine's own limits apart inside a call (an allocation that failed, a stack overflow): the
  * global binding can be replaced.
@@ -229,6 +244,23 @@ export function displayPeerText(text: string, maxUnits = PEER_TEXT_SHOWN_UNITS):
     out += piece;
   }
   return out;
+}
+
+/**
+ * A thrown value's text, for an error message: its `message` when that is a string (an Error's,
+ * one from another realm, a driver's plain object), else the value as a string. Never throws, whatever was thrown: a store, a signer or an input Proxy's trap that throws
+ * `Object.create(null)`, a revoked Proxy, or an Error whose `message` getter throws made the code
+ * that built the typed error throw a TypeError (or the value itself) in its place, and a pin write
+ * of unknown outcome lost its mark and released its nonce, so the same envelope sent again was
+ * accepted (test/node/odd-throws.test.ts). What cannot be read is "an unprintable value".
+ */
+export function describeThrown(cause: unknown): string {
+  try {
+    const message: unknown = typeof cause === "object" && cause !== null ? (cause as { message?: unknown }).message : undefined;
+    return typeof message === "string" ? message : String(cause);
+  } catch {
+    return "an unprintable value";
+  }
 }
 
 /** A config value for an error message, bounded and without calling user code (no toString of objects). */

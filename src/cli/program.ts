@@ -3,7 +3,7 @@
 // or unreadable input (src/cli/errors.ts). Errors print `chio-trust: error CODE: message`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
+import { describeThrown, displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
@@ -386,7 +386,7 @@ export function reportError(error: unknown): number {
     status = EXIT_USAGE;
   } else {
     code = "INTERNAL_ERROR";
-    message = error instanceof Error ? error.message : String(error);
+    message = describeThrown(error);
     status = EXIT_USAGE;
   }
   // One line, whatever the message holds (a path, a server's text): control characters escaped.

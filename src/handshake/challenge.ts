@@ -6,7 +6,7 @@
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes, hasDelOrC1 as stringHasDelOrC1 } from "../canonical/value.js";
 import { brandHasInstance, copyOfBytes, refuseSubclass, toBigInt } from "../bytes.js";
-import { InvalidTypeError } from "../errors.js";
+import { describeThrown, InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
 import { expectWireTimestamp } from "./time.js";
@@ -144,7 +144,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
         { escapeDelAndC1 },
       );
     } catch (cause) {
-      throw handshakeErrors.canonicalJson(cause instanceof Error ? cause.message : String(cause), cause);
+      throw handshakeErrors.canonicalJson(describeThrown(cause), cause);
     }
   }
 

@@ -13,7 +13,7 @@ import {
   refuseSubclass, stringSlice, toBigInt, toText,
 } from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
-import { InvalidTypeError } from "../errors.js";
+import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { challengeWithVerifiedBytes, HandshakeChallenge, hasDelOrC1, type ChallengeBytesOptions, type HandshakeChallengeFields } from "./challenge.js";
 import { FEDERATION_HANDSHAKE_SCHEMA, U64_MAX } from "./constants.js";
 import { handshakeErrors, PeerHandshakeError } from "./errors.js";
@@ -121,7 +121,7 @@ export class PeerHandshakeEnvelope {
     try {
       signature = signer.sign(bytes);
     } catch (cause) {
-      throw handshakeErrors.signingFailed(cause instanceof Error ? cause.message : String(cause), cause);
+      throw handshakeErrors.signingFailed(describeThrown(cause), cause);
     }
     if (!(signature instanceof Signature)) {
       // A signer must answer synchronously. A promise (an async HSM or KMS signer) is refused
@@ -155,8 +155,8 @@ export class PeerHandshakeEnvelope {
     } catch (cause) {
       // A Proxy's traps (or a revoked Proxy) can throw anywhere while the object is read; the
       // peer's input is malformed either way, and must not surface as an untyped error.
-      if (cause instanceof PeerHandshakeError) throw cause;
-      throw handshakeErrors.malformedEnvelope(`envelope object cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+      if (instanceOfOrFalse(PeerHandshakeError, cause)) throw cause;
+      throw handshakeErrors.malformedEnvelope(`envelope object cannot be read: ${describeThrown(cause)}`, cause);
     }
   }
 
@@ -409,8 +409,8 @@ function readWireValue<T extends PublicKey | Signature>(
   try {
     return kind.fromHex(hex);
   } catch (cause) {
-    if (cause instanceof PeerHandshakeError) throw cause;
-    throw handshakeErrors.malformedEnvelope(`${name}: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+    if (instanceOfOrFalse(PeerHandshakeError, cause)) throw cause;
+    throw handshakeErrors.malformedEnvelope(`${name}: ${describeThrown(cause)}`, cause);
   }
 }
 

@@ -11,17 +11,8 @@ import type { EnvelopeFieldPath, EnvelopeProblem } from "./verify-envelope.js";
 
 // Display of peer text and of config values: in src/errors.ts, which the canonical layer (below
 // this one) uses too; re-exported here for the handshake's modules.
-import { describeConfigValue, displayPeerText, nameError, PEER_TEXT_SHOWN_UNITS } from "../errors.js";
-export { describeConfigValue, displayPeerText, PEER_TEXT_SHOWN_UNITS };
-
-/** A thrown value's message, without letting a hostile toString throw again. */
-export function describeThrown(cause: unknown): string {
-  try {
-    return cause instanceof Error ? cause.message : String(cause);
-  } catch {
-    return "an unprintable value";
-  }
-}
+import { describeConfigValue, describeThrown, displayPeerText, nameError, PEER_TEXT_SHOWN_UNITS } from "../errors.js";
+export { describeConfigValue, describeThrown, displayPeerText, PEER_TEXT_SHOWN_UNITS };
 
 /** Stable codes of PeerHandshakeError. The first twelve are the reference's variants. */
 export type PeerHandshakeErrorCode =

@@ -42,7 +42,7 @@
 // pin it has not seen.
 import { mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
-import { InvalidTypeError } from "../errors.js";
+import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
 import { InMemoryPeerStore } from "./memory-peer-store.js";
@@ -299,7 +299,7 @@ export class KernelTrustExchange {
           return [kernelId, key];
         });
       } catch (cause) {
-        if (cause instanceof InvalidConfigError) throw cause;
+        if (instanceOfOrFalse(InvalidConfigError, cause)) throw cause;
         throw new InvalidConfigError(`trustedPeers cannot be read: ${describeThrown(cause)}`, { cause });
       }
       for (const [kernelId, key] of pairs) this.withTrustedPeer(kernelId as string, key as AnchorKeys);
@@ -696,7 +696,7 @@ export class KernelTrustExchange {
         if (replay) await settleNonce(replay, expectedId, nonce, keepNonce);
       }
     } catch (error) {
-      if (error instanceof PeerHandshakeError && this.#onEvent) {
+      if (instanceOfOrFalse(PeerHandshakeError, error) && this.#onEvent) {
         this.#emit({ type: "refused", operation: "accept", kernelId: expectedId, code: error.code, message: error.message, fields: error.fields, at });
       }
       throw error;
@@ -738,7 +738,7 @@ export class KernelTrustExchange {
     // closed, as any answer of reserve but a boolean does (review 57).
     if (typeof fits !== "boolean") throw handshakeErrors.storeFailed("replay.fits", "did not return a boolean");
     if (!fits) {
-      const limit = replay instanceof ReplayCache ? ` (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})` : "";
+      const limit = instanceOfOrFalse(ReplayCache, replay) ? ` (maxKeyUnitsPerPeer ${replay.maxKeyUnitsPerPeer})` : "";
       throw handshakeErrors.malformedEnvelope(`nonce is too long for the replay cache${limit}`, undefined, {
         problem: "NONCE_TOO_LONG",
         field: "challenge.nonce",
@@ -840,7 +840,7 @@ export class KernelTrustExchange {
       peer = await this.#storeGet(kernelId);
     } catch (error) {
       // A store that fails is a refusal the audit log must see too (review-34 C8).
-      if (error instanceof PeerHandshakeError) {
+      if (instanceOfOrFalse(PeerHandshakeError, error)) {
         this.#emit({ type: "refused", operation: "resolve", kernelId, code: error.code, message: error.message, fields: error.fields, at });
       }
       throw error;
@@ -882,7 +882,7 @@ export class KernelTrustExchange {
       if (!Array.isArray(all)) throw new TypeError("did not return an array");
       entries = Array.from(all as unknown[]);
     } catch (cause) {
-      throw handshakeErrors.storeFailed("snapshot", cause instanceof Error ? cause.message : String(cause), cause);
+      throw handshakeErrors.storeFailed("snapshot", describeThrown(cause), cause);
     }
     return entries.map((entry) => {
       const peer = this.#checkPeer(entry, "snapshot");
@@ -1046,7 +1046,7 @@ function checkPort(store: unknown, name: string, port: string, methods: readonly
       if (value !== undefined && typeof value !== "function") throw new InvalidTypeError(`${name} ${method} must be a function`);
     }
   } catch (cause) {
-    if (cause instanceof InvalidTypeError) throw cause;
+    if (instanceOfOrFalse(InvalidTypeError, cause)) throw cause;
     throw new InvalidTypeError(`${name} cannot be read: ${describeThrown(cause)}`, { cause });
   }
 }
@@ -1061,7 +1061,7 @@ function readBeforePin(options: AcceptOptions | undefined): AcceptOptions["befor
 
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */
 function storeFailure(operation: string, cause: unknown): PeerHandshakeError {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = describeThrown(cause);
   // The shared stores' errors already start with the operation ("replay.reserve: READONLY …"):
   // not repeated (review 61 F7).
   // (String methods as captured at load: test/node/lying-builtins.test.ts).
@@ -1094,7 +1094,7 @@ function readAnchorKeys(value: unknown): readonly PublicKey[] {
     listed = ownList<unknown>(length);
     for (let i = 0; i < length; i++) listed[i] = (value as unknown[])[i];
   } catch (cause) {
-    if (cause instanceof InvalidConfigError) throw cause;
+    if (instanceOfOrFalse(InvalidConfigError, cause)) throw cause;
     throw new InvalidConfigError(`trust anchor keys cannot be read: ${describeThrown(cause)}`, { cause });
   }
   const keys = ownList<PublicKey>();

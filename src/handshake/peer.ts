@@ -1,7 +1,7 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
 import { brandHasInstance, refuseSubclass } from "../bytes.js";
-import { InvalidTypeError } from "../errors.js";
+import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
@@ -100,7 +100,7 @@ export class FederationPeer {
         record[key] = (value as Record<string, unknown>)[key];
       }
     } catch (cause) {
-      if (cause instanceof InvalidTypeError) throw cause;
+      if (instanceOfOrFalse(InvalidTypeError, cause)) throw cause;
       throw new InvalidTypeError(`peer cannot be read: ${describeThrown(cause)}`, { cause });
     }
     return new FederationPeer(record as unknown as FederationPeerFields);

@@ -11,7 +11,7 @@ import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
 import { concatBytes, randomHex, readSettings } from "../bytes.js";
-import { InvalidTypeError } from "../errors.js";
+import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
 
@@ -105,13 +105,13 @@ export async function handshakeWith(
       throw new HandshakeHttpError("INVALID_ANSWER", "answer is not application/json", { status });
     }
   } catch (error) {
-    if (error instanceof HandshakeHttpError) throw error;
+    if (instanceOfOrFalse(HandshakeHttpError, error)) throw error;
     if (signal.aborted) throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host} within ${timeoutMs} ms`, { status, cause: error });
     const fetchLimit = fetchTimeoutCode(error);
     if (fetchLimit !== undefined) {
       throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host}: the fetch gave up before ${timeoutMs} ms (${fetchLimit})`, { status, cause: error });
     }
-    throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${(error as Error)?.message ?? String(error)}`, { status, cause: error });
+    throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${describeThrown(error)}`, { status, cause: error });
   }
 
   // The bytes that arrived, not a decoding of them: invalid UTF-8 is refused (MALFORMED_ENVELOPE,

@@ -32,7 +32,7 @@ import { displayPeerText, InvalidConfigError, PeerHandshakeError, type PeerHands
 import type { AcceptedChallenge, KernelTrustExchange } from "../handshake/exchange.js";
 import { readSettings } from "../bytes.js";
 import { absorbRejection } from "../handshake/maybe-promise.js";
-import { InvalidTypeError } from "../errors.js";
+import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
 import { SqliteStoreError } from "../stores/sqlite/errors.js";
 import type { HandshakeServerAnswerCode } from "./errors.js";
@@ -280,7 +280,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     });
     handle(request, response).catch((error: unknown) => {
       if (response.headersSent || response.destroyed || cutOff.has(request)) return;
-      if (error instanceof RequestRefusal) {
+      if (instanceOfOrFalse(RequestRefusal, error)) {
         const headers: Record<string, string> = {};
         // Refused before (or while) reading the body: close rather than drain what the client still sends.
         if (error.beforeBody || error.status === 413 || error.code === "TOO_MANY_BODIES") headers.Connection = "close";
@@ -288,16 +288,16 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
         if (error.retryAfterSecs !== undefined) headers["Retry-After"] = String(error.retryAfterSecs);
         if (error.status >= 500) fail(response, error.status, error.code, "the server could not complete the handshake", headers, error.message);
         else fail(response, error.status, error.code, error.message, headers);
-      } else if (error instanceof PeerHandshakeError && overPeerQuota(error)) {
+      } else if (instanceOfOrFalse(PeerHandshakeError, error) && overPeerQuota(error)) {
         // The caller is flooding, not the server failing: a 503 would invite retries. No
         // Retry-After: when the store's window ends is the store's to know.
         fail(response, 429, "PEER_QUOTA_EXCEEDED", "this peer made more handshakes than its quota allows in the current window", {}, error.message);
-      } else if (error instanceof PeerHandshakeError && pastWindowOnEngine(error)) {
+      } else if (instanceOfOrFalse(PeerHandshakeError, error) && pastWindowOnEngine(error)) {
         // The envelope is too old by the replay store's clock: what a replica with an exact clock
         // answers for it. A 503 would invite sending the same envelope again, refused every time;
         // a fresh envelope is accepted.
         fail(response, 403, "CLOCK_SKEW_EXCEEDED", "the envelope's timestamp is past the accepted window on the replay store's clock: send a fresh envelope", {}, error.message);
-      } else if (error instanceof PeerHandshakeError) {
+      } else if (instanceOfOrFalse(PeerHandshakeError, error)) {
         const status = STATUS[error.code as PeerHandshakeErrorCode] ?? 400;
         // Store and signer failures are the server's business: the caller learns the code, not the cause.
         if (status >= 500) fail(response, status, error.code, "the server could not complete the handshake", {}, error.message);
@@ -416,7 +416,7 @@ function clientErrorAnswer(nodeCode: string | undefined): readonly [number, Hand
  */
 function overPeerQuota(error: PeerHandshakeError): boolean {
   const cause = error.cause;
-  return error.code === "STORE_FAILED" && (cause instanceof SharedStoreError || cause instanceof SqliteStoreError) && cause.code === "PEER_QUOTA_EXCEEDED";
+  return error.code === "STORE_FAILED" && (instanceOfOrFalse(SharedStoreError, cause) || instanceOfOrFalse(SqliteStoreError, cause)) && cause.code === "PEER_QUOTA_EXCEEDED";
 }
 
 /**
@@ -426,7 +426,7 @@ function overPeerQuota(error: PeerHandshakeError): boolean {
  */
 function pastWindowOnEngine(error: PeerHandshakeError): boolean {
   const cause = error.cause;
-  return error.code === "STORE_FAILED" && cause instanceof SharedStoreError && cause.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
+  return error.code === "STORE_FAILED" && instanceOfOrFalse(SharedStoreError, cause) && cause.code === "PAST_WINDOW_ON_ENGINE_CLOCK";
 }
 
 /**

@@ -36,7 +36,7 @@
 // the only shared engine you run.
 import { createHash } from "node:crypto";
 import { createClient, ErrorReply, TimeoutError as RedisTimeoutError } from "redis";
-import { InvalidTypeError } from "../errors.js";
+import { describeThrown, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
@@ -450,7 +450,7 @@ const HANDSHAKE_REFUSED = /^(?:WRONGPASS|NOAUTH|NOPERM|ERR (?:DB index is out of
 
 /** A driver error's message for ours (never a URL: node-redis's socket errors name host and port only). */
 function describeDriverError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeThrown(error);
 }
 
 /**

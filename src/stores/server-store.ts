@@ -7,7 +7,7 @@
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
 import { randomHex, readSettings } from "../bytes.js";
-import { InvalidTypeError, nameError } from "../errors.js";
+import { describeThrown, InvalidTypeError, instanceOfOrFalse, nameError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 
 /** Stable codes of SharedStoreError. */
@@ -87,8 +87,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, operation: strin
 
 /** A driver's error as STORE_UNAVAILABLE (our own errors pass through). */
 export function unavailable(operation: string, cause: unknown): SharedStoreError {
-  if (cause instanceof SharedStoreError) return cause;
-  const reason = cause instanceof Error ? cause.message : typeof cause === "string" ? cause : "unknown error";
+  if (instanceOfOrFalse(SharedStoreError, cause)) return cause;
+  const reason = describeThrown(cause);
   return new SharedStoreError("STORE_UNAVAILABLE", `${operation}: ${reason}`, { cause });
 }
 

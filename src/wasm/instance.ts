@@ -22,7 +22,7 @@
 // chio.wasm, needs `await init()`), see scripts/build-js.mjs.
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
-import { WasmCoreError } from "../errors.js";
+import { describeThrown, WasmCoreError } from "../errors.js";
 import { bytesOver, fillRandomBytes, typedArrayFill, typedArraySet, uncurryThis } from "../bytes.js";
 import { ADDRESS_CEILING, ARG_SECRET } from "./abi.js";
 
@@ -303,7 +303,13 @@ function unavailable(cause: unknown, compiling = true): WasmCoreError {
     // no validate (or it threw): say nothing about SIMD
   }
   const hint = simd ? "" : " (this host's WebAssembly has no fixed-width SIMD, which the core needs)";
-  return new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core${hint}: ${String(cause)}`, { cause });
+  let text: string;
+  try {
+    text = String(cause); // an engine's error with its name ("CompileError: ...")
+  } catch {
+    text = describeThrown(cause); // init()'s source rejected with a value that has no string form
+  }
+  return new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core${hint}: ${text}`, { cause });
 }
 
 /** @internal The live exports, instantiating on first use. */

@@ -1,6 +1,6 @@
 // Typed errors of the SQLite stores. Each carries a stable `code`; the exchange reports any store
 // throw as PeerHandshakeError STORE_FAILED with this error as its cause (docs/protocol.md §8).
-import { nameError } from "../../errors.js";
+import { describeThrown, instanceOfOrFalse, nameError } from "../../errors.js";
 
 /** Stable codes of SqliteStoreError. */
 export type SqliteStoreErrorCode =
@@ -33,9 +33,9 @@ export class SqliteStoreError extends Error {
 
 /** Maps anything thrown by better-sqlite3 to a SqliteStoreError (an existing one passes through). */
 export function toStoreError(cause: unknown, context: string): SqliteStoreError {
-  if (cause instanceof SqliteStoreError) return cause;
+  if (instanceOfOrFalse(SqliteStoreError, cause)) return cause;
   const sqliteCode = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
-  const message = `${context}: ${cause instanceof Error ? cause.message : String(cause)}`;
+  const message = `${context}: ${describeThrown(cause)}`;
   let code: SqliteStoreErrorCode = "SQLITE_ERROR";
   if (sqliteCode === "SQLITE_NOTADB") code = "NOT_A_DATABASE";
   else if (sqliteCode?.startsWith("SQLITE_CORRUPT")) code = "CORRUPT_DATABASE";
