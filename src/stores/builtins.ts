@@ -1,0 +1,28 @@
+// Built-ins the shared stores' adapters (SQLite, Postgres, Redis, and their common parts in
+// server-store.ts) take as this module loaded. Caller code that replaces one after chio-trust
+// loaded must not change which nonce a replay store holds, how long it holds it, which key a pin
+// holds, or whether a store's safety checks run (README "Hardening"; the values the handshake
+// itself reads are captured in src/bytes.ts and src/collections.ts, which these sit beside: the
+// stores are Node-only, so what only they need stays out of the browser entries).
+import { uncurryThis } from "../bytes.js";
+
+/** The global Number as this module loaded (ToNumber). */
+export const toNumber = Number;
+/** Math.min as this module loaded. */
+export const mathMin = Math.min;
+/** Math.max as this module loaded. */
+export const mathMax = Math.max;
+/** Math.floor as this module loaded. */
+export const mathFloor = Math.floor;
+/** JSON.parse as this module loaded. */
+export const parseJson = JSON.parse as (text: string) => unknown;
+/** RegExp.prototype.exec as this module loaded: (pattern, text). `test` looks `exec` up as it runs. */
+export const regExpExec = uncurryThis(RegExp.prototype.exec as (this: RegExp, text: string) => RegExpExecArray | null);
+/** The global Promise as this module loaded. */
+export const PromiseAtLoad = Promise;
+/** Promise.prototype.then as this module loaded: (promise, onFulfilled, onRejected). */
+export const promiseThen = uncurryThis(Promise.prototype.then as (
+  this: Promise<unknown>,
+  onFulfilled: (value: unknown) => unknown,
+  onRejected: (reason: unknown) => unknown,
+) => Promise<unknown>);
