@@ -716,6 +716,57 @@ test("a reserve given a clock ahead of this host's (or milliseconds) prunes no l
   }
 });
 
+test("a replay store opened by a process whose clock reads far ahead (fake timers, a clock in ms or µs) prunes no live pair at open: the envelope is still a replay", async () => {
+  const file = tempFile("clock-ahead.db");
+  const a = Keypair.fromSeed(seed(2));
+  const b = Keypair.fromSeed(seed(3));
+  const envelope = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "clock-nonce", T));
+  const open = () => {
+    const peers = new SqlitePeerStore(file);
+    const replay = new SqliteReplayStore(file);
+    const exchange = new KernelTrustExchange("kernel.b", b, { store: peers, replayStore: replay });
+    exchange.withTrustedPeer("kernel.a", a.publicKey);
+    return { exchange, replay, close: () => (peers.close(), replay.close()) };
+  };
+  const first = open();
+  let size = 1; // the pairs on file
+  try {
+    assert.ok((await first.exchange.acceptEnvelope(envelope, "kernel.a", T)).publicKey.equals(a.publicKey));
+    // Another process opens the file, its Date.now set before chio-trust loads (no replaced
+    // built-in: its clock itself). Its prune at open went to that clock, unbounded, and deleted
+    // the pair; it now prunes only at a plausible time (at most 10^11 s, as prune() takes). It
+    // then reserves 256 pairs at its own `now`, so its housekeeping prune runs too (pruneHorizon:
+    // never past this host's clock, and not at all when that reads no plausible time).
+    for (const clock of ["1e15", "realNow() * 1000"]) {
+      const other = await runModule(
+        `const realNow = Date.now.bind(Date);
+Date.now = () => ${clock};
+const { SqliteReplayStore } = await import("chio-trust/sqlite");
+const store = new SqliteReplayStore(process.argv[1]);
+const atOpen = store.size;
+const now = Math.floor(Date.now() / 1000);
+for (let i = 0; i < 256; i++) store.reserve("kernel.c", now + "-" + i, now, now, 300);
+process.stdout.write(atOpen + " " + store.size);
+store.close();`,
+        [file],
+      );
+      assert.is(other.code, 0, other.stderr);
+      assert.is(other.stdout, `${size} ${size + 256}`, `the pairs on file after a store opened it with Date.now() = ${clock}, then after its 256 reserves`);
+      size += 256;
+      await rejectsWith(first.exchange.acceptEnvelope(envelope, "kernel.a", T + 1), "REPLAYED_NONCE");
+    }
+  } finally {
+    first.close();
+  }
+  const restarted = open(); // this process's clock: its prune at open keeps the live pair too
+  try {
+    await rejectsWith(restarted.exchange.acceptEnvelope(envelope, "kernel.a", T + 2), "REPLAYED_NONCE");
+    assert.is(restarted.replay.size, size);
+  } finally {
+    restarted.close();
+  }
+});
+
 test("lone surrogates are refused rather than collapsed into U+FFFD (two ids would share a row)", () => {
   const file = tempFile();
   const store = new SqlitePeerStore(file);

@@ -1,5 +1,6 @@
 // Typed errors of the SQLite stores. Each carries a stable `code`; the exchange reports any store
 // throw as PeerHandshakeError STORE_FAILED with this error as its cause (docs/protocol.md §8).
+import { stringStartsWith } from "../../bytes.js";
 import { describeThrown, instanceOfOrFalse, nameError } from "../../errors.js";
 
 /** Stable codes of SqliteStoreError. */
@@ -36,11 +37,13 @@ export function toStoreError(cause: unknown, context: string): SqliteStoreError 
   if (instanceOfOrFalse(SqliteStoreError, cause)) return cause;
   const sqliteCode = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
   const message = `${context}: ${describeThrown(cause)}`;
+  // startsWith as captured at load (README "Hardening"): a replaced one would change the code.
+  const is = (prefix: string) => sqliteCode !== undefined && stringStartsWith(sqliteCode, prefix);
   let code: SqliteStoreErrorCode = "SQLITE_ERROR";
   if (sqliteCode === "SQLITE_NOTADB") code = "NOT_A_DATABASE";
-  else if (sqliteCode?.startsWith("SQLITE_CORRUPT")) code = "CORRUPT_DATABASE";
-  else if (sqliteCode?.startsWith("SQLITE_BUSY") || sqliteCode?.startsWith("SQLITE_LOCKED")) code = "DATABASE_BUSY";
-  else if (sqliteCode?.startsWith("SQLITE_CANTOPEN")) code = "CANNOT_OPEN";
-  else if (sqliteCode?.startsWith("SQLITE_READONLY")) code = "READ_ONLY";
+  else if (is("SQLITE_CORRUPT")) code = "CORRUPT_DATABASE";
+  else if (is("SQLITE_BUSY") || is("SQLITE_LOCKED")) code = "DATABASE_BUSY";
+  else if (is("SQLITE_CANTOPEN")) code = "CANNOT_OPEN";
+  else if (is("SQLITE_READONLY")) code = "READ_ONLY";
   return new SqliteStoreError(code, message, { cause, sqliteCode });
 }

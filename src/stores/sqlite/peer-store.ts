@@ -6,12 +6,16 @@
 // store's `origin` label. Nothing else from an envelope is kept: the exchange calls the store
 // only with a FederationPeer it built after the envelope's signature and key checks held.
 import type Database from "better-sqlite3";
+import { hasOwnMember, ownList, ownListAsArray, quoteJsonString, stringSlice } from "../../bytes.js";
 import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
 import type { FederationPeerStore } from "../../handshake/ports.js";
+import { mathFloor } from "../builtins.js";
 import { REMOVED_ANYWAY } from "../server-store.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
-import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions } from "./schema.js";
+import {
+  column, expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+} from "./schema.js";
 
 /** Options of SqlitePeerStore. */
 export interface SqlitePeerStoreOptions extends SqliteOpenOptions {
@@ -137,7 +141,10 @@ export class SqlitePeerStore implements FederationPeerStore {
   }
 
   snapshot(): FederationPeer[] {
-    return this.records().map((record) => record.peer);
+    const records = this.records();
+    const peers = ownList<FederationPeer>(records.length); // not the realm's `map` (README "Hardening")
+    for (let i = 0; i < records.length; i++) peers[i] = records[i].peer;
+    return ownListAsArray(peers);
   }
 
   compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
@@ -152,7 +159,17 @@ export class SqlitePeerStore implements FederationPeerStore {
 
   /** Every pin with its full row (algorithm, how and when it was written), ordered by kernel id. */
   records(): SqlitePeerRecord[] {
-    return this.#run("snapshot", () => (this.#selectAll.all() as PeerRow[]).map(decodeRow));
+    return this.#run("snapshot", () => {
+      // By index, each row an own element, into a list no accessor of Array.prototype reaches,
+      // not the realm's `map` (README "Hardening").
+      const rows = this.#selectAll.all() as PeerRow[];
+      const records = ownList<SqlitePeerRecord>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        if (!hasOwnMember(rows, i)) throw new SqliteStoreError("CORRUPT_ROW", `pin ${i} of the list is no element of its own (a member of Array.prototype took it)`);
+        records[i] = decodeRow(rows[i]);
+      }
+      return ownListAsArray(records);
+    });
   }
 
   /** The full row of one pin, or undefined. */
@@ -170,7 +187,7 @@ export class SqlitePeerStore implements FederationPeerStore {
 
   /** Number of pins held. */
   get size(): number {
-    return this.#run("size", () => Number((this.#db.prepare("SELECT count(*) AS n FROM chio_trust_peers").get() as { n: bigint }).n));
+    return this.#run("size", () => safeColumn(column(this.#db.prepare("SELECT count(*) AS n FROM chio_trust_peers").get() as object, "n"), "count"));
   }
 
   /** Closes the connection (idempotent). Committed pins stay in the file. */
@@ -181,7 +198,7 @@ export class SqlitePeerStore implements FederationPeerStore {
   }
 
   #write(peer: FederationPeer, via: "compareAndSet" | "insert"): void {
-    this.#upsert.run(peer.kernelId, peer.publicKey.toBytes(), peer.establishedAt, peer.rotationDue, via, this.origin, Math.floor(Date.now() / 1000));
+    this.#upsert.run(peer.kernelId, peer.publicKey.toBytes(), peer.establishedAt, peer.rotationDue, via, this.origin, mathFloor(Date.now() / 1000));
   }
 
   #run<T>(operation: string, body: () => T): T {
@@ -200,20 +217,30 @@ function expectPeer(peer: unknown, name: string): FederationPeer {
   return peer;
 }
 
-/** A row as a fresh, validated record; anything that does not decode is CORRUPT_ROW. */
+/**
+ * A row as a fresh, validated record; anything that does not decode is CORRUPT_ROW. Each column is
+ * read as the row's own member (column()): better-sqlite3 fills the row by assignment, and an
+ * accessor on Object.prototype named `public_key` answered for the column, so a stranger's key
+ * read as the pin, and compareAndSet, comparing against that read, wrote it (README "Hardening").
+ */
 function decodeRow(row: PeerRow): SqlitePeerRecord {
   try {
-    if (row.algorithm !== "ed25519") throw new Error(`algorithm ${String(row.algorithm)}`);
-    if (row.established_via !== "compareAndSet" && row.established_via !== "insert") throw new Error(`established_via ${String(row.established_via)}`);
+    const algorithm = column(row, "algorithm");
+    if (algorithm !== "ed25519") throw new Error(`algorithm ${typeof algorithm === "string" ? algorithm : typeof algorithm}`);
+    const via = column(row, "established_via");
+    if (via !== "compareAndSet" && via !== "insert") throw new Error(`established_via ${typeof via === "string" ? via : typeof via}`);
+    const origin = column(row, "origin");
+    if (typeof origin !== "string") throw new Error(`origin of type ${typeof origin}`);
     const peer = new FederationPeer({
-      kernelId: row.kernel_id,
-      publicKey: PublicKey.fromBytes(row.public_key), // copied; a 32-byte check and point decode
-      establishedAt: safeColumn(row.established_at, "established_at"),
-      rotationDue: safeColumn(row.rotation_due, "rotation_due"),
+      kernelId: column(row, "kernel_id") as string,
+      publicKey: PublicKey.fromBytes(column(row, "public_key") as Uint8Array), // copied; a 32-byte check and point decode
+      establishedAt: safeColumn(column(row, "established_at"), "established_at"),
+      rotationDue: safeColumn(column(row, "rotation_due"), "rotation_due"),
     });
-    return { peer, algorithm: "ed25519", establishedVia: row.established_via, origin: String(row.origin), writtenAt: safeColumn(row.written_at, "written_at") };
+    return { peer, algorithm: "ed25519", establishedVia: via, origin, writtenAt: safeColumn(column(row, "written_at"), "written_at") };
   } catch (cause) {
-    const id = typeof row.kernel_id === "string" ? JSON.stringify(row.kernel_id.slice(0, 200)) : "(not text)";
+    const kernelId = hasOwnMember(row, "kernel_id") ? row.kernel_id : undefined;
+    const id = typeof kernelId === "string" ? quoteJsonString(stringSlice(kernelId, 0, 200)) : "(not text)";
     throw new SqliteStoreError("CORRUPT_ROW", `pin ${id} does not decode: ${(cause as Error).message}`, { cause });
   }
 }

@@ -42,9 +42,13 @@
 // most once per pair deleted or past keep_until.
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
+import { hasOwnMember, isSafeInteger } from "../../bytes.js";
 import type { ReplayStore } from "../../handshake/ports.js";
+import { mathFloor } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
-import { expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions } from "./schema.js";
+import {
+  column, expectKeyText, MAX_SAFE_INTEGER, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+} from "./schema.js";
 
 /** Options of SqliteReplayStore. */
 export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
@@ -73,6 +77,19 @@ const PRUNE_EVERY = 256;
 const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
 
 /**
+ * This host's clock in unix seconds, or undefined when it reads no plausible time: not a safe
+ * integer >= 0, or above MAX_PLAUSIBLE_UNIX_SECONDS, as prune() refuses. Date.now() is the
+ * realm's on purpose (fake timers set it); Math.floor is the one captured at load (README
+ * "Hardening": a replaced one answering 10^12 would prune every pair). The prunes a store runs
+ * by itself (at open, and pruneHorizon's) go no further than this, so a process whose clock reads
+ * far ahead (fake timers, a clock in ms or µs) deletes no live pair of the file when it opens it.
+ */
+function hostClockSeconds(): number | undefined {
+  const wall = mathFloor(Date.now() / 1000);
+  return isSafeInteger(wall) && wall >= 0 && wall <= MAX_PLAUSIBLE_UNIX_SECONDS ? wall : undefined;
+}
+
+/**
  * The `now` a reserve prunes at (every PRUNE_EVERY reserves, and a peer at its quota): the
  * caller's, but never past this host's clock, which every process of the file shares. A reserve
  * given a clock of its own that runs ahead, or Date.now() in milliseconds, would otherwise delete
@@ -81,9 +98,9 @@ const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
  * same reason. Undefined (prune nothing) if this host's clock reads no plausible time.
  */
 function pruneHorizon(now: number): number | undefined {
-  const wall = Math.floor(Date.now() / 1000);
-  if (!Number.isSafeInteger(wall) || wall < 0) return undefined;
-  return Math.min(now, wall);
+  const wall = hostClockSeconds();
+  if (wall === undefined) return undefined;
+  return now < wall ? now : wall; // a comparison, not Math.min (README "Hardening")
 }
 
 /** What the reserve transaction returns for a new pair over the peer's quota. */
@@ -92,7 +109,7 @@ const OVER_QUOTA = "over quota";
 /** A safe-integer option of at least `min` (0 or 1), `fallback` when absent (undefined or null); else INVALID_ARGUMENT. */
 function countOption(given: unknown, fallback: number, min: 0 | 1, name: string): number {
   const value = given ?? fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < min) {
     throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be ${min === 0 ? "a safe integer >= 0" : "a positive safe integer"}`);
   }
   return value;
@@ -105,6 +122,11 @@ interface ReplayRow {
   owner: string | null;
   previous_timestamp: bigint | null;
   previous_keep_until: bigint | null;
+}
+
+/** A reserve's timestamp, now or skewSecs: a safe integer >= 0, else INVALID_ARGUMENT. */
+function expectSeconds(value: unknown, name: string): void {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < 0) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a safe integer >= 0`);
 }
 
 /** Durable ReplayStore; methods are synchronous and each write is one IMMEDIATE transaction. */
@@ -187,7 +209,7 @@ export class SqliteReplayStore implements ReplayStore {
       );
       this.#floor = () => {
         const row = selectFloor.get() as { retention_secs: bigint } | undefined;
-        return row === undefined ? undefined : safeColumn(row.retention_secs, "retention_secs");
+        return row === undefined ? undefined : safeColumn(column(row, "retention_secs"), "retention_secs");
       };
       this.#registerRetention = db.transaction(() => {
         raiseFloor.run({ retention: this.retentionSecs });
@@ -207,7 +229,8 @@ export class SqliteReplayStore implements ReplayStore {
         const floor = this.#floor();
         if (floor !== undefined && floor >= this.retentionSecs) return floor;
         raiseFloor.run({ retention: this.retentionSecs });
-        return Math.max(this.#floor() ?? 0, this.retentionSecs); // a floor written afresh may start above it (the rows' retention)
+        const written = this.#floor() ?? 0; // a floor written afresh may start above it (the rows' retention)
+        return written > this.retentionSecs ? written : this.retentionSecs; // not Math.max (README "Hardening")
       };
       /**
        * The peer's pairs as counted (its rows). When that reaches the quota and one of them may be
@@ -217,12 +240,12 @@ export class SqliteReplayStore implements ReplayStore {
       const heldByPeer = (peerId: string, pruneAt: number | undefined): number => {
         const row = peerCount.get(peerId) as { pairs: bigint; first_keep_until: bigint } | undefined;
         if (row === undefined) return 0;
-        const pairs = safeColumn(row.pairs, "pairs");
-        if (pairs < this.maxPairsPerPeer || pruneAt === undefined || safeColumn(row.first_keep_until, "first_keep_until") >= pruneAt) return pairs;
+        const pairs = safeColumn(column(row, "pairs"), "pairs");
+        if (pairs < this.maxPairsPerPeer || pruneAt === undefined || safeColumn(column(row, "first_keep_until"), "first_keep_until") >= pruneAt) return pairs;
         prunePeer.run(peerId, pruneAt);
         const counted = recountPeer.get(peerId) as { n: bigint; first: bigint | null };
-        const n = safeColumn(counted.n, "count");
-        setCount.run(n, n === 0 ? 0 : safeColumn(counted.first, "keep_until"), peerId);
+        const n = safeColumn(column(counted, "n"), "count");
+        setCount.run(n, n === 0 ? 0 : safeColumn(column(counted, "first"), "keep_until"), peerId);
         if (n === 0) forgetEmpty.run(peerId);
         return n;
       };
@@ -235,10 +258,14 @@ export class SqliteReplayStore implements ReplayStore {
       const pruneAll = db.prepare("DELETE FROM chio_trust_replay WHERE keep_until < ?");
       this.#prune = db.transaction((now: number) => {
         let deleted = 0;
-        for (const row of pastKeepUntil.all(now) as { peer_id: string; n: bigint }[]) {
-          const n = safeColumn(row.n, "count");
-          countRemoved.run(n, row.peer_id);
-          forgetEmpty.run(row.peer_id);
+        // By index, each row an own element (not the realm's array iterator: README "Hardening").
+        const rows = pastKeepUntil.all(now) as object[];
+        for (let i = 0; i < rows.length; i++) {
+          if (!hasOwnMember(rows, i)) throw new SqliteStoreError("CORRUPT_ROW", `row ${i} of the prune's count is no element of its own (a member of Array.prototype took it)`);
+          const n = safeColumn(column(rows[i], "n"), "count");
+          const peerId = column(rows[i], "peer_id");
+          countRemoved.run(n, peerId);
+          forgetEmpty.run(peerId);
           deleted += n;
         }
         pruneAll.run(now);
@@ -246,16 +273,18 @@ export class SqliteReplayStore implements ReplayStore {
       });
       this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs, pruneAt) => {
         const retention = retentionNow();
+        // Each column read as the row's own member (column(): README "Hardening").
         const row = select.get(peerId, nonce) as ReplayRow | undefined;
         let previous: number | null = null;
         let previousKeepUntil: number | null = null;
         if (row !== undefined) {
-          if (row.state === "reserved") return false; // an accept in flight (here or in another process)
-          if (row.state !== "committed") throw new SqliteStoreError("CORRUPT_ROW", `replay row in state ${String(row.state)}`);
-          const held = safeColumn(row.timestamp, "timestamp");
+          const state = column(row, "state");
+          if (state === "reserved") return false; // an accept in flight (here or in another process)
+          if (state !== "committed") throw new SqliteStoreError("CORRUPT_ROW", `replay row in state ${typeof state === "string" ? state : typeof state}`);
+          const held = safeColumn(column(row, "timestamp"), "timestamp");
           if (now <= held + skewSecs) return false; // live (a saturated sum still compares as live)
           previous = held; // expired under this skew: reservable, and restored by release
-          previousKeepUntil = safeColumn(row.keep_until, "keep_until");
+          previousKeepUntil = safeColumn(column(row, "keep_until"), "keep_until");
         } else if (heldByPeer(peerId, pruneAt) >= this.maxPairsPerPeer) {
           // Returned, not thrown: the transaction commits what heldByPeer may have refreshed (the
           // peer's pairs past keep_until deleted, its count and first_keep_until made exact), so the next
@@ -263,7 +292,10 @@ export class SqliteReplayStore implements ReplayStore {
           return OVER_QUOTA;
         }
         // Saturated: timestamp + retention above 2^53 − 1 keeps the pair for good (the column's range).
-        const keepUntil = Math.min(timestamp + retention, Number.MAX_SAFE_INTEGER);
+        // A comparison, not Math.min: a replaced one answering 0 wrote keep_until 0, and the next
+        // prune (a restart) deleted the live pair (README "Hardening").
+        const sum = timestamp + retention;
+        const keepUntil = sum < MAX_SAFE_INTEGER ? sum : MAX_SAFE_INTEGER;
         upsertReserved.run(peerId, nonce, timestamp, keepUntil, this.#owner, previous, previousKeepUntil);
         if (row === undefined) countAdded.run(peerId, keepUntil);
         else lowerFirstKeepUntil.run(keepUntil, peerId); // the same row, taken again in place
@@ -271,20 +303,26 @@ export class SqliteReplayStore implements ReplayStore {
       });
       this.#release = db.transaction((peerId, nonce) => {
         const row = select.get(peerId, nonce) as ReplayRow | undefined;
-        if (row === undefined || row.state !== "reserved" || row.owner !== this.#owner) return; // not ours to undo
-        if (row.previous_timestamp === null) {
+        if (row === undefined || column(row, "state") !== "reserved" || column(row, "owner") !== this.#owner) return; // not ours to undo
+        const previousTimestamp = column(row, "previous_timestamp");
+        if (previousTimestamp === null) {
           remove.run(peerId, nonce);
           countRemoved.run(1, peerId);
           forgetEmpty.run(peerId);
         } else {
-          const previous = safeColumn(row.previous_timestamp, "previous_timestamp");
-          const previousKeepUntil = safeColumn(row.previous_keep_until, "previous_keep_until");
+          const previous = safeColumn(previousTimestamp, "previous_timestamp");
+          const previousKeepUntil = safeColumn(column(row, "previous_keep_until"), "previous_keep_until");
           restore.run(previous, previousKeepUntil, peerId, nonce);
           lowerFirstKeepUntil.run(previousKeepUntil, peerId);
         }
       });
       this.#run("open", () => this.#registerRetention.immediate());
-      this.#run("prune", () => this.#prune.immediate(Math.floor(Date.now() / 1000)));
+      // At this host's clock, and only when it reads a plausible time (hostClockSeconds): unbounded,
+      // a process whose Date.now() read far ahead deleted every live pair of the file as it opened
+      // it, and the other processes accepted those envelopes again. The next reserve of a store
+      // whose clock reads one prunes instead.
+      const wall = hostClockSeconds();
+      if (wall !== undefined) this.#run("prune", () => this.#prune.immediate(wall));
     } catch (cause) {
       this.#db.close();
       throw toStoreError(cause, "open");
@@ -299,11 +337,10 @@ export class SqliteReplayStore implements ReplayStore {
     return this.#run("reserve", () => {
       expectKeyText(peerId, "peerId");
       expectKeyText(nonce, "nonce");
-      for (const [name, value] of [["timestamp", timestamp], ["now", now], ["skewSecs", skewSecs]] as const) {
-        if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-          throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a safe integer >= 0`);
-        }
-      }
+      // One call each, not a loop over an array: the realm's array iterator could skip them (README "Hardening").
+      expectSeconds(timestamp, "timestamp");
+      expectSeconds(now, "now");
+      expectSeconds(skewSecs, "skewSecs");
       // Also refused here, not only by fits(): a wrapper that does not pass fits() through must not
       // store rows over the bound the per-peer quota's size estimate relies on (review 53).
       if (peerId.length + nonce.length > this.maxKeyUnits) {
@@ -341,9 +378,9 @@ export class SqliteReplayStore implements ReplayStore {
    * (unix seconds, a safe integer >= 0: anything else, Infinity or a string, would delete live
    * pairs or nothing, and is INVALID_ARGUMENT); returns how many.
    */
-  prune(now: number = Math.floor(Date.now() / 1000)): number {
+  prune(now: number = mathFloor(Date.now() / 1000)): number {
     return this.#run("prune", () => {
-      if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
+      if (typeof now !== "number" || !isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
       // Date.now() (milliseconds) for unix seconds would delete every live pair of the file (review 59).
       if (now > MAX_PLAUSIBLE_UNIX_SECONDS) throw new SqliteStoreError("INVALID_ARGUMENT", `now ${now} is not unix seconds (milliseconds?): above ${MAX_PLAUSIBLE_UNIX_SECONDS}, the year 5138`);
       return this.#prune.immediate(now);
@@ -378,7 +415,7 @@ export class SqliteReplayStore implements ReplayStore {
 
   /** Number of rows (reserved and committed). */
   get size(): number {
-    return this.#run("size", () => Number((this.#db.prepare("SELECT count(*) AS n FROM chio_trust_replay").get() as { n: bigint }).n));
+    return this.#run("size", () => safeColumn(column(this.#db.prepare("SELECT count(*) AS n FROM chio_trust_replay").get() as object, "n"), "count"));
   }
 
   /** Closes the connection (idempotent). Reservations of this store still in flight stay held. */

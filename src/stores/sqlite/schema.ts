@@ -15,9 +15,17 @@
 import Database from "better-sqlite3";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { dirname } from "node:path";
-import { readSettings } from "../../bytes.js";
+import { hasOwnMember, isSafeInteger, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
+import { mathFloor, toNumber } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
+
+// Built-ins are taken at load (src/bytes.ts, src/stores/builtins.ts): caller code that replaces
+// one later (a Number that answers 7, a Math.floor) must not change what a row reads as (README
+// "Hardening").
+/** 2^53 − 1 as this module loaded (a replaced global Number could answer another). */
+export const MAX_SAFE_INTEGER = 9007199254740991;
+const MAX_SAFE_BIGINT = 9007199254740991n;
 
 /** "chio" in ASCII, written into the SQLite header (PRAGMA application_id) of files we create. */
 export const CHIO_APPLICATION_ID = 0x6368696f;
@@ -147,7 +155,7 @@ export function readSqliteOptions<K extends string>(options: unknown, keys: read
 /** Checks the open options (as readSqliteOptions read them); bad values are INVALID_ARGUMENT. */
 function checkOpenOptions(read: Partial<Record<(typeof SQLITE_OPEN_OPTION_KEYS)[number], unknown>>): Required<SqliteOpenOptions> {
   const { busyTimeoutMs = 5000, synchronous = "full" } = read;
-  if (typeof busyTimeoutMs !== "number" || !Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
+  if (typeof busyTimeoutMs !== "number" || !isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
     throw new SqliteStoreError("INVALID_ARGUMENT", "busyTimeoutMs must be an integer in 0..2147483647");
   }
   if (synchronous !== "full" && synchronous !== "normal") throw new SqliteStoreError("INVALID_ARGUMENT", 'synchronous must be "full" or "normal"');
@@ -166,7 +174,9 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
   const { busyTimeoutMs, synchronous } = checkOpenOptions(options);
   let db: Database.Database;
   try {
-    db = new Database(path, { timeout: busyTimeoutMs });
+    // No prototype: better-sqlite3 reads `readonly`, `verbose`, `nativeBinding`, ... with `in`,
+    // which would find members put on Object.prototype.
+    db = new Database(path, { __proto__: null, timeout: busyTimeoutMs } as Database.Options);
   } catch (cause) {
     const error = toStoreError(cause, `cannot open ${path}`);
     throw readOnlyIfSo(error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error, path);
@@ -199,8 +209,10 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
  * of its folder when there is no file yet, only after the open failed.
  */
 function readOnlyIfSo(error: SqliteStoreError, path: string): SqliteStoreError {
-  if (error.code !== "CANNOT_OPEN" || path === ":memory:" || path.startsWith("file:")) return error;
-  for (const target of [path, dirname(path)]) {
+  if (error.code !== "CANNOT_OPEN" || path === ":memory:" || stringStartsWith(path, "file:")) return error;
+  const targets = [path, dirname(path)];
+  for (let i = 0; i < 2; i++) {
+    const target = targets[i];
     try {
       accessSync(target, fsConstants.W_OK);
       return error;
@@ -224,12 +236,12 @@ function identify(db: Database.Database, path: string): void {
     id: number | bigint;
     n: number | bigint;
   };
-  const applicationId = Number(row.id);
+  const applicationId = toNumber(column(row, "id"));
   if (applicationId === CHIO_APPLICATION_ID) return;
   if (applicationId !== 0) {
     throw new SqliteStoreError("FOREIGN_DATABASE", `${path} belongs to another application (application_id 0x${applicationId.toString(16)})`);
   }
-  if (Number(row.n) !== 0) {
+  if (toNumber(column(row, "n")) !== 0) {
     throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application (it has tables but no chio-trust id)`);
   }
 }
@@ -247,7 +259,7 @@ function whenNotBusy<T>(busyTimeoutMs: number, run: () => T): T {
       return run();
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
-      if (typeof code !== "string" || !code.startsWith("SQLITE_BUSY") || Date.now() >= deadline) throw error;
+      if (typeof code !== "string" || !stringStartsWith(code, "SQLITE_BUSY") || Date.now() >= deadline) throw error;
       sleepSync(5);
     }
   }
@@ -267,28 +279,31 @@ function sleepSync(ms: number): void {
 /** Runs every missing migration; the check and the migrations share one IMMEDIATE transaction. */
 function migrate(db: Database.Database, path: string): void {
   const run = db.transaction(() => {
-    const applicationId = Number(db.pragma("application_id", { simple: true }));
+    const applicationId = toNumber(db.pragma("application_id", { simple: true })); // simple: the value itself, no row object
     let current = 0;
     if (applicationId === 0) {
       // Re-checked under the write lock: another process may have claimed the file meanwhile.
       const objects = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: bigint };
-      if (Number(objects.n) !== 0) throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application`);
+      if (toNumber(column(objects, "n")) !== 0) throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application`);
       db.pragma(`application_id = ${CHIO_APPLICATION_ID}`);
       db.exec("CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT");
     } else {
       const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'chio_trust_schema'").get();
       if (table === undefined) throw new SqliteStoreError("CORRUPT_DATABASE", `${path} carries the chio-trust id but no schema table`);
       const row = db.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: bigint | null };
-      current = row.v === null ? 0 : Number(row.v);
+      const v = column(row, "v");
+      current = v === null ? 0 : toNumber(v);
     }
     if (current > SCHEMA_VERSION) {
       throw new SqliteStoreError("SCHEMA_TOO_NEW", `${path} has schema version ${current}; this chio-trust reads up to ${SCHEMA_VERSION}`);
     }
     const record = db.prepare("INSERT INTO chio_trust_schema (version, applied_at, description) VALUES (?, ?, ?)");
-    for (const migration of MIGRATIONS) {
+    // By index, not the realm's array iterator, which caller code can replace (README "Hardening").
+    for (let i = 0; i < MIGRATIONS.length; i++) {
+      const migration = MIGRATIONS[i];
       if (migration.version <= current) continue;
       db.exec(migration.sql);
-      record.run(migration.version, Math.floor(Date.now() / 1000), migration.description);
+      record.run(migration.version, mathFloor(Date.now() / 1000), migration.description);
     }
     // A write that changes nothing, so that a file this connection cannot write (mode 0444 in a
     // writable folder) is READ_ONLY at open for every store, not at the first pin (review-34 C6).
@@ -300,13 +315,26 @@ function migrate(db: Database.Database, path: string): void {
 /** The schema version recorded in an open chio-trust file. */
 export function schemaVersion(db: Database.Database): number {
   const row = db.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: bigint | null };
-  return row.v === null ? 0 : Number(row.v);
+  const v = column(row, "v");
+  return v === null ? 0 : toNumber(v);
+}
+
+/**
+ * The column `name` of a row better-sqlite3 returned, read only as the row's own member, else
+ * CORRUPT_ROW (fail closed). The driver fills a row object by assignment (under Node 20), so an
+ * accessor put on Object.prototype under a column's name takes the column's value, which then
+ * is no member of the row, and would answer for it: a held pair read as expired, a stranger's
+ * key read as the pin (README "Hardening").
+ */
+export function column(row: object, name: string): unknown {
+  if (!hasOwnMember(row, name)) throw new SqliteStoreError("CORRUPT_ROW", `the row read has no column ${name} of its own (a member of Object.prototype took it)`);
+  return (row as Record<string, unknown>)[name];
 }
 
 /** A bigint column as a safe non-negative integer, else CORRUPT_ROW. */
 export function safeColumn(value: unknown, column: string): number {
-  if (typeof value === "bigint" && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === "bigint" && value >= 0n && value <= MAX_SAFE_BIGINT) return toNumber(value);
+  if (typeof value === "number" && isSafeInteger(value) && value >= 0) return value;
   throw new SqliteStoreError("CORRUPT_ROW", `column ${column} holds ${typeof value === "bigint" ? `${value}` : typeof value}, not a safe non-negative integer`);
 }
 

@@ -1,0 +1,34 @@
+// The SQLite stores under built-ins replaced after chio-trust loaded (README "Hardening"): the
+// child (test/helpers/sqlite-lying-builtins-child.ts) sets up a real file with a pin and an
+// accepted envelope, then replaces the global Number, BigInt and String, the array iterator,
+// Math.min, Math.max and Math.floor, and puts an accessor on Object.prototype under the name of
+// each column the stores read, and checks, on the file and after restarts, that no replay is
+// accepted, no stranger's key is accepted or written, the pin on file keeps its key, the pairs
+// stay on file for their retention, and a foreign database is not claimed. better-sqlite3 fills
+// row objects by assignment (under Node 20), so the accessors' setters do run inside the driver;
+// that is allowed and not asserted: the library reads each column only as the row's own member,
+// so their getters must never run, nor any other replacement.
+//
+// Against the code before this test (16d6697, 6 December 2026), 18 of the replacements ran inside
+// those calls and 57 results differed, among them: a replay accepted under the Number lie (the
+// held pair read as timestamp 7, the pin as established at 7); a pair written with keep_until 0
+// under Math.min; every pair of the file deleted by a store opened under Math.floor, and both
+// envelopes accepted again after a restart; a replay accepted under Object.prototype.timestamp;
+// a stranger's key accepted and written over the pin under Object.prototype.public_key (the
+// pin then held the stranger's key, so the checks after it differed too); a foreign
+// database claimed, its tables written, under Object.prototype.n; and a reserve whose `now`
+// check was skipped under the replaced array iterator.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+test("replaced built-ins and accessors on Object.prototype run in none of the SQLite stores' calls, and accept no replay or stranger's key", () => {
+  const child = fileURLToPath(new URL("../helpers/sqlite-lying-builtins-child.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
+  const result = JSON.parse(out.trim().split("\n").pop()!) as { ran: string[]; differed: string[]; driverWrites: string[] };
+  assert.equal(result.differed, [], `results that differed:\n${result.differed.join("\n")}`);
+  assert.equal(result.ran, [], `replaced built-ins that ran: ${result.ran.join(", ")}`);
+});
+
+test.run();
