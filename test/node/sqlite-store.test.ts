@@ -634,7 +634,7 @@ test("options are read once each; a throwing getter or Proxy trap is INVALID_ARG
       assert.not.ok(existsSync(file), "nothing was created");
     }
   }
-  for (const options of [null, 5, "x"]) throwsStoreError(() => new SqliteReplayStore(file, options as object), "INVALID_ARGUMENT");
+  for (const options of [null, 5, "x"]) throwsStoreError(() => new SqliteReplayStore(file, options as unknown as object), "INVALID_ARGUMENT");
   // A misspelt option is refused, not ignored (its default would be left in force).
   throwsStoreError(() => new SqlitePeerStore(file, { busyTimeout: 100 } as object), "INVALID_ARGUMENT");
   throwsStoreError(() => new SqliteReplayStore(file, { retentionSeconds: 60 } as object), "INVALID_ARGUMENT");
