@@ -41,8 +41,14 @@ export const isSafeInteger = Number.isSafeInteger;
 export const toText = String;
 /** The global BigInt as this module loaded. */
 export const toBigInt = BigInt;
+/** The global Number as this module loaded (ToNumber). */
+export const toNumber = Number;
 /** JSON.stringify of a string (JSON's quoting) as this module loaded. */
 export const quoteJsonString = JSON.stringify as (text: string) => string;
+/** JSON.parse as this module loaded. */
+export const parseJson = JSON.parse as (text: string) => unknown;
+/** Math.floor as this module loaded (the handshake's clock in seconds, the stores' deadlines). */
+export const mathFloor = Math.floor;
 /** String.prototype.startsWith as this module loaded: (text, prefix). */
 export const stringStartsWith = uncurryThis(String.prototype.startsWith as (this: string, prefix: string) => boolean);
 /** %TypedArray%.prototype.set, as this module loaded: (target, source, offset). */

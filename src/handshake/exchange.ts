@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
+import { isInteger, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
@@ -815,7 +815,7 @@ export class KernelTrustExchange {
       current !== undefined &&
       current.publicKey.equals(peer.publicKey) &&
       current.isFresh(at) &&
-      Math.abs(current.establishedAt - at) <= skew &&
+      !driftExceeds(current.establishedAt, at, skew) &&
       current.rotationDue >= peer.rotationDue - skew
     ) {
       return { peer: current, written: false, previous: pinned };
@@ -1086,7 +1086,7 @@ function readAnchorKeys(value: unknown): readonly PublicKey[] {
   let listed: OwnList<unknown>;
   try {
     const length: unknown = (value as unknown[]).length;
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > MAX_ANCHOR_KEYS) {
+    if (typeof length !== "number" || !isInteger(length) || length < 1 || length > MAX_ANCHOR_KEYS) {
       throw new InvalidConfigError(`a trust anchor lists 1 to ${MAX_ANCHOR_KEYS} keys, got ${typeof length === "number" ? length : describeConfigValue(length)}`);
     }
     // Lists of our own (ownList): `push`, and an accessor on Array.prototype for an index, are

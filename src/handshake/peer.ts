@@ -1,6 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
-import { brandHasInstance, refuseSubclass } from "../bytes.js";
+import { brandHasInstance, hasOwnMember, isArray, isListed, ownEnumerableKeys, parseJson, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
@@ -80,23 +80,29 @@ export class FederationPeer {
     let value: unknown = input;
     if (typeof input === "string") {
       try {
-        value = JSON.parse(input);
+        value = parseJson(input);
       } catch (cause) {
-        throw new InvalidTypeError(`peer JSON does not parse: ${(cause as Error).message}`);
+        throw new InvalidTypeError(`peer JSON does not parse: ${describeThrown(cause)}`);
       }
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    if (value === null || typeof value !== "object" || isArray(value)) {
       throw new InvalidTypeError("peer must be a JSON object");
     }
-    // Own members only, each read once into a plain record (a Proxy's traps or a throwing getter
-    // give InvalidTypeError, inherited members count as missing).
-    const record: Record<string, unknown> = {};
+    // Own members only, each read once into a record with no prototype (a Proxy's traps or a
+    // throwing getter give InvalidTypeError, inherited members count as missing). Built-ins as
+    // captured at load, and no Object.prototype under the record: the Redis store reads its pins
+    // through here, and a `publicKey` accessor put on Object.prototype after load answered for an
+    // ordinary record with a stranger's key (README "Hardening").
+    const record = Object.create(null) as Record<string, unknown>;
     try {
-      for (const key of Object.keys(value)) {
-        if (!PEER_FIELDS.includes(key)) throw new InvalidTypeError(`peer: unknown field \`${key}\``);
+      const keys = ownEnumerableKeys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if (!isListed(PEER_FIELDS, key)) throw new InvalidTypeError(`peer: unknown field \`${key}\``);
       }
-      for (const key of PEER_FIELDS) {
-        if (!Object.prototype.hasOwnProperty.call(value, key)) throw new InvalidTypeError(`peer: missing field \`${key}\``);
+      for (let i = 0; i < PEER_FIELDS.length; i++) {
+        const key = PEER_FIELDS[i]!;
+        if (!hasOwnMember(value, key)) throw new InvalidTypeError(`peer: missing field \`${key}\``);
         record[key] = (value as Record<string, unknown>)[key];
       }
     } catch (cause) {

@@ -38,7 +38,7 @@ import {
 } from "./constants.js";
 import { describeConfigValue, InvalidConfigError } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
-import { SetAtLoad, mapClear, mapGet, mapSet, mapSize, readSettings, setAdd } from "../bytes.js";
+import { SetAtLoad, isSafeInteger, mapClear, mapGet, mapSet, mapSize, readSettings, setAdd } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues } from "../collections.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 
@@ -105,14 +105,12 @@ export class ReplayCache implements ReplayStore {
     ) as ReplayCacheLimits;
     this.maxEntries = positiveInteger(read.maxEntries ?? DEFAULT_REPLAY_CACHE_ENTRIES, "maxEntries");
     this.maxKeyUnits = positiveInteger(read.maxKeyUnits ?? DEFAULT_REPLAY_CACHE_KEY_UNITS, "maxKeyUnits");
-    this.maxEntriesPerPeer = Math.min(
-      positiveInteger(read.maxEntriesPerPeer ?? DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER, "maxEntriesPerPeer"),
-      this.maxEntries,
-    );
-    this.maxKeyUnitsPerPeer = Math.min(
-      positiveInteger(read.maxKeyUnitsPerPeer ?? DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER, "maxKeyUnitsPerPeer"),
-      this.maxKeyUnits,
-    );
+    // A peer's bounds at most the cache's, by comparison (not Math.min, which caller code can
+    // replace after load: README "Hardening").
+    const entriesPerPeer = positiveInteger(read.maxEntriesPerPeer ?? DEFAULT_REPLAY_CACHE_ENTRIES_PER_PEER, "maxEntriesPerPeer");
+    this.maxEntriesPerPeer = entriesPerPeer < this.maxEntries ? entriesPerPeer : this.maxEntries;
+    const keyUnitsPerPeer = positiveInteger(read.maxKeyUnitsPerPeer ?? DEFAULT_REPLAY_CACHE_KEY_UNITS_PER_PEER, "maxKeyUnitsPerPeer");
+    this.maxKeyUnitsPerPeer = keyUnitsPerPeer < this.maxKeyUnits ? keyUnitsPerPeer : this.maxKeyUnits;
   }
 
   /** Number of remembered pairs, live or not (in-flight ones not counted). */
@@ -239,7 +237,7 @@ export class ReplayCache implements ReplayStore {
 }
 
 function positiveInteger(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < 1) {
     throw new InvalidConfigError(`replay cache ${name} must be a positive integer, got ${describeConfigValue(value)}`);
   }
   return value;

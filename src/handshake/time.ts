@@ -2,19 +2,30 @@
 // JS numbers restricted to safe integers (0 … 2^53−1), which covers every real clock reading
 // (2^53 s is ~285 million years). Saturating at Number.MAX_SAFE_INTEGER is the JS analogue of
 // Rust's `u64::saturating_add`: a deadline can never wrap or round.
+//
+// Built-ins as captured at load (README "Hardening"): these decide whether an envelope is within
+// the skew and a pin past its rotationDue, and a `Math.abs` replaced after load that answered 0
+// let an envelope 100,000 s old through the skew check (test/node/lying-builtins.test.ts).
+// `Date.now` stays the realm's, read at each call: fake timers set it, and an exchange's clock is
+// the caller's to give (withClock).
+import { isSafeInteger, mathFloor, toBigInt, toNumber } from "../bytes.js";
 import { InvalidTimeError } from "./errors.js";
 import { U64_MAX } from "./constants.js";
 
+/** 2^53 − 1 (Number.MAX_SAFE_INTEGER), written as literals: the global `Number` binding can be replaced. */
+const MAX_SAFE_SECONDS = 9_007_199_254_740_991;
+const MAX_SAFE_BIGINT = 9_007_199_254_740_991n;
+
 /** Unix seconds now, as the reference's clock source would give them. */
 export function systemClockSeconds(): number {
-  return Math.floor(Date.now() / 1000);
+  return mathFloor(Date.now() / 1000);
 }
 
 /** Returns `value` if it is an integer in 0 … Number.MAX_SAFE_INTEGER, else throws InvalidTimeError naming `name`. */
 export function expectUnixSeconds(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < 0) {
     throw new InvalidTimeError(
-      `${name} must be an integer number of unix seconds in 0..${Number.MAX_SAFE_INTEGER}, got ${describeTime(value)}`,
+      `${name} must be an integer number of unix seconds in 0..${MAX_SAFE_SECONDS}, got ${describeTime(value)}`,
     );
   }
   return value;
@@ -28,7 +39,7 @@ export function expectUnixSeconds(value: unknown, name: string): number {
 export function expectWireTimestamp(value: unknown, name: string): number | bigint {
   if (typeof value === "bigint") {
     if (value < 0n || value > U64_MAX) throw new InvalidTimeError(`${name} must be in 0..${U64_MAX}, got ${value}`);
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+    return value <= MAX_SAFE_BIGINT ? toNumber(value) : value;
   }
   return expectUnixSeconds(value, name);
 }
@@ -37,17 +48,19 @@ export function expectWireTimestamp(value: unknown, name: string): number | bigi
 export function saturatingAddSeconds(a: number, b: number): number {
   const sum = a + b;
   // Two safe integers add exactly up to 2^54; anything past MAX_SAFE_INTEGER clamps.
-  return sum > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : sum;
+  return sum > MAX_SAFE_SECONDS ? MAX_SAFE_SECONDS : sum;
 }
 
 /** |timestamp − now| > skew, computed exactly (bigint when the timestamp is one). */
 export function driftExceeds(timestamp: number | bigint, now: number, skew: number): boolean {
   if (typeof timestamp === "bigint") {
-    const drift = timestamp >= BigInt(now) ? timestamp - BigInt(now) : BigInt(now) - timestamp;
-    return drift > BigInt(skew);
+    const at = toBigInt(now);
+    const drift = timestamp >= at ? timestamp - at : at - timestamp;
+    return drift > toBigInt(skew);
   }
-  // Both are safe integers, so the difference is exact.
-  return Math.abs(timestamp - now) > skew;
+  // Both are safe integers, so the difference is exact; its size by comparison, not Math.abs.
+  const difference = timestamp - now;
+  return (difference < 0 ? -difference : difference) > skew;
 }
 
 function describeTime(value: unknown): string {

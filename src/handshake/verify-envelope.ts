@@ -228,14 +228,14 @@ export function verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[],
  */
 export function verifyEnvelopeBatchPacked(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Uint8Array | undefined {
   const { inputs, maxBytes, flags } = readEnvelopeBatch(envelopes, options);
-  const parts: Uint8Array[] = [];
+  const parts = ownList<Uint8Array>(); // not Array.prototype.push (README "Hardening")
   for (let start = 0; start < inputs.length; ) {
     const segment = runEnvelopeSegment(inputs, start, maxBytes, flags);
     if (segment === undefined) return undefined;
-    parts.push(packEnvelopeSegment(segment));
+    parts[parts.length] = packEnvelopeSegment(segment);
     start += segment.count;
   }
-  return parts.length === 1 ? parts[0] : concatBytes(parts);
+  return parts.length === 1 ? parts[0] : concatBytes(ownListAsArray(parts));
 }
 
 /**

@@ -13,7 +13,7 @@
 // every BMP code point.
 import { describeConfigValue, InvalidTypeError } from "../errors.js";
 import { booleanOption } from "../canonical/limits.js";
-import { loneSurrogateIndex, quoteJsonString, readOptions, toText } from "../bytes.js";
+import { isSafeInteger, loneSurrogateIndex, quoteJsonString, readOptions, toText } from "../bytes.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { InvalidConfigError } from "./errors.js";
 
@@ -58,7 +58,7 @@ export function readEscapeDelAndC1(options: { escapeDelAndC1?: unknown; legacyCo
  * @throws InvalidConfigError naming `name`.
  */
 export function expectMaxEnvelopeBytes(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > MAX_ENVELOPE_BYTES_LIMIT) {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < 1 || value > MAX_ENVELOPE_BYTES_LIMIT) {
     throw new InvalidConfigError(`${name} must be an integer in 1..${MAX_ENVELOPE_BYTES_LIMIT} (16 MiB), got ${describeConfigValue(value)}`);
   }
   return value;

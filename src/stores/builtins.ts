@@ -6,16 +6,13 @@
 // stores are Node-only, so what only they need stays out of the browser entries).
 import { uncurryThis } from "../bytes.js";
 
-/** The global Number as this module loaded (ToNumber). */
-export const toNumber = Number;
+// Declared in src/bytes.ts beside the handshake's captures, which need them too.
+export { mathFloor, parseJson, toNumber } from "../bytes.js";
+
 /** Math.min as this module loaded. */
 export const mathMin = Math.min;
 /** Math.max as this module loaded. */
 export const mathMax = Math.max;
-/** Math.floor as this module loaded. */
-export const mathFloor = Math.floor;
-/** JSON.parse as this module loaded. */
-export const parseJson = JSON.parse as (text: string) => unknown;
 /** RegExp.prototype.exec as this module loaded: (pattern, text). `test` looks `exec` up as it runs. */
 export const regExpExec = uncurryThis(RegExp.prototype.exec as (this: RegExp, text: string) => RegExpExecArray | null);
 /** The global Promise as this module loaded. */

@@ -153,6 +153,20 @@ const flakyExchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new U
   store: new WriteThenFailStore(),
   trustedPeers: [["kernel-b", signer.publicKey]],
 });
+// Time: an envelope 100,000 s older than the accept's `now` is past any skew, at a `now` passed in
+// and at the default clock's (Date.now, read at each call on purpose, through Math.floor); a `now`
+// that is not an integer is INVALID_TIME.
+const strangerSigner = Keypair.fromSeed(new Uint8Array(32).fill(9));
+const staleText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", acceptAt - 100_000, signer).toJSON());
+const clockNow = Math.floor(Date.now() / 1000);
+const staleByClock = clockNow - 100_000;
+const staleByClockText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf", staleByClock, signer).toJSON());
+const clockExchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(8)), { trustedPeers: [["kernel-b", signer.publicKey]] });
+const fractionText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "e0e1e2e3e4e5e6e7e8e9eaebecedeeef", acceptAt, signer).toJSON());
+// A pin as the Redis store keeps it (FederationPeer JSON text), and the stranger's pin a lie would
+// answer with.
+const pinText = stringify(new FederationPeer({ kernelId: "kernel-b", publicKey: signer.publicKey, establishedAt: 1_764_000_000, rotationDue: 1_764_086_400 }).toJSON());
+const strangerPin = { kernelId: "kernel-b", publicKey: strangerSigner.publicKey.toHex(), establishedAt: 1_764_000_000, rotationDue: 1_764_086_400 };
 const replay = new ReplayCache();
 replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_000, 300);
 replay.commit("kernel-b", "nonce-1");
@@ -168,6 +182,10 @@ replace(Object, "getPrototypeOf", "Object.getPrototypeOf", () => () => Number.pr
 replace(Number, "isInteger", "Number.isInteger", () => () => false);
 replace(Math, "trunc", "Math.trunc", () => () => 3);
 replace(Math, "min", "Math.min", () => () => 0);
+replace(Math, "abs", "Math.abs", () => () => 0);
+replace(Math, "floor", "Math.floor", () => () => staleByClock);
+replace(Number, "isSafeInteger", "Number.isSafeInteger", () => () => true);
+replace(JSON, "parse", "JSON.parse", () => () => ({ ...strangerPin }));
 replace(Array.prototype, "sort", "Array.prototype.sort", (original) => function (this: unknown) { return apply(original, this, [(a: string, b: string) => (a < b ? 1 : -1)]); });
 replace(Array.prototype, "push", "Array.prototype.push", () => () => 0);
 replace(Array.prototype, "includes", "Array.prototype.includes", () => () => true);
@@ -232,7 +250,7 @@ const list = <T>(): T[] => Object.setPrototypeOf([], null) as T[];
 const differed: string[] = [];
 const got = { canonical: list<unknown>(), bytes: list<Uint8Array>(), errors: list<unknown>(), replay: list<unknown>() } as {
   canonical: unknown[]; bytes: Uint8Array[]; errors: unknown[]; replay: unknown[]; challenge?: Uint8Array; signature?: string; forged?: unknown; pin?: string;
-  accepted?: string; accepts?: unknown; accessor?: unknown; extraField?: unknown;
+  accepted?: string; accepts?: unknown; accessor?: unknown; extraField?: unknown; pinFromJson?: string;
 };
 /** The code of what `call` rejected with, or "accepted". */
 async function outcome(call: () => Promise<unknown>): Promise<unknown> {
@@ -330,7 +348,28 @@ try {
   const stranger = await outcome(() => exchange.acceptEnvelope(strangerText, "kernel-b", acceptAt + 1));
   const lostWrite = await outcome(() => flakyExchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt));
   const resent = await outcome(() => flakyExchange.acceptEnvelope(envelopeText, "kernel-b", acceptAt + 1));
-  got.accepts = { again, flipped, stranger, lostWrite, resent };
+  const stale = await outcome(() => exchange.acceptEnvelope(staleText, "kernel-b", acceptAt + 1));
+  const staleByTheClock = await outcome(() => clockExchange.acceptEnvelope(staleByClockText, "kernel-b"));
+  const fractionalNow = await outcome(() => exchange.acceptEnvelope(fractionText, "kernel-b", acceptAt + 0.5));
+  got.accepts = { again, flipped, stranger, lostWrite, resent, stale, staleByTheClock, fractionalNow };
+  // A pin read back from its JSON text, with a `publicKey` accessor on Object.prototype that
+  // swallows what is written and answers with the stranger's key.
+  defineProperty(Object.prototype, "publicKey", {
+    configurable: true,
+    get() {
+      ran["Object.prototype.publicKey getter"] = true;
+      return strangerPin.publicKey;
+    },
+    set() {
+      ran["Object.prototype.publicKey setter"] = true;
+    },
+  });
+  try {
+    got.pinFromJson = FederationPeer.fromJSON(pinText).publicKey.toHex();
+  } catch (error) {
+    got.pinFromJson = `fromJSON: ${String((error as { code?: unknown }).code)}`;
+  }
+  delete (Object.prototype as { publicKey?: unknown }).publicKey;
 } finally {
   watching = false;
   restoreAll();
@@ -356,8 +395,12 @@ const replayAnswers = Array.from({ length: 4 }, (_, i) => got.replay[i]);
 if (stringify(replayAnswers) !== stringify([true, false, 1, 1])) differed.push(`replay cache: ${stringify(replayAnswers)}`);
 if (got.pin !== publicKeyHex) differed.push(`peer store: ${got.pin}`);
 if (got.accepted !== publicKeyHex) differed.push(`acceptEnvelope pinned ${String(got.accepted)}`);
-const expectedAccepts = { again: "REPLAYED_NONCE", flipped: "INVALID_SIGNATURE", stranger: "UNEXPECTED_PEER_KEY", lostWrite: "STORE_FAILED", resent: "REPLAYED_NONCE" };
+const expectedAccepts = {
+  again: "REPLAYED_NONCE", flipped: "INVALID_SIGNATURE", stranger: "UNEXPECTED_PEER_KEY", lostWrite: "STORE_FAILED", resent: "REPLAYED_NONCE",
+  stale: "CLOCK_SKEW_EXCEEDED", staleByTheClock: "CLOCK_SKEW_EXCEEDED", fractionalNow: "INVALID_TIME",
+};
 if (stringify(got.accepts) !== stringify(expectedAccepts)) differed.push(`acceptEnvelope after the first: ${stringify(got.accepts)}`);
+if (got.pinFromJson !== publicKeyHex) differed.push(`FederationPeer.fromJSON of a pin: ${String(got.pinFromJson)}`);
 console.log(stringify({ ran: Object.keys(ran).sort(), differed }));
 
 // So the compile-time check sees HandshakeChallenge used (its canonicalBytes is the path signed above).
