@@ -19,6 +19,8 @@ export const MapAtLoad = Map;
 export const mapHas = uncurryThis(mapPrototype.has) as <K>(map: ReadonlyMap<K, unknown>, key: K) => boolean;
 /** Map.prototype.delete as this module loaded: (map, key). */
 export const mapDelete = uncurryThis(mapPrototype.delete) as <K>(map: Map<K, unknown>, key: K) => boolean;
+/** Map.prototype.entries as this module loaded: (map); step the iterator with mapIteratorStep. */
+export const mapEntries = uncurryThis(mapPrototype.entries) as <K, V>(map: ReadonlyMap<K, V>) => Iterator<[K, V]>;
 /** Map.prototype.values as this module loaded: (map); step the iterator with mapIteratorStep. */
 export const mapValues = uncurryThis(mapPrototype.values) as <V>(map: ReadonlyMap<unknown, V>) => Iterator<V>;
 /** Set.prototype.delete as this module loaded: (set, value). */

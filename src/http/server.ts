@@ -30,7 +30,8 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, InvalidConfigError, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { AcceptedChallenge, KernelTrustExchange } from "../handshake/exchange.js";
-import { readSettings } from "../bytes.js";
+import { mapSet, readSettings } from "../bytes.js";
+import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, weakMapGet, weakMapSet, weakSetAdd, weakSetHas } from "../collections.js";
 import { absorbRejection } from "../handshake/maybe-promise.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
@@ -218,7 +219,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     // A request cut off by its connection's 'clientError' (a 408 while the body arrived) was
     // answered by that error: if its body completes afterwards, it is not accepted (and
     // onRequest's catch writes nothing for it).
-    if (cutOff.has(request)) throw new RequestRefusal(408, "REQUEST_TIMEOUT", "the body arrived after the request was answered 408");
+    if (weakSetHas(cutOff, request)) throw new RequestRefusal(408, "REQUEST_TIMEOUT", "the body arrived after the request was answered 408");
     // Who is calling (the peer whose anchor or pin the envelope must match) is the sender the
     // envelope's verified challenge names: acceptClaimedEnvelope reads it once the signature has
     // verified, in its one bounded wasm call (no JSON.parse of the body on this thread: review 67
@@ -247,14 +248,22 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
 
   // Connections that had a 'clientError': their answer closes them, and nothing more is served on
   // them; and the requests such an error cut off (a 408 while the body arrives), never served.
+  // These tables are read with WeakSet's, WeakMap's and Map's methods as captured at load
+  // (src/collections.ts): a `has` replaced after load let a request answered 408 be accepted and
+  // pinned all the same (README "Hardening").
   const closing = new WeakSet<object>();
   const cutOff = new WeakSet<IncomingMessage>();
   // Per connection: its requests whose responses are not finished yet, and the answer to a
   // 'clientError' waiting for those of them that fully arrived before it and were not cut off
   // by it (the handler below).
   const connections = new WeakMap<object, { unanswered: Map<IncomingMessage, ServerResponse>; pendingAnswer?: () => void }>();
-  const answersAhead = (connection: { unanswered: Map<IncomingMessage, ServerResponse> }) =>
-    [...connection.unanswered.keys()].some((request) => request.complete && !cutOff.has(request));
+  const answersAhead = (connection: { unanswered: Map<IncomingMessage, ServerResponse> }): boolean => {
+    const entries = mapEntries(connection.unanswered);
+    for (let step = mapIteratorStep(entries); !step.done; step = mapIteratorStep(entries)) {
+      if (step.value[0].complete && !weakSetHas(cutOff, step.value[0])) return true;
+    }
+    return false;
+  };
   // Requests parsed after a connection's 'clientError' (once its answer is out and the connection
   // is read again), by connection: each is held by Node until the connection closes, so past
   // MAX_REQUESTS_AFTER_ERROR the client is flooding a closing connection, and it is destroyed
@@ -262,24 +271,24 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // has not read yet, which a client that keeps sending after an error brings on itself).
   const requestsAfterError = new WeakMap<object, number>();
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
-    if (closing.has(request.socket)) {
+    if (weakSetHas(closing, request.socket)) {
       // Parsed after the connection's 'clientError': never served. Its body is read and dropped,
       // so the connection goes on reading until it closes (see the handler below).
-      const count = (requestsAfterError.get(request.socket) ?? 0) + 1;
-      requestsAfterError.set(request.socket, count);
+      const count = (weakMapGet(requestsAfterError, request.socket) ?? 0) + 1;
+      weakMapSet(requestsAfterError, request.socket, count);
       if (count > MAX_REQUESTS_AFTER_ERROR) request.socket.destroy();
       else request.resume();
       return;
     }
-    const connection = connections.get(request.socket) ?? { unanswered: new Map<IncomingMessage, ServerResponse>() };
-    connections.set(request.socket, connection);
-    connection.unanswered.set(request, response);
+    const connection = weakMapGet(connections, request.socket) ?? { unanswered: new MapAtLoad<IncomingMessage, ServerResponse>() };
+    weakMapSet(connections, request.socket, connection);
+    mapSet(connection.unanswered, request, response);
     response.once("close", () => {
-      connection.unanswered.delete(request);
+      mapDelete(connection.unanswered, request);
       if (connection.pendingAnswer !== undefined && !answersAhead(connection)) connection.pendingAnswer();
     });
     handle(request, response).catch((error: unknown) => {
-      if (response.headersSent || response.destroyed || cutOff.has(request)) return;
+      if (response.headersSent || response.destroyed || weakSetHas(cutOff, request)) return;
       if (instanceOfOrFalse(RequestRefusal, error)) {
         const headers: Record<string, string> = {};
         // Refused before (or while) reading the body: close rather than drain what the client still sends.
@@ -323,14 +332,14 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // connection open (review 52); answered here as every refusal is, and closed, as the refusals
   // made before a body is read are.
   server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => {
-    if (closing.has(request.socket)) return onRequest(request, response);
+    if (weakSetHas(closing, request.socket)) return onRequest(request, response);
     fail(response, 417, "EXPECTATION_FAILED", "only the expectation 100-continue is supported", { Connection: "close" });
   });
   // Expect: 100-continue: invite the body only when the request could be served; otherwise the
   // handler refuses it (and closes) without "100 Continue" (Node sends that by itself otherwise).
   server.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
     // A request parsed after its connection's 'clientError' gets nothing, not even "100 Continue".
-    if (closing.has(request.socket)) return onRequest(request, response);
+    if (weakSetHas(closing, request.socket)) return onRequest(request, response);
     try {
       checkArrival(request, bodyLimit());
       response.writeContinue();
@@ -360,18 +369,21 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // answers does not hold the connection longer). A request that had its answer already (a
   // refusal before its body, which closes the connection) and then timed out gets no 408 too.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    if (closing.has(socket)) return; // input after the error, on a connection already being answered
-    closing.add(socket);
+    if (weakSetHas(closing, socket)) return; // input after the error, on a connection already being answered
+    weakSetAdd(closing, socket);
     const hardStop = setTimeout(() => socket.destroy(), handshakeTimeoutMs + CLOSE_LINGER_MS);
     hardStop.unref();
     socket.once("close", () => clearTimeout(hardStop));
-    const connection = connections.get(socket);
+    const connection = weakMapGet(connections, socket);
     // The request the error is about, if Node had emitted it (a 408 while its body arrives), is
     // not waited for: its answer is this one, unless it had one already.
     let answered = false;
-    for (const [request, response] of connection?.unanswered ?? []) {
+    const entries = connection === undefined ? undefined : mapEntries(connection.unanswered);
+    for (let step = entries && mapIteratorStep(entries); step !== undefined && !step.done; step = mapIteratorStep(entries!)) {
+      const request = step.value[0];
+      const response = step.value[1];
       if (request.complete) continue;
-      cutOff.add(request);
+      weakSetAdd(cutOff, request);
       if (response.writableEnded) answered = true;
     }
     const [status, code, message] = clientErrorAnswer(error.code);
