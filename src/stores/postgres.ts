@@ -23,6 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
+import { hasOwnMember, isArray, isSafeInteger, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -46,8 +47,10 @@ import {
   reservationToken,
   SharedStoreError,
   unavailable,
+  whenSettled,
   withTimeout,
 } from "./server-store.js";
+import { mathMax, mathMin, regExpExec, toNumber } from "./builtins.js";
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
@@ -101,12 +104,26 @@ export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
 const SCHEMA_VERSIONS = { peers: 1, replay: 1, replay_retention: 1 } as const;
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
+// Spelt out, not spread at call time: a replaced array iterator emptied the list (README "Hardening").
+const REPLAY_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout", "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const;
 /** SQLSTATE query_canceled: what the server answers for a statement it cancelled at statement_timeout. */
 const QUERY_CANCELED = "57014";
 /** How much later than the store's own timer pg's connection and query timers fire (Connection.create). */
 const PG_TIMER_MARGIN_MS = 100;
 /** SQLSTATE serialization_failure. */
 const SERIALIZATION_FAILURE = "40001";
+const DECIMAL = /^[0-9]{1,16}$/;
+const MAX_SAFE_BIGINT = 9007199254740991n;
+
+/**
+ * The driver error's own `code` (pg sets it on the error itself), else undefined: a `code` or
+ * `cause` defined on Object.prototype made a compare-and-set or reserve of unknown outcome read as
+ * a lost race (README "Hardening").
+ */
+function ownCode(error: unknown): unknown {
+  if (error === null || typeof error !== "object" || !hasOwnMember(error, "code")) return undefined;
+  return (error as { code?: unknown }).code;
+}
 
 /**
  * The rows of a compare-and-set or reserve statement, or none when the server aborted it with a
@@ -121,7 +138,7 @@ async function rowsOrLostRace<R>(statement: Promise<R[]>): Promise<R[]> {
   try {
     return await statement;
   } catch (error) {
-    if (error instanceof SharedStoreError && (error.cause as { code?: unknown } | undefined)?.code === SERIALIZATION_FAILURE) return [];
+    if (error instanceof SharedStoreError && hasOwnMember(error, "cause") && ownCode(error.cause) === SERIALIZATION_FAILURE) return [];
     throw error;
   }
 }
@@ -143,7 +160,7 @@ class Connection {
 
   static create(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Connection {
     const prefix = read.tablePrefix ?? "chio_";
-    if (typeof prefix !== "string" || !TABLE_PREFIX.test(prefix)) {
+    if (typeof prefix !== "string" || regExpExec(TABLE_PREFIX, prefix) === null) {
       throw new InvalidConfigError("tablePrefix must be 1–32 of [a-z0-9_], starting with a letter or _");
     }
     const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
@@ -183,14 +200,15 @@ class Connection {
   async query<R extends QueryResultRow>(operation: string, text: string, values: unknown[] = []): Promise<R[]> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
     try {
-      const result = await withTimeout(Promise.resolve((this.#db as Pool).query<R>(text, values)), this.timeoutMs, operation);
-      if (result === null || typeof result !== "object" || !Array.isArray(result.rows)) {
+      // withTimeout adopts a thenable itself, with no Promise.resolve looked up at call time.
+      const result = await withTimeout((this.#db as Pool).query<R>(text, values), this.timeoutMs, operation);
+      if (result === null || typeof result !== "object" || !isArray(result.rows)) {
         throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the driver returned no rows array`);
       }
       return result.rows;
     } catch (cause) {
       // The server's statement_timeout can fire a moment before our own timer: the same timeout.
-      if ((cause as { code?: unknown } | null)?.code === QUERY_CANCELED) {
+      if (ownCode(cause) === QUERY_CANCELED) {
         throw new SharedStoreError("STORE_TIMEOUT", `${operation}: cancelled by the server after its statement_timeout`, { cause });
       }
       throw unavailable(operation, cause);
@@ -263,7 +281,11 @@ export class PostgresPeerStore implements FederationPeerStore {
       rotation_due bigint NOT NULL CHECK (rotation_due >= 0));`,
       );
     } catch (error) {
-      await db.close().catch(() => undefined);
+      try {
+        await db.close();
+      } catch {
+        // the open's own error is the one to report
+      }
       throw error;
     }
     return new PostgresPeerStore(db);
@@ -293,7 +315,9 @@ export class PostgresPeerStore implements FederationPeerStore {
 
   async snapshot(): Promise<readonly FederationPeer[]> {
     const rows = await this.#db.query<PeerRow>("snapshot", `SELECT * FROM ${this.#table}`);
-    return rows.map((row) => rowPeer(row, "snapshot"));
+    const peers: OwnList<FederationPeer> = ownList(rows.length); // no `map`, which caller code can replace
+    for (let i = 0; i < rows.length; i++) peers[i] = rowPeer(rows[i]!, "snapshot");
+    return ownListAsArray(peers);
   }
 
   async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
@@ -319,7 +343,8 @@ export class PostgresPeerStore implements FederationPeerStore {
           "compareAndSet",
           `UPDATE ${this.#table} SET public_key = $2, established_at = $3, rotation_due = $4
            WHERE kernel_id = $1 AND public_key = $5 AND established_at = $6 AND rotation_due = $7 RETURNING 1 AS wrote`,
-          [...row, old[1], old[2], old[3]],
+          // By index, not a spread: a replaced array iterator could send other parameters (README "Hardening").
+          [row[0], row[1], row[2], row[3], old[1], old[2], old[3]],
         ),
       );
     }
@@ -342,7 +367,7 @@ const POSTGRES_MAX_KEY_BYTES = 2600;
 
 /** UTF-8 bytes of the stored forms (exactText) of a replay pair. */
 function storedKeyBytes(peerId: string, nonce: string): number {
-  return Buffer.byteLength(exactText(peerId), "utf8") + Buffer.byteLength(exactText(nonce), "utf8");
+  return utf8Length(exactText(peerId)) + utf8Length(exactText(nonce)); // well-formed text: its exact UTF-8 length
 }
 
 interface PeerRow {
@@ -376,10 +401,11 @@ function rowPeer(row: PeerRow, operation: string, note = ""): FederationPeer {
 }
 
 function decimal(value: unknown): number {
-  if (typeof value === "string" && /^[0-9]{1,16}$/.test(value)) return Number(value);
+  // RegExp's exec and Number as they were at load (README "Hardening").
+  if (typeof value === "string" && regExpExec(DECIMAL, value) !== null) return toNumber(value);
   if (typeof value === "number") return value;
-  if (typeof value === "bigint" && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value); // review 47
-  return Number.NaN; // refused by FederationPeer
+  if (typeof value === "bigint" && value >= 0n && value <= MAX_SAFE_BIGINT) return toNumber(value); // review 47
+  return NaN; // refused by FederationPeer
 }
 
 /** sweep()'s "now": the caller's `now` ($1), but never later than the database server's clock. */
@@ -444,7 +470,7 @@ export class PostgresReplayStore implements ReplayStore {
 
   /** See PostgresPeerStore.open; options are validated before connecting. */
   static async open(urlOrClient: string | PostgresQueryable, options?: PostgresReplayStoreOptions): Promise<PostgresReplayStore> {
-    const read = readOptions(options, "options", [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const);
+    const read = readOptions(options, "options", REPLAY_OPTION_KEYS);
     const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, MAX_STORE_SKEW_SECS);
     const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
     const sweepEvery = integerOption(read.sweepEvery, "sweepEvery", 1000, 0, 1_000_000_000);
@@ -475,7 +501,11 @@ export class PostgresReplayStore implements ReplayStore {
       await store.#registerRetention();
       return store;
     } catch (error) {
-      await db.close().catch(() => undefined);
+      try {
+        await db.close();
+      } catch {
+        // the open's own error is the one to report
+      }
       throw error;
     }
   }
@@ -507,8 +537,8 @@ export class PostgresReplayStore implements ReplayStore {
    */
   async retentionFloor(): Promise<number> {
     const rows = await this.#db.query<{ secs: unknown }>("replay.retentionFloor", `SELECT ${this.#floorRead} AS secs`);
-    const floor = rows.length !== 1 ? Number.NaN : rows[0]?.secs === null ? 0 : decimal(rows[0]?.secs);
-    if (!Number.isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.retentionFloor: unexpected rows");
+    const floor = rows.length !== 1 ? NaN : rows[0]?.secs === null ? 0 : decimal(rows[0]?.secs);
+    if (!isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.retentionFloor: unexpected rows");
     return floor;
   }
 
@@ -532,7 +562,7 @@ export class PostgresReplayStore implements ReplayStore {
     );
     const previous = rows.length === 1 ? rows[0]?.previous : undefined;
     const floor = previous === null ? 0 : decimal(previous);
-    if (!Number.isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.lowerRetentionFloor: unexpected rows");
+    if (!isSafeInteger(floor) || floor < 0) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.lowerRetentionFloor: unexpected rows");
     return floor;
   }
 
@@ -590,11 +620,11 @@ export class PostgresReplayStore implements ReplayStore {
     const floorSecs = floor === null ? 0 : decimal(floor);
     if (
       rows.length !== 1 ||
-      !Number.isSafeInteger(floorSecs) ||
+      !isSafeInteger(floorSecs) ||
       floorSecs > MAX_STORE_SKEW_SECS || // refused before writing (the INSERT's condition); review 78 F2
       typeof before !== "boolean" ||
       typeof ahead !== "boolean" ||
-      (written === null ? after !== null : typeof written !== "string" || typeof after !== "boolean" || (written !== token && !written.startsWith(`${token}:`)))
+      (written === null ? after !== null : typeof written !== "string" || typeof after !== "boolean" || (written !== token && !stringStartsWith(written, `${token}:`)))
     ) {
       throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "replay.reserve: unexpected rows");
     }
@@ -624,7 +654,8 @@ export class PostgresReplayStore implements ReplayStore {
   #reregister(): void {
     if (this.#reregistering) return;
     this.#reregistering = true;
-    this.#registerRetention().then(
+    whenSettled(
+      this.#registerRetention(),
       () => (this.#reregistering = false),
       () => (this.#reregistering = false),
     );
@@ -674,7 +705,7 @@ export class PostgresReplayStore implements ReplayStore {
    * must not delete the pairs other replicas still refuse replays by.
    */
   async sweep(now: number, batch: number = this.#sweepBatch): Promise<number> {
-    if (typeof now !== "number" || !Number.isSafeInteger(now) || now < 0) throw new InvalidTimeError("now must be a safe integer ≥ 0 (unix seconds)");
+    if (typeof now !== "number" || !isSafeInteger(now) || now < 0) throw new InvalidTimeError("now must be a safe integer ≥ 0 (unix seconds)");
     const limit = integerOption(batch, "batch", this.#sweepBatch, 1, 100_000);
     const rows = await this.#db.query(
       "replay.sweep",
@@ -698,13 +729,15 @@ export class PostgresReplayStore implements ReplayStore {
     this.#sinceSweep = 0;
     this.#sweeping = true;
     const batch = this.#backgroundBatch;
-    this.sweep(now, batch).then(
+    // Promise's `then` as it was at load (README "Hardening").
+    whenSettled(
+      this.sweep(now, batch),
       () => {
-        this.#backgroundBatch = Math.min(this.#sweepBatch, 2 * batch);
+        this.#backgroundBatch = mathMin(this.#sweepBatch, 2 * batch);
         this.#sweeping = false;
       },
       (error: unknown) => {
-        if (error instanceof SharedStoreError && error.code === "STORE_TIMEOUT") this.#backgroundBatch = Math.max(1, batch >> 1);
+        if (error instanceof SharedStoreError && error.code === "STORE_TIMEOUT") this.#backgroundBatch = mathMax(1, batch >> 1);
         this.#sweeping = false;
       },
     );

@@ -36,9 +36,31 @@
 // the only shared engine you run.
 import { createHash } from "node:crypto";
 import { createClient, ErrorReply, TimeoutError as RedisTimeoutError } from "redis";
+import {
+  charCodeAt,
+  getPrototypeOf,
+  hasOwnMember,
+  isArray,
+  isSafeInteger,
+  mapGet,
+  mapSet,
+  ownEnumerableKeys,
+  ownList,
+  ownListAsArray,
+  quoteJsonString,
+  SetAtLoad,
+  setAdd,
+  stringSlice,
+  stringStartsWith,
+  toText,
+  uncurryThis,
+  mapClear,
+  type OwnList,
+} from "../bytes.js";
+import { MapAtLoad, mapDelete, mapIteratorStep, mapValues, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
-import { FederationPeer } from "../handshake/peer.js";
+import { FederationPeer, type FederationPeerJson } from "../handshake/peer.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import {
   checkReserveArguments,
@@ -58,8 +80,24 @@ import {
   reservationToken,
   SharedStoreError,
   unavailable,
+  whenSettled,
   withTimeout,
 } from "./server-store.js";
+import { mathFloor, mathMax, mathMin, parseJson, PromiseAtLoad, regExpExec, toNumber } from "./builtins.js";
+
+// Built-ins this module takes as it loads, beside those of src/bytes.ts, src/collections.ts and
+// ./builtins.ts (README "Hardening").
+// TODO(move to src/stores/builtins.ts)
+const weakMapDelete = uncurryThis(WeakMap.prototype.delete) as <K extends object>(map: WeakMap<K, unknown>, key: K) => boolean;
+// TODO(move to src/stores/builtins.ts)
+const mapEntries = uncurryThis(Map.prototype.entries) as <K, V>(map: ReadonlyMap<K, V>) => Iterator<[K, V]>;
+// TODO(move to src/stores/builtins.ts)
+const mathCeil = Math.ceil;
+// TODO(move to src/stores/builtins.ts)
+const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+const ERROR_PROTOTYPE: object = Error.prototype;
+/** How deep isDriverError looks along an error's prototype chain (node-redis's classes are 2–3 deep). */
+const DRIVER_ERROR_DEPTH = 16;
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
@@ -107,7 +145,10 @@ export interface RedisReplayStoreOptions extends RedisStoreOptions {
 }
 
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+const DIGITS = /^[0-9]+$/;
 const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
+// Spelt out, not spread at call time: a replaced array iterator emptied the list (README "Hardening").
+const REPLAY_OPTION_KEYS = ["namespace", "operationTimeoutMs", "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"] as const;
 
 // KEYS[1] the pair, KEYS[2] the peer's quota counter for this window, KEYS[3] the retention floor.
 // ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms, 7 the
@@ -261,8 +302,12 @@ interface Script {
 function isDriverError(error: unknown, name: string): error is Error {
   try {
     if (!(error instanceof Error)) return false;
-    for (let proto = Object.getPrototypeOf(error); proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
-      if (Object.hasOwn(proto, "constructor") && proto.constructor?.name === name) return true;
+    // Object.getPrototypeOf as it was at load, and a bounded walk: a replaced one that answered
+    // Number.prototype for ever spun this loop and hung the process (README "Hardening").
+    let proto = getPrototypeOf(error) as object | null;
+    for (let depth = 0; depth < DRIVER_ERROR_DEPTH && proto !== null && proto !== ERROR_PROTOTYPE; depth++) {
+      if (hasOwnMember(proto, "constructor") && (proto as { constructor?: { name?: unknown } }).constructor?.name === name) return true;
+      proto = getPrototypeOf(proto) as object | null;
     }
   } catch {
     // a client passed in that throws from an error's prototype chain: not the driver's error
@@ -323,36 +368,46 @@ const WATCHED_EVENTS = [
  * whose on() throws is left alone).
  */
 function watchClient(client: RedisCommandClient, watcher: ClientWatcher): (() => void) | undefined {
-  let entry = clientWatchers.get(client);
+  // Set's, WeakMap's and the iterators' methods as they were at load, and index loops: replaced
+  // ones lost the 'ready' and 'reconnecting' events, so a failed-over server was not checked again
+  // (README "Hardening").
+  let entry = weakMapGet(clientWatchers, client);
   if (entry === undefined) {
     const emitter = client as Partial<Pick<NodeJS.EventEmitter, "on" | "off">>;
-    const watchers = new Set<ClientWatcher>();
-    const listeners = WATCHED_EVENTS.map(([event, react]) => [event, () => { for (const w of watchers) react(w); }] as const);
+    const watchers = new SetAtLoad<ClientWatcher>();
+    const listeners: OwnList<readonly [string, () => void]> = ownList(WATCHED_EVENTS.length);
+    for (let i = 0; i < WATCHED_EVENTS.length; i++) {
+      const react = WATCHED_EVENTS[i]![1];
+      listeners[i] = [WATCHED_EVENTS[i]![0], () => {
+        const each = setValues(watchers);
+        for (let step = setIteratorStep(each); !step.done; step = setIteratorStep(each)) react(step.value);
+      }];
+    }
     try {
       if (typeof emitter.on !== "function" || typeof emitter.off !== "function") return undefined;
-      for (const [event, listener] of listeners) emitter.on.call(client, event, listener);
+      for (let i = 0; i < listeners.length; i++) emitter.on.call(client, listeners[i]![0], listeners[i]![1]);
     } catch {
       return undefined;
     }
     const watched = {
       watchers,
       stop: () => {
-        clientWatchers.delete(client);
+        weakMapDelete(clientWatchers, client);
         try {
-          for (const [event, listener] of listeners) emitter.off!.call(client, event, listener);
+          for (let i = 0; i < listeners.length; i++) emitter.off!.call(client, listeners[i]![0], listeners[i]![1]);
         } catch {
           // a client passed in whose off() throws keeps listeners that only mark servers unchecked
         }
       },
     };
-    clientWatchers.set(client, watched);
+    weakMapSet(clientWatchers, client, watched);
     entry = watched;
   }
   const watched = entry;
-  watched.watchers.add(watcher);
+  setAdd(watched.watchers, watcher);
   return () => {
-    if (!watched.watchers.delete(watcher)) return;
-    if (watched.watchers.size === 0) watched.stop();
+    if (!setDelete(watched.watchers, watcher)) return;
+    if (setSize(watched.watchers) === 0) watched.stop();
   };
 }
 
@@ -364,7 +419,7 @@ type ServerCheck = (redis: Connection, client: RedisCommandClient, deadline: num
 
 /** A command refused as such (CONFIG_REFUSED), as opposed to a failed or unanswered one. */
 function refusesCommand(error: unknown): boolean {
-  return error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && CONFIG_REFUSED.test(error.cause.message);
+  return error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && regExpExec(CONFIG_REFUSED, error.cause.message) !== null;
 }
 
 /**
@@ -377,7 +432,15 @@ function refusesCommand(error: unknown): boolean {
  */
 function serverCheck(what: string, refused: (policy: string) => boolean): ServerCheck {
   return async (redis, client, deadline) => {
-    const [policy, role] = await Promise.all([redis.evictionPolicy(client, deadline), redis.role(client, deadline)]);
+    // Both asked at once (as before: a client replaced meanwhile is closed, and a ROLE sent after
+    // CONFIG's answer could find it gone), then awaited one by one, not through a destructured
+    // Promise.all: a replaced Promise.all or array iterator read both as undefined, and the check
+    // was skipped (README "Hardening").
+    const asked = redis.evictionPolicy(client, deadline);
+    const roleAsked = redis.role(client, deadline);
+    whenSettled(roleAsked, () => undefined, () => undefined); // handled while the policy is awaited
+    const policy = await asked;
+    const role = await roleAsked;
     if (role !== undefined && role !== "master") {
       throw new SharedStoreError("NOT_A_PRIMARY", `the Redis server answers as a ${role === "slave" ? "replica" : role} (ROLE), not a primary: point the store at the primary`);
     }
@@ -406,7 +469,7 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
       // until the server returns; the client keeps reconnecting in the background, so the
       // replicas recover without a restart of their own.
       disableOfflineQueue: true,
-      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000) },
+      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => mathMin(50 * 2 ** mathMin(retries, 10), 1000) },
     });
   } catch {
     // A URL that parses but the driver cannot use (a path that is no database number, a bad
@@ -423,13 +486,18 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
   const refused = new Promise<never>((_, reject) => {
     refuse = reject;
   });
-  refused.catch(() => undefined);
+  whenSettled(refused, () => undefined, () => undefined); // handled: it may reject after the connect
   client.on("error", (error: unknown) => {
     lastError = error;
-    if (isErrorReply(error) && HANDSHAKE_REFUSED.test(error.message)) refuse(error);
+    if (isErrorReply(error) && regExpExec(HANDSHAKE_REFUSED, error.message) !== null) refuse(error);
   }); // after the connect, reported through the failing calls; a listener keeps the process alive
   try {
-    await withTimeout(Promise.race([client.connect(), refused]), timeoutMs, "connect");
+    // The first of the two to settle, without Promise.race (README "Hardening").
+    const connected = new PromiseAtLoad<unknown>((resolve, reject) => {
+      whenSettled(client.connect(), resolve, reject);
+      whenSettled(refused, resolve, reject);
+    });
+    await withTimeout(connected, timeoutMs, "connect");
   } catch (cause) {
     client.destroy();
     if (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT" && lastError !== undefined) {
@@ -494,9 +562,9 @@ class Connection {
   /** 'ready' events seen: a check during which one came may have asked the server before it, and does not count. */
   #connections = 0;
   /** Commands sent and not yet settled, each with how to abort it (see #watch). */
-  readonly #sending = new Set<{ client: RedisCommandClient; abort: AbortController }>();
+  readonly #sending = new SetAtLoad<{ client: RedisCommandClient; abort: AbortController }>();
   /** Per client this connection watches (see #watch), how to stop: a replaced client's entry goes with it (review 63 F4). */
-  readonly #unwatch = new Map<RedisCommandClient, () => void>();
+  readonly #unwatch = new MapAtLoad<RedisCommandClient, () => void>();
 
   /** When the store's open must be done by (performance.now()): see requireServer. */
   readonly #openDeadline: number;
@@ -533,21 +601,27 @@ class Connection {
       // this store made has no offline queue: its commands of a dropped connection fail anyway.
       dropped: () => {
         unverify();
-        for (const sending of this.#sending) if (sending.client === client) sending.abort.abort();
+        // Set's iterator as it was at load: a replaced one left unwritten commands unaborted.
+        const each = setValues(this.#sending);
+        for (let step = setIteratorStep(each); !step.done; step = setIteratorStep(each)) if (step.value.client === client) step.value.abort.abort();
       },
     });
-    if (unwatch !== undefined) this.#unwatch.set(client, unwatch);
+    if (unwatch !== undefined) mapSet(this.#unwatch, client, unwatch);
   }
 
   /** Stops watching `client` (a replaced client). */
   #unwatchClient(client: RedisCommandClient): void {
-    this.#unwatch.get(client)?.();
-    this.#unwatch.delete(client);
+    mapGet(this.#unwatch, client)?.();
+    mapDelete(this.#unwatch, client);
   }
 
   /** Stops watching every client (close, or a failed open). */
   #unwatchAll(): void {
-    for (const client of [...this.#unwatch.keys()]) this.#unwatchClient(client);
+    const stops: OwnList<() => void> = ownList();
+    const each = mapValues(this.#unwatch);
+    for (let step = mapIteratorStep(each); !step.done; step = mapIteratorStep(each)) stops[stops.length] = step.value;
+    mapClear(this.#unwatch as Map<unknown, unknown>);
+    for (let i = 0; i < stops.length; i++) stops[i]!();
   }
 
   /**
@@ -593,20 +667,31 @@ class Connection {
       // Each call waits within its own deadline, whoever started the check (review 64 F2). The
       // deadline is read before a check starts: a check nobody awaits would end the process on
       // an unhandled rejection when it fails (an open whose connect used up the bound).
-      const left = Math.ceil(deadline - performance.now());
+      const left = mathCeil(deadline - performance.now());
       if (left <= 0) throw this.#timedOut("server check");
       if (this.#checking === undefined) {
         const startedAt = performance.now();
         const connections = this.#connections;
-        this.#checking = check(this, client, deadline)
-          .then(() => {
-            if (this.#connections !== connections) return; // reconnected meanwhile: the loop checks again
-            this.#checkedAt = startedAt;
-            this.#checkedClient = client;
-          })
-          .finally(() => {
-            this.#checking = undefined;
-          });
+        // Settled through Promise's `then` as it was at load, with no `finally`, which caller code
+        // can replace (README "Hardening").
+        this.#checking = new PromiseAtLoad<void>((resolve, reject) => {
+          whenSettled(
+            check(this, client, deadline),
+            () => {
+              this.#checking = undefined;
+              if (this.#connections === connections) {
+                // else reconnected meanwhile: the loop checks again
+                this.#checkedAt = startedAt;
+                this.#checkedClient = client;
+              }
+              resolve();
+            },
+            (error) => {
+              this.#checking = undefined;
+              reject(error);
+            },
+          );
+        });
       }
       await withTimeout(this.#checking, left, "server check");
     }
@@ -614,7 +699,7 @@ class Connection {
 
   static async open(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Promise<Connection> {
     const namespace = read.namespace ?? "chio";
-    if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) throw new InvalidConfigError("namespace must be 1–64 of [A-Za-z0-9_.-]");
+    if (typeof namespace !== "string" || regExpExec(NAMESPACE, namespace) === null) throw new InvalidConfigError("namespace must be 1–64 of [A-Za-z0-9_.-]");
     const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
     const deadline = performance.now() + timeoutMs;
     if (typeof urlOrClient !== "string") {
@@ -659,7 +744,7 @@ class Connection {
   async send(operation: string, args: string[], deadline: number, client: RedisCommandClient): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
     const sentAt = performance.now();
-    const left = Math.ceil(deadline - sentAt);
+    const left = mathCeil(deadline - sentAt);
     if (left <= 0) throw this.#timedOut(operation);
     const answered = () => {
       if (client === this.#client) this.#lastAnswerAt = performance.now();
@@ -668,25 +753,21 @@ class Connection {
     // the command for whichever server it reaches next (see #watch).
     if ((client as { isReady?: unknown }).isReady === false) throw new SharedStoreError("STORE_UNAVAILABLE", `${operation}: the client is not connected`);
     const sending = { client, abort: new AbortController() };
-    this.#sending.add(sending);
+    setAdd(this.#sending, sending);
     try {
-      return await withTimeout(
-        client.sendCommand(args, { timeout: left, abortSignal: sending.abort.signal }).then(
-          (value) => (answered(), value),
-          (error: unknown) => {
-            if (isErrorReply(error)) answered(); // the server's own error reply: it is there
-            throw error;
-          },
-        ),
-        left,
-        operation,
-      );
+      const reply = client.sendCommand(args, { timeout: left, abortSignal: sending.abort.signal });
+      // Subscribed before withTimeout, so `answered` runs first; Promise's `then` as it was at
+      // load (README "Hardening").
+      whenSettled(reply, answered, (error: unknown) => {
+        if (isErrorReply(error)) answered(); // the server's own error reply: it is there
+      });
+      return await withTimeout(reply, left, operation);
     } catch (cause) {
       const timedOut = (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") || isRedisTimeout(cause);
       if (!timedOut) {
         // A key of another Redis type under one of ours (a hash where a string belongs, say) is
         // data this store never writes, as is a value it cannot read (review 47, nit 8a).
-        if (isErrorReply(cause) && cause.message.startsWith("WRONGTYPE")) {
+        if (isErrorReply(cause) && stringStartsWith(cause.message, "WRONGTYPE")) {
           throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a key of this store holds another Redis type (${cause.message})`, { cause });
         }
         throw unavailable(operation, cause);
@@ -694,7 +775,7 @@ class Connection {
       if (this.#lastAnswerAt < sentAt) this.#replaceHungClient(client);
       throw this.#timedOut(operation, isRedisTimeout(cause) ? cause : undefined);
     } finally {
-      this.#sending.delete(sending);
+      setDelete(this.#sending, sending);
     }
   }
 
@@ -713,26 +794,36 @@ class Connection {
   #replaceHungClient(hung: RedisCommandClient): void {
     if (this.#url === undefined || this.#closed || this.#replacing !== undefined || hung !== this.#client) return;
     const url = this.#url;
-    this.#replacing = connectClient(url, this.timeoutMs).then(
-      (fresh) => {
-        if (this.#closed) {
-          fresh.destroy();
-          return;
-        }
-        const old = this.#owned;
-        this.#client = fresh;
-        this.#owned = fresh;
-        this.#watch(fresh); // and checked before the next call: it is not #checkedClient
-        if (old !== undefined) this.#unwatchClient(old as unknown as RedisCommandClient);
-        this.#lastAnswerAt = performance.now();
-        // Commands still waiting on the old connection get their answers there if it answers
-        // after all (a server that was only slow, or frozen and thawed); one that stays silent
-        // is destroyed after operationTimeoutMs, failing its waiting calls (closed).
-        if (old !== undefined) endClient(old, this.timeoutMs).catch(() => undefined); // it does not reject; kept handled all the same
-      },
-      () => undefined, // no fresh connection either: the old client stays, and the next such timeout tries again
-    ).finally(() => {
-      this.#replacing = undefined;
+    const connecting = connectClient(url, this.timeoutMs);
+    // Through Promise's `then` as it was at load (README "Hardening"); settles once the fresh
+    // client is in place or given up, as close() awaits.
+    this.#replacing = new PromiseAtLoad<void>((resolve) => {
+      whenSettled(
+        connecting,
+        (fresh) => {
+          this.#replacing = undefined;
+          resolve();
+          if (this.#closed) {
+            fresh.destroy();
+            return;
+          }
+          const old = this.#owned;
+          this.#client = fresh;
+          this.#owned = fresh;
+          this.#watch(fresh); // and checked before the next call: it is not #checkedClient
+          if (old !== undefined) this.#unwatchClient(old as unknown as RedisCommandClient);
+          this.#lastAnswerAt = performance.now();
+          // Commands still waiting on the old connection get their answers there if it answers
+          // after all (a server that was only slow, or frozen and thawed); one that stays silent
+          // is destroyed after operationTimeoutMs, failing its waiting calls (closed).
+          if (old !== undefined) whenSettled(endClient(old, this.timeoutMs), () => undefined, () => undefined); // it does not reject; kept handled all the same
+        },
+        () => {
+          // no fresh connection either: the old client stays, and the next such timeout tries again
+          this.#replacing = undefined;
+          resolve();
+        },
+      );
     });
   }
 
@@ -764,7 +855,14 @@ class Connection {
     // (review 64 F3).
     const entries = hashEntries(reply, "config");
     if (entries.length === 0) return undefined;
-    const value = entries.find(([name]) => name === "maxmemory-policy")?.[1];
+    // An index loop, not `find`, which caller code can replace (README "Hardening").
+    let value: unknown;
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i]!.name === "maxmemory-policy") {
+        value = entries[i]!.value;
+        break;
+      }
+    }
     if (typeof value !== "string") throw unexpected("config", reply);
     return value;
   }
@@ -781,7 +879,7 @@ class Connection {
       if (refusesCommand(error)) return undefined;
       throw error;
     }
-    if (Array.isArray(reply) && typeof reply[0] === "string") return reply[0];
+    if (isArray(reply) && typeof reply[0] === "string") return reply[0];
     throw unexpected("role", reply);
   }
   /**
@@ -790,11 +888,11 @@ class Connection {
    */
   async run(operation: string, s: Script, keys: string[], args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     try {
-      return await this.command(operation, ["EVALSHA", s.sha, String(keys.length), ...keys, ...args], deadline);
+      return await this.command(operation, scriptCommand("EVALSHA", s.sha, keys, args), deadline);
     } catch (error) {
       const cause = (error as SharedStoreError).cause;
-      if (!(cause instanceof Error) || !cause.message.startsWith("NOSCRIPT")) throw error;
-      return this.command(operation, ["EVAL", s.text, String(keys.length), ...keys, ...args], deadline);
+      if (!(cause instanceof Error) || !stringStartsWith(cause.message, "NOSCRIPT")) throw error;
+      return this.command(operation, scriptCommand("EVAL", s.text, keys, args), deadline);
     }
   }
 
@@ -807,13 +905,51 @@ class Connection {
   }
 }
 
-/** Hex of the UTF-8 of exactText(value): injective, and free of `{`, `}` and `:`. */
+/**
+ * `[command, script, number of keys, ...keys, ...args]`, filled by index into a list of our own and
+ * given Array.prototype back only for the driver: spreads run the array iterator, which caller
+ * code can replace (README "Hardening").
+ */
+function scriptCommand(command: string, script: string, keys: readonly string[], args: readonly string[]): string[] {
+  const list: OwnList<string> = ownList(3 + keys.length + args.length);
+  list[0] = command;
+  list[1] = script;
+  list[2] = toText(keys.length);
+  for (let i = 0; i < keys.length; i++) list[3 + i] = keys[i]!;
+  for (let i = 0; i < args.length; i++) list[3 + keys.length + i] = args[i]!;
+  return ownListAsArray(list);
+}
+
+const HEX_DIGITS = "0123456789abcdef";
+const hexByte = (byte: number): string => HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 15]!;
+
+/**
+ * Hex of the UTF-8 of exactText(value): injective, and free of `{`, `}` and `:`. Encoded here, not
+ * by Buffer.from(…).toString("hex"), which caller code can replace (README "Hardening");
+ * exactText's text is well-formed UTF-16, so every surrogate is one of a pair.
+ */
 function keyPart(value: string): string {
-  return Buffer.from(exactText(value), "utf8").toString("hex");
+  const text = exactText(value);
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    let unit = charCodeAt(text, i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const low = charCodeAt(text, i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        unit = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (unit < 0x80) out += hexByte(unit);
+    else if (unit < 0x800) out += hexByte(0xc0 | (unit >> 6)) + hexByte(0x80 | (unit & 63));
+    else if (unit < 0x10000) out += hexByte(0xe0 | (unit >> 12)) + hexByte(0x80 | ((unit >> 6) & 63)) + hexByte(0x80 | (unit & 63));
+    else out += hexByte(0xf0 | (unit >> 18)) + hexByte(0x80 | ((unit >> 12) & 63)) + hexByte(0x80 | ((unit >> 6) & 63)) + hexByte(0x80 | (unit & 63));
+  }
+  return out;
 }
 
 function unexpected(operation: string, reply: unknown): SharedStoreError {
-  const shown = typeof reply === "string" ? JSON.stringify(reply.slice(0, 40)) : typeof reply;
+  const shown = typeof reply === "string" ? quoteJsonString(stringSlice(reply, 0, 40)) : typeof reply;
   return new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: unexpected reply ${shown}`);
 }
 
@@ -841,7 +977,7 @@ export class RedisReplayStore implements ReplayStore {
    * on bad arguments, SharedStoreError when the server cannot be reached in time.
    */
   static async open(urlOrClient: string | RedisCommandClient, options?: RedisReplayStoreOptions): Promise<RedisReplayStore> {
-    const read = readOptions(options, "options", [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"] as const);
+    const read = readOptions(options, "options", REPLAY_OPTION_KEYS);
     const maxSkewSecs = integerOption(read.maxSkewSecs, "maxSkewSecs", DEFAULT_STORE_MAX_SKEW_SECS, 0, MAX_STORE_SKEW_SECS);
     const maxKeyUnits = integerOption(read.maxKeyUnits, "maxKeyUnits", DEFAULT_STORE_MAX_KEY_UNITS, 2, 65536);
     const quota = integerOption(read.maxReservationsPerPeer, "maxReservationsPerPeer", 10_000, 1, 1_000_000_000);
@@ -853,7 +989,11 @@ export class RedisReplayStore implements ReplayStore {
     try {
       await store.#registerRetention();
     } catch (error) {
-      await store.close().catch(() => undefined);
+      try {
+        await store.close();
+      } catch {
+        // the open's own error is the one to report
+      }
       throw error;
     }
     return store;
@@ -865,8 +1005,8 @@ export class RedisReplayStore implements ReplayStore {
 
   /** Raises the namespace's retention floor to this store's maxSkewSecs (never lowers it). */
   async #registerRetention(): Promise<void> {
-    const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [String(this.maxSkewSecs)]);
-    if (typeof reply !== "number" || !Number.isSafeInteger(reply) || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
+    const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [toText(this.maxSkewSecs)]);
+    if (typeof reply !== "number" || !isSafeInteger(reply) || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
     this.#floorSeen = reply;
   }
 
@@ -880,8 +1020,8 @@ export class RedisReplayStore implements ReplayStore {
     const reply = await this.#redis.command("replay.retentionFloor", ["GET", this.#retentionKey]);
     if (reply === null) return 0;
     // The scripts' check (READ_FLOOR): decimal digits, at most MAX_STORE_SKEW_SECS.
-    if (typeof reply !== "string" || !/^[0-9]+$/.test(reply) || Number(reply) > MAX_STORE_SKEW_SECS) throw unexpected("replay.retentionFloor", reply);
-    this.#floorSeen = Number(reply);
+    if (typeof reply !== "string" || regExpExec(DIGITS, reply) === null || toNumber(reply) > MAX_STORE_SKEW_SECS) throw unexpected("replay.retentionFloor", reply);
+    this.#floorSeen = toNumber(reply);
     return this.#floorSeen;
   }
 
@@ -894,10 +1034,10 @@ export class RedisReplayStore implements ReplayStore {
    * expire at the lower bound, and that replica could accept their envelopes again.
    */
   async lowerRetentionFloor(): Promise<number> {
-    const reply = await this.#redis.run("replay.lowerRetentionFloor", SCRIPTS.lowerRetention, [this.#retentionKey], [String(this.maxSkewSecs)]);
+    const reply = await this.#redis.run("replay.lowerRetentionFloor", SCRIPTS.lowerRetention, [this.#retentionKey], [toText(this.maxSkewSecs)]);
     if (typeof reply !== "number" || reply < -1) throw unexpected("replay.lowerRetentionFloor", reply);
     this.#floorSeen = this.maxSkewSecs;
-    return Math.max(reply, 0);
+    return reply < 0 ? 0 : reply;
   }
 
   fits(peerId: string, nonce: string): boolean {
@@ -915,7 +1055,9 @@ export class RedisReplayStore implements ReplayStore {
     const token = reservationToken();
     const key = this.#pairKey(peerId, nonce);
     // Where the server's clock refuses the envelope: past its window under the asked skew.
-    const windowEndMs = Math.min((timestamp + skewSecs + 1) * 1000, Number.MAX_SAFE_INTEGER);
+    // Math, Number and String as they were at load: a replaced Math.min gave a short TTL, and the
+    // pair expired while its envelope was still taken (README "Hardening").
+    const windowEndMs = mathMin((timestamp + skewSecs + 1) * 1000, MAX_SAFE_INTEGER);
     let reply: unknown;
     let quotaKey = "";
     // At most three tries, all within one operationTimeoutMs: the first with the floor last seen,
@@ -923,29 +1065,30 @@ export class RedisReplayStore implements ReplayStore {
     // changed again during that).
     const deadline = performance.now() + this.#redis.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const retention = Math.max(this.maxSkewSecs, this.#floorSeen);
-      const window = Math.max(retention, 1);
-      quotaKey = `${this.#redis.namespace}:{${keyPart(peerId)}}:q:${Math.floor(now / window)}`;
+      const retention = mathMax(this.maxSkewSecs, this.#floorSeen);
+      const window = mathMax(retention, 1);
+      quotaKey = `${this.#redis.namespace}:{${keyPart(peerId)}}:q:${mathFloor(now / window)}`;
       // Kept until timestamp + retention (+1 s); at least 1 s, at most 2^53−1 ms (which Redis can
       // add to its clock without overflow).
-      const ttlMs = Math.min(Math.max((timestamp - now + retention + 1) * 1000, 1000), Number.MAX_SAFE_INTEGER);
+      const ttlMs = mathMin(mathMax((timestamp - now + retention + 1) * 1000, 1000), MAX_SAFE_INTEGER);
       // The same bound as a time on the server's clock (the script keeps the longer of the two).
-      const keepUntilMs = Math.min((timestamp + retention + 1) * 1000, Number.MAX_SAFE_INTEGER);
+      const keepUntilMs = mathMin((timestamp + retention + 1) * 1000, MAX_SAFE_INTEGER);
       reply = await this.#redis.run("replay.reserve", SCRIPTS.reserve, [key, quotaKey, this.#retentionKey], [
         `${token}:${timestamp}`,
-        String(ttlMs),
-        String(now),
-        String(skewSecs),
-        String(this.maxReservationsPerPeer),
-        String(window * 2000),
-        String(keepUntilMs),
-        String(windowEndMs),
-        String(this.maxSkewSecs),
-        String(retention),
+        toText(ttlMs),
+        toText(now),
+        toText(skewSecs),
+        toText(this.maxReservationsPerPeer),
+        toText(window * 2000),
+        toText(keepUntilMs),
+        toText(windowEndMs),
+        toText(this.maxSkewSecs),
+        toText(retention),
       ], deadline);
-      if (!Array.isArray(reply)) break;
-      const [code, current] = reply as unknown[];
-      if (code !== -4 || typeof current !== "number" || !Number.isSafeInteger(current) || current < this.maxSkewSecs) {
+      if (!isArray(reply)) break;
+      const code: unknown = reply[0];
+      const current: unknown = reply[1];
+      if (code !== -4 || typeof current !== "number" || !isSafeInteger(current) || current < this.maxSkewSecs) {
         throw unexpected("replay.reserve", code);
       }
       if (attempt === 2) {
@@ -996,7 +1139,7 @@ export class RedisPeerStore implements FederationPeerStore {
   static async open(urlOrClient: string | RedisCommandClient, options?: RedisStoreOptions): Promise<RedisPeerStore> {
     const redis = await Connection.open(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS));
     // Pins have no TTL: volatile-* policies never evict them, allkeys-* ones do.
-    await redis.requireServer(serverCheck("pins", (policy) => policy.startsWith("allkeys-")));
+    await redis.requireServer(serverCheck("pins", (policy) => stringStartsWith(policy, "allkeys-")));
     return new RedisPeerStore(redis);
   }
 
@@ -1023,11 +1166,14 @@ export class RedisPeerStore implements FederationPeerStore {
    */
   async snapshot(): Promise<readonly FederationPeer[]> {
     const reply = await this.#redis.command("snapshot", ["HGETALL", this.#hash]);
-    return hashEntries(reply, "snapshot").map(([name, value]) => {
-      const peer = decodePeer(value, "snapshot");
-      if (name !== field(peer.kernelId)) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "snapshot: a stored pin sits under another peer's field");
-      return peer;
-    });
+    const entries = hashEntries(reply, "snapshot");
+    const peers: OwnList<FederationPeer> = ownList(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const peer = decodePeer(entries[i]!.value, "snapshot");
+      if (entries[i]!.name !== field(peer.kernelId)) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "snapshot: a stored pin sits under another peer's field");
+      peers[i] = peer;
+    }
+    return ownListAsArray(peers);
   }
 
   async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
@@ -1057,7 +1203,10 @@ function field(kernelId: string): string {
 /** The pin's JSON (serde field order, lowercase hex): equal pins have equal text, which compare-and-set compares. */
 function encodePeer(peer: FederationPeer): string {
   if (!(peer instanceof FederationPeer)) throw new InvalidTypeError("peer must be a FederationPeer");
-  return JSON.stringify(peer.toJSON());
+  // Written by hand, in toJSON's member order: JSON.stringify over an object reads toJSON and
+  // members through Object.prototype, and a toJSON defined there made the pin of an accepted new
+  // key hold the old key (README "Hardening"). The times are safe integers (FederationPeer).
+  return `{"kernelId":${quoteJsonString(peer.kernelId)},"publicKey":${quoteJsonString(peer.publicKey.toHex())},"establishedAt":${toText(peer.establishedAt)},"rotationDue":${toText(peer.rotationDue)}}`;
 }
 
 /**
@@ -1073,7 +1222,7 @@ function decodePeer(value: unknown, operation: string, kernelId?: string, note =
   if (typeof value !== "string") throw unexpected(operation, value);
   let peer: FederationPeer;
   try {
-    peer = FederationPeer.fromJSON(value);
+    peer = FederationPeer.fromJSON(parseJson(value) as FederationPeerJson); // JSON.parse as it was at load (README "Hardening")
   } catch (cause) {
     throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}${note}`, { cause });
   }
@@ -1082,15 +1231,28 @@ function decodePeer(value: unknown, operation: string, kernelId?: string, note =
   return peer;
 }
 
-/** The [field, value] pairs of an HGETALL reply: a flat array (RESP2), or a map or object (RESP3). */
-function hashEntries(reply: unknown, operation: string): [unknown, unknown][] {
-  if (Array.isArray(reply)) {
+/**
+ * The field/value pairs of an HGETALL reply: a flat array (RESP2), or a map or object (RESP3).
+ * Filled by index into a list of our own, with the built-ins as they were at load: a replaced
+ * `push`, spread or Object.entries emptied it, and the server check read no maxmemory-policy
+ * (README "Hardening").
+ */
+function hashEntries(reply: unknown, operation: string): OwnList<{ name: unknown; value: unknown }> {
+  const entries: OwnList<{ name: unknown; value: unknown }> = ownList();
+  if (isArray(reply)) {
     if (reply.length % 2 !== 0) throw unexpected(operation, reply);
-    const entries: [unknown, unknown][] = [];
-    for (let i = 0; i < reply.length; i += 2) entries.push([reply[i], reply[i + 1]]);
+    for (let i = 0; i < reply.length; i += 2) entries[entries.length] = { name: reply[i], value: reply[i + 1] };
     return entries;
   }
-  if (reply instanceof Map) return [...reply.entries()];
-  if (reply !== null && typeof reply === "object") return Object.entries(reply);
+  if (reply instanceof MapAtLoad) {
+    const each = mapEntries(reply as Map<unknown, unknown>);
+    for (let step = mapIteratorStep(each); !step.done; step = mapIteratorStep(each)) entries[entries.length] = { name: step.value[0], value: step.value[1] };
+    return entries;
+  }
+  if (reply !== null && typeof reply === "object") {
+    const names = ownEnumerableKeys(reply);
+    for (let i = 0; i < names.length; i++) entries[entries.length] = { name: names[i], value: (reply as Record<string, unknown>)[names[i]!] };
+    return entries;
+  }
   throw unexpected(operation, reply);
 }

@@ -6,9 +6,11 @@
 // driver's error, if any); the exchange turns any throw or rejection of a store into
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
-import { randomHex, readSettings } from "../bytes.js";
+import { isSafeInteger, mapGet, mapSet, mapSize, quoteJsonString, randomHex, readSettings } from "../bytes.js";
+import { MapAtLoad, mapDelete, mapHas } from "../collections.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse, nameError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
+import { parseJson, PromiseAtLoad, promiseThen } from "./builtins.js";
 
 /** Stable codes of SharedStoreError. */
 export type SharedStoreErrorCode =
@@ -65,7 +67,7 @@ export function readOptions<K extends string>(value: unknown, name: string, keys
 /** An integer option in [min, max], or its default when undefined. @throws InvalidConfigError. */
 export function integerOption(value: unknown, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < min || value > max) {
     throw new InvalidConfigError(`${name} must be an integer in ${min}…${max}, got ${describeConfigValue(value)}`);
   }
   return value;
@@ -76,13 +78,43 @@ export function integerOption(value: unknown, name: string, fallback: number, mi
  * server later; every store here is written so that such a late write can only hold a pair or
  * leave a pin as some caller asked, never accept anything (see each store's notes).
  */
-export function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SharedStoreError("STORE_TIMEOUT", `${operation}: no answer within ${ms} ms`)), ms);
+export function withTimeout<T>(promise: PromiseLike<T>, ms: number, operation: string): Promise<T> {
+  // Built from Promise and its `then` as they were at load, with no Promise.race or
+  // Promise.prototype.finally: a replaced `finally` rewrote the reply a replay reservation got
+  // (Redis's 0, held, read as 1), and a race that never subscribed left the timeout's rejection
+  // unhandled, which ends the process (README "Hardening"). `await` of the result still reaches
+  // Promise.prototype.then, which the README lists as out of reach.
+  return new PromiseAtLoad<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SharedStoreError("STORE_TIMEOUT", `${operation}: no answer within ${ms} ms`)), ms);
     (timer as { unref?: () => void }).unref?.();
+    whenSettled(
+      promise,
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Calls `onFulfilled` or `onRejected` once `promise` settles, through Promise.prototype.then as
+ * it was at load; a thenable that is no promise of this realm (a client passed in may return
+ * one) is first adopted by a promise of our own (README "Hardening").
+ */
+export function whenSettled<T>(promise: PromiseLike<T>, onFulfilled: (value: T) => void, onRejected: (error: unknown) => void): void {
+  let native: Promise<unknown>;
+  try {
+    promiseThen(promise as Promise<unknown>, () => undefined, () => undefined); // a TypeError for anything but a promise
+    native = promise as Promise<unknown>;
+  } catch {
+    native = new PromiseAtLoad<unknown>((resolve) => resolve(promise));
+  }
+  promiseThen(native, onFulfilled as (value: unknown) => void, onRejected);
 }
 
 /** A driver's error as STORE_UNAVAILABLE (our own errors pass through). */
@@ -99,7 +131,9 @@ export function unavailable(operation: string, cause: unknown): SharedStoreError
  * folding, no separator confusion).
  */
 export function exactText(value: string): string {
-  return JSON.stringify(value);
+  // JSON.stringify as it was at load: a replaced one made ids collide or change from call to
+  // call, so a pin was not found and a replay was reserved as new (README "Hardening").
+  return quoteJsonString(value);
 }
 
 /**
@@ -111,7 +145,7 @@ export function exactText(value: string): string {
 export function fromExactText(text: unknown, what: string): string {
   if (typeof text === "string") {
     try {
-      const value: unknown = JSON.parse(text);
+      const value: unknown = parseJson(text);
       if (typeof value === "string" && exactText(value) === text) return value;
     } catch {
       // reported below
@@ -131,11 +165,10 @@ export function checkReserveArguments(
   maxKeyUnits: number,
 ): void {
   checkPair(peerId, nonce, maxKeyUnits);
-  for (const [name, value] of [["timestamp", timestamp], ["now", now], ["skewSecs", skewSecs]] as const) {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-      throw new InvalidTimeError(`${name} must be a safe integer ≥ 0 (unix seconds), got ${describeConfigValue(value)}`);
-    }
-  }
+  // One call per argument, not a loop over an array: a replaced array iterator skipped them all.
+  checkTime("timestamp", timestamp);
+  checkTime("now", now);
+  checkTime("skewSecs", skewSecs);
   // A store that forgets pairs at timestamp + maxSkewSecs cannot answer for a larger skew: a pair
   // it already dropped could pass the exchange's skew check again (docs/protocol.md §7).
   if ((skewSecs as number) > maxSkewSecs) {
@@ -143,6 +176,12 @@ export function checkReserveArguments(
       "SKEW_ABOVE_RETENTION",
       `asked with skew ${skewSecs as number}s above this store's maxSkewSecs of ${maxSkewSecs}s, the skew it registered pairs to be kept for; raise maxSkewSecs first`,
     );
+  }
+}
+
+function checkTime(name: string, value: unknown): void {
+  if (typeof value !== "number" || !isSafeInteger(value) || value < 0) {
+    throw new InvalidTimeError(`${name} must be a safe integer ≥ 0 (unix seconds), got ${describeConfigValue(value)}`);
   }
 }
 
@@ -215,7 +254,8 @@ export function reservationToken(): string {
  * refuses a second reservation of a pair that began in flight meanwhile.
  */
 export class InFlightTokens<Token = string> {
-  readonly #tokens = new Map<string, Token>();
+  // Map and its methods as they were at load (README "Hardening").
+  readonly #tokens = new MapAtLoad<string, Token>();
   readonly #max: number;
   constructor(max: number) {
     this.#max = max;
@@ -225,11 +265,11 @@ export class InFlightTokens<Token = string> {
   }
   /** Whether a reservation of the pair is in flight in this process. */
   has(key: string): boolean {
-    return this.#tokens.has(key);
+    return mapHas(this.#tokens, key);
   }
   /** Throws SharedStoreError TOO_MANY_IN_FLIGHT when no further reservation can be remembered. */
   assertRoom(): void {
-    if (this.#tokens.size >= this.#max) {
+    if (mapSize(this.#tokens) >= this.#max) {
       throw new SharedStoreError("TOO_MANY_IN_FLIGHT", `${this.#max} reservations are in flight in this store instance; refused until some end`);
     }
   }
@@ -238,7 +278,7 @@ export class InFlightTokens<Token = string> {
    * the caller answers REPLAYED_NONCE), TOO_MANY_IN_FLIGHT if the table is full, else true.
    */
   admit(key: string): boolean {
-    if (this.#tokens.has(key)) return false;
+    if (mapHas(this.#tokens, key)) return false;
     this.assertRoom();
     return true;
   }
@@ -249,17 +289,17 @@ export class InFlightTokens<Token = string> {
    * server's row held until it expires (fail closed). Never drops another token.
    */
   claim(key: string, token: Token): boolean {
-    if (this.#tokens.has(key) || this.#tokens.size >= this.#max) return false;
-    this.#tokens.set(key, token);
+    if (mapHas(this.#tokens, key) || mapSize(this.#tokens) >= this.#max) return false;
+    mapSet(this.#tokens, key, token);
     return true;
   }
   take(key: string): Token | undefined {
-    const token = this.#tokens.get(key);
-    this.#tokens.delete(key);
+    const token = mapGet(this.#tokens, key);
+    mapDelete(this.#tokens, key);
     return token;
   }
   get size(): number {
-    return this.#tokens.size;
+    return mapSize(this.#tokens);
   }
 }
 
