@@ -53,11 +53,10 @@ import {
   stringSlice,
   stringStartsWith,
   toText,
-  uncurryThis,
   mapClear,
   type OwnList,
 } from "../bytes.js";
-import { MapAtLoad, mapDelete, mapIteratorStep, mapValues, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
+import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer, type FederationPeerJson } from "../handshake/peer.js";
@@ -83,18 +82,8 @@ import {
   whenSettled,
   withTimeout,
 } from "./server-store.js";
-import { mathFloor, mathMax, mathMin, parseJson, PromiseAtLoad, regExpExec, toNumber } from "./builtins.js";
+import { MAX_SAFE_INTEGER, mathCeil, mathFloor, mathMax, mathMin, parseJson, PromiseAtLoad, regExpExec, toNumber, weakMapDelete } from "./builtins.js";
 
-// Built-ins this module takes as it loads, beside those of src/bytes.ts, src/collections.ts and
-// ./builtins.ts (README "Hardening").
-// TODO(move to src/stores/builtins.ts)
-const weakMapDelete = uncurryThis(WeakMap.prototype.delete) as <K extends object>(map: WeakMap<K, unknown>, key: K) => boolean;
-// TODO(move to src/stores/builtins.ts)
-const mapEntries = uncurryThis(Map.prototype.entries) as <K, V>(map: ReadonlyMap<K, V>) => Iterator<[K, V]>;
-// TODO(move to src/stores/builtins.ts)
-const mathCeil = Math.ceil;
-// TODO(move to src/stores/builtins.ts)
-const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 const ERROR_PROTOTYPE: object = Error.prototype;
 /** How deep isDriverError looks along an error's prototype chain (node-redis's classes are 2–3 deep). */
 const DRIVER_ERROR_DEPTH = 16;
