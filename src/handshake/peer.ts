@@ -138,3 +138,11 @@ export class FederationPeer {
     };
   }
 }
+
+// A peer is no thenable, whatever Object.prototype holds. Resolving a promise with an object looks
+// up its `then`: a store's async `get` resolves with a FederationPeer, and the exchange awaits what
+// a synchronous store returns, so a `then` put on Object.prototype after load was handed every pin
+// and could answer with a stranger's (its envelope was then accepted and pinned; README
+// "Hardening", test/node/lying-builtins.test.ts). An own `then` of undefined on the prototype, fixed
+// for good, ends the lookup there.
+Object.defineProperty(FederationPeer.prototype, "then", { value: undefined, writable: false, enumerable: false, configurable: false });

@@ -726,7 +726,11 @@ class Connection {
     // Sent on the client that was checked, even if another replaced it meanwhile (a replaced
     // client is closed: the call then fails, closed).
     const checked = await this.#serverChecked(deadline);
-    return this.send(operation, args, deadline, checked);
+    // `return await`, not `return`: an async function that returns a promise settles its own
+    // through that promise's `then`, looked up as it runs, which caller code can replace after load
+    // (one mapping a reply of 0 to 1 reserved a replayed nonce); awaiting a native promise looks
+    // nothing up (README "Hardening").
+    return await this.send(operation, args, deadline, checked);
   }
 
   /** command() without the server check, on `client`: the check's own commands. */
@@ -881,7 +885,7 @@ class Connection {
     } catch (error) {
       const cause = (error as SharedStoreError).cause;
       if (!(cause instanceof Error) || !stringStartsWith(cause.message, "NOSCRIPT")) throw error;
-      return this.command(operation, scriptCommand("EVAL", s.text, keys, args), deadline);
+      return await this.command(operation, scriptCommand("EVAL", s.text, keys, args), deadline); // as in command()
     }
   }
 

@@ -82,8 +82,9 @@ export function withTimeout<T>(promise: PromiseLike<T>, ms: number, operation: s
   // Built from Promise and its `then` as they were at load, with no Promise.race or
   // Promise.prototype.finally: a replaced `finally` rewrote the reply a replay reservation got
   // (Redis's 0, held, read as 1), and a race that never subscribed left the timeout's rejection
-  // unhandled, which ends the process (README "Hardening"). `await` of the result still reaches
-  // Promise.prototype.then, which the README lists as out of reach.
+  // unhandled, which ends the process (README "Hardening"). Resolving this promise with a value
+  // that is an object still looks up its `then` (Object.prototype's, for a plain one), which the
+  // README lists as out of reach; the replies here are strings, numbers and arrays of them.
   return new PromiseAtLoad<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new SharedStoreError("STORE_TIMEOUT", `${operation}: no answer within ${ms} ms`)), ms);
     (timer as { unref?: () => void }).unref?.();

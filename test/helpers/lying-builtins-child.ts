@@ -167,6 +167,11 @@ const fractionText = stringify(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a"
 // answer with.
 const pinText = stringify(new FederationPeer({ kernelId: "kernel-b", publicKey: signer.publicKey, establishedAt: 1_764_000_000, rotationDue: 1_764_086_400 }).toJSON());
 const strangerPin = { kernelId: "kernel-b", publicKey: strangerSigner.publicKey.toHex(), establishedAt: 1_764_000_000, rotationDue: 1_764_086_400 };
+// An exchange with no anchor, where kernel-b's pin alone decides which key it may use.
+const pinnedStore = new InMemoryPeerStore();
+pinnedStore.insert(new FederationPeer({ kernelId: "kernel-b", publicKey: signer.publicKey, establishedAt: acceptAt, rotationDue: acceptAt + 86_400 }));
+const pinOnlyExchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(8)), { store: pinnedStore });
+const strangerPinned = new FederationPeer({ kernelId: "kernel-b", publicKey: strangerSigner.publicKey, establishedAt: acceptAt, rotationDue: acceptAt + 86_400 });
 const replay = new ReplayCache();
 replay.reserve("kernel-b", "nonce-1", 1_764_000_000, 1_764_000_000, 300);
 replay.commit("kernel-b", "nonce-1");
@@ -351,7 +356,22 @@ try {
   const stale = await outcome(() => exchange.acceptEnvelope(staleText, "kernel-b", acceptAt + 1));
   const staleByTheClock = await outcome(() => clockExchange.acceptEnvelope(staleByClockText, "kernel-b"));
   const fractionalNow = await outcome(() => exchange.acceptEnvelope(fractionText, "kernel-b", acceptAt + 0.5));
-  got.accepts = { again, flipped, stranger, lostWrite, resent, stale, staleByTheClock, fractionalNow };
+  // A `then` on Object.prototype that makes kernel-b's real pin a thenable answering with the
+  // stranger's: awaited, the pin would read as the stranger's, whose envelope would be pinned.
+  defineProperty(Object.prototype, "then", {
+    configurable: true,
+    get(this: unknown) {
+      // Only for the real pin: the stranger's pin it answers with must settle, not loop.
+      if (this instanceof FederationPeer && this.publicKey.toHex() === publicKeyHex) {
+        ran["Object.prototype.then getter (a pin)"] = true;
+        return (resolve: (value: unknown) => void) => resolve(strangerPinned);
+      }
+      return undefined;
+    },
+  });
+  const strangerOverPin = await outcome(() => pinOnlyExchange.acceptEnvelope(strangerText, "kernel-b", acceptAt + 1));
+  delete (Object.prototype as { then?: unknown }).then;
+  got.accepts = { again, flipped, stranger, lostWrite, resent, stale, staleByTheClock, fractionalNow, strangerOverPin };
   // A pin read back from its JSON text, with a `publicKey` accessor on Object.prototype that
   // swallows what is written and answers with the stranger's key.
   defineProperty(Object.prototype, "publicKey", {
@@ -397,7 +417,7 @@ if (got.pin !== publicKeyHex) differed.push(`peer store: ${got.pin}`);
 if (got.accepted !== publicKeyHex) differed.push(`acceptEnvelope pinned ${String(got.accepted)}`);
 const expectedAccepts = {
   again: "REPLAYED_NONCE", flipped: "INVALID_SIGNATURE", stranger: "UNEXPECTED_PEER_KEY", lostWrite: "STORE_FAILED", resent: "REPLAYED_NONCE",
-  stale: "CLOCK_SKEW_EXCEEDED", staleByTheClock: "CLOCK_SKEW_EXCEEDED", fractionalNow: "INVALID_TIME",
+  stale: "CLOCK_SKEW_EXCEEDED", staleByTheClock: "CLOCK_SKEW_EXCEEDED", fractionalNow: "INVALID_TIME", strangerOverPin: "UNEXPECTED_PEER_KEY",
 };
 if (stringify(got.accepts) !== stringify(expectedAccepts)) differed.push(`acceptEnvelope after the first: ${stringify(got.accepts)}`);
 if (got.pinFromJson !== publicKeyHex) differed.push(`FederationPeer.fromJSON of a pin: ${String(got.pinFromJson)}`);

@@ -365,6 +365,33 @@ async function finallyRewritesReplies(): Promise<void> {
   }
 }
 
+/**
+ * A Promise.prototype.then that turns a settled 0 (held) into 1 (reserved): the store's command
+ * path returned the reply's promise from an async function, which settles through that `then`, and
+ * a replay was accepted (found by review after the other cases; the path now awaits).
+ */
+async function thenRewritesReplies(): Promise<void> {
+  const label = "redis, Promise.prototype.then maps 0 to 1";
+  const stores = await openStores("redis");
+  try {
+    const exchange = exchangeOn(stores, [["kernel-b", newKey.publicKey]]);
+    const first = envelope(newKey);
+    expect(`${label}: first handshake`, await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW)), `accepted ${NEW_HEX}`);
+    const control = await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 1));
+    expect(`${label}: its replay without the lie`, control, "refused REPLAYED_NONCE");
+    const replayed = await underLies(
+      () => replace(Promise.prototype, "then", "Promise.prototype.then", (original) => function (this: Promise<unknown>, onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) {
+        const rewrite = typeof onFulfilled === "function" ? (value: unknown) => onFulfilled(value === 0 ? 1 : value) : onFulfilled;
+        return apply(original, this, [rewrite, onRejected]);
+      }),
+      () => outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 2)),
+    );
+    expect(`${label}: its replay`, replayed, control);
+  } finally {
+    await stores.close();
+  }
+}
+
 /** A Math.min answering 1000: the pair's TTL was 1 s, and its replay was taken a second later. */
 async function mathMinShortensTtl(): Promise<void> {
   const label = "redis, Math.min answers 1000";
@@ -491,6 +518,7 @@ if (process.argv[2] === "hang") {
   }
   await run("evicting server", evictingServer);
   await run("finally", finallyRewritesReplies);
+  await run("then", thenRewritesReplies);
   await run("Math.min", mathMinShortensTtl);
   await run("cause accessors", causeAccessors);
   await run("Set iterators", setIteratorLosesEvents);
