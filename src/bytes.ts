@@ -41,6 +41,10 @@ export const isSafeInteger = Number.isSafeInteger;
 export const toText = String;
 /** The global BigInt as this module loaded. */
 export const toBigInt = BigInt;
+/** 2^53 − 1 (Number.MAX_SAFE_INTEGER), a literal: the global `Number` binding can be replaced. */
+export const MAX_SAFE_INTEGER = 9_007_199_254_740_991;
+/** 2^53 − 1 as a bigint, a literal. */
+export const MAX_SAFE_BIGINT = 9_007_199_254_740_991n;
 /** The global Number as this module loaded (ToNumber). */
 export const toNumber = Number;
 /** JSON.stringify of a string (JSON's quoting) as this module loaded. */

@@ -51,8 +51,8 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import {
-  OBJECT_PROTOTYPE, SetAtLoad, charCodeAt, getPrototypeOf, isArray, isInteger, ownEnumerableKeys, quoteJsonString, toText, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
-  subview, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
+  MAX_SAFE_INTEGER, OBJECT_PROTOTYPE, SetAtLoad, charCodeAt, getPrototypeOf, isArray, isInteger, ownEnumerableKeys, quoteJsonString, toText, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
+  subview, toNumber, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
 } from "../bytes.js";
 import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
@@ -66,10 +66,9 @@ export { MAX_DEPTH_LIMIT };
 // written (README "Hardening"). The value's own toJSON methods, getters, valueOf and proxies are
 // part of the value and still run, where and as often as JSON.stringify runs them. The ones other
 // modules read values with too (Array.isArray, Object.keys, String, ...) are src/bytes.ts's.
-/** ToNumber: a boxed number's own valueOf or Symbol.toPrimitive runs, as in JSON.stringify. */
-const toNumber = Number;
+// toNumber (src/bytes.ts) is ToNumber: a boxed number's own valueOf or Symbol.toPrimitive runs,
+// as in JSON.stringify. MAX_SAFE_INTEGER is a literal, and a comparison stands where Math.min was.
 const truncate = Math.trunc;
-const MAX_SAFE_INTEGER = 9_007_199_254_740_991; // 2^53 − 1: a literal, and a comparison where Math.min was
 const apply = Reflect.apply;
 const sortStrings = uncurryThis(Array.prototype.sort as (this: string[]) => string[]);
 const bigintDigits = uncurryThis(BigInt.prototype.toString as (this: bigint) => string);

@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { isInteger, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
+import { isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
@@ -617,7 +617,7 @@ export class KernelTrustExchange {
       if (expected === undefined) expectedId = challenge.localKernelId;
       if (hardening.requireSafeTimestamps && typeof challenge.timestamp === "bigint") {
         throw handshakeErrors.malformedEnvelope(
-          `timestamp ${challenge.timestamp} is above ${Number.MAX_SAFE_INTEGER} (requireSafeTimestamps)`,
+          `timestamp ${challenge.timestamp} is above ${MAX_SAFE_INTEGER} (requireSafeTimestamps)`,
           undefined,
           { problem: "UNSAFE_TIMESTAMP", field: "challenge.timestamp" },
         );
@@ -746,7 +746,7 @@ export class KernelTrustExchange {
     }
     // A bigint timestamp (only with requireSafeTimestamps off) is above every safe `now + skew`:
     // passed as MAX_SAFE_INTEGER, it is live until evicted.
-    const stamp = typeof timestamp === "bigint" ? Number.MAX_SAFE_INTEGER : timestamp;
+    const stamp = typeof timestamp === "bigint" ? MAX_SAFE_INTEGER : timestamp;
     let reserved: unknown;
     try {
       const result = replay.reserve(kernelId, nonce, stamp, at, skew);

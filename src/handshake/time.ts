@@ -8,13 +8,10 @@
 // let an envelope 100,000 s old through the skew check (test/node/lying-builtins.test.ts).
 // `Date.now` stays the realm's, read at each call: fake timers set it, and an exchange's clock is
 // the caller's to give (withClock).
-import { isSafeInteger, mathFloor, toBigInt, toNumber } from "../bytes.js";
+import { isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, mathFloor, toBigInt, toNumber } from "../bytes.js";
 import { InvalidTimeError } from "./errors.js";
 import { U64_MAX } from "./constants.js";
 
-/** 2^53 − 1 (Number.MAX_SAFE_INTEGER), written as literals: the global `Number` binding can be replaced. */
-const MAX_SAFE_SECONDS = 9_007_199_254_740_991;
-const MAX_SAFE_BIGINT = 9_007_199_254_740_991n;
 
 /** Unix seconds now, as the reference's clock source would give them. */
 export function systemClockSeconds(): number {
@@ -25,7 +22,7 @@ export function systemClockSeconds(): number {
 export function expectUnixSeconds(value: unknown, name: string): number {
   if (typeof value !== "number" || !isSafeInteger(value) || value < 0) {
     throw new InvalidTimeError(
-      `${name} must be an integer number of unix seconds in 0..${MAX_SAFE_SECONDS}, got ${describeTime(value)}`,
+      `${name} must be an integer number of unix seconds in 0..${MAX_SAFE_INTEGER}, got ${describeTime(value)}`,
     );
   }
   return value;
@@ -48,7 +45,7 @@ export function expectWireTimestamp(value: unknown, name: string): number | bigi
 export function saturatingAddSeconds(a: number, b: number): number {
   const sum = a + b;
   // Two safe integers add exactly up to 2^54; anything past MAX_SAFE_INTEGER clamps.
-  return sum > MAX_SAFE_SECONDS ? MAX_SAFE_SECONDS : sum;
+  return sum > MAX_SAFE_INTEGER ? MAX_SAFE_INTEGER : sum;
 }
 
 /** |timestamp − now| > skew, computed exactly (bigint when the timestamp is one). */

@@ -280,7 +280,8 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       else request.resume();
       return;
     }
-    const connection = weakMapGet(connections, request.socket) ?? { unanswered: new MapAtLoad<IncomingMessage, ServerResponse>() };
+    // pendingAnswer an own member from the start: one put on Object.prototype is never read.
+    const connection = weakMapGet(connections, request.socket) ?? { unanswered: new MapAtLoad<IncomingMessage, ServerResponse>(), pendingAnswer: undefined };
     weakMapSet(connections, request.socket, connection);
     mapSet(connection.unanswered, request, response);
     response.once("close", () => {
@@ -386,7 +387,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       weakSetAdd(cutOff, request);
       if (response.writableEnded) answered = true;
     }
-    const [status, code, message] = clientErrorAnswer(error.code);
+    const reply = clientErrorAnswer(error.code); // by index: destructuring runs the realm's array iterator
+    const status = reply[0];
+    const code = reply[1];
+    const message = reply[2];
     if (!answered && socket.writable && !socket.destroyed) log(status, code, message);
     const answer = () => {
       if (!socket.writable || socket.destroyed) {

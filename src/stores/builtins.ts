@@ -7,12 +7,10 @@
 import { uncurryThis } from "../bytes.js";
 
 // Declared in src/bytes.ts beside the handshake's captures, which need them too.
-export { mathFloor, parseJson, toNumber } from "../bytes.js";
+export { MAX_SAFE_INTEGER, mathFloor, parseJson, toNumber } from "../bytes.js";
 
 /** Math.ceil as this module loaded. */
 export const mathCeil = Math.ceil;
-/** 2^53 − 1 (Number.MAX_SAFE_INTEGER), a literal: the global `Number` binding can be replaced. */
-export const MAX_SAFE_INTEGER = 9_007_199_254_740_991;
 /** WeakMap.prototype.delete as this module loaded: (map, key). */
 export const weakMapDelete = uncurryThis(WeakMap.prototype.delete) as <K extends object>(map: WeakMap<K, unknown>, key: K) => boolean;
 /** Math.min as this module loaded. */

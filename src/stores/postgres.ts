@@ -23,7 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
-import { hasOwnMember, isArray, isSafeInteger, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
+import { hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -104,8 +104,8 @@ export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
 const SCHEMA_VERSIONS = { peers: 1, replay: 1, replay_retention: 1 } as const;
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
-// Spelt out, not spread at call time: a replaced array iterator emptied the list (README "Hardening").
-const REPLAY_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout", "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const;
+// Spread as this module loads, not at call time: a replaced array iterator emptied the list (README "Hardening").
+const REPLAY_OPTION_KEYS = [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const;
 /** SQLSTATE query_canceled: what the server answers for a statement it cancelled at statement_timeout. */
 const QUERY_CANCELED = "57014";
 /** How much later than the store's own timer pg's connection and query timers fire (Connection.create). */
@@ -113,7 +113,6 @@ const PG_TIMER_MARGIN_MS = 100;
 /** SQLSTATE serialization_failure. */
 const SERIALIZATION_FAILURE = "40001";
 const DECIMAL = /^[0-9]{1,16}$/;
-const MAX_SAFE_BIGINT = 9007199254740991n;
 
 /**
  * The driver error's own `code` (pg sets it on the error itself), else undefined: a `code` or

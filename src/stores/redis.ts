@@ -59,7 +59,7 @@ import {
 import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
-import { FederationPeer, type FederationPeerJson } from "../handshake/peer.js";
+import { FederationPeer } from "../handshake/peer.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import {
   checkReserveArguments,
@@ -82,7 +82,7 @@ import {
   whenSettled,
   withTimeout,
 } from "./server-store.js";
-import { MAX_SAFE_INTEGER, mathCeil, mathFloor, mathMax, mathMin, parseJson, PromiseAtLoad, regExpExec, toNumber, weakMapDelete } from "./builtins.js";
+import { MAX_SAFE_INTEGER, mathCeil, mathFloor, mathMax, mathMin, PromiseAtLoad, regExpExec, toNumber, weakMapDelete } from "./builtins.js";
 
 const ERROR_PROTOTYPE: object = Error.prototype;
 /** How deep isDriverError looks along an error's prototype chain (node-redis's classes are 2–3 deep). */
@@ -136,8 +136,8 @@ export interface RedisReplayStoreOptions extends RedisStoreOptions {
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 const DIGITS = /^[0-9]+$/;
 const SHARED_OPTION_KEYS = ["namespace", "operationTimeoutMs"] as const;
-// Spelt out, not spread at call time: a replaced array iterator emptied the list (README "Hardening").
-const REPLAY_OPTION_KEYS = ["namespace", "operationTimeoutMs", "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"] as const;
+// Spread as this module loads, not at call time: a replaced array iterator emptied the list (README "Hardening").
+const REPLAY_OPTION_KEYS = [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"] as const;
 
 // KEYS[1] the pair, KEYS[2] the peer's quota counter for this window, KEYS[3] the retention floor.
 // ARGV: 1 value "token:timestamp", 2 ttl ms, 3 now, 4 skew, 5 quota, 6 quota ttl ms, 7 the
@@ -1215,7 +1215,7 @@ function decodePeer(value: unknown, operation: string, kernelId?: string, note =
   if (typeof value !== "string") throw unexpected(operation, value);
   let peer: FederationPeer;
   try {
-    peer = FederationPeer.fromJSON(parseJson(value) as FederationPeerJson); // JSON.parse as it was at load (README "Hardening")
+    peer = FederationPeer.fromJSON(value); // which parses with JSON.parse as it was at load (README "Hardening")
   } catch (cause) {
     throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}${note}`, { cause });
   }

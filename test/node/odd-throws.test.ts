@@ -184,8 +184,9 @@ test("handshakeWith's fetch that rejects with anything: NETWORK_ERROR, nothing p
 });
 
 test("the HTTP server over a peer store whose read throws anything: 503 STORE_FAILED, and the next request is served", async () => {
-  // Before the fix, telling the error apart threw inside the server's rejection handler: an
-  // unhandled rejection, which ends a Node process that keeps the default.
+  // Before the fix, building STORE_FAILED threw a TypeError, which the server answered as its own
+  // fault (500 INTERNAL_ERROR); and telling a revoked Proxy apart with `instanceof` threw inside
+  // its rejection handler.
   for (const [what, thrown] of THROWN) {
     const server = createHandshakeServer(exchangeOver(storeFailingOnce("get", thrown)).withClock(() => NOW));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

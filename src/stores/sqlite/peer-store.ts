@@ -52,6 +52,9 @@ const COLUMNS = "kernel_id, public_key, algorithm, established_at, rotation_due,
  * IMMEDIATE transaction, and compareAndSet is atomic across every connection to the file.
  * Call close() when done; later calls throw SqliteStoreError STORE_CLOSED.
  */
+/** The members of SqlitePeerStoreOptions, listed as this module loads (a spread at call time runs the realm's array iterator: README "Hardening"). */
+const PEER_STORE_OPTION_KEYS = [...SQLITE_OPEN_OPTION_KEYS, "origin"] as const;
+
 export class SqlitePeerStore implements FederationPeerStore {
   readonly path: string;
   readonly origin: string;
@@ -66,7 +69,7 @@ export class SqlitePeerStore implements FederationPeerStore {
 
   /** @throws SqliteStoreError (see openChioDatabase for the codes). */
   constructor(path: string, options: SqlitePeerStoreOptions = {}) {
-    const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "origin"]);
+    const read = readSqliteOptions(options, PEER_STORE_OPTION_KEYS);
     const origin = read.origin ?? "chio-trust";
     if (typeof origin !== "string" || origin.length > 200) throw new SqliteStoreError("INVALID_ARGUMENT", "origin must be a string of at most 200 units");
     expectKeyText(origin, "origin");

@@ -42,12 +42,12 @@
 // most once per pair deleted or past keep_until.
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import { hasOwnMember, isSafeInteger } from "../../bytes.js";
+import { hasOwnMember, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
 import type { ReplayStore } from "../../handshake/ports.js";
 import { mathFloor } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, MAX_SAFE_INTEGER, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+  column, expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
 } from "./schema.js";
 
 /** Options of SqliteReplayStore. */
@@ -82,7 +82,8 @@ const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
  * realm's on purpose (fake timers set it); Math.floor is the one captured at load (README
  * "Hardening": a replaced one answering 10^12 would prune every pair). The prunes a store runs
  * by itself (at open, and pruneHorizon's) go no further than this, so a process whose clock reads
- * far ahead (fake timers, a clock in ms or µs) deletes no live pair of the file when it opens it.
+ * above 10^11 s (a clock in ms or µs) deletes no live pair of the file when it opens it; one ahead
+ * by less still prunes what it takes to be past (README "Durable pins").
  */
 function hostClockSeconds(): number | undefined {
   const wall = mathFloor(Date.now() / 1000);
@@ -130,6 +131,9 @@ function expectSeconds(value: unknown, name: string): void {
 }
 
 /** Durable ReplayStore; methods are synchronous and each write is one IMMEDIATE transaction. */
+/** The members of SqliteReplayStoreOptions, listed as this module loads (as PEER_STORE_OPTION_KEYS in peer-store.ts). */
+const REPLAY_STORE_OPTION_KEYS = [...SQLITE_OPEN_OPTION_KEYS, "retentionSecs", "maxKeyUnits", "maxPairsPerPeer"] as const;
+
 export class SqliteReplayStore implements ReplayStore {
   readonly path: string;
   readonly retentionSecs: number;
@@ -152,7 +156,7 @@ export class SqliteReplayStore implements ReplayStore {
 
   /** @throws SqliteStoreError (see openChioDatabase for the codes; INVALID_ARGUMENT for bad options). */
   constructor(path: string, options: SqliteReplayStoreOptions = {}) {
-    const read = readSqliteOptions(options, [...SQLITE_OPEN_OPTION_KEYS, "retentionSecs", "maxKeyUnits", "maxPairsPerPeer"]);
+    const read = readSqliteOptions(options, REPLAY_STORE_OPTION_KEYS);
     const retentionSecs = countOption(read.retentionSecs, 604_800, 0, "retentionSecs");
     const maxKeyUnits = countOption(read.maxKeyUnits, 4096, 1, "maxKeyUnits");
     const maxPairsPerPeer = countOption(read.maxPairsPerPeer, 10_000, 1, "maxPairsPerPeer");
@@ -318,7 +322,7 @@ export class SqliteReplayStore implements ReplayStore {
       });
       this.#run("open", () => this.#registerRetention.immediate());
       // At this host's clock, and only when it reads a plausible time (hostClockSeconds): unbounded,
-      // a process whose Date.now() read far ahead deleted every live pair of the file as it opened
+      // a process whose Date.now() read above 10^11 s deleted every live pair of the file as it opened
       // it, and the other processes accepted those envelopes again. The next reserve of a store
       // whose clock reads one prunes instead.
       const wall = hostClockSeconds();

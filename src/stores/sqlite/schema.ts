@@ -15,7 +15,7 @@
 import Database from "better-sqlite3";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { dirname } from "node:path";
-import { hasOwnMember, isSafeInteger, readSettings, stringStartsWith } from "../../bytes.js";
+import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
 import { mathFloor, toNumber } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
@@ -23,9 +23,6 @@ import { SqliteStoreError, toStoreError } from "./errors.js";
 // Built-ins are taken at load (src/bytes.ts, src/stores/builtins.ts): caller code that replaces
 // one later (a Number that answers 7, a Math.floor) must not change what a row reads as (README
 // "Hardening").
-/** 2^53 − 1 as this module loaded (a replaced global Number could answer another). */
-export const MAX_SAFE_INTEGER = 9007199254740991;
-const MAX_SAFE_BIGINT = 9007199254740991n;
 
 /** "chio" in ASCII, written into the SQLite header (PRAGMA application_id) of files we create. */
 export const CHIO_APPLICATION_ID = 0x6368696f;
