@@ -75,6 +75,24 @@ function replaceConstructor(name: "Map" | "Set" | "Uint8Array" | "BigInt" | "Str
   });
 }
 
+/**
+ * An accessor on Object.prototype named `key` whose getter answers `answer` and whose setter
+ * swallows what is written (each recorded as it runs): an ordinary record filled by assignment
+ * would lose the field and read the answer. The caller deletes it when done.
+ */
+function swallowingAccessor(key: string, answer: unknown): void {
+  defineProperty(Object.prototype, key, {
+    configurable: true,
+    get() {
+      ran[`Object.prototype.${key} getter`] = true;
+      return answer;
+    },
+    set() {
+      ran[`Object.prototype.${key} setter`] = true;
+    },
+  });
+}
+
 function restoreAll(): void {
   for (let i = restores.length - 1; i >= 0; i--) {
     const { target, key, descriptor } = restores[i]!;
@@ -294,16 +312,7 @@ try {
   got.signature = envelope.signature.toHex();
   // And an accessor on Object.prototype for a field name: a record the parser fills without a
   // prototype of its own would be handed the forged signature, and answer with the good one.
-  defineProperty(Object.prototype, "signature", {
-    configurable: true,
-    get() {
-      ran["Object.prototype.signature getter"] = true;
-      return good.signature;
-    },
-    set() {
-      ran["Object.prototype.signature setter"] = true;
-    },
-  });
+  swallowingAccessor("signature", good.signature);
   try {
     const forged = PeerHandshakeEnvelope.fromJSON(forgedObject);
     try {
@@ -374,16 +383,7 @@ try {
   got.accepts = { again, flipped, stranger, lostWrite, resent, stale, staleByTheClock, fractionalNow, strangerOverPin };
   // A pin read back from its JSON text, with a `publicKey` accessor on Object.prototype that
   // swallows what is written and answers with the stranger's key.
-  defineProperty(Object.prototype, "publicKey", {
-    configurable: true,
-    get() {
-      ran["Object.prototype.publicKey getter"] = true;
-      return strangerPin.publicKey;
-    },
-    set() {
-      ran["Object.prototype.publicKey setter"] = true;
-    },
-  });
+  swallowingAccessor("publicKey", strangerPin.publicKey);
   try {
     got.pinFromJson = FederationPeer.fromJSON(pinText).publicKey.toHex();
   } catch (error) {

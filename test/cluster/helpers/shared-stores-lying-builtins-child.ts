@@ -16,6 +16,7 @@ import pg from "pg";
 import { FederationPeer, KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../../src/index.js";
 import { PostgresPeerStore, PostgresReplayStore } from "../../../src/stores/postgres.js";
 import { RedisPeerStore, RedisReplayStore } from "../../../src/stores/redis.js";
+import { keyHex, sqlAt, withRawAt } from "./clients.js";
 
 // This script's own tools, taken before anything is replaced.
 const apply = Reflect.apply;
@@ -173,25 +174,9 @@ const exchangeOn = (stores: Stores, anchors: unknown) =>
   new KernelTrustExchange("kernel-a", keyA, { store: stores.peers, replayStore: stores.replay, trustedPeers: anchors } as never);
 const ROTATING = [["kernel-b", [oldKey.publicKey, newKey.publicKey]]];
 
-async function withRedis<R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> {
-  const client = createClient({ url: redisUrl });
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    client.destroy();
-  }
-}
-async function sql(text: string): Promise<any[]> {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
+// Raw clients, as the other cluster suites take them (./clients.ts), on this run's servers.
+const withRedis = <R>(fn: (client: ReturnType<typeof createClient>) => Promise<R>): Promise<R> => withRawAt(redisUrl, fn);
+const sql = (text: string): Promise<any[]> => sqlAt(pgUrl, text);
 
 /** What each engine holds for kernel-b's pins, read with raw clients: "<stored id> <key>" per pin. */
 async function storedPins(engine: Engine, stores: Stores): Promise<string> {
@@ -343,9 +328,11 @@ async function evictingServer(): Promise<void> {
   }
 }
 
-/** A Promise.prototype.finally that turned Redis's 0 (held) into 1 (reserved): a replay was accepted. */
-async function finallyRewritesReplies(): Promise<void> {
-  const label = "redis, Promise.prototype.finally maps 0 to 1";
+/**
+ * A replay on Redis under `install`, a replacement that turns a settled 0 (held) into 1
+ * (reserved): it must still be REPLAYED_NONCE, as it is without the lie.
+ */
+async function replayUnderReplyRewrite(label: string, install: () => void): Promise<void> {
   const stores = await openStores("redis");
   try {
     const exchange = exchangeOn(stores, [["kernel-b", newKey.publicKey]]);
@@ -353,44 +340,31 @@ async function finallyRewritesReplies(): Promise<void> {
     expect(`${label}: first handshake`, await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW)), `accepted ${NEW_HEX}`);
     const control = await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 1));
     expect(`${label}: its replay without the lie`, control, "refused REPLAYED_NONCE");
-    const replayed = await underLies(
-      () => replace(Promise.prototype, "finally", "Promise.prototype.finally", (original) => function (this: Promise<unknown>, onFinally?: () => void) {
-        return apply(original, this.then((value) => (value === 0 ? 1 : value)), [onFinally]);
-      }),
-      () => outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 2)),
-    );
+    const replayed = await underLies(install, () => outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 2)));
     expect(`${label}: its replay`, replayed, control);
   } finally {
     await stores.close();
   }
 }
 
+/** A Promise.prototype.finally that turned Redis's 0 into 1: the stores' time bound used it, and a replay was accepted. */
+const finallyRewritesReplies = () =>
+  replayUnderReplyRewrite("redis, Promise.prototype.finally maps 0 to 1", () =>
+    replace(Promise.prototype, "finally", "Promise.prototype.finally", (original) => function (this: Promise<unknown>, onFinally?: () => void) {
+      return apply(original, this.then((value) => (value === 0 ? 1 : value)), [onFinally]);
+    }));
+
 /**
- * A Promise.prototype.then that turns a settled 0 (held) into 1 (reserved): the store's command
- * path returned the reply's promise from an async function, which settles through that `then`, and
- * a replay was accepted (found by review after the other cases; the path now awaits).
+ * A Promise.prototype.then that turned Redis's 0 into 1: the store's command path returned the
+ * reply's promise from an async function, which settles through that `then`, and a replay was
+ * accepted (found by review after the other cases; the path now awaits).
  */
-async function thenRewritesReplies(): Promise<void> {
-  const label = "redis, Promise.prototype.then maps 0 to 1";
-  const stores = await openStores("redis");
-  try {
-    const exchange = exchangeOn(stores, [["kernel-b", newKey.publicKey]]);
-    const first = envelope(newKey);
-    expect(`${label}: first handshake`, await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW)), `accepted ${NEW_HEX}`);
-    const control = await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 1));
-    expect(`${label}: its replay without the lie`, control, "refused REPLAYED_NONCE");
-    const replayed = await underLies(
-      () => replace(Promise.prototype, "then", "Promise.prototype.then", (original) => function (this: Promise<unknown>, onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) {
-        const rewrite = typeof onFulfilled === "function" ? (value: unknown) => onFulfilled(value === 0 ? 1 : value) : onFulfilled;
-        return apply(original, this, [rewrite, onRejected]);
-      }),
-      () => outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 2)),
-    );
-    expect(`${label}: its replay`, replayed, control);
-  } finally {
-    await stores.close();
-  }
-}
+const thenRewritesReplies = () =>
+  replayUnderReplyRewrite("redis, Promise.prototype.then maps 0 to 1", () =>
+    replace(Promise.prototype, "then", "Promise.prototype.then", (original) => function (this: Promise<unknown>, onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) {
+      const rewrite = typeof onFulfilled === "function" ? (value: unknown) => onFulfilled(value === 0 ? 1 : value) : onFulfilled;
+      return apply(original, this, [rewrite, onRejected]);
+    }));
 
 /** A Math.min answering 1000: the pair's TTL was 1 s, and its replay was taken a second later. */
 async function mathMinShortensTtl(): Promise<void> {
@@ -403,8 +377,7 @@ async function mathMinShortensTtl(): Promise<void> {
     );
     expect(`${label}: reserve`, reserved, "ok true");
     // Kept until the envelope's timestamp + 301 s on the server's clock: well over a minute left.
-    const hex = (text: string) => Buffer.from(stringify(text), "utf8").toString("hex");
-    const ttl = await withRedis((c) => c.pTTL(`${stores.name}:{${hex("kernel-b")}}:n:${hex("ttl-nonce")}`));
+    const ttl = await withRedis((c) => c.pTTL(`${stores.name}:{${keyHex("kernel-b")}}:n:${keyHex("ttl-nonce")}`));
     expect(`${label}: the pair's TTL is over 200 s`, ttl > 200_000 ? "over 200 s" : `${ttl} ms`, "over 200 s");
   } finally {
     await stores.close();
