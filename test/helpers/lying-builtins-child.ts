@@ -11,6 +11,7 @@
 // where each replacement first ran.
 import canonicalizeNpm from "canonicalize";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { createLies } from "./lies.js";
 import {
   canonicalBytes, canonicalize, FederationPeer, HandshakeChallenge, InMemoryPeerStore, KernelTrustExchange, Keypair, PeerHandshakeEnvelope, ReplayCache,
 } from "../../src/index.js";
@@ -18,57 +19,34 @@ import {
 // This script's own tools, taken before anything is replaced.
 const apply = Reflect.apply;
 const defineProperty = Object.defineProperty;
-const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const stringify = JSON.stringify;
 const OriginalUint8Array = Uint8Array;
 const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
-/** Names of the replacements that ran while `watching`, as own keys of an object with no prototype (no Set: it is replaced). */
+/** Names of the replacements that ran while watching, as own keys of an object with no prototype (no Set: it is replaced). */
 const ran: Record<string, true> = Object.create(null) as Record<string, true>;
-let watching = false;
-
-interface Restore {
-  target: object;
-  key: PropertyKey;
-  descriptor: PropertyDescriptor | undefined;
-}
-const restores: Restore[] = [];
-
-/** Replaces `target[key]` (a method or a constructor) with `liar`, recorded under `name` whenever it runs while watching. */
-function replace(
-  target: object,
-  key: PropertyKey,
-  name: string,
-  liar: (original: (...args: unknown[]) => unknown) => (this: unknown, ...args: unknown[]) => unknown,
-  inherited?: (...args: unknown[]) => unknown,
-): void {
-  const descriptor = getOwnPropertyDescriptor(target, key);
-  restores.push({ target, key, descriptor });
-  const original = (descriptor?.value ?? descriptor?.get ?? inherited) as (...args: unknown[]) => unknown;
-  const lie = liar(original);
-  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-    if (!watching) return apply(original, this, args);
-    if (process.env.LYING_TRACE && !ran[name]) { watching = false; console.error(name, new Error().stack!.split("\n").slice(2, 7).join("\n")); watching = true; }
-    ran[name] = true;
-    return apply(lie, this, args);
-  };
-  if (descriptor !== undefined && descriptor.get !== undefined) defineProperty(target, key, { ...descriptor, get: wrapped });
-  else defineProperty(target, key, { value: wrapped, writable: true, configurable: true, enumerable: descriptor?.enumerable ?? false });
-}
+const lies = createLies((name) => {
+  if (process.env.LYING_TRACE && !ran[name]) {
+    lies.watching = false;
+    console.error(name, new Error().stack!.split("\n").slice(3, 8).join("\n"));
+    lies.watching = true;
+  }
+  ran[name] = true;
+});
+const replace = lies.replace;
 
 /** A constructor global replaced by a subclass that records its construction. */
 function replaceConstructor(name: "Map" | "Set" | "Uint8Array" | "BigInt" | "String" | "Number"): void {
   const global = globalThis as unknown as Record<string, unknown>;
-  const descriptor = getOwnPropertyDescriptor(globalThis, name);
-  restores.push({ target: globalThis, key: name, descriptor });
+  lies.remember(globalThis, name);
   const original = global[name] as (...args: unknown[]) => unknown;
   global[name] = new Proxy(original, {
     construct(target, args, newTarget) {
-      if (watching) ran[`new ${name}`] = true;
+      if (lies.watching) ran[`new ${name}`] = true;
       return Reflect.construct(target as unknown as new (...a: unknown[]) => object, args, newTarget);
     },
     apply(target, self, args) {
-      if (!watching) return apply(target, self, args);
+      if (!lies.watching) return apply(target, self, args);
       ran[name] = true;
       return name === "BigInt" ? 0n : name === "String" ? "lie" : name === "Number" ? 7 : apply(target, self, args);
     },
@@ -93,14 +71,6 @@ function swallowingAccessor(key: string, answer: unknown): void {
   });
 }
 
-function restoreAll(): void {
-  for (let i = restores.length - 1; i >= 0; i--) {
-    const { target, key, descriptor } = restores[i]!;
-    if (descriptor === undefined) delete (target as Record<PropertyKey, unknown>)[key];
-    else defineProperty(target, key, descriptor);
-  }
-  restores.length = 0;
-}
 
 // ---- what is expected, computed before anything is replaced ----
 const bigDocument = { text: "x".repeat(3000) + "é\u2028😀", list: Array.from({ length: 200 }, (_, i) => i * 1.5 - 7) };
@@ -249,15 +219,15 @@ for (const name of ["Map", "Set", "Uint8Array", "BigInt", "String", "Number"] as
 // Accessors on Array.prototype for the first indices: a write to an ordinary array that has no
 // element there yet runs the setter, handed the value written.
 for (let index = 0; index < 4; index++) {
-  restores.push({ target: Array.prototype, key: String(index), descriptor: undefined });
+  lies.remember(Array.prototype, String(index));
   defineProperty(Array.prototype, String(index), {
     configurable: true,
     get() {
-      if (watching) ran[`Array.prototype[${index}] getter`] = true;
+      if (lies.watching) ran[`Array.prototype[${index}] getter`] = true;
       return undefined;
     },
     set(value: unknown) {
-      if (!watching) {
+      if (!lies.watching) {
         defineProperty(this, String(index), { value, writable: true, enumerable: true, configurable: true });
         return;
       }
@@ -285,7 +255,7 @@ async function outcome(call: () => Promise<unknown>): Promise<unknown> {
   }
 }
 const writers = [canonicalize, canonicalBytes] as const;
-watching = true;
+lies.watching = true;
 try {
   for (let i = 0; i < values.length; i++) {
     const entry = values[i]!;
@@ -391,8 +361,8 @@ try {
   }
   delete (Object.prototype as { publicKey?: unknown }).publicKey;
 } finally {
-  watching = false;
-  restoreAll();
+  lies.watching = false;
+  lies.restoreAll();
 }
 
 // ---- compared, with everything restored ----

@@ -27,11 +27,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { FederationPeer, KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/index.js";
 import { CHIO_APPLICATION_ID, SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
+import { createLies } from "./lies.js";
 
 // This script's own tools, taken before anything is replaced.
 const apply = Reflect.apply;
 const defineProperty = Object.defineProperty;
-const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const stringify = JSON.stringify;
 const ownKeys = Object.keys;
 
@@ -39,50 +39,27 @@ const ownKeys = Object.keys;
 const ran: Record<string, true> = Object.create(null) as Record<string, true>;
 /** Column setters on Object.prototype that ran while watching (better-sqlite3 filling a row). */
 const driverWrites: Record<string, true> = Object.create(null) as Record<string, true>;
-let watching = false;
+const lies = createLies(trace);
+const replace = lies.replace;
 
-interface Restore {
-  target: object;
-  key: PropertyKey;
-  descriptor: PropertyDescriptor | undefined;
-}
-const restores: Restore[] = [];
-
+/** Records a replacement that ran; LYING_TRACE=1 also prints where it first ran. */
 function trace(name: string): void {
   if (process.env.LYING_TRACE && !ran[name]) {
-    watching = false;
+    lies.watching = false;
     console.error(name, new Error().stack!.split("\n").slice(2, 9).join("\n"));
-    watching = true;
+    lies.watching = true;
   }
   ran[name] = true;
-}
-
-/** Replaces `target[key]` (a method) with `liar`, recorded under `name` whenever it runs while watching. */
-function replace(target: object, key: PropertyKey, name: string, liar: (original: (...args: unknown[]) => unknown) => (this: unknown, ...args: unknown[]) => unknown): void {
-  const descriptor = getOwnPropertyDescriptor(target, key);
-  restores[restores.length] = { target, key, descriptor };
-  const original = descriptor!.value as (...args: unknown[]) => unknown;
-  const lie = liar(original);
-  defineProperty(target, key, {
-    value: function (this: unknown, ...args: unknown[]): unknown {
-      if (!watching) return apply(original, this, args);
-      trace(name);
-      return apply(lie, this, args);
-    },
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
 }
 
 /** A constructor global replaced by a Proxy whose call answers wrongly while watching. */
 function replaceConstructor(name: "BigInt" | "String" | "Number"): void {
   const global = globalThis as unknown as Record<string, unknown>;
-  restores[restores.length] = { target: globalThis, key: name, descriptor: getOwnPropertyDescriptor(globalThis, name) };
+  lies.remember(globalThis, name);
   const original = global[name] as (...args: unknown[]) => unknown;
   global[name] = new Proxy(original, {
     apply(target, self, args) {
-      if (!watching) return apply(target, self, args);
+      if (!lies.watching) return apply(target, self, args);
       trace(name);
       return name === "BigInt" ? 0n : name === "String" ? "lie" : 7;
     },
@@ -94,27 +71,19 @@ function replaceConstructor(name: "BigInt" | "String" | "Number"): void {
  * read it), its setter swallows what is written (recorded apart: the driver filling a row).
  */
 function accessor(name: string, value: unknown): void {
-  restores[restores.length] = { target: Object.prototype, key: name, descriptor: getOwnPropertyDescriptor(Object.prototype, name) };
+  lies.remember(Object.prototype, name);
   defineProperty(Object.prototype, name, {
     configurable: true,
     get() {
-      if (watching) trace(`Object.prototype.${name} getter`);
+      if (lies.watching) trace(`Object.prototype.${name} getter`);
       return value;
     },
     set() {
-      if (watching) driverWrites[name] = true;
+      if (lies.watching) driverWrites[name] = true;
     },
   });
 }
 
-function restoreAll(): void {
-  for (let i = restores.length - 1; i >= 0; i--) {
-    const { target, key, descriptor } = restores[i]!;
-    if (descriptor === undefined) delete (target as Record<PropertyKey, unknown>)[key];
-    else defineProperty(target, key, descriptor);
-  }
-  restores.length = 0;
-}
 
 // ---- set up and checked before anything is replaced ----
 const dir = mkdtempSync(path.join(tmpdir(), "chio-sqlite-lying-"));
@@ -199,7 +168,7 @@ for (let phase = 0; phase < 2; phase++) {
     replaceConstructor("String");
     replace(Array.prototype, Symbol.iterator, "Array.prototype[Symbol.iterator]", (original) => () => apply(original, [], []));
   }
-  watching = true;
+  lies.watching = true;
   try {
     got.replay = await outcome(e1, T + 2);
     got.portReserve = result(() => replay.reserve("kernel-x", "direct", T, T + 1, 300));
@@ -208,8 +177,8 @@ for (let phase = 0; phase < 2; phase++) {
     got.stranger = await outcome(strangerText, T + 2);
     got.size = result(() => replay.size);
   } finally {
-    watching = false;
-    restoreAll();
+    lies.watching = false;
+    lies.restoreAll();
   }
   expect(`${label}: the replay`, got.replay, "REPLAYED_NONCE");
   expect(`${label}: a committed pair reserved again through the port`, got.portReserve, false);
@@ -224,12 +193,12 @@ const e2 = envelope(freshNonce());
 const e2Nonce = (JSON.parse(e2) as { challenge: { nonce: string } }).challenge.nonce;
 replace(Math, "min", "Math.min", () => () => 0);
 replace(Math, "max", "Math.max", () => () => 0);
-watching = true;
+lies.watching = true;
 try {
   got.mathAccept = await outcome(e2, T);
 } finally {
-  watching = false;
-  restoreAll();
+  lies.watching = false;
+  lies.restoreAll();
 }
 expect("Math.min and Math.max lies: a new envelope", got.mathAccept, ACCEPTED);
 const peek = new Database(file, { readonly: true });
@@ -237,7 +206,7 @@ const e2Row = peek.prepare("SELECT timestamp, keep_until FROM chio_trust_replay 
 peek.close();
 expect("Math.min and Math.max lies: the new pair's keep_until minus its timestamp", e2Row === undefined ? "no row" : e2Row.keep_until - e2Row.timestamp, RETENTION);
 replace(Math, "floor", "Math.floor", () => () => 1e12);
-watching = true;
+lies.watching = true;
 try {
   // A process that opens the file meanwhile: its prune at open.
   got.mathOpen = result(() => {
@@ -245,8 +214,8 @@ try {
     return "opened";
   });
 } finally {
-  watching = false;
-  restoreAll();
+  lies.watching = false;
+  lies.restoreAll();
 }
 expect("Math.floor lie: a replay store opened on the file", got.mathOpen, "opened");
 const count = new Database(file, { readonly: true });
@@ -269,7 +238,7 @@ const PEER_COLUMNS: [string, unknown][] = [
   ["rotation_due", 9_007_199_254_740_991n], ["established_via", "insert"], ["origin", "lie"], ["written_at", 0n],
 ];
 const fresh: { name: string; text: string; got: string }[] = [];
-watching = true;
+lies.watching = true;
 try {
   for (let i = 0; i < REPLAY_COLUMNS.length + PEER_COLUMNS.length; i++) {
     const entry = i < REPLAY_COLUMNS.length ? REPLAY_COLUMNS[i]! : PEER_COLUMNS[i - REPLAY_COLUMNS.length]!;
@@ -284,7 +253,7 @@ try {
       got[`stranger ${name}`] = await outcome(strangerText, T + 4);
       got[`pin ${name}`] = result(() => pinText(peers.get("kernel-b")));
     } finally {
-      restoreAll();
+      lies.restoreAll();
     }
   }
   // A foreign database (tables, no chio id) opened while `n` (the count of its tables) answers 0n.
@@ -295,11 +264,11 @@ try {
       return "opened";
     });
   } finally {
-    restoreAll();
+    lies.restoreAll();
   }
 } finally {
-  watching = false;
-  restoreAll();
+  lies.watching = false;
+  lies.restoreAll();
 }
 for (const key of ownKeys(got)) {
   if (key.startsWith("replay ") || key.startsWith("stranger ")) refused(`Object.prototype.${key.slice(key.indexOf(" ") + 1)}: the ${key.slice(0, key.indexOf(" "))}`, String(got[key]));

@@ -16,12 +16,12 @@ import pg from "pg";
 import { FederationPeer, KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../../src/index.js";
 import { PostgresPeerStore, PostgresReplayStore } from "../../../src/stores/postgres.js";
 import { RedisPeerStore, RedisReplayStore } from "../../../src/stores/redis.js";
+import { createLies } from "../../helpers/lies.js";
 import { keyHex, sqlAt, withRawAt } from "./clients.js";
 
 // This script's own tools, taken before anything is replaced.
 const apply = Reflect.apply;
 const defineProperty = Object.defineProperty;
-const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const stringify = JSON.stringify;
 const parse = JSON.parse;
 const hasOwn = Object.hasOwn;
@@ -38,14 +38,23 @@ const OWN_CHILD = new URL(import.meta.url).pathname;
 /** Where each replacement ran while watching: "library" (src/), "driver" (node_modules), "node" (only Node's internals). */
 const ran: Record<string, Record<string, true>> = Object.create(null);
 const differed: string[] = [];
-let watching = false;
+const lies = createLies((name) => {
+  lies.watching = false;
+  const kind = callerKind(stackOf());
+  (ran[name] ??= Object.create(null))[kind] = true;
+  if (process.env.LYING_TRACE) console.error(name, kind);
+  lies.watching = true;
+});
+const replace = lies.replace;
+/** test/helpers/lies.ts, whose wrapper is the replacement's own frame, as this script's are. */
+const LIES_MODULE = new URL("../../helpers/lies.ts", import.meta.url).pathname;
 
 /** The first frame after the replacement's own that is a file (not native, not node:): who called it. */
 function callerKind(stack: string): string {
   const lines = stack.split("\n");
   for (let i = 2; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line.includes(OWN_CHILD)) continue; // the replacement's own wrapper and lie
+    if (line.includes(OWN_CHILD) || line.includes(LIES_MODULE)) continue; // the replacement's own wrapper and lie
     const file = /\((?:file:\/\/)?(\/[^):]+)[^)]*\)$|at (?:file:\/\/)?(\/[^:]+):\d+:\d+$/.exec(line);
     if (!file) continue;
     const path = file[1] ?? file[2]!;
@@ -55,41 +64,16 @@ function callerKind(stack: string): string {
   return "node";
 }
 
-interface Restore {
-  target: object;
-  key: PropertyKey;
-  descriptor: PropertyDescriptor | undefined;
-}
-const restores: Restore[] = [];
-
-/** Replaces `target[key]` with `lie(original)`, recording who called it while watching. */
-function replace(target: object, key: PropertyKey, name: string, lie: (original: (...args: any[]) => any) => (this: any, ...args: any[]) => any): void {
-  const descriptor = getOwnPropertyDescriptor(target, key);
-  restores.push({ target, key, descriptor });
-  const original = descriptor?.value as (...args: any[]) => any;
-  const liar = lie(original);
-  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-    if (!watching) return original === undefined ? undefined : apply(original, this, args);
-    watching = false;
-    const kind = callerKind(stackOf());
-    (ran[name] ??= Object.create(null))[kind] = true;
-    if (process.env.LYING_TRACE) console.error(name, kind);
-    watching = true;
-    return apply(liar, this, args);
-  };
-  defineProperty(target, key, { value: wrapped, writable: true, configurable: true, enumerable: false });
-}
-
 /** Defines an accessor `key` on Object.prototype answering `value`, recording who read it while watching. */
 function accessorOnObjectPrototype(key: string, name: string, value: unknown): void {
-  restores.push({ target: Object.prototype, key, descriptor: getOwnPropertyDescriptor(Object.prototype, key) });
+  lies.remember(Object.prototype, key);
   defineProperty(Object.prototype, key, {
     configurable: true,
     get() {
-      if (!watching) return undefined;
-      watching = false;
+      if (!lies.watching) return undefined;
+      lies.watching = false;
       (ran[name] ??= Object.create(null))[callerKind(stackOf())] = true;
-      watching = true;
+      lies.watching = true;
       return value;
     },
     set(this: object, written: unknown) {
@@ -98,24 +82,16 @@ function accessorOnObjectPrototype(key: string, name: string, value: unknown): v
   });
 }
 
-function restoreAll(): void {
-  watching = false;
-  for (let i = restores.length - 1; i >= 0; i--) {
-    const { target, key, descriptor } = restores[i]!;
-    if (descriptor === undefined) delete (target as Record<PropertyKey, unknown>)[key];
-    else defineProperty(target, key, descriptor);
-  }
-  restores.length = 0;
-}
 
 /** Runs `body` with the replacements `install` makes in place, then restores them. */
 async function underLies<R>(install: () => void, body: () => Promise<R>): Promise<R> {
   install();
-  watching = true;
+  lies.watching = true;
   try {
     return await body();
   } finally {
-    restoreAll();
+    lies.watching = false;
+    lies.restoreAll();
   }
 }
 
