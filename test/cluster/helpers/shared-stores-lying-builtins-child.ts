@@ -206,26 +206,12 @@ async function stringifyAnswersLie(engine: Engine): Promise<void> {
 }
 
 /** A JSON.stringify that is no function of its input: every call gave a new key, so a replay was reserved as new. */
-async function stringifyChangesEachCall(engine: Engine): Promise<void> {
-  const label = `${engine}, JSON.stringify differs from call to call`;
-  const stores = await openStores(engine);
-  try {
-    const exchange = exchangeOn(stores, [["kernel-b", newKey.publicKey]]);
-    const first = envelope(newKey);
-    expect(`${label}: first handshake`, await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW)), `accepted ${NEW_HEX}`);
-    const control = await outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 1));
-    expect(`${label}: its replay without the lie`, control, "refused REPLAYED_NONCE");
-    let calls = 0;
-    const replayed = await underLies(
-      () => replace(JSON, "stringify", "JSON.stringify", (original) => function (this: unknown, value: unknown, ...rest: unknown[]) {
-        return typeof value === "string" ? apply(original, JSON, [`${value}#${++calls}`]) : apply(original, JSON, [value, ...rest]);
-      }),
-      () => outcome(() => exchange.acceptEnvelope(first, "kernel-b", NOW + 2)),
-    );
-    expect(`${label}: its replay`, replayed, control);
-  } finally {
-    await stores.close();
-  }
+function stringifyChangesEachCall(engine: Engine): Promise<void> {
+  let calls = 0;
+  return replayRefusedUnderLie(engine, `${engine}, JSON.stringify differs from call to call`, () =>
+    replace(JSON, "stringify", "JSON.stringify", (original) => function (this: unknown, value: unknown, ...rest: unknown[]) {
+      return typeof value === "string" ? apply(original, JSON, [`${value}#${++calls}`]) : apply(original, JSON, [value, ...rest]);
+    }));
 }
 
 /** A toJSON on Object.prototype that put the old key in whatever JSON.stringify wrote: the new key's pin held the old key. */
@@ -305,11 +291,11 @@ async function evictingServer(): Promise<void> {
 }
 
 /**
- * A replay on Redis under `install`, a replacement that turns a settled 0 (held) into 1
- * (reserved): it must still be REPLAYED_NONCE, as it is without the lie.
+ * A first handshake on `engine`, then its replay under the replacements `install` makes: still
+ * REPLAYED_NONCE, as it is without them.
  */
-async function replayUnderReplyRewrite(label: string, install: () => void): Promise<void> {
-  const stores = await openStores("redis");
+async function replayRefusedUnderLie(engine: Engine, label: string, install: () => void): Promise<void> {
+  const stores = await openStores(engine);
   try {
     const exchange = exchangeOn(stores, [["kernel-b", newKey.publicKey]]);
     const first = envelope(newKey);
@@ -325,7 +311,7 @@ async function replayUnderReplyRewrite(label: string, install: () => void): Prom
 
 /** A Promise.prototype.finally that turned Redis's 0 into 1: the stores' time bound used it, and a replay was accepted. */
 const finallyRewritesReplies = () =>
-  replayUnderReplyRewrite("redis, Promise.prototype.finally maps 0 to 1", () =>
+  replayRefusedUnderLie("redis", "redis, Promise.prototype.finally maps 0 to 1", () =>
     replace(Promise.prototype, "finally", "Promise.prototype.finally", (original) => function (this: Promise<unknown>, onFinally?: () => void) {
       return apply(original, this.then((value) => (value === 0 ? 1 : value)), [onFinally]);
     }));
@@ -336,7 +322,7 @@ const finallyRewritesReplies = () =>
  * accepted (found by review after the other cases; the path now awaits).
  */
 const thenRewritesReplies = () =>
-  replayUnderReplyRewrite("redis, Promise.prototype.then maps 0 to 1", () =>
+  replayRefusedUnderLie("redis", "redis, Promise.prototype.then maps 0 to 1", () =>
     replace(Promise.prototype, "then", "Promise.prototype.then", (original) => function (this: Promise<unknown>, onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) {
       const rewrite = typeof onFulfilled === "function" ? (value: unknown) => onFulfilled(value === 0 ? 1 : value) : onFulfilled;
       return apply(original, this, [rewrite, onRejected]);
