@@ -14,7 +14,7 @@ import { mathFloor } from "../builtins.js";
 import { REMOVED_ANYWAY } from "../server-store.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+  column, expectKeyText, openChioDatabase, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
 } from "./schema.js";
 
 /** Options of SqlitePeerStore. */
@@ -167,10 +167,7 @@ export class SqlitePeerStore implements FederationPeerStore {
       // not the realm's `map` (README "Hardening").
       const rows = this.#selectAll.all() as PeerRow[];
       const records = ownList<SqlitePeerRecord>(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        if (!hasOwnMember(rows, i)) throw new SqliteStoreError("CORRUPT_ROW", `pin ${i} of the list is no element of its own (a member of Array.prototype took it)`);
-        records[i] = decodeRow(rows[i]);
-      }
+      for (let i = 0; i < rows.length; i++) records[i] = decodeRow(rowAt(rows, i, "the list of pins") as PeerRow);
       return ownListAsArray(records);
     });
   }

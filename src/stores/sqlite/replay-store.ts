@@ -42,12 +42,12 @@
 // most once per pair deleted or past keep_until.
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import { hasOwnMember, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
+import { isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
 import type { ReplayStore } from "../../handshake/ports.js";
 import { mathFloor } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, openChioDatabase, readSqliteOptions, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+  column, expectKeyText, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
 } from "./schema.js";
 
 /** Options of SqliteReplayStore. */
@@ -265,9 +265,9 @@ export class SqliteReplayStore implements ReplayStore {
         // By index, each row an own element (not the realm's array iterator: README "Hardening").
         const rows = pastKeepUntil.all(now) as object[];
         for (let i = 0; i < rows.length; i++) {
-          if (!hasOwnMember(rows, i)) throw new SqliteStoreError("CORRUPT_ROW", `row ${i} of the prune's count is no element of its own (a member of Array.prototype took it)`);
-          const n = safeColumn(column(rows[i], "n"), "count");
-          const peerId = column(rows[i], "peer_id");
+          const row = rowAt(rows, i, "the prune's count");
+          const n = safeColumn(column(row, "n"), "count");
+          const peerId = column(row, "peer_id");
           countRemoved.run(n, peerId);
           forgetEmpty.run(peerId);
           deleted += n;

@@ -328,6 +328,16 @@ export function column(row: object, name: string): unknown {
   return (row as Record<string, unknown>)[name];
 }
 
+/**
+ * Row `index` of the rows `.all()` returned, read only as the list's own element, else CORRUPT_ROW
+ * (`what` names the list): the driver fills that array by assignment too, so an accessor on
+ * Array.prototype for an index would answer for the row (README "Hardening").
+ */
+export function rowAt(rows: readonly object[], index: number, what: string): object {
+  if (!hasOwnMember(rows, index)) throw new SqliteStoreError("CORRUPT_ROW", `row ${index} of ${what} is no element of its own (a member of Array.prototype took it)`);
+  return rows[index]!;
+}
+
 /** A bigint column as a safe non-negative integer, else CORRUPT_ROW. */
 export function safeColumn(value: unknown, column: string): number {
   if (typeof value === "bigint" && value >= 0n && value <= MAX_SAFE_BIGINT) return toNumber(value);
