@@ -573,6 +573,20 @@ export function memberOf(object: object, key: string): unknown {
 }
 
 /**
+ * A driver error's own `code` (pg and better-sqlite3 set it on the error itself), else undefined,
+ * also for a thrown value whose members cannot be read (a revoked Proxy): a `code` defined on
+ * Object.prototype made a Postgres write of unknown outcome read as a lost race (README "Hardening").
+ */
+export function ownCode(error: unknown): unknown {
+  try {
+    if (error === null || typeof error !== "object" || !hasOwnMember(error, "code")) return undefined;
+    return (error as { code?: unknown }).code;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The listed members of a settings object, each read once (a getter or Proxy trap runs once), for
  * the option readers of the stores and the HTTP transport. undefined means none. A member
  * defined on Object.prototype counts as absent (memberOf). Anything but

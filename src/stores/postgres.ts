@@ -23,7 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
-import { hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
+import { hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -114,15 +114,6 @@ const PG_TIMER_MARGIN_MS = 100;
 const SERIALIZATION_FAILURE = "40001";
 const DECIMAL = /^[0-9]{1,16}$/;
 
-/**
- * The driver error's own `code` (pg sets it on the error itself), else undefined: a `code` or
- * `cause` defined on Object.prototype made a compare-and-set or reserve of unknown outcome read as
- * a lost race (README "Hardening").
- */
-function ownCode(error: unknown): unknown {
-  if (error === null || typeof error !== "object" || !hasOwnMember(error, "code")) return undefined;
-  return (error as { code?: unknown }).code;
-}
 
 /**
  * The rows of a compare-and-set or reserve statement, or none when the server aborted it with a

@@ -1,6 +1,6 @@
 // Typed errors of the SQLite stores. Each carries a stable `code`; the exchange reports any store
 // throw as PeerHandshakeError STORE_FAILED with this error as its cause (docs/protocol.md §8).
-import { stringStartsWith } from "../../bytes.js";
+import { ownCode, stringStartsWith } from "../../bytes.js";
 import { describeThrown, instanceOfOrFalse, nameError } from "../../errors.js";
 
 /** Stable codes of SqliteStoreError. */
@@ -35,7 +35,8 @@ export class SqliteStoreError extends Error {
 /** Maps anything thrown by better-sqlite3 to a SqliteStoreError (an existing one passes through). */
 export function toStoreError(cause: unknown, context: string): SqliteStoreError {
   if (instanceOfOrFalse(SqliteStoreError, cause)) return cause;
-  const sqliteCode = typeof (cause as { code?: unknown })?.code === "string" ? (cause as { code: string }).code : undefined;
+  const driverCode = ownCode(cause); // the driver's own, as the Postgres store reads it
+  const sqliteCode = typeof driverCode === "string" ? driverCode : undefined;
   const message = `${context}: ${describeThrown(cause)}`;
   // startsWith as captured at load (README "Hardening"): a replaced one would change the code.
   const is = (prefix: string) => sqliteCode !== undefined && stringStartsWith(sqliteCode, prefix);
