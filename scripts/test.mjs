@@ -6,7 +6,7 @@
 //   node scripts/test.mjs --tier slow     the long differentials again at 10× their case counts,
 //                                         two files at a time (one process each; CPU-bound suites
 //                                         with no timing assertions, so they share the cores)
-//   node scripts/test.mjs --tier cluster  test/cluster/ (needs postgresql and redis-server)
+//   node scripts/test.mjs --tier cluster  test/cluster/ (needs postgresql, redis-server and strace)
 //   node scripts/test.mjs --tier hosts    test/hosts/: the npm pack tarball in Node ESM/CJS, Deno, Bun,
 //                                         a no-compile host, and attw (needs the dev tools installed)
 //   node scripts/test.mjs test <regex>    the default tier, only files whose path matches <regex>

@@ -1,6 +1,7 @@
 // Built-ins replaced by versions that answer wrongly, for the children that check the library
 // never calls one after load (README "Hardening"): test/helpers/lying-builtins-child.ts,
-// test/helpers/sqlite-lying-builtins-child.ts and test/cluster/helpers/shared-stores-lying-builtins-child.ts.
+// test/helpers/sqlite-lying-builtins-child.ts, test/helpers/http-lying-builtins-child.ts and
+// test/cluster/helpers/shared-stores-lying-builtins-child.ts.
 // A replacement answers as the original until `watching` is set, then reports each run to the
 // child's `onRun` and lies; restoreAll puts every replaced member back. This module takes its own
 // tools as it loads, before any replacement.
