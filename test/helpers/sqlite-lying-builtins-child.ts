@@ -16,7 +16,10 @@
 //   be accepted but the fresh one), and a foreign database opened under an `n` that answers 0n
 //   (it must stay untouched); afterwards the pin on file, read by a fresh store and by a plain
 //   better-sqlite3 connection, is still kernel-b's key, and after a restart every envelope
-//   accepted is a replay.
+//   accepted is a replay;
+// - accessors for the two columns that workload does not reach, `first` (the recount of a peer at
+//   its quota) and `peer_id` (the prune's count per peer), on a second file: the peer's count
+//   on file must stay its number of rows.
 // It prints one JSON line: the replacements that ran in the library's code (`ran`), the results
 // that differed, and the column setters on Object.prototype that better-sqlite3 itself ran
 // (`driverWrites`: the driver's own assignments, allowed; what matters is that the library never
@@ -287,6 +290,84 @@ const foreignTables = (foreignAfter.prepare("SELECT name FROM sqlite_schema WHER
 foreignAfter.close();
 expect("Object.prototype.n: the foreign database's application_id afterwards", foreignId, 0);
 expect("Object.prototype.n: the foreign database's tables afterwards", foreignTables, "other");
+
+// ---- the quota's recount (`first`) and the prune's per-peer count (`peer_id`), under accessors ----
+// Columns only these two paths read: a peer at its quota (maxPairsPerPeer 3) whose earliest pair
+// is past its keep_until makes the next reserve delete that peer's expired pairs and count the
+// rest again, reading `first` (kernel-q); prune() counts the expired pairs per peer, reading
+// `peer_id` (kernel-r, the same three pairs, so its pairs are there to prune whatever the first
+// step did). Under each accessor the store must not read it (`ran`), and each peer's count on
+// file must stay its number of rows (a count left too high refuses the peer's envelopes before
+// its quota).
+const quotaFile = path.join(dir, "quota.db");
+const quota = new SqliteReplayStore(quotaFile, { retentionSecs: 60, maxPairsPerPeer: 3 });
+const QUOTA_PEERS = ["kernel-q", "kernel-r"];
+const quotaPairs: [string, number][] = [["old-1", T - 1000], ["old-2", T - 1000], ["live-1", T]];
+for (let p = 0; p < QUOTA_PEERS.length; p++) {
+  for (let i = 0; i < quotaPairs.length; i++) {
+    quota.reserve(QUOTA_PEERS[p]!, quotaPairs[i]![0], quotaPairs[i]![1], quotaPairs[i]![1], 60);
+    quota.commit(QUOTA_PEERS[p]!, quotaPairs[i]![0]);
+  }
+}
+/** A peer's count and earliest keep_until as the store keeps them, against its rows (a plain connection). */
+function quotaCounts(peer: string): { pairs: number; rows: number; firstKeepUntil: number; earliest: number | null } {
+  const db = new Database(quotaFile, { readonly: true });
+  try {
+    const kept = db.prepare("SELECT pairs, first_keep_until FROM chio_trust_replay_peers WHERE peer_id = ?").get(peer) as { pairs: number; first_keep_until: number } | undefined;
+    const held = db.prepare("SELECT count(*) AS n, min(keep_until) AS earliest FROM chio_trust_replay WHERE peer_id = ?").get(peer) as { n: number; earliest: number | null };
+    return { pairs: kept?.pairs ?? 0, rows: held.n, firstKeepUntil: kept?.first_keep_until ?? 0, earliest: held.earliest };
+  } finally {
+    db.close();
+  }
+}
+const checkQuota = (when: string): void => {
+  for (let p = 0; p < QUOTA_PEERS.length; p++) {
+    const counts = quotaCounts(QUOTA_PEERS[p]!);
+    expect(`${when}: ${QUOTA_PEERS[p]}'s count on file against its rows`, counts.pairs, counts.rows);
+    // first_keep_until may lag below the earliest pair (it only decides when to count again), never above it.
+    if (counts.earliest !== null && counts.firstKeepUntil > counts.earliest) {
+      differed[differed.length] = `${when}: ${QUOTA_PEERS[p]}'s first_keep_until ${counts.firstKeepUntil} above its earliest keep_until ${counts.earliest}`;
+    }
+  }
+};
+checkQuota("before the quota accessors");
+lies.watching = true;
+try {
+  accessor("first", 0n);
+  try {
+    got.recount = result(() => quota.reserve("kernel-q", "new-1", T, T, 60));
+  } finally {
+    lies.restoreAll();
+  }
+  lies.watching = false;
+  checkQuota("after a reserve at the quota under Object.prototype.first");
+  lies.watching = true;
+  accessor("peer_id", "kernel-none");
+  try {
+    got.prune = result(() => quota.prune(T));
+  } finally {
+    lies.restoreAll();
+  }
+} finally {
+  lies.watching = false;
+  lies.restoreAll();
+}
+checkQuota("after prune() under Object.prototype.peer_id");
+// The accessor took the column from the row the driver filled: a row without it is CORRUPT_ROW,
+// and the transaction leaves the file as it was. With everything restored the expired pairs go
+// and each peer reserves again, within its quota.
+expect("Object.prototype.first: the reserve at the quota", got.recount, "threw CORRUPT_ROW");
+expect("Object.prototype.peer_id: prune()", got.prune, "threw CORRUPT_ROW");
+expect("after both: kernel-r's rows, none deleted", quotaCounts("kernel-r").rows, 3);
+expect("with everything restored: prune() deletes the four expired pairs", quota.prune(T), 4);
+checkQuota("after prune() with everything restored");
+for (let p = 0; p < QUOTA_PEERS.length; p++) {
+  const peer = QUOTA_PEERS[p]!;
+  expect(`with everything restored: ${peer}'s live pair is kept`, quotaCounts(peer).earliest, T + 60);
+  expect(`with everything restored: ${peer} reserves within its quota`, result(() => quota.reserve(peer, "new-2", T, T, 60)), true);
+}
+checkQuota("after the last reserves");
+quota.close();
 
 // Read back with everything restored: a fresh store, and a plain connection (not the library's decode).
 const reader = new SqlitePeerStore(file);
