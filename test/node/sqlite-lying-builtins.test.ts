@@ -2,9 +2,10 @@
 // child (test/helpers/sqlite-lying-builtins-child.ts) sets up a real file with a pin and an
 // accepted envelope, then replaces the global Number, BigInt and String, the array iterator,
 // Math.min, Math.max and Math.floor, and puts an accessor on Object.prototype under the name of
-// each column the stores read (the quota's recount and the prune's count per peer included), and checks, on the file and after restarts, that no replay is
-// accepted, no stranger's key is accepted or written, the pin on file keeps its key, the pairs
-// stay on file for their retention, and a foreign database is not claimed. better-sqlite3 fills
+// each column the stores read (the quota's recount and the prune's count per peer included), and
+// checks, on the file and after restarts, that no replay is accepted, no stranger's key is
+// accepted or written, the pin on file keeps its key, the pairs stay on file for their retention,
+// each peer's count stays its number of rows, and a foreign database is not claimed. better-sqlite3 fills
 // row objects by assignment (under Node 20), so the accessors' setters do run inside the driver;
 // that is allowed and not asserted: the library reads each column only as the row's own member,
 // so their getters must never run, nor any other replacement.
