@@ -18,8 +18,8 @@
 //   better-sqlite3 connection, is still kernel-b's key, and after a restart every envelope
 //   accepted is a replay;
 // - accessors for the two columns that workload does not reach, `first` (the recount of a peer at
-//   its quota) and `peer_id` (the prune's count per peer), on a second file: the peer's count
-//   on file must stay its number of rows.
+//   its quota) and `peer_id` (the prune's count per peer), on a second file: each peer's count
+//   on file must stay its number of rows, and its earliest keep_until no later than its pairs'.
 // It prints one JSON line: the replacements that ran in the library's code (`ran`), the results
 // that differed, and the column setters on Object.prototype that better-sqlite3 itself ran
 // (`driverWrites`: the driver's own assignments, allowed; what matters is that the library never
@@ -292,22 +292,28 @@ expect("Object.prototype.n: the foreign database's application_id afterwards", f
 expect("Object.prototype.n: the foreign database's tables afterwards", foreignTables, "other");
 
 // ---- the quota's recount (`first`) and the prune's per-peer count (`peer_id`), under accessors ----
-// Columns only these two paths read: a peer at its quota (maxPairsPerPeer 3) whose earliest pair
-// is past its keep_until makes the next reserve delete that peer's expired pairs and count the
-// rest again, reading `first` (kernel-q); prune() counts the expired pairs per peer, reading
-// `peer_id` (kernel-r, the same three pairs, so its pairs are there to prune whatever the first
-// step did). Under each accessor the store must not read it (`ran`), and each peer's count on
-// file must stay its number of rows (a count left too high refuses the peer's envelopes before
-// its quota).
+// Columns only these two paths read. A peer at its quota whose earliest pair is past its
+// keep_until makes the next reserve delete that peer's expired pairs and count the rest again,
+// reading `first`: kernel-q holds two expired and three live pairs, written by a store with room
+// for them, and a second store on the file whose quota is 3 reserves one more (still over the
+// quota after the recount: refused, and the recount kept). prune() counts the expired pairs per
+// peer, reading `peer_id`: kernel-r holds two expired pairs and one live one, there to prune
+// whatever the first step did. Under each accessor the store must not read it (`ran`), and each
+// peer's count on file must stay its number of rows (a count left too high refuses the peer
+// before its quota) and its first_keep_until at most its earliest pair's (one above it would
+// never let the count be made again as its pairs expire).
 const quotaFile = path.join(dir, "quota.db");
-const quota = new SqliteReplayStore(quotaFile, { retentionSecs: 60, maxPairsPerPeer: 3 });
+const quota = new SqliteReplayStore(quotaFile, { retentionSecs: 60, maxPairsPerPeer: 10 });
+const quotaTight = new SqliteReplayStore(quotaFile, { retentionSecs: 60, maxPairsPerPeer: 3 });
 const QUOTA_PEERS = ["kernel-q", "kernel-r"];
-const quotaPairs: [string, number][] = [["old-1", T - 1000], ["old-2", T - 1000], ["live-1", T]];
-for (let p = 0; p < QUOTA_PEERS.length; p++) {
-  for (let i = 0; i < quotaPairs.length; i++) {
-    quota.reserve(QUOTA_PEERS[p]!, quotaPairs[i]![0], quotaPairs[i]![1], quotaPairs[i]![1], 60);
-    quota.commit(QUOTA_PEERS[p]!, quotaPairs[i]![0]);
-  }
+const heldPairs: [string, string, number][] = [
+  ["kernel-q", "old-1", T - 1000], ["kernel-q", "old-2", T - 1000], ["kernel-q", "live-1", T], ["kernel-q", "live-2", T], ["kernel-q", "live-3", T],
+  ["kernel-r", "old-1", T - 1000], ["kernel-r", "old-2", T - 1000], ["kernel-r", "live-1", T],
+];
+for (let i = 0; i < heldPairs.length; i++) {
+  const [peer, nonce, at] = [heldPairs[i]![0], heldPairs[i]![1], heldPairs[i]![2]];
+  quota.reserve(peer, nonce, at, at, 60);
+  quota.commit(peer, nonce);
 }
 /** A peer's count and earliest keep_until as the store keeps them, against its rows (a plain connection). */
 function quotaCounts(peer: string): { pairs: number; rows: number; firstKeepUntil: number; earliest: number | null } {
@@ -331,11 +337,13 @@ const checkQuota = (when: string): void => {
   }
 };
 checkQuota("before the quota accessors");
+expect("before the quota accessors: kernel-q's rows", quotaCounts("kernel-q").rows, 5);
 lies.watching = true;
 try {
-  accessor("first", 0n);
+  // The earliest keep_until answered as 2^53 − 1: taken, it puts the peer's bound above its pairs.
+  accessor("first", 9_007_199_254_740_991n);
   try {
-    got.recount = result(() => quota.reserve("kernel-q", "new-1", T, T, 60));
+    got.recount = result(() => quotaTight.reserve("kernel-q", "new-1", T, T, 60));
   } finally {
     lies.restoreAll();
   }
@@ -354,19 +362,24 @@ try {
 }
 checkQuota("after prune() under Object.prototype.peer_id");
 // The accessor took the column from the row the driver filled: a row without it is CORRUPT_ROW,
-// and the transaction leaves the file as it was. With everything restored the expired pairs go
-// and each peer reserves again, within its quota.
+// and the transaction leaves the file as it was. With everything restored the recount refuses
+// kernel-q (three live pairs: its quota) and keeps the count it made, the expired pairs go, and
+// each peer reserves again within the first store's quota.
 expect("Object.prototype.first: the reserve at the quota", got.recount, "threw CORRUPT_ROW");
 expect("Object.prototype.peer_id: prune()", got.prune, "threw CORRUPT_ROW");
+expect("after both: kernel-q's rows, none deleted", quotaCounts("kernel-q").rows, 5);
 expect("after both: kernel-r's rows, none deleted", quotaCounts("kernel-r").rows, 3);
-expect("with everything restored: prune() deletes the four expired pairs", quota.prune(T), 4);
+expect("with everything restored: the reserve at the quota", result(() => quotaTight.reserve("kernel-q", "new-1", T, T, 60)), "threw PEER_QUOTA_EXCEEDED");
+checkQuota("after the reserve at the quota with everything restored");
+expect("with everything restored: prune() deletes kernel-r's two expired pairs (kernel-q's went in the recount)", quota.prune(T), 2);
 checkQuota("after prune() with everything restored");
 for (let p = 0; p < QUOTA_PEERS.length; p++) {
   const peer = QUOTA_PEERS[p]!;
-  expect(`with everything restored: ${peer}'s live pair is kept`, quotaCounts(peer).earliest, T + 60);
-  expect(`with everything restored: ${peer} reserves within its quota`, result(() => quota.reserve(peer, "new-2", T, T, 60)), true);
+  expect(`with everything restored: ${peer}'s live pairs are kept`, quotaCounts(peer).earliest, T + 60);
+  expect(`with everything restored: ${peer} reserves within the first store's quota`, result(() => quota.reserve(peer, "new-2", T, T, 60)), true);
 }
 checkQuota("after the last reserves");
+quotaTight.close();
 quota.close();
 
 // Read back with everything restored: a fresh store, and a plain connection (not the library's decode).

@@ -20,9 +20,10 @@
 // database claimed, its tables written, under Object.prototype.n; and a reserve whose `now`
 // check was skipped under the replaced array iterator. The later section on the quota's recount
 // and the prune's per-peer count (accessors for `first` and `peer_id`, which the accept workload
-// does not reach) brings that to 20 and 63 against the same code: both getters ran, and a prune
-// under `peer_id` left kernel-r's count on file at 3 for the 1 row it kept, so the peer would be
-// refused before its quota.
+// does not reach) brings that to 20 and 70 against the same code: both getters ran, the recount
+// under `first` left kernel-q's earliest keep_until at 2^53 − 1 (its count would not be made
+// again as its pairs expire), and a prune under `peer_id` left kernel-r's count on file at 3 for
+// the 1 row it kept, so the peer would be refused before its quota.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
