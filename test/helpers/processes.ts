@@ -1,6 +1,7 @@
 // Child processes for the Node suites: inline ES modules run by plain `node` against the BUILT
-// package (so they start in ~50 ms, not under tsx), with bounded run times.
-import { spawn, type ChildProcess } from "node:child_process";
+// package (so they start in ~50 ms, not under tsx), with bounded run times; and tsxChildResult
+// for the TypeScript children that run on src/ under tsx and print one JSON result line.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,6 +39,17 @@ export function finished(child: ChildProcess, timeoutMs = 20_000, input?: string
       if (input !== undefined) child.stdin.end(input);
     }
   });
+}
+
+/**
+ * Runs the TypeScript file at `child` (a URL, resolved by the caller against its own
+ * import.meta.url) under tsx to completion, and parses the last line it prints as JSON: the
+ * children that report one result line (the lying-builtins children, key-index-child, ...).
+ * Throws, with the child's stderr, when it fails or outlasts `timeoutMs`.
+ */
+export function tsxChildResult<T>(child: URL, args: string[] = [], timeoutMs = 120_000): T {
+  const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(child), ...args], { encoding: "utf8", timeout: timeoutMs });
+  return JSON.parse(out.trim().split("\n").pop()!) as T;
 }
 
 /** Starts `node --input-type=module -e code` in the repository root. */

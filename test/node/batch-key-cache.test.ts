@@ -10,8 +10,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
@@ -24,6 +22,7 @@ import { testModule } from "../helpers/test-core.js";
 import { siphash24Reference } from "../helpers/siphash-reference.js";
 import { positionOf, seedKeyIndex } from "../helpers/key-index.js";
 import { L, concat, encodingsOf, fieldFromLimbs, fromLE, le, mulL, nobleZip215, torsionMultiple, torsionPoints, type NPoint } from "../helpers/ed25519-oracles.js";
+import { tsxChildResult } from "../helpers/processes.js";
 
 const Point = noble.Point;
 const G = Point.BASE;
@@ -313,9 +312,7 @@ test("positions are keyed at random per realm (another process has another key),
   const second = freshInstance();
   // The core's key until seeded (key-cache.ts): the reference vectors' key 00..0f.
   const unseeded = keys.map((pk) => siphash24Reference(Uint8Array.from({ length: 16 }, (_, i) => i), pk));
-  const child = fileURLToPath(new URL("../helpers/key-index-child.ts", import.meta.url));
-  const out = execFileSync(process.execPath, ["--import", "tsx", child, ...keys.map(bytesToHex)], { encoding: "utf8", timeout: 120_000 });
-  const otherRealm = (JSON.parse(out.trim().split("\n").pop()!) as string[]).map(BigInt);
+  const otherRealm = tsxChildResult<string[]>(new URL("../helpers/key-index-child.ts", import.meta.url), keys.map(bytesToHex)).map(BigInt);
   // Random 128-bit keys: equal positions for any of these keys have probability about 2^-59.
   assert.ok(keys.every((_, i) => first[i] !== unseeded[i]), "an instance does not keep the core's fixed key");
   assert.equal(second, first, "an instance rebuilt in the same realm (after a trap, say) gets the realm's key");

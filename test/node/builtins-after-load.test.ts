@@ -12,14 +12,11 @@
 // replaced typed-array methods must never be handed one (review 73 F6: `slice` and `fill` were).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
-import { fileURLToPath } from "node:url";
+import { tsxChildResult } from "../helpers/processes.js";
 
 test("no replaced built-in receives wasm memory, and every API still answers correctly under them", () => {
-  const child = fileURLToPath(new URL("../helpers/builtins-after-load-child.ts", import.meta.url));
-  const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
-  const result = JSON.parse(out.trim().split("\n").pop()!) as { caught: string[]; checks: boolean[]; signature: string; publicKey: string };
+  const result = tsxChildResult<{ caught: string[]; checks: boolean[]; signature: string; publicKey: string }>(new URL("../helpers/builtins-after-load-child.ts", import.meta.url));
   assert.equal(result.caught, [], `replaced built-ins that were handed wasm memory: ${result.caught.join(", ")}`);
   assert.is(result.checks.length, 23);
   assert.ok(result.checks.every(Boolean), `checks: ${JSON.stringify(result.checks)}`);

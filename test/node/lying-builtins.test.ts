@@ -24,25 +24,27 @@
 // signature.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { tsxChildResult } from "../helpers/processes.js";
 
-test("replaced built-ins run in none of these calls, and change no output or verdict", () => {
-  const child = fileURLToPath(new URL("../helpers/lying-builtins-child.ts", import.meta.url));
-  const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
-  const result = JSON.parse(out.trim().split("\n").pop()!) as { ran: string[]; differed: string[] };
+/** What a lying-builtins child reports: the replacements that ran, and the results that differed. */
+interface LyingResult {
+  ran: string[];
+  differed: string[];
+}
+
+function assertUnchanged(result: LyingResult): void {
   assert.equal(result.differed, [], `results that differed:\n${result.differed.join("\n")}`);
   assert.equal(result.ran, [], `replaced built-ins that ran: ${result.ran.join(", ")}`);
+}
+
+test("replaced built-ins run in none of these calls, and change no output or verdict", () => {
+  assertUnchanged(tsxChildResult<LyingResult>(new URL("../helpers/lying-builtins-child.ts", import.meta.url)));
 });
 
 test("the HTTP server's tables under replaced WeakSet, WeakMap and Map methods: a body that completes after its request was answered 408 pins nothing", () => {
   // test/helpers/http-lying-builtins-child.ts. Against the code before (602422b^), the late body
   // was accepted and pinned, and five of the replacements ran inside the server's calls.
-  const child = fileURLToPath(new URL("../helpers/http-lying-builtins-child.ts", import.meta.url));
-  const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 60_000 });
-  const result = JSON.parse(out.trim().split("\n").pop()!) as { ran: string[]; differed: string[] };
-  assert.equal(result.differed, [], `results that differed:\n${result.differed.join("\n")}`);
-  assert.equal(result.ran, [], `replaced built-ins that ran: ${result.ran.join(", ")}`);
+  assertUnchanged(tsxChildResult<LyingResult>(new URL("../helpers/http-lying-builtins-child.ts", import.meta.url), [], 60_000));
 });
 
 test.run();

@@ -26,13 +26,10 @@
 // the 1 row it kept, so the peer would be refused before its quota.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { tsxChildResult } from "../helpers/processes.js";
 
 test("replaced built-ins and accessors on Object.prototype run in none of the SQLite stores' calls, and accept no replay or stranger's key", () => {
-  const child = fileURLToPath(new URL("../helpers/sqlite-lying-builtins-child.ts", import.meta.url));
-  const out = execFileSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 120_000 });
-  const result = JSON.parse(out.trim().split("\n").pop()!) as { ran: string[]; differed: string[]; driverWrites: string[] };
+  const result = tsxChildResult<{ ran: string[]; differed: string[]; driverWrites: string[] }>(new URL("../helpers/sqlite-lying-builtins-child.ts", import.meta.url));
   assert.equal(result.differed, [], `results that differed:\n${result.differed.join("\n")}`);
   assert.equal(result.ran, [], `replaced built-ins that ran: ${result.ran.join(", ")}`);
   // The accessors test something only while the driver fills rows by assignment, so that a setter
