@@ -1,11 +1,12 @@
 // The SQLite stores' durability setting, observed where it acts: the fsync calls SQLite makes on
-// the write-ahead log. The README ("Durable pins: the SQLite store", **Durable**) promises synchronous=FULL
-// by default (a committed pin or replay pair survives a crash of the machine, not only of the
-// process: the WAL is synced at every commit), and `synchronous: "normal"` as the opt-out (the
-// WAL synced only when a log starts and at checkpoints). Nothing else tells the two apart short
-// of pulling the power, so each case runs a child process (test/helpers/sqlite-durability-child.ts,
-// on src/ under tsx) under strace and counts the syncs of the `-wal` file: those of an open with
-// no write are subtracted from those of an open followed by WRITES commits.
+// the write-ahead log. The README ("Durable pins: the SQLite store", **Durable**) promises
+// synchronous=FULL by default (a committed pin or replay pair survives a crash of the machine,
+// not only of the process: the WAL is synced at every commit), and `synchronous: "normal"` as the
+// opt-out (the WAL synced only when a log starts and at checkpoints). Nothing else tells the two
+// apart short of pulling the power, so each case runs a child process
+// (test/helpers/sqlite-durability-child.ts, on src/ under tsx) under strace and counts the syncs
+// of the `-wal` file: those of an open with no write are subtracted from those of an open
+// followed by WRITES commits.
 //
 // In the cluster tier with the other suites that need system packages: .ci/run installs strace
 // when it is missing (README "Set-up, tests, benchmark"). Against the default written as NORMAL,
@@ -30,7 +31,8 @@ function walSyncs(kind: "peer" | "replay", mode: "default" | "full" | "normal", 
   try {
     const file = path.join(dir, "trust.db");
     const trace = path.join(dir, "trace");
-    // -f: SQLite runs on the calling thread, but tsx's loader and Node's helpers are threads too; -y: each fd's path.
+    // -f: SQLite runs on the calling thread, but tsx's loader and Node's helpers are threads too;
+    // -y: each fd's path.
     const args = ["-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", trace, process.execPath, "--import", "tsx", child, file, kind, mode, String(writes)];
     const run = spawnSync("strace", args, { encoding: "utf8", timeout: 60_000, cwd: repoRoot });
     assert.is(run.error, undefined, `strace could not run: ${String(run.error)} (the cluster tier needs strace: README "Set-up, tests, benchmark")`);
@@ -40,7 +42,8 @@ function walSyncs(kind: "peer" | "replay", mode: "default" | "full" | "normal", 
     const syncs = readFileSync(trace, "utf8")
       .split("\n")
       .filter((line) => /\b(fsync|fdatasync)\(/.test(line) && /= 0$/.test(line));
-    // Some sync of the database file itself must show: otherwise the trace or its paths are not what this test reads.
+    // Some sync of the database or its log must show: otherwise the trace or its paths are not
+    // what this test reads.
     assert.ok(syncs.some((line) => line.includes(`${file}>`) || line.includes(wal)), `no sync of ${file} in the trace`);
     return syncs.filter((line) => line.includes(wal)).length;
   } finally {

@@ -33,8 +33,8 @@ const b = Keypair.fromSeed(new Uint8Array(32).fill(24));
 /**
  * One connection to a fresh server (requestTimeoutMs `timeoutMs`): the headers and the first 10
  * bytes of a good envelope, then the rest as soon as a 408 arrives (or after `waitMs` when none
- * is expected). Resolves with what the server answered, the pin it holds afterwards and the
- * statuses its log hook heard.
+ * is expected). Resolves with what the server answered, the pin it holds afterwards, the
+ * statuses its log hook heard, and whether it read the whole body while the connection was open.
  */
 async function lateBody(timeoutMs: number, waitMs: number, watch: boolean): Promise<{ answer: string; pinned: boolean; logged: number[]; bodyRead: boolean }> {
   const store = new InMemoryPeerStore();
