@@ -3,10 +3,13 @@
 // Used by init(url | response) (./instance.ts) and by the browser build's default source
 // (./source-url.ts).
 
+import { hostWasm } from "./host.js";
+
 // Captured as this module loads (review 73 F4): init() after load must not compile with a
-// WebAssembly.compile caller code put there since.
-const wasmCompile = WebAssembly.compile;
-const wasmCompileStreaming = typeof WebAssembly.compileStreaming === "function" ? WebAssembly.compileStreaming : undefined;
+// WebAssembly.compile caller code put there since. Undefined on a host without WebAssembly
+// (./host.ts), where init() refuses before it calls this module.
+const wasmCompile = hostWasm?.compile!;
+const wasmCompileStreaming = typeof hostWasm?.compileStreaming === "function" ? hostWasm.compileStreaming : undefined;
 
 /** Fetches (if given a URL) and compiles chio.wasm. */
 export async function compileFetchedWasm(source: URL | Response | PromiseLike<Response>): Promise<WebAssembly.Module> {

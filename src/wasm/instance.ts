@@ -24,6 +24,7 @@ import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
 import { describeThrown, WasmCoreError } from "../errors.js";
 import { bytesOver, fillRandomBytes, typedArrayFill, typedArraySet, uncurryThis } from "../bytes.js";
+import { hostWasm, NO_WEBASSEMBLY } from "./host.js";
 import { ADDRESS_CEILING, ARG_SECRET } from "./abi.js";
 
 /** The exports every part of the library relies on (see assembly/index.ts). */
@@ -53,13 +54,24 @@ function isFetchSource(source: InitSource): source is URL | Response | PromiseLi
 
 // The WebAssembly intrinsics this module uses, captured as it loads (see src/bytes.ts): caller
 // code that replaces WebAssembly.Instance, the `exports` or `buffer` getters afterwards is never
-// handed an instance, its memory or its buffer (review 70 F1).
-const WasmInstance = WebAssembly.Instance;
-const WasmModule = WebAssembly.Module;
-const wasmCompile = WebAssembly.compile;
-const wasmInstantiate = WebAssembly.instantiate as (module: WebAssembly.Module, imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
-const instanceExports = uncurryThis(Object.getOwnPropertyDescriptor(WasmInstance.prototype, "exports")!.get! as (this: WebAssembly.Instance) => WebAssembly.Exports);
-const memoryBuffer = uncurryThis(Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, "buffer")!.get! as (this: WebAssembly.Memory) => ArrayBuffer);
+// handed an instance, its memory or its buffer (review 70 F1). On a host without WebAssembly
+// (./host.ts) there are none: every way to start the core refuses first (noWebAssembly), and
+// nothing below is reached.
+const wasm = hostWasm ?? ({} as Partial<typeof WebAssembly>);
+const WasmInstance = wasm.Instance!;
+const WasmModule = wasm.Module!;
+const WasmRuntimeError = wasm.RuntimeError;
+const wasmCompile = wasm.compile!;
+const wasmInstantiate = wasm.instantiate as (module: WebAssembly.Module, imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
+const wasmValidate = wasm.validate;
+// Without WebAssembly these wrap undefined: never called, as noted above.
+const instanceExports = uncurryThis(Object.getOwnPropertyDescriptor(WasmInstance?.prototype ?? {}, "exports")?.get as (this: WebAssembly.Instance) => WebAssembly.Exports);
+const memoryBuffer = uncurryThis(Object.getOwnPropertyDescriptor(wasm.Memory?.prototype ?? {}, "buffer")?.get as (this: WebAssembly.Memory) => ArrayBuffer);
+
+/** WASM_UNAVAILABLE on a host without WebAssembly, thrown before anything reads the intrinsics above. */
+function noWebAssembly(): never {
+  throw unavailable(new Error(NO_WEBASSEMBLY), false);
+}
 
 let compiled: WebAssembly.Module | undefined;
 let current: CoreExports | undefined;
@@ -215,6 +227,7 @@ export function initSync(source?: WasmSource): void {
 }
 
 function instantiateSync(source?: WasmSource): CoreExports {
+  if (hostWasm === undefined) noWebAssembly();
   let bytes = source;
   if (bytes === undefined && compiled === undefined) {
     try {
@@ -259,6 +272,7 @@ function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | un
  */
 export async function init(source?: InitSource): Promise<void> {
   if (current) return;
+  if (hostWasm === undefined) noWebAssembly();
   try {
     const mod =
       source instanceof WasmModule
@@ -298,7 +312,7 @@ export const SIMD_PROBE = new Uint8Array([
 function unavailable(cause: unknown, compiling = true): WasmCoreError {
   let simd = true;
   try {
-    if (compiling) simd = WebAssembly.validate(SIMD_PROBE);
+    if (compiling) simd = wasmValidate!(SIMD_PROBE); // inside the try: absent without WebAssembly
   } catch {
     // no validate (or it threw): say nothing about SIMD
   }
@@ -392,7 +406,9 @@ export function guarded<R>(fn: () => R): R {
  * (README "The JS ↔ wasm boundary": nothing is allocated per call beyond the result).
  */
 export function contained(cause: unknown): unknown {
-  if (cause instanceof WebAssembly.RuntimeError) {
+  // Checked first: without WebAssembly (./host.ts) a WASM_UNAVAILABLE from a callback that tried to
+  // start the core reaches this, and `instanceof undefined` would throw.
+  if (WasmRuntimeError !== undefined && cause instanceof WasmRuntimeError) {
     wipeAndDropInstance();
     return new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${cause.message}`, { cause });
   }

@@ -9,6 +9,7 @@
 // embedded bytes are the only module that differs between hosts: one module graph everywhere.
 import { CHIO_WASM_BASE64 } from "../generated/chio-wasm.js";
 import { bytesOver, charCodeAt, typedArraySet, viewLength } from "../bytes.js";
+import { hostWasm } from "./host.js";
 
 /** How this build finds the core: "embedded" (base64 in the JS) or "url" (fetches chio.wasm). */
 export const WASM_SOURCE_KIND: "embedded" | "url" = "embedded";
@@ -19,7 +20,7 @@ export const WASM_SOURCE_KIND: "embedded" | "url" = "embedded";
 const bufferFrom = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer?.from;
 const BufferClass = (globalThis as { Buffer?: unknown }).Buffer;
 const decodeAtob = typeof atob === "function" ? atob : undefined;
-const wasmCompile = WebAssembly.compile;
+const wasmCompile = hostWasm?.compile!; // undefined on a host without WebAssembly (./host.ts), where init() refuses first
 const apply = Reflect.apply;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
