@@ -329,16 +329,29 @@ function hexDigitCode(n: number): number {
 export function parseAnchors(values: string[] | undefined): [string, PublicKey[]][] {
   const anchors = (values ?? []).map((value): [string, PublicKey[]] => {
     const at = value.lastIndexOf("=");
-    if (at <= 0) throw new CliError("INVALID_TRUST_ANCHOR", `--trust wants ID=PUBLICKEYHEX[,PUBLICKEYHEX]..., got ${JSON.stringify(value.slice(0, 100))}`);
+    // The value is not shown (a seed given as `--trust SEEDHEX` would be printed): its length only.
+    if (at <= 0) throw new CliError("INVALID_TRUST_ANCHOR", `--trust wants ID=PUBLICKEYHEX[,PUBLICKEYHEX]..., got ${value.length} characters with no ID= before them`);
     const hexes = value.slice(at + 1).split(",");
     if (hexes.length > MAX_ANCHOR_KEYS) {
       throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(value.slice(0, at), 100)} lists ${hexes.length} keys; at most ${MAX_ANCHOR_KEYS}`);
     }
-    try {
-      return [value.slice(0, at), hexes.map((hex) => PublicKey.fromHex(hex))];
-    } catch (error) {
-      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(value.slice(0, at), 100)}: ${(error as Error).message}`);
-    }
+    return [
+      value.slice(0, at),
+      hexes.map((hex, k) => {
+        try {
+          return PublicKey.fromHex(hex);
+        } catch (error) {
+          // Not the library's message, which repeats the value: a seed pasted here by mistake (64
+          // hex digits, as a key's) would be printed to the terminal and the logs (CLI audit,
+          // 6 December 2026). Its length and the kind of error are enough to find the slip.
+          const why = error instanceof Error ? error.name : "Error";
+          throw new CliError(
+            "INVALID_TRUST_ANCHOR",
+            `--trust ${displayPeerText(value.slice(0, at), 100)}: key ${k + 1} of ${hexes.length} (${hex.length} characters) is not an Ed25519 public key in hex (${why}); the value is not shown`,
+          );
+        }
+      }),
+    ];
   });
   // Two values for one id: the later would replace the earlier silently (a stale entry appended by
   // a wrapper script decided which key was pinned; review 67 F3). The same keys twice are harmless
@@ -451,47 +464,80 @@ export async function readInputBytes(source: string | undefined, limit: number):
     }
     return Uint8Array.prototype.slice.call(Buffer.concat(chunks)); // a plain array of its own, not a pooled Buffer
   }
+  const fd = openInputFile(source, unreadable);
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of inputFileChunks(fd, unreadable)) {
+      size += chunk.length;
+      if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
+      chunks.push(chunk);
+    }
+    return Uint8Array.prototype.slice.call(Buffer.concat(chunks));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Opens the input file `source` without waiting for a writer (O_NONBLOCK: a named pipe's open
+ * would otherwise block until one comes, a hang no timer can end) and refuses a directory; the
+ * descriptor, for inputFileChunks. `unreadable(reason)` is the INPUT_UNREADABLE to throw.
+ */
+export function openInputFile(source: string, unreadable: (reason: string) => CliError): number {
   let fd: number;
   try {
     fd = openSync(source, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw unreadable((error as Error).message);
   }
+  let directory: boolean;
   try {
-    let stat;
-    try {
-      stat = fstatSync(fd);
-    } catch (error) {
-      throw unreadable((error as Error).message);
-    }
-    if (stat.isDirectory()) throw unreadable("it is a directory");
-    const pipe = stat.isFIFO();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const giveUpAt = Date.now() + INPUT_PIPE_WAIT_MS;
-    const buffer = Buffer.alloc(64 * 1024);
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, buffer, 0, buffer.length, null);
-      } catch (error) {
-        // Opened without blocking: EAGAIN until a writer has written.
-        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw unreadable((error as Error).message);
-        n = -1;
-      }
-      // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it.
-      if (n < 0 || (n === 0 && pipe && size === 0)) {
-        if (size === 0 && Date.now() > giveUpAt) throw unreadable(`nothing arrived within ${INPUT_PIPE_WAIT_MS} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        continue;
-      }
-      if (n === 0) break;
-      size += n;
-      if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
-      chunks.push(Buffer.from(buffer.subarray(0, n)));
-    }
-    return Uint8Array.prototype.slice.call(Buffer.concat(chunks));
-  } finally {
+    directory = fstatSync(fd).isDirectory();
+  } catch (error) {
     closeSync(fd);
+    throw unreadable((error as Error).message);
+  }
+  if (directory) {
+    closeSync(fd);
+    throw unreadable("it is a directory");
+  }
+  return fd;
+}
+
+/**
+ * The bytes of a descriptor openInputFile opened, chunk by chunk to its end (the caller closes
+ * it). A named pipe whose writer has not come yet reads as EAGAIN or as an end: until its first
+ * byte it is polled, and INPUT_UNREADABLE (`unreadable`) after INPUT_PIPE_WAIT_MS, never a hang;
+ * once its first byte is in, the read lasts until the writer closes its end.
+ */
+export async function* inputFileChunks(fd: number, unreadable: (reason: string) => CliError): AsyncGenerator<Buffer> {
+  let pipe: boolean;
+  try {
+    pipe = fstatSync(fd).isFIFO();
+  } catch (error) {
+    throw unreadable((error as Error).message);
+  }
+  let size = 0;
+  const giveUpAt = Date.now() + INPUT_PIPE_WAIT_MS;
+  const buffer = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buffer, 0, buffer.length, null);
+    } catch (error) {
+      // Opened without blocking: EAGAIN until a writer has written.
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw unreadable((error as Error).message);
+      n = -1;
+    }
+    // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it.
+    if (n < 0 || (n === 0 && pipe && size === 0)) {
+      if (size === 0 && Date.now() > giveUpAt) throw unreadable(`nothing arrived within ${INPUT_PIPE_WAIT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      continue;
+    }
+    if (n === 0) return;
+    size += n;
+    yield Buffer.from(buffer.subarray(0, n));
   }
 }

@@ -7,6 +7,7 @@ import { describeThrown, displayPeerText, PeerHandshakeError } from "../handshak
 import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
+import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
 import { attachStores, buildExchange, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
 
@@ -27,7 +28,7 @@ function integer(name: string, min: number, max: number) {
 function decimal(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}`);
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}`);
     return n;
   };
 }
@@ -39,6 +40,20 @@ function nonEmpty(name: string) {
     return value;
   };
 }
+/**
+ * A file flag (--out, --key, --store, --in): not empty, and not a value that starts with "--".
+ * `--out $OUT --force` with OUT unset passes "--force" as the file: keygen wrote a seed to a
+ * file named --force and forced nothing (CLI audit, 6 December 2026). A file whose name does
+ * start so is still reachable as ./--name.
+ */
+function filePath(name: string) {
+  return (value: string): string => {
+    if (value === "") throw new InvalidArgumentError(`${name} must not be empty`);
+    if (value.startsWith("--")) throw new InvalidArgumentError(`${name} got ${JSON.stringify(value.slice(0, 40))}, which looks like an option (an unset variable before it?); write ./${value.slice(0, 40)} for a file so named`);
+    return value;
+  };
+}
+
 /**
  * A kernel id flag (--id, --to, --from, --remote): not empty. An unset variable (`--id "$ID"`)
  * would otherwise sign for, or expect, the kernel "", which no --trust can anchor. Blank ids
@@ -60,14 +75,14 @@ export const outputFailureCleanups: (() => string)[] = [];
 /** Adds the options every kernel command shares. */
 function kernelOptions(command: Command, store: "required" | "optional" | "none"): Command {
   command
-    .requiredOption("--key <file>", "this kernel's seed file (from keygen)")
+    .requiredOption("--key <file>", "this kernel's seed file (from keygen)", filePath("--key"))
     .requiredOption("--id <kernelId>", "this kernel's id", kernelId("--id"))
     .option("--trust <id=publicKeyHex>", "a trust anchor (repeatable; id=hex,hex trusts either key while the peer rotates)", collect)
     .option("--skew <seconds>", "largest accepted clock skew (default 300)", integer("--skew", 0, 604_800))
     .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER))
     .option("--escape-del-c1", "sign and verify challenges with U+007F-U+009F escaped, as chio's older Rust kernels do (docs/protocol.md §3)");
-  if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces");
-  else if (store === "optional") command.option("--store <file>", "SQLite file for pins and replay nonces (default: in memory, lost on exit)");
+  if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces", filePath("--store"));
+  else if (store === "optional") command.option("--store <file>", "SQLite file for pins and replay nonces (default: in memory, lost on exit)", filePath("--store"));
   return command;
 }
 
@@ -88,7 +103,7 @@ export function buildProgram(exit: { code: number }): Command {
   program
     .command("keygen")
     .description("write a new Ed25519 seed file (mode 0600) and print its public key")
-    .requiredOption("--out <file>", "where to write the seed (64 hex digits)")
+    .requiredOption("--out <file>", "where to write the seed (64 hex digits)", filePath("--out"))
     .option("--force", "replace an existing file")
     .addHelpText("after", EXIT_CODES_HELP)
     .action((options: { out: string; force?: boolean }) => {
@@ -124,7 +139,7 @@ export function buildProgram(exit: { code: number }): Command {
   kernelOptions(program.command("accept"), "required")
     .description("verify a remote kernel's envelope against the anchors (or its pin) and pin it into the store")
     .requiredOption("--from <kernelId>", "the kernel the envelope must come from", kernelId("--from"))
-    .option("--in <file>", "read the envelope from this file (default: stdin)")
+    .option("--in <file>", "read the envelope from this file (default: stdin)", filePath("--in"))
     .option("--now <unixSeconds>", "local time to check against (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
     .option("--max-envelope <bytes>", "largest envelope accepted, its line break included (up to 16 MiB)", integer("--max-envelope", 1, MAX_ENVELOPE_BYTES_LIMIT), DEFAULT_MAX_ENVELOPE_BYTES)
     .addHelpText("after", EXIT_CODES_HELP)
@@ -137,6 +152,13 @@ export function buildProgram(exit: { code: number }): Command {
       // store is opened or created, and is never read whole.
       exchange.withHardening({ maxEnvelopeBytes: options.maxEnvelope });
       const envelope = await readInputBytes(options.in, options.maxEnvelope);
+      // The envelope's own checks need no store (docs/protocol.md §5 step 1: its JSON, schema,
+      // key and signature), so input that fails them (empty, not JSON, forged) is refused here,
+      // with the error the accept gives, and creates no store file (CLI audit, 6 December 2026:
+      // it did). The same call as the accept's first step on bytes; the accept below makes it
+      // again, then what needs the store.
+      const { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 } = exchange.hardening;
+      readVerifiedEnvelopeFields(envelope, maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1);
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
@@ -153,7 +175,7 @@ export function buildProgram(exit: { code: number }): Command {
   program
     .command("peers")
     .description("list pinned peers with their freshness")
-    .requiredOption("--store <file>", "SQLite file")
+    .requiredOption("--store <file>", "SQLite file", filePath("--store"))
     .option("--json", "one JSON object per line")
     .option("--now <unixSeconds>", "judge freshness at this time (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
@@ -217,7 +239,12 @@ export function buildProgram(exit: { code: number }): Command {
         onRequestError: ({ status, code }) => process.stderr.write(`refused ${status} ${code}\n`),
       });
       await new Promise<void>((resolve, reject) => {
-        const failed = (error: Error) => reject(new CliError("LISTEN_FAILED", `cannot listen on ${options.host}:${options.port}: ${error.message}`));
+        const failed = (error: Error) => {
+          // The store is closed (its -wal and -shm files go with it); a file it created stays, as
+          // another process may have opened it meanwhile (CLI audit, 6 December 2026: all three stayed).
+          stores.close();
+          reject(new CliError("LISTEN_FAILED", `cannot listen on ${options.host}:${options.port}: ${error.message}`));
+        };
         server.once("error", failed);
         server.listen(options.port, options.host, () => {
           // Once listening, a server error (an accept failing, say) is logged, never thrown: the

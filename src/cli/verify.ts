@@ -5,10 +5,11 @@
 // 2 × threads batches are in flight at once, so the workers never wait for the parser, and each
 // batch holds at most --batch-size items and about MAX_BATCH_BYTES of them, so memory stays
 // bounded by bytes too.
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync } from "node:fs";
 import { hexToBytes } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
+import { inputFileChunks, openInputFile } from "./kernel.js";
 
 export interface VerifyOptions {
   batchSize: number;
@@ -62,20 +63,41 @@ function decodeItem(text: string, line: number): Item {
 
 export async function runVerify(source: string | undefined, options: VerifyOptions): Promise<number> {
   const fromStdin = source === undefined || source === "-";
+  const unreadable = (reason: string) => new CliError("INPUT_UNREADABLE", `cannot read ${fromStdin ? "stdin" : source}: ${reason}`);
   let size = 0;
-  if (!fromStdin) {
+  let stream: NodeJS.ReadableStream | AsyncGenerator<Buffer>;
+  /** The descriptor inputFileChunks reads (a named pipe), closed when the read ends. */
+  let pipeFd: number | undefined;
+  const endRead = () => {
+    if ("destroy" in stream && typeof stream.destroy === "function") stream.destroy();
+    if (pipeFd !== undefined) closeSync(pipeFd);
+    pipeFd = undefined;
+  };
+  if (fromStdin) {
+    // A directory as stdin reads as empty: refused, as accept refuses it (not NO_ITEMS).
+    let directory = false;
     try {
-      const stat = statSync(source);
-      if (stat.isDirectory()) throw new Error("is a directory");
-      size = stat.isFile() ? stat.size : 0; // a pipe (`verify <(…)`) or a device: read, with no known size
-
-    } catch (error) {
-      throw new CliError("INPUT_UNREADABLE", `cannot read ${source}: ${(error as Error).message}`);
+      directory = fstatSync(0).isDirectory();
+    } catch {
+      // no stdin to inspect: the read below reports it
+    }
+    if (directory) throw unreadable("it is a directory");
+    stream = process.stdin;
+  } else {
+    // Opened without waiting for a writer: a named pipe whose writer never comes is
+    // INPUT_UNREADABLE after 10 s (inputFileChunks), as for accept's input, never a hang.
+    const fd = openInputFile(source, unreadable);
+    const stat = fstatSync(fd);
+    size = stat.isFile() ? stat.size : 0; // a pipe (`verify <(…)`) or a device: read, with no known size
+    if (stat.isFIFO()) {
+      stream = inputFileChunks(fd, unreadable);
+      pipeFd = fd;
+    } else {
+      stream = createReadStream("", { fd }); // the stream closes fd
     }
   }
-  const stream = fromStdin ? process.stdin : createReadStream(source);
   let readError: Error | undefined;
-  stream.on("error", (error: Error) => (readError = error));
+  if ("on" in stream) stream.on("error", (error: Error) => (readError = error));
 
   const showProgress = options.progress ?? (!fromStdin && size >= PROGRESS_MIN_BYTES && process.stderr.isTTY === true);
   let bar: { start(total: number, value: number): void; update(value: number): void; stop(): void } | undefined;
@@ -96,7 +118,7 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     pool = createVerifierPool({ ...(options.threads === undefined ? {} : { threads: options.threads }), maxQueuedBytes: Number.MAX_SAFE_INTEGER });
   } catch (error) {
     bar?.stop();
-    stream.destroy();
+    endRead();
     throw new CliError((error as { code?: string }).code ?? "POOL_UNAVAILABLE", `cannot start the worker pool: ${(error as Error).message}`);
   }
   const started = performance.now();
@@ -129,7 +151,8 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   let lineNumber = 0;
   try {
     const tooLong = (line: number) => new CliError("INVALID_ITEM", `line ${line}: longer than ${MAX_LINE_BYTES} bytes`);
-    for await (const text of boundedLines(stream, MAX_LINE_BYTES, tooLong)) {
+    const notUtf8 = (line: number) => new CliError("INVALID_ITEM", `line ${line}: not valid UTF-8`);
+    for await (const text of boundedLines(stream as AsyncIterable<Buffer | string>, MAX_LINE_BYTES, tooLong, notUtf8)) {
       lineNumber++;
       bytesSeen += Buffer.byteLength(text) + 1;
       if (text.trim() === "") continue;
@@ -149,7 +172,7 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     if (error instanceof Error && error.name === "VerifierPoolError" && typeof code === "string") throw new CliError(code, error.message);
     throw new CliError("INPUT_UNREADABLE", `cannot read ${fromStdin ? "stdin" : source}: ${(error as Error).message}`);
   } finally {
-    stream.destroy();
+    endRead();
     await pool.close();
   }
   bar?.stop(); // before any return or throw: a running bar's timer keeps the process alive
@@ -224,15 +247,19 @@ export class SmallestLines {
   }
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /**
- * The lines of `input` as UTF-8 text (ended by \n, a \r before it dropped; invalid bytes become
- * U+FFFD, as readline decodes them; a UTF-8 byte order mark at the very start of the input is
- * dropped, as Notepad and PowerShell 5 `Out-File -Encoding utf8` write one). A line longer than `maxBytes` throws `tooLong(its number)` as
+ * The lines of `input` as UTF-8 text (ended by \n, a \r before it dropped; a UTF-8 byte order
+ * mark at the very start of the input is dropped, as Notepad and PowerShell 5 `Out-File -Encoding
+ * utf8` write one). A line that is not valid UTF-8 throws `notUtf8(its number)`: decoded with
+ * U+FFFD for the invalid bytes, as readline decodes them, a `messageText` of other bytes than
+ * were signed verified as the message (accept refuses such input for the same reason, review 52). A line longer than `maxBytes` throws `tooLong(its number)` as
  * soon as its bytes pass the limit, holding at most `maxBytes` of it: readline would buffer the
  * whole line first (about 500 MB of memory for a 200 MB line, and a RangeError past V8's string
  * length limit).
  */
-async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBytes: number, tooLong: (line: number) => Error): AsyncGenerator<string> {
+async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBytes: number, tooLong: (line: number) => Error, notUtf8: (line: number) => Error): AsyncGenerator<string> {
   let parts: Buffer[] = [];
   let length = 0;
   let line = 0;
@@ -241,7 +268,12 @@ async function* boundedLines(input: AsyncIterable<Buffer | string>, maxBytes: nu
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
     parts = [];
     length = 0;
-    const decoded = bytes.toString("utf8");
+    let decoded: string;
+    try {
+      decoded = strictUtf8.decode(bytes);
+    } catch {
+      throw notUtf8(line);
+    }
     return line === 1 && decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
   };
   for await (const chunk of input) {

@@ -88,6 +88,25 @@ test("keygen writes a 0600 seed whose public key (checked with @noble/curves) it
   assert.is.not(forced.stdout.trim(), r.stdout.trim(), "a new key");
 });
 
+test("file flags refuse an empty value and one that starts with -- (an unset variable before it): keygen --out --force wrote a seed to a file named --force; ./--force still names such a file", async () => {
+  // CLI audit, 6 December 2026: `keygen --out $OUT --force` with OUT unset exited 0 having
+  // written ./--force and forced nothing; `--out ""` failed with a confusing link error.
+  const cwd = mkdtempSync(path.join(dir, "flags-"));
+  const inCwd = (args: string[]) => runCli(args, cwd);
+  for (const args of [["keygen", "--out", "--force"], ["keygen", "--out", ""], ["envelope", "--key", "--id", "a", "--to", "b"], ["peers", "--store", "--json"]]) {
+    const r = await inCwd(args);
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /error USAGE: .*(must not be empty|looks like an option)/, args.join(" "));
+  }
+  assert.equal(readdirSync(cwd), [], "no file written");
+  const named = await inCwd(["keygen", "--out", "./--force"]);
+  assert.is(named.code, 0, named.stderr);
+  assert.equal(readdirSync(cwd), ["--force"]);
+  // Decimals written without a leading zero are numbers too.
+  const bench = await inCwd(["bench", "--seconds", ".05", "--json"]);
+  assert.is(bench.code, 0, bench.stderr);
+});
+
 test("key files readable by others, with junk, or missing: exit 2 with their codes", async () => {
   writeFileSync(file("open.seed"), "11".repeat(32) + "\n", { mode: 0o644 });
   chmodSync(file("open.seed"), 0o644);
@@ -552,7 +571,11 @@ test("stores that are not ours or not databases: exit 2 with the store's code, f
   assert.match(h.stderr, /error NOT_A_DATABASE/);
 });
 
-test("accept, serve and handshake check the key file, the anchors (and accept its input) before the store: a bad one creates no --store file", async () => {
+/** 64 hex digits that do not decode as an Ed25519 point (checked in the test that uses them). */
+const SEED_LIKE = "02".repeat(32);
+
+test("accept, serve and handshake check the key file, the anchors (and accept its input) before the store: a bad one creates no --store file, and a bad anchor's value is not printed", async () => {
+  assert.throws(() => noble.Point.fromHex(SEED_LIKE), undefined, "SEED_LIKE is not a point");
   writeFileSync(file("c6.seed"), "22".repeat(32) + "\n", { mode: 0o600 });
   const commands: [string, string[]][] = [
     ["accept", ["accept", "--id", "kernel.b", "--from", "kernel.a"]],
@@ -562,6 +585,9 @@ test("accept, serve and handshake check the key file, the anchors (and accept it
   const slips: [string, string[], string][] = [
     ["a --trust without =", ["--key", file("c6.seed"), "--trust", "kernel.a"], "INVALID_TRUST_ANCHOR"],
     ["a --trust key that is not hex", ["--key", file("c6.seed"), "--trust", "kernel.a=zz"], "INVALID_TRUST_ANCHOR"],
+    // 64 hex digits that are not a point, as a seed pasted by mistake most likely is (and 02…02 is not).
+    ["a seed pasted as a --trust key", ["--key", file("c6.seed"), "--trust", `kernel.a=${SEED_LIKE}`], "INVALID_TRUST_ANCHOR"],
+    ["a seed pasted as --trust, without ID=", ["--key", file("c6.seed"), "--trust", SEED_LIKE], "INVALID_TRUST_ANCHOR"],
     ["a missing key file", ["--key", file("c6-missing.seed")], "KEY_FILE_UNREADABLE"],
   ];
   for (const [name, command] of commands) {
@@ -571,12 +597,31 @@ test("accept, serve and handshake check the key file, the anchors (and accept it
       assert.is(r.code, 2, `${name}, ${slip}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: [^\\n]*\\n$`), `${name}, ${slip}`);
       assert.not.ok(existsSync(store), `${name}, ${slip}: no store file`);
+      // The value is never printed (CLI audit, 6 December 2026: the library's message repeated it).
+      assert.not.ok(r.stderr.includes(SEED_LIKE), `${name}, ${slip}: the value is printed`);
     }
   }
   const noInput = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--in", file("c6-missing.json"), "--store", file("c6-in.db")]);
   assert.is(noInput.code, 2, noInput.stderr);
   assert.match(noInput.stderr, /^chio-trust: error INPUT_UNREADABLE: /);
   assert.not.ok(existsSync(file("c6-in.db")), "accept with an unreadable --in: no store file");
+  // An input that is not a good envelope (empty, not JSON, a forged signature) is refused by the
+  // envelope's own checks, which need no store: refused (exit 1) as the accept refuses it, and no
+  // store file (CLI audit, 6 December 2026: each left a new 36 KiB store behind).
+  const kernelA = Keypair.fromSeed(new Uint8Array(32).fill(62));
+  const good = JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", "c6-forged"));
+  const forged = good.replace(/"signature":"(.)/, (_, first: string) => `"signature":"${first === "0" ? "1" : "0"}`);
+  for (const [name, text, code] of [["empty", "", "MALFORMED_ENVELOPE"], ["not JSON", "hello\n", "MALFORMED_ENVELOPE"], ["forged", forged, "INVALID_SIGNATURE"]]) {
+    writeFileSync(file("c6-bad.json"), text);
+    const r = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, "--in", file("c6-bad.json"), "--store", file("c6-bad.db")]);
+    assert.is(r.code, 1, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: `), name);
+    assert.not.ok(existsSync(file("c6-bad.db")), `accept of an input that is ${name}: no store file`);
+  }
+  writeFileSync(file("c6-bad.json"), good);
+  const accepted = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, "--in", file("c6-bad.json"), "--store", file("c6-bad.db")]);
+  assert.is(accepted.code, 0, accepted.stderr);
+  assert.ok(existsSync(file("c6-bad.db")), "the good envelope is pinned in a new store");
 });
 
 test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a missing store, a handshake URL that is not one or holds a password", async () => {
@@ -628,6 +673,11 @@ test("serve on a port in use: exit 2 LISTEN_FAILED; handshake to a closed port: 
     const r = await cli(["serve", "--key", file("b.seed"), "--id", "kernel.b", "--port", String(port)]);
     assert.is(r.code, 2, r.stderr);
     assert.match(r.stderr, /error LISTEN_FAILED/);
+    // With a store: it is closed, so its -wal and -shm files go (they stayed: CLI audit, 6 December 2026).
+    const withStore = await cli(["serve", "--key", file("b.seed"), "--id", "kernel.b", "--port", String(port), "--store", file("listen-failed.db")]);
+    assert.is(withStore.code, 2, withStore.stderr);
+    assert.match(withStore.stderr, /error LISTEN_FAILED/);
+    assert.equal(readdirSync(dir).filter((name) => name.startsWith("listen-failed.db")), ["listen-failed.db"]);
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
@@ -808,6 +858,39 @@ test("verify reads a pipe (process substitution, a named pipe) as it reads a fil
   const fromFifo = await reader;
   assert.is(fromFifo.code, 0, fromFifo.stderr);
   assert.match(fromFifo.stdout, /4 items: 4 valid, 0 invalid/);
+});
+
+test("verify's input, as accept's: a named pipe without a writer is INPUT_UNREADABLE after 10 s, not a hang; a directory as stdin is INPUT_UNREADABLE, not NO_ITEMS; a line that is not valid UTF-8 is INVALID_ITEM, not verified as its U+FFFD decoding", async () => {
+  // Found by a CLI audit (6 December 2026): verify waited forever for the pipe's writer, called a
+  // directory on stdin "no items", and read a messageText holding the byte 0xff as U+FFFD, so a
+  // signature over "a" + U+FFFD verified for bytes that were never signed (exit 0).
+  execFileSync("mkfifo", [file("verify-none.fifo")]);
+  const noWriter = runCli(["verify", file("verify-none.fifo")], dir, "", 30_000);
+  noWriter.catch(() => undefined); // awaited below
+  const dirFd = openSync(dir, "r");
+  try {
+    const asStdin = spawnSync(process.execPath, [cliPath, "verify"], { cwd: dir, encoding: "utf8", stdio: [dirFd, "pipe", "pipe"], timeout: 20_000 });
+    assert.is(asStdin.status, 2, asStdin.stderr);
+    assert.match(asStdin.stderr, /^chio-trust: error INPUT_UNREADABLE: cannot read stdin: it is a directory/);
+  } finally {
+    closeSync(dirFd);
+  }
+  const seed = new Uint8Array(32).fill(77);
+  const publicKey = hex(noble.getPublicKey(seed));
+  const replaced = noble.sign(new TextEncoder().encode("a\ufffd"), seed); // what a lossy decoding of the line verifies
+  const line = Buffer.from(JSON.stringify({ messageText: "a@", signature: hex(replaced), publicKey }) + "\n");
+  line[line.indexOf(0x40)] = 0xff; // "a" then the byte 0xff: not UTF-8
+  writeFileSync(file("not-utf8.ndjson"), Buffer.concat([Buffer.from(items(2, new Set())), line]));
+  const notUtf8 = await cli(["verify", file("not-utf8.ndjson")]);
+  assert.is(notUtf8.code, 2, notUtf8.stderr);
+  assert.match(notUtf8.stderr, /^chio-trust: error INVALID_ITEM: line 3: not valid UTF-8/);
+  // The same line with the replacement character written out is an item, and verifies.
+  writeFileSync(file("replacement.ndjson"), JSON.stringify({ messageText: "a\ufffd", signature: hex(replaced), publicKey }) + "\n");
+  const written = await cli(["verify", file("replacement.ndjson")]);
+  assert.is(written.code, 0, written.stderr);
+  const r = await noWriter;
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^chio-trust: error INPUT_UNREADABLE: cannot read .*verify-none\.fifo: nothing arrived within 10000 ms/);
 });
 
 test("verify: a line over 16 MiB is refused while it streams in (a 100 MB line under a 64 MB heap), and CRLF lines are read", async () => {
