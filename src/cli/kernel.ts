@@ -443,13 +443,7 @@ export async function readInputBytes(source: string | undefined, limit: number):
   const name = source ?? "stdin";
   const unreadable = (reason: string) => new CliError("INPUT_UNREADABLE", `cannot read ${name}: ${reason}`);
   if (source === undefined || source === "-") {
-    let directory = false;
-    try {
-      directory = fstatSync(0).isDirectory();
-    } catch {
-      // no stdin to inspect: the read below reports it
-    }
-    if (directory) throw unreadable("it is a directory");
+    refuseDirectoryOnStdin(unreadable);
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -477,6 +471,17 @@ export async function readInputBytes(source: string | undefined, limit: number):
   } finally {
     closeSync(fd);
   }
+}
+
+/** Throws `unreadable("it is a directory")` when stdin is a directory (it reads as empty input). */
+export function refuseDirectoryOnStdin(unreadable: (reason: string) => CliError): void {
+  let directory = false;
+  try {
+    directory = fstatSync(0).isDirectory();
+  } catch {
+    // no stdin to inspect: the read that follows reports it
+  }
+  if (directory) throw unreadable("it is a directory");
 }
 
 /**

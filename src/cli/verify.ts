@@ -9,7 +9,7 @@ import { closeSync, createReadStream, fstatSync } from "node:fs";
 import { hexToBytes } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
-import { inputFileChunks, openInputFile } from "./kernel.js";
+import { inputFileChunks, openInputFile, refuseDirectoryOnStdin } from "./kernel.js";
 
 export interface VerifyOptions {
   batchSize: number;
@@ -74,14 +74,7 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
     pipeFd = undefined;
   };
   if (fromStdin) {
-    // A directory as stdin reads as empty: refused, as accept refuses it (not NO_ITEMS).
-    let directory = false;
-    try {
-      directory = fstatSync(0).isDirectory();
-    } catch {
-      // no stdin to inspect: the read below reports it
-    }
-    if (directory) throw unreadable("it is a directory");
+    refuseDirectoryOnStdin(unreadable); // as accept refuses it (it read as no items)
     stream = process.stdin;
   } else {
     // Opened without waiting for a writer: a named pipe whose writer never comes is
