@@ -458,11 +458,11 @@ export async function readInputBytes(source: string | undefined, limit: number):
     }
     return Uint8Array.prototype.slice.call(Buffer.concat(chunks)); // a plain array of its own, not a pooled Buffer
   }
-  const fd = openInputFile(source, unreadable);
+  const { fd, stats } = openInputFile(source, unreadable);
   try {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of inputFileChunks(fd, unreadable)) {
+    for await (const chunk of inputFileChunks(fd, stats.isFIFO(), unreadable)) {
       size += chunk.length;
       if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
       chunks.push(chunk);
@@ -487,42 +487,38 @@ export function refuseDirectoryOnStdin(unreadable: (reason: string) => CliError)
 /**
  * Opens the input file `source` without waiting for a writer (O_NONBLOCK: a named pipe's open
  * would otherwise block until one comes, a hang no timer can end) and refuses a directory; the
- * descriptor, for inputFileChunks. `unreadable(reason)` is the INPUT_UNREADABLE to throw.
+ * descriptor, for inputFileChunks, and what fstat says of it. `unreadable(reason)` is the
+ * INPUT_UNREADABLE to throw.
  */
-export function openInputFile(source: string, unreadable: (reason: string) => CliError): number {
+export function openInputFile(source: string, unreadable: (reason: string) => CliError): { fd: number; stats: Stats } {
   let fd: number;
   try {
     fd = openSync(source, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw unreadable((error as Error).message);
   }
-  let directory: boolean;
+  let stats: Stats;
   try {
-    directory = fstatSync(fd).isDirectory();
+    stats = fstatSync(fd);
   } catch (error) {
     closeSync(fd);
     throw unreadable((error as Error).message);
   }
-  if (directory) {
+  if (stats.isDirectory()) {
     closeSync(fd);
     throw unreadable("it is a directory");
   }
-  return fd;
+  return { fd, stats };
 }
 
 /**
  * The bytes of a descriptor openInputFile opened, chunk by chunk to its end (the caller closes
- * it). A named pipe whose writer has not come yet reads as EAGAIN or as an end: until its first
- * byte it is polled, and INPUT_UNREADABLE (`unreadable`) after INPUT_PIPE_WAIT_MS, never a hang;
- * once its first byte is in, the read lasts until the writer closes its end.
+ * it); `pipe` when its stats say it is a named pipe. A pipe whose writer has not come yet reads
+ * as EAGAIN or as an end: until its first byte it is polled, and INPUT_UNREADABLE (`unreadable`)
+ * after INPUT_PIPE_WAIT_MS, never a hang; once its first byte is in, the read lasts until the
+ * writer closes its end.
  */
-export async function* inputFileChunks(fd: number, unreadable: (reason: string) => CliError): AsyncGenerator<Buffer> {
-  let pipe: boolean;
-  try {
-    pipe = fstatSync(fd).isFIFO();
-  } catch (error) {
-    throw unreadable((error as Error).message);
-  }
+export async function* inputFileChunks(fd: number, pipe: boolean, unreadable: (reason: string) => CliError): AsyncGenerator<Buffer> {
   let size = 0;
   const giveUpAt = Date.now() + INPUT_PIPE_WAIT_MS;
   const buffer = Buffer.alloc(64 * 1024);

@@ -5,7 +5,7 @@
 // 2 × threads batches are in flight at once, so the workers never wait for the parser, and each
 // batch holds at most --batch-size items and about MAX_BATCH_BYTES of them, so memory stays
 // bounded by bytes too.
-import { closeSync, createReadStream, fstatSync } from "node:fs";
+import { closeSync, createReadStream } from "node:fs";
 import { hexToBytes } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
@@ -79,11 +79,10 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   } else {
     // Opened without waiting for a writer: a named pipe whose writer never comes is
     // INPUT_UNREADABLE after 10 s (inputFileChunks), as for accept's input, never a hang.
-    const fd = openInputFile(source, unreadable);
-    const stat = fstatSync(fd);
-    size = stat.isFile() ? stat.size : 0; // a pipe (`verify <(…)`) or a device: read, with no known size
-    if (stat.isFIFO()) {
-      stream = inputFileChunks(fd, unreadable);
+    const { fd, stats } = openInputFile(source, unreadable);
+    size = stats.isFile() ? stats.size : 0; // a pipe (`verify <(…)`) or a device: read, with no known size
+    if (stats.isFIFO()) {
+      stream = inputFileChunks(fd, true, unreadable);
       pipeFd = fd;
     } else {
       stream = createReadStream("", { fd }); // the stream closes fd
