@@ -244,7 +244,12 @@ function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffe
       // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it (review 52:
       // refused at once, and the writer then blocked for good). A pipe waits for its first byte.
       if (n < 0 || (n === 0 && pipe && length === 0)) {
-        if (Date.now() > giveUpAt) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: nothing arrived within ${KEY_PIPE_WAIT_MS} ms`);
+        if (Date.now() > giveUpAt) {
+          // Some bytes but no line break and no end (a writer that sent the 64 digits alone and
+          // kept its end open): the message says what is missing, not that nothing came.
+          const missing = length === 0 ? "nothing arrived" : `${length} bytes arrived, but no line break after the 64 hex digits and no end of input`;
+          throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${missing} within ${KEY_PIPE_WAIT_MS} ms`);
+        }
         Atomics.wait(PAUSE, 0, 0, 10);
         continue;
       }
@@ -394,6 +399,27 @@ export async function loadSqlite(): Promise<typeof import("../stores/sqlite/inde
     return await import("../stores/sqlite/index.js");
   } catch (error) {
     throw new CliError("SQLITE_UNAVAILABLE", `the SQLite store needs better-sqlite3 12.x (npm install better-sqlite3@12): ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Whether the existing SQLite `file` is not yet a chio-trust store: an SQLite database with no
+ * tables and no application id in its header, which a store's open would claim and migrate.
+ * Read through a read-only connection, so that a live store's header still in its -wal counts;
+ * false when that connection cannot read the file, whose store open then says why.
+ */
+export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
+  await loadSqlite(); // SQLITE_UNAVAILABLE without the driver, as every store command
+  const { default: Database } = await import("better-sqlite3");
+  let db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const row = db.prepare("SELECT (SELECT application_id FROM pragma_application_id()) AS id, (SELECT count(*) FROM sqlite_schema) AS n").get() as { id: number; n: number };
+    return row.id === 0 && row.n === 0; // another application's database is the store's to name (FOREIGN_DATABASE)
+  } catch {
+    return false;
+  } finally {
+    db?.close();
   }
 }
 

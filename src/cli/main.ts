@@ -2,14 +2,18 @@
 // The `chio-trust` executable (package.json "bin"). Everything is in program.ts; this file only
 // runs it and exits with its code (no top-level await, so the CommonJS build works too).
 import { CliError, EXIT_USAGE } from "./errors.js";
-import { outputFailureCleanups, reportError, runCli } from "./program.js";
+import { closedStdout, outputFailureCleanups, reportError, runCli } from "./program.js";
 
-// A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing. Any other
+// A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing; `serve`
+// keeps serving (closedStdout in program.ts). Any other
 // write error (ENOSPC on a full disk, EDQUOT, EIO: stdout redirected to a file arrives here as an
 // `error` event) is the usual one-line OUTPUT_FAILED error and exit 2 ("could not run"), never a
 // stack trace and exit 1, which would read as "refused / does not verify".
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  if (error.code === "EPIPE") {
+    if (closedStdout.keepRunning) return;
+    process.exit(process.exitCode ?? 0);
+  }
   let status = EXIT_USAGE;
   let undone = "";
   for (const cleanup of outputFailureCleanups.splice(0)) {
@@ -49,7 +53,8 @@ runCli(process.argv.slice(2)).then(
 function exitOnceWritten(code: number): void {
   process.exitCode = code;
   process.stdout.write("", (stdoutError) => {
-    if (stdoutError) return;
+    // A failed write is the `error` handler's to end (OUTPUT_FAILED), unless stdout was allowed to close.
+    if (stdoutError && !closedStdout.keepRunning) return;
     process.stderr.write("", () => setImmediate(() => process.exit(code)));
   });
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handsha
 import { systemClockSeconds } from "../handshake/time.js";
 import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { attachStores, buildExchange, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -72,6 +72,28 @@ function kernelId(name: string) {
  */
 export const outputFailureCleanups: (() => string)[] = [];
 
+/**
+ * How main.ts treats a closed stdout (EPIPE): `serve` sets `keepRunning`, since its only output
+ * is the `listening` line and a kernel whose reader went away (`serve | true`) keeps serving, as
+ * it does when its stderr log is closed; any other command ends quietly with its exit code so far.
+ */
+export const closedStdout = { keepRunning: false };
+
+/** The default challenge nonce of `envelope` and `handshake`: 16 random bytes as hex. */
+function randomNonce(): string {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+}
+
+/**
+ * USAGE for an envelope of `size` bytes that an acceptor with the default maxEnvelopeBytes (every
+ * `chio-trust accept` and `serve`) would refuse; `shorten` names what the user can cut.
+ */
+function refuseUnacceptedEnvelope(size: number, shorten: string): void {
+  if (size > DEFAULT_MAX_ENVELOPE_BYTES) {
+    throw new CliError("USAGE", `the envelope would be ${size} bytes, over the ${DEFAULT_MAX_ENVELOPE_BYTES} an acceptor takes: shorten ${shorten}`);
+  }
+}
+
 /** Adds the options every kernel command shares. */
 function kernelOptions(command: Command, store: "required" | "optional" | "none"): Command {
   command
@@ -124,15 +146,12 @@ export function buildProgram(exit: { code: number }): Command {
     .addHelpText("after", EXIT_CODES_HELP)
     .action((options: KernelOptions & { to: string; nonce?: string }) => {
       const exchange = buildExchange(options);
-      const nonce = options.nonce ?? Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+      const nonce = options.nonce ?? randomNonce();
       const text = JSON.stringify(exchange.localEnvelope(options.to, nonce)) + "\n";
       // An acceptor with the default maxEnvelopeBytes (every `chio-trust accept` and `serve`)
       // refuses a larger envelope, counting the line break `accept` reads with it: refuse to
       // print one nobody would take.
-      const size = Buffer.byteLength(text);
-      if (size > DEFAULT_MAX_ENVELOPE_BYTES) {
-        throw new CliError("USAGE", `the envelope would be ${size} bytes, over the ${DEFAULT_MAX_ENVELOPE_BYTES} an acceptor takes: shorten --nonce (${nonce.length} characters) or the kernel ids`);
-      }
+      refuseUnacceptedEnvelope(Buffer.byteLength(text), options.nonce === undefined ? "the kernel ids" : `--nonce (${nonce.length} characters) or the kernel ids`);
       process.stdout.write(text);
     });
 
@@ -189,6 +208,11 @@ export function buildProgram(exit: { code: number }): Command {
       if (file.isFile() && file.size === 0) {
         throw new CliError("NOT_A_DATABASE", `${options.store} is empty, not a chio-trust store (peers never creates one)`);
       }
+      // Nor an SQLite database that is not one yet (one with a header but no tables and no
+      // chio-trust id, which the open would claim just the same: CLI audit, 6 December 2026).
+      if (file.isFile() && (await isUnclaimedSqliteFile(options.store))) {
+        throw new CliError("NOT_A_DATABASE", `${options.store} is an SQLite database but not a chio-trust store (peers never creates one)`);
+      }
       let store;
       try {
         store = new sqlite.SqlitePeerStore(options.store);
@@ -214,7 +238,7 @@ export function buildProgram(exit: { code: number }): Command {
     });
 
   kernelOptions(program.command("serve"), "optional")
-    .description("serve POST /federation/handshake until SIGINT/SIGTERM; prints `listening <url>` when ready")
+    .description("serve POST /federation/handshake until SIGINT, SIGTERM or SIGHUP; prints `listening <url>` when ready")
     .option("--host <address>", "address to listen on", nonEmpty("--host"), "127.0.0.1")
     .option("--port <port>", "port (0: one chosen by the OS)", integer("--port", 0, 65535), 0)
     .option("--max-body <bytes>", "largest request body, and largest envelope the exchange accepts", integer("--max-body", 1, MAX_ENVELOPE_BYTES_LIMIT), DEFAULT_MAX_ENVELOPE_BYTES)
@@ -258,6 +282,9 @@ export function buildProgram(exit: { code: number }): Command {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+      // A reader that is gone (`serve | true`) costs the kernel this line, not its service: it
+      // ended at once with exit 0 and its -wal and -shm left behind (CLI audit, 6 December 2026).
+      closedStdout.keepRunning = true;
       process.stdout.write(`listening http://${host}:${port}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
@@ -266,6 +293,10 @@ export function buildProgram(exit: { code: number }): Command {
         };
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
+        // A closed terminal or a supervisor's reload signal: the same clean stop (the store's
+        // -wal and -shm files go with it), where Node's default ended the process with 129 and
+        // left them (CLI audit, 6 December 2026).
+        process.once("SIGHUP", stop);
       });
       stores.close();
     });
@@ -280,10 +311,15 @@ export function buildProgram(exit: { code: number }): Command {
       const { handshakeUrl, handshakeWith } = await import("../http/client.js");
       handshakeUrl(url); // checked, like the key and anchors, before the store: a bad one creates none
       const exchange = buildExchange(options); // before the store: a bad key or anchor creates none
+      // The request body is the envelope: one over what a `serve` with the default --max-body
+      // reads is refused here, as `envelope` refuses to print it, not sent to come back as 413
+      // (CLI audit, 6 December 2026). Signed once more by handshakeWith, under the same nonce.
+      const nonce = randomNonce();
+      refuseUnacceptedEnvelope(Buffer.byteLength(JSON.stringify(exchange.localEnvelope(options.remote, nonce))), "the kernel ids");
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
-        const { peer } = await handshakeWith(url, exchange, options.remote, { timeoutMs: options.timeout });
+        const { peer } = await handshakeWith(url, exchange, options.remote, { timeoutMs: options.timeout, nonce });
         // Both sides have pinned by now; output that cannot be written undoes neither (review 67 F4).
         outputFailureCleanups.push(() => `; the handshake completed: ${displayPeerText(peer.kernelId, 100)} is pinned${options.store === undefined ? " (in memory)" : ` in ${options.store}`}, and it pinned this kernel`);
         printPeer(peer);
@@ -353,7 +389,7 @@ function iso(seconds: number): string {
 }
 
 function formatDuration(seconds: number): string {
-  if (seconds >= 86_400 * 365 * 1000) return "forever";
+  if (seconds >= 86_400 * 365 * 1000) return "over 1000 years";
   const d = Math.floor(seconds / 86_400);
   const h = Math.floor((seconds % 86_400) / 3600);
   const m = Math.floor((seconds % 3600) / 60);

@@ -421,9 +421,9 @@ type Sha512Async = (message: TArg<Uint8Array>) => Promise<Out>;
  * The built-in SHA-512 computes every result; checkSyncProvider / checkAsyncProvider refuse a
  * provider that is not SHA-512 and an unset one, whatever the types allowed.
  */
-const hashes: { sha512: Sha512 | undefined; sha512Async: Sha512Async } = {
+const hashes: { sha512Async: Sha512Async; sha512: Sha512 | undefined } = {
+  sha512Async: builtinSha512Async, // noble's key order, which Object.keys shows
   sha512: builtinSha512,
-  sha512Async: builtinSha512Async,
 };
 
 // Known-answer input: 200 bytes, so a provider that mishandles a second block or the padding fails.
@@ -536,13 +536,10 @@ function sign(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Out {
   });
 }
 
-function signAsync(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Promise<Out> {
-  try {
-    const m = snapshot(message, "message");
-    return withSeedAsync(snapshot(secretKey, "secretKey", 32), (sk) => fresh(core.sign(m, sk)));
-  } catch (error) {
-    return Promise.reject(error); // an async function in noble: a bad argument rejects
-  }
+// An async function, as noble's: a bad argument rejects, and signAsync.constructor is AsyncFunction.
+async function signAsync(message: TArg<Uint8Array>, secretKey: TArg<Uint8Array>): Promise<Out> {
+  const m = snapshot(message, "message");
+  return withSeedAsync(snapshot(secretKey, "secretKey", 32), (sk) => fresh(core.sign(m, sk)));
 }
 
 /** noble's rule: `zip215` absent or undefined means true; any other value counts by truthiness (0, "" are the strict branch). */

@@ -16,6 +16,7 @@ import { SmallestLines } from "../../src/cli/verify.js";
 import { cliPath, runCli, spawnCli } from "../helpers/cli.js";
 import { finished, waitForLine, type Finished } from "../helpers/processes.js";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import Database from "better-sqlite3";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-"));
 const file = (name: string) => path.join(dir, name);
@@ -129,6 +130,10 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   // good); run beside the rest of this test.
   const noWriter = runCli(["envelope", "--key", file("fifo.seed"), "--id", "a", "--to", "b"], dir, "", 20_000);
   noWriter.catch(() => undefined); // awaited below; handled now so that an earlier failure is reported, not "Exiting early"
+  // A writer that sends the 64 digits without a line break and keeps its end open: refused after
+  // the same 10 s, saying what did arrive (it said "nothing arrived": CLI audit, 6 December 2026).
+  const noLineBreak = finished(spawn("bash", ["-c", `"$0" "$1" envelope --key <(printf '%s' "$2"; sleep 14 2>/dev/null) --id a --to b`, process.execPath, cliPath, "42".repeat(32)], { cwd: dir }), 25_000);
+  noLineBreak.catch(() => undefined); // awaited below, as noWriter
   for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["big.seed", "KEY_FILE_INVALID"]]) {
     const r = await runCli(["envelope", "--key", file(name), "--id", "a", "--to", "b"], dir, "", 10_000);
     assert.is(r.code, 2, `${name}: ${r.stderr}`);
@@ -158,6 +163,9 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   const r = await noWriter;
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /^chio-trust: error KEY_FILE_UNREADABLE: .*nothing arrived within 10000 ms/);
+  const partial = await noLineBreak;
+  assert.is(partial.code, 2, partial.stderr);
+  assert.match(partial.stderr, /^chio-trust: error KEY_FILE_UNREADABLE: .*: 64 bytes arrived, but no line break after the 64 hex digits and no end of input within 10000 ms\n$/);
   // A key given through process substitution (a pipe), as from a secrets manager, is read.
   writeFileSync(file("piped.seed"), "42".repeat(32) + "\n", { mode: 0o600 });
   const piped = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(sleep 0.2; cat "$2") --id a --to b --nonce n --now 1000`, process.execPath, cliPath, file("piped.seed")], { cwd: dir, encoding: "utf8" });
@@ -495,6 +503,37 @@ test("serve keeps serving when its stderr log pipe is closed (review 52: an unca
   }
 });
 
+test("serve keeps serving when its stdout is closed before `listening` (`serve | true` ended it with exit 0); SIGHUP stops it cleanly: exit 0, the store's -wal and -shm gone (it was 129 with both left)", async () => {
+  await cli(["keygen", "--out", file("hup.seed")]);
+  const port = await freePort();
+  const store = file("hup.db");
+  const child = spawnCli(["serve", "--key", file("hup.seed"), "--id", "kernel.b", "--port", String(port), "--store", store], dir);
+  child.stdout!.destroy(); // the reader is gone before the line is written: that write fails with EPIPE
+  const done = finished(child, 20_000);
+  done.catch(() => undefined); // awaited below
+  try {
+    let status = 0;
+    for (let i = 0; i < 100 && status === 0; i++) {
+      status = await fetch(`http://127.0.0.1:${port}/nowhere`).then(async (answer) => (await answer.arrayBuffer(), answer.status), () => 0);
+      if (status === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.is(status, 404, "serving");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // past the failed write's error event
+    assert.is(child.exitCode, null, "still running");
+    assert.is((await fetch(`http://127.0.0.1:${port}/nowhere`)).status, 404, "still serving");
+    assert.ok(existsSync(`${store}-wal`), "the store is open (WAL)");
+  } finally {
+    child.kill("SIGHUP");
+  }
+  const r = await done;
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.signal, null);
+  assert.not.ok(existsSync(`${store}-wal`) || existsSync(`${store}-shm`), "closed: no -wal or -shm left");
+  const listed = await cli(["peers", "--store", store]);
+  assert.is(listed.code, 0, listed.stderr);
+  assert.is(listed.stdout, "0 pinned peers\n");
+});
+
 test("accept pins into SQLite (then peers lists it, fresh then stale); a replay, a wrong anchor and junk are refused with exit 1", async () => {
   const a = (await cli(["keygen", "--out", file("a.seed")])).stdout.trim();
   const b = (await cli(["keygen", "--out", file("b.seed")])).stdout.trim();
@@ -638,6 +677,17 @@ test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a m
   assert.is(empty.code, 2, empty.stderr);
   assert.match(empty.stderr, /^chio-trust: error NOT_A_DATABASE: .*empty/);
   assert.is(statSync(file("empty.db")).size, 0, "still empty");
+  // Nor an SQLite database with a header and nothing in it (CLI audit, 6 December 2026: peers
+  // claimed and migrated it, and listed "0 pinned peers").
+  const bare = new Database(file("bare.db"));
+  bare.pragma("user_version = 7");
+  bare.close();
+  const bareBytes = readFileSync(file("bare.db"));
+  const bareListed = await cli(["peers", "--store", file("bare.db")]);
+  assert.is(bareListed.code, 2, bareListed.stderr);
+  assert.match(bareListed.stderr, /^chio-trust: error NOT_A_DATABASE: .*bare\.db is an SQLite database but not a chio-trust store/);
+  assert.equal(readFileSync(file("bare.db")), bareBytes, "left as it was");
+  assert.not.ok(existsSync(file("bare.db-wal")), "not switched to WAL");
   for (const url of ["notaurl", "ftp://127.0.0.1/", "http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1"]) {
     const store = file("url-typo.db");
     const r = await cli(["handshake", url, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--store", store]);
@@ -684,7 +734,22 @@ test("serve on a port in use: exit 2 LISTEN_FAILED; handshake to a closed port: 
   const h = await cli(["handshake", `http://127.0.0.1:${port}`, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b"]);
   assert.is(h.code, 1, h.stderr);
   assert.match(h.stderr, /error NETWORK_ERROR/);
+  // An envelope no serve with the default --max-body reads is refused here, before any store or
+  // connection (CLI audit, 6 December 2026: it was sent, and came back as 413), as `envelope` refuses to print it.
+  const big = await cli(["handshake", `http://127.0.0.1:${port}`, "--key", file("a.seed"), "--id", "k".repeat(100_000), "--remote", "kernel.b", "--store", file("big-id.db")]);
+  assert.is(big.code, 2, big.stderr);
+  assert.match(big.stderr, /^chio-trust: error USAGE: the envelope would be \d+ bytes, over the 65536 an acceptor takes: shorten the kernel ids\n$/);
+  assert.not.ok(existsSync(file("big-id.db")), "no store created");
 });
+
+/** A port nothing listens on (one the OS just gave out and took back). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 /** NDJSON items signed by @noble/curves; `bad` lists item indexes whose signature is broken. */
 function items(count: number, bad: Set<number>): string {

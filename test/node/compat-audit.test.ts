@@ -249,4 +249,21 @@ test("chio-trust/tweetnacl: verify is false for arrays of different lengths, a p
   assert.is(oursNacl.verify(x, x.slice()), true);
 });
 
+test("chio-trust/ed25519: every function has noble's kind (async where noble's is async: signAsync was a plain function returning a promise) and hashes lists its providers in noble's order (a drop-in audit found both)", () => {
+  const kinds = (lib: Record<string, unknown>, prefix = ""): string[] => {
+    const out: string[] = [];
+    for (const name of Object.keys(lib).sort()) {
+      const value = lib[name];
+      if (typeof value === "function" && name !== "Point") out.push(`${prefix}${name}: ${(value as { constructor: { name: string } }).constructor.name}`);
+      else if (value !== null && typeof value === "object" && prefix === "") out.push(...kinds(value as Record<string, unknown>, `${name}.`));
+    }
+    return out;
+  };
+  const theirs = kinds(noble as unknown as Record<string, unknown>);
+  assert.ok(theirs.includes("signAsync: AsyncFunction") && theirs.includes("sign: Function"), theirs.join(", "));
+  assert.equal(kinds(ours as unknown as Record<string, unknown>), theirs);
+  assert.equal(Object.keys(ours.hashes), Object.keys(noble.hashes));
+  assert.equal(Object.keys(ours.hashes), ["sha512Async", "sha512"]);
+});
+
 test.run();
