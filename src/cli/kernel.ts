@@ -1,6 +1,6 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
-import { type Stats, chmodSync, closeSync, constants, copyFileSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { type Stats, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
@@ -245,9 +245,9 @@ function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffe
       // refused at once, and the writer then blocked for good). A pipe waits for its first byte.
       if (n < 0 || (n === 0 && pipe && length === 0)) {
         if (Date.now() > giveUpAt) {
-          // Some bytes but no line break and no end (a writer that sent the 64 digits alone and
+          // Some bytes but no seed line and no end (a writer that sent the 64 digits alone and
           // kept its end open): the message says what is missing, not that nothing came.
-          const missing = length === 0 ? "nothing arrived" : `${length} bytes arrived, but no line break after the 64 hex digits and no end of input`;
+          const missing = length === 0 ? "nothing arrived" : `${length} bytes arrived, but not a seed line (64 hex digits and a line break), and the input did not end`;
           throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${missing} within ${KEY_PIPE_WAIT_MS} ms`);
         }
         Atomics.wait(PAUSE, 0, 0, 10);
@@ -402,13 +402,44 @@ export async function loadSqlite(): Promise<typeof import("../stores/sqlite/inde
   }
 }
 
+/** The first bytes of every SQLite database file (https://www.sqlite.org/fileformat2.html §1.3). */
+const SQLITE_MAGIC = "SQLite format 3\0";
+
 /**
  * Whether the existing SQLite `file` is not yet a chio-trust store: an SQLite database with no
- * tables and no application id in its header, which a store's open would claim and migrate.
- * Read through a read-only connection, so that a live store's header still in its -wal counts;
- * false when that connection cannot read the file, whose store open then says why.
+ * tables and no application id, which a store's open would claim and migrate. False for anything
+ * else (a store, another application's database, a file that is not SQLite), whose store open
+ * then says what it is.
+ *
+ * Decided from the file's header (fileformat2 §1.3: the application id at offset 68; §1.6: page 1,
+ * the root of sqlite_schema, is a leaf table page with no cells when the database holds nothing),
+ * so that nothing is created beside a file that is refused: a read-only SQLite connection to a
+ * database in WAL mode creates its -wal and -shm files and cannot remove them (CLI audit review,
+ * 6 December 2026). The header is the database's own only while no -wal or -journal lies beside
+ * it (a live store's first pages can still be in its log): then SQLite itself is asked, read-only,
+ * and finds the log it needs already there.
  */
 export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
+  if (existsSync(`${file}-wal`) || existsSync(`${file}-journal`)) return unclaimedPerSqlite(file);
+  const header = Buffer.alloc(108);
+  let read = 0;
+  try {
+    const fd = openSync(file, "r");
+    try {
+      read = readSync(fd, header, 0, header.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  if (read < header.length || header.toString("latin1", 0, 16) !== SQLITE_MAGIC) return false;
+  if (header.readUInt32BE(68) !== 0) return false; // ours or another application's
+  return header[100] === 0x0d && header.readUInt16BE(103) === 0;
+}
+
+/** isUnclaimedSqliteFile's answer from a read-only SQLite connection; false when it cannot read the file. */
+async function unclaimedPerSqlite(file: string): Promise<boolean> {
   await loadSqlite(); // SQLITE_UNAVAILABLE without the driver, as every store command
   const { default: Database } = await import("better-sqlite3");
   let db;

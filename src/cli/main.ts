@@ -10,10 +10,10 @@ import { closedStdout, outputFailureCleanups, reportError, runCli } from "./prog
 // `error` event) is the usual one-line OUTPUT_FAILED error and exit 2 ("could not run"), never a
 // stack trace and exit 1, which would read as "refused / does not verify".
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") {
-    if (closedStdout.keepRunning) return;
-    process.exit(process.exitCode ?? 0);
-  }
+  // `serve` past its `listening` line ignores every stdout failure: EPIPE, and EIO from a closed
+  // terminal (its SIGHUP stop then exited 2 with OUTPUT_FAILED), or ENOSPC (`> /dev/full`).
+  if (closedStdout.keepRunning) return;
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
   let status = EXIT_USAGE;
   let undone = "";
   for (const cleanup of outputFailureCleanups.splice(0)) {

@@ -73,9 +73,11 @@ function kernelId(name: string) {
 export const outputFailureCleanups: (() => string)[] = [];
 
 /**
- * How main.ts treats a closed stdout (EPIPE): `serve` sets `keepRunning`, since its only output
- * is the `listening` line and a kernel whose reader went away (`serve | true`) keeps serving, as
- * it does when its stderr log is closed; any other command ends quietly with its exit code so far.
+ * How main.ts treats stdout that cannot be written: `serve` sets `keepRunning` as it prints its
+ * only output, the `listening` line, so that a kernel whose reader went away (`serve | true`, a
+ * closed terminal) keeps serving, as it does when its stderr log is closed, and stops with exit 0
+ * on its signals. Any other command ends quietly on a closed pipe (EPIPE) with its exit code so
+ * far, and with OUTPUT_FAILED on any other write error.
  */
 export const closedStdout = { keepRunning: false };
 
@@ -284,21 +286,27 @@ export function buildProgram(exit: { code: number }): Command {
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
       // A reader that is gone (`serve | true`) costs the kernel this line, not its service: it
       // ended at once with exit 0 and its -wal and -shm left behind (CLI audit, 6 December 2026).
+      // So does any other failed write (a closed terminal's EIO, a full disk's ENOSPC).
       closedStdout.keepRunning = true;
       process.stdout.write(`listening http://${host}:${port}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          server.close(() => resolve());
+      const stoppedBy = await new Promise<NodeJS.Signals>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          server.close(() => resolve(signal));
           server.closeAllConnections();
         };
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
-        // A closed terminal or a supervisor's reload signal: the same clean stop (the store's
-        // -wal and -shm files go with it), where Node's default ended the process with 129 and
-        // left them (CLI audit, 6 December 2026).
+        // A closed terminal or a supervisor's SIGHUP: the same clean stop (the store's -wal and
+        // -shm files go with it), where Node's default ended the process at once and left them
+        // (CLI audit, 6 December 2026).
         process.once("SIGHUP", stop);
       });
       stores.close();
+      // Then the process ends by that SIGHUP (status 129, as a hangup is expected to end it)
+      // rather than by exit: after a terminal's hangup its tty answers EIO, and Node 20's exit
+      // path, which restores the tty's settings, aborts on that (SIGABRT; review of the fix,
+      // 6 December 2026). Its handler is spent, so the signal takes its default action now.
+      if (stoppedBy === "SIGHUP") process.kill(process.pid, "SIGHUP");
     });
 
   kernelOptions(program.command("handshake"), "optional")
@@ -389,7 +397,7 @@ function iso(seconds: number): string {
 }
 
 function formatDuration(seconds: number): string {
-  if (seconds >= 86_400 * 365 * 1000) return "over 1000 years";
+  if (seconds > 86_400 * 365 * 1000) return "more than 1000 years";
   const d = Math.floor(seconds / 86_400);
   const h = Math.floor((seconds % 86_400) / 3600);
   const m = Math.floor((seconds % 3600) / 60);

@@ -15,7 +15,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, FederationPeer
 import { SmallestLines } from "../../src/cli/verify.js";
 import { cliPath, runCli, spawnCli } from "../helpers/cli.js";
 import { finished, waitForLine, type Finished } from "../helpers/processes.js";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import Database from "better-sqlite3";
 
 const dir = mkdtempSync(path.join(tmpdir(), "chio-cli-"));
@@ -132,8 +132,11 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   noWriter.catch(() => undefined); // awaited below; handled now so that an earlier failure is reported, not "Exiting early"
   // A writer that sends the 64 digits without a line break and keeps its end open: refused after
   // the same 10 s, saying what did arrive (it said "nothing arrived": CLI audit, 6 December 2026).
-  const noLineBreak = finished(spawn("bash", ["-c", `"$0" "$1" envelope --key <(printf '%s' "$2"; sleep 14 2>/dev/null) --id a --to b`, process.execPath, cliPath, "42".repeat(32)], { cwd: dir }), 25_000);
+  // The writer holds the pipe until the command has ended, however long it takes to start.
+  execFileSync("mkfifo", ["-m", "600", file("no-break.seed")]);
+  const noLineBreak = runCli(["envelope", "--key", file("no-break.seed"), "--id", "a", "--to", "b"], dir, "", 25_000);
   noLineBreak.catch(() => undefined); // awaited below, as noWriter
+  const holder = spawn("bash", ["-c", `exec 3>"$1"; printf '%s' "$2" >&3; exec sleep 60`, "holder", file("no-break.seed"), "42".repeat(32)], { stdio: "ignore" });
   for (const [name, code] of [["keydir", "KEY_FILE_UNREADABLE"], ["big.seed", "KEY_FILE_INVALID"]]) {
     const r = await runCli(["envelope", "--key", file(name), "--id", "a", "--to", "b"], dir, "", 10_000);
     assert.is(r.code, 2, `${name}: ${r.stderr}`);
@@ -163,9 +166,9 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   const r = await noWriter;
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /^chio-trust: error KEY_FILE_UNREADABLE: .*nothing arrived within 10000 ms/);
-  const partial = await noLineBreak;
+  const partial = await noLineBreak.finally(() => holder.kill("SIGKILL"));
   assert.is(partial.code, 2, partial.stderr);
-  assert.match(partial.stderr, /^chio-trust: error KEY_FILE_UNREADABLE: .*: 64 bytes arrived, but no line break after the 64 hex digits and no end of input within 10000 ms\n$/);
+  assert.match(partial.stderr, /^chio-trust: error KEY_FILE_UNREADABLE: .*: 64 bytes arrived, but not a seed line \(64 hex digits and a line break\), and the input did not end within 10000 ms\n$/);
   // A key given through process substitution (a pipe), as from a secrets manager, is read.
   writeFileSync(file("piped.seed"), "42".repeat(32) + "\n", { mode: 0o600 });
   const piped = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(sleep 0.2; cat "$2") --id a --to b --nonce n --now 1000`, process.execPath, cliPath, file("piped.seed")], { cwd: dir, encoding: "utf8" });
@@ -503,35 +506,77 @@ test("serve keeps serving when its stderr log pipe is closed (review 52: an unca
   }
 });
 
-test("serve keeps serving when its stdout is closed before `listening` (`serve | true` ended it with exit 0); SIGHUP stops it cleanly: exit 0, the store's -wal and -shm gone (it was 129 with both left)", async () => {
-  await cli(["keygen", "--out", file("hup.seed")]);
-  const port = await freePort();
-  const store = file("hup.db");
-  const child = spawnCli(["serve", "--key", file("hup.seed"), "--id", "kernel.b", "--port", String(port), "--store", store], dir);
-  child.stdout!.destroy(); // the reader is gone before the line is written: that write fails with EPIPE
-  const done = finished(child, 20_000);
-  done.catch(() => undefined); // awaited below
-  try {
+/**
+ * `serve --store` on a free port with stdout as given (a descriptor, or "closed": the pipe's
+ * reader gone before `listening` is written), once it answers HTTP. The port is one the OS just
+ * gave out: another process may take it first, so a serve that cannot listen is started again.
+ */
+async function serveWithoutStdout(seed: string, store: string, stdout: "closed" | number): Promise<{ child: ChildProcess; port: number; done: Promise<Finished> }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const args = [cliPath, "serve", "--key", seed, "--id", "kernel.b", "--port", String(port), "--store", store];
+    const child = spawn(process.execPath, args, { cwd: dir, stdio: ["pipe", stdout === "closed" ? "pipe" : stdout, "pipe"] });
+    if (stdout === "closed") child.stdout!.destroy(); // the write of `listening` then fails with EPIPE
+    const done = finished(child, 30_000);
+    done.catch(() => undefined); // awaited by the caller
     let status = 0;
-    for (let i = 0; i < 100 && status === 0; i++) {
+    for (let i = 0; i < 100 && status === 0 && child.exitCode === null; i++) {
       status = await fetch(`http://127.0.0.1:${port}/nowhere`).then(async (answer) => (await answer.arrayBuffer(), answer.status), () => 0);
       if (status === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    assert.is(status, 404, "serving");
+    if (status !== 0) return { child, port, done };
+    const ended = await done;
+    if (attempt === 2 || !/error LISTEN_FAILED/.test(ended.stderr)) throw new Error(`serve did not come up (exit ${ended.code}): ${ended.stderr}`);
+  }
+}
+
+test("serve keeps serving when its stdout is closed before `listening` (`serve | true` ended it with exit 0); SIGHUP stops it cleanly: the store closed, its -wal and -shm gone (both were left), then the process ends by SIGHUP (status 129, not an exit, which aborts in Node 20 after a terminal's hangup)", async () => {
+  await cli(["keygen", "--out", file("hup.seed")]);
+  const store = file("hup.db");
+  const { child, port, done } = await serveWithoutStdout(file("hup.seed"), store, "closed");
+  try {
     await new Promise((resolve) => setTimeout(resolve, 300)); // past the failed write's error event
     assert.is(child.exitCode, null, "still running");
     assert.is((await fetch(`http://127.0.0.1:${port}/nowhere`)).status, 404, "still serving");
     assert.ok(existsSync(`${store}-wal`), "the store is open (WAL)");
+    // peers reads the live store (its header can still be in the -wal: SQLite is asked, read-only).
+    const live = await cli(["peers", "--store", store]);
+    assert.is(live.code, 0, live.stderr);
+    assert.is(live.stdout, "0 pinned peers\n");
   } finally {
     child.kill("SIGHUP");
   }
   const r = await done;
-  assert.is(r.code, 0, r.stderr);
-  assert.is(r.signal, null);
+  assert.is(r.signal, "SIGHUP", `${r.code} ${r.stderr}`);
+  assert.match(r.stderr, /^(refused 404 NOT_FOUND\n)+$/, "only the log of the probes");
   assert.not.ok(existsSync(`${store}-wal`) || existsSync(`${store}-shm`), "closed: no -wal or -shm left");
   const listed = await cli(["peers", "--store", store]);
   assert.is(listed.code, 0, listed.stderr);
   assert.is(listed.stdout, "0 pinned peers\n");
+});
+
+fullDiskTest("serve keeps serving when its stdout cannot be written for another reason (ENOSPC on /dev/full; EIO from a closed terminal is the same path), and SIGTERM stops it with exit 0: the failed write was OUTPUT_FAILED, exit 2, store files left", async () => {
+  await cli(["keygen", "--out", file("full.seed")]);
+  const store = file("full-stdout.db");
+  const full = openSync(DEV_FULL, "w");
+  let started;
+  try {
+    started = await serveWithoutStdout(file("full.seed"), store, full);
+  } finally {
+    closeSync(full); // the child has its own copy
+  }
+  const { child, port, done } = started;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.is(child.exitCode, null, "still running");
+    assert.is((await fetch(`http://127.0.0.1:${port}/nowhere`)).status, 404, "still serving");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const r = await done;
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr.includes("OUTPUT_FAILED"), false, r.stderr);
+  assert.not.ok(existsSync(`${store}-wal`) || existsSync(`${store}-shm`), "closed: no -wal or -shm left");
 });
 
 test("accept pins into SQLite (then peers lists it, fresh then stale); a replay, a wrong anchor and junk are refused with exit 1", async () => {
@@ -573,6 +618,12 @@ test("accept pins into SQLite (then peers lists it, fresh then stale); a replay,
   assert.match(stale.stdout, /"kernel\.a" {2}[0-9a-f]{64} .* STALE since 0m 0s\n1 pinned peer\n/);
   const fresh = await cli(["peers", "--store", file("b.db"), "--now", String(listed[0].rotationDue - 3600)]);
   assert.match(fresh.stdout, /fresh, 1h 0m left/);
+  // Past 1000 years, a phrase (it said "forever": CLI audit, 6 December 2026); at 1000 years, days.
+  const millennium = 86_400 * 365 * 1000;
+  const far = await cli(["peers", "--store", file("b.db"), "--now", String(listed[0].rotationDue + millennium + 1)]);
+  assert.match(far.stdout, / STALE since more than 1000 years\n1 pinned peer\n$/);
+  const edge = await cli(["peers", "--store", file("b.db"), "--now", String(listed[0].rotationDue + millennium)]);
+  assert.match(edge.stdout, / STALE since 365000d 0h\n1 pinned peer\n$/);
   assert.ok(b.length === 64);
 });
 
@@ -688,6 +739,19 @@ test("usage slips are exit 2 and change nothing: serve --host \"\", peers on a m
   assert.match(bareListed.stderr, /^chio-trust: error NOT_A_DATABASE: .*bare\.db is an SQLite database but not a chio-trust store/);
   assert.equal(readFileSync(file("bare.db")), bareBytes, "left as it was");
   assert.not.ok(existsSync(file("bare.db-wal")), "not switched to WAL");
+  // The same in WAL mode, and nothing is left beside it (a read-only SQLite connection made the
+  // -wal and -shm files and could not remove them: review of the fix).
+  const bareWal = new Database(file("bare-wal.db"));
+  bareWal.pragma("journal_mode = WAL");
+  bareWal.pragma("user_version = 3");
+  bareWal.close();
+  assert.not.ok(existsSync(file("bare-wal.db-wal")), "checkpointed and removed on close");
+  const bareWalBytes = readFileSync(file("bare-wal.db"));
+  const bareWalListed = await cli(["peers", "--store", file("bare-wal.db")]);
+  assert.is(bareWalListed.code, 2, bareWalListed.stderr);
+  assert.match(bareWalListed.stderr, /^chio-trust: error NOT_A_DATABASE: .*bare-wal\.db is an SQLite database but not a chio-trust store/);
+  assert.equal(readFileSync(file("bare-wal.db")), bareWalBytes, "left as it was");
+  assert.equal(readdirSync(dir).filter((name) => name.startsWith("bare-wal.db")), ["bare-wal.db"], "no -wal or -shm made");
   for (const url of ["notaurl", "ftp://127.0.0.1/", "http://deploy:s3cret@127.0.0.1:9", "http://127.0.0.1:9/?tenant=1"]) {
     const store = file("url-typo.db");
     const r = await cli(["handshake", url, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b", "--store", store]);
