@@ -442,11 +442,12 @@ export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
 async function unclaimedPerSqlite(file: string): Promise<boolean> {
   await loadSqlite(); // SQLITE_UNAVAILABLE without the driver, as every store command
   const { default: Database } = await import("better-sqlite3");
+  const { databaseIdentity } = await import("../stores/sqlite/schema.js");
   let db;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
-    const row = db.prepare("SELECT (SELECT application_id FROM pragma_application_id()) AS id, (SELECT count(*) FROM sqlite_schema) AS n").get() as { id: number; n: number };
-    return row.id === 0 && row.n === 0; // another application's database is the store's to name (FOREIGN_DATABASE)
+    const { applicationId, objects } = databaseIdentity(db);
+    return applicationId === 0 && objects === 0; // another application's database is the store's to name (FOREIGN_DATABASE)
   } catch {
     return false;
   } finally {

@@ -2,17 +2,16 @@
 // The `chio-trust` executable (package.json "bin"). Everything is in program.ts; this file only
 // runs it and exits with its code (no top-level await, so the CommonJS build works too).
 import { CliError, EXIT_USAGE } from "./errors.js";
-import { closedStdout, outputFailureCleanups, reportError, runCli } from "./program.js";
+import { stdoutFailures, outputFailureCleanups, reportError, runCli } from "./program.js";
 
-// A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing; `serve`
-// keeps serving (closedStdout in program.ts). Any other
+// A closed pipe (`chio-trust peers | head`) ends the output quietly instead of crashing. Any other
 // write error (ENOSPC on a full disk, EDQUOT, EIO: stdout redirected to a file arrives here as an
 // `error` event) is the usual one-line OUTPUT_FAILED error and exit 2 ("could not run"), never a
-// stack trace and exit 1, which would read as "refused / does not verify".
+// stack trace and exit 1, which would read as "refused / does not verify". `serve`, past its
+// `listening` line, ignores them all and keeps serving (stdoutFailures in program.ts: a closed
+// terminal's EIO made its SIGHUP stop exit 2, and `serve | true` ended it with exit 0).
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  // `serve` past its `listening` line ignores every stdout failure: EPIPE, and EIO from a closed
-  // terminal (its SIGHUP stop then exited 2 with OUTPUT_FAILED), or ENOSPC (`> /dev/full`).
-  if (closedStdout.keepRunning) return;
+  if (stdoutFailures.ignored) return;
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
   let status = EXIT_USAGE;
   let undone = "";
@@ -53,8 +52,8 @@ runCli(process.argv.slice(2)).then(
 function exitOnceWritten(code: number): void {
   process.exitCode = code;
   process.stdout.write("", (stdoutError) => {
-    // A failed write is the `error` handler's to end (OUTPUT_FAILED), unless stdout was allowed to close.
-    if (stdoutError && !closedStdout.keepRunning) return;
+    // A failed write is the `error` handler's to end (OUTPUT_FAILED), unless `serve` ignores it.
+    if (stdoutError && !stdoutFailures.ignored) return;
     process.stderr.write("", () => setImmediate(() => process.exit(code)));
   });
 }

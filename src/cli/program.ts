@@ -73,13 +73,13 @@ function kernelId(name: string) {
 export const outputFailureCleanups: (() => string)[] = [];
 
 /**
- * How main.ts treats stdout that cannot be written: `serve` sets `keepRunning` as it prints its
- * only output, the `listening` line, so that a kernel whose reader went away (`serve | true`, a
- * closed terminal) keeps serving, as it does when its stderr log is closed, and stops with exit 0
- * on its signals. Any other command ends quietly on a closed pipe (EPIPE) with its exit code so
+ * How main.ts treats stdout that cannot be written: `serve` sets `ignored` as it prints its only
+ * output, the `listening` line, so that a kernel whose reader went away (`serve | true`, a closed
+ * terminal, a full disk) keeps serving, as it does when its stderr log is closed, and stops as
+ * its signals say. Any other command ends quietly on a closed pipe (EPIPE) with its exit code so
  * far, and with OUTPUT_FAILED on any other write error.
  */
-export const closedStdout = { keepRunning: false };
+export const stdoutFailures = { ignored: false };
 
 /** The default challenge nonce of `envelope` and `handshake`: 16 random bytes as hex. */
 function randomNonce(): string {
@@ -287,7 +287,7 @@ export function buildProgram(exit: { code: number }): Command {
       // A reader that is gone (`serve | true`) costs the kernel this line, not its service: it
       // ended at once with exit 0 and its -wal and -shm left behind (CLI audit, 6 December 2026).
       // So does any other failed write (a closed terminal's EIO, a full disk's ENOSPC).
-      closedStdout.keepRunning = true;
+      stdoutFailures.ignored = true;
       process.stdout.write(`listening http://${host}:${port}\n`);
       const stoppedBy = await new Promise<NodeJS.Signals>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

@@ -223,22 +223,31 @@ function readOnlyIfSo(error: SqliteStoreError, path: string): SqliteStoreError {
 }
 
 /**
+ * @internal The application id in `db`'s header and the number of objects (tables, indexes, views,
+ * triggers) in its schema, read by one statement, so from one snapshot (see identify). Also the
+ * CLI's `peers` check of a file that is not yet a store (src/cli/kernel.ts).
+ */
+export function databaseIdentity(db: Database.Database): { applicationId: number; objects: number } {
+  const row = db.prepare("SELECT (SELECT application_id FROM pragma_application_id()) AS id, (SELECT count(*) FROM sqlite_schema) AS n").get() as {
+    id: number | bigint;
+    n: number | bigint;
+  };
+  return { applicationId: toNumber(column(row, "id")), objects: toNumber(column(row, "n")) };
+}
+
+/**
  * Refuses files that belong to another application, before anything is written to them. The id
  * and the table count are read by one statement, so from one snapshot: read apart, a process
  * creating the same file at that moment (replicas started together) could commit between the two
  * reads, and our own file would read as one with tables but no id (review-34 C3).
  */
 function identify(db: Database.Database, path: string): void {
-  const row = db.prepare("SELECT (SELECT application_id FROM pragma_application_id()) AS id, (SELECT count(*) FROM sqlite_schema) AS n").get() as {
-    id: number | bigint;
-    n: number | bigint;
-  };
-  const applicationId = toNumber(column(row, "id"));
+  const { applicationId, objects } = databaseIdentity(db);
   if (applicationId === CHIO_APPLICATION_ID) return;
   if (applicationId !== 0) {
     throw new SqliteStoreError("FOREIGN_DATABASE", `${path} belongs to another application (application_id 0x${applicationId.toString(16)})`);
   }
-  if (toNumber(column(row, "n")) !== 0) {
+  if (objects !== 0) {
     throw new SqliteStoreError("FOREIGN_DATABASE", `${path} is an SQLite database of another application (it has tables but no chio-trust id)`);
   }
 }
