@@ -10,9 +10,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { repoRoot } from "../helpers/processes.js";
+import { freePort, repoRoot } from "../helpers/processes.js";
 import { createServer } from "node:net";
-import { catchesTerm, freePort, removeStaleDirs, startPostgres, startRedis } from "./helpers/servers.js";
+import { catchesTerm, removeStaleDirs, startPostgres, startRedis } from "./helpers/servers.js";
 
 const t = suite("test servers end with the run");
 

@@ -2,6 +2,7 @@
 // package (so they start in ~50 ms, not under tsx), with bounded run times; and tsxChildResult
 // for the TypeScript children that run on src/ under tsx and print one JSON result line.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -125,6 +126,18 @@ export function neverAcceptingListener(): Promise<{ url: string; stop: () => voi
       const port = Number.parseInt(line, 10);
       // The queue is full once the child's own connections are in it; give them a moment.
       if (line.includes("\n") && port > 0) setTimeout(() => resolve({ url: `http://127.0.0.1:${port}`, stop }), 200);
+    });
+  });
+}
+
+/** A port nobody listens on right now (listen on 0, read it, close): another process may take it before the caller does. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
     });
   });
 }

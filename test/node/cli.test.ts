@@ -14,7 +14,7 @@ import canonicalize from "canonicalize";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, FederationPeer, KernelTrustExchange, Keypair } from "../../src/index.js";
 import { SmallestLines } from "../../src/cli/verify.js";
 import { cliPath, runCli, spawnCli } from "../helpers/cli.js";
-import { finished, waitForLine, type Finished } from "../helpers/processes.js";
+import { finished, freePort, waitForLine, type Finished } from "../helpers/processes.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import Database from "better-sqlite3";
 
@@ -805,15 +805,6 @@ test("serve on a port in use: exit 2 LISTEN_FAILED; handshake to a closed port: 
   assert.match(big.stderr, /^chio-trust: error USAGE: the envelope would be \d+ bytes, over the 65536 an acceptor takes: shorten the kernel ids\n$/);
   assert.not.ok(existsSync(file("big-id.db")), "no store created");
 });
-
-/** A port nothing listens on (one the OS just gave out and took back). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** NDJSON items signed by @noble/curves; `bad` lists item indexes whose signature is broken. */
 function items(count: number, bad: Set<number>): string {

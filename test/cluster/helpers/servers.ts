@@ -4,9 +4,9 @@
 // and restartable mid-test on the same port and data for the fail-closed and recovery checks.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../../helpers/processes.js";
 
 /** The servers running, each with the signal that ends it at once and cleanly. */
 const running = new Map<ChildProcess, NodeJS.Signals>();
@@ -127,17 +127,6 @@ export function catchesTerm(pid: number): boolean | undefined {
   return caught !== null && (BigInt(`0x${caught[1]}`) & (1n << 14n)) !== 0n;
 }
 
-/** A port nobody listens on right now (listen on 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Waits until `ready` says the server we started answers (each try bounded to 2 s: something
