@@ -954,6 +954,56 @@ t("a client passed in that queues commands while offline: a call that timed out 
   }
 });
 
+t("a client passed in: a call whose command is still unwritten when the connection drops is aborted (STORE_UNAVAILABLE), not written to the server the client reconnects to before that server is checked", async () => {
+  // node-redis queues a command and writes it on the next setImmediate; a command still in that
+  // queue when the connection drops stays in a client's offline queue and is written first on the
+  // next connection, before 'ready' and so before the store checks that server again (review 64
+  // F1). The store aborts such commands on 'reconnecting' (#watch). Staged here: the call is made
+  // in a setImmediate callback (so node-redis's write waits for the next turn of the event loop)
+  // and the relay resets the connection at once, so the client sees the reset in that turn's poll
+  // phase, before the write. Where the reset reaches the client only after the write (a loaded
+  // machine can defer loopback delivery), the written command fails with the connection instead:
+  // such rounds are retried, and at least one must be the staged order.
+  const relay = await startRelay((await server()).port);
+  const namespace = freshNamespace();
+  const client = createClient({ url: `redis://127.0.0.1:${relay.port}`, socket: { reconnectStrategy: () => 50 } });
+  client.on("error", () => undefined);
+  await client.connect();
+  const replay = await RedisReplayStore.open(client, { namespace });
+  const pairExists = (nonce: string) => withRaw((raw) => raw.sendCommand(["EXISTS", `${namespace}:{${keyHex("p")}}:n:${keyHex(nonce)}`]));
+  let staged = 0;
+  try {
+    for (let round = 0; round < 8 && staged < 2; round++) {
+      const nonce = `n${round}`;
+      assert.is(await replay.reserve("p", `warm${round}`, T, T, 300), true, "the server is checked and the client ready");
+      // In an object: a promise resolved with the call would adopt its rejection.
+      const { call } = await new Promise<{ call: Promise<boolean> }>((resolve) =>
+        setImmediate(() => {
+          const reserving = replay.reserve("p", nonce, T, T, 300);
+          reserving.catch(() => undefined); // read below
+          relay.reset();
+          resolve({ call: reserving });
+        }),
+      );
+      const error = await rejects(call, (e) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE", `round ${round}: the call across the drop`);
+      if ((error.cause as Error | undefined)?.message === "The command was aborted") staged++;
+      const deadline = Date.now() + 10_000;
+      while (!client.isReady) {
+        if (Date.now() > deadline) throw new Error("the client did not reconnect");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 100)); // what the client had queued is written by now
+      assert.is(await pairExists(nonce), 0, `round ${round}: nothing written to the server it reconnected to`);
+      assert.is(await replay.reserve("p", nonce, T, T, 300), true, `round ${round}: the nonce is still free`);
+    }
+    assert.ok(staged >= 1, "the drop came before node-redis's write in at least one round");
+  } finally {
+    await replay.close();
+    client.destroy();
+    await relay.close();
+  }
+});
+
 t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is left of the call's one operationTimeoutMs", async () => {
   // A client passed in (the port's shape) in front of the real server: EVALSHA answers NOSCRIPT
   // after 800 ms, EVAL never answers. The call is bounded by 1000 ms in all, not 800 + 1000.
@@ -985,9 +1035,11 @@ t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is
 /**
  * A TCP relay to the test server on its own port. `blackHole()` silently stops relaying on every
  * connection open now, both ways, while keeping them open, as a NAT or load balancer that forgot
- * a connection does (no FIN, no RST); connections made afterwards are relayed again.
+ * a connection does (no FIN, no RST); connections made afterwards are relayed again. `reset()`
+ * resets every connection open now on the client's side (RST, as a server or proxy that died
+ * does) and keeps listening, so the client reconnects through it.
  */
-async function startRelay(target: number): Promise<{ port: number; blackHole(): void; connections(): number; close(): Promise<void> }> {
+async function startRelay(target: number): Promise<{ port: number; blackHole(): void; reset(): void; connections(): number; close(): Promise<void> }> {
   const open = new Set<{ client: net.Socket; upstream: net.Socket; dropped: boolean }>();
   const relay = net.createServer((client) => {
     const upstream = net.connect(target, "127.0.0.1");
@@ -1008,6 +1060,9 @@ async function startRelay(target: number): Promise<{ port: number; blackHole(): 
     port: (relay.address() as net.AddressInfo).port,
     blackHole() {
       for (const pair of open) pair.dropped = true;
+    },
+    reset() {
+      for (const pair of open) pair.client.resetAndDestroy();
     },
     connections: () => open.size,
     async close() {
