@@ -288,7 +288,12 @@ export function buildProgram(exit: { code: number }): Command {
       // ended at once with exit 0 and its -wal and -shm left behind (CLI audit, 6 December 2026).
       // So does any other failed write (a closed terminal's EIO, a full disk's ENOSPC).
       stdoutFailures.ignored = true;
-      process.stdout.write(`listening http://${host}:${port}\n`);
+      const listening = `listening http://${host}:${port}`;
+      process.stdout.write(`${listening}\n`, (error?: Error | null) => {
+        // Whoever waits for this line (a supervisor, a script) would wait in vain: it goes to
+        // stderr, the log, with the reason, rather than nowhere.
+        if (error) process.stderr.write(`${listening} (on stderr: stdout failed with ${(error as NodeJS.ErrnoException).code ?? error.message})\n`);
+      });
       const stoppedBy = await new Promise<NodeJS.Signals>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           server.close(() => resolve(signal));
