@@ -8,7 +8,8 @@ import { MAX_ANCHOR_KEYS } from "../handshake/constants.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import { CliError } from "./errors.js";
 import { displayPeerText } from "../handshake/errors.js";
-import { wipeBytes } from "../bytes.js";
+import { equalBytes, wipeBytes } from "../bytes.js";
+import { ed25519 } from "../ed25519.js";
 
 /** Options every kernel command accepts. */
 export interface KernelOptions {
@@ -469,12 +470,35 @@ export function buildExchange(options: KernelOptions): KernelTrustExchange {
   // verified over them (review 92 F3: a kernel run from the CLI could not speak to one of
   // chio's older Rust kernels when an id or nonce held U+007F-U+009F).
   if (options.escapeDelC1 === true) exchange.withHardening({ escapeDelAndC1: true });
-  for (const [id, key] of parseAnchors(options.trust)) exchange.withTrustedPeer(id, key);
+  for (const [id, keys] of parseAnchors(options.trust)) {
+    refuseOwnSeedAsAnchor(id, keys, exchange.localPublicKey);
+    exchange.withTrustedPeer(id, keys);
+  }
   if (options.now !== undefined) {
     const now = options.now;
     exchange.withClock(() => now);
   }
   return exchange;
+}
+
+/**
+ * INVALID_TRUST_ANCHOR for a --trust key that is this kernel's own seed (the --key file's 64 hex
+ * digits pasted where `keygen`'s printed public key belongs). parseAnchors refuses a seed that is
+ * not a curve point, about half of them; one that is would be taken as an anchor that no peer
+ * can match, with the seed on the command line (helper 134's walkthrough). Recognised by the
+ * public key it derives; the value is not shown.
+ */
+function refuseOwnSeedAsAnchor(id: string, keys: readonly PublicKey[], own: PublicKey): void {
+  const ownBytes = own.toBytes();
+  for (let k = 0; k < keys.length; k++) {
+    const candidate = keys[k].toBytes();
+    const derived = ed25519.getPublicKey(candidate);
+    wipeBytes(candidate);
+    // Public keys on both sides: no secret reaches the comparison.
+    if (equalBytes(derived, ownBytes)) {
+      throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(id, 100)}: key ${k + 1} of ${keys.length} is this kernel's own seed (--key), not a public key; the value is not shown`);
+    }
+  }
 }
 
 /** Gives `exchange` the stores openStores opened (none: it keeps its in-memory ones). */

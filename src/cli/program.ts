@@ -180,6 +180,14 @@ export function buildProgram(exit: { code: number }): Command {
       // again, then what needs the store.
       const { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 } = exchange.hardening;
       readVerifiedEnvelopeFields(envelope, maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1);
+      // No store file yet and no anchor for the sender: there is no pin either, so the accept can
+      // only be refused (docs/protocol.md §5: MISSING_TRUST_ANCHOR, or an earlier check). It runs
+      // on the exchange's empty in-memory stores, which answer as an empty file would, and the
+      // refusal creates no store file (helper 134's walkthrough: it left an empty store behind).
+      if (!existsSync(options.store!) && !exchange.trustedPeerKeys().has(options.from)) {
+        await exchange.acceptEnvelope(envelope, options.from);
+        throw new CliError("INTERNAL_ERROR", `an accept with no anchor for ${displayPeerText(options.from, 100)} and no store succeeded`);
+      }
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);

@@ -672,6 +672,7 @@ const SEED_LIKE = "02".repeat(32);
 
 test("accept, serve and handshake check the key file, the anchors (and accept its input) before the store: a bad one creates no --store file, and a bad anchor's value is not printed", async () => {
   assert.throws(() => noble.Point.fromHex(SEED_LIKE), undefined, "SEED_LIKE is not a point");
+  noble.Point.fromHex("22".repeat(32)); // c6.seed's bytes are a point: parseAnchors alone would take them
   writeFileSync(file("c6.seed"), "22".repeat(32) + "\n", { mode: 0o600 });
   const commands: [string, string[]][] = [
     ["accept", ["accept", "--id", "kernel.b", "--from", "kernel.a"]],
@@ -685,6 +686,10 @@ test("accept, serve and handshake check the key file, the anchors (and accept it
     ["a seed pasted as a --trust key", ["--key", file("c6.seed"), "--trust", `kernel.a=${SEED_LIKE}`], "INVALID_TRUST_ANCHOR"],
     ["a seed pasted as --trust, without ID=", ["--key", file("c6.seed"), "--trust", SEED_LIKE], "INVALID_TRUST_ANCHOR"],
     ["a missing key file", ["--key", file("c6-missing.seed")], "KEY_FILE_UNREADABLE"],
+    // This kernel's own seed, 22…22, is a point (as about half of all seeds are): recognised as
+    // the --key seed by the public key it derives (it was taken as an anchor).
+    ["the --key seed pasted as a --trust key", ["--key", file("c6.seed"), "--trust", `kernel.a=${"22".repeat(32)}`], "INVALID_TRUST_ANCHOR"],
+    ["the --key seed as the second key of a --trust", ["--key", file("c6.seed"), "--trust", `kernel.a=${noble.getPublicKey(new Uint8Array(32).fill(7)).reduce((h, b) => h + b.toString(16).padStart(2, "0"), "")},${"22".repeat(32)}`], "INVALID_TRUST_ANCHOR"],
   ];
   for (const [name, command] of commands) {
     for (const [slip, args, code] of slips) {
@@ -694,7 +699,7 @@ test("accept, serve and handshake check the key file, the anchors (and accept it
       assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: [^\\n]*\\n$`), `${name}, ${slip}`);
       assert.not.ok(existsSync(store), `${name}, ${slip}: no store file`);
       // The value is never printed (CLI audit, 6 December 2026: the library's message repeated it).
-      assert.not.ok(r.stderr.includes(SEED_LIKE), `${name}, ${slip}: the value is printed`);
+      assert.not.ok(r.stderr.includes(SEED_LIKE) || r.stderr.includes("22".repeat(32)), `${name}, ${slip}: the value is printed`);
     }
   }
   const noInput = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--in", file("c6-missing.json"), "--store", file("c6-in.db")]);
@@ -714,7 +719,18 @@ test("accept, serve and handshake check the key file, the anchors (and accept it
     assert.match(r.stderr, new RegExp(`^chio-trust: error ${code}: `), name);
     assert.not.ok(existsSync(file("c6-bad.db")), `accept of an input that is ${name}: no store file`);
   }
+  // No anchor for the sender and no store file yet: no pin can exist, so the accept is refused
+  // (MISSING_TRUST_ANCHOR, exit 1) as on an empty store, and creates none (it left an empty one).
   writeFileSync(file("c6-bad.json"), good);
+  const unanchored = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--in", file("c6-bad.json"), "--store", file("c6-bad.db")]);
+  assert.is(unanchored.code, 1, unanchored.stderr);
+  assert.match(unanchored.stderr, /^chio-trust: error MISSING_TRUST_ANCHOR: [^\n]*\n$/);
+  assert.not.ok(existsSync(file("c6-bad.db")), "accept with no anchor for the sender: no store file");
+  // An anchor for another kernel only: the same.
+  const otherAnchor = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--trust", `kernel.z=${kernelA.publicKey.toHex()}`, "--in", file("c6-bad.json"), "--store", file("c6-bad.db")]);
+  assert.is(otherAnchor.code, 1, otherAnchor.stderr);
+  assert.match(otherAnchor.stderr, /^chio-trust: error MISSING_TRUST_ANCHOR: /);
+  assert.not.ok(existsSync(file("c6-bad.db")), "accept with an anchor for another kernel only: no store file");
   const accepted = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, "--in", file("c6-bad.json"), "--store", file("c6-bad.db")]);
   assert.is(accepted.code, 0, accepted.stderr);
   assert.ok(existsSync(file("c6-bad.db")), "the good envelope is pinned in a new store");
