@@ -102,6 +102,8 @@ export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
 
 /** Current schema version of each component; a database at a higher version is refused. */
 const SCHEMA_VERSIONS = { peers: 1, replay: 1, replay_retention: 1 } as const;
+/** The connection strings pg parses as such (pg-connection-string): a URL of these schemes, or a socket directory path. */
+const CONNECTION_STRING = /^(?:(?:postgres|postgresql|socket):|\/)/i;
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
 // Spread as this module loads, not at call time: a replaced array iterator emptied the list (README "Hardening").
@@ -158,6 +160,13 @@ class Connection {
     const setStatementTimeout = read.setStatementTimeout ?? true;
     if (typeof setStatementTimeout !== "boolean") throw new InvalidConfigError("setStatementTimeout must be a boolean");
     if (typeof urlOrClient === "string") {
+      // pg resolves any other text against "postgres://base" (pg-connection-string), so "not a url"
+      // or "db.example:5432" became STORE_UNAVAILABLE "getaddrinfo ENOTFOUND base" at the first
+      // query (helper 135's walkthrough): the forms pg documents are a URL of one of these
+      // schemes and a socket directory path. Not repeated: it may hold a password.
+      if (regExpExec(CONNECTION_STRING, urlOrClient) === null) {
+        throw new InvalidConfigError("the Postgres connection string is not a postgres://, postgresql:// or socket: URL nor a socket path starting with / (not repeated here: it may hold a password)");
+      }
       const pool = new pg.Pool({
         connectionString: urlOrClient,
         max: maxConnections,

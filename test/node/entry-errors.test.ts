@@ -68,6 +68,7 @@ const cases: [string, Entry, string, () => unknown][] = [
   ["chio-trust/http", http, "an answer signed by a key this side does not trust (PeerHandshakeError)", () => answeredByUntrusted(http.handshakeWith)],
   ["chio-trust/postgres", postgres, "a misspelt option", () => postgres.PostgresPeerStore.open("postgres://chio@127.0.0.1:1/chio", { tablePrefx: "x" } as never)],
   ["chio-trust/postgres", postgres, "options that are not an object", () => postgres.PostgresReplayStore.open("postgres://chio@127.0.0.1:1/chio", 5 as never)],
+  ["chio-trust/postgres", postgres, "a connection string that is not a URL (pg resolved it against postgres://base)", () => postgres.PostgresPeerStore.open("not a url")],
   ["chio-trust/redis", redis, "a misspelt option", () => redis.RedisPeerStore.open("redis://127.0.0.1:1", { keyPrefx: "x" } as never)],
   ["chio-trust/redis", redis, "a URL that is not a string or client", () => redis.RedisReplayStore.open(5 as never)],
   ["chio-trust/sqlite", sqlite, "a path that is not a string", () => new sqlite.SqlitePeerStore(5 as never)],
@@ -81,6 +82,24 @@ for (const [entryName, entry, what, run] of cases) {
     assertExported(entry, entryName, error, what);
   });
 }
+
+test("chio-trust/postgres: a connection string is a postgres://, postgresql:// or socket: URL or a socket path; other text is INVALID_CONFIG before any connection, and is not repeated", async () => {
+  // pg resolves other text against "postgres://base": it was STORE_UNAVAILABLE "getaddrinfo
+  // ENOTFOUND base" (helper 135's walkthrough). No server listens on port 1: a string let through
+  // fails to connect (STORE_UNAVAILABLE or STORE_TIMEOUT), never INVALID_CONFIG.
+  for (const text of ["not a url", "db.example:5432/chio", "host=127.0.0.1 dbname=chio password=s3cret", "redis://127.0.0.1:1", "", "http://chio:s3cret@127.0.0.1:1/chio"]) {
+    for (const open of [postgres.PostgresPeerStore.open, postgres.PostgresReplayStore.open]) {
+      const error = (await caught(() => open.call(undefined, text, { operationTimeoutMs: 200 }))) as { code?: unknown; message: string };
+      assert.is(error.code, "INVALID_CONFIG", `${JSON.stringify(text)}: ${error.message}`);
+      assert.not.ok(text !== "" && error.message.includes(text), "the string is not repeated");
+      assert.not.ok(error.message.includes("s3cret"));
+    }
+  }
+  for (const text of ["postgres://chio@127.0.0.1:1/chio", "POSTGRESQL://chio@127.0.0.1:1/chio", "socket:/tmp/nowhere?db=chio", "/tmp/nowhere chio"]) {
+    const error = (await caught(() => postgres.PostgresPeerStore.open(text, { operationTimeoutMs: 200 }))) as { code?: unknown; message: string };
+    assert.ok(error.code === "STORE_UNAVAILABLE" || error.code === "STORE_TIMEOUT", `${text}: ${String(error.code)} ${error.message}`);
+  }
+});
 
 test("the shared classes an entry re-exports are the main entry's own objects", () => {
   const shared = ["InvalidTypeError", "InvalidLengthError", "InvalidHexError", "WasmCoreError", "RandomSourceError", "PreparedSecretKeyError", "CanonicalJsonError"];

@@ -1193,4 +1193,30 @@ test.after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+test("opening a store is a write transaction bounded by busyTimeoutMs: under another connection's write lock the constructor throws DATABASE_BUSY after about that long, and opens once the lock is gone (README: retry at start-up)", () => {
+  const file = tempFile("busy-open.db");
+  new SqlitePeerStore(file).close();
+  const other = new Database(file);
+  try {
+    other.exec("BEGIN IMMEDIATE");
+    for (const open of [() => new SqlitePeerStore(file, { busyTimeoutMs: 50 }), () => new SqliteReplayStore(file, { busyTimeoutMs: 50 })]) {
+      const started = performance.now();
+      let error: unknown;
+      try {
+        open().close();
+      } catch (caught) {
+        error = caught;
+      }
+      assert.instance(error, SqliteStoreError);
+      assert.is((error as SqliteStoreError).code, "DATABASE_BUSY");
+      assert.ok(performance.now() - started >= 45, "it waited for the lock first");
+    }
+    other.exec("ROLLBACK");
+    new SqlitePeerStore(file, { busyTimeoutMs: 50 }).close();
+    new SqliteReplayStore(file, { busyTimeoutMs: 50 }).close();
+  } finally {
+    other.close();
+  }
+});
+
 test.run();
