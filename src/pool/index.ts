@@ -58,6 +58,7 @@ import {
 import { readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
 import { AbortWatch, signalOption, type AbortableCall } from "./abort.js";
+import { registerPoolInternals } from "./internals.js";
 
 export type { EnvelopeVerdict, VerifyEnvelopeOptions } from "../handshake/verify-envelope.js";
 export type { VerifyOptions } from "../ed25519.js";
@@ -1017,11 +1018,29 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 }
 
+/** Object.freeze as this module loaded (README "Hardening"). */
+const objectFreeze = Object.freeze;
+
 /**
  * A pool of `threads` workers that verify Ed25519 signatures and handshake envelopes with
  * exactly the in-thread answers. Call close() when done (idle workers do not keep the process alive).
  * @throws InvalidTypeError / InvalidConfigError on bad options; VerifierPoolError WORKER_UNAVAILABLE if the built worker is missing or the host has no SharedArrayBuffer.
  */
 export function createVerifierPool(options?: VerifierPoolOptions): VerifierPool {
-  return new PiscinaVerifierPool(options);
+  const pool = new PiscinaVerifierPool(options);
+  // The documented members only, frozen: the pool's state (piscina, its queue, its counters) was
+  // reachable, and listed, on the object a program holds (helper 134's walkthrough). The methods
+  // are the pool's bound ones, so they still work detached (`const { verify } = pool`).
+  const facade: VerifierPool = objectFreeze({
+    threads: pool.threads,
+    get queuedBytes(): number {
+      return pool.queuedBytes;
+    },
+    verify: pool.verify,
+    verifyBatch: pool.verifyBatch,
+    verifyEnvelopeBatch: pool.verifyEnvelopeBatch,
+    close: pool.close,
+  });
+  registerPoolInternals(facade, pool);
+  return facade;
 }

@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from "node:util";
 import { ed25519, KernelTrustExchange, Keypair, verifyEnvelopeBytes } from "../../dist/esm/index.js";
 import { verifyEnvelopeBatchPacked } from "../../dist/esm/handshake/verify-envelope.js";
 import { createVerifierPool } from "../../dist/esm/pool/index.js";
+import { poolInternals } from "../../dist/esm/pool/internals.js";
 
 const [nonceUnits, hugeNonceUnits] = process.argv.slice(2).map(Number);
 const options = { maxBytes: 1 << 20 };
@@ -64,7 +65,7 @@ try {
   // and the huge message is call 75, item 25 of the second task, so its error is found under the
   // item's index in that task, not the call's index in the tick (mutation audit P38).
   const twoThreads = createVerifierPool({ threads: 2 });
-  const piscina = (twoThreads as unknown as { piscina: { completed: number } }).piscina; // tasks finished, read through the private field
+  const piscina = poolInternals<{ piscina: { completed: number } }>(twoThreads).piscina; // tasks finished, read through the private field
   let twoChunkSingles: unknown[];
   let twoChunkTasks: number;
   try {

@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { getEventListeners } from "node:events";
 import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { poolInternals } from "../../dist/esm/pool/internals.js";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
 import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
@@ -76,7 +77,7 @@ interface PoolInternals {
   droppedWaiters: number;
   attemptsStarted: number;
 }
-const internals = (p: VerifierPool) => p as unknown as PoolInternals;
+const internals = (p: VerifierPool) => poolInternals<PoolInternals>(p);
 const waitingChunks = (p: VerifierPool) => internals(p).slotQueue.length - internals(p).slotHead;
 
 let pool: VerifierPool;

@@ -6,6 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { poolInternals } from "../../dist/esm/pool/internals.js";
 import { observeCopies } from "../../dist/esm/bytes.js";
 // The built pool's chunk allocator (its own module instance), for the OUT_OF_MEMORY fault injection (as pool-hostile.test.ts).
 import { chunkMemory as builtChunkMemory } from "../../dist/esm/pool/codec.js";
@@ -36,7 +37,7 @@ function signed(bytes = 100): Item {
 const inThread = (list: Item[], zip215 = false) => list.map((it) => ed25519.verify(it.signature, it.message, it.publicKey, { zip215 }));
 
 /** The pool's private counters (src/pool/index.ts), read where the calls cannot show them (as pool-abort.test.ts does). */
-const internals = (p: VerifierPool) => p as unknown as { attemptsStarted: number; piscina: { run(task: { buffer?: unknown }, options: unknown): Promise<unknown> } };
+const internals = (p: VerifierPool) => poolInternals<{ attemptsStarted: number; piscina: { run(task: { buffer?: unknown }, options: unknown): Promise<unknown> } }>(p);
 
 // ---- Worker answers (src/pool/answers.ts) ----------------------------------------------------
 
@@ -83,6 +84,30 @@ test("createVerifierPool refuses each option just past its bounds: threads 257, 
   // or a chunkSize of 0 (an infinite loop at the first call: ceil(n / 0) tasks), passed every test.
   for (const options of [{ threads: 257 }, { threads: -1 }, { chunkSize: 0 }, { chunkSize: 1025 }, { maxWorkerHeapMb: 7 }, { maxWorkerHeapMb: 0 }]) {
     throwsWith(() => createVerifierPool(options), "INVALID_CONFIG");
+  }
+});
+
+test("the object createVerifierPool returns has VerifierPool's members only, frozen: no piscina, queue or counters on it (helper 134's walkthrough listed them); queuedBytes is live and the methods work detached", async () => {
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    assert.equal(Object.keys(pool).sort(), ["close", "queuedBytes", "threads", "verify", "verifyBatch", "verifyEnvelopeBatch"]);
+    assert.equal(Reflect.ownKeys(pool).length, 6);
+    assert.ok(Object.isFrozen(pool));
+    for (const name of ["piscina", "pending", "bytesHeld", "crash", "slotQueue", "attemptsStarted"]) assert.not.ok(name in pool, name);
+    assert.is(pool.threads, 1);
+    const { verifyBatch } = pool; // detached
+    const seed = new Uint8Array(32).fill(9);
+    const message = new Uint8Array(3000);
+    const signature = ed25519.sign(message, seed);
+    const publicKey = ed25519.getPublicKey(seed);
+    const answer = verifyBatch([{ signature, message, publicKey }]);
+    assert.is(pool.queuedBytes > 3000, true, "the call's input is counted while it is out");
+    assert.equal(await answer, [true]);
+    assert.is(pool.queuedBytes, 0);
+    assert.is(poolInternals<{ threads: number }>(pool).threads, 1, "the implementation is still reachable for tests");
+    assert.throws(() => poolInternals({}), /not a pool/);
+  } finally {
+    await pool.close();
   }
 });
 

@@ -11,6 +11,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+// The pool behind the object createVerifierPool returns, for the tests that read its private state.
+import { poolInternals as internalsOf } from "../../dist/esm/pool/internals.js";
 import { ed25519 } from "../../src/ed25519.js";
 import { canonicalizeJson } from "../../src/canonical/json.js";
 import { verifyEnvelopeBytes, type VerifyEnvelopeOptions } from "../../src/handshake/verify-envelope.js";
@@ -167,7 +169,7 @@ test("an empty batch gives [] and single verify answers through each chunk size"
 test("calls are cut into tasks by planCall: by default 256 items on 2 threads are 2 tasks of 128, 64 items 2 of 32, 40 items one; single calls by bucket", async () => {
   const pool = createVerifierPool({ threads: 2 });
   // piscina's count of finished tasks, read through the pool's private field: what was sent.
-  const piscina = (pool as unknown as { piscina: { completed: number } }).piscina;
+  const piscina = internalsOf<{ piscina: { completed: number } }>(pool).piscina;
   const tasksOf = async (run: () => Promise<unknown>): Promise<number> => {
     const before = piscina.completed;
     await run();
@@ -445,7 +447,7 @@ test("single verify() calls of one tick settle by their own chunk: when one chun
   const pool = createVerifierPool({ threads: 2 });
   // The second chunk handed to piscina really crashes its worker (process.exit in the worker
   // thread), on both attempts: the pool's own crash switch, set for that chunk's buffer only.
-  const piscina = (pool as unknown as { piscina: { run(task: { buffer: unknown; crash: number }, options: unknown): Promise<unknown> } }).piscina;
+  const piscina = internalsOf<{ piscina: { run(task: { buffer: unknown; crash: number }, options: unknown): Promise<unknown> } }>(pool).piscina;
   const run = piscina.run.bind(piscina);
   const buffers: unknown[] = [];
   piscina.run = (task, options) => {
@@ -522,7 +524,9 @@ test("a replacement worker that fails while starting (a broken deploy): the retr
     // A backlog behind it: the first call's task goes to piscina, the others wait in the pool for
     // a place. When the worker started for them dies while starting, they fail with it, without
     // each being handed to piscina in turn to start (and lose) a worker of its own (review 59).
-    const piscina = (pool as unknown as { piscina: { on(event: string, listener: () => void): void } }).piscina;
+    // The copy's own record of its pools (its internals module, beside its index.js).
+    const copied = (await import(pathToFileURL(path.join(copy, "esm", "pool", "internals.js")).href)) as typeof import("../../dist/esm/pool/internals.js");
+    const piscina = copied.poolInternals<{ piscina: { on(event: string, listener: () => void): void } }>(pool).piscina;
     let workersLost = 0;
     piscina.on("workerDestroy", () => workersLost++);
     const backlog = Array.from({ length: 12 }, () => settledWithin(pool.verifyBatch(items).then(() => "fulfilled"), "a call"));
@@ -648,7 +652,7 @@ test("once a worker died while starting, piscina replaces no crashed worker: cal
   // worker would have run them. Every attempt crashes here, so each call must end WORKER_CRASHED:
   // its own two attempts ran.
   const pool = createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
-  const piscina = (pool as unknown as { piscina: { threads: { terminate(): Promise<number> }[] } }).piscina;
+  const piscina = internalsOf<{ piscina: { threads: { terminate(): Promise<number> }[] } }>(pool).piscina;
   const nextWorker = async (old: unknown) => {
     for (;;) {
       const worker = piscina.threads[0];
@@ -762,7 +766,7 @@ test("close() after a call rejected early still waits for that call's other chun
   // sibling chunks are still running or retrying. close() must not end piscina under them.
   // The pool's piscina instance is private: the test wraps its run/destroy to count tasks.
   const pool = createVerifierPool({ threads: 2, chunkSize: 1, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
-  const inner = (pool as unknown as { piscina: { run: (...a: unknown[]) => Promise<unknown>; destroy: () => Promise<void> } }).piscina;
+  const inner = internalsOf<{ piscina: { run: (...a: unknown[]) => Promise<unknown>; destroy: () => Promise<void> } }>(pool).piscina;
   let running = 0;
   let runningAtDestroy = -1;
   const run = inner.run.bind(inner);
