@@ -2,7 +2,8 @@
 // verification and a benchmark. Exit codes: 0 success, 1 refused / does not verify, 2 bad usage
 // or unreadable input (src/cli/errors.ts). Errors print `chio-trust: error CODE: message`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { existsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, lstatSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { describeThrown, displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
@@ -80,6 +81,23 @@ export const outputFailureCleanups: (() => string)[] = [];
  * far, and with OUTPUT_FAILED on any other write error.
  */
 export const stdoutFailures = { ignored: false };
+
+/**
+ * Whether opening the SQLite store at `file` would create it: the driver loads, nothing (not even
+ * a dangling link) is at that path, and its folder exists and this process may write in it.
+ */
+async function storeWouldBeCreated(file: string): Promise<boolean> {
+  await loadSqlite(); // SQLITE_UNAVAILABLE first, as the open reports it
+  try {
+    if (lstatSync(file, { throwIfNoEntry: false }) !== undefined) return false;
+    const folder = statSync(dirname(file));
+    if (!folder.isDirectory()) return false;
+    accessSync(dirname(file), constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false; // ENOTDIR, EACCES, ELOOP…: the open reports it
+  }
+}
 
 /** The default challenge nonce of `envelope` and `handshake`: 16 random bytes as hex. */
 function randomNonce(): string {
@@ -184,7 +202,10 @@ export function buildProgram(exit: { code: number }): Command {
       // only be refused (docs/protocol.md §5: MISSING_TRUST_ANCHOR, or an earlier check). It runs
       // on the exchange's empty in-memory stores, which answer as an empty file would, and the
       // refusal creates no store file (helper 134's walkthrough: it left an empty store behind).
-      if (!existsSync(options.store!) && !exchange.trustedPeerKeys().has(options.from)) {
+      // Only where the open would create the file: any other store problem (no such folder, one
+      // this user cannot enter or write, no driver) is still its own error, CANNOT_OPEN or
+      // SQLITE_UNAVAILABLE, never "not trusted" (review of that change).
+      if (!exchange.trustedPeerKeys().has(options.from) && (await storeWouldBeCreated(options.store!))) {
         await exchange.acceptEnvelope(envelope, options.from);
         throw new CliError("INTERNAL_ERROR", `an accept with no anchor for ${displayPeerText(options.from, 100)} and no store succeeded`);
       }

@@ -102,8 +102,13 @@ export interface PostgresReplayStoreOptions extends PostgresStoreOptions {
 
 /** Current schema version of each component; a database at a higher version is refused. */
 const SCHEMA_VERSIONS = { peers: 1, replay: 1, replay_retention: 1 } as const;
-/** The connection strings pg parses as such (pg-connection-string): a URL of these schemes, or a socket directory path. */
-const CONNECTION_STRING = /^(?:(?:postgres|postgresql|socket):|\/)/i;
+/**
+ * The connection strings pg parses as such (pg-connection-string): a URL with any scheme and an
+ * authority (`postgres://`, `postgresql://`, `pg://`, a framework's `postgis://`: pg takes any
+ * scheme but `socket:` as TCP), a `socket:` URL, or a socket directory path; and "", with which
+ * pg connects as the PG* environment variables say.
+ */
+const CONNECTION_STRING = /^(?:$|[a-z][a-z0-9+.-]*:\/\/|socket:|\/)/i;
 const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
 // Spread as this module loads, not at call time: a replaced array iterator emptied the list (README "Hardening").
@@ -160,12 +165,11 @@ class Connection {
     const setStatementTimeout = read.setStatementTimeout ?? true;
     if (typeof setStatementTimeout !== "boolean") throw new InvalidConfigError("setStatementTimeout must be a boolean");
     if (typeof urlOrClient === "string") {
-      // pg resolves any other text against "postgres://base" (pg-connection-string), so "not a url"
-      // or "db.example:5432" became STORE_UNAVAILABLE "getaddrinfo ENOTFOUND base" at the first
-      // query (helper 135's walkthrough): the forms pg documents are a URL of one of these
-      // schemes and a socket directory path. Not repeated: it may hold a password.
+      // pg resolves any other text against "postgres://base" (pg-connection-string), so "not a url",
+      // "db.example:5432/chio" or libpq's "host=… dbname=…" became STORE_UNAVAILABLE "getaddrinfo
+      // ENOTFOUND base" at the first query (helper 135's walkthrough). Not repeated: it may hold a password.
       if (regExpExec(CONNECTION_STRING, urlOrClient) === null) {
-        throw new InvalidConfigError("the Postgres connection string is not a postgres://, postgresql:// or socket: URL nor a socket path starting with / (not repeated here: it may hold a password)");
+        throw new InvalidConfigError("the Postgres connection string is neither a URL (scheme://…, as postgres://user@host/db), a socket: URL nor a socket path starting with / (not repeated here: it may hold a password)");
       }
       const pool = new pg.Pool({
         connectionString: urlOrClient,

@@ -731,6 +731,16 @@ test("accept, serve and handshake check the key file, the anchors (and accept it
   assert.is(otherAnchor.code, 1, otherAnchor.stderr);
   assert.match(otherAnchor.stderr, /^chio-trust: error MISSING_TRUST_ANCHOR: /);
   assert.not.ok(existsSync(file("c6-bad.db")), "accept with an anchor for another kernel only: no store file");
+  // But a store the open cannot make is its own error, not "not trusted": a folder that does not
+  // exist, and a path through a file, are CANNOT_OPEN, exit 2, as with an anchor (review: the
+  // first version answered MISSING_TRUST_ANCHOR there, exit 1, also for a store that pins the sender).
+  for (const store of [file("c6-nowhere/b.db"), path.join(file("c6.seed"), "b.db")]) {
+    for (const trust of [[], ["--trust", `kernel.a=${kernelA.publicKey.toHex()}`]]) {
+      const r = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), ...trust, "--in", file("c6-bad.json"), "--store", store]);
+      assert.is(r.code, 2, `${store} ${trust.length}: ${r.stderr}`);
+      assert.match(r.stderr, /^chio-trust: error CANNOT_OPEN: /, store);
+    }
+  }
   const accepted = await cli(["accept", "--id", "kernel.b", "--from", "kernel.a", "--key", file("c6.seed"), "--trust", `kernel.a=${kernelA.publicKey.toHex()}`, "--in", file("c6-bad.json"), "--store", file("c6-bad.db")]);
   assert.is(accepted.code, 0, accepted.stderr);
   assert.ok(existsSync(file("c6-bad.db")), "the good envelope is pinned in a new store");

@@ -83,11 +83,11 @@ for (const [entryName, entry, what, run] of cases) {
   });
 }
 
-test("chio-trust/postgres: a connection string is a postgres://, postgresql:// or socket: URL or a socket path; other text is INVALID_CONFIG before any connection, and is not repeated", async () => {
+test("chio-trust/postgres: a connection string is a URL with an authority (any scheme, as pg takes it), a socket: URL, a socket path or \"\" (pg's PG* variables); other text is INVALID_CONFIG before any connection, and is not repeated", async () => {
   // pg resolves other text against "postgres://base": it was STORE_UNAVAILABLE "getaddrinfo
   // ENOTFOUND base" (helper 135's walkthrough). No server listens on port 1: a string let through
   // fails to connect (STORE_UNAVAILABLE or STORE_TIMEOUT), never INVALID_CONFIG.
-  for (const text of ["not a url", "db.example:5432/chio", "host=127.0.0.1 dbname=chio password=s3cret", "redis://127.0.0.1:1", "", "http://chio:s3cret@127.0.0.1:1/chio"]) {
+  for (const text of ["not a url", "db.example:5432/chio", "host=127.0.0.1 dbname=chio password=s3cret", "chio:s3cret@127.0.0.1:1/chio", "postgres:chio@127.0.0.1"]) {
     for (const open of [postgres.PostgresPeerStore.open, postgres.PostgresReplayStore.open]) {
       const error = (await caught(() => open.call(undefined, text, { operationTimeoutMs: 200 }))) as { code?: unknown; message: string };
       assert.is(error.code, "INVALID_CONFIG", `${JSON.stringify(text)}: ${error.message}`);
@@ -95,9 +95,22 @@ test("chio-trust/postgres: a connection string is a postgres://, postgresql:// o
       assert.not.ok(error.message.includes("s3cret"));
     }
   }
-  for (const text of ["postgres://chio@127.0.0.1:1/chio", "POSTGRESQL://chio@127.0.0.1:1/chio", "socket:/tmp/nowhere?db=chio", "/tmp/nowhere chio"]) {
-    const error = (await caught(() => postgres.PostgresPeerStore.open(text, { operationTimeoutMs: 200 }))) as { code?: unknown; message: string };
-    assert.ok(error.code === "STORE_UNAVAILABLE" || error.code === "STORE_TIMEOUT", `${text}: ${String(error.code)} ${error.message}`);
+  // Accepted as pg accepts them (a review of the first version, which refused pg://, postgis://,
+  // cockroachdb:// and ""): "" with PGHOST and PGPORT pointing at port 1.
+  const saved = { PGHOST: process.env.PGHOST, PGPORT: process.env.PGPORT };
+  process.env.PGHOST = "127.0.0.1";
+  process.env.PGPORT = "1";
+  try {
+    const accepted = ["postgres://chio@127.0.0.1:1/chio", "POSTGRESQL://chio@127.0.0.1:1/chio", "pg://chio@127.0.0.1:1/chio", "postgis://chio@127.0.0.1:1/chio", "cockroachdb://chio@127.0.0.1:1/chio", "socket:/tmp/nowhere?db=chio", "/tmp/nowhere chio", ""];
+    for (const text of accepted) {
+      const error = (await caught(() => postgres.PostgresPeerStore.open(text, { operationTimeoutMs: 200 }))) as { code?: unknown; message: string };
+      assert.ok(error.code === "STORE_UNAVAILABLE" || error.code === "STORE_TIMEOUT", `${JSON.stringify(text)}: ${String(error.code)} ${error.message}`);
+    }
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
 });
 
