@@ -1,6 +1,6 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
-import { type Stats, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { type Stats, accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
@@ -392,6 +392,24 @@ export async function openStores(file: string | undefined): Promise<{ store?: Fe
   } catch (error) {
     const code = (error as { code?: string }).code ?? "STORE_UNAVAILABLE";
     throw new CliError(code, (error as Error).message);
+  }
+}
+
+/**
+ * Whether openStores(file) would create the SQLite store: the driver loads, nothing (not even a
+ * dangling link) is at that path, and its folder exists and this process may write in it.
+ * @throws CliError SQLITE_UNAVAILABLE, as openStores does, when the driver is missing.
+ */
+export async function storeWouldBeCreated(file: string): Promise<boolean> {
+  await loadSqlite();
+  try {
+    if (lstatSync(file, { throwIfNoEntry: false }) !== undefined) return false;
+    const folder = dirname(file);
+    if (!statSync(folder).isDirectory()) return false;
+    accessSync(folder, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false; // ENOTDIR, EACCES, ELOOP…: the open reports it
   }
 }
 

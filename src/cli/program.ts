@@ -2,15 +2,14 @@
 // verification and a benchmark. Exit codes: 0 success, 1 refused / does not verify, 2 bad usage
 // or unreadable input (src/cli/errors.ts). Errors print `chio-trust: error CODE: message`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { accessSync, constants, existsSync, lstatSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, statSync } from "node:fs";
 import { describeThrown, displayPeerText, PeerHandshakeError } from "../handshake/errors.js";
 import { HandshakeHttpError } from "../http/errors.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 import { systemClockSeconds } from "../handshake/time.js";
 import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -81,23 +80,6 @@ export const outputFailureCleanups: (() => string)[] = [];
  * far, and with OUTPUT_FAILED on any other write error.
  */
 export const stdoutFailures = { ignored: false };
-
-/**
- * Whether opening the SQLite store at `file` would create it: the driver loads, nothing (not even
- * a dangling link) is at that path, and its folder exists and this process may write in it.
- */
-async function storeWouldBeCreated(file: string): Promise<boolean> {
-  await loadSqlite(); // SQLITE_UNAVAILABLE first, as the open reports it
-  try {
-    if (lstatSync(file, { throwIfNoEntry: false }) !== undefined) return false;
-    const folder = statSync(dirname(file));
-    if (!folder.isDirectory()) return false;
-    accessSync(dirname(file), constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false; // ENOTDIR, EACCES, ELOOP…: the open reports it
-  }
-}
 
 /** The default challenge nonce of `envelope` and `handshake`: 16 random bytes as hex. */
 function randomNonce(): string {
