@@ -152,8 +152,9 @@ const DEFERRED_SCRATCH_BYTES: usize = MAX_ITEMS * (P3_BYTES + 40);
  * The MSM is Straus's while R terms + 2 x key terms is at most this, Pippenger's above: a key's
  * term (a 253-bit coefficient, about 50 additions with its table) costs Straus about twice an R
  * term (sparse, about 21), while Pippenger's cost per term hardly depends on which. Measured
- * crossover, README "Batch verification" step 4: about 100 items under distinct keys (weight
- * 300); a full chunk of 256 under one key (weight 258) is cheaper by Straus.
+ * crossover (README "Batch verification" step 4; the measurements in docs/batch-verification.md):
+ * about 100 items under distinct keys (weight 300); a full chunk of 256 under one key (weight
+ * 258) is cheaper by Straus.
  */
 const STRAUS_MAX_WEIGHT: usize = 300;
 /**
