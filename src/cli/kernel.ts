@@ -488,8 +488,9 @@ export function buildExchange(options: KernelOptions): KernelTrustExchange {
   // verified over them (review 92 F3: a kernel run from the CLI could not speak to one of
   // chio's older Rust kernels when an id or nonce held U+007F-U+009F).
   if (options.escapeDelC1 === true) exchange.withHardening({ escapeDelAndC1: true });
+  const ownPublicKey = exchange.localPublicKey.toBytes();
   for (const [id, keys] of parseAnchors(options.trust)) {
-    refuseOwnSeedAsAnchor(id, keys, exchange.localPublicKey);
+    refuseOwnSeedAsAnchor(id, keys, ownPublicKey);
     exchange.withTrustedPeer(id, keys);
   }
   if (options.now !== undefined) {
@@ -506,14 +507,13 @@ export function buildExchange(options: KernelOptions): KernelTrustExchange {
  * can match, with the seed on the command line (helper 134's walkthrough). Recognised by the
  * public key it derives; the value is not shown.
  */
-function refuseOwnSeedAsAnchor(id: string, keys: readonly PublicKey[], own: PublicKey): void {
-  const ownBytes = own.toBytes();
+function refuseOwnSeedAsAnchor(id: string, keys: readonly PublicKey[], ownPublicKey: Uint8Array): void {
   for (let k = 0; k < keys.length; k++) {
     const candidate = keys[k].toBytes();
     const derived = ed25519.getPublicKey(candidate);
     wipeBytes(candidate);
     // Public keys on both sides: no secret reaches the comparison.
-    if (equalBytes(derived, ownBytes)) {
+    if (equalBytes(derived, ownPublicKey)) {
       throw new CliError("INVALID_TRUST_ANCHOR", `--trust ${displayPeerText(id, 100)}: key ${k + 1} of ${keys.length} is this kernel's own seed (--key), not a public key; the value is not shown`);
     }
   }
