@@ -4,9 +4,9 @@
 // literal substitutions for what a test cannot use as printed, and an epilogue that checks what
 // the block's comments promise. Keyed by the block's first line: a block whose first line changes
 // has to be covered again here, so no README example goes unrun.
-import { mkdirSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { repoRoot } from "./processes.js";
 
 export interface ReadmeBlock {
@@ -20,7 +20,11 @@ export interface ReadmeBlock {
   heading: string;
 }
 
-/** Every fenced block of `markdown` (fences at the start of a line), in order. */
+/**
+ * Every fenced block of `markdown`, in order, by CommonMark's rule: a fence is three or more
+ * backticks or tildes indented at most three spaces, closed by a line of the same character at
+ * least as long (and nothing else); the language is the info string's first word.
+ */
 export function readmeBlocks(markdown: string): ReadmeBlock[] {
   const lines = markdown.split("\n");
   const blocks: ReadmeBlock[] = [];
@@ -28,18 +32,35 @@ export function readmeBlocks(markdown: string): ReadmeBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (/^#{1,6} /.test(line)) heading = line.replace(/^#+ /, "");
-    const fence = /^```(\w*)\s*$/.exec(line);
-    if (!fence) continue;
-    const end = lines.indexOf("```", i + 1);
-    if (end < 0) throw new Error(`README line ${i + 1}: a fence that is never closed`);
-    blocks.push({ lang: fence[1], code: lines.slice(i + 1, end).join("\n"), line: i + 2, heading });
+    const open = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/.exec(line);
+    if (!open) continue;
+    const [, fence, lang] = open;
+    let end = i + 1;
+    while (end < lines.length && !(new RegExp(`^ {0,3}${fence[0]}{${fence.length},}\\s*$`).test(lines[end]))) end++;
+    if (end === lines.length) throw new Error(`README line ${i + 1}: a fence that is never closed`);
+    blocks.push({ lang, code: lines.slice(i + 1, end).join("\n"), line: i + 2, heading });
     i = end;
   }
   return blocks;
 }
 
+/** Lines that look like a fence (``` or ~~~ at most three spaces in): twice the blocks, when every fence pairs. */
+export function fenceLikeLines(markdown: string): number {
+  return markdown.split("\n").filter((line) => /^ {0,3}(`{3,}|~{3,})/.test(line)).length;
+}
+
+/** The first 16 hex digits of the SHA-256 of a block's text (ReadmeExample.sha256). */
+export function blockDigest(code: string): string {
+  return createHash("sha256").update(code).digest("hex").slice(0, 16);
+}
+
 /** Where a block runs: every tier needs nothing but Node, except the Postgres block. */
 export interface ReadmeExample {
+  /**
+   * The first 16 hex digits of the SHA-256 of the block's whole text: a README edit anywhere in
+   * the block fails the coverage test until its prelude and epilogue are reviewed and this updated.
+   */
+  sha256: string;
   /** TypeScript placed before the block: imports under names the block does not use, then the free names' values. */
   prelude: string;
   /** TypeScript placed after the block: checks, by `must(condition, what)`. */
@@ -68,13 +89,18 @@ const HEADER = [
 /** The lines every example ends with: the line the tests wait for, then an exit (servers and pools the block leaves open). */
 const FOOTER = ['console.log("example ok");', "process.exit(0);"].join("\n");
 
-/** A fixed key for the Postgres block's elided anchor ("3d4017c3…"). */
-const POSTGRES_ANCHOR_HEX = Buffer.from(noble.getPublicKey(new Uint8Array(32).fill(3))).toString("hex");
+/** RFC 8032 §7.1 TEST 2 (test/vectors/rfc8032): its public key is the one the Postgres block's elided anchor "3d4017c3…" begins. */
+const RFC8032_TEST2 = (
+  JSON.parse(readFileSync(path.join(repoRoot, "test", "vectors", "rfc8032", "rfc8032-7.1.json"), "utf8")) as { tests: { name: string; secretKey: string; publicKey: string }[] }
+).tests.find((t) => t.name === "TEST 2")!;
+const RFC8032_TEST2_SECRET = RFC8032_TEST2.secretKey;
+const RFC8032_TEST2_PUBLIC = RFC8032_TEST2.publicKey;
 
 export const README_TS_EXAMPLES = new Map<string, ReadmeExample>([
   [
     'import { ed25519 } from "chio-trust"; // or: const { ed25519 } = require("chio-trust")',
     {
+      sha256: "3b6e77dff30c33fb",
       prelude: `
 import { ed25519 as oracle } from "@noble/curves/ed25519.js";
 const message = new TextEncoder().encode("a message from the README");
@@ -83,20 +109,25 @@ const moreItems = [{ signature: oracle.sign(message, otherSeed), message, public
       epilogue: `
 must(toHex(publicKey) === toHex(oracle.getPublicKey(secretKey)), "getPublicKey equals @noble/curves'");
 must(toHex(signature) === toHex(oracle.sign(message, secretKey)), "sign equals @noble/curves' (deterministic)");
-must(ed25519.verify(signature, message, publicKey) && (await ed25519.verifyAsync(signature, message, publicKey)), "verify and verifyAsync accept");
+must(ed25519.verify(signature, message, publicKey) && ed25519.verify(signature, message, publicKey, { zip215: true }), "both rules accept");
+must(await ed25519.verifyAsync(signature, message, publicKey), "verifyAsync accepts");
 const wrong = new TextEncoder().encode("another message");
+must(!ed25519.verify(signature, wrong, publicKey) && !oracle.verify(signature, wrong, publicKey), "a changed message is refused, as by @noble/curves");
 must(JSON.stringify(ed25519.verifyBatch([{ signature, message, publicKey }, ...moreItems, { signature, message: wrong, publicKey }])) === "[true,true,false]", "verifyBatch answers per item");`,
     },
   ],
   [
     "const key = ed25519.prepareSecretKey(secretKey);  // PreparedSecretKey: holds a slot index, not the secret",
     {
+      sha256: "1acbef11304058d9",
       prelude: `
 import { ed25519 } from "chio-trust";
 import { ed25519 as oracle } from "@noble/curves/ed25519.js";
 const secretKey = ed25519.utils.randomSecretKey();
 const message = new TextEncoder().encode("signed under a prepared key");`,
       epilogue: `
+must(toHex(key.publicKey) === toHex(oracle.getPublicKey(secretKey)), "publicKey (a copy, still there after destroy) equals @noble/curves'");
+must(!key.usable, "destroy() left it unusable");
 let code: unknown;
 try {
   ed25519.sign(message, key);
@@ -105,81 +136,121 @@ try {
 }
 must(code === "KEY_DESTROYED", "sign after destroy() throws KEY_DESTROYED, got " + String(code));
 const again = ed25519.prepareSecretKey(secretKey);
-must(toHex(again.publicKey) === toHex(oracle.getPublicKey(secretKey)), "publicKey equals @noble/curves'");
-must(toHex(ed25519.sign(message, again)) === toHex(oracle.sign(message, secretKey)), "signatures under the prepared key equal @noble/curves'");
+must(toHex(ed25519.sign(message, again)) === toHex(oracle.sign(message, secretKey)), "signatures under a prepared key equal @noble/curves'");
 again.destroy();`,
     },
   ],
   [
     'import { canonicalize, canonicalBytes, canonicalizeJson, verifyEnvelopeBytes, verifyEnvelopeBatch } from "chio-trust";',
     {
+      sha256: "3a05c15950b4f20f",
       prelude: `
-import { ed25519 as chioEd25519, KernelTrustExchange as Exchange, Keypair as Pair } from "chio-trust";
-const sender = new Exchange("kernel.a", Pair.fromSeed(chioEd25519.utils.randomSecretKey()));
-const requestBody = new TextEncoder().encode(JSON.stringify(sender.localEnvelope("kernel.b", "readme-nonce")));
-const bodies = [requestBody, '{"not":"an envelope"}'];`,
+import reference from "canonicalize";
+import { isDeepStrictEqual } from "node:util";
+import { ed25519 as oracle } from "@noble/curves/ed25519.js";
+import { KernelTrustExchange as Exchange, Keypair as Pair } from "chio-trust";
+const senderSeed = oracle.utils.randomSecretKey();
+const envelopeText = JSON.stringify(new Exchange("kernel.a", Pair.fromSeed(senderSeed)).localEnvelope("kernel.b", "readme-nonce"));
+const requestBody = new TextEncoder().encode(envelopeText);
+const tampered = envelopeText.replace("readme-nonce", "readme-nonse");
+const bodies = [requestBody, tampered, '{"not":"an envelope"}'];`,
       epilogue: `
-must(canonicalize({ b: 1, a: [true, null] }) === '{"a":[true,null],"b":1}', "canonicalize as its comment says");
-must(new TextDecoder().decode(canonicalizeJson('{"z": 1e20, "a": "\\\\u00e9"}')) === '{"a":"\\u00e9","z":100000000000000000000}', "canonicalizeJson as its comment says");
+must(canonicalize({ b: 1, a: [true, null] }) === reference({ b: 1, a: [true, null] }), "canonicalize equals the RFC 8785 reference");
+must(toHex(canonicalBytes({ b: 1, a: [true, null] })) === toHex(new TextEncoder().encode(reference({ b: 1, a: [true, null] }))), "canonicalBytes are its UTF-8");
+const text = '{"z": 1e20, "a": "\\\\u00e9"}';
+must(toHex(canonicalizeJson(text)) === toHex(new TextEncoder().encode(reference(JSON.parse(text)))), "canonicalizeJson equals the reference on the parsed text");
 must(verdict.ok && verdict.envelope.challenge.localKernelId === "kernel.a", "the envelope verifies");
+must(verdict.ok && toHex(verdict.envelope.declaredPublicKey) === toHex(oracle.getPublicKey(senderSeed)), "under the sender's key, as @noble/curves derives it");
 const verdicts = verifyEnvelopeBatch(bodies);
-must(verdicts.length === 2 && verdicts[0].ok && !verdicts[1].ok && verdicts[1].code === "MALFORMED_ENVELOPE", "one verdict per body");`,
+must(verdicts.length === 3 && bodies.every((body, i) => isDeepStrictEqual(verdicts[i], verifyEnvelopeBytes(body))), "verifyEnvelopeBatch equals verifyEnvelopeBytes on each");
+must(verdicts.map((v) => (v.ok ? "ok" : v.code)).join() === "ok,INVALID_SIGNATURE,MALFORMED_ENVELOPE", "one verdict per body");`,
     },
   ],
   [
     'import { KernelTrustExchange, Keypair, PublicKey } from "chio-trust";',
     {
+      sha256: "d8c783e22353727c",
       prelude: `
-import { ed25519 as chioEd25519, KernelTrustExchange as Exchange, Keypair as Pair, PublicKey as Key } from "chio-trust";
-const seedA = chioEd25519.utils.randomSecretKey();
-const seedB = chioEd25519.utils.randomSecretKey();
-const anchorB = toHex(chioEd25519.getPublicKey(seedB));
+import { ed25519 as oracle } from "@noble/curves/ed25519.js";
+import { KernelTrustExchange as Exchange, Keypair as Pair, PublicKey as Key } from "chio-trust";
+const seedA = oracle.utils.randomSecretKey();
+const seedB = oracle.utils.randomSecretKey();
+const anchorB = toHex(oracle.getPublicKey(seedB));
 const nonce = "readme-nonce-a";
 let sent = "";
 const send = (text: string): void => {
   sent = text;
 };
-const b = new Exchange("kernel.org-b", Pair.fromSeed(seedB)).withTrustedPeer("kernel.org-a", Key.fromBytes(chioEd25519.getPublicKey(seedA)));
+const b = new Exchange("kernel.org-b", Pair.fromSeed(seedB)).withTrustedPeer("kernel.org-a", Key.fromBytes(oracle.getPublicKey(seedA)));
 const receivedJsonText = JSON.stringify(b.localEnvelope("kernel.org-a", "readme-nonce-b"));`,
       epilogue: `
-must(peer.publicKey.toHex() === anchorB, "a pinned b's key");
+must(peer.kernelId === "kernel.org-b" && peer.publicKey.toHex() === anchorB, "a pinned b's key");
 must((await a.resolve("kernel.org-b")).publicKey.toHex() === anchorB, "resolve gives the pin");
+const unknown = await a.resolve("kernel.org-c").then(() => "resolved", (error: { code?: string }) => error.code);
+must(unknown === "PEER_NOT_PINNED", "resolve refuses an unknown peer, got " + String(unknown));
+must(JSON.parse(sent).challenge.nonce === nonce, "a sent its envelope with the nonce");
 const pinnedByB = await b.acceptEnvelope(sent, "kernel.org-a");
-must(pinnedByB.publicKey.toHex() === toHex(chioEd25519.getPublicKey(seedA)), "b accepts what a sent, and pins a's key");`,
+must(pinnedByB.publicKey.toHex() === toHex(oracle.getPublicKey(seedA)), "b accepts what a sent, and pins a's key");`,
     },
   ],
   [
     'import { createVerifierPool } from "chio-trust/pool"; // or require("chio-trust/pool")',
     {
+      sha256: "774a57c20060f312",
       prelude: `
-import { ed25519 as chioEd25519, KernelTrustExchange as Exchange, Keypair as Pair } from "chio-trust";
-const seed = chioEd25519.utils.randomSecretKey();
+import { isDeepStrictEqual } from "node:util";
+import { ed25519 as oracle } from "@noble/curves/ed25519.js";
+import { KernelTrustExchange as Exchange, Keypair as Pair, verifyEnvelopeBytes } from "chio-trust";
+const seed = oracle.utils.randomSecretKey();
 const message = new TextEncoder().encode("verified in a worker");
-const signature = chioEd25519.sign(message, seed);
-const publicKey = chioEd25519.getPublicKey(seed);
+const signature = oracle.sign(message, seed);
+const publicKey = oracle.getPublicKey(seed);
 const zip215 = false;
 const moreItems = [{ signature, message: new TextEncoder().encode("another message"), publicKey }];
 const items = [{ signature, message, publicKey }];
 const sender = new Exchange("kernel.a", Pair.fromSeed(seed));
 const bytesOrText = JSON.stringify(sender.localEnvelope("kernel.b", "readme-nonce-1"));
-const moreEnvelopes = [new TextEncoder().encode(JSON.stringify(sender.localEnvelope("kernel.b", "readme-nonce-2")))];
+const moreEnvelopes = [new TextEncoder().encode(JSON.stringify(sender.localEnvelope("kernel.b", "readme-nonce-2"))), '{"not":"an envelope"}'];
 const options = { maxBytes: 65536 };`,
-      // The block's answers are not kept by it; that each call resolved (none threw) is its check.
-      epilogue: "",
+      // The block keeps none of its answers: they are named here, and an aborted call and a
+      // call after close() are added before and after its close().
+      substitute: [
+        ["await pool.verify(signature", () => "const single = await pool.verify(signature"],
+        ["await pool.verifyBatch([{", () => "const batch = await pool.verifyBatch([{"],
+        ["await pool.verifyEnvelopeBatch(", () => "const envelopes = await pool.verifyEnvelopeBatch("],
+        ["await pool.verifyBatch(items, {", () => "const timed = await pool.verifyBatch(items, {"],
+        [
+          "await pool.close();",
+          () => "const aborted = await pool.verifyBatch(items, { signal: AbortSignal.abort() }).then(() => \"resolved\", (error: { code?: string }) => error.code); await pool.close();",
+        ],
+      ],
+      epilogue: `
+must(single === oracle.verify(signature, message, publicKey) && single, "verify equals @noble/curves'");
+const expected = [{ signature, message, publicKey }, ...moreItems].map((item) => oracle.verify(item.signature, item.message, item.publicKey));
+must(JSON.stringify(batch) === JSON.stringify(expected) && JSON.stringify(expected) === "[true,false]", "verifyBatch equals @noble/curves' per item");
+const inputs = [bytesOrText, ...moreEnvelopes];
+must(envelopes.length === 3 && inputs.every((input, i) => isDeepStrictEqual(envelopes[i], verifyEnvelopeBytes(input, options))), "verifyEnvelopeBatch deep-equals verifyEnvelopeBytes on each");
+must(JSON.stringify(timed) === "[true]", "a call with a signal that did not fire answers");
+must(aborted === "ABORTED", "an aborted signal rejects ABORTED, got " + String(aborted));
+const late = await Promise.resolve().then(() => pool.verify(signature, message, publicKey)).then(() => "resolved", (error: { code?: string }) => error.code);
+must(late === "POOL_CLOSED", "a call after close() rejects POOL_CLOSED, got " + String(late));`,
     },
   ],
   [
     'import { ed25519, PreparedPublicKey } from "chio-trust";',
     {
+      sha256: "5922a7ea96ba4902",
       prelude: `
 import { ed25519 as oracle } from "@noble/curves/ed25519.js";
 const seed = oracle.utils.randomSecretKey();
 const publicKeyBytes = oracle.getPublicKey(seed);
 const message = new TextEncoder().encode("checked under a prepared key");
 const signature = oracle.sign(message, seed);`,
+      substitute: [["ed25519.configurePreparedKeys({", () => "const bound = ed25519.configurePreparedKeys({"]],
       epilogue: `
-const prepared = ed25519.preparePublicKey(publicKeyBytes);
-must(ed25519.verify(signature, message, prepared) && !ed25519.verify(signature, new Uint8Array(1), prepared), "verdicts equal @noble/curves' signing");
+must(key instanceof PreparedPublicKey, "preparePublicKey gives a PreparedPublicKey");
+must(ed25519.verify(signature, message, key) && !ed25519.verify(signature, new Uint8Array(1), key), "a freed key still verifies (prepared again), as @noble/curves signed");
+must(bound.maxBytes === 1 << 20, "configurePreparedKeys reports the bound it set");
 const notAPoint = new Uint8Array(32);
 notAPoint[0] = 2; // y = 2: (y^2 - 1) / (d y^2 + 1) is not a square
 let oracleRefuses = false;
@@ -200,42 +271,84 @@ must(oracleRefuses && name === "InvalidPublicKeyError", "a non-point (as @noble/
   [
     'import { KernelTrustExchange } from "chio-trust";',
     {
+      sha256: "4b568aca4ee47bbf",
       prelude: `
-import { ed25519 as chioEd25519, Keypair as Pair } from "chio-trust";
-import { fileURLToPath as toPath } from "node:url";
-const keypair = Pair.fromSeed(chioEd25519.utils.randomSecretKey());`,
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ed25519 as oracle } from "@noble/curves/ed25519.js";
+import { Keypair as Pair, PublicKey as Key } from "chio-trust";
+const seed = oracle.utils.randomSecretKey();
+const keypair = Pair.fromSeed(seed);
+const storeFile = fileURLToPath(new URL("trust.db", import.meta.url));
+must(!existsSync(storeFile), "no store file before the block");`,
       substitute: [["/var/lib/kernel/trust.db", ({ dir }) => path.join(dir, "trust.db")]],
       epilogue: `
-must(exchange.localKernelId === "kernel.org-a", "the exchange was made on the stores");
-const reopened = new SqlitePeerStore(toPath(new URL("trust.db", import.meta.url)));
-must(reopened.records().length === 0, "the file is a peer store, empty before any handshake");
-reopened.close();`,
+must(existsSync(storeFile), "the block made its store file");
+// A handshake on the same file, through both stores, as the block's "... handshakes ..." would.
+const remoteSeed = oracle.utils.randomSecretKey();
+const remote = new KernelTrustExchange("kernel.org-b", Pair.fromSeed(remoteSeed));
+const reopenedPeers = new SqlitePeerStore(storeFile, { origin: "kernel.org-a" });
+const reopenedReplay = new SqliteReplayStore(storeFile);
+const local = new KernelTrustExchange("kernel.org-a", keypair, { store: reopenedPeers, replayStore: reopenedReplay }).withTrustedPeer("kernel.org-b", Key.fromBytes(oracle.getPublicKey(remoteSeed)));
+await local.acceptEnvelope(JSON.stringify(remote.localEnvelope("kernel.org-a", "readme-nonce")), "kernel.org-b");
+reopenedPeers.close();
+reopenedReplay.close();
+const again = new SqlitePeerStore(storeFile);
+const records = again.records();
+again.close();
+must(records.length === 1 && records[0].peer.kernelId === "kernel.org-b" && records[0].origin === "kernel.org-a", "the pin is in the file, with its origin");
+must(records[0].peer.publicKey.toHex() === toHex(oracle.getPublicKey(remoteSeed)), "under the key @noble/curves derives");`,
     },
   ],
   [
     'import { createHandshakeServer, handshakeWith } from "chio-trust/http";',
     {
+      sha256: "4664641cba15682d",
       prelude: `
-import { ed25519 as chioEd25519, KernelTrustExchange as Exchange, Keypair as Pair, PublicKey as Key } from "chio-trust";
-const seedA = chioEd25519.utils.randomSecretKey();
-const seedB = chioEd25519.utils.randomSecretKey();
-const exchangeA = new Exchange("kernel.a", Pair.fromSeed(seedA)).withTrustedPeer("kernel.b", Key.fromBytes(chioEd25519.getPublicKey(seedB)));
-const exchangeB = new Exchange("kernel.b", Pair.fromSeed(seedB)).withTrustedPeer("kernel.a", Key.fromBytes(chioEd25519.getPublicKey(seedA)));`,
-      substitute: [["8700", ({ port }) => String(port)]],
+import { ed25519 as oracle } from "@noble/curves/ed25519.js";
+import { KernelTrustExchange as Exchange, Keypair as Pair, PublicKey as Key } from "chio-trust";
+const seedA = oracle.utils.randomSecretKey();
+const seedB = oracle.utils.randomSecretKey();
+const exchangeA = new Exchange("kernel.a", Pair.fromSeed(seedA)).withTrustedPeer("kernel.b", Key.fromBytes(oracle.getPublicKey(seedB)));
+const exchangeB = new Exchange("kernel.b", Pair.fromSeed(seedB)).withTrustedPeer("kernel.a", Key.fromBytes(oracle.getPublicKey(seedA)));`,
+      substitute: [
+        ["listen(8700,", ({ port }) => `listen(${port},`],
+        ["127.0.0.1:8700", ({ port }) => `127.0.0.1:${port}`],
+      ],
       epilogue: `
-must(peer.publicKey.toHex() === toHex(chioEd25519.getPublicKey(seedB)), "a pinned b's key");
-must((await exchangeB.resolve("kernel.a")).publicKey.toHex() === toHex(chioEd25519.getPublicKey(seedA)), "b pinned a's key");`,
+must(peer.kernelId === "kernel.b" && peer.publicKey.toHex() === toHex(oracle.getPublicKey(seedB)), "a pinned b's key");
+must((await exchangeB.resolve("kernel.a")).publicKey.toHex() === toHex(oracle.getPublicKey(seedA)), "b pinned a's key");`,
     },
   ],
   [
     'import { KernelTrustExchange, Keypair } from "chio-trust";',
     {
+      sha256: "cbb93205b86ceb45",
       tier: "cluster",
+      // The block's elided anchor is RFC 8032 §7.1 TEST 2's public key (3d4017c3…); kernel.b
+      // here signs with that test's secret key.
       prelude: `
-const keypair = Keypair.fromSeed(new Uint8Array(32).fill(1));`,
-      substitute: [['"3d4017c3…"', () => JSON.stringify(POSTGRES_ANCHOR_HEX)]],
+import { ed25519 as oracle } from "@noble/curves/ed25519.js";
+const keypair = Keypair.fromSeed(oracle.utils.randomSecretKey());
+const seedB = Uint8Array.from(Buffer.from("${RFC8032_TEST2_SECRET}", "hex"));`,
+      substitute: [['"3d4017c3…"', () => JSON.stringify(RFC8032_TEST2_PUBLIC)]],
       epilogue: `
-must((await exchange.resolve("kernel.b").catch((error: { code?: string }) => error.code)) === "PEER_NOT_PINNED", "nothing pinned yet");`,
+must(toHex(oracle.getPublicKey(seedB)) === "${RFC8032_TEST2_PUBLIC}", "RFC 8032 TEST 2's key pair");
+const unknown = await exchange.resolve("kernel.b").then(() => "resolved", (error: { code?: string }) => error.code);
+must(unknown === "PEER_NOT_PINNED", "nothing pinned before the handshake, got " + String(unknown));
+const envelope = JSON.stringify(new KernelTrustExchange("kernel.b", Keypair.fromSeed(seedB)).localEnvelope("kernel.a", "readme-nonce"));
+await exchange.acceptEnvelope(envelope, "kernel.b");
+must((await exchange.resolve("kernel.b")).publicKey.toHex() === "${RFC8032_TEST2_PUBLIC}", "kernel.b pinned under its anchor");
+// A second replica on the same database: it sees the pin, and refuses the same envelope again.
+const replica = new KernelTrustExchange("kernel.a", keypair, {
+  config: { maxHandshakeSkewSecs: 300 },
+  trustedPeers: { "kernel.b": "${RFC8032_TEST2_PUBLIC}" },
+  store: await PostgresPeerStore.open(url, options),
+  replayStore: await PostgresReplayStore.open(url, { ...options, maxSkewSecs: 300 }),
+});
+must((await replica.resolve("kernel.b")).publicKey.toHex() === "${RFC8032_TEST2_PUBLIC}", "the replica resolves the same pin");
+const replayed = await replica.acceptEnvelope(envelope, "kernel.b").then(() => "accepted", (error: { code?: string }) => error.code);
+must(replayed === "REPLAYED_NONCE", "the replica refuses the replayed envelope, got " + String(replayed));`,
     },
   ],
 ]);
@@ -250,8 +363,11 @@ export function writeExampleModule(dir: string, block: ReadmeBlock, context: Exa
   const modules = path.join(dir, "node_modules");
   mkdirSync(path.join(modules, "@noble"), { recursive: true });
   if (!existsSync(path.join(modules, "chio-trust"))) symlinkSync(repoRoot, path.join(modules, "chio-trust"), "dir");
-  const curves = path.join(modules, "@noble", "curves");
-  if (!existsSync(curves)) symlinkSync(path.join(repoRoot, "node_modules", "@noble", "curves"), curves, "dir");
+  // The oracles the epilogues import, from this repository's dev dependencies.
+  for (const name of ["@noble/curves", "canonicalize"]) {
+    const link = path.join(modules, name);
+    if (!existsSync(link)) symlinkSync(path.join(repoRoot, "node_modules", name), link, "dir");
+  }
   let code = block.code;
   for (const [from, to] of example.substitute ?? []) {
     if (!code.includes(from)) throw new Error(`README block at line ${block.line} no longer holds ${JSON.stringify(from)}`);
