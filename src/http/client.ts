@@ -10,7 +10,7 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { concatBytes, randomHex, readSettings } from "../bytes.js";
+import { charCodeAt, concatBytes, isArray, randomHex, readSettings, stringStartsWith } from "../bytes.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
@@ -111,7 +111,9 @@ export async function handshakeWith(
     if (fetchLimit !== undefined) {
       throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host}: the fetch gave up before ${timeoutMs} ms (${fetchLimit})`, { status, cause: error });
     }
-    throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${describeThrown(error)}`, { status, cause: error });
+    const systemCode = networkErrorCode(error);
+    const reason = systemCode === undefined ? "" : ` (${systemCode})`;
+    throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${describeThrown(error)}${reason}`, { status, cause: error });
   }
 
   // The bytes that arrived, not a decoding of them: invalid UTF-8 is refused (MALFORMED_ENVELOPE,
@@ -137,16 +139,46 @@ export async function handshakeWith(
  */
 const FETCH_TIMEOUT_CODES: ReadonlySet<string> = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
-/** The undici timeout code in `error`'s first four causes, if any. Reads nothing that can throw out. */
+/** The undici timeout code in `error`'s causes, if any (firstCauseCode). */
 function fetchTimeoutCode(error: unknown): string | undefined {
+  return firstCauseCode(error, (code) => FETCH_TIMEOUT_CODES.has(code));
+}
+
+/**
+ * The system's or undici's error code in `error`'s causes, for NETWORK_ERROR's message: undici's
+ * own message is only "fetch failed", and "ECONNREFUSED" is what tells a user that nothing listens
+ * there yet. Only a code of that shape is shown: E or UND_ERR_ first, 3 to 40 of A–Z, 0–9 and _.
+ */
+function networkErrorCode(error: unknown): string | undefined {
+  return firstCauseCode(error, (code) => {
+    if (code.length < 3 || code.length > 40) return false;
+    for (let i = 0; i < code.length; i++) {
+      const c = charCodeAt(code, i);
+      if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f)) return false;
+    }
+    return charCodeAt(code, 0) === 0x45 /* E */ || stringStartsWith(code, "UND_ERR_");
+  });
+}
+
+/**
+ * The first string `code` that `accepts` takes among `error` and its first three causes, and the
+ * first error of an AggregateError among them (a refused connection to every address of a name).
+ * Reads nothing that can throw out: a caller's fetch may reject with anything.
+ */
+function firstCauseCode(error: unknown, accepts: (code: string) => boolean): string | undefined {
   let current = error;
   for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
     try {
       const code = (current as { code?: unknown }).code;
-      if (typeof code === "string" && FETCH_TIMEOUT_CODES.has(code)) return code;
+      if (typeof code === "string" && accepts(code)) return code;
+      const errors = (current as { errors?: unknown }).errors;
+      if (isArray(errors) && errors.length > 0) {
+        const first = (errors[0] as { code?: unknown } | null)?.code;
+        if (typeof first === "string" && accepts(first)) return first;
+      }
       current = (current as { cause?: unknown }).cause;
     } catch {
-      return undefined; // a caller's fetch threw something whose members throw: a network error
+      return undefined; // members that throw: no code to name
     }
   }
   return undefined;

@@ -829,7 +829,7 @@ test("serve on a port in use: exit 2 LISTEN_FAILED; handshake to a closed port: 
   }
   const h = await cli(["handshake", `http://127.0.0.1:${port}`, "--key", file("a.seed"), "--id", "kernel.a", "--remote", "kernel.b"]);
   assert.is(h.code, 1, h.stderr);
-  assert.match(h.stderr, /error NETWORK_ERROR/);
+  assert.match(h.stderr, new RegExp(`error NETWORK_ERROR: 127\\.0\\.0\\.1:${port}: fetch failed \\(ECONNREFUSED\\)`));
   // An envelope no serve with the default --max-body reads is refused here, before any store or
   // connection (CLI audit, 6 December 2026: it was sent, and came back as 413), as `envelope` refuses to print it.
   const big = await cli(["handshake", `http://127.0.0.1:${port}`, "--key", file("a.seed"), "--id", "k".repeat(100_000), "--remote", "kernel.b", "--store", file("big-id.db")]);

@@ -367,7 +367,8 @@ test("client transport failures are typed and pin nothing", async () => {
   const closedPort = createServer();
   const url = await listen(closedPort);
   await closeServer(closedPort);
-  await expectHttp(handshakeWith(url, a, "kernel.b"), "NETWORK_ERROR");
+  // Named by the system's code, which undici's "fetch failed" alone does not give.
+  assert.is((await expectHttp(handshakeWith(url, a, "kernel.b"), "NETWORK_ERROR")).message, `${new URL(url).host}: fetch failed (ECONNREFUSED)`);
   assert.is((await a.peers()).length, 0);
 });
 

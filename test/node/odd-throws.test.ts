@@ -183,6 +183,40 @@ test("handshakeWith's fetch that rejects with anything: NETWORK_ERROR, nothing p
   }
 });
 
+test("NETWORK_ERROR's message names the error code in the fetch error's causes (undici says only \"fetch failed\"), and only a code of a system error's or undici's shape", async () => {
+  const server = createServer((_request, response) => response.writeHead(500).end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    const coded = (code: unknown) => Object.assign(new Error("connect failed"), { code });
+    const fetchFailed = (cause: unknown) => new TypeError("fetch failed", { cause });
+    const cases: [string, () => unknown, string][] = [
+      ["a refused connection", () => fetchFailed(coded("ECONNREFUSED")), " (ECONNREFUSED)"],
+      ["every address refused (AggregateError)", () => fetchFailed(new AggregateError([coded("ECONNREFUSED"), coded("EHOSTUNREACH")], "all failed")), " (ECONNREFUSED)"],
+      ["undici's own", () => fetchFailed(coded("UND_ERR_SOCKET")), " (UND_ERR_SOCKET)"],
+      ["the code on the error itself", () => Object.assign(new TypeError("fetch failed"), { code: "ENOTFOUND" }), " (ENOTFOUND)"],
+      ["the third cause", () => fetchFailed({ cause: { cause: coded("ECONNRESET") } }), " (ECONNRESET)"],
+      ["the fourth cause: not read", () => fetchFailed({ cause: { cause: { cause: coded("ECONNRESET") } } }), ""],
+      ["lower case", () => fetchFailed(coded("econnrefused")), ""],
+      ["a line break", () => fetchFailed(coded("ECONN\nREFUSED")), ""],
+      ["too long", () => fetchFailed(coded(`E${"X".repeat(40)}`)), ""],
+      ["not E or UND_ERR_", () => fetchFailed(coded("XCONNREFUSED")), ""],
+      ["a number", () => fetchFailed(coded(111)), ""],
+      ["a code getter that throws", () => fetchFailed(Object.defineProperty({}, "code", { get: () => { throw new Error("no"); } })), ""],
+      ["a revoked Proxy as the cause", () => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return fetchFailed(proxy); }, ""],
+    ];
+    for (const [what, thrown, suffix] of cases) {
+      const exchange = exchangeOver(new InMemoryPeerStore());
+      const fetch = (() => Promise.reject(thrown())) as unknown as typeof globalThis.fetch;
+      const error = await handshakeWith(`http://${host}`, exchange, B, { fetch }).then(() => undefined, (e: { code?: string; message?: string }) => e);
+      assert.is(error?.code, "NETWORK_ERROR", what);
+      assert.is(error?.message, `${host}: fetch failed${suffix}`, what);
+    }
+  } finally {
+    server.close();
+  }
+});
+
 test("the HTTP server over a peer store whose read throws anything: 503 STORE_FAILED, and the next request is served", async () => {
   // Before the fix, building STORE_FAILED threw a TypeError, which the server answered as its own
   // fault (500 INTERNAL_ERROR); and telling a revoked Proxy apart with `instanceof` threw inside
