@@ -11,13 +11,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { finished, repoRoot } from "../helpers/processes.js";
-import { README_TS_EXAMPLES, readmeBlocks, writeExampleModule } from "../helpers/readme-examples.js";
+import { readmeBlocks, readmeExample, writeExampleModule } from "../helpers/readme-examples.js";
 import { sqlAt } from "./helpers/clients.js";
 import { startPostgres } from "./helpers/servers.js";
 
 test("the README's Postgres block runs as written: both stores open on DATABASE_URL, a handshake pins the anchor, and a second replica sees the pin and refuses the replay", async () => {
   const blocks = readmeBlocks(readFileSync(path.join(repoRoot, "README.md"), "utf8")).filter(
-    (b) => b.lang === "ts" && README_TS_EXAMPLES.get(b.code.split("\n")[0])?.tier === "cluster",
+    (b) => b.lang === "ts" && readmeExample(b)?.tier === "cluster",
   );
   assert.is(blocks.length, 1, "one README block runs in this tier");
   const server = await startPostgres();

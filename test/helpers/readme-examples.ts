@@ -2,8 +2,8 @@
 // Postgres block, test/cluster/readme-postgres.test.ts) put around each ```ts block to run it as
 // written: a prelude that defines the free names the block uses (never one it defines itself),
 // literal substitutions for what a test cannot use as printed, and an epilogue that checks what
-// the block's comments promise. Keyed by the block's first line: a block whose first line changes
-// has to be covered again here, so no README example goes unrun.
+// the block's comments promise. Keyed by the block's first line and holding the digest of its
+// whole text, so a new block, or an edit anywhere in one, fails until it is covered here.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -20,6 +20,9 @@ export interface ReadmeBlock {
   heading: string;
 }
 
+/** A fence's opening line: its run of ``` or ~~~ (at most three spaces in), then the info string's first word. */
+const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/;
+
 /**
  * Every fenced block of `markdown`, in order, by CommonMark's rule: a fence is three or more
  * backticks or tildes indented at most three spaces, closed by a line of the same character at
@@ -32,7 +35,7 @@ export function readmeBlocks(markdown: string): ReadmeBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (/^#{1,6} /.test(line)) heading = line.replace(/^#+ /, "");
-    const open = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/.exec(line);
+    const open = FENCE.exec(line);
     if (!open) continue;
     const [, fence, lang] = open;
     let end = i + 1;
@@ -46,7 +49,7 @@ export function readmeBlocks(markdown: string): ReadmeBlock[] {
 
 /** Lines that look like a fence (``` or ~~~ at most three spaces in): twice the blocks, when every fence pairs. */
 export function fenceLikeLines(markdown: string): number {
-  return markdown.split("\n").filter((line) => /^ {0,3}(`{3,}|~{3,})/.test(line)).length;
+  return markdown.split("\n").filter((line) => FENCE.test(line)).length;
 }
 
 /** The first 16 hex digits of the SHA-256 of a block's text (ReadmeExample.sha256). */
@@ -54,7 +57,7 @@ export function blockDigest(code: string): string {
   return createHash("sha256").update(code).digest("hex").slice(0, 16);
 }
 
-/** Where a block runs: every tier needs nothing but Node, except the Postgres block. */
+/** How one README ```ts block is run and checked. */
 export interface ReadmeExample {
   /**
    * The first 16 hex digits of the SHA-256 of the block's whole text: a README edit anywhere in
@@ -353,12 +356,17 @@ must(replayed === "REPLAYED_NONCE", "the replica refuses the replayed envelope, 
   ],
 ]);
 
+/** The entry for a README block: by its first line (the entry's sha256 says whether the rest is the same). */
+export function readmeExample(block: ReadmeBlock): ReadmeExample | undefined {
+  return README_TS_EXAMPLES.get(block.code.split("\n")[0]);
+}
+
 /**
  * Writes the example module for `block` into `dir` (example-L<line>.mts) and returns its path;
  * makes `dir`'s node_modules resolve chio-trust (this repository, as installed) and @noble/curves.
  */
 export function writeExampleModule(dir: string, block: ReadmeBlock, context: ExampleContext): string {
-  const example = README_TS_EXAMPLES.get(block.code.split("\n")[0]);
+  const example = readmeExample(block);
   if (!example) throw new Error(`no prelude for the README block at line ${block.line}`);
   const modules = path.join(dir, "node_modules");
   mkdirSync(path.join(modules, "@noble"), { recursive: true });

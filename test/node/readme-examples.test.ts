@@ -22,7 +22,7 @@ import path from "node:path";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { cliPath } from "../helpers/cli.js";
 import { freePort, repoRoot } from "../helpers/processes.js";
-import { blockDigest, fenceLikeLines, README_TS_EXAMPLES, readmeBlocks, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
+import { blockDigest, fenceLikeLines, README_TS_EXAMPLES, readmeBlocks, readmeExample, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
 
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
 const blocks = readmeBlocks(readme);
@@ -58,10 +58,10 @@ test("the quick start's commands run as written: both kernels end with the other
   assert.is(fileCommands.length, 2, "the envelope and the accept command");
   assert.ok(fileCommands[1].includes("--store b.db"), fileCommands[1]);
   let run: SpawnSyncReturns<string> | undefined;
-  let dir = "";
+  let workDir = "";
   let port = 0;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    dir = tempDir("chio-readme-sh-");
+    workDir = tempDir("chio-readme-sh-");
     port = await freePort();
     const script = [
       "set -euo pipefail",
@@ -77,14 +77,14 @@ test("the quick start's commands run as written: both kernels end with the other
       "chio-trust peers --store c.db --json",
       "echo done",
     ].join("\n");
-    run = spawnSync("bash", ["-c", script], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    run = spawnSync("bash", ["-c", script], { cwd: workDir, encoding: "utf8", timeout: 60_000 });
     if (!/LISTEN_FAILED|EADDRINUSE/.test(run.stderr)) break;
   }
   assert.ok(run);
   assert.is(run.status, 0, `exit ${run.status}; stderr: ${run.stderr}`);
-  const publicA = hex(noble.getPublicKey(Buffer.from(readFileSync(path.join(dir, "a.seed"), "utf8").trim(), "hex")));
-  const publicB = hex(noble.getPublicKey(Buffer.from(readFileSync(path.join(dir, "b.seed"), "utf8").trim(), "hex")));
-  for (const seed of ["a.seed", "b.seed"]) assert.is(statSync(path.join(dir, seed)).mode & 0o777, 0o600, `${seed} mode 0600`);
+  const publicA = hex(noble.getPublicKey(Buffer.from(readFileSync(path.join(workDir, "a.seed"), "utf8").trim(), "hex")));
+  const publicB = hex(noble.getPublicKey(Buffer.from(readFileSync(path.join(workDir, "b.seed"), "utf8").trim(), "hex")));
+  for (const seed of ["a.seed", "b.seed"]) assert.is(statSync(path.join(workDir, seed)).mode & 0o777, 0o600, `${seed} mode 0600`);
   const lines = run.stdout.split("\n");
   assert.ok(lines.includes(`keys ${publicA} ${publicB}`), `keygen printed the public keys @noble/curves derives from the seeds: ${run.stdout}`);
   // The listing of a.db names kernel.b with B's key.
@@ -99,17 +99,16 @@ test("the quick start's commands run as written: both kernels end with the other
     [["kernel.b", publicB, undefined], ["kernel.a", publicA, true], ["kernel.a", publicA, undefined], ["kernel.a", publicA, true]],
     run.stdout,
   );
-  assert.match(readFileSync(path.join(dir, "b.log"), "utf8"), new RegExp(`^listening http://127\\.0\\.0\\.1:${port}\\n`));
+  assert.match(readFileSync(path.join(workDir, "b.log"), "utf8"), new RegExp(`^listening http://127\\.0\\.0\\.1:${port}\\n`));
   assert.ok(lines.includes("serve ended with 0"), `serve stopped by kill $SERVE with exit 0: ${run.stdout}`);
-  assert.ok(existsSync(path.join(dir, "env.json")) && lines.at(-2) === "done", run.stdout);
+  assert.ok(existsSync(path.join(workDir, "env.json")) && lines.at(-2) === "done", run.stdout);
 });
 
 test("every ```ts block of the README has its entry, with its digest, and every entry its block", () => {
   const tsBlocks = blocks.filter((b) => b.lang === "ts");
   for (const block of tsBlocks) {
-    const firstLine = block.code.split("\n")[0];
-    const example = README_TS_EXAMPLES.get(firstLine);
-    assert.ok(example, `no entry for the README block at line ${block.line}, starting ${JSON.stringify(firstLine)}`);
+    const example = readmeExample(block);
+    assert.ok(example, `no entry for the README block at line ${block.line}, starting ${JSON.stringify(block.code.split("\n")[0])}`);
     assert.is(example.sha256, blockDigest(block.code), `the README block at line ${block.line} changed: review its prelude, substitutions and epilogue, then set its sha256`);
   }
   const firstLines = tsBlocks.map((b) => b.code.split("\n")[0]);
@@ -118,7 +117,7 @@ test("every ```ts block of the README has its entry, with its digest, and every 
 });
 
 const dir = tempDir("chio-readme-ts-");
-const tsBlocks = blocks.filter((b) => b.lang === "ts" && README_TS_EXAMPLES.has(b.code.split("\n")[0]));
+const tsBlocks = blocks.filter((b) => b.lang === "ts" && readmeExample(b) !== undefined);
 
 test("the ```ts blocks type-check as written (strict tsc, NodeNext, ES2022 with Node's types only, against the built declarations)", () => {
   for (const block of tsBlocks) writeExampleModule(dir, block, { port: 8700, dir });
@@ -149,7 +148,7 @@ async function runExample(block: ReadmeBlock) {
 }
 
 for (const block of tsBlocks) {
-  if (README_TS_EXAMPLES.get(block.code.split("\n")[0])!.tier === "cluster") continue;
+  if (readmeExample(block)!.tier === "cluster") continue;
   test(`README line ${block.line} (${block.heading}): the block runs as written and does what its comments say`, async () => {
     const run = await runExample(block);
     assert.is(run.status, 0, `exit ${run.status}; stderr: ${run.stderr}`);
