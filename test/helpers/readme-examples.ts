@@ -4,10 +4,13 @@
 // literal substitutions for what a test cannot use as printed, and an epilogue that checks what
 // the block's comments promise. Keyed by the block's first line and holding the digest of its
 // whole text, so a new block, or an edit anywhere in one, fails until it is covered here.
+import * as assert from "uvu/assert";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { repoRoot } from "./processes.js";
+import { ed25519 as noble } from "@noble/curves/ed25519.js";
+import { freePort, repoRoot } from "./processes.js";
 
 export interface ReadmeBlock {
   /** The fence's language: "ts", "sh", "diff" or "". */
@@ -55,6 +58,77 @@ export function fenceLikeLines(markdown: string): number {
 /** The first 16 hex digits of the SHA-256 of a block's text (ReadmeExample.sha256). */
 export function blockDigest(code: string): string {
   return createHash("sha256").update(code).digest("hex").slice(0, 16);
+}
+
+/** Attempts for a run that binds a port found free beforehand: another process may take it first. */
+export const PORT_ATTEMPTS = 3;
+
+/**
+ * Runs the README's quick start (the block with keygen, serve and handshake under "Quick start",
+ * then the two commands of the "Without HTTP" paragraph after it) in bash, in a folder `workDir()`
+ * makes for each attempt, with `chio-trust` aliased by `aliasLine` (run first, in `aliasDir` when
+ * given: the README's alias for an installed package names `$PWD`) and port 8700 replaced by a
+ * free one; then checks what it printed and left, with @noble/curves as the oracle for the keys.
+ * The paragraph's accept goes to a store of its own (c.db), so that it is a first contact too.
+ */
+export async function checkQuickStart(readme: string, aliasLine: string, workDir: () => string, aliasDir?: string): Promise<void> {
+  const blocks = readmeBlocks(readme);
+  const start = blocks.findIndex((b) => b.heading.startsWith("Quick start"));
+  assert.ok(start >= 0, "the README has its Quick start section");
+  const block = blocks.slice(start).find((b) => b.lang === "sh" && b.code.includes("chio-trust keygen"));
+  assert.ok(block, "the quick start's block with keygen, serve and handshake");
+  for (const text of ["--port 8700", "127.0.0.1:8700", "SERVE=$!"]) assert.ok(block.code.includes(text), `the block holds ${text}`);
+  const afterBlock = readme.slice(readme.indexOf(block.code) + block.code.length);
+  const from = afterBlock.indexOf("Without HTTP");
+  const fileCommands = [...afterBlock.slice(from, afterBlock.indexOf("\n\n", from)).replace(/\n/g, " ").matchAll(/`(chio-trust [^`]+)`/g)].map((m) => m[1]);
+  assert.is(fileCommands.length, 2, "the envelope and the accept command");
+  assert.ok(fileCommands[1].includes("--store b.db"), fileCommands[1]);
+  let run: SpawnSyncReturns<string> | undefined;
+  let dir = "";
+  let port = 0;
+  for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+    dir = workDir();
+    port = await freePort();
+    const script = [
+      "set -euo pipefail",
+      "shopt -s expand_aliases",
+      aliasLine,
+      // Not the README's: ends a serve the block left running when it failed part-way.
+      "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
+      `cd "${dir}"`,
+      block.code.replaceAll("--port 8700", `--port ${port}`).replaceAll("127.0.0.1:8700", `127.0.0.1:${port}`),
+      'status=0; wait $SERVE || status=$?; echo "serve ended with $status"',
+      'echo "keys $A $B"',
+      fileCommands[0],
+      fileCommands[1].replace("--store b.db", "--store c.db"),
+      "chio-trust peers --store c.db --json",
+      "echo done",
+    ].join("\n");
+    run = spawnSync("bash", ["-c", script], { cwd: aliasDir ?? dir, encoding: "utf8", timeout: 60_000 });
+    if (!/LISTEN_FAILED|EADDRINUSE/.test(run.stderr)) break;
+  }
+  assert.ok(run);
+  assert.is(run.status, 0, `exit ${run.status}; stderr: ${run.stderr}`);
+  const publicKeyOf = (seed: string) => Buffer.from(noble.getPublicKey(Buffer.from(readFileSync(path.join(dir, seed), "utf8").trim(), "hex"))).toString("hex");
+  const [publicA, publicB] = [publicKeyOf("a.seed"), publicKeyOf("b.seed")];
+  for (const seed of ["a.seed", "b.seed"]) assert.is(statSync(path.join(dir, seed)).mode & 0o777, 0o600, `${seed} mode 0600`);
+  const lines = run.stdout.split("\n");
+  assert.ok(lines.includes(`keys ${publicA} ${publicB}`), `keygen printed the public keys @noble/curves derives from the seeds: ${run.stdout}`);
+  // The listing of a.db names kernel.b with B's key.
+  const pinnedB = lines.find((line) => line.startsWith('"kernel.b"'));
+  assert.ok(pinnedB?.includes(publicB), `a.db pins kernel.b under B's key: ${run.stdout}`);
+  assert.ok(lines.includes("1 pinned peer"), run.stdout);
+  // JSON lines: the pin `handshake` made (B), `peers --store b.db --json` (A), the pin `accept` made
+  // on c.db (A) and `peers --store c.db --json` (A, first contact through files).
+  const pins = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { kernelId?: string; publicKey?: string; fresh?: boolean });
+  assert.equal(
+    pins.map((pin) => [pin.kernelId, pin.publicKey, pin.fresh]),
+    [["kernel.b", publicB, undefined], ["kernel.a", publicA, true], ["kernel.a", publicA, undefined], ["kernel.a", publicA, true]],
+    run.stdout,
+  );
+  assert.match(readFileSync(path.join(dir, "b.log"), "utf8"), new RegExp(`^listening http://127\\.0\\.0\\.1:${port}\\n`));
+  assert.ok(lines.includes("serve ended with 0"), `serve stopped by kill $SERVE with exit 0: ${run.stdout}`);
+  assert.ok(existsSync(path.join(dir, "env.json")) && lines.at(-2) === "done", run.stdout);
 }
 
 /** How one README ```ts block is run and checked. */

@@ -5,12 +5,16 @@
 // WebAssembly SIMD switched off (the core's typed refusal). Every entry is loaded
 // and used; results are RFC 8032 §7.1 TEST 1, an RFC 8785 canonical form, and a handshake envelope
 // that verifies (and fails once tampered). Also @arethetypeswrong/cli on the same tarball: types
-// resolve for ESM and CommonJS consumers under node16 and bundler resolution.
+// resolve for ESM and CommonJS consumers under node16 and bundler resolution. And the README's
+// quick start with the installed command (node_modules/.bin/chio-trust), as its first block aliases it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { checkQuickStart, readmeBlocks } from "../helpers/readme-examples.js";
+import { repoRoot } from "../helpers/processes.js";
 // @ts-expect-error -- plain .mjs scripts without declarations
 import { installTarball, packTarball } from "../../scripts/pack-install.mjs";
 // @ts-expect-error -- plain .mjs scripts without declarations
@@ -196,6 +200,17 @@ test("@arethetypeswrong/cli: types resolve for every entry under node10, node16 
     (JSON.parse(readFileSync(path.join(process.cwd(), "package.json"), "utf8")) as { exports: Record<string, unknown> }).exports,
   ).filter((subpath) => subpath !== "./chio.wasm" && subpath !== "./package.json");
   assert.equal(entrypoints.sort(), declared.sort(), "attw checked every entry package.json declares");
+});
+
+test("the README's quick start with the installed command, aliased as its install block says ($PWD/node_modules/.bin/chio-trust): both kernels pin each other", async () => {
+  const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+  const install = readmeBlocks(readme).find((b) => b.lang === "sh" && b.code.includes("npm install chio-trust") && b.code.includes("alias chio-trust="));
+  const aliasLine = install?.code.split("\n").find((line) => line.startsWith("alias chio-trust=") && line.includes("node_modules/.bin/chio-trust"));
+  assert.ok(aliasLine, "the install block aliases the installed command");
+  // The block's `npm install better-sqlite3@12` needs the registry; this repository's built copy
+  // (a dev dependency, the same major) stands in for it.
+  symlinkSync(path.join(repoRoot, "node_modules", "better-sqlite3"), path.join(project, "node_modules", "better-sqlite3"), "dir");
+  await checkQuickStart(readme, aliasLine, () => mkdtempSync(path.join(project, "quick-start-")), project);
 });
 
 test.after(() => {

@@ -15,18 +15,16 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { cliPath } from "../helpers/cli.js";
 import { freePort, repoRoot } from "../helpers/processes.js";
-import { blockDigest, fenceLikeLines, README_TS_EXAMPLES, readmeBlocks, readmeExample, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
+import { blockDigest, checkQuickStart, fenceLikeLines, PORT_ATTEMPTS, README_TS_EXAMPLES, readmeBlocks, readmeExample, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
 
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
 const blocks = readmeBlocks(readme);
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const tsxLoader = import.meta.resolve("tsx");
 const require = createRequire(import.meta.url);
 const tsc = path.join(path.dirname(require.resolve("typescript/package.json")), "bin", "tsc");
@@ -36,72 +34,14 @@ const tempDir = (prefix: string) => {
   tempDirs.push(dir);
   return dir;
 };
-/** Attempts for a run that binds a port found free beforehand: another process may take it first. */
-const PORT_ATTEMPTS = 3;
 
 test("the README's fences all pair, in the languages this suite knows", () => {
   assert.is(fenceLikeLines(readme), 2 * blocks.length, "every fence-like line opens or closes a block");
   for (const block of blocks) assert.ok(["ts", "sh", "diff", ""].includes(block.lang), `README line ${block.line}: a block in ${JSON.stringify(block.lang)}, which this suite does not run`);
 });
 
-test("the quick start's commands run as written: both kernels end with the other's key pinned, serve stops cleanly, and the handshake through files pins on a fresh store", async () => {
-  const start = blocks.findIndex((b) => b.heading.startsWith("Quick start"));
-  assert.ok(start >= 0, "the README has its Quick start section");
-  const block = blocks.slice(start).find((b) => b.lang === "sh" && b.code.includes("chio-trust keygen"));
-  assert.ok(block, "the quick start's block with keygen, serve and handshake");
-  for (const text of ["--port 8700", "127.0.0.1:8700", "SERVE=$!"]) assert.ok(block.code.includes(text), `the block holds ${text}`);
-  // The paragraph after the block: the same handshake through files, as inline code; the accept
-  // goes to a store of its own (c.db), so that it is a first contact too.
-  const afterBlock = readme.slice(readme.indexOf(block.code) + block.code.length);
-  const from = afterBlock.indexOf("Without HTTP");
-  const fileCommands = [...afterBlock.slice(from, afterBlock.indexOf("\n\n", from)).replace(/\n/g, " ").matchAll(/`(chio-trust [^`]+)`/g)].map((m) => m[1]);
-  assert.is(fileCommands.length, 2, "the envelope and the accept command");
-  assert.ok(fileCommands[1].includes("--store b.db"), fileCommands[1]);
-  let run: SpawnSyncReturns<string> | undefined;
-  let workDir = "";
-  let port = 0;
-  for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    workDir = tempDir("chio-readme-sh-");
-    port = await freePort();
-    const script = [
-      "set -euo pipefail",
-      "shopt -s expand_aliases",
-      `alias chio-trust='"${process.execPath}" "${cliPath}"'`,
-      // Not the README's: ends a serve the block left running when it failed part-way.
-      "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
-      block.code.replaceAll("--port 8700", `--port ${port}`).replaceAll("127.0.0.1:8700", `127.0.0.1:${port}`),
-      'status=0; wait $SERVE || status=$?; echo "serve ended with $status"',
-      'echo "keys $A $B"',
-      fileCommands[0],
-      fileCommands[1].replace("--store b.db", "--store c.db"),
-      "chio-trust peers --store c.db --json",
-      "echo done",
-    ].join("\n");
-    run = spawnSync("bash", ["-c", script], { cwd: workDir, encoding: "utf8", timeout: 60_000 });
-    if (!/LISTEN_FAILED|EADDRINUSE/.test(run.stderr)) break;
-  }
-  assert.ok(run);
-  assert.is(run.status, 0, `exit ${run.status}; stderr: ${run.stderr}`);
-  const publicA = hex(noble.getPublicKey(Buffer.from(readFileSync(path.join(workDir, "a.seed"), "utf8").trim(), "hex")));
-  const publicB = hex(noble.getPublicKey(Buffer.from(readFileSync(path.join(workDir, "b.seed"), "utf8").trim(), "hex")));
-  for (const seed of ["a.seed", "b.seed"]) assert.is(statSync(path.join(workDir, seed)).mode & 0o777, 0o600, `${seed} mode 0600`);
-  const lines = run.stdout.split("\n");
-  assert.ok(lines.includes(`keys ${publicA} ${publicB}`), `keygen printed the public keys @noble/curves derives from the seeds: ${run.stdout}`);
-  // The listing of a.db names kernel.b with B's key.
-  const pinnedB = lines.find((line) => line.startsWith('"kernel.b"'));
-  assert.ok(pinnedB?.includes(publicB), `a.db pins kernel.b under B's key: ${run.stdout}`);
-  assert.ok(lines.includes("1 pinned peer"), run.stdout);
-  // JSON lines: the pin `handshake` made (B), `peers --store b.db --json` (A), the pin `accept` made
-  // on c.db (A) and `peers --store c.db --json` (A, first contact through files).
-  const pins = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { kernelId?: string; publicKey?: string; fresh?: boolean });
-  assert.equal(
-    pins.map((pin) => [pin.kernelId, pin.publicKey, pin.fresh]),
-    [["kernel.b", publicB, undefined], ["kernel.a", publicA, true], ["kernel.a", publicA, undefined], ["kernel.a", publicA, true]],
-    run.stdout,
-  );
-  assert.match(readFileSync(path.join(workDir, "b.log"), "utf8"), new RegExp(`^listening http://127\\.0\\.0\\.1:${port}\\n`));
-  assert.ok(lines.includes("serve ended with 0"), `serve stopped by kill $SERVE with exit 0: ${run.stdout}`);
-  assert.ok(existsSync(path.join(workDir, "env.json")) && lines.at(-2) === "done", run.stdout);
+test("the quick start's commands run as written (the CLI built in dist/): both kernels end with the other's key pinned, serve stops cleanly, and the handshake through files pins on a fresh store", async () => {
+  await checkQuickStart(readme, `alias chio-trust='"${process.execPath}" "${cliPath}"'`, () => tempDir("chio-readme-sh-"));
 });
 
 test("every ```ts block of the README has its entry, with its digest, and every entry its block", () => {
