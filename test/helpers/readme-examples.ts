@@ -3,7 +3,9 @@
 // written: a prelude that defines the free names the block uses (never one it defines itself),
 // literal substitutions for what a test cannot use as printed, and an epilogue that checks what
 // the block's comments promise. Keyed by the block's first line and holding the digest of its
-// whole text, so a new block, or an edit anywhere in one, fails until it is covered here.
+// whole text, so a new block, or an edit anywhere in one, fails until it is covered here. Also the
+// quick start's runner and checks (checkQuickStart), which the default tier runs with the built CLI
+// and the hosts tier with the installed tarball's command.
 import * as assert from "uvu/assert";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
