@@ -63,7 +63,18 @@ export function blockDigest(code: string): string {
 }
 
 /** Attempts for a run that binds a port found free beforehand: another process may take it first. */
-export const PORT_ATTEMPTS = 3;
+const PORT_ATTEMPTS = 3;
+
+/**
+ * `run(port)` with a port free when it is called, again with another (at most PORT_ATTEMPTS in
+ * all) while its stderr says the port was taken meanwhile (EADDRINUSE, or the CLI's LISTEN_FAILED);
+ * the last attempt's result.
+ */
+export async function runOnFreePort(run: (port: number) => SpawnSyncReturns<string>): Promise<SpawnSyncReturns<string>> {
+  let result = run(await freePort());
+  for (let attempt = 2; attempt <= PORT_ATTEMPTS && /LISTEN_FAILED|EADDRINUSE/.test(result.stderr); attempt++) result = run(await freePort());
+  return result;
+}
 
 /**
  * Runs the README's quick start (the block with keygen, serve and handshake under "Quick start",
@@ -85,12 +96,11 @@ export async function checkQuickStart(readme: string, aliasLine: string, workDir
   const fileCommands = [...afterBlock.slice(from, afterBlock.indexOf("\n\n", from)).replace(/\n/g, " ").matchAll(/`(chio-trust [^`]+)`/g)].map((m) => m[1]);
   assert.is(fileCommands.length, 2, "the envelope and the accept command");
   assert.ok(fileCommands[1].includes("--store b.db"), fileCommands[1]);
-  let run: SpawnSyncReturns<string> | undefined;
   let dir = "";
   let port = 0;
-  for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+  const run = await runOnFreePort((freshPort) => {
     dir = workDir();
-    port = await freePort();
+    port = freshPort;
     const script = [
       "set -euo pipefail",
       "shopt -s expand_aliases",
@@ -106,10 +116,8 @@ export async function checkQuickStart(readme: string, aliasLine: string, workDir
       "chio-trust peers --store c.db --json",
       "echo done",
     ].join("\n");
-    run = spawnSync("bash", ["-c", script], { cwd: aliasDir ?? dir, encoding: "utf8", timeout: 60_000 });
-    if (!/LISTEN_FAILED|EADDRINUSE/.test(run.stderr)) break;
-  }
-  assert.ok(run);
+    return spawnSync("bash", ["-c", script], { cwd: aliasDir ?? dir, encoding: "utf8", timeout: 60_000 });
+  });
   assert.is(run.status, 0, `exit ${run.status}; stderr: ${run.stderr}`);
   const publicKeyOf = (seed: string) => Buffer.from(noble.getPublicKey(Buffer.from(readFileSync(path.join(dir, seed), "utf8").trim(), "hex"))).toString("hex");
   const [publicA, publicB] = [publicKeyOf("a.seed"), publicKeyOf("b.seed")];

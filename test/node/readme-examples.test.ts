@@ -14,14 +14,14 @@
 // server: it is type-checked here and run by test/cluster/readme-postgres.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { cliPath } from "../helpers/cli.js";
-import { freePort, repoRoot } from "../helpers/processes.js";
-import { blockDigest, checkQuickStart, fenceLikeLines, PORT_ATTEMPTS, README_TS_EXAMPLES, readmeBlocks, readmeExample, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
+import { repoRoot } from "../helpers/processes.js";
+import { blockDigest, checkQuickStart, fenceLikeLines, README_TS_EXAMPLES, readmeBlocks, readmeExample, runOnFreePort, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
 
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
 const blocks = readmeBlocks(readme);
@@ -77,14 +77,11 @@ test("the ```ts blocks type-check as written (strict tsc, NodeNext, ES2022 with 
 });
 
 /** Runs a block's module (written anew with a free port for each attempt) to completion. */
-async function runExample(block: ReadmeBlock) {
-  let run: SpawnSyncReturns<string> | undefined;
-  for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-    const file = writeExampleModule(dir, block, { port: await freePort(), dir });
-    run = spawnSync(process.execPath, ["--import", tsxLoader, file], { cwd: dir, encoding: "utf8", timeout: 60_000 });
-    if (!/EADDRINUSE/.test(run.stderr)) break;
-  }
-  return run!;
+function runExample(block: ReadmeBlock) {
+  return runOnFreePort((port) => {
+    const file = writeExampleModule(dir, block, { port, dir });
+    return spawnSync(process.execPath, ["--import", tsxLoader, file], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+  });
 }
 
 for (const block of tsBlocks) {
