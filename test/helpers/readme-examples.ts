@@ -5,7 +5,8 @@
 // the block's comments promise. Keyed by the block's first line and holding the digest of its
 // whole text, so a new block, or an edit anywhere in one, fails until it is covered here. Also the
 // quick start's runner and checks (checkQuickStart), which the default tier runs with the built CLI
-// and the hosts tier with the installed tarball's command.
+// and the hosts tier with the installed tarball's command; and, keyed the same way, the two programs
+// each "Migrating" ```diff stands for (README_DIFF_EXAMPLES, writeDiffModules).
 import * as assert from "uvu/assert";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -178,7 +179,7 @@ const FOOTER = ['console.log("example ok");', "process.exit(0);"].join("\n");
 
 /** RFC 8032 §7.1 TEST 2 (test/vectors/rfc8032): its public key is the one the Postgres block's elided anchor "3d4017c3…" begins. */
 const RFC8032_TEST2 = (
-  JSON.parse(readFileSync(path.join(repoRoot, "test", "vectors", "rfc8032", "rfc8032-7.1.json"), "utf8")) as { tests: { name: string; secretKey: string; publicKey: string }[] }
+  JSON.parse(readFileSync(path.join(repoRoot, "test", "vectors", "rfc8032", "rfc8032-7.1.json"), "utf8")) as { tests: { name: string; secretKey: string; publicKey: string; message: string; signature: string }[] }
 ).tests.find((t) => t.name === "TEST 2")!;
 const RFC8032_TEST2_SECRET = RFC8032_TEST2.secretKey;
 const RFC8032_TEST2_PUBLIC = RFC8032_TEST2.publicKey;
@@ -446,20 +447,25 @@ export function readmeExample(block: ReadmeBlock): ReadmeExample | undefined {
 }
 
 /**
- * Writes the example module for `block` into `dir` (example-L<line>.mts) and returns its path;
- * makes `dir`'s node_modules resolve chio-trust (this repository, as installed) and @noble/curves.
+ * Makes `dir`'s node_modules resolve chio-trust (this repository, as installed) and, from this
+ * repository's dev dependencies, the oracles the epilogues import and the libraries the
+ * "Migrating" diffs replace.
  */
-export function writeExampleModule(dir: string, block: ReadmeBlock, context: ExampleContext): string {
-  const example = readmeExample(block);
-  if (!example) throw new Error(`no prelude for the README block at line ${block.line}`);
+function linkExampleModules(dir: string): void {
   const modules = path.join(dir, "node_modules");
   mkdirSync(path.join(modules, "@noble"), { recursive: true });
   if (!existsSync(path.join(modules, "chio-trust"))) symlinkSync(repoRoot, path.join(modules, "chio-trust"), "dir");
-  // The oracles the epilogues import, from this repository's dev dependencies.
-  for (const name of ["@noble/curves", "canonicalize"]) {
+  for (const name of ["@noble/curves", "@noble/hashes", "@noble/ed25519", "canonicalize", "tweetnacl"]) {
     const link = path.join(modules, name);
     if (!existsSync(link)) symlinkSync(path.join(repoRoot, "node_modules", name), link, "dir");
   }
+}
+
+/** Writes the example module for `block` into `dir` (example-L<line>.mts) and returns its path. */
+export function writeExampleModule(dir: string, block: ReadmeBlock, context: ExampleContext): string {
+  const example = readmeExample(block);
+  if (!example) throw new Error(`no prelude for the README block at line ${block.line}`);
+  linkExampleModules(dir);
   let code = block.code;
   for (const [from, to] of example.substitute ?? []) {
     if (!code.includes(from)) throw new Error(`README block at line ${block.line} no longer holds ${JSON.stringify(from)}`);
@@ -468,4 +474,157 @@ export function writeExampleModule(dir: string, block: ReadmeBlock, context: Exa
   const file = path.join(dir, `example-L${block.line}.mts`);
   writeFileSync(file, [HEADER, example.prelude, `// README.md line ${block.line}, as written:`, code, example.epilogue, FOOTER, ""].join("\n"));
   return file;
+}
+
+/** How one ```diff block of the README's "Migrating" section is run and checked. */
+export interface ReadmeDiffExample {
+  /** As ReadmeExample.sha256: the first 16 hex digits of the SHA-256 of the block's whole text. */
+  sha256: string;
+  /**
+   * TypeScript placed before either side of the diff: imports under names neither side uses,
+   * then the values the diff's lines and the epilogue use.
+   */
+  prelude: string;
+  /**
+   * TypeScript placed after either side, the same for both: the call sites an import-only diff
+   * keeps, checks by `must`, and last a line of JSON that must read the same before and after.
+   */
+  epilogue: string;
+}
+
+/** RFC 8032 §7.1 TEST 2: a seed, its public key, and its signature of the one-byte message 0x72. */
+const RFC8032_TEST2_VALUES = `
+const seed = Uint8Array.from(Buffer.from("${RFC8032_TEST2.secretKey}", "hex"));
+const expectedPublicKey = "${RFC8032_TEST2.publicKey}";
+const message = Uint8Array.of(0x${RFC8032_TEST2.message});
+const expectedSignature = "${RFC8032_TEST2.signature}";
+const otherMessage = Uint8Array.of(0x73);`;
+
+export const README_DIFF_EXAMPLES = new Map<string, ReadmeDiffExample>([
+  [
+    '- import * as ed from "@noble/ed25519";',
+    {
+      sha256: "2a44b7d2a12507fc",
+      prelude: `
+import { sha512 as sha512Provider } from "@noble/hashes/sha2.js";${RFC8032_TEST2_VALUES}`,
+      epilogue: `
+// noble's README sets up its hash for the synchronous API; ours needs none and still takes it.
+ed.hashes.sha512 = sha512Provider;
+const publicKey = ed.getPublicKey(seed);
+const signature = ed.sign(message, seed);
+let wrongLength = "no error";
+try {
+  ed.sign(message, seed.subarray(1));
+} catch (error) {
+  wrongLength = error instanceof RangeError ? "RangeError" : String(error);
+}
+const results = {
+  publicKey: ed.etc.bytesToHex(publicKey),
+  signature: ed.etc.bytesToHex(signature),
+  verifies: ed.verify(signature, message, publicKey),
+  strict: ed.verify(signature, message, publicKey, { zip215: false }),
+  tampered: ed.verify(signature, otherMessage, publicKey),
+  asyncPublicKey: ed.etc.bytesToHex(await ed.getPublicKeyAsync(seed)),
+  asyncSignature: ed.etc.bytesToHex(await ed.signAsync(message, seed)),
+  asyncVerifies: await ed.verifyAsync(signature, message, publicKey),
+  keygen: ed.etc.bytesToHex(ed.keygen(seed).publicKey),
+  hash: ed.etc.bytesToHex(ed.hash(message)),
+  point: ed.Point.fromBytes(publicKey).toHex(),
+  wrongLength,
+};
+must(results.publicKey === expectedPublicKey && results.signature === expectedSignature, "RFC 8032 TEST 2's key and signature");
+must(results.verifies && results.strict && results.asyncVerifies && !results.tampered, "verify accepts the signature, not another message's");
+console.log(JSON.stringify(results));`,
+    },
+  ],
+  [
+    '- import nacl from "tweetnacl";',
+    {
+      sha256: "498ce5493a27b1ae",
+      prelude: RFC8032_TEST2_VALUES,
+      epilogue: `
+const pair = nacl.sign.keyPair.fromSeed(seed);
+const signature = nacl.sign.detached(message, pair.secretKey);
+const signed = nacl.sign(message, pair.secretKey);
+const forged = signed.slice();
+forged[0] ^= 1;
+const opened = nacl.sign.open(signed, pair.publicKey);
+const results = {
+  publicKey: toHex(pair.publicKey),
+  secretKey: toHex(pair.secretKey),
+  signature: toHex(signature),
+  verifies: nacl.sign.detached.verify(message, signature, pair.publicKey),
+  tampered: nacl.sign.detached.verify(otherMessage, signature, pair.publicKey),
+  signed: toHex(signed),
+  opened: opened === null ? null : toHex(opened),
+  forged: nacl.sign.open(forged, pair.publicKey),
+  fromSecretKey: toHex(nacl.sign.keyPair.fromSecretKey(pair.secretKey).publicKey),
+  lengths: [nacl.sign.publicKeyLength, nacl.sign.secretKeyLength, nacl.sign.seedLength, nacl.sign.signatureLength],
+  hash: toHex(nacl.hash(message)),
+  equal: [nacl.verify(signature, signature.slice()), nacl.verify(signature, signed.subarray(0, 64).reverse())],
+  randomLength: nacl.randomBytes(16).length,
+};
+must(results.publicKey === expectedPublicKey && results.signature === expectedSignature, "RFC 8032 TEST 2's key and signature");
+must(results.verifies && !results.tampered && results.opened === toHex(message) && results.forged === null, "verify and open accept the signature only");
+console.log(JSON.stringify(results));`,
+    },
+  ],
+  [
+    '- import { sign, verify, createPrivateKey, createPublicKey } from "node:crypto";',
+    {
+      sha256: "cef9309fecde8317",
+      prelude: `
+import { createPrivateKey as makePrivateKey, createPublicKey as makePublicKey } from "node:crypto";${RFC8032_TEST2_VALUES}
+// The KeyObjects of the seed (PKCS#8 DER: a fixed prefix, then the seed) and the raw public key.
+const privateKeyObject = makePrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+const publicKeyObject = makePublicKey(privateKeyObject);
+const publicKey = new Uint8Array(publicKeyObject.export({ format: "der", type: "spki" }).subarray(12));`,
+      epilogue: `
+must(toHex(publicKey) === expectedPublicKey, "RFC 8032 TEST 2's public key");
+must(toHex(sig) === expectedSignature, "RFC 8032 TEST 2's signature");
+must(ok === true, "verify accepts it");
+console.log(JSON.stringify({ signature: toHex(sig), ok }));`,
+    },
+  ],
+]);
+
+/** The entry for a README ```diff block: by its first line. */
+export function readmeDiffExample(block: ReadmeBlock): ReadmeDiffExample | undefined {
+  return README_DIFF_EXAMPLES.get(block.code.split("\n")[0]);
+}
+
+/**
+ * The two programs a ```diff block stands for: its "- " lines (before) and its "+ " lines (after),
+ * with any unchanged lines ("  ") in both. Any other line is an error: the block is not a diff
+ * this can run.
+ */
+export function diffSides(block: ReadmeBlock): { before: string; after: string } {
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const line of block.code.split("\n")) {
+    if (line.startsWith("- ")) before.push(line.slice(2));
+    else if (line.startsWith("+ ")) after.push(line.slice(2));
+    else if (line.startsWith("  ")) {
+      before.push(line.slice(2));
+      after.push(line.slice(2));
+    } else throw new Error(`README line ${block.line}: a diff line that is neither "- ", "+ " nor "  ": ${JSON.stringify(line)}`);
+  }
+  return { before: before.join("\n"), after: after.join("\n") };
+}
+
+/**
+ * Writes the two modules of a "Migrating" diff into `dir` (diff-L<line>-before.mts and
+ * -after.mts): each the prelude, that side's lines as written, then the epilogue. Returns their paths.
+ */
+export function writeDiffModules(dir: string, block: ReadmeBlock): { before: string; after: string } {
+  const example = readmeDiffExample(block);
+  if (!example) throw new Error(`no entry for the README diff at line ${block.line}`);
+  linkExampleModules(dir);
+  const sides = diffSides(block);
+  const write = (side: "before" | "after") => {
+    const file = path.join(dir, `diff-L${block.line}-${side}.mts`);
+    writeFileSync(file, [HEADER, example.prelude, `// README.md line ${block.line}, the diff's ${side === "before" ? '"-"' : '"+"'} side as written:`, sides[side], example.epilogue, FOOTER, ""].join("\n"));
+    return file;
+  };
+  return { before: write("before"), after: write("after") };
 }

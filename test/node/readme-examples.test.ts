@@ -11,7 +11,10 @@
 // keys and signatures, the `canonicalize` reference for RFC 8785, the single-call API for the
 // bulk ones, the other side of a handshake for pins. Each entry holds its block's digest, so an
 // edit anywhere in a block fails here until its checks are reviewed. The Postgres block needs a
-// server: it is type-checked here and run by test/cluster/readme-postgres.test.ts.
+// server: it is type-checked here and run by test/cluster/readme-postgres.test.ts. Each ```diff
+// of "Migrating" is run as two programs, its "-" lines and its "+" lines, each followed by the same
+// calls (an import-only diff keeps its call sites), checked against RFC 8032 TEST 2 and compared:
+// the answers after the diff must equal those before it, which the replaced library gives.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -21,7 +24,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { cliPath } from "../helpers/cli.js";
 import { repoRoot } from "../helpers/processes.js";
-import { blockDigest, checkQuickStart, fenceLikeLines, README_TS_EXAMPLES, readmeBlocks, readmeExample, runOnFreePort, writeExampleModule, type ReadmeBlock } from "../helpers/readme-examples.js";
+import {
+  blockDigest, checkQuickStart, fenceLikeLines, README_DIFF_EXAMPLES, README_TS_EXAMPLES, readmeBlocks, readmeDiffExample, readmeExample, runOnFreePort, writeDiffModules,
+  writeExampleModule, type ReadmeBlock,
+} from "../helpers/readme-examples.js";
 
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
 const blocks = readmeBlocks(readme);
@@ -56,11 +62,25 @@ test("every ```ts block of the README has its entry, with its digest, and every 
   assert.is(firstLines.length, README_TS_EXAMPLES.size, "one block per first line");
 });
 
+test("every ```diff block of the README (\"Migrating\") has its entry, with its digest, and every entry its block", () => {
+  const diffBlocks = blocks.filter((b) => b.lang === "diff");
+  for (const block of diffBlocks) {
+    const example = readmeDiffExample(block);
+    assert.ok(example, `no entry for the README diff at line ${block.line}, starting ${JSON.stringify(block.code.split("\n")[0])}`);
+    assert.is(example.sha256, blockDigest(block.code), `the README diff at line ${block.line} changed: review its prelude and epilogue, then set its sha256`);
+  }
+  const firstLines = diffBlocks.map((b) => b.code.split("\n")[0]);
+  for (const line of README_DIFF_EXAMPLES.keys()) assert.ok(firstLines.includes(line), `no README diff starts ${JSON.stringify(line)} any more`);
+  assert.is(firstLines.length, README_DIFF_EXAMPLES.size, "one diff per first line");
+});
+
 const dir = tempDir("chio-readme-ts-");
 const tsBlocks = blocks.filter((b) => b.lang === "ts" && readmeExample(b) !== undefined);
+const diffBlocks = blocks.filter((b) => b.lang === "diff" && readmeDiffExample(b) !== undefined);
 
-test("the ```ts blocks type-check as written (strict tsc, NodeNext, ES2022 with Node's types only, against the built declarations)", () => {
+test("the ```ts blocks, and both sides of each \"Migrating\" diff, type-check as written (strict tsc, NodeNext, ES2022 with Node's types only, against the built declarations)", () => {
   for (const block of tsBlocks) writeExampleModule(dir, block, { port: 8700, dir });
+  for (const block of diffBlocks) writeDiffModules(dir, block);
   writeFileSync(
     path.join(dir, "tsconfig.json"),
     JSON.stringify({
@@ -71,7 +91,7 @@ test("the ```ts blocks type-check as written (strict tsc, NodeNext, ES2022 with 
       include: ["*.mts"],
     }),
   );
-  assert.is(readdirSync(dir).filter((f) => f.endsWith(".mts")).length, tsBlocks.length);
+  assert.is(readdirSync(dir).filter((f) => f.endsWith(".mts")).length, tsBlocks.length + 2 * diffBlocks.length);
   const checked = spawnSync(process.execPath, [tsc, "-p", dir], { cwd: dir, encoding: "utf8", timeout: 120_000 });
   assert.is(checked.status, 0, `tsc: ${checked.stdout}${checked.stderr}`);
 });
@@ -90,6 +110,21 @@ for (const block of tsBlocks) {
     const run = await runExample(block);
     assert.is(run.status, 0, `exit ${run.status}; stderr: ${run.stderr}`);
     assert.is(run.stdout.trim().split("\n").at(-1), "example ok", run.stdout);
+  });
+}
+
+for (const block of diffBlocks) {
+  test(`README line ${block.line} (${block.heading}): both sides of the diff run, and the calls it keeps give the same answers after it as before`, () => {
+    const files = writeDiffModules(dir, block);
+    const outputs = (["before", "after"] as const).map((side) => {
+      const run = spawnSync(process.execPath, ["--import", tsxLoader, files[side]], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+      assert.is(run.status, 0, `${side}: exit ${run.status}; stderr: ${run.stderr}`);
+      const lines = run.stdout.trim().split("\n");
+      assert.is(lines.at(-1), "example ok", `${side}: ${run.stdout}`);
+      return lines.at(-2);
+    });
+    assert.ok(outputs[0]?.startsWith("{"), `the answers as JSON: ${outputs[0]}`);
+    assert.is(outputs[1], outputs[0], "the same answers after the diff as before");
   });
 }
 
