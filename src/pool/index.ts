@@ -218,25 +218,60 @@ interface SlotWaiter {
   dropped: boolean;
 }
 
-/** A call made with a signal (PoolCallOptions): how its abort reaches its chunks and its promise. */
+/**
+ * A batch call, or a single call made with a signal (PoolCallOptions): how its end reaches its
+ * chunks still waiting, and an abort its promise. A call ends early when its signal aborts, or
+ * when one of its chunks fails (fail): either way it has its answer (a rejection), so the chunks
+ * that have not started are dropped and their bytes given back at once.
+ */
 class PoolCall implements AbortableCall {
   aborted: VerifierPoolError | undefined = undefined;
+  /** The error of the call's first chunk to fail (fail), if it was not aborted first. */
+  failed: unknown = undefined;
   /** Its chunks waiting for a place in piscina now. */
   readonly waiting = new Set<SlotWaiter>();
   /** Rejects the call's promise (set by abortable). */
   rejectCall: ((error: unknown) => void) | undefined = undefined;
-  /** `dropped` counts the waiters an abort drops (the pool's dropWaiters). */
+  /** `signal`: undefined for a batch call made without one. `dropped` counts the waiters dropped (the pool's dropWaiters). */
   constructor(
-    readonly signal: AbortSignal,
+    readonly signal: AbortSignal | undefined,
     private readonly dropped: (count: number) => void,
   ) {}
 
-  /** Throws the abort's error if the call was aborted: a field, so no caller code runs (AbortWatch.add). */
-  throwIfAborted(): void {
+  /**
+   * Throws the abort's error if the call was aborted, else the failed chunk's if one failed:
+   * fields, so no caller code runs (AbortWatch.add). Its chunks check it before they run, before
+   * a retry, and before their answers are read.
+   */
+  throwIfEnded(): void {
     if (this.aborted !== undefined) throw this.aborted;
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** Whether `error` is what ended the call (a waiter dropped with it), rather than a chunk's own error. */
+  endedWith(error: unknown): boolean {
+    return error !== undefined && (error === this.aborted || error === this.failed);
   }
 
   onAbort(error: VerifierPoolError): void {
+    this.dropWaiting(error);
+    this.rejectCall?.(error);
+  }
+
+  /**
+   * One of the call's chunks failed (its workers crashed, no worker, its answer unreadable): the
+   * call rejects with that error (allParts), so its chunks still waiting are dropped now instead
+   * of each running in turn for an answer nobody reads while their bytes count against
+   * maxQueuedBytes (a failed call of 600 MB refused every other call for 12 s). Chunks running
+   * finish, as on an abort. The first failure counts; after an abort nothing does.
+   */
+  fail(error: unknown): void {
+    if (this.aborted !== undefined || this.failed !== undefined) return;
+    this.failed = error ?? new VerifierPoolError("TASK_FAILED", "a chunk of the call failed without an error");
+    this.dropWaiting(this.failed);
+  }
+
+  private dropWaiting(error: unknown): void {
     for (const waiter of this.waiting) {
       waiter.dropped = true;
       waiter.call = undefined;
@@ -244,7 +279,6 @@ class PoolCall implements AbortableCall {
     }
     this.dropped(this.waiting.size);
     this.waiting.clear();
-    this.rejectCall?.(error);
   }
 }
 
@@ -277,6 +311,11 @@ const rejectedPromise = Promise.reject.bind(Promise) as (reason: unknown) => Pro
 /** `promise.then(onFulfilled, onRejected)` with the `then` captured at load. */
 function then<T, R>(promise: Promise<T>, onFulfilled: (value: T) => R | PromiseLike<R>, onRejected?: (reason: unknown) => R | PromiseLike<R>): Promise<R> {
   return callThen(promise, onFulfilled as (value: never) => unknown, onRejected) as Promise<R>;
+}
+
+/** Ends `call` when `part` rejects (PoolCall.fail); the rejection itself goes on to the call's answer (allParts). */
+function endsCallOnFailure(part: Promise<unknown>, call: PoolCall): void {
+  then(part, () => undefined, (error: unknown) => call.fail(error));
 }
 
 /**
@@ -529,7 +568,7 @@ class PiscinaVerifierPool implements VerifierPool {
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
       assertFitsAnyCore(viewLength(message));
-      call?.throwIfAborted(); // before anything is held
+      call?.throwIfEnded(); // before anything is held
       const bytes = signatureChunkBytes(message);
       this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk is answered
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
@@ -648,14 +687,14 @@ class PiscinaVerifierPool implements VerifierPool {
       // which caller code may have replaced, after the checks (review 84 F3).
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
-      call?.throwIfAborted();
+      call?.throwIfEnded();
       // Packed (the copy) before the tick's single calls are sent: sending runs built-ins caller
       // code can replace (AbortController, Set and Promise methods, piscina's own code), which
       // must not run between the checks above and the copy (review 98). Sent after them all the
       // same: they were made first, and tasks run in call order (flushSingles).
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
       this.flushSingles();
-      const parts = this.runSignatureChunks(chunks, buffers, verify, held, call);
+      const parts = this.runSignatureChunks(chunks, buffers, verify, held, this.callState(call));
       const result = this.track(
         then(allParts(parts), (results) => {
           // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
@@ -701,18 +740,20 @@ class PiscinaVerifierPool implements VerifierPool {
         else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
       }
       this.assertOpen(); // a getter may have closed the pool
-      call?.throwIfAborted();
+      call?.throwIfEnded();
       const { chunks, buffers, held } = this.packEnvelopes(inputs); // before flushSingles: see verifyBatch
       this.flushSingles();
       const parts = ownList<Promise<EnvelopeVerdict[]>>(buffers.length);
+      const state = this.callState(call);
       for (let c = 0; c < buffers.length; c++) {
         const count = chunks[c][1] - chunks[c][0];
         parts[c] = this.track(
-          then(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, call), held[c]), (answer) => {
-            call?.throwIfAborted(); // answered after the abort: no verdicts built
+          then(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, state), held[c]), (answer) => {
+            state.throwIfEnded(); // answered after the call was aborted or failed: no verdicts built
             return readEnvelopeAnswer(answer, envelope, count);
           }),
         );
+        endsCallOnFailure(parts[c], state);
       }
       const result = this.track(
         then(allParts(parts), (results) => {
@@ -778,19 +819,32 @@ class PiscinaVerifierPool implements VerifierPool {
     return promise;
   }
 
-  /** Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes. */
+  /**
+   * Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes.
+   * `call`: a batch call's state (callState), whose other chunks a failed one ends; undefined for
+   * a bucket of single calls, each of which has its own outcome (flush).
+   */
   private runSignatureChunks(chunks: OwnList<ChunkRange>, buffers: OwnList<SharedArrayBuffer>, verify: VerifyOptions, held: OwnList<number>, call?: PoolCall): OwnList<Promise<SignatureVerdicts>> {
     const parts = ownList<Promise<SignatureVerdicts>>(buffers.length);
     for (let c = 0; c < buffers.length; c++) {
       const count = chunks[c][1] - chunks[c][0];
       parts[c] = this.track(
         then(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call), held[c]), (answer) => {
-          call?.throwIfAborted(); // answered after the abort: not read
+          call?.throwIfEnded(); // answered after the call was aborted or failed: not read
           return readSignatureAnswer(answer, count);
         }),
       );
+      if (call !== undefined) endsCallOnFailure(parts[c], call);
     }
     return parts;
+  }
+
+  /**
+   * A batch call's state: `call` (its signal's) when it has one, else a PoolCall of its own, so
+   * that a failed chunk drops the call's chunks still waiting (PoolCall.fail) either way.
+   */
+  private callState(call: PoolCall | undefined): PoolCall {
+    return call ?? new PoolCall(undefined, (count) => this.dropWaiters(count));
   }
 
   /**
@@ -807,7 +861,7 @@ class PiscinaVerifierPool implements VerifierPool {
 
   /** Stops watching a call's signal: the call failed its checks (or settled: abortable). */
   private unwatch(call: PoolCall | undefined): void {
-    if (call !== undefined) this.aborts.remove(call.signal, call);
+    if (call?.signal !== undefined) this.aborts.remove(call.signal, call);
   }
 
   /**
@@ -819,7 +873,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private abortable<T>(call: PoolCall, result: Promise<T>): Promise<T> {
     return new OwnPromise<T>((resolve, reject) => {
       call.rejectCall = reject;
-      // No caller code runs between the call's last throwIfAborted() and here; checked all the same.
+      // No caller code runs between the call's last throwIfEnded() and here; checked all the same.
       if (call.aborted !== undefined) reject(call.aborted);
       then(
         result,
@@ -897,7 +951,7 @@ class PiscinaVerifierPool implements VerifierPool {
       try {
         await wait;
       } catch (cause) {
-        if (call?.aborted !== undefined && cause === call.aborted) throw cause; // dropped: its call was aborted
+        if (call?.endedWith(cause)) throw cause; // dropped: its call was aborted, or another of its chunks failed
         throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
       }
     }
@@ -905,8 +959,13 @@ class PiscinaVerifierPool implements VerifierPool {
       // The call may have been aborted after this chunk was handed its place, before it ran (a
       // window no caller code is known to reach: the continuation is queued as the place is
       // handed over, before the answers that could run caller code; checked all the same).
-      call?.throwIfAborted();
+      call?.throwIfEnded();
       return await this.runAttempts(task, call);
+    } catch (error) {
+      // Ends the call before this chunk's place is handed on (releaseSlot), so it goes to the next
+      // call's chunk, not to one of this call's, which would run for nothing.
+      call?.fail(error);
+      throw error;
     } finally {
       this.releaseSlot();
     }
@@ -975,7 +1034,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private async runAttempts(task: PoolTask, call: PoolCall | undefined): Promise<TaskAnswer> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (attempt === 1) call?.throwIfAborted(); // no retry for an aborted call
+      if (attempt === 1) call?.throwIfEnded(); // no retry for a call aborted or failed meanwhile
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: TaskAnswer;
       const controller = new AbortController();

@@ -3,6 +3,7 @@
 // chunks still queued are dropped and give their bytes back, a chunk already on a worker finishes
 // there, the queue stays first in, first out, the pool listens to a signal once, and every call
 // not aborted keeps the in-thread answer (ed25519.verify, verifyEnvelopeBytes; node:crypto signs).
+// A call ended by a failed chunk drops its waiting chunks the same way (the last tests).
 // Real worker threads from the built pool (dist/), as in pool.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -515,6 +516,73 @@ test("random mixes: every call either answers as in-thread or, if its signal abo
     }
   } finally {
     assert.is(await settledWithin(local.close(), "close"), undefined);
+  }
+});
+
+/**
+ * `p`'s piscina.run wrapped: every task is recorded (its chunk's buffer), and the tasks of the
+ * first chunk handed over crash their worker (process.exit in the worker thread, the pool's own
+ * crash switch: CRASH_EXIT) on both attempts.
+ */
+function crashFirstChunk(p: VerifierPool): unknown[] {
+  const piscina = poolInternals<{ piscina: { run(task: { buffer?: unknown; crash: number }, options: unknown): Promise<unknown> } }>(p).piscina;
+  const run = piscina.run.bind(piscina);
+  const runs: unknown[] = [];
+  piscina.run = (task, options) => {
+    runs.push(task.buffer);
+    return run(task.buffer !== undefined && task.buffer === runs[0] ? { ...task, crash: 1 /* CRASH_EXIT */ } : task, options);
+  };
+  return runs;
+}
+
+for (const kind of ["verifyBatch", "verifyEnvelopeBatch"] as const) {
+  test(`${kind}: a call whose chunk failed drops its chunks still waiting (never run, bytes given back at once); a call queued behind them keeps its answer`, async () => {
+    // Before: only an abort dropped a call's waiting chunks. A call rejected with WORKER_CRASHED
+    // still ran each of its other chunks in turn, for an answer nobody reads, and their bytes
+    // counted against maxQueuedBytes all that time (a failed call of 600 MB refused every other
+    // call with QUEUE_FULL for 12 s).
+    const local = createVerifierPool({ threads: 1, chunkSize: 8 });
+    try {
+      const runs = crashFirstChunk(local);
+      const signatures = items(24);
+      const texts = envelopes(24);
+      const laterItems = items(8);
+      const failing = handled(kind === "verifyBatch" ? local.verifyBatch(signatures) : local.verifyEnvelopeBatch(texts)); //  3 chunks
+      const later = handled(local.verifyBatch(laterItems)); //                                                               1 chunk, queued behind them
+      assert.is(waitingChunks(local), 3, "the failing call's last two chunks and the later call's chunk wait");
+      const outcome = await settledWithin(failing, "the failing call");
+      assert.instance(outcome, VerifierPoolError, String(outcome));
+      assert.is((outcome as VerifierPoolError).code, "WORKER_CRASHED");
+      await nextMacrotask();
+      assert.is(waitingChunks(local), 0, "the failed call's chunks were dropped and passed over: the later call's chunk took the place");
+      assert.is(internals(local).droppedWaiters, 0);
+      assert.equal(await settledWithin(later, "the later call"), inThread(laterItems));
+      assert.is(await settledWithin(idle(local), "idle"), true);
+      assert.is(runs.length, 3, "the failed chunk's two attempts, then the later call's chunk: the failed call's other chunks never ran");
+      assert.is(runs[0], runs[1]);
+    } finally {
+      await local.close();
+    }
+  });
+}
+
+test("a failed call's bytes come back when it rejects: the pool takes a call that its waiting chunks' bytes would have refused (QUEUE_FULL)", async () => {
+  // threads 1, chunks of 1 item of 512 KiB: the failing call holds 4 MiB in 8 chunks, past the
+  // 2 MiB bound (a call larger than the bound runs when the pool holds nothing). Once it has
+  // rejected, the pool holds only what still runs, and a call of 1.5 MiB is taken.
+  const local = createVerifierPool({ threads: 1, chunkSize: 1, maxQueuedBytes: 2 * 1024 * 1024 });
+  try {
+    crashFirstChunk(local);
+    const failing = handled(local.verifyBatch(items(8, 512 * 1024)));
+    assert.ok(local.queuedBytes > 4 * 1024 * 1024, String(local.queuedBytes));
+    const outcome = await settledWithin(failing, "the failing call");
+    assert.is((outcome as VerifierPoolError).code, "WORKER_CRASHED");
+    await nextMacrotask();
+    assert.is(local.queuedBytes, 0, "nothing of the failed call is held");
+    const next = items(3, 512 * 1024);
+    assert.equal(await settledWithin(local.verifyBatch(next), "the next call"), inThread(next));
+  } finally {
+    await local.close();
   }
 });
 
