@@ -547,7 +547,7 @@ for (const kind of ["verifyBatch", "verifyEnvelopeBatch"] as const) {
       const signatures = items(24);
       const texts = envelopes(24);
       const laterItems = items(8);
-      const failing = handled(kind === "verifyBatch" ? local.verifyBatch(signatures) : local.verifyEnvelopeBatch(texts)); //  3 chunks
+      const failing = handled<unknown>(kind === "verifyBatch" ? local.verifyBatch(signatures) : local.verifyEnvelopeBatch(texts)); //  3 chunks
       const later = handled(local.verifyBatch(laterItems)); //                                                               1 chunk, queued behind them
       assert.is(waitingChunks(local), 3, "the failing call's last two chunks and the later call's chunk wait");
       const outcome = await settledWithin(failing, "the failing call");
