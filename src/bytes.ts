@@ -517,6 +517,20 @@ function unknownMember(value: object, known: readonly string[]): string | undefi
   return undefined;
 }
 
+/**
+ * Whether a caller's argument is an array (Array.isArray as this module loaded); false for a
+ * revoked Proxy, on which Array.isArray throws a TypeError of the engine's, so that the caller
+ * refuses it with its own typed INVALID_TYPE, as any other value that is no array (helper 140's D2:
+ * the batch calls let that TypeError out, without a code).
+ */
+export function isArrayArgument(value: unknown): value is unknown[] {
+  try {
+    return isArray(value);
+  } catch {
+    return false; // only a revoked Proxy makes IsArray throw (ECMAScript 7.2.2)
+  }
+}
+
 /** The largest length of an Array (ECMAScript: 2^32 − 1). */
 const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
 
@@ -528,7 +542,7 @@ const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
  * @throws InvalidTypeError if `value` is not an array or its length is not an array length.
  */
 export function arrayArgumentLength(value: unknown, name: string): number {
-  if (!Array.isArray(value)) throw new InvalidTypeError(`${name} must be an array`);
+  if (!isArrayArgument(value)) throw new InvalidTypeError(`${name} must be an array`);
   let length: unknown;
   try {
     length = value.length;

@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
+import { isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
@@ -1082,7 +1082,7 @@ export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
  */
 function readAnchorKeys(value: unknown): readonly PublicKey[] {
   if (value instanceof PublicKey || typeof value === "string") return freeze([toPublicKey(value)]);
-  if (!Array.isArray(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
+  if (!isArrayArgument(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
   let listed: OwnList<unknown>;
   try {
     const length: unknown = (value as unknown[]).length;

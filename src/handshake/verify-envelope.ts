@@ -20,7 +20,7 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import {
-  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
+  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
   typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
@@ -279,7 +279,7 @@ function readEnvelopeBatch(
   envelopes: readonly (Uint8Array | string)[],
   options: VerifyEnvelopeOptions | undefined,
 ): { inputs: OwnList<Uint8Array | string>; maxBytes: number; flags: number } {
-  if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
+  if (!isArrayArgument(envelopes)) throw new InvalidTypeError("envelopes must be an array");
   const { maxBytes, flags } = envelopeOptions(options); // the options first, then the list (README "Worker pool", Chunks)
   return { inputs: readEnvelopeInputs(envelopes, arrayArgumentLength(envelopes, "envelopes")), maxBytes, flags };
 }

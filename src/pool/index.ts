@@ -25,7 +25,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
+import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
 import { EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
@@ -720,7 +720,7 @@ class PiscinaVerifierPool implements VerifierPool {
     let call: PoolCall | undefined;
     try {
       this.assertOpen();
-      if (!Array.isArray(envelopes)) throw new InvalidTypeError("envelopes must be an array");
+      if (!isArrayArgument(envelopes)) throw new InvalidTypeError("envelopes must be an array");
       const { envelope, signal } = poolEnvelopeOptions(options); // verifyEnvelopeBytes's checks; the normalised options go to the workers
       call = this.watch(signal);
       const count = arrayArgumentLength(envelopes, "envelopes");

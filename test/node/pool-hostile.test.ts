@@ -174,6 +174,31 @@ test("an envelope whose length or subarray lies gets the verdict of its real byt
   }
 });
 
+test("a revoked Proxy as a list (the items, the envelopes, a trust anchor's keys) is INVALID_TYPE everywhere, not the engine's TypeError", async () => {
+  // Array.isArray throws on a revoked Proxy; the batch calls let that TypeError out, without a
+  // code, where any other value that is no array is INVALID_TYPE (helper 140's D2).
+  const revoked = () => {
+    const { proxy, revoke } = Proxy.revocable([], {});
+    revoke();
+    return proxy as never;
+  };
+  throwsWith(() => ed25519.verifyBatch(revoked()), "INVALID_TYPE");
+  throwsWith(() => builtEd25519.verifyBatch(revoked()), "INVALID_TYPE");
+  await rejectsWithCode(ed25519.verifyBatchAsync(revoked()), "INVALID_TYPE");
+  throwsWith(() => verifyEnvelopeBatch(revoked()), "INVALID_TYPE");
+  throwsWith(() => verifyEnvelopeBatchPacked(revoked()), "INVALID_TYPE");
+  throwsWith(() => new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32))).withTrustedPeer("kernel.b", revoked()), "INVALID_TYPE");
+  throwsWith(() => new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32)), { trustedPeers: { "kernel.b": revoked() } }), "INVALID_TYPE");
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    await rejectsWithCode(pool.verifyBatch(revoked()), "INVALID_TYPE");
+    await rejectsWithCode(pool.verifyEnvelopeBatch(revoked()), "INVALID_TYPE");
+    assert.is(pool.queuedBytes, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("options are read before the items: a getter that detaches an item's buffer gets INVALID_TYPE everywhere", async () => {
   const key = signer();
   const pool = createVerifierPool({ threads: 1 });
