@@ -257,17 +257,22 @@ function depthOrCycleError(container: object, depth: number, walk: Walk): Canoni
   return new CanonicalJsonError("TOO_DEEP", `nesting exceeds maxDepth (${walk.maxDepth})`);
 }
 
-function describeKey(key: MemberKey): string {
-  return typeof key === "number" ? `array element ${key}` : key === "" ? "top-level value" : `member ${quoteJsonString(key)}`;
+/**
+ * Where a refused value sits, for messages: the top-level value at depth 0 (whose key is "", as
+ * JSON.stringify's holder gives toJSON), else an array element or a member by its name; a member
+ * named "" is `member ""`, not the top-level value (helper 140's D3).
+ */
+function describeKey(key: MemberKey, depth: number): string {
+  return depth === 0 ? "top-level value" : typeof key === "number" ? `array element ${key}` : `member ${quoteJsonString(key)}`;
 }
 
-function unsupportedTypeError(value: unknown, key: MemberKey): CanonicalJsonError {
+function unsupportedTypeError(value: unknown, key: MemberKey, depth: number): CanonicalJsonError {
   const what = value === undefined ? "undefined" : typeof value;
-  return new CanonicalJsonError("UNSUPPORTED_TYPE", `${describeKey(key)} is ${what}, which has no JSON form`);
+  return new CanonicalJsonError("UNSUPPORTED_TYPE", `${describeKey(key, depth)} is ${what}, which has no JSON form`);
 }
 
-function nonFiniteError(value: number, key: MemberKey): CanonicalJsonError {
-  return new CanonicalJsonError("NON_FINITE_NUMBER", `${describeKey(key)} is ${value}, which JSON cannot represent`);
+function nonFiniteError(value: number, key: MemberKey, depth: number): CanonicalJsonError {
+  return new CanonicalJsonError("NON_FINITE_NUMBER", `${describeKey(key, depth)} is ${value}, which JSON cannot represent`);
 }
 
 function loneSurrogateError(index: number): CanonicalJsonError {
@@ -314,9 +319,9 @@ const I64_MIN = -(2n ** 63n);
 const U64_MAX = 2n ** 64n - 1n;
 
 /** A BigInt's exact digits, within −2^63…2^64−1 (see the file header); NUMBER_OUT_OF_RANGE outside. */
-function bigintText(value: bigint, key: MemberKey): string {
+function bigintText(value: bigint, key: MemberKey, depth: number): string {
   if (value < I64_MIN || value > U64_MAX) {
-    throw new CanonicalJsonError("NUMBER_OUT_OF_RANGE", `${describeKey(key)} is a bigint outside −2^63…2^64−1, which canonical JSON keeps exactly only in that range`);
+    throw new CanonicalJsonError("NUMBER_OUT_OF_RANGE", `${describeKey(key, depth)} is a bigint outside −2^63…2^64−1, which canonical JSON keeps exactly only in that range`);
   }
   return bigintDigits(value);
 }
@@ -382,7 +387,7 @@ function valueText(value: unknown, key: MemberKey, depth: number, walk: Walk): s
     case "string":
       return walk.escapeDelAndC1 ? legacyStringText(value) : stringText(value);
     case "number":
-      if (value - value !== 0) throw nonFiniteError(value, key); // NaN and ±Infinity (x - x is NaN)
+      if (value - value !== 0) throw nonFiniteError(value, key, depth); // NaN and ±Infinity (x - x is NaN)
       return toText(value); // ECMAScript Number::toString; String(-0) is "0"
     case "boolean":
       return value ? "true" : "false";
@@ -390,22 +395,22 @@ function valueText(value: unknown, key: MemberKey, depth: number, walk: Walk): s
       if (value === null) return "null";
       return containerText(applyToJSON(value, key), key, depth, walk);
     case "bigint":
-      return bigintText(value, key);
+      return bigintText(value, key, depth);
     case "function":
       // A function with a toJSON method is serialized through it, as by JSON.stringify.
       if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
         return containerText(applyToJSON(value, key), key, depth, walk);
       }
-      throw unsupportedTypeError(value, key);
+      throw unsupportedTypeError(value, key, depth);
     default:
-      throw unsupportedTypeError(value, key);
+      throw unsupportedTypeError(value, key, depth);
   }
 }
 
 /** Writes a value that has already had its toJSON chance. */
 function containerText(value: unknown, key: MemberKey, depth: number, walk: Walk): string {
   if (typeof value !== "object" || value === null) {
-    if (typeof value === "function") throw unsupportedTypeError(value, key);
+    if (typeof value === "function") throw unsupportedTypeError(value, key, depth);
     return valueText(value, key, depth, walk);
   }
   if (isArray(value)) return arrayText(value, depth, walk);
@@ -654,7 +659,7 @@ function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: numbe
       else writeString(sink, value);
       return;
     case "number":
-      if (value - value !== 0) throw nonFiniteError(value, key);
+      if (value - value !== 0) throw nonFiniteError(value, key, depth);
       sink.ascii(toText(value));
       return;
     case "boolean":
@@ -665,22 +670,22 @@ function writeValue(sink: ByteSink, value: unknown, key: MemberKey, depth: numbe
       else writeResolved(sink, applyToJSON(value, key), key, depth, walk);
       return;
     case "bigint":
-      sink.ascii(bigintText(value, key));
+      sink.ascii(bigintText(value, key, depth));
       return;
     case "function":
       if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
         writeResolved(sink, applyToJSON(value, key), key, depth, walk);
         return;
       }
-      throw unsupportedTypeError(value, key);
+      throw unsupportedTypeError(value, key, depth);
     default:
-      throw unsupportedTypeError(value, key);
+      throw unsupportedTypeError(value, key, depth);
   }
 }
 
 function writeResolved(sink: ByteSink, value: unknown, key: MemberKey, depth: number, walk: Walk): void {
   if (typeof value !== "object" || value === null) {
-    if (typeof value === "function") throw unsupportedTypeError(value, key);
+    if (typeof value === "function") throw unsupportedTypeError(value, key, depth);
     writeValue(sink, value, key, depth, walk);
     return;
   }

@@ -506,6 +506,33 @@ test("NON_FINITE_NUMBER: NaN and ±Infinity, also boxed and nested", () => {
   expectBothCode("NON_FINITE_NUMBER", { toJSON: () => NaN });
 });
 
+test("messages name where the refused value is: the top-level value, an array element, a member (a member named \"\" too), in both walks", () => {
+  // The top-level value's key is "" (as JSON.stringify's holder gives toJSON), so a member named
+  // "" was called the top-level value (helper 140's D3).
+  const cases: [unknown, string, string][] = [
+    [NaN, "NON_FINITE_NUMBER", "top-level value is NaN"],
+    [undefined, "UNSUPPORTED_TYPE", "top-level value is undefined"],
+    [2n ** 64n, "NUMBER_OUT_OF_RANGE", "top-level value is a bigint"],
+    [{ "": NaN }, "NON_FINITE_NUMBER", 'member "" is NaN'],
+    [{ a: { "": undefined } }, "UNSUPPORTED_TYPE", 'member "" is undefined'],
+    [{ "": -(2n ** 63n) - 1n }, "NUMBER_OUT_OF_RANGE", 'member "" is a bigint'],
+    [[1, Infinity], "NON_FINITE_NUMBER", "array element 1 is Infinity"],
+    [{ b: [0, () => 1] }, "UNSUPPORTED_TYPE", "array element 1 is function"],
+  ];
+  for (const [value, code, text] of cases) {
+    for (const run of [() => canonicalize(value), () => canonicalBytes(value)]) {
+      try {
+        run();
+        assert.unreachable(`accepted: ${text}`);
+      } catch (error) {
+        assert.instance(error, CanonicalJsonError);
+        assert.is((error as CanonicalJsonError).code, code, text);
+        assert.ok((error as Error).message.startsWith(text), `${JSON.stringify((error as Error).message)} starts ${JSON.stringify(text)}`);
+      }
+    }
+  }
+});
+
 test("LONE_SURROGATE: in values and in member names, every position", () => {
   for (const bad of ["\ud800", "\udc00", "a\ud800", "\ud800b", "\udbff\udbff\udc00", "\ud83d\ud83d", "x\ude00\ud83d", "😀\ud83d"]) {
     expectBothCode("LONE_SURROGATE", bad);
