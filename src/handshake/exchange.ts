@@ -1009,7 +1009,15 @@ function unknownWriteOutcome(error: PeerHandshakeError): PeerHandshakeError {
 async function settleNonce(replay: ReplayStore, kernelId: string, nonce: string, keep: boolean): Promise<void> {
   try {
     const result = keep ? replay.commit(kernelId, nonce) : replay.release(kernelId, nonce);
-    if (isPromiseLike(result)) await result;
+    // A commit is not awaited: the pin is written (or its write's outcome is unknown), so what the
+    // accept answers cannot change, and a commit that is slow or never settles must not hold the
+    // answer back. It did: a handshake server whose replay store's commit hung answered 503
+    // HANDSHAKE_TIMEOUT to a caller it had pinned, and the two kernels disagreed (helper 141).
+    // Its rejection is absorbed. A release is awaited, so that a refused envelope's pair is free
+    // again when the refusal reaches the caller (a retry is not taken for a replay); the shipped
+    // stores bound it (operationTimeoutMs), and a release that never settles delays only a refusal.
+    if (keep) absorbRejection(result);
+    else if (isPromiseLike(result)) await result;
   } catch {
     // See above: the pair stays held, so no replay of it can be accepted.
   }

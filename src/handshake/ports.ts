@@ -68,6 +68,8 @@ export interface FederationPeerStore {
  *      timed out) and may still have landed: keep the pair. A store that already recorded the pair in
  *      `reserve` may do nothing here. `commit` runs after the pin is written, so its failure
  *      cannot undo the accept; the exchange ignores it, and the pair stays held by its reservation.
+ *      The exchange does not wait for a promise `commit` returns: the accept answers once the pin
+ *      is written. It waits for `release`'s, so the pair is free when the refusal is answered.
  *
  * Timestamps above 2^53−1 (possible only with `requireSafeTimestamps: false`) are passed as
  * Number.MAX_SAFE_INTEGER, i.e. "live until evicted". A throw or a rejection from `reserve`

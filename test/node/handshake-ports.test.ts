@@ -250,6 +250,42 @@ test("a commit that fails after the pin does not undo the accept, and the pair s
   await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "REPLAYED_NONCE");
 });
 
+test("a commit that never settles does not hold the accept back: it answers once the pin is written (and its rejection, later, is absorbed); a release is waited for", async () => {
+  // Before: the accept awaited commit in its finally, so a replay store whose commit hung hung
+  // the accept after the pin was written, and a handshake server answered 503 HANDSHAKE_TIMEOUT
+  // to a caller it had pinned (helper 141).
+  const replay = new LoggingReplayStore();
+  let rejectCommit: (error: Error) => void = () => undefined;
+  replay.commit = (peerId: string, nonce: string) => {
+    replay.calls.push(`commit ${peerId} ${nonce}`);
+    return new Promise<void>((_, reject) => (rejectCommit = reject));
+  };
+  const { kpB, store, exchange } = setup(replay);
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB);
+  const accepted = await Promise.race([
+    exchange.acceptEnvelope(envelope, B, NOW).then((peer) => peer.publicKey.toHex()),
+    new Promise((resolve) => setTimeout(() => resolve("still waiting after 2 s"), 2000)),
+  ]);
+  assert.is(accepted, kpB.publicKey.toHex());
+  assert.equal(replay.calls, [`reserve ${B} n ${NOW} ${NOW} 300`, `commit ${B} n`]);
+  assert.is(store.size, 1);
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW), "REPLAYED_NONCE"); // held by its reservation
+  rejectCommit(new Error("commit lost")); // late, and handled: no unhandled rejection ends the test process
+  await new Promise((resolve) => setImmediate(resolve));
+
+  // A release that takes a while: the refusal comes after it, and the pair is free by then.
+  const slow = new LoggingReplayStore();
+  const release = slow.release.bind(slow);
+  slow.release = async (peerId: string, nonce: string) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await release(peerId, nonce);
+  };
+  const second = setup(slow);
+  const refused = await second.exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "r", NOW, second.kpB), B, NOW, { beforePin: () => { throw new Error("refused"); } }).then(() => "accepted", (error: Error) => error.message);
+  assert.is(refused, "refused");
+  assert.is(slow.held.size, 0, "released before the refusal was answered");
+});
+
 test("one replay store shared by two exchanges (two processes) refuses a replay across them", async () => {
   const shared = new ReplayCache();
   const kpB = Keypair.generate();
