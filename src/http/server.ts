@@ -170,6 +170,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   };
   const fail = (response: ServerResponse, status: number, code: HandshakeServerAnswerCode | PeerHandshakeErrorCode, message: string, extraHeaders: Record<string, string> = {}, logMessage = message) => {
     log(status, code, logMessage);
+    // An answer that closes its connection: nothing after it on that connection is served (RFC
+    // 9112 §9.6), as after a 'clientError' (the `closing` table below). A request pipelined
+    // behind it was accepted and pinned, its 200 never sent (helper 142).
+    if (extraHeaders.Connection === "close") closeAfter(response.req);
     send(response, status, JSON.stringify({ error: { code, message } }), extraHeaders);
   };
 
@@ -238,6 +242,13 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
         log(gone.status, gone.code, gone.message);
         throw gone;
       }
+      // Nor when a request ahead of it on the same connection (pipelined) was answered with a
+      // refusal that closes the connection: this answer would never be sent either. A request
+      // parsed after that refusal is dropped on arrival (onRequest); one parsed with it, in the
+      // same read, is refused here (helper 142: accepted and pinned, its 200 never sent).
+      if (closedAhead(request)) {
+        throw new RequestRefusal(400, "BAD_REQUEST", "a request ahead of this one on its connection was refused with Connection: close: nothing after it is served");
+      }
       answer = exchange.localEnvelope(kernelId, nonce);
     };
     // Again now that the body is in: others may have started while this one was being sent.
@@ -246,8 +257,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     send(response, 200, JSON.stringify(answer));
   };
 
-  // Connections that had a 'clientError': their answer closes them, and nothing more is served on
-  // them; and the requests such an error cut off (a 408 while the body arrives), never served.
+  // Connections that had a 'clientError', or a refusal that closes them (fail): their answer closes
+  // them, and nothing more is served on them; and the requests such an error cut off (a 408 while
+  // the body arrives), never served.
   // These tables are read with WeakSet's, WeakMap's and Map's methods as captured at load
   // (src/collections.ts): a `has` replaced after load let a request answered 408 be accepted and
   // pinned all the same (README "Hardening").
@@ -263,6 +275,28 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       if (step.value[0].complete && !weakSetHas(cutOff, step.value[0])) return true;
     }
     return false;
+  };
+  // Each request's place on its connection (1, 2, … in the order Node parsed them, onRequest), and
+  // per connection the place of the first request answered with Connection: close (fail): the
+  // requests after it are never served (RFC 9112 §9.6), those ahead of it are answered first.
+  const places = new WeakMap<IncomingMessage, number>();
+  const requestsSeen = new WeakMap<object, number>();
+  const closedAt = new WeakMap<object, number>();
+  /** Records that `request`'s answer closes its connection: nothing parsed after it is served. */
+  const closeAfter = (request: IncomingMessage) => {
+    const socket = request.socket;
+    // A request that never reached onRequest (a 417 from checkExpectation) has no place: the
+    // requests after it on the connection are those not yet seen.
+    const place = weakMapGet(places, request) ?? (weakMapGet(requestsSeen, socket) ?? 0) + 0.5;
+    const earlier = weakMapGet(closedAt, socket);
+    if (earlier === undefined || place < earlier) weakMapSet(closedAt, socket, place);
+    weakSetAdd(closing, socket);
+  };
+  /** Whether a request ahead of `request` on its connection was answered with Connection: close. */
+  const closedAhead = (request: IncomingMessage): boolean => {
+    const closed = weakMapGet(closedAt, request.socket);
+    const place = weakMapGet(places, request);
+    return closed !== undefined && (place === undefined || place > closed);
   };
   // Requests parsed after a connection's 'clientError' (once its answer is out and the connection
   // is read again), by connection: each is held by Node until the connection closes, so past
@@ -280,6 +314,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       else request.resume();
       return;
     }
+    const place = (weakMapGet(requestsSeen, request.socket) ?? 0) + 1;
+    weakMapSet(requestsSeen, request.socket, place);
+    weakMapSet(places, request, place);
     // pendingAnswer an own member from the start: one put on Object.prototype is never read.
     const connection = weakMapGet(connections, request.socket) ?? { unanswered: new MapAtLoad<IncomingMessage, ServerResponse>(), pendingAnswer: undefined };
     weakMapSet(connections, request.socket, connection);

@@ -1031,6 +1031,44 @@ test("a malformed request pipelined behind one still being answered: its 400 goe
   }
 });
 
+test("a handshake pipelined behind a refusal that closes the connection (405, 415) is never accepted: nothing pinned, no nonce used (RFC 9112 §9.6)", async () => {
+  // Before: the refusal went out with Connection: close, but the handshake parsed behind it was
+  // accepted and pinned all the same, its 200 never sent (helper 142).
+  for (const [seed, refused] of [[61, "GET /federation/handshake HTTP/1.1\r\nHost: x\r\n\r\n"], [63, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"]] as const) {
+    const { logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(seed);
+    try {
+      const envelope = body("after-refusal");
+      socket.write(refused + head(envelope) + envelope);
+      await until(() => seen.ended);
+      await pause(100);
+      assert.equal(statuses(), [refused.startsWith("GET") ? "405" : "415"], seen.out);
+      assert.equal(pinned, [], "the handshake behind the refusal was not accepted");
+      assert.is(logged[0].status, refused.startsWith("GET") ? 405 : 415);
+      assert.is(await openConnectionsAfterClosing(server), 0);
+    } finally {
+      await close();
+    }
+  }
+});
+
+test("pipelined: a handshake ahead of a refusal that closes the connection is answered and pinned; the one after it is never served", async () => {
+  const { gated, pinned, socket, seen, body, head, statuses, close } = await heldConnection(65);
+  try {
+    gated.hold();
+    const [first, after] = [body("p-1"), body("p-2")];
+    socket.write(head(first) + first + "GET /federation/handshake HTTP/1.1\r\nHost: x\r\n\r\n" + head(after) + after);
+    await until(() => gated.waiting() >= 1);
+    await pause(100);
+    gated.release();
+    await until(() => seen.ended);
+    await pause(100);
+    assert.equal(statuses(), ["200", "405"], seen.out);
+    assert.equal(pinned, ["p-1"], "the accept ahead of the 405 pinned; the one after it did not");
+  } finally {
+    await close();
+  }
+});
+
 test("a request cut off with 408 behind one still being answered: the 408 follows that answer, and the rest of its body, sent meanwhile, is never accepted", async () => {
   const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(59, { requestTimeoutMs: 400 });
   try {
