@@ -6,7 +6,7 @@
 // batch holds at most --batch-size items and about MAX_BATCH_BYTES of them, so memory stays
 // bounded by bytes too.
 import { closeSync, createReadStream } from "node:fs";
-import { hexToBytes } from "../bytes.js";
+import { hexToBytes, loneSurrogateIndex } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
 import { inputFileChunks, openInputFile, refuseDirectoryOnStdin } from "./kernel.js";
@@ -54,8 +54,13 @@ function decodeItem(text: string, line: number): Item {
   };
   let message: Uint8Array;
   if ("message" in item && "messageText" in item) throw new CliError("INVALID_ITEM", `line ${line}: give message or messageText, not both`);
-  if (typeof item.messageText === "string") message = new TextEncoder().encode(item.messageText);
-  else if ("messageText" in item) throw new CliError("INVALID_ITEM", `line ${line}: messageText must be a string`);
+  if (typeof item.messageText === "string") {
+    // A lone surrogate (a "\ud800" escape) has no UTF-8 form: encoded as U+FFFD, other bytes than
+    // were written would verify, as for a line that is not UTF-8 (helper 142).
+    const lone = loneSurrogateIndex(item.messageText);
+    if (lone >= 0) throw new CliError("INVALID_ITEM", `line ${line}: messageText has an unpaired UTF-16 surrogate at index ${lone} (no UTF-8 form)`);
+    message = new TextEncoder().encode(item.messageText);
+  } else if ("messageText" in item) throw new CliError("INVALID_ITEM", `line ${line}: messageText must be a string`);
   else message = hex("message");
   return { line, message, signature: hex("signature", 64), publicKey: hex("publicKey", 32) };
 }

@@ -191,6 +191,28 @@ test("verify: a publicKey that is not 32 bytes, or an item with both message and
   assert.is(alone.code, 0, alone.stderr);
 });
 
+test("verify: a messageText with an unpaired surrogate (a \\ud800 escape) is INVALID_ITEM (exit 2), not verified as its U+FFFD encoding", async () => {
+  // Before: encoded with U+FFFD in its place, so a signature over EF BF BD verified it (helper 142),
+  // where a line that is not UTF-8 was already refused for the same reason.
+  const seed = new Uint8Array(32).fill(18);
+  const replacement = new TextEncoder().encode("a\ufffdb"); // what the lone surrogate was encoded as
+  const signature = hex(noble.sign(replacement, seed));
+  const publicKey = hex(noble.getPublicKey(seed));
+  for (const [escaped, index] of [["a\\ud800b", 1], ["a\\udc00b", 1], ["\\ud83d\\ude00a\\ud83db", 3]] as const) {
+    const line = `{"messageText":"${escaped}","signature":"${signature}","publicKey":"${publicKey}"}\n`;
+    const r = await cli(["verify", "--threads", "1"], line);
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr, `chio-trust: error INVALID_ITEM: line 1: messageText has an unpaired UTF-16 surrogate at index ${index} (no UTF-8 form)\n`);
+    assert.is(r.stdout, "");
+  }
+  // The same text with a real U+FFFD verifies, and a surrogate pair (an emoji) is text like any other.
+  const good = await cli(["verify", "--threads", "1"], JSON.stringify({ messageText: "a\ufffdb", signature, publicKey }) + "\n");
+  assert.is(good.code, 0, good.stderr);
+  const emoji = "\u{1f600}";
+  const pair = await cli(["verify", "--threads", "1"], JSON.stringify({ messageText: emoji, signature: hex(noble.sign(new TextEncoder().encode(emoji), seed)), publicKey }) + "\n");
+  assert.is(pair.code, 0, pair.stderr);
+});
+
 test("serve listens on --host only (127.0.0.1 by default: not reachable at 127.0.0.2); --max-body-in-flight equal to --max-body is taken", async () => {
   // A mutation audit found that listening on every interface, and refusing an in-flight bound
   // equal to --max-body, passed every test.
