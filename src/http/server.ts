@@ -27,6 +27,7 @@
 // once handshakeTimeoutMs has passed, so an accept whose store was slow up to there does not pin
 // a caller that already got 503 (only a pin write itself still in flight at the deadline can).
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
 import { displayPeerText, InvalidConfigError, PeerHandshakeError, type PeerHandshakeErrorCode } from "../handshake/errors.js";
 import type { AcceptedChallenge, KernelTrustExchange } from "../handshake/exchange.js";
@@ -406,7 +407,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // (the accepts ahead of it end within handshakeTimeoutMs; a client that stops reading their
   // answers does not hold the connection longer). A request that had its answer already (a
   // refusal before its body, which closes the connection) and then timed out gets no 408 too.
-  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+  const onClientError = (nodeCode: string | undefined, socket: Duplex) => {
     if (weakSetHas(closing, socket)) return; // input after the error, on a connection already being answered
     weakSetAdd(closing, socket);
     const hardStop = setTimeout(() => socket.destroy(), handshakeTimeoutMs + CLOSE_LINGER_MS);
@@ -424,7 +425,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       weakSetAdd(cutOff, request);
       if (response.writableEnded) answered = true;
     }
-    const reply = clientErrorAnswer(error.code); // by index: destructuring runs the realm's array iterator
+    const reply = clientErrorAnswer(nodeCode); // by index: destructuring runs the realm's array iterator
     const status = reply[0];
     const code = reply[1];
     const message = reply[2];
@@ -436,7 +437,8 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       }
       if (!answered) {
         const body = JSON.stringify({ error: { code, message } });
-        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        const allow = status === 405 ? "Allow: POST\r\n" : "";
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${allow}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       } else {
         socket.end();
       }
@@ -451,14 +453,24 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       return;
     }
     answer();
-  });
+  };
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => onClientError(error.code, socket));
+  // CONNECT (a proxy's tunnel request): Node hands it to 'connect' listeners only, its socket
+  // taken off the parser, and with none it closed the connection unanswered and unlogged (helper
+  // 142). Refused as any other method is (405, logged), and as a 'clientError' is: after the
+  // answers ahead of it, closing the connection, nothing after it served.
+  server.on("connect", (_request: IncomingMessage, socket: Duplex) => onClientError(CONNECT_METHOD, socket));
   return server;
 }
 
-/** Status, code and message of the answer to a 'clientError', by Node's error code. */
+/** clientErrorAnswer's code for a CONNECT request (not one of Node's). */
+const CONNECT_METHOD = "CHIO_CONNECT_METHOD";
+
+/** Status, code and message of the answer to a 'clientError' (by Node's error code) or a CONNECT. */
 function clientErrorAnswer(nodeCode: string | undefined): readonly [number, HandshakeServerAnswerCode, string] {
   if (nodeCode === "ERR_HTTP_REQUEST_TIMEOUT") return [408, "REQUEST_TIMEOUT", "request not received in time"];
   if (nodeCode === "HPE_HEADER_OVERFLOW") return [431, "HEADERS_TOO_LARGE", "request line and headers over the server's size limit"];
+  if (nodeCode === CONNECT_METHOD) return [405, "METHOD_NOT_ALLOWED", "use POST"];
   return [400, "BAD_REQUEST", "malformed HTTP request"];
 }
 

@@ -1069,6 +1069,36 @@ test("pipelined: a handshake ahead of a refusal that closes the connection is an
   }
 });
 
+test("CONNECT is refused as other methods are (405 with Allow: POST and a JSON body, logged, connection closed), after the answers ahead of it", async () => {
+  // Before: Node hands CONNECT to 'connect' listeners only, and with none the connection was
+  // closed unanswered and unlogged (helper 142).
+  const alone = await heldConnection(67);
+  try {
+    alone.socket.write("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n");
+    await until(() => alone.seen.ended);
+    assert.match(alone.seen.out, /^HTTP\/1\.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Type: application\/json\r\n/);
+    assert.match(alone.seen.out, /\r\nConnection: close\r\n\r\n\{"error":\{"code":"METHOD_NOT_ALLOWED","message":"use POST"\}\}$/);
+    assert.equal(alone.logged, [{ status: 405, code: "METHOD_NOT_ALLOWED", message: "use POST" }]);
+  } finally {
+    await alone.close();
+  }
+  const { gated, logged, pinned, socket, seen, body, head, statuses, close } = await heldConnection(69);
+  try {
+    gated.hold();
+    const [first, after] = [body("c-1"), body("c-2")];
+    socket.write(head(first) + first + "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n" + head(after) + after);
+    await until(() => gated.waiting() === 1 && logged.length === 1);
+    await pause(50);
+    assert.is(seen.out, "", "nothing written while the accept ahead is held");
+    gated.release();
+    await until(() => seen.ended);
+    assert.equal(statuses(), ["200", "405"]);
+    assert.equal(pinned, ["c-1"], "what follows the CONNECT is never served");
+  } finally {
+    await close();
+  }
+});
+
 test("a request cut off with 408 behind one still being answered: the 408 follows that answer, and the rest of its body, sent meanwhile, is never accepted", async () => {
   const { gated, logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(59, { requestTimeoutMs: 400 });
   try {
