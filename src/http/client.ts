@@ -111,7 +111,7 @@ export async function handshakeWith(
     if (fetchLimit !== undefined) {
       throw new HandshakeHttpError("TIMEOUT", `no answer from ${url.host}: the fetch gave up before ${timeoutMs} ms (${fetchLimit})`, { status, cause: error });
     }
-    const systemCode = networkErrorCode(error);
+    const systemCode = networkErrorCode(error) ?? plainCauseMessage(error);
     const reason = systemCode === undefined ? "" : ` (${systemCode})`;
     throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${describeThrown(error)}${reason}`, { status, cause: error });
   }
@@ -158,6 +158,38 @@ function networkErrorCode(error: unknown): string | undefined {
     }
     return charCodeAt(code, 0) === 0x45 /* E */ || stringStartsWith(code, "UND_ERR_");
   });
+}
+
+/**
+ * The message of the first of `error`'s causes (three deep) that is plain words only, for
+ * NETWORK_ERROR's message when no code names the failure: undici says "bad port" (a port its
+ * fetch refuses, 6000 say, where `serve` listens all the same) and "unexpected redirect", without
+ * a code, behind its "fetch failed" (helper 142). Only 3 to 40 lowercase letters and spaces pass:
+ * no URL, host, path or secret a caller's own fetch could put in an error.
+ */
+function plainCauseMessage(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 3; depth++) {
+    try {
+      current = typeof current === "object" && current !== null ? (current as { cause?: unknown }).cause : undefined;
+      if (typeof current !== "object" || current === null) return undefined;
+      const message = (current as { message?: unknown }).message;
+      if (typeof message === "string" && isPlainWords(message)) return message;
+    } catch {
+      return undefined; // members that throw: nothing to name
+    }
+  }
+  return undefined;
+}
+
+/** 3 to 40 characters, each a lowercase ASCII letter or a space, starting with a letter. */
+function isPlainWords(text: string): boolean {
+  if (text.length < 3 || text.length > 40) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = charCodeAt(text, i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c === 0x20 && i > 0))) return false;
+  }
+  return true;
 }
 
 /**

@@ -369,6 +369,9 @@ test("client transport failures are typed and pin nothing", async () => {
   await closeServer(closedPort);
   // Named by the system's code, which undici's "fetch failed" alone does not give.
   assert.is((await expectHttp(handshakeWith(url, a, "kernel.b"), "NETWORK_ERROR")).message, `${new URL(url).host}: fetch failed (ECONNREFUSED)`);
+  // A port fetch refuses to reach (6000, on its "bad ports" list), where `serve` listens all the
+  // same: named by undici's reason, which has no code (helper 142: "fetch failed", no reason).
+  assert.is((await expectHttp(handshakeWith("http://127.0.0.1:6000", a, "kernel.b"), "NETWORK_ERROR")).message, "127.0.0.1:6000: fetch failed (bad port)");
   assert.is((await a.peers()).length, 0);
 });
 
@@ -1505,6 +1508,7 @@ test("the client follows no redirect: a 307 or 308 to a real kernel is NETWORK_E
       const client = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey);
       const error = await expectHttp(handshakeWith(redirectUrl, client, "kernel.b"), "NETWORK_ERROR");
       assert.is(error.status, undefined, `${code}: no answer was taken`);
+      assert.is(error.message, `${new URL(redirectUrl).host}: fetch failed (unexpected redirect)`, "named by undici's reason");
       assert.equal(await client.peers(), [], `${code}: nothing pinned by the client`);
     }
     assert.equal(heardByB, [], "the kernel the redirect named never received an envelope");

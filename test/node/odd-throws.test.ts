@@ -183,12 +183,14 @@ test("handshakeWith's fetch that rejects with anything: NETWORK_ERROR, nothing p
   }
 });
 
-test("NETWORK_ERROR's message names the error code in the fetch error's causes (undici says only \"fetch failed\"), and only a code of a system error's or undici's shape", async () => {
+test("NETWORK_ERROR's message names the error code in the fetch error's causes (undici says only \"fetch failed\"), and only a code of a system error's or undici's shape; without one, a cause's message of plain words", async () => {
   const server = createServer((_request, response) => response.writeHead(500).end());
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
     const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
-    const coded = (code: unknown) => Object.assign(new Error("connect failed"), { code });
+    // Node's own message for such an error (not plain words: it names the address).
+    const coded = (code: unknown) => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code });
+    const said = (message: string) => new Error(message);
     const fetchFailed = (cause: unknown) => new TypeError("fetch failed", { cause });
     const cases: [string, () => unknown, string][] = [
       ["a refused connection", () => fetchFailed(coded("ECONNREFUSED")), " (ECONNREFUSED)"],
@@ -204,6 +206,20 @@ test("NETWORK_ERROR's message names the error code in the fetch error's causes (
       ["a number", () => fetchFailed(coded(111)), ""],
       ["a code getter that throws", () => fetchFailed(Object.defineProperty({}, "code", { get: () => { throw new Error("no"); } })), ""],
       ["a revoked Proxy as the cause", () => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return fetchFailed(proxy); }, ""],
+      // No code anywhere: a cause's message of plain words names it (undici's, for a port its
+      // fetch refuses and for a redirect), and nothing else does.
+      ["undici's bad port", () => fetchFailed(said("bad port")), " (bad port)"],
+      ["undici's redirect", () => fetchFailed(said("unexpected redirect")), " (unexpected redirect)"],
+      ["plain words in the second cause", () => fetchFailed({ cause: said("other side closed") }), " (other side closed)"],
+      ["a code comes first", () => fetchFailed(Object.assign(said("bad port"), { cause: coded("ECONNRESET") })), " (ECONNRESET)"],
+      ["a URL", () => fetchFailed(said("http://user:secret@host/")), ""],
+      ["upper case", () => fetchFailed(said("Bad Port")), ""],
+      ["digits", () => fetchFailed(said("port 6000 refused")), ""],
+      ["too short", () => fetchFailed(said("no")), ""],
+      ["too long", () => fetchFailed(said("a".repeat(41))), ""],
+      ["a leading space", () => fetchFailed(said(" bad port")), ""],
+      ["the fourth cause: not read", () => fetchFailed({ cause: { cause: { cause: said("bad port") } } }), ""],
+      ["a message getter that throws", () => fetchFailed(Object.defineProperty({}, "message", { get: () => { throw new Error("no"); } })), ""],
     ];
     for (const [what, thrown, suffix] of cases) {
       const exchange = exchangeOver(new InMemoryPeerStore());
