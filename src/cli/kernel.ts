@@ -1,6 +1,6 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
-import { type Stats, accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { type Stats, accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
@@ -558,11 +558,11 @@ export async function readInputBytes(source: string | undefined, limit: number):
     }
     return Uint8Array.prototype.slice.call(Buffer.concat(chunks)); // a plain array of its own, not a pooled Buffer
   }
-  const { fd, stats } = openInputFile(source, unreadable);
+  const { fd, waitsForWriter } = openInputFile(source, unreadable);
   try {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of inputFileChunks(fd, stats.isFIFO(), unreadable)) {
+    for await (const chunk of inputFileChunks(fd, waitsForWriter, unreadable)) {
       size += chunk.length;
       if (size > limit) throw new CliError("INPUT_TOO_LARGE", `input over ${limit} bytes`);
       chunks.push(chunk);
@@ -590,7 +590,7 @@ export function refuseDirectoryOnStdin(unreadable: (reason: string) => CliError)
  * descriptor, for inputFileChunks, and what fstat says of it. `unreadable(reason)` is the
  * INPUT_UNREADABLE to throw.
  */
-export function openInputFile(source: string, unreadable: (reason: string) => CliError): { fd: number; stats: Stats } {
+export function openInputFile(source: string, unreadable: (reason: string) => CliError): { fd: number; stats: Stats; waitsForWriter: boolean } {
   let fd: number;
   try {
     fd = openSync(source, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
@@ -608,15 +608,31 @@ export function openInputFile(source: string, unreadable: (reason: string) => Cl
     closeSync(fd);
     throw unreadable("it is a directory");
   }
-  return { fd, stats };
+  return { fd, stats, waitsForWriter: stats.isFIFO() && !isAnonymousPipe(fd) };
+}
+
+/**
+ * Whether `fd` is an anonymous pipe (`verify <(producer)`: /dev/fd/63 is one), which Linux names
+ * "pipe:[inode]" under /proc/self/fd. Its writer existed when it was made, so an end read before
+ * any byte is the writer gone without writing (no input: NO_ITEMS at once), not a writer yet to
+ * come as for a named pipe (helper 142: it waited 10 s for "nothing arrived"). Elsewhere, or when
+ * /proc cannot tell, false: the end waits as for a named pipe.
+ */
+function isAnonymousPipe(fd: number): boolean {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`).startsWith("pipe:");
+  } catch {
+    return false;
+  }
 }
 
 /**
  * The bytes of a descriptor openInputFile opened, chunk by chunk to its end (the caller closes
- * it); `pipe` when its stats say it is a named pipe. A pipe whose writer has not come yet reads
- * as EAGAIN or as an end: until its first byte it is polled, and INPUT_UNREADABLE (`unreadable`)
- * after INPUT_PIPE_WAIT_MS, never a hang; once its first byte is in, the read lasts until the
- * writer closes its end.
+ * it); `pipe` for a named pipe (openInputFile's waitsForWriter). A named pipe whose writer has not
+ * come yet reads as EAGAIN or as an end, and any pipe whose writer has not written yet as EAGAIN:
+ * until its first byte it is polled, and INPUT_UNREADABLE (`unreadable`) after
+ * INPUT_PIPE_WAIT_MS, never a hang; once its first byte is in, the read lasts until the writer
+ * closes its end.
  */
 export async function* inputFileChunks(fd: number, pipe: boolean, unreadable: (reason: string) => CliError): AsyncGenerator<Buffer> {
   let size = 0;

@@ -84,10 +84,10 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   } else {
     // Opened without waiting for a writer: a named pipe whose writer never comes is
     // INPUT_UNREADABLE after 10 s (inputFileChunks), as for accept's input, never a hang.
-    const { fd, stats } = openInputFile(source, unreadable);
+    const { fd, stats, waitsForWriter } = openInputFile(source, unreadable);
     size = stats.isFile() ? stats.size : 0; // a pipe (`verify <(…)`) or a device: read, with no known size
     if (stats.isFIFO()) {
-      stream = inputFileChunks(fd, true, unreadable);
+      stream = inputFileChunks(fd, waitsForWriter, unreadable);
       pipeFd = fd;
     } else {
       stream = createReadStream("", { fd }); // the stream closes fd

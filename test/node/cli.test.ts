@@ -1010,6 +1010,17 @@ test("verify reads a pipe (process substitution, a named pipe) as it reads a fil
   const fromFifo = await reader;
   assert.is(fromFifo.code, 0, fromFifo.stderr);
   assert.match(fromFifo.stdout, /4 items: 4 valid, 0 invalid/);
+  // A process substitution whose producer exits without writing: no items, as on stdin, not a
+  // writer yet to come (helper 142: INPUT_UNREADABLE "nothing arrived" after 10 s). So for
+  // accept's --in: the empty envelope's own refusal.
+  const none = spawnSync("bash", ["-c", `"$0" "$1" verify <(exit 3)`, process.execPath, cliPath], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+  assert.is(none.status, 2, none.stderr);
+  assert.match(none.stderr, /^chio-trust: error NO_ITEMS: no items in \/dev\/fd\/\d+: nothing was verified\n$/);
+  writeFileSync(file("procsub-b.seed"), "3f".repeat(32) + "\n", { mode: 0o600 });
+  const anchor = Keypair.fromSeed(new Uint8Array(32).fill(62)).publicKey.toHex();
+  const empty = spawnSync("bash", ["-c", `"$0" "$1" accept --key "$2" --id kernel.b --from kernel.a --store "$3" --trust kernel.a=${anchor} --in <(exit 3)`, process.execPath, cliPath, file("procsub-b.seed"), file("procsub.db")], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+  assert.is(empty.status, 1, empty.stderr);
+  assert.match(empty.stderr, /^chio-trust: error MALFORMED_ENVELOPE: remote handshake envelope is malformed: invalid JSON at byte 0\n$/);
 });
 
 test("verify's input, as accept's: a named pipe without a writer is INPUT_UNREADABLE after 10 s, not a hang; a directory as stdin is INPUT_UNREADABLE, not NO_ITEMS; a line that is not valid UTF-8 is INVALID_ITEM, not verified as its U+FFFD decoding", async () => {
