@@ -23,7 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
-import { hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
+import { hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -50,7 +50,8 @@ import {
   whenSettled,
   withTimeout,
 } from "./server-store.js";
-import { mathMax, mathMin, regExpExec, toNumber } from "./builtins.js";
+import { mathCeil, mathMax, mathMin, PromiseAtLoad, regExpExec, toNumber } from "./builtins.js";
+import { setClear, setDelete, setIteratorStep, setValues } from "../collections.js";
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
@@ -147,6 +148,8 @@ class Connection {
   readonly #db: PostgresQueryable;
   readonly #owned: Pool | undefined;
   #closed = false;
+  /** How each call in flight is refused if the store is closed under it (close). */
+  readonly #inFlight = new SetAtLoad<() => void>();
 
   private constructor(db: PostgresQueryable, owned: Pool | undefined, prefix: string, timeoutMs: number) {
     this.#db = db;
@@ -199,12 +202,19 @@ class Connection {
     return new Connection(urlOrClient as PostgresQueryable, undefined, prefix, timeoutMs);
   }
 
-  /** One statement, bounded by the timeout; driver errors become STORE_UNAVAILABLE. */
-  async query<R extends QueryResultRow>(operation: string, text: string, values: unknown[] = []): Promise<R[]> {
+  /**
+   * One statement, bounded by the timeout, or by `deadline` (performance.now() time) when a call of
+   * several statements shares one bound (an open, a reserve and its undo: helper 143, each statement
+   * had a full bound of its own); driver errors become STORE_UNAVAILABLE, and a close() while it is
+   * in flight STORE_CLOSED at once.
+   */
+  async query<R extends QueryResultRow>(operation: string, text: string, values: unknown[] = [], deadline?: number): Promise<R[]> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
+    const bound = deadline === undefined ? this.timeoutMs : mathCeil(deadline - performance.now());
+    if (bound <= 0) throw new SharedStoreError("STORE_TIMEOUT", `${operation}: no time left of the call's ${this.timeoutMs} ms`);
     try {
       // withTimeout adopts a thenable itself, with no Promise.resolve looked up at call time.
-      const result = await withTimeout((this.#db as Pool).query<R>(text, values), this.timeoutMs, operation);
+      const result = await this.#unlessClosed(withTimeout((this.#db as Pool).query<R>(text, values), bound, operation), operation);
       if (result === null || typeof result !== "object" || !isArray(result.rows)) {
         throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the driver returned no rows array`);
       }
@@ -219,7 +229,7 @@ class Connection {
   }
 
   /** Creates or migrates one component's tables (idempotent, serialized across processes). */
-  async migrate(component: keyof typeof SCHEMA_VERSIONS, create: string): Promise<void> {
+  async migrate(component: keyof typeof SCHEMA_VERSIONS, create: string, deadline: number): Promise<void> {
     const p = this.prefix;
     // One DO block is one transaction: the lock, the version table and the component's tables
     // appear together or not at all. The prefix is validated above, so it is safe in the text.
@@ -237,8 +247,10 @@ BEGIN
   END IF;
 END
 $chio$`,
+      [],
+      deadline,
     );
-    const rows = await this.query<{ version: number }>("migrate", `SELECT version FROM ${p}schema_version WHERE component = $1`, [component]);
+    const rows = await this.query<{ version: number }>("migrate", `SELECT version FROM ${p}schema_version WHERE component = $1`, [component], deadline);
     const version = rows[0]?.version;
     if (typeof version !== "number") throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `migrate: no schema version for ${component}`);
     if (version > SCHEMA_VERSIONS[component]) {
@@ -249,9 +261,37 @@ $chio$`,
     }
   }
 
+  /**
+   * `answer`, or STORE_CLOSED as soon as close() runs while it is pending. pg's pool serves no
+   * call still waiting for a connection once it is ended, and the store's timer does not keep the
+   * process alive: such calls never settled, or settled STORE_TIMEOUT, unsent (helper 143). A
+   * statement already sent may still run; its caller learns STORE_CLOSED, a failure, whose write
+   * the exchange treats as of unknown outcome (docs/protocol.md §5).
+   */
+  #unlessClosed<T>(answer: Promise<T>, operation: string): Promise<T> {
+    return new PromiseAtLoad<T>((resolve, reject) => {
+      const refuse = () => reject(new SharedStoreError("STORE_CLOSED", `${operation}: the store was closed while this call was in flight`));
+      setAdd(this.#inFlight, refuse);
+      whenSettled(
+        answer,
+        (value) => {
+          setDelete(this.#inFlight, refuse);
+          resolve(value);
+        },
+        (error) => {
+          setDelete(this.#inFlight, refuse);
+          reject(error);
+        },
+      );
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const refusals = setValues(this.#inFlight);
+    for (let step = setIteratorStep(refusals); !step.done; step = setIteratorStep(refusals)) step.value();
+    setClear(this.#inFlight);
     if (this.#owned) await this.#owned.end();
   }
 }
@@ -274,6 +314,7 @@ export class PostgresPeerStore implements FederationPeerStore {
   static async open(urlOrClient: string | PostgresQueryable, options?: PostgresStoreOptions): Promise<PostgresPeerStore> {
     const db = Connection.create(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS));
     const t = `${db.prefix}peers`;
+    const deadline = performance.now() + db.timeoutMs; // the open's one bound, all its statements included
     try {
       await db.migrate(
         "peers",
@@ -282,6 +323,7 @@ export class PostgresPeerStore implements FederationPeerStore {
       public_key text NOT NULL CHECK (public_key ~ '^[0-9a-f]{64}$'),
       established_at bigint NOT NULL CHECK (established_at >= 0),
       rotation_due bigint NOT NULL CHECK (rotation_due >= 0));`,
+        deadline,
       );
     } catch (error) {
       try {
@@ -480,6 +522,7 @@ export class PostgresReplayStore implements ReplayStore {
     const sweepBatch = integerOption(read.sweepBatch, "sweepBatch", 1000, 1, 100_000);
     const db = Connection.create(urlOrClient, read);
     const t = `${db.prefix}replay`;
+    const deadline = performance.now() + db.timeoutMs; // the open's one bound, all its statements included
     try {
       await db.migrate(
         "replay",
@@ -491,6 +534,7 @@ export class PostgresReplayStore implements ReplayStore {
       token text NOT NULL,
       PRIMARY KEY (peer_id, nonce));
     CREATE INDEX ${t}_expires_at ON ${t} (expires_at);`,
+        deadline,
       );
       // A component of its own (not replay version 2), so that replicas of earlier versions,
       // which check the replay component's version, still open during a rolling upgrade.
@@ -499,9 +543,10 @@ export class PostgresReplayStore implements ReplayStore {
         `CREATE TABLE ${t}_retention (
       id smallint PRIMARY KEY CHECK (id = 1),
       max_skew_secs bigint NOT NULL CHECK (max_skew_secs BETWEEN 0 AND ${MAX_STORE_SKEW_SECS}));`,
+        deadline,
       );
       const store = new PostgresReplayStore(db, maxSkewSecs, maxKeyUnits, sweepEvery, sweepBatch);
-      await store.#registerRetention();
+      await store.#registerRetention(deadline);
       return store;
     } catch (error) {
       try {
@@ -521,7 +566,7 @@ export class PostgresReplayStore implements ReplayStore {
    * (review 78 F3: the first upgraded replica, restarted with a lower bound, set the floor to it,
    * and a replica still on the earlier version and the larger skew accepted an envelope again).
    */
-  async #registerRetention(): Promise<void> {
+  async #registerRetention(deadline?: number): Promise<void> {
     await this.#db.query(
       "replay.registerRetention",
       `INSERT INTO ${this.#retention} AS f (id, max_skew_secs)
@@ -529,6 +574,7 @@ export class PostgresReplayStore implements ReplayStore {
          FROM (SELECT expires_at, envelope_ts FROM ${this.#table} ORDER BY expires_at DESC LIMIT 1000) AS latest
        ON CONFLICT (id) DO UPDATE SET max_skew_secs = $1::bigint WHERE f.max_skew_secs < $1::bigint`,
       [this.maxSkewSecs],
+      deadline,
     );
   }
 
@@ -583,6 +629,7 @@ export class PostgresReplayStore implements ReplayStore {
     const inFlightKey = InFlightTokens.key(peerId, nonce);
     if (!this.#inFlight.admit(inFlightKey)) return false; // held by an accept in flight here (InFlightTokens)
     const token = reservationToken();
+    const deadline = performance.now() + this.#db.timeoutMs; // the reserve's one bound, its undo included
     // Insert, or take over a pair that is dead under the skew asked with; no token back = held. A
     // takeover keeps the pair it replaced in its token ("token:envelope_ts:expires_at"): that pair
     // may still be live under another replica's larger skew, and release() puts it back (review 61 F2).
@@ -614,6 +661,7 @@ export class PostgresReplayStore implements ReplayStore {
               (SELECT token FROM written) AS token,
               (SELECT floor_s FROM kept) AS floor`,
       [exactText(peerId), exactText(nonce), timestamp, this.maxSkewSecs, token, skewSecs, now],
+      deadline,
     ));
     if (rows.length === 0) {
       this.#maybeSweep(now); // a serialization failure: a concurrent writer of the pair won
@@ -642,7 +690,7 @@ export class PostgresReplayStore implements ReplayStore {
     }
     if (after) {
       // Written past the window: put the row back as it was (the undo release() does), then refuse.
-      await this.#undo(peerId, nonce, token);
+      await this.#undo(peerId, nonce, token, deadline);
       throw refusal();
     }
     this.#maybeSweep(now);
@@ -681,7 +729,7 @@ export class PostgresReplayStore implements ReplayStore {
    * it was (token '0', which no reservation has), so a replica that still takes the old envelope
    * finds it held (review 61 F2: it was deleted, and that envelope accepted again).
    */
-  async #undo(peerId: string, nonce: string, token: string): Promise<void> {
+  async #undo(peerId: string, nonce: string, token: string, deadline?: number): Promise<void> {
     await this.#db.query(
       "replay.release",
       `WITH restored AS (
@@ -691,6 +739,7 @@ export class PostgresReplayStore implements ReplayStore {
           RETURNING 1)
        DELETE FROM ${this.#table} WHERE peer_id = $1 AND nonce = $2 AND token = $3`,
       [exactText(peerId), exactText(nonce), token],
+      deadline,
     );
   }
 

@@ -558,6 +558,11 @@ class Connection {
   /** When the store's open must be done by (performance.now()): see requireServer. */
   readonly #openDeadline: number;
 
+  /** The open's deadline (performance.now() time), for what an open sends after the server check (RedisReplayStore.open). */
+  get openDeadline(): number {
+    return this.#openDeadline;
+  }
+
   private constructor(client: RedisCommandClient, owned: OwnedClient | undefined, url: string | undefined, namespace: string, timeoutMs: number, openDeadline: number) {
     this.#openDeadline = openDeadline;
     this.#client = client;
@@ -980,7 +985,8 @@ export class RedisReplayStore implements ReplayStore {
     await redis.requireServer(serverCheck("held nonces (a replay would be accepted)", (policy) => policy !== "noeviction"));
     const store = new RedisReplayStore(redis, maxSkewSecs, maxKeyUnits, quota);
     try {
-      await store.#registerRetention();
+      // Within the open's one bound, connecting included (helper 143: a bound of its own after them).
+      await store.#registerRetention(redis.openDeadline);
     } catch (error) {
       try {
         await store.close();
@@ -997,8 +1003,8 @@ export class RedisReplayStore implements ReplayStore {
   }
 
   /** Raises the namespace's retention floor to this store's maxSkewSecs (never lowers it). */
-  async #registerRetention(): Promise<void> {
-    const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [toText(this.maxSkewSecs)]);
+  async #registerRetention(deadline?: number): Promise<void> {
+    const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [toText(this.maxSkewSecs)], deadline);
     if (typeof reply !== "number" || !isSafeInteger(reply) || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
     this.#floorSeen = reply;
   }

@@ -7,9 +7,10 @@ import pg from "pg";
 import { setTimeout as delay } from "node:timers/promises";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
-import { wallSecs } from "./helpers/clock.js";
+import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
 import { startPostgres, type TestServer } from "./helpers/servers.js";
 import { rejects, sqlAt } from "./helpers/clients.js";
+import { startDelayRelay } from "./helpers/delay-relay.js";
 
 let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startPostgres());
@@ -252,6 +253,60 @@ t("get and remove refuse an id that is not a string (INVALID_TYPE), and remove d
     assert.is((await peerRows(prefix)).length, 1, "the pin of k is still there");
   } finally {
     await store.close();
+  }
+});
+
+t("close() while calls are in flight, most still waiting for the one connection: each is refused STORE_CLOSED at once, none left unsettled (helper 143)", async () => {
+  // pg's pool serves no call still waiting for a connection once it is ended, and the store's
+  // timer does not keep the process alive: such calls never settled (or settled STORE_TIMEOUT,
+  // unsent, had something else kept the process up).
+  const peers = await PostgresPeerStore.open((await server()).url, { tablePrefix: freshPrefix(), maxConnections: 1, operationTimeoutMs: 20_000 });
+  const calls = Array.from({ length: 10 }, (_, i) => peers.get(`k${i}`).then(() => "answered", (e: { code?: string }) => e.code));
+  await peers.close();
+  const outcomes = await Promise.race([Promise.all(calls), delay(5000).then(() => "not settled within 5 s of close()")]);
+  assert.equal(outcomes, Array.from({ length: 10 }, () => "STORE_CLOSED"));
+});
+
+t("an open is bounded by operationTimeoutMs as a whole: over a link that holds each request 450 ms, a bound of 1000 ms is STORE_TIMEOUT, not an open after 1.4–2.7 s (each statement had a bound of its own: helper 143)", async () => {
+  const relay = await startDelayRelay(Number(new URL((await server()).url).port), 450);
+  const url = `postgres://postgres@127.0.0.1:${relay.port}/postgres`;
+  // An open that resolves after all is closed again, so that a failure here ends the test.
+  const outcome = (opening: Promise<{ close(): Promise<void> }>) =>
+    opening.then(async (opened) => (await opened.close(), "opened"), (e: unknown) => (e instanceof SharedStoreError ? e.code : String(e)));
+  try {
+    assert.is(await outcome(PostgresPeerStore.open(url, { tablePrefix: freshPrefix(), operationTimeoutMs: 1000 })), "STORE_TIMEOUT", "peer store open");
+    assert.is(await outcome(PostgresReplayStore.open(url, { tablePrefix: freshPrefix(), operationTimeoutMs: 1000 })), "STORE_TIMEOUT", "replay store open");
+    // The same link with room for every statement: the opens go through it.
+    const peers = await PostgresPeerStore.open(url, { tablePrefix: freshPrefix(), operationTimeoutMs: 10_000 });
+    await peers.close();
+  } finally {
+    await relay.close();
+  }
+});
+
+t("a reserve that stalls past the envelope's window and then undoes its row stays within its one bound: STORE_TIMEOUT, not PAST_WINDOW_ON_ENGINE_CLOCK at about 1.2 × the bound (helper 143)", async () => {
+  // Another session holds the pair's row (uncommitted) for 2.2 s, so the reserve's insert waits
+  // and lands past the window; the undo that follows is slowed 1.5 s by the pool passed in. With
+  // a bound of 3 s, the undo has about 0.8 s left.
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const pool = new pg.Pool({ connectionString: url });
+  const slowUndo = { query: async (text: string, values?: unknown[]) => (text.includes("restored AS") && (await delay(1500)), pool.query(text, values)) };
+  const store = await PostgresReplayStore.open(slowUndo as unknown as pg.Pool, { tablePrefix: prefix, operationTimeoutMs: 3000, maxSkewSecs: 300 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    const now = await atStartOfSecond();
+    const timestamp = now - 300 + 1; // its window ends within 2 s
+    await locker.query("BEGIN");
+    await locker.query(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ($1, $2, 0, 0, 'x')`, [JSON.stringify("kernel.b"), JSON.stringify("n1")]);
+    const rollback = delay(2200).then(() => locker.query("ROLLBACK"));
+    await rejects(store.reserve("kernel.b", "n1", timestamp, now, 300), (e: any) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "reserve");
+    await rollback;
+  } finally {
+    await locker.end();
+    await store.close();
+    await pool.end();
   }
 });
 

@@ -14,6 +14,7 @@ import { MAX_STORE_SKEW_SECS } from "../../src/stores/server-store.js";
 import { wallSecs } from "./helpers/clock.js";
 import { startRedis, type TestServer } from "./helpers/servers.js";
 import { keyHex, rejects, withRawAt } from "./helpers/clients.js";
+import { startDelayRelay } from "./helpers/delay-relay.js";
 
 let started: Promise<TestServer> | undefined;
 const server = () => (started ??= startRedis());
@@ -288,6 +289,23 @@ t("a store closed on a client passed in answers STORE_CLOSED and writes nothing,
     assert.equal((await withRaw((c) => c.keys(`${namespace}:*`))).sort(), [`${namespace}:retention`], "nothing written after close");
   } finally {
     client.destroy();
+  }
+});
+
+t("a replay store's open is bounded by operationTimeoutMs as a whole, its retention registration included: over a link that holds each request 450 ms, a bound of 1000 ms is STORE_TIMEOUT, not an open after about 1.4 s (helper 143)", async () => {
+  const relay = await startDelayRelay(Number(new URL((await server()).url).port), 450);
+  const url = `redis://127.0.0.1:${relay.port}`;
+  try {
+    // An open that resolves after all is closed again, so that a failure here ends the test.
+    const outcome = await RedisReplayStore.open(url, { namespace: freshNamespace(), operationTimeoutMs: 1000 }).then(
+      async (opened) => (await opened.close(), "opened"),
+      (e: unknown) => (e instanceof SharedStoreError ? e.code : String(e)),
+    );
+    assert.is(outcome, "STORE_TIMEOUT");
+    const replay = await RedisReplayStore.open(url, { namespace: freshNamespace(), operationTimeoutMs: 10_000 });
+    await replay.close();
+  } finally {
+    await relay.close();
   }
 });
 
