@@ -459,7 +459,13 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // taken off the parser, and with none it closed the connection unanswered and unlogged (helper
   // 142). Refused as any other method is (405, logged), and as a 'clientError' is: after the
   // answers ahead of it, closing the connection, nothing after it served.
-  server.on("connect", (_request: IncomingMessage, socket: Duplex) => onClientError(CONNECT_METHOD, socket));
+  server.on("connect", (_request: IncomingMessage, socket: Duplex) => {
+    // Node takes its own 'error' listener off a socket it hands to 'connect': without one, a
+    // client that resets the connection before the answer is out ended the process with an
+    // unhandled 'error' event (review of helper 144).
+    socket.on("error", () => socket.destroy());
+    onClientError(CONNECT_METHOD, socket);
+  });
   return server;
 }
 

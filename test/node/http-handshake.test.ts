@@ -1100,6 +1100,30 @@ test("CONNECT is refused as other methods are (405 with Allow: POST and a JSON b
   } finally {
     await close();
   }
+  // A CONNECT whose client resets the connection, alone or behind a held accept: the server
+  // goes on serving. Node takes its own 'error' listener off a socket it hands to 'connect', so
+  // the reset was an unhandled 'error' event that ended the process.
+  const reset = await heldConnection(71);
+  try {
+    reset.gated.hold();
+    const first = reset.body("r-1");
+    reset.socket.write(reset.head(first) + first + "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n");
+    await until(() => reset.gated.waiting() === 1);
+    const port = (reset.server.address() as { port: number }).port;
+    const alone = connect(port, "127.0.0.1");
+    alone.on("error", () => undefined);
+    await new Promise((resolve) => alone.once("connect", resolve));
+    alone.write("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n");
+    await pause(100);
+    alone.resetAndDestroy();
+    reset.socket.resetAndDestroy();
+    await pause(200);
+    reset.gated.release();
+    const after = await postJson(`http://127.0.0.1:${port}`, reset.body("r-2"));
+    assert.is(after.status, 200, "the server still serves");
+  } finally {
+    await reset.close();
+  }
 });
 
 test("a request cut off with 408 behind one still being answered: the 408 follows that answer, and the rest of its body, sent meanwhile, is never accepted", async () => {
