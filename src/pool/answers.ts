@@ -29,6 +29,15 @@ function taskFailed(failure: TaskFailure): VerifierPoolError {
 }
 
 /**
+ * VerifierPoolError TASK_FAILED when `answer` is a worker's report that verification threw (a
+ * TaskFailure), else undefined: the pool ends the chunk's call with it as soon as the answer is in
+ * (PoolCall.fail), before the chunk's place goes to the next chunk.
+ */
+export function answerFailure(answer: unknown): VerifierPoolError | undefined {
+  return isTaskFailure(answer) ? taskFailed(answer) : undefined;
+}
+
+/**
  * A signature chunk's verdicts: `bits` one byte per item (1 valid, 0 invalid,
  * SIGNATURE_ITEM_FAILED for an item that threw in the worker, whose error is in `failed` under its
  * index). VerifierPoolError TASK_FAILED for a failure of the whole chunk or any other answer.

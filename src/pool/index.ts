@@ -55,7 +55,7 @@ import {
   type PoolTask,
   type TaskAnswer,
 } from "./codec.js";
-import { readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
+import { answerFailure, readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
 import { AbortWatch, signalOption, type AbortableCall } from "./abort.js";
 import { registerPoolInternals } from "./internals.js";
@@ -259,8 +259,9 @@ class PoolCall implements AbortableCall {
   }
 
   /**
-   * One of the call's chunks failed (its workers crashed, no worker, its answer unreadable): the
-   * call rejects with that error (allParts), so its chunks still waiting are dropped now instead
+   * One of the call's chunks failed (its workers crashed, no worker, verification threw in the
+   * worker; an answer of the wrong shape, which the pool's own workers never give, is found only
+   * as it is read): the call rejects with that error (allParts), so its chunks still waiting are dropped now instead
    * of each running in turn for an answer nobody reads while their bytes count against
    * maxQueuedBytes (a failed call of 600 MB refused every other call for 12 s). Chunks running
    * finish, as on an abort. The first failure counts; after an abort nothing does.
@@ -960,7 +961,14 @@ class PiscinaVerifierPool implements VerifierPool {
       // window no caller code is known to reach: the continuation is queued as the place is
       // handed over, before the answers that could run caller code; checked all the same).
       call?.throwIfEnded();
-      return await this.runAttempts(task, call);
+      const answer = await this.runAttempts(task, call);
+      // A worker's report that verification threw fails the call too: ended here as well, before
+      // the place is handed on (helper 144: ended only once the answer was read, by when the place
+      // had gone to the call's next chunk). The part's reading then throws this same error
+      // (throwIfEnded comes first there).
+      const failure = call === undefined ? undefined : answerFailure(answer);
+      if (failure !== undefined) call!.fail(failure);
+      return answer;
     } catch (error) {
       // Ends the call before this chunk's place is handed on (releaseSlot), so it goes to the next
       // call's chunk, not to one of this call's, which would run for nothing.

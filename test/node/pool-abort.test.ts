@@ -566,6 +566,33 @@ for (const kind of ["verifyBatch", "verifyEnvelopeBatch"] as const) {
   });
 }
 
+test("a chunk whose worker reports that verification threw (TASK_FAILED) ends its call at once too: the call's waiting chunks never run, the next call's chunk takes the place", async () => {
+  const local = createVerifierPool({ threads: 1, chunkSize: 8 });
+  try {
+    // The first chunk's answer is a worker's report of a throw (a TaskFailure, codec.ts), as for
+    // WASM_OUT_OF_MEMORY; every other chunk runs as usual.
+    const piscina = poolInternals<{ piscina: { run(task: { buffer?: unknown }, options: unknown): Promise<unknown> } }>(local).piscina;
+    const run = piscina.run.bind(piscina);
+    const runs: unknown[] = [];
+    piscina.run = async (task, options) => {
+      runs.push(task.buffer);
+      const answer = await run(task, options);
+      return runs.length === 1 ? { failed: true, name: "WasmCoreError", code: "WASM_OUT_OF_MEMORY", message: "out of memory (reported)" } : answer;
+    };
+    const laterItems = items(5);
+    const failing = handled(local.verifyBatch(items(24))); // 3 chunks
+    const later = handled(local.verifyBatch(laterItems));
+    const outcome = await settledWithin(failing, "the failing call");
+    assert.is((outcome as VerifierPoolError).code, "TASK_FAILED", String(outcome));
+    assert.is(((outcome as VerifierPoolError).cause as { code?: string }).code, "WASM_OUT_OF_MEMORY");
+    assert.equal(await settledWithin(later, "the later call"), inThread(laterItems));
+    assert.is(await settledWithin(idle(local), "idle"), true);
+    assert.is(runs.length, 2, "the failed chunk, then the later call's chunk: the failed call's other chunks never ran");
+  } finally {
+    await local.close();
+  }
+});
+
 test("a failed call's bytes come back when it rejects: the pool takes a call that its waiting chunks' bytes would have refused (QUEUE_FULL)", async () => {
   // threads 1, chunks of 1 item of 512 KiB: the failing call holds 4 MiB in 8 chunks, past the
   // 2 MiB bound (a call larger than the bound runs when the pool holds nothing). Once it has
