@@ -1,6 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
-import { brandHasInstance, hasOwnMember, isArray, isListed, ownEnumerableKeys, parseJson, refuseSubclass } from "../bytes.js";
+import { brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
@@ -85,7 +85,9 @@ export class FederationPeer {
         throw new InvalidTypeError(`peer JSON does not parse: ${describeThrown(cause)}`);
       }
     }
-    if (value === null || typeof value !== "object" || isArray(value)) {
+    // isArrayArgument: a revoked Proxy is no array (Array.isArray throws on one) and then fails
+    // the read below, as InvalidTypeError, not the engine's TypeError (helper 144).
+    if (value === null || typeof value !== "object" || isArrayArgument(value)) {
       throw new InvalidTypeError("peer must be a JSON object");
     }
     // Own members only, each read once into a record with no prototype (a Proxy's traps or a

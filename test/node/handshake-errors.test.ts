@@ -21,6 +21,7 @@ import {
 } from "../../src/handshake/index.js";
 import { expectCode, rejectsWith, rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { DEFAULT_ENVELOPE_MAX_BYTES, verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
+import { InvalidTypeError } from "../../src/errors.js";
 import { NOW, A, B } from "../helpers/kernels.js";
 import { nodeSign } from "../helpers/ed25519-oracles.js";
 
@@ -265,6 +266,12 @@ test("MALFORMED_ENVELOPE for exotic objects: proxies whose traps throw, revoked 
     assert.throws(() => PeerHandshakeEnvelope.fromJSON(input), (e: unknown) => e instanceof PeerHandshakeError && e.code === "MALFORMED_ENVELOPE");
   }
   await unchanged();
+});
+
+test("FederationPeer.fromJSON refuses a revoked Proxy with InvalidTypeError (INVALID_TYPE), not the engine's TypeError", () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  assert.throws(() => FederationPeer.fromJSON(proxy as never), (e: unknown) => e instanceof InvalidTypeError && (e as InvalidTypeError).code === "INVALID_TYPE" && /^peer cannot be read: /.test((e as Error).message));
 });
 
 test("WEAK_PUBLIC_KEY (the identity key, with a signature forged for it)", async () => {
