@@ -25,7 +25,7 @@ import path from "node:path";
 import { cliPath } from "../helpers/cli.js";
 import { repoRoot } from "../helpers/processes.js";
 import {
-  blockDigest, checkQuickStart, fenceLikeLines, README_DIFF_EXAMPLES, README_TS_EXAMPLES, readmeBlocks, readmeDiffExample, readmeExample, runOnFreePort, writeDiffModules,
+  blockDigest, checkQuickStart, diffSides, fenceLikeLines, README_DIFF_EXAMPLES, README_TS_EXAMPLES, readmeBlocks, readmeDiffExample, readmeExample, runOnFreePort, writeDiffModules,
   writeExampleModule, type ReadmeBlock,
 } from "../helpers/readme-examples.js";
 
@@ -115,6 +115,11 @@ for (const block of tsBlocks) {
 
 for (const block of diffBlocks) {
   test(`README line ${block.line} (${block.heading}): both sides of the diff run, and the calls it keeps give the same answers after it as before`, () => {
+    // The "+" side imports chio-trust and the "-" side does not: a diff that kept the replaced
+    // library would compare that library with itself.
+    const sides = diffSides(block);
+    assert.match(sides.after, /from "chio-trust(\/[a-z0-9]+)?";/);
+    assert.not.match(sides.before, /chio-trust/);
     const files = writeDiffModules(dir, block);
     const outputs = (["before", "after"] as const).map((side) => {
       const run = spawnSync(process.execPath, ["--import", tsxLoader, files[side]], { cwd: dir, encoding: "utf8", timeout: 60_000 });
