@@ -165,21 +165,14 @@ function networkErrorCode(error: unknown): string | undefined {
  * NETWORK_ERROR's message when no code names the failure: undici says "bad port" (a port its
  * fetch refuses, 6000 say, where `serve` listens all the same) and "unexpected redirect", without
  * a code, behind its "fetch failed" (helper 142). Only 3 to 40 lowercase letters and spaces pass:
- * no URL, host, path or secret a caller's own fetch could put in an error.
+ * no URL, host, path or secret a caller's own fetch could put in an error. `error` itself is not
+ * read: its message is in NETWORK_ERROR's already.
  */
 function plainCauseMessage(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 3; depth++) {
-    try {
-      current = typeof current === "object" && current !== null ? (current as { cause?: unknown }).cause : undefined;
-      if (typeof current !== "object" || current === null) return undefined;
-      const message = (current as { message?: unknown }).message;
-      if (typeof message === "string" && isPlainWords(message)) return message;
-    } catch {
-      return undefined; // members that throw: nothing to name
-    }
-  }
-  return undefined;
+  return firstInCauseChain(error, 1, (node) => {
+    const message = (node as { message?: unknown }).message;
+    return typeof message === "string" && isPlainWords(message) ? message : undefined;
+  });
 }
 
 /** 3 to 40 characters, each a lowercase ASCII letter or a space, starting with a letter. */
@@ -195,22 +188,36 @@ function isPlainWords(text: string): boolean {
 /**
  * The first string `code` that `accepts` takes among `error` and its first three causes, and the
  * first error of an AggregateError among them (a refused connection to every address of a name).
- * Reads nothing that can throw out: a caller's fetch may reject with anything.
  */
 function firstCauseCode(error: unknown, accepts: (code: string) => boolean): string | undefined {
+  return firstInCauseChain(error, 0, (node) => {
+    const code = (node as { code?: unknown }).code;
+    if (typeof code === "string" && accepts(code)) return code;
+    const errors = (node as { errors?: unknown }).errors;
+    if (isArray(errors) && errors.length > 0) {
+      const first = (errors[0] as { code?: unknown } | null)?.code;
+      if (typeof first === "string" && accepts(first)) return first;
+    }
+    return undefined;
+  });
+}
+
+/**
+ * What `read` finds first along `error` (depth 0) and its causes, up to depth 3, from depth
+ * `from` on. Reads nothing that can throw out: a caller's fetch may reject with anything, and a
+ * member that throws ends the walk with nothing found.
+ */
+function firstInCauseChain(error: unknown, from: number, read: (node: object) => string | undefined): string | undefined {
   let current = error;
   for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
     try {
-      const code = (current as { code?: unknown }).code;
-      if (typeof code === "string" && accepts(code)) return code;
-      const errors = (current as { errors?: unknown }).errors;
-      if (isArray(errors) && errors.length > 0) {
-        const first = (errors[0] as { code?: unknown } | null)?.code;
-        if (typeof first === "string" && accepts(first)) return first;
+      if (depth >= from) {
+        const found = read(current);
+        if (found !== undefined) return found;
       }
       current = (current as { cause?: unknown }).cause;
     } catch {
-      return undefined; // members that throw: no code to name
+      return undefined;
     }
   }
   return undefined;
