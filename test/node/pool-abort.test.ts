@@ -519,21 +519,29 @@ test("random mixes: every call either answers as in-thread or, if its signal abo
   }
 });
 
+interface PiscinaTask {
+  buffer?: unknown;
+  crash: number;
+}
+
 /**
- * `p`'s piscina.run wrapped: every task is recorded (its chunk's buffer), and the tasks of the
- * first chunk handed over crash their worker (process.exit in the worker thread, the pool's own
- * crash switch: CRASH_EXIT) on both attempts.
+ * `p`'s piscina.run wrapped: every task's chunk buffer is recorded, in the order the tasks are
+ * handed over (the array returned), and `change(task, run, isFirstChunk)` runs each task, the
+ * original run at hand.
  */
-function crashFirstChunk(p: VerifierPool): unknown[] {
-  const piscina = poolInternals<{ piscina: { run(task: { buffer?: unknown; crash: number }, options: unknown): Promise<unknown> } }>(p).piscina;
+function wrapRuns(p: VerifierPool, change: (task: PiscinaTask, run: (task: PiscinaTask) => Promise<unknown>, isFirstChunk: boolean) => Promise<unknown>): unknown[] {
+  const piscina = poolInternals<{ piscina: { run(task: PiscinaTask, options: unknown): Promise<unknown> } }>(p).piscina;
   const run = piscina.run.bind(piscina);
   const runs: unknown[] = [];
   piscina.run = (task, options) => {
     runs.push(task.buffer);
-    return run(task.buffer !== undefined && task.buffer === runs[0] ? { ...task, crash: 1 /* CRASH_EXIT */ } : task, options);
+    return change(task, (t) => run(t, options), task.buffer !== undefined && task.buffer === runs[0]);
   };
   return runs;
 }
+
+/** The tasks of the first chunk handed over crash their worker (process.exit in the worker thread: the pool's CRASH_EXIT), on both attempts. */
+const crashFirstChunk = (p: VerifierPool): unknown[] => wrapRuns(p, (task, run, first) => run(first ? { ...task, crash: 1 /* CRASH_EXIT */ } : task));
 
 for (const kind of ["verifyBatch", "verifyEnvelopeBatch"] as const) {
   test(`${kind}: a call whose chunk failed drops its chunks still waiting (never run, bytes given back at once); a call queued behind them keeps its answer`, async () => {
@@ -571,14 +579,10 @@ test("a chunk whose worker reports that verification threw (TASK_FAILED) ends it
   try {
     // The first chunk's answer is a worker's report of a throw (a TaskFailure, codec.ts), as for
     // WASM_OUT_OF_MEMORY; every other chunk runs as usual.
-    const piscina = poolInternals<{ piscina: { run(task: { buffer?: unknown }, options: unknown): Promise<unknown> } }>(local).piscina;
-    const run = piscina.run.bind(piscina);
-    const runs: unknown[] = [];
-    piscina.run = async (task, options) => {
-      runs.push(task.buffer);
-      const answer = await run(task, options);
-      return runs.length === 1 ? { failed: true, name: "WasmCoreError", code: "WASM_OUT_OF_MEMORY", message: "out of memory (reported)" } : answer;
-    };
+    const runs = wrapRuns(local, async (task, run, first) => {
+      const answer = await run(task);
+      return first ? { failed: true, name: "WasmCoreError", code: "WASM_OUT_OF_MEMORY", message: "out of memory (reported)" } : answer;
+    });
     const laterItems = items(5);
     const failing = handled(local.verifyBatch(items(24))); // 3 chunks
     const later = handled(local.verifyBatch(laterItems));
