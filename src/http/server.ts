@@ -268,8 +268,18 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   const cutOff = new WeakSet<IncomingMessage>();
   // Per connection: its requests whose responses are not finished yet, and the answer to a
   // 'clientError' waiting for those of them that fully arrived before it and were not cut off
-  // by it (the handler below).
-  const connections = new WeakMap<object, { unanswered: Map<IncomingMessage, ServerResponse>; pendingAnswer?: () => void }>();
+  // by it (the handler below); how many requests it brought to onRequest, and the place of the
+  // first one answered with Connection: close (closeAfter).
+  const connections = new WeakMap<object, ConnectionState>();
+  const connectionOf = (socket: object): ConnectionState => {
+    let connection = weakMapGet(connections, socket);
+    if (connection === undefined) {
+      // Every member an own one from the start: one put on Object.prototype is never read.
+      connection = { unanswered: new MapAtLoad<IncomingMessage, ServerResponse>(), pendingAnswer: undefined, requests: 0, closedAt: undefined };
+      weakMapSet(connections, socket, connection);
+    }
+    return connection;
+  };
   const answersAhead = (connection: { unanswered: Map<IncomingMessage, ServerResponse> }): boolean => {
     const entries = mapEntries(connection.unanswered);
     for (let step = mapIteratorStep(entries); !step.done; step = mapIteratorStep(entries)) {
@@ -277,25 +287,22 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     }
     return false;
   };
-  // Each request's place on its connection (1, 2, … in the order Node parsed them, onRequest), and
-  // per connection the place of the first request answered with Connection: close (fail): the
-  // requests after it are never served (RFC 9112 §9.6), those ahead of it are answered first.
+  // Each request's place on its connection (1, 2, … in the order Node parsed them, onRequest): the
+  // requests after the first one answered with Connection: close (fail) are never served (RFC 9112
+  // §9.6), those ahead of it are answered first.
   const places = new WeakMap<IncomingMessage, number>();
-  const requestsSeen = new WeakMap<object, number>();
-  const closedAt = new WeakMap<object, number>();
   /** Records that `request`'s answer closes its connection: nothing parsed after it is served. */
   const closeAfter = (request: IncomingMessage) => {
-    const socket = request.socket;
+    const connection = connectionOf(request.socket);
     // A request that never reached onRequest (a 417 from checkExpectation) has no place: the
     // requests after it on the connection are those not yet seen.
-    const place = weakMapGet(places, request) ?? (weakMapGet(requestsSeen, socket) ?? 0) + 0.5;
-    const earlier = weakMapGet(closedAt, socket);
-    if (earlier === undefined || place < earlier) weakMapSet(closedAt, socket, place);
-    weakSetAdd(closing, socket);
+    const place = weakMapGet(places, request) ?? connection.requests + 0.5;
+    if (connection.closedAt === undefined || place < connection.closedAt) connection.closedAt = place;
+    weakSetAdd(closing, request.socket);
   };
   /** Whether a request ahead of `request` on its connection was answered with Connection: close. */
   const closedAhead = (request: IncomingMessage): boolean => {
-    const closed = weakMapGet(closedAt, request.socket);
+    const closed = weakMapGet(connections, request.socket)?.closedAt;
     const place = weakMapGet(places, request);
     return closed !== undefined && (place === undefined || place > closed);
   };
@@ -315,12 +322,8 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       else request.resume();
       return;
     }
-    const place = (weakMapGet(requestsSeen, request.socket) ?? 0) + 1;
-    weakMapSet(requestsSeen, request.socket, place);
-    weakMapSet(places, request, place);
-    // pendingAnswer an own member from the start: one put on Object.prototype is never read.
-    const connection = weakMapGet(connections, request.socket) ?? { unanswered: new MapAtLoad<IncomingMessage, ServerResponse>(), pendingAnswer: undefined };
-    weakMapSet(connections, request.socket, connection);
+    const connection = connectionOf(request.socket);
+    weakMapSet(places, request, ++connection.requests);
     mapSet(connection.unanswered, request, response);
     response.once("close", () => {
       mapDelete(connection.unanswered, request);
@@ -467,6 +470,18 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     onClientError(CONNECT_METHOD, socket);
   });
   return server;
+}
+
+/** What the server keeps per connection (createHandshakeServer's `connections`). */
+interface ConnectionState {
+  /** Its requests whose responses are not finished yet. */
+  unanswered: Map<IncomingMessage, ServerResponse>;
+  /** The answer to a 'clientError' waiting for the answers ahead of it. */
+  pendingAnswer: (() => void) | undefined;
+  /** Requests it brought to onRequest: the last one's place. */
+  requests: number;
+  /** The place of its first request answered with Connection: close, if any. */
+  closedAt: number | undefined;
 }
 
 /** clientErrorAnswer's code for a CONNECT request (not one of Node's). */

@@ -149,7 +149,7 @@ class Connection {
   readonly #owned: Pool | undefined;
   #closed = false;
   /** How each call in flight is refused if the store is closed under it (close). */
-  readonly #inFlight = new SetAtLoad<() => void>();
+  readonly #closeRefusals = new SetAtLoad<() => void>();
 
   private constructor(db: PostgresQueryable, owned: Pool | undefined, prefix: string, timeoutMs: number) {
     this.#db = db;
@@ -271,15 +271,15 @@ $chio$`,
   #unlessClosed<T>(answer: Promise<T>, operation: string): Promise<T> {
     return new PromiseAtLoad<T>((resolve, reject) => {
       const refuse = () => reject(new SharedStoreError("STORE_CLOSED", `${operation}: the store was closed while this call was in flight`));
-      setAdd(this.#inFlight, refuse);
+      setAdd(this.#closeRefusals, refuse);
       whenSettled(
         answer,
         (value) => {
-          setDelete(this.#inFlight, refuse);
+          setDelete(this.#closeRefusals, refuse);
           resolve(value);
         },
         (error) => {
-          setDelete(this.#inFlight, refuse);
+          setDelete(this.#closeRefusals, refuse);
           reject(error);
         },
       );
@@ -289,9 +289,9 @@ $chio$`,
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const refusals = setValues(this.#inFlight);
+    const refusals = setValues(this.#closeRefusals);
     for (let step = setIteratorStep(refusals); !step.done; step = setIteratorStep(refusals)) step.value();
-    setClear(this.#inFlight);
+    setClear(this.#closeRefusals);
     if (this.#owned) await this.#owned.end();
   }
 }
