@@ -38,6 +38,15 @@ export function answerFailure(answer: unknown): VerifierPoolError | undefined {
 }
 
 /**
+ * Whether a signature chunk's answer is verdict bytes (a Uint8Array), the answer of a chunk whose
+ * every item has a verdict; readSignatureAnswer checks it further. Anything else is a failure: of
+ * the whole chunk, of some of its items, or an answer of the wrong shape.
+ */
+export function isVerdictBytes(answer: unknown): boolean {
+  return isUint8Array(answer);
+}
+
+/**
  * A signature chunk's verdicts: `bits` one byte per item (1 valid, 0 invalid,
  * SIGNATURE_ITEM_FAILED for an item that threw in the worker, whose error is in `failed` under its
  * index). VerifierPoolError TASK_FAILED for a failure of the whole chunk or any other answer.

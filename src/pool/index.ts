@@ -25,6 +25,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
+import { mapIteratorStep, mapValues } from "../collections.js";
 import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
 import { EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
@@ -55,7 +56,7 @@ import {
   type PoolTask,
   type TaskAnswer,
 } from "./codec.js";
-import { answerFailure, readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
+import { answerFailure, isVerdictBytes, readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
 import { VerifierPoolError } from "./errors.js";
 import { AbortWatch, signalOption, type AbortableCall } from "./abort.js";
 import { registerPoolInternals } from "./internals.js";
@@ -214,6 +215,8 @@ interface SlotWaiter {
   resolve(): void;
   reject(reason: unknown): void;
   call: PoolCall | undefined;
+  /** Its chunk's index in its call (0 for a bucket of single calls): PoolCall.skipAfter drops the later ones. */
+  chunk: number;
   /** Its call was aborted while it waited: it was rejected, and releaseSlot passes it over. */
   dropped: boolean;
 }
@@ -228,6 +231,13 @@ class PoolCall implements AbortableCall {
   aborted: VerifierPoolError | undefined = undefined;
   /** The error of the call's first chunk to fail (fail), if it was not aborted first. */
   failed: unknown = undefined;
+  /**
+   * The first chunk known to hold an item that threw in its worker (skipAfter); Infinity while
+   * none does. The chunks after it cannot change the call's answer.
+   */
+  private skippedAfter = Infinity;
+  /** What the chunks that skipAfter drops reject with: never the call's answer (batchVerdicts does not read them). */
+  private skipped: VerifierPoolError | undefined = undefined;
   /** Its chunks waiting for a place in piscina now. */
   readonly waiting = new Set<SlotWaiter>();
   /** Rejects the call's promise (set by abortable). */
@@ -243,14 +253,20 @@ class PoolCall implements AbortableCall {
    * fields, so no caller code runs (AbortWatch.add). Its chunks check it before they run, before
    * a retry, and before their answers are read.
    */
-  throwIfEnded(): void {
+  throwIfEnded(chunk = -1): void {
     if (this.aborted !== undefined) throw this.aborted;
     if (this.failed !== undefined) throw this.failed;
+    if (chunk > this.skippedAfter) throw this.skipped; // after the first chunk with an item that threw: not needed
   }
 
-  /** Whether `error` is what ended the call (a waiter dropped with it), rather than a chunk's own error. */
+  /** Whether `error` is what a chunk dropped or stopped by skipAfter rejects with. */
+  skippedWith(error: unknown): boolean {
+    return error !== undefined && error === this.skipped;
+  }
+
+  /** Whether `error` is what ended the call, or skipped a chunk of it (a waiter dropped with it), rather than a chunk's own error. */
   endedWith(error: unknown): boolean {
-    return error !== undefined && (error === this.aborted || error === this.failed);
+    return error !== undefined && (error === this.aborted || error === this.failed || error === this.skipped);
   }
 
   onAbort(error: VerifierPoolError): void {
@@ -266,20 +282,46 @@ class PoolCall implements AbortableCall {
    * maxQueuedBytes (a failed call of 600 MB refused every other call for 12 s). Chunks running
    * finish, as on an abort. The first failure counts; after an abort nothing does.
    */
-  fail(error: unknown): void {
+  fail(error: unknown, chunk = -1): void {
     if (this.aborted !== undefined || this.failed !== undefined) return;
+    if (chunk > this.skippedAfter) return; // a chunk whose outcome the call no longer reads (skipAfter)
     this.failed = error ?? new VerifierPoolError("TASK_FAILED", "a chunk of the call failed without an error");
     this.dropWaiting(this.failed);
   }
 
-  private dropWaiting(error: unknown): void {
+  /**
+   * An item of chunk `chunk` threw in its worker (SIGNATURE_ITEM_FAILED). A batch call then
+   * rejects with the error of its first such item in item order (batchVerdicts), from this chunk
+   * or an earlier one, so the chunks after this one cannot change its answer: those still waiting
+   * are dropped now, their bytes given back, instead of each running for nothing (as fail() does
+   * for a whole chunk's failure). The earlier chunks run on: places are handed out in order
+   * (releaseSlot), so they all hold theirs already, and one of them may hold an earlier item.
+   */
+  skipAfter(chunk: number): void {
+    if (chunk >= this.skippedAfter) return;
+    this.skippedAfter = chunk;
+    this.skipped ??= new VerifierPoolError("TASK_FAILED", "not run: an earlier chunk of the call has an item that failed");
+    let count = 0;
     for (const waiter of this.waiting) {
-      waiter.dropped = true;
-      waiter.call = undefined;
-      waiter.reject(error);
+      if (waiter.chunk <= chunk) continue;
+      this.drop(waiter, this.skipped);
+      count++;
     }
-    this.dropped(this.waiting.size);
-    this.waiting.clear();
+    this.dropped(count);
+  }
+
+  private dropWaiting(error: unknown): void {
+    const count = this.waiting.size;
+    for (const waiter of this.waiting) this.drop(waiter, error);
+    this.dropped(count);
+  }
+
+  /** Rejects a waiting chunk with `error`: releaseSlot passes it over (`dropped`). */
+  private drop(waiter: SlotWaiter, error: unknown): void {
+    waiter.dropped = true;
+    waiter.call = undefined;
+    this.waiting.delete(waiter);
+    waiter.reject(error);
   }
 }
 
@@ -314,9 +356,9 @@ function then<T, R>(promise: Promise<T>, onFulfilled: (value: T) => R | PromiseL
   return callThen(promise, onFulfilled as (value: never) => unknown, onRejected) as Promise<R>;
 }
 
-/** Ends `call` when `part` rejects (PoolCall.fail); the rejection itself goes on to the call's answer (allParts). */
-function endsCallOnFailure(part: Promise<unknown>, call: PoolCall): void {
-  then(part, () => undefined, (error: unknown) => call.fail(error));
+/** Ends `call` when `part`, its chunk `chunk`, rejects (PoolCall.fail); the rejection itself goes on to the call's answer (allParts, batchVerdicts). */
+function endsCallOnFailure(part: Promise<unknown>, call: PoolCall, chunk: number): void {
+  then(part, () => undefined, (error: unknown) => call.fail(error, chunk));
 }
 
 /**
@@ -337,6 +379,44 @@ function allParts<T>(parts: OwnList<Promise<T>>): Promise<OwnList<T>> {
         if (--left === 0) resolve(values);
       }, reject);
     }
+  });
+}
+
+/**
+ * verifyBatch's answer from its chunks' parts: every chunk's verdicts, in order, once all have
+ * answered and no item threw in a worker; else a rejection. A chunk that fails whole (its worker
+ * crashed, no worker, a TaskFailure) rejects the call as it comes, as allParts does. An item that
+ * threw (SIGNATURE_ITEM_FAILED) rejects it with that item's error once it is known to be the
+ * first such item in item order, that is once every earlier chunk has answered without one:
+ * ed25519.verifyBatch throws the first in this thread. The chunks after the first with such an
+ * item cannot change the answer: their parts' outcomes are not read, and runChunk has dropped
+ * those still waiting (PoolCall.skipAfter), whose parts reject with an error that is never the
+ * call's (`call.skippedWith`), whichever part settles first.
+ */
+function batchVerdicts(parts: OwnList<Promise<SignatureVerdicts>>, call: PoolCall): Promise<OwnList<SignatureVerdicts>> {
+  return new OwnPromise<OwnList<SignatureVerdicts>>((resolve, reject) => {
+    const values = ownList<SignatureVerdicts>(parts.length);
+    let firstFailed = parts.length; // the first chunk known to hold an item that threw
+    let answered = 0; // chunks 0 .. answered - 1 have answered without one
+    const decide = () => {
+      while (answered < firstFailed && values[answered] !== undefined) answered++;
+      if (answered === parts.length) resolve(values);
+      else if (answered === firstFailed) reject(mapIteratorStep(mapValues(values[firstFailed].failed!)).value);
+    };
+    for (let c = 0; c < parts.length; c++) {
+      then(
+        parts[c],
+        (value) => {
+          values[c] = value;
+          if (value.failed !== undefined && c < firstFailed) firstFailed = c;
+          decide();
+        },
+        (error: unknown) => {
+          if (c < firstFailed && !call.skippedWith(error)) reject(error);
+        },
+      );
+    }
+    if (parts.length === 0) resolve(values);
   });
 }
 
@@ -695,15 +775,16 @@ class PiscinaVerifierPool implements VerifierPool {
       // same: they were made first, and tasks run in call order (flushSingles).
       const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
       this.flushSingles();
-      const parts = this.runSignatureChunks(chunks, buffers, verify, held, this.callState(call));
+      const state = this.callState(call);
+      const parts = this.runSignatureChunks(chunks, buffers, verify, held, state);
       const result = this.track(
-        then(allParts(parts), (results) => {
+        // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this
+        // thread: batchVerdicts rejects with the first in item order.
+        then(batchVerdicts(parts, state), (results) => {
           // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
           const out = ownList<boolean>();
           for (let c = 0; c < results.length; c++) {
-            const { bits, failed } = results[c];
-            // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this thread.
-            if (failed !== undefined) throw failed.values().next().value;
+            const { bits } = results[c];
             const verdicts = viewLength(bits); // the slot: `length` can be redefined
             for (let i = 0; i < verdicts; i++) out[out.length] = bits[i] === 1;
           }
@@ -749,12 +830,12 @@ class PiscinaVerifierPool implements VerifierPool {
       for (let c = 0; c < buffers.length; c++) {
         const count = chunks[c][1] - chunks[c][0];
         parts[c] = this.track(
-          then(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, state), held[c]), (answer) => {
+          then(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, state, c), held[c]), (answer) => {
             state.throwIfEnded(); // answered after the call was aborted or failed: no verdicts built
             return readEnvelopeAnswer(answer, envelope, count);
           }),
         );
-        endsCallOnFailure(parts[c], state);
+        endsCallOnFailure(parts[c], state, c);
       }
       const result = this.track(
         then(allParts(parts), (results) => {
@@ -830,12 +911,12 @@ class PiscinaVerifierPool implements VerifierPool {
     for (let c = 0; c < buffers.length; c++) {
       const count = chunks[c][1] - chunks[c][0];
       parts[c] = this.track(
-        then(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call), held[c]), (answer) => {
-          call?.throwIfEnded(); // answered after the call was aborted or failed: not read
+        then(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call, c), held[c]), (answer) => {
+          call?.throwIfEnded(c); // answered after the call was aborted or failed, or no longer needed: not read
           return readSignatureAnswer(answer, count);
         }),
       );
-      if (call !== undefined) endsCallOnFailure(parts[c], call);
+      if (call !== undefined) endsCallOnFailure(parts[c], call, c);
     }
     return parts;
   }
@@ -946,13 +1027,13 @@ class PiscinaVerifierPool implements VerifierPool {
    * Both read the same shared chunk: workers never write to it (codec.ts), so a worker that died
    * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
    */
-  private async runChunk(task: PoolTask, call?: PoolCall): Promise<TaskAnswer> {
-    const wait = this.acquireSlot(call);
+  private async runChunk(task: PoolTask, call?: PoolCall, chunk = 0): Promise<TaskAnswer> {
+    const wait = this.acquireSlot(call, chunk);
     if (wait !== undefined) {
       try {
         await wait;
       } catch (cause) {
-        if (call?.endedWith(cause)) throw cause; // dropped: its call was aborted, or another of its chunks failed
+        if (call?.endedWith(cause)) throw cause; // dropped: its call was aborted, another of its chunks failed, or an earlier one holds an item that threw
         throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
       }
     }
@@ -960,19 +1041,24 @@ class PiscinaVerifierPool implements VerifierPool {
       // The call may have been aborted after this chunk was handed its place, before it ran (a
       // window no caller code is known to reach: the continuation is queued as the place is
       // handed over, before the answers that could run caller code; checked all the same).
-      call?.throwIfEnded();
-      const answer = await this.runAttempts(task, call);
+      call?.throwIfEnded(chunk);
+      const answer = await this.runAttempts(task, call, chunk);
       // A worker's report that verification threw fails the call too: ended here as well, before
       // the place is handed on (helper 144: ended only once the answer was read, by when the place
       // had gone to the call's next chunk). The part's reading then throws this same error
       // (throwIfEnded comes first there).
       const failure = call === undefined ? undefined : answerFailure(answer);
-      if (failure !== undefined) call!.fail(failure);
+      if (failure !== undefined) call!.fail(failure, chunk);
+      // A batch call's signature chunk whose items did not all get a verdict (some threw, or the
+      // answer has the wrong shape, which fails the call as it is read): the call's chunks after
+      // this one cannot change its answer, so those waiting are dropped before this place is
+      // handed on, not after one of them has taken it.
+      else if (call !== undefined && task.kind === TASK_SIGNATURES && !isVerdictBytes(answer)) call.skipAfter(chunk);
       return answer;
     } catch (error) {
       // Ends the call before this chunk's place is handed on (releaseSlot), so it goes to the next
       // call's chunk, not to one of this call's, which would run for nothing.
-      call?.fail(error);
+      call?.fail(error, chunk);
       throw error;
     } finally {
       this.releaseSlot();
@@ -980,13 +1066,13 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /** A place in piscina for one chunk, both its attempts: undefined when one is free now, else a promise of the next one freed (FIFO). */
-  private acquireSlot(call: PoolCall | undefined): Promise<void> | undefined {
+  private acquireSlot(call: PoolCall | undefined, chunk: number): Promise<void> | undefined {
     if (this.slotsTaken < this.threads) {
       this.slotsTaken++;
       return undefined;
     }
     return new OwnPromise<void>((resolve, reject) => {
-      const waiter: SlotWaiter = { resolve, reject, call, dropped: false };
+      const waiter: SlotWaiter = { resolve, reject, call, chunk, dropped: false };
       this.slotQueue[this.slotQueue.length] = waiter;
       call?.waiting.add(waiter);
     });
@@ -1039,10 +1125,10 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /** A chunk's attempts; see runChunk. */
-  private async runAttempts(task: PoolTask, call: PoolCall | undefined): Promise<TaskAnswer> {
+  private async runAttempts(task: PoolTask, call: PoolCall | undefined, chunk: number): Promise<TaskAnswer> {
     let firstCrash: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (attempt === 1) call?.throwIfEnded(); // no retry for a call aborted or failed meanwhile
+      if (attempt === 1) call?.throwIfEnded(chunk); // no retry for a call aborted or failed meanwhile, or a chunk no longer needed
       const crash = this.crash !== undefined && (attempt === 0 || this.crash.every) ? this.crash.kind : CRASH_NONE;
       let result: TaskAnswer;
       const controller = new AbortController();

@@ -617,4 +617,89 @@ test("a failed call's bytes come back when it rejects: the pool takes a call tha
   }
 });
 
+/** A chunk's real answer (its verdict bytes) with item `index` turned into one that threw in the worker, as WASM_OUT_OF_MEMORY makes it (worker.ts verifyOneByOne). */
+function itemThrew(answer: unknown, index: number, message: string): unknown {
+  const verdicts = Uint8Array.prototype.slice.call(answer as Uint8Array);
+  verdicts[index] = 2; // SIGNATURE_ITEM_FAILED
+  return { verdicts, failures: [{ failed: true, name: "WasmCoreError", code: "WASM_OUT_OF_MEMORY", message, index }] };
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+for (const answered of ["an item that threw", "an answer of the wrong shape"] as const) {
+  test(`verifyBatch: ${answered} in the first chunk rejects the call before its place is handed on: the call's waiting chunks never run, the next call's chunk takes the place`, async () => {
+    // Before: only a whole chunk's failure ended the call early. An item that threw
+    // (SIGNATURE_ITEM_FAILED) rejected verifyBatch only once every chunk had run, each in turn,
+    // for an answer nobody reads, its bytes held against maxQueuedBytes all that time; an answer
+    // of the wrong shape (which the pool's own workers never give) let the next chunk take the place.
+    const local = createVerifierPool({ threads: 1, chunkSize: 8 });
+    try {
+      const runs = wrapRuns(local, async (task, run, first) => {
+        const answer = await run(task);
+        if (!first) return answer;
+        return answered === "an item that threw" ? itemThrew(answer, 3, "the first chunk's item 3") : { verdicts: "none" };
+      });
+      const laterItems = items(5);
+      const failing = handled(local.verifyBatch(items(24))); // 3 chunks
+      const later = handled(local.verifyBatch(laterItems));
+      const outcome = await settledWithin(failing, "the failing call");
+      assert.instance(outcome, VerifierPoolError, String(outcome));
+      assert.is((outcome as VerifierPoolError).code, "TASK_FAILED");
+      if (answered === "an item that threw") {
+        assert.is(((outcome as VerifierPoolError).cause as { code?: string }).code, "WASM_OUT_OF_MEMORY");
+        assert.is(((outcome as VerifierPoolError).cause as { message?: string }).message, "the first chunk's item 3");
+      } else {
+        assert.match((outcome as VerifierPoolError).message, "a worker's answer is not 8 signature verdicts");
+      }
+      await nextMacrotask();
+      assert.is(waitingChunks(local), 0, "the failed call's chunks were dropped and passed over: the later call's chunk took the place");
+      assert.equal(await settledWithin(later, "the later call"), inThread(laterItems));
+      assert.is(await settledWithin(idle(local), "idle"), true);
+      assert.is(runs.length, 2, "the failed chunk, then the later call's chunk: the failed call's other chunks never ran");
+    } finally {
+      await local.close();
+    }
+  });
+}
+
+for (const earlier of ["answers", "has an item that threw too"] as const) {
+  test(`verifyBatch: an item that threw in a later chunk drops the chunks after it, and the call waits for the earlier chunk, which ${earlier}: the error is the first item's in item order`, async () => {
+    // 2 threads, 3 chunks of 8: chunks 0 and 1 run together, chunk 2 waits. Chunk 1 reports an
+    // item that threw at once; chunk 0 answers 300 ms later. ed25519.verifyBatch throws the first
+    // failing item in item order, so the call cannot answer before chunk 0 has; chunk 2 cannot
+    // change its answer, so it is dropped without running.
+    const local = createVerifierPool({ threads: 2, chunkSize: 8 });
+    try {
+      let firstAnsweredAt = 0;
+      const runs = wrapRuns(local, async (task, run) => {
+        const chunk = runs.indexOf(task.buffer);
+        const answer = await run(task);
+        if (chunk === 0) {
+          await delay(300);
+          firstAnsweredAt = Date.now();
+          return earlier === "answers" ? answer : itemThrew(answer, 6, "chunk 0's item 6");
+        }
+        return chunk === 1 ? itemThrew(answer, 1, "chunk 1's item 1") : answer;
+      });
+      const failing = handled(local.verifyBatch(items(24)));
+      assert.is(waitingChunks(local), 1, "chunk 2 waits for a place");
+      const outcome = await settledWithin(failing, "the failing call");
+      const rejectedAt = Date.now();
+      assert.instance(outcome, VerifierPoolError, String(outcome));
+      assert.is((outcome as VerifierPoolError).code, "TASK_FAILED");
+      const cause = (outcome as VerifierPoolError).cause as { message?: string };
+      assert.is(cause.message, earlier === "answers" ? "chunk 1's item 1" : "chunk 0's item 6");
+      assert.ok(firstAnsweredAt > 0 && rejectedAt >= firstAnsweredAt, "the call answered only after chunk 0 had");
+      await nextMacrotask();
+      assert.is(local.queuedBytes, 0);
+      assert.is(await settledWithin(idle(local), "idle"), true);
+      assert.is(runs.length, 2, "chunk 2 never ran");
+      const next = items(9);
+      assert.equal(await settledWithin(local.verifyBatch(next), "the next call"), inThread(next), "the pool serves the next call");
+    } finally {
+      await local.close();
+    }
+  });
+}
+
 test.run();
