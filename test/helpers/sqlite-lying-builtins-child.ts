@@ -310,11 +310,16 @@ const heldPairs: [string, string, number][] = [
   ["kernel-q", "old-1", T - 1000], ["kernel-q", "old-2", T - 1000], ["kernel-q", "live-1", T], ["kernel-q", "live-2", T], ["kernel-q", "live-3", T],
   ["kernel-r", "old-1", T - 1000], ["kernel-r", "old-2", T - 1000], ["kernel-r", "live-1", T],
 ];
+const realDateNow = Date.now;
 for (let i = 0; i < heldPairs.length; i++) {
   const [peer, nonce, at] = [heldPairs[i]![0], heldPairs[i]![1], heldPairs[i]![2]];
+  // Written with this host's clock (the realm's Date.now, which the store reads) at their own
+  // time: a store refuses a pair the clock already puts past retention (PAST_RETENTION_ON_HOST_CLOCK).
+  Date.now = () => at * 1000;
   quota.reserve(peer, nonce, at, at, 60);
   quota.commit(peer, nonce);
 }
+Date.now = realDateNow;
 /** A peer's count and earliest keep_until as the store keeps them, against its rows (a plain connection). */
 function quotaCounts(peer: string): { pairs: number; rows: number; firstKeepUntil: number; earliest: number | null } {
   const db = new Database(quotaFile, { readonly: true });

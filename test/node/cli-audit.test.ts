@@ -74,25 +74,28 @@ test("accept --skew and --window reach the exchange: a skew of 301 s takes an en
   const a = seedFile("sk-a.seed", 11);
   seedFile("sk-b.seed", 12);
   const kernelA = Keypair.fromSeed(new Uint8Array(32).fill(11));
-  const envelope = (nonce: string) => JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", nonce, 1000));
+  // Near the wall clock: the SQLite replay store of `accept --store` refuses a pair its host's
+  // clock already puts past retention (PAST_RETENTION_ON_HOST_CLOCK).
+  const T0 = Math.floor(Date.now() / 1000) - 400;
+  const envelope = (nonce: string) => JSON.stringify(new KernelTrustExchange("kernel.a", kernelA).localEnvelope("kernel.b", nonce, T0));
   const accept = (store: string, input: string, ...extra: string[]) =>
-    cli(["accept", "--key", file("sk-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), "--now", "1301", ...extra], input);
+    cli(["accept", "--key", file("sk-b.seed"), "--id", "kernel.b", "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), "--now", String(T0 + 301), ...extra], input);
   const refused = await accept("sk.db", envelope("s-1"));
   assert.is(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /^chio-trust: error CLOCK_SKEW_EXCEEDED: /);
   assert.is((await cli(["peers", "--store", file("sk.db"), "--json"])).stdout, "", "a refused envelope pins nothing");
   const taken = await accept("sk.db", envelope("s-2"), "--skew", "301");
   assert.is(taken.code, 0, taken.stderr);
-  assert.equal(JSON.parse(taken.stdout), { kernelId: "kernel.a", publicKey: a, establishedAt: 1301, rotationDue: 1301 + 43200 });
+  assert.equal(JSON.parse(taken.stdout), { kernelId: "kernel.a", publicKey: a, establishedAt: T0 + 301, rotationDue: T0 + 301 + 43200 });
   const windowed = await accept("win.db", envelope("w-1"), "--skew", "301", "--window", "60");
   assert.is(windowed.code, 0, windowed.stderr);
-  assert.equal(JSON.parse(windowed.stdout), { kernelId: "kernel.a", publicKey: a, establishedAt: 1301, rotationDue: 1361 });
+  assert.equal(JSON.parse(windowed.stdout), { kernelId: "kernel.a", publicKey: a, establishedAt: T0 + 301, rotationDue: T0 + 361 });
   // peers --json of a stale pin: fresh false and secondsLeft 0, never negative.
-  const stale = await cli(["peers", "--store", file("win.db"), "--json", "--now", "2000"]);
+  const stale = await cli(["peers", "--store", file("win.db"), "--json", "--now", String(T0 + 1000)]);
   assert.is(stale.code, 0, stale.stderr);
   const listed = JSON.parse(stale.stdout);
-  assert.equal([listed.kernelId, listed.rotationDue, listed.fresh, listed.secondsLeft], ["kernel.a", 1361, false, 0]);
-  const fresh = JSON.parse((await cli(["peers", "--store", file("win.db"), "--json", "--now", "1341"])).stdout);
+  assert.equal([listed.kernelId, listed.rotationDue, listed.fresh, listed.secondsLeft], ["kernel.a", T0 + 361, false, 0]);
+  const fresh = JSON.parse((await cli(["peers", "--store", file("win.db"), "--json", "--now", String(T0 + 341)])).stdout);
   assert.equal([fresh.fresh, fresh.secondsLeft], [true, 20]);
 });
 
@@ -115,7 +118,8 @@ test("accept reads at most --max-envelope bytes (64 KiB by default, line break i
   // The size goes into the acceptor's id: the SQLite replay store of `accept --store` bounds the
   // sender's id plus the nonce at 4,096 units, and refuses a longer nonce whatever its size.
   const signer = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed));
-  const line = (acceptor: string, nonce = "n") => JSON.stringify(signer.localEnvelope(acceptor, nonce, 1000)) + "\n";
+  const T0 = Math.floor(Date.now() / 1000); // near the wall clock, as in the test of --skew
+  const line = (acceptor: string, nonce = "n") => JSON.stringify(signer.localEnvelope(acceptor, nonce, T0)) + "\n";
   const largestId = "kernel.b" + "x".repeat(DEFAULT_MAX_ENVELOPE_BYTES - Buffer.byteLength(line("kernel.b")));
   const largest = line(largestId);
   const oneMore = line(largestId, "nx");
@@ -123,7 +127,7 @@ test("accept reads at most --max-envelope bytes (64 KiB by default, line break i
   assert.is(Buffer.byteLength(oneMore), DEFAULT_MAX_ENVELOPE_BYTES + 1);
   writeFileSync(file("big.json"), oneMore);
   const accept = (store: string, ...extra: string[]) =>
-    ["accept", "--key", file("big-b.seed"), "--id", largestId, "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), "--now", "1000", ...extra];
+    ["accept", "--key", file("big-b.seed"), "--id", largestId, "--from", "kernel.a", "--trust", `kernel.a=${a}`, "--store", file(store), "--now", String(T0), ...extra];
   const pinned = (r: { code: number | null; stdout: string; stderr: string }, what: string) => {
     assert.is(r.code, 0, `${what}: ${r.stderr}`);
     assert.is(JSON.parse(r.stdout).publicKey, a, `${what}: the pin holds the key @noble/curves derives`);

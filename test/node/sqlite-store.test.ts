@@ -56,6 +56,20 @@ const T = Math.floor(Date.now() / 1000);
  */
 const DAY_AGO = T - 86_400;
 
+/**
+ * This host's clock as the stores read it (Date.now, the realm's, which fake timers set) held at
+ * `seconds` until `restore()`, and moved by `set`: the tests that start at DAY_AGO move it along
+ * with their reserves' `now`, since a reserve of a pair the clock puts past its retention is
+ * refused (PAST_RETENTION_ON_HOST_CLOCK: its row could already have been pruned) and prunes stop
+ * at the clock.
+ */
+function hostClockAt(seconds: number): { set(seconds: number): void; restore(): void } {
+  const realNow = Date.now;
+  let clock = seconds;
+  Date.now = () => clock * 1000 + 500;
+  return { set: (to) => (clock = to), restore: () => (Date.now = realNow) };
+}
+
 function throwsStoreError(fn: () => unknown, code: string): SqliteStoreError {
   try {
     fn();
@@ -164,11 +178,51 @@ test("release restores an expired committed pair; skew above retention and bad a
   throwsStoreError(() => new SqlitePeerStore(path.join(path.dirname(file), "missing", "dir", "x.db")), "CANNOT_OPEN");
 });
 
+// Helper 146 (7 December 2026): with retentionSecs equal to the skew, an envelope accepted with
+// a `now` behind this host's clock (given by the caller, or read just before the second turned)
+// left a row whose keep_until the clock had already passed; the next store to open the file
+// pruned it at the clock, and the same envelope, at the same lagging `now`, was accepted again
+// and its pin renewed.
+test("a reserve of a pair this host's clock already puts past its retention is refused (PAST_RETENTION_ON_HOST_CLOCK, nothing written), so a replay cannot follow its pruned row; a pair within it is taken", async () => {
+  const file = tempFile("past-retention.db");
+  const wall = Math.floor(Date.now() / 1000);
+  const replay = new SqliteReplayStore(file, { retentionSecs: 300 });
+  const peers = new SqlitePeerStore(file);
+  try {
+    const refused = throwsStoreError(() => replay.reserve("kernel.a", "old", wall - 301, wall - 301, 300), "PAST_RETENTION_ON_HOST_CLOCK");
+    assert.match(refused.message, /past timestamp/);
+    assert.is(replay.size, 0, "nothing written");
+    assert.is(replay.reserve("kernel.a", "recent", wall - 250, wall - 250, 300), true, "kept until wall + 50: taken");
+    replay.commit("kernel.a", "recent");
+    // Through the exchange: the envelope signed 301 s ago, accepted at its own timestamp.
+    const signer = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed(41)));
+    const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(42)), {
+      store: peers,
+      replayStore: replay,
+      trustedPeers: { "kernel.a": Keypair.fromSeed(seed(41)).publicKey },
+      config: { maxHandshakeSkewSecs: 300 },
+    });
+    const ts = wall - 301;
+    const text = JSON.stringify(signer.localEnvelope("kernel.b", "nonce-1", ts));
+    for (const at of [ts, ts + 300]) {
+      new SqliteReplayStore(file, { retentionSecs: 300 }).close(); // another process opens the file: it prunes at the clock
+      const error = await rejectsWith(exchange.acceptEnvelope(text, "kernel.a", at), "STORE_FAILED");
+      assert.is((error.cause as { code?: string }).code, "PAST_RETENTION_ON_HOST_CLOCK", `at ${at - ts} s`);
+      assert.is(peers.get("kernel.a"), undefined, `at ${at - ts} s: nothing pinned`);
+    }
+    assert.is(replay.size, 1, "only the recent pair");
+  } finally {
+    replay.close();
+    peers.close();
+  }
+});
+
 test("maxPairsPerPeer: a peer holding that many live pairs cannot reserve a new one (PEER_QUOTA_EXCEEDED, nothing written); replays, other peers, released and expired pairs are unaffected", () => {
   const T = DAY_AGO;
   const file = tempFile("quota.db");
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 });
   const other = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 3 }); // a second process on the file
+  const clock = hostClockAt(T);
   try {
     assert.is(replay.maxPairsPerPeer, 3);
     for (const nonce of ["n1", "n2"]) {
@@ -189,11 +243,13 @@ test("maxPairsPerPeer: a peer holding that many live pairs cannot reserve a new 
     assert.is(replay.reserve("flood", "n1", T, T + 301, 300), true, "expired under skew 300, taken again");
     replay.release("flood", "n1");
     // Pairs past retention (timestamp < now − 3600) no longer count, pruned or not.
+    clock.set(T + 3601);
     assert.is(replay.reserve("flood", "n5", T + 3601, T + 3601, 300), true, "the pairs of T are past retention");
     assert.is(replay.reserve("flood", "n6", T + 3601, T + 3601, 300), true);
     assert.is(replay.reserve("flood", "n7", T + 3601, T + 3601, 300), true);
     throwsStoreError(() => replay.reserve("flood", "n8", T + 3601, T + 3601, 300), "PEER_QUOTA_EXCEEDED");
   } finally {
+    clock.restore();
     replay.close();
     other.close();
   }
@@ -226,20 +282,25 @@ test("maxPairsPerPeer at keep_until: a recount at the quota deletes the pairs be
   const T = DAY_AGO;
   const file = tempFile("quota-edge.db");
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxPairsPerPeer: 2 });
+  const clock = hostClockAt(T);
   try {
     assert.is(replay.reserve("edge", "n1", T - 1, T, 300), true); // kept until T + 3599
     assert.is(replay.reserve("edge", "n2", T, T, 300), true); // kept until T + 3600
     for (const nonce of ["n1", "n2"]) replay.commit("edge", nonce);
+    clock.set(T + 3599);
     throwsStoreError(() => replay.reserve("edge", "n3", T + 3599, T + 3599, 300), "PEER_QUOTA_EXCEEDED");
     // At T + 3600 n1 is past its keep_until, n2 at its own: the recount frees exactly one slot.
+    clock.set(T + 3600);
     assert.is(replay.reserve("edge", "n3", T + 3600, T + 3600, 300), true, "n1's slot is free");
     assert.equal(peerCounts(file).counted, { edge: 2 }, "n2 and n3 held");
     assert.is(replay.size, 2, "n2, at its keep_until second, is not deleted");
     throwsStoreError(() => replay.reserve("edge", "n4", T + 3600, T + 3600, 300), "PEER_QUOTA_EXCEEDED");
     assert.is(replay.prune(T + 3600), 0, "prune agrees: nothing else is past keep_until");
+    clock.set(T + 3601);
     assert.is(replay.reserve("edge", "n4", T + 3601, T + 3601, 300), true, "one second later n2 is past keep_until too");
     assert.equal(peerCounts(file).counted, { edge: 2 });
   } finally {
+    clock.restore();
     replay.close();
   }
 });
@@ -288,6 +349,7 @@ test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and 
     db.prepare("UPDATE chio_trust_replay_peers SET pairs = ?, first_keep_until = ? WHERE peer_id = 'p'").run(pairs, firstKeepUntil);
     db.close();
   };
+  const clock = hostClockAt(T);
   try {
     assert.is(replay.reserve("p", "a", T, T, 300), true);
     // The count says 3 though the peer has one row: the reserve trusts the count (it does not
@@ -308,6 +370,7 @@ test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and 
       replay.commit("q", nonce);
     }
     assert.is(replay.reserve("q", "a", T, T - 2699, 300), true, "expired under skew 300: taken again in place, timestamp T");
+    clock.set(T + 601);
     throwsStoreError(() => replay.reserve("q", "d", T + 601, T + 601, 300), "PEER_QUOTA_EXCEEDED");
     // Counted again, and kept though the reserve was refused: first_keep_until is exact (T + 3600),
     // so the next refusals read the count alone (a refusal that rolled the recount back would scan
@@ -323,6 +386,7 @@ test("maxPairsPerPeer: a peer at its quota is refused from its count alone, and 
     assert.ok(peerCounts(file).oldestOk, "first_keep_until lowered by the restore");
     assert.is(firstKeepUntil(), T + 600);
   } finally {
+    clock.restore();
     replay.close();
   }
 });
@@ -785,7 +849,8 @@ const CONCURRENT_IDS = 150;
 const contender = `
 import { SqlitePeerStore, SqliteReplayStore } from "chio-trust/sqlite";
 import { FederationPeer, Keypair } from "chio-trust";
-const [file, byte] = process.argv.slice(1);
+const [file, byte, at] = process.argv.slice(1);
+const T = Number(at); // near the wall clock: a store refuses a pair its host's clock puts past retention
 const key = Keypair.fromSeed(new Uint8Array(32).fill(Number(byte))).publicKey;
 const peers = new SqlitePeerStore(file, { busyTimeoutMs: 20000 });
 const replay = new SqliteReplayStore(file, { busyTimeoutMs: 20000 });
@@ -795,7 +860,7 @@ const wins = [], nonces = [];
 for (let i = 0; i < ${CONCURRENT_IDS}; i++) {
   const next = new FederationPeer({ kernelId: "k" + i, publicKey: key, establishedAt: 1000 + i, rotationDue: 2000 + i });
   if (peers.compareAndSet("k" + i, undefined, next)) wins.push(i);
-  if (replay.reserve("shared", "n" + i, 1000, 1000, 300)) { replay.commit("shared", "n" + i); nonces.push(i); }
+  if (replay.reserve("shared", "n" + i, T, T, 300)) { replay.commit("shared", "n" + i); nonces.push(i); }
 }
 peers.close(); replay.close();
 process.stdout.write(JSON.stringify({ wins, nonces }) + "\\n");
@@ -804,7 +869,8 @@ process.stdout.write(JSON.stringify({ wins, nonces }) + "\\n");
 test("two processes pinning and reserving the same ids at once: exactly one winner each, and the file agrees", async () => {
   const file = tempFile();
   new SqlitePeerStore(file).close(); // created once, so both contenders open an existing schema
-  const children = [spawnModule(contender, [file, "7"]), spawnModule(contender, [file, "8"])];
+  const now = String(Math.floor(Date.now() / 1000));
+  const children = [spawnModule(contender, [file, "7", now]), spawnModule(contender, [file, "8", now])];
   const done = children.map((child) => finished(child, 60_000));
   for (const d of done) d.catch(() => undefined); // awaited below; handled now so that a failed waitForLine is reported as itself
   await Promise.all(children.map((child) => waitForLine(child, /ready/)));

@@ -106,6 +106,8 @@ function pruneHorizon(now: number): number | undefined {
 
 /** What the reserve transaction returns for a new pair over the peer's quota. */
 const OVER_QUOTA = "over quota";
+/** What it returns for a pair this host's clock puts past its keep_until (PAST_RETENTION_ON_HOST_CLOCK). */
+const PAST_RETENTION = "past retention";
 
 /** A safe-integer option of at least `min` (0 or 1), `fallback` when absent (undefined or null); else INVALID_ARGUMENT. */
 function countOption(given: unknown, fallback: number, min: 0 | 1, name: string): number {
@@ -143,7 +145,7 @@ export class SqliteReplayStore implements ReplayStore {
   readonly #owner = randomUUID();
   /** true: reserved; false: held (a replay or an accept in flight); OVER_QUOTA: refused, with only the peer's count refreshed. */
   readonly #reserve: Database.Transaction<
-    (peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number, pruneAt: number | undefined) => boolean | typeof OVER_QUOTA
+    (peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number, pruneAt: number | undefined) => boolean | typeof OVER_QUOTA | typeof PAST_RETENTION
   >;
   readonly #release: Database.Transaction<(peerId: string, nonce: string) => void>;
   readonly #commit: Database.Statement;
@@ -300,6 +302,14 @@ export class SqliteReplayStore implements ReplayStore {
         // prune (a restart) deleted the live pair (README "Hardening").
         const sum = timestamp + retention;
         const keepUntil = sum < MAX_SAFE_INTEGER ? sum : MAX_SAFE_INTEGER;
+        // A pair this host's clock already puts past its keep_until would be pruned by the next
+        // prune of any store on the file, which runs at that clock (at open; pruneHorizon), and so
+        // may already have been: a replay whose `now` lags the clock (given by the caller, or read
+        // before the second turned) then found no row and was accepted (helper 146). Refused, as
+        // the server stores refuse past the window on the engine's clock. An accept whose `now`
+        // is this clock passes: now <= timestamp + skew <= timestamp + retention.
+        const wall = hostClockSeconds();
+        if (wall !== undefined && keepUntil < wall) return PAST_RETENTION;
         upsertReserved.run(peerId, nonce, timestamp, keepUntil, this.#owner, previous, previousKeepUntil);
         if (row === undefined) countAdded.run(peerId, keepUntil);
         else lowerFirstKeepUntil.run(keepUntil, peerId); // the same row, taken again in place
@@ -361,6 +371,12 @@ export class SqliteReplayStore implements ReplayStore {
       const reserved = this.#reserve.immediate(peerId, nonce, timestamp, now, skewSecs, pruneAt);
       if (reserved === OVER_QUOTA) {
         throw new SqliteStoreError("PEER_QUOTA_EXCEEDED", `replay reserve: this peer holds ${this.maxPairsPerPeer} pairs (maxPairsPerPeer)`);
+      }
+      if (reserved === PAST_RETENTION) {
+        throw new SqliteStoreError(
+          "PAST_RETENTION_ON_HOST_CLOCK",
+          `replay reserve: this host's clock is past timestamp ${timestamp} plus the pairs' retention, so its pair may already be pruned (now ${now} lags the clock?)`,
+        );
       }
       return reserved;
     });
