@@ -298,6 +298,18 @@ export function brandHasInstance(cls: object, self: object, value: unknown, hasB
 }
 
 /**
+ * Makes a branded class's `[Symbol.hasInstance]` (its brand check, brandHasInstance) read-only
+ * and non-configurable, so that it stays the class's own. A static method is writable, and the
+ * library's own `instanceof` checks look it up on every call: a replacement ran caller code
+ * between verify()'s byte checks and its copy, and one that detached the message there made
+ * verify() check the signature of the empty message (helper 145, 7 December 2026). Called once
+ * for each branded class, as its module loads.
+ */
+export function lockBrandCheck(cls: object): void {
+  Object.defineProperty(cls, Symbol.hasInstance, { writable: false, configurable: false });
+}
+
+/**
  * Refuses `new` of a subclass of a branded class with a public constructor (HandshakeChallenge,
  * PeerHandshakeEnvelope, FederationPeer): a subclass instance passes the brand check, since
  * `super()` sets the private field, and would carry its own methods (a `verifySignature` that
@@ -577,6 +589,29 @@ export const OBJECT_PROTOTYPE: object = Object.prototype;
  * itself or of a prototype of its own (a class's getter, `Object.create(defaults)`) counts as
  * before. Allocates nothing (verify's options are read on its per-signature path).
  */
+/**
+ * `list[index]` of a caller's list, or InvalidTypeError naming the element when the read throws
+ * (a getter, a Proxy's trap, a revoked Proxy), with the thrown value as its cause, as
+ * arrayArgumentLength treats the list's `length` (helper 145: a revoked Proxy as a batch item
+ * escaped as the engine's TypeError, with no code).
+ */
+export function elementOf(list: readonly unknown[], index: number, name: string): unknown {
+  try {
+    return list[index];
+  } catch (cause) {
+    throw new InvalidTypeError(`${name}[${index}] cannot be read`, { cause });
+  }
+}
+
+/** memberOf, or InvalidTypeError naming `${name}.${key}` when reading it throws (see elementOf). */
+export function readMember(object: object, key: string, name: string): unknown {
+  try {
+    return memberOf(object, key);
+  } catch (cause) {
+    throw new InvalidTypeError(`${name}.${key} cannot be read`, { cause });
+  }
+}
+
 export function memberOf(object: object, key: string): unknown {
   const value = (object as Record<string, unknown>)[key];
   if (value === undefined || hasOwnMember(object, key)) return value;

@@ -16,8 +16,8 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   brandHasInstance, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
-  mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
-  type OwnList,
+  mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
+  lockBrandCheck, type OwnList,
 } from "./bytes.js";
 import { MapAtLoad, mapDelete } from "./collections.js";
 import { sha512Digest } from "./sha512.js";
@@ -286,6 +286,7 @@ export class PreparedPublicKey {
     });
   }
 }
+lockBrandCheck(PreparedPublicKey); // its brand check stays its own: see lockBrandCheck
 
 /**
  * Prepares a 32-byte public key for repeated verification. Accepts every key that verify()
@@ -471,12 +472,13 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
   const messages = ownList<unknown>(count);
   const keys = ownList<unknown>(count);
   for (let i = 0; i < count; i++) {
-    const item: unknown = items[i];
+    // A read that throws (a getter, a Proxy's trap, a revoked Proxy) is INVALID_TYPE naming it.
+    const item: unknown = elementOf(items, i, "items");
     if (item === null || typeof item !== "object") throw new InvalidTypeError(`items[${i}] must be an object`);
     // memberOf: an item without a publicKey does not take Object.prototype.publicKey (review 85).
-    signatures[i] = memberOf(item, "signature");
-    messages[i] = memberOf(item, "message");
-    keys[i] = memberOf(item, "publicKey");
+    signatures[i] = readMember(item, "signature", `items[${i}]`);
+    messages[i] = readMember(item, "message", `items[${i}]`);
+    keys[i] = readMember(item, "publicKey", `items[${i}]`);
   }
   const publicKeys = ownList<Uint8Array>(count);
   for (let i = 0; i < count; i++) {

@@ -5,7 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes, hasDelOrC1 as stringHasDelOrC1 } from "../canonical/value.js";
-import { brandHasInstance, copyOfBytes, refuseSubclass, toBigInt } from "../bytes.js";
+import { brandHasInstance, copyOfBytes, refuseSubclass, toBigInt, lockBrandCheck } from "../bytes.js";
 import { describeThrown, InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -86,11 +86,19 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
   constructor(fields: HandshakeChallengeFields) {
     refuseSubclass(new.target, HandshakeChallenge, "HandshakeChallenge");
     if (fields === null || typeof fields !== "object") throw new InvalidTypeError("challenge fields must be an object");
-    this.schema = expectString(fields.schema, "schema");
-    this.localKernelId = expectString(fields.localKernelId, "localKernelId");
-    this.remoteKernelId = expectString(fields.remoteKernelId, "remoteKernelId");
-    this.nonce = expectString(fields.nonce, "nonce");
-    this.timestamp = expectWireTimestamp(fields.timestamp, "timestamp");
+    // Each member read once, in order; a read that throws (a getter, a Proxy's trap, a revoked
+    // Proxy) is INVALID_TYPE with the thrown value as its cause (helper 146: it escaped as itself).
+    let schema: unknown, localKernelId: unknown, remoteKernelId: unknown, nonce: unknown, timestamp: unknown;
+    try {
+      ({ schema, localKernelId, remoteKernelId, nonce, timestamp } = fields as unknown as Record<string, unknown>);
+    } catch (cause) {
+      throw new InvalidTypeError("challenge fields cannot be read", { cause });
+    }
+    this.schema = expectString(schema, "schema");
+    this.localKernelId = expectString(localKernelId, "localKernelId");
+    this.remoteKernelId = expectString(remoteKernelId, "remoteKernelId");
+    this.nonce = expectString(nonce, "nonce");
+    this.timestamp = expectWireTimestamp(timestamp, "timestamp");
     Object.freeze(this);
   }
 
@@ -184,6 +192,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
     );
   }
 }
+lockBrandCheck(HandshakeChallenge); // its brand check stays its own: see lockBrandCheck
 
 function expectString(value: unknown, name: string): string {
   if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);

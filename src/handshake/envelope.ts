@@ -10,7 +10,7 @@
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
 import {
   OBJECT_PROTOTYPE, brandHasInstance, getPrototypeOf, hasOwnMember, isArray, isInteger, isListed, isSafeInteger, isUint8Array, isUnreadableView, quoteJsonString,
-  refuseSubclass, stringSlice, toBigInt, toText,
+  refuseSubclass, stringSlice, toBigInt, toText, lockBrandCheck,
 } from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
@@ -114,9 +114,17 @@ export class PeerHandshakeEnvelope {
   ): PeerHandshakeEnvelope {
     const challenge = HandshakeChallenge.create(localKernelId, remoteKernelId, nonce, timestamp);
     const bytes = challenge.canonicalBytes(options);
-    if (signer === null || typeof signer !== "object" || !(signer.publicKey instanceof PublicKey)) {
-      throw new InvalidTypeError("signer must be a Keypair or another HandshakeSigner with a PublicKey");
+    if (signer === null || typeof signer !== "object") throw new InvalidTypeError("signer must be a Keypair or another HandshakeSigner with a PublicKey");
+    // Read once: the key checked is the key declared. A getter that throws (a signer whose device
+    // went away after the exchange was made) fails the signing, as a throw of sign() does, with a
+    // typed error (helper 146: the getter's own error escaped, with no code).
+    let publicKey: unknown;
+    try {
+      publicKey = signer.publicKey;
+    } catch (cause) {
+      throw handshakeErrors.signingFailed(`signer.publicKey cannot be read: ${describeThrown(cause)}`, cause);
     }
+    if (!(publicKey instanceof PublicKey)) throw new InvalidTypeError("signer must be a Keypair or another HandshakeSigner with a PublicKey");
     let signature: unknown;
     try {
       signature = signer.sign(bytes);
@@ -129,7 +137,7 @@ export class PeerHandshakeEnvelope {
       const promised = absorbRejection(signature);
       throw handshakeErrors.signingFailed(promised ? "signer returned a promise (sign must be synchronous)" : "signer did not return a Signature");
     }
-    return new PeerHandshakeEnvelope(challenge, signer.publicKey, signature);
+    return new PeerHandshakeEnvelope(challenge, publicKey, signature);
   }
 
   /**
@@ -219,6 +227,7 @@ export class PeerHandshakeEnvelope {
     );
   }
 }
+lockBrandCheck(PeerHandshakeEnvelope); // its brand check stays its own: see lockBrandCheck
 
 /** @internal Whether weak keys were refused when this envelope's signature was verified, or undefined if never verified. */
 export function verifiedWeakKeyPolicy(envelope: PeerHandshakeEnvelope): boolean | undefined {

@@ -1,6 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
-import { brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass } from "../bytes.js";
+import { brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass, lockBrandCheck } from "../bytes.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
@@ -140,6 +140,7 @@ export class FederationPeer {
     };
   }
 }
+lockBrandCheck(FederationPeer); // its brand check stays its own: see lockBrandCheck
 
 // A peer is no thenable, whatever Object.prototype holds. Resolving a promise with an object looks
 // up its `then`: a store's async `get` resolves with a FederationPeer, and the exchange awaits what

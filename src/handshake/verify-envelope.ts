@@ -20,7 +20,7 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import {
-  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
+  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, elementOf, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
   typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
@@ -297,7 +297,7 @@ function readEnvelopeBatch(
 export function readEnvelopeInputs(envelopes: readonly unknown[], count: number): OwnList<Uint8Array | string> {
   const inputs = ownList<Uint8Array | string>(count);
   for (let i = 0; i < count; i++) {
-    const input = envelopes[i];
+    const input = elementOf(envelopes, i, "envelopes"); // a read that throws is INVALID_TYPE naming it
     if (typeof input !== "string" && !isUint8Array(input)) checkEnvelopeInput(input, `envelopes[${i}]`);
     inputs[i] = input as Uint8Array | string;
   }

@@ -77,6 +77,44 @@ test("SIGNING_FAILED (the signing backend throws or returns garbage)", () => {
   PeerHandshakeEnvelope.sign(A, B, "n", NOW, wrapped).verifySignature();
 });
 
+// Helper 146 (7 December 2026): a signer's publicKey getter that throws once the exchange is
+// made (an HSM that went away) let its own error out of localEnvelope and sign(), with no code,
+// where a throw of sign() is SIGNING_FAILED; a challenge's fields whose read throws let that out too.
+test("SIGNING_FAILED for a signer whose publicKey can no longer be read, the key read once; INVALID_TYPE for challenge fields whose read throws", () => {
+  const kp = Keypair.generate();
+  const gone = new Error("hsm disconnected");
+  let up = true;
+  let reads = 0;
+  const device: HandshakeSigner = {
+    get publicKey() {
+      reads++;
+      if (!up) throw gone;
+      return kp.publicKey;
+    },
+    sign: (m) => kp.sign(m),
+  };
+  const exchange = new KernelTrustExchange(A, device);
+  reads = 0;
+  PeerHandshakeEnvelope.sign(A, B, "n", NOW, device).verifySignature();
+  assert.is(reads, 1, "the key checked is the key declared: one read");
+  up = false;
+  for (const call of [() => exchange.localEnvelope(B, "n", NOW), () => PeerHandshakeEnvelope.sign(A, B, "n", NOW, device)]) {
+    const error = throwsWith(call, "SIGNING_FAILED");
+    assert.instance(error, PeerHandshakeError);
+    assert.is(error.message, "handshake signing failed: signer.publicKey cannot be read: hsm disconnected");
+    assert.is((error as Error).cause, gone);
+  }
+  const trap = new Error("trap");
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  for (const fields of [new Proxy({}, { get: () => { throw trap; } }), { get schema() { throw trap; } }, revoked.proxy]) {
+    const error = throwsWith(() => new HandshakeChallenge(fields as never), "INVALID_TYPE");
+    assert.instance(error, InvalidTypeError);
+    assert.is(error.message, "challenge fields cannot be read");
+    if (fields !== revoked.proxy) assert.is((error as Error).cause, trap);
+  }
+});
+
 test("INVALID_SIGNATURE (tampered timestamp, nonce, signature)", async () => {
   const { exchange, kpB, unchanged } = await setup();
   const good = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSON();

@@ -199,6 +199,54 @@ test("a revoked Proxy as a list (the items, the envelopes, a trust anchor's keys
   }
 });
 
+test("a batch item or list element whose read throws (a revoked Proxy, a getter, a Proxy's trap) is INVALID_TYPE naming it everywhere, with what was thrown as its cause", async () => {
+  // Helper 145: the list's own checks were typed, but reading an item or an item's member let the
+  // engine's TypeError (a revoked Proxy) or the getter's own throw out, with no code.
+  const boom = new Error("a getter that throws");
+  const revokedObject = () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  const throwingElement = () => Object.defineProperty([], 0, { get: () => { throw boom; }, enumerable: true }) as never[];
+  const key = signer();
+  const message = new Uint8Array(randomBytes(16));
+  const good = { signature: key.sign(message), message, publicKey: key.publicKey };
+  const cases: [string, () => unknown[], RegExp, unknown][] = [
+    ["a revoked Proxy as an item", () => [good, revokedObject()], /^items\[1\]\.signature cannot be read$/, undefined],
+    ["a throwing getter", () => [{ ...good, get message() { throw boom; } }], /^items\[0\]\.message cannot be read$/, boom],
+    ["a Proxy whose get trap throws", () => [new Proxy(good, { get: (t, k) => { if (k === "publicKey") throw boom; return Reflect.get(t, k); } })], /^items\[0\]\.publicKey cannot be read$/, boom],
+    ["a list element whose getter throws", throwingElement, /^items\[0\] cannot be read$/, boom],
+  ];
+  const pool = createVerifierPool({ threads: 1 });
+  try {
+    for (const [what, items, text, cause] of cases) {
+      const check = (error: Error & { code?: string; cause?: unknown }, where: string) => {
+        assert.is(error.code, "INVALID_TYPE", `${what}, ${where}: ${String(error)}`);
+        assert.match(error.message, text, `${what}, ${where}`);
+        if (cause !== undefined) assert.is(error.cause, cause, `${what}, ${where}: the cause`);
+      };
+      check(throwsWith(() => ed25519.verifyBatch(items() as never), "INVALID_TYPE"), "in thread");
+      check(throwsWith(() => builtEd25519.verifyBatch(items() as never), "INVALID_TYPE"), "the built package");
+      check(await rejectsWithCode(ed25519.verifyBatchAsync(items() as never), "INVALID_TYPE"), "verifyBatchAsync");
+      check(await rejectsWithCode(pool.verifyBatch(items() as never), "INVALID_TYPE"), "the pool");
+    }
+    for (const [what, list] of [["a list element whose getter throws", throwingElement], ["a revoked Proxy as an envelope", () => [revokedObject()]]] as const) {
+      for (const [where, call] of [
+        ["in thread", () => Promise.resolve().then(() => verifyEnvelopeBatch(list() as never))],
+        ["the pool", () => pool.verifyEnvelopeBatch(list() as never)],
+      ] as const) {
+        const error = await rejectsWithCode(call(), "INVALID_TYPE");
+        assert.match(error.message, /^envelopes\[0\]/, `${what}, ${where}: ${error.message}`);
+      }
+    }
+    assert.is(pool.queuedBytes, 0);
+    assert.equal(await pool.verifyBatch([good]), [true], "the pool serves the next call");
+  } finally {
+    await pool.close();
+  }
+});
+
 test("options are read before the items: a getter that detaches an item's buffer gets INVALID_TYPE everywhere", async () => {
   const key = signer();
   const pool = createVerifierPool({ threads: 1 });

@@ -14,11 +14,11 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
-import { ed25519 } from "../../src/ed25519.js";
+import { ed25519, PreparedPublicKey } from "../../src/ed25519.js";
 import { canonicalize, canonicalizeJson } from "../../src/canonical/index.js";
 import canonicalizeOracle from "canonicalize";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "../../src/handshake/verify-envelope.js";
-import { KernelTrustExchange, Keypair, PeerHandshakeEnvelope } from "../../src/handshake/index.js";
+import { FederationPeer, HandshakeChallenge, KernelTrustExchange, Keypair, PeerHandshakeEnvelope, PublicKey, Signature } from "../../src/handshake/index.js";
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
 import { nodeSign } from "../helpers/ed25519-oracles.js";
@@ -917,6 +917,34 @@ test("a worker's verdict objects are checked with no replaceable built-in: a rep
     throwsWith(() => readEnvelopeAnswer([{ ...accepted, envelope: { ...accepted.envelope, challenge: noNonce } }], options, 1), "TASK_FAILED");
   } finally {
     Array.prototype.every = every;
+  }
+});
+
+// Helper 145 (7 December 2026): a branded class's [Symbol.hasInstance] was a writable static
+// method, and verify() looks it up (`publicKey instanceof PreparedPublicKey`) between its byte
+// checks and its copy: a replacement that detached the message there made verify() check the
+// signature of the empty message, and answer true for a message nobody signed.
+test("the branded classes' brand checks cannot be replaced, so verify() runs no caller code between its checks and its copy: a signature of the empty message stays false for another", () => {
+  for (const cls of [PreparedPublicKey, PublicKey, Signature, HandshakeChallenge, PeerHandshakeEnvelope, FederationPeer] as const) {
+    const descriptor = Object.getOwnPropertyDescriptor(cls, Symbol.hasInstance)!;
+    assert.equal([typeof descriptor.value, descriptor.writable, descriptor.configurable], ["function", false, false], cls.name);
+    assert.throws(() => ((cls as unknown as Record<symbol, unknown>)[Symbol.hasInstance] = () => true), TypeError, `${cls.name}: assignment`);
+    assert.throws(() => Object.defineProperty(cls, Symbol.hasInstance, { value: () => true }), TypeError, `${cls.name}: defineProperty`);
+  }
+  const signatureOfEmpty = nodeSign(seed, new Uint8Array(0));
+  for (const options of [undefined, { zip215: true }]) {
+    const unsigned = utf8.encode("transfer 1000 to mallory");
+    const detachOnce = function (this: unknown, value: unknown): boolean {
+      structuredClone(unsigned.buffer, { transfer: [unsigned.buffer] });
+      return Function.prototype[Symbol.hasInstance].call(PreparedPublicKey, value);
+    };
+    try {
+      (PreparedPublicKey as unknown as Record<symbol, unknown>)[Symbol.hasInstance] = detachOnce;
+    } catch {
+      // refused: read-only
+    }
+    assert.is(ed25519.verify(signatureOfEmpty, unsigned, publicKey, options), false, JSON.stringify(options));
+    assert.is(unsigned.length, 24, "the message was never detached: no replaced brand check ran");
   }
 });
 
