@@ -217,6 +217,42 @@ test("a reserve of a pair this host's clock already puts past its retention is r
   }
 });
 
+// Helper 146 (7 December 2026): an accept made while Date.now() read before 1970 (fake timers;
+// the exchange was given `now`) pinned with written_at -1, which every later read refuses as
+// CORRUPT_ROW: resolve, the next accept and peers() failed for every peer from then on.
+test("a pin written while this host's clock reads no plausible time is refused (HOST_CLOCK_IMPLAUSIBLE, STORE_FAILED), nothing written: the pins stay readable", async () => {
+  const file = tempFile("clock.db");
+  const peers = new SqlitePeerStore(file);
+  const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed(51)));
+  const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(52)), {
+    store: peers,
+    trustedPeers: { "kernel.a": Keypair.fromSeed(seed(51)).publicKey, "kernel.c": Keypair.fromSeed(seed(53)).publicKey },
+  });
+  const c = new KernelTrustExchange("kernel.c", Keypair.fromSeed(seed(53)));
+  try {
+    await exchange.acceptEnvelope(JSON.stringify(c.localEnvelope("kernel.b", "c-1", T)), "kernel.c", T);
+    const realNow = Date.now;
+    for (const clock of [-1000, 1e15]) {
+      Date.now = () => clock; // before 1970; in the year 33658 (a clock in µs)
+      let error: unknown;
+      try {
+        error = await rejectsWith(exchange.acceptEnvelope(JSON.stringify(a.localEnvelope("kernel.b", `a-${clock}`, T)), "kernel.a", T), "STORE_FAILED");
+        throwsStoreError(() => peers.compareAndSet("kernel.x", undefined, new FederationPeer({ kernelId: "kernel.x", publicKey: Keypair.fromSeed(seed(54)).publicKey, establishedAt: T, rotationDue: T + 60 })), "HOST_CLOCK_IMPLAUSIBLE");
+      } finally {
+        Date.now = realNow;
+      }
+      assert.is(((error as Error).cause as { code?: string }).code, "HOST_CLOCK_IMPLAUSIBLE", String(clock));
+      assert.is(peers.get("kernel.a"), undefined, `${clock}: nothing pinned`);
+      assert.is(peers.size, 1);
+    }
+    assert.equal((await exchange.peers()).map((p) => p.kernelId), ["kernel.c"], "the other pins read as ever");
+    const pin = await exchange.acceptEnvelope(JSON.stringify(a.localEnvelope("kernel.b", "a-later", T)), "kernel.a", T);
+    assert.is(pin.kernelId, "kernel.a", "with the clock back, the accept pins");
+  } finally {
+    peers.close();
+  }
+});
+
 test("maxPairsPerPeer: a peer holding that many live pairs cannot reserve a new one (PEER_QUOTA_EXCEEDED, nothing written); replays, other peers, released and expired pairs are unaffected", () => {
   const T = DAY_AGO;
   const file = tempFile("quota.db");

@@ -10,11 +10,11 @@ import { hasOwnMember, ownList, ownListAsArray, quoteJsonString, stringSlice } f
 import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
 import type { FederationPeerStore } from "../../handshake/ports.js";
-import { mathFloor } from "../builtins.js";
 import { REMOVED_ANYWAY } from "../server-store.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, openChioDatabase, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+  column, expectKeyText, hostClockSeconds, openChioDatabase, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS,
+  type SqliteOpenOptions,
 } from "./schema.js";
 
 /** Options of SqlitePeerStore. */
@@ -197,8 +197,19 @@ export class SqlitePeerStore implements FederationPeerStore {
     this.#db.close();
   }
 
+  /**
+   * Writes a pin with written_at at this host's clock. A clock that reads no plausible time
+   * (hostClockSeconds: before 1970, or in milliseconds) refuses the write, nothing changed: the
+   * row would hold a written_at that every later read of the pins refuses as CORRUPT_ROW, so one
+   * accept made under such a clock (fake timers set one; the exchange was given `now`) left
+   * every peer's pin unreadable (helper 146).
+   */
   #write(peer: FederationPeer, via: "compareAndSet" | "insert"): void {
-    this.#upsert.run(peer.kernelId, peer.publicKey.toBytes(), peer.establishedAt, peer.rotationDue, via, this.origin, mathFloor(Date.now() / 1000));
+    const writtenAt = hostClockSeconds();
+    if (writtenAt === undefined) {
+      throw new SqliteStoreError("HOST_CLOCK_IMPLAUSIBLE", `this host's clock reads ${String(Date.now())} ms, no plausible time to record as the pin's written_at`);
+    }
+    this.#upsert.run(peer.kernelId, peer.publicKey.toBytes(), peer.establishedAt, peer.rotationDue, via, this.origin, writtenAt);
   }
 
   #run<T>(operation: string, body: () => T): T {

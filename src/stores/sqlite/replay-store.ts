@@ -47,7 +47,8 @@ import type { ReplayStore } from "../../handshake/ports.js";
 import { mathFloor } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS, type SqliteOpenOptions,
+  column, expectKeyText, hostClockSeconds, MAX_PLAUSIBLE_UNIX_SECONDS, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS,
+  type SqliteOpenOptions,
 } from "./schema.js";
 
 /** Options of SqliteReplayStore. */
@@ -72,23 +73,6 @@ export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
 }
 
 const PRUNE_EVERY = 256;
-
-/** Largest `now` prune() takes (unix seconds in the year 5138): Date.now() in milliseconds is far above it. */
-const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
-
-/**
- * This host's clock in unix seconds, or undefined when it reads no plausible time: not a safe
- * integer >= 0, or above MAX_PLAUSIBLE_UNIX_SECONDS, as prune() refuses. Date.now() is the
- * realm's on purpose (fake timers set it); Math.floor is the one captured at load (README
- * "Hardening": a replaced one answering 10^12 would prune every pair). The prunes a store runs
- * by itself (at open, and pruneHorizon's) go no further than this, so a process whose clock reads
- * above 10^11 s (a clock in ms or µs) deletes no live pair of the file when it opens it; one ahead
- * by less still prunes what it takes to be past (README "Durable pins").
- */
-function hostClockSeconds(): number | undefined {
-  const wall = mathFloor(Date.now() / 1000);
-  return isSafeInteger(wall) && wall >= 0 && wall <= MAX_PLAUSIBLE_UNIX_SECONDS ? wall : undefined;
-}
 
 /**
  * The `now` a reserve prunes at (every PRUNE_EVERY reserves, and a peer at its quota): the

@@ -360,3 +360,21 @@ export function expectKeyText(value: unknown, name: string): string {
   if (hasLoneSurrogate(value)) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} holds a lone surrogate and cannot be stored exactly`);
   return value;
 }
+
+/** Largest `now` prune() takes (unix seconds in the year 5138): Date.now() in milliseconds is far above it. */
+export const MAX_PLAUSIBLE_UNIX_SECONDS = 1e11;
+
+/**
+ * This host's clock in unix seconds, or undefined when it reads no plausible time: not a safe
+ * integer >= 0, or above MAX_PLAUSIBLE_UNIX_SECONDS, as the replay store's prune() refuses (and
+ * as a pin's written_at, which the peer store reads back as such, must not be). Date.now() is the
+ * realm's on purpose (fake timers set it); Math.floor is the one captured at load (README
+ * "Hardening": a replaced one answering 10^12 would prune every pair). The prunes a store runs
+ * by itself (at open, and pruneHorizon's) go no further than this, so a process whose clock reads
+ * above 10^11 s (a clock in ms or µs) deletes no live pair of the file when it opens it; one ahead
+ * by less still prunes what it takes to be past (README "Durable pins").
+ */
+export function hostClockSeconds(): number | undefined {
+  const wall = mathFloor(Date.now() / 1000);
+  return isSafeInteger(wall) && wall >= 0 && wall <= MAX_PLAUSIBLE_UNIX_SECONDS ? wall : undefined;
+}
