@@ -465,7 +465,14 @@ export function fillRandomBytes(target: Uint8Array): Uint8Array {
   if (!c || typeof c.getRandomValues !== "function") {
     throw new RandomSourceError("globalThis.crypto.getRandomValues is not available in this environment: a CSPRNG is needed for this call");
   }
-  c.getRandomValues(target);
+  // A host may have the function and refuse to run it (a worker runtime outside a request
+  // handler, a sandbox): the same typed error, with the host's as its cause (helper 145: the
+  // host's own Error escaped, with no code).
+  try {
+    c.getRandomValues(target);
+  } catch (cause) {
+    throw new RandomSourceError("globalThis.crypto.getRandomValues threw: a CSPRNG is needed for this call", { cause });
+  }
   return target;
 }
 

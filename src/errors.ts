@@ -114,8 +114,8 @@ export class InvalidHexError extends TypeError {
  */
 export class RandomSourceError extends Error {
   readonly code = "RANDOM_SOURCE_UNAVAILABLE" as const;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     nameError(this, "RandomSourceError");
   }
 }

@@ -162,8 +162,10 @@ function keyPair(): SignKeyPair {
 const RANDOM_QUOTA = 65536;
 
 /**
- * tweetnacl's default PRNG: crypto.getRandomValues (Web Crypto, in browsers and in Node ≥ 19),
- * in 64 KiB requests. Without it, as tweetnacl on a platform with no CSPRNG: "no PRNG".
+ * The default PRNG: globalThis.crypto.getRandomValues (Web Crypto, in browsers and in Node ≥ 19),
+ * in 64 KiB requests; without it, as tweetnacl on a platform with no CSPRNG: "no PRNG".
+ * tweetnacl itself takes getRandomValues in browsers only, and node:crypto's randomBytes on Node;
+ * this module is the same everywhere and imports nothing of Node (README "From tweetnacl").
  */
 function webCryptoPrng(x: Uint8Array, n: number): void {
   const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;

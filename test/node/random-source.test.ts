@@ -78,6 +78,36 @@ test("without a CSPRNG: batches, key generation and reservation tokens throw Ran
   assert.match(reservationToken(), /^[0-9a-f]{32}$/);
 });
 
+// Helper 145 (7 December 2026): a host whose getRandomValues exists but throws let its own Error
+// out of verifyBatch, randomSecretKey and Keypair.generate, with no code.
+test("a CSPRNG that throws: the same calls throw RandomSourceError, the host's error as its cause", () => {
+  const refusal = new Error("Disallowed operation called within global scope");
+  const original = globalThis.crypto.getRandomValues;
+  globalThis.crypto.getRandomValues = () => {
+    throw refusal;
+  };
+  try {
+    for (const [what, call] of [
+      ["verifyBatch", () => ed25519.verifyBatch([{ signature, message, publicKey }])],
+      ["randomSecretKey", () => ed25519.utils.randomSecretKey()],
+      ["Keypair.generate", () => Keypair.generate()],
+      ["a store's reservation token", () => reservationToken()],
+    ] as const) {
+      let caught: unknown;
+      try {
+        call();
+      } catch (error) {
+        caught = error;
+      }
+      assertRandomSourceError(caught, what);
+      assert.is((caught as Error).cause, refusal, what);
+    }
+  } finally {
+    globalThis.crypto.getRandomValues = original;
+  }
+  assert.equal(ed25519.verifyBatch([{ signature, message, publicKey }]), [true]);
+});
+
 test("without a CSPRNG: handshakeWith with no nonce given rejects with RandomSourceError before anything is sent", async () => {
   const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
   let fetched = 0;
