@@ -231,6 +231,10 @@ export function readKeyFile(path: string): Keypair {
 
 /** Reads a key file into `buffer` (at most its length); the byte count. */
 function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffer): number {
+    // An anonymous pipe (`--key <(vault read …)`) had its writer when it was made: an end before
+    // any byte is that writer gone without writing, an empty key at once, not a writer yet to come
+    // as for a named pipe (it waited the 10 s for "nothing arrived": isAnonymousPipe).
+    const waitsForWriter = pipe && !isAnonymousPipe(fd);
     let length = 0;
     const giveUpAt = Date.now() + KEY_PIPE_WAIT_MS;
     for (;;) {
@@ -244,7 +248,7 @@ function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffe
       }
       // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it (review 52:
       // refused at once, and the writer then blocked for good). A pipe waits for its first byte.
-      if (n < 0 || (n === 0 && pipe && length === 0)) {
+      if (n < 0 || (n === 0 && waitsForWriter && length === 0)) {
         if (Date.now() > giveUpAt) {
           // Some bytes but no seed line and no end (a writer that sent the 64 digits alone and
           // kept its end open): the message says what is missing, not that nothing came.

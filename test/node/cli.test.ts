@@ -174,6 +174,14 @@ test("key files that are a directory, a named pipe without a writer or huge are 
   const piped = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(sleep 0.2; cat "$2") --id a --to b --nonce n --now 1000`, process.execPath, cliPath, file("piped.seed")], { cwd: dir, encoding: "utf8" });
   assert.is(piped.status, 0, piped.stderr);
   assert.is(JSON.parse(piped.stdout).declaredPublicKey, hex(noble.getPublicKey(Buffer.from("42".repeat(32), "hex"))));
+  // Process substitution whose command ends without writing (a secrets manager that failed): the
+  // anonymous pipe's end is an empty key at once, as an empty file is (it waited the 10 s, then
+  // said "nothing arrived").
+  const emptyStarted = Date.now();
+  const empty = spawnSync("bash", ["-c", `"$0" "$1" envelope --key <(true) --id a --to b --nonce n --now 1000`, process.execPath, cliPath], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+  assert.is(empty.status, 2, empty.stderr);
+  assert.match(empty.stderr, /^chio-trust: error KEY_FILE_INVALID: \/dev\/fd\/\d+ does not hold a 32-byte seed as 64 hex digits\n$/);
+  assert.ok(Date.now() - emptyStarted < 8000, `refused at the pipe's end (${Date.now() - emptyStarted} ms)`);
 });
 
 test("accept's input: a named pipe without a writer is INPUT_UNREADABLE after 10 s, not a hang; a late writer is waited for; a directory, as --in or as stdin, is unreadable input (exit 2), not a refused envelope (review 67 F5)", async () => {
