@@ -263,7 +263,7 @@ function isUnsharedArrayBuffer(buffer: ArrayBufferLike): boolean {
  * @throws InvalidTypeError if `source` now holds fewer than `length` bytes (see below).
  */
 export function copyInto(target: Uint8Array, source: Uint8Array, at: number, length: number): void {
-  if (copyObserver !== undefined) copyObserver(target);
+  if (copyObserver !== undefined) copyObserver(target, source);
   // Exactly `length` bytes, whatever became of the view since it was measured: the callers lay
   // out memory by that length. Only shared memory is known to change under a synchronous call
   // (it grows, never shrinks), and no caller code runs between a measurement and its copy; a
@@ -279,10 +279,10 @@ export function copyInto(target: Uint8Array, source: Uint8Array, at: number, len
 // The test suites' view of the copies above (test/helpers/copy-watch.ts: a secret's copies must
 // be wiped after use). It watched %TypedArray%.prototype.set, which the glue no longer looks up
 // (review 70 F1). Internal like src/wasm/instance.ts: no entry point exports it.
-let copyObserver: ((target: Uint8Array) => void) | undefined;
+let copyObserver: ((target: Uint8Array, source: Uint8Array) => void) | undefined;
 
-/** @internal For test/helpers/copy-watch.ts only: `observer` sees every array copyInto writes into, until it is set to undefined. */
-export function observeCopies(observer: ((target: Uint8Array) => void) | undefined): void {
+/** @internal For test/helpers/copy-watch.ts only: `observer` sees every array copyInto writes into, and what it copies from, until it is set to undefined. */
+export function observeCopies(observer: ((target: Uint8Array, source: Uint8Array) => void) | undefined): void {
   copyObserver = observer;
 }
 
@@ -298,15 +298,19 @@ export function brandHasInstance(cls: object, self: object, value: unknown, hasB
 }
 
 /**
- * Makes a branded class's `[Symbol.hasInstance]` (its brand check, brandHasInstance) read-only
- * and non-configurable, so that it stays the class's own. A static method is writable, and the
- * library's own `instanceof` checks look it up on every call: a replacement ran caller code
- * between verify()'s byte checks and its copy, and one that detached the message there made
- * verify() check the signature of the empty message (helper 145, 7 December 2026). Called once
- * for each branded class, as its module loads.
+ * Freezes an exported class and its prototype, as its module loads: its static methods, its
+ * `[Symbol.hasInstance]` brand check (brandHasInstance), its methods and getters can then not be
+ * replaced, nor new ones defined. The library's own code calls them in the middle of its calls
+ * (the exchange compares keys with `equals`, checks signatures with `verifySignature` and
+ * `verify`, parses anchors with `PublicKey.fromHex`, asks `isFresh`; `instanceof` runs the brand
+ * check), and each was writable: a replaced one changed the outcome, a stranger's key pinned or a
+ * bad signature passed (helper 148, 7 December 2026), and a replaced brand check ran between
+ * verify()'s byte checks and its copy and made it check the empty message (helper 145). Callers
+ * who want to observe a method (a test's spy) wrap the instance or the call instead.
  */
-export function lockBrandCheck(cls: object): void {
-  Object.defineProperty(cls, Symbol.hasInstance, { writable: false, configurable: false });
+export function hardenClass(cls: { prototype: object }): void {
+  Object.freeze(cls.prototype);
+  Object.freeze(cls);
 }
 
 /**

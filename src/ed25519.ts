@@ -15,9 +15,10 @@
 // InvalidTypeError. They are not copied in JS: each is written into wasm memory within the same
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
+  hardenClass,
   brandHasInstance, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
   mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
-  lockBrandCheck, type OwnList,
+  type OwnList,
 } from "./bytes.js";
 import { MapAtLoad, mapDelete } from "./collections.js";
 import { sha512Digest } from "./sha512.js";
@@ -286,7 +287,7 @@ export class PreparedPublicKey {
     });
   }
 }
-lockBrandCheck(PreparedPublicKey); // its brand check stays its own: see lockBrandCheck
+hardenClass(PreparedPublicKey); // its statics, methods and brand check stay its own: see hardenClass
 
 /**
  * Prepares a 32-byte public key for repeated verification. Accepts every key that verify()
@@ -749,3 +750,8 @@ export const ed25519 = {
   verifyBatchAsync: async (items: readonly VerifyBatchItem[], options?: VerifyOptions): Promise<boolean[]> =>
     verifyBatch(items, options),
 } as const;
+// Frozen, with its utils, as the classes are (hardenClass): the library calls through this object
+// (PublicKey#verify, the drop-ins' verify and sign), and a replaced member there passed bad
+// signatures and was handed secret seeds (helper 148).
+Object.freeze(ed25519.utils);
+Object.freeze(ed25519);

@@ -21,7 +21,7 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { assertBytes, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
+import { hardenClass, assertBytes, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
@@ -196,6 +196,7 @@ export class PreparedSecretKey {
     return this.toString();
   }
 }
+hardenClass(PreparedSecretKey); // its statics and methods stay its own: see hardenClass
 
 
 function hex(bytes: Uint8Array): string {

@@ -5,7 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes, hasDelOrC1 as stringHasDelOrC1 } from "../canonical/value.js";
-import { brandHasInstance, copyOfBytes, refuseSubclass, toBigInt, lockBrandCheck } from "../bytes.js";
+import { hardenClass, brandHasInstance, copyOfBytes, refuseSubclass, toBigInt } from "../bytes.js";
 import { describeThrown, InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -192,7 +192,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
     );
   }
 }
-lockBrandCheck(HandshakeChallenge); // its brand check stays its own: see lockBrandCheck
+hardenClass(HandshakeChallenge); // its statics, methods and brand check stay its own: see hardenClass
 
 function expectString(value: unknown, name: string): string {
   if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);

@@ -9,8 +9,9 @@
 //   its signature is checked by verifySignature() / KernelTrustExchange.acceptEnvelope.
 import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type EnvelopeVerdict } from "./verify-envelope.js";
 import {
+  hardenClass,
   OBJECT_PROTOTYPE, brandHasInstance, getPrototypeOf, hasOwnMember, isArray, isInteger, isListed, isSafeInteger, isUint8Array, isUnreadableView, quoteJsonString,
-  refuseSubclass, stringSlice, toBigInt, toText, lockBrandCheck,
+  refuseSubclass, stringSlice, toBigInt, toText,
 } from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
@@ -227,7 +228,7 @@ export class PeerHandshakeEnvelope {
     );
   }
 }
-lockBrandCheck(PeerHandshakeEnvelope); // its brand check stays its own: see lockBrandCheck
+hardenClass(PeerHandshakeEnvelope); // its statics, methods and brand check stay its own: see hardenClass
 
 /** @internal Whether weak keys were refused when this envelope's signature was verified, or undefined if never verified. */
 export function verifiedWeakKeyPolicy(envelope: PeerHandshakeEnvelope): boolean | undefined {

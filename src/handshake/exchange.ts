@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
+import { hardenClass, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
@@ -979,6 +979,7 @@ export class KernelTrustExchange {
     return `KernelTrustExchange { localKernelId: ${JSON.stringify(this.#localKernelId)}, config: ${JSON.stringify(this.#config)}, .. }`;
   }
 }
+hardenClass(KernelTrustExchange); // its statics and methods stay its own: see hardenClass
 
 /** What a pin attempt produced (see the "pinned" event). */
 interface PinOutcome {

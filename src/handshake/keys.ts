@@ -5,7 +5,7 @@
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
 import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
-import { brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hasHexPrefix, hexToBytes, wipeBytes, lockBrandCheck } from "../bytes.js";
+import { hardenClass, brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hasHexPrefix, hexToBytes, wipeBytes } from "../bytes.js";
 import { assertMadeByFactory, InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
@@ -140,7 +140,7 @@ export class PublicKey {
     return `PublicKey(${this.toHex()})`;
   }
 }
-lockBrandCheck(PublicKey); // its brand check stays its own: see lockBrandCheck
+hardenClass(PublicKey); // its statics, methods and brand check stay its own: see hardenClass
 
 /** A 64-byte Ed25519 signature (R‖S). Never rejected on value; S < L is checked at verify time. */
 export class Signature {
@@ -202,7 +202,7 @@ export class Signature {
     return `Signature(${this.toHex()})`;
   }
 }
-lockBrandCheck(Signature); // its brand check stays its own: see lockBrandCheck
+hardenClass(Signature); // its statics, methods and brand check stay its own: see hardenClass
 
 /**
  * A prepared key for `seed`, or undefined when at most half the slab is free (the seed path then
@@ -329,6 +329,7 @@ export class Keypair implements HandshakeSigner {
     return `Keypair { publicKey: ${this.publicKey.toHex()} }`;
   }
 }
+hardenClass(Keypair); // its statics and methods stay its own: see hardenClass
 
 /** A PublicKey given as itself or as hex (anchors, peer fields); anything else is fromHex's typed error. */
 export function toPublicKey(value: unknown): PublicKey {

@@ -1,7 +1,7 @@
 // The default peer store (Rust `InMemoryPeerStore`): a Map in this process. It lives in the
 // handshake layer because the exchange defaults to it; src/stores/ re-exports it and holds
 // adapters that build on the handshake, never the other way round (docs/protocol.md §8).
-import { mapGet, mapSet, mapSize, ownList, ownListAsArray } from "../bytes.js";
+import { hardenClass, mapGet, mapSet, mapSize, ownList, ownListAsArray } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapIteratorStep, mapValues } from "../collections.js";
 import { InvalidTypeError } from "../errors.js";
 import { FederationPeer } from "./peer.js";
@@ -61,6 +61,7 @@ export class InMemoryPeerStore implements FederationPeerStore {
     return mapSize(this.#peers);
   }
 }
+hardenClass(InMemoryPeerStore); // its statics and methods stay its own: see hardenClass
 
 // FederationPeer is frozen, but a copy also guards against subclasses that are not, so the
 // store never shares an object with its callers.

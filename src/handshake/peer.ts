@@ -1,6 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
-import { brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass, lockBrandCheck } from "../bytes.js";
+import { hardenClass, brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass } from "../bytes.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
@@ -140,8 +140,6 @@ export class FederationPeer {
     };
   }
 }
-lockBrandCheck(FederationPeer); // its brand check stays its own: see lockBrandCheck
-
 // A peer is no thenable, whatever Object.prototype holds. Resolving a promise with an object looks
 // up its `then`: a store's async `get` resolves with a FederationPeer, and the exchange awaits what
 // a synchronous store returns, so a `then` put on Object.prototype after load was handed every pin
@@ -149,3 +147,4 @@ lockBrandCheck(FederationPeer); // its brand check stays its own: see lockBrandC
 // "Hardening", test/node/lying-builtins.test.ts). An own `then` of undefined on the prototype, fixed
 // for good, ends the lookup there.
 Object.defineProperty(FederationPeer.prototype, "then", { value: undefined, writable: false, enumerable: false, configurable: false });
+hardenClass(FederationPeer); // its statics, methods and brand check stay its own, `then` included: see hardenClass

@@ -38,7 +38,7 @@ import {
 } from "./constants.js";
 import { describeConfigValue, InvalidConfigError } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
-import { SetAtLoad, isSafeInteger, mapClear, mapGet, mapSet, mapSize, readSettings, setAdd } from "../bytes.js";
+import { hardenClass, SetAtLoad, isSafeInteger, mapClear, mapGet, mapSet, mapSize, readSettings, setAdd } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues } from "../collections.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 
@@ -235,6 +235,7 @@ export class ReplayCache implements ReplayStore {
     this.#keyUnits -= entry.units;
   }
 }
+hardenClass(ReplayCache); // its statics and methods stay its own: see hardenClass
 
 function positiveInteger(value: unknown, name: string): number {
   if (typeof value !== "number" || !isSafeInteger(value) || value < 1) {

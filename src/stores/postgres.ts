@@ -23,7 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
-import { hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
+import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -402,6 +402,7 @@ export class PostgresPeerStore implements FederationPeerStore {
     return this.#db.close();
   }
 }
+hardenClass(PostgresPeerStore); // its statics and methods stay its own: see hardenClass
 
 /**
  * Bytes of stored text the replay table's key (peer_id, nonce) may take. Postgres refuses a btree
@@ -800,3 +801,4 @@ export class PostgresReplayStore implements ReplayStore {
     return this.#db.close();
   }
 }
+hardenClass(PostgresReplayStore); // its statics and methods stay its own: see hardenClass

@@ -37,6 +37,7 @@
 import { createHash } from "node:crypto";
 import { createClient, ErrorReply, TimeoutError as RedisTimeoutError } from "redis";
 import {
+  hardenClass,
   charCodeAt,
   getPrototypeOf,
   hasOwnMember,
@@ -1123,6 +1124,7 @@ export class RedisReplayStore implements ReplayStore {
     return this.#redis.close();
   }
 }
+hardenClass(RedisReplayStore); // its statics and methods stay its own: see hardenClass
 
 /** Pins in one Redis hash; see the file header. */
 export class RedisPeerStore implements FederationPeerStore {
@@ -1193,6 +1195,7 @@ export class RedisPeerStore implements FederationPeerStore {
     return this.#redis.close();
   }
 }
+hardenClass(RedisPeerStore); // its statics and methods stay its own: see hardenClass
 
 function field(kernelId: string): string {
   if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");

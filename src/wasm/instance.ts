@@ -22,7 +22,7 @@
 // chio.wasm, needs `await init()`), see scripts/build-js.mjs.
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
-import { describeThrown, WasmCoreError } from "../errors.js";
+import { describeThrown, instanceOfOrFalse, WasmCoreError } from "../errors.js";
 import { bytesOver, fillRandomBytes, typedArrayFill, typedArraySet, uncurryThis } from "../bytes.js";
 import { hostWasm, NO_WEBASSEMBLY } from "./host.js";
 import { ADDRESS_CEILING, ARG_SECRET } from "./abi.js";
@@ -408,11 +408,13 @@ export function guarded<R>(fn: () => R): R {
 export function contained(cause: unknown): unknown {
   // Checked first: without WebAssembly (./host.ts) a WASM_UNAVAILABLE from a callback that tried to
   // start the core reaches this, and `instanceof undefined` would throw.
-  if (WasmRuntimeError !== undefined && cause instanceof WasmRuntimeError) {
+  // By the prototype chain alone (instanceOfOrFalse), not `instanceof`, which would run a
+  // Symbol.hasInstance caller code defined on either class or on Error (helper 148).
+  if (WasmRuntimeError !== undefined && instanceOfOrFalse(WasmRuntimeError, cause)) {
     wipeAndDropInstance();
-    return new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${cause.message}`, { cause });
+    return new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${(cause as Error).message}`, { cause });
   }
-  if (!(cause instanceof WasmCoreError)) wipeAndDropInstance();
+  if (!instanceOfOrFalse(WasmCoreError, cause)) wipeAndDropInstance();
   return cause;
 }
 

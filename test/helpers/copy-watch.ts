@@ -7,11 +7,15 @@
 // Not a suite: uvu imports every file under test/, this one included; it registers no tests.
 import { observeCopies } from "../../src/bytes.js";
 
-/** Records every typed array copyInto writes into until stop() (call it in a finally). */
-export function watchCopies(): { targets: ArrayBufferView[]; stop: () => void } {
+/** Records every typed array copyInto writes into, and each it copies from, until stop() (call it in a finally). */
+export function watchCopies(): { targets: ArrayBufferView[]; sources: Uint8Array[]; stop: () => void } {
   const targets: ArrayBufferView[] = [];
-  observeCopies((target) => void targets.push(target));
-  return { targets, stop: () => observeCopies(undefined) };
+  const sources: Uint8Array[] = [];
+  observeCopies((target, source) => {
+    targets.push(target);
+    sources.push(source);
+  });
+  return { targets, sources, stop: () => observeCopies(undefined) };
 }
 
 /** How many of the targets (each counted once) still hold `secret` anywhere in their bytes. */

@@ -9,7 +9,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import * as noble from "../../src/compat/noble-ed25519.js";
 import nacl from "../../src/compat/tweetnacl.js";
 import { holding, watchCopies } from "../helpers/copy-watch.js";
-import { ed25519 as core } from "../../src/ed25519.js";
+import { observeCopies } from "../../src/bytes.js";
 
 /** Runs fn with every copy recorded (watchCopies); returns the arrays that received one (fn's own throw or rejection is swallowed). */
 async function copiesMadeBy(fn: () => unknown): Promise<ArrayBufferView[]> {
@@ -124,21 +124,22 @@ test("chio-trust/tweetnacl: no copy of the seed is left after fromSeed, sign.det
 });
 
 // copyOfRange copies up to 256 bytes element by element, outside copyInto's watch: the seed that
-// tweetnacl's entry cuts from a 64-byte secret key is such a copy. It is seen here as the array
-// handed to the core's getPublicKey (the real one, called through), which must be zero after the
-// call. A mutation audit found that a refused key and fromSecretKey could leave it unwiped.
+// tweetnacl's entry cuts from a 64-byte secret key is such a copy. It is seen here as a source
+// copyInto copies from (into the core's memory, for its getPublicKey) holding the seed then, which
+// must be zero after the call. A mutation audit found that a refused key and fromSecretKey could
+// leave it unwiped. (It was seen by replacing the core's getPublicKey, which the frozen `ed25519`
+// object no longer allows: helper 148.)
 test("chio-trust/tweetnacl: the seed cut from a 64-byte secret key is wiped, after fromSecretKey, sign, sign.detached, and when the key is refused", () => {
   const { secretKey } = nacl.sign.keyPair.fromSeed(seed);
   const forged = secretKey.slice();
   forged[63] ^= 1; // public half not the seed's key: refused
-  const realGetPublicKey = core.getPublicKey;
-  const writable = core as { getPublicKey: (secretKey: Uint8Array) => Uint8Array }; // a plain object at run time
   const handed: Uint8Array[] = [];
+  const isSeed = (bytes: Uint8Array) => bytes.byteLength === 32 && bytes.every((b, i) => b === seed[i]);
+  // The 32-byte copies of the seed (not the caller's 64-byte key), seen as they are copied from.
+  observeCopies((_target, source) => {
+    if (source !== seed && isSeed(source) && !handed.includes(source)) handed.push(source);
+  });
   try {
-    writable.getPublicKey = (sk: Uint8Array) => {
-      handed.push(sk);
-      return realGetPublicKey(sk);
-    };
     for (const [name, call, refused] of [
       ["keyPair.fromSecretKey", () => nacl.sign.keyPair.fromSecretKey(secretKey), false],
       ["sign.detached", () => nacl.sign.detached(message, secretKey), false],
@@ -159,7 +160,7 @@ test("chio-trust/tweetnacl: the seed cut from a 64-byte secret key is wiped, aft
       for (const sk of handed) assert.ok(sk.every((b) => b === 0), `${name} left a copy of the seed`);
     }
   } finally {
-    writable.getPublicKey = realGetPublicKey;
+    observeCopies(undefined);
   }
   // Results unchanged: the seed is wiped after use, not before.
   assert.is(Buffer.from(nacl.sign.keyPair.fromSecretKey(secretKey).secretKey).toString("hex"), Buffer.from(secretKey).toString("hex"));

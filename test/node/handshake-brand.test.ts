@@ -57,11 +57,13 @@ test("instanceof is true for real instances and false for Object.create impostor
 
 test("an impostor envelope with its own verifySignature is refused and pins nothing", async () => {
   const forged = Signature.fromBytes(new Uint8Array(64).fill(3));
-  const impostor = Object.assign(Object.create(PeerHandshakeEnvelope.prototype), {
-    challenge: envelope.challenge,
-    declaredPublicKey: remote.publicKey,
-    signature: forged,
-    verifySignature() {}, // would skip the signature check if the object were trusted
+  // Own members defined, not assigned: the prototype is frozen (hardenClass), so an assignment of
+  // verifySignature would throw rather than shadow its method.
+  const impostor = Object.defineProperties(Object.create(PeerHandshakeEnvelope.prototype), {
+    challenge: { value: envelope.challenge, enumerable: true },
+    declaredPublicKey: { value: remote.publicKey, enumerable: true },
+    signature: { value: forged, enumerable: true },
+    verifySignature: { value() {}, enumerable: true }, // would skip the signature check if the object were trusted
   });
   // A Proxy of a real envelope is not one either: it goes the plain-object path, which refuses it.
   for (const input of [impostor, new Proxy(new PeerHandshakeEnvelope(envelope.challenge, remote.publicKey, forged), {})]) {

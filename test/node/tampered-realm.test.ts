@@ -18,7 +18,9 @@ import { ed25519, PreparedPublicKey } from "../../src/ed25519.js";
 import { canonicalize, canonicalizeJson } from "../../src/canonical/index.js";
 import canonicalizeOracle from "canonicalize";
 import { verifyEnvelopeBatch, verifyEnvelopeBytes, type EnvelopeVerdict } from "../../src/handshake/verify-envelope.js";
-import { FederationPeer, HandshakeChallenge, KernelTrustExchange, Keypair, PeerHandshakeEnvelope, PublicKey, Signature } from "../../src/handshake/index.js";
+import { FederationPeer, HandshakeChallenge, InMemoryPeerStore, KernelTrustExchange, Keypair, PeerHandshakeEnvelope, PublicKey, ReplayCache, Signature } from "../../src/handshake/index.js";
+import { PreparedSecretKey } from "../../src/prepared-secret-key.js";
+import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
 import { nodeSign } from "../helpers/ed25519-oracles.js";
@@ -931,6 +933,10 @@ test("the branded classes' brand checks cannot be replaced, so verify() runs no 
     assert.throws(() => ((cls as unknown as Record<symbol, unknown>)[Symbol.hasInstance] = () => true), TypeError, `${cls.name}: assignment`);
     assert.throws(() => Object.defineProperty(cls, Symbol.hasInstance, { value: () => true }), TypeError, `${cls.name}: defineProperty`);
   }
+  // The classes without a brand check of their own: none can be given one.
+  for (const cls of [Keypair, KernelTrustExchange, InMemoryPeerStore, ReplayCache, PreparedSecretKey] as const) {
+    assert.throws(() => Object.defineProperty(cls, Symbol.hasInstance, { value: () => true }), TypeError, `${cls.name}: defineProperty`);
+  }
   const signatureOfEmpty = nodeSign(seed, new Uint8Array(0));
   for (const options of [undefined, { zip215: true }]) {
     const unsigned = utf8.encode("transfer 1000 to mallory");
@@ -946,6 +952,41 @@ test("the branded classes' brand checks cannot be replaced, so verify() runs no 
     assert.is(ed25519.verify(signatureOfEmpty, unsigned, publicKey, options), false, JSON.stringify(options));
     assert.is(unsigned.length, 24, "the message was never detached: no replaced brand check ran");
   }
+});
+
+// Helper 148 (7 December 2026): the library calls methods of its own exported classes and of the
+// `ed25519` object in the middle of its calls, and each was writable. Replacements changed the
+// outcomes: PublicKey#equals let a stranger's envelope be accepted and pinned for an anchored
+// peer, ReplayCache#has let a replay through, FederationPeer#isFresh resolved a stale pin,
+// ed25519.verify passed a bad signature through PublicKey#verify and the drop-ins. The classes,
+// their prototypes and the object are frozen as they load.
+test("the exported classes, their prototypes and the ed25519 object are frozen: the methods the library calls cannot be replaced, and the outcomes they decide stay", async () => {
+  const classes = [PreparedPublicKey, PreparedSecretKey, PublicKey, Signature, Keypair, HandshakeChallenge, PeerHandshakeEnvelope, FederationPeer, KernelTrustExchange, InMemoryPeerStore, ReplayCache, SqlitePeerStore, SqliteReplayStore];
+  for (const cls of classes) {
+    assert.ok(Object.isFrozen(cls) && Object.isFrozen(cls.prototype), `${cls.name} and its prototype are frozen`);
+  }
+  assert.ok(Object.isFrozen(ed25519) && Object.isFrozen(ed25519.utils), "ed25519 and ed25519.utils are frozen");
+  const attempt = (replace: () => void, what: string) => assert.throws(replace, TypeError, what);
+  attempt(() => ((PublicKey.prototype as unknown as Record<string, unknown>).equals = () => true), "PublicKey#equals");
+  attempt(() => ((ReplayCache.prototype as unknown as Record<string, unknown>).has = () => false), "ReplayCache#has");
+  attempt(() => ((FederationPeer.prototype as unknown as Record<string, unknown>).isFresh = () => true), "FederationPeer#isFresh");
+  attempt(() => ((ed25519 as unknown as Record<string, unknown>).verify = () => true), "ed25519.verify");
+  attempt(() => ((PublicKey as unknown as Record<string, unknown>).fromHex = () => undefined), "PublicKey.fromHex");
+  attempt(() => Object.defineProperty(PreparedSecretKey.prototype, "usable", { get: () => true }), "PreparedSecretKey#usable");
+  // The outcomes those replacements changed, with the methods as they are.
+  const anchor = Keypair.fromSeed(seedOf(11));
+  const stranger = Keypair.fromSeed(seedOf(12));
+  const acceptor = new KernelTrustExchange("kernel-b", Keypair.fromSeed(seedOf(13)), { trustedPeers: { "kernel-a": anchor.publicKey } });
+  const forged = JSON.stringify(new KernelTrustExchange("kernel-a", stranger).localEnvelope("kernel-b", "n-stranger", NOW));
+  await rejectsWithCode(acceptor.acceptEnvelope(forged, "kernel-a", NOW), "UNEXPECTED_PEER_KEY");
+  const honest = JSON.stringify(new KernelTrustExchange("kernel-a", anchor).localEnvelope("kernel-b", "n-1", NOW));
+  await acceptor.acceptEnvelope(honest, "kernel-a", NOW);
+  await rejectsWithCode(acceptor.acceptEnvelope(honest, "kernel-a", NOW + 1), "REPLAYED_NONCE");
+  assert.is((await acceptor.resolve("kernel-a", NOW + 1)).publicKey.equals(anchor.publicKey), true);
+  const unsigned = utf8.encode("never signed");
+  assert.is(PublicKey.fromBytes(publicKey).verify(unsigned, Signature.fromBytes(signature)), false);
+  assert.is(nobleDropIn.verify(signature, unsigned, publicKey), false);
+  assert.is(tweetnaclDropIn.sign.detached.verify(unsigned, signature, publicKey), false);
 });
 
 test.run();

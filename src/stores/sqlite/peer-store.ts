@@ -6,7 +6,7 @@
 // store's `origin` label. Nothing else from an envelope is kept: the exchange calls the store
 // only with a FederationPeer it built after the envelope's signature and key checks held.
 import type Database from "better-sqlite3";
-import { hasOwnMember, ownList, ownListAsArray, quoteJsonString, stringSlice } from "../../bytes.js";
+import { hardenClass, hasOwnMember, ownList, ownListAsArray, quoteJsonString, stringSlice } from "../../bytes.js";
 import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
 import type { FederationPeerStore } from "../../handshake/ports.js";
@@ -221,6 +221,7 @@ export class SqlitePeerStore implements FederationPeerStore {
     }
   }
 }
+hardenClass(SqlitePeerStore); // its statics and methods stay its own: see hardenClass
 
 function expectPeer(peer: unknown, name: string): FederationPeer {
   if (!(peer instanceof FederationPeer)) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a FederationPeer`);

@@ -42,7 +42,7 @@
 // most once per pair deleted or past keep_until.
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import { isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
+import { hardenClass, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
 import type { ReplayStore } from "../../handshake/ports.js";
 import { mathFloor } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
@@ -438,3 +438,4 @@ export class SqliteReplayStore implements ReplayStore {
     }
   }
 }
+hardenClass(SqliteReplayStore); // its statics and methods stay its own: see hardenClass
