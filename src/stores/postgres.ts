@@ -24,7 +24,7 @@
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
 import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
-import { InvalidTypeError } from "../errors.js";
+import { instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
@@ -136,7 +136,7 @@ async function rowsOrLostRace<R>(statement: Promise<R[]>): Promise<R[]> {
   try {
     return await statement;
   } catch (error) {
-    if (error instanceof SharedStoreError && hasOwnMember(error, "cause") && ownCode(error.cause) === SERIALIZATION_FAILURE) return [];
+    if (instanceOfOrFalse(SharedStoreError, error) && hasOwnMember(error, "cause") && ownCode(error.cause) === SERIALIZATION_FAILURE) return [];
     throw error;
   }
 }
@@ -790,7 +790,7 @@ export class PostgresReplayStore implements ReplayStore {
         this.#sweeping = false;
       },
       (error: unknown) => {
-        if (error instanceof SharedStoreError && error.code === "STORE_TIMEOUT") this.#backgroundBatch = mathMax(1, batch >> 1);
+        if (instanceOfOrFalse(SharedStoreError, error) && error.code === "STORE_TIMEOUT") this.#backgroundBatch = mathMax(1, batch >> 1);
         this.#sweeping = false;
       },
     );

@@ -58,7 +58,7 @@ import {
   type OwnList,
 } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
-import { describeThrown, InvalidTypeError } from "../errors.js";
+import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
@@ -291,7 +291,7 @@ interface Script {
  */
 function isDriverError(error: unknown, name: string): error is Error {
   try {
-    if (!(error instanceof Error)) return false;
+    if (!instanceOfOrFalse(Error, error)) return false;
     // Object.getPrototypeOf as it was at load, and a bounded walk: a replaced one that answered
     // Number.prototype for ever spun this loop and hung the process (README "Hardening").
     let proto = getPrototypeOf(error) as object | null;
@@ -306,10 +306,10 @@ function isDriverError(error: unknown, name: string): error is Error {
 }
 
 /** The server's own error reply (node-redis ErrorReply, SimpleError, BlobError), from any copy of node-redis. */
-const isErrorReply = (error: unknown): error is Error => error instanceof ErrorReply || isDriverError(error, "ErrorReply");
+const isErrorReply = (error: unknown): error is Error => instanceOfOrFalse(ErrorReply, error) || isDriverError(error, "ErrorReply");
 
 /** node-redis's own command timeout (TimeoutError), from any copy of node-redis. */
-const isRedisTimeout = (error: unknown): error is Error => error instanceof RedisTimeoutError || isDriverError(error, "TimeoutError");
+const isRedisTimeout = (error: unknown): error is Error => instanceOfOrFalse(RedisTimeoutError, error) || isDriverError(error, "TimeoutError");
 
 /**
  * Error replies that refuse CONFIG itself, in the words servers and managed services use: a
@@ -409,7 +409,7 @@ type ServerCheck = (redis: Connection, client: RedisCommandClient, deadline: num
 
 /** A command refused as such (CONFIG_REFUSED), as opposed to a failed or unanswered one. */
 function refusesCommand(error: unknown): boolean {
-  return error instanceof SharedStoreError && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && regExpExec(CONFIG_REFUSED, error.cause.message) !== null;
+  return instanceOfOrFalse(SharedStoreError, error) && error.code === "STORE_UNAVAILABLE" && isErrorReply(error.cause) && regExpExec(CONFIG_REFUSED, error.cause.message) !== null;
 }
 
 /**
@@ -490,7 +490,7 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
     await withTimeout(connected, timeoutMs, "connect");
   } catch (cause) {
     client.destroy();
-    if (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT" && lastError !== undefined) {
+    if (instanceOfOrFalse(SharedStoreError, cause) && cause.code === "STORE_TIMEOUT" && lastError !== undefined) {
       throw new SharedStoreError("STORE_TIMEOUT", `connect: no connection within ${timeoutMs} ms; the last attempt failed: ${describeDriverError(lastError)}`, { cause: lastError });
     }
     throw unavailable("connect", cause);
@@ -762,7 +762,7 @@ class Connection {
       });
       return await withTimeout(reply, left, operation);
     } catch (cause) {
-      const timedOut = (cause instanceof SharedStoreError && cause.code === "STORE_TIMEOUT") || isRedisTimeout(cause);
+      const timedOut = (instanceOfOrFalse(SharedStoreError, cause) && cause.code === "STORE_TIMEOUT") || isRedisTimeout(cause);
       if (!timedOut) {
         // A key of another Redis type under one of ours (a hash where a string belongs, say) is
         // data this store never writes, as is a value it cannot read (review 47, nit 8a).
@@ -890,7 +890,7 @@ class Connection {
       return await this.command(operation, scriptCommand("EVALSHA", s.sha, keys, args), deadline);
     } catch (error) {
       const cause = (error as SharedStoreError).cause;
-      if (!(cause instanceof Error) || !stringStartsWith(cause.message, "NOSCRIPT")) throw error;
+      if (!instanceOfOrFalse(Error, cause) || !stringStartsWith(cause.message, "NOSCRIPT")) throw error;
       return await this.command(operation, scriptCommand("EVAL", s.text, keys, args), deadline); // as in command()
     }
   }
@@ -1246,7 +1246,7 @@ function hashEntries(reply: unknown, operation: string): OwnList<{ name: unknown
     for (let i = 0; i < reply.length; i += 2) entries[entries.length] = { name: reply[i], value: reply[i + 1] };
     return entries;
   }
-  if (reply instanceof MapAtLoad) {
+  if (instanceOfOrFalse(MapAtLoad, reply)) {
     const each = mapEntries(reply as Map<unknown, unknown>);
     for (let step = mapIteratorStep(each); !step.done; step = mapIteratorStep(each)) entries[entries.length] = { name: step.value[0], value: step.value[1] };
     return entries;

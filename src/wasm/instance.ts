@@ -258,7 +258,7 @@ function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | un
   try {
     return new WasmInstance(mod, {});
   } catch (error) {
-    if (error instanceof RangeError) return undefined;
+    if (instanceOfOrFalse(RangeError, error)) return undefined;
     throw error;
   }
 }

@@ -1159,7 +1159,29 @@ test("a truncated file and a tampered row: typed errors, and the exchange fails 
     const envelope = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n", T));
     const error = await rejectsWith(exchange.acceptEnvelope(envelope, "kernel.a", T), "STORE_FAILED");
     assert.is((error.cause as SqliteStoreError).code, "CORRUPT_ROW");
-    const removed = throwsStoreError(() => peers.remove("kernel.a"), "CORRUPT_ROW");
+    // With a Symbol.hasInstance on Error that answers "no" (caller code in the realm): the store
+    // tells its own error by the prototype chain, so the message still says the row is gone, and
+    // the hook never runs (helper 148: `instanceof` ran it, and the error went out without it).
+    let ran = 0;
+    Object.defineProperty(Error, Symbol.hasInstance, {
+      configurable: true,
+      value: () => {
+        ran++;
+        return false;
+      },
+    });
+    let thrown: unknown;
+    try {
+      peers.remove("kernel.a");
+    } catch (error) {
+      thrown = error;
+    } finally {
+      delete (Error as unknown as Record<symbol, unknown>)[Symbol.hasInstance];
+    }
+    assert.is(ran, 0, "Error[Symbol.hasInstance] ran in the store");
+    const removed = throwsStoreError(() => {
+      throw thrown;
+    }, "CORRUPT_ROW");
     assert.match(removed.message, /; the entry was removed$/, "the error says so (review 53)");
     assert.is(peers.get("kernel.a"), undefined, "the corrupt row was removed by remove()");
     assert.is(throwsStoreError(() => peers.get("kernel.c"), "CORRUPT_ROW").message.includes("removed"), false, "a get says nothing of removal");

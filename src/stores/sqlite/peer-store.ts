@@ -11,6 +11,7 @@ import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
 import type { FederationPeerStore } from "../../handshake/ports.js";
 import { REMOVED_ANYWAY } from "../server-store.js";
+import { instanceOfOrFalse } from "../../errors.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
   column, expectKeyText, hostClockSeconds, openChioDatabase, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS,
@@ -138,7 +139,7 @@ export class SqlitePeerStore implements FederationPeerStore {
       // After the commit: the row is gone, and the caller learns it was corrupt and that it was
       // removed all the same (review 53: the error alone read as "nothing changed", as it said for
       // the Postgres and Redis stores before review 47).
-      if (corrupt !== undefined) throw corrupt instanceof SqliteStoreError ? new SqliteStoreError(corrupt.code, corrupt.message + REMOVED_ANYWAY, { cause: corrupt.cause, sqliteCode: corrupt.sqliteCode }) : corrupt;
+      if (corrupt !== undefined) throw instanceOfOrFalse(SqliteStoreError, corrupt) ? new SqliteStoreError(corrupt.code, corrupt.message + REMOVED_ANYWAY, { cause: corrupt.cause, sqliteCode: corrupt.sqliteCode }) : corrupt;
       return removed;
     });
   }
