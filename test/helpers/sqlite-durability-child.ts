@@ -7,7 +7,8 @@ import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/inde
 const [file, kind, mode, count] = process.argv.slice(2);
 const options = mode === "default" ? {} : { synchronous: mode as "full" | "normal" };
 const writes = Number(count);
-const T = 1_764_000_000;
+// Near the wall clock: a replay store refuses a pair its host's clock already puts past retention (PAST_RETENTION_ON_HOST_CLOCK).
+const T = Math.floor(Date.now() / 1000);
 if (kind === "peer") {
   const store = new SqlitePeerStore(file!, options);
   const key = Keypair.fromSeed(new Uint8Array(32).fill(7)).publicKey;
