@@ -35,7 +35,8 @@ function assertRandomSourceError(error: unknown, what: string): void {
   assert.match((error as Error).message, "getRandomValues");
 }
 
-function throwsRandomSourceError(fn: () => unknown, what: string): void {
+/** What fn threw, checked to be a RandomSourceError. */
+function throwsRandomSourceError(fn: () => unknown, what: string): RandomSourceError {
   let caught: unknown;
   try {
     fn();
@@ -43,6 +44,7 @@ function throwsRandomSourceError(fn: () => unknown, what: string): void {
     caught = error;
   }
   assertRandomSourceError(caught, what);
+  return caught as RandomSourceError;
 }
 
 test("without a CSPRNG: batches, key generation and reservation tokens throw RandomSourceError; verify, sign and empty batches work", () => {
@@ -93,14 +95,7 @@ test("a CSPRNG that throws: the same calls throw RandomSourceError, the host's e
       ["Keypair.generate", () => Keypair.generate()],
       ["a store's reservation token", () => reservationToken()],
     ] as const) {
-      let caught: unknown;
-      try {
-        call();
-      } catch (error) {
-        caught = error;
-      }
-      assertRandomSourceError(caught, what);
-      assert.is((caught as Error).cause, refusal, what);
+      assert.is(throwsRandomSourceError(call, what).cause, refusal, what);
     }
   } finally {
     globalThis.crypto.getRandomValues = original;
