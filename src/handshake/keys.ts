@@ -74,6 +74,10 @@ export class PublicKey {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT, "PublicKey is made by PublicKey.fromBytes() or fromHex()");
     this.#bytes = bytes;
+    // Frozen, as its class is (hardenClass): the exchange compares its anchors with their own
+    // `equals`, and an anchor is handed out (trustedPeers()); an own `equals` defined on one had a
+    // stranger's envelope accepted and pinned (helper 151). Private fields stay writable.
+    Object.freeze(this);
   }
 
   /**
@@ -159,6 +163,7 @@ export class Signature {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT, "Signature is made by Signature.fromBytes() or fromHex()");
     this.#bytes = bytes;
+    Object.freeze(this); // as PublicKey's instances
   }
 
   /** Wraps 64 bytes (copied). @throws InvalidTypeError / InvalidLengthError. */

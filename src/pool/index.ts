@@ -215,7 +215,7 @@ interface SlotWaiter {
   resolve(): void;
   reject(reason: unknown): void;
   call: PoolCall | undefined;
-  /** Its chunk's index in its call (0 for a bucket of single calls): PoolCall.skipAfter drops the later ones. */
+  /** Its chunk's index in its call (or in its bucket of single calls, where it is not read): PoolCall.skipAfter drops the later ones. */
   chunk: number;
   /** Its call was aborted while it waited: it was rejected, and releaseSlot passes it over. */
   dropped: boolean;

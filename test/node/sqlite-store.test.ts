@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { FederationPeer, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
 import { SqlitePeerStore, SqliteReplayStore, SqliteStoreError, SCHEMA_VERSION, CHIO_APPLICATION_ID } from "../../src/stores/sqlite/index.js";
+import { CLOCK_GRACE_SECS } from "../../src/stores/sqlite/replay-store.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { finished, repoRoot, spawnModule, runModule, waitForLine } from "../helpers/processes.js";
@@ -57,16 +58,16 @@ const T = Math.floor(Date.now() / 1000);
 const DAY_AGO = T - 86_400;
 
 /**
- * This host's clock as the stores read it (Date.now, the realm's, which fake timers set) held at
- * `seconds` until `restore()`, and moved by `set`: the tests that start at DAY_AGO move it along
- * with their reserves' `now`, since a reserve of a pair the clock puts past its retention is
- * refused (PAST_RETENTION_ON_HOST_CLOCK: its row could already have been pruned) and prunes stop
- * at the clock.
+ * This host's clock as the stores read it (Date.now, the realm's, which fake timers set) set so
+ * that the store's own prunes run at `seconds` (the clock less CLOCK_GRACE_SECS) until `restore()`,
+ * and moved by `set`: the tests that start at DAY_AGO move it along with their reserves' `now`,
+ * since a reserve of a pair past its retention at that time is refused
+ * (PAST_RETENTION_ON_HOST_CLOCK: its row could already have been pruned) and prunes stop there.
  */
 function hostClockAt(seconds: number): { set(seconds: number): void; restore(): void } {
   const realNow = Date.now;
   let clock = seconds;
-  Date.now = () => clock * 1000 + 500;
+  Date.now = () => (clock + CLOCK_GRACE_SECS) * 1000 + 500;
   return { set: (to) => (clock = to), restore: () => (Date.now = realNow) };
 }
 
@@ -179,21 +180,32 @@ test("release restores an expired committed pair; skew above retention and bad a
 });
 
 // Helper 146 (7 December 2026): with retentionSecs equal to the skew, an envelope accepted with
-// a `now` behind this host's clock (given by the caller, or read just before the second turned)
-// left a row whose keep_until the clock had already passed; the next store to open the file
-// pruned it at the clock, and the same envelope, at the same lagging `now`, was accepted again
-// and its pin renewed.
-test("a reserve of a pair this host's clock already puts past its retention is refused (PAST_RETENTION_ON_HOST_CLOCK, nothing written), so a replay cannot follow its pruned row; a pair within it is taken", async () => {
+// a `now` behind this host's clock (given by the caller) left a row whose keep_until the clock
+// had already passed; the next store to open the file pruned it at the clock, and the same
+// envelope, at the same lagging `now`, was accepted again and its pin renewed. Prunes now stay
+// CLOCK_GRACE_SECS behind the clock, and a reserve of a pair further past its keep_until is
+// refused; helper 151: within the grace, an accept at the edge of its window is still taken.
+test("a reserve of a pair this host's clock puts past its retention by more than CLOCK_GRACE_SECS is refused (PAST_RETENTION_ON_HOST_CLOCK, nothing written), so a replay cannot follow its pruned row; within the grace it is taken, and no prune deletes it", async () => {
   const file = tempFile("past-retention.db");
   const wall = Math.floor(Date.now() / 1000);
   const replay = new SqliteReplayStore(file, { retentionSecs: 300 });
   const peers = new SqlitePeerStore(file);
   try {
-    const refused = throwsStoreError(() => replay.reserve("kernel.a", "old", wall - 301, wall - 301, 300), "PAST_RETENTION_ON_HOST_CLOCK");
+    const old = wall - 300 - CLOCK_GRACE_SECS - 40; // kept until 40 s before the grace
+    const refused = throwsStoreError(() => replay.reserve("kernel.a", "old", old, old, 300), "PAST_RETENTION_ON_HOST_CLOCK");
     assert.match(refused.message, /past timestamp/);
     assert.is(replay.size, 0, "nothing written");
     assert.is(replay.reserve("kernel.a", "recent", wall - 250, wall - 250, 300), true, "kept until wall + 50: taken");
     replay.commit("kernel.a", "recent");
+    // At the edge of its window, `now` a second or two behind the clock (the second turned between
+    // the exchange's read and the reserve): taken, and kept by every prune that runs by the clock.
+    const edge = wall - 302; // kept until wall - 2
+    assert.is(replay.reserve("kernel.a", "edge", edge, edge + 300, 300), true, "within the grace: taken");
+    replay.commit("kernel.a", "edge");
+    new SqliteReplayStore(file, { retentionSecs: 300 }).close(); // another process opens the file: it prunes
+    assert.is(replay.prune(), 0, "prune() by default deletes nothing a reserve may still take");
+    assert.is(replay.reserve("kernel.a", "edge", edge, edge + 300, 300), false, "the replay is refused: its row is there");
+    replay.release("kernel.a", "edge");
     // Through the exchange: the envelope signed 301 s ago, accepted at its own timestamp.
     const signer = new KernelTrustExchange("kernel.a", Keypair.fromSeed(seed(41)));
     const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(42)), {
@@ -202,7 +214,7 @@ test("a reserve of a pair this host's clock already puts past its retention is r
       trustedPeers: { "kernel.a": Keypair.fromSeed(seed(41)).publicKey },
       config: { maxHandshakeSkewSecs: 300 },
     });
-    const ts = wall - 301;
+    const ts = wall - 300 - CLOCK_GRACE_SECS - 40;
     const text = JSON.stringify(signer.localEnvelope("kernel.b", "nonce-1", ts));
     for (const at of [ts, ts + 300]) {
       new SqliteReplayStore(file, { retentionSecs: 300 }).close(); // another process opens the file: it prunes at the clock
@@ -210,7 +222,7 @@ test("a reserve of a pair this host's clock already puts past its retention is r
       assert.is((error.cause as { code?: string }).code, "PAST_RETENTION_ON_HOST_CLOCK", `at ${at - ts} s`);
       assert.is(peers.get("kernel.a"), undefined, `at ${at - ts} s: nothing pinned`);
     }
-    assert.is(replay.size, 1, "only the recent pair");
+    assert.is(replay.size, 2, "only the recent and edge pairs");
   } finally {
     replay.close();
     peers.close();

@@ -978,6 +978,11 @@ test("the exported classes, their prototypes and the ed25519 object are frozen: 
   const stranger = Keypair.fromSeed(seedOf(12));
   const acceptor = new KernelTrustExchange("kernel-b", Keypair.fromSeed(seedOf(13)), { trustedPeers: { "kernel-a": anchor.publicKey } });
   const forged = JSON.stringify(new KernelTrustExchange("kernel-a", stranger).localEnvelope("kernel-b", "n-stranger", NOW));
+  // Nor can an instance be given a method of its own: the anchor the exchange hands out is the
+  // object whose `equals` it asks (helper 151: an own `equals` had the stranger accepted and pinned).
+  const handedOut = acceptor.trustedPeers().get("kernel-a")!;
+  assert.ok(Object.isFrozen(handedOut) && Object.isFrozen(Signature.fromBytes(signature)), "PublicKey and Signature instances are frozen");
+  attempt(() => Object.defineProperty(handedOut, "equals", { value: () => true }), "an anchor's own equals");
   await rejectsWithCode(acceptor.acceptEnvelope(forged, "kernel-a", NOW), "UNEXPECTED_PEER_KEY");
   const honest = JSON.stringify(new KernelTrustExchange("kernel-a", anchor).localEnvelope("kernel-b", "n-1", NOW));
   await acceptor.acceptEnvelope(honest, "kernel-a", NOW);

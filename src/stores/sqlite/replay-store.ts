@@ -83,9 +83,24 @@ const PRUNE_EVERY = 256;
  * same reason. Undefined (prune nothing) if this host's clock reads no plausible time.
  */
 function pruneHorizon(now: number): number | undefined {
-  const wall = hostClockSeconds();
+  const wall = graceClock();
   if (wall === undefined) return undefined;
   return now < wall ? now : wall; // a comparison, not Math.min (README "Hardening")
+}
+
+/**
+ * Seconds this store's own prunes stay behind this host's clock, and the most a reserve's pair may
+ * be past its keep_until by that clock (PAST_RETENTION_ON_HOST_CLOCK). The two move together, so a
+ * pair such a prune deleted is always refused; the grace lets an accept whose `now` was read a
+ * little before the reserve (the second turned, an async peer store answered slowly) take a pair
+ * at the very edge of its window when retentionSecs equals the skew (helper 151: it was refused).
+ */
+export const CLOCK_GRACE_SECS = 60;
+
+/** This host's clock less CLOCK_GRACE_SECS, or undefined when it reads no plausible time (hostClockSeconds). */
+function graceClock(): number | undefined {
+  const wall = hostClockSeconds();
+  return wall === undefined ? undefined : wall - CLOCK_GRACE_SECS;
 }
 
 /** What the reserve transaction returns for a new pair over the peer's quota. */
@@ -286,13 +301,13 @@ export class SqliteReplayStore implements ReplayStore {
         // prune (a restart) deleted the live pair (README "Hardening").
         const sum = timestamp + retention;
         const keepUntil = sum < MAX_SAFE_INTEGER ? sum : MAX_SAFE_INTEGER;
-        // A pair this host's clock already puts past its keep_until would be pruned by the next
-        // prune of any store on the file, which runs at that clock (at open; pruneHorizon), and so
-        // may already have been: a replay whose `now` lags the clock (given by the caller, or read
-        // before the second turned) then found no row and was accepted (helper 146). Refused, as
-        // the server stores refuse past the window on the engine's clock. An accept whose `now`
-        // is this clock passes: now <= timestamp + skew <= timestamp + retention.
-        const wall = hostClockSeconds();
+        // A pair whose keep_until is behind graceClock() would be pruned by the next prune of any
+        // store on the file, which runs at that clock (at open; pruneHorizon), and so may already
+        // have been: a replay whose `now` lags the clock (given by the caller) then found no row
+        // and was accepted (helper 146). Refused, as the server stores refuse past the window on
+        // the engine's clock. An accept whose `now` is within CLOCK_GRACE_SECS of this clock
+        // passes: now <= timestamp + skew <= timestamp + retention.
+        const wall = graceClock();
         if (wall !== undefined && keepUntil < wall) return PAST_RETENTION;
         upsertReserved.run(peerId, nonce, timestamp, keepUntil, this.#owner, previous, previousKeepUntil);
         if (row === undefined) countAdded.run(peerId, keepUntil);
@@ -315,11 +330,11 @@ export class SqliteReplayStore implements ReplayStore {
         }
       });
       this.#run("open", () => this.#registerRetention.immediate());
-      // At this host's clock, and only when it reads a plausible time (hostClockSeconds): unbounded,
-      // a process whose Date.now() read above 10^11 s deleted every live pair of the file as it opened
-      // it, and the other processes accepted those envelopes again. The next reserve of a store
-      // whose clock reads one prunes instead.
-      const wall = hostClockSeconds();
+      // At this host's clock (less CLOCK_GRACE_SECS), and only when it reads a plausible time
+      // (hostClockSeconds): unbounded, a process whose Date.now() read above 10^11 s deleted every
+      // live pair of the file as it opened it, and the other processes accepted those envelopes
+      // again. The next reserve of a store whose clock reads one prunes instead.
+      const wall = graceClock();
       if (wall !== undefined) this.#run("prune", () => this.#prune.immediate(wall));
     } catch (cause) {
       this.#db.close();
@@ -380,9 +395,11 @@ export class SqliteReplayStore implements ReplayStore {
    * Deletes the pairs of the file past their keep_until (their timestamp plus the larger of the
    * retentionSecs of the store that reserved them and the file's retention floor then) at `now`
    * (unix seconds, a safe integer >= 0: anything else, Infinity or a string, would delete live
-   * pairs or nothing, and is INVALID_ARGUMENT); returns how many.
+   * pairs or nothing, and is INVALID_ARGUMENT); returns how many. By default at this host's clock
+   * less CLOCK_GRACE_SECS, where the store's own prunes run: a pair a reserve may still take is
+   * never deleted by default.
    */
-  prune(now: number = mathFloor(Date.now() / 1000)): number {
+  prune(now: number = mathFloor(Date.now() / 1000) - CLOCK_GRACE_SECS): number {
     return this.#run("prune", () => {
       if (typeof now !== "number" || !isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
       // Date.now() (milliseconds) for unix seconds would delete every live pair of the file (review 59).
