@@ -76,7 +76,8 @@ const PRUNE_EVERY = 256;
 
 /**
  * The `now` a reserve prunes at (every PRUNE_EVERY reserves, and a peer at its quota): the
- * caller's, but never past this host's clock, which every process of the file shares. A reserve
+ * caller's, but never past this host's clock less CLOCK_GRACE_SECS (graceClock), which every
+ * process of the file shares. A reserve
  * given a clock of its own that runs ahead, or Date.now() in milliseconds, would otherwise delete
  * the live pairs of every process on the file, and a process with a correct clock would accept
  * their envelopes again (review 68 F1); the Postgres sweep stops at the server's clock for the
