@@ -59,7 +59,13 @@ export function signatureFromOwnedBytes(bytes: Uint8Array): Signature {
 /** An Ed25519 public key that decodes as a curve point. Immutable. */
 export class PublicKey {
   readonly #bytes: Uint8Array;
-  #hex: string | undefined;
+  /**
+   * Bare lowercase hex of the 32 bytes, as toHex() gives it: an own enumerable property so that
+   * deep equality (node:assert, util.isDeepStrictEqual, uvu, Jest and Vitest) tells two keys
+   * apart, and a pin holding one compares by its key (helper 153: with the bytes in #bytes alone,
+   * every two keys were deep-equal). A string: nothing in it can be changed.
+   */
+  readonly hex: string;
 
   /** `instanceof PublicKey` is a brand check on its private #bytes (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
@@ -74,6 +80,7 @@ export class PublicKey {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT, "PublicKey is made by PublicKey.fromBytes() or fromHex()");
     this.#bytes = bytes;
+    this.hex = bytesToHex(bytes);
     // Frozen, as its class is (hardenClass): the exchange compares its anchors with their own
     // `equals`, and an anchor is handed out (trustedPeers()); an own `equals` defined on one had a
     // stranger's envelope accepted and pinned (helper 151). Private fields stay writable.
@@ -108,7 +115,7 @@ export class PublicKey {
 
   /** Bare lowercase hex, 64 chars: chio's `PublicKey::to_hex()` for Ed25519. */
   toHex(): string {
-    return (this.#hex ??= bytesToHex(this.#bytes));
+    return this.hex;
   }
 
   /** Same encoded bytes (dalek `VerifyingKey` equality compares the compressed encoding). */
@@ -149,6 +156,8 @@ hardenClass(PublicKey); // its statics, methods and brand check stay its own: se
 /** A 64-byte Ed25519 signature (R‖S). Never rejected on value; S < L is checked at verify time. */
 export class Signature {
   readonly #bytes: Uint8Array;
+  /** Bare lowercase hex of the 64 bytes, as toHex() gives it: own and enumerable for deep equality, as PublicKey#hex. */
+  readonly hex: string;
 
   /** `instanceof Signature` is a brand check on its private #bytes (brandHasInstance in src/bytes.ts). */
   static [Symbol.hasInstance](value: unknown): boolean {
@@ -163,6 +172,7 @@ export class Signature {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT, "Signature is made by Signature.fromBytes() or fromHex()");
     this.#bytes = bytes;
+    this.hex = bytesToHex(bytes);
     Object.freeze(this); // as PublicKey's instances
   }
 
@@ -188,7 +198,7 @@ export class Signature {
 
   /** Bare lowercase hex, 128 chars. */
   toHex(): string {
-    return bytesToHex(this.#bytes);
+    return this.hex;
   }
 
   equals(other: Signature): boolean {

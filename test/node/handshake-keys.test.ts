@@ -4,10 +4,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { inspect } from "node:util";
+import { inspect, isDeepStrictEqual } from "node:util";
 import { randomBytes } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
-import { Keypair, PublicKey, Signature } from "../../src/handshake/index.js";
+import { FederationPeer, Keypair, PublicKey, Signature } from "../../src/handshake/index.js";
 import { nodePrivateKey, nodePublicKeyBytes, nodeSign, torsionEncodingsHex } from "../helpers/ed25519-oracles.js";
 
 const signing = JSON.parse(readFileSync(new URL("../vectors/chio/signing/v1.json", import.meta.url), "utf8"));
@@ -156,6 +156,42 @@ test("Keypair keeps its seed out of toJSON, toString, util.inspect and own keys"
   exported.fill(0);
   seed.fill(0);
   assert.is(hex(keypair.seedBytes()), seedHex);
+});
+
+test("deep equality tells keys, signatures, pins and keypairs apart by their bytes (an own enumerable hex)", () => {
+  const seeds = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
+  const [a, b] = seeds.map((seed) => Keypair.fromSeed(seed));
+  const [aAgain] = seeds.map((seed) => Keypair.fromSeed(seed));
+  const pin = (publicKey: PublicKey) => new FederationPeer({ kernelId: "peer-1", publicKey, establishedAt: 1_000, rotationDue: 2_000 });
+  const message = new Uint8Array([1, 2, 3]);
+  // Different bytes: unequal to node:assert's rule and to uvu's (dequal), which this repository's
+  // store snapshots are compared with; the same bytes in other instances: equal.
+  const pairs: Array<[string, unknown, unknown, unknown]> = [
+    ["public keys", a!.publicKey, b!.publicKey, PublicKey.fromHex(a!.publicKey.toHex())],
+    ["signatures", a!.sign(message), b!.sign(message), Signature.fromHex(a!.sign(message).toHex())],
+    ["pins", pin(a!.publicKey), pin(b!.publicKey), pin(PublicKey.fromBytes(a!.publicKey.toBytes()))],
+    ["keypairs", a, b, aAgain],
+  ];
+  for (const [name, one, other, same] of pairs) {
+    assert.not.ok(isDeepStrictEqual(one, other), name);
+    let uvuSawDifference = false; // not assert.throws: it rethrows an assertion's own error
+    try {
+      assert.equal(one, other);
+    } catch {
+      uvuSawDifference = true;
+    }
+    assert.ok(uvuSawDifference, name);
+    assert.ok(isDeepStrictEqual(one, same), name);
+    assert.equal(one, same, name);
+  }
+  // The property is the hex toHex() gives (node:crypto's key bytes as the oracle), read-only.
+  assert.is(a!.publicKey.hex, hex(nodePublicKeyBytes(seeds[0]!)));
+  assert.equal(Object.keys(a!.publicKey), ["hex"]);
+  assert.throws(() => ((a!.publicKey as { hex: string }).hex = b!.publicKey.hex), TypeError);
+  assert.is(a!.publicKey.toHex(), hex(nodePublicKeyBytes(seeds[0]!)));
+  // A structured clone (postMessage) carries the key's hex instead of an empty object.
+  assert.equal(structuredClone(a!.publicKey), { hex: a!.publicKey.toHex() });
+  assert.equal(structuredClone(a!.sign(message)), { hex: hex(nodeSign(seeds[0]!, message)) });
 });
 
 test("Keypair.generate gives distinct keys; fromSeed checks its argument", () => {
