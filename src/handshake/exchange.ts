@@ -65,6 +65,7 @@ import { isUint8Array } from "../canonical/json.js";
 import { PublicKey, toPublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
 import { absorbRejection, isPromiseLike } from "./maybe-promise.js";
+import { abortSignalOption, throwIfAborted } from "./abort-signal.js";
 import { ReplayCache, type ReplayCacheLimits } from "./replay-cache.js";
 import { driftExceeds, expectUnixSeconds, saturatingAddSeconds, systemClockSeconds } from "./time.js";
 
@@ -178,6 +179,16 @@ export interface AcceptOptions {
    * accept holds its reservation until it settles.
    */
   beforePin?: (accepted: AcceptedChallenge) => void | PromiseLike<void>;
+  /**
+   * Abandons the accept: once it has aborted, the accept sends no write from then on and is
+   * refused with the signal's reason (nothing pinned, nonce released) at its next step: before
+   * it reads the store, before the nonce's reservation, before and after beforePin, and before
+   * each compare-and-set, including the second one that follows a lost race (docs/protocol.md
+   * §6). A write already sent is not recalled. A transport aborts it when the answer can no
+   * longer reach the caller: src/http/server.ts at its deadline and when the caller's
+   * connection closes (helper 154: a second compare-and-set, sent after the server's 503, pinned).
+   */
+  signal?: AbortSignal;
 }
 
 /** What beforePin is told (a frozen object): the verified challenge's caller and nonce. */
@@ -580,7 +591,7 @@ export class KernelTrustExchange {
     try {
       const at = this.#now(now);
       if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
-      return this.#accept(envelope, expectedRemoteKernelId, at, readBeforePin(options));
+      return this.#accept(envelope, expectedRemoteKernelId, at, readAcceptOptions(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -597,21 +608,24 @@ export class KernelTrustExchange {
    */
   acceptClaimedEnvelope(envelope: EnvelopeInput, now?: number, options?: AcceptOptions): Promise<FederationPeer> {
     try {
-      return this.#accept(envelope, undefined, this.#now(now), readBeforePin(options));
+      return this.#accept(envelope, undefined, this.#now(now), readAcceptOptions(options));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** acceptEnvelope's checks; `expected` undefined: the verified challenge's sender. */
-  async #accept(envelope: EnvelopeInput, expected: string | undefined, at: number, beforePin: AcceptOptions["beforePin"]): Promise<FederationPeer> {
+  async #accept(envelope: EnvelopeInput, expected: string | undefined, at: number, options: AcceptOptions | undefined): Promise<FederationPeer> {
     // One async frame for the whole accept, and one await per store call: with an in-memory
     // store the handshake costs little more than its signature check (bench/envelope.ts).
     let expectedId = expected ?? "";
     const config = this.#config;
     const hardening = this.#hardening;
     const replay = this.#replay;
+    const beforePin = options?.beforePin;
+    const signal = options?.signal;
     try {
+      throwIfAborted(signal);
       // 1. Signature against the declared key (and, new, weak keys and timestamp range).
       const { challenge, declaredPublicKey } = this.#authenticate(envelope, hardening);
       if (expected === undefined) expectedId = challenge.localKernelId;
@@ -633,6 +647,7 @@ export class KernelTrustExchange {
       // 5–7. Which key this peer must use: the anchor first, else the existing pin, even if stale.
       let found: unknown;
       try {
+        throwIfAborted(signal);
         found = await this.#store.get(expectedId);
       } catch (cause) {
         throw storeFailure("get", cause);
@@ -642,6 +657,7 @@ export class KernelTrustExchange {
       // 8. Replay, only now that the envelope is authenticated by the expected key. A nonce the
       // store could never hold is refused rather than accepted without replay protection.
       const nonce = challenge.nonce;
+      throwIfAborted(signal);
       if (replay) await this.#reserveNonce(replay, expectedId, nonce, challenge.timestamp, at, config.maxHandshakeSkewSecs);
       // 9. Pin; 10. keep the reservation on success, release it on any failure before a pin
       // write was sent. A write the store failed (threw, rejected, timed out) may still have
@@ -649,12 +665,14 @@ export class KernelTrustExchange {
       // twice (docs/protocol.md §5). The pair expires like any other.
       let keepNonce = false;
       try {
+        throwIfAborted(signal);
         if (beforePin !== undefined) {
           // Awaited when it returns a promise: an async hook's rejection must refuse the accept
           // (and be handled), not leave a pin behind and an unhandled rejection (review-34 C1).
           const hooked: unknown = beforePin(Object.freeze({ kernelId: expectedId, nonce }));
           if (isPromiseLike(hooked)) await hooked;
         }
+        throwIfAborted(signal);
         // 6–7 again: an anchor replaced (withTrustedPeer) while this accept waited on the replay
         // store or the hook is in force from here on (docs/protocol.md §6).
         this.#expectKey(expectedId, declaredPublicKey, pinned);
@@ -675,7 +693,7 @@ export class KernelTrustExchange {
         } else if (await this.#compareAndSet(expectedId, pinned, peer)) {
           outcome = { peer, written: true, previous: pinned };
         } else {
-          outcome = await this.#afterLostRace(expectedId, pinned, peer, at, config.maxHandshakeSkewSecs);
+          outcome = await this.#afterLostRace(expectedId, pinned, peer, at, config.maxHandshakeSkewSecs, signal);
         }
         keepNonce = true;
         // An anchor replaced while the write was on its way: refuse. The pin it wrote stays (resolve
@@ -803,7 +821,7 @@ export class KernelTrustExchange {
   }
 
   /** The first compare-and-set lost a race: look once at what the winner wrote (see the file header). */
-  async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number, skew: number): Promise<PinOutcome> {
+  async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number, skew: number, signal: AbortSignal | undefined): Promise<PinOutcome> {
     const current = await this.#storeGet(kernelId);
     // The key is checked against the winner's entry and the anchors in force now before
     // anything is adopted or written. The winner's pin is adopted only if it is a concurrent
@@ -820,6 +838,9 @@ export class KernelTrustExchange {
     ) {
       return { peer: current, written: false, previous: pinned };
     }
+    // A second write, after a store read that may have been slow: not sent for an accept its
+    // transport has abandoned meanwhile (helper 154: sent after the server's 503, it pinned).
+    throwIfAborted(signal);
     if (await this.#compareAndSet(kernelId, current, peer)) return { peer, written: true, previous: current };
     throw handshakeErrors.storeFailed(
       "compareAndSet",
@@ -1060,12 +1081,12 @@ function checkPort(store: unknown, name: string, port: string, methods: readonly
   }
 }
 
-/** The accept methods' options.beforePin, checked; read only when options are given (the hot path passes none). */
-function readBeforePin(options: AcceptOptions | undefined): AcceptOptions["beforePin"] {
+/** The accept methods' options, checked; read only when options are given (the hot path passes none). */
+function readAcceptOptions(options: AcceptOptions | undefined): AcceptOptions | undefined {
   if (options === undefined) return undefined;
-  const { beforePin } = readConfigObject(options, "options", ["beforePin"] as const);
+  const { beforePin, signal } = readConfigObject(options, "options", ["beforePin", "signal"] as const);
   if (beforePin !== undefined && typeof beforePin !== "function") throw new InvalidTypeError("options.beforePin must be a function");
-  return beforePin as AcceptOptions["beforePin"];
+  return { beforePin: beforePin as AcceptOptions["beforePin"], signal: abortSignalOption(signal) };
 }
 
 /** STORE_FAILED for a store call that threw or rejected, with the cause attached. */

@@ -23,9 +23,11 @@
 // The answer is signed inside the accept, once every check has passed and right before the pin
 // is written (acceptClaimedEnvelope's beforePin): a signer that fails (a remote or hardware signer, say)
 // then leaves nothing pinned and no nonce used, where signing after the accept left the caller
-// pinned behind a 500; and nothing is signed for a refused caller. The same hook refuses to pin
-// once handshakeTimeoutMs has passed, so an accept whose store was slow up to there does not pin
-// a caller that already got 503 (only a pin write itself still in flight at the deadline can).
+// pinned behind a 500; and nothing is signed for a refused caller. Once handshakeTimeoutMs has
+// passed, or the caller's connection has closed, the accept is abandoned (its signal, which the
+// exchange checks before every pin write, the second one after a lost race included), so an
+// accept whose store was slow up to there does not pin a caller that already got 503 or went
+// away (only a pin write itself already in flight then can).
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { DEFAULT_MAX_ENVELOPE_BYTES } from "../handshake/constants.js";
@@ -34,6 +36,7 @@ import type { AcceptedChallenge, KernelTrustExchange } from "../handshake/exchan
 import { mapSet, readSettings } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, weakMapGet, weakMapSet, weakSetAdd, weakSetHas } from "../collections.js";
 import { absorbRejection } from "../handshake/maybe-promise.js";
+import { abortController, throwIfAborted } from "../handshake/abort-signal.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { SharedStoreError } from "../stores/server-store.js";
 import { SqliteStoreError } from "../stores/sqlite/errors.js";
@@ -208,10 +211,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     if (bodyBudget.inFlight >= bodyBudget.max) throw tooManyBodies(bodyBudget.max, true);
   };
   /** The exchange's accept, holding one slot until it settles, whichever way. */
-  const accept = async (body: Uint8Array, beforePin: (accepted: AcceptedChallenge) => void): Promise<unknown> => {
+  const accept = async (body: Uint8Array, beforePin: (accepted: AcceptedChallenge) => void, signal: AbortSignal): Promise<unknown> => {
     acceptsInFlight++;
     try {
-      return await exchange.acceptClaimedEnvelope(body, undefined, { beforePin });
+      return await exchange.acceptClaimedEnvelope(body, undefined, { beforePin, signal });
     } finally {
       acceptsInFlight--;
     }
@@ -230,19 +233,25 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     // verified, in its one bounded wasm call (no JSON.parse of the body on this thread: review 67
     // F2; no second verify: review 69 F2). The answer, addressed to that caller and carrying its
     // nonce, is signed in beforePin (see the file header), which the exchange gives both.
-    const deadline = { passed: false };
+    // The accept is abandoned (AcceptOptions.signal: no pin write is sent from then on, the
+    // second one after a lost race included) once its answer cannot reach the caller: at the
+    // deadline (withinTime), and when the caller's connection closes. A caller whose connection
+    // is gone never gets the answer, so never pins this kernel: it is not pinned here either, as
+    // after a 503 HANDSHAKE_TIMEOUT (the exchange releases its nonce: the same envelope, sent
+    // again in time, can still be accepted once).
+    // AbortController's methods and AbortSignal's accessors as loaded (abort-signal.ts).
+    const abandon = new AbortController();
+    let gone: RequestRefusal | undefined;
+    const abandonForGoneCaller = () => {
+      gone ??= new RequestRefusal(400, "BAD_REQUEST", "the caller's connection closed before its pin was written");
+      abortController(abandon, gone); // no effect once aborted: the deadline's refusal, if first, stands
+    };
+    response.once("close", abandonForGoneCaller);
     let answer: unknown;
     const beforePin = ({ kernelId, nonce }: AcceptedChallenge) => {
-      if (deadline.passed) throw handshakeTimeout(handshakeTimeoutMs);
-      // A caller whose connection is gone never gets the answer, so never pins this kernel: it is
-      // not pinned here either, as after a 503 HANDSHAKE_TIMEOUT (the exchange releases its nonce:
-      // the same envelope, sent again in time, can still be accepted once). No answer can reach
-      // it, so the log hook hears of it here.
-      if (response.destroyed || request.socket.destroyed) {
-        const gone = new RequestRefusal(400, "BAD_REQUEST", "the caller's connection closed before its pin was written");
-        log(gone.status, gone.code, gone.message);
-        throw gone;
-      }
+      // The connection may be gone before its 'close' has been emitted.
+      if (response.destroyed || request.socket.destroyed) abandonForGoneCaller();
+      throwIfAborted(abandon.signal);
       // Nor when a request ahead of it on the same connection (pipelined) was answered with a
       // refusal that closes the connection: this answer would never be sent either. A request
       // parsed after that refusal is dropped on arrival (onRequest); one parsed with it, in the
@@ -254,7 +263,14 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     };
     // Again now that the body is in: others may have started while this one was being sent.
     checkAcceptSlot(false);
-    await withinTime(accept(body, beforePin), handshakeTimeoutMs, deadline);
+    try {
+      await withinTime(accept(body, beforePin, abandon.signal), handshakeTimeoutMs, abandon);
+    } catch (error) {
+      // No answer can reach a caller whose connection closed, so the log hook hears of it here
+      // (onRequest's catch writes nothing on a closed response).
+      if (gone !== undefined && error === gone) log(gone.status, gone.code, gone.message);
+      throw error;
+    }
     send(response, 200, JSON.stringify(answer));
   };
 
@@ -361,6 +377,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     });
   };
   const server = createServer({
+    // The Host line is checked by checkBeforeBody, so its refusal is this server's (logged, and
+    // closing its connection with nothing after it served); Node's own check answered by itself.
+    requireHostHeader: false,
     requestTimeout: requestTimeoutMs,
     headersTimeout: Math.min(requestTimeoutMs, 60_000),
     // Node checks the two timeouts above only every connectionsCheckingInterval (30 s by default).
@@ -521,6 +540,14 @@ function pastWindowOnEngine(error: PeerHandshakeError): boolean {
  * (`http://host/federation/handshake`, which RFC 9112 §3.2.2 says a server must accept).
  */
 function checkBeforeBody(request: IncomingMessage, maxBodyBytes: number): void {
+  // RFC 9112 §3.2: a 400 for an HTTP/1.1 request without a Host line, or with more than one.
+  // Checked here rather than by Node (requireHostHeader is off, createServer below): Node answered
+  // it by itself, unlogged, and the request pipelined behind it was accepted and pinned with its
+  // 200 never sent (helper 154, as helper 142 found for the refusals made here).
+  const hostLines = countHeaderLines(request.rawHeaders, "host");
+  if (hostLines > 1 || (hostLines === 0 && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1)) {
+    throw new RequestRefusal(400, "BAD_REQUEST", hostLines > 1 ? "more than one Host header" : "an HTTP/1.1 request must have a Host header", true);
+  }
   const target = request.url ?? "";
   let path = target.split("?", 1)[0];
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
@@ -572,19 +599,27 @@ function describeFault(error: unknown): string {
 
 const handshakeTimeout = (ms: number) => new RequestRefusal(503, "HANDSHAKE_TIMEOUT", `the accept did not finish within ${ms} ms (handshakeTimeoutMs)`);
 
+/** How many lines of `rawHeaders` (name, value, name, value, …) are named `name` (lowercase), in any case. */
+function countHeaderLines(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count++;
+  return count;
+}
+
 /**
- * `accept`, or a 503 HANDSHAKE_TIMEOUT refusal after `ms`, which also sets `deadline.passed` (the
- * accept's beforePin then refuses to pin). The accept's later rejection is absorbed, and the
+ * `accept`, or a 503 HANDSHAKE_TIMEOUT refusal after `ms`, with which it also aborts `abandon`
+ * (the accept then sends no pin write: AcceptOptions.signal). The accept's later rejection is absorbed, and the
  * timer does not keep a closed server's process alive.
  */
-function withinTime<T>(accept: PromiseLike<T>, ms: number, deadline: { passed: boolean }): Promise<T> {
+function withinTime<T>(accept: PromiseLike<T>, ms: number, abandon: AbortController): Promise<T> {
   const settled = Promise.resolve(accept); // a thenable too, not just a Promise
   settled.catch(() => undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      deadline.passed = true;
-      reject(handshakeTimeout(ms));
+      const refusal = handshakeTimeout(ms);
+      abortController(abandon, refusal);
+      reject(refusal);
     }, ms);
     (timer as { unref?: () => void }).unref?.();
   });

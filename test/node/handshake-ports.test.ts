@@ -107,6 +107,34 @@ test("a failure before any pin write (beforePin) releases the reservation: the s
   assert.is((await store.snapshot()).length, 1);
 });
 
+test("options.signal: an aborted accept sends no write from then on and is refused with the signal's reason (nothing pinned, nonce released); a signal aborted during beforePin stops the pin write; a non-signal is InvalidTypeError", async () => {
+  const replay = new LoggingReplayStore();
+  const { kpB, store, exchange } = setup(replay);
+  const reasonOf = (promise: Promise<unknown>) => promise.then(() => "accepted", (error: unknown) => error);
+  // Aborted before the call: refused at once, the store and the replay store never asked.
+  const before = new AbortController();
+  const why = new Error("caller gone");
+  before.abort(why);
+  assert.is(await reasonOf(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "s1", NOW, kpB), B, NOW, { signal: before.signal })), why);
+  assert.equal(replay.calls, []);
+  // Aborted while beforePin runs (after the reservation): no pin write, the nonce released.
+  const during = new AbortController();
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "s2", NOW, kpB);
+  const refused = await reasonOf(exchange.acceptEnvelope(envelope, B, NOW, { signal: during.signal, beforePin: () => during.abort() }));
+  assert.is((refused as DOMException).name, "AbortError");
+  assert.equal(replay.calls, [`reserve ${B} s2 ${NOW} ${NOW} 300`, `release ${B} s2`]);
+  assert.is((await store.snapshot()).length, 0, "nothing pinned");
+  // A signal that never aborts changes nothing: the same envelope is accepted once.
+  const peer = await exchange.acceptClaimedEnvelope(envelope, NOW, { signal: new AbortController().signal });
+  assert.is(peer.kernelId, B);
+  assert.is((await store.snapshot()).length, 1);
+  // Anything but an AbortSignal is refused as the option is read (an object shaped like one too).
+  for (const signal of [{ aborted: false, reason: undefined }, "signal", 1, null, Object.create(AbortSignal.prototype)]) {
+    const error = await reasonOf(exchange.acceptEnvelope(envelope, B, NOW, { signal: signal as AbortSignal }));
+    assert.is((error as { code?: string }).code, "INVALID_TYPE", String(signal));
+  }
+});
+
 test("an async beforePin is awaited: its rejection refuses the accept (nothing pinned, nonce released, no unhandled rejection); its resolution lets the pin be written after it", async () => {
   const replay = new LoggingReplayStore();
   const { kpB, store, exchange } = setup(replay);

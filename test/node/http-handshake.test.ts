@@ -1034,19 +1034,30 @@ test("a malformed request pipelined behind one still being answered: its 400 goe
   }
 });
 
-test("a handshake pipelined behind a refusal that closes the connection (405, 415) is never accepted: nothing pinned, no nonce used (RFC 9112 §9.6)", async () => {
+test("a handshake pipelined behind a refusal that closes the connection (405, 415, 400 for a missing or doubled Host) is never accepted: nothing pinned, no nonce used (RFC 9112 §9.6)", async () => {
   // Before: the refusal went out with Connection: close, but the handshake parsed behind it was
-  // accepted and pinned all the same, its 200 never sent (helper 142).
-  for (const [seed, refused] of [[61, "GET /federation/handshake HTTP/1.1\r\nHost: x\r\n\r\n"], [63, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"]] as const) {
+  // accepted and pinned all the same, its 200 never sent (helper 142). Node answered an HTTP/1.1
+  // request without a Host line by itself (400, no JSON body, unlogged), and the handshake behind
+  // it was accepted and pinned the same way (helper 154).
+  const cases = [
+    [61, "GET /federation/handshake HTTP/1.1\r\nHost: x\r\n\r\n", 405, "METHOD_NOT_ALLOWED"],
+    [63, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", 415, "UNSUPPORTED_MEDIA_TYPE"],
+    [65, "GET /anything HTTP/1.1\r\n\r\n", 400, "BAD_REQUEST"],
+    [67, "POST /federation/handshake HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 400, "BAD_REQUEST"],
+    [69, "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nhost: y\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", 400, "BAD_REQUEST"],
+  ] as const;
+  for (const [seed, refused, status, code] of cases) {
     const { logged, pinned, server, socket, seen, body, head, statuses, close } = await heldConnection(seed);
     try {
       const envelope = body("after-refusal");
       socket.write(refused + head(envelope) + envelope);
       await until(() => seen.ended);
       await pause(100);
-      assert.equal(statuses(), [refused.startsWith("GET") ? "405" : "415"], seen.out);
+      assert.equal(statuses(), [String(status)], seen.out);
+      assert.ok(seen.out.includes(`{"error":{"code":"${code}",`), seen.out);
       assert.equal(pinned, [], "the handshake behind the refusal was not accepted");
-      assert.is(logged[0].status, refused.startsWith("GET") ? 405 : 415);
+      assert.equal([logged[0]!.status, logged[0]!.code], [status, code], refused);
+      if (status === 400) assert.match(logged[0]!.message, /Host header/);
       assert.is(await openConnectionsAfterClosing(server), 0);
     } finally {
       await close();
@@ -1220,7 +1231,7 @@ test("after a 408 behind a held answer, what the client sends next is not parsed
     await until(() => gated.waiting() === 1 && logged.some((l) => l.code === "REQUEST_TIMEOUT"));
     const before = parsed;
     // Then: the rest of those headers asking for "100 Continue", a request without Host (which
-    // Node itself answers 400), and 200 more requests.
+    // Node answered 400 by itself before helper 154; this server's to refuse now), and 10 more requests.
     socket.write("Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}" + "GET / HTTP/1.1\r\n\r\n" + "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10));
     await new Promise((resolve) => setTimeout(resolve, 150));
     assert.is(parsed, before, "nothing parsed while the 408 waits");
@@ -1228,10 +1239,10 @@ test("after a 408 behind a held answer, what the client sends next is not parsed
     await until(() => seen.ended);
     assert.equal(statuses(), ["200", "408"], "no 100 Continue and no 400 of Node's ahead of the 408 (before: 200, 100, 408 and 200, 400, 408)");
     // Once the answer is out the connection is read again: the requests are parsed (none served;
-    // the Expect one is Node's 'checkContinue', the one without Host Node refuses by itself). A client that goes on sending (12,000 more requests, 384,000 bytes) has its
+    // the Expect one is Node's 'checkContinue'). A client that goes on sending (12,000 more requests, 384,000 bytes) has its
     // connection destroyed past 16 requests after the error: what the read in progress held is
     // parsed, the rest never is.
-    assert.is(parsed - before, 10, "the 10 requests with a Host header, parsed once the answer was out");
+    assert.is(parsed - before, 11, "the 11 requests, the one without Host among them, parsed once the answer was out");
     socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(12_000));
     assert.is(await openConnectionsAfterClosing(server), 0);
     assert.ok(parsed - before < 6_000, `${parsed - before} requests parsed after the error (before: every one sent until the connection closed)`);
@@ -1730,8 +1741,11 @@ test("an accept that outlives its 503 HANDSHAKE_TIMEOUT is refused by the deadli
     assert.is(((await timedOut.json()) as { error: { code: string } }).error.code, "HANDSHAKE_TIMEOUT");
     assert.is(gated.waiting(), 1, "the accept is still waiting on the store");
     gated.release(); // the store answers now, after the 503
-    await until(() => released === 1);
+    await until(() => gated.waiting() === 0);
     await pause(50);
+    // Abandoned at the deadline (AcceptOptions.signal), the accept stops at its next step, before
+    // the nonce's reservation: nothing reserved, so nothing to release.
+    assert.is(released, 0);
     assert.equal(gated.inner.snapshot(), [], "nothing pinned after the 503");
     assert.not.ok(events.includes("pinned"));
     assert.equal(logged.map((l) => [l.status, l.code]), [[503, "HANDSHAKE_TIMEOUT"]], "the timeout, logged once");
@@ -1742,6 +1756,81 @@ test("an accept that outlives its 503 HANDSHAKE_TIMEOUT is refused by the deadli
   } finally {
     gated.release();
     await closeServer(server);
+  }
+});
+
+/**
+ * A peer store whose first compare-and-set loses a race: a replica's pin for the same key,
+ * established an hour earlier (so the accept renews it rather than adopting it), lands just
+ * before it. The accept then reads the store again, and that read waits while `gate` is held.
+ */
+function storeThatLosesTheFirstRace(now: number) {
+  const inner = new InMemoryPeerStore();
+  const counts = { compareAndSet: 0, gets: 0 };
+  let open!: () => void;
+  let gate: Promise<void> | undefined = new Promise<void>((resolve) => (open = resolve));
+  const store: FederationPeerStore = {
+    insert: (p) => inner.insert(p),
+    get: async (k) => {
+      counts.gets++;
+      if (counts.compareAndSet > 0 && gate !== undefined) await gate; // the re-read after the lost race
+      return inner.get(k);
+    },
+    remove: (k) => inner.remove(k),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: (k, expected, next) => {
+      if (counts.compareAndSet++ === 0) {
+        inner.insert(new FederationPeer({ kernelId: k, publicKey: next.publicKey, establishedAt: now - 3_600, rotationDue: now + 3_600 }));
+      }
+      return inner.compareAndSet(k, expected, next);
+    },
+  };
+  return { store, inner, counts, release: () => ((gate = undefined), open()) };
+}
+
+test("an accept abandoned while it re-reads the store after a lost race sends no second write: not after its 503, nor after its caller's connection closed (helper 154)", async () => {
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(87));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(88));
+  for (const how of ["disconnect", "deadline"] as const) {
+    const now = Math.floor(Date.now() / 1000);
+    const racing = storeThatLosesTheFirstRace(now);
+    const events: string[] = [];
+    const exchange = new KernelTrustExchange("kernel.b", b, { store: racing.store, onEvent: (event) => events.push(event.type) }).withTrustedPeer("kernel.a", a.publicKey);
+    const logged: { status: number; code: string; message: string }[] = [];
+    const server = createHandshakeServer(exchange, { handshakeTimeoutMs: how === "deadline" ? 200 : 10_000, onRequestError: (info) => logged.push(info) });
+    const url = await listen(server);
+    const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", `n-race-${how}`));
+    try {
+      if (how === "deadline") {
+        const timedOut = await postJson(url, body);
+        assert.is(timedOut.status, 503, how);
+        await timedOut.arrayBuffer();
+      } else {
+        const socket = connect({ port: Number(new URL(url).port), host: "127.0.0.1" });
+        socket.on("error", () => {});
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(`POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        await until(() => racing.counts.gets === 2); // the accept waits on its re-read
+        socket.destroy();
+        await pause(100);
+      }
+      assert.is(racing.counts.compareAndSet, 1, `${how}: the first write was sent and lost`);
+      racing.release(); // the re-read answers now, after the accept was abandoned
+      await pause(100);
+      assert.is(racing.counts.compareAndSet, 1, `${how}: no second compare-and-set`);
+      const [pin] = racing.inner.snapshot();
+      assert.is(pin!.establishedAt, now - 3_600, `${how}: the replica's pin stands, not renewed`);
+      assert.not.ok(events.includes("pinned"), how);
+      assert.equal(
+        logged.map((entry) => [entry.status, entry.code]),
+        how === "deadline" ? [[503, "HANDSHAKE_TIMEOUT"]] : [[400, "BAD_REQUEST"]],
+        how,
+      );
+      if (how === "disconnect") assert.match(logged[0]!.message, /connection closed/);
+    } finally {
+      racing.release();
+      await closeServer(server);
+    }
   }
 });
 
