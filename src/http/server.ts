@@ -246,7 +246,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       gone ??= new RequestRefusal(400, "BAD_REQUEST", "the caller's connection closed before its pin was written");
       abortController(abandon, gone); // no effect once aborted: the deadline's refusal, if first, stands
     };
-    response.once("close", abandonForGoneCaller);
+    let acceptEnded = false;
+    // Not once the accept has ended: a response closes after every answer, and the refusal would be made for nothing.
+    response.once("close", () => acceptEnded || abandonForGoneCaller());
     let answer: unknown;
     const beforePin = ({ kernelId, nonce }: AcceptedChallenge) => {
       // The connection may be gone before its 'close' has been emitted.
@@ -265,7 +267,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     checkAcceptSlot(false);
     try {
       await withinTime(accept(body, beforePin, abandon.signal), handshakeTimeoutMs, abandon);
+      acceptEnded = true;
     } catch (error) {
+      acceptEnded = true;
       // No answer can reach a caller whose connection closed, so the log hook hears of it here
       // (onRequest's catch writes nothing on a closed response).
       if (gone !== undefined && error === gone) log(gone.status, gone.code, gone.message);
