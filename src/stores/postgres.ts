@@ -18,7 +18,7 @@
 //   nothing once the server's clock is past `timestamp + skew` (PAST_WINDOW_ON_ENGINE_CLOCK; a
 //   row written after a stall is undone, and stays held until swept if the undo fails).
 // - the schema is created and migrated inside one DO block under a transaction-scoped advisory
-//   lock, so replicas opening at once do not race.
+//   lock, so replicas opening at once do not race (under any default isolation: migrate).
 // Kernel ids and nonces are kept as their JSON string literal (src/stores/server-store.ts
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
@@ -136,10 +136,21 @@ async function rowsOrLostRace<R>(statement: Promise<R[]>): Promise<R[]> {
   try {
     return await statement;
   } catch (error) {
-    if (instanceOfOrFalse(SharedStoreError, error) && hasOwnMember(error, "cause") && ownCode(error.cause) === SERIALIZATION_FAILURE) return [];
+    if (isSerializationFailure(error)) return [];
     throw error;
   }
 }
+
+/** Whether `error` is Connection.query's error for a statement the server aborted with a serialization failure. */
+function isSerializationFailure(error: unknown): boolean {
+  return instanceOfOrFalse(SharedStoreError, error) && hasOwnMember(error, "cause") && ownCode(error.cause) === SERIALIZATION_FAILURE;
+}
+
+/**
+ * How many times a statement that only raises a shared value (the replay retention floor) is sent
+ * when concurrent writers abort it with serialization failures under a stricter default isolation.
+ */
+const SERIALIZATION_RETRIES = 8;
 
 /** The connection and settings both stores use. */
 class Connection {
@@ -242,8 +253,18 @@ BEGIN
   CREATE TABLE IF NOT EXISTS ${p}schema_version (component text COLLATE "C" PRIMARY KEY, version integer NOT NULL);
   SELECT version INTO current FROM ${p}schema_version WHERE component = '${component}';
   IF current IS NULL THEN
-    ${create}
-    INSERT INTO ${p}schema_version (component, version) VALUES ('${component}', ${SCHEMA_VERSIONS[component]});
+    -- Under a REPEATABLE READ or SERIALIZABLE default this block reads with the snapshot its
+    -- statement took before the lock was granted: a process that waited for the one creating the
+    -- tables sees no version row, and its own creation fails as a duplicate. Then the tables are
+    -- the other's, and its subtransaction is undone (helper 157: opens failed with "relation
+    -- already exists"); the version check below is a statement of its own, with a snapshot taken
+    -- after that commit.
+    BEGIN
+      ${create}
+      INSERT INTO ${p}schema_version (component, version) VALUES ('${component}', ${SCHEMA_VERSIONS[component]});
+    EXCEPTION WHEN duplicate_table OR unique_violation THEN
+      NULL;
+    END;
   END IF;
 END
 $chio$`,
@@ -568,6 +589,20 @@ export class PostgresReplayStore implements ReplayStore {
    * and a replica still on the earlier version and the larger skew accepted an envelope again).
    */
   async #registerRetention(deadline?: number): Promise<void> {
+    // Under a REPEATABLE READ or SERIALIZABLE default, replicas registering at once abort each
+    // other with serialization failures (helper 157: an open failed STORE_UNAVAILABLE). The
+    // statement only raises the floor, so it is sent again, within the call's bound, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#registerRetentionOnce(deadline);
+        return;
+      } catch (error) {
+        if (attempt >= SERIALIZATION_RETRIES || !isSerializationFailure(error)) throw error;
+      }
+    }
+  }
+
+  async #registerRetentionOnce(deadline?: number): Promise<void> {
     await this.#db.query(
       "replay.registerRetention",
       `INSERT INTO ${this.#retention} AS f (id, max_skew_secs)

@@ -120,6 +120,37 @@ t("schema: version table per prefix, idempotent concurrent open, a newer schema 
   await rejects(PostgresPeerStore.open(url, { tablePrefix: prefix }), (e) => e.code === "SCHEMA_TOO_NEW", "newer schema");
 });
 
+t("replicas opening at once on a fresh prefix all open under a REPEATABLE READ or SERIALIZABLE default too, with one schema row per component (helper 157)", async () => {
+  // Before: the migration read the version table with a snapshot taken before its advisory lock
+  // was granted, so under a stricter default the waiters ran CREATE TABLE again ("relation
+  // already exists"), and concurrent replay stores aborted each other's retention registration.
+  const url = (await server()).url;
+  const database = (await sql("SELECT current_database() AS d"))[0].d as string;
+  try {
+    for (const level of ["repeatable read", "serializable"]) {
+      await sql(`ALTER DATABASE "${database}" SET default_transaction_isolation = '${level}'`);
+      for (let round = 0; round < 3; round++) {
+        const prefix = freshPrefix();
+        const opens = await Promise.allSettled([
+          ...Array.from({ length: 10 }, () => PostgresPeerStore.open(url, { tablePrefix: prefix })),
+          ...Array.from({ length: 10 }, () => PostgresReplayStore.open(url, { tablePrefix: prefix, maxSkewSecs: 300 })),
+        ]);
+        const failures = opens.flatMap((open) => (open.status === "rejected" ? [`${(open.reason as SharedStoreError).code}: ${(open.reason as Error).message}`] : []));
+        await Promise.all(opens.map((open) => (open.status === "fulfilled" ? open.value.close() : undefined)));
+        assert.equal(failures, [], `${level}, round ${round}`);
+        assert.equal(await sql(`SELECT component, version FROM ${prefix}schema_version ORDER BY component`), [
+          { component: "peers", version: 1 },
+          { component: "replay", version: 1 },
+          { component: "replay_retention", version: 1 },
+        ]);
+        assert.equal(await sql(`SELECT max_skew_secs::int AS secs FROM ${prefix}replay_retention`), [{ secs: 300 }]);
+      }
+    }
+  } finally {
+    await sql(`ALTER DATABASE "${database}" RESET default_transaction_isolation`);
+  }
+});
+
 t("a row this store never writes is STORE_UNEXPECTED_REPLY, not a pin", async () => {
   const prefix = freshPrefix();
   const store = await PostgresPeerStore.open((await server()).url, { tablePrefix: prefix });
