@@ -14,9 +14,23 @@ const wasmCompileStreaming = typeof hostWasm?.compileStreaming === "function" ? 
 /** Fetches (if given a URL) and compiles chio.wasm. */
 export async function compileFetchedWasm(source: URL | Response | PromiseLike<Response>): Promise<WebAssembly.Module> {
   const response = source instanceof URL ? await fetch(source) : await source;
-  if (!response.ok) throw new Error(`fetching ${response.url || "chio.wasm"} failed: HTTP ${response.status}`);
+  const url = response.url || (source instanceof URL ? source.href : "chio.wasm");
+  if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);
   const type = response.headers.get("content-type")?.split(";")[0].trim();
-  return wasmCompileStreaming !== undefined && type === "application/wasm"
-    ? wasmCompileStreaming(response)
-    : wasmCompile(await response.arrayBuffer());
+  if (wasmCompileStreaming !== undefined && type === "application/wasm") return wasmCompileStreaming(response);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // Not the module at all: say what came instead, and why it usually does. Under a dev server
+  // that pre-bundles dependencies (Vite's optimizeDeps), the module moves to node_modules/.vite/deps,
+  // `new URL("../../chio.wasm", import.meta.url)` points at no file, and the server's SPA fallback
+  // answers with index.html, which the engine reported only as "expected magic word 00 61 73 6d,
+  // found 3c 21 64 6f" (hunt 11 R2).
+  if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
+    throw new Error(
+      `${url} is not WebAssembly (${type || "no content type"}, ${head ? `starts ${head}` : "empty"}${bytes[0] === 0x3c ? ", looks like HTML" : ""}): ` +
+        'a dev server that pre-bundles dependencies (Vite: optimizeDeps: { exclude: ["chio-trust"] }) or a missing chio.wasm is the usual cause; ' +
+        "init(url) with the file's URL works",
+    );
+  }
+  return wasmCompile(bytes);
 }

@@ -22,6 +22,7 @@
 // chio.wasm, needs `await init()`), see scripts/build-js.mjs.
 import { compileDefaultWasm, defaultWasmBytesSync } from "./source-embedded.js";
 import { compileFetchedWasm } from "./fetch-wasm.js";
+import { CHIO_WASM_EXPORTS } from "../generated/chio-wasm-exports.js";
 import { describeThrown, instanceOfOrFalse, WasmCoreError } from "../errors.js";
 import { bytesOver, fillRandomBytes, typedArrayFill, typedArraySet, uncurryThis } from "../bytes.js";
 import { hostWasm, NO_WEBASSEMBLY } from "./host.js";
@@ -64,6 +65,8 @@ const WasmRuntimeError = wasm.RuntimeError;
 const wasmCompile = wasm.compile!;
 const wasmInstantiate = wasm.instantiate as (module: WebAssembly.Module, imports: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
 const wasmValidate = wasm.validate;
+const moduleExports = WasmModule?.exports;
+const moduleImports = WasmModule?.imports;
 // Without WebAssembly these wrap undefined: never called, as noted above.
 const instanceExports = uncurryThis(Object.getOwnPropertyDescriptor(WasmInstance?.prototype ?? {}, "exports")?.get as (this: WebAssembly.Instance) => WebAssembly.Exports);
 const memoryBuffer = uncurryThis(Object.getOwnPropertyDescriptor(wasm.Memory?.prototype ?? {}, "buffer")?.get as (this: WebAssembly.Memory) => ArrayBuffer);
@@ -149,20 +152,45 @@ const realmKeyIndexSeed: Uint8Array | undefined = (() => {
   }
 })();
 
+/**
+ * Throws unless `mod` has the core's interface: every export of CHIO_WASM_EXPORTS (written by
+ * scripts/build-wasm.mjs from the release build) with its kind, and no import. Checked before a
+ * module is instantiated or kept: another .wasm served at chio.wasm's URL was adopted half-way
+ * (hunt 11 R1), and every later call failed with an engine TypeError, init() with the right
+ * source included. A build with more exports (build/chio.test.wasm) passes. It runs inside the
+ * first API call (coreExports), where no caller code may run (review 84): an indexed loop and
+ * for…in over objects without a prototype, no array iterator or method.
+ */
+function assertChioCore(mod: WebAssembly.Module): void {
+  const have = { __proto__: null } as unknown as Record<string, string>;
+  const found = moduleExports!(mod);
+  for (let i = 0; i < found.length; i++) have[found[i].name] = found[i].kind;
+  let why = moduleImports!(mod).length > 0 ? "it has imports" : "";
+  for (const name in CHIO_WASM_EXPORTS) if (!why && have[name] !== CHIO_WASM_EXPORTS[name]) why = `it has no ${CHIO_WASM_EXPORTS[name]} export "${name}"`;
+  if (why) throw new Error(`this WebAssembly module is not chio-trust's core: ${why}`);
+}
+
+/**
+ * Makes `instance` the live one. Nothing of it is kept until every step succeeded: before, a
+ * throw here left it `current`, half set up (hunt 11 R1).
+ */
 function adopt(instance: WebAssembly.Instance): CoreExports {
   const x = instanceExports(instance) as unknown as CoreExports;
-  current = x;
-  heapBuffer = memoryBuffer(x.memory);
-  heap = bytesOver(heapBuffer);
-  argsPtr = x.args_ptr();
+  const buffer = memoryBuffer(x.memory);
+  const view = bytesOver(buffer);
+  const args = x.args_ptr();
   // No caller code runs from here to the end: the position key and the slab are set before
   // anything can reach this instance.
   const seedKeyIndex = (x as CoreExports & KeyIndexExports).ed25519_seed_key_index;
   if (realmKeyIndexSeed !== undefined && typeof seedKeyIndex === "function") {
-    typedArraySet(heap, realmKeyIndexSeed, argsPtr + ARG_SECRET); // the core takes them and wipes its copy
+    typedArraySet(view, realmKeyIndexSeed, args + ARG_SECRET); // the core takes them and wipes its copy
     seedKeyIndex();
   }
   layOutSlab(x, preparedSlabBytes, "turn off");
+  heapBuffer = buffer; // heapU8() makes a new view if the layout grew memory
+  heap = view;
+  argsPtr = args;
+  current = x;
   return x;
 }
 
@@ -239,10 +267,11 @@ function instantiateSync(source?: WasmSource): CoreExports {
     }
   }
   try {
-    if (bytes instanceof WasmModule) compiled = bytes;
-    else if (bytes !== undefined) compiled = new WasmModule(bytes);
-    // else: the module compiled before (by init(), or for the instance a trap discarded)
-    return adopt(new WasmInstance(compiled!, {}));
+    // Without bytes: the module compiled before (by init(), or for the instance a trap discarded).
+    const mod = bytes instanceof WasmModule ? bytes : bytes !== undefined ? new WasmModule(bytes) : compiled!;
+    assertChioCore(mod);
+    compiled = mod; // kept only once it is the core: the next call or init() starts from it
+    return adopt(new WasmInstance(mod, {}));
   } catch (cause) {
     throw unavailable(cause);
   }
@@ -283,6 +312,7 @@ export async function init(source?: InitSource): Promise<void> {
             : isFetchSource(source)
               ? compileFetchedWasm(source)
               : wasmCompile(source))));
+    assertChioCore(mod);
     compiled = mod;
     if (!current) adopt(instantiateCompiled(mod) ?? (await wasmInstantiate(mod, {})));
   } catch (cause) {

@@ -2,8 +2,9 @@
 // (package.json "imports" #wasm-source → source-url.js, which fetches chio.wasm) on Chromium's
 // main thread, which refuses synchronous compiles over a size limit (4 KiB until Chromium ~M128,
 // 8 MiB in the build tested here; ./sync-compile-limit.test.ts replays the 4 KiB rule). Nothing
-// has called init() when these tests start: the first ones pin what happens before it, then
-// `await init()` must make every API usable synchronously. Vector: RFC 8032 §7.1 TEST 1.
+// has called init() when these tests start: the first ones pin what happens before it (and after
+// an init() given the wrong file), then `await init()` must make every API usable synchronously.
+// Vector: RFC 8032 §7.1 TEST 1.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ed25519, init, initSync, bytesToHex, hexToBytes, canonicalizeJson, WasmCoreError } from "chio-trust";
@@ -67,6 +68,36 @@ test("before init(): a call fails with WASM_UNAVAILABLE that says to await init(
 test("before init(): initSync() fails with WASM_UNAVAILABLE (this build has no bytes to compile synchronously)", () => {
   const error = wasmUnavailable(() => initSync());
   assert.match(error.message, /await init\(\)/);
+});
+
+async function initRefused(source: Parameters<typeof init>[0]): Promise<WasmCoreError> {
+  try {
+    await init(source);
+  } catch (error) {
+    assert.instance(error, WasmCoreError);
+    assert.is((error as WasmCoreError).code, "WASM_UNAVAILABLE");
+    return error as WasmCoreError;
+  }
+  throw new assert.Assertion({ message: "expected init() to reject with WASM_UNAVAILABLE, it resolved", operator: "rejects", generated: false, expects: "", actual: "" });
+}
+
+// Hunt 11 R1: a valid module that is not the core was adopted half-way; every later call threw
+// an engine TypeError with no code, and init() with chio.wasm (the next test) failed too.
+test("init(another module) and initSync(it) are refused as not chio-trust's core, and keep nothing: calls still say to await init()", async () => {
+  const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const refused = await initRefused(empty);
+  assert.match(refused.message, /this WebAssembly module is not chio-trust's core: it has no function export "abortTrap"$/);
+  assert.match(wasmUnavailable(() => initSync(empty)).message, /not chio-trust's core/);
+  assert.match(wasmUnavailable(() => ed25519.getPublicKey(hexToBytes(RFC8032_TEST1.secretKey))).message, /await init\(\)/);
+});
+
+// Hunt 11 R2: under a dev server that pre-bundles the package, chio.wasm's URL gets the SPA
+// fallback's index.html, which the engine reported only as "expected magic word".
+test("init(a page's URL) says what came instead of chio.wasm, and the usual causes", async () => {
+  const page = new URL("./index.html", location.href);
+  const refused = await initRefused(page);
+  assert.match(refused.message, `${page.href} is not WebAssembly (text/html, starts 3c 21 64 6f, looks like HTML)`);
+  assert.match(refused.message, 'optimizeDeps: { exclude: ["chio-trust"] }');
 });
 
 test("await init() fetches chio.wasm and then every API works synchronously (RFC 8032 §7.1 TEST 1)", async () => {

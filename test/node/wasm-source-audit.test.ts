@@ -8,6 +8,9 @@
 // page, or one whose body is a module), the compile from the whole body when the server does not
 // say application/wasm, init(bytes), the core after its instance is dropped (as a trap drops it),
 // and where the default source looks for chio.wasm (../../chio.wasm from dist/esm/wasm/).
+// Hunt 11 found two more: a page at chio.wasm's URL (a dev server's SPA fallback) was reported as
+// the engine's "expected magic word", and another module there was adopted half-way, leaving the
+// library broken until reload.
 // The first call before init() must say to call init() and, on a host whose WebAssembly lacks
 // fixed-width SIMD (WebAssembly.validate false, as review 72 F9 simulated it), must not blame SIMD,
 // which is not the cause of that failure.
@@ -43,6 +46,11 @@ const ROUTES: Record<string, { status: number; type: string; body: Buffer }> = {
   // A server that answers an error status with a module body (a stale cache, a catch-all):
   // an error response is refused whatever it carries.
   "/error-with-module/chio.wasm": { status: 503, type: "application/wasm", body: wasm },
+  // A dev server's SPA fallback: any path it has no file for gets index.html (hunt 11 R2, Vite's
+  // dev server with the package pre-bundled into node_modules/.vite/deps).
+  "/node_modules/.vite/chio.wasm": { status: 200, type: "text/html", body: Buffer.from("<!doctype html>\n<title>app</title>\n") },
+  // Another module at chio.wasm's URL (hunt 11 R1): the smallest valid one, the header alone.
+  "/other/chio.wasm": { status: 200, type: "application/wasm", body: Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) },
 };
 let server: Server;
 let origin = "";
@@ -147,6 +155,35 @@ test("a 404 is refused with WASM_UNAVAILABLE naming the URL and the status; noth
   assert.ok(r.first.message.includes(`fetching ${origin}/missing/chio.wasm failed: HTTP 404`), r.first.message);
   assert.is(r.between.code, "WASM_UNAVAILABLE", JSON.stringify(r.between));
   assert.equal(r.after, works);
+});
+
+test("a page (a dev server's SPA fallback) at chio.wasm's URL is refused naming the URL, the content type, HTML, the usual causes and init(url); a later init(good URL) works", async () => {
+  const r = await inBrowserBuild(`
+    let first;
+    try { await lib.init(new URL("/node_modules/.vite/chio.wasm", origin)); first = "resolved"; } catch (e) { first = describe(e); }
+    await lib.init(new URL("/wasm/chio.wasm", origin));
+    done({ first, after: use() });`);
+  assert.is(r.first.code, "WASM_UNAVAILABLE", JSON.stringify(r.first));
+  assert.match(r.first.message, `${origin}/node_modules/.vite/chio.wasm is not WebAssembly (text/html, starts 3c 21 64 6f, looks like HTML)`);
+  assert.match(r.first.message, 'a dev server that pre-bundles dependencies (Vite: optimizeDeps: { exclude: ["chio-trust"] }) or a missing chio.wasm is the usual cause');
+  assert.match(r.first.message, "init(url) with the file's URL works");
+  assert.equal(r.after, works);
+});
+
+test("another module at chio.wasm's URL is refused as not chio-trust's core, and nothing of it is kept: calls stay WASM_UNAVAILABLE, init(good URL) works", async () => {
+  const r = await inBrowserBuild(`
+    let first;
+    try { await lib.init(new URL("/other/chio.wasm", origin)); first = "resolved"; } catch (e) { first = describe(e); }
+    const between = use();
+    let again;
+    try { await lib.init(new URL("/wasm/chio.wasm", origin)); again = "resolved"; } catch (e) { again = describe(e); }
+    done({ first, between, again, after: use() });`);
+  // Before: the module was adopted half-way; the call between was a raw TypeError (no code) and init(good URL) failed alike.
+  assert.equal([r.again, r.after], ["resolved", works], JSON.stringify(r));
+  assert.is(r.between.code, "WASM_UNAVAILABLE", JSON.stringify(r.between));
+  assert.match(r.between.message, "call `await init()` once before using it");
+  assert.is(r.first.code, "WASM_UNAVAILABLE", JSON.stringify(r.first));
+  assert.match(r.first.message, /this WebAssembly module is not chio-trust's core: it has no function export "abortTrap"$/);
 });
 
 test("an error status is refused even when its body is a valid module (URL, Response and Promise<Response>)", async () => {

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { CHIO_WASM_BASE64, CHIO_WASM_SHA256 } from "../../src/generated/chio-wasm.js";
+import { CHIO_WASM_EXPORTS } from "../../src/generated/chio-wasm-exports.js";
 import { coreExports, heapU8, ioArenaBase, reserveIo, argsBase, SIMD_PROBE, resetInstance } from "../../src/wasm/instance.js";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
@@ -58,6 +59,17 @@ test("release module exports no test hook", () => {
   const testNames = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(TEST_WASM_PATH))).map((e) => e.name);
   for (const hook of ["test_fe_mul", "test_sc_muladd", "format_f64", "parse_f64", "ge_is_torsion_free_vartime", "test_msm"]) assert.ok(testNames.includes(hook), hook);
   for (const name of names) assert.ok(testNames.includes(name), `test build lacks ${name}`);
+});
+
+// init()/initSync() refuse a module without these (src/wasm/instance.ts assertChioCore;
+// test/node/wasm-foreign-module.test.ts): the list must be the release module's own.
+test("the export list modules are checked against is the release module's, names and kinds in order", () => {
+  const mod = new WebAssembly.Module(Buffer.from(CHIO_WASM_BASE64, "base64"));
+  assert.equal(
+    Object.entries(CHIO_WASM_EXPORTS),
+    WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]),
+  );
+  assert.is(Object.getPrototypeOf(CHIO_WASM_EXPORTS), null, "for…in over it must not see Object.prototype");
 });
 
 test("I/O arena grows on demand and the heap view follows", () => {
