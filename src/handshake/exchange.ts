@@ -824,20 +824,16 @@ export class KernelTrustExchange {
   async #afterLostRace(kernelId: string, pinned: FederationPeer | undefined, peer: FederationPeer, at: number, skew: number, signal: AbortSignal | undefined): Promise<PinOutcome> {
     const current = await this.#storeGet(kernelId);
     // The key is checked against the winner's entry and the anchors in force now before
-    // anything is adopted or written. The winner's pin is adopted if it is a concurrent
-    // handshake's or a later one's: established no earlier than this accept's `now` less the
-    // skew, and due no earlier than this accept's pin less the skew. A pin established later
-    // than that (this accept stalled past the skew while another accept pinned the peer) is
-    // adopted too: renewing it would move the pin back in time (helper 157: a renewal lost, the
-    // peer refused as stale early). Anything else (a pin from much earlier: a stalled accept's, a
-    // replica's whose clock is behind, an operator's) is renewed, as every accept renews
-    // (docs/protocol.md §6).
+    // anything is adopted or written. The winner's pin is adopted only if it is a concurrent
+    // handshake's: established within the skew of this accept's `now`, and due no earlier than
+    // this accept's pin less the skew. Anything else (a stalled accept's, a replica's whose clock
+    // or window differs, an operator's) is renewed, as every accept renews (docs/protocol.md §6).
     this.#expectKey(kernelId, peer.publicKey, current);
     if (
       current !== undefined &&
       current.publicKey.equals(peer.publicKey) &&
       current.isFresh(at) &&
-      current.establishedAt >= at - skew &&
+      !driftExceeds(current.establishedAt, at, skew) &&
       current.rotationDue >= peer.rotationDue - skew
     ) {
       return { peer: current, written: false, previous: pinned };

@@ -564,43 +564,6 @@ test("after a lost race and a successful retry, the pinned event names the entry
   assert.ok(event.previous?.equals(winner), `previous: ${JSON.stringify(event.previous)}`);
 });
 
-test("an accept that stalls past the skew while another accept pins the peer adopts that later pin instead of moving it back in time (helper 157)", async () => {
-  const kpB = Keypair.generate();
-  const store = new InMemoryPeerStore();
-  const config = { maxHandshakeSkewSecs: 300, rotationWindowSecs: 1000 };
-  const stalled = new KernelTrustExchange(A, Keypair.generate(), { store, config }).withTrustedPeer(B, kpB.publicKey);
-  const replica = new KernelTrustExchange(A, Keypair.generate(), { store, config }).withTrustedPeer(B, kpB.publicKey);
-  const events: HandshakeEvent[] = [];
-  stalled.withEventHandler((event) => events.push(event));
-  // The first accept has read the store (no pin) and waits in beforePin; meanwhile the replica,
-  // 301 s later, accepts a fresh envelope of the same peer and pins it until NOW + 1301.
-  const later = await new Promise<FederationPeer>((resolve, reject) => {
-    const first = stalled.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n-stalled", NOW, kpB), B, NOW, {
-      beforePin: () => replica.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n-later", NOW + 301, kpB), B, NOW + 301).then(() => undefined),
-    });
-    first.then(resolve, reject);
-  });
-  const stored = store.get(B)!;
-  assert.equal([stored.establishedAt, stored.rotationDue], [NOW + 301, NOW + 1301], "the later pin stands");
-  assert.ok(later.equals(stored), "the stalled accept answers with the pin it adopted");
-  const event = events.find((e) => e.type === "pinned") as Extract<HandshakeEvent, { type: "pinned" }>;
-  assert.not.ok(event.written, "adopted, not written");
-  assert.ok((await replica.resolve(B, NOW + 1100)).equals(stored), "not stale at NOW + 1100");
-  // A pin from more than the skew before this accept's now, landing just before its write, is
-  // still renewed (docs/protocol.md §6).
-  const inner = new InMemoryPeerStore();
-  const earlier = new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW - 301, rotationDue: NOW + 699 });
-  let raced = false;
-  const racing = withCompareAndSet(inner, (id, expected, next) => {
-    if (!raced) inner.insert(earlier);
-    raced = true;
-    return inner.compareAndSet(id, expected, next);
-  });
-  const renewing = new KernelTrustExchange(A, Keypair.generate(), { store: racing, config }).withTrustedPeer(B, kpB.publicKey);
-  await renewing.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "n-renew", NOW, kpB), B, NOW);
-  assert.equal([inner.get(B)!.establishedAt, inner.get(B)!.rotationDue], [NOW, NOW + 1000], "renewed");
-});
-
 test("compareAndSetPins: false pins with insert (last writer wins, as the reference)", async () => {
   const kpB = Keypair.generate();
   const store = new SlowStore();
