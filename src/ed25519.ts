@@ -24,7 +24,7 @@ import { MapAtLoad, mapDelete } from "./collections.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError, isInstanceOf } from "./errors.js";
 import {
-  argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
+  argsBase, coreCallInterrupted, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, preparedSlabLayout, reserveIo, secretCall, setPreparedSlabBytes,
   DEFAULT_PREPARED_SLAB_BYTES, type CoreExports,
 } from "./wasm/instance.js";
 import {
@@ -94,6 +94,7 @@ function getPublicKey(secretKey: Uint8Array): Uint8Array {
     secretCall(x.ed25519_public_key, undefined);
     return copyOfRange(heapU8(), base + ARG_PUBLIC_KEY, base + ARG_PUBLIC_KEY + 32);
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause);
   }
 }
@@ -117,6 +118,7 @@ function sign(message: Uint8Array, secretKey: Uint8Array | PreparedSecretKey): U
     secretCall(x.ed25519_sign, len); // wipes every secret, also when the call fails
     return copyOfRange(heapU8(), base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause);
   }
 }
@@ -188,6 +190,7 @@ const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
           typedArraySet(heapU8(), home.bytes, argsBase() + ARG_PUBLIC_KEY);
           x.ed25519_prepared_release(home.slot);
         } catch (cause) {
+          coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
           contained(cause); // drops the instance, as after any failed call; nothing to throw to (above)
         }
       })
@@ -379,6 +382,7 @@ function verify(
     preparedSlot(prepared, heap[at] | (heap[at + 1] << 8) | (heap[at + 2] << 16) | (heap[at + 3] << 24));
     return verdict;
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause);
   }
 }
@@ -609,6 +613,7 @@ function inspect(publicKey: Uint8Array): number {
     copyInto(heapU8(), publicKey, argsBase() + ARG_PUBLIC_KEY, ED25519_PUBLIC_KEY_BYTES);
     return x.ed25519_inspect_public_key();
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause);
   }
 }

@@ -23,7 +23,7 @@
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
 import { hardenClass, assertBytes, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
-import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { argsBase, coreCallInterrupted, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
 
 interface PreparedExports extends CoreExports {
@@ -281,6 +281,7 @@ export function signPrepared(message: Uint8Array, key: PreparedSecretKey): Uint8
     status = secretCall(signCall, len); // wipes every secret intermediate, also when the call fails
     if (status === PREPARED_OK) signature = copyOfRange(heapU8(), base + ARG_SIGNATURE, base + ARG_SIGNATURE + 64);
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause); // guarded()'s handling, without a closure per signature
   }
   if (signature === undefined) {

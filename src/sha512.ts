@@ -6,7 +6,7 @@
 // (chaining value and last block, which the export leaves behind) is overwritten by hashing the
 // empty message, whose state is public.
 import { copyInto, copyOfRange, typedArrayFill, viewLength } from "./bytes.js";
-import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
+import { argsBase, coreCallInterrupted, coreExports, contained, heapU8, ioArenaBase, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_DIGEST } from "./wasm/abi.js";
 
 interface Sha512Exports extends CoreExports {
@@ -31,6 +31,7 @@ export function sha512Digest(data: Uint8Array): Uint8Array {
     typedArrayFill(heap, 0, at, at + 64);
     return digest;
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause); // guarded()'s handling, without a closure per call
   }
 }

@@ -14,7 +14,7 @@
 //    surrogates and numbers that overflow binary64 are errors.
 import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, stringSlice, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, isInstanceOf, type CanonicalJsonErrorCode } from "../errors.js";
-import { argsBase, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
+import { argsBase, coreCallInterrupted, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { byteLimitOption, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
@@ -86,6 +86,7 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
   try {
     status = core.json_canonicalize(length, maxDepth, flags, maxOutput);
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause); // guarded()'s handling, without a closure per call
   }
   const heap = heapU8();

@@ -15,7 +15,7 @@
 // of one does not count), or a view of a detached or out-of-bounds ArrayBuffer (which would
 // otherwise read as the empty input).
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, isInstanceOf } from "../errors.js";
-import { argsBase, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
+import { argsBase, coreCallInterrupted, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
@@ -561,6 +561,7 @@ function runEnvelopeVerify(input: Uint8Array | string, maxBytes: number, flags: 
   try {
     status = core.envelope_verify(length, flags);
   } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
     throw contained(cause); // guarded()'s handling, without a closure per call
   }
   const verdict = singleCallVerdict(status);

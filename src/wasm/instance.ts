@@ -357,7 +357,21 @@ function unavailable(cause: unknown, compiling = true): WasmCoreError {
 }
 
 /** @internal The live exports, instantiating on first use. */
+/**
+ * Set, with no function call, by the catch of every call into the core before it calls
+ * contained() (and by secretCall when its call did not return). When the engine's stack is all but
+ * exhausted, contained() itself can fail to run (entering it throws a RangeError: helper 156), and
+ * the instance it should have dropped may have stopped mid-call: a slab half laid out (the glue's
+ * I/O arena address no longer the core's, so verify() checked a message written elsewhere and
+ * accepted a forgery), a table half built, a secret not wiped. So the next entry into the core
+ * (coreExports, liveCoreExports, heapU8, argsBase, ioArenaBase, reserveIo) wipes and drops it
+ * before anything else runs. contained() clears it when the error was this library's own
+ * (WasmCoreError: nothing interrupted), wipeAndDropInstance() when it drops the instance.
+ */
+export const coreCallInterrupted = { set: false };
+
 export function coreExports<T extends CoreExports = CoreExports>(): T {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   return (current ?? instantiateSync()) as T;
 }
 
@@ -366,11 +380,13 @@ export function coreExports<T extends CoreExports = CoreExports>(): T {
  * bookkeeping that only concerns the instance of the moment, such as a finalizer's release.
  */
 export function liveCoreExports<T extends CoreExports = CoreExports>(): T | undefined {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   return current as T | undefined;
 }
 
 /** @internal A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
 export function heapU8(): Uint8Array {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   const x = current ?? instantiateSync();
   const buffer = memoryBuffer(x.memory);
   if (buffer !== heapBuffer) {
@@ -382,12 +398,14 @@ export function heapU8(): Uint8Array {
 
 /** Address of the fixed argument block (assembly/memory.ts ARGS). */
 export function argsBase(): number {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   if (!current) initSync();
   return argsPtr;
 }
 
 /** Address of the I/O arena. */
 export function ioArenaBase(): number {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   if (!current) initSync();
   return ioBase;
 }
@@ -397,6 +415,7 @@ export function ioArenaBase(): number {
  * if linear memory cannot grow that far.
  */
 export function reserveIo(bytes: number): void {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   const x = current ?? instantiateSync();
   assertFitsAnyCore(bytes);
   if (x.io_reserve(bytes >>> 0) !== 1) throw cannotReserve(bytes);
@@ -425,6 +444,7 @@ export function guarded<R>(fn: () => R): R {
   try {
     return fn();
   } catch (cause) {
+    coreCallInterrupted.set = true; // before any call: see coreCallInterrupted
     throw contained(cause);
   }
 }
@@ -432,8 +452,9 @@ export function guarded<R>(fn: () => R): R {
 /**
  * What guarded() does with an exception `cause` from a call into the core (the instance dropped
  * where it says), returned for the caller to throw. For hot paths, which inline guarded's
- * `try { … } catch (cause) { throw contained(cause); }` rather than allocate a closure per call
- * (README "The JS ↔ wasm boundary": nothing is allocated per call beyond the result).
+ * `try { … } catch (cause) { coreCallInterrupted.set = true; throw contained(cause); }` rather
+ * than allocate a closure per call (README "The JS ↔ wasm boundary": nothing is allocated per
+ * call beyond the result). Every caller sets coreCallInterrupted first, which this clears.
  */
 export function contained(cause: unknown): unknown {
   // Checked first: without WebAssembly (./host.ts) a WASM_UNAVAILABLE from a callback that tried to
@@ -445,6 +466,7 @@ export function contained(cause: unknown): unknown {
     return new WasmCoreError("WASM_TRAP", `WebAssembly core trapped: ${(cause as Error).message}`, { cause });
   }
   if (!instanceOfOrFalse(WasmCoreError, cause)) wipeAndDropInstance();
+  coreCallInterrupted.set = false; // dropped, or the library's own error: nothing interrupted
   return cause;
 }
 
@@ -462,7 +484,10 @@ export function secretCall<A, R = void>(call: (arg: A) => R, arg: A): R {
     completed = true;
     return result;
   } finally {
-    if (!completed) wipeAndDropInstance();
+    if (!completed) {
+      coreCallInterrupted.set = true; // in case the wipe cannot run either
+      wipeAndDropInstance();
+    }
   }
 }
 
@@ -474,6 +499,7 @@ export function secretCall<A, R = void>(call: (arg: A) => R, arg: A): R {
 export function wipeAndDropInstance(): void {
   const x = current;
   current = undefined;
+  coreCallInterrupted.set = false;
   if (x) {
     try {
       typedArrayFill(bytesOver(memoryBuffer(x.memory)), 0);
