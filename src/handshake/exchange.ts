@@ -646,8 +646,8 @@ export class KernelTrustExchange {
       }
       // 5–7. Which key this peer must use: the anchor first, else the existing pin, even if stale.
       let found: unknown;
+      throwIfAborted(signal); // its reason, not STORE_FAILED: outside the store call's try
       try {
-        throwIfAborted(signal);
         found = await this.#store.get(expectedId);
       } catch (cause) {
         throw storeFailure("get", cause);
