@@ -176,8 +176,7 @@ function letGo(home: PreparedHome): number {
  * of the same key lives the slot keeps its mark (review 50: an exchange rebuilt with the same
  * anchors, or a caller's own short-lived preparation of an anchor key, made the live exchange's
  * anchors evictable, as it verifies by key bytes and never marked them again). It never starts
- * an instance (a rebuilt one lost the slot anyway), and skips a core without the export (a
- * browser's cached older chio.wasm). Errors are swallowed: a finalizer has nobody to report to,
+ * an instance (a rebuilt one lost the slot anyway). Errors are swallowed: a finalizer has nobody to report to,
  * and verdicts never depend on the slab.
  */
 const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
@@ -185,7 +184,7 @@ const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
     ? new FinalizationRegistry<PreparedHome>((home) => {
         if (!home.held || letGo(home) > 0) return; // freed already, or another object holds the key
         const x = liveCoreExports<Ed25519Exports>();
-        if (x === undefined || typeof x.ed25519_prepared_release !== "function") return;
+        if (x === undefined) return;
         try {
           typedArraySet(heapU8(), home.bytes, argsBase() + ARG_PUBLIC_KEY);
           x.ed25519_prepared_release(home.slot);

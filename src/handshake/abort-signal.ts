@@ -7,8 +7,10 @@
 import { InvalidTypeError } from "../errors.js";
 import { uncurryThis } from "../bytes.js";
 
+const ABORT_SIGNAL_PROTOTYPE: object | undefined = typeof AbortSignal === "function" ? AbortSignal.prototype : undefined;
+const getPrototypeOf = Object.getPrototypeOf;
 const abortSignalGetter = (name: "aborted" | "reason") =>
-  typeof AbortSignal === "function" ? Object.getOwnPropertyDescriptor(AbortSignal.prototype, name)?.get : undefined;
+  ABORT_SIGNAL_PROTOTYPE !== undefined ? Object.getOwnPropertyDescriptor(ABORT_SIGNAL_PROTOTYPE, name)?.get : undefined;
 const readAborted = abortSignalGetter("aborted");
 const readReason = abortSignalGetter("reason");
 const signalAborted = readAborted && uncurryThis(readAborted as (this: AbortSignal) => boolean);
@@ -26,15 +28,20 @@ export const abortController: (controller: AbortController, reason: unknown) => 
     };
 
 /**
- * `value` checked as an accept's signal: undefined, or an AbortSignal, recognised by AbortSignal's
- * own `aborted` accessor (as loaded), which throws for any other object: a brand check, so an
- * object that only looks like a signal is refused rather than trusted to say it was never aborted.
+ * `value` checked as an accept's signal: undefined, or an AbortSignal of this realm: its prototype
+ * AbortSignal.prototype itself (not an object made from a signal, Object.create(signal), which
+ * Node's accessors would read through), and AbortSignal's own `aborted` accessor (as loaded)
+ * accepting it, which throws for any other object. So an object that only looks like a signal is
+ * refused rather than trusted to say it was never aborted. As the pool's signalOption
+ * (src/pool/abort.ts), but portable: a Proxy of a signal is not told apart here (node:util's
+ * isProxy is Node's), and its traps, the caller's own code, answer for the caller's own accept.
  * @throws InvalidTypeError for anything else, or where the host has no AbortSignal.
  */
 export function abortSignalOption(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   const refused = (cause?: unknown) => new InvalidTypeError("options.signal must be an AbortSignal", cause === undefined ? undefined : { cause });
   if (value === null || typeof value !== "object" || signalAborted === undefined) throw refused();
+  if (getPrototypeOf(value) !== ABORT_SIGNAL_PROTOTYPE) throw refused();
   try {
     signalAborted(value as AbortSignal);
   } catch (cause) {

@@ -247,8 +247,6 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       abortController(abandon, gone); // no effect once aborted: the deadline's refusal, if first, stands
     };
     let acceptEnded = false;
-    // Not once the accept has ended: a response closes after every answer, and the refusal would be made for nothing.
-    response.once("close", () => acceptEnded || abandonForGoneCaller());
     let answer: unknown;
     const beforePin = ({ kernelId, nonce }: AcceptedChallenge) => {
       // The connection may be gone before its 'close' has been emitted.
@@ -265,6 +263,9 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     };
     // Again now that the body is in: others may have started while this one was being sent.
     checkAcceptSlot(false);
+    // Watched only while the accept runs: a response closes after every answer, and the refusal
+    // would be made for nothing (as for a request refused just above).
+    response.once("close", () => acceptEnded || abandonForGoneCaller());
     try {
       await withinTime(accept(body, beforePin, abandon.signal), handshakeTimeoutMs, abandon);
       acceptEnded = true;

@@ -147,10 +147,12 @@ function isSerializationFailure(error: unknown): boolean {
 }
 
 /**
- * How many times a statement that only raises a shared value (the replay retention floor) is sent
- * when concurrent writers abort it with serialization failures under a stricter default isolation.
+ * How many times a statement that only raises a shared value (the replay retention floor) is sent,
+ * outside an open, when concurrent writers abort it with serialization failures under a stricter
+ * default isolation (an open retries within its own bound).
  */
 const SERIALIZATION_RETRIES = 8;
+const mathRandom = Math.random; // the pause between those tries: no secret, only spread
 
 /** The connection and settings both stores use. */
 class Connection {
@@ -591,14 +593,17 @@ export class PostgresReplayStore implements ReplayStore {
   async #registerRetention(deadline?: number): Promise<void> {
     // Under a REPEATABLE READ or SERIALIZABLE default, replicas registering at once abort each
     // other with serialization failures (helper 157: an open failed STORE_UNAVAILABLE). The
-    // statement only raises the floor, so it is sent again, within the call's bound, a few times.
+    // statement only raises the floor, so it is sent again after a short random pause: within an
+    // open's bound until it goes through (N replicas opening together can need N − 1 tries; past the
+    // bound the next statement is STORE_TIMEOUT), and SERIALIZATION_RETRIES times for a call without one.
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#registerRetentionOnce(deadline);
         return;
       } catch (error) {
-        if (attempt >= SERIALIZATION_RETRIES || !isSerializationFailure(error)) throw error;
+        if (!isSerializationFailure(error) || (deadline === undefined && attempt >= SERIALIZATION_RETRIES)) throw error;
       }
+      await new Promise((resolve) => setTimeout(resolve, 1 + mathRandom() * 10));
     }
   }
 

@@ -78,6 +78,8 @@ function noWebAssembly(): never {
 
 let compiled: WebAssembly.Module | undefined;
 let current: CoreExports | undefined;
+/** An instance dropped whose wipe has not finished (wipeAndDropInstance). */
+let dropping: CoreExports | undefined;
 let heap: Uint8Array = bytesOver(new ArrayBuffer(0));
 /** The buffer `heap` views (memory.grow replaces the memory's buffer). */
 let heapBuffer: ArrayBuffer | undefined;
@@ -98,7 +100,7 @@ let slabTurnedOff = false;
 let slabLayouts = 0;
 
 interface SlabExports {
-  ed25519_prepared_configure?(maxBytes: number): number;
+  ed25519_prepared_configure(maxBytes: number): number;
 }
 
 /**
@@ -109,25 +111,24 @@ interface SlabExports {
  * slab (chio-trust/canonical) do not carry its text.
  */
 function layOutSlab(x: CoreExports, bytes: number, ifMemoryShort: "turn off" | "refuse"): boolean {
+  // Every core has the export: assertChioCore refuses a module without it.
   const configure = (x as CoreExports & SlabExports).ed25519_prepared_configure;
-  if (typeof configure === "function") {
-    let slots = configure(bytes >>> 0);
-    if (slots < 0) {
-      if (ifMemoryShort === "refuse") return false;
-      slots = configure(0);
-      slabTurnedOff = true;
-    } else {
-      slabTurnedOff = false;
-    }
-    preparedSlabSlots = slots;
-    slabLayouts++;
+  let slots = configure(bytes >>> 0);
+  if (slots < 0) {
+    if (ifMemoryShort === "refuse") return false;
+    slots = configure(0);
+    slabTurnedOff = true;
+  } else {
+    slabTurnedOff = false;
   }
+  preparedSlabSlots = slots;
+  slabLayouts++;
   ioBase = x.io_base();
   return true;
 }
 
 interface KeyIndexExports {
-  ed25519_seed_key_index?(): void;
+  ed25519_seed_key_index(): void;
 }
 
 /** Bytes of the key caches' position key (assembly/ed25519/exports.ts ed25519_seed_key_index). */
@@ -181,10 +182,9 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
   const args = x.args_ptr();
   // No caller code runs from here to the end: the position key and the slab are set before
   // anything can reach this instance.
-  const seedKeyIndex = (x as CoreExports & KeyIndexExports).ed25519_seed_key_index;
-  if (realmKeyIndexSeed !== undefined && typeof seedKeyIndex === "function") {
+  if (realmKeyIndexSeed !== undefined) {
     typedArraySet(view, realmKeyIndexSeed, args + ARG_SECRET); // the core takes them and wipes its copy
-    seedKeyIndex();
+    (x as CoreExports & KeyIndexExports).ed25519_seed_key_index();
   }
   layOutSlab(x, preparedSlabBytes, "turn off");
   heapBuffer = buffer; // heapU8() makes a new view if the layout grew memory
@@ -205,6 +205,7 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
  *   size setting (review 46: before, this was reported as success with 0 slots).
  */
 export function setPreparedSlabBytes(bytes: number): number {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   if (!current) {
     const previous = preparedSlabBytes;
     preparedSlabBytes = bytes;
@@ -241,6 +242,7 @@ export function preparedSlabLayoutCount(): number {
 
 /** @internal The configured slab size in bytes and the slot count of the live layout. */
 export function preparedSlabLayout(): { maxBytes: number; slots: number } {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   if (!current) initSync();
   return { maxBytes: preparedSlabBytes, slots: preparedSlabSlots };
 }
@@ -250,6 +252,7 @@ export function preparedSlabLayout(): { maxBytes: number; slots: number } {
  * ones. Returns nothing: the instance stays private to the library.
  */
 export function initSync(source?: WasmSource): void {
+  if (coreCallInterrupted.set) wipeAndDropInstance();
   if (current) return;
   instantiateSync(source);
 }
@@ -356,10 +359,11 @@ function unavailable(cause: unknown, compiling = true): WasmCoreError {
   return new WasmCoreError("WASM_UNAVAILABLE", `cannot instantiate the chio-trust WebAssembly core${hint}: ${text}`, { cause });
 }
 
-/** @internal The live exports, instantiating on first use. */
 /**
  * Set, with no function call, by the catch of every call into the core before it calls
- * contained() (and by secretCall when its call did not return). When the engine's stack is all but
+ * contained() (and by secretCall when its call did not return, and by wipeAndDropInstance until
+ * its wipe is done; reserveIo's io_reserve, which only grows memory and keeps no other state, is
+ * called outside some of those catches). When the engine's stack is all but
  * exhausted, contained() itself can fail to run (entering it throws a RangeError: helper 156), and
  * the instance it should have dropped may have stopped mid-call: a slab half laid out (the glue's
  * I/O arena address no longer the core's, so verify() checked a message written elsewhere and
@@ -370,6 +374,7 @@ function unavailable(cause: unknown, compiling = true): WasmCoreError {
  */
 export const coreCallInterrupted = { set: false };
 
+/** @internal The live exports, instantiating on first use (after dropping an interrupted instance). */
 export function coreExports<T extends CoreExports = CoreExports>(): T {
   if (coreCallInterrupted.set) wipeAndDropInstance();
   return (current ?? instantiateSync()) as T;
@@ -497,18 +502,25 @@ export function secretCall<A, R = void>(call: (arg: A) => R, arg: A): R {
  * fill, so it still works when the JS stack is almost exhausted.
  */
 export function wipeAndDropInstance(): void {
+  // Marked until the wipe is done: if it cannot finish (no stack left), the instance stays marked,
+  // and the next entry into the core wipes it again before anything else runs.
+  coreCallInterrupted.set = true;
   const x = current;
   current = undefined;
-  coreCallInterrupted.set = false;
   if (x) {
+    dropping = x;
     try {
       typedArrayFill(bytesOver(memoryBuffer(x.memory)), 0);
     } catch {
       typedArrayFill(heap, 0); // the cached view still covers everything but memory grown since it was made
     }
+  } else if (dropping !== undefined) {
+    typedArrayFill(bytesOver(memoryBuffer(dropping.memory)), 0); // a wipe that could not finish before
   }
+  dropping = undefined;
   heap = bytesOver(new ArrayBuffer(0));
   heapBuffer = undefined;
+  coreCallInterrupted.set = false;
 }
 
 /** Drops the live instance; the next call re-instantiates from the cached compiled module. */

@@ -129,7 +129,9 @@ test("options.signal: an aborted accept sends no write from then on and is refus
   assert.is(peer.kernelId, B);
   assert.is((await store.snapshot()).length, 1);
   // Anything but an AbortSignal is refused as the option is read (an object shaped like one too).
-  for (const signal of [{ aborted: false, reason: undefined }, "signal", 1, null, Object.create(AbortSignal.prototype)]) {
+  const aborted = new AbortController();
+  aborted.abort();
+  for (const signal of [{ aborted: false, reason: undefined }, "signal", 1, null, Object.create(AbortSignal.prototype), Object.create(aborted.signal)]) {
     const error = await reasonOf(exchange.acceptEnvelope(envelope, B, NOW, { signal: signal as AbortSignal }));
     assert.is((error as { code?: string }).code, "INVALID_TYPE", String(signal));
   }
