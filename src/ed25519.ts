@@ -176,8 +176,8 @@ function letGo(home: PreparedHome): number {
  * of the same key lives the slot keeps its mark (review 50: an exchange rebuilt with the same
  * anchors, or a caller's own short-lived preparation of an anchor key, made the live exchange's
  * anchors evictable, as it verifies by key bytes and never marked them again). It never starts
- * an instance (a rebuilt one lost the slot anyway). Errors are swallowed: a finalizer has nobody to report to,
- * and verdicts never depend on the slab.
+ * an instance (a rebuilt one lost the slot anyway). Errors are swallowed: a finalizer has nobody
+ * to report to, and verdicts never depend on the slab.
  */
 const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
   typeof FinalizationRegistry === "function"

@@ -625,7 +625,7 @@ export class KernelTrustExchange {
     const beforePin = options?.beforePin;
     const signal = options?.signal;
     try {
-      throwIfAborted(signal);
+      throwIfAborted(signal); // before the store is read: nothing between here and there awaits
       // 1. Signature against the declared key (and, new, weak keys and timestamp range).
       const { challenge, declaredPublicKey } = this.#authenticate(envelope, hardening);
       if (expected === undefined) expectedId = challenge.localKernelId;
@@ -646,7 +646,6 @@ export class KernelTrustExchange {
       }
       // 5–7. Which key this peer must use: the anchor first, else the existing pin, even if stale.
       let found: unknown;
-      throwIfAborted(signal); // its reason, not STORE_FAILED: outside the store call's try
       try {
         found = await this.#store.get(expectedId);
       } catch (cause) {

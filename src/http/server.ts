@@ -549,7 +549,7 @@ function checkBeforeBody(request: IncomingMessage, maxBodyBytes: number): void {
   // Checked here rather than by Node (requireHostHeader is off, createServer below): Node answered
   // it by itself, unlogged, and the request pipelined behind it was accepted and pinned with its
   // 200 never sent (helper 154, as helper 142 found for the refusals made here).
-  const hostLines = countHeaderLines(request.rawHeaders, "host");
+  const hostLines = request.headersDistinct.host?.length ?? 0;
   if (hostLines > 1 || (hostLines === 0 && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1)) {
     throw new RequestRefusal(400, "BAD_REQUEST", hostLines > 1 ? "more than one Host header" : "an HTTP/1.1 request must have a Host header", true);
   }
@@ -603,13 +603,6 @@ function describeFault(error: unknown): string {
 }
 
 const handshakeTimeout = (ms: number) => new RequestRefusal(503, "HANDSHAKE_TIMEOUT", `the accept did not finish within ${ms} ms (handshakeTimeoutMs)`);
-
-/** How many lines of `rawHeaders` (name, value, name, value, …) are named `name` (lowercase), in any case. */
-function countHeaderLines(rawHeaders: string[], name: string): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count++;
-  return count;
-}
 
 /**
  * `accept`, or a 503 HANDSHAKE_TIMEOUT refusal after `ms`, with which it also aborts `abandon`

@@ -242,8 +242,7 @@ export function preparedSlabLayoutCount(): number {
 
 /** @internal The configured slab size in bytes and the slot count of the live layout. */
 export function preparedSlabLayout(): { maxBytes: number; slots: number } {
-  if (coreCallInterrupted.set) wipeAndDropInstance();
-  if (!current) initSync();
+  coreExports(); // an instance laid out (an interrupted one dropped first)
   return { maxBytes: preparedSlabBytes, slots: preparedSlabSlots };
 }
 
@@ -368,7 +367,8 @@ function unavailable(cause: unknown, compiling = true): WasmCoreError {
  * the instance it should have dropped may have stopped mid-call: a slab half laid out (the glue's
  * I/O arena address no longer the core's, so verify() checked a message written elsewhere and
  * accepted a forgery), a table half built, a secret not wiped. So the next entry into the core
- * (coreExports, liveCoreExports, heapU8, argsBase, ioArenaBase, reserveIo) wipes and drops it
+ * (coreExports, which heapU8, argsBase, ioArenaBase, reserveIo and preparedSlabLayout go through;
+ * liveCoreExports, initSync and setPreparedSlabBytes) wipes and drops it
  * before anything else runs. contained() clears it when the error was this library's own
  * (WasmCoreError: nothing interrupted), wipeAndDropInstance() when it drops the instance.
  */
@@ -391,8 +391,7 @@ export function liveCoreExports<T extends CoreExports = CoreExports>(): T | unde
 
 /** @internal A byte view of linear memory, re-created after the memory grew (growth detaches old views). */
 export function heapU8(): Uint8Array {
-  if (coreCallInterrupted.set) wipeAndDropInstance();
-  const x = current ?? instantiateSync();
+  const x = coreExports();
   const buffer = memoryBuffer(x.memory);
   if (buffer !== heapBuffer) {
     heapBuffer = buffer;
@@ -403,15 +402,13 @@ export function heapU8(): Uint8Array {
 
 /** Address of the fixed argument block (assembly/memory.ts ARGS). */
 export function argsBase(): number {
-  if (coreCallInterrupted.set) wipeAndDropInstance();
-  if (!current) initSync();
+  coreExports();
   return argsPtr;
 }
 
 /** Address of the I/O arena. */
 export function ioArenaBase(): number {
-  if (coreCallInterrupted.set) wipeAndDropInstance();
-  if (!current) initSync();
+  coreExports();
   return ioBase;
 }
 
@@ -420,8 +417,7 @@ export function ioArenaBase(): number {
  * if linear memory cannot grow that far.
  */
 export function reserveIo(bytes: number): void {
-  if (coreCallInterrupted.set) wipeAndDropInstance();
-  const x = current ?? instantiateSync();
+  const x = coreExports();
   assertFitsAnyCore(bytes);
   if (x.io_reserve(bytes >>> 0) !== 1) throw cannotReserve(bytes);
 }
