@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   hardenClass,
-  brandHasInstance, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArraySet, viewLength,
+  brandHasInstance, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
   mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
@@ -449,7 +449,7 @@ const batchMessageLengths = new Float64Array(BATCH_MAX_ITEMS);
 
 /** 16 bytes per item from globalThis.crypto.getRandomValues into batchRandom (never derived from the inputs). */
 function fillBatchRandom(count: number): void {
-  fillRandomBytes(batchRandom.subarray(0, 16 * count));
+  fillRandomBytes(subview(batchRandom, 0, 16 * count)); // not the realm's subarray, which caller code can replace (hunt 19)
 }
 
 /**
@@ -601,7 +601,9 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
       return true;
     });
   } finally {
-    batchRandom.fill(0, 0, 16 * n); // this copy is not kept; the core's stays until later calls overwrite it (worthless by then)
+    // This copy is not kept; the core's stays until later calls overwrite it (worthless by then).
+    // The captured fill: the realm's would run caller code inside the call (hunt 19).
+    typedArrayFill(batchRandom, 0, 0, 16 * n);
   }
 }
 

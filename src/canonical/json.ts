@@ -12,7 +12,7 @@
 //    strict JCS would print 9007199254740992.
 //  * I-JSON (RFC 7493) is enforced: duplicate member names (compared after unescaping), lone
 //    surrogates and numbers that overflow binary64 are errors.
-import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, readOptions, readU32, stringSlice, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
+import { charCodeAt, copyInto, copyOfRange, isUint8Array, isUnreadableView, mapGet, readOptions, readU32, stringSlice, subview, uncurryThis, utf8Length, viewLength } from "../bytes.js";
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, isInstanceOf, type CanonicalJsonErrorCode } from "../errors.js";
 import { argsBase, coreCallInterrupted, coreExports, contained, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -93,7 +93,7 @@ export function canonicalizeJson(input: string | Uint8Array, options?: Canonical
   const result = argsBase() + ARG_RESULT;
   if (status !== abi.STATUS_OK) {
     const offset = readU32(heap, result + JSON_RESULT_ERROR_OFFSET);
-    const known = STATUS_ERRORS.get(status);
+    const known = mapGet(STATUS_ERRORS, status); // captured: the realm's get would run caller code and pick the error (hunt 19)
     // A status this table does not know is a bug in the core (or a new status left out here):
     // a trap, not a syntax error in the caller's input (review-36 F7).
     if (known === undefined) throw new WasmCoreError("WASM_TRAP", `json_canonicalize returned the unknown status ${status}`);

@@ -333,7 +333,14 @@ function bigintText(value: bigint, key: MemberKey, depth: number): string {
 function arrayLength(array: readonly unknown[]): number {
   const length: unknown = array.length;
   if (typeof length === "number" && length >= 0 && length <= 0xffffffff && isInteger(length)) return length;
-  const n = truncate(toNumber(length)); // ToNumber may call the value's valueOf: caller code, as in JSON.stringify
+  // ToNumber refuses a symbol and a bigint (JSON.stringify throws TypeError; Number() would read
+  // 2n as 2, and a symbol threw an untyped TypeError from here: hunt 19): UNSUPPORTED_TYPE.
+  if (typeof length === "symbol" || typeof length === "bigint") {
+    throw new CanonicalJsonError("UNSUPPORTED_TYPE", `an array's length is a ${typeof length}, which is not a length`);
+  }
+  // Unary plus is ToNumber itself: an object's valueOf (caller code, as in JSON.stringify) runs,
+  // and what it throws propagates unchanged, as the caller's other code does (file header).
+  const n = truncate(+(length as number));
   return n > 0 ? (n < MAX_SAFE_INTEGER ? n : MAX_SAFE_INTEGER) : 0; // NaN and negatives → 0
 }
 

@@ -20,8 +20,8 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import {
-  arrayArgumentLength, bytesToHex, concatBytes, copyOfRange, elementOf, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, subview,
-  typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
+  arrayArgumentLength, bytesToHex, charCodeAt, concatBytes, copyOfRange, elementOf, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, stringSlice, subview,
+  typedArrayFill, typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
@@ -417,7 +417,11 @@ function runEnvelopeSegment(inputs: OwnList<Uint8Array | string>, start: number,
     try {
       segment = tryEnvelopeSegment(inputs, start, count, maxBytes, flags);
     } finally {
-      segmentRandom.fill(0, 0, 16 * count); // this copy is not kept; the core's stays until later calls overwrite it (worthless by then)
+      // This copy is not kept; the core's stays until later calls overwrite it (worthless by then).
+      // The captured fill: the realm's runs caller code here, with the segment's verdicts written
+      // and not yet read, and a replacement that verified another envelope overwrote them (a
+      // forged envelope read `ok`: hunt 19, as review 100's route through other built-ins).
+      typedArrayFill(segmentRandom, 0, 0, 16 * count);
     }
     if (segment !== undefined || count === 1) return segment;
   }
@@ -440,7 +444,7 @@ function tryEnvelopeSegment(
   maxBytes: number,
   flags: number,
 ): EnvelopeSegment | undefined {
-  fillRandomBytes(segmentRandom.subarray(0, 16 * count));
+  fillRandomBytes(subview(segmentRandom, 0, 16 * count)); // not the realm's subarray: no caller code between the inputs' checks and their copy
   // Written during the copy and read back for addresses in wasm memory: a list of the library's
   // own (ownList), so neither an accessor on Array.prototype nor a replaced `push` runs there.
   const early = ownList<{ index: number; verdict: number; offset: number }>();
@@ -660,9 +664,11 @@ function schemaPrefix(heap: Uint8Array, start: number, end: number): string {
  */
 export function boundedSchema(schema: string, cut = false): string {
   if (schema.length <= SCHEMA_SHOWN_UNITS) return cut ? `${schema}…` : schema;
-  const last = schema.charCodeAt(SCHEMA_SHOWN_UNITS - 1);
+  // The captured string methods: this runs while a batch's later verdicts are still unread in
+  // wasm memory, where the realm's could run caller code that overwrites them (hunt 19).
+  const last = charCodeAt(schema, SCHEMA_SHOWN_UNITS - 1);
   const keep = last >= 0xd800 && last <= 0xdbff ? SCHEMA_SHOWN_UNITS - 1 : SCHEMA_SHOWN_UNITS;
-  return `${schema.slice(0, keep)}…`;
+  return `${stringSlice(schema, 0, keep)}…`;
 }
 
 /**
