@@ -1,7 +1,7 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
 import { type Stats, accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
 import { MAX_ANCHOR_KEYS } from "../handshake/constants.js";
@@ -80,10 +80,44 @@ function fileKind(stats: Stats): string {
 export function writeKeyFile(path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
   const keypair = Keypair.generate();
   try {
-    return writeKeyFileOf(keypair, path, force);
+    return withTerminatingSignalsHeld(() => writeKeyFileOf(keypair, path, force));
   } catch (error) {
     keypair.destroy(); // its seed, wiped on every failure (review 73 F8)
     throw error;
+  }
+}
+
+/** The signals that end a CLI run by default: a terminal's Ctrl-C, a supervisor's stop, a closed terminal. */
+const TERMINATING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Runs the synchronous `work` with TERMINATING_SIGNALS held. Without a listener the kernel ends
+ * the process at once, in the middle of the key file's write: its temporary file, often holding
+ * the whole seed, stayed beside --out with nothing to remove it (hunt 16). With one, Node takes
+ * the signal on its event loop, which runs only once `work` (and its cleanup) is done: the write
+ * finishes or fails whole. The listener then removes itself and raises the signal again, so the
+ * run ends by it (exit status 128 + its number) unless the command has ended first (keygen
+ * prints the public key and exits within the same turns: measured, it usually has, and the
+ * signal is then dropped with the key written, as if it had come a moment later). A
+ * listener is removed on the loop's second turn if no signal came. SIGKILL cannot be held: the
+ * one way a temporary seed file can still be left behind.
+ */
+function withTerminatingSignalsHeld<T>(work: () => T): T {
+  const release = () => {
+    for (const signal of TERMINATING_SIGNALS) process.removeListener(signal, raiseAgain);
+  };
+  const raiseAgain = (signal: NodeJS.Signals) => {
+    release();
+    process.kill(process.pid, signal);
+  };
+  for (const signal of TERMINATING_SIGNALS) process.on(signal, raiseAgain);
+  try {
+    return work();
+  } finally {
+    // Not at once: a signal that came during `work` waits for the event loop's poll phase, and
+    // removing the listener first would drop it. Two turns: if `work` ran inside an I/O callback,
+    // this turn's poll phase is past, and only the next one's comes before its check phase.
+    setImmediate(() => setImmediate(release));
   }
 }
 
@@ -197,11 +231,12 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
  * is opened without waiting for a writer and read for at most KEY_PIPE_WAIT_MS, never a hang.
  */
 export function readKeyFile(path: string): Keypair {
+  const shown = keyFileShown(path);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
+    throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${shown}: ${fileErrorReason(error, shown !== path)}`);
   }
   let seed: Uint8Array;
   try {
@@ -209,13 +244,13 @@ export function readKeyFile(path: string): Keypair {
     // A pipe (`--key <(vault read …)`, /dev/stdin) is read for at most KEY_PIPE_WAIT_MS; a
     // directory, a device or a socket is refused.
     const pipe = stat.isFIFO();
-    if (!stat.isFile() && !pipe) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: not a regular file or a pipe`);
+    if (!stat.isFile() && !pipe) throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${shown}: not a regular file or a pipe`);
     if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
-      throw new CliError("KEY_FILE_PERMISSIONS", `${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
+      throw new CliError("KEY_FILE_PERMISSIONS", `${shown} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
     }
     const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
     try {
-      seed = seedFromKeyFile(buffer, readKeyFileBytes(fd, pipe, path, buffer), path);
+      seed = seedFromKeyFile(buffer, readKeyFileBytes(fd, pipe, shown, buffer), shown);
     } finally {
       wipeBytes(buffer); // on every path: a read that failed partway may hold part of the seed (review 70 F4)
     }
@@ -229,7 +264,24 @@ export function readKeyFile(path: string): Keypair {
   }
 }
 
-/** Reads a key file into `buffer` (at most its length); the byte count. */
+/**
+ * How messages name the --key value `path`: as given, unless it looks like a seed itself (64 hex
+ * digits, with a 0x or whitespace around them), the seed pasted where its file's name belongs:
+ * that one is described by its length, as --trust describes a bad key, and not shown (hunt 16:
+ * the message showed it twice, once in Node's own text, on stderr and in CI logs).
+ */
+function keyFileShown(path: string): string {
+  return /^\s*(0x)?[0-9a-fA-F]{64}\s*$/.test(path) ? `the --key value (${path.length} characters, which look like a seed in hex where its file's name belongs; the value is not shown)` : path;
+}
+
+/** Why a file operation failed: Node's message, which names the path, or only its code where the path is not to be shown. */
+function fileErrorReason(error: unknown, hidePath: boolean): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (!hidePath) return (error as Error).message;
+  return typeof code === "string" ? code : "the file cannot be opened";
+}
+
+/** Reads a key file into `buffer` (at most its length); the byte count. `path` is for messages only (keyFileShown). */
 function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffer): number {
     // An anonymous pipe (`--key <(vault read …)`) had its writer when it was made: an end before
     // any byte is that writer gone without writing, an empty key at once, not a writer yet to come
@@ -243,7 +295,7 @@ function readKeyFileBytes(fd: number, pipe: boolean, path: string, buffer: Buffe
         n = readSync(fd, buffer, length, buffer.length - length, null);
       } catch (error) {
         // A pipe opened without blocking says EAGAIN until its writer has written.
-        if (!pipe || (error as NodeJS.ErrnoException).code !== "EAGAIN") throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`);
+        if (!pipe || (error as NodeJS.ErrnoException).code !== "EAGAIN") throw new CliError("KEY_FILE_UNREADABLE", `cannot read ${path}: ${(error as Error).message}`); // a read's message names no path
         n = -1;
       }
       // Nothing yet: EAGAIN, or the end a named pipe reads as before its writer opens it (review 52:
@@ -383,6 +435,7 @@ export function parseAnchors(values: string[] | undefined): [string, PublicKey[]
 export async function openStores(file: string | undefined): Promise<{ store?: FederationPeerStore; replay?: ReplayStore; close(): void }> {
   if (file === undefined) return { close() {} };
   const sqlite = await loadSqlite();
+  refuseNonRegularStore(file);
   try {
     const store = new sqlite.SqlitePeerStore(file, { origin: "chio-trust cli" });
     let replay;
@@ -407,14 +460,47 @@ export async function openStores(file: string | undefined): Promise<{ store?: Fe
 export async function storeWouldBeCreated(file: string): Promise<boolean> {
   await loadSqlite();
   try {
-    if (lstatSync(file, { throwIfNoEntry: false }) !== undefined) return false;
-    const folder = dirname(file);
+    // A dangling link counts as nothing there: SQLite opens through it and creates its target
+    // (hunt 16: an accept refused for want of an anchor left that file behind).
+    const created = pathCreatedAt(file);
+    if (created === undefined) return false;
+    const folder = dirname(created);
     if (!statSync(folder).isDirectory()) return false;
     accessSync(folder, constants.W_OK | constants.X_OK);
     return true;
   } catch {
     return false; // ENOTDIR, EACCES, ELOOP…: the open reports it
   }
+}
+
+/**
+ * Where an open of `file` would create a file: `file` itself when nothing is there, the end of
+ * its chain of symbolic links when that chain dangles; undefined when something is there (or the
+ * chain loops: the open reports that).
+ */
+function pathCreatedAt(file: string): string | undefined {
+  let path = file;
+  for (let hops = 0; hops < 40; hops++) {
+    const entry = lstatSync(path, { throwIfNoEntry: false });
+    if (entry === undefined) return path;
+    if (!entry.isSymbolicLink()) return undefined;
+    path = resolve(dirname(path), readlinkSync(path));
+  }
+  return undefined;
+}
+
+/**
+ * CANNOT_OPEN for a --store that exists and is not a regular file (through its links): SQLite
+ * opened /dev/null as an empty database and, as root, left /dev/null-journal beside it (hunt 16).
+ */
+export function refuseNonRegularStore(file: string): void {
+  let stats: Stats | undefined;
+  try {
+    stats = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return; // ENOTDIR, EACCES, ELOOP…: the open reports it
+  }
+  if (stats !== undefined && !stats.isFile()) throw new CliError("CANNOT_OPEN", `${file} is not a regular file (${fileKind(stats)}), so not a store`);
 }
 
 export async function loadSqlite(): Promise<typeof import("../stores/sqlite/index.js")> {

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handsha
 import { systemClockSeconds } from "../handshake/time.js";
 import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -52,6 +52,17 @@ function filePath(name: string) {
     if (value.startsWith("--")) throw new InvalidArgumentError(`${name} got ${JSON.stringify(value.slice(0, 40))}, which looks like an option (an unset variable before it?); write ./${value.slice(0, 40)} for a file so named`);
     return value;
   };
+}
+
+/**
+ * The --store flag: a file flag (filePath) that is always a file. SQLite gives ":memory:" (and a
+ * "file:" URI) a meaning of its own, so `--store :memory:` accepted, pinned and persisted nothing,
+ * and took the same envelope again, while `peers` read a file of that name (hunt 16): such a name
+ * is taken as a file in the current folder, as ./:memory: would be.
+ */
+function storeFile(value: string): string {
+  const path = filePath("--store")(value);
+  return path.startsWith(":") || /^file:/i.test(path) ? `./${path}` : path;
 }
 
 /**
@@ -105,8 +116,8 @@ function kernelOptions(command: Command, store: "required" | "optional" | "none"
     .option("--skew <seconds>", "largest accepted clock skew (default 300)", integer("--skew", 0, 604_800))
     .option("--window <seconds>", "pin lifetime (default 43200)", integer("--window", 0, Number.MAX_SAFE_INTEGER))
     .option("--escape-del-c1", "sign and verify challenges with U+007F-U+009F escaped, as chio's older Rust kernels do (docs/protocol.md §3)");
-  if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces", filePath("--store"));
-  else if (store === "optional") command.option("--store <file>", "SQLite file for pins and replay nonces (default: in memory, lost on exit)", filePath("--store"));
+  if (store === "required") command.requiredOption("--store <file>", "SQLite file for pins and replay nonces", storeFile);
+  else if (store === "optional") command.option("--store <file>", "SQLite file for pins and replay nonces (default: in memory, lost on exit)", storeFile);
   return command;
 }
 
@@ -180,17 +191,15 @@ export function buildProgram(exit: { code: number }): Command {
       // again, then what needs the store.
       const { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 } = exchange.hardening;
       readVerifiedEnvelopeFields(envelope, maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1);
-      // No store file yet and no anchor for the sender: there is no pin either, so the accept can
-      // only be refused (docs/protocol.md §5: MISSING_TRUST_ANCHOR, or an earlier check). It runs
-      // on the exchange's empty in-memory stores, which answer as an empty file would, and the
-      // refusal creates no store file (helper 134's walkthrough: it left an empty store behind).
-      // Only where the open would create the file: any other store problem (no such folder, one
-      // this user cannot enter or write, no driver) is still its own error, CANNOT_OPEN or
-      // SQLITE_UNAVAILABLE, never "not trusted" (review of that change).
-      if (!exchange.trustedPeerKeys().has(options.from) && (await storeWouldBeCreated(options.store!))) {
-        await exchange.acceptEnvelope(envelope, options.from);
-        throw new CliError("INTERNAL_ERROR", `an accept with no anchor for ${displayPeerText(options.from, 100)} and no store succeeded`);
-      }
+      // No store file yet: the accept runs first on the exchange's empty in-memory stores, which
+      // answer as an empty file would, so a refusal creates no store file (helper 134's
+      // walkthrough: one with no anchor left an empty store behind; hunt 16: so did one refused
+      // by an anchor, for another addressee or a key the anchor does not hold); only an accept that
+      // passes there opens (creates) the file and runs again on it. Only where the open would
+      // create the file: any other store problem (no such folder, one this user cannot enter or
+      // write, no driver) is still its own error, CANNOT_OPEN or SQLITE_UNAVAILABLE, never "not
+      // trusted" (review of that change).
+      if (await storeWouldBeCreated(options.store!)) await exchange.acceptEnvelope(envelope, options.from);
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
@@ -207,7 +216,7 @@ export function buildProgram(exit: { code: number }): Command {
   program
     .command("peers")
     .description("list pinned peers with their freshness")
-    .requiredOption("--store <file>", "SQLite file", filePath("--store"))
+    .requiredOption("--store <file>", "SQLite file", storeFile)
     .option("--json", "one JSON object per line")
     .option("--now <unixSeconds>", "judge freshness at this time (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
@@ -217,6 +226,7 @@ export function buildProgram(exit: { code: number }): Command {
       if (!existsSync(options.store)) throw new CliError("CANNOT_OPEN", `${options.store} does not exist`);
       // Nor does it turn an empty file (a truncated store, a file named by mistake) into one, which
       // the store's open would claim and migrate (review 52): a store always has its header.
+      refuseNonRegularStore(options.store); // /dev/null read as an empty store, and left /dev/null-journal (hunt 16)
       const file = statSync(options.store);
       if (file.isFile() && file.size === 0) {
         throw new CliError("NOT_A_DATABASE", `${options.store} is empty, not a chio-trust store (peers never creates one)`);
@@ -332,7 +342,7 @@ export function buildProgram(exit: { code: number }): Command {
     .option("--timeout <ms>", "time for the HTTP exchange (the accept of the answer is bounded by its store)", integer("--timeout", 1, 3_600_000), 10_000)
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (url: string, options: KernelOptions & { remote: string; timeout: number }) => {
-      const { handshakeUrl, handshakeWith } = await import("../http/client.js");
+      const { handshakeUrl, handshakeAnswer } = await import("../http/client.js");
       handshakeUrl(url); // checked, like the key and anchors, before the store: a bad one creates none
       const exchange = buildExchange(options); // before the store: a bad key or anchor creates none
       // The request body is the envelope: one over what a `serve` with the default --max-body
@@ -340,15 +350,26 @@ export function buildProgram(exit: { code: number }): Command {
       // (CLI audit, 6 December 2026). Signed once more by handshakeWith, under the same nonce.
       const nonce = randomNonce();
       refuseUnacceptedEnvelope(Buffer.byteLength(JSON.stringify(exchange.localEnvelope(options.remote, nonce))), "the kernel ids");
-      const stores = await openStores(options.store);
+      // A store file that exists is opened first, so that one that cannot be opened stops the
+      // handshake before the peer pins this kernel. One that does not exist yet is created only
+      // once the answer is in and passes the accept on the in-memory stores (as `accept` does):
+      // an unreachable or refusing peer leaves no empty store behind (hunt 16).
+      const created = options.store !== undefined && (await storeWouldBeCreated(options.store));
+      let stores = created ? undefined : await openStores(options.store);
       try {
-        attachStores(exchange, stores);
-        const { peer } = await handshakeWith(url, exchange, options.remote, { timeoutMs: options.timeout, nonce });
+        if (stores !== undefined) attachStores(exchange, stores);
+        const { answer } = await handshakeAnswer(url, exchange, options.remote, { timeoutMs: options.timeout, nonce });
+        if (stores === undefined) {
+          await exchange.acceptEnvelope(answer, options.remote); // on the in-memory stores: a refusal creates no file
+          stores = await openStores(options.store);
+          attachStores(exchange, stores);
+        }
+        const peer = await exchange.acceptEnvelope(answer, options.remote);
         // Both sides have pinned by now; output that cannot be written undoes neither (review 67 F4).
         outputFailureCleanups.push(() => `; the handshake completed: ${displayPeerText(peer.kernelId, 100)} is pinned${options.store === undefined ? " (in memory)" : ` in ${options.store}`}, and it pinned this kernel`);
         printPeer(peer);
       } finally {
-        stores.close();
+        stores?.close();
       }
     });
 

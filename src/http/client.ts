@@ -56,6 +56,25 @@ export async function handshakeWith(
   remoteKernelId: string,
   options: HandshakeClientOptions = {},
 ): Promise<HandshakeResult> {
+  const { answer, nonce } = await handshakeAnswer(baseUrl, exchange, remoteKernelId, options);
+  const peer = await exchange.acceptEnvelope(answer, remoteKernelId);
+  return { peer, nonce };
+}
+
+/**
+ * @internal handshakeWith up to the accept: sends this kernel's envelope and returns the remote
+ * kernel's answer, as the bytes that arrived, once it has passed the envelope's own checks and
+ * carries this request's nonce; the caller accepts it (exchange.acceptEnvelope). Touches none of
+ * the exchange's stores, so the CLI's `handshake` creates its store file only once an answer is
+ * in and would be accepted (hunt 16: an unreachable peer left an empty store behind).
+ * @throws as handshakeWith, but no PeerHandshakeError: nothing is accepted here.
+ */
+export async function handshakeAnswer(
+  baseUrl: string,
+  exchange: KernelTrustExchange,
+  remoteKernelId: string,
+  options: HandshakeClientOptions = {},
+): Promise<{ answer: Uint8Array; nonce: string }> {
   // Checked by shape, not instanceof: an exchange from the other build (ESM or CommonJS) of this
   // package is just as good here.
   if (exchange === null || typeof exchange !== "object" || typeof exchange.localEnvelope !== "function" || typeof exchange.acceptEnvelope !== "function") {
@@ -128,8 +147,7 @@ export async function handshakeWith(
   if (verdict.envelope.challenge.nonce !== nonce) {
     throw new HandshakeHttpError("STALE_ANSWER", "the answer does not carry this request's nonce (a replayed or misrouted answer)", { status });
   }
-  const peer = await exchange.acceptEnvelope(raw, remoteKernelId);
-  return { peer, nonce };
+  return { answer: raw, nonce };
 }
 
 /**
