@@ -73,6 +73,13 @@ export interface SqliteReplayStoreOptions extends SqliteOpenOptions {
 }
 
 const PRUNE_EVERY = 256;
+/**
+ * Most pairs one prune transaction deletes (about 2 ms of the file's write lock for short nonces
+ * on this project's machine; README, "a write holds the lock for about a millisecond").
+ */
+const PRUNE_BATCH_PAIRS = 1000;
+/** Batches the open prunes (each its own transaction); the rest goes a batch at a time with the reserves (PRUNE_EVERY). */
+const PRUNE_BATCHES_AT_OPEN = 64;
 
 /**
  * The `now` a reserve prunes at (every PRUNE_EVERY reserves, and a peer at its quota): the
@@ -258,14 +265,18 @@ export class SqliteReplayStore implements ReplayStore {
       this.#commit = db.prepare(
         "UPDATE chio_trust_replay SET state = 'committed', owner = NULL, previous_timestamp = NULL WHERE peer_id = ? AND nonce = ? AND state = 'reserved' AND owner = ?",
       );
-      // The pairs past keep_until, counted per peer (on the keep_until index) before they go, so a
-      // large prune (the one at open after a long stop) costs a row per peer, not per pair.
-      const pastKeepUntil = db.prepare("SELECT peer_id, count(*) AS n FROM chio_trust_replay WHERE keep_until < ? GROUP BY peer_id");
-      const pruneAll = db.prepare("DELETE FROM chio_trust_replay WHERE keep_until < ?");
+      // One batch of the pairs past keep_until: the PRUNE_BATCH_PAIRS first by keep_until (on its
+      // index, whose entries end with the key, so the order is total and both statements below
+      // pick the same pairs), counted per peer before they go. A batch is a transaction of its
+      // own: one DELETE of every such pair held the file's write lock for half a second after a
+      // long stop (300,000 pairs), and the other processes' accepts failed DATABASE_BUSY (hunt 20).
+      const batchOrder = "FROM chio_trust_replay WHERE keep_until < ? ORDER BY keep_until, peer_id, nonce LIMIT ?";
+      const batchCount = db.prepare(`SELECT peer_id, count(*) AS n FROM (SELECT peer_id ${batchOrder}) GROUP BY peer_id`);
+      const batchDelete = db.prepare(`DELETE FROM chio_trust_replay WHERE (peer_id, nonce) IN (SELECT peer_id, nonce ${batchOrder})`);
       this.#prune = db.transaction((now: number) => {
         let deleted = 0;
         // By index, each row an own element (not the realm's array iterator: README "Hardening").
-        const rows = pastKeepUntil.all(now) as object[];
+        const rows = batchCount.all(now, PRUNE_BATCH_PAIRS) as object[];
         for (let i = 0; i < rows.length; i++) {
           const row = rowAt(rows, i, "the prune's count");
           const n = safeColumn(column(row, "n"), "count");
@@ -274,7 +285,7 @@ export class SqliteReplayStore implements ReplayStore {
           forgetEmpty.run(peerId);
           deleted += n;
         }
-        pruneAll.run(now);
+        if (deleted > 0) batchDelete.run(now, PRUNE_BATCH_PAIRS);
         return deleted;
       });
       this.#reserve = db.transaction((peerId, nonce, timestamp, now, skewSecs, pruneAt) => {
@@ -336,7 +347,7 @@ export class SqliteReplayStore implements ReplayStore {
       // live pair of the file as it opened it, and the other processes accepted those envelopes
       // again. The next reserve of a store whose clock reads one prunes instead.
       const wall = graceClock();
-      if (wall !== undefined) this.#run("prune", () => this.#prune.immediate(wall));
+      if (wall !== undefined) this.#run("prune", () => this.#pruneBatches(wall, PRUNE_BATCHES_AT_OPEN));
     } catch (cause) {
       this.#db.close();
       throw toStoreError(cause, "open");
@@ -366,7 +377,7 @@ export class SqliteReplayStore implements ReplayStore {
       const pruneAt = pruneHorizon(now);
       if (++this.#reservesSincePrune >= PRUNE_EVERY && pruneAt !== undefined) {
         this.#reservesSincePrune = 0;
-        this.#prune.immediate(pruneAt);
+        this.#prune.immediate(pruneAt); // one batch: PRUNE_BATCH_PAIRS a PRUNE_EVERY reserves outpaces the one pair each adds
       }
       const reserved = this.#reserve.immediate(peerId, nonce, timestamp, now, skewSecs, pruneAt);
       if (reserved === OVER_QUOTA) {
@@ -405,8 +416,19 @@ export class SqliteReplayStore implements ReplayStore {
       if (typeof now !== "number" || !isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
       // Date.now() (milliseconds) for unix seconds would delete every live pair of the file (review 59).
       if (now > MAX_PLAUSIBLE_UNIX_SECONDS) throw new SqliteStoreError("INVALID_ARGUMENT", `now ${now} is not unix seconds (milliseconds?): above ${MAX_PLAUSIBLE_UNIX_SECONDS}, the year 5138`);
-      return this.#prune.immediate(now);
+      return this.#pruneBatches(now, Infinity);
     });
+  }
+
+  /** Up to `maxBatches` prune batches at `now`, each its own transaction, until one finds fewer than a batch; how many pairs went. */
+  #pruneBatches(now: number, maxBatches: number): number {
+    let deleted = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const n = this.#prune.immediate(now);
+      deleted += n;
+      if (n < PRUNE_BATCH_PAIRS) break;
+    }
+    return deleted;
   }
 
   /**

@@ -13,7 +13,7 @@
 //   never written to. The schema version is the highest row of chio_trust_schema; migrations run
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
-import { accessSync, constants as fsConstants } from "node:fs";
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
@@ -169,6 +169,7 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must be a non-empty string without NUL");
   }
   const { busyTimeoutMs, synchronous } = checkOpenOptions(options);
+  refuseTooShortForSqlite(path);
   let db: Database.Database;
   try {
     // No prototype: better-sqlite3 reads `readonly`, `verbose`, `nativeBinding`, ... with `in`,
@@ -236,6 +237,31 @@ export function databaseIdentity(db: Database.Database): { applicationId: number
 }
 
 /**
+ * NOT_A_DATABASE for a regular file of 1 to 99 bytes: shorter than an SQLite header (100 bytes),
+ * so no database's, and SQLite's unix layer reads a 1-byte file as empty, so the open claimed it
+ * and wrote a database over it (a flag file named by mistake: hunt 20). An empty file is a new
+ * store's to claim; ":memory:" and "file:" names are SQLite's, and an unreadable path is the
+ * open's to report.
+ */
+function refuseTooShortForSqlite(path: string): void {
+  if (path === ":memory:" || stringStartsWith(path, "file:")) return;
+  let size: number;
+  try {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats === undefined || !stats.isFile()) return;
+    size = stats.size;
+  } catch {
+    return;
+  }
+  if (size > 0 && size < SQLITE_HEADER_BYTES) {
+    throw new SqliteStoreError("NOT_A_DATABASE", `${path} is ${size} bytes, shorter than an SQLite header: not a database`);
+  }
+}
+
+/** Bytes of an SQLite database file's header (https://www.sqlite.org/fileformat2.html §1.3). */
+const SQLITE_HEADER_BYTES = 100;
+
+/**
  * Refuses files that belong to another application, before anything is written to them. The id
  * and the table count are read by one statement, so from one snapshot: read apart, a process
  * creating the same file at that moment (replicas started together) could commit between the two
@@ -259,28 +285,33 @@ function identify(db: Database.Database, path: string): void {
  * that open a new file together all open it instead of failing with DATABASE_BUSY.
  */
 function whenNotBusy<T>(busyTimeoutMs: number, run: () => T): T {
-  const deadline = Date.now() + busyTimeoutMs;
-  for (;;) {
+  // Counted in pauses, not read off a clock: with Date.now frozen (fake timers) or stepped back,
+  // a deadline on it kept the open waiting as long as another process held its lock, past
+  // busyTimeoutMs (hunt 20). Each pause is BUSY_PAUSE_MS of real time (Atomics.wait).
+  for (let pauses = ceilDiv(busyTimeoutMs, BUSY_PAUSE_MS); ; pauses--) {
     try {
       return run();
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
-      if (typeof code !== "string" || !stringStartsWith(code, "SQLITE_BUSY") || Date.now() >= deadline) throw error;
-      sleepSync(5);
+      if (typeof code !== "string" || !stringStartsWith(code, "SQLITE_BUSY") || pauses <= 0) throw error;
+      sleepSync(BUSY_PAUSE_MS);
     }
   }
 }
 
-let sleeper: Int32Array | undefined;
-/** Blocks the thread for about `ms` (Atomics.wait; a clock loop where SharedArrayBuffer is switched off). */
+const BUSY_PAUSE_MS = 5;
+const ceilDiv = (a: number, b: number) => mathFloor((a + b - 1) / b);
+
+/**
+ * For sleepSync, made at load: code that hardens a process by deleting SharedArrayBuffer later
+ * left the pause a loop on Date.now, which never ended with that clock frozen (hunt 20).
+ */
+const sleeper: Int32Array | undefined = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+/** Blocks the thread for about `ms` (Atomics.wait); where SharedArrayBuffer was off from the start, returns at once (the retries then come without a pause). */
 function sleepSync(ms: number): void {
-  if (typeof SharedArrayBuffer === "function") {
-    sleeper ??= new Int32Array(new SharedArrayBuffer(4));
-    Atomics.wait(sleeper, 0, 0, ms);
-    return;
-  }
-  for (const end = Date.now() + ms; Date.now() < end; );
+  if (sleeper !== undefined) atomicsWait(sleeper, 0, 0, ms);
 }
+const atomicsWait = Atomics.wait;
 
 /** Runs every missing migration; the check and the migrations share one IMMEDIATE transaction. */
 function migrate(db: Database.Database, path: string): void {
