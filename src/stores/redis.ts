@@ -57,7 +57,7 @@ import {
   mapClear,
   type OwnList,
 } from "../bytes.js";
-import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
+import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -449,8 +449,11 @@ interface OwnedClient {
   destroy(): void;
 }
 
-/** A connected client from a URL, as the stores open it: see Connection.open. */
-async function connectClient(url: string, timeoutMs: number): Promise<RedisCommandClient & OwnedClient> {
+/**
+ * A connected client from a URL, as the stores open it: see Connection.open. `created` is given
+ * the client as soon as it exists, so that a close() while it connects can end it.
+ */
+async function connectClient(url: string, timeoutMs: number, created?: (client: OwnedClient) => void): Promise<RedisCommandClient & OwnedClient> {
   let client: ReturnType<typeof createClient>;
   try {
     client = createClient({
@@ -481,6 +484,7 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
     lastError = error;
     if (isErrorReply(error) && regExpExec(HANDSHAKE_REFUSED, error.message) !== null) refuse(error);
   }); // after the connect, reported through the failing calls; a listener keeps the process alive
+  created?.(client as unknown as OwnedClient);
   try {
     // The first of the two to settle, without Promise.race (README "Hardening").
     const connected = new PromiseAtLoad<unknown>((resolve, reject) => {
@@ -489,7 +493,7 @@ async function connectClient(url: string, timeoutMs: number): Promise<RedisComma
     });
     await withTimeout(connected, timeoutMs, "connect");
   } catch (cause) {
-    client.destroy();
+    destroyClient(client as unknown as OwnedClient); // perhaps destroyed already, by a close() while it connected
     if (instanceOfOrFalse(SharedStoreError, cause) && cause.code === "STORE_TIMEOUT" && lastError !== undefined) {
       throw new SharedStoreError("STORE_TIMEOUT", `connect: no connection within ${timeoutMs} ms; the last attempt failed: ${describeDriverError(lastError)}`, { cause: lastError });
     }
@@ -512,20 +516,29 @@ function describeDriverError(error: unknown): string {
 }
 
 /**
- * Closes a client this store created: gracefully (waiting calls get their answers) within
- * `timeoutMs`, else destroys it. Never rejects: the store ends a hung client without awaiting
- * it, and a rejection there would end the caller's process (review 65 F1: node-redis 5.x's
- * destroy() throws once close() has begun).
+ * Closes a client this store replaced (Connection.#replaceHungClient): gracefully (calls still
+ * waiting there get their answers) within `timeoutMs`, else destroys it. Never rejects: the
+ * store ends a hung client without awaiting it, and a rejection there would end the caller's
+ * process (review 65 F1: node-redis 5.x's destroy() throws once close() has begun). The store's
+ * own close() does not come here: it destroys its clients at once (destroyClient).
  */
 async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> {
   try {
     await withTimeout(client.close(), timeoutMs, "close");
   } catch {
-    try {
-      client.destroy();
-    } catch {
-      // already closed or closing: nothing more this store can end
-    }
+    destroyClient(client);
+  }
+}
+
+/**
+ * Ends a client this store created at once: node-redis's destroy() rejects what it still holds
+ * and closes the socket, without a word to the server. Never throws (see endClient).
+ */
+function destroyClient(client: OwnedClient): void {
+  try {
+    client.destroy();
+  } catch {
+    // already closed or closing: nothing more this store can end
   }
 }
 
@@ -539,9 +552,15 @@ class Connection {
   readonly #url: string | undefined;
   /** When a command last got an answer from the server (performance.now()). */
   #lastAnswerAt = performance.now();
-  /** A replacement connection being opened (see #replaceHungClient). */
-  #replacing: Promise<void> | undefined;
+  /** Whether a replacement connection is being opened (see #replaceHungClient): one at a time. */
+  #replacing = false;
+  /** The client of that replacement while it connects, so that close() can end it. */
+  #connecting: OwnedClient | undefined;
+  /** Replaced clients still being closed gracefully (#replaceHungClient), so that close() can end them. */
+  readonly #retiring = new SetAtLoad<OwnedClient>();
   #closed = false;
+  /** How each call in flight is refused if the store is closed under it (close, #unlessClosed). */
+  readonly #closeRefusals = new SetAtLoad<() => void>();
   /** What the store needs of the server (serverCheck), run before calls; undefined until the store sets it. */
   #check: ServerCheck | undefined;
   /** When the last check that passed started (performance.now()), and on which client: see #serverChecked. */
@@ -729,14 +748,44 @@ class Connection {
    */
   async command(operation: string, args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
-    // Sent on the client that was checked, even if another replaced it meanwhile (a replaced
-    // client is closed: the call then fails, closed).
-    const checked = await this.#serverChecked(deadline);
     // `return await`, not `return`: an async function that returns a promise settles its own
     // through that promise's `then`, looked up as it runs, which caller code can replace after load
     // (one mapping a reply of 0 to 1 reserved a replayed nonce); awaiting a native promise looks
     // nothing up (README "Hardening").
-    return await this.send(operation, args, deadline, checked);
+    return await this.#unlessClosed(this.#checkedSend(operation, args, deadline), operation);
+  }
+
+  /** The server check, then the command on the client that was checked. */
+  async #checkedSend(operation: string, args: string[], deadline: number): Promise<unknown> {
+    // Sent on the client that was checked, even if another replaced it meanwhile (a replaced
+    // client is closed: the call then fails, closed).
+    const checked = await this.#serverChecked(deadline);
+    return await this.send(operation, args, deadline, checked); // as in command(); send() refuses once closed
+  }
+
+  /**
+   * `answer`, or STORE_CLOSED as soon as close() runs while it is pending, as the Postgres stores
+   * do (hunt 18: a reserve and a compare-and-set in flight when close() ran resolved true after it
+   * had returned, their writes done; a store on a client passed in never refused them). A command
+   * already written may still run on the server: its caller learns STORE_CLOSED, a failure, whose
+   * write the exchange treats as of unknown outcome, keeping the nonce held (docs/protocol.md §5).
+   */
+  #unlessClosed<T>(answer: Promise<T>, operation: string): Promise<T> {
+    return new PromiseAtLoad<T>((resolve, reject) => {
+      const refuse = () => reject(new SharedStoreError("STORE_CLOSED", `${operation}: the store was closed while this call was in flight`));
+      setAdd(this.#closeRefusals, refuse);
+      whenSettled(
+        answer,
+        (value) => {
+          setDelete(this.#closeRefusals, refuse);
+          resolve(value);
+        },
+        (error) => {
+          setDelete(this.#closeRefusals, refuse);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** command() without the server check, on `client`: the check's own commands. */
@@ -791,39 +840,43 @@ class Connection {
    * call. A client passed in is the caller's to manage (README, "Redis").
    */
   #replaceHungClient(hung: RedisCommandClient): void {
-    if (this.#url === undefined || this.#closed || this.#replacing !== undefined || hung !== this.#client) return;
-    const url = this.#url;
-    const connecting = connectClient(url, this.timeoutMs);
-    // Through Promise's `then` as it was at load (README "Hardening"); settles once the fresh
-    // client is in place or given up, as close() awaits.
-    this.#replacing = new PromiseAtLoad<void>((resolve) => {
-      whenSettled(
-        connecting,
-        (fresh) => {
-          this.#replacing = undefined;
-          resolve();
-          if (this.#closed) {
-            fresh.destroy();
-            return;
-          }
-          const old = this.#owned;
-          this.#client = fresh;
-          this.#owned = fresh;
-          this.#watch(fresh); // and checked before the next call: it is not #checkedClient
-          if (old !== undefined) this.#unwatchClient(old as unknown as RedisCommandClient);
-          this.#lastAnswerAt = performance.now();
-          // Commands still waiting on the old connection get their answers there if it answers
-          // after all (a server that was only slow, or frozen and thawed); one that stays silent
-          // is destroyed after operationTimeoutMs, failing its waiting calls (closed).
-          if (old !== undefined) whenSettled(endClient(old, this.timeoutMs), () => undefined, () => undefined); // it does not reject; kept handled all the same
-        },
-        () => {
-          // no fresh connection either: the old client stays, and the next such timeout tries again
-          this.#replacing = undefined;
-          resolve();
-        },
-      );
-    });
+    if (this.#url === undefined || this.#closed || this.#replacing || hung !== this.#client) return;
+    this.#replacing = true;
+    const connecting = connectClient(this.#url, this.timeoutMs, (client) => (this.#connecting = client));
+    // Through Promise's `then` as it was at load (README "Hardening"). Not awaited by close(),
+    // which ends the client still connecting instead (hunt 18: close() waited for it, up to
+    // operationTimeoutMs against a frozen server).
+    whenSettled(
+      connecting,
+      (fresh) => {
+        this.#replacing = false;
+        this.#connecting = undefined;
+        if (this.#closed) {
+          destroyClient(fresh); // closed while it connected
+          return;
+        }
+        const old = this.#owned;
+        this.#client = fresh;
+        this.#owned = fresh;
+        this.#watch(fresh); // and checked before the next call: it is not #checkedClient
+        if (old !== undefined) this.#unwatchClient(old as unknown as RedisCommandClient);
+        this.#lastAnswerAt = performance.now();
+        // Commands still waiting on the old connection get their answers there if it answers
+        // after all (a server that was only slow, or frozen and thawed); one that stays silent
+        // is destroyed after operationTimeoutMs, failing its waiting calls (closed), or at
+        // once by close().
+        if (old !== undefined) {
+          setAdd(this.#retiring, old);
+          const retired = () => void setDelete(this.#retiring, old);
+          whenSettled(endClient(old, this.timeoutMs), retired, retired); // it does not reject; kept handled all the same
+        }
+      },
+      () => {
+        // no fresh connection either: the old client stays, and the next such timeout tries again
+        this.#replacing = false;
+        this.#connecting = undefined;
+      },
+    );
   }
 
   #timedOut(operation: string, cause?: unknown): SharedStoreError {
@@ -895,12 +948,30 @@ class Connection {
     }
   }
 
+  /**
+   * Refuses every call in flight with STORE_CLOSED at once (#unlessClosed) and keeps what they
+   * have not yet written from being written: on a client passed in, which stays open for its
+   * owner, their unwritten commands are aborted (a call whose server check is still waiting sends
+   * nothing afterwards: send() refuses once closed); a client this store created is destroyed,
+   * without waiting on the server, as are a replacement still connecting and replaced clients
+   * still closing (hunt 18: a graceful close waited for the server's answers, up to
+   * operationTimeoutMs against a frozen server, and the calls it waited for resolved after it).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatchAll();
-    await this.#replacing; // a replacement that connects now is destroyed there
-    if (this.#owned) await endClient(this.#owned, this.timeoutMs);
+    const refusals = setValues(this.#closeRefusals);
+    for (let step = setIteratorStep(refusals); !step.done; step = setIteratorStep(refusals)) step.value();
+    setClear(this.#closeRefusals);
+    const sending = setValues(this.#sending);
+    for (let step = setIteratorStep(sending); !step.done; step = setIteratorStep(sending)) step.value.abort.abort();
+    // A replacement that connects after all is destroyed where it lands (#replaceHungClient).
+    if (this.#connecting !== undefined) destroyClient(this.#connecting);
+    const retiring = setValues(this.#retiring);
+    for (let step = setIteratorStep(retiring); !step.done; step = setIteratorStep(retiring)) destroyClient(step.value);
+    setClear(this.#retiring);
+    if (this.#owned) destroyClient(this.#owned);
   }
 }
 
@@ -1119,7 +1190,10 @@ export class RedisReplayStore implements ReplayStore {
     if (reply !== 0 && reply !== 1) throw unexpected("replay.release", reply);
   }
 
-  /** Closes the client this store opened (a client passed in stays open). */
+  /**
+   * Refuses the calls still in flight with STORE_CLOSED at once and ends the client this store
+   * opened without waiting on the server; a client passed in stays open (Connection.close).
+   */
   close(): Promise<void> {
     return this.#redis.close();
   }
@@ -1190,7 +1264,10 @@ export class RedisPeerStore implements FederationPeerStore {
     return reply === 1;
   }
 
-  /** Closes the client this store opened (a client passed in stays open). */
+  /**
+   * Refuses the calls still in flight with STORE_CLOSED at once and ends the client this store
+   * opened without waiting on the server; a client passed in stays open (Connection.close).
+   */
   close(): Promise<void> {
     return this.#redis.close();
   }

@@ -17,7 +17,8 @@ import { startRedis, type TestServer } from "./helpers/servers.js";
 import { keyHex, rejects, withRawAt } from "./helpers/clients.js";
 
 let started: Promise<TestServer> | undefined;
-const server = () => (started ??= startRedis());
+// DEBUG taken from local clients: the close() tests make the server slow with DEBUG SLEEP.
+const server = () => (started ??= startRedis({ debugCommand: true }));
 let spaces = 0;
 const freshNamespace = () => `t${++spaces}`;
 // T: this machine's clock at load (the server runs on it), never ahead of it (review 75 F4: a T
@@ -1103,6 +1104,215 @@ t("a connection that hangs without an error (traffic silently dropped): the stor
     assert.is(relay.connections(), 1, "one connection open: the hung one was closed, not kept beside the new one");
   } finally {
     await peers.close();
+    await relay.close();
+  }
+});
+
+/**
+ * Makes the test server answer nothing for `secs` seconds (DEBUG SLEEP, sent on a connection of
+ * its own), and resolves once the sleep has begun; `awake` settles when the server answers again.
+ */
+async function slowServer(secs: number): Promise<{ awake: Promise<void> }> {
+  const raw = createClient({ url: (await server()).url });
+  raw.on("error", () => undefined);
+  await raw.connect();
+  const awake = raw.sendCommand(["DEBUG", "SLEEP", String(secs)]).then(
+    () => raw.destroy(),
+    () => raw.destroy(),
+  );
+  await new Promise((r) => setTimeout(r, 100)); // written and being served by now (loopback)
+  return { awake };
+}
+
+/** A store call's outcome once it settles ("value" or the error's code), and when (performance.now()). */
+function track(call: Promise<unknown>): { settled: () => boolean; outcome: (withinMs: number) => Promise<{ value?: unknown; code?: unknown; at: number } | "unsettled"> } {
+  let settled = false;
+  const done = call.then(
+    (value) => ({ value, at: performance.now() }),
+    (error: { code?: unknown }) => ({ code: error?.code ?? String(error), at: performance.now() }),
+  );
+  void done.then(() => (settled = true));
+  return {
+    settled: () => settled,
+    // Raced against a timer: before hunt 18's fix a call on a frozen server waited for operationTimeoutMs.
+    outcome: (withinMs) => Promise.race([done, new Promise<"unsettled">((r) => setTimeout(r, withinMs, "unsettled"))]),
+  };
+}
+
+const closedModes = ["from a URL", "on a client passed in"] as const;
+
+/** The stores of one close() test, from a URL or on a client of the test's own (returned to destroy). */
+async function storesFor(mode: (typeof closedModes)[number], namespace: string, operationTimeoutMs: number) {
+  const url = (await server()).url;
+  let client: ReturnType<typeof createClient> | undefined;
+  if (mode !== "from a URL") {
+    client = createClient({ url });
+    client.on("error", () => undefined);
+    await client.connect();
+  }
+  const target = (client ?? url) as never;
+  const replay = await RedisReplayStore.open(target, { namespace, operationTimeoutMs });
+  const peers = await RedisPeerStore.open(target, { namespace, operationTimeoutMs });
+  return { client, replay, peers };
+}
+
+const pinOf = (kernelId: string) => new FederationPeer({ kernelId, publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+
+t("close() while a reserve, a compare-and-set and an insert are in flight on a slow server (DEBUG SLEEP): each is refused STORE_CLOSED at once and close() returns at once, from a URL and on a client passed in; none resolves after it (hunt 18: they resolved true once the server answered, after close() had returned, and a store from a URL waited for those answers in close())", async () => {
+  for (const mode of closedModes) {
+    const namespace = freshNamespace();
+    const { client, replay, peers } = await storesFor(mode, namespace, 10_000);
+    let slow: { awake: Promise<void> } | undefined;
+    try {
+      // Checked and scripts loaded: the calls below are written to the server at once.
+      assert.is(await replay.reserve("p", "warm", T, T, 300), true);
+      assert.is(await peers.compareAndSet("warm", undefined, pinOf("warm")), true);
+      slow = await slowServer(2);
+      const calls = {
+        reserve: track(replay.reserve("p", "n", T, T, 300)),
+        compareAndSet: track(peers.compareAndSet("kernel.x", undefined, pinOf("kernel.x"))),
+        insert: track(peers.insert(pinOf("kernel.y"))),
+      };
+      await new Promise((r) => setTimeout(r, 50));
+      for (const [name, call] of Object.entries(calls)) assert.not.ok(call.settled(), `${mode}: ${name} is still in flight when close() runs`);
+      const closing = performance.now();
+      await Promise.all([replay.close(), peers.close()]);
+      const closeTook = performance.now() - closing;
+      // The server sleeps about 1.85 s more: a refusal or a close() that waited for it takes that long.
+      assert.ok(closeTook < 1000, `${mode}: close() took ${closeTook.toFixed(0)} ms`);
+      for (const [name, call] of Object.entries(calls)) {
+        const outcome = await call.outcome(3000);
+        assert.ok(outcome !== "unsettled", `${mode}: ${name} settled`);
+        assert.equal({ value: outcome.value, code: outcome.code }, { value: undefined, code: "STORE_CLOSED" }, `${mode}: ${name}`);
+        assert.ok(outcome.at - closing < 1000, `${mode}: ${name} refused ${(outcome.at - closing).toFixed(0)} ms after close() began`);
+      }
+      // What was already written may still run once the server wakes (Redis runs what it has read
+      // of a connection closed after it): that is the failed write of unknown outcome the exchange
+      // keeps the nonce held for. What had not been written never is: the next test.
+      await slow.awake;
+      if (client) assert.is(await client.ping(), "PONG", "the client passed in stays open for its owner");
+    } finally {
+      await slow?.awake;
+      await Promise.all([replay.close(), peers.close()]);
+      client?.destroy();
+    }
+  }
+});
+
+t("close() while calls still wait for the server check on a slow server: each is refused STORE_CLOSED at once, and nothing of theirs is written once the server answers, from a URL and on a client passed in (hunt 18)", async () => {
+  for (const mode of closedModes) {
+    const namespace = freshNamespace();
+    const { client, replay, peers } = await storesFor(mode, namespace, 10_000);
+    let slow: { awake: Promise<void> } | undefined;
+    try {
+      assert.is(await replay.reserve("p", "warm", T, T, 300), true);
+      assert.is(await peers.compareAndSet("warm", undefined, pinOf("warm")), true);
+      // The server drops every connection but this one, as a restart does: the stores check the
+      // server again before their next command, and their calls below wait for that check's
+      // CONFIG and ROLE, which the sleeping server answers only after close().
+      await withRaw(async (raw) => {
+        await raw.sendCommand(["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]);
+        const connections = mode === "from a URL" ? 2 : 1; // a client per store, or the one passed in
+        const deadline = Date.now() + 10_000;
+        const listed = async () => String(await raw.sendCommand(["CLIENT", "LIST", "TYPE", "normal"])).trim().split("\n").length - 1; // less this one
+        while ((await listed()) < connections) {
+          if (Date.now() > deadline) throw new Error("the stores' connections did not come back");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
+      await new Promise((r) => setTimeout(r, 200)); // their handshakes answered: 'ready'
+      slow = await slowServer(2);
+      const calls = {
+        reserve: track(replay.reserve("p", "n", T, T, 300)),
+        compareAndSet: track(peers.compareAndSet("kernel.x", undefined, pinOf("kernel.x"))),
+        insert: track(peers.insert(pinOf("kernel.y"))),
+      };
+      await new Promise((r) => setTimeout(r, 50));
+      for (const [name, call] of Object.entries(calls)) assert.not.ok(call.settled(), `${mode}: ${name} is still in flight when close() runs`);
+      const closing = performance.now();
+      await Promise.all([replay.close(), peers.close()]);
+      assert.ok(performance.now() - closing < 1000, `${mode}: close() took ${(performance.now() - closing).toFixed(0)} ms`);
+      for (const [name, call] of Object.entries(calls)) {
+        const outcome = await call.outcome(3000);
+        assert.ok(outcome !== "unsettled" && outcome.code === "STORE_CLOSED" && outcome.at - closing < 1000, `${mode}: ${name}: ${JSON.stringify(outcome)}`);
+      }
+      await slow.awake;
+      await new Promise((r) => setTimeout(r, 300)); // a command sent as the check is answered would be in by now
+      await withRaw(async (raw) => {
+        assert.is(await raw.exists(`${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`), 0, `${mode}: no pair written after close()`);
+        assert.is(Number(await raw.hExists(`${namespace}:peers`, JSON.stringify("kernel.x"))), 0, `${mode}: no pin by compareAndSet after close()`);
+        assert.is(Number(await raw.hExists(`${namespace}:peers`, JSON.stringify("kernel.y"))), 0, `${mode}: no pin by insert after close()`);
+      });
+    } finally {
+      await slow?.awake;
+      await Promise.all([replay.close(), peers.close()]);
+      client?.destroy();
+    }
+  }
+});
+
+t("close() against a frozen server (SIGSTOP) returns at once and refuses the call in flight with STORE_CLOSED, though operationTimeoutMs is 20 s, from a URL and on a client passed in (hunt 18: a store from a URL waited in close() for a graceful QUIT up to operationTimeoutMs, and the call ended STORE_TIMEOUT)", async () => {
+  const srv = await server();
+  for (const mode of closedModes) {
+    const { client, replay, peers } = await storesFor(mode, freshNamespace(), 20_000);
+    try {
+      assert.is(await replay.reserve("p", "warm", T, T, 300), true);
+      let outcome: Awaited<ReturnType<ReturnType<typeof track>["outcome"]>>;
+      let closeTook: number;
+      let closing: number;
+      try {
+        srv.freeze(true);
+        const call = track(replay.reserve("p", "n", T, T, 300));
+        await new Promise((r) => setTimeout(r, 100));
+        assert.not.ok(call.settled(), `${mode}: the reserve is in flight`);
+        closing = performance.now();
+        // Raced against a timer too: a close() that waits would hold the test for 20 s.
+        const closed = await Promise.race([Promise.all([replay.close(), peers.close()]).then(() => "closed"), new Promise((r) => setTimeout(r, 3000, "still closing"))]);
+        closeTook = performance.now() - closing;
+        assert.is(closed, "closed", `${mode}: close() returned`);
+        outcome = await call.outcome(3000);
+      } finally {
+        srv.freeze(false);
+      }
+      // A generous bound: this is about not waiting for operationTimeoutMs (20 s), not about speed.
+      assert.ok(closeTook < 2000, `${mode}: close() took ${closeTook.toFixed(0)} ms`);
+      assert.ok(outcome !== "unsettled" && outcome.code === "STORE_CLOSED" && outcome.at - closing < 2000, `${mode}: the reserve: ${JSON.stringify(outcome)}`);
+      if (client) assert.is(await client.ping(), "PONG", "the client passed in stays open for its owner");
+    } finally {
+      srv.freeze(false);
+      await Promise.all([replay.close(), peers.close()]);
+      client?.destroy();
+    }
+  }
+});
+
+t("close() while the store replaces a hung connection to a frozen server returns at once and ends both connections, the hung one and the one still connecting (hunt 18: it waited for the replacement's connect, then for a graceful close of its connection, each up to operationTimeoutMs)", async () => {
+  const srv = await server();
+  const relay = await startRelay(srv.port); // counts the store's connections, whatever the frozen server does
+  const replay = await RedisReplayStore.open(`redis://127.0.0.1:${relay.port}`, { namespace: freshNamespace(), operationTimeoutMs: 3000 });
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    assert.is(await replay.reserve("p", "warm", T, T, 300), true);
+    assert.is(relay.connections(), 1);
+    try {
+      srv.freeze(true);
+      // No answer within the bound: the store opens a fresh connection, whose handshake the frozen server never answers.
+      await rejects(replay.reserve("p", "n", T, T, 300), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "frozen");
+      for (let i = 0; i < 200 && relay.connections() < 2; i++) await pause(10);
+      assert.is(relay.connections(), 2, "a replacement connecting beside the hung connection");
+      await pause(50); // its TCP connection made: the driver is in its handshake
+      const closing = performance.now();
+      const closed = await Promise.race([replay.close().then(() => "closed"), pause(5000).then(() => "still closing")]);
+      const took = performance.now() - closing;
+      assert.is(closed, "closed");
+      assert.ok(took < 1500, `close() took ${took.toFixed(0)} ms`);
+      for (let i = 0; i < 200 && relay.connections() > 0; i++) await pause(10);
+      assert.is(relay.connections(), 0, "both connections ended while the server is still frozen");
+    } finally {
+      srv.freeze(false);
+    }
+  } finally {
+    await replay.close();
     await relay.close();
   }
 });

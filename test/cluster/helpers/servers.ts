@@ -182,6 +182,8 @@ export interface TestServer {
 export interface StartOptions {
   /** The port to try first (servers.test.ts passes one it holds, to check the retry). */
   firstPort?: number;
+  /** Redis: take DEBUG from local clients (off by default since Redis 7), for DEBUG SLEEP: a server slow for a while. */
+  debugCommand?: boolean;
 }
 
 function postgresBin(name: string): string {
@@ -330,6 +332,15 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
   });
 }
 
+/**
+ * The installed redis-server's major version: Redis 7 refuses DEBUG unless enable-debug-command
+ * allows it, and earlier servers, which take DEBUG anyway, refuse that option (0 if unknown).
+ */
+function redisMajorVersion(): number {
+  const out = spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout ?? "";
+  return Number(/\bv=(\d+)\./.exec(out)?.[1] ?? 0);
+}
+
 /** A fresh Redis with persistence off (`--save '' --appendonly no`) on 127.0.0.1. */
 export async function startRedis(options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(path.join(tmpdir(), `chio-redis-${process.pid}-`));
@@ -342,7 +353,7 @@ export async function startRedis(options: StartOptions = {}): Promise<TestServer
     url: (port) => `redis://127.0.0.1:${port}`,
     command: (port) => ({
       bin: "redis-server",
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...(options.debugCommand && redisMajorVersion() >= 7 ? ["--enable-debug-command", "local"] : [])],
       options: {},
     }),
     endSignal: "SIGKILL", // nothing to release
