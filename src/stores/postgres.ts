@@ -172,13 +172,15 @@ class Connection {
   }
 
   static create(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Connection {
-    const prefix = read.tablePrefix ?? "chio_";
+    // Defaults on undefined only: null is refused like any other wrong value, as the integer
+    // options refuse it (hunt 18: `tablePrefix: null` opened on the shared default "chio_").
+    const prefix = read.tablePrefix === undefined ? "chio_" : read.tablePrefix;
     if (typeof prefix !== "string" || regExpExec(TABLE_PREFIX, prefix) === null) {
       throw new InvalidConfigError("tablePrefix must be 1–32 of [a-z0-9_], starting with a letter or _");
     }
     const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
     const maxConnections = integerOption(read.maxConnections, "maxConnections", 10, 1, 1000);
-    const setStatementTimeout = read.setStatementTimeout ?? true;
+    const setStatementTimeout = read.setStatementTimeout === undefined ? true : read.setStatementTimeout;
     if (typeof setStatementTimeout !== "boolean") throw new InvalidConfigError("setStatementTimeout must be a boolean");
     if (typeof urlOrClient === "string") {
       // pg resolves any other text against "postgres://base" (pg-connection-string), so "not a url",

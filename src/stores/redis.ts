@@ -712,7 +712,10 @@ class Connection {
   }
 
   static async open(urlOrClient: unknown, read: Partial<Record<(typeof SHARED_OPTION_KEYS)[number], unknown>>): Promise<Connection> {
-    const namespace = read.namespace ?? "chio";
+    // The default on undefined only: null is refused like any other value that is no namespace,
+    // as every other option refuses it (hunt 18: `namespace: null` opened on the shared default
+    // "chio", so a kernel whose setting came out null shared another kernel's pins and pairs).
+    const namespace = read.namespace === undefined ? "chio" : read.namespace;
     if (typeof namespace !== "string" || regExpExec(NAMESPACE, namespace) === null) throw new InvalidConfigError("namespace must be 1–64 of [A-Za-z0-9_.-]");
     const timeoutMs = integerOption(read.operationTimeoutMs, "operationTimeoutMs", DEFAULT_STORE_TIMEOUT_MS, 1, 600_000);
     const deadline = performance.now() + timeoutMs;

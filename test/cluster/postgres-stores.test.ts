@@ -94,6 +94,16 @@ t("options are validated before connecting", async () => {
   await rejects(PostgresPeerStore.open({} as never), (e) => e.code === "INVALID_TYPE", "not a client");
 });
 
+t("null for any option is InvalidConfigError before connecting, as a wrong type is, not the option's default (hunt 18: tablePrefix null opened on the shared prefix chio_, setStatementTimeout null sent the statement_timeout)", async () => {
+  const url = "postgres://nobody@127.0.0.1:1/none"; // nothing listens: an option taken would fail later, as STORE_UNAVAILABLE
+  for (const name of ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"]) {
+    await rejects(PostgresPeerStore.open(url, { [name]: null } as never), (e) => e instanceof InvalidConfigError, `peer store, ${name}: null`);
+  }
+  for (const name of ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout", "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"]) {
+    await rejects(PostgresReplayStore.open(url, { [name]: null } as never), (e) => e instanceof InvalidConfigError, `replay store, ${name}: null`);
+  }
+});
+
 t("an unreachable server is a typed STORE_UNAVAILABLE / STORE_TIMEOUT on open", async () => {
   const port = (await server()).port;
   const error = await rejects(

@@ -121,6 +121,16 @@ function secondRedisCopy(): typeof import("redis") {
   return require("redis");
 }
 
+t("null for any option is InvalidConfigError before connecting, as a wrong type is, not the option's default (hunt 18: namespace null opened on the shared namespace \"chio\")", async () => {
+  const url = "redis://127.0.0.1:1"; // nothing listens: an option taken would fail later, as STORE_TIMEOUT
+  for (const name of ["namespace", "operationTimeoutMs"]) {
+    await rejects(RedisPeerStore.open(url, { [name]: null } as never), (e) => e instanceof InvalidConfigError, `peer store, ${name}: null`);
+  }
+  for (const name of ["namespace", "operationTimeoutMs", "maxSkewSecs", "maxKeyUnits", "maxReservationsPerPeer"]) {
+    await rejects(RedisReplayStore.open(url, { [name]: null } as never), (e) => e instanceof InvalidConfigError, `replay store, ${name}: null`);
+  }
+});
+
 t("options are validated before connecting", async () => {
   const url = "redis://127.0.0.1:1";
   for (const options of [{ namespace: "" }, { namespace: "a b" }, { namespace: "x".repeat(65) }, { operationTimeoutMs: -5 }, { nameSpace: "a" }, { maxSkewSecs: 60 }]) {

@@ -1283,6 +1283,20 @@ test("open options at their edges: busyTimeoutMs up to 2^31 − 1, synchronous o
   }
 });
 
+test("null for any option is INVALID_ARGUMENT, as a wrong type is, not the option's default, and makes no file (hunt 18 found `?? default` taking null in the server stores; here origin and the replay store's counts took it)", () => {
+  const dir = path.dirname(tempFile());
+  for (const name of ["busyTimeoutMs", "synchronous", "origin"]) {
+    const file = path.join(dir, `peer-${name}.db`);
+    throwsStoreError(() => new SqlitePeerStore(file, { [name]: null } as object), "INVALID_ARGUMENT");
+    assert.not.ok(existsSync(file), `peer store, ${name}: null: no file`);
+  }
+  for (const name of ["busyTimeoutMs", "synchronous", "retentionSecs", "maxKeyUnits", "maxPairsPerPeer"]) {
+    const file = path.join(dir, `replay-${name}.db`);
+    throwsStoreError(() => new SqliteReplayStore(file, { [name]: null } as object), "INVALID_ARGUMENT");
+    assert.not.ok(existsSync(file), `replay store, ${name}: null: no file`);
+  }
+});
+
 test("written_at, which no CHECK bounds, must read back as a safe non-negative integer: a negative one is CORRUPT_ROW", () => {
   // A mutation audit found safeColumn's lower bound untested; written_at is the one column a
   // plain UPDATE can set negative, with every CHECK constraint in force.

@@ -71,7 +71,9 @@ export class SqlitePeerStore implements FederationPeerStore {
   /** @throws SqliteStoreError (see openChioDatabase for the codes). */
   constructor(path: string, options: SqlitePeerStoreOptions = {}) {
     const read = readSqliteOptions(options, PEER_STORE_OPTION_KEYS);
-    const origin = read.origin ?? "chio-trust";
+    // The default on undefined only: null is refused like any other wrong type, as busyTimeoutMs
+    // and synchronous refuse it (hunt 18 found `?? default` taking null in the server stores).
+    const origin = read.origin === undefined ? "chio-trust" : read.origin;
     if (typeof origin !== "string" || origin.length > 200) throw new SqliteStoreError("INVALID_ARGUMENT", "origin must be a string of at most 200 units");
     expectKeyText(origin, "origin");
     this.#db = openChioDatabase(path, read);

@@ -116,9 +116,12 @@ const OVER_QUOTA = "over quota";
 /** What it returns for a pair this host's clock puts past its keep_until (PAST_RETENTION_ON_HOST_CLOCK). */
 const PAST_RETENTION = "past retention";
 
-/** A safe-integer option of at least `min` (0 or 1), `fallback` when absent (undefined or null); else INVALID_ARGUMENT. */
+/**
+ * A safe-integer option of at least `min` (0 or 1), `fallback` when undefined; else (null
+ * included, as busyTimeoutMs and every server-store option refuse it: hunt 18) INVALID_ARGUMENT.
+ */
 function countOption(given: unknown, fallback: number, min: 0 | 1, name: string): number {
-  const value = given ?? fallback;
+  const value = given === undefined ? fallback : given;
   if (typeof value !== "number" || !isSafeInteger(value) || value < min) {
     throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be ${min === 0 ? "a safe integer >= 0" : "a positive safe integer"}`);
   }
