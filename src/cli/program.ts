@@ -55,14 +55,14 @@ function filePath(name: string) {
 }
 
 /**
- * The --store flag: a file flag (filePath) that is always a file. SQLite gives ":memory:" (and a
- * "file:" URI) a meaning of its own, so `--store :memory:` accepted, pinned and persisted nothing,
- * and took the same envelope again, while `peers` read a file of that name (hunt 16): such a name
+ * The --store flag: a file flag (filePath) that is always a file. SQLite gives ":memory:" a
+ * meaning of its own, so `--store :memory:` accepted, pinned and persisted nothing, and took the
+ * same envelope again, while `peers` read a file of that name (hunt 16): a name starting with ":"
  * is taken as a file in the current folder, as ./:memory: would be.
  */
 function storeFile(value: string): string {
   const path = filePath("--store")(value);
-  return path.startsWith(":") || /^file:/i.test(path) ? `./${path}` : path;
+  return path.startsWith(":") ? `./${path}` : path;
 }
 
 /**

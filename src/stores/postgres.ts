@@ -23,7 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
-import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
+import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -38,6 +38,7 @@ import {
   exactText,
   fromExactText,
   MAX_STORE_SKEW_SECS,
+  CallsInFlight,
   InFlightTokens,
   integerOption,
   pairFits,
@@ -50,8 +51,7 @@ import {
   whenSettled,
   withTimeout,
 } from "./server-store.js";
-import { mathCeil, mathMax, mathMin, PromiseAtLoad, regExpExec, toNumber } from "./builtins.js";
-import { setClear, setDelete, setIteratorStep, setValues } from "../collections.js";
+import { mathCeil, mathMax, mathMin, regExpExec, toNumber } from "./builtins.js";
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
@@ -162,7 +162,8 @@ class Connection {
   readonly #owned: Pool | undefined;
   #closed = false;
   /** How each call in flight is refused if the store is closed under it (close). */
-  readonly #closeRefusals = new SetAtLoad<() => void>();
+  /** The calls in flight, refused STORE_CLOSED when the store closes (pg's pool serves none still waiting for a connection once ended: helper 143). */
+  readonly #inFlight = new CallsInFlight();
 
   private constructor(db: PostgresQueryable, owned: Pool | undefined, prefix: string, timeoutMs: number) {
     this.#db = db;
@@ -229,7 +230,7 @@ class Connection {
     if (bound <= 0) throw new SharedStoreError("STORE_TIMEOUT", `${operation}: no time left of the call's ${this.timeoutMs} ms`);
     try {
       // withTimeout adopts a thenable itself, with no Promise.resolve looked up at call time.
-      const result = await this.#unlessClosed(withTimeout((this.#db as Pool).query<R>(text, values), bound, operation), operation);
+      const result = await this.#inFlight.unlessClosed(withTimeout((this.#db as Pool).query<R>(text, values), bound, operation), operation);
       if (result === null || typeof result !== "object" || !isArray(result.rows)) {
         throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the driver returned no rows array`);
       }
@@ -286,37 +287,10 @@ $chio$`,
     }
   }
 
-  /**
-   * `answer`, or STORE_CLOSED as soon as close() runs while it is pending. pg's pool serves no
-   * call still waiting for a connection once it is ended, and the store's timer does not keep the
-   * process alive: such calls never settled, or settled STORE_TIMEOUT, unsent (helper 143). A
-   * statement already sent may still run; its caller learns STORE_CLOSED, a failure, whose write
-   * the exchange treats as of unknown outcome (docs/protocol.md §5).
-   */
-  #unlessClosed<T>(answer: Promise<T>, operation: string): Promise<T> {
-    return new PromiseAtLoad<T>((resolve, reject) => {
-      const refuse = () => reject(new SharedStoreError("STORE_CLOSED", `${operation}: the store was closed while this call was in flight`));
-      setAdd(this.#closeRefusals, refuse);
-      whenSettled(
-        answer,
-        (value) => {
-          setDelete(this.#closeRefusals, refuse);
-          resolve(value);
-        },
-        (error) => {
-          setDelete(this.#closeRefusals, refuse);
-          reject(error);
-        },
-      );
-    });
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const refusals = setValues(this.#closeRefusals);
-    for (let step = setIteratorStep(refusals); !step.done; step = setIteratorStep(refusals)) step.value();
-    setClear(this.#closeRefusals);
+    this.#inFlight.refuseAll();
     if (this.#owned) await this.#owned.end();
   }
 }

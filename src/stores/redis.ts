@@ -70,6 +70,7 @@ import {
   DEFAULT_STORE_TIMEOUT_MS,
   engineClockAhead,
   exactText,
+  CallsInFlight,
   InFlightTokens,
   MAX_STORE_SKEW_SECS,
   integerOption,
@@ -559,8 +560,8 @@ class Connection {
   /** Replaced clients still being closed gracefully (#replaceHungClient), so that close() can end them. */
   readonly #retiring = new SetAtLoad<OwnedClient>();
   #closed = false;
-  /** How each call in flight is refused if the store is closed under it (close, #unlessClosed). */
-  readonly #closeRefusals = new SetAtLoad<() => void>();
+  /** The calls in flight, refused STORE_CLOSED when the store closes (hunt 18: they resolved after close() returned, their writes done). */
+  readonly #inFlight = new CallsInFlight();
   /** What the store needs of the server (serverCheck), run before calls; undefined until the store sets it. */
   #check: ServerCheck | undefined;
   /** When the last check that passed started (performance.now()), and on which client: see #serverChecked. */
@@ -755,7 +756,7 @@ class Connection {
     // through that promise's `then`, looked up as it runs, which caller code can replace after load
     // (one mapping a reply of 0 to 1 reserved a replayed nonce); awaiting a native promise looks
     // nothing up (README "Hardening").
-    return await this.#unlessClosed(this.#checkedSend(operation, args, deadline), operation);
+    return await this.#inFlight.unlessClosed(this.#checkedSend(operation, args, deadline), operation);
   }
 
   /** The server check, then the command on the client that was checked. */
@@ -764,31 +765,6 @@ class Connection {
     // client is closed: the call then fails, closed).
     const checked = await this.#serverChecked(deadline);
     return await this.send(operation, args, deadline, checked); // as in command(); send() refuses once closed
-  }
-
-  /**
-   * `answer`, or STORE_CLOSED as soon as close() runs while it is pending, as the Postgres stores
-   * do (hunt 18: a reserve and a compare-and-set in flight when close() ran resolved true after it
-   * had returned, their writes done; a store on a client passed in never refused them). A command
-   * already written may still run on the server: its caller learns STORE_CLOSED, a failure, whose
-   * write the exchange treats as of unknown outcome, keeping the nonce held (docs/protocol.md §5).
-   */
-  #unlessClosed<T>(answer: Promise<T>, operation: string): Promise<T> {
-    return new PromiseAtLoad<T>((resolve, reject) => {
-      const refuse = () => reject(new SharedStoreError("STORE_CLOSED", `${operation}: the store was closed while this call was in flight`));
-      setAdd(this.#closeRefusals, refuse);
-      whenSettled(
-        answer,
-        (value) => {
-          setDelete(this.#closeRefusals, refuse);
-          resolve(value);
-        },
-        (error) => {
-          setDelete(this.#closeRefusals, refuse);
-          reject(error);
-        },
-      );
-    });
   }
 
   /** command() without the server check, on `client`: the check's own commands. */
@@ -952,7 +928,7 @@ class Connection {
   }
 
   /**
-   * Refuses every call in flight with STORE_CLOSED at once (#unlessClosed) and keeps what they
+   * Refuses every call in flight with STORE_CLOSED at once (CallsInFlight) and keeps what they
    * have not yet written from being written: on a client passed in, which stays open for its
    * owner, their unwritten commands are aborted (a call whose server check is still waiting sends
    * nothing afterwards: send() refuses once closed); a client this store created is destroyed,
@@ -964,9 +940,7 @@ class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#unwatchAll();
-    const refusals = setValues(this.#closeRefusals);
-    for (let step = setIteratorStep(refusals); !step.done; step = setIteratorStep(refusals)) step.value();
-    setClear(this.#closeRefusals);
+    this.#inFlight.refuseAll();
     const sending = setValues(this.#sending);
     for (let step = setIteratorStep(sending); !step.done; step = setIteratorStep(sending)) step.value.abort.abort();
     // A replacement that connects after all is destroyed where it lands (#replaceHungClient).

@@ -6,8 +6,8 @@
 // driver's error, if any); the exchange turns any throw or rejection of a store into
 // PeerHandshakeError STORE_FAILED with this error attached, so an unreachable, slow or strange
 // engine makes accepts and resolves fail closed.
-import { isSafeInteger, mapGet, mapSet, mapSize, quoteJsonString, randomHex, readSettings } from "../bytes.js";
-import { MapAtLoad, mapDelete, mapHas } from "../collections.js";
+import { isSafeInteger, mapGet, mapSet, mapSize, quoteJsonString, randomHex, readSettings, SetAtLoad, setAdd } from "../bytes.js";
+import { MapAtLoad, mapDelete, mapHas, setClear, setDelete, setIteratorStep, setValues } from "../collections.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse, nameError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { parseJson, PromiseAtLoad, promiseThen } from "./builtins.js";
@@ -306,3 +306,42 @@ export class InFlightTokens<Token = string> {
 
 /** Default bound on reservations in flight per store instance. */
 export const DEFAULT_MAX_IN_FLIGHT = 65536;
+
+/**
+ * A store's calls in flight, for close(): each call's answer goes through unlessClosed, and
+ * refuseAll() rejects every one still pending with STORE_CLOSED at once. An engine's pool or
+ * client may hold a call after its close (pg serves none still waiting for a connection;
+ * node-redis answers what it already sent): without this such calls never settled, or settled
+ * after close() returned, their writes done (helper 143 for Postgres, hunt 18 for Redis). A
+ * statement already sent may still run; its caller learns STORE_CLOSED, a failure, whose write
+ * the exchange treats as of unknown outcome (docs/protocol.md §5).
+ */
+export class CallsInFlight {
+  readonly #refusals = new SetAtLoad<() => void>();
+
+  /** `answer`, or STORE_CLOSED as soon as refuseAll() runs while it is pending. */
+  unlessClosed<T>(answer: Promise<T>, operation: string): Promise<T> {
+    return new PromiseAtLoad<T>((resolve, reject) => {
+      const refuse = () => reject(new SharedStoreError("STORE_CLOSED", `${operation}: the store was closed while this call was in flight`));
+      setAdd(this.#refusals, refuse);
+      whenSettled(
+        answer,
+        (value) => {
+          setDelete(this.#refusals, refuse);
+          resolve(value);
+        },
+        (error) => {
+          setDelete(this.#refusals, refuse);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Refuses every call still pending (close()). */
+  refuseAll(): void {
+    const refusals = setValues(this.#refusals);
+    for (let step = setIteratorStep(refusals); !step.done; step = setIteratorStep(refusals)) step.value();
+    setClear(this.#refusals);
+  }
+}

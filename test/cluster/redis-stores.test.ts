@@ -1126,11 +1126,21 @@ async function slowServer(secs: number): Promise<{ awake: Promise<void> }> {
   const raw = createClient({ url: (await server()).url });
   raw.on("error", () => undefined);
   await raw.connect();
+  const probe = createClient({ url: (await server()).url });
+  probe.on("error", () => undefined);
+  await probe.connect();
   const awake = raw.sendCommand(["DEBUG", "SLEEP", String(secs)]).then(
     () => raw.destroy(),
     () => raw.destroy(),
   );
-  await new Promise((r) => setTimeout(r, 100)); // written and being served by now (loopback)
+  // Begun once a PING on another connection goes unanswered for 150 ms (the server runs one
+  // command at a time), not after a fixed pause, which a loaded machine can outrun (review 159).
+  for (const giveUpAt = Date.now() + 5000; ; ) {
+    const answered = await Promise.race([probe.ping().then(() => true, () => true), new Promise<boolean>((r) => setTimeout(r, 150, false))]);
+    if (!answered) break;
+    if (Date.now() > giveUpAt) throw new Error("DEBUG SLEEP did not begin");
+  }
+  void awake.then(() => probe.destroy());
   return { awake };
 }
 

@@ -124,6 +124,11 @@ test("an array Proxy whose length is a symbol or a bigint: UNSUPPORTED_TYPE, whe
   assert.is(canonicalize(stringLength), JSON.stringify(stringLength));
   const boxedLength = new Proxy([1, 2, 3], { get: (target, key) => (key === "length" ? { valueOf: () => 1 } : Reflect.get(target, key)) });
   assert.is(canonicalize(boxedLength), JSON.stringify(boxedLength));
+  // An object whose valueOf (caller code) answers a bigint: ToNumber's TypeError, as JSON.stringify
+  // throws it (README: what the caller's own code throws propagates); before, Number() read 2n as 2.
+  const bigintValueOf = new Proxy([1, 2, 3], { get: (target, key) => (key === "length" ? { valueOf: () => 2n } : Reflect.get(target, key)) });
+  assert.throws(() => JSON.stringify(bigintValueOf), (error: unknown) => error instanceof TypeError);
+  for (const write of [canonicalize, canonicalBytes]) assert.throws(() => write(bigintValueOf), (error: unknown) => error instanceof TypeError, write.name);
 });
 
 test.run();

@@ -33,32 +33,56 @@ test("a file of 1 to 99 bytes is NOT_A_DATABASE for both stores and left as it w
   assert.is(readFileSync(file("empty.db")).subarray(0, 16).toString("latin1"), "SQLite format 3\0");
 });
 
-test("an open waiting for another process's lock gives up after busyTimeoutMs even with Date.now frozen, before the lock is released", async () => {
-  const store = file("locked.db");
-  writeFileSync(store, ""); // a new file, still in rollback mode: switching it to WAL is what waits
+/**
+ * Starts a process that opens `store` with better-sqlite3, runs `hold` (a write lock: BEGIN
+ * IMMEDIATE; a read lock: BEGIN and a SELECT) and keeps it for 8 s; resolves once it holds it.
+ */
+async function lockHolder(store: string, hold: "write" | "read"): Promise<{ output: () => string; stop: () => Promise<void> }> {
+  const statements = hold === "write" ? `db.exec("BEGIN IMMEDIATE");` : `db.exec("BEGIN"); db.prepare("SELECT count(*) FROM sqlite_schema").get();`;
   const script = `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve("better-sqlite3"))}); const db = new D(${JSON.stringify(store)});
-    db.exec("BEGIN IMMEDIATE"); console.log("locked");
+    ${statements} console.log("locked");
     setTimeout(() => { db.exec("ROLLBACK"); db.close(); console.log("released"); }, 8000);`;
   const holder = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
   holder.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  try {
-    while (!output.includes("locked")) await new Promise((resolve) => setTimeout(resolve, 20));
-    const realNow = Date.now;
-    const frozenAt = realNow();
-    Date.now = () => frozenAt; // as fake timers leave it
-    try {
-      assert.throws(() => new SqlitePeerStore(store, { busyTimeoutMs: 100 }), isCode("DATABASE_BUSY"));
-    } finally {
-      Date.now = realNow;
-    }
-    // The open returned synchronously; the holder's stdout is read only now, so a release it
-    // printed while the open waited is here (it held for 8 s: the old code waited for it).
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.not.ok(output.includes("released"), "the open gave up before the lock was released");
-  } finally {
+  const stop = async () => {
     holder.kill();
     await finished(holder).catch(() => undefined);
+  };
+  for (const giveUpAt = Date.now() + 15_000; !output.includes("locked"); ) {
+    if (Date.now() > giveUpAt || holder.exitCode !== null) {
+      await stop();
+      throw new Error(`the lock holder did not start: ${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { output: () => output, stop };
+}
+
+test("an open waiting for another process's lock gives up after busyTimeoutMs, before the lock is released: a write lock with Date.now frozen, a read lock", async () => {
+  for (const hold of ["write", "read"] as const) {
+    const store = file(`locked-${hold}.db`);
+    writeFileSync(store, ""); // a new file, still in rollback mode: switching it to WAL is what waits
+    const holder = await lockHolder(store, hold);
+    try {
+      const realNow = Date.now;
+      const frozenAt = realNow();
+      // Frozen, as fake timers leave it: the wait counted on it lasted as long as the lock (hunt 20).
+      if (hold === "write") Date.now = () => frozenAt;
+      try {
+        // A read lock: SQLite's busy handler waited busyTimeoutMs on each counted try (review 159:
+        // 300 ms took 19 s), longer than the holder's 8 s.
+        assert.throws(() => new SqlitePeerStore(store, { busyTimeoutMs: 300 }), isCode("DATABASE_BUSY"), hold);
+      } finally {
+        Date.now = realNow;
+      }
+      // The open returned synchronously; the holder's stdout is read only now, so a release it
+      // printed while the open waited is here.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.not.ok(holder.output().includes("released"), `${hold}: the open gave up before the lock was released`);
+    } finally {
+      await holder.stop();
+    }
   }
 });
 

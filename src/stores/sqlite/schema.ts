@@ -183,7 +183,12 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     // The first statement reads the header: a file that is not a database fails here (NOT_A_DATABASE).
     identify(db, path);
     if (path !== ":memory:") {
+      // SQLite's own busy handler off while whenNotBusy waits: with it on, each try could wait
+      // busyTimeoutMs itself (a reader holding its lock), and the counted tries multiplied that
+      // (300 ms took 19 s: review 159); back on for the connection's statements.
+      db.pragma("busy_timeout = 0");
       const mode = whenNotBusy(busyTimeoutMs, () => db.pragma("journal_mode = WAL", { simple: true }));
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       if (mode !== "wal") throw new SqliteStoreError("SQLITE_ERROR", `${path}: journal_mode is ${String(mode)}, WAL could not be set`);
     }
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
@@ -207,7 +212,7 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
  * of its folder when there is no file yet, only after the open failed.
  */
 function readOnlyIfSo(error: SqliteStoreError, path: string): SqliteStoreError {
-  if (error.code !== "CANNOT_OPEN" || path === ":memory:" || stringStartsWith(path, "file:")) return error;
+  if (error.code !== "CANNOT_OPEN" || path === ":memory:") return error;
   const targets = [path, dirname(path)];
   for (let i = 0; i < 2; i++) {
     const target = targets[i];
@@ -240,11 +245,11 @@ export function databaseIdentity(db: Database.Database): { applicationId: number
  * NOT_A_DATABASE for a regular file of 1 to 99 bytes: shorter than an SQLite header (100 bytes),
  * so no database's, and SQLite's unix layer reads a 1-byte file as empty, so the open claimed it
  * and wrote a database over it (a flag file named by mistake: hunt 20). An empty file is a new
- * store's to claim; ":memory:" and "file:" names are SQLite's, and an unreadable path is the
- * open's to report.
+ * store's to claim; ":memory:" is SQLite's (better-sqlite3 opens no URI filenames: "file:x" is
+ * a file of that name), and an unreadable path is the open's to report.
  */
 function refuseTooShortForSqlite(path: string): void {
-  if (path === ":memory:" || stringStartsWith(path, "file:")) return;
+  if (path === ":memory:") return;
   let size: number;
   try {
     const stats = statSync(path, { throwIfNoEntry: false });
@@ -307,11 +312,23 @@ const ceilDiv = (a: number, b: number) => mathFloor((a + b - 1) / b);
  * left the pause a loop on Date.now, which never ended with that clock frozen (hunt 20).
  */
 const sleeper: Int32Array | undefined = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
-/** Blocks the thread for about `ms` (Atomics.wait); where SharedArrayBuffer was off from the start, returns at once (the retries then come without a pause). */
+/**
+ * Blocks the thread for about `ms`: Atomics.wait, or where SharedArrayBuffer was off from the
+ * start a loop on performance.now (as loaded), bounded in turns too, so that a clock frozen by
+ * fake timers cannot hold it for good (hunt 20).
+ */
 function sleepSync(ms: number): void {
-  if (sleeper !== undefined) atomicsWait(sleeper, 0, 0, ms);
+  if (sleeper !== undefined) {
+    atomicsWait(sleeper, 0, 0, ms);
+    return;
+  }
+  const end = performanceNow() + ms;
+  for (let turns = 0; turns < ms * SPIN_TURNS_PER_MS && performanceNow() < end; turns++);
 }
 const atomicsWait = Atomics.wait;
+const performanceNow = performance.now.bind(performance);
+/** Bound on sleepSync's loop: more turns per millisecond than a read of performance.now allows on current hardware (each takes tens of ns). */
+const SPIN_TURNS_PER_MS = 100_000;
 
 /** Runs every missing migration; the check and the migrations share one IMMEDIATE transaction. */
 function migrate(db: Database.Database, path: string): void {
