@@ -8,7 +8,7 @@
 import { types } from "node:util";
 import { InvalidTypeError } from "../errors.js";
 import { uncurryThis } from "../bytes.js";
-import { VerifierPoolError } from "./errors.js";
+import { VerifierPoolError, isEngineStackOverflow } from "./errors.js";
 
 const ABORT_SIGNAL_PROTOTYPE = AbortSignal.prototype;
 const getPrototypeOf = Object.getPrototypeOf;
@@ -34,6 +34,7 @@ export function signalOption(value: unknown): AbortSignal | undefined {
   try {
     signalAborted(value as AbortSignal); // a brand check: the accessor throws on an object that is not a signal
   } catch (cause) {
+    if (isEngineStackOverflow(cause)) throw cause; // the calling thread's stack, not a bad signal (hunt 17)
     throw refused(cause);
   }
   return value as AbortSignal;
@@ -87,6 +88,7 @@ export class AbortWatch {
     try {
       aborted = signalAborted(signal);
     } catch (cause) {
+      if (isEngineStackOverflow(cause)) throw cause; // see addListener below (hunt 17)
       throw new InvalidTypeError("options.signal cannot be read", { cause });
     }
     if (aborted) {
@@ -112,6 +114,11 @@ export class AbortWatch {
       try {
         addListener(signal, "abort", own.listener);
       } catch (cause) {
+        // A call made near the end of the calling thread's stack overflows in Node's EventTarget
+        // code as easily as in caller code there: that is the engine's RangeError, thrown as the
+        // in-thread API throws it, not a signal that "cannot be listened to" (hunt 17: a
+        // near-limit call rejected INVALID_TYPE). isEngineStackOverflow runs no caller code.
+        if (isEngineStackOverflow(cause)) throw cause;
         throw new InvalidTypeError("options.signal cannot be listened to", { cause });
       }
       // Adding a listener reads members of the signal that caller code can redefine too (review
@@ -127,6 +134,7 @@ export class AbortWatch {
           abortedMeanwhile = signalAborted(signal);
         } catch (cause) {
           this.unlisten(signal, own.listener);
+          if (isEngineStackOverflow(cause)) throw cause; // as above (hunt 17)
           throw new InvalidTypeError("options.signal cannot be read", { cause });
         }
         if (abortedMeanwhile) {

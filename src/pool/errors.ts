@@ -1,6 +1,8 @@
 // The typed error of the verifier pool (chio-trust/pool). Argument errors stay the in-thread
 // API's (InvalidTypeError, InvalidConfigError, ...); these cover the pool and its workers.
-import { nameError } from "../errors.js";
+import { types } from "node:util";
+import { stringStartsWith } from "../bytes.js";
+import { EngineRangeError, nameError } from "../errors.js";
 
 /** Stable codes of VerifierPoolError. */
 export type VerifierPoolErrorCode =
@@ -20,4 +22,33 @@ export class VerifierPoolError extends Error {
     nameError(this, "VerifierPoolError");
     this.code = code;
   }
+}
+
+// The pieces of isEngineStackOverflow, as this module loaded (caller code can replace the globals).
+const isNativeError = types.isNativeError;
+const getPrototypeOf = Object.getPrototypeOf;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ENGINE_RANGE_ERROR_PROTOTYPE: object = EngineRangeError.prototype;
+/** The start of V8's (and JavaScriptCore's) message for a stack overflow. */
+const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
+
+/**
+ * Whether `error` is the engine's own stack overflow: a native RangeError of this realm (an
+ * internal slot, so not a Proxy, nor an object made with Object.create(RangeError.prototype), nor
+ * the copy of a worker's error that piscina hands over, which is rebuilt as a plain object: a
+ * worker that died of its own overflow is a crash) whose own `message` is a data member starting
+ * "Maximum call stack size exceeded". The pool's catches that turn what they catch into a typed
+ * error ask this first and rethrow such an error unchanged, as the in-thread API throws it: it is
+ * the calling thread's own stack, not a failed allocation (allocating), a dead worker (runAttempts),
+ * a missing worker (runChunk) or an unreadable signal (AbortWatch.add) (review 48; hunt 17 found
+ * the last three). Runs no caller code, whatever `error` is (caller code may have thrown it: no
+ * trap, getter or Symbol.hasInstance is reached), and catches nothing: when it runs out of stack
+ * itself, that overflow goes on up, which is what its callers would do with it anyway.
+ * Regular expressions are avoided: compiling one at the stack's limit throws a SyntaxError of
+ * its own or aborts the process (review 54).
+ */
+export function isEngineStackOverflow(error: unknown): error is RangeError {
+  if (!isNativeError(error) || getPrototypeOf(error) !== ENGINE_RANGE_ERROR_PROTOTYPE) return false;
+  const message = getOwnPropertyDescriptor(error, "message");
+  return message !== undefined && typeof message.value === "string" && stringStartsWith(message.value, STACK_OVERFLOW_MESSAGE);
 }

@@ -57,7 +57,7 @@ import {
   type TaskAnswer,
 } from "./codec.js";
 import { answerFailure, isVerdictBytes, readEnvelopeAnswer, readSignatureAnswer, type SignatureVerdicts } from "./answers.js";
-import { VerifierPoolError } from "./errors.js";
+import { VerifierPoolError, isEngineStackOverflow } from "./errors.js";
 import { AbortWatch, signalOption, type AbortableCall } from "./abort.js";
 import { registerPoolInternals } from "./internals.js";
 
@@ -445,13 +445,6 @@ const QUEUE_COMPACTION_MIN = 1024;
 const NO_WORKER = "no worker is running: the last one failed while starting";
 
 /**
- * Part of V8's message for a stack overflow ("Maximum call stack size exceeded"), tested with
- * `includes`: a regular expression is compiled on first use, which at the stack's limit throws
- * a SyntaxError of its own (or aborts the process; review 54).
- */
-const STACK_OVERFLOW = "call stack size";
-
-/**
  * `copy()`, with an allocation failure as VerifierPoolError OUT_OF_MEMORY: the engine's own
  * RangeError, which (unlike this library's RangeError subclasses, InvalidLengthError and the
  * like) has no `code`.
@@ -461,8 +454,10 @@ function allocating<T>(copy: () => T): T {
     return copy();
   } catch (cause) {
     // V8's stack overflow is a RangeError without a code too: it is thrown as it is, as the
-    // in-thread API would (review 48: it was reported as OUT_OF_MEMORY).
-    if (isInstanceOf(EngineRangeError, cause) && (cause as { code?: unknown }).code === undefined && !cause.message.includes(STACK_OVERFLOW)) {
+    // in-thread API would (review 48: it was reported as OUT_OF_MEMORY), told apart by the pool's
+    // one test for it (isEngineStackOverflow, which the other catches that type errors ask too).
+    if (isEngineStackOverflow(cause)) throw cause;
+    if (isInstanceOf(EngineRangeError, cause) && (cause as { code?: unknown }).code === undefined) {
       throw new VerifierPoolError("OUT_OF_MEMORY", `cannot allocate the pool's copy of the call's input: ${cause.message}`, { cause });
     }
     throw cause;
@@ -1034,6 +1029,9 @@ class PiscinaVerifierPool implements VerifierPool {
         await wait;
       } catch (cause) {
         if (call?.endedWith(cause)) throw cause; // dropped: its call was aborted, another of its chunks failed, or an earlier one holds an item that threw
+        // Out of stack while it queued itself (acquireSlot's executor): the engine's error, not
+        // a missing worker (hunt 17: it was WORKER_UNAVAILABLE).
+        if (isEngineStackOverflow(cause)) throw cause;
         throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
       }
     }
@@ -1073,8 +1071,10 @@ class PiscinaVerifierPool implements VerifierPool {
     }
     return new OwnPromise<void>((resolve, reject) => {
       const waiter: SlotWaiter = { resolve, reject, call, chunk, dropped: false };
-      this.slotQueue[this.slotQueue.length] = waiter;
+      // Into the queue last, with a store: a throw before it (out of stack) rejects this promise
+      // with no waiter queued, which would otherwise be handed a place no one takes (hunt 17).
       call?.waiting.add(waiter);
+      this.slotQueue[this.slotQueue.length] = waiter;
     });
   }
 
@@ -1138,6 +1138,10 @@ class PiscinaVerifierPool implements VerifierPool {
       try {
         result = await this.piscina.run({ ...task, crash }, { signal: queue });
       } catch (cause) {
+        // piscina.run runs on this thread first: a stack overflow there is the engine's error, not
+        // a worker's death, and a retry at once, at the same depth, would only overflow again
+        // (hunt 17: a call made near the stack's end rejected WORKER_CRASHED, no worker having died).
+        if (isEngineStackOverflow(cause)) throw cause;
         if (queue.aborted) {
           // Aborted by watchWorkers: no worker could take the task. The cause is the abort's
           // reason, the error the last worker ended with (piscina's own is an AbortError).
