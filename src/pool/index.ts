@@ -19,6 +19,17 @@
 // Cancelling: a call's options.signal (PoolCallOptions, abort.ts) rejects it at once with
 // VerifierPoolError ABORTED and drops its chunks still waiting for a worker (acquireSlot).
 //
+// The caller's stack: a call checks, admits (maxQueuedBytes) and copies its input on the
+// caller's stack, and sends nothing there. Its chunks are handed out by a microtask queued as it
+// is made (a single call's by its bucket's flush, a batch call's by queueSend), which runs on a
+// stack of its own. A call made near the end of the caller's stack may run out of it at any call
+// it makes, so once a call holds bytes, every step that can throw is guarded and gives them back,
+// and the step that commits it (hands it to its microtask) is plain stores. Hunt 17: sent on the
+// caller's stack, a call made near its end could reject a promise of the pool's that nobody
+// listened to (the process ended), leave the other single calls of its tick pending for good,
+// and leave bytes counted in queuedBytes for the pool's life (a call larger than maxQueuedBytes
+// was then refused QUEUE_FULL forever).
+//
 // Layering: this is a Node-only part on top of Ed25519 and the handshake; nothing imports it.
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -350,10 +361,34 @@ function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number)
 const OwnPromise = Promise;
 const callThen = uncurryThis(Promise.prototype.then as (this: Promise<unknown>, onFulfilled?: (value: never) => unknown, onRejected?: (reason: unknown) => unknown) => Promise<unknown>);
 const rejectedPromise = Promise.reject.bind(Promise) as (reason: unknown) => Promise<never>;
+/** queueMicrotask as this module loaded: the pool's sends are queued with it (hunt 17, the header). */
+const enqueueMicrotask = queueMicrotask;
 
 /** `promise.then(onFulfilled, onRejected)` with the `then` captured at load. */
 function then<T, R>(promise: Promise<T>, onFulfilled: (value: T) => R | PromiseLike<R>, onRejected?: (reason: unknown) => R | PromiseLike<R>): Promise<R> {
   return callThen(promise, onFulfilled as (value: never) => unknown, onRejected) as Promise<R>;
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * A new promise of the pool's and its settling functions, for a call's answer, made on the
+ * caller's stack. The constructor runs the executor, a function, which near the end of the stack
+ * can fail to start: the constructor then returns the promise rejected with the engine's
+ * RangeError rather than throwing it (3 of 12 million constructions swept across the stack's end,
+ * measured while fixing hunt 17: a call committed after that could never be settled). Such a
+ * promise gets a handler here (this runs shallower than the executor needed), and a RangeError
+ * with the engine's message is thrown in its place: the caller gets no promise and holds nothing.
+ * @throws RangeError when the stack is exhausted.
+ */
+function newDeferred<T>(): { promise: Promise<T>; settle: Settle<T> } {
+  const made: { settle: Settle<T> | undefined } = { settle: undefined };
+  const promise = new OwnPromise<T>((resolve, reject) => (made.settle = { resolve, reject }));
+  if (made.settle === undefined) {
+    callThen(promise, undefined, ignore);
+    throw new EngineRangeError("Maximum call stack size exceeded");
+  }
+  return { promise, settle: made.settle };
 }
 
 /** Ends `call` when `part`, its chunk `chunk`, rejects (PoolCall.fail); the rejection itself goes on to the call's answer (allParts, batchVerdicts). */
@@ -431,11 +466,33 @@ function chunkByteSums(chunks: OwnList<ChunkRange>, bytesOf: (i: number) => numb
   return sums;
 }
 
-/** A call's chunks, packed, and each one's bytes as admit counted them (lists of the pool's own: OwnList). */
+/**
+ * Bytes admit counted for a call (or a bucket of single calls) that none of its chunks has taken
+ * yet: each chunk takes its share as it starts and gives it back to the pool's count when it
+ * settles (runChunk), and whatever stops the call before all its chunks have started gives back
+ * what is left here (hunt 17).
+ */
+interface Holding {
+  bytes: number;
+}
+
+/** A call's chunks, packed, each one's bytes as admit counted them (lists of the pool's own: OwnList), and what no chunk has taken yet. */
 interface PackedCall {
   chunks: OwnList<ChunkRange>;
   buffers: OwnList<SharedArrayBuffer>;
   held: OwnList<number>;
+  holding: Holding;
+}
+
+/** Whether a batch call queued its send and then completed its commit (queueSend): else the send does nothing. */
+interface SendTicket {
+  committed: boolean;
+}
+
+/** A promise's settling functions, taken out of its executor. */
+interface Settle<T> {
+  resolve(value: T | PromiseLike<T>): void;
+  reject(error: unknown): void;
 }
 
 /** Dead entries (spent or dropped waiters) slotQueue holds before it is compacted, if they are also half of it. */
@@ -474,9 +531,11 @@ interface Bucket {
   signatures: OwnList<Uint8Array>;
   messages: OwnList<Uint8Array>;
   publicKeys: OwnList<Uint8Array>;
-  settle: OwnList<{ resolve(valid: boolean): void; reject(error: unknown): void }>;
-  /** Chunk bytes of the items so far (signatureChunkBytes). */
+  settle: OwnList<Settle<boolean>>;
+  /** Chunk bytes of the items so far (signatureChunkBytes), as admit counted them. */
   bytes: number;
+  /** It holds chunkSize items or POOL_CHUNK_BYTE_BUDGET bytes, and was detached for the next calls: its flush sends it as one task (cut only by the budget). */
+  full: boolean;
 }
 
 class PiscinaVerifierPool implements VerifierPool {
@@ -508,7 +567,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private startingWorker = false;
   /** VerifierPoolOptions.maxQueuedBytes. */
   private readonly maxQueuedBytes: number;
-  /** Input bytes of the calls not yet answered (counted by admit, given back by releasing): what maxQueuedBytes bounds. */
+  /** Input bytes of the calls not yet answered (counted by admit, given back by each chunk as it settles: runChunk): what maxQueuedBytes bounds. */
   private bytesHeld = 0;
 
   get queuedBytes(): number {
@@ -644,38 +703,47 @@ class PiscinaVerifierPool implements VerifierPool {
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
       assertFitsAnyCore(viewLength(message));
+      this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded(); // before anything is held
       const bytes = signatureChunkBytes(message);
-      this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk is answered
+      this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk settles
+      const index = zip215 ? 1 : 0;
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
+      let bucket: Bucket;
+      let settle: Settle<boolean>;
+      let answer: Promise<boolean>;
       try {
         copies = allocating(() => ({
           signatureCopy: copyBytes(signature, "signature", SIGNATURE_BYTES),
           messageCopy: copyBytes(message, "message"),
           publicKeyCopy: copyBytes(publicKeyBytes, "publicKey", PUBLIC_KEY_BYTES),
         }));
-        this.assertOpen(); // a getter may have closed the pool
+        // The tick's bucket (opening one queues its flush) and the call's promise, made while a
+        // throw can still give the bytes back (hunt 17: see the header).
+        bucket = this.buckets[index] ?? this.openBucket(index, zip215);
+        const result = newDeferred<boolean>();
+        settle = result.settle;
+        // An abort settles only this call: its item rides in the chunk it shares with the tick's other calls.
+        answer = call === undefined ? result.promise : this.abortable(call, result.promise);
       } catch (error) {
         this.bytesHeld -= bytes;
+        if (call !== undefined) call.rejectCall = undefined; // an abort must not reject the promise left behind (no one listens to it)
         throw error;
       }
-      const { signatureCopy, messageCopy, publicKeyCopy } = copies;
-      const index = zip215 ? 1 : 0;
-      let bucket = this.buckets[index];
-      if (bucket === undefined) {
-        bucket = { zip215, signatures: ownList(), messages: ownList(), publicKeys: ownList(), settle: ownList(), bytes: 0 };
-        this.buckets[index] = bucket;
-        queueMicrotask(() => this.flush(index, bucket!));
-      }
+      // The call joins its bucket: stores only, which cannot throw, so a call either holds its
+      // bytes in the bucket, whose flush settles it, or holds nothing (hunt 17).
       const at = bucket.settle.length;
-      bucket.signatures[at] = signatureCopy;
-      bucket.messages[at] = messageCopy;
-      bucket.publicKeys[at] = publicKeyCopy;
+      bucket.signatures[at] = copies.signatureCopy;
+      bucket.messages[at] = copies.messageCopy;
+      bucket.publicKeys[at] = copies.publicKeyCopy;
       bucket.bytes += bytes;
-      const result = new OwnPromise<boolean>((resolve, reject) => (bucket!.settle[at] = { resolve, reject }));
-      if (bucket.settle.length >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) this.flush(index, bucket, true);
-      // An abort settles only this call: its item rides in the chunk it shares with the tick's other calls.
-      return call === undefined ? result : this.abortable(call, result);
+      bucket.settle[at] = settle;
+      if (at + 1 >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) {
+        // Full: the calls after this one fill a new bucket, flushed after this one.
+        bucket.full = true;
+        this.buckets[index] = undefined;
+      }
+      return answer;
     } catch (error) {
       this.unwatch(call);
       return rejectedPromise(error);
@@ -683,70 +751,90 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /**
-   * Sends the single calls waiting in the buckets now, before the batch call (or close()) that
-   * calls this: they were made first, and tasks run in call order (review 59: a verify() made
-   * before a large verifyBatch in the same tick waited for the whole batch).
+   * A new bucket of single calls for the zip215 setting `index`, its flush queued now: it runs
+   * once the code that made the tick's calls has returned, on a stack of its own (hunt 17: a flush
+   * run on the stack of the call that filled the bucket, or of a batch call made after the
+   * bucket's calls, could run out of it half-way when that call was made near the stack's end,
+   * and leave the bucket's other calls pending for good). Counted in `pending` until its flush has
+   * run, so close() waits for it.
    */
-  private flushSingles(): void {
-    for (let index = 0; index < this.buckets.length; index++) {
-      const bucket = this.buckets[index];
-      if (bucket !== undefined) this.flush(index, bucket);
+  private openBucket(index: number, zip215: boolean): Bucket {
+    const bucket: Bucket = { zip215, signatures: ownList(), messages: ownList(), publicKeys: ownList(), settle: ownList(), bytes: 0, full: false };
+    enqueueMicrotask(() => this.flush(index, bucket));
+    // Stores last: a throw above leaves no bucket behind.
+    this.buckets[index] = bucket;
+    this.pending++;
+    return bucket;
+  }
+
+  /**
+   * Sends a bucket of single calls: the microtask openBucket queued, once for each bucket. Its
+   * items were copied when each call was made; a bucket is detached from the calls that follow
+   * when it is full (chunkSize items, or POOL_CHUNK_BYTE_BUDGET bytes), or when a batch call is
+   * made (queueSend: that call's chunks go after this bucket's, as tasks run in call order; review
+   * 59: a verify() made before a large verifyBatch in the same tick waited for the whole batch),
+   * and else by this flush. A full bucket goes as one task (cut only where its bytes exceed the
+   * budget): the calls after it fill the next bucket, for another thread. The last bucket of a
+   * tick is cut as a call is (planCall), so a burst smaller than chunkSize still reaches every
+   * thread.
+   */
+  private flush(index: number, bucket: Bucket): void {
+    if (this.buckets[index] === bucket) this.buckets[index] = undefined;
+    try {
+      this.sendBucket(bucket);
+    } finally {
+      this.settledOne(); // openBucket's count: the chunks sent are counted on their own by now
     }
   }
 
   /**
-   * Sends a bucket of single calls (once: a flushed bucket is detached first). Its items were
-   * copied when each call was made; a bucket is flushed when `full` (chunkSize items, or
-   * POOL_CHUNK_BYTE_BUDGET bytes) and otherwise at the end of the tick, or by a later batch call
-   * or close() (flushSingles). A full
-   * bucket goes as one task (cut only where its bytes exceed the budget): the calls after it fill
-   * the next bucket, for another thread. The last bucket of a tick is cut as a call is (planCall),
-   * so a burst smaller than chunkSize still reaches every thread.
-   * Every call of the bucket settles: with its answer, or with the error of packing or running it.
+   * flush's work. Every call of the bucket settles: with its answer, or with the error of packing
+   * or sending it; whatever throws here, the bytes no chunk has taken are given back and every
+   * call whose chunk has no handlers yet rejects with it (hunt 17: a throw after the bucket was
+   * detached left its calls pending and, before its chunks ran, its bytes counted for good).
    */
-  private flush(index: number, bucket: Bucket, full = false): void {
-    if (this.buckets[index] !== bucket) return;
-    this.buckets[index] = undefined;
+  private sendBucket(bucket: Bucket): void {
     const { settle } = bucket;
     const count = settle.length;
-    const rejectAll = (error: unknown) => {
-      for (let i = 0; i < count; i++) settle[i].reject(error);
-    };
-    let buffers: OwnList<SharedArrayBuffer>;
-    const bytesOf = (i: number) => signatureChunkBytes(bucket.messages[i]);
-    const chunks = full ? planChunks(count, count, bytesOf) : this.planCall(count, bytesOf);
+    const holding: Holding = { bytes: bucket.bytes };
+    let answered = 0; // the calls [0, answered) settle from their chunk's part
     try {
-      buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
+      if (count === 0) return; // every call that opened or joined it failed before it held anything
+      const bytesOf = (i: number) => signatureChunkBytes(bucket.messages[i]);
+      const chunks = bucket.full ? planChunks(count, count, bytesOf) : this.planCall(count, bytesOf);
+      const buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
+      const held = chunkByteSums(chunks, bytesOf);
+      // The packed chunks are the bucket's input from here on: let the per-call copies go, so a
+      // call's input is held once while it is in flight (the closures below keep only `settle`).
+      bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
+      const verify = { zip215: bucket.zip215 };
+      // Each call its own outcome, from its own chunk: a chunk that fails (its workers crashed, no
+      // worker) rejects only its calls, and a call whose item threw in the worker
+      // (SIGNATURE_ITEM_FAILED) rejects alone (review 56: one failed chunk rejected every call of
+      // the tick, the answered ones too). The parts are tracked, so close() waits for them.
+      for (let c = 0; c < chunks.length; c++) {
+        const start = chunks[c][0];
+        const end = chunks[c][1];
+        const part = this.signaturePart(buffers[c], end - start, verify, holding, held[c]);
+        then(
+          part,
+          ({ bits, failed }) => {
+            const verdicts = viewLength(bits); // the slot: `length` can be redefined
+            for (let k = 0; k < verdicts; k++) {
+              if (bits[k] === SIGNATURE_ITEM_FAILED) settle[start + k].reject(failed!.get(k));
+              else settle[start + k].resolve(bits[k] === 1);
+            }
+          },
+          (error: unknown) => {
+            for (let i = start; i < end; i++) settle[i].reject(error);
+          },
+        );
+        answered = end;
+      }
     } catch (error) {
-      this.bytesHeld -= bucket.bytes;
-      rejectAll(error);
-      return;
-    }
-    const held = chunkByteSums(chunks, bytesOf);
-    // The packed chunks are the bucket's input from here on: let the per-call copies go, so a
-    // call's input is held once while it is in flight (the closures below keep only `settle`).
-    bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
-    const parts = this.runSignatureChunks(chunks, buffers, { zip215: bucket.zip215 }, held);
-    // Each call its own outcome, from its own chunk: a chunk that fails (its workers crashed, no
-    // worker) rejects only its calls, and a call whose item threw in the worker
-    // (SIGNATURE_ITEM_FAILED) rejects alone (review 56: one failed chunk rejected every call of
-    // the tick, the answered ones too). The parts are tracked, so close() waits for them.
-    for (let c = 0; c < parts.length; c++) {
-      const start = chunks[c][0];
-      const end = chunks[c][1];
-      then(
-        parts[c],
-        ({ bits, failed }) => {
-          const verdicts = viewLength(bits); // the slot: `length` can be redefined
-          for (let k = 0; k < verdicts; k++) {
-            if (bits[k] === SIGNATURE_ITEM_FAILED) settle[start + k].reject(failed!.get(k));
-            else settle[start + k].resolve(bits[k] === 1);
-          }
-        },
-        (error: unknown) => {
-          for (let i = start; i < end; i++) settle[i].reject(error);
-        },
-      );
+      this.bytesHeld -= holding.bytes;
+      holding.bytes = 0;
+      for (let i = answered; i < count; i++) settle[i].reject(error);
     }
   }
 
@@ -764,33 +852,41 @@ class PiscinaVerifierPool implements VerifierPool {
       for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded();
-      // Packed (the copy) before the tick's single calls are sent: sending runs built-ins caller
-      // code can replace (AbortController, Set and Promise methods, piscina's own code), which
-      // must not run between the checks above and the copy (review 98). Sent after them all the
-      // same: they were made first, and tasks run in call order (flushSingles).
-      const { chunks, buffers, held } = this.packSignatures(signatures, messages, publicKeys);
-      this.flushSingles();
+      // Packed (the copy) before anything is queued: queueing runs built-ins (the Promise methods)
+      // which must not run between the checks above and the copy (review 98). Sent after the
+      // tick's single calls made before it all the same: they were made first, and tasks run in
+      // call order (queueSend).
       const state = this.callState(call);
-      const parts = this.runSignatureChunks(chunks, buffers, verify, held, state);
-      const result = this.track(
-        // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this
-        // thread: batchVerdicts rejects with the first in item order.
-        then(batchVerdicts(parts, state), (results) => {
-          // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
-          const out = ownList<boolean>();
-          for (let c = 0; c < results.length; c++) {
-            const { bits } = results[c];
-            const verdicts = viewLength(bits); // the slot: `length` can be redefined
-            for (let i = 0; i < verdicts; i++) out[out.length] = bits[i] === 1;
-          }
-          return ownListAsArray(out);
-        }),
-      );
-      return call === undefined ? result : this.abortable(call, result);
+      const packed = this.packSignatures(signatures, messages, publicKeys); // admits (given back if packing throws)
+      try {
+        return this.queueSend(packed, call, () => this.sendSignatures(packed, verify, state));
+      } catch (error) {
+        // Nothing was sent (queueSend commits last): the bytes go back (hunt 17).
+        this.bytesHeld -= packed.holding.bytes;
+        if (call !== undefined) call.rejectCall = undefined; // see verify
+        throw error;
+      }
     } catch (error) {
       this.unwatch(call);
       return rejectedPromise(error);
     }
+  }
+
+  /** A batch call's signature chunks sent (queueSend's microtask), and its answer from their parts. */
+  private sendSignatures(packed: PackedCall, verify: VerifyOptions, state: PoolCall): Promise<boolean[]> {
+    const parts = this.runSignatureChunks(packed, verify, state);
+    // An item that threw fails the whole call, as it makes ed25519.verifyBatch throw in this
+    // thread: batchVerdicts rejects with the first in item order.
+    return then(batchVerdicts(parts, state), (results) => {
+      // Filled as an OwnList and handed out as an Array, as ed25519.verifyBatch fills its answer.
+      const out = ownList<boolean>();
+      for (let c = 0; c < results.length; c++) {
+        const { bits } = results[c];
+        const verdicts = viewLength(bits); // the slot: `length` can be redefined
+        for (let i = 0; i < verdicts; i++) out[out.length] = bits[i] === 1;
+      }
+      return ownListAsArray(out);
+    });
   }
 
   verifyEnvelopeBatch(envelopes: readonly (Uint8Array | string)[], options?: VerifyEnvelopeOptions): Promise<EnvelopeVerdict[]> {
@@ -818,44 +914,94 @@ class PiscinaVerifierPool implements VerifierPool {
       }
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded();
-      const { chunks, buffers, held } = this.packEnvelopes(inputs); // before flushSingles: see verifyBatch
-      this.flushSingles();
-      const parts = ownList<Promise<EnvelopeVerdict[]>>(buffers.length);
       const state = this.callState(call);
-      for (let c = 0; c < buffers.length; c++) {
-        const count = chunks[c][1] - chunks[c][0];
-        parts[c] = this.track(
-          then(this.releasing(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, state, c), held[c]), (answer) => {
-            state.throwIfEnded(); // answered after the call was aborted or failed: no verdicts built
-            return readEnvelopeAnswer(answer, envelope, count);
-          }),
-        );
-        endsCallOnFailure(parts[c], state, c);
+      const packed = this.packEnvelopes(inputs); // before anything is queued: see verifyBatch
+      try {
+        return this.queueSend(packed, call, () => this.sendEnvelopes(packed, envelope, state));
+      } catch (error) {
+        this.bytesHeld -= packed.holding.bytes; // see verifyBatch
+        if (call !== undefined) call.rejectCall = undefined;
+        throw error;
       }
-      const result = this.track(
-        then(allParts(parts), (results) => {
-          const out = ownList<EnvelopeVerdict>(); // as verifyBatch's answer
-          for (let c = 0; c < results.length; c++) {
-            const verdicts = results[c];
-            for (let i = 0; i < verdicts.length; i++) out[out.length] = verdicts[i];
-          }
-          return ownListAsArray(out);
-        }),
-      );
-      return call === undefined ? result : this.abortable(call, result);
     } catch (error) {
       this.unwatch(call);
       return rejectedPromise(error);
     }
   }
 
+  /** A batch call's envelope chunks sent (queueSend's microtask), and its answer from their parts. */
+  private sendEnvelopes(packed: PackedCall, envelope: Required<VerifyEnvelopeOptions>, state: PoolCall): Promise<EnvelopeVerdict[]> {
+    const { chunks, buffers, held, holding } = packed;
+    const parts = ownList<Promise<EnvelopeVerdict[]>>(buffers.length);
+    for (let c = 0; c < buffers.length; c++) {
+      const count = chunks[c][1] - chunks[c][0];
+      parts[c] = this.track(
+        then(this.runChunk({ kind: TASK_ENVELOPES, buffer: buffers[c], envelope, crash: CRASH_NONE }, holding, held[c], state, c), (answer) => {
+          state.throwIfEnded(); // answered after the call was aborted or failed: no verdicts built
+          return readEnvelopeAnswer(answer, envelope, count);
+        }),
+      );
+      endsCallOnFailure(parts[c], state, c);
+    }
+    return then(allParts(parts), (results) => {
+      const out = ownList<EnvelopeVerdict>(); // as verifyBatch's answer
+      for (let c = 0; c < results.length; c++) {
+        const verdicts = results[c];
+        for (let i = 0; i < verdicts.length; i++) out[out.length] = verdicts[i];
+      }
+      return ownListAsArray(out);
+    });
+  }
+
+  /**
+   * Commits a batch call, packed and admitted: its promise, and its send queued as a microtask,
+   * which hands out its chunks once the code that made the call has returned, on a stack of its
+   * own (sendQueued). Queued after the flushes of the buckets of single calls made before it,
+   * which it detaches, so the single calls made after it fill new buckets, flushed after it: the
+   * calls' tasks go out in call order. If this throws (a stack overflow: the call was made near
+   * the stack's end), nothing was committed and the caller gives the bytes back; past the
+   * queueing only stores run, so a call either rejects holding nothing or is sent whole (hunt 17:
+   * its chunks were handed to piscina on the caller's stack, where a promise of the pool's could
+   * reject with no handler, ending the process, and a throw left the call's bytes counted for good).
+   */
+  private queueSend<T>(packed: PackedCall, call: PoolCall | undefined, send: () => Promise<T>): Promise<T> {
+    const ticket: SendTicket = { committed: false };
+    const { promise, settle } = newDeferred<T>();
+    const answer = call === undefined ? promise : this.abortable(call, promise);
+    enqueueMicrotask(() => this.sendQueued(ticket, packed, settle, send));
+    ticket.committed = true;
+    this.pending++; // close() waits for the send; sendQueued takes it back
+    this.buckets[0] = this.buckets[1] = undefined;
+    return answer;
+  }
+
+  /**
+   * queueSend's microtask: sends the call's chunks (`send`) and settles the call's promise with
+   * their answer. Whatever throws, the bytes no chunk has taken are given back and the call
+   * rejects with it (the chunks that started give theirs back as they settle).
+   */
+  private sendQueued<T>(ticket: SendTicket, packed: PackedCall, settle: Settle<T>, send: () => Promise<T>): void {
+    if (!ticket.committed) return; // the call threw before it was committed: it holds nothing, and its promise is no one's
+    try {
+      settle.resolve(this.track(send()));
+    } catch (error) {
+      this.bytesHeld -= packed.holding.bytes;
+      packed.holding.bytes = 0;
+      settle.reject(error);
+    } finally {
+      this.settledOne();
+    }
+  }
+
   close(): Promise<void> {
     if (this.closing === undefined) {
-      this.flushSingles(); // accepted before close: finish them
       this.closing = (async () => {
-        // Nothing is tracked after this point: every call checks assertOpen first, the buckets
-        // were flushed above (a bucket's queued flush then finds it detached and returns), and a
-        // chunk's retry runs inside its tracked runChunk. So `pending` only goes down.
+        // Every call accepted before close() is counted in `pending`: a bucket of single calls
+        // until its flush has run (openBucket), a batch call until its send has run (queueSend),
+        // and each chunk sent and each call's answer until they settle (track); and nothing is
+        // counted after this point but by those (every call checks assertOpen first, and a
+        // chunk's retry runs inside its counted runChunk). So `pending` reaches 0 only once
+        // every call accepted before close() has been answered.
         if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
         await this.piscina.destroy();
       })();
@@ -887,33 +1033,46 @@ class PiscinaVerifierPool implements VerifierPool {
     if (this.closing !== undefined) throw new VerifierPoolError("POOL_CLOSED", "the verifier pool is closed");
   }
 
+  /** Counts `promise` in `pending` until it settles (close() waits for it). */
   private track<T>(promise: Promise<T>): Promise<T> {
-    this.pending++;
-    const done = () => {
-      if (--this.pending === 0) this.drained?.();
-    };
+    const done = () => this.settledOne();
     then(promise, done, done);
+    this.pending++; // after `then`: counted only once its settling is sure to take it back
     return promise;
   }
 
+  /** One of the things counted in `pending` is done; close() goes on once none is left. */
+  private settledOne(): void {
+    if (--this.pending === 0) this.drained?.();
+  }
+
   /**
-   * Sends a call's packed signature chunks; each part settles with its chunk's verdict bytes.
-   * `call`: a batch call's state (callState), whose other chunks a failed one ends; undefined for
-   * a bucket of single calls, each of which has its own outcome (flush).
+   * Sends a batch call's packed signature chunks; each part settles with its chunk's verdict
+   * bytes. `call`: the call's state (callState), whose other chunks a failed one ends.
    */
-  private runSignatureChunks(chunks: OwnList<ChunkRange>, buffers: OwnList<SharedArrayBuffer>, verify: VerifyOptions, held: OwnList<number>, call?: PoolCall): OwnList<Promise<SignatureVerdicts>> {
+  private runSignatureChunks(packed: PackedCall, verify: VerifyOptions, call: PoolCall): OwnList<Promise<SignatureVerdicts>> {
+    const { chunks, buffers, held, holding } = packed;
     const parts = ownList<Promise<SignatureVerdicts>>(buffers.length);
     for (let c = 0; c < buffers.length; c++) {
-      const count = chunks[c][1] - chunks[c][0];
-      parts[c] = this.track(
-        then(this.releasing(this.runChunk({ kind: TASK_SIGNATURES, buffer: buffers[c], verify, crash: CRASH_NONE }, call, c), held[c]), (answer) => {
-          call?.throwIfEnded(c); // answered after the call was aborted or failed, or no longer needed: not read
-          return readSignatureAnswer(answer, count);
-        }),
-      );
-      if (call !== undefined) endsCallOnFailure(parts[c], call, c);
+      parts[c] = this.signaturePart(buffers[c], chunks[c][1] - chunks[c][0], verify, holding, held[c], call, c);
+      endsCallOnFailure(parts[c], call, c);
     }
     return parts;
+  }
+
+  /**
+   * Sends one signature chunk of `count` items: its part, tracked, which settles with the chunk's
+   * verdict bytes. The chunk takes `bytes` from `holding` as it starts (runChunk). `call`: a batch
+   * call's state; undefined for a bucket of single calls, each of which has its own outcome
+   * (sendBucket).
+   */
+  private signaturePart(buffer: SharedArrayBuffer, count: number, verify: VerifyOptions, holding: Holding, bytes: number, call?: PoolCall, chunk = 0): Promise<SignatureVerdicts> {
+    return this.track(
+      then(this.runChunk({ kind: TASK_SIGNATURES, buffer, verify, crash: CRASH_NONE }, holding, bytes, call, chunk), (answer) => {
+        call?.throwIfEnded(chunk); // answered after the call was aborted or failed, or no longer needed: not read
+        return readSignatureAnswer(answer, count);
+      }),
+    );
   }
 
   /**
@@ -948,22 +1107,26 @@ class PiscinaVerifierPool implements VerifierPool {
    * when the call was aborted is still tracked (close() waits for it) and gives its bytes back.
    */
   private abortable<T>(call: PoolCall, result: Promise<T>): Promise<T> {
-    return new OwnPromise<T>((resolve, reject) => {
-      call.rejectCall = reject;
-      // No caller code runs between the call's last throwIfEnded() and here; checked all the same.
-      if (call.aborted !== undefined) reject(call.aborted);
-      then(
-        result,
-        (value) => {
-          this.unwatch(call);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.unwatch(call);
-          reject(error);
-        },
-      );
-    });
+    // Its promise made, then `result` followed, then the abort wired, each step outside any
+    // executor: a throw at any of them (out of stack) leaves nothing that an abort or `result`
+    // could reject unheard (hunt 17's fix: a throw of `then` inside the executor would have
+    // rejected the call's promise, with no handler, and left `result` with none either).
+    const { promise, settle } = newDeferred<T>();
+    then(
+      result,
+      (value) => {
+        this.unwatch(call);
+        settle.resolve(value);
+      },
+      (error: unknown) => {
+        this.unwatch(call);
+        settle.reject(error);
+      },
+    );
+    call.rejectCall = settle.reject;
+    // No caller code runs between the call's last throwIfEnded() and here; checked all the same.
+    if (call.aborted !== undefined) settle.reject(call.aborted);
+    return promise;
   }
 
   /**
@@ -995,71 +1158,68 @@ class PiscinaVerifierPool implements VerifierPool {
     for (let c = 0; c < held.length; c++) total += held[c];
     this.admit(total);
     try {
-      return { chunks, buffers: packAll(chunks, pack), held };
+      return { chunks, buffers: packAll(chunks, pack), held, holding: { bytes: total } };
     } catch (error) {
       this.bytesHeld -= total;
       throw error;
     }
   }
 
-  /** `part`, giving back `bytes` of what admit counted once it settles, either way. */
-  private releasing<T>(part: Promise<T>, bytes: number): Promise<T> {
-    return then(
-      part,
-      (value) => {
-        this.bytesHeld -= bytes;
-        return value;
-      },
-      (error: unknown) => {
-        this.bytesHeld -= bytes;
-        throw error;
-      },
-    );
-  }
-
   /**
    * Runs one chunk: at most two attempts, the second only after the first one's worker died.
    * Both read the same shared chunk: workers never write to it (codec.ts), so a worker that died
    * mid-chunk left it as packed, and the call's input exists once, not once more per attempt.
+   * The chunk takes its `bytes` from its call's `holding` as it starts, and gives them back to
+   * the pool's count once it settles, however it ends: from its first statement on, nothing can
+   * keep them counted (hunt 17). An async function: a throw once it has started rejects its
+   * promise, so a call that throws at once (out of stack) did not start and took nothing.
    */
-  private async runChunk(task: PoolTask, call?: PoolCall, chunk = 0): Promise<TaskAnswer> {
-    const wait = this.acquireSlot(call, chunk);
-    if (wait !== undefined) {
-      try {
-        await wait;
-      } catch (cause) {
-        if (call?.endedWith(cause)) throw cause; // dropped: its call was aborted, another of its chunks failed, or an earlier one holds an item that threw
-        // Out of stack while it queued itself (acquireSlot's executor): the engine's error, not
-        // a missing worker (hunt 17: it was WORKER_UNAVAILABLE).
-        if (isEngineStackOverflow(cause)) throw cause;
-        throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
-      }
-    }
+  private async runChunk(task: PoolTask, holding: Holding, bytes: number, call?: PoolCall, chunk = 0): Promise<TaskAnswer> {
+    holding.bytes -= bytes;
     try {
-      // The call may have been aborted after this chunk was handed its place, before it ran (a
-      // window no caller code is known to reach: the continuation is queued as the place is
-      // handed over, before the answers that could run caller code; checked all the same).
+      // A call that ended before this chunk was sent (aborted, or failed, between the call and
+      // its send: queueSend) sends nothing and waits for no place.
       call?.throwIfEnded(chunk);
-      const answer = await this.runAttempts(task, call, chunk);
-      // A worker's report that verification threw fails the call too: ended here as well, before
-      // the place is handed on (helper 144: ended only once the answer was read, by when the place
-      // had gone to the call's next chunk). The part's reading then throws this same error
-      // (throwIfEnded comes first there).
-      const failure = call === undefined ? undefined : answerFailure(answer);
-      if (failure !== undefined) call!.fail(failure, chunk);
-      // A batch call's signature chunk whose items did not all get a verdict (some threw, or the
-      // answer has the wrong shape, which fails the call as it is read): the call's chunks after
-      // this one cannot change its answer, so those waiting are dropped before this place is
-      // handed on, not after one of them has taken it.
-      else if (call !== undefined && task.kind === TASK_SIGNATURES && !isVerdictBytes(answer)) call.skipAfter(chunk);
-      return answer;
-    } catch (error) {
-      // Ends the call before this chunk's place is handed on (releaseSlot), so it goes to the next
-      // call's chunk, not to one of this call's, which would run for nothing.
-      call?.fail(error, chunk);
-      throw error;
+      const wait = this.acquireSlot(call, chunk);
+      if (wait !== undefined) {
+        try {
+          await wait;
+        } catch (cause) {
+          if (call?.endedWith(cause)) throw cause; // dropped: its call was aborted, another of its chunks failed, or an earlier one holds an item that threw
+          // Out of stack while it queued itself (acquireSlot's executor): the engine's error, not
+          // a missing worker (hunt 17: it was WORKER_UNAVAILABLE).
+          if (isEngineStackOverflow(cause)) throw cause;
+          throw new VerifierPoolError("WORKER_UNAVAILABLE", NO_WORKER, { cause });
+        }
+      }
+      try {
+        // The call may have been aborted after this chunk was handed its place, before it ran (a
+        // window no caller code is known to reach: the continuation is queued as the place is
+        // handed over, before the answers that could run caller code; checked all the same).
+        call?.throwIfEnded(chunk);
+        const answer = await this.runAttempts(task, call, chunk);
+        // A worker's report that verification threw fails the call too: ended here as well, before
+        // the place is handed on (helper 144: ended only once the answer was read, by when the place
+        // had gone to the call's next chunk). The part's reading then throws this same error
+        // (throwIfEnded comes first there).
+        const failure = call === undefined ? undefined : answerFailure(answer);
+        if (failure !== undefined) call!.fail(failure, chunk);
+        // A batch call's signature chunk whose items did not all get a verdict (some threw, or the
+        // answer has the wrong shape, which fails the call as it is read): the call's chunks after
+        // this one cannot change its answer, so those waiting are dropped before this place is
+        // handed on, not after one of them has taken it.
+        else if (call !== undefined && task.kind === TASK_SIGNATURES && !isVerdictBytes(answer)) call.skipAfter(chunk);
+        return answer;
+      } catch (error) {
+        // Ends the call before this chunk's place is handed on (releaseSlot), so it goes to the next
+        // call's chunk, not to one of this call's, which would run for nothing.
+        call?.fail(error, chunk);
+        throw error;
+      } finally {
+        this.releaseSlot();
+      }
     } finally {
-      this.releaseSlot();
+      this.bytesHeld -= bytes;
     }
   }
 

@@ -71,6 +71,15 @@ async function idle(p: VerifierPool): Promise<boolean> {
 
 const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Lets the calls made so far hand out their chunks. A call checks, admits and copies its input on
+ * the caller's stack but sends its chunks from a microtask queued as it is made (hunt 17: sent on
+ * the caller's stack, a call made near its end could leave promises of the pool's rejected with no
+ * handler, other calls pending and bytes counted for good), so an `await` lets them all go out,
+ * in call order; no worker's answer is handled meanwhile (those come as macrotasks).
+ */
+const sent = () => Promise.resolve();
+
 /** The pool's private queue state (src/pool/index.ts), read to check what the calls cannot show. */
 interface PoolInternals {
   slotQueue: unknown[];
@@ -189,11 +198,12 @@ test("aborting queued calls: they reject at once, their chunks are dropped and t
 test("aborting a call whose chunk is on a worker: it rejects at once, the chunk finishes there and gives its bytes back, and the pool goes on", async () => {
   const list = items(16, 32 * 1024);
   const controller = new AbortController();
-  const running = handled(pool.verifyBatch(list, { signal: controller.signal })); // a free thread: handed to the worker now
+  const running = handled(pool.verifyBatch(list, { signal: controller.signal })); // a free thread: handed to the worker once sent
   const held = pool.queuedBytes;
   assert.ok(held > 16 * 32 * 1024);
   const behind = items(20);
   const behindCall = handled(pool.verifyBatch(behind));
+  await sent();
   controller.abort("stop");
   const error = await abortedWith(running, "running call");
   assert.is(error.cause, "stop");
@@ -238,12 +248,14 @@ test("thousands of queued calls aborted one after another behind a long call: th
   const kept: { call: Promise<boolean[]>; items: Item[]; index: number }[] = [];
   const order: number[] = [];
   const small = items(8);
-  // The loop below never yields, so no worker's answer is handled and no place in the pool frees up
-  // while it runs: every aborted call's chunk stays queued, dropped, until compaction removes it.
+  // The loop below yields only to microtasks (its calls' sends), so no worker's answer is handled
+  // and no place in the pool frees up while it runs: every aborted call's chunk stays queued,
+  // dropped, until compaction removes it.
   let mostWaiting = 0;
   for (let i = 0; i < 3000; i++) {
     const controller = new AbortController();
     const call = handled(pool.verifyBatch([small[i % 8]], { signal: controller.signal }));
+    await sent(); // queued before it is aborted (and a kept call's chunk too, made the round before)
     mostWaiting = Math.max(mostWaiting, waitingChunks(pool));
     if (i % 500 === 499) {
       const it = [small[i % 8]];
@@ -268,6 +280,7 @@ test("a chunk handed its place from the queue before the abort runs to its end; 
   const controller = new AbortController();
   const firstCall = handled(pool.verifyBatch(first));
   const later = handled(pool.verifyBatch(items(48), { signal: controller.signal })); // three chunks, queued
+  await sent();
   assert.is(waitingChunks(pool), 3);
   // The first call settles after its chunk handed the place to the later call's first chunk.
   assert.equal(await settledWithin(firstCall, "first"), inThread(first));
@@ -289,6 +302,7 @@ test("a chunk whose worker crashed is not retried once its call was aborted", as
     // Aborted while its first attempt runs: that attempt dies, and no second is made.
     const controller = new AbortController();
     const call = handled(crashing.verifyBatch(items(8), { signal: controller.signal }));
+    await sent(); // its first attempt is on the worker
     controller.abort();
     await abortedWith(call, "aborted");
     assert.is(await settledWithin(idle(crashing), "idle"), true);
@@ -557,6 +571,7 @@ for (const kind of ["verifyBatch", "verifyEnvelopeBatch"] as const) {
       const laterItems = items(8);
       const failing = handled<unknown>(kind === "verifyBatch" ? local.verifyBatch(signatures) : local.verifyEnvelopeBatch(texts)); //  3 chunks
       const later = handled(local.verifyBatch(laterItems)); //                                                               1 chunk, queued behind them
+      await sent();
       assert.is(waitingChunks(local), 3, "the failing call's last two chunks and the later call's chunk wait");
       const outcome = await settledWithin(failing, "the failing call");
       assert.instance(outcome, VerifierPoolError, String(outcome));
@@ -682,6 +697,7 @@ for (const earlier of ["answers", "has an item that threw too"] as const) {
         return chunk === 1 ? itemThrew(answer, 1, "chunk 1's item 1") : answer;
       });
       const failing = handled(local.verifyBatch(items(24)));
+      await sent();
       assert.is(waitingChunks(local), 1, "chunk 2 waits for a place");
       const outcome = await settledWithin(failing, "the failing call");
       const rejectedAt = Date.now();

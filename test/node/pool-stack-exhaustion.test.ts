@@ -1,12 +1,23 @@
-// Pool calls made with the calling thread's stack all but exhausted (hunt 17): the calling
-// thread's own stack overflow is the engine's RangeError, thrown or as a rejection, as the
-// in-thread API throws it, never a typed error that blames something else. Before the fix,
-// runAttempts took a RangeError from piscina.run for a worker's death and retried at once, at the
-// same depth (WORKER_CRASHED, no worker having died), runChunk turned one from its place in the
-// queue into WORKER_UNAVAILABLE, and AbortWatch.add one from addEventListener into INVALID_TYPE
-// ("options.signal cannot be listened to"). The first two tests inject a genuine overflow where
-// it was met; the last sweeps each call across the stack's end in a child process with a small
-// stack (test/helpers/pool-stack-exhaustion-child.ts), under Node's default
+// Pool calls made with the calling thread's stack all but exhausted (hunt 17).
+//
+// The calling thread's own stack overflow is the engine's RangeError, thrown or as a rejection,
+// as the in-thread API throws it, never a typed error that blames something else. Before the
+// fix, runAttempts took a RangeError from piscina.run for a worker's death and retried at once,
+// at the same depth (WORKER_CRASHED, no worker having died), runChunk turned one from its place
+// in the queue into WORKER_UNAVAILABLE, and AbortWatch.add one from addEventListener into
+// INVALID_TYPE ("options.signal cannot be listened to"). The first two tests inject a genuine
+// overflow where it was met.
+//
+// A call made there either holds nothing or is sent whole, and the other calls of its tick get
+// their answers. Before the fix, the pool sent the tick's single calls (and a batch call its own
+// chunks) on the near-limit call's stack, where they ran out of it half-way: the earlier calls
+// were left pending for good or rejected with the RangeError of a call they had nothing to do
+// with, bytes stayed counted in queuedBytes (a call larger than maxQueuedBytes was then refused
+// QUEUE_FULL on an idle pool), and a promise of the pool's could reject unheard (which ends the
+// process).
+//
+// The sweeps make each call across the stack's end in a child process with a small stack
+// (test/helpers/pool-stack-exhaustion-child.ts), under Node's default
 // --unhandled-rejections=throw (a promise of the pool's that rejects unheard ends it with code 1).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -164,5 +175,11 @@ test("a call made near the end of the stack while the pool's thread is busy neve
   // addEventListener into INVALID_TYPE.
   for (const which of ["verifyBatch", "verifyBatchSignal", "verifyEnvelopeBatch", "verifyEnvelopeBatchSignal", "verifySignal"]) check(sweep(which, "busy"));
 });
+
+for (const operation of ["verify", "verifyBatch", "verifyEnvelopeBatch"]) {
+  test(`${operation} made near the end of the stack after three verify() calls in its tick, without and with a signal: those calls get their answers, the call the engine's RangeError or the in-thread answer, no unhandled rejection, no bytes left held (child process, --stack-size=400)`, () => {
+    for (const which of [operation, `${operation}Signal`]) check(sweep(which, "singles"));
+  });
+}
 
 test.run();
