@@ -276,6 +276,19 @@ export function copyInto(target: Uint8Array, source: Uint8Array, at: number, len
   else typedArraySet(target, viewPrefix(source, length), at);
 }
 
+/**
+ * `value` as measured: itself, or, when it is a view of shared memory, a fixed-length view of its
+ * first `length` bytes (`length` being its length as the caller just read it). A length-tracking
+ * view of a growable SharedArrayBuffer grows when another thread grows the buffer, so two
+ * readings of its length can differ with no caller code in between; the pool reads a message's
+ * length to count it against maxQueuedBytes, to plan its chunks and to pack it, and each must
+ * see the one length (hunt 17: counted short and given back long, queuedBytes went below zero).
+ * Other views keep their length under a synchronous call, and are returned as they are.
+ */
+export function measuredView(value: Uint8Array, length: number): Uint8Array {
+  return isUnsharedArrayBuffer(typedArrayBuffer(value)) ? value : viewPrefix(value, length);
+}
+
 // The test suites' view of the copies above (test/helpers/copy-watch.ts: a secret's copies must
 // be wiped after use). It watched %TypedArray%.prototype.set, which the glue no longer looks up
 // (review 70 F1). Internal like src/wasm/instance.ts: no entry point exports it.

@@ -37,7 +37,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { mapIteratorStep, mapValues } from "../collections.js";
-import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
+import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, measuredView, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
 import { EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
@@ -700,12 +700,17 @@ class PiscinaVerifierPool implements VerifierPool {
       expectBytes(signature, SIGNATURE_BYTES, "signature");
       assertBytes(message, "message");
       const publicKeyBytes = publicKeyArgumentBytes(publicKey, "publicKey");
+      // Measured once: the bytes admitted, the copy and the bytes its chunk gives back all come
+      // from this length. Hunt 17: a length-tracking view of a growable SharedArrayBuffer that
+      // another thread grew between two readings was admitted short and given back long, and
+      // queuedBytes went below zero (loosening maxQueuedBytes by as much).
+      const messageLength = viewLength(message);
       // A message no core could hold is refused here, as ed25519.verify refuses it, before it is
       // copied (and before its length could pass the chunk's 32-bit offsets).
-      assertFitsAnyCore(viewLength(message));
+      assertFitsAnyCore(messageLength);
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded(); // before anything is held
-      const bytes = signatureChunkBytes(message);
+      const bytes = SIGNATURE_BYTES + PUBLIC_KEY_BYTES + messageLength; // signatureChunkBytes of the copy
       this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk settles
       const index = zip215 ? 1 : 0;
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
@@ -715,7 +720,7 @@ class PiscinaVerifierPool implements VerifierPool {
       try {
         copies = allocating(() => ({
           signatureCopy: copyBytes(signature, "signature", SIGNATURE_BYTES),
-          messageCopy: copyBytes(message, "message"),
+          messageCopy: copyBytes(measuredView(message, messageLength), "message"),
           publicKeyCopy: copyBytes(publicKeyBytes, "publicKey", PUBLIC_KEY_BYTES),
         }));
         // The tick's bucket (opening one queues its flush) and the call's promise, made while a
@@ -848,8 +853,14 @@ class PiscinaVerifierPool implements VerifierPool {
       call = this.watch(signal);
       const { signatures, messages, publicKeys } = readBatchItems(items);
       // As verify(), before any copy; an indexed loop, as `for…of` would run the array iterator,
-      // which caller code may have replaced, after the checks (review 84 F3).
-      for (let i = 0; i < messages.length; i++) assertFitsAnyCore(viewLength(messages[i]));
+      // which caller code may have replaced, after the checks (review 84 F3). Each message is
+      // measured once: a view of shared memory is replaced by a fixed-length view of what was
+      // measured, so that planning, admission and packing read the same length (hunt 17: see verify).
+      for (let i = 0; i < messages.length; i++) {
+        const length = viewLength(messages[i]);
+        assertFitsAnyCore(length);
+        messages[i] = measuredView(messages[i], length);
+      }
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded();
       // Packed (the copy) before anything is queued: queueing runs built-ins (the Promise methods)
@@ -907,10 +918,15 @@ class PiscinaVerifierPool implements VerifierPool {
         // does not depend on the length: its first maxBytes + 1 units give that same verdict,
         // so an oversized input costs a bounded copy. Lengths and prefixes come from the views'
         // internal slots (a subclass's `length` or `subarray` is never called), and a string's
-        // prefix from String.prototype.slice as this module loaded (review 84 F3).
+        // prefix from String.prototype.slice as this module loaded (review 84 F3). A view is
+        // measured once (hunt 17: see verifyBatch).
         const limit = envelope.maxBytes + 1;
-        if (typeof input === "string") inputs[i] = input.length > limit ? stringSlice(input, 0, limit) : input;
-        else inputs[i] = viewLength(input) > limit ? viewPrefix(input, limit) : input;
+        if (typeof input === "string") {
+          inputs[i] = input.length > limit ? stringSlice(input, 0, limit) : input;
+        } else {
+          const length = viewLength(input);
+          inputs[i] = length > limit ? viewPrefix(input, limit) : measuredView(input, length);
+        }
       }
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded();

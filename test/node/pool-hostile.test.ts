@@ -35,6 +35,7 @@ import { KernelTrustExchange, Keypair } from "../../src/handshake/index.js";
 import { nodeAccepts, nodePrivateKey, nodeSign } from "../helpers/ed25519-oracles.js";
 import { ADDRESS_CEILING } from "../../src/wasm/abi.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
+import { Worker } from "node:worker_threads";
 
 /** A Uint8Array whose `length` getter and `subarray` method tell lies (the internal slots do not). */
 class LyingBytes extends Uint8Array {
@@ -666,6 +667,90 @@ test("pool.verify cannot allocate its copy of an argument: VerifierPoolError OUT
     observeCopies(undefined);
     await pool.close();
   }
+});
+
+/** A growable SharedArrayBuffer of `length` bytes (up to `maxByteLength`): Node 20 has them, TypeScript's ES2022 library does not. */
+const growableShared = (length: number, maxByteLength: number) =>
+  new (SharedArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => SharedArrayBuffer & { grow(length: number): void })(length, { maxByteLength });
+
+test("a message whose buffer grows between its measurement and its copy (a length-tracking view of a growable SharedArrayBuffer) is counted, copied and given back at the length measured (hunt 17)", async () => {
+  // Before: verify() admitted signatureChunkBytes(message) from one reading of the length and
+  // copied after a second one; its chunk gave back the copy's length, more than was admitted, so
+  // queuedBytes went below 0 (loosening maxQueuedBytes by as much), and the call verified the
+  // grown message. Another thread can grow the buffer at any moment (the next test); here it
+  // grows at the one moment between the two readings, from the copy observer of src/bytes.ts as
+  // the signature is copied, which makes the race certain.
+  const key = signer();
+  const pool = createVerifierPool({ threads: 1 });
+  const buffer = growableShared(16, 4096);
+  const message = new Uint8Array(buffer); // length-tracking: it follows the buffer as it grows
+  message.fill(7);
+  const signature = key.sign(plain(message));
+  try {
+    for (let round = 0; round < 3; round++) {
+      const measured = plain(message);
+      let grown = 0;
+      let call: Promise<boolean>;
+      observeCopies((target, source) => {
+        if (source === signature && grown === 0) {
+          buffer.grow(buffer.byteLength + 100);
+          grown = buffer.byteLength;
+        }
+      });
+      try {
+        call = pool.verify(signature, message, key.publicKey);
+      } finally {
+        observeCopies(undefined);
+      }
+      assert.ok(grown > 0, "the buffer grew between the measurement and the copy");
+      const answer = await call;
+      assert.is(pool.queuedBytes, 0, `round ${round}: every byte admitted given back, no more`);
+      assert.is(answer, ed25519.verify(signature, measured, key.publicKey), `round ${round}: the answer for the message as measured`);
+    }
+  } finally {
+    observeCopies(undefined);
+    await pool.close();
+  }
+});
+
+test("a message another thread keeps growing while verify() and verifyBatch() calls take it: queuedBytes never goes below 0 (hunt 17)", async () => {
+  // The race of the test above as it happens: a worker grows the buffer a byte at a time while
+  // the calls run. How often a growth lands between two readings of the length depends on the
+  // host: on 2 vCPUs the old code went below 0 in 3 of 7 runs of this test (to -277, -472, -1,051),
+  // while the test above fails on it every time.
+  const key = signer();
+  const pool = createVerifierPool({ threads: 1 });
+  const MAX = 4 << 20;
+  const buffer = growableShared(16, MAX);
+  const message = new Uint8Array(buffer);
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const grower = new Worker(
+    `const { workerData: { buffer, stop } } = require("node:worker_threads");
+     while (Atomics.load(stop, 0) === 0 && buffer.byteLength < buffer.maxByteLength - 64) buffer.grow(buffer.byteLength + 1);`,
+    { eval: true, workerData: { buffer, stop } },
+  );
+  const signature = new Uint8Array(64);
+  let lowest = 0;
+  let calls = 0;
+  try {
+    const started = Date.now();
+    while (Date.now() - started < 1500 && buffer.byteLength < MAX - 1024) {
+      const round: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) round.push(pool.verify(signature, message, key.publicKey));
+      round.push(pool.verifyBatch([{ signature, message, publicKey: key.publicKey }]));
+      calls += round.length;
+      for (const answer of await Promise.all(round)) assert.ok(answer === false || (Array.isArray(answer) && answer[0] === false), String(answer));
+      lowest = Math.min(lowest, pool.queuedBytes);
+    }
+  } finally {
+    Atomics.store(stop, 0, 1);
+    await grower.terminate();
+    await pool.close();
+  }
+  assert.ok(calls >= 200, `enough calls raced the growth (${calls})`);
+  assert.ok(buffer.byteLength > 1024, `the buffer grew meanwhile (${buffer.byteLength} bytes)`);
+  assert.is(lowest, 0, `queuedBytes, with nothing in flight after each round, never below 0 (lowest ${lowest})`);
+  assert.is(pool.queuedBytes, 0);
 });
 
 test("a host without SharedArrayBuffer: createVerifierPool throws VerifierPoolError WORKER_UNAVAILABLE", () => {
