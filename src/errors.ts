@@ -53,6 +53,28 @@ export function instanceOfOrFalse<T>(cls: abstract new (...args: never[]) => T, 
  */
 export const EngineRangeError = RangeError;
 
+// String.prototype.startsWith as this module loaded, bound to `call` (for isStackOverflowError).
+const startsWith = Function.prototype.call.bind(String.prototype.startsWith) as (text: string, prefix: string) => boolean;
+
+/** The start of V8's (and JavaScriptCore's) message for a stack overflow. */
+export const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
+
+/**
+ * Whether `error` reads as the engine's stack overflow: an EngineRangeError by its prototype chain
+ * (no Symbol.hasInstance is looked up) whose message, read once, is a string starting with
+ * {@link STACK_OVERFLOW_MESSAGE}. Portable, for the layers that run in browsers too (canonical
+ * JSON); the pool's isEngineStackOverflow (src/pool/errors.ts) adds Node's native-error test, so
+ * that an object merely made to look like one is not taken for it. startsWith, not a regular
+ * expression: this runs right after a stack overflow, where compiling one (on its first use, or
+ * when the engine tiers it up) can throw a SyntaxError of its own or abort the process (V8:
+ * "RegExpCompiler Allocation failed"; review 54).
+ */
+export function isStackOverflowError(error: unknown): error is RangeError {
+  if (!ordinaryHasInstance(EngineRangeError, error)) return false;
+  const message: unknown = (error as RangeError).message;
+  return typeof message === "string" && startsWith(message, STACK_OVERFLOW_MESSAGE);
+}
+
 /** Codes for misuse of the byte-level APIs (wrong argument types or sizes). */
 export type ArgumentErrorCode = "INVALID_TYPE" | "INVALID_LENGTH" | "INVALID_HEX";
 

@@ -51,10 +51,10 @@
 // * An array's length is read once and taken as JSON.stringify takes it (ToLength: a Proxy's
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import {
-  MAX_SAFE_INTEGER, OBJECT_PROTOTYPE, SetAtLoad, charCodeAt, getPrototypeOf, isArray, isInteger, ownEnumerableKeys, quoteJsonString, toText, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice, stringStartsWith,
+  MAX_SAFE_INTEGER, OBJECT_PROTOTYPE, SetAtLoad, charCodeAt, getPrototypeOf, isArray, isInteger, ownEnumerableKeys, quoteJsonString, toText, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice,
   subview, toNumber, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
 } from "../bytes.js";
-import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
+import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf, isStackOverflowError } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
 
 export { MAX_DEPTH_LIMIT };
@@ -146,10 +146,7 @@ function engineLimitError(error: unknown): unknown {
   if (error.message === "Invalid string length" || error.message === "Out of memory") {
     return new CanonicalJsonError("TOO_LARGE", "canonical text would exceed the engine's maximum string length", undefined, { cause: error });
   }
-  // startsWith, not a regular expression: this runs right after a stack overflow, where compiling
-  // one (on its first use, or when the engine tiers it up) can throw a SyntaxError of its own or
-  // abort the process (V8: "RegExpCompiler Allocation failed"; review 54).
-  if (stringStartsWith(error.message, "Maximum call stack size exceeded")) {
+  if (isStackOverflowError(error)) {
     return new CanonicalJsonError("TOO_DEEP", "nesting is deeper than the engine's stack allows here", undefined, { cause: error });
   }
   return error;
@@ -555,8 +552,8 @@ class ByteSink {
     } catch (error) {
       // A stack overflow here is the walk's depth, not the output's size: passed on, for
       // engineLimitError to call TOO_DEEP (it was TOO_LARGE when the walk reached the stack's
-      // limit right at this allocation). startsWith, not a regular expression: see there.
-      if (isInstanceOf(EngineRangeError, error) && stringStartsWith(error.message, "Maximum call stack size exceeded")) throw error;
+      // limit right at this allocation).
+      if (isStackOverflowError(error)) throw error;
       // Beyond the engine's typed-array limit or out of memory (a RangeError from the engine).
       throw new CanonicalJsonError("TOO_LARGE", `canonical output needs more than ${this.pos} bytes, which cannot be allocated`);
     }

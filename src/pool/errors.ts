@@ -2,7 +2,7 @@
 // API's (InvalidTypeError, InvalidConfigError, ...); these cover the pool and its workers.
 import { types } from "node:util";
 import { stringStartsWith } from "../bytes.js";
-import { EngineRangeError, nameError } from "../errors.js";
+import { EngineRangeError, nameError, STACK_OVERFLOW_MESSAGE } from "../errors.js";
 
 /** Stable codes of VerifierPoolError. */
 export type VerifierPoolErrorCode =
@@ -29,8 +29,6 @@ const isNativeError = types.isNativeError;
 const getPrototypeOf = Object.getPrototypeOf;
 const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ENGINE_RANGE_ERROR_PROTOTYPE: object = EngineRangeError.prototype;
-/** The start of V8's (and JavaScriptCore's) message for a stack overflow. */
-const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
 
 /**
  * Whether `error` is the engine's own stack overflow: a native RangeError of this realm (an
@@ -45,7 +43,8 @@ const STACK_OVERFLOW_MESSAGE = "Maximum call stack size exceeded";
  * trap, getter or Symbol.hasInstance is reached), and catches nothing: when it runs out of stack
  * itself, that overflow goes on up, which is what its callers would do with it anyway.
  * Regular expressions are avoided: compiling one at the stack's limit throws a SyntaxError of
- * its own or aborts the process (review 54).
+ * its own or aborts the process (review 54). The portable, looser test is isStackOverflowError
+ * (src/errors.ts), which canonical JSON uses.
  */
 export function isEngineStackOverflow(error: unknown): error is RangeError {
   if (!isNativeError(error) || getPrototypeOf(error) !== ENGINE_RANGE_ERROR_PROTOTYPE) return false;

@@ -38,7 +38,7 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { mapIteratorStep, mapValues } from "../collections.js";
 import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, measuredView, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
-import { EngineRangeError, InvalidTypeError, isInstanceOf } from "../errors.js";
+import { EngineRangeError, InvalidTypeError, isInstanceOf, STACK_OVERFLOW_MESSAGE } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
 import { InvalidConfigError } from "../handshake/errors.js";
@@ -386,7 +386,7 @@ function newDeferred<T>(): { promise: Promise<T>; settle: Settle<T> } {
   const promise = new OwnPromise<T>((resolve, reject) => (made.settle = { resolve, reject }));
   if (made.settle === undefined) {
     callThen(promise, undefined, ignore);
-    throw new EngineRangeError("Maximum call stack size exceeded");
+    throw new EngineRangeError(STACK_OVERFLOW_MESSAGE);
   }
   return { promise, settle: made.settle };
 }
