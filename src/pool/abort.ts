@@ -118,6 +118,10 @@ export class AbortWatch {
         // code as easily as in caller code there: that is the engine's RangeError, thrown as the
         // in-thread API throws it, not a signal that "cannot be listened to" (hunt 17: a
         // near-limit call rejected INVALID_TYPE). isEngineStackOverflow runs no caller code.
+        // addEventListener may have added the listener before it threw (an overflow or a throwing
+        // member read after the add): removed, so no listener of a failed call stays on the signal
+        // holding this pool (best effort: unlisten catches its own failure).
+        this.unlisten(signal, own.listener);
         if (isEngineStackOverflow(cause)) throw cause;
         throw new InvalidTypeError("options.signal cannot be listened to", { cause });
       }

@@ -437,6 +437,36 @@ test("an abort from an item's getter, while another call on the signal is queued
   assert.is(await settledWithin(idle(pool), "idle"), true);
 });
 
+test("a signal whose addEventListener throws after adding the pool's listener (a redefined kNewListener hook, beside a listener of the caller's): INVALID_TYPE, and only the caller's listener is left", async () => {
+  for (const kind of ["verify", "verifyBatch", "verifyEnvelopeBatch"] as const) {
+    const controller = new AbortController();
+    const { signal } = controller;
+    // Node's EventTarget adds a listener to a type's list and then calls this[kNewListener]: when
+    // the type has a listener already, the new one is in the list by the time the hook runs.
+    let kNewListener: symbol | undefined;
+    for (let o: object | null = signal; o !== null && kNewListener === undefined; o = Object.getPrototypeOf(o)) {
+      kNewListener = Object.getOwnPropertySymbols(o).find((s) => s.description === "kNewListener");
+    }
+    assert.ok(kNewListener !== undefined, "Node's EventTarget has a kNewListener hook");
+    const callers = () => undefined;
+    signal.addEventListener("abort", callers);
+    Object.defineProperty(signal, kNewListener, { value: () => { throw new Error("hook"); }, configurable: true });
+    const before = pool.queuedBytes;
+    const it = items(1)[0];
+    const call =
+      kind === "verify" ? pool.verify(it.signature, it.message, it.publicKey, { signal })
+      : kind === "verifyBatch" ? pool.verifyBatch(items(2), { signal })
+      : pool.verifyEnvelopeBatch(envelopes(2), { signal });
+    const error = await settledWithin(handled(call as Promise<unknown>), kind);
+    assert.is((error as { code?: string }).code, "INVALID_TYPE", `${kind}: ${String(error)}`);
+    assert.match((error as Error).message, /options\.signal cannot be listened to/);
+    const left = getEventListeners(signal, "abort");
+    assert.ok(left.length === 1 && left[0] === callers, `${kind}: ${left.length} listeners on the signal, the caller's one expected (the pool's is not left)`);
+    assert.is(pool.queuedBytes, before, `${kind}: nothing held`);
+  }
+  assert.is(await settledWithin(idle(pool), "idle"), true);
+});
+
 test("caller code run while the pool adds its listener (a redefined event-map member, review 97): a nested call on the same signal shares the listener, and an abort there is not missed", async () => {
   const make = () => {
     const controller = new AbortController();
