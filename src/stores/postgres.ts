@@ -21,9 +21,10 @@
 //   lock, so replicas opening at once do not race (under any default isolation: migrate).
 // Kernel ids and nonces are kept as their JSON string literal (src/stores/server-store.ts
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
+import { Socket } from "node:net";
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
-import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
+import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -52,6 +53,7 @@ import {
   withTimeout,
 } from "./server-store.js";
 import { mathCeil, mathMax, mathMin, regExpExec, toNumber } from "./builtins.js";
+import { setDelete, setIteratorStep, setValues } from "../collections.js";
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
@@ -160,14 +162,17 @@ class Connection {
   readonly timeoutMs: number;
   readonly #db: PostgresQueryable;
   readonly #owned: Pool | undefined;
+  /** The sockets of the pool the store opened (from a URL), ended by close(): see OwnSockets. */
+  readonly #sockets: OwnSockets | undefined;
   #closed = false;
   /** How each call in flight is refused if the store is closed under it (close). */
   /** The calls in flight, refused STORE_CLOSED when the store closes (pg's pool serves none still waiting for a connection once ended: helper 143). */
   readonly #inFlight = new CallsInFlight();
 
-  private constructor(db: PostgresQueryable, owned: Pool | undefined, prefix: string, timeoutMs: number) {
+  private constructor(db: PostgresQueryable, owned: Pool | undefined, sockets: OwnSockets | undefined, prefix: string, timeoutMs: number) {
     this.#db = db;
     this.#owned = owned;
+    this.#sockets = sockets;
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
   }
@@ -190,8 +195,11 @@ class Connection {
       if (regExpExec(CONNECTION_STRING, urlOrClient) === null) {
         throw new InvalidConfigError("the Postgres connection string is neither a URL (scheme://…, as postgres://user@host/db), a socket: URL nor a socket path starting with / (not repeated here: it may hold a password)");
       }
+      const sockets = new OwnSockets();
       const pool = new pg.Pool({
         connectionString: urlOrClient,
+        // pg's default is a new net.Socket too (a TLS connection wraps it): made here so close() can end it.
+        stream: sockets.make,
         max: maxConnections,
         // pg's own timers a little later than the store's (Connection.query): the store's fires
         // first and the call is STORE_TIMEOUT, as documented; with equal bounds, pg's timer, armed
@@ -210,12 +218,12 @@ class Connection {
       // An idle connection dropped by the server (a restart) is reported here; the pool discards
       // it and the next call connects again. Without a listener the error would end the process.
       pool.on("error", () => undefined);
-      return new Connection(pool, pool, prefix, timeoutMs);
+      return new Connection(pool, pool, sockets, prefix, timeoutMs);
     }
     if (urlOrClient === null || typeof urlOrClient !== "object" || typeof (urlOrClient as { query?: unknown }).query !== "function") {
       throw new InvalidTypeError("Postgres stores open from a connection URL or a pg Pool / Client");
     }
-    return new Connection(urlOrClient as PostgresQueryable, undefined, prefix, timeoutMs);
+    return new Connection(urlOrClient as PostgresQueryable, undefined, undefined, prefix, timeoutMs);
   }
 
   /**
@@ -291,7 +299,35 @@ $chio$`,
     if (this.#closed) return;
     this.#closed = true;
     this.#inFlight.refuseAll();
-    if (this.#owned) await this.#owned.end();
+    if (this.#owned) {
+      // end() ends the idle connections (a Terminate message each) and waits for the others to be
+      // released: one running a statement (waiting on a lock, or on a stalled server) held close()
+      // until the statement ended, up to statement_timeout, operationTimeoutMs, long after its
+      // call had been refused STORE_CLOSED. The store's own sockets are ended at once instead, as
+      // a Redis store ends its connection (README "Shared stores": close()); a statement already
+      // running may still commit, the failed write of unknown outcome STORE_CLOSED stands for.
+      const ending = this.#owned.end();
+      this.#sockets?.destroyAll();
+      await ending;
+    }
+  }
+}
+
+/**
+ * The sockets of a pg Pool the store opened, made by the pool's `stream` factory (make) and kept
+ * until they close, so that close() can end them without waiting on the server (destroyAll).
+ */
+class OwnSockets {
+  readonly #open = new SetAtLoad<Socket>();
+  readonly make = (): Socket => {
+    const socket = new Socket();
+    setAdd(this.#open, socket);
+    socket.once("close", () => setDelete(this.#open, socket));
+    return socket;
+  };
+  destroyAll(): void {
+    const open = setValues(this.#open);
+    for (let step = setIteratorStep(open); !step.done; step = setIteratorStep(open)) step.value.destroy();
   }
 }
 

@@ -46,6 +46,7 @@ t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not
   const prefix = freshPrefix();
   const url = (await server()).url;
   const pool = new pg.Pool({ connectionString: url, statement_timeout: 100 });
+  pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
   const store = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
   const locker = new pg.Client({ connectionString: url });
   await locker.connect();
@@ -69,6 +70,7 @@ t("a store opened on a pool passed in: close() leaves the pool open, and every c
   // ended that pool.
   const prefix = freshPrefix();
   const pool = new pg.Pool({ connectionString: (await server()).url });
+  pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
   try {
     const peers = await PostgresPeerStore.open(pool, { tablePrefix: prefix });
     const replay = await PostgresReplayStore.open(pool, { tablePrefix: prefix });
@@ -267,6 +269,47 @@ t("close() while calls are in flight, most still waiting for the one connection:
   assert.equal(outcomes, Array.from({ length: 10 }, () => "STORE_CLOSED"));
 });
 
+t("close() of a store from a URL while its statements wait on a lock returns at once and refuses them with STORE_CLOSED, though operationTimeoutMs (and so statement_timeout) is 20 s: its pool's sockets are ended without waiting for the statements (pg's end() waited for them, so close() took until the lock was released)", async () => {
+  const srv = await server();
+  const prefix = freshPrefix();
+  const replay = await PostgresReplayStore.open(srv.url, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  const peers = await PostgresPeerStore.open(srv.url, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  // A transaction of the test's own holds both tables: the stores' statements wait on the lock
+  // (a stalled backend, as far as a client can tell).
+  const locker = new pg.Client({ connectionString: srv.url });
+  await locker.connect();
+  try {
+    assert.is(await replay.reserve("p", "warm", T, T, 300), true);
+    await locker.query(`BEGIN; LOCK TABLE ${prefix}replay, ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
+    const calls = [replay.reserve("p", "n", T, T, 300), peers.get("kernel.x")].map((call) => call.then(() => "answered", (e: { code?: string }) => e.code));
+    for (const deadline = Date.now() + 5000; ; await delay(20)) {
+      const waiting = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+      if (waiting.rows[0].n === 2) break;
+      assert.ok(Date.now() < deadline, "both statements reach the lock");
+    }
+    const closing = performance.now();
+    // Raced against a timer too: a close() that waits would hold the test for 20 s.
+    const closed = await Promise.race([Promise.all([replay.close(), peers.close()]).then(() => "closed"), delay(3000).then(() => "still closing")]);
+    const closeTook = performance.now() - closing;
+    const outcomes = await Promise.race([Promise.all(calls), delay(3000).then(() => "unsettled")]);
+    assert.is(closed, "closed", "close() returned");
+    // A generous bound: this is about not waiting for operationTimeoutMs (20 s), not about speed.
+    assert.ok(closeTook < 2000, `close() took ${closeTook.toFixed(0)} ms`);
+    assert.equal(outcomes, ["STORE_CLOSED", "STORE_CLOSED"]);
+    // The server ends the two backends once it notices their clients gone (at the latest when the lock is released).
+    await locker.query("ROLLBACK");
+    for (const deadline = Date.now() + 5000; ; await delay(20)) {
+      const left = await locker.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND query LIKE '%${prefix}%'`);
+      if (left.rows[0].n === 0) break;
+      assert.ok(Date.now() < deadline, "the store's backends end");
+    }
+  } finally {
+    await locker.query("ROLLBACK").catch(() => undefined);
+    await locker.end();
+    await Promise.all([replay.close(), peers.close()]);
+  }
+});
+
 t("an open is bounded by operationTimeoutMs as a whole: over a link that holds each request 450 ms, a bound of 1000 ms is STORE_TIMEOUT, not an open after 1.4–2.7 s (each statement had a bound of its own: helper 143)", async () => {
   const relay = await startDelayRelay(Number(new URL((await server()).url).port), 450);
   const url = `postgres://postgres@127.0.0.1:${relay.port}/postgres`;
@@ -291,6 +334,7 @@ t("a reserve that stalls past the envelope's window and then undoes its row stay
   const url = (await server()).url;
   const prefix = freshPrefix();
   const pool = new pg.Pool({ connectionString: url });
+  pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
   const slowUndo = { query: async (text: string, values?: unknown[]) => (text.includes("restored AS") && (await delay(1500)), pool.query(text, values)) };
   const store = await PostgresReplayStore.open(slowUndo as unknown as pg.Pool, { tablePrefix: prefix, operationTimeoutMs: 3000, maxSkewSecs: 300 });
   const locker = new pg.Client({ connectionString: url });
