@@ -391,6 +391,23 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
   }, onRequest);
   server.maxConnections = maxConnections;
+  // Node's close() stops the timer that enforces requestTimeout and headersTimeout (the
+  // connectionsCheckingInterval above) and ends only the idle connections: a client trickling its
+  // headers or body held its connection, and close()'s callback, for as long as it went on sending
+  // (hunt 21). A request under way at close() is complete within requestTimeoutMs or cut off, and
+  // its accept ends within handshakeTimeoutMs, so what is still open CLOSE_LINGER_MS after that
+  // is destroyed. The timer is unref'd: it keeps no process alive, but fires while a connection does.
+  let closeDeadline: ReturnType<typeof setTimeout> | undefined;
+  const nodeClose = server.close;
+  server.close = function close(this: Server, callback?: (error?: Error) => void): Server {
+    nodeClose.call(this, callback);
+    clearTimeout(closeDeadline);
+    closeDeadline = setTimeout(() => server.closeAllConnections(), requestTimeoutMs + handshakeTimeoutMs + CLOSE_LINGER_MS);
+    closeDeadline.unref();
+    return this;
+  };
+  // Listening again: its connections are new ones, held to the timeouts again.
+  server.on("listening", () => clearTimeout(closeDeadline));
   // A connection over maxConnections is closed by Node on arrival, unanswered (no request was
   // read); 'drop' (Node ≥ 18.7) tells the log hook, with 503 as the status it stands for.
   server.on("drop", () => log(503, "TOO_MANY_CONNECTIONS", `connection closed on arrival: ${maxConnections} open (maxConnections)`));

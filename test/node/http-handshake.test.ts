@@ -1834,6 +1834,44 @@ test("an accept abandoned while it re-reads the store after a lost race sends no
   }
 });
 
+test("close() does not wait on a client trickling its request: Node stops enforcing requestTimeout at close(), so what is still open requestTimeoutMs + handshakeTimeoutMs + 0.5 s later is destroyed (hunt 21)", async () => {
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(91));
+  const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b), { requestTimeoutMs: 400, handshakeTimeoutMs: 300 });
+  const port = Number(new URL(await listen(server)).port);
+  const sockets: ReturnType<typeof connect>[] = [];
+  const trickles: ReturnType<typeof setInterval>[] = [];
+  let received = 0; // bytes the server sent them: a 408 (a machine stalled before close()) and nothing else
+  /** A connection that sends `head`, then one byte of `drip` every 100 ms, never finishing. */
+  const trickle = async (head: string, drip: string) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    sockets.push(socket);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(head);
+    trickles.push(setInterval(() => socket.writable && socket.write(drip), 100));
+    return socket;
+  };
+  try {
+    const body = await trickle("POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{", " ");
+    const headers = await trickle("POST /federation/handshake HTTP/1.1\r\nHost: x\r\nX-Slow: ", "a");
+    await pause(50);
+    const started = Date.now();
+    let closedAt = 0;
+    server.close(() => (closedAt = Date.now()));
+    // Old code: both held for as long as they kept sending (the timer that enforced
+    // requestTimeoutMs stopped at close()), and close()'s callback never ran.
+    for (let i = 0; i < 60 && closedAt === 0; i++) await pause(50);
+    assert.ok(body.destroyed && headers.destroyed, "both trickling connections were ended");
+    assert.ok(closedAt > 0, "close()'s callback ran");
+    if (received === 0) assert.ok(closedAt - started >= 400 + 300, `not before the grace: ${closedAt - started} ms`);
+  } finally {
+    for (const timer of trickles) clearInterval(timer);
+    for (const socket of sockets) socket.destroy();
+    server.closeAllConnections();
+  }
+});
+
 test.after(() => {
   for (const child of children) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
