@@ -178,7 +178,21 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     // 9112 §9.6), as after a 'clientError' (the `closing` table below). A request pipelined
     // behind it was accepted and pinned, its 200 never sent (helper 142).
     if (extraHeaders.Connection === "close") closeAfter(response.req);
-    send(response, status, JSON.stringify({ error: { code, message } }), extraHeaders);
+    deliver(response, status, JSON.stringify({ error: { code, message } }), extraHeaders);
+  };
+  // An answer the client has not taken handshakeTimeoutMs + CLOSE_LINGER_MS after it was made
+  // ends its connection, as the hard stop after a 'clientError' does (the accepts ahead of it on
+  // the connection end within handshakeTimeoutMs). A client that pipelined requests and never read
+  // their answers filled the socket's buffers, Node stopped reading the connection, and no timeout
+  // of Node's covers requests already in: the connection was held for as long as the client kept
+  // it (hunt 21), and maxConnections such connections shut every other client out.
+  const deliver = (response: ServerResponse, status: number, body: string, extraHeaders?: Record<string, string>) => {
+    send(response, status, body, extraHeaders);
+    const connection = response.req.socket;
+    const untaken = setTimeout(() => connection.destroy(), handshakeTimeoutMs + CLOSE_LINGER_MS);
+    untaken.unref();
+    // 'close' follows 'finish' (the answer handed to the system) and the connection's end.
+    response.once("close", () => clearTimeout(untaken));
   };
 
   // Accepts in progress: counted in `accept` below, from the body being in until the exchange
@@ -276,7 +290,7 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
       if (gone !== undefined && error === gone) log(gone.status, gone.code, gone.message);
       throw error;
     }
-    send(response, 200, JSON.stringify(answer));
+    deliver(response, 200, JSON.stringify(answer));
   };
 
   // Connections that had a 'clientError', or a refusal that closes them (fail): their answer closes

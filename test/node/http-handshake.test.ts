@@ -940,8 +940,11 @@ time.sleep(30)
   try {
     await until(() => closedAt !== undefined, 15_000);
     assert.ok(timedOutAt !== undefined, "a 408 was logged");
+    // The hard stop (1000 + 500 ms after the 408) bounds it; the answers ahead of the 408, not
+    // taken by the client, now end the connection 1000 + 500 ms after they were made, which is
+    // sooner here (hunt 21).
     const after = closedAt! - timedOutAt!;
-    assert.ok(after >= 1400 && after <= 3000, `closed ${after} ms after the 408 (hard stop at 1000 + 500)`);
+    assert.ok(after >= 0 && after <= 3000, `closed ${after} ms after the 408 (hard stop at 1000 + 500)`);
     assert.is(client.exitCode, null, "the client still holds its side open: the server closed it");
   } finally {
     client.kill("SIGKILL");
@@ -1869,6 +1872,35 @@ test("close() does not wait on a client trickling its request: Node stops enforc
     for (const timer of trickles) clearInterval(timer);
     for (const socket of sockets) socket.destroy();
     server.closeAllConnections();
+  }
+});
+
+test("a client that pipelines requests and never reads their answers does not hold its connection: an answer not taken handshakeTimeoutMs + 0.5 s after it is made ends the connection (hunt 21)", async () => {
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(94));
+  const server = createHandshakeServer(new KernelTrustExchange("kernel.b", b), { requestTimeoutMs: 1000, handshakeTimeoutMs: 500 });
+  const port = Number(new URL(await listen(server)).port);
+  const socket = connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  socket.pause(); // never reads
+  try {
+    await new Promise((resolve) => socket.once("connect", resolve));
+    // Requests refused at once (400 MALFORMED_ENVELOPE, keep-alive), until their answers fill the
+    // buffers and the server stops reading: this client's own buffer then grows.
+    const requests = "POST /federation/handshake HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".repeat(100);
+    for (const end = Date.now() + 5000; socket.writableLength < 1_000_000 && Date.now() < end; ) {
+      socket.write(requests);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(socket.writableLength >= 1_000_000, "the server stopped reading");
+    // Old code: every request was complete, so no timeout of Node's applied, and the connection
+    // stayed open for as long as the client kept it (17 s and counting in the hunt).
+    const count = () => new Promise<number>((resolve, reject) => server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+    let open = await count();
+    for (const end = Date.now() + 4000; open > 0 && Date.now() < end; ) open = (await pause(50), await count());
+    assert.is(open, 0, "the server ended the connection whose answers were not taken");
+  } finally {
+    socket.destroy();
+    await closeServer(server);
   }
 });
 
