@@ -21,7 +21,7 @@
 //    A trap means the module's state can no longer be trusted, and copying secrets out of it
 //    would both trust that state and put the secrets in JS-visible memory, if only for a moment.
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
-import { hardenClass, assertBytes, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
+import { hardenClass, assertBytes, bytesToHex, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
 import { argsBase, coreCallInterrupted, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
@@ -185,11 +185,14 @@ export class PreparedSecretKey {
   }
 
   toJSON(): { publicKey: string } {
-    return { publicKey: hex(this.#publicKey) };
+    return { publicKey: bytesToHex(this.#publicKey) };
   }
 
   toString(): string {
-    return `PreparedSecretKey(publicKey=${hex(this.#publicKey)})`;
+    // bytesToHex reads by index: a `for…of` here handed this key's own array to the typed-array
+    // iterator, which caller code can replace (it could rewrite the public key the core is told
+    // to expect, and the key then signed nothing).
+    return `PreparedSecretKey(publicKey=${bytesToHex(this.#publicKey)})`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -198,12 +201,6 @@ export class PreparedSecretKey {
 }
 hardenClass(PreparedSecretKey); // its statics and methods stay its own: see hardenClass
 
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
 
 /** True for a PreparedSecretKey made by prepareSecretKey (a Proxy of one is not). */
 export function isPreparedSecretKey(value: unknown): value is PreparedSecretKey {

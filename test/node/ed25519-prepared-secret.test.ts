@@ -88,6 +88,32 @@ test("publicKey hands out copies; toJSON/toString/inspect show only the public k
   key.destroy();
 });
 
+test("toJSON/toString/inspect hand the key's own public-key array to no caller code (a replaced typed-array iterator)", () => {
+  const seed = seedOf("iterator");
+  const key = ed25519.prepareSecretKey(seed);
+  const expected = hex(nodePublicKeyBytes(seed));
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as { [Symbol.iterator]: (this: Uint8Array) => Iterator<number> };
+  const values = typedArrayPrototype[Symbol.iterator];
+  const seen: Uint8Array[] = [];
+  typedArrayPrototype[Symbol.iterator] = function (this: Uint8Array) {
+    seen.push(this);
+    this.fill(0); // what a hostile iterator would do with the array it is handed
+    return values.call(this);
+  };
+  let shown: string;
+  try {
+    shown = JSON.stringify(key) + String(key) + key[Symbol.for("nodejs.util.inspect.custom") as keyof typeof key];
+  } finally {
+    typedArrayPrototype[Symbol.iterator] = values;
+  }
+  assert.equal(seen, [], "no array handed to the replaced iterator");
+  assert.ok(shown.includes(expected));
+  assert.is(hex(key.publicKey), expected, "the public key is unchanged");
+  const message = new TextEncoder().encode("after toString");
+  assert.is(hex(ed25519.sign(message, key)), hex(nodeSign(seed, message)), "the key still signs");
+  key.destroy();
+});
+
 test("after preparation the seed is gone from wasm memory and the expanded key exists once (in its slot); destroy() wipes it", () => {
   const seed = seedOf("wipe on destroy");
   const { scalar, prefix } = expandSeed(seed);
