@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   hardenClass,
-  brandHasInstance, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
+  brandHasInstance, bytesToHex, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
   mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
@@ -142,7 +142,7 @@ interface PreparedHome {
 }
 
 /**
- * PreparedPublicKey objects per key (its 32 bytes as a string of char codes) that hold it: made
+ * PreparedPublicKey objects per key (its 32 bytes in hex) that hold it: made
  * and neither freed nor collected since (a freed object holds it again once a verification
  * prepares it again). Counted only where preparedFinalizer exists to count them down; an entry
  * goes with its last holder.
@@ -223,7 +223,11 @@ export class PreparedPublicKey {
   private constructor(token: symbol, bytes: Uint8Array) {
     assertMadeByFactory(token, CONSTRUCT_PREPARED, "PreparedPublicKey is made by ed25519.preparePublicKey()");
     this.#bytes = bytes;
-    this.#home = { bytes, id: String.fromCharCode.apply(null, bytes as unknown as number[]), slot: -1, held: false };
+    // The id by bytesToHex (indexed reads, nothing looked up in the realm): the
+    // `String.fromCharCode.apply(null, bytes)` of before handed these very bytes to whatever caller
+    // code had been put at String.fromCharCode, which could rewrite them, and so the key this object
+    // verifies under (a stranger's signature was accepted).
+    this.#home = { bytes, id: bytesToHex(bytes), slot: -1, held: false };
   }
 
   static {

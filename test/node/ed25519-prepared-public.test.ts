@@ -329,6 +329,36 @@ test("configurePreparedKeys starts the slab's clock again and forgets the stamps
   for (const k of keys) assert.ok(ed25519.verify(k.signature, msg, k.prepared));
 });
 
+test("preparePublicKey hands its own copy of the key to no caller code: a String.fromCharCode replaced after load cannot rewrite which key the object verifies under", () => {
+  const anchorSeed = digest("fromCharCode anchor").slice(0, 32);
+  const strangerSeed = digest("fromCharCode stranger").slice(0, 32);
+  const anchor = ed25519.getPublicKey(anchorSeed);
+  const stranger = ed25519.getPublicKey(strangerSeed);
+  const message = new TextEncoder().encode("signed by the stranger");
+  const forged = ed25519.sign(message, strangerSeed);
+  const fromCharCode = String.fromCharCode;
+  const handed: unknown[] = [];
+  // An object whose `apply` is caller code: `String.fromCharCode.apply(null, bytes)` calls it with the array itself.
+  (String as { fromCharCode: unknown }).fromCharCode = {
+    apply(_self: unknown, list: Uint8Array): string {
+      handed.push(list);
+      if (list instanceof Uint8Array && list.length === 32) list.set(stranger);
+      return fromCharCode.apply(null, Array.from(list));
+    },
+  };
+  let prepared: PreparedPublicKey;
+  try {
+    prepared = ed25519.preparePublicKey(anchor);
+  } finally {
+    String.fromCharCode = fromCharCode;
+  }
+  assert.is(handed.length, 0, "no array handed to caller code");
+  assert.equal(prepared.publicKey, anchor, "the object keeps the anchor's bytes");
+  assert.not.ok(ed25519.verify(forged, message, prepared), "the stranger's signature is not accepted under the anchor's prepared key");
+  assert.ok(ed25519.verify(ed25519.sign(message, anchorSeed), message, prepared));
+  prepared.free();
+});
+
 test("free() releases the slot; the key stays usable", () => {
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const seed = digest("free").slice(0, 32);
