@@ -1,6 +1,7 @@
 // Map's, Set's, WeakMap's and WeakSet's methods and iterators as this module loaded, for the
 // handshake's own tables and marks: the in-memory replay cache and peer store, the envelopes
-// verifySignature has verified, the pin writes of unknown outcome, the prepared keys' holders.
+// verifySignature has verified, the pin writes of unknown outcome, the prepared keys' holders and
+// their finalization registries.
 // Each is called with its receiver as first argument (src/bytes.ts uncurryThis), so caller code
 // that replaces one after load (a Map.prototype.get that finds nothing, a WeakMap.prototype.get
 // that finds a verdict for everything, an iterator's next) changes no verdict: before, a replaced
@@ -45,3 +46,32 @@ export const weakMapSet = uncurryThis(WeakMap.prototype.set) as <K extends objec
 export const weakSetHas = uncurryThis(WeakSet.prototype.has) as <T extends object>(set: WeakSet<T>, value: T) => boolean;
 /** WeakSet.prototype.add as this module loaded: (set, value). */
 export const weakSetAdd = uncurryThis(WeakSet.prototype.add) as <T extends object>(set: WeakSet<T>, value: T) => WeakSet<T>;
+
+/** Where prepared keys (src/ed25519.ts, src/prepared-secret-key.ts) register what a collected key leaves to clean up. */
+export interface Finalizer<T> {
+  register(target: object, held: T, token?: object): void;
+  unregister(token: object): void;
+}
+
+const FinalizationRegistryAtLoad = typeof FinalizationRegistry === "function" ? FinalizationRegistry : undefined;
+const registryRegister = FinalizationRegistryAtLoad && (uncurryThis(FinalizationRegistryAtLoad.prototype.register) as <T>(registry: FinalizationRegistry<T>, target: object, held: T, token?: object) => void);
+const registryUnregister = FinalizationRegistryAtLoad && (uncurryThis(FinalizationRegistryAtLoad.prototype.unregister) as (registry: FinalizationRegistry<unknown>, token: object) => boolean);
+
+/**
+ * A FinalizationRegistry calling `cleanup`, used through its register and unregister as this
+ * module loaded; undefined where the host has none. A replaced FinalizationRegistry.prototype.register
+ * was handed the registry and the value held for each key (hunt 22): a PreparedPublicKey's own
+ * key bytes, which it could rewrite (the object then verified under a stranger's key), and a
+ * PreparedSecretKey's slot reference, which it could point at another key's slot (signing with
+ * it then wiped that key).
+ */
+export function finalizerAtLoad<T>(cleanup: (held: T) => void): Finalizer<T> | undefined {
+  if (FinalizationRegistryAtLoad === undefined) return undefined;
+  const registry = new FinalizationRegistryAtLoad<T>(cleanup);
+  return {
+    register: (target, held, token) => registryRegister!(registry, target, held, token),
+    unregister: (token) => {
+      registryUnregister!(registry, token);
+    },
+  };
+}

@@ -20,7 +20,7 @@ import {
   mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
-import { MapAtLoad, mapDelete } from "./collections.js";
+import { finalizerAtLoad, MapAtLoad, mapDelete } from "./collections.js";
 import { sha512Digest } from "./sha512.js";
 import { assertMadeByFactory, InvalidPublicKeyError, InvalidTypeError, WasmCoreError, isInstanceOf } from "./errors.js";
 import {
@@ -179,21 +179,18 @@ function letGo(home: PreparedHome): number {
  * an instance (a rebuilt one lost the slot anyway). Errors are swallowed: a finalizer has nobody
  * to report to, and verdicts never depend on the slab.
  */
-const preparedFinalizer: FinalizationRegistry<PreparedHome> | undefined =
-  typeof FinalizationRegistry === "function"
-    ? new FinalizationRegistry<PreparedHome>((home) => {
-        if (!home.held || letGo(home) > 0) return; // freed already, or another object holds the key
-        const x = liveCoreExports<Ed25519Exports>();
-        if (x === undefined) return;
-        try {
-          typedArraySet(heapU8(), home.bytes, argsBase() + ARG_PUBLIC_KEY);
-          x.ed25519_prepared_release(home.slot);
-        } catch (cause) {
-          coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
-          contained(cause); // drops the instance, as after any failed call; nothing to throw to (above)
-        }
-      })
-    : undefined;
+const preparedFinalizer = finalizerAtLoad<PreparedHome>((home) => {
+  if (!home.held || letGo(home) > 0) return; // freed already, or another object holds the key
+  const x = liveCoreExports<Ed25519Exports>();
+  if (x === undefined) return;
+  try {
+    typedArraySet(heapU8(), home.bytes, argsBase() + ARG_PUBLIC_KEY);
+    x.ed25519_prepared_release(home.slot);
+  } catch (cause) {
+    coreCallInterrupted.set = true; // first, with no call (src/wasm/instance.ts)
+    contained(cause); // drops the instance, as after any failed call; nothing to throw to (above)
+  }
+});
 
 /**
  * The one argument that lets PreparedPublicKey's constructor run (assertMadeByFactory), held by

@@ -23,6 +23,7 @@
 //    Callers that can re-prepare (Keypair, which keeps its seed for seedBytes()) do so.
 import { hardenClass, assertBytes, bytesToHex, copyInto, copyOfBytes, copyOfRange, expectBytes, typedArrayFill, typedArraySet, viewLength } from "./bytes.js";
 import { assertMadeByFactory, PreparedSecretKeyError } from "./errors.js";
+import { finalizerAtLoad } from "./collections.js";
 import { argsBase, coreCallInterrupted, coreExports, contained, guarded, heapU8, ioArenaBase, liveCoreExports, reserveIo, secretCall, type CoreExports } from "./wasm/instance.js";
 import { ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS } from "./wasm/abi.js";
 
@@ -93,16 +94,15 @@ function releaseSlot(ref: SlotRef): boolean {
   return true;
 }
 
-const finalizer: FinalizationRegistry<SlotRef> | undefined =
-  typeof FinalizationRegistry === "function"
-    ? new FinalizationRegistry<SlotRef>((ref) => {
-        try {
-          releaseSlot(ref);
-        } catch {
-          // nothing to report to: a failed wipe here means the instance was dropped (and zeroed)
-        }
-      })
-    : undefined;
+// register and unregister as they were at load (finalizerAtLoad): a replaced one was handed each
+// key's SlotRef, which it could point at another key's slot.
+const finalizer = finalizerAtLoad<SlotRef>((ref) => {
+  try {
+    releaseSlot(ref);
+  } catch {
+    // nothing to report to: a failed wipe here means the instance was dropped (and zeroed)
+  }
+});
 
 // Arguments of the wasm calls made through secretCall, kept in module variables so that a call
 // allocates no closure.

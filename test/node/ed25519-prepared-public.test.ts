@@ -359,6 +359,34 @@ test("preparePublicKey hands its own copy of the key to no caller code: a String
   prepared.free();
 });
 
+test("a FinalizationRegistry.prototype.register replaced after load is never called: it was handed the object's own copy of the key bytes", () => {
+  const anchorSeed = digest("register anchor").slice(0, 32);
+  const strangerSeed = digest("register stranger").slice(0, 32);
+  const anchor = ed25519.getPublicKey(anchorSeed);
+  const stranger = ed25519.getPublicKey(strangerSeed);
+  const message = new TextEncoder().encode("signed by the stranger");
+  const forged = ed25519.sign(message, strangerSeed);
+  const registryPrototype = FinalizationRegistry.prototype as { register(target: object, held: unknown, token?: object): void };
+  const register = registryPrototype.register;
+  const handed: unknown[] = [];
+  registryPrototype.register = function (this: FinalizationRegistry<unknown>, target: object, held: unknown, token?: object) {
+    handed.push(held);
+    const bytes = (held as { bytes?: unknown } | undefined)?.bytes;
+    if (bytes instanceof Uint8Array && bytes.length === 32) bytes.set(stranger);
+    return register.call(this, target, held, token);
+  };
+  let prepared: PreparedPublicKey;
+  try {
+    prepared = ed25519.preparePublicKey(anchor);
+  } finally {
+    registryPrototype.register = register;
+  }
+  assert.is(handed.length, 0, "the replacement never ran");
+  assert.equal(prepared.publicKey, anchor, "the object keeps the anchor's bytes");
+  assert.not.ok(ed25519.verify(forged, message, prepared), "the stranger's signature is not accepted under the anchor's prepared key");
+  prepared.free();
+});
+
 test("free() releases the slot; the key stays usable", () => {
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   const seed = digest("free").slice(0, 32);

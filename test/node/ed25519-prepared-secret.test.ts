@@ -114,6 +114,43 @@ test("toJSON/toString/inspect hand the key's own public-key array to no caller c
   key.destroy();
 });
 
+test("FinalizationRegistry's register and unregister replaced after load are never called: they were handed the slot reference of each key", () => {
+  const message = new TextEncoder().encode("victim");
+  const victimSeed = seedOf("register victim");
+  const registryPrototype = FinalizationRegistry.prototype as {
+    register(target: object, held: unknown, token?: object): void;
+    unregister(token: object): boolean;
+  };
+  const { register, unregister } = registryPrototype;
+  const refs: { slot: number; generation: number; epoch: number }[] = [];
+  let unregistered = 0;
+  registryPrototype.register = function (this: FinalizationRegistry<unknown>, target: object, held: unknown, token?: object) {
+    if (held !== null && typeof held === "object" && "slot" in held) refs.push(held as (typeof refs)[number]);
+    return register.call(this, target, held, token);
+  };
+  registryPrototype.unregister = function (this: FinalizationRegistry<unknown>, token: object) {
+    unregistered++;
+    return unregister.call(this, token);
+  };
+  let victim: PreparedSecretKey;
+  let attacker: PreparedSecretKey;
+  try {
+    victim = ed25519.prepareSecretKey(victimSeed);
+    attacker = ed25519.prepareSecretKey(seedOf("register attacker"));
+    // What caller code could do with the references it was handed: point the attacker's at the victim's slot.
+    if (refs.length === 2) Object.assign(refs[1], refs[0]);
+    attacker.destroy();
+  } finally {
+    registryPrototype.register = register;
+    registryPrototype.unregister = unregister;
+  }
+  assert.is(refs.length, 0, "no slot reference handed to caller code");
+  assert.is(unregistered, 0, "the replaced unregister never ran");
+  assert.ok(victim.usable, "the victim's key is still usable");
+  assert.is(hex(ed25519.sign(message, victim)), hex(nodeSign(victimSeed, message)));
+  victim.destroy();
+});
+
 test("after preparation the seed is gone from wasm memory and the expanded key exists once (in its slot); destroy() wipes it", () => {
   const seed = seedOf("wipe on destroy");
   const { scalar, prefix } = expandSeed(seed);
