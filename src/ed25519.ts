@@ -16,7 +16,7 @@
 // synchronous call, before any caller code can run, and that write is the defensive copy.
 import {
   hardenClass,
-  brandHasInstance, bytesToHex, copyInto, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
+  brandHasInstance, bytesToHex, copyInto, newBytes, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
   mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
@@ -300,7 +300,10 @@ hardenClass(PreparedPublicKey); // its statics, methods and brand check stay its
  */
 function preparePublicKey(publicKey: Uint8Array): PreparedPublicKey {
   expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, "publicKey");
-  const bytes = new Uint8Array(ED25519_PUBLIC_KEY_BYTES); // a plain copy (never a Buffer, whose slice() is a view)
+  // A plain copy (never a Buffer, whose slice() is a view), by the constructor captured at load:
+  // one the realm's global `Uint8Array` was replaced by since would keep this object's key bytes,
+  // and could rewrite them into a stranger's key (hunt 22).
+  const bytes = newBytes(ED25519_PUBLIC_KEY_BYTES);
   copyInto(bytes, publicKey, 0, ED25519_PUBLIC_KEY_BYTES);
   const slot = guarded(() => {
     const x = core();
@@ -647,7 +650,7 @@ export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
  */
 function randomSecretKey(seed?: Uint8Array): Uint8Array {
   if (seed !== undefined) return copyBytes(seed, "seed", ED25519_SECRET_KEY_BYTES);
-  return fillRandomBytes(new Uint8Array(ED25519_SECRET_KEY_BYTES));
+  return fillRandomBytes(newBytes(ED25519_SECRET_KEY_BYTES)); // not the realm's Uint8Array, which could keep the secret (hunt 22)
 }
 
 /** A key pair from randomSecretKey(seed) (the seed, when given, is the secret key). */

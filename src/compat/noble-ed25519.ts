@@ -20,7 +20,7 @@
 // on zero bits (the step count and the sequence of point operations do not depend on the scalar),
 // but BigInt arithmetic itself is not constant time: do not multiply secrets with Point where
 // timing is observable. multiplyUnsafe, toAffine, equals and decoding are variable time.
-import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, subview, viewLength, wipeBytes } from "../bytes.js";
+import { concatBytes as concatParts, copyInto, isUint8Array, isUnreadableView, newBytes, subview, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core, isCanonicalPointEncoding_vartime, isSmallOrderPublicKey } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -119,7 +119,7 @@ function abytes(value: unknown, length?: number, title = ""): Uint8Array {
 function snapshot(value: unknown, title: string, length?: number): Uint8Array {
   const checked = abytes(value, length, title);
   const measured = viewLength(checked);
-  const copy = new Uint8Array(measured);
+  const copy = newBytes(measured); // the constructor captured at load: the realm's Uint8Array could keep a copy of a secret (hunt 22)
   copyInto(copy, checked, 0, measured);
   return copy;
 }
@@ -159,7 +159,7 @@ function concatBytes(...arrays: TArg<Uint8Array[]>): Out {
 function randomBytes(length = 32): Out {
   const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
   if (!c || typeof c.getRandomValues !== "function") throw new Error("crypto.getRandomValues must be defined, consider polyfill");
-  return fresh(c.getRandomValues(new Uint8Array(length)));
+  return fresh(c.getRandomValues(newBytes(length))); // as snapshot copies: randomSecretKey and keygen take their secret from here
 }
 
 /** a mod b in [0, b). */

@@ -17,7 +17,7 @@
 //   byte for byte, as ed25519-dalek `verify` and OpenSSL). tweetnacl does not check S < L, so it
 //   also accepts (R, S + L) for every valid (R, S): we return false / null for those. Everything
 //   else (small-order and non-canonical public keys, non-canonical R) is judged the same way.
-import { copyInto, copyOfRange, isUint8Array, isUnreadableView, subview, viewLength, wipeBytes } from "../bytes.js";
+import { copyInto, copyOfRange, isUint8Array, isUnreadableView, newBytes, subview, viewLength, wipeBytes } from "../bytes.js";
 import { ed25519 as core } from "../ed25519.js";
 import { InvalidLengthError, InvalidTypeError, nameError } from "../errors.js";
 import { sha512Digest } from "../sha512.js";
@@ -48,7 +48,7 @@ function bytes(value: unknown, length?: number, sizeMessage?: string): Uint8Arra
   if (!isUint8Array(value) || isUnreadableView(value)) throw new InvalidTypeError("unexpected type, use Uint8Array");
   const n = viewLength(value);
   if (length !== undefined && n !== length) throw new InvalidLengthError(sizeMessage ?? "bad size");
-  const copy = new Uint8Array(n);
+  const copy = newBytes(n); // the constructor captured at load: the realm's Uint8Array could keep a copy of a secret (hunt 22)
   copyInto(copy, value, 0, n);
   return copy;
 }
@@ -126,7 +126,7 @@ function fromSeed(seed: Uint8Array): SignKeyPair {
   const s = bytes(seed, SEED_LENGTH, "bad seed size");
   try {
     const publicKey = core.getPublicKey(s);
-    const secretKey = new Uint8Array(SECRET_KEY_LENGTH);
+    const secretKey = newBytes(SECRET_KEY_LENGTH); // as bytes() copies
     // Through copyInto, as every copy of a secret in src/ (the built-in `set` as captured at load).
     copyInto(secretKey, s, 0, SEED_LENGTH);
     copyInto(secretKey, publicKey, SEED_LENGTH, PUBLIC_KEY_LENGTH);
@@ -147,7 +147,7 @@ function fromSecretKey(secretKey: Uint8Array): SignKeyPair {
 
 /** tweetnacl's sign.keyPair: a seed from the PRNG (setPRNG's, if one was set). */
 function keyPair(): SignKeyPair {
-  const seed = new Uint8Array(SEED_LENGTH);
+  const seed = newBytes(SEED_LENGTH); // as bytes() copies
   try {
     prng(seed, SEED_LENGTH);
     return fromSeed(seed);
@@ -198,7 +198,7 @@ const RANDOM_BYTES_MAX = 2 ** 31 - 1;
 function randomBytes(n: number): Uint8Array {
   if (typeof n !== "number") throw new InvalidTypeError(`randomBytes expects a number of bytes, got ${n === null ? "null" : typeof n}`);
   if (!Number.isInteger(n) || n < 0 || n > RANDOM_BYTES_MAX) throw new InvalidLengthError(`randomBytes expects an integer in 0 … ${RANDOM_BYTES_MAX}, got ${n}`);
-  const out = new Uint8Array(n);
+  const out = newBytes(n); // as bytes() copies: random bytes are often a secret
   prng(out, n);
   return out;
 }
