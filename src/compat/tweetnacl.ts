@@ -170,7 +170,10 @@ const RANDOM_QUOTA = 65536;
 function webCryptoPrng(x: Uint8Array, n: number): void {
   const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
   if (!c || typeof c.getRandomValues !== "function") throw new Error("no PRNG");
-  for (let i = 0; i < n; i += RANDOM_QUOTA) c.getRandomValues(x.subarray(i, Math.min(n, i + RANDOM_QUOTA)));
+  // By subview and a comparison, not the realm's `subarray` and `Math.min`: a replacement of either
+  // (caller code, after load) decided which bytes were filled, and one answering a fresh array or 0
+  // left keyPair()'s seed all zero, silently (hunt 22).
+  for (let i = 0; i < n; i += RANDOM_QUOTA) c.getRandomValues(subview(x, i, n - i < RANDOM_QUOTA ? n : i + RANDOM_QUOTA));
 }
 
 let prng: (x: Uint8Array, n: number) => void = webCryptoPrng;

@@ -160,6 +160,31 @@ test("bad arguments: TypeError for non-Uint8Array as tweetnacl, a size error (an
   }
 });
 
+test("the default generator asks the realm only for crypto.getRandomValues: a subarray or Math.min replaced after load does not leave keyPair's seed or randomBytes all zero (hunt 22)", () => {
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as { subarray(this: Uint8Array, start?: number, end?: number): Uint8Array };
+  const { subarray } = typedArrayPrototype;
+  const min = Math.min;
+  const zero = (bytes: Uint8Array): boolean => bytes.every((b) => b === 0);
+  const replacements: [string, () => void, () => void][] = [
+    // A stand-in that answers a fresh array of the right length instead of a view: getRandomValues fills that.
+    ["subarray", () => { typedArrayPrototype.subarray = function (this: Uint8Array, start = 0, end = this.length) { return new Uint8Array(Math.max(0, end - start)); }; }, () => { typedArrayPrototype.subarray = subarray; }],
+    ["Math.min", () => { Math.min = () => 0; }, () => { Math.min = min; }],
+  ];
+  for (const [name, replace, restore] of replacements) {
+    let seedHalf: Uint8Array;
+    let random: Uint8Array;
+    replace();
+    try {
+      seedHalf = sign.keyPair().secretKey.slice(0, 32);
+      random = helpers.randomBytes(64);
+    } finally {
+      restore();
+    }
+    assert.not.ok(zero(seedHalf), `${name}: keyPair() made the all-zero seed's key pair`);
+    assert.not.ok(zero(random), `${name}: randomBytes gave zeros`);
+  }
+});
+
 test("the helpers signing code calls beside sign: randomBytes, setPRNG, verify and hash, as tweetnacl's (review-33 C5)", () => {
   // The members we have are tweetnacl's, less the non-signing families (box, secretbox, scalarMult, lowlevel).
   assert.equal(Object.keys(oursDefault).sort(), Object.keys(nacl).filter((k) => !["box", "secretbox", "scalarMult", "lowlevel"].includes(k)).sort());
