@@ -17,7 +17,7 @@
 import {
   hardenClass,
   brandHasInstance, bytesToHex, copyInto, newBytes, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
-  mapGet, mapSet, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
+  mapGet, mapSet, toBigInt, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
 import { finalizerAtLoad, MapAtLoad, mapDelete } from "./collections.js";
@@ -693,7 +693,9 @@ function getExtendedPublicKey(secretKey: Uint8Array): ExtendedSecretKey {
     head[31] &= 127;
     head[31] |= 64;
     let scalar = 0n;
-    for (let i = 31; i >= 0; i--) scalar = (scalar << 8n) | BigInt(head[i]);
+    // toBigInt, BigInt as captured at load: the realm's global, replaced after load, was handed
+    // every byte of the clamped scalar, the secret itself (hunt 22).
+    for (let i = 31; i >= 0; i--) scalar = (scalar << 8n) | toBigInt(head[i]);
     return { head, prefix, scalar: scalar % GROUP_ORDER, pointBytes: getPublicKey(seed) };
   } finally {
     wipeBytes(seed);

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, isCanonicalPointEncoding_vartime, ED25519_PREPARED_KEYS_DEFAULT_BYTES } from "../../src/ed25519.js";
+import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import { InvalidTypeError, WasmCoreError } from "../../src/errors.js";
 import { coreExports, guarded, liveCoreExports } from "../../src/wasm/instance.js";
 import { L, P, fromLE, le, nodeAccepts, nodeSign } from "../helpers/ed25519-oracles.js";
@@ -76,6 +77,36 @@ test("utils.getExtendedPublicKey: head, prefix, scalar and pointBytes of RFC 803
 });
 
 // A mutation audit found that utils.isValidSecretKey could accept longer arrays with no test failing.
+test("utils.getExtendedPublicKey hands no byte of the secret scalar to a global BigInt replaced after load (here and in chio-trust/ed25519) (hunt 22)", () => {
+  const seed = new Uint8Array(createHash("sha256").update("BigInt watcher").digest());
+  const head = sha512(seed).slice(0, 32);
+  head[0] &= 248;
+  head[31] &= 127;
+  head[31] |= 64;
+  const RealBigInt = BigInt;
+  for (const [name, expand] of [
+    ["ed25519.utils.getExtendedPublicKey", () => ed25519.utils.getExtendedPublicKey(seed)],
+    ["chio-trust/ed25519 utils.getExtendedPublicKey", () => nobleDropIn.utils.getExtendedPublicKey(seed)],
+  ] as const) {
+    const handed: unknown[] = [];
+    (globalThis as { BigInt: unknown }).BigInt = (value: unknown) => {
+      handed.push(value);
+      return RealBigInt(value as number);
+    };
+    let scalar: bigint;
+    try {
+      scalar = expand().scalar;
+    } finally {
+      (globalThis as { BigInt: unknown }).BigInt = RealBigInt;
+    }
+    assert.is(scalar, fromLE(head) % L, `${name}: the scalar`);
+    // The watcher may see public bytes (the drop-in decodes the public key with the realm's BigInt, as noble does), never the scalar's.
+    const seen = Uint8Array.from(handed.filter((v): v is number => typeof v === "number" && v >= 0 && v < 256));
+    const asText = Buffer.from(seen).toString("hex");
+    assert.not.ok(asText.includes(Buffer.from(head).reverse().toString("hex")) || asText.includes(Buffer.from(head).toString("hex")), `${name}: the scalar's bytes were handed to BigInt`);
+  }
+});
+
 test("utils.isValidSecretKey: true for 32 readable bytes only", () => {
   for (const n of [0, 1, 31, 33, 64]) assert.is(ed25519.utils.isValidSecretKey(new Uint8Array(n)), false, `${n} bytes`);
   assert.is(ed25519.utils.isValidSecretKey(new Uint8Array(32)), true);
