@@ -551,7 +551,7 @@ class PiscinaVerifierPool implements VerifierPool {
    * 80–106 ms with the count), and those collections took CPU time from the workers.
    */
   private pending = 0;
-  /** Resolves close()'s wait once `pending` drops to 0. */
+  /** Ends the workers once `pending` drops to 0 after close() (finishClose). */
   private drained: (() => void) | undefined;
   private readonly buckets: (Bucket | undefined)[] = [undefined, undefined];
   private closing: Promise<void> | undefined;
@@ -1010,19 +1010,44 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   close(): Promise<void> {
-    if (this.closing === undefined) {
-      this.closing = (async () => {
-        // Every call accepted before close() is counted in `pending`: a bucket of single calls
-        // until its flush has run (openBucket), a batch call until its send has run (queueSend),
-        // and each chunk sent and each call's answer until they settle (track); and nothing is
-        // counted after this point but by those (every call checks assertOpen first, and a
-        // chunk's retry runs inside its counted runChunk). So `pending` reaches 0 only once
-        // every call accepted before close() has been answered.
-        if (this.pending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-        await this.piscina.destroy();
-      })();
+    try {
+      if (this.closing === undefined) {
+        // Its promise made and its work queued on the caller's stack, as a call's send is
+        // (queueSend), then committed with a store: a close() made near the stack's end either
+        // closes the pool or throws the engine's RangeError and leaves it open for a later
+        // close(). Before, close() waited and ran piscina.destroy() on the caller's stack, and
+        // kept its promise rejected with that RangeError as the pool's close: every call was
+        // refused POOL_CLOSED and no close() could end the workers; and piscina's destroy, cut
+        // short, left a promise of its own rejected unheard, which ended the process.
+        const { promise, settle } = newDeferred<void>();
+        enqueueMicrotask(() => this.finishClose(settle));
+        this.closing = promise;
+      }
+      return this.closing;
+    } catch (error) {
+      return rejectedPromise(error);
     }
-    return this.closing;
+  }
+
+  /**
+   * close()'s microtask: ends the workers once every call accepted before close() has been
+   * answered. Every such call is counted in `pending`: a bucket of single calls until its flush
+   * has run (openBucket), a batch call until its send has run (queueSend), and each chunk sent
+   * and each call's answer until they settle (track); and nothing is counted once the pool is
+   * closing but by those (every call checks assertOpen first, and a chunk's retry runs inside its
+   * counted runChunk). So `pending` reaches 0 only once every such call has been answered.
+   */
+  private finishClose(settle: Settle<void>): void {
+    const destroy = (): void => {
+      this.drained = undefined;
+      try {
+        settle.resolve(this.piscina.destroy());
+      } catch (error) {
+        settle.reject(error);
+      }
+    };
+    if (this.pending > 0) this.drained = destroy;
+    else destroy();
   }
 
   /**

@@ -182,4 +182,27 @@ for (const operation of ["verify", "verifyBatch", "verifyEnvelopeBatch"]) {
   });
 }
 
+const closeChild = fileURLToPath(new URL("../helpers/pool-close-stack-child.ts", import.meta.url));
+
+for (const mode of ["idle", "busy"] as const) {
+  test(`close() made near the end of the stack (${mode === "idle" ? "nothing in flight" : "a call made just before"}): it closes the pool, or throws or rejects the engine's RangeError and leaves it open for a later close(); no unhandled rejection (child process, --stack-size=400)`, () => {
+    // Before: close() ran piscina.destroy() on its caller's stack (at once when nothing was in
+    // flight), and made its wait for the calls there: near the stack's end one of them ran out
+    // of it, close() rejected with the RangeError and kept that rejected promise as the pool's
+    // close, so the pool refused every call (POOL_CLOSED) and no later close() could end its
+    // workers; and piscina's destroy, cut short, left a promise of its own rejected unheard,
+    // which ended the process.
+    const run = spawnSync(process.execPath, ["--stack-size=400", "--import", "tsx", closeChild, mode], { encoding: "utf8", timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+    const tail = run.stderr.split("\n").filter((line) => line.trim() !== "").slice(-8).join("\n");
+    assert.is(run.status, 0, `${mode}: the child ended with code ${run.status} (signal ${run.signal}): an unhandled rejection ends it with 1\n${tail}`);
+    const result = JSON.parse(run.stdout.trim().split("\n").pop()!) as { outcomes: Record<string, number>; wrong: string[] };
+    const summary = JSON.stringify(result);
+    assert.equal(result.wrong, [], `${mode}: a later close() resolves and ends the workers: ${summary}`);
+    const unexpected = Object.keys(result.outcomes).filter((key) => key !== "RangeError (stack)" && key !== "resolved" && key !== "not made");
+    assert.equal(unexpected, [], summary);
+    assert.ok((result.outcomes["RangeError (stack)"] ?? 0) >= 1, `${mode}: the limit was reached: ${summary}`);
+    assert.ok((result.outcomes.resolved ?? 0) >= 4, `${mode}: the sweep got past the limit: ${summary}`);
+  });
+}
+
 test.run();
