@@ -493,9 +493,14 @@ export function fillRandomBytes(target: Uint8Array): Uint8Array {
   return target;
 }
 
-/** `byteCount` fresh random bytes as lowercase hex (handshake nonces, reservation tokens). @throws RandomSourceError without a CSPRNG. */
+/**
+ * `byteCount` fresh random bytes as lowercase hex (handshake nonces, reservation tokens). The
+ * array is made by the constructor captured at load (newBytes): a global Uint8Array replaced
+ * after load that answered an empty array made every nonce and token "" (hunt 22).
+ * @throws RandomSourceError without a CSPRNG.
+ */
 export function randomHex(byteCount: number): string {
-  return bytesToHex(fillRandomBytes(new Uint8Array(byteCount)));
+  return bytesToHex(fillRandomBytes(newBytes(byteCount)));
 }
 
 /** The u32 stored little-endian at bytes[at] (the wasm ABI's words; assembly/abi.ts). */

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { ed25519 } from "../../src/ed25519.js";
 import * as noble from "../../src/compat/noble-ed25519.js";
 import nacl from "../../src/compat/tweetnacl.js";
+import { randomHex } from "../../src/bytes.js";
 
 const seedOf = (label: string): Uint8Array => new Uint8Array(createHash("sha256").update(label).digest());
 const RealUint8Array = Uint8Array;
@@ -63,6 +64,19 @@ test("secret keys made by keygen, randomSecretKey, the drop-ins' key pairs and t
     const kept = made.filter((array) => array === secretKey || (array.length >= 32 && same(array.subarray(0, 32), seedHalf)));
     assert.is(kept.length, 0, `${name}: the replaced constructor kept an array holding the secret`);
   }
+});
+
+test("handshake nonces and reservation tokens (randomHex) are not made by a replaced Uint8Array: one that answers empty arrays does not make them empty", () => {
+  const empty = new Proxy(RealUint8Array, { construct: (target) => Reflect.construct(target, [0]) as object });
+  (globalThis as { Uint8Array: unknown }).Uint8Array = empty;
+  let made: string[];
+  try {
+    made = [randomHex(16), randomHex(16)];
+  } finally {
+    (globalThis as { Uint8Array: unknown }).Uint8Array = RealUint8Array;
+  }
+  for (const hex of made) assert.match(hex, /^[0-9a-f]{32}$/);
+  assert.is.not(made[0], made[1]);
 });
 
 test.run();
