@@ -490,6 +490,9 @@ export function fillRandomBytes(target: Uint8Array): Uint8Array {
   } catch (cause) {
     throw new RandomSourceError("globalThis.crypto.getRandomValues threw: a CSPRNG is needed for this call", { cause });
   }
+  // A shim is caller code and may detach (transfer) the array's buffer: there are no bytes to
+  // use then, and callers that fill a module-wide buffer replace it before their next draw (hunt 24).
+  if (isUnreadableView(target)) throw new RandomSourceError("globalThis.crypto.getRandomValues detached the array it was to fill: a CSPRNG is needed for this call");
   return target;
 }
 

@@ -446,13 +446,16 @@ export function publicKeyArgumentBytes(publicKey: unknown, name: string): Uint8A
   return expectBytes(publicKey, ED25519_PUBLIC_KEY_BYTES, name);
 }
 
-/** Reused buffer for the random coefficients of one chunk (16 bytes per item). */
-const batchRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
+/** Reused buffer for the random coefficients of one chunk (16 bytes per item); replaced if detached (fillBatchRandom). */
+let batchRandom: Uint8Array = new Uint8Array(16 * BATCH_MAX_ITEMS);
 /** The message lengths of the chunk runBatchChunk is writing, measured once. */
 const batchMessageLengths = new Float64Array(BATCH_MAX_ITEMS);
 
 /** 16 bytes per item from globalThis.crypto.getRandomValues into batchRandom (never derived from the inputs). */
 function fillBatchRandom(count: number): void {
+  // getRandomValues (caller code) is handed a view of this buffer and may detach it, in this call
+  // or keeping the view for later: that left every later batch a TypeError for good (hunt 24).
+  if (isUnreadableView(batchRandom)) batchRandom = newBytes(16 * BATCH_MAX_ITEMS);
   fillRandomBytes(subview(batchRandom, 0, 16 * count)); // not the realm's subarray, which caller code can replace (hunt 19)
 }
 
@@ -606,8 +609,9 @@ function runBatchChunk(fields: BatchFields, start: number, n: number, mode: numb
     });
   } finally {
     // This copy is not kept; the core's stays until later calls overwrite it (worthless by then).
-    // The captured fill: the realm's would run caller code inside the call (hunt 19).
-    typedArrayFill(batchRandom, 0, 0, 16 * n);
+    // The captured fill: the realm's would run caller code inside the call (hunt 19). Not over a
+    // buffer getRandomValues detached: that TypeError would replace its RandomSourceError.
+    if (!isUnreadableView(batchRandom)) typedArrayFill(batchRandom, 0, 0, 16 * n);
   }
 }
 

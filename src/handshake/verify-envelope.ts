@@ -20,7 +20,7 @@ import * as abi from "../wasm/abi.js";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, MAX_ENVELOPE_BYTES_LIMIT } from "./constants.js";
 import { displayPeerText } from "./errors.js";
 import {
-  arrayArgumentLength, bytesToHex, charCodeAt, concatBytes, copyOfRange, elementOf, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, ownList, ownListAsArray, readOptions, readU32, stringSlice, subview,
+  arrayArgumentLength, bytesToHex, charCodeAt, concatBytes, copyOfRange, elementOf, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, newBytes, ownList, ownListAsArray, readOptions, readU32, stringSlice, subview,
   typedArrayFill, typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
 } from "../bytes.js";
 import { booleanOption, byteLimitOption } from "../canonical/limits.js";
@@ -397,7 +397,8 @@ interface EnvelopeSegment {
   end?: number;
 }
 
-const segmentRandom = new Uint8Array(16 * BATCH_MAX_ITEMS);
+/** The random bytes of one segment (16 per envelope); replaced if detached (tryEnvelopeSegment). */
+let segmentRandom: Uint8Array = new Uint8Array(16 * BATCH_MAX_ITEMS);
 
 /**
  * Runs the envelopes from `start` in one wasm call (as many as fit the limits and memory; at
@@ -421,7 +422,8 @@ function runEnvelopeSegment(inputs: OwnList<Uint8Array | string>, start: number,
       // The captured fill: the realm's runs caller code here, with the segment's verdicts written
       // and not yet read, and a replacement that verified another envelope overwrote them (a
       // forged envelope read `ok`: hunt 19, as review 100's route through other built-ins).
-      typedArrayFill(segmentRandom, 0, 0, 16 * count);
+      // Not over a buffer getRandomValues detached: that TypeError would replace its RandomSourceError.
+      if (!isUnreadableView(segmentRandom)) typedArrayFill(segmentRandom, 0, 0, 16 * count);
     }
     if (segment !== undefined || count === 1) return segment;
   }
@@ -444,6 +446,9 @@ function tryEnvelopeSegment(
   maxBytes: number,
   flags: number,
 ): EnvelopeSegment | undefined {
+  // getRandomValues (caller code) is handed a view of this buffer and may detach it, in this call
+  // or keeping the view for later: that left every later batch a TypeError for good (hunt 24).
+  if (isUnreadableView(segmentRandom)) segmentRandom = newBytes(16 * BATCH_MAX_ITEMS);
   fillRandomBytes(subview(segmentRandom, 0, 16 * count)); // not the realm's subarray: no caller code between the inputs' checks and their copy
   // Written during the copy and read back for addresses in wasm memory: a list of the library's
   // own (ownList), so neither an accessor on Array.prototype nor a replaced `push` runs there.

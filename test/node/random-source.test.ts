@@ -103,6 +103,49 @@ test("a CSPRNG that throws: the same calls throw RandomSourceError, the host's e
   assert.equal(ed25519.verifyBatch([{ signature, message, publicKey }]), [true]);
 });
 
+test("a CSPRNG that detaches the array it is handed (a transfer): RandomSourceError, and later batches draw into a new array", () => {
+  // getRandomValues is caller code, handed a view of the batch's module-wide buffer: detached,
+  // that buffer broke every later verifyBatch / verifyEnvelopeBatch in the realm with a TypeError
+  // (no code), also once the host's getRandomValues was back (hunt 24).
+  const sender = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
+  const envelope = sender.localEnvelope("kernel.b", "nonce-1").toJSONText();
+  const expected = verifyEnvelopeBytes(envelope);
+  assert.ok(expected.ok);
+  const original = globalThis.crypto.getRandomValues;
+  for (const [what, call] of [
+    ["verifyBatch", () => ed25519.verifyBatch([{ signature, message, publicKey }, { signature, message, publicKey }])],
+    ["verifyEnvelopeBatch", () => verifyEnvelopeBatch([envelope, envelope])],
+  ] as const) {
+    globalThis.crypto.getRandomValues = function <T extends ArrayBufferView | null>(this: Crypto, array: T): T {
+      original.call(globalThis.crypto, array);
+      structuredClone(array!.buffer, { transfer: [array!.buffer] });
+      return array;
+    };
+    try {
+      throwsRandomSourceError(call, `${what}, its array detached`);
+    } finally {
+      globalThis.crypto.getRandomValues = original;
+    }
+  }
+  assert.equal(ed25519.verifyBatch([{ signature, message, publicKey }, { signature, message, publicKey }]), [true, true]);
+  assert.equal(verifyEnvelopeBatch([envelope, envelope]), [expected, expected]);
+  // A view kept by the shim and detached after its call: the next batches work all the same.
+  const kept: ArrayBufferView[] = [];
+  globalThis.crypto.getRandomValues = function <T extends ArrayBufferView | null>(this: Crypto, array: T): T {
+    kept.push(array!);
+    return original.call(globalThis.crypto, array) as T;
+  };
+  try {
+    ed25519.verifyBatch([{ signature, message, publicKey }]);
+    verifyEnvelopeBatch([envelope]);
+  } finally {
+    globalThis.crypto.getRandomValues = original;
+  }
+  for (const view of kept) if (view.buffer.byteLength > 0) structuredClone(view.buffer, { transfer: [view.buffer] });
+  assert.equal(ed25519.verifyBatch([{ signature, message, publicKey }, { signature, message, publicKey }]), [true, true]);
+  assert.equal(verifyEnvelopeBatch([envelope, envelope]), [expected, expected]);
+});
+
 test("without a CSPRNG: handshakeWith with no nonce given rejects with RandomSourceError before anything is sent", async () => {
   const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
   let fetched = 0;
