@@ -450,6 +450,13 @@ function tryEnvelopeSegment(
   // or keeping the view for later: that left every later batch a TypeError for good (hunt 24).
   if (isUnreadableView(segmentRandom)) segmentRandom = newBytes(16 * BATCH_MAX_ITEMS);
   fillRandomBytes(subview(segmentRandom, 0, 16 * count)); // not the realm's subarray: no caller code between the inputs' checks and their copy
+  // getRandomValues is caller code and ran after readEnvelopeInputs' checks: an input it detached
+  // is refused naming its index, as verifyBatch checks its chunk again (writeInputAt's own error
+  // said "input", which left the caller to guess which of hundreds; hunt 24).
+  for (let k = 0; k < count; k++) {
+    const input = inputs[start + k];
+    if (typeof input !== "string" && isUnreadableView(input)) checkEnvelopeInput(input, `envelopes[${start + k}]`);
+  }
   // Written during the copy and read back for addresses in wasm memory: a list of the library's
   // own (ownList), so neither an accessor on Array.prototype nor a replaced `push` runs there.
   const early = ownList<{ index: number; verdict: number; offset: number }>();

@@ -172,6 +172,28 @@ test("more envelopes than one chunk, one signer; [] for none; typed errors name 
   assert.is(handshakeApi.verifyEnvelopeBatch, verifyEnvelopeBatch);
 });
 
+test("an input detached by getRandomValues (caller code) after the inputs' checks: InvalidTypeError naming its index, as verifyBatch names its item", () => {
+  const key = newKey();
+  const envelopes = Array.from({ length: 300 }, () => utf8.encode(KINDS.valid(key)));
+  const original = globalThis.crypto.getRandomValues;
+  let calls = 0;
+  globalThis.crypto.getRandomValues = function <T extends ArrayBufferView | null>(this: Crypto, array: T): T {
+    original.call(globalThis.crypto, array);
+    // The second draw is the second segment's (envelopes 256 on): detach one of its inputs.
+    if (++calls === 2) structuredClone(envelopes[280].buffer, { transfer: [envelopes[280].buffer] });
+    return array;
+  };
+  try {
+    assert.throws(
+      () => verifyEnvelopeBatch(envelopes),
+      (e: Error & { code?: string }) => e.code === "INVALID_TYPE" && /envelopes\[280\]/.test(e.message),
+    );
+  } finally {
+    globalThis.crypto.getRandomValues = original;
+  }
+  assert.is(calls, 2);
+});
+
 test("inputs refused before a wasm call (longer than maxBytes, a lone surrogate), in later wasm calls too: each verdict at its own envelope", () => {
   // The copy into wasm memory refuses these inputs, and their verdicts are written after each wasm
   // call, at the input's index within that call (tryEnvelopeSegment). They stand here at the first
