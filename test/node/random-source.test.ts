@@ -146,6 +146,30 @@ test("a CSPRNG that detaches the array it is handed (a transfer): RandomSourceEr
   assert.equal(verifyEnvelopeBatch([envelope, envelope]), [expected, expected]);
 });
 
+test("a CSPRNG that detaches the fresh array it fills: RandomSourceError, never an empty secret key, token or nonce", () => {
+  // fillRandomBytes returned the detached array as filled: randomSecretKey answered a detached
+  // 0-byte key, silently, and randomHex (reservation tokens, HTTP client nonces) threw
+  // InvalidTypeError about "bytes", an argument the caller never passed (hunt 24).
+  const original = globalThis.crypto.getRandomValues;
+  globalThis.crypto.getRandomValues = function <T extends ArrayBufferView | null>(this: Crypto, array: T): T {
+    original.call(globalThis.crypto, array);
+    structuredClone(array!.buffer, { transfer: [array!.buffer] });
+    return array;
+  };
+  try {
+    for (const [what, call] of [
+      ["randomSecretKey", () => ed25519.utils.randomSecretKey()],
+      ["Keypair.generate", () => Keypair.generate()],
+      ["a store's reservation token", () => reservationToken()],
+    ] as const) {
+      throwsRandomSourceError(call, what);
+    }
+  } finally {
+    globalThis.crypto.getRandomValues = original;
+  }
+  assert.is(ed25519.utils.randomSecretKey().length, 32);
+});
+
 test("without a CSPRNG: handshakeWith with no nonce given rejects with RandomSourceError before anything is sent", async () => {
   const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
   let fetched = 0;
