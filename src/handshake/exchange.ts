@@ -896,19 +896,25 @@ export class KernelTrustExchange {
   /** Every pin (fresh or stale), in no particular order. */
   async peers(): Promise<FederationPeer[]> {
     const all = await this.#storeCall("snapshot", () => this.#store.snapshot());
-    let entries: unknown[];
+    // Read by index, each entry checked as it is read: copied whole first (Array.from), a sparse
+    // answer of length 2^32−1 built a four-billion-element array and the process died of heap
+    // exhaustion before the first hole was seen. Its length is read once; Array.isArray is true
+    // for a Proxy of an array, whose traps may throw while it is read.
+    const peers = ownList<FederationPeer>();
     try {
-      // Array.isArray is true for a Proxy of an array, whose traps may throw while it is copied.
       if (!Array.isArray(all)) throw new TypeError("did not return an array");
-      entries = Array.from(all as unknown[]);
+      const length: unknown = (all as unknown[]).length;
+      if (typeof length !== "number" || !isInteger(length) || length < 0) throw new TypeError("returned an array without a valid length");
+      for (let i = 0; i < length; i++) {
+        const peer = this.#checkPeer((all as unknown[])[i], "snapshot");
+        if (peer === undefined) throw handshakeErrors.storeFailed("snapshot", "returned an empty entry");
+        peers[peers.length] = peer;
+      }
     } catch (cause) {
+      if (instanceOfOrFalse(PeerHandshakeError, cause)) throw cause;
       throw handshakeErrors.storeFailed("snapshot", describeThrown(cause), cause);
     }
-    return entries.map((entry) => {
-      const peer = this.#checkPeer(entry, "snapshot");
-      if (peer === undefined) throw handshakeErrors.storeFailed("snapshot", "returned an empty entry");
-      return peer;
-    });
+    return ownListAsArray(peers);
   }
 
   /**

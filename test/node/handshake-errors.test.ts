@@ -271,6 +271,54 @@ test("STORE_FAILED when the peer store answers get(B) with another peer's entry:
   await rejectsWith(exchange.resolve(B, NOW), "STORE_FAILED");
 });
 
+test("STORE_FAILED when snapshot() answers a list with a hole: refused at its first bad entry, not after copying every index", async () => {
+  // peers() copied the store's answer whole (Array.from) before checking any entry, so a sparse
+  // array of length 2^32-1 (one malformed answer) had it build a four-billion-element array: the
+  // process died of heap exhaustion (abort, exit code 134) in peers() and peersDueForRotation().
+  // A Proxy of a 1,000,000-hole array counts the indices read; the old code read all of them.
+  const inner = new InMemoryPeerStore();
+  let reads = 0;
+  const holes: unknown[] = [];
+  holes.length = 1_000_000;
+  const counted = new Proxy(holes, {
+    get(target, key, receiver) {
+      if (typeof key === "string" && /^[0-9]+$/.test(key)) reads++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  let answer: unknown = counted;
+  const store = {
+    insert: (peer: FederationPeer) => inner.insert(peer),
+    get: (kernelId: string) => inner.get(kernelId),
+    remove: (kernelId: string) => inner.remove(kernelId),
+    snapshot: () => answer as FederationPeer[],
+    compareAndSet: (kernelId: string, expected: FederationPeer | undefined, next: FederationPeer) => inner.compareAndSet(kernelId, expected, next),
+  };
+  const exchange = new KernelTrustExchange(A, Keypair.generate(), { store });
+  let error = await rejectsWith(exchange.peers(), "STORE_FAILED");
+  assert.equal(error.fields, { operation: "snapshot", reason: "returned an empty entry" });
+  assert.ok(reads <= 1, `${reads} indices read`);
+  reads = 0;
+  await rejectsWith(exchange.peersDueForRotation(NOW, 60), "STORE_FAILED");
+  assert.ok(reads <= 1, `${reads} indices read`);
+  // The length of a real sparse array at its maximum: refused at once.
+  const sparse: unknown[] = [];
+  sparse.length = 2 ** 32 - 1;
+  answer = sparse;
+  error = await rejectsWith(exchange.peers(), "STORE_FAILED");
+  assert.equal(error.fields, { operation: "snapshot", reason: "returned an empty entry" });
+  // A valid list is still copied whole, and the copy is the caller's.
+  const kpB = Keypair.generate();
+  const pin = new FederationPeer({ kernelId: B, publicKey: kpB.publicKey, establishedAt: NOW, rotationDue: NOW + 60 });
+  answer = [pin];
+  const peers = await exchange.peers();
+  assert.ok(Array.isArray(peers) && peers.length === 1 && peers[0]!.equals(pin) && peers[0] !== pin);
+  // A Proxy whose reads throw is STORE_FAILED too.
+  answer = new Proxy([pin], { get() { throw new Error("trap"); } });
+  error = await rejectsWith(exchange.peers(), "STORE_FAILED");
+  assert.is(error.fields.operation, "snapshot");
+});
+
 test("MALFORMED_ENVELOPE through acceptEnvelope (object, text, bytes, wrong input types)", async () => {
   const { exchange, kpB, unchanged } = await setup();
   const good = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSON();
