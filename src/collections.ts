@@ -9,7 +9,7 @@
 // cache take a replayed nonce (test/node/lying-builtins.test.ts). The few that canonical JSON
 // needs (get, set, size and clear of a Map, has and add of a Set) are in src/bytes.ts, so that its
 // entry does not load this module.
-import { uncurryThis } from "./bytes.js";
+import { uncurryThis, type OwnList } from "./bytes.js";
 
 const mapPrototype = Map.prototype;
 const setPrototype = Set.prototype;
@@ -75,3 +75,10 @@ export function finalizerAtLoad<T>(cleanup: (held: T) => void): Finalizer<T> | u
     },
   };
 }
+
+/**
+ * Array.prototype.sort as this module loaded: (list, compare). Generic, so it sorts an OwnList
+ * (src/bytes.ts) too; the handshake orders the pins due for rotation with it, where a replaced
+ * sort decided their order (peersDueForRotation).
+ */
+export const arraySort = uncurryThis(Array.prototype.sort) as <T>(list: OwnList<T>, compare: (a: T, b: T) => number) => OwnList<T>;

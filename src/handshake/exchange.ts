@@ -41,7 +41,7 @@
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
 import { hardenClass, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
-import { MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
+import { arraySort, MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -928,11 +928,20 @@ export class KernelTrustExchange {
     const horizon = saturatingAddSeconds(at, expectUnixSeconds(withinSecs, "withinSecs"));
     // A pin of a key that is not its peer's anchor is due now, whatever its deadline: resolve
     // refuses it until a handshake under the anchor replaces it. Such pins come first.
-    const due = (await this.peers())
-      .map((peer) => ({ peer, superseded: this.#anchorOtherThan(peer.kernelId, peer.publicKey) !== undefined }))
-      .filter((d) => d.superseded || d.peer.rotationDue <= horizon);
-    due.sort((a, b) => Number(b.superseded) - Number(a.superseded) || a.peer.rotationDue - b.peer.rotationDue || (a.peer.kernelId < b.peer.kernelId ? -1 : a.peer.kernelId > b.peer.kernelId ? 1 : 0));
-    return due.map((d) => d.peer);
+    // Loops, lists of our own and the sort as captured at load (src/collections.ts): the realm's
+    // map, filter and sort and the global Number, looked up at each call, decided which pins were
+    // listed and in what order (a replaced filter answering [] hid every due pin).
+    const all = await this.peers();
+    const due = ownList<{ peer: FederationPeer; superseded: number }>();
+    for (let i = 0; i < all.length; i++) {
+      const peer = all[i]!;
+      const superseded = this.#anchorOtherThan(peer.kernelId, peer.publicKey) !== undefined ? 1 : 0;
+      if (superseded === 1 || peer.rotationDue <= horizon) due[due.length] = { peer, superseded };
+    }
+    arraySort(due, (a, b) => b.superseded - a.superseded || a.peer.rotationDue - b.peer.rotationDue || (a.peer.kernelId < b.peer.kernelId ? -1 : a.peer.kernelId > b.peer.kernelId ? 1 : 0));
+    const listed = ownList<FederationPeer>(due.length);
+    for (let i = 0; i < due.length; i++) listed[i] = due[i]!.peer;
+    return ownListAsArray(listed);
   }
 
   // --- plumbing ---

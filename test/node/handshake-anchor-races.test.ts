@@ -381,4 +381,39 @@ test("escapeDelAndC1 in the hardening signs the old bytes too: a kernel with it 
   assert.is(plain(true), plain(false));
 });
 
+
+test("peersDueForRotation: replaced Array.prototype.map, filter and sort and a replaced Number decide neither which pins are due nor their order (hunt 23)", async () => {
+  // It listed the due pins with the realm's map, filter and sort, and ordered them with the
+  // global Number, all looked up at each call: caller code that replaced filter (answering []) hid
+  // every due pin, a superseded one (whose key is not its peer's anchor) included, from the list
+  // an operator re-handshakes from, and a replaced sort or Number decided the order.
+  const store = new InMemoryPeerStore();
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, keyOf(4).publicKey);
+  store.insert(new FederationPeer({ kernelId: B, publicKey: keyOf(2).publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW }));
+  store.insert(new FederationPeer({ kernelId: "kernel.org-d", publicKey: keyOf(7).publicKey, establishedAt: NOW - WINDOW + 50, rotationDue: NOW + 50 }));
+  store.insert(new FederationPeer({ kernelId: "kernel.org-c", publicKey: keyOf(6).publicKey, establishedAt: NOW - WINDOW + 30, rotationDue: NOW + 30 }));
+  store.insert(new FederationPeer({ kernelId: "kernel.org-e", publicKey: keyOf(8).publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW }));
+  const expected = [B, "kernel.org-c", "kernel.org-d"];
+  assert.equal((await exchange.peersDueForRotation(NOW + 1, 60)).map((p) => p.kernelId), expected);
+  const arrayPrototype = Array.prototype as unknown as Record<string, unknown>;
+  const globals = globalThis as unknown as Record<string, unknown>;
+  const replacements: Array<[Record<string, unknown>, string, unknown]> = [
+    [arrayPrototype, "filter", () => []],
+    [arrayPrototype, "map", () => []],
+    [arrayPrototype, "sort", function (this: unknown[]) { return this.reverse(); }],
+    [globals, "Number", () => 0],
+  ];
+  for (const [owner, key, value] of replacements) {
+    const original = owner[key];
+    owner[key] = value;
+    let due: FederationPeer[];
+    try {
+      due = await exchange.peersDueForRotation(NOW + 1, 60);
+    } finally {
+      owner[key] = original;
+    }
+    assert.equal(due.map((p) => p.kernelId), expected, `replaced ${key}`);
+  }
+});
+
 test.run();
