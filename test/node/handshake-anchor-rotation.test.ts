@@ -214,4 +214,32 @@ test("CLI --trust ID=HEX,HEX lists the keys of a rotation; too many, a bad key o
   throwsWith(() => parseAnchors([`${B}=${oldHex}`, `${B}=${oldHex},${newHex}`]), "INVALID_TRUST_ANCHOR");
 });
 
+test("UNEXPECTED_PEER_KEY names the anchor's keys whatever Array.prototype's map, join and slice do (hunt 23)", async () => {
+  // The refusal's `expected` (and message) was written with the realm's map, join and slice,
+  // looked up at each call: a replacement that threw turned the typed refusal into whatever it
+  // threw, and one that answered chose the keys the audit log was told the peer must use.
+  const exchange = new KernelTrustExchange(A, keyOf(1)).withTrustedPeer(B, [OLD.publicKey, NEW.publicKey]);
+  await exchange.acceptEnvelope(from(NEW), B, NOW);
+  const arrayPrototype = Array.prototype as unknown as Record<string, unknown>;
+  const cases: Array<[string, Keypair, string]> = [
+    ["a key the anchor does not list", OTHER, `${OLD.publicKey.toHex()} or ${NEW.publicKey.toHex()}`],
+    ["the key before the pinned one", OLD, NEW.publicKey.toHex()],
+  ];
+  for (const [what, key, expected] of cases) {
+    for (const name of ["map", "join", "slice"]) {
+      const original = arrayPrototype[name];
+      arrayPrototype[name] = name === "join" ? () => OTHER.publicKey.toHex() : () => { throw new Error(`replaced ${name}`); };
+      let outcome: Promise<unknown>;
+      try {
+        outcome = exchange.acceptEnvelope(from(key), B, NOW);
+        await outcome.catch(() => {});
+      } finally {
+        arrayPrototype[name] = original;
+      }
+      const error = await rejectsWith(outcome, "UNEXPECTED_PEER_KEY");
+      assert.is(error.fields.expected, expected, `${what}, replaced ${name}`);
+    }
+  }
+});
+
 test.run();
