@@ -40,8 +40,8 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { hardenClass, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
-import { arraySort, MapAtLoad, mapDelete, mapHas, weakSetAdd, weakSetHas } from "../collections.js";
+import { hardenClass, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownEnumerableKeys, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
+import { arraySort, MapAtLoad, mapDelete, mapEntries, mapHas, mapIteratorStep, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -300,20 +300,39 @@ export class KernelTrustExchange {
       const shape = "trustedPeers must be an iterable of [kernelId, key] or a record";
       if (trusted === null || typeof trusted !== "object") throw new InvalidConfigError(shape);
       // Read whole first: an entry that is not a pair, or an iterator, getter or trap that throws,
-      // is InvalidConfigError (the key checks below keep their own typed errors).
-      let pairs: [unknown, unknown][];
+      // is InvalidConfigError (the key checks below keep their own typed errors). Arrays (the list
+      // and each pair) by index, a Map through its entries iterator as captured at load, a record
+      // through Object.keys as captured (ownEnumerableKeys), each entry checked as it is read: the
+      // realm's Array.from, Object.entries and array iterator, looked up at each call, answered
+      // for the anchors, and a replacement made one name a stranger's key (hunt 23). Any other
+      // iterable is read through its own iterator, the caller's.
+      const pairs = ownList<unknown>();
       try {
-        const entries: Iterable<unknown> = isIterable(trusted) ? trusted : Object.entries(trusted as Record<string, unknown>);
-        pairs = Array.from(entries, (entry) => {
+        const add = (entry: unknown) => {
           if (entry === null || typeof entry !== "object") throw new InvalidConfigError(`${shape}; an entry is ${describeConfigValue(entry)}`);
-          const [kernelId, key] = entry as [unknown, unknown];
-          return [kernelId, key];
-        });
+          pairs[pairs.length] = (entry as unknown[])[0];
+          pairs[pairs.length] = (entry as unknown[])[1];
+        };
+        if (isArrayArgument(trusted)) {
+          const length = (trusted as unknown[]).length;
+          for (let i = 0; i < length; i++) add((trusted as unknown[])[i]);
+        } else if (instanceOfOrFalse(MapAtLoad, trusted)) {
+          const entries = mapEntries(trusted as Map<unknown, unknown>);
+          for (let step = mapIteratorStep(entries); step.done !== true; step = mapIteratorStep(entries)) add(step.value);
+        } else if (isIterable(trusted)) {
+          for (const entry of trusted as Iterable<unknown>) add(entry);
+        } else {
+          const keys = ownEnumerableKeys(trusted);
+          for (let i = 0; i < keys.length; i++) {
+            pairs[pairs.length] = keys[i];
+            pairs[pairs.length] = (trusted as Record<string, unknown>)[keys[i]!];
+          }
+        }
       } catch (cause) {
         if (instanceOfOrFalse(InvalidConfigError, cause)) throw cause;
         throw new InvalidConfigError(`trustedPeers cannot be read: ${describeThrown(cause)}`, { cause });
       }
-      for (const [kernelId, key] of pairs) this.withTrustedPeer(kernelId as string, key as AnchorKeys);
+      for (let i = 0; i < pairs.length; i += 2) this.withTrustedPeer(pairs[i] as string, pairs[i + 1] as AnchorKeys);
     }
     if (read.clock !== undefined) this.withClock(read.clock);
     if (read.onEvent !== undefined) this.withEventHandler(read.onEvent);

@@ -14,6 +14,7 @@ import {
   Keypair,
   PeerHandshakeEnvelope,
   ReplayCache,
+  type PublicKey,
   type ReplayStore,
 } from "../../src/index.js";
 import { createHandshakeServer, handshakeWith } from "../../src/http/index.js";
@@ -256,6 +257,58 @@ test("the options of fromJSON, verifySignature, canonicalBytes and sign are read
   envelope.verifySignature({ rejectWeakKeys: false, legacyControlEscapes: false });
   envelope.verifySignature();
   throwsWith(() => PeerHandshakeEnvelope.fromJSON(text, { maxBytes: text.length - 1 }), "MALFORMED_ENVELOPE");
+});
+
+test("the trustedPeers option: replaced Array.from, Object.entries or array iterator never make an anchor name another key (hunt 23)", async () => {
+  // The constructor read trustedPeers with the realm's Array.from (and Object.entries for a
+  // record), and took each entry apart by destructuring, which runs the realm's array iterator,
+  // all looked up at each call: caller code that replaced one after load made the anchor of a
+  // peer name a stranger's key, whose envelope was then accepted and pinned (withTrustedPeer
+  // itself reads its keys with built-ins captured at load: reviews 98, 99).
+  const now = 1_800_000_000;
+  const stranger = Keypair.fromSeed(new Uint8Array(32).fill(63));
+  const forged = [["kernel-b", stranger.publicKey]];
+  const arrayPrototype = Array.prototype as unknown as Record<PropertyKey, unknown>;
+  const replace = (owner: Record<PropertyKey, unknown>, key: PropertyKey, value: unknown) => () => {
+    const original = owner[key];
+    owner[key] = value;
+    return () => void (owner[key] = original);
+  };
+  const from = Array.from;
+  const routes: Array<[string, () => () => void, unknown]> = [
+    ["Array.from answering a stranger's pair", replace(Array as unknown as Record<PropertyKey, unknown>, "from", (_: unknown, map: (entry: unknown) => unknown) => from(forged, map)), [["kernel-b", kB.publicKey]]],
+    ["Object.entries answering a stranger's pair", replace(Object as unknown as Record<PropertyKey, unknown>, "entries", () => forged), { "kernel-b": kB.publicKey }],
+    ["an array iterator answering a stranger's pair", replace(arrayPrototype, Symbol.iterator, function* () { yield "kernel-b"; yield stranger.publicKey; }), [["kernel-b", kB.publicKey]]],
+    ["a Map's iterator answering a stranger's pair", replace(Map.prototype as unknown as Record<PropertyKey, unknown>, Symbol.iterator, function* () { yield ["kernel-b", stranger.publicKey]; }), new Map([["kernel-b", kB.publicKey]])],
+  ];
+  let nonce = 0;
+  for (const [name, install, trustedPeers] of routes) {
+    const undo = install();
+    let exchange: KernelTrustExchange | undefined;
+    let thrown: unknown;
+    try {
+      exchange = new KernelTrustExchange("kernel-a", kA, { trustedPeers: trustedPeers as Map<string, PublicKey> });
+    } catch (error) {
+      thrown = error;
+    } finally {
+      undo();
+    }
+    assert.is(thrown, undefined, `${name}: ${String(thrown)}`);
+    assert.equal(Array.from(exchange!.trustedPeers(), ([id, key]) => [id, key.toHex()]), [["kernel-b", kB.publicKey.toHex()]], name);
+    await rejectsWith(exchange!.acceptEnvelope(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", `s${++nonce}`, now, stranger), "kernel-b", now), "UNEXPECTED_PEER_KEY");
+    await exchange!.acceptEnvelope(PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", `p${nonce}`, now, kB), "kernel-b", now);
+  }
+  // The shapes still read: an array of pairs, a record, a Map, any other iterable; a bad entry is INVALID_CONFIG.
+  function* pairs() { yield ["kernel-b", kB.publicKey] as const; }
+  for (const trustedPeers of [[["kernel-b", kB.publicKey]], { "kernel-b": kB.publicKey }, new Map([["kernel-b", kB.publicKey]]), pairs()]) {
+    const exchange = new KernelTrustExchange("kernel-a", kA, { trustedPeers: trustedPeers as Map<string, PublicKey> });
+    assert.ok(exchange.trustedPeers().get("kernel-b")!.equals(kB.publicKey));
+  }
+  const sparse: unknown[] = [];
+  sparse.length = 2 ** 32 - 1;
+  for (const bad of [sparse, [1], [null]]) {
+    throwsWith(() => new KernelTrustExchange("kernel-a", kA, { trustedPeers: bad as unknown as Map<string, PublicKey> }), "INVALID_CONFIG");
+  }
 });
 
 test.run();
