@@ -571,12 +571,31 @@ export class KernelTrustExchange {
    * copy anchors from one exchange to another: this map drops the older keys of a rotation.
    */
   trustedPeers(): Map<string, PublicKey> {
-    return new Map(Array.from(this.#anchors, ([kernelId, keys]) => [kernelId, keys[keys.length - 1]]));
+    const copy = new MapAtLoad<string, PublicKey>();
+    this.#eachAnchor((kernelId, keys) => mapSet(copy, kernelId, keys[keys.length - 1]));
+    return copy;
   }
 
   /** The configured anchors (a copy): each anchored peer's trusted keys, in the order given. */
   trustedPeerKeys(): Map<string, PublicKey[]> {
-    return new Map(Array.from(this.#anchors, ([kernelId, keys]) => [kernelId, [...keys]]));
+    const copy = new MapAtLoad<string, PublicKey[]>();
+    this.#eachAnchor((kernelId, keys) => {
+      const list = ownList<PublicKey>(keys.length);
+      for (let i = 0; i < keys.length; i++) list[i] = keys[i];
+      mapSet(copy, kernelId, ownListAsArray(list));
+    });
+    return copy;
+  }
+
+  /**
+   * Calls `visit` for each anchor, through Map's entries iterator as captured at load: the copies
+   * above were made with the realm's Array.from, Map iterator, spread and `new Map` (which stores
+   * through Map.prototype.set), and a replacement answered a stranger's key for an anchor, which
+   * a copy to another exchange then trusted (hunt 23).
+   */
+  #eachAnchor(visit: (kernelId: string, keys: readonly PublicKey[]) => void): void {
+    const entries = mapEntries(this.#anchors);
+    for (let step = mapIteratorStep(entries); step.done !== true; step = mapIteratorStep(entries)) visit(step.value[0], step.value[1]);
   }
 
   // --- the handshake ---

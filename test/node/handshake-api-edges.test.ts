@@ -311,4 +311,37 @@ test("the trustedPeers option: replaced Array.from, Object.entries or array iter
   }
 });
 
+test("trustedPeers() and trustedPeerKeys() answer the anchors in force whatever Array.from, the Map iterators and Map.prototype.set do (hunt 23)", () => {
+  // Both built their answer with the realm's Array.from over the anchors (the Map iterator) and
+  // `new Map`, which stores through Map.prototype.set, all looked up at each call: a replacement
+  // answered a stranger's key for the anchor, and trustedPeerKeys() is how anchors are copied
+  // from one exchange to another (README), so the copy trusted the stranger.
+  const stranger = Keypair.fromSeed(new Uint8Array(32).fill(63));
+  const exchange = new KernelTrustExchange("kernel-a", kA).withTrustedPeer("kernel-b", kB.publicKey);
+  const mapPrototype = Map.prototype as unknown as Record<PropertyKey, unknown>;
+  const from = Array.from;
+  const set = Map.prototype.set;
+  const routes: Array<[string, Record<PropertyKey, unknown>, PropertyKey, unknown]> = [
+    ["Array.from", Array as unknown as Record<PropertyKey, unknown>, "from", (_: unknown, map: (entry: unknown) => unknown) => from([["kernel-b", [stranger.publicKey]]] as Iterable<unknown>, map)],
+    ["Map's iterator", mapPrototype, Symbol.iterator, function* () { yield ["kernel-b", [stranger.publicKey]]; }],
+    ["Map.prototype.entries", mapPrototype, "entries", function* () { yield ["kernel-b", [stranger.publicKey]]; }],
+    ["Map.prototype.set", mapPrototype, "set", function (this: Map<unknown, unknown>, id: unknown, value: unknown) {
+      return Reflect.apply(set, this, [id, Array.isArray(value) ? [stranger.publicKey] : stranger.publicKey]);
+    }],
+  ];
+  for (const [name, owner, key, value] of routes) {
+    const original = owner[key];
+    owner[key] = value;
+    let one: Map<string, PublicKey>, all: Map<string, PublicKey[]>;
+    try {
+      one = exchange.trustedPeers();
+      all = exchange.trustedPeerKeys();
+    } finally {
+      owner[key] = original;
+    }
+    assert.equal(from(one, ([id, k]) => [id, k.toHex()]), [["kernel-b", kB.publicKey.toHex()]], `trustedPeers(), replaced ${name}`);
+    assert.equal(from(all, ([id, ks]) => [id, ks.map((k) => k.toHex())]), [["kernel-b", [kB.publicKey.toHex()]]], `trustedPeerKeys(), replaced ${name}`);
+  }
+});
+
 test.run();
