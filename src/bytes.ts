@@ -311,6 +311,14 @@ export function brandHasInstance(cls: object, self: object, value: unknown, hasB
 }
 
 /**
+ * Object.freeze as this module loaded: the branded classes freeze their instances with it. With
+ * the realm's, looked up at each construction, a no-op put in its place after load left an
+ * envelope writable after its signature check (a verdict verifySignature caches), and an envelope
+ * 100,000 s old, its timestamp and nonce rewritten, was accepted (hunt 23).
+ */
+export const freezeAtLoad = Object.freeze;
+
+/**
  * Freezes an exported class and its prototype, as its module loads: its static methods, its
  * `[Symbol.hasInstance]` brand check (brandHasInstance), its methods and getters can then not be
  * replaced, nor new ones defined. The library's own code calls them in the middle of its calls

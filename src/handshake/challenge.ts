@@ -5,7 +5,7 @@
 // strings; `canonicalBytes({ legacyControlEscapes: true })` gives their bytes, for verifying
 // envelopes such kernels signed (HandshakeHardening.legacyControlEscapes).
 import { canonicalBytes, hasDelOrC1 as stringHasDelOrC1 } from "../canonical/value.js";
-import { hardenClass, brandHasInstance, copyOfBytes, refuseSubclass, toBigInt } from "../bytes.js";
+import { hardenClass, brandHasInstance, copyOfBytes, refuseSubclass, toBigInt, freezeAtLoad } from "../bytes.js";
 import { describeThrown, InvalidTypeError } from "../errors.js";
 import { FEDERATION_HANDSHAKE_SCHEMA } from "./constants.js";
 import { handshakeErrors } from "./errors.js";
@@ -99,7 +99,7 @@ export class HandshakeChallenge implements HandshakeChallengeFields {
     this.remoteKernelId = expectString(remoteKernelId, "remoteKernelId");
     this.nonce = expectString(nonce, "nonce");
     this.timestamp = expectWireTimestamp(timestamp, "timestamp");
-    Object.freeze(this);
+    freezeAtLoad(this);
   }
 
   /** Rust `HandshakeChallenge::new`: the current schema and the given addressing, nonce and time. */

@@ -11,7 +11,7 @@ import { boundedSchema, verifyEnvelopeBytes, verifyEnvelopeFields, type Envelope
 import {
   hardenClass,
   OBJECT_PROTOTYPE, brandHasInstance, getPrototypeOf, hasOwnMember, isArray, isInteger, isListed, isSafeInteger, isUint8Array, isUnreadableView, quoteJsonString,
-  refuseSubclass, stringSlice, toBigInt, toText,
+  refuseSubclass, stringSlice, toBigInt, toText, freezeAtLoad,
 } from "../bytes.js";
 import { weakMapGet, weakMapSet } from "../collections.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
@@ -93,7 +93,7 @@ export class PeerHandshakeEnvelope {
     this.challenge = challenge;
     this.declaredPublicKey = declaredPublicKey;
     this.signature = signature;
-    Object.freeze(this);
+    freezeAtLoad(this);
   }
 
   /**

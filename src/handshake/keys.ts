@@ -5,7 +5,7 @@
 // `VerifyingKey::from_bytes`); a signature never fails on value (S is range-checked at verify).
 import { ed25519, isSmallOrderPublicKey, isValidPublicKey, type PreparedSecretKey } from "../ed25519.js";
 import { PREPARED_SECRET_KEY_CAPACITY, prepareSecretKeyIfRoom } from "../prepared-secret-key.js";
-import { hardenClass, brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hasHexPrefix, hexToBytes, wipeBytes } from "../bytes.js";
+import { hardenClass, brandHasInstance, bytesToHex, copyBytes, copyOfBytes, equalBytes, hasHexPrefix, hexToBytes, wipeBytes, freezeAtLoad } from "../bytes.js";
 import { assertMadeByFactory, InvalidLengthError, InvalidTypeError, PreparedSecretKeyError } from "../errors.js";
 import { InvalidPublicKeyError } from "./errors.js";
 
@@ -84,7 +84,7 @@ export class PublicKey {
     // Frozen, as its class is (hardenClass): the exchange compares its anchors with their own
     // `equals`, and an anchor is handed out (trustedPeers()); an own `equals` defined on one had a
     // stranger's envelope accepted and pinned (helper 151). Private fields stay writable.
-    Object.freeze(this);
+    freezeAtLoad(this);
   }
 
   /**
@@ -173,7 +173,7 @@ export class Signature {
     assertMadeByFactory(token, CONSTRUCT, "Signature is made by Signature.fromBytes() or fromHex()");
     this.#bytes = bytes;
     this.hex = bytesToHex(bytes);
-    Object.freeze(this); // as PublicKey's instances
+    freezeAtLoad(this); // as PublicKey's instances
   }
 
   /** Wraps 64 bytes (copied). @throws InvalidTypeError / InvalidLengthError. */
@@ -267,7 +267,7 @@ export class Keypair implements HandshakeSigner {
     this.publicKey = publicKeyFromDecodedBytes(publicKeyBytes, true);
     // Frozen like every other value here: a reassigned publicKey would make the exchange declare
     // one key and sign with another (envelopes that never verify).
-    Object.freeze(this);
+    freezeAtLoad(this);
   }
 
   /** From a 32-byte secret seed (copied). @throws InvalidTypeError / InvalidLengthError. */

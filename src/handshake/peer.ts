@@ -1,6 +1,6 @@
 // A pinned federation peer (Rust `FederationPeer`, V0 fields; docs/protocol.md §6). JSON keys in
 // serde order: kernelId, publicKey (bare hex), establishedAt, rotationDue (unix seconds).
-import { hardenClass, brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass } from "../bytes.js";
+import { hardenClass, brandHasInstance, hasOwnMember, isArrayArgument, isListed, ownEnumerableKeys, parseJson, refuseSubclass, freezeAtLoad } from "../bytes.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { PublicKey, toPublicKey } from "./keys.js";
 import { describeThrown } from "./errors.js";
@@ -64,7 +64,7 @@ export class FederationPeer {
     this.publicKey = toPublicKey(publicKey);
     this.establishedAt = expectUnixSeconds(establishedAt, "establishedAt");
     this.rotationDue = expectUnixSeconds(rotationDue, "rotationDue");
-    Object.freeze(this);
+    freezeAtLoad(this);
   }
 
   /**

@@ -128,4 +128,41 @@ test("impostor keys, signatures, challenges and peers get INVALID_TYPE where the
   throwsWith(() => new InMemoryPeerStore().insert(Object.assign(Object.create(FederationPeer.prototype), peer)), "INVALID_TYPE");
 });
 
+test("instances are frozen whatever Object.freeze is: a stale envelope rewritten after its check is not accepted (hunt 23)", async () => {
+  // The constructors froze their instances with the realm's Object.freeze, looked up at each
+  // call: caller code that replaced it (a no-op) while an envelope was read got a writable one,
+  // whose verdict verifySignature had cached. An envelope 100,000 s old, its timestamp and nonce
+  // rewritten, was then accepted and pinned (its signature was never checked again).
+  const now = 1_800_000_000;
+  const peer = Keypair.fromSeed(new Uint8Array(32).fill(71));
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(70))).withTrustedPeer("kernel-b", peer.publicKey);
+  const text = PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "captured", now - 100_000, peer).toJSONText();
+  const freeze = Object.freeze;
+  Object.freeze = (<T>(value: T) => value) as typeof Object.freeze;
+  let made: Array<[string, object]>;
+  try {
+    const envelope = PeerHandshakeEnvelope.fromJSON(text);
+    made = [
+      ["PeerHandshakeEnvelope", envelope],
+      ["HandshakeChallenge", envelope.challenge],
+      ["PublicKey", envelope.declaredPublicKey],
+      ["Signature", envelope.signature],
+      ["FederationPeer", new FederationPeer({ kernelId: "kernel-b", publicKey: peer.publicKey, establishedAt: now, rotationDue: now + 1 })],
+      ["Keypair", Keypair.fromSeed(new Uint8Array(32).fill(72))],
+      ["PublicKey.fromHex", PublicKey.fromHex(peer.publicKey.toHex())],
+    ];
+  } finally {
+    Object.freeze = freeze;
+  }
+  for (const [name, value] of made) assert.ok(Object.isFrozen(value), `${name} is frozen`);
+  const envelope = made[0]![1] as PeerHandshakeEnvelope;
+  try {
+    (envelope.challenge as { timestamp: number }).timestamp = now;
+    (envelope.challenge as { nonce: string }).nonce = "fresh";
+  } catch {
+    // frozen: strict-mode assignments throw
+  }
+  await rejectsWithCode(exchange.acceptEnvelope(envelope, "kernel-b", now), "CLOCK_SKEW_EXCEEDED");
+});
+
 test.run();
