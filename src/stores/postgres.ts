@@ -304,7 +304,7 @@ $chio$`,
       // released: one running a statement (waiting on a lock, or on a stalled server) held close()
       // until the statement ended, up to statement_timeout, operationTimeoutMs, long after its
       // call had been refused STORE_CLOSED. The store's own sockets are ended at once instead, as
-      // a Redis store ends its connection (README "Shared stores": close()); a statement already
+      // a Redis store ends its connection (README "Running a cluster", operationTimeoutMs); a statement already
       // running may still commit, the failed write of unknown outcome STORE_CLOSED stands for.
       const ending = this.#owned.end();
       this.#sockets?.destroyAll();
