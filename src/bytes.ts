@@ -51,6 +51,8 @@ export const toNumber = Number;
 export const quoteJsonString = JSON.stringify as (text: string) => string;
 /** JSON.parse as this module loaded. */
 export const parseJson = JSON.parse as (text: string) => unknown;
+/** Promise.reject as this module loaded: the argument errors of promise-returning methods that are not async functions (the exchange's accepts, the pool's calls). */
+export const rejectedPromise = Promise.reject.bind(Promise) as (reason: unknown) => Promise<never>;
 /** Math.floor as this module loaded (the handshake's clock in seconds, the stores' deadlines). */
 export const mathFloor = Math.floor;
 /** String.prototype.startsWith as this module loaded: (text, prefix). */

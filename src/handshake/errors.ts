@@ -11,6 +11,7 @@ import type { EnvelopeFieldPath, EnvelopeProblem } from "./verify-envelope.js";
 
 // Display of peer text and of config values: in src/errors.ts, which the canonical layer (below
 // this one) uses too; re-exported here for the handshake's modules.
+import { freezeAtLoad } from "../bytes.js";
 import { describeConfigValue, describeThrown, displayPeerText, nameError, PEER_TEXT_SHOWN_UNITS } from "../errors.js";
 export { describeConfigValue, describeThrown, displayPeerText, PEER_TEXT_SHOWN_UNITS };
 
@@ -75,7 +76,8 @@ export class PeerHandshakeError<C extends PeerHandshakeErrorCode = PeerHandshake
     super(message, options);
     nameError(this, "PeerHandshakeError");
     this.code = code;
-    this.fields = Object.freeze({ ...fields });
+    // Object.freeze as captured at load: the realm's can be replaced (README "Hardening").
+    this.fields = freezeAtLoad({ ...fields });
   }
 }
 

@@ -40,7 +40,7 @@
 // concurrent first contacts make exactly one pin); otherwise it tries the CAS once more, and if
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
-import { hardenClass, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownEnumerableKeys, ownList, ownListAsArray, readSettings, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
+import { freezeAtLoad, hardenClass, isArray, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownEnumerableKeys, ownList, ownListAsArray, readSettings, rejectedPromise, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
 import { arraySort, MapAtLoad, mapDelete, mapEntries, mapHas, mapIteratorStep, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
@@ -410,7 +410,7 @@ export class KernelTrustExchange {
         // A frozen copy of the bounds the cache took: the caller's object may change later, and
         // the getter must report what is in force (and round-trip to "keep this cache").
         const cache = replay as ReplayCache;
-        next.replayCache = Object.freeze({
+        next.replayCache = freezeAtLoad({
           maxEntries: cache.maxEntries,
           maxKeyUnits: cache.maxKeyUnits,
           maxEntriesPerPeer: cache.maxEntriesPerPeer,
@@ -631,7 +631,7 @@ export class KernelTrustExchange {
       if (typeof expectedRemoteKernelId !== "string") throw new InvalidTypeError("expectedRemoteKernelId must be a string");
       return this.#accept(envelope, expectedRemoteKernelId, at, readAcceptOptions(options));
     } catch (error) {
-      return Promise.reject(error);
+      return rejectedPromise(error);
     }
   }
 
@@ -648,7 +648,7 @@ export class KernelTrustExchange {
     try {
       return this.#accept(envelope, undefined, this.#now(now), readAcceptOptions(options));
     } catch (error) {
-      return Promise.reject(error);
+      return rejectedPromise(error);
     }
   }
 
@@ -706,7 +706,7 @@ export class KernelTrustExchange {
         if (beforePin !== undefined) {
           // Awaited when it returns a promise: an async hook's rejection must refuse the accept
           // (and be handled), not leave a pin behind and an unhandled rejection (review-34 C1).
-          const hooked: unknown = beforePin(Object.freeze({ kernelId: expectedId, nonce }));
+          const hooked: unknown = beforePin(freezeAtLoad({ kernelId: expectedId, nonce }));
           if (isPromiseLike(hooked)) await hooked;
         }
         throwIfAborted(signal);
@@ -940,7 +940,7 @@ export class KernelTrustExchange {
     // for a Proxy of an array, whose traps may throw while it is read.
     const peers = ownList<FederationPeer>();
     try {
-      if (!Array.isArray(all)) throw new TypeError("did not return an array");
+      if (!isArray(all)) throw new TypeError("did not return an array");
       const length: unknown = (all as unknown[]).length;
       if (typeof length !== "number" || !isInteger(length) || length < 0) throw new TypeError("returned an array without a valid length");
       for (let i = 0; i < length; i++) {
@@ -1163,7 +1163,7 @@ export type AnchorKeys = PublicKey | string | readonly (PublicKey | string)[];
  * key's own typed error, and any other object (a Set, say) InvalidTypeError.
  */
 function readAnchorKeys(value: unknown): readonly PublicKey[] {
-  if (value instanceof PublicKey || typeof value === "string") return freeze([toPublicKey(value)]);
+  if (value instanceof PublicKey || typeof value === "string") return freezeAtLoad([toPublicKey(value)]);
   if (!isArrayArgument(value)) throw new InvalidTypeError(`a trust anchor is a key (PublicKey or hex) or an array of keys, got ${describeConfigValue(value)}`);
   let listed: OwnList<unknown>;
   try {
@@ -1184,13 +1184,13 @@ function readAnchorKeys(value: unknown): readonly PublicKey[] {
     const key = toPublicKey(listed[i]);
     if (indexOfKey(keys, key) < 0) keys[keys.length] = key;
   }
-  return freeze(ownListAsArray(keys)); // an ordinary frozen Array, its elements its own
+  return freezeAtLoad(ownListAsArray(keys)); // an ordinary frozen Array, its elements its own
 }
 
-// What freezes the trust anchors' lists, as this module loaded: a replaced Object.freeze kept a
-// live reference to an anchor's list, to rewrite later (review 99). They are read and written
-// with Map's methods as captured at load (mapGet, mapSet: src/bytes.ts), for the same reason.
-const freeze = Object.freeze;
+// The trust anchors' lists are frozen with Object.freeze as captured at load (freezeAtLoad): a
+// replaced Object.freeze kept a live reference to an anchor's list, to rewrite later (review 99).
+// They are read and written with Map's methods as captured at load (mapGet, mapSet: src/bytes.ts),
+// for the same reason.
 
 /**
  * Where `key` stands in `keys`, or -1. A loop, not `findIndex`: a replaced findIndex would

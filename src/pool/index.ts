@@ -37,7 +37,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { mapIteratorStep, mapValues } from "../collections.js";
-import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, measuredView, ownList, ownListAsArray, readOptions, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
+import { arrayArgumentLength, assertBytes, copyBytes, expectBytes, isArrayArgument, measuredView, ownList, ownListAsArray, readOptions, rejectedPromise, stringSlice, uncurryThis, viewLength, viewPrefix, type OwnList } from "../bytes.js";
 import { EngineRangeError, InvalidTypeError, isInstanceOf, STACK_OVERFLOW_MESSAGE } from "../errors.js";
 import { assertFitsAnyCore } from "../wasm/instance.js";
 import { booleanOption } from "../canonical/limits.js";
@@ -360,7 +360,6 @@ function packAll(chunks: OwnList<ChunkRange>, pack: (start: number, end: number)
 // the in-thread API answers synchronously.
 const OwnPromise = Promise;
 const callThen = uncurryThis(Promise.prototype.then as (this: Promise<unknown>, onFulfilled?: (value: never) => unknown, onRejected?: (reason: unknown) => unknown) => Promise<unknown>);
-const rejectedPromise = Promise.reject.bind(Promise) as (reason: unknown) => Promise<never>;
 /** queueMicrotask as this module loaded: the pool's sends are queued with it (hunt 17, the header). */
 const enqueueMicrotask = queueMicrotask;
 

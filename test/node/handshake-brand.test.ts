@@ -165,4 +165,48 @@ test("instances are frozen whatever Object.freeze is: a stale envelope rewritten
   await rejectsWithCode(exchange.acceptEnvelope(envelope, "kernel-b", now), "CLOCK_SKEW_EXCEEDED");
 });
 
+test("the exchange's errors, settings and hook arguments hold whatever Object.freeze, Promise.reject and Array.isArray became after load", async () => {
+  // Each was looked up at call time: a no-op Object.freeze left a refusal's fields, the replay
+  // cache's reported bounds and beforePin's argument writable; a replaced Promise.reject turned
+  // acceptEnvelope's argument errors into whatever it answered; a replaced Array.isArray made
+  // peers() refuse the store's answer.
+  const now = 1_800_000_000;
+  const peerKeys = Keypair.fromSeed(new Uint8Array(32).fill(73));
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(74))).withTrustedPeer("kernel-b", peerKeys.publicKey);
+  const text = PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "n-1", now, peerKeys).toJSONText();
+  const freeze = Object.freeze;
+  const reject = Promise.reject;
+  const isArray = Array.isArray;
+  let fields: object | undefined;
+  let hookArgument: object | undefined;
+  let argumentError: Promise<unknown>;
+  Object.freeze = (<T>(value: T) => value) as typeof Object.freeze;
+  Promise.reject = (() => Promise.resolve("accepted")) as typeof Promise.reject;
+  try {
+    try {
+      PeerHandshakeEnvelope.fromJSON("{");
+    } catch (error) {
+      fields = (error as { fields: object }).fields;
+    }
+    exchange.withHardening({ replayCache: { maxEntries: 5 } });
+    argumentError = exchange.acceptEnvelope(text, 42 as unknown as string, now);
+    await exchange.acceptEnvelope(text, "kernel-b", now, { beforePin: (argument) => void (hookArgument = argument) });
+  } finally {
+    Object.freeze = freeze;
+    Promise.reject = reject;
+  }
+  await rejectsWithCode(argumentError, "INVALID_TYPE");
+  assert.ok(fields !== undefined && Object.isFrozen(fields), "a refusal's fields are frozen");
+  assert.ok(Object.isFrozen(exchange.hardening.replayCache), "the replay cache's bounds are frozen");
+  assert.ok(hookArgument !== undefined && Object.isFrozen(hookArgument), "beforePin's argument is frozen");
+  Array.isArray = (() => false) as unknown as typeof Array.isArray;
+  let listed: FederationPeer[];
+  try {
+    listed = await exchange.peers();
+  } finally {
+    Array.isArray = isArray;
+  }
+  assert.equal(listed.map((entry) => entry.kernelId), ["kernel-b"]);
+});
+
 test.run();
