@@ -11,69 +11,51 @@
 // Not a suite (no test registered, no test.run()).
 import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
 import { poolInternals } from "../../dist/esm/pool/internals.js";
+import { callNearStackEnd, isEngineStackOverflow, TIMEOUT, within } from "./stack-end.js";
 
 const mode = process.argv[2];
 if (mode !== "idle" && mode !== "busy") throw new Error(`unknown mode ${mode}`);
 
 let pool: VerifierPool;
-let unwound = 0;
-let target = 0;
-// Stores into fields that exist already (see pool-stack-exhaustion-child.ts).
-const made: { state: "none" | "promise" | "thrown"; promise: Promise<unknown> | undefined; thrown: unknown } = { state: "none", promise: undefined, thrown: undefined };
-function dive(): void {
-  try {
-    dive();
-  } catch {
-    // the end of the stack: count the frames back up
-  }
-  if (++unwound === target) {
-    try {
-      made.promise = pool.close();
-      made.state = "promise";
-    } catch (thrown) {
-      made.thrown = thrown;
-      made.state = "thrown";
-    }
-  }
-}
+const closeNearEnd = () => pool.close();
 
-const within = (promise: Promise<unknown>, ms: number): Promise<string> => {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
+/** How a close() settled within `ms`: "resolved", "RangeError (stack)", "rejected …" or "pending". */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<string> {
+  const settled = await within(
     promise.then(
       () => "resolved",
-      (error: unknown) => (error instanceof RangeError && String(error.message).startsWith("Maximum call stack size exceeded") ? "RangeError (stack)" : `rejected ${String(error)}`),
+      (error: unknown) => (isEngineStackOverflow(error) ? "RangeError (stack)" : `rejected ${String(error)}`),
     ),
-    new Promise<string>((resolve) => (timer = setTimeout(() => resolve("pending"), ms))),
-  ]).finally(() => clearTimeout(timer));
-};
+    ms,
+  );
+  return settled === TIMEOUT ? "pending" : settled;
+}
 
 const outcomes: Record<string, number> = {};
 const wrong: string[] = [];
 const started = Date.now();
 let resolvedInARow = 0;
-for (target = 1; target < 20_000 && Date.now() - started < 15_000; target++) {
+let lastTarget = 0;
+for (let target = 1; target < 20_000 && Date.now() - started < 15_000; target++) {
+  lastTarget = target;
   pool = createVerifierPool({ threads: 1 });
   const call = mode === "busy" ? pool.verifyBatch([]) : undefined;
-  unwound = 0;
-  made.state = "none";
-  made.promise = made.thrown = undefined;
-  dive();
+  const made = callNearStackEnd(target, closeNearEnd);
   let first: string;
   if (made.state === "thrown") first = made.thrown instanceof RangeError ? "RangeError (stack)" : `threw ${String(made.thrown)}`;
-  else if (made.state === "promise") first = await within(made.promise!, 5000);
+  else if (made.state === "promise") first = await settledWithin(made.promise!, 5000);
   else first = "not made";
   outcomes[first] = (outcomes[first] ?? 0) + 1;
-  if (call !== undefined) await within(call, 5000);
-  const second = await within(pool.close(), 5000);
+  if (call !== undefined) await settledWithin(call, 5000);
+  const second = await settledWithin(pool.close(), 5000);
   const threads = poolInternals<{ piscina: { threads: unknown[] } }>(pool).piscina.threads.length;
   if (second !== "resolved" || threads !== 0) {
     if (wrong.length < 5) wrong.push(`${target} frames from the end: first close() ${first}, second ${second}, ${threads} worker(s) left`);
-    await within(pool.close(), 100);
+    await settledWithin(pool.close(), 100);
   }
   resolvedInARow = first === "resolved" ? resolvedInARow + 1 : 0;
   if (resolvedInARow >= 4 && (outcomes["RangeError (stack)"] ?? 0) > 0) break;
 }
-console.log(JSON.stringify({ mode, lastTarget: target, outcomes, wrong }));
+console.log(JSON.stringify({ mode, lastTarget, outcomes, wrong }));
 // A pool left open would keep nothing up (idle workers are unref'd), but end promptly all the same.
 setTimeout(() => process.exit(0), 500).unref();

@@ -20,6 +20,7 @@
 import { createPrivateKey, sign as nodeSign } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { createVerifierPool } from "../../dist/esm/pool/index.js";
+import { callNearStackEnd, isEngineStackOverflow, TIMEOUT, within } from "./stack-end.js";
 import { ed25519, verifyEnvelopeBatch, KernelTrustExchange, Keypair } from "../../dist/esm/index.js";
 
 const seed = new Uint8Array(32).fill(7);
@@ -74,40 +75,15 @@ for (const extra of PAD_EXTRAS) {
   padArgs.push(Array.from({ length: extra }, (_, i) => i));
 }
 
-let unwound = 0;
 let target = 0;
 let pad = 0;
-// What the call gave, recorded with stores into fields that exist already: near the end of the
-// stack, making an object (a literal) can run out of it too, and a promise not recorded would
-// be one this script never handles.
-const made: { state: "none" | "promise" | "thrown"; promise: Promise<unknown> | undefined; thrown: unknown } = { state: "none", promise: undefined, thrown: undefined };
-function dive(): void {
-  try {
-    dive();
-  } catch {
-    // the end of the stack: count the frames back up
-  }
-  if (++unwound === target) {
-    try {
-      made.promise = pads[pad](op, ...padArgs[pad]) as Promise<unknown>;
-      made.state = "promise";
-    } catch (thrown) {
-      made.thrown = thrown;
-      made.state = "thrown";
-    }
-  }
-}
-
-const TIMEOUT = Symbol("timeout");
-function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), ms)))]).finally(() => clearTimeout(timer));
-}
+/** The operation through the pad in use (made near the end of the stack by callNearStackEnd). */
+const nearEnd = () => pads[pad](op, ...padArgs[pad]);
 
 /** How an error reads in the tallies: the engine's stack overflow, or the error's name and code. */
 function describe(error: unknown): string {
   const e = error as { name?: unknown; code?: unknown; message?: unknown };
-  if (error instanceof RangeError && e.code === undefined && typeof e.message === "string" && e.message.startsWith("Maximum call stack size exceeded")) return "RangeError (stack)";
+  if (isEngineStackOverflow(error)) return "RangeError (stack)";
   return `${String(e?.name)} ${String(e?.code)}: ${String(e?.message).slice(0, 80)}`;
 }
 
@@ -126,10 +102,7 @@ async function tick(): Promise<void> {
     before === "singles"
       ? [0, 1, 2].map(() => pool.verify(signature, message, publicKey).then((valid) => (valid === true ? "true" : JSON.stringify(valid)), describe))
       : [pool.verifyBatch(items).then((valid) => (isDeepStrictEqual(valid, [true, false]) ? "true" : JSON.stringify(valid)), describe)];
-  unwound = 0;
-  made.state = "none";
-  made.promise = made.thrown = undefined;
-  dive();
+  const made = callNearStackEnd(target, nearEnd);
   let answered = false;
   if (made.state === "thrown") {
     count(`threw ${describe(made.thrown)}`);
