@@ -23,7 +23,7 @@
 // exactText): exact, NUL-free, compared byte for byte under COLLATE "C".
 import { Socket } from "node:net";
 import pg from "pg";
-import type { Pool, PoolClient, Client, QueryResultRow } from "pg";
+import type { Pool, PoolClient, Client, QueryResult, QueryResultRow } from "pg";
 import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
 import { instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
@@ -52,7 +52,7 @@ import {
   whenSettled,
   withTimeout,
 } from "./server-store.js";
-import { mathCeil, mathMax, mathMin, regExpExec, toNumber } from "./builtins.js";
+import { mathCeil, mathMax, mathMin, PromiseAtLoad, regExpExec, toNumber } from "./builtins.js";
 import { setDelete, setIteratorStep, setValues } from "../collections.js";
 
 export { SharedStoreError } from "./server-store.js";
@@ -161,6 +161,8 @@ class Connection {
   readonly prefix: string;
   readonly timeoutMs: number;
   readonly #db: PostgresQueryable;
+  /** #db when it is a pg Pool (opened from a URL, or passed in): statements go through #send's own checkout. */
+  readonly #pool: Pool | undefined;
   readonly #owned: Pool | undefined;
   /** The sockets of the pool the store opened (from a URL), ended by close(): see OwnSockets. */
   readonly #sockets: OwnSockets | undefined;
@@ -171,6 +173,7 @@ class Connection {
 
   private constructor(db: PostgresQueryable, owned: Pool | undefined, sockets: OwnSockets | undefined, prefix: string, timeoutMs: number) {
     this.#db = db;
+    this.#pool = owned ?? (isPgPool(db) ? db : undefined);
     this.#owned = owned;
     this.#sockets = sockets;
     this.prefix = prefix;
@@ -236,20 +239,76 @@ class Connection {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
     const bound = deadline === undefined ? this.timeoutMs : mathCeil(deadline - performance.now());
     if (bound <= 0) throw new SharedStoreError("STORE_TIMEOUT", `${operation}: no time left of the call's ${this.timeoutMs} ms`);
+    const call = { refused: false };
     try {
       // withTimeout adopts a thenable itself, with no Promise.resolve looked up at call time.
-      const result = await this.#inFlight.unlessClosed(withTimeout((this.#db as Pool).query<R>(text, values), bound, operation), operation);
+      const result = await this.#inFlight.unlessClosed(withTimeout(this.#send<R>(text, values, call), bound, operation), operation);
       if (result === null || typeof result !== "object" || !isArray(result.rows)) {
         throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the driver returned no rows array`);
       }
       return result.rows;
     } catch (cause) {
+      call.refused = true; // a statement still waiting for a pool connection is not sent (#send)
       // The server's statement_timeout can fire a moment before our own timer: the same timeout.
       if (ownCode(cause) === QUERY_CANCELED) {
         throw new SharedStoreError("STORE_TIMEOUT", `${operation}: cancelled by the server after its statement_timeout`, { cause });
       }
       throw unavailable(operation, cause);
     }
+  }
+
+  /**
+   * Sends one statement. On a pg Pool through a connection taken with connect(), so that a call
+   * refused while it waited in the pool's queue for one (the store closed, or the call's bound
+   * passed) is not sent at all: Pool.query sent it once a connection freed, and pg's queue cannot
+   * be emptied from outside, so on a pool passed in (which close() leaves open) a pin or pair was
+   * written after close() had returned, or long after its caller was told STORE_TIMEOUT (hunt 26;
+   * a Redis store drops its unwritten commands the same way). The checkout is Pool.query's own:
+   * an error listener while the connection is out (a connection lost mid-statement emits one,
+   * which unheard would end the process), and a connection whose statement failed is released
+   * with the error, so the pool discards it. A Client or PoolClient passed in queues statements
+   * itself, beyond reach: they are sent as they are.
+   */
+  #send<R extends QueryResultRow>(text: string, values: unknown[], call: { refused: boolean }): PromiseLike<QueryResult<R>> {
+    const pool = this.#pool;
+    if (pool === undefined) return (this.#db as Client).query<R>(text, values);
+    return new PromiseAtLoad<QueryResult<R>>((resolve, reject) => {
+      // The callback form: the listener is on before anything else can run (after an `await`
+      // of connect(), an error the connection reported in the same tick would go unheard).
+      pool.connect((error, client, release) => {
+        if (error || client === undefined) return reject(error);
+        let failure: Error | undefined;
+        const onError = (lost: Error) => void (failure ??= lost);
+        client.on("error", onError);
+        const done = () => {
+          client.removeListener("error", onError);
+          release(failure);
+        };
+        if (call.refused || this.#closed) {
+          done();
+          return reject(new SharedStoreError("STORE_CLOSED", "not sent: the call was refused while it waited for a connection")); // nobody awaits it
+        }
+        const failed = (thrown: unknown) => {
+          failure ??= instanceOfOrFalse(Error, thrown) ? (thrown as Error) : new Error("the statement failed");
+          done();
+          reject(thrown);
+        };
+        let answer: Promise<QueryResult<R>>;
+        try {
+          answer = client.query<R>(text, values);
+        } catch (thrown) {
+          return failed(thrown); // not into pg's callback, which would lose the connection
+        }
+        whenSettled(
+          answer,
+          (result) => {
+            done();
+            resolve(result);
+          },
+          failed,
+        );
+      });
+    });
   }
 
   /** Creates or migrates one component's tables (idempotent, serialized across processes). */
@@ -311,6 +370,15 @@ $chio$`,
       await ending;
     }
   }
+}
+
+/**
+ * Whether a pool or client passed in is a pg Pool (pg-pool, from this copy of pg or another): it
+ * has connect() and counts its connections; a Client has no totalCount, a PoolClient has release.
+ */
+function isPgPool(db: PostgresQueryable): db is Pool {
+  const candidate = db as Partial<Record<"connect" | "release" | "totalCount", unknown>>;
+  return typeof candidate.connect === "function" && typeof candidate.release !== "function" && typeof candidate.totalCount === "number";
 }
 
 /**

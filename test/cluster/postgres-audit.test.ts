@@ -354,6 +354,49 @@ t("a reserve that stalls past the envelope's window and then undoes its row stay
   }
 });
 
+t("a store on a pool passed in sends nothing for a call refused before the pool gave it a connection: neither after close() nor after STORE_TIMEOUT (hunt 26: both were written once the application released its connection)", async () => {
+  // The application's pool has one connection, held by the application's own work; the stores'
+  // calls wait for it in pg's queue. A Redis store drops a command not yet written when its call
+  // is refused (hunt 18); pg's queue cannot be emptied from outside, so these ran as soon as the
+  // application released its connection: a pin and a pair written after close() had returned, or
+  // long after their callers were told STORE_TIMEOUT (this pool has no connection timeout).
+  const url = (await server()).url;
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+  try {
+    for (const ending of ["close", "timeout"] as const) {
+      const prefix = freshPrefix();
+      // The tables made first, with the default bound: the short one is for the calls, not the open.
+      await Promise.all([PostgresPeerStore.open(pool, { tablePrefix: prefix }), PostgresReplayStore.open(pool, { tablePrefix: prefix })]).then((made) => Promise.all(made.map((store) => store.close())));
+      const operationTimeoutMs = ending === "close" ? 20_000 : 1000;
+      const peers = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs });
+      const replay = await PostgresReplayStore.open(pool, { tablePrefix: prefix, operationTimeoutMs });
+      const held = await pool.connect(); // the application's own work
+      try {
+        const calls = [peers.compareAndSet("k", undefined, pin), peers.insert(pin), replay.reserve("p", "n", T, T, 300)];
+        const outcomes = calls.map((call) => call.then(() => "answered", (e: { code?: string }) => e.code));
+        if (ending === "close") {
+          await delay(50);
+          await Promise.all([peers.close(), replay.close()]);
+        }
+        const expected = ending === "close" ? "STORE_CLOSED" : "STORE_TIMEOUT";
+        assert.equal(await Promise.all(outcomes), [expected, expected, expected], ending);
+      } finally {
+        held.release();
+      }
+      await pool.query("SELECT 1"); // served after every call still queued (pg's queue is first in, first out)
+      assert.equal(await sql(`SELECT kernel_id FROM ${prefix}peers`), [], `${ending}: no pin written`);
+      assert.equal(await sql(`SELECT nonce FROM ${prefix}replay`), [], `${ending}: no pair written`);
+      assert.equal(await peers.get("k").catch((e) => e.code), ending === "close" ? "STORE_CLOSED" : undefined, `${ending}: the store after`);
+      await Promise.all([peers.close(), replay.close()]);
+    }
+    assert.is(pool.totalCount, 1, "the application's pool keeps its connection (released, not destroyed)");
+  } finally {
+    await pool.end();
+  }
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
