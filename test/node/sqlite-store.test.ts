@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -1129,6 +1129,77 @@ test("a file that is not a database, a foreign database or a newer schema: typed
   drop.exec("DROP TABLE chio_trust_schema");
   drop.close();
   throwsStoreError(() => new SqlitePeerStore(noSchema), "CORRUPT_DATABASE");
+});
+
+test("a file deleted or replaced under open stores: every later call is FILE_MOVED, fail closed, nothing read from or written to the file that is gone; a relative path survives chdir", async () => {
+  const key = Keypair.fromSeed(seed(12)).publicKey;
+  const pin = (id: string) => new FederationPeer({ kernelId: id, publicKey: key, establishedAt: T, rotationDue: T + 43_200 });
+  const calls = (peers: SqlitePeerStore, replay: SqliteReplayStore): [string, () => unknown][] => [
+    ["get", () => peers.get("kernel.old")],
+    ["records", () => peers.records()],
+    ["compareAndSet", () => peers.compareAndSet("kernel.new", undefined, pin("kernel.new"))],
+    ["insert", () => peers.insert(pin("kernel.new"))],
+    ["remove", () => peers.remove("kernel.old")],
+    ["reserve", () => replay.reserve("kernel.old", "nonce-1", T, T, 300)],
+    ["commit", () => replay.commit("kernel.old", "nonce-2")],
+    ["prune", () => replay.prune()],
+  ];
+  for (const how of ["deleted", "replaced"] as const) {
+    const file = tempFile(`${how}.db`);
+    const peers = new SqlitePeerStore(file);
+    const replay = new SqliteReplayStore(file);
+    peers.insert(pin("kernel.old"));
+    assert.is(replay.reserve("kernel.old", "nonce-1", T, T, 300), true);
+    replay.commit("kernel.old", "nonce-1");
+    assert.is(replay.reserve("kernel.old", "nonce-2", T, T, 300), true);
+    if (how === "deleted") {
+      // `rm trust.db` (to start over, or by a clean-up job): the connections kept writing to the
+      // unlinked file, which the next process never sees; the one on the path has none of it.
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
+    } else {
+      // Another file renamed over the path (a backup restored, a deployment's new file).
+      const other = tempFile("other.db");
+      new SqlitePeerStore(other).close();
+      renameSync(other, file);
+    }
+    try {
+      for (const [name, call] of calls(peers, replay)) assert.match(throwsStoreError(call, "FILE_MOVED").message, /no longer the file/, name);
+      // The exchange on them fails closed: no replay accepted, no pin trusted or written.
+      const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(13)), { store: peers, replayStore: replay });
+      await rejectsWith(exchange.resolve("kernel.old", T), "STORE_FAILED");
+    } finally {
+      peers.close();
+      replay.close();
+    }
+    const reopened = new SqlitePeerStore(file);
+    try {
+      // Deleted: a new, empty file. Replaced: SQLite reads the -wal left at the path as the new
+      // file's (the stores' writes before the rename: replacing a live store's file is unsafe
+      // whatever the stores do), but no write refused after it is there.
+      const ids = reopened.snapshot().map((p) => p.kernelId);
+      if (how === "deleted") assert.equal(ids, [], "deleted: the file on the path holds nothing of the stores that lost it");
+      assert.not.ok(ids.includes("kernel.new"), `${how}: no pin written after the file went`);
+    } finally {
+      reopened.close();
+    }
+  }
+  // SQLite keeps the full path it opened: a store opened by a relative path still works after the
+  // process changes folder (the check follows the file SQLite opened, not the cwd).
+  const file = tempFile("relative.db");
+  const cwd = process.cwd();
+  process.chdir(path.dirname(file));
+  let peers: SqlitePeerStore;
+  try {
+    peers = new SqlitePeerStore("relative.db");
+  } finally {
+    process.chdir(cwd);
+  }
+  try {
+    peers.insert(pin("kernel.rel"));
+    assert.ok(peers.get("kernel.rel")?.equals(pin("kernel.rel")));
+  } finally {
+    peers.close();
+  }
 });
 
 test("a truncated file and a tampered row: typed errors, and the exchange fails closed with STORE_FAILED", async () => {

@@ -60,6 +60,8 @@ export class SqlitePeerStore implements FederationPeerStore {
   readonly path: string;
   readonly origin: string;
   readonly #db: Database.Database;
+  /** FILE_MOVED once the path no longer names the file opened (schema.ts, fileCheck). */
+  readonly #checkFile: () => void;
   readonly #select: Database.Statement;
   readonly #selectAll: Database.Statement;
   readonly #upsert: Database.Statement;
@@ -76,7 +78,7 @@ export class SqlitePeerStore implements FederationPeerStore {
     const origin = read.origin === undefined ? "chio-trust" : read.origin;
     if (typeof origin !== "string" || origin.length > 200) throw new SqliteStoreError("INVALID_ARGUMENT", "origin must be a string of at most 200 units");
     expectKeyText(origin, "origin");
-    this.#db = openChioDatabase(path, read);
+    ({ db: this.#db, checkFile: this.#checkFile } = openChioDatabase(path, read));
     this.path = path;
     this.origin = origin;
     // A chio file whose tables are gone (or any other statement that cannot be prepared) is a
@@ -218,6 +220,7 @@ export class SqlitePeerStore implements FederationPeerStore {
   #run<T>(operation: string, body: () => T): T {
     if (this.#closed) throw new SqliteStoreError("STORE_CLOSED", `SqlitePeerStore ${operation} after close()`);
     try {
+      this.#checkFile();
       return body();
     } catch (cause) {
       throw toStoreError(cause, `SqlitePeerStore ${operation}`);

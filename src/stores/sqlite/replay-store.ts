@@ -152,6 +152,8 @@ export class SqliteReplayStore implements ReplayStore {
   readonly maxKeyUnits: number;
   readonly maxPairsPerPeer: number;
   readonly #db: Database.Database;
+  /** FILE_MOVED once the path no longer names the file opened (schema.ts, fileCheck). */
+  readonly #checkFile: () => void;
   readonly #owner = randomUUID();
   /** true: reserved; false: held (a replay or an accept in flight); OVER_QUOTA: refused, with only the peer's count refreshed. */
   readonly #reserve: Database.Transaction<
@@ -172,7 +174,7 @@ export class SqliteReplayStore implements ReplayStore {
     const retentionSecs = countOption(read.retentionSecs, 604_800, 0, "retentionSecs");
     const maxKeyUnits = countOption(read.maxKeyUnits, 4096, 1, "maxKeyUnits");
     const maxPairsPerPeer = countOption(read.maxPairsPerPeer, 10_000, 1, "maxPairsPerPeer");
-    this.#db = openChioDatabase(path, read);
+    ({ db: this.#db, checkFile: this.#checkFile } = openChioDatabase(path, read));
     this.path = path;
     this.retentionSecs = retentionSecs;
     this.maxKeyUnits = maxKeyUnits;
@@ -475,6 +477,7 @@ export class SqliteReplayStore implements ReplayStore {
   #run<T>(operation: string, body: () => T): T {
     if (this.#closed) throw new SqliteStoreError("STORE_CLOSED", `SqliteReplayStore ${operation} after close()`);
     try {
+      this.#checkFile();
       return body();
     } catch (cause) {
       throw toStoreError(cause, `SqliteReplayStore ${operation}`);

@@ -14,7 +14,7 @@
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
 import { mathFloor, toNumber } from "../builtins.js";
@@ -160,11 +160,15 @@ function checkOpenOptions(read: Partial<Record<(typeof SQLITE_OPEN_OPTION_KEYS)[
 }
 
 /**
- * Opens (creating if needed) a chio-trust SQLite file and brings its schema to SCHEMA_VERSION.
+ * Opens (creating if needed) a chio-trust SQLite file and brings its schema to SCHEMA_VERSION;
+ * `checkFile` throws FILE_MOVED once `path` no longer names the file opened (fileCheck).
  * @throws SqliteStoreError CANNOT_OPEN, NOT_A_DATABASE, CORRUPT_DATABASE, FOREIGN_DATABASE,
  * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT. The connection is closed on a throw.
  */
-export function openChioDatabase(path: string, options: Partial<Record<(typeof SQLITE_OPEN_OPTION_KEYS)[number], unknown>>): Database.Database {
+export function openChioDatabase(
+  path: string,
+  options: Partial<Record<(typeof SQLITE_OPEN_OPTION_KEYS)[number], unknown>>,
+): { db: Database.Database; checkFile: () => void } {
   if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must be a non-empty string without NUL");
   }
@@ -179,6 +183,7 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     const error = toStoreError(cause, `cannot open ${path}`);
     throw readOnlyIfSo(error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error, path);
   }
+  const checkFile = fileCheck(path); // the file SQLite has just opened
   try {
     // The first statement reads the header: a file that is not a database fails here (NOT_A_DATABASE).
     identify(db, path);
@@ -194,7 +199,7 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.defaultSafeIntegers(true); // integers come back as bigint and are range-checked when decoded
     migrate(db, path);
-    return db;
+    return { db, checkFile };
   } catch (cause) {
     try {
       db.close();
@@ -202,6 +207,37 @@ export function openChioDatabase(path: string, options: Partial<Record<(typeof S
       // already failing; the original error is the one to report
     }
     throw readOnlyIfSo(toStoreError(cause, path), path);
+  }
+}
+
+/**
+ * A check that `path` still names the file SQLite opened (the same device and inode), else
+ * SqliteStoreError FILE_MOVED; each store runs it before every call. SQLite goes on with the file
+ * it opened: deleted under an open store (`rm trust.db`) or replaced (another file renamed over
+ * it, a backup restored), the store kept trusting the pins and taking the nonces of a file no
+ * other process opens again, while every process that opened the path got the other one, so an
+ * envelope was accepted on each side and a deleted pin still trusted (hunt 25). The path is
+ * resolved once, now, as SQLite resolves it at open: a later chdir moves neither. One stat per
+ * call, beside its transaction.
+ */
+function fileCheck(path: string): () => void {
+  if (path === ":memory:") return () => undefined;
+  const absolute = resolvePath(path);
+  const opened = fileIdentity(absolute);
+  return () => {
+    const now = fileIdentity(absolute);
+    if (opened === undefined || now === undefined || now.dev !== opened.dev || now.ino !== opened.ino) {
+      throw new SqliteStoreError("FILE_MOVED", `${path} is no longer the file this store opened (deleted, renamed or replaced since): nothing read or written; reopen the store`);
+    }
+  };
+}
+
+/** Device and inode of the file at `path` (bigints: a 64-bit inode can pass 2^53), undefined when there is none to stat. */
+function fileIdentity(path: string): { dev: bigint; ino: bigint } | undefined {
+  try {
+    return statSync(path, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
 
