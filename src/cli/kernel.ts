@@ -609,6 +609,30 @@ function refuseOwnSeedAsAnchor(id: string, keys: readonly PublicKey[], ownPublic
   }
 }
 
+/**
+ * The accept of `envelope` from `from` on empty SQLite stores in memory (":memory:"), made before
+ * `accept` or `handshake` creates a store file, which they then do only for an accept that passes
+ * here. The SQLite stores' own, so that it refuses what the new file's stores would refuse, not
+ * only what the exchange's in-memory ones do: an `accept --now` past the replay store's retention
+ * passed the in-memory replay cache, created the file, and was then refused by the file's store
+ * (PAST_RETENTION_ON_HOST_CLOCK), leaving the new file behind (hunt 25). The exchange is left
+ * with these stores closed: attachStores gives it the file's next.
+ */
+export async function acceptOnStoresInMemory(exchange: KernelTrustExchange, envelope: Uint8Array | string, from: string): Promise<void> {
+  const sqlite = await loadSqlite();
+  const store = new sqlite.SqlitePeerStore(":memory:", { origin: "chio-trust cli" });
+  try {
+    const replay = new sqlite.SqliteReplayStore(":memory:");
+    try {
+      await attachStores(exchange, { store, replay }).acceptEnvelope(envelope, from);
+    } finally {
+      replay.close();
+    }
+  } finally {
+    store.close();
+  }
+}
+
 /** Gives `exchange` the stores openStores opened (none: it keeps its in-memory ones). */
 export function attachStores(exchange: KernelTrustExchange, stores: { store?: FederationPeerStore; replay?: ReplayStore }): KernelTrustExchange {
   if (stores.store) exchange.withStore(stores.store);

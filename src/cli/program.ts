@@ -9,7 +9,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handsha
 import { systemClockSeconds } from "../handshake/time.js";
 import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { acceptOnStoresInMemory, attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -191,15 +191,15 @@ export function buildProgram(exit: { code: number }): Command {
       // again, then what needs the store.
       const { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 } = exchange.hardening;
       readVerifiedEnvelopeFields(envelope, maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1);
-      // No store file yet: the accept runs first on the exchange's empty in-memory stores, which
-      // answer as an empty file would, so a refusal creates no store file (helper 134's
+      // No store file yet: the accept runs first on empty SQLite stores in memory, which answer
+      // as an empty file would (acceptOnStoresInMemory), so a refusal creates no store file (helper 134's
       // walkthrough: one with no anchor left an empty store behind; hunt 16: so did one refused
       // by an anchor, for another addressee or a key the anchor does not hold); only an accept that
       // passes there opens (creates) the file and runs again on it. Only where the open would
       // create the file: any other store problem (no such folder, one this user cannot enter or
       // write, no driver) is still its own error, CANNOT_OPEN or SQLITE_UNAVAILABLE, never "not
       // trusted" (review of that change).
-      if (await storeWouldBeCreated(options.store!)) await exchange.acceptEnvelope(envelope, options.from);
+      if (await storeWouldBeCreated(options.store!)) await acceptOnStoresInMemory(exchange, envelope, options.from);
       const stores = await openStores(options.store);
       try {
         attachStores(exchange, stores);
@@ -360,7 +360,7 @@ export function buildProgram(exit: { code: number }): Command {
         if (stores !== undefined) attachStores(exchange, stores);
         const { answer } = await handshakeAnswer(url, exchange, options.remote, { timeoutMs: options.timeout, nonce });
         if (stores === undefined) {
-          await exchange.acceptEnvelope(answer, options.remote); // on the in-memory stores: a refusal creates no file
+          await acceptOnStoresInMemory(exchange, answer, options.remote); // a refusal creates no file
           stores = await openStores(options.store);
           attachStores(exchange, stores);
         }

@@ -110,11 +110,20 @@ test("--store that is not a regular file (/dev/null, a directory) is CANNOT_OPEN
   assert.equal(readdirSync(file("store-dir")), []);
 });
 
-test("an accept refused with no store file yet creates none: another addressee, a key the anchor does not hold, no anchor through a dangling link", async () => {
+test("an accept refused with no store file yet creates none: another addressee, a key the anchor does not hold, no anchor through a dangling link, a --now past the store's retention, a nonce over its 4,096 units", async () => {
+  // Eight days ago, past the SQLite replay store's 7-day retention: its reserve refuses the pair
+  // (PAST_RETENTION_ON_HOST_CLOCK), which the in-memory replay cache did not, so the file was
+  // created for an accept that was then refused (hunt 25).
+  const past = String(Math.floor(Date.now() / 1000) - 8 * 86_400);
+  const old = await cli(["envelope", "--key", file("a.seed"), "--id", "kernel.a", "--to", "kernel.b", "--nonce", "refused-4", "--now", past]);
+  assert.is(old.code, 0, old.stderr);
   const cases: [string, string, string[], string, RegExp][] = [
     ["mismatch.db", await envelopeTo("kernel.c", "refused-1"), ["--trust", `kernel.a=${a.publicKey}`], "mismatch.db", /error ADDRESS_MISMATCH/],
     ["wrong-key.db", await envelopeTo("kernel.b", "refused-2"), ["--trust", `kernel.a=${stranger.publicKey}`], "wrong-key.db", /error UNEXPECTED_PEER_KEY/],
     ["link.db", await envelopeTo("kernel.b", "refused-3"), [], "link-target.db", /error MISSING_TRUST_ANCHOR/],
+    ["past.db", old.stdout, ["--trust", `kernel.a=${a.publicKey}`, "--now", past], "past.db", /error STORE_FAILED: [^\n]*past timestamp/],
+    // A nonce the in-memory replay cache holds (512 Ki units a peer) but the file's store does not (4,096).
+    ["long.db", await envelopeTo("kernel.b", "n".repeat(5000)), ["--trust", `kernel.a=${a.publicKey}`], "long.db", /error MALFORMED_ENVELOPE: [^\n]*nonce is too long/],
   ];
   symlinkSync("link-target.db", file("link.db")); // dangling: SQLite would create its target
   for (const [store, envelope, trust, created, error] of cases) {
