@@ -302,6 +302,7 @@ function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | un
  * bytes), the bytes, or a URL / Response of chio.wasm.
  */
 export async function init(source?: InitSource): Promise<void> {
+  if (current || compiled) handleUnused(source);
   if (current) return;
   if (hostWasm === undefined) noWebAssembly();
   try {
@@ -321,6 +322,22 @@ export async function init(source?: InitSource): Promise<void> {
     throw unavailable(cause);
   }
 }
+
+/**
+ * Handles the rejection of a promise init() was given and will not use (the core is running, or
+ * was compiled before; a module given is used, and has no `then`): left alone, a fetch that failed
+ * after init() resolved was an unhandled rejection, which ends a Node process by default (hunt 27).
+ * Its `then` is the caller's code, as in isFetchSource; a source without one throws here, unheeded.
+ */
+function handleUnused(source: InitSource | undefined): void {
+  try {
+    (source as PromiseLike<Response>).then(undefined, ignoreRejection);
+  } catch {
+    // not a promise (or its `then` threw): no rejection is left pending
+  }
+}
+
+function ignoreRejection(): void {}
 
 /**
  * @internal The smallest module that uses a 128-bit SIMD value: `(func (result v128)

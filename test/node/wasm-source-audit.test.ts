@@ -213,6 +213,25 @@ test("after init(Response), the dropped instance (as a trap drops it) is rebuilt
   assert.equal(r, { first: works, again: works });
 });
 
+// Hunt 27: init() given a promise it does not need (the core already running, or compiled before
+// and its instance dropped) returned without looking at it, so a fetch that failed later was an
+// unhandled rejection, which ends a Node process (its default) although init() had resolved: an
+// app that calls `await init(fetch(url))` at each start-up path died when the network failed.
+test("init(Promise<Response>) that is not needed (the core running, or compiled before) handles its rejection: no unhandled rejection ends the process", async () => {
+  const r = await inBrowserBuild(`
+    const instance = await import(${JSON.stringify(pathToFileURL(distInstance).href)});
+    const unhandled = [];
+    process.on("unhandledRejection", (reason) => unhandled.push(String(reason)));
+    await lib.init(new URL("/wasm/chio.wasm", origin));
+    const outcome = (p) => p.then(() => "resolved", describe);
+    const running = await outcome(lib.init(Promise.reject(new Error("network down (running)"))));
+    instance.wipeAndDropInstance(); // as a trap drops it: the compiled module stays
+    const dropped = await outcome(lib.init(Promise.reject(new Error("network down (dropped)"))));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    done({ running, dropped, unhandled, after: use() });`);
+  assert.equal(r, { running: "resolved", dropped: "resolved", unhandled: [], after: works });
+});
+
 // Review 73 F4: compiling uses the WebAssembly functions captured as the library loaded, so code
 // that replaces them later cannot hand init() a core of its own.
 test("init(URL | Response | bytes) never calls a WebAssembly.compile, compileStreaming or instantiate replaced after load", async () => {
