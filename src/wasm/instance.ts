@@ -28,16 +28,26 @@ import { bytesOver, fillRandomBytes, typedArrayFill, typedArraySet, uncurryThis 
 import { hostWasm, NO_WEBASSEMBLY } from "./host.js";
 import { ADDRESS_CEILING, ARG_SECRET } from "./abi.js";
 
+// WebAssembly.Module, WebAssembly.Memory and BufferSource are declared by TypeScript's DOM
+// library alone (not by ES20xx nor @types/node 20), so naming them in these exported types broke
+// Node-only projects compiling with skipLibCheck off (hunt 27: three errors in this file's
+// declarations). They are read through globalThis instead: exactly those types wherever the host's
+// WebAssembly is declared, else `never` for a module and memory (no such value can be named
+// there) and an ArrayBuffer or a view for the bytes.
+type HostWasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : never;
+type HostWasmMemory = typeof globalThis extends { WebAssembly: { Memory: { prototype: infer M } } } ? M : never;
+type HostBufferSource = typeof globalThis extends { WebAssembly: { validate(bytes: infer B): boolean } } ? B : ArrayBuffer | ArrayBufferView;
+
 /** The exports every part of the library relies on (see assembly/index.ts). */
 export interface CoreExports {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: HostWasmMemory;
   args_ptr(): number;
   io_base(): number;
   io_reserve(bytes: number): number;
 }
 
 /** Anything `initSync` accepts: a compiled module, or the raw .wasm bytes. */
-export type WasmSource = WebAssembly.Module | BufferSource;
+export type WasmSource = HostWasmModule | HostBufferSource;
 
 /**
  * Anything `init` accepts: a WasmSource, or where to fetch chio.wasm from (a URL, a fetch
