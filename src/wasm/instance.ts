@@ -327,7 +327,12 @@ export async function init(source?: InitSource): Promise<void> {
               : wasmCompile(source))));
     assertChioCore(mod);
     compiled = mod;
-    if (!current) adopt(instantiateCompiled(mod) ?? (await wasmInstantiate(mod, {})));
+    if (!current) {
+      const instance = instantiateCompiled(mod) ?? (await wasmInstantiate(mod, {}));
+      // Checked again after the await: another init() may have adopted an instance meanwhile, and
+      // replacing it dropped its memory unwiped, with the keys prepared in it (hunt 27).
+      if (!current) adopt(instance);
+    }
   } catch (cause) {
     throw unavailable(cause);
   }

@@ -232,6 +232,36 @@ test("init(Promise<Response>) that is not needed (the core running, or compiled 
   assert.equal(r, { running: "resolved", dropped: "resolved", unhandled: [], after: works });
 });
 
+// Hunt 27: where the host refuses a synchronous instantiation (a browser's main thread: README
+// "The main thread"; simulated here, before the library loads, by a WebAssembly.Instance that
+// throws the RangeError such a host throws), init() awaited WebAssembly.instantiate after checking
+// that no instance was running, and adopted what it got without checking again. Two init() calls
+// at once (two modules of a page that each `await init()`) then adopted two instances: the second
+// replaced the first, whose memory, with any key prepared in it meanwhile, was dropped without
+// being zeroed, and that key was PREPARED_KEY_LOST ("after a failure") moments after it was made.
+test("two init() calls at once, where synchronous instantiation is refused, adopt one instance: a key prepared after the first resolves keeps working", async () => {
+  const prelude = `
+    const RealInstance = WebAssembly.Instance;
+    const Instance = function () { throw new RangeError("WebAssembly.Instance is disallowed on the main thread (simulated)"); };
+    Instance.prototype = RealInstance.prototype;
+    WebAssembly.Instance = Instance;`;
+  for (const source of ["mod", "bytes"]) {
+    const r = await inBrowserBuild(`
+      const instance = await import(${JSON.stringify(pathToFileURL(distInstance).href)});
+      const bytes = new Uint8Array((await import("node:fs")).readFileSync(wasmFile));
+      const mod = await WebAssembly.compile(bytes);
+      const seed = lib.hexToBytes(${JSON.stringify(SEED)});
+      const message = new TextEncoder().encode(${JSON.stringify(MESSAGE)});
+      let key, memory;
+      const first = lib.init(${source}).then(() => { memory = instance.heapU8().buffer; key = lib.ed25519.prepareSecretKey(seed); });
+      await Promise.all([first, lib.init(${source})]);
+      let signed;
+      try { signed = lib.bytesToHex(lib.ed25519.sign(message, key)); } catch (e) { signed = e.code ?? String(e); }
+      done({ layouts: instance.preparedSlabLayoutCount(), sameMemory: memory === instance.heapU8().buffer, signed, result: use() });`, prelude);
+    assert.equal(r, { layouts: 1, sameMemory: true, signed: oracle.signature, result: works }, source);
+  }
+});
+
 // Review 73 F4: compiling uses the WebAssembly functions captured as the library loaded, so code
 // that replaces them later cannot hand init() a core of its own.
 test("init(URL | Response | bytes) never calls a WebAssembly.compile, compileStreaming or instantiate replaced after load", async () => {
