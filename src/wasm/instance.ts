@@ -312,6 +312,7 @@ function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | un
  * bytes), the bytes, or a URL / Response of chio.wasm.
  */
 export async function init(source?: InitSource): Promise<void> {
+  if (coreCallInterrupted.set) wipeAndDropInstance(); // as initSync: an interrupted instance is not running (hunt 27)
   if (current || compiled) handleUnused(source);
   if (current) return;
   if (hostWasm === undefined) noWebAssembly();

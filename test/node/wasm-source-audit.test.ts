@@ -232,6 +232,13 @@ test("init(Promise<Response>) that is not needed (the core running, or compiled 
   assert.equal(r, { running: "resolved", dropped: "resolved", unhandled: [], after: works });
 });
 
+/** A prelude: a host that refuses synchronous instantiation, as a browser's main thread does (README "The main thread"), with the RangeError it throws. */
+const MAIN_THREAD = `
+  const RealInstance = WebAssembly.Instance;
+  const Instance = function () { throw new RangeError("WebAssembly.Instance is disallowed on the main thread (simulated)"); };
+  Instance.prototype = RealInstance.prototype;
+  WebAssembly.Instance = Instance;`;
+
 // Hunt 27: where the host refuses a synchronous instantiation (a browser's main thread: README
 // "The main thread"; simulated here, before the library loads, by a WebAssembly.Instance that
 // throws the RangeError such a host throws), init() awaited WebAssembly.instantiate after checking
@@ -240,11 +247,6 @@ test("init(Promise<Response>) that is not needed (the core running, or compiled 
 // replaced the first, whose memory, with any key prepared in it meanwhile, was dropped without
 // being zeroed, and that key was PREPARED_KEY_LOST ("after a failure") moments after it was made.
 test("two init() calls at once, where synchronous instantiation is refused, adopt one instance: a key prepared after the first resolves keeps working", async () => {
-  const prelude = `
-    const RealInstance = WebAssembly.Instance;
-    const Instance = function () { throw new RangeError("WebAssembly.Instance is disallowed on the main thread (simulated)"); };
-    Instance.prototype = RealInstance.prototype;
-    WebAssembly.Instance = Instance;`;
   for (const source of ["mod", "bytes"]) {
     const r = await inBrowserBuild(`
       const instance = await import(${JSON.stringify(pathToFileURL(distInstance).href)});
@@ -257,9 +259,27 @@ test("two init() calls at once, where synchronous instantiation is refused, adop
       await Promise.all([first, lib.init(${source})]);
       let signed;
       try { signed = lib.bytesToHex(lib.ed25519.sign(message, key)); } catch (e) { signed = e.code ?? String(e); }
-      done({ layouts: instance.preparedSlabLayoutCount(), sameMemory: memory === instance.heapU8().buffer, signed, result: use() });`, prelude);
+      done({ layouts: instance.preparedSlabLayoutCount(), sameMemory: memory === instance.heapU8().buffer, signed, result: use() });`, MAIN_THREAD);
     assert.equal(r, { layouts: 1, sameMemory: true, signed: oracle.signature, result: works }, source);
   }
+});
+
+// Hunt 27: a call into the core that the engine's stack interrupted where contained() could not
+// run leaves coreCallInterrupted set and the instance `current` (src/wasm/instance.ts): the next
+// entry into the core wipes and drops it. init() returned at once for that instance, so on a host
+// that refuses synchronous instantiation the call after `await init()` rebuilt synchronously and
+// failed WASM_UNAVAILABLE, where README "The main thread" says calls work again after init().
+// The flag is set here as that interrupted call leaves it.
+test("init() after an interrupted core call, where synchronous instantiation is refused, rebuilds the instance: the next call works", async () => {
+  const r = await inBrowserBuild(`
+    const instance = await import(${JSON.stringify(pathToFileURL(distInstance).href)});
+    await lib.init(new URL("/wasm/chio.wasm", origin));
+    const before = use();
+    const memory = instance.heapU8().buffer;
+    instance.coreCallInterrupted.set = true;
+    await lib.init();
+    done({ before, after: use(), wiped: new Uint8Array(memory).every((b) => b === 0) });`, MAIN_THREAD);
+  assert.equal(r, { before: works, after: works, wiped: true });
 });
 
 // Review 73 F4: compiling uses the WebAssembly functions captured as the library loaded, so code
