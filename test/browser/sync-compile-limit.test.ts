@@ -11,7 +11,7 @@ import { refused, refusedInstances } from "./sync-compile-limit-rule.js";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ed25519, init, bytesToHex, hexToBytes, canonicalizeJson, WasmCoreError } from "chio-trust";
-import { wipeAndDropInstance } from "../../src/wasm/instance.js";
+import { heapU8, preparedSlabLayoutCount, wipeAndDropInstance } from "../../src/wasm/instance.js";
 
 /** A call now fails with WasmCoreError WASM_UNAVAILABLE whose cause is the rule's RangeError. */
 function expectUnavailableByTheRule(): void {
@@ -52,6 +52,28 @@ test("after a trap drops the instance, calls are WASM_UNAVAILABLE (the RangeErro
   await init();
   const seed = hexToBytes("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"); // RFC 8032 §7.1 TEST 2
   assert.is(bytesToHex(ed25519.getPublicKey(seed)), "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+});
+
+// Hunt 27: init() awaited the asynchronous instance after checking that none was running, and
+// adopted it without checking again, so two init() calls at once (modules of one page that each
+// `await init()`) adopted two instances; the second dropped the first unwiped, with a key prepared
+// in it meanwhile, which was then PREPARED_KEY_LOST. test/node/wasm-source-audit.test.ts has the
+// same case under Node with this rule simulated.
+test("two init() calls at once adopt one instance: a key prepared when the first resolves still signs after both", async () => {
+  wipeAndDropInstance();
+  const layouts = preparedSlabLayoutCount();
+  const seed = hexToBytes("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"); // RFC 8032 §7.1 TEST 2
+  let key: ReturnType<typeof ed25519.prepareSecretKey> | undefined;
+  let memory: ArrayBufferLike | undefined;
+  const first = init().then(() => {
+    memory = heapU8().buffer;
+    key = ed25519.prepareSecretKey(seed);
+  });
+  await Promise.all([first, init()]);
+  assert.is(preparedSlabLayoutCount(), layouts + 1, "one instance adopted");
+  assert.ok(memory === heapU8().buffer, "the instance the key was prepared in is the live one");
+  const message = hexToBytes("72");
+  assert.is(bytesToHex(ed25519.sign(message, key!)), bytesToHex(ed25519.sign(message, seed)));
 });
 
 test.run();
