@@ -313,7 +313,7 @@ function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | un
  */
 export async function init(source?: InitSource): Promise<void> {
   if (coreCallInterrupted.set) wipeAndDropInstance(); // as initSync: an interrupted instance is not running (hunt 27)
-  if (current || compiled) handleUnused(source);
+  handleRejection(source);
   if (current) return;
   if (hostWasm === undefined) noWebAssembly();
   try {
@@ -340,12 +340,13 @@ export async function init(source?: InitSource): Promise<void> {
 }
 
 /**
- * Handles the rejection of a promise init() was given and will not use (the core is running, or
- * was compiled before; a module given is used, and has no `then`): left alone, a fetch that failed
- * after init() resolved was an unhandled rejection, which ends a Node process by default (hunt 27).
- * Its `then` is the caller's code, as in isFetchSource; a source without one throws here, unheeded.
+ * Handles the rejection of a promise init() is given, whether or not it uses it: one it does not
+ * use (the core is running, or was compiled before, or the host has no WebAssembly) was left
+ * alone, so a fetch that failed was an unhandled rejection, which ends a Node process by default,
+ * although init() had resolved (hunt 27); one it uses still rejects init() as before. Its `then`
+ * is the caller's code, as in isFetchSource; a source without one throws here, unheeded.
  */
-function handleUnused(source: InitSource | undefined): void {
+function handleRejection(source: InitSource | undefined): void {
   try {
     (source as PromiseLike<Response>).then(undefined, ignoreRejection);
   } catch {
