@@ -34,6 +34,8 @@
 //   including as object member values and array holes, where JSON.stringify would silently drop
 //   the member or write null: a signature must never cover less than the caller passed in.
 // * NaN and ±Infinity → NON_FINITE_NUMBER (JSON.stringify writes null).
+// * A boxed number or string whose own conversion answers a symbol (a bigint, for a number) or no
+//   primitive → UNSUPPORTED_TYPE (JSON.stringify throws a TypeError).
 // * A string or member name containing an unpaired UTF-16 surrogate → LONE_SURROGATE (it has no
 //   UTF-8 encoding; RFC 8785 §3.2.2.2 requires valid Unicode).
 // * Nesting deeper than `maxDepth` containers (default 64, like the text path) → TOO_DEEP.
@@ -66,8 +68,9 @@ export { MAX_DEPTH_LIMIT };
 // written (README "Hardening"). The value's own toJSON methods, getters, valueOf and proxies are
 // part of the value and still run, where and as often as JSON.stringify runs them. The ones other
 // modules read values with too (Array.isArray, Object.keys, String, ...) are src/bytes.ts's.
-// toNumber (src/bytes.ts) is ToNumber: a boxed number's own valueOf or Symbol.toPrimitive runs,
-// as in JSON.stringify. MAX_SAFE_INTEGER is a literal, and a comparison stands where Math.min was.
+// A boxed number's or string's own Symbol.toPrimitive, valueOf and toString run, as in
+// JSON.stringify, through checkedPrimitive (ToPrimitive written out), then toNumber / toText.
+// MAX_SAFE_INTEGER is a literal, and a comparison stands where Math.min was.
 const truncate = Math.trunc;
 const apply = Reflect.apply;
 const sortStrings = uncurryThis(Array.prototype.sort as (this: string[]) => string[]);
@@ -295,11 +298,45 @@ function unboxPrimitive(value: object): unknown {
   // cheaply (isInstanceOf: no Symbol.hasInstance hook runs); an object from another realm is in
   // none of them, so its slots are probed directly.
   const foreign = !isInstanceOf(ObjectClass, value);
-  if ((foreign || isInstanceOf(NumberClass, value)) && hasSlot(numberValueOf, value)) return toNumber(value);
-  if ((foreign || isInstanceOf(StringClass, value)) && hasSlot(stringValueOf, value)) return toText(value);
+  if ((foreign || isInstanceOf(NumberClass, value)) && hasSlot(numberValueOf, value)) return toNumber(checkedPrimitive(value, NUMBER_HINT));
+  if ((foreign || isInstanceOf(StringClass, value)) && hasSlot(stringValueOf, value)) return toText(checkedPrimitive(value, STRING_HINT));
   if ((foreign || isInstanceOf(BooleanClass, value)) && hasSlot(booleanValueOf, value)) return apply(booleanValueOf, value, NO_ARGUMENTS);
   if ((foreign || isInstanceOf(BigIntClass, value)) && hasSlot(bigintValueOf, value)) return apply(bigintValueOf, value, NO_ARGUMENTS);
   return value;
+}
+
+const NUMBER_HINT: readonly ["number"] = Object.freeze(["number"] as const);
+const STRING_HINT: readonly ["string"] = Object.freeze(["string"] as const);
+const TO_PRIMITIVE = Symbol.toPrimitive;
+
+/**
+ * ToPrimitive (ECMA-262 7.1.1) of a boxed number or string, for JSON.stringify's ToNumber /
+ * ToString of it: the box's own Symbol.toPrimitive, else valueOf and toString (toString first for
+ * a string), looked up and called as the engine does, once each, in its order. Written out because
+ * the engine's conversion fails with an untyped TypeError of its own (a symbol answered, or a
+ * bigint for a number; a Symbol.toPrimitive that is not a function; no method answering a
+ * primitive), UNSUPPORTED_TYPE here, and because Number() read a bigint answer as a number (2n as
+ * 2, 2n ** 70n rounded) where ToNumber, and so JSON.stringify, refuse it (hunt 27). The answer
+ * left is one Number() and String() convert as ToNumber and ToString do.
+ */
+function checkedPrimitive(box: object, hint: readonly ["number"] | readonly ["string"]): unknown {
+  const exotic = (box as { [TO_PRIMITIVE]?: unknown })[TO_PRIMITIVE];
+  let answer: unknown = box;
+  if (exotic != null) {
+    if (typeof exotic === "function") answer = apply(exotic, box, hint);
+  } else {
+    for (let i = 0; i < 2 && isObjectLike(answer); i++) {
+      const method = (box as Record<string, unknown>)[(i === 0) === (hint === NUMBER_HINT) ? "valueOf" : "toString"];
+      if (typeof method === "function") answer = apply(method, box, NO_ARGUMENTS);
+    }
+  }
+  const type = typeof answer;
+  if (isObjectLike(answer) || type === "symbol" || (type === "bigint" && hint === NUMBER_HINT)) throw new CanonicalJsonError("UNSUPPORTED_TYPE", `a boxed ${hint[0]} converts to no ${hint[0]}`);
+  return answer;
+}
+
+function isObjectLike(value: unknown): boolean {
+  return (typeof value === "object" && value !== null) || typeof value === "function";
 }
 
 /** True if `value` has the internal slot that the built-in `valueOf` requires (it throws otherwise). */

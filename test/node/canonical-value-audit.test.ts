@@ -332,4 +332,53 @@ test("canonicalizeJson: a string input with a lone surrogate at its very first u
   assert.equal(canonicalizeJson('"\udbff\udfff"'), utf8.encode('"\u{10ffff}"'));
 });
 
+// Hunt 27: a boxed number or string is written as JSON.stringify's ToNumber / ToString of it, which
+// run its own Symbol.toPrimitive, valueOf and toString. The walk converted with Number() and
+// String(): Number() read a bigint answer as a number (2n as 2, 2n ** 70n rounded), where ToNumber
+// and JSON.stringify refuse it, and a symbol answer (or a Symbol.toPrimitive that is not a
+// function, or no method answering a primitive) was the engine's untyped TypeError.
+test("a boxed number or string whose own conversion answers a bigint (number) or a symbol, or no primitive, is UNSUPPORTED_TYPE; what JSON.stringify converts is written as it writes it", () => {
+  const numberAnswering = (answer: unknown) => Object.assign(Object(1), { valueOf: () => answer });
+  const stringAnswering = (answer: unknown) => Object.assign(Object("a"), { toString: () => answer });
+  const refused = [
+    numberAnswering(2n),
+    numberAnswering(2n ** 70n),
+    numberAnswering(Symbol("s")),
+    stringAnswering(Symbol("s")),
+    Object.assign(Object(1), { [Symbol.toPrimitive]: () => 3n }),
+    Object.assign(Object("a"), { [Symbol.toPrimitive]: 5 }),
+    Object.assign(Object(1), { valueOf: () => ({}), toString: () => ({}) }),
+    Object.assign(Object(1), { [Symbol.toPrimitive]: () => ({}) }),
+  ];
+  for (const [i, value] of refused.entries()) {
+    assert.throws(() => JSON.stringify(value), TypeError, `JSON.stringify refuses case ${i}`);
+    expectBothCode("UNSUPPORTED_TYPE", value, undefined, `case ${i}`);
+    expectBothCode("UNSUPPORTED_TYPE", { v: [value] }, undefined, `case ${i}, nested`);
+  }
+  const written = [
+    numberAnswering("12"), numberAnswering(true), numberAnswering(null), numberAnswering(-0), numberAnswering(1.5e-7),
+    stringAnswering(5n), stringAnswering(1.5), stringAnswering(undefined), stringAnswering("é\n"),
+    Object.assign(Object(1), { valueOf: () => ({}), toString: () => "7" }),
+    Object.assign(Object("a"), { toString: () => ({}), valueOf: () => 8 }),
+    Object.assign(Object(1), { [Symbol.toPrimitive]: (hint: string) => (hint === "number" ? 9 : 0) }),
+    Object.assign(Object("a"), { [Symbol.toPrimitive]: (hint: string) => hint }),
+    Object.assign(Object(1), { [Symbol.toPrimitive]: null, valueOf: () => 4 }),
+  ];
+  for (const [i, value] of written.entries()) assert.is(both([value]), JSON.stringify([value]), `case ${i}`);
+  // The caller's methods run as often and in the order ToPrimitive runs them, and what they throw passes through.
+  const trace = (log: string[]) => Object.assign(Object(1), {
+    valueOf() { log.push("valueOf"); return {}; },
+    toString() { log.push("toString"); return "3"; },
+  });
+  const expected: string[] = [];
+  JSON.stringify(trace(expected));
+  for (const run of [canonicalize, canonicalBytes]) {
+    const log: string[] = [];
+    run(trace(log));
+    assert.equal(log, expected, run.name);
+  }
+  const thrown = new Error("caller's valueOf");
+  for (const run of [canonicalize, canonicalBytes]) assert.throws(() => run([Object.assign(Object(1), { valueOf() { throw thrown; } })]), (e: unknown) => e === thrown);
+});
+
 test.run();
