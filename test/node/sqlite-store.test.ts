@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -1199,6 +1199,45 @@ test("a file deleted or replaced under open stores: every later call is FILE_MOV
     assert.ok(peers.get("kernel.rel")?.equals(pin("kernel.rel")));
   } finally {
     peers.close();
+  }
+});
+
+test("a path with `..` after a symlinked folder: the FILE_MOVED check stats the file SQLite opened, not the path with `..` taken away as text", () => {
+  // The kernel (and SQLite) take `link/..` as the parent of the link's target; path.resolve takes
+  // it away as text. Checked against the lexical path, the store refused its own file at open, or,
+  // with another file at the lexical path, watched that file instead of its own.
+  const dir = path.dirname(tempFile());
+  mkdirSync(path.join(dir, "real", "sub"), { recursive: true });
+  symlinkSync(path.join(dir, "real", "sub"), path.join(dir, "link"));
+  const key = Keypair.fromSeed(seed(12)).publicKey;
+  const pin = new FederationPeer({ kernelId: "kernel.dots", publicKey: key, establishedAt: T, rotationDue: T + 43_200 });
+  const cwd = process.cwd();
+  // Written out: path.join too takes `link/..` away.
+  for (const file of [`${dir}/link/../trust.db`, "link/../trust.db"]) {
+    const decoy = path.join(dir, "trust.db"); // what path.resolve makes of the path
+    writeFileSync(decoy, "");
+    process.chdir(dir);
+    let peers: SqlitePeerStore;
+    let replay: SqliteReplayStore;
+    try {
+      peers = new SqlitePeerStore(file);
+      replay = new SqliteReplayStore(file);
+    } finally {
+      process.chdir(cwd);
+    }
+    try {
+      assert.ok(existsSync(path.join(dir, "real", "trust.db")), `${file}: SQLite opened real/trust.db`);
+      peers.insert(pin);
+      assert.is(replay.reserve("kernel.dots", "nonce-1", T, T, 300), true, file);
+      rmSync(decoy); // not the store's file: nothing changes
+      assert.ok(peers.get("kernel.dots")?.equals(pin), file);
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(path.join(dir, "real", "trust.db") + suffix, { force: true });
+      throwsStoreError(() => peers.get("kernel.dots"), "FILE_MOVED");
+      throwsStoreError(() => replay.reserve("kernel.dots", "nonce-2", T, T, 300), "FILE_MOVED");
+    } finally {
+      peers.close();
+      replay.close();
+    }
   }
 });
 

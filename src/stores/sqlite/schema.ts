@@ -14,7 +14,7 @@
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
-import { dirname, resolve as resolvePath } from "node:path";
+import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
 import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
 import { mathFloor, toNumber } from "../builtins.js";
@@ -222,7 +222,10 @@ export function openChioDatabase(
  */
 function fileCheck(path: string): () => void {
   if (path === ":memory:") return () => undefined;
-  const absolute = resolvePath(path);
+  // Not path.resolve on POSIX: it takes `link/..` away as text, where the kernel and SQLite take
+  // the parent of the link's target, so the check watched another file than the store's (or none,
+  // FILE_MOVED at open). Only the cwd is prefixed; the kernel reads the rest as SQLite did.
+  const absolute = process.platform === "win32" ? resolvePath(path) : isAbsolute(path) ? path : `${process.cwd()}/${path}`;
   const opened = fileIdentity(absolute);
   return () => {
     const now = fileIdentity(absolute);
