@@ -313,7 +313,9 @@ function instantiateCompiled(mod: WebAssembly.Module): WebAssembly.Instance | un
  */
 export async function init(source?: InitSource): Promise<void> {
   if (coreCallInterrupted.set) wipeAndDropInstance(); // as initSync: an interrupted instance is not running (hunt 27)
-  handleRejection(source);
+  // Only a source init() will not use (its own await handles a used one's rejection): the `then`
+  // of a used one ran twice, once here inside init() (a lazy thenable fetched twice).
+  if (current || compiled || hostWasm === undefined) handleRejection(source);
   if (current) return;
   if (hostWasm === undefined) noWebAssembly();
   try {
@@ -340,21 +342,22 @@ export async function init(source?: InitSource): Promise<void> {
 }
 
 /**
- * Handles the rejection of a promise init() is given, whether or not it uses it: one it does not
- * use (the core is running, or was compiled before, or the host has no WebAssembly) was left
- * alone, so a fetch that failed was an unhandled rejection, which ends a Node process by default,
- * although init() had resolved (hunt 27); one it uses still rejects init() as before. Its `then`
- * is the caller's code, as in isFetchSource; a source without one throws here, unheeded.
+ * Handles the rejection of a promise init() is given and does not use (the core is running, or
+ * was compiled before, or the host has no WebAssembly): left alone, a fetch that failed was an
+ * unhandled rejection, which ends a Node process by default, although init() had resolved (hunt
+ * 27). Its `then` is the caller's code, as in isFetchSource; a source without one throws here,
+ * unheeded. Both handlers are functions: a thenable that settles later calls the one it settles
+ * with, and an `undefined` there was an uncaught TypeError that ended the process too.
  */
 function handleRejection(source: InitSource | undefined): void {
   try {
-    (source as PromiseLike<Response>).then(undefined, ignoreRejection);
+    (source as PromiseLike<Response>).then(ignoreOutcome, ignoreOutcome);
   } catch {
     // not a promise (or its `then` threw): no rejection is left pending
   }
 }
 
-function ignoreRejection(): void {}
+function ignoreOutcome(): void {}
 
 /**
  * @internal The smallest module that uses a 128-bit SIMD value: `(func (result v128)

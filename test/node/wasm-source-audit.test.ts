@@ -233,6 +233,30 @@ test("init(Promise<Response>) that is not needed (the core running, or compiled 
 });
 
 /** A prelude: a host that refuses synchronous instantiation, as a browser's main thread does (README "The main thread"), with the RangeError it throws. */
+// Review of hunt 27 (dbcba0d, b484c6f): init() called its source's `then` with no fulfilment
+// handler, and on every source, used or not. A thenable that settles later (a hand-written or lazy
+// one, which calls what it was given) then called `undefined`: an uncaught TypeError that ends a
+// Node process, after init() had resolved; and a source init() used had its `then` (caller code: a
+// lazy thenable starts its fetch there) run twice, once synchronously inside init().
+test("init(thenable) that settles later: its then runs once when used and once when not, with callable handlers; nothing uncaught", async () => {
+  const r = await inBrowserBuild(`
+    const bytes = (await import("node:fs")).readFileSync(wasmFile);
+    const uncaught = [];
+    process.on("uncaughtException", (error) => uncaught.push(String(error)));
+    process.on("unhandledRejection", (reason) => uncaught.push(String(reason)));
+    const thenable = () => {
+      const t = { calls: 0, then(resolve, reject) { t.calls++; setTimeout(() => resolve(new Response(bytes, { headers: { "content-type": "application/wasm" } })), 10); } };
+      return t;
+    };
+    const used = thenable();
+    const first = await lib.init(used).then(() => "resolved", describe);
+    const unused = thenable();
+    const second = await lib.init(unused).then(() => "resolved", describe);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    done({ first, second, calls: [used.calls, unused.calls], uncaught, after: use() });`);
+  assert.equal(r, { first: "resolved", second: "resolved", calls: [1, 1], uncaught: [], after: works });
+});
+
 const MAIN_THREAD = `
   const RealInstance = WebAssembly.Instance;
   const Instance = function () { throw new RangeError("WebAssembly.Instance is disallowed on the main thread (simulated)"); };
