@@ -333,7 +333,10 @@ export async function init(source?: InitSource): Promise<void> {
     if (!current) {
       const instance = instantiateCompiled(mod) ?? (await wasmInstantiate(mod, {}));
       // Checked again after the await: another init() may have adopted an instance meanwhile, and
-      // replacing it dropped its memory unwiped, with the keys prepared in it (hunt 27).
+      // replacing it dropped its memory unwiped, with the keys prepared in it (hunt 27). One that
+      // was interrupted since is dropped, as above: kept, the next call rebuilt it synchronously,
+      // which the host refuses.
+      if (coreCallInterrupted.set) wipeAndDropInstance();
       if (!current) adopt(instance);
     }
   } catch (cause) {

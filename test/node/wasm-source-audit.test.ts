@@ -306,6 +306,23 @@ test("init() after an interrupted core call, where synchronous instantiation is 
   assert.equal(r, { before: works, after: works, wiped: true });
 });
 
+// Review of hunt 27 (563fdb3, 87fb8fe): init() checks again after awaiting its instance that none
+// was adopted meanwhile, but not that the one adopted meanwhile was since interrupted (the flag
+// set as a call the engine's stack interrupted leaves it). It then resolved without adopting its
+// own, and the next call dropped the interrupted instance and rebuilt synchronously, which such a
+// host refuses: WASM_UNAVAILABLE right after `await init()`, as 87fb8fe fixed for an init() that
+// starts after the interruption.
+test("init() whose instance arrives after the one adopted meanwhile was interrupted, where synchronous instantiation is refused, adopts its own: the next call works", async () => {
+  const r = await inBrowserBuild(`
+    const instance = await import(${JSON.stringify(pathToFileURL(distInstance).href)});
+    await lib.init(new URL("/wasm/chio.wasm", origin));
+    instance.wipeAndDropInstance(); // as a trap drops it: the compiled module stays
+    const first = lib.init().then(() => { instance.coreCallInterrupted.set = true; });
+    await Promise.all([first, lib.init()]);
+    done({ after: use() });`, MAIN_THREAD);
+  assert.equal(r, { after: works });
+});
+
 // Review 73 F4: compiling uses the WebAssembly functions captured as the library loaded, so code
 // that replaces them later cannot hand init() a core of its own.
 test("init(URL | Response | bytes) never calls a WebAssembly.compile, compileStreaming or instantiate replaced after load", async () => {
