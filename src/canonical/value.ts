@@ -68,7 +68,7 @@ export { MAX_DEPTH_LIMIT };
 // written (README "Hardening"). The value's own toJSON methods, getters, valueOf and proxies are
 // part of the value and still run, where and as often as JSON.stringify runs them. The ones other
 // modules read values with too (Array.isArray, Object.keys, String, ...) are src/bytes.ts's.
-// A boxed number's or string's own Symbol.toPrimitive, valueOf and toString run, as in
+// A boxed number's or string's Symbol.toPrimitive, valueOf and toString (own or inherited) run, as in
 // JSON.stringify, through checkedPrimitive (ToPrimitive written out), then toNumber / toText.
 // MAX_SAFE_INTEGER is a literal, and a comparison stands where Math.min was.
 const truncate = Math.trunc;
@@ -311,7 +311,7 @@ const TO_PRIMITIVE = Symbol.toPrimitive;
 
 /**
  * ToPrimitive (ECMA-262 7.1.1) of a boxed number or string, for JSON.stringify's ToNumber /
- * ToString of it: the box's own Symbol.toPrimitive, else valueOf and toString (toString first for
+ * ToString of it: the box's Symbol.toPrimitive (own or inherited, as every lookup below), else valueOf and toString (toString first for
  * a string), looked up and called as the engine does, once each, in its order. Written out because
  * the engine's conversion fails with an untyped TypeError of its own (a symbol answered, or a
  * bigint for a number; a Symbol.toPrimitive that is not a function; no method answering a
