@@ -484,9 +484,10 @@ export class KernelTrustExchange {
   }
 
   /**
-   * Lets go of the prepared keys of a replaced anchor that no anchor lists any more, so that
-   * rotations do not fill the exchange's half of the slab for good (review 82). Speed only: a pin
-   * that still holds such a key verifies by its bytes, and the core may promote it again.
+   * Lets go of the prepared keys of a replaced anchor, or of a forgotten pin, that no anchor lists
+   * any more, so that rotations and forgotten peers do not fill the exchange's half of the slab for
+   * good (review 82, hunt 29). Speed only: a pin that still holds such a key verifies by its
+   * bytes, and the core may promote it again.
    */
   #forgetPrepared(keys: readonly PublicKey[]): void {
     for (const key of keys) {
@@ -927,8 +928,12 @@ export class KernelTrustExchange {
   /** Removes a pin without waiting for rotation; resolves to the removed entry, if any. */
   async forget(kernelId: string): Promise<FederationPeer | undefined> {
     if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-    const removed = await this.#storeCall("remove", () => this.#store.remove(kernelId));
-    return this.#checkPeer(removed, "remove", kernelId);
+    const removed = this.#checkPeer(await this.#storeCall("remove", () => this.#store.remove(kernelId)), "remove", kernelId);
+    // Its key, prepared when the pin was written, is let go unless an anchor lists it: kept, the
+    // forgotten keys of a long-running kernel filled its half of the slab for good, prepared on
+    // request (no hot key evicts them), and no later pin or anchor was prepared (hunt 29).
+    if (removed !== undefined) this.#forgetPrepared([removed.publicKey]);
+    return removed;
   }
 
   /** Every pin (fresh or stale), in no particular order. */

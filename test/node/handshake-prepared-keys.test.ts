@@ -9,7 +9,7 @@ import { FederationPeer, InMemoryPeerStore, KernelTrustExchange, Keypair } from 
 import { argsBase, coreExports, heapU8, initSync, resetInstance } from "../../src/wasm/instance.js";
 import { ARG_RESULT, TEST_HOOK_INPUT } from "../../src/wasm/abi.js";
 import { testModule } from "../helpers/test-core.js";
-import { A, B, C, NOW } from "../helpers/kernels.js";
+import { A, B, C, NOW, X, Y } from "../helpers/kernels.js";
 import { slabWithSlots } from "../helpers/prepared-slab.js";
 
 const preparedSlotsInUse = (): number => (coreExports() as unknown as { test_prepared_used(): number }).test_prepared_used();
@@ -119,6 +119,44 @@ test("a replaced anchor list lets go of the prepared keys no anchor lists any mo
   exchange.withTrustedPeer(B, [k3.publicKey]);
   assert.equal(held(k1, k2, k3), [false, false, true]);
   assert.is(preparedSlotsInUse(), 1);
+});
+
+test("forget() lets go of the forgotten pin's prepared key, so forgotten peers do not fill the exchange's half of the slab (hunt 29)", async () => {
+  // Pinned-only peers (no anchor): their keys are prepared when their pins are written. Before,
+  // forget() left each forgotten key prepared on request for the exchange's life: once half the
+  // slots held forgotten keys, no later pin or anchor was prepared, and hot keys could not evict them.
+  const slots = slabWithSlots(4);
+  assert.is(slots, 4);
+  const [kpB, kpC, kpD, kpX] = [31, 32, 33, 34].map((n) => Keypair.fromSeed(seed(n)));
+  const store = new InMemoryPeerStore();
+  const pin = (id: string, kp: Keypair) =>
+    store.insert(new FederationPeer({ kernelId: id, publicKey: kp.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 1000 }));
+  const a = new KernelTrustExchange(A, Keypair.fromSeed(seed(1))).withClock(() => NOW).withStore(store);
+  let nonce = 0;
+  const accept = (id: string, kp: Keypair) =>
+    a.acceptEnvelope(new KernelTrustExchange(id, kp).withClock(() => NOW).localEnvelope(A, `n-${++nonce}`).toJSONText(), id);
+  pin(B, kpB);
+  pin(C, kpC);
+  await accept(B, kpB);
+  await accept(C, kpC);
+  assert.equal(held(kpB, kpC), [true, true], "each pin prepares its key (half of 4 slots: 2)");
+  assert.ok(await a.forget(B));
+  assert.equal(held(kpB, kpC), [false, true], "the forgotten pin's key is released");
+  assert.ok(await a.forget(C));
+  assert.is(preparedSlotsInUse(), 0);
+  // The peers' new keys (pinned by an operator, say) are prepared at their next pins.
+  pin(B, kpD);
+  pin(C, kpX);
+  await accept(B, kpD);
+  await accept(C, kpX);
+  assert.equal(held(kpB, kpC, kpD, kpX), [false, false, true, true], "new pins are prepared again");
+  // A key an anchor lists stays prepared when a pin of it is forgotten.
+  a.withTrustedPeer(X, kpD.publicKey);
+  assert.ok(await a.forget(B));
+  assert.equal(held(kpD), [true], "kept for X's anchor");
+  assert.is(await a.forget(Y), undefined, "forgetting no pin releases nothing");
+  assert.equal(held(kpD, kpX), [true, true]);
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
 test.run();
