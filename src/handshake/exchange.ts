@@ -41,7 +41,7 @@
 // that also loses it fails with STORE_FAILED (operation "compareAndSet") rather than overwrite a
 // pin it has not seen.
 import { freezeAtLoad, hardenClass, isArray, isArrayArgument, isInteger, MAX_SAFE_INTEGER, mapClear, mapGet, mapSet, mapSize, ownEnumerableKeys, ownList, ownListAsArray, readSettings, rejectedPromise, stringSlice, stringStartsWith, type OwnList } from "../bytes.js";
-import { arraySort, MapAtLoad, mapDelete, mapEntries, mapHas, mapIteratorStep, weakSetAdd, weakSetHas } from "../collections.js";
+import { arraySort, MapAtLoad, mapDelete, mapEntries, mapHas, mapIteratorStep, mapValues, weakSetAdd, weakSetHas } from "../collections.js";
 import { InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { ed25519, type PreparedPublicKey } from "../ed25519.js";
 import { preparedSlabLayoutCount } from "../wasm/instance.js";
@@ -494,7 +494,7 @@ export class KernelTrustExchange {
       const hex = key.toHex();
       const prepared = mapGet(this.#preparedKeys, hex);
       if (prepared === undefined) continue;
-      if (Array.from(this.#anchors.values()).some((anchor) => indexOfKey(anchor, key) >= 0)) continue;
+      if (this.#anchored(key)) continue;
       mapDelete(this.#preparedKeys, hex);
       try {
         prepared.free();
@@ -502,6 +502,17 @@ export class KernelTrustExchange {
         // speed only, as in #prepareForVerification
       }
     }
+  }
+
+  /**
+   * Whether an anchor lists `key`. Through Map's iterator as captured at load, not the realm's
+   * Array.from and `some`: forget() asks after the pin is removed, where a replaced one that threw
+   * would fail a call whose store write is done (README "Hardening").
+   */
+  #anchored(key: PublicKey): boolean {
+    const anchors = mapValues(this.#anchors);
+    for (let step = mapIteratorStep(anchors); step.done !== true; step = mapIteratorStep(anchors)) if (indexOfKey(step.value, key) >= 0) return true;
+    return false;
   }
 
   /**
