@@ -490,7 +490,9 @@ export class KernelTrustExchange {
    * bytes, and the core may promote it again.
    */
   #forgetPrepared(keys: readonly PublicKey[]): void {
-    for (const key of keys) {
+    // By index: a for…of would step the realm's array iterator, which caller code can replace.
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const hex = key.toHex();
       const prepared = mapGet(this.#preparedKeys, hex);
       if (prepared === undefined) continue;

@@ -156,17 +156,25 @@ test("forget() lets go of the forgotten pin's prepared key, so forgotten peers d
   assert.equal(held(kpD), [true], "kept for X's anchor");
   assert.is(await a.forget(Y), undefined, "forgetting no pin releases nothing");
   assert.equal(held(kpD, kpX), [true, true]);
-  // The anchors are read with what was captured at load: a replaced Array.from that throws does
-  // not fail a forget() whose pin is already removed.
+  // The anchors and the keys let go are read with what was captured at load: a replaced
+  // Array.from, or array iterator, that throws does not fail a forget() whose pin is already removed.
   const arrayFrom = Array.from;
+  const arrayIterator = Object.getPrototypeOf([][Symbol.iterator]()) as { next: () => unknown };
+  const arrayNext = arrayIterator.next;
   Array.from = (() => {
     throw new Error("replaced Array.from ran");
   }) as typeof Array.from;
+  arrayIterator.next = () => {
+    throw new Error("replaced array iterator ran");
+  };
+  let forgotten: unknown;
   try {
-    assert.ok(await a.forget(C));
+    forgotten = await a.forget(C);
   } finally {
     Array.from = arrayFrom;
+    arrayIterator.next = arrayNext;
   }
+  assert.ok(forgotten);
   assert.equal(held(kpD, kpX), [true, false]);
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
