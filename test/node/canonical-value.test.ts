@@ -956,4 +956,17 @@ test(`property: ${PROPERTY_RUNS.toLocaleString("en")} random JSON values equal n
   );
 });
 
+test("maxOutputBytes: an integer above 2^32 − 1 counts as 2^32 − 1, a negative or fractional one is InvalidTypeError (README 'Canonical JSON'; hunt 30)", () => {
+  // The README said only "up to 2^32 − 1", which reads as a refusal above it; both paths clamp.
+  for (const limit of [2 ** 32, 2 ** 40, 2 ** 53, Number.MAX_VALUE]) {
+    assert.is(canonicalize({ a: 1 }, { maxOutputBytes: limit }), '{"a":1}');
+    assert.is(new TextDecoder().decode(canonicalBytes({ a: 1 }, { maxOutputBytes: limit })), '{"a":1}');
+    assert.is(new TextDecoder().decode(canonicalizeJson('{"a":1}', { maxOutputBytes: limit })), '{"a":1}');
+  }
+  for (const bad of [-1, 1.5, Infinity]) {
+    assert.throws(() => canonicalize(1, { maxOutputBytes: bad }), (e: unknown) => e instanceof InvalidTypeError, `canonicalize ${bad}`);
+    assert.throws(() => canonicalizeJson("1", { maxOutputBytes: bad }), (e: unknown) => e instanceof InvalidTypeError, `canonicalizeJson ${bad}`);
+  }
+});
+
 test.run();
