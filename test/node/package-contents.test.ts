@@ -63,6 +63,16 @@ test("npm pack holds exactly dist/ (ESM + CJS + declarations of every src/ file,
   assert.ok(files.length > 100, `${files.length} files`);
 });
 
+test("README 'Package hygiene' names every document it links to among the shipped files", () => {
+  // Its list "(read from the README: `docs/protocol.md`, …)" had left out two linked documents
+  // the tarball ships (docs/benchmark-runs.md, docs/batch-verification.md; hunt 30).
+  const readme = readFileSync(path.join(root, "README.md"), "utf8").replace(/\s+/g, " ");
+  const list = readme.match(/\(read from the README: ([^;]*);/);
+  assert.ok(list, "README 'Package hygiene' no longer lists the linked files as '(read from the README: …;'");
+  const unnamed = readmeLinks().filter((link) => link.endsWith(".md") && !list[1].includes(`\`${link}\``));
+  assert.equal(unnamed, []);
+});
+
 test("every target of the exports and imports maps is in the tarball", () => {
   const targets: string[] = [];
   const walk = (node: unknown) => {
