@@ -6,7 +6,7 @@
 // Shapes as tweetnacl: 64-byte secret keys are seed || public key; sign() returns
 // signature || message; sign.open() returns the message, or null when the signature is invalid.
 //
-// Two deliberate differences (README "Migrating from tweetnacl"):
+// Two deliberate differences (README "Migrating", "From tweetnacl (signing)"):
 // - Secret keys: tweetnacl signs with whatever public key sits in the second half of the 64-byte
 //   secret key. Two signatures of one message under two different public keys for one seed give
 //   away the secret scalar (the nonce r depends only on the seed's prefix and the message, so

@@ -414,7 +414,7 @@ function refusesCommand(error: unknown): boolean {
 }
 
 /**
- * The server check of a store (README, "Redis"): the server must be a primary (a replica answers
+ * The server check of a store (README "Running a cluster", *Redis eviction and replicas*): the server must be a primary (a replica answers
  * reads from a copy that may lag, so a pin forgotten on the primary would still resolve: review
  * 61 F4) and must not evict what `what` names: `refused(policy)` says which maxmemory-policies
  * evict it (review 61 F1: checked on open only, a server that came back evicting after a
@@ -748,7 +748,7 @@ class Connection {
    * passed in while it reconnects), so a call that gave up cannot be written later and land
    * after its caller was told STORE_TIMEOUT; and node-redis's default (5000 ms) no longer cuts
    * an operationTimeoutMs above it short with a different error. A command already written can
-   * still land late (README, "Redis").
+   * still land late (README "Running a cluster", "What they guarantee").
    */
   async command(operation: string, args: string[], deadline = performance.now() + this.timeoutMs): Promise<unknown> {
     if (this.#closed) throw new SharedStoreError("STORE_CLOSED", `${operation}: the store is closed`);
@@ -816,7 +816,7 @@ class Connection {
    * such timeout tries again), and the old one is closed: calls still waiting on it get their
    * answers if it answers after all, else it is destroyed after operationTimeoutMs and they fail
    * (closed). A server that is merely slow is reconnected to as well, at most once per timed-out
-   * call. A client passed in is the caller's to manage (README, "Redis").
+   * call. A client passed in is the caller's to manage (README "Running a cluster", *A connection that hangs without an error*).
    */
   #replaceHungClient(hung: RedisCommandClient): void {
     if (this.#url === undefined || this.#closed || this.#replacing || hung !== this.#client) return;
