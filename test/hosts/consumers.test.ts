@@ -152,7 +152,7 @@ test("Bun: the ESM and the CommonJS entries", () => {
   }
 });
 
-// The core needs WebAssembly fixed-width SIMD (README "Constant time"). Bun with JavaScriptCore's
+// The core needs WebAssembly fixed-width SIMD (README "What is and is not constant-time"). Bun with JavaScriptCore's
 // SIMD switched off (BUN_JSC_useWasmSIMD=0) is a real engine without it: the first synchronous
 // call and the async init() must both fail typed, and say that SIMD is what is missing.
 const NO_SIMD = `
