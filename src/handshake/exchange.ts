@@ -496,7 +496,7 @@ export class KernelTrustExchange {
       const hex = key.toHex();
       const prepared = mapGet(this.#preparedKeys, hex);
       if (prepared === undefined) continue;
-      if (this.#anchored(key)) continue;
+      if (this.#anchoredHex(hex)) continue;
       mapDelete(this.#preparedKeys, hex);
       try {
         prepared.free();
@@ -507,13 +507,40 @@ export class KernelTrustExchange {
   }
 
   /**
-   * Whether an anchor lists `key`. Through Map's iterator as captured at load, not the realm's
-   * Array.from and `some`: forget() asks after the pin is removed, where a replaced one that threw
-   * would fail a call whose store write is done (README "Hardening").
+   * Lets go of the prepared key pinned least recently that no anchor lists, to make room for a new
+   * one; false if every key held is an anchor's. forget() lets go of its pin's key, but a key whose
+   * pin another replica forgot or replaced (a shared store) was never seen to go: kept, such keys
+   * filled the exchange's half of the slab for good, and no later pin was prepared (hunt 29).
+   * Speed only, as #forgetPrepared: a live peer's key let go here is prepared again at its next pin.
    */
-  #anchored(key: PublicKey): boolean {
+  #releaseLeastRecentlyPinned(): boolean {
+    const entries = mapEntries(this.#preparedKeys);
+    for (let step = mapIteratorStep(entries); step.done !== true; step = mapIteratorStep(entries)) {
+      const hex = step.value[0];
+      const prepared = step.value[1];
+      if (this.#anchoredHex(hex)) continue;
+      mapDelete(this.#preparedKeys, hex);
+      try {
+        prepared.free();
+      } catch {
+        // speed only
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether an anchor lists the key whose hex is `hex`. Through Map's iterator as captured at load,
+   * not the realm's Array.from and `some`: forget() asks after the pin is removed, where a replaced
+   * one that threw would fail a call whose store write is done (README "Hardening").
+   */
+  #anchoredHex(hex: string): boolean {
     const anchors = mapValues(this.#anchors);
-    for (let step = mapIteratorStep(anchors); step.done !== true; step = mapIteratorStep(anchors)) if (indexOfKey(step.value, key) >= 0) return true;
+    for (let step = mapIteratorStep(anchors); step.done !== true; step = mapIteratorStep(anchors)) {
+      const keys = step.value;
+      for (let i = 0; i < keys.length; i++) if (keys[i]!.toHex() === hex) return true;
+    }
     return false;
   }
 
@@ -544,7 +571,14 @@ export class KernelTrustExchange {
         mapClear(this.#preparedKeys);
         this.#preparedLayout = layout;
       }
-      if (mapHas(this.#preparedKeys, hex) || mapSize(this.#preparedKeys) >= ed25519.preparedKeysLayout().slots >>> 1) return;
+      const held = mapGet(this.#preparedKeys, hex);
+      if (held !== undefined) {
+        // Most recently pinned last: the order #releaseLeastRecentlyPinned goes by.
+        mapDelete(this.#preparedKeys, hex);
+        mapSet(this.#preparedKeys, hex, held);
+        return;
+      }
+      if (mapSize(this.#preparedKeys) >= ed25519.preparedKeysLayout().slots >>> 1 && !this.#releaseLeastRecentlyPinned()) return;
       // An instance the layout read above started (after a trap) counts as a new layout at the
       // next pin, which prepares this key once more: a cost only after a trap.
       mapSet(this.#preparedKeys, hex, ed25519.preparePublicKey(key.toBytes()));

@@ -179,4 +179,26 @@ test("forget() lets go of the forgotten pin's prepared key, so forgotten peers d
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+test("with its half of the slab full, a new pin takes the place of the key pinned least recently, never an anchor's: keys whose pins another replica forgot do not hold it for good (hunt 29)", async () => {
+  // Two replicas on one peer store: r1 forgets B's pin and an operator pins B's new key; r2 never
+  // sees the old key go. Before, r2 kept every old key prepared on request, and once its half of
+  // the slab was full the live pin's key was not prepared.
+  const slots = slabWithSlots(4);
+  assert.is(slots, 4);
+  const store = new InMemoryPeerStore();
+  const r1 = new KernelTrustExchange(A, Keypair.fromSeed(seed(1))).withClock(() => NOW).withStore(store);
+  const anchor = Keypair.fromSeed(seed(40));
+  const r2 = new KernelTrustExchange(A, Keypair.fromSeed(seed(1))).withClock(() => NOW).withStore(store).withTrustedPeer(X, anchor.publicKey);
+  const keys = [41, 42, 43].map((n) => Keypair.fromSeed(seed(n)));
+  let nonce = 0;
+  for (const kp of keys) {
+    store.insert(new FederationPeer({ kernelId: B, publicKey: kp.publicKey, establishedAt: NOW - 10, rotationDue: NOW + 1000 }));
+    await r2.acceptEnvelope(new KernelTrustExchange(B, kp).withClock(() => NOW).localEnvelope(A, `lru-${++nonce}`).toJSONText(), B);
+    assert.ok(held(kp)[0], "the live pin's key is prepared");
+    assert.ok(await r1.forget(B));
+  }
+  assert.equal(held(anchor, ...keys), [true, false, false, true], "the anchor's key stays; the older pins' keys made room");
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
 test.run();
