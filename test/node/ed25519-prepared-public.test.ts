@@ -329,13 +329,19 @@ test("configurePreparedKeys starts the slab's clock again and forgets the stamps
   for (const k of keys) assert.ok(ed25519.verify(k.signature, msg, k.prepared));
 });
 
-test("preparePublicKey hands its own copy of the key to no caller code: a String.fromCharCode replaced after load cannot rewrite which key the object verifies under", () => {
-  const anchorSeed = digest("fromCharCode anchor").slice(0, 32);
-  const strangerSeed = digest("fromCharCode stranger").slice(0, 32);
-  const anchor = ed25519.getPublicKey(anchorSeed);
-  const stranger = ed25519.getPublicKey(strangerSeed);
+/**
+ * An anchor's key and a stranger's, and a message the stranger signed: the replaced built-ins
+ * below try to swap the stranger's key into a prepared anchor key, so that `forged` verifies.
+ */
+function anchorAndForgery(label: string) {
+  const anchorSeed = digest(`${label} anchor`).slice(0, 32);
+  const strangerSeed = digest(`${label} stranger`).slice(0, 32);
   const message = new TextEncoder().encode("signed by the stranger");
-  const forged = ed25519.sign(message, strangerSeed);
+  return { anchorSeed, anchor: ed25519.getPublicKey(anchorSeed), stranger: ed25519.getPublicKey(strangerSeed), message, forged: ed25519.sign(message, strangerSeed) };
+}
+
+test("preparePublicKey hands its own copy of the key to no caller code: a String.fromCharCode replaced after load cannot rewrite which key the object verifies under", () => {
+  const { anchorSeed, anchor, stranger, message, forged } = anchorAndForgery("fromCharCode");
   const fromCharCode = String.fromCharCode;
   const handed: unknown[] = [];
   // An object whose `apply` is caller code: `String.fromCharCode.apply(null, bytes)` calls it with the array itself.
@@ -360,12 +366,7 @@ test("preparePublicKey hands its own copy of the key to no caller code: a String
 });
 
 test("a FinalizationRegistry.prototype.register replaced after load is never called: it was handed the object's own copy of the key bytes", () => {
-  const anchorSeed = digest("register anchor").slice(0, 32);
-  const strangerSeed = digest("register stranger").slice(0, 32);
-  const anchor = ed25519.getPublicKey(anchorSeed);
-  const stranger = ed25519.getPublicKey(strangerSeed);
-  const message = new TextEncoder().encode("signed by the stranger");
-  const forged = ed25519.sign(message, strangerSeed);
+  const { anchor, stranger, message, forged } = anchorAndForgery("register");
   const registryPrototype = FinalizationRegistry.prototype as { register(target: object, held: unknown, token?: object): void };
   const register = registryPrototype.register;
   const handed: unknown[] = [];
