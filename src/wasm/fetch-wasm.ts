@@ -14,6 +14,11 @@ const wasmCompileStreaming = typeof hostWasm?.compileStreaming === "function" ? 
 /** Fetches (if given a URL) and compiles chio.wasm. */
 export async function compileFetchedWasm(source: URL | Response | PromiseLike<Response>): Promise<WebAssembly.Module> {
   const response = source instanceof URL ? await fetch(source) : await source;
+  // A promise of something else (the bytes, say, from fs.promises.readFile) read as a Response
+  // failed with "HTTP undefined" (hunt 27's open item): say what init() wanted instead.
+  if (typeof (response as Response | null)?.ok !== "boolean") {
+    throw new TypeError(`init() was given a promise of ${response === null ? "null" : typeof response}, not of a fetch Response: pass bytes or a WebAssembly.Module to init() itself`);
+  }
   const url = response.url || (source instanceof URL ? source.href : "chio.wasm");
   if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);
   const type = response.headers.get("content-type")?.split(";")[0].trim();

@@ -133,4 +133,17 @@ test("init(a Response) whose body is empty and has no content type says so", () 
   assert.match(refused, /Error: chio\.wasm is not WebAssembly \(no content type, empty\): a dev server/);
 });
 
+test("init(a promise of the bytes or of nothing) says it wanted a Response, then works given the bytes", () => {
+  const lines = child(
+    "console.log(await attempt(() => init(Promise.resolve(core))));" +
+      "console.log(await attempt(() => init(Promise.resolve(null))));" +
+      "console.log(await attempt(() => init(Promise.resolve(undefined))));" +
+      "console.log(await attempt(() => init(core)));" +
+      "console.log(await attempt(call));",
+  );
+  const wanted = (what: string) =>
+    `WASM_UNAVAILABLE | WasmCoreError: cannot instantiate the chio-trust WebAssembly core: TypeError: init() was given a promise of ${what}, not of a fetch Response: pass bytes or a WebAssembly.Module to init() itself`;
+  assert.equal(lines, [wanted("object"), wanted("null"), wanted("undefined"), "ok", "ok"]);
+});
+
 test.run();
