@@ -191,6 +191,13 @@ class Connection {
     const maxConnections = integerOption(read.maxConnections, "maxConnections", 10, 1, 1000);
     const setStatementTimeout = read.setStatementTimeout === undefined ? true : read.setStatementTimeout;
     if (typeof setStatementTimeout !== "boolean") throw new InvalidConfigError("setStatementTimeout must be a boolean");
+    // pg decodes results in binary format as UTF-8 text (pg 8.23's pg-protocol), which corrupts
+    // every integer whose bytes are not valid UTF-8: a pin read back with its rotationDue equal to
+    // its establishedAt, say. Refused rather than misread (pg.defaults.binary applies to the
+    // store's own pool too; a Pool, Client or PoolClient passed in carries its own setting).
+    if (pg.defaults.binary === true || (typeof urlOrClient === "object" && urlOrClient !== null && readsBinary(urlOrClient))) {
+      throw new InvalidConfigError("Postgres stores need pg's text result format: binary: true (in pg.defaults or the pool or client given) is refused, as pg decodes binary results as UTF-8 text and misreads integers");
+    }
     if (typeof urlOrClient === "string") {
       // pg resolves any other text against "postgres://base" (pg-connection-string), so "not a url",
       // "db.example:5432/chio" or libpq's "host=… dbname=…" became STORE_UNAVAILABLE "getaddrinfo
@@ -271,7 +278,7 @@ class Connection {
    */
   #send<R extends QueryResultRow>(text: string, values: unknown[], call: { refused: boolean }): PromiseLike<QueryResult<R>> {
     const pool = this.#pool;
-    if (pool === undefined) return (this.#db as Client).query<R>(text, values);
+    if (pool === undefined) return (this.#db as Client).query<R>({ text, values, types: STORE_TYPES });
     return new PromiseAtLoad<QueryResult<R>>((resolve, reject) => {
       // The callback form: the listener is on before anything else can run (after an `await`
       // of connect(), an error the connection reported in the same tick would go unheard).
@@ -295,7 +302,7 @@ class Connection {
         };
         let answer: Promise<QueryResult<R>>;
         try {
-          answer = client.query<R>(text, values);
+          answer = client.query<R>({ text, values, types: STORE_TYPES });
         } catch (thrown) {
           return failed(thrown); // not into pg's callback, which would lose the connection
         }
@@ -379,6 +386,12 @@ $chio$`,
 function isPgPool(db: PostgresQueryable): db is Pool {
   const candidate = db as Partial<Record<"connect" | "release" | "totalCount", unknown>>;
   return typeof candidate.connect === "function" && typeof candidate.release !== "function" && typeof candidate.totalCount === "number";
+}
+
+/** Whether a pool or client passed in asks pg for results in binary format (Connection.create). */
+function readsBinary(db: object): boolean {
+  const candidate = db as { binary?: unknown; options?: { binary?: unknown } };
+  return candidate.binary === true || (typeof candidate.options === "object" && candidate.options !== null && candidate.options.binary === true);
 }
 
 /**
@@ -519,6 +532,42 @@ function storedKeyBytes(peerId: string, nonce: string): number {
   return utf8Length(exactText(peerId)) + utf8Length(exactText(nonce)); // well-formed text: its exact UTF-8 length
 }
 
+// OIDs of the result types the statements return (pg_type; PostgreSQL's catalog numbers).
+const BOOL_OID = 16;
+const INT2_OID = 21;
+const INT4_OID = 23;
+
+/**
+ * The stores' own result parsers, given with every statement: pg's default parsers are
+ * process-wide (pg.types.setTypeParser), so an application that had booleans read as 0/1 or
+ * integers as BigInt made every reserve and open refuse as STORE_UNEXPECTED_REPLY. Booleans are
+ * booleans, int2/int4 numbers (the schema version), everything else the server's text
+ * (bigint columns are decimal strings, read by decimal()).
+ */
+const STORE_TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    format === "binary"
+      ? refuseBinary // refused at open (Connection.create); a client switched to binary since reads nothing
+      : oid === BOOL_OID
+        ? parseBool
+        : oid === INT4_OID || oid === INT2_OID
+          ? toNumber
+          : keepText) as unknown as typeof pg.types.getTypeParser,
+};
+
+/** A value no row check accepts: the call is STORE_UNEXPECTED_REPLY. */
+function refuseBinary(): undefined {
+  return undefined;
+}
+
+function parseBool(text: string): boolean {
+  return text === "t";
+}
+
+function keepText(text: string): string {
+  return text;
+}
+
 interface PeerRow {
   kernel_id: unknown;
   public_key: unknown;
@@ -532,8 +581,8 @@ function peerRow(peer: FederationPeer): [string, string, number, number] {
 }
 
 /**
- * A fresh, validated peer from a row (bigint columns arrive as decimal strings, or as bigints
- * where the application set pg's int8 parser to BigInt, which is process-wide). `note` ends the
+ * A fresh, validated peer from a row (bigint columns arrive as decimal strings, STORE_TYPES's
+ * reading; bigints too, from a queryable passed in that ignores a statement's `types`). `note` ends the
  * message of a row that does not read back (remove's: the row is deleted all the same).
  */
 function rowPeer(row: PeerRow, operation: string, note = ""): FederationPeer {

@@ -335,7 +335,7 @@ t("a reserve that stalls past the envelope's window and then undoes its row stay
   const prefix = freshPrefix();
   const pool = new pg.Pool({ connectionString: url });
   pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
-  const slowUndo = { query: async (text: string, values?: unknown[]) => (text.includes("restored AS") && (await delay(1500)), pool.query(text, values)) };
+  const slowUndo = { query: async (config: pg.QueryConfig) => (config.text.includes("restored AS") && (await delay(1500)), pool.query(config)) };
   const store = await PostgresReplayStore.open(slowUndo as unknown as pg.Pool, { tablePrefix: prefix, operationTimeoutMs: 3000, maxSkewSecs: 300 });
   const locker = new pg.Client({ connectionString: url });
   await locker.connect();
@@ -394,6 +394,64 @@ t("a store on a pool passed in sends nothing for a call refused before the pool 
     assert.is(pool.totalCount, 1, "the application's pool keeps its connection (released, not destroyed)");
   } finally {
     await pool.end();
+  }
+});
+
+t("type parsers the application set process-wide in pg (bool as 0/1, int4 and int8 as BigInt) change nothing: each store reads its rows with its own parsers, on a URL's pool and on a pool passed in (they were refused as STORE_UNEXPECTED_REPLY)", async () => {
+  const url = (await server()).url;
+  const saved = [16, 20, 23].map((oid) => [oid, pg.types.getTypeParser(oid, "text")] as const);
+  pg.types.setTypeParser(16, (v: string) => (v === "t" ? 1 : 0));
+  pg.types.setTypeParser(20, (v: string) => BigInt(v));
+  pg.types.setTypeParser(23, (v: string) => BigInt(v));
+  const pool = new pg.Pool({ connectionString: url });
+  pool.on("error", () => undefined);
+  try {
+    for (const source of [url, pool]) {
+      const prefix = freshPrefix();
+      const peers = await PostgresPeerStore.open(source, { tablePrefix: prefix });
+      const replay = await PostgresReplayStore.open(source, { tablePrefix: prefix });
+      try {
+        const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+        await peers.insert(pin);
+        const read = await peers.get("k");
+        assert.ok(read?.equals(pin), `the pin reads back on ${source === url ? "a URL" : "a pool"}: ${JSON.stringify(read)}`);
+        const next = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 200 });
+        assert.is(await peers.compareAndSet("k", pin, next), true, "compareAndSet");
+        assert.is(await replay.reserve("p", "n1", T, T, 300), true, "a first reserve");
+        assert.is(await replay.reserve("p", "n1", T, T, 300), false, "the pair again");
+        assert.is(await replay.retentionFloor(), 300, "the floor");
+      } finally {
+        await Promise.all([peers.close(), replay.close()]);
+      }
+    }
+  } finally {
+    for (const [oid, parse] of saved) pg.types.setTypeParser(oid, parse);
+    await pool.end();
+  }
+});
+
+t("results in pg's binary format are refused at open (pg.defaults.binary, or a pool or client with binary: true), and nothing is written: pg decodes them as UTF-8 text, and a pin read back from a binary pool had its rotationDue equal to its establishedAt", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const binaryPool = new pg.Pool({ connectionString: url, binary: true });
+  const binaryClient = new pg.Client({ connectionString: url, binary: true });
+  binaryPool.on("error", () => undefined);
+  const refused = (e: unknown) => e instanceof InvalidConfigError && /binary: true/.test((e as Error).message);
+  try {
+    for (const source of [binaryPool, binaryClient]) {
+      await rejects(PostgresPeerStore.open(source, { tablePrefix: prefix }), refused, "peer store");
+      await rejects(PostgresReplayStore.open(source, { tablePrefix: prefix }), refused, "replay store");
+    }
+    const defaultBinary = pg.defaults.binary;
+    pg.defaults.binary = true;
+    try {
+      await rejects(PostgresPeerStore.open(url, { tablePrefix: prefix }), refused, "pg.defaults.binary, from a URL");
+    } finally {
+      pg.defaults.binary = defaultBinary;
+    }
+    assert.equal(await sql(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE '${prefix}%'`), [{ n: 0 }], "no table was made");
+  } finally {
+    await binaryPool.end();
   }
 });
 
