@@ -167,9 +167,13 @@ export class PreparedSecretKey {
   /** Zeroes the slot in wasm memory and frees it. Idempotent. */
   destroy(): void {
     if (this.#destroyed) return;
+    // Released first, marked after: a release that throws before the core is called (the engine's
+    // stack all but exhausted) has wiped nothing, and marked destroyed, every later destroy()
+    // returned at once, leaving the secret in its slot and the slot taken (hunt 34). A release
+    // that throws after that has wiped the slot, or the whole instance (guarded()).
+    releaseSlot(this.#ref);
     this.#destroyed = true;
     finalizer?.unregister(this);
-    releaseSlot(this.#ref);
   }
 
   #usableRef(): SlotRef {

@@ -10,6 +10,8 @@ import { ed25519 } from "../../src/ed25519.js";
 import { argsBase, ioArenaBase, liveCoreExports } from "../../src/wasm/instance.js";
 import { ARG_SECRET } from "../../src/wasm/abi.js";
 import { nodeAccepts } from "./ed25519-oracles.js";
+import { expandSeed } from "./secret-forms.js";
+import type { PreparedSecretKey } from "../../src/prepared-secret-key.js";
 
 const digest = (text: string) => new Uint8Array(createHash("sha256").update(text).digest());
 const seed = digest("signer");
@@ -89,6 +91,65 @@ function configureAtEveryDepth(rounds: number): { failures: number; found: strin
   return { failures, found };
 }
 
+/**
+ * PreparedSecretKey#destroy() at every depth near the limit, one prepared key per attempt. A
+ * destroy() that throws without having wiped the slot (the stack ran out before the core was
+ * called) and kept the instance must leave the key destroyable: after the first such failure of a
+ * round (later attempts could drop the instance, and the slot with it), destroy() is called again
+ * at a normal depth and the live instance searched for the key's clamped scalar (hunt 34: the key
+ * had been marked destroyed before its slot was released, so the second destroy() did nothing and
+ * the scalar stayed in memory, its slot never freed). `kept` counts the failures that kept the
+ * instance: the ones this looks at.
+ */
+function destroyAtEveryDepth(rounds: number): { failures: number; kept: number; found: string | undefined } {
+  let failures = 0;
+  let kept = 0;
+  let found: string | undefined;
+  let keys: { key: PreparedSecretKey; scalar: Uint8Array }[] = [];
+  let next = 0;
+  let failed: { key: PreparedSecretKey; scalar: Uint8Array; memory: WebAssembly.Memory } | undefined;
+  function attempt(): void {
+    if (next >= keys.length || failed !== undefined) return;
+    const entry = keys[next++];
+    const memory = liveCoreExports()?.memory;
+    try {
+      entry.key.destroy();
+    } catch {
+      failures++;
+      if (memory !== undefined && liveCoreExports()?.memory === memory) failed = { ...entry, memory };
+    }
+  }
+  function probe(depth: number): void {
+    try {
+      probe(depth + 1);
+    } catch {
+      // the limit
+    }
+    attempt();
+  }
+  let n = 0;
+  for (let round = 0; round < rounds && found === undefined; round++) {
+    keys = [];
+    next = 0;
+    failed = undefined;
+    for (let i = 0; i < 40; i++) {
+      const seed = digest(`destroy ${n++}`);
+      keys.push({ key: ed25519.prepareSecretKey(seed), scalar: expandSeed(seed).scalar });
+    }
+    probe(0);
+    if (failed !== undefined) {
+      kept++;
+      failed.key.destroy(); // again, at a normal depth
+      const live = liveCoreExports();
+      if (live !== undefined && live.memory === failed.memory && Buffer.from(live.memory.buffer).indexOf(failed.scalar) >= 0) {
+        found = "the scalar of a key destroyed twice, the first time interrupted, in the live instance";
+      }
+    }
+    for (let i = next; i < keys.length; i++) keys[i].key.destroy();
+  }
+  return { failures, kept, found };
+}
+
 /** The answers that differ from node:crypto's (or from a healthy core's), by name. */
 function wrongAnswers(): string[] {
   const wrong: string[] = [];
@@ -104,8 +165,10 @@ function wrongAnswers(): string[] {
 }
 
 const which = process.argv[2];
-let result: { failures: number; found: string | undefined };
-if (which === "configure") {
+let result: { failures: number; found: string | undefined; kept?: number };
+if (which === "destroy") {
+  result = destroyAtEveryDepth(12);
+} else if (which === "configure") {
   // The message left in both arenas (where the I/O arena sits under each layout), so that a core
   // reading the other arena finds a signed message there, as helper 156's repro did.
   for (const maxBytes of [640 * 1024, 100_000]) {

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 interface Outcome {
   failures: number;
   found?: string;
+  kept?: number;
   wrong: string[];
 }
 
@@ -34,5 +35,16 @@ for (const operation of ["configure", "sign", "getPublicKey", "prepareSecretKey"
     assert.equal(outcome.wrong, [], operation);
   });
 }
+
+// Hunt 34: destroy() marked the key destroyed before it released the slot, so one that ran out of
+// stack before the core was called (in releaseSlot, guarded, or ownsSlot's Number.isInteger) left
+// the scalar and prefix in the slot, and every later destroy() returned at once: the secret stayed
+// in linear memory for the instance's life, and the slot was never freed.
+test("PreparedSecretKey#destroy() interrupted near the stack's limit: called again, it wipes the key's slot", () => {
+  const outcome = run("destroy");
+  assert.is(outcome.found, undefined);
+  assert.ok((outcome.kept ?? 0) >= 3, `only ${outcome.kept} rounds had a destroy() fail with the instance kept: the limit was not reached`);
+  assert.equal(outcome.wrong, []);
+});
 
 test.run();
