@@ -202,6 +202,102 @@ test("a signing call interrupted by a RangeError leaves no secret in wasm memory
   }
 });
 
+// ---- Every secret-touching call: no byte of linear memory depends on the seed ---------------
+//
+// The searches above look for the forms a secret is known to take (seed, scalar, prefix, limbs,
+// digits). This one needs no list of forms: the same calls are made on two fresh instances with
+// two seeds, and the two memories must be equal byte for byte once the public outputs are masked
+// out (the public key and signature in the ARGS block, the seed-tagged public-key cache entry and
+// the tag and check value of its last look-up, assembly/ed25519/key-cache.ts). Anything else that
+// differs was computed from the secret and left behind: a partial sum of a base multiplication in
+// the group module's scratch (ADD_T0; removing ge_wipe_scratch() from wipe_secrets in
+// assembly/ed25519/keygen.ts makes this test fail, and every search above still passes), the
+// inversion chain's powers of R's Z, or a form nobody thought to search for. Error paths too: a
+// prepared key whose slot fails its check, and a prepared key used after destroy().
+const PK_CACHE_DOMAIN = new TextEncoder().encode("chio-trust/ed25519/public-key-cache/v1");
+const PK_CHECK_DOMAIN = new TextEncoder().encode("chio-trust/ed25519/public-key-check/v1");
+
+/** Linear memory after `calls(seed)` on a fresh instance, with the seed's public outputs zeroed (each must be found where expected). */
+function memoryAfter(seed: Uint8Array, calls: (seed: Uint8Array) => void, cached: boolean): Uint8Array {
+  resetInstance();
+  calls(seed);
+  const memory = new Uint8Array(coreExports().memory.buffer).slice();
+  const publicKey = noble.getPublicKey(seed);
+  const args = argsBase();
+  memory.fill(0, args, args + 96); // ARG_PUBLIC_KEY (32) and ARG_SIGNATURE (64): outputs
+  if (cached) {
+    // The cache entry, tag (32) || public key (32) || check (16), and the tag and check value of
+    // the last look-up (PK_TAG, PK_CHECK): one-way functions of the seed, public like the key.
+    const tag = sha512(concat(PK_CACHE_DOMAIN, seed)).slice(0, 32);
+    const check = sha512(concat(PK_CHECK_DOMAIN, seed, publicKey)).slice(0, 16);
+    const entries = findAll(memory, concat(tag, publicKey, check));
+    assert.is(entries.length, 1, "the cache entry of the seed");
+    memory.fill(0, entries[0], entries[0] + 80);
+    const tags = findAll(memory, tag);
+    const checks = findAll(memory, check);
+    assert.is(tags.length, 1, "the tag of the last look-up");
+    assert.is(checks.length, 1, "the check value of the last look-up");
+    memory.fill(0, tags[0], tags[0] + 32);
+    memory.fill(0, checks[0], checks[0] + 16);
+  }
+  return memory;
+}
+
+/** The ranges where `a` and `b` differ, as "start-end" (adjacent differences within 16 bytes merged). */
+function differences(a: Uint8Array, b: Uint8Array): string[] {
+  assert.is(a.length, b.length, "the two instances' memories have one size");
+  const ranges: [number, number][] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && i - last[1] <= 16) last[1] = i;
+    else ranges.push([i, i]);
+  }
+  return ranges.map(([start, end]) => `${start}-${end}`);
+}
+
+test("no byte of linear memory depends on the seed after signing, key derivation or a prepared key's use, error paths included", () => {
+  const message = new Uint8Array(300).fill(0x5a); // three SHA-512 blocks with the prefix
+  const cases: [string, (seed: Uint8Array) => void, boolean][] = [
+    ["sign (public key derived)", (seed) => void ed25519.sign(message, seed), true],
+    ["sign twice (public key from the cache)", (seed) => void (ed25519.sign(message, seed), ed25519.sign(message, seed)), true],
+    ["getPublicKey", (seed) => void ed25519.getPublicKey(seed), true],
+    ["getExtendedPublicKey", (seed) => void ed25519.utils.getExtendedPublicKey(seed), true],
+    [
+      "prepareSecretKey, sign, destroy, sign after destroy",
+      (seed) => {
+        const key = ed25519.prepareSecretKey(seed);
+        ed25519.sign(message, key);
+        key.destroy();
+        key.destroy();
+        assert.throws(() => ed25519.sign(message, key), (error: { code?: string }) => error.code === "KEY_DESTROYED");
+      },
+      false,
+    ],
+    [
+      "a prepared key whose slot fails its check",
+      (seed) => {
+        const key = ed25519.prepareSecretKey(seed);
+        const heap = heapU8();
+        const [slotPublicKey] = findAll(heap, key.publicKey);
+        assert.ok(slotPublicKey !== undefined, "the slot's public key found");
+        heap[slotPublicKey - 64] ^= 1; // the scalar's first byte (slot layout: a || prefix || A || check)
+        assert.throws(() => ed25519.sign(message, key), (error: { code?: string }) => error.code === "PREPARED_KEY_CORRUPTED");
+      },
+      false,
+    ],
+  ];
+  const seedA = createHash("sha256").update("memory differential A").digest();
+  const seedB = createHash("sha256").update("memory differential B").digest();
+  try {
+    for (const [name, calls, cached] of cases) {
+      assert.equal(differences(memoryAfter(seedA, calls, cached), memoryAfter(seedB, calls, cached)), [], `${name}: bytes that depend on the seed`);
+    }
+  } finally {
+    resetInstance();
+  }
+});
+
 // ---- Verification-cache integrity ------------------------------------------------------------
 //
 // The core caches decoded public keys with their odd-multiples tables (assembly/ed25519/key-cache.ts).
