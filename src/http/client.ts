@@ -10,7 +10,7 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { charCodeAt, concatBytes, isArray, randomHex, readSettings, stringStartsWith } from "../bytes.js";
+import { charCodeAt, concatBytes, isArray, randomHex, readSettings, rejectedPromise, stringStartsWith } from "../bytes.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
@@ -29,7 +29,7 @@ export interface HandshakeClientOptions {
   maxResponseBytes?: number;
   /** The nonce to send (default 16 random bytes as hex). Never reuse one. */
   nonce?: string;
-  /** The fetch to use (default globalThis.fetch). */
+  /** The fetch to use (default globalThis.fetch). timeoutMs holds even if it ignores the signal. */
   fetch?: typeof fetch;
 }
 
@@ -100,9 +100,9 @@ export async function handshakeAnswer(
   let raw: Uint8Array;
   let status: number | undefined; // once the headers are in: a timeout while reading the body reports it too
   try {
-    const response = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" });
+    const response = await unlessAborted(doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" }), signal);
     status = response.status;
-    raw = await readBounded(response, maxResponseBytes);
+    raw = await readBounded(response, maxResponseBytes, signal);
     if (!response.ok) {
       // Decoded leniently for the message only: the answer itself is verified as bytes (below).
       const text = new TextDecoder("utf-8", { fatal: false }).decode(raw);
@@ -272,11 +272,33 @@ export function handshakeUrl(baseUrl: unknown): URL {
   return url;
 }
 
-/** Reads a response body, refusing it once it passes `limit` bytes. */
-async function readBounded(response: Response, limit: number): Promise<Uint8Array> {
+/**
+ * `promise`, or a rejection with `signal`'s reason once it aborts, whichever comes first. fetch and
+ * its body honour the signal themselves, but a caller's fetch need not (a wrapper that does not
+ * pass `signal` on, a Response made over a stream of its own): timeoutMs bounds the exchange all
+ * the same, where such a fetch left handshakeWith pending for as long as the server kept still
+ * (hunt 31). The listener goes once the promise settles.
+ */
+function unlessAborted<T>(promise: T | PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return rejectedPromise(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(promise).then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    );
+  });
+}
+
+/**
+ * Reads a response body, refusing it once it passes `limit` bytes; each wait ends when `signal`
+ * aborts (unlessAborted), and the body is then cancelled without waiting for it.
+ */
+async function readBounded(response: Response, limit: number, signal: AbortSignal): Promise<Uint8Array> {
   const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
+    await unlessAborted(response.body?.cancel(), signal).catch(() => undefined);
     throw new HandshakeHttpError("RESPONSE_TOO_LARGE", `answer over ${limit} bytes`, { status: response.status });
   }
   if (response.body === null) return new Uint8Array(0);
@@ -284,11 +306,18 @@ async function readBounded(response: Response, limit: number): Promise<Uint8Arra
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await unlessAborted(reader.read(), signal);
+    } catch (error) {
+      if (signal.aborted) reader.cancel(signal.reason).catch(() => undefined);
+      throw error;
+    }
+    const { done, value } = next;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel().catch(() => undefined);
+      await unlessAborted(reader.cancel(), signal).catch(() => undefined);
       throw new HandshakeHttpError("RESPONSE_TOO_LARGE", `answer over ${limit} bytes`, { status: response.status });
     }
     chunks.push(value);

@@ -1,0 +1,62 @@
+// handshakeWith with a caller's own `fetch` (HandshakeClientOptions.fetch), against real
+// node:http servers on 127.0.0.1 that misbehave: the bounds the client promises (timeoutMs, the
+// answer's byte limit) hold whatever that fetch does with the signal and whatever its Response
+// body yields. The wrappers here are the slips a user's wrapper makes: one that does not pass the
+// signal on.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createServer, type Server } from "node:http";
+import { KernelTrustExchange, Keypair } from "../../src/index.js";
+import { handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
+    const address = server.address();
+    resolve(`http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`);
+  }));
+}
+const closeServer = (server: Server) => new Promise<void>((resolve) => {
+  server.close(() => resolve());
+  server.closeAllConnections();
+});
+
+const exchangeA = () => new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(91))).withTrustedPeer("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(92)).publicKey);
+
+/**
+ * The HandshakeHttpError `promise` rejects with, or a failed assertion once `limitMs` has passed
+ * without it settling (a liveness bound far above the timeoutMs used: not a speed check).
+ */
+async function settledFailure(promise: Promise<unknown>, limitMs: number): Promise<HandshakeHttpError> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), limitMs)));
+  try {
+    const outcome = await Promise.race([promise.then(() => "fulfilled" as const, (error: unknown) => error), hung]);
+    if (outcome === "hung") assert.unreachable(`not settled ${limitMs} ms after the call`);
+    assert.instance(outcome, HandshakeHttpError, String(outcome));
+    return outcome as HandshakeHttpError;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("timeoutMs holds for a fetch that does not pass the signal on: before the headers and while the body stalls (TIMEOUT, nothing pinned)", async () => {
+  const a = exchangeA();
+  // A wrapper that drops the signal: undici then waits 300 s for headers or between body chunks.
+  const signalDropped: typeof fetch = (url, init) => fetch(url, { ...init, signal: undefined });
+  const silent = createServer((q) => q.resume()); // never answers
+  const stalled = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).write("{"))); // headers, then nothing
+  const [silentUrl, stalledUrl] = await Promise.all([listen(silent), listen(stalled)]);
+  try {
+    const before = await settledFailure(handshakeWith(silentUrl, a, "kernel.b", { timeoutMs: 300, fetch: signalDropped }), 5000);
+    assert.is(before.code, "TIMEOUT", before.message);
+    assert.is(before.status, undefined);
+    const during = await settledFailure(handshakeWith(stalledUrl, a, "kernel.b", { timeoutMs: 300, fetch: signalDropped }), 5000);
+    assert.is(during.code, "TIMEOUT", during.message);
+    assert.is(during.status, 200, "the headers came");
+  } finally {
+    await Promise.all([silent, stalled].map(closeServer));
+  }
+  assert.equal(await a.peers(), []);
+});
+
+test.run();
