@@ -10,7 +10,7 @@ import { displayPeerText } from "../handshake/errors.js";
 import { verifyEnvelopeBytes } from "../handshake/verify-envelope.js";
 import type { FederationPeer } from "../handshake/peer.js";
 import type { KernelTrustExchange } from "../handshake/exchange.js";
-import { charCodeAt, concatBytes, isArray, randomHex, readSettings, rejectedPromise, stringStartsWith } from "../bytes.js";
+import { charCodeAt, concatBytes, copyOfBytes, isArray, isReadableBytes, randomHex, readSettings, rejectedPromise, stringStartsWith, viewLength } from "../bytes.js";
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
@@ -315,12 +315,19 @@ async function readBounded(response: Response, limit: number, signal: AbortSigna
     }
     const { done, value } = next;
     if (done) break;
-    size += value.byteLength;
+    // A caller's fetch may hand back a body of anything (a Response over a text stream yields
+    // strings): one without a byteLength counted NaN, which never passed the limit (hunt 31).
+    // Counted by its internal slot and kept as a copy, so the bytes counted are the bytes kept.
+    if (!isReadableBytes(value, -1)) {
+      reader.cancel().catch(() => undefined);
+      throw new TypeError("a chunk of the answer's body is not a Uint8Array");
+    }
+    size += viewLength(value);
     if (size > limit) {
       await unlessAborted(reader.cancel(), signal).catch(() => undefined);
       throw new HandshakeHttpError("RESPONSE_TOO_LARGE", `answer over ${limit} bytes`, { status: response.status });
     }
-    chunks.push(value);
+    chunks.push(copyOfBytes(value));
   }
   return concatBytes(chunks);
 }

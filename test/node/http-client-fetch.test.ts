@@ -2,7 +2,7 @@
 // node:http servers on 127.0.0.1 that misbehave: the bounds the client promises (timeoutMs, the
 // answer's byte limit) hold whatever that fetch does with the signal and whatever its Response
 // body yields. The wrappers here are the slips a user's wrapper makes: one that does not pass the
-// signal on.
+// signal on, one that re-wraps the answer as text for logging.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:http";
@@ -55,6 +55,33 @@ test("timeoutMs holds for a fetch that does not pass the signal on: before the h
     assert.is(during.status, 200, "the headers came");
   } finally {
     await Promise.all([silent, stalled].map(closeServer));
+  }
+  assert.equal(await a.peers(), []);
+});
+
+test("the answer's byte limit holds for a fetch whose body yields something other than bytes: refused at its first chunk (NETWORK_ERROR), not read without bound", async () => {
+  const a = exchangeA();
+  // A wrapper that re-wraps the answer's body as text (to log it, say): its chunks are strings,
+  // which have no byteLength; the limit counted them as NaN and never refused (fatal OOM against
+  // a server that does not stop).
+  const asText: typeof fetch = async (url, init) => {
+    const response = await fetch(url, init);
+    return new Response(response.body!.pipeThrough(new TextDecoderStream()), { status: response.status, headers: response.headers });
+  };
+  const endless = createServer((q, s) => {
+    q.resume();
+    s.writeHead(200, { "content-type": "application/json" });
+    const timer = setInterval(() => s.write(" ".repeat(16384)), 5);
+    s.on("close", () => clearInterval(timer));
+  });
+  const url = await listen(endless);
+  try {
+    const error = await settledFailure(handshakeWith(url, a, "kernel.b", { timeoutMs: 2000, maxResponseBytes: 65536, fetch: asText }), 10_000);
+    assert.is(error.code, "NETWORK_ERROR", error.message);
+    assert.match(error.message, /not a Uint8Array/);
+    assert.is(error.status, 200);
+  } finally {
+    await closeServer(endless);
   }
   assert.equal(await a.peers(), []);
 });
