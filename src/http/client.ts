@@ -80,10 +80,19 @@ export async function handshakeAnswer(
   if (exchange === null || typeof exchange !== "object" || typeof exchange.localEnvelope !== "function" || typeof exchange.acceptEnvelope !== "function") {
     throw new InvalidTypeError("exchange must be a KernelTrustExchange");
   }
+  // Its limits, read once each (the default answer limit and the verification below use the same
+  // values), where a foreign object of that shape with no readable hardening is refused as not an
+  // exchange: the reads were a TypeError, or the getter's own throw, out of the client (hunt 31).
+  let hardening: Pick<KernelTrustExchange["hardening"], "maxEnvelopeBytes" | "rejectWeakKeys" | "escapeDelAndC1">;
+  try {
+    const { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 } = exchange.hardening;
+    hardening = { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 };
+  } catch (cause) {
+    throw new InvalidTypeError("exchange must be a KernelTrustExchange (its hardening cannot be read)", { cause });
+  }
   if (typeof remoteKernelId !== "string") throw new InvalidTypeError("remoteKernelId must be a string");
   const read = readSettings(options, "options", CLIENT_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));
   const url = handshakeUrl(baseUrl);
-  const hardening = exchange.hardening;
   const timeoutMs = (read.timeoutMs ?? 10_000) as number; // checked below
   const maxResponseBytes = (read.maxResponseBytes ?? hardening.maxEnvelopeBytes) as number;
   // The timeout goes to a 32-bit timer (AbortSignal.timeout): a larger value would fire at once.

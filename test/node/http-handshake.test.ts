@@ -347,7 +347,10 @@ test("client transport failures are typed and pin nothing", async () => {
   await expectHttp(handshakeWith("ftp://127.0.0.1/", a, "kernel.b"), "INVALID_URL");
   await expectHttp(handshakeWith("not a url", a, "kernel.b"), "INVALID_URL");
   // Something that is not an exchange: a typed error before any request (it was a TypeError).
-  for (const notExchange of [null, undefined, {}, "exchange", { localEnvelope: () => undefined }]) {
+  // Both methods but no readable hardening (none, or a getter that throws): a TypeError or the
+  // getter's own throw came out of the client before (hunt 31).
+  const hardeningThrows = { localEnvelope: () => undefined, acceptEnvelope: () => undefined, get hardening(): never { throw new Error("no hardening"); } };
+  for (const notExchange of [null, undefined, {}, "exchange", { localEnvelope: () => undefined }, { localEnvelope: () => undefined, acceptEnvelope: () => undefined }, hardeningThrows]) {
     await rejectsWithCode(handshakeWith("http://127.0.0.1:9/", notExchange as unknown as KernelTrustExchange, "kernel.b"), "INVALID_TYPE");
   }
   const big = createServer((q, s) => (q.resume(), s.writeHead(200, { "content-type": "application/json" }).end("x".repeat(70000))));
