@@ -109,7 +109,11 @@ export async function handshakeAnswer(
   let raw: Uint8Array;
   let status: number | undefined; // once the headers are in: a timeout while reading the body reports it too
   try {
-    const response = await unlessAborted(doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" }), signal);
+    const fetching = doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" });
+    const response = await unlessAborted(fetching, signal).catch((error: unknown) => {
+      if (signal.aborted) cancelLateBody(fetching);
+      throw error;
+    });
     status = response.status;
     raw = await readBounded(response, maxResponseBytes, signal);
     if (!response.ok) {
@@ -298,6 +302,15 @@ function unlessAborted<T>(promise: T | PromiseLike<T>, signal: AbortSignal): Pro
       (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
     );
   });
+}
+
+/**
+ * Cancels the body of a response that arrives after the call gave up waiting for it (a fetch that
+ * ignores the signal): nothing reads it, and its connection stayed open, keeping the process
+ * alive, until the server closed it or undici's 300 s body limit (hunt 31). Throws nothing.
+ */
+function cancelLateBody(fetching: Promise<Response>): void {
+  Promise.resolve(fetching).then((late) => late.body?.cancel()).catch(() => undefined);
 }
 
 /**

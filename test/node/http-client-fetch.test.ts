@@ -86,4 +86,31 @@ test("the answer's byte limit holds for a fetch whose body yields something othe
   assert.equal(await a.peers(), []);
 });
 
+test("an answer that comes after timeoutMs from a fetch that does not pass the signal on has its body cancelled: its connection is not held for undici's 300 s body limit", async () => {
+  const a = exchangeA();
+  const signalDropped: typeof fetch = (url, init) => fetch(url, { ...init, signal: undefined });
+  let closed!: () => void;
+  const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+  // Headers 400 ms after the request (past timeoutMs 200), then a space every 100 ms, for ever.
+  const late = createServer((q, s) => {
+    q.resume();
+    const timer = setTimeout(() => s.writeHead(200, { "content-type": "application/json" }).write(" "), 400);
+    const trickle = setInterval(() => s.headersSent && s.write(" "), 100);
+    s.on("close", () => (clearTimeout(timer), clearInterval(trickle), closed()));
+  });
+  const url = await listen(late);
+  try {
+    const error = await settledFailure(handshakeWith(url, a, "kernel.b", { timeoutMs: 200, fetch: signalDropped }), 5000);
+    assert.is(error.code, "TIMEOUT", error.message);
+    // A liveness bound (the old client held it until undici gave up, 300 s on), not a speed check.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const held = await Promise.race([connectionClosed.then(() => false), new Promise<boolean>((resolve) => (bound = setTimeout(() => resolve(true), 5000)))]);
+    clearTimeout(bound);
+    assert.not.ok(held, "the late answer's connection was still open 5 s after its headers");
+  } finally {
+    await closeServer(late);
+  }
+  assert.equal(await a.peers(), []);
+});
+
 test.run();
