@@ -178,7 +178,8 @@ function fetchTimeoutCode(error: unknown): string | undefined {
 /**
  * The system's or undici's error code in `error`'s causes, for NETWORK_ERROR's message: undici's
  * own message is only "fetch failed", and "ECONNREFUSED" is what tells a user that nothing listens
- * there yet. Only a code of that shape is shown: E or UND_ERR_ first, 3 to 40 of A–Z, 0–9 and _.
+ * there yet. Only a code of that shape is shown: E or UND_ERR_ first, or one of TLS_VERIFY_CODES,
+ * 3 to 40 of A–Z, 0–9 and _.
  */
 function networkErrorCode(error: unknown): string | undefined {
   return firstCauseCode(error, (code) => {
@@ -187,9 +188,23 @@ function networkErrorCode(error: unknown): string | undefined {
       const c = charCodeAt(code, i);
       if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f)) return false;
     }
-    return charCodeAt(code, 0) === 0x45 /* E */ || stringStartsWith(code, "UND_ERR_");
+    return charCodeAt(code, 0) === 0x45 /* E */ || stringStartsWith(code, "UND_ERR_") || TLS_VERIFY_CODES.has(code);
   });
 }
+
+/**
+ * Node's codes for a server certificate OpenSSL refused (Node's tls docs, "X509 certificate error
+ * codes"; those starting with E pass anyway). They start with neither E nor UND_ERR_, so an https
+ * peer with a self-signed, expired or unknown-CA certificate was NETWORK_ERROR "fetch failed" alone,
+ * the one failure a user setting up https most needs named (hunt 31).
+ */
+const TLS_VERIFY_CODES: ReadonlySet<string> = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_CRL", "UNABLE_TO_DECRYPT_CERT_SIGNATURE", "UNABLE_TO_DECRYPT_CRL_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY", "CERT_SIGNATURE_FAILURE", "CRL_SIGNATURE_FAILURE", "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED", "CRL_NOT_YET_VALID", "CRL_HAS_EXPIRED", "OUT_OF_MEM", "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED", "INVALID_CA", "PATH_LENGTH_EXCEEDED", "INVALID_PURPOSE", "CERT_UNTRUSTED", "CERT_REJECTED", "HOSTNAME_MISMATCH",
+]);
 
 /**
  * The message of the first of `error`'s causes (three deep) that is plain words only, for

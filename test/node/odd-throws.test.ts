@@ -203,6 +203,12 @@ test("NETWORK_ERROR's message names the error code in the fetch error's causes (
       ["a line break", () => fetchFailed(coded("ECONN\nREFUSED")), ""],
       ["too long", () => fetchFailed(coded(`E${"X".repeat(40)}`)), ""],
       ["not E or UND_ERR_", () => fetchFailed(coded("XCONNREFUSED")), ""],
+      // Node's codes for a server certificate OpenSSL refused, as undici nests them (hunt 31: an
+      // https peer with a self-signed certificate was "fetch failed" alone).
+      ["a self-signed certificate", () => fetchFailed(Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" })), " (DEPTH_ZERO_SELF_SIGNED_CERT)"],
+      ["an expired certificate", () => fetchFailed(Object.assign(new Error("certificate has expired"), { code: "CERT_HAS_EXPIRED" })), " (CERT_HAS_EXPIRED)"],
+      ["an unknown issuer", () => fetchFailed(coded("UNABLE_TO_VERIFY_LEAF_SIGNATURE")), " (UNABLE_TO_VERIFY_LEAF_SIGNATURE)"],
+      ["not one of Node's certificate codes", () => fetchFailed(coded("CERT_HAS_EXPIRED_X")), ""],
       ["a number", () => fetchFailed(coded(111)), ""],
       ["a code getter that throws", () => fetchFailed(Object.defineProperty({}, "code", { get: () => { throw new Error("no"); } })), ""],
       ["a revoked Proxy as the cause", () => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return fetchFailed(proxy); }, ""],
