@@ -260,10 +260,22 @@ export function envelopeChunkBytes(input: Uint8Array | string): number {
   return typeof input === "string" ? 2 * input.length + 1 : viewLength(input);
 }
 
+/** Bytes of an envelope chunk's table per input (u32 start, byteLength, isString). */
+export const ENVELOPE_ROW_BYTES = 12;
+
+/**
+ * Bytes an envelope input holds in its chunk, its row in the table included: what maxQueuedBytes
+ * counts for it (src/pool/index.ts). Without the row an empty Uint8Array counted 0, and a call of
+ * any number of them was admitted whatever the pool held (admit never refuses 0 bytes).
+ */
+export function envelopeHeldBytes(input: Uint8Array | string): number {
+  return ENVELOPE_ROW_BYTES + envelopeChunkBytes(input);
+}
+
 /** Packs already validated envelope inputs (strings or readable Uint8Arrays) into one fresh SharedArrayBuffer. */
 export function packEnvelopeChunk(inputs: OwnList<Uint8Array | string>, start: number, end: number): SharedArrayBuffer {
   const count = end - start;
-  const tableEnd = 4 + 12 * count;
+  const tableEnd = 4 + ENVELOPE_ROW_BYTES * count;
   // Byte inputs are measured once: the size and the copies use these lengths (copyInto).
   const lengths = ownList<number>(count);
   let size = tableEnd;
@@ -278,7 +290,7 @@ export function packEnvelopeChunk(inputs: OwnList<Uint8Array | string>, start: n
   let at = tableEnd;
   for (let k = 0; k < count; k++) {
     const input = inputs[start + k];
-    const row = 4 + 12 * k;
+    const row = 4 + ENVELOPE_ROW_BYTES * k;
     if (typeof input === "string") {
       at += at & 1;
       // The units straight into the chunk (at is even). Uint16Array uses the host's byte order;

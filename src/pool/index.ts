@@ -56,7 +56,7 @@ import {
   TASK_SIGNATURES,
   TASK_START_WORKER,
   WORKER_LOADED_MESSAGE,
-  envelopeChunkBytes,
+  envelopeHeldBytes,
   packEnvelopeChunk,
   packSignatureChunk,
   planCall,
@@ -107,7 +107,8 @@ export interface VerifierPoolOptions {
   maxWorkerHeapMb?: number;
   /**
    * Bytes of input the pool holds for calls not yet answered, queued or being verified (each
-   * item's signature, key and message; an envelope's bytes, or 2 per UTF-16 unit of a string),
+   * item's signature, key and message; an envelope's bytes, or 2 per UTF-16 unit of a string, and
+   * the 12 bytes of its row in its task's table, so that empty envelopes are not free),
    * default DEFAULT_POOL_MAX_QUEUED_BYTES (256 MiB), at least 1 MiB. A call that would take the
    * pool past it rejects with VerifierPoolError QUEUE_FULL before it copies anything, unless the
    * pool holds nothing (so a call larger than the bound still runs, alone). Without a bound every
@@ -1061,7 +1062,7 @@ class PiscinaVerifierPool implements VerifierPool {
 
   /** A call's envelope chunks, packed (see packSignatures). */
   private packEnvelopes(inputs: OwnList<Uint8Array | string>): PackedCall {
-    return this.admitAndPack(inputs.length, (i) => envelopeChunkBytes(inputs[i]), (start, end) => packEnvelopeChunk(inputs, start, end));
+    return this.admitAndPack(inputs.length, (i) => envelopeHeldBytes(inputs[i]), (start, end) => packEnvelopeChunk(inputs, start, end));
   }
 
   /** The chunks of a call (or a bucket of single calls) of `count` items: codec.ts, planCall. */

@@ -638,6 +638,29 @@ test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUE
   }
 });
 
+test("maxQueuedBytes bounds calls of empty envelopes too: each envelope counts its row in its task's table, so a pool at its bound refuses them QUEUE_FULL", async () => {
+  // Before: an empty Uint8Array envelope counted 0 bytes, so a call of any number of them was
+  // admitted whatever the pool held (admit never refuses 0 bytes): 100 calls of 10,000 empty
+  // envelopes were all queued behind a pool at its bound, holding 12 MB of packed tables.
+  const MiB = 1024 * 1024;
+  const pool = createVerifierPool({ threads: 1, maxQueuedBytes: MiB });
+  try {
+    const empties = Array.from({ length: 100_000 }, () => new Uint8Array(0));
+    const alone = pool.verifyEnvelopeBatch(empties.slice(0, 10));
+    assert.ok(pool.queuedBytes > 0, `a call of empty envelopes holds their rows (${pool.queuedBytes})`);
+    await alone;
+    assert.is(pool.queuedBytes, 0);
+    const first = pool.verifyEnvelopeBatch(["x".repeat(300_000)], { maxBytes: 300_000 }); // 600,001 bytes and its row held
+    const outcome = await settledWithin(pool.verifyEnvelopeBatch(empties), "a call of 100,000 empty envelopes");
+    assert.instance(outcome, VerifierPoolError, Array.isArray(outcome) ? `admitted: answered ${outcome.length} verdicts` : String(outcome));
+    assert.is((outcome as VerifierPoolError).code, "QUEUE_FULL");
+    assert.is((await first).length, 1);
+    assert.is(pool.queuedBytes, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("a crashed chunk gives its bytes back (maxQueuedBytes)", async () => {
   const pool = createVerifierPool({ threads: 1, crashWorkersForTesting: { kind: "exit", attempts: "every" } });
   try {
