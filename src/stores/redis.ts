@@ -553,6 +553,8 @@ class Connection {
   readonly #url: string | undefined;
   /** When a command last got an answer from the server (performance.now()). */
   #lastAnswerAt = performance.now();
+  /** When the current client lost its connection (performance.now()), undefined while it is ready: see send(). */
+  #droppedAt: number | undefined;
   /** Whether a replacement connection is being opened (see #replaceHungClient): one at a time. */
   #replacing = false;
   /** The client of that replacement while it connects, so that close() can end it. */
@@ -608,7 +610,10 @@ class Connection {
       if (client === this.#client) this.#checkedAt = -Infinity;
     };
     const unwatch = watchClient(client, {
-      ready: unverify,
+      ready: () => {
+        unverify();
+        if (client === this.#client) this.#droppedAt = undefined;
+      },
       // A client passed in keeps the commands not yet written in its offline queue and writes
       // them on the next connection, with its handshake, before 'ready' and any check of the
       // server it reached: they fail instead (closed; review 64 F1: a reserve was written on an
@@ -616,6 +621,7 @@ class Connection {
       // this store made has no offline queue: its commands of a dropped connection fail anyway.
       dropped: () => {
         unverify();
+        if (client === this.#client) this.#droppedAt ??= performance.now();
         // Set's iterator as it was at load: a replaced one left unwritten commands unaborted.
         const each = setValues(this.#sending);
         for (let step = setIteratorStep(each); !step.done; step = setIteratorStep(each)) if (step.value.client === client) step.value.abort.abort();
@@ -778,7 +784,15 @@ class Connection {
     };
     // node-redis's isReady: false while it is reconnecting, when a client passed in would queue
     // the command for whichever server it reaches next (see #watch).
-    if ((client as { isReady?: unknown }).isReady === false) throw new SharedStoreError("STORE_UNAVAILABLE", `${operation}: the client is not connected`);
+    if ((client as { isReady?: unknown }).isReady === false) {
+      // node-redis bounds a reconnection's TCP connect, not the handshake after it: on a connection
+      // accepted and then silent (a proxy whose server hangs, a NAT that forgot it), a client this
+      // store made stays not ready until the operating system gives up on the socket, and its
+      // calls are refused here without ever timing out; so past the bound it is replaced as a
+      // hung one is (one attempt at a time), or the store never worked again with the server back.
+      if (this.#droppedAt !== undefined && performance.now() - this.#droppedAt > this.timeoutMs) this.#replaceHungClient(client);
+      throw new SharedStoreError("STORE_UNAVAILABLE", `${operation}: the client is not connected`);
+    }
     const sending = { client, abort: new AbortController() };
     setAdd(this.#sending, sending);
     try {
@@ -816,7 +830,8 @@ class Connection {
    * such timeout tries again), and the old one is closed: calls still waiting on it get their
    * answers if it answers after all, else it is destroyed after operationTimeoutMs and they fail
    * (closed). A server that is merely slow is reconnected to as well, at most once per timed-out
-   * call. A client passed in is the caller's to manage (README "Running a cluster", *A connection that hangs without an error*).
+   * call, and so is a client this store made that stays not ready past the bound (see send()).
+   * A client passed in is the caller's to manage (README "Running a cluster", *A connection that hangs without an error*).
    */
   #replaceHungClient(hung: RedisCommandClient): void {
     if (this.#url === undefined || this.#closed || this.#replacing || hung !== this.#client) return;
@@ -837,6 +852,7 @@ class Connection {
         const old = this.#owned;
         this.#client = fresh;
         this.#owned = fresh;
+        this.#droppedAt = undefined;
         this.#watch(fresh); // and checked before the next call: it is not #checkedClient
         if (old !== undefined) this.#unwatchClient(old as unknown as RedisCommandClient);
         this.#lastAnswerAt = performance.now();

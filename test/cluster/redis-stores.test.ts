@@ -1052,11 +1052,12 @@ t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is
  * resets every connection open now on the client's side (RST, as a server or proxy that died
  * does) and keeps listening, so the client reconnects through it.
  */
-async function startRelay(target: number): Promise<{ port: number; blackHole(): void; reset(): void; connections(): number; close(): Promise<void> }> {
+async function startRelay(target: number): Promise<{ port: number; blackHole(): void; blackHoleNew(on: boolean): void; reset(): void; connections(): number; close(): Promise<void> }> {
   const open = new Set<{ client: net.Socket; upstream: net.Socket; dropped: boolean }>();
+  let dropNew = false;
   const relay = net.createServer((client) => {
     const upstream = net.connect(target, "127.0.0.1");
-    const pair = { client, upstream, dropped: false };
+    const pair = { client, upstream, dropped: dropNew };
     open.add(pair);
     client.on("data", (chunk) => pair.dropped || upstream.write(chunk));
     upstream.on("data", (chunk) => pair.dropped || client.write(chunk));
@@ -1073,6 +1074,10 @@ async function startRelay(target: number): Promise<{ port: number; blackHole(): 
     port: (relay.address() as net.AddressInfo).port,
     blackHole() {
       for (const pair of open) pair.dropped = true;
+    },
+    /** Connections accepted from now on pass nothing (`true`), or pass as usual (`false`). */
+    blackHoleNew(on: boolean) {
+      dropNew = on;
     },
     reset() {
       for (const pair of open) pair.client.resetAndDestroy();
@@ -1112,6 +1117,39 @@ t("a connection that hangs without an error (traffic silently dropped): the stor
     // The hung connection is closed, after operationTimeoutMs at most (its waiting get never answers).
     for (let i = 0; i < 60 && relay.connections() > 1; i++) await new Promise((r) => setTimeout(r, 50));
     assert.is(relay.connections(), 1, "one connection open: the hung one was closed, not kept beside the new one");
+  } finally {
+    await peers.close();
+    await relay.close();
+  }
+});
+
+t("a reconnection whose handshake hangs (the connection accepted, then silent): the store connects afresh once the server answers again, instead of refusing every call as not connected for good", async () => {
+  // node-redis bounds a reconnection's TCP connect (connectTimeout), not the handshake after it
+  // (HELLO, CLIENT SETINFO): on a connection accepted and then silent, its client stayed not ready
+  // until the operating system gave up on the socket, and the store refused every call at once
+  // ("not connected"), never timing out, so it never connected afresh, even with the server back.
+  const relay = await startRelay((await server()).port);
+  const peers = await RedisPeerStore.open(`redis://127.0.0.1:${relay.port}`, { namespace: freshNamespace(), operationTimeoutMs: 500 });
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  try {
+    await peers.insert(pin);
+    relay.blackHoleNew(true);
+    relay.reset(); // node-redis reconnects, into a connection that passes nothing
+    const notConnected = (e: any) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE" && /not connected/.test(e.message);
+    await new Promise((r) => setTimeout(r, 100));
+    await rejects(peers.get("k"), notConnected, "get while the reconnection's handshake hangs");
+    await new Promise((r) => setTimeout(r, 700)); // past operationTimeoutMs
+    relay.blackHoleNew(false); // the server is reachable again, on a fresh connection
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        assert.ok((await peers.get("k"))?.equals(pin), "the pin, read on a fresh connection");
+        break;
+      } catch (error) {
+        if (!notConnected(error) || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   } finally {
     await peers.close();
     await relay.close();
