@@ -57,7 +57,7 @@ import {
   mapClear,
   type OwnList,
 } from "../bytes.js";
-import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet } from "../collections.js";
+import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues, weakMapGet, weakMapSet, weakSetAdd, weakSetHas } from "../collections.js";
 import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
@@ -485,6 +485,12 @@ async function connectClient(url: string, timeoutMs: number, created?: (client: 
     lastError = error;
     if (isErrorReply(error) && regExpExec(HANDSHAKE_REFUSED, error.message) !== null) refuse(error);
   }); // after the connect, reported through the failing calls; a listener keeps the process alive
+  // node-redis's destroy() during the TCP connect finds no socket to end, and the socket, once
+  // connected, then waits on its handshake until this connect's bound: a client ended meanwhile
+  // (destroyClient: a close(), or an open whose server check failed) is ended again as it connects.
+  client.on("connect", () => {
+    if (weakSetHas(endedClients, client)) destroyClient(client as unknown as OwnedClient);
+  });
   created?.(client as unknown as OwnedClient);
   try {
     // The first of the two to settle, without Promise.race (README "Hardening").
@@ -531,11 +537,15 @@ async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> 
   }
 }
 
+/** Clients destroyClient ended: one still connecting is ended again once its socket connects (connectClient). */
+const endedClients = new WeakSet<object>();
+
 /**
  * Ends a client this store created at once: node-redis's destroy() rejects what it still holds
  * and closes the socket, without a word to the server. Never throws (see endClient).
  */
 function destroyClient(client: OwnedClient): void {
+  weakSetAdd(endedClients, client); // see connectClient
   try {
     client.destroy();
   } catch {
@@ -663,8 +673,11 @@ class Connection {
 
   /** Ends a connection whose open failed: no graceful close (nothing of the caller's is waiting on it). */
   #abandon(): void {
-    this.#closed = true; // a replacement that connects now is destroyed there
+    this.#closed = true; // a replacement that connects after all is destroyed there
     this.#unwatchAll();
+    // A replacement still connecting, begun when the check's command timed out, is ended too: left
+    // to its own bound, it stayed connected up to another operationTimeoutMs after the open failed.
+    if (this.#connecting !== undefined) destroyClient(this.#connecting);
     this.#owned?.destroy();
   }
 

@@ -1052,14 +1052,18 @@ t("a script whose first attempt comes back NOSCRIPT late: EVAL gets only what is
  * resets every connection open now on the client's side (RST, as a server or proxy that died
  * does) and keeps listening, so the client reconnects through it.
  */
-async function startRelay(target: number): Promise<{ port: number; blackHole(): void; blackHoleNew(on: boolean): void; reset(): void; connections(): number; close(): Promise<void> }> {
+async function startRelay(target: number): Promise<{ port: number; blackHole(): void; blackHoleNew(on: boolean): void; blackHoleFrom(text: string): void; reset(): void; connections(): number; close(): Promise<void> }> {
   const open = new Set<{ client: net.Socket; upstream: net.Socket; dropped: boolean }>();
   let dropNew = false;
+  let dropFrom: string | undefined;
   const relay = net.createServer((client) => {
     const upstream = net.connect(target, "127.0.0.1");
     const pair = { client, upstream, dropped: dropNew };
     open.add(pair);
-    client.on("data", (chunk) => pair.dropped || upstream.write(chunk));
+    client.on("data", (chunk) => {
+      if (dropFrom !== undefined && chunk.includes(dropFrom)) pair.dropped = dropNew = true;
+      if (!pair.dropped) upstream.write(chunk);
+    });
     upstream.on("data", (chunk) => pair.dropped || client.write(chunk));
     const end = () => {
       open.delete(pair);
@@ -1078,6 +1082,10 @@ async function startRelay(target: number): Promise<{ port: number; blackHole(): 
     /** Connections accepted from now on pass nothing (`true`), or pass as usual (`false`). */
     blackHoleNew(on: boolean) {
       dropNew = on;
+    },
+    /** The first connection to send `text` passes nothing from then on, that chunk included, nor do connections accepted after it. */
+    blackHoleFrom(text: string) {
+      dropFrom = text;
     },
     reset() {
       for (const pair of open) pair.client.resetAndDestroy();
@@ -1152,6 +1160,20 @@ t("a reconnection whose handshake hangs (the connection accepted, then silent): 
     }
   } finally {
     await peers.close();
+    await relay.close();
+  }
+});
+
+t("an open whose server check gets no answer ends at once every connection it made, the fresh one it began connecting included (it was left connecting for up to another operationTimeoutMs)", async () => {
+  // The check's timed-out CONFIG makes the store begin a fresh connection (#replaceHungClient);
+  // the failed open ended its first client but left that one to its own bound.
+  const relay = await startRelay((await server()).port);
+  relay.blackHoleFrom("CONFIG"); // the connect's handshake passes; the check, and every connection after, get nothing
+  try {
+    await rejects(RedisPeerStore.open(`redis://127.0.0.1:${relay.port}`, { namespace: freshNamespace(), operationTimeoutMs: 3000 }), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "open");
+    for (let i = 0; i < 10 && relay.connections() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.is(relay.connections(), 0, "no connection left once the open failed");
+  } finally {
     await relay.close();
   }
 });
