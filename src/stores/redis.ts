@@ -242,7 +242,9 @@ return floor`;
 // pair it took over is put back as it was ("0:previous timestamp", its TTL kept, which is at
 // least the old one's), so another replica that still takes the old envelope finds it held
 // (review 61 F2: the pair was deleted, and that envelope accepted a second time); a new pair is
-// deleted. Then its place in the quota is given back (a counter that expired meanwhile is left alone).
+// deleted. Then its place in the quota is given back (a counter that expired meanwhile is left
+// alone, as is one in a form the reserve never writes, which the next reserve refuses: Lua's
+// tonumber read " 5", "1.5" or "1e3", which DECR then refused after the pair was written).
 const RELEASE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
@@ -256,8 +258,8 @@ else
   if not string.match(previous, '^%d+$') then return 0 end
   redis.call('SET', KEYS[1], '0:' .. previous, 'XX', 'KEEPTTL')
 end
-local used = tonumber(redis.call('GET', KEYS[2]) or '0')
-if used ~= nil and used > 0 then redis.call('DECR', KEYS[2]) end
+local counted = redis.call('GET', KEYS[2]) or '0'
+if string.match(counted, '^%d+$') and #counted <= 15 and tonumber(counted) > 0 then redis.call('DECR', KEYS[2]) end
 return 1`;
 
 // KEYS[1] the hash; ARGV: 1 field, 2 expected value ('' = no entry), 3 next value. "No entry"

@@ -156,6 +156,28 @@ t("a retention floor above MAX_STORE_SKEW_SECS is STORE_UNEXPECTED_REPLY for res
   }
 });
 
+t("a release whose peer's quota counter holds a value this store never writes frees the pair all the same and leaves the counter as it is, without failing after its write", async () => {
+  // Lua's tonumber reads " 5", "1.5", "1e3", "0x10" and 20 digits, which DECR refuses: the release
+  // script deleted the pair, then failed on DECR (STORE_UNAVAILABLE, "ERR value is not an
+  // integer"), an error that says the engine failed the call although it had changed the store.
+  const namespace = freshNamespace();
+  const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
+  try {
+    const W = wallSecs();
+    for (const [i, bad] of [" 5", "1.5", "1e3", "0x10", "99999999999999999999", "x"].entries()) {
+      assert.is(await store.reserve("p", `n${i}`, W, W, 300), true);
+      const [counter] = await withRaw((c) => c.keys(`${namespace}:*:q:*`));
+      await withRaw((c) => c.set(counter!, bad));
+      await store.release("p", `n${i}`);
+      assert.is(await withRaw((c) => c.exists(pairKey(namespace, "p", `n${i}`))), 0, `counter ${JSON.stringify(bad)}: the pair released`);
+      assert.is(await withRaw((c) => c.get(counter!)), bad, `counter ${JSON.stringify(bad)}: left as it was`);
+      await withRaw((c) => c.set(counter!, "1"));
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 t("a peer's quota counter keeps the expiry its window's first reservation gave it: later reservations do not push it back", async () => {
   // A mutation audit found the counter's expiry renewable on every reservation unseen: a peer
   // reserving steadily then kept one counter alive, and its quota never reset with the window.
