@@ -1026,6 +1026,15 @@ function keyPart(value: string): string {
   return out;
 }
 
+/**
+ * A script's -2: a key it read before writing anything holds a value no store writes (`what` names
+ * the keys it reads), left as it is. Said as such: it came out as "unexpected reply number", as if
+ * the server had answered oddly, which sent an operator nowhere near the key to fix or delete.
+ */
+function valueNoStoreWrites(operation: string, what: string): SharedStoreError {
+  return new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: ${what} holds a value no store writes; nothing was written (fix or delete it by hand)`);
+}
+
 function unexpected(operation: string, reply: unknown): SharedStoreError {
   const shown = typeof reply === "string" ? quoteJsonString(stringSlice(reply, 0, 40)) : typeof reply;
   return new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: unexpected reply ${shown}`);
@@ -1085,6 +1094,7 @@ export class RedisReplayStore implements ReplayStore {
   /** Raises the namespace's retention floor to this store's maxSkewSecs (never lowers it). */
   async #registerRetention(deadline?: number): Promise<void> {
     const reply = await this.#redis.run("replay.registerRetention", SCRIPTS.registerRetention, [this.#retentionKey], [toText(this.maxSkewSecs)], deadline);
+    if (reply === -2) throw valueNoStoreWrites("replay.registerRetention", `the retention floor ${this.#retentionKey}`);
     if (typeof reply !== "number" || !isSafeInteger(reply) || reply < this.maxSkewSecs) throw unexpected("replay.registerRetention", reply);
     this.#floorSeen = reply;
   }
@@ -1114,6 +1124,7 @@ export class RedisReplayStore implements ReplayStore {
    */
   async lowerRetentionFloor(): Promise<number> {
     const reply = await this.#redis.run("replay.lowerRetentionFloor", SCRIPTS.lowerRetention, [this.#retentionKey], [toText(this.maxSkewSecs)]);
+    if (reply === -2) throw valueNoStoreWrites("replay.lowerRetentionFloor", `the retention floor ${this.#retentionKey}`);
     if (typeof reply !== "number" || reply < -1) throw unexpected("replay.lowerRetentionFloor", reply);
     this.#floorSeen = this.maxSkewSecs;
     return reply < 0 ? 0 : reply;
@@ -1182,6 +1193,8 @@ export class RedisReplayStore implements ReplayStore {
     if (reply === -1) {
       throw new SharedStoreError("PEER_QUOTA_EXCEEDED", `replay.reserve: this peer reserved ${this.maxReservationsPerPeer} pairs in this window (maxReservationsPerPeer)`);
     }
+    // The script does not say which of its keys: the pair's and the counter's names are up to about 12 bytes per unit of maxKeyUnits, too long to quote.
+    if (reply === -2) throw valueNoStoreWrites("replay.reserve", `the pair, this peer's quota counter or the retention floor ${this.#retentionKey}`);
     throw unexpected("replay.reserve", reply);
   }
 

@@ -156,6 +156,31 @@ t("a retention floor above MAX_STORE_SKEW_SECS is STORE_UNEXPECTED_REPLY for res
   }
 });
 
+t("a value no store writes, found by a script before it writes (the pair, the quota counter, the retention floor), is STORE_UNEXPECTED_REPLY saying so, not \"unexpected reply number\"", async () => {
+  const namespace = freshNamespace();
+  const url = (await server()).url;
+  const floorKey = `${namespace}:retention`;
+  const store = await RedisReplayStore.open(url, { namespace, maxSkewSecs: 300 });
+  const says = (what: RegExp) => (e: any) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY" && /holds a value no store writes/.test(e.message) && what.test(e.message);
+  try {
+    const W = wallSecs();
+    assert.is(await store.reserve("p", "n", W, W, 300), true);
+    store.commit("p", "n");
+    const [counter] = await withRaw((c) => c.keys(`${namespace}:*:q:*`));
+    await withRaw((c) => c.set(pairKey(namespace, "p", "n"), "garbage"));
+    await rejects(store.reserve("p", "n", W, W, 300), says(/the pair/), "a pair's value");
+    await withRaw((c) => c.set(counter!, "x"));
+    await rejects(store.reserve("p", "m", W, W, 300), says(/quota counter/), "a quota counter");
+    await withRaw((c) => c.set(floorKey, "x"));
+    await rejects(store.reserve("q", "n", W, W, 300), says(new RegExp(floorKey)), "the floor, on reserve");
+    await rejects(RedisReplayStore.open(url, { namespace, maxSkewSecs: 300 }), says(new RegExp(floorKey)), "the floor, on open");
+    await rejects(store.lowerRetentionFloor(), says(new RegExp(floorKey)), "the floor, on lowerRetentionFloor");
+    assert.is(await withRaw((c) => c.get(floorKey)), "x", "left as it was");
+  } finally {
+    await store.close();
+  }
+});
+
 t("a release whose peer's quota counter holds a value this store never writes frees the pair all the same and leaves the counter as it is, without failing after its write", async () => {
   // Lua's tonumber reads " 5", "1.5", "1e3", "0x10" and 20 digits, which DECR refuses: the release
   // script deleted the pair, then failed on DECR (STORE_UNAVAILABLE, "ERR value is not an
