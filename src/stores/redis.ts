@@ -280,6 +280,13 @@ local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return current`;
 
+// KEYS[1] the hash. HGETALL's flat list of fields and values: what a script returns is an array
+// under RESP2 and RESP3 alike, where HGETALL sent as such answers RESP3's map, which node-redis
+// (RESP3 by default since v5) reads into a plain object, on which a field named "__proto__" sets
+// nothing: such an entry, one this store never writes, was left out of snapshot() unseen instead
+// of refused (hunt 33).
+const PEER_SNAPSHOT_SCRIPT = `return redis.call('HGETALL', KEYS[1])`;
+
 interface Script {
   text: string;
   sha: string;
@@ -331,6 +338,7 @@ const SCRIPTS = {
   lowerRetention: script(LOWER_RETENTION_SCRIPT),
   peerCas: script(PEER_CAS_SCRIPT),
   peerRemove: script(PEER_REMOVE_SCRIPT),
+  peerSnapshot: script(PEER_SNAPSHOT_SCRIPT),
 };
 
 /** What a connection does on its client's events (Connection.#watch). */
@@ -1261,7 +1269,7 @@ export class RedisPeerStore implements FederationPeerStore {
    * resolve() and forget() could never reach it).
    */
   async snapshot(): Promise<readonly FederationPeer[]> {
-    const reply = await this.#redis.command("snapshot", ["HGETALL", this.#hash]);
+    const reply = await this.#redis.run("snapshot", SCRIPTS.peerSnapshot, [this.#hash], []);
     const entries = hashEntries(reply, "snapshot");
     const peers: OwnList<FederationPeer> = ownList(entries.length);
     for (let i = 0; i < entries.length; i++) {

@@ -778,7 +778,8 @@ t("a pin under another peer's field, or in a spelling the store never writes, is
     const written = JSON.stringify(pin.toJSON());
     await withRaw((c) => c.hSet(`${namespace}:peers`, JSON.stringify("k"), written));
     assert.equal((await peers.snapshot()).map((p) => p.kernelId), ["k"], "a pin under its own field is listed");
-    for (const name of [JSON.stringify("other"), '"\\u006b"', ' "k"']) {
+    // "__proto__" too: read as RESP3's map into a plain object, it set nothing, and the entry was left out unseen.
+    for (const name of [JSON.stringify("other"), '"\\u006b"', ' "k"', "__proto__"]) {
       await withRaw((c) => c.hSet(`${namespace}:peers`, name, written));
       await rejects(peers.snapshot(), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", `pin of k under field ${name}`);
       await withRaw((c) => c.hDel(`${namespace}:peers`, name));
