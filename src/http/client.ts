@@ -109,7 +109,9 @@ export async function handshakeAnswer(
   let raw: Uint8Array;
   let status: number | undefined; // once the headers are in: a timeout while reading the body reports it too
   try {
-    const fetching = doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" });
+    // Adopted once: unlessAborted and cancelLateBody each resolving a thenable the fetch returned
+    // called its `then` twice, and a lazy one (a request builder's) sent the envelope again.
+    const fetching = Promise.resolve(doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal, redirect: "error" }));
     const response = await unlessAborted(fetching, signal).catch((error: unknown) => {
       if (signal.aborted) cancelLateBody(fetching);
       throw error;

@@ -113,4 +113,29 @@ test("an answer that comes after timeoutMs from a fetch that does not pass the s
   assert.equal(await a.peers(), []);
 });
 
+test("a fetch that returns a thenable has its `then` called once, timeout included: a lazy one (a request builder's) is not sent twice", async () => {
+  const a = exchangeA();
+  let thens = 0;
+  let requests = 0;
+  // Each `then` starts the request, as a lazy request builder does; it ignores the signal.
+  const lazy = ((url: URL, init: RequestInit) => ({
+    then(ok: (response: Response) => void, failed: (error: unknown) => void) {
+      thens++;
+      fetch(url, { ...init, signal: undefined }).then(ok, failed);
+    },
+  })) as unknown as typeof fetch;
+  // Answers 400 ms after each request: past timeoutMs 150, so the late answer is cancelled.
+  const slow = createServer((q, s) => (requests++, q.resume(), setTimeout(() => s.writeHead(500).end("no"), 400)));
+  const url = await listen(slow);
+  try {
+    const error = await settledFailure(handshakeWith(url, a, "kernel.b", { timeoutMs: 150, fetch: lazy }), 5000);
+    assert.is(error.code, "TIMEOUT", error.message);
+    await new Promise((resolve) => setTimeout(resolve, 700)); // past the late answer
+    assert.is(thens, 1, "the thenable's then");
+    assert.is(requests, 1, "requests the server saw");
+  } finally {
+    await closeServer(slow);
+  }
+});
+
 test.run();
