@@ -14,6 +14,7 @@ import { charCodeAt, concatBytes, copyOfBytes, isArray, isReadableBytes, randomH
 import { describeThrown, InvalidTypeError, instanceOfOrFalse } from "../errors.js";
 import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
+import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 
 /** Options of handshakeWith. */
 export interface HandshakeClientOptions {
@@ -89,6 +90,16 @@ export async function handshakeAnswer(
     hardening = { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 };
   } catch (cause) {
     throw new InvalidTypeError("exchange must be a KernelTrustExchange (its hardening cannot be read)", { cause });
+  }
+  // What an exchange's hardening always holds (withHardening checks it): anything else was
+  // "maxResponseBytes must be an integer" (an option the caller may not have passed), or, with
+  // maxResponseBytes given, an INVALID_TYPE from the verification after the envelope was sent.
+  const { maxEnvelopeBytes, rejectWeakKeys, escapeDelAndC1 } = hardening;
+  if (
+    typeof maxEnvelopeBytes !== "number" || !Number.isSafeInteger(maxEnvelopeBytes) || maxEnvelopeBytes < 1 || maxEnvelopeBytes > MAX_ENVELOPE_BYTES_LIMIT ||
+    typeof rejectWeakKeys !== "boolean" || typeof escapeDelAndC1 !== "boolean"
+  ) {
+    throw new InvalidTypeError("exchange must be a KernelTrustExchange (its hardening has no maxEnvelopeBytes in 1..16 MiB, or rejectWeakKeys or escapeDelAndC1 is not a boolean)");
   }
   if (typeof remoteKernelId !== "string") throw new InvalidTypeError("remoteKernelId must be a string");
   const read = readSettings(options, "options", CLIENT_OPTION_KEYS, (message, cause) => new InvalidTypeError(message, cause === undefined ? undefined : { cause }));

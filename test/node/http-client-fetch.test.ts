@@ -138,4 +138,24 @@ test("a fetch that returns a thenable has its `then` called once, timeout includ
   }
 });
 
+test("an exchange whose hardening holds the wrong types is INVALID_TYPE naming the exchange, before anything is sent", async () => {
+  let calls = 0;
+  const counting = (() => (calls++, Promise.reject(new Error("not to be called")))) as unknown as typeof fetch;
+  const real = exchangeA().hardening;
+  for (const hardening of [{}, 5, { ...real, maxEnvelopeBytes: "65536" }, { ...real, maxEnvelopeBytes: 0 }, { ...real, rejectWeakKeys: "yes" }, { ...real, escapeDelAndC1: 1 }]) {
+    const foreign = { localEnvelope: () => ({}), acceptEnvelope: () => undefined, hardening } as unknown as KernelTrustExchange;
+    for (const options of [{}, { maxResponseBytes: 1000 }]) {
+      const error = await handshakeWith("http://127.0.0.1:9/", foreign, "kernel.b", { ...options, fetch: counting }).then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+      assert.is(error?.code, "INVALID_TYPE", `${JSON.stringify(hardening)}: ${error?.message}`);
+      assert.match(String(error?.message), /exchange must be a KernelTrustExchange/);
+    }
+  }
+  assert.is(calls, 0, "fetch calls");
+  // The same shape with a real exchange's hardening gets as far as the fetch.
+  const copied = { localEnvelope: () => ({}), acceptEnvelope: () => undefined, hardening: { ...real } } as unknown as KernelTrustExchange;
+  const error = await handshakeWith("http://127.0.0.1:9/", copied, "kernel.b", { fetch: counting }).then(() => undefined, (e: unknown) => e as { code?: string });
+  assert.is(error?.code, "NETWORK_ERROR");
+  assert.is(calls, 1, "fetch calls");
+});
+
 test.run();
