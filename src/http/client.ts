@@ -117,6 +117,11 @@ export async function handshakeAnswer(
 
   const body = JSON.stringify(exchange.localEnvelope(remoteKernelId, nonce));
   const signal = AbortSignal.timeout(timeoutMs);
+  // AbortSignal.timeout's timer does not keep Node's event loop alive: with a caller's fetch that
+  // stalls holding no handle (a mock that never settles), the process exited before the TIMEOUT
+  // (code 13 under a top-level await), although timeoutMs holds for such a fetch. This timer holds
+  // the loop until just past the abort and goes once the exchange settles (finally, below).
+  const holdOpen = setTimeout(keepWaiting, timeoutMs < MAX_TIMEOUT_MS ? timeoutMs + 1 : timeoutMs); // past 2^31-1 Node fires at 1 ms
   let raw: Uint8Array;
   let status: number | undefined; // once the headers are in: a timeout while reading the body reports it too
   try {
@@ -159,6 +164,8 @@ export async function handshakeAnswer(
     const systemCode = networkErrorCode(error) ?? plainCauseMessage(error);
     const reason = systemCode === undefined ? "" : ` (${systemCode})`;
     throw new HandshakeHttpError("NETWORK_ERROR", `${url.host}: ${describeThrown(error)}${reason}`, { status, cause: error });
+  } finally {
+    clearTimeout(holdOpen);
   }
 
   // The bytes that arrived, not a decoding of them: invalid UTF-8 is refused (MALFORMED_ENVELOPE,
@@ -331,6 +338,9 @@ function unlessAborted<T>(promise: T | PromiseLike<T>, signal: AbortSignal): Pro
     );
   });
 }
+
+/** holdOpen's callback in handshakeAnswer: the timer is there to keep the event loop alive, not to act. */
+function keepWaiting(): void {}
 
 /**
  * Cancels the body of a response that arrives after the call gave up waiting for it (a fetch that

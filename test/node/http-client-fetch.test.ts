@@ -6,6 +6,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:http";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { KernelTrustExchange, Keypair } from "../../src/index.js";
 import { handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
 
@@ -156,6 +158,26 @@ test("an exchange whose hardening holds the wrong types is INVALID_TYPE naming t
   const error = await handshakeWith("http://127.0.0.1:9/", copied, "kernel.b", { fetch: counting }).then(() => undefined, (e: unknown) => e as { code?: string });
   assert.is(error?.code, "NETWORK_ERROR");
   assert.is(calls, 1, "fetch calls");
+});
+
+test("timeoutMs holds in a process with nothing else to wait for: a fetch that never settles and holds no handle is TIMEOUT, not an exit before it", () => {
+  // AbortSignal.timeout's timer does not keep the event loop alive: the child exited at once with
+  // code 13 (a top-level await left pending), its TIMEOUT never reported.
+  const client = JSON.stringify(fileURLToPath(new URL("../../src/http/index.ts", import.meta.url)));
+  const lib = JSON.stringify(fileURLToPath(new URL("../../src/index.ts", import.meta.url)));
+  const code = `const { handshakeWith } = await import(${client});
+const { KernelTrustExchange, Keypair } = await import(${lib});
+const a = new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(91)));
+const started = Date.now();
+try {
+  await handshakeWith("http://127.0.0.1:9/", a, "kernel.b", { timeoutMs: 300, fetch: () => new Promise(() => {}) });
+  console.log("fulfilled");
+} catch (error) {
+  console.log(error.code, Date.now() - started >= 290);
+}`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8", timeout: 30_000 });
+  assert.is(r.stdout.trim(), "TIMEOUT true", r.stderr);
+  assert.is(r.status, 0, r.stderr);
 });
 
 test.run();
