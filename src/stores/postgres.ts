@@ -195,7 +195,7 @@ class Connection {
     // every integer whose bytes are not valid UTF-8: a pin read back with its rotationDue equal to
     // its establishedAt, say. Refused rather than misread (pg.defaults.binary applies to the
     // store's own pool too; a Pool, Client or PoolClient passed in carries its own setting).
-    if (pg.defaults.binary === true || (typeof urlOrClient === "object" && urlOrClient !== null && readsBinary(urlOrClient))) {
+    if (typeof urlOrClient === "object" && urlOrClient !== null ? readsBinary(urlOrClient) : pg.defaults.binary === true) {
       throw new InvalidConfigError("Postgres stores need pg's text result format: binary: true (in pg.defaults or the pool or client given) is refused, as pg decodes binary results as UTF-8 text and misreads integers");
     }
     if (typeof urlOrClient === "string") {
@@ -388,10 +388,17 @@ function isPgPool(db: PostgresQueryable): db is Pool {
   return typeof candidate.connect === "function" && typeof candidate.release !== "function" && typeof candidate.totalCount === "number";
 }
 
-/** Whether a pool or client passed in asks pg for results in binary format (Connection.create). */
+/**
+ * Whether a pool or client passed in asks pg for results in binary format (Connection.create). A
+ * pg Client (a PoolClient too) has its own `binary`, pg.defaults.binary folded in when it was made,
+ * and its queries follow that alone: one made before an application set pg.defaults.binary reads
+ * text, and was refused. Anything else (a Pool, whose clients are made later and read the default
+ * then; a wrapper) follows its options and pg.defaults.binary.
+ */
 function readsBinary(db: object): boolean {
   const candidate = db as { binary?: unknown; options?: { binary?: unknown } };
-  return candidate.binary === true || (typeof candidate.options === "object" && candidate.options !== null && candidate.options.binary === true);
+  if (typeof candidate.binary === "boolean") return candidate.binary;
+  return pg.defaults.binary === true || (typeof candidate.options === "object" && candidate.options !== null && candidate.options.binary === true);
 }
 
 /**

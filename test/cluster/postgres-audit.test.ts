@@ -455,6 +455,30 @@ t("results in pg's binary format are refused at open (pg.defaults.binary, or a p
   }
 });
 
+t("a pg Client made before the application set pg.defaults.binary reads text, and is not refused: its queries follow its own binary (false), not the default", async () => {
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const textClient = new pg.Client({ connectionString: url });
+  await textClient.connect();
+  const defaultBinary = pg.defaults.binary;
+  pg.defaults.binary = true;
+  try {
+    assert.is(textClient.binary, false, "the client's own setting");
+    const peers = await PostgresPeerStore.open(textClient, { tablePrefix: prefix });
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    await peers.insert(pin);
+    assert.ok((await peers.get("k"))?.equals(pin), "the pin reads back");
+    await peers.close();
+    // A Pool makes its clients later, with the default: still refused.
+    const pool = new pg.Pool({ connectionString: url });
+    await rejects(PostgresPeerStore.open(pool, { tablePrefix: prefix }), (e) => e instanceof InvalidConfigError, "a pool under pg.defaults.binary");
+    await pool.end();
+  } finally {
+    pg.defaults.binary = defaultBinary;
+    await textClient.end();
+  }
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
