@@ -87,6 +87,26 @@ export const MAX_POOL_CHUNK_SIZE = 1024;
 export const DEFAULT_POOL_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 /** Smallest accepted maxQueuedBytes. */
 const MIN_POOL_MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * What maxQueuedBytes counts for each call besides its input: the heap a queued call holds however
+ * small it is (its promise and settling functions, the closures that wait for its chunk, its place
+ * in its bucket). Measured on Node 20.20 (--expose-gc, heapUsed + arrayBuffers + external after a
+ * gc, 20,000–50,000 calls queued behind a busy worker): an empty-message verify() held 632–657
+ * bytes, of which its input counted 96. Hunt 36: without it such calls counted 96 bytes each, and
+ * a caller that never awaited could queue about 1.7 GB of heap under the default bound.
+ */
+export const POOL_CALL_OVERHEAD_BYTES = 576;
+/**
+ * What maxQueuedBytes counts for each task besides its items: a batch call's chunk, or a bucket of
+ * single calls (opened by its first call): its SharedArrayBuffer, its runChunk frame, its place in
+ * the slot queue, its part's promise and closures, and for a batch call the call's own state.
+ * Measured as POOL_CALL_OVERHEAD_BYTES was: a one-envelope verifyEnvelopeBatch([""]) held 3,613–3,628
+ * bytes (it counted 13), each further chunk of a call 1,874–1,883 (chunkSize 1), a verify() alone
+ * in its bucket (chunkSize 1) 2,820; rounded up so that none of these counts less than it holds.
+ * Hunt 36: one-envelope calls counted 13 bytes each, about 280 times too few (40 GB of heap
+ * under the default bound).
+ */
+export const POOL_TASK_OVERHEAD_BYTES = 3072;
 export { POOL_CHUNK_BYTE_BUDGET } from "./codec.js";
 export { VerifierPoolError, type VerifierPoolErrorCode } from "./errors.js";
 // The shared classes the pool's calls throw too, as the in-thread calls do (review 91 F8).
@@ -106,12 +126,16 @@ export interface VerifierPoolOptions {
   /** Old-generation heap limit of each worker in MiB (worker_threads resourceLimits); default: Node's. */
   maxWorkerHeapMb?: number;
   /**
-   * Bytes of input the pool holds for calls not yet answered, queued or being verified (each
+   * Bytes the pool holds for calls not yet answered, queued or being verified: their input (each
    * item's signature, key and message; an envelope's bytes, or 2 per UTF-16 unit of a string, and
-   * the 12 bytes of its row in its task's table, so that empty envelopes are not free),
-   * default DEFAULT_POOL_MAX_QUEUED_BYTES (256 MiB), at least 1 MiB. A call that would take the
-   * pool past it rejects with VerifierPoolError QUEUE_FULL before it copies anything, unless the
-   * pool holds nothing (so a call larger than the bound still runs, alone). Without a bound every
+   * the 12 bytes of its row in its task's table, so that empty envelopes are not free), plus a
+   * fixed overhead for what every call and every task holds however small its input
+   * (POOL_CALL_OVERHEAD_BYTES per call, POOL_TASK_OVERHEAD_BYTES per batch call's chunk or bucket
+   * of single calls; hunt 36: tiny calls were almost free, and callers that never awaited could
+   * queue gigabytes of heap before any QUEUE_FULL), default DEFAULT_POOL_MAX_QUEUED_BYTES
+   * (256 MiB), at least 1 MiB. A call that would take the pool past it rejects with
+   * VerifierPoolError QUEUE_FULL before it copies anything, unless the pool holds nothing (so a
+   * call larger than the bound still runs, alone). Without a bound every
    * call waiting held its packed copy: 400 calls of 1 MiB held 410 MiB (review 93 F1).
    */
   maxQueuedBytes?: number;
@@ -152,7 +176,8 @@ export interface VerifierPool {
   /** Worker threads in the pool. */
   readonly threads: number;
   /**
-   * Bytes of input the pool holds now for calls not yet answered, queued or being verified: what
+   * Bytes the pool holds now for calls not yet answered, queued or being verified (their input plus
+   * a fixed overhead per call and per task: VerifierPoolOptions.maxQueuedBytes): what
    * `maxQueuedBytes` bounds (a caller can hold back before it is refused QUEUE_FULL).
    */
   readonly queuedBytes: number;
@@ -455,7 +480,7 @@ function batchVerdicts(parts: OwnList<Promise<SignatureVerdicts>>, call: PoolCal
   });
 }
 
-/** Each chunk's sum of bytesOf over its items: the bytes its answer gives back (maxQueuedBytes). */
+/** Each chunk's sum of bytesOf over its items: with the overheads its caller adds, the bytes its answer gives back (maxQueuedBytes). */
 function chunkByteSums(chunks: OwnList<ChunkRange>, bytesOf: (i: number) => number): OwnList<number> {
   const sums = ownList<number>(chunks.length);
   for (let c = 0; c < chunks.length; c++) {
@@ -532,8 +557,10 @@ interface Bucket {
   messages: OwnList<Uint8Array>;
   publicKeys: OwnList<Uint8Array>;
   settle: OwnList<Settle<boolean>>;
-  /** Chunk bytes of the items so far (signatureChunkBytes), as admit counted them. */
+  /** Chunk bytes of the items so far (signatureChunkBytes): what fills it up to POOL_CHUNK_BYTE_BUDGET. */
   bytes: number;
+  /** What admit counted for the calls in it: their chunk bytes, POOL_CALL_OVERHEAD_BYTES each, and POOL_TASK_OVERHEAD_BYTES for the call that opened it. */
+  held: number;
   /** It holds chunkSize items or POOL_CHUNK_BYTE_BUDGET bytes, and was detached for the next calls: its flush sends it as one task (cut only by the budget). */
   full: boolean;
 }
@@ -567,7 +594,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private startingWorker = false;
   /** VerifierPoolOptions.maxQueuedBytes. */
   private readonly maxQueuedBytes: number;
-  /** Input bytes of the calls not yet answered (counted by admit, given back by each chunk as it settles: runChunk): what maxQueuedBytes bounds. */
+  /** Bytes of the calls not yet answered, input and overheads (counted by admit, given back by each chunk as it settles: runChunk): what maxQueuedBytes bounds. */
   private bytesHeld = 0;
 
   get queuedBytes(): number {
@@ -710,9 +737,12 @@ class PiscinaVerifierPool implements VerifierPool {
       assertFitsAnyCore(messageLength);
       this.assertOpen(); // a getter may have closed the pool
       call?.throwIfEnded(); // before anything is held
-      const bytes = SIGNATURE_BYTES + PUBLIC_KEY_BYTES + messageLength; // signatureChunkBytes of the copy
-      this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk settles
       const index = zip215 ? 1 : 0;
+      const itemBytes = SIGNATURE_BYTES + PUBLIC_KEY_BYTES + messageLength; // signatureChunkBytes of the copy
+      // The call that opens its tick's bucket counts the task too (no caller code runs from here to
+      // openBucket, so the bucket found here is the one it joins).
+      const bytes = itemBytes + POOL_CALL_OVERHEAD_BYTES + (this.buckets[index] === undefined ? POOL_TASK_OVERHEAD_BYTES : 0);
+      this.admit(bytes); // before the copy (maxQueuedBytes); given back when its chunk settles
       let copies: { signatureCopy: Uint8Array; messageCopy: Uint8Array; publicKeyCopy: Uint8Array };
       let bucket: Bucket;
       let settle: Settle<boolean>;
@@ -741,7 +771,8 @@ class PiscinaVerifierPool implements VerifierPool {
       bucket.signatures[at] = copies.signatureCopy;
       bucket.messages[at] = copies.messageCopy;
       bucket.publicKeys[at] = copies.publicKeyCopy;
-      bucket.bytes += bytes;
+      bucket.bytes += itemBytes;
+      bucket.held += bytes;
       bucket.settle[at] = settle;
       if (at + 1 >= this.chunkSize || bucket.bytes >= POOL_CHUNK_BYTE_BUDGET) {
         // Full: the calls after this one fill a new bucket, flushed after this one.
@@ -764,7 +795,7 @@ class PiscinaVerifierPool implements VerifierPool {
    * run, so close() waits for it.
    */
   private openBucket(index: number, zip215: boolean): Bucket {
-    const bucket: Bucket = { zip215, signatures: ownList(), messages: ownList(), publicKeys: ownList(), settle: ownList(), bytes: 0, full: false };
+    const bucket: Bucket = { zip215, signatures: ownList(), messages: ownList(), publicKeys: ownList(), settle: ownList(), bytes: 0, held: 0, full: false };
     enqueueMicrotask(() => this.flush(index, bucket));
     // Stores last: a throw above leaves no bucket behind.
     this.buckets[index] = bucket;
@@ -801,7 +832,7 @@ class PiscinaVerifierPool implements VerifierPool {
   private sendBucket(bucket: Bucket): void {
     const { settle } = bucket;
     const count = settle.length;
-    const holding: Holding = { bytes: bucket.bytes };
+    const holding: Holding = { bytes: bucket.held };
     let answered = 0; // the calls [0, answered) settle from their chunk's part
     try {
       if (count === 0) return; // every call that opened or joined it failed before it held anything
@@ -809,6 +840,13 @@ class PiscinaVerifierPool implements VerifierPool {
       const chunks = bucket.full ? planChunks(count, count, bytesOf) : this.planCall(count, bytesOf);
       const buffers = packAll(chunks, (start, end) => packSignatureChunk(bucket.signatures, bucket.messages, bucket.publicKeys, start, end));
       const held = chunkByteSums(chunks, bytesOf);
+      // Each chunk gives back its calls' overhead, and the first the bucket's task overhead: what
+      // is left of bucket.held, so that the chunks give back exactly what admit counted. A bucket
+      // the flush cuts in several tasks (one per thread, 32 calls each at least, or past the byte
+      // budget) counts one task: the others are spread over at least 32 calls or 16 MiB.
+      let left = bucket.held;
+      for (let c = 0; c < chunks.length; c++) left -= held[c] += POOL_CALL_OVERHEAD_BYTES * (chunks[c][1] - chunks[c][0]);
+      held[0] += left;
       // The packed chunks are the bucket's input from here on: let the per-call copies go, so a
       // call's input is held once while it is in flight (the closures below keep only `settle`).
       bucket.signatures.length = bucket.messages.length = bucket.publicKeys.length = 0;
@@ -1195,8 +1233,10 @@ class PiscinaVerifierPool implements VerifierPool {
     // Planned first (planning copies nothing), so the total is the chunks' shares summed.
     const chunks = this.planCall(count, bytesOf);
     const held = chunkByteSums(chunks, bytesOf);
+    // Each chunk counts its task's overhead and the first the call's too (an empty call has no
+    // chunk: it counts nothing, and is never refused).
     let total = 0;
-    for (let c = 0; c < held.length; c++) total += held[c];
+    for (let c = 0; c < held.length; c++) total += held[c] += POOL_TASK_OVERHEAD_BYTES + (c === 0 ? POOL_CALL_OVERHEAD_BYTES : 0);
     this.admit(total);
     try {
       return { chunks, buffers: packAll(chunks, pack), held, holding: { bytes: total } };

@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { getEventListeners } from "node:events";
-import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { createVerifierPool, POOL_CALL_OVERHEAD_BYTES, POOL_TASK_OVERHEAD_BYTES, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
 import { poolInternals } from "../../dist/esm/pool/internals.js";
 import { ed25519 } from "../../src/ed25519.js";
 import { verifyEnvelopeBytes } from "../../src/handshake/verify-envelope.js";
@@ -185,9 +185,11 @@ test("aborting queued calls: they reject at once, their chunks are dropped and t
   assert.equal(settled, [], "the aborted calls settled before the calls around them");
   await nextMacrotask();
   // The single call's item still rides in its chunk (shared with its tick), so its bytes come back
-  // with that chunk's answer; the batch calls' bytes are back now.
-  const singleBytes = 64 * 1024 + 1024;
-  assert.ok(pool.queuedBytes <= firstBytes + singleBytes + after.length * 300, `dropped chunks gave their bytes back (${pool.queuedBytes})`);
+  // with that chunk's answer; the batch calls' bytes are back now. Each call counts its overhead
+  // and each of its tasks' (hunt 36): the single call its bucket's, the after call its two chunks'.
+  const singleBytes = 64 * 1024 + 1024 + POOL_CALL_OVERHEAD_BYTES + POOL_TASK_OVERHEAD_BYTES;
+  const afterBytes = after.length * 300 + POOL_CALL_OVERHEAD_BYTES + 2 * POOL_TASK_OVERHEAD_BYTES;
+  assert.ok(pool.queuedBytes <= firstBytes + singleBytes + afterBytes, `dropped chunks gave their bytes back (${pool.queuedBytes})`);
   assert.is(getEventListeners(controller.signal, "abort").length, 0, "the listener went with the abort");
   assert.equal(await settledWithin(firstCall, "first"), inThread(first));
   assert.equal(await settledWithin(afterCall, "after"), inThread(after));

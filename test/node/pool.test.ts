@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createVerifierPool, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
+import { createVerifierPool, POOL_CALL_OVERHEAD_BYTES, POOL_TASK_OVERHEAD_BYTES, VerifierPoolError, type VerifierPool } from "../../dist/esm/pool/index.js";
 // The pool behind the object createVerifierPool returns, for the tests that read its private state.
 import { poolInternals as internalsOf } from "../../dist/esm/pool/internals.js";
 import { ed25519 } from "../../src/ed25519.js";
@@ -587,27 +587,32 @@ test("a worker file broken before the pool starts: every call rejects WORKER_UNA
 
 test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUEUE_FULL at once, a call on an idle pool always runs, and the bytes come back as calls settle (review 93 F1)", async () => {
   const MiB = 1024 * 1024;
-  // Items of about 256 KiB: a message of 256 KiB - 96 bytes, signed by node:crypto.
+  // Items of 252 KiB: a message of 252 KiB - 96 bytes, signed by node:crypto; four of them, with
+  // the overheads of their calls and tasks (hunt 36), fit in 1 MiB, five do not.
+  const itemBytes = 252 * 1024;
   const bigItem = (): Item => {
     const seed = randomBytes(32);
-    const message = u8(randomBytes(256 * 1024 - 96));
+    const message = u8(randomBytes(itemBytes - 96));
     return { signature: nodeSign(seed, message), message, publicKey: ed25519.getPublicKey(seed) };
   };
-  const items = Array.from({ length: 4 }, bigItem); // 1 MiB of input in all
+  const items = Array.from({ length: 4 }, bigItem); // 1008 KiB of input in all
   const pool = createVerifierPool({ threads: 1, maxQueuedBytes: MiB });
   const held = () => pool.queuedBytes;
   try {
-    // One call of the whole bound, then more: each later call would pass it while the first is held.
+    // One call of nearly the whole bound (its input, its overhead and its one task's), then more:
+    // each later call would pass it while the first is held.
     const first = pool.verifyBatch(items);
-    assert.is(held(), MiB);
-    const refused = await Promise.allSettled([pool.verifyBatch(items.slice(0, 1)), pool.verify(items[0].signature, items[0].message, items[0].publicKey), pool.verifyEnvelopeBatch(["x".repeat(1000)])]);
+    const firstHeld = 4 * itemBytes + POOL_CALL_OVERHEAD_BYTES + POOL_TASK_OVERHEAD_BYTES;
+    assert.is(held(), firstHeld);
+    assert.ok(MiB - firstHeld < 2 * 10_000 + 1 + 12 + POOL_CALL_OVERHEAD_BYTES + POOL_TASK_OVERHEAD_BYTES, "the envelope call below does not fit");
+    const refused = await Promise.allSettled([pool.verifyBatch(items.slice(0, 1)), pool.verify(items[0].signature, items[0].message, items[0].publicKey), pool.verifyEnvelopeBatch(["x".repeat(10_000)])]);
     for (const [i, outcome] of refused.entries()) {
       assert.is(outcome.status, "rejected", `call ${i}`);
       const error = (outcome as PromiseRejectedResult).reason as VerifierPoolError;
       assert.instance(error, VerifierPoolError);
       assert.is(error.code, "QUEUE_FULL", `call ${i}: ${error.message}`);
     }
-    assert.is(held(), MiB, "a refused call holds nothing");
+    assert.is(held(), firstHeld, "a refused call holds nothing");
     assert.equal(await first, [true, true, true, true]);
     assert.is(held(), 0, "given back when answered");
     // A call larger than the bound runs on an idle pool; while it is held, even a small call is refused.
