@@ -330,6 +330,16 @@ const isRedisTimeout = (error: unknown): error is Error => instanceOfOrFalse(Red
  */
 const CONFIG_REFUSED = /^(?:ERR unknown (?:sub)?command|NOPERM|ERR Command is not available)/i;
 
+/**
+ * WRONGTYPE met by a command inside one of the store's scripts, as Redis 6 answers it: the script's
+ * error wrapped in a generic ERR (scripting.c, evalGenericCommand's "Error running script (call to
+ * %s): %s" around the error handler's "<source>:<line>: <error>"), where Redis 7 passes the
+ * command's own `WRONGTYPE …` through. Only that error of a script: any other wrapped error stays
+ * STORE_UNAVAILABLE (hunt 37: on Redis 6, which the README supports, a key of another type met in
+ * a script was STORE_UNAVAILABLE, which sends an operator to the server instead of to the key).
+ */
+const SCRIPT_WRONGTYPE_REDIS_6 = /^ERR Error running script \(call to f_[0-9a-f]{40}\): @user_script:\d+: WRONGTYPE /;
+
 const script = (text: string): Script => ({ text, sha: createHash("sha1").update(text).digest("hex") });
 const SCRIPTS = {
   reserve: script(RESERVE_SCRIPT),
@@ -831,7 +841,7 @@ class Connection {
       if (!timedOut) {
         // A key of another Redis type under one of ours (a hash where a string belongs, say) is
         // data this store never writes, as is a value it cannot read (review 47, nit 8a).
-        if (isErrorReply(cause) && stringStartsWith(cause.message, "WRONGTYPE")) {
+        if (isErrorReply(cause) && (stringStartsWith(cause.message, "WRONGTYPE") || regExpExec(SCRIPT_WRONGTYPE_REDIS_6, cause.message) !== null)) {
           throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a key of this store holds another Redis type (${cause.message})`, { cause });
         }
         throw unavailable(operation, cause);

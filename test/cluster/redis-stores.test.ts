@@ -769,6 +769,79 @@ t("keys of another Redis type under the store's names are STORE_UNEXPECTED_REPLY
   }
 });
 
+t("WRONGTYPE inside a script, in Redis 6's wording (wrapped in ERR Error running script), is STORE_UNEXPECTED_REPLY as Redis 7's is, and the keys are left as they are", async () => {
+  // Hunt 37: Redis 6 (supported: README) answers an error of a command a script runs as
+  // "-ERR Error running script (call to f_<sha>): @user_script:<line>: WRONGTYPE …" (6.0/6.2
+  // scripting.c: evalGenericCommand around the Lua error handler's "<source>:<line>: <error>"),
+  // where Redis 7, installed here, passes "-WRONGTYPE … script: <sha>, on @user_script:<line>."
+  // through; the store recognised only the latter, so on Redis 6 such a key was STORE_UNAVAILABLE.
+  // This relay is an emulation of Redis 6's wire answer: it rewrites each of the real server's
+  // script WRONGTYPE replies into Redis 6's form, and counts them, so that a reply it missed fails
+  // the test instead of passing on Redis 7's form.
+  const target = (await server()).port;
+  const redis7 = /-WRONGTYPE (Operation against a key holding the wrong kind of value) script: ([0-9a-f]{40}), on @user_script:(\d+)\.\r\n/g;
+  let rewritten = 0;
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(target, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => undefined).on("close", () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      const text = chunk.toString("latin1").replace(redis7, (_, message, sha, line) => {
+        rewritten++;
+        return `-ERR Error running script (call to f_${sha}): @user_script:${line}: WRONGTYPE ${message}\r\n`;
+      });
+      client.write(Buffer.from(text, "latin1"));
+    });
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const url = `redis://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  const namespace = freshNamespace();
+  const peers = await RedisPeerStore.open(url, { namespace });
+  const replay = await RedisReplayStore.open(url, { namespace });
+  const pairKey = `${namespace}:{${keyHex("p")}}:n:${keyHex("n")}`;
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY, establishedAt: T, rotationDue: T + 10 });
+  const wrongType = (e: any) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY" && /another Redis type/.test(e.message) && /Error running script/.test(e.message);
+  try {
+    await withRaw((c) => c.set(`${namespace}:peers`, "a string where the pins' hash belongs"));
+    await rejects(peers.snapshot(), wrongType, "snapshot");
+    await rejects(peers.compareAndSet("k", undefined, pin), wrongType, "compareAndSet");
+    await rejects(peers.remove("k"), wrongType, "remove");
+    assert.is(await withRaw((c) => c.type(`${namespace}:peers`)), "string", "the pins' key left as it was");
+    assert.is(await withRaw((c) => c.get(`${namespace}:peers`)), "a string where the pins' hash belongs", "the pins' key left as it was");
+    await withRaw((c) => c.hSet(pairKey, "field", "a hash where a reservation belongs"));
+    await rejects(replay.reserve("p", "n", T, T, 300), wrongType, "reserve");
+    assert.equal(await withRaw((c) => c.hGetAll(pairKey)), { field: "a hash where a reservation belongs" }, "the pair's key left as it was");
+    const floorBefore = await withRaw((c) => c.get(`${namespace}:retention`));
+    await withRaw((c) => c.del(pairKey));
+    assert.is(await replay.reserve("p", "n", T, T, 300), true, "reserved once the key is fixed");
+    const held = await withRaw((c) => c.get(pairKey));
+    const quota = await withRaw(async (c) => (await c.keys(`${namespace}:{${keyHex("p")}}:q:*`))[0]!);
+    const counted = await withRaw((c) => c.get(quota));
+    await withRaw((c) => c.del(pairKey).then(() => c.hSet(pairKey, "field", "a hash where the reservation was")));
+    await rejects(replay.release("p", "n"), wrongType, "release");
+    assert.equal(await withRaw((c) => c.hGetAll(pairKey)), { field: "a hash where the reservation was" }, "the pair's key left as it was by release");
+    assert.is(await withRaw((c) => c.get(quota)), counted, "the quota counter left as it was by release");
+    assert.ok(held !== null && counted === "1", `the reservation was written (${held}, ${counted})`);
+    await withRaw((c) => c.del(`${namespace}:retention`).then(() => c.hSet(`${namespace}:retention`, "field", "a hash where the floor belongs")));
+    await rejects(replay.lowerRetentionFloor(), wrongType, "lowerRetentionFloor");
+    assert.equal(await withRaw((c) => c.hGetAll(`${namespace}:retention`)), { field: "a hash where the floor belongs" }, "the floor's key left as it was");
+    assert.is(floorBefore, "300");
+    assert.is(rewritten, 6, "every script WRONGTYPE came through in Redis 6's form");
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => relay.close(resolve));
+  }
+});
+
 t("a pin under another peer's field, or in a spelling the store never writes, is not listed: snapshot is STORE_UNEXPECTED_REPLY", async () => {
   // Review 47: snapshot listed such a pin, which get (resolve) and remove (forget) never reach.
   const namespace = freshNamespace();
