@@ -506,8 +506,9 @@ async function connectClient(url: string, timeoutMs: number, created?: (client: 
     if (isErrorReply(error) && regExpExec(HANDSHAKE_REFUSED, error.message) !== null) refuse(error);
   }); // after the connect, reported through the failing calls; a listener keeps the process alive
   // node-redis's destroy() during the TCP connect finds no socket to end, and the socket, once
-  // connected, then waits on its handshake until this connect's bound: a client ended meanwhile
-  // (destroyClient: a close(), or an open whose server check failed) is ended again as it connects.
+  // connected, then waits on its handshake until this connect's bound, and close() finds none to
+  // end either: a client ended meanwhile (destroyClient: a close(), or an open whose server check
+  // failed; endClient: a replaced one) is ended again as it connects.
   client.on("connect", () => {
     if (weakSetHas(endedClients, client)) destroyClient(client as unknown as OwnedClient);
   });
@@ -550,6 +551,11 @@ function describeDriverError(error: unknown): string {
  * own close() does not come here: it destroys its clients at once (destroyClient).
  */
 async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> {
+  // Marked ended first (see connectClient): a client replaced while its reconnection's TCP connect
+  // is under way has no socket for close() to end, and close() resolves at once when nothing is
+  // waiting; the socket then connected, did its handshake and stayed open with no owner, a server
+  // connection nothing would end (hunt 37).
+  weakSetAdd(endedClients, client);
   try {
     await withTimeout(client.close(), timeoutMs, "close");
   } catch {
@@ -557,7 +563,7 @@ async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> 
   }
 }
 
-/** Clients destroyClient ended: one still connecting is ended again once its socket connects (connectClient). */
+/** Clients destroyClient or endClient ended: one still connecting is ended once its socket connects (connectClient). */
 const endedClients = new WeakSet<object>();
 
 /**

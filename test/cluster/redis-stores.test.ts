@@ -5,6 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import net from "node:net";
+import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import { createClient, RESP_TYPES } from "redis";
 import type { AddressInfo } from "node:net";
@@ -1248,6 +1249,152 @@ t("an open whose server check gets no answer ends at once every connection it ma
     for (let i = 0; i < 10 && relay.connections() > 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.is(relay.connections(), 0, "no connection left once the open failed");
   } finally {
+    await relay.close();
+  }
+});
+
+/**
+ * A relay (to `target`) on a worker thread that the test can stop: while stopped, the thread
+ * accepts nothing, so once its listen queue (backlog 1) is full the kernel drops further SYNs and
+ * a client's connect stays pending until a retransmission after the relay goes on (Linux: 1 s,
+ * then 3 s). gate() stops it; the returned `drop()` ends the connections open then, the thread
+ * still stopped (a reconnection's connect then pends: SYN_SENT), and `open()` lets it go on.
+ * `accepted` and `open` count the client connections.
+ */
+const GATE_RELAY = `
+const { parentPort, workerData } = require("node:worker_threads");
+const net = require("node:net");
+const ctl = new Int32Array(workerData.shared); // 0 gate, 1 open, 2 accepted, 3 where the thread is
+const open = new Set();
+const relay = net.createServer((client) => {
+  Atomics.add(ctl, 2, 1);
+  const upstream = net.connect(workerData.target, "127.0.0.1");
+  const pair = { client, upstream };
+  open.add(pair);
+  Atomics.store(ctl, 1, open.size);
+  client.pipe(upstream);
+  upstream.pipe(client);
+  const end = () => {
+    if (open.delete(pair)) Atomics.store(ctl, 1, open.size);
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on("close", end).on("error", end);
+  upstream.on("close", end).on("error", end);
+});
+relay.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => parentPort.postMessage(relay.address().port));
+parentPort.on("message", (message) => {
+  if (message === "close") {
+    for (const pair of open) pair.client.destroy();
+    relay.close(() => parentPort.close());
+    return;
+  }
+  Atomics.store(ctl, 3, 1);
+  Atomics.wait(ctl, 0, 0);
+  for (const pair of open) pair.client.destroy();
+  Atomics.store(ctl, 3, 2);
+  Atomics.wait(ctl, 0, 1);
+  Atomics.store(ctl, 3, 3);
+});
+`;
+
+async function startGateRelay(target: number) {
+  const shared = new SharedArrayBuffer(16);
+  const ctl = new Int32Array(shared);
+  const worker = new Worker(GATE_RELAY, { eval: true, workerData: { shared, target } });
+  const port: number = await new Promise((resolve, reject) => worker.once("message", resolve).once("error", reject));
+  const until = async (where: number) => {
+    for (const giveUpAt = Date.now() + 5000; Atomics.load(ctl, 3) !== where; ) {
+      if (Date.now() > giveUpAt) throw new Error(`the gate relay did not reach step ${where}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  };
+  const step = (gate: number) => {
+    if (Atomics.load(ctl, 0) >= gate) return;
+    Atomics.store(ctl, 0, gate);
+    Atomics.notify(ctl, 0);
+  };
+  return {
+    port,
+    accepted: () => Atomics.load(ctl, 2),
+    open: () => Atomics.load(ctl, 1),
+    async gate() {
+      worker.postMessage("gate");
+      await until(1);
+      return {
+        drop: async () => (step(1), await until(2)),
+        open: async () => (step(1), step(2), await until(3)),
+      };
+    },
+    async close() {
+      step(1);
+      step(2); // a relay left stopped by a failed test goes on, and so can close
+      worker.postMessage("close");
+      await new Promise((resolve) => worker.once("exit", resolve));
+    },
+  };
+}
+
+t("a client replaced while its reconnection's TCP connect is pending is ended when that connect lands, not left connected with no owner (hunt 37)", async () => {
+  // A client replaced (#replaceHungClient, here: not ready past operationTimeoutMs) is closed by
+  // endClient with node-redis's close(), which during a TCP connect has no socket to end and, with
+  // nothing waiting, resolves at once: the connect landed afterwards, did its handshake and stayed
+  // open, a server connection no store owned. Linux's SYN retransmission makes the connect land
+  // after the replacement, as it does for a server that drops SYNs for a while (a full listen
+  // queue, a failover) and is back by the retransmission.
+  const timeoutMs = 2500; // above the first retransmission (1 s), which a shorter connect bound would cut, and below the second (3 s)
+  const relay = await startGateRelay((await server()).port);
+  const peers = await RedisPeerStore.open(`redis://127.0.0.1:${relay.port}`, { namespace: freshNamespace(), operationTimeoutMs: timeoutMs });
+  const fillers: net.Socket[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    assert.equal(await peers.snapshot(), []);
+    const gate = await relay.gate();
+    // The listen queue filled (backlog 1 holds 2), and checked full: a third connect pends.
+    for (let i = 0; i < 2; i++) {
+      const filler = net.connect(relay.port, "127.0.0.1").on("error", () => undefined);
+      fillers.push(filler);
+      await new Promise((r) => filler.once("connect", r));
+    }
+    const probe = net.connect(relay.port, "127.0.0.1").on("error", () => undefined);
+    let probed = false;
+    probe.once("connect", () => (probed = true));
+    await new Promise((r) => setTimeout(r, 300));
+    probe.destroy();
+    assert.not.ok(probed, "the relay's listen queue is full: a connect pends");
+    const acceptedBefore = relay.accepted();
+    await gate.drop(); // the store's client reconnects at once: its SYN is dropped, and again at 1 s
+    const droppedAt = performance.now();
+    // Its first connect is cut at operationTimeoutMs (before its 3 s retransmission); the second
+    // starts 100 ms later (2.6 s) and retransmits 1 s after that (3.6 s). Between the two (2.9 s),
+    // past operationTimeoutMs since the drop, a call starts the replacement, which the relay,
+    // going on, accepts at once.
+    await new Promise((r) => setTimeout(r, timeoutMs + 400));
+    await gate.open();
+    await rejects(peers.snapshot(), (e) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE" && /not connected/.test(e.message), "the call that starts the replacement");
+    for (const giveUpAt = performance.now() + 2000; ; ) {
+      try {
+        assert.equal(await peers.snapshot(), [], "the store works on its fresh connection");
+        break;
+      } catch (error) {
+        if (performance.now() > giveUpAt) throw error;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    for (const filler of fillers) filler.destroy();
+    // Past the second connect's retransmission (about 3.6 s after the drop) and its bound (5.1 s).
+    await new Promise((r) => setTimeout(r, droppedAt + 2 * timeoutMs + 600 - performance.now()));
+    // The fillers, the fresh connection, and the replaced client's connect that landed after it
+    // was replaced: else this run did not reach the case (the fresh one was later than that).
+    assert.is(relay.accepted() - acceptedBefore, 4, "the replaced client's pending connect landed after the replacement");
+    assert.is(relay.open(), 1, "one connection open, the store's: the replaced client's late one was ended");
+    assert.equal(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    for (const filler of fillers) filler.destroy();
+    await peers.close();
     await relay.close();
   }
 });
