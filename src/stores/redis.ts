@@ -179,6 +179,14 @@ if floor then
   floor = tonumber(floor)
 end`;
 
+// Whether the quota counter read into `counted` is in a form INCR and DECR write: "0" or decimal
+// digits without a leading zero, at most 15 of them. Redis reads an integer in that canonical
+// spelling only: '^%d+$' alone let "05" and "00" through, and the reserve script wrote its pair
+// before INCR refused them (as the release script deleted its pair before DECR did), so the call
+// failed STORE_UNAVAILABLE with the store changed.
+const COUNTER_WRITTEN = `(counted == '0' or (string.match(counted, '^[1-9]%d*$') ~= nil and #counted <= 15))`;
+const COUNTER_CHECK = `if not ${COUNTER_WRITTEN} then return -2 end`;
+
 const RESERVE_SCRIPT = `
 local clock = redis.call('TIME')
 local serverMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
@@ -199,7 +207,7 @@ if held then
   if tonumber(heldTs) + tonumber(ARGV[4]) >= tonumber(ARGV[3]) then return 0 end
 end
 local counted = redis.call('GET', KEYS[2]) or '0'
-if not string.match(counted, '^%d+$') or #counted > 15 then return -2 end
+${COUNTER_CHECK}
 local used = tonumber(counted)
 if used >= tonumber(ARGV[5]) then return -1 end
 local ttl = tonumber(ARGV[2])
@@ -244,7 +252,8 @@ return floor`;
 // (review 61 F2: the pair was deleted, and that envelope accepted a second time); a new pair is
 // deleted. Then its place in the quota is given back (a counter that expired meanwhile is left
 // alone, as is one in a form the reserve never writes, which the next reserve refuses: Lua's
-// tonumber read " 5", "1.5" or "1e3", which DECR then refused after the pair was written).
+// tonumber read " 5", "1.5" or "1e3", which DECR then refused after the pair was written; the
+// one test of both scripts, COUNTER_WRITTEN).
 const RELEASE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
@@ -259,7 +268,8 @@ else
   redis.call('SET', KEYS[1], '0:' .. previous, 'XX', 'KEEPTTL')
 end
 local counted = redis.call('GET', KEYS[2]) or '0'
-if string.match(counted, '^%d+$') and #counted <= 15 and tonumber(counted) > 0 then redis.call('DECR', KEYS[2]) end
+local written = ${COUNTER_WRITTEN}
+if written and tonumber(counted) > 0 then redis.call('DECR', KEYS[2]) end
 return 1`;
 
 // KEYS[1] the hash; ARGV: 1 field, 2 expected value ('' = no entry), 3 next value. "No entry"

@@ -189,7 +189,9 @@ t("a release whose peer's quota counter holds a value this store never writes fr
   const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
   try {
     const W = wallSecs();
-    for (const [i, bad] of [" 5", "1.5", "1e3", "0x10", "99999999999999999999", "x"].entries()) {
+    // "05" and "007" too: decimal digits, but with a leading zero, which INCR and DECR refuse as
+    // they refuse " 5" (Redis reads integers in their canonical spelling only).
+    for (const [i, bad] of [" 5", "1.5", "1e3", "0x10", "99999999999999999999", "x", "05", "007"].entries()) {
       assert.is(await store.reserve("p", `n${i}`, W, W, 300), true);
       const [counter] = await withRaw((c) => c.keys(`${namespace}:*:q:*`));
       await withRaw((c) => c.set(counter!, bad));
@@ -198,6 +200,35 @@ t("a release whose peer's quota counter holds a value this store never writes fr
       assert.is(await withRaw((c) => c.get(counter!)), bad, `counter ${JSON.stringify(bad)}: left as it was`);
       await withRaw((c) => c.set(counter!, "1"));
     }
+  } finally {
+    await store.close();
+  }
+});
+
+t("a reserve whose peer's quota counter has a leading zero (\"05\", which INCR refuses) is STORE_UNEXPECTED_REPLY with nothing written, not a pair written and then STORE_UNAVAILABLE", async () => {
+  // The reserve script read the counter as '^%d+$', which "05" passes, wrote the pair, then failed
+  // on INCR ("ERR value is not an integer or out of range"): the store changed, the call
+  // rejected as if the engine had failed it, and the pair held the envelope for its window.
+  const namespace = freshNamespace();
+  const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
+  try {
+    const W = wallSecs();
+    assert.is(await store.reserve("p", "n0", W, W, 300), true);
+    store.commit("p", "n0");
+    const [counter] = await withRaw((c) => c.keys(`${namespace}:*:q:*`));
+    for (const [i, bad] of ["05", "00", "007"].entries()) {
+      await withRaw((c) => c.set(counter!, bad));
+      await rejects(
+        store.reserve("p", `m${i}`, W, W, 300),
+        (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY" && /holds a value no store writes/.test(e.message),
+        `counter ${JSON.stringify(bad)}`,
+      );
+      assert.is(await withRaw((c) => c.exists(pairKey(namespace, "p", `m${i}`))), 0, `counter ${JSON.stringify(bad)}: no pair written`);
+      assert.is(await withRaw((c) => c.get(counter!)), bad, `counter ${JSON.stringify(bad)}: left as it was`);
+    }
+    await withRaw((c) => c.set(counter!, "0")); // what a release of the last reservation leaves: read
+    assert.is(await store.reserve("p", "m9", W, W, 300), true);
+    assert.is(await withRaw((c) => c.get(counter!)), "1");
   } finally {
     await store.close();
   }
