@@ -234,6 +234,37 @@ t("a reserve whose peer's quota counter has a leading zero (\"05\", which INCR r
   }
 });
 
+t("a client whose reconnection's handshake is refused (its password changed) is replaced at most once per operationTimeoutMs, not once per call", async () => {
+  // Probe for review 164: past the bound, every call refused as not connected started a fresh
+  // connection, and one refused at once (WRONGPASS) left the way free for the next call's.
+  const url = new URL((await server()).url);
+  const user = `churn${++spaces}`;
+  await withRaw((c) => c.sendCommand(["ACL", "SETUSER", user, "on", ">pw1", "~*", "&*", "+@all"]));
+  url.username = user;
+  url.password = "pw1";
+  const peers = await RedisPeerStore.open(url.href, { namespace: freshNamespace(), operationTimeoutMs: 300 });
+  const received = () => withRaw(async (c) => Number(/total_connections_received:(\d+)/.exec(String(await c.sendCommand(["INFO", "stats"])))![1]));
+  try {
+    assert.is(await peers.get("k"), undefined);
+    await withRaw((c) => c.sendCommand(["ACL", "SETUSER", user, "resetpass", ">pw2"]));
+    await withRaw((c) => c.sendCommand(["CLIENT", "KILL", "USER", user]));
+    await new Promise((r) => setTimeout(r, 400)); // past operationTimeoutMs
+    const before = await received();
+    let calls = 0;
+    for (const end = Date.now() + 1000; Date.now() < end; calls++) {
+      await rejects(peers.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE", "a call while the handshake is refused");
+      await new Promise((r) => setImmediate(r));
+    }
+    const made = (await received()) - before - 1; // the count's own connection
+    // node-redis's own retries (at most one a second after the first few) and the store's at most
+    // once per 300 ms: about ten in all.
+    assert.ok(made <= 20, `${made} connections in 1 s of ${calls} calls`);
+  } finally {
+    await peers.close();
+    await withRaw((c) => c.sendCommand(["ACL", "DELUSER", user]));
+  }
+});
+
 t("a peer's quota counter keeps the expiry its window's first reservation gave it: later reservations do not push it back", async () => {
   // A mutation audit found the counter's expiry renewable on every reservation unseen: a peer
   // reserving steadily then kept one counter alive, and its quota never reset with the window.
