@@ -486,6 +486,11 @@ interface OwnedClient {
  */
 async function connectClient(url: string, timeoutMs: number, created?: (client: OwnedClient) => void): Promise<RedisCommandClient & OwnedClient> {
   let client: ReturnType<typeof createClient>;
+  // Aborted by destroyClient: node-redis passes its socket options to net/tls.connect, and a socket
+  // given this signal is destroyed on abort even while its TCP connect is under way, which
+  // node-redis's destroy() cannot reach (the socket is not yet its own): one whose SYN got no
+  // answer kept the process alive until connectTimeout, operationTimeoutMs after close().
+  const sockets = new AbortController();
   try {
     client = createClient({
       url,
@@ -493,7 +498,7 @@ async function connectClient(url: string, timeoutMs: number, created?: (client: 
       // until the server returns; the client keeps reconnecting in the background, so the
       // replicas recover without a restart of their own.
       disableOfflineQueue: true,
-      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => mathMin(50 * 2 ** mathMin(retries, 10), 1000) },
+      socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => mathMin(50 * 2 ** mathMin(retries, 10), 1000), signal: sockets.signal },
     });
   } catch {
     // A URL that parses but the driver cannot use (a path that is no database number, a bad
@@ -519,6 +524,7 @@ async function connectClient(url: string, timeoutMs: number, created?: (client: 
   // connected, then waits on its handshake until this connect's bound, and close() finds none to
   // end either: a client ended meanwhile (destroyClient: a close(), or an open whose server check
   // failed; endClient: a replaced one) is ended again as it connects.
+  weakMapSet(socketAborts, client, sockets);
   client.on("connect", () => {
     if (weakSetHas(endedClients, client)) destroyClient(client as unknown as OwnedClient);
   });
@@ -576,6 +582,9 @@ async function endClient(client: OwnedClient, timeoutMs: number): Promise<void> 
 /** Clients destroyClient or endClient ended: one still connecting is ended once its socket connects (connectClient). */
 const endedClients = new WeakSet<object>();
 
+/** Per client connectClient made, the signal its sockets were given, which destroyClient aborts (see there). */
+const socketAborts = new WeakMap<object, AbortController>();
+
 /**
  * Ends a client this store created at once: node-redis's destroy() rejects what it still holds
  * and closes the socket, without a word to the server. Never throws (see endClient).
@@ -587,6 +596,8 @@ function destroyClient(client: OwnedClient): void {
   } catch {
     // already closed or closing: nothing more this store can end
   }
+  // A socket still in its TCP connect, which destroy() does not reach (connectClient).
+  weakMapGet(socketAborts, client)?.abort();
 }
 
 /** The connection and settings both stores use. */
@@ -714,7 +725,7 @@ class Connection {
     // A replacement still connecting, begun when the check's command timed out, is ended too: left
     // to its own bound, it stayed connected up to another operationTimeoutMs after the open failed.
     if (this.#connecting !== undefined) destroyClient(this.#connecting);
-    this.#owned?.destroy();
+    if (this.#owned !== undefined) destroyClient(this.#owned);
   }
 
   /**

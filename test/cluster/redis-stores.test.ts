@@ -6,6 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import net from "node:net";
 import { Worker } from "node:worker_threads";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { createClient, RESP_TYPES } from "redis";
 import type { AddressInfo } from "node:net";
@@ -1250,6 +1251,55 @@ t("an open whose server check gets no answer ends at once every connection it ma
     assert.is(relay.connections(), 0, "no connection left once the open failed");
   } finally {
     await relay.close();
+  }
+});
+
+t("close() ends a replacement whose TCP connect is still under way (its SYN unanswered) at once, instead of leaving its socket connecting until operationTimeoutMs", async () => {
+  // node-redis's destroy() cannot reach a socket still in its TCP connect (it is not yet the
+  // client's), and 'connect' never comes when the SYN goes unanswered: the socket kept the
+  // process alive until connectTimeout, operationTimeoutMs after close(). A listener whose accept
+  // queue is full (a process stopped with SIGSTOP, backlog 1) leaves further SYNs unanswered.
+  const target = (await server()).port;
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket; dropped: boolean }>();
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(target, "127.0.0.1");
+    const pair = { client, upstream, dropped: false };
+    pairs.add(pair);
+    client.on("data", (chunk) => pair.dropped || upstream.write(chunk));
+    upstream.on("data", (chunk) => pair.dropped || client.write(chunk));
+    const end = () => (client.destroy(), upstream.destroy());
+    for (const socket of [client, upstream]) socket.on("error", end).on("close", end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const port = (relay.address() as AddressInfo).port;
+  const peers = await RedisPeerStore.open(`redis://127.0.0.1:${port}`, { namespace: freshNamespace(), operationTimeoutMs: 2000 });
+  let stopped: ChildProcess | undefined;
+  const fillers: net.Socket[] = [];
+  const connecting = () => (process as any)._getActiveHandles().filter((h: unknown) => h instanceof net.Socket && h.connecting && !fillers.includes(h)).length;
+  try {
+    assert.is(await peers.get("k"), undefined);
+    relay.close(); // stops listening (its callback waits for the connections, which stay): the port is free
+    stopped = spawn(process.execPath, ["-e", `require("net").createServer().listen({ port: ${port}, host: "127.0.0.1", backlog: 1 }, () => process.stdout.write("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolve) => stopped!.stdout!.once("data", resolve));
+    stopped.kill("SIGSTOP");
+    for (let i = 0; i < 4; i++) fillers.push(net.connect(port, "127.0.0.1").on("error", () => undefined));
+    const probe = net.connect(port, "127.0.0.1").on("error", () => undefined);
+    fillers.push(probe);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(probe.connecting, "a connect to the stopped listener goes unanswered");
+    for (const pair of pairs) pair.dropped = true;
+    assert.is(connecting(), 0);
+    await rejects(peers.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "get over the silent connection");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.is(connecting(), 1, "the replacement's socket is connecting");
+    await peers.close();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.is(connecting(), 0, "no socket left connecting after close()");
+  } finally {
+    await peers.close();
+    stopped?.kill("SIGKILL");
+    for (const socket of fillers) socket.destroy();
+    for (const pair of pairs) pair.client.destroy(), pair.upstream.destroy();
   }
 });
 
