@@ -319,7 +319,7 @@ export function unpackEnvelopeChunk(buffer: SharedArrayBuffer): (Uint8Array | st
   const count = view.getUint32(0, true);
   const inputs: (Uint8Array | string)[] = new Array(count);
   for (let k = 0; k < count; k++) {
-    const row = 4 + 12 * k;
+    const row = 4 + ENVELOPE_ROW_BYTES * k;
     const start = view.getUint32(row, true);
     const length = view.getUint32(row + 4, true);
     if (view.getUint32(row + 8, true) === 1) {

@@ -1083,7 +1083,9 @@ function keyPart(value: string): string {
  * the server had answered oddly, which sent an operator nowhere near the key to fix or delete.
  */
 function valueNoStoreWrites(operation: string, what: string): SharedStoreError {
-  return new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: ${what} holds a value no store writes; nothing was written (fix or delete it by hand)`);
+  // Not "delete it": a pair's key deleted lets its nonce be reserved again, and an envelope still
+  // in its window be accepted twice (review 164).
+  return new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: ${what} holds a value no store writes; nothing was written (fix it by hand)`);
 }
 
 function unexpected(operation: string, reply: unknown): SharedStoreError {
