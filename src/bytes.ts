@@ -58,9 +58,9 @@ export const mathFloor = Math.floor;
 /** String.prototype.startsWith as this module loaded: (text, prefix). */
 export const stringStartsWith = uncurryThis(String.prototype.startsWith as (this: string, prefix: string) => boolean);
 /** %TypedArray%.prototype.set, as this module loaded: (target, source, offset). */
-export const typedArraySet = uncurryThis(TYPED_ARRAY_PROTOTYPE.set as (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void);
+export const typedArraySet: (self: Uint8Array, source: ArrayLike<number>, offset?: number) => void = uncurryThis(TYPED_ARRAY_PROTOTYPE.set as (this: Uint8Array, source: ArrayLike<number>, offset?: number) => void);
 /** %TypedArray%.prototype.fill, as this module loaded: (target, value, start, end). */
-export const typedArrayFill = uncurryThis(TYPED_ARRAY_PROTOTYPE.fill as (this: Uint8Array, value: number, start?: number, end?: number) => Uint8Array);
+export const typedArrayFill: (self: Uint8Array, value: number, start?: number, end?: number) => Uint8Array = uncurryThis(TYPED_ARRAY_PROTOTYPE.fill as (this: Uint8Array, value: number, start?: number, end?: number) => Uint8Array);
 
 function intrinsicGetter(key: PropertyKey): () => unknown {
   const getter = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)?.get;

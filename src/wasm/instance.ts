@@ -366,9 +366,11 @@ function ignoreOutcome(): void {}
  * @internal The smallest module that uses a 128-bit SIMD value: `(func (result v128)
  * (v128.const i32x4 0 0 0 0))`. The core needs fixed-width SIMD (the signing table scan,
  * assembly/curve25519/scalar_mul/fixed_base.ts, and field additions); every engine has had it
- * since 2021–2023 (Chrome 91, Firefox 89, Safari 16.4, Node 16.4).
+ * since 2021–2023 (Chrome 91, Firefox 89, Safari 16.4, Node 16.4). Typed as a fresh array by
+ * `ReturnType<typeof Uint8Array.of>`, not `Uint8Array<ArrayBuffer>`, which TypeScript before 5.7
+ * cannot read in the declarations (test/node/types-without-dom.test.ts).
  */
-export const SIMD_PROBE = new Uint8Array([
+export const SIMD_PROBE: ReturnType<typeof Uint8Array.of> = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
   0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, //       type section: () -> v128
   0x03, 0x02, 0x01, 0x00, //                         function section: one function of type 0

@@ -38,7 +38,7 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The core's bytes for a synchronous compile. */
-export function defaultWasmBytesSync(): Uint8Array<ArrayBuffer> {
+export function defaultWasmBytesSync(): ReturnType<typeof Uint8Array.of> {
   return decodeBase64(CHIO_WASM_BASE64);
 }
 

@@ -41,7 +41,7 @@ function initFirst(): string {
 }
 
 /** No embedded bytes here: a synchronous compile is impossible until init() has run. */
-export function defaultWasmBytesSync(): Uint8Array<ArrayBuffer> {
+export function defaultWasmBytesSync(): ReturnType<typeof Uint8Array.of> {
   throw new Error(initFirst());
 }
 

@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -68,6 +68,34 @@ const fetched: InitSource = fetch("/chio.wasm");
 export const calls = [initSync(mod), initSync(buffer), init(mod), init(buffer), init(fetched)];
 `;
   assert.is(compile(source, ["ES2022", "DOM"], "NodeNext"), "");
+});
+
+// TypeScript 5.7 made the typed arrays generic (`Uint8Array<ArrayBuffer>`); before it, `Uint8Array<…>`
+// is error TS2315 "Type 'Uint8Array' is not generic". tsc 5.7+ writes an inferred typed-array type
+// with its argument, so declarations of values typed by inference (bytes.d.ts's typedArraySet and
+// typedArrayFill, wasm/instance.d.ts's SIMD_PROBE, the wasm sources' defaultWasmBytesSync) failed
+// every project on TypeScript 5.0 to 5.6 with skipLibCheck off, 4 errors from `import "chio-trust"`
+// alone (hunt 38; README "Install" names 5.0 as the oldest). The fresh-array type is written
+// `ReturnType<typeof Uint8Array.of>` instead, as chio-trust/ed25519's TRet does, which is
+// `Uint8Array<ArrayBuffer>` on 5.7+ and `Uint8Array` before. No older tsc is installed here, so
+// this reads every shipped declaration file, comments left out, for a typed array with type arguments.
+test("no shipped declaration gives a typed array type arguments (TypeScript 5.0 to 5.6 have none)", () => {
+  const generic = /\b(?:Uint8Array|Uint8ClampedArray|Int8Array|Uint16Array|Int16Array|Uint32Array|Int32Array|Float32Array|Float64Array|BigInt64Array|BigUint64Array)\s*</;
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".d.ts")) {
+        const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+        text.split("\n").forEach((line, i) => {
+          if (generic.test(line)) found.push(`${path.relative(repoRoot, file)}:${i + 1}: ${line.trim().slice(0, 160)}`);
+        });
+      }
+    }
+  };
+  walk(path.join(repoRoot, "dist"));
+  assert.equal(found, []);
 });
 
 test.run();
