@@ -11,7 +11,7 @@
 // the npm `canonicalize` package and @noble/ed25519.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import canonicalizeNpm from "canonicalize";
@@ -83,6 +83,37 @@ for (const kind of ["cjs", "esm", "browser"] as const) {
     assert.equal(out.initFailedFetch, UNAVAILABLE, "init(a fetch that fails)");
     assert.equal(out.nobleAsync, UNAVAILABLE, "signAsync");
   });
+}
+
+// The Node-only entries load too, and the process goes on. Except chio-trust/postgres on a Node
+// without `navigator` (Node 20): pg 8 asks at load whether it runs in Cloudflare Workers by
+// constructing a `Response`, which makes Node's fetch compile its HTTP parser, WebAssembly, and
+// that rejection ends the process ("ReferenceError: WebAssembly is not defined", from undici) a
+// moment after the import resolved (hunt 38: README said every entry loads). README
+// ("No runtime dependencies…") says so; where `navigator` exists pg reads it first and loads.
+for (const kind of ["cjs", "esm"] as const) {
+  for (const entry of ["/http", "/pool", "/sqlite", "/redis", "/postgres"]) {
+    test(`no WebAssembly (${kind}): chio-trust${entry} loads and the process goes on${entry === "/postgres" ? " (not on Node 20: pg)" : ""}`, () => {
+      const specifier = JSON.stringify(`chio-trust${entry}`);
+      const load =
+        kind === "cjs"
+          ? `const { createRequire } = await import("node:module"); createRequire(${JSON.stringify(pathToFileURL(path.join(repoRoot, "package.json")).href)})(${specifier});`
+          : `await import(${specifier});`;
+      const source = `${load}\nprocess.stdout.write(JSON.stringify({ hasWasm: typeof WebAssembly !== "undefined", navigator: typeof navigator }));\nawait new Promise((resolve) => setTimeout(resolve, 300));\nprocess.stdout.write("\\nstill running");`;
+      const run = spawnSync(process.execPath, ["--jitless", "--no-warnings", "--input-type=module", "-e", source], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+      const [first, second] = run.stdout.split("\n");
+      const out = JSON.parse(first!);
+      assert.is(out.hasWasm, false, "--jitless removes WebAssembly");
+      if (entry === "/postgres" && out.navigator === "undefined") {
+        assert.is.not(run.status, 0, "pg ends the process on a Node without navigator");
+        assert.match(run.stderr, /WebAssembly is not defined/);
+        assert.is(second, undefined);
+      } else {
+        assert.is(run.status, 0, run.stderr);
+        assert.is(second, "still running");
+      }
+    });
+  }
 }
 
 test.run();
