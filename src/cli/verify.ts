@@ -5,7 +5,7 @@
 // 2 × threads batches are in flight at once, so the workers never wait for the parser, and each
 // batch holds at most --batch-size items and about MAX_BATCH_BYTES of them, so memory stays
 // bounded by bytes too.
-import { closeSync, createReadStream } from "node:fs";
+import { closeSync, createReadStream, fstatSync } from "node:fs";
 import { hexToBytes, loneSurrogateIndex } from "../bytes.js";
 import { createVerifierPool, type VerifierPool } from "../pool/index.js";
 import { CliError, EXIT_OK, EXIT_REFUSED } from "./errors.js";
@@ -80,6 +80,12 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   };
   if (fromStdin) {
     refuseDirectoryOnStdin(unreadable); // as accept refuses it (it read as no items)
+    try {
+      const stats = fstatSync(0);
+      if (stats.isFile()) size = stats.size; // `verify - < file`: its size, as for a file named here
+    } catch {
+      // no stdin to inspect: the read that follows reports it
+    }
     stream = process.stdin;
   } else {
     // Opened without waiting for a writer: a named pipe whose writer never comes is
@@ -98,13 +104,22 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
 
   const showProgress = options.progress ?? (!fromStdin && size >= PROGRESS_MIN_BYTES && process.stderr.isTTY === true);
   let bar: { start(total: number, value: number): void; update(value: number): void; stop(): void } | undefined;
+  // Input of unknown size (a pipe, `verify <(…)`, stdin from one) shows the bytes read: a bar
+  // over a total of 1 stayed at "0% | 0/1 bytes" to the end (hunt 38).
+  const sized = size > 0;
   if (showProgress) {
     const { default: progress } = await import("cli-progress");
     bar = new progress.SingleBar(
-      { stream: process.stderr, format: "verify [{bar}] {percentage}% | {value}/{total} bytes", hideCursor: false, noTTYOutput: true, notTTYSchedule: 250 },
+      {
+        stream: process.stderr,
+        format: sized ? "verify [{bar}] {percentage}% | {value}/{total} bytes" : "verify {value} bytes read",
+        hideCursor: false,
+        noTTYOutput: true,
+        notTTYSchedule: 250,
+      },
       progress.Presets.shades_classic,
     );
-    bar.start(Math.max(size, 1), 0);
+    bar.start(sized ? size : 1, 0);
   }
 
   let pool: VerifierPool;
@@ -139,7 +154,7 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
         if (ok) valid++;
         else failed.add(items[index].line);
       });
-      bar?.update(Math.min(seenAtSend, size));
+      bar?.update(sized ? Math.min(seenAtSend, size) : seenAtSend);
     });
     settled.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     inFlight.push(settled);

@@ -1085,6 +1085,23 @@ test("verify --progress draws the progress bar on stderr (off by default when st
   assert.is(without.stderr, "");
 });
 
+// Input whose size is not known (stdin from a pipe, `verify <(…)`): the bar was started with a
+// total of 1 byte and moved to at most that, so `--progress` drew "0% | 0/1 bytes" from start to
+// end (hunt 38). Such input now shows the bytes read; stdin that is a regular file (`verify - <
+// file`) has its size, as the file named on the command line has.
+test("verify --progress on input of unknown size shows the bytes read, not a bar stuck at 0/1", async () => {
+  const text = readFileSync(file("good.ndjson"), "utf8");
+  const piped = await cli(["verify", "--progress"], text);
+  assert.is(piped.code, 0, piped.stderr);
+  assert.not.match(piped.stderr, /0\/1 bytes/);
+  assert.ok(piped.stderr.includes(`verify ${Buffer.byteLength(text)} bytes read`), piped.stderr);
+  const fd = openSync(file("good.ndjson"), "r");
+  const redirected = spawnSync(process.execPath, [cliPath, "verify", "-", "--progress"], { cwd: dir, stdio: [fd, "pipe", "pipe"], encoding: "utf8", timeout: 60_000 });
+  closeSync(fd);
+  assert.is(redirected.status, 0, redirected.stderr);
+  assert.ok(redirected.stderr.includes(`100% | ${Buffer.byteLength(text)}/${Buffer.byteLength(text)} bytes`), redirected.stderr);
+});
+
 test("bench runs every case, checks its results and reports positive rates", async () => {
   const r = await cli(["bench", "--seconds", "0.05", "--json"]);
   assert.is(r.code, 0, r.stderr);
