@@ -503,12 +503,32 @@ export function refuseNonRegularStore(file: string): void {
   if (stats !== undefined && !stats.isFile()) throw new CliError("CANNOT_OPEN", `${file} is not a regular file (${fileKind(stats)}), so not a store`);
 }
 
+/** Whether better-sqlite3's native addon was seen to load (checked once per process). */
+let sqliteAddonLoads = false;
+
 export async function loadSqlite(): Promise<typeof import("../stores/sqlite/index.js")> {
+  let store: typeof import("../stores/sqlite/index.js");
   try {
-    return await import("../stores/sqlite/index.js");
+    store = await import("../stores/sqlite/index.js");
   } catch (error) {
     throw new CliError("SQLITE_UNAVAILABLE", `the SQLite store needs better-sqlite3 12.x (npm install better-sqlite3@12): ${(error as Error).message}`);
   }
+  // The package can be there without its native addon (installed with its install script not
+  // run, --ignore-scripts or an npm that holds scripts back; built for another Node): it loads
+  // the addon on the first open only, so every store command failed CANNOT_OPEN "cannot open
+  // <DB>: Could not locate the bindings file. Tried: …", blaming the file (`accept` named
+  // ":memory:", its dry run) for what the driver lacks (hunt 38).
+  if (!sqliteAddonLoads) {
+    try {
+      const { default: Database } = await import("better-sqlite3");
+      new Database(":memory:").close();
+      sqliteAddonLoads = true;
+    } catch (error) {
+      const first = String((error as Error)?.message ?? error).split("\n")[0];
+      throw new CliError("SQLITE_UNAVAILABLE", `better-sqlite3 is installed but its native addon does not load (npm rebuild better-sqlite3, with its install script allowed to run): ${first}`);
+    }
+  }
+  return store;
 }
 
 /** The first bytes of every SQLite database file (https://www.sqlite.org/fileformat2.html §1.3). */
