@@ -5,22 +5,13 @@
 // signal on, one that re-wraps the answer as text for logging.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { KernelTrustExchange, Keypair } from "../../src/index.js";
 import { handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
+import { closeServer, listen } from "../helpers/http-servers.js";
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
-    const address = server.address();
-    resolve(`http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`);
-  }));
-}
-const closeServer = (server: Server) => new Promise<void>((resolve) => {
-  server.close(() => resolve());
-  server.closeAllConnections();
-});
 
 const exchangeA = () => new KernelTrustExchange("kernel.a", Keypair.fromSeed(new Uint8Array(32).fill(91))).withTrustedPeer("kernel.b", Keypair.fromSeed(new Uint8Array(32).fill(92)).publicKey);
 

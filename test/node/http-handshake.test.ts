@@ -13,6 +13,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FederationPeer, InMemoryPeerStore, InvalidTypeError, KernelTrustExchange, Keypair, PublicKey, ReplayCache } from "../../src/index.js";
+import { closeServer, listen } from "../helpers/http-servers.js";
 import type { FederationPeerStore, ReplayStore } from "../../src/handshake/ports.js";
 import { createHandshakeServer, handshakeWith, HandshakeHttpError } from "../../src/http/index.js";
 import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/index.js";
@@ -33,16 +34,6 @@ async function keygen(name: string): Promise<PublicKey> {
 }
 const seedOf = (name: string) => Keypair.fromSeed(Buffer.from(readFileSync(file(name), "utf8").trim(), "hex"));
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
-    const address = server.address();
-    resolve(`http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`);
-  }));
-}
-const closeServer = (server: Server) => new Promise<void>((resolve) => {
-  server.close(() => resolve());
-  server.closeAllConnections();
-});
 
 let keyA: PublicKey;
 let keyB: PublicKey;
