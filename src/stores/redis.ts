@@ -520,11 +520,11 @@ async function connectClient(url: string, timeoutMs: number, created?: (client: 
     lastError = error;
     if (isErrorReply(error) && regExpExec(HANDSHAKE_REFUSED, error.message) !== null) refuse(error);
   }); // after the connect, reported through the failing calls; a listener keeps the process alive
+  weakMapSet(socketAborts, client, sockets); // for destroyClient (see `sockets` above)
   // node-redis's destroy() during the TCP connect finds no socket to end, and the socket, once
   // connected, then waits on its handshake until this connect's bound, and close() finds none to
   // end either: a client ended meanwhile (destroyClient: a close(), or an open whose server check
   // failed; endClient: a replaced one) is ended again as it connects.
-  weakMapSet(socketAborts, client, sockets);
   client.on("connect", () => {
     if (weakSetHas(endedClients, client)) destroyClient(client as unknown as OwnedClient);
   });
