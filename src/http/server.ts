@@ -187,6 +187,12 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
   // of Node's covers requests already in: the connection was held for as long as the client kept
   // it (hunt 21), and maxConnections such connections shut every other client out.
   const deliver = (response: ServerResponse, status: number, body: string, extraHeaders?: Record<string, string>) => {
+    // A request asking to upgrade (Upgrade and Connection: upgrade) is served as a plain one, as
+    // Node does with no 'upgrade' listener, but Node's parser reads nothing more on its
+    // connection: a request pipelined behind it was dropped unanswered and unlogged, and the
+    // connection, its answer saying keep-alive, held until keepAliveTimeout (hunt 39). Its answer
+    // closes the connection instead, so the client knows to send the rest on another one.
+    if (upgradeRequested(response.req)) response.shouldKeepAlive = false;
     send(response, status, body, extraHeaders);
     const connection = response.req.socket;
     const untaken = setTimeout(() => connection.destroy(), handshakeTimeoutMs + CLOSE_LINGER_MS);
@@ -537,6 +543,15 @@ interface ConnectionState {
   requests: number;
   /** The place of its first request answered with Connection: close, if any. */
   closedAt: number | undefined;
+}
+
+/**
+ * Whether Node's parser took `request` as an upgrade: an Upgrade header and the `upgrade` token in
+ * Connection (llhttp's rule). It stops parsing its connection after such a request.
+ */
+function upgradeRequested(request: IncomingMessage): boolean {
+  const connection = request.headers.connection;
+  return request.headers.upgrade !== undefined && typeof connection === "string" && /(?:^|,)[ \t]*upgrade[ \t]*(?:,|$)/i.test(connection);
 }
 
 /** clientErrorAnswer's code for a CONNECT request (not one of Node's). */
