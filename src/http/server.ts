@@ -411,6 +411,12 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeoutMs / 4))),
   }, onRequest);
   server.maxConnections = maxConnections;
+  // Every header line is kept (Node drops those past its maxHeadersCount, 2000 by default): a
+  // second Host, or the Upgrade and Connection lines that make Node stop parsing the connection
+  // (deliver), sent after 2000 padding lines went unseen by the checks here, and the request was
+  // served (hunt 39). Their number is bounded by the header bytes Node reads (maxHeaderSize,
+  // 16 KiB by default: about 4,000 lines at most).
+  server.maxHeadersCount = 0;
   // Node's close() stops the timer that enforces requestTimeout and headersTimeout (the
   // connectionsCheckingInterval above) and ends only the idle connections: a client trickling its
   // headers or body held its connection, and close()'s callback, for as long as it went on sending
