@@ -192,7 +192,10 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     // connection: a request pipelined behind it was dropped unanswered and unlogged, and the
     // connection, its answer saying keep-alive, held until keepAliveTimeout (hunt 39). Its answer
     // closes the connection instead, so the client knows to send the rest on another one.
-    if (upgradeRequested(response.req)) response.shouldKeepAlive = false;
+    // So does an answer made once close() was called: Node kept its connection alive, so close()'s
+    // callback waited for the client or keepAliveTimeout, and a request the client sent next on it
+    // was served (accepted and pinned) by the closed server (hunt 39).
+    if (upgradeRequested(response.req) || !server.listening) response.shouldKeepAlive = false;
     send(response, status, body, extraHeaders);
     const connection = response.req.socket;
     const untaken = setTimeout(() => connection.destroy(), handshakeTimeoutMs + CLOSE_LINGER_MS);
