@@ -14,7 +14,7 @@ export type SqliteStoreErrorCode =
   | "DATABASE_BUSY" //         another process held the write lock longer than busyTimeoutMs
   | "READ_ONLY" //             the file or its folder is not writable
   | "STORE_CLOSED" //          a method called after close()
-  | "FILE_MOVED" //            the store's path no longer names the file it opened (deleted, renamed or replaced): reopen it
+  | "FILE_MOVED" //            the store's path no longer names the file it opened, or its -wal or -shm another (deleted, renamed or replaced): reopen it
   | "INVALID_ARGUMENT" //      a bad option or argument (wrong type, ill-formed UTF-16, out of range)
   | "SKEW_ABOVE_RETENTION" //  a replay reserve asked with a skew larger than the store keeps pairs for
   | "PEER_QUOTA_EXCEEDED" //   a replay reserve of a new pair by a peer that holds maxPairsPerPeer already

@@ -199,7 +199,11 @@ export function openChioDatabase(
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.defaultSafeIntegers(true); // integers come back as bigint and are range-checked when decoded
     migrate(db, path);
-    return { db, checkFile };
+    // The -wal and -shm this connection now holds open, named after the file as SQLite resolved
+    // it (through a symlink: the target's name), which is what SQLite names them after.
+    const opened = column(db.prepare("SELECT file FROM pragma_database_list WHERE name = 'main'").get() as object, "file");
+    const checkSidecars = sidecarCheck(path, typeof opened === "string" ? opened : "", checkFile);
+    return { db, checkFile: () => (checkFile(), checkSidecars()) };
   } catch (cause) {
     try {
       db.close();
@@ -218,7 +222,7 @@ export function openChioDatabase(
  * other process opens again, while every process that opened the path got the other one, so an
  * envelope was accepted on each side and a deleted pin still trusted (hunt 25). The path is
  * resolved once, now, as SQLite resolves it at open: a later chdir moves neither. One stat per
- * call, beside its transaction.
+ * call, beside its transaction (and two for the -wal and -shm: sidecarCheck).
  */
 function fileCheck(path: string): () => void {
   if (path === ":memory:") return () => undefined;
@@ -233,6 +237,38 @@ function fileCheck(path: string): () => void {
       throw new SqliteStoreError("FILE_MOVED", `${path} is no longer the file this store opened (deleted, renamed or replaced since): nothing read or written; reopen the store`);
     }
   };
+}
+
+/**
+ * A check that `path`-wal and `path`-shm are still the files this connection opened, else
+ * FILE_MOVED, run after fileCheck's. SQLite deletes them only when the last connection to the
+ * file closes, so while this one is open a missing or other one was removed or replaced by
+ * someone else (a clean-up of "stray" files, `rm trust.db-shm`): a process opening the file then
+ * made a fresh -shm, rebuilt its index from the log, and from then on each process read and wrote
+ * the log by an index of its own, so each accepted the same envelopes (both processes reserved
+ * every new nonce: hunt 40), and a removed -wal left this connection logging into a file no
+ * other process can read. Missing or other already at open (a store of this process still holds
+ * the removed ones, which SQLite shares among the connections of a process): FILE_MOVED at once.
+ * Not covered: a removal while a call runs (between the check and its transaction). `absolute`
+ * is the file's name as SQLite holds it (PRAGMA database_list; "" if it gave none: FILE_MOVED).
+ */
+function sidecarCheck(path: string, absolute: string, checkFile: () => void): () => void {
+  if (path === ":memory:") return () => undefined;
+  const wal = fileIdentity(`${absolute}-wal`);
+  const shm = fileIdentity(`${absolute}-shm`);
+  const check = () => {
+    const walNow = fileIdentity(`${absolute}-wal`);
+    const shmNow = fileIdentity(`${absolute}-shm`);
+    if (absolute === "" || wal === undefined || shm === undefined || walNow === undefined || shmNow === undefined || walNow.dev !== wal.dev || walNow.ino !== wal.ino || shmNow.dev !== shm.dev || shmNow.ino !== shm.ino) {
+      throw new SqliteStoreError(
+        "FILE_MOVED",
+        `${path}-wal or ${path}-shm is no longer the file this store opened (deleted or replaced while the file was open): nothing read or written; close every store of this process on ${path} and reopen`,
+      );
+    }
+  };
+  checkFile();
+  check();
+  return check;
 }
 
 /** Device and inode of the file at `path` (bigints: a 64-bit inode can pass 2^53), undefined when there is none to stat. */
