@@ -435,8 +435,12 @@ export function createHandshakeServer(exchange: KernelTrustExchange, options: Ha
     closeDeadline.unref();
     return this;
   };
-  // Listening again: its connections are new ones, held to the timeouts again.
+  // Listening again: its connections are new ones, held to the timeouts again. Closed (every
+  // connection ended): nothing is left for the timer to end, and left running it held the closed
+  // server, its exchange and its stores in memory for its whole delay (about 3 minutes with the
+  // default timeouts; hunt 39).
   server.on("listening", () => clearTimeout(closeDeadline));
+  server.on("close", () => clearTimeout(closeDeadline));
   // A connection over maxConnections is closed by Node on arrival, unanswered (no request was
   // read); 'drop' (Node ≥ 18.7) tells the log hook, with 503 as the status it stands for.
   server.on("drop", () => log(503, "TOO_MANY_CONNECTIONS", `connection closed on arrival: ${maxConnections} open (maxConnections)`));
