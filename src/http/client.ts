@@ -16,6 +16,8 @@ import { HandshakeHttpError } from "./errors.js";
 import { HANDSHAKE_PATH } from "./path.js";
 import { MAX_ENVELOPE_BYTES_LIMIT } from "../handshake/constants.js";
 
+const apply = Reflect.apply;
+
 /** Options of handshakeWith. */
 export interface HandshakeClientOptions {
   /**
@@ -57,8 +59,8 @@ export async function handshakeWith(
   remoteKernelId: string,
   options: HandshakeClientOptions = {},
 ): Promise<HandshakeResult> {
-  const { answer, nonce } = await handshakeAnswer(baseUrl, exchange, remoteKernelId, options);
-  const peer = await exchange.acceptEnvelope(answer, remoteKernelId);
+  const { answer, nonce, acceptEnvelope } = await handshakeAnswer(baseUrl, exchange, remoteKernelId, options);
+  const peer = await apply(acceptEnvelope, exchange, [answer, remoteKernelId]);
   return { peer, nonce };
 }
 
@@ -68,6 +70,7 @@ export async function handshakeWith(
  * carries this request's nonce; the caller accepts it (exchange.acceptEnvelope). Touches none of
  * the exchange's stores, so the CLI's `handshake` creates its store file only once an answer is
  * in and would be accepted (hunt 16: an unreachable peer left an empty store behind).
+ * Also returns the exchange's acceptEnvelope as it was read and checked here, for handshakeWith.
  * @throws as handshakeWith, but no PeerHandshakeError: nothing is accepted here.
  */
 export async function handshakeAnswer(
@@ -75,10 +78,22 @@ export async function handshakeAnswer(
   exchange: KernelTrustExchange,
   remoteKernelId: string,
   options: HandshakeClientOptions = {},
-): Promise<{ answer: Uint8Array; nonce: string }> {
+): Promise<{ answer: Uint8Array; nonce: string; acceptEnvelope: KernelTrustExchange["acceptEnvelope"] }> {
   // Checked by shape, not instanceof: an exchange from the other build (ESM or CommonJS) of this
-  // package is just as good here.
-  if (exchange === null || typeof exchange !== "object" || typeof exchange.localEnvelope !== "function" || typeof exchange.acceptEnvelope !== "function") {
+  // package is just as good here. Its two methods are read once, and those are the ones called: read
+  // again at the call, an object whose answer changed between reads (a Proxy, a getter) got a
+  // TypeError with no code ("... is not a function"), and a throwing getter its own throw.
+  let localEnvelope: unknown;
+  let acceptEnvelope: unknown;
+  if (exchange !== null && typeof exchange === "object") {
+    try {
+      localEnvelope = exchange.localEnvelope;
+      acceptEnvelope = exchange.acceptEnvelope;
+    } catch (cause) {
+      throw new InvalidTypeError("exchange must be a KernelTrustExchange (its methods cannot be read)", { cause });
+    }
+  }
+  if (typeof localEnvelope !== "function" || typeof acceptEnvelope !== "function") {
     throw new InvalidTypeError("exchange must be a KernelTrustExchange");
   }
   // Its limits, read once each (the default answer limit and the verification below use the same
@@ -115,7 +130,7 @@ export async function handshakeAnswer(
   const doFetch = (read.fetch ?? globalThis.fetch) as typeof fetch;
   if (typeof doFetch !== "function") throw new InvalidTypeError("fetch must be a function");
 
-  const body = JSON.stringify(exchange.localEnvelope(remoteKernelId, nonce));
+  const body = JSON.stringify(apply(localEnvelope as KernelTrustExchange["localEnvelope"], exchange, [remoteKernelId, nonce]));
   const signal = AbortSignal.timeout(timeoutMs);
   // AbortSignal.timeout's timer does not keep Node's event loop alive: with a caller's fetch that
   // stalls holding no handle (a mock that never settles), the process exited before the TIMEOUT
@@ -180,7 +195,7 @@ export async function handshakeAnswer(
   if (verdict.envelope.challenge.nonce !== nonce) {
     throw new HandshakeHttpError("STALE_ANSWER", "the answer does not carry this request's nonce (a replayed or misrouted answer)", { status });
   }
-  return { answer: raw, nonce };
+  return { answer: raw, nonce, acceptEnvelope: acceptEnvelope as KernelTrustExchange["acceptEnvelope"] };
 }
 
 /**
