@@ -1078,7 +1078,9 @@ export class KernelTrustExchange {
         rotationDue: record.rotationDue,
       });
     } catch (cause) {
-      throw handshakeErrors.storeFailed(operation, `returned an invalid peer: ${(cause as Error).message}`, cause);
+      // describeThrown, not `.message`: a record's getter may throw anything (undefined, a revoked
+      // Proxy, an Error whose message getter throws), and reading it here escaped untyped.
+      throw handshakeErrors.storeFailed(operation, `returned an invalid peer: ${describeThrown(cause)}`, cause);
     }
     if (kernelId !== undefined && peer.kernelId !== kernelId) {
       throw handshakeErrors.storeFailed(operation, `returned peer ${peer.kernelId} for ${kernelId}`);

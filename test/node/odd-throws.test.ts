@@ -118,6 +118,27 @@ test("a store's snapshot or remove that throws anything: STORE_FAILED", async ()
   }
 });
 
+test("a peer store that returns a pin whose getter throws anything: STORE_FAILED from accept, resolve, forget and peers, nothing pinned", async () => {
+  for (const [what, thrown] of THROWN) {
+    const inner = new InMemoryPeerStore();
+    // An entry read from a database driver, say, whose kernelId accessor fails.
+    const entry = () => Object.defineProperty({ publicKey: peerKeys.publicKey.toHex(), establishedAt: NOW, rotationDue: NOW + 60 }, "kernelId", { get: () => { throw thrown(); }, enumerable: true });
+    const store: FederationPeerStore = {
+      get: () => entry() as never,
+      remove: () => entry() as never,
+      snapshot: () => [entry()] as never,
+      insert: (peer) => inner.insert(peer),
+      compareAndSet: (id, expected, next) => inner.compareAndSet(id, expected, next),
+    };
+    const exchange = exchangeOver(store);
+    assert.is(await outcome(() => exchange.acceptEnvelope(envelopeFromB(), B, NOW)), "PeerHandshakeError STORE_FAILED", `accept: ${what}`);
+    assert.is(inner.size, 0, what);
+    assert.is(await outcome(() => exchange.resolve(B, NOW)), "PeerHandshakeError STORE_FAILED", `resolve: ${what}`);
+    assert.is(await outcome(() => exchange.forget(B)), "PeerHandshakeError STORE_FAILED", `forget: ${what}`);
+    assert.is(await outcome(() => exchange.peers()), "PeerHandshakeError STORE_FAILED", `peers: ${what}`);
+  }
+});
+
 test("a replay store's reserve or fits that throws anything: STORE_FAILED, nothing pinned", async () => {
   for (const method of ["reserve", "fits"] as const) {
     for (const [what, thrown] of THROWN) {
