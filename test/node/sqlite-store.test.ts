@@ -1013,6 +1013,30 @@ for (const Store of [SqlitePeerStore, SqliteReplayStore]) {
   assert.equal(run.stdout.trim().split("\n"), ["SqlitePeerStore READ_ONLY", "SqliteReplayStore READ_ONLY"]);
 });
 
+test("a new file in a folder this process cannot write (mode 0555) is READ_ONLY at open for both stores, and a missing folder CANNOT_OPEN", () => {
+  // SQLite answers SQLITE_CANTOPEN for both; the README promises READ_ONLY for a read-only folder
+  // (hunt 40 found a new file there CANNOT_OPEN).
+  const folder = path.dirname(tempFile());
+  chmodSync(folder, 0o555);
+  const code = `
+const { SqlitePeerStore, SqliteReplayStore } = require(${JSON.stringify(path.join(repoRoot, "dist", "cjs", "stores", "sqlite", "index.js"))});
+for (const file of process.argv.slice(1)) for (const Store of [SqlitePeerStore, SqliteReplayStore]) {
+  try { new Store(file).close(); console.log(Store.name + " opened"); } catch (error) { console.log(Store.name + " " + error.code); }
+}`;
+  const files = [path.join(folder, "new.db"), path.join(folder, "missing", "new.db")];
+  // Root ignores file modes: as root, the stores are opened as the unprivileged user nobody.
+  const asRoot = process.getuid?.() === 0;
+  const command = asRoot ? ["runuser", ["-u", "nobody", "--", process.execPath, "-e", code, ...files]] : [process.execPath, ["-e", code, ...files]];
+  try {
+    const run = spawnSync(command[0] as string, command[1] as string[], { encoding: "utf8", cwd: tmpdir() });
+    assert.is(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim().split("\n"), ["SqlitePeerStore READ_ONLY", "SqliteReplayStore READ_ONLY", "SqlitePeerStore CANNOT_OPEN", "SqliteReplayStore CANNOT_OPEN"]);
+    assert.not.ok(existsSync(files[0]), "nothing created");
+  } finally {
+    chmodSync(folder, 0o755);
+  }
+});
+
 const writer = `
 import { SqlitePeerStore } from "chio-trust/sqlite";
 import { FederationPeer, PublicKey } from "chio-trust";

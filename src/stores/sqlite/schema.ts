@@ -281,10 +281,12 @@ function fileIdentity(path: string): { dev: bigint; ino: bigint } | undefined {
 }
 
 /**
- * READ_ONLY for a CANNOT_OPEN on a read-only file system. There SQLite cannot create a WAL file's
- * `-shm` (or the file itself) and answers SQLITE_CANTOPEN, which says nothing of why (review 53:
- * the README promises READ_ONLY for a read-only mount, as for a file mode). Asked of the file, or
- * of its folder when there is no file yet, only after the open failed.
+ * READ_ONLY for a CANNOT_OPEN on a read-only file system, or for a new file in a folder this
+ * process cannot write. There SQLite cannot create a WAL file's `-shm` (or the file itself) and
+ * answers SQLITE_CANTOPEN, which says nothing of why (review 53: the README promises READ_ONLY for
+ * a read-only mount or folder, as for a file mode; a new file in a folder of mode 0555 was still
+ * CANNOT_OPEN). Asked of the file, or of its folder when there is no file yet, only after the open
+ * failed. A missing folder, or one this process cannot search, stays CANNOT_OPEN.
  */
 function readOnlyIfSo(error: SqliteStoreError, path: string): SqliteStoreError {
   if (error.code !== "CANNOT_OPEN" || path === ":memory:") return error;
@@ -297,6 +299,9 @@ function readOnlyIfSo(error: SqliteStoreError, path: string): SqliteStoreError {
     } catch (cause) {
       const code = (cause as { code?: unknown })?.code;
       if (code === "EROFS") return new SqliteStoreError("READ_ONLY", `${error.message} (a read-only file system)`, { cause: error.cause ?? error, sqliteCode: error.sqliteCode });
+      // The folder of a file not there yet: it exists (its access was not ENOENT) and can be
+      // searched (the file's was ENOENT, not EACCES), but not written.
+      if (i === 1 && (code === "EACCES" || code === "EPERM")) return new SqliteStoreError("READ_ONLY", `${error.message} (its folder is not writable)`, { cause: error.cause ?? error, sqliteCode: error.sqliteCode });
       if (code !== "ENOENT") return error;
     }
   }
