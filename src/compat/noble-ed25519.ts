@@ -589,10 +589,12 @@ async function verifyAsync(signature: TArg<Uint8Array>, message: TArg<Uint8Array
 /**
  * `seed` itself when given (after its checks), as noble returns it verbatim: a Buffer seed stays a
  * Buffer (`keygen(seed).secretKey.toString("hex")` is hex, as with noble); else 32 random bytes.
+ * Either way checked as noble checks it: randomBytes hands back what `crypto.getRandomValues`
+ * returns, and a polyfill that returns nothing (or a short or plain array) is refused here, not
+ * handed out as a secret key.
  */
 function randomSecretKey(seed?: TArg<Uint8Array>): Out {
-  if (seed === undefined) return randomBytes(32);
-  return abytes(seed, 32, "seed") as Out;
+  return abytes(seed === undefined ? randomBytes(32) : seed, 32, "seed") as Out;
 }
 
 function keygen(seed?: TArg<Uint8Array>): TRet<KeysSecPub> {

@@ -4,6 +4,7 @@
 // iframes make them), which noble accepts. Node only: `vm` makes the other realm.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { randomFillSync } from "node:crypto";
 import { runInNewContext } from "node:vm";
 import * as noble from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
@@ -108,6 +109,48 @@ test("documented differences of review 86: our byte-argument errors carry their 
   for (const call of [() => ours.verify(signature, view, publicKey), () => ours.verify(view, message, publicKey)]) {
     assert.instance(throwsWith(call, "INVALID_TYPE"), TypeError);
   }
+});
+
+test("a crypto.getRandomValues that returns nothing, a short array or a plain array: randomSecretKey(), keygen() and keygenAsync() throw noble's error, not hand the value out as a secret key (hunt 46)", async () => {
+  // Web Crypto's getRandomValues returns the array it filled; a hand-written polyfill may not.
+  // noble checks what it got ("seed", 32 bytes); utils.randomSecretKey() here returned it as the
+  // secret key (undefined, 16 bytes, an Array), and keygen() refused it later as "secretKey".
+  const crypto = globalThis.crypto;
+  const polyfills: [string, (array: Uint8Array) => unknown, string][] = [
+    ["returns nothing", (array) => void randomFillSync(array), "INVALID_TYPE"],
+    ["returns 16 of the bytes", (array) => randomFillSync(array).subarray(0, 16), "INVALID_LENGTH"],
+    ["returns a plain array", (array) => Array.from(randomFillSync(array)), "INVALID_TYPE"],
+  ];
+  const outcome = async (call: () => unknown): Promise<[string, string] | "no error"> => {
+    try {
+      await call();
+      return "no error";
+    } catch (error) {
+      return [error instanceof RangeError ? "RangeError" : error instanceof TypeError ? "TypeError" : "other", (error as Error).message];
+    }
+  };
+  for (const [name, polyfill, code] of polyfills) {
+    Object.defineProperty(crypto, "getRandomValues", { value: polyfill, configurable: true, writable: true });
+    try {
+      for (const [fn, call] of [
+        ["utils.randomSecretKey()", (lib: typeof ours) => lib.utils.randomSecretKey()],
+        ["keygen()", (lib: typeof ours) => lib.keygen()],
+        ["keygenAsync()", (lib: typeof ours) => lib.keygenAsync()],
+      ] as const) {
+        const expected = await outcome(() => call(noble as unknown as typeof ours));
+        assert.not.equal(expected, "no error", `${name}: noble refuses ${fn}`);
+        assert.equal(await outcome(() => call(ours)), expected, `${name}: ${fn}`);
+      }
+      throwsWith(() => ours.utils.randomSecretKey(), code);
+    } finally {
+      delete (crypto as { getRandomValues?: unknown }).getRandomValues;
+    }
+  }
+  // With the host's own getRandomValues back, random keys are made as before.
+  assert.is(crypto.getRandomValues, Object.getPrototypeOf(crypto).getRandomValues);
+  const secretKey = ours.utils.randomSecretKey();
+  assert.is(secretKey.length, 32);
+  assert.equal(ours.keygen(secretKey).publicKey, noble.getPublicKey(secretKey));
 });
 
 test.run();
