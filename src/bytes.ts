@@ -507,13 +507,31 @@ export function fillRandomBytes(target: Uint8Array): Uint8Array {
 }
 
 /**
- * `byteCount` fresh random bytes as lowercase hex (handshake nonces, reservation tokens). The
- * array is made by the constructor captured at load (newBytes): a global Uint8Array replaced
- * after load that answered an empty array made every nonce and token "" (hunt 22).
- * @throws RandomSourceError without a CSPRNG.
+ * `byteCount` (16 or more) fresh random bytes for a secret key, a nonce or a token, in an array
+ * made by the constructor captured at load (newBytes). A draw that is all zeros is refused: a
+ * getRandomValues that returns a filled array of its own instead of filling the one it is handed
+ * (a careless polyfill or test shim) left it so, and a secret key of zeros (or the same nonce
+ * and token on every call) was handed out silently (hunt 46). A real CSPRNG gives that with
+ * probability 2^-128 at most. The bytes are OR-ed together before the one comparison, so the
+ * only thing about a secret that decides a branch is whether it is all zeros.
+ * @throws RandomSourceError without a CSPRNG, or from one that left the array unfilled.
+ */
+export function freshRandomBytes(byteCount: number): Uint8Array {
+  const bytes = fillRandomBytes(newBytes(byteCount));
+  let any = 0;
+  for (let i = 0; i < byteCount; i++) any |= bytes[i];
+  if (any === 0) throw new RandomSourceError("globalThis.crypto.getRandomValues left the array it was to fill all zeros (a shim that returns its own array?): a CSPRNG is needed for this call");
+  return bytes;
+}
+
+/**
+ * `byteCount` fresh random bytes as lowercase hex (handshake nonces, reservation tokens): see
+ * freshRandomBytes (a global Uint8Array replaced after load that answered an empty array made
+ * every nonce and token "": hunt 22).
+ * @throws RandomSourceError without a CSPRNG, or from one that left the array unfilled.
  */
 export function randomHex(byteCount: number): string {
-  return bytesToHex(fillRandomBytes(newBytes(byteCount)));
+  return bytesToHex(freshRandomBytes(byteCount));
 }
 
 /** The u32 stored little-endian at bytes[at] (the wasm ABI's words; assembly/abi.ts). */

@@ -17,7 +17,7 @@
 import {
   hardenClass,
   brandHasInstance, bytesToHex, copyInto, newBytes, copyOfBytes, copyOfRange, expectBytes, isReadableBytes, assertBytes, copyBytes, isUint8Array, isUnreadableView, subview, typedArrayFill, typedArraySet, viewLength,
-  mapGet, mapSet, toBigInt, arrayArgumentLength, fillRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
+  mapGet, mapSet, toBigInt, arrayArgumentLength, fillRandomBytes, freshRandomBytes, isEnumerableOwnMember, memberOf, elementOf, readMember, ownList, ownListAsArray, readOptions, wipeBytes, writeU32,
   type OwnList,
 } from "./bytes.js";
 import { finalizerAtLoad, MapAtLoad, mapDelete } from "./collections.js";
@@ -650,11 +650,12 @@ export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
  * A 32-byte secret key: `seed` itself (copied) when given, as @noble/ed25519 3.x does, otherwise
  * 32 bytes from globalThis.crypto.getRandomValues.
  * @throws InvalidTypeError / InvalidLengthError if seed is given and is not 32 bytes;
- *   RandomSourceError without seed where the host has no globalThis.crypto.getRandomValues.
+ *   RandomSourceError without seed where the host has no globalThis.crypto.getRandomValues, or
+ *   one that left the array all zeros (freshRandomBytes).
  */
 function randomSecretKey(seed?: Uint8Array): Uint8Array {
   if (seed !== undefined) return copyBytes(seed, "seed", ED25519_SECRET_KEY_BYTES);
-  return fillRandomBytes(newBytes(ED25519_SECRET_KEY_BYTES)); // not the realm's Uint8Array, which could keep the secret (hunt 22)
+  return freshRandomBytes(ED25519_SECRET_KEY_BYTES); // not the realm's Uint8Array, which could keep the secret (hunt 22); never all zeros
 }
 
 /** A key pair from randomSecretKey(seed) (the seed, when given, is the secret key). */

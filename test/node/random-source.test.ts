@@ -170,6 +170,45 @@ test("a CSPRNG that detaches the fresh array it fills: RandomSourceError, never 
   assert.is(ed25519.utils.randomSecretKey().length, 32);
 });
 
+test("a CSPRNG that answers its own array and leaves the one it is handed zeros: RandomSourceError, never a secret key, token or nonce of zeros; batches still work", async () => {
+  // A careless polyfill or test shim: `getRandomValues = (a) => randomFillSync(new Uint8Array(a.length))`.
+  // Before (hunt 46): randomSecretKey answered 32 zero bytes, Keypair.generate a key anyone can
+  // derive, and every reservation token and client nonce was the same run of zeros.
+  const original = globalThis.crypto.getRandomValues;
+  globalThis.crypto.getRandomValues = function <T extends ArrayBufferView | null>(this: Crypto, array: T): T {
+    return original.call(globalThis.crypto, new Uint8Array((array as unknown as Uint8Array).length)) as unknown as T;
+  };
+  try {
+    for (const [what, call] of [
+      ["randomSecretKey", () => ed25519.utils.randomSecretKey()],
+      ["keygen", () => ed25519.keygen()],
+      ["Keypair.generate", () => Keypair.generate()],
+      ["a store's reservation token", () => reservationToken()],
+    ] as const) {
+      const error = throwsRandomSourceError(call, what);
+      assert.match(error.message, "all zeros", what);
+    }
+    let fetched = 0;
+    const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
+    const error = await handshakeWith("http://127.0.0.1:9/", exchange, "kernel.b", {
+      fetch: (async () => {
+        fetched++;
+        throw new Error("not reached");
+      }) as typeof fetch,
+    }).then(() => undefined, (e: unknown) => e);
+    assertRandomSourceError(error, "handshakeWith without a nonce");
+    assert.is(fetched, 0, "nothing sent");
+    // The batches hash their draws with the items (README "Batch verification", step 4): they
+    // still give the single answers, here a valid item and a tampered one.
+    const tampered = Uint8Array.from(signature);
+    tampered[0] ^= 1;
+    assert.equal(ed25519.verifyBatch([{ signature, message, publicKey }, { signature: tampered, message, publicKey }]), [true, false]);
+  } finally {
+    globalThis.crypto.getRandomValues = original;
+  }
+  assert.is(ed25519.utils.randomSecretKey().length, 32);
+});
+
 test("without a CSPRNG: handshakeWith with no nonce given rejects with RandomSourceError before anything is sent", async () => {
   const exchange = new KernelTrustExchange("kernel.a", Keypair.fromSeed(SEED));
   let fetched = 0;
