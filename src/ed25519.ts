@@ -472,8 +472,9 @@ export interface BatchFields {
 
 /**
  * @internal Reads and checks the items of verifyBatch (and of the worker pool's verifyBatch,
- * src/pool/index.ts): every field is read once (getters and Proxies run here), then every value
- * is validated. The batch checks each chunk's values again after drawing its random bytes
+ * src/pool/index.ts): every field is read once (getters and Proxies run here) and checked as it
+ * is read, then every value is checked again once all are read (a later getter may have detached
+ * an earlier view). The batch checks each chunk's values again after drawing its random bytes
  * (getRandomValues may be caller code), so none runs between those checks and the copy.
  * @throws InvalidTypeError / InvalidLengthError naming the item's index.
  */
@@ -490,6 +491,13 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
     signatures[i] = readMember(item, "signature", `items[${i}]`);
     messages[i] = readMember(item, "message", `items[${i}]`);
     keys[i] = readMember(item, "publicKey", `items[${i}]`);
+    // Checked as read too (and again below, once every getter has run): a list that claims
+    // billions of items (a Proxy's length) fails at its first bad item, instead of after every
+    // item was read into these lists, which ran the process out of memory (as review 84 F2 for
+    // the envelope batch's list).
+    expectBytes(signatures[i], ED25519_SIGNATURE_BYTES, `items[${i}].signature`);
+    assertBytes(messages[i], `items[${i}].message`);
+    publicKeyArgumentBytes(keys[i], `items[${i}].publicKey`);
   }
   const publicKeys = ownList<Uint8Array>(count);
   for (let i = 0; i < count; i++) {

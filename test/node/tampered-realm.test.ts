@@ -11,6 +11,7 @@
 // runner never runs under it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { ed25519 as noble } from "@noble/curves/ed25519.js";
 import { createVerifierPool, type VerifierPool } from "../../dist/esm/pool/index.js";
@@ -26,6 +27,7 @@ import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
 import { nodeSign } from "../helpers/ed25519-oracles.js";
 import { readEnvelopeAnswer } from "../../src/pool/answers.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
+import { finished, repoRoot } from "../helpers/processes.js";
 
 const utf8 = new TextEncoder();
 const NOW = 1_764_000_000;
@@ -175,6 +177,47 @@ test("batch item lists: a length no array has, or billions of holes, is INVALID_
   } finally {
     await pool.close();
   }
+});
+
+test("batch item lists that claim 2^32 - 1 items, each an object with bad fields: INVALID_TYPE / INVALID_LENGTH at the first, in thread and in the pool (child process, 64 MiB heap)", async () => {
+  // A Proxy answers one object for every index, so the caller holds no memory for the items. Each
+  // item's fields were checked only once every item had been read: the library filled its lists
+  // with 2^32 - 1 entries first and the process died of heap exhaustion (hunt 43; as review 84 F2
+  // for holes in the envelope batch's list).
+  const code = `
+    import { ed25519 } from "chio-trust";
+    import { createVerifierPool } from "chio-trust/pool";
+    const claim = (item) => new Proxy([], { get: (t, k) => (k === "length" ? 2 ** 32 - 1 : typeof k === "string" && /^[0-9]+$/.test(k) ? item : Reflect.get(t, k)) });
+    const bytes = (n) => new Uint8Array(n);
+    const items = [
+      {},
+      { signature: bytes(64), message: "not bytes", publicKey: bytes(32) },
+      { signature: bytes(64), message: bytes(1), publicKey: bytes(31) },
+      { signature: bytes(63), message: bytes(1), publicKey: bytes(32) },
+    ];
+    const answers = [];
+    const pool = createVerifierPool({ threads: 1 });
+    try {
+      for (const item of items) {
+        try { ed25519.verifyBatch(claim(item)); answers.push("returned"); } catch (e) { answers.push(e.code + " " + e.message); }
+        try { await pool.verifyBatch(claim(item)); answers.push("returned"); } catch (e) { answers.push(e.code + " " + e.message); }
+      }
+    } finally {
+      await pool.close();
+    }
+    console.log(JSON.stringify(answers));`;
+  const child = spawn(process.execPath, ["--max-old-space-size=64", "--input-type=module", "-e", code], { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+  const { code: exit, signal: killed, stdout, stderr } = await finished(child, 60_000, "");
+  assert.is(exit, 0, `child exit ${exit} ${killed ?? ""}: ${stderr.slice(-400)}`);
+  const answers = JSON.parse(stdout.trim().split("\n").pop()!) as string[];
+  const expected = [
+    "INVALID_TYPE items[0].signature must be a Uint8Array",
+    "INVALID_TYPE items[0].message must be a Uint8Array",
+    "INVALID_LENGTH items[0].publicKey must be 32 bytes",
+    "INVALID_LENGTH items[0].signature must be 64 bytes",
+  ];
+  assert.is(answers.length, 2 * expected.length);
+  answers.forEach((answer, i) => assert.ok(answer.startsWith(expected[i >> 1]), `${answer} (expected ${expected[i >> 1]}…)`));
 });
 
 /**
