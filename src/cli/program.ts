@@ -302,6 +302,22 @@ export function buildProgram(exit: { code: number }): Command {
           resolve();
         });
       });
+      // The stop is armed before the `listening` line is printed: whoever waits for that line (a
+      // supervisor, a test, the Quick start's script) and then stops the kernel at once found it
+      // still without handlers, and the signal's default action ended it (status 143 for SIGTERM,
+      // the store not closed, its -wal and -shm left behind; hunt 44: about half the time).
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          server.close(() => resolve(signal));
+          server.closeAllConnections();
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        // A closed terminal or a supervisor's SIGHUP: the same clean stop (the store's -wal and
+        // -shm files go with it), where Node's default ended the process at once and left them
+        // (CLI audit, 6 December 2026).
+        process.once("SIGHUP", stop);
+      });
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : options.port;
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -315,18 +331,7 @@ export function buildProgram(exit: { code: number }): Command {
         // stderr, the log, with the reason, rather than nowhere.
         if (error) process.stderr.write(`${listening} (on stderr: stdout failed with ${(error as NodeJS.ErrnoException).code ?? error.message})\n`);
       });
-      const stoppedBy = await new Promise<NodeJS.Signals>((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          server.close(() => resolve(signal));
-          server.closeAllConnections();
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-        // A closed terminal or a supervisor's SIGHUP: the same clean stop (the store's -wal and
-        // -shm files go with it), where Node's default ended the process at once and left them
-        // (CLI audit, 6 December 2026).
-        process.once("SIGHUP", stop);
-      });
+      const stoppedBy = await stopped;
       stores.close();
       // Then the process ends by that SIGHUP (status 129, as a hangup is expected to end it)
       // rather than by exit: after a terminal's hangup its tty answers EIO, and Node 20's exit
