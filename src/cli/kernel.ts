@@ -121,6 +121,9 @@ function withTerminatingSignalsHeld<T>(work: () => T): T {
   }
 }
 
+/** The longest key file name (UTF-8 bytes) its temporary file is named after: 200 + 19 fits in NAME_MAX (255). */
+const TEMPORARY_STEM_MAX_BYTES = 200;
+
 /** writeKeyFile's work for `keypair` (which writeKeyFile destroys if this throws). */
 function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
   // --force through a symlink replaces the file it points to (as writing through it did), not the link.
@@ -136,7 +139,11 @@ function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypa
   // node (/dev/null, say, which the refusal without --force invited) destroyed it (review 67 F1).
   // Checked before the seed is written and again right before the rename.
   if (force) refuseNonRegular(target, path);
-  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  // Named after the key file while that keeps it within the 255 bytes a file name may have on
+  // common file systems (the name, plus 19): a legal --out of 238 to 255 bytes was refused
+  // KEY_FILE_UNWRITABLE, ENAMETOOLONG for the temporary file (hunt 44).
+  const name = basename(target);
+  const temporary = join(dirname(target), `.${Buffer.byteLength(name) <= TEMPORARY_STEM_MAX_BYTES ? name : "key"}.${randomBytes(6).toString("hex")}.tmp`);
   const unwritable = (error: unknown) => new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${(error as Error).message}`);
   let fd: number;
   try {

@@ -7,7 +7,7 @@
 // @noble/curves { zip215: true } for ZIP-215.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -236,6 +236,29 @@ test("serve listens on --host only (127.0.0.1 by default: not reachable at 127.0
     child.kill("SIGTERM");
     await finished(child).catch(() => undefined);
   }
+});
+
+test("keygen --out takes a file name up to the 255 bytes the file system allows (ASCII or UTF-8): its temporary file's name stays within that too (hunt 44)", async () => {
+  // The temporary file was named ".<name>.<12 hex digits>.tmp": a name of 238 bytes or more was
+  // KEY_FILE_UNWRITABLE (ENAMETOOLONG) although the file system takes it.
+  for (const name of ["k".repeat(238), "k".repeat(255), "é".repeat(127) + "k"]) {
+    assert.is(Buffer.byteLength(name), name.length === 128 ? 255 : name.length);
+    const r = await cli(["keygen", "--out", name]);
+    assert.is(r.code, 0, `${Buffer.byteLength(name)} bytes: ${r.stderr}`);
+    const text = readFileSync(file(name), "latin1");
+    assert.match(text, /^[0-9a-f]{64}\n$/);
+    assert.is(r.stdout, hex(noble.getPublicKey(Buffer.from(text.trim(), "hex"))) + "\n", "the public key of the seed written");
+    assert.is(statSync(file(name)).mode & 0o777, 0o600);
+    const forced = await cli(["keygen", "--out", name, "--force"]);
+    assert.is(forced.code, 0, forced.stderr);
+    assert.is(forced.stdout, hex(noble.getPublicKey(Buffer.from(readFileSync(file(name), "latin1").trim(), "hex"))) + "\n", "replaced with --force");
+    rmSync(file(name));
+  }
+  // One byte more than the file system takes is still refused, with nothing left behind.
+  const r = await cli(["keygen", "--out", "k".repeat(256)]);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^chio-trust: error KEY_FILE_UNWRITABLE: .*ENAMETOOLONG/);
+  assert.equal(readdirSync(dir).filter((entry) => entry.endsWith(".tmp")), []);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
