@@ -102,7 +102,10 @@ export async function runVerify(source: string | undefined, options: VerifyOptio
   let readError: Error | undefined;
   if ("on" in stream) stream.on("error", (error: Error) => (readError = error));
 
-  const showProgress = options.progress ?? (!fromStdin && size >= PROGRESS_MIN_BYTES && process.stderr.isTTY === true);
+  // By default on a terminal for input over PROGRESS_MIN_BYTES of known size: a file named here, or
+  // stdin redirected from one (`verify - < file`: its size from fstat above), which drew no bar
+  // where `verify file` did (hunt 44). A pipe's size is not known (0): no bar unless --progress.
+  const showProgress = options.progress ?? (size >= PROGRESS_MIN_BYTES && process.stderr.isTTY === true);
   let bar: { start(total: number, value: number): void; update(value: number): void; stop(): void } | undefined;
   // Input of unknown size (a pipe, `verify <(…)`, stdin from one) shows the bytes read: a bar
   // over a total of 1 stayed at "0% | 0/1 bytes" to the end (hunt 38).

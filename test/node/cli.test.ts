@@ -1102,6 +1102,34 @@ test("verify --progress on input of unknown size shows the bytes read, not a bar
   assert.ok(redirected.stderr.includes(`100% | ${Buffer.byteLength(text)}/${Buffer.byteLength(text)} bytes`), redirected.stderr);
 });
 
+// The default (no --progress) on a terminal: the bar for input over 1 MiB of known size, a file
+// named on the command line or stdin redirected from one (README: "stdin redirected from a file
+// counts as that file"); `verify - < file` drew none (hunt 44). stderr is a terminal under
+// util-linux's script(1), stdout a file; a pipe of unknown size still draws nothing by default.
+test("verify on a terminal draws the bar by default for stdin redirected from a file over 1 MiB, as for the file named", async () => {
+  const probe = spawnSync("script", ["--version"], { encoding: "utf8" });
+  if (probe.status !== 0 || !/util-linux/.test(probe.stdout)) {
+    console.warn("verify's default bar on a terminal: not checked, util-linux script(1) is missing");
+    return;
+  }
+  const line = items(1, new Set()).trimEnd();
+  const count = Math.ceil((1 << 20) / (line.length + 1)) + 10;
+  writeFileSync(file("big.ndjson"), `${line}\n`.repeat(count));
+  const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+  const onTerminal = (command: string) => {
+    const run = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    assert.is(run.status, 0, run.stdout);
+    assert.match(readFileSync(file("verify-out.txt"), "utf8"), new RegExp(`^${count} items: ${count} valid, 0 invalid in `));
+    return run.stdout; // what reached the terminal: stderr alone
+  };
+  const verify = `${quote(process.execPath)} ${quote(cliPath)} verify --threads 1`;
+  const size = statSync(file("big.ndjson")).size;
+  const bar = new RegExp(`verify \\[[^\\]]*\\] 100% \\| ${size}/${size} bytes`);
+  assert.match(onTerminal(`${verify} big.ndjson > verify-out.txt`), bar, "the file named");
+  assert.match(onTerminal(`${verify} - < big.ndjson > verify-out.txt`), bar, "stdin redirected from the file");
+  assert.not.match(onTerminal(`cat big.ndjson | ${verify} > verify-out.txt`), /verify /, "a pipe: no bar by default");
+});
+
 test("bench runs every case, checks its results and reports positive rates", async () => {
   const r = await cli(["bench", "--seconds", "0.05", "--json"]);
   assert.is(r.code, 0, r.stderr);
