@@ -54,7 +54,7 @@
 //   "2.5" reads 2 elements, -1 or "abc" none), the same way by both writers.
 import {
   MAX_SAFE_INTEGER, OBJECT_PROTOTYPE, SetAtLoad, charCodeAt, getPrototypeOf, isArray, isInteger, ownEnumerableKeys, quoteJsonString, toText, copyOfRange, loneSurrogateIndex, mapClear, mapGet, mapSet, mapSize, newBytes, ownList, readOptions, setAdd, setHas, stringSlice,
-  subview, toNumber, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, type OwnList,
+  subview, toNumber, typedArrayElementCount, typedArraySet, uncurryThis, utf8Length, viewLength, type OwnList,
 } from "../bytes.js";
 import { CanonicalJsonError, EngineRangeError, InvalidTypeError, isInstanceOf, isStackOverflowError } from "../errors.js";
 import { byteLimitOption, DEFAULT_MAX_DEPTH, DEFAULT_MAX_OUTPUT_BYTES, MAX_DEPTH_LIMIT, MAX_OUTPUT_BYTES_LIMIT, maxDepthOption } from "./limits.js";
@@ -575,13 +575,18 @@ function assertWellFormed(s: string): void {
 
 class ByteSink {
   buf: Uint8Array = newBytes(1024);
+  /**
+   * buf's length, kept beside it: the realm's %TypedArray%.prototype.length getter can be replaced
+   * after load (README "Hardening"), and one answering 0 made reserve() double 0 forever.
+   */
+  size = 1024;
   pos = 0;
 
   /** Makes room for `extra` more bytes. */
   reserve(extra: number): void {
     const need = this.pos + extra;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    if (need <= this.size) return;
+    let size = this.size * 2;
     while (size < need) size *= 2;
     let grown: Uint8Array;
     try {
@@ -596,6 +601,7 @@ class ByteSink {
     }
     typedArraySet(grown, subview(this.buf, 0, this.pos));
     this.buf = grown;
+    this.size = size;
   }
 
   /** Appends an ASCII-only string (numbers, literals). */
@@ -610,7 +616,10 @@ class ByteSink {
 
   /** Drops an oversized buffer after a huge document so one call does not pin memory. */
   release(): void {
-    if (this.buf.length > 1 << 20) this.buf = newBytes(1024);
+    if (this.size > 1 << 20) {
+      this.buf = newBytes(1024);
+      this.size = 1024;
+    }
   }
 }
 
@@ -684,9 +693,10 @@ function writeLegacyString(sink: ByteSink, s: string): void {
     return;
   }
   const bytes = encodeUtf8(legacyUtf8, legacyStringText(s)); // well-formed: legacyStringText refuses lone surrogates
-  sink.reserve(bytes.length);
+  const n = viewLength(bytes); // by its internal slot, as ByteSink.size (a replaced length getter answered a byte short)
+  sink.reserve(n);
   typedArraySet(sink.buf, bytes, sink.pos);
-  sink.pos += bytes.length;
+  sink.pos += n;
 }
 
 const legacyUtf8 = new TextEncoder();

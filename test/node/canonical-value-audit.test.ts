@@ -9,6 +9,7 @@ import { canonicalize, canonicalBytes } from "../../src/canonical/value.js";
 import { canonicalizeJson } from "../../src/canonical/json.js";
 import { CanonicalJsonError, InvalidTypeError } from "../../src/errors.js";
 import { both, expectBothCode, expectCode } from "../helpers/canonical-value.js";
+import { tsxChildResult } from "../helpers/processes.js";
 
 const utf8 = new TextEncoder();
 
@@ -379,6 +380,26 @@ test("a boxed number or string whose own conversion answers a bigint (number) or
   }
   const thrown = new Error("caller's valueOf");
   for (const run of [canonicalize, canonicalBytes]) assert.throws(() => run([Object.assign(Object(1), { valueOf() { throw thrown; } })]), (e: unknown) => e === thrown);
+});
+
+test("canonicalBytes under a %TypedArray%.prototype.length getter replaced after load: the same bytes, and the getter never runs (README \"Hardening\")", () => {
+  // The byte writer sized its buffer by the realm's length getter (buf.length, and the old-escape
+  // path's encoded bytes.length). A getter answering 0 made reserve() double 0 forever: every
+  // canonicalBytes call hung, and so did PeerHandshakeEnvelope.sign, which signs its bytes; one
+  // answering 2^30 made output past 1,024 bytes an untyped RangeError; one answering a byte short
+  // wrote the old-escape form without its closing quote. Each lie runs in a child of its own
+  // (test/helpers/typed-array-length-lie-child.ts): a hang is the child's timeout.
+  for (const lie of ["zero", "huge", "short"]) {
+    let result: { ran: string[]; differed: string[] };
+    try {
+      result = tsxChildResult(new URL("../helpers/typed-array-length-lie-child.ts", import.meta.url), [lie], 60_000);
+    } catch (error) {
+      assert.unreachable(`lie "${lie}": the child did not finish (${(error as Error).message.split("\n")[0]})`);
+      return;
+    }
+    assert.equal(result.differed, [], `lie "${lie}": results that differed`);
+    assert.equal(result.ran, [], `lie "${lie}": the replaced getter ran`);
+  }
 });
 
 test.run();
