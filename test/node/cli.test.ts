@@ -14,7 +14,7 @@ import canonicalize from "canonicalize";
 import { DEFAULT_MAX_ENVELOPE_BYTES, FEDERATION_HANDSHAKE_SCHEMA, FederationPeer, KernelTrustExchange, Keypair } from "../../src/index.js";
 import { SmallestLines } from "../../src/cli/verify.js";
 import { cliPath, runCli, spawnCli } from "../helpers/cli.js";
-import { finished, freePort, waitForLine, type Finished } from "../helpers/processes.js";
+import { finished, freePort, repoRoot, waitForLine, type Finished } from "../helpers/processes.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import Database from "better-sqlite3";
 
@@ -23,6 +23,15 @@ const file = (name: string) => path.join(dir, name);
 const cli = (args: string[], input?: string) => runCli(args, dir, input);
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const COMMANDS = ["keygen", "envelope", "accept", "peers", "serve", "handshake", "verify", "bench"];
+
+test("--version prints the package's version (package.json), the one npm installed", async () => {
+  // The CLI's version string is written in src/cli/program.ts, apart from package.json (hunt 44):
+  // this keeps the two equal.
+  const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string };
+  const run = await cli(["--version"]);
+  assert.is(run.code, 0, run.stderr);
+  assert.is(run.stdout.trim(), version);
+});
 
 test("--help on the program and on every command: exit 0, usage and the exit codes", async () => {
   const top = await cli(["--help"]);
