@@ -25,7 +25,7 @@ import { Socket } from "node:net";
 import pg from "pg";
 import type { Pool, PoolClient, Client, QueryResult, QueryResultRow } from "pg";
 import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, ownCode, ownList, ownListAsArray, SetAtLoad, setAdd, stringStartsWith, utf8Length, type OwnList } from "../bytes.js";
-import { instanceOfOrFalse, InvalidTypeError } from "../errors.js";
+import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
@@ -601,7 +601,10 @@ function rowPeer(row: PeerRow, operation: string, note = ""): FederationPeer {
       rotationDue: decimal(row.rotation_due),
     });
   } catch (cause) {
-    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${(cause as Error).message}${note}`, { cause });
+    // describeThrown, not `.message`: a row from a queryable passed in may have a getter that
+    // throws anything (undefined, a revoked Proxy), and reading `.message` of it escaped as a
+    // TypeError with no code (review 165, as the exchange's pins in 75286b8).
+    throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: a stored pin does not read back: ${describeThrown(cause)}${note}`, { cause });
   }
 }
 

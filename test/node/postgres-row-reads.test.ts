@@ -1,0 +1,40 @@
+// A PostgresPeerStore opened on a queryable passed in reads the rows that queryable returns: a
+// row whose member getter throws anything (undefined, null, a revoked Proxy, an Error whose
+// message getter throws) is STORE_UNEXPECTED_REPLY with the throw as its cause. rowPeer built its
+// message with `(cause as Error).message`, so such a throw escaped get, remove and snapshot as a
+// TypeError with no code. No server: a stand-in queryable answers the open's statements.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { PostgresPeerStore } from "../../src/stores/postgres.js";
+
+const revoked = Proxy.revocable({}, {});
+revoked.revoke();
+const badMessage = new Error("x");
+Object.defineProperty(badMessage, "message", { get() { throw new Error("message getter"); } });
+const THROWN: [string, unknown][] = [["undefined", undefined], ["null", null], ["a revoked Proxy", revoked.proxy], ["an Error whose message getter throws", badMessage]];
+
+test("a row whose getter throws anything is STORE_UNEXPECTED_REPLY from get, remove and snapshot, with the throw as cause", async () => {
+  for (const [name, thrown] of THROWN) {
+    const row = { public_key: "ab".repeat(32), established_at: "1", rotation_due: "2" };
+    Object.defineProperty(row, "kernel_id", { get() { throw thrown; }, enumerable: true });
+    const db = {
+      query: async (config: { text: string }) => {
+        if (/SELECT version/.test(config.text)) return { rows: [{ version: 1 }] };
+        if (/SELECT \* FROM|RETURNING \*/.test(config.text)) return { rows: [row] };
+        return { rows: [] };
+      },
+    };
+    const store = await PostgresPeerStore.open(db as never);
+    try {
+      for (const [call, run] of [["get", () => store.get("k")], ["remove", () => store.remove("k")], ["snapshot", () => store.snapshot()]] as const) {
+        const error = await run().then(() => undefined, (e: unknown) => e);
+        assert.is((error as { code?: unknown })?.code, "STORE_UNEXPECTED_REPLY", `${name}, ${call}: ${String((error as Error)?.constructor?.name)} ${(error as { code?: unknown })?.code}`);
+        assert.is((error as Error).cause, thrown, `${name}, ${call}: the throw is the cause`);
+      }
+    } finally {
+      await store.close();
+    }
+  }
+});
+
+test.run();
