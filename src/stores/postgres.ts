@@ -123,6 +123,10 @@ const PG_TIMER_MARGIN_MS = 100;
 /** SQLSTATE serialization_failure. */
 const SERIALIZATION_FAILURE = "40001";
 const DECIMAL = /^[0-9]{1,16}$/;
+/** An identifier as quote_ident writes it: bare (lowercase letters, digits, _) or in double quotes, each " doubled. */
+const QUOTED_IDENTIFIER = /^(?:[a-z_][a-z0-9_]*|"(?:[^"]|"")+")$/;
+/** The quote of migrate's DO block body. */
+const DO_BLOCK_QUOTE = /\$chio\$/;
 
 
 /**
@@ -160,6 +164,16 @@ const mathRandom = Math.random; // the pause between those tries: no secret, onl
 class Connection {
   readonly prefix: string;
   readonly timeoutMs: number;
+  /**
+   * The schema the tables are in, as the server quotes it (quote_ident): current_schema() when the
+   * store opened (resolveSchema), the schema an unqualified CREATE TABLE uses. Every statement
+   * names its tables with it, so a connection whose search_path was changed since (a `SET
+   * search_path` an application ran on a pooled connection of a pool passed in, a pooler's shared
+   * session, an `ALTER ROLE … SET search_path`) still reaches the same tables: with unqualified
+   * names a replay store reserved a pair in one schema and took the same pair again in another
+   * that held tables of the same prefix (hunt 45).
+   */
+  #schema: string | undefined;
   readonly #db: PostgresQueryable;
   /** #db when it is a pg Pool (opened from a URL, or passed in): statements go through #send's own checkout. */
   readonly #pool: Pool | undefined;
@@ -318,9 +332,33 @@ class Connection {
     });
   }
 
+  /**
+   * Fixes the schema of the tables (#schema) to current_schema() on the connection the open's
+   * first statement takes. None (a search_path naming no schema that exists) is STORE_UNAVAILABLE,
+   * as the CREATE TABLE was before ("no schema has been selected to create in").
+   */
+  async resolveSchema(deadline: number): Promise<void> {
+    const rows = await this.query<{ schema: unknown }>("open", "SELECT quote_ident(current_schema()) AS schema", [], deadline);
+    const schema = rows.length === 1 ? rows[0]?.schema : undefined;
+    if (schema === null) throw new SharedStoreError("STORE_UNAVAILABLE", "open: the search_path names no schema that exists (current_schema() is null), so there is no schema for the tables");
+    if (typeof schema !== "string" || regExpExec(QUOTED_IDENTIFIER, schema) === null) {
+      throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "open: current_schema() did not read back as a quoted identifier");
+    }
+    // The name goes into migrate's DO block, whose body is quoted as $chio$…$chio$.
+    if (regExpExec(DO_BLOCK_QUOTE, schema) !== null) throw new SharedStoreError("STORE_UNAVAILABLE", "open: the name of the tables' schema holds $chio$, which the schema statement cannot carry");
+    this.#schema = schema;
+  }
+
+  /** The schema-qualified name of table `<prefix><name>` (after resolveSchema). */
+  table(name: string): string {
+    if (this.#schema === undefined) throw new SharedStoreError("STORE_UNEXPECTED_REPLY", "the tables' schema was not resolved"); // resolveSchema runs first in every open
+    return `${this.#schema}.${this.prefix}${name}`;
+  }
+
   /** Creates or migrates one component's tables (idempotent, serialized across processes). */
   async migrate(component: keyof typeof SCHEMA_VERSIONS, create: string, deadline: number): Promise<void> {
     const p = this.prefix;
+    const versions = this.table("schema_version");
     // One DO block is one transaction: the lock, the version table and the component's tables
     // appear together or not at all. The prefix is validated above, so it is safe in the text.
     await this.query(
@@ -329,8 +367,8 @@ class Connection {
 DECLARE current integer;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('chio-trust schema ${p}'));
-  CREATE TABLE IF NOT EXISTS ${p}schema_version (component text COLLATE "C" PRIMARY KEY, version integer NOT NULL);
-  SELECT version INTO current FROM ${p}schema_version WHERE component = '${component}';
+  CREATE TABLE IF NOT EXISTS ${versions} (component text COLLATE "C" PRIMARY KEY, version integer NOT NULL);
+  SELECT version INTO current FROM ${versions} WHERE component = '${component}';
   IF current IS NULL THEN
     -- Under a REPEATABLE READ or SERIALIZABLE default this block reads with the snapshot its
     -- statement took before the lock was granted: a process that waited for the one creating the
@@ -340,7 +378,7 @@ BEGIN
     -- after that commit.
     BEGIN
       ${create}
-      INSERT INTO ${p}schema_version (component, version) VALUES ('${component}', ${SCHEMA_VERSIONS[component]});
+      INSERT INTO ${versions} (component, version) VALUES ('${component}', ${SCHEMA_VERSIONS[component]});
     EXCEPTION WHEN duplicate_table OR unique_violation THEN
       NULL;
     END;
@@ -350,7 +388,7 @@ $chio$`,
       [],
       deadline,
     );
-    const rows = await this.query<{ version: number }>("migrate", `SELECT version FROM ${p}schema_version WHERE component = $1`, [component], deadline);
+    const rows = await this.query<{ version: number }>("migrate", `SELECT version FROM ${versions} WHERE component = $1`, [component], deadline);
     const version = rows[0]?.version;
     if (typeof version !== "number") throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `migrate: no schema version for ${component}`);
     if (version > SCHEMA_VERSIONS[component]) {
@@ -426,7 +464,7 @@ export class PostgresPeerStore implements FederationPeerStore {
 
   private constructor(db: Connection) {
     this.#db = db;
-    this.#table = `${db.prefix}peers`;
+    this.#table = db.table("peers");
   }
 
   /**
@@ -436,9 +474,10 @@ export class PostgresPeerStore implements FederationPeerStore {
    */
   static async open(urlOrClient: string | PostgresQueryable, options?: PostgresStoreOptions): Promise<PostgresPeerStore> {
     const db = Connection.create(urlOrClient, readOptions(options, "options", SHARED_OPTION_KEYS));
-    const t = `${db.prefix}peers`;
     const deadline = performance.now() + db.timeoutMs; // the open's one bound, all its statements included
     try {
+      await db.resolveSchema(deadline);
+      const t = db.table("peers");
       await db.migrate(
         "peers",
         `CREATE TABLE ${t} (
@@ -666,8 +705,8 @@ export class PostgresReplayStore implements ReplayStore {
 
   private constructor(db: Connection, maxSkewSecs: number, maxKeyUnits: number, sweepEvery: number, sweepBatch: number) {
     this.#db = db;
-    this.#table = `${db.prefix}replay`;
-    this.#retention = `${db.prefix}replay_retention`;
+    this.#table = db.table("replay");
+    this.#retention = db.table("replay_retention");
     this.#floorRead = `(SELECT max_skew_secs FROM ${this.#retention} WHERE id = 1)`;
     this.maxSkewSecs = maxSkewSecs;
     this.maxKeyUnits = maxKeyUnits;
@@ -684,9 +723,10 @@ export class PostgresReplayStore implements ReplayStore {
     const sweepEvery = integerOption(read.sweepEvery, "sweepEvery", 1000, 0, 1_000_000_000);
     const sweepBatch = integerOption(read.sweepBatch, "sweepBatch", 1000, 1, 100_000);
     const db = Connection.create(urlOrClient, read);
-    const t = `${db.prefix}replay`;
     const deadline = performance.now() + db.timeoutMs; // the open's one bound, all its statements included
     try {
+      await db.resolveSchema(deadline);
+      const t = db.table("replay");
       await db.migrate(
         "replay",
         `CREATE TABLE ${t} (
@@ -696,14 +736,14 @@ export class PostgresReplayStore implements ReplayStore {
       expires_at bigint NOT NULL,
       token text NOT NULL,
       PRIMARY KEY (peer_id, nonce));
-    CREATE INDEX ${t}_expires_at ON ${t} (expires_at);`,
+    CREATE INDEX ${db.prefix}replay_expires_at ON ${t} (expires_at);`,
         deadline,
       );
       // A component of its own (not replay version 2), so that replicas of earlier versions,
       // which check the replay component's version, still open during a rolling upgrade.
       await db.migrate(
         "replay_retention",
-        `CREATE TABLE ${t}_retention (
+        `CREATE TABLE ${db.table("replay_retention")} (
       id smallint PRIMARY KEY CHECK (id = 1),
       max_skew_secs bigint NOT NULL CHECK (max_skew_secs BETWEEN 0 AND ${MAX_STORE_SKEW_SECS}));`,
         deadline,

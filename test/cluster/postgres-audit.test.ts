@@ -479,6 +479,55 @@ t("a pg Client made before the application set pg.defaults.binary reads text, an
   }
 });
 
+t("the tables are named with the schema the store opened in: a pooled connection whose search_path the application changed since still reaches them (hunt 45)", async () => {
+  // With unqualified names every statement found its tables through the search_path of the
+  // connection it ran on. An application sharing its pool with the stores (schema-per-tenant, a
+  // pooler's shared sessions) that ran SET search_path on a connection sent the store's next
+  // statements to another schema's tables of the same prefix: the same store took the same pair
+  // twice, and read another schema's pins.
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const [home, other] = [`Home_${prefix}`, `other_${prefix}`]; // the first needs quoting (an uppercase letter)
+  await sql(`CREATE SCHEMA "${home}"; CREATE SCHEMA ${other}`);
+  const otherPool = new pg.Pool({ connectionString: url, options: `-c search_path=${other}` });
+  otherPool.on("error", () => undefined);
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path="${home}"` });
+  pool.on("error", () => undefined);
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const otherPeers = await PostgresPeerStore.open(otherPool, { tablePrefix: prefix });
+    const otherReplay = await PostgresReplayStore.open(otherPool, { tablePrefix: prefix });
+    const peers = await PostgresPeerStore.open(pool, { tablePrefix: prefix });
+    const replay = await PostgresReplayStore.open(pool, { tablePrefix: prefix });
+    opened.push(otherPeers, otherReplay, peers, replay);
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    assert.is(await peers.compareAndSet("k", undefined, pin), true);
+    assert.is(await replay.reserve("p", "n", T, T, 300), true);
+    replay.commit("p", "n");
+    // The application, on the one connection of the pool it shares with the stores:
+    const client = await pool.connect();
+    await client.query(`SET search_path TO ${other}`);
+    client.release();
+    assert.is(await replay.reserve("p", "n", T, T + 1, 300), false, "the replay is refused (it was reserved again in the other schema)");
+    assert.ok((await peers.get("k"))?.equals(pin), "the pin is read from the store's own schema");
+    assert.is(await otherPeers.get("k"), undefined, "nothing pinned in the other schema");
+    assert.equal(await sql(`SELECT nonce FROM ${other}.${prefix}replay`), [], "nothing reserved in the other schema");
+    assert.equal((await sql(`SELECT nonce FROM "${home}".${prefix}replay`)).map((r) => r.nonce), [JSON.stringify("n")]);
+    // A search_path naming no schema that exists leaves no schema for the tables: refused, as before.
+    const nowhere = new pg.Pool({ connectionString: url, options: "-c search_path=no_such_schema" });
+    nowhere.on("error", () => undefined);
+    try {
+      await rejects(PostgresPeerStore.open(nowhere, { tablePrefix: prefix }), (e) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE", "no schema");
+    } finally {
+      await nowhere.end();
+    }
+  } finally {
+    for (const store of opened) await store.close();
+    await pool.end();
+    await otherPool.end();
+  }
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
