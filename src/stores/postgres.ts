@@ -263,7 +263,7 @@ class Connection {
     const call = { refused: false };
     try {
       // withTimeout adopts a thenable itself, with no Promise.resolve looked up at call time.
-      const result = await this.#inFlight.unlessClosed(withTimeout(this.#send<R>(text, values, call), bound, operation), operation);
+      const result = await this.#inFlight.unlessClosed(withTimeout(this.#send<R>(operation, text, values, call), bound, operation), operation);
       if (result === null || typeof result !== "object" || !isArray(result.rows)) {
         throw new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: the driver returned no rows array`);
       }
@@ -288,11 +288,22 @@ class Connection {
    * an error listener while the connection is out (a connection lost mid-statement emits one,
    * which unheard would end the process), and a connection whose statement failed is released
    * with the error, so the pool discards it. A Client or PoolClient passed in queues statements
-   * itself, beyond reach: they are sent as they are.
+   * itself, beyond reach: they are sent as they are. A statement that ran inside a transaction
+   * block open on its connection is refused (inTransaction).
    */
-  #send<R extends QueryResultRow>(text: string, values: unknown[], call: { refused: boolean }): PromiseLike<QueryResult<R>> {
+  #send<R extends QueryResultRow>(operation: string, text: string, values: unknown[], call: { refused: boolean }): PromiseLike<QueryResult<R>> {
     const pool = this.#pool;
-    if (pool === undefined) return (this.#db as Client).query<R>({ text, values, types: STORE_TYPES });
+    if (pool === undefined) {
+      const db = this.#db as Client;
+      return new PromiseAtLoad<QueryResult<R>>((resolve, reject) => {
+        // A thenable from a queryable passed in is adopted (whenSettled); a throw rejects.
+        whenSettled(
+          db.query<R>({ text, values, types: STORE_TYPES }),
+          (result) => (inTransaction(db) ? reject(ranInTransaction(operation)) : resolve(result)),
+          reject,
+        );
+      });
+    }
     return new PromiseAtLoad<QueryResult<R>>((resolve, reject) => {
       // The callback form: the listener is on before anything else can run (after an `await`
       // of connect(), an error the connection reported in the same tick would go unheard).
@@ -323,8 +334,14 @@ class Connection {
         whenSettled(
           answer,
           (result) => {
+            if (!inTransaction(client)) {
+              done();
+              return resolve(result);
+            }
+            const refusal = ranInTransaction(operation);
+            failure ??= refusal; // released with it: the pool ends that connection, and its transaction
             done();
-            resolve(result);
+            reject(refusal);
           },
           failed,
         );
@@ -424,6 +441,29 @@ $chio$`,
 function isPgPool(db: PostgresQueryable): db is Pool {
   const candidate = db as Partial<Record<"connect" | "release" | "totalCount", unknown>>;
   return typeof candidate.connect === "function" && typeof candidate.release !== "function" && typeof candidate.totalCount === "number";
+}
+
+/**
+ * Whether `client` (a pg Client or PoolClient: one passed in, or the connection a pool gave) is
+ * inside a transaction block after a statement: one an application opened on it (BEGIN) and has
+ * not ended. The statement's write is then part of that transaction, undone if it rolls back: a
+ * reserve that returned true, its envelope accepted, was rolled back with the application's work
+ * and the same envelope accepted again (hunt 45). A client without pg's getTransactionStatus
+ * (pg before 8.21, its native client, a wrapper) cannot tell, and is not checked.
+ */
+function inTransaction(client: object): boolean {
+  const candidate = client as { getTransactionStatus?: () => unknown };
+  if (typeof candidate.getTransactionStatus !== "function") return false;
+  const status = candidate.getTransactionStatus(); // a method call: no Function.prototype.call looked up (README "Hardening")
+  return status === "T" || status === "E";
+}
+
+/** The refusal of a statement that ran inside a transaction block open on its connection (inTransaction). */
+function ranInTransaction(operation: string): SharedStoreError {
+  return new SharedStoreError(
+    "STORE_UNAVAILABLE",
+    `${operation}: the statement ran inside a transaction open on its connection (BEGIN with no COMMIT or ROLLBACK yet), which could undo its write; give the store a connection outside any transaction`,
+  );
 }
 
 /**

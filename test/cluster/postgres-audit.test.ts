@@ -528,6 +528,52 @@ t("the tables are named with the schema the store opened in: a pooled connection
   }
 });
 
+t("a statement that ran inside a transaction the application opened on the store's connection is refused STORE_UNAVAILABLE, so a rollback cannot undo a reservation the caller was told of (hunt 45)", async () => {
+  // A PoolClient (or Client) passed in is the application's: a BEGIN it sent on it put the
+  // store's statements inside its transaction. A reserve answered true, its envelope was accepted,
+  // and the application's ROLLBACK undid the pair: the same envelope was accepted again.
+  const url = (await server()).url;
+  const prefix = freshPrefix();
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on("error", () => undefined);
+  const client = await pool.connect();
+  client.on("error", () => undefined);
+  let held = true; // released to the pool by the test, or ended in the finally (pool.end() waits for it)
+  const inTransaction = (e: any) => e instanceof SharedStoreError && e.code === "STORE_UNAVAILABLE" && /inside a transaction/.test(e.message);
+  try {
+    const replay = await PostgresReplayStore.open(client, { tablePrefix: prefix });
+    const peers = await PostgresPeerStore.open(client, { tablePrefix: prefix });
+    const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+    await client.query("BEGIN");
+    await rejects(replay.reserve("p", "n", T, T, 300), inTransaction, "reserve inside the application's transaction");
+    await rejects(peers.compareAndSet("k", undefined, pin), inTransaction, "compareAndSet inside it");
+    await client.query("ROLLBACK");
+    assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`), [{ n: 0 }], "nothing reserved");
+    assert.is(await replay.reserve("p", "n", T, T, 300), true, "outside a transaction: reserved");
+    replay.commit("p", "n");
+    assert.is(await replay.reserve("p", "n", T, T + 1, 300), false, "and held");
+    assert.is(await peers.compareAndSet("k", undefined, pin), true);
+    await Promise.all([replay.close(), peers.close()]);
+    // A pool passed in whose connection was released inside a transaction: refused, and that
+    // connection is discarded (its transaction ends with it), so the next call works.
+    client.release();
+    held = false;
+    const onPool = await PostgresReplayStore.open(pool, { tablePrefix: prefix });
+    const [first, second] = [await pool.connect(), await pool.connect()];
+    await first.query("BEGIN");
+    first.release();
+    second.release();
+    const results = await Promise.allSettled([onPool.reserve("p", "a", T, T, 300), onPool.reserve("p", "b", T, T, 300)]);
+    assert.is(results.filter((r) => r.status === "rejected" && inTransaction(r.reason)).length, 1, "the call on that connection is refused");
+    assert.is(await onPool.reserve("p", "c", T, T, 300), true, "the next call works");
+    assert.equal((await sql(`SELECT nonce FROM ${prefix}replay ORDER BY nonce`)).map((r) => r.nonce).length, 3, "n, c and the one of a and b not refused");
+    await onPool.close();
+  } finally {
+    if (held) client.release(true);
+    await pool.end();
+  }
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
