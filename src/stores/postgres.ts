@@ -453,8 +453,15 @@ function isPgPool(db: PostgresQueryable): db is Pool {
  */
 function inTransaction(client: object): boolean {
   const candidate = client as { getTransactionStatus?: () => unknown };
-  if (typeof candidate.getTransactionStatus !== "function") return false;
-  const status = candidate.getTransactionStatus(); // a method call: no Function.prototype.call looked up (README "Hardening")
+  let status: unknown;
+  try {
+    if (typeof candidate.getTransactionStatus !== "function") return false;
+    status = candidate.getTransactionStatus(); // a method call: no Function.prototype.call looked up (README "Hardening")
+  } catch {
+    // A wrapper whose status read throws cannot say it is outside one: refused, as inside one (the
+    // throw left in the settle callback was an unhandled rejection and a call left to its timeout).
+    return true;
+  }
   return status === "T" || status === "E";
 }
 

@@ -19,6 +19,7 @@ test("a row whose getter throws anything is STORE_UNEXPECTED_REPLY from get, rem
     Object.defineProperty(row, "kernel_id", { get() { throw thrown; }, enumerable: true });
     const db = {
       query: async (config: { text: string }) => {
+        if (/current_schema\(\)/.test(config.text)) return { rows: [{ schema: "public" }] };
         if (/SELECT version/.test(config.text)) return { rows: [{ version: 1 }] };
         if (/SELECT \* FROM|RETURNING \*/.test(config.text)) return { rows: [row] };
         return { rows: [] };
@@ -34,6 +35,42 @@ test("a row whose getter throws anything is STORE_UNEXPECTED_REPLY from get, rem
     } finally {
       await store.close();
     }
+  }
+});
+
+test("a queryable whose getTransactionStatus throws is refused STORE_UNAVAILABLE (it cannot say it is outside a transaction), never left to time out", async () => {
+  // The store asks pg's getTransactionStatus after each statement (hunt 45: a statement inside the
+  // application's transaction could be rolled back with it). Thrown there, the throw escaped the
+  // settle callback as an unhandled rejection and the call waited for its timeout.
+  let throwing = false;
+  const db = {
+    query: async (config: { text: string }) => {
+      if (/current_schema\(\)/.test(config.text)) return { rows: [{ schema: "public" }] };
+      if (/SELECT version/.test(config.text)) return { rows: [{ version: 1 }] };
+      return { rows: [] };
+    },
+    getTransactionStatus() {
+      if (throwing) throw new Error("status");
+      return "I";
+    },
+  };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  const store = await PostgresPeerStore.open(db as never, { operationTimeoutMs: 5000 });
+  try {
+    assert.is(await store.get("k"), undefined, "answered while the status reads 'I'");
+    throwing = true;
+    const started = Date.now();
+    const error = await store.get("k").then(() => undefined, (e: unknown) => e);
+    assert.is((error as { code?: unknown })?.code, "STORE_UNAVAILABLE", String(error));
+    assert.ok(Date.now() - started < 4000, "refused, not timed out (a liveness bound, not a speed check)");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(unhandled, [], "no unhandled rejection");
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    throwing = false;
+    await store.close();
   }
 });
 
