@@ -1,7 +1,7 @@
 // What the kernel commands share: key files, trust anchors, stores, and building the exchange.
 import { randomBytes } from "node:crypto";
 import { type Stats, accessSync, chmodSync, closeSync, constants, copyFileSync, existsSync, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { KernelTrustExchange } from "../handshake/exchange.js";
 import { Keypair, PublicKey } from "../handshake/keys.js";
 import { MAX_ANCHOR_KEYS } from "../handshake/constants.js";
@@ -126,6 +126,12 @@ const TEMPORARY_STEM_MAX_BYTES = 200;
 
 /** writeKeyFile's work for `keypair` (which writeKeyFile destroys if this throws). */
 function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypair: Keypair; created?: { dev: number; ino: number } } {
+  // A name ending in a slash names a folder (POSIX: ENOTDIR for a file there). The file's name was
+  // taken without it: `--out a.seed/ --force` replaced the file a.seed, and without --force the
+  // message named the hidden temporary file (hunt 44).
+  if (path.endsWith("/") || (sep === "\\" && path.endsWith("\\"))) {
+    throw new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: a key file's name cannot end with a path separator (it names a folder)`);
+  }
   // --force through a symlink replaces the file it points to (as writing through it did), not the link.
   let target = path;
   if (force) {

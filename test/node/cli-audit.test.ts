@@ -261,6 +261,22 @@ test("keygen --out takes a file name up to the 255 bytes the file system allows 
   assert.equal(readdirSync(dir).filter((entry) => entry.endsWith(".tmp")), []);
 });
 
+test("keygen --out with a trailing slash is refused, with or without --force: the file before the slash is left as it was and nothing is created (hunt 44)", async () => {
+  // The name was taken without its slash: `--out a.seed/ --force` replaced the file a.seed (POSIX
+  // says ENOTDIR), and without --force the message named the hidden temporary file.
+  writeFileSync(file("slash.seed"), "the old key\n");
+  for (const args of [["keygen", "--out", "slash.seed/", "--force"], ["keygen", "--out", "slash.seed/"], ["keygen", "--out", "fresh.seed/"]]) {
+    const r = await cli(args);
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+    assert.match(r.stderr, /^chio-trust: error KEY_FILE_UNWRITABLE: cannot write [a-z.]+\/: a key file's name cannot end with a path separator/);
+    assert.is(r.stdout, "", "no public key printed");
+  }
+  assert.is(readFileSync(file("slash.seed"), "utf8"), "the old key\n", "not replaced");
+  assert.not.ok(existsSync(file("fresh.seed")));
+  assert.equal(readdirSync(dir).filter((entry) => entry.endsWith(".tmp")), []);
+  rmSync(file("slash.seed"));
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
