@@ -663,15 +663,6 @@ export function elementOf(list: readonly unknown[], index: number, name: string)
   }
 }
 
-/** memberOf, or InvalidTypeError naming `${name}.${key}` when reading it throws (see elementOf). */
-export function readMember(object: object, key: string, name: string): unknown {
-  try {
-    return memberOf(object, key);
-  } catch (cause) {
-    throw new InvalidTypeError(`${name}.${key} cannot be read`, { cause });
-  }
-}
-
 export function memberOf(object: object, key: string): unknown {
   const value = (object as Record<string, unknown>)[key];
   if (value === undefined || hasOwnMember(object, key)) return value;

@@ -470,7 +470,7 @@ export interface BatchFields {
   publicKeys: OwnList<Uint8Array>;
 }
 
-/** memberOf of a batch item, or InvalidTypeError naming `items[index].key` (readMember's), the name built only then. */
+/** memberOf of a batch item, or InvalidTypeError naming `items[index].key` when reading it throws (see elementOf), the name built only then. */
 function batchItemMember(item: object, key: string, index: number): unknown {
   try {
     return memberOf(item, key);
