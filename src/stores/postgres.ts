@@ -116,8 +116,14 @@ const TABLE_PREFIX = /^[a-z_][a-z0-9_]{0,31}$/;
 const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections", "setStatementTimeout"] as const;
 // Spread as this module loads, not at call time: a replaced array iterator emptied the list (README "Hardening").
 const REPLAY_OPTION_KEYS = [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const;
-/** SQLSTATE query_canceled: what the server answers for a statement it cancelled at statement_timeout. */
-const QUERY_CANCELED = "57014";
+/**
+ * The SQLSTATEs of a statement the server gave up on at one of its own time bounds, which the
+ * stores report as STORE_TIMEOUT, as their own timer's: query_canceled (57014), what it answers at
+ * statement_timeout; lock_not_available (55P03), what it answers at lock_timeout, a user's bound
+ * on waiting for a lock (a role's, a database's or a pool's setting; the stores never ask NOWAIT,
+ * its other source). 55P03 was STORE_UNAVAILABLE (hunt 49).
+ */
+const SERVER_TIMEOUTS: Readonly<Record<string, string>> = { "57014": "statement_timeout", "55P03": "lock_timeout" };
 /** How much later than the store's own timer pg's connection and query timers fire (Connection.create). */
 const PG_TIMER_MARGIN_MS = 100;
 /** SQLSTATE serialization_failure. */
@@ -270,9 +276,12 @@ class Connection {
       return result.rows;
     } catch (cause) {
       call.refused = true; // a statement still waiting for a pool connection is not sent (#send)
-      // The server's statement_timeout can fire a moment before our own timer: the same timeout.
-      if (ownCode(cause) === QUERY_CANCELED) {
-        throw new SharedStoreError("STORE_TIMEOUT", `${operation}: cancelled by the server after its statement_timeout`, { cause });
+      // The server's statement_timeout can fire a moment before our own timer, its lock_timeout
+      // long before: the same timeout.
+      const code = ownCode(cause);
+      const serverBound = typeof code === "string" && hasOwnMember(SERVER_TIMEOUTS, code) ? SERVER_TIMEOUTS[code] : undefined;
+      if (serverBound !== undefined) {
+        throw new SharedStoreError("STORE_TIMEOUT", `${operation}: cancelled by the server after its ${serverBound}`, { cause });
       }
       throw unavailable(operation, cause);
     }

@@ -64,6 +64,33 @@ t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not
   }
 });
 
+t("a statement the server refuses at the connection's lock_timeout is STORE_TIMEOUT (55P03 lock_not_available), not STORE_UNAVAILABLE", async () => {
+  // A user's lock_timeout (a role's, a database's, or a pool's setting) is a bound on waiting, as
+  // statement_timeout is: the statement waited on a lock past it and the server gave up. It was
+  // reported STORE_UNAVAILABLE. The timeout is set on the pool's one connection after the open,
+  // and a second connection holds the lock, so only the intended statement waits past it.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0 });
+  pool.on("error", () => undefined);
+  const store = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  await pool.query("SET lock_timeout = 100");
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
+    const error = await rejects(store.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "refused at lock_timeout");
+    assert.is(error.cause?.code, "55P03", "the server's lock_not_available is the cause");
+    await locker.query("ROLLBACK");
+    assert.is(await store.get("k"), undefined, "works once the table is free");
+  } finally {
+    await locker.end();
+    await store.close();
+    await pool.end();
+  }
+});
+
 t("a store opened on a pool passed in: close() leaves the pool open, and every call after close is STORE_CLOSED and writes nothing", async () => {
   // A mutation audit found that neither the closed-store check nor the ownership of a pool passed
   // in was tested: a closed store kept writing through the application's pool, or closing it
