@@ -42,12 +42,17 @@ t("a table prefix that carries SQL on a second line is refused before connecting
 t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not STORE_UNAVAILABLE", async () => {
   // A mutation audit found that misreading the server's query_canceled (57014) went unnoticed:
   // the other timeout tests accept either code. Here the pool passed in has a server-side bound
-  // (100 ms) far below the store's own (20 s), so only the server's cancel can end the call.
+  // (100 ms) far below the store's own (20 s), so only the server's cancel can end the call. The
+  // bound is set on the pool's one connection after the open, and the statement meant to exceed it
+  // waits on a lock another connection holds: with the bound on the pool from the start, a busy
+  // machine once had the open's schema statement cancelled instead (hunt 49).
   const prefix = freshPrefix();
   const url = (await server()).url;
-  const pool = new pg.Pool({ connectionString: url, statement_timeout: 100 });
+  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0 });
   pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
   const store = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  await pool.query("SET statement_timeout = 100");
+  assert.equal((await pool.query("SHOW statement_timeout")).rows, [{ statement_timeout: "100ms" }], "the bound is on the connection the store uses");
   const locker = new pg.Client({ connectionString: url });
   await locker.connect();
   try {
