@@ -53,7 +53,7 @@ import {
   withTimeout,
 } from "./server-store.js";
 import { mathCeil, mathMax, mathMin, PromiseAtLoad, regExpExec, toNumber } from "./builtins.js";
-import { setDelete, setIteratorStep, setValues } from "../collections.js";
+import { setDelete, setIteratorStep, setValues, weakSetAdd, weakSetHas } from "../collections.js";
 
 export { SharedStoreError } from "./server-store.js";
 export type { SharedStoreErrorCode } from "./server-store.js";
@@ -306,11 +306,17 @@ class Connection {
       const db = this.#db as Client;
       return new PromiseAtLoad<QueryResult<R>>((resolve, reject) => {
         // A thenable from a queryable passed in is adopted (whenSettled); a throw rejects.
-        whenSettled(
-          db.query<R>({ text, values, types: STORE_TYPES }),
-          (result) => (inTransaction(db) ? reject(ranInTransaction(operation)) : resolve(result)),
-          reject,
-        );
+        const send = () => {
+          let answer: Promise<QueryResult<R>>;
+          try {
+            answer = db.query<R>({ text, values, types: STORE_TYPES });
+          } catch (thrown) {
+            return reject(thrown); // sent after the check, from a callback: a throw there would be lost
+          }
+          whenSettled(answer, (result) => (inTransaction(db) ? reject(ranInTransaction(operation)) : resolve(result)), reject);
+        };
+        if (weakSetHas(PRIMARIES, db)) return send();
+        checkPrimary(db, operation, () => (call.refused || this.#closed ? reject(new SharedStoreError("STORE_CLOSED", "not sent: the call was refused while its connection was checked")) : send()), reject);
       });
     }
     return new PromiseAtLoad<QueryResult<R>>((resolve, reject) => {
@@ -334,26 +340,38 @@ class Connection {
           done();
           reject(thrown);
         };
-        let answer: Promise<QueryResult<R>>;
-        try {
-          answer = client.query<R>({ text, values, types: STORE_TYPES });
-        } catch (thrown) {
-          return failed(thrown); // not into pg's callback, which would lose the connection
-        }
-        whenSettled(
-          answer,
-          (result) => {
-            if (!inTransaction(client)) {
+        const send = () => {
+          let answer: Promise<QueryResult<R>>;
+          try {
+            answer = client.query<R>({ text, values, types: STORE_TYPES });
+          } catch (thrown) {
+            return failed(thrown); // not into pg's callback, which would lose the connection
+          }
+          whenSettled(
+            answer,
+            (result) => {
+              if (!inTransaction(client)) {
+                done();
+                return resolve(result);
+              }
+              const refusal = ranInTransaction(operation);
+              failure ??= refusal; // released with it: the pool ends that connection, and its transaction
               done();
-              return resolve(result);
-            }
-            const refusal = ranInTransaction(operation);
-            failure ??= refusal; // released with it: the pool ends that connection, and its transaction
+              reject(refusal);
+            },
+            failed,
+          );
+        };
+        if (weakSetHas(PRIMARIES, client)) return send();
+        // A connection's first use: released with the refusal on a standby, so the pool ends it
+        // and the next call connects afresh (after a failover, perhaps to the new primary).
+        checkPrimary(client, operation, () => {
+          if (call.refused || this.#closed) {
             done();
-            reject(refusal);
-          },
-          failed,
-        );
+            return reject(new SharedStoreError("STORE_CLOSED", "not sent: the call was refused while its connection was checked")); // nobody awaits it
+          }
+          send();
+        }, failed);
       });
     });
   }
@@ -441,6 +459,51 @@ $chio$`,
       await ending;
     }
   }
+}
+
+/**
+ * The connections (pooled, or a Client or PoolClient passed in) found to be on a primary: a
+ * server not in recovery (checkPrimary). A server leaves recovery (a promotion) but never enters
+ * it while a connection stays open, so each connection is asked once, on its first use.
+ */
+const PRIMARIES = new WeakSet<object>();
+const IS_STANDBY = "SELECT pg_is_in_recovery() AS standby";
+
+/**
+ * Asks a connection not yet checked whether its server is in recovery, and calls `then` when it is
+ * a primary (remembered in PRIMARIES), or `refuse` with NOT_A_PRIMARY on a standby, whose reads
+ * may lag the primary (a pin removed or replaced there would still resolve) and whose writes fail
+ * (hunt 49: after a failover or a misdirected URL the stores read from a hot standby), or with
+ * STORE_UNEXPECTED_REPLY on an answer that is neither. The Redis stores refuse a replica the same way.
+ */
+function checkPrimary(db: Pick<Client, "query">, operation: string, then: () => void, refuse: (error: unknown) => void): void {
+  let answer: Promise<QueryResult<{ standby: unknown }>>;
+  try {
+    answer = db.query<{ standby: unknown }>({ text: IS_STANDBY, values: [], types: STORE_TYPES });
+  } catch (thrown) {
+    return refuse(thrown);
+  }
+  whenSettled(
+    answer,
+    (result) => {
+      let standby: unknown;
+      try {
+        const rows = result === null || typeof result !== "object" ? undefined : result.rows;
+        standby = isArray(rows) && rows.length === 1 ? rows[0]?.standby : undefined;
+      } catch (cause) {
+        return refuse(new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: pg_is_in_recovery() did not read back`, { cause }));
+      }
+      if (standby === false) {
+        weakSetAdd(PRIMARIES, db);
+        return then();
+      }
+      if (standby === true) {
+        return refuse(new SharedStoreError("NOT_A_PRIMARY", `${operation}: the PostgreSQL server is a standby (pg_is_in_recovery()), not a primary: point the store at the primary`));
+      }
+      refuse(new SharedStoreError("STORE_UNEXPECTED_REPLY", `${operation}: pg_is_in_recovery() did not read back as a boolean`));
+    },
+    refuse,
+  );
 }
 
 /**

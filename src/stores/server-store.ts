@@ -26,7 +26,7 @@ export type SharedStoreErrorCode =
   | "KEY_TOO_LONG" //           peer id plus nonce above maxKeyUnits (the exchange asks `fits` first)
   | "TOO_MANY_IN_FLIGHT" //     this store instance already holds DEFAULT_MAX_IN_FLIGHT reservations in flight
   | "EVICTING_ENGINE" //        Redis evicts keys the store must keep (maxmemory-policy): checked on open, after every reconnection and every 5 s
-  | "NOT_A_PRIMARY"; //         Redis answers as a replica (ROLE), whose reads may be stale and whose writes fail: checked as EVICTING_ENGINE
+  | "NOT_A_PRIMARY"; //         Redis answers as a replica (ROLE), checked as EVICTING_ENGINE, or a Postgres connection reaches a standby (pg_is_in_recovery(), asked once per connection): its reads may be stale and its writes fail
 
 /** A server-backed store could not do what was asked; nothing was changed by this call unless it says so. */
 export class SharedStoreError extends Error {

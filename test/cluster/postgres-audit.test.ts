@@ -8,7 +8,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { FederationPeer, InvalidConfigError, PublicKey } from "../../src/handshake/index.js";
 import { PostgresPeerStore, PostgresReplayStore, SharedStoreError } from "../../src/stores/postgres.js";
 import { atStartOfSecond, wallSecs } from "./helpers/clock.js";
-import { startPostgres, type TestServer } from "./helpers/servers.js";
+import { startPostgres, startPostgresStandby, type TestServer } from "./helpers/servers.js";
 import { rejects, sqlAt } from "./helpers/clients.js";
 import { startDelayRelay } from "./helpers/delay-relay.js";
 
@@ -603,6 +603,65 @@ t("a statement that ran inside a transaction the application opened on the store
   } finally {
     if (held) client.release(true);
     await pool.end();
+  }
+});
+
+t("a hot standby is refused NOT_A_PRIMARY (its reads may lag, its writes fail): on open from a URL, on a Client passed in, and on a pool's connection that reaches it after the open; once promoted it is used", async () => {
+  // After a failover, or with a URL naming the wrong host, a pool may reach a hot standby. Its
+  // reads were answered (a pin removed on the primary but not yet replayed there would still
+  // resolve) and its writes failed STORE_UNAVAILABLE. Each connection is now asked
+  // pg_is_in_recovery() on its first use, as the Redis stores read ROLE (hunt 49). A real standby:
+  // pg_basebackup -R of the primary, streaming from it.
+  const primary = await server();
+  const prefix = freshPrefix();
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+  const onPrimary = await PostgresPeerStore.open(primary.url, { tablePrefix: prefix });
+  await onPrimary.insert(pin);
+  await onPrimary.close();
+  const standby = await startPostgresStandby(primary);
+  const pool = new pg.Pool({ connectionString: primary.url, max: 1, idleTimeoutMillis: 50 });
+  pool.on("error", () => undefined);
+  const client = new pg.Client({ connectionString: standby.url });
+  client.on("error", () => undefined);
+  try {
+    // The pin reached the standby: what it would have answered.
+    for (let tries = 0; (await sqlAt(standby.url, `SELECT count(*)::int AS n FROM ${prefix}peers`).catch(() => [{ n: 0 }]))[0].n !== 1; tries++) {
+      assert.ok(tries < 200, "the standby replays the pin within 10 s");
+      await delay(50);
+    }
+    const notPrimary = (e: any) => e instanceof SharedStoreError && e.code === "NOT_A_PRIMARY";
+    await rejects(PostgresPeerStore.open(standby.url, { tablePrefix: prefix }), notPrimary, "peer store open from a URL on the standby");
+    await rejects(PostgresReplayStore.open(standby.url, { tablePrefix: prefix }), notPrimary, "replay store open from a URL on the standby");
+    await client.connect();
+    await rejects(PostgresPeerStore.open(client, { tablePrefix: prefix }), notPrimary, "peer store open on a Client connected to the standby");
+
+    // A pool opened on the primary whose next connection reaches the standby (pg makes each one
+    // from the pool's options): the pin is not read from it.
+    const onPool = await PostgresPeerStore.open(pool, { tablePrefix: prefix });
+    assert.ok((await onPool.get("k"))?.equals(pin), "read from the primary");
+    for (let tries = 0; pool.totalCount !== 0; tries++) {
+      assert.ok(tries < 200, "the pool ends its idle connection");
+      await delay(50);
+    }
+    (pool as unknown as { options: { port?: number; connectionString?: string } }).options.connectionString = standby.url;
+    await rejects(onPool.get("k"), notPrimary, "get on a pool connection to the standby");
+    await rejects(onPool.insert(new FederationPeer({ kernelId: "k2", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 })), notPrimary, "insert on a pool connection to the standby");
+    assert.is(pool.totalCount, 0, "the standby's connections were released with the refusal and ended");
+
+    // Promoted, the same server is a primary: the refusal was not remembered.
+    await sqlAt(standby.url, "SELECT pg_promote(true, 60)");
+    const promoted = await PostgresPeerStore.open(standby.url, { tablePrefix: prefix });
+    assert.ok((await promoted.get("k"))?.equals(pin), "open and read on the promoted server");
+    await promoted.close();
+    const onClient = await PostgresPeerStore.open(client, { tablePrefix: prefix });
+    assert.ok((await onClient.get("k"))?.equals(pin), "the same Client, checked again, is used");
+    await onClient.close();
+    assert.ok((await onPool.get("k"))?.equals(pin), "the pool's store is used");
+    await onPool.close();
+  } finally {
+    await client.end().catch(() => undefined);
+    await pool.end();
+    await standby.dispose();
   }
 });
 

@@ -19,6 +19,7 @@ test("a row whose getter throws anything is STORE_UNEXPECTED_REPLY from get, rem
     Object.defineProperty(row, "kernel_id", { get() { throw thrown; }, enumerable: true });
     const db = {
       query: async (config: { text: string }) => {
+        if (/pg_is_in_recovery\(\)/.test(config.text)) return { rows: [{ standby: false }] }; // a primary
         if (/current_schema\(\)/.test(config.text)) return { rows: [{ schema: "public" }] };
         if (/SELECT version/.test(config.text)) return { rows: [{ version: 1 }] };
         if (/SELECT \* FROM|RETURNING \*/.test(config.text)) return { rows: [row] };
@@ -45,6 +46,7 @@ test("a queryable whose getTransactionStatus throws is refused STORE_UNAVAILABLE
   let throwing = false;
   const db = {
     query: async (config: { text: string }) => {
+      if (/pg_is_in_recovery\(\)/.test(config.text)) return { rows: [{ standby: false }] }; // a primary
       if (/current_schema\(\)/.test(config.text)) return { rows: [{ schema: "public" }] };
       if (/SELECT version/.test(config.text)) return { rows: [{ version: 1 }] };
       return { rows: [] };
@@ -72,6 +74,25 @@ test("a queryable whose getTransactionStatus throws is refused STORE_UNAVAILABLE
     throwing = false;
     await store.close();
   }
+});
+
+test("a connection's first use asks pg_is_in_recovery(): an answer that is not a boolean is STORE_UNEXPECTED_REPLY, and a statement that throws when sent after the check is STORE_UNAVAILABLE, not left to time out", async () => {
+  // test/cluster/postgres-audit.test.ts checks the refusal of a real standby (NOT_A_PRIMARY).
+  for (const answer of [[{ standby: "f" }], [{ standby: null }], [], [{ standby: false }, { standby: false }]]) {
+    const db = { query: async (config: { text: string }) => ({ rows: /pg_is_in_recovery\(\)/.test(config.text) ? answer : [] }) };
+    const error = await PostgresPeerStore.open(db as never).then(() => undefined, (e: unknown) => e);
+    assert.is((error as { code?: unknown })?.code, "STORE_UNEXPECTED_REPLY", JSON.stringify(answer));
+  }
+  const db = {
+    query: (config: { text: string }) => {
+      if (/pg_is_in_recovery\(\)/.test(config.text)) return Promise.resolve({ rows: [{ standby: false }] });
+      throw new Error("thrown as it is sent");
+    },
+  };
+  const started = Date.now();
+  const error = await PostgresPeerStore.open(db as never, { operationTimeoutMs: 5000 }).then(() => undefined, (e: unknown) => e);
+  assert.is((error as { code?: unknown })?.code, "STORE_UNAVAILABLE", String(error));
+  assert.ok(Date.now() - started < 4000, "refused, not timed out (a liveness bound, not a speed check)");
 });
 
 test.run();

@@ -302,6 +302,30 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestSer
     ...user,
   });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  return launchPostgres(dir, data, user, options);
+}
+
+/**
+ * A hot standby of `primary` (a server from startPostgres): `pg_basebackup -R` of it into a fresh
+ * temporary directory, started on its own free port, streaming from the primary. Promote it with
+ * `SELECT pg_promote()`.
+ */
+export async function startPostgresStandby(primary: TestServer, options: StartOptions = {}): Promise<TestServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), `chio-pg-${process.pid}-`));
+  tempDirs.add(dir);
+  const user = postgresUser();
+  if (user) chownSync(dir, user.uid, user.gid);
+  const data = path.join(dir, "data");
+  const backup = spawnSync(
+    postgresBin("pg_basebackup"),
+    ["-D", data, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast", "-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres"],
+    { encoding: "utf8", cwd: dir, timeout: 60_000, ...user },
+  );
+  if (backup.status !== 0) throw new Error(`pg_basebackup failed: ${backup.stderr || backup.stdout || backup.error}`);
+  return launchPostgres(dir, data, user, options);
+}
+
+async function launchPostgres(dir: string, data: string, user: { uid: number; gid: number } | undefined, options: StartOptions): Promise<TestServer> {
   const pg = (await import("pg")).default;
   return launchServer({
     name: "postgres",
