@@ -48,6 +48,9 @@ export class InMemoryPeerStore implements FederationPeerStore {
   compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
     expectKernelId(kernelId);
     expectPeer(next);
+    // Undefined is "no entry"; anything else but a FederationPeer (null, a plain object) is refused,
+    // as every other adapter refuses it, not answered false (a pin that could never be written).
+    if (expected !== undefined) expectPeer(expected, "expected");
     if (next.kernelId !== kernelId) throw new InvalidTypeError(`peer ${next.kernelId} cannot be stored under ${kernelId}`);
     const current = mapGet(this.#peers, kernelId);
     const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
@@ -74,8 +77,8 @@ function copyPeer(peer: FederationPeer): FederationPeer {
   });
 }
 
-function expectPeer(peer: unknown): FederationPeer {
-  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError("peer must be a FederationPeer");
+function expectPeer(peer: unknown, name = "peer"): FederationPeer {
+  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError(`${name} must be a FederationPeer`);
   return peer;
 }
 

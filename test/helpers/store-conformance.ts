@@ -114,6 +114,33 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
     assert.is((await store.snapshot()).length, 1);
   }));
 
+  t("compareAndSet refuses an expectation that is neither a FederationPeer nor undefined (null, a copy of the entry's fields) with a typed error, and writes nothing", withStore(async (store) => {
+    // The port's "no entry" is undefined only. The in-memory store answered false for these
+    // (every other adapter threw INVALID_TYPE / INVALID_ARGUMENT), so a caller passing null from a
+    // get that answers null for "none" could never pin there, and could not tell why.
+    const pinned = peer("kernel.a", KEY_A, 10, 20);
+    const next = peer("kernel.a", KEY_B, 30, 40);
+    const expectations: [string, unknown][] = [
+      ["null on an empty entry", null],
+      ["a plain object with the entry's fields", { kernelId: "kernel.a", publicKey: KEY_A, establishedAt: 10, rotationDue: 20, equals: () => true }],
+      ["a JSON form of the entry", pinned.toJSON()],
+    ];
+    for (const [label, expected] of expectations) {
+      if (label !== "null on an empty entry") await store.insert(pinned);
+      let refused: unknown;
+      try {
+        await store.compareAndSet("kernel.a", expected as FederationPeer, next);
+      } catch (error) {
+        refused = error;
+      }
+      assert.instance(refused, Error, `${label}: refused with an error`);
+      assert.type((refused as { code?: unknown }).code, "string", `${label}: a typed error with a code`);
+      const entry = await store.get("kernel.a");
+      if (label === "null on an empty entry") assert.not.ok(entry, `${label}: nothing written`);
+      else samePeer(entry, pinned, `${label}: the entry unchanged`);
+    }
+  }));
+
   t("concurrent compareAndSet over the same expectation: exactly one wins", withStore(async (store) => {
     const base = peer("kernel.race", KEY_A, 1, 2);
     await store.insert(base);
