@@ -784,6 +784,25 @@ test("prune takes unix seconds only; a chio file whose tables were dropped is a 
   } finally {
     replay.close();
   }
+  // prune() without `now` goes by this host's clock less CLOCK_GRACE_SECS: its failures are the
+  // clock's (HOST_CLOCK_IMPLAUSIBLE, as a pin's write), not an INVALID_ARGUMENT blaming an argument
+  // never passed, and in the first minute after 1970 (sinon's fake timers start at 0) nothing can
+  // be past that time: 0 pairs, not a refusal (hunt 51: both were INVALID_ARGUMENT).
+  const reopened = new SqliteReplayStore(file, { retentionSecs: 3600 });
+  const realNow = Date.now;
+  try {
+    for (const [ms, expected] of [[0, 0], [59_999, 0], [-1, "HOST_CLOCK_IMPLAUSIBLE"], [NaN, "HOST_CLOCK_IMPLAUSIBLE"], [1e15, "HOST_CLOCK_IMPLAUSIBLE"]] as const) {
+      Date.now = () => ms;
+      for (const prune of [() => reopened.prune(), () => reopened.prune(undefined)]) {
+        if (typeof expected === "number") assert.is(prune(), expected, `Date.now() ${ms}: prunes nothing`);
+        else assert.match(throwsStoreError(prune, expected).message, /clock/, `Date.now() ${ms}`);
+      }
+    }
+  } finally {
+    Date.now = realNow;
+  }
+  assert.is(reopened.reserve("p", "n", T, T + 10, 300), false, "the live pair is still held");
+  reopened.close();
   new SqlitePeerStore(file).close(); // creates the peers table too
   const raw = new Database(file);
   raw.exec("DROP TABLE chio_trust_peers; DROP TABLE chio_trust_replay;");

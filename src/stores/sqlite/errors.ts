@@ -19,7 +19,7 @@ export type SqliteStoreErrorCode =
   | "SKEW_ABOVE_RETENTION" //  a replay reserve asked with a skew larger than the store keeps pairs for
   | "PEER_QUOTA_EXCEEDED" //   a replay reserve of a new pair by a peer that holds maxPairsPerPeer already
   | "KEY_TOO_LONG" //          a replay reserve whose peer id plus nonce is above maxKeyUnits (the exchange asks `fits` first)
-  | "HOST_CLOCK_IMPLAUSIBLE" // a pin written while this host's clock reads no plausible unix time (before 1970, or in ms): nothing written
+  | "HOST_CLOCK_IMPLAUSIBLE" // a pin written, or a prune() without `now`, while this host's clock reads no plausible unix time (before 1970, or in ms): nothing written or deleted
   | "PAST_RETENTION_ON_HOST_CLOCK" // a replay reserve of a pair this host's clock puts past its retention: it may already be pruned, a replay unseen
   | "SQLITE_ERROR"; //         any other SQLite failure (the SQLite code is in `sqliteCode`)
 

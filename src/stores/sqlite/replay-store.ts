@@ -44,7 +44,6 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { hardenClass, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
 import type { ReplayStore } from "../../handshake/ports.js";
-import { mathFloor } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
   column, expectKeyText, hostClockSeconds, MAX_PLAUSIBLE_UNIX_SECONDS, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS,
@@ -414,10 +413,17 @@ export class SqliteReplayStore implements ReplayStore {
    * (unix seconds, a safe integer >= 0: anything else, Infinity or a string, would delete live
    * pairs or nothing, and is INVALID_ARGUMENT); returns how many. By default at this host's clock
    * less CLOCK_GRACE_SECS, where the store's own prunes run: a pair a reserve may still take is
-   * never deleted by default.
+   * never deleted by default; then a host clock that reads no plausible time (hostClockSeconds) is
+   * HOST_CLOCK_IMPLAUSIBLE, not INVALID_ARGUMENT (no argument was given), and one less than
+   * CLOCK_GRACE_SECS after 1970 (fake timers at 0) deletes nothing: no keep_until is below it.
    */
-  prune(now: number = mathFloor(Date.now() / 1000) - CLOCK_GRACE_SECS): number {
+  prune(now?: number): number {
     return this.#run("prune", () => {
+      if (now === undefined) {
+        const wall = graceClock(); // below 0 in the first minute after 1970: deletes nothing
+        if (wall === undefined) throw new SqliteStoreError("HOST_CLOCK_IMPLAUSIBLE", `prune(): this host's clock reads ${String(Date.now())} ms, no plausible time to prune at (pass now)`);
+        return this.#pruneBatches(wall, Infinity);
+      }
       if (typeof now !== "number" || !isSafeInteger(now) || now < 0) throw new SqliteStoreError("INVALID_ARGUMENT", "now must be a safe integer >= 0 (unix seconds)");
       // Date.now() (milliseconds) for unix seconds would delete every live pair of the file (review 59).
       if (now > MAX_PLAUSIBLE_UNIX_SECONDS) throw new SqliteStoreError("INVALID_ARGUMENT", `now ${now} is not unix seconds (milliseconds?): above ${MAX_PLAUSIBLE_UNIX_SECONDS}, the year 5138`);
