@@ -661,8 +661,9 @@ export class KernelTrustExchange {
    * Verifies an envelope received from `expectedRemoteKernelId` at local time `now` and pins
    * the remote key (see the file header for the exact order of checks). Resolves to the new
    * pin; rejects with PeerHandshakeError on any failed check, leaving all state unchanged but
-   * for the fail-closed cases of docs/protocol.md §5 (a write or reservation of unknown outcome
-   * keeps its nonce held; a pin written while the peer's anchor was replaced stays, refused).
+   * for the fail-closed cases of docs/protocol.md §5 (a write or reservation of unknown outcome,
+   * or a release that failed, keeps its nonce held; a pin written while the peer's anchor was
+   * replaced stays, refused).
    * Pass the JSON text or bytes as received, not JSON.parse output: see EnvelopeInput for what
    * the object path cannot check. Unreadable bytes (a Proxy, a detached view) are MALFORMED_ENVELOPE.
    *

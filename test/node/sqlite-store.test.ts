@@ -151,6 +151,37 @@ test("a restarted exchange on the same file refuses the envelope it accepted bef
   }
 });
 
+
+test("an accept refused after its reservation whose release then fails (another connection holds the write lock) leaves that nonce held: the fourth fail-closed case the README lists; nothing is pinned, and a new nonce is accepted once the lock is gone", async () => {
+  const file = tempFile();
+  const a = Keypair.fromSeed(seed(2));
+  const peers = new SqlitePeerStore(file, { busyTimeoutMs: 20 });
+  const replay = new SqliteReplayStore(file, { busyTimeoutMs: 20 });
+  const exchange = new KernelTrustExchange("kernel.b", Keypair.fromSeed(seed(3)), { store: peers, replayStore: replay, trustedPeers: { "kernel.a": a.publicKey } });
+  const sender = new KernelTrustExchange("kernel.a", a);
+  const envelope = JSON.stringify(sender.localEnvelope("kernel.b", "n-release", T));
+  const other = new Database(file); // another connection to the file, as another process's would be
+  try {
+    const hook = new Error("refused in beforePin");
+    let refused: unknown;
+    try {
+      await exchange.acceptEnvelope(envelope, "kernel.a", T, { beforePin: () => { other.exec("BEGIN IMMEDIATE"); throw hook; } });
+    } catch (error) {
+      refused = error;
+    }
+    assert.is(refused, hook, "the accept is refused with the hook's error");
+    other.exec("ROLLBACK");
+    assert.is(peers.size, 0, "nothing pinned");
+    assert.equal(other.prepare("SELECT nonce, state FROM chio_trust_replay").all(), [{ nonce: "n-release", state: "reserved" }], "the release failed (DATABASE_BUSY): the reservation stays");
+    await rejectsWith(exchange.acceptEnvelope(envelope, "kernel.a", T + 1), "REPLAYED_NONCE");
+    const pinned = await exchange.acceptEnvelope(JSON.stringify(sender.localEnvelope("kernel.b", "n-next", T + 1)), "kernel.a", T + 1);
+    assert.is(pinned.establishedAt, T + 1);
+  } finally {
+    other.close();
+    peers.close();
+    replay.close();
+  }
+});
 test("release restores an expired committed pair; skew above retention and bad arguments are typed errors", () => {
   const file = tempFile();
   const replay = new SqliteReplayStore(file, { retentionSecs: 3600, maxKeyUnits: 16 });
