@@ -452,7 +452,14 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram(exit);
   // `help help` is the program's help, as `--help` (the help lists `help [command]`; commander
   // takes it for no command: review 63 F6).
-  if (argv.length === 2 && argv[0] === "help" && argv[1] === "help") argv = ["--help"];
+  // So are `help --help` and `help -h`. Any other option after `help` is unknown, refused as any
+  // command's unknown option is, with nothing on stdout: commander printed the whole help on
+  // stdout and then took the option for a command name ("unknown command '--bogus'").
+  if (argv[0] === "help") {
+    if (argv.length === 2 && (argv[1] === "help" || argv[1] === "--help" || argv[1] === "-h")) argv = ["--help"];
+    const option = argv.slice(1).find((arg) => arg.length > 1 && arg.startsWith("-") && arg !== "--help" && arg !== "-h");
+    if (option !== undefined) return reportError(new CommanderError(EXIT_USAGE, "commander.unknownOption", `unknown option '${option}'`));
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     return exit.code;

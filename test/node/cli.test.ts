@@ -80,6 +80,28 @@ test("no command: the help on stderr, then one USAGE line that says so (not comm
   }
 });
 
+test("help with an unknown option: one USAGE line, exit 2, nothing on stdout (as any command's unknown option); help --help is the help", async () => {
+  // Before: `help --bogus` printed the whole help on stdout, then "unknown command '--bogus'";
+  // `help keygen --bogus` printed keygen's help and exited 0; `help --help` printed the help and
+  // then failed with "unknown command '--help'".
+  for (const args of [["help", "--bogus"], ["help", "keygen", "--bogus"], ["help", "-x"], ["help", "--out=a.seed", "keygen"]]) {
+    const r = await cli(args);
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.is(r.stdout, "", `${args.join(" ")}: nothing on stdout`);
+    assert.is(r.stderr, `chio-trust: error USAGE: unknown option '${args.find((a) => a.startsWith("-"))}'\n`, args.join(" "));
+  }
+  const top = await cli(["--help"]);
+  for (const args of [["help", "--help"], ["help", "-h"]]) {
+    const r = await cli(args);
+    assert.is(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.is(r.stderr, "", args.join(" "));
+    assert.is(r.stdout, top.stdout, `${args.join(" ")} is --help`);
+  }
+  const keygenHelp = await cli(["help", "keygen", "--help"]);
+  assert.is(keygenHelp.code, 0, keygenHelp.stderr);
+  assert.match(keygenHelp.stdout, /^Usage: chio-trust keygen /);
+});
+
 test("keygen writes a 0600 seed whose public key (checked with @noble/curves) it prints; never overwrites without --force", async () => {
   const r = await cli(["keygen", "--out", file("k.seed")]);
   assert.is(r.code, 0, r.stderr);
