@@ -150,7 +150,7 @@ function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypa
   // KEY_FILE_UNWRITABLE, ENAMETOOLONG for the temporary file (hunt 44).
   const name = basename(target);
   const temporary = join(dirname(target), `.${Buffer.byteLength(name) <= TEMPORARY_STEM_MAX_BYTES ? name : "key"}.${randomBytes(6).toString("hex")}.tmp`);
-  const unwritable = (error: unknown) => new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${(error as Error).message}`);
+  const unwritable = (error: unknown) => new CliError("KEY_FILE_UNWRITABLE", `cannot write ${path}: ${keyWriteErrorReason(error, path)}`);
   let fd: number;
   try {
     fd = openSync(temporary, "wx", 0o600);
@@ -212,6 +212,22 @@ function writeKeyFileOf(keypair: Keypair, path: string, force: boolean): { keypa
     // gone already: nothing of ours to undo
   }
   return { keypair, created };
+}
+
+/**
+ * Why writing the key file at `path` failed: Node's message without the names it ends with, which
+ * are the hidden temporary file's (`ENOENT: no such file or directory, open 'nodir/.x.seed.<hex>.tmp'`
+ * for a folder that does not exist), never given by the user; the folder named instead where it is
+ * the reason.
+ */
+function keyWriteErrorReason(error: unknown, path: string): string {
+  const { message, syscall, code } = error as NodeJS.ErrnoException;
+  const at = typeof syscall === "string" ? message.indexOf(`, ${syscall}`) : -1;
+  const reason = at < 0 ? message : message.slice(0, at);
+  const folder = dirname(path);
+  if (code === "ENOENT" && !existsSync(folder)) return `${reason} (the folder ${folder} does not exist)`;
+  if (code === "ENOTDIR") return `${reason} (${folder} is not a folder)`;
+  return reason;
 }
 
 /**

@@ -277,6 +277,27 @@ test("keygen --out with a trailing slash is refused, with or without --force: th
   rmSync(file("slash.seed"));
 });
 
+test("keygen --out in a folder that does not exist, or under a file: KEY_FILE_UNWRITABLE naming the --out and its folder, never the hidden temporary file", async () => {
+  // Before: "cannot write nodir/x.seed: ENOENT: no such file or directory, open 'nodir/.x.seed.<hex>.tmp'".
+  writeFileSync(file("plain"), "a file, not a folder\n");
+  const cases: [string[], string][] = [
+    [["keygen", "--out", "nodir/x.seed"], "cannot write nodir/x.seed: ENOENT: no such file or directory (the folder nodir does not exist)"],
+    [["keygen", "--out", "nodir/x.seed", "--force"], "cannot write nodir/x.seed: ENOENT: no such file or directory (the folder nodir does not exist)"],
+    [["keygen", "--out", "a/b/x.seed"], "cannot write a/b/x.seed: ENOENT: no such file or directory (the folder a/b does not exist)"],
+    [["keygen", "--out", "plain/x.seed"], "cannot write plain/x.seed: ENOTDIR: not a directory (plain is not a folder)"],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args);
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+    assert.is(r.stderr, `chio-trust: error KEY_FILE_UNWRITABLE: ${message}\n`, args.join(" "));
+    assert.is(r.stdout, "", "no public key printed");
+  }
+  assert.is(readFileSync(file("plain"), "utf8"), "a file, not a folder\n");
+  assert.not.ok(existsSync(file("nodir")));
+  assert.equal(readdirSync(dir).filter((entry) => entry.endsWith(".tmp")), []);
+  rmSync(file("plain"));
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
