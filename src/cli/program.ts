@@ -121,8 +121,18 @@ function kernelOptions(command: Command, store: "required" | "optional" | "none"
   return command;
 }
 
+/**
+ * `value` as JSON text that a terminal can be given: JSON.stringify leaves DEL, the C1 controls
+ * (U+0080–U+009F) and U+2028/U+2029 raw, and a kernel id may hold them (hunt 48: `peers` printed
+ * them to the terminal as they were). Escaped as JSON escapes (\u0085) by displayPeerText, uncut:
+ * the text parses to the same value.
+ */
+function jsonText(value: unknown): string {
+  return displayPeerText(JSON.stringify(value), Infinity);
+}
+
 function printPeer(peer: { toJSON(): object }): void {
-  process.stdout.write(JSON.stringify(peer.toJSON()) + "\n");
+  process.stdout.write(jsonText(peer.toJSON()) + "\n");
 }
 
 /** Builds the program; `exit` receives the exit code of a finished command. */
@@ -248,10 +258,10 @@ export function buildProgram(exit: { code: number }): Command {
         for (const { peer, establishedVia, origin } of records) {
           const fresh = peer.isFresh(now);
           if (options.json) {
-            process.stdout.write(JSON.stringify({ ...peer.toJSON(), fresh, secondsLeft: Math.max(0, peer.rotationDue - now), establishedVia, origin }) + "\n");
+            process.stdout.write(jsonText({ ...peer.toJSON(), fresh, secondsLeft: Math.max(0, peer.rotationDue - now), establishedVia, origin }) + "\n");
           } else {
             const left = fresh ? `fresh, ${formatDuration(peer.rotationDue - now)} left` : `STALE since ${formatDuration(now - peer.rotationDue)}`;
-            process.stdout.write(`${JSON.stringify(peer.kernelId)}  ${peer.publicKey.toHex()}  established ${iso(peer.establishedAt)}  due ${iso(peer.rotationDue)}  ${left}\n`);
+            process.stdout.write(`${jsonText(peer.kernelId)}  ${peer.publicKey.toHex()}  established ${iso(peer.establishedAt)}  due ${iso(peer.rotationDue)}  ${left}\n`);
           }
         }
         if (!options.json) process.stdout.write(`${records.length} pinned peer${records.length === 1 ? "" : "s"}\n`);
@@ -278,7 +288,7 @@ export function buildProgram(exit: { code: number }): Command {
       exchange.withHardening({ maxEnvelopeBytes: options.maxBody });
       const stores = await openStores(options.store);
       attachStores(exchange, stores).withEventHandler((event) => {
-        if (event.type === "pinned") process.stderr.write(`pinned ${JSON.stringify(event.kernelId)} ${event.peer.publicKey.toHex()}\n`);
+        if (event.type === "pinned") process.stderr.write(`pinned ${jsonText(event.kernelId)} ${event.peer.publicKey.toHex()}\n`);
       });
       const server = createHandshakeServer(exchange, {
         maxBodyBytes: options.maxBody,

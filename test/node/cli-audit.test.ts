@@ -298,6 +298,43 @@ test("keygen --out in a folder that does not exist, or under a file: KEY_FILE_UN
   rmSync(file("plain"));
 });
 
+test("kernel ids with DEL, C1 controls and U+2028/U+2029 reach the terminal escaped: peers, peers --json, accept's and handshake's pins, serve's pinned line (hunt 48)", async () => {
+  // Before: printed through JSON.stringify, which leaves U+007F-U+009F (U+009B is a terminal's
+  // CSI) and U+2028/U+2029 raw. The JSON printed still parses to the same id.
+  const weird = "k\u007f\u0085\u009b2J\u2028\u2029x";
+  const escaped = '"k\\u007f\\u0085\\u009b2J\\u2028\\u2029x"';
+  const raw = /[\u007f-\u009f\u2028\u2029]/;
+  const weirdKey = seedFile("weird.seed", 41);
+  const localKey = seedFile("local.seed", 42);
+  const sent = await cli(["envelope", "--key", file("weird.seed"), "--id", weird, "--to", "kernel.local", "--nonce", "n1"]);
+  assert.is(sent.code, 0, sent.stderr);
+  const accepted = await cli(["accept", "--key", file("local.seed"), "--id", "kernel.local", "--from", weird, "--trust", `${weird}=${weirdKey}`, "--store", file("weird.db")], sent.stdout);
+  assert.is(accepted.code, 0, accepted.stderr);
+  const listed = await cli(["peers", "--store", file("weird.db")]);
+  const listedJson = await cli(["peers", "--store", file("weird.db"), "--json"]);
+  // serve as the weird kernel, the client another weird id: serve logs the client's pin, handshake prints the server's.
+  const client = "j\u0080\u2028y";
+  const child = spawnCli(["serve", "--key", file("weird.seed"), "--id", weird, "--trust", `${client}=${localKey}`, "--port", "0"], dir);
+  const served = finished(child, 60_000);
+  let handshake;
+  try {
+    const [, url] = await waitForLine(child, /^listening (http:\/\/\S+)\n/m);
+    handshake = await cli(["handshake", url!, "--key", file("local.seed"), "--id", client, "--remote", weird, "--trust", `${weird}=${weirdKey}`]);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  const log = (await served).stderr;
+  assert.is(handshake.code, 0, handshake.stderr);
+  for (const [what, text] of [["accept", accepted.stdout], ["peers", listed.stdout], ["peers --json", listedJson.stdout], ["serve's log", log], ["handshake", handshake.stdout]] as const) {
+    assert.not.match(text, raw, `${what}: no raw control or line separator`);
+  }
+  assert.ok(listed.stdout.startsWith(`${escaped}  ${weirdKey}  established `), listed.stdout);
+  assert.match(log, new RegExp(`^pinned "j\\\\u0080\\\\u2028y" ${localKey}$`, "m"));
+  assert.is(JSON.parse(accepted.stdout).kernelId, weird, "accept's pin parses to the id");
+  assert.is(JSON.parse(listedJson.stdout).kernelId, weird, "peers --json parses to the id");
+  assert.is(JSON.parse(handshake.stdout).kernelId, weird, "handshake's pin parses to the id");
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
