@@ -541,7 +541,8 @@ export function readBatchItems(items: readonly VerifyBatchItem[]): BatchFields {
  * halved, down to one item, which then goes to verify(). An empty batch gives []. Variable time
  * (public inputs).
  * @throws InvalidTypeError if items is not an array or an item is not an object with Uint8Array
- *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index);
+ *   fields; InvalidLengthError on a wrong signature/key length (the message names the item's index)
+ *   or on more than MAX_VERIFY_BATCH_ITEMS items (src/bytes.ts; before any item is read);
  *   WasmCoreError WASM_OUT_OF_MEMORY where verify() of an item throws it (its message does not fit);
  *   RandomSourceError where the host has no globalThis.crypto.getRandomValues (checked before any work).
  */

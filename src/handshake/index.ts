@@ -24,6 +24,7 @@ export {
   CanonicalJsonError,
 } from "../errors.js";
 export type { WasmCoreErrorCode, PreparedKeyErrorCode, CanonicalJsonErrorCode } from "../errors.js";
+export { MAX_VERIFY_BATCH_ITEMS } from "../bytes.js";
 export type { PeerHandshakeErrorCode, PeerHandshakeErrorFields, MalformedEnvelopeProblem } from "./errors.js";
 export { PublicKey, Signature, Keypair } from "./keys.js";
 export type { HandshakeSigner } from "./keys.js";

@@ -195,6 +195,7 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * the exact batch verifier (README "Batch verification").
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
  *   readable Uint8Array (the message names its index) or an option has the wrong type;
+ *   InvalidLengthError if it holds more than MAX_VERIFY_BATCH_ITEMS (src/bytes.ts) envelopes;
  *   RandomSourceError where the host has no globalThis.crypto.getRandomValues (the batch's
  *   coefficients; checked before any work). When WebAssembly memory
  *   cannot grow for a call, fewer envelopes go to each; one that still does not fit gets

@@ -112,6 +112,7 @@ export { VerifierPoolError, type VerifierPoolErrorCode } from "./errors.js";
 // The shared classes the pool's calls throw too, as the in-thread calls do (review 91 F8).
 export { InvalidTypeError, InvalidLengthError, WasmCoreError, type WasmCoreErrorCode } from "../errors.js";
 export { InvalidConfigError } from "../handshake/errors.js";
+export { MAX_VERIFY_BATCH_ITEMS } from "../bytes.js";
 
 export interface VerifierPoolOptions {
   /** Worker threads, started at once and kept (default: os.availableParallelism()). */

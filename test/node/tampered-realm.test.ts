@@ -25,6 +25,7 @@ import { SqlitePeerStore, SqliteReplayStore } from "../../src/stores/sqlite/inde
 import * as nobleDropIn from "../../src/compat/noble-ed25519.js";
 import tweetnaclDropIn from "../../src/compat/tweetnacl.js";
 import { nodeSign } from "../helpers/ed25519-oracles.js";
+import { MAX_VERIFY_BATCH_ITEMS } from "../../src/bytes.js";
 import { readEnvelopeAnswer } from "../../src/pool/answers.js";
 import { rejectsWithCode, settledWithin, throwsWith } from "../helpers/assert-codes.js";
 import { finished, repoRoot } from "../helpers/processes.js";
@@ -147,7 +148,8 @@ function strangeLists(): Array<[string, unknown[]]> {
     },
   });
   return [
-    ["a sparse array of 2^32 - 1 holes", new Array(2 ** 32 - 1)],
+    // 2^32 - 1 holes is INVALID_LENGTH, from the length alone (MAX_VERIFY_BATCH_ITEMS; hunt 53).
+    ["a sparse array of MAX_VERIFY_BATCH_ITEMS holes", new Array(MAX_VERIFY_BATCH_ITEMS)],
     ["length '{}'", lying("{}")],
     ["length -1", lying(-1)],
     ["length 1.5", lying(1.5)],
@@ -157,7 +159,7 @@ function strangeLists(): Array<[string, unknown[]]> {
   ];
 }
 
-test("batch item lists: a length no array has, or billions of holes, is INVALID_TYPE at once, in thread and in the pool", async () => {
+test("batch item lists: a length no array has, or a million holes, is INVALID_TYPE at once, in thread and in the pool; billions of holes are INVALID_LENGTH", async () => {
   const pool = createVerifierPool({ threads: 1 });
   try {
     for (const [what, list] of strangeLists()) {
@@ -167,9 +169,15 @@ test("batch item lists: a length no array has, or billions of holes, is INVALID_
       await rejectsWithCode(pool.verifyEnvelopeBatch(list as never), "INVALID_TYPE");
       assert.ok(true, what);
     }
+    // More holes than MAX_VERIFY_BATCH_ITEMS: INVALID_LENGTH, before any is read (hunt 53).
+    const billions = new Array(2 ** 32 - 1);
+    throwsWith(() => ed25519.verifyBatch(billions), "INVALID_LENGTH");
+    throwsWith(() => verifyEnvelopeBatch(billions), "INVALID_LENGTH");
+    await rejectsWithCode(pool.verifyBatch(billions), "INVALID_LENGTH");
+    await rejectsWithCode(pool.verifyEnvelopeBatch(billions), "INVALID_LENGTH");
     // A hole after real items: the first hole is named.
     const holes: unknown[] = [validEnvelope];
-    holes.length = 2 ** 32 - 1;
+    holes.length = MAX_VERIFY_BATCH_ITEMS;
     assert.match(throwsWith(() => verifyEnvelopeBatch(holes as never), "INVALID_TYPE").message, "envelopes[1]");
     assert.match((await rejectsWithCode(pool.verifyEnvelopeBatch(holes as never), "INVALID_TYPE")).message, "envelopes[1]");
     // The pool still serves.
@@ -179,15 +187,16 @@ test("batch item lists: a length no array has, or billions of holes, is INVALID_
   }
 });
 
-test("batch item lists that claim 2^32 - 1 items, each an object with bad fields: INVALID_TYPE / INVALID_LENGTH at the first, in thread and in the pool (child process, 64 MiB heap)", async () => {
+test("batch item lists that claim MAX_VERIFY_BATCH_ITEMS items, each an object with bad fields: INVALID_TYPE / INVALID_LENGTH at the first, in thread and in the pool (child process, 64 MiB heap); 2^32 - 1 is INVALID_LENGTH", async () => {
   // A Proxy answers one object for every index, so the caller holds no memory for the items. Each
   // item's fields were checked only once every item had been read: the library filled its lists
   // with 2^32 - 1 entries first and the process died of heap exhaustion (hunt 43; as review 84 F2
-  // for holes in the envelope batch's list).
+  // for holes in the envelope batch's list). Since hunt 53 a list may claim at most
+  // MAX_VERIFY_BATCH_ITEMS items: 2^32 - 1 is INVALID_LENGTH before any is read (the last case).
   const code = `
-    import { ed25519 } from "chio-trust";
+    import { ed25519, MAX_VERIFY_BATCH_ITEMS } from "chio-trust";
     import { createVerifierPool } from "chio-trust/pool";
-    const claim = (item) => new Proxy([], { get: (t, k) => (k === "length" ? 2 ** 32 - 1 : typeof k === "string" && /^[0-9]+$/.test(k) ? item : Reflect.get(t, k)) });
+    const claim = (item, length = MAX_VERIFY_BATCH_ITEMS) => new Proxy([], { get: (t, k) => (k === "length" ? length : typeof k === "string" && /^[0-9]+$/.test(k) ? item : Reflect.get(t, k)) });
     const bytes = (n) => new Uint8Array(n);
     const items = [
       {},
@@ -202,6 +211,8 @@ test("batch item lists that claim 2^32 - 1 items, each an object with bad fields
         try { ed25519.verifyBatch(claim(item)); answers.push("returned"); } catch (e) { answers.push(e.code + " " + e.message); }
         try { await pool.verifyBatch(claim(item)); answers.push("returned"); } catch (e) { answers.push(e.code + " " + e.message); }
       }
+      try { ed25519.verifyBatch(claim({}, 2 ** 32 - 1)); answers.push("returned"); } catch (e) { answers.push(e.code + " " + e.message); }
+      try { await pool.verifyBatch(claim({}, 2 ** 32 - 1)); answers.push("returned"); } catch (e) { answers.push(e.code + " " + e.message); }
     } finally {
       await pool.close();
     }
@@ -215,6 +226,7 @@ test("batch item lists that claim 2^32 - 1 items, each an object with bad fields
     "INVALID_TYPE items[0].message must be a Uint8Array",
     "INVALID_LENGTH items[0].publicKey must be 32 bytes",
     "INVALID_LENGTH items[0].signature must be 64 bytes",
+    "INVALID_LENGTH items.length must be at most",
   ];
   assert.is(answers.length, 2 * expected.length);
   answers.forEach((answer, i) => assert.ok(answer.startsWith(expected[i >> 1]), `${answer} (expected ${expected[i >> 1]}…)`));
