@@ -25,9 +25,9 @@ export const DEFAULT_MAX_ENVELOPE_BYTES = 64 * 1024;
 /**
  * Largest `maxEnvelopeBytes` (and `maxBytes`) accepted: 16 MiB. The wasm verifier needs a work
  * area of about 16 bytes per input byte (assembly/handshake/envelope.ts, WORK_FACTOR), so this keeps
- * one call within 256 MiB of WebAssembly memory. verifyEnvelopeBytes clamps to it; the handshake
- * refuses larger settings (InvalidConfigError) so the text and object paths enforce one range,
- * 1 … MAX_ENVELOPE_BYTES_LIMIT.
+ * one call within 256 MiB of WebAssembly memory. Every envelope size option (verifyEnvelopeBytes,
+ * verifyEnvelopeBatch, the pool, fromJSON, maxEnvelopeBytes) refuses 0 and larger settings with
+ * InvalidConfigError (wire.ts, expectMaxEnvelopeBytes): one range, 1 … MAX_ENVELOPE_BYTES_LIMIT.
  */
 export const MAX_ENVELOPE_BYTES_LIMIT = 16 * 1024 * 1024;
 

@@ -10,10 +10,10 @@
 //
 // Bad envelopes never throw: they yield `{ ok: false, code, message, offset? }`, plus the declared
 // `schema` (bounded) on UNSUPPORTED_SCHEMA and `declaredPublicKeyHex` on WEAK_PUBLIC_KEY, so callers
-// can name them without parsing the unverified input themselves. Only misuse throws
-// InvalidTypeError: wrong option types, or an input that is not a string or a Uint8Array (a Proxy
+// can name them without parsing the unverified input themselves. Only misuse throws:
+// InvalidTypeError for wrong option types, or an input that is not a string or a Uint8Array (a Proxy
 // of one does not count), or a view of a detached or out-of-bounds ArrayBuffer (which would
-// otherwise read as the empty input).
+// otherwise read as the empty input); InvalidConfigError for a `maxBytes` outside 1 … 16 MiB.
 import { CanonicalJsonError, InvalidTypeError, WasmCoreError, isInstanceOf } from "../errors.js";
 import { argsBase, coreCallInterrupted, coreExports, contained, guarded, heapU8, ioArenaBase, reserveIo, type CoreExports } from "../wasm/instance.js";
 import * as abi from "../wasm/abi.js";
@@ -23,7 +23,8 @@ import {
   arrayArgumentLength, bytesToHex, charCodeAt, concatBytes, copyOfRange, elementOf, fillRandomBytes, isArrayArgument, isUint8Array, isUnreadableView, newBytes, ownList, ownListAsArray, readOptions, readU32, stringSlice, subview,
   typedArrayFill, typedArraySet, uncurryThis, viewLength, writeU32, hasOwnMember, mapGet, setHas, type OwnList,
 } from "../bytes.js";
-import { booleanOption, byteLimitOption } from "../canonical/limits.js";
+import { booleanOption } from "../canonical/limits.js";
+import { expectMaxEnvelopeBytes } from "./wire.js";
 import { loneSurrogateInInput, writeInput, writeInputAt } from "../canonical/json.js";
 
 export type EnvelopeFailureCode = "MALFORMED_ENVELOPE" | "UNSUPPORTED_SCHEMA" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE";
@@ -99,7 +100,7 @@ export type EnvelopeVerdict =
     };
 
 export interface VerifyEnvelopeOptions {
-  /** Largest accepted envelope in UTF-8 bytes (default 64 KiB, clamped to MAX_ENVELOPE_BYTES_LIMIT = 16 MiB); larger input is MALFORMED_ENVELOPE unparsed. */
+  /** Largest accepted envelope in UTF-8 bytes: an integer in 1 … MAX_ENVELOPE_BYTES_LIMIT (16 MiB), default 64 KiB, anything else InvalidConfigError (as for fromJSON); larger input is MALFORMED_ENVELOPE unparsed. */
   maxBytes?: number;
   /** Verify with the ZIP-215 (cofactored) rule instead of chio's default dalek/OpenSSL rule. Default false. */
   zip215?: boolean;
@@ -178,7 +179,8 @@ const decodeUtf8 = uncurryThis(TextDecoder.prototype.decode as (this: TextDecode
  * from its JSON text, with chio's rules, in one WebAssembly call.
  * @returns `{ ok: true, envelope }` or `{ ok: false, code, message, offset? }`; never throws for bad envelopes.
  * @throws InvalidTypeError if `input` is not a string or Uint8Array, is a view of a detached or
- *   out-of-bounds ArrayBuffer, or an option has the wrong type.
+ *   out-of-bounds ArrayBuffer, or an option has the wrong type; InvalidConfigError if `maxBytes` is
+ *   not an integer in 1 … MAX_ENVELOPE_BYTES_LIMIT (the rule of PeerHandshakeEnvelope.fromJSON).
  */
 export function verifyEnvelopeBytes(input: Uint8Array | string, options?: VerifyEnvelopeOptions): EnvelopeVerdict {
   const { maxBytes, flags } = envelopeOptions(options);
@@ -194,7 +196,8 @@ export function verifyEnvelopeBytes(input: Uint8Array | string, options?: Verify
  * verifyEnvelopeBytes does, then checks the signatures of those that get that far together with
  * the exact batch verifier (README "Batch verification").
  * @throws InvalidTypeError if `envelopes` is not an array, an element is not a string or a
- *   readable Uint8Array (the message names its index) or an option has the wrong type;
+ *   readable Uint8Array (the message names its index) or an option has the wrong type
+ *   (InvalidConfigError for a `maxBytes` outside 1 … MAX_ENVELOPE_BYTES_LIMIT);
  *   InvalidLengthError if it holds more than MAX_VERIFY_BATCH_ITEMS (src/bytes.ts) envelopes;
  *   RandomSourceError where the host has no globalThis.crypto.getRandomValues (the batch's
  *   coefficients; checked before any work). When WebAssembly memory
@@ -313,13 +316,16 @@ export const ENVELOPE_OPTION_KEYS = ["maxBytes", "zip215", "rejectWeakKeys", "es
  * @internal The options of verifyEnvelopeBytes / verifyEnvelopeBatch (and of the worker pool's
  * verifyEnvelopeBatch), each read once and checked, with the defaults filled in. A member not
  * listed (a misspelt `rejectWeakKey` would leave the default in force unnoticed) or a throwing
- * read is InvalidTypeError, as for the canonical JSON options (review 54).
- * @throws InvalidTypeError on a non-object, an unknown member, a throwing read or a wrong type.
+ * read is InvalidTypeError, as for the canonical JSON options (review 54). `maxBytes` follows the
+ * handshake's one rule (expectMaxEnvelopeBytes): 0 or more than MAX_ENVELOPE_BYTES_LIMIT is refused,
+ * never clamped, as fromJSON and maxEnvelopeBytes refuse it.
+ * @throws InvalidTypeError on a non-object, an unknown member, a throwing read or a wrong type;
+ *   InvalidConfigError for a `maxBytes` that is not an integer in 1 … MAX_ENVELOPE_BYTES_LIMIT.
  */
 export function readEnvelopeOptions(options: VerifyEnvelopeOptions | undefined): Required<VerifyEnvelopeOptions> {
   const read = readOptions(options, ENVELOPE_OPTION_KEYS);
   return {
-    maxBytes: byteLimitOption(read.maxBytes, "maxBytes", DEFAULT_ENVELOPE_MAX_BYTES, MAX_ENVELOPE_BYTES_LIMIT),
+    maxBytes: read.maxBytes === undefined ? DEFAULT_ENVELOPE_MAX_BYTES : expectMaxEnvelopeBytes(read.maxBytes, "maxBytes"),
     zip215: booleanOption(read.zip215, "zip215", false),
     rejectWeakKeys: booleanOption(read.rejectWeakKeys, "rejectWeakKeys", true),
     escapeDelAndC1: booleanOption(read.escapeDelAndC1, "escapeDelAndC1", false),

@@ -53,8 +53,10 @@ export function readEscapeDelAndC1(options: { escapeDelAndC1?: unknown; legacyCo
 }
 
 /**
- * An envelope size limit in 1 … MAX_ENVELOPE_BYTES_LIMIT. The text path could not honour more
- * (verifyEnvelopeBytes clamps there), so the object path must not either.
+ * An envelope size limit in 1 … MAX_ENVELOPE_BYTES_LIMIT: the one rule for every envelope size
+ * option (fromJSON's and verifyEnvelopeBytes/verifyEnvelopeBatch's `maxBytes`, the pool's, and
+ * `maxEnvelopeBytes`). The wasm verifier could not honour more, and a limit the caller asked for
+ * is refused rather than silently changed.
  * @throws InvalidConfigError naming `name`.
  */
 export function expectMaxEnvelopeBytes(value: unknown, name: string): number {

@@ -18,6 +18,9 @@ import {
   Signature,
   type FederationPeerStore,
   type HandshakeEvent,
+  InvalidConfigError,
+  verifyEnvelopeBatch,
+  verifyEnvelopeBytes,
 } from "../../src/handshake/index.js";
 import { withCompareAndSet } from "../helpers/peer-stores.js";
 import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
@@ -382,7 +385,7 @@ test("replayCache: false restores the reference's behaviour (the same envelope i
 
 // --- size limit ------------------------------------------------------------------------------
 
-test("maxEnvelopeBytes: one accepted range, 1 … 16 MiB, for the exchange and fromJSON, text and object paths alike", async () => {
+test("maxEnvelopeBytes and maxBytes: one accepted range, 1 … 16 MiB, for the exchange, fromJSON (text and object paths), verifyEnvelopeBytes and verifyEnvelopeBatch alike", async () => {
   const { kpB, exchange } = pair();
   assert.is(MAX_ENVELOPE_BYTES_LIMIT, 16 * 1024 * 1024);
   for (const bad of [MAX_ENVELOPE_BYTES_LIMIT + 1, 2 ** 53, 0, -1, 1.5, NaN, Infinity, "4096", 4096n]) {
@@ -393,7 +396,20 @@ test("maxEnvelopeBytes: one accepted range, 1 … 16 MiB, for the exchange and f
     for (const input of [envelope.toJSONText(), envelope.toJSON()]) {
       throwsWith(() => PeerHandshakeEnvelope.fromJSON(input, { maxBytes: bad as number }), "INVALID_CONFIG");
     }
+    // The one-call verifiers take the same option under the same rule: 0 used to give a
+    // TOO_LARGE verdict for every envelope, and a value over the limit was silently clamped to it.
+    const text = envelope.toJSONText();
+    const single = throwsWith(() => verifyEnvelopeBytes(text, { maxBytes: bad as number }), "INVALID_CONFIG");
+    assert.ok(single instanceof InvalidConfigError);
+    assert.match(single.message, /maxBytes must be an integer in 1\.\.16777216/);
+    throwsWith(() => verifyEnvelopeBatch([text], { maxBytes: bad as number }), "INVALID_CONFIG");
   }
+  const signed = PeerHandshakeEnvelope.sign(B, A, "n", NOW, kpB).toJSONText();
+  assert.ok(verifyEnvelopeBytes(signed, { maxBytes: MAX_ENVELOPE_BYTES_LIMIT }).ok);
+  assert.ok(verifyEnvelopeBatch([signed], { maxBytes: MAX_ENVELOPE_BYTES_LIMIT })[0].ok);
+  assert.ok(verifyEnvelopeBytes(signed, { maxBytes: signed.length }).ok);
+  const over = verifyEnvelopeBytes(signed, { maxBytes: signed.length - 1 });
+  assert.ok(!over.ok && over.code === "MALFORMED_ENVELOPE" && over.problem === "TOO_LARGE");
   assert.is(exchange.hardening.maxEnvelopeBytes, 64 * 1024); // unchanged by the refused settings
   exchange.withHardening({ maxEnvelopeBytes: MAX_ENVELOPE_BYTES_LIMIT });
   assert.is(exchange.hardening.maxEnvelopeBytes, MAX_ENVELOPE_BYTES_LIMIT);

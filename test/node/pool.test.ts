@@ -396,9 +396,17 @@ test("argument errors are the in-thread API's typed errors", async () => {
     assert.is(code, "INVALID_TYPE");
     await rejectsWithCode(shared.verifyEnvelopeBatch(["{}", bad] as never), code!);
   }
-  for (const options of [{ maxBytes: -1 }, { maxBytes: 1.5 }, { zip215: 1 }, { rejectWeakKeys: "no" }, 7, { rejectWeakKey: false }, { get zip215(): boolean { throw new Error("getter"); } }]) {
+  for (const options of [{ zip215: 1 }, { rejectWeakKeys: "no" }, 7, { rejectWeakKey: false }, { get zip215(): boolean { throw new Error("getter"); } }]) {
     const code = inThreadCode(() => verifyEnvelopeBytes("{}", options as never));
     assert.is(code, "INVALID_TYPE");
+    await rejectsWithCode(shared.verifyEnvelopeBatch(["{}"], options as never), code!);
+  }
+  // maxBytes follows fromJSON's rule (1 … 16 MiB, INVALID_CONFIG otherwise) here as in-thread:
+  // 0 and values over the limit were accepted (0 refusing every envelope, the rest clamped).
+  for (const maxBytes of [0, 16 * 1024 * 1024 + 1, 2 ** 53, -1, 1.5, "64"]) {
+    const options = { maxBytes };
+    const code = inThreadCode(() => verifyEnvelopeBytes("{}", options as never));
+    assert.is(code, "INVALID_CONFIG", String(maxBytes));
     await rejectsWithCode(shared.verifyEnvelopeBatch(["{}"], options as never), code!);
   }
   throwsWith(() => createVerifierPool({ threads: 0 }), "INVALID_CONFIG");
