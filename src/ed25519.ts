@@ -332,7 +332,8 @@ const PREPARED_KEYS_OPTION_KEYS = ["maxBytes"] as const;
  * verify prepares by itself share it, least recently used first out). Drops every prepared
  * key; PreparedPublicKey objects re-prepare on next use. Returns the number of keys that fit.
  * @throws InvalidTypeError if options or maxBytes is malformed; WasmCoreError WASM_OUT_OF_MEMORY
- *   if memory cannot grow that far (the previous layout and its keys stay).
+ *   if memory cannot grow that far (the previous layout and its keys stay; as the first call, the
+ *   default layout, as if it had not been called).
  */
 function configurePreparedKeys(options: PreparedKeysOptions): { maxBytes: number; slots: number } {
   if (options === null || typeof options !== "object") throw new InvalidTypeError("options must be an object");
@@ -344,7 +345,7 @@ function configurePreparedKeys(options: PreparedKeysOptions): { maxBytes: number
   return preparedSlabLayout();
 }
 
-/** The current bound (bytes) and how many prepared keys fit in it. */
+/** The current bound (bytes) and how many prepared keys fit in it; 0 and 0 when the instance had no memory for even the default slab. */
 function preparedKeysLayout(): { maxBytes: number; slots: number } {
   return preparedSlabLayout();
 }

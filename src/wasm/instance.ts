@@ -211,8 +211,9 @@ function adopt(instance: WebAssembly.Instance): CoreExports {
  * slot count.
  * @throws WasmCoreError WASM_OUT_OF_MEMORY when memory cannot grow to that size: on a live
  *   instance size, layout and keys stay as they were (see layOutSlab); an instance started for it
- *   runs without prepared keys, as one that starts short of memory does, and keeps the previous
- *   size setting (review 46: before, this was reported as success with 0 slots).
+ *   gets the previous size laid out, as if the call had not been made (review 46: before, this was
+ *   reported as success with 0 slots; later the instance ran without prepared keys and its layout
+ *   reported the previous size).
  */
 export function setPreparedSlabBytes(bytes: number): number {
   if (coreCallInterrupted.set) wipeAndDropInstance();
@@ -226,8 +227,12 @@ export function setPreparedSlabBytes(bytes: number): number {
       throw error;
     }
     if (!slabTurnedOff) return preparedSlabSlots;
+    // As if never called: the previous size (the default) laid out, or prepared keys off when
+    // even that does not fit, as for an instance started short of memory (before, the instance
+    // ran without prepared keys while its layout reported the previous size).
     preparedSlabBytes = previous;
-    throw new WasmCoreError("WASM_OUT_OF_MEMORY", `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the instance started without prepared keys`);
+    layOutSlab(current!, previous, "turn off");
+    throw new WasmCoreError("WASM_OUT_OF_MEMORY", `WebAssembly memory cannot grow to ${bytes} bytes of prepared keys; the previous size (${previous} bytes, ${preparedSlabSlots} keys) is laid out`);
   }
   if (!layOutSlab(current, bytes, "refuse")) {
     throw new WasmCoreError(
@@ -250,10 +255,14 @@ export function preparedSlabLayoutCount(): number {
   return slabLayouts;
 }
 
-/** @internal The configured slab size in bytes and the slot count of the live layout. */
+/**
+ * @internal The slab size in force in bytes and the slot count of the live layout: 0 and 0 when
+ * the instance runs without prepared keys for want of memory (layOutSlab's "turn off"; the
+ * configured size stays for a rebuilt instance).
+ */
 export function preparedSlabLayout(): { maxBytes: number; slots: number } {
   coreExports(); // an instance laid out (an interrupted one dropped first)
-  return { maxBytes: preparedSlabBytes, slots: preparedSlabSlots };
+  return { maxBytes: slabTurnedOff ? 0 : preparedSlabBytes, slots: preparedSlabSlots };
 }
 
 /**

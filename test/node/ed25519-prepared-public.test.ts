@@ -1095,18 +1095,34 @@ test("promotions never evict keys prepared on request and in use: keys verify se
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
-test("configurePreparedKeys as the first call, with memory that cannot grow that far: WASM_OUT_OF_MEMORY, as on a live instance (child process with --wasm-max-mem-pages)", () => {
-  // 12 pages (768 KiB) hold the core but no slab of 400,000 bytes; 70,000 bytes hold one key.
+test("configurePreparedKeys as the first call, with memory that cannot grow that far: WASM_OUT_OF_MEMORY, and the layout of an instance never configured (child processes with --wasm-max-mem-pages)", () => {
+  // 12 pages (768 KiB) hold the core but no slab of 400,000 bytes, nor the default one; 32 pages
+  // (2 MiB) hold the default slab but not one of 4,000,000 bytes; 70,000 bytes hold one key.
   // Review 46: the first call recorded the size, the instance then started with prepared keys
-  // off, and the call returned { maxBytes: 400000, slots: 0 } as a success.
+  // off, and the call returned { maxBytes: 400000, slots: 0 } as a success. Hunt 52: after that
+  // fix the instance still ran without prepared keys, reporting { maxBytes: 655360, slots: 0 },
+  // where an instance never configured lays out the default (19 keys at 32 pages).
   const child = fileURLToPath(new URL("../helpers/prepared-slab-memory-child.ts", import.meta.url));
-  const out = execFileSync(process.execPath, ["--wasm-max-mem-pages=12", "--import", "tsx", child, "400000", "70000"], { encoding: "utf8", timeout: 120_000 });
-  const result = JSON.parse(out.trim().split("\n").pop()!);
-  assert.is(result.configuredFirst, "WasmCoreError WASM_OUT_OF_MEMORY");
-  assert.equal(result.layoutAfter, { maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES, slots: 0 }, "the instance runs without prepared keys; the size setting is the previous one");
-  assert.is(result.configuredSmall, JSON.stringify({ maxBytes: 70_000, slots: 1 }), "a size that fits is laid out on the live instance");
-  assert.equal(result.layoutSmall, { maxBytes: 70_000, slots: 1 });
-  assert.equal(result.verdicts, [true, true, false], "verdicts through it all: prepared, as bytes, a flipped bit");
+  const run = (pages: number, first: string) => {
+    const out = execFileSync(process.execPath, [`--wasm-max-mem-pages=${pages}`, "--import", "tsx", child, first, "70000"], { encoding: "utf8", timeout: 120_000 });
+    return JSON.parse(out.trim().split("\n").pop()!);
+  };
+  for (const [pages, large, expected] of [
+    [12, "400000", { maxBytes: 0, slots: 0 }],
+    [32, "4000000", { maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES, slots: 19 }],
+  ] as const) {
+    const never = run(pages, "none");
+    assert.is(never.configuredFirst, "not called");
+    assert.equal(never.layoutAfter, expected, `${pages} pages: the layout of an instance never configured`);
+    const result = run(pages, large);
+    assert.is(result.configuredFirst, "WasmCoreError WASM_OUT_OF_MEMORY", `${pages} pages`);
+    assert.equal(result.layoutAfter, never.layoutAfter, `${pages} pages: as if configurePreparedKeys had not been called`);
+    for (const outcome of [never, result]) {
+      assert.is(outcome.configuredSmall, JSON.stringify({ maxBytes: 70_000, slots: 1 }), "a size that fits is laid out on the live instance");
+      assert.equal(outcome.layoutSmall, { maxBytes: 70_000, slots: 1 });
+      assert.equal(outcome.verdicts, [true, true, false], "verdicts through it all: prepared, as bytes, a flipped bit");
+    }
+  }
 });
 
 test("free() empties the slot only when no other PreparedPublicKey of the key holds it: an exchange's anchor survives a caller's free() of its own copy", () => {
