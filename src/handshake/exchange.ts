@@ -66,7 +66,7 @@ import { PublicKey, toPublicKey, type HandshakeSigner } from "./keys.js";
 import { FederationPeer } from "./peer.js";
 import { absorbRejection, isPromiseLike } from "./maybe-promise.js";
 import { abortSignalOption, throwIfAborted } from "./abort-signal.js";
-import { ReplayCache, type ReplayCacheLimits } from "./replay-cache.js";
+import { ReplayCache, replayCacheEmpty, type ReplayCacheLimits } from "./replay-cache.js";
 import { driftExceeds, expectUnixSeconds, saturatingAddSeconds, systemClockSeconds } from "./time.js";
 
 /** Rust `KernelTrustExchangeConfig`. */
@@ -85,7 +85,8 @@ export interface HandshakeHardening {
    * Refuse a (peer, nonce) pair while its envelope could still pass the skew check
    * (docs/protocol.md §7); `false` disables, `true` is a new default ReplayCache, an object sets
    * its bounds (totals and per-peer quotas; see ReplayCache for what they do and do not
-   * guarantee). withReplayStore sets another ReplayStore. Default true.
+   * guarantee) on a new, empty cache, refused once the cache in use holds a pair (see
+   * withHardening). withReplayStore sets another ReplayStore. Default true.
    */
   replayCache: boolean | ReplayCacheLimits;
   /**
@@ -363,7 +364,9 @@ export class KernelTrustExchange {
    * replayCache: `true` keeps the replay store in use (a shared one set by withReplayStore
    * included, with every nonce it holds) and starts a default ReplayCache only when there is none;
    * limits start a new, empty ReplayCache with them unless they are the current setting itself,
-   * and are refused while a store given to withReplayStore is in use (they would drop it);
+   * and are refused while a store given to withReplayStore is in use, or the ReplayCache in use
+   * holds a pair, recorded or in flight (they would drop it, and an envelope accepted within the
+   * skew window could be accepted again): `replayCache: false` first drops them knowingly;
    * `false` turns replay protection off.
    * @throws InvalidConfigError when `hardening` is not an object (undefined and null included),
    * cannot be read, or holds a bad value. Nothing changes on a throw.
@@ -403,8 +406,10 @@ export class KernelTrustExchange {
         // Limits start a new, empty in-memory cache. Over a store given to withReplayStore that
         // would silently drop it, and with it the replay protection shared with other replicas
         // (review 57): refused; `replayCache: false` (or withReplayStore) is how it is replaced.
-        if (this.#replayFromCaller && replay !== undefined) {
-          throw new InvalidConfigError("replayCache limits apply to the built-in ReplayCache, but a replay store given to withReplayStore is in use: bound that store, or set replayCache: false first to drop it");
+        // The same over our own cache once it holds a pair, recorded or in flight: an empty cache
+        // would accept again every envelope accepted within the skew window (hunt 52).
+        if (replay !== undefined && (this.#replayFromCaller || !replayCacheEmpty(replay as ReplayCache))) {
+          throw new InvalidConfigError("replayCache limits would replace the replay store in use and drop its nonces: bound a store given to withReplayStore, or set replayCache: false first");
         }
         replay = new ReplayCache(setting);
         // A frozen copy of the bounds the cache took: the caller's object may change later, and

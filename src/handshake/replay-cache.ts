@@ -25,6 +25,8 @@
 //   maxKeyUnits ≥ (peers) × maxKeyUnitsPerPeer; size the bounds above the peak handshake rate
 //   times the skew window.
 // An evicted pair can be replayed again while its timestamp is still within the skew window.
+// The bounds are fixed for a cache's life: KernelTrustExchange.withHardening refuses new limits
+// while its cache holds a pair (recorded or in flight), as a new cache would start empty.
 // A pair longer than maxKeyUnitsPerPeer on its own cannot be remembered at all: it is never
 // recorded (rather than evicting every other entry to make room), and the exchange refuses such
 // envelopes before pinning (see `fits`). Only envelopes that are authenticated by the expected
@@ -74,6 +76,9 @@ interface PeerNonces {
   readonly entries: Map<string, ReplayEntry>;
   units: number;
 }
+
+/** @internal True while the cache holds no pair, recorded or in flight (KernelTrustExchange.withHardening). */
+export let replayCacheEmpty: (cache: ReplayCache) => boolean;
 
 /** The default ReplayStore: bounded, in this process, synchronous (so `reserve` is atomic). */
 export class ReplayCache implements ReplayStore {
@@ -186,6 +191,10 @@ export class ReplayCache implements ReplayStore {
     mapClear(this.#peers);
     setClear(this.#byAge);
     this.#keyUnits = 0;
+  }
+
+  static {
+    replayCacheEmpty = (cache) => setSize(cache.#byAge) + mapSize(cache.#pending) === 0;
   }
 
   #unpend(peerId: string, nonce: string): number | undefined {

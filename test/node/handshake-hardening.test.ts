@@ -374,6 +374,45 @@ test("replayCache limits while a store from withReplayStore is in use are INVALI
   await rejectsWith(kept.acceptEnvelope(envelope, B, NOW + 7), "REPLAYED_NONCE");
 });
 
+test("replayCache limits over the exchange's own cache once it holds a pair, recorded or in flight, are INVALID_CONFIG: an empty cache would accept a captured envelope again (hunt 52)", async () => {
+  const { kpB, exchange } = pair();
+  // An empty cache may be re-bounded (nothing to lose).
+  exchange.withHardening({ replayCache: { maxEntries: 500 } });
+  const envelope = PeerHandshakeEnvelope.sign(B, A, "hunt52-nonce", NOW, kpB);
+  await exchange.acceptEnvelope(envelope, B, NOW);
+  const before = exchange.hardening;
+  // Before, this started a new, empty cache and the replay below was accepted and renewed the pin.
+  for (const limits of [{ maxEntries: 50_000 }, { maxEntries: 1 }, { ...(before.replayCache as object), maxEntriesPerPeer: 10 }]) {
+    const error = throwsWith(() => exchange.withHardening({ rejectWeakKeys: false, replayCache: limits }), "INVALID_CONFIG");
+    assert.match(error.message, /drop its nonces/);
+    assert.equal(exchange.hardening, before, "nothing changed on the throw");
+  }
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW + 5), "REPLAYED_NONCE");
+  // The setting in force, or true, keeps the cache and its nonces.
+  exchange.withHardening({ replayCache: before.replayCache }).withHardening({ replayCache: true });
+  await rejectsWith(exchange.acceptEnvelope(envelope, B, NOW + 6), "REPLAYED_NONCE");
+  // A pair in flight counts too: limits set from beforePin, after the nonce's reservation and
+  // before anything is recorded, are refused, and the accept completes on the cache in use.
+  const fresh = pair();
+  const second = PeerHandshakeEnvelope.sign(B, A, "hunt52-in-flight", NOW, fresh.kpB);
+  let refusal: unknown;
+  await fresh.exchange.acceptEnvelope(second, B, NOW, {
+    beforePin: () => {
+      try {
+        fresh.exchange.withHardening({ replayCache: { maxEntries: 50_000 } });
+      } catch (error) {
+        refusal = error;
+      }
+    },
+  });
+  assert.is((refusal as { code?: string } | undefined)?.code, "INVALID_CONFIG");
+  await rejectsWith(fresh.exchange.acceptEnvelope(second, B, NOW + 1), "REPLAYED_NONCE");
+  // Dropping the cache explicitly, then bounding a new one, is allowed: the caller chose to lose
+  // its nonces (README "Hardening", replay cache row).
+  fresh.exchange.withHardening({ replayCache: false }).withHardening({ replayCache: { maxEntries: 64 } });
+  assert.is((fresh.exchange.hardening.replayCache as { maxEntries: number }).maxEntries, 64);
+});
+
 test("replayCache: false restores the reference's behaviour (the same envelope is accepted twice)", async () => {
   const { kpB, exchange } = pair();
   exchange.withHardening({ replayCache: false });
