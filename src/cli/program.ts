@@ -9,7 +9,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handsha
 import { systemClockSeconds } from "../handshake/time.js";
 import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { acceptOnStoresInMemory, attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { acceptOnStoresInMemory, attachStores, buildExchange, canWriteStore, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -246,15 +246,27 @@ export function buildProgram(exit: { code: number }): Command {
       if (file.isFile() && (await isUnclaimedSqliteFile(options.store))) {
         throw new CliError("NOT_A_DATABASE", `${options.store} is an SQLite database but not a chio-trust store (peers never creates one)`);
       }
-      let store;
+      // A store this user cannot write (its file or folder) is read without a write: the store's
+      // open was READ_ONLY and left a -wal and -shm beside the file, which a read-only SQLite
+      // connection cannot remove either (hunt 54). A writable one opens as before.
+      let records;
       try {
-        store = new sqlite.SqlitePeerStore(options.store);
+        if (canWriteStore(options.store)) {
+          const store = new sqlite.SqlitePeerStore(options.store);
+          try {
+            records = store.records();
+          } finally {
+            store.close();
+          }
+        } else {
+          const { readPeerRecordsReadOnly } = await import("../stores/sqlite/peer-store.js");
+          records = readPeerRecordsReadOnly(options.store);
+        }
       } catch (error) {
         throw new CliError((error as { code?: string }).code ?? "STORE_UNAVAILABLE", (error as Error).message);
       }
-      try {
+      {
         const now = options.now ?? systemClockSeconds();
-        const records = store.records();
         for (const { peer, establishedVia, origin } of records) {
           const fresh = peer.isFresh(now);
           if (options.json) {
@@ -265,8 +277,6 @@ export function buildProgram(exit: { code: number }): Command {
           }
         }
         if (!options.json) process.stdout.write(`${records.length} pinned peer${records.length === 1 ? "" : "s"}\n`);
-      } finally {
-        store.close();
       }
     });
 

@@ -14,7 +14,7 @@ import { REMOVED_ANYWAY } from "../server-store.js";
 import { instanceOfOrFalse } from "../../errors.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, hostClockSeconds, openChioDatabase, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS,
+  column, expectKeyText, hostClockSeconds, openChioDatabase, openChioDatabaseReadOnly, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS,
   type SqliteOpenOptions,
 } from "./schema.js";
 
@@ -228,6 +228,26 @@ export class SqlitePeerStore implements FederationPeerStore {
   }
 }
 hardenClass(SqlitePeerStore); // its statics and methods stay its own: see hardenClass
+
+/**
+ * @internal Every pin of the chio-trust file at `path` (as records() lists them), read without
+ * writing anything in the file or beside it (openChioDatabaseReadOnly): the CLI's `peers` on a
+ * store it cannot write.
+ * @throws SqliteStoreError (see openChioDatabaseReadOnly), CORRUPT_ROW.
+ */
+export function readPeerRecordsReadOnly(path: string): SqlitePeerRecord[] {
+  const db = openChioDatabaseReadOnly(path);
+  try {
+    const rows = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`).all() as PeerRow[];
+    const records = ownList<SqlitePeerRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) records[i] = decodeRow(rowAt(rows, i, "the list of pins") as PeerRow);
+    return ownListAsArray(records);
+  } catch (cause) {
+    throw toStoreError(cause, "read the pins");
+  } finally {
+    db.close();
+  }
+}
 
 function expectPeer(peer: unknown, name: string): FederationPeer {
   if (!(peer instanceof FederationPeer)) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a FederationPeer`);

@@ -13,7 +13,7 @@
 //   never written to. The schema version is the highest row of chio_trust_schema; migrations run
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
-import { accessSync, constants as fsConstants, statSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
 import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
@@ -212,6 +212,88 @@ export function openChioDatabase(
     }
     throw readOnlyIfSo(toStoreError(cause, path), path);
   }
+}
+
+/**
+ * @internal A read-only connection to the chio-trust file at `path` that writes nothing, in the
+ * file or beside it: the CLI's `peers` on a file (or folder) this process cannot write (hunt 54).
+ * A read-only SQLite connection to a WAL file creates its -wal and -shm when they are missing and
+ * cannot remove them again (nor could the read-write open, refused READ_ONLY, which left both
+ * behind, owned by the listing user). So: with the -wal and -shm there (a store in use, or left
+ * by a crash), SQLite reads through them and creates nothing; with neither, the writers have
+ * checkpointed everything into the file, which is read whole into memory (unchanged while read,
+ * by its fstat, else read again) and opened from there; a -wal without its -shm is READ_ONLY
+ * (the reader would have to create it). No migration: the pins' table is the same in every
+ * schema version; a newer one is SCHEMA_TOO_NEW.
+ * @throws SqliteStoreError CANNOT_OPEN, NOT_A_DATABASE, CORRUPT_DATABASE, FOREIGN_DATABASE,
+ * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT. The connection is closed on a throw.
+ */
+export function openChioDatabaseReadOnly(path: string): Database.Database {
+  if (typeof path !== "string" || path.length === 0 || path.includes("\0") || path === ":memory:") {
+    throw new SqliteStoreError("INVALID_ARGUMENT", "path must name a file");
+  }
+  refuseTooShortForSqlite(path);
+  const wal = fileIdentity(`${path}-wal`) !== undefined;
+  const shm = fileIdentity(`${path}-shm`) !== undefined;
+  if (wal && !shm) {
+    throw new SqliteStoreError("READ_ONLY", `${path}-wal lies beside ${path} without its -shm, which reading it would create: open the store once with write access`);
+  }
+  let db: Database.Database;
+  try {
+    db = wal
+      ? new Database(path, { __proto__: null, readonly: true, fileMustExist: true } as Database.Options)
+      : new Database(fileSnapshot(path), { __proto__: null, readonly: true } as Database.Options);
+  } catch (cause) {
+    const error = toStoreError(cause, `cannot open ${path}`);
+    throw error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error;
+  }
+  try {
+    identify(db, path);
+    db.defaultSafeIntegers(true);
+    const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'chio_trust_schema'").get();
+    if (table === undefined) throw new SqliteStoreError("CORRUPT_DATABASE", `${path} carries no chio-trust schema table`);
+    const current = schemaVersion(db);
+    if (current > SCHEMA_VERSION) {
+      throw new SqliteStoreError("SCHEMA_TOO_NEW", `${path} has schema version ${current}; this chio-trust reads up to ${SCHEMA_VERSION}`);
+    }
+    return db;
+  } catch (cause) {
+    db.close();
+    throw toStoreError(cause, path);
+  }
+}
+
+/**
+ * The bytes of the SQLite file at `path`, read while its fstat (size, mtime, ctime) stays the
+ * same (a checkpoint writing into it meanwhile: read again, up to 5 times, then DATABASE_BUSY),
+ * with a WAL file's header marked as a rollback one (bytes 18 and 19, 2 to 1: an in-memory copy
+ * has no -shm to read a log through, and a checkpointed file needs none).
+ */
+function fileSnapshot(path: string): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = fstatSync(fd, { bigint: true });
+      const size = toNumber(before.size);
+      const bytes = Buffer.alloc(size);
+      let read = 0;
+      while (read < size) {
+        const n = readSync(fd, bytes, read, size - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      const after = fstatSync(fd, { bigint: true });
+      if (read !== size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || after.ctimeNs !== before.ctimeNs) continue;
+      if (size >= 100 && bytes[18] === 2 && bytes[19] === 2) {
+        bytes[18] = 1;
+        bytes[19] = 1;
+      }
+      return bytes;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  throw new SqliteStoreError("DATABASE_BUSY", `${path} kept changing while it was read`);
 }
 
 /**
