@@ -39,27 +39,28 @@ t("a table prefix that carries SQL on a second line is refused before connecting
   assert.equal(await sql(`SELECT count(*)::int AS n FROM ${canary}`), [{ n: 0 }], "the canary table is still there");
 });
 
-t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not STORE_UNAVAILABLE", async () => {
-  // A mutation audit found that misreading the server's query_canceled (57014) went unnoticed:
-  // the other timeout tests accept either code. Here the pool passed in has a server-side bound
-  // (100 ms) far below the store's own (20 s), so only the server's cancel can end the call. The
-  // bound is set on the pool's one connection after the open, and the statement meant to exceed it
-  // waits on a lock another connection holds: with the bound on the pool from the start, a busy
-  // machine once had the open's schema statement cancelled instead (hunt 49).
+/**
+ * A store on a pool passed in whose one connection carries a server-side bound (`setting`, 100 ms)
+ * far below the store's own (20 s), set after the open; the statement meant to exceed it waits on
+ * a lock another connection holds, so only the server can end the call: STORE_TIMEOUT with the
+ * server's SQLSTATE `cause`, and the store works once the table is free. With the bound on the pool
+ * from the start, a busy machine once had the open's schema statement cancelled instead (hunt 49).
+ */
+async function serverBoundIsStoreTimeout(setting: "statement_timeout" | "lock_timeout", sqlState: string): Promise<void> {
   const prefix = freshPrefix();
   const url = (await server()).url;
   const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0 });
   pool.on("error", () => undefined); // a connection still ending when the last test stops the server (pool.end() does not wait for that)
   const store = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
-  await pool.query("SET statement_timeout = 100");
-  assert.equal((await pool.query("SHOW statement_timeout")).rows, [{ statement_timeout: "100ms" }], "the bound is on the connection the store uses");
+  await pool.query(`SET ${setting} = 100`);
+  assert.equal((await pool.query(`SHOW ${setting}`)).rows, [{ [setting]: "100ms" }], "the bound is on the connection the store uses");
   const locker = new pg.Client({ connectionString: url });
   await locker.connect();
   try {
     await locker.query("BEGIN");
     await locker.query(`LOCK TABLE ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
-    const error = await rejects(store.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "cancelled by the server");
-    assert.is(error.cause?.code, "57014", "the server's cancel is the cause");
+    const error = await rejects(store.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", `ended at ${setting}`);
+    assert.is(error.cause?.code, sqlState, "the server's refusal is the cause");
     await locker.query("ROLLBACK");
     assert.is(await store.get("k"), undefined, "works once the table is free");
   } finally {
@@ -67,33 +68,19 @@ t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not
     await store.close();
     await pool.end();
   }
+}
+
+t("a statement the server cancels at its statement_timeout is STORE_TIMEOUT, not STORE_UNAVAILABLE", async () => {
+  // A mutation audit found that misreading the server's query_canceled (57014) went unnoticed:
+  // the other timeout tests accept either code.
+  await serverBoundIsStoreTimeout("statement_timeout", "57014");
 });
 
 t("a statement the server refuses at the connection's lock_timeout is STORE_TIMEOUT (55P03 lock_not_available), not STORE_UNAVAILABLE", async () => {
   // A user's lock_timeout (a role's, a database's, or a pool's setting) is a bound on waiting, as
   // statement_timeout is: the statement waited on a lock past it and the server gave up. It was
-  // reported STORE_UNAVAILABLE. The timeout is set on the pool's one connection after the open,
-  // and a second connection holds the lock, so only the intended statement waits past it.
-  const prefix = freshPrefix();
-  const url = (await server()).url;
-  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0 });
-  pool.on("error", () => undefined);
-  const store = await PostgresPeerStore.open(pool, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
-  await pool.query("SET lock_timeout = 100");
-  const locker = new pg.Client({ connectionString: url });
-  await locker.connect();
-  try {
-    await locker.query("BEGIN");
-    await locker.query(`LOCK TABLE ${prefix}peers IN ACCESS EXCLUSIVE MODE`);
-    const error = await rejects(store.get("k"), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", "refused at lock_timeout");
-    assert.is(error.cause?.code, "55P03", "the server's lock_not_available is the cause");
-    await locker.query("ROLLBACK");
-    assert.is(await store.get("k"), undefined, "works once the table is free");
-  } finally {
-    await locker.end();
-    await store.close();
-    await pool.end();
-  }
+  // reported STORE_UNAVAILABLE (hunt 49).
+  await serverBoundIsStoreTimeout("lock_timeout", "55P03");
 });
 
 t("a store opened on a pool passed in: close() leaves the pool open, and every call after close is STORE_CLOSED and writes nothing", async () => {
