@@ -12,6 +12,7 @@ export type VerifierPoolErrorCode =
   | "TASK_FAILED" //        verification threw inside a live worker (a wasm trap, memory exhausted), or its answer is unreadable
   | "OUT_OF_MEMORY" //      the calling thread could not allocate the call's private copy of its input
   | "QUEUE_FULL" //         the pool already holds maxQueuedBytes of calls not yet answered: retry once some have settled
+  | "CALL_TOO_LARGE" //     a batch call of more than one item counts more than maxQueuedBytes by itself: never admitted as it is, split it (one item that large runs alone)
   | "ABORTED"; //           the call's options.signal aborted before the call was answered (the signal's reason is the cause)
 
 /** Failures of the pool itself; argument errors are the in-thread API's (InvalidTypeError, ...). */

@@ -136,7 +136,10 @@ export interface VerifierPoolOptions {
    * queue gigabytes of heap before any QUEUE_FULL), default DEFAULT_POOL_MAX_QUEUED_BYTES
    * (256 MiB), at least 1 MiB. A call that would take the pool past it rejects with
    * VerifierPoolError QUEUE_FULL before it copies anything, unless the pool holds nothing (so a
-   * call larger than the bound still runs, alone). Without a bound every
+   * call of one item larger than the bound still runs, alone). A batch call of several items
+   * that counts more than the bound by itself rejects with CALL_TOO_LARGE, whatever the pool
+   * holds, before it copies anything: split it (an item the list holds n times counts, and is
+   * copied, n times; hunt 55). Without a bound every
    * call waiting held its packed copy: 400 calls of 1 MiB held 410 MiB (review 93 F1).
    */
   maxQueuedBytes?: number;
@@ -1226,11 +1229,38 @@ class PiscinaVerifierPool implements VerifierPool {
   }
 
   /**
+   * Refuses with CALL_TOO_LARGE a call of `count` (> 1) items that counts `bytes` (at least) by
+   * itself, past maxQueuedBytes: no pool state would ever admit it, so it is not QUEUE_FULL
+   * ("retry later"). A single item that large still runs alone on an idle pool (admit).
+   */
+  private refuseTooLarge(count: number, bytes: number): void {
+    if (bytes > this.maxQueuedBytes) {
+      throw new VerifierPoolError(
+        "CALL_TOO_LARGE",
+        `a call of ${count} items counts ${bytes} bytes or more, past the pool's maxQueuedBytes (${this.maxQueuedBytes}): split it into smaller calls (each item counts as many times as it appears)`,
+      );
+    }
+  }
+
+  /**
    * A batch call's admission (admit), then its packing, which gives the bytes back if it throws;
    * with each chunk's share of the bytes. Called from packSignatures and packEnvelopes, whose
    * scopes hold the call's input (see there).
    */
   private admitAndPack(count: number, bytesOf: (i: number) => number, pack: (start: number, end: number) => SharedArrayBuffer): PackedCall {
+    // A call of several items larger than the bound by itself is refused CALL_TOO_LARGE before it
+    // is copied, and before it is planned when its lengths alone pass the bound (hunt 55:
+    // admitted alone on an idle pool, a list of many references to one large message was copied
+    // once per reference: 48 references to one 8 MiB message held 402,805,824 bytes, and 2^20 of
+    // them would have needed 8 TiB). Each item counts as many
+    // times as it appears, as it is copied that many times. The sum of the lengths measured once
+    // (bytesOf) and the call's least overhead stops once past the bound: what it finds is at most
+    // what admit counts, which the check below compares exactly once the chunks are planned.
+    if (count > 1) {
+      let least = POOL_CALL_OVERHEAD_BYTES + POOL_TASK_OVERHEAD_BYTES;
+      for (let i = 0; i < count && least <= this.maxQueuedBytes; i++) least += bytesOf(i);
+      this.refuseTooLarge(count, least);
+    }
     // Planned first (planning copies nothing), so the total is the chunks' shares summed.
     const chunks = this.planCall(count, bytesOf);
     const held = chunkByteSums(chunks, bytesOf);
@@ -1238,6 +1268,7 @@ class PiscinaVerifierPool implements VerifierPool {
     // chunk: it counts nothing, and is never refused).
     let total = 0;
     for (let c = 0; c < held.length; c++) total += held[c] += POOL_TASK_OVERHEAD_BYTES + (c === 0 ? POOL_CALL_OVERHEAD_BYTES : 0);
+    if (count > 1) this.refuseTooLarge(count, total);
     this.admit(total);
     try {
       return { chunks, buffers: packAll(chunks, pack), held, holding: { bytes: total } };

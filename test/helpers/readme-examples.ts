@@ -284,7 +284,7 @@ must(pinnedByB.publicKey.toHex() === toHex(oracle.getPublicKey(seedA)), "b accep
   [
     'import { createVerifierPool } from "chio-trust/pool"; // or require("chio-trust/pool")',
     {
-      sha256: "4bb24138f08c7424",
+      sha256: "04b2ad6a819304cc",
       prelude: `
 import { isDeepStrictEqual } from "node:util";
 import { ed25519 as oracle } from "@noble/curves/ed25519.js";

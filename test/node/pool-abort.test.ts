@@ -390,7 +390,9 @@ test("a call that fails after its signal is watched leaves no listener: bad argu
   ];
   const small = createVerifierPool({ threads: 1, maxQueuedBytes: 1 << 20 });
   try {
-    const large = handled(small.verifyBatch(items(4, 256 * 1024 - 96))); // the whole bound
+    // Nearly the whole bound: 4 items of 255 KiB and the overheads leave 448 bytes (a call of
+    // several items past the bound by itself is refused CALL_TOO_LARGE: hunt 55).
+    const large = handled(small.verifyBatch(items(4, 255 * 1024 - 96)));
     failures.push(["batch, queue full", small.verifyBatch([it], { signal }), "QUEUE_FULL"]);
     failures.push(["single, queue full", small.verify(it.signature, it.message, it.publicKey, { signal }), "QUEUE_FULL"]);
     const closing = createVerifierPool({ threads: 1 });
@@ -645,10 +647,11 @@ test("a chunk whose worker reports that verification threw (TASK_FAILED) ends it
 });
 
 test("a failed call's bytes come back when it rejects: the pool takes a call that its waiting chunks' bytes would have refused (QUEUE_FULL)", async () => {
-  // threads 1, chunks of 1 item of 512 KiB: the failing call holds 4 MiB in 8 chunks, past the
-  // 2 MiB bound (a call larger than the bound runs when the pool holds nothing). Once it has
-  // rejected, the pool holds only what still runs, and a call of 1.5 MiB is taken.
-  const local = createVerifierPool({ threads: 1, chunkSize: 1, maxQueuedBytes: 2 * 1024 * 1024 });
+  // threads 1, chunks of 1 item of 512 KiB: the failing call holds 4 MiB in 8 chunks, within the
+  // 5 MiB bound (a call of several items larger than the bound is refused CALL_TOO_LARGE: hunt
+  // 55), but with a call of 1.5 MiB past it. Once it has rejected, the pool holds only what still
+  // runs, and that call is taken.
+  const local = createVerifierPool({ threads: 1, chunkSize: 1, maxQueuedBytes: 5 * 1024 * 1024 });
   try {
     crashFirstChunk(local);
     const failing = handled(local.verifyBatch(items(8, 512 * 1024)));

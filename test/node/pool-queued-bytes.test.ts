@@ -131,4 +131,74 @@ test("queuedBytes is each call's input plus POOL_CALL_OVERHEAD_BYTES, and POOL_T
   assert.is(closing.queuedBytes, 0, "closed with calls out");
 });
 
+
+test("a call of several items that counts more than maxQueuedBytes by itself is refused CALL_TOO_LARGE before anything is copied, repeated references counted each time; a single item that large still runs alone (hunt 55)", async () => {
+  // Before: such a call was admitted alone on an idle pool and its whole input copied first, one
+  // copy per reference: 48 references to one 8 MiB message held 402,805,824 bytes (384 MiB of
+  // copies), 2,048 references to one 65,532-unit string 256 MiB, and a call of
+  // MAX_VERIFY_BATCH_ITEMS references would have needed terabytes, so the process died.
+  const { MAX_VERIFY_BATCH_ITEMS } = poolModule as unknown as Record<string, number>;
+  const seed = new Uint8Array(randomBytes(32));
+  const publicKey = ed25519.getPublicKey(seed);
+  const signed = (message: Uint8Array): Item => ({ signature: ed25519.sign(message, seed), message, publicKey });
+  const tooLarge = (outcome: unknown, what: string) => {
+    assert.instance(outcome, VerifierPoolError, `${what}: ${String(outcome)}`);
+    assert.is((outcome as VerifierPoolError).code, "CALL_TOO_LARGE", `${what}: ${(outcome as Error).message}`);
+    assert.match((outcome as Error).message, "split it");
+  };
+  const refusal = async (pool: VerifierPool, call: () => Promise<unknown>, what: string) => {
+    const before = pool.queuedBytes;
+    const promise = call();
+    assert.is(pool.queuedBytes, before, `${what}: nothing held`);
+    tooLarge(await promise.then(() => "admitted", (error: unknown) => error), what);
+    assert.is(pool.queuedBytes, before, `${what}: nothing held`);
+  };
+  const pool = createVerifierPool({ threads: 1 }); // the default bound, 256 MiB
+  try {
+    const large = signed(new Uint8Array(8 * MiB).fill(7));
+    await refusal(pool, () => pool.verifyBatch(new Array(48).fill(large)), "48 references to one 8 MiB message");
+    const envelope = "x".repeat(65_532); // within the default maxBytes (65,536): counted whole, 131,076 bytes
+    await refusal(pool, () => pool.verifyEnvelopeBatch(new Array(2048).fill(envelope)), "2,048 references to one 65,532-unit string");
+    // At the item cap, refused as fast (the sum stops once past the bound).
+    assert.is(MAX_VERIFY_BATCH_ITEMS, 2 ** 20);
+    await refusal(pool, () => pool.verifyBatch(new Array(MAX_VERIFY_BATCH_ITEMS).fill(large)), "2^20 references to one 8 MiB message");
+    await refusal(pool, () => pool.verifyEnvelopeBatch(new Array(MAX_VERIFY_BATCH_ITEMS).fill(envelope)), "2^20 references to one string");
+    // The pool answers the next calls, one reference that large among them.
+    const few = items(5);
+    assert.equal(await pool.verifyBatch([...few, large]), [...few.map((it) => ed25519.verify(it.signature, it.message, it.publicKey)), true]);
+    assert.is((await pool.verifyEnvelopeBatch(new Array(2047).fill(envelope))).length, 2047, "2,047 references fit the bound (268,312,572 bytes and the overheads)");
+    assert.is(pool.queuedBytes, 0);
+    // Refused CALL_TOO_LARGE, not QUEUE_FULL ("retry later"), while the pool holds another call too.
+    const held = pool.verifyBatch([large]);
+    assert.ok(pool.queuedBytes > 8 * MiB);
+    await refusal(pool, () => pool.verifyBatch(new Array(48).fill(large)), "48 references, the pool busy");
+    assert.equal(await held, [true]);
+    assert.is(pool.queuedBytes, 0);
+  } finally {
+    await pool.close();
+  }
+  // A small bound: one item larger than it runs alone on the idle pool (verify, verifyBatch,
+  // verifyEnvelopeBatch), as documented; two of them, or two references to it, are refused.
+  const small = createVerifierPool({ threads: 1, chunkSize: 1, maxQueuedBytes: MiB });
+  try {
+    const big = signed(new Uint8Array(1.5 * MiB).fill(3));
+    assert.is(await small.verify(big.signature, big.message, big.publicKey), true);
+    assert.equal(await small.verifyBatch([big]), [true]);
+    assert.is((await small.verifyEnvelopeBatch(["y".repeat(600_000)], { maxBytes: 600_000 })).length, 1);
+    await refusal(small, () => small.verifyBatch([big, big]), "two references to a 1.5 MiB message");
+    await refusal(small, () => small.verifyBatch([big, signed(new Uint8Array(0))]), "a 1.5 MiB message and an empty one");
+    await refusal(small, () => small.verifyEnvelopeBatch(["y".repeat(300_000), "y".repeat(300_000)], { maxBytes: 600_000 }), "two 300,000-unit strings");
+    // The exact count decides: input and one task's overhead within the bound, but four tasks
+    // (chunkSize 1) past it.
+    const share = Math.floor((MiB - POOL_CALL_OVERHEAD_BYTES - 2 * POOL_TASK_OVERHEAD_BYTES) / 4);
+    const four = Array.from({ length: 4 }, () => signed(new Uint8Array(share - 96)));
+    await refusal(small, () => small.verifyBatch(four), "four items counting one task's overhead within the bound, four tasks' past it");
+    // Ordinary calls within the bound are unchanged.
+    const fits = four.slice(0, 3);
+    assert.equal(await small.verifyBatch(fits), [true, true, true]);
+    assert.is(small.queuedBytes, 0);
+  } finally {
+    await small.close();
+  }
+});
 test.run();

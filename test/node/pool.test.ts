@@ -623,15 +623,20 @@ test("maxQueuedBytes bounds the input the pool holds: a call past it rejects QUE
     assert.is(held(), firstHeld, "a refused call holds nothing");
     assert.equal(await first, [true, true, true, true]);
     assert.is(held(), 0, "given back when answered");
-    // A call larger than the bound runs on an idle pool; while it is held, even a small call is refused.
-    const twice = items.concat(items);
-    const large = pool.verifyBatch(twice);
+    // A call of one item larger than the bound runs on an idle pool; while it is held, even a small
+    // call is refused. A call of several items larger than the bound by itself never runs: CALL_TOO_LARGE (hunt 55).
+    const tooLarge = await Promise.allSettled([pool.verifyBatch(items.concat(items))]);
+    assert.is(((tooLarge[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "CALL_TOO_LARGE");
+    assert.is(held(), 0);
+    const seed = randomBytes(32);
+    const largeMessage = u8(randomBytes(MiB + 1));
+    const large = pool.verifyBatch([{ signature: nodeSign(seed, largeMessage), message: largeMessage, publicKey: ed25519.getPublicKey(seed) }]);
     const small = await Promise.allSettled([pool.verifyBatch([randomItems(1)[0]])]);
     assert.is(((small[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "QUEUE_FULL");
     // An empty call adds nothing and is never refused, even now (review 94 F3).
     assert.equal(await pool.verifyBatch([]), []);
     assert.equal(await pool.verifyEnvelopeBatch([]), []);
-    assert.equal(await large, new Array(8).fill(true));
+    assert.equal(await large, [true]);
     // Single calls of one tick: admitted one by one until the bound, the rest refused; the admitted ones answered.
     const singles = await Promise.allSettled(items.concat(items).map((it) => pool.verify(it.signature, it.message, it.publicKey)));
     assert.equal(
@@ -658,16 +663,24 @@ test("maxQueuedBytes bounds calls of empty envelopes too: each envelope counts i
   const MiB = 1024 * 1024;
   const pool = createVerifierPool({ threads: 1, maxQueuedBytes: MiB });
   try {
-    const empties = Array.from({ length: 100_000 }, () => new Uint8Array(0));
+    // 20,000 empty envelopes count 240,000 bytes of rows and 157 tasks' overhead, 722,880 in all:
+    // within the bound alone, past it beside the call of 600,001 bytes below. 100,000 of them
+    // count more than the bound by themselves: CALL_TOO_LARGE (hunt 55), whatever the pool holds.
+    const empties = Array.from({ length: 20_000 }, () => new Uint8Array(0));
+    const tooMany = await Promise.allSettled([pool.verifyEnvelopeBatch(Array.from({ length: 100_000 }, () => new Uint8Array(0)))]);
+    assert.is(((tooMany[0] as PromiseRejectedResult).reason as VerifierPoolError).code, "CALL_TOO_LARGE");
+    assert.is(pool.queuedBytes, 0);
     const alone = pool.verifyEnvelopeBatch(empties.slice(0, 10));
     assert.ok(pool.queuedBytes > 0, `a call of empty envelopes holds their rows (${pool.queuedBytes})`);
     await alone;
     assert.is(pool.queuedBytes, 0);
     const first = pool.verifyEnvelopeBatch(["x".repeat(300_000)], { maxBytes: 300_000 }); // 600,001 bytes and its row held
-    const outcome = await settledWithin(pool.verifyEnvelopeBatch(empties), "a call of 100,000 empty envelopes");
+    const outcome = await settledWithin(pool.verifyEnvelopeBatch(empties), "a call of 20,000 empty envelopes");
     assert.instance(outcome, VerifierPoolError, Array.isArray(outcome) ? `admitted: answered ${outcome.length} verdicts` : String(outcome));
     assert.is((outcome as VerifierPoolError).code, "QUEUE_FULL");
     assert.is((await first).length, 1);
+    assert.is(pool.queuedBytes, 0);
+    assert.is((await pool.verifyEnvelopeBatch(empties)).length, 20_000, "admitted alone");
     assert.is(pool.queuedBytes, 0);
   } finally {
     await pool.close();
