@@ -170,10 +170,7 @@ export class SqlitePeerStore implements FederationPeerStore {
     return this.#run("snapshot", () => {
       // By index, each row an own element, into a list no accessor of Array.prototype reaches,
       // not the realm's `map` (README "Hardening").
-      const rows = this.#selectAll.all() as PeerRow[];
-      const records = ownList<SqlitePeerRecord>(rows.length);
-      for (let i = 0; i < rows.length; i++) records[i] = decodeRow(rowAt(rows, i, "the list of pins") as PeerRow);
-      return ownListAsArray(records);
+      return decodeRows(this.#selectAll.all() as PeerRow[]);
     });
   }
 
@@ -229,6 +226,13 @@ export class SqlitePeerStore implements FederationPeerStore {
 }
 hardenClass(SqlitePeerStore); // its statics and methods stay its own: see hardenClass
 
+/** Every pin row decoded, by index into a list no accessor of Array.prototype reaches (records(), readPeerRecordsReadOnly). */
+function decodeRows(rows: PeerRow[]): SqlitePeerRecord[] {
+  const records = ownList<SqlitePeerRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) records[i] = decodeRow(rowAt(rows, i, "the list of pins") as PeerRow);
+  return ownListAsArray(records);
+}
+
 /**
  * @internal Every pin of the chio-trust file at `path` (as records() lists them), read without
  * writing anything in the file or beside it (openChioDatabaseReadOnly): the CLI's `peers` on a
@@ -238,10 +242,7 @@ hardenClass(SqlitePeerStore); // its statics and methods stay its own: see harde
 export function readPeerRecordsReadOnly(path: string): SqlitePeerRecord[] {
   const db = openChioDatabaseReadOnly(path);
   try {
-    const rows = db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`).all() as PeerRow[];
-    const records = ownList<SqlitePeerRecord>(rows.length);
-    for (let i = 0; i < rows.length; i++) records[i] = decodeRow(rowAt(rows, i, "the list of pins") as PeerRow);
-    return ownListAsArray(records);
+    return decodeRows(db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`).all() as PeerRow[]);
   } catch (cause) {
     throw toStoreError(cause, "read the pins");
   } finally {
