@@ -532,20 +532,6 @@ export function refuseNonRegularStore(file: string): void {
   if (stats !== undefined && !stats.isFile()) throw new CliError("CANNOT_OPEN", `${file} is not a regular file (${fileKind(stats)}), so not a store`);
 }
 
-/**
- * Whether this process may write the store `file` and the folder its -wal and -shm go in (that
- * of the file links resolve to, as SQLite names them): else `peers` reads it without a write.
- */
-export function canWriteStore(file: string): boolean {
-  try {
-    accessSync(file, constants.W_OK);
-    accessSync(dirname(realpathSync(file)), constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether better-sqlite3's native addon was seen to load (checked once per process). */
 let sqliteAddonLoads = false;
 

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES_LIMIT } from "../handsha
 import { systemClockSeconds } from "../handshake/time.js";
 import { readVerifiedEnvelopeFields } from "../handshake/envelope.js";
 import { CliError, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from "./errors.js";
-import { acceptOnStoresInMemory, attachStores, buildExchange, canWriteStore, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
+import { acceptOnStoresInMemory, attachStores, buildExchange, isUnclaimedSqliteFile, loadSqlite, openStores, readInputBytes, refuseNonRegularStore, removeCreatedKeyFile, storeWouldBeCreated, writeKeyFile, type KernelOptions } from "./kernel.js";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -231,7 +231,7 @@ export function buildProgram(exit: { code: number }): Command {
     .option("--now <unixSeconds>", "judge freshness at this time (default: the clock)", integer("--now", 0, Number.MAX_SAFE_INTEGER))
     .addHelpText("after", EXIT_CODES_HELP)
     .action(async (options: { store: string; json?: boolean; now?: number }) => {
-      const sqlite = await loadSqlite();
+      await loadSqlite(); // SQLITE_UNAVAILABLE without the driver, as every store command
       // Listing never creates a store: a mistyped path is an error, not "0 pinned peers".
       if (!existsSync(options.store)) throw new CliError("CANNOT_OPEN", `${options.store} does not exist`);
       // Nor does it turn an empty file (a truncated store, a file named by mistake) into one, which
@@ -246,22 +246,14 @@ export function buildProgram(exit: { code: number }): Command {
       if (file.isFile() && (await isUnclaimedSqliteFile(options.store))) {
         throw new CliError("NOT_A_DATABASE", `${options.store} is an SQLite database but not a chio-trust store (peers never creates one)`);
       }
-      // A store this user cannot write (its file or folder) is read without a write: the store's
-      // open was READ_ONLY and left a -wal and -shm beside the file, which a read-only SQLite
-      // connection cannot remove either (hunt 54). A writable one opens as before.
+      // Read without a write, whoever lists: a store this user cannot write failed the store's
+      // open READ_ONLY, leaving a -wal and -shm a read-only connection cannot remove (hunt 54),
+      // and one it can write was opened as a store, so a listing upgraded a file of an older
+      // schema version (and, as the last connection, checkpointed a -wal it found: hunt 57).
       let records;
       try {
-        if (canWriteStore(options.store)) {
-          const store = new sqlite.SqlitePeerStore(options.store);
-          try {
-            records = store.records();
-          } finally {
-            store.close();
-          }
-        } else {
-          const { readPeerRecordsReadOnly } = await import("../stores/sqlite/peer-store.js");
-          records = readPeerRecordsReadOnly(options.store);
-        }
+        const { readPeerRecordsReadOnly } = await import("../stores/sqlite/peer-store.js");
+        records = readPeerRecordsReadOnly(options.store);
       } catch (error) {
         throw new CliError((error as { code?: string }).code ?? "STORE_UNAVAILABLE", (error as Error).message);
       }

@@ -3,16 +3,18 @@
 // and left ro.db-wal and ro.db-shm behind, owned by that user, which a read-only SQLite
 // connection cannot remove. The built CLI runs as a real child process under uid/gid 65534
 // (setpriv), on real SQLite files written by the SqlitePeerStore, a writer holding one open in a
-// process of its own. Needs root (to switch user); skipped with a message otherwise.
+// process of its own. Needs root (to switch user); skipped with a message otherwise. The tests
+// after those (hunt 57) run as the current user: a store it can write is read without a write
+// too.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { cliPath } from "../helpers/cli.js";
+import { cliPath, runCli } from "../helpers/cli.js";
 import { finished, repoRoot, waitForLine } from "../helpers/processes.js";
 
 const asRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
@@ -166,6 +168,130 @@ test("peers on a read-only store of an older schema version lists it without upg
       check.close();
     }
   }
+});
+
+// Every `peers` reads without a write, whoever runs it (hunt 57): a store this user can write
+// was opened as a store, as `accept` opens it, so a listing upgraded a file of an older schema
+// version to the current one (and, as the last connection, checkpointed and removed a -wal it
+// found). These run as the current user, root or not.
+
+/** The bytes, size and modification time of `file`, and the names in its folder. */
+function fileAndFolder(file: string): { bytes: string; mtimeNs: bigint; names: string[] } {
+  return {
+    bytes: createHash("sha256").update(readFileSync(file)).digest("hex"),
+    mtimeNs: statSync(file, { bigint: true }).mtimeNs,
+    names: readdirSync(path.dirname(file)).sort(),
+  };
+}
+
+/** The schema version of the store `file`, read by a connection that can write (a read-only one leaves a -wal and -shm behind). */
+const schemaOf = (file: string) => {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    return (db.prepare("SELECT max(version) AS v FROM chio_trust_schema").get() as { v: number }).v;
+  } finally {
+    db.close();
+  }
+};
+
+/** A store of schema version 1 at `file`, as that version's migration wrote it, holding the pin kernel.b. */
+function writeVersionOneStore(file: string): void {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`application_id = ${0x6368696f}`);
+  db.exec(`
+    CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
+    INSERT INTO chio_trust_schema VALUES (1, 0, 'pinned peers and replay nonces');
+    CREATE TABLE chio_trust_peers (kernel_id TEXT NOT NULL PRIMARY KEY, public_key BLOB NOT NULL CHECK (length(public_key) = 32), algorithm TEXT NOT NULL CHECK (algorithm = 'ed25519'), established_at INTEGER NOT NULL CHECK (established_at BETWEEN 0 AND 9007199254740991), rotation_due INTEGER NOT NULL CHECK (rotation_due BETWEEN 0 AND 9007199254740991), established_via TEXT NOT NULL CHECK (established_via IN ('compareAndSet', 'insert')), origin TEXT NOT NULL, written_at INTEGER NOT NULL) STRICT;
+    CREATE TABLE chio_trust_replay (peer_id TEXT NOT NULL, nonce TEXT NOT NULL, timestamp INTEGER NOT NULL CHECK (timestamp BETWEEN 0 AND 9007199254740991), state TEXT NOT NULL CHECK (state IN ('reserved', 'committed')), owner TEXT, previous_timestamp INTEGER, PRIMARY KEY (peer_id, nonce)) STRICT, WITHOUT ROWID;
+    CREATE INDEX chio_trust_replay_by_timestamp ON chio_trust_replay (timestamp);
+  `);
+  db.prepare("INSERT INTO chio_trust_peers VALUES ('kernel.b', ?, 'ed25519', 1000, 2000, 'insert', 'v1', 1700000000)").run(Buffer.from(KEY, "hex"));
+  db.close(); // the last connection: its -wal and -shm go
+}
+
+test("peers on a store this user can write writes nothing: an older schema is listed as it is (not upgraded), a newer one is SCHEMA_TOO_NEW; the file's bytes and mtime and its folder's names stay the same (hunt 57)", async () => {
+  const cases: [string, ((db: Database.Database) => void) | undefined, number][] = [
+    ["current", undefined, 0],
+    ["v1", undefined, 0], // written below as version 1 made it
+    // Version 3: version 4 only added the retention floor's table.
+    ["v3", (db) => db.exec("DROP TABLE chio_trust_replay_retention; DELETE FROM chio_trust_schema WHERE version > 3"), 0],
+    ["v99", (db) => db.exec("INSERT INTO chio_trust_schema (version, applied_at, description) VALUES (99, 0, 'future')"), 2],
+  ];
+  for (const [name, change, code] of cases) {
+    const folder = path.join(root, `writable-${name}`);
+    mkdirSync(folder, { mode: 0o755 });
+    const file = path.join(folder, "ro.db");
+    if (name === "v1") writeVersionOneStore(file);
+    else runWriter(file);
+    if (change !== undefined) {
+      const db = new Database(file);
+      change(db);
+      db.close(); // the last connection: its -wal and -shm go
+    }
+    const schema = schemaOf(file);
+    const before = fileAndFolder(file);
+    assert.equal(before.names, ["ro.db"], name);
+    const r = await runCli(["peers", "--store", "ro.db", "--json", "--now", "1500"], folder);
+    assert.is(r.code, code, `${name}: ${r.stderr}`);
+    if (code === 0) assert.equal(ids(r.stdout), ["kernel.b"], name);
+    else assert.match(r.stderr, /SCHEMA_TOO_NEW: ro\.db has schema version 99/, name);
+    assert.equal(fileAndFolder(file), before, `${name}: the file and its folder as they were`);
+    assert.is(schemaOf(file), schema, `${name}: the schema version as it was`);
+  }
+});
+
+// Commits pins two at a time (p<n>.a and p<n>.b in one transaction) into the store argv[1],
+// checkpointing every 10 pages, printing "writing" after the first, until its stdin ends.
+const busyWriter = `
+import Database from "better-sqlite3";
+import { SqlitePeerStore } from ${JSON.stringify(storeModule)};
+const store = new SqlitePeerStore(process.argv[1]);
+const db = new Database(process.argv[1]);
+db.pragma("wal_autocheckpoint = 10");
+const key = Buffer.from(${JSON.stringify(KEY)}, "hex");
+const insert = db.prepare("INSERT INTO chio_trust_peers (kernel_id, public_key, algorithm, established_at, rotation_due, established_via, origin, written_at) VALUES (?, ?, 'ed25519', 1000, 2000, 'insert', 'busy writer', 1700000000)");
+const pair = db.transaction((n) => { insert.run("p" + n + ".a", key); insert.run("p" + n + ".b", key); });
+let n = 0, stop = false;
+process.stdin.resume();
+process.stdin.on("end", () => (stop = true));
+const step = () => {
+  if (stop || n >= 20000) { db.close(); store.close(); process.exit(0); }
+  pair(n++);
+  if (n === 1) process.stdout.write("writing\\n");
+  setTimeout(step, 1);
+};
+step();
+`;
+
+test("peers on a store another process is writing lists whole transactions only, through the writer's -wal and -shm, and leaves no other file (hunt 57)", async () => {
+  const folder = path.join(root, "busy");
+  mkdirSync(folder, { mode: 0o755 });
+  const child = spawn(process.execPath, ["--input-type=module", "-e", busyWriter, path.join(folder, "ro.db")], { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+  const ended = finished(child, 120_000);
+  try {
+    await waitForLine(child, /^writing$/m, 30_000);
+    let last = 0;
+    for (let run = 0; run < 6; run++) {
+      const r = await runCli(["peers", "--store", "ro.db", "--json", "--now", "1500"], folder);
+      assert.is(r.code, 0, r.stderr);
+      const listed = new Set(ids(r.stdout));
+      for (const id of listed) {
+        const match = /^p(\d+)\.([ab])$/.exec(id);
+        assert.ok(match, id);
+        assert.ok(listed.has(`p${match![1]}.${match![2] === "a" ? "b" : "a"}`), `run ${run}: ${id} without the other pin of its transaction`);
+      }
+      assert.ok(listed.size >= last && listed.size % 2 === 0, `run ${run}: ${listed.size} pins after ${last}`);
+      last = listed.size;
+      assert.equal(readdirSync(folder).sort(), ["ro.db", "ro.db-shm", "ro.db-wal"], `run ${run}`);
+    }
+    assert.ok(last > 0);
+  } finally {
+    child.stdin!.end();
+  }
+  const r = await ended;
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(readdirSync(folder).sort(), ["ro.db"], "the writer, the last connection, removed its -wal and -shm");
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -235,8 +235,7 @@ function decodeRows(rows: PeerRow[]): SqlitePeerRecord[] {
 
 /**
  * @internal Every pin of the chio-trust file at `path` (as records() lists them), read without
- * writing anything in the file or beside it (openChioDatabaseReadOnly): the CLI's `peers` on a
- * store it cannot write.
+ * writing anything in the file or beside it (openChioDatabaseReadOnly): the CLI's `peers`.
  * @throws SqliteStoreError (see openChioDatabaseReadOnly), CORRUPT_ROW.
  */
 export function readPeerRecordsReadOnly(path: string): SqlitePeerRecord[] {

@@ -216,7 +216,9 @@ export function openChioDatabase(
 
 /**
  * @internal A read-only connection to the chio-trust file at `path` that writes nothing, in the
- * file or beside it: the CLI's `peers` on a file (or folder) this process cannot write (hunt 54).
+ * file or beside it: the CLI's `peers`, on every file, whether this process can write it or not
+ * (hunt 54: one it could not write was READ_ONLY; hunt 57: one it could was opened as a store,
+ * and a listing upgraded an older schema).
  * A read-only SQLite connection to a WAL file creates its -wal and -shm when they are missing and
  * cannot remove them again (nor could the read-write open, refused READ_ONLY, which left both
  * behind, owned by the listing user). So: with the -wal and -shm there (a store in use, or left
