@@ -578,9 +578,10 @@ const SQLITE_MAGIC = "SQLite format 3\0";
  * and finds the log it needs already there.
  */
 export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
+  const sidecar = sidecarStem(file);
   // A -wal without its -shm: a read-only connection would create the -shm (hunt 54); the store's open says what the file is.
-  if (existsSync(`${file}-wal`) && !existsSync(`${file}-shm`)) return false;
-  if (existsSync(`${file}-wal`) || existsSync(`${file}-journal`)) return unclaimedPerSqlite(file);
+  if (existsSync(`${sidecar}-wal`) && !existsSync(`${sidecar}-shm`)) return false;
+  if (existsSync(`${sidecar}-wal`) || existsSync(`${sidecar}-journal`)) return unclaimedPerSqlite(file);
   const header = Buffer.alloc(108);
   let read = 0;
   try {
@@ -596,6 +597,21 @@ export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
   if (read < header.length || header.toString("latin1", 0, 16) !== SQLITE_MAGIC) return false;
   if (header.readUInt32BE(68) !== 0) return false; // ours or another application's
   return header[100] === 0x0d && header.readUInt16BE(103) === 0;
+}
+
+/**
+ * What SQLite names `file`'s -wal, -shm and -journal after: the file its links resolve to (it
+ * resolves them). Named after `file` itself, a store given through a link was read by its header
+ * alone while a writer held its log: a new store's tables were all in the log, and it was
+ * NOT_A_DATABASE "not a chio-trust store" (hunt 57). `file` itself when it does not resolve (the
+ * open reports that).
+ */
+function sidecarStem(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** isUnclaimedSqliteFile's answer from a read-only SQLite connection; false when it cannot read the file. */

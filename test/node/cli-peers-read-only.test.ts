@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -292,6 +292,33 @@ test("peers on a store another process is writing lists whole transactions only,
   const r = await ended;
   assert.is(r.code, 0, r.stderr);
   assert.equal(readdirSync(folder).sort(), ["ro.db"], "the writer, the last connection, removed its -wal and -shm");
+});
+
+test("peers through a symbolic link to a store a writer holds open reads the writer's -wal, named after the link's target as SQLite names it (hunt 57)", async () => {
+  // Fresh: the writer's tables and pins are all in its -wal still. Checkpointed: kernel.b is in
+  // the file (a writer opened and closed it), kernel.c only in the -wal of the writer holding it.
+  for (const [name, checkpointedFirst] of [["link-fresh", false], ["link-checkpointed", true]] as const) {
+    const folder = path.join(root, name);
+    mkdirSync(path.join(folder, "real"), { recursive: true, mode: 0o755 });
+    const target = path.join(folder, "real", "ro.db");
+    if (checkpointedFirst) runWriter(target);
+    symlinkSync(path.join("real", "ro.db"), path.join(folder, "link.db"));
+    const child = spawn(process.execPath, ["--input-type=module", "-e", writer, target, "hold"], { stdio: ["pipe", "pipe", "pipe"] });
+    const ended = finished(child, 60_000);
+    try {
+      await waitForLine(child, /^held$/m, 30_000);
+      const before = readdirSync(path.join(folder, "real")).sort();
+      assert.equal(before, ["ro.db", "ro.db-shm", "ro.db-wal"], name);
+      const r = await runCli(["peers", "--store", "link.db", "--json", "--now", "1500"], folder);
+      assert.is(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(ids(r.stdout), ["kernel.b", "kernel.c"], name);
+      assert.equal(readdirSync(path.join(folder, "real")).sort(), before, name);
+      assert.equal(readdirSync(folder).sort(), ["link.db", "real"], `${name}: nothing made beside the link`);
+    } finally {
+      child.stdin!.end();
+      await ended;
+    }
+  }
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -13,7 +13,7 @@
 //   never written to. The schema version is the highest row of chio_trust_schema; migrations run
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
-import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
 import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
@@ -235,8 +235,11 @@ export function openChioDatabaseReadOnly(path: string): Database.Database {
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must name a file");
   }
   refuseTooShortForSqlite(path);
-  const wal = fileIdentity(`${path}-wal`) !== undefined;
-  const shm = fileIdentity(`${path}-shm`) !== undefined;
+  // Named as SQLite names them: after the file the path's links resolve to. After the link, a
+  // store held by a writer was read from a copy of its file without the writer's log (hunt 57).
+  const sidecar = resolvedOrAsGiven(path);
+  const wal = fileIdentity(`${sidecar}-wal`) !== undefined;
+  const shm = fileIdentity(`${sidecar}-shm`) !== undefined;
   if (wal && !shm) {
     throw new SqliteStoreError("READ_ONLY", `${path}-wal lies beside ${path} without its -shm, which reading it would create: open the store once with write access`);
   }
@@ -262,6 +265,15 @@ export function openChioDatabaseReadOnly(path: string): Database.Database {
   } catch (cause) {
     db.close();
     throw toStoreError(cause, path);
+  }
+}
+
+/** `path` through its links (realpath), as SQLite resolves it to name the -wal and -shm; `path` itself when it does not resolve (the open reports that). */
+function resolvedOrAsGiven(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
 
