@@ -10,12 +10,14 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import fs, { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { finished, repoRoot, waitForLine } from "../helpers/processes.js";
+import { readPeerRecordsReadOnly } from "../../src/stores/sqlite/peer-store.js";
 
 const asRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 const root = mkdtempSync(path.join(tmpdir(), "chio-cli-peers-ro-"));
@@ -319,6 +321,47 @@ test("peers through a symbolic link to a store a writer holds open reads the wri
       await ended;
     }
   }
+});
+
+/**
+ * Runs `read` with a writer's last connection closing right after the reader has looked for the
+ * store's -shm (its -wal and -shm then removed): the moment of the race. In this process, through
+ * node:fs's statSync, which the reader's module imports (syncBuiltinESMExports carries the
+ * replacement into ESM bindings).
+ */
+function withWriterClosingAfterTheCheck<T>(file: string, writer: Database.Database, read: () => T): T {
+  const real = fs.statSync;
+  let closed = false;
+  fs.statSync = function (this: unknown, ...args: unknown[]) {
+    const result = (real as (...a: unknown[]) => unknown).apply(this, args);
+    if (!closed && String(args[0]).endsWith("ro.db-shm")) {
+      closed = true;
+      writer.close(); // the last connection: checkpoints, removes the -wal and -shm
+      assert.equal(readdirSync(path.dirname(file)).sort(), ["ro.db"], "the writer's close removed its -wal and -shm");
+    }
+    return result;
+  } as typeof fs.statSync;
+  syncBuiltinESMExports();
+  try {
+    return read();
+  } finally {
+    fs.statSync = real;
+    syncBuiltinESMExports();
+    assert.ok(closed, "the reader looked for the -shm");
+  }
+}
+
+test("the reader, when the writer holding the store's -wal and -shm closes between its check and its open, lists the pins and leaves no -wal or -shm of its own behind (hunt 57)", () => {
+  const folder = path.join(root, "race");
+  mkdirSync(folder, { mode: 0o755 });
+  const file = path.join(folder, "ro.db");
+  runWriter(file);
+  const writer = new Database(file); // holds the store: its -wal and -shm are there
+  writer.prepare("SELECT count(*) FROM chio_trust_peers").get();
+  assert.equal(readdirSync(folder).sort(), ["ro.db", "ro.db-shm", "ro.db-wal"]);
+  const records = withWriterClosingAfterTheCheck(file, writer, () => readPeerRecordsReadOnly(file));
+  assert.equal(records.map((record) => record.peer.kernelId), ["kernel.b"]);
+  assert.equal(readdirSync(folder).sort(), ["ro.db"], "nothing left beside the store");
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

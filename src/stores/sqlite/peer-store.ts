@@ -14,7 +14,7 @@ import { REMOVED_ANYWAY } from "../server-store.js";
 import { instanceOfOrFalse } from "../../errors.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
-  column, expectKeyText, hostClockSeconds, openChioDatabase, openChioDatabaseReadOnly, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS,
+  column, expectKeyText, hostClockSeconds, openChioDatabase, readChioDatabaseReadOnly, readSqliteOptions, rowAt, safeColumn, schemaVersion, SQLITE_OPEN_OPTION_KEYS,
   type SqliteOpenOptions,
 } from "./schema.js";
 
@@ -235,18 +235,17 @@ function decodeRows(rows: PeerRow[]): SqlitePeerRecord[] {
 
 /**
  * @internal Every pin of the chio-trust file at `path` (as records() lists them), read without
- * writing anything in the file or beside it (openChioDatabaseReadOnly): the CLI's `peers`.
- * @throws SqliteStoreError (see openChioDatabaseReadOnly), CORRUPT_ROW.
+ * writing anything in the file or beside it (readChioDatabaseReadOnly): the CLI's `peers`.
+ * @throws SqliteStoreError (see readChioDatabaseReadOnly), CORRUPT_ROW.
  */
 export function readPeerRecordsReadOnly(path: string): SqlitePeerRecord[] {
-  const db = openChioDatabaseReadOnly(path);
-  try {
-    return decodeRows(db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`).all() as PeerRow[]);
-  } catch (cause) {
-    throw toStoreError(cause, "read the pins");
-  } finally {
-    db.close();
-  }
+  return readChioDatabaseReadOnly(path, (db) => {
+    try {
+      return decodeRows(db.prepare(`SELECT ${COLUMNS} FROM chio_trust_peers ORDER BY kernel_id`).all() as PeerRow[]);
+    } catch (cause) {
+      throw toStoreError(cause, "read the pins");
+    }
+  });
 }
 
 function expectPeer(peer: unknown, name: string): FederationPeer {

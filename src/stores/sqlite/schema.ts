@@ -215,10 +215,11 @@ export function openChioDatabase(
 }
 
 /**
- * @internal A read-only connection to the chio-trust file at `path` that writes nothing, in the
- * file or beside it: the CLI's `peers`, on every file, whether this process can write it or not
- * (hunt 54: one it could not write was READ_ONLY; hunt 57: one it could was opened as a store,
- * and a listing upgraded an older schema).
+ * @internal `read(db)` on a read-only connection to the chio-trust file at `path` that writes
+ * nothing, in the file or beside it: the CLI's `peers`, on every file, whether this process can
+ * write it or not (hunt 54: one it could not write was READ_ONLY; hunt 57: one it could was
+ * opened as a store, and a listing upgraded an older schema). The connection is closed before
+ * this returns or throws.
  * A read-only SQLite connection to a WAL file creates its -wal and -shm when they are missing and
  * cannot remove them again (nor could the read-write open, refused READ_ONLY, which left both
  * behind, owned by the listing user). So: with the -wal and -shm there (a store in use, or left
@@ -227,31 +228,69 @@ export function openChioDatabase(
  * by its fstat, else read again) and opened from there; a -wal without its -shm is READ_ONLY
  * (the reader would have to create it). No migration: the pins' table is the same in every
  * schema version; a newer one is SCHEMA_TOO_NEW.
+ * The writer holding the -wal and -shm can close its last connection between that look and the
+ * open, removing both; SQLite, opening the file, then makes a new pair, which it leaves behind
+ * (hunt 57), or, in a folder this process cannot write, fails (SQLITE_READONLY_DIRECTORY). So the
+ * -wal is held open from the look on (its inode cannot be reused meanwhile) and compared, after
+ * the read, with the one at its name: another one (or none) means the read did not go through
+ * it. The read is then kept if it succeeded (SQLite read the file under its own locks), and
+ * retried once (by the copy, as nothing is there now) if it failed; and a new -wal still empty
+ * is removed the way SQLite removes it, by the close of the file's last connection, here one
+ * opened for that which writes nothing (query_only) and checkpoints nothing (an empty log): if
+ * any other connection holds the file, the pair is its and stays. That close needs write access
+ * to the file: a file only the folder lets this process write keeps the pair in that race.
+ * For this process alone (the CLI): the -wal is opened and closed beside SQLite's connections,
+ * which hold no lock on it.
  * @throws SqliteStoreError CANNOT_OPEN, NOT_A_DATABASE, CORRUPT_DATABASE, FOREIGN_DATABASE,
- * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT. The connection is closed on a throw.
+ * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT, and what `read` throws.
  */
-export function openChioDatabaseReadOnly(path: string): Database.Database {
+export function readChioDatabaseReadOnly<T>(path: string, read: (db: Database.Database) => T): T {
   if (typeof path !== "string" || path.length === 0 || path.includes("\0") || path === ":memory:") {
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must name a file");
   }
   refuseTooShortForSqlite(path);
-  // Named as SQLite names them: after the file the path's links resolve to. After the link, a
-  // store held by a writer was read from a copy of its file without the writer's log (hunt 57).
-  const sidecar = resolvedOrAsGiven(path);
-  const wal = fileIdentity(`${sidecar}-wal`) !== undefined;
-  const shm = fileIdentity(`${sidecar}-shm`) !== undefined;
-  if (wal && !shm) {
-    throw new SqliteStoreError("READ_ONLY", `${path}-wal lies beside ${path} without its -shm, which reading it would create: open the store once with write access`);
+  for (let attempt = 0; ; attempt++) {
+    // Named as SQLite names them: after the file the path's links resolve to. After the link, a
+    // store held by a writer was read from a copy of its file without the writer's log (hunt 57).
+    const sidecar = resolvedOrAsGiven(path);
+    const log = openIfThere(`${sidecar}-wal`);
+    try {
+      if (log === "absent") return readOpened(openReadOnly(path, true), path, read);
+      if (fileIdentity(`${sidecar}-shm`) === undefined) {
+        throw new SqliteStoreError("READ_ONLY", `${path}-wal lies beside ${path} without its -shm, which reading it would create: open the store once with write access`);
+      }
+      let result: { value: T } | { error: unknown };
+      try {
+        result = { value: readOpened(openReadOnly(path), path, read) };
+      } catch (error) {
+        result = { error };
+      }
+      if (log !== "unreadable" && !sameFile(log, `${sidecar}-wal`)) {
+        removeEmptyLogOfNoConnection(path, `${sidecar}-wal`);
+        if ("error" in result && attempt === 0) continue;
+      }
+      if ("error" in result) throw result.error;
+      return result.value;
+    } finally {
+      if (typeof log === "number") closeSync(log);
+    }
   }
-  let db: Database.Database;
+}
+
+/** A read-only connection to the file `path`, or with `copy` to its bytes read into memory (fileSnapshot). */
+function openReadOnly(path: string, copy = false): Database.Database {
   try {
-    db = wal
-      ? new Database(path, { __proto__: null, readonly: true, fileMustExist: true } as Database.Options)
-      : new Database(fileSnapshot(path), { __proto__: null, readonly: true } as Database.Options);
+    return copy
+      ? new Database(fileSnapshot(path), { __proto__: null, readonly: true } as Database.Options)
+      : new Database(path, { __proto__: null, readonly: true, fileMustExist: true } as Database.Options);
   } catch (cause) {
     const error = toStoreError(cause, `cannot open ${path}`);
     throw error.code === "SQLITE_ERROR" ? new SqliteStoreError("CANNOT_OPEN", error.message, { cause }) : error;
   }
+}
+
+/** `read(db)` once `db` is seen to be a chio-trust file of a schema version this build reads; closes `db`. */
+function readOpened<T>(db: Database.Database, path: string, read: (db: Database.Database) => T): T {
   try {
     identify(db, path);
     db.defaultSafeIntegers(true);
@@ -261,10 +300,60 @@ export function openChioDatabaseReadOnly(path: string): Database.Database {
     if (current > SCHEMA_VERSION) {
       throw new SqliteStoreError("SCHEMA_TOO_NEW", `${path} has schema version ${current}; this chio-trust reads up to ${SCHEMA_VERSION}`);
     }
-    return db;
   } catch (cause) {
     db.close();
     throw toStoreError(cause, path);
+  }
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A read-only descriptor of `file`; "absent" when there is none; "unreadable" when one is there
+ * that this process cannot open (SQLite's open says what it makes of it, as before: no check).
+ */
+function openIfThere(file: string): number | "absent" | "unreadable" {
+  try {
+    return openSync(file, "r");
+  } catch (error) {
+    return (error as { code?: unknown })?.code === "ENOENT" ? "absent" : "unreadable";
+  }
+}
+
+/** Whether `file` names the file open as `fd` (the same device and inode). */
+function sameFile(fd: number, file: string): boolean {
+  const now = fileIdentity(file);
+  const held = fstatSync(fd, { bigint: true });
+  return now !== undefined && now.dev === held.dev && now.ino === held.ino;
+}
+
+/**
+ * Removes the -wal `log` (and its -shm) of `path` if the log is empty and no connection holds
+ * the file, as SQLite does: by closing the file's last connection, opened here to write nothing.
+ * Errors are ignored: this only tidies what a read in a race made.
+ */
+function removeEmptyLogOfNoConnection(path: string, log: string): void {
+  try {
+    if (statSync(log).size !== 0) return; // frames a writer wrote: its, like a crash's
+  } catch {
+    return; // none
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { __proto__: null, fileMustExist: true } as Database.Options);
+    db.pragma("query_only = 1");
+    db.prepare("SELECT count(*) FROM sqlite_schema").get(); // opens the log, under SQLite's SHARED lock
+  } catch {
+    // nothing to tidy with
+  } finally {
+    try {
+      db?.close(); // the last connection: an empty log checkpointed (nothing), then removed with its -shm
+    } catch {
+      // as above
+    }
   }
 }
 
