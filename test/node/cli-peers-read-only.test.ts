@@ -324,20 +324,18 @@ test("peers through a symbolic link to a store a writer holds open reads the wri
 });
 
 /**
- * Runs `read` with a writer's last connection closing right after the reader has looked for the
- * store's -shm (its -wal and -shm then removed): the moment of the race. In this process, through
- * node:fs's statSync, which the reader's module imports (syncBuiltinESMExports carries the
- * replacement into ESM bindings).
+ * Runs `read` with `moment` run right after the reader's first look for the store's -shm: the
+ * moment of a race with a writer. In this process, through node:fs's statSync, which the
+ * reader's module imports (syncBuiltinESMExports carries the replacement into ESM bindings).
  */
-function withWriterClosingAfterTheCheck<T>(file: string, writer: Database.Database, read: () => T): T {
+function atTheShmLook<T>(moment: () => void, read: () => T): T {
   const real = fs.statSync;
-  let closed = false;
+  let done = false;
   fs.statSync = function (this: unknown, ...args: unknown[]) {
     const result = (real as (...a: unknown[]) => unknown).apply(this, args);
-    if (!closed && String(args[0]).endsWith("ro.db-shm")) {
-      closed = true;
-      writer.close(); // the last connection: checkpoints, removes the -wal and -shm
-      assert.equal(readdirSync(path.dirname(file)).sort(), ["ro.db"], "the writer's close removed its -wal and -shm");
+    if (!done && String(args[0]).endsWith("ro.db-shm")) {
+      done = true;
+      moment();
     }
     return result;
   } as typeof fs.statSync;
@@ -347,8 +345,16 @@ function withWriterClosingAfterTheCheck<T>(file: string, writer: Database.Databa
   } finally {
     fs.statSync = real;
     syncBuiltinESMExports();
-    assert.ok(closed, "the reader looked for the -shm");
+    assert.ok(done, "the reader looked for the -shm");
   }
+}
+
+/** Runs `read` with the writer's last connection closing right after the reader's look for the -shm (the -wal and -shm then removed). */
+function withWriterClosingAfterTheCheck<T>(file: string, writer: Database.Database, read: () => T): T {
+  return atTheShmLook(() => {
+    writer.close(); // the last connection: checkpoints, removes the -wal and -shm
+    assert.equal(readdirSync(path.dirname(file)).sort(), ["ro.db"], "the writer's close removed its -wal and -shm");
+  }, read);
 }
 
 test("the reader, when the writer holding the store's -wal and -shm closes between its check and its open, lists the pins and leaves no -wal or -shm of its own behind (hunt 57)", () => {
@@ -362,6 +368,37 @@ test("the reader, when the writer holding the store's -wal and -shm closes betwe
   const records = withWriterClosingAfterTheCheck(file, writer, () => readPeerRecordsReadOnly(file));
   assert.equal(records.map((record) => record.peer.kernelId), ["kernel.b"]);
   assert.equal(readdirSync(folder).sort(), ["ro.db"], "nothing left beside the store");
+});
+
+test("the reader, finding a -wal without its -shm as a writer opens or closes the store, waits for the -shm to come (or the -wal to go) and lists the pins; READ_ONLY only for a -wal alone that stays (hunt 57)", () => {
+  // Opening: the writer has made its -wal, its -shm comes a moment later.
+  const opening = path.join(root, "shm-coming");
+  mkdirSync(opening, { mode: 0o755 });
+  const file = path.join(opening, "ro.db");
+  runWriter(file);
+  const writer = new Database(file);
+  writer.prepare("SELECT count(*) FROM chio_trust_peers").get();
+  fs.renameSync(`${file}-shm`, `${file}-shm.away`);
+  try {
+    const records = atTheShmLook(() => fs.renameSync(`${file}-shm.away`, `${file}-shm`), () => readPeerRecordsReadOnly(file));
+    assert.equal(records.map((record) => record.peer.kernelId), ["kernel.b"]);
+    assert.equal(readdirSync(opening).sort(), ["ro.db", "ro.db-shm", "ro.db-wal"]);
+  } finally {
+    writer.close();
+  }
+  // Closing: the writer has removed its -shm, its -wal goes a moment later.
+  const closing = path.join(root, "wal-going");
+  mkdirSync(closing, { mode: 0o755 });
+  const closed = path.join(closing, "ro.db");
+  runWriter(closed);
+  writeFileSync(`${closed}-wal`, "");
+  const records = atTheShmLook(() => rmSync(`${closed}-wal`), () => readPeerRecordsReadOnly(closed));
+  assert.equal(records.map((record) => record.peer.kernelId), ["kernel.b"]);
+  assert.equal(readdirSync(closing).sort(), ["ro.db"]);
+  // A -wal alone that stays: READ_ONLY, and nothing made.
+  writeFileSync(`${closed}-wal`, "");
+  assert.throws(() => readPeerRecordsReadOnly(closed), (error: { code?: string }) => error.code === "READ_ONLY");
+  assert.equal(readdirSync(closing).sort(), ["ro.db", "ro.db-wal"]);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -249,14 +249,20 @@ export function readChioDatabaseReadOnly<T>(path: string, read: (db: Database.Da
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must name a file");
   }
   refuseTooShortForSqlite(path);
-  for (let attempt = 0; ; attempt++) {
+  let readAgain = true;
+  for (let looks = 1; ; looks++) {
     // Named as SQLite names them: after the file the path's links resolve to. After the link, a
     // store held by a writer was read from a copy of its file without the writer's log (hunt 57).
     const sidecar = resolvedOrAsGiven(path);
     const log = openIfThere(`${sidecar}-wal`);
     try {
       if (log === "absent") return readOpened(openReadOnly(path, true), path, read);
-      if (fileIdentity(`${sidecar}-shm`) === undefined) {
+      // A writer makes the -wal before the -shm when it opens the file, and removes the -shm
+      // first when it closes it: a -wal alone is most often one of those moments, which failed
+      // the listing READ_ONLY (hunt 57). Waited for, a while: the -shm comes, or the -wal goes
+      // (look again); only a -wal alone that stays is READ_ONLY.
+      if (!shmAppears(`${sidecar}-shm`, log, `${sidecar}-wal`)) {
+        if (typeof log === "number" && !sameFile(log, `${sidecar}-wal`) && looks < MAX_LOOKS) continue;
         throw new SqliteStoreError("READ_ONLY", `${path}-wal lies beside ${path} without its -shm, which reading it would create: open the store once with write access`);
       }
       let result: { value: T } | { error: unknown };
@@ -267,13 +273,33 @@ export function readChioDatabaseReadOnly<T>(path: string, read: (db: Database.Da
       }
       if (log !== "unreadable" && !sameFile(log, `${sidecar}-wal`)) {
         removeEmptyLogOfNoConnection(path, `${sidecar}-wal`);
-        if ("error" in result && attempt === 0) continue;
+        if ("error" in result && readAgain && looks < MAX_LOOKS) {
+          readAgain = false;
+          continue;
+        }
       }
       if ("error" in result) throw result.error;
       return result.value;
     } finally {
       if (typeof log === "number") closeSync(log);
     }
+  }
+}
+
+/** How many times readChioDatabaseReadOnly looks for the -wal and -shm before it gives up. */
+const MAX_LOOKS = 10;
+/** How long (in BUSY_PAUSE_MS pauses: 1 s) it waits for the -shm of a -wal that is there alone. */
+const SHM_WAIT_PAUSES = 200;
+
+/**
+ * Whether the -shm `shm` is there, or comes while the -wal `wal` stays the file open as `log`
+ * (within SHM_WAIT_PAUSES). `log` "unreadable": only whether it is there now.
+ */
+function shmAppears(shm: string, log: number | "unreadable", wal: string): boolean {
+  for (let pauses = SHM_WAIT_PAUSES; ; pauses--) {
+    if (fileIdentity(shm) !== undefined) return true;
+    if (log === "unreadable" || pauses <= 0 || !sameFile(log, wal)) return false;
+    sleepSync(BUSY_PAUSE_MS);
   }
 }
 
