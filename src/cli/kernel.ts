@@ -581,7 +581,8 @@ export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
   const sidecar = sidecarStem(file);
   // A -wal without its -shm: a read-only connection would create the -shm (hunt 54); the store's open says what the file is.
   if (existsSync(`${sidecar}-wal`) && !existsSync(`${sidecar}-shm`)) return false;
-  if (existsSync(`${sidecar}-wal`) || existsSync(`${sidecar}-journal`)) return unclaimedPerSqlite(file);
+  if (existsSync(`${sidecar}-wal`)) return unclaimedPerSqlite(file, true);
+  if (existsSync(`${sidecar}-journal`)) return unclaimedPerSqlite(file, false);
   const header = Buffer.alloc(108);
   let read = 0;
   try {
@@ -614,11 +615,24 @@ function sidecarStem(file: string): string {
   }
 }
 
-/** isUnclaimedSqliteFile's answer from a read-only SQLite connection; false when it cannot read the file. */
-async function unclaimedPerSqlite(file: string): Promise<boolean> {
+/**
+ * isUnclaimedSqliteFile's answer from a read-only SQLite connection; false when it cannot read the
+ * file. With a -wal (`wal`), read as `peers` reads a store (readSqliteReadOnly): a connection of
+ * its own made a new -wal and -shm, and left them, when the writer holding the file closed it
+ * between the look for the -wal and the open (hunt 57).
+ */
+async function unclaimedPerSqlite(file: string, wal: boolean): Promise<boolean> {
   await loadSqlite(); // SQLITE_UNAVAILABLE without the driver, as every store command
   const { default: Database } = await import("better-sqlite3");
-  const { databaseIdentity } = await import("../stores/sqlite/schema.js");
+  const { databaseIdentity, readSqliteReadOnly } = await import("../stores/sqlite/schema.js");
+  if (wal) {
+    try {
+      const { applicationId, objects } = readSqliteReadOnly(file, databaseIdentity);
+      return applicationId === 0 && objects === 0; // another application's database is the store's to name (FOREIGN_DATABASE)
+    } catch {
+      return false;
+    }
+  }
   let db;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });

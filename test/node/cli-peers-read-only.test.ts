@@ -18,6 +18,7 @@ import Database from "better-sqlite3";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { finished, repoRoot, waitForLine } from "../helpers/processes.js";
 import { readPeerRecordsReadOnly } from "../../src/stores/sqlite/peer-store.js";
+import { isUnclaimedSqliteFile } from "../../src/cli/kernel.js";
 
 const asRoot = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
 const root = mkdtempSync(path.join(tmpdir(), "chio-cli-peers-ro-"));
@@ -399,6 +400,36 @@ test("the reader, finding a -wal without its -shm as a writer opens or closes th
   writeFileSync(`${closed}-wal`, "");
   assert.throws(() => readPeerRecordsReadOnly(closed), (error: { code?: string }) => error.code === "READ_ONLY");
   assert.equal(readdirSync(closing).sort(), ["ro.db", "ro.db-wal"]);
+});
+
+test("peers' check of a file that is not yet a store, when the writer holding the -wal closes right after its look for it, leaves no -wal or -shm of its own behind (hunt 57)", async () => {
+  const folder = path.join(root, "unclaimed-race");
+  mkdirSync(folder, { mode: 0o755 });
+  const file = path.join(folder, "ro.db");
+  const writer = new Database(file); // a new store's tables, all in the writer's -wal still
+  writer.pragma("journal_mode = WAL");
+  writer.pragma(`application_id = ${0x6368696f}`);
+  writer.exec("CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT");
+  assert.equal(readdirSync(folder).sort(), ["ro.db", "ro.db-shm", "ro.db-wal"]);
+  // The check looks for the -wal (twice: alone, then to choose how to read); the writer closes after the last look.
+  const real = fs.existsSync;
+  let walLooks = 0;
+  fs.existsSync = (name: fs.PathLike) => {
+    const there = real(name);
+    if (String(name).endsWith("ro.db-wal") && ++walLooks === 2) writer.close();
+    return there;
+  };
+  syncBuiltinESMExports();
+  let unclaimed;
+  try {
+    unclaimed = await isUnclaimedSqliteFile(file);
+  } finally {
+    fs.existsSync = real;
+    syncBuiltinESMExports();
+  }
+  assert.is(walLooks >= 2, true);
+  assert.is(unclaimed, false, "a chio-trust file");
+  assert.equal(readdirSync(folder).sort(), ["ro.db"], "nothing left beside it");
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

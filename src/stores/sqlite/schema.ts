@@ -245,6 +245,30 @@ export function openChioDatabase(
  * SCHEMA_TOO_NEW, DATABASE_BUSY, READ_ONLY, INVALID_ARGUMENT, and what `read` throws.
  */
 export function readChioDatabaseReadOnly<T>(path: string, read: (db: Database.Database) => T): T {
+  return readSqliteReadOnly(path, (db) => {
+    try {
+      identify(db, path);
+      db.defaultSafeIntegers(true);
+      const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'chio_trust_schema'").get();
+      if (table === undefined) throw new SqliteStoreError("CORRUPT_DATABASE", `${path} carries no chio-trust schema table`);
+      const current = schemaVersion(db);
+      if (current > SCHEMA_VERSION) {
+        throw new SqliteStoreError("SCHEMA_TOO_NEW", `${path} has schema version ${current}; this chio-trust reads up to ${SCHEMA_VERSION}`);
+      }
+    } catch (cause) {
+      throw toStoreError(cause, path);
+    }
+    return read(db);
+  });
+}
+
+/**
+ * @internal readChioDatabaseReadOnly's read of any SQLite file, without its checks that the file
+ * is a chio-trust store: also the CLI's `peers` check of a file that is not yet a store, when a
+ * -wal lies beside it (src/cli/kernel.ts), whose own read-only connection made a -wal and -shm in
+ * the same race (hunt 57).
+ */
+export function readSqliteReadOnly<T>(path: string, read: (db: Database.Database) => T): T {
   if (typeof path !== "string" || path.length === 0 || path.includes("\0") || path === ":memory:") {
     throw new SqliteStoreError("INVALID_ARGUMENT", "path must name a file");
   }
@@ -256,7 +280,7 @@ export function readChioDatabaseReadOnly<T>(path: string, read: (db: Database.Da
     const sidecar = resolvedOrAsGiven(path);
     const log = openIfThere(`${sidecar}-wal`);
     try {
-      if (log === "absent") return readOpened(openReadOnly(path, true), path, read);
+      if (log === "absent") return readOpened(openReadOnly(path, true), read);
       // A writer makes the -wal before the -shm when it opens the file, and removes the -shm
       // first when it closes it: a -wal alone is most often one of those moments, which failed
       // the listing READ_ONLY (hunt 57). Waited for, a while: the -shm comes, or the -wal goes
@@ -267,7 +291,7 @@ export function readChioDatabaseReadOnly<T>(path: string, read: (db: Database.Da
       }
       let result: { value: T } | { error: unknown };
       try {
-        result = { value: readOpened(openReadOnly(path), path, read) };
+        result = { value: readOpened(openReadOnly(path), read) };
       } catch (error) {
         result = { error };
       }
@@ -315,21 +339,8 @@ function openReadOnly(path: string, copy = false): Database.Database {
   }
 }
 
-/** `read(db)` once `db` is seen to be a chio-trust file of a schema version this build reads; closes `db`. */
-function readOpened<T>(db: Database.Database, path: string, read: (db: Database.Database) => T): T {
-  try {
-    identify(db, path);
-    db.defaultSafeIntegers(true);
-    const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'chio_trust_schema'").get();
-    if (table === undefined) throw new SqliteStoreError("CORRUPT_DATABASE", `${path} carries no chio-trust schema table`);
-    const current = schemaVersion(db);
-    if (current > SCHEMA_VERSION) {
-      throw new SqliteStoreError("SCHEMA_TOO_NEW", `${path} has schema version ${current}; this chio-trust reads up to ${SCHEMA_VERSION}`);
-    }
-  } catch (cause) {
-    db.close();
-    throw toStoreError(cause, path);
-  }
+/** `read(db)`, then `db` closed. */
+function readOpened<T>(db: Database.Database, read: (db: Database.Database) => T): T {
   try {
     return read(db);
   } finally {
