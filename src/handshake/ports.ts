@@ -7,6 +7,7 @@
 // method may return its result directly or as a promise, so a database-backed store fits; and
 // `compareAndSet` lets the exchange pin atomically, so two concurrent handshakes cannot both
 // "pin first" (docs/protocol.md §6).
+import { InvalidTypeError } from "../errors.js";
 import type { FederationPeer } from "./peer.js";
 
 /** A value, or a promise of it. */
@@ -91,4 +92,22 @@ export interface ReplayStore {
    * a rejection or an answer that is not a boolean is STORE_FAILED.
    */
   fits?(peerId: string, nonce: string): MaybePromise<boolean>;
+}
+
+/**
+ * The type check of a ReplayStore method's (peerId, nonce), declared once for every adapter (the
+ * in-memory ReplayCache, the SQLite, Postgres and Redis stores): a non-string id or nonce throws
+ * InvalidTypeError INVALID_TYPE from each method, `fits` included, before the store is read or
+ * changed. The exchange always passes strings; a direct caller gets the same typed error whichever
+ * store it holds (hunt 58: the SQLite store's `fits(5, "n")` answered false, the server stores'
+ * `commit` ignored such a pair, the SQLite store threw its own INVALID_ARGUMENT).
+ */
+export function expectReplayPair(peerId: unknown, nonce: unknown): void {
+  expectReplayId(peerId, "peerId");
+  expectReplayId(nonce, "nonce");
+}
+
+/** One of them (ReplayCache.sizeOf takes a peer id alone). */
+export function expectReplayId(value: unknown, name: string): void {
+  if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string`);
 }

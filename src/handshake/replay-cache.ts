@@ -42,11 +42,11 @@ import { describeConfigValue, InvalidConfigError } from "./errors.js";
 import { expectUnixSeconds } from "./time.js";
 import { hardenClass, SetAtLoad, isSafeInteger, mapClear, mapGet, mapSet, mapSize, readSettings, setAdd } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, mapIteratorStep, mapValues, setClear, setDelete, setIteratorStep, setSize, setValues } from "../collections.js";
-import { InvalidLengthError, InvalidTypeError } from "../errors.js";
+import { InvalidLengthError } from "../errors.js";
 
 /** The members of ReplayCacheLimits. */
 const LIMIT_KEYS = ["maxEntries", "maxKeyUnits", "maxEntriesPerPeer", "maxKeyUnitsPerPeer"] as const;
-import type { ReplayStore } from "./ports.js";
+import { expectReplayId as checkId, expectReplayPair as checkPair, type ReplayStore } from "./ports.js";
 
 /** Bounds of a ReplayCache. */
 export interface ReplayCacheLimits {
@@ -253,16 +253,7 @@ function positiveInteger(value: unknown, name: string): number {
   return value;
 }
 
-// Argument checks of the public methods (times go through expectUnixSeconds). The exchange always
-// passes strings and safe integers; direct callers get a typed error and an unchanged cache: a
-// non-string id would make the key accounting NaN and silently evict every pair from then on, a
-// NaN timestamp would record a pair that is never held.
-function checkId(value: unknown, name: string): void {
-  if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string`);
-}
-
-function checkPair(peerId: unknown, nonce: unknown): void {
-  checkId(peerId, "peerId");
-  checkId(nonce, "nonce");
-}
-
+// Argument checks of the public methods: checkPair and checkId (ports.ts, shared by every adapter),
+// times through expectUnixSeconds. The exchange always passes strings and safe integers; direct
+// callers get a typed error and an unchanged cache: a non-string id would make the key accounting
+// NaN and silently evict every pair from then on, a NaN timestamp would record a pair that is never held.

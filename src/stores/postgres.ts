@@ -28,7 +28,7 @@ import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, own
 import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
-import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
+import { expectReplayPair, type FederationPeerStore, type ReplayStore } from "../handshake/ports.js";
 import {
   checkReserveArguments,
   DEFAULT_MAX_IN_FLIGHT,
@@ -1053,11 +1053,12 @@ export class PostgresReplayStore implements ReplayStore {
 
   /** The row is the record: nothing to write. */
   commit(peerId: string, nonce: string): void {
-    if (typeof peerId === "string" && typeof nonce === "string") this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+    expectReplayPair(peerId, nonce); // INVALID_TYPE, as ReplayCache.commit: not ignored (hunt 58)
+    this.#inFlight.take(InFlightTokens.key(peerId, nonce));
   }
 
   async release(peerId: string, nonce: string): Promise<void> {
-    if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
+    expectReplayPair(peerId, nonce);
     const token = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
     if (token === undefined) return; // not ours (or dropped from the bound): the pair stays held
     await this.#undo(peerId, nonce, token);

@@ -61,7 +61,7 @@ import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setClear,
 import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
-import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
+import { expectReplayPair, type FederationPeerStore, type ReplayStore } from "../handshake/ports.js";
 import {
   checkReserveArguments,
   DEFAULT_MAX_IN_FLIGHT,
@@ -1253,11 +1253,12 @@ export class RedisReplayStore implements ReplayStore {
 
   /** The key is the record: nothing to write. */
   commit(peerId: string, nonce: string): void {
-    if (typeof peerId === "string" && typeof nonce === "string") this.#inFlight.take(InFlightTokens.key(peerId, nonce));
+    expectReplayPair(peerId, nonce); // INVALID_TYPE, as ReplayCache.commit: not ignored (hunt 58)
+    this.#inFlight.take(InFlightTokens.key(peerId, nonce));
   }
 
   async release(peerId: string, nonce: string): Promise<void> {
-    if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
+    expectReplayPair(peerId, nonce);
     const reservation = this.#inFlight.take(InFlightTokens.key(peerId, nonce));
     if (reservation === undefined) return; // not ours (or dropped from the bound): the pair stays held
     const reply = await this.#redis.run("replay.release", SCRIPTS.release, [this.#pairKey(peerId, nonce), reservation.quotaKey], [reservation.value]);

@@ -8,8 +8,9 @@
 // engine makes accepts and resolves fail closed.
 import { isSafeInteger, mapGet, mapSet, mapSize, quoteJsonString, randomHex, readSettings, SetAtLoad, setAdd } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, setClear, setDelete, setIteratorStep, setValues } from "../collections.js";
-import { describeThrown, InvalidTypeError, instanceOfOrFalse, nameError } from "../errors.js";
+import { describeThrown, instanceOfOrFalse, nameError } from "../errors.js";
 import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
+import { expectReplayPair } from "../handshake/ports.js";
 import { parseJson, PromiseAtLoad, promiseThen } from "./builtins.js";
 
 /** Stable codes of SharedStoreError. */
@@ -222,17 +223,22 @@ export function engineClockAhead(now: number, skewSecs: number): SharedStoreErro
   );
 }
 
-/** Checks a (peer, nonce) pair's types and size. */
+/** Checks a (peer, nonce) pair's types (INVALID_TYPE, as every ReplayStore: expectReplayPair) and size. */
 export function checkPair(peerId: unknown, nonce: unknown, maxKeyUnits: number): void {
-  if (typeof peerId !== "string" || typeof nonce !== "string") throw new InvalidTypeError("peerId and nonce must be strings");
-  if (!pairFits(peerId, nonce, maxKeyUnits)) {
+  expectReplayPair(peerId, nonce);
+  if (!pairFits(peerId as string, nonce as string, maxKeyUnits)) {
     throw new SharedStoreError("KEY_TOO_LONG", `peer id plus nonce is longer than maxKeyUnits (${maxKeyUnits})`);
   }
 }
 
-/** Whether a pair is within the store's size bound (ReplayStore.fits). */
+/**
+ * Whether a pair is within the store's size bound (ReplayStore.fits). A pair that is not two
+ * strings is INVALID_TYPE, as ReplayCache.fits throws, not false (hunt 58: the exchange would have
+ * refused it as MALFORMED_ENVELOPE, a direct caller learnt "too long").
+ */
 export function pairFits(peerId: string, nonce: string, maxKeyUnits: number): boolean {
-  return typeof peerId === "string" && typeof nonce === "string" && peerId.length + nonce.length <= maxKeyUnits;
+  expectReplayPair(peerId, nonce);
+  return peerId.length + nonce.length <= maxKeyUnits;
 }
 
 /** A random reservation token: 128 bits, hex. */

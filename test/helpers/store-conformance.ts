@@ -261,6 +261,48 @@ export function replayStoreConformance(name: string, open: () => Promise<Opened<
     for (const [p, n] of pairs) assert.is(await store.reserve(p, n, T, T, 300), false, `${JSON.stringify([p, n])} is held`);
   }));
 
+  t("a peer id or nonce that is not a string is INVALID_TYPE from every method, fits included, and changes nothing (hunt 58)", withStore(async (store) => {
+    // As ReplayCache throws it: the SQLite store's fits answered false (read by the exchange as
+    // "too long"), the server stores' commit ignored such a pair, the SQLite store threw its own
+    // INVALID_ARGUMENT. A throw or a rejection, whichever the method gives.
+    const outcome = async (call: () => unknown): Promise<unknown> => {
+      try {
+        return { value: await call() };
+      } catch (error) {
+        return error;
+      }
+    };
+    const invalidType = async (label: string, call: () => unknown) => {
+      const got = await outcome(call);
+      assert.instance(got, Error, `${label}: refused with an error, got ${JSON.stringify(got)}`);
+      assert.is((got as { code?: unknown }).code, "INVALID_TYPE", `${label}: ${String(got)}`);
+    };
+    assert.is(await store.reserve("kernel.a", "held", T, T, 300), true);
+    const bad: [string, unknown, unknown][] = [
+      ["a number peer id", 5, "held"],
+      ["a number nonce", "kernel.a", 5],
+      ["an undefined peer id", undefined, "held"],
+      ["a null nonce", "kernel.a", null],
+      ["a String object peer id", new String("kernel.a"), "held"],
+      ["an array nonce", "kernel.a", ["held"]],
+    ];
+    for (const [label, p, n] of bad) {
+      const peerId = p as string;
+      const nonce = n as string;
+      if (store.fits) await invalidType(`fits with ${label}`, () => store.fits!(peerId, nonce));
+      await invalidType(`reserve with ${label}`, () => store.reserve(peerId, nonce, T, T, 300));
+      await invalidType(`commit with ${label}`, () => store.commit(peerId, nonce));
+      await invalidType(`release with ${label}`, () => store.release(peerId, nonce));
+    }
+    // Unchanged: the reservation in flight is still held, and ends only by its own release.
+    assert.is(await store.reserve("kernel.a", "held", T, T + 1, 300), false, "still held in flight");
+    await store.release("kernel.a", "held");
+    assert.is(await store.reserve("kernel.a", "held", T, T + 2, 300), true, "released by its own release only");
+    await store.commit("kernel.a", "held");
+    assert.is(await store.reserve("kernel.a", "held", T, T + 3, 300), false, "committed");
+    if (store.fits) assert.is(await store.fits("kernel.a", "n"), true, "a short pair of strings fits");
+  }));
+
   if (openPair) {
     const withPair = (fn: (a: ReplayStore, b: ReplayStore) => Promise<void>) => async () => {
       const opened = await openPair();

@@ -43,7 +43,7 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { hardenClass, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
-import type { ReplayStore } from "../../handshake/ports.js";
+import { expectReplayPair, type ReplayStore } from "../../handshake/ports.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
   column, expectKeyText, hostClockSeconds, MAX_PLAUSIBLE_UNIX_SECONDS, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS,
@@ -358,11 +358,18 @@ export class SqliteReplayStore implements ReplayStore {
     }
   }
 
+  // Each method checks the pair's types first, outside #run (which would wrap the error as
+  // SQLITE_ERROR): a non-string id or nonce is InvalidTypeError INVALID_TYPE, as every ReplayStore
+  // throws it (expectReplayPair; hunt 58: fits(5, "n") answered false, the other methods threw
+  // INVALID_ARGUMENT). Ill-formed UTF-16 stays INVALID_ARGUMENT (expectKeyText): a string of the
+  // right type this store cannot keep exactly.
   fits(peerId: string, nonce: string): boolean {
-    return typeof peerId === "string" && typeof nonce === "string" && peerId.length + nonce.length <= this.maxKeyUnits;
+    expectReplayPair(peerId, nonce);
+    return peerId.length + nonce.length <= this.maxKeyUnits;
   }
 
   reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
+    expectReplayPair(peerId, nonce);
     return this.#run("reserve", () => {
       expectKeyText(peerId, "peerId");
       expectKeyText(nonce, "nonce");
@@ -398,12 +405,14 @@ export class SqliteReplayStore implements ReplayStore {
   }
 
   commit(peerId: string, nonce: string): void {
+    expectReplayPair(peerId, nonce);
     this.#run("commit", () => {
       this.#db.transaction(() => this.#commit.run(expectKeyText(peerId, "peerId"), expectKeyText(nonce, "nonce"), this.#owner)).immediate();
     });
   }
 
   release(peerId: string, nonce: string): void {
+    expectReplayPair(peerId, nonce);
     this.#run("release", () => this.#release.immediate(expectKeyText(peerId, "peerId"), expectKeyText(nonce, "nonce")));
   }
 
