@@ -117,13 +117,20 @@ const SHARED_OPTION_KEYS = ["tablePrefix", "operationTimeoutMs", "maxConnections
 // Spread as this module loads, not at call time: a replaced array iterator emptied the list (README "Hardening").
 const REPLAY_OPTION_KEYS = [...SHARED_OPTION_KEYS, "maxSkewSecs", "maxKeyUnits", "sweepEvery", "sweepBatch"] as const;
 /**
- * The SQLSTATEs of a statement the server gave up on at one of its own time bounds, which the
- * stores report as STORE_TIMEOUT, as their own timer's: query_canceled (57014), what it answers at
- * statement_timeout; lock_not_available (55P03), what it answers at lock_timeout, a user's bound
- * on waiting for a lock (a role's, a database's or a pool's setting; the stores never ask NOWAIT,
- * its other source). 55P03 was STORE_UNAVAILABLE (hunt 49).
+ * The SQLSTATEs of a statement the server ended before it finished, which the stores report as
+ * STORE_TIMEOUT, as their own timer's (a stable code callers retry on; the statement did not
+ * commit): query_canceled (57014), what it answers at statement_timeout, and also to a cancel
+ * request (an operator's pg_cancel_backend(), a client's cancel); lock_not_available (55P03), what
+ * it answers at lock_timeout, a user's bound on waiting for a lock (a role's, a database's or a
+ * pool's setting; the stores never ask NOWAIT, its other source). 55P03 was STORE_UNAVAILABLE
+ * (hunt 49). The code alone cannot tell a statement_timeout from a cancel (the server's message
+ * can, but it is localized), so the message names both (hunt 58: it named statement_timeout only,
+ * untrue after an operator's cancel).
  */
-const SERVER_TIMEOUTS: Readonly<Record<string, string>> = { "57014": "statement_timeout", "55P03": "lock_timeout" };
+const SERVER_TIMEOUTS: Readonly<Record<string, string>> = {
+  "57014": "cancelled by the server (SQLSTATE 57014 query_canceled): its statement_timeout passed, or an operator or client cancelled it (pg_cancel_backend)",
+  "55P03": "refused by the server (SQLSTATE 55P03 lock_not_available): the statement waited for a lock past its lock_timeout",
+};
 /** How much later than the store's own timer pg's connection and query timers fire (Connection.create). */
 const PG_TIMER_MARGIN_MS = 100;
 /** SQLSTATE serialization_failure. */
@@ -277,11 +284,12 @@ class Connection {
     } catch (cause) {
       call.refused = true; // a statement still waiting for a pool connection is not sent (#send)
       // The server's statement_timeout can fire a moment before our own timer, its lock_timeout
-      // long before: the same timeout.
+      // long before: the same timeout. An operator's cancel gives the same 57014, and is reported
+      // the same way (the statement did not commit), with a message that names both causes.
       const code = ownCode(cause);
-      const serverBound = typeof code === "string" && hasOwnMember(SERVER_TIMEOUTS, code) ? SERVER_TIMEOUTS[code] : undefined;
-      if (serverBound !== undefined) {
-        throw new SharedStoreError("STORE_TIMEOUT", `${operation}: cancelled by the server after its ${serverBound}`, { cause });
+      const serverEnded = typeof code === "string" && hasOwnMember(SERVER_TIMEOUTS, code) ? SERVER_TIMEOUTS[code] : undefined;
+      if (serverEnded !== undefined) {
+        throw new SharedStoreError("STORE_TIMEOUT", `${operation}: ${serverEnded}`, { cause });
       }
       throw unavailable(operation, cause);
     }

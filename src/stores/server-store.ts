@@ -16,7 +16,7 @@ import { parseJson, PromiseAtLoad, promiseThen } from "./builtins.js";
 /** Stable codes of SharedStoreError. */
 export type SharedStoreErrorCode =
   | "STORE_UNAVAILABLE" //      the engine refused, dropped or failed the call (driver error attached)
-  | "STORE_TIMEOUT" //          no answer within operationTimeoutMs
+  | "STORE_TIMEOUT" //          no answer within operationTimeoutMs, or the server ended the statement (Postgres: statement_timeout, lock_timeout, or a cancel such as pg_cancel_backend)
   | "STORE_UNEXPECTED_REPLY" // the engine answered something this store never writes or asks for
   | "STORE_CLOSED" //           the store was closed
   | "SCHEMA_TOO_NEW" //         the tables were created by a newer version of this library

@@ -83,6 +83,54 @@ t("a statement the server refuses at the connection's lock_timeout is STORE_TIME
   await serverBoundIsStoreTimeout("lock_timeout", "55P03");
 });
 
+t("a statement an operator cancels (pg_cancel_backend) is STORE_TIMEOUT, writes nothing, and its message does not claim a statement_timeout only (hunt 58)", async () => {
+  // The server answers such a cancel with the same SQLSTATE as a statement_timeout (57014); the
+  // message named statement_timeout alone. Each call waits on a lock a second connection holds
+  // (the store's own bound, 20 s, far away), and a third connection cancels its backend.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  const replay = await PostgresReplayStore.open(url, { tablePrefix: prefix, operationTimeoutMs: 20_000 });
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+  const cancelled = async (table: string, call: () => Promise<unknown>, label: string) => {
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${prefix}${table} IN ACCESS EXCLUSIVE MODE`);
+    const outcome = rejects(call(), (e) => e instanceof SharedStoreError && e.code === "STORE_TIMEOUT", label);
+    // The store's backend, once it waits on the lock (polled: it takes a moment to get there).
+    let pids: { pid: number }[] = [];
+    for (let tries = 0; pids.length === 0 && tries < 2000; tries++) {
+      pids = await sql(
+        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND position($1 in query) > 0",
+        [`${prefix}${table}`],
+      );
+      if (pids.length === 0) await delay(5);
+    }
+    assert.is(pids.length, 1, `${label}: one statement waits on the lock`);
+    assert.equal(await sql("SELECT pg_cancel_backend($1) AS ok", [pids[0]!.pid]), [{ ok: true }], `${label}: cancelled`);
+    const error = await outcome;
+    await locker.query("ROLLBACK");
+    assert.is(error.cause?.code, "57014", `${label}: the server's refusal is the cause`);
+    assert.ok(/cancel/i.test(error.message) && /operator/.test(error.message), `${label}: the message names a cancel: ${error.message}`);
+    assert.not.ok(/after its statement_timeout/.test(error.message), `${label}: the message does not claim a statement_timeout: ${error.message}`);
+  };
+  try {
+    await cancelled("peers", () => peers.compareAndSet("k", undefined, pin), "compareAndSet");
+    assert.is(await peers.get("k"), undefined, "nothing pinned");
+    assert.equal(await peerRows(prefix), [], "the peers table is as it was");
+    await cancelled("replay", () => replay.reserve("kernel.a", "n1", T, T, 300), "reserve");
+    assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`), [{ n: 0 }], "no pair written");
+    assert.is(await replay.reserve("kernel.a", "n1", T, T, 300), true, "the pair is free: nothing was held");
+    await replay.release("kernel.a", "n1");
+    assert.is(await peers.compareAndSet("k", undefined, pin), true, "the store works once the table is free");
+  } finally {
+    await locker.end();
+    await peers.close();
+    await replay.close();
+  }
+});
+
 t("a store opened on a pool passed in: close() leaves the pool open, and every call after close is STORE_CLOSED and writes nothing", async () => {
   // A mutation audit found that neither the closed-store check nor the ownership of a pool passed
   // in was tested: a closed store kept writing through the application's pool, or closing it
