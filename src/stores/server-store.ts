@@ -9,8 +9,9 @@
 import { isSafeInteger, mapGet, mapSet, mapSize, quoteJsonString, randomHex, readSettings, SetAtLoad, setAdd } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapHas, setClear, setDelete, setIteratorStep, setValues } from "../collections.js";
 import { describeThrown, instanceOfOrFalse, nameError } from "../errors.js";
-import { describeConfigValue, InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
+import { describeConfigValue, InvalidConfigError } from "../handshake/errors.js";
 import { expectReplayPair } from "../handshake/ports.js";
+import { expectUnixSeconds } from "../handshake/time.js";
 import { parseJson, PromiseAtLoad, promiseThen } from "./builtins.js";
 
 /** Stable codes of SharedStoreError. */
@@ -181,10 +182,9 @@ export function checkReserveArguments(
   }
 }
 
+/** INVALID_TIME unless a safe integer ≥ 0: the check ReplayCache and the SQLite store make (expectUnixSeconds). */
 function checkTime(name: string, value: unknown): void {
-  if (typeof value !== "number" || !isSafeInteger(value) || value < 0) {
-    throw new InvalidTimeError(`${name} must be a safe integer ≥ 0 (unix seconds), got ${describeConfigValue(value)}`);
-  }
+  expectUnixSeconds(value, name);
 }
 
 /**

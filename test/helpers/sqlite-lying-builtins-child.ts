@@ -185,7 +185,7 @@ for (let phase = 0; phase < 2; phase++) {
   }
   expect(`${label}: the replay`, got.replay, "REPLAYED_NONCE");
   expect(`${label}: a committed pair reserved again through the port`, got.portReserve, false);
-  expect(`${label}: a reserve with now -5`, got.badNow, "threw INVALID_ARGUMENT");
+  expect(`${label}: a reserve with now -5`, got.badNow, "threw INVALID_TIME");
   expect(`${label}: the pin read back`, got.pin, PIN);
   expect(`${label}: a stranger's key`, got.stranger, "UNEXPECTED_PEER_KEY");
   expect(`${label}: the store's size`, got.size, sizeBefore);

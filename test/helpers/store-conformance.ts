@@ -303,6 +303,28 @@ export function replayStoreConformance(name: string, open: () => Promise<Opened<
     if (store.fits) assert.is(await store.fits("kernel.a", "n"), true, "a short pair of strings fits");
   }));
 
+  t("reserve refuses a timestamp, now or skew that is not a safe integer >= 0 with INVALID_TIME, and holds nothing (hunt 58)", withStore(async (store) => {
+    // As ReplayCache throws it (expectUnixSeconds); the SQLite store threw its own INVALID_ARGUMENT.
+    const bad: unknown[] = [Number.NaN, -1, 1.5, Infinity, 2 ** 53, "1700000000", null, undefined, 10n];
+    for (const value of bad) {
+      for (const position of [0, 1, 2]) {
+        const times = [T, T, 300];
+        times[position] = value as number;
+        const label = `${["timestamp", "now", "skewSecs"][position]} ${typeof value === "bigint" ? `${value}n` : JSON.stringify(value) ?? String(value)}`;
+        let got: unknown;
+        try {
+          got = { value: await store.reserve("kernel.a", "n1", times[0]!, times[1]!, times[2]!) };
+        } catch (error) {
+          got = error;
+        }
+        assert.instance(got, Error, `${label}: refused with an error, got ${JSON.stringify(got)}`);
+        assert.is((got as { code?: unknown }).code, "INVALID_TIME", `${label}: ${String(got)}`);
+      }
+    }
+    assert.is(await store.reserve("kernel.a", "n1", T, T, 300), true, "nothing was held");
+    await store.release("kernel.a", "n1");
+  }));
+
   if (openPair) {
     const withPair = (fn: (a: ReplayStore, b: ReplayStore) => Promise<void>) => async () => {
       const opened = await openPair();

@@ -193,7 +193,7 @@ test("release restores an expired committed pair; skew above retention and bad a
     assert.is(replay.reserve("p", "n", T, T + 301, 600), false, "the released reservation restored the old pair: a raised skew still refuses it");
     throwsStoreError(() => replay.reserve("p", "m", T, T, 3601), "SKEW_ABOVE_RETENTION");
     throwsStoreError(() => replay.reserve("p\uD800", "m", T, T, 300), "INVALID_ARGUMENT");
-    throwsStoreError(() => replay.reserve("p", "m", 1.5, T, 300), "INVALID_ARGUMENT");
+    assert.throws(() => replay.reserve("p", "m", 1.5, T, 300), (e: unknown) => (e as { code?: unknown }).code === "INVALID_TIME", "a time is INVALID_TIME, as every ReplayStore throws it (hunt 58)");
     assert.is(replay.fits("p", "x".repeat(15)), true);
     assert.is(replay.fits("p", "x".repeat(16)), false);
     assert.is(replay.prune(T + 3600), 0, "a pair is kept until retention has passed");

@@ -44,6 +44,7 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { hardenClass, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
 import { expectReplayPair, type ReplayStore } from "../../handshake/ports.js";
+import { expectUnixSeconds } from "../../handshake/time.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
   column, expectKeyText, hostClockSeconds, MAX_PLAUSIBLE_UNIX_SECONDS, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS,
@@ -136,10 +137,6 @@ interface ReplayRow {
   previous_keep_until: bigint | null;
 }
 
-/** A reserve's timestamp, now or skewSecs: a safe integer >= 0, else INVALID_ARGUMENT. */
-function expectSeconds(value: unknown, name: string): void {
-  if (typeof value !== "number" || !isSafeInteger(value) || value < 0) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a safe integer >= 0`);
-}
 
 /** Durable ReplayStore; methods are synchronous and each write is one IMMEDIATE transaction. */
 /** The members of SqliteReplayStoreOptions, listed as this module loads (as PEER_STORE_OPTION_KEYS in peer-store.ts). */
@@ -370,13 +367,16 @@ export class SqliteReplayStore implements ReplayStore {
 
   reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
     expectReplayPair(peerId, nonce);
+    // A time that is not a safe integer >= 0 is InvalidTimeError INVALID_TIME, as ReplayCache and
+    // the server stores throw it (hunt 58: it was this store's INVALID_ARGUMENT), outside #run for
+    // the same reason as the pair's types. One call each, not a loop over an array: the realm's
+    // array iterator could skip them (README "Hardening").
+    expectUnixSeconds(timestamp, "timestamp");
+    expectUnixSeconds(now, "now");
+    expectUnixSeconds(skewSecs, "skewSecs");
     return this.#run("reserve", () => {
       expectKeyText(peerId, "peerId");
       expectKeyText(nonce, "nonce");
-      // One call each, not a loop over an array: the realm's array iterator could skip them (README "Hardening").
-      expectSeconds(timestamp, "timestamp");
-      expectSeconds(now, "now");
-      expectSeconds(skewSecs, "skewSecs");
       // Also refused here, not only by fits(): a wrapper that does not pass fits() through must not
       // store rows over the bound the per-peer quota's size estimate relies on (review 53).
       if (peerId.length + nonce.length > this.maxKeyUnits) {
