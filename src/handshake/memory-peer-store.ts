@@ -3,9 +3,8 @@
 // adapters that build on the handshake, never the other way round (docs/protocol.md §8).
 import { hardenClass, mapGet, mapSet, mapSize, ownList, ownListAsArray } from "../bytes.js";
 import { MapAtLoad, mapDelete, mapIteratorStep, mapValues } from "../collections.js";
-import { InvalidTypeError } from "../errors.js";
 import { FederationPeer } from "./peer.js";
-import type { FederationPeerStore } from "./ports.js";
+import { expectCompareAndSet, expectPin as expectPeer, expectPinKernelId as expectKernelId, type FederationPeerStore } from "./ports.js";
 
 /**
  * In-memory pinned-peer store, synchronous, the default of KernelTrustExchange.
@@ -46,12 +45,7 @@ export class InMemoryPeerStore implements FederationPeerStore {
   }
 
   compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
-    expectKernelId(kernelId);
-    expectPeer(next);
-    // Undefined is "no entry"; anything else but a FederationPeer (null, a plain object) is refused,
-    // as every other adapter refuses it, not answered false (a pin that could never be written).
-    if (expected !== undefined) expectPeer(expected, "expected");
-    if (next.kernelId !== kernelId) throw new InvalidTypeError(`peer ${next.kernelId} cannot be stored under ${kernelId}`);
+    expectCompareAndSet(kernelId, expected, next); // ports.ts: the check every adapter makes
     const current = mapGet(this.#peers, kernelId);
     const matches = expected === undefined ? current === undefined : current !== undefined && current.equals(expected);
     if (!matches) return false;
@@ -75,14 +69,4 @@ function copyPeer(peer: FederationPeer): FederationPeer {
     establishedAt: peer.establishedAt,
     rotationDue: peer.rotationDue,
   });
-}
-
-function expectPeer(peer: unknown, name = "peer"): FederationPeer {
-  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError(`${name} must be a FederationPeer`);
-  return peer;
-}
-
-function expectKernelId(kernelId: unknown): string {
-  if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-  return kernelId;
 }

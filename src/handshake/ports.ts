@@ -8,7 +8,7 @@
 // `compareAndSet` lets the exchange pin atomically, so two concurrent handshakes cannot both
 // "pin first" (docs/protocol.md §6).
 import { InvalidTypeError } from "../errors.js";
-import type { FederationPeer } from "./peer.js";
+import { FederationPeer } from "./peer.js";
 
 /** A value, or a promise of it. */
 export type MaybePromise<T> = T | PromiseLike<T>;
@@ -110,4 +110,32 @@ export function expectReplayPair(peerId: unknown, nonce: unknown): void {
 /** One of them (ReplayCache.sizeOf takes a peer id alone). */
 export function expectReplayId(value: unknown, name: string): void {
   if (typeof value !== "string") throw new InvalidTypeError(`${name} must be a string`);
+}
+
+/**
+ * The type checks of a FederationPeerStore method's arguments, declared once for every adapter (the
+ * in-memory store, the SQLite, Postgres and Redis stores): a kernel id that is not a string, a peer
+ * (or compareAndSet's `next`, or an `expected` other than undefined) that is not a FederationPeer,
+ * and a `next` of another kernel id throw InvalidTypeError INVALID_TYPE before the store is read or
+ * changed (hunt 58: the SQLite store threw its own INVALID_ARGUMENT for them).
+ */
+export function expectPinKernelId(kernelId: unknown): string {
+  if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
+  return kernelId;
+}
+
+/** See expectPinKernelId. */
+export function expectPin(peer: unknown, name = "peer"): FederationPeer {
+  if (!(peer instanceof FederationPeer)) throw new InvalidTypeError(`${name} must be a FederationPeer`);
+  return peer;
+}
+
+/** compareAndSet's arguments (see expectPinKernelId). */
+export function expectCompareAndSet(kernelId: unknown, expected: unknown, next: unknown): void {
+  expectPinKernelId(kernelId);
+  const checked = expectPin(next, "next");
+  // Undefined is "no entry"; anything else but a FederationPeer (null, a plain object) is refused,
+  // not answered false (a pin that could never be written).
+  if (expected !== undefined) expectPin(expected, "expected");
+  if (checked.kernelId !== kernelId) throw new InvalidTypeError(`peer ${checked.kernelId} cannot be stored under ${kernelId as string}`);
 }

@@ -28,7 +28,7 @@ import { hardenClass, hasOwnMember, isArray, isSafeInteger, MAX_SAFE_BIGINT, own
 import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError, InvalidTimeError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
-import { expectReplayPair, type FederationPeerStore, type ReplayStore } from "../handshake/ports.js";
+import { expectCompareAndSet, expectReplayPair, type FederationPeerStore, type ReplayStore } from "../handshake/ports.js";
 import {
   checkReserveArguments,
   DEFAULT_MAX_IN_FLIGHT,
@@ -655,9 +655,7 @@ export class PostgresPeerStore implements FederationPeerStore {
   }
 
   async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
-    if (typeof kernelId !== "string") throw new InvalidTypeError("kernelId must be a string");
-    if (!(next instanceof FederationPeer) || next.kernelId !== kernelId) throw new InvalidTypeError("next must be a FederationPeer for kernelId");
-    if (expected !== undefined && !(expected instanceof FederationPeer)) throw new InvalidTypeError("expected must be a FederationPeer or undefined");
+    expectCompareAndSet(kernelId, expected, next); // INVALID_TYPE, the check every adapter makes (ports.ts)
     const row = peerRow(next);
     let rows: unknown[];
     if (expected === undefined || expected.kernelId !== kernelId) {

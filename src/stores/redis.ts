@@ -61,7 +61,7 @@ import { MapAtLoad, mapDelete, mapEntries, mapIteratorStep, mapValues, setClear,
 import { describeThrown, instanceOfOrFalse, InvalidTypeError } from "../errors.js";
 import { InvalidConfigError } from "../handshake/errors.js";
 import { FederationPeer } from "../handshake/peer.js";
-import { expectReplayPair, type FederationPeerStore, type ReplayStore } from "../handshake/ports.js";
+import { expectCompareAndSet, expectReplayPair, type FederationPeerStore, type ReplayStore } from "../handshake/ports.js";
 import {
   checkReserveArguments,
   DEFAULT_MAX_IN_FLIGHT,
@@ -1327,8 +1327,7 @@ export class RedisPeerStore implements FederationPeerStore {
   }
 
   async compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): Promise<boolean> {
-    if (!(next instanceof FederationPeer) || next.kernelId !== kernelId) throw new InvalidTypeError("next must be a FederationPeer for kernelId");
-    if (expected !== undefined && !(expected instanceof FederationPeer)) throw new InvalidTypeError("expected must be a FederationPeer or undefined");
+    expectCompareAndSet(kernelId, expected, next); // INVALID_TYPE, the check every adapter makes (ports.ts)
     if (expected !== undefined && expected.kernelId !== kernelId) return false;
     const reply = await this.#redis.run("compareAndSet", SCRIPTS.peerCas, [this.#hash], [
       field(kernelId),

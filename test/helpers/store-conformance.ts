@@ -141,6 +141,40 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
     }
   }));
 
+  t("arguments of the wrong type are INVALID_TYPE from every method, and change nothing (hunt 58)", withStore(async (store) => {
+    // As InMemoryPeerStore throws it (ports.ts, expectPinKernelId / expectPin /
+    // expectCompareAndSet); the SQLite store threw its own INVALID_ARGUMENT. A throw or a
+    // rejection, whichever the method gives.
+    const pinned = peer("kernel.a", KEY_A, 10, 20);
+    const next = peer("kernel.a", KEY_B, 30, 40);
+    await store.insert(pinned);
+    const calls: [string, () => unknown][] = [
+      ["get(5)", () => store.get(5 as unknown as string)],
+      ["get(undefined)", () => store.get(undefined as unknown as string)],
+      ["remove(5)", () => store.remove(5 as unknown as string)],
+      ["remove(a String object)", () => store.remove(new String("kernel.a") as unknown as string)],
+      ["insert(null)", () => store.insert(null as unknown as FederationPeer)],
+      ["insert(a JSON form of a peer)", () => store.insert(next.toJSON() as unknown as FederationPeer)],
+      ["compareAndSet with kernel id 5", () => store.compareAndSet(5 as unknown as string, pinned, next)],
+      ["compareAndSet with a plain-object next", () => store.compareAndSet("kernel.a", pinned, next.toJSON() as unknown as FederationPeer)],
+      ["compareAndSet with a null expectation", () => store.compareAndSet("kernel.a", null as unknown as FederationPeer, next)],
+      ["compareAndSet with a next of another kernel id", () => store.compareAndSet("kernel.a", pinned, peer("kernel.b", KEY_B, 30, 40))],
+    ];
+    for (const [label, call] of calls) {
+      let got: unknown;
+      try {
+        got = { value: await call() };
+      } catch (error) {
+        got = error;
+      }
+      assert.instance(got, Error, `${label}: refused with an error, got ${JSON.stringify(got)}`);
+      assert.is((got as { code?: unknown }).code, "INVALID_TYPE", `${label}: ${String(got)}`);
+    }
+    const all = await store.snapshot();
+    assert.is(all.length, 1, "nothing added");
+    samePeer(all[0], pinned, "nothing changed");
+  }));
+
   t("concurrent compareAndSet over the same expectation: exactly one wins", withStore(async (store) => {
     const base = peer("kernel.race", KEY_A, 1, 2);
     await store.insert(base);

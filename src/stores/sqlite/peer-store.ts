@@ -9,7 +9,7 @@ import type Database from "better-sqlite3";
 import { hardenClass, hasOwnMember, ownList, ownListAsArray, quoteJsonString, stringSlice } from "../../bytes.js";
 import { FederationPeer } from "../../handshake/peer.js";
 import { PublicKey } from "../../handshake/keys.js";
-import type { FederationPeerStore } from "../../handshake/ports.js";
+import { expectCompareAndSet, expectPin, expectPinKernelId, type FederationPeerStore } from "../../handshake/ports.js";
 import { REMOVED_ANYWAY } from "../server-store.js";
 import { instanceOfOrFalse } from "../../errors.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
@@ -123,7 +123,12 @@ export class SqlitePeerStore implements FederationPeerStore {
     }
   }
 
+  // Each port method checks its arguments' types first, outside #run (which would wrap the error as
+  // SQLITE_ERROR): INVALID_TYPE, as every FederationPeerStore throws it (ports.ts; hunt 58: this
+  // store threw its own INVALID_ARGUMENT). A kernel id of ill-formed UTF-16 stays INVALID_ARGUMENT
+  // (expectKeyText): a string of the right type this store cannot keep exactly.
   insert(peer: FederationPeer): void {
+    expectPin(peer, "peer");
     this.#run("insert", () => {
       const checked = expectPeer(peer, "peer");
       this.#db.transaction(() => this.#write(checked, "insert")).immediate();
@@ -131,6 +136,7 @@ export class SqlitePeerStore implements FederationPeerStore {
   }
 
   get(kernelId: string): FederationPeer | undefined {
+    expectPinKernelId(kernelId);
     return this.#run("get", () => {
       const row = this.#select.get(expectKeyText(kernelId, "kernelId")) as PeerRow | undefined;
       return row === undefined ? undefined : decodeRow(row).peer;
@@ -138,6 +144,7 @@ export class SqlitePeerStore implements FederationPeerStore {
   }
 
   remove(kernelId: string): FederationPeer | undefined {
+    expectPinKernelId(kernelId);
     return this.#run("remove", () => {
       const { removed, corrupt } = this.#remove.immediate(expectKeyText(kernelId, "kernelId"));
       // After the commit: the row is gone, and the caller learns it was corrupt and that it was
@@ -156,6 +163,7 @@ export class SqlitePeerStore implements FederationPeerStore {
   }
 
   compareAndSet(kernelId: string, expected: FederationPeer | undefined, next: FederationPeer): boolean {
+    expectCompareAndSet(kernelId, expected, next);
     return this.#run("compareAndSet", () => {
       expectKeyText(kernelId, "kernelId");
       const checkedNext = expectPeer(next, "next");
@@ -176,6 +184,7 @@ export class SqlitePeerStore implements FederationPeerStore {
 
   /** The full row of one pin, or undefined. */
   record(kernelId: string): SqlitePeerRecord | undefined {
+    expectPinKernelId(kernelId);
     return this.#run("get", () => {
       const row = this.#select.get(expectKeyText(kernelId, "kernelId")) as PeerRow | undefined;
       return row === undefined ? undefined : decodeRow(row);
