@@ -15,6 +15,7 @@ import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { createVersionOneTables } from "../helpers/sqlite-version-one.js";
 import { cliPath, runCli } from "../helpers/cli.js";
 import { finished, repoRoot, waitForLine } from "../helpers/processes.js";
 import { readPeerRecordsReadOnly } from "../../src/stores/sqlite/peer-store.js";
@@ -200,15 +201,7 @@ const schemaOf = (file: string) => {
 /** A store of schema version 1 at `file`, as that version's migration wrote it, holding the pin kernel.b. */
 function writeVersionOneStore(file: string): void {
   const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma(`application_id = ${0x6368696f}`);
-  db.exec(`
-    CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
-    INSERT INTO chio_trust_schema VALUES (1, 0, 'pinned peers and replay nonces');
-    CREATE TABLE chio_trust_peers (kernel_id TEXT NOT NULL PRIMARY KEY, public_key BLOB NOT NULL CHECK (length(public_key) = 32), algorithm TEXT NOT NULL CHECK (algorithm = 'ed25519'), established_at INTEGER NOT NULL CHECK (established_at BETWEEN 0 AND 9007199254740991), rotation_due INTEGER NOT NULL CHECK (rotation_due BETWEEN 0 AND 9007199254740991), established_via TEXT NOT NULL CHECK (established_via IN ('compareAndSet', 'insert')), origin TEXT NOT NULL, written_at INTEGER NOT NULL) STRICT;
-    CREATE TABLE chio_trust_replay (peer_id TEXT NOT NULL, nonce TEXT NOT NULL, timestamp INTEGER NOT NULL CHECK (timestamp BETWEEN 0 AND 9007199254740991), state TEXT NOT NULL CHECK (state IN ('reserved', 'committed')), owner TEXT, previous_timestamp INTEGER, PRIMARY KEY (peer_id, nonce)) STRICT, WITHOUT ROWID;
-    CREATE INDEX chio_trust_replay_by_timestamp ON chio_trust_replay (timestamp);
-  `);
+  createVersionOneTables(db);
   db.prepare("INSERT INTO chio_trust_peers VALUES ('kernel.b', ?, 'ed25519', 1000, 2000, 'insert', 'v1', 1700000000)").run(Buffer.from(KEY, "hex"));
   db.close(); // the last connection: its -wal and -shm go
 }

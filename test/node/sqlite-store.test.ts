@@ -6,6 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import Database from "better-sqlite3";
+import { createVersionOneTables } from "../helpers/sqlite-version-one.js";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -474,15 +475,7 @@ test("schema versions 2 and 3 count the pairs of a version-1 file and keep them 
   const file = tempFile("v1.db");
   // A version-1 file, as the previous release wrote it, holding pairs.
   const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  db.pragma(`application_id = ${CHIO_APPLICATION_ID}`);
-  db.exec(`
-    CREATE TABLE chio_trust_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL) STRICT;
-    INSERT INTO chio_trust_schema VALUES (1, 0, 'pinned peers and replay nonces');
-    CREATE TABLE chio_trust_peers (kernel_id TEXT NOT NULL PRIMARY KEY, public_key BLOB NOT NULL CHECK (length(public_key) = 32), algorithm TEXT NOT NULL CHECK (algorithm = 'ed25519'), established_at INTEGER NOT NULL CHECK (established_at BETWEEN 0 AND 9007199254740991), rotation_due INTEGER NOT NULL CHECK (rotation_due BETWEEN 0 AND 9007199254740991), established_via TEXT NOT NULL CHECK (established_via IN ('compareAndSet', 'insert')), origin TEXT NOT NULL, written_at INTEGER NOT NULL) STRICT;
-    CREATE TABLE chio_trust_replay (peer_id TEXT NOT NULL, nonce TEXT NOT NULL, timestamp INTEGER NOT NULL CHECK (timestamp BETWEEN 0 AND 9007199254740991), state TEXT NOT NULL CHECK (state IN ('reserved', 'committed')), owner TEXT, previous_timestamp INTEGER, PRIMARY KEY (peer_id, nonce)) STRICT, WITHOUT ROWID;
-    CREATE INDEX chio_trust_replay_by_timestamp ON chio_trust_replay (timestamp);
-  `);
+  createVersionOneTables(db);
   const insert = db.prepare("INSERT INTO chio_trust_replay VALUES (?, ?, ?, 'committed', NULL, NULL)");
   for (const [peer, nonce, at] of [["x", "1", T - 5], ["x", "2", T - 9], ["x", "3", T], ["y", "1", T]] as const) insert.run(peer, nonce, at);
   db.close();
