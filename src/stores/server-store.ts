@@ -169,9 +169,10 @@ export function checkReserveArguments(
 ): void {
   checkPair(peerId, nonce, maxKeyUnits);
   // One call per argument, not a loop over an array: a replaced array iterator skipped them all.
-  checkTime("timestamp", timestamp);
-  checkTime("now", now);
-  checkTime("skewSecs", skewSecs);
+  // INVALID_TIME unless a safe integer ≥ 0, the check ReplayCache and the SQLite store make.
+  expectUnixSeconds(timestamp, "timestamp");
+  expectUnixSeconds(now, "now");
+  expectUnixSeconds(skewSecs, "skewSecs");
   // A store that forgets pairs at timestamp + maxSkewSecs cannot answer for a larger skew: a pair
   // it already dropped could pass the exchange's skew check again (docs/protocol.md §7).
   if ((skewSecs as number) > maxSkewSecs) {
@@ -180,11 +181,6 @@ export function checkReserveArguments(
       `asked with skew ${skewSecs as number}s above this store's maxSkewSecs of ${maxSkewSecs}s, the skew it registered pairs to be kept for; raise maxSkewSecs first`,
     );
   }
-}
-
-/** INVALID_TIME unless a safe integer ≥ 0: the check ReplayCache and the SQLite store make (expectUnixSeconds). */
-function checkTime(name: string, value: unknown): void {
-  expectUnixSeconds(value, name);
 }
 
 /**
@@ -223,9 +219,8 @@ export function engineClockAhead(now: number, skewSecs: number): SharedStoreErro
   );
 }
 
-/** Checks a (peer, nonce) pair's types (INVALID_TYPE, as every ReplayStore: expectReplayPair) and size. */
+/** Checks a (peer, nonce) pair's types (INVALID_TYPE, as every ReplayStore: pairFits's expectReplayPair) and size. */
 export function checkPair(peerId: unknown, nonce: unknown, maxKeyUnits: number): void {
-  expectReplayPair(peerId, nonce);
   if (!pairFits(peerId as string, nonce as string, maxKeyUnits)) {
     throw new SharedStoreError("KEY_TOO_LONG", `peer id plus nonce is longer than maxKeyUnits (${maxKeyUnits})`);
   }

@@ -130,7 +130,7 @@ export class SqlitePeerStore implements FederationPeerStore {
   insert(peer: FederationPeer): void {
     expectPin(peer, "peer");
     this.#run("insert", () => {
-      const checked = expectPeer(peer, "peer");
+      const checked = expectPeerText(peer, "peer");
       this.#db.transaction(() => this.#write(checked, "insert")).immediate();
     });
   }
@@ -166,9 +166,8 @@ export class SqlitePeerStore implements FederationPeerStore {
     expectCompareAndSet(kernelId, expected, next);
     return this.#run("compareAndSet", () => {
       expectKeyText(kernelId, "kernelId");
-      const checkedNext = expectPeer(next, "next");
-      const checkedExpected = expected === undefined ? undefined : expectPeer(expected, "expected");
-      if (checkedNext.kernelId !== kernelId) throw new SqliteStoreError("INVALID_ARGUMENT", "next.kernelId differs from kernelId");
+      const checkedNext = expectPeerText(next, "next"); // its kernel id is kernelId (expectCompareAndSet)
+      const checkedExpected = expected === undefined ? undefined : expectPeerText(expected, "expected");
       return this.#cas.immediate(kernelId, checkedExpected, checkedNext);
     });
   }
@@ -257,8 +256,8 @@ export function readPeerRecordsReadOnly(path: string): SqlitePeerRecord[] {
   });
 }
 
-function expectPeer(peer: unknown, name: string): FederationPeer {
-  if (!(peer instanceof FederationPeer)) throw new SqliteStoreError("INVALID_ARGUMENT", `${name} must be a FederationPeer`);
+/** `peer`, a FederationPeer (its type checked before: expectPin, expectCompareAndSet), once its kernel id is text this store keeps exactly. */
+function expectPeerText(peer: FederationPeer, name: string): FederationPeer {
   expectKeyText(peer.kernelId, `${name}.kernelId`);
   return peer;
 }
