@@ -197,6 +197,10 @@ test("release restores an expired committed pair; skew above retention and bad a
     assert.throws(() => replay.reserve("p", "m", 1.5, T, 300), (e: unknown) => (e as { code?: unknown }).code === "INVALID_TIME", "a time is INVALID_TIME, as every ReplayStore throws it (hunt 58)");
     assert.is(replay.fits("p", "x".repeat(15)), true);
     assert.is(replay.fits("p", "x".repeat(16)), false);
+    // A pair it could never hold, as reserve refuses it above: false, not true (hunt 58).
+    assert.is(replay.fits("p\uD800", "m"), false);
+    assert.is(replay.fits("p", "m\uDC00x"), false);
+    assert.is(replay.fits("p\uD83D\uDE00", "m"), true, "a surrogate pair is well-formed");
     assert.is(replay.prune(T + 3600), 0, "a pair is kept until retention has passed");
     assert.is(replay.prune(T + 3601), 1);
   } finally {

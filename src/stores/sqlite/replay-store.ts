@@ -45,6 +45,7 @@ import type Database from "better-sqlite3";
 import { hardenClass, isSafeInteger, MAX_SAFE_INTEGER } from "../../bytes.js";
 import { expectReplayPair, type ReplayStore } from "../../handshake/ports.js";
 import { expectUnixSeconds } from "../../handshake/time.js";
+import { hasLoneSurrogate } from "../../handshake/wire.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 import {
   column, expectKeyText, hostClockSeconds, MAX_PLAUSIBLE_UNIX_SECONDS, openChioDatabase, readSqliteOptions, rowAt, safeColumn, SQLITE_OPEN_OPTION_KEYS,
@@ -362,7 +363,10 @@ export class SqliteReplayStore implements ReplayStore {
   // right type this store cannot keep exactly.
   fits(peerId: string, nonce: string): boolean {
     expectReplayPair(peerId, nonce);
-    return peerId.length + nonce.length <= this.maxKeyUnits;
+    // Nor can it ever hold a pair with a lone surrogate (TEXT is UTF-8: expectKeyText), which
+    // reserve refuses INVALID_ARGUMENT: fits answered true for it (hunt 58), where the port asks
+    // for false whenever the store could never hold the pair (ports.ts).
+    return peerId.length + nonce.length <= this.maxKeyUnits && !hasLoneSurrogate(peerId) && !hasLoneSurrogate(nonce);
   }
 
   reserve(peerId: string, nonce: string, timestamp: number, now: number, skewSecs: number): boolean {
