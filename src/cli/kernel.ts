@@ -7,6 +7,7 @@ import { Keypair, PublicKey } from "../handshake/keys.js";
 import { MAX_ANCHOR_KEYS } from "../handshake/constants.js";
 import type { FederationPeerStore, ReplayStore } from "../handshake/ports.js";
 import { CliError } from "./errors.js";
+import { sidecarStem } from "../stores/sqlite/sidecar-files.js";
 import { displayPeerText } from "../handshake/errors.js";
 import { equalBytes, wipeBytes } from "../bytes.js";
 import { ed25519 } from "../ed25519.js";
@@ -578,6 +579,9 @@ const SQLITE_MAGIC = "SQLite format 3\0";
  * and finds the log it needs already there.
  */
 export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
+  // Named after the file the links resolve to, as SQLite names them: after `file` itself, a store
+  // given through a link was read by its header alone while a writer held its log, and a new
+  // store's tables, all in the log, made it NOT_A_DATABASE "not a chio-trust store" (hunt 57).
   const sidecar = sidecarStem(file);
   // A -wal without its -shm: a read-only connection would create the -shm (hunt 54); the store's open says what the file is.
   if (existsSync(`${sidecar}-wal`) && !existsSync(`${sidecar}-shm`)) return false;
@@ -598,21 +602,6 @@ export async function isUnclaimedSqliteFile(file: string): Promise<boolean> {
   if (read < header.length || header.toString("latin1", 0, 16) !== SQLITE_MAGIC) return false;
   if (header.readUInt32BE(68) !== 0) return false; // ours or another application's
   return header[100] === 0x0d && header.readUInt16BE(103) === 0;
-}
-
-/**
- * What SQLite names `file`'s -wal, -shm and -journal after: the file its links resolve to (it
- * resolves them). Named after `file` itself, a store given through a link was read by its header
- * alone while a writer held its log: a new store's tables were all in the log, and it was
- * NOT_A_DATABASE "not a chio-trust store" (hunt 57). `file` itself when it does not resolve (the
- * open reports that).
- */
-function sidecarStem(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
 }
 
 /**

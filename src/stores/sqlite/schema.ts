@@ -13,10 +13,11 @@
 //   never written to. The schema version is the highest row of chio_trust_schema; migrations run
 //   in order, each in the one transaction that also records it.
 import Database from "better-sqlite3";
-import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve as resolvePath } from "node:path";
 import { hasOwnMember, isSafeInteger, MAX_SAFE_BIGINT, MAX_SAFE_INTEGER, readSettings, stringStartsWith } from "../../bytes.js";
 import { hasLoneSurrogate } from "../../handshake/wire.js";
+import { sidecarStem } from "./sidecar-files.js";
 import { mathFloor, toNumber } from "../builtins.js";
 import { SqliteStoreError, toStoreError } from "./errors.js";
 
@@ -277,7 +278,7 @@ export function readSqliteReadOnly<T>(path: string, read: (db: Database.Database
   for (let looks = 1; ; looks++) {
     // Named as SQLite names them: after the file the path's links resolve to. After the link, a
     // store held by a writer was read from a copy of its file without the writer's log (hunt 57).
-    const sidecar = resolvedOrAsGiven(path);
+    const sidecar = sidecarStem(path);
     const log = openIfThere(`${sidecar}-wal`);
     try {
       if (log === "absent") return readOpened(openReadOnly(path, true), read);
@@ -394,14 +395,6 @@ function removeEmptyLogOfNoConnection(path: string, log: string): void {
   }
 }
 
-/** `path` through its links (realpath), as SQLite resolves it to name the -wal and -shm; `path` itself when it does not resolve (the open reports that). */
-function resolvedOrAsGiven(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
 
 /**
  * The bytes of the SQLite file at `path`, read while its fstat (size, mtime, ctime) stays the
