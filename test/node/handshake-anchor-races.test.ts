@@ -416,4 +416,75 @@ test("peersDueForRotation: replaced Array.prototype.map, filter and sort and a r
   }
 });
 
+
+test("a pin write that answers neither true nor false, or an insert that throws, keeps its nonce held (the write may have landed): the same envelope is REPLAYED_NONCE", async () => {
+  // docs/protocol.md §5 step 10: a write of unknown outcome commits the reservation. Releasing it
+  // would let the same envelope be accepted again once the store recovers. Real ReplayCache; the
+  // store fails its first write only.
+  const key = keyOf(2);
+  for (const mode of ["compareAndSet answers undefined", "insert throws"] as const) {
+    const cache = new ReplayCache();
+    const inner = new InMemoryPeerStore();
+    let failed = false;
+    const store = withCompareAndSet(inner, (id, expected, next) => {
+      if (!failed) {
+        failed = true;
+        inner.compareAndSet(id, expected, next); // it landed, and the answer was lost
+        return undefined as unknown as boolean;
+      }
+      return inner.compareAndSet(id, expected, next);
+    });
+    store.insert = (peer) => {
+      if (!failed) {
+        failed = true;
+        inner.insert(peer);
+        throw new Error("connection reset after the write");
+      }
+      inner.insert(peer);
+    };
+    const exchange = new KernelTrustExchange(A, keyOf(1), {
+      store,
+      replayStore: cache,
+      hardening: { compareAndSetPins: mode !== "insert throws" },
+    }).withTrustedPeer(B, key.publicKey);
+    const text = PeerHandshakeEnvelope.sign(B, A, "lost-answer", NOW, key).toJSONText();
+    const error = await rejectsWith(exchange.acceptEnvelope(text, B, NOW), "STORE_FAILED");
+    assert.is(error.fields.operation, mode === "insert throws" ? "insert" : "compareAndSet", mode);
+    assert.ok(cache.has(B, "lost-answer", NOW, 300), `${mode}: the pair stays held`);
+    await rejectsWith(exchange.acceptEnvelope(text, B, NOW + 1), "REPLAYED_NONCE");
+    // A fresh envelope of the same peer is accepted: only the one pair is held.
+    const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "fresh", NOW + 1, key).toJSONText(), B, NOW + 1);
+    assert.ok(peer.equals(inner.get(B)!), mode);
+  }
+});
+
+test("a signal aborted while the first compare-and-set loses stops the second one: nothing written over the winner, refused with the signal's reason, the pair released", async () => {
+  // docs/protocol.md §5: the signal is checked before each compare-and-set, the second one after
+  // a lost race included (helper 154: a second write sent after the transport gave up pinned).
+  const key = keyOf(2);
+  const controller = new AbortController();
+  const reason = new Error("the transport gave up");
+  const winner = new FederationPeer({ kernelId: B, publicKey: key.publicKey, establishedAt: NOW - 10_000, rotationDue: NOW - 10_000 + WINDOW });
+  const cache = new ReplayCache();
+  const { inner, store, counts } = firstWriteLoses((held) => {
+    // A pin from long before this accept's skew window: not adopted, so a second write would follow.
+    held.insert(winner);
+    controller.abort(reason);
+  });
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store, replayStore: cache }).withTrustedPeer(B, key.publicKey);
+  const text = PeerHandshakeEnvelope.sign(B, A, "aborted", NOW, key).toJSONText();
+  const refused = await exchange.acceptEnvelope(text, B, NOW, { signal: controller.signal }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.is(refused, reason);
+  assert.is(counts.writes, 0, "no second compare-and-set was sent");
+  assert.ok(inner.get(B)!.equals(winner), "the winner's pin is as it was");
+  assert.not.ok(cache.has(B, "aborted", NOW, 300), "the pair was released");
+  // Not aborted, the same envelope renews the winner's pin with one write.
+  const peer = await exchange.acceptEnvelope(text, B, NOW);
+  assert.is(counts.writes, 1);
+  assert.equal([peer.establishedAt, peer.rotationDue], [NOW, NOW + WINDOW]);
+});
+
 test.run();

@@ -13,6 +13,7 @@ import {
   InMemoryPeerStore,
   KernelTrustExchange,
   Keypair,
+  PeerHandshakeEnvelope,
   ReplayCache,
 } from "../../src/handshake/index.js";
 import { rejectsWith, throwsWith } from "../helpers/assert-codes.js";
@@ -216,6 +217,23 @@ test("InMemoryPeerStore refuses a non-string kernel id and a next peer that is n
   assert.is(store.get(C), undefined, "nothing written under C");
   assert.is(store.size, 1);
   assert.ok(store.get(B)!.equals(pinned), "B's pin unchanged");
+});
+
+
+test("a timestamp above 2^53−1 (requireSafeTimestamps off) is held as 2^53−1: the same envelope is REPLAYED_NONCE, not accepted twice", async () => {
+  // docs/protocol.md §7: such a pair is stored with the timestamp 2^53−1, live until evicted.
+  // Stored as anything lower (0, say), `now ≤ timestamp + skew` is false at every now such an
+  // envelope passes the skew check at, and its replay would be accepted.
+  const cache = new ReplayCache();
+  const { acceptor } = kernels(cache);
+  acceptor.withHardening({ requireSafeTimestamps: false });
+  const now = Number.MAX_SAFE_INTEGER;
+  const stamp = 2n ** 53n + 200n; // 201 s ahead of now: within the skew
+  const text = PeerHandshakeEnvelope.sign(B, A, "big", stamp, Keypair.fromSeed(seedB)).toJSONText();
+  assert.ok(text.includes(`"timestamp":${stamp}}`), text);
+  await acceptor.acceptEnvelope(text, B, now);
+  assert.ok(cache.has(B, "big", now, SKEW), "held at the accept's now");
+  await rejectsWith(acceptor.acceptEnvelope(text, B, now), "REPLAYED_NONCE");
 });
 
 test.run();

@@ -53,6 +53,15 @@ test("InMemoryPeerStore.compareAndSet writes only when the current entry equals 
   assert.not.ok(store.compareAndSet(B, undefined, next)); // no longer empty
   const lookalike = new FederationPeer({ ...peerB.toJSON(), rotationDue: NOW + 99 });
   assert.not.ok(store.compareAndSet(B, lookalike, next)); // any field differs → no write
+  // establishedAt and the key count too: a pin renewed or re-keyed since it was read is not the
+  // entry the writer saw (FederationPeer.equals compares all four fields, as Rust's PartialEq).
+  const renewedSince = new FederationPeer({ ...peerB.toJSON(), establishedAt: NOW - 1 });
+  assert.not.ok(renewedSince.equals(peerB));
+  assert.not.ok(store.compareAndSet(B, renewedSince, next));
+  const otherKey = new FederationPeer({ ...peerB.toJSON(), publicKey: Keypair.fromSeed(new Uint8Array(32).fill(9)).publicKey });
+  assert.not.ok(otherKey.equals(peerB));
+  assert.not.ok(store.compareAndSet(B, otherKey, next));
+  assert.ok(store.get(B)!.equals(peerB), "none of the lookalikes wrote");
   assert.ok(store.compareAndSet(B, new FederationPeer(peerB.toJSON()), next)); // equal by value is enough
   assert.ok(store.get(B)!.equals(next));
   assert.throws(() => store.compareAndSet("kernel.org-z", undefined, next), /cannot be stored under/);
