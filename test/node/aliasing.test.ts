@@ -420,4 +420,21 @@ test("canonicalizeJson and bytesToHex: any carrier in, fresh output, views read 
   }
 });
 
+test("acceptEnvelope reads byte input within the call: a buffer the caller overwrites before the accept settles changes nothing", async () => {
+  // The accept is asynchronous (it waits on its stores); a transport reusing its read buffer
+  // right after the call must not change, or break, what is verified and pinned.
+  const kpB = Keypair.fromSeed(new Uint8Array(32).fill(0x42));
+  const exchange = new KernelTrustExchange("kernel-a", Keypair.fromSeed(new Uint8Array(32).fill(0x41))).withTrustedPeer("kernel-b", kpB.publicKey);
+  const text = PeerHandshakeEnvelope.sign("kernel-b", "kernel-a", "buffered", 1_800_000_000, kpB).toJSONText();
+  const bytes = new TextEncoder().encode(text);
+  const accepted = exchange.acceptEnvelope(bytes, "kernel-b", 1_800_000_000);
+  bytes.fill(0x20); // the transport reads its next request into the same buffer
+  const peer = await accepted;
+  assert.ok(peer.publicKey.equals(kpB.publicKey));
+  assert.is(peer.establishedAt, 1_800_000_000);
+  // The same bytes once more are a replay: the nonce read was the original one.
+  const replay = await exchange.acceptEnvelope(new TextEncoder().encode(text), "kernel-b", 1_800_000_001).then(() => undefined, (error: { code?: string }) => error);
+  assert.is(replay?.code, "REPLAYED_NONCE");
+});
+
 test.run();

@@ -487,4 +487,23 @@ test("a signal aborted while the first compare-and-set loses stops the second on
   assert.equal([peer.establishedAt, peer.rotationDue], [NOW, NOW + WINDOW]);
 });
 
+test("a compare-and-set loser never adopts a winner's pin of another key: under an anchor [old, new], a concurrent old-key pin is renewed with the new key", async () => {
+  // The adopt rule requires the winner's pin to hold this accept's key (docs/protocol.md §6).
+  // Step 6-7 against the winner's entry cannot stand in for it here: an anchor listing both keys
+  // lets the new key follow an old-key pin. Adopted, the accept would answer a pin of the old key
+  // for an envelope verified under the new one, and the rotation would not happen.
+  const oldKey = keyOf(2);
+  const newKey = keyOf(4);
+  const { inner, store, counts } = firstWriteLoses((held) =>
+    held.insert(new FederationPeer({ kernelId: B, publicKey: oldKey.publicKey, establishedAt: NOW, rotationDue: NOW + WINDOW })),
+  );
+  const exchange = new KernelTrustExchange(A, keyOf(1), { store }).withTrustedPeer(B, [oldKey.publicKey, newKey.publicKey]);
+  const peer = await exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "rotate", NOW, newKey).toJSONText(), B, NOW);
+  assert.is(counts.writes, 1, "the winner's old-key pin was replaced, not adopted");
+  assert.ok(peer.publicKey.equals(newKey.publicKey));
+  assert.ok(inner.get(B)!.equals(peer));
+  // From here on the old key is refused: the rotation moved forward.
+  await rejectsWith(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "back", NOW, oldKey).toJSONText(), B, NOW), "UNEXPECTED_PEER_KEY");
+});
+
 test.run();

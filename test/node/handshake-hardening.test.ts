@@ -711,4 +711,20 @@ test("a failed accept leaves the store exactly as it was, whatever the failure",
   assert.is(store.writes, writes);
 });
 
+test("an envelope parsed leniently from text (fromJSON rejectWeakKeys: false) is re-checked for weak keys by a strict exchange and by a strict verifySignature", async () => {
+  // fromJSON of text verifies in wasm and remembers the policy it verified under; an envelope
+  // verified without the weak-key rule must not count as checked by it.
+  const identity = "01" + "00".repeat(31);
+  const forged = "58" + "66".repeat(31) + "01" + "00".repeat(31);
+  const text = new PeerHandshakeEnvelope(HandshakeChallenge.create(B, A, "n", NOW), PublicKey.fromHex(identity), Signature.fromHex(forged)).toJSONText();
+  const verdict = verifyEnvelopeBytes(text, { rejectWeakKeys: false });
+  if (!verdict.ok) return; // this verify rule refuses the forgery outright; nothing to re-check
+  const lenient = PeerHandshakeEnvelope.fromJSON(text, { rejectWeakKeys: false });
+  lenient.verifySignature({ rejectWeakKeys: false });
+  throwsWith(() => lenient.verifySignature(), "WEAK_PUBLIC_KEY");
+  const strict = new KernelTrustExchange(A, Keypair.generate()).withTrustedPeer(B, identity);
+  await rejectsWith(strict.acceptEnvelope(lenient, B, NOW), "WEAK_PUBLIC_KEY");
+  assert.equal(await strict.peers(), [], "nothing pinned");
+});
+
 test.run();

@@ -374,4 +374,36 @@ test("layering: the handshake imports nothing from src/stores/", () => {
   return import("../../src/stores/memory.js").then((m) => assert.is(m.InMemoryPeerStore, InMemoryPeerStore));
 });
 
+test("options.signal: aborted before the call, the peer store is not read either; aborted while the store is read, the replay store is never asked", async () => {
+  // docs/protocol.md §5: the signal is checked before step 5's read and before step 8's reservation.
+  const replay = new LoggingReplayStore();
+  const { kpB, store, exchange } = setup(replay);
+  const reads: string[] = [];
+  const during = new AbortController();
+  let abortOnRead = false;
+  exchange.withStore({
+    insert: (peer) => store.insert(peer),
+    get: async (id) => {
+      reads.push(id);
+      if (abortOnRead) during.abort(new Error("caller gone while the pin was read"));
+      return store.get(id);
+    },
+    remove: (id) => store.remove(id),
+    snapshot: () => store.snapshot(),
+    compareAndSet: (id, expected, next) => store.compareAndSet(id, expected, next),
+  });
+  const reasonOf = (promise: Promise<unknown>) => promise.then(() => "accepted", (error: unknown) => error);
+  const before = new AbortController();
+  const why = new Error("caller gone");
+  before.abort(why);
+  assert.is(await reasonOf(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "a1", NOW, kpB), B, NOW, { signal: before.signal })), why);
+  assert.equal(reads, [], "the peer store was not read");
+  abortOnRead = true;
+  const refused = await reasonOf(exchange.acceptEnvelope(PeerHandshakeEnvelope.sign(B, A, "a2", NOW, kpB), B, NOW, { signal: during.signal }));
+  assert.is((refused as Error).message, "caller gone while the pin was read");
+  assert.equal(reads, [B]);
+  assert.equal(replay.calls, [], "no reservation was made (nor released)");
+  assert.is((await store.snapshot()).length, 0, "nothing pinned");
+});
+
 test.run();

@@ -16,7 +16,7 @@ import {
   PeerHandshakeError,
   PublicKey,
 } from "../../src/handshake/index.js";
-import { expectCode, rejectsWith } from "../helpers/assert-codes.js";
+import { expectCode, rejectsWith, throwsWith } from "../helpers/assert-codes.js";
 import { verifyEnvelopeBytes, verifyEnvelopeFields } from "../../src/handshake/verify-envelope.js";
 import { nodeSign } from "../helpers/ed25519-oracles.js";
 
@@ -149,6 +149,14 @@ test("u64 timestamps above 2^53−1 stay exact (bigint) through parse, canonical
   }
   // A bigint that fits a safe integer is normalised to a number.
   assert.is(HandshakeChallenge.create("b", "a", "n", 5n).timestamp, 5);
+  // Outside u64 (chio's type), nothing is signed: one past 2^64−1, and −1, are INVALID_TIME on
+  // every constructor, as serde would refuse the text such a challenge writes.
+  const fields = { schema: "chio.federation-kernel-handshake.v1", localKernelId: "b", remoteKernelId: "a", nonce: "n" };
+  for (const timestamp of [2n ** 64n, -1n]) {
+    throwsWith(() => HandshakeChallenge.create("b", "a", "n", timestamp), "INVALID_TIME");
+    throwsWith(() => new HandshakeChallenge({ ...fields, timestamp }), "INVALID_TIME");
+    throwsWith(() => PeerHandshakeEnvelope.sign("b", "a", "n", timestamp, keypair), "INVALID_TIME");
+  }
 });
 
 test("field order and whitespace on the wire are free; output is always serde order", () => {
