@@ -345,4 +345,25 @@ test("trustedPeers() and trustedPeerKeys() answer the anchors in force whatever 
   }
 });
 
+test("resolve, forget and acceptEnvelope refuse a non-string kernel id as INVALID_TYPE before the store is asked (not STORE_FAILED from it)", async () => {
+  // A caller's mistake is INVALID_TYPE (the misuse class), never a store failure: the audit log
+  // and a retrying transport tell the two apart (docs/protocol.md §9).
+  const asked: string[] = [];
+  const inner = new InMemoryPeerStore();
+  const store = {
+    insert: (peer: FederationPeer) => (asked.push("insert"), inner.insert(peer)),
+    get: (id: string) => (asked.push("get"), inner.get(id)),
+    remove: (id: string) => (asked.push("remove"), inner.remove(id)),
+    snapshot: () => (asked.push("snapshot"), inner.snapshot()),
+    compareAndSet: (id: string, expected: FederationPeer | undefined, next: FederationPeer) => (asked.push("compareAndSet"), inner.compareAndSet(id, expected, next)),
+  };
+  const exchange = new KernelTrustExchange("A", kA, { store }).withTrustedPeer("B", kB.publicKey);
+  for (const id of [42, null, undefined, { toString: () => "B" }]) {
+    await rejectsWithCode(exchange.resolve(id as never, 1_800_000_000), "INVALID_TYPE");
+    await rejectsWithCode(exchange.forget(id as never), "INVALID_TYPE");
+    await rejectsWithCode(exchange.acceptEnvelope(exchange.localEnvelope("A", "n", 1_800_000_000), id as never, 1_800_000_000), "INVALID_TYPE");
+  }
+  assert.equal(asked, [], "the store was never asked");
+});
+
 test.run();

@@ -75,6 +75,11 @@ test("FederationPeer JSON: serde field order, deny_unknown_fields, typed errors"
   assert.throws(() => FederationPeer.fromJSON("{"), (e: { code?: string }) => e.code === "INVALID_TYPE");
   assert.throws(() => FederationPeer.fromJSON({ ...peerB.toJSON(), rotationDue: -1 }), (e: { code?: string }) => e.code === "INVALID_TIME");
   assert.throws(() => FederationPeer.fromJSON({ ...peerB.toJSON(), publicKey: "zz" }), (e: { code?: string }) => e.code === "INVALID_LENGTH");
+  // A kernel id that is not a string is refused, not kept (a pin under 42 would never match an accept's id).
+  for (const kernelId of [42, null, ["kernel.org-b"]]) {
+    assert.throws(() => FederationPeer.fromJSON({ ...peerB.toJSON(), kernelId } as never), (e: { code?: string }) => e.code === "INVALID_TYPE");
+    assert.throws(() => new FederationPeer({ ...peerB.toJSON(), kernelId } as never), (e: { code?: string }) => e.code === "INVALID_TYPE");
+  }
   assert.ok(peerB.isFresh(NOW + 99));
   assert.not.ok(peerB.isFresh(NOW + 100));
 });
