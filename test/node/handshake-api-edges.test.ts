@@ -366,4 +366,16 @@ test("resolve, forget and acceptEnvelope refuse a non-string kernel id as INVALI
   assert.equal(asked, [], "the store was never asked");
 });
 
+test("peersDueForRotation: withinSecs must be a unix-seconds count (INVALID_TIME otherwise); a horizon past 2^53−1 saturates and still lists every pin", async () => {
+  const store = new InMemoryPeerStore();
+  store.insert(new FederationPeer({ kernelId: "B", publicKey: kB.publicKey, establishedAt: 1_800_000_000, rotationDue: Number.MAX_SAFE_INTEGER }));
+  const exchange = new KernelTrustExchange("A", kA, { store }).withTrustedPeer("B", kB.publicKey);
+  for (const within of [-1, 0.5, "60", Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, 60n, null]) {
+    await rejectsWithCode(exchange.peersDueForRotation(1_800_000_000, within as never), "INVALID_TIME");
+  }
+  assert.equal(await exchange.peersDueForRotation(1_800_000_000, 60), [], "due at 2^53−1: not within 60 s");
+  const due = await exchange.peersDueForRotation(1_800_000_000, Number.MAX_SAFE_INTEGER);
+  assert.equal(due.map((peer) => peer.kernelId), ["B"]);
+});
+
 test.run();

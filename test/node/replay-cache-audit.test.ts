@@ -79,6 +79,13 @@ test("per-peer code units: a peer exactly at maxKeyUnitsPerPeer keeps every pair
   assert.ok(cache.has(B, whole, NOW, SKEW));
   assert.not.ok(cache.reserve(B, whole, NOW, NOW + SKEW, SKEW), "still a replay at the edge of its window");
   assert.is(cache.size, 2);
+  // Exactly one unit over (50 + 51 = 101 > 100): the oldest goes too, not only far over it.
+  const tight = new ReplayCache({ maxKeyUnitsPerPeer: 100 });
+  remember(tight, B, half("a"));
+  remember(tight, B, half("b") + "y"); // 51 units
+  assert.is(tight.sizeOf(B), 1);
+  assert.not.ok(tight.has(B, half("a"), NOW, SKEW));
+  assert.ok(tight.has(B, half("b") + "y", NOW, SKEW));
 });
 
 test("total code units: pairs summing exactly maxKeyUnits are all kept; one more evicts the oldest of any peer", () => {
