@@ -378,4 +378,49 @@ test("peersDueForRotation: withinSecs must be a unix-seconds count (INVALID_TIME
   assert.equal(due.map((peer) => peer.kernelId), ["B"]);
 });
 
+test("withStore and withReplayStore refuse a port missing any one method (INVALID_TYPE), compareAndSet and release included, and keep the stores in use", async () => {
+  // A peer store without compareAndSet, taken, failed only at the first pin write (STORE_FAILED,
+  // its nonce held): a configuration mistake surfacing as a store outage.
+  const inner = new InMemoryPeerStore();
+  const full = {
+    insert: (peer: FederationPeer) => inner.insert(peer),
+    get: (id: string) => inner.get(id),
+    remove: (id: string) => inner.remove(id),
+    snapshot: () => inner.snapshot(),
+    compareAndSet: (id: string, expected: FederationPeer | undefined, next: FederationPeer) => inner.compareAndSet(id, expected, next),
+  };
+  const cache = new ReplayCache();
+  const replay = {
+    reserve: (...args: Parameters<ReplayCache["reserve"]>) => cache.reserve(...args),
+    commit: (peer: string, nonce: string) => cache.commit(peer, nonce),
+    release: (peer: string, nonce: string) => cache.release(peer, nonce),
+  };
+  const exchange = new KernelTrustExchange("A", kA, { store: full, replayStore: replay }).withTrustedPeer("B", kB.publicKey);
+  for (const method of Object.keys(full) as (keyof typeof full)[]) {
+    const partial: Record<string, unknown> = { ...full };
+    delete partial[method];
+    assert.match(throwsWith(() => exchange.withStore(partial as never), "INVALID_TYPE").message, new RegExp(`missing ${method}`));
+    partial[method] = "not a function";
+    throwsWith(() => exchange.withStore(partial as never), "INVALID_TYPE");
+  }
+  for (const method of Object.keys(replay) as (keyof typeof replay)[]) {
+    const partial: Record<string, unknown> = { ...replay };
+    delete partial[method];
+    assert.match(throwsWith(() => exchange.withReplayStore(partial as never), "INVALID_TYPE").message, new RegExp(`missing ${method}`));
+  }
+  throwsWith(() => exchange.withReplayStore({ ...replay, fits: 1 } as never), "INVALID_TYPE");
+  // The stores in use are the ones given first: a handshake pins in `inner` and reserves in `cache`.
+  const sender = new KernelTrustExchange("B", kB);
+  await exchange.acceptEnvelope(sender.localEnvelope("A", "ports", 1_800_000_000).toJSONText(), "B", 1_800_000_000);
+  assert.is(inner.size, 1);
+  assert.is(cache.size, 1);
+});
+
+test("PeerHandshakeEnvelope.sign refuses a signer whose publicKey is not a PublicKey before asking it to sign", () => {
+  let asked = 0;
+  const signer = { publicKey: kB.publicKey.toHex(), sign: (bytes: Uint8Array) => (asked++, kB.sign(bytes)) };
+  assert.match(throwsWith(() => PeerHandshakeEnvelope.sign("B", "A", "n", 1_800_000_000, signer as never), "INVALID_TYPE").message, /signer must be/);
+  assert.is(asked, 0, "nothing was signed");
+});
+
 test.run();
