@@ -307,8 +307,11 @@ export function prepared_configure(maxBytes: usize): i32 {
   const perSlot = SLOT_BYTES + INDEX_BYTES_PER_SLOT;
   let slots: i32 = maxBytes < COMB_TABLE_BYTES + perSlot ? 0 : <i32>((maxBytes - COMB_TABLE_BYTES) / perSlot);
   if (slots > 0x10000) slots = 0x10000;
-  // The index has at least 16 entries: with a few slots it takes more than its per-slot budget.
+  // The index takes a power of two entries from 2 * slots up, at least 16, of 4 bytes each: for 1
+  // to 3 slots more than the estimate's INDEX_BYTES_PER_SLOT, for most counts less (as little as 8
+  // bytes a slot), so the estimate may be a slot too many or too few. As many as fit, no fewer.
   while (slots > 0 && slab_bytes(slots) > maxBytes) slots--;
+  while (slots < 0x10000 && slab_bytes(slots + 1) <= maxBytes) slots++;
   if (!reserveSlab(slab_bytes(slots))) return -1;
   slotCount = slots;
   // A new clock: the decoded-key cache's stamps of the old one would read as recent uses.

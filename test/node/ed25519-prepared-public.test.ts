@@ -229,6 +229,24 @@ test("the slab, index included, never takes more than maxBytes, also when only a
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+// The test above bounds the slab from above; this one from below: a bound is used up, so a
+// caller who sizes it for n keys (by the size an n-slot slab takes) gets n slots, not n - 1.
+test("a bound of exactly an n-slot slab's size lays out n slots; one byte less, n - 1", () => {
+  ed25519.configurePreparedKeys({ maxBytes: 0 });
+  const base = ioArenaBase(); // the I/O arena starts right after the slab
+  for (const wanted of [1, 2, 3, 5, 40, 64]) {
+    let bytes = 20_000 + 30_000 * wanted; // below an n-slot slab (a slot takes about 33 KB, the shared table about 25 KB)
+    while (ed25519.configurePreparedKeys({ maxBytes: bytes }).slots < wanted) bytes += 1_000; // steps smaller than a slot
+    assert.is(ed25519.preparedKeysLayout().slots, wanted);
+    const size = ioArenaBase() - base;
+    assert.is(ed25519.configurePreparedKeys({ maxBytes: size }).slots, wanted, `exactly ${size} bytes`);
+    assert.is(ioArenaBase() - base, size, "the same slab");
+    assert.is(ed25519.configurePreparedKeys({ maxBytes: size - 1 }).slots, wanted - 1, `${size - 1} bytes`);
+    assert.ok(ioArenaBase() - base <= size - 1);
+  }
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
 test("hot keys given as bytes are prepared automatically after repeated use", () => {
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   assert.is(hooks().test_prepared_used(), 0);
