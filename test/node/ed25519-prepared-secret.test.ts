@@ -11,8 +11,10 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { ed25519, PreparedSecretKey, PREPARED_SECRET_KEY_CAPACITY } from "../../src/ed25519.js";
 import { PreparedSecretKeyError } from "../../src/errors.js";
 import { Keypair } from "../../src/handshake/keys.js";
-import { argsBase, guarded, heapU8, liveCoreExports, resetInstance } from "../../src/wasm/instance.js";
-import { ARGS_BYTES } from "../../src/wasm/abi.js";
+import { argsBase, guarded, heapU8, liveCoreExports, resetInstance, type CoreExports } from "../../src/wasm/instance.js";
+import {
+  ARGS_BYTES, ARG_PUBLIC_KEY, ARG_SECRET, ARG_SIGNATURE, PREPARED_BAD_SLOT, PREPARED_CORRUPTED, PREPARED_OK, PREPARED_SECRET_SLOTS,
+} from "../../src/wasm/abi.js";
 import { fromLE, nodePublicKeyBytes, nodeSign } from "../helpers/ed25519-oracles.js";
 import { rejectsWithCode, throwsWith } from "../helpers/assert-codes.js";
 import { scaled } from "../helpers/scale.js";
@@ -300,6 +302,50 @@ for (const [what, corrupt] of CORRUPTIONS) {
   });
 }
 
+/** The core's prepared-secret exports (assembly/ed25519/prepared-secret.ts), called directly. */
+interface PreparedSecretExports extends CoreExports {
+  ed25519_prepare_secret(slot: number): number;
+  ed25519_sign_prepared(slot: number, msgLen: number): number;
+}
+
+// The tests above see the slot zeroed after ed25519.sign() returned, by which time the JS side
+// has also released it (ed25519_destroy_prepared): they pass whether or not the core wipes a
+// failing slot itself. The core's own guarantee (prepared-secret.ts: "a mismatch wipes the slot
+// and signs nothing"), and its wipe of a seed handed with a slot index outside the slab, are
+// checked here on the exports directly.
+test("the core itself wipes a slot that fails its check and signs nothing; a slot index outside the slab is refused and the seed handed with it wiped", () => {
+  resetInstance(); // a fresh slab: the first key prepared takes slot 0 (src/prepared-secret-key.ts)
+  const seed = seedOf("the core's own wipe");
+  const key = ed25519.prepareSecretKey(seed);
+  const x = liveCoreExports<PreparedSecretExports>()!;
+  const args = argsBase();
+  const slot = slotOf(seed);
+  const signature = (): Buffer => Buffer.from(heapU8().subarray(args + ARG_SIGNATURE, args + ARG_SIGNATURE + 64));
+  const signDirectly = (index: number): number => {
+    heapU8().set(key.publicKey, args + ARG_PUBLIC_KEY);
+    heapU8().fill(0xaa, args + ARG_SIGNATURE, args + ARG_SIGNATURE + 64);
+    return x.ed25519_sign_prepared(index, 0);
+  };
+  assert.is(signDirectly(0), PREPARED_OK, "control: slot 0 holds the key");
+  assert.is(signature().toString("hex"), hex(nodeSign(seed, new Uint8Array(0))), "control: it signs the empty message as node:crypto does");
+  for (const index of [PREPARED_SECRET_SLOTS, 0xffffffff]) {
+    assert.is(signDirectly(index), PREPARED_BAD_SLOT, `sign with slot ${index}`);
+    assert.equal(signature(), Buffer.alloc(64, 0xaa), `slot ${index}: nothing signed`);
+  }
+  heapU8()[slot + 7] ^= 0x10; // a byte of the scalar
+  assert.is(signDirectly(0), PREPARED_CORRUPTED);
+  assert.equal(Buffer.from(heapU8().subarray(slot, slot + 112)), Buffer.alloc(112), "the core zeroed the slot before returning");
+  assert.equal(signature(), Buffer.alloc(64, 0xaa), "nothing signed");
+  throwsWith(() => ed25519.sign(new Uint8Array(1), key), "PREPARED_KEY_CORRUPTED");
+  key.destroy();
+  for (const index of [PREPARED_SECRET_SLOTS, 0xffffffff]) {
+    heapU8().set(seed, args + ARG_SECRET);
+    assert.is(x.ed25519_prepare_secret(index), PREPARED_BAD_SLOT, `prepare into slot ${index}`);
+    assert.equal(Buffer.from(heapU8().subarray(args + ARG_SECRET, args + ARG_SECRET + 32)), Buffer.alloc(32), `slot ${index}: the seed wiped`);
+  }
+  assert.equal(findAll(expandSeed(seed).scalar), [], "no expanded key left anywhere");
+});
+
 test("a trap rebuilds the instance: prepared keys are lost (PREPARED_KEY_LOST), new ones work, Keypair re-prepares", () => {
   const seed = seedOf("trap");
   const message = new TextEncoder().encode("after the trap");
@@ -318,6 +364,44 @@ test("a trap rebuilds the instance: prepared keys are lost (PREPARED_KEY_LOST), 
   assert.is(hex(ed25519.sign(message, again)), hex(nodeSign(seed, message)));
   again.destroy();
   keypair.destroy();
+});
+
+// In the test above the lost key's slot had been used before (a generation above 0), so the
+// generation alone told it apart from the new instance's slot. Here both are generation 0 of
+// slot 0: only the instance epoch says the old key is lost. Taken for the new slot's owner, it
+// would reach the core with its own A, fail the check there and wipe the new key's slot.
+test("a key lost to a trap is lost even where the new instance's slot has its index and generation: the key prepared there keeps signing", () => {
+  resetInstance(); // a fresh slab: slot 0 first, every generation 0
+  const old = ed25519.prepareSecretKey(seedOf("before the trap"));
+  throwsWith(() => guarded(() => { throw new WebAssembly.RuntimeError("unreachable (simulated trap)"); }), "WASM_TRAP");
+  const seed = seedOf("after the trap");
+  const fresh = ed25519.prepareSecretKey(seed); // slot 0 of the new instance, generation 0
+  const message = new TextEncoder().encode("one slot index, two instances");
+  throwsWith(() => ed25519.sign(message, old), "PREPARED_KEY_LOST");
+  assert.not.ok(old.usable);
+  old.destroy();
+  assert.ok(fresh.usable);
+  assert.is(hex(ed25519.sign(message, fresh)), hex(nodeSign(seed, message)), "the new key's slot is intact");
+  fresh.destroy();
+});
+
+// A slot whose check failed is wiped by the core and must also go back to the free list: the
+// key is retired (its destroy() then does nothing), so nothing else would ever free it.
+test("a slot that failed its check is freed: the whole slab can be prepared again", () => {
+  resetInstance();
+  const seed = seedOf("freed after its check failed");
+  const key = ed25519.prepareSecretKey(seed);
+  heapU8()[slotOf(seed) + 7] ^= 0x10; // a byte of the scalar
+  throwsWith(() => ed25519.sign(new Uint8Array(1), key), "PREPARED_KEY_CORRUPTED");
+  key.destroy();
+  const keys: PreparedSecretKey[] = [];
+  try {
+    for (let i = 0; i < PREPARED_SECRET_KEY_CAPACITY; i++) keys.push(ed25519.prepareSecretKey(seedOf(`refill ${i}`)));
+    throwsWith(() => ed25519.prepareSecretKey(seedOf("one too many")), "PREPARED_KEYS_EXHAUSTED");
+  } finally {
+    for (const k of keys) k.destroy();
+  }
+  assert.is(keys.length, PREPARED_SECRET_KEY_CAPACITY);
 });
 
 test("after a trap, usable and destroy() of a lost key start no instance (review 70 F5)", () => {
