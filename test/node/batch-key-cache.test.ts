@@ -342,6 +342,44 @@ test("a new position key empties the batch key cache, also the entries whose set
   assert.ok(keys.every((k) => entryOf(k.pk) !== 0), "cached again");
 });
 
+// A lookup must match all 32 key bytes: A and -A differ only in the top bit (the sign of x), and
+// a signature made with A's secret under the key bytes of -A is valid for the point A. A cache
+// that took -A's bytes for A's entry would hand the batch A's point for them and accept it. Within
+// one call the batch keeps them apart itself (ed25519-batch.test.ts); across calls only the
+// cache's comparison does, and only when both fall in one set, so the key is chosen (under a
+// position key of our choosing) to put A and -A in the same set.
+test("a key whose bytes differ from a cached key's only in the top bit (-A for A) is not taken for it: items signed with A's secret under -A stay false", () => {
+  seedKeyIndex(KNOWN_POSITION_KEY);
+  let key: Key | undefined;
+  let negated = new Uint8Array(32);
+  for (let n = 0; key === undefined; n++) {
+    const candidate = keyWithTorsion(`sign bit ${n}`, 0);
+    negated = Uint8Array.from(candidate.pk);
+    negated[31] ^= 0x80;
+    if (setOf(candidate.pk) === setOf(negated)) key = candidate;
+  }
+  assert.equal(negated, key.point.negate().toBytes(), "the flipped bytes are -A's encoding");
+  expectSingles([1, 2, 3].map((i) => signedBy(key, `A itself ${i}`)), false, "items under A");
+  assert.is(lookupExact(key.pk), CLASS_TORSION_FREE, "A is cached, torsion-free");
+  // S = r + k a with k over the bytes of -A: [S]B - [k](-A) = R + [2k]A, not R: single verify says false.
+  const forged = (label: string): Item => {
+    const message = digest("message", label).slice(0, 40);
+    const r = scalarOf("nonce", label);
+    const R = G.multiply(r).toBytes();
+    const k = fromLE(sha512(concat(R, negated, message))) % L;
+    return { signature: concat(R, le((r + k * key!.a) % L)), message, publicKey: negated };
+  };
+  for (const zip215 of [false, true]) {
+    const items = [1, 2, 3, 4].map((i) => forged(`under -A ${i} ${zip215}`));
+    assert.equal(ed25519.verifyBatch(items, { zip215 }), [false, false, false, false], `zip215 ${zip215}`);
+    items.forEach((it) => assert.not.ok(ed25519.verify(it.signature, it.message, it.publicKey, { zip215 }), "single verify refuses it"));
+    const [first] = items;
+    const k = fromLE(sha512(concat(first.signature.subarray(0, 32), negated, first.message))) % L;
+    const R = Point.fromBytes(first.signature.subarray(0, 32));
+    assert.ok(G.multiply(fromLE(first.signature.subarray(32))).equals(R.add(key!.point.multiply(k))), "control: [S]B = R + [k]A, so with A's point the item would pass");
+  }
+});
+
 test("keys that share a cached key's first 8 bytes (any sender can make them) do not evict it", () => {
   seedKeyIndex(KNOWN_POSITION_KEY);
   const pinned = keyWithTorsion("pinned", 0);
