@@ -247,6 +247,14 @@ test("a bound of exactly an n-slot slab's size lays out n slots; one byte less, 
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+// ed25519-glue-audit checks one byte over the ceiling; this, the ceiling itself: a valid bound,
+// refused here only because the test build's memory stops at 32 MiB.
+test("configurePreparedKeys: the ceiling itself (256 MiB) is a valid bound: on the test build (memory capped at 32 MiB) WASM_OUT_OF_MEMORY, the layout unchanged", () => {
+  const before = ed25519.preparedKeysLayout();
+  assert.throws(() => ed25519.configurePreparedKeys({ maxBytes: 256 * 1024 * 1024 }), (e: unknown) => e instanceof WasmCoreError && e.code === "WASM_OUT_OF_MEMORY");
+  assert.equal(ed25519.preparedKeysLayout(), before);
+});
+
 test("hot keys given as bytes are prepared automatically after repeated use", () => {
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
   assert.is(hooks().test_prepared_used(), 0);
