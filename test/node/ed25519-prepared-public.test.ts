@@ -331,6 +331,39 @@ test("more prepared keys in use than slots: a lost slot is won back only by a ho
   ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
 });
 
+// The test above sees stale keys give way after 15 uses and before 49; this pins the boundary of
+// the documented rule (prepared_admits_vartime: a key prepared on request is stale once unused for
+// STALE_USES_PER_SLOT = 16 times the slot count uses of the slab, preparations and admission
+// checks counted). With 2 slots: q1, prepared, then q2 prepared (one use), then admission checks
+// of keys the slab does not hold, one per verification: q1 stays through the 30th (31 uses since
+// its own) and gives its slot at the 31st (32 uses).
+test("a key prepared on request is stale after exactly 16 uses of the slab per slot: not one use sooner or later", () => {
+  assert.is(slabWithSlots(2), 2);
+  const msg = new Uint8Array([7, 3]);
+  const held = () => new Set(slabKeys().filter((hex) => hex !== ""));
+  const key = (name: string) => {
+    const seed = digest("stale boundary", name).slice(0, 32);
+    const publicKey = ed25519.getPublicKey(seed);
+    return { hex: Buffer.from(publicKey).toString("hex"), publicKey, signature: ed25519.sign(msg, seed) };
+  };
+  // More keys than the decoded-key cache's 16 entries, used in turn: none gets hot (promotion).
+  const others = Array.from({ length: 20 }, (_, i) => key(`other ${i}`));
+  const prepared = others.map((k) => ed25519.preparePublicKey(k.publicKey)); // leaves the last two in the slots
+  const [q1, q2] = [key("q1"), key("q2")];
+  const kept = [ed25519.preparePublicKey(q1.publicKey), ed25519.preparePublicKey(q2.publicKey)]; // held: a collected key's slot is released
+  assert.equal(held(), new Set([q1.hex, q2.hex]));
+  for (let use = 1; use <= 30; use++) {
+    const k = others[use % others.length];
+    assert.ok(ed25519.verify(k.signature, msg, prepared[use % others.length]));
+    assert.ok(held().has(q1.hex), `use ${use}: q1 not stale yet`);
+  }
+  assert.ok(ed25519.verify(others[31 % others.length].signature, msg, prepared[31 % others.length]));
+  assert.not.ok(held().has(q1.hex), "the 31st admission check (32 uses since q1's) finds q1 stale");
+  assert.ok(held().has(q2.hex), "q2, used one later, is not stale yet");
+  for (const k of [...kept, ...prepared]) k.free();
+  ed25519.configurePreparedKeys({ maxBytes: ED25519_PREPARED_KEYS_DEFAULT_BYTES });
+});
+
 test("configurePreparedKeys starts the slab's clock again and forgets the stamps read against the old one", () => {
   slabWithSlots(2);
   const msg = new Uint8Array([7, 2]);
