@@ -88,8 +88,11 @@ const HEADER_BYTES: usize = 16; //             u64 key prefix, u64 last-use tick
 const ON_REQUEST: u64 = 0x8000000000000000;
 /** Bytes one prepared key takes in the slab (header + body). */
 export const SLOT_BYTES: usize = HEADER_BYTES + SLOT_BODY_BYTES;
-/** Index bytes the slab budgets per slot: at most 4 entries of 4 bytes (index_capacity; at least 16 entries in all). */
-const INDEX_BYTES_PER_SLOT: usize = 16;
+/**
+ * Index bytes a slot takes at the least: index_capacity gives 2 to 4 entries of 4 bytes a slot (and
+ * at least 16 in all), so an estimate with 8 is never below the count that fits.
+ */
+const INDEX_BYTES_PER_SLOT: usize = 8;
 /** Index entry of a removed slot (entries are slot + 1; 0 is empty). */
 const INDEX_TOMBSTONE: u32 = 0xffffffff;
 
@@ -307,11 +310,12 @@ export function prepared_configure(maxBytes: usize): i32 {
   const perSlot = SLOT_BYTES + INDEX_BYTES_PER_SLOT;
   let slots: i32 = maxBytes < COMB_TABLE_BYTES + perSlot ? 0 : <i32>((maxBytes - COMB_TABLE_BYTES) / perSlot);
   if (slots > 0x10000) slots = 0x10000;
-  // The index takes a power of two entries from 2 * slots up, at least 16, of 4 bytes each: for 1
-  // to 3 slots more than the estimate's INDEX_BYTES_PER_SLOT, for most counts less (as little as 8
-  // bytes a slot), so the estimate may be a slot too many or too few. As many as fit, no fewer.
+  // The estimate counts the index's least share of a slot (INDEX_BYTES_PER_SLOT), so it is never
+  // too few; lowered while the slab does not fit, it is as many as fit. (With 16 bytes a slot it
+  // was a slot short at bounds just above an n-slot slab for most n: hunt 61.) The index takes
+  // more than its least share only by its rounding to a power of two, about a slot's worth in
+  // ~SLOT_BYTES / 8 slots, so the loop runs a few times at most.
   while (slots > 0 && slab_bytes(slots) > maxBytes) slots--;
-  while (slots < 0x10000 && slab_bytes(slots + 1) <= maxBytes) slots++;
   if (!reserveSlab(slab_bytes(slots))) return -1;
   slotCount = slots;
   // A new clock: the decoded-key cache's stamps of the old one would read as recent uses.
