@@ -76,6 +76,13 @@ export function peerStoreConformance(name: string, open: () => Promise<Opened<Fe
 
   t("compareAndSet writes only over the expected entry", withStore(async (store) => {
     const first = peer("kernel.a", KEY_A, 10, 20);
+    // An expectation over no entry loses, whatever its kernel id: the Postgres store answered one
+    // of another id with its "no entry" INSERT once a mutation audit dropped its early false
+    // (hunt 63), and pinned `next` where nothing was there to compare.
+    for (const [label, expected] of [["of kernelId", peer("kernel.a", KEY_A, 10, 20)], ["of another kernel id", peer("kernel.other", KEY_A, 10, 20)]] as const) {
+      assert.is(await store.compareAndSet("kernel.a", expected, first), false, `an expectation ${label} over no entry loses`);
+      assert.not.ok(await store.get("kernel.a"), `nothing written after the expectation ${label} over no entry`);
+    }
     assert.is(await store.compareAndSet("kernel.a", undefined, first), true, "first pin over nothing");
     assert.is(await store.compareAndSet("kernel.a", undefined, peer("kernel.a", KEY_B, 11, 21)), false, "a second first pin loses");
     samePeer(await store.get("kernel.a"), first, "unchanged after the lost first pin");
