@@ -383,7 +383,10 @@ export function replayStoreConformance(name: string, open: () => Promise<Opened<
       // in flight: b cannot tell a stalled accept from a committed one. Within one handle the
       // reservation holds it, as the single-handle contract above checks.)
       await b.release("kernel.a", "n1"); // b holds nothing: a's reservation stays
-      assert.is(await b.reserve("kernel.a", "n1", T, T + 1, 300), false, "b's release freed nothing");
+      // Nor does b's commit touch it: a's reservation stays a's to release (a mutation audit, hunt
+      // 63: an SQLite commit without its owner check committed it, and a's release then freed nothing).
+      await b.commit("kernel.a", "n1");
+      assert.is(await b.reserve("kernel.a", "n1", T, T + 1, 300), false, "b's release and commit freed nothing");
       await a.release("kernel.a", "n1");
       assert.is(await b.reserve("kernel.a", "n1", T, T + 2, 300), true, "free for b after a's release");
       await b.commit("kernel.a", "n1");

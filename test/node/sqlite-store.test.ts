@@ -15,6 +15,7 @@ import path from "node:path";
 import { FederationPeer, KernelTrustExchange, Keypair, PublicKey } from "../../src/index.js";
 import { SqlitePeerStore, SqliteReplayStore, SqliteStoreError, SCHEMA_VERSION, CHIO_APPLICATION_ID } from "../../src/stores/sqlite/index.js";
 import { CLOCK_GRACE_SECS } from "../../src/stores/sqlite/replay-store.js";
+import { MAX_PLAUSIBLE_UNIX_SECONDS } from "../../src/stores/sqlite/schema.js";
 import { peerStoreConformance, replayStoreConformance } from "../helpers/store-conformance.js";
 import { rejectsWith } from "../helpers/assert-codes.js";
 import { finished, repoRoot, spawnModule, runModule, waitForLine } from "../helpers/processes.js";
@@ -259,6 +260,17 @@ test("a reserve of a pair this host's clock puts past its retention by more than
       assert.is(peers.get("kernel.a"), undefined, `at ${at - ts} s: nothing pinned`);
     }
     assert.is(replay.size, 2, "only the recent and edge pairs");
+    // At the second itself: a pair kept until exactly the clock less CLOCK_GRACE_SECS, where the
+    // prunes run (they delete keep_until below it), is taken; one a second older is refused (a
+    // mutation audit's `<=` in the reserve's check went unseen, hunt 63).
+    const clock = hostClockAt(wall);
+    try {
+      throwsStoreError(() => replay.reserve("kernel.a", "at-edge-1", wall - 301, wall - 301, 300), "PAST_RETENTION_ON_HOST_CLOCK");
+      assert.is(replay.reserve("kernel.a", "at-edge", wall - 300, wall - 300, 300), true, "kept until the prunes' own second: taken");
+      assert.is(replay.size, 3, "the pair at the edge only");
+    } finally {
+      clock.restore();
+    }
   } finally {
     replay.close();
     peers.close();
@@ -809,6 +821,14 @@ test("prune takes unix seconds only; a chio file whose tables were dropped is a 
     for (const now of [Infinity, 1e300, -1, 1.5, "x", null, Date.now()]) throwsStoreError(() => replay.prune(now as number), "INVALID_ARGUMENT");
     assert.is(replay.size, 1, "the live pair is still held");
     assert.is(replay.reserve("p", "n", T, T + 10, 300), false);
+    // The bound is inclusive: 10^11 s (MAX_PLAUSIBLE_UNIX_SECONDS, the year 5138) is unix seconds,
+    // one more is not; nor is 0 refused (a mutation audit moved the bound unseen, hunt 63).
+    throwsStoreError(() => replay.prune(MAX_PLAUSIBLE_UNIX_SECONDS + 1), "INVALID_ARGUMENT");
+    assert.is(replay.prune(0), 0, "0 is unix seconds: nothing is kept until before it");
+    assert.is(replay.size, 1, "still held");
+    assert.is(replay.prune(MAX_PLAUSIBLE_UNIX_SECONDS), 1, "the largest plausible now prunes the pair");
+    assert.is(replay.reserve("p", "n", T, T, 300), true, "taken again once pruned"); // held again for the checks below
+    replay.commit("p", "n");
   } finally {
     replay.close();
   }
