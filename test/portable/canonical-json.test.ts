@@ -291,6 +291,22 @@ test("LONE_SURROGATE: via escapes (high alone, low alone, high then non-low) and
   expectCode("LONE_SURROGATE", '"\udc00"');
   // A high escape followed by a malformed \u is a syntax error.
   expectCode("INVALID_JSON", '"\\ud800\\u12"');
+  // A low surrogate escape is refused as such even when another \u escape follows it: were it
+  // taken as the high half of a pair, \udc00\udc00 would decode to 0x110000, past U+10FFFF, and
+  // be written as the invalid UTF-8 F4 90 80 80.
+  for (const input of ['"\\udc00\\udc00"', '"\\udfff\\udfff"', '"\\udc00\\ud800"', '{"\\udbff\\udfff":1,"\\ude00\\udc00":2}']) {
+    expectCode("LONE_SURROGATE", input);
+  }
+  assert.is(expectCode("LONE_SURROGATE", '["x","\\udc00\\udc00"]').offset, 6);
+  // The offset is the escape of the unpaired surrogate, also when the one after it is not a low
+  // surrogate (here \u0041 and \ud800): the first character of the escape that is at fault.
+  assert.is(expectCode("LONE_SURROGATE", '["x","\\ud800\\u0041"]').offset, 6);
+  assert.is(expectCode("LONE_SURROGATE", '{"ab":"\\ud800\\ud800"}').offset, 7);
+  // U+DBFF, the last high surrogate, pairs with a low one (U+10FFFF): in string input the
+  // unpaired surrogate after such a pair is the one reported, at the UTF-8 length of the text
+  // before it (TextEncoder as the oracle).
+  assert.is(expectCode("LONE_SURROGATE", '["\udbff\udfff","\ud800"]').offset, utf8.encode('["\u{10ffff}","').length);
+  assert.is(expectCode("LONE_SURROGATE", '["\udbff\udc00\udbff"]').offset, utf8.encode('["\u{10fc00}').length);
 });
 
 test("DUPLICATE_KEY: same name after unescaping, at any depth, however far apart", () => {
@@ -327,6 +343,12 @@ test("TOO_LARGE: input over maxBytes (default 1 MiB) as bytes or string; exactly
   expectCode("TOO_LARGE", '"' + "é".repeat(9) + '"', { maxBytes: 19 });
   assert.is(canonical('"' + "é".repeat(9) + '"', { maxBytes: 20 }), '"' + "é".repeat(9) + '"');
   expectCode("TOO_LARGE", "[1]", { maxBytes: 2 });
+  // The offset is that of the first byte past the limit, maxBytes, however the excess was found:
+  // by the string's length in UTF-16 units, by its UTF-8 length, or by the byte count.
+  assert.is(expectCode("TOO_LARGE", "[1]", { maxBytes: 2 }).offset, 2);
+  assert.is(expectCode("TOO_LARGE", utf8.encode("[1]"), { maxBytes: 2 }).offset, 2);
+  assert.is(expectCode("TOO_LARGE", '"' + "é".repeat(9) + '"', { maxBytes: 19 }).offset, 19);
+  assert.is(expectCode("TOO_LARGE", over).offset, limit);
 });
 
 test("NUMBER_OUT_OF_RANGE: literals that overflow binary64 (I-JSON)", () => {
