@@ -229,6 +229,28 @@ test("chio-trust/tweetnacl: size errors carry tweetnacl's message for each argum
   }
 });
 
+test("chio-trust/tweetnacl: with a wrong type and a wrong size among sign.detached.verify's arguments, the type is reported, as tweetnacl checks every type before any size (a mutation audit found the size checked first)", () => {
+  const msg = new Uint8Array(3);
+  const cases: unknown[][] = [
+    [msg, new Uint8Array(63), "not bytes"],
+    [msg, new Uint8Array(65), [1, 2, 3]],
+    [msg, new Uint8Array(0), new Uint16Array(32)],
+  ];
+  const kind = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return e instanceof TypeError ? "TypeError" : e instanceof Error ? `Error: ${e.message}` : "non-error";
+    }
+    return "returned";
+  };
+  for (const [m, s, p] of cases) {
+    const theirs = kind(() => nacl.sign.detached.verify(m as Uint8Array, s as Uint8Array, p as Uint8Array));
+    assert.is(theirs, "TypeError", "tweetnacl's answer");
+    assert.is(kind(() => oursNacl.sign.detached.verify(m as Uint8Array, s as Uint8Array, p as Uint8Array)), theirs, String(p));
+  }
+});
+
 test("chio-trust/tweetnacl: randomBytes and keyPair fill every byte they hand out, the last one too (a mutation audit found the last byte of each request left zero)", () => {
   // Each byte below is random: all 24 draws zero has probability 2^-192.
   const last = (b: Uint8Array) => b[b.length - 1];
@@ -267,6 +289,27 @@ test("chio-trust/ed25519: every function has noble's kind (async where noble's i
   assert.is(typeof ours.hashes.sha512, "function");
   assert.equal(Object.keys(ours.hashes), Object.keys(noble.hashes));
   assert.equal(Object.keys(ours.hashes), ["sha512Async", "sha512"]);
+});
+
+
+test("chio-trust/tweetnacl: randomBytes takes the largest documented n, 2^31 - 1, and refuses 2^31 (a mutation audit found the upper bound off by one)", () => {
+  // A generator that writes nothing: the 2 GiB array is allocated but never touched. Last in the
+  // file: setPRNG cannot put the built-in default back, so Web Crypto in 64 KiB requests (as
+  // the default draws) stands in for it afterwards.
+  const requests: number[] = [];
+  oursNacl.setPRNG((_x, n) => {
+    requests.push(n);
+  });
+  try {
+    assert.is(oursNacl.randomBytes(2 ** 31 - 1).length, 2 ** 31 - 1);
+    assert.equal(requests, [2 ** 31 - 1]);
+    assert.throws(() => oursNacl.randomBytes(2 ** 31), (e: Error) => e instanceof RangeError);
+    assert.equal(requests, [2 ** 31 - 1]);
+  } finally {
+    oursNacl.setPRNG((x, n) => {
+      for (let i = 0; i < n; i += 65536) globalThis.crypto.getRandomValues(x.subarray(i, Math.min(n, i + 65536)));
+    });
+  }
 });
 
 test.run();
