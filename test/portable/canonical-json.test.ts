@@ -246,6 +246,15 @@ test("INVALID_JSON: grammar violations, NaN/Infinity, BOM, single quotes, commen
   expectCode("INVALID_JSON", new Uint8Array([0xef, 0xbb, 0xbf, 0x31]));
   const error = expectCode("INVALID_JSON", '{"a":1,}');
   assert.is(error.offset, 7);
+  // A literal cut off by the end of the input, right after a call that left its missing letter
+  // just past that end in the core's input buffer: still INVALID_JSON at the literal (the check
+  // must stop at the input's end, not read the previous call's bytes).
+  for (const [whole, cut, at] of [["true", "tru", 0], ["null", "nul", 0], ["false", "fals", 0], ["[true]", "[tru", 1], ["[false]", "[fals", 1]] as const) {
+    assert.is(canonical(whole), whole);
+    assert.is(expectCode("INVALID_JSON", cut).offset, at, cut);
+    assert.is(canonical(whole), whole);
+    assert.is(expectCode("INVALID_JSON", utf8.encode(cut)).offset, at, cut);
+  }
 });
 
 test("TRAILING_DATA: anything but whitespace after the value", () => {
@@ -272,6 +281,16 @@ test("INVALID_UTF8: overlongs, encoded surrogates, > U+10FFFF, truncated, stray 
   // Outside strings: an invalid byte is INVALID_UTF8, a valid non-ASCII character is INVALID_JSON.
   expectCode("INVALID_UTF8", new Uint8Array([0x5b, 0xff, 0x5d]));
   expectCode("INVALID_JSON", new Uint8Array([0x5b, 0xc3, 0xa9, 0x5d]));
+  // A sequence cut off by the end of the input itself, after a call that left the bytes that
+  // would complete it just past that end in the core's input buffer: still INVALID_UTF8 at its
+  // lead byte (the check must stop at the input's end, not read the previous call's bytes).
+  const primer = utf8.encode('"' + "\u{1F600}".repeat(4) + '"'); // 22 F0 9F 98 80 F0 9F 98 80 …
+  for (const cut of [[0x22, 0xf0, 0x9f, 0x98], [0x22, 0xf0, 0x9f], [0x5b, 0x22, 0x61, 0xf0, 0x9f, 0x98], [0xf0, 0x9f, 0x98], [0x22, 0xe2, 0x82], [0x22, 0xc3]]) {
+    canonicalizeJson(primer);
+    const lead = cut.findIndex((b) => b >= 0x80);
+    assert.throws(() => strict.decode(new Uint8Array(cut.slice(lead))), undefined, `oracle rejects ${cut}`);
+    assert.is(expectCode("INVALID_UTF8", new Uint8Array(cut)).offset, lead, `${cut}`);
+  }
   // Well-formed boundary sequences are accepted.
   for (const ok of [[0xc2, 0x80], [0xdf, 0xbf], [0xe0, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xee, 0x80, 0x80], [0xef, 0xbf, 0xbf], [0xf0, 0x90, 0x80, 0x80], [0xf4, 0x8f, 0xbf, 0xbf]]) {
     const input = new Uint8Array([0x22, ...ok, 0x22]);
