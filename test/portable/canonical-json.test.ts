@@ -255,6 +255,11 @@ test("INVALID_JSON: grammar violations, NaN/Infinity, BOM, single quotes, commen
     assert.is(canonical(whole), whole);
     assert.is(expectCode("INVALID_JSON", utf8.encode(cut)).offset, at, cut);
   }
+  // The same for a \u escape cut off by the end of the input: INVALID_JSON at its backslash.
+  for (const [whole, cut, at] of [['"\\u0041"', '"\\u004', 1], ['"\\ud83d\\ude00"', '"\\ud83d\\ude0', 7], ['["\\u00e9"]', '["\\u00e', 2]] as const) {
+    canonical(whole);
+    assert.is(expectCode("INVALID_JSON", cut).offset, at, cut);
+  }
 });
 
 test("TRAILING_DATA: anything but whitespace after the value", () => {
