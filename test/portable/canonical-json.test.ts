@@ -260,6 +260,14 @@ test("INVALID_JSON: grammar violations, NaN/Infinity, BOM, single quotes, commen
     canonical(whole);
     assert.is(expectCode("INVALID_JSON", cut).offset, at, cut);
   }
+  // A backslash or a minus sign as the input's last byte, likewise.
+  for (const [whole, cut, at] of [['"\\n"', '"\\', 1], ['["\\t"]', '["\\', 2], ["-1", "-", 0], ["[-5]", "[-", 1]] as const) {
+    canonical(whole);
+    assert.is(expectCode("INVALID_JSON", cut).offset, at, cut);
+  }
+  // A high surrogate escape whose low half is cut off after its backslash: LONE_SURROGATE at the high one.
+  canonical('"\\ud83d\\ude00"');
+  assert.is(expectCode("LONE_SURROGATE", '"\\ud83d\\').offset, 1);
 });
 
 test("TRAILING_DATA: anything but whitespace after the value", () => {
