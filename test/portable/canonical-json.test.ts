@@ -260,8 +260,8 @@ test("INVALID_JSON: grammar violations, NaN/Infinity, BOM, single quotes, commen
     canonical(whole);
     assert.is(expectCode("INVALID_JSON", cut).offset, at, cut);
   }
-  // A backslash or a minus sign as the input's last byte, likewise.
-  for (const [whole, cut, at] of [['"\\n"', '"\\', 1], ['["\\t"]', '["\\', 2], ["-1", "-", 0], ["[-5]", "[-", 1]] as const) {
+  // A backslash, a minus sign or an opening bracket as the input's last byte, likewise.
+  for (const [whole, cut, at] of [['"\\n"', '"\\', 1], ['["\\t"]', '["\\', 2], ["-1", "-", 0], ["[-5]", "[-", 1], ["[]", "[", 1], ["{}", "{", 1], ["[[]]", "[[", 2], ['{"a":{}}', '{"a":{', 6]] as const) {
     canonical(whole);
     assert.is(expectCode("INVALID_JSON", cut).offset, at, cut);
   }
