@@ -459,4 +459,93 @@ test("misuse throws InvalidTypeError; bad envelopes never throw", () => {
   expectOk(verifyEnvelopeBytes(text));
 });
 
+
+// ---- Stale bytes: the core's input buffer keeps an earlier call's bytes past the current input's
+// end, so an end-of-input check moved by one byte reads them. Each case first leaves the bytes
+// that would complete (or change) the cut input just past its end, then verifies the cut input.
+
+/** Where verifying the prefix text.slice(0, k) of a well-formed envelope must fail: the opening quote of a string it cuts, else k (no escapes in `text`). */
+function cutOffset(text: string, k: number): number {
+  let open = -1;
+  for (let i = 0; i < k; i++) if (text[i] === '"') open = open < 0 ? i : -1;
+  return open < 0 ? k : open;
+}
+
+const zeros = (n: number): Uint8Array => new Uint8Array(n);
+const malformedOf = (verdict: EnvelopeVerdict): { problem?: string; field?: string; offset?: number } => {
+  if (verdict.ok) return assert.unreachable("expected MALFORMED_ENVELOPE, got ok") as never;
+  const { problem, field, offset } = verdict as { problem?: string; field?: string; offset?: number };
+  return { problem, field, offset };
+};
+
+test("an envelope cut at every byte, after a call that left the rest of it past the end: INVALID_JSON where the input ends (or at the cut string)", () => {
+  const compact = signedEnvelope(baseChallenge);
+  const spaced = compact.replace(/([{:,])/g, "$1 ").replace(/}/g, " }");
+  for (const text of [compact, spaced]) {
+    assert.not.throws(() => JSON.parse(text));
+    const bytes = utf8.encode(text);
+    expectOk(verifyEnvelopeBytes(bytes));
+    for (let k = 0; k < bytes.length; k++) {
+      const cut = bytes.slice(0, k);
+      assert.throws(() => JSON.parse(text.slice(0, k)), undefined, `oracle: prefix ${k} is not JSON`);
+      verifyEnvelopeBytes(bytes); // leaves bytes[k…] just past the cut input's end
+      const afterWhole = verifyEnvelopeBytes(cut);
+      verifyEnvelopeBytes(zeros(bytes.length)); // leaves zero bytes there instead
+      const afterZeros = verifyEnvelopeBytes(cut);
+      const expected = { problem: "INVALID_JSON", offset: cutOffset(text, k) };
+      const got = malformedOf(afterWhole);
+      assert.equal({ problem: got.problem, offset: got.offset }, expected, `prefix ${k}: ${text.slice(Math.max(0, k - 20), k)}`);
+      assert.equal(afterWhole, afterZeros, `prefix ${k}: the verdict does not depend on the earlier call`);
+    }
+  }
+});
+
+test("a cut envelope whose stale next byte would start a value, a brace or an invalid UTF-8 sequence: the cut input's own verdict", () => {
+  // [earlier input, cut input, expected problem, field, offset]
+  const cases: [string | Uint8Array, string, string, string, number][] = [
+    ["[", "", "INVALID_JSON", "envelope", 0],
+    ["{}", "{", "INVALID_JSON", "envelope", 1],
+    ['{"challenge":{}}', '{"challenge":{', "INVALID_JSON", "challenge", 14],
+    ['{"declaredPublicKey":true}', '{"declaredPublicKey":', "INVALID_JSON", "declaredPublicKey", 21],
+    ['{"signature":[]}', '{"signature":', "INVALID_JSON", "signature", 13],
+    ['{"challenge":{"nonce":1}}', '{"challenge":{"nonce":', "INVALID_JSON", "challenge.nonce", 22],
+    ['{"challenge":{"timestamp":"1"}}', '{"challenge":{"timestamp":', "INVALID_JSON", "challenge.timestamp", 26],
+    ['{"challenge":{"timestamp":[]}}', '{"challenge":{"timestamp":', "INVALID_JSON", "challenge.timestamp", 26],
+    ['{"challenge":{"timestamp":12}}', '{"challenge":{"timestamp":1', "INVALID_JSON", "challenge", 27],
+    ['{"challenge":{"timestamp":1.5}}', '{"challenge":{"timestamp":1', "INVALID_JSON", "challenge", 27],
+    ['{"challenge":{"timestamp":1e5}}', '{"challenge":{"timestamp":1', "INVALID_JSON", "challenge", 27],
+    ['{"challenge":{"nonce":"a"}}', '{"challenge":{"nonce":"a"', "INVALID_JSON", "challenge", 25],
+    ['{"challenge":{"nonce":"a",}}', '{"challenge":{"nonce":"a"', "INVALID_JSON", "challenge", 25],
+    ['{"challenge":{"nonce" :"a"}}', '{"challenge":{"nonce"', "INVALID_JSON", "challenge", 21],
+    ['{"challenge":{"nonce":"a"}}', '{"challenge":{"nonce"', "INVALID_JSON", "challenge", 21],
+    [new Uint8Array([...utf8.encode('{"challenge"'), 0xff]), '{"challenge"', "INVALID_JSON", "envelope", 12],
+    [new Uint8Array([...utf8.encode('{"challenge":{"nonce":"a"'), 0xff]), '{"challenge":{"nonce":"a"', "INVALID_JSON", "challenge", 25],
+    ['{"challenge":{"nonce":"a"}  ', '{"challenge":{"nonce":"a" ', "INVALID_JSON", "challenge", 26],
+  ];
+  for (const [earlier, cut, problem, field, offset] of cases) {
+    assert.throws(() => JSON.parse(cut), undefined, `oracle: ${cut} is not JSON`);
+    verifyEnvelopeBytes(earlier);
+    assert.equal(malformedOf(verifyEnvelopeBytes(utf8.encode(cut))), { problem, field, offset }, `${cut} after ${String(earlier)}`);
+    verifyEnvelopeBytes(earlier);
+    assert.equal(malformedOf(verifyEnvelopeBytes(cut)), { problem, field, offset }, `${cut} (string) after ${String(earlier)}`);
+  }
+});
+
+test("verifyEnvelopeBatch: an envelope cut at every byte, packed right before the rest of it: each verdict is verifyEnvelopeBytes's", () => {
+  const text = signedEnvelope(baseChallenge);
+  const other = signedEnvelope({ ...baseChallenge, nonce: "nonce-c" }, otherSigner);
+  const bytes = utf8.encode(text);
+  for (let k = 0; k < bytes.length; k++) {
+    // The packed input holds the whole envelope: the first item's end is where the second starts.
+    const head = bytes.slice(0, k);
+    const tail = bytes.slice(k);
+    const batch = verifyEnvelopeBatch([head, tail, other]);
+    assert.is(batch.length, 3);
+    const single = [verifyEnvelopeBytes(head), verifyEnvelopeBytes(tail), verifyEnvelopeBytes(other)];
+    assert.equal(batch, single, `cut at ${k}`);
+    assert.equal({ problem: malformedOf(batch[0]).problem, offset: malformedOf(batch[0]).offset }, { problem: "INVALID_JSON", offset: cutOffset(text, k) }, `cut at ${k}`);
+    expectOk(batch[2], `cut at ${k}`);
+  }
+});
+
 test.run();
