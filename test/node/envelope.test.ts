@@ -548,4 +548,80 @@ test("verifyEnvelopeBatch: an envelope cut at every byte, packed right before th
   }
 });
 
+test("MALFORMED_ENVELOPE problem, field and offset for each kind, at each member (docs/protocol.md §9 names)", () => {
+  const text = signedEnvelope(baseChallenge);
+  assert.ok(text.startsWith('{"challenge":{"schema":'), text.slice(0, 30));
+  const at = (s: string, needle: string, from = 0): number => {
+    const i = s.indexOf(needle, from);
+    assert.ok(i >= 0, needle);
+    return i;
+  };
+  const valueOf = (s: string, name: string): number => at(s, `"${name}":`) + name.length + 3;
+  // A 32-byte string that is no curve point (the oracle: @noble/curves refuses it).
+  let notPoint = "";
+  for (let y = 2; notPoint === ""; y++) {
+    const candidate = Buffer.alloc(32);
+    candidate[0] = y;
+    try {
+      noble.Point.fromHex(candidate.toString("hex"));
+    } catch {
+      notPoint = candidate.toString("hex");
+    }
+  }
+  const cases: [string | Uint8Array, string, string, number | undefined][] = [];
+  const challengeEnd = at(text, "}");
+  const stringPaths: [string, string][] = [["schema", "challenge.schema"], ["localKernelId", "challenge.localKernelId"], ["remoteKernelId", "challenge.remoteKernelId"], ["nonce", "challenge.nonce"], ["declaredPublicKey", "declaredPublicKey"], ["signature", "signature"]];
+  for (const [name, path] of stringPaths) {
+    const from = valueOf(text, name);
+    const to = at(text, '"', from + 1) + 1;
+    const member = text.slice(at(text, `"${name}":`), to);
+    // A number where the string goes.
+    cases.push([text.slice(0, from) + "7" + text.slice(to), "NOT_A_STRING", path, from]);
+    // The member twice: reported at the second name.
+    const twice = text.slice(0, to) + "," + member + text.slice(to);
+    cases.push([twice, "DUPLICATE_FIELD", path, to + 1]);
+    // The member left out: reported at the closing brace of its object.
+    const comma = text[to] === "," ? 1 : 0;
+    const without = text.slice(0, at(text, `"${name}":`) - (comma ? 0 : 1)) + text.slice(to + comma);
+    const holderEnd = path.startsWith("challenge.") ? at(without, "}") : without.length - 1;
+    cases.push([without, "MISSING_FIELD", path, holderEnd]);
+  }
+  const tsAt = valueOf(text, "timestamp");
+  cases.push([text.replace('"timestamp":1800000000', '"timestamp":-1'), "BAD_TIMESTAMP", "challenge.timestamp", tsAt]);
+  cases.push([text.replace('"timestamp":1800000000', '"timestamp":"1"'), "BAD_TIMESTAMP", "challenge.timestamp", tsAt]);
+  cases.push([text.replace(',"timestamp":1800000000', ""), "MISSING_FIELD", "challenge.timestamp", challengeEnd - ',"timestamp":1800000000'.length]);
+  cases.push([text.replace('"timestamp":1800000000', '"timestamp":1,"timestamp":2'), "DUPLICATE_FIELD", "challenge.timestamp", tsAt + 2]);
+  cases.push(["[]", "NOT_AN_OBJECT", "envelope", 0]);
+  cases.push([text.replace(/"challenge":\{[^}]*\}/, '"challenge":[]'), "NOT_AN_OBJECT", "challenge", 13]);
+  cases.push([text.replace(/"challenge":\{[^}]*\},/, ""), "MISSING_FIELD", "challenge", text.replace(/"challenge":\{[^}]*\},/, "").length - 1]);
+  cases.push([text.replace('{"challenge":{', '{"challenge":{"x":1,'), "UNKNOWN_FIELD", "challenge", 14]);
+  cases.push([text.replace('{"challenge":{', '{"x":1,"challenge":{'), "UNKNOWN_FIELD", "envelope", 1]);
+  cases.push([text + " x", "TRAILING_DATA", "envelope", text.length + 1]);
+  const keyAt = valueOf(text, "declaredPublicKey");
+  const sigAt = valueOf(text, "signature");
+  cases.push([text.replace(signer.publicKeyHex, "zz" + signer.publicKeyHex.slice(2)), "BAD_HEX", "declaredPublicKey", keyAt]);
+  cases.push([text.replace(signer.publicKeyHex, signer.publicKeyHex.slice(2)), "BAD_LENGTH", "declaredPublicKey", keyAt]);
+  cases.push([text.replace(signer.publicKeyHex, notPoint), "NOT_A_CURVE_POINT", "declaredPublicKey", keyAt]);
+  cases.push([text.slice(0, sigAt + 1) + text.slice(sigAt + 3), "BAD_LENGTH", "signature", sigAt]);
+  cases.push([text.slice(0, sigAt + 1) + "g" + text.slice(sigAt + 2), "BAD_HEX", "signature", sigAt]);
+  const bytes = utf8.encode(text);
+  const schemaByte = valueOf(text, "schema") + 1;
+  cases.push([new Uint8Array([...bytes.subarray(0, schemaByte), 0xff, ...bytes.subarray(schemaByte + 1)]), "INVALID_UTF8", "challenge.schema", schemaByte]);
+  const remoteAt = valueOf(text, "remoteKernelId");
+  cases.push([text.replace('"kernel.org-a"', '"\\ud800"'), "LONE_SURROGATE", "challenge.remoteKernelId", remoteAt + 1]);
+  const localAt = valueOf(text, "localKernelId");
+  cases.push([text.replace('"kernel.org-b"', '"\\q"'), "INVALID_JSON", "challenge.localKernelId", localAt + 1]);
+  for (const [input, problem, field, offset] of cases) {
+    const label = typeof input === "string" ? input.slice(0, 120) : "bytes";
+    if (typeof input === "string" && problem !== "LONE_SURROGATE" && problem !== "INVALID_JSON" && problem !== "TRAILING_DATA") assert.not.throws(() => JSON.parse(input), label);
+    const verdict = expectFailure(verifyEnvelopeBytes(input), "MALFORMED_ENVELOPE", label) as { problem?: string; field?: string; offset?: number };
+    assert.equal({ problem: verdict.problem, field: verdict.field, offset: verdict.offset }, { problem, field, offset }, label);
+    // The batch gives the same verdict at the same index, between two valid envelopes.
+    const batch = verifyEnvelopeBatch([text, input, text]);
+    assert.equal(batch[1], verifyEnvelopeBytes(input), label);
+    expectOk(batch[0]);
+    expectOk(batch[2]);
+  }
+});
+
 test.run();
