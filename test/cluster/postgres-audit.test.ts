@@ -700,6 +700,108 @@ t("a hot standby is refused NOT_A_PRIMARY (its reads may lag, its writes fail): 
   }
 });
 
+/** The database server's clock, in whole seconds. */
+const serverSecs = async (): Promise<number> => Number((await sql("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint::text AS s"))[0].s);
+
+/** What `call(E)` threw, E being the server's second, from a try the server's clock did not turn a second during. */
+async function refusalWithinOneServerSecond(call: (E: number, attempt: number) => Promise<unknown>): Promise<unknown> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const before = await serverSecs();
+    let error: unknown = undefined;
+    try {
+      await call(before, attempt);
+    } catch (caught) {
+      error = caught;
+    }
+    if ((await serverSecs()) === before) return error;
+  }
+  throw new Error("the server's clock turned a second during each of 20 calls");
+}
+
+t("the engine's clock exactly the skew ahead of the replica's now is PAST_WINDOW_ON_ENGINE_CLOCK; one second more is ENGINE_CLOCK_AHEAD (hunt 66: the boundary of `ahead` moved by a second unseen)", async () => {
+  // As the Redis store's edge (redis-audit.test.ts): a replica whose clock is exactly `skew`
+  // behind the engine's holds an envelope that is merely late (403), not clocks that are wrong (503).
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  try {
+    const exact = await refusalWithinOneServerSecond((E, i) => store.reserve("p", `exact${i}`, E - 301, E - 300, 300));
+    assert.ok(exact instanceof SharedStoreError && exact.code === "PAST_WINDOW_ON_ENGINE_CLOCK", `engine exactly the skew ahead: ${(exact as SharedStoreError)?.code}`);
+    const ahead = await refusalWithinOneServerSecond((E, i) => store.reserve("p", `ahead${i}`, E - 301, E - 301, 300));
+    assert.ok(ahead instanceof SharedStoreError && ahead.code === "ENGINE_CLOCK_AHEAD", `engine 301 s ahead: ${(ahead as SharedStoreError)?.code}`);
+    assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`), [{ n: 0 }], "nothing written");
+  } finally {
+    await store.close();
+  }
+});
+
+t("sweep keeps a row until its own expires_at, though its timestamp + every bound now registered has passed (a floor lowered since it was written) (hunt 66: the expires_at condition dropped went unseen)", async () => {
+  // A row written while the floor was 3600 carries expires_at = timestamp + 3600; once an operator
+  // lowers the floor to 300, the writer's own bound still holds it (PostgresReplayStore.sweep: dead
+  // only when both have passed).
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  try {
+    const W = wallSecs();
+    await sql(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ($1, $2, $3, $4, '0'), ($1, $5, $3, $6, '0')`, [
+      JSON.stringify("p"),
+      JSON.stringify("kept"),
+      W - 1000,
+      W + 2600,
+      JSON.stringify("dead"),
+      W - 700,
+    ]);
+    assert.is(await store.sweep(W), 1, "only the row past both bounds");
+    assert.equal(await sql(`SELECT nonce FROM ${prefix}replay`), [{ nonce: JSON.stringify("kept") }], "the row within its own expires_at stays");
+  } finally {
+    await store.close();
+  }
+});
+
+t("sweep refuses a now or batch out of range with a typed error before the server is asked, and deletes nothing (hunt 66)", async () => {
+  const prefix = freshPrefix();
+  const store = await PostgresReplayStore.open((await server()).url, { tablePrefix: prefix, maxSkewSecs: 300, sweepEvery: 0 });
+  try {
+    const W = wallSecs();
+    await sql(`INSERT INTO ${prefix}replay (peer_id, nonce, envelope_ts, expires_at, token) VALUES ($1, $2, $3, $3, '0')`, [JSON.stringify("p"), JSON.stringify("dead"), W - 1000]);
+    for (const now of [-1, 1.5, Number.NaN, 2 ** 53, "1700000000"]) {
+      await rejects(store.sweep(now as number), (e) => e instanceof Error && (e as { code?: unknown }).code === "INVALID_TIME", `now ${String(now)}`);
+    }
+    for (const batch of [0, -1, 1.5, 100_001]) {
+      await rejects(store.sweep(W, batch), (e) => e instanceof InvalidConfigError, `batch ${batch}`);
+    }
+    assert.is((await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`))[0].n, 1, "nothing deleted by a refused sweep");
+    assert.is(await store.sweep(W, 1), 1, "a batch of 1 is taken");
+  } finally {
+    await store.close();
+  }
+});
+
+t("a store opened from a URL: every call after close() is STORE_CLOSED, not the ended pool's STORE_UNAVAILABLE, and writes nothing; a second close() resolves (hunt 66)", async () => {
+  // The pool-passed-in case above is answered by #send's own check; from a URL the store's pool is
+  // ended, and without the closed-store check in query() each call became pg's "Cannot use a pool
+  // after calling end on the pool", STORE_UNAVAILABLE: a code callers retry on.
+  const prefix = freshPrefix();
+  const url = (await server()).url;
+  const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix });
+  const replay = await PostgresReplayStore.open(url, { tablePrefix: prefix, sweepEvery: 0 });
+  await Promise.all([peers.close(), replay.close()]);
+  const closed = (e: any) => e instanceof SharedStoreError && e.code === "STORE_CLOSED";
+  const pin = new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 });
+  await rejects(peers.insert(pin), closed, "insert");
+  await rejects(peers.compareAndSet("k", undefined, pin), closed, "compareAndSet");
+  await rejects(peers.get("k"), closed, "get");
+  await rejects(peers.remove("k"), closed, "remove");
+  await rejects(peers.snapshot(), closed, "snapshot");
+  await rejects(replay.reserve("p", "n", wallSecs(), wallSecs(), 300), closed, "reserve");
+  await rejects(replay.sweep(T), closed, "sweep");
+  await rejects(replay.retentionFloor(), closed, "retentionFloor");
+  await rejects(replay.lowerRetentionFloor(), closed, "lowerRetentionFloor");
+  await Promise.all([peers.close(), replay.close()]); // idempotent
+  assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}peers`), [{ n: 0 }], "no pin written");
+  assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`), [{ n: 0 }], "no pair written");
+  assert.equal(await sql(`SELECT max_skew_secs::int AS s FROM ${prefix}replay_retention`), [{ s: 300 }], "the floor as the open registered it");
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
