@@ -462,6 +462,27 @@ t("a takeover of a dead pair is a reservation like any other: counted, and refus
   }
 });
 
+t("retentionFloor() is 0 when the namespace's floor key is gone, as documented, and writes none; a floor in another form is STORE_UNEXPECTED_REPLY, left as it is (hunt 66)", async () => {
+  // A mutation audit found retentionFloor()'s reading of a missing key untested for Redis (the
+  // Postgres store's is in postgres-audit): it could throw, or report the floor last seen.
+  const namespace = freshNamespace();
+  const floorKey = `${namespace}:retention`;
+  const store = await RedisReplayStore.open((await server()).url, { namespace, maxSkewSecs: 300 });
+  try {
+    assert.is(await store.retentionFloor(), 300, "the floor the open registered");
+    await withRaw((c) => c.del(floorKey));
+    assert.is(await store.retentionFloor(), 0, "no floor key: 0");
+    assert.is(await withRaw((c) => c.exists(floorKey)), 0, "retentionFloor() writes no floor");
+    for (const stored of ["-1", "3e2", " 300", "300.0"]) {
+      await withRaw((c) => c.set(floorKey, stored));
+      await rejects(store.retentionFloor(), (e) => e instanceof SharedStoreError && e.code === "STORE_UNEXPECTED_REPLY", `floor ${JSON.stringify(stored)}`);
+      assert.is(await withRaw((c) => c.get(floorKey)), stored, `floor ${JSON.stringify(stored)} left as it was`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
