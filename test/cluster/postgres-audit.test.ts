@@ -802,6 +802,24 @@ t("a store opened from a URL: every call after close() is STORE_CLOSED, not the 
   assert.equal(await sql(`SELECT max_skew_secs::int AS s FROM ${prefix}replay_retention`), [{ s: 300 }], "the floor as the open registered it");
 });
 
+t("a table prefix of exactly 32 characters, the documented longest, opens both stores and names their tables (hunt 66: the bound could shrink unseen)", async () => {
+  const prefix = `z${"9".repeat(30)}_`;
+  assert.is(prefix.length, 32);
+  const url = (await server()).url;
+  const peers = await PostgresPeerStore.open(url, { tablePrefix: prefix });
+  const replay = await PostgresReplayStore.open(url, { tablePrefix: prefix, sweepEvery: 0 });
+  try {
+    await peers.insert(new FederationPeer({ kernelId: "k", publicKey: KEY_A, establishedAt: T, rotationDue: T + 100 }));
+    assert.is(await replay.reserve("p", "n", wallSecs(), wallSecs(), 300), true);
+    replay.commit("p", "n");
+    assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}peers`), [{ n: 1 }], "the pin, in the prefix's table");
+    assert.equal(await sql(`SELECT count(*)::int AS n FROM ${prefix}replay`), [{ n: 1 }], "the pair, in the prefix's table");
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
+  }
+  await rejects(PostgresPeerStore.open(url, { tablePrefix: `${prefix}x` }), (e) => e instanceof InvalidConfigError, "33 characters");
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });

@@ -483,6 +483,26 @@ t("retentionFloor() is 0 when the namespace's floor key is gone, as documented, 
   }
 });
 
+t("a namespace of exactly 64 characters, the documented longest, opens both stores and prefixes their keys; 65 is InvalidConfigError (hunt 66: the bound could shrink unseen)", async () => {
+  const namespace = `n${spaces++}`.padEnd(64, "x");
+  assert.is(namespace.length, 64);
+  const url = (await server()).url;
+  const peers = await RedisPeerStore.open(url, { namespace });
+  const replay = await RedisReplayStore.open(url, { namespace, maxSkewSecs: 300 });
+  try {
+    const W = wallSecs();
+    assert.is(await replay.reserve("p", "n", W, W, 300), true);
+    replay.commit("p", "n");
+    await peers.insert(new FederationPeer({ kernelId: "k", publicKey: PublicKey.fromHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"), establishedAt: W, rotationDue: W + 100 }));
+    const keys = (await withRaw((c) => c.keys(`${namespace}:*`))).sort();
+    assert.ok(keys.includes(pairKey(namespace, "p", "n")), `the pair under the namespace: ${keys}`);
+    assert.ok(keys.includes(`${namespace}:peers`) && keys.includes(`${namespace}:retention`), `pins and floor under the namespace: ${keys}`);
+  } finally {
+    await Promise.all([peers.close(), replay.close()]);
+  }
+  await rejects(RedisPeerStore.open(url, { namespace: `${namespace}x` }), (e) => e instanceof InvalidConfigError, "65 characters");
+});
+
 t("stop the server", async () => {
   if (started) await (await started).dispose();
 });
