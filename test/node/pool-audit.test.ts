@@ -77,6 +77,43 @@ test("a worker's verdict objects: a refusal without its message, an acceptance w
   assert.instance(throwsWith(() => readSignatureAnswer({ verdicts: new Uint8Array([1, 0, 1]) }, 3), "TASK_FAILED"), SrcVerifierPoolError, "verdicts without a failure list");
 });
 
+
+test("a worker's signature answer of the wrong length or shape is TASK_FAILED, never verdicts: a byte too many or too few, a failed byte without its report, a report for a verdict byte or twice for one item", () => {
+  // Hunt 65's mutation run: readSignatureAnswer with `length < count` in place of `!== count`
+  // passed every test, and sendSignatures reads every byte of the answer, so a worker's extra
+  // byte would have become an extra verdict in verifyBatch's answer.
+  const report = (index: number) => ({ index, failed: true as const, name: "WasmCoreError", code: "WASM_OUT_OF_MEMORY", message: "no room" });
+  const wrong: [unknown, string][] = [
+    [new Uint8Array([1, 0, 1, 1]), "four verdict bytes for three items"],
+    [new Uint8Array([1, 0]), "two verdict bytes for three items"],
+    [new Uint8Array([1, 2, 1]), "a failed byte in a plain answer"],
+    [{ verdicts: new Uint8Array([1, 2, 1, 0]), failures: [report(1)] }, "four bytes with failures, for three items"],
+    [{ verdicts: new Uint8Array([1, 2, 2]), failures: [report(1)] }, "a failed byte without its report"],
+    [{ verdicts: new Uint8Array([1, 0, 2]), failures: [report(1), report(2)] }, "a report for an item whose byte is a verdict"],
+    [{ verdicts: new Uint8Array([1, 2, 1]), failures: [report(1), report(1)] }, "two reports for one item"],
+    [{ verdicts: new Uint8Array([1, 3, 1]), failures: [report(0)] }, "a byte that is neither verdict nor failure"],
+  ];
+  for (const [answer, what] of wrong) assert.instance(throwsWith(() => readSignatureAnswer(answer, 3), "TASK_FAILED"), SrcVerifierPoolError, what);
+  // The answers the checks must still take, as the worker sends them.
+  assert.equal([...readSignatureAnswer(new Uint8Array([1, 0, 1]), 3).bits], [1, 0, 1]);
+  const partly = readSignatureAnswer({ verdicts: new Uint8Array([1, 2, 0]), failures: [report(1)] }, 3);
+  assert.equal([...partly.bits], [1, 2, 0]);
+  assert.equal([...partly.failed!.keys()], [1]);
+  assert.is((partly.failed!.get(1)!.cause as { code?: string }).code, "WASM_OUT_OF_MEMORY");
+});
+
+test("a worker's envelope answer with a verdict too many or too few, or an accepted envelope with a 63-byte signature, is TASK_FAILED", () => {
+  const options = { maxBytes: 65536, zip215: false, rejectWeakKeys: true, escapeDelAndC1: false };
+  const envelopes = [envelopeOf({}), envelopeOf({})];
+  const verdicts = structuredClone(verifyEnvelopeBatch(envelopes, options));
+  assert.ok(verdicts.every((v) => v.ok), "both envelopes verify in this thread");
+  assert.equal(readEnvelopeAnswer(structuredClone(verdicts), options, 2), verdicts);
+  throwsWith(() => readEnvelopeAnswer(structuredClone(verdicts), options, 3), "TASK_FAILED");
+  throwsWith(() => readEnvelopeAnswer(structuredClone(verdicts), options, 1), "TASK_FAILED");
+  const accepted = verdicts[0] as { ok: true; envelope: Record<string, unknown> };
+  const shortSignature = { ...accepted, envelope: { ...accepted.envelope, signature: new Uint8Array(63) } };
+  throwsWith(() => readEnvelopeAnswer([shortSignature, verdicts[1]], options, 2), "TASK_FAILED");
+});
 // ---- Options and calls after close() ----------------------------------------------------------
 
 test("createVerifierPool refuses each option just past its bounds: threads 257, chunkSize 0 and 1025, maxWorkerHeapMb 7, with INVALID_CONFIG before any worker starts", () => {
