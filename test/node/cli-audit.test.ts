@@ -69,6 +69,19 @@ test("integer options: the largest documented value is taken, one more is USAGE;
   usage(await cli(["verify", "--batch-size", String((1 << 20) + 1)], ""), "--batch-size must be an integer in 1..1048576", "--batch-size 2^20 + 1");
 });
 
+test("bench --seconds: below 0.01, over 60, or not plain decimal digits (an exponent, a sign, a space, hex) is USAGE with nothing measured", async () => {
+  // Hunt 65's mutation run: dropping decimal()'s lower bound or its digit check passed every test
+  // (only .05 and 0.05 were ever given), and `--seconds 1e-1` or `--seconds 0` then ran the bench.
+  const message = "--seconds must be a number in 0.01..60";
+  for (const value of ["0", "0.009", "60.5", "1e-1", "-1", " 0.05", "0x1", "", "."]) {
+    const r = await cli(["bench", "--seconds", value, "--json"]);
+    assert.is(r.code, 2, `--seconds ${JSON.stringify(value)}: ${r.stderr}`);
+    assert.match(r.stderr, /^chio-trust: error USAGE: [^\n]*\n$/, value);
+    assert.ok(r.stderr.includes(message), `--seconds ${JSON.stringify(value)}: ${r.stderr}`);
+    assert.is(r.stdout, "", `--seconds ${JSON.stringify(value)}: nothing measured`);
+  }
+});
+
 test("accept --skew and --window reach the exchange: a skew of 301 s takes an envelope 301 s old that the default refuses (nothing pinned); --window sets the pin's lifetime", async () => {
   // A mutation audit found that dropping either option passed every test (neither was used).
   const a = seedFile("sk-a.seed", 11);
