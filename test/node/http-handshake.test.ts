@@ -1899,6 +1899,54 @@ test("a client that pipelines requests and never reads their answers does not ho
   }
 });
 
+test("every answer of the server, a 200, a refusal of the envelope and one before the body, says Cache-Control: no-store and application/json; charset=utf-8", async () => {
+  // Hunt 65's mutation run: dropping Cache-Control: no-store from send() passed every test. An
+  // answer is signed for one caller's nonce: a cache between the kernels that kept it would hand
+  // it to the next caller, whose nonce it does not carry (STALE_ANSWER at best).
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(71));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(72));
+  const exchange = new KernelTrustExchange("kernel.b", b).withTrustedPeer("kernel.a", a.publicKey);
+  const server = createHandshakeServer(exchange);
+  const url = await listen(server);
+  try {
+    const body = JSON.stringify(new KernelTrustExchange("kernel.a", a).localEnvelope("kernel.b", "n-no-store"));
+    const answers = [
+      [await postJson(url, body), 200],
+      [await postJson(url, body), 409], // the same nonce again: REPLAYED_NONCE
+      [await fetch(url + "/federation/handshake"), 405], // refused before its body
+    ] as const;
+    for (const [response, status] of answers) {
+      assert.is(response.status, status);
+      assert.is(response.headers.get("cache-control"), "no-store", `${status}`);
+      assert.is(response.headers.get("content-type"), "application/json; charset=utf-8", `${status}`);
+      await response.arrayBuffer();
+    }
+  } finally {
+    await closeServer(server);
+  }
+});
+
+test("the client reads an answer up to its exchange's maxEnvelopeBytes by default: a raised bound takes a 70,000-byte answer, a lowered one refuses a normal answer RESPONSE_TOO_LARGE", async () => {
+  // Hunt 65's mutation run: a fixed 65536 in place of the exchange's maxEnvelopeBytes as
+  // maxResponseBytes's default passed every test (every exchange in them had the default bound).
+  const a = Keypair.fromSeed(new Uint8Array(32).fill(73));
+  const b = Keypair.fromSeed(new Uint8Array(32).fill(74));
+  const serving = new KernelTrustExchange("kernel.b", b).withTrustedPeer("kernel.a", a.publicKey).withHardening({ maxEnvelopeBytes: 1 << 20 });
+  const server = createHandshakeServer(serving, { maxBodyBytes: 1 << 20 });
+  const url = await listen(server);
+  try {
+    const raised = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey).withHardening({ maxEnvelopeBytes: 1 << 20 });
+    const nonce = "n".repeat(70_000); // both envelopes carry it: the answer is over 65,536 bytes
+    const { peer } = await handshakeWith(url, raised, "kernel.b", { nonce });
+    assert.is(peer.kernelId, "kernel.b");
+    const lowered = new KernelTrustExchange("kernel.a", a).withTrustedPeer("kernel.b", b.publicKey).withHardening({ maxEnvelopeBytes: 64 });
+    const refused = await rejectsWithCode(handshakeWith(url, lowered, "kernel.b"), "RESPONSE_TOO_LARGE");
+    assert.match(refused.message, /answer over 64 bytes/);
+  } finally {
+    await closeServer(server);
+  }
+});
+
 test.after(() => {
   for (const child of children) child.kill("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
