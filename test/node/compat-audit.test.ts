@@ -2,7 +2,6 @@
 // src/compat/tweetnacl.ts) found: paths where a wrong answer passed every other compat suite.
 // Each test states what it guards against. Oracles: @noble/ed25519 3.x and tweetnacl 1.x
 // themselves, on the same inputs.
-import { execFileSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as noble from "@noble/ed25519";
@@ -11,7 +10,7 @@ import nacl from "tweetnacl";
 import * as ours from "../../src/compat/noble-ed25519.js";
 import oursNacl, { InvalidKeyError } from "../../src/compat/tweetnacl.js";
 import { L, P, le } from "../helpers/ed25519-oracles.js";
-import { repoRoot } from "../helpers/processes.js";
+import { tsxChildResult } from "../helpers/processes.js";
 
 noble.hashes.sha512 = (m: Uint8Array) => sha512(m);
 
@@ -295,21 +294,9 @@ test("chio-trust/ed25519: every function has noble's kind (async where noble's i
 
 
 test("chio-trust/tweetnacl: randomBytes takes the largest documented n, 2^31 - 1, and refuses 2^31 (a mutation audit found the upper bound off by one)", () => {
-  // In a child process: setPRNG cannot put the built-in default generator back, and this suite
-  // shares its process (and the module) with the rest of the default tier, whose
-  // compat-tweetnacl suite tests that default. A generator that writes nothing: the 2 GiB array
-  // is allocated but never touched.
-  const code = `
-    import nacl from "./src/compat/tweetnacl.js";
-    const requests = [];
-    nacl.setPRNG((_x, n) => { requests.push(n); });
-    const length = nacl.randomBytes(2 ** 31 - 1).length;
-    let refused = "nothing";
-    try { nacl.randomBytes(2 ** 31); } catch (error) { refused = error instanceof RangeError ? "RangeError" : String(error); }
-    console.log(JSON.stringify({ length, refused, requests }));
-  `;
-  const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
-  const result = JSON.parse(out.trim().split("\n").pop()!) as { length: number; refused: string; requests: number[] };
+  // In a child process (test/helpers/random-bytes-bound-child.ts): the generator it sets cannot be
+  // taken back, and this suite shares its process with compat-tweetnacl's tests of the default.
+  const result = tsxChildResult<{ length: number; refused: string; requests: number[] }>(new URL("../helpers/random-bytes-bound-child.ts", import.meta.url));
   assert.equal(result, { length: 2 ** 31 - 1, refused: "RangeError", requests: [2 ** 31 - 1] });
 });
 
